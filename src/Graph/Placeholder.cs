@@ -1,0 +1,1 @@
+namespace Kiln.Graph { internal static class Placeholder { } }

@@ -1,0 +1,64 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>Base of every layer attribute; the generator reads them in declaration order.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public abstract class LayerAttribute : Attribute
+{
+    /// <summary>Keras' <c>name=</c>; by default the layer is named like Keras does (<c>dense_1</c>).</summary>
+    public string? Name { get; set; }
+}
+
+/// <summary>Flattens each sample to one dimension.</summary>
+public sealed class FlattenAttribute : LayerAttribute { }
+
+/// <summary>Fully connected layer: <c>activation(x · kernel + bias)</c>.</summary>
+public sealed class DenseAttribute : LayerAttribute
+{
+    public DenseAttribute(int units, Activation activation = Activation.Linear)
+    {
+        Units = units;
+        Activation = activation;
+    }
+
+    public int Units { get; }
+    public Activation Activation { get; }
+    public bool UseBias { get; set; } = true;
+}
+
+/// <summary>Rectified linear unit, <c>max(x, 0)</c>.</summary>
+public sealed class ReluAttribute : LayerAttribute { }
+
+/// <summary>Leaky ReLU; the slope for negative inputs defaults to 0.3 as in Keras' layer.</summary>
+public sealed class LeakyReluAttribute : LayerAttribute
+{
+    public LeakyReluAttribute(double alpha = 0.3) => Alpha = alpha;
+
+    public double Alpha { get; }
+}
+
+/// <summary>Logistic sigmoid.</summary>
+public sealed class SigmoidAttribute : LayerAttribute { }
+
+/// <summary>Hyperbolic tangent.</summary>
+public sealed class TanhAttribute : LayerAttribute { }
+
+/// <summary>Softmax over the last axis.</summary>
+public sealed class SoftmaxAttribute : LayerAttribute { }
+
+/// <summary>Inverted dropout: in training, zeroes a fraction <c>rate</c> of units and scales the rest by 1/(1 − rate).</summary>
+public sealed class DropoutAttribute : LayerAttribute
+{
+    public DropoutAttribute(double rate) => Rate = rate;
+
+    public double Rate { get; }
+}
+
+/// <summary>Reshapes each sample; the element count must stay the same.</summary>
+public sealed class ReshapeAttribute : LayerAttribute
+{
+    public ReshapeAttribute(params int[] targetShape) => TargetShape = targetShape;
+
+    public int[] TargetShape { get; }
+}

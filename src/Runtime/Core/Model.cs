@@ -1,0 +1,138 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>
+/// Base of every generated model. The generator writes the three cores (forward, loss,
+/// backward) with constant shapes; this class owns the buffers and the public API around
+/// them. Everything is allocated in the constructor: a training step allocates nothing.
+/// </summary>
+public abstract partial class Model
+{
+    private readonly int[] _targetShape;
+    private Rng _rng;
+
+    protected Model(ModelDescription description, int batchSize, int seed)
+    {
+        if (batchSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{description.Name}: the batch size must be positive.");
+        long arena = description.ArenaFloats(batchSize);
+        if (arena > Array.MaxLength - 64)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize,
+                $"{description.Name}: batch {batchSize} needs an activation arena of {arena:N0} floats, more than one array holds; use a smaller batch.");
+        Description = description;
+        BatchSize = batchSize;
+        Seed = seed;
+        _rng = new Rng((ulong)(uint)seed);
+        _targetShape = [description.TargetSize];
+        Parameters = new AlignedBuffer(description.ParameterCount);
+        Gradients = new AlignedBuffer(description.ParameterCount);
+        State = new AlignedBuffer(description.StateCount);
+        Arena = new AlignedBuffer((int)arena);
+    }
+
+    public ModelDescription Description { get; }
+
+    /// <summary>The largest batch this instance runs; a smaller last batch runs with <c>n &lt; BatchSize</c>.</summary>
+    public int BatchSize { get; }
+
+    public int Seed { get; }
+
+    /// <summary>All trainable weights, contiguous and 64-byte aligned.</summary>
+    public AlignedBuffer Parameters { get; }
+
+    /// <summary>Gradients of <see cref="Parameters"/>, same layout.</summary>
+    public AlignedBuffer Gradients { get; }
+
+    /// <summary>Non-trainable tensors (BatchNormalization moving statistics).</summary>
+    public AlignedBuffer State { get; }
+
+    /// <summary>Activations, gradients and scratch; offsets planned by the generator.</summary>
+    public AlignedBuffer Arena { get; }
+
+    public int InputSize => Description.InputSize;
+    public int OutputSize => Description.OutputSize;
+    public int TargetSize => Description.TargetSize;
+
+    /// <summary>The model's random stream (dropout masks, shuffling); part of a training checkpoint.</summary>
+    public ref Rng Random => ref _rng;
+
+    /// <summary>The weights of one named tensor (<c>dense/kernel</c>), trainable or state.</summary>
+    public Span<float> Tensor(string name)
+    {
+        foreach (var t in Description.Tensors)
+            if (t.Name == name)
+                return t.Trainable ? Parameters.Slice(t.Offset, t.Length) : State.Slice(t.Offset, t.Length);
+        throw new ArgumentException($"{Description.Name} has no tensor named '{name}'.", nameof(name));
+    }
+
+    /// <summary>Runs the model on <paramref name="n"/> samples and returns their outputs (probabilities after a softmax or sigmoid).</summary>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int n, bool training = false)
+    {
+        CheckBatch(n);
+        CheckLength(nameof(input), input.Length, n, Description.InputShape, "input");
+        ForwardCore(input, n, training);
+        return OutputBuffer(n);
+    }
+
+    /// <summary>Mean loss of the last <see cref="Forward"/> against <paramref name="targets"/>; with <paramref name="gradient"/>, also seeds the output gradient for <see cref="Backward"/>.</summary>
+    public float ComputeLoss(ReadOnlySpan<float> targets, int n, bool gradient)
+    {
+        CheckBatch(n);
+        CheckLength(nameof(targets), targets.Length, n, _targetShape, "target");
+        return LossCore(targets, n, gradient);
+    }
+
+    /// <summary>
+    /// Back-propagates the output gradient (seeded by <see cref="ComputeLoss"/> or written by the
+    /// caller into <see cref="OutputGradient"/>) into <see cref="Gradients"/>, and into
+    /// <paramref name="inputGradient"/> when it is not empty (models compose this way).
+    /// </summary>
+    public void Backward(int n, Span<float> inputGradient = default)
+    {
+        CheckBatch(n);
+        if (!inputGradient.IsEmpty)
+            CheckLength(nameof(inputGradient), inputGradient.Length, n, Description.InputShape, "input-gradient");
+        BackwardCore(n, inputGradient);
+    }
+
+    /// <summary>Gradient of the loss with respect to the model's output for the current batch (writable, for composed models).</summary>
+    public Span<float> OutputGradient(int n) => OutputGradientBuffer(n);
+
+    /// <summary>One optimization step on one batch: forward, loss, backward, update. Returns the batch's mean loss.</summary>
+    public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer)
+    {
+        Forward(input, n, training: true);
+        float loss = ComputeLoss(targets, n, gradient: true);
+        BackwardCore(n, default);
+        optimizer.Step(Parameters.Span, Gradients.Span);
+        return loss;
+    }
+
+    protected abstract void ForwardCore(ReadOnlySpan<float> input, int n, bool training);
+
+    protected abstract float LossCore(ReadOnlySpan<float> targets, int n, bool gradient);
+
+    protected abstract void BackwardCore(int n, Span<float> inputGradient);
+
+    /// <summary>Where the forward pass leaves the outputs of <paramref name="n"/> samples.</summary>
+    protected abstract Span<float> OutputBuffer(int n);
+
+    /// <summary>Where the backward pass reads the output gradient of <paramref name="n"/> samples.</summary>
+    protected abstract Span<float> OutputGradientBuffer(int n);
+
+    private void CheckBatch(int n)
+    {
+        if (n <= 0 || n > BatchSize)
+            throw new ArgumentOutOfRangeException(nameof(n), n, $"{Description.Name} was built for batches of at most {BatchSize} samples; got {n}.");
+    }
+
+    private void CheckLength(string parameter, int actual, int n, int[] sampleShape, string what)
+    {
+        int expected = n * ModelDescription.Product(sampleShape);
+        if (actual != expected)
+            throw new ArgumentException(
+                $"{Description.Name}: {n} {what} samples of shape ({string.Join(", ", sampleShape)}) need {expected} floats, but the span holds {actual}.",
+                parameter);
+    }
+}
