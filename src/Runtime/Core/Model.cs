@@ -84,27 +84,43 @@ public abstract partial class Model
     }
 
     /// <summary>
-    /// Back-propagates the output gradient (seeded by <see cref="ComputeLoss"/> or written by the
-    /// caller into <see cref="OutputGradient"/>) into <see cref="Gradients"/>, and into
-    /// <paramref name="inputGradient"/> when it is not empty (models compose this way).
+    /// Back-propagates the gradient seeded by <see cref="ComputeLoss"/> into <see cref="Gradients"/>,
+    /// and into <paramref name="inputGradient"/> when it is not empty.
     /// </summary>
     public void Backward(int n, Span<float> inputGradient = default)
     {
         CheckBatch(n);
         if (!inputGradient.IsEmpty)
             CheckLength(nameof(inputGradient), inputGradient.Length, n, Description.InputShape, "input-gradient");
-        BackwardCore(n, inputGradient);
+        BackwardCore(n, inputGradient, fromOutputGradient: false);
     }
 
-    /// <summary>Gradient of the loss with respect to the model's output for the current batch (writable, for composed models).</summary>
-    public Span<float> OutputGradient(int n) => OutputGradientBuffer(n);
+    /// <summary>
+    /// Back-propagates a gradient the caller wrote into <see cref="OutputGradient"/> (a model
+    /// composed after this one, e.g. a GAN's discriminator after its generator), instead of
+    /// the one a loss seeded.
+    /// </summary>
+    public void BackwardFromOutputGradient(int n, Span<float> inputGradient = default)
+    {
+        CheckBatch(n);
+        if (!inputGradient.IsEmpty)
+            CheckLength(nameof(inputGradient), inputGradient.Length, n, Description.InputShape, "input-gradient");
+        BackwardCore(n, inputGradient, fromOutputGradient: true);
+    }
+
+    /// <summary>Gradient of the loss with respect to the model's output for the current batch, for composed models to write.</summary>
+    public Span<float> OutputGradient(int n)
+    {
+        CheckBatch(n);
+        return OutputGradientBuffer(n);
+    }
 
     /// <summary>One optimization step on one batch: forward, loss, backward, update. Returns the batch's mean loss.</summary>
     public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer)
     {
         Forward(input, n, training: true);
         float loss = ComputeLoss(targets, n, gradient: true);
-        BackwardCore(n, default);
+        BackwardCore(n, default, fromOutputGradient: false);
         optimizer.Step(Parameters.Span, Gradients.Span);
         return loss;
     }
@@ -113,13 +129,23 @@ public abstract partial class Model
 
     protected abstract float LossCore(ReadOnlySpan<float> targets, int n, bool gradient);
 
-    protected abstract void BackwardCore(int n, Span<float> inputGradient);
+    /// <summary>
+    /// Writes parameter gradients (overwriting) and, when <paramref name="inputGradient"/> is not
+    /// empty, the input gradient. A loss fused with the output activation seeds the gradient of
+    /// the logits directly; <paramref name="fromOutputGradient"/> says the gradient was instead
+    /// written into <see cref="OutputGradientBuffer"/> and must first pass through that activation.
+    /// </summary>
+    protected abstract void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient);
 
     /// <summary>Where the forward pass leaves the outputs of <paramref name="n"/> samples.</summary>
     protected abstract Span<float> OutputBuffer(int n);
 
-    /// <summary>Where the backward pass reads the output gradient of <paramref name="n"/> samples.</summary>
+    /// <summary>Where a composed caller writes the gradient with respect to the outputs of <paramref name="n"/> samples.</summary>
     protected abstract Span<float> OutputGradientBuffer(int n);
+
+    /// <summary>The arena slice of a buffer the generator placed at <paramref name="offsetPerSample"/> floats per sample.</summary>
+    protected Span<float> ArenaSlice(int offsetPerSample, int n, int sampleSize) =>
+        Arena.Slice(offsetPerSample * BatchSize, n * sampleSize);
 
     private void CheckBatch(int n)
     {
