@@ -31,7 +31,7 @@ public sealed class ModelDescription
         string name,
         int[] inputShape,
         int[] outputShape,
-        Loss loss,
+        Loss? loss,
         bool fromLogits,
         int parameterCount,
         int stateCount,
@@ -60,7 +60,8 @@ public sealed class ModelDescription
     public int[] OutputShape { get; }
     public int InputSize { get; }
     public int OutputSize { get; }
-    public Loss Loss { get; }
+    /// <summary>The training loss; null for a model trained only through another (a GAN generator).</summary>
+    public Loss? Loss { get; }
     public bool FromLogits { get; }
     public int ParameterCount { get; }
     public int StateCount { get; }
@@ -70,7 +71,7 @@ public sealed class ModelDescription
     public string Summary { get; }
 
     /// <summary>Floats per sample the targets have: one class index for sparse labels, else the output size.</summary>
-    public int TargetSize => Loss == Loss.SparseCategoricalCrossentropy ? 1 : OutputSize;
+    public int TargetSize => Loss == Kiln.Loss.SparseCategoricalCrossentropy ? 1 : OutputSize;
 
     public long ArenaFloats(int batchSize) => (long)ArenaFloatsPerSample * batchSize + ArenaFixedFloats;
 
