@@ -1,0 +1,84 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln;
+
+/// <summary>
+/// Keras' RMSprop (not centered, no momentum): <c>v = ρ·v + (1−ρ)·g²; w −= lr·g / √(v + ε)</c>,
+/// ε inside the square root; with <c>clipValue</c> each gradient element is clipped first.
+/// </summary>
+public sealed class RmsProp : Optimizer
+{
+    public RmsProp(float learningRate = 0.001f, float rho = 0.9f, float epsilon = 1e-7f, float? clipValue = null, float decay = 0f)
+        : base(learningRate)
+    {
+        Init(rho, epsilon, clipValue, decay);
+    }
+
+    public RmsProp(LearningRateSchedule schedule, float rho = 0.9f, float epsilon = 1e-7f, float? clipValue = null)
+        : base(schedule)
+    {
+        Init(rho, epsilon, clipValue, 0f);
+    }
+
+    public float Rho { get; private set; }
+    public float Epsilon { get; private set; }
+
+    /// <summary>One array: the running mean of squared gradients (Keras' <c>velocity</c>).</summary>
+    protected override int StateCount => 1;
+
+    private void Init(float rho, float epsilon, float? clipValue, float decay)
+    {
+        if (!(rho >= 0 && rho < 1))
+            throw new ArgumentOutOfRangeException(nameof(rho), rho, "RMSprop rho must be in [0, 1).");
+        if (!(epsilon > 0))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "RMSprop epsilon must be positive.");
+        Rho = rho;
+        Epsilon = epsilon;
+        ClipValue = clipValue;
+        Decay = decay;
+    }
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g)
+    {
+        float lr = CurrentLearningRate, rho = Rho, oneMinusRho = 1f - Rho, eps = Epsilon;
+        float clip = ClipValue ?? float.PositiveInfinity;
+        Span<float> v = StateArray(0);
+        ref float pw = ref MemoryMarshal.GetReference(w);
+        ref float pg = ref MemoryMarshal.GetReference(g);
+        ref float pv = ref MemoryMarshal.GetReference(v);
+        int n = w.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vlr = Vector512.Create(lr); var vrho = Vector512.Create(rho); var v1r = Vector512.Create(oneMinusRho);
+            var veps = Vector512.Create(eps); var hi = Vector512.Create(clip); var lo = -hi;
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var gi = Vector512.Min(Vector512.Max(Vector512.LoadUnsafe(ref pg, (nuint)i), lo), hi);
+                var vi = vrho * Vector512.LoadUnsafe(ref pv, (nuint)i) + v1r * (gi * gi);
+                vi.StoreUnsafe(ref pv, (nuint)i);
+                (Vector512.LoadUnsafe(ref pw, (nuint)i) - vlr * gi / Vector512.Sqrt(vi + veps)).StoreUnsafe(ref pw, (nuint)i);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vlr = Vector256.Create(lr); var vrho = Vector256.Create(rho); var v1r = Vector256.Create(oneMinusRho);
+            var veps = Vector256.Create(eps); var hi = Vector256.Create(clip); var lo = -hi;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var gi = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref pg, (nuint)i), lo), hi);
+                var vi = vrho * Vector256.LoadUnsafe(ref pv, (nuint)i) + v1r * (gi * gi);
+                vi.StoreUnsafe(ref pv, (nuint)i);
+                (Vector256.LoadUnsafe(ref pw, (nuint)i) - vlr * gi / Vector256.Sqrt(vi + veps)).StoreUnsafe(ref pw, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float gi = MathF.Min(MathF.Max(g[i], -clip), clip);
+            float vi = rho * v[i] + oneMinusRho * (gi * gi);
+            v[i] = vi;
+            w[i] -= lr * gi / MathF.Sqrt(vi + eps);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln;
+
+/// <summary>
+/// Keras' SGD: <c>m = μ·m − lr·g; w += m</c> (the velocity includes the rate);
+/// Nesterov: <c>w += μ·m − lr·g</c> with the new <c>m</c>. Without momentum: <c>w −= lr·g</c>, no state.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    public Sgd(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false, float decay = 0f)
+        : base(learningRate)
+    {
+        Init(momentum, nesterov, decay);
+    }
+
+    public Sgd(LearningRateSchedule schedule, float momentum = 0f, bool nesterov = false)
+        : base(schedule)
+    {
+        Init(momentum, nesterov, 0f);
+    }
+
+    public float Momentum { get; private set; }
+    public bool Nesterov { get; private set; }
+
+    // Keras creates no momentum variable when momentum is 0; neither do we.
+    protected override int StateCount => Momentum == 0f ? 0 : 1;
+
+    private void Init(float momentum, bool nesterov, float decay)
+    {
+        if (!(momentum >= 0 && momentum <= 1))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "SGD momentum must be in [0, 1].");
+        Momentum = momentum;
+        Nesterov = nesterov;
+        Decay = decay;
+    }
+
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = CurrentLearningRate;
+        float clip = ClipValue ?? float.PositiveInfinity;
+        if (Momentum == 0f)
+            Plain(parameters, gradients, lr, clip);
+        else
+            WithMomentum(parameters, gradients, StateArray(0), lr, Momentum, Nesterov, clip);
+    }
+
+    private static void Plain(Span<float> w, ReadOnlySpan<float> g, float lr, float clip)
+    {
+        ref float pw = ref MemoryMarshal.GetReference(w);
+        ref float pg = ref MemoryMarshal.GetReference(g);
+        int n = w.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vlr = Vector512.Create(lr); var hi = Vector512.Create(clip); var lo = -hi;
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var gi = Vector512.Min(Vector512.Max(Vector512.LoadUnsafe(ref pg, (nuint)i), lo), hi);
+                (Vector512.LoadUnsafe(ref pw, (nuint)i) - gi * vlr).StoreUnsafe(ref pw, (nuint)i);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vlr = Vector256.Create(lr); var hi = Vector256.Create(clip); var lo = -hi;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var gi = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref pg, (nuint)i), lo), hi);
+                (Vector256.LoadUnsafe(ref pw, (nuint)i) - gi * vlr).StoreUnsafe(ref pw, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float gi = MathF.Min(MathF.Max(g[i], -clip), clip);
+            w[i] -= gi * lr;
+        }
+    }
+
+    private static void WithMomentum(Span<float> w, ReadOnlySpan<float> g, Span<float> m, float lr, float mu, bool nesterov, float clip)
+    {
+        ref float pw = ref MemoryMarshal.GetReference(w);
+        ref float pg = ref MemoryMarshal.GetReference(g);
+        ref float pm = ref MemoryMarshal.GetReference(m);
+        int n = w.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vlr = Vector512.Create(lr); var vmu = Vector512.Create(mu); var hi = Vector512.Create(clip); var lo = -hi;
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var gi = Vector512.Min(Vector512.Max(Vector512.LoadUnsafe(ref pg, (nuint)i), lo), hi);
+                var step = gi * vlr;
+                var mi = Vector512.LoadUnsafe(ref pm, (nuint)i) * vmu - step;
+                mi.StoreUnsafe(ref pm, (nuint)i);
+                var delta = nesterov ? mi * vmu - step : mi;
+                (Vector512.LoadUnsafe(ref pw, (nuint)i) + delta).StoreUnsafe(ref pw, (nuint)i);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vlr = Vector256.Create(lr); var vmu = Vector256.Create(mu); var hi = Vector256.Create(clip); var lo = -hi;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var gi = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref pg, (nuint)i), lo), hi);
+                var step = gi * vlr;
+                var mi = Vector256.LoadUnsafe(ref pm, (nuint)i) * vmu - step;
+                mi.StoreUnsafe(ref pm, (nuint)i);
+                var delta = nesterov ? mi * vmu - step : mi;
+                (Vector256.LoadUnsafe(ref pw, (nuint)i) + delta).StoreUnsafe(ref pw, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float gi = MathF.Min(MathF.Max(g[i], -clip), clip);
+            float step = gi * lr;
+            float mi = m[i] * mu - step;
+            m[i] = mi;
+            w[i] += nesterov ? mi * mu - step : mi;
+        }
+    }
+}
