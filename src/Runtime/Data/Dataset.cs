@@ -1,0 +1,89 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>
+/// Samples and their targets in two flat arrays, sample-major: sample <c>i</c>'s features are
+/// <c>Features[i·SampleSize ..]</c>, its targets <c>Targets[i·TargetSize ..]</c>. Class labels are
+/// stored as float class indices (TargetSize 1); one-hot or regression targets use more.
+/// <see cref="Slice"/>, <see cref="Take"/> and <see cref="Skip"/> copy, so scaling one split in
+/// place can never touch another (the arrays are plain, not views with offsets).
+/// </summary>
+public sealed class Dataset
+{
+    public Dataset(float[] features, float[] targets, int[] sampleShape, int targetSize)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        if (sampleShape.Length == 0)
+            throw new ArgumentException("A sample shape needs at least one dimension.", nameof(sampleShape));
+        int sampleSize = 1;
+        foreach (int d in sampleShape)
+        {
+            if (d <= 0) throw new ArgumentException($"Sample shape ({Shape(sampleShape)}) has a dimension ≤ 0.", nameof(sampleShape));
+            sampleSize = checked(sampleSize * d);
+        }
+        if (targetSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(targetSize), targetSize, "must be positive");
+        if (features.Length % sampleSize != 0)
+            throw new ArgumentException($"{features.Length} feature values are not a whole number of samples of shape ({Shape(sampleShape)}).", nameof(features));
+        int count = features.Length / sampleSize;
+        if (targets.Length != (long)count * targetSize)
+            throw new ArgumentException($"{count} samples need {(long)count * targetSize} target values ({targetSize} each), but there are {targets.Length}.", nameof(targets));
+        Features = features;
+        Targets = targets;
+        SampleShape = (int[])sampleShape.Clone();
+        SampleSize = sampleSize;
+        TargetSize = targetSize;
+        Count = count;
+    }
+
+    public float[] Features { get; }
+    public float[] Targets { get; }
+    public int[] SampleShape { get; }
+
+    /// <summary>Floats per sample (the product of <see cref="SampleShape"/>).</summary>
+    public int SampleSize { get; }
+
+    public int TargetSize { get; }
+    public int Count { get; }
+
+    public ReadOnlySpan<float> Sample(int index) => Features.AsSpan(CheckIndex(index) * SampleSize, SampleSize);
+
+    public ReadOnlySpan<float> Target(int index) => Targets.AsSpan(CheckIndex(index) * TargetSize, TargetSize);
+
+    /// <summary>A copy of samples <c>[start, start + count)</c>.</summary>
+    public Dataset Slice(int start, int count)
+    {
+        if (start < 0 || count < 0 || start > Count - count)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Slice({start}, {count}) is outside a dataset of {Count} samples.");
+        return new Dataset(
+            Features.AsSpan(start * SampleSize, count * SampleSize).ToArray(),
+            Targets.AsSpan(start * TargetSize, count * TargetSize).ToArray(),
+            SampleShape,
+            TargetSize);
+    }
+
+    /// <summary>A copy of the first <paramref name="count"/> samples (the seed's <c>x_train_all[:5000]</c>).</summary>
+    public Dataset Take(int count) => Slice(0, count);
+
+    /// <summary>A copy of all but the first <paramref name="count"/> samples (<c>x_train_all[5000:]</c>).</summary>
+    public Dataset Skip(int count)
+    {
+        if (count < 0 || count > Count)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"cannot skip {count} of {Count} samples.");
+        return Slice(count, Count - count);
+    }
+
+    public override string ToString() => $"Dataset({Count} samples of ({Shape(SampleShape)}), {TargetSize} target value(s) each)";
+
+    internal static string Shape(int[] shape) => string.Join(", ", shape);
+
+    private int CheckIndex(int index)
+    {
+        if ((uint)index >= (uint)Count)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"the dataset has {Count} samples.");
+        return index;
+    }
+}

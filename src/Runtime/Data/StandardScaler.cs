@@ -1,0 +1,150 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>
+/// sklearn's StandardScaler on features: <c>(x − mean) / std</c> with the population std
+/// (divide by N), and std 0 replaced by 1. <b>Global</b> (the default) fits one mean and std
+/// over every value, which is what seed 004's <c>reshape(-1, 1)</c> does; <b>per-feature</b>
+/// fits one pair per position in the sample. Fit on the training set, then transform the
+/// validation and test sets with the same statistics. Targets are never touched.
+/// </summary>
+public sealed class StandardScaler
+{
+    private double[]? _mean;
+    private double[]? _scale;
+
+    public StandardScaler(bool perFeature = false)
+    {
+        PerFeature = perFeature;
+    }
+
+    public bool PerFeature { get; }
+
+    public bool IsFitted => _mean is not null;
+
+    /// <summary>Fitted means: one value (global) or one per feature.</summary>
+    public ReadOnlySpan<double> Mean => _mean ?? throw NotFitted();
+
+    /// <summary>Fitted standard deviations (0 replaced by 1): one value (global) or one per feature.</summary>
+    public ReadOnlySpan<double> Scale => _scale ?? throw NotFitted();
+
+    public StandardScaler Fit(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return Fit(data.Features, data.SampleSize);
+    }
+
+    /// <summary>Fits on <paramref name="values"/>, read as rows of <paramref name="featureSize"/> features (ignored when global).</summary>
+    public StandardScaler Fit(ReadOnlySpan<float> values, int featureSize = 1)
+    {
+        int features = PerFeature ? featureSize : 1;
+        if (features <= 0)
+            throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize, "must be positive");
+        if (values.Length == 0 || values.Length % features != 0)
+            throw new ArgumentException($"StandardScaler needs a non-empty whole number of rows of {features} features; got {values.Length} values.", nameof(values));
+        long rows = values.Length / features;
+        var mean = new double[features];
+        var scale = new double[features];
+        // Two passes in double: the one-pass formula loses digits when the mean is large against the spread.
+        for (long r = 0; r < rows; r++)
+            for (int f = 0; f < features; f++)
+                mean[f] += values[(int)(r * features) + f];
+        for (int f = 0; f < features; f++) mean[f] /= rows;
+        for (long r = 0; r < rows; r++)
+            for (int f = 0; f < features; f++)
+            {
+                double d = values[(int)(r * features) + f] - mean[f];
+                scale[f] += d * d;
+            }
+        for (int f = 0; f < features; f++)
+        {
+            double std = Math.Sqrt(scale[f] / rows);
+            scale[f] = std == 0 ? 1 : std;
+        }
+        _mean = mean;
+        _scale = scale;
+        return this;
+    }
+
+    /// <summary>Scales <paramref name="values"/> in place (rows of the fitted feature count when per-feature).</summary>
+    public void TransformInPlace(Span<float> values)
+    {
+        if (_mean is null || _scale is null) throw NotFitted();
+        int features = _mean.Length;
+        if (values.Length % features != 0)
+            throw new ArgumentException($"The scaler was fitted on {features} features per sample; {values.Length} values are not whole samples.", nameof(values));
+        if (features == 1)
+        {
+            float m = (float)_mean[0], s = (float)_scale[0];
+            for (int i = 0; i < values.Length; i++) values[i] = (values[i] - m) / s;
+            return;
+        }
+        var mf = new float[features];
+        var sf = new float[features];
+        for (int f = 0; f < features; f++) { mf[f] = (float)_mean[f]; sf[f] = (float)_scale[f]; }
+        for (int i = 0; i < values.Length; i += features)
+            for (int f = 0; f < features; f++)
+                values[i + f] = (values[i + f] - mf[f]) / sf[f];
+    }
+
+    public void TransformInPlace(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckFeatures(data);
+        TransformInPlace(data.Features);
+    }
+
+    /// <summary>A new dataset with scaled features and the same targets (shared, not copied).</summary>
+    public Dataset Transform(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckFeatures(data);
+        var features = (float[])data.Features.Clone();
+        TransformInPlace(features);
+        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize);
+    }
+
+    public Dataset FitTransform(Dataset data) => Fit(data).Transform(data);
+
+    private void CheckFeatures(Dataset data)
+    {
+        if (_mean is not null && _mean.Length != 1 && _mean.Length != data.SampleSize)
+            throw new ArgumentException($"The scaler was fitted on {_mean.Length} features per sample; this dataset has {data.SampleSize}.", nameof(data));
+    }
+
+    private static InvalidOperationException NotFitted() => new("The StandardScaler is not fitted yet; call Fit on the training set first.");
+}
+
+/// <summary>Multiplies every feature by a constant, Keras' <c>Rescaling(1/255)</c> / <c>rescale=1./255</c>.</summary>
+public sealed class Rescale
+{
+    public Rescale(float factor)
+    {
+        if (!float.IsFinite(factor))
+            throw new ArgumentOutOfRangeException(nameof(factor), factor, "must be finite");
+        Factor = factor;
+    }
+
+    public float Factor { get; }
+
+    public void TransformInPlace(Span<float> values)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] *= Factor;
+    }
+
+    public void TransformInPlace(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        TransformInPlace(data.Features);
+    }
+
+    /// <summary>A new dataset with rescaled features and the same targets (shared, not copied).</summary>
+    public Dataset Transform(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var features = (float[])data.Features.Clone();
+        TransformInPlace(features);
+        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize);
+    }
+}
