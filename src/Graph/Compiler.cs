@@ -1,0 +1,35 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Kiln.Graph;
+
+/// <summary>The result of compiling one model: diagnostics, and the program when there are no errors.</summary>
+public sealed class CompiledModel
+{
+    public CompiledModel(ModelSpec spec, IReadOnlyList<GraphDiagnostic> diagnostics, KernelProgram? program)
+    {
+        Spec = spec;
+        Diagnostics = diagnostics;
+        Program = program;
+    }
+
+    public ModelSpec Spec { get; }
+    public IReadOnlyList<GraphDiagnostic> Diagnostics { get; }
+    public KernelProgram? Program { get; }
+    public bool HasErrors => Diagnostics.Any(d => d.Severity == Severity.Error);
+}
+
+/// <summary>attributes → specs → shape inference and checks → fusion → lowering and memory plan.</summary>
+public static class ModelCompiler
+{
+    public static CompiledModel Compile(ModelSpec spec)
+    {
+        var diagnostics = new List<GraphDiagnostic>();
+        var graph = ShapeInference.Run(spec, diagnostics);
+        if (graph is null || diagnostics.Any(d => d.Severity == Severity.Error))
+            return new CompiledModel(spec, diagnostics, null);
+        var fusion = Fusion.Run(graph);
+        var program = Lowering.Run(graph, fusion);
+        return new CompiledModel(spec, diagnostics, program);
+    }
+}

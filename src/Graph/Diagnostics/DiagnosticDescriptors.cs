@@ -1,0 +1,116 @@
+using System.Collections.Generic;
+
+namespace Kiln.Graph;
+
+public enum Severity
+{
+    Info,
+    Warning,
+    Error,
+}
+
+/// <summary>A kind of model mistake: stable ID, title and a message format ({0}, {1} … filled per case).</summary>
+public sealed record DiagnosticDescriptor(string Id, string Title, string MessageFormat, Severity Severity);
+
+/// <summary>
+/// Every diagnostic Kiln reports. IDs are stable: 00xx the class declaration, 01xx layer
+/// arguments and shapes, 02xx the loss. Each message says what to do.
+/// </summary>
+public static class Descriptors
+{
+    public static readonly DiagnosticDescriptor NotPartial = new(
+        "KILN0001", "Model class must be partial",
+        "'{0}' carries [Sequential] but is not partial; declare it 'partial class {0}' so Kiln can generate its forward and backward code",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NoLayers = new(
+        "KILN0002", "Model has no layers",
+        "'{0}' has no layer attributes; add layers after [Sequential], e.g. [Flatten] [Dense(10, Activation.Softmax)]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NoInputShape = new(
+        "KILN0003", "Model has no input shape",
+        "[Sequential] on '{0}' needs the shape of one sample, e.g. [Sequential(28, 28)]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LayersSpread = new(
+        "KILN0004", "Layers spread over several partial declarations",
+        "'{0}' has layer attributes on more than one partial declaration, so their order is undefined; put all of them on the declaration that carries [Sequential]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor UnsupportedDeclaration = new(
+        "KILN0005", "Model class cannot be generated",
+        "'{0}' {1}; Kiln generates a top-level, non-generic partial class deriving from Kiln.Model",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NonPositiveInputDimension = new(
+        "KILN0006", "Input dimension must be positive",
+        "input dimension {0} of '{1}' is {2}; every dimension of a sample must be at least 1",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new(
+        "KILN0101", "Dense needs a flat input",
+        "{0} needs one value per sample, but its input is {1}; put [Flatten] before it",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NonPositiveUnits = new(
+        "KILN0102", "Units must be positive",
+        "{0} has {1} units; give it at least 1",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor DropoutRate = new(
+        "KILN0103", "Dropout rate out of range",
+        "{0} has rate {1}; the fraction of units dropped must be in [0, 1)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor ReshapeNonPositive = new(
+        "KILN0104", "Reshape dimension must be positive",
+        "{0} has dimension {1} at position {2}; every target dimension must be at least 1 (-1 is not inferred: write the size)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor ReshapeCount = new(
+        "KILN0105", "Reshape changes the element count",
+        "{0} reshapes {1} ({2} values) to {3} ({4} values); the target must hold the same number of values",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NegativeAlpha = new(
+        "KILN0106", "LeakyRelu slope must not be negative",
+        "{0} has alpha {1}; use a slope of 0 or more (Keras' default is 0.3)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new(
+        "KILN0201", "Loss needs a flat output",
+        "{0} compares one vector per sample, but the model's output is {1}; end the model with [Flatten] and a [Dense] layer",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LossOutputMismatch = new(
+        "KILN0202", "Loss does not fit the output",
+        "{0} {1}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new(
+        "KILN0203", "FromLogits on an output that is already a probability",
+        "{0} is set FromLogits = true, but the output layer {1} applies {2}; remove the activation from {1} or set FromLogits = false",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LogitsWithoutFromLogits = new(
+        "KILN0204", "Cross-entropy on an output that is not a probability",
+        "{0} expects probabilities, but the output layer {1} has no {2}; set FromLogits = true or give {1} Activation.{2}",
+        Severity.Warning);
+
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
+    {
+        NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension,
+        DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
+        LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
+    };
+}
+
+/// <summary>One reported problem: which descriptor, the formatted message, and where.</summary>
+public sealed record GraphDiagnostic(string Id, Severity Severity, string Message, SourceSpan? Location)
+{
+    public static GraphDiagnostic Create(DiagnosticDescriptor descriptor, SourceSpan? location, params object[] args) =>
+        new(descriptor.Id, descriptor.Severity, string.Format(System.Globalization.CultureInfo.InvariantCulture, descriptor.MessageFormat, args), location);
+
+    public override string ToString() => $"{Location}: {Severity.ToString().ToLowerInvariant()} {Id}: {Message}";
+}

@@ -1,0 +1,97 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Kiln.Graph;
+
+public enum Initializer
+{
+    Zeros,
+    Ones,
+    GlorotUniform,
+}
+
+/// <summary>One weight tensor of a layer (<c>kernel</c>, <c>bias</c>), Keras layout.</summary>
+public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Initializer Init, int FanIn = 0, int FanOut = 0)
+{
+    public int Size => Shape.Size;
+}
+
+/// <summary>A layer after shape inference: its Keras name, shapes, weights and cost.</summary>
+public sealed class LayerNode
+{
+    public LayerNode(int index, LayerSpec spec, string name, string typeName, Shape input, Shape output,
+        IReadOnlyList<WeightSpec> weights, long flops)
+    {
+        Index = index;
+        Spec = spec;
+        Name = name;
+        TypeName = typeName;
+        Input = input;
+        Output = output;
+        Weights = weights;
+        Flops = flops;
+    }
+
+    public int Index { get; }
+    public LayerSpec Spec { get; }
+    public LayerKind Kind => Spec.Kind;
+
+    /// <summary>Keras-style name: <c>dense</c>, <c>dense_1</c>, … or the user's <c>Name</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The Keras class this layer corresponds to, for the summary (<c>Dense</c>, <c>ReLU</c>).</summary>
+    public string TypeName { get; }
+
+    public Shape Input { get; }
+    public Shape Output { get; }
+    public IReadOnlyList<WeightSpec> Weights { get; }
+
+    /// <summary>Forward floating-point operations per sample (a multiply-add counts 2).</summary>
+    public long Flops { get; }
+
+    public long ParameterCount => Weights.Sum(w => (long)w.Size);
+    public long TrainableCount => Weights.Where(w => w.Trainable).Sum(w => (long)w.Size);
+
+    /// <summary>The activation this layer applies, whether a Dense argument or an activation layer.</summary>
+    public ActivationKind Activation => Kind switch
+    {
+        LayerKind.Dense => (ActivationKind)Spec.Int("activation"),
+        LayerKind.Relu => ActivationKind.Relu,
+        LayerKind.LeakyRelu => ActivationKind.LeakyRelu,
+        LayerKind.Sigmoid => ActivationKind.Sigmoid,
+        LayerKind.Tanh => ActivationKind.Tanh,
+        LayerKind.Softmax => ActivationKind.Softmax,
+        _ => ActivationKind.Linear,
+    };
+
+    /// <summary>The display text of the attribute, e.g. <c>Dense(300, relu)</c>, for comments.</summary>
+    public string Describe() => Kind switch
+    {
+        LayerKind.Dense => $"Dense({Spec.Int("units")}{(Activation == ActivationKind.Linear ? "" : ", " + Names.Activation(Activation))})",
+        LayerKind.Dropout => $"Dropout({Names.Number(Spec.Double("rate"))})",
+        LayerKind.LeakyRelu => $"LeakyRelu({Names.Number(Spec.Double("alpha", 0.3))})",
+        LayerKind.Reshape => $"Reshape{Output}",
+        _ => Kind.ToString(),
+    };
+}
+
+/// <summary>The model after shape inference.</summary>
+public sealed class ModelGraph
+{
+    public ModelGraph(ModelSpec spec, Shape input, IReadOnlyList<LayerNode> layers)
+    {
+        Spec = spec;
+        Input = input;
+        Layers = layers;
+    }
+
+    public ModelSpec Spec { get; }
+    public Shape Input { get; }
+    public IReadOnlyList<LayerNode> Layers { get; }
+    public Shape Output => Layers.Count == 0 ? Input : Layers[Layers.Count - 1].Output;
+    public LossSpec? Loss => Spec.Loss;
+
+    public long TotalParameters => Layers.Sum(l => l.ParameterCount);
+    public long TrainableParameters => Layers.Sum(l => l.TrainableCount);
+    public long Flops => Layers.Sum(l => l.Flops);
+}

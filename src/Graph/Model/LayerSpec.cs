@@ -1,0 +1,101 @@
+using System;
+using System.Globalization;
+
+namespace Kiln.Graph;
+
+/// <summary>The layer attributes Kiln understands, in the order of their attribute classes.</summary>
+public enum LayerKind
+{
+    Flatten,
+    Dense,
+    Relu,
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    Dropout,
+    Reshape,
+}
+
+/// <summary>Mirrors <c>Kiln.Activation</c> (same names and values; a test keeps them in step).</summary>
+public enum ActivationKind
+{
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    LeakyRelu,
+}
+
+/// <summary>Mirrors <c>Kiln.Loss</c> (same names and values).</summary>
+public enum LossKind
+{
+    SparseCategoricalCrossentropy,
+    CategoricalCrossentropy,
+    BinaryCrossentropy,
+    MeanSquaredError,
+}
+
+/// <summary>
+/// One attribute argument, positional or named. Numbers (ints, doubles, bools, enum
+/// values) share <see cref="Number"/>; <c>params int[]</c> arguments use <see cref="Ints"/>.
+/// </summary>
+public sealed record Argument(string Name, double Number, EquatableArray<int> Ints, SourceSpan? Location)
+{
+    public static Argument Of(string name, double number, SourceSpan? location = null) =>
+        new(name, number, EquatableArray<int>.Empty, location);
+
+    public static Argument OfInts(string name, int[] values, SourceSpan? location = null) =>
+        new(name, 0, new EquatableArray<int>(values), location);
+
+    public override string ToString() =>
+        Ints.Count > 0 ? $"{Name}=({string.Join(", ", Ints)})" : $"{Name}={Number.ToString(CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>A layer as the user wrote it: kind, arguments and where the attribute is.</summary>
+public sealed record LayerSpec(LayerKind Kind, EquatableArray<Argument> Arguments, SourceSpan? Location)
+{
+    public static LayerSpec Of(LayerKind kind, params Argument[] arguments) => new(kind, new EquatableArray<Argument>(arguments), null);
+
+    public Argument? Find(string name)
+    {
+        foreach (var a in Arguments)
+            if (string.Equals(a.Name, name, StringComparison.OrdinalIgnoreCase)) return a;
+        return null;
+    }
+
+    public int Int(string name, int fallback = 0) => Find(name) is { } a ? (int)a.Number : fallback;
+
+    public double Double(string name, double fallback = 0) => Find(name) is { } a ? a.Number : fallback;
+
+    public bool Bool(string name, bool fallback) => Find(name) is { } a ? a.Number != 0 : fallback;
+
+    public int[] Ints(string name) => Find(name) is { } a ? a.Ints.ToArray() : Array.Empty<int>();
+
+    /// <summary>Where to point a diagnostic about one argument: the argument if written, else the attribute.</summary>
+    public SourceSpan? LocationOf(string name) => Find(name)?.Location ?? Location;
+
+    /// <summary>The user's <c>Name = "..."</c>, if any (carried as a string argument would be awkward, so the generator passes it here).</summary>
+    public string? UserName { get; init; }
+}
+
+/// <summary>The <c>[Loss]</c> attribute.</summary>
+public sealed record LossSpec(LossKind Kind, bool FromLogits, SourceSpan? Location);
+
+/// <summary>A model declaration as read from source: everything the Graph needs, nothing from Roslyn.</summary>
+public sealed record ModelSpec(
+    string Namespace,
+    string ClassName,
+    string Accessibility,
+    string SourceFileName,
+    EquatableArray<Argument> InputShape,
+    SourceSpan? SequentialLocation,
+    EquatableArray<LayerSpec> Layers,
+    LossSpec? Loss)
+{
+    public static ModelSpec Create(string className, int[] inputShape, LossSpec? loss, params LayerSpec[] layers) =>
+        new("Models", className, "public", className + ".cs",
+            new EquatableArray<Argument>(Array.ConvertAll(inputShape, d => Argument.Of("inputShape", d))), null,
+            new EquatableArray<LayerSpec>(layers), loss);
+}

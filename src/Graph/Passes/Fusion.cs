@@ -1,0 +1,162 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Kiln.Graph;
+
+public enum KernelKind
+{
+    /// <summary>Flatten/Reshape: the same memory seen with another shape; no code runs.</summary>
+    View,
+    /// <summary>GEMM with bias and an elementwise activation applied as each tile is stored.</summary>
+    Dense,
+    /// <summary>A standalone elementwise activation.</summary>
+    Activation,
+    /// <summary>Softmax over the last axis.</summary>
+    Softmax,
+    /// <summary>Inverted dropout with a saved mask.</summary>
+    Dropout,
+}
+
+/// <summary>How the loss is joined to the output layer.</summary>
+public enum LossFusion
+{
+    /// <summary>No loss attribute.</summary>
+    None,
+    /// <summary>The output is a softmax: cross-entropy is computed from the logits and backward starts at (p − y)/n.</summary>
+    SoftmaxCrossEntropy,
+    /// <summary>The output is a sigmoid: binary cross-entropy from the logits, backward starts at (p − y)/(n·units).</summary>
+    SigmoidBinaryCrossEntropy,
+    /// <summary><c>FromLogits = true</c>: the output already is the logits.</summary>
+    FromLogits,
+    /// <summary>The loss reads the output as it is (probabilities, or regression values for MSE).</summary>
+    OnOutput,
+}
+
+/// <summary>One kernel of the forward pass: the layers it computes and how.</summary>
+public sealed class KernelGroup
+{
+    public KernelGroup(int id, KernelKind kind, IReadOnlyList<LayerNode> layers, ActivationKind epilogue, float alpha, bool softmaxAfter)
+    {
+        Id = id;
+        Kind = kind;
+        Layers = layers;
+        Epilogue = epilogue;
+        Alpha = alpha;
+        SoftmaxAfter = softmaxAfter;
+    }
+
+    public int Id { get; }
+    public string Label => "k" + Id;
+    public KernelKind Kind { get; }
+    public IReadOnlyList<LayerNode> Layers { get; }
+    public LayerNode First => Layers[0];
+    public LayerNode Last => Layers[Layers.Count - 1];
+    public Shape Input => First.Input;
+    public Shape Output => Last.Output;
+
+    /// <summary>The elementwise activation applied in this kernel (Dense epilogue or the activation itself).</summary>
+    public ActivationKind Epilogue { get; }
+    public float Alpha { get; }
+
+    /// <summary>A Dense whose output goes through softmax: GEMM+bias writes logits, then one row pass.</summary>
+    public bool SoftmaxAfter { get; }
+
+    public string LayerNames => string.Join(" + ", Layers.Select(l => l.Name));
+}
+
+public sealed class FusionPlan
+{
+    public FusionPlan(IReadOnlyList<KernelGroup> groups, LossFusion loss)
+    {
+        Groups = groups;
+        Loss = loss;
+    }
+
+    public IReadOnlyList<KernelGroup> Groups { get; }
+    public LossFusion Loss { get; }
+
+    /// <summary>The kernel label computing each layer, for the summary's Kernel column.</summary>
+    public string KernelOf(LayerNode layer)
+    {
+        foreach (var g in Groups)
+            if (g.Layers.Contains(layer)) return g.Kind == KernelKind.View ? "view" : g.Label;
+        return "";
+    }
+}
+
+/// <summary>
+/// Decides which layers share a kernel: Dense absorbs the bias and a following activation
+/// layer into its GEMM epilogue (or a following softmax into a row pass right after), and
+/// the loss is joined to a softmax or sigmoid output so backward skips their Jacobians.
+/// </summary>
+public static class Fusion
+{
+    public static FusionPlan Run(ModelGraph graph)
+    {
+        var groups = new List<KernelGroup>();
+        var layers = graph.Layers;
+        int id = 0;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            switch (layer.Kind)
+            {
+                case LayerKind.Flatten:
+                case LayerKind.Reshape:
+                    groups.Add(new KernelGroup(-1, KernelKind.View, new[] { layer }, ActivationKind.Linear, 0, false));
+                    break;
+
+                case LayerKind.Dense:
+                {
+                    var members = new List<LayerNode> { layer };
+                    var act = layer.Activation;
+                    float alpha = 0;
+                    // A linear Dense absorbs the activation layer right after it.
+                    if (act == ActivationKind.Linear && i + 1 < layers.Count && IsActivationLayer(layers[i + 1].Kind))
+                    {
+                        var next = layers[++i];
+                        members.Add(next);
+                        act = next.Activation;
+                        alpha = (float)next.Spec.Double("alpha", 0.3);
+                    }
+                    bool softmax = act == ActivationKind.Softmax;
+                    groups.Add(new KernelGroup(id++, KernelKind.Dense, members, softmax ? ActivationKind.Linear : act, alpha, softmax));
+                    break;
+                }
+
+                case LayerKind.Softmax:
+                    groups.Add(new KernelGroup(id++, KernelKind.Softmax, new[] { layer }, ActivationKind.Linear, 0, false));
+                    break;
+
+                case LayerKind.Dropout:
+                    groups.Add(new KernelGroup(id++, KernelKind.Dropout, new[] { layer }, ActivationKind.Linear, 0, false));
+                    break;
+
+                default:
+                    groups.Add(new KernelGroup(id++, KernelKind.Activation, new[] { layer }, layer.Activation,
+                        (float)layer.Spec.Double("alpha", 0.3), false));
+                    break;
+            }
+        }
+        return new FusionPlan(groups, ChooseLoss(graph, groups));
+    }
+
+    private static bool IsActivationLayer(LayerKind kind) =>
+        kind is LayerKind.Relu or LayerKind.LeakyRelu or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax;
+
+    private static LossFusion ChooseLoss(ModelGraph graph, List<KernelGroup> groups)
+    {
+        if (graph.Loss is not { } loss) return LossFusion.None;
+        if (loss.FromLogits && loss.Kind != LossKind.MeanSquaredError) return LossFusion.FromLogits;
+        var last = groups.LastOrDefault(g => g.Kind != KernelKind.View);
+        if (last is null) return LossFusion.OnOutput;
+        bool softmaxOutput = last.SoftmaxAfter || last.Kind == KernelKind.Softmax;
+        bool sigmoidOutput = last.Epilogue == ActivationKind.Sigmoid && last.Kind is KernelKind.Dense or KernelKind.Activation;
+        return loss.Kind switch
+        {
+            LossKind.SparseCategoricalCrossentropy or LossKind.CategoricalCrossentropy when softmaxOutput => LossFusion.SoftmaxCrossEntropy,
+            LossKind.BinaryCrossentropy when sigmoidOutput => LossFusion.SigmoidBinaryCrossEntropy,
+            _ => LossFusion.OnOutput,
+        };
+    }
+}

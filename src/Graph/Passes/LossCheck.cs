@@ -1,0 +1,57 @@
+using System.Collections.Generic;
+
+namespace Kiln.Graph;
+
+/// <summary>Checks that the loss fits the model's output, the way a Keras reviewer would.</summary>
+public static class LossCheck
+{
+    public static void Run(ModelGraph graph, List<GraphDiagnostic> diagnostics)
+    {
+        if (graph.Loss is not { } loss) return;
+        var last = graph.Layers[graph.Layers.Count - 1];
+        var output = graph.Output;
+        string lossName = $"[Loss({loss.Kind})]";
+        var activation = last.Activation;
+
+        if (output.Rank != 1 && loss.Kind != LossKind.MeanSquaredError)
+        {
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossNeedsFlatOutput, loss.Location, lossName, output));
+            return;
+        }
+        string lastName = $"'{last.Name}'";
+        switch (loss.Kind)
+        {
+            case LossKind.SparseCategoricalCrossentropy:
+            case LossKind.CategoricalCrossentropy:
+                if (output.Last < 2)
+                    diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossOutputMismatch, loss.Location, lossName,
+                        $"needs one score per class, but the output has {output.Last} unit; for two classes use [Dense(1, Activation.Sigmoid)] with BinaryCrossentropy, or give the output one unit per class"));
+                else if (activation == ActivationKind.Sigmoid)
+                    diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossOutputMismatch, loss.Location, lossName,
+                        $"needs scores that compete across classes, but {lastName} applies sigmoid to each unit; use Activation.Softmax (or FromLogits = true with a linear output)"));
+                else
+                    CheckLogits(loss, lossName, lastName, activation, ActivationKind.Softmax, diagnostics);
+                break;
+
+            case LossKind.BinaryCrossentropy:
+                if (activation == ActivationKind.Softmax)
+                    diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossOutputMismatch, loss.Location, lossName,
+                        output.Last == 1
+                            ? $"needs a probability per unit, but {lastName} applies softmax to a single unit, which is always 1; use Activation.Sigmoid"
+                            : $"treats each of the {output.Last} units as an independent yes/no, but {lastName} applies softmax across them; for one class out of {output.Last} use SparseCategoricalCrossentropy, for independent labels use Activation.Sigmoid"));
+                else
+                    CheckLogits(loss, lossName, lastName, activation, ActivationKind.Sigmoid, diagnostics);
+                break;
+        }
+    }
+
+    private static void CheckLogits(LossSpec loss, string lossName, string lastName, ActivationKind activation,
+        ActivationKind expected, List<GraphDiagnostic> diagnostics)
+    {
+        if (loss.FromLogits && activation == expected)
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.ProbabilitiesWithFromLogits, loss.Location, lossName, lastName, Names.Activation(activation)));
+        else if (!loss.FromLogits && activation != expected)
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.LogitsWithoutFromLogits, loss.Location, lossName, lastName,
+                expected == ActivationKind.Softmax ? "Softmax" : "Sigmoid"));
+    }
+}

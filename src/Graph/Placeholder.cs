@@ -1,1 +1,0 @@
-namespace Kiln.Graph { internal static class Placeholder { } }

@@ -1,0 +1,162 @@
+using System.Collections.Generic;
+
+namespace Kiln.Graph;
+
+public enum BufferRole
+{
+    /// <summary>The caller's input span; not in the arena.</summary>
+    Input,
+    /// <summary>The caller's input-gradient span; not in the arena.</summary>
+    InputGradient,
+    /// <summary>A copy of the input kept for the backward pass.</summary>
+    SavedInput,
+    Activation,
+    Logits,
+    Mask,
+    Gradient,
+}
+
+/// <summary>A tensor of the program, per sample. Views alias another buffer's memory.</summary>
+public sealed class Buffer
+{
+    public Buffer(int id, string name, int sizePerSample, BufferRole role, Buffer? aliasOf = null)
+    {
+        Id = id;
+        Name = name;
+        SizePerSample = sizePerSample;
+        Role = role;
+        AliasOf = aliasOf;
+    }
+
+    public int Id { get; }
+    /// <summary>A C# identifier-friendly name, e.g. <c>dense_1</c> or <c>d_dense_1</c>.</summary>
+    public string Name { get; }
+    public int SizePerSample { get; }
+    public BufferRole Role { get; }
+    public Buffer? AliasOf { get; }
+    public Buffer Root => AliasOf?.Root ?? this;
+    public bool InArena => Root.Role is not (BufferRole.Input or BufferRole.InputGradient);
+
+    /// <summary>Offset in floats per sample (times the batch size at run time); set by the memory planner.</summary>
+    public int OffsetPerSample { get; internal set; } = -1;
+    /// <summary>Lifetime in program steps, inclusive; set by the memory planner.</summary>
+    public int FirstStep { get; internal set; } = int.MaxValue;
+    public int LastStep { get; internal set; } = -1;
+
+    public override string ToString() => Name;
+}
+
+public enum StepKind
+{
+    SaveInput,
+    DenseForward,
+    ActivationForward,
+    SoftmaxForward,
+    DropoutForward,
+    Loss,
+    /// <summary>Runs only when a caller wrote the output gradient: takes it back through the output activation the loss fused away.</summary>
+    OutputActivationBackward,
+    DenseBackward,
+    ActivationBackward,
+    SoftmaxBackward,
+    DropoutBackward,
+}
+
+/// <summary>
+/// One kernel call. Which buffers are set depends on the kind: X/Y forward operands, DY/DX
+/// gradients (DX may alias DY for elementwise steps), Mask for dropout.
+/// </summary>
+public sealed class Step
+{
+    public Step(StepKind kind, KernelGroup? group)
+    {
+        Kind = kind;
+        Group = group;
+    }
+
+    public StepKind Kind { get; }
+    public KernelGroup? Group { get; }
+    public Buffer? X { get; init; }
+    public Buffer? Y { get; init; }
+    public Buffer? DY { get; init; }
+    public Buffer? DX { get; init; }
+    public Buffer? Mask { get; init; }
+    public ActivationKind Activation { get; init; }
+    public float Alpha { get; init; }
+
+    /// <summary>For backward steps: computing DX is needed only when the caller asked for the input gradient.</summary>
+    public bool DxOnlyForInputGradient { get; init; }
+
+    /// <summary>For backward steps whose only product is DX: the whole step is skipped unless the input gradient is wanted.</summary>
+    public bool OnlyForInputGradient { get; init; }
+
+    /// <summary>Index in program order (forward, loss, backward), for lifetimes.</summary>
+    public int Index { get; internal set; }
+
+    public IEnumerable<Buffer> Reads()
+    {
+        if (X is not null) yield return X;
+        if (Y is not null && Kind is not (StepKind.DenseForward or StepKind.ActivationForward or StepKind.SoftmaxForward or StepKind.DropoutForward)) yield return Y;
+        if (DY is not null) yield return DY;
+        if (Mask is not null && Kind == StepKind.DropoutBackward) yield return Mask;
+    }
+
+    public IEnumerable<Buffer> Writes()
+    {
+        if (Kind is StepKind.DenseForward or StepKind.ActivationForward or StepKind.SoftmaxForward or StepKind.DropoutForward or StepKind.SaveInput)
+        {
+            if (Y is not null) yield return Y;
+            if (Mask is not null) yield return Mask;
+        }
+        if (DX is not null) yield return DX;
+        if (Kind == StepKind.Loss && DY is not null) yield return DY;
+    }
+}
+
+/// <summary>A named weight placed in the parameter (trainable) or state buffer.</summary>
+public sealed record TensorSlot(LayerNode Layer, WeightSpec Weight, int Offset)
+{
+    public string Name => Layer.Name + "/" + Weight.Suffix;
+}
+
+/// <summary>The lowered model the emitter walks: buffers with planned offsets, and the steps in order.</summary>
+public sealed class KernelProgram
+{
+    public KernelProgram(ModelGraph graph, FusionPlan fusion)
+    {
+        Graph = graph;
+        Fusion = fusion;
+    }
+
+    public ModelGraph Graph { get; }
+    public FusionPlan Fusion { get; }
+    public List<Buffer> Buffers { get; } = new();
+    public List<Step> Forward { get; } = new();
+    public Step? Loss { get; set; }
+    /// <summary>Runs before <see cref="Backward"/> when the caller seeded the output gradient itself; empty when no activation was fused into the loss.</summary>
+    public List<Step> FromOutputGradient { get; } = new();
+    public List<Step> Backward { get; } = new();
+    public List<TensorSlot> Parameters { get; } = new();
+    public List<TensorSlot> State { get; } = new();
+    public int ParameterFloats { get; set; }
+    public int StateFloats { get; set; }
+    public int ArenaFloatsPerSample { get; set; }
+
+    public Buffer Input { get; set; } = null!;
+    public Buffer InputGradient { get; set; } = null!;
+    public Buffer Output { get; set; } = null!;
+    public Buffer OutputGradient { get; set; } = null!;
+    /// <summary>What the loss step reads: the logits when the loss is fused with the output activation, else the output.</summary>
+    public Buffer LossInput { get; set; } = null!;
+
+    public IEnumerable<Step> AllSteps()
+    {
+        foreach (var s in Forward) yield return s;
+        if (Loss is not null) yield return Loss;
+        foreach (var s in FromOutputGradient) yield return s;
+        foreach (var s in Backward) yield return s;
+    }
+
+    public TensorSlot? Weight(LayerNode layer, string suffix) =>
+        Parameters.Find(p => p.Layer == layer && p.Weight.Suffix == suffix) ?? State.Find(p => p.Layer == layer && p.Weight.Suffix == suffix);
+}

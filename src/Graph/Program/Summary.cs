@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace Kiln.Graph;
+
+/// <summary>The Keras-style summary table, plus the FLOPs and the kernel each layer runs in.</summary>
+public static class Summary
+{
+    public static string Render(KernelProgram program)
+    {
+        var graph = program.Graph;
+        const int nameWidth = 29, shapeWidth = 26, paramWidth = 11, flopsWidth = 13;
+        int width = nameWidth + shapeWidth + paramWidth + flopsWidth + 8;
+        var rule = new string('_', width);
+        var sb = new StringBuilder();
+        sb.Append("Model: \"").Append(graph.Spec.ClassName).Append("\"\n");
+        sb.Append(rule).Append('\n');
+        sb.Append(Row("Layer (type)", "Output Shape", "Param #", "FLOPs", "Kernel"));
+        sb.Append(new string('=', width)).Append('\n');
+        for (int i = 0; i < graph.Layers.Count; i++)
+        {
+            var l = graph.Layers[i];
+            sb.Append(Row($"{l.Name} ({l.TypeName})", l.Output.ToKeras(), l.ParameterCount.ToString(CultureInfo.InvariantCulture),
+                l.Flops.ToString("N0", CultureInfo.InvariantCulture), program.Fusion.KernelOf(l)));
+        }
+        sb.Append(new string('=', width)).Append('\n');
+        sb.Append("Total params: ").Append(graph.TotalParameters.ToString("N0", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("Trainable params: ").Append(graph.TrainableParameters.ToString("N0", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("Non-trainable params: ").Append((graph.TotalParameters - graph.TrainableParameters).ToString("N0", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("Forward FLOPs per sample: ").Append(graph.Flops.ToString("N0", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append(rule).Append('\n');
+        return sb.ToString();
+
+        static string Row(string name, string shape, string parameters, string flops, string kernel)
+        {
+            var row = " " + Pad(name, nameWidth) + Pad(shape, shapeWidth) + Pad(parameters, paramWidth) + Pad(flops, flopsWidth) + kernel;
+            return row.TrimEnd() + "\n";
+        }
+
+        static string Pad(string s, int w) => s.Length >= w ? s + " " : s.PadRight(w);
+    }
+
+    /// <summary>One line per kernel: which layers it computes and how.</summary>
+    public static string[] FusionLines(KernelProgram program)
+    {
+        var lines = program.Fusion.Groups.Where(g => g.Kind != KernelKind.View).Select(Describe).ToList();
+        string? loss = program.Fusion.Loss switch
+        {
+            LossFusion.SoftmaxCrossEntropy => $"loss: softmax + {Names.Loss(program.Graph.Loss!.Kind)} fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian",
+            LossFusion.SigmoidBinaryCrossEntropy => "loss: sigmoid + binary_crossentropy fused: backward starts at (p - y) / (n * units), skipping the sigmoid derivative",
+            LossFusion.FromLogits => $"loss: {Names.Loss(program.Graph.Loss!.Kind)} from logits (FromLogits = true)",
+            LossFusion.OnOutput => $"loss: {Names.Loss(program.Graph.Loss!.Kind)} on the output",
+            _ => null,
+        };
+        if (loss is not null) lines.Add(loss);
+        return lines.ToArray();
+    }
+
+    private static string Describe(KernelGroup g) => g.Kind switch
+    {
+        KernelKind.Dense when g.SoftmaxAfter => $"{g.Label}: {g.LayerNames}: GEMM + bias into logits, then a row softmax",
+        KernelKind.Dense => $"{g.Label}: {g.LayerNames}: GEMM with {(g.First.Weights.Count > 1 ? "bias" : "no bias")}{(g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue))} in the tile epilogue",
+        KernelKind.Softmax => $"{g.Label}: {g.LayerNames}: row softmax",
+        KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
+        _ => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
+    };
+}
