@@ -1,0 +1,147 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Single-precision matrix multiply on row-major spans with leading dimensions (floats between
+/// the starts of consecutive rows). Packed, cache-blocked and register-blocked (BLIS style), split
+/// over <see cref="KilnSettings.Threads"/> when large enough; the same bits for any thread count.
+/// </summary>
+public static unsafe class Gemm
+{
+    /// <summary>Test hook: 512, 256 or 0 (scalar) caps the vector width the kernels may use.</summary>
+    internal static int MaxVectorBits = 512;
+
+    /// <summary>Below this many flops (2mnk) waking a second thread costs more than it saves.</summary>
+    internal static long ParallelMinFlops = 1L << 20;
+
+    /// <summary>C[m×n] = A[m×k]·B[k×n], or C += when <paramref name="accumulate"/>.</summary>
+    public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
+        => Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
+
+    /// <summary>C = Aᵀ·B with A stored k×m.</summary>
+    public static void Tn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
+        => Multiply(true, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
+
+    /// <summary>C = A·Bᵀ with B stored n×k.</summary>
+    public static void Nt(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
+        => Multiply(false, true, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
+
+    /// <summary>C = act(A·B + bias[j]), the bias and activation applied as each tile is stored; empty bias = none.</summary>
+    public static void NnBiasActivation<TAct>(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        ReadOnlySpan<float> bias, Span<float> c, int ldc, TAct activation) where TAct : struct, IActivation
+    {
+        if (!bias.IsEmpty && bias.Length < n)
+            throw new ArgumentException($"bias has {bias.Length} values but C has {n} columns", nameof(bias));
+        Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, false, bias, true, activation);
+    }
+
+    /// <summary>The general entry: op(A)·op(B) (+C) with an optional bias+activation epilogue.</summary>
+    internal static void Multiply<TAct>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, ReadOnlySpan<float> bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM sizes must not be negative (m={m}, n={n}, k={k})");
+        CheckMatrix(a, transA ? k : m, transA ? m : k, lda, "a", "lda");
+        CheckMatrix(b, transB ? n : k, transB ? k : n, ldb, "b", "ldb");
+        CheckMatrix(c, m, n, ldc, "c", "ldc");
+        if (m == 0 || n == 0) return;
+
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        {
+            float* biasPtr = bias.IsEmpty ? null : pbias;
+            if (k == 0)
+            {
+                EmptyProduct(m, n, pc, ldc, accumulate, biasPtr, epilogue, act);
+                return;
+            }
+            Dispatch(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, biasPtr, epilogue, act);
+        }
+    }
+
+    private static void Dispatch<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
+    {
+        bool use512 = MaxVectorBits >= 512 && Vector512.IsHardwareAccelerated;
+        bool use256 = !use512 && MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
+        if (!use512 && !use256)
+        {
+            Scalar(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+            return;
+        }
+
+        int mr = use512 ? MicroKernel512.MR : MicroKernel256.MR;
+        int nr = use512 ? MicroKernel512.NR : MicroKernel256.NR;
+        int colTiles = (n + nr - 1) / nr, rowTiles = (m + mr - 1) / mr;
+        int parts = 1;
+        if (2L * m * n * k >= ParallelMinFlops)
+            parts = Math.Min(KilnSettings.Threads, Math.Max(colTiles, rowTiles));
+
+        if (parts <= 1)
+        {
+            if (use512)
+                GemmDriver.Serial<MicroKernel512, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+            else
+                GemmDriver.Serial<MicroKernel256, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+            return;
+        }
+
+        GemmJob<TAct> job = GemmJob<TAct>.ForCurrentThread;
+        job.Use512 = use512; job.TransA = transA; job.TransB = transB;
+        job.M = m; job.N = n; job.K = k;
+        job.A = a; job.B = b; job.C = c; job.Bias = bias;
+        job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
+        job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act;
+        // Column tiles keep each thread's B block private; rows only when C is too narrow to share.
+        job.SplitColumns = colTiles >= parts;
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.A = job.B = job.C = job.Bias = null; }
+    }
+
+    /// <summary>The reference-grade fallback when no vector unit is usable.</summary>
+    private static void Scalar<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
+    {
+        nint aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
+        nint bRow = transB ? 1 : ldb, bCol = transB ? ldb : 1;
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float acc = 0f;
+                float* pa = a + i * aRow;
+                float* pb = b + j * bCol;
+                for (int p = 0; p < k; p++) acc = MathF.FusedMultiplyAdd(pa[p * aCol], pb[p * bRow], acc);
+                float v = accumulate ? c[i * ldc + j] + acc : acc;
+                if (epilogue) v = act.Apply(v + (bias == null ? 0f : bias[j]));
+                c[i * ldc + j] = v;
+            }
+        }
+    }
+
+    private static void EmptyProduct<TAct>(int m, int n, float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float v = accumulate ? c[i * ldc + j] : 0f;
+                if (epilogue) v = act.Apply(v + (bias == null ? 0f : bias[j]));
+                c[i * ldc + j] = v;
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CheckMatrix(ReadOnlySpan<float> s, int rows, int cols, int ld, string name, string ldName)
+    {
+        if (ld < cols || ld < 1)
+            throw new ArgumentException($"{ldName}={ld} is smaller than the {cols} columns of {name}", ldName);
+        long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (s.Length < need)
+            throw new ArgumentException($"{name} has {s.Length} floats but a {rows}×{cols} matrix with leading dimension {ld} needs {need}", name);
+    }
+}

@@ -1,0 +1,149 @@
+using System;
+using System.Runtime.CompilerServices;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// The BLIS loop nest around a micro-kernel: NC column blocks → KC k blocks (pack B) → MC row
+/// blocks (pack A) → NR × MR tiles. Every C element is one FMA chain over k in the same order
+/// whatever the tiling, which is what makes results independent of the thread split.
+/// </summary>
+internal static unsafe class GemmDriver
+{
+    /// <summary>
+    /// Up to this many rows of C, B (when not transposed) is read in place: with few row panels
+    /// to reuse it, packing B would cost about as much as the multiplication itself.
+    /// </summary>
+    internal static int DirectBMaxRows = 64;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Serial<TK, TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act)
+        where TK : struct, IMicroKernel where TAct : struct, IActivation
+    {
+        int mr = TK.MR, nr = TK.NR;
+        GemmScratch s = GemmScratch.Current;
+        bool directB = !transB && m <= DirectBMaxRows;
+
+        for (int jc = 0; jc < n; jc += GemmScratch.NC)
+        {
+            int nc = n - jc < GemmScratch.NC ? n - jc : GemmScratch.NC;
+            int fullCols = nc - nc % nr;
+            for (int pc = 0; pc < k; pc += GemmScratch.KC)
+            {
+                int kc = k - pc < GemmScratch.KC ? k - pc : GemmScratch.KC;
+                bool loadC = accumulate || pc > 0;
+                bool last = pc + kc >= k;
+                bool applyEpilogue = last && epilogue;
+
+                float* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
+                if (!directB) GemmPacking.PackB(transB, bBlock, ldb, kc, nc, s.B, nr);
+                else if (fullCols < nc) GemmPacking.PackB(false, bBlock + fullCols, ldb, kc, nc - fullCols, s.B, nr);
+
+                for (int ic = 0; ic < m; ic += GemmScratch.MC)
+                {
+                    int mc = m - ic < GemmScratch.MC ? m - ic : GemmScratch.MC;
+                    float* aBlock = transA ? a + pc * lda + ic : a + ic * lda + pc;
+                    GemmPacking.PackA(transA, aBlock, lda, mc, kc, s.A, mr);
+
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int cols = nc - jr < nr ? nc - jr : nr;
+                        float* bp;
+                        nint bStride;
+                        if (!directB) { bp = s.B + (nint)jr * kc; bStride = nr; }
+                        else if (cols == nr) { bp = bBlock + jr; bStride = ldb; }
+                        else { bp = s.B; bStride = nr; }
+                        float* biasTile = bias == null ? null : bias + jc + jr;
+
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int rows = mc - ir < mr ? mc - ir : mr;
+                            float* cp = c + (ic + ir) * ldc + jc + jr;
+                            float* ap = s.A + (nint)ir * kc;
+                            if (rows == mr && cols == nr)
+                                TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
+                            else
+                                EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Runs the full-width kernel on a scratch tile and copies back the valid part, so edge
+    // elements get exactly the arithmetic of interior ones.
+    private static void EdgeTile<TK, TAct>(GemmScratch s, int kc, float* ap, float* bp, nint bStride, float* cp, nint ldc,
+        int rows, int cols, bool loadC, float* bias, bool applyEpilogue, TAct act)
+        where TK : struct, IMicroKernel where TAct : struct, IActivation
+    {
+        int nr = TK.NR;
+        float* t = s.Tile;
+        if (loadC)
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j++) t[r * nr + j] = cp[r * ldc + j];
+        float* bt = null;
+        if (applyEpilogue && bias != null)
+        {
+            bt = s.BiasTile;
+            int j = 0;
+            for (; j < cols; j++) bt[j] = bias[j];
+            for (; j < nr; j++) bt[j] = 0f;
+        }
+        TK.Run(kc, ap, bp, bStride, t, nr, loadC, bt, applyEpilogue, act);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++) cp[r * ldc + j] = t[r * nr + j];
+    }
+}
+
+/// <summary>
+/// One GEMM split over the worker pool by whole NR column tiles of C (or MR row tiles when C is
+/// too narrow), never over k. One instance per calling thread and activation type, reused.
+/// </summary>
+internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IActivation
+{
+    [ThreadStatic] private static GemmJob<TAct>? t_instance;
+
+    public static GemmJob<TAct> ForCurrentThread => t_instance ??= new GemmJob<TAct>();
+
+    public bool Use512, TransA, TransB, Accumulate, Epilogue, SplitColumns;
+    public int M, N, K;
+    public float* A, B, C, Bias;
+    public nint Lda, Ldb, Ldc;
+    public TAct Act;
+
+    public override void Execute(int part, int parts)
+    {
+        int mr = Use512 ? MicroKernel512.MR : MicroKernel256.MR;
+        int nr = Use512 ? MicroKernel512.NR : MicroKernel256.NR;
+        if (SplitColumns)
+        {
+            int tiles = (N + nr - 1) / nr;
+            int j0 = (int)((long)part * tiles / parts) * nr;
+            int j1 = part == parts - 1 ? N : (int)((long)(part + 1) * tiles / parts) * nr;
+            if (j1 <= j0) return;
+            float* b = TransB ? B + j0 * Ldb : B + j0;
+            float* bias = Bias == null ? null : Bias + j0;
+            Run(M, j1 - j0, A, b, C + j0, bias);
+        }
+        else
+        {
+            int tiles = (M + mr - 1) / mr;
+            int i0 = (int)((long)part * tiles / parts) * mr;
+            int i1 = part == parts - 1 ? M : (int)((long)(part + 1) * tiles / parts) * mr;
+            if (i1 <= i0) return;
+            float* a = TransA ? A + i0 : A + i0 * Lda;
+            Run(i1 - i0, N, a, B, C + i0 * Ldc, Bias);
+        }
+    }
+
+    private void Run(int m, int n, float* a, float* b, float* c, float* bias)
+    {
+        if (Use512)
+            GemmDriver.Serial<MicroKernel512, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act);
+        else
+            GemmDriver.Serial<MicroKernel256, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act);
+    }
+}

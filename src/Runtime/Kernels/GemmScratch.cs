@@ -1,0 +1,38 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Per-thread packing buffers, allocated once per thread from native memory (64-byte aligned, never
+/// moved, invisible to the GC) and sized for the largest block, so GEMM calls allocate nothing.
+/// </summary>
+internal sealed unsafe class GemmScratch
+{
+    // KC×NR of B (32 KiB for 256×32) stays in the 48 KiB L1d while the A panels stream from L2;
+    // MC×KC of A (192 KiB) sits comfortably in the 1 MiB L2; NC×KC of B is shared from L3.
+    public const int KC = 256;
+    public const int MC = 192;   // a multiple of both micro-kernels' MR (8 and 6)
+    public const int NC = 2048;  // a multiple of both NR (32 and 16)
+    public const int MaxNR = 32;
+
+    [ThreadStatic] private static GemmScratch? t_current;
+
+    public readonly float* A;
+    public readonly float* B;
+    public readonly float* Tile;
+    public readonly float* BiasTile;
+
+    private GemmScratch()
+    {
+        A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
+        B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
+        Tile = (float*)NativeMemory.AlignedAlloc((nuint)(16 * MaxNR * sizeof(float)), 64);
+        BiasTile = (float*)NativeMemory.AlignedAlloc((nuint)(MaxNR * sizeof(float)), 64);
+        if (A == null || B == null || Tile == null || BiasTile == null) throw new OutOfMemoryException("GEMM packing buffers");
+    }
+
+    // Thread lifetime == buffer lifetime; pool workers and training threads never exit in practice,
+    // so the buffers are deliberately not freed.
+    public static GemmScratch Current => t_current ??= new GemmScratch();
+}

@@ -1,0 +1,74 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// 6×16 tile in 12 ymm accumulators for machines without fast 512-bit vectors: with two B
+/// registers and one broadcast it fits the 16 ymm registers of AVX2.
+/// </summary>
+internal readonly unsafe struct MicroKernel256 : IMicroKernel
+{
+    public static int MR => 6;
+    public static int NR => 16;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> ai = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+            a += 6;
+            b += ldb;
+        }
+
+        Vector256<float> bias0 = Vector256<float>.Zero, bias1 = Vector256<float>.Zero;
+        if (epilogue && bias != null)
+        {
+            bias0 = Vector256.Load(bias);
+            bias1 = Vector256.Load(bias + 8);
+        }
+        Store(c, c00, c01, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c10, c11, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c20, c21, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c30, c31, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c40, c41, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c50, c51, loadC, epilogue, bias0, bias1, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, bool loadC, bool epilogue,
+        Vector256<float> bias0, Vector256<float> bias1, TAct act) where TAct : struct, IActivation
+    {
+        if (loadC)
+        {
+            v0 = Vector256.Load(c) + v0;
+            v1 = Vector256.Load(c + 8) + v1;
+        }
+        if (epilogue)
+        {
+            v0 = act.Apply(v0 + bias0);
+            v1 = act.Apply(v1 + bias1);
+        }
+        Vector256.Store(v0, c);
+        Vector256.Store(v1, c + 8);
+    }
+}

@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// 8×32 tile in 16 zmm accumulators: two B loads and eight broadcasts feed 16 FMAs per k step,
+/// enough independent chains to cover FMA latency on two 512-bit pipes, and 8 rows divide the
+/// usual batch sizes (32, 256) exactly.
+/// </summary>
+internal readonly unsafe struct MicroKernel512 : IMicroKernel
+{
+    public static int MR => 8;
+    public static int NR => 32;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+            Vector512<float> ai = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(ai, b0, c00); c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(ai, b0, c10); c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(ai, b0, c20); c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(ai, b0, c30); c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(ai, b0, c40); c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(ai, b0, c50); c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
+            ai = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(ai, b0, c60); c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
+            ai = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(ai, b0, c70); c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
+            a += 8;
+            b += ldb;
+        }
+
+        Vector512<float> bias0 = Vector512<float>.Zero, bias1 = Vector512<float>.Zero;
+        if (epilogue && bias != null)
+        {
+            bias0 = Vector512.Load(bias);
+            bias1 = Vector512.Load(bias + 16);
+        }
+        Store(c, c00, c01, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c10, c11, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c20, c21, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c30, c31, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c40, c41, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c50, c51, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c60, c61, loadC, epilogue, bias0, bias1, act); c += ldc;
+        Store(c, c70, c71, loadC, epilogue, bias0, bias1, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TAct>(float* c, Vector512<float> v0, Vector512<float> v1, bool loadC, bool epilogue,
+        Vector512<float> bias0, Vector512<float> bias1, TAct act) where TAct : struct, IActivation
+    {
+        if (loadC)
+        {
+            v0 = Vector512.Load(c) + v0;
+            v1 = Vector512.Load(c + 16) + v1;
+        }
+        if (epilogue)
+        {
+            v0 = act.Apply(v0 + bias0);
+            v1 = act.Apply(v1 + bias1);
+        }
+        Vector512.Store(v0, c);
+        Vector512.Store(v1, c + 16);
+    }
+}
