@@ -35,14 +35,14 @@ public enum LossFusion
 /// <summary>One kernel of the forward pass: the layers it computes and how.</summary>
 public sealed class KernelGroup
 {
-    public KernelGroup(int id, KernelKind kind, IReadOnlyList<LayerNode> layers, ActivationKind epilogue, float alpha, bool softmaxAfter)
+    public KernelGroup(int id, KernelKind kind, IReadOnlyList<LayerNode> layers, ActivationKind epilogue, float alpha, bool keepsLogits)
     {
         Id = id;
         Kind = kind;
         Layers = layers;
         Epilogue = epilogue;
         Alpha = alpha;
-        SoftmaxAfter = softmaxAfter;
+        KeepsLogits = keepsLogits;
     }
 
     public int Id { get; }
@@ -54,12 +54,17 @@ public sealed class KernelGroup
     public Shape Input => First.Input;
     public Shape Output => Last.Output;
 
-    /// <summary>The elementwise activation applied in this kernel (Dense epilogue or the activation itself).</summary>
+    /// <summary>The activation of this kernel: a Dense epilogue (or its separate pass when <see cref="KeepsLogits"/>), or the activation layer itself.</summary>
     public ActivationKind Epilogue { get; }
     public float Alpha { get; }
 
-    /// <summary>A Dense whose output goes through softmax: GEMM+bias writes logits, then one row pass.</summary>
-    public bool SoftmaxAfter { get; }
+    /// <summary>
+    /// The Dense writes its pre-activation logits and the activation runs as a second pass: always
+    /// for softmax (a row operation, not an elementwise epilogue), and for a sigmoid whose loss reads the logits.
+    /// </summary>
+    public bool KeepsLogits { get; }
+
+    public KernelGroup WithLogitsKept() => new(Id, Kind, Layers, Epilogue, Alpha, true);
 
     public string LayerNames => string.Join(" + ", Layers.Select(l => l.Name));
 }
@@ -119,13 +124,12 @@ public static class Fusion
                         act = next.Activation;
                         alpha = (float)next.Spec.Double("alpha", 0.3);
                     }
-                    bool softmax = act == ActivationKind.Softmax;
-                    groups.Add(new KernelGroup(id++, KernelKind.Dense, members, softmax ? ActivationKind.Linear : act, alpha, softmax));
+                    groups.Add(new KernelGroup(id++, KernelKind.Dense, members, act, alpha, act == ActivationKind.Softmax));
                     break;
                 }
 
                 case LayerKind.Softmax:
-                    groups.Add(new KernelGroup(id++, KernelKind.Softmax, new[] { layer }, ActivationKind.Linear, 0, false));
+                    groups.Add(new KernelGroup(id++, KernelKind.Softmax, new[] { layer }, ActivationKind.Softmax, 0, false));
                     break;
 
                 case LayerKind.Dropout:
@@ -138,7 +142,12 @@ public static class Fusion
                     break;
             }
         }
-        return new FusionPlan(groups, ChooseLoss(graph, groups));
+        var loss = ChooseLoss(graph, groups);
+        // A sigmoid output fused with binary cross-entropy keeps its logits, so the loss is computed from them stably.
+        int last = groups.FindLastIndex(g => g.Kind != KernelKind.View);
+        if (loss == LossFusion.SigmoidBinaryCrossEntropy && groups[last].Kind == KernelKind.Dense)
+            groups[last] = groups[last].WithLogitsKept();
+        return new FusionPlan(groups, loss);
     }
 
     private static bool IsActivationLayer(LayerKind kind) =>
@@ -150,7 +159,7 @@ public static class Fusion
         if (loss.FromLogits && loss.Kind != LossKind.MeanSquaredError) return LossFusion.FromLogits;
         var last = groups.LastOrDefault(g => g.Kind != KernelKind.View);
         if (last is null) return LossFusion.OnOutput;
-        bool softmaxOutput = last.SoftmaxAfter || last.Kind == KernelKind.Softmax;
+        bool softmaxOutput = last.Epilogue == ActivationKind.Softmax && last.Kind is KernelKind.Dense or KernelKind.Softmax;
         bool sigmoidOutput = last.Epilogue == ActivationKind.Sigmoid && last.Kind is KernelKind.Dense or KernelKind.Activation;
         return loss.Kind switch
         {

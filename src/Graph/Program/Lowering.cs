@@ -54,12 +54,14 @@ public static class Lowering
                         program.Forward.Add(new Step(StepKind.SaveInput, g) { X = program.Input, Y = savedInput });
                     }
                     var y = New(name, size, BufferRole.Activation);
-                    if (g.SoftmaxAfter)
+                    if (g.KeepsLogits)
                     {
                         var logits = New(Identifier(g.First.Name) + "_logits", size, BufferRole.Logits);
                         logitsOf[g] = logits;
                         program.Forward.Add(new Step(StepKind.DenseForward, g) { X = x, Y = logits, Activation = ActivationKind.Linear });
-                        program.Forward.Add(new Step(StepKind.SoftmaxForward, g) { X = logits, Y = y });
+                        program.Forward.Add(g.Epilogue == ActivationKind.Softmax
+                            ? new Step(StepKind.SoftmaxForward, g) { X = logits, Y = y }
+                            : new Step(StepKind.ActivationForward, g) { X = logits, Y = y, Activation = g.Epilogue, Alpha = g.Alpha });
                     }
                     else
                     {
@@ -112,10 +114,12 @@ public static class Lowering
             bool softmax = fusion.Loss == LossFusion.SoftmaxCrossEntropy;
             string preName = lastGroup.Kind == KernelKind.Dense ? Identifier(lastGroup.First.Name) + "_logits" : logitsOf[lastGroup].Name;
             lossGradient = New("d_" + preName, current.SizePerSample, BufferRole.Gradient);
-            if (softmax) program.LossInput = logitsOf[lastGroup];
-            program.FromOutputGradient.Add(softmax
-                ? new Step(StepKind.OutputActivationBackward, lastGroup) { Y = current, DY = program.OutputGradient, DX = lossGradient, Activation = ActivationKind.Softmax }
-                : new Step(StepKind.OutputActivationBackward, lastGroup) { Y = current, DY = program.OutputGradient, DX = lossGradient, Activation = ActivationKind.Sigmoid });
+            program.LossInput = logitsOf[lastGroup];
+            program.FromOutputGradient.Add(new Step(StepKind.OutputActivationBackward, lastGroup)
+            {
+                Y = current, DY = program.OutputGradient, DX = lossGradient,
+                Activation = softmax ? ActivationKind.Softmax : ActivationKind.Sigmoid,
+            });
         }
         if (graph.Loss is not null)
             program.Loss = new Step(StepKind.Loss, null) { X = program.LossInput, Y = current, DY = lossGradient };
@@ -155,12 +159,14 @@ public static class Lowering
                     bool hasParameters = g.First.TrainableCount > 0;
                     var dx = GradientFor(x, inPlace: false);
                     var xSaved = x.Root.Role == BufferRole.Input ? savedInput! : x;
-                    var act = fused || g.SoftmaxAfter ? ActivationKind.Linear : g.Epilogue;
-                    if (g.SoftmaxAfter && !fused)
+                    var act = fused || g.KeepsLogits ? ActivationKind.Linear : g.Epilogue;
+                    if (g.KeepsLogits && !fused)
                     {
-                        // Softmax not absorbed by the loss: back through it into the logits' gradient first.
+                        // The activation pass was not absorbed by the loss: back through it into the logits' gradient first.
                         var dLogits = New("d_" + logitsOf[g].Name, y.SizePerSample, BufferRole.Gradient, dy);
-                        program.Backward.Add(new Step(StepKind.SoftmaxBackward, g) { Y = y, DY = dy, DX = dLogits });
+                        program.Backward.Add(g.Epilogue == ActivationKind.Softmax
+                            ? new Step(StepKind.SoftmaxBackward, g) { Y = y, DY = dy, DX = dLogits }
+                            : new Step(StepKind.ActivationBackward, g) { Y = y, DY = dy, DX = dLogits, Activation = g.Epilogue, Alpha = g.Alpha });
                         dy = dLogits;
                     }
                     program.Backward.Add(new Step(StepKind.DenseBackward, g)

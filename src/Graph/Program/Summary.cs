@@ -48,7 +48,7 @@ public static class Summary
         string? loss = program.Fusion.Loss switch
         {
             LossFusion.SoftmaxCrossEntropy => $"loss: softmax + {Names.Loss(program.Graph.Loss!.Kind)} fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian",
-            LossFusion.SigmoidBinaryCrossEntropy => "loss: sigmoid + binary_crossentropy fused: backward starts at (p - y) / (n * units), skipping the sigmoid derivative",
+            LossFusion.SigmoidBinaryCrossEntropy => "loss: sigmoid + binary_crossentropy fused: the loss reads the logits and backward starts at (p - y) / (n * units), skipping the sigmoid derivative",
             LossFusion.FromLogits => $"loss: {Names.Loss(program.Graph.Loss!.Kind)} from logits (FromLogits = true)",
             LossFusion.OnOutput => $"loss: {Names.Loss(program.Graph.Loss!.Kind)} on the output",
             _ => null,
@@ -59,7 +59,7 @@ public static class Summary
 
     private static string Describe(KernelGroup g) => g.Kind switch
     {
-        KernelKind.Dense when g.SoftmaxAfter => $"{g.Label}: {g.LayerNames}: GEMM + bias into logits, then a row softmax",
+        KernelKind.Dense when g.KeepsLogits => $"{g.Label}: {g.LayerNames}: GEMM{(g.First.Weights.Count > 1 ? " with bias" : "")} into logits, then {(g.Epilogue == ActivationKind.Softmax ? "a row softmax" : "an elementwise " + Names.Activation(g.Epilogue))}",
         KernelKind.Dense => $"{g.Label}: {g.LayerNames}: GEMM with {(g.First.Weights.Count > 1 ? "bias" : "no bias")}{(g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue))} in the tile epilogue",
         KernelKind.Softmax => $"{g.Label}: {g.LayerNames}: row softmax",
         KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
