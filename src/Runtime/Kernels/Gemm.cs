@@ -1,7 +1,5 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Kiln.Threading;
 
 namespace Kiln.Kernels;
@@ -13,9 +11,6 @@ namespace Kiln.Kernels;
 /// </summary>
 public static unsafe class Gemm
 {
-    /// <summary>Test hook: 512, 256 or 0 (scalar) caps the vector width the kernels may use.</summary>
-    internal static int MaxVectorBits = 512;
-
     /// <summary>Below this many flops (2mnk) waking a second thread costs more than it saves.</summary>
     internal static long ParallelMinFlops = 1L << 20;
 
@@ -66,8 +61,8 @@ public static unsafe class Gemm
     private static void Dispatch<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
         float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
     {
-        bool use512 = MaxVectorBits >= 512 && Vector512.IsHardwareAccelerated;
-        bool use256 = !use512 && MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
+        bool use512 = Simd.Use512;
+        bool use256 = Simd.Use256;
         if (!use512 && !use256)
         {
             Scalar(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);

@@ -1,0 +1,210 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels;
+
+/// <summary>Elementwise activations and row-wise softmax, forward and backward.</summary>
+public static unsafe class Activations
+{
+    /// <summary>y = f(x) over x.Length elements.</summary>
+    public static void Forward<TAct>(ReadOnlySpan<float> x, Span<float> y, TAct activation) where TAct : struct, IActivation
+    {
+        CheckLength(y.Length, x.Length, nameof(y));
+        int len = x.Length;
+        fixed (float* px = x, py = y)
+        {
+            int i = 0;
+            if (Simd.Use512)
+            {
+                for (; i + 16 <= len; i += 16) Vector512.Store(activation.Apply(Vector512.Load(px + i)), py + i);
+                if (i < len)
+                {
+                    // The tail goes through the vector formula too, so every element gets the same bits.
+                    Vector512<float> t = LoadTail512(px + i, len - i, 0f);
+                    StoreTail(activation.Apply(t), py + i, len - i);
+                }
+                return;
+            }
+            if (Simd.Use256)
+            {
+                for (; i + 8 <= len; i += 8) Vector256.Store(activation.Apply(Vector256.Load(px + i)), py + i);
+                if (i < len) StoreTail(activation.Apply(LoadTail256(px + i, len - i, 0f)), py + i, len - i);
+                return;
+            }
+            for (; i < len; i++) py[i] = activation.Apply(px[i]);
+        }
+    }
+
+    /// <summary>dx = dy·f'(y) over y.Length elements; dx may be the same memory as dy.</summary>
+    public static void Backward<TAct>(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, TAct activation) where TAct : struct, IActivation
+    {
+        CheckLength(dy.Length, y.Length, nameof(dy));
+        CheckLength(dx.Length, y.Length, nameof(dx));
+        int len = y.Length;
+        fixed (float* py = y, pdy = dy, pdx = dx)
+        {
+            int i = 0;
+            if (Simd.Use512)
+                for (; i + 16 <= len; i += 16)
+                    Vector512.Store(Vector512.Load(pdy + i) * activation.DerivativeFromOutput(Vector512.Load(py + i)), pdx + i);
+            else if (Simd.Use256)
+                for (; i + 8 <= len; i += 8)
+                    Vector256.Store(Vector256.Load(pdy + i) * activation.DerivativeFromOutput(Vector256.Load(py + i)), pdx + i);
+            // The derivatives are exact polynomials or selections, so scalar and vector agree bitwise.
+            for (; i < len; i++) pdx[i] = pdy[i] * activation.DerivativeFromOutput(py[i]);
+        }
+    }
+
+    /// <summary>Row-wise softmax, stable: exp(x − row max) / Σ.</summary>
+    public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
+    {
+        CheckShape(x.Length, rows, cols, nameof(x));
+        CheckShape(y.Length, rows, cols, nameof(y));
+        fixed (float* px = x, py = y)
+        {
+            for (int r = 0; r < rows; r++) SoftmaxRow(px + (nint)r * cols, py + (nint)r * cols, cols);
+        }
+    }
+
+    /// <summary>dx = y⊙(dy − Σ dy⊙y) per row; dx may be the same memory as dy.</summary>
+    public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int rows, int cols)
+    {
+        CheckShape(y.Length, rows, cols, nameof(y));
+        CheckShape(dy.Length, rows, cols, nameof(dy));
+        CheckShape(dx.Length, rows, cols, nameof(dx));
+        fixed (float* py = y, pdy = dy, pdx = dx)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float* yr = py + (nint)r * cols, dyr = pdy + (nint)r * cols, dxr = pdx + (nint)r * cols;
+                float dot = Dot(yr, dyr, cols);
+                int j = 0;
+                if (Simd.Use512)
+                {
+                    var vd = Vector512.Create(dot);
+                    for (; j + 16 <= cols; j += 16) Vector512.Store(Vector512.Load(yr + j) * (Vector512.Load(dyr + j) - vd), dxr + j);
+                }
+                for (; j < cols; j++) dxr[j] = yr[j] * (dyr[j] - dot);
+            }
+        }
+    }
+
+    internal static void SoftmaxRow(float* x, float* y, int cols)
+    {
+        if (cols == 0) return;
+        float max = Max(x, cols);
+        float sum;
+        int j = 0;
+        if (Simd.Use512)
+        {
+            var vmax = Vector512.Create(max);
+            var acc = Vector512<float>.Zero;
+            for (; j + 16 <= cols; j += 16)
+            {
+                var e = Vector512.Exp(Vector512.Load(x + j) - vmax);
+                Vector512.Store(e, y + j);
+                acc += e;
+            }
+            if (j < cols)
+            {
+                // Padding with −∞ makes the tail's extra lanes exp to 0.
+                var e = Vector512.Exp(LoadTail512(x + j, cols - j, float.NegativeInfinity) - vmax);
+                StoreTail(e, y + j, cols - j);
+                acc += e;
+            }
+            sum = Vector512.Sum(acc);
+        }
+        else
+        {
+            sum = 0f;
+            for (; j < cols; j++)
+            {
+                float e = MathF.Exp(x[j] - max);
+                y[j] = e;
+                sum += e;
+            }
+        }
+        float inv = 1f / sum;
+        j = 0;
+        if (Simd.Use512)
+        {
+            var vi = Vector512.Create(inv);
+            for (; j + 16 <= cols; j += 16) Vector512.Store(Vector512.Load(y + j) * vi, y + j);
+        }
+        for (; j < cols; j++) y[j] *= inv;
+    }
+
+    internal static float Max(float* x, int len)
+    {
+        int j = 0;
+        float max = float.NegativeInfinity;
+        if (Simd.Use512 && len >= 16)
+        {
+            var m = Vector512.Load(x);
+            for (j = 16; j + 16 <= len; j += 16) m = Vector512.Max(m, Vector512.Load(x + j));
+            for (int l = 0; l < 16; l++) max = MathF.Max(max, m[l]);
+        }
+        for (; j < len; j++) max = MathF.Max(max, x[j]);
+        return max;
+    }
+
+    internal static float Dot(float* a, float* b, int len)
+    {
+        int j = 0;
+        float sum = 0f;
+        if (Simd.Use512)
+        {
+            var acc0 = Vector512<float>.Zero;
+            var acc1 = Vector512<float>.Zero;
+            for (; j + 32 <= len; j += 32)
+            {
+                acc0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j), Vector512.Load(b + j), acc0);
+                acc1 = Vector512.FusedMultiplyAdd(Vector512.Load(a + j + 16), Vector512.Load(b + j + 16), acc1);
+            }
+            sum = Vector512.Sum(acc0 + acc1);
+        }
+        for (; j < len; j++) sum += a[j] * b[j];
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> LoadTail512(float* src, int count, float pad)
+    {
+        float* t = stackalloc float[16];
+        for (int l = 0; l < 16; l++) t[l] = l < count ? src[l] : pad;
+        return Vector512.Load(t);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> LoadTail256(float* src, int count, float pad)
+    {
+        float* t = stackalloc float[8];
+        for (int l = 0; l < 8; l++) t[l] = l < count ? src[l] : pad;
+        return Vector256.Load(t);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreTail(Vector512<float> v, float* dst, int count)
+    {
+        for (int l = 0; l < count; l++) dst[l] = v[l];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreTail(Vector256<float> v, float* dst, int count)
+    {
+        for (int l = 0; l < count; l++) dst[l] = v[l];
+    }
+
+    internal static void CheckLength(int actual, int needed, string name)
+    {
+        if (actual < needed) throw new ArgumentException($"{name} has {actual} floats but {needed} are needed", name);
+    }
+
+    internal static void CheckShape(int actual, int rows, int cols, string name)
+    {
+        if (rows < 0 || cols < 0) throw new ArgumentException($"negative shape ({rows}, {cols})", name);
+        long need = (long)rows * cols;
+        if (actual < need) throw new ArgumentException($"{name} has {actual} floats but a {rows}×{cols} matrix needs {need}", name);
+    }
+}

@@ -1,0 +1,67 @@
+using System;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels;
+
+/// <summary>Fully connected layer, kernel in the Keras (inputs, units) layout.</summary>
+public static unsafe class Dense
+{
+    /// <summary>y[n×units] = act(x[n×inputs]·kernel + bias); empty bias = none.</summary>
+    public static void Forward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> y,
+        int n, int inputs, int units, TAct activation) where TAct : struct, IActivation
+    {
+        CheckBias(bias.Length, units, nameof(bias));
+        Gemm.NnBiasActivation(n, units, inputs, x, inputs, kernel, units, bias, y, units, activation);
+    }
+
+    /// <summary>
+    /// dy (w.r.t. the activation output) becomes dz = dy·act'(y) in place; then dKernel = xᵀ·dz,
+    /// dBias = column sums of dz (skipped when empty), dx = dz·kernelᵀ (skipped when empty).
+    /// </summary>
+    public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
+        Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, int inputs, int units, TAct activation) where TAct : struct, IActivation
+    {
+        CheckBias(dBias.Length, units, nameof(dBias));
+        int outputs = n * units;
+        Activations.CheckLength(y.Length, outputs, nameof(y));
+        Activations.CheckLength(dy.Length, outputs, nameof(dy));
+        Span<float> dz = dy.Slice(0, outputs);
+        if (typeof(TAct) != typeof(Identity)) Activations.Backward(y.Slice(0, outputs), dz, dz, activation);
+
+        Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel, units);
+        if (!dBias.IsEmpty) ColumnSums(dz, dBias, n, units);
+        if (!dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs);
+    }
+
+    /// <summary>sums[j] = Σ_i m[i, j], rows added in order (deterministic).</summary>
+    internal static void ColumnSums(ReadOnlySpan<float> m, Span<float> sums, int rows, int cols)
+    {
+        Activations.CheckShape(m.Length, rows, cols, nameof(m));
+        Activations.CheckLength(sums.Length, cols, nameof(sums));
+        fixed (float* pm = m, ps = sums)
+        {
+            int j = 0;
+            if (Simd.Use512)
+            {
+                for (; j + 16 <= cols; j += 16)
+                {
+                    var acc = Vector512<float>.Zero;
+                    for (int i = 0; i < rows; i++) acc += Vector512.Load(pm + (nint)i * cols + j);
+                    Vector512.Store(acc, ps + j);
+                }
+            }
+            for (; j < cols; j++)
+            {
+                float acc = 0f;
+                for (int i = 0; i < rows; i++) acc += pm[(nint)i * cols + j];
+                ps[j] = acc;
+            }
+        }
+    }
+
+    private static void CheckBias(int length, int units, string name)
+    {
+        if (length != 0 && length != units)
+            throw new ArgumentException($"{name} has {length} values but the layer has {units} units (pass an empty span for no bias)", name);
+    }
+}

@@ -1,0 +1,199 @@
+using System;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Losses with Keras semantics. Each returns the mean loss over the batch (summed in double) and,
+/// when the gradient span is not empty, writes the gradient of that mean w.r.t. its input.
+/// </summary>
+public static class Losses
+{
+    /// <summary>Keras' <c>epsilon()</c>: probabilities are clipped to [Epsilon, 1 − Epsilon].</summary>
+    public const float Epsilon = 1e-7f;
+
+    /// <summary>Labels are class indices stored as floats; dLogits = (softmax − onehot)/n.</summary>
+    public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes)
+    {
+        Check(logits.Length, labels.Length, dLogits.Length, n, classes, n, nameof(labels));
+        double total = 0;
+        double invN = 1.0 / n;
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
+            int label = Label(labels[i], i, classes);
+            double lse = LogSumExp(z, out double max, out double sum);
+            total += lse - z[label];
+            if (!dLogits.IsEmpty)
+            {
+                Span<float> g = dLogits.Slice(i * classes, classes);
+                for (int j = 0; j < classes; j++)
+                    g[j] = (float)((Math.Exp(z[j] - max) / sum - (j == label ? 1.0 : 0.0)) * invN);
+            }
+        }
+        return (float)(total * invN);
+    }
+
+    /// <summary>Targets are distributions (one-hot or soft); dLogits = (softmax·Σt − t)/n.</summary>
+    public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes)
+    {
+        Check(logits.Length, targets.Length, dLogits.Length, n, classes, n * classes, nameof(targets));
+        double total = 0;
+        double invN = 1.0 / n;
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
+            ReadOnlySpan<float> t = targets.Slice(i * classes, classes);
+            double lse = LogSumExp(z, out double max, out double sum);
+            double tSum = 0;
+            for (int j = 0; j < classes; j++)
+            {
+                tSum += t[j];
+                total -= t[j] * (z[j] - lse);
+            }
+            if (!dLogits.IsEmpty)
+            {
+                Span<float> g = dLogits.Slice(i * classes, classes);
+                for (int j = 0; j < classes; j++)
+                    g[j] = (float)((Math.Exp(z[j] - max) / sum * tSum - t[j]) * invN);
+            }
+        }
+        return (float)(total * invN);
+    }
+
+    /// <summary>Stable form max(z,0) − z·t + log(1+e^−|z|); mean over features, then batch.</summary>
+    public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features)
+    {
+        Check(logits.Length, targets.Length, dLogits.Length, n, features, n * features, nameof(targets));
+        int len = n * features;
+        double total = 0;
+        double scale = 1.0 / ((double)n * features);
+        for (int i = 0; i < len; i++)
+        {
+            double z = logits[i], t = targets[i];
+            total += Math.Max(z, 0) - z * t + Math.Log(1 + Math.Exp(-Math.Abs(z)));
+            if (!dLogits.IsEmpty)
+            {
+                double sig = z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
+                dLogits[i] = (float)((sig - t) * scale);
+            }
+        }
+        return (float)(total * scale);
+    }
+
+    /// <summary>On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε].</summary>
+    public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes)
+    {
+        Check(probs.Length, labels.Length, dProbs.Length, n, classes, n, nameof(labels));
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int label = Label(labels[i], i, classes);
+            total += RowCrossentropy(probs.Slice(i * classes, classes), default, label,
+                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n);
+        }
+        return (float)(total / n);
+    }
+
+    /// <summary>On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε].</summary>
+    public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes)
+    {
+        Check(probs.Length, targets.Length, dProbs.Length, n, classes, n * classes, nameof(targets));
+        double total = 0;
+        for (int i = 0; i < n; i++)
+            total += RowCrossentropy(probs.Slice(i * classes, classes), targets.Slice(i * classes, classes), -1,
+                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n);
+        return (float)(total / n);
+    }
+
+    /// <summary>On probabilities clipped to [ε, 1−ε] (clipped entries get zero gradient); mean over features, then batch.</summary>
+    public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features)
+    {
+        Check(probs.Length, targets.Length, dProbs.Length, n, features, n * features, nameof(targets));
+        int len = n * features;
+        double total = 0;
+        double scale = 1.0 / ((double)n * features);
+        for (int i = 0; i < len; i++)
+        {
+            double raw = probs[i], t = targets[i];
+            double p = Math.Clamp(raw, Epsilon, 1 - (double)Epsilon);
+            total -= t * Math.Log(p) + (1 - t) * Math.Log(1 - p);
+            if (!dProbs.IsEmpty)
+            {
+                bool inside = raw > Epsilon && raw < 1 - (double)Epsilon;
+                dProbs[i] = inside ? (float)((-(t / p) + (1 - t) / (1 - p)) * scale) : 0f;
+            }
+        }
+        return (float)(total * scale);
+    }
+
+    /// <summary>Mean of (prediction − target)² over features, then batch.</summary>
+    public static float MeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> dPredictions, int n, int features)
+    {
+        Check(predictions.Length, targets.Length, dPredictions.Length, n, features, n * features, nameof(targets));
+        int len = n * features;
+        double total = 0;
+        double scale = 1.0 / ((double)n * features);
+        for (int i = 0; i < len; i++)
+        {
+            double d = (double)predictions[i] - targets[i];
+            total += d * d;
+            if (!dPredictions.IsEmpty) dPredictions[i] = (float)(2 * d * scale);
+        }
+        return (float)(total * scale);
+    }
+
+    // One row of cross-entropy on probabilities: q = p/Σp, r = clip(q), loss = −Σ t·log r. Through the
+    // renormalization, ∂L/∂p_k = (g_k − Σ_j g_j q_j)/Σp with g = −t/r where unclipped and 0 where clipped.
+    private static double RowCrossentropy(ReadOnlySpan<float> p, ReadOnlySpan<float> t, int label, Span<float> grad, int n)
+    {
+        int classes = p.Length;
+        double s = 0;
+        for (int j = 0; j < classes; j++) s += p[j];
+        double loss = 0, gq = 0;
+        for (int j = 0; j < classes; j++)
+        {
+            double tj = label >= 0 ? (j == label ? 1 : 0) : t[j];
+            if (tj == 0) continue;
+            double q = p[j] / s;
+            double r = Math.Clamp(q, Epsilon, 1 - (double)Epsilon);
+            loss -= tj * Math.Log(r);
+            if (q > Epsilon && q < 1 - (double)Epsilon) gq += -tj / r * q;
+        }
+        if (!grad.IsEmpty)
+        {
+            for (int j = 0; j < classes; j++)
+            {
+                double tj = label >= 0 ? (j == label ? 1 : 0) : t[j];
+                double q = p[j] / s;
+                double g = tj != 0 && q > Epsilon && q < 1 - (double)Epsilon ? -tj / q : 0;
+                grad[j] = (float)((g - gq) / s / n);
+            }
+        }
+        return loss;
+    }
+
+    private static double LogSumExp(ReadOnlySpan<float> z, out double max, out double sum)
+    {
+        max = double.NegativeInfinity;
+        for (int j = 0; j < z.Length; j++) max = Math.Max(max, z[j]);
+        sum = 0;
+        for (int j = 0; j < z.Length; j++) sum += Math.Exp(z[j] - max);
+        return max + Math.Log(sum);
+    }
+
+    private static int Label(float value, int sample, int classes)
+    {
+        if (!(value >= 0 && value < classes) || value != MathF.Floor(value))
+            throw new ArgumentException($"label of sample {sample} is {value}, but it must be an integer class index in [0, {classes})", "labels");
+        return (int)value;
+    }
+
+    private static void Check(int inputLength, int targetLength, int gradLength, int n, int width, int targetsNeeded, string targetName)
+    {
+        if (n <= 0 || width <= 0) throw new ArgumentException($"loss needs a positive batch and width (n={n}, width={width})");
+        long need = (long)n * width;
+        if (inputLength < need) throw new ArgumentException($"the loss input has {inputLength} floats but {n}×{width} = {need} are needed");
+        if (targetLength < targetsNeeded) throw new ArgumentException($"{targetName} has {targetLength} floats but {targetsNeeded} are needed", targetName);
+        if (gradLength != 0 && gradLength < need) throw new ArgumentException($"the gradient span has {gradLength} floats but {need} are needed");
+    }
+}
