@@ -1,0 +1,176 @@
+using System;
+using System.Collections.Generic;
+using Kiln;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels;
+
+[Collection(KernelCollection.Name)]
+public class GemmTests
+{
+    public enum Op { Nn, Tn, Nt }
+
+    // Awkward sizes: 1, primes around the tile sizes, the MLP's 300/784, k beyond one KC block,
+    // n beyond one NC block, m beyond one MC block.
+    private static readonly (int M, int N, int K)[] Sizes =
+    {
+        (1, 1, 1), (1, 300, 784), (7, 17, 33), (17, 7, 1), (33, 33, 33), (8, 32, 256), (9, 33, 257),
+        (32, 300, 784), (300, 7, 17), (784, 17, 32), (33, 784, 7), (65, 70, 513), (200, 2100, 5), (1, 7, 300),
+    };
+
+    public static IEnumerable<object[]> Cases()
+    {
+        foreach (int bits in new[] { 512, 256, 0 })
+            foreach (Op op in Enum.GetValues<Op>())
+                foreach (var (m, n, k) in Sizes)
+                {
+                    if (bits == 0 && (long)m * n * k > 2_000_000) continue; // the scalar path is slow; small sizes cover it
+                    yield return new object[] { bits, op, m, n, k };
+                }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesNaiveReference(int bits, Op op, int m, int n, int k)
+    {
+        using var _ = new KernelSwitches(bits, 2);
+        foreach (bool padded in new[] { false, true })
+            foreach (bool accumulate in new[] { false, true })
+                RunCase(op, m, n, k, padded ? 3 : 0, accumulate, $"{op} {m}x{n}x{k} bits={bits} pad={padded} acc={accumulate}");
+    }
+
+    private static void RunCase(Op op, int m, int n, int k, int pad, bool accumulate, string what)
+    {
+        int aRows = op == Op.Tn ? k : m, aCols = op == Op.Tn ? m : k;
+        int bRows = op == Op.Nt ? n : k, bCols = op == Op.Nt ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        float[] a = TestData.Random((aRows - 1) * lda + aCols, 1);
+        float[] b = TestData.Random((bRows - 1) * ldb + bCols, 2);
+        float[] c = TestData.Random(m * ldc, 3);
+        float[] expected = (float[])c.Clone();
+        var scale = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, abs = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double av = op == Op.Tn ? a[p * lda + i] : a[i * lda + p];
+                    double bv = op == Op.Nt ? b[j * ldb + p] : b[p * ldb + j];
+                    s += av * bv;
+                    abs += Math.Abs(av * bv);
+                }
+                double c0 = accumulate ? c[i * ldc + j] : 0;
+                expected[i * ldc + j] = (float)(c0 + s);
+                scale[i * n + j] = abs + Math.Abs(c0);
+            }
+        switch (op)
+        {
+            case Op.Nn: Gemm.Nn(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case Op.Tn: Gemm.Tn(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            default: Gemm.Nt(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+        }
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < ldc; j++)
+            {
+                int at = i * ldc + j;
+                if (j >= n)
+                {
+                    // Padding between rows belongs to someone else: it must be untouched.
+                    Assert.True(expected[at] == c[at], $"{what}: padding at ({i}, {j}) was overwritten");
+                    continue;
+                }
+                double tol = 1e-4 * scale[i * n + j] + 1e-6;
+                if (!(Math.Abs(c[at] - expected[at]) <= tol))
+                    Assert.Fail($"{what}: C[{i},{j}] = {c[at]}, expected {expected[at]}");
+            }
+    }
+
+    public static IEnumerable<object[]> EpilogueCases()
+    {
+        foreach (int bits in new[] { 512, 256, 0 })
+            foreach (string act in new[] { "identity", "relu", "leaky", "sigmoid", "tanh" })
+                yield return new object[] { bits, act };
+    }
+
+    [Theory]
+    [MemberData(nameof(EpilogueCases))]
+    public void BiasActivationEpilogueMatchesReference(int bits, string act)
+    {
+        using var _ = new KernelSwitches(bits, 2);
+        switch (act)
+        {
+            case "identity": Epilogue(new Identity(), x => x); break;
+            case "relu": Epilogue(new Relu(), x => Math.Max(x, 0)); break;
+            case "leaky": Epilogue(new LeakyRelu(0.2f), x => x > 0 ? x : 0.2 * x); break;
+            case "sigmoid": Epilogue(new Sigmoid(), x => 1 / (1 + Math.Exp(-x))); break;
+            default: Epilogue(new Tanh(), Math.Tanh); break;
+        }
+    }
+
+    private static void Epilogue<TAct>(TAct act, Func<double, double> reference) where TAct : struct, IActivation
+    {
+        foreach (var (m, n, k) in new[] { (7, 17, 33), (32, 300, 784), (9, 33, 600), (1, 10, 100) })
+            foreach (bool withBias in new[] { true, false })
+            {
+                int lda = k + 1, ldb = n + 2, ldc = n + 5;
+                float[] a = TestData.Random((m - 1) * lda + k, 11);
+                float[] b = TestData.Random((k - 1) * ldb + n, 12, -0.1f, 0.1f);
+                float[] bias = withBias ? TestData.Random(n, 13) : Array.Empty<float>();
+                float[] c = TestData.Random(m * ldc, 14);
+                var expected = new float[m * n];
+                var actual = new float[m * n];
+                Gemm.NnBiasActivation(m, n, k, a, lda, b, ldb, bias, c, ldc, act);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double s = withBias ? bias[j] : 0;
+                        for (int p = 0; p < k; p++) s += (double)a[i * lda + p] * b[p * ldb + j];
+                        expected[i * n + j] = (float)reference(s);
+                        actual[i * n + j] = c[i * ldc + j];
+                    }
+                TestData.Close(expected, actual, 1e-4, 1e-5, $"{typeof(TAct).Name} {m}x{n}x{k} bias={withBias}");
+            }
+    }
+
+    [Fact]
+    public void SameBitsWithOneAndTwoThreads()
+    {
+        foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513) })
+        {
+            int aLen = m * k, bLen = n * k;
+            float[] a = TestData.Random(aLen, 21), b = TestData.Random(bLen, 22);
+            float[] one = new float[m * n], two = new float[m * n];
+            foreach (var (threads, c) in new[] { (1, one), (2, two) })
+            {
+                using var _ = new KernelSwitches(512, threads);
+                int lda = op == Op.Tn ? m : k, ldb = op == Op.Nt ? k : n;
+                if (op == Op.Nn) Gemm.Nn(m, n, k, a, lda, b, ldb, c, n);
+                else if (op == Op.Tn) Gemm.Tn(m, n, k, a, lda, b, ldb, c, n);
+                else Gemm.Nt(m, n, k, a, lda, b, ldb, c, n);
+            }
+            for (int i = 0; i < one.Length; i++)
+                if (BitConverter.SingleToInt32Bits(one[i]) != BitConverter.SingleToInt32Bits(two[i]))
+                    Assert.Fail($"{op} {m}x{n}x{k}: element {i} differs between 1 thread ({one[i]:R}) and 2 ({two[i]:R})");
+        }
+    }
+
+    [Fact]
+    public void EmptyInnerDimensionGivesZerosOrKeepsC()
+    {
+        float[] c = { 1, 2, 3, 4 };
+        Gemm.Nn(2, 2, 0, Array.Empty<float>(), 1, Array.Empty<float>(), 2, c, 2, accumulate: true);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, c);
+        Gemm.Nn(2, 2, 0, Array.Empty<float>(), 1, Array.Empty<float>(), 2, c, 2);
+        Assert.Equal(new float[4], c);
+    }
+
+    [Fact]
+    public void TooShortSpansAreRejectedWithAMessage()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Gemm.Nn(4, 4, 4, new float[15], 4, new float[16], 4, new float[16], 4));
+        Assert.Contains("a has 15 floats", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => Gemm.Nn(4, 4, 4, new float[16], 4, new float[16], 4, new float[16], 3));
+        Assert.Contains("ldc=3", ex.Message);
+    }
+}

@@ -1,0 +1,93 @@
+using System;
+using Kiln;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels;
+
+/// <summary>
+/// Tests that flip process-wide switches (vector width, thread count) run alone, so they never
+/// change the path another test is measuring.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class KernelCollection
+{
+    public const string Name = "Kiln kernels";
+}
+
+/// <summary>Restores the vector width and thread count when disposed.</summary>
+internal readonly struct KernelSwitches : IDisposable
+{
+    private readonly int _bits, _threads;
+
+    public KernelSwitches(int vectorBits, int threads)
+    {
+        _bits = Simd.MaxBits;
+        _threads = KilnSettings.Threads;
+        Simd.MaxBits = vectorBits;
+        KilnSettings.Threads = threads;
+    }
+
+    public void Dispose()
+    {
+        Simd.MaxBits = _bits;
+        KilnSettings.Threads = _threads;
+    }
+}
+
+internal static class TestData
+{
+    public static float[] Random(int length, ulong seed, float lo = -1f, float hi = 1f)
+    {
+        var rng = new Rng(seed);
+        var a = new float[length];
+        for (int i = 0; i < a.Length; i++) a[i] = rng.NextFloat(lo, hi);
+        return a;
+    }
+
+    /// <summary>Asserts |actual − expected| ≤ rel·scale + abs elementwise, naming the first bad index.</summary>
+    public static void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double rel, double abs, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double e = expected[i], a = actual[i];
+            double tol = rel * Math.Max(Math.Abs(e), Math.Abs(a)) + abs;
+            if (!(Math.Abs(e - a) <= tol))
+                Assert.Fail($"{what}: element {i} is {a}, expected {e} (tolerance {tol:G3})");
+        }
+    }
+}
+
+/// <summary>Central differences in double around float functions.</summary>
+internal static class GradCheck
+{
+    public const double Eps = 1e-3;
+
+    /// <summary>Compares analytic ∂loss/∂values[i] with (loss(v+ε) − loss(v−ε))/2ε for every i.</summary>
+    public static void Check(float[] values, ReadOnlySpan<float> analytic, Func<double> loss, string what, double rel = 1e-2, double abs = 2e-4)
+    {
+        Assert.Equal(values.Length, analytic.Length);
+        for (int i = 0; i < values.Length; i++)
+        {
+            float saved = values[i];
+            values[i] = (float)(saved + Eps);
+            double up = loss();
+            values[i] = (float)(saved - Eps);
+            double down = loss();
+            values[i] = saved;
+            double numeric = (up - down) / (2 * Eps);
+            double a = analytic[i];
+            double tol = rel * Math.Max(Math.Abs(a), Math.Abs(numeric)) + abs;
+            if (!(Math.Abs(a - numeric) <= tol))
+                Assert.Fail($"{what}: gradient {i} is {a}, finite difference says {numeric}");
+        }
+    }
+
+    /// <summary>Σ r·y in double: a loss whose gradient w.r.t. y is r.</summary>
+    public static double Project(ReadOnlySpan<float> y, ReadOnlySpan<float> r)
+    {
+        double s = 0;
+        for (int i = 0; i < y.Length; i++) s += (double)y[i] * r[i];
+        return s;
+    }
+}
