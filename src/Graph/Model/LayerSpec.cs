@@ -43,6 +43,12 @@ public enum LossKind
 /// </summary>
 public sealed record Argument(string Name, double Number, EquatableArray<int> Ints, SourceSpan? Location)
 {
+    /// <summary>For <c>params</c> arguments written element by element: where each element is.</summary>
+    public EquatableArray<SourceSpan> ElementLocations { get; init; } = EquatableArray<SourceSpan>.Empty;
+
+    /// <summary>Where element <paramref name="index"/> of a params argument is, else the whole argument.</summary>
+    public SourceSpan? LocationOfElement(int index) => index < ElementLocations.Count ? ElementLocations[index] : Location;
+
     public static Argument Of(string name, double number, SourceSpan? location = null) =>
         new(name, number, EquatableArray<int>.Empty, location);
 

@@ -122,7 +122,7 @@ public static class ShapeInference
                 {
                     if (target[d] < 1)
                     {
-                        diagnostics.Add(GraphDiagnostic.Create(Descriptors.ReshapeNonPositive, spec.LocationOf("targetShape"), label, target[d], d));
+                        diagnostics.Add(GraphDiagnostic.Create(Descriptors.ReshapeNonPositive, spec.Find("targetShape")?.LocationOfElement(d) ?? spec.Location, label, target[d], d));
                         return null;
                     }
                 }

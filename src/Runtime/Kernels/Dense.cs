@@ -23,10 +23,14 @@ public static unsafe class Dense
     {
         CheckBias(dBias.Length, units, nameof(dBias));
         int outputs = n * units;
-        Activations.CheckLength(y.Length, outputs, nameof(y));
         Activations.CheckLength(dy.Length, outputs, nameof(dy));
         Span<float> dz = dy.Slice(0, outputs);
-        if (typeof(TAct) != typeof(Identity)) Activations.Backward(y.Slice(0, outputs), dz, dz, activation);
+        // With no activation dz is dy, and y is not needed (callers may pass an empty span).
+        if (typeof(TAct) != typeof(Identity))
+        {
+            Activations.CheckLength(y.Length, outputs, nameof(y));
+            Activations.Backward(y.Slice(0, outputs), dz, dz, activation);
+        }
 
         Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel, units);
         if (!dBias.IsEmpty) ColumnSums(dz, dBias, n, units);

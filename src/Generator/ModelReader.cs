@@ -1,0 +1,186 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Kiln.Graph;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kiln.Generator;
+
+/// <summary>What the pipeline carries per model: plain, value-equatable data (no symbols, no syntax).</summary>
+internal sealed record ModelInput(ModelSpec? Spec, EquatableArray<GraphDiagnostic> Diagnostics);
+
+/// <summary>
+/// Reads the attributes of a <c>[Sequential]</c> class into a <see cref="ModelSpec"/>, in the
+/// order they are written, with the location of every attribute and argument.
+/// </summary>
+internal static class ModelReader
+{
+    private const string Namespace = "Kiln";
+
+    private static readonly Dictionary<string, LayerKind> LayerAttributes = new()
+    {
+        ["FlattenAttribute"] = LayerKind.Flatten,
+        ["DenseAttribute"] = LayerKind.Dense,
+        ["ReluAttribute"] = LayerKind.Relu,
+        ["LeakyReluAttribute"] = LayerKind.LeakyRelu,
+        ["SigmoidAttribute"] = LayerKind.Sigmoid,
+        ["TanhAttribute"] = LayerKind.Tanh,
+        ["SoftmaxAttribute"] = LayerKind.Softmax,
+        ["DropoutAttribute"] = LayerKind.Dropout,
+        ["ReshapeAttribute"] = LayerKind.Reshape,
+    };
+
+    public static ModelInput Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var symbol = (INamedTypeSymbol)context.TargetSymbol;
+        var declaration = (ClassDeclarationSyntax)context.TargetNode;
+        var diagnostics = new List<GraphDiagnostic>();
+        var identifier = Span(declaration.Identifier.GetLocation());
+
+        if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.NotPartial, identifier, symbol.Name));
+        if (symbol.ContainingType is not null)
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnsupportedDeclaration, identifier, symbol.Name, $"is nested in '{symbol.ContainingType.Name}'"));
+        if (symbol.IsGenericType)
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnsupportedDeclaration, identifier, symbol.Name, "is generic"));
+        if (symbol.IsStatic || symbol.IsAbstract)
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnsupportedDeclaration, identifier, symbol.Name, symbol.IsStatic ? "is static" : "is abstract"));
+        var baseType = symbol.BaseType;
+        if (baseType is not null && baseType.SpecialType != SpecialType.System_Object && !(baseType.Name == "Model" && IsKiln(baseType)))
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnsupportedDeclaration, identifier, symbol.Name, $"derives from '{baseType.ToDisplayString()}'"));
+
+        // Layers written on another partial declaration would have no defined order.
+        foreach (var reference in symbol.DeclaringSyntaxReferences)
+        {
+            if (reference.SyntaxTree == declaration.SyntaxTree && reference.Span == declaration.Span) continue;
+            if (reference.GetSyntax(cancellationToken) is not ClassDeclarationSyntax other) continue;
+            var stray = other.AttributeLists.SelectMany(l => l.Attributes)
+                .FirstOrDefault(a => IsModelAttribute(context.SemanticModel.Compilation, a, cancellationToken));
+            if (stray is not null)
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.LayersSpread, Span(stray.GetLocation()), symbol.Name));
+        }
+
+        var attributes = symbol.GetAttributes();
+        var layers = new List<LayerSpec>();
+        var input = new List<Argument>();
+        SourceSpan? sequentialLocation = null;
+        LossSpec? loss = null;
+        foreach (var syntax in declaration.AttributeLists.SelectMany(l => l.Attributes))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var data = attributes.FirstOrDefault(a => a.ApplicationSyntaxReference is { } r && r.SyntaxTree == syntax.SyntaxTree && r.Span == syntax.Span);
+            if (data?.AttributeClass is not { } type || !IsKiln(type) || data.AttributeConstructor is null) continue;
+            var location = Span(syntax.GetLocation());
+            var arguments = ReadArguments(data, syntax);
+            if (type.Name == "SequentialAttribute")
+            {
+                sequentialLocation = location;
+                input.AddRange(arguments.Where(a => a.Name == "inputShape").SelectMany(Expand));
+            }
+            else if (type.Name == "LossAttribute")
+            {
+                var kind = arguments.FirstOrDefault(a => a.Name == "loss");
+                var fromLogits = arguments.FirstOrDefault(a => a.Name == "FromLogits");
+                loss = new LossSpec((LossKind)(int)(kind?.Number ?? 0), fromLogits is not null && fromLogits.Number != 0, location);
+            }
+            else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
+            {
+                string? name = data.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string;
+                layers.Add(new LayerSpec(layerKind, new EquatableArray<Argument>(arguments.ToArray()), location) { UserName = name });
+            }
+        }
+
+        var spec = new ModelSpec(
+            symbol.ContainingNamespace.IsGlobalNamespace ? "" : symbol.ContainingNamespace.ToDisplayString(),
+            symbol.Name,
+            SyntaxFacts.GetText(symbol.DeclaredAccessibility),
+            System.IO.Path.GetFileName(declaration.SyntaxTree.FilePath),
+            new EquatableArray<Argument>(input.ToArray()),
+            sequentialLocation,
+            new EquatableArray<LayerSpec>(layers.ToArray()),
+            loss);
+        return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()));
+    }
+
+    /// <summary>Positional arguments by parameter name, then named ones, each with the span of what the user wrote.</summary>
+    private static List<Argument> ReadArguments(AttributeData data, AttributeSyntax syntax)
+    {
+        var result = new List<Argument>();
+        var parameters = data.AttributeConstructor!.Parameters;
+        var written = syntax.ArgumentList?.Arguments ?? default;
+        var positional = written.Where(a => a.NameEquals is null).ToList();
+        for (int i = 0; i < parameters.Length && i < data.ConstructorArguments.Length; i++)
+        {
+            var parameter = parameters[i];
+            var value = data.ConstructorArguments[i];
+            // An argument written by name (units: 3) or by position; a params array may span several.
+            var byName = positional.FirstOrDefault(a => a.NameColon?.Name.Identifier.ValueText == parameter.Name);
+            if (parameter.IsParams && byName is null)
+            {
+                var items = positional.Skip(i).ToList();
+                var locations = items.Count == 1 && items[0].Expression is not LiteralExpressionSyntax && value.Kind == TypedConstantKind.Array && value.Values.Length != 1
+                    ? Enumerable.Repeat(Span(items[0].GetLocation()), value.Values.Length).ToList()
+                    : items.Select(a => Span(a.GetLocation())).ToList();
+                var ints = value.Kind == TypedConstantKind.Array ? value.Values.Select(v => ToInt(v.Value)).ToArray() : new int[0];
+                result.Add(new Argument(parameter.Name, 0, new EquatableArray<int>(ints),
+                    locations.Count > 0 ? locations[0] : Span(syntax.GetLocation())) { ElementLocations = new EquatableArray<SourceSpan>(locations.ToArray()) });
+                continue;
+            }
+            var argSyntax = byName ?? (i < positional.Count && positional[i].NameColon is null ? positional[i] : null);
+            var location = argSyntax is null ? null : Span(argSyntax.GetLocation());
+            if (value.Kind == TypedConstantKind.Array)
+                result.Add(Argument.OfInts(parameter.Name, value.Values.Select(v => ToInt(v.Value)).ToArray(), location));
+            else
+                result.Add(Argument.Of(parameter.Name, ToDouble(value.Value), location));
+        }
+        foreach (var named in data.NamedArguments)
+        {
+            if (named.Key == "Name") continue;
+            var argSyntax = written.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
+            var location = argSyntax is null ? null : Span(argSyntax.GetLocation());
+            result.Add(Argument.Of(named.Key, ToDouble(named.Value.Value), location));
+        }
+        return result;
+    }
+
+    /// <summary>A params argument as one Argument per element, each with its own location when written out.</summary>
+    private static IEnumerable<Argument> Expand(Argument a)
+    {
+        for (int i = 0; i < a.Ints.Count; i++)
+            yield return Argument.Of(a.Name, a.Ints[i], i < a.ElementLocations.Count ? a.ElementLocations[i] : a.Location);
+    }
+
+    private static bool IsModelAttribute(Compilation compilation, AttributeSyntax syntax, CancellationToken cancellationToken)
+    {
+        var model = compilation.GetSemanticModel(syntax.SyntaxTree);
+        return model.GetTypeInfo(syntax, cancellationToken).Type is INamedTypeSymbol type && IsKiln(type)
+            && (LayerAttributes.ContainsKey(type.Name) || type.Name == "LossAttribute");
+    }
+
+    private static bool IsKiln(INamedTypeSymbol type) =>
+        type.ContainingNamespace is { Name: Namespace, ContainingNamespace.IsGlobalNamespace: true };
+
+    private static int ToInt(object? value) => value switch
+    {
+        int i => i,
+        null => 0,
+        _ => System.Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static double ToDouble(object? value) => value switch
+    {
+        bool b => b ? 1 : 0,
+        null => 0,
+        _ => System.Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    internal static SourceSpan Span(Location location)
+    {
+        var line = location.GetLineSpan();
+        return new SourceSpan(location.SourceTree?.FilePath ?? "", location.SourceSpan.Start, location.SourceSpan.Length,
+            line.StartLinePosition.Line, line.StartLinePosition.Character, line.EndLinePosition.Line, line.EndLinePosition.Character);
+    }
+}
