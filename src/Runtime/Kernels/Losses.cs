@@ -11,6 +11,10 @@ public static class Losses
     /// <summary>Keras' <c>epsilon()</c>: probabilities are clipped to [Epsilon, 1 − Epsilon].</summary>
     public const float Epsilon = 1e-7f;
 
+    // 1 − ε rounded to float (0.99999988), as Keras computes it in float32: the largest loss a
+    // confidently wrong probability gives is then −log(1.19e-7) = 15.94, matching Keras.
+    private const float OneMinusEpsilon = 1f - Epsilon;
+
     /// <summary>Labels are class indices stored as floats; dLogits = (softmax − onehot)/n.</summary>
     public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes)
     {
@@ -115,11 +119,11 @@ public static class Losses
         for (int i = 0; i < len; i++)
         {
             double raw = probs[i], t = targets[i];
-            double p = Math.Clamp(raw, Epsilon, 1 - (double)Epsilon);
+            double p = Math.Clamp(raw, Epsilon, OneMinusEpsilon);
             total -= t * Math.Log(p) + (1 - t) * Math.Log(1 - p);
             if (!dProbs.IsEmpty)
             {
-                bool inside = raw > Epsilon && raw < 1 - (double)Epsilon;
+                bool inside = raw > Epsilon && raw < OneMinusEpsilon;
                 dProbs[i] = inside ? (float)((-(t / p) + (1 - t) / (1 - p)) * scale) : 0f;
             }
         }
@@ -155,9 +159,9 @@ public static class Losses
             double tj = label >= 0 ? (j == label ? 1 : 0) : t[j];
             if (tj == 0) continue;
             double q = p[j] / s;
-            double r = Math.Clamp(q, Epsilon, 1 - (double)Epsilon);
+            double r = Math.Clamp(q, Epsilon, OneMinusEpsilon);
             loss -= tj * Math.Log(r);
-            if (q > Epsilon && q < 1 - (double)Epsilon) gq += -tj / r * q;
+            if (q > Epsilon && q < OneMinusEpsilon) gq += -tj / r * q;
         }
         if (!grad.IsEmpty)
         {
@@ -165,7 +169,7 @@ public static class Losses
             {
                 double tj = label >= 0 ? (j == label ? 1 : 0) : t[j];
                 double q = p[j] / s;
-                double g = tj != 0 && q > Epsilon && q < 1 - (double)Epsilon ? -tj / q : 0;
+                double g = tj != 0 && q > Epsilon && q < OneMinusEpsilon ? -tj / q : 0;
                 grad[j] = (float)((g - gq) / s / n);
             }
         }

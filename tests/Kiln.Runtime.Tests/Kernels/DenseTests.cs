@@ -1,0 +1,126 @@
+using System;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels;
+
+[Collection(KernelCollection.Name)]
+public class DenseTests
+{
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public void BackwardPassesGradientCheckForEachActivation(int bits)
+    {
+        using var _ = new KernelSwitches(bits, 2);
+        Check(new Identity());
+        Check(new Relu());
+        Check(new LeakyRelu(0.3f));
+        Check(new Sigmoid());
+        Check(new Tanh());
+    }
+
+    private static void Check<TAct>(TAct act) where TAct : struct, IActivation
+    {
+        const int n = 3, inputs = 7, units = 5;
+        float[] x = TestData.Random(n * inputs, 61);
+        float[] kernel = TestData.Random(inputs * units, 62);
+        float[] bias = TestData.Random(units, 63, -0.5f, 0.5f);
+        // Keep every pre-activation away from the ReLU kink so a ±ε step never crosses it.
+        for (ulong seed = 64; MinAbsPreActivation(x, kernel, bias, n, inputs, units) < 0.05; seed++)
+            bias = TestData.Random(units, seed, -0.5f, 0.5f);
+        float[] r = TestData.Random(n * units, 70);
+
+        var y = new float[n * units];
+        Dense.Forward(x, kernel, bias, y, n, inputs, units, act);
+        float[] dy = (float[])r.Clone();
+        var dKernel = new float[inputs * units];
+        var dBias = new float[units];
+        var dx = new float[n * inputs];
+        Dense.Backward(x, kernel, y, dy, dKernel, dBias, dx, n, inputs, units, act);
+
+        var scratch = new float[n * units];
+        double Loss() { Dense.Forward(x, kernel, bias, scratch, n, inputs, units, act); return GradCheck.Project(scratch, r); }
+        string name = typeof(TAct).Name;
+        GradCheck.Check(kernel, dKernel, Loss, name + " dKernel");
+        GradCheck.Check(bias, dBias, Loss, name + " dBias");
+        GradCheck.Check(x, dx, Loss, name + " dx");
+    }
+
+    private static double MinAbsPreActivation(float[] x, float[] kernel, float[] bias, int n, int inputs, int units)
+    {
+        double min = double.MaxValue;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < units; j++)
+            {
+                double z = bias[j];
+                for (int p = 0; p < inputs; p++) z += (double)x[i * inputs + p] * kernel[p * units + j];
+                min = Math.Min(min, Math.Abs(z));
+            }
+        return min;
+    }
+
+    [Fact]
+    public void BackwardAtMlpShapesMatchesReference()
+    {
+        using var _ = new KernelSwitches(512, 2);
+        const int n = 32, inputs = 300, units = 100;
+        float[] x = TestData.Random(n * inputs, 81);
+        float[] kernel = TestData.Random(inputs * units, 82, -0.1f, 0.1f);
+        float[] bias = TestData.Random(units, 83);
+        var y = new float[n * units];
+        Dense.Forward(x, kernel, bias, y, n, inputs, units, new Relu());
+        float[] dy = TestData.Random(n * units, 84);
+        float[] dz = new float[n * units];
+        for (int i = 0; i < dz.Length; i++) dz[i] = y[i] > 0 ? dy[i] : 0f;
+        var dKernel = new float[inputs * units];
+        var dBias = new float[units];
+        var dx = new float[n * inputs];
+        Dense.Backward(x, kernel, y, dy, dKernel, dBias, dx, n, inputs, units, new Relu());
+        TestData.Close(dz, dy, 0, 0, "dz written in place");
+
+        var eK = new float[inputs * units];
+        var eB = new float[units];
+        var eX = new float[n * inputs];
+        for (int p = 0; p < inputs; p++)
+            for (int j = 0; j < units; j++)
+            {
+                double s = 0;
+                for (int i = 0; i < n; i++) s += (double)x[i * inputs + p] * dz[i * units + j];
+                eK[p * units + j] = (float)s;
+            }
+        for (int j = 0; j < units; j++)
+        {
+            double s = 0;
+            for (int i = 0; i < n; i++) s += dz[i * units + j];
+            eB[j] = (float)s;
+        }
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < inputs; p++)
+            {
+                double s = 0;
+                for (int j = 0; j < units; j++) s += (double)dz[i * units + j] * kernel[p * units + j];
+                eX[i * inputs + p] = (float)s;
+            }
+        TestData.Close(eK, dKernel, 1e-4, 1e-4, "dKernel");
+        TestData.Close(eB, dBias, 1e-4, 1e-4, "dBias");
+        TestData.Close(eX, dx, 1e-4, 1e-4, "dx");
+    }
+
+    [Fact]
+    public void EmptyBiasAndEmptyDxAreSkipped()
+    {
+        const int n = 2, inputs = 3, units = 2;
+        float[] x = { 1, 2, 3, 4, 5, 6 };
+        float[] kernel = { 1, 0, 0, 1, 1, 1 };
+        var y = new float[n * units];
+        Dense.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, n, inputs, units, new Identity());
+        Assert.Equal(new float[] { 4, 5, 10, 11 }, y);
+        float[] dy = { 1, 0, 0, 1 };
+        var dKernel = new float[inputs * units];
+        Dense.Backward(x, kernel, y, dy, dKernel, Span<float>.Empty, Span<float>.Empty, n, inputs, units, new Identity());
+        Assert.Equal(new float[] { 1, 4, 2, 5, 3, 6 }, dKernel);
+        var ex = Assert.Throws<ArgumentException>(() => Dense.Forward(x, kernel, new float[3], y, n, inputs, units, new Identity()));
+        Assert.Contains("2 units", ex.Message);
+    }
+}
