@@ -90,6 +90,7 @@ public abstract class Optimizer
     /// <summary>
     /// The state arrays (momentum, moments), in a fixed order per optimizer; empty before the
     /// first step. Together with <see cref="Iterations"/> they are the optimizer's checkpoint.
+    /// These are the live arrays the next step updates: copy them to keep a snapshot.
     /// </summary>
     public IReadOnlyList<float[]> StateBuffers => _state ?? [];
 
