@@ -1,0 +1,114 @@
+using System;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels;
+
+[Collection(KernelCollection.Name)]
+public class LossTests
+{
+    private const int N = 3, Classes = 5;
+
+    [Fact]
+    public void SparseCrossentropyFromLogitsOfKnownValues()
+    {
+        float[] logits = { 1, 2, 3, 1, 2, 3 };
+        float[] labels = { 2, 0 };
+        float loss = Losses.SparseCategoricalCrossentropyFromLogits(logits, labels, Span<float>.Empty, 2, 3);
+        double lse = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(3));
+        Assert.Equal((lse - 3 + lse - 1) / 2, loss, 6);
+        // Large logits must not overflow (log-sum-exp).
+        float big = Losses.SparseCategoricalCrossentropyFromLogits(new float[] { 1000, 0 }, new float[] { 1 }, Span<float>.Empty, 1, 2);
+        Assert.Equal(1000f, big, 3);
+    }
+
+    [Fact]
+    public void ProbabilityLossesRenormalizeAndClipLikeKeras()
+    {
+        // Rows are renormalized by their sum: (2, 3, 5) is (0.2, 0.3, 0.5).
+        Assert.Equal(-Math.Log(0.5), Losses.CategoricalCrossentropy(new float[] { 2, 3, 5 }, new float[] { 0, 0, 1 }, Span<float>.Empty, 1, 3), 6);
+        Assert.Equal(-Math.Log(0.3), Losses.SparseCategoricalCrossentropy(new float[] { 2, 3, 5 }, new float[] { 1 }, Span<float>.Empty, 1, 3), 6);
+        // A zero probability for the true class is clipped to 1e-7.
+        Assert.Equal(16.118095f, Losses.SparseCategoricalCrossentropy(new float[] { 0, 1 }, new float[] { 0 }, Span<float>.Empty, 1, 2), 4);
+        Assert.Equal(16.118095f, Losses.BinaryCrossentropy(new float[] { 0 }, new float[] { 1 }, Span<float>.Empty, 1, 1), 4);
+        // Keras clips the top at 1 − 1e-7 in float32 (0.99999988), so this is −log(1.19e-7), not −log(1e-7).
+        Assert.Equal(15.942385f, Losses.BinaryCrossentropy(new float[] { 1 }, new float[] { 0 }, Span<float>.Empty, 1, 1), 4);
+        // Mean over features then batch.
+        float bce = Losses.BinaryCrossentropy(new float[] { 0.5f, 0.9f, 0.2f, 0.6f }, new float[] { 1, 1, 0, 1 }, Span<float>.Empty, 2, 2);
+        double expected = -(Math.Log(0.5) + Math.Log(0.9) + Math.Log(0.8) + Math.Log(0.6)) / 4;
+        Assert.Equal(expected, bce, 5);
+    }
+
+    [Fact]
+    public void LogitLossesAndMseOfKnownValues()
+    {
+        Assert.Equal(Math.Log(2), Losses.BinaryCrossentropyFromLogits(new float[] { 0 }, new float[] { 1 }, Span<float>.Empty, 1, 1), 6);
+        Assert.Equal(100f, Losses.BinaryCrossentropyFromLogits(new float[] { 100 }, new float[] { 0 }, Span<float>.Empty, 1, 1), 4);
+        Assert.Equal(0f, Losses.BinaryCrossentropyFromLogits(new float[] { -200 }, new float[] { 0 }, Span<float>.Empty, 1, 1), 6);
+        Assert.Equal(2.5f, Losses.MeanSquaredError(new float[] { 1, 2 }, new float[] { 0, 0 }, Span<float>.Empty, 1, 2));
+        Assert.Equal(1.25f, Losses.MeanSquaredError(new float[] { 1, 2, 0, 0 }, new float[] { 0, 0, 0, 0 }, Span<float>.Empty, 2, 2));
+        double lse = Math.Log(Math.Exp(1) + Math.Exp(2));
+        Assert.Equal(lse - 0.25 * 1 - 0.75 * 2, Losses.CategoricalCrossentropyFromLogits(new float[] { 1, 2 }, new float[] { 0.25f, 0.75f }, Span<float>.Empty, 1, 2), 6);
+    }
+
+    [Theory]
+    [InlineData(3f)]
+    [InlineData(-1f)]
+    [InlineData(1.5f)]
+    [InlineData(float.NaN)]
+    public void BadLabelsNameSampleValueAndClassCount(float bad)
+    {
+        float[] labels = { 0, bad };
+        var ex = Assert.Throws<ArgumentException>(() => Losses.SparseCategoricalCrossentropyFromLogits(new float[6], labels, new float[6], 2, 3));
+        Assert.Contains("sample 1", ex.Message);
+        Assert.Contains(bad.ToString(), ex.Message);
+        Assert.Contains("[0, 3)", ex.Message);
+        Assert.Throws<ArgumentException>(() => Losses.SparseCategoricalCrossentropy(new float[6], labels, Span<float>.Empty, 2, 3));
+    }
+
+    private delegate float LossFn(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, Span<float> grad, int n, int width);
+
+    private static void CheckGradient(LossFn loss, float[] input, float[] targets, string what)
+    {
+        var grad = new float[input.Length];
+        loss(input, targets, grad, N, Classes);
+        GradCheck.Check(input, grad, () => loss(input, targets, Span<float>.Empty, N, Classes), what, abs: 1e-4);
+    }
+
+    private static float[] OneHot(float[] labels)
+    {
+        var t = new float[N * Classes];
+        for (int i = 0; i < N; i++) t[i * Classes + (int)labels[i]] = 1f;
+        return t;
+    }
+
+    [Fact]
+    public void EveryLossGradientPassesGradientCheck()
+    {
+        float[] labels = { 4, 0, 2 };
+        float[] logits = TestData.Random(N * Classes, 91, -3f, 3f);
+        float[] probs = TestData.Random(N * Classes, 92, 0.05f, 0.95f); // unnormalized on purpose
+        float[] soft = TestData.Random(N * Classes, 93, 0f, 1f);
+        float[] binary = TestData.Random(N * Classes, 94, 0f, 1f);
+
+        CheckGradient(Losses.SparseCategoricalCrossentropyFromLogits, logits, labels, "sparse CE from logits");
+        CheckGradient(Losses.CategoricalCrossentropyFromLogits, logits, soft, "CE from logits (soft targets)");
+        CheckGradient(Losses.BinaryCrossentropyFromLogits, logits, binary, "BCE from logits");
+        CheckGradient(Losses.SparseCategoricalCrossentropy, probs, labels, "sparse CE");
+        CheckGradient(Losses.CategoricalCrossentropy, probs, OneHot(labels), "CE");
+        CheckGradient(Losses.CategoricalCrossentropy, probs, soft, "CE (soft targets)");
+        CheckGradient(Losses.BinaryCrossentropy, probs, binary, "BCE");
+        CheckGradient(Losses.MeanSquaredError, logits, soft, "MSE");
+    }
+
+    [Fact]
+    public void SparseFromLogitsGradientIsSoftmaxMinusOneHotOverN()
+    {
+        float[] logits = { 1, 2, 3 };
+        var grad = new float[3];
+        Losses.SparseCategoricalCrossentropyFromLogits(logits, new float[] { 1 }, grad, 1, 3);
+        double s = Math.Exp(1) + Math.Exp(2) + Math.Exp(3);
+        Assert.Equal(Math.Exp(1) / s, grad[0], 6);
+        Assert.Equal(Math.Exp(2) / s - 1, grad[1], 6);
+        Assert.Equal(Math.Exp(3) / s, grad[2], 6);
+    }
+}
