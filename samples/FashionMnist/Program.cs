@@ -7,14 +7,16 @@ using Kiln.Samples.FashionMnist;
 // 5,000 training images for validation, SGD 0.01, 10 epochs, then the test accuracy.
 string? dataDirectory = null;
 int epochs = 10;
+int seed = 42;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
     {
         case "--data" when i + 1 < args.Length: dataDirectory = args[++i]; break;
         case "--epochs" when i + 1 < args.Length: epochs = int.Parse(args[++i]); break;
+        case "--seed" when i + 1 < args.Length: seed = int.Parse(args[++i]); break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: FashionMnist [--data DIR] [--epochs N]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: FashionMnist [--data DIR] [--epochs N] [--seed S]");
             return 2;
     }
 }
@@ -41,7 +43,7 @@ valid = scaler.Transform(valid);
 test = scaler.Transform(test);
 
 Console.WriteLine(FashionMlp.Summary);
-var model = new FashionMlp(batchSize: 32, seed: 42);
+var model = new FashionMlp(batchSize: 32, seed: seed);
 model.Fit(train, epochs, new Sgd(learningRate: 0.01f), validation: valid);
 
 var result = model.Evaluate(test);

@@ -125,8 +125,14 @@ internal static class ModelReader
                     ? Enumerable.Repeat(Span(items[0].GetLocation()), value.Values.Length).ToList()
                     : items.Select(a => Span(a.GetLocation())).ToList();
                 var ints = value.Kind == TypedConstantKind.Array ? value.Values.Select(v => ToInt(v.Value)).ToArray() : new int[0];
-                result.Add(new Argument(parameter.Name, 0, new EquatableArray<int>(ints),
-                    locations.Count > 0 ? locations[0] : Span(syntax.GetLocation())) { ElementLocations = new EquatableArray<SourceSpan>(locations.ToArray()) });
+                // The argument as a whole spans from its first element to its last.
+                var whole = items.Count > 0
+                    ? Span(Location.Create(syntax.SyntaxTree, Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(items[0].SpanStart, items[items.Count - 1].Span.End)))
+                    : Span(syntax.GetLocation());
+                result.Add(new Argument(parameter.Name, 0, new EquatableArray<int>(ints), whole)
+                {
+                    ElementLocations = new EquatableArray<SourceSpan>(locations.ToArray()),
+                });
                 continue;
             }
             var argSyntax = byName ?? (i < positional.Count && positional[i].NameColon is null ? positional[i] : null);

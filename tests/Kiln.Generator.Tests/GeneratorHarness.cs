@@ -47,6 +47,7 @@ internal static class GeneratorHarness
         var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var generated = driver.GetRunResult().Results.SelectMany(r => r.GeneratedSources)
             .ToDictionary(s => s.HintName, s => s.SourceText.ToString());
-        return new Result(diagnostics, output.GetDiagnostics(), generated, output);
+        // Hidden and info diagnostics (unused usings) are not problems; warnings count as errors.
+        return new Result(diagnostics, output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToImmutableArray(), generated, output);
     }
 }

@@ -1,0 +1,68 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Kiln.Generator.Tests;
+
+public class CachingTests
+{
+    private const string Model = """
+        using Kiln;
+        namespace Models;
+        [Sequential(28, 28)]
+        [Flatten]
+        [Dense(300, Activation.Relu)]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class Mlp { }
+        """;
+
+    [Fact]
+    public void AnEditElsewhereLeavesEveryStepCached()
+    {
+        var compilation = GeneratorHarness.Compilation(("Model.cs", Model), ("Other.cs", "namespace Models; public class Other { public int A; }"));
+        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(compilation);
+
+        // An unrelated edit: another file changes.
+        var other = compilation.SyntaxTrees.Single(t => t.FilePath == "Other.cs");
+        var edited = compilation.ReplaceSyntaxTree(other,
+            CSharpSyntaxTree.ParseText("namespace Models; public class Other { public int A; public int B; }", GeneratorHarness.ParseOptions, path: "Other.cs"));
+        driver = driver.RunGenerators(edited);
+
+        var result = driver.GetRunResult().Results.Single();
+        foreach (var step in new[] { KilnGenerator.ReadStep, KilnGenerator.CompileStep })
+        {
+            var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).ToList();
+            Assert.NotEmpty(outputs);
+            Assert.All(outputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                $"step {step} ran again ({o.Reason}) after an unrelated edit"));
+        }
+        Assert.All(result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+    }
+
+    [Fact]
+    public void EditingTheModelRegenerates()
+    {
+        var compilation = GeneratorHarness.Compilation(("Model.cs", Model));
+        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(compilation);
+        var tree = compilation.SyntaxTrees.Single();
+        var edited = compilation.ReplaceSyntaxTree(tree,
+            CSharpSyntaxTree.ParseText(Model.Replace("Dense(300", "Dense(200"), GeneratorHarness.ParseOptions, path: "Model.cs"));
+        driver = driver.RunGenerators(edited);
+        var result = driver.GetRunResult().Results.Single();
+        Assert.Contains(result.TrackedSteps[KilnGenerator.CompileStep].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains("(None, 200)", result.GeneratedSources.Single().SourceText.ToString());
+    }
+
+    [Fact]
+    public void GraphEnumsMirrorTheRuntimeEnums()
+    {
+        // The generator casts attribute enum values to Graph enums by number.
+        foreach (var value in System.Enum.GetValues<Kiln.Activation>())
+            Assert.Equal(value.ToString(), ((Kiln.Graph.ActivationKind)(int)value).ToString());
+        foreach (var value in System.Enum.GetValues<Kiln.Loss>())
+            Assert.Equal(value.ToString(), ((Kiln.Graph.LossKind)(int)value).ToString());
+        Assert.Equal(System.Enum.GetValues<Kiln.Loss>().Length, System.Enum.GetValues<Kiln.Graph.LossKind>().Length);
+    }
+}

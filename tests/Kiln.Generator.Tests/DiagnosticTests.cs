@@ -1,0 +1,222 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Kiln.Generator.Tests;
+
+/// <summary>
+/// Each diagnostic: a model with one mistake, the span the diagnostic must point at marked
+/// with [| |], and the exact message.
+/// </summary>
+public class DiagnosticTests
+{
+    private static void AssertSingle(string markedSource, string id, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    {
+        int start = markedSource.IndexOf("[|", System.StringComparison.Ordinal);
+        int end = markedSource.IndexOf("|]", System.StringComparison.Ordinal) - 2;
+        Assert.True(start >= 0 && end >= start, "the test source must mark the expected span with [| |]");
+        string source = markedSource.Replace("[|", "").Replace("|]", "");
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n" + source);
+        var kiln = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN")).ToList();
+        var d = Assert.Single(kiln);
+        Assert.Equal(id, d.Id);
+        Assert.Equal(severity, d.DefaultSeverity);
+        Assert.Equal(message, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        int offset = "using Kiln;\nnamespace Models;\n".Length;
+        Assert.Equal(source.Substring(start, end - start), source.Substring(d.Location.SourceSpan.Start - offset, d.Location.SourceSpan.Length));
+        Assert.Equal(start + offset, d.Location.SourceSpan.Start);
+        Assert.Equal("Models.cs", d.Location.GetLineSpan().Path);
+    }
+
+    [Fact]
+    public void NotPartial() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(2)]
+        public class [|M|] { }
+        """, "KILN0001", "'M' carries [Sequential] but is not partial; declare it 'partial class M' so Kiln can generate its forward and backward code");
+
+    [Fact]
+    public void NoLayers() => AssertSingle("""
+        [[|Sequential(4)|]]
+        public partial class M { }
+        """, "KILN0002", "'M' has no layer attributes; add layers after [Sequential], e.g. [Flatten] [Dense(10, Activation.Softmax)]");
+
+    [Fact]
+    public void NoInputShape() => AssertSingle("""
+        [[|Sequential()|]]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0003", "[Sequential] on 'M' needs the shape of one sample, e.g. [Sequential(28, 28)]");
+
+    [Fact]
+    public void LayersOnTwoDeclarations() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(2)]
+        public partial class M { }
+
+        [[|Dense(3)|]]
+        public partial class M { }
+        """, "KILN0004", "'M' has layer attributes on more than one partial declaration, so their order is undefined; put all of them on the declaration that carries [Sequential]");
+
+    [Fact]
+    public void ModelWithABaseClass() => AssertSingle("""
+        public class Base { }
+        [Sequential(4)]
+        [Dense(2)]
+        public partial class [|M|] : Base { }
+        """, "KILN0005", "'M' derives from 'Models.Base'; Kiln generates a top-level, non-generic partial class deriving from Kiln.Model");
+
+    [Fact]
+    public void NestedModel() => AssertSingle("""
+        public partial class Outer
+        {
+            [Sequential(4)]
+            [Dense(2)]
+            public partial class [|M|] { }
+        }
+        """, "KILN0005", "'M' is nested in 'Outer'; Kiln generates a top-level, non-generic partial class deriving from Kiln.Model");
+
+    [Fact]
+    public void GenericModel() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(2)]
+        public partial class [|M|]<T> { }
+        """, "KILN0005", "'M' is generic; Kiln generates a top-level, non-generic partial class deriving from Kiln.Model");
+
+    [Fact]
+    public void ZeroInputDimension() => AssertSingle("""
+        [Sequential(28, [|0|])]
+        [Flatten]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0006", "input dimension 1 of 'M' is 0; every dimension of a sample must be at least 1");
+
+    [Fact]
+    public void DenseOnAnImage() => AssertSingle("""
+        [Sequential(28, 28)]
+        [[|Dense(10, Activation.Softmax)|]]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, "KILN0101", "Dense 'dense' needs one value per sample, but its input is (28, 28); put [Flatten] before it");
+
+    [Fact]
+    public void ZeroUnits() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8)]
+        [Dense([|0|])]
+        public partial class M { }
+        """, "KILN0102", "Dense 'dense_1' has 0 units; give it at least 1");
+
+    [Fact]
+    public void UnitsWrittenByName() => AssertSingle("""
+        [Sequential(4)]
+        [Dense([|units: -3|])]
+        public partial class M { }
+        """, "KILN0102", "Dense 'dense' has -3 units; give it at least 1");
+
+    [Theory]
+    [InlineData("1.0", "1")]
+    [InlineData("-0.5", "-0.5")]
+    public void DropoutRateOutOfRange(string rate, string shown) => AssertSingle($$"""
+        [Sequential(4)]
+        [Dense(8)]
+        [Dropout([|{{rate}}|])]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0103", $"Dropout 'dropout' has rate {shown}; the fraction of units dropped must be in [0, 1)");
+
+    [Fact]
+    public void ReshapeWithZero() => AssertSingle("""
+        [Sequential(4)]
+        [Reshape(4, [|0|])]
+        public partial class M { }
+        """, "KILN0104", "Reshape 'reshape' has dimension 0 at position 1; every target dimension must be at least 1 (-1 is not inferred: write the size)");
+
+    [Fact]
+    public void ReshapeChangesCount() => AssertSingle("""
+        [Sequential(28, 28)]
+        [Reshape([|14, 28, 3|])]
+        public partial class M { }
+        """, "KILN0105", "Reshape 'reshape' reshapes (28, 28) (784 values) to (14, 28, 3) (1176 values); the target must hold the same number of values");
+
+    [Fact]
+    public void NegativeLeakySlope() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(4)]
+        [LeakyRelu([|-0.1|])]
+        public partial class M { }
+        """, "KILN0106", "LeakyReLU 'leaky_re_lu' has alpha -0.1; use a slope of 0 or more (Keras' default is 0.3)");
+
+    [Fact]
+    public void LossOnAnImage() => AssertSingle("""
+        [Sequential(4, 4)]
+        [Softmax]
+        [[|Loss(Loss.CategoricalCrossentropy)|]]
+        public partial class M { }
+        """, "KILN0201", "[Loss(CategoricalCrossentropy)] compares one vector per sample, but the model's output is (4, 4); end the model with [Flatten] and a [Dense] layer");
+
+    [Fact]
+    public void BinaryCrossentropyOnSoftmax() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(10, Activation.Softmax)]
+        [[|Loss(Loss.BinaryCrossentropy)|]]
+        public partial class M { }
+        """, "KILN0202", "[Loss(BinaryCrossentropy)] treats each of the 10 units as an independent yes/no, but 'dense' applies softmax across them; for one class out of 10 use SparseCategoricalCrossentropy, for independent labels use Activation.Sigmoid");
+
+    [Fact]
+    public void CategoricalOnOneUnit() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(1, Activation.Sigmoid)]
+        [[|Loss(Loss.SparseCategoricalCrossentropy)|]]
+        public partial class M { }
+        """, "KILN0202", "[Loss(SparseCategoricalCrossentropy)] needs one score per class, but the output has 1 unit; for two classes use [Dense(1, Activation.Sigmoid)] with BinaryCrossentropy, or give the output one unit per class");
+
+    [Fact]
+    public void SoftmaxWithFromLogits() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3, Activation.Softmax)]
+        [[|Loss(Loss.SparseCategoricalCrossentropy, FromLogits = true)|]]
+        public partial class M { }
+        """, "KILN0203", "[Loss(SparseCategoricalCrossentropy)] is set FromLogits = true, but the output layer 'dense' applies softmax; remove the activation from 'dense' or set FromLogits = false");
+
+    [Fact]
+    public void LinearOutputWithoutFromLogits() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3)]
+        [[|Loss(Loss.SparseCategoricalCrossentropy)|]]
+        public partial class M { }
+        """, "KILN0204", "[Loss(SparseCategoricalCrossentropy)] expects probabilities, but the output layer 'dense' has no Softmax; set FromLogits = true or give 'dense' Activation.Softmax",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void EveryDescriptorIsTested()
+    {
+        // Keeps this file and the catalog in step: a new diagnostic needs a test above.
+        var source = System.IO.File.ReadAllText(SnapshotTests.SourcePath(nameof(DiagnosticTests) + ".cs"));
+        foreach (var d in Kiln.Graph.Descriptors.All)
+            Assert.True(source.Contains('"' + d.Id + '"'), $"{d.Id} ({d.Title}) has no test in DiagnosticTests.cs");
+    }
+
+    [Fact]
+    public void AValidModelHasNoDiagnosticsAndCompilesWithWarningsAsErrors()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(8, 8)]
+            [Reshape(64)]
+            [Dense(32, UseBias = false)]
+            [LeakyRelu]
+            [Dropout(0.25)]
+            [Dense(16)]
+            [Tanh]
+            [Dense(8, Activation.Sigmoid)]
+            [Dense(4)]
+            [Softmax]
+            [Loss(Loss.CategoricalCrossentropy)]
+            public partial class Everything { }
+            """);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationDiagnostics);
+        Assert.Single(result.Generated);
+    }
+}
