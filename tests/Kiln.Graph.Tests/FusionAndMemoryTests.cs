@@ -1,0 +1,117 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.Graph;
+using static Kiln.Graph.Tests.Models;
+
+namespace Kiln.Graph.Tests;
+
+public class FusionAndMemoryTests
+{
+    public static IEnumerable<object[]> Specs() => new[]
+    {
+        new object[] { FashionMlp() },
+        new object[] { ModelSpec.Create("Acts", new[] { 6 }, Loss(LossKind.BinaryCrossentropy), Dense(8), Relu(), Dense(8), LeakyRelu(0.2), Dropout(0.5), Dense(8), Tanh(), Dense(1), Sigmoid()) },
+        new object[] { ModelSpec.Create("Mse", new[] { 2, 3 }, Loss(LossKind.MeanSquaredError), Flatten(), Dense(5, ActivationKind.Tanh), Dense(3, ActivationKind.Softmax)) },
+        new object[] { ModelSpec.Create("Logits", new[] { 5 }, Loss(LossKind.CategoricalCrossentropy, fromLogits: true), Dropout(0.1), Dense(4), Reshape(2, 2), Flatten()) },
+        new object[] { ModelSpec.Create("NoLoss", new[] { 3 }, null, Relu(), Dense(4, ActivationKind.Sigmoid), Softmax()) },
+    };
+
+    [Fact]
+    public void DenseAbsorbsTheActivationLayerAfterIt()
+    {
+        var program = Compile(ModelSpec.Create("M", new[] { 4 }, null, Dense(8), Relu(), Dense(2)));
+        var first = program.Fusion.Groups[0];
+        Assert.Equal(KernelKind.Dense, first.Kind);
+        Assert.Equal(new[] { "dense", "re_lu" }, first.Layers.Select(l => l.Name));
+        Assert.Equal(ActivationKind.Relu, first.Epilogue);
+        Assert.Equal("k0", program.Fusion.KernelOf(program.Graph.Layers[1]));
+    }
+
+    [Fact]
+    public void SoftmaxOutputIsFusedWithCrossEntropy()
+    {
+        var program = Compile(FashionMlp());
+        Assert.Equal(LossFusion.SoftmaxCrossEntropy, program.Fusion.Loss);
+        // The loss reads the logits; backward of the last Dense starts from the loss's gradient with no activation.
+        Assert.Equal(BufferRole.Logits, program.LossInput.Role);
+        var lastBackward = program.Backward[0];
+        Assert.Equal(StepKind.DenseBackward, lastBackward.Kind);
+        Assert.Equal(ActivationKind.Linear, lastBackward.Activation);
+        Assert.Same(program.Loss!.DY, lastBackward.DY);
+        // A composed caller's output gradient goes back through the softmax first.
+        Assert.Equal(StepKind.OutputActivationBackward, Assert.Single(program.FromOutputGradient).Kind);
+    }
+
+    [Fact]
+    public void SigmoidOutputKeepsLogitsForBinaryCrossEntropy()
+    {
+        var program = Compile(ModelSpec.Create("M", new[] { 4 }, Loss(LossKind.BinaryCrossentropy), Dense(1, ActivationKind.Sigmoid)));
+        Assert.Equal(LossFusion.SigmoidBinaryCrossEntropy, program.Fusion.Loss);
+        Assert.True(program.Fusion.Groups[0].KeepsLogits);
+        // The input is saved for the kernel gradient; the Dense writes logits, then sigmoid runs as its own pass.
+        Assert.Equal(new[] { StepKind.SaveInput, StepKind.DenseForward, StepKind.ActivationForward }, program.Forward.Select(s => s.Kind));
+    }
+
+    [Fact]
+    public void SoftmaxWithMeanSquaredErrorIsNotFused()
+    {
+        var program = Compile(ModelSpec.Create("M", new[] { 4 }, Loss(LossKind.MeanSquaredError), Dense(3, ActivationKind.Softmax)));
+        Assert.Equal(LossFusion.OnOutput, program.Fusion.Loss);
+        Assert.Empty(program.FromOutputGradient);
+        Assert.Equal(new[] { StepKind.SoftmaxBackward, StepKind.DenseBackward }, program.Backward.Select(s => s.Kind));
+    }
+
+    [Fact]
+    public void LayersBeforeAnyWeightsBackPropagateOnlyForTheInputGradient()
+    {
+        var program = Compile(ModelSpec.Create("M", new[] { 4 }, Loss(LossKind.MeanSquaredError), Relu(), Dense(3), Dense(2)));
+        var relu = program.Backward.Single(s => s.Kind == StepKind.ActivationBackward);
+        Assert.True(relu.OnlyForInputGradient);
+        Assert.Equal(BufferRole.InputGradient, relu.DX!.Role);
+        var firstDense = program.Backward.Last(s => s.Kind == StepKind.DenseBackward);
+        Assert.True(firstDense.DxOnlyForInputGradient);
+        Assert.False(firstDense.OnlyForInputGradient);
+        Assert.False(program.Backward.First().DxOnlyForInputGradient);
+    }
+
+    [Theory]
+    [MemberData(nameof(Specs))]
+    public void BuffersLiveAtTheSameTimeNeverShareMemory(ModelSpec spec)
+    {
+        var program = Compile(spec);
+        var roots = program.Buffers.Where(b => b.AliasOf is null && b.InArena && b.LastStep >= 0).ToList();
+        Assert.NotEmpty(roots);
+        foreach (var b in roots)
+        {
+            Assert.Equal(0, b.OffsetPerSample % Lowering.AlignFloats);
+            Assert.True(b.OffsetPerSample + b.SizePerSample <= program.ArenaFloatsPerSample, $"{b.Name} runs past the arena");
+            foreach (var o in roots.Where(o => o != b))
+            {
+                bool timeOverlap = b.FirstStep <= o.LastStep && o.FirstStep <= b.LastStep;
+                bool memoryOverlap = b.OffsetPerSample < o.OffsetPerSample + o.SizePerSample && o.OffsetPerSample < b.OffsetPerSample + b.SizePerSample;
+                Assert.False(timeOverlap && memoryOverlap, $"{b.Name} [{b.FirstStep}-{b.LastStep}] and {o.Name} [{o.FirstStep}-{o.LastStep}] overlap in memory");
+            }
+        }
+        // Every buffer a step touches was planned and is live at that step.
+        foreach (var step in program.AllSteps())
+            foreach (var b in step.Reads().Concat(step.Writes()).Where(b => b.InArena))
+                Assert.InRange(step.Index, b.Root.FirstStep, b.Root.LastStep);
+    }
+
+    [Fact]
+    public void TheArenaReusesDeadBuffers()
+    {
+        var program = Compile(FashionMlp());
+        int sum = program.Buffers.Where(b => b.AliasOf is null && b.InArena && b.LastStep >= 0).Sum(b => Lowering.Align(b.SizePerSample));
+        Assert.True(program.ArenaFloatsPerSample < sum, $"arena {program.ArenaFloatsPerSample} should be smaller than all buffers side by side ({sum})");
+    }
+
+    [Fact]
+    public void ParametersStartOnCacheLines()
+    {
+        var program = Compile(FashionMlp());
+        Assert.All(program.Parameters, p => Assert.Equal(0, p.Offset % 16));
+        Assert.Equal(new[] { "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias" }, program.Parameters.Select(p => p.Name));
+        Assert.Contains("Total params: 266,610", Summary.Render(program));
+    }
+}
