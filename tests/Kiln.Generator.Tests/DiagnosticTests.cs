@@ -197,6 +197,14 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void EveryDescriptorIsDocumented()
+    {
+        var docs = System.IO.File.ReadAllText(SnapshotTests.SourcePath("../../docs/diagnostics.md"));
+        foreach (var d in Kiln.Graph.Descriptors.All)
+            Assert.True(docs.Contains("## " + d.Id), $"{d.Id} ({d.Title}) is not documented in docs/diagnostics.md");
+    }
+
+    [Fact]
     public void AValidModelHasNoDiagnosticsAndCompilesWithWarningsAsErrors()
     {
         var result = GeneratorHarness.Run("""
