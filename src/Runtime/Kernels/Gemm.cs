@@ -14,6 +14,8 @@ public static unsafe class Gemm
     /// <summary>Below this many flops (2mnk) waking a second thread costs more than it saves.</summary>
     internal static long ParallelMinFlops = 1L << 20;
 
+    internal const int PartsPerThread = 4;
+
     /// <summary>C[m×n] = A[m×k]·B[k×n], or C += when <paramref name="accumulate"/>.</summary>
     public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
         => Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
@@ -72,9 +74,11 @@ public static unsafe class Gemm
         int mr = use512 ? MicroKernel512.MR : MicroKernel256.MR;
         int nr = use512 ? MicroKernel512.NR : MicroKernel256.NR;
         int colTiles = (n + nr - 1) / nr, rowTiles = (m + mr - 1) / mr;
-        int parts = 1;
-        if (2L * m * n * k >= ParallelMinFlops)
-            parts = Math.Min(KilnSettings.Threads, Math.Max(colTiles, rowTiles));
+        int threads = 2L * m * n * k >= ParallelMinFlops ? KilnSettings.Threads : 1;
+        // Column tiles keep each part's B block private; rows only when C is too narrow to share.
+        bool splitColumns = colTiles >= threads;
+        // Several parts per thread, handed out dynamically, so one descheduled thread stalls little.
+        int parts = threads <= 1 ? 1 : Math.Min(splitColumns ? colTiles : rowTiles, threads * PartsPerThread);
 
         if (parts <= 1)
         {
@@ -91,8 +95,7 @@ public static unsafe class Gemm
         job.A = a; job.B = b; job.C = c; job.Bias = bias;
         job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
         job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act;
-        // Column tiles keep each thread's B block private; rows only when C is too narrow to share.
-        job.SplitColumns = colTiles >= parts;
+        job.SplitColumns = splitColumns;
         try { WorkerPool.Shared.Run(job, parts); }
         finally { job.A = job.B = job.C = job.Bias = null; }
     }

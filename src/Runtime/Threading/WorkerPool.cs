@@ -25,14 +25,15 @@ public sealed class WorkerPool
     private ParallelJob? _job;
     private int _parts;
     private volatile int _generation;
-    private int _pending;
+    private long _next;
+    private int _done;
     private int _sleepers;
     private Exception? _failure;
 
     public WorkerPool(int workerThreads)
     {
         if (workerThreads < 0) throw new ArgumentOutOfRangeException(nameof(workerThreads), workerThreads, "must not be negative");
-        _spinTicks = Stopwatch.Frequency / 5000; // 200 µs
+        _spinTicks = Stopwatch.Frequency / 10000; // 100 µs
         _threads = new Thread[workerThreads];
         _allocatedBytes = new long[workerThreads + 1];
         for (int i = 0; i < workerThreads; i++)
@@ -75,14 +76,15 @@ public sealed class WorkerPool
     }
 
     /// <summary>
-    /// Runs parts 0..parts-1 of the job and returns when all are done. A call from inside a job
-    /// (nested parallelism) or with one part runs inline on the caller.
+    /// Runs parts 0..parts-1 of the job and returns when all are done. Parts are handed out one at a
+    /// time to whichever thread asks first (the caller included), so a worker that the OS has
+    /// descheduled only delays the part it already took. A call from inside a job (nested
+    /// parallelism), with one part, or on a pool without workers runs inline on the caller.
     /// </summary>
     public void Run(ParallelJob job, int parts)
     {
         ArgumentNullException.ThrowIfNull(job);
-        parts = Math.Min(parts, MaxParts);
-        if (parts <= 1 || t_insideJob)
+        if (parts <= 1 || t_insideJob || _threads.Length == 0)
         {
             for (int p = 0; p < parts; p++) job.Execute(p, parts);
             return;
@@ -93,21 +95,42 @@ public sealed class WorkerPool
             _job = job;
             _parts = parts;
             _failure = null;
-            Volatile.Write(ref _pending, parts - 1);
+            Volatile.Write(ref _done, 0);
+            int generation = _generation + 1;
+            // The generation tag in the high half stops a worker that wakes late from taking parts of a later job.
+            Volatile.Write(ref _next, (long)generation << 32);
             lock (_gate)
             {
-                _generation++;
+                _generation = generation;
                 if (_sleepers > 0) Monitor.PulseAll(_gate);
             }
 
             t_insideJob = true;
-            try { job.Execute(0, parts); }
+            try { RunParts(generation, job, parts); }
             finally { t_insideJob = false; }
 
             var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            // Close this generation before the next job's fields are written: a worker still holding
+            // this generation must find no part to take, whatever _parts says by then.
+            Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue);
             _job = null;
             if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
+        }
+    }
+
+    private void RunParts(int generation, ParallelJob job, int parts)
+    {
+        while (true)
+        {
+            long state = Volatile.Read(ref _next);
+            if ((int)(state >> 32) != generation) return;
+            int part = (int)state;
+            if (part >= parts) return;
+            if (Interlocked.CompareExchange(ref _next, state + 1, state) != state) continue;
+            try { job.Execute(part, parts); }
+            catch (Exception e) { _failure = e; }
+            Interlocked.Increment(ref _done);
         }
     }
 
@@ -134,14 +157,13 @@ public sealed class WorkerPool
                 }
             }
             seen = generation;
+            ParallelJob? job = _job;
             int parts = _parts;
-            if (index >= parts) continue;
+            if (job is null) continue;
 
             long before = GC.GetAllocatedBytesForCurrentThread();
-            try { _job!.Execute(index, parts); }
-            catch (Exception e) { _failure = e; }
+            RunParts(generation, job, parts);
             _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - before;
-            Interlocked.Decrement(ref _pending);
         }
     }
 }
