@@ -68,27 +68,42 @@ public class AllocationTests
     public void PoolRunsEveryPartOnceAndReportsWorkerAllocations()
     {
         var pool = new WorkerPool(1);
-        var job = new CountingJob();
-        pool.Run(job, 2);
-        pool.Run(job, 2);
-        Assert.Equal(2, job.Counts[0]);
-        Assert.Equal(2, job.Counts[1]);
+        var counting = new CountingJob();
+        pool.Run(counting, 7);
+        pool.Run(counting, 7);
+        Assert.All(counting.Counts, c => Assert.Equal(2, c));
+
         long before = pool.AllocatedBytesOnWorkers;
-        job.Allocate = true;
-        pool.Run(job, 2);
-        Assert.True(pool.AllocatedBytesOnWorkers > before, "an allocating job on a worker must show in AllocatedBytesOnWorkers");
+        var rendezvous = new RendezvousJob();
+        pool.Run(rendezvous, 2);
+        Assert.True(rendezvous.Met, "the worker never took the second part");
+        Assert.NotEqual(rendezvous.Threads[0], rendezvous.Threads[1]);
+        Assert.True(pool.AllocatedBytesOnWorkers > before, "an allocating part on a worker must show in AllocatedBytesOnWorkers");
     }
 
     private sealed class CountingJob : ParallelJob
     {
-        public readonly int[] Counts = new int[2];
-        public bool Allocate;
+        public readonly int[] Counts = new int[7];
+
+        public override void Execute(int part, int parts) => System.Threading.Interlocked.Increment(ref Counts[part]);
+    }
+
+    // Each part waits for the other to start, so the two parts must run on two threads at once.
+    private sealed class RendezvousJob : ParallelJob
+    {
+        private int _entered;
+        public readonly int[] Threads = new int[2];
+        public bool Met;
         public static object? Sink;
 
         public override void Execute(int part, int parts)
         {
-            System.Threading.Interlocked.Increment(ref Counts[part]);
-            if (Allocate && part == 1) Sink = new byte[1000];
+            Threads[part] = Environment.CurrentManagedThreadId;
+            System.Threading.Interlocked.Increment(ref _entered);
+            var timer = System.Diagnostics.Stopwatch.StartNew();
+            while (System.Threading.Volatile.Read(ref _entered) < 2 && timer.ElapsedMilliseconds < 5000) System.Threading.Thread.Yield();
+            if (System.Threading.Volatile.Read(ref _entered) >= 2) Met = true;
+            Sink = new byte[1000];
         }
     }
 }
