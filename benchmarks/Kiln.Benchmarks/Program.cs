@@ -1,0 +1,253 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime;
+using System.Text;
+using Kiln;
+using Kiln.Benchmarks;
+using Kiln.Kernels;
+using Kiln.Threading;
+
+// Kiln benchmark harness. Every row: untimed warm-up (lets tiered JIT + PGO reach its final
+// code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
+// reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
+//
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick]   (--quick: 3 runs)
+
+int threads = 2;
+int runs = 7;
+bool quick = false;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--threads" when i + 1 < args.Length: threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--runs" when i + 1 < args.Length: runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--quick": quick = true; break;
+        default:
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick]");
+            return 2;
+    }
+}
+
+KilnSettings.Threads = threads;
+if (quick) runs = 3;
+
+Bench.Header(threads, runs);
+Bench.Train(batch: 32, runs);
+Bench.Train(batch: 256, runs);
+Bench.Inference(runs);
+Bench.Sgemm(size: 1024, runs);
+return 0;
+
+internal static class Bench
+{
+    private const int DataBatches = 8; // distinct batches cycled through, so it is not always the same input
+
+    public static void Header(int threads, int runs)
+    {
+        Emit(new Json()
+            .Str("impl", "kiln")
+            .Str("kind", "header")
+            .Str("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription)
+            .Str("os", System.Runtime.InteropServices.RuntimeInformation.OSDescription)
+            .Num("threads", threads)
+            .Num("processor_count", Environment.ProcessorCount)
+            .Num("worker_pool_parts", WorkerPool.Shared.MaxParts)
+            .Bool("server_gc", GCSettings.IsServerGC)
+            .Str("avx512", System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "yes" : "no")
+            .Str("avx2", System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "yes" : "no")
+            .Num("runs", runs));
+    }
+
+    /// <summary>MLP SGD(0.01) train step (forward, loss, backward, update) at one batch size.</summary>
+    public static void Train(int batch, int runs)
+    {
+        var model = new BenchMlp(batchSize: batch, seed: 1);
+        var optimizer = new Sgd(0.01f);
+        var (inputs, targets) = MakeData(batch, model.InputSize, seed: 1234);
+        int inSize = batch * model.InputSize;
+
+        float firstLoss = Step(model, optimizer, inputs, targets, 0, batch, inSize);
+        float lastLoss = 0;
+        var t = Measure(i => lastLoss = Step(model, optimizer, inputs, targets, i + 1, batch, inSize), runs, minOps: 5, maxOps: 5000);
+        // Loss on the first data batch before training vs now: the steps really did learn something.
+        float lossNow = Step(model, optimizer, inputs, targets, 0, batch, inSize);
+
+        double perStep = t.Median / t.OpsPerRun;
+        Emit(new Json()
+            .Str("impl", "kiln")
+            .Str("work", $"train_b{batch}")
+            .Num("batch", batch)
+            .Num("steps_per_run", t.OpsPerRun)
+            .Num("warmup_steps", t.WarmupOps)
+            .Num("median_s", t.Median)
+            .Num("ms_per_step", perStep * 1e3)
+            .Num("samples_per_s", batch / perStep)
+            .Num("min_ms_per_step", t.Min / t.OpsPerRun * 1e3)
+            .Num("max_ms_per_step", t.Max / t.OpsPerRun * 1e3)
+            .Num("alloc_bytes_per_step", t.ThreadBytes / (double)t.TotalOps)
+            .Num("alloc_bytes_per_step_process", t.ProcessBytes / (double)t.TotalOps)
+            .Num("gen0_collections", t.Gen0Collections)
+            .Num("loss_first", firstLoss)
+            .Num("loss_last", lastLoss)
+            .Num("loss_batch0_after", lossNow));
+    }
+
+    private static float Step(BenchMlp model, Sgd optimizer, float[] inputs, float[] targets, int cursor, int batch, int inSize)
+    {
+        int b = cursor % DataBatches;
+        return model.TrainOnBatch(inputs.AsSpan(b * inSize, inSize), targets.AsSpan(b * batch, batch), batch, optimizer);
+    }
+
+    /// <summary>MLP inference latency at batch 1: one Forward(training: false).</summary>
+    public static void Inference(int runs)
+    {
+        var model = new BenchMlp(batchSize: 1, seed: 1);
+        var (inputs, _) = MakeData(1, model.InputSize, seed: 99);
+        int inSize = model.InputSize;
+        float sink = 0;
+        var t = Measure(i => sink += model.Forward(inputs.AsSpan((i % DataBatches) * inSize, inSize), 1, training: false)[0],
+            runs, minOps: 100, maxOps: 200_000);
+
+        // Sanity: the softmax output of a sample sums to 1.
+        var probs = model.Forward(inputs.AsSpan(0, inSize), 1, training: false);
+        float sum = 0;
+        foreach (float p in probs) sum += p;
+
+        Emit(new Json()
+            .Str("impl", "kiln")
+            .Str("work", "infer_b1")
+            .Num("calls_per_run", t.OpsPerRun)
+            .Num("warmup_calls", t.WarmupOps)
+            .Num("median_s", t.Median)
+            .Num("us_per_call", t.Median / t.OpsPerRun * 1e6)
+            .Num("min_us_per_call", t.Min / t.OpsPerRun * 1e6)
+            .Num("max_us_per_call", t.Max / t.OpsPerRun * 1e6)
+            .Num("alloc_bytes_per_call", t.ThreadBytes / (double)t.TotalOps)
+            .Num("alloc_bytes_per_call_process", t.ProcessBytes / (double)t.TotalOps)
+            .Num("softmax_sum", sum)
+            .Num("sink", sink));
+    }
+
+    /// <summary>C = A·B, all size×size, through Gemm.Nn; GFLOP/s counted as 2·n³.</summary>
+    public static void Sgemm(int size, int runs)
+    {
+        var rng = new Random(7);
+        var a = new float[size * size];
+        var b = new float[size * size];
+        var c = new float[size * size];
+        for (int i = 0; i < a.Length; i++) { a[i] = (float)(rng.NextDouble() * 2 - 1); b[i] = (float)(rng.NextDouble() * 2 - 1); }
+        var t = Measure(_ => Gemm.Nn(size, size, size, a, size, b, size, c, size), runs, minOps: 2, maxOps: 1000);
+
+        // Spot check one element against a double-precision dot product.
+        double reference = 0;
+        for (int k = 0; k < size; k++) reference += (double)a[5 * size + k] * b[k * size + 11];
+
+        double flops = 2.0 * size * size * (double)size * t.OpsPerRun;
+        Emit(new Json()
+            .Str("impl", "kiln")
+            .Str("work", $"sgemm_{size}")
+            .Num("calls_per_run", t.OpsPerRun)
+            .Num("median_s", t.Median)
+            .Num("gflops", flops / t.Median / 1e9)
+            .Num("max_gflops", flops / t.Min / 1e9)
+            .Num("min_gflops", flops / t.Max / 1e9)
+            .Num("spot_abs_error", Math.Abs(c[5 * size + 11] - reference)));
+    }
+
+    private sealed class Timing
+    {
+        public double[] Times = [];
+        public int OpsPerRun, WarmupOps, Gen0Collections;
+        public long TotalOps, ThreadBytes, ProcessBytes;
+        public double Median => MedianOf(Times);
+        public double Min { get { double m = double.MaxValue; foreach (double v in Times) m = Math.Min(m, v); return m; } }
+        public double Max { get { double m = double.MinValue; foreach (double v in Times) m = Math.Max(m, v); return m; } }
+    }
+
+    /// <summary>
+    /// Warm-up: at least 20 operations and 0.3 s (at most 3 s) untimed, which also estimates the cost of one.
+    /// Then a fixed count per run, chosen so a run takes about 0.25 s (same rule as pytorch/mlp.py), for
+    /// <paramref name="runs"/> runs. Allocations: this thread plus the Kiln worker pool's threads
+    /// (<see cref="WorkerPool.AllocatedBytesOnWorkers"/>), and the whole process as a cross-check.
+    /// </summary>
+    private static Timing Measure(Action<int> op, int runs, int minOps, int maxOps)
+    {
+        const double TargetRunSeconds = 0.25;
+        int index = 0;
+        long warmStart = Stopwatch.GetTimestamp();
+        double elapsed = 0;
+        while ((index < 20 || elapsed < 0.3) && elapsed < 3.0)
+        {
+            op(index++);
+            elapsed = Stopwatch.GetElapsedTime(warmStart).TotalSeconds;
+        }
+        var t = new Timing { WarmupOps = index };
+        double perOp = elapsed / index;
+        t.OpsPerRun = (int)Math.Clamp(Math.Ceiling(TargetRunSeconds / perOp), minOps, maxOps);
+        t.Times = new double[runs];
+        int gen0 = GC.CollectionCount(0);
+        for (int r = 0; r < runs; r++)
+        {
+            long t0 = GC.GetAllocatedBytesForCurrentThread();
+            long w0 = WorkerPool.Shared.AllocatedBytesOnWorkers;
+            long g0 = GC.GetTotalAllocatedBytes(precise: true);
+            long start = Stopwatch.GetTimestamp();
+            for (int s = 0; s < t.OpsPerRun; s++) op(index++);
+            long stop = Stopwatch.GetTimestamp();
+            t.ProcessBytes += GC.GetTotalAllocatedBytes(precise: true) - g0;
+            t.ThreadBytes += GC.GetAllocatedBytesForCurrentThread() - t0 + (WorkerPool.Shared.AllocatedBytesOnWorkers - w0);
+            t.Times[r] = (stop - start) / (double)Stopwatch.Frequency;
+            t.TotalOps += t.OpsPerRun;
+        }
+        t.Gen0Collections = GC.CollectionCount(0) - gen0;
+        return t;
+    }
+
+    /// <summary>Random inputs N(0,1)-ish (uniform −1..1 scaled like standardized pixels) and integer labels 0..9 stored as float.</summary>
+    private static (float[] Inputs, float[] Targets) MakeData(int batch, int inputSize, int seed)
+    {
+        var rng = new Random(seed);
+        var inputs = new float[DataBatches * batch * inputSize];
+        var targets = new float[DataBatches * batch];
+        for (int i = 0; i < inputs.Length; i++) inputs[i] = (float)(rng.NextDouble() * 2 - 1) * 1.7f;
+        for (int i = 0; i < targets.Length; i++) targets[i] = rng.Next(10);
+        return (inputs, targets);
+    }
+
+    private static double MedianOf(double[] values)
+    {
+        var sorted = (double[])values.Clone();
+        Array.Sort(sorted);
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+    }
+
+    private static void Emit(Json json) => Console.WriteLine(json.ToString());
+
+    /// <summary>A minimal one-line JSON object writer (no dependency, invariant culture).</summary>
+    private sealed class Json
+    {
+        private readonly StringBuilder _sb = new("{");
+        private readonly List<string> _keys = new();
+
+        public Json Str(string key, string value) => Raw(key, "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"");
+
+        public Json Num(string key, double value) =>
+            Raw(key, double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : "null");
+
+        public Json Bool(string key, bool value) => Raw(key, value ? "true" : "false");
+
+        private Json Raw(string key, string value)
+        {
+            if (_keys.Count > 0) _sb.Append(", ");
+            _keys.Add(key);
+            _sb.Append('"').Append(key).Append("\": ").Append(value);
+            return this;
+        }
+
+        public override string ToString() => _sb.ToString() + "}";
+    }
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Turns the JSON lines written by run.sh into the markdown table (stdout).
+
+usage: report.py META.txt RESULTS.jsonl
+"""
+import json
+import sys
+
+meta_path, results_path = sys.argv[1], sys.argv[2]
+meta = dict(line.rstrip("\n").split("=", 1) for line in open(meta_path) if "=" in line)
+rows = [json.loads(line) for line in open(results_path) if line.strip()]
+by = {(r["impl"], r["config"], r.get("work", r.get("kind"))): r for r in rows}
+
+
+def get(impl, config, work):
+    return by.get((impl, config, work))
+
+
+# (work key, label, metric, unit, higher is better)
+WORK = [
+    ("train_b32", "MLP train step, batch 32", "samples_per_s", "samples/s", True),
+    ("train_b256", "MLP train step, batch 256", "samples_per_s", "samples/s", True),
+    ("infer_b1", "MLP inference, batch 1", "us_per_call", "µs/call", False),
+    ("sgemm_1024", "sgemm 1024³", "gflops", "GFLOP/s", True),
+]
+
+
+def cell(r, metric, unit):
+    if r is None:
+        return "—"
+    v = r[metric]
+    text = f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+    text += f" {unit}"
+    if "ms_per_step" in r:
+        text += f" ({r['ms_per_step']:.3f} ms/step)"
+    return text
+
+
+def speedup(kiln, other, metric, higher):
+    if kiln is None or other is None:
+        return None
+    return kiln[metric] / other[metric] if higher else other[metric] / kiln[metric]
+
+
+def fmt_ratio(x):
+    return "—" if x is None else f"{x:.2f}×"
+
+
+kh, ph = get("kiln", "t2", "header"), get("pytorch", "t2", "header")
+print(f"Date: {meta['date_utc']}  ")
+print(f"Machine: {meta['cpu']}, nproc {meta['nproc']}; load average before {meta['load_before']}, after {meta.get('load_after', '?')}  ")
+print(f"Command: `{meta['command']}` (commit {meta['commit']})  ")
+print(f"Kiln: {kh['runtime'] if kh else '?'}, dotnet SDK {meta['dotnet']}, Server GC {kh['server_gc'] if kh else '?'}, "
+      f"AVX-512 {kh['avx512'] if kh else '?'}; PyTorch {ph['torch'] if ph else '?'} on "
+      f"{', '.join(p.rsplit('/', 1)[-1] for p in ph['blas']) if ph else '?'}  ")
+print(f"Env: OPENBLAS_CORETYPE={meta['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
+      f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}  ")
+print(f"Each figure: median of {kh['runs'] if kh else '?'} timed runs (~0.25 s each) after warm-up. "
+      "Speedup > 1 means Kiln is faster.")
+print()
+print("| work | Kiln (2 thr) | PyTorch (2 thr) | speedup | Kiln (1 thr) | PyTorch (1 thr) | Kiln 2 thr vs best PyTorch | Kiln bytes allocated per step |")
+print("|---|---|---|---|---|---|---|---|")
+ratios = {}
+for work, label, metric, unit, higher in WORK:
+    k2, p2, k1, p1 = (get(i, c, work) for i, c in (("kiln", "t2"), ("pytorch", "t2"), ("kiln", "t1"), ("pytorch", "t1")))
+    r2 = speedup(k2, p2, metric, higher)
+    best = [p for p in (p1, p2) if p is not None]
+    best_pt = (max if higher else min)(best, key=lambda p: p[metric]) if best else None
+    rb = speedup(k2, best_pt, metric, higher)
+    ratios[work] = (r2, rb, k2)
+    alloc = "—"
+    if k2 is not None:
+        key = "alloc_bytes_per_step" if "alloc_bytes_per_step" in k2 else "alloc_bytes_per_call" if "alloc_bytes_per_call" in k2 else None
+        if key:
+            proc = k2.get(key + "_process")
+            alloc = f"{k2[key]:,.0f}" + (f" (process: {proc:,.0f})" if proc is not None else "")
+    print(f"| {label} | {cell(k2, metric, unit)} | {cell(p2, metric, unit)} | {fmt_ratio(r2)} | "
+          f"{cell(k1, metric, unit)} | {cell(p1, metric, unit)} | {fmt_ratio(rb)} | {alloc} |")
+
+print()
+print("Sanity (the work is really done):")
+for impl in ("kiln", "pytorch"):
+    for cfg in ("t2", "t1"):
+        parts = []
+        for work in ("train_b32", "train_b256"):
+            r = get(impl, cfg, work)
+            if r:
+                parts.append(f"{work} loss on batch 0 {r['loss_first']:.3f} → {r['loss_batch0_after']:.3f} "
+                             f"after {r['warmup_steps'] + r['steps_per_run'] * (kh['runs'] if kh else 0)} steps")
+        r = get(impl, cfg, "infer_b1")
+        if r and "softmax_sum" in r:
+            parts.append(f"softmax sums to {r['softmax_sum']:.6f}")
+        r = get(impl, cfg, "sgemm_1024")
+        if r and "spot_abs_error" in r:
+            parts.append(f"sgemm spot |error| {r['spot_abs_error']:.1e}")
+        if parts:
+            print(f"- {impl} {cfg}: " + "; ".join(parts))
+
+print()
+print("Issue bars (Kiln at 2 threads vs PyTorch at 2 threads):")
+
+
+def bar(text, ok):
+    print(f"- {text}: {'met' if ok else 'NOT met'}")
+
+
+r32, r32b, k32 = ratios["train_b32"]
+r256, r256b, k256 = ratios["train_b256"]
+_, _, kinf = ratios["infer_b1"]
+_, _, kg = ratios["sgemm_1024"]
+if r32 is not None:
+    bar(f"train batch 32 ≥ 3× PyTorch (is {r32:.2f}×; vs best PyTorch config {r32b:.2f}×)", r32 >= 3)
+if r256 is not None:
+    bar(f"train batch 256 ≥ 1.5× PyTorch (is {r256:.2f}×; vs best PyTorch config {r256b:.2f}×)", r256 >= 1.5)
+if k32 and k256:
+    worst = max(k32["alloc_bytes_per_step"], k256["alloc_bytes_per_step"])
+    bar(f"0 bytes allocated per train step (is {worst:,.0f})", worst == 0)
+print("Later targets:")
+if r32 is not None:
+    bar(f"train batch 32 ≥ 5× (is {r32:.2f}×)", r32 >= 5)
+if r256 is not None:
+    bar(f"train batch 256 ≥ 2× (is {r256:.2f}×)", r256 >= 2)
+if kinf:
+    bar(f"inference batch 1 ≤ 10 µs (is {kinf['us_per_call']:.1f} µs)", kinf["us_per_call"] <= 10)
+if kg:
+    bar(f"sgemm 1024³ ≥ 300 GFLOP/s (is {kg['gflops']:.0f})", kg["gflops"] >= 300)
