@@ -55,6 +55,12 @@ print(f"Kiln: {kh['runtime'] if kh else '?'}, dotnet SDK {meta['dotnet']}, Serve
       f"{', '.join(p.rsplit('/', 1)[-1] for p in ph['blas']) if ph else '?'}  ")
 print(f"Env: OPENBLAS_CORETYPE={meta['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
       f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}  ")
+load1 = float(meta["load_before"].split()[0])
+nproc = int(meta["nproc"])
+if load1 > 0.5 * nproc:
+    print(f"**WARNING: the machine was busy before the run (1-min load {load1:.2f} on {nproc} CPUs): other processes "
+          "compete for the cores, spinning thread pools (OpenMP in PyTorch, Kiln's workers) suffer most, and the "
+          "figures below are not a clean comparison.**  ")
 print(f"Each figure: median of {kh['runs'] if kh else '?'} timed runs (~0.25 s each) after warm-up. "
       "Speedup > 1 means Kiln is faster.")
 print()
@@ -97,7 +103,15 @@ for impl in ("kiln", "pytorch"):
             print(f"- {impl} {cfg}: " + "; ".join(parts))
 
 print()
-print("Issue bars (Kiln at 2 threads vs PyTorch at 2 threads):")
+for work, label, metric, unit, higher in WORK:
+    p1, p2 = get("pytorch", "t1", work), get("pytorch", "t2", work)
+    if p1 and p2 and work.startswith("train") and p2[metric] < p1[metric]:
+        print(f"- NOTE: PyTorch at 2 threads is slower than at 1 thread on {label} "
+              f"({p2[metric]:,.0f} vs {p1[metric]:,.0f} {unit}): its 2-thread figure is oversubscribed, "
+              "so the 2-thread speedup overstates Kiln; read the 'vs best PyTorch' column.")
+
+print()
+print("Issue bars (Kiln at 2 threads; speedup vs PyTorch at 2 threads, and vs the faster PyTorch config):")
 
 
 def bar(text, ok):
@@ -109,17 +123,19 @@ r256, r256b, k256 = ratios["train_b256"]
 _, _, kinf = ratios["infer_b1"]
 _, _, kg = ratios["sgemm_1024"]
 if r32 is not None:
-    bar(f"train batch 32 ≥ 3× PyTorch (is {r32:.2f}×; vs best PyTorch config {r32b:.2f}×)", r32 >= 3)
+    bar(f"train batch 32 ≥ 3× PyTorch 2 thr (is {r32:.2f}×)", r32 >= 3)
+    bar(f"train batch 32 ≥ 3× best PyTorch config (is {r32b:.2f}×)", r32b >= 3)
 if r256 is not None:
-    bar(f"train batch 256 ≥ 1.5× PyTorch (is {r256:.2f}×; vs best PyTorch config {r256b:.2f}×)", r256 >= 1.5)
+    bar(f"train batch 256 ≥ 1.5× PyTorch 2 thr (is {r256:.2f}×)", r256 >= 1.5)
+    bar(f"train batch 256 ≥ 1.5× best PyTorch config (is {r256b:.2f}×)", r256b >= 1.5)
 if k32 and k256:
     worst = max(k32["alloc_bytes_per_step"], k256["alloc_bytes_per_step"])
     bar(f"0 bytes allocated per train step (is {worst:,.0f})", worst == 0)
 print("Later targets:")
 if r32 is not None:
-    bar(f"train batch 32 ≥ 5× (is {r32:.2f}×)", r32 >= 5)
+    bar(f"train batch 32 ≥ 5× (is {r32:.2f}× vs 2 thr, {r32b:.2f}× vs best)", r32 >= 5 and r32b >= 5)
 if r256 is not None:
-    bar(f"train batch 256 ≥ 2× (is {r256:.2f}×)", r256 >= 2)
+    bar(f"train batch 256 ≥ 2× (is {r256:.2f}× vs 2 thr, {r256b:.2f}× vs best)", r256 >= 2 and r256b >= 2)
 if kinf:
     bar(f"inference batch 1 ≤ 10 µs (is {kinf['us_per_call']:.1f} µs)", kinf["us_per_call"] <= 10)
 if kg:
