@@ -71,6 +71,12 @@ public static unsafe class Gemm
             return;
         }
 
+        if (m == 1 && !transB && use512)
+        {
+            GemmRowVector.Run(n, k, a, transA ? lda : 1, b, ldb, c, accumulate, bias, epilogue, act);
+            return;
+        }
+
         int mr = use512 ? MicroKernel512.MR : MicroKernel256.MR;
         int nr = use512 ? MicroKernel512.NR : MicroKernel256.NR;
         int colTiles = (n + nr - 1) / nr, rowTiles = (m + mr - 1) / mr;
