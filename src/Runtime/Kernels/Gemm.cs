@@ -12,9 +12,9 @@ namespace Kiln.Kernels;
 public static unsafe class Gemm
 {
     /// <summary>Below this many flops (2mnk) waking a second thread costs more than it saves.</summary>
-    internal static long ParallelMinFlops = 1L << 20;
+    internal static long ParallelMinFlops = 1L << 22;
 
-    internal const int PartsPerThread = 4;
+    internal const int PartsPerThread = 2;
 
     /// <summary>C[m×n] = A[m×k]·B[k×n], or C += when <paramref name="accumulate"/>.</summary>
     public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Kernels;
 
@@ -14,6 +15,7 @@ internal static unsafe class GemmPacking
     /// Packs rows [0, mc) × k [0, kc) of op(A) into panels of <paramref name="mr"/> rows:
     /// dst[panel][p * mr + r]. <paramref name="a"/> points at op(A)[0, 0].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(bool transA, float* a, nint lda, int mc, int kc, float* dst, int mr)
     {
         for (int ir = 0; ir < mc; ir += mr)
@@ -44,6 +46,15 @@ internal static unsafe class GemmPacking
             else
             {
                 int r = 0;
+                if (rows == 8 && mr == 8 && Avx.IsSupported)
+                {
+                    // Row-major A to 8-interleaved panels is an 8×8 transpose per 8 k steps.
+                    int p8 = 0;
+                    for (; p8 + 8 <= kc; p8 += 8) Transpose8x8(a + ir * lda + p8, lda, panel + p8 * 8, 8);
+                    for (; p8 < kc; p8++)
+                        for (int rr = 0; rr < 8; rr++) panel[p8 * 8 + rr] = a[(ir + rr) * lda + p8];
+                    continue;
+                }
                 for (; r < rows; r++)
                 {
                     float* s = a + (ir + r) * lda;
@@ -68,6 +79,7 @@ internal static unsafe class GemmPacking
     /// Packs k [0, kc) × columns [0, nc) of op(B) into panels of <paramref name="nr"/> columns:
     /// dst[panel][p * nr + j]. <paramref name="b"/> points at op(B)[0, 0].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(bool transB, float* b, nint ldb, int kc, int nc, float* dst, int nr)
     {
         for (int jr = 0; jr < nc; jr += nr)
@@ -76,8 +88,19 @@ internal static unsafe class GemmPacking
             float* panel = dst + (nint)jr * kc;
             if (transB)
             {
-                // B stored n×k: walk each source row contiguously, scatter with stride nr.
+                // B stored n×k: 8×8 transposes for whole groups of 8 columns, then single columns.
                 int j = 0;
+                if (Avx.IsSupported)
+                {
+                    for (; j + 8 <= cols; j += 8)
+                    {
+                        float* s8 = b + (jr + j) * ldb;
+                        int p = 0;
+                        for (; p + 8 <= kc; p += 8) Transpose8x8(s8 + p, ldb, panel + p * nr + j, nr);
+                        for (; p < kc; p++)
+                            for (int jj = 0; jj < 8; jj++) panel[p * nr + j + jj] = s8[jj * ldb + p];
+                    }
+                }
                 for (; j < cols; j++)
                 {
                     float* s = b + (jr + j) * ldb;
@@ -102,6 +125,32 @@ internal static unsafe class GemmPacking
                     CopyPadded(src + p * ldb, panel + p * nr, cols, nr);
             }
         }
+    }
+
+    /// <summary>dst[c * dstStride + r] = src[r * srcStride + c] for an 8×8 block, in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * srcStride), r3 = Avx.LoadVector256(src + 3 * srcStride);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * srcStride), r5 = Avx.LoadVector256(src + 5 * srcStride);
+        Vector256<float> r6 = Avx.LoadVector256(src + 6 * srcStride), r7 = Avx.LoadVector256(src + 7 * srcStride);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
