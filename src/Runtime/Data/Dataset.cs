@@ -7,9 +7,10 @@ namespace Kiln;
 /// <c>Features[i·SampleSize ..]</c>, its targets <c>Targets[i·TargetSize ..]</c>. Class labels are
 /// stored as float class indices (TargetSize 1); one-hot or regression targets use more.
 /// <see cref="Slice"/>, <see cref="Take"/> and <see cref="Skip"/> copy, so scaling one split in
-/// place can never touch another (the arrays are plain, not views with offsets).
+/// place can never touch another (the arrays are plain, not views with offsets). As an
+/// <see cref="ISampleSource"/> it feeds a <see cref="Pipeline"/>.
 /// </summary>
-public sealed class Dataset
+public sealed class Dataset : ISampleSource
 {
     public Dataset(float[] features, float[] targets, int[] sampleShape, int targetSize)
     {
@@ -52,6 +53,14 @@ public sealed class Dataset
     public ReadOnlySpan<float> Sample(int index) => Features.AsSpan(CheckIndex(index) * SampleSize, SampleSize);
 
     public ReadOnlySpan<float> Target(int index) => Targets.AsSpan(CheckIndex(index) * TargetSize, TargetSize);
+
+    /// <summary>Copies sample <paramref name="index"/> out; always true (nothing in memory is corrupt).</summary>
+    public bool TryRead(int index, Span<float> features, Span<float> targets)
+    {
+        Sample(index).CopyTo(features);
+        Target(index).CopyTo(targets);
+        return true;
+    }
 
     /// <summary>A copy of samples <c>[start, start + count)</c>.</summary>
     public Dataset Slice(int start, int count)

@@ -9,10 +9,12 @@ namespace Kiln;
 /// fits one pair per position in the sample. Fit on the training set, then transform the
 /// validation and test sets with the same statistics. Targets are never touched.
 /// </summary>
-public sealed class StandardScaler
+public sealed class StandardScaler : IFeatureTransform
 {
     private double[]? _mean;
     private double[]? _scale;
+    // Float copies for the transforms, made once at Fit so that transforming allocates nothing.
+    private float[] _meanF = [], _scaleF = [];
 
     public StandardScaler(bool perFeature = false)
     {
@@ -62,6 +64,8 @@ public sealed class StandardScaler
             double std = Math.Sqrt(scale[f] / rows);
             scale[f] = std == 0 ? 1 : std;
         }
+        _meanF = Array.ConvertAll(mean, m => (float)m);
+        _scaleF = Array.ConvertAll(scale, v => (float)v);
         _mean = mean;
         _scale = scale;
         return this;
@@ -70,22 +74,29 @@ public sealed class StandardScaler
     /// <summary>Scales <paramref name="values"/> in place (rows of the fitted feature count when per-feature).</summary>
     public void TransformInPlace(Span<float> values)
     {
-        if (_mean is null || _scale is null) throw NotFitted();
-        int features = _mean.Length;
-        if (values.Length % features != 0)
-            throw new ArgumentException($"The scaler was fitted on {features} features per sample; {values.Length} values are not whole samples.", nameof(values));
-        if (features == 1)
-        {
-            float m = (float)_mean[0], s = (float)_scale[0];
-            for (int i = 0; i < values.Length; i++) values[i] = (values[i] - m) / s;
-            return;
-        }
-        var mf = new float[features];
-        var sf = new float[features];
-        for (int f = 0; f < features; f++) { mf[f] = (float)_mean[f]; sf[f] = (float)_scale[f]; }
+        var (m, sc) = Fitted(values.Length);
+        int features = m.Length;
         for (int i = 0; i < values.Length; i += features)
             for (int f = 0; f < features; f++)
-                values[i + f] = (values[i + f] - mf[f]) / sf[f];
+                values[i + f] = (values[i + f] - m[f]) / sc[f];
+    }
+
+    /// <summary>Undoes <see cref="TransformInPlace(Span{float})"/>: <c>x · std + mean</c>.</summary>
+    public void InverseTransformInPlace(Span<float> values)
+    {
+        var (m, sc) = Fitted(values.Length);
+        int features = m.Length;
+        for (int i = 0; i < values.Length; i += features)
+            for (int f = 0; f < features; f++)
+                values[i + f] = values[i + f] * sc[f] + m[f];
+    }
+
+    private (float[] Mean, float[] Scale) Fitted(int length)
+    {
+        if (_mean is null) throw NotFitted();
+        if (length % _meanF.Length != 0)
+            throw new ArgumentException($"The scaler was fitted on {_meanF.Length} features per sample; {length} values are not whole samples.", "values");
+        return (_meanF, _scaleF);
     }
 
     public void TransformInPlace(Dataset data)
@@ -117,7 +128,7 @@ public sealed class StandardScaler
 }
 
 /// <summary>Multiplies every feature by a constant, Keras' <c>Rescaling(1/255)</c> / <c>rescale=1./255</c>.</summary>
-public sealed class Rescale
+public sealed class Rescale : IFeatureTransform
 {
     public Rescale(float factor)
     {
@@ -128,10 +139,7 @@ public sealed class Rescale
 
     public float Factor { get; }
 
-    public void TransformInPlace(Span<float> values)
-    {
-        for (int i = 0; i < values.Length; i++) values[i] *= Factor;
-    }
+    public void TransformInPlace(Span<float> values) => Preprocessing.Rescale(values, values, Factor);
 
     public void TransformInPlace(Dataset data)
     {

@@ -1,0 +1,238 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+
+namespace Kiln;
+
+/// <summary>
+/// Loads batches ahead of the consumer on background threads, into a ring of preallocated
+/// batches: while the training thread works on one batch, the loaders fill the next
+/// <c>bufferSize</c>. Batches come out in exactly the order <see cref="BatchPipeline"/> gives
+/// them (the loaders only share the work of filling rows), so a seed fixes a run whatever the
+/// thread count. Loading continues across the end of a pass, so an epoch never starts empty.
+/// Nothing is allocated per batch by the consumer or by the loaders (beyond what the source
+/// itself allocates to decode a file). An error on a loader thread is rethrown by the next
+/// <see cref="Next"/>. Dispose to stop the threads.
+/// </summary>
+public sealed class PrefetchPipeline : IBatchSource
+{
+    private enum SlotState { Free, Filling, Ready, Held }
+
+    private sealed class Slot(int batchSize, int sampleSize, int targetSize)
+    {
+        public readonly BatchSlot Batch = new(batchSize, sampleSize, targetSize);
+        public SlotState State;
+        public bool EndOfPass;
+        public int Claimed;   // rows handed to loaders
+        public int Remaining; // rows not yet loaded
+    }
+
+    private readonly BatchPipeline _batches;
+    private readonly Slot[] _slots;
+    private readonly int _threads;
+    private readonly object _gate = new();
+    private readonly long[] _loaderAllocated;
+    private BatchPlanner? _planner;
+    private Thread[]? _workers;
+    private Slot? _filling, _held;
+    private long _planned, _consumed;
+    private ExceptionDispatchInfo? _error;
+    private bool _stopping;
+    private long _waitTicks, _batchCount, _samples, _dropped;
+
+    internal PrefetchPipeline(BatchPipeline batches, int bufferSize, int threads)
+    {
+        _batches = batches;
+        _threads = threads;
+        _slots = new Slot[bufferSize + 1];
+        for (int i = 0; i < _slots.Length; i++) _slots[i] = new Slot(batches.BatchSize, batches.SampleSize, batches.TargetSize);
+        _loaderAllocated = new long[threads];
+    }
+
+    public int BatchSize => _batches.BatchSize;
+    public int[] SampleShape => _batches.SampleShape;
+    public int SampleSize => _batches.SampleSize;
+    public int TargetSize => _batches.TargetSize;
+    public long SamplesPerPass => _batches.SamplesPerPass;
+    public long BatchesPerPass => _batches.BatchesPerPass;
+    public int Threads => _threads;
+
+    /// <summary>Batches prepared ahead of the one the consumer holds.</summary>
+    public int BufferSize => _slots.Length - 1;
+
+    /// <summary>Batches and samples handed out, samples dropped, the time the consumer waited for a loader, and what the loaders allocated.</summary>
+    public PipelineStats Stats
+    {
+        get
+        {
+            lock (_gate)
+            {
+                long allocated = 0;
+                foreach (long a in _loaderAllocated) allocated += a;
+                return new(_batchCount, _samples, _dropped, Stopwatch.GetElapsedTime(0, _waitTicks), allocated);
+            }
+        }
+    }
+
+    public bool Next(out Batch batch)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            if (_held is not null)
+            {
+                _held.State = SlotState.Free;
+                _held = null;
+                Monitor.PulseAll(_gate);
+            }
+            if (_workers is null) Start();
+            long waitStart = 0;
+            try
+            {
+                while (true)
+                {
+                    var slot = _slots[_consumed % _slots.Length];
+                    if (slot.State == SlotState.Ready)
+                    {
+                        _consumed++;
+                        if (slot.EndOfPass || slot.Batch.Count == 0)
+                        {
+                            slot.State = SlotState.Free;
+                            Monitor.PulseAll(_gate);
+                            if (!slot.EndOfPass) continue; // every sample was a skipped corrupt file
+                            batch = default;
+                            return false;
+                        }
+                        slot.State = SlotState.Held;
+                        _held = slot;
+                        _batchCount++;
+                        _samples += slot.Batch.Count;
+                        batch = slot.Batch.AsBatch();
+                        return true;
+                    }
+                    _error?.Throw();
+                    if (waitStart == 0) waitStart = Stopwatch.GetTimestamp();
+                    Monitor.Wait(_gate);
+                }
+            }
+            finally
+            {
+                if (waitStart != 0) _waitTicks += Stopwatch.GetTimestamp() - waitStart;
+            }
+        }
+    }
+
+    /// <summary>Stops and joins the loader threads.</summary>
+    public void Dispose()
+    {
+        Thread[]? workers;
+        lock (_gate)
+        {
+            _stopping = true;
+            workers = _workers;
+            Monitor.PulseAll(_gate);
+        }
+        if (workers is null) return;
+        foreach (var t in workers) t.Join();
+    }
+
+    private void Start()
+    {
+        _planner = _batches.CreatePlanner();
+        _workers = new Thread[_threads];
+        for (int w = 0; w < _threads; w++)
+        {
+            int id = w;
+            _workers[w] = new Thread(() => Work(id)) { IsBackground = true, Name = $"Kiln loader {w}" };
+        }
+        foreach (var t in _workers) t.Start();
+    }
+
+    private void Work(int id)
+    {
+        var reader = _batches.Pipeline.CreateReader();
+        long baseline = GC.GetAllocatedBytesForCurrentThread();
+        while (true)
+        {
+            Slot slot;
+            int first, count;
+            lock (_gate)
+            {
+                while (!TryClaim(out slot, out first, out count))
+                {
+                    if (_stopping || _error is not null) return;
+                    Monitor.Wait(_gate);
+                }
+                // Measured under the lock, where Stats reads it; the reader's warm-up counts once.
+                _loaderAllocated[id] = GC.GetAllocatedBytesForCurrentThread() - baseline;
+            }
+            try
+            {
+                var rows = slot.Batch;
+                for (int r = first; r < first + count; r++) rows.Ok[r] = rows.ReadRow(reader, r);
+            }
+            catch (Exception e)
+            {
+                lock (_gate)
+                {
+                    _error ??= ExceptionDispatchInfo.Capture(e);
+                    Monitor.PulseAll(_gate);
+                }
+                return;
+            }
+            lock (_gate)
+            {
+                slot.Remaining -= count;
+                if (slot.Remaining == 0)
+                {
+                    _dropped += slot.Batch.Compact();
+                    slot.State = SlotState.Ready;
+                    Monitor.PulseAll(_gate);
+                }
+                _loaderAllocated[id] = GC.GetAllocatedBytesForCurrentThread() - baseline;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Under the lock: hands out rows of the batch being filled, or plans the next batch into
+    /// the next free slot of the ring. Rows go out in chunks so that cheap samples (in-memory
+    /// data) do not take the lock once each, while a few threads still share a batch evenly.
+    /// </summary>
+    private bool TryClaim(out Slot slot, out int first, out int count)
+    {
+        slot = null!;
+        first = count = 0;
+        if (_stopping || _error is not null) return false;
+        while (true)
+        {
+            if (_filling is not null && _filling.Claimed < _filling.Batch.Count)
+            {
+                slot = _filling;
+                first = slot.Claimed;
+                int chunk = Math.Max(1, slot.Batch.Count / (4 * _threads));
+                count = Math.Min(chunk, slot.Batch.Count - first);
+                slot.Claimed += count;
+                return true;
+            }
+            var next = _slots[_planned % _slots.Length];
+            if (next.State != SlotState.Free) return false;
+            int n = _planner!.Plan(next.Batch.Indices);
+            _planned++;
+            next.Batch.Count = n;
+            next.EndOfPass = n == 0;
+            next.Claimed = 0;
+            next.Remaining = n;
+            if (n == 0)
+            {
+                next.State = SlotState.Ready;
+                _filling = null;
+                Monitor.PulseAll(_gate);
+                continue;
+            }
+            next.State = SlotState.Filling;
+            _filling = next;
+        }
+    }
+}
