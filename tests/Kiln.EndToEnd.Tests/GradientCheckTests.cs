@@ -231,4 +231,78 @@ public sealed class GradientCheckTests
         double rate = dropped / (double)(n * 6);
         Assert.InRange(rate, 0.25 - 0.05, 0.25 + 0.05); // 1,536 draws: σ ≈ 0.011
     }
+
+    /// <summary>
+    /// Gradients after an inference-mode forward (saliency maps, adversarial inputs, a frozen model
+    /// in a composition): for a model without dropout they must be the training-mode gradients of
+    /// the same input, or Backward must refuse; silently mixing in an older batch's input is wrong.
+    /// </summary>
+    [Theory]
+    [InlineData("TinySparseMlp")]
+    [InlineData("TinyRegression")]
+    [InlineData("ReshapeFirst")]
+    public void BackwardAfterAnInferenceForwardIsRightOrRefused(string name)
+    {
+        var c = Cases[name];
+        Model model = c.Create(4);
+        float[] x1 = RandomInput(model, N, 600), x2 = RandomInput(model, N, 601);
+        float[] y = RandomTargets(model, c.Targets, N, 602);
+        var (expected, expectedDx) = GradientCheck.Analytic(model, x2, y, N);
+
+        model.Forward(x1, N, training: true); // an earlier training batch
+        model.Forward(x2, N, training: false);
+        model.ComputeLoss(y, N, gradient: true);
+        var dx = new float[x2.Length];
+        try
+        {
+            model.Backward(N, dx);
+        }
+        catch (InvalidOperationException)
+        {
+            return; // refusing is fine
+        }
+        Assert.Equal(expectedDx, dx);
+        float[] got = model.Gradients.Span.ToArray();
+        foreach (var t in model.Description.Tensors)
+            for (int i = t.Offset; i < t.Offset + t.Length; i++)
+                Assert.True(Math.Abs(expected[i] - got[i]) <= 1e-6f * Math.Max(1, Math.Abs(expected[i])),
+                    $"{name} {t.Name}[{i - t.Offset}]: {got[i]} after Forward(training: false), {expected[i]} after Forward(training: true) on the same input");
+    }
+
+    /// <summary>
+    /// The same with dropout: in inference dropout is the identity, so the gradient of the
+    /// inference-mode loss must not pass through a mask left over from an earlier training batch.
+    /// </summary>
+    [Theory]
+    [InlineData("WithDropout")]
+    [InlineData("InputDropout")]
+    public void BackwardAfterAnInferenceForwardIgnoresStaleDropoutMasks(string name)
+    {
+        var c = Cases[name];
+        Model model = c.Create(4);
+        GradientCheck.RandomizeBiases(model, 4);
+        float[] x1 = RandomInput(model, N, 700), x2 = RandomInput(model, N, 701);
+        float[] y = RandomTargets(model, c.Targets, N, 702);
+
+        model.Forward(x1, N, training: true); // leaves masks behind
+        model.Forward(x2, N, training: false);
+        model.ComputeLoss(y, N, gradient: true);
+        var dx = new float[x2.Length];
+        try
+        {
+            model.Backward(N, dx);
+        }
+        catch (InvalidOperationException)
+        {
+            return; // refusing is fine
+        }
+        float[] dp = model.Gradients.Span.ToArray();
+        double InferenceLoss()
+        {
+            model.Forward(x2, N, training: false);
+            return model.ComputeLoss(y, N, gradient: false);
+        }
+        var result = GradientCheck.Check(model, x2, dp, dx, InferenceLoss);
+        GradientCheck.AssertPasses(result, $"{name} after Forward(training: false)");
+    }
 }

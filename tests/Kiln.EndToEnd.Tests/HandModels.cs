@@ -43,3 +43,24 @@ public partial class HandLinearMse { }
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.MeanSquaredError)]
 public partial class HandSoftmaxMse { }
+
+// Identity kernels make each activation's values readable.
+[Sequential(2)]
+[Dense(2)]
+[LeakyRelu(0.2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class HandLeakyRelu { }
+
+[Sequential(2)]
+[Dense(2)]
+[LeakyRelu]
+[Loss(Loss.MeanSquaredError)]
+public partial class HandLeakyReluDefault { }
+
+[Sequential(2)]
+[Dense(2)]
+[Relu]
+[Dense(2, Activation.Tanh)]
+[Sigmoid]
+[Loss(Loss.MeanSquaredError)]
+public partial class HandActivationChain { }

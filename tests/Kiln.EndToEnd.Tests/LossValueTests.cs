@@ -225,4 +225,39 @@ public sealed class LossValueTests
         expected /= 7;
         AssertClose(expected, model.Evaluate(data).Loss, 1e-5);
     }
+
+    private static readonly float[] Identity2 = [1f, 0f, 0f, 1f];
+
+    [Fact]
+    public void LeakyReluUsesItsAlphaAndKerasDefault()
+    {
+        float[] x = [-1f, 2f, 3f, -0.5f];
+        var leaky = new HandLeakyRelu(batchSize: 2, seed: 0);
+        SetWeights(leaky, Identity2, [0f, 0f]);
+        Assert.Equal([-0.2f, 2f, 3f, -0.1f], leaky.Forward(x, 2).ToArray());
+
+        var byDefault = new HandLeakyReluDefault(batchSize: 2, seed: 0);
+        SetWeights(byDefault, Identity2, [0f, 0f]);
+        float[] y = byDefault.Forward(x, 2).ToArray();
+        Assert.Equal(-0.3f, y[0], 6); // Keras' LeakyReLU layer defaults to alpha 0.3
+        Assert.Equal(-0.15f, y[3], 6);
+    }
+
+    [Fact]
+    public void ActivationValuesThroughAChain()
+    {
+        // relu(x) → tanh(relu · K2 + b2) → sigmoid.
+        var model = new HandActivationChain(batchSize: 1, seed: 0);
+        Identity2.CopyTo(model.Tensor("dense/kernel"));
+        model.Tensor("dense/bias").Clear();
+        float[] k2 = [0.5f, -1f, 2f, 0.25f];
+        k2.CopyTo(model.Tensor("dense_1/kernel"));
+        float[] b2 = [0.1f, -0.3f];
+        b2.CopyTo(model.Tensor("dense_1/bias"));
+        float[] y = model.Forward([-2f, 0.75f], 1).ToArray();
+        double r0 = 0, r1 = 0.75; // relu
+        double h0 = Math.Tanh(r0 * 0.5 + r1 * 2 + 0.1), h1 = Math.Tanh(r0 * -1 + r1 * 0.25 - 0.3);
+        AssertClose(Sigmoid(h0), y[0]);
+        AssertClose(Sigmoid(h1), y[1]);
+    }
 }
