@@ -45,6 +45,9 @@ public sealed class GradientCheckTests
         ["WithDropout"] = new(s => new WithDropout(BatchSize, s), Targets.Sparse),
         ["InputDropout"] = new(s => new InputDropout(BatchSize, s), Targets.Regression),
         ["DeepMixed"] = new(s => new DeepMixed(BatchSize, s), Targets.OneHot),
+        ["OutputDropout"] = new(s => new OutputDropout(BatchSize, s), Targets.Regression),
+        ["DropoutThenSoftmax"] = new(s => new DropoutThenSoftmax(BatchSize, s), Targets.Sparse),
+        ["ReshapeLast"] = new(s => new ReshapeLast(BatchSize, s), Targets.Regression),
     };
 
     public static TheoryData<string> CaseNames()

@@ -190,3 +190,25 @@ public partial class FashionDropoutMlp { }
 [Dense(10, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class FashionMlp { }
+
+// Dropout as the output layer: the output gradient passes through its mask.
+[Sequential(5)]
+[Dense(4, Activation.Tanh)]
+[Dropout(0.4)]
+[Loss(Loss.MeanSquaredError)]
+public partial class OutputDropout { }
+
+// A standalone Softmax after a Dropout: the fused loss reads the dropout's output as logits.
+[Sequential(5)]
+[Dense(4)]
+[Dropout(0.3)]
+[Softmax]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class DropoutThenSoftmax { }
+
+// A Reshape as the last layer: a (2, 3) output, 6 targets per sample.
+[Sequential(5)]
+[Dense(6, Activation.Sigmoid)]
+[Reshape(2, 3)]
+[Loss(Loss.MeanSquaredError)]
+public partial class ReshapeLast { }
