@@ -1,0 +1,66 @@
+using System;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// 2-D convolution on NHWC batches, kernel in the Keras (kh, kw, inChannels, filters) layout, which
+/// is already the (kh·kw·C) × filters matrix of the implicit GEMM.
+/// </summary>
+public static unsafe class Conv2D
+{
+    /// <summary>y[n×OH×OW×F] = act(conv(x, kernel) + bias); empty bias = none.</summary>
+    public static void Forward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> y,
+        int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
+    {
+        CheckBatch(n);
+        Activations.CheckLength(x.Length, checked(n * g.InputSize), nameof(x));
+        CheckKernel(kernel.Length, g);
+        CheckBias(bias.Length, g.OutputChannels, nameof(bias));
+        Activations.CheckLength(y.Length, checked(n * g.OutputSize), nameof(y));
+        fixed (float* px = x, pk = kernel, pb = bias, py = y)
+            ConvCore.Forward(px, pk, bias.IsEmpty ? null : pb, py, n, g, activation);
+    }
+
+    /// <summary>
+    /// dy (w.r.t. y) becomes dz = dy·act'(y) in place (y may be empty for Identity); dKernel and dBias
+    /// are overwritten (empty dBias = no bias); dx is overwritten unless empty.
+    /// </summary>
+    public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
+        Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
+    {
+        CheckBatch(n);
+        int outputs = checked(n * g.OutputSize);
+        Activations.CheckLength(x.Length, checked(n * g.InputSize), nameof(x));
+        CheckKernel(kernel.Length, g);
+        if (typeof(TAct) != typeof(Identity)) Activations.CheckLength(y.Length, outputs, nameof(y));
+        Activations.CheckLength(dy.Length, outputs, nameof(dy));
+        Activations.CheckLength(dKernel.Length, checked(g.PatchSize * g.OutputChannels), nameof(dKernel));
+        CheckBias(dBias.Length, g.OutputChannels, nameof(dBias));
+        if (!dx.IsEmpty) Activations.CheckLength(dx.Length, checked(n * g.InputSize), nameof(dx));
+        long pixels = (long)n * g.OutputHeight * g.OutputWidth;
+        fixed (float* px = x, pk = kernel, py = y, pdy = dy, pdk = dKernel, pdb = dBias, pdx = dx)
+        {
+            ChannelSums.ActivationBackwardAndSums(py, pdy, dBias.IsEmpty ? null : pdb, pixels, g.OutputChannels, activation);
+            ConvCore.BackwardKernel(px, pdy, pdk, n, g);
+            if (!dx.IsEmpty) ConvCore.BackwardData(pdy, pk, pdx, n, g);
+        }
+    }
+
+    internal static void CheckBatch(int n)
+    {
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "batch size must not be negative");
+    }
+
+    internal static void CheckKernel(int length, in Conv2DGeometry g)
+    {
+        long need = (long)g.PatchSize * g.OutputChannels;
+        if (length != need)
+            throw new ArgumentException($"kernel has {length} floats but ({g.KernelHeight}, {g.KernelWidth}, {g.InputChannels}, {g.OutputChannels}) needs {need}", "kernel");
+    }
+
+    internal static void CheckBias(int length, int channels, string name)
+    {
+        if (length != 0 && length != channels)
+            throw new ArgumentException($"{name} has {length} values but the layer has {channels} filters (pass an empty span for no bias)", name);
+    }
+}

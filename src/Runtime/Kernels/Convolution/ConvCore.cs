@@ -1,0 +1,474 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// The three products every convolution-family layer is made of, on NHWC data with the kernel seen
+/// as a (kh·kw·C) × F matrix and P = n·OH·OW output pixels:
+/// <list type="bullet">
+/// <item>Forward: y[P×F] = act(im2col(x)·W + bias) — with AVX-512 an indirect micro-kernel that
+/// broadcasts straight from the image (no im2col copy, no A packing: with F as small as 32–128
+/// packing A would cost as much as the arithmetic).</item>
+/// <item>Data gradient: dx = col2im(dz·Wᵀ), per sample so the scatter-add never races.</item>
+/// <item>Kernel gradient: dW = im2col(x)ᵀ·dz, split over rows of dW (never over pixels), pixel
+/// chunks accumulated in a fixed order.</item>
+/// </list>
+/// Every output element is computed by one thread in an order that does not depend on the split,
+/// so results are bitwise identical for any thread count.
+/// </summary>
+internal static unsafe class ConvCore
+{
+    /// <summary>Pixels per im2col chunk (data gradient and fallback forward): chunk × K floats stay in L2.</summary>
+    internal const int PixelChunk = 128;
+
+    /// <summary>Pixels per kernel-gradient step: the GEMM's depth block, so one chunk is one packed panel.</summary>
+    internal const int KernelGradChunk = GemmScratch.KC;
+
+    internal const int MR = 8, NR = 32;
+
+    internal static int PartsFor(long flops, int units)
+    {
+        if (units <= 1 || flops < Gemm.ParallelMinFlops) return 1;
+        int threads = KilnSettings.Threads;
+        return threads <= 1 ? 1 : Math.Min(units, threads * Gemm.PartsPerThread);
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    public static void Forward<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act)
+        where TAct : struct, IActivation
+    {
+        long pixels = (long)n * g.OutputHeight * g.OutputWidth;
+        if (pixels == 0) return;
+        int f = g.OutputChannels, k = g.PatchSize;
+        bool indirect = Simd.Use512;
+        long units = indirect ? (pixels + MR - 1) / MR : (pixels + PixelChunk - 1) / PixelChunk;
+
+        var job = ForwardJob<TAct>.ForCurrentThread;
+        job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.G = g; job.Act = act;
+        job.Pixels = pixels; job.Units = units; job.Indirect = indirect;
+        job.EdgeKernel = null; job.EdgeBias = null;
+        if (indirect && f % NR != 0)
+        {
+            // The last, partial column tile reads a zero-padded copy of its kernel columns, so the
+            // micro-kernel always runs full width (and edge columns get interior arithmetic).
+            int j0 = f - f % NR, cols = f - j0;
+            float* ek = ConvScratch.Current.Floats(2, (long)k * NR + NR);
+            for (int p = 0; p < k; p++)
+            {
+                float* src = kernel + (nint)p * f + j0, dst = ek + (nint)p * NR;
+                int j = 0;
+                for (; j < cols; j++) dst[j] = src[j];
+                for (; j < NR; j++) dst[j] = 0f;
+            }
+            job.EdgeKernel = ek;
+            if (bias != null)
+            {
+                float* eb = ek + (nint)k * NR;
+                int j = 0;
+                for (; j < cols; j++) eb[j] = bias[j0 + j];
+                for (; j < NR; j++) eb[j] = 0f;
+                job.EdgeBias = eb;
+            }
+        }
+        int parts = PartsFor(2 * pixels * k * f, (int)Math.Min(units, int.MaxValue));
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.Kernel = job.Bias = job.Y = job.EdgeKernel = job.EdgeBias = null; }
+    }
+
+    private sealed class ForwardJob<TAct> : ParallelJob where TAct : struct, IActivation
+    {
+        [ThreadStatic] private static ForwardJob<TAct>? t_instance;
+        public static ForwardJob<TAct> ForCurrentThread => t_instance ??= new ForwardJob<TAct>();
+
+        public float* X, Kernel, Bias, Y, EdgeKernel, EdgeBias;
+        public Conv2DGeometry G;
+        public TAct Act;
+        public long Pixels, Units;
+        public bool Indirect;
+
+        public override void Execute(int part, int parts)
+        {
+            long u0 = part * Units / parts, u1 = (part + 1) * Units / parts;
+            if (u1 <= u0) return;
+            if (Indirect) RunIndirect(u0, u1);
+            else RunIm2Col(u0, u1);
+        }
+
+        private void RunIm2Col(long u0, long u1)
+        {
+            int f = G.OutputChannels, k = G.PatchSize;
+            bool pointwise = G.IsPointwise;
+            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)PixelChunk * k);
+            for (long u = u0; u < u1; u++)
+            {
+                long q0 = u * PixelChunk;
+                int rows = (int)Math.Min(PixelChunk, Pixels - q0);
+                float* a = X + q0 * G.InputChannels;
+                if (!pointwise)
+                {
+                    Im2Col(X, G, q0, rows, 0, k, col, k);
+                    a = col;
+                }
+                GemmSerial(false, false, rows, f, k, a, k, Kernel, f, Y + q0 * f, f, false, Bias, true, Act);
+            }
+        }
+
+        private void RunIndirect(long t0, long t1)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int f = g.OutputChannels, c = g.InputChannels, k = g.PatchSize;
+            int taps = g.KernelHeight * g.KernelWidth;
+            ConvScratch s = ConvScratch.Current;
+            // Few channels per tap would make the micro-kernel reload its 8 row pointers every step or
+            // two; gather such rows into a contiguous 8 × K block and run them as one tap instead.
+            bool gather = c < 16 && taps > 1;
+            float* rowsBlock = gather ? s.Floats(1, (long)MR * k) : null;
+            float* zeros = s.Zeros(Math.Max(k, NR));
+            float** table = s.Pointers((long)(gather ? 1 : taps) * MR);
+            float* tile = s.Floats(3, MR * NR);
+            int colTiles = (f + NR - 1) / NR;
+
+            for (long t = t0; t < t1; t++)
+            {
+                long q0 = t * MR;
+                int valid = (int)Math.Min(MR, Pixels - q0);
+                if (gather)
+                {
+                    Im2Col(X, g, q0, valid, 0, k, rowsBlock, k);
+                    for (int r = 0; r < MR; r++) table[r] = r < valid ? rowsBlock + (nint)r * k : zeros;
+                }
+                else
+                {
+                    BuildTable(X, g, q0, valid, zeros, table);
+                }
+                int tapCount = gather ? 1 : taps, perTap = gather ? k : c;
+                for (int jt = 0; jt < colTiles; jt++)
+                {
+                    int j0 = jt * NR;
+                    float* yTile = Y + q0 * f + j0;
+                    if (f - j0 >= NR)
+                    {
+                        IndirectTile(table, tapCount, perTap, Kernel + j0, f, yTile, f, valid, Bias == null ? null : Bias + j0, Act);
+                    }
+                    else
+                    {
+                        int cols = f - j0;
+                        IndirectTile(table, tapCount, perTap, EdgeKernel, NR, tile, NR, valid, EdgeBias, Act);
+                        for (int r = 0; r < valid; r++)
+                            for (int j = 0; j < cols; j++) yTile[(nint)r * f + j] = tile[r * NR + j];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>table[tap·8 + r] = start of the C input values that tap reads for pixel q0+r, or zeros.</summary>
+    private static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table)
+    {
+        int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
+        int kh = g.KernelHeight, kw = g.KernelWidth;
+        long perSample = (long)oh * ow;
+        long b = q0 / perSample;
+        int rem = (int)(q0 - b * perSample);
+        int py = rem / ow, px = rem - py * ow;
+        for (int r = 0; r < MR; r++)
+        {
+            if (r >= valid)
+            {
+                for (int tap = 0; tap < kh * kw; tap++) table[tap * MR + r] = zeros;
+                continue;
+            }
+            float* xs = x + b * g.InputSize;
+            int ih0 = py * g.StrideHeight - g.PadTop, iw0 = px * g.StrideWidth - g.PadLeft;
+            for (int i = 0; i < kh; i++)
+            {
+                int ih = ih0 + i;
+                bool rowIn = (uint)ih < (uint)h;
+                for (int j = 0; j < kw; j++)
+                {
+                    int iw = iw0 + j;
+                    table[(i * kw + j) * MR + r] = rowIn && (uint)iw < (uint)w ? xs + ((nint)ih * w + iw) * c : zeros;
+                }
+            }
+            if (++px == ow)
+            {
+                px = 0;
+                if (++py == oh) { py = 0; b++; }
+            }
+        }
+    }
+
+    /// <summary>
+    /// An 8-pixel × 32-filter tile: for each tap, each of the C channels broadcasts one value per
+    /// pixel from its row pointer against two vectors of kernel row (tap, c); 16 zmm accumulators
+    /// hold one FMA chain per output over the whole depth K.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void IndirectTile<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
+        float* bias, TAct act) where TAct : struct, IActivation
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int t = 0; t < taps; t++)
+        {
+            float* a0 = table[0], a1 = table[1], a2 = table[2], a3 = table[3];
+            float* a4 = table[4], a5 = table[5], a6 = table[6], a7 = table[7];
+            table += MR;
+            for (int i = 0; i < perTap; i++)
+            {
+                Vector512<float> b0 = Vector512.Load(w), b1 = Vector512.Load(w + 16);
+                w += ldw;
+                Vector512<float> v = Vector512.Create(a0[i]);
+                c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+                v = Vector512.Create(a1[i]);
+                c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+                v = Vector512.Create(a2[i]);
+                c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+                v = Vector512.Create(a3[i]);
+                c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+                v = Vector512.Create(a4[i]);
+                c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
+                v = Vector512.Create(a5[i]);
+                c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
+                v = Vector512.Create(a6[i]);
+                c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
+                v = Vector512.Create(a7[i]);
+                c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
+            }
+        }
+        Vector512<float> bias0 = default, bias1 = default;
+        if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
+        StoreRow(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
+        StoreRow(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
+        StoreRow(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
+        StoreRow(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
+        StoreRow(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
+        StoreRow(y, c50, c51, bias0, bias1, act); if (valid == 6) return; y += ldy;
+        StoreRow(y, c60, c61, bias0, bias1, act); if (valid == 7) return; y += ldy;
+        StoreRow(y, c70, c71, bias0, bias1, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TAct>(float* y, Vector512<float> v0, Vector512<float> v1, Vector512<float> bias0, Vector512<float> bias1, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector512.Store(act.Apply(v0 + bias0), y);
+        Vector512.Store(act.Apply(v1 + bias1), y + 16);
+    }
+
+    // ---------------------------------------------------------------- data gradient
+
+    /// <summary>dx[n×H×W×C] = col2im(dz·Wᵀ), overwritten.</summary>
+    public static void BackwardData(float* dz, float* kernel, float* dx, int n, in Conv2DGeometry g)
+    {
+        if (n == 0) return;
+        var job = DataJob.ForCurrentThread;
+        job.Dz = dz; job.Kernel = kernel; job.Dx = dx; job.G = g; job.N = n;
+        long flops = 2L * n * g.OutputHeight * g.OutputWidth * g.PatchSize * g.OutputChannels;
+        try { WorkerPool.Shared.Run(job, PartsFor(flops, n)); }
+        finally { job.Dz = job.Kernel = job.Dx = null; }
+    }
+
+    private sealed class DataJob : ParallelJob
+    {
+        [ThreadStatic] private static DataJob? t_instance;
+        public static DataJob ForCurrentThread => t_instance ??= new DataJob();
+
+        public float* Dz, Kernel, Dx;
+        public Conv2DGeometry G;
+        public int N;
+
+        public override void Execute(int part, int parts)
+        {
+            int b0 = (int)((long)part * N / parts), b1 = (int)((long)(part + 1) * N / parts);
+            int f = G.OutputChannels, k = G.PatchSize, c = G.InputChannels;
+            int perSample = G.OutputHeight * G.OutputWidth;
+            bool pointwise = G.IsPointwise;
+            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)PixelChunk * k);
+            for (int b = b0; b < b1; b++)
+            {
+                float* dzs = Dz + (long)b * perSample * f;
+                float* dxs = Dx + (long)b * G.InputSize;
+                if (pointwise)
+                {
+                    // The input is the im2col matrix: the product lands in dx directly.
+                    GemmSerial(false, true, perSample, c, f, dzs, f, Kernel, f, dxs, c, false, null, false, default(Identity));
+                    continue;
+                }
+                new Span<float>(dxs, G.InputSize).Clear();
+                for (int q0 = 0; q0 < perSample; q0 += PixelChunk)
+                {
+                    int rows = Math.Min(PixelChunk, perSample - q0);
+                    GemmSerial(false, true, rows, k, f, dzs + (nint)q0 * f, f, Kernel, f, col, k, false, null, false, default(Identity));
+                    Col2ImAdd(col, k, G, q0, rows, dxs);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- kernel gradient
+
+    /// <summary>dW[K×F] = im2col(x)ᵀ·dz, overwritten.</summary>
+    public static void BackwardKernel(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
+    {
+        int k = g.PatchSize, f = g.OutputChannels;
+        long pixels = (long)n * g.OutputHeight * g.OutputWidth;
+        if (pixels == 0)
+        {
+            new Span<float>(dKernel, k * f).Clear();
+            return;
+        }
+        var job = KernelJob.ForCurrentThread;
+        job.X = x; job.Dz = dz; job.DKernel = dKernel; job.G = g; job.Pixels = pixels;
+        int rowTiles = (k + MR - 1) / MR;
+        // Each part re-reads all of dz, so fewer, larger parts than the forward uses.
+        int parts = Math.Min(PartsFor(2 * pixels * k * f, rowTiles), Math.Max(1, KilnSettings.Threads) * 2);
+        job.RowTiles = rowTiles;
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.Dz = job.DKernel = null; }
+    }
+
+    private sealed class KernelJob : ParallelJob
+    {
+        [ThreadStatic] private static KernelJob? t_instance;
+        public static KernelJob ForCurrentThread => t_instance ??= new KernelJob();
+
+        public float* X, Dz, DKernel;
+        public Conv2DGeometry G;
+        public long Pixels;
+        public int RowTiles;
+
+        public override void Execute(int part, int parts)
+        {
+            int k = G.PatchSize, f = G.OutputChannels, c = G.InputChannels;
+            int k0 = (int)((long)part * RowTiles / parts) * MR;
+            int k1 = Math.Min(k, (int)((long)(part + 1) * RowTiles / parts) * MR);
+            if (k1 <= k0) return;
+            int width = k1 - k0;
+            bool pointwise = G.IsPointwise;
+            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)KernelGradChunk * width);
+            // Pixel chunks in a fixed order, whatever the split: each dW element gets the same sum.
+            for (long q0 = 0; q0 < Pixels; q0 += KernelGradChunk)
+            {
+                int rows = (int)Math.Min(KernelGradChunk, Pixels - q0);
+                float* a;
+                nint lda;
+                if (pointwise) { a = X + q0 * c + k0; lda = c; }
+                else
+                {
+                    Im2Col(X, G, q0, rows, k0, k1, col, width);
+                    a = col;
+                    lda = width;
+                }
+                GemmSerial(true, false, width, f, rows, a, lda, Dz + q0 * f, f, DKernel + (nint)k0 * f, f, q0 > 0, null, false, default(Identity));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- im2col / col2im
+
+    /// <summary>
+    /// dst[r, kk − k0] = im2col(x)[q0 + r, kk] for kk in [k0, k1): patch column kk = tap·C + channel,
+    /// zeros where the tap falls in the padding. Pixels q run over the whole batch.
+    /// </summary>
+    internal static void Im2Col(float* x, in Conv2DGeometry g, long q0, int rows, int k0, int k1, float* dst, int ldd)
+    {
+        int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels, kw = g.KernelWidth;
+        long perSample = (long)oh * ow;
+        long b = q0 / perSample;
+        int rem = (int)(q0 - b * perSample);
+        int py = rem / ow, px = rem - py * ow;
+        int firstTap = k0 / c, lastTap = (k1 - 1) / c;
+        for (int r = 0; r < rows; r++)
+        {
+            float* xs = x + b * g.InputSize;
+            float* d = dst + (nint)r * ldd - k0;
+            int ih0 = py * g.StrideHeight - g.PadTop, iw0 = px * g.StrideWidth - g.PadLeft;
+            for (int tap = firstTap; tap <= lastTap; tap++)
+            {
+                int i = tap / kw, j = tap - i * kw;
+                int ih = ih0 + i, iw = iw0 + j;
+                int lo = Math.Max(k0, tap * c), hi = Math.Min(k1, tap * c + c);
+                if ((uint)ih < (uint)h && (uint)iw < (uint)w)
+                    Copy(xs + ((nint)ih * w + iw) * c + (lo - tap * c), d + lo, hi - lo);
+                else
+                    new Span<float>(d + lo, hi - lo).Clear();
+            }
+            if (++px == ow)
+            {
+                px = 0;
+                if (++py == oh) { py = 0; b++; }
+            }
+        }
+    }
+
+    /// <summary>Adds rows [0, rows) of the column matrix (pixels q0.. of one sample) back into that sample's dx.</summary>
+    internal static void Col2ImAdd(float* col, int ldc, in Conv2DGeometry g, int q0, int rows, float* dxs)
+    {
+        int ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels, kh = g.KernelHeight, kw = g.KernelWidth;
+        int py = q0 / ow, px = q0 - py * ow;
+        for (int r = 0; r < rows; r++)
+        {
+            float* src = col + (nint)r * ldc;
+            int ih0 = py * g.StrideHeight - g.PadTop, iw0 = px * g.StrideWidth - g.PadLeft;
+            for (int i = 0; i < kh; i++)
+            {
+                int ih = ih0 + i;
+                if ((uint)ih >= (uint)h) continue;
+                for (int j = 0; j < kw; j++)
+                {
+                    int iw = iw0 + j;
+                    if ((uint)iw >= (uint)w) continue;
+                    Add(src + (i * kw + j) * c, dxs + ((nint)ih * w + iw) * c, c);
+                }
+            }
+            if (++px == ow) { px = 0; py++; }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Copy(float* s, float* d, int count)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(s + i), d + i);
+        for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(s + i), d + i);
+        for (; i < count; i++) d[i] = s[i];
+    }
+
+    /// <summary>d += s elementwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Add(float* s, float* d, int count)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(d + i) + Vector512.Load(s + i), d + i);
+        for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(d + i) + Vector128.Load(s + i), d + i);
+        for (; i < count; i++) d[i] += s[i];
+    }
+
+    /// <summary>One thread's GEMM at the widest enabled vector width (the caller is already inside a pool job).</summary>
+    internal static void GemmSerial<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
+    {
+        if (Simd.Use512)
+            GemmDriver.Serial<MicroKernel512, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+        else if (Simd.Use256)
+            GemmDriver.Serial<MicroKernel256, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+        else
+        {
+            // Scalar reference path: Gemm runs it inline, without splitting.
+            long aLen = transA ? (long)(k - 1) * lda + m : (long)(m - 1) * lda + k;
+            long bLen = transB ? (long)(n - 1) * ldb + k : (long)(k - 1) * ldb + n;
+            long cLen = (long)(m - 1) * ldc + n;
+            Gemm.Multiply(transA, transB, m, n, k, new ReadOnlySpan<float>(a, (int)aLen), (int)lda, new ReadOnlySpan<float>(b, (int)bLen), (int)ldb,
+                new Span<float>(c, (int)cLen), (int)ldc, accumulate, bias == null ? default : new ReadOnlySpan<float>(bias, n), epilogue, act);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels.Convolution;
+
+[Collection(KernelCollection.Name)]
+public class Conv2DTests
+{
+    // n, h, w, c, f, kh, kw, stride, same
+    public static readonly TheoryData<int, int, int, int, int, int, int, int, bool> Shapes = new()
+    {
+        { 2, 7, 9, 3, 5, 3, 3, 1, true },
+        { 2, 7, 9, 3, 5, 3, 3, 1, false },
+        { 2, 9, 8, 5, 7, 3, 3, 2, true },
+        { 2, 9, 8, 5, 7, 3, 3, 2, false },
+        { 1, 8, 8, 4, 3, 2, 2, 2, true },     // even kernel
+        { 2, 7, 6, 6, 33, 4, 4, 2, true },    // even kernel, stride 2, extra pad bottom/right; F past one 32-tile
+        { 3, 6, 5, 17, 37, 2, 3, 1, true },   // even × odd kernel, C ≥ 16 (pointer table path)
+        { 2, 11, 10, 2, 9, 5, 5, 2, true },
+        { 1, 13, 12, 3, 8, 7, 7, 2, true },
+        { 2, 9, 9, 1, 4, 7, 7, 1, false },
+        { 3, 5, 7, 19, 40, 1, 1, 1, false },  // pointwise fast path
+        { 2, 7, 7, 6, 10, 1, 1, 2, true },    // 1×1 but strided: not pointwise
+        { 2, 10, 10, 20, 64, 3, 3, 1, true },
+        { 1, 3, 3, 16, 1, 3, 3, 1, false },   // one output pixel, one filter
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardAndBackwardMatchDirectReferenceAtEveryWidth(int n, int h, int w, int c, int f, int kh, int kw, int s, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, kh, kw, s, s, same);
+        float[] x = TestData.Random(n * g.InputSize, 1);
+        float[] kernel = TestData.Random(g.PatchSize * f, 2);
+        float[] bias = TestData.Random(f, 3);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 4);
+        double[] z = ConvReference.Forward(x, kernel, bias, n, g);
+        var relu = new double[z.Length];
+        var dz = new double[z.Length];
+        for (int i = 0; i < z.Length; i++)
+        {
+            relu[i] = Math.Max(z[i], 0);
+            dz[i] = z[i] > 0 ? dyIn[i] : 0;
+        }
+        var (dkRef, dxRef) = ConvReference.Backward(x, kernel, dz, n, g);
+        var dbRef = new double[f];
+        for (int i = 0; i < dz.Length; i++) dbRef[i % f] += dz[i];
+        // Terms are products of values in [-1, 1]: scale tolerance by the number of terms summed.
+        double fwdScale = Math.Sqrt(g.PatchSize), bwdScale = Math.Sqrt(n * g.OutputHeight * g.OutputWidth);
+
+        foreach (int bits in new[] { 512, 256, 0 })
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            var y = new float[n * g.OutputSize];
+            Conv2D.Forward(x, kernel, bias, y, n, g, new Relu());
+            ConvReference.Close(relu, y, fwdScale, 1e-5, $"{bits}-bit forward");
+
+            var yLinear = new float[y.Length];
+            Conv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, yLinear, n, g, new Identity());
+            var zNoBias = ConvReference.Forward(x, kernel, Array.Empty<float>(), n, g);
+            ConvReference.Close(zNoBias, yLinear, fwdScale, 1e-5, $"{bits}-bit forward without bias");
+
+            float[] dy = (float[])dyIn.Clone();
+            var dk = new float[kernel.Length];
+            var db = new float[f];
+            var dx = new float[x.Length];
+            dk.AsSpan().Fill(float.NaN); db.AsSpan().Fill(float.NaN); dx.AsSpan().Fill(float.NaN); // overwritten, never accumulated into
+            Conv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Relu());
+            ConvReference.Close(dz, dy, 0, 0, $"{bits}-bit dz in place");
+            ConvReference.Close(dkRef, dk, bwdScale, 1e-5, $"{bits}-bit dKernel");
+            ConvReference.Close(dbRef, db, bwdScale, 1e-5, $"{bits}-bit dBias");
+            ConvReference.Close(dxRef, dx, fwdScale, 1e-5, $"{bits}-bit dx");
+        }
+    }
+
+    [Fact]
+    public void BackwardSkipsDxAndBiasWhenEmpty()
+    {
+        using var _ = new KernelSwitches(512, 2);
+        Conv2DGeometry g = ConvReference.Keras(6, 6, 3, 4, 3, 3, 1, 1, true);
+        const int n = 2;
+        float[] x = TestData.Random(n * g.InputSize, 11);
+        float[] kernel = TestData.Random(g.PatchSize * 4, 12);
+        float[] dy = TestData.Random(n * g.OutputSize, 13);
+        var dk = new float[kernel.Length];
+        var (dkRef, _) = ConvReference.Backward(x, kernel, Array.ConvertAll(dy, v => (double)v), n, g);
+        // Identity: y is not needed and may be empty.
+        Conv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dk, Span<float>.Empty, Span<float>.Empty, n, g, new Identity());
+        ConvReference.Close(dkRef, dk, 10, 1e-5, "dKernel");
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(2, false)]
+    public void GradientCheck(int stride, bool same)
+    {
+        using var _ = new KernelSwitches(512, 2);
+        const int n = 2;
+        Conv2DGeometry g = ConvReference.Keras(6, 5, 3, 4, 3, 3, stride, stride, same);
+        float[] x = TestData.Random(n * g.InputSize, 21);
+        float[] kernel = TestData.Random(g.PatchSize * 4, 22, -0.5f, 0.5f);
+        float[] bias = TestData.Random(4, 23, -0.5f, 0.5f);
+        float[] r = TestData.Random(n * g.OutputSize, 24);
+        var y = new float[n * g.OutputSize];
+        Conv2D.Forward(x, kernel, bias, y, n, g, new Tanh());
+        float[] dy = (float[])r.Clone();
+        var dk = new float[kernel.Length];
+        var db = new float[4];
+        var dx = new float[x.Length];
+        Conv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Tanh());
+
+        var scratch = new float[y.Length];
+        double Loss() { Conv2D.Forward(x, kernel, bias, scratch, n, g, new Tanh()); return GradCheck.Project(scratch, r); }
+        GradCheck.Check(kernel, dk, Loss, "dKernel");
+        GradCheck.Check(bias, db, Loss, "dBias");
+        GradCheck.Check(x, dx, Loss, "dx");
+    }
+
+    [Fact]
+    public void OneAndTwoThreadsGiveTheSameBits()
+    {
+        // Large enough that every kernel splits; every element is computed by one thread in an order
+        // that does not depend on the split, so the bits must match exactly.
+        const int n = 4;
+        Conv2DGeometry g = ConvReference.Keras(16, 16, 24, 40, 3, 3, 1, 1, true);
+        float[] x = TestData.Random(n * g.InputSize, 31);
+        float[] kernel = TestData.Random(g.PatchSize * 40, 32);
+        float[] bias = TestData.Random(40, 33);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 34);
+        float[][] Run(int threads)
+        {
+            using var _ = new KernelSwitches(512, threads);
+            var y = new float[n * g.OutputSize];
+            Conv2D.Forward(x, kernel, bias, y, n, g, new Relu());
+            float[] dy = (float[])dyIn.Clone();
+            var dk = new float[kernel.Length];
+            var db = new float[40];
+            var dx = new float[x.Length];
+            Conv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Relu());
+            var yt = new float[n * g.InputSize];
+            Conv2DTranspose.Forward(y, kernel, ReadOnlySpan<float>.Empty, yt, n, g, new Identity());
+            return new[] { y, dk, db, dx, yt };
+        }
+        float[][] one = Run(1), two = Run(2), three = Run(3);
+        for (int i = 0; i < one.Length; i++)
+        {
+            Assert.Equal(one[i], two[i]);
+            Assert.Equal(one[i], three[i]);
+        }
+    }
+
+    [Fact]
+    public void GeometryValidatesAndReportsImpliedPadding()
+    {
+        Conv2DGeometry g = ConvReference.Keras(7, 7, 3, 8, 4, 4, 2, 2, true);
+        Assert.Equal(4, g.OutputHeight);
+        Assert.Equal(1, g.PadTop);
+        Assert.Equal(2, g.PadBottom); // total 3: the extra pixel goes to the bottom
+        Assert.Equal(7 * 7 * 3, g.InputSize);
+        Assert.Equal(4 * 4 * 8, g.OutputSize);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2DGeometry(0, 7, 3, 4, 4, 8, 3, 3, 1, 1, 0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2DGeometry(7, 7, 3, 7, 7, 8, 3, 3, 1, 1, 3, 1));
+        Assert.Throws<ArgumentException>(() => new Conv2DGeometry(7, 7, 3, 9, 7, 8, 3, 3, 1, 1, 1, 1));
+        Assert.Throws<ArgumentException>(() => Conv2D.Forward(new float[10], new float[3], ReadOnlySpan<float>.Empty, new float[1000], 1, g, new Identity()));
+    }
+}
