@@ -118,8 +118,10 @@ public class DenseTests
         Assert.Equal(new float[] { 4, 5, 10, 11 }, y);
         float[] dy = { 1, 0, 0, 1 };
         var dKernel = new float[inputs * units];
-        Dense.Backward(x, kernel, y, dy, dKernel, Span<float>.Empty, Span<float>.Empty, n, inputs, units, new Identity());
+        // Identity never reads y, so the generator may pass an empty one.
+        Dense.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, Span<float>.Empty, n, inputs, units, new Identity());
         Assert.Equal(new float[] { 1, 4, 2, 5, 3, 6 }, dKernel);
+        Assert.Throws<ArgumentException>(() => Dense.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, Span<float>.Empty, n, inputs, units, new Relu()));
         var ex = Assert.Throws<ArgumentException>(() => Dense.Forward(x, kernel, new float[3], y, n, inputs, units, new Identity()));
         Assert.Contains("2 units", ex.Message);
     }
