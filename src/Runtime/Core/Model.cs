@@ -12,6 +12,10 @@ public abstract partial class Model
     private readonly int[] _targetShape;
     private Rng _rng;
 
+    // The batch size of the last forward pass if it ran in training mode, else 0: backward reads
+    // what only a training forward saves (the input copy, dropout masks, BN batch statistics).
+    private int _trainingBatch;
+
     protected Model(ModelDescription description, int batchSize, int seed)
     {
         if (batchSize <= 0)
@@ -71,7 +75,9 @@ public abstract partial class Model
     {
         CheckBatch(n);
         CheckLength(nameof(input), input.Length, n, Description.InputShape, "input");
+        _trainingBatch = 0;
         ForwardCore(input, n, training);
+        _trainingBatch = training ? n : 0;
         return OutputBuffer(n);
     }
 
@@ -89,9 +95,7 @@ public abstract partial class Model
     /// </summary>
     public void Backward(int n, Span<float> inputGradient = default)
     {
-        CheckBatch(n);
-        if (!inputGradient.IsEmpty)
-            CheckLength(nameof(inputGradient), inputGradient.Length, n, Description.InputShape, "input-gradient");
+        CheckBackward(n, inputGradient);
         BackwardCore(n, inputGradient, fromOutputGradient: false);
     }
 
@@ -102,9 +106,7 @@ public abstract partial class Model
     /// </summary>
     public void BackwardFromOutputGradient(int n, Span<float> inputGradient = default)
     {
-        CheckBatch(n);
-        if (!inputGradient.IsEmpty)
-            CheckLength(nameof(inputGradient), inputGradient.Length, n, Description.InputShape, "input-gradient");
+        CheckBackward(n, inputGradient);
         BackwardCore(n, inputGradient, fromOutputGradient: true);
     }
 
@@ -120,7 +122,7 @@ public abstract partial class Model
     {
         Forward(input, n, training: true);
         float loss = ComputeLoss(targets, n, gradient: true);
-        BackwardCore(n, default, fromOutputGradient: false);
+        Backward(n);
         optimizer.Step(Parameters.Span, Gradients.Span);
         return loss;
     }
@@ -147,10 +149,29 @@ public abstract partial class Model
     protected Span<float> ArenaSlice(int offsetPerSample, int n, int sampleSize) =>
         Arena.Slice(offsetPerSample * BatchSize, n * sampleSize);
 
+    /// <summary>The same slice seen as integers (pooling argmax indices share the arena).</summary>
+    protected Span<int> ArenaIndices(int offsetPerSample, int n, int sampleSize) =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(ArenaSlice(offsetPerSample, n, sampleSize));
+
+    /// <summary>A per-model buffer in the arena's tail, after the per-sample part (BN statistics, folded weights).</summary>
+    protected Span<float> ArenaFixed(int offset, int length) =>
+        Arena.Slice(Description.ArenaFloatsPerSample * BatchSize + offset, length);
+
     private void CheckBatch(int n)
     {
         if (n <= 0 || n > BatchSize)
             throw new ArgumentOutOfRangeException(nameof(n), n, $"{Description.Name} was built for batches of at most {BatchSize} samples; got {n}.");
+    }
+
+    private void CheckBackward(int n, Span<float> inputGradient)
+    {
+        CheckBatch(n);
+        if (_trainingBatch != n)
+            throw new InvalidOperationException(_trainingBatch == 0
+                ? $"{Description.Name}: Backward needs the input copy, dropout masks and batch statistics that only a training forward keeps; call Forward(input, n, training: true) first."
+                : $"{Description.Name}: the last forward pass ran on {_trainingBatch} samples, but Backward was asked for {n}.");
+        if (!inputGradient.IsEmpty)
+            CheckLength(nameof(inputGradient), inputGradient.Length, n, Description.InputShape, "input-gradient");
     }
 
     private void CheckLength(string parameter, int actual, int n, int[] sampleShape, string what)
