@@ -53,8 +53,15 @@ internal static class Emitter
         w.Comment($"Memory: parameters {program.ParameterFloats:N0} floats, gradients the same, state {program.StateFloats:N0} floats;");
         w.Comment($"arena {perSample:N0} floats per sample ({4L * perSample * 32:N0} bytes at batch 32). Arena buffers (floats per sample; x batch at run time):");
         w.Comment($"  {"buffer",-26}{"offset",8}{"size",8}   live in steps");
-        foreach (var b in program.Buffers.Where(b => b.AliasOf is null && b.InArena && b.LastStep >= 0).OrderBy(b => b.OffsetPerSample).ThenBy(b => b.FirstStep))
+        foreach (var b in ArenaRoots(program).OrderBy(b => b.OffsetPerSample).ThenBy(b => b.FirstStep))
             w.Comment($"  {b.Name,-26}{b.OffsetPerSample,8}{b.SizePerSample,8}   {b.FirstStep}-{b.LastStep}");
+        var fixedBuffers = FixedBuffers(program).ToList();
+        if (fixedBuffers.Count > 0)
+        {
+            w.Comment($"then a fixed tail of {program.ArenaFixedFloats:N0} floats (not per sample):");
+            foreach (var b in fixedBuffers)
+                w.Comment($"  {b.Name,-26}{b.OffsetPerSample,8}{b.SizePerSample,8}");
+        }
         var aliases = program.Buffers.Where(b => b.AliasOf is not null && b.InArena && b.Name != b.Root.Name).ToList();
         if (aliases.Count > 0)
             w.Comment("  shared in place: " + string.Join(", ", aliases.Select(b => $"{b.Name} = {b.Root.Name}")));
@@ -83,7 +90,9 @@ internal static class Emitter
         w.Line($"public const int ArenaFloatsPerSample = {program.ArenaFloatsPerSample};");
         w.Line();
         w.Line("/// <summary>Bytes of activation arena a model constructed with <paramref name=\"batchSize\"/> allocates.</summary>");
-        w.Line("public static long ArenaBytes(int batchSize) => 4L * ArenaFloatsPerSample * batchSize;");
+        w.Line(program.ArenaFixedFloats == 0
+            ? "public static long ArenaBytes(int batchSize) => 4L * ArenaFloatsPerSample * batchSize;"
+            : $"public static long ArenaBytes(int batchSize) => 4L * (ArenaFloatsPerSample * (long)batchSize + {program.ArenaFixedFloats});");
         w.Line();
         w.Comment("Offsets of each tensor in Parameters and Gradients (trainable) or State; each starts on a 64-byte line.");
         foreach (var slot in program.Parameters.Concat(program.State))
@@ -92,6 +101,24 @@ internal static class Emitter
         w.Comment("Offsets of arena buffers, in floats per sample (times BatchSize at run time).");
         foreach (var b in ArenaRoots(program))
             w.Line($"private const int {OffsetName(b)} = {b.OffsetPerSample};");
+        var fixedTail = FixedBuffers(program).ToList();
+        if (fixedTail.Count > 0)
+        {
+            w.Comment("Offsets in the arena's fixed tail, in floats.");
+            foreach (var b in fixedTail)
+                w.Line($"private const int {OffsetName(b)} = {b.OffsetPerSample};");
+        }
+        var windows = program.Graph.Layers.Where(l => l.Window is not null).ToList();
+        if (windows.Count > 0)
+        {
+            w.Line();
+            w.Comment("Windows: input (h, w, c), output (h, w, c), kernel, strides, top/left padding (bottom/right follow from the sizes).");
+            foreach (var l in windows)
+            {
+                var x = l.Window!;
+                w.Line($"private static readonly {K}.Conv2DGeometry {WindowName(l)} = new({x.InputHeight}, {x.InputWidth}, {x.InputChannels}, {x.OutputHeight}, {x.OutputWidth}, {x.OutputChannels}, {x.KernelHeight}, {x.KernelWidth}, {x.StrideHeight}, {x.StrideWidth}, {x.PadTop}, {x.PadLeft});");
+            }
+        }
         w.Line();
         var loss = graph.Loss;
         w.Line("/// <summary>Shapes, loss and layout, shared by every instance.</summary>");
@@ -104,7 +131,7 @@ internal static class Emitter
         w.Line($"    parameterCount: {program.ParameterFloats},");
         w.Line($"    stateCount: {program.StateFloats},");
         w.Line($"    arenaFloatsPerSample: ArenaFloatsPerSample,");
-        w.Line($"    arenaFixedFloats: 0,");
+        w.Line($"    arenaFixedFloats: {program.ArenaFixedFloats},");
         w.Line("    tensors: new global::Kiln.TensorInfo[]");
         w.Line("    {");
         foreach (var slot in program.Parameters.Concat(program.State))
@@ -139,48 +166,100 @@ internal static class Emitter
         w.Open("protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)");
         var locals = new Locals(w);
         if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
+        if (program.State.Count > 0) w.Line("Span<float> s = State.Span;");
         var viewsDone = new HashSet<LayerNode>();
+        void Views(KernelGroup? upTo)
+        {
+            foreach (var view in program.Fusion.Groups.TakeWhile(x => x != upTo).Where(x => x.Kind == KernelKind.View && viewsDone.Add(x.First)))
+                w.Comment($"{view.First.Name} ({view.First.TypeName}): {view.Input} -> {view.Output} is the same memory seen with another shape; no kernel.");
+        }
         foreach (var step in program.Forward)
         {
             var g = step.Group!;
-            foreach (var view in program.Fusion.Groups.TakeWhile(x => x != g).Where(x => x.Kind == KernelKind.View && viewsDone.Add(x.First)))
-                w.Comment($"{view.First.Name} ({view.First.TypeName}): {view.Input} -> {view.Output} is the same memory seen with another shape; no kernel.");
+            Views(g);
             switch (step.Kind)
             {
                 case StepKind.SaveInput:
-                    w.Comment("The kernel gradient of the first Dense reads the input after this call returns: training keeps a copy.");
+                    w.Comment("A backward step reads the input after this call returns: training keeps a copy.");
                     w.Line($"if (training) input.CopyTo({locals.Use(step.Y!)});");
                     break;
-                case StepKind.DenseForward:
+                case StepKind.LinearForward when g.BatchNorm is not null:
                 {
+                    GroupComment(w, g, "training: batch statistics; inference: BN folded into the weights");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!), folded = locals.Use(step.Folded!);
+                    var bn = g.BatchNorm;
+                    int kernelSize = program.Weight(g.First, "kernel")!.Weight.Size, channels = g.Output.Last;
+                    w.Open("if (training)");
+                    w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
+                    w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.Spec.Double("Momentum", 0.99))}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});");
+                    w.Close();
+                    w.Open("else");
+                    w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
+                    w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, foldedKernel, foldedBias, {channels});");
+                    w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(step.Activation, step.Alpha)));
+                    w.Close();
+                    break;
+                }
+                case StepKind.LinearForward:
+                {
+                    string op = g.First.Kind == LayerKind.Dense ? "GEMM" : g.First.Kind == LayerKind.Conv2D ? "implicit-GEMM convolution" : "transposed convolution";
                     GroupComment(w, g, step.Activation == ActivationKind.Linear && g.KeepsLogits
-                        ? $"GEMM{BiasText(g)} into the logits"
-                        : $"GEMM{BiasText(g)}{(step.Activation == ActivationKind.Linear ? "" : " and " + Names.Activation(step.Activation))} in the tile epilogue");
-                    var layer = g.First;
-                    string y = locals.Use(step.Y!);
-                    w.Line($"{K}.Dense.Forward({locals.Use(step.X!)}, {Weight(program, layer, "kernel", "p")}, {Weight(program, layer, "bias", "p")}, {y}, n, {layer.Input[0]}, {layer.Output[0]}, {Activation(step.Activation, step.Alpha)});");
+                        ? $"{op}{BiasText(g)} into the logits"
+                        : $"{op}{BiasText(g)}{(step.Activation == ActivationKind.Linear ? "" : " and " + Names.Activation(step.Activation))} in the tile epilogue");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), y, Activation(step.Activation, step.Alpha)));
+                    break;
+                }
+                case StepKind.BatchNormForward:
+                {
+                    var bn = g.First;
+                    GroupComment(w, g, "batch statistics in training, moving statistics in inference");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), stats = locals.Use(step.Statistics!);
+                    string gamma = Weight(program, bn, "gamma", "p"), beta = Weight(program, bn, "beta", "p"), mean = Weight(program, bn, "moving_mean", "s"), variance = Weight(program, bn, "moving_variance", "s");
+                    string eps = Float(bn.Spec.Double("Epsilon", 1e-3)), act = Activation(step.Activation, step.Alpha);
+                    w.Line($"if (training) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Momentum", 0.99))}, {eps}, {act});");
+                    w.Line($"else {K}.BatchNorm.ForwardInference({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {Rows(step.Y!, g)}, {g.Output.Last}, {eps}, {act});");
                     break;
                 }
                 case StepKind.SoftmaxForward:
-                    if (g.Kind != KernelKind.Dense) GroupComment(w, g, "row softmax");
+                    if (g.Kind != KernelKind.Linear) GroupComment(w, g, "row softmax");
                     else w.Comment("... then softmax over each row of the logits.");
                     w.Line($"{K}.Activations.Softmax({locals.Use(step.X!)}, {locals.Use(step.Y!)}, {Rows(step.Y!, g)}, {g.Output.Last});");
                     break;
                 case StepKind.ActivationForward:
-                    if (g.Kind != KernelKind.Dense) GroupComment(w, g, "elementwise " + Names.Activation(step.Activation));
+                    if (g.Kind != KernelKind.Linear) GroupComment(w, g, "elementwise " + Names.Activation(step.Activation));
                     else w.Comment($"... then {Names.Activation(step.Activation)} on the logits.");
                     w.Line($"{K}.Activations.Forward({locals.Use(step.X!)}, {locals.Use(step.Y!)}, {Activation(step.Activation, step.Alpha)});");
                     break;
                 case StepKind.DropoutForward:
+                {
                     GroupComment(w, g, "inverted dropout in training, a copy in inference");
-                    string x = locals.Use(step.X!), yd = locals.Use(step.Y!);
-                    w.Line($"if (training) {K}.Dropout.Forward({x}, {yd}, {locals.Use(step.Mask!)}, {Float(g.First.Spec.Double("rate"))}, ref Random);");
-                    w.Line($"else {x}.CopyTo({yd});");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line($"if (training) {K}.Dropout.Forward({x}, {y}, {locals.Use(step.Mask!)}, {Float(g.First.Spec.Double("rate"))}, ref Random);");
+                    w.Line($"else {x}.CopyTo({y});");
+                    break;
+                }
+                case StepKind.PoolForward:
+                {
+                    var layer = g.First;
+                    GroupComment(w, g, layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? "max with the winning index saved for backward" : "mean");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line(layer.Kind switch
+                    {
+                        LayerKind.MaxPooling2D => $"{K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});",
+                        LayerKind.AveragePooling2D => $"{K}.Pooling.AverageForward({x}, {y}, n, {WindowName(layer)});",
+                        LayerKind.GlobalMaxPooling2D => $"{K}.Pooling.GlobalMaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        _ => $"{K}.Pooling.GlobalAverageForward({x}, {y}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                    });
+                    break;
+                }
+                case StepKind.ResampleForward:
+                    GroupComment(w, g, "data movement");
+                    w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));
                     break;
             }
         }
-        foreach (var view in program.Fusion.Groups.Where(x => x.Kind == KernelKind.View && viewsDone.Add(x.First)))
-            w.Comment($"{view.First.Name} ({view.First.TypeName}): {view.Input} -> {view.Output} is the same memory seen with another shape; no kernel.");
+        Views(null);
         w.Close();
         w.Line();
     }
@@ -243,19 +322,38 @@ internal static class Emitter
             string DX() => step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient"
                 : step.DxOnlyForInputGradient ? $"inputGradientWanted ? {locals.Use(step.DX!)} : default" : locals.Use(step.DX!);
             string Guard(string call) => step.OnlyForInputGradient ? $"if (inputGradientWanted) {call}" : call;
+            string into = step.DX!.Root.Role == BufferRole.InputGradient ? ", and the input gradient when asked" : step.DxOnlyForInputGradient ? $", and {step.DX!.Name} when the input gradient is asked" : $" and {step.DX!.Name}";
             switch (step.Kind)
             {
-                case StepKind.DenseBackward:
+                case StepKind.LinearBackward when g.BatchNorm is not null:
+                {
+                    var bn = g.BatchNorm;
+                    GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass, then the weight gradients{into}");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), z = locals.Use(step.Z!), dy = locals.Use(step.DY!), stats = locals.Use(step.Statistics!);
+                    w.Line($"{K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});");
+                    w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), "default", dy, Activation(ActivationKind.Linear, 0),
+                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
+                    break;
+                }
+                case StepKind.LinearBackward:
                 {
                     string what = step.Activation == ActivationKind.Linear ? "" : $"{Names.Activation(step.Activation)} mask, then ";
-                    GroupComment(w, g, $"backward: {what}kernel{(layer.Weights.Count > 1 ? " and bias" : "")} gradients{(step.DX!.Root.Role == BufferRole.InputGradient ? ", and the input gradient when asked" : $" and {step.DX!.Name}")}");
+                    GroupComment(w, g, $"backward: {what}{(layer.Weights.Count > 1 ? "kernel and bias" : "kernel")} gradients{into}");
                     string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
-                    w.Line(Guard($"{K}.Dense.Backward({x}, {Weight(program, layer, "kernel", "p")}, {y}, {dy}, {Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}, n, {layer.Input[0]}, {layer.Output[0]}, {Activation(step.Activation, step.Alpha)});"));
+                    w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), y, dy, Activation(step.Activation, step.Alpha),
+                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
+                    break;
+                }
+                case StepKind.BatchNormBackward:
+                {
+                    GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass{into}");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), dy = locals.Use(step.DY!), stats = locals.Use(step.Statistics!);
+                    w.Line(Guard($"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});"));
                     break;
                 }
                 case StepKind.SoftmaxBackward:
                 {
-                    if (g.Kind == KernelKind.Dense) w.Comment($"{g.Label} backward: softmax Jacobian into the logits' gradient first.");
+                    if (g.Kind == KernelKind.Linear) w.Comment($"{g.Label} backward: softmax Jacobian into the logits' gradient first.");
                     else GroupComment(w, g, "backward: softmax Jacobian, in place");
                     string y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
                     w.Line(Guard($"{K}.Activations.SoftmaxBackward({y}, {dy}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last});"));
@@ -263,7 +361,7 @@ internal static class Emitter
                 }
                 case StepKind.ActivationBackward:
                 {
-                    if (g.Kind == KernelKind.Dense) w.Comment($"{g.Label} backward: {Names.Activation(step.Activation)} derivative into the logits' gradient first.");
+                    if (g.Kind == KernelKind.Linear) w.Comment($"{g.Label} backward: {Names.Activation(step.Activation)} derivative into the logits' gradient first.");
                     else GroupComment(w, g, step.Y is null ? "backward: the loss already gave the gradient of its input" : $"backward: {Names.Activation(step.Activation)} derivative, in place");
                     string dy = locals.Use(step.DY!);
                     w.Line(Guard(step.Y is null
@@ -278,6 +376,23 @@ internal static class Emitter
                     w.Line(Guard($"{K}.Dropout.Backward({dy}, {mask}, {DX()});"));
                     break;
                 }
+                case StepKind.PoolBackward:
+                {
+                    GroupComment(w, g, layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? "backward: each gradient to the input that won" : "backward: each gradient shared over its window");
+                    string dy = locals.Use(step.DY!);
+                    w.Line(Guard(layer.Kind switch
+                    {
+                        LayerKind.MaxPooling2D => $"{K}.Pooling.MaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {WindowName(layer)});",
+                        LayerKind.AveragePooling2D => $"{K}.Pooling.AverageBackward({dy}, {DX()}, n, {WindowName(layer)});",
+                        LayerKind.GlobalMaxPooling2D => $"{K}.Pooling.GlobalMaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        _ => $"{K}.Pooling.GlobalAverageBackward({dy}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                    }));
+                    break;
+                }
+                case StepKind.ResampleBackward:
+                    GroupComment(w, g, layer.Kind == LayerKind.UpSampling2D ? "backward: sum over each repeated block" : "backward: crop the padding away");
+                    w.Line(Guard(ResampleCall(layer, "Backward", locals.Use(step.DY!), DX())));
+                    break;
             }
         }
         w.Close();
@@ -297,6 +412,32 @@ internal static class Emitter
         w.Comment($"{g.Label} · {string.Join(" + ", g.Layers.Select(l => $"{l.Name} ({l.Describe()})"))}{where}: {g.Input} -> {g.Output}, {how}.");
     }
 
+    /// <summary>The Dense, Conv2D or Conv2DTranspose call; <paramref name="gradients"/> adds the backward-only arguments.</summary>
+    private static string LinearCall(KernelProgram program, KernelGroup g, string method, string x, string kernel, string biasOrY, string y, string activation, string? gradients = null)
+    {
+        var layer = g.First;
+        string cls = layer.Kind switch { LayerKind.Conv2D => "Conv2D", LayerKind.Conv2DTranspose => "Conv2DTranspose", _ => "Dense" };
+        string shape = layer.Kind == LayerKind.Dense ? $"n, {layer.Input[0]}, {layer.Output[0]}" : $"n, {WindowName(layer)}";
+        // Forward: (x, kernel, bias, y, ...); Backward: (x, kernel, y, dy, dKernel, dBias, dx, ...).
+        return gradients is null
+            ? $"{K}.{cls}.{method}({x}, {kernel}, {biasOrY}, {y}, {shape}, {activation});"
+            : $"{K}.{cls}.{method}({x}, {kernel}, {biasOrY}, {y}, {gradients}, {shape}, {activation});";
+    }
+
+    private static string ResampleCall(LayerNode layer, string suffix, string x, string y)
+    {
+        var i = layer.Input;
+        if (layer.Kind == LayerKind.UpSampling2D)
+            return $"{K}.Resampling.UpSampleNearest{suffix}({x}, {y}, n, {i[0]}, {i[1]}, {i[2]}, {layer.Output[0] / i[0]}, {layer.Output[1] / i[1]});";
+        var s = layer.Spec;
+        int p = s.Int("padding", 1);
+        int top = s.Int("top", s.Int("vertical", p)), bottom = s.Int("bottom", s.Int("vertical", p));
+        int left = s.Int("left", s.Int("horizontal", p)), right = s.Int("right", s.Int("horizontal", p));
+        return $"{K}.Resampling.ZeroPad{suffix}({x}, {y}, n, {i[0]}, {i[1]}, {i[2]}, {top}, {bottom}, {left}, {right});";
+    }
+
+    private static string WindowName(LayerNode layer) => Pascal(layer.Name) + "Window";
+
     private static string BiasText(KernelGroup g) => g.First.Weights.Any(x => x.Suffix == "bias") ? " + bias" : "";
 
     /// <summary>Rows of a softmax over the last axis: every position of every sample.</summary>
@@ -305,7 +446,10 @@ internal static class Emitter
     private static string Weight(KernelProgram program, LayerNode layer, string suffix, string buffer)
     {
         var slot = program.Weight(layer, suffix);
-        return slot is null ? "default" : $"{buffer}.Slice({SlotName(slot)}, {slot.Weight.Size})";
+        if (slot is null) return "default";
+        // Non-trainable tensors (BN moving statistics) live in State, whatever buffer the caller named.
+        if (!slot.Weight.Trainable) buffer = "s";
+        return $"{buffer}.Slice({SlotName(slot)}, {slot.Weight.Size})";
     }
 
     private static string Activation(ActivationKind a, float alpha) => a switch
@@ -320,9 +464,14 @@ internal static class Emitter
     private static string Float(double x) => x.ToString("R", CultureInfo.InvariantCulture) + "f";
 
     private static IEnumerable<Buffer> ArenaRoots(KernelProgram program) =>
-        program.Buffers.Where(b => b.AliasOf is null && b.InArena && b.LastStep >= 0);
+        program.Buffers.Where(b => b.AliasOf is null && b.InArena && !b.IsFixed && b.LastStep >= 0);
 
-    internal static string Slice(Buffer b) => $"ArenaSlice({OffsetName(b.Root)}, n, {b.Root.SizePerSample})";
+    private static IEnumerable<Buffer> FixedBuffers(KernelProgram program) =>
+        program.Buffers.Where(b => b.AliasOf is null && b.IsFixed);
+
+    internal static string Slice(Buffer b) => b.IsFixed
+        ? $"ArenaFixed({OffsetName(b.Root)}, {b.Root.SizePerSample})"
+        : $"ArenaSlice({OffsetName(b.Root)}, n, {b.Root.SizePerSample})";
 
     internal static string OffsetName(Buffer b) => Pascal(b.Root.Name) + "At";
 
@@ -348,6 +497,15 @@ internal static class Emitter
                 _w.Line(condition is null
                     ? $"Span<float> {root.Name} = {Slice(root)};"
                     : $"Span<float> {root.Name} = {condition} ? {Slice(root)} : default;");
+            return root.Name;
+        }
+
+        /// <summary>An argmax buffer, seen as integers.</summary>
+        public string UseIndices(Buffer b)
+        {
+            var root = b.Root;
+            if (_declared.Add(root))
+                _w.Line($"Span<int> {root.Name} = ArenaIndices({OffsetName(root)}, n, {root.SizePerSample});");
             return root.Name;
         }
     }

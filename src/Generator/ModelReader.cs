@@ -31,6 +31,15 @@ internal static class ModelReader
         ["SoftmaxAttribute"] = LayerKind.Softmax,
         ["DropoutAttribute"] = LayerKind.Dropout,
         ["ReshapeAttribute"] = LayerKind.Reshape,
+        ["Conv2DAttribute"] = LayerKind.Conv2D,
+        ["Conv2DTransposeAttribute"] = LayerKind.Conv2DTranspose,
+        ["MaxPooling2DAttribute"] = LayerKind.MaxPooling2D,
+        ["AveragePooling2DAttribute"] = LayerKind.AveragePooling2D,
+        ["GlobalAveragePooling2DAttribute"] = LayerKind.GlobalAveragePooling2D,
+        ["GlobalMaxPooling2DAttribute"] = LayerKind.GlobalMaxPooling2D,
+        ["BatchNormalizationAttribute"] = LayerKind.BatchNormalization,
+        ["UpSampling2DAttribute"] = LayerKind.UpSampling2D,
+        ["ZeroPadding2DAttribute"] = LayerKind.ZeroPadding2D,
     };
 
     public static ModelInput Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)

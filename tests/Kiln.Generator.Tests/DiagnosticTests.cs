@@ -147,6 +147,76 @@ public class DiagnosticTests
         """, "KILN0106", "LeakyReLU 'leaky_re_lu' has alpha -0.1; use a slope of 0 or more (Keras' default is 0.3)");
 
     [Fact]
+    public void DenseAfterAConvolution() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(8, 3, UseBias = false)]
+        [[|Dense(10, Activation.Softmax)|]]
+        public partial class M { }
+        """, "KILN0101", "Dense 'dense' needs one value per sample, but its input is (26, 26, 8); put [Flatten] or [GlobalAveragePooling2D] before it");
+
+    [Fact]
+    public void KernelLargerThanItsInput() => AssertSingle("""
+        [Sequential(32, 32, 1)]
+        [MaxPooling2D(16)]
+        [[|Conv2D(8, 3)|]]
+        public partial class M { }
+        """, "KILN0107", "Conv2D 'conv2d' has a 3x3 window, but its input is (2, 2, 1); use a smaller window, Padding = Padding.Same, or fewer downsampling layers before it");
+
+    [Fact]
+    public void PoolLargerThanItsInput() => AssertSingle("""
+        [Sequential(8, 8, 3)]
+        [[|MaxPooling2D(16)|]]
+        public partial class M { }
+        """, "KILN0107", "MaxPooling2D 'max_pooling2d' has a 16x16 window, but its input is (8, 8, 3); use a smaller window, Padding = Padding.Same, or fewer downsampling layers before it");
+
+    [Fact]
+    public void ZeroFilters() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D([|0|], 3)]
+        public partial class M { }
+        """, "KILN0108", "Conv2D 'conv2d' has filters = 0; it must be at least 1");
+
+    [Fact]
+    public void ZeroStrides() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(4, 3, [|Strides = 0|])]
+        public partial class M { }
+        """, "KILN0108", "Conv2D 'conv2d' has Strides = 0; it must be at least 1");
+
+    [Fact]
+    public void ConvolutionOnAFlatInput() => AssertSingle("""
+        [Sequential(28, 28)]
+        [[|Conv2D(32, 3)|]]
+        public partial class M { }
+        """, "KILN0109", "Conv2D 'conv2d' works on images of shape (height, width, channels), but its input is (28, 28); add a channel axis: declare [Sequential(28, 28, 1)] or put [Reshape(28, 28, 1)] before it");
+
+    [Fact]
+    public void BiasBeforeBatchNormalization() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [[|Conv2D(32, 3, Padding = Padding.Same)|]]
+        [BatchNormalization]
+        [Relu]
+        public partial class M { }
+        """, "KILN0110", "Conv2D 'conv2d' adds a bias that the BatchNormalization right after it subtracts again; set UseBias = false on Conv2D 'conv2d'",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void BatchNormalizationMomentum() => AssertSingle("""
+        [Sequential(4)]
+        [BatchNormalization([|Momentum = 1.5|])]
+        public partial class M { }
+        """, "KILN0111", "BatchNormalization 'batch_normalization' has Momentum = 1.5; it weighs the old moving statistics and must be in [0, 1] (Keras' default is 0.99)");
+
+    [Fact]
+    public void PoolingThatDropsPixels() => AssertSingle("""
+        [Sequential(224, 224, 3)]
+        [Conv2D(100, 2, UseBias = false)]
+        [[|MaxPooling2D(16)|]]
+        public partial class M { }
+        """, "KILN0112", "MaxPooling2D 'max_pooling2d' on (223, 223, 100) with a 16x16 window and strides 16x16 never reads the last 15 row(s) and 15 column(s); use Padding = Padding.Same or an input size the pooling divides evenly",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
     public void LossOnAnImage() => AssertSingle("""
         [Sequential(4, 4)]
         [Softmax]

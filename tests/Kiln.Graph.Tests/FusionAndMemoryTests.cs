@@ -21,7 +21,7 @@ public class FusionAndMemoryTests
     {
         var program = Compile(ModelSpec.Create("M", new[] { 4 }, null, Dense(8), Relu(), Dense(2)));
         var first = program.Fusion.Groups[0];
-        Assert.Equal(KernelKind.Dense, first.Kind);
+        Assert.Equal(KernelKind.Linear, first.Kind);
         Assert.Equal(new[] { "dense", "re_lu" }, first.Layers.Select(l => l.Name));
         Assert.Equal(ActivationKind.Relu, first.Epilogue);
         Assert.Equal("k0", program.Fusion.KernelOf(program.Graph.Layers[1]));
@@ -35,7 +35,7 @@ public class FusionAndMemoryTests
         // The loss reads the logits; backward of the last Dense starts from the loss's gradient with no activation.
         Assert.Equal(BufferRole.Logits, program.LossInput.Role);
         var lastBackward = program.Backward[0];
-        Assert.Equal(StepKind.DenseBackward, lastBackward.Kind);
+        Assert.Equal(StepKind.LinearBackward, lastBackward.Kind);
         Assert.Equal(ActivationKind.Linear, lastBackward.Activation);
         Assert.Same(program.Loss!.DY, lastBackward.DY);
         // A composed caller's output gradient goes back through the softmax first.
@@ -49,7 +49,7 @@ public class FusionAndMemoryTests
         Assert.Equal(LossFusion.SigmoidBinaryCrossEntropy, program.Fusion.Loss);
         Assert.True(program.Fusion.Groups[0].KeepsLogits);
         // The input is saved for the kernel gradient; the Dense writes logits, then sigmoid runs as its own pass.
-        Assert.Equal(new[] { StepKind.SaveInput, StepKind.DenseForward, StepKind.ActivationForward }, program.Forward.Select(s => s.Kind));
+        Assert.Equal(new[] { StepKind.SaveInput, StepKind.LinearForward, StepKind.ActivationForward }, program.Forward.Select(s => s.Kind));
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public class FusionAndMemoryTests
         var program = Compile(ModelSpec.Create("M", new[] { 4 }, Loss(LossKind.MeanSquaredError), Dense(3, ActivationKind.Softmax)));
         Assert.Equal(LossFusion.OnOutput, program.Fusion.Loss);
         Assert.Empty(program.FromOutputGradient);
-        Assert.Equal(new[] { StepKind.SoftmaxBackward, StepKind.DenseBackward }, program.Backward.Select(s => s.Kind));
+        Assert.Equal(new[] { StepKind.SoftmaxBackward, StepKind.LinearBackward }, program.Backward.Select(s => s.Kind));
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public class FusionAndMemoryTests
         var relu = program.Backward.Single(s => s.Kind == StepKind.ActivationBackward);
         Assert.True(relu.OnlyForInputGradient);
         Assert.Equal(BufferRole.InputGradient, relu.DX!.Role);
-        var firstDense = program.Backward.Last(s => s.Kind == StepKind.DenseBackward);
+        var firstDense = program.Backward.Last(s => s.Kind == StepKind.LinearBackward);
         Assert.True(firstDense.DxOnlyForInputGradient);
         Assert.False(firstDense.OnlyForInputGradient);
         Assert.False(program.Backward.First().DxOnlyForInputGradient);

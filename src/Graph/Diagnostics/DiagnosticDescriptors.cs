@@ -50,7 +50,7 @@ public static class Descriptors
 
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new(
         "KILN0101", "Dense needs a flat input",
-        "{0} needs one value per sample, but its input is {1}; put [Flatten] before it",
+        "{0} needs one value per sample, but its input is {1}; {2}",
         Severity.Error);
 
     public static readonly DiagnosticDescriptor NonPositiveUnits = new(
@@ -78,6 +78,36 @@ public static class Descriptors
         "{0} has alpha {1}; use a slope of 0 or more (Keras' default is 0.3)",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor WindowTooLarge = new(
+        "KILN0107", "Window larger than its input",
+        "{0} has a {1}x{2} window, but its input is {3}{4}; use a smaller window, Padding = Padding.Same, or fewer downsampling layers before it",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor ArgumentTooSmall = new(
+        "KILN0108", "Argument out of range",
+        "{0} has {1} = {2}; it must be at least {3}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NeedsImage = new(
+        "KILN0109", "Layer needs an image input",
+        "{0} works on images of shape (height, width, channels), but its input is {1}; {2}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor RedundantBias = new(
+        "KILN0110", "Bias before BatchNormalization is redundant",
+        "{0} adds a bias that the BatchNormalization right after it subtracts again; set UseBias = false on {0}",
+        Severity.Warning);
+
+    public static readonly DiagnosticDescriptor BatchNormArgument = new(
+        "KILN0111", "BatchNormalization argument out of range",
+        "{0} has {1} = {2}; {3}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor PoolingDropsPixels = new(
+        "KILN0112", "Pooling leaves rows or columns out",
+        "{0} on {1} with a {2}x{3} window and strides {4}x{5} never reads the last {6} row(s) and {7} column(s); use Padding = Padding.Same or an input size the pooling divides evenly",
+        Severity.Warning);
+
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new(
         "KILN0201", "Loss needs a flat output",
         "{0} compares one vector per sample, but the model's output is {1}; end the model with [Flatten] and a [Dense] layer",
@@ -102,6 +132,7 @@ public static class Descriptors
     {
         NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension,
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
+        WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };
 }

@@ -20,8 +20,9 @@ public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Init
 public sealed class LayerNode
 {
     public LayerNode(int index, LayerSpec spec, string name, string typeName, Shape input, Shape output,
-        IReadOnlyList<WeightSpec> weights, long flops)
+        IReadOnlyList<WeightSpec> weights, long flops, Window? window = null)
     {
+        Window = window;
         Index = index;
         Spec = spec;
         Name = name;
@@ -49,13 +50,16 @@ public sealed class LayerNode
     /// <summary>Forward floating-point operations per sample (a multiply-add counts 2).</summary>
     public long Flops { get; }
 
+    /// <summary>The convolution or pooling window (sizes, strides, padding), for window layers.</summary>
+    public Window? Window { get; }
+
     public long ParameterCount => Weights.Sum(w => (long)w.Size);
     public long TrainableCount => Weights.Where(w => w.Trainable).Sum(w => (long)w.Size);
 
     /// <summary>The activation this layer applies, whether a Dense argument or an activation layer.</summary>
     public ActivationKind Activation => Kind switch
     {
-        LayerKind.Dense => (ActivationKind)Spec.Int("activation"),
+        LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose => (ActivationKind)Spec.Int("activation"),
         LayerKind.Relu => ActivationKind.Relu,
         LayerKind.LeakyRelu => ActivationKind.LeakyRelu,
         LayerKind.Sigmoid => ActivationKind.Sigmoid,
@@ -71,6 +75,8 @@ public sealed class LayerNode
         LayerKind.Dropout => $"Dropout({Names.Number(Spec.Double("rate"))})",
         LayerKind.LeakyRelu => $"LeakyRelu({Names.Number(Spec.Double("alpha", 0.3))})",
         LayerKind.Reshape => $"Reshape{Output}",
+        LayerKind.Conv2D or LayerKind.Conv2DTranspose => $"{Kind}({Output.Last}, {Window!.KernelHeight}x{Window.KernelWidth}{(Window.StrideHeight * Window.StrideWidth > 1 ? $", strides {Window.StrideHeight}x{Window.StrideWidth}" : "")}{((PaddingKind)Spec.Int("Padding") == PaddingKind.Same ? ", same" : "")}{(Activation == ActivationKind.Linear ? "" : ", " + Names.Activation(Activation))})",
+        LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => $"{Kind}({Window!.KernelHeight}x{Window.KernelWidth}{(Window.StrideHeight != Window.KernelHeight || Window.StrideWidth != Window.KernelWidth ? $", strides {Window.StrideHeight}x{Window.StrideWidth}" : "")}{((PaddingKind)Spec.Int("Padding") == PaddingKind.Same ? ", same" : "")})",
         _ => Kind.ToString(),
     };
 }

@@ -15,6 +15,22 @@ public enum LayerKind
     Softmax,
     Dropout,
     Reshape,
+    Conv2D,
+    Conv2DTranspose,
+    MaxPooling2D,
+    AveragePooling2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    BatchNormalization,
+    UpSampling2D,
+    ZeroPadding2D,
+}
+
+/// <summary>Mirrors <c>Kiln.Padding</c>.</summary>
+public enum PaddingKind
+{
+    Valid,
+    Same,
 }
 
 /// <summary>Mirrors <c>Kiln.Activation</c> (same names and values; a test keeps them in step).</summary>

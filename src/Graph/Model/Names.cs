@@ -17,6 +17,15 @@ public static class Names
         LayerKind.Softmax => "softmax",
         LayerKind.Dropout => "dropout",
         LayerKind.Reshape => "reshape",
+        LayerKind.Conv2D => "conv2d",
+        LayerKind.Conv2DTranspose => "conv2d_transpose",
+        LayerKind.MaxPooling2D => "max_pooling2d",
+        LayerKind.AveragePooling2D => "average_pooling2d",
+        LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
+        LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
+        LayerKind.BatchNormalization => "batch_normalization",
+        LayerKind.UpSampling2D => "up_sampling2d",
+        LayerKind.ZeroPadding2D => "zero_padding2d",
         _ => kind.ToString().ToLowerInvariant(),
     };
 

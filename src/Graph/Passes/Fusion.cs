@@ -7,14 +7,23 @@ public enum KernelKind
 {
     /// <summary>Flatten/Reshape: the same memory seen with another shape; no code runs.</summary>
     View,
-    /// <summary>GEMM with bias and an elementwise activation applied as each tile is stored.</summary>
-    Dense,
+    /// <summary>
+    /// Dense, Conv2D or Conv2DTranspose (see the first layer), with bias and an elementwise activation
+    /// applied as each tile is stored, optionally through a BatchNormalization in between.
+    /// </summary>
+    Linear,
     /// <summary>A standalone elementwise activation.</summary>
     Activation,
     /// <summary>Softmax over the last axis.</summary>
     Softmax,
     /// <summary>Inverted dropout with a saved mask.</summary>
     Dropout,
+    /// <summary>A BatchNormalization that no linear layer precedes, with the activation after it.</summary>
+    BatchNorm,
+    /// <summary>Max, average, global average or global max pooling (see the layer).</summary>
+    Pool,
+    /// <summary>UpSampling2D or ZeroPadding2D: data movement only.</summary>
+    Resample,
 }
 
 /// <summary>How the loss is joined to the output layer.</summary>
@@ -43,7 +52,11 @@ public sealed class KernelGroup
         Epilogue = epilogue;
         Alpha = alpha;
         KeepsLogits = keepsLogits;
+        BatchNorm = layers.FirstOrDefault(l => l.Kind == LayerKind.BatchNormalization);
     }
+
+    /// <summary>The BatchNormalization this kernel applies, if any: normalized in training, folded into the weights in inference.</summary>
+    public LayerNode? BatchNorm { get; }
 
     public int Id { get; }
     public string Label => "k" + Id;
@@ -112,21 +125,65 @@ public static class Fusion
                     break;
 
                 case LayerKind.Dense:
+                case LayerKind.Conv2D:
+                case LayerKind.Conv2DTranspose:
                 {
                     var members = new List<LayerNode> { layer };
                     var act = layer.Activation;
                     float alpha = 0;
-                    // A linear Dense absorbs the activation layer right after it.
-                    if (act == ActivationKind.Linear && i + 1 < layers.Count && IsActivationLayer(layers[i + 1].Kind))
+                    if (act == ActivationKind.Linear && i + 1 < layers.Count && layers[i + 1].Kind == LayerKind.BatchNormalization)
+                    {
+                        // Linear → BN → activation: BN statistics and the activation run in one pass after the GEMM;
+                        // in inference BN is folded into the weights and the whole group is one GEMM.
+                        members.Add(layers[++i]);
+                        if (i + 1 < layers.Count && IsElementwiseActivation(layers[i + 1].Kind))
+                        {
+                            var next = layers[++i];
+                            members.Add(next);
+                            act = next.Activation;
+                            alpha = (float)next.Spec.Double("alpha", 0.3);
+                        }
+                    }
+                    else if (act == ActivationKind.Linear && i + 1 < layers.Count && IsActivationLayer(layers[i + 1].Kind)
+                        && (layer.Kind == LayerKind.Dense || layers[i + 1].Kind != LayerKind.Softmax))
+                    {
+                        // A linear layer absorbs the activation layer right after it.
+                        var next = layers[++i];
+                        members.Add(next);
+                        act = next.Activation;
+                        alpha = (float)next.Spec.Double("alpha", 0.3);
+                    }
+                    groups.Add(new KernelGroup(id++, KernelKind.Linear, members, act, alpha, act == ActivationKind.Softmax));
+                    break;
+                }
+
+                case LayerKind.BatchNormalization:
+                {
+                    var members = new List<LayerNode> { layer };
+                    var act = ActivationKind.Linear;
+                    float alpha = 0;
+                    if (i + 1 < layers.Count && IsElementwiseActivation(layers[i + 1].Kind))
                     {
                         var next = layers[++i];
                         members.Add(next);
                         act = next.Activation;
                         alpha = (float)next.Spec.Double("alpha", 0.3);
                     }
-                    groups.Add(new KernelGroup(id++, KernelKind.Dense, members, act, alpha, act == ActivationKind.Softmax));
+                    groups.Add(new KernelGroup(id++, KernelKind.BatchNorm, members, act, alpha, false));
                     break;
                 }
+
+                case LayerKind.MaxPooling2D:
+                case LayerKind.AveragePooling2D:
+                case LayerKind.GlobalAveragePooling2D:
+                case LayerKind.GlobalMaxPooling2D:
+                    groups.Add(new KernelGroup(id++, KernelKind.Pool, new[] { layer }, ActivationKind.Linear, 0, false));
+                    break;
+
+                case LayerKind.UpSampling2D:
+                case LayerKind.ZeroPadding2D:
+                    groups.Add(new KernelGroup(id++, KernelKind.Resample, new[] { layer }, ActivationKind.Linear, 0, false));
+                    break;
 
                 case LayerKind.Softmax:
                     groups.Add(new KernelGroup(id++, KernelKind.Softmax, new[] { layer }, ActivationKind.Softmax, 0, false));
@@ -145,13 +202,15 @@ public static class Fusion
         var loss = ChooseLoss(graph, groups);
         // A sigmoid output fused with binary cross-entropy keeps its logits, so the loss is computed from them stably.
         int last = groups.FindLastIndex(g => g.Kind != KernelKind.View);
-        if (loss == LossFusion.SigmoidBinaryCrossEntropy && groups[last].Kind == KernelKind.Dense)
+        if (loss == LossFusion.SigmoidBinaryCrossEntropy && groups[last].Kind == KernelKind.Linear)
             groups[last] = groups[last].WithLogitsKept();
         return new FusionPlan(groups, loss);
     }
 
-    private static bool IsActivationLayer(LayerKind kind) =>
-        kind is LayerKind.Relu or LayerKind.LeakyRelu or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax;
+    private static bool IsActivationLayer(LayerKind kind) => IsElementwiseActivation(kind) || kind == LayerKind.Softmax;
+
+    private static bool IsElementwiseActivation(LayerKind kind) =>
+        kind is LayerKind.Relu or LayerKind.LeakyRelu or LayerKind.Sigmoid or LayerKind.Tanh;
 
     private static LossFusion ChooseLoss(ModelGraph graph, List<KernelGroup> groups)
     {
@@ -159,8 +218,8 @@ public static class Fusion
         if (loss.FromLogits && loss.Kind != LossKind.MeanSquaredError) return LossFusion.FromLogits;
         var last = groups.LastOrDefault(g => g.Kind != KernelKind.View);
         if (last is null) return LossFusion.OnOutput;
-        bool softmaxOutput = last.Epilogue == ActivationKind.Softmax && last.Kind is KernelKind.Dense or KernelKind.Softmax;
-        bool sigmoidOutput = last.Epilogue == ActivationKind.Sigmoid && last.Kind is KernelKind.Dense or KernelKind.Activation;
+        bool softmaxOutput = last.Epilogue == ActivationKind.Softmax && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Softmax;
+        bool sigmoidOutput = last.Epilogue == ActivationKind.Sigmoid && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Activation;
         return loss.Kind switch
         {
             LossKind.SparseCategoricalCrossentropy or LossKind.CategoricalCrossentropy when softmaxOutput => LossFusion.SoftmaxCrossEntropy,

@@ -50,6 +50,7 @@ public static class ShapeInference
             current = node.Output;
         }
         var graph = new ModelGraph(spec, input, layers);
+        Lints.Run(graph, diagnostics);
         LossCheck.Run(graph, diagnostics);
         return graph;
     }
@@ -75,7 +76,8 @@ public static class ShapeInference
                 }
                 if (input.Rank != 1)
                 {
-                    diagnostics.Add(GraphDiagnostic.Create(Descriptors.DenseOnRankAboveOne, spec.Location, label, input));
+                    diagnostics.Add(GraphDiagnostic.Create(Descriptors.DenseOnRankAboveOne, spec.Location, label, input,
+                        input.Rank == 3 ? "put [Flatten] or [GlobalAveragePooling2D] before it" : "put [Flatten] before it"));
                     return null;
                 }
                 int inputs = input[0];
@@ -136,10 +138,31 @@ public static class ShapeInference
                 return Node(output, 0);
             }
 
+            case LayerKind.Conv2D:
+            case LayerKind.Conv2DTranspose:
+            case LayerKind.MaxPooling2D:
+            case LayerKind.AveragePooling2D:
+            case LayerKind.GlobalAveragePooling2D:
+            case LayerKind.GlobalMaxPooling2D:
+            case LayerKind.UpSampling2D:
+            case LayerKind.ZeroPadding2D:
+                return ImageLayers.Infer(index, spec, name, label, input, diagnostics);
+
+            case LayerKind.BatchNormalization:
+                return ImageLayers.BatchNormalization(index, spec, name, label, input, diagnostics);
+
             default:
                 return null;
         }
     }
+
+    /// <summary>Elementwise cost of an activation on <paramref name="size"/> values.</summary>
+    internal static long ActivationCost(ActivationKind a, long size) => a switch
+    {
+        ActivationKind.Linear => 0,
+        ActivationKind.Relu or ActivationKind.LeakyRelu => size,
+        _ => 4L * size,
+    };
 
     private static ActivationKind Activation(LayerKind kind) => kind switch
     {

@@ -14,6 +14,8 @@ public enum BufferRole
     Logits,
     Mask,
     Gradient,
+    /// <summary>Per-model, not per-sample: BN batch statistics, BN-folded weights. Lives in the arena's fixed tail.</summary>
+    Fixed,
 }
 
 /// <summary>A tensor of the program, per sample. Views alias another buffer's memory.</summary>
@@ -37,6 +39,9 @@ public sealed class Buffer
     public Buffer Root => AliasOf?.Root ?? this;
     public bool InArena => Root.Role is not (BufferRole.Input or BufferRole.InputGradient);
 
+    /// <summary>A fixed-size buffer (not times the batch); <see cref="SizePerSample"/> is then its whole size.</summary>
+    public bool IsFixed => Root.Role == BufferRole.Fixed;
+
     /// <summary>Offset in floats per sample (times the batch size at run time); set by the memory planner.</summary>
     public int OffsetPerSample { get; internal set; } = -1;
     /// <summary>Lifetime in program steps, inclusive; set by the memory planner.</summary>
@@ -49,22 +54,30 @@ public sealed class Buffer
 public enum StepKind
 {
     SaveInput,
-    DenseForward,
+    /// <summary>Dense, Conv2D or Conv2DTranspose (the group's first layer), with its BatchNormalization when the group has one.</summary>
+    LinearForward,
+    BatchNormForward,
     ActivationForward,
     SoftmaxForward,
     DropoutForward,
+    PoolForward,
+    ResampleForward,
     Loss,
     /// <summary>Runs only when a caller wrote the output gradient: takes it back through the output activation the loss fused away.</summary>
     OutputActivationBackward,
-    DenseBackward,
+    LinearBackward,
+    BatchNormBackward,
     ActivationBackward,
     SoftmaxBackward,
     DropoutBackward,
+    PoolBackward,
+    ResampleBackward,
 }
 
 /// <summary>
-/// One kernel call. Which buffers are set depends on the kind: X/Y forward operands, DY/DX
-/// gradients (DX may alias DY for elementwise steps), Mask for dropout.
+/// One kernel call. Forward steps read X and write Y (and Z, the pre-normalization values of
+/// a linear+BN group, and Mask: a dropout mask or pooling argmax). Backward steps read X, Y,
+/// Z, Mask and DY and write DX (DY may be overwritten in place, DX may alias DY).
 /// </summary>
 public sealed class Step
 {
@@ -78,9 +91,14 @@ public sealed class Step
     public KernelGroup? Group { get; }
     public Buffer? X { get; init; }
     public Buffer? Y { get; init; }
+    public Buffer? Z { get; init; }
     public Buffer? DY { get; init; }
     public Buffer? DX { get; init; }
     public Buffer? Mask { get; init; }
+    /// <summary>BatchNormalization's per-channel batch mean and 1/σ, saved for backward (fixed size).</summary>
+    public Buffer? Statistics { get; init; }
+    /// <summary>Inference weights with BatchNormalization folded in (fixed size): kernel, then bias.</summary>
+    public Buffer? Folded { get; init; }
     public ActivationKind Activation { get; init; }
     public float Alpha { get; init; }
 
@@ -93,23 +111,24 @@ public sealed class Step
     /// <summary>Index in program order (forward, loss, backward), for lifetimes.</summary>
     public int Index { get; internal set; }
 
+    public bool IsBackward => Kind >= StepKind.OutputActivationBackward;
+
     public IEnumerable<Buffer> Reads()
     {
-        if (X is not null) yield return X;
-        if (Y is not null && Kind is not (StepKind.DenseForward or StepKind.ActivationForward or StepKind.SoftmaxForward or StepKind.DropoutForward)) yield return Y;
-        if (DY is not null) yield return DY;
-        if (Mask is not null && Kind == StepKind.DropoutBackward) yield return Mask;
+        var reads = Kind == StepKind.Loss || !IsBackward && Kind != StepKind.OutputActivationBackward
+            ? new[] { X }
+            : new[] { X, Y, Z, Mask, DY };
+        foreach (var b in reads)
+            if (b is not null) yield return b;
     }
 
     public IEnumerable<Buffer> Writes()
     {
-        if (Kind is StepKind.DenseForward or StepKind.ActivationForward or StepKind.SoftmaxForward or StepKind.DropoutForward or StepKind.SaveInput)
-        {
-            if (Y is not null) yield return Y;
-            if (Mask is not null) yield return Mask;
-        }
-        if (DX is not null) yield return DX;
-        if (Kind == StepKind.Loss && DY is not null) yield return DY;
+        var writes = Kind == StepKind.Loss ? new[] { DY }
+            : IsBackward ? new[] { DX, DY }
+            : new[] { Y, Z, Mask };
+        foreach (var b in writes)
+            if (b is not null) yield return b;
     }
 }
 
@@ -141,6 +160,8 @@ public sealed class KernelProgram
     public int ParameterFloats { get; set; }
     public int StateFloats { get; set; }
     public int ArenaFloatsPerSample { get; set; }
+    /// <summary>Floats of the arena's fixed tail (after the per-sample part): BN statistics and folded weights.</summary>
+    public int ArenaFixedFloats { get; set; }
 
     public Buffer Input { get; set; } = null!;
     public Buffer InputGradient { get; set; } = null!;

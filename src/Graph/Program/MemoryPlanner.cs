@@ -33,7 +33,16 @@ public static class MemoryPlanner
         Touch(program.Output.Root, end);
         Touch(program.OutputGradient.Root, lossIndex);
 
-        var roots = program.Buffers.Where(b => b.AliasOf is null && b.InArena && b.LastStep >= 0).ToList();
+        // Fixed buffers (per model, not per sample) sit one after another in the arena's tail.
+        int fixedOffset = 0;
+        foreach (var b in program.Buffers.Where(b => b.AliasOf is null && b.IsFixed))
+        {
+            b.OffsetPerSample = fixedOffset;
+            fixedOffset += Lowering.Align(b.SizePerSample);
+        }
+        program.ArenaFixedFloats = fixedOffset;
+
+        var roots = program.Buffers.Where(b => b.AliasOf is null && b.InArena && !b.IsFixed && b.LastStep >= 0).ToList();
         var placed = new List<Buffer>();
         foreach (var b in roots.OrderByDescending(b => b.SizePerSample).ThenBy(b => b.FirstStep).ThenBy(b => b.Id))
         {

@@ -57,12 +57,29 @@ public static class Summary
         return lines.ToArray();
     }
 
-    private static string Describe(KernelGroup g) => g.Kind switch
+    private static string Describe(KernelGroup g)
     {
-        KernelKind.Dense when g.KeepsLogits => $"{g.Label}: {g.LayerNames}: GEMM{(g.First.Weights.Count > 1 ? " with bias" : "")} into logits, then {(g.Epilogue == ActivationKind.Softmax ? "a row softmax" : "an elementwise " + Names.Activation(g.Epilogue))}",
-        KernelKind.Dense => $"{g.Label}: {g.LayerNames}: GEMM with {(g.First.Weights.Count > 1 ? "bias" : "no bias")}{(g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue))} in the tile epilogue",
-        KernelKind.Softmax => $"{g.Label}: {g.LayerNames}: row softmax",
-        KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
-        _ => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
-    };
+        string op = g.First.Kind switch
+        {
+            LayerKind.Conv2D => "implicit-GEMM convolution",
+            LayerKind.Conv2DTranspose => "transposed convolution (GEMM + col2im)",
+            _ => "GEMM",
+        };
+        string bias = g.First.Weights.Any(w => w.Suffix == "bias") ? " + bias" : "";
+        string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
+        return g.Kind switch
+        {
+            KernelKind.Linear when g.BatchNorm is not null =>
+                $"{g.Label}: {g.LayerNames}: training: {op}{bias}, then batch statistics, normalization{act} in one pass; inference: BN folded into the weights, one {op}{act}",
+            KernelKind.Linear when g.KeepsLogits =>
+                $"{g.Label}: {g.LayerNames}: {op}{bias} into logits, then {(g.Epilogue == ActivationKind.Softmax ? "a row softmax" : "an elementwise " + Names.Activation(g.Epilogue))}",
+            KernelKind.Linear => $"{g.Label}: {g.LayerNames}: {op}{bias}{act} in the tile epilogue",
+            KernelKind.BatchNorm => $"{g.Label}: {g.LayerNames}: batch normalization{act} in one pass (moving statistics in inference)",
+            KernelKind.Softmax => $"{g.Label}: {g.LayerNames}: row softmax",
+            KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
+            KernelKind.Pool => $"{g.Label}: {g.LayerNames}: {Names.KerasType(g.First.Kind)}{(g.First.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? " with saved argmax" : "")}",
+            KernelKind.Resample => $"{g.Label}: {g.LayerNames}: {Names.KerasType(g.First.Kind)} (data movement)",
+            _ => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
+        };
+    }
 }

@@ -18,3 +18,12 @@ public enum Loss
     BinaryCrossentropy,
     MeanSquaredError,
 }
+
+/// <summary>Window padding, as Keras' <c>padding=</c>.</summary>
+public enum Padding
+{
+    /// <summary>No padding: the output is ⌊(n − k)/s⌋ + 1.</summary>
+    Valid,
+    /// <summary>Pad so the output is ⌈n/s⌉, the extra row or column at the bottom/right (TensorFlow's rule).</summary>
+    Same,
+}

@@ -17,9 +17,9 @@
 // _______________________________________________________________________________________
 // 
 // Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):
-//   k0: dense: GEMM with bias and relu in the tile epilogue
-//   k1: dense_1: GEMM with bias and relu in the tile epilogue
-//   k2: dense_2: GEMM with bias into logits, then a row softmax
+//   k0: dense: GEMM + bias and relu in the tile epilogue
+//   k1: dense_1: GEMM + bias and relu in the tile epilogue
+//   k2: dense_2: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 266,640 floats, gradients the same, state 0 floats;
@@ -126,7 +126,7 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // flatten (Flatten): (28, 28) -> (784) is the same memory seen with another shape; no kernel.
-            // The kernel gradient of the first Dense reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
             if (training) input.CopyTo(savedInput);
             // k0 · dense (Dense(300, relu)) [FashionMlp.cs:10]: (784) -> (300), GEMM + bias and relu in the tile epilogue.
