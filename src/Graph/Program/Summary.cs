@@ -10,7 +10,10 @@ public static class Summary
     public static string Render(KernelProgram program)
     {
         var graph = program.Graph;
-        const int nameWidth = 29, shapeWidth = 26, paramWidth = 11, flopsWidth = 13;
+        // Columns widen to the longest entry, so long Keras names are never cut off.
+        int nameWidth = System.Math.Max(29, graph.Layers.Max(l => l.Name.Length + l.TypeName.Length + 3) + 2);
+        int shapeWidth = System.Math.Max(26, graph.Layers.Max(l => l.Output.ToKeras().Length) + 2);
+        const int paramWidth = 11, flopsWidth = 15;
         int width = nameWidth + shapeWidth + paramWidth + flopsWidth + 8;
         var rule = new string('_', width);
         var sb = new StringBuilder();
@@ -32,13 +35,13 @@ public static class Summary
         sb.Append(rule).Append('\n');
         return sb.ToString();
 
-        static string Row(string name, string shape, string parameters, string flops, string kernel)
+        string Row(string name, string shape, string parameters, string flops, string kernel)
         {
             var row = " " + Pad(name, nameWidth) + Pad(shape, shapeWidth) + Pad(parameters, paramWidth) + Pad(flops, flopsWidth) + kernel;
             return row.TrimEnd() + "\n";
         }
 
-        static string Pad(string s, int w) => s.Length >= w ? s + " " : s.PadRight(w);
+        static string Pad(string s, int w) => s.PadRight(w);
     }
 
     /// <summary>One line per kernel: which layers it computes and how.</summary>

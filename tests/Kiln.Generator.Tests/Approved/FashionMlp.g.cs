@@ -2,19 +2,19 @@
 // Kiln generated this file from the attributes on FashionMlp (FashionMlp.cs). Edit those, not this file.
 // 
 // Model: "FashionMlp"
-// _______________________________________________________________________________________
-//  Layer (type)                 Output Shape              Param #    FLOPs        Kernel
-// =======================================================================================
-//  flatten (Flatten)            (None, 784)               0          0            view
-//  dense (Dense)                (None, 300)               235500     471,000      k0
-//  dense_1 (Dense)              (None, 100)               30100      60,200       k1
-//  dense_2 (Dense)              (None, 10)                1010       2,050        k2
-// =======================================================================================
+// _________________________________________________________________________________________
+//  Layer (type)                 Output Shape              Param #    FLOPs          Kernel
+// =========================================================================================
+//  flatten (Flatten)            (None, 784)               0          0              view
+//  dense (Dense)                (None, 300)               235500     471,000        k0
+//  dense_1 (Dense)              (None, 100)               30100      60,200         k1
+//  dense_2 (Dense)              (None, 10)                1010       2,050          k2
+// =========================================================================================
 // Total params: 266,610
 // Trainable params: 266,610
 // Non-trainable params: 0
 // Forward FLOPs per sample: 533,250
-// _______________________________________________________________________________________
+// _________________________________________________________________________________________
 // 
 // Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):
 //   k0: dense: GEMM + bias and relu in the tile epilogue
@@ -46,19 +46,19 @@ namespace Kiln.Samples.FashionMnist
     {
         /// <summary>The Keras-style summary of this model, known at compile time.</summary>
         public const string Summary = @"Model: ""FashionMlp""
-_______________________________________________________________________________________
- Layer (type)                 Output Shape              Param #    FLOPs        Kernel
-=======================================================================================
- flatten (Flatten)            (None, 784)               0          0            view
- dense (Dense)                (None, 300)               235500     471,000      k0
- dense_1 (Dense)              (None, 100)               30100      60,200       k1
- dense_2 (Dense)              (None, 10)                1010       2,050        k2
-=======================================================================================
+_________________________________________________________________________________________
+ Layer (type)                 Output Shape              Param #    FLOPs          Kernel
+=========================================================================================
+ flatten (Flatten)            (None, 784)               0          0              view
+ dense (Dense)                (None, 300)               235500     471,000        k0
+ dense_1 (Dense)              (None, 100)               30100      60,200         k1
+ dense_2 (Dense)              (None, 10)                1010       2,050          k2
+=========================================================================================
 Total params: 266,610
 Trainable params: 266,610
 Non-trainable params: 0
 Forward FLOPs per sample: 533,250
-_______________________________________________________________________________________
+_________________________________________________________________________________________
 ";
 
         /// <summary>Forward floating-point operations per sample (a multiply-add counts 2).</summary>
