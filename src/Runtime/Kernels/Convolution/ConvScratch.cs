@@ -11,9 +11,11 @@ namespace Kiln.Kernels;
 /// </summary>
 internal sealed unsafe class ConvScratch
 {
-    // 0: im2col chunks, 1: gathered rows, 2: edge kernel columns (caller), 3: edge tile, 4: per-block partial sums (caller).
-    public const int Slots = 5;
+    // 0: im2col chunks, 1: gathered rows, 2: edge kernel columns (caller), 3: edge tile,
+    // 4: per-block partial sums (caller), 5: per-channel parameters (caller).
+    public const int Slots = 6;
     public const int PartialsSlot = 4;
+    public const int ChannelSlot = 5;
 
     [ThreadStatic] private static ConvScratch? t_current;
 

@@ -1,0 +1,325 @@
+using System;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Batch normalization over the last axis of a rows × channels matrix (rows = n·H·W for images, n for
+/// dense outputs), with Keras semantics: training uses the batch mean and the biased variance and
+/// updates the moving statistics with the biased variance too. Per-channel sums are taken over fixed
+/// row blocks and combined in block order in double, so results do not depend on the thread count.
+/// </summary>
+public static unsafe class BatchNorm
+{
+    private enum Phase { Sum, SquaredDeviation, Normalize, BackwardSums, BackwardDx }
+
+    /// <summary>
+    /// y = act(gamma·(x − mean)/√(var + eps) + beta) with batch statistics (gamma empty = 1, beta empty = 0);
+    /// moving = moving·momentum + batch·(1 − momentum); saved[0..C) = mean, saved[C..2C) = 1/√(var + eps).
+    /// </summary>
+    public static void ForwardTraining<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon, TAct activation)
+        where TAct : struct, IActivation
+    {
+        CheckShape(rows, channels);
+        if (rows == 0) throw new ArgumentException("batch normalization in training mode needs at least one row", nameof(rows));
+        Activations.CheckShape(x.Length, rows, channels, nameof(x));
+        Activations.CheckShape(y.Length, rows, channels, nameof(y));
+        CheckOptional(gamma.Length, channels, nameof(gamma));
+        CheckOptional(beta.Length, channels, nameof(beta));
+        CheckExact(movingMean.Length, channels, nameof(movingMean));
+        CheckExact(movingVariance.Length, channels, nameof(movingVariance));
+        Activations.CheckLength(saved.Length, 2 * channels, nameof(saved));
+        CheckEpsilon(epsilon);
+
+        int blocks = ChannelSums.Blocks(rows);
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, ps = saved)
+        {
+            float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)blocks * channels);
+            float* mean = ps, invStd = ps + channels;
+            Run(Phase.Sum, px, null, null, null, null, partials, rows, channels, blocks, default(Identity));
+            ChannelSums.Reduce(partials, blocks, channels, mean);
+            for (int j = 0; j < channels; j++) mean[j] = (float)((double)mean[j] / rows);
+            // Two passes (deviations from the mean) rather than E[x²] − E[x]², which cancels badly.
+            Run(Phase.SquaredDeviation, px, null, mean, null, null, partials, rows, channels, blocks, default(Identity));
+            ChannelSums.Reduce(partials, blocks, channels, invStd);
+            for (int j = 0; j < channels; j++)
+            {
+                float variance = (float)((double)invStd[j] / rows);
+                movingMean[j] = movingMean[j] * momentum + mean[j] * (1f - momentum);
+                movingVariance[j] = movingVariance[j] * momentum + variance * (1f - momentum);
+                invStd[j] = 1f / MathF.Sqrt(variance + epsilon);
+            }
+            float* scale = Scale(gamma.IsEmpty ? null : pg, invStd, channels);
+            Run(Phase.Normalize, px, py, mean, scale, beta.IsEmpty ? null : pb, null, rows, channels, blocks, activation);
+        }
+    }
+
+    /// <summary>y = act(gamma·(x − movingMean)/√(movingVariance + eps) + beta).</summary>
+    public static void ForwardInference<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> movingMean, ReadOnlySpan<float> movingVariance, int rows, int channels, float epsilon, TAct activation)
+        where TAct : struct, IActivation
+    {
+        CheckShape(rows, channels);
+        Activations.CheckShape(x.Length, rows, channels, nameof(x));
+        Activations.CheckShape(y.Length, rows, channels, nameof(y));
+        CheckOptional(gamma.Length, channels, nameof(gamma));
+        CheckOptional(beta.Length, channels, nameof(beta));
+        CheckExact(movingMean.Length, channels, nameof(movingMean));
+        CheckExact(movingVariance.Length, channels, nameof(movingVariance));
+        CheckEpsilon(epsilon);
+        if (rows == 0) return;
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, pm = movingMean, pv = movingVariance)
+        {
+            float* scale = ConvScratch.Current.Floats(ConvScratch.ChannelSlot, channels);
+            for (int j = 0; j < channels; j++) scale[j] = (gamma.IsEmpty ? 1f : pg[j]) / MathF.Sqrt(pv[j] + epsilon);
+            Run(Phase.Normalize, px, py, pm, scale, beta.IsEmpty ? null : pb, null, rows, channels, ChannelSums.Blocks(rows), activation);
+        }
+    }
+
+    /// <summary>
+    /// dy (w.r.t. the activation output y) becomes the activation-masked gradient dz in place; then
+    /// dGamma = Σ dz·x̂, dBeta = Σ dz (overwritten; empty = none) and
+    /// dx = gamma/σ·(dz − mean(dz) − x̂·mean(dz·x̂)) (overwritten; may be dy's memory; empty = skip).
+    /// </summary>
+    public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, ReadOnlySpan<float> gamma, ReadOnlySpan<float> saved,
+        Span<float> dGamma, Span<float> dBeta, Span<float> dx, int rows, int channels, TAct activation) where TAct : struct, IActivation
+    {
+        CheckShape(rows, channels);
+        Activations.CheckShape(x.Length, rows, channels, nameof(x));
+        if (typeof(TAct) != typeof(Identity)) Activations.CheckShape(y.Length, rows, channels, nameof(y));
+        Activations.CheckShape(dy.Length, rows, channels, nameof(dy));
+        CheckOptional(gamma.Length, channels, nameof(gamma));
+        Activations.CheckLength(saved.Length, 2 * channels, nameof(saved));
+        CheckOptional(dGamma.Length, channels, nameof(dGamma));
+        CheckOptional(dBeta.Length, channels, nameof(dBeta));
+        if (!dx.IsEmpty) Activations.CheckShape(dx.Length, rows, channels, nameof(dx));
+        if (rows == 0)
+        {
+            dGamma.Clear();
+            dBeta.Clear();
+            return;
+        }
+
+        int blocks = ChannelSums.Blocks(rows);
+        fixed (float* px = x, py = y, pdy = dy, pg = gamma, ps = saved, pdg = dGamma, pdb = dBeta, pdx = dx)
+        {
+            float* mean = ps, invStd = ps + channels;
+            float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)blocks * 2 * channels);
+            Run(Phase.BackwardSums, px, py, mean, invStd, pdy, partials, rows, channels, blocks, activation);
+            // sums[0..C) = Σ dz, sums[C..2C) = Σ dz·x̂.
+            float* sums = ConvScratch.Current.Floats(ConvScratch.ChannelSlot, 4L * channels);
+            ChannelSums.Reduce(partials, blocks, 2 * channels, sums);
+            if (!dBeta.IsEmpty) new Span<float>(sums, channels).CopyTo(dBeta);
+            if (!dGamma.IsEmpty) new Span<float>(sums + channels, channels).CopyTo(dGamma);
+            if (dx.IsEmpty) return;
+            // dx = k·(dz − a − x̂·b) with k = gamma/σ, a = mean dz, b = mean dz·x̂.
+            float* k = sums + 2 * channels;
+            for (int j = 0; j < channels; j++)
+            {
+                k[j] = (gamma.IsEmpty ? 1f : pg[j]) * invStd[j];
+                sums[j] /= rows;
+                sums[channels + j] /= rows;
+            }
+            Run(Phase.BackwardDx, px, pdx, mean, invStd, pdy, sums, rows, channels, blocks, default(Identity));
+        }
+    }
+
+    /// <summary>
+    /// Folds inference-mode BN into the preceding layer: foldedKernel = kernel·s, foldedBias = (bias − mean)·s + beta,
+    /// s = gamma/√(var + eps), per output channel = the last axis of kernel (Dense (in, units), Conv2D (kh, kw, in, filters)).
+    /// bias, gamma, beta empty = 0, 1, 0. foldedKernel may be kernel's memory.
+    /// </summary>
+    public static void Fold(ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> movingMean, ReadOnlySpan<float> movingVariance, float epsilon, Span<float> foldedKernel, Span<float> foldedBias, int channels)
+    {
+        if (channels < 1) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be positive");
+        if (kernel.Length % channels != 0)
+            throw new ArgumentException($"kernel has {kernel.Length} floats, not a whole number of rows of {channels} channels", nameof(kernel));
+        CheckOptional(bias.Length, channels, nameof(bias));
+        CheckOptional(gamma.Length, channels, nameof(gamma));
+        CheckOptional(beta.Length, channels, nameof(beta));
+        CheckExact(movingMean.Length, channels, nameof(movingMean));
+        CheckExact(movingVariance.Length, channels, nameof(movingVariance));
+        Activations.CheckLength(foldedKernel.Length, kernel.Length, nameof(foldedKernel));
+        CheckExact(foldedBias.Length, channels, nameof(foldedBias));
+        CheckEpsilon(epsilon);
+        for (int j = 0; j < channels; j++)
+        {
+            float s = (gamma.IsEmpty ? 1f : gamma[j]) / MathF.Sqrt(movingVariance[j] + epsilon);
+            foldedBias[j] = ((bias.IsEmpty ? 0f : bias[j]) - movingMean[j]) * s + (beta.IsEmpty ? 0f : beta[j]);
+        }
+        int rowsOfKernel = kernel.Length / channels;
+        for (int r = 0; r < rowsOfKernel; r++)
+            for (int j = 0; j < channels; j++)
+            {
+                float s = (gamma.IsEmpty ? 1f : gamma[j]) / MathF.Sqrt(movingVariance[j] + epsilon);
+                foldedKernel[r * channels + j] = kernel[r * channels + j] * s;
+            }
+    }
+
+    private static float* Scale(float* gamma, float* invStd, int channels)
+    {
+        float* scale = ConvScratch.Current.Floats(ConvScratch.ChannelSlot, channels);
+        for (int j = 0; j < channels; j++) scale[j] = gamma == null ? invStd[j] : gamma[j] * invStd[j];
+        return scale;
+    }
+
+    private static void Run<TAct>(Phase phase, float* x, float* y, float* p0, float* p1, float* p2, float* partials, int rows, int channels, int blocks, TAct act)
+        where TAct : struct, IActivation
+    {
+        var job = BnJob<TAct>.ForCurrentThread;
+        job.Phase = phase; job.X = x; job.Y = y; job.P0 = p0; job.P1 = p1; job.P2 = p2; job.Partials = partials;
+        job.Rows = rows; job.Channels = channels; job.Blocks = blocks; job.Act = act;
+        try { WorkerPool.Shared.Run(job, ChannelSums.PartsFor(rows, channels, blocks)); }
+        finally { job.X = job.Y = job.P0 = job.P1 = job.P2 = job.Partials = null; }
+    }
+
+    /// <summary>
+    /// One row-blocked pass. Pointers by phase — Sum: X → Partials. SquaredDeviation: X, P0 = mean → Partials.
+    /// Normalize: Y = act((X − P0)·P1 + P2). BackwardSums: X, Y (act output), P0 = mean, P1 = 1/σ, P2 = dy (masked
+    /// in place) → Partials[blk][Σ dz | Σ dz·x̂]. BackwardDx: Y = dx, X, P0 = mean, P1 = 1/σ, P2 = dz,
+    /// Partials = [a | b | k] → dx = k·(dz − a − x̂·b).
+    /// </summary>
+    private sealed class BnJob<TAct> : ParallelJob where TAct : struct, IActivation
+    {
+        [ThreadStatic] private static BnJob<TAct>? t_instance;
+        public static BnJob<TAct> ForCurrentThread => t_instance ??= new BnJob<TAct>();
+
+        public Phase Phase;
+        public float* X, Y, P0, P1, P2, Partials;
+        public int Rows, Channels, Blocks;
+        public TAct Act;
+
+        public override void Execute(int part, int parts)
+        {
+            int c = Channels;
+            bool v512 = Simd.Use512;
+            for (int blk = (int)((long)part * Blocks / parts), end = (int)((long)(part + 1) * Blocks / parts); blk < end; blk++)
+            {
+                long r0 = (long)blk * ChannelSums.BlockRows;
+                int count = (int)Math.Min(ChannelSums.BlockRows, Rows - r0);
+                switch (Phase)
+                {
+                    case Phase.Sum:
+                    {
+                        float* acc = Partials + (nint)blk * c;
+                        new Span<float>(acc, c).Clear();
+                        for (int r = 0; r < count; r++) ConvCore.Add(X + (r0 + r) * c, acc, c);
+                        break;
+                    }
+                    case Phase.SquaredDeviation:
+                    {
+                        float* acc = Partials + (nint)blk * c;
+                        new Span<float>(acc, c).Clear();
+                        for (int r = 0; r < count; r++)
+                        {
+                            float* row = X + (r0 + r) * c;
+                            int j = 0;
+                            if (v512)
+                                for (; j + 16 <= c; j += 16)
+                                {
+                                    var d = Vector512.Load(row + j) - Vector512.Load(P0 + j);
+                                    Vector512.Store(Vector512.FusedMultiplyAdd(d, d, Vector512.Load(acc + j)), acc + j);
+                                }
+                            for (; j < c; j++)
+                            {
+                                float d = row[j] - P0[j];
+                                acc[j] = MathF.FusedMultiplyAdd(d, d, acc[j]);
+                            }
+                        }
+                        break;
+                    }
+                    case Phase.Normalize:
+                        for (int r = 0; r < count; r++)
+                        {
+                            float* src = X + (r0 + r) * c, dst = Y + (r0 + r) * c;
+                            int j = 0;
+                            if (v512)
+                                for (; j + 16 <= c; j += 16)
+                                {
+                                    var shift = P2 == null ? Vector512<float>.Zero : Vector512.Load(P2 + j);
+                                    var v = Vector512.FusedMultiplyAdd(Vector512.Load(src + j) - Vector512.Load(P0 + j), Vector512.Load(P1 + j), shift);
+                                    Vector512.Store(Act.Apply(v), dst + j);
+                                }
+                            for (; j < c; j++)
+                                dst[j] = Act.Apply(MathF.FusedMultiplyAdd(src[j] - P0[j], P1[j], P2 == null ? 0f : P2[j]));
+                        }
+                        break;
+                    case Phase.BackwardSums:
+                    {
+                        float* sumDz = Partials + (nint)blk * 2 * c, sumDzXhat = sumDz + c;
+                        new Span<float>(sumDz, 2 * c).Clear();
+                        bool identity = typeof(TAct) == typeof(Identity);
+                        for (int r = 0; r < count; r++)
+                        {
+                            float* xr = X + (r0 + r) * c, dz = P2 + (r0 + r) * c;
+                            if (!identity) ChannelSums.MaskRow(Y + (r0 + r) * c, dz, c, Act);
+                            int j = 0;
+                            if (v512)
+                                for (; j + 16 <= c; j += 16)
+                                {
+                                    var d = Vector512.Load(dz + j);
+                                    var xhat = (Vector512.Load(xr + j) - Vector512.Load(P0 + j)) * Vector512.Load(P1 + j);
+                                    Vector512.Store(Vector512.Load(sumDz + j) + d, sumDz + j);
+                                    Vector512.Store(Vector512.FusedMultiplyAdd(d, xhat, Vector512.Load(sumDzXhat + j)), sumDzXhat + j);
+                                }
+                            for (; j < c; j++)
+                            {
+                                float xhat = (xr[j] - P0[j]) * P1[j];
+                                sumDz[j] += dz[j];
+                                sumDzXhat[j] = MathF.FusedMultiplyAdd(dz[j], xhat, sumDzXhat[j]);
+                            }
+                        }
+                        break;
+                    }
+                    default:
+                    {
+                        float* a = Partials, b = Partials + c, k = Partials + 2 * c;
+                        for (int r = 0; r < count; r++)
+                        {
+                            float* xr = X + (r0 + r) * c, dz = P2 + (r0 + r) * c, dx = Y + (r0 + r) * c;
+                            int j = 0;
+                            if (v512)
+                                for (; j + 16 <= c; j += 16)
+                                {
+                                    var xhat = (Vector512.Load(xr + j) - Vector512.Load(P0 + j)) * Vector512.Load(P1 + j);
+                                    var v = Vector512.Load(dz + j) - Vector512.Load(a + j) - xhat * Vector512.Load(b + j);
+                                    Vector512.Store(Vector512.Load(k + j) * v, dx + j);
+                                }
+                            for (; j < c; j++)
+                            {
+                                float xhat = (xr[j] - P0[j]) * P1[j];
+                                dx[j] = k[j] * (dz[j] - a[j] - xhat * b[j]);
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    private static void CheckShape(int rows, int channels)
+    {
+        if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "rows must not be negative");
+        if (channels < 1) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be positive");
+    }
+
+    private static void CheckOptional(int length, int channels, string name)
+    {
+        if (length != 0 && length != channels)
+            throw new ArgumentException($"{name} has {length} values but there are {channels} channels (pass an empty span for none)", name);
+    }
+
+    private static void CheckExact(int length, int channels, string name)
+    {
+        if (length != channels) throw new ArgumentException($"{name} has {length} values but there are {channels} channels", name);
+    }
+
+    private static void CheckEpsilon(float epsilon)
+    {
+        if (!(epsilon > 0f)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be positive");
+    }
+}

@@ -1,0 +1,298 @@
+using System;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Max and average pooling on NHWC batches (g.InputChannels == g.OutputChannels), vectorized over
+/// channels and split over samples. Padded positions never take part: they never win a max and are
+/// not counted in an average (TF/Keras 'same').
+/// </summary>
+public static unsafe class Pooling
+{
+    private enum Op { Max, MaxBackward, Average, AverageBackward }
+
+    /// <summary>y = window max; argmax[i] = flat index within the sample's input of the winner (first one on ties).</summary>
+    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int n, in Conv2DGeometry g)
+    {
+        Check(x.Length, y.Length, n, g);
+        CheckIndices(argmax.Length, n * g.OutputSize);
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+            Run(Op.Max, px, py, pa, n, g);
+    }
+
+    /// <summary>dx (overwritten) receives each dy at its window's argmax.</summary>
+    public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, in Conv2DGeometry g)
+    {
+        Check(dx.Length, dy.Length, n, g);
+        CheckIndices(argmax.Length, n * g.OutputSize);
+        fixed (float* pdy = dy, pdx = dx)
+        fixed (int* pa = argmax)
+            Run(Op.MaxBackward, pdx, pdy, pa, n, g);
+    }
+
+    /// <summary>y = mean over the real (non-padded) elements of each window.</summary>
+    public static void AverageForward(ReadOnlySpan<float> x, Span<float> y, int n, in Conv2DGeometry g)
+    {
+        Check(x.Length, y.Length, n, g);
+        fixed (float* px = x, py = y)
+            Run(Op.Average, px, py, null, n, g);
+    }
+
+    /// <summary>dx (overwritten) = Σ over the windows containing it of dy / (real elements in that window).</summary>
+    public static void AverageBackward(ReadOnlySpan<float> dy, Span<float> dx, int n, in Conv2DGeometry g)
+    {
+        Check(dx.Length, dy.Length, n, g);
+        fixed (float* pdy = dy, pdx = dx)
+            Run(Op.AverageBackward, pdx, pdy, null, n, g);
+    }
+
+    /// <summary>y[n×C] = mean over the positions (H·W) of x[n×positions×C].</summary>
+    public static void GlobalAverageForward(ReadOnlySpan<float> x, Span<float> y, int n, int positions, int channels)
+    {
+        CheckGlobal(x.Length, y.Length, n, positions, channels, nameof(x), nameof(y));
+        float inv = 1f / positions;
+        fixed (float* px = x, py = y)
+        {
+            for (int b = 0; b < n; b++)
+            {
+                float* xs = px + (long)b * positions * channels, ys = py + (long)b * channels;
+                new Span<float>(ys, channels).Clear();
+                for (int p = 0; p < positions; p++) ConvCore.Add(xs + (long)p * channels, ys, channels);
+                for (int c = 0; c < channels; c++) ys[c] *= inv;
+            }
+        }
+    }
+
+    /// <summary>dx (overwritten) = dy / positions at every position.</summary>
+    public static void GlobalAverageBackward(ReadOnlySpan<float> dy, Span<float> dx, int n, int positions, int channels)
+    {
+        CheckGlobal(dx.Length, dy.Length, n, positions, channels, nameof(dx), nameof(dy));
+        float inv = 1f / positions;
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            for (int b = 0; b < n; b++)
+            {
+                float* d = pdx + (long)b * positions * channels, s = pdy + (long)b * channels;
+                for (int c = 0; c < channels; c++) d[c] = s[c] * inv;
+                for (int p = 1; p < positions; p++) ConvCore.Copy(d, d + (long)p * channels, channels);
+            }
+        }
+    }
+
+    /// <summary>y[n×C] = max over positions; argmax[b·C + c] = p·C + c of the winner (first on ties).</summary>
+    public static void GlobalMaxForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int n, int positions, int channels)
+    {
+        CheckGlobal(x.Length, y.Length, n, positions, channels, nameof(x), nameof(y));
+        CheckIndices(argmax.Length, n * channels);
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            for (int b = 0; b < n; b++)
+            {
+                float* xs = px + (long)b * positions * channels, ys = py + (long)b * channels;
+                int* a = pa + (long)b * channels;
+                for (int c = 0; c < channels; c++) { ys[c] = xs[c]; a[c] = c; }
+                for (int p = 1; p < positions; p++)
+                {
+                    float* row = xs + (long)p * channels;
+                    for (int c = 0; c < channels; c++)
+                        if (row[c] > ys[c]) { ys[c] = row[c]; a[c] = p * channels + c; }
+                }
+            }
+        }
+    }
+
+    /// <summary>dx (overwritten) receives dy[b, c] at its argmax, zero elsewhere.</summary>
+    public static void GlobalMaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, int positions, int channels)
+    {
+        CheckGlobal(dx.Length, dy.Length, n, positions, channels, nameof(dx), nameof(dy));
+        CheckIndices(argmax.Length, n * channels);
+        int perSample = positions * channels;
+        dx.Slice(0, n * perSample).Clear();
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+            {
+                int i = argmax[b * channels + c];
+                if ((uint)i >= (uint)perSample) throw new ArgumentException($"argmax {i} is outside a sample of {perSample} values", nameof(argmax));
+                dx[b * perSample + i] += dy[b * channels + c];
+            }
+    }
+
+    private static void Run(Op op, float* x, float* y, int* argmax, int n, in Conv2DGeometry g)
+    {
+        if (n == 0) return;
+        var job = PoolJob.ForCurrentThread;
+        job.Operation = op; job.X = x; job.Y = y; job.Argmax = argmax; job.G = g; job.N = n;
+        long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
+        int parts = work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n);
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.Y = null; job.Argmax = null; }
+    }
+
+    private sealed class PoolJob : ParallelJob
+    {
+        [ThreadStatic] private static PoolJob? t_instance;
+        public static PoolJob ForCurrentThread => t_instance ??= new PoolJob();
+
+        public Op Operation;
+        // X is the input side (x or dx), Y the output side (y or dy).
+        public float* X, Y;
+        public int* Argmax;
+        public Conv2DGeometry G;
+        public int N;
+
+        public override void Execute(int part, int parts)
+        {
+            int b0 = (int)((long)part * N / parts), b1 = (int)((long)(part + 1) * N / parts);
+            for (int b = b0; b < b1; b++)
+            {
+                float* xs = X + (long)b * G.InputSize, ys = Y + (long)b * G.OutputSize;
+                int* a = Argmax == null ? null : Argmax + (long)b * G.OutputSize;
+                switch (Operation)
+                {
+                    case Op.Max: MaxSample(xs, ys, a, G); break;
+                    case Op.MaxBackward: MaxBackwardSample(xs, ys, a, G); break;
+                    case Op.Average: AverageSample(xs, ys, G); break;
+                    default: AverageBackwardSample(xs, ys, G); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>The window's real rows [i0, i1) and columns [j0, j1) relative to its corner (ih0, iw0).</summary>
+    private static void Window(in Conv2DGeometry g, int oy, int ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1)
+    {
+        ih0 = oy * g.StrideHeight - g.PadTop;
+        iw0 = ox * g.StrideWidth - g.PadLeft;
+        i0 = Math.Max(0, -ih0);
+        i1 = Math.Min(g.KernelHeight, g.InputHeight - ih0);
+        j0 = Math.Max(0, -iw0);
+        j1 = Math.Min(g.KernelWidth, g.InputWidth - iw0);
+    }
+
+    private static void MaxSample(float* x, float* y, int* argmax, in Conv2DGeometry g)
+    {
+        int c = g.InputChannels, w = g.InputWidth;
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        for (int oy = 0; oy < g.OutputHeight; oy++)
+            for (int ox = 0; ox < g.OutputWidth; ox++)
+            {
+                Window(g, oy, ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1);
+                float* yo = y + ((nint)oy * g.OutputWidth + ox) * c;
+                int* ao = argmax + ((nint)oy * g.OutputWidth + ox) * c;
+                int first = ((ih0 + i0) * w + iw0 + j0) * c;
+                int ch = 0;
+                if (Simd.Use512)
+                {
+                    for (; ch + 16 <= c; ch += 16)
+                    {
+                        var best = Vector512.Load(x + first + ch);
+                        var idx = Vector512.Create(first + ch) + lane;
+                        for (int i = i0; i < i1; i++)
+                            for (int j = j0; j < j1; j++)
+                            {
+                                int at = ((ih0 + i) * w + iw0 + j) * c + ch;
+                                var v = Vector512.Load(x + at);
+                                var more = Vector512.GreaterThan(v, best);
+                                best = Vector512.ConditionalSelect(more, v, best);
+                                idx = Vector512.ConditionalSelect(more.AsInt32(), Vector512.Create(at) + lane, idx);
+                            }
+                        Vector512.Store(best, yo + ch);
+                        Vector512.Store(idx, ao + ch);
+                    }
+                }
+                for (; ch < c; ch++)
+                {
+                    float best = x[first + ch];
+                    int idx = first + ch;
+                    for (int i = i0; i < i1; i++)
+                        for (int j = j0; j < j1; j++)
+                        {
+                            int at = ((ih0 + i) * w + iw0 + j) * c + ch;
+                            if (x[at] > best) { best = x[at]; idx = at; }
+                        }
+                    yo[ch] = best;
+                    ao[ch] = idx;
+                }
+            }
+    }
+
+    private static void MaxBackwardSample(float* dx, float* dy, int* argmax, in Conv2DGeometry g)
+    {
+        int size = g.InputSize, outputs = g.OutputSize;
+        new Span<float>(dx, size).Clear();
+        for (int i = 0; i < outputs; i++)
+        {
+            int at = argmax[i];
+            if ((uint)at >= (uint)size) throw new ArgumentException($"argmax {at} is outside a sample of {size} values", "argmax");
+            dx[at] += dy[i];
+        }
+    }
+
+    private static void AverageSample(float* x, float* y, in Conv2DGeometry g)
+    {
+        int c = g.InputChannels, w = g.InputWidth;
+        for (int oy = 0; oy < g.OutputHeight; oy++)
+            for (int ox = 0; ox < g.OutputWidth; ox++)
+            {
+                Window(g, oy, ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1);
+                float* yo = y + ((nint)oy * g.OutputWidth + ox) * c;
+                new Span<float>(yo, c).Clear();
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++)
+                        ConvCore.Add(x + ((nint)(ih0 + i) * w + iw0 + j) * c, yo, c);
+                float inv = 1f / ((i1 - i0) * (j1 - j0));
+                Scale(yo, inv, c);
+            }
+    }
+
+    private static void AverageBackwardSample(float* dx, float* dy, in Conv2DGeometry g)
+    {
+        int c = g.InputChannels, w = g.InputWidth;
+        new Span<float>(dx, g.InputSize).Clear();
+        float* share = ConvScratch.Current.Floats(3, c);
+        for (int oy = 0; oy < g.OutputHeight; oy++)
+            for (int ox = 0; ox < g.OutputWidth; ox++)
+            {
+                Window(g, oy, ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1);
+                ConvCore.Copy(dy + ((nint)oy * g.OutputWidth + ox) * c, share, c);
+                Scale(share, 1f / ((i1 - i0) * (j1 - j0)), c);
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++)
+                        ConvCore.Add(share, dx + ((nint)(ih0 + i) * w + iw0 + j) * c, c);
+            }
+    }
+
+    private static void Scale(float* v, float s, int count)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(v + i) * s, v + i);
+        for (; i < count; i++) v[i] *= s;
+    }
+
+    private static void Check(int inputLength, int outputLength, int n, in Conv2DGeometry g)
+    {
+        Conv2D.CheckBatch(n);
+        if (g.InputChannels != g.OutputChannels)
+            throw new ArgumentException($"pooling keeps the channels, but the geometry maps {g.InputChannels} to {g.OutputChannels}", nameof(g));
+        Activations.CheckLength(inputLength, checked(n * g.InputSize), "x");
+        Activations.CheckLength(outputLength, checked(n * g.OutputSize), "y");
+    }
+
+    private static void CheckIndices(int length, int needed)
+    {
+        if (length < needed) throw new ArgumentException($"argmax has {length} entries but {needed} are needed", "argmax");
+    }
+
+    private static void CheckGlobal(int imageLength, int vectorLength, int n, int positions, int channels, string imageName, string vectorName)
+    {
+        Conv2D.CheckBatch(n);
+        if (positions < 1 || channels < 1) throw new ArgumentException($"positions ({positions}) and channels ({channels}) must be positive");
+        Activations.CheckLength(imageLength, checked(n * positions * channels), imageName);
+        Activations.CheckLength(vectorLength, checked(n * channels), vectorName);
+    }
+}

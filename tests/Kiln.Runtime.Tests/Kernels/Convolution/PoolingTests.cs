@@ -1,0 +1,134 @@
+using System;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels.Convolution;
+
+[Collection(KernelCollection.Name)]
+public class PoolingTests
+{
+    // n, h, w, c, pool, stride, same
+    public static readonly TheoryData<int, int, int, int, int, int, bool> Shapes = new()
+    {
+        { 2, 8, 8, 5, 2, 2, false },
+        { 2, 7, 9, 17, 2, 2, false },   // odd sizes: the last row/column unused
+        { 2, 7, 9, 17, 2, 2, true },    // odd sizes, same: the extra window hangs over bottom/right
+        { 1, 9, 7, 33, 3, 2, true },
+        { 2, 6, 5, 16, 3, 1, true },    // stride 1 same: padding on every side
+        { 1, 5, 5, 3, 5, 1, false },
+    };
+
+    /// <summary>Distinct values a multiple of 0.01 apart, so no ±1e-3 step changes a max's winner.</summary>
+    private static float[] Distinct(int length, ulong seed)
+    {
+        var order = new float[length];
+        var rng = new Rng(seed);
+        for (int i = 0; i < length; i++) order[i] = i * 0.01f;
+        for (int i = length - 1; i > 0; i--)
+        {
+            int j = (int)(rng.NextFloat(0f, 1f) * (i + 1)) % (i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesDirectReferenceAndPassesGradientCheck(int n, int h, int w, int c, int pool, int stride, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, c, pool, pool, stride, stride, same);
+        float[] x = Distinct(n * g.InputSize, 7);
+        var maxRef = new float[n * g.OutputSize];
+        var argRef = new int[maxRef.Length];
+        var avgRef = new double[maxRef.Length];
+        for (int b = 0; b < n; b++)
+            for (int oy = 0; oy < g.OutputHeight; oy++)
+                for (int ox = 0; ox < g.OutputWidth; ox++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        float best = float.NegativeInfinity;
+                        int arg = -1, count = 0;
+                        double sum = 0;
+                        for (int i = 0; i < pool; i++)
+                            for (int j = 0; j < pool; j++)
+                            {
+                                int p = ConvReference.InputPixel(g, oy, ox, i, j);
+                                if (p < 0) continue;
+                                float v = x[b * g.InputSize + p * c + ch];
+                                if (v > best) { best = v; arg = p * c + ch; }
+                                sum += v;
+                                count++;
+                            }
+                        int o = ((b * g.OutputHeight + oy) * g.OutputWidth + ox) * c + ch;
+                        maxRef[o] = best;
+                        argRef[o] = arg;
+                        avgRef[o] = sum / count;
+                    }
+
+        foreach (int bits in new[] { 512, 0 })
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            var y = new float[maxRef.Length];
+            var arg = new int[maxRef.Length];
+            Pooling.MaxForward(x, y, arg, n, g);
+            Assert.Equal(maxRef, y);
+            Assert.Equal(argRef, arg);
+            Pooling.AverageForward(x, y, n, g);
+            ConvReference.Close(avgRef, y, 1, 1e-6, $"{bits}-bit average");
+        }
+
+        using (new KernelSwitches(512, 2))
+        {
+            float[] r = TestData.Random(n * g.OutputSize, 8);
+            var y = new float[r.Length];
+            var arg = new int[r.Length];
+            var dx = new float[x.Length];
+            dx.AsSpan().Fill(float.NaN);
+            Pooling.MaxForward(x, y, arg, n, g);
+            Pooling.MaxBackward(r, arg, dx, n, g);
+            GradCheck.Check(x, dx, () => { Pooling.MaxForward(x, y, arg, n, g); return GradCheck.Project(y, r); }, "max pooling dx");
+            // Averages are smooth: values in [-1, 1] keep the float loss precise enough for ±1e-3 steps.
+            float[] xs = TestData.Random(x.Length, 9);
+            dx.AsSpan().Fill(float.NaN);
+            Pooling.AverageBackward(r, dx, n, g);
+            GradCheck.Check(xs, dx, () => { Pooling.AverageForward(xs, y, n, g); return GradCheck.Project(y, r); }, "average pooling dx");
+        }
+    }
+
+    [Fact]
+    public void GlobalPoolingMatchesReferenceAndPassesGradientCheck()
+    {
+        const int n = 3, positions = 10, channels = 19;
+        float[] x = Distinct(n * positions * channels, 9);
+        float[] r = TestData.Random(n * channels, 10);
+        var y = new float[n * channels];
+        var arg = new int[n * channels];
+        Pooling.GlobalMaxForward(x, y, arg, n, positions, channels);
+        Pooling.GlobalAverageForward(x, y, n, positions, channels);
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+            {
+                double s = 0;
+                for (int p = 0; p < positions; p++) s += x[(b * positions + p) * channels + c];
+                Assert.Equal(s / positions, y[b * channels + c], 5);
+            }
+        var dx = new float[x.Length];
+        dx.AsSpan().Fill(float.NaN);
+        Pooling.GlobalAverageBackward(r, dx, n, positions, channels);
+        GradCheck.Check(x, dx, () => { Pooling.GlobalAverageForward(x, y, n, positions, channels); return GradCheck.Project(y, r); }, "global average dx");
+        Pooling.GlobalMaxForward(x, y, arg, n, positions, channels);
+        dx.AsSpan().Fill(float.NaN);
+        Pooling.GlobalMaxBackward(r, arg, dx, n, positions, channels);
+        GradCheck.Check(x, dx, () => { Pooling.GlobalMaxForward(x, y, arg, n, positions, channels); return GradCheck.Project(y, r); }, "global max dx");
+    }
+
+    [Fact]
+    public void RejectsChannelChangeAndBadArgmax()
+    {
+        Conv2DGeometry g = ConvReference.Keras(4, 4, 3, 5, 2, 2, 2, 2, false);
+        Assert.Throws<ArgumentException>(() => Pooling.AverageForward(new float[48], new float[20], 1, g));
+        Conv2DGeometry ok = ConvReference.Keras(4, 4, 3, 3, 2, 2, 2, 2, false);
+        var arg = new int[12];
+        arg[5] = 1000;
+        Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[12], arg, new float[48], 1, ok));
+    }
+}
