@@ -1,0 +1,34 @@
+using System;
+using System.IO;
+using Kiln;
+using Kiln.Samples;
+using Kiln.Samples.FashionMnistCnn;
+
+// Fashion-MNIST with a small convolutional network: pixels scaled to [0, 1], the first 5,000
+// training images for validation, Adam 1e-3, 10 epochs, then the test accuracy.
+var options = SampleOptions.Parse(args, "FashionMnistCnn", epochs: 10, batchSize: 64);
+if (options is null) return 2;
+
+Dataset trainAll, test;
+try
+{
+    (trainAll, test) = FashionMnist.Load(options.DataDirectory);
+}
+catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
+var rescale = new Rescale(1 / 255f);
+var valid = rescale.Transform(trainAll.Take(5000));
+var train = rescale.Transform(trainAll.Skip(5000));
+test = rescale.Transform(test);
+
+Console.WriteLine(FashionCnn.Summary);
+var model = new FashionCnn(batchSize: options.BatchSize, seed: options.Seed);
+model.Fit(train, options.Epochs, new Adam(learningRate: 1e-3f), validation: valid);
+
+var result = model.Evaluate(test);
+Console.WriteLine($"test loss: {result.Loss:F4} - test accuracy: {result.Metric:F4}");
+return 0;
