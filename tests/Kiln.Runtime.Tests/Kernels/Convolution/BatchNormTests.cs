@@ -1,0 +1,162 @@
+using System;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels.Convolution;
+
+[Collection(KernelCollection.Name)]
+public class BatchNormTests
+{
+    [Theory]
+    [InlineData(512)]
+    [InlineData(0)]
+    public void TrainingNormalizesWithBiasedVarianceAndUpdatesMovingStatistics(int bits)
+    {
+        using var _ = new KernelSwitches(bits, 2);
+        const int rows = 601, channels = 21; // more than two row blocks, channels past one vector
+        float[] x = TestData.Random(rows * channels, 51, 2f, 5f); // non-zero mean
+        float[] gamma = TestData.Random(channels, 52, 0.5f, 1.5f);
+        float[] beta = TestData.Random(channels, 53);
+        float[] movingMean = TestData.Random(channels, 54);
+        float[] movingVar = TestData.Random(channels, 55, 0.5f, 2f);
+        float[] mm0 = (float[])movingMean.Clone(), mv0 = (float[])movingVar.Clone();
+        var y = new float[x.Length];
+        var saved = new float[2 * channels];
+        BatchNorm.ForwardTraining(x, y, gamma, beta, movingMean, movingVar, saved, rows, channels, 0.99f, 1e-3f, new Relu());
+        for (int j = 0; j < channels; j++)
+        {
+            double mean = 0, v = 0;
+            for (int r = 0; r < rows; r++) mean += x[r * channels + j];
+            mean /= rows;
+            for (int r = 0; r < rows; r++) v += Math.Pow(x[r * channels + j] - mean, 2);
+            v /= rows; // biased, as Keras normalizes and tracks
+            Near(mean, saved[j]);
+            Near(1 / Math.Sqrt(v + 1e-3), saved[channels + j]);
+            Near(mm0[j] * 0.99 + mean * 0.01, movingMean[j]);
+            Near(mv0[j] * 0.99 + v * 0.01, movingVar[j]);
+            for (int r = 0; r < rows; r++)
+            {
+                double expected = Math.Max(0, gamma[j] * (x[r * channels + j] - mean) / Math.Sqrt(v + 1e-3) + beta[j]);
+                Assert.True(Math.Abs(expected - y[r * channels + j]) < 2e-5, $"y[{r}, {j}] = {y[r * channels + j]}, expected {expected}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void BackwardPassesGradientCheck(bool relu, bool noScaleNoCenter)
+    {
+        using var _ = new KernelSwitches(512, 2);
+        if (relu) Check(new Relu(), noScaleNoCenter);
+        else Check(new Identity(), noScaleNoCenter);
+    }
+
+    private static void Check<TAct>(TAct act, bool noScaleNoCenter) where TAct : struct, IActivation
+    {
+        const int rows = 37, channels = 19;
+        float[] x = TestData.Random(rows * channels, 61, -2f, 2f);
+        float[] gamma = noScaleNoCenter ? Array.Empty<float>() : TestData.Random(channels, 62, 0.5f, 1.5f);
+        float[] beta = noScaleNoCenter ? Array.Empty<float>() : TestData.Random(channels, 63, -0.3f, 0.3f);
+        float[] r = TestData.Random(rows * channels, 64);
+        var mm = new float[channels];
+        var mv = new float[channels];
+        var y = new float[x.Length];
+        var saved = new float[2 * channels];
+        BatchNorm.ForwardTraining(x, y, gamma, beta, mm, mv, saved, rows, channels, 0.9f, 1e-3f, act);
+        float[] dy = (float[])r.Clone();
+        var dGamma = new float[channels];
+        var dBeta = new float[channels];
+        // dx in dy's own memory, as the generator may plan it.
+        BatchNorm.Backward(x, y, dy, gamma, saved, noScaleNoCenter ? Span<float>.Empty : dGamma, noScaleNoCenter ? Span<float>.Empty : dBeta, dy, rows, channels, act);
+        float[] dx = dy;
+
+        var scratch = new float[x.Length];
+        var s2 = new float[2 * channels];
+        double Loss()
+        {
+            BatchNorm.ForwardTraining(x, scratch, gamma, beta, mm, mv, s2, rows, channels, 0.9f, 1e-3f, act);
+            return GradCheck.Project(scratch, r);
+        }
+        string name = typeof(TAct).Name;
+        GradCheck.Check(x, dx, Loss, name + " dx", 2e-2, 5e-4);
+        if (noScaleNoCenter) return;
+        GradCheck.Check(gamma, dGamma, Loss, name + " dGamma", 2e-2, 5e-4);
+        GradCheck.Check(beta, dBeta, Loss, name + " dBeta", 2e-2, 5e-4);
+    }
+
+    [Fact]
+    public void InferenceUsesMovingStatisticsAndFoldingIntoConvMatches()
+    {
+        using var _ = new KernelSwitches(512, 2);
+        const int n = 2;
+        Conv2DGeometry g = ConvReference.Keras(7, 6, 5, 20, 3, 3, 1, 1, true);
+        int f = g.OutputChannels;
+        float[] x = TestData.Random(n * g.InputSize, 71);
+        float[] kernel = TestData.Random(g.PatchSize * f, 72, -0.3f, 0.3f);
+        float[] bias = TestData.Random(f, 73);
+        float[] gamma = TestData.Random(f, 74, 0.5f, 1.5f);
+        float[] beta = TestData.Random(f, 75);
+        float[] mean = TestData.Random(f, 76);
+        float[] variance = TestData.Random(f, 77, 0.2f, 2f);
+        const float eps = 1e-3f;
+
+        var z = new float[n * g.OutputSize];
+        Conv2D.Forward(x, kernel, bias, z, n, g, new Identity());
+        var bn = new float[z.Length];
+        BatchNorm.ForwardInference(z, bn, gamma, beta, mean, variance, n * g.OutputHeight * g.OutputWidth, f, eps, new Relu());
+        for (int i = 0; i < z.Length; i++)
+        {
+            int j = i % f;
+            double e = Math.Max(0, gamma[j] * (z[i] - mean[j]) / Math.Sqrt(variance[j] + eps) + beta[j]);
+            Assert.True(Math.Abs(e - bn[i]) < 1e-5, $"inference {i}: {bn[i]} vs {e}");
+        }
+
+        var foldedKernel = new float[kernel.Length];
+        var foldedBias = new float[f];
+        BatchNorm.Fold(kernel, bias, gamma, beta, mean, variance, eps, foldedKernel, foldedBias, f);
+        var folded = new float[z.Length];
+        Conv2D.Forward(x, foldedKernel, foldedBias, folded, n, g, new Relu());
+        TestData.Close(bn, folded, 1e-5, 1e-5, "folded conv vs conv then BN");
+
+        // Dense layout (in, units), no bias, no scale/center.
+        float[] dense = TestData.Random(4 * f, 78);
+        var fk = new float[dense.Length];
+        BatchNorm.Fold(dense, ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, mean, variance, eps, fk, foldedBias, f);
+        for (int i = 0; i < dense.Length; i++) Near(dense[i] / MathF.Sqrt(variance[i % f] + eps), fk[i]);
+        for (int j = 0; j < f; j++) Near(-mean[j] / MathF.Sqrt(variance[j] + eps), foldedBias[j]);
+    }
+
+    /// <summary>Relative 1e-6: float statistics against a double reference.</summary>
+    private static void Near(double expected, double actual)
+    {
+        if (!(Math.Abs(expected - actual) <= 1e-6 * (1 + Math.Abs(expected))))
+            Assert.Fail($"{actual} is not within 1e-6 of {expected}");
+    }
+
+    [Fact]
+    public void OneAndTwoThreadsGiveTheSameBits()
+    {
+        const int rows = 64 * 8 * 8, channels = 48;
+        float[] x = TestData.Random(rows * channels, 81);
+        float[] dyIn = TestData.Random(rows * channels, 82);
+        float[] gamma = TestData.Random(channels, 83);
+        float[][] Run(int threads)
+        {
+            using var _ = new KernelSwitches(512, threads);
+            var y = new float[x.Length];
+            var mm = new float[channels];
+            var mv = new float[channels];
+            var saved = new float[2 * channels];
+            BatchNorm.ForwardTraining(x, y, gamma, ReadOnlySpan<float>.Empty, mm, mv, saved, rows, channels, 0.99f, 1e-3f, new Relu());
+            float[] dy = (float[])dyIn.Clone();
+            var dg = new float[channels];
+            var db = new float[channels];
+            var dx = new float[x.Length];
+            BatchNorm.Backward(x, y, dy, gamma, saved, dg, db, dx, rows, channels, new Relu());
+            return new[] { y, mm, mv, saved, dg, db, dx };
+        }
+        float[][] one = Run(1), two = Run(2);
+        for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], two[i]);
+    }
+}
