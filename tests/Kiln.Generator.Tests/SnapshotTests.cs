@@ -18,6 +18,7 @@ public class SnapshotTests
 
     [Theory]
     [InlineData("samples/FashionMnist/FashionMlp.cs", "FashionMlp")]
+    [InlineData("samples/FashionMnistCnn/FashionCnn.cs", "FashionCnn")]
     public void GeneratedCodeMatchesTheApprovedFile(string modelFile, string name)
     {
         string source = File.ReadAllText(RepositoryPath(modelFile));
