@@ -275,6 +275,15 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void EveryDescriptorIsTrackedForRelease()
+    {
+        var releases = System.IO.File.ReadAllText(SnapshotTests.SourcePath("../../src/Generator/AnalyzerReleases.Unshipped.md"))
+            + System.IO.File.ReadAllText(SnapshotTests.SourcePath("../../src/Generator/AnalyzerReleases.Shipped.md"));
+        foreach (var d in Kiln.Graph.Descriptors.All)
+            Assert.True(releases.Contains($"{d.Id} | Kiln | {d.Severity} |"), $"{d.Id} is not tracked (with severity {d.Severity}) in AnalyzerReleases.*.md");
+    }
+
+    [Fact]
     public void AValidModelHasNoDiagnosticsAndCompilesWithWarningsAsErrors()
     {
         var result = GeneratorHarness.Run("""

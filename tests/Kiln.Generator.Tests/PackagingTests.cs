@@ -1,0 +1,120 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+
+namespace Kiln.Generator.Tests;
+
+/// <summary>
+/// The package works where the repository is not: pack Kiln, then build and run a fresh
+/// project outside the solution that only has a PackageReference to it.
+/// </summary>
+public class PackagingTests
+{
+    private const string ConsumerModel = """
+        using System;
+        using Kiln;
+
+        [Sequential(4)]
+        [Dense(16, Activation.Relu)]
+        [Dense(3, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class Blobs { }
+
+        public static class Program
+        {
+            public static int Main()
+            {
+                // Three separable blobs: the class is the index of the largest of the first three features.
+                var rng = new Rng(7);
+                const int count = 600;
+                var x = new float[count * 4];
+                var y = new float[count];
+                for (int i = 0; i < count; i++)
+                {
+                    int c = i % 3;
+                    for (int j = 0; j < 4; j++) x[i * 4 + j] = rng.NextNormal() * 0.3f + (j == c ? 2f : 0f);
+                    y[i] = c;
+                }
+                var data = new Dataset(x, y, new[] { 4 }, 1);
+                var model = new Blobs(batchSize: 32, seed: 1);
+                model.Fit(data, epochs: 5, new Adam(0.01f), verbose: 0);
+                var result = model.Evaluate(data);
+                Console.WriteLine(Blobs.Summary);
+                Console.WriteLine($"accuracy {result.Metric:F3}");
+                return result.Metric > 0.95f ? 0 : 1;
+            }
+        }
+        """;
+
+    [Fact]
+    public void APackageReferenceIsAllAProjectNeeds()
+    {
+        string repo = Path.GetFullPath(Path.Combine(SnapshotTests.SourcePath(""), "..", ".."));
+        string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
+        string work = Path.Combine(Path.GetTempPath(), "kiln-package-" + Guid.NewGuid().ToString("N"));
+        string feed = Path.Combine(work, "feed"), consumer = Path.Combine(work, "consumer");
+        Directory.CreateDirectory(consumer);
+        try
+        {
+            Run("dotnet", $"pack \"{Path.Combine(repo, "src", "Runtime", "Kiln.Runtime.csproj")}\" -c {configuration} --no-build -o \"{feed}\"", repo);
+            string package = Assert.Single(Directory.GetFiles(feed, "Kiln.*.nupkg"));
+            string version = Path.GetFileNameWithoutExtension(package).Substring("Kiln.".Length);
+
+            // Outside the repository: no Directory.Build.props, no central package versions.
+            File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                    <RestorePackagesPath>{Path.Combine(work, "packages")}</RestorePackagesPath>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="Kiln" Version="{version}" />
+                  </ItemGroup>
+                </Project>
+                """);
+            // The fresh feed first; the machine's package cache serves Kiln's own dependencies offline.
+            string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <add key="kiln-local" value="{feed}" />
+                    <add key="machine-cache" value="{cache}" />
+                  </packageSources>
+                </configuration>
+                """);
+            File.WriteAllText(Path.Combine(consumer, "Program.cs"), ConsumerModel);
+
+            string output = Run("dotnet", "run -c Release", consumer);
+            Assert.Contains("Total params: 131", output);
+            Assert.Contains("accuracy ", output);
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static string Run(string file, string arguments, string directory)
+    {
+        var start = new ProcessStartInfo(file, arguments)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), $"'{file} {arguments}' did not finish in 5 minutes");
+        Assert.True(process.ExitCode == 0, $"'{file} {arguments}' in {directory} exited with {process.ExitCode}:\n{stdout}\n{stderr.Result}");
+        return stdout;
+    }
+}
