@@ -53,17 +53,14 @@ public sealed class KilnGenerator : IIncrementalGenerator
         return new GeneratedModel(hint, source, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()));
     }
 
-    private static readonly Dictionary<string, Microsoft.CodeAnalysis.DiagnosticDescriptor> RoslynDescriptors =
-        Descriptors.All.ToDictionary(d => d.Id, d => new Microsoft.CodeAnalysis.DiagnosticDescriptor(
-            d.Id, d.Title, "{0}", "Kiln",
-            d.Severity switch { Severity.Error => DiagnosticSeverity.Error, Severity.Warning => DiagnosticSeverity.Warning, _ => DiagnosticSeverity.Info },
-            isEnabledByDefault: true));
+    private static readonly Dictionary<string, Microsoft.CodeAnalysis.DiagnosticDescriptor> ById =
+        RoslynDescriptors.All.ToDictionary(d => d.Id);
 
     private static Diagnostic ToRoslyn(GraphDiagnostic d)
     {
         var location = d.Location is { } s
             ? Location.Create(s.FilePath, new TextSpan(s.Start, s.Length), new LinePositionSpan(new LinePosition(s.Line, s.Column), new LinePosition(s.EndLine, s.EndColumn)))
             : Location.None;
-        return Diagnostic.Create(RoslynDescriptors[d.Id], location, d.Message);
+        return Diagnostic.Create(ById[d.Id], location, d.Message);
     }
 }

@@ -284,6 +284,16 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void RoslynDescriptorsMirrorTheCatalog()
+    {
+        var roslyn = typeof(KilnGenerator).Assembly.GetType("Kiln.Generator.RoslynDescriptors")!
+            .GetField("All")!.GetValue(null) as DiagnosticDescriptor[];
+        Assert.NotNull(roslyn);
+        Assert.Equal(Kiln.Graph.Descriptors.All.Select(d => (d.Id, d.Title, d.Severity.ToString())),
+            roslyn!.Select(d => (d.Id, d.Title.ToString(System.Globalization.CultureInfo.InvariantCulture), d.DefaultSeverity.ToString())));
+    }
+
+    [Fact]
     public void AValidModelHasNoDiagnosticsAndCompilesWithWarningsAsErrors()
     {
         var result = GeneratorHarness.Run("""

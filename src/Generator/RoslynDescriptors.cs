@@ -1,0 +1,62 @@
+using Microsoft.CodeAnalysis;
+
+namespace Kiln.Generator;
+
+/// <summary>
+/// The Roslyn face of the Graph diagnostic catalog (<c>Kiln.Graph.Descriptors</c>): one constant
+/// descriptor per ID, so analyzer release tracking (AnalyzerReleases.*.md) sees every rule. The
+/// message is formatted by Graph, hence the single "{0}"; a test keeps both lists in step.
+/// </summary>
+internal static class RoslynDescriptors
+{
+    private const string Category = "Kiln";
+
+    public static readonly DiagnosticDescriptor NotPartial = new("KILN0001", "Model class must be partial", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NoLayers = new("KILN0002", "Model has no layers", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NoInputShape = new("KILN0003", "Model has no input shape", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LayersSpread = new("KILN0004", "Layers spread over several partial declarations", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor UnsupportedDeclaration = new("KILN0005", "Model class cannot be generated", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NonPositiveInputDimension = new("KILN0006", "Input dimension must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new("KILN0101", "Dense needs a flat input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NonPositiveUnits = new("KILN0102", "Units must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor DropoutRate = new("KILN0103", "Dropout rate out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor ReshapeNonPositive = new("KILN0104", "Reshape dimension must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor ReshapeCount = new("KILN0105", "Reshape changes the element count", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NegativeAlpha = new("KILN0106", "LeakyRelu slope must not be negative", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor WindowTooLarge = new("KILN0107", "Window larger than its input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor ArgumentTooSmall = new("KILN0108", "Argument out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NeedsImage = new("KILN0109", "Layer needs an image input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor RedundantBias = new("KILN0110", "Bias before BatchNormalization is redundant", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor BatchNormArgument = new("KILN0111", "BatchNormalization argument out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor PoolingDropsPixels = new("KILN0112", "Pooling leaves rows or columns out", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LogitsWithoutFromLogits = new("KILN0204", "Cross-entropy on an output that is not a probability", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor[] All =
+    {
+        NotPartial,
+        NoLayers,
+        NoInputShape,
+        LayersSpread,
+        UnsupportedDeclaration,
+        NonPositiveInputDimension,
+        DenseOnRankAboveOne,
+        NonPositiveUnits,
+        DropoutRate,
+        ReshapeNonPositive,
+        ReshapeCount,
+        NegativeAlpha,
+        WindowTooLarge,
+        ArgumentTooSmall,
+        NeedsImage,
+        RedundantBias,
+        BatchNormArgument,
+        PoolingDropsPixels,
+        LossNeedsFlatOutput,
+        LossOutputMismatch,
+        ProbabilitiesWithFromLogits,
+        LogitsWithoutFromLogits,
+    };
+}
