@@ -34,14 +34,15 @@ public static unsafe class Conv2D
         CheckKernel(kernel.Length, g);
         if (typeof(TAct) != typeof(Identity)) Activations.CheckLength(y.Length, outputs, nameof(y));
         Activations.CheckLength(dy.Length, outputs, nameof(dy));
-        Activations.CheckLength(dKernel.Length, checked(g.PatchSize * g.OutputChannels), nameof(dKernel));
+        // An empty dKernel means the weights are frozen: only dx (and dBias) are wanted.
+        if (!dKernel.IsEmpty) Activations.CheckLength(dKernel.Length, checked(g.PatchSize * g.OutputChannels), nameof(dKernel));
         CheckBias(dBias.Length, g.OutputChannels, nameof(dBias));
         if (!dx.IsEmpty) Activations.CheckLength(dx.Length, checked(n * g.InputSize), nameof(dx));
         long pixels = (long)n * g.OutputHeight * g.OutputWidth;
         fixed (float* px = x, pk = kernel, py = y, pdy = dy, pdk = dKernel, pdb = dBias, pdx = dx)
         {
             ChannelSums.ActivationBackwardAndSums(py, pdy, dBias.IsEmpty ? null : pdb, pixels, g.OutputChannels, activation);
-            ConvCore.BackwardKernel(px, pdy, pdk, n, g);
+            if (!dKernel.IsEmpty) ConvCore.BackwardKernel(px, pdy, pdk, n, g);
             if (!dx.IsEmpty) ConvCore.BackwardData(pdy, pk, pdx, n, g);
         }
     }

@@ -39,14 +39,15 @@ public static unsafe class Conv2DTranspose
         Conv2D.CheckKernel(kernel.Length, g);
         if (typeof(TAct) != typeof(Identity)) Activations.CheckLength(y.Length, outputs, nameof(y));
         Activations.CheckLength(dy.Length, outputs, nameof(dy));
-        Activations.CheckLength(dKernel.Length, checked(g.PatchSize * g.OutputChannels), nameof(dKernel));
+        // An empty dKernel means the weights are frozen: only dx (and dBias) are wanted.
+        if (!dKernel.IsEmpty) Activations.CheckLength(dKernel.Length, checked(g.PatchSize * g.OutputChannels), nameof(dKernel));
         Conv2D.CheckBias(dBias.Length, g.InputChannels, nameof(dBias));
         if (!dx.IsEmpty) Activations.CheckLength(dx.Length, checked(n * g.OutputSize), nameof(dx));
         fixed (float* px = x, pk = kernel, py = y, pdy = dy, pdk = dKernel, pdb = dBias, pdx = dx)
         {
             ChannelSums.ActivationBackwardAndSums(py, pdy, dBias.IsEmpty ? null : pdb, (long)n * g.InputHeight * g.InputWidth, g.InputChannels, activation);
             // The forward convolution's kernel gradient with its input = dz and its output gradient = x.
-            ConvCore.BackwardKernel(pdy, px, pdk, n, g);
+            if (!dKernel.IsEmpty) ConvCore.BackwardKernel(pdy, px, pdk, n, g);
             if (!dx.IsEmpty) ConvCore.Forward(pdy, pk, null, pdx, n, g, default(Identity));
         }
     }

@@ -13,11 +13,11 @@ namespace Kiln.Kernels;
 /// broadcasts straight from the image (no im2col copy, no A packing: with F as small as 32–128
 /// packing A would cost as much as the arithmetic).</item>
 /// <item>Data gradient: dx = col2im(dz·Wᵀ), per sample so the scatter-add never races.</item>
-/// <item>Kernel gradient: dW = im2col(x)ᵀ·dz, split over rows of dW (never over pixels), pixel
-/// chunks accumulated in a fixed order.</item>
+/// <item>Kernel gradient: dW = im2col(x)ᵀ·dz over a fixed number of pixel groups (a function of the
+/// problem size only), each summed into its own buffer, the buffers added in group order.</item>
 /// </list>
-/// Every output element is computed by one thread in an order that does not depend on the split,
-/// so results are bitwise identical for any thread count.
+/// Every output element (or group partial) is computed by one thread in an order that does not
+/// depend on the split, so results are bitwise identical for any thread count.
 /// </summary>
 internal static unsafe class ConvCore
 {
@@ -314,6 +314,12 @@ internal static unsafe class ConvCore
 
     // ---------------------------------------------------------------- kernel gradient
 
+    /// <summary>
+    /// Pixel groups for the kernel gradient: a function of the problem only (never of the thread
+    /// count), so the partial sums, and the order they are added in, are always the same.
+    /// </summary>
+    internal const int KernelGradGroups = 8;
+
     /// <summary>dW[K×F] = im2col(x)ᵀ·dz, overwritten.</summary>
     public static void BackwardKernel(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
     {
@@ -324,14 +330,25 @@ internal static unsafe class ConvCore
             new Span<float>(dKernel, k * f).Clear();
             return;
         }
+        // Chunk rows: the im2col block (rows × K) stays within about 256 KiB of L2.
+        int chunk = Math.Clamp((65536 / k) & ~7, 32, KernelGradChunk);
+        long chunks = (pixels + chunk - 1) / chunk;
+        // Splitting the pixels (not the rows of dW) gives each thread its own slice of x and dz to
+        // read once; each group sums into its own buffer, and the groups are added in order.
+        int groups = (int)Math.Min(KernelGradGroups, Math.Max(1, 2 * pixels * k * f / (4L << 20)));
+        groups = (int)Math.Min(groups, chunks);
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.DKernel = dKernel; job.G = g; job.Pixels = pixels;
-        int rowTiles = (k + MR - 1) / MR;
-        // Each part re-reads all of dz, so fewer, larger parts than the forward uses.
-        int parts = Math.Min(PartsFor(2 * pixels * k * f, rowTiles), Math.Max(1, KilnSettings.Threads) * 2);
-        job.RowTiles = rowTiles;
-        try { WorkerPool.Shared.Run(job, parts); }
-        finally { job.X = job.Dz = job.DKernel = null; }
+        job.Chunk = chunk; job.Chunks = chunks; job.Groups = groups;
+        job.Partials = groups > 1 ? ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)(groups - 1) * k * f) : null;
+        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
+        try
+        {
+            WorkerPool.Shared.Run(job, parts);
+            long size = (long)k * f;
+            for (int grp = 1; grp < groups; grp++) AddLong(job.Partials + (grp - 1) * size, dKernel, size);
+        }
+        finally { job.X = job.Dz = job.DKernel = job.Partials = null; }
     }
 
     private sealed class KernelJob : ParallelJob
@@ -339,36 +356,43 @@ internal static unsafe class ConvCore
         [ThreadStatic] private static KernelJob? t_instance;
         public static KernelJob ForCurrentThread => t_instance ??= new KernelJob();
 
-        public float* X, Dz, DKernel;
+        public float* X, Dz, DKernel, Partials;
         public Conv2DGeometry G;
-        public long Pixels;
-        public int RowTiles;
+        public long Pixels, Chunks;
+        public int Chunk, Groups;
 
         public override void Execute(int part, int parts)
         {
+            // Groups are dealt to parts in a fixed pattern; which thread runs a group never matters.
+            for (int grp = part; grp < Groups; grp += parts) RunGroup(grp);
+        }
+
+        private void RunGroup(int grp)
+        {
             int k = G.PatchSize, f = G.OutputChannels, c = G.InputChannels;
-            int k0 = (int)((long)part * RowTiles / parts) * MR;
-            int k1 = Math.Min(k, (int)((long)(part + 1) * RowTiles / parts) * MR);
-            if (k1 <= k0) return;
-            int width = k1 - k0;
+            long c0 = grp * Chunks / Groups, c1 = (grp + 1) * Chunks / Groups;
+            float* target = grp == 0 ? DKernel : Partials + (long)(grp - 1) * k * f;
             bool pointwise = G.IsPointwise;
-            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)KernelGradChunk * width);
-            // Pixel chunks in a fixed order, whatever the split: each dW element gets the same sum.
-            for (long q0 = 0; q0 < Pixels; q0 += KernelGradChunk)
+            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)Chunk * k);
+            for (long ch = c0; ch < c1; ch++)
             {
-                int rows = (int)Math.Min(KernelGradChunk, Pixels - q0);
-                float* a;
-                nint lda;
-                if (pointwise) { a = X + q0 * c + k0; lda = c; }
-                else
+                long q0 = ch * Chunk;
+                int rows = (int)Math.Min(Chunk, Pixels - q0);
+                float* a = X + q0 * c;
+                if (!pointwise)
                 {
-                    Im2Col(X, G, q0, rows, k0, k1, col, width);
+                    Im2Col(X, G, q0, rows, 0, k, col, k);
                     a = col;
-                    lda = width;
                 }
-                GemmSerial(true, false, width, f, rows, a, lda, Dz + q0 * f, f, DKernel + (nint)k0 * f, f, q0 > 0, null, false, default(Identity));
+                GemmSerial(true, false, k, f, rows, a, k, Dz + q0 * f, f, target, f, ch > c0, null, false, default(Identity));
             }
         }
+    }
+
+    private static void AddLong(float* s, float* d, long count)
+    {
+        for (long i = 0; i < count; i += int.MaxValue / 2)
+            Add(s + i, d + i, (int)Math.Min(int.MaxValue / 2, count - i));
     }
 
     // ---------------------------------------------------------------- im2col / col2im
