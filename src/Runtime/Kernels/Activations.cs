@@ -8,6 +8,7 @@ namespace Kiln.Kernels;
 public static unsafe class Activations
 {
     /// <summary>y = f(x) over x.Length elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TAct>(ReadOnlySpan<float> x, Span<float> y, TAct activation) where TAct : struct, IActivation
     {
         CheckLength(y.Length, x.Length, nameof(y));
@@ -37,6 +38,7 @@ public static unsafe class Activations
     }
 
     /// <summary>dx = dy·f'(y) over y.Length elements; dx may be the same memory as dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TAct>(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, TAct activation) where TAct : struct, IActivation
     {
         CheckLength(dy.Length, y.Length, nameof(dy));
@@ -57,6 +59,7 @@ public static unsafe class Activations
     }
 
     /// <summary>Row-wise softmax, stable: exp(x − row max) / Σ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
     {
         CheckShape(x.Length, rows, cols, nameof(x));
@@ -68,6 +71,7 @@ public static unsafe class Activations
     }
 
     /// <summary>dx = y⊙(dy − Σ dy⊙y) per row; dx may be the same memory as dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int rows, int cols)
     {
         CheckShape(y.Length, rows, cols, nameof(y));
@@ -90,6 +94,7 @@ public static unsafe class Activations
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SoftmaxRow(float* x, float* y, int cols)
     {
         if (cols == 0) return;
@@ -135,6 +140,7 @@ public static unsafe class Activations
         for (; j < cols; j++) y[j] *= inv;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float Max(float* x, int len)
     {
         int j = 0;
@@ -149,6 +155,7 @@ public static unsafe class Activations
         return max;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float Dot(float* a, float* b, int len)
     {
         int j = 0;

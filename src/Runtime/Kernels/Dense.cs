@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Kiln.Kernels;
@@ -7,6 +8,7 @@ namespace Kiln.Kernels;
 public static unsafe class Dense
 {
     /// <summary>y[n×units] = act(x[n×inputs]·kernel + bias); empty bias = none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> y,
         int n, int inputs, int units, TAct activation) where TAct : struct, IActivation
     {
@@ -15,9 +17,10 @@ public static unsafe class Dense
     }
 
     /// <summary>
-    /// dy (w.r.t. the activation output) becomes dz = dy·act'(y) in place; then dKernel = xᵀ·dz,
+    /// dy (w.r.t. the activation output) becomes dz = dy·act'(y) in place; then dKernel = xᵀ·dz (skipped when empty: frozen weights),
     /// dBias = column sums of dz (skipped when empty), dx = dz·kernelᵀ (skipped when empty).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
         Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, int inputs, int units, TAct activation) where TAct : struct, IActivation
     {
@@ -32,12 +35,14 @@ public static unsafe class Dense
             Activations.Backward(y.Slice(0, outputs), dz, dz, activation);
         }
 
-        Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel, units);
+        // An empty dKernel means the weights are frozen: only dx is wanted.
+        if (!dKernel.IsEmpty) Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel, units);
         if (!dBias.IsEmpty) ColumnSums(dz, dBias, n, units);
         if (!dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs);
     }
 
     /// <summary>sums[j] = Σ_i m[i, j], rows added in order (deterministic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ColumnSums(ReadOnlySpan<float> m, Span<float> sums, int rows, int cols)
     {
         Activations.CheckShape(m.Length, rows, cols, nameof(m));

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Kiln.Kernels;
@@ -7,6 +8,7 @@ namespace Kiln.Kernels;
 public static unsafe class Dropout
 {
     /// <summary>mask[i] = (rng.NextFloat() ≥ rate) ? 1/(1−rate) : 0, drawn in index order; y = x·mask.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, Span<float> mask, float rate, ref Rng rng)
     {
         if (!(rate >= 0f && rate < 1f)) throw new ArgumentOutOfRangeException(nameof(rate), rate, "Dropout rate must be in [0, 1)");
@@ -25,6 +27,7 @@ public static unsafe class Dropout
     }
 
     /// <summary>dx = dy·mask; dx may be the same memory as dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> dy, ReadOnlySpan<float> mask, Span<float> dx)
     {
         Activations.CheckLength(mask.Length, dy.Length, nameof(mask));
@@ -32,6 +35,7 @@ public static unsafe class Dropout
         Multiply(dy, mask, dx, dy.Length);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> r, int len)
     {
         fixed (float* pa = a, pb = b, pr = r)

@@ -8,6 +8,8 @@ namespace Kiln.Kernels;
 /// Single-precision matrix multiply on row-major spans with leading dimensions (floats between
 /// the starts of consecutive rows). Packed, cache-blocked and register-blocked (BLIS style), split
 /// over <see cref="KilnSettings.Threads"/> when large enough; the same bits for any thread count.
+/// Entry points and loops are compiled fully optimized at first call: tiered compilation's later
+/// promotions run partly on the calling thread and may allocate there mid-training.
 /// </summary>
 public static unsafe class Gemm
 {
@@ -17,18 +19,22 @@ public static unsafe class Gemm
     internal const int PartsPerThread = 2;
 
     /// <summary>C[m×n] = A[m×k]·B[k×n], or C += when <paramref name="accumulate"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
         => Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
 
     /// <summary>C = Aᵀ·B with A stored k×m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
         => Multiply(true, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
 
     /// <summary>C = A·Bᵀ with B stored n×k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Nt(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
         => Multiply(false, true, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
 
     /// <summary>C = act(A·B + bias[j]), the bias and activation applied as each tile is stored; empty bias = none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NnBiasActivation<TAct>(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         ReadOnlySpan<float> bias, Span<float> c, int ldc, TAct activation) where TAct : struct, IActivation
     {
@@ -38,6 +44,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>The general entry: op(A)·op(B) (+C) with an optional bias+activation epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Multiply<TAct>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, ReadOnlySpan<float> bias, bool epilogue, TAct act)
         where TAct : struct, IActivation
@@ -60,6 +67,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dispatch<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
         float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
     {
@@ -102,11 +110,29 @@ public static unsafe class Gemm
         job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
         job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act;
         job.SplitColumns = splitColumns;
-        try { WorkerPool.Shared.Run(job, parts); }
+        WorkerPool pool = WorkerPool.Shared;
+        if (!ReferenceEquals(s_warmedPool, pool))
+        {
+            // Every worker gets its packing buffers now, not during whichever later call it first
+            // happens to take a part of, so "no allocation after warm-up" holds on every thread.
+            pool.RunOnEachThread(ScratchWarmup.Instance);
+            s_warmedPool = pool;
+        }
+        try { pool.Run(job, parts); }
         finally { job.A = job.B = job.C = job.Bias = null; }
     }
 
+    private static WorkerPool? s_warmedPool;
+
+    private sealed class ScratchWarmup : ParallelJob
+    {
+        public static readonly ScratchWarmup Instance = new();
+
+        public override void Execute(int part, int parts) => _ = GemmScratch.Current;
+    }
+
     /// <summary>The reference-grade fallback when no vector unit is usable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scalar<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
         float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
     {
@@ -127,6 +153,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EmptyProduct<TAct>(int m, int n, float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act)
         where TAct : struct, IActivation
     {

@@ -75,6 +75,7 @@ internal static unsafe class GemmDriver
 
     // Runs the full-width kernel on a scratch tile and copies back the valid part, so edge
     // elements get exactly the arithmetic of interior ones.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile<TK, TAct>(GemmScratch s, int kc, float* ap, float* bp, nint bStride, float* cp, nint ldc,
         int rows, int cols, bool loadC, float* bias, bool applyEpilogue, TAct act)
         where TK : struct, IMicroKernel where TAct : struct, IActivation
@@ -114,6 +115,7 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
     public nint Lda, Ldb, Ldc;
     public TAct Act;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Execute(int part, int parts)
     {
         int mr = Use512 ? MicroKernel512.MR : MicroKernel256.MR;
@@ -139,6 +141,7 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run(int m, int n, float* a, float* b, float* c, float* bias)
     {
         if (Use512)

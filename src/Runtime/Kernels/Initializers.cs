@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace Kiln.Kernels;
 
@@ -6,6 +7,7 @@ namespace Kiln.Kernels;
 public static class Initializers
 {
     /// <summary>U(−l, l) with l = √(6/(fanIn+fanOut)), drawn in storage order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlorotUniform(Span<float> weights, int fanIn, int fanOut, ref Rng rng)
     {
         if (fanIn <= 0 || fanOut <= 0)

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace Kiln.Kernels;
 
@@ -16,6 +17,7 @@ public static class Losses
     private const float OneMinusEpsilon = 1f - Epsilon;
 
     /// <summary>Labels are class indices stored as floats; dLogits = (softmax − onehot)/n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes)
     {
         Check(logits.Length, labels.Length, dLogits.Length, n, classes, n, nameof(labels));
@@ -38,6 +40,7 @@ public static class Losses
     }
 
     /// <summary>Targets are distributions (one-hot or soft); dLogits = (softmax·Σt − t)/n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes)
     {
         Check(logits.Length, targets.Length, dLogits.Length, n, classes, n * classes, nameof(targets));
@@ -65,6 +68,7 @@ public static class Losses
     }
 
     /// <summary>Stable form max(z,0) − z·t + log(1+e^−|z|); mean over features, then batch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features)
     {
         Check(logits.Length, targets.Length, dLogits.Length, n, features, n * features, nameof(targets));
@@ -85,6 +89,7 @@ public static class Losses
     }
 
     /// <summary>On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes)
     {
         Check(probs.Length, labels.Length, dProbs.Length, n, classes, n, nameof(labels));
@@ -99,6 +104,7 @@ public static class Losses
     }
 
     /// <summary>On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes)
     {
         Check(probs.Length, targets.Length, dProbs.Length, n, classes, n * classes, nameof(targets));
@@ -110,6 +116,7 @@ public static class Losses
     }
 
     /// <summary>On probabilities clipped to [ε, 1−ε] (clipped entries get zero gradient); mean over features, then batch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features)
     {
         Check(probs.Length, targets.Length, dProbs.Length, n, features, n * features, nameof(targets));
@@ -131,6 +138,7 @@ public static class Losses
     }
 
     /// <summary>Mean of (prediction − target)² over features, then batch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float MeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> dPredictions, int n, int features)
     {
         Check(predictions.Length, targets.Length, dPredictions.Length, n, features, n * features, nameof(targets));
@@ -148,6 +156,7 @@ public static class Losses
 
     // One row of cross-entropy on probabilities: q = p/Σp, r = clip(q), loss = −Σ t·log r. Through the
     // renormalization, ∂L/∂p_k = (g_k − Σ_j g_j q_j)/Σp with g = −t/r where unclipped and 0 where clipped.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double RowCrossentropy(ReadOnlySpan<float> p, ReadOnlySpan<float> t, int label, Span<float> grad, int n)
     {
         int classes = p.Length;
@@ -176,6 +185,7 @@ public static class Losses
         return loss;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double LogSumExp(ReadOnlySpan<float> z, out double max, out double sum)
     {
         max = double.NegativeInfinity;

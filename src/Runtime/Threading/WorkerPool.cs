@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 
@@ -8,7 +9,9 @@ namespace Kiln.Threading;
 /// <summary>
 /// A persistent pool of background threads that run the parts of one <see cref="ParallelJob"/> at a
 /// time, with the calling thread doing part 0. Workers spin briefly after a job (kernels come in quick
-/// succession during a training step) and then sleep on a monitor. Nothing is allocated per call.
+/// succession during a training step) and then sleep on an event. Nothing is allocated per call.
+/// The dispatch loops are compiled fully optimized up front: tiering's on-stack replacement would
+/// otherwise compile (and allocate) on whichever thread happens to cross its threshold, mid-step.
 /// </summary>
 public sealed class WorkerPool
 {
@@ -19,22 +22,26 @@ public sealed class WorkerPool
 
     private readonly Thread[] _threads;
     private readonly long[] _allocatedBytes;
-    private readonly object _gate = new();
+    private readonly AutoResetEvent[] _wake;
+    private readonly int[] _sleeping;
     private readonly object _runGate = new();
     private readonly long _spinTicks;
     private ParallelJob? _job;
     private int _parts;
-    private volatile int _generation;
+    private int _generation;
     private long _next;
     private int _done;
-    private int _sleepers;
     private Exception? _failure;
+    private volatile int _broadcastGeneration;
 
     public WorkerPool(int workerThreads)
     {
         if (workerThreads < 0) throw new ArgumentOutOfRangeException(nameof(workerThreads), workerThreads, "must not be negative");
         _spinTicks = Stopwatch.Frequency / 10000; // 100 µs
         _threads = new Thread[workerThreads];
+        _wake = new AutoResetEvent[workerThreads + 1];
+        _sleeping = new int[workerThreads + 1];
+        for (int i = 1; i <= workerThreads; i++) _wake[i] = new AutoResetEvent(false);
         _allocatedBytes = new long[workerThreads + 1];
         for (int i = 0; i < workerThreads; i++)
         {
@@ -81,6 +88,7 @@ public sealed class WorkerPool
     /// descheduled only delays the part it already took. A call from inside a job (nested
     /// parallelism), with one part, or on a pool without workers runs inline on the caller.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ParallelJob job, int parts)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -96,14 +104,10 @@ public sealed class WorkerPool
             _parts = parts;
             _failure = null;
             Volatile.Write(ref _done, 0);
-            int generation = _generation + 1;
+            int generation = Volatile.Read(ref _generation) + 1;
             // The generation tag in the high half stops a worker that wakes late from taking parts of a later job.
             Volatile.Write(ref _next, (long)generation << 32);
-            lock (_gate)
-            {
-                _generation = generation;
-                if (_sleepers > 0) Monitor.PulseAll(_gate);
-            }
+            Publish(generation);
 
             t_insideJob = true;
             try { RunParts(generation, job, parts); }
@@ -119,6 +123,57 @@ public sealed class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Runs part i on thread i (the caller is 0, then each worker) exactly once and waits for all:
+    /// for touching per-thread state (scratch buffers, thread statics) up front, so that the first
+    /// real job a worker happens to take does not allocate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void RunOnEachThread(ParallelJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        int parts = MaxParts;
+        if (parts == 1 || t_insideJob)
+        {
+            job.Execute(0, 1);
+            return;
+        }
+
+        lock (_runGate)
+        {
+            _job = job;
+            _parts = parts;
+            _failure = null;
+            Volatile.Write(ref _done, 0);
+            int generation = Volatile.Read(ref _generation) + 1;
+            _broadcastGeneration = generation;
+            Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue); // nothing to take dynamically
+            Publish(generation);
+
+            t_insideJob = true;
+            try { job.Execute(0, parts); }
+            catch (Exception e) { _failure = e; }
+            finally { t_insideJob = false; }
+            Interlocked.Increment(ref _done);
+
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            _job = null;
+            if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
+        }
+    }
+
+    // A kernel event rather than Monitor.Wait/Pulse: a contended monitor allocates on the thread
+    // that meets the contention, which would break "no allocation per step" at random.
+    private void Publish(int generation)
+    {
+        Interlocked.Exchange(ref _generation, generation);
+        for (int i = 1; i < _sleeping.Length; i++)
+            if (Volatile.Read(ref _sleeping[i]) == 1 && Interlocked.Exchange(ref _sleeping[i], 0) == 1)
+                _wake[i].Set();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunParts(int generation, ParallelJob job, int parts)
     {
         while (true)
@@ -134,6 +189,7 @@ public sealed class WorkerPool
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WorkerLoop(int index)
     {
         t_insideJob = true;
@@ -142,24 +198,34 @@ public sealed class WorkerPool
         {
             int generation;
             long spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
-            while ((generation = _generation) == seen)
+            while ((generation = Volatile.Read(ref _generation)) == seen)
             {
                 if (Stopwatch.GetTimestamp() < spinUntil)
                 {
                     Thread.SpinWait(16);
                     continue;
                 }
-                lock (_gate)
-                {
-                    _sleepers++;
-                    while (_generation == seen) Monitor.Wait(_gate);
-                    _sleepers--;
-                }
+                // Announce the sleep, then look once more: either Publish sees the flag and signals,
+                // or this thread sees the new generation (full fences on both sides).
+                Interlocked.Exchange(ref _sleeping[index], 1);
+                if (Volatile.Read(ref _generation) == seen) _wake[index].WaitOne();
+                Interlocked.Exchange(ref _sleeping[index], 0);
+                spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
             }
             seen = generation;
             ParallelJob? job = _job;
             int parts = _parts;
             if (job is null) continue;
+
+            if (_broadcastGeneration == generation)
+            {
+                // Tagged with the generation, so a worker that wakes late for an earlier job can
+                // never run a broadcast twice; the caller waits for every worker before moving on.
+                try { job.Execute(index, parts); }
+                catch (Exception e) { _failure = e; }
+                Interlocked.Increment(ref _done);
+                continue;
+            }
 
             long before = GC.GetAllocatedBytesForCurrentThread();
             RunParts(generation, job, parts);

@@ -52,8 +52,9 @@ public class AllocationTests
             Activations.Softmax(x[3], x[3], n, 10);
         }
 
-        Step();
-        Step();
+        // Past the JIT's call-counting threshold (30 calls) for everything a step calls, so tiering
+        // work that may run on this thread is over before measuring.
+        for (int i = 0; i < 40; i++) Step();
         WorkerPool pool = WorkerPool.Shared;
         long workersBefore = pool.AllocatedBytesOnWorkers;
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -79,6 +80,31 @@ public class AllocationTests
         Assert.True(rendezvous.Met, "the worker never took the second part");
         Assert.NotEqual(rendezvous.Threads[0], rendezvous.Threads[1]);
         Assert.True(pool.AllocatedBytesOnWorkers > before, "an allocating part on a worker must show in AllocatedBytesOnWorkers");
+    }
+
+    [Fact]
+    public void RunOnEachThreadRunsEveryPartOnceOnItsOwnThread()
+    {
+        var pool = new WorkerPool(1);
+        pool.Run(new CountingJob(), 7); // let the worker pass a few generations first
+        var job = new ThreadRecordingJob();
+        pool.RunOnEachThread(job);
+        pool.RunOnEachThread(job);
+        Assert.Equal(new[] { 2, 2 }, job.Counts);
+        Assert.NotEqual(job.Threads[0], job.Threads[1]);
+        Assert.Equal(Environment.CurrentManagedThreadId, job.Threads[0]);
+    }
+
+    private sealed class ThreadRecordingJob : ParallelJob
+    {
+        public readonly int[] Counts = new int[2];
+        public readonly int[] Threads = new int[2];
+
+        public override void Execute(int part, int parts)
+        {
+            Threads[part] = Environment.CurrentManagedThreadId;
+            System.Threading.Interlocked.Increment(ref Counts[part]);
+        }
     }
 
     private sealed class CountingJob : ParallelJob
