@@ -168,6 +168,12 @@ internal static class Emitter
         var locals = new Locals(w);
         if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
         if (program.State.Count > 0) w.Line("Span<float> s = State.Span;");
+        if (HasLearningBatchNorm(program))
+        {
+            w.Comment("BatchNormalization learns batch statistics only in training and only while the model is trainable (Keras).");
+            w.Line("bool batchStatistics = training && Trainable;");
+            w.Line("_batchStatistics = batchStatistics;");
+        }
         var viewsDone = new HashSet<LayerNode>();
         void Views(KernelGroup? upTo)
         {
@@ -186,19 +192,24 @@ internal static class Emitter
                     break;
                 case StepKind.LinearForward when g.BatchNorm is not null:
                 {
-                    GroupComment(w, g, "training: batch statistics; inference: BN folded into the weights");
-                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!), folded = locals.Use(step.Folded!);
                     var bn = g.BatchNorm;
+                    bool learns = bn.IsTrainable;
+                    GroupComment(w, g, learns ? "training: batch statistics; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
                     int kernelSize = program.Weight(g.First, "kernel")!.Weight.Size, channels = g.Output.Last;
-                    w.Open("if (training)");
-                    w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
-                    w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.Spec.Double("Momentum", 0.99))}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});");
-                    w.Close();
-                    w.Open("else");
+                    if (learns)
+                    {
+                        string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
+                        w.Open("if (batchStatistics)");
+                        w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
+                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.Spec.Double("Momentum", 0.99))}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});");
+                        w.Close();
+                        w.Open("else");
+                    }
                     w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
                     w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, foldedKernel, foldedBias, {channels});");
                     w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(step.Activation, step.Alpha)));
-                    w.Close();
+                    if (learns) w.Close();
                     break;
                 }
                 case StepKind.LinearForward:
@@ -214,12 +225,18 @@ internal static class Emitter
                 case StepKind.BatchNormForward:
                 {
                     var bn = g.First;
-                    GroupComment(w, g, "batch statistics in training, moving statistics in inference");
-                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), stats = locals.Use(step.Statistics!);
+                    GroupComment(w, g, bn.IsTrainable ? "batch statistics in training, moving statistics in inference" : "frozen: moving statistics");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), stats = bn.IsTrainable ? locals.Use(step.Statistics!) : "";
                     string gamma = Weight(program, bn, "gamma", "p"), beta = Weight(program, bn, "beta", "p"), mean = Weight(program, bn, "moving_mean", "s"), variance = Weight(program, bn, "moving_variance", "s");
                     string eps = Float(bn.Spec.Double("Epsilon", 1e-3)), act = Activation(step.Activation, step.Alpha);
-                    w.Line($"if (training) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Momentum", 0.99))}, {eps}, {act});");
-                    w.Line($"else {K}.BatchNorm.ForwardInference({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {Rows(step.Y!, g)}, {g.Output.Last}, {eps}, {act});");
+                    string inference = $"{K}.BatchNorm.ForwardInference({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {Rows(step.Y!, g)}, {g.Output.Last}, {eps}, {act});";
+                    if (!bn.IsTrainable)
+                    {
+                        w.Line(inference);
+                        break;
+                    }
+                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Momentum", 0.99))}, {eps}, {act});");
+                    w.Line("else " + inference);
                     break;
                 }
                 case StepKind.SoftmaxForward:
@@ -299,11 +316,8 @@ internal static class Emitter
     {
         w.Open("protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)");
         var locals = new Locals(w);
-        if (program.Parameters.Count > 0)
-        {
-            w.Line("ReadOnlySpan<float> p = Parameters.Span;");
-            w.Line("Span<float> g = Gradients.Span;");
-        }
+        if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
+        if (program.State.Count > 0) w.Line("ReadOnlySpan<float> s = State.Span;");
         if (program.Backward.Any(s => s.OnlyForInputGradient || s.DxOnlyForInputGradient))
             w.Line("bool inputGradientWanted = !inputGradient.IsEmpty;");
         foreach (var step in program.FromOutputGradient)
@@ -330,8 +344,18 @@ internal static class Emitter
                 {
                     var bn = g.BatchNorm;
                     GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass, then the weight gradients{into}");
-                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), z = locals.Use(step.Z!), dy = locals.Use(step.DY!), stats = locals.Use(step.Statistics!);
-                    w.Line($"{K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});";
+                    if (bn.IsTrainable)
+                    {
+                        string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
+                        w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});");
+                        w.Line("else " + frozen);
+                    }
+                    else
+                    {
+                        w.Line(frozen);
+                    }
                     w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), "default", dy, Activation(ActivationKind.Linear, 0),
                         $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
                     break;
@@ -348,8 +372,19 @@ internal static class Emitter
                 case StepKind.BatchNormBackward:
                 {
                     GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass{into}");
-                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), dy = locals.Use(step.DY!), stats = locals.Use(step.Statistics!);
-                    w.Line(Guard($"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});"));
+                    string y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "moving_variance", "s")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(layer.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});";
+                    if (!layer.IsTrainable)
+                    {
+                        w.Line(Guard(frozen));
+                        break;
+                    }
+                    string x = locals.Use(step.X!), stats = locals.Use(step.Statistics!);
+                    string learning = $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});";
+                    if (step.OnlyForInputGradient) w.Open("if (inputGradientWanted)");
+                    w.Line($"if (_batchStatistics) {learning}");
+                    w.Line($"else {frozen}");
+                    if (step.OnlyForInputGradient) w.Close();
                     break;
                 }
                 case StepKind.SoftmaxBackward:
@@ -400,8 +435,17 @@ internal static class Emitter
         w.Line();
     }
 
+    private static bool HasLearningBatchNorm(KernelProgram program) =>
+        program.Fusion.Groups.Any(g => g.BatchNorm is { IsTrainable: true } || g.Kind == KernelKind.BatchNorm && g.First.IsTrainable);
+
     private static void Buffers(CodeWriter w, KernelProgram program)
     {
+        if (HasLearningBatchNorm(program))
+        {
+            w.Line("/// <summary>Whether the last forward pass normalized with batch statistics; its backward must match.</summary>");
+            w.Line("private bool _batchStatistics;");
+            w.Line();
+        }
         w.Line($"protected override Span<float> OutputBuffer(int n) => {Slice(program.Output)};");
         w.Line();
         w.Line($"protected override Span<float> OutputGradientBuffer(int n) => {Slice(program.OutputGradient)};");
@@ -448,7 +492,12 @@ internal static class Emitter
     {
         var slot = program.Weight(layer, suffix);
         if (slot is null) return "default";
-        // Non-trainable tensors (BN moving statistics) live in State, whatever buffer the caller named.
+        if (buffer == "g")
+        {
+            // Frozen weights get no gradient; trainable ones get none either while the model is frozen (WeightGradient is then empty).
+            return slot.Weight.Trainable ? $"WeightGradient({SlotName(slot)}, {slot.Weight.Size})" : "default";
+        }
+        // Non-trainable tensors (BN moving statistics, frozen layers) live in State.
         if (!slot.Weight.Trainable) buffer = "s";
         return $"{buffer}.Slice({SlotName(slot)}, {slot.Weight.Size})";
     }

@@ -53,6 +53,13 @@ public sealed class LayerNode
     /// <summary>The convolution or pooling window (sizes, strides, padding), for window layers.</summary>
     public Window? Window { get; }
 
+    /// <summary>False for <c>Trainable = false</c>: the weights are state (no gradients), and BatchNormalization uses its moving statistics, as in Keras.</summary>
+    public bool IsTrainable => Spec.Bool("Trainable", true);
+
+    /// <summary>The same layer with every weight non-trainable (<c>Trainable = false</c>).</summary>
+    public LayerNode Frozen() => new(Index, Spec, Name, TypeName, Input, Output,
+        Weights.Select(w => w with { Trainable = false }).ToArray(), Flops, Window);
+
     public long ParameterCount => Weights.Sum(w => (long)w.Size);
     public long TrainableCount => Weights.Where(w => w.Trainable).Sum(w => (long)w.Size);
 

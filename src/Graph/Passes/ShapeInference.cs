@@ -46,6 +46,7 @@ public static class ShapeInference
             string label = $"{Names.KerasType(layer.Kind)} '{name}'";
             var node = Infer(i, layer, name, label, current, diagnostics);
             if (node is null) return null;
+            if (!node.IsTrainable) node = node.Frozen();
             layers.Add(node);
             current = node.Output;
         }

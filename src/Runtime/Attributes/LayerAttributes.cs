@@ -8,6 +8,13 @@ public abstract class LayerAttribute : Attribute
 {
     /// <summary>Keras' <c>name=</c>; by default the layer is named like Keras does (<c>dense_1</c>).</summary>
     public string? Name { get; set; }
+
+    /// <summary>
+    /// Keras' <c>trainable=</c>: false freezes the layer's weights (they become non-trainable state
+    /// and get no gradients) and runs a BatchNormalization on its moving statistics. Gradients
+    /// still flow through the layer to the ones before it.
+    /// </summary>
+    public bool Trainable { get; set; } = true;
 }
 
 /// <summary>Flattens each sample to one dimension.</summary>

@@ -58,6 +58,13 @@ public abstract partial class Model
     public int OutputSize => Description.OutputSize;
     public int TargetSize => Description.TargetSize;
 
+    /// <summary>
+    /// As Keras' <c>model.trainable</c>. A frozen model (false) computes no weight gradients and
+    /// runs BatchNormalization on its moving statistics even in training mode, but still passes
+    /// gradients through to its input: a GAN's discriminator while the generator trains.
+    /// </summary>
+    public bool Trainable { get; set; } = true;
+
     /// <summary>The model's random stream (dropout masks, shuffling); part of a training checkpoint.</summary>
     public ref Rng Random => ref _rng;
 
@@ -120,6 +127,8 @@ public abstract partial class Model
     /// <summary>One optimization step on one batch: forward, loss, backward, update. Returns the batch's mean loss.</summary>
     public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer)
     {
+        if (!Trainable)
+            throw new InvalidOperationException($"{Description.Name} has Trainable = false, so a training step would change nothing; set Trainable = true to train it.");
         Forward(input, n, training: true);
         float loss = ComputeLoss(targets, n, gradient: true);
         Backward(n);
@@ -148,6 +157,9 @@ public abstract partial class Model
     /// <summary>The arena slice of a buffer the generator placed at <paramref name="offsetPerSample"/> floats per sample.</summary>
     protected Span<float> ArenaSlice(int offsetPerSample, int n, int sampleSize) =>
         Arena.Slice(offsetPerSample * BatchSize, n * sampleSize);
+
+    /// <summary>Where backward writes the gradient of one weight tensor; empty when the model is frozen, so kernels skip it.</summary>
+    protected Span<float> WeightGradient(int offset, int length) => Trainable ? Gradients.Slice(offset, length) : default;
 
     /// <summary>The same slice seen as integers (pooling argmax indices share the arena).</summary>
     protected Span<int> ArenaIndices(int offsetPerSample, int n, int sampleSize) =>

@@ -208,15 +208,18 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             Span<float> s = State.Span;
+            // BatchNormalization learns batch statistics only in training and only while the model is trainable (Keras).
+            bool batchStatistics = training && Trainable;
+            _batchStatistics = batchStatistics;
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
             if (training) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 25088);
+            Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 320);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
-            Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 320);
-            if (training)
+            if (batchStatistics)
             {
                 Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n * 784, 32, 0.99f, 0.001f, new Kernels.Relu());
@@ -233,10 +236,10 @@ ________________________________________________________________________________
             Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
             // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);
+            Span<float> conv2d_1_folded = ArenaFixed(Conv2d1FoldedAt, 18496);
             Span<float> conv2d_1_z = ArenaSlice(Conv2d1ZAt, n, 12544);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 128);
-            Span<float> conv2d_1_folded = ArenaFixed(Conv2d1FoldedAt, 18496);
-            if (training)
+            if (batchStatistics)
             {
                 Kernels.Conv2D.Forward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, conv2d_1_z, n, Conv2d1Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_1_z, re_lu_1, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), batch_normalization_1_statistics, n * 196, 64, 0.99f, 0.001f, new Kernels.Relu());
@@ -279,7 +282,7 @@ ________________________________________________________________________________
         protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)
         {
             ReadOnlySpan<float> p = Parameters.Span;
-            Span<float> g = Gradients.Span;
+            ReadOnlySpan<float> s = State.Span;
             bool inputGradientWanted = !inputGradient.IsEmpty;
             Span<float> dense_1 = ArenaSlice(Dense1At, n, 10);
             Span<float> d_dense_1 = ArenaSlice(DDense1At, n, 10);
@@ -292,7 +295,7 @@ ________________________________________________________________________________
             // k6 · dense_1 (Dense(10, softmax)) [FashionCnn.cs:18]: (128) -> (10), backward: kernel and bias gradients and d_dropout.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 128);
             Span<float> d_dropout = ArenaSlice(DDropoutAt, n, 128);
-            Kernels.Dense.Backward(dropout, p.Slice(Dense1Kernel, 1280), default, d_dense_1_logits, g.Slice(Dense1Kernel, 1280), g.Slice(Dense1Bias, 10), d_dropout, n, 128, 10, new Kernels.Identity());
+            Kernels.Dense.Backward(dropout, p.Slice(Dense1Kernel, 1280), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 1280), WeightGradient(Dense1Bias, 10), d_dropout, n, 128, 10, new Kernels.Identity());
             // k5 · dropout (Dropout(0.3)) [FashionCnn.cs:17]: (128) -> (128), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 128);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);
@@ -300,7 +303,7 @@ ________________________________________________________________________________
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
             Span<float> dense = ArenaSlice(DenseAt, n, 128);
             Span<float> d_max_pooling2d_1 = ArenaSlice(DMaxPooling2d1At, n, 3136);
-            Kernels.Dense.Backward(max_pooling2d_1, p.Slice(DenseKernel, 401408), dense, d_dropout, g.Slice(DenseKernel, 401408), g.Slice(DenseBias, 128), d_max_pooling2d_1, n, 3136, 128, new Kernels.Relu());
+            Kernels.Dense.Backward(max_pooling2d_1, p.Slice(DenseKernel, 401408), dense, d_dropout, WeightGradient(DenseKernel, 401408), WeightGradient(DenseBias, 128), d_max_pooling2d_1, n, 3136, 128, new Kernels.Relu());
             // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), backward: each gradient to the input that won.
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 12544);
@@ -310,9 +313,10 @@ ________________________________________________________________________________
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);
             Span<float> conv2d_1_z = ArenaSlice(Conv2d1ZAt, n, 12544);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 128);
-            Kernels.BatchNorm.Backward(conv2d_1_z, re_lu_1, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), batch_normalization_1_statistics, g.Slice(BatchNormalization1Gamma, 64), g.Slice(BatchNormalization1Beta, 64), d_re_lu_1, n * 196, 64, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_1_z, re_lu_1, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 64), WeightGradient(BatchNormalization1Beta, 64), d_re_lu_1, n * 196, 64, new Kernels.Relu());
+            else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), s.Slice(BatchNormalization1MovingVariance, 64), d_re_lu_1, n * 196, 64, 0.001f, new Kernels.Relu());
             Span<float> d_max_pooling2d = ArenaSlice(DMaxPooling2dAt, n, 6272);
-            Kernels.Conv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, d_re_lu_1, g.Slice(Conv2d1Kernel, 18432), default, d_max_pooling2d, n, Conv2d1Window, new Kernels.Identity());
+            Kernels.Conv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, d_re_lu_1, WeightGradient(Conv2d1Kernel, 18432), default, d_max_pooling2d, n, Conv2d1Window, new Kernels.Identity());
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), backward: each gradient to the input that won.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 25088);
@@ -322,9 +326,13 @@ ________________________________________________________________________________
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 25088);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
-            Kernels.BatchNorm.Backward(conv2d_z, re_lu, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, g.Slice(BatchNormalizationGamma, 32), g.Slice(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Relu());
-            Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 288), default, d_re_lu, g.Slice(Conv2dKernel, 288), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, re_lu, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Relu());
+            else Kernels.FrozenBatchNorm.Backward(re_lu, d_re_lu, p.Slice(BatchNormalizationGamma, 32), s.Slice(BatchNormalizationMovingVariance, 32), d_re_lu, n * 784, 32, 0.001f, new Kernels.Relu());
+            Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 288), default, d_re_lu, WeightGradient(Conv2dKernel, 288), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
         }
+
+        /// <summary>Whether the last forward pass normalized with batch statistics; its backward must match.</summary>
+        private bool _batchStatistics;
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(Dense1At, n, 10);
 
