@@ -38,10 +38,12 @@ public sealed class BatchPipeline : IBatchSource
 
     /// <summary>
     /// The same batches, loaded by <paramref name="threads"/> background threads into
-    /// <paramref name="bufferSize"/> + 1 preallocated batches (1: double buffering, the default),
-    /// so that loading the next batch overlaps training on this one.
+    /// <paramref name="bufferSize"/> + 1 preallocated batches (1 is double buffering), so that
+    /// loading the next batches overlaps training on this one. The default of 4 ahead rides out
+    /// a loader that the OS schedules late on busy cores (benchmarks/README.md: the seed-004 MLP
+    /// waits 1% of an epoch with 4–8 ahead, 5% with 1); large image batches may want fewer.
     /// </summary>
-    public PrefetchPipeline Prefetch(int bufferSize = 1, int threads = 1)
+    public PrefetchPipeline Prefetch(int bufferSize = 4, int threads = 1)
     {
         if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(bufferSize), bufferSize, "prefetch at least one batch");
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "at least one loader thread");

@@ -37,6 +37,9 @@ public sealed class PrefetchPipeline : IBatchSource
     private Thread[]? _workers;
     private Slot? _filling, _held;
     private long _planned, _consumed;
+    private int _free;            // slots neither filling, ready nor held
+    private bool _ringWasFull;    // set when the loaders took the last free slot
+    private readonly int _resume; // free slots that wake a loader whose ring was full
     private ExceptionDispatchInfo? _error;
     private bool _stopping;
     private long _waitTicks, _batchCount, _samples, _dropped;
@@ -48,6 +51,11 @@ public sealed class PrefetchPipeline : IBatchSource
         _slots = new Slot[bufferSize + 1];
         for (int i = 0; i < _slots.Length; i++) _slots[i] = new Slot(batches.BatchSize, batches.SampleSize, batches.TargetSize);
         _loaderAllocated = new long[threads];
+        _free = _slots.Length;
+        // Loaders that found the ring full sleep until half of it is free, then fill it again in
+        // one go: one wake-up per several batches instead of one per batch, so a loader that the
+        // OS schedules late (busy cores) still finishes before the consumer runs dry.
+        _resume = Math.Max(1, _slots.Length / 2);
     }
 
     public int BatchSize => _batches.BatchSize;
@@ -84,7 +92,7 @@ public sealed class PrefetchPipeline : IBatchSource
             {
                 _held.State = SlotState.Free;
                 _held = null;
-                Monitor.PulseAll(_gate);
+                if (++_free >= _resume) Monitor.PulseAll(_gate);
             }
             if (_workers is null) Start();
             long waitStart = 0;
@@ -99,7 +107,7 @@ public sealed class PrefetchPipeline : IBatchSource
                         if (slot.EndOfPass || slot.Batch.Count == 0)
                         {
                             slot.State = SlotState.Free;
-                            Monitor.PulseAll(_gate);
+                            if (++_free >= _resume) Monitor.PulseAll(_gate);
                             if (!slot.EndOfPass) continue; // every sample was a skipped corrupt file
                             batch = default;
                             return false;
@@ -218,8 +226,10 @@ public sealed class PrefetchPipeline : IBatchSource
             }
             var next = _slots[_planned % _slots.Length];
             if (next.State != SlotState.Free) return false;
+            if (_ringWasFull && _free < _resume) return false;
             int n = _planner!.Plan(next.Batch.Indices);
             _planned++;
+            _ringWasFull = --_free == 0;
             next.Batch.Count = n;
             next.EndOfPass = n == 0;
             next.Claimed = 0;

@@ -124,6 +124,7 @@ public class PipelineTests
     [InlineData(1, 2)]
     [InlineData(2, 3)]
     [InlineData(4, 2)]
+    [InlineData(7, 2)]
     public void PrefetchGivesExactlyTheSynchronousBatches(int bufferSize, int threads)
     {
         var p = Pipeline.From(Numbered(103)).Shuffle(40, seed: 9).Map((x, _) => x[1] -= 0f);
