@@ -1,0 +1,163 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Kiln.Graph;
+
+namespace Kiln.Generator;
+
+/// <summary>LossCore and BackwardCore: the loss kernel, then each group's backward in reverse order.</summary>
+internal static partial class Emitter
+{
+    private static void Loss(CodeWriter w, KernelProgram program)
+    {
+        w.Open("protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)");
+        var loss = program.Graph.Loss;
+        if (loss is null || program.Loss is null)
+        {
+            w.Line($"throw new InvalidOperationException(\"{program.Graph.Spec.ClassName} has no [Loss(...)] attribute, so it cannot compute a loss; add one, or train it through a model composed after it.\");");
+            w.Close();
+            w.Line();
+            return;
+        }
+        var step = program.Loss;
+        var locals = new Locals(w);
+        string x = locals.Use(step.X!);
+        string d = locals.Use(step.DY!, "gradient");
+        int units = program.Output.SizePerSample;
+        bool logits = program.Fusion.Loss is LossFusion.SoftmaxCrossEntropy or LossFusion.SigmoidBinaryCrossEntropy or LossFusion.FromLogits;
+        string kernel = loss.Kind switch
+        {
+            LossKind.SparseCategoricalCrossentropy => "SparseCategoricalCrossentropy",
+            LossKind.CategoricalCrossentropy => "CategoricalCrossentropy",
+            LossKind.BinaryCrossentropy => "BinaryCrossentropy",
+            _ => "MeanSquaredError",
+        } + (logits && loss.Kind != LossKind.MeanSquaredError ? "FromLogits" : "");
+        foreach (var line in Summary.FusionLines(program).Where(l => l.StartsWith("loss:"))) w.Comment(line.Substring(6));
+        w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units});");
+        w.Close();
+        w.Line();
+    }
+
+    private static void Backward(CodeWriter w, KernelProgram program)
+    {
+        w.Open("protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)");
+        var locals = new Locals(w);
+        if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
+        if (program.State.Count > 0) w.Line("ReadOnlySpan<float> s = State.Span;");
+        if (program.Backward.Any(s => s.OnlyForInputGradient || s.DxOnlyForInputGradient))
+            w.Line("bool inputGradientWanted = !inputGradient.IsEmpty;");
+        foreach (var step in program.FromOutputGradient)
+        {
+            string y = locals.Use(step.Y!), dy = locals.Use(step.DY!), dx = locals.Use(step.DX!);
+            w.Open("if (fromOutputGradient)");
+            w.Comment($"A composed caller wrote {step.DY!.Name}; take it back through the {Names.Activation(step.Activation)} the loss normally skips.");
+            w.Line(step.Activation == ActivationKind.Softmax
+                ? $"{K}.Activations.SoftmaxBackward({y}, {dy}, {dx}, {Rows(step.Y!, step.Group!)}, {step.Group!.Output.Last});"
+                : $"{K}.Activations.Backward({y}, {dy}, {dx}, {Activation(step.Activation, step.Alpha)});");
+            w.Close();
+        }
+        foreach (var step in program.Backward)
+        {
+            var g = step.Group!;
+            var layer = g.First;
+            string DX() => step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient"
+                : step.DxOnlyForInputGradient ? $"inputGradientWanted ? {locals.Use(step.DX!)} : default" : locals.Use(step.DX!);
+            string Guard(string call) => step.OnlyForInputGradient ? $"if (inputGradientWanted) {call}" : call;
+            string into = step.DX!.Root.Role == BufferRole.InputGradient ? ", and the input gradient when asked" : step.DxOnlyForInputGradient ? $", and {step.DX!.Name} when the input gradient is asked" : $" and {step.DX!.Name}";
+            switch (step.Kind)
+            {
+                case StepKind.LinearBackward when g.BatchNorm is not null:
+                {
+                    var bn = g.BatchNorm;
+                    GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass, then the weight gradients{into}");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});";
+                    if (bn.IsTrainable)
+                    {
+                        string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
+                        w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});");
+                        w.Line("else " + frozen);
+                    }
+                    else
+                    {
+                        w.Line(frozen);
+                    }
+                    w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), "default", dy, Activation(ActivationKind.Linear, 0),
+                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
+                    break;
+                }
+                case StepKind.LinearBackward:
+                {
+                    string what = step.Activation == ActivationKind.Linear ? "" : $"{Names.Activation(step.Activation)} mask, then ";
+                    GroupComment(w, g, $"backward: {what}{(layer.Weights.Count > 1 ? "kernel and bias" : "kernel")} gradients{into}");
+                    string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
+                    w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), y, dy, Activation(step.Activation, step.Alpha),
+                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
+                    break;
+                }
+                case StepKind.BatchNormBackward:
+                {
+                    GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass{into}");
+                    string y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "moving_variance", "s")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(layer.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});";
+                    if (!layer.IsTrainable)
+                    {
+                        w.Line(Guard(frozen));
+                        break;
+                    }
+                    string x = locals.Use(step.X!), stats = locals.Use(step.Statistics!);
+                    string learning = $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});";
+                    if (step.OnlyForInputGradient) w.Open("if (inputGradientWanted)");
+                    w.Line($"if (_batchStatistics) {learning}");
+                    w.Line($"else {frozen}");
+                    if (step.OnlyForInputGradient) w.Close();
+                    break;
+                }
+                case StepKind.SoftmaxBackward:
+                {
+                    if (g.Kind == KernelKind.Linear) w.Comment($"{g.Label} backward: softmax Jacobian into the logits' gradient first.");
+                    else GroupComment(w, g, "backward: softmax Jacobian, in place");
+                    string y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
+                    w.Line(Guard($"{K}.Activations.SoftmaxBackward({y}, {dy}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last});"));
+                    break;
+                }
+                case StepKind.ActivationBackward:
+                {
+                    if (g.Kind == KernelKind.Linear) w.Comment($"{g.Label} backward: {Names.Activation(step.Activation)} derivative into the logits' gradient first.");
+                    else GroupComment(w, g, step.Y is null ? "backward: the loss already gave the gradient of its input" : $"backward: {Names.Activation(step.Activation)} derivative, in place");
+                    string dy = locals.Use(step.DY!);
+                    w.Line(Guard(step.Y is null
+                        ? $"{dy}.CopyTo({DX()});"
+                        : $"{K}.Activations.Backward({locals.Use(step.Y)}, {dy}, {DX()}, {Activation(step.Activation, step.Alpha)});"));
+                    break;
+                }
+                case StepKind.DropoutBackward:
+                {
+                    GroupComment(w, g, "backward: the saved mask, in place");
+                    string dy = locals.Use(step.DY!), mask = locals.Use(step.Mask!);
+                    w.Line(Guard($"{K}.Dropout.Backward({dy}, {mask}, {DX()});"));
+                    break;
+                }
+                case StepKind.PoolBackward:
+                {
+                    GroupComment(w, g, layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? "backward: each gradient to the input that won" : "backward: each gradient shared over its window");
+                    string dy = locals.Use(step.DY!);
+                    w.Line(Guard(layer.Kind switch
+                    {
+                        LayerKind.MaxPooling2D => $"{K}.Pooling.MaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {WindowName(layer)});",
+                        LayerKind.AveragePooling2D => $"{K}.Pooling.AverageBackward({dy}, {DX()}, n, {WindowName(layer)});",
+                        LayerKind.GlobalMaxPooling2D => $"{K}.Pooling.GlobalMaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        _ => $"{K}.Pooling.GlobalAverageBackward({dy}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                    }));
+                    break;
+                }
+                case StepKind.ResampleBackward:
+                    GroupComment(w, g, layer.Kind == LayerKind.UpSampling2D ? "backward: sum over each repeated block" : "backward: crop the padding away");
+                    w.Line(Guard(ResampleCall(layer, "Backward", locals.Use(step.DY!), DX())));
+                    break;
+            }
+        }
+        w.Close();
+        w.Line();
+    }
+}

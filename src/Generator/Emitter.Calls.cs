@@ -1,0 +1,119 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Kiln.Graph;
+
+namespace Kiln.Generator;
+
+/// <summary>How one kernel call, weight slice, activation or buffer is spelled in the generated code.</summary>
+internal static partial class Emitter
+{
+    private static void GroupComment(CodeWriter w, KernelGroup g, string how)
+    {
+        var where = g.First.Spec.Location is { } loc ? $" [{loc}]" : "";
+        w.Comment($"{g.Label} · {string.Join(" + ", g.Layers.Select(l => $"{l.Name} ({l.Describe()})"))}{where}: {g.Input} -> {g.Output}, {how}.");
+    }
+
+    /// <summary>The Dense, Conv2D or Conv2DTranspose call; <paramref name="gradients"/> adds the backward-only arguments.</summary>
+    private static string LinearCall(KernelProgram program, KernelGroup g, string method, string x, string kernel, string biasOrY, string y, string activation, string? gradients = null)
+    {
+        var layer = g.First;
+        string cls = layer.Kind switch { LayerKind.Conv2D => "Conv2D", LayerKind.Conv2DTranspose => "Conv2DTranspose", _ => "Dense" };
+        string shape = layer.Kind == LayerKind.Dense ? $"n, {layer.Input[0]}, {layer.Output[0]}" : $"n, {WindowName(layer)}";
+        // Forward: (x, kernel, bias, y, ...); Backward: (x, kernel, y, dy, dKernel, dBias, dx, ...).
+        return gradients is null
+            ? $"{K}.{cls}.{method}({x}, {kernel}, {biasOrY}, {y}, {shape}, {activation});"
+            : $"{K}.{cls}.{method}({x}, {kernel}, {biasOrY}, {y}, {gradients}, {shape}, {activation});";
+    }
+
+    private static string ResampleCall(LayerNode layer, string suffix, string x, string y)
+    {
+        var i = layer.Input;
+        if (layer.Kind == LayerKind.UpSampling2D)
+            return $"{K}.Resampling.UpSampleNearest{suffix}({x}, {y}, n, {i[0]}, {i[1]}, {i[2]}, {layer.Output[0] / i[0]}, {layer.Output[1] / i[1]});";
+        var s = layer.Spec;
+        int p = s.Int("padding", 1);
+        int top = s.Int("top", s.Int("vertical", p)), bottom = s.Int("bottom", s.Int("vertical", p));
+        int left = s.Int("left", s.Int("horizontal", p)), right = s.Int("right", s.Int("horizontal", p));
+        return $"{K}.Resampling.ZeroPad{suffix}({x}, {y}, n, {i[0]}, {i[1]}, {i[2]}, {top}, {bottom}, {left}, {right});";
+    }
+
+    private static string WindowName(LayerNode layer) => Pascal(layer.Name) + "Window";
+
+    private static string BiasText(KernelGroup g) => g.First.Weights.Any(x => x.Suffix == "bias") ? " + bias" : "";
+
+    /// <summary>Rows of a softmax over the last axis: every position of every sample.</summary>
+    private static string Rows(Buffer b, KernelGroup g) => g.Output.Rank == 1 ? "n" : $"n * {b.SizePerSample / g.Output.Last}";
+
+    private static string Weight(KernelProgram program, LayerNode layer, string suffix, string buffer)
+    {
+        var slot = program.Weight(layer, suffix);
+        if (slot is null) return "default";
+        if (buffer == "g")
+        {
+            // Frozen weights get no gradient; trainable ones get none either while the model is frozen (WeightGradient is then empty).
+            return slot.Weight.Trainable ? $"WeightGradient({SlotName(slot)}, {slot.Weight.Size})" : "default";
+        }
+        // Non-trainable tensors (BN moving statistics, frozen layers) live in State.
+        if (!slot.Weight.Trainable) buffer = "s";
+        return $"{buffer}.Slice({SlotName(slot)}, {slot.Weight.Size})";
+    }
+
+    private static string Activation(ActivationKind a, float alpha) => a switch
+    {
+        ActivationKind.Relu => $"new {K}.Relu()",
+        ActivationKind.LeakyRelu => $"new {K}.LeakyRelu({Float(alpha)})",
+        ActivationKind.Sigmoid => $"new {K}.Sigmoid()",
+        ActivationKind.Tanh => $"new {K}.Tanh()",
+        _ => $"new {K}.Identity()",
+    };
+
+    private static string Float(double x) => x.ToString("R", CultureInfo.InvariantCulture) + "f";
+
+    private static IEnumerable<Buffer> ArenaRoots(KernelProgram program) =>
+        program.Buffers.Where(b => b.AliasOf is null && b.InArena && !b.IsFixed && b.LastStep >= 0);
+
+    private static IEnumerable<Buffer> FixedBuffers(KernelProgram program) =>
+        program.Buffers.Where(b => b.AliasOf is null && b.IsFixed);
+
+    internal static string Slice(Buffer b) => b.IsFixed
+        ? $"ArenaFixed({OffsetName(b.Root)}, {b.Root.SizePerSample})"
+        : $"ArenaSlice({OffsetName(b.Root)}, n, {b.Root.SizePerSample})";
+
+    internal static string OffsetName(Buffer b) => Pascal(b.Root.Name) + "At";
+
+    private static string SlotName(TensorSlot slot) => Pascal(slot.Layer.Name) + Pascal(slot.Weight.Suffix);
+
+    private static string Pascal(string name) =>
+        string.Concat(name.Split('_', '/', '.', '-').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
+
+    /// <summary>Declares each arena span the first time a method uses it, named after the buffer.</summary>
+    private sealed class Locals
+    {
+        private readonly CodeWriter _w;
+        private readonly HashSet<Buffer> _declared = new();
+
+        public Locals(CodeWriter w) => _w = w;
+
+        public string Use(Buffer b, string? condition = null)
+        {
+            var root = b.Root;
+            if (root.Role == BufferRole.Input) return "input";
+            if (root.Role == BufferRole.InputGradient) return "inputGradient";
+            if (_declared.Add(root))
+                _w.Line(condition is null
+                    ? $"Span<float> {root.Name} = {Slice(root)};"
+                    : $"Span<float> {root.Name} = {condition} ? {Slice(root)} : default;");
+            return root.Name;
+        }
+
+        /// <summary>An argmax buffer, seen as integers.</summary>
+        public string UseIndices(Buffer b)
+        {
+            var root = b.Root;
+            if (_declared.Add(root))
+                _w.Line($"Span<int> {root.Name} = ArenaIndices({OffsetName(root)}, n, {root.SizePerSample});");
+            return root.Name;
+        }
+    }
+}

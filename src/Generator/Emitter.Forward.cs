@@ -1,0 +1,130 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Kiln.Graph;
+
+namespace Kiln.Generator;
+
+/// <summary>ForwardCore: one commented block per kernel group, training and inference branches where they differ.</summary>
+internal static partial class Emitter
+{
+    private static void Forward(CodeWriter w, KernelProgram program)
+    {
+        w.Open("protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)");
+        var locals = new Locals(w);
+        if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
+        if (program.State.Count > 0) w.Line("Span<float> s = State.Span;");
+        if (HasLearningBatchNorm(program))
+        {
+            w.Comment("BatchNormalization learns batch statistics only in training and only while the model is trainable (Keras).");
+            w.Line("bool batchStatistics = training && Trainable;");
+            w.Line("_batchStatistics = batchStatistics;");
+        }
+        var viewsDone = new HashSet<LayerNode>();
+        void Views(KernelGroup? upTo)
+        {
+            foreach (var view in program.Fusion.Groups.TakeWhile(x => x != upTo).Where(x => x.Kind == KernelKind.View && viewsDone.Add(x.First)))
+                w.Comment($"{view.First.Name} ({view.First.TypeName}): {view.Input} -> {view.Output} is the same memory seen with another shape; no kernel.");
+        }
+        foreach (var step in program.Forward)
+        {
+            var g = step.Group!;
+            Views(g);
+            switch (step.Kind)
+            {
+                case StepKind.SaveInput:
+                    w.Comment("A backward step reads the input after this call returns: training keeps a copy.");
+                    w.Line($"if (training) input.CopyTo({locals.Use(step.Y!)});");
+                    break;
+                case StepKind.LinearForward when g.BatchNorm is not null:
+                {
+                    var bn = g.BatchNorm;
+                    bool learns = bn.IsTrainable;
+                    GroupComment(w, g, learns ? "training: batch statistics; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
+                    int kernelSize = program.Weight(g.First, "kernel")!.Weight.Size, channels = g.Output.Last;
+                    if (learns)
+                    {
+                        string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
+                        w.Open("if (batchStatistics)");
+                        w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
+                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.Spec.Double("Momentum", 0.99))}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});");
+                        w.Close();
+                        w.Open("else");
+                    }
+                    w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
+                    w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, foldedKernel, foldedBias, {channels});");
+                    w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(step.Activation, step.Alpha)));
+                    if (learns) w.Close();
+                    break;
+                }
+                case StepKind.LinearForward:
+                {
+                    string op = g.First.Kind == LayerKind.Dense ? "GEMM" : g.First.Kind == LayerKind.Conv2D ? "implicit-GEMM convolution" : "transposed convolution";
+                    GroupComment(w, g, step.Activation == ActivationKind.Linear && g.KeepsLogits
+                        ? $"{op}{BiasText(g)} into the logits"
+                        : $"{op}{BiasText(g)}{(step.Activation == ActivationKind.Linear ? "" : " and " + Names.Activation(step.Activation))} in the tile epilogue");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), y, Activation(step.Activation, step.Alpha)));
+                    break;
+                }
+                case StepKind.BatchNormForward:
+                {
+                    var bn = g.First;
+                    GroupComment(w, g, bn.IsTrainable ? "batch statistics in training, moving statistics in inference" : "frozen: moving statistics");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), stats = bn.IsTrainable ? locals.Use(step.Statistics!) : "";
+                    string gamma = Weight(program, bn, "gamma", "p"), beta = Weight(program, bn, "beta", "p"), mean = Weight(program, bn, "moving_mean", "s"), variance = Weight(program, bn, "moving_variance", "s");
+                    string eps = Float(bn.Spec.Double("Epsilon", 1e-3)), act = Activation(step.Activation, step.Alpha);
+                    string inference = $"{K}.BatchNorm.ForwardInference({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {Rows(step.Y!, g)}, {g.Output.Last}, {eps}, {act});";
+                    if (!bn.IsTrainable)
+                    {
+                        w.Line(inference);
+                        break;
+                    }
+                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Momentum", 0.99))}, {eps}, {act});");
+                    w.Line("else " + inference);
+                    break;
+                }
+                case StepKind.SoftmaxForward:
+                    if (g.Kind != KernelKind.Linear) GroupComment(w, g, "row softmax");
+                    else w.Comment("... then softmax over each row of the logits.");
+                    w.Line($"{K}.Activations.Softmax({locals.Use(step.X!)}, {locals.Use(step.Y!)}, {Rows(step.Y!, g)}, {g.Output.Last});");
+                    break;
+                case StepKind.ActivationForward:
+                    if (g.Kind != KernelKind.Linear) GroupComment(w, g, "elementwise " + Names.Activation(step.Activation));
+                    else w.Comment($"... then {Names.Activation(step.Activation)} on the logits.");
+                    w.Line($"{K}.Activations.Forward({locals.Use(step.X!)}, {locals.Use(step.Y!)}, {Activation(step.Activation, step.Alpha)});");
+                    break;
+                case StepKind.DropoutForward:
+                {
+                    GroupComment(w, g, "inverted dropout in training, a copy in inference");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line($"if (training) {K}.Dropout.Forward({x}, {y}, {locals.Use(step.Mask!)}, {Float(g.First.Spec.Double("rate"))}, ref Random);");
+                    w.Line($"else {x}.CopyTo({y});");
+                    break;
+                }
+                case StepKind.PoolForward:
+                {
+                    var layer = g.First;
+                    GroupComment(w, g, layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? "max with the winning index saved for backward" : "mean");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line(layer.Kind switch
+                    {
+                        LayerKind.MaxPooling2D => $"{K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});",
+                        LayerKind.AveragePooling2D => $"{K}.Pooling.AverageForward({x}, {y}, n, {WindowName(layer)});",
+                        LayerKind.GlobalMaxPooling2D => $"{K}.Pooling.GlobalMaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        _ => $"{K}.Pooling.GlobalAverageForward({x}, {y}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                    });
+                    break;
+                }
+                case StepKind.ResampleForward:
+                    GroupComment(w, g, "data movement");
+                    w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));
+                    break;
+            }
+        }
+        Views(null);
+        w.Close();
+        w.Line();
+    }
+}
