@@ -283,3 +283,76 @@ public partial class BnOnly { }
 [BatchNormalization(Momentum = 0.8, Epsilon = 0.1)]
 [Loss(Loss.MeanSquaredError)]
 public partial class BnCustom { }
+
+// Layers straight on the input, for the forward references in ConvLayerTests.
+[Sequential(5, 6, 2)]
+[MaxPooling2D(3, Strides = 2, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawMaxPoolSame { }
+
+[Sequential(5, 6, 2)]
+[MaxPooling2D(2, 3, StrideHeight = 1, StrideWidth = 2, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawMaxPoolRect { }
+
+[Sequential(5, 7, 2)]
+[MaxPooling2D(3, Strides = 2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawMaxPoolValid { }
+
+[Sequential(5, 6, 2)]
+[AveragePooling2D(3, Strides = 2, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawAvgPoolSame { }
+
+// 2×2 pool, stride 2, same on 5×6: the last row of windows holds one real row.
+[Sequential(5, 6, 2)]
+[AveragePooling2D(2, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawAvgPoolSameEven { }
+
+[Sequential(3, 4, 5)]
+[GlobalAveragePooling2D]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawGlobalAvgPool { }
+
+[Sequential(3, 4, 5)]
+[GlobalMaxPooling2D]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawGlobalMaxPool { }
+
+[Sequential(2, 3, 2)]
+[UpSampling2D(2, 3)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawUpSampling { }
+
+[Sequential(3, 3, 2)]
+[Conv2DTranspose(2, 4, Strides = 2, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawConvTransposeSame4 { }
+
+[Sequential(3, 2, 2)]
+[Conv2DTranspose(3, 3, Strides = 2, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawConvTransposeSame3 { }
+
+[Sequential(3, 2, 2)]
+[Conv2DTranspose(3, 3, Strides = 2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawConvTransposeValid { }
+
+// Kernel 2 with stride 3 (kernel smaller than the stride): valid output (h − 1)·3 + 3, zero gaps.
+[Sequential(2, 3, 1)]
+[Conv2DTranspose(2, 2, Strides = 3)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawConvTransposeGaps { }
+
+[Sequential(5, 6, 2)]
+[Conv2D(3, 4, Strides = 2, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawConvSameStride2Kernel4 { }
+
+[Sequential(5, 6, 2)]
+[Conv2D(2, 2, 3, StrideHeight = 2, StrideWidth = 3, Padding = Padding.Same)]
+[Loss(Loss.MeanSquaredError)]
+public partial class RawConvRectSame { }
