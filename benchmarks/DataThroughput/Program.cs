@@ -18,13 +18,16 @@ for (int i = 0; i < args.Length; i++)
         case "--threads" when i + 1 < args.Length: threadCounts = Array.ConvertAll(args[++i].Split(','), s => int.Parse(s, CultureInfo.InvariantCulture)); break;
         case "--fashion" when i + 1 < args.Length: fashion = args[++i]; break;
         case "--no-fashion": fashion = null; break;
-        default: Console.Error.WriteLine("usage: DataThroughput [--images N] [--threads 1,2,4] [--fashion DIR | --no-fashion]"); return 2;
+        case "--train-threads" when i + 1 < args.Length: KilnSettings.Threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--skip-images": images = 0; break;
+        default: Console.Error.WriteLine("usage: DataThroughput [--images N | --skip-images] [--threads 1,2,4] [--fashion DIR | --no-fashion] [--train-threads N]"); return 2;
     }
 }
+Console.WriteLine($"training threads (KilnSettings.Threads): {KilnSettings.Threads}");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
 
 string root = Path.Combine(Path.GetTempPath(), "kiln-data-throughput");
-foreach (string format in new[] { "jpg", "png" })
+foreach (string format in images > 0 ? new[] { "jpg", "png" } : [])
 {
     string dir = Path.Combine(root, format);
     WriteImages(dir, images, format);
@@ -57,8 +60,10 @@ Console.WriteLine("\nIn-memory pipeline, 60,000 samples of 28x28, full shuffle +
     long start = Stopwatch.GetTimestamp();
     int seen = Drain(batches, 3);
     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    // Read before formatting: the string builder itself allocates on this thread.
+    long consumerBytes = GC.GetAllocatedBytesForCurrentThread() - consumer, loaderBytes = batches.Stats.LoaderAllocatedBytes - loaders;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {seen / seconds:F0} samples/s ({seen / 32 / seconds:F0} batches/s); allocated per batch: consumer {(GC.GetAllocatedBytesForCurrentThread() - consumer) / (seen / 32.0):F1} B, loaders {(batches.Stats.LoaderAllocatedBytes - loaders) / (seen / 32.0):F1} B"));
+        $"  {seen / seconds:F0} samples/s ({seen / 32 / seconds:F0} batches/s); allocated over {seen / 32} batches: consumer {consumerBytes} B, loaders {loaderBytes} B"));
 }
 
 if (fashion is not null && Directory.Exists(fashion))

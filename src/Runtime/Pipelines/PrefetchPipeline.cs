@@ -11,6 +11,8 @@ namespace Kiln;
 /// <c>bufferSize</c>. Batches come out in exactly the order <see cref="BatchPipeline"/> gives
 /// them (the loaders only share the work of filling rows), so a seed fixes a run whatever the
 /// thread count. Loading continues across the end of a pass, so an epoch never starts empty.
+/// A consumer that finds its batch unfinished (loaders starved of CPU) loads rows of it itself
+/// instead of sleeping, so prefetching is never slower than loading on the training thread.
 /// Nothing is allocated per batch by the consumer or by the loaders (beyond what the source
 /// itself allocates to decode a file). An error on a loader thread is rethrown by the next
 /// <see cref="Next"/>. Dispose to stop the threads.
@@ -34,6 +36,7 @@ public sealed class PrefetchPipeline : IBatchSource
     private readonly object _gate = new();
     private readonly long[] _loaderAllocated;
     private BatchPlanner? _planner;
+    private SampleReader? _consumerReader;
     private Thread[]? _workers;
     private Slot? _filling, _held;
     private long _planned, _consumed;
@@ -121,6 +124,25 @@ public sealed class PrefetchPipeline : IBatchSource
                     }
                     _error?.Throw();
                     if (waitStart == 0) waitStart = Stopwatch.GetTimestamp();
+                    // Rather than sleep while the loaders are late (busy cores), load rows of the
+                    // batch we wait for ourselves: never slower than loading without prefetch.
+                    if ((_filling == slot || (slot.State == SlotState.Free && _planned == _consumed))
+                        && TryClaim(out var claimed, out int first, out int count))
+                    {
+                        Exception? failure = null;
+                        Monitor.Exit(_gate);
+                        try { LoadRows(claimed, first, count, _consumerReader!); }
+                        catch (Exception e) { failure = e; }
+                        finally { Monitor.Enter(_gate); }
+                        if (failure is not null)
+                        {
+                            _error ??= ExceptionDispatchInfo.Capture(failure);
+                            Monitor.PulseAll(_gate);
+                            _error.Throw();
+                        }
+                        FinishRows(claimed, count);
+                        continue;
+                    }
                     Monitor.Wait(_gate);
                 }
             }
@@ -148,6 +170,7 @@ public sealed class PrefetchPipeline : IBatchSource
     private void Start()
     {
         _planner = _batches.CreatePlanner();
+        _consumerReader = _batches.Pipeline.CreateReader();
         _workers = new Thread[_threads];
         for (int w = 0; w < _threads; w++)
         {
@@ -177,8 +200,7 @@ public sealed class PrefetchPipeline : IBatchSource
             }
             try
             {
-                var rows = slot.Batch;
-                for (int r = first; r < first + count; r++) rows.Ok[r] = rows.ReadRow(reader, r);
+                LoadRows(slot, first, count, reader);
             }
             catch (Exception e)
             {
@@ -191,16 +213,26 @@ public sealed class PrefetchPipeline : IBatchSource
             }
             lock (_gate)
             {
-                slot.Remaining -= count;
-                if (slot.Remaining == 0)
-                {
-                    _dropped += slot.Batch.Compact();
-                    slot.State = SlotState.Ready;
-                    Monitor.PulseAll(_gate);
-                }
+                FinishRows(slot, count);
                 _loaderAllocated[id] = GC.GetAllocatedBytesForCurrentThread() - baseline;
             }
         }
+    }
+
+    private static void LoadRows(Slot slot, int first, int count, SampleReader reader)
+    {
+        var rows = slot.Batch;
+        for (int r = first; r < first + count; r++) rows.Ok[r] = rows.ReadRow(reader, r);
+    }
+
+    /// <summary>Under the lock: counts loaded rows; the last one publishes the batch.</summary>
+    private void FinishRows(Slot slot, int count)
+    {
+        slot.Remaining -= count;
+        if (slot.Remaining != 0) return;
+        _dropped += slot.Batch.Compact();
+        slot.State = SlotState.Ready;
+        Monitor.PulseAll(_gate);
     }
 
     /// <summary>
