@@ -29,13 +29,13 @@ public sealed class ConvLayerTests
             ? ((size + stride - 1) / stride, Math.Max(((size + stride - 1) / stride - 1) * stride + window - size, 0) / 2)
             : ((size - window) / stride + 1, 0);
 
-    private static double[] Conv(float[] x, int h, int w, int c, float[] kernel, float[] bias, int f,
-        int kh, int kw, int sh, int sw, bool same, out int oh, out int ow)
+    internal static double[] Conv(float[] x, int h, int w, int c, float[] kernel, float[] bias, int f,
+        int kh, int kw, int sh, int sw, bool same, out int oh, out int ow, int n = N)
     {
         (oh, int top) = Axis(h, kh, sh, same);
         (ow, int left) = Axis(w, kw, sw, same);
-        var y = new double[N * oh * ow * f];
-        for (int b = 0; b < N; b++)
+        var y = new double[n * oh * ow * f];
+        for (int b = 0; b < n; b++)
             for (int oy = 0; oy < oh; oy++)
                 for (int ox = 0; ox < ow; ox++)
                     for (int o = 0; o < f; o++)
