@@ -151,6 +151,15 @@ internal static partial class Emitter
                     }));
                     break;
                 }
+                case StepKind.PreprocessBackward:
+                {
+                    GroupComment(w, g, "backward: a constant scale, in place");
+                    string dy = locals.Use(step.DY!);
+                    w.Line(Guard(layer.Kind == LayerKind.Rescaling
+                        ? $"global::Kiln.Preprocessing.RescaleBackward({dy}, {DX()}, {Float(layer.Spec.Double("scale"))});"
+                        : $"global::Kiln.Normalization.Backward({dy}, {DX()}, {Weight(program, layer, "variance", "s")}, invert: {(layer.Spec.Bool("Invert", false) ? "true" : "false")});"));
+                    break;
+                }
                 case StepKind.ResampleBackward:
                     GroupComment(w, g, layer.Kind == LayerKind.UpSampling2D ? "backward: sum over each repeated block" : "backward: crop the padding away");
                     w.Line(Guard(ResampleCall(layer, "Backward", locals.Use(step.DY!), DX())));

@@ -117,6 +117,16 @@ internal static partial class Emitter
                     });
                     break;
                 }
+                case StepKind.PreprocessForward:
+                {
+                    var layer = g.First;
+                    GroupComment(w, g, layer.Kind == LayerKind.Rescaling ? "x * scale + offset" : "(x - mean) / max(std, 1e-7) with the adapted statistics");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line(layer.Kind == LayerKind.Rescaling
+                        ? $"global::Kiln.Preprocessing.Rescale({x}, {y}, {Float(layer.Spec.Double("scale"))}, {Float(layer.Spec.Double("Offset"))});"
+                        : $"global::Kiln.Normalization.Forward({x}, {y}, {Weight(program, layer, "mean", "s")}, {Weight(program, layer, "variance", "s")}, invert: {(layer.Spec.Bool("Invert", false) ? "true" : "false")});");
+                    break;
+                }
                 case StepKind.ResampleForward:
                     GroupComment(w, g, "data movement");
                     w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));

@@ -158,6 +158,14 @@ internal static partial class Emitter
         }
         foreach (var s in program.Parameters.Concat(program.State).Where(s => s.Weight.Init == Initializer.Ones))
             w.Line($"{(s.Weight.Trainable ? "Parameters" : "State")}.Slice({SlotName(s)}, {s.Weight.Size}).Fill(1f);");
+        foreach (var s in program.Parameters.Concat(program.State).Where(s => s.Weight.Init == Initializer.Constant))
+        {
+            string target = $"{(s.Weight.Trainable ? "Parameters" : "State")}.Slice({SlotName(s)}, {s.Weight.Size})";
+            var values = s.Weight.Values!;
+            w.Line(values.Length == 1
+                ? $"{target}.Fill({Float(values[0])}); // {s.Name} as written in the attribute"
+                : $"new float[] {{ {string.Join(", ", values.Select(Float))} }}.CopyTo({target}); // {s.Name} as written in the attribute");
+        }
         w.Close();
         w.Line();
     }

@@ -31,6 +31,8 @@ internal static class ModelReader
         ["SoftmaxAttribute"] = LayerKind.Softmax,
         ["DropoutAttribute"] = LayerKind.Dropout,
         ["ReshapeAttribute"] = LayerKind.Reshape,
+        ["RescalingAttribute"] = LayerKind.Rescaling,
+        ["NormalizationAttribute"] = LayerKind.Normalization,
         ["Conv2DAttribute"] = LayerKind.Conv2D,
         ["Conv2DTransposeAttribute"] = LayerKind.Conv2DTranspose,
         ["MaxPooling2DAttribute"] = LayerKind.MaxPooling2D,
@@ -156,7 +158,15 @@ internal static class ModelReader
             if (named.Key == "Name") continue;
             var argSyntax = written.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
             var location = argSyntax is null ? null : Span(argSyntax.GetLocation());
-            result.Add(Argument.Of(named.Key, ToDouble(named.Value.Value), location));
+            var value = named.Value;
+            if (value.Kind != TypedConstantKind.Array)
+                result.Add(Argument.Of(named.Key, ToDouble(value.Value), location));
+            else if (value.IsNull)
+                continue; // e.g. Mean = null: as if not written
+            else if (value.Type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Int32 })
+                result.Add(Argument.OfInts(named.Key, value.Values.Select(v => ToInt(v.Value)).ToArray(), location));
+            else
+                result.Add(Argument.Of(named.Key, 0, location) with { Numbers = new EquatableArray<double>(value.Values.Select(v => ToDouble(v.Value)).ToArray()) });
         }
         return result;
     }

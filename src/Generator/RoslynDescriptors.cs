@@ -29,6 +29,8 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor RedundantBias = new("KILN0110", "Bias before BatchNormalization is redundant", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor BatchNormArgument = new("KILN0111", "BatchNormalization argument out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor PoolingDropsPixels = new("KILN0112", "Pooling leaves rows or columns out", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NormalizationAxis = new("KILN0120", "Normalization axes are not a trailing run", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NormalizationStatistics = new("KILN0121", "Normalization statistics of the wrong length", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -54,6 +56,8 @@ internal static class RoslynDescriptors
         RedundantBias,
         BatchNormArgument,
         PoolingDropsPixels,
+        NormalizationAxis,
+        NormalizationStatistics,
         LossNeedsFlatOutput,
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,

@@ -217,6 +217,20 @@ public class DiagnosticTests
         DiagnosticSeverity.Warning);
 
     [Fact]
+    public void NormalizationAxesNotTrailing() => AssertSingle("""
+        [Sequential(28, 28, 3)]
+        [Normalization([|Axis = new[] { 1 }|])]
+        public partial class M { }
+        """, "KILN0120", "Normalization 'normalization' keeps axes (1) of (batch, 28, 28, 3); keep a trailing run of sample axes, e.g. Axis = new[] { -1 } for one mean and variance per channel");
+
+    [Fact]
+    public void NormalizationStatisticsOfTheWrongLength() => AssertSingle("""
+        [Sequential(8, 8, 3)]
+        [Normalization([|Mean = new[] { 0.5, 0.5 }|])]
+        public partial class M { }
+        """, "KILN0121", "Normalization 'normalization' has 2 Mean value(s), but its axes keep 3 statistics; give 1 value to broadcast or 3");
+
+    [Fact]
     public void LossOnAnImage() => AssertSingle("""
         [Sequential(4, 4)]
         [Softmax]

@@ -108,6 +108,16 @@ public static class Descriptors
         "{0} on {1} with a {2}x{3} window and strides {4}x{5} never reads the last {6} row(s) and {7} column(s); use Padding = Padding.Same or an input size the pooling divides evenly",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptor NormalizationAxis = new(
+        "KILN0120", "Normalization axes are not a trailing run",
+        "{0} keeps axes ({1}) of (batch, {2}); keep a trailing run of sample axes, e.g. Axis = new[] {{ -1 }} for one mean and variance per channel",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NormalizationStatistics = new(
+        "KILN0121", "Normalization statistics of the wrong length",
+        "{0} has {1} {2} value(s), but its axes keep {3} statistics; give 1 value to broadcast or {3}",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new(
         "KILN0201", "Loss needs a flat output",
         "{0} compares one vector per sample, but the model's output is {1}; end the model with [Flatten] and a [Dense] layer",
@@ -133,6 +143,7 @@ public static class Descriptors
         NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension,
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
         WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels,
+        NormalizationAxis, NormalizationStatistics,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };
 }

@@ -8,11 +8,15 @@ public enum Initializer
     Zeros,
     Ones,
     GlorotUniform,
+    /// <summary>The values in <see cref="WeightSpec.Values"/>, one to broadcast or one per element.</summary>
+    Constant,
 }
 
 /// <summary>One weight tensor of a layer (<c>kernel</c>, <c>bias</c>), Keras layout.</summary>
 public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Initializer Init, int FanIn = 0, int FanOut = 0)
 {
+    public double[]? Values { get; init; }
+
     public int Size => Shape.Size;
 }
 
@@ -82,6 +86,8 @@ public sealed class LayerNode
         LayerKind.Dropout => $"Dropout({Names.Number(Spec.Double("rate"))})",
         LayerKind.LeakyRelu => $"LeakyRelu({Names.Number(Spec.Double("alpha", 0.3))})",
         LayerKind.Reshape => $"Reshape{Output}",
+        LayerKind.Rescaling => $"Rescaling({Names.Number(Spec.Double("scale"))}{(Spec.Double("Offset") != 0 ? ", offset " + Names.Number(Spec.Double("Offset")) : "")})",
+        LayerKind.Normalization => Spec.Bool("Invert", false) ? "Normalization(invert)" : "Normalization",
         LayerKind.Conv2D or LayerKind.Conv2DTranspose => $"{Kind}({Output.Last}, {Window!.KernelHeight}x{Window.KernelWidth}{(Window.StrideHeight * Window.StrideWidth > 1 ? $", strides {Window.StrideHeight}x{Window.StrideWidth}" : "")}{((PaddingKind)Spec.Int("Padding") == PaddingKind.Same ? ", same" : "")}{(Activation == ActivationKind.Linear ? "" : ", " + Names.Activation(Activation))})",
         LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => $"{Kind}({Window!.KernelHeight}x{Window.KernelWidth}{(Window.StrideHeight != Window.KernelHeight || Window.StrideWidth != Window.KernelWidth ? $", strides {Window.StrideHeight}x{Window.StrideWidth}" : "")}{((PaddingKind)Spec.Int("Padding") == PaddingKind.Same ? ", same" : "")})",
         _ => Kind.ToString(),

@@ -15,6 +15,8 @@ public enum LayerKind
     Softmax,
     Dropout,
     Reshape,
+    Rescaling,
+    Normalization,
     Conv2D,
     Conv2DTranspose,
     MaxPooling2D,
@@ -65,6 +67,9 @@ public sealed record Argument(string Name, double Number, EquatableArray<int> In
     /// <summary>Where element <paramref name="index"/> of a params argument is, else the whole argument.</summary>
     public SourceSpan? LocationOfElement(int index) => index < ElementLocations.Count ? ElementLocations[index] : Location;
 
+    /// <summary>For <c>double[]</c> arguments (Normalization's Mean and Variance).</summary>
+    public EquatableArray<double> Numbers { get; init; } = EquatableArray<double>.Empty;
+
     public static Argument Of(string name, double number, SourceSpan? location = null) =>
         new(name, number, EquatableArray<int>.Empty, location);
 
@@ -94,6 +99,9 @@ public sealed record LayerSpec(LayerKind Kind, EquatableArray<Argument> Argument
     public bool Bool(string name, bool fallback) => Find(name) is { } a ? a.Number != 0 : fallback;
 
     public int[] Ints(string name) => Find(name) is { } a ? a.Ints.ToArray() : Array.Empty<int>();
+
+    /// <summary>A <c>double[]</c> argument, or null when it was not written.</summary>
+    public double[]? Numbers(string name) => Find(name) is { } a ? a.Numbers.ToArray() : null;
 
     /// <summary>Where to point a diagnostic about one argument: the argument if written, else the attribute.</summary>
     public SourceSpan? LocationOf(string name) => Find(name)?.Location ?? Location;

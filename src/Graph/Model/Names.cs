@@ -17,6 +17,8 @@ public static class Names
         LayerKind.Softmax => "softmax",
         LayerKind.Dropout => "dropout",
         LayerKind.Reshape => "reshape",
+        LayerKind.Rescaling => "rescaling",
+        LayerKind.Normalization => "normalization",
         LayerKind.Conv2D => "conv2d",
         LayerKind.Conv2DTranspose => "conv2d_transpose",
         LayerKind.MaxPooling2D => "max_pooling2d",

@@ -24,6 +24,8 @@ public enum KernelKind
     Pool,
     /// <summary>UpSampling2D or ZeroPadding2D: data movement only.</summary>
     Resample,
+    /// <summary>Rescaling or Normalization: a fixed elementwise affine map.</summary>
+    Preprocess,
 }
 
 /// <summary>How the loss is joined to the output layer.</summary>
@@ -178,6 +180,11 @@ public static class Fusion
                 case LayerKind.GlobalAveragePooling2D:
                 case LayerKind.GlobalMaxPooling2D:
                     groups.Add(new KernelGroup(id++, KernelKind.Pool, new[] { layer }, ActivationKind.Linear, 0, false));
+                    break;
+
+                case LayerKind.Rescaling:
+                case LayerKind.Normalization:
+                    groups.Add(new KernelGroup(id++, KernelKind.Preprocess, new[] { layer }, ActivationKind.Linear, 0, false));
                     break;
 
                 case LayerKind.UpSampling2D:

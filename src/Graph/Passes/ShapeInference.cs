@@ -152,6 +152,12 @@ public static class ShapeInference
             case LayerKind.BatchNormalization:
                 return ImageLayers.BatchNormalization(index, spec, name, label, input, diagnostics);
 
+            case LayerKind.Rescaling:
+                return PreprocessingLayers.Rescaling(index, spec, name, input);
+
+            case LayerKind.Normalization:
+                return PreprocessingLayers.Normalization(index, spec, name, label, input, diagnostics);
+
             default:
                 return null;
         }

@@ -62,6 +62,7 @@ public enum StepKind
     DropoutForward,
     PoolForward,
     ResampleForward,
+    PreprocessForward,
     Loss,
     /// <summary>Runs only when a caller wrote the output gradient: takes it back through the output activation the loss fused away.</summary>
     OutputActivationBackward,
@@ -72,6 +73,7 @@ public enum StepKind
     DropoutBackward,
     PoolBackward,
     ResampleBackward,
+    PreprocessBackward,
 }
 
 /// <summary>

@@ -154,6 +154,14 @@ public static class Lowering
                         break;
                     }
 
+                    case KernelKind.Preprocess:
+                    {
+                        var y = New(name, size, BufferRole.Activation);
+                        _p.Forward.Add(new Step(StepKind.PreprocessForward, g) { X = x, Y = y });
+                        current = y;
+                        break;
+                    }
+
                     case KernelKind.Resample:
                     {
                         var y = New(name, size, BufferRole.Activation);
@@ -294,6 +302,17 @@ public static class Lowering
                             Mask = kind == StepKind.DropoutBackward ? _maskOf[g] : null,
                             Activation = g.Epilogue, Alpha = g.Alpha,
                             OnlyForInputGradient = onlyInput, DxOnlyForInputGradient = onlyInput,
+                        });
+                        break;
+                    }
+
+                    case KernelKind.Preprocess:
+                    {
+                        // An elementwise affine map: its gradient scales in place.
+                        var dx = GradientOf(x, inPlace: true);
+                        _p.Backward.Add(new Step(StepKind.PreprocessBackward, g)
+                        {
+                            DY = dy, DX = dx, OnlyForInputGradient = onlyInput, DxOnlyForInputGradient = onlyInput,
                         });
                         break;
                     }

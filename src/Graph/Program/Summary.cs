@@ -82,6 +82,7 @@ public static class Summary
             KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
             KernelKind.Pool => $"{g.Label}: {g.LayerNames}: {Names.KerasType(g.First.Kind)}{(g.First.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? " with saved argmax" : "")}",
             KernelKind.Resample => $"{g.Label}: {g.LayerNames}: {Names.KerasType(g.First.Kind)} (data movement)",
+            KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Kind == LayerKind.Rescaling ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",
             _ => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
         };
     }
