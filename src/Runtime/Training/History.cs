@@ -55,6 +55,37 @@ public sealed class History
         for (int i = 0; i < _names.Length; i++) _values[i].Add(epochValues[i]);
     }
 
+    /// <summary>Appends every epoch of <paramref name="earlier"/> (same names), e.g. a resumed checkpoint's.</summary>
+    internal void AppendAll(History earlier)
+    {
+        for (int i = 0; i < _names.Length; i++) _values[i].AddRange(earlier._values[i]);
+    }
+
+    /// <summary>A copy as name → per-epoch values, like Keras' <c>history.history</c> dict.</summary>
+    public IReadOnlyDictionary<string, double[]> ToDictionary()
+    {
+        var d = new Dictionary<string, double[]>(_names.Length);
+        for (int i = 0; i < _names.Length; i++) d[_names[i]] = [.. _values[i]];
+        return d;
+    }
+
+    /// <summary>Builds a history from name → per-epoch values (all the same length), e.g. read back from a log.</summary>
+    public static History FromValues(IReadOnlyList<KeyValuePair<string, double[]>> columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        int epochs = columns.Count == 0 ? 0 : columns[0].Value.Length;
+        var names = new string[columns.Count];
+        for (int i = 0; i < names.Length; i++)
+        {
+            names[i] = columns[i].Key;
+            if (columns[i].Value.Length != epochs)
+                throw new ArgumentException($"History column '{names[i]}' has {columns[i].Value.Length} epochs but '{names[0]}' has {epochs}.", nameof(columns));
+        }
+        var h = new History(names, epochs);
+        for (int i = 0; i < names.Length; i++) h._values[i].AddRange(columns[i].Value);
+        return h;
+    }
+
     /// <summary>One line per epoch, the metrics formatted as Keras prints them.</summary>
     public override string ToString()
     {

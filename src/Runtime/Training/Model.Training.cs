@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 
@@ -7,36 +8,55 @@ namespace Kiln;
 /// <summary>Keras' fit / evaluate / predict around the generated cores.</summary>
 public abstract partial class Model
 {
-    internal const string AccuracyName = "accuracy";
-    internal const string MaeName = "mae";
-
-    /// <summary>The metric Fit and Evaluate report next to the loss: <c>accuracy</c>, or <c>mae</c> for mean squared error.</summary>
-    public string MetricName => Description.Loss == Kiln.Loss.MeanSquaredError ? MaeName : AccuracyName;
+    private static readonly ICallback[] NoCallbacks = [];
 
     /// <summary>
     /// Keras' <c>model.fit</c>. Batches of <see cref="BatchSize"/> (the last one smaller);
     /// <paramref name="validationSplit"/> holds out the <b>last</b> fraction of
     /// <paramref name="train"/>, before any shuffling, and is ignored when
     /// <paramref name="validation"/> is given (Keras: validation_data overrides it). Each epoch
-    /// shuffles with <see cref="Random"/>, so a seed fixes the run. The loss and metric are the
-    /// sample-weighted means over the epoch's batches, measured in training mode before each
-    /// update, as Keras reports them; validation runs after the epoch in inference mode.
-    /// <paramref name="verbose"/> 0 prints nothing; 1 and 2 print one line per epoch to
-    /// <paramref name="output"/> (default the console).
+    /// shuffles with <see cref="Random"/>, so a seed fixes the run. The loss and
+    /// <see cref="Metrics"/> are the sample-weighted means over the epoch's batches, measured in
+    /// training mode before each update, as Keras reports them; validation runs after the epoch
+    /// in inference mode.
+    /// <para>
+    /// <paramref name="verbose"/> 0 prints nothing; 1 draws a live progress bar when
+    /// <paramref name="output"/> is the console and the console is not redirected, and otherwise
+    /// prints one line per epoch, as 2 always does.
+    /// </para>
+    /// <para>
+    /// <paramref name="callbacks"/> run in order at each hook (<see cref="ICallback"/>).
+    /// <paramref name="epochs"/> is, as in Keras, the index one past the last epoch: with
+    /// <paramref name="initialEpoch"/> 3 and epochs 5, Fit runs epochs 4 and 5 as printed.
+    /// <paramref name="resumeFrom"/> names a training checkpoint (<see cref="SaveCheckpoint"/>,
+    /// or <see cref="ModelCheckpoint"/> without <c>SaveWeightsOnly</c>): Fit first restores the
+    /// weights, the optimizer's state and learning rate, the random stream and the history from
+    /// it, then goes on from the epoch it recorded, so stopping and resuming gives bitwise the
+    /// weights of an uninterrupted run. The returned history then holds the checkpoint's epochs
+    /// too. Give one of <paramref name="initialEpoch"/> and <paramref name="resumeFrom"/>.
+    /// </para>
     /// </summary>
     public History Fit(Dataset train, int epochs, Optimizer optimizer, Dataset? validation = null,
-        double validationSplit = 0, bool shuffle = true, int verbose = 1, TextWriter? output = null)
+        double validationSplit = 0, bool shuffle = true, int verbose = 1, TextWriter? output = null,
+        IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(optimizer);
         RequireLoss(nameof(Fit));
         if (epochs < 0)
             throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must not be negative");
+        if (initialEpoch < 0)
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, "must not be negative");
+        if (resumeFrom is not null && initialEpoch != 0)
+            throw new ArgumentException("Give initialEpoch or resumeFrom, not both: a checkpoint knows its epoch.", nameof(initialEpoch));
         if (!(validationSplit >= 0 && validationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "validationSplit must be in [0, 1).");
         if (verbose is < 0 or > 2)
-            throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "verbose is 0 (silent), 1 or 2 (one line per epoch).");
+            throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "verbose is 0 (silent), 1 (progress bar on a terminal) or 2 (one line per epoch).");
         CheckDataset(train, nameof(train));
+        ICallback[] hooks = callbacks is null || callbacks.Count == 0 ? NoCallbacks : [.. callbacks];
+        foreach (var c in hooks)
+            if (c is null) throw new ArgumentException("A callback is null.", nameof(callbacks));
 
         int trainCount = train.Count;
         Dataset? validationData = null;
@@ -60,68 +80,121 @@ public abstract partial class Model
         if (trainCount == 0)
             throw new ArgumentException("The training set is empty.", nameof(train));
 
-        string metric = MetricName;
-        var history = new History(validationData is null ? ["loss", metric] : ["loss", metric, "val_loss", "val_" + metric], epochs);
-        TrainingProgress? progress = verbose == 0 ? null : new EpochLineProgress(output ?? Console.Out);
+        var metrics = (Metric[])Metrics;
+        int m = metrics.Length;
+        var batchNames = new string[1 + m];
+        batchNames[0] = "loss";
+        for (int i = 0; i < m; i++) batchNames[1 + i] = metrics[i].Name;
+        var epochNames = new List<string>(batchNames);
+        if (validationData is not null)
+            foreach (string name in batchNames) epochNames.Add("val_" + name);
 
-        // Staging for one batch and the sample order, allocated once per Fit: the loop allocates nothing.
-        int inputSize = InputSize, targetSize = TargetSize;
+        History history;
+        if (resumeFrom is not null)
+        {
+            var checkpoint = LoadCheckpoint(resumeFrom, optimizer);
+            initialEpoch = checkpoint.Epoch;
+            history = new History(epochNames, Math.Max(epochs, initialEpoch));
+            // The earlier epochs come along when they were recorded with the same metrics.
+            if (checkpoint.History is { } earlier && Same(earlier.Names, epochNames))
+                history.AppendAll(earlier);
+        }
+        else history = new History(epochNames, Math.Max(epochs - initialEpoch, 0));
+
+        TextWriter writer = output ?? Console.Out;
+        TrainingProgress? progress = verbose switch
+        {
+            0 => null,
+            1 when ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected => new ProgressBar(writer),
+            _ => new EpochLineProgress(writer),
+        };
+
+        // Staging for one batch, the sample order and the logs, allocated once per Fit: the loop allocates nothing.
+        int inputSize = InputSize, targetSize = TargetSize, outputSize = OutputSize;
         var inputs = new float[BatchSize * inputSize];
         var targets = new float[BatchSize * targetSize];
         var order = new int[trainCount];
+        var metricSums = new double[m];
         int batches = (trainCount + BatchSize - 1) / BatchSize;
-        Span<double> epochValues = stackalloc double[4];
+        var batchLogs = new Logs(batchNames);
+        var epochLogs = new Logs(epochNames);
+        var context = new TrainingContext(this, optimizer, history, epochs, initialEpoch, batches, trainCount, validationCount, verbose, writer);
 
-        progress?.TrainBegin(trainCount, validationCount);
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        try
         {
-            // The order restarts from identity each epoch, so one epoch's permutation depends only
-            // on the RNG state (which a checkpoint saves), not on every shuffle before it.
-            for (int i = 0; i < order.Length; i++) order[i] = i;
-            if (shuffle) Random.Shuffle(order);
-            progress?.EpochBegin(epoch, epochs);
-
-            long started = Stopwatch.GetTimestamp();
-            double lossSum = 0, metricSum = 0;
-            int seen = 0;
-            for (int b = 0; b < batches; b++)
+            progress?.TrainBegin(trainCount, validationCount);
+            foreach (var c in hooks) c.OnTrainBegin(context);
+            for (int epoch = initialEpoch; epoch < epochs && !context.StopTraining; epoch++)
             {
-                int n = Math.Min(BatchSize, trainCount - seen);
-                for (int j = 0; j < n; j++)
+                context.Epoch = epoch;
+                // The order restarts from identity each epoch, so one epoch's permutation depends only
+                // on the RNG state (which a checkpoint saves), not on every shuffle before it.
+                for (int i = 0; i < order.Length; i++) order[i] = i;
+                if (shuffle) Random.Shuffle(order);
+                progress?.EpochBegin(epoch + 1, epochs);
+                foreach (var c in hooks) c.OnEpochBegin(epoch, context);
+
+                long started = Stopwatch.GetTimestamp();
+                double lossSum = 0;
+                Array.Clear(metricSums);
+                int seen = 0;
+                Span<double> running = batchLogs.Values;
+                for (int b = 0; b < batches; b++)
                 {
-                    int s = order[seen + j];
-                    train.Features.AsSpan(s * inputSize, inputSize).CopyTo(inputs.AsSpan(j * inputSize));
-                    train.Targets.AsSpan(s * targetSize, targetSize).CopyTo(targets.AsSpan(j * targetSize));
+                    foreach (var c in hooks) c.OnBatchBegin(b, context);
+                    int n = Math.Min(BatchSize, trainCount - seen);
+                    for (int j = 0; j < n; j++)
+                    {
+                        int s = order[seen + j];
+                        train.Features.AsSpan(s * inputSize, inputSize).CopyTo(inputs.AsSpan(j * inputSize));
+                        train.Targets.AsSpan(s * targetSize, targetSize).CopyTo(targets.AsSpan(j * targetSize));
+                    }
+                    ReadOnlySpan<float> x = inputs.AsSpan(0, n * inputSize), y = targets.AsSpan(0, n * targetSize);
+
+                    ReadOnlySpan<float> outputs = Forward(x, n, training: true);
+                    // Before the loss: a fused loss may write its gradient over the outputs.
+                    for (int i = 0; i < m; i++) metricSums[i] += metrics[i].Sum(outputs, y, n, outputSize, targetSize);
+                    float loss = ComputeLoss(y, n, gradient: true);
+                    if (!float.IsFinite(loss))
+                        throw Diverged(loss, epoch + 1, epochs, b + 1, batches, optimizer);
+                    Backward(n);
+                    optimizer.Step(Parameters.Span, Gradients.Span);
+
+                    lossSum += (double)loss * n;
+                    seen += n;
+                    running[0] = lossSum / seen;
+                    for (int i = 0; i < m; i++) running[1 + i] = metricSums[i] / seen;
+                    progress?.BatchEnd(seen, trainCount, batchLogs);
+                    foreach (var c in hooks) c.OnBatchEnd(b, batchLogs, context);
+                    if (context.StopTraining) break;
                 }
-                ReadOnlySpan<float> x = inputs.AsSpan(0, n * inputSize), y = targets.AsSpan(0, n * targetSize);
 
-                ReadOnlySpan<float> outputs = Forward(x, n, training: true);
-                // Before the loss: a fused loss may write its gradient over the outputs.
-                double batchMetric = MetricSum(outputs, y, n);
-                float loss = ComputeLoss(y, n, gradient: true);
-                if (!float.IsFinite(loss))
-                    throw Diverged(loss, epoch, epochs, b + 1, batches, optimizer);
-                Backward(n);
-                optimizer.Step(Parameters.Span, Gradients.Span);
-
-                lossSum += (double)loss * n;
-                metricSum += batchMetric;
-                seen += n;
-                progress?.BatchEnd(seen, trainCount, lossSum / seen, metricSum / seen);
+                // A callback may stop mid-epoch: the epoch's means cover the samples it saw.
+                Span<double> values = epochLogs.Values;
+                running.CopyTo(values);
+                if (validationData is not null)
+                    EvaluateRange(validationData, validationStart, validationCount, values.Slice(1 + m, 1 + m));
+                history.Append(values);
+                progress?.EpochEnd(epoch + 1, seen, Stopwatch.GetElapsedTime(started).TotalSeconds, epochLogs);
+                foreach (var c in hooks) c.OnEpochEnd(epoch, epochLogs, context);
             }
-
-            epochValues[0] = lossSum / trainCount;
-            epochValues[1] = metricSum / trainCount;
-            if (validationData is not null)
-            {
-                var v = EvaluateRange(validationData, validationStart, validationCount);
-                epochValues[2] = v.Loss;
-                epochValues[3] = v.Metric;
-            }
-            history.Append(epochValues[..history.Names.Count]);
-            progress?.EpochEnd(epoch, trainCount, Stopwatch.GetElapsedTime(started).TotalSeconds, history);
+            foreach (var c in hooks) c.OnTrainEnd(context);
+        }
+        catch
+        {
+            foreach (var c in hooks)
+                if (c is IReleasesOnFailure r) r.Release();
+            throw;
         }
         return history;
+    }
+
+    private static bool Same(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        if (a.Count != b.Count) return false;
+        for (int i = 0; i < a.Count; i++)
+            if (a[i] != b[i]) return false;
+        return true;
     }
 
     /// <summary>Keras' <c>model.evaluate</c>: mean loss and metric over <paramref name="data"/>, in inference mode (no dropout, BN moving statistics).</summary>
@@ -166,68 +239,34 @@ public abstract partial class Model
         }
     }
 
-    private EvaluationResult EvaluateRange(Dataset data, int start, int count)
+    /// <summary>Loss then each metric, sample-weighted means over <c>[start, start + count)</c>, written into <paramref name="values"/>.</summary>
+    private void EvaluateRange(Dataset data, int start, int count, Span<double> values)
     {
-        double lossSum = 0, metricSum = 0;
-        int inputSize = InputSize, targetSize = TargetSize;
+        var metrics = (Metric[])Metrics;
+        double lossSum = 0;
+        values.Clear();
+        int inputSize = InputSize, targetSize = TargetSize, outputSize = OutputSize;
         // No shuffling here, so batches are read straight from the dataset's arrays.
         for (int i = start; i < start + count; i += BatchSize)
         {
             int n = Math.Min(BatchSize, start + count - i);
             ReadOnlySpan<float> y = data.Targets.AsSpan(i * targetSize, n * targetSize);
             ReadOnlySpan<float> outputs = Forward(data.Features.AsSpan(i * inputSize, n * inputSize), n, training: false);
-            metricSum += MetricSum(outputs, y, n);
+            for (int j = 0; j < metrics.Length; j++) values[1 + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
             lossSum += (double)ComputeLoss(y, n, gradient: false) * n;
         }
-        return new EvaluationResult((float)(lossSum / count), (float)(metricSum / count), MetricName);
+        values[0] = lossSum;
+        for (int j = 0; j < values.Length; j++) values[j] /= count;
     }
 
-    /// <summary>
-    /// The batch's metric summed over samples (each sample's value is a mean over its outputs),
-    /// Keras' 'accuracy' resolved by the loss: sparse labels match the argmax, one-hot targets
-    /// match argmax to argmax, binary outputs threshold at 0.5 (0 for logits); MSE gives mae.
-    /// </summary>
-    private double MetricSum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n)
+    private EvaluationResult EvaluateRange(Dataset data, int start, int count)
     {
-        int k = OutputSize, t = TargetSize;
-        double sum = 0;
-        switch (Description.Loss)
-        {
-            case Kiln.Loss.SparseCategoricalCrossentropy:
-                for (int i = 0; i < n; i++)
-                    if (ArgMax(outputs.Slice(i * k, k)) == targets[i]) sum++;
-                break;
-            case Kiln.Loss.CategoricalCrossentropy:
-                for (int i = 0; i < n; i++)
-                    if (ArgMax(outputs.Slice(i * k, k)) == ArgMax(targets.Slice(i * t, t))) sum++;
-                break;
-            case Kiln.Loss.BinaryCrossentropy:
-            {
-                float threshold = Description.FromLogits ? 0f : 0.5f;
-                int correct = 0;
-                for (int i = 0; i < n * k; i++)
-                    if (outputs[i] > threshold == targets[i] > 0.5f) correct++;
-                sum = (double)correct / k;
-                break;
-            }
-            case Kiln.Loss.MeanSquaredError:
-            {
-                double abs = 0;
-                for (int i = 0; i < n * k; i++) abs += Math.Abs(outputs[i] - targets[i]);
-                sum = abs / k;
-                break;
-            }
-        }
-        return sum;
-    }
-
-    // First maximum wins, like numpy's argmax.
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return best;
+        var metrics = Metrics;
+        Span<double> values = stackalloc double[1 + metrics.Count];
+        EvaluateRange(data, start, count, values);
+        var named = new KeyValuePair<string, float>[metrics.Count];
+        for (int j = 0; j < named.Length; j++) named[j] = new(metrics[j].Name, (float)values[1 + j]);
+        return new EvaluationResult((float)values[0], named.Length > 0 ? named[0].Value : float.NaN, MetricName) { Values = named };
     }
 
     private TrainingDivergedException Diverged(float loss, int epoch, int epochs, int batch, int batches, Optimizer optimizer) =>

@@ -1,0 +1,238 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace Kiln;
+
+/// <summary>One float tensor to write: its name, shape and values.</summary>
+internal readonly record struct TensorToWrite(string Name, int[] Shape, ReadOnlyMemory<float> Values);
+
+/// <summary>One tensor read from a safetensors file, converted to float.</summary>
+internal sealed record TensorRead(string Name, string DType, long[] Shape, float[] Values);
+
+/// <summary>
+/// The safetensors format (the one PyTorch and Hugging Face read): an 8-byte little-endian
+/// header length, a JSON header <c>{"name": {"dtype", "shape", "data_offsets": [begin, end]},
+/// "__metadata__": {string: string}}</c> padded with spaces to 8 bytes, then the little-endian
+/// data, every byte of it belonging to exactly one tensor. Kiln writes F32 and adds the CRC-32C of
+/// the data to the metadata (<c>kiln.data_crc32c</c>) so that a flipped bit is caught on load;
+/// it reads F32, F64, F16 and BF16.
+/// </summary>
+internal static class SafeTensors
+{
+    public const string CrcKey = "kiln.data_crc32c";
+    private const long MaxHeader = 100_000_000; // the reference implementation's limit
+
+    public static void Write(string path, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        uint crc = Crc32C.Start;
+        foreach (var t in tensors) crc = Crc32C.Append(crc, LittleEndianBytes(t.Values.Span, out _));
+        var meta = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in metadata) meta[k] = v;
+        meta[CrcKey] = Crc32C.Finish(crc).ToString("x8", CultureInfo.InvariantCulture);
+
+        var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("__metadata__");
+            foreach (var (k, v) in meta) w.WriteString(k, v);
+            w.WriteEndObject();
+            long offset = 0;
+            foreach (var t in tensors)
+            {
+                long bytes = (long)t.Values.Length * sizeof(float);
+                long elements = 1;
+                foreach (int d in t.Shape) elements *= d;
+                if (elements != t.Values.Length)
+                    throw new ArgumentException($"Tensor '{t.Name}' has shape ({string.Join(", ", t.Shape)}) but {t.Values.Length} values.");
+                w.WriteStartObject(t.Name);
+                w.WriteString("dtype", "F32");
+                w.WriteStartArray("shape");
+                foreach (int d in t.Shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                w.WriteNumberValue(offset + bytes);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                offset += bytes;
+            }
+            w.WriteEndObject();
+        }
+        int padding = (int)((8 - json.Length % 8) % 8);
+        AtomicFile.Write(path, stream =>
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));
+            stream.Write(length);
+            json.Position = 0;
+            json.CopyTo(stream);
+            for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
+            foreach (var t in tensors)
+            {
+                stream.Write(LittleEndianBytes(t.Values.Span, out _));
+            }
+        });
+    }
+
+    /// <summary>Reads and fully checks a file; throws <see cref="InvalidDataException"/> naming it on any inconsistency.</summary>
+    public static (IReadOnlyList<TensorRead> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    {
+        byte[] file;
+        try
+        {
+            file = File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        }
+        string Bad(string why) => $"'{path}' is not a valid safetensors file: {why}. It may be truncated or corrupt; nothing was loaded.";
+
+        if (file.Length < 8) throw new InvalidDataException(Bad($"it has {file.Length} bytes, fewer than the 8-byte header length"));
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
+        if (headerLength > (ulong)(file.Length - 8) || headerLength > MaxHeader)
+            throw new InvalidDataException(Bad($"the header claims {headerLength} bytes but the file has {file.Length - 8} after the length"));
+        int dataStart = 8 + (int)headerLength;
+        ReadOnlySpan<byte> data = file.AsSpan(dataStart);
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException(Bad($"its header is not valid JSON ({e.Message})"), e);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException(Bad("its header is not a JSON object"));
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            var entries = new List<(string Name, string DType, long[] Shape, long Begin, long End)>();
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (p.Name == "__metadata__")
+                {
+                    if (p.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException(Bad("__metadata__ is not an object"));
+                    foreach (var kv in p.Value.EnumerateObject())
+                    {
+                        if (kv.Value.ValueKind != JsonValueKind.String) throw new InvalidDataException(Bad($"metadata '{kv.Name}' is not a string"));
+                        metadata[kv.Name] = kv.Value.GetString()!;
+                    }
+                    continue;
+                }
+                entries.Add(ReadEntry(p, Bad));
+            }
+
+            // Every data byte belongs to exactly one tensor: sorted by offset they tile [0, data length).
+            entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            long expected = 0;
+            foreach (var e in entries)
+            {
+                if (e.Begin != expected)
+                    throw new InvalidDataException(Bad($"tensor '{e.Name}' starts at data byte {e.Begin}, expected {expected} (overlap or gap)"));
+                long size = DTypeSize(e.DType);
+                long elements = 1;
+                foreach (long d in e.Shape) elements = checked(elements * d);
+                if (e.End - e.Begin != elements * size)
+                    throw new InvalidDataException(Bad($"tensor '{e.Name}' ({e.DType}, shape ({string.Join(", ", e.Shape)})) needs {elements * size} bytes but its offsets span {e.End - e.Begin}"));
+                expected = e.End;
+            }
+            if (expected > data.Length)
+                throw new InvalidDataException(Bad($"the tensors need {expected} data bytes but the file has {data.Length}; it is truncated"));
+            if (expected < data.Length)
+                throw new InvalidDataException(Bad($"the file has {data.Length - expected} bytes after the last tensor"));
+            if (metadata.TryGetValue(CrcKey, out string? stored))
+            {
+                string actual = Crc32C.Compute(data).ToString("x8", CultureInfo.InvariantCulture);
+                if (!string.Equals(stored, actual, StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidDataException(Bad($"the data's CRC-32C is {actual} but the header recorded {stored}; the data is corrupt"));
+            }
+
+            var tensors = new List<TensorRead>(entries.Count);
+            foreach (var e in entries)
+                tensors.Add(new TensorRead(e.Name, e.DType, e.Shape, ToFloats(data[(int)e.Begin..(int)e.End], e.DType)));
+            return (tensors, metadata);
+        }
+    }
+
+    private static (string, string, long[], long, long) ReadEntry(JsonProperty p, Func<string, string> bad)
+    {
+        var v = p.Value;
+        if (v.ValueKind != JsonValueKind.Object
+            || !v.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String
+            || !v.TryGetProperty("shape", out var shape) || shape.ValueKind != JsonValueKind.Array
+            || !v.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
+            throw new InvalidDataException(bad($"tensor '{p.Name}' needs dtype, shape and two data_offsets"));
+        string type = dtype.GetString()!;
+        if (DTypeSize(type) == 0)
+            throw new InvalidDataException(bad($"tensor '{p.Name}' has dtype {type}; Kiln reads F32, F64, F16 and BF16"));
+        var dims = new long[shape.GetArrayLength()];
+        int i = 0;
+        foreach (var d in shape.EnumerateArray())
+            if (!d.TryGetInt64(out dims[i++]) || dims[i - 1] < 0)
+                throw new InvalidDataException(bad($"tensor '{p.Name}' has a shape entry that is not a count"));
+        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+            throw new InvalidDataException(bad($"tensor '{p.Name}' has invalid data_offsets"));
+        return (p.Name, type, dims, begin, end);
+    }
+
+    private static int DTypeSize(string dtype) => dtype switch
+    {
+        "F32" => 4,
+        "F64" => 8,
+        "F16" or "BF16" => 2,
+        _ => 0,
+    };
+
+    private static float[] ToFloats(ReadOnlySpan<byte> bytes, string dtype)
+    {
+        switch (dtype)
+        {
+            case "F32":
+            {
+                var r = new float[bytes.Length / 4];
+                if (BitConverter.IsLittleEndian) bytes.CopyTo(MemoryMarshal.AsBytes(r.AsSpan()));
+                else for (int i = 0; i < r.Length; i++) r[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
+                return r;
+            }
+            case "F64":
+            {
+                var r = new float[bytes.Length / 8];
+                for (int i = 0; i < r.Length; i++) r[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * i)..]);
+                return r;
+            }
+            case "F16":
+            {
+                var r = new float[bytes.Length / 2];
+                for (int i = 0; i < r.Length; i++) r[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(2 * i)..]);
+                return r;
+            }
+            default: // BF16: the top half of a float's bits
+            {
+                var r = new float[bytes.Length / 2];
+                for (int i = 0; i < r.Length; i++)
+                    r[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]) << 16);
+                return r;
+            }
+        }
+    }
+
+    private static ReadOnlySpan<byte> LittleEndianBytes(ReadOnlySpan<float> values, out byte[]? owned)
+    {
+        owned = null;
+        if (BitConverter.IsLittleEndian) return MemoryMarshal.AsBytes(values);
+        owned = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(owned.AsSpan(4 * i), values[i]);
+        return owned;
+    }
+
+    /// <summary>Shape as printed in messages: <c>(784, 300)</c>.</summary>
+    internal static string Shape(IEnumerable<long> shape) => "(" + string.Join(", ", shape) + ")";
+}
