@@ -174,6 +174,41 @@ public sealed class BatchNormTests
         AssertClose(expected, m.Forward(xi, 3, training: false), "folded inference", 1e-5);
     }
 
+    /// <summary>Backward needs the batch statistics of a training forward: after an inference forward it refuses.</summary>
+    [Fact]
+    public void BackwardAfterAnInferenceForwardIsRefused()
+    {
+        var m = new ConvBnRelu(batchSize: 4, seed: 1);
+        float[] x = Random(3 * m.InputSize, 80), y = Random(3 * m.TargetSize, 81);
+        m.Forward(x, 3, training: true);
+        m.Forward(x, 3, training: false);
+        m.ComputeLoss(y, 3, gradient: true);
+        Assert.Throws<InvalidOperationException>(() => m.Backward(3));
+    }
+
+    /// <summary>One sample through Dense + BN in training: zero batch variance, x̂ = 0, the output is beta's; everything finite.</summary>
+    [Fact]
+    public void ASingleSampleBatchNormalizesToBeta()
+    {
+        var m = new DenseBnRelu(batchSize: 4, seed: 2); // Dense(5, no bias) + BN + ReLU, Dense(3)
+        Fill(m.Tensor("batch_normalization/beta"), 82, 0.1, 1);
+        float[] beta = m.Tensor("batch_normalization/beta").ToArray();
+        float[] k1 = m.Tensor("dense_1/kernel").ToArray(), b1 = m.Tensor("dense_1/bias").ToArray();
+        float[] x = Random(6, 83), y = Random(3, 84);
+        float[] output = m.Forward(x, 1, training: true).ToArray();
+        for (int o = 0; o < 3; o++)
+        {
+            double expected = b1[o];
+            for (int i = 0; i < 5; i++) expected += beta[i] * k1[i * 3 + o];
+            Assert.Equal(expected, output[o], 5);
+        }
+        m.ComputeLoss(y, 1, gradient: true);
+        var dx = new float[6];
+        m.Backward(1, dx);
+        Assert.All(m.Gradients.Span.ToArray(), g => Assert.True(float.IsFinite(g)));
+        Assert.All(dx, g => Assert.True(Math.Abs(g) < 1e-3, $"input gradient {g} through a one-sample batch norm")); // the output does not depend on x
+    }
+
     private static void CopyTensors(Model from, Model to)
     {
         foreach (var t in from.Description.Tensors)
