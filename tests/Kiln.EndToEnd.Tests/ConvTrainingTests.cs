@@ -29,29 +29,28 @@ public sealed class ConvTrainingTests
         var (x, y) = RandomImages(batch, 7);
         var destination = new float[batch * 10];
 
-        // Warm-up: JIT, optimizer state, the pool and the per-thread convolution scratch.
-        for (int i = 0; i < 3; i++)
+        // Warm-up: JIT (past tiering), optimizer state, the pool and the per-thread convolution scratch.
+        WarmUp.Run(() =>
         {
             model.TrainOnBatch(x, y, batch, optimizer);
             model.TrainOnBatch(x.AsSpan(0, shortBatch * 784), y.AsSpan(0, shortBatch), shortBatch, optimizer);
             model.Predict(x, batch, destination); // inference: the folded weights
-        }
+        }, calls: 16);
 
-        WorkerPool pool = WorkerPool.Shared;
-        long workersBefore = pool.AllocatedBytesOnWorkers;
-        long before = GC.GetAllocatedBytesForCurrentThread();
         float loss = 0;
-        for (int i = 0; i < 6; i++)
+        var (allocated, workers) = WarmUp.Allocations(() =>
         {
-            loss += model.TrainOnBatch(x, y, batch, optimizer);
-            if (i % 3 == 0)
+            loss = 0;
+            for (int i = 0; i < 6; i++)
             {
-                model.TrainOnBatch(x.AsSpan(0, shortBatch * 784), y.AsSpan(0, shortBatch), shortBatch, optimizer);
-                model.Predict(x, batch, destination);
+                loss += model.TrainOnBatch(x, y, batch, optimizer);
+                if (i % 3 == 0)
+                {
+                    model.TrainOnBatch(x.AsSpan(0, shortBatch * 784), y.AsSpan(0, shortBatch), shortBatch, optimizer);
+                    model.Predict(x, batch, destination);
+                }
             }
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        long workers = pool.AllocatedBytesOnWorkers - workersBefore;
+        });
 
         Assert.True(float.IsFinite(loss) && loss > 0, $"loss {loss}");
         Assert.Equal(0, allocated);

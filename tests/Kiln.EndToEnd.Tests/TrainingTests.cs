@@ -44,24 +44,23 @@ public sealed class TrainingTests
         var (x, y) = RandomBatch(batch, 7);
         int shortBatch = batch / 2 + 3;
 
-        // Warm-up: first calls JIT, size the optimizer state, start the pool.
-        for (int i = 0; i < 5; i++)
+        // Warm-up: JIT (past tiering), size the optimizer state, start the pool.
+        WarmUp.Run(() =>
         {
             model.TrainOnBatch(x, y, batch, optimizer);
             model.TrainOnBatch(x.AsSpan(0, shortBatch * 784), y.AsSpan(0, shortBatch), shortBatch, optimizer);
-        }
+        }, calls: 20);
 
-        WorkerPool pool = WorkerPool.Shared;
-        long workersBefore = pool.AllocatedBytesOnWorkers;
-        long before = GC.GetAllocatedBytesForCurrentThread();
         float loss = 0;
-        for (int i = 0; i < 20; i++)
+        var (allocated, workers) = WarmUp.Allocations(() =>
         {
-            loss += model.TrainOnBatch(x, y, batch, optimizer);
-            if (i % 5 == 0) model.TrainOnBatch(x.AsSpan(0, shortBatch * 784), y.AsSpan(0, shortBatch), shortBatch, optimizer);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        long workers = pool.AllocatedBytesOnWorkers - workersBefore;
+            loss = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                loss += model.TrainOnBatch(x, y, batch, optimizer);
+                if (i % 5 == 0) model.TrainOnBatch(x.AsSpan(0, shortBatch * 784), y.AsSpan(0, shortBatch), shortBatch, optimizer);
+            }
+        });
 
         Assert.True(float.IsFinite(loss) && loss > 0, $"loss {loss}");
         Assert.Equal(0, allocated);
@@ -89,10 +88,13 @@ public sealed class TrainingTests
             model.BackwardFromOutputGradient(64, dx);
             model.Predict(x, 64, destination);
         }
-        for (int i = 0; i < 3; i++) Step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++) Step();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        WarmUp.Run(Step, calls: 10);
+        var (allocated, workers) = WarmUp.Allocations(() =>
+        {
+            for (int i = 0; i < 10; i++) Step();
+        });
+        Assert.Equal(0, allocated);
+        Assert.Equal(0, workers);
     }
 
     private static Dataset Subset(int count, int seed)
