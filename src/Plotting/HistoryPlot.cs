@@ -43,7 +43,9 @@ public static class HistoryPlot
         }
         plot.XLabel("epoch");
         if (title is not null) plot.Title(title);
-        plot.ShowLegend(Alignment.UpperRight);
+        // Learning curves fall from the top left and rise to the top right: the middle right is usually free.
+        plot.ShowLegend(Alignment.MiddleRight);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Grid.MajorLineColor = Color.FromHex("#000000").WithAlpha(0.15);
         if (yLimits is { } y) plot.Axes.SetLimitsY(y.Min, y.Max);
 
