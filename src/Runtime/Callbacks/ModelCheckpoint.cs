@@ -56,6 +56,11 @@ public sealed class ModelCheckpoint : ICallback
         if (SaveBestOnly) Monitoring.Require(nameof(ModelCheckpoint), Monitor, context);
         _best = InitialValueThreshold ?? (_maximize ? double.NegativeInfinity : double.PositiveInfinity);
         Best = double.NaN;
+        // A resumed Fit carries the earlier epochs: the best of them is the one to beat, so a
+        // resumed run does not overwrite its best file with a worse epoch.
+        if (InitialValueThreshold is null && context.History.TryGetValue(Monitor, out var earlier))
+            foreach (double v in earlier)
+                if (_maximize ? v > _best : v < _best) Best = _best = v;
     }
 
     void ICallback.OnEpochEnd(int epoch, Logs logs, TrainingContext context)

@@ -35,5 +35,7 @@ internal static class Monitoring
             $"{callback} monitors '{monitor}', which this Fit does not log; it logs {string.Join(", ", context.History.Names)}.{hint}");
     }
 
-    public static string Format(double v) => v.ToString("0.00000", CultureInfo.InvariantCulture);
+    // Python's %0.5f, which Keras' messages use: "-inf" before the first value.
+    public static string Format(double v) =>
+        double.IsNaN(v) ? "nan" : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf") : v.ToString("0.00000", CultureInfo.InvariantCulture);
 }
