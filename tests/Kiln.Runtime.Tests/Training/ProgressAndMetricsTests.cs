@@ -40,15 +40,22 @@ public class ProgressAndMetricsTests
         var bar = new ProgressBar(new StreamWriter(Stream.Null), interval: 0);
         var logs = new Logs(["loss", "accuracy"]);
         bar.EpochBegin(1, 1);
-        bar.BatchEnd(1, 1000, logs); // warm-up
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 2; i < 500; i++)
+        long Window()
         {
-            logs.Values[0] = 1.0 / i;
-            logs.Values[1] = 1e-5 * i;
-            bar.BatchEnd(i, 1000, logs);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 2; i < 500; i++)
+            {
+                logs.Values[0] = 1.0 / i;
+                logs.Values[1] = 1e-5 * i;
+                bar.BatchEnd(i, 1000, logs);
+            }
+            return GC.GetAllocatedBytesForCurrentThread() - before;
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        for (int i = 0; i < 3; i++) Window(); // warm-up past tiered compilation
+        // Another thread's GC can move this thread's counter once with nothing allocated; a real
+        // allocation per call shows in every window.
+        long[] windows = [Window(), Window(), Window()];
+        Assert.Contains(0L, windows);
     }
 
     [Fact]
