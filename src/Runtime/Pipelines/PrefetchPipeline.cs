@@ -14,8 +14,9 @@ namespace Kiln;
 /// A consumer that finds its batch unfinished (loaders starved of CPU) loads rows of it itself
 /// instead of sleeping, so prefetching is never slower than loading on the training thread.
 /// Nothing is allocated per batch by the consumer or by the loaders (beyond what the source
-/// itself allocates to decode a file). An error on a loader thread is rethrown by the next
-/// <see cref="Next"/>. Dispose to stop the threads.
+/// itself allocates to decode a file). An error on a loader thread is rethrown by the
+/// <see cref="Next"/> that reaches the batch it happened in; the batches before it come out
+/// first. Dispose to stop the threads.
 /// </summary>
 public sealed class PrefetchPipeline : IBatchSource
 {
@@ -28,6 +29,7 @@ public sealed class PrefetchPipeline : IBatchSource
         public bool EndOfPass;
         public int Claimed;   // rows handed to loaders
         public int Remaining; // rows not yet loaded
+        public long Plan;     // which batch of the stream this slot holds
     }
 
     private readonly BatchPipeline _batches;
@@ -44,6 +46,7 @@ public sealed class PrefetchPipeline : IBatchSource
     private bool _ringWasFull;    // set when the loaders took the last free slot
     private readonly int _resume; // free slots that wake a loader whose ring was full
     private ExceptionDispatchInfo? _error;
+    private long _errorPlan = long.MaxValue; // the earliest batch whose loading failed
     private bool _stopping;
     private long _waitTicks, _batchCount, _samples, _dropped;
 
@@ -122,7 +125,9 @@ public sealed class PrefetchPipeline : IBatchSource
                         batch = slot.Batch.AsBatch();
                         return true;
                     }
-                    _error?.Throw();
+                    // A failure in a later batch waits until the consumer reaches it: the batches
+                    // before it had all their rows claimed, so their loaders finish them.
+                    if (_error is not null && (slot.State == SlotState.Free || slot.Plan >= _errorPlan)) _error.Throw();
                     if (waitStart == 0) waitStart = Stopwatch.GetTimestamp();
                     // Rather than sleep while the loaders are late (busy cores), load rows of the
                     // batch we wait for ourselves: never slower than loading without prefetch.
@@ -136,9 +141,8 @@ public sealed class PrefetchPipeline : IBatchSource
                         finally { Monitor.Enter(_gate); }
                         if (failure is not null)
                         {
-                            _error ??= ExceptionDispatchInfo.Capture(failure);
-                            Monitor.PulseAll(_gate);
-                            _error.Throw();
+                            RecordError(failure, claimed.Plan);
+                            _error!.Throw();
                         }
                         FinishRows(claimed, count);
                         continue;
@@ -204,11 +208,7 @@ public sealed class PrefetchPipeline : IBatchSource
             }
             catch (Exception e)
             {
-                lock (_gate)
-                {
-                    _error ??= ExceptionDispatchInfo.Capture(e);
-                    Monitor.PulseAll(_gate);
-                }
+                lock (_gate) RecordError(e, slot.Plan);
                 return;
             }
             lock (_gate)
@@ -217,6 +217,17 @@ public sealed class PrefetchPipeline : IBatchSource
                 _loaderAllocated[id] = GC.GetAllocatedBytesForCurrentThread() - baseline;
             }
         }
+    }
+
+    /// <summary>Under the lock: keeps the failure of the earliest batch, the one the consumer will reach first.</summary>
+    private void RecordError(Exception e, long plan)
+    {
+        if (plan < _errorPlan)
+        {
+            _error = ExceptionDispatchInfo.Capture(e);
+            _errorPlan = plan;
+        }
+        Monitor.PulseAll(_gate);
     }
 
     private static void LoadRows(Slot slot, int first, int count, SampleReader reader)
@@ -260,7 +271,7 @@ public sealed class PrefetchPipeline : IBatchSource
             if (next.State != SlotState.Free) return false;
             if (_ringWasFull && _free < _resume) return false;
             int n = _planner!.Plan(next.Batch.Indices);
-            _planned++;
+            next.Plan = _planned++;
             _ringWasFull = --_free == 0;
             next.Batch.Count = n;
             next.EndOfPass = n == 0;
