@@ -41,30 +41,18 @@ public abstract partial class Model
         IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(train);
-        ArgumentNullException.ThrowIfNull(optimizer);
-        RequireLoss(nameof(Fit));
-        if (epochs < 0)
-            throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must not be negative");
-        if (initialEpoch < 0)
-            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, "must not be negative");
-        if (resumeFrom is not null && initialEpoch != 0)
-            throw new ArgumentException("Give initialEpoch or resumeFrom, not both: a checkpoint knows its epoch.", nameof(initialEpoch));
         if (!(validationSplit >= 0 && validationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "validationSplit must be in [0, 1).");
-        if (verbose is < 0 or > 2)
-            throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "verbose is 0 (silent), 1 (progress bar on a terminal) or 2 (one line per epoch).");
+        var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
         CheckDataset(train, nameof(train));
-        ICallback[] hooks = callbacks is null || callbacks.Count == 0 ? NoCallbacks : [.. callbacks];
-        foreach (var c in hooks)
-            if (c is null) throw new ArgumentException("A callback is null.", nameof(callbacks));
 
         int trainCount = train.Count;
-        Dataset? validationData = null;
-        int validationStart = 0, validationCount = 0;
+        DatasetBatches? validationBatches = null;
         if (validation is not null)
         {
             CheckDataset(validation, nameof(validation));
-            (validationData, validationCount) = (validation, validation.Count);
+            if (validation.Count == 0) throw new ArgumentException("The validation set is empty.", nameof(validation));
+            validationBatches = new DatasetBatches(this, validation, 0, validation.Count, shuffle: false);
         }
         else if (validationSplit > 0)
         {
@@ -74,20 +62,111 @@ public abstract partial class Model
                 throw new ArgumentException(
                     $"validationSplit {validationSplit} of {train.Count} samples leaves {splitAt} to train and {train.Count - splitAt} to validate; both need at least one.",
                     nameof(validationSplit));
-            (validationData, validationStart, validationCount) = (train, splitAt, train.Count - splitAt);
+            validationBatches = new DatasetBatches(this, train, splitAt, train.Count - splitAt, shuffle: false);
             trainCount = splitAt;
         }
         if (trainCount == 0)
             throw new ArgumentException("The training set is empty.", nameof(train));
 
+        // Each epoch is one pass: the whole training range, reshuffled with Random when the pass starts.
+        var trainBatches = new DatasetBatches(this, train, 0, trainCount, shuffle);
+        return Train(new EpochSource(trainBatches, -1, trainCount, (int)trainBatches.BatchesPerPass),
+            validationBatches is null ? null : new EpochSource(validationBatches, -1, (int)validationBatches.SamplesPerPass, (int)validationBatches.BatchesPerPass),
+            recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom);
+    }
+
+    /// <summary>
+    /// Keras' <c>model.fit</c> on a generator or a <c>tf.data</c> dataset: trains on batches from
+    /// <paramref name="train"/>, typically a prefetching pipeline
+    /// (<c>Pipeline.From(data).Shuffle(...).Batch(32).Prefetch()</c>, <see cref="ImageFolder.Batches"/>),
+    /// so that loading the next batches overlaps training on this one. Callbacks, progress,
+    /// metrics, checkpoints and resuming behave as in the <see cref="Dataset"/> overload, through the
+    /// same loop.
+    /// <para>
+    /// Each epoch pulls batches until the source's pass ends or <paramref name="stepsPerEpoch"/>
+    /// batches have trained, whichever comes first (a source that repeats forever needs
+    /// <paramref name="stepsPerEpoch"/>). An epoch cut short by the step count leaves the pass
+    /// where it stopped and the next epoch goes on from there, as Keras' iterator does; an epoch
+    /// that begins on the end of a pass starts the next one. Validation runs one pass of
+    /// <paramref name="validation"/> after each epoch, or <paramref name="validationSteps"/>
+    /// batches of it, also going on from where the previous validation stopped: to validate on the
+    /// same samples every epoch, give a source whose pass is exactly those samples. Shuffling, if
+    /// any, is the source's own (its seed), not <see cref="Random"/>.
+    /// </para>
+    /// <para>
+    /// The history gets <c>data_wait</c>: the seconds per epoch the training thread spent waiting
+    /// inside <see cref="IBatchSource.Next"/> for training batches (near 0 when prefetching keeps
+    /// up), and <c>val_data_wait</c> for validation batches. Callbacks see them in the epoch logs,
+    /// CsvLogger and TensorBoard record them, and the epoch line prints them.
+    /// </para>
+    /// </summary>
+    public History Fit(IBatchSource train, int epochs, Optimizer optimizer, IBatchSource? validation = null,
+        long stepsPerEpoch = -1, long validationSteps = -1, int verbose = 1, TextWriter? output = null,
+        IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
+        var trainEpoch = EpochOf(train, stepsPerEpoch, nameof(train), nameof(stepsPerEpoch));
+        var validationEpoch = validation is null ? (EpochSource?)null : EpochOf(validation, validationSteps, nameof(validation), nameof(validationSteps));
+        return Train(trainEpoch, validationEpoch, recordDataWait: true, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom);
+    }
+
+    /// <summary>A source, how many of its batches make an epoch (-1: one pass), and the samples and batches that is, for progress and callbacks.</summary>
+    private readonly record struct EpochSource(IBatchSource Source, long Steps, int Samples, int Batches);
+
+    private ICallback[] CheckFitArguments(int epochs, Optimizer optimizer, int verbose, IReadOnlyList<ICallback>? callbacks, int initialEpoch, string? resumeFrom)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        RequireLoss(nameof(Fit));
+        if (epochs < 0)
+            throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must not be negative");
+        if (initialEpoch < 0)
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch, "must not be negative");
+        if (resumeFrom is not null && initialEpoch != 0)
+            throw new ArgumentException("Give initialEpoch or resumeFrom, not both: a checkpoint knows its epoch.", nameof(initialEpoch));
+        if (verbose is < 0 or > 2)
+            throw new ArgumentOutOfRangeException(nameof(verbose), verbose, "verbose is 0 (silent), 1 (progress bar on a terminal) or 2 (one line per epoch).");
+        ICallback[] hooks = callbacks is null || callbacks.Count == 0 ? NoCallbacks : [.. callbacks];
+        foreach (var c in hooks)
+            if (c is null) throw new ArgumentException("A callback is null.", nameof(callbacks));
+        return hooks;
+    }
+
+    private EpochSource EpochOf(IBatchSource source, long steps, string parameter, string stepsParameter)
+    {
+        CheckSource(source, parameter);
+        if (steps == 0 || steps < -1)
+            throw new ArgumentOutOfRangeException(stepsParameter, steps, "a positive number of batches, or -1 for one pass of the source");
+        if (steps < 0 && source.BatchesPerPass < 0)
+            throw new ArgumentException(
+                $"The {parameter} source repeats forever (BatchesPerPass is -1), so an epoch would never end; give {stepsParameter}, the batches per epoch.", stepsParameter);
+        if (source.BatchesPerPass == 0)
+            throw new ArgumentException($"The {parameter} source has no batches.", parameter);
+        // Upper bounds where the source skips corrupt files: only the progress bar's total uses them.
+        long batches = steps < 0 ? source.BatchesPerPass : source.BatchesPerPass < 0 ? steps : Math.Min(steps, source.BatchesPerPass);
+        long samples = steps < 0 ? source.SamplesPerPass : source.SamplesPerPass < 0 ? steps * source.BatchSize : Math.Min(steps * source.BatchSize, source.SamplesPerPass);
+        return new EpochSource(source, steps, (int)Math.Min(samples, int.MaxValue), (int)Math.Min(batches, int.MaxValue));
+    }
+
+    /// <summary>The training loop both Fit overloads run: epochs of batches from <paramref name="train"/>, callbacks, progress and history.</summary>
+    private History Train(EpochSource train, EpochSource? validation, bool recordDataWait, int epochs, Optimizer optimizer,
+        int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom)
+    {
         var metrics = (Metric[])Metrics;
         int m = metrics.Length;
         var batchNames = new string[1 + m];
         batchNames[0] = "loss";
         for (int i = 0; i < m; i++) batchNames[1 + i] = metrics[i].Name;
         var epochNames = new List<string>(batchNames);
-        if (validationData is not null)
+        if (validation is not null)
             foreach (string name in batchNames) epochNames.Add("val_" + name);
+        // Timings after the metrics, so the loss and metrics keep Keras' positions.
+        int waitColumn = epochNames.Count;
+        if (recordDataWait)
+        {
+            epochNames.Add(DataWaitName);
+            if (validation is not null) epochNames.Add("val_" + DataWaitName);
+        }
 
         History history;
         if (resumeFrom is not null)
@@ -109,71 +188,67 @@ public abstract partial class Model
             _ => new EpochLineProgress(writer),
         };
 
-        // Staging for one batch, the sample order and the logs, allocated once per Fit: the loop allocates nothing.
-        int inputSize = InputSize, targetSize = TargetSize, outputSize = OutputSize;
-        var inputs = new float[BatchSize * inputSize];
-        var targets = new float[BatchSize * targetSize];
-        var order = new int[trainCount];
+        // The running sums and the logs, allocated once per Fit: the loop allocates nothing.
         var metricSums = new double[m];
-        int batches = (trainCount + BatchSize - 1) / BatchSize;
         var batchLogs = new Logs(batchNames);
         var epochLogs = new Logs(epochNames);
-        var context = new TrainingContext(this, optimizer, history, epochs, initialEpoch, batches, trainCount, validationCount, verbose, writer);
+        int validationSamples = validation?.Samples ?? 0;
+        var context = new TrainingContext(this, optimizer, history, epochs, initialEpoch, train.Batches, train.Samples, validationSamples, verbose, writer);
+        IBatchSource source = train.Source;
 
         try
         {
-            progress?.TrainBegin(trainCount, validationCount);
+            progress?.TrainBegin(train.Samples, validationSamples);
             foreach (var c in hooks) c.OnTrainBegin(context);
             for (int epoch = initialEpoch; epoch < epochs && !context.StopTraining; epoch++)
             {
                 context.Epoch = epoch;
-                // The order restarts from identity each epoch, so one epoch's permutation depends only
-                // on the RNG state (which a checkpoint saves), not on every shuffle before it.
-                for (int i = 0; i < order.Length; i++) order[i] = i;
-                if (shuffle) Random.Shuffle(order);
                 progress?.EpochBegin(epoch + 1, epochs);
                 foreach (var c in hooks) c.OnEpochBegin(epoch, context);
 
-                long started = Stopwatch.GetTimestamp();
+                long started = Stopwatch.GetTimestamp(), waited = 0;
                 double lossSum = 0;
                 Array.Clear(metricSums);
-                int seen = 0;
+                int seen = 0, b = 0;
                 Span<double> running = batchLogs.Values;
-                for (int b = 0; b < batches; b++)
+                while (train.Steps < 0 || b < train.Steps)
                 {
+                    long asked = Stopwatch.GetTimestamp();
+                    bool more = source.Next(out var batch);
+                    // The previous epoch stopped at its step count right at the end of a pass: start the next.
+                    if (!more && b == 0) more = source.Next(out batch);
+                    waited += Stopwatch.GetTimestamp() - asked;
+                    if (!more) break;
+                    int n = CheckBatch(batch, nameof(train));
                     foreach (var c in hooks) c.OnBatchBegin(b, context);
-                    int n = Math.Min(BatchSize, trainCount - seen);
-                    for (int j = 0; j < n; j++)
-                    {
-                        int s = order[seen + j];
-                        train.Features.AsSpan(s * inputSize, inputSize).CopyTo(inputs.AsSpan(j * inputSize));
-                        train.Targets.AsSpan(s * targetSize, targetSize).CopyTo(targets.AsSpan(j * targetSize));
-                    }
-                    ReadOnlySpan<float> x = inputs.AsSpan(0, n * inputSize), y = targets.AsSpan(0, n * targetSize);
 
-                    ReadOnlySpan<float> outputs = Forward(x, n, training: true);
-                    // Before the loss: a fused loss may write its gradient over the outputs.
-                    for (int i = 0; i < m; i++) metricSums[i] += metrics[i].Sum(outputs, y, n, outputSize, targetSize);
-                    float loss = ComputeLoss(y, n, gradient: true);
+                    float loss = TrainStep(batch.Features, batch.Targets, n, optimizer, metrics, metricSums);
                     if (!float.IsFinite(loss))
-                        throw Diverged(loss, epoch + 1, epochs, b + 1, batches, optimizer);
-                    Backward(n);
-                    optimizer.Step(Parameters.Span, Gradients.Span);
+                        throw Diverged(loss, epoch + 1, epochs, b + 1, train.Batches, optimizer);
 
                     lossSum += (double)loss * n;
                     seen += n;
                     running[0] = lossSum / seen;
                     for (int i = 0; i < m; i++) running[1 + i] = metricSums[i] / seen;
-                    progress?.BatchEnd(seen, trainCount, batchLogs);
+                    progress?.BatchEnd(seen, Math.Max(seen, train.Samples), batchLogs);
                     foreach (var c in hooks) c.OnBatchEnd(b, batchLogs, context);
+                    b++;
                     if (context.StopTraining) break;
                 }
+                if (b == 0)
+                    throw new InvalidOperationException($"The training source gave no batches in epoch {epoch + 1}: it is empty.");
 
                 // A callback may stop mid-epoch: the epoch's means cover the samples it saw.
                 Span<double> values = epochLogs.Values;
                 running.CopyTo(values);
-                if (validationData is not null)
-                    EvaluateRange(validationData, validationStart, validationCount, values.Slice(1 + m, 1 + m));
+                double validationWait = 0;
+                if (validation is { } v)
+                    validationWait = EvaluateBatches(v.Source, v.Steps, values.Slice(1 + m, 1 + m), "validation");
+                if (recordDataWait)
+                {
+                    values[waitColumn] = Stopwatch.GetElapsedTime(0, waited).TotalSeconds;
+                    if (validation is not null) values[waitColumn + 1] = validationWait;
+                }
                 history.Append(values);
                 progress?.EpochEnd(epoch + 1, seen, Stopwatch.GetElapsedTime(started).TotalSeconds, epochLogs);
                 foreach (var c in hooks) c.OnEpochEnd(epoch, epochLogs, context);
@@ -187,6 +262,36 @@ public abstract partial class Model
             throw;
         }
         return history;
+    }
+
+    /// <summary>The <see cref="History"/> and log name of the seconds an epoch waited for its batches (Fit on a batch source).</summary>
+    public const string DataWaitName = "data_wait";
+
+    /// <summary>
+    /// One training step on a batch: forward in training mode, the metrics' sums (added to
+    /// <paramref name="metricSums"/>), the loss and its gradient, then, when the loss is finite,
+    /// backward and the optimizer's step. Returns the loss; a NaN or infinite one leaves the
+    /// weights as they were, for the caller to report.
+    /// </summary>
+    private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
+    {
+        ReadOnlySpan<float> outputs = Forward(x, n, training: true);
+        // Before the loss: a fused loss may write its gradient over the outputs.
+        for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].Sum(outputs, y, n, OutputSize, TargetSize);
+        float loss = ComputeLoss(y, n, gradient: true);
+        if (!float.IsFinite(loss)) return loss;
+        Backward(n);
+        optimizer.Step(Parameters.Span, Gradients.Span);
+        return loss;
+    }
+
+    /// <summary>Guards the loop against a batch the model cannot take (a source whose batch size changed after the checks).</summary>
+    private int CheckBatch(in Batch batch, string parameter)
+    {
+        int n = batch.Count;
+        if (n < 1 || n > BatchSize)
+            throw new InvalidOperationException($"The {parameter} source gave a batch of {n} samples; {Description.Name} takes 1 to {BatchSize}.");
+        return n;
     }
 
     private static bool Same(IReadOnlyList<string> a, IReadOnlyList<string> b)
@@ -204,7 +309,21 @@ public abstract partial class Model
         RequireLoss(nameof(Evaluate));
         CheckDataset(data, nameof(data));
         if (data.Count == 0) throw new ArgumentException("Cannot evaluate on an empty dataset.", nameof(data));
-        return EvaluateRange(data, 0, data.Count);
+        return Evaluated(new DatasetBatches(this, data, 0, data.Count, shuffle: false), -1);
+    }
+
+    /// <summary>
+    /// Keras' <c>model.evaluate</c> on a batch source: mean loss and metrics over one pass of
+    /// <paramref name="data"/>, or over <paramref name="steps"/> batches (required for a source
+    /// that repeats forever), in inference mode. A pass cut short by <paramref name="steps"/> is
+    /// left where it stopped, and the next call goes on from there.
+    /// </summary>
+    public EvaluationResult Evaluate(IBatchSource data, long steps = -1)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        RequireLoss(nameof(Evaluate));
+        EpochOf(data, steps, nameof(data), nameof(steps));
+        return Evaluated(data, steps);
     }
 
     /// <summary>Keras' <c>model.predict</c>: the outputs of every sample, <c>Count × OutputSize</c> floats, in inference mode.</summary>
@@ -239,31 +358,46 @@ public abstract partial class Model
         }
     }
 
-    /// <summary>Loss then each metric, sample-weighted means over <c>[start, start + count)</c>, written into <paramref name="values"/>.</summary>
-    private void EvaluateRange(Dataset data, int start, int count, Span<double> values)
+    /// <summary>
+    /// Loss then each metric, sample-weighted means over one pass of <paramref name="source"/> (or
+    /// <paramref name="steps"/> batches), written into <paramref name="values"/>, in inference mode.
+    /// Returns the seconds spent waiting for its batches. Allocates nothing.
+    /// </summary>
+    private double EvaluateBatches(IBatchSource source, long steps, Span<double> values, string what)
     {
         var metrics = (Metric[])Metrics;
         double lossSum = 0;
         values.Clear();
-        int inputSize = InputSize, targetSize = TargetSize, outputSize = OutputSize;
-        // No shuffling here, so batches are read straight from the dataset's arrays.
-        for (int i = start; i < start + count; i += BatchSize)
+        int outputSize = OutputSize, targetSize = TargetSize;
+        long waited = 0, count = 0, b = 0;
+        while (steps < 0 || b < steps)
         {
-            int n = Math.Min(BatchSize, start + count - i);
-            ReadOnlySpan<float> y = data.Targets.AsSpan(i * targetSize, n * targetSize);
-            ReadOnlySpan<float> outputs = Forward(data.Features.AsSpan(i * inputSize, n * inputSize), n, training: false);
+            long asked = Stopwatch.GetTimestamp();
+            bool more = source.Next(out var batch);
+            // The previous evaluation stopped at its step count right at the end of a pass: start the next.
+            if (!more && b == 0) more = source.Next(out batch);
+            waited += Stopwatch.GetTimestamp() - asked;
+            if (!more) break;
+            int n = CheckBatch(batch, what);
+            ReadOnlySpan<float> y = batch.Targets;
+            ReadOnlySpan<float> outputs = Forward(batch.Features, n, training: false);
             for (int j = 0; j < metrics.Length; j++) values[1 + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
             lossSum += (double)ComputeLoss(y, n, gradient: false) * n;
+            count += n;
+            b++;
         }
+        if (count == 0)
+            throw new InvalidOperationException($"The {what} source gave no batches: it is empty.");
         values[0] = lossSum;
         for (int j = 0; j < values.Length; j++) values[j] /= count;
+        return Stopwatch.GetElapsedTime(0, waited).TotalSeconds;
     }
 
-    private EvaluationResult EvaluateRange(Dataset data, int start, int count)
+    private EvaluationResult Evaluated(IBatchSource source, long steps)
     {
         var metrics = Metrics;
         Span<double> values = stackalloc double[1 + metrics.Count];
-        EvaluateRange(data, start, count, values);
+        EvaluateBatches(source, steps, values, "evaluation");
         var named = new KeyValuePair<string, float>[metrics.Count];
         for (int j = 0; j < named.Length; j++) named[j] = new(metrics[j].Name, (float)values[1 + j]);
         return new EvaluationResult((float)values[0], named.Length > 0 ? named[0].Value : float.NaN, MetricName) { Values = named };
@@ -286,22 +420,36 @@ public abstract partial class Model
     {
         CheckInputs(data.SampleSize, data.SampleShape, parameter);
         if (data.TargetSize != TargetSize)
-        {
-            string hint = Description.Loss switch
-            {
-                Kiln.Loss.SparseCategoricalCrossentropy => " (one class index per sample for sparse categorical cross-entropy)",
-                Kiln.Loss.CategoricalCrossentropy when data.TargetSize == 1 => "; categorical cross-entropy wants one-hot targets: one-hot encode the labels or use SparseCategoricalCrossentropy",
-                _ => "",
-            };
-            throw new ArgumentException($"{Description.Name} expects {TargetSize} target value(s) per sample{hint}, but the dataset has {data.TargetSize}.", parameter);
-        }
+            throw new ArgumentException($"{Description.Name} expects {TargetSize} target value(s) per sample{TargetHint(data.TargetSize)}, but the dataset has {data.TargetSize}.", parameter);
     }
 
-    private void CheckInputs(int sampleSize, int[] sampleShape, string parameter)
+    /// <summary>Sample shape, target size and batch size of a batch source against the model's.</summary>
+    private void CheckSource(IBatchSource source, string parameter)
+    {
+        CheckInputs(source.SampleSize, source.SampleShape, parameter, "the batch source's");
+        if (source.TargetSize != TargetSize)
+            throw new ArgumentException(
+                $"{Description.Name} expects {TargetSize} target value(s) per sample{TargetHint(source.TargetSize)}, but the batch source gives {source.TargetSize} (for an image folder, check ClassMode: sparse labels vs one-hot).",
+                parameter);
+        if (source.BatchSize > BatchSize)
+            throw new ArgumentException(
+                $"The batch source gives batches of up to {source.BatchSize} samples of shape ({Dataset.Shape(source.SampleShape)}), but {Description.Name} was built for batches of at most {BatchSize} of shape ({Dataset.Shape(Description.InputShape)}); " +
+                $"build the model with batchSize: {source.BatchSize} or batch the source by {BatchSize}.",
+                parameter);
+    }
+
+    private string TargetHint(int given) => Description.Loss switch
+    {
+        Kiln.Loss.SparseCategoricalCrossentropy => " (one class index per sample for sparse categorical cross-entropy)",
+        Kiln.Loss.CategoricalCrossentropy when given == 1 => "; categorical cross-entropy wants one-hot targets: one-hot encode the labels or use SparseCategoricalCrossentropy",
+        _ => "",
+    };
+
+    private void CheckInputs(int sampleSize, int[] sampleShape, string parameter, string whose = "the dataset's")
     {
         if (sampleSize != InputSize)
             throw new ArgumentException(
-                $"{Description.Name} takes samples of shape ({Dataset.Shape(Description.InputShape)}), {InputSize} values, but the dataset's samples are ({Dataset.Shape(sampleShape)}), {sampleSize} values.",
+                $"{Description.Name} takes samples of shape ({Dataset.Shape(Description.InputShape)}), {InputSize} values, but {whose} samples are ({Dataset.Shape(sampleShape)}), {sampleSize} values.",
                 parameter);
     }
 }
