@@ -19,6 +19,17 @@ public sealed class KilnGenerator : IIncrementalGenerator
     /// <summary>Names of the pipeline steps, for tests that check caching.</summary>
     public const string ReadStep = "Kiln.Read";
     public const string CompileStep = "Kiln.Compile";
+    public const string OptionsStep = "Kiln.Options";
+
+    /// <summary>The MSBuild property that sets the parameter count above which KILN0007 warns.</summary>
+    public const string MaxParametersProperty = "build_property.KilnMaxParameters";
+
+    /// <summary>The limit from the project, or the default when it is unset or not a whole number; 0 or less turns the check off.</summary>
+    internal static long ReadMaxParameters(Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions options) =>
+        options.TryGetValue(MaxParametersProperty, out var text)
+        && long.TryParse(text.Trim().Replace("_", ""), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long value)
+            ? value
+            : ModelSpec.DefaultMaxParameters;
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -27,11 +38,20 @@ public sealed class KilnGenerator : IIncrementalGenerator
                 "Kiln.SequentialAttribute",
                 static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
                 ModelReader.Read)
-            .WithTrackingName(ReadStep)
-            .Select(static (input, _) => Compile(input))
+            .WithTrackingName(ReadStep);
+
+        // The project's <KilnMaxParameters> (made visible by build/Kiln.props): a long, so an
+        // edit elsewhere in the project file leaves the compile step cached.
+        var maxParameters = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => ReadMaxParameters(options.GlobalOptions))
+            .WithTrackingName(OptionsStep);
+
+        var compiled = models
+            .Combine(maxParameters)
+            .Select(static (pair, _) => Compile(pair.Left, pair.Right))
             .WithTrackingName(CompileStep);
 
-        context.RegisterSourceOutput(models, static (spc, model) =>
+        context.RegisterSourceOutput(compiled, static (spc, model) =>
         {
             foreach (var d in model.Diagnostics)
                 spc.ReportDiagnostic(ToRoslyn(d));
@@ -40,9 +60,9 @@ public sealed class KilnGenerator : IIncrementalGenerator
         });
     }
 
-    private static GeneratedModel Compile(ModelInput input)
+    private static GeneratedModel Compile(ModelInput input, long maxParameters)
     {
-        var spec = input.Spec!;
+        var spec = input.Spec! with { MaxParameters = maxParameters };
         string hint = (spec.Namespace.Length > 0 ? spec.Namespace + "." : "") + spec.ClassName + ".g.cs";
         var diagnostics = new List<GraphDiagnostic>(input.Diagnostics);
         if (diagnostics.Any(d => d.Severity == Severity.Error))

@@ -17,6 +17,7 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor LayersSpread = new("KILN0004", "Layers spread over several partial declarations", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor UnsupportedDeclaration = new("KILN0005", "Model class cannot be generated", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NonPositiveInputDimension = new("KILN0006", "Input dimension must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor TooManyParameters = new("KILN0007", "Model has more parameters than the configured limit", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new("KILN0101", "Dense needs a flat input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NonPositiveUnits = new("KILN0102", "Units must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor DropoutRate = new("KILN0103", "Dropout rate out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -29,6 +30,7 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor RedundantBias = new("KILN0110", "Bias before BatchNormalization is redundant", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor BatchNormArgument = new("KILN0111", "BatchNormalization argument out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor PoolingDropsPixels = new("KILN0112", "Pooling leaves rows or columns out", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor DropoutAtTheEnd = new("KILN0113", "Dropout after the last layer with weights", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NormalizationAxis = new("KILN0120", "Normalization axes are not a trailing run", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NormalizationStatistics = new("KILN0121", "Normalization statistics of the wrong length", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -44,6 +46,7 @@ internal static class RoslynDescriptors
         LayersSpread,
         UnsupportedDeclaration,
         NonPositiveInputDimension,
+        TooManyParameters,
         DenseOnRankAboveOne,
         NonPositiveUnits,
         DropoutRate,
@@ -56,6 +59,7 @@ internal static class RoslynDescriptors
         RedundantBias,
         BatchNormArgument,
         PoolingDropsPixels,
+        DropoutAtTheEnd,
         NormalizationAxis,
         NormalizationStatistics,
         LossNeedsFlatOutput,

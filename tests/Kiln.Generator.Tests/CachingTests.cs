@@ -56,6 +56,29 @@ public class CachingTests
     }
 
     [Fact]
+    public void TheParameterLimitIsAnInputOfTheCompileStep()
+    {
+        var compilation = GeneratorHarness.Compilation(("Model.cs", Model));
+        var limit = new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = "1000000" };
+        var driver = GeneratorHarness.Driver(trackSteps: true, properties: limit).RunGenerators(compilation);
+        Assert.Empty(driver.GetRunResult().Diagnostics);
+
+        // The same limit written differently parses to the same value: nothing runs again.
+        driver = driver.WithUpdatedAnalyzerConfigOptions(new GeneratorHarness.Options(
+            new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = " 1_000_000 " })).RunGenerators(compilation);
+        var result = driver.GetRunResult().Results.Single();
+        Assert.All(result.TrackedSteps[KilnGenerator.CompileStep].SelectMany(s => s.Outputs),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+
+        // A lower limit recompiles, and the model (266,610 parameters) is now over it.
+        driver = driver.WithUpdatedAnalyzerConfigOptions(new GeneratorHarness.Options(
+            new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = "200000" })).RunGenerators(compilation);
+        result = driver.GetRunResult().Results.Single();
+        Assert.Contains(result.TrackedSteps[KilnGenerator.CompileStep].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Equal("KILN0007", Assert.Single(result.Diagnostics).Id);
+    }
+
+    [Fact]
     public void GraphEnumsMirrorTheRuntimeEnums()
     {
         // The generator casts attribute enum values to Graph enums by number.

@@ -9,13 +9,14 @@ namespace Kiln.Generator.Tests;
 /// </summary>
 public class DiagnosticTests
 {
-    private static void AssertSingle(string markedSource, string id, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+    private static void AssertSingle(string markedSource, string id, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error,
+        System.Collections.Generic.IReadOnlyDictionary<string, string>? properties = null)
     {
         int start = markedSource.IndexOf("[|", System.StringComparison.Ordinal);
         int end = markedSource.IndexOf("|]", System.StringComparison.Ordinal) - 2;
         Assert.True(start >= 0 && end >= start, "the test source must mark the expected span with [| |]");
         string source = markedSource.Replace("[|", "").Replace("|]", "");
-        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n" + source);
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n" + source, properties: properties);
         var kiln = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN")).ToList();
         var d = Assert.Single(kiln);
         Assert.Equal(id, d.Id);
@@ -81,6 +82,58 @@ public class DiagnosticTests
         [Dense(2)]
         public partial class [|M|]<T> { }
         """, "KILN0005", "'M' is generic; Kiln generates a top-level, non-generic partial class deriving from Kiln.Model");
+
+    [Fact]
+    public void ParametersAboveTheDefaultLimit() => AssertSingle("""
+        [[|Sequential(10000)|]]
+        [Dense(10001, Activation.Relu)]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, "KILN0007", "'M' has 100,120,021 parameters, more than the limit of 100,000,000; the largest layer is Dense 'dense' with 100,020,001: make it smaller (a pooling layer before Flatten shrinks the Dense after it), or raise <KilnMaxParameters> in the project file",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void ParametersAboveTheProjectsLimit() => AssertSingle("""
+        [[|Sequential(32, 32, 3)|]]
+        [Conv2D(16, 3, Activation = Activation.Relu)]
+        [Flatten]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, "KILN0007", "'M' has 144,458 parameters, more than the limit of 100,000; the largest layer is Dense 'dense' with 144,010: make it smaller (a pooling layer before Flatten shrinks the Dense after it), or raise <KilnMaxParameters> in the project file",
+        DiagnosticSeverity.Warning, new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = "100000" });
+
+    [Theory]
+    [InlineData("0")]          // off
+    [InlineData("200000")]     // above the model
+    public void AParameterLimitThatDoesNotApply(string limit)
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(32, 32, 3)]
+            [Conv2D(16, 3, Activation = Activation.Relu)]
+            [Flatten]
+            [Dense(10, Activation.Softmax)]
+            [Loss(Loss.SparseCategoricalCrossentropy)]
+            public partial class M { }
+            """, properties: new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = limit });
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationDiagnostics);
+        Assert.Single(result.Generated);
+    }
+
+    [Theory]
+    [InlineData("")]           // the property is declared visible but not set
+    [InlineData("lots")]
+    public void AnUnsetOrUnreadableLimitIsTheDefault(string limit)
+    {
+        var result = GeneratorHarness.Run("using Kiln;\n[Sequential(10000)]\n[Dense(10001)]\npublic partial class M { }",
+            properties: new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = limit });
+        Assert.Equal("KILN0007", Assert.Single(result.GeneratorDiagnostics).Id);
+        Assert.Contains("the limit of 100,000,000", result.GeneratorDiagnostics[0].GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     [Fact]
     public void ZeroInputDimension() => AssertSingle("""
@@ -214,6 +267,28 @@ public class DiagnosticTests
         [[|MaxPooling2D(16)|]]
         public partial class M { }
         """, "KILN0112", "MaxPooling2D 'max_pooling2d' on (223, 223, 100) with a 16x16 window and strides 16x16 never reads the last 15 row(s) and 15 column(s); use Padding = Padding.Same or an input size the pooling divides evenly",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void DropoutAsTheLastLayer() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Activation.Relu)]
+        [Dense(1)]
+        [[|Dropout(0.5)|]]
+        [Loss(Loss.MeanSquaredError)]
+        public partial class M { }
+        """, "KILN0113", "Dropout 'dropout' is the last layer: it does nothing at inference, and in training it only zeroes random outputs before the loss compares them with the targets; remove it, or move it before the last layer with weights (e.g. between two Dense layers)",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void DropoutWithOnlyAnActivationAfterIt() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3)]
+        [[|Dropout(0.2, Name = "drop")|]]
+        [Softmax]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, "KILN0113", "Dropout 'drop' has no layer with weights after it: it does nothing at inference, and in training it only zeroes random outputs before the loss compares them with the targets; remove it, or move it before the last layer with weights (e.g. between two Dense layers)",
         DiagnosticSeverity.Warning);
 
     [Fact]

@@ -29,9 +29,32 @@ internal static class GeneratorHarness
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable,
                 generalDiagnosticOption: ReportDiagnostic.Error));
 
-    public static GeneratorDriver Driver(bool trackSteps = false) =>
+    /// <param name="properties">MSBuild properties as the generator sees them (<c>build_property.X</c>), e.g. KilnMaxParameters.</param>
+    public static GeneratorDriver Driver(bool trackSteps = false, IReadOnlyDictionary<string, string>? properties = null) =>
         CSharpGeneratorDriver.Create(new[] { new KilnGenerator().AsSourceGenerator() }, parseOptions: ParseOptions,
+            optionsProvider: properties is null ? null : new Options(properties),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
+
+    /// <summary>Global analyzer options as a project's CompilerVisibleProperty items give them.</summary>
+    internal sealed class Options : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptionsProvider
+    {
+        private readonly Values global;
+
+        public Options(IReadOnlyDictionary<string, string> properties) =>
+            global = new Values(properties.ToDictionary(p => "build_property." + p.Key, p => p.Value));
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GlobalOptions => global;
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Values.Empty;
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Values.Empty;
+
+        private sealed class Values : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+        {
+            public static readonly Values Empty = new(new Dictionary<string, string>());
+            private readonly Dictionary<string, string> values;
+            public Values(Dictionary<string, string> values) => this.values = values;
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
+        }
+    }
 
     public sealed record Result(
         ImmutableArray<Diagnostic> GeneratorDiagnostics,
@@ -39,12 +62,15 @@ internal static class GeneratorHarness
         IReadOnlyDictionary<string, string> Generated,
         Compilation Output);
 
-    public static Result Run(string source, string path = "Models.cs") => Run((path, source));
+    public static Result Run(string source, string path = "Models.cs", IReadOnlyDictionary<string, string>? properties = null) =>
+        Run(properties, (path, source));
 
-    public static Result Run(params (string Path, string Text)[] files)
+    public static Result Run(params (string Path, string Text)[] files) => Run(null, files);
+
+    public static Result Run(IReadOnlyDictionary<string, string>? properties, params (string Path, string Text)[] files)
     {
         var compilation = Compilation(files);
-        var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+        var driver = Driver(properties: properties).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var generated = driver.GetRunResult().Results.SelectMany(r => r.GeneratedSources)
             .ToDictionary(s => s.HintName, s => s.SourceText.ToString());
         // Hidden and info diagnostics (unused usings) are not problems; warnings count as errors.

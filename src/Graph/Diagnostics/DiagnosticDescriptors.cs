@@ -48,6 +48,11 @@ public static class Descriptors
         "input dimension {0} of '{1}' is {2}; every dimension of a sample must be at least 1",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor TooManyParameters = new(
+        "KILN0007", "Model has more parameters than the configured limit",
+        "'{0}' has {1:N0} parameters, more than the limit of {2:N0}; the largest layer is {3} with {4:N0}: make it smaller (a pooling layer before Flatten shrinks the Dense after it), or raise <KilnMaxParameters> in the project file",
+        Severity.Warning);
+
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new(
         "KILN0101", "Dense needs a flat input",
         "{0} needs one value per sample, but its input is {1}; {2}",
@@ -108,6 +113,11 @@ public static class Descriptors
         "{0} on {1} with a {2}x{3} window and strides {4}x{5} never reads the last {6} row(s) and {7} column(s); use Padding = Padding.Same or an input size the pooling divides evenly",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptor DropoutAtTheEnd = new(
+        "KILN0113", "Dropout after the last layer with weights",
+        "{0} {1}: it does nothing at inference, and in training it only zeroes random outputs before the loss compares them with the targets; remove it, or move it before the last layer with weights (e.g. between two Dense layers)",
+        Severity.Warning);
+
     public static readonly DiagnosticDescriptor NormalizationAxis = new(
         "KILN0120", "Normalization axes are not a trailing run",
         "{0} keeps axes ({1}) of (batch, {2}); keep a trailing run of sample axes, e.g. Axis = new[] {{ -1 }} for one mean and variance per channel",
@@ -140,9 +150,9 @@ public static class Descriptors
 
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
-        NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension,
+        NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension, TooManyParameters,
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
-        WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels,
+        WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels, DropoutAtTheEnd,
         NormalizationAxis, NormalizationStatistics,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };

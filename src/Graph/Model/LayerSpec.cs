@@ -124,6 +124,12 @@ public sealed record ModelSpec(
     EquatableArray<LayerSpec> Layers,
     LossSpec? Loss)
 {
+    /// <summary>The parameter count above which KILN0007 warns (MSBuild <c>KilnMaxParameters</c>); 0 or less turns the check off.</summary>
+    public long MaxParameters { get; init; } = DefaultMaxParameters;
+
+    /// <summary>100 million parameters: 400 MB of float weights, and as much again for each gradient and optimizer slot.</summary>
+    public const long DefaultMaxParameters = 100_000_000;
+
     public static ModelSpec Create(string className, int[] inputShape, LossSpec? loss, params LayerSpec[] layers) =>
         new("Models", className, "public", className + ".cs",
             new EquatableArray<Argument>(Array.ConvertAll(inputShape, d => Argument.Of("inputShape", d))), null,

@@ -21,5 +21,30 @@ public static class Lints
                     $"{previous.TypeName} '{previous.Name}'"));
             }
         }
+
+        // Dropout with only weightless layers (activations, Flatten, Reshape) after it regularizes
+        // nothing: it only perturbs the outputs the loss compares with the targets.
+        int lastWithWeights = -1;
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].ParameterCount > 0) lastWithWeights = i;
+        for (int i = lastWithWeights + 1; i < layers.Count; i++)
+        {
+            if (layers[i].Kind != LayerKind.Dropout) continue;
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.DropoutAtTheEnd, layers[i].Spec.Location,
+                $"{layers[i].TypeName} '{layers[i].Name}'",
+                i == layers.Count - 1 ? "is the last layer" : "has no layer with weights after it"));
+        }
+
+        // A model too large to train comfortably on one machine is more often a slip (Dense on
+        // an unpooled image) than intended; the limit is the project's KilnMaxParameters.
+        long limit = graph.Spec.MaxParameters;
+        if (limit > 0 && graph.TotalParameters > limit)
+        {
+            LayerNode largest = layers[0];
+            foreach (var layer in layers)
+                if (layer.ParameterCount > largest.ParameterCount) largest = layer;
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.TooManyParameters, graph.Spec.SequentialLocation,
+                graph.Spec.ClassName, graph.TotalParameters, limit, $"{largest.TypeName} '{largest.Name}'", largest.ParameterCount));
+        }
     }
 }
