@@ -53,26 +53,24 @@ public class PrefetchOverlapTests
     public void TrainingOnAPrefetchedPipelineMatchesTheSynchronousOneAndLearns()
     {
         var data = Blobs(400, seed: 5);
-        PassResult Train(bool prefetch, out float[] weights)
+        History Train(bool prefetch, out float[] weights)
         {
             var model = new LinearModel(2, 3, batchSize: 16, seed: 1);
-            var optimizer = new Sgd(0.1f);
             var batches = Pipeline.From(data).Shuffle(400, seed: 2).Batch(16);
             using IBatchSource source = prefetch ? batches.Prefetch(threads: 2) : batches;
-            PassResult last = default;
-            for (int epoch = 0; epoch < 5; epoch++) last = PipelineTraining.TrainPass(model, source, optimizer);
+            var history = model.Fit(source, epochs: 5, new Sgd(0.1f), verbose: 0);
             weights = model.Parameters.Span.ToArray();
-            return last;
+            return history;
         }
         var a = Train(prefetch: true, out var wa);
         var b = Train(prefetch: false, out var wb);
         Assert.Equal(wb, wa); // same batches in the same order: bit-identical weights
-        Assert.Equal(400, a.Samples);
-        Assert.True(a.Metric > 0.95f, $"accuracy {a.Metric}");
-        Assert.True(a.DataWait <= a.Elapsed);
+        Assert.Equal(b["loss"], a["loss"]);
+        Assert.True(a["accuracy"][^1] > 0.95, $"accuracy {a["accuracy"][^1]}");
+        foreach (double wait in a["data_wait"]) Assert.True(wait >= 0 && double.IsFinite(wait));
         var model = new LinearModel(3, 3, batchSize: 16, seed: 1);
         using var wrong = Pipeline.From(PipelineTests.Numbered(4)).Batch(2);
-        Assert.Throws<ArgumentException>(() => PipelineTraining.TrainPass(model, wrong, new Sgd(0.1f)));
+        Assert.Throws<ArgumentException>(() => model.Fit(wrong, 1, new Sgd(0.1f), verbose: 0));
     }
 
     /// <summary>Three separable Gaussian blobs in 2-D with sparse labels.</summary>
