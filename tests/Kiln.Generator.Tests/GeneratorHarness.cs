@@ -12,7 +12,7 @@ namespace Kiln.Generator.Tests;
 /// <summary>Runs the generator over source text the way the compiler does, against the real Kiln.Runtime.</summary>
 internal static class GeneratorHarness
 {
-    private static readonly Lazy<MetadataReference[]> References = new(() =>
+    internal static readonly Lazy<MetadataReference[]> References = new(() =>
     {
         var trusted = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         return trusted.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))

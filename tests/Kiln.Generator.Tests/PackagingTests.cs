@@ -60,6 +60,12 @@ public class PackagingTests
             Run("dotnet", $"pack \"{Path.Combine(repo, "src", "Runtime", "Kiln.Runtime.csproj")}\" -c {configuration} --no-build -o \"{feed}\"", repo);
             string package = Assert.Single(Directory.GetFiles(feed, "Kiln.*.nupkg"));
             string version = Path.GetFileNameWithoutExtension(package).Substring("Kiln.".Length);
+            using (var zip = System.IO.Compression.ZipFile.OpenRead(package))
+            {
+                var entries = zip.Entries.Select(e => e.FullName).ToList();
+                foreach (string expected in new[] { "analyzers/dotnet/cs/Kiln.Generator.dll", "analyzers/dotnet/cs/Kiln.CodeFixes.dll", "build/Kiln.props", "buildTransitive/Kiln.props" })
+                    Assert.Contains(expected, entries);
+            }
 
             // Outside the repository: no Directory.Build.props, no central package versions.
             File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
@@ -93,6 +99,10 @@ public class PackagingTests
             string output = Run("dotnet", "run -c Release", consumer);
             Assert.Contains("Total params: 131", output);
             Assert.Contains("accuracy ", output);
+
+            // build/Kiln.props hands <KilnMaxParameters> to the generator: 131 parameters are over 100.
+            string limited = Run("dotnet", "build -c Release -p:KilnMaxParameters=100 -p:TreatWarningsAsErrors=false", consumer);
+            Assert.Contains("warning KILN0007: 'Blobs' has 131 parameters, more than the limit of 100", limited);
         }
         finally
         {
