@@ -1,36 +1,20 @@
 using System;
 using System.IO;
 using Kiln;
+using Kiln.Samples;
 using Kiln.Samples.FashionMnist;
 
 // Seed 004 in Kiln: Fashion-MNIST, StandardScaler fit on the training images, the first
 // 5,000 training images for validation, SGD 0.01, 10 epochs, then the test accuracy.
 // Everything a run leaves goes under --out (default runs/fashion-mlp): the best weights, a
 // training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
-string? dataDirectory = null;
-int epochs = 10;
-int seed = 42;
-string outDirectory = Path.Combine("runs", "fashion-mlp");
-bool resume = false;
-for (int i = 0; i < args.Length; i++)
-{
-    switch (args[i])
-    {
-        case "--data" when i + 1 < args.Length: dataDirectory = args[++i]; break;
-        case "--epochs" when i + 1 < args.Length: epochs = int.Parse(args[++i]); break;
-        case "--seed" when i + 1 < args.Length: seed = int.Parse(args[++i]); break;
-        case "--out" when i + 1 < args.Length: outDirectory = args[++i]; break;
-        case "--resume": resume = true; break;
-        default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: FashionMnist [--data DIR] [--epochs N] [--seed S] [--out DIR] [--resume]");
-            return 2;
-    }
-}
+var options = SampleOptions.Parse(args, "FashionMnist", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-mlp"));
+if (options is null) return 2;
 
 Dataset trainAll, test;
 try
 {
-    (trainAll, test) = FashionMnist.Load(dataDirectory);
+    (trainAll, test) = FashionMnist.Load(options.DataDirectory);
 }
 catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
 {
@@ -49,38 +33,17 @@ valid = scaler.Transform(valid);
 test = scaler.Transform(test);
 
 Console.WriteLine(FashionMlp.Summary);
-var model = new FashionMlp(batchSize: 32, seed: seed);
-
-string last = Path.Combine(outDirectory, "last.safetensors");
-string? resumeFrom = resume && File.Exists(last) ? last : null;
-if (resume && resumeFrom is null) Console.WriteLine($"no checkpoint at {last}; starting from epoch 1");
-var best = new ModelCheckpoint(Path.Combine(outDirectory, "best", "model_{epoch:02d}-{val_accuracy:.4f}.safetensors"),
-    monitor: "val_accuracy", saveBestOnly: true, saveWeightsOnly: true, verbose: 1);
-ICallback[] callbacks =
-[
-    best,
-    new ModelCheckpoint(last),                    // weights, optimizer, epoch and RNG: --resume goes on bitwise
-    new CsvLogger(Path.Combine(outDirectory, "training.csv"), append: resumeFrom is not null),
-    new TensorBoard(Path.Combine(outDirectory, "logs")), // tensorboard --logdir runs/fashion-mlp/logs
-];
+var model = new FashionMlp(batchSize: options.BatchSize, seed: options.Seed);
+var run = TrainingRun.Create(options);
 History history;
 try
 {
-    history = model.Fit(train, epochs, new Sgd(learningRate: 0.01f), validation: valid, callbacks: callbacks, resumeFrom: resumeFrom);
+    history = model.Fit(train, options.Epochs, new Sgd(learningRate: 0.01f), validation: valid, callbacks: run.Callbacks, resumeFrom: run.ResumeFrom);
 }
 catch (InvalidDataException e)
 {
     Console.Error.WriteLine(e.Message);
     return 1;
 }
-
-// The seed's pd.DataFrame(history.history).plot(figsize=(8, 5)); plt.grid(True); plt.gca().set_ylim(0, 1)
-string curves = Path.Combine(outDirectory, "curves.png");
-history.Plot(curves, title: "FashionMlp", yLimits: (0, 1));
-
-// As the seed, the test score is the last epoch's model; the best one by validation is on disk.
-var result = model.Evaluate(test);
-Console.WriteLine($"test loss: {result.Loss:F4} - test accuracy: {result.Metric:F4}" +
-    (best.LastSaved is null ? "" : $" (best weights: {best.LastSaved})"));
-Console.WriteLine($"curves: {curves}, log: {Path.Combine(outDirectory, "training.csv")}");
+run.Finish(history, "FashionMlp", model.Evaluate(test));
 return 0;

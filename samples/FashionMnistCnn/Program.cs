@@ -6,7 +6,9 @@ using Kiln.Samples.FashionMnistCnn;
 
 // Fashion-MNIST with a small convolutional network: pixels scaled to [0, 1], the first 5,000
 // training images for validation, Adam 1e-3, batch 32 (Keras' default), 10 epochs, then the test accuracy.
-var options = SampleOptions.Parse(args, "FashionMnistCnn", epochs: 10, batchSize: 32);
+// Everything a run leaves goes under --out (default runs/fashion-cnn), as for the MLP sample:
+// the best weights, a training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
+var options = SampleOptions.Parse(args, "FashionMnistCnn", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-cnn"));
 if (options is null) return 2;
 
 Dataset trainAll, test;
@@ -27,8 +29,16 @@ test = rescale.Transform(test);
 
 Console.WriteLine(FashionCnn.Summary);
 var model = new FashionCnn(batchSize: options.BatchSize, seed: options.Seed);
-model.Fit(train, options.Epochs, new Adam(learningRate: 1e-3f), validation: valid);
-
-var result = model.Evaluate(test);
-Console.WriteLine($"test loss: {result.Loss:F4} - test accuracy: {result.Metric:F4}");
+var run = TrainingRun.Create(options);
+History history;
+try
+{
+    history = model.Fit(train, options.Epochs, new Adam(learningRate: 1e-3f), validation: valid, callbacks: run.Callbacks, resumeFrom: run.ResumeFrom);
+}
+catch (InvalidDataException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+run.Finish(history, "FashionCnn", model.Evaluate(test));
 return 0;

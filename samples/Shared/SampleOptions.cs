@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Kiln.Samples;
 
-/// <summary>The command-line options the samples share: where the data is, how long to train, the seed.</summary>
+/// <summary>The command-line options the samples share: where the data is, how long to train, the seed, where a run's files go.</summary>
 internal sealed class SampleOptions
 {
     public string? DataDirectory { get; private set; }
@@ -11,10 +11,21 @@ internal sealed class SampleOptions
     public int Seed { get; private set; } = 42;
     public int BatchSize { get; private set; }
 
-    /// <summary>Parses <c>--data DIR --epochs N --seed S --batch B</c>; null (after printing usage) on a bad argument.</summary>
-    public static SampleOptions? Parse(string[] args, string program, int epochs, int batchSize)
+    /// <summary>Where checkpoints, logs and curves go (<c>--out</c>); null for a sample that writes none.</summary>
+    public string? OutDirectory { get; private set; }
+
+    /// <summary><c>--resume</c>: go on from the last checkpoint under <see cref="OutDirectory"/>.</summary>
+    public bool Resume { get; private set; }
+
+    /// <summary>
+    /// Parses <c>--data DIR --epochs N --seed S --batch B</c>, and <c>--out DIR --resume</c> when
+    /// the sample writes a run (<paramref name="outDirectory"/>, the default, is given); null
+    /// (after printing usage) on a bad argument.
+    /// </summary>
+    public static SampleOptions? Parse(string[] args, string program, int epochs, int batchSize, string? outDirectory = null)
     {
-        var options = new SampleOptions { Epochs = epochs, BatchSize = batchSize };
+        var options = new SampleOptions { Epochs = epochs, BatchSize = batchSize, OutDirectory = outDirectory };
+        bool writesRun = outDirectory is not null;
         for (int i = 0; i < args.Length; i++)
         {
             bool hasValue = i + 1 < args.Length;
@@ -24,9 +35,11 @@ internal sealed class SampleOptions
                 case "--epochs" when hasValue && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int e) && e > 0: options.Epochs = e; i++; break;
                 case "--seed" when hasValue && int.TryParse(args[i + 1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int s): options.Seed = s; i++; break;
                 case "--batch" when hasValue && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b > 0: options.BatchSize = b; i++; break;
+                case "--out" when writesRun && hasValue: options.OutDirectory = args[++i]; break;
+                case "--resume" when writesRun: options.Resume = true; break;
                 default:
                     Console.Error.WriteLine($"{program}: bad argument '{args[i]}'.");
-                    Console.Error.WriteLine($"usage: {program} [--data DIR] [--epochs N] [--seed S] [--batch B]");
+                    Console.Error.WriteLine($"usage: {program} [--data DIR] [--epochs N] [--seed S] [--batch B]{(writesRun ? " [--out DIR] [--resume]" : "")}");
                     return null;
             }
         }
