@@ -13,11 +13,12 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick]   (--quick: 3 runs)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv]   (--quick: 3 runs)
 
 int threads = 2;
 int runs = 7;
 bool quick = false;
+string only = "mlp,conv";
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -25,8 +26,9 @@ for (int i = 0; i < args.Length; i++)
         case "--threads" when i + 1 < args.Length: threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--runs" when i + 1 < args.Length: runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--quick": quick = true; break;
+        case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv]");
             return 2;
     }
 }
@@ -35,10 +37,24 @@ KilnSettings.Threads = threads;
 if (quick) runs = 3;
 
 Bench.Header(threads, runs);
-Bench.Train(batch: 32, runs);
-Bench.Train(batch: 256, runs);
-Bench.Inference(runs);
-Bench.Sgemm(size: 1024, runs);
+var groups = new HashSet<string>(only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+if (groups.Contains("mlp"))
+{
+    Bench.Train(batch: 32, runs);
+    Bench.Train(batch: 256, runs);
+    Bench.Inference(runs);
+    Bench.Sgemm(size: 1024, runs);
+}
+if (groups.Contains("conv"))
+{
+    // Adam(1e-3) with Keras' defaults (β 0.9/0.999, ε 1e-7), as the issues' models train.
+    Bench.TrainModel("fashion_cnn_b64", new BenchFashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64, runs, minOps: 2, maxOps: 1000,
+        fixedBatchModel: () => new BenchFashionCnn(batchSize: 64, seed: 2));
+    Bench.TrainModel("cifar_b64", new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64, runs, minOps: 1, maxOps: 1000,
+        fixedBatchModel: () => new BenchCifarNet(batchSize: 64, seed: 2));
+    // The CIFAR net's 64 → 64 layer at 32×32 (3×3 same, no bias), batch 64.
+    Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs);
+}
 return 0;
 
 internal static class Bench
@@ -62,23 +78,31 @@ internal static class Bench
     }
 
     /// <summary>MLP SGD(0.01) train step (forward, loss, backward, update) at one batch size.</summary>
-    public static void Train(int batch, int runs)
+    public static void Train(int batch, int runs) =>
+        TrainModel($"train_b{batch}", new BenchMlp(batchSize: batch, seed: 1), new Sgd(0.01f), batch, runs, minOps: 5, maxOps: 5000);
+
+    /// <summary>
+    /// One train step (<see cref="Model.TrainOnBatch"/>: forward, loss, backward, optimizer update) of
+    /// <paramref name="model"/>, cycling through <see cref="DataBatches"/> random batches. With
+    /// <paramref name="fixedBatchModel"/>, also a check that a fresh model's loss falls over
+    /// <see cref="FixedBatchSteps"/> steps on one fixed batch (untimed, after the timing).
+    /// </summary>
+    public static void TrainModel(string work, Model model, Optimizer optimizer, int batch, int runs, int minOps, int maxOps,
+        Func<Model>? fixedBatchModel = null)
     {
-        var model = new BenchMlp(batchSize: batch, seed: 1);
-        var optimizer = new Sgd(0.01f);
         var (inputs, targets) = MakeData(batch, model.InputSize, seed: 1234);
         int inSize = batch * model.InputSize;
 
         float firstLoss = Step(model, optimizer, inputs, targets, 0, batch, inSize);
         float lastLoss = 0;
-        var t = Measure(i => lastLoss = Step(model, optimizer, inputs, targets, i + 1, batch, inSize), runs, minOps: 5, maxOps: 5000);
+        var t = Measure(i => lastLoss = Step(model, optimizer, inputs, targets, i + 1, batch, inSize), runs, minOps, maxOps);
         // Loss on the first data batch before training vs now: the steps really did learn something.
         float lossNow = Step(model, optimizer, inputs, targets, 0, batch, inSize);
 
         double perStep = t.Median / t.OpsPerRun;
-        Emit(new Json()
+        var json = new Json()
             .Str("impl", "kiln")
-            .Str("work", $"train_b{batch}")
+            .Str("work", work)
             .Num("batch", batch)
             .Num("steps_per_run", t.OpsPerRun)
             .Num("warmup_steps", t.WarmupOps)
@@ -92,10 +116,22 @@ internal static class Bench
             .Num("gen0_collections", t.Gen0Collections)
             .Num("loss_first", firstLoss)
             .Num("loss_last", lastLoss)
-            .Num("loss_batch0_after", lossNow));
+            .Num("loss_batch0_after", lossNow);
+        if (fixedBatchModel is not null)
+        {
+            // A fresh model and optimizer trained on batch 0 only: the loss must fall step after step.
+            var fresh = fixedBatchModel();
+            var adam = new Adam(1e-3f);
+            var losses = new double[FixedBatchSteps];
+            for (int s = 0; s < losses.Length; s++) losses[s] = Step(fresh, adam, inputs, targets, 0, batch, inSize);
+            json.Nums("fixed_batch_losses", losses);
+        }
+        Emit(json);
     }
 
-    private static float Step(BenchMlp model, Sgd optimizer, float[] inputs, float[] targets, int cursor, int batch, int inSize)
+    private const int FixedBatchSteps = 8;
+
+    private static float Step(Model model, Optimizer optimizer, float[] inputs, float[] targets, int cursor, int batch, int inSize)
     {
         int b = cursor % DataBatches;
         return model.TrainOnBatch(inputs.AsSpan(b * inSize, inSize), targets.AsSpan(b * batch, batch), batch, optimizer);
@@ -155,6 +191,95 @@ internal static class Bench
             .Num("max_gflops", flops / t.Min / 1e9)
             .Num("min_gflops", flops / t.Max / 1e9)
             .Num("spot_abs_error", Math.Abs(c[5 * size + 11] - reference)));
+    }
+
+    /// <summary>
+    /// Kiln.Kernels.Conv2D on one layer (size×size×inChannels → filters, 3×3 same, stride 1, no bias,
+    /// no activation) at one batch: forward, and backward with the kernel and input gradients (what
+    /// a hidden layer of a model needs). GFLOP/s counted as 2·N·OH·OW·(3·3·C)·F for forward and twice
+    /// that for backward.
+    /// </summary>
+    public static void Conv(int batch, int size, int inChannels, int filters, int runs)
+    {
+        var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
+        var rng = new Random(11);
+        float[] Rand(int length)
+        {
+            var a = new float[length];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+            return a;
+        }
+        var x = Rand(batch * g.InputSize);
+        var kernel = Rand(g.PatchSize * filters);
+        var dy = Rand(batch * g.OutputSize);
+        var y = new float[batch * g.OutputSize];
+        var dKernel = new float[kernel.Length];
+        var dx = new float[x.Length];
+        double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
+        string name = $"conv{size}_{inChannels}to{filters}_b{batch}";
+
+        var tf = Measure(_ => Conv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, batch, g, default(Identity)), runs, minOps: 2, maxOps: 1000);
+        // Spot check: one output element (sample 3, row 0, column 17, filter 5) against a double-precision sum.
+        int sn = 3, oy = 0, ox = 17, sf = 5;
+        double reference = 0;
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++)
+            {
+                int iy = oy + ky - 1, ix = ox + kx - 1;
+                if (iy < 0 || iy >= size || ix < 0 || ix >= size) continue;
+                for (int c = 0; c < inChannels; c++)
+                    reference += (double)x[((sn * size + iy) * size + ix) * inChannels + c] * kernel[((ky * 3 + kx) * inChannels + c) * filters + sf];
+            }
+        double error = Math.Abs(y[((sn * size + oy) * size + ox) * filters + sf] - reference);
+        EmitConv($"{name}_fwd", tf, flops, error);
+
+        // Identity activation: dy is left as it is, so every call sees the same gradient.
+        var tb = Measure(_ => Conv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, dx, batch, g, default(Identity)),
+            runs, minOps: 2, maxOps: 1000);
+        // Spot checks: one kernel-gradient element (tap 1,2, channel 7, filter 5) and one input-gradient
+        // element (sample 3, row 31, column 0, channel 7), each against a double-precision sum.
+        int tky = 1, tkx = 2, tc = 7;
+        double refKernel = 0;
+        for (int s = 0; s < batch; s++)
+            for (int py = 0; py < size; py++)
+                for (int px = 0; px < size; px++)
+                {
+                    int iy = py + tky - 1, ix = px + tkx - 1;
+                    if (iy < 0 || iy >= size || ix < 0 || ix >= size) continue;
+                    refKernel += (double)x[((s * size + iy) * size + ix) * inChannels + tc] * dy[((s * size + py) * size + px) * filters + sf];
+                }
+        int dyRow = 31, dxCol = 0;
+        double refInput = 0;
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++)
+            {
+                int py = dyRow - ky + 1, px = dxCol - kx + 1;
+                if (py < 0 || py >= size || px < 0 || px >= size) continue;
+                for (int f = 0; f < filters; f++)
+                    refInput += (double)dy[((sn * size + py) * size + px) * filters + f] * kernel[((ky * 3 + kx) * inChannels + tc) * filters + f];
+            }
+        double errKernel = Math.Abs(dKernel[((tky * 3 + tkx) * inChannels + tc) * filters + sf] - refKernel);
+        double errInput = Math.Abs(dx[((sn * size + dyRow) * size + dxCol) * inChannels + tc] - refInput);
+        EmitConv($"{name}_bwd", tb, 2 * flops, Math.Max(errKernel, errInput));
+    }
+
+    private static void EmitConv(string work, Timing t, double flopsPerCall, double? spotError)
+    {
+        double flops = flopsPerCall * t.OpsPerRun;
+        var json = new Json()
+            .Str("impl", "kiln")
+            .Str("work", work)
+            .Num("calls_per_run", t.OpsPerRun)
+            .Num("warmup_calls", t.WarmupOps)
+            .Num("median_s", t.Median)
+            .Num("ms_per_call", t.Median / t.OpsPerRun * 1e3)
+            .Num("gflops", flops / t.Median / 1e9)
+            .Num("max_gflops", flops / t.Min / 1e9)
+            .Num("min_gflops", flops / t.Max / 1e9)
+            .Num("alloc_bytes_per_call", t.ThreadBytes / (double)t.TotalOps)
+            .Num("alloc_bytes_per_call_process", t.ProcessBytes / (double)t.TotalOps);
+        if (spotError is double e) json.Num("spot_abs_error", e);
+        Emit(json);
     }
 
     private sealed class Timing
@@ -237,6 +362,14 @@ internal static class Bench
 
         public Json Num(string key, double value) =>
             Raw(key, double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : "null");
+
+        public Json Nums(string key, double[] values)
+        {
+            var parts = new string[values.Length];
+            for (int i = 0; i < values.Length; i++)
+                parts[i] = double.IsFinite(values[i]) ? values[i].ToString("R", CultureInfo.InvariantCulture) : "null";
+            return Raw(key, "[" + string.Join(", ", parts) + "]");
+        }
 
         public Json Bool(string key, bool value) => Raw(key, value ? "true" : "false");
 
