@@ -22,7 +22,12 @@ WORK = [
     ("train_b256", "MLP train step, batch 256", "samples_per_s", "samples/s", True),
     ("infer_b1", "MLP inference, batch 1", "us_per_call", "µs/call", False),
     ("sgemm_1024", "sgemm 1024³", "gflops", "GFLOP/s", True),
+    ("fashion_cnn_b64", "Fashion CNN train step, batch 64, Adam", "samples_per_s", "samples/s", True),
+    ("cifar_b64", "CIFAR net train step, batch 64, Adam", "samples_per_s", "samples/s", True),
+    ("conv32_64to64_b64_fwd", "Conv2D forward, 32×32 64→64 3×3, batch 64", "gflops", "GFLOP/s", True),
+    ("conv32_64to64_b64_bwd", "Conv2D backward (kernel + input gradients), same layer", "gflops", "GFLOP/s", True),
 ]
+TRAIN = ("train_b32", "train_b256", "fashion_cnn_b64", "cifar_b64")
 
 
 def cell(r, metric, unit):
@@ -33,6 +38,10 @@ def cell(r, metric, unit):
     text += f" {unit}"
     if "ms_per_step" in r:
         text += f" ({r['ms_per_step']:.3f} ms/step)"
+    elif "ms_per_call" in r:
+        text += f" ({r['ms_per_call']:.2f} ms/call)"
+    if "memory_format" in r:
+        text += f" [{r['memory_format']}]"
     return text
 
 
@@ -61,8 +70,9 @@ if load1 > 0.5 * nproc:
     print(f"**WARNING: the machine was busy before the run (1-min load {load1:.2f} on {nproc} CPUs): other processes "
           "compete for the cores, spinning thread pools (OpenMP in PyTorch, Kiln's workers) suffer most, and the "
           "figures below are not a clean comparison.**  ")
-print(f"Each figure: median of {kh['runs'] if kh else '?'} timed runs (~0.25 s each) after warm-up. "
-      "Speedup > 1 means Kiln is faster.")
+print(f"Each figure: median of {kh['runs'] if kh else '?'} timed runs (~0.25 s each, but at least 2 steps for the Fashion "
+      "CNN and 1 for the CIFAR net) after warm-up. Speedup > 1 means Kiln is faster. PyTorch's convolution rows run in "
+      "both memory formats and show the faster, in brackets.")
 print()
 print("| work | Kiln (2 thr) | PyTorch (2 thr) | speedup | Kiln (1 thr) | PyTorch (1 thr) | best Kiln vs best PyTorch (either thread count) | Kiln bytes allocated per step |")
 print("|---|---|---|---|---|---|---|---|")
@@ -89,24 +99,31 @@ print("Sanity (the work is really done):")
 for impl in ("kiln", "pytorch"):
     for cfg in ("t2", "t1"):
         parts = []
-        for work in ("train_b32", "train_b256"):
+        for work in TRAIN:
             r = get(impl, cfg, work)
             if r:
                 parts.append(f"{work} loss on batch 0 {r['loss_first']:.3f} → {r['loss_batch0_after']:.3f} "
                              f"after {r['warmup_steps'] + r['steps_per_run'] * (kh['runs'] if kh else 0)} steps")
+                if "fixed_batch_losses" in r:
+                    parts.append(f"{work} fresh model on one fixed batch, loss per step "
+                                 + " → ".join(f"{v:.2f}" for v in r["fixed_batch_losses"]))
         r = get(impl, cfg, "infer_b1")
         if r and "softmax_sum" in r:
             parts.append(f"softmax sums to {r['softmax_sum']:.6f}")
         r = get(impl, cfg, "sgemm_1024")
         if r and "spot_abs_error" in r:
             parts.append(f"sgemm spot |error| {r['spot_abs_error']:.1e}")
+        for work in ("conv32_64to64_b64_fwd", "conv32_64to64_b64_bwd"):
+            r = get(impl, cfg, work)
+            if r and "spot_abs_error" in r:
+                parts.append(f"{work} spot |error| {r['spot_abs_error']:.1e}")
         if parts:
             print(f"- {impl} {cfg}: " + "; ".join(parts))
 
 print()
 for work, label, metric, unit, higher in WORK:
     p1, p2 = get("pytorch", "t1", work), get("pytorch", "t2", work)
-    if p1 and p2 and work.startswith("train") and p2[metric] < p1[metric]:
+    if p1 and p2 and work in TRAIN and p2[metric] < p1[metric]:
         print(f"- NOTE: PyTorch at 2 threads is slower than at 1 thread on {label} "
               f"({p2[metric]:,.0f} vs {p1[metric]:,.0f} {unit}): its 2-thread figure is oversubscribed, "
               "so the 2-thread speedup overstates Kiln; read the 'best vs best' column.")
@@ -141,3 +158,32 @@ if kinf:
     bar(f"inference batch 1 ≤ 10 µs (is {kinf['us_per_call']:.1f} µs)", kinf["us_per_call"] <= 10)
 if kg:
     bar(f"sgemm 1024³ ≥ 300 GFLOP/s (is {kg['gflops']:.0f})", kg["gflops"] >= 300)
+
+print()
+print("Thread scaling (Kiln 2 thr ÷ Kiln 1 thr, same process settings, measured minutes apart):")
+scaling = {}
+for work, label, metric, unit, higher in WORK[4:]:
+    k1, k2 = get("kiln", "t1", work), get("kiln", "t2", work)
+    if k1 and k2:
+        scaling[work] = k2[metric] / k1[metric]
+        print(f"- {label}: {scaling[work]:.2f}×")
+
+print()
+print("Convolution issue bars (Kiln 2 thr vs PyTorch 2 thr, and faster config vs faster config):")
+rf, rfb, kf = ratios["fashion_cnn_b64"]
+rc, rcb, kc = ratios["cifar_b64"]
+if rf is not None:
+    bar(f"Fashion CNN ≥ 1.5× PyTorch (issue 3) 2 thr vs 2 thr (is {rf:.2f}×)", rf >= 1.5)
+    bar(f"Fashion CNN ≥ 1.5× PyTorch (issue 3) faster vs faster (is {rfb:.2f}×)", rfb >= 1.5)
+    bar(f"Fashion CNN ≥ 2× PyTorch (issue 4) 2 thr vs 2 thr (is {rf:.2f}×)", rf >= 2)
+    bar(f"Fashion CNN ≥ 2× PyTorch (issue 4) faster vs faster (is {rfb:.2f}×)", rfb >= 2)
+if rc is not None:
+    bar(f"CIFAR net ≥ 1.5× PyTorch 2 thr vs 2 thr (is {rc:.2f}×)", rc >= 1.5)
+    bar(f"CIFAR net ≥ 1.5× PyTorch faster vs faster (is {rcb:.2f}×)", rcb >= 1.5)
+if "cifar_b64" in scaling:
+    bar(f"CIFAR net Kiln 1 → 2 threads ≥ 1.8× (is {scaling['cifar_b64']:.2f}×)", scaling["cifar_b64"] >= 1.8)
+conv_alloc = [get("kiln", c, w) for c in ("t2", "t1") for w in ("fashion_cnn_b64", "cifar_b64")]
+conv_alloc = [r for r in conv_alloc if r]
+if conv_alloc:
+    worst = max(max(r["alloc_bytes_per_step"], r["alloc_bytes_per_step_process"]) for r in conv_alloc)
+    bar(f"0 bytes allocated per conv train step, both thread counts, thread + workers and whole process (is {worst:,.0f})", worst == 0)

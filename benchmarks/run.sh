@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command: build Kiln's benchmark (Release), run Kiln and PyTorch on this machine, print a
-# markdown table. Usage: bash benchmarks/run.sh [--quick]   (--quick: 3 timed runs instead of 7)
+# markdown table (~5 minutes). Usage: bash benchmarks/run.sh [--quick]   (--quick: 3 timed runs instead of 7)
 # Raw JSON lines go to benchmarks/results/ (git-ignored).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,12 +35,17 @@ kiln=(dotnet benchmarks/Kiln.Benchmarks/bin/Release/net10.0/Kiln.Benchmarks.dll)
 
 # Interleaved so slow drift in machine load hits both sides alike. The main comparison is at
 # 2 threads (Kiln: KilnSettings.Threads = 2; PyTorch: torch.set_num_threads(2) and OpenBLAS 2
-# threads); the 1-thread runs are a reference (torch 1 thread + OpenBLAS 1 thread).
+# threads); the 1-thread runs are a reference (torch 1 thread + OpenBLAS 1 thread). Kiln runs the MLP
+# rows and then the convolution rows in one process; PyTorch's are mlp.py then conv.py.
 "${kiln[@]}" --threads 2 "${extra[@]}" | sed 's/"impl": "kiln"/"impl": "kiln", "config": "t2"/' >"$out/results-$stamp.jsonl"
 OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 "$python" benchmarks/pytorch/mlp.py --threads 2 "${extra[@]}" \
   | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t2"/' >>"$out/results-$stamp.jsonl"
+OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 "$python" benchmarks/pytorch/conv.py --threads 2 "${extra[@]}" \
+  | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t2"/' >>"$out/results-$stamp.jsonl"
 "${kiln[@]}" --threads 1 "${extra[@]}" | sed 's/"impl": "kiln"/"impl": "kiln", "config": "t1"/' >>"$out/results-$stamp.jsonl"
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" benchmarks/pytorch/mlp.py --threads 1 "${extra[@]}" \
+  | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t1"/' >>"$out/results-$stamp.jsonl"
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" benchmarks/pytorch/conv.py --threads 1 "${extra[@]}" \
   | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t1"/' >>"$out/results-$stamp.jsonl"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta-$stamp.txt"
 
