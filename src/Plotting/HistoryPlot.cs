@@ -12,7 +12,8 @@ public static class HistoryPlot
     /// Draws every metric of <paramref name="history"/> against the epoch (pandas' index, from 0)
     /// as one line each, in History order (loss, accuracy, val_loss, val_accuracy), with a legend
     /// and a grid, and saves it as a PNG, atomically. <paramref name="yLimits"/> fixes the value
-    /// axis, as the seeds' <c>plt.gca().set_ylim(0, 1)</c>.
+    /// axis, as the seeds' <c>plt.gca().set_ylim(0, 1)</c>. The seconds Fit waited for data
+    /// (<c>data_wait</c>, <c>val_data_wait</c>) are timings, not learning curves, and are left out.
     /// </summary>
     public static void Plot(this History history, string path, int width = 800, int height = 500,
         string? title = null, (double Min, double Max)? yLimits = null)
@@ -33,6 +34,7 @@ public static class HistoryPlot
         int i = 0;
         foreach (string name in history.Names)
         {
+            if (name is Model.DataWaitName or "val_" + Model.DataWaitName) continue;
             IReadOnlyList<double> values = history[name];
             var ys = new double[values.Count];
             for (int e = 0; e < ys.Length; e++) ys[e] = double.IsFinite(values[e]) ? values[e] : double.NaN;

@@ -117,6 +117,16 @@ public class HistoryPlotTests
     }
 
     [Fact]
+    public void LeavesTheDataWaitTimingsOut()
+    {
+        using var dir = new TempDirectory();
+        KeyValuePair<string, double[]> loss = new("loss", [0.9, 0.5, 0.3]), accuracy = new("accuracy", [0.6, 0.8, 0.9]);
+        History.FromValues([loss, accuracy]).Plot(dir.File("without.png"));
+        History.FromValues([loss, new("data_wait", [0.7, 0.2, 0.4]), accuracy, new("val_data_wait", [0.1, 0.6, 0.3])]).Plot(dir.File("with.png"));
+        Assert.Equal(DecodePng(dir.File("without.png")).Pixels, DecodePng(dir.File("with.png")).Pixels);
+    }
+
+    [Fact]
     public void RefusesAnEmptyHistoryOrTinyImage()
     {
         var empty = History.FromValues([new("loss", Array.Empty<double>())]);
