@@ -147,14 +147,15 @@ internal static partial class Emitter
         var spec = program.Graph.Spec;
         w.Line("/// <summary>Allocates every buffer once, for batches of up to <paramref name=\"batchSize\"/> samples, and initializes the weights from <paramref name=\"seed\"/>.</summary>");
         w.Open($"public {spec.ClassName}(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)");
-        var glorot = program.Parameters.Where(s => s.Weight.Init == Initializer.GlorotUniform).ToList();
+        // A frozen layer's kernel (Trainable = false) is state, but starts Glorot-uniform all the same.
+        var glorot = program.Parameters.Concat(program.State).Where(s => s.Weight.Init == Initializer.GlorotUniform).ToList();
         if (glorot.Count > 0)
         {
             w.Comment("Glorot-uniform kernels, as Keras initializes them; biases stay zero (buffers start zeroed).");
             w.Line("Span<float> p = Parameters.Span;");
             w.Line("ref global::Kiln.Rng rng = ref Random;");
             foreach (var s in glorot)
-                w.Line($"{K}.Initializers.GlorotUniform(p.Slice({SlotName(s)}, {s.Weight.Size}), {s.Weight.FanIn}, {s.Weight.FanOut}, ref rng);");
+                w.Line($"{K}.Initializers.GlorotUniform({(s.Weight.Trainable ? "p" : "State.Span")}.Slice({SlotName(s)}, {s.Weight.Size}), {s.Weight.FanIn}, {s.Weight.FanOut}, ref rng);");
         }
         foreach (var s in program.Parameters.Concat(program.State).Where(s => s.Weight.Init == Initializer.Ones))
             w.Line($"{(s.Weight.Trainable ? "Parameters" : "State")}.Slice({SlotName(s)}, {s.Weight.Size}).Fill(1f);");
