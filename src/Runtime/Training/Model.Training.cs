@@ -91,7 +91,9 @@ public abstract partial class Model
     /// <paramref name="validation"/> after each epoch, or <paramref name="validationSteps"/>
     /// batches of it, also going on from where the previous validation stopped: to validate on the
     /// same samples every epoch, give a source whose pass is exactly those samples. Shuffling, if
-    /// any, is the source's own (its seed), not <see cref="Random"/>.
+    /// any, is the source's own (its seed), not <see cref="Random"/>, so <paramref name="resumeFrom"/>
+    /// restores the model, optimizer and history but not the source's order: a resumed run is
+    /// not bitwise an uninterrupted one (docs/checkpoints.md).
     /// </para>
     /// <para>
     /// The history gets <c>data_wait</c>: the seconds per epoch the training thread spent waiting
