@@ -7,7 +7,7 @@ using Microsoft.CodeAnalysis.Text;
 namespace Kiln.Generator;
 
 /// <summary>The generated file and the diagnostics of one model: strings and records, so the pipeline caches.</summary>
-internal sealed record GeneratedModel(string HintName, string? Source, EquatableArray<GraphDiagnostic> Diagnostics);
+internal sealed record GeneratedModel(string HintName, string? Source, EquatableArray<GraphDiagnostic> Diagnostics, SourceTrees Trees);
 
 /// <summary>
 /// Finds every <c>[Sequential]</c> class, compiles its attributes through Kiln.Graph, reports
@@ -54,7 +54,7 @@ public sealed class KilnGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(compiled, static (spc, model) =>
         {
             foreach (var d in model.Diagnostics)
-                spc.ReportDiagnostic(ToRoslyn(d));
+                spc.ReportDiagnostic(ToRoslyn(d, model.Trees));
             if (model.Source is not null)
                 spc.AddSource(model.HintName, SourceText.From(model.Source, System.Text.Encoding.UTF8));
         });
@@ -66,21 +66,22 @@ public sealed class KilnGenerator : IIncrementalGenerator
         string hint = (spec.Namespace.Length > 0 ? spec.Namespace + "." : "") + spec.ClassName + ".g.cs";
         var diagnostics = new List<GraphDiagnostic>(input.Diagnostics);
         if (diagnostics.Any(d => d.Severity == Severity.Error))
-            return new GeneratedModel(hint, null, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()));
+            return new GeneratedModel(hint, null, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
         var compiled = ModelCompiler.Compile(spec);
         diagnostics.AddRange(compiled.Diagnostics);
         string? source = compiled.Program is null ? null : Emitter.Emit(compiled.Program);
-        return new GeneratedModel(hint, source, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()));
+        return new GeneratedModel(hint, source, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
     }
 
     private static readonly Dictionary<string, Microsoft.CodeAnalysis.DiagnosticDescriptor> ById =
         RoslynDescriptors.All.ToDictionary(d => d.Id);
 
-    private static Diagnostic ToRoslyn(GraphDiagnostic d)
+    /// <summary>Inside the declaring tree when it is known (so #pragma and code fixes apply), else at the file path.</summary>
+    private static Diagnostic ToRoslyn(GraphDiagnostic d, SourceTrees trees)
     {
-        var location = d.Location is { } s
-            ? Location.Create(s.FilePath, new TextSpan(s.Start, s.Length), new LinePositionSpan(new LinePosition(s.Line, s.Column), new LinePosition(s.EndLine, s.EndColumn)))
-            : Location.None;
+        var location = d.Location is not { } s ? Location.None
+            : trees.Find(s.FilePath) is { } tree ? Location.Create(tree, new TextSpan(s.Start, s.Length))
+            : Location.Create(s.FilePath, new TextSpan(s.Start, s.Length), new LinePositionSpan(new LinePosition(s.Line, s.Column), new LinePosition(s.EndLine, s.EndColumn)));
         return Diagnostic.Create(ById[d.Id], location, d.Message);
     }
 }

@@ -9,8 +9,35 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Kiln.Generator;
 
-/// <summary>What the pipeline carries per model: plain, value-equatable data (no symbols, no syntax).</summary>
-internal sealed record ModelInput(ModelSpec? Spec, EquatableArray<GraphDiagnostic> Diagnostics);
+/// <summary>What the pipeline carries per model: plain, value-equatable data (no symbols), plus the declaring trees for locations.</summary>
+internal sealed record ModelInput(ModelSpec? Spec, EquatableArray<GraphDiagnostic> Diagnostics, SourceTrees Trees);
+
+/// <summary>
+/// The syntax trees that declare a model, so diagnostics can be reported inside them (where
+/// <c>#pragma warning</c> and code fixes see them) rather than at a bare file path. Compared by
+/// reference: Roslyn keeps the same tree object for a file that did not change, so an edit
+/// elsewhere leaves the pipeline cached.
+/// </summary>
+internal sealed class SourceTrees : System.IEquatable<SourceTrees>
+{
+    private readonly SyntaxTree[] _trees;
+
+    public SourceTrees(SyntaxTree[] trees) => _trees = trees;
+
+    public SyntaxTree? Find(string path)
+    {
+        foreach (var t in _trees)
+            if (t.FilePath == path) return t;
+        return null;
+    }
+
+    public bool Equals(SourceTrees? other) =>
+        other is not null && _trees.Length == other._trees.Length && _trees.Zip(other._trees, ReferenceEquals).All(same => same);
+
+    public override bool Equals(object? obj) => Equals(obj as SourceTrees);
+
+    public override int GetHashCode() => _trees.Aggregate(17, (h, t) => unchecked(h * 31 + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(t)));
+}
 
 /// <summary>
 /// Reads the attributes of a <c>[Sequential]</c> class into a <see cref="ModelSpec"/>, in the
@@ -113,7 +140,8 @@ internal static class ModelReader
             sequentialLocation,
             new EquatableArray<LayerSpec>(layers.ToArray()),
             loss);
-        return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()));
+        var trees = symbol.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Distinct().ToArray();
+        return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), new SourceTrees(trees));
     }
 
     /// <summary>Positional arguments by parameter name, then named ones, each with the span of what the user wrote.</summary>

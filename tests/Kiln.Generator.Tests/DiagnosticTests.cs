@@ -26,6 +26,8 @@ public class DiagnosticTests
         Assert.Equal(source.Substring(start, end - start), source.Substring(d.Location.SourceSpan.Start - offset, d.Location.SourceSpan.Length));
         Assert.Equal(start + offset, d.Location.SourceSpan.Start);
         Assert.Equal("Models.cs", d.Location.GetLineSpan().Path);
+        // In the syntax tree, not at a bare path: #pragma warning and code fixes see it.
+        Assert.True(d.Location.IsInSource, "the diagnostic should be located in the model's syntax tree");
     }
 
     [Fact]
