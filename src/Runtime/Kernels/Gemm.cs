@@ -16,6 +16,9 @@ public static unsafe class Gemm
     /// <summary>Below this many flops (2mnk) waking a second thread costs more than it saves.</summary>
     internal static long ParallelMinFlops = 1L << 22;
 
+    /// <summary>Multiply-adds from which a single-row product is split over the cores (B then outgrows one core's L2 share).</summary>
+    internal static long RowVectorParallelMacs = 1L << 17;
+
     internal const int PartsPerThread = 2;
 
     /// <summary>C[m×n] = A[m×k]·B[k×n], or C += when <paramref name="accumulate"/>.</summary>
@@ -81,7 +84,12 @@ public static unsafe class Gemm
 
         if (m == 1 && !transB && use512)
         {
-            GemmRowVector.Run(n, k, a, transA ? lda : 1, b, ldb, c, accumulate, bias, epilogue, act);
+            // One row streams all of B: memory-bound, so a large B is split by columns over the cores,
+            // each always taking the same slice so that it stays in that core's L2 between calls.
+            if ((long)n * k >= RowVectorParallelMacs && n >= 64 && KilnSettings.Threads > 1 && WorkerPool.Shared.MaxParts > 1)
+                RowVectorJob<TAct>.Run(n, k, a, transA ? lda : 1, b, ldb, c, accumulate, bias, epilogue, act);
+            else
+                GemmRowVector.Run(n, k, a, transA ? lda : 1, b, ldb, c, accumulate, bias, epilogue, act);
             return;
         }
 

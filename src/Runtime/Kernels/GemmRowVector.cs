@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Kiln.Threading;
 
 namespace Kiln.Kernels;
 
@@ -58,7 +59,23 @@ internal static unsafe class GemmRowVector
             }
             Store(c + j, bias == null ? null : bias + j, acc, accumulate, epilogue, act);
         }
-        if (j < n)
+        if (j < n && n >= 16)
+        {
+            // The last columns as one vector over the final 16 (overlapping ones already done): each
+            // lane runs the same FMA chain as a full vector would, and only the new lanes are stored.
+            int tail = n - j, start = n - 16;
+            Vector512<float> acc = default;
+            float* pa = a;
+            float* pb = b + start;
+            for (int p = 0; p < k; p++)
+            {
+                acc = Vector512.FusedMultiplyAdd(Vector512.Create(*pa), Vector512.Load(pb), acc);
+                pa += aStride;
+                pb += ldb;
+            }
+            StoreLanes(c + start, bias == null ? null : bias + start, acc, 16 - tail, accumulate, epilogue, act);
+        }
+        else if (j < n)
         {
             // Scalar FMA chains give each lane exactly the vector arithmetic; the store goes through
             // padded vectors so the epilogue is the vector formula too.
@@ -86,6 +103,25 @@ internal static unsafe class GemmRowVector
         }
     }
 
+    /// <summary>Stores lanes <paramref name="first"/>..15 of <paramref name="v"/> through the epilogue; the others are left alone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLanes<TAct>(float* c, float* bias, Vector512<float> v, int first, bool accumulate, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        float* lanes = stackalloc float[16];
+        float* old = stackalloc float[16];
+        float* biasLanes = stackalloc float[16];
+        for (int l = 0; l < 16; l++)
+        {
+            old[l] = l >= first ? c[l] : 0f;
+            biasLanes[l] = l >= first && bias != null ? bias[l] : 0f;
+        }
+        if (accumulate) v = Vector512.Load(old) + v;
+        if (epilogue) v = act.Apply(bias == null ? v : v + Vector512.Load(biasLanes));
+        Vector512.Store(v, lanes);
+        for (int l = first; l < 16; l++) c[l] = lanes[l];
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store<TAct>(float* c, float* bias, Vector512<float> v, bool accumulate, bool epilogue, TAct act)
         where TAct : struct, IActivation
@@ -93,5 +129,40 @@ internal static unsafe class GemmRowVector
         if (accumulate) v = Vector512.Load(c) + v;
         if (epilogue) v = act.Apply(bias == null ? v : v + Vector512.Load(bias));
         Vector512.Store(v, c);
+    }
+}
+
+/// <summary>
+/// A single-row product split by columns over every pool thread, part i always on thread i, so
+/// each core keeps its slice of B in its own cache across calls (batch-1 inference).
+/// </summary>
+internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struct, IActivation
+{
+    [ThreadStatic] private static RowVectorJob<TAct>? t_instance;
+
+    private int _n, _k;
+    private float* _a, _b, _c, _bias;
+    private nint _aStride, _ldb;
+    private bool _accumulate, _epilogue;
+    private TAct _act;
+
+    public static void Run(int n, int k, float* a, nint aStride, float* b, nint ldb, float* c, bool accumulate, float* bias, bool epilogue, TAct act)
+    {
+        var job = t_instance ??= new RowVectorJob<TAct>();
+        job._n = n; job._k = k; job._a = a; job._aStride = aStride; job._b = b; job._ldb = ldb;
+        job._c = c; job._bias = bias; job._accumulate = accumulate; job._epilogue = epilogue; job._act = act;
+        try { WorkerPool.Shared.RunOnEachThread(job); }
+        finally { job._a = job._b = job._c = job._bias = null; }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Execute(int part, int parts)
+    {
+        // Slices of whole 16-column vectors; the last part takes the remainder.
+        int vectors = (_n + 15) / 16;
+        int j0 = (int)((long)part * vectors / parts) * 16;
+        int j1 = part == parts - 1 ? _n : (int)((long)(part + 1) * vectors / parts) * 16;
+        if (j1 <= j0) return;
+        GemmRowVector.Run(j1 - j0, _k, _a, _aStride, _b + j0, _ldb, _c + j0, _accumulate, _bias == null ? null : _bias + j0, _epilogue, _act);
     }
 }

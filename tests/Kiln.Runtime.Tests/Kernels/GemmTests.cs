@@ -16,6 +16,8 @@ public class GemmTests
     {
         (1, 1, 1), (1, 300, 784), (7, 17, 33), (17, 7, 1), (33, 33, 33), (8, 32, 256), (9, 33, 257),
         (32, 300, 784), (300, 7, 17), (784, 17, 32), (33, 784, 7), (65, 70, 513), (200, 2100, 5), (1, 7, 300),
+        // Single rows split over threads by columns, with an overlapping vector tail (1000 = 62·16 + 8).
+        (1, 1000, 200), (1, 157, 900),
     };
 
     public static IEnumerable<object[]> Cases()
@@ -136,7 +138,7 @@ public class GemmTests
     [Fact]
     public void SameBitsWithOneAndTwoThreads()
     {
-        foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513) })
+        foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200) })
         {
             int aLen = m * k, bLen = n * k;
             float[] a = TestData.Random(aLen, 21), b = TestData.Random(bLen, 22);
