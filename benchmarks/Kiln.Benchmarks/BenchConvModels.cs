@@ -2,19 +2,6 @@ using Kiln;
 
 namespace Kiln.Benchmarks;
 
-// The same declaration as samples/FashionMnistCnn/FashionCnn.cs (issues 3 and 4's model).
-[Sequential(28, 28, 1)]
-[Conv2D(32, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
-[MaxPooling2D(2)]
-[Conv2D(64, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
-[MaxPooling2D(2)]
-[Flatten]
-[Dense(128, Activation.Relu)]
-[Dropout(0.3)]
-[Dense(10, Activation.Softmax)]
-[Loss(Loss.SparseCategoricalCrossentropy)]
-public partial class BenchFashionCnn { }
-
 // The CIFAR-style net of the convolution issue: 32×32×3 input; conv 64, 64, max pool 2, conv 128,
 // 128, max pool 2 (every conv 3×3 same, no bias, + BatchNormalization + ReLU); global average
 // pooling; Dense 10 softmax; sparse categorical cross-entropy.

@@ -5,6 +5,8 @@ using System.Globalization;
 using System.Runtime;
 using System.Text;
 using Kiln;
+using Kiln.Samples.FashionMnist;
+using Kiln.Samples.FashionMnistCnn;
 using Kiln.Benchmarks;
 using Kiln.Kernels;
 using Kiln.Threading;
@@ -48,8 +50,8 @@ if (groups.Contains("mlp"))
 if (groups.Contains("conv"))
 {
     // Adam(1e-3) with Keras' defaults (β 0.9/0.999, ε 1e-7), as the issues' models train.
-    Bench.TrainModel("fashion_cnn_b64", new BenchFashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64, runs, minOps: 2, maxOps: 1000,
-        fixedBatchModel: () => new BenchFashionCnn(batchSize: 64, seed: 2));
+    Bench.TrainModel("fashion_cnn_b64", new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64, runs, minOps: 2, maxOps: 1000,
+        fixedBatchModel: () => new FashionCnn(batchSize: 64, seed: 2));
     Bench.TrainModel("cifar_b64", new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64, runs, minOps: 1, maxOps: 1000,
         fixedBatchModel: () => new BenchCifarNet(batchSize: 64, seed: 2));
     // The CIFAR net's 64 → 64 layer at 32×32 (3×3 same, no bias), batch 64.
@@ -79,7 +81,7 @@ internal static class Bench
 
     /// <summary>MLP SGD(0.01) train step (forward, loss, backward, update) at one batch size.</summary>
     public static void Train(int batch, int runs) =>
-        TrainModel($"train_b{batch}", new BenchMlp(batchSize: batch, seed: 1), new Sgd(0.01f), batch, runs, minOps: 5, maxOps: 5000);
+        TrainModel($"train_b{batch}", new FashionMlp(batchSize: batch, seed: 1), new Sgd(0.01f), batch, runs, minOps: 5, maxOps: 5000);
 
     /// <summary>
     /// One train step (<see cref="Model.TrainOnBatch"/>: forward, loss, backward, optimizer update) of
@@ -140,7 +142,7 @@ internal static class Bench
     /// <summary>MLP inference latency at batch 1: one Forward(training: false).</summary>
     public static void Inference(int runs)
     {
-        var model = new BenchMlp(batchSize: 1, seed: 1);
+        var model = new FashionMlp(batchSize: 1, seed: 1);
         var (inputs, _) = MakeData(1, model.InputSize, seed: 99);
         int inSize = model.InputSize;
         float sink = 0;

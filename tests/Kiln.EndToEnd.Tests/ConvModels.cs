@@ -228,19 +228,6 @@ public partial class MiniGenerator { }
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class MiniFashionCnn { }
 
-// The issue's FashionCnn, as samples/FashionMnistCnn declares it.
-[Sequential(28, 28, 1)]
-[Conv2D(32, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
-[MaxPooling2D(2)]
-[Conv2D(64, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
-[MaxPooling2D(2)]
-[Flatten]
-[Dense(128, Activation.Relu)]
-[Dropout(0.3)]
-[Dense(10, Activation.Softmax)]
-[Loss(Loss.SparseCategoricalCrossentropy)]
-public partial class IssueFashionCnn { }
-
 // Folding twins: the first folds BN into the convolution in inference; the second's no-op
 // Reshape keeps BN a layer of its own (batch statistics / moving statistics, never folded).
 [Sequential(6, 5, 2)]

@@ -2,6 +2,8 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using Kiln;
+using Kiln.Samples.FashionMnist;
+using Kiln.Samples.FashionMnistCnn;
 using Kiln.Threading;
 
 namespace Kiln.EndToEnd.Tests;
@@ -24,7 +26,7 @@ public sealed class ConvTrainingTests
     public void FashionCnnTrainOnBatchAllocatesNothingAfterWarmUp()
     {
         const int batch = 64, shortBatch = 37;
-        var model = new IssueFashionCnn(batch, seed: 1);
+        var model = new FashionCnn(batch, seed: 1);
         var optimizer = new Adam(1e-3f);
         var (x, y) = RandomImages(batch, 7);
         var destination = new float[batch * 10];
@@ -69,7 +71,7 @@ public sealed class ConvTrainingTests
 
     private static (float[] Parameters, float[] State) Train(int seed, Dataset data)
     {
-        var model = new IssueFashionCnn(batchSize: 32, seed: seed);
+        var model = new FashionCnn(batchSize: 32, seed: seed);
         model.Fit(data, epochs: 1, new Adam(1e-3f), verbose: 0); // 3 steps of 32 (dropout, shuffling, BN statistics)
         return (model.Parameters.Span.ToArray(), model.State.Span.ToArray());
     }
@@ -128,7 +130,7 @@ public sealed class ConvTrainingTests
         var rescale = new Rescale(1 / 255f);
         var train = rescale.Transform(trainAll.Take(2000));
         var test = rescale.Transform(testAll.Take(1000));
-        var model = new IssueFashionCnn(batchSize: 8, seed: 42);
+        var model = new FashionCnn(batchSize: 8, seed: 42);
         var history = model.Fit(train, epochs: 3, new Adam(1e-3f), verbose: 0);
         var result = model.Evaluate(test);
 

@@ -1,6 +1,8 @@
 using System;
 using System.Linq;
 using Kiln;
+using Kiln.Samples.FashionMnist;
+using Kiln.Samples.FashionMnistCnn;
 
 namespace Kiln.EndToEnd.Tests;
 

@@ -182,15 +182,6 @@ public partial class DeepMixed { }
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class FashionDropoutMlp { }
 
-// Seed 004's model, as the sample declares it.
-[Sequential(28, 28)]
-[Flatten]
-[Dense(300, Activation.Relu)]
-[Dense(100, Activation.Relu)]
-[Dense(10, Activation.Softmax)]
-[Loss(Loss.SparseCategoricalCrossentropy)]
-public partial class FashionMlp { }
-
 // Dropout as the output layer: the output gradient passes through its mask. KILN0113 warns
 // about this model and the next (NoWarn in the project file): they test the runtime on it.
 [Sequential(5)]

@@ -2,6 +2,8 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using Kiln;
+using Kiln.Samples.FashionMnist;
+using Kiln.Samples.FashionMnistCnn;
 using Kiln.Threading;
 
 namespace Kiln.EndToEnd.Tests;
