@@ -1,14 +1,9 @@
 namespace Kiln;
 
-/// <summary>2-D convolution over channels-last images: <c>activation(conv(x, kernel) + bias)</c>, kernel (kh, kw, in, filters).</summary>
-public sealed class Conv2DAttribute : LayerAttribute
+/// <summary>What Conv2D and Conv2DTranspose share: filters, a window, strides, padding, activation, bias.</summary>
+public abstract class ConvolutionAttribute : LayerAttribute
 {
-    /// <summary>A square <paramref name="kernelSize"/> × <paramref name="kernelSize"/> window.</summary>
-    public Conv2DAttribute(int filters, int kernelSize)
-        : this(filters, kernelSize, kernelSize) { }
-
-    /// <summary>A <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> window, like Keras' <c>kernel_size=(h, w)</c>.</summary>
-    public Conv2DAttribute(int filters, int kernelHeight, int kernelWidth)
+    private protected ConvolutionAttribute(int filters, int kernelHeight, int kernelWidth)
     {
         Filters = filters;
         KernelHeight = kernelHeight;
@@ -28,37 +23,32 @@ public sealed class Conv2DAttribute : LayerAttribute
     public bool UseBias { get; set; } = true;
 }
 
-/// <summary>Transposed convolution (learned upsampling), kernel (kh, kw, filters, in) as Keras stores it.</summary>
-public sealed class Conv2DTransposeAttribute : LayerAttribute
+/// <summary>2-D convolution over channels-last images: <c>activation(conv(x, kernel) + bias)</c>, kernel (kh, kw, in, filters).</summary>
+public sealed class Conv2DAttribute : ConvolutionAttribute
 {
-    public Conv2DTransposeAttribute(int filters, int kernelSize)
-        : this(filters, kernelSize, kernelSize) { }
+    /// <summary>A square <paramref name="kernelSize"/> × <paramref name="kernelSize"/> window.</summary>
+    public Conv2DAttribute(int filters, int kernelSize)
+        : base(filters, kernelSize, kernelSize) { }
 
-    public Conv2DTransposeAttribute(int filters, int kernelHeight, int kernelWidth)
-    {
-        Filters = filters;
-        KernelHeight = kernelHeight;
-        KernelWidth = kernelWidth;
-    }
-
-    public int Filters { get; }
-    public int KernelHeight { get; }
-    public int KernelWidth { get; }
-    public int Strides { get; set; } = 1;
-    public int StrideHeight { get; set; }
-    public int StrideWidth { get; set; }
-    public Padding Padding { get; set; } = Padding.Valid;
-    public Activation Activation { get; set; } = Activation.Linear;
-    public bool UseBias { get; set; } = true;
+    /// <summary>A <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> window, like Keras' <c>kernel_size=(h, w)</c>.</summary>
+    public Conv2DAttribute(int filters, int kernelHeight, int kernelWidth)
+        : base(filters, kernelHeight, kernelWidth) { }
 }
 
-/// <summary>Max over each window; strides default to the pool size, as in Keras.</summary>
-public sealed class MaxPooling2DAttribute : LayerAttribute
+/// <summary>Transposed convolution (learned upsampling), kernel (kh, kw, filters, in) as Keras stores it.</summary>
+public sealed class Conv2DTransposeAttribute : ConvolutionAttribute
 {
-    public MaxPooling2DAttribute(int poolSize = 2)
-        : this(poolSize, poolSize) { }
+    public Conv2DTransposeAttribute(int filters, int kernelSize)
+        : base(filters, kernelSize, kernelSize) { }
 
-    public MaxPooling2DAttribute(int poolHeight, int poolWidth)
+    public Conv2DTransposeAttribute(int filters, int kernelHeight, int kernelWidth)
+        : base(filters, kernelHeight, kernelWidth) { }
+}
+
+/// <summary>What the windowed poolings share; strides default to the pool size, as in Keras.</summary>
+public abstract class PoolingAttribute : LayerAttribute
+{
+    private protected PoolingAttribute(int poolHeight, int poolWidth)
     {
         PoolHeight = poolHeight;
         PoolWidth = poolWidth;
@@ -74,24 +64,24 @@ public sealed class MaxPooling2DAttribute : LayerAttribute
     public Padding Padding { get; set; } = Padding.Valid;
 }
 
-/// <summary>Mean over each window (padded positions are not counted); strides default to the pool size.</summary>
-public sealed class AveragePooling2DAttribute : LayerAttribute
+/// <summary>Max over each window; padding never wins.</summary>
+public sealed class MaxPooling2DAttribute : PoolingAttribute
+{
+    public MaxPooling2DAttribute(int poolSize = 2)
+        : base(poolSize, poolSize) { }
+
+    public MaxPooling2DAttribute(int poolHeight, int poolWidth)
+        : base(poolHeight, poolWidth) { }
+}
+
+/// <summary>Mean over each window (padded positions are not counted).</summary>
+public sealed class AveragePooling2DAttribute : PoolingAttribute
 {
     public AveragePooling2DAttribute(int poolSize = 2)
-        : this(poolSize, poolSize) { }
+        : base(poolSize, poolSize) { }
 
     public AveragePooling2DAttribute(int poolHeight, int poolWidth)
-    {
-        PoolHeight = poolHeight;
-        PoolWidth = poolWidth;
-    }
-
-    public int PoolHeight { get; }
-    public int PoolWidth { get; }
-    public int Strides { get; set; }
-    public int StrideHeight { get; set; }
-    public int StrideWidth { get; set; }
-    public Padding Padding { get; set; } = Padding.Valid;
+        : base(poolHeight, poolWidth) { }
 }
 
 /// <summary>Mean over height and width: (h, w, c) → (c).</summary>
