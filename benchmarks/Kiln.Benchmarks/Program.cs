@@ -15,7 +15,7 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv]   (--quick: 3 runs)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv,convlayers]   (--quick: 3 runs; convlayers is not in the default set)
 
 int threads = 2;
 int runs = 7;
@@ -54,8 +54,21 @@ if (groups.Contains("conv"))
         fixedBatchModel: () => new FashionCnn(batchSize: 64, seed: 2));
     Bench.TrainModel("cifar_b64", new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64, runs, minOps: 1, maxOps: 1000,
         fixedBatchModel: () => new BenchCifarNet(batchSize: 64, seed: 2));
-    // The CIFAR net's 64 → 64 layer at 32×32 (3×3 same, no bias), batch 64.
-    Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs);
+    // The CIFAR net's 64 → 64 layer at 32×32 (3×3 same, no bias), batch 64: the implicit GEMM, and the
+    // Winograd F(2×2, 3×3) variant the generator picks for this layer.
+    Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd: false);
+    Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd: true);
+}
+if (groups.Contains("convlayers"))
+{
+    // Every 3×3 layer shape of the CIFAR net after the first, both variants (not in run.sh's table).
+    foreach (bool winograd in new[] { false, true })
+    {
+        Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd);
+        Bench.Conv(batch: 64, size: 16, inChannels: 64, filters: 128, runs, winograd);
+        Bench.Conv(batch: 64, size: 16, inChannels: 128, filters: 128, runs, winograd);
+        Bench.Conv(batch: 64, size: 14, inChannels: 32, filters: 64, runs, winograd);
+    }
 }
 return 0;
 
@@ -201,7 +214,7 @@ internal static class Bench
     /// a hidden layer of a model needs). GFLOP/s counted as 2·N·OH·OW·(3·3·C)·F for forward and twice
     /// that for backward.
     /// </summary>
-    public static void Conv(int batch, int size, int inChannels, int filters, int runs)
+    public static void Conv(int batch, int size, int inChannels, int filters, int runs, bool winograd)
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
         var rng = new Random(11);
@@ -218,11 +231,15 @@ internal static class Bench
         var dKernel = new float[kernel.Length];
         var dx = new float[x.Length];
         double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
-        string name = $"conv{size}_{inChannels}to{filters}_b{batch}";
+        string name = $"conv{size}_{inChannels}to{filters}_b{batch}" + (winograd ? "_winograd" : "");
 
-        var tf = Measure(_ => Conv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, batch, g, default(Identity)), runs, minOps: 2, maxOps: 1000);
+        var tf = Measure(_ =>
+        {
+            if (winograd) WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, batch, g, default(Identity));
+            else Conv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, batch, g, default(Identity));
+        }, runs, minOps: 2, maxOps: 1000);
         // Spot check: one output element (sample 3, row 0, column 17, filter 5) against a double-precision sum.
-        int sn = 3, oy = 0, ox = 17, sf = 5;
+        int sn = 3, oy = 0, ox = Math.Min(17, size - 1), sf = 5;
         double reference = 0;
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++)
@@ -236,8 +253,11 @@ internal static class Bench
         EmitConv($"{name}_fwd", tf, flops, error);
 
         // Identity activation: dy is left as it is, so every call sees the same gradient.
-        var tb = Measure(_ => Conv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, dx, batch, g, default(Identity)),
-            runs, minOps: 2, maxOps: 1000);
+        var tb = Measure(_ =>
+        {
+            if (winograd) WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, dx, batch, g, default(Identity));
+            else Conv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, dx, batch, g, default(Identity));
+        }, runs, minOps: 2, maxOps: 1000);
         // Spot checks: one kernel-gradient element (tap 1,2, channel 7, filter 5) and one input-gradient
         // element (sample 3, row 31, column 0, channel 7), each against a double-precision sum.
         int tky = 1, tkx = 2, tc = 7;
@@ -250,7 +270,7 @@ internal static class Bench
                     if (iy < 0 || iy >= size || ix < 0 || ix >= size) continue;
                     refKernel += (double)x[((s * size + iy) * size + ix) * inChannels + tc] * dy[((s * size + py) * size + px) * filters + sf];
                 }
-        int dyRow = 31, dxCol = 0;
+        int dyRow = size - 1, dxCol = 0;
         double refInput = 0;
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++)

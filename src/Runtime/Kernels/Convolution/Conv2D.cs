@@ -12,11 +12,7 @@ public static unsafe class Conv2D
     public static void Forward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> y,
         int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
     {
-        CheckBatch(n);
-        Activations.CheckLength(x.Length, checked(n * g.InputSize), nameof(x));
-        CheckKernel(kernel.Length, g);
-        CheckBias(bias.Length, g.OutputChannels, nameof(bias));
-        Activations.CheckLength(y.Length, checked(n * g.OutputSize), nameof(y));
+        CheckForward(x.Length, kernel.Length, bias.Length, y.Length, n, g);
         fixed (float* px = x, pk = kernel, pb = bias, py = y)
             ConvCore.Forward(px, pk, bias.IsEmpty ? null : pb, py, n, g, activation);
     }
@@ -28,16 +24,7 @@ public static unsafe class Conv2D
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
         Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
     {
-        CheckBatch(n);
-        int outputs = checked(n * g.OutputSize);
-        Activations.CheckLength(x.Length, checked(n * g.InputSize), nameof(x));
-        CheckKernel(kernel.Length, g);
-        if (typeof(TAct) != typeof(Identity)) Activations.CheckLength(y.Length, outputs, nameof(y));
-        Activations.CheckLength(dy.Length, outputs, nameof(dy));
-        // An empty dKernel means the weights are frozen: only dx (and dBias) are wanted.
-        if (!dKernel.IsEmpty) Activations.CheckLength(dKernel.Length, checked(g.PatchSize * g.OutputChannels), nameof(dKernel));
-        CheckBias(dBias.Length, g.OutputChannels, nameof(dBias));
-        if (!dx.IsEmpty) Activations.CheckLength(dx.Length, checked(n * g.InputSize), nameof(dx));
+        CheckBackward(x.Length, kernel.Length, y.Length, dy.Length, dKernel.Length, dBias.Length, dx.Length, n, g, typeof(TAct) != typeof(Identity));
         long pixels = (long)n * g.OutputHeight * g.OutputWidth;
         fixed (float* px = x, pk = kernel, py = y, pdy = dy, pdk = dKernel, pdb = dBias, pdx = dx)
         {
@@ -45,6 +32,29 @@ public static unsafe class Conv2D
             if (!dKernel.IsEmpty) ConvCore.BackwardKernel(px, pdy, pdk, n, g);
             if (!dx.IsEmpty) ConvCore.BackwardData(pdy, pk, pdx, n, g);
         }
+    }
+
+    internal static void CheckForward(int x, int kernel, int bias, int y, int n, in Conv2DGeometry g)
+    {
+        CheckBatch(n);
+        Activations.CheckLength(x, checked(n * g.InputSize), nameof(x));
+        CheckKernel(kernel, g);
+        CheckBias(bias, g.OutputChannels, nameof(bias));
+        Activations.CheckLength(y, checked(n * g.OutputSize), nameof(y));
+    }
+
+    /// <summary>Lengths for a backward call; 0 for dKernel (frozen weights), dBias or dx means "not wanted".</summary>
+    internal static void CheckBackward(int x, int kernel, int y, int dy, int dKernel, int dBias, int dx, int n, in Conv2DGeometry g, bool readsOutput)
+    {
+        CheckBatch(n);
+        int outputs = checked(n * g.OutputSize);
+        Activations.CheckLength(x, checked(n * g.InputSize), nameof(x));
+        CheckKernel(kernel, g);
+        if (readsOutput) Activations.CheckLength(y, outputs, nameof(y));
+        Activations.CheckLength(dy, outputs, nameof(dy));
+        if (dKernel != 0) Activations.CheckLength(dKernel, checked(g.PatchSize * g.OutputChannels), nameof(dKernel));
+        CheckBias(dBias, g.OutputChannels, nameof(dBias));
+        if (dx != 0) Activations.CheckLength(dx, checked(n * g.InputSize), nameof(dx));
     }
 
     internal static void CheckBatch(int n)

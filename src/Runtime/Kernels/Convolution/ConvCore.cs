@@ -208,7 +208,7 @@ internal static unsafe class ConvCore
     /// hold one FMA chain per output over the whole depth K.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void IndirectTile<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
+    internal static void IndirectTile<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
         float* bias, TAct act) where TAct : struct, IActivation
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;

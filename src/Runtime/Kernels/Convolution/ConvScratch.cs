@@ -12,8 +12,9 @@ namespace Kiln.Kernels;
 internal sealed unsafe class ConvScratch
 {
     // 0: im2col chunks, 1: gathered rows, 2: edge kernel columns (caller), 3: edge tile,
-    // 4: per-block partial sums (caller), 5: per-channel parameters (caller).
-    public const int Slots = 6;
+    // 4: per-block partial sums (caller), 5: per-channel parameters (caller),
+    // 6-9: Winograd transformed inputs, products (workers), transformed and flipped kernels (caller).
+    public const int Slots = 10;
     public const int PartialsSlot = 4;
     public const int ChannelSlot = 5;
 

@@ -1,0 +1,275 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Winograd F(2×2, 3×3) on NHWC data (Lavin and Gray, 2016): each 2×2 block of outputs ("tile") is
+/// computed from the 4×4 input patch under it with 16 products per channel pair instead of 36.
+/// <list type="bullet">
+/// <item>Kernel: U = G·g·Gᵀ per (input channel, filter), stored as 16 C × K' matrices (K' = K rounded
+/// up to the micro-kernel's 32 columns, zero-filled).</item>
+/// <item>Input: V = Bᵀ·d·B per tile and channel, 16 vectors at once over the channels.</item>
+/// <item>16 independent GEMMs M[ξ] = V[ξ]·U[ξ] (tiles × C times C × K'), run by the same 8 × 32
+/// broadcast micro-kernel as the direct convolution.</item>
+/// <item>Output: y = act(Aᵀ·M·A + bias), 2×2 per tile, clipped at odd edges.</item>
+/// </list>
+/// Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
+/// computed by one thread in an order that does not depend on the split, so results are identical
+/// for any thread count. The transforms are exact identities, so only rounding differs from the
+/// direct sum (a few ulps of the largest term). AVX-512 only; callers fall back to ConvCore.
+/// </summary>
+internal static unsafe class WinogradCore
+{
+    private const int MR = ConvCore.MR, NR = ConvCore.NR;
+
+    // Per-thread scratch slots (worker side) and caller-side slots for the transformed kernel.
+    private const int VSlot = 6, MSlot = 7, USlot = 8, FlipSlot = 9;
+
+    /// <summary>Tiles per block: V (16 × T × C) and M (16 × T × K') together within about 384 KiB.</summary>
+    internal static int TilesPerBlock(int c, int kPadded) => Math.Clamp(98304 / (16 * (c + kPadded)) / MR * MR, MR, 64);
+
+    /// <summary>
+    /// y = act(conv3×3(x, w) + bias) for the stride-1 geometry <paramref name="g"/>. With
+    /// <paramref name="flipped"/> the kernel is read as the data gradient needs it: <paramref name="kernel"/>
+    /// is the forward layer's (3, 3, K, C) kernel, used rotated by 180° with its channel axes swapped.
+    /// </summary>
+    public static void Run<TAct>(float* x, float* kernel, bool flipped, float* bias, float* y, int n, in Conv2DGeometry g, TAct act)
+        where TAct : struct, IActivation
+    {
+        int c = g.InputChannels, k = g.OutputChannels;
+        int kp = (k + NR - 1) / NR * NR;
+        int th = (g.OutputHeight + 1) / 2, tw = (g.OutputWidth + 1) / 2;
+        long tiles = (long)n * th * tw;
+        if (tiles == 0) return;
+
+        ConvScratch s = ConvScratch.Current;
+        float* w = kernel;
+        if (flipped)
+        {
+            w = s.Floats(FlipSlot, 9L * c * k);
+            FlipKernel(kernel, w, c, k);
+        }
+        float* u = s.Floats(USlot, 16L * c * kp);
+        TransformKernel(w, u, c, k, kp);
+
+        int block = TilesPerBlock(c, kp);
+        long blocks = (tiles + block - 1) / block;
+        var job = Job<TAct>.ForCurrentThread;
+        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act;
+        job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
+        // 16 GEMMs of 2·C·K' per tile plus the transforms.
+        int parts = ConvCore.PartsFor(32L * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.U = job.Bias = job.Y = null; }
+    }
+
+    /// <summary>dst (3, 3, C, K) = src (3, 3, K, C) rotated by 180° with the channel axes swapped.</summary>
+    private static void FlipKernel(float* src, float* dst, int c, int k)
+    {
+        for (int tap = 0; tap < 9; tap++)
+        {
+            float* from = src + (nint)(8 - tap) * k * c;
+            float* to = dst + (nint)tap * c * k;
+            for (int kk = 0; kk < k; kk++)
+                for (int cc = 0; cc < c; cc++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
+        }
+    }
+
+    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
+    private static void TransformKernel(float* w, float* u, int c, int k, int kp)
+    {
+        long plane = (long)c * kp;
+        for (int cc = 0; cc < c; cc++)
+        {
+            for (int j = 0; j < kp; j += 16)
+            {
+                if (j >= k)
+                {
+                    for (int xi = 0; xi < 16; xi++) Vector512.Store(Vector512<float>.Zero, u + xi * plane + (nint)cc * kp + j);
+                    continue;
+                }
+                // g[r][t] for 16 filters; rows of G·g then columns of (G·g)·Gᵀ.
+                float* at = w + (nint)cc * k + j;
+                nint tapStride = (nint)c * k;
+                var g00 = Vector512.Load(at); var g01 = Vector512.Load(at + tapStride); var g02 = Vector512.Load(at + 2 * tapStride);
+                var g10 = Vector512.Load(at + 3 * tapStride); var g11 = Vector512.Load(at + 4 * tapStride); var g12 = Vector512.Load(at + 5 * tapStride);
+                var g20 = Vector512.Load(at + 6 * tapStride); var g21 = Vector512.Load(at + 7 * tapStride); var g22 = Vector512.Load(at + 8 * tapStride);
+                float* o = u + (nint)cc * kp + j;
+                KernelRow(g00, g01, g02, o, plane, 0);
+                var half = Vector512.Create(0.5f);
+                KernelRow((g00 + g10 + g20) * half, (g01 + g11 + g21) * half, (g02 + g12 + g22) * half, o, plane, 4);
+                KernelRow((g00 - g10 + g20) * half, (g01 - g11 + g21) * half, (g02 - g12 + g22) * half, o, plane, 8);
+                KernelRow(g20, g21, g22, o, plane, 12);
+            }
+        }
+    }
+
+    /// <summary>One row of (G·g) times Gᵀ: four transformed values, stored at ξ = first .. first + 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelRow(Vector512<float> a, Vector512<float> b, Vector512<float> c, float* o, long plane, int first)
+    {
+        var half = Vector512.Create(0.5f);
+        Vector512.Store(a, o + first * plane);
+        Vector512.Store((a + b + c) * half, o + (first + 1) * plane);
+        Vector512.Store((a - b + c) * half, o + (first + 2) * plane);
+        Vector512.Store(c, o + (first + 3) * plane);
+    }
+
+    private sealed class Job<TAct> : ParallelJob where TAct : struct, IActivation
+    {
+        [ThreadStatic] private static Job<TAct>? t_instance;
+        public static Job<TAct> ForCurrentThread => t_instance ??= new Job<TAct>();
+
+        public float* X, U, Bias, Y;
+        public Conv2DGeometry G;
+        public TAct Act;
+        public int Kp, TileRows, TileCols, Block;
+        public long Tiles, Blocks;
+
+        public override void Execute(int part, int parts)
+        {
+            long b0 = part * Blocks / parts, b1 = (part + 1) * Blocks / parts;
+            if (b1 <= b0) return;
+            int c = G.InputChannels;
+            ConvScratch s = ConvScratch.Current;
+            float* v = s.Floats(VSlot, 16L * Block * c);
+            float* m = s.Floats(MSlot, 16L * Block * Kp);
+            float* zeros = s.Zeros(Math.Max(c, NR));
+            float** table = s.Pointers(16 + MR);
+            for (long blk = b0; blk < b1; blk++)
+            {
+                long t0 = blk * Block;
+                int count = (int)Math.Min(Block, Tiles - t0);
+                InputTransform(t0, count, v, zeros, table);
+                Multiply(count, v, m, zeros, table);
+                OutputTransform(t0, count, m);
+            }
+        }
+
+        /// <summary>v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 4×4 patch d of tile t0 + r (zeros outside the image).</summary>
+        private void InputTransform(long t0, int count, float* v, float* zeros, float** rows)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int c = g.InputChannels, h = g.InputHeight, w = g.InputWidth;
+            long plane = (long)Block * c;
+            for (int r = 0; r < count; r++)
+            {
+                TileOrigin(t0 + r, out long sample, out int ty, out int tx);
+                float* xs = X + sample * g.InputSize;
+                int iy0 = 2 * ty - g.PadTop, ix0 = 2 * tx - g.PadLeft;
+                for (int i = 0; i < 4; i++)
+                {
+                    int iy = iy0 + i;
+                    for (int j = 0; j < 4; j++)
+                    {
+                        int ix = ix0 + j;
+                        rows[i * 4 + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
+                    }
+                }
+                float* o = v + (nint)r * c;
+                for (int cc = 0; cc < c; cc += 16)
+                {
+                    // Bᵀ·d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3 (each a row of four pixels).
+                    Row(rows, 0, cc, out var d00, out var d01, out var d02, out var d03);
+                    Row(rows, 1, cc, out var d10, out var d11, out var d12, out var d13);
+                    Row(rows, 2, cc, out var d20, out var d21, out var d22, out var d23);
+                    Row(rows, 3, cc, out var d30, out var d31, out var d32, out var d33);
+                    InputColumns(d00 - d20, d01 - d21, d02 - d22, d03 - d23, o + cc, plane, 0);
+                    InputColumns(d10 + d20, d11 + d21, d12 + d22, d13 + d23, o + cc, plane, 4);
+                    InputColumns(d20 - d10, d21 - d11, d22 - d12, d23 - d13, o + cc, plane, 8);
+                    InputColumns(d10 - d30, d11 - d31, d12 - d32, d13 - d33, o + cc, plane, 12);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row(float** rows, int i, int cc, out Vector512<float> a, out Vector512<float> b, out Vector512<float> c, out Vector512<float> d)
+        {
+            a = Vector512.Load(rows[i * 4] + cc);
+            b = Vector512.Load(rows[i * 4 + 1] + cc);
+            c = Vector512.Load(rows[i * 4 + 2] + cc);
+            d = Vector512.Load(rows[i * 4 + 3] + cc);
+        }
+
+        /// <summary>One row of Bᵀ·d times B: t0 − t2, t1 + t2, t2 − t1, t1 − t3 at ξ = first .. first + 3.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void InputColumns(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* o, long plane, int first)
+        {
+            Vector512.Store(a - c, o + first * plane);
+            Vector512.Store(b + c, o + (first + 1) * plane);
+            Vector512.Store(c - b, o + (first + 2) * plane);
+            Vector512.Store(b - d, o + (first + 3) * plane);
+        }
+
+        /// <summary>m[ξ] = v[ξ]·u[ξ] for the block's tiles, 8 × 32 at a time.</summary>
+        private void Multiply(int count, float* v, float* m, float* zeros, float** table)
+        {
+            int c = G.InputChannels, kp = Kp;
+            int rowTiles = (count + MR - 1) / MR;
+            for (int xi = 0; xi < 16; xi++)
+            {
+                float* vx = v + (long)xi * Block * c;
+                float* mx = m + (long)xi * Block * kp;
+                float* ux = U + (long)xi * c * kp;
+                for (int jt = 0; jt < kp; jt += NR)
+                {
+                    for (int rt = 0; rt < rowTiles; rt++)
+                    {
+                        int r0 = rt * MR, valid = Math.Min(MR, count - r0);
+                        for (int r = 0; r < MR; r++) table[r] = r < valid ? vx + (nint)(r0 + r) * c : zeros;
+                        ConvCore.IndirectTile(table, 1, c, ux + jt, kp, mx + (nint)r0 * kp + jt, kp, valid, null, default(Identity));
+                    }
+                }
+            }
+        }
+
+        /// <summary>y = act(Aᵀ·M·A + bias) for each tile: rows m0 + m1 + m2 and m1 − m2 − m3, then the same on columns.</summary>
+        private void OutputTransform(long t0, int count, float* m)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth, kp = Kp;
+            long plane = (long)Block * kp;
+            for (int r = 0; r < count; r++)
+            {
+                TileOrigin(t0 + r, out long sample, out int ty, out int tx);
+                int oy = 2 * ty, ox = 2 * tx;
+                bool down = oy + 1 < oh, right = ox + 1 < ow;
+                float* ys = Y + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
+                float* src = m + (nint)r * kp;
+                for (int j = 0; j < k; j += 16)
+                {
+                    float* p = src + j;
+                    var m00 = Vector512.Load(p); var m01 = Vector512.Load(p + plane); var m02 = Vector512.Load(p + 2 * plane); var m03 = Vector512.Load(p + 3 * plane);
+                    var m10 = Vector512.Load(p + 4 * plane); var m11 = Vector512.Load(p + 5 * plane); var m12 = Vector512.Load(p + 6 * plane); var m13 = Vector512.Load(p + 7 * plane);
+                    var m20 = Vector512.Load(p + 8 * plane); var m21 = Vector512.Load(p + 9 * plane); var m22 = Vector512.Load(p + 10 * plane); var m23 = Vector512.Load(p + 11 * plane);
+                    var m30 = Vector512.Load(p + 12 * plane); var m31 = Vector512.Load(p + 13 * plane); var m32 = Vector512.Load(p + 14 * plane); var m33 = Vector512.Load(p + 15 * plane);
+                    var a0 = m00 + m10 + m20; var a1 = m01 + m11 + m21; var a2 = m02 + m12 + m22; var a3 = m03 + m13 + m23;
+                    var b0 = m10 - m20 - m30; var b1 = m11 - m21 - m31; var b2 = m12 - m22 - m32; var b3 = m13 - m23 - m33;
+                    var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
+                    float* yj = ys + j;
+                    Vector512.Store(Act.Apply(a0 + a1 + a2 + bias), yj);
+                    if (right) Vector512.Store(Act.Apply(a1 - a2 - a3 + bias), yj + k);
+                    if (down)
+                    {
+                        float* below = yj + (nint)ow * k;
+                        Vector512.Store(Act.Apply(b0 + b1 + b2 + bias), below);
+                        if (right) Vector512.Store(Act.Apply(b1 - b2 - b3 + bias), below + k);
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void TileOrigin(long t, out long sample, out int ty, out int tx)
+        {
+            long perSample = (long)TileRows * TileCols;
+            sample = t / perSample;
+            int rem = (int)(t - sample * perSample);
+            ty = rem / TileCols;
+            tx = rem - ty * TileCols;
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using System;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels.Convolution;
+
+[Collection(KernelCollection.Name)]
+public class WinogradConv2DTests
+{
+    // n, h, w, c, f, same
+    public static readonly TheoryData<int, int, int, int, int, bool> Shapes = new()
+    {
+        { 2, 8, 8, 16, 32, true },     // whole 2×2 tiles
+        { 3, 7, 9, 16, 16, true },     // odd sizes: clipped edge tiles; F = 16 pads the GEMM to 32 columns
+        { 2, 9, 6, 32, 48, false },    // valid: the data gradient needs a full (pad 2) correlation
+        { 1, 3, 3, 48, 16, false },    // one output pixel
+        { 2, 5, 11, 16, 64, true },
+        { 5, 12, 12, 64, 32, true },   // several blocks of tiles per thread
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardAndBackwardMatchDirectReferenceAtEveryWidth(int n, int h, int w, int c, int f, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, 3, 3, 1, 1, same);
+        Assert.True(WinogradConv2D.Applies(g));
+        float[] x = TestData.Random(n * g.InputSize, 1);
+        float[] kernel = TestData.Random(g.PatchSize * f, 2);
+        float[] bias = TestData.Random(f, 3);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 4);
+        double[] z = ConvReference.Forward(x, kernel, bias, n, g);
+        var relu = new double[z.Length];
+        var dz = new double[z.Length];
+        for (int i = 0; i < z.Length; i++)
+        {
+            relu[i] = Math.Max(z[i], 0);
+            dz[i] = z[i] > 0 ? dyIn[i] : 0;
+        }
+        var (dkRef, dxRef) = ConvReference.Backward(x, kernel, dz, n, g);
+        var dbRef = new double[f];
+        for (int i = 0; i < dz.Length; i++) dbRef[i % f] += dz[i];
+        // The transforms add and halve terms before the products: allow a few more ulps than the direct sum.
+        double fwdScale = 4 * Math.Sqrt(g.PatchSize), bwdScale = Math.Sqrt(n * g.OutputHeight * g.OutputWidth);
+
+        foreach (int bits in new[] { 512, 256, 0 })
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            var y = new float[n * g.OutputSize];
+            WinogradConv2D.Forward(x, kernel, bias, y, n, g, new Relu());
+            ConvReference.Close(relu, y, fwdScale, 1e-5, $"{bits}-bit forward");
+
+            var yLinear = new float[y.Length];
+            WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, yLinear, n, g, new Identity());
+            ConvReference.Close(ConvReference.Forward(x, kernel, Array.Empty<float>(), n, g), yLinear, fwdScale, 1e-5, $"{bits}-bit forward without bias");
+
+            float[] dy = (float[])dyIn.Clone();
+            var dk = new float[kernel.Length];
+            var db = new float[f];
+            var dx = new float[x.Length];
+            dk.AsSpan().Fill(float.NaN); db.AsSpan().Fill(float.NaN); dx.AsSpan().Fill(float.NaN); // overwritten, never accumulated into
+            WinogradConv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Relu());
+            ConvReference.Close(dz, dy, 0, 0, $"{bits}-bit dz in place");
+            ConvReference.Close(dkRef, dk, bwdScale, 1e-5, $"{bits}-bit dKernel");
+            ConvReference.Close(dbRef, db, bwdScale, 1e-5, $"{bits}-bit dBias");
+            ConvReference.Close(dxRef, dx, fwdScale, 1e-5, $"{bits}-bit dx");
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GradientCheck(bool same)
+    {
+        using var _ = new KernelSwitches(512, 2);
+        // One small sample: the float forward's rounding over many outputs would swamp the central difference.
+        const int n = 1, f = 16;
+        Conv2DGeometry g = ConvReference.Keras(5, 4, 16, f, 3, 3, 1, 1, same);
+        float[] x = TestData.Random(n * g.InputSize, 21);
+        float[] kernel = TestData.Random(g.PatchSize * f, 22, -0.2f, 0.2f);
+        float[] bias = TestData.Random(f, 23, -0.5f, 0.5f);
+        float[] r = TestData.Random(n * g.OutputSize, 24);
+        var y = new float[n * g.OutputSize];
+        WinogradConv2D.Forward(x, kernel, bias, y, n, g, new Tanh());
+        float[] dy = (float[])r.Clone();
+        var dk = new float[kernel.Length];
+        var db = new float[f];
+        var dx = new float[x.Length];
+        WinogradConv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Tanh());
+
+        // The central difference runs the direct forward: the same function, checked against the double
+        // reference above, without the transforms' rounding, which is not smooth at ε = 1e-3.
+        var scratch = new float[y.Length];
+        double Loss() { Conv2D.Forward(x, kernel, bias, scratch, n, g, new Tanh()); return GradCheck.Project(scratch, r); }
+        GradCheck.Check(x, dx, Loss, "dx");
+        GradCheck.Check(bias, db, Loss, "dBias");
+        GradCheck.Check(kernel, dk, Loss, "dKernel");
+    }
+
+    [Fact]
+    public void OneTwoAndThreeThreadsGiveTheSameBits()
+    {
+        const int n = 6;
+        Conv2DGeometry g = ConvReference.Keras(15, 16, 32, 48, 3, 3, 1, 1, true);
+        float[] x = TestData.Random(n * g.InputSize, 31);
+        float[] kernel = TestData.Random(g.PatchSize * 48, 32);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 34);
+        float[][] Run(int threads)
+        {
+            using var _ = new KernelSwitches(512, threads);
+            var y = new float[n * g.OutputSize];
+            WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, n, g, new Relu());
+            float[] dy = (float[])dyIn.Clone();
+            var dk = new float[kernel.Length];
+            var dx = new float[x.Length];
+            WinogradConv2D.Backward(x, kernel, y, dy, dk, Span<float>.Empty, dx, n, g, new Relu());
+            return new[] { y, dk, dx };
+        }
+        float[][] one = Run(1), two = Run(2), three = Run(3);
+        for (int i = 0; i < one.Length; i++)
+        {
+            Assert.Equal(one[i], two[i]);
+            Assert.Equal(one[i], three[i]);
+        }
+    }
+
+    [Fact]
+    public void RefusesWindowsItDoesNotCompute()
+    {
+        var strided = ConvReference.Keras(8, 8, 16, 16, 3, 3, 2, 2, true);
+        var fiveByFive = ConvReference.Keras(8, 8, 16, 16, 5, 5, 1, 1, true);
+        var oddChannels = ConvReference.Keras(8, 8, 3, 16, 3, 3, 1, 1, true);
+        foreach (var g in new[] { strided, fiveByFive, oddChannels })
+        {
+            Assert.False(WinogradConv2D.Applies(g));
+            var e = Assert.Throws<ArgumentException>(() =>
+                WinogradConv2D.Forward(new float[g.InputSize], new float[g.PatchSize * 16], ReadOnlySpan<float>.Empty, new float[g.OutputSize], 1, g, new Identity()));
+            Assert.Contains("Winograd", e.Message);
+        }
+    }
+}
