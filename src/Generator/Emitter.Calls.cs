@@ -18,7 +18,12 @@ internal static partial class Emitter
     private static string LinearCall(KernelProgram program, KernelGroup g, string method, string x, string kernel, string biasOrY, string y, string activation, string? gradients = null)
     {
         var layer = g.First;
-        string cls = layer.Kind switch { LayerKind.Conv2D => "Conv2D", LayerKind.Conv2DTranspose => "Conv2DTranspose", _ => "Dense" };
+        string cls = layer.Kind switch
+        {
+            LayerKind.Conv2D => g.Convolution == ConvolutionAlgorithm.Winograd ? "WinogradConv2D" : "Conv2D",
+            LayerKind.Conv2DTranspose => "Conv2DTranspose",
+            _ => "Dense",
+        };
         string shape = layer.Kind == LayerKind.Dense ? $"n, {layer.Input[0]}, {layer.Output[0]}" : $"n, {WindowName(layer)}";
         // Forward: (x, kernel, bias, y, ...); Backward: (x, kernel, y, dy, dKernel, dBias, dx, ...).
         return gradients is null

@@ -228,6 +228,16 @@ public partial class MiniGenerator { }
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class MiniFashionCnn { }
 
+// 3×3 stride-1 layers with 16 channels: the generator picks Winograd F(2×2, 3×3) for both (same
+// with BN + ReLU, then valid with tanh and a bias), so their forward and data gradient run it.
+[Sequential(6, 6, 16)]
+[Conv2D(16, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[Conv2D(16, 3, Activation = Activation.Tanh)]
+[GlobalAveragePooling2D]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class WinogradConvs { }
+
 // Folding twins: the first folds BN into the convolution in inference; the second's no-op
 // Reshape keeps BN a layer of its own (batch statistics / moving statistics, never folded).
 [Sequential(6, 5, 2)]

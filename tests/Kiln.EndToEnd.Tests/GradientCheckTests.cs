@@ -78,6 +78,7 @@ public sealed class GradientCheckTests
         ["MiniDiscriminator"] = new(s => new MiniDiscriminator(BatchSize, s), Targets.Binary),
         ["MiniGenerator"] = new(s => new MiniGenerator(BatchSize, s), Targets.Regression),
         ["MiniFashionCnn"] = new(s => new MiniFashionCnn(BatchSize, s), Targets.Sparse),
+        ["WinogradConvs"] = new(s => new WinogradConvs(BatchSize, s), Targets.Sparse),
     };
 
     public static TheoryData<string> CaseNames()

@@ -82,6 +82,9 @@ public sealed class KernelGroup
     public KernelGroup WithLogitsKept() => new(Id, Kind, Layers, Epilogue, Alpha, true);
 
     public string LayerNames => string.Join(" + ", Layers.Select(l => l.Name));
+
+    /// <summary>For a convolution kernel, the variant its constant shapes call for (see <see cref="KernelSelection"/>).</summary>
+    public ConvolutionAlgorithm Convolution => KernelSelection.For(this);
 }
 
 public sealed class FusionPlan

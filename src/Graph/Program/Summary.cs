@@ -64,6 +64,7 @@ public static class Summary
     {
         string op = g.First.Kind switch
         {
+            LayerKind.Conv2D when g.Convolution == ConvolutionAlgorithm.Winograd => "Winograd F(2x2, 3x3) convolution",
             LayerKind.Conv2D => "implicit-GEMM convolution",
             LayerKind.Conv2DTranspose => "transposed convolution (GEMM + col2im)",
             _ => "GEMM",

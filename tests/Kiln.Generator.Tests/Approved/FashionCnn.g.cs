@@ -27,7 +27,7 @@
 // Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):
 //   k0: conv2d + batch_normalization + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
 //   k1: max_pooling2d: MaxPooling2D with saved argmax
-//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
+//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu
 //   k3: max_pooling2d_1: MaxPooling2D with saved argmax
 //   k4: dense: GEMM + bias and relu in the tile epilogue
 //   k5: dropout: inverted dropout with a saved mask (a copy in inference)
@@ -241,14 +241,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 128);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, conv2d_1_z, n, Conv2d1Window, new Kernels.Identity());
+                Kernels.WinogradConv2D.Forward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, conv2d_1_z, n, Conv2d1Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_1_z, re_lu_1, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), batch_normalization_1_statistics, n * 196, 64, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_1_folded.Slice(0, 18432), foldedBias = conv2d_1_folded.Slice(18432, 64);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d1Kernel, 18432), default, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), 0.001f, foldedKernel, foldedBias, 64);
-                Kernels.Conv2D.Forward(max_pooling2d, foldedKernel, foldedBias, re_lu_1, n, Conv2d1Window, new Kernels.Relu());
+                Kernels.WinogradConv2D.Forward(max_pooling2d, foldedKernel, foldedBias, re_lu_1, n, Conv2d1Window, new Kernels.Relu());
             }
             // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), max with the winning index saved for backward.
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
@@ -316,7 +316,7 @@ ________________________________________________________________________________
             if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_1_z, re_lu_1, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 64), WeightGradient(BatchNormalization1Beta, 64), d_re_lu_1, n * 196, 64, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), s.Slice(BatchNormalization1MovingVariance, 64), d_re_lu_1, n * 196, 64, 0.001f, new Kernels.Relu());
             Span<float> d_max_pooling2d = ArenaSlice(DMaxPooling2dAt, n, 6272);
-            Kernels.Conv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, d_re_lu_1, WeightGradient(Conv2d1Kernel, 18432), default, d_max_pooling2d, n, Conv2d1Window, new Kernels.Identity());
+            Kernels.WinogradConv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, d_re_lu_1, WeightGradient(Conv2d1Kernel, 18432), default, d_max_pooling2d, n, Conv2d1Window, new Kernels.Identity());
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), backward: each gradient to the input that won.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 25088);

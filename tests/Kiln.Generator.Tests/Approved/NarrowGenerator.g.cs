@@ -27,7 +27,7 @@
 // 
 // Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):
 //   k0: dense + re_lu: GEMM + bias and relu in the tile epilogue
-//   k1: conv2d + re_lu_1: implicit-GEMM convolution + bias and relu in the tile epilogue
+//   k1: conv2d + re_lu_1: Winograd F(2x2, 3x3) convolution + bias and relu in the tile epilogue
 //   k2: conv2d_1 + re_lu_2: implicit-GEMM convolution + bias and relu in the tile epilogue
 //   k3: conv2d_transpose + re_lu_3: transposed convolution (GEMM + col2im) + bias and relu in the tile epilogue
 //   k4: conv2d_2 + re_lu_4: implicit-GEMM convolution + bias and relu in the tile epilogue
@@ -185,7 +185,7 @@ ________________________________________________________________________________
             // reshape (Reshape): (8192) -> (16, 16, 32) is the same memory seen with another shape; no kernel.
             // k1 · conv2d (Conv2D(32, 3x3, same)) + re_lu_1 (Relu) [GanModels.cs:37]: (16, 16, 32) -> (16, 16, 32), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 8192);
-            Kernels.Conv2D.Forward(re_lu, p.Slice(Conv2dKernel, 9216), p.Slice(Conv2dBias, 32), re_lu_1, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.WinogradConv2D.Forward(re_lu, p.Slice(Conv2dKernel, 9216), p.Slice(Conv2dBias, 32), re_lu_1, n, Conv2dWindow, new Kernels.Relu());
             // k2 · conv2d_1 (Conv2D(64, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:38]: (16, 16, 32) -> (16, 16, 64), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 16384);
             Kernels.Conv2D.Forward(re_lu_1, p.Slice(Conv2d1Kernel, 51200), p.Slice(Conv2d1Bias, 64), re_lu_2, n, Conv2d1Window, new Kernels.Relu());
@@ -230,7 +230,7 @@ ________________________________________________________________________________
             // k1 · conv2d (Conv2D(32, 3x3, same)) + re_lu_1 (Relu) [GanModels.cs:37]: (16, 16, 32) -> (16, 16, 32), backward: relu mask, then kernel and bias gradients and d_re_lu.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 8192);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 8192);
-            Kernels.Conv2D.Backward(re_lu, p.Slice(Conv2dKernel, 9216), re_lu_1, d_re_lu_1, WeightGradient(Conv2dKernel, 9216), WeightGradient(Conv2dBias, 32), d_re_lu, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.WinogradConv2D.Backward(re_lu, p.Slice(Conv2dKernel, 9216), re_lu_1, d_re_lu_1, WeightGradient(Conv2dKernel, 9216), WeightGradient(Conv2dBias, 32), d_re_lu, n, Conv2dWindow, new Kernels.Relu());
             // k0 · dense (Dense(8192)) + re_lu (Relu) [GanModels.cs:35]: (32) -> (8192), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 32);
             Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 262144), re_lu, d_re_lu, WeightGradient(DenseKernel, 262144), WeightGradient(DenseBias, 8192), inputGradient, n, 32, 8192, new Kernels.Relu());

@@ -1,0 +1,49 @@
+using System.Linq;
+using Kiln.Graph;
+using static Kiln.Graph.Tests.Models;
+
+namespace Kiln.Graph.Tests;
+
+public class KernelSelectionTests
+{
+    private static LayerSpec Conv(int filters, int kernel, int strides = 1, bool same = true) => LayerSpec.Of(LayerKind.Conv2D,
+        Argument.Of("filters", filters), Argument.Of("kernelSize", kernel), Argument.Of("Strides", strides),
+        Argument.Of("Padding", (int)(same ? PaddingKind.Same : PaddingKind.Valid)));
+
+    private static ConvolutionAlgorithm[] Algorithms(int[] input, params LayerSpec[] layers) =>
+        Compile(ModelSpec.Create("M", input, null, layers)).Fusion.Groups.Where(g => g.First.Kind == LayerKind.Conv2D)
+            .Select(g => g.Convolution).ToArray();
+
+    [Fact]
+    public void Winograd3x3Stride1WithWholeVectorsOfChannels()
+    {
+        // The CIFAR net: the first layer reads 3 channels; the others are 3×3 stride 1 with 64 or 128.
+        Assert.Equal(
+            new[] { ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.Winograd },
+            Algorithms(new[] { 32, 32, 3 }, Conv(64, 3), Conv(64, 3), Conv(128, 3), Conv(128, 3, same: false)));
+    }
+
+    [Fact]
+    public void ImplicitGemmForEveryOtherWindow()
+    {
+        Assert.Equal(
+            new[] { ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm },
+            Algorithms(new[] { 16, 16, 16 },
+                Conv(16, 3, strides: 2),   // strided
+                Conv(16, 5),               // 5×5
+                Conv(24, 3),               // 24 filters: not whole vectors
+                Conv(32, 3)));             // reads 24 channels
+        // Output below 4×4: a 2×2 tile would compute mostly padding.
+        Assert.Equal(new[] { ConvolutionAlgorithm.ImplicitGemm }, Algorithms(new[] { 5, 5, 16 }, Conv(16, 3, same: false)));
+        Assert.Equal(new[] { ConvolutionAlgorithm.Winograd }, Algorithms(new[] { 6, 6, 16 }, Conv(16, 3, same: false)));
+    }
+
+    [Fact]
+    public void SummaryNamesTheVariant()
+    {
+        var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 16 }, null, Conv(16, 3), Conv(16, 1)));
+        var lines = Summary.FusionLines(program);
+        Assert.Contains(lines, l => l.StartsWith("k0:") && l.Contains("Winograd F(2x2, 3x3) convolution"));
+        Assert.Contains(lines, l => l.StartsWith("k1:") && l.Contains("implicit-GEMM convolution"));
+    }
+}
