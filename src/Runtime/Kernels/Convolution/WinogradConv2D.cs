@@ -4,9 +4,9 @@ namespace Kiln.Kernels;
 
 /// <summary>
 /// The 3×3 stride-1 convolution as Winograd F(2×2, 3×3): the same contract as <see cref="Conv2D"/>,
-/// with 2.25× fewer multiplications in the forward pass and the data gradient (which is itself a
-/// 3×3 stride-1 convolution of dz with the rotated kernel). The kernel gradient stays the implicit
-/// GEMM. The generator picks this variant per layer when <see cref="Applies"/> holds for the
+/// with 2.25× fewer multiplications in all three products: the forward pass, the data gradient
+/// (itself a 3×3 stride-1 convolution of dz with the rotated kernel) and the kernel gradient (the
+/// forward transforms' adjoint). The generator picks this variant per layer when <see cref="Applies"/> holds for the
 /// layer's constant shapes; on a CPU without AVX-512 it runs the <see cref="Conv2D"/> kernels.
 /// </summary>
 public static unsafe class WinogradConv2D
@@ -46,7 +46,11 @@ public static unsafe class WinogradConv2D
         fixed (float* px = x, pk = kernel, py = y, pdy = dy, pdk = dKernel, pdb = dBias, pdx = dx)
         {
             ChannelSums.ActivationBackwardAndSums(py, pdy, dBias.IsEmpty ? null : pdb, pixels, g.OutputChannels, activation);
-            if (!dKernel.IsEmpty) ConvCore.BackwardKernel(px, pdy, pdk, n, g);
+            if (!dKernel.IsEmpty)
+            {
+                if (Simd.Use512) WinogradCore.KernelGradient(px, pdy, pdk, n, g);
+                else ConvCore.BackwardKernel(px, pdy, pdk, n, g);
+            }
             if (dx.IsEmpty) return;
             if (Simd.Use512 && DataGeometry(g) is { } back) WinogradCore.Run(pdy, pk, true, null, pdx, n, back, default(Identity));
             else ConvCore.BackwardData(pdy, pk, pdx, n, g);

@@ -16,12 +16,12 @@ namespace Kiln.Kernels;
 /// broadcast micro-kernel as the direct convolution.</item>
 /// <item>Output: y = act(Aᵀ·M·A + bias), 2×2 per tile, clipped at odd edges.</item>
 /// </list>
-/// Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
+/// The kernel gradient is in WinogradCore.KernelGradient.cs. Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
 /// computed by one thread in an order that does not depend on the split, so results are identical
 /// for any thread count. The transforms are exact identities, so only rounding differs from the
 /// direct sum (a few ulps of the largest term). AVX-512 only; callers fall back to ConvCore.
 /// </summary>
-internal static unsafe class WinogradCore
+internal static unsafe partial class WinogradCore
 {
     private const int MR = ConvCore.MR, NR = ConvCore.NR;
 
@@ -143,65 +143,10 @@ internal static unsafe class WinogradCore
             {
                 long t0 = blk * Block;
                 int count = (int)Math.Min(Block, Tiles - t0);
-                InputTransform(t0, count, v, zeros, table);
+                InputTransform(X, G, TileCols, TileRows * TileCols, Block, t0, count, v, zeros, table);
                 Multiply(count, v, m, zeros, table);
                 OutputTransform(t0, count, m);
             }
-        }
-
-        /// <summary>v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 4×4 patch d of tile t0 + r (zeros outside the image).</summary>
-        private void InputTransform(long t0, int count, float* v, float* zeros, float** rows)
-        {
-            ref readonly Conv2DGeometry g = ref G;
-            int c = g.InputChannels, h = g.InputHeight, w = g.InputWidth;
-            long plane = (long)Block * c;
-            for (int r = 0; r < count; r++)
-            {
-                TileOrigin(t0 + r, out long sample, out int ty, out int tx);
-                float* xs = X + sample * g.InputSize;
-                int iy0 = 2 * ty - g.PadTop, ix0 = 2 * tx - g.PadLeft;
-                for (int i = 0; i < 4; i++)
-                {
-                    int iy = iy0 + i;
-                    for (int j = 0; j < 4; j++)
-                    {
-                        int ix = ix0 + j;
-                        rows[i * 4 + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
-                    }
-                }
-                float* o = v + (nint)r * c;
-                for (int cc = 0; cc < c; cc += 16)
-                {
-                    // Bᵀ·d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3 (each a row of four pixels).
-                    Row(rows, 0, cc, out var d00, out var d01, out var d02, out var d03);
-                    Row(rows, 1, cc, out var d10, out var d11, out var d12, out var d13);
-                    Row(rows, 2, cc, out var d20, out var d21, out var d22, out var d23);
-                    Row(rows, 3, cc, out var d30, out var d31, out var d32, out var d33);
-                    InputColumns(d00 - d20, d01 - d21, d02 - d22, d03 - d23, o + cc, plane, 0);
-                    InputColumns(d10 + d20, d11 + d21, d12 + d22, d13 + d23, o + cc, plane, 4);
-                    InputColumns(d20 - d10, d21 - d11, d22 - d12, d23 - d13, o + cc, plane, 8);
-                    InputColumns(d10 - d30, d11 - d31, d12 - d32, d13 - d33, o + cc, plane, 12);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Row(float** rows, int i, int cc, out Vector512<float> a, out Vector512<float> b, out Vector512<float> c, out Vector512<float> d)
-        {
-            a = Vector512.Load(rows[i * 4] + cc);
-            b = Vector512.Load(rows[i * 4 + 1] + cc);
-            c = Vector512.Load(rows[i * 4 + 2] + cc);
-            d = Vector512.Load(rows[i * 4 + 3] + cc);
-        }
-
-        /// <summary>One row of Bᵀ·d times B: t0 − t2, t1 + t2, t2 − t1, t1 − t3 at ξ = first .. first + 3.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void InputColumns(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* o, long plane, int first)
-        {
-            Vector512.Store(a - c, o + first * plane);
-            Vector512.Store(b + c, o + (first + 1) * plane);
-            Vector512.Store(c - b, o + (first + 2) * plane);
-            Vector512.Store(b - d, o + (first + 3) * plane);
         }
 
         /// <summary>m[ξ] = v[ξ]·u[ξ] for the block's tiles, 8 × 32 at a time.</summary>
@@ -263,13 +208,74 @@ internal static unsafe class WinogradCore
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void TileOrigin(long t, out long sample, out int ty, out int tx)
+        private void TileOrigin(long t, out long sample, out int ty, out int tx) => WinogradCore.TileOrigin(t, TileCols, TileRows * TileCols, out sample, out ty, out tx);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileOrigin(long t, int tileCols, long perSample, out long sample, out int ty, out int tx)
+    {
+        sample = t / perSample;
+        int rem = (int)(t - sample * perSample);
+        ty = rem / tileCols;
+        tx = rem - ty * tileCols;
+    }
+
+    /// <summary>
+    /// v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 4×4 input patch d under tile t0 + r (zeros outside the image);
+    /// ξ planes are <paramref name="block"/> rows of C apart.
+    /// </summary>
+    private static void InputTransform(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+        float* v, float* zeros, float** rows)
+    {
+        int c = g.InputChannels, h = g.InputHeight, w = g.InputWidth;
+        long plane = (long)block * c;
+        for (int r = 0; r < count; r++)
         {
-            long perSample = (long)TileRows * TileCols;
-            sample = t / perSample;
-            int rem = (int)(t - sample * perSample);
-            ty = rem / TileCols;
-            tx = rem - ty * TileCols;
+            TileOrigin(t0 + r, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
+            float* xs = x + sample * g.InputSize;
+            int iy0 = 2 * ty - g.PadTop, ix0 = 2 * tx - g.PadLeft;
+            for (int i = 0; i < 4; i++)
+            {
+                int iy = iy0 + i;
+                for (int j = 0; j < 4; j++)
+                {
+                    int ix = ix0 + j;
+                    rows[i * 4 + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
+                }
+            }
+            float* o = v + (nint)r * c;
+            for (int cc = 0; cc < c; cc += 16)
+            {
+                // Bᵀ·d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3 (each a row of four pixels).
+                Row(rows, 0, cc, out var d00, out var d01, out var d02, out var d03);
+                Row(rows, 1, cc, out var d10, out var d11, out var d12, out var d13);
+                Row(rows, 2, cc, out var d20, out var d21, out var d22, out var d23);
+                Row(rows, 3, cc, out var d30, out var d31, out var d32, out var d33);
+                InputColumns(d00 - d20, d01 - d21, d02 - d22, d03 - d23, o + cc, plane, 0);
+                InputColumns(d10 + d20, d11 + d21, d12 + d22, d13 + d23, o + cc, plane, 4);
+                InputColumns(d20 - d10, d21 - d11, d22 - d12, d23 - d13, o + cc, plane, 8);
+                InputColumns(d10 - d30, d11 - d31, d12 - d32, d13 - d33, o + cc, plane, 12);
+            }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row(float** rows, int i, int cc, out Vector512<float> a, out Vector512<float> b, out Vector512<float> c, out Vector512<float> d)
+    {
+        a = Vector512.Load(rows[i * 4] + cc);
+        b = Vector512.Load(rows[i * 4 + 1] + cc);
+        c = Vector512.Load(rows[i * 4 + 2] + cc);
+        d = Vector512.Load(rows[i * 4 + 3] + cc);
+    }
+
+    /// <summary>One row of Bᵀ·d times B: t0 − t2, t1 + t2, t2 − t1, t1 − t3 at ξ = first .. first + 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputColumns(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* o, long plane, int first)
+    {
+        Vector512.Store(a - c, o + first * plane);
+        Vector512.Store(b + c, o + (first + 1) * plane);
+        Vector512.Store(c - b, o + (first + 2) * plane);
+        Vector512.Store(b - d, o + (first + 3) * plane);
+    }
 }
+

@@ -1,0 +1,159 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// The kernel gradient of the F(2×2, 3×3) forward, which is its exact adjoint: per tile, the input
+/// transform V = Bᵀ·d·B and the output gradient taken back through the output transform,
+/// dM = A·dy·Aᵀ; then 16 GEMMs dU[ξ] = Σ_tiles V[ξ]ᵀ·dM[ξ] (C × K each, reduced over tiles), and
+/// finally dW = Gᵀ·dU·G. The tiles are summed in a fixed number of groups (a function of the
+/// problem only) added in group order, so the result is identical for any thread count.
+/// </summary>
+internal static unsafe partial class WinogradCore
+{
+    /// <summary>Tiles per block here: the GEMMs reduce over tiles, so longer blocks amortize their C tiles.</summary>
+    internal static int KernelTilesPerBlock(int c, int k) => Math.Clamp(131072 / (16 * (c + k)) / MR * MR, MR, 128);
+
+    /// <summary>dKernel (3, 3, C, K) = ∂/∂w of Σ dz·conv3×3(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
+    public static void KernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
+    {
+        int c = g.InputChannels, k = g.OutputChannels;
+        int th = (g.OutputHeight + 1) / 2, tw = (g.OutputWidth + 1) / 2;
+        long tiles = (long)n * th * tw;
+        if (tiles == 0)
+        {
+            new Span<float>(dKernel, 9 * c * k).Clear();
+            return;
+        }
+        int block = KernelTilesPerBlock(c, k);
+        long blocks = (tiles + block - 1) / block;
+        long size = 16L * c * k;
+        // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8.
+        int groups = (int)Math.Min(Math.Min(ConvCore.KernelGradGroups, Math.Max(1, 32 * tiles * c * k / (4L << 20))), blocks);
+        var job = KernelJob.ForCurrentThread;
+        job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
+        job.Block = block; job.Blocks = blocks; job.Groups = groups;
+        job.Partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
+        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
+        try
+        {
+            WorkerPool.Shared.Run(job, parts);
+            for (int grp = 1; grp < groups; grp++) ConvCore.Add(job.Partials + grp * size, job.Partials, (int)size);
+            KernelFromTransformed(job.Partials, dKernel, c, k);
+        }
+        finally { job.X = job.Dz = job.Partials = null; }
+    }
+
+    /// <summary>dW = Gᵀ·dU·G: rows u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3, then the same on columns.</summary>
+    private static void KernelFromTransformed(float* du, float* dKernel, int c, int k)
+    {
+        long plane = (long)c * k;
+        nint tap = (nint)c * k;
+        var half = Vector512.Create(0.5f);
+        for (int cc = 0; cc < c; cc++)
+        {
+            for (int j = 0; j < k; j += 16)
+            {
+                float* p = du + (nint)cc * k + j;
+                var u00 = Vector512.Load(p); var u01 = Vector512.Load(p + plane); var u02 = Vector512.Load(p + 2 * plane); var u03 = Vector512.Load(p + 3 * plane);
+                var u10 = Vector512.Load(p + 4 * plane); var u11 = Vector512.Load(p + 5 * plane); var u12 = Vector512.Load(p + 6 * plane); var u13 = Vector512.Load(p + 7 * plane);
+                var u20 = Vector512.Load(p + 8 * plane); var u21 = Vector512.Load(p + 9 * plane); var u22 = Vector512.Load(p + 10 * plane); var u23 = Vector512.Load(p + 11 * plane);
+                var u30 = Vector512.Load(p + 12 * plane); var u31 = Vector512.Load(p + 13 * plane); var u32 = Vector512.Load(p + 14 * plane); var u33 = Vector512.Load(p + 15 * plane);
+                float* o = dKernel + (nint)cc * k + j;
+                KernelGradientRow(u00 + (u10 + u20) * half, u01 + (u11 + u21) * half, u02 + (u12 + u22) * half, u03 + (u13 + u23) * half, o, tap);
+                KernelGradientRow((u10 - u20) * half, (u11 - u21) * half, (u12 - u22) * half, (u13 - u23) * half, o + 3 * tap, tap);
+                KernelGradientRow((u10 + u20) * half + u30, (u11 + u21) * half + u31, (u12 + u22) * half + u32, (u13 + u23) * half + u33, o + 6 * tap, tap);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelGradientRow(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* o, nint tap)
+    {
+        var half = Vector512.Create(0.5f);
+        Vector512.Store(a + (b + c) * half, o);
+        Vector512.Store((b - c) * half, o + tap);
+        Vector512.Store((b + c) * half + d, o + 2 * tap);
+    }
+
+    private sealed class KernelJob : ParallelJob
+    {
+        [ThreadStatic] private static KernelJob? t_instance;
+        public static KernelJob ForCurrentThread => t_instance ??= new KernelJob();
+
+        public float* X, Dz, Partials;
+        public Conv2DGeometry G;
+        public int TileRows, TileCols, Block, Groups;
+        public long Tiles, Blocks;
+
+        public override void Execute(int part, int parts)
+        {
+            // Groups are dealt to parts in a fixed pattern; which thread runs a group never matters.
+            for (int grp = part; grp < Groups; grp += parts) RunGroup(grp);
+        }
+
+        private void RunGroup(int grp)
+        {
+            int c = G.InputChannels, k = G.OutputChannels;
+            long size = 16L * c * k;
+            float* du = Partials + grp * size;
+            long b0 = grp * Blocks / Groups, b1 = (grp + 1) * Blocks / Groups;
+            ConvScratch s = ConvScratch.Current;
+            float* v = s.Floats(VSlot, 16L * Block * c);
+            float* dm = s.Floats(MSlot, 16L * Block * k);
+            float* zeros = s.Zeros(Math.Max(c, k));
+            float** rows = s.Pointers(16);
+            long tilesPerSample = (long)TileRows * TileCols;
+            for (long blk = b0; blk < b1; blk++)
+            {
+                long t0 = blk * Block;
+                int count = (int)Math.Min(Block, Tiles - t0);
+                InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows);
+                GradientTransform(t0, count, dm, zeros);
+                for (int xi = 0; xi < 16; xi++)
+                    ConvCore.GemmSerial(true, false, c, k, count, v + (long)xi * Block * c, c, dm + (long)xi * Block * k, k,
+                        du + xi * (long)c * k, k, blk > b0, null, false, default(Identity));
+            }
+        }
+
+        /// <summary>dm[ξ][r][k] = (A·dy·Aᵀ)[ξ] for the 2×2 outputs of tile t0 + r (zeros past the edge): rows p, p + q, p − q, −q.</summary>
+        private void GradientTransform(long t0, int count, float* dm, float* zeros)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth;
+            long plane = (long)Block * k, tilesPerSample = (long)TileRows * TileCols;
+            for (int r = 0; r < count; r++)
+            {
+                TileOrigin(t0 + r, TileCols, tilesPerSample, out long sample, out int ty, out int tx);
+                int oy = 2 * ty, ox = 2 * tx;
+                bool down = oy + 1 < oh, right = ox + 1 < ow;
+                float* p00 = Dz + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
+                float* p01 = right ? p00 + k : zeros;
+                float* p10 = down ? p00 + (nint)ow * k : zeros;
+                float* p11 = down && right ? p00 + (nint)ow * k + k : zeros;
+                float* o = dm + (nint)r * k;
+                for (int j = 0; j < k; j += 16)
+                {
+                    var a = Vector512.Load(p00 + j); var b = Vector512.Load(p01 + j);
+                    var c = Vector512.Load(p10 + j); var d = Vector512.Load(p11 + j);
+                    GradientColumns(a, b, o + j, plane, 0);
+                    GradientColumns(a + c, b + d, o + j, plane, 4);
+                    GradientColumns(a - c, b - d, o + j, plane, 8);
+                    GradientColumns(-c, -d, o + j, plane, 12);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void GradientColumns(Vector512<float> p, Vector512<float> q, float* o, long plane, int first)
+        {
+            Vector512.Store(p, o + first * plane);
+            Vector512.Store(p + q, o + (first + 1) * plane);
+            Vector512.Store(p - q, o + (first + 2) * plane);
+            Vector512.Store(-q, o + (first + 3) * plane);
+        }
+    }
+}
