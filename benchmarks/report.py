@@ -26,7 +26,14 @@ WORK = [
     ("cifar_b64", "CIFAR net train step, batch 64, Adam", "samples_per_s", "samples/s", True),
     ("conv32_64to64_b64_fwd", "Conv2D forward, 32×32 64→64 3×3, batch 64", "gflops", "GFLOP/s", True),
     ("conv32_64to64_b64_bwd", "Conv2D backward (kernel + input gradients), same layer", "gflops", "GFLOP/s", True),
+    ("conv32_64to64_b64_winograd_fwd", "Conv2D forward, same layer, Kiln's Winograd F(2×2, 3×3) (what the CIFAR net runs; effective GFLOP/s)", "gflops", "GFLOP/s", True),
+    ("conv32_64to64_b64_winograd_bwd", "Conv2D backward, same layer, Kiln's Winograd F(2×2, 3×3) (effective GFLOP/s)", "gflops", "GFLOP/s", True),
 ]
+# Kiln rows compared with another PyTorch row: the Winograd variants against PyTorch's own kernels for the same layer.
+PYTORCH_WORK = {
+    "conv32_64to64_b64_winograd_fwd": "conv32_64to64_b64_fwd",
+    "conv32_64to64_b64_winograd_bwd": "conv32_64to64_b64_bwd",
+}
 TRAIN = ("train_b32", "train_b256", "fashion_cnn_b64", "cifar_b64")
 
 
@@ -78,7 +85,8 @@ print("| work | Kiln (2 thr) | PyTorch (2 thr) | speedup | Kiln (1 thr) | PyTorc
 print("|---|---|---|---|---|---|---|---|")
 ratios = {}
 for work, label, metric, unit, higher in WORK:
-    k2, p2, k1, p1 = (get(i, c, work) for i, c in (("kiln", "t2"), ("pytorch", "t2"), ("kiln", "t1"), ("pytorch", "t1")))
+    pwork = PYTORCH_WORK.get(work, work)
+    k2, p2, k1, p1 = (get(i, c, w) for i, c, w in (("kiln", "t2", work), ("pytorch", "t2", pwork), ("kiln", "t1", work), ("pytorch", "t1", pwork)))
     r2 = speedup(k2, p2, metric, higher)
     pick = max if higher else min
     pts = [p for p in (p1, p2) if p is not None]
@@ -113,7 +121,7 @@ for impl in ("kiln", "pytorch"):
         r = get(impl, cfg, "sgemm_1024")
         if r and "spot_abs_error" in r:
             parts.append(f"sgemm spot |error| {r['spot_abs_error']:.1e}")
-        for work in ("conv32_64to64_b64_fwd", "conv32_64to64_b64_bwd"):
+        for work in ("conv32_64to64_b64_fwd", "conv32_64to64_b64_bwd", "conv32_64to64_b64_winograd_fwd", "conv32_64to64_b64_winograd_bwd"):
             r = get(impl, cfg, work)
             if r and "spot_abs_error" in r:
                 parts.append(f"{work} spot |error| {r['spot_abs_error']:.1e}")
@@ -151,9 +159,11 @@ if k32 and k256:
     bar(f"0 bytes allocated per train step (is {worst:,.0f})", worst == 0)
 print("Later targets:")
 if r32 is not None:
-    bar(f"train batch 32 ≥ 5× (is {r32:.2f}× vs 2 thr, {r32b:.2f}× best vs best)", r32 >= 5 and r32b >= 5)
+    bar(f"train batch 32 ≥ 5× PyTorch 2 thr (the issue's definition; is {r32:.2f}×)", r32 >= 5)
+    bar(f"train batch 32 ≥ 5× faster config vs faster config (is {r32b:.2f}×)", r32b >= 5)
 if r256 is not None:
-    bar(f"train batch 256 ≥ 2× (is {r256:.2f}× vs 2 thr, {r256b:.2f}× best vs best)", r256 >= 2 and r256b >= 2)
+    bar(f"train batch 256 ≥ 2× PyTorch 2 thr (the issue's definition; is {r256:.2f}×)", r256 >= 2)
+    bar(f"train batch 256 ≥ 2× faster config vs faster config (is {r256b:.2f}×)", r256b >= 2)
 if kinf:
     bar(f"inference batch 1 ≤ 10 µs (is {kinf['us_per_call']:.1f} µs)", kinf["us_per_call"] <= 10)
 if kg:
