@@ -31,8 +31,10 @@ internal static unsafe partial class WinogradCore
         int block = KernelTilesPerBlock(c, k);
         long blocks = (tiles + block - 1) / block;
         long size = 16L * c * k;
-        // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8.
-        int groups = (int)Math.Min(Math.Min(ConvCore.KernelGradGroups, Math.Max(1, 32 * tiles * c * k / (4L << 20))), blocks);
+        // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8, and at most
+        // 64 MiB of partial sums for wide layers (512 × 512 channels: 4 groups).
+        long byWork = Math.Max(1, 32 * tiles * c * k / (4L << 20)), byMemory = Math.Max(2, (16L << 20) / size);
+        int groups = (int)Math.Min(Math.Min(Math.Min(ConvCore.KernelGradGroups, byWork), byMemory), blocks);
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
         job.Block = block; job.Blocks = blocks; job.Groups = groups;
