@@ -54,15 +54,10 @@ public class AllocationTests
 
         // Past the JIT's call-counting threshold (30 calls) for everything a step calls, so tiering
         // work that may run on this thread is over before measuring.
-        for (int i = 0; i < 40; i++) Step();
-        WorkerPool pool = WorkerPool.Shared;
-        long workersBefore = pool.AllocatedBytesOnWorkers;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) Step();
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        long workersAfter = pool.AllocatedBytesOnWorkers;
-        Assert.Equal(0, after - before);
-        Assert.Equal(0, workersAfter - workersBefore);
+        WarmUp.Run(Step);
+        var (callingThread, workers) = WarmUp.Allocations(() => { for (int i = 0; i < 5; i++) Step(); });
+        Assert.Equal(0, callingThread);
+        Assert.Equal(0, workers);
     }
 
     [Fact]

@@ -2,9 +2,9 @@ using System;
 using System.Threading;
 using Kiln.Threading;
 
-namespace Kiln.EndToEnd.Tests;
+namespace Kiln.Tests;
 
-/// <summary>Warm-up and allocation measurement for the "no allocation per step" tests.</summary>
+/// <summary>Warm-up and allocation measurement for the "no allocation per step" tests (linked into each test project).</summary>
 internal static class WarmUp
 {
     /// <summary>
