@@ -16,9 +16,9 @@ namespace Kiln.Kernels;
 /// broadcast micro-kernel as the direct convolution.</item>
 /// <item>Output: y = act(Aᵀ·M·A + bias), 2×2 per tile, clipped at odd edges.</item>
 /// </list>
-/// The kernel gradient is in WinogradCore.KernelGradient.cs. Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
+/// Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
 /// computed by one thread in an order that does not depend on the split, so results are identical
-/// for any thread count. The transforms are exact identities, so only rounding differs from the
+/// for any thread count. The kernel gradient, the adjoint of all this, is in WinogradCore.KernelGradient.cs. The transforms are exact identities, so only rounding differs from the
 /// direct sum (a few ulps of the largest term). AVX-512 only; callers fall back to ConvCore.
 /// </summary>
 internal static unsafe partial class WinogradCore
