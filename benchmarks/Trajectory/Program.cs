@@ -1,0 +1,53 @@
+using System;
+using System.Globalization;
+using System.IO;
+using Kiln;
+using Kiln.Benchmarks.Trajectory;
+
+// Writes a fresh model's weights (one raw float32 file per tensor, Kiln's layouts) to DIR/weights,
+// then trains it STEPS steps of batch 32 on the training images in file order (after the first 5,000,
+// as the sample holds them out) with Adam(1e-3) and writes each step's loss to DIR/kiln_losses.txt.
+// benchmarks/pytorch/trajectory.py trains the same model from those weights on the same batches.
+//
+// usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR]
+int steps = 200, seed = 3;
+string dir = Path.Combine("benchmarks", "results", "trajectory");
+string? data = null;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--steps" when i + 1 < args.Length: steps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--seed" when i + 1 < args.Length: seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--out" when i + 1 < args.Length: dir = args[++i]; break;
+        case "--data" when i + 1 < args.Length: data = args[++i]; break;
+        default:
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR]");
+            return 2;
+    }
+}
+
+var (trainAll, _) = FashionMnist.Load(data);
+var train = new Rescale(1 / 255f).Transform(trainAll.Skip(5000));
+var model = new FashionCnnNoDropout(batchSize: 32, seed: seed);
+string weights = Path.Combine(dir, "weights");
+Directory.CreateDirectory(weights);
+foreach (var t in model.Description.Tensors)
+{
+    int length = 1;
+    foreach (int d in t.Shape) length *= d;
+    ReadOnlySpan<float> values = (t.Trainable ? model.Parameters.Span : model.State.Span).Slice(t.Offset, length);
+    using var file = File.Create(Path.Combine(weights, t.Name.Replace('/', '.') + ".bin"));
+    foreach (float v in values) file.Write(BitConverter.GetBytes(v));
+}
+
+var adam = new Adam(1e-3f);
+using var log = new StreamWriter(Path.Combine(dir, "kiln_losses.txt"));
+for (int s = 0; s < steps; s++)
+{
+    int start = s * 32 % (train.Count - 32);
+    float loss = model.TrainOnBatch(train.Features.AsSpan(start * train.SampleSize, 32 * train.SampleSize), train.Targets.AsSpan(start, 32), 32, adam);
+    log.WriteLine(loss.ToString("R", CultureInfo.InvariantCulture));
+}
+Console.WriteLine($"{steps} steps; weights in {weights}, losses in {Path.Combine(dir, "kiln_losses.txt")}");
+return 0;

@@ -1,0 +1,93 @@
+"""Step-for-step comparison with Kiln: the Fashion CNN without dropout (benchmarks/Trajectory),
+trained in PyTorch from the weights Kiln wrote, on the same batches, and each step's loss set
+beside Kiln's. With --adam keras the update is Keras' Adam formula (what Kiln implements:
+w -= lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε)); with --adam torch it is torch.optim.Adam, which puts
+ε after the bias correction (m̂ / (√v̂ + ε)), a visible difference in the first steps.
+
+    dotnet run -c Release --project benchmarks/Trajectory -- --steps 200
+    /usr/bin/python3 benchmarks/pytorch/trajectory.py [--adam keras|torch] [--dir benchmarks/results/trajectory]
+"""
+import argparse, gzip, os, struct
+import numpy as np
+import torch
+import torch.nn as nn
+
+p = argparse.ArgumentParser()
+p.add_argument("--adam", choices=["keras", "torch"], default="keras")
+p.add_argument("--dir", default=os.path.join("benchmarks", "results", "trajectory"))
+p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+args = p.parse_args()
+torch.set_num_threads(2)
+
+
+def idx(name):
+    with gzip.open(os.path.join(args.data, name), "rb") as f:
+        data = f.read()
+    dims = struct.unpack(">I", data[:4])[0] & 0xFF
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+# Kiln's Rescale multiplies by the float 1/255; so does this.
+x_train = torch.from_numpy(idx("train-images-idx3-ubyte.gz")[5000:].astype(np.float32) * np.float32(1 / 255)).unsqueeze(1)
+y_train = torch.from_numpy(idx("train-labels-idx1-ubyte.gz")[5000:].astype(np.int64))
+kiln_losses = [float(line) for line in open(os.path.join(args.dir, "kiln_losses.txt"))]
+
+
+def weight(name, shape):
+    return torch.from_numpy(np.fromfile(os.path.join(args.dir, "weights", name + ".bin"), dtype=np.float32).reshape(shape).copy())
+
+
+class FlattenChannelsLast(nn.Module):
+    """Keras flattens (H, W, C): the Dense kernel Kiln wrote expects that order."""
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+model = nn.Sequential(
+    nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
+    FlattenChannelsLast(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+with torch.no_grad():
+    model[0].weight.copy_(weight("conv2d.kernel", (3, 3, 1, 32)).permute(3, 2, 0, 1))
+    model[4].weight.copy_(weight("conv2d_1.kernel", (3, 3, 32, 64)).permute(3, 2, 0, 1))
+    model[9].weight.copy_(weight("dense.kernel", (3136, 128)).t())
+    model[9].bias.copy_(weight("dense.bias", (128,)))
+    model[11].weight.copy_(weight("dense_1.kernel", (128, 10)).t())
+    model[11].bias.copy_(weight("dense_1.bias", (10,)))
+
+params = list(model.parameters())
+torch_adam = torch.optim.Adam(params, lr=1e-3, eps=1e-7)
+moments = [(torch.zeros_like(w), torch.zeros_like(w)) for w in params]
+
+
+def keras_adam(t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
+    alpha = lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
+    with torch.no_grad():
+        for w, (m, v) in zip(params, moments):
+            m.add_((w.grad - m) * (1 - b1))
+            v.add_((w.grad * w.grad - v) * (1 - b2))
+            w.sub_(alpha * m / (v.sqrt() + eps))
+
+
+loss_fn = nn.CrossEntropyLoss()
+model.train()
+rows = []
+for step, kiln in enumerate(kiln_losses):
+    start = step * 32 % (len(x_train) - 32)
+    for w in params:
+        w.grad = None
+    loss = loss_fn(model(x_train[start:start + 32]), y_train[start:start + 32])
+    loss.backward()
+    if args.adam == "keras":
+        keras_adam(step + 1)
+    else:
+        torch_adam.step()
+    rows.append((step + 1, kiln, loss.item()))
+
+print(f"{len(rows)} steps, Adam as {args.adam}: step, Kiln loss, PyTorch loss, relative difference")
+first_off = next((s for s, k, t in rows if abs(k - t) > 1e-4 * abs(t)), None)
+for s, k, t in rows:
+    if s <= 12 or s % 8 == 0 and s <= 96 or s % 50 == 0:
+        print(f"{s:5d}  {k:.7f}  {t:.7f}  {(k - t) / t:+.1e}")
+print(f"first step whose losses differ by more than 1e-4 (relative): {first_off}")
