@@ -1,8 +1,10 @@
 """samples/FashionMnistCnn in PyTorch with Keras' defaults (Glorot-uniform kernels, zero biases,
 BN momentum 0.99 / epsilon 1e-3, Adam 1e-3 with epsilon 1e-7, pixels / 255, the first 5,000
 training images held out): the test accuracy a Keras-equivalent run of the same model reaches.
+--keras-adam replaces torch.optim.Adam by Keras' formula, w -= lr·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v + ε),
+which Kiln implements (torch divides the bias-corrected moments: m̂/(√v̂ + ε)); see trajectory.py.
 
-    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--batch 32] [seeds...]
+    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--batch 32] [--keras-adam] [seeds...]
 """
 import gzip, struct, sys, time
 import numpy as np
@@ -15,6 +17,9 @@ args = sys.argv[1:]
 batch = 32
 if args[:1] == ["--batch"]:
     batch, args = int(args[1]), args[2:]
+keras_adam = args[:1] == ["--keras-adam"]
+if keras_adam:
+    args = args[1:]
 seeds = [int(s) for s in args] or [1]
 
 
@@ -50,6 +55,23 @@ for seed in seeds:
     torch.manual_seed(seed)
     net, start = model(), time.time()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    params = list(net.parameters())
+    moments = [(torch.zeros_like(w), torch.zeros_like(w)) for w in params]
+    t = 0
+
+    def step():
+        global t
+        if not keras_adam:
+            opt.step()
+            return
+        t += 1
+        alpha = 1e-3 * (1 - 0.999 ** t) ** 0.5 / (1 - 0.9 ** t)
+        with torch.no_grad():
+            for w, (m, v) in zip(params, moments):
+                m.add_((w.grad - m) * 0.1)
+                v.add_((w.grad * w.grad - v) * 0.001)
+                w.sub_(alpha * m / (v.sqrt() + 1e-7))
+
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(10):
         net.train()
@@ -58,8 +80,8 @@ for seed in seeds:
             j = order[i:i + batch]
             opt.zero_grad()
             loss_fn(net(x_train[j]), y_train[j]).backward()
-            opt.step()
+            step()
     net.eval()
     with torch.no_grad():
         acc = (net(x_test).argmax(1) == y_test).float().mean().item()
-    print(f"seed {seed} batch {batch}: test accuracy {acc:.4f} ({time.time() - start:.0f}s)", flush=True)
+    print(f"seed {seed} batch {batch}{' keras-adam' if keras_adam else ''}: test accuracy {acc:.4f} ({time.time() - start:.0f}s)", flush=True)
