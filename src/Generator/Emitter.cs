@@ -46,7 +46,7 @@ internal static partial class Emitter
         w.Comment("");
         foreach (var line in Summary.Render(program).TrimEnd('\n').Split('\n')) w.Comment(line);
         w.Comment("");
-        w.Comment("Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):");
+        w.Comment("Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):");
         foreach (var line in Summary.FusionLines(program)) w.Comment("  " + line);
         w.Comment("");
         int perSample = program.ArenaFloatsPerSample;

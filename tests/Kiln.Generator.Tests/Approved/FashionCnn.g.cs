@@ -24,7 +24,7 @@
 // Forward FLOPs per sample: 8,708,402
 // ________________________________________________________________________________________________________
 // 
-// Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: conv2d + batch_normalization + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
 //   k1: max_pooling2d: MaxPooling2D with saved argmax
 //   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu

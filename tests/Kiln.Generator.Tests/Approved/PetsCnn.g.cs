@@ -27,7 +27,7 @@
 // Forward FLOPs per sample: 6,707,722
 // ______________________________________________________________________________________________________
 // 
-// Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: batch_normalization: batch normalization in one pass (moving statistics in inference)
 //   k1: conv2d: implicit-GEMM convolution + bias and relu in the tile epilogue
 //   k2: max_pooling2d: MaxPooling2D with saved argmax

@@ -23,7 +23,7 @@
 // Forward FLOPs per sample: 183,590,917
 // _________________________________________________________________________________________
 // 
-// Kernels (fusion decided by Kiln.Graph; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: conv2d + leaky_re_lu: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
 //   k1: conv2d_1 + leaky_re_lu_1: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
 //   k2: conv2d_2 + leaky_re_lu_2: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
