@@ -67,7 +67,7 @@ print(f"Date: {meta['date_utc']}  ")
 print(f"Machine: {meta['cpu']}, nproc {meta['nproc']}; load average before {meta['load_before']}, after {meta.get('load_after', '?')}  ")
 print(f"Command: `{meta['command']}` (commit {meta['commit']})  ")
 print(f"Kiln: {kh['runtime'] if kh else '?'}, dotnet SDK {meta['dotnet']}, Server GC {kh['server_gc'] if kh else '?'}, "
-      f"AVX-512 {kh['avx512'] if kh else '?'}; PyTorch {ph['torch'] if ph else '?'} on "
+      f"AVX-512 {kh['avx512'] if kh else '?'}, {kh.get('caches', '?') if kh else '?'}, {kh.get('gemm_blocking', '?') if kh else '?'}; PyTorch {ph['torch'] if ph else '?'} on "
       f"{', '.join(p.rsplit('/', 1)[-1] for p in ph['blas']) if ph else '?'}  ")
 print(f"Env: OPENBLAS_CORETYPE={meta['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
       f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}  ")

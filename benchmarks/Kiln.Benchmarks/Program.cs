@@ -89,6 +89,8 @@ internal static class Bench
             .Bool("server_gc", GCSettings.IsServerGC)
             .Str("avx512", System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "yes" : "no")
             .Str("avx2", System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "yes" : "no")
+            .Str("caches", CacheHierarchy.Current.ToString())
+            .Str("gemm_blocking", GemmBlocking.For(CacheHierarchy.Current).ToString())
             .Num("runs", runs));
     }
 

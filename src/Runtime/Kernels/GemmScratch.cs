@@ -9,11 +9,12 @@ namespace Kiln.Kernels;
 /// </summary>
 internal sealed unsafe class GemmScratch
 {
-    // KC×NR of B (32 KiB for 256×32) stays in the 48 KiB L1d while the A panels stream from L2;
-    // MC×KC of A (192 KiB) sits comfortably in the 1 MiB L2; NC×KC of B is shared from L3.
-    public const int KC = 256;
-    public const int MC = 192;   // a multiple of both micro-kernels' MR (8 and 6)
-    public const int NC = 2048;  // a multiple of both NR (32 and 16)
+    // Cut for this machine's caches (GemmBlocking): KC×NR of B stays in L1d while the A panels
+    // stream from L2, MC×KC of A sits in L2, NC×KC of B is shared from L3.
+    public static readonly GemmBlocking Blocking = GemmBlocking.For(CacheHierarchy.Current);
+    public static readonly int KC = Blocking.KC;
+    public static readonly int MC = Blocking.MC;   // a multiple of both micro-kernels' MR (8 and 6)
+    public static readonly int NC = Blocking.NC;   // a multiple of both NR (32 and 16)
     public const int MaxNR = 32;
 
     [ThreadStatic] private static GemmScratch? t_current;

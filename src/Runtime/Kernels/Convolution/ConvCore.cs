@@ -25,7 +25,7 @@ internal static unsafe class ConvCore
     internal const int PixelChunk = 128;
 
     /// <summary>Pixels per kernel-gradient step: the GEMM's depth block, so one chunk is one packed panel.</summary>
-    internal const int KernelGradChunk = GemmScratch.KC;
+    internal static readonly int KernelGradChunk = GemmScratch.KC;
 
     internal const int MR = 8, NR = 32;
 

@@ -1,0 +1,88 @@
+using System;
+using System.Globalization;
+using System.IO;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// The data cache sizes the GEMM blocks are cut for (<see cref="GemmBlocking"/>): read once from
+/// Linux's sysfs for cpu0, with common x64 sizes for any level it does not report.
+/// </summary>
+public sealed class CacheHierarchy
+{
+    /// <summary>Used for levels the machine does not report: 32 KiB L1d, 512 KiB L2, 8 MiB L3.</summary>
+    public static readonly CacheHierarchy Typical = new(32 << 10, 512 << 10, 8 << 20);
+
+    public CacheHierarchy(long l1Data, long l2, long l3)
+    {
+        if (l1Data <= 0 || l2 <= 0 || l3 <= 0)
+            throw new ArgumentOutOfRangeException(nameof(l1Data), $"cache sizes must be positive (L1d {l1Data}, L2 {l2}, L3 {l3})");
+        L1Data = l1Data;
+        L2 = l2;
+        L3 = l3;
+    }
+
+    public long L1Data { get; }
+    public long L2 { get; }
+    public long L3 { get; }
+
+    /// <summary>This machine's caches, detected once.</summary>
+    public static CacheHierarchy Current { get; } = Detect("/sys/devices/system/cpu/cpu0/cache");
+
+    /// <summary>Reads index*/level, type and size under a sysfs cache directory; missing levels keep <see cref="Typical"/>'s size.</summary>
+    public static CacheHierarchy Detect(string directory)
+    {
+        long l1 = Typical.L1Data, l2 = Typical.L2, l3 = Typical.L3;
+        try
+        {
+            if (!Directory.Exists(directory)) return Typical;
+            foreach (string index in Directory.GetDirectories(directory, "index*"))
+            {
+                string type = File.ReadAllText(Path.Combine(index, "type")).Trim();
+                if (type == "Instruction") continue;
+                int level = int.Parse(File.ReadAllText(Path.Combine(index, "level")).Trim(), CultureInfo.InvariantCulture);
+                long size = ParseSize(File.ReadAllText(Path.Combine(index, "size")).Trim());
+                if (size <= 0) continue;
+                if (level == 1) l1 = size;
+                else if (level == 2) l2 = size;
+                else if (level == 3) l3 = size;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+            // A sysfs that cannot be read (containers, other kernels) leaves the typical sizes.
+            return Typical;
+        }
+        return new CacheHierarchy(l1, l2, l3);
+    }
+
+    /// <summary>"48K", "1024K", "32M" or a plain byte count, as sysfs writes sizes.</summary>
+    internal static long ParseSize(string text)
+    {
+        if (text.Length == 0) return 0;
+        long unit = char.ToUpperInvariant(text[text.Length - 1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 };
+        string digits = unit == 1 ? text : text.Substring(0, text.Length - 1);
+        return long.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture) * unit;
+    }
+
+    public override string ToString() => $"L1d {L1Data >> 10} KiB, L2 {L2 >> 10} KiB, L3 {L3 >> 20} MiB";
+}
+
+/// <summary>
+/// BLIS block sizes from the cache sizes: a KC × 32 packed panel of B fills about two thirds of L1d
+/// (the micro-kernel streams it once per 8-row A sliver), an MC × KC block of A about 3/16 of L2 (room
+/// for B's panels and C's tiles beside it), a KC × NC block of B about 1/16 of L3 (shared by the cores).
+/// On this project's Zen 5 machines (48 KiB, 1 MiB, 32 MiB) that is KC 256, MC 192, NC 2048.
+/// </summary>
+public readonly record struct GemmBlocking(int KC, int MC, int NC)
+{
+    public static GemmBlocking For(CacheHierarchy caches)
+    {
+        int kc = Clamp(caches.L1Data * 2 / 3 / (GemmScratch.MaxNR * sizeof(float)), 8, 64, 512);
+        int mc = Clamp(caches.L2 * 3 / 16 / ((long)kc * sizeof(float)), 24, 48, 960);  // 24: a multiple of both MRs (8 and 6)
+        int nc = Clamp(caches.L3 / 16 / ((long)kc * sizeof(float)), GemmScratch.MaxNR, 256, 8192);
+        return new GemmBlocking(kc, mc, nc);
+    }
+
+    private static int Clamp(long value, int multiple, int min, int max) => (int)Math.Clamp(value / multiple * multiple, min, max);
+}
