@@ -4,6 +4,12 @@ beside Kiln's. With --adam keras the update is Keras' Adam formula (what Kiln im
 w -= lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε)); with --adam torch it is torch.optim.Adam, which puts
 ε after the bias correction (m̂ / (√v̂ + ε)), a visible difference in the first steps.
 
+Then it checks what the losses cannot: the moving statistics Kiln ended with beside PyTorch's
+running statistics after the same steps (BatchNorm2d's momentum 0.01 is Keras' 0.99; torch's
+running variance is unbiased, Keras' biased, a factor (n−1)/n that is below 1e-4 here), and Kiln's
+inference path (BatchNormalization folded into the convolutions) beside PyTorch's eval mode on
+Kiln's trained weights, over the 10,000 test images.
+
     dotnet run -c Release --project benchmarks/Trajectory -- --steps 200
     /usr/bin/python3 benchmarks/pytorch/trajectory.py [--adam keras|torch] [--dir benchmarks/results/trajectory]
 """
@@ -29,13 +35,15 @@ def idx(name):
 
 
 # Kiln's Rescale multiplies by the float 1/255; so does this.
+x_test = torch.from_numpy(idx("t10k-images-idx3-ubyte.gz").astype(np.float32) * np.float32(1 / 255)).unsqueeze(1)
+y_test = torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz").astype(np.int64))
 x_train = torch.from_numpy(idx("train-images-idx3-ubyte.gz")[5000:].astype(np.float32) * np.float32(1 / 255)).unsqueeze(1)
 y_train = torch.from_numpy(idx("train-labels-idx1-ubyte.gz")[5000:].astype(np.int64))
 kiln_losses = [float(line) for line in open(os.path.join(args.dir, "kiln_losses.txt"))]
 
 
-def weight(name, shape):
-    return torch.from_numpy(np.fromfile(os.path.join(args.dir, "weights", name + ".bin"), dtype=np.float32).reshape(shape).copy())
+def weight(name, shape, folder="weights"):
+    return torch.from_numpy(np.fromfile(os.path.join(args.dir, folder, name + ".bin"), dtype=np.float32).reshape(shape).copy())
 
 
 class FlattenChannelsLast(nn.Module):
@@ -44,17 +52,32 @@ class FlattenChannelsLast(nn.Module):
         return x.permute(0, 2, 3, 1).flatten(1)
 
 
-model = nn.Sequential(
+def network():
+    return nn.Sequential(
     nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
     nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
     FlattenChannelsLast(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
-with torch.no_grad():
-    model[0].weight.copy_(weight("conv2d.kernel", (3, 3, 1, 32)).permute(3, 2, 0, 1))
-    model[4].weight.copy_(weight("conv2d_1.kernel", (3, 3, 32, 64)).permute(3, 2, 0, 1))
-    model[9].weight.copy_(weight("dense.kernel", (3136, 128)).t())
-    model[9].bias.copy_(weight("dense.bias", (128,)))
-    model[11].weight.copy_(weight("dense_1.kernel", (128, 10)).t())
-    model[11].bias.copy_(weight("dense_1.bias", (10,)))
+
+
+def load(net, folder):
+    """Kiln's tensors from DIR/folder into net; the BatchNormalization ones when Kiln wrote them."""
+    with torch.no_grad():
+        net[0].weight.copy_(weight("conv2d.kernel", (3, 3, 1, 32), folder).permute(3, 2, 0, 1))
+        net[4].weight.copy_(weight("conv2d_1.kernel", (3, 3, 32, 64), folder).permute(3, 2, 0, 1))
+        net[9].weight.copy_(weight("dense.kernel", (3136, 128), folder).t())
+        net[9].bias.copy_(weight("dense.bias", (128,), folder))
+        net[11].weight.copy_(weight("dense_1.kernel", (128, 10), folder).t())
+        net[11].bias.copy_(weight("dense_1.bias", (10,), folder))
+        for i, name in ((1, "batch_normalization"), (5, "batch_normalization_1")):
+            c = net[i].num_features
+            net[i].weight.copy_(weight(name + ".gamma", (c,), folder))
+            net[i].bias.copy_(weight(name + ".beta", (c,), folder))
+            net[i].running_mean.copy_(weight(name + ".moving_mean", (c,), folder))
+            net[i].running_var.copy_(weight(name + ".moving_variance", (c,), folder))
+
+
+model = network()
+load(model, "weights")
 
 params = list(model.parameters())
 torch_adam = torch.optim.Adam(params, lr=1e-3, eps=1e-7)
@@ -91,3 +114,26 @@ for s, k, t in rows:
     if s <= 12 or s % 8 == 0 and s <= 96 or s % 50 == 0:
         print(f"{s:5d}  {k:.7f}  {t:.7f}  {(k - t) / t:+.1e}")
 print(f"first step whose losses differ by more than 1e-4 (relative): {first_off}")
+
+
+def relative(a, b):
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
+print(f"moving statistics after {len(rows)} steps, Kiln against PyTorch (max |difference| / max |PyTorch|):")
+for i, name in ((1, "batch_normalization"), (5, "batch_normalization_1")):
+    c = model[i].num_features
+    print(f"  {name}: moving_mean {relative(weight(name + '.moving_mean', (c,), 'trained'), model[i].running_mean):.1e}, "
+          f"moving_variance {relative(weight(name + '.moving_variance', (c,), 'trained'), model[i].running_var):.1e}")
+
+trained = network()
+load(trained, "trained")
+trained.eval()
+with torch.no_grad():
+    torch_probabilities = torch.softmax(trained(x_test), dim=1)
+kiln_probabilities = torch.from_numpy(np.fromfile(os.path.join(args.dir, "kiln_test_probabilities.bin"), dtype=np.float32).reshape(-1, 10))
+agree = (kiln_probabilities.argmax(1) == torch_probabilities.argmax(1)).float().mean().item()
+print(f"inference on Kiln's trained weights, 10,000 test images: max |probability difference| "
+      f"{(kiln_probabilities - torch_probabilities).abs().max().item():.1e}, same class for {agree:.2%}, "
+      f"test accuracy Kiln {(kiln_probabilities.argmax(1) == y_test).float().mean().item():.4f}, "
+      f"PyTorch {(torch_probabilities.argmax(1) == y_test).float().mean().item():.4f}")
