@@ -12,9 +12,13 @@ using Kiln.Benchmarks.Trajectory;
 // class probabilities for the 10,000 test images to DIR/kiln_test_probabilities.bin, so that the
 // script can also check Kiln's inference path (BatchNormalization folded into the convolutions)
 // against PyTorch's eval mode on the same weights.
+// With --dropout it trains the sample's own model (samples/FashionMnistCnn, Dropout(0.3) included) and
+// writes each step's dropout mask to DIR/dropout_masks.bin (one byte per unit, 1 = kept), replaying
+// the model's random stream, from which only Dropout draws in a train step, so PyTorch can apply them.
 //
-// usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR]
+// usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR] [--dropout]
 int steps = 200, seed = 3;
+bool dropout = false;
 string dir = Path.Combine("benchmarks", "results", "trajectory");
 string? data = null;
 for (int i = 0; i < args.Length; i++)
@@ -25,22 +29,34 @@ for (int i = 0; i < args.Length; i++)
         case "--seed" when i + 1 < args.Length: seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--out" when i + 1 < args.Length: dir = args[++i]; break;
         case "--data" when i + 1 < args.Length: data = args[++i]; break;
+        case "--dropout": dropout = true; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR] [--dropout]");
             return 2;
     }
 }
 
 var (trainAll, testRaw) = FashionMnist.Load(data);
 var train = new Rescale(1 / 255f).Transform(trainAll.Skip(5000));
-var model = new FashionCnnNoDropout(batchSize: 32, seed: seed);
+Model model = dropout ? new Kiln.Samples.FashionMnistCnn.FashionCnn(batchSize: 32, seed: seed) : new FashionCnnNoDropout(batchSize: 32, seed: seed);
 string weights = Path.Combine(dir, "weights");
 WriteTensors(model, weights);
 
 var adam = new Adam(1e-3f);
 using var log = new StreamWriter(Path.Combine(dir, "kiln_losses.txt"));
+string masksPath = Path.Combine(dir, "dropout_masks.bin");
+File.Delete(masksPath); // the script applies masks when this file exists
+using var masks = dropout ? File.Create(masksPath) : null;
+var mask = new byte[32 * 128];
 for (int s = 0; s < steps; s++)
 {
+    if (masks is not null)
+    {
+        // Kernels.Dropout.Forward keeps unit i when the i-th draw is ≥ the rate; draw the same numbers from a copy.
+        var replay = model.Random;
+        for (int i = 0; i < mask.Length; i++) mask[i] = replay.NextFloat() >= 0.3f ? (byte)1 : (byte)0;
+        masks.Write(mask);
+    }
     int start = s * 32 % (train.Count - 32);
     float loss = model.TrainOnBatch(train.Features.AsSpan(start * train.SampleSize, 32 * train.SampleSize), train.Targets.AsSpan(start, 32), 32, adam);
     log.WriteLine(loss.ToString("R", CultureInfo.InvariantCulture));

@@ -40,6 +40,9 @@ y_test = torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz").astype(np.int64))
 x_train = torch.from_numpy(idx("train-images-idx3-ubyte.gz")[5000:].astype(np.float32) * np.float32(1 / 255)).unsqueeze(1)
 y_train = torch.from_numpy(idx("train-labels-idx1-ubyte.gz")[5000:].astype(np.int64))
 kiln_losses = [float(line) for line in open(os.path.join(args.dir, "kiln_losses.txt"))]
+# Written by `Trajectory --dropout`: the sample's model, with the dropout masks Kiln drew (1 = kept).
+masks_path = os.path.join(args.dir, "dropout_masks.bin")
+masks = torch.from_numpy(np.fromfile(masks_path, dtype=np.uint8).reshape(-1, 32, 128).astype(np.float32)) if os.path.exists(masks_path) else None
 
 
 def weight(name, shape, folder="weights"):
@@ -52,11 +55,19 @@ class FlattenChannelsLast(nn.Module):
         return x.permute(0, 2, 3, 1).flatten(1)
 
 
+class KilnDropout(nn.Module):
+    """Dropout(0.3) with Kiln's mask for the current step (inverted: kept units × 1/0.7); identity in eval mode or without masks."""
+    mask = None
+
+    def forward(self, x):
+        return x * (self.mask / np.float32(0.7)) if self.training and self.mask is not None else x
+
+
 def network():
     return nn.Sequential(
     nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
     nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
-    FlattenChannelsLast(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    FlattenChannelsLast(), nn.Linear(3136, 128), nn.ReLU(), KilnDropout(), nn.Linear(128, 10))
 
 
 def load(net, folder):
@@ -66,8 +77,8 @@ def load(net, folder):
         net[4].weight.copy_(weight("conv2d_1.kernel", (3, 3, 32, 64), folder).permute(3, 2, 0, 1))
         net[9].weight.copy_(weight("dense.kernel", (3136, 128), folder).t())
         net[9].bias.copy_(weight("dense.bias", (128,), folder))
-        net[11].weight.copy_(weight("dense_1.kernel", (128, 10), folder).t())
-        net[11].bias.copy_(weight("dense_1.bias", (10,), folder))
+        net[12].weight.copy_(weight("dense_1.kernel", (128, 10), folder).t())
+        net[12].bias.copy_(weight("dense_1.bias", (10,), folder))
         for i, name in ((1, "batch_normalization"), (5, "batch_normalization_1")):
             c = net[i].num_features
             net[i].weight.copy_(weight(name + ".gamma", (c,), folder))
@@ -100,6 +111,8 @@ for step, kiln in enumerate(kiln_losses):
     start = step * 32 % (len(x_train) - 32)
     for w in params:
         w.grad = None
+    if masks is not None:
+        model[11].mask = masks[step]
     loss = loss_fn(model(x_train[start:start + 32]), y_train[start:start + 32])
     loss.backward()
     if args.adam == "keras":
@@ -108,7 +121,7 @@ for step, kiln in enumerate(kiln_losses):
         torch_adam.step()
     rows.append((step + 1, kiln, loss.item()))
 
-print(f"{len(rows)} steps, Adam as {args.adam}: step, Kiln loss, PyTorch loss, relative difference")
+print(f"{len(rows)} steps, Adam as {args.adam}, {'with Kiln' + chr(39) + 's dropout masks' if masks is not None else 'no dropout'}: step, Kiln loss, PyTorch loss, relative difference")
 first_off = next((s for s, k, t in rows if abs(k - t) > 1e-4 * abs(t)), None)
 for s, k, t in rows:
     if s <= 12 or s % 8 == 0 and s <= 96 or s % 50 == 0:
