@@ -30,7 +30,8 @@ internal static partial class Emitter
             LossKind.SparseCategoricalCrossentropy => "SparseCategoricalCrossentropy",
             LossKind.CategoricalCrossentropy => "CategoricalCrossentropy",
             LossKind.BinaryCrossentropy => "BinaryCrossentropy",
-            _ => "MeanSquaredError",
+            LossKind.MeanSquaredError => "MeanSquaredError",
+            _ => throw new System.InvalidOperationException($"no loss kernel for {loss.Kind}"),
         } + (logits && loss.Kind != LossKind.MeanSquaredError ? "FromLogits" : "");
         foreach (var line in Summary.FusionLines(program).Where(l => l.StartsWith("loss:"))) w.Comment(line.Substring(6));
         w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units});");
@@ -71,7 +72,7 @@ internal static partial class Emitter
                     var bn = g.BatchNorm;
                     GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass, then the weight gradients{into}");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
-                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});";
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
@@ -99,7 +100,7 @@ internal static partial class Emitter
                 {
                     GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass{into}");
                     string y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
-                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "moving_variance", "s")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(layer.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});";
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "moving_variance", "s")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(layer.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
                     if (!layer.IsTrainable)
                     {
                         w.Line(Guard(frozen));
@@ -140,14 +141,15 @@ internal static partial class Emitter
                 }
                 case StepKind.PoolBackward:
                 {
-                    GroupComment(w, g, layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? "backward: each gradient to the input that won" : "backward: each gradient shared over its window");
+                    GroupComment(w, g, g.SavesArgmax ? "backward: each gradient to the input that won" : "backward: each gradient shared over its window");
                     string dy = locals.Use(step.DY!);
-                    w.Line(Guard(layer.Kind switch
+                    w.Line(Guard(layer.Spec switch
                     {
-                        LayerKind.MaxPooling2D => $"{K}.Pooling.MaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {WindowName(layer)});",
-                        LayerKind.AveragePooling2D => $"{K}.Pooling.AverageBackward({dy}, {DX()}, n, {WindowName(layer)});",
-                        LayerKind.GlobalMaxPooling2D => $"{K}.Pooling.GlobalMaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
-                        _ => $"{K}.Pooling.GlobalAverageBackward({dy}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        PoolingSpec { Max: true } => $"{K}.Pooling.MaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {WindowName(layer)});",
+                        PoolingSpec => $"{K}.Pooling.AverageBackward({dy}, {DX()}, n, {WindowName(layer)});",
+                        GlobalPoolingSpec { Max: true } => $"{K}.Pooling.GlobalMaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        GlobalPoolingSpec => $"{K}.Pooling.GlobalAverageBackward({dy}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        _ => throw Unexpected(layer),
                     }));
                     break;
                 }
@@ -155,15 +157,20 @@ internal static partial class Emitter
                 {
                     GroupComment(w, g, "backward: a constant scale, in place");
                     string dy = locals.Use(step.DY!);
-                    w.Line(Guard(layer.Kind == LayerKind.Rescaling
-                        ? $"global::Kiln.Preprocessing.RescaleBackward({dy}, {DX()}, {Float(layer.Spec.Double("scale"))});"
-                        : $"global::Kiln.Normalization.Backward({dy}, {DX()}, {Weight(program, layer, "variance", "s")}, invert: {(layer.Spec.Bool("Invert", false) ? "true" : "false")});"));
+                    w.Line(Guard(layer.Spec switch
+                    {
+                        RescalingSpec r => $"global::Kiln.Preprocessing.RescaleBackward({dy}, {DX()}, {Float(r.Scale)});",
+                        NormalizationSpec norm => $"global::Kiln.Normalization.Backward({dy}, {DX()}, {Weight(program, layer, "variance", "s")}, invert: {(norm.Invert ? "true" : "false")});",
+                        _ => throw Unexpected(layer),
+                    }));
                     break;
                 }
                 case StepKind.ResampleBackward:
-                    GroupComment(w, g, layer.Kind == LayerKind.UpSampling2D ? "backward: sum over each repeated block" : "backward: crop the padding away");
+                    GroupComment(w, g, layer.Spec is UpSampling2DSpec ? "backward: sum over each repeated block" : "backward: crop the padding away");
                     w.Line(Guard(ResampleCall(layer, "Backward", locals.Use(step.DY!), DX())));
                     break;
+                default:
+                    throw new System.InvalidOperationException($"the emitter has no backward call for step {step.Kind} ({g.LayerNames})");
             }
         }
         w.Close();

@@ -48,19 +48,19 @@ internal static partial class Emitter
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
                         w.Open("if (batchStatistics)");
                         w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
-                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.Spec.Double("Momentum", 0.99))}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, {Activation(step.Activation, step.Alpha)});");
+                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});");
                         w.Close();
                         w.Open("else");
                     }
                     w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
-                    w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.Spec.Double("Epsilon", 1e-3))}, foldedKernel, foldedBias, {channels});");
+                    w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, foldedKernel, foldedBias, {channels});");
                     w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(step.Activation, step.Alpha)));
                     if (learns) w.Close();
                     break;
                 }
                 case StepKind.LinearForward:
                 {
-                    string op = g.First.Kind == LayerKind.Dense ? "GEMM" : g.First.Kind == LayerKind.Conv2D ? "implicit-GEMM convolution" : "transposed convolution";
+                    string op = g.Operation;
                     GroupComment(w, g, step.Activation == ActivationKind.Linear && g.KeepsLogits
                         ? $"{op}{BiasText(g)} into the logits"
                         : $"{op}{BiasText(g)}{(step.Activation == ActivationKind.Linear ? "" : " and " + Names.Activation(step.Activation))} in the tile epilogue");
@@ -74,14 +74,14 @@ internal static partial class Emitter
                     GroupComment(w, g, bn.IsTrainable ? "batch statistics in training, moving statistics in inference" : "frozen: moving statistics");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), stats = bn.IsTrainable ? locals.Use(step.Statistics!) : "";
                     string gamma = Weight(program, bn, "gamma", "p"), beta = Weight(program, bn, "beta", "p"), mean = Weight(program, bn, "moving_mean", "s"), variance = Weight(program, bn, "moving_variance", "s");
-                    string eps = Float(bn.Spec.Double("Epsilon", 1e-3)), act = Activation(step.Activation, step.Alpha);
+                    string eps = Float(bn.As<BatchNormalizationSpec>().Epsilon), act = Activation(step.Activation, step.Alpha);
                     string inference = $"{K}.BatchNorm.ForwardInference({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {Rows(step.Y!, g)}, {g.Output.Last}, {eps}, {act});";
                     if (!bn.IsTrainable)
                     {
                         w.Line(inference);
                         break;
                     }
-                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.Spec.Double("Momentum", 0.99))}, {eps}, {act});");
+                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {eps}, {act});");
                     w.Line("else " + inference);
                     break;
                 }
@@ -99,38 +99,44 @@ internal static partial class Emitter
                 {
                     GroupComment(w, g, "inverted dropout in training, a copy in inference");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!);
-                    w.Line($"if (training) {K}.Dropout.Forward({x}, {y}, {locals.Use(step.Mask!)}, {Float(g.First.Spec.Double("rate"))}, ref Random);");
+                    w.Line($"if (training) {K}.Dropout.Forward({x}, {y}, {locals.Use(step.Mask!)}, {Float(g.First.As<DropoutSpec>().Rate)}, ref Random);");
                     w.Line($"else {x}.CopyTo({y});");
                     break;
                 }
                 case StepKind.PoolForward:
                 {
                     var layer = g.First;
-                    GroupComment(w, g, layer.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? "max with the winning index saved for backward" : "mean");
+                    GroupComment(w, g, g.SavesArgmax ? "max with the winning index saved for backward" : "mean");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!);
-                    w.Line(layer.Kind switch
+                    w.Line(layer.Spec switch
                     {
-                        LayerKind.MaxPooling2D => $"{K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});",
-                        LayerKind.AveragePooling2D => $"{K}.Pooling.AverageForward({x}, {y}, n, {WindowName(layer)});",
-                        LayerKind.GlobalMaxPooling2D => $"{K}.Pooling.GlobalMaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
-                        _ => $"{K}.Pooling.GlobalAverageForward({x}, {y}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        PoolingSpec { Max: true } => $"{K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});",
+                        PoolingSpec => $"{K}.Pooling.AverageForward({x}, {y}, n, {WindowName(layer)});",
+                        GlobalPoolingSpec { Max: true } => $"{K}.Pooling.GlobalMaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        GlobalPoolingSpec => $"{K}.Pooling.GlobalAverageForward({x}, {y}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
+                        _ => throw Unexpected(layer),
                     });
                     break;
                 }
                 case StepKind.PreprocessForward:
                 {
                     var layer = g.First;
-                    GroupComment(w, g, layer.Kind == LayerKind.Rescaling ? "x * scale + offset" : "(x - mean) / max(std, 1e-7) with the adapted statistics");
+                    GroupComment(w, g, layer.Spec is RescalingSpec ? "x * scale + offset" : "(x - mean) / max(std, 1e-7) with the adapted statistics");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!);
-                    w.Line(layer.Kind == LayerKind.Rescaling
-                        ? $"global::Kiln.Preprocessing.Rescale({x}, {y}, {Float(layer.Spec.Double("scale"))}, {Float(layer.Spec.Double("Offset"))});"
-                        : $"global::Kiln.Normalization.Forward({x}, {y}, {Weight(program, layer, "mean", "s")}, {Weight(program, layer, "variance", "s")}, invert: {(layer.Spec.Bool("Invert", false) ? "true" : "false")});");
+                    w.Line(layer.Spec switch
+                    {
+                        RescalingSpec r => $"global::Kiln.Preprocessing.Rescale({x}, {y}, {Float(r.Scale)}, {Float(r.Offset)});",
+                        NormalizationSpec norm => $"global::Kiln.Normalization.Forward({x}, {y}, {Weight(program, layer, "mean", "s")}, {Weight(program, layer, "variance", "s")}, invert: {(norm.Invert ? "true" : "false")});",
+                        _ => throw Unexpected(layer),
+                    });
                     break;
                 }
                 case StepKind.ResampleForward:
                     GroupComment(w, g, "data movement");
                     w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));
                     break;
+                default:
+                    throw new System.InvalidOperationException($"the emitter has no forward call for step {step.Kind} ({g.LayerNames})");
             }
         }
         Views(null);

@@ -75,7 +75,7 @@ internal static partial class Emitter
         StepKind.SaveInput => "save input",
         StepKind.Loss => "loss",
         StepKind.OutputActivationBackward => "output gradient",
-        _ => $"{s.Group!.Label} {(s.Kind.ToString().EndsWith("Backward") ? "backward" : "forward")}",
+        _ => $"{s.Group!.Label} {(s.IsBackward ? "backward" : "forward")}",
     };
 
     private static void Layout(CodeWriter w, KernelProgram program)

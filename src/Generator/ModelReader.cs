@@ -127,7 +127,7 @@ internal static class ModelReader
             else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
             {
                 string? name = data.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string;
-                layers.Add(new LayerSpec(layerKind, new EquatableArray<Argument>(arguments.ToArray()), location) { UserName = name });
+                layers.Add(LayerSpecs.Create(layerKind, arguments, location) with { UserName = name });
             }
         }
 

@@ -6,9 +6,8 @@ namespace Kiln.Graph.Tests;
 
 public class KernelSelectionTests
 {
-    private static LayerSpec Conv(int filters, int kernel, int strides = 1, bool same = true) => LayerSpec.Of(LayerKind.Conv2D,
-        Argument.Of("filters", filters), Argument.Of("kernelSize", kernel), Argument.Of("Strides", strides),
-        Argument.Of("Padding", (int)(same ? PaddingKind.Same : PaddingKind.Valid)));
+    private static LayerSpec Conv(int filters, int kernel, int strides = 1, bool same = true) =>
+        new ConvolutionSpec(false, filters, kernel, kernel, strides, strides, same ? PaddingKind.Same : PaddingKind.Valid);
 
     private static ConvolutionAlgorithm[] Algorithms(int[] input, params LayerSpec[] layers) =>
         Compile(ModelSpec.Create("M", input, null, layers)).Fusion.Groups.Where(g => g.First.Kind == LayerKind.Conv2D)

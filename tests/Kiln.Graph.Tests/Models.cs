@@ -5,17 +5,16 @@ namespace Kiln.Graph.Tests;
 /// <summary>Model specs written the way the generator would read them from attributes.</summary>
 internal static class Models
 {
-    public static LayerSpec Dense(int units, ActivationKind activation = ActivationKind.Linear, bool useBias = true) =>
-        LayerSpec.Of(LayerKind.Dense, Argument.Of("units", units), Argument.Of("activation", (int)activation), Argument.Of("UseBias", useBias ? 1 : 0));
+    public static LayerSpec Dense(int units, ActivationKind activation = ActivationKind.Linear, bool useBias = true) => new DenseSpec(units, activation, useBias);
 
-    public static LayerSpec Flatten() => LayerSpec.Of(LayerKind.Flatten);
-    public static LayerSpec Relu() => LayerSpec.Of(LayerKind.Relu);
-    public static LayerSpec Sigmoid() => LayerSpec.Of(LayerKind.Sigmoid);
-    public static LayerSpec Tanh() => LayerSpec.Of(LayerKind.Tanh);
-    public static LayerSpec Softmax() => LayerSpec.Of(LayerKind.Softmax);
-    public static LayerSpec LeakyRelu(double alpha = 0.3) => LayerSpec.Of(LayerKind.LeakyRelu, Argument.Of("alpha", alpha));
-    public static LayerSpec Dropout(double rate) => LayerSpec.Of(LayerKind.Dropout, Argument.Of("rate", rate));
-    public static LayerSpec Reshape(params int[] shape) => LayerSpec.Of(LayerKind.Reshape, Argument.OfInts("targetShape", shape));
+    public static LayerSpec Flatten() => new FlattenSpec();
+    public static LayerSpec Relu() => ActivationSpec.Relu();
+    public static LayerSpec Sigmoid() => ActivationSpec.Sigmoid();
+    public static LayerSpec Tanh() => ActivationSpec.Tanh();
+    public static LayerSpec Softmax() => ActivationSpec.Softmax();
+    public static LayerSpec LeakyRelu(double alpha = ActivationSpec.DefaultLeakyAlpha) => ActivationSpec.LeakyRelu(alpha);
+    public static LayerSpec Dropout(double rate) => new DropoutSpec(rate);
+    public static LayerSpec Reshape(params int[] shape) => new ReshapeSpec(shape);
 
     public static LossSpec Loss(LossKind kind, bool fromLogits = false) => new(kind, fromLogits, null);
 

@@ -23,14 +23,13 @@ public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Init
 /// <summary>A layer after shape inference: its Keras name, shapes, weights and cost.</summary>
 public sealed class LayerNode
 {
-    public LayerNode(int index, LayerSpec spec, string name, string typeName, Shape input, Shape output,
+    public LayerNode(int index, LayerSpec spec, string name, Shape input, Shape output,
         IReadOnlyList<WeightSpec> weights, long flops, Window? window = null)
     {
         Window = window;
         Index = index;
         Spec = spec;
         Name = name;
-        TypeName = typeName;
         Input = input;
         Output = output;
         Weights = weights;
@@ -41,11 +40,15 @@ public sealed class LayerNode
     public LayerSpec Spec { get; }
     public LayerKind Kind => Spec.Kind;
 
+    /// <summary>The typed spec of a layer known to be of that family (the emitter reads its fields).</summary>
+    public T As<T>() where T : LayerSpec =>
+        Spec as T ?? throw new System.InvalidOperationException($"layer '{Name}' is a {Spec.GetType().Name}, not a {typeof(T).Name}");
+
     /// <summary>Keras-style name: <c>dense</c>, <c>dense_1</c>, … or the user's <c>Name</c>.</summary>
     public string Name { get; }
 
     /// <summary>The Keras class this layer corresponds to, for the summary (<c>Dense</c>, <c>ReLU</c>).</summary>
-    public string TypeName { get; }
+    public string TypeName => Spec.KerasType;
 
     public Shape Input { get; }
     public Shape Output { get; }
@@ -58,40 +61,20 @@ public sealed class LayerNode
     public Window? Window { get; }
 
     /// <summary>False for <c>Trainable = false</c>: the weights are state (no gradients), and BatchNormalization uses its moving statistics, as in Keras.</summary>
-    public bool IsTrainable => Spec.Bool("Trainable", true);
+    public bool IsTrainable => Spec.Trainable;
 
     /// <summary>The same layer with every weight non-trainable (<c>Trainable = false</c>).</summary>
-    public LayerNode Frozen() => new(Index, Spec, Name, TypeName, Input, Output,
+    public LayerNode Frozen() => new(Index, Spec, Name, Input, Output,
         Weights.Select(w => w with { Trainable = false }).ToArray(), Flops, Window);
 
     public long ParameterCount => Weights.Sum(w => (long)w.Size);
     public long TrainableCount => Weights.Where(w => w.Trainable).Sum(w => (long)w.Size);
 
-    /// <summary>The activation this layer applies, whether a Dense argument or an activation layer.</summary>
-    public ActivationKind Activation => Kind switch
-    {
-        LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose => (ActivationKind)Spec.Int("activation"),
-        LayerKind.Relu => ActivationKind.Relu,
-        LayerKind.LeakyRelu => ActivationKind.LeakyRelu,
-        LayerKind.Sigmoid => ActivationKind.Sigmoid,
-        LayerKind.Tanh => ActivationKind.Tanh,
-        LayerKind.Softmax => ActivationKind.Softmax,
-        _ => ActivationKind.Linear,
-    };
+    /// <summary>The activation this layer applies, whether an argument (Dense, Conv2D) or the layer itself.</summary>
+    public ActivationKind Activation => Spec.Activation;
 
     /// <summary>The display text of the attribute, e.g. <c>Dense(300, relu)</c>, for comments.</summary>
-    public string Describe() => Kind switch
-    {
-        LayerKind.Dense => $"Dense({Spec.Int("units")}{(Activation == ActivationKind.Linear ? "" : ", " + Names.Activation(Activation))})",
-        LayerKind.Dropout => $"Dropout({Names.Number(Spec.Double("rate"))})",
-        LayerKind.LeakyRelu => $"LeakyRelu({Names.Number(Spec.Double("alpha", 0.3))})",
-        LayerKind.Reshape => $"Reshape{Output}",
-        LayerKind.Rescaling => $"Rescaling({Names.Number(Spec.Double("scale"))}{(Spec.Double("Offset") != 0 ? ", offset " + Names.Number(Spec.Double("Offset")) : "")})",
-        LayerKind.Normalization => Spec.Bool("Invert", false) ? "Normalization(invert)" : "Normalization",
-        LayerKind.Conv2D or LayerKind.Conv2DTranspose => $"{Kind}({Output.Last}, {Window!.KernelHeight}x{Window.KernelWidth}{(Window.StrideHeight * Window.StrideWidth > 1 ? $", strides {Window.StrideHeight}x{Window.StrideWidth}" : "")}{((PaddingKind)Spec.Int("Padding") == PaddingKind.Same ? ", same" : "")}{(Activation == ActivationKind.Linear ? "" : ", " + Names.Activation(Activation))})",
-        LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => $"{Kind}({Window!.KernelHeight}x{Window.KernelWidth}{(Window.StrideHeight != Window.KernelHeight || Window.StrideWidth != Window.KernelWidth ? $", strides {Window.StrideHeight}x{Window.StrideWidth}" : "")}{((PaddingKind)Spec.Int("Padding") == PaddingKind.Same ? ", same" : "")})",
-        _ => Kind.ToString(),
-    };
+    public string Describe() => Spec.Describe(this);
 }
 
 /// <summary>The model after shape inference.</summary>

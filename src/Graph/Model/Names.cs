@@ -6,40 +6,6 @@ namespace Kiln.Graph;
 /// <summary>Keras' names and spellings, so summaries and checkpoints read like Keras'.</summary>
 public static class Names
 {
-    /// <summary>Base name Keras gives a layer of this kind (snake case of its class).</summary>
-    public static string Base(LayerKind kind) => kind switch
-    {
-        LayerKind.Flatten => "flatten",
-        LayerKind.Dense => "dense",
-        LayerKind.Relu => "re_lu",
-        LayerKind.LeakyRelu => "leaky_re_lu",
-        LayerKind.Sigmoid or LayerKind.Tanh => "activation",
-        LayerKind.Softmax => "softmax",
-        LayerKind.Dropout => "dropout",
-        LayerKind.Reshape => "reshape",
-        LayerKind.Rescaling => "rescaling",
-        LayerKind.Normalization => "normalization",
-        LayerKind.Conv2D => "conv2d",
-        LayerKind.Conv2DTranspose => "conv2d_transpose",
-        LayerKind.MaxPooling2D => "max_pooling2d",
-        LayerKind.AveragePooling2D => "average_pooling2d",
-        LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
-        LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
-        LayerKind.BatchNormalization => "batch_normalization",
-        LayerKind.UpSampling2D => "up_sampling2d",
-        LayerKind.ZeroPadding2D => "zero_padding2d",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
-
-    /// <summary>The Keras class name shown in the summary's "Layer (type)" column.</summary>
-    public static string KerasType(LayerKind kind) => kind switch
-    {
-        LayerKind.Relu => "ReLU",
-        LayerKind.LeakyRelu => "LeakyReLU",
-        LayerKind.Sigmoid or LayerKind.Tanh => "Activation",
-        _ => kind.ToString(),
-    };
-
     public static string Activation(ActivationKind a) => a switch
     {
         ActivationKind.Relu => "relu",
@@ -47,7 +13,8 @@ public static class Names
         ActivationKind.Sigmoid => "sigmoid",
         ActivationKind.Tanh => "tanh",
         ActivationKind.Softmax => "softmax",
-        _ => "linear",
+        ActivationKind.Linear => "linear",
+        _ => throw new System.ArgumentOutOfRangeException(nameof(a), a, "unknown activation"),
     };
 
     public static string Loss(LossKind l) => l switch
@@ -55,7 +22,8 @@ public static class Names
         LossKind.SparseCategoricalCrossentropy => "sparse_categorical_crossentropy",
         LossKind.CategoricalCrossentropy => "categorical_crossentropy",
         LossKind.BinaryCrossentropy => "binary_crossentropy",
-        _ => "mean_squared_error",
+        LossKind.MeanSquaredError => "mean_squared_error",
+        _ => throw new System.ArgumentOutOfRangeException(nameof(l), l, "unknown loss"),
     };
 
     public static string Number(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);

@@ -54,7 +54,7 @@ public sealed class KernelGroup
         Epilogue = epilogue;
         Alpha = alpha;
         KeepsLogits = keepsLogits;
-        BatchNorm = layers.FirstOrDefault(l => l.Kind == LayerKind.BatchNormalization);
+        BatchNorm = layers.FirstOrDefault(l => l.Spec is BatchNormalizationSpec);
     }
 
     /// <summary>The BatchNormalization this kernel applies, if any: normalized in training, folded into the weights in inference.</summary>
@@ -82,6 +82,18 @@ public sealed class KernelGroup
     public KernelGroup WithLogitsKept() => new(Id, Kind, Layers, Epilogue, Alpha, true);
 
     public string LayerNames => string.Join(" + ", Layers.Select(l => l.Name));
+
+    /// <summary>A max pooling, whose backward needs the index that won each window.</summary>
+    public bool SavesArgmax => First.Spec is PoolingSpec { Max: true } or GlobalPoolingSpec { Max: true };
+
+    /// <summary>How a linear kernel computes its product, as the header and the emitted comments name it (one text, so they cannot drift).</summary>
+    public string Operation => First.Spec switch
+    {
+        ConvolutionSpec { Transposed: true } => "transposed convolution (GEMM + col2im)",
+        ConvolutionSpec => Convolution == ConvolutionAlgorithm.Winograd ? "Winograd F(2x2, 3x3) convolution" : "implicit-GEMM convolution",
+        DenseSpec => "GEMM",
+        _ => throw new System.InvalidOperationException($"kernel {Label} ({First.Name}) is not a linear layer"),
+    };
 
     /// <summary>For a convolution kernel, the variant its constant shapes call for (see <see cref="KernelSelection"/>).</summary>
     public ConvolutionAlgorithm Convolution => KernelSelection.For(this);
@@ -122,91 +134,73 @@ public static class Fusion
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
-            switch (layer.Kind)
+            LayerNode? Next() => i + 1 < layers.Count ? layers[i + 1] : null;
+            var kind = layer.Spec.Kernel;
+            switch (kind)
             {
-                case LayerKind.Flatten:
-                case LayerKind.Reshape:
+                case KernelKind.View:
                     groups.Add(new KernelGroup(-1, KernelKind.View, new[] { layer }, ActivationKind.Linear, 0, false));
                     break;
 
-                case LayerKind.Dense:
-                case LayerKind.Conv2D:
-                case LayerKind.Conv2DTranspose:
+                case KernelKind.Linear:
                 {
                     var members = new List<LayerNode> { layer };
                     var act = layer.Activation;
                     float alpha = 0;
-                    if (act == ActivationKind.Linear && i + 1 < layers.Count && layers[i + 1].Kind == LayerKind.BatchNormalization)
+                    if (act == ActivationKind.Linear && Next()?.Spec is BatchNormalizationSpec)
                     {
                         // Linear → BN → activation: BN statistics and the activation run in one pass after the GEMM;
                         // in inference BN is folded into the weights and the whole group is one GEMM.
                         members.Add(layers[++i]);
-                        if (i + 1 < layers.Count && IsElementwiseActivation(layers[i + 1].Kind))
+                        if (Next()?.Spec is ActivationSpec { IsElementwise: true } activation)
                         {
-                            var next = layers[++i];
-                            members.Add(next);
-                            act = next.Activation;
-                            alpha = (float)next.Spec.Double("alpha", 0.3);
+                            members.Add(layers[++i]);
+                            act = activation.Activation;
+                            alpha = activation.Alpha;
                         }
                     }
-                    else if (act == ActivationKind.Linear && i + 1 < layers.Count && IsActivationLayer(layers[i + 1].Kind)
-                        && (layer.Kind == LayerKind.Dense || layers[i + 1].Kind != LayerKind.Softmax))
+                    else if (act == ActivationKind.Linear && Next()?.Spec is ActivationSpec activation
+                        && (layer.Spec is DenseSpec || activation.IsElementwise))
                     {
-                        // A linear layer absorbs the activation layer right after it.
-                        var next = layers[++i];
-                        members.Add(next);
-                        act = next.Activation;
-                        alpha = (float)next.Spec.Double("alpha", 0.3);
+                        // A linear layer absorbs the activation layer right after it (a convolution's
+                        // softmax stays a separate row pass over its channels).
+                        members.Add(layers[++i]);
+                        act = activation.Activation;
+                        alpha = activation.Alpha;
                     }
                     groups.Add(new KernelGroup(id++, KernelKind.Linear, members, act, alpha, act == ActivationKind.Softmax));
                     break;
                 }
 
-                case LayerKind.BatchNormalization:
+                case KernelKind.BatchNorm:
                 {
                     var members = new List<LayerNode> { layer };
                     var act = ActivationKind.Linear;
                     float alpha = 0;
-                    if (i + 1 < layers.Count && IsElementwiseActivation(layers[i + 1].Kind))
+                    if (Next()?.Spec is ActivationSpec { IsElementwise: true } activation)
                     {
-                        var next = layers[++i];
-                        members.Add(next);
-                        act = next.Activation;
-                        alpha = (float)next.Spec.Double("alpha", 0.3);
+                        members.Add(layers[++i]);
+                        act = activation.Activation;
+                        alpha = activation.Alpha;
                     }
                     groups.Add(new KernelGroup(id++, KernelKind.BatchNorm, members, act, alpha, false));
                     break;
                 }
 
-                case LayerKind.MaxPooling2D:
-                case LayerKind.AveragePooling2D:
-                case LayerKind.GlobalAveragePooling2D:
-                case LayerKind.GlobalMaxPooling2D:
-                    groups.Add(new KernelGroup(id++, KernelKind.Pool, new[] { layer }, ActivationKind.Linear, 0, false));
+                case KernelKind.Pool:
+                case KernelKind.Preprocess:
+                case KernelKind.Resample:
+                case KernelKind.Dropout:
+                    groups.Add(new KernelGroup(id++, kind, new[] { layer }, ActivationKind.Linear, 0, false));
                     break;
 
-                case LayerKind.Rescaling:
-                case LayerKind.Normalization:
-                    groups.Add(new KernelGroup(id++, KernelKind.Preprocess, new[] { layer }, ActivationKind.Linear, 0, false));
-                    break;
-
-                case LayerKind.UpSampling2D:
-                case LayerKind.ZeroPadding2D:
-                    groups.Add(new KernelGroup(id++, KernelKind.Resample, new[] { layer }, ActivationKind.Linear, 0, false));
-                    break;
-
-                case LayerKind.Softmax:
-                    groups.Add(new KernelGroup(id++, KernelKind.Softmax, new[] { layer }, ActivationKind.Softmax, 0, false));
-                    break;
-
-                case LayerKind.Dropout:
-                    groups.Add(new KernelGroup(id++, KernelKind.Dropout, new[] { layer }, ActivationKind.Linear, 0, false));
+                case KernelKind.Softmax:
+                case KernelKind.Activation:
+                    groups.Add(new KernelGroup(id++, kind, new[] { layer }, layer.Activation, layer.Spec.Alpha, false));
                     break;
 
                 default:
-                    groups.Add(new KernelGroup(id++, KernelKind.Activation, new[] { layer }, layer.Activation,
-                        (float)layer.Spec.Double("alpha", 0.3), false));
-                    break;
+                    throw new System.InvalidOperationException($"fusion has no rule for kernel kind {kind} (layer '{layer.Name}')");
             }
         }
         var loss = ChooseLoss(graph, groups);
@@ -216,11 +210,6 @@ public static class Fusion
             groups[last] = groups[last].WithLogitsKept();
         return new FusionPlan(groups, loss);
     }
-
-    private static bool IsActivationLayer(LayerKind kind) => IsElementwiseActivation(kind) || kind == LayerKind.Softmax;
-
-    private static bool IsElementwiseActivation(LayerKind kind) =>
-        kind is LayerKind.Relu or LayerKind.LeakyRelu or LayerKind.Sigmoid or LayerKind.Tanh;
 
     private static LossFusion ChooseLoss(ModelGraph graph, List<KernelGroup> groups)
     {
@@ -234,7 +223,8 @@ public static class Fusion
         {
             LossKind.SparseCategoricalCrossentropy or LossKind.CategoricalCrossentropy when softmaxOutput => LossFusion.SoftmaxCrossEntropy,
             LossKind.BinaryCrossentropy when sigmoidOutput => LossFusion.SigmoidBinaryCrossEntropy,
-            _ => LossFusion.OnOutput,
+            LossKind.SparseCategoricalCrossentropy or LossKind.CategoricalCrossentropy or LossKind.BinaryCrossentropy or LossKind.MeanSquaredError => LossFusion.OnOutput,
+            _ => throw new System.ArgumentOutOfRangeException(nameof(loss), loss.Kind, "unknown loss"),
         };
     }
 }

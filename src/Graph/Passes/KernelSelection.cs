@@ -27,7 +27,7 @@ public static class KernelSelection
     public static ConvolutionAlgorithm For(KernelGroup group)
     {
         var layer = group.First;
-        if (layer.Kind != LayerKind.Conv2D || group.Kind != KernelKind.Linear) return ConvolutionAlgorithm.None;
+        if (layer.Spec is not ConvolutionSpec { Transposed: false } || group.Kind != KernelKind.Linear) return ConvolutionAlgorithm.None;
         var w = layer.Window;
         if (w is null) return ConvolutionAlgorithm.ImplicitGemm;
         bool winograd = w.KernelHeight == 3 && w.KernelWidth == 3 && w.StrideHeight == 1 && w.StrideWidth == 1

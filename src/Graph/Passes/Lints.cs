@@ -12,12 +12,11 @@ public static class Lints
         {
             var previous = layers[i - 1];
             // BN subtracts the batch mean per channel, so a bias right before it changes nothing.
-            if (layers[i].Kind == LayerKind.BatchNormalization
-                && previous.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv2DTranspose
-                && previous.Activation == ActivationKind.Linear
-                && previous.Spec.Bool("UseBias", true))
+            if (layers[i].Spec is BatchNormalizationSpec
+                && previous.Spec is DenseSpec { UseBias: true } or ConvolutionSpec { UseBias: true }
+                && previous.Activation == ActivationKind.Linear)
             {
-                diagnostics.Add(GraphDiagnostic.Create(Descriptors.RedundantBias, previous.Spec.LocationOf("UseBias"),
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.RedundantBias, previous.Spec.LocationOf(nameof(DenseSpec.UseBias)),
                     $"{previous.TypeName} '{previous.Name}'"));
             }
         }
@@ -29,7 +28,7 @@ public static class Lints
             if (layers[i].ParameterCount > 0) lastWithWeights = i;
         for (int i = lastWithWeights + 1; i < layers.Count; i++)
         {
-            if (layers[i].Kind != LayerKind.Dropout) continue;
+            if (layers[i].Spec is not DropoutSpec) continue;
             diagnostics.Add(GraphDiagnostic.Create(Descriptors.DropoutAtTheEnd, layers[i].Spec.Location,
                 $"{layers[i].TypeName} '{layers[i].Name}'",
                 i == layers.Count - 1 ? "is the last layer" : "has no layer with weights after it"));

@@ -113,7 +113,15 @@ public sealed class Step
     /// <summary>Index in program order (forward, loss, backward), for lifetimes.</summary>
     public int Index { get; internal set; }
 
-    public bool IsBackward => Kind >= StepKind.OutputActivationBackward;
+    public bool IsBackward => Kind switch
+    {
+        StepKind.SaveInput or StepKind.LinearForward or StepKind.BatchNormForward or StepKind.ActivationForward or StepKind.SoftmaxForward
+            or StepKind.DropoutForward or StepKind.PoolForward or StepKind.ResampleForward or StepKind.PreprocessForward or StepKind.Loss => false,
+        StepKind.OutputActivationBackward or StepKind.LinearBackward or StepKind.BatchNormBackward or StepKind.ActivationBackward
+            or StepKind.SoftmaxBackward or StepKind.DropoutBackward or StepKind.PoolBackward or StepKind.ResampleBackward
+            or StepKind.PreprocessBackward => true,
+        _ => throw new System.InvalidOperationException($"unknown step kind {Kind}"),
+    };
 
     public IEnumerable<Buffer> Reads()
     {

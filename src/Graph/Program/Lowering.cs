@@ -147,7 +147,7 @@ public static class Lowering
                     {
                         var y = New(name, size, BufferRole.Activation);
                         Buffer? argmax = null;
-                        if (g.First.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D)
+                        if (g.SavesArgmax)
                             _maskOf[g] = argmax = New(name + "_argmax", size, BufferRole.Mask);
                         _p.Forward.Add(new Step(StepKind.PoolForward, g) { X = x, Y = y, Mask = argmax });
                         current = y;
@@ -169,6 +169,9 @@ public static class Lowering
                         current = y;
                         break;
                     }
+
+                    default:
+                        throw new System.InvalidOperationException($"lowering has no forward rule for kernel kind {g.Kind} ({g.LayerNames})");
                 }
                 _outputOf[g] = current;
             }
@@ -294,7 +297,8 @@ public static class Lowering
                         {
                             KernelKind.Softmax => StepKind.SoftmaxBackward,
                             KernelKind.Dropout => StepKind.DropoutBackward,
-                            _ => StepKind.ActivationBackward,
+                            KernelKind.Activation => StepKind.ActivationBackward,
+                            _ => throw new System.InvalidOperationException($"{g.Kind} is not an activation-like kernel"),
                         };
                         _p.Backward.Add(new Step(kind, g)
                         {
@@ -328,6 +332,9 @@ public static class Lowering
                         });
                         break;
                     }
+
+                    default:
+                        throw new System.InvalidOperationException($"lowering has no backward rule for kernel kind {g.Kind} ({g.LayerNames})");
                 }
             }
         }

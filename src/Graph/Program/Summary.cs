@@ -62,13 +62,7 @@ public static class Summary
 
     private static string Describe(KernelGroup g)
     {
-        string op = g.First.Kind switch
-        {
-            LayerKind.Conv2D when g.Convolution == ConvolutionAlgorithm.Winograd => "Winograd F(2x2, 3x3) convolution",
-            LayerKind.Conv2D => "implicit-GEMM convolution",
-            LayerKind.Conv2DTranspose => "transposed convolution (GEMM + col2im)",
-            _ => "GEMM",
-        };
+        string op = g.Kind == KernelKind.Linear ? g.Operation : "";
         string bias = g.First.Weights.Any(w => w.Suffix == "bias") ? " + bias" : "";
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
         return g.Kind switch
@@ -81,10 +75,12 @@ public static class Summary
             KernelKind.BatchNorm => $"{g.Label}: {g.LayerNames}: batch normalization{act} in one pass (moving statistics in inference)",
             KernelKind.Softmax => $"{g.Label}: {g.LayerNames}: row softmax",
             KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
-            KernelKind.Pool => $"{g.Label}: {g.LayerNames}: {Names.KerasType(g.First.Kind)}{(g.First.Kind is LayerKind.MaxPooling2D or LayerKind.GlobalMaxPooling2D ? " with saved argmax" : "")}",
-            KernelKind.Resample => $"{g.Label}: {g.LayerNames}: {Names.KerasType(g.First.Kind)} (data movement)",
-            KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Kind == LayerKind.Rescaling ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",
-            _ => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
+            KernelKind.Pool => $"{g.Label}: {g.LayerNames}: {g.First.TypeName}{(g.SavesArgmax ? " with saved argmax" : "")}",
+            KernelKind.Resample => $"{g.Label}: {g.LayerNames}: {g.First.TypeName} (data movement)",
+            KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Spec is RescalingSpec ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",
+            KernelKind.Activation => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
+            KernelKind.View => $"{g.LayerNames}: a view, no kernel",
+            _ => throw new System.InvalidOperationException($"no description for kernel kind {g.Kind}"),
         };
     }
 }

@@ -80,36 +80,6 @@ public sealed record Argument(string Name, double Number, EquatableArray<int> In
         Ints.Count > 0 ? $"{Name}=({string.Join(", ", Ints)})" : $"{Name}={Number.ToString(CultureInfo.InvariantCulture)}";
 }
 
-/// <summary>A layer as the user wrote it: kind, arguments and where the attribute is.</summary>
-public sealed record LayerSpec(LayerKind Kind, EquatableArray<Argument> Arguments, SourceSpan? Location)
-{
-    public static LayerSpec Of(LayerKind kind, params Argument[] arguments) => new(kind, new EquatableArray<Argument>(arguments), null);
-
-    public Argument? Find(string name)
-    {
-        foreach (var a in Arguments)
-            if (string.Equals(a.Name, name, StringComparison.OrdinalIgnoreCase)) return a;
-        return null;
-    }
-
-    public int Int(string name, int fallback = 0) => Find(name) is { } a ? (int)a.Number : fallback;
-
-    public double Double(string name, double fallback = 0) => Find(name) is { } a ? a.Number : fallback;
-
-    public bool Bool(string name, bool fallback) => Find(name) is { } a ? a.Number != 0 : fallback;
-
-    public int[] Ints(string name) => Find(name) is { } a ? a.Ints.ToArray() : Array.Empty<int>();
-
-    /// <summary>A <c>double[]</c> argument, or null when it was not written.</summary>
-    public double[]? Numbers(string name) => Find(name) is { } a ? a.Numbers.ToArray() : null;
-
-    /// <summary>Where to point a diagnostic about one argument: the argument if written, else the attribute.</summary>
-    public SourceSpan? LocationOf(string name) => Find(name)?.Location ?? Location;
-
-    /// <summary>The user's <c>Name = "..."</c>, if any (carried as a string argument would be awkward, so the generator passes it here).</summary>
-    public string? UserName { get; init; }
-}
-
 /// <summary>The <c>[Loss]</c> attribute.</summary>
 public sealed record LossSpec(LossKind Kind, bool FromLogits, SourceSpan? Location);
 

@@ -1,0 +1,72 @@
+namespace Kiln.Graph;
+
+/// <summary>
+/// <c>[Conv2D]</c> and <c>[Conv2DTranspose]</c>: filters, a kh × kw window, strides, padding, an
+/// activation and a bias, on channels-last images. Kernel layout (kh, kw, in, filters), or
+/// (kh, kw, filters, in) for the transpose, as Keras stores them.
+/// </summary>
+public sealed record ConvolutionSpec(
+    bool Transposed, int Filters, int KernelHeight, int KernelWidth,
+    int StrideHeight = 1, int StrideWidth = 1, PaddingKind Padding = PaddingKind.Valid,
+    ActivationKind Activation = ActivationKind.Linear, bool UseBias = true) : LayerSpec
+{
+    public override LayerKind Kind => Transposed ? LayerKind.Conv2DTranspose : LayerKind.Conv2D;
+    public override string BaseName => Transposed ? "conv2d_transpose" : "conv2d";
+    public override KernelKind Kernel => KernelKind.Linear;
+    public override ActivationKind Activation { get; } = Activation;
+
+    /// <summary>Keras: convolution strides default to 1; <c>Strides</c> sets both, <c>StrideHeight</c>/<c>StrideWidth</c> override one.</summary>
+    internal static ConvolutionSpec From(bool transposed, Arguments a)
+    {
+        int kh = a.Take(nameof(KernelHeight), "kernelHeight", "kernelSize") is { } h ? (int)h.Number : 0;
+        int kw = a.Take(nameof(KernelWidth), "kernelWidth", "kernelSize") is { } w ? (int)w.Number : 0;
+        var (sh, sw) = WindowRules.Strides(a, nameof(StrideHeight), nameof(StrideWidth), fallbackHeight: 1, fallbackWidth: 1);
+        return new ConvolutionSpec(transposed, a.Int(nameof(Filters), "filters", 0), kh, kw, sh, sw,
+            (PaddingKind)a.Int(nameof(Padding), "Padding", 0), (ActivationKind)a.Int(nameof(Activation), "Activation", 0),
+            a.Bool(nameof(UseBias), "UseBias", true));
+    }
+
+    internal override LayerNode? Infer(LayerContext c)
+    {
+        if (!c.NeedsImage()) return null;
+        var input = c.Input;
+        int h = input[0], w = input[1], channels = input[2];
+        if (!c.AtLeast(nameof(KernelHeight), "kernelSize", KernelHeight) || !c.AtLeast(nameof(KernelWidth), "kernelSize", KernelWidth)) return null;
+        if (!c.AtLeast(nameof(Filters), "filters", Filters)) return null;
+        if (!WindowRules.StridesValid(c, nameof(StrideHeight), nameof(StrideWidth), StrideHeight, StrideWidth)) return null;
+
+        Window window;
+        Shape output;
+        if (Transposed)
+        {
+            window = Window.ForTranspose(input, Filters, KernelHeight, KernelWidth, StrideHeight, StrideWidth, Padding);
+            output = new Shape(window.InputHeight, window.InputWidth, Filters);
+        }
+        else
+        {
+            window = Window.Forward(input, Filters, KernelHeight, KernelWidth, StrideHeight, StrideWidth, Padding);
+            if (!WindowRules.Fits(c, window, h, w, Padding)) return null;
+            output = new Shape(window.OutputHeight, window.OutputWidth, Filters);
+        }
+
+        // Keras fans: receptive field × the kernel's last-but-one and last axes.
+        var kernelShape = Transposed ? new Shape(KernelHeight, KernelWidth, Filters, channels) : new Shape(KernelHeight, KernelWidth, channels, Filters);
+        int field = KernelHeight * KernelWidth;
+        var kernel = new WeightSpec("kernel", kernelShape, true, Initializer.GlorotUniform, field * kernelShape[2], field * kernelShape[3]);
+        // Multiply-adds: every output of the forward convolution (for a transpose, its input) reads kh·kw·C values.
+        long macs = Transposed
+            ? (long)input[0] * input[1] * channels * field * Filters
+            : (long)output[0] * output[1] * Filters * field * channels;
+        long flops = 2 * macs + (UseBias ? output.Size : 0) + LayerContext.ActivationCost(Activation, output.Size);
+        var weights = UseBias
+            ? new[] { kernel, new WeightSpec("bias", new Shape(Filters), true, Initializer.Zeros) }
+            : new[] { kernel };
+        return c.Node(output, flops, weights, window);
+    }
+
+    public override string Describe(LayerNode node) =>
+        $"{Kind}({Filters}, {KernelHeight}x{KernelWidth}"
+        + (StrideHeight * StrideWidth > 1 ? $", strides {StrideHeight}x{StrideWidth}" : "")
+        + (Padding == PaddingKind.Same ? ", same" : "")
+        + (Activation == ActivationKind.Linear ? "" : ", " + Names.Activation(Activation)) + ")";
+}
