@@ -165,6 +165,25 @@ internal static partial class Emitter
                     }));
                     break;
                 }
+                case StepKind.MergeBackward:
+                {
+                    var merge = g.First.As<MergeSpec>();
+                    string target = step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient" : locals.Use(step.DX!);
+                    GroupComment(w, g, $"backward: the gradient of input {step.Input} ('{merge.Inputs[step.Input]}'), {(step.Accumulate ? "added to" : "into")} {step.DX!.Name}");
+                    var others = step.Operands.Select(b => locals.Use(b)).ToList();
+                    string product = step.Z is null ? "" : locals.Use(step.Z);
+                    string winner = step.Mask is null ? "" : locals.UseIndices(step.Mask);
+                    foreach (var line in MergeBackwardCalls(g, merge, step, locals.Use(step.DY!), target, others, product, winner))
+                        w.Line(Guard(line));
+                    break;
+                }
+                case StepKind.AccumulateGradient:
+                {
+                    string target = step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient" : locals.Use(step.DX!);
+                    w.Comment($"{g.Label} backward: {step.DX!.Name} is read by more than one layer; add this reader's part.");
+                    w.Line(Guard($"{K}.Merge.Accumulate({target}, {locals.Use(step.X!)});"));
+                    break;
+                }
                 case StepKind.ResampleBackward:
                     GroupComment(w, g, layer.Spec is UpSampling2DSpec ? "backward: sum over each repeated block" : "backward: crop the padding away");
                     w.Line(Guard(ResampleCall(layer, "Backward", locals.Use(step.DY!), DX())));

@@ -131,6 +131,21 @@ internal static partial class Emitter
                     });
                     break;
                 }
+                case StepKind.MergeForward:
+                {
+                    var merge = g.First.As<MergeSpec>();
+                    var inputs = new[] { step.X! }.Concat(step.Operands).Select(b => locals.Use(b)).ToList();
+                    string y = locals.Use(step.Y!);
+                    GroupComment(w, g, merge.Operation switch
+                    {
+                        MergeKind.Concatenate => "each input copied into its columns of the output",
+                        MergeKind.Maximum => "elementwise maximum, the winning input saved for backward",
+                        _ => "elementwise " + merge.Operation.ToString().ToLowerInvariant(),
+                    });
+                    foreach (var line in MergeForwardCalls(g, merge, inputs, y, step.Mask is null ? "" : locals.UseIndices(step.Mask)))
+                        w.Line(line);
+                    break;
+                }
                 case StepKind.ResampleForward:
                     GroupComment(w, g, "data movement");
                     w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));

@@ -69,6 +69,12 @@ internal static class ModelReader
         ["BatchNormalizationAttribute"] = LayerKind.BatchNormalization,
         ["UpSampling2DAttribute"] = LayerKind.UpSampling2D,
         ["ZeroPadding2DAttribute"] = LayerKind.ZeroPadding2D,
+        ["AddAttribute"] = LayerKind.Add,
+        ["SubtractAttribute"] = LayerKind.Subtract,
+        ["MultiplyAttribute"] = LayerKind.Multiply,
+        ["AverageAttribute"] = LayerKind.Average,
+        ["MaximumAttribute"] = LayerKind.Maximum,
+        ["ConcatenateAttribute"] = LayerKind.Concatenate,
     };
 
     public static ModelInput Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
@@ -163,7 +169,8 @@ internal static class ModelReader
                 var locations = items.Count == 1 && items[0].Expression is not LiteralExpressionSyntax && value.Kind == TypedConstantKind.Array && value.Values.Length != 1
                     ? Enumerable.Repeat(Span(items[0].GetLocation()), value.Values.Length).ToList()
                     : items.Select(a => Span(a.GetLocation())).ToList();
-                var ints = value.Kind == TypedConstantKind.Array ? value.Values.Select(v => ToInt(v.Value)).ToArray() : new int[0];
+                bool texts = parameter.Type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_String };
+                var ints = value.Kind == TypedConstantKind.Array && !texts ? value.Values.Select(v => ToInt(v.Value)).ToArray() : new int[0];
                 // The argument as a whole spans from its first element to its last.
                 var whole = items.Count > 0
                     ? Span(Location.Create(syntax.SyntaxTree, Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(items[0].SpanStart, items[items.Count - 1].Span.End)))
@@ -171,6 +178,9 @@ internal static class ModelReader
                 result.Add(new Argument(parameter.Name, 0, new EquatableArray<int>(ints), whole)
                 {
                     ElementLocations = new EquatableArray<SourceSpan>(locations.ToArray()),
+                    Texts = texts && value.Kind == TypedConstantKind.Array && !value.IsNull
+                        ? new EquatableArray<string>(value.Values.Select(v => v.Value as string ?? "").ToArray())
+                        : EquatableArray<string>.Empty,
                 });
                 continue;
             }
@@ -178,6 +188,8 @@ internal static class ModelReader
             var location = argSyntax is null ? null : Span(argSyntax.GetLocation());
             if (value.Kind == TypedConstantKind.Array)
                 result.Add(Argument.OfInts(parameter.Name, value.Values.Select(v => ToInt(v.Value)).ToArray(), location));
+            else if (parameter.Type.SpecialType == SpecialType.System_String)
+                result.Add(Argument.Of(parameter.Name, 0, location) with { Text = value.Value as string ?? "" });
             else
                 result.Add(Argument.Of(parameter.Name, ToDouble(value.Value), location));
         }
@@ -187,7 +199,11 @@ internal static class ModelReader
             var argSyntax = written.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
             var location = argSyntax is null ? null : Span(argSyntax.GetLocation());
             var value = named.Value;
-            if (value.Kind != TypedConstantKind.Array)
+            if (value.Type?.SpecialType == SpecialType.System_String)
+            {
+                if (value.Value is string text) result.Add(Argument.Of(named.Key, 0, location) with { Text = text });
+            }
+            else if (value.Kind != TypedConstantKind.Array)
                 result.Add(Argument.Of(named.Key, ToDouble(value.Value), location));
             else if (value.IsNull)
                 continue; // e.g. Mean = null: as if not written

@@ -33,6 +33,12 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor DropoutAtTheEnd = new("KILN0113", "Dropout after the last layer with weights", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NormalizationAxis = new("KILN0120", "Normalization axes are not a trailing run", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NormalizationStatistics = new("KILN0121", "Normalization statistics of the wrong length", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor UnknownLayer = new("KILN0130", "Layer reads a name that is not a layer above it", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor MergeShapes = new("KILN0131", "Merge inputs do not fit together", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor MergeArity = new("KILN0132", "Merge has the wrong number of inputs", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor UnusedLayer = new("KILN0133", "Layer output is never used", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor ConcatenateAxis = new("KILN0134", "Concatenate axis out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor FromOnMerge = new("KILN0135", "From on a merge", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -62,6 +68,12 @@ internal static class RoslynDescriptors
         DropoutAtTheEnd,
         NormalizationAxis,
         NormalizationStatistics,
+        UnknownLayer,
+        MergeShapes,
+        MergeArity,
+        UnusedLayer,
+        ConcatenateAxis,
+        FromOnMerge,
         LossNeedsFlatOutput,
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,

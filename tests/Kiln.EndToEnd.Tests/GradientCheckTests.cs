@@ -79,6 +79,13 @@ public sealed class GradientCheckTests
         ["MiniGenerator"] = new(s => new MiniGenerator(BatchSize, s), Targets.Regression),
         ["MiniFashionCnn"] = new(s => new MiniFashionCnn(BatchSize, s), Targets.Sparse),
         ["WinogradConvs"] = new(s => new WinogradConvs(BatchSize, s), Targets.Sparse),
+        // Graph models: fan-out, merges, branches (GraphModels.cs).
+        ["ResidualMlp"] = new(s => new ResidualMlp(BatchSize, s), Targets.Sparse),
+        ["TinyResNet"] = new(s => new TinyResNet(BatchSize, s), Targets.Sparse),
+        ["SubtractAndGate"] = new(s => new SubtractAndGate(BatchSize, s), Targets.Regression),
+        ["ThreeWayMerges"] = new(s => new ThreeWayMerges(BatchSize, s), Targets.Regression),
+        ["InceptionLike"] = new(s => new InceptionLike(BatchSize, s), Targets.Binary),
+        ["ManyReaders"] = new(s => new ManyReaders(BatchSize, s), Targets.Regression),
     };
 
     public static TheoryData<string> CaseNames()

@@ -349,6 +349,79 @@ public class DiagnosticTests
         DiagnosticSeverity.Warning);
 
     [Fact]
+    public void UnknownLayerName() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "stem")]
+        [Dense(8, Name = "main")]
+        [Add("main", [|"stme"|])]
+        public partial class M { }
+        """, "KILN0130", "Add 'add' reads 'stme', but no layer above it has that name; the layers above it are 'stem', 'main'");
+
+    [Fact]
+    public void LayerNamedBelowItsReader() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "stem")]
+        [Dense(8, [|From = "head"|])]
+        [Dense(2, Name = "head")]
+        public partial class M { }
+        """, "KILN0130", "Dense 'dense' reads 'head', but no layer above it has that name; 'head' is written below it (a layer can read only layers above it); move the attributes so 'head' comes first");
+
+    [Fact]
+    public void MergeShapesDisagreeAtTheBranch() => AssertSingle("""
+        [Sequential(8, 8, 3)]
+        [Conv2D(16, 3, Padding = Padding.Same, Name = "stem")]
+        [Conv2D(32, 3, Strides = 2, Padding = Padding.Same)]
+        [[|Conv2D(32, 3, Padding = Padding.Same, Name = "main")|]]
+        [Add("stem", "main")]
+        public partial class M { }
+        """, "KILN0131", "Add 'add' cannot merge 'main' (4, 4, 32) with 'stem' (8, 8, 16); give the shortcut a projection, e.g. [Conv2D(filters, 1, Strides = s, From = ...)] so both branches have the same height, width and channels");
+
+    [Fact]
+    public void ConcatenateOtherAxesDisagree() => AssertSingle("""
+        [Sequential(8, 8, 3)]
+        [Conv2D(4, 1, Name = "a")]
+        [[|MaxPooling2D(2, Name = "b")|]]
+        [Concatenate("a", "b")]
+        public partial class M { }
+        """, "KILN0131", "Concatenate 'concatenate' cannot merge 'b' (4, 4, 4) with 'a' (8, 8, 4); Concatenate along axis -1 needs every other axis to agree");
+
+    [Fact]
+    public void MergeOfOneInput() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "a")]
+        [Add([|"a"|])]
+        public partial class M { }
+        """, "KILN0132", "Add 'add' names 1 input(s) but needs at least two; list the names of the layers it merges, e.g. [Add(\"main\", \"shortcut\")]");
+
+    [Fact]
+    public void UnusedBranch() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "a")]
+        [[|Dense(8, Name = "forgotten")|]]
+        [Dense(2, From = "a")]
+        public partial class M { }
+        """, "KILN0133", "Dense 'forgotten' is not the model's output and no layer reads it, so it computes nothing the model returns; the next layer, 'dense', reads 'a' instead; add 'forgotten' to a merge or remove it",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void ConcatenateAlongTheBatch() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "a")]
+        [Dense(8, Name = "b")]
+        [Concatenate("a", "b", [|Axis = 0|])]
+        public partial class M { }
+        """, "KILN0134", "Concatenate 'concatenate' joins along axis 0, but its inputs are (8); as in Keras the batch is axis 0, so use an axis from 1 to the input rank, or -1 for the last");
+
+    [Fact]
+    public void FromOnAMerge() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "a")]
+        [Dense(8, Name = "b")]
+        [Add("a", "b", [|From = "a"|])]
+        public partial class M { }
+        """, "KILN0135", "Add 'add' reads the layers it names, so From has no meaning on it; list every input in the merge instead");
+
+    [Fact]
     public void EveryDescriptorIsTested()
     {
         // Keeps this file and the catalog in step: a new diagnostic needs a test above.

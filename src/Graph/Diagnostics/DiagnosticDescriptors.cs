@@ -128,6 +128,36 @@ public static class Descriptors
         "{0} has {1} {2} value(s), but its axes keep {3} statistics; give 1 value to broadcast or {3}",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor UnknownLayer = new(
+        "KILN0130", "Layer reads a name that is not a layer above it",
+        "{0} reads '{1}', but no layer above it has that name; {2}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor MergeShapes = new(
+        "KILN0131", "Merge inputs do not fit together",
+        "{0} cannot merge '{1}' {2} with '{3}' {4}; {5}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor MergeArity = new(
+        "KILN0132", "Merge has the wrong number of inputs",
+        "{0} names {1} input(s) but needs {2}; list the names of the layers it merges, e.g. [Add(\"main\", \"shortcut\")]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor UnusedLayer = new(
+        "KILN0133", "Layer output is never used",
+        "{0} is not the model's output and no layer reads it, so it computes nothing the model returns; {1}",
+        Severity.Warning);
+
+    public static readonly DiagnosticDescriptor ConcatenateAxis = new(
+        "KILN0134", "Concatenate axis out of range",
+        "{0} joins along axis {1}, but its inputs are {2}; as in Keras the batch is axis 0, so use an axis from 1 to the input rank, or -1 for the last",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor FromOnMerge = new(
+        "KILN0135", "From on a merge",
+        "{0} reads the layers it names, so From has no meaning on it; list every input in the merge instead",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new(
         "KILN0201", "Loss needs a flat output",
         "{0} compares one vector per sample, but the model's output is {1}; end the model with [Flatten] and a [Dense] layer",
@@ -154,6 +184,7 @@ public static class Descriptors
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
         WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels, DropoutAtTheEnd,
         NormalizationAxis, NormalizationStatistics,
+        UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };
 }

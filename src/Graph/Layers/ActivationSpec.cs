@@ -49,7 +49,7 @@ public sealed record ActivationSpec(ActivationKind Function, double Slope = 0) :
 
     public override float Alpha => Function == ActivationKind.LeakyRelu ? (float)Slope : 0f;
 
-    internal static ActivationSpec From(LayerKind kind, Arguments a) => kind switch
+    internal static ActivationSpec Read(LayerKind kind, Arguments a) => kind switch
     {
         LayerKind.Relu => Relu(),
         LayerKind.LeakyRelu => LeakyRelu(a.Double(nameof(Slope), "alpha", DefaultLeakyAlpha)),

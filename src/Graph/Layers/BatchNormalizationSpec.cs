@@ -17,7 +17,7 @@ public sealed record BatchNormalizationSpec(double Momentum = BatchNormalization
     public override string BaseName => "batch_normalization";
     public override KernelKind Kernel => KernelKind.BatchNorm;
 
-    internal static BatchNormalizationSpec From(Arguments a) => new(
+    internal static BatchNormalizationSpec Read(Arguments a) => new(
         a.Double(nameof(Momentum), "Momentum", DefaultMomentum),
         a.Double(nameof(Epsilon), "Epsilon", DefaultEpsilon),
         a.Bool(nameof(Center), "Center", true),

@@ -16,7 +16,7 @@ public sealed record ConvolutionSpec(
     public override ActivationKind Activation { get; } = Activation;
 
     /// <summary>Keras: convolution strides default to 1; <c>Strides</c> sets both, <c>StrideHeight</c>/<c>StrideWidth</c> override one.</summary>
-    internal static ConvolutionSpec From(bool transposed, Arguments a)
+    internal static ConvolutionSpec Read(bool transposed, Arguments a)
     {
         int kh = a.Take(nameof(KernelHeight), "kernelHeight", "kernelSize") is { } h ? (int)h.Number : 0;
         int kw = a.Take(nameof(KernelWidth), "kernelWidth", "kernelSize") is { } w ? (int)w.Number : 0;

@@ -8,7 +8,7 @@ public sealed record DenseSpec(int Units, ActivationKind Activation = Activation
     public override KernelKind Kernel => KernelKind.Linear;
     public override ActivationKind Activation { get; } = Activation;
 
-    internal static DenseSpec From(Arguments a) => new(
+    internal static DenseSpec Read(Arguments a) => new(
         a.Int(nameof(Units), "units", 0),
         (ActivationKind)a.Int(nameof(Activation), "activation", 0),
         a.Bool(nameof(UseBias), "UseBias", true));

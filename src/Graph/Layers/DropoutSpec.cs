@@ -7,7 +7,7 @@ public sealed record DropoutSpec(double Rate) : LayerSpec
     public override string BaseName => "dropout";
     public override KernelKind Kernel => KernelKind.Dropout;
 
-    internal static DropoutSpec From(Arguments a) => new(a.Double(nameof(Rate), "rate", 0));
+    internal static DropoutSpec Read(Arguments a) => new(a.Double(nameof(Rate), "rate", 0));
 
     internal override LayerNode? Infer(LayerContext c)
     {

@@ -38,6 +38,12 @@ public abstract record LayerSpec
     /// <summary>The display text of the attribute, e.g. <c>Dense(300, relu)</c>, for comments.</summary>
     public abstract string Describe(LayerNode node);
 
+    /// <summary><c>From = "name"</c>: the layer this one reads instead of the attribute before it.</summary>
+    public string? From { get; init; }
+
+    /// <summary>The names of the layers this one reads; empty means the attribute written before it.</summary>
+    public virtual EquatableArray<string> Reads => From is null ? EquatableArray<string>.Empty : EquatableArray.Of(From);
+
     /// <summary>Where the attribute is.</summary>
     public SourceSpan? Location { get; init; }
 
@@ -74,25 +80,36 @@ internal sealed class LayerContext
 {
     private readonly List<GraphDiagnostic> _diagnostics;
 
-    public LayerContext(int index, LayerSpec spec, string name, Shape input, List<GraphDiagnostic> diagnostics)
+    private readonly IReadOnlyList<LayerNode?> _sources;
+
+    public LayerContext(int index, LayerSpec spec, string name, IReadOnlyList<LayerNode?> sources, IReadOnlyList<Shape> inputs, List<GraphDiagnostic> diagnostics)
     {
         Index = index;
         Spec = spec;
         Name = name;
-        Input = input;
+        _sources = sources;
+        Inputs = inputs;
         _diagnostics = diagnostics;
     }
 
     public int Index { get; }
     public LayerSpec Spec { get; }
     public string Name { get; }
-    public Shape Input { get; }
+
+    /// <summary>The shapes this layer reads, one per source; a merge has several.</summary>
+    public IReadOnlyList<Shape> Inputs { get; }
+
+    /// <summary>The (first) input shape.</summary>
+    public Shape Input => Inputs[0];
+
+    /// <summary>The attribute that produced input <paramref name="index"/>; null for the model's input.</summary>
+    public SourceSpan? SourceLocation(int index) => _sources[index]?.Spec.Location;
 
     /// <summary>How messages name the layer: <c>Dense 'dense_1'</c>.</summary>
     public string Label => $"{Spec.KerasType} '{Name}'";
 
     public LayerNode Node(Shape output, long flops, IReadOnlyList<WeightSpec> weights, Window? window = null) =>
-        new(Index, Spec, Name, Input, output, weights, flops, window);
+        new(Index, Spec, Name, _sources, Inputs, output, weights, flops, window);
 
     public LayerNode Node(Shape output, long flops) => Node(output, flops, Array.Empty<WeightSpec>());
 

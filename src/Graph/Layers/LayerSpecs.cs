@@ -15,24 +15,31 @@ public static class LayerSpecs
         LayerSpec spec = kind switch
         {
             LayerKind.Flatten => new FlattenSpec(),
-            LayerKind.Dense => DenseSpec.From(a),
-            LayerKind.Relu or LayerKind.LeakyRelu or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax => ActivationSpec.From(kind, a),
-            LayerKind.Dropout => DropoutSpec.From(a),
-            LayerKind.Reshape => ReshapeSpec.From(a),
-            LayerKind.Rescaling => RescalingSpec.From(a),
-            LayerKind.Normalization => NormalizationSpec.From(a),
-            LayerKind.Conv2D or LayerKind.Conv2DTranspose => ConvolutionSpec.From(kind == LayerKind.Conv2DTranspose, a),
-            LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => PoolingSpec.From(kind == LayerKind.MaxPooling2D, a),
+            LayerKind.Dense => DenseSpec.Read(a),
+            LayerKind.Relu or LayerKind.LeakyRelu or LayerKind.Sigmoid or LayerKind.Tanh or LayerKind.Softmax => ActivationSpec.Read(kind, a),
+            LayerKind.Dropout => DropoutSpec.Read(a),
+            LayerKind.Reshape => ReshapeSpec.Read(a),
+            LayerKind.Rescaling => RescalingSpec.Read(a),
+            LayerKind.Normalization => NormalizationSpec.Read(a),
+            LayerKind.Conv2D or LayerKind.Conv2DTranspose => ConvolutionSpec.Read(kind == LayerKind.Conv2DTranspose, a),
+            LayerKind.MaxPooling2D or LayerKind.AveragePooling2D => PoolingSpec.Read(kind == LayerKind.MaxPooling2D, a),
             LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D => new GlobalPoolingSpec(kind == LayerKind.GlobalMaxPooling2D),
-            LayerKind.BatchNormalization => BatchNormalizationSpec.From(a),
-            LayerKind.UpSampling2D => UpSampling2DSpec.From(a),
-            LayerKind.ZeroPadding2D => ZeroPadding2DSpec.From(a),
+            LayerKind.BatchNormalization => BatchNormalizationSpec.Read(a),
+            LayerKind.UpSampling2D => UpSampling2DSpec.Read(a),
+            LayerKind.ZeroPadding2D => ZeroPadding2DSpec.Read(a),
+            LayerKind.Add => MergeSpec.Read(MergeKind.Add, a),
+            LayerKind.Subtract => MergeSpec.Read(MergeKind.Subtract, a),
+            LayerKind.Multiply => MergeSpec.Read(MergeKind.Multiply, a),
+            LayerKind.Average => MergeSpec.Read(MergeKind.Average, a),
+            LayerKind.Maximum => MergeSpec.Read(MergeKind.Maximum, a),
+            LayerKind.Concatenate => MergeSpec.Read(MergeKind.Concatenate, a),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no spec for this layer kind"),
         };
         return spec with
         {
             Location = location,
             Trainable = a.Bool("Trainable", "Trainable", true),
+            From = a.Take(nameof(LayerSpec.From), "From")?.Text,
             Sites = new EquatableArray<ArgumentSite>(a.Sites.ToArray()),
         };
     }

@@ -8,7 +8,7 @@ public sealed record PoolingSpec(bool Max, int PoolHeight = 2, int PoolWidth = 2
     public override string BaseName => Max ? "max_pooling2d" : "average_pooling2d";
     public override KernelKind Kernel => KernelKind.Pool;
 
-    internal static PoolingSpec From(bool max, Arguments a)
+    internal static PoolingSpec Read(bool max, Arguments a)
     {
         int ph = a.Take(nameof(PoolHeight), "poolHeight", "poolSize") is { } h ? (int)h.Number : 2;
         int pw = a.Take(nameof(PoolWidth), "poolWidth", "poolSize") is { } w ? (int)w.Number : 2;

@@ -7,7 +7,7 @@ public sealed record RescalingSpec(double Scale, double Offset = 0) : LayerSpec
     public override string BaseName => "rescaling";
     public override KernelKind Kernel => KernelKind.Preprocess;
 
-    internal static RescalingSpec From(Arguments a) => new(a.Double(nameof(Scale), "scale", 0), a.Double(nameof(Offset), "Offset", 0));
+    internal static RescalingSpec Read(Arguments a) => new(a.Double(nameof(Scale), "scale", 0), a.Double(nameof(Offset), "Offset", 0));
 
     internal override LayerNode? Infer(LayerContext c) => c.Node(c.Input, 2L * c.Input.Size);
 
@@ -29,7 +29,7 @@ public sealed record NormalizationSpec(EquatableArray<int> Axis, EquatableArray<
     public override string BaseName => "normalization";
     public override KernelKind Kernel => KernelKind.Preprocess;
 
-    internal static NormalizationSpec From(Arguments a) => new(
+    internal static NormalizationSpec Read(Arguments a) => new(
         a.Ints(nameof(Axis), "Axis") ?? LastAxis,
         a.Numbers(nameof(Mean), "Mean"),
         a.Numbers(nameof(Variance), "Variance"),

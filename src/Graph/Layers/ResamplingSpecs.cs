@@ -7,7 +7,7 @@ public sealed record UpSampling2DSpec(int SizeHeight = 2, int SizeWidth = 2) : L
     public override string BaseName => "up_sampling2d";
     public override KernelKind Kernel => KernelKind.Resample;
 
-    internal static UpSampling2DSpec From(Arguments a) => new(
+    internal static UpSampling2DSpec Read(Arguments a) => new(
         a.Take(nameof(SizeHeight), "sizeHeight", "size") is { } h ? (int)h.Number : 2,
         a.Take(nameof(SizeWidth), "sizeWidth", "size") is { } w ? (int)w.Number : 2);
 
@@ -30,7 +30,7 @@ public sealed record ZeroPadding2DSpec(int Top = 1, int Bottom = 1, int Left = 1
     public override KernelKind Kernel => KernelKind.Resample;
 
     /// <summary>The attribute's three forms: (padding), (vertical, horizontal), (top, bottom, left, right).</summary>
-    internal static ZeroPadding2DSpec From(Arguments a) => new(
+    internal static ZeroPadding2DSpec Read(Arguments a) => new(
         Side(a, nameof(Top), "top", "vertical"), Side(a, nameof(Bottom), "bottom", "vertical"),
         Side(a, nameof(Left), "left", "horizontal"), Side(a, nameof(Right), "right", "horizontal"));
 

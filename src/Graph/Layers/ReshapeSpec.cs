@@ -12,7 +12,7 @@ public sealed record ReshapeSpec(EquatableArray<int> TargetShape) : LayerSpec
     public override string BaseName => "reshape";
     public override KernelKind Kernel => KernelKind.View;
 
-    internal static ReshapeSpec From(Arguments a)
+    internal static ReshapeSpec Read(Arguments a)
     {
         var written = a.Take(nameof(TargetShape), "targetShape");
         return new ReshapeSpec(written?.Ints ?? EquatableArray<int>.Empty)

@@ -23,14 +23,15 @@ public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Init
 /// <summary>A layer after shape inference: its Keras name, shapes, weights and cost.</summary>
 public sealed class LayerNode
 {
-    public LayerNode(int index, LayerSpec spec, string name, Shape input, Shape output,
+    public LayerNode(int index, LayerSpec spec, string name, IReadOnlyList<LayerNode?> sources, IReadOnlyList<Shape> inputs, Shape output,
         IReadOnlyList<WeightSpec> weights, long flops, Window? window = null)
     {
         Window = window;
         Index = index;
         Spec = spec;
         Name = name;
-        Input = input;
+        Sources = sources;
+        Inputs = inputs;
         Output = output;
         Weights = weights;
         Flops = flops;
@@ -50,7 +51,14 @@ public sealed class LayerNode
     /// <summary>The Keras class this layer corresponds to, for the summary (<c>Dense</c>, <c>ReLU</c>).</summary>
     public string TypeName => Spec.KerasType;
 
-    public Shape Input { get; }
+    /// <summary>The layers this one reads, in order; null stands for the model's input.</summary>
+    public IReadOnlyList<LayerNode?> Sources { get; }
+
+    /// <summary>The shapes it reads, one per source.</summary>
+    public IReadOnlyList<Shape> Inputs { get; }
+
+    /// <summary>The (first) input shape.</summary>
+    public Shape Input => Inputs[0];
     public Shape Output { get; }
     public IReadOnlyList<WeightSpec> Weights { get; }
 
@@ -64,7 +72,7 @@ public sealed class LayerNode
     public bool IsTrainable => Spec.Trainable;
 
     /// <summary>The same layer with every weight non-trainable (<c>Trainable = false</c>).</summary>
-    public LayerNode Frozen() => new(Index, Spec, Name, Input, Output,
+    public LayerNode Frozen() => new(Index, Spec, Name, Sources, Inputs, Output,
         Weights.Select(w => w with { Trainable = false }).ToArray(), Flops, Window);
 
     public long ParameterCount => Weights.Sum(w => (long)w.Size);
@@ -92,6 +100,9 @@ public sealed class ModelGraph
     public IReadOnlyList<LayerNode> Layers { get; }
     public Shape Output => Layers.Count == 0 ? Input : Layers[Layers.Count - 1].Output;
     public LossSpec? Loss => Spec.Loss;
+
+    /// <summary>True when every layer reads the one before it (the first reads the input): a Keras Sequential model.</summary>
+    public bool IsChain => Layers.Select((l, i) => l.Sources.Count == 1 && l.Sources[0] == (i == 0 ? null : Layers[i - 1])).All(x => x);
 
     public long TotalParameters => Layers.Sum(l => l.ParameterCount);
     public long TrainableParameters => Layers.Sum(l => l.TrainableCount);

@@ -26,6 +26,12 @@ public enum LayerKind
     BatchNormalization,
     UpSampling2D,
     ZeroPadding2D,
+    Add,
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Concatenate,
 }
 
 /// <summary>Mirrors <c>Kiln.Padding</c>.</summary>
@@ -66,6 +72,12 @@ public sealed record Argument(string Name, double Number, EquatableArray<int> In
 
     /// <summary>Where element <paramref name="index"/> of a params argument is, else the whole argument.</summary>
     public SourceSpan? LocationOfElement(int index) => index < ElementLocations.Count ? ElementLocations[index] : Location;
+
+    /// <summary>For a <c>string</c> argument (<c>From</c>, Subtract's inputs).</summary>
+    public string? Text { get; init; }
+
+    /// <summary>For a <c>string[]</c> argument (a merge's inputs).</summary>
+    public EquatableArray<string> Texts { get; init; } = EquatableArray<string>.Empty;
 
     /// <summary>For <c>double[]</c> arguments (Normalization's Mean and Variance).</summary>
     public EquatableArray<double> Numbers { get; init; } = EquatableArray<double>.Empty;

@@ -26,6 +26,8 @@ public enum KernelKind
     Resample,
     /// <summary>Rescaling or Normalization: a fixed elementwise affine map.</summary>
     Preprocess,
+    /// <summary>Add, Subtract, Multiply, Average, Maximum or Concatenate over several inputs.</summary>
+    Merge,
 }
 
 /// <summary>How the loss is joined to the output layer.</summary>
@@ -110,6 +112,9 @@ public sealed class FusionPlan
     public IReadOnlyList<KernelGroup> Groups { get; }
     public LossFusion Loss { get; }
 
+    /// <summary>The kernel that computes the model's output, looking through views; null when the output is a view of the input.</summary>
+    public KernelGroup? OutputKernel(ModelGraph graph) => Fusion.OutputKernel(graph, Groups);
+
     /// <summary>The kernel label computing each layer, for the summary's Kernel column.</summary>
     public string KernelOf(LayerNode layer)
     {
@@ -131,10 +136,22 @@ public static class Fusion
         var groups = new List<KernelGroup>();
         var layers = graph.Layers;
         int id = 0;
+        // A layer joins the kernel of the one before it only when it is that layer's sole reader
+        // and reads nothing else: the fused intermediate values are never stored.
+        var readers = new Dictionary<LayerNode, int>();
+        foreach (var l in layers)
+            foreach (var s in l.Sources)
+                if (s is not null) readers[s] = readers.TryGetValue(s, out int r) ? r + 1 : 1;
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
-            LayerNode? Next() => i + 1 < layers.Count ? layers[i + 1] : null;
+            LayerNode? Next()
+            {
+                if (i + 1 >= layers.Count) return null;
+                var current = layers[i];
+                var next = layers[i + 1];
+                return next.Sources.Count == 1 && next.Sources[0] == current && readers[current] == 1 ? next : null;
+            }
             var kind = layer.Spec.Kernel;
             switch (kind)
             {
@@ -188,6 +205,7 @@ public static class Fusion
                 }
 
                 case KernelKind.Pool:
+                case KernelKind.Merge:
                 case KernelKind.Preprocess:
                 case KernelKind.Resample:
                 case KernelKind.Dropout:
@@ -205,17 +223,29 @@ public static class Fusion
         }
         var loss = ChooseLoss(graph, groups);
         // A sigmoid output fused with binary cross-entropy keeps its logits, so the loss is computed from them stably.
-        int last = groups.FindLastIndex(g => g.Kind != KernelKind.View);
-        if (loss == LossFusion.SigmoidBinaryCrossEntropy && groups[last].Kind == KernelKind.Linear)
+        int last = OutputKernel(graph, groups) is { } producer ? groups.IndexOf(producer) : -1;
+        if (loss == LossFusion.SigmoidBinaryCrossEntropy && last >= 0 && groups[last].Kind == KernelKind.Linear)
             groups[last] = groups[last].WithLogitsKept();
         return new FusionPlan(groups, loss);
+    }
+
+    internal static KernelGroup? OutputKernel(ModelGraph graph, IReadOnlyList<KernelGroup> groups)
+    {
+        LayerNode? node = graph.Layers[graph.Layers.Count - 1];
+        while (node is not null)
+        {
+            var group = groups.First(g => g.Layers.Contains(node));
+            if (group.Kind != KernelKind.View) return group;
+            node = node.Sources[0];
+        }
+        return null;
     }
 
     private static LossFusion ChooseLoss(ModelGraph graph, List<KernelGroup> groups)
     {
         if (graph.Loss is not { } loss) return LossFusion.None;
         if (loss.FromLogits && loss.Kind != LossKind.MeanSquaredError) return LossFusion.FromLogits;
-        var last = groups.LastOrDefault(g => g.Kind != KernelKind.View);
+        var last = OutputKernel(graph, groups);
         if (last is null) return LossFusion.OnOutput;
         bool softmaxOutput = last.Epilogue == ActivationKind.Softmax && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Softmax;
         bool sigmoidOutput = last.Epilogue == ActivationKind.Sigmoid && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Activation;

@@ -36,22 +36,63 @@ public static class ShapeInference
         }
 
         var input = new Shape(spec.InputShape.Select(a => (int)a.Number).ToArray());
-        var names = new Names.Counter();
+        var counter = new Names.Counter();
+        var names = spec.Layers.Select(l => l.UserName ?? counter.Next(l.BaseName)).ToArray();
         var layers = new List<LayerNode>();
-        var current = input;
+        var byName = new Dictionary<string, LayerNode>();
         for (int i = 0; i < spec.Layers.Count; i++)
         {
             var layer = spec.Layers[i];
-            string name = layer.UserName ?? names.Next(layer.BaseName);
-            var node = layer.Infer(new LayerContext(i, layer, name, current, diagnostics));
+            var sources = Sources(spec, names, i, byName, layers, diagnostics);
+            if (sources is null) return null;
+            var inputs = sources.Select(s => s?.Output ?? input).ToArray();
+            var node = layer.Infer(new LayerContext(i, layer, names[i], sources, inputs, diagnostics));
             if (node is null) return null;
             if (!node.IsTrainable) node = node.Frozen();
             layers.Add(node);
-            current = node.Output;
+            byName[node.Name] = node;
         }
         var graph = new ModelGraph(spec, input, layers);
+        GraphChecks.Run(graph, diagnostics);
         Lints.Run(graph, diagnostics);
         LossCheck.Run(graph, diagnostics);
         return graph;
+    }
+
+    /// <summary>
+    /// What layer <paramref name="index"/> reads: the layers it names (a merge's inputs, or
+    /// <c>From</c>), else the layer written before it, else the model's input (null). A name must
+    /// belong to a layer written above, so attribute order is a topological order of the graph.
+    /// </summary>
+    private static LayerNode?[]? Sources(ModelSpec spec, string[] names, int index, Dictionary<string, LayerNode> above,
+        List<LayerNode> layers, List<GraphDiagnostic> diagnostics)
+    {
+        var layer = spec.Layers[index];
+        string label = $"{layer.KerasType} '{names[index]}'";
+        if (layer is MergeSpec && layer.From is not null)
+        {
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.FromOnMerge, layer.LocationOf(nameof(LayerSpec.From)), label));
+            return null;
+        }
+        var reads = layer.Reads;
+        if (reads.Count == 0 && layer is not MergeSpec)
+            return new[] { index == 0 ? null : layers[index - 1] };
+        var sources = new LayerNode?[reads.Count];
+        for (int r = 0; r < reads.Count; r++)
+        {
+            if (above.TryGetValue(reads[r], out var source))
+            {
+                sources[r] = source;
+                continue;
+            }
+            var where = layer is MergeSpec merge ? merge.LocationOfInput(r) : layer.LocationOf(nameof(LayerSpec.From));
+            int below = System.Array.IndexOf(names, reads[r], index);
+            string hint = below >= 0
+                ? $"'{reads[r]}' is written below it (a layer can read only layers above it); move the attributes so '{reads[r]}' comes first"
+                : above.Count == 0 ? "no layer is written above it" : "the layers above it are " + string.Join(", ", layers.Select(l => "'" + l.Name + "'"));
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnknownLayer, where, label, reads[r], hint));
+            return null;
+        }
+        return sources;
     }
 }

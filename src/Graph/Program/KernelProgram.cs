@@ -63,6 +63,8 @@ public enum StepKind
     PoolForward,
     ResampleForward,
     PreprocessForward,
+    /// <summary>A merge of X and the Operands into Y (Mask: Maximum's winning input).</summary>
+    MergeForward,
     Loss,
     /// <summary>Runs only when a caller wrote the output gradient: takes it back through the output activation the loss fused away.</summary>
     OutputActivationBackward,
@@ -74,6 +76,10 @@ public enum StepKind
     PoolBackward,
     ResampleBackward,
     PreprocessBackward,
+    /// <summary>A merge's gradient for its input number <see cref="Step.Input"/>, written over or added to DX (Operands: the other factors of a Multiply; Z: their running product).</summary>
+    MergeBackward,
+    /// <summary>DX += X: a later reader's part of the gradient of a tensor read several times.</summary>
+    AccumulateGradient,
 }
 
 /// <summary>
@@ -101,6 +107,15 @@ public sealed class Step
     public Buffer? Statistics { get; init; }
     /// <summary>Inference weights with BatchNormalization folded in (fixed size): kernel, then bias.</summary>
     public Buffer? Folded { get; init; }
+    /// <summary>A merge's other inputs (forward), or the other factors of a Multiply (backward).</summary>
+    public IReadOnlyList<Buffer> Operands { get; init; } = System.Array.Empty<Buffer>();
+
+    /// <summary>For a merge's backward step: which input it computes the gradient of.</summary>
+    public int Input { get; init; }
+
+    /// <summary>For a merge's backward step: add to DX instead of writing it (DX already holds another reader's part).</summary>
+    public bool Accumulate { get; init; }
+
     public ActivationKind Activation { get; init; }
     public float Alpha { get; init; }
 
@@ -116,10 +131,11 @@ public sealed class Step
     public bool IsBackward => Kind switch
     {
         StepKind.SaveInput or StepKind.LinearForward or StepKind.BatchNormForward or StepKind.ActivationForward or StepKind.SoftmaxForward
-            or StepKind.DropoutForward or StepKind.PoolForward or StepKind.ResampleForward or StepKind.PreprocessForward or StepKind.Loss => false,
+            or StepKind.DropoutForward or StepKind.PoolForward or StepKind.ResampleForward or StepKind.PreprocessForward
+            or StepKind.MergeForward or StepKind.Loss => false,
         StepKind.OutputActivationBackward or StepKind.LinearBackward or StepKind.BatchNormBackward or StepKind.ActivationBackward
             or StepKind.SoftmaxBackward or StepKind.DropoutBackward or StepKind.PoolBackward or StepKind.ResampleBackward
-            or StepKind.PreprocessBackward => true,
+            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient => true,
         _ => throw new System.InvalidOperationException($"unknown step kind {Kind}"),
     };
 
@@ -127,14 +143,17 @@ public sealed class Step
     {
         var reads = Kind == StepKind.Loss || !IsBackward && Kind != StepKind.OutputActivationBackward
             ? new[] { X }
+            : Kind == StepKind.AccumulateGradient ? new[] { X, DX }
             : new[] { X, Y, Z, Mask, DY };
         foreach (var b in reads)
             if (b is not null) yield return b;
+        foreach (var b in Operands) yield return b;
     }
 
     public IEnumerable<Buffer> Writes()
     {
         var writes = Kind == StepKind.Loss ? new[] { DY }
+            : Kind == StepKind.MergeBackward ? new[] { DX, Z }
             : IsBackward ? new[] { DX, DY }
             : new[] { Y, Z, Mask };
         foreach (var b in writes)

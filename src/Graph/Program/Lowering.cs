@@ -33,7 +33,14 @@ public static class Lowering
         private readonly Dictionary<KernelGroup, Buffer> _preNormOf = new();
         private readonly Dictionary<KernelGroup, Buffer> _maskOf = new();
         private readonly Dictionary<KernelGroup, Buffer> _statisticsOf = new();
+        /// <summary>
+        /// The gradient of each tensor, by the tensor (a view has its own entry, since it may have
+        /// other readers than the tensor it views); every tensor rooted in the input maps under
+        /// <c>_p.Input</c> to the caller's input gradient.
+        /// </summary>
         private readonly Dictionary<Buffer, Buffer> _gradientOf = new();
+        private readonly Dictionary<LayerNode, KernelGroup> _groupOf = new();
+        private readonly Dictionary<Buffer, int> _parts = new();
         private Buffer? _savedInput;
         private KernelGroup? _fusedGroup;
         private Buffer? _lossGradient;
@@ -44,6 +51,18 @@ public static class Lowering
             _groups = program.Fusion.Groups;
             program.Input = New("input", program.Graph.Input.Size, BufferRole.Input);
             program.InputGradient = New("inputGradient", program.Graph.Input.Size, BufferRole.InputGradient);
+            foreach (var g in _groups)
+                foreach (var l in g.Layers)
+                    _groupOf[l] = g;
+        }
+
+        /// <summary>The tensor a layer reads: the model's input, or the output of the kernel whose last layer it is (fusion never hides a tensor that is read).</summary>
+        private Buffer OutputOf(LayerNode? source)
+        {
+            if (source is null) return _p.Input;
+            var g = _groupOf[source];
+            if (g.Last != source) throw new System.InvalidOperationException($"'{source.Name}' is read but fused inside {g.Label}");
+            return _outputOf[g];
         }
 
         private Buffer New(string name, int size, BufferRole role, Buffer? alias = null)
@@ -72,12 +91,25 @@ public static class Lowering
             {
                 string name = Identifier(g.Last.Name);
                 int size = g.Output.Size;
-                var x = current;
+                var x = OutputOf(g.First.Sources[0]);
                 switch (g.Kind)
                 {
                     case KernelKind.View:
-                        current = New(name, size, current.Role, current);
+                        current = New(name, size, x.Role, x);
                         break;
+
+                    case KernelKind.Merge:
+                    {
+                        var merge = g.First.As<MergeSpec>();
+                        var inputs = g.First.Sources.Select(OutputOf).ToList();
+                        var y = New(name, size, BufferRole.Activation);
+                        Buffer? winner = null;
+                        if (merge.Operation == MergeKind.Maximum)
+                            _maskOf[g] = winner = New(name + "_winner", size, BufferRole.Mask);
+                        _p.Forward.Add(new Step(StepKind.MergeForward, g) { X = inputs[0], Operands = inputs.Skip(1).ToArray(), Y = y, Mask = winner });
+                        current = y;
+                        break;
+                    }
 
                     case KernelKind.Linear:
                     {
@@ -183,10 +215,10 @@ public static class Lowering
         {
             var output = _p.Output;
             _p.OutputGradient = New("d_" + output.Name, output.SizePerSample, BufferRole.Gradient);
-            _gradientOf[output.Root] = _p.OutputGradient;
+            _gradientOf[Key(output)] = _p.OutputGradient;
             _lossGradient = _p.OutputGradient;
             _p.LossInput = output;
-            var last = _groups.LastOrDefault(g => g.Kind != KernelKind.View);
+            var last = _p.Fusion.OutputKernel(_p.Graph);
             if (last is not null && _p.Fusion.Loss is LossFusion.SoftmaxCrossEntropy or LossFusion.SigmoidBinaryCrossEntropy)
             {
                 _fusedGroup = last;
@@ -205,42 +237,39 @@ public static class Lowering
 
         public void Backward()
         {
-            // Layers before the first weights back-propagate only for a caller who wants the input gradient.
-            bool[] weightsBefore = new bool[_groups.Count];
-            bool any = false;
-            for (int i = 0; i < _groups.Count; i++)
-            {
-                weightsBefore[i] = any;
-                any |= _groups[i].Layers.Any(l => l.TrainableCount > 0);
-            }
+            // A kernel back-propagates into its input for the weights only when some layer upstream of
+            // that input has trainable weights; otherwise only for a caller who wants the input gradient.
+            var upstream = new Dictionary<LayerNode, bool>();
+            foreach (var l in _p.Graph.Layers)
+                upstream[l] = l.TrainableCount > 0 || l.Sources.Any(s => s is not null && upstream[s]);
+            bool OnlyInput(LayerNode? source) => source is null || !upstream[source];
+
             for (int i = _groups.Count - 1; i >= 0; i--)
             {
                 var g = _groups[i];
                 var y = _outputOf[g];
-                var x = i == 0 ? _p.Input : _outputOf[_groups[i - 1]];
-                if (!_gradientOf.TryGetValue(y.Root, out var dy)) continue;
+                if (!_gradientOf.TryGetValue(Key(y), out var dy)) continue; // nothing the output depends on
                 bool fused = g == _fusedGroup;
                 if (fused) dy = _lossGradient!;
-                bool onlyInput = !weightsBefore[i];
+                var source = g.First.Sources[0];
+                var x = OutputOf(source);
+                bool onlyInput = OnlyInput(source);
                 bool hasWeights = g.Layers.Any(l => l.TrainableCount > 0);
-
-                Buffer GradientOf(Buffer b, bool inPlace)
-                {
-                    if (b.Root.Role == BufferRole.Input) return _p.InputGradient;
-                    if (!_gradientOf.TryGetValue(b.Root, out var d))
-                        _gradientOf[b.Root] = d = New("d_" + b.Root.Name, b.Root.SizePerSample, BufferRole.Gradient, inPlace ? dy : null);
-                    return d;
-                }
 
                 switch (g.Kind)
                 {
                     case KernelKind.View:
-                        _gradientOf[x.Root] = x.Root.Role == BufferRole.Input ? _p.InputGradient : dy;
+                        // The view's gradient is its input's gradient seen with another shape.
+                        if (x.Root.Role != BufferRole.Input) Contribute(x, dy, g, onlyInput);
+                        break;
+
+                    case KernelKind.Merge:
+                        MergeBackward(g, dy, OnlyInput);
                         break;
 
                     case KernelKind.Linear:
                     {
-                        var dx = GradientOf(x, inPlace: false);
+                        var dx = Into(x, dy, inPlace: false, out var sum);
                         var act = fused || g.KeepsLogits ? ActivationKind.Linear : g.Epilogue;
                         if (g.KeepsLogits && !fused)
                         {
@@ -259,12 +288,13 @@ public static class Lowering
                             DxOnlyForInputGradient = onlyInput,
                             OnlyForInputGradient = onlyInput && !hasWeights,
                         });
+                        AddPart(dx, sum, g, onlyInput);
                         break;
                     }
 
                     case KernelKind.BatchNorm:
                     {
-                        var dx = GradientOf(x, inPlace: true);
+                        var dx = Into(x, dy, inPlace: true, out var sum);
                         _p.Backward.Add(new Step(StepKind.BatchNormBackward, g)
                         {
                             X = Readable(x, g), Y = y, DY = dy, DX = dx, Statistics = _statisticsOf[g],
@@ -272,6 +302,7 @@ public static class Lowering
                             DxOnlyForInputGradient = onlyInput,
                             OnlyForInputGradient = onlyInput && !hasWeights,
                         });
+                        AddPart(dx, sum, g, onlyInput);
                         break;
                     }
 
@@ -283,7 +314,7 @@ public static class Lowering
                         {
                             // The loss already wrote the gradient of this activation's input.
                             if (x.Root.Role != BufferRole.Input)
-                                _gradientOf[x.Root] = dy;
+                                Contribute(x, dy, g, onlyInput);
                             else
                                 _p.Backward.Add(new Step(StepKind.ActivationBackward, g)
                                 {
@@ -292,7 +323,7 @@ public static class Lowering
                                 });
                             break;
                         }
-                        var dx = GradientOf(x, inPlace: true);
+                        var dx = Into(x, dy, inPlace: true, out var sum);
                         var kind = g.Kind switch
                         {
                             KernelKind.Softmax => StepKind.SoftmaxBackward,
@@ -307,29 +338,32 @@ public static class Lowering
                             Activation = g.Epilogue, Alpha = g.Alpha,
                             OnlyForInputGradient = onlyInput, DxOnlyForInputGradient = onlyInput,
                         });
+                        AddPart(dx, sum, g, onlyInput);
                         break;
                     }
 
                     case KernelKind.Preprocess:
                     {
                         // An elementwise affine map: its gradient scales in place.
-                        var dx = GradientOf(x, inPlace: true);
+                        var dx = Into(x, dy, inPlace: true, out var sum);
                         _p.Backward.Add(new Step(StepKind.PreprocessBackward, g)
                         {
                             DY = dy, DX = dx, OnlyForInputGradient = onlyInput, DxOnlyForInputGradient = onlyInput,
                         });
+                        AddPart(dx, sum, g, onlyInput);
                         break;
                     }
 
                     case KernelKind.Pool:
                     case KernelKind.Resample:
                     {
-                        var dx = GradientOf(x, inPlace: false);
+                        var dx = Into(x, dy, inPlace: false, out var sum);
                         _p.Backward.Add(new Step(g.Kind == KernelKind.Pool ? StepKind.PoolBackward : StepKind.ResampleBackward, g)
                         {
                             DY = dy, DX = dx, Mask = _maskOf.TryGetValue(g, out var m) ? m : null,
                             OnlyForInputGradient = onlyInput, DxOnlyForInputGradient = onlyInput,
                         });
+                        AddPart(dx, sum, g, onlyInput);
                         break;
                     }
 
@@ -337,6 +371,92 @@ public static class Lowering
                         throw new System.InvalidOperationException($"lowering has no backward rule for kernel kind {g.Kind} ({g.LayerNames})");
                 }
             }
+        }
+
+        /// <summary>
+        /// One step per input: its share of the output gradient, written over the input's gradient
+        /// when it is the first contribution in backward order and added to it otherwise (the merge
+        /// kernels accumulate themselves). Add passes the output gradient through unchanged, so its
+        /// first input with no gradient yet takes the output gradient's memory and needs no step.
+        /// </summary>
+        private void MergeBackward(KernelGroup g, Buffer dy, System.Func<LayerNode?, bool> onlyInput)
+        {
+            var merge = g.First.As<MergeSpec>();
+            var sources = g.First.Sources;
+            var inputs = sources.Select(OutputOf).ToList();
+            bool aliased = false;
+            Buffer? product = null;
+            for (int k = 0; k < inputs.Count; k++)
+            {
+                var x = inputs[k];
+                bool only = onlyInput(sources[k]);
+                if (merge.Operation == MergeKind.Add && !aliased && x.Root.Role != BufferRole.Input && !_gradientOf.ContainsKey(Key(x)))
+                {
+                    _gradientOf[Key(x)] = New("d_" + x.Root.Name, x.Root.SizePerSample, BufferRole.Gradient, dy);
+                    aliased = true;
+                    continue;
+                }
+                var (dx, accumulate) = Target(x, dy, inPlace: false);
+                var others = merge.Operation == MergeKind.Multiply
+                    ? inputs.Where((_, j) => j != k).Select(o => Readable(o, g)).ToArray()
+                    : System.Array.Empty<Buffer>();
+                // The product of three or more other factors is built up in a scratch buffer first.
+                if (others.Length > 1)
+                    product ??= New(Identifier(g.First.Name) + "_product", dy.SizePerSample, BufferRole.Gradient);
+                _p.Backward.Add(new Step(StepKind.MergeBackward, g)
+                {
+                    DY = dy, DX = dx, Operands = others, Z = others.Length > 1 ? product : null,
+                    Mask = _maskOf.TryGetValue(g, out var winner) ? winner : null,
+                    Input = k, Accumulate = accumulate,
+                    OnlyForInputGradient = only || dx.Root.Role == BufferRole.InputGradient,
+                    DxOnlyForInputGradient = only || dx.Root.Role == BufferRole.InputGradient,
+                });
+            }
+        }
+
+        /// <summary>Tensors rooted in the model's input share one gradient: the caller's input gradient.</summary>
+        private Buffer Key(Buffer x) => x.Root.Role == BufferRole.Input ? _p.Input : x;
+
+        /// <summary>The gradient of <paramref name="x"/>, and whether a contribution adds to it (it already has one, from a reader later in the model).</summary>
+        private (Buffer Gradient, bool Accumulate) Target(Buffer x, Buffer dy, bool inPlace)
+        {
+            if (_gradientOf.TryGetValue(Key(x), out var existing)) return (existing, true);
+            var d = x.Root.Role == BufferRole.Input
+                ? _p.InputGradient
+                : New("d_" + x.Root.Name, x.Root.SizePerSample, BufferRole.Gradient, inPlace ? dy : null);
+            _gradientOf[Key(x)] = d;
+            return (d, false);
+        }
+
+        /// <summary>
+        /// Where a kernel that overwrites its output writes its contribution to the gradient of
+        /// <paramref name="x"/>: the gradient itself for the first contribution, else a part that
+        /// <see cref="AddPart"/> then adds to <paramref name="sum"/>.
+        /// </summary>
+        private Buffer Into(Buffer x, Buffer dy, bool inPlace, out Buffer? sum)
+        {
+            var (gradient, accumulate) = Target(x, dy, inPlace);
+            sum = accumulate ? gradient : null;
+            if (!accumulate) return gradient;
+            _parts.TryGetValue(gradient, out int count);
+            _parts[gradient] = ++count;
+            return New($"d_{x.Root.Name}_part{count}", x.Root.SizePerSample, BufferRole.Gradient, inPlace ? dy : null);
+        }
+
+        private void AddPart(Buffer part, Buffer? sum, KernelGroup g, bool onlyInput)
+        {
+            if (sum is null) return;
+            bool only = onlyInput || sum.Root.Role == BufferRole.InputGradient;
+            _p.Backward.Add(new Step(StepKind.AccumulateGradient, g) { X = part, DX = sum, OnlyForInputGradient = only, DxOnlyForInputGradient = only });
+        }
+
+        /// <summary>dy is the gradient of <paramref name="x"/> as it is (a view, a fused activation): share it, or add it to the gradient x already has.</summary>
+        private void Contribute(Buffer x, Buffer dy, KernelGroup g, bool onlyInput)
+        {
+            if (_gradientOf.TryGetValue(Key(x), out var existing))
+                AddPart(dy, existing, g, onlyInput);
+            else
+                _gradientOf[Key(x)] = dy;
         }
     }
 

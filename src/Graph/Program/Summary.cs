@@ -13,19 +13,21 @@ public static class Summary
         // Columns widen to the longest entry, so long Keras names are never cut off.
         int nameWidth = System.Math.Max(29, graph.Layers.Max(l => l.Name.Length + l.TypeName.Length + 3) + 2);
         int shapeWidth = System.Math.Max(26, graph.Layers.Max(l => l.Output.ToKeras().Length) + 2);
-        const int paramWidth = 11, flopsWidth = 15;
-        int width = nameWidth + shapeWidth + paramWidth + flopsWidth + 8;
+        const int paramWidth = 11, flopsWidth = 15, kernelWidth = 8;
+        // A graph gets Keras' functional-model column, "Connected to"; a chain reads top to bottom without it.
+        bool graphModel = !graph.IsChain;
+        int width = nameWidth + shapeWidth + paramWidth + flopsWidth + 8 + (graphModel ? kernelWidth + ConnectedWidth(graph) : 0);
         var rule = new string('_', width);
         var sb = new StringBuilder();
         sb.Append("Model: \"").Append(graph.Spec.ClassName).Append("\"\n");
         sb.Append(rule).Append('\n');
-        sb.Append(Row("Layer (type)", "Output Shape", "Param #", "FLOPs", "Kernel"));
+        sb.Append(Row("Layer (type)", "Output Shape", "Param #", "FLOPs", "Kernel", graphModel ? "Connected to" : ""));
         sb.Append(new string('=', width)).Append('\n');
         for (int i = 0; i < graph.Layers.Count; i++)
         {
             var l = graph.Layers[i];
             sb.Append(Row($"{l.Name} ({l.TypeName})", l.Output.ToKeras(), l.ParameterCount.ToString(CultureInfo.InvariantCulture),
-                l.Flops.ToString("N0", CultureInfo.InvariantCulture), program.Fusion.KernelOf(l)));
+                l.Flops.ToString("N0", CultureInfo.InvariantCulture), program.Fusion.KernelOf(l), graphModel ? Connected(l) : ""));
         }
         sb.Append(new string('=', width)).Append('\n');
         sb.Append("Total params: ").Append(graph.TotalParameters.ToString("N0", CultureInfo.InvariantCulture)).Append('\n');
@@ -35,14 +37,20 @@ public static class Summary
         sb.Append(rule).Append('\n');
         return sb.ToString();
 
-        string Row(string name, string shape, string parameters, string flops, string kernel)
+        string Row(string name, string shape, string parameters, string flops, string kernel, string connected)
         {
-            var row = " " + Pad(name, nameWidth) + Pad(shape, shapeWidth) + Pad(parameters, paramWidth) + Pad(flops, flopsWidth) + kernel;
+            var row = " " + Pad(name, nameWidth) + Pad(shape, shapeWidth) + Pad(parameters, paramWidth) + Pad(flops, flopsWidth)
+                + (connected.Length > 0 ? Pad(kernel, kernelWidth) + connected : kernel);
             return row.TrimEnd() + "\n";
         }
 
         static string Pad(string s, int w) => s.PadRight(w);
     }
+
+    /// <summary>As Keras prints a functional model's inputs: <c>conv2d[0][0], re_lu[0][0]</c>.</summary>
+    private static string Connected(LayerNode l) => string.Join(", ", l.Sources.Select(s => (s?.Name ?? "input") + "[0][0]"));
+
+    private static int ConnectedWidth(ModelGraph graph) => System.Math.Max(12, graph.Layers.Max(l => Connected(l).Length));
 
     /// <summary>One line per kernel: which layers it computes and how.</summary>
     public static string[] FusionLines(KernelProgram program)
@@ -80,6 +88,7 @@ public static class Summary
             KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Spec is RescalingSpec ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",
             KernelKind.Activation => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
             KernelKind.View => $"{g.LayerNames}: a view, no kernel",
+            KernelKind.Merge => $"{g.Label}: {g.LayerNames}: {g.First.Describe()}{(g.First.As<MergeSpec>().Operation == MergeKind.Maximum ? " with the winning input saved" : "")}; backward gives each input its gradient, added to what other readers gave it",
             _ => throw new System.InvalidOperationException($"no description for kernel kind {g.Kind}"),
         };
     }

@@ -15,6 +15,13 @@ public abstract class LayerAttribute : Attribute
     /// still flow through the layer to the ones before it.
     /// </summary>
     public bool Trainable { get; set; } = true;
+
+    /// <summary>
+    /// The layer this one reads, by name, instead of the attribute written before it: a branch
+    /// starts with it (a projection shortcut, an Inception branch, a second head). The named layer
+    /// must be written above this one.
+    /// </summary>
+    public string? From { get; set; }
 }
 
 /// <summary>Flattens each sample to one dimension.</summary>

@@ -1,0 +1,24 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Kiln.Graph;
+
+/// <summary>Checks of the wiring: a layer whose output no layer reads computes nothing the model returns.</summary>
+internal static class GraphChecks
+{
+    public static void Run(ModelGraph graph, List<GraphDiagnostic> diagnostics)
+    {
+        var layers = graph.Layers;
+        var read = new HashSet<LayerNode>(layers.SelectMany(l => l.Sources).OfType<LayerNode>());
+        for (int i = 0; i < layers.Count - 1; i++)
+        {
+            var layer = layers[i];
+            if (read.Contains(layer)) continue;
+            var next = layers[i + 1];
+            string hint = next.Spec.Reads.Count > 0
+                ? $"the next layer, '{next.Name}', reads {string.Join(" and ", next.Spec.Reads.Select(n => "'" + n + "'"))} instead; add '{layer.Name}' to a merge or remove it"
+                : "add it to a merge or remove it";
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnusedLayer, layer.Spec.Location, $"{layer.TypeName} '{layer.Name}'", hint));
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using Kiln;
+
+namespace Kiln.EndToEnd.Tests;
+
+// Tiny graph models: fan-out, every merge, From branches. The gradient checks run on every
+// weight and every input value, so a tensor read twice must receive both gradients.
+
+// A residual MLP: 'stem' is read by the next Dense and by the Add.
+[Sequential(6)]
+[Dense(8, Activation.Relu, Name = "stem")]
+[Dense(8, Activation.Tanh)]
+[Dense(8, Name = "main")]
+[Add("main", "stem")]
+[Relu]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class ResidualMlp { }
+
+// ResNet basic blocks on a small image: an identity shortcut, then a projection shortcut with
+// strides; the ReLU after each Add reads a merge.
+// Small (4x4, 2-3 channels) so that few activations sit within the check's step of zero.
+[Sequential(4, 4, 1)]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu(Name = "stem")]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization(Name = "b1")]
+[Add("b1", "stem")] [Relu(Name = "block1")]
+[Conv2D(3, 3, Strides = 2, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[Conv2D(3, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization(Name = "main")]
+[Conv2D(3, 1, Strides = 2, UseBias = false, From = "block1")] [BatchNormalization(Name = "shortcut")]
+[Add("main", "shortcut")] [Relu]
+[GlobalAveragePooling2D]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class TinyResNet { }
+
+// Subtract and a two-factor Multiply (a gate), with the gate's sigmoid fused into its Dense.
+[Sequential(5)]
+[Dense(6, Activation.Tanh, Name = "h")]
+[Dense(6, Name = "a")]
+[Dense(6, From = "h", Name = "b")]
+[Subtract("a", "b", Name = "diff")]
+[Dense(6, Activation.Sigmoid, From = "h", Name = "gate")]
+[Multiply("diff", "gate")]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class SubtractAndGate { }
+
+// Three-input Multiply, Average and Maximum over the same three branches, each read three times.
+[Sequential(4)]
+[Dense(5, Activation.Tanh, Name = "pa")]
+[Dense(5, Activation.Tanh, Name = "pb")]
+[Dense(5, Activation.Tanh, From = "pa", Name = "pc")]
+[Multiply("pa", "pb", "pc", Name = "product")]
+[Average("pa", "pb", "pc", Name = "mean")]
+[Maximum("pa", "pb", "pc", Name = "largest")]
+[Concatenate("product", "mean", "largest")]
+[Dense(3)]
+[Loss(Loss.MeanSquaredError)]
+public partial class ThreeWayMerges { }
+
+// Inception-style channel concatenation of three branches of one pooled image, then a
+// concatenation along the height (Keras axis 1) of two 1x1 branches.
+[Sequential(4, 4, 3)]
+[MaxPooling2D(2, Strides = 1, Padding = Padding.Same, Name = "pooled")]
+[Conv2D(2, 1, Activation = Activation.Relu, Name = "b1")]
+[Conv2D(2, 1, Activation = Activation.Relu, From = "pooled")] [Conv2D(3, 3, Padding = Padding.Same, Name = "b3")]
+[AveragePooling2D(3, Strides = 1, Padding = Padding.Same, From = "pooled")] [Conv2D(2, 1, Name = "bp")]
+[Concatenate("b1", "b3", "bp", Name = "mixed")]
+[Conv2D(2, 1, Name = "top")]
+[Conv2D(2, 1, From = "mixed", Name = "bottom")]
+[Concatenate("top", "bottom", Axis = 1)]
+[Flatten]
+[Dense(2, Activation.Sigmoid)]
+[Loss(Loss.BinaryCrossentropy)]
+public partial class InceptionLike { }
+
+// A tensor read by a view, an activation and a merge at once (and the same tensor twice by one
+// merge): every kind of reader adds its part to the gradient.
+[Sequential(6)]
+[Dense(6, Name = "h")]
+[Reshape(2, 3, Name = "grid")]
+[Flatten(Name = "flat")]
+[Relu(From = "h", Name = "positive")]
+[Add("flat", "positive", "h", "h")]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class ManyReaders { }
