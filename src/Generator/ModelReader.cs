@@ -127,7 +127,12 @@ internal static class ModelReader
             else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
             {
                 string? name = data.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string;
-                layers.Add(new LayerSpec(layerKind, new EquatableArray<Argument>(arguments.ToArray()), location) { UserName = name });
+                var nameSyntax = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Name");
+                layers.Add(new LayerSpec(layerKind, new EquatableArray<Argument>(arguments.ToArray()), location)
+                {
+                    UserName = name,
+                    UserNameLocation = nameSyntax is null ? null : Span(nameSyntax.GetLocation()),
+                });
             }
         }
 

@@ -138,6 +138,49 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void TwoLayersWithTheSameName() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "hidden")]
+        [Relu]
+        [Dense(2, [|Name = "hidden"|])]
+        public partial class M { }
+        """, "KILN0009", "Layers 1 (Dense) and 3 (Dense) are both named 'hidden'; layer names must be unique within a model, as in Keras: give one of them another Name");
+
+    [Fact]
+    public void ANameThatAnUnnamedLayerGetsAutomatically() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, [|Name = "dense_1"|])]
+        [Dense(8)]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0009", "Layers 1 (Dense) and 3 (Dense, named automatically) are both named 'dense_1'; layer names must be unique within a model, as in Keras: give layer 1 another Name (unnamed layers get Keras' automatic names: dense, dense_1, ...)");
+
+    [Fact]
+    public void AnAutomaticNameTakenByALaterLayer() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8)]
+        [Relu([|Name = "dense"|])]
+        [Dense(2, Name = "out")]
+        public partial class M { }
+        """, "KILN0009", "Layers 1 (Dense, named automatically) and 2 (ReLU) are both named 'dense'; layer names must be unique within a model, as in Keras: give layer 2 another Name (unnamed layers get Keras' automatic names: dense, dense_1, ...)");
+
+    [Theory]
+    [InlineData("", "''", "is empty")]
+    [InlineData("hidden layer", "'hidden layer'", "contains a space")]
+    [InlineData("encoder/dense", "'encoder/dense'", "contains '/', which separates the layer from its weight in tensor names such as 'dense/kernel'")]
+    [InlineData("d\u00e9nse", "'d\u00e9nse'", "contains '\u00e9' (U+00E9)")]
+    [InlineData("tab\t", "'tab\\u0009'", "contains U+0009")]
+    [InlineData("a\"b", "'a\"b'", "contains '\"'")]
+    [InlineData("optimizer.state.0", "'optimizer.state.0'", "starts with 'optimizer.state.', which checkpoints keep for optimizer state")]
+    [InlineData("x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789",
+        "'x0123456789x0123456789x0123456789x0123456789x0123456789x0123...'", "has 110 characters")]
+    public void ALayerNameThatCannotBeUsed(string name, string shown, string problem) => AssertSingle($$"""
+        [Sequential(4)]
+        [Dense(2, [|Name = {{Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(name, quote: true)}}|])]
+        public partial class M { }
+        """, "KILN0010", $"{shown} cannot be a layer name: it {problem}; a layer name is 1 to 100 ASCII letters, digits, '_', '.' or '-', e.g. 'block1.conv_2'");
+
+    [Fact]
     public void ZeroInputDimension() => AssertSingle("""
         [Sequential(28, [|0|])]
         [Flatten]

@@ -108,6 +108,9 @@ public sealed record LayerSpec(LayerKind Kind, EquatableArray<Argument> Argument
 
     /// <summary>The user's <c>Name = "..."</c>, if any (carried as a string argument would be awkward, so the generator passes it here).</summary>
     public string? UserName { get; init; }
+
+    /// <summary>Where the user's <c>Name = "..."</c> argument is, for diagnostics about the name.</summary>
+    public SourceSpan? UserNameLocation { get; init; }
 }
 
 /// <summary>The <c>[Loss]</c> attribute.</summary>
