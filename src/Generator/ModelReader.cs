@@ -71,7 +71,22 @@ internal static class ModelReader
         ["ZeroPadding2DAttribute"] = LayerKind.ZeroPadding2D,
     };
 
+    /// <summary>Reads the model; should reading itself fail, the model gets KILN0008 at its name instead of the compiler's CS8785.</summary>
     public static ModelInput Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ReadModel(context, cancellationToken);
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            var failure = KilnGenerator.Failure(declaration.Identifier.ValueText, Span(declaration.Identifier.GetLocation()), e);
+            return new ModelInput(null, new EquatableArray<GraphDiagnostic>(new[] { failure }), new SourceTrees(new[] { declaration.SyntaxTree }));
+        }
+    }
+
+    private static ModelInput ReadModel(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var symbol = (INamedTypeSymbol)context.TargetSymbol;
         var declaration = (ClassDeclarationSyntax)context.TargetNode;
@@ -144,7 +159,7 @@ internal static class ModelReader
             new EquatableArray<Argument>(input.ToArray()),
             sequentialLocation,
             new EquatableArray<LayerSpec>(layers.ToArray()),
-            loss);
+            loss) { ClassLocation = identifier };
         var trees = symbol.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Distinct().ToArray();
         return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), new SourceTrees(trees));
     }

@@ -10,13 +10,13 @@ namespace Kiln.Generator.Tests;
 public class DiagnosticTests
 {
     private static void AssertSingle(string markedSource, string id, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error,
-        System.Collections.Generic.IReadOnlyDictionary<string, string>? properties = null)
+        System.Collections.Generic.IReadOnlyDictionary<string, string>? properties = null, IIncrementalGenerator? generator = null)
     {
         int start = markedSource.IndexOf("[|", System.StringComparison.Ordinal);
         int end = markedSource.IndexOf("|]", System.StringComparison.Ordinal) - 2;
         Assert.True(start >= 0 && end >= start, "the test source must mark the expected span with [| |]");
         string source = markedSource.Replace("[|", "").Replace("|]", "");
-        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n" + source, properties: properties);
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n" + source, properties: properties, generator: generator);
         var kiln = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN")).ToList();
         var d = Assert.Single(kiln);
         Assert.Equal(id, d.Id);
@@ -135,6 +135,50 @@ public class DiagnosticTests
             properties: new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = limit });
         Assert.Equal("KILN0007", Assert.Single(result.GeneratorDiagnostics).Id);
         Assert.Contains("the limit of 100,000,000", result.GeneratorDiagnostics[0].GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The generator with Graph passes that throw, as a bug in Kiln would.</summary>
+    private static IIncrementalGenerator Throwing(System.Exception e) =>
+        (IIncrementalGenerator)typeof(KilnGenerator).GetConstructor(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance,
+            new[] { typeof(System.Func<Kiln.Graph.ModelSpec, Kiln.Graph.CompiledModel>) })!
+            .Invoke(new object[] { new System.Func<Kiln.Graph.ModelSpec, Kiln.Graph.CompiledModel>(_ => throw e) });
+
+    [Fact]
+    public void AnExceptionInKilnIsALocatedDiagnostic() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(2)]
+        public partial class [|M|] { }
+        """, "KILN0008", "Kiln failed to generate 'M': System.InvalidOperationException: Sequence contains no elements (at line 2); this is a bug in Kiln, not in the model: please report it with the model's attributes (no code was generated for 'M')",
+        generator: Throwing(new System.InvalidOperationException("Sequence contains no elements\r\n(at line 2)")));
+
+    [Fact]
+    public void AFailedModelGetsNoSourceAndOthersStillDo()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(4)]
+            [Dense(2)]
+            public partial class M { }
+            """, generator: Throwing(new System.ArgumentException("boom")));
+        Assert.Equal("KILN0008", Assert.Single(result.GeneratorDiagnostics).Id);
+        Assert.Empty(result.Generated);
+        Assert.DoesNotContain(result.CompilationDiagnostics, d => d.Id == "CS8785");
+    }
+
+    [Fact]
+    public void CancellationIsNotTurnedIntoADiagnostic()
+    {
+        // OperationCanceledException is the compiler's to handle; Kiln must not report it as its own failure.
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(4)]
+            [Dense(2)]
+            public partial class M { }
+            """, generator: Throwing(new System.OperationCanceledException()));
+        Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id == "KILN0008");
+        Assert.Empty(result.Generated);
     }
 
     [Fact]
