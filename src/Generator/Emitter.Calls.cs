@@ -43,7 +43,7 @@ internal static partial class Emitter
         };
     }
 
-    private static string WindowName(LayerNode layer) => Pascal(layer.Name) + "Window";
+    private static string WindowName(LayerNode layer) => Pascal(Identifiers.Of(layer)) + Identifiers.WindowSuffix;
 
     private static string BiasText(KernelGroup g) => g.First.Weights.Any(x => x.Suffix == "bias") ? " + bias" : "";
 
@@ -102,12 +102,11 @@ internal static partial class Emitter
         ? $"ArenaFixed({OffsetName(b.Root)}, {b.Root.SizePerSample})"
         : $"ArenaSlice({OffsetName(b.Root)}, n, {b.Root.SizePerSample})";
 
-    internal static string OffsetName(Buffer b) => Pascal(b.Root.Name) + "At";
+    internal static string OffsetName(Buffer b) => Pascal(b.Root.Name) + Identifiers.OffsetSuffix;
 
-    private static string SlotName(TensorSlot slot) => Pascal(slot.Layer.Name) + Pascal(slot.Weight.Suffix);
+    private static string SlotName(TensorSlot slot) => Pascal(Identifiers.Of(slot.Layer)) + Pascal(slot.Weight.Suffix);
 
-    private static string Pascal(string name) =>
-        string.Concat(name.Split('_', '/', '.', '-').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
+    private static string Pascal(string name) => Identifiers.Pascal(name);
 
     /// <summary>Declares each arena span the first time a method uses it, named after the buffer.</summary>
     private sealed class Locals

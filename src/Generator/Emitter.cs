@@ -50,8 +50,8 @@ internal static partial class Emitter
         foreach (var line in Summary.FusionLines(program)) w.Comment("  " + line);
         w.Comment("");
         int perSample = program.ArenaFloatsPerSample;
-        w.Comment($"Memory: parameters {program.ParameterFloats:N0} floats, gradients the same, state {program.StateFloats:N0} floats;");
-        w.Comment($"arena {perSample:N0} floats per sample ({4L * perSample * 32:N0} bytes at batch 32). Arena buffers (floats per sample; x batch at run time):");
+        w.Comment(System.FormattableString.Invariant($"Memory: parameters {program.ParameterFloats:N0} floats, gradients the same, state {program.StateFloats:N0} floats;"));
+        w.Comment(System.FormattableString.Invariant($"arena {perSample:N0} floats per sample ({4L * perSample * 32:N0} bytes at batch 32). Arena buffers (floats per sample; x batch at run time):"));
         int nameWidth = System.Math.Max(26, program.Buffers.Max(b => b.Name.Length) + 2);
         w.Comment($"  {"buffer".PadRight(nameWidth)}{"offset",8}{"size",8}   live in steps");
         foreach (var b in ArenaRoots(program).OrderBy(b => b.OffsetPerSample).ThenBy(b => b.FirstStep))
@@ -59,7 +59,7 @@ internal static partial class Emitter
         var fixedBuffers = FixedBuffers(program).ToList();
         if (fixedBuffers.Count > 0)
         {
-            w.Comment($"then a fixed tail of {program.ArenaFixedFloats:N0} floats (not per sample):");
+            w.Comment(System.FormattableString.Invariant($"then a fixed tail of {program.ArenaFixedFloats:N0} floats (not per sample):"));
             foreach (var b in fixedBuffers)
                 w.Comment($"  {b.Name.PadRight(nameWidth)}{b.OffsetPerSample,8}{b.SizePerSample,8}");
         }

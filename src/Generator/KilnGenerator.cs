@@ -31,8 +31,19 @@ public sealed class KilnGenerator : IIncrementalGenerator
             ? value
             : ModelSpec.DefaultMaxParameters;
 
+    private readonly System.Func<ModelSpec, CompiledModel> _compile;
+
+    public KilnGenerator()
+        : this(ModelCompiler.Compile)
+    {
+    }
+
+    /// <summary>For tests: runs <paramref name="compile"/> in place of the Graph passes, e.g. one that throws.</summary>
+    internal KilnGenerator(System.Func<ModelSpec, CompiledModel> compile) => _compile = compile;
+
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
+        var compile = _compile;
         var models = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 "Kiln.SequentialAttribute",
@@ -48,7 +59,7 @@ public sealed class KilnGenerator : IIncrementalGenerator
 
         var compiled = models
             .Combine(maxParameters)
-            .Select(static (pair, _) => Compile(pair.Left, pair.Right))
+            .Select((pair, _) => Compile(pair.Left, pair.Right, compile))
             .WithTrackingName(CompileStep);
 
         context.RegisterSourceOutput(compiled, static (spc, model) =>
@@ -60,17 +71,36 @@ public sealed class KilnGenerator : IIncrementalGenerator
         });
     }
 
-    private static GeneratedModel Compile(ModelInput input, long maxParameters)
+    private static GeneratedModel Compile(ModelInput input, long maxParameters, System.Func<ModelSpec, CompiledModel> compile)
     {
-        var spec = input.Spec! with { MaxParameters = maxParameters };
+        if (input.Spec is null)
+            return new GeneratedModel("", null, input.Diagnostics, input.Trees);
+        var spec = input.Spec with { MaxParameters = maxParameters };
         string hint = (spec.Namespace.Length > 0 ? spec.Namespace + "." : "") + spec.ClassName + ".g.cs";
         var diagnostics = new List<GraphDiagnostic>(input.Diagnostics);
         if (diagnostics.Any(d => d.Severity == Severity.Error))
             return new GeneratedModel(hint, null, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
-        var compiled = ModelCompiler.Compile(spec);
-        diagnostics.AddRange(compiled.Diagnostics);
-        string? source = compiled.Program is null ? null : Emitter.Emit(compiled.Program);
+        string? source;
+        try
+        {
+            var compiled = compile(spec);
+            diagnostics.AddRange(compiled.Diagnostics);
+            source = compiled.Program is null ? null : Emitter.Emit(compiled.Program);
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            // A bug in Kiln, not in the model: say so at the model, and generate nothing for it.
+            diagnostics.Add(Failure(spec.ClassName, spec.ClassLocation, e));
+            source = null;
+        }
         return new GeneratedModel(hint, source, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
+    }
+
+    /// <summary>KILN0008 for an exception Kiln threw while reading or compiling <paramref name="className"/>: its type and message, on one line.</summary>
+    internal static GraphDiagnostic Failure(string className, SourceSpan? location, System.Exception e)
+    {
+        string message = string.Join(" ", e.Message.Split(new[] { '\r', '\n' }, System.StringSplitOptions.RemoveEmptyEntries)).Trim();
+        return GraphDiagnostic.Create(Descriptors.GeneratorFailure, location, className, e.GetType().FullName ?? e.GetType().Name, message);
     }
 
     private static readonly Dictionary<string, Microsoft.CodeAnalysis.DiagnosticDescriptor> ById =

@@ -77,7 +77,22 @@ internal static class ModelReader
         ["ConcatenateAttribute"] = LayerKind.Concatenate,
     };
 
+    /// <summary>Reads the model; should reading itself fail, the model gets KILN0008 at its name instead of the compiler's CS8785.</summary>
     public static ModelInput Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ReadModel(context, cancellationToken);
+        }
+        catch (System.Exception e) when (e is not System.OperationCanceledException)
+        {
+            var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            var failure = KilnGenerator.Failure(declaration.Identifier.ValueText, Span(declaration.Identifier.GetLocation()), e);
+            return new ModelInput(null, new EquatableArray<GraphDiagnostic>(new[] { failure }), new SourceTrees(new[] { declaration.SyntaxTree }));
+        }
+    }
+
+    private static ModelInput ReadModel(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var symbol = (INamedTypeSymbol)context.TargetSymbol;
         var declaration = (ClassDeclarationSyntax)context.TargetNode;
@@ -133,7 +148,12 @@ internal static class ModelReader
             else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
             {
                 string? name = data.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string;
-                layers.Add(LayerSpecs.Create(layerKind, arguments, location) with { UserName = name });
+                var nameSyntax = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Name");
+                layers.Add(LayerSpecs.Create(layerKind, arguments, location) with
+                {
+                    UserName = name,
+                    UserNameLocation = nameSyntax is null ? null : Span(nameSyntax.GetLocation()),
+                });
             }
         }
 
@@ -145,7 +165,7 @@ internal static class ModelReader
             new EquatableArray<Argument>(input.ToArray()),
             sequentialLocation,
             new EquatableArray<LayerSpec>(layers.ToArray()),
-            loss);
+            loss) { ClassLocation = identifier };
         var trees = symbol.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Distinct().ToArray();
         return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), new SourceTrees(trees));
     }

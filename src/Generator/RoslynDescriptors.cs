@@ -18,6 +18,9 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor UnsupportedDeclaration = new("KILN0005", "Model class cannot be generated", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NonPositiveInputDimension = new("KILN0006", "Input dimension must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor TooManyParameters = new("KILN0007", "Model has more parameters than the configured limit", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor GeneratorFailure = new("KILN0008", "Kiln failed to generate the model", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor DuplicateLayerName = new("KILN0009", "Duplicate layer name", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LayerNameNotUsable = new("KILN0010", "Layer name not usable", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new("KILN0101", "Dense needs a flat input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NonPositiveUnits = new("KILN0102", "Units must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor DropoutRate = new("KILN0103", "Dropout rate out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -53,6 +56,9 @@ internal static class RoslynDescriptors
         UnsupportedDeclaration,
         NonPositiveInputDimension,
         TooManyParameters,
+        GeneratorFailure,
+        DuplicateLayerName,
+        LayerNameNotUsable,
         DenseOnRankAboveOne,
         NonPositiveUnits,
         DropoutRate,

@@ -19,12 +19,13 @@ public sealed class CompiledModel
     public bool HasErrors => Diagnostics.Any(d => d.Severity == Severity.Error);
 }
 
-/// <summary>attributes → specs → shape inference and checks → fusion → lowering and memory plan.</summary>
+/// <summary>attributes → specs → name check → shape inference and checks → fusion → lowering and memory plan.</summary>
 public static class ModelCompiler
 {
     public static CompiledModel Compile(ModelSpec spec)
     {
         var diagnostics = new List<GraphDiagnostic>();
+        NameCheck.Run(spec, diagnostics);
         var graph = ShapeInference.Run(spec, diagnostics);
         if (graph is null || diagnostics.Any(d => d.Severity == Severity.Error))
             return new CompiledModel(spec, diagnostics, null);

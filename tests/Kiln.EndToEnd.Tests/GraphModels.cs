@@ -45,14 +45,15 @@ public partial class TinyResNet { }
 [Loss(Loss.MeanSquaredError)]
 public partial class SubtractAndGate { }
 
-// Three-input Multiply, Average and Maximum over the same three branches, each read three times.
+// Three-input Multiply, Average and Maximum over the same three branches, each read three times
+// (named like the generated code's own locals: p, q, r; and "in", a C# keyword, below).
 [Sequential(4)]
-[Dense(5, Activation.Tanh, Name = "pa")]
-[Dense(5, Activation.Tanh, Name = "pb")]
-[Dense(5, Activation.Tanh, From = "pa", Name = "pc")]
-[Multiply("pa", "pb", "pc", Name = "product")]
-[Average("pa", "pb", "pc", Name = "mean")]
-[Maximum("pa", "pb", "pc", Name = "largest")]
+[Dense(5, Activation.Tanh, Name = "p")]
+[Dense(5, Activation.Tanh, Name = "q")]
+[Dense(5, Activation.Tanh, From = "p", Name = "r")]
+[Multiply("p", "q", "r", Name = "product")]
+[Average("p", "q", "r", Name = "mean")]
+[Maximum("p", "q", "r", Name = "largest")]
 [Concatenate("product", "mean", "largest")]
 [Dense(3)]
 [Loss(Loss.MeanSquaredError)]
@@ -61,10 +62,10 @@ public partial class ThreeWayMerges { }
 // Inception-style channel concatenation of three branches of one pooled image, then a
 // concatenation along the height (Keras axis 1) of two 1x1 branches.
 [Sequential(4, 4, 3)]
-[MaxPooling2D(2, Strides = 1, Padding = Padding.Same, Name = "pooled")]
+[MaxPooling2D(2, Strides = 1, Padding = Padding.Same, Name = "in")]
 [Conv2D(2, 1, Activation = Activation.Relu, Name = "b1")]
-[Conv2D(2, 1, Activation = Activation.Relu, From = "pooled")] [Conv2D(3, 3, Padding = Padding.Same, Name = "b3")]
-[AveragePooling2D(3, Strides = 1, Padding = Padding.Same, From = "pooled")] [Conv2D(2, 1, Name = "bp")]
+[Conv2D(2, 1, Activation = Activation.Relu, From = "in")] [Conv2D(3, 3, Padding = Padding.Same, Name = "b3")]
+[AveragePooling2D(3, Strides = 1, Padding = Padding.Same, From = "in")] [Conv2D(2, 1, Name = "bp")]
 [Concatenate("b1", "b3", "bp", Name = "mixed")]
 [Conv2D(2, 1, Name = "top")]
 [Conv2D(2, 1, From = "mixed", Name = "bottom")]

@@ -10,13 +10,13 @@ namespace Kiln.Generator.Tests;
 public class DiagnosticTests
 {
     private static void AssertSingle(string markedSource, string id, string message, DiagnosticSeverity severity = DiagnosticSeverity.Error,
-        System.Collections.Generic.IReadOnlyDictionary<string, string>? properties = null)
+        System.Collections.Generic.IReadOnlyDictionary<string, string>? properties = null, IIncrementalGenerator? generator = null)
     {
         int start = markedSource.IndexOf("[|", System.StringComparison.Ordinal);
         int end = markedSource.IndexOf("|]", System.StringComparison.Ordinal) - 2;
         Assert.True(start >= 0 && end >= start, "the test source must mark the expected span with [| |]");
         string source = markedSource.Replace("[|", "").Replace("|]", "");
-        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n" + source, properties: properties);
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n" + source, properties: properties, generator: generator);
         var kiln = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN")).ToList();
         var d = Assert.Single(kiln);
         Assert.Equal(id, d.Id);
@@ -136,6 +136,93 @@ public class DiagnosticTests
         Assert.Equal("KILN0007", Assert.Single(result.GeneratorDiagnostics).Id);
         Assert.Contains("the limit of 100,000,000", result.GeneratorDiagnostics[0].GetMessage(System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    /// <summary>The generator with Graph passes that throw, as a bug in Kiln would.</summary>
+    private static IIncrementalGenerator Throwing(System.Exception e) =>
+        (IIncrementalGenerator)typeof(KilnGenerator).GetConstructor(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance,
+            new[] { typeof(System.Func<Kiln.Graph.ModelSpec, Kiln.Graph.CompiledModel>) })!
+            .Invoke(new object[] { new System.Func<Kiln.Graph.ModelSpec, Kiln.Graph.CompiledModel>(_ => throw e) });
+
+    [Fact]
+    public void AnExceptionInKilnIsALocatedDiagnostic() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(2)]
+        public partial class [|M|] { }
+        """, "KILN0008", "Kiln failed to generate 'M': System.InvalidOperationException: Sequence contains no elements (at line 2); this is a bug in Kiln, not in the model: please report it with the model's attributes (no code was generated for 'M')",
+        generator: Throwing(new System.InvalidOperationException("Sequence contains no elements\r\n(at line 2)")));
+
+    [Fact]
+    public void AFailedModelGetsNoSourceAndOthersStillDo()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(4)]
+            [Dense(2)]
+            public partial class M { }
+            """, generator: Throwing(new System.ArgumentException("boom")));
+        Assert.Equal("KILN0008", Assert.Single(result.GeneratorDiagnostics).Id);
+        Assert.Empty(result.Generated);
+        Assert.DoesNotContain(result.CompilationDiagnostics, d => d.Id == "CS8785");
+    }
+
+    [Fact]
+    public void CancellationIsNotTurnedIntoADiagnostic()
+    {
+        // OperationCanceledException is the compiler's to handle; Kiln must not report it as its own failure.
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(4)]
+            [Dense(2)]
+            public partial class M { }
+            """, generator: Throwing(new System.OperationCanceledException()));
+        Assert.DoesNotContain(result.GeneratorDiagnostics, d => d.Id == "KILN0008");
+        Assert.Empty(result.Generated);
+    }
+
+    [Fact]
+    public void TwoLayersWithTheSameName() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, Name = "hidden")]
+        [Relu]
+        [Dense(2, [|Name = "hidden"|])]
+        public partial class M { }
+        """, "KILN0009", "Layers 1 (Dense) and 3 (Dense) are both named 'hidden'; layer names must be unique within a model, as in Keras: give one of them another Name");
+
+    [Fact]
+    public void ANameThatAnUnnamedLayerGetsAutomatically() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8, [|Name = "dense_1"|])]
+        [Dense(8)]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0009", "Layers 1 (Dense) and 3 (Dense, named automatically) are both named 'dense_1'; layer names must be unique within a model, as in Keras: give layer 1 another Name (unnamed layers get Keras' automatic names: dense, dense_1, ...)");
+
+    [Fact]
+    public void AnAutomaticNameTakenByALaterLayer() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(8)]
+        [Relu([|Name = "dense"|])]
+        [Dense(2, Name = "out")]
+        public partial class M { }
+        """, "KILN0009", "Layers 1 (Dense, named automatically) and 2 (ReLU) are both named 'dense'; layer names must be unique within a model, as in Keras: give layer 2 another Name (unnamed layers get Keras' automatic names: dense, dense_1, ...)");
+
+    [Theory]
+    [InlineData("", "''", "is empty")]
+    [InlineData("hidden layer", "'hidden layer'", "contains a space")]
+    [InlineData("encoder/dense", "'encoder/dense'", "contains '/', which separates the layer from its weight in tensor names such as 'dense/kernel'")]
+    [InlineData("d\u00e9nse", "'d\u00e9nse'", "contains '\u00e9' (U+00E9)")]
+    [InlineData("tab\t", "'tab\\u0009'", "contains U+0009")]
+    [InlineData("a\"b", "'a\"b'", "contains '\"'")]
+    [InlineData("optimizer.state.0", "'optimizer.state.0'", "starts with 'optimizer.state.', which checkpoints keep for optimizer state")]
+    [InlineData("x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789x0123456789",
+        "'x0123456789x0123456789x0123456789x0123456789x0123456789x0123...'", "has 110 characters")]
+    public void ALayerNameThatCannotBeUsed(string name, string shown, string problem) => AssertSingle($$"""
+        [Sequential(4)]
+        [Dense(2, [|Name = {{Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(name, quote: true)}}|])]
+        public partial class M { }
+        """, "KILN0010", $"{shown} cannot be a layer name: it {problem}; a layer name is 1 to 100 ASCII letters, digits, '_', '.' or '-', e.g. 'block1.conv_2'");
 
     [Fact]
     public void ZeroInputDimension() => AssertSingle("""

@@ -30,8 +30,9 @@ internal static class GeneratorHarness
                 generalDiagnosticOption: ReportDiagnostic.Error));
 
     /// <param name="properties">MSBuild properties as the generator sees them (<c>build_property.X</c>), e.g. KilnMaxParameters.</param>
-    public static GeneratorDriver Driver(bool trackSteps = false, IReadOnlyDictionary<string, string>? properties = null) =>
-        CSharpGeneratorDriver.Create(new[] { new KilnGenerator().AsSourceGenerator() }, parseOptions: ParseOptions,
+    /// <param name="generator">A generator to run in place of a plain KilnGenerator (tests of its failure path).</param>
+    public static GeneratorDriver Driver(bool trackSteps = false, IReadOnlyDictionary<string, string>? properties = null, IIncrementalGenerator? generator = null) =>
+        CSharpGeneratorDriver.Create(new[] { (generator ?? new KilnGenerator()).AsSourceGenerator() }, parseOptions: ParseOptions,
             optionsProvider: properties is null ? null : new Options(properties),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
@@ -62,15 +63,17 @@ internal static class GeneratorHarness
         IReadOnlyDictionary<string, string> Generated,
         Compilation Output);
 
-    public static Result Run(string source, string path = "Models.cs", IReadOnlyDictionary<string, string>? properties = null) =>
-        Run(properties, (path, source));
+    public static Result Run(string source, string path = "Models.cs", IReadOnlyDictionary<string, string>? properties = null, IIncrementalGenerator? generator = null) =>
+        Run(properties, generator, (path, source));
 
     public static Result Run(params (string Path, string Text)[] files) => Run(null, files);
 
-    public static Result Run(IReadOnlyDictionary<string, string>? properties, params (string Path, string Text)[] files)
+    public static Result Run(IReadOnlyDictionary<string, string>? properties, params (string Path, string Text)[] files) => Run(properties, null, files);
+
+    public static Result Run(IReadOnlyDictionary<string, string>? properties, IIncrementalGenerator? generator, params (string Path, string Text)[] files)
     {
         var compilation = Compilation(files);
-        var driver = Driver(properties: properties).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+        var driver = Driver(properties: properties, generator: generator).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var generated = driver.GetRunResult().Results.SelectMany(r => r.GeneratedSources)
             .ToDictionary(s => s.HintName, s => s.SourceText.ToString());
         // Hidden and info diagnostics (unused usings) are not problems; warnings count as errors.

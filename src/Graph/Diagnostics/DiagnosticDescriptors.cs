@@ -53,6 +53,21 @@ public static class Descriptors
         "'{0}' has {1:N0} parameters, more than the limit of {2:N0}; the largest layer is {3} with {4:N0}: make it smaller (a pooling layer before Flatten shrinks the Dense after it), or raise <KilnMaxParameters> in the project file",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptor GeneratorFailure = new(
+        "KILN0008", "Kiln failed to generate the model",
+        "Kiln failed to generate '{0}': {1}: {2}; this is a bug in Kiln, not in the model: please report it with the model's attributes (no code was generated for '{0}')",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor DuplicateLayerName = new(
+        "KILN0009", "Duplicate layer name",
+        "Layers {0} and {1} are both named '{2}'; layer names must be unique within a model, as in Keras: {3}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LayerNameNotUsable = new(
+        "KILN0010", "Layer name not usable",
+        "'{0}' cannot be a layer name: it {1}; a layer name is 1 to {2} ASCII letters, digits, '_', '.' or '-', e.g. 'block1.conv_2'",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new(
         "KILN0101", "Dense needs a flat input",
         "{0} needs one value per sample, but its input is {1}; {2}",
@@ -181,6 +196,7 @@ public static class Descriptors
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension, TooManyParameters,
+        GeneratorFailure, DuplicateLayerName, LayerNameNotUsable,
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
         WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels, DropoutAtTheEnd,
         NormalizationAxis, NormalizationStatistics,

@@ -109,6 +109,9 @@ public sealed record ModelSpec(
     /// <summary>The parameter count above which KILN0007 warns (MSBuild <c>KilnMaxParameters</c>); 0 or less turns the check off.</summary>
     public long MaxParameters { get; init; } = DefaultMaxParameters;
 
+    /// <summary>Where the class name is in the declaration that carries <c>[Sequential]</c>, for diagnostics about the whole model.</summary>
+    public SourceSpan? ClassLocation { get; init; }
+
     /// <summary>100 million parameters: 400 MB of float weights, and as much again for each gradient and optimizer slot.</summary>
     public const long DefaultMaxParameters = 100_000_000;
 

@@ -26,6 +26,16 @@ public static class Names
         _ => throw new System.ArgumentOutOfRangeException(nameof(l), l, "unknown loss"),
     };
 
+    /// <summary>Every layer's final name: the user's <c>Name</c>, else Keras' automatic one (<c>dense</c>, <c>dense_1</c>, … counted over unnamed layers).</summary>
+    public static string[] Of(ModelSpec spec)
+    {
+        var counter = new Counter();
+        var names = new string[spec.Layers.Count];
+        for (int i = 0; i < names.Length; i++)
+            names[i] = spec.Layers[i].UserName ?? counter.Next(spec.Layers[i].BaseName);
+        return names;
+    }
+
     public static string Number(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);
 
     /// <summary>Hands out <c>dense</c>, <c>dense_1</c>, <c>dense_2</c> … per base name, as Keras does within one model.</summary>

@@ -36,8 +36,7 @@ public static class ShapeInference
         }
 
         var input = new Shape(spec.InputShape.Select(a => (int)a.Number).ToArray());
-        var counter = new Names.Counter();
-        var names = spec.Layers.Select(l => l.UserName ?? counter.Next(l.BaseName)).ToArray();
+        var names = Names.Of(spec);
         var layers = new List<LayerNode>();
         var byName = new Dictionary<string, LayerNode>();
         for (int i = 0; i < spec.Layers.Count; i++)

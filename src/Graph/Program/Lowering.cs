@@ -44,10 +44,12 @@ public static class Lowering
         private Buffer? _savedInput;
         private KernelGroup? _fusedGroup;
         private Buffer? _lossGradient;
+        private readonly IReadOnlyDictionary<string, string> _identifiers;
 
         public Builder(KernelProgram program)
         {
             _p = program;
+            _identifiers = Identifiers.Assign(program.Graph);
             _groups = program.Fusion.Groups;
             program.Input = New("input", program.Graph.Input.Size, BufferRole.Input);
             program.InputGradient = New("inputGradient", program.Graph.Input.Size, BufferRole.InputGradient);
@@ -64,6 +66,9 @@ public static class Lowering
             if (g.Last != source) throw new System.InvalidOperationException($"'{source.Name}' is read but fused inside {g.Label}");
             return _outputOf[g];
         }
+
+        /// <summary>The C# identifier of the layer named <paramref name="name"/>, which its buffers are named after.</summary>
+        private string Identifier(string name) => _identifiers[name];
 
         private Buffer New(string name, int size, BufferRole role, Buffer? alias = null)
         {
@@ -484,10 +489,4 @@ public static class Lowering
     }
 
     public static int Align(int floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
-
-    private static string Identifier(string name)
-    {
-        var s = new string(name.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
-        return char.IsDigit(s[0]) ? "_" + s : s;
-    }
 }
