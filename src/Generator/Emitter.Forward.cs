@@ -140,9 +140,11 @@ internal static partial class Emitter
                     {
                         MergeKind.Concatenate => "each input copied into its columns of the output",
                         MergeKind.Maximum => "elementwise maximum, the winning input saved for backward",
-                        _ => "elementwise " + merge.Operation.ToString().ToLowerInvariant(),
+                        _ => "elementwise " + merge.Operation.ToString().ToLowerInvariant()
+                            + (step.Activation == ActivationKind.Linear ? "" : $", {Names.Activation(step.Activation)} applied as the last pass stores"),
                     });
-                    foreach (var line in MergeForwardCalls(g, merge, inputs, y, step.Mask is null ? "" : locals.UseIndices(step.Mask)))
+                    string activation = step.Activation == ActivationKind.Linear ? "" : ", " + Activation(step.Activation, step.Alpha);
+                    foreach (var line in MergeForwardCalls(g, merge, inputs, y, step.Mask is null ? "" : locals.UseIndices(step.Mask), activation))
                         w.Line(line);
                     break;
                 }

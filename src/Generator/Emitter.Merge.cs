@@ -8,7 +8,8 @@ namespace Kiln.Generator;
 /// <summary>The calls of a merge: a chain of two-input kernels forward, one gradient per input backward.</summary>
 internal static partial class Emitter
 {
-    private static IEnumerable<string> MergeForwardCalls(KernelGroup g, MergeSpec merge, IReadOnlyList<string> x, string y, string winner)
+    /// <summary><paramref name="activation"/> is ", new Kernels.Relu()" for a fused activation (the last call applies it), else empty.</summary>
+    private static IEnumerable<string> MergeForwardCalls(KernelGroup g, MergeSpec merge, IReadOnlyList<string> x, string y, string winner, string activation)
     {
         var node = g.First;
         switch (merge.Operation)
@@ -18,13 +19,17 @@ internal static partial class Emitter
             case MergeKind.Multiply:
             {
                 string op = merge.Operation == MergeKind.Multiply ? "Multiply" : "Add";
-                yield return $"{K}.Merge.{op}({x[0]}, {x[1]}, {y});";
-                for (int i = 2; i < x.Count; i++) yield return $"{K}.Merge.{op}({y}, {x[i]}, {y});";
-                if (merge.Operation == MergeKind.Average) yield return $"{K}.Merge.Scale({y}, {Float(1.0 / x.Count)});";
+                bool average = merge.Operation == MergeKind.Average;
+                for (int i = 1; i < x.Count; i++)
+                {
+                    string last = i == x.Count - 1 && !average ? activation : "";
+                    yield return $"{K}.Merge.{op}({(i == 1 ? x[0] : y)}, {x[i]}, {y}{last});";
+                }
+                if (average) yield return $"{K}.Merge.Scale({y}, {Float(1.0 / x.Count)}{activation});";
                 break;
             }
             case MergeKind.Subtract:
-                yield return $"{K}.Merge.Subtract({x[0]}, {x[1]}, {y});";
+                yield return $"{K}.Merge.Subtract({x[0]}, {x[1]}, {y}{activation});";
                 break;
             case MergeKind.Maximum:
                 yield return $"{K}.Merge.Maximum({x[0]}, {x[1]}, {y}, {winner}, 1, first: true);";

@@ -204,8 +204,25 @@ public static class Fusion
                     break;
                 }
 
-                case KernelKind.Pool:
                 case KernelKind.Merge:
+                {
+                    // An elementwise merge absorbs the activation right after it (a residual Add + ReLU is one
+                    // pass: the last sum applies the ReLU as it stores); backward starts with its derivative.
+                    var members = new List<LayerNode> { layer };
+                    var act = ActivationKind.Linear;
+                    float alpha = 0;
+                    if (layer.Spec is MergeSpec { Operation: not (MergeKind.Maximum or MergeKind.Concatenate) }
+                        && Next()?.Spec is ActivationSpec { IsElementwise: true } activation)
+                    {
+                        members.Add(layers[++i]);
+                        act = activation.Activation;
+                        alpha = activation.Alpha;
+                    }
+                    groups.Add(new KernelGroup(id++, KernelKind.Merge, members, act, alpha, false));
+                    break;
+                }
+
+                case KernelKind.Pool:
                 case KernelKind.Preprocess:
                 case KernelKind.Resample:
                 case KernelKind.Dropout:

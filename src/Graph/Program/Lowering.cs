@@ -111,7 +111,10 @@ public static class Lowering
                         Buffer? winner = null;
                         if (merge.Operation == MergeKind.Maximum)
                             _maskOf[g] = winner = New(name + "_winner", size, BufferRole.Mask);
-                        _p.Forward.Add(new Step(StepKind.MergeForward, g) { X = inputs[0], Operands = inputs.Skip(1).ToArray(), Y = y, Mask = winner });
+                        _p.Forward.Add(new Step(StepKind.MergeForward, g)
+                        {
+                            X = inputs[0], Operands = inputs.Skip(1).ToArray(), Y = y, Mask = winner, Activation = g.Epilogue, Alpha = g.Alpha,
+                        });
                         current = y;
                         break;
                     }
@@ -269,6 +272,18 @@ public static class Lowering
                         break;
 
                     case KernelKind.Merge:
+                        if (g.Epilogue != ActivationKind.Linear)
+                        {
+                            // Back through the fused activation first, in place: the merge then splits that gradient.
+                            var sum = New("d_" + Identifier(g.First.Name), y.SizePerSample, BufferRole.Gradient, dy);
+                            bool allOnlyInput = g.First.Sources.All(OnlyInput);
+                            _p.Backward.Add(new Step(StepKind.ActivationBackward, g)
+                            {
+                                Y = y, DY = dy, DX = sum, Activation = g.Epilogue, Alpha = g.Alpha,
+                                OnlyForInputGradient = allOnlyInput, DxOnlyForInputGradient = allOnlyInput,
+                            });
+                            dy = sum;
+                        }
                         MergeBackward(g, dy, OnlyInput);
                         break;
 

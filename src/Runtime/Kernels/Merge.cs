@@ -22,8 +22,24 @@ public static unsafe class Merge
     /// <summary>y = a · b.</summary>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => Binary<MultiplyOp>(a, b, y);
 
+    /// <summary>y = activation(a + b): the last sum of a residual Add with the ReLU after it, in one pass.</summary>
+    public static void Add<TAct>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, TAct activation) where TAct : struct, IActivation =>
+        Binary<AddOp, TAct>(a, b, y, activation);
+
+    /// <summary>y = activation(a − b).</summary>
+    public static void Subtract<TAct>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, TAct activation) where TAct : struct, IActivation =>
+        Binary<SubtractOp, TAct>(a, b, y, activation);
+
+    /// <summary>y = activation(a · b).</summary>
+    public static void Multiply<TAct>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, TAct activation) where TAct : struct, IActivation =>
+        Binary<MultiplyOp, TAct>(a, b, y, activation);
+
     /// <summary>y = y · scale, for Average after the sum of its inputs.</summary>
     public static void Scale(Span<float> y, float scale) => Gradient(y, y, scale, accumulate: false);
+
+    /// <summary>y = activation(y · scale): an Average with the activation after it.</summary>
+    public static void Scale<TAct>(Span<float> y, float scale, TAct activation) where TAct : struct, IActivation =>
+        Binary<ScaleOp, TAct>(y, y, y, activation, scale);
 
     /// <summary>
     /// y = max(a, b), and <paramref name="winner"/> records which input gave each value: 0 for
@@ -168,12 +184,47 @@ public static unsafe class Merge
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> r) => a * b;
     }
 
+    /// <summary>a · s (b unused): <see cref="Scale{TAct}"/>.</summary>
+    private readonly struct ScaleOp : IBinaryOp
+    {
+        public static float Apply(float a, float b, float r) => a;
+        public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b, Vector512<float> r) => a;
+        public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> r) => a;
+    }
+
     /// <summary>r + a·b, unfused so every width rounds the same way.</summary>
     private readonly struct MultiplyAddOp : IBinaryOp
     {
         public static float Apply(float a, float b, float r) => r + a * b;
         public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b, Vector512<float> r) => r + a * b;
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> r) => r + a * b;
+    }
+
+    /// <summary>r = activation(op(a, b) · scale) elementwise; r may be the same memory as a or b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Binary<TOp, TAct>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> r, TAct activation, float scale = 1f)
+        where TOp : struct, IBinaryOp where TAct : struct, IActivation
+    {
+        int len = a.Length;
+        Activations.CheckLength(b.Length, len, nameof(b));
+        Activations.CheckLength(r.Length, len, nameof(r));
+        fixed (float* pa = a, pb = b, pr = r)
+        {
+            int i = 0;
+            if (Simd.Use512)
+            {
+                var s = Vector512.Create(scale);
+                for (; i + 16 <= len; i += 16)
+                    Vector512.Store(activation.Apply(TOp.Apply(Vector512.Load(pa + i), Vector512.Load(pb + i), default) * s), pr + i);
+            }
+            else if (Simd.Use256)
+            {
+                var s = Vector256.Create(scale);
+                for (; i + 8 <= len; i += 8)
+                    Vector256.Store(activation.Apply(TOp.Apply(Vector256.Load(pa + i), Vector256.Load(pb + i), default) * s), pr + i);
+            }
+            for (; i < len; i++) pr[i] = activation.Apply(TOp.Apply(pa[i], pb[i], 0f) * scale);
+        }
     }
 
     /// <summary>r = op(a, b, r) elementwise; r may be the same memory as a or b.</summary>
