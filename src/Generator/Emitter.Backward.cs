@@ -184,6 +184,17 @@ internal static partial class Emitter
                     w.Line(Guard($"{K}.Merge.Accumulate({target}, {locals.Use(step.X!)});"));
                     break;
                 }
+                case StepKind.InputBackward:
+                {
+                    int offset = program.Graph.InputOffset(layer), width = layer.Output.Size, stride = program.Graph.Input.Size;
+                    w.Comment(step.DY is null
+                        ? $"{layer.Name} ({layer.TypeName}): the output does not depend on it; its columns of the input gradient are zero."
+                        : $"{layer.Name} ({layer.TypeName}): its gradient into columns {offset} to {offset + width} of the input gradient.");
+                    w.Line(Guard(step.DY is null
+                        ? $"{K}.Merge.ClearColumns(inputGradient, n, {width}, {offset}, {stride});"
+                        : $"{K}.Merge.CopyInto({locals.Use(step.DY)}, inputGradient, n, {width}, {offset}, {stride});"));
+                    break;
+                }
                 case StepKind.ResampleBackward:
                     GroupComment(w, g, layer.Spec is UpSampling2DSpec ? "backward: sum over each repeated block" : "backward: crop the padding away");
                     w.Line(Guard(ResampleCall(layer, "Backward", locals.Use(step.DY!), DX())));

@@ -148,6 +148,14 @@ internal static partial class Emitter
                         w.Line(line);
                     break;
                 }
+                case StepKind.InputForward:
+                {
+                    var layer = g.First;
+                    int offset = program.Graph.InputOffset(layer);
+                    w.Comment($"{layer.Name} ({layer.TypeName}): {layer.Output}, columns {offset} to {offset + layer.Output.Size} of each packed input row, copied out.");
+                    w.Line($"{K}.Merge.CopyOut(input, {locals.Use(step.Y!)}, n, {layer.Output.Size}, {offset}, {program.Graph.Input.Size}, accumulate: false);");
+                    break;
+                }
                 case StepKind.ResampleForward:
                     GroupComment(w, g, "data movement");
                     w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));

@@ -138,7 +138,20 @@ internal static partial class Emitter
         foreach (var slot in program.Parameters.Concat(program.State))
             w.Line($"        new(\"{slot.Name}\", new[] {{ {string.Join(", ", slot.Weight.Shape.Dims)} }}, {SlotName(slot)}, Trainable: {(slot.Weight.Trainable ? "true" : "false")}),");
         w.Line("    },");
-        w.Line("    summary: Summary);");
+        var inputLayers = graph.InputLayers.ToList();
+        if (inputLayers.Count == 0)
+        {
+            w.Line("    summary: Summary);");
+        }
+        else
+        {
+            w.Line("    summary: Summary,");
+            w.Line("    inputs: new global::Kiln.InputInfo[]");
+            w.Line("    {");
+            foreach (var input in inputLayers)
+                w.Line($"        new(\"{input.Name}\", new[] {{ {string.Join(", ", input.Output.Dims)} }}),");
+            w.Line("    });");
+        }
         w.Line();
     }
 

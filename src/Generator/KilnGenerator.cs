@@ -44,11 +44,18 @@ public sealed class KilnGenerator : IIncrementalGenerator
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         var compile = _compile;
-        var models = context.SyntaxProvider
+        var sequential = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 "Kiln.SequentialAttribute",
                 static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
                 ModelReader.Read)
+            .WithTrackingName(ReadStep);
+        // A model with several inputs declares them with [Input] instead of [Sequential].
+        var functional = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                "Kiln.InputAttribute",
+                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                ModelReader.ReadFunctional)
             .WithTrackingName(ReadStep);
 
         // The project's <KilnMaxParameters> (made visible by build/Kiln.props): a long, so an
@@ -57,18 +64,21 @@ public sealed class KilnGenerator : IIncrementalGenerator
             .Select(static (options, _) => ReadMaxParameters(options.GlobalOptions))
             .WithTrackingName(OptionsStep);
 
-        var compiled = models
-            .Combine(maxParameters)
-            .Select((pair, _) => Compile(pair.Left, pair.Right, compile))
-            .WithTrackingName(CompileStep);
-
-        context.RegisterSourceOutput(compiled, static (spc, model) =>
+        foreach (var models in new[] { sequential, functional })
         {
-            foreach (var d in model.Diagnostics)
-                spc.ReportDiagnostic(ToRoslyn(d, model.Trees));
-            if (model.Source is not null)
-                spc.AddSource(model.HintName, SourceText.From(model.Source, System.Text.Encoding.UTF8));
-        });
+            var compiled = models
+                .Combine(maxParameters)
+                .Select((pair, _) => Compile(pair.Left, pair.Right, compile))
+                .WithTrackingName(CompileStep);
+
+            context.RegisterSourceOutput(compiled, static (spc, model) =>
+            {
+                foreach (var d in model.Diagnostics)
+                    spc.ReportDiagnostic(ToRoslyn(d, model.Trees));
+                if (model.Source is not null)
+                    spc.AddSource(model.HintName, SourceText.From(model.Source, System.Text.Encoding.UTF8));
+            });
+        }
     }
 
     private static GeneratedModel Compile(ModelInput input, long maxParameters, System.Func<ModelSpec, CompiledModel> compile)

@@ -75,9 +75,28 @@ internal static class ModelReader
         ["AverageAttribute"] = LayerKind.Average,
         ["MaximumAttribute"] = LayerKind.Maximum,
         ["ConcatenateAttribute"] = LayerKind.Concatenate,
+        ["InputAttribute"] = LayerKind.Input,
     };
 
     /// <summary>Reads the model; should reading itself fail, the model gets KILN0008 at its name instead of the compiler's CS8785.</summary>
+    /// <summary>
+    /// For a class with <c>[Input]</c> attributes: read it as <see cref="Read"/> does, unless it also
+    /// has <c>[Sequential]</c>, whose pipeline reads (and reports) it instead.
+    /// </summary>
+    public static ModelInput ReadFunctional(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var skip = new ModelInput(null, EquatableArray<GraphDiagnostic>.Empty, new SourceTrees(new[] { context.TargetNode.SyntaxTree }));
+        if (context.TargetSymbol.GetAttributes().Any(a => a.AttributeClass is { Name: "SequentialAttribute" } s && IsKiln(s)))
+            return skip;
+        // [Input] on several partial declarations: the first one reads the model (and reports the others as KILN0004).
+        var first = context.TargetSymbol.GetAttributes()
+            .Where(a => a.AttributeClass is { Name: "InputAttribute" } s && IsKiln(s) && a.ApplicationSyntaxReference is not null)
+            .Select(a => a.ApplicationSyntaxReference!.GetSyntax(cancellationToken).FirstAncestorOrSelf<ClassDeclarationSyntax>())
+            .FirstOrDefault();
+        if (first is not null && first != context.TargetNode) return skip;
+        return Read(context, cancellationToken);
+    }
+
     public static ModelInput Read(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         try
@@ -147,6 +166,8 @@ internal static class ModelReader
             }
             else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
             {
+                if (layerKind == LayerKind.Input && symbol.GetAttributes().Any(a => a.AttributeClass is { Name: "SequentialAttribute" } s && IsKiln(s)))
+                    diagnostics.Add(GraphDiagnostic.Create(Descriptors.InputWithSequential, location, symbol.Name));
                 string? name = data.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string;
                 var nameSyntax = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Name");
                 layers.Add(LayerSpecs.Create(layerKind, arguments, location) with

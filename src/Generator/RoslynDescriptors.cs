@@ -42,6 +42,9 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor UnusedLayer = new("KILN0133", "Layer output is never used", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ConcatenateAxis = new("KILN0134", "Concatenate axis out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor FromOnMerge = new("KILN0135", "From on a merge", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor InputWithSequential = new("KILN0136", "[Input] on a [Sequential] model", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LayerBeforeInput = new("KILN0137", "Layer before the first [Input]", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor InputWithoutShape = new("KILN0138", "[Input] has no shape", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -80,6 +83,9 @@ internal static class RoslynDescriptors
         UnusedLayer,
         ConcatenateAxis,
         FromOnMerge,
+        InputWithSequential,
+        LayerBeforeInput,
+        InputWithoutShape,
         LossNeedsFlatOutput,
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,

@@ -86,6 +86,8 @@ public sealed class GradientCheckTests
         ["ThreeWayMerges"] = new(s => new ThreeWayMerges(BatchSize, s), Targets.Regression),
         ["InceptionLike"] = new(s => new InceptionLike(BatchSize, s), Targets.Binary),
         ["ManyReaders"] = new(s => new ManyReaders(BatchSize, s), Targets.Regression),
+        ["TwoInputs"] = new(s => new TwoInputs(BatchSize, s), Targets.Sparse),
+        ["InputsReadTwice"] = new(s => new InputsReadTwice(BatchSize, s), Targets.Regression),
     };
 
     public static TheoryData<string> CaseNames()

@@ -86,3 +86,25 @@ public partial class InceptionLike { }
 [Dense(2)]
 [Loss(Loss.MeanSquaredError)]
 public partial class ManyReaders { }
+
+// Two inputs, an image and 3 tabular features, joined after the image branch pools; each
+// sample's row holds the 16 image values, then the 3 features.
+[Input(4, 4, 1, Name = "image")]
+[Conv2D(2, 3, Padding = Padding.Same, Activation = Activation.Tanh)]
+[GlobalAveragePooling2D(Name = "image_features")]
+[Input(3, Name = "tabular")]
+[Dense(2, Activation.Tanh, Name = "tabular_features")]
+[Concatenate("image_features", "tabular_features")]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class TwoInputs { }
+
+// Inputs read directly by a merge and by a layer each: both input gradients have two parts.
+[Input(3, Name = "a")]
+[Input(3, Name = "b")]
+[Multiply("a", "b", Name = "ab")]
+[Dense(3, Activation.Tanh, From = "a", Name = "da")]
+[Add("ab", "da", "b")]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class InputsReadTwice { }

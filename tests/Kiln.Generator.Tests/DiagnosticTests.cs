@@ -506,7 +506,30 @@ public class DiagnosticTests
         [Dense(8, Name = "b")]
         [Add("a", "b", [|From = "a"|])]
         public partial class M { }
-        """, "KILN0135", "Add 'add' reads the layers it names, so From has no meaning on it; list every input in the merge instead");
+        """, "KILN0135", "Add 'add' reads the layers it names (or, for an [Input], nothing), so From has no meaning on it; list every input in a merge instead");
+
+    [Fact]
+    public void InputOnASequentialModel() => AssertSingle("""
+        [Sequential(4)]
+        [[|Input(3, Name = "extra")|]]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0136", "'M' has [Sequential] and [Input] attributes; [Sequential(...)] declares the one input of a model, [Input(...)] each input of a model with several: use one or the other");
+
+    [Fact]
+    public void LayerBeforeTheFirstInput() => AssertSingle("""
+        [[|Dense(2)|]]
+        [Input(3, Name = "features")]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0137", "Dense 'dense' is written before any [Input], so it has nothing to read; a model declared with [Input] attributes starts with one, e.g. [Input(28, 28, 1, Name = \"image\")]");
+
+    [Fact]
+    public void InputWithoutAShape() => AssertSingle("""
+        [[|Input(Name = "features")|]]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0138", "InputLayer 'features' needs the shape of one sample, e.g. [Input(28, 28, 1, Name = \"image\")]");
 
     [Fact]
     public void EveryDescriptorIsTested()

@@ -168,9 +168,24 @@ public static class Descriptors
         "{0} joins along axis {1}, but its inputs are {2}; as in Keras the batch is axis 0, so use an axis from 1 to the input rank, or -1 for the last",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor InputWithSequential = new(
+        "KILN0136", "[Input] on a [Sequential] model",
+        "'{0}' has [Sequential] and [Input] attributes; [Sequential(...)] declares the one input of a model, [Input(...)] each input of a model with several: use one or the other",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LayerBeforeInput = new(
+        "KILN0137", "Layer before the first [Input]",
+        "{0} is written before any [Input], so it has nothing to read; a model declared with [Input] attributes starts with one, e.g. [Input(28, 28, 1, Name = \"image\")]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor InputWithoutShape = new(
+        "KILN0138", "[Input] has no shape",
+        "{0} needs the shape of one sample, e.g. [Input(28, 28, 1, Name = \"image\")]",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor FromOnMerge = new(
         "KILN0135", "From on a merge",
-        "{0} reads the layers it names, so From has no meaning on it; list every input in the merge instead",
+        "{0} reads the layers it names (or, for an [Input], nothing), so From has no meaning on it; list every input in a merge instead",
         Severity.Error);
 
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new(
@@ -200,7 +215,7 @@ public static class Descriptors
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
         WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels, DropoutAtTheEnd,
         NormalizationAxis, NormalizationStatistics,
-        UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge,
+        UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge, InputWithSequential, LayerBeforeInput, InputWithoutShape,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };
 }

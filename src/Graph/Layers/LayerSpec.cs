@@ -100,7 +100,7 @@ internal sealed class LayerContext
     public IReadOnlyList<Shape> Inputs { get; }
 
     /// <summary>The (first) input shape.</summary>
-    public Shape Input => Inputs[0];
+    public Shape Input => Inputs.Count > 0 ? Inputs[0] : throw new System.InvalidOperationException($"{Label} reads no tensor");
 
     /// <summary>The attribute that produced input <paramref name="index"/>; null for the model's input.</summary>
     public SourceSpan? SourceLocation(int index) => _sources[index]?.Spec.Location;

@@ -33,6 +33,7 @@ public static class LayerSpecs
             LayerKind.Average => MergeSpec.Read(MergeKind.Average, a),
             LayerKind.Maximum => MergeSpec.Read(MergeKind.Maximum, a),
             LayerKind.Concatenate => MergeSpec.Read(MergeKind.Concatenate, a),
+            LayerKind.Input => InputSpec.Read(a),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no spec for this layer kind"),
         };
         return spec with

@@ -58,7 +58,7 @@ public sealed class LayerNode
     public IReadOnlyList<Shape> Inputs { get; }
 
     /// <summary>The (first) input shape.</summary>
-    public Shape Input => Inputs[0];
+    public Shape Input => Inputs.Count > 0 ? Inputs[0] : Output;
     public Shape Output { get; }
     public IReadOnlyList<WeightSpec> Weights { get; }
 
@@ -102,7 +102,13 @@ public sealed class ModelGraph
     public LossSpec? Loss => Spec.Loss;
 
     /// <summary>True when every layer reads the one before it (the first reads the input): a Keras Sequential model.</summary>
-    public bool IsChain => Layers.Select((l, i) => l.Sources.Count == 1 && l.Sources[0] == (i == 0 ? null : Layers[i - 1])).All(x => x);
+    public bool IsChain => !Layers.Any(l => l.Spec is InputSpec) && Layers.Select((l, i) => l.Sources.Count == 1 && l.Sources[0] == (i == 0 ? null : Layers[i - 1])).All(x => x);
+
+    /// <summary>The [Input] layers of a model declared with them, in the order their columns sit in each packed input row.</summary>
+    public IEnumerable<LayerNode> InputLayers => Layers.Where(l => l.Spec is InputSpec);
+
+    /// <summary>Where an [Input]'s columns start in each packed input row.</summary>
+    public int InputOffset(LayerNode input) => InputLayers.TakeWhile(l => l != input).Sum(l => l.Output.Size);
 
     public long TotalParameters => Layers.Sum(l => l.ParameterCount);
     public long TrainableParameters => Layers.Sum(l => l.TrainableCount);

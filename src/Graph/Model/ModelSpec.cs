@@ -32,6 +32,7 @@ public enum LayerKind
     Average,
     Maximum,
     Concatenate,
+    Input,
 }
 
 /// <summary>Mirrors <c>Kiln.Padding</c>.</summary>

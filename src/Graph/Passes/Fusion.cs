@@ -28,6 +28,8 @@ public enum KernelKind
     Preprocess,
     /// <summary>Add, Subtract, Multiply, Average, Maximum or Concatenate over several inputs.</summary>
     Merge,
+    /// <summary>One input of a model with several: its columns of the packed input row.</summary>
+    Input,
 }
 
 /// <summary>How the loss is joined to the output layer.</summary>
@@ -223,6 +225,7 @@ public static class Fusion
                 }
 
                 case KernelKind.Pool:
+                case KernelKind.Input:
                 case KernelKind.Preprocess:
                 case KernelKind.Resample:
                 case KernelKind.Dropout:

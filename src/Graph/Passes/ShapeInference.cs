@@ -12,6 +12,9 @@ public static class ShapeInference
 {
     public static ModelGraph? Run(ModelSpec spec, List<GraphDiagnostic> diagnostics)
     {
+        // A model declared with [Input] attributes: its inputs are layers, checked like layers.
+        bool functional = spec.Layers.Any(l => l is InputSpec);
+        if (functional) return Infer(spec, null, diagnostics);
         if (spec.InputShape.Count == 0)
         {
             diagnostics.Add(GraphDiagnostic.Create(Descriptors.NoInputShape, spec.SequentialLocation, spec.ClassName));
@@ -35,7 +38,12 @@ public static class ShapeInference
             return null;
         }
 
-        var input = new Shape(spec.InputShape.Select(a => (int)a.Number).ToArray());
+        return Infer(spec, new Shape(spec.InputShape.Select(a => (int)a.Number).ToArray()), diagnostics);
+    }
+
+    /// <summary>Every layer from its sources; <paramref name="input"/> is the [Sequential] input, or null when [Input] layers declare them.</summary>
+    private static ModelGraph? Infer(ModelSpec spec, Shape? input, List<GraphDiagnostic> diagnostics)
+    {
         var names = Names.Of(spec);
         var layers = new List<LayerNode>();
         var byName = new Dictionary<string, LayerNode>();
@@ -44,13 +52,15 @@ public static class ShapeInference
             var layer = spec.Layers[i];
             var sources = Sources(spec, names, i, byName, layers, diagnostics);
             if (sources is null) return null;
-            var inputs = sources.Select(s => s?.Output ?? input).ToArray();
+            var inputs = sources.Select(s => s?.Output ?? input!).ToArray();
             var node = layer.Infer(new LayerContext(i, layer, names[i], sources, inputs, diagnostics));
             if (node is null) return null;
             if (!node.IsTrainable) node = node.Frozen();
             layers.Add(node);
             byName[node.Name] = node;
         }
+        // Several inputs arrive side by side in one row per sample, in attribute order.
+        input ??= new Shape(layers.Where(l => l.Spec is InputSpec).Sum(l => l.Output.Size));
         var graph = new ModelGraph(spec, input, layers);
         GraphChecks.Run(graph, diagnostics);
         Lints.Run(graph, diagnostics);
@@ -73,9 +83,23 @@ public static class ShapeInference
             diagnostics.Add(GraphDiagnostic.Create(Descriptors.FromOnMerge, layer.LocationOf(nameof(LayerSpec.From)), label));
             return null;
         }
+        if (layer is InputSpec)
+        {
+            if (layer.From is not null)
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.FromOnMerge, layer.LocationOf(nameof(LayerSpec.From)), label));
+            return layer.From is null ? System.Array.Empty<LayerNode?>() : null;
+        }
         var reads = layer.Reads;
         if (reads.Count == 0 && layer is not MergeSpec)
-            return new[] { index == 0 ? null : layers[index - 1] };
+        {
+            if (index > 0) return new[] { layers[index - 1] };
+            if (spec.Layers.Any(l => l is InputSpec))
+            {
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.LayerBeforeInput, layer.Location, label));
+                return null;
+            }
+            return new LayerNode?[] { null };
+        }
         var sources = new LayerNode?[reads.Count];
         for (int r = 0; r < reads.Count; r++)
         {

@@ -65,6 +65,8 @@ public enum StepKind
     PreprocessForward,
     /// <summary>A merge of X and the Operands into Y (Mask: Maximum's winning input).</summary>
     MergeForward,
+    /// <summary>One input of several: its columns of the packed input rows X into Y.</summary>
+    InputForward,
     Loss,
     /// <summary>Runs only when a caller wrote the output gradient: takes it back through the output activation the loss fused away.</summary>
     OutputActivationBackward,
@@ -80,6 +82,8 @@ public enum StepKind
     MergeBackward,
     /// <summary>DX += X: a later reader's part of the gradient of a tensor read several times.</summary>
     AccumulateGradient,
+    /// <summary>DY, the gradient of one input of several, into its columns of the caller's input gradient DX (zeros when DY is null).</summary>
+    InputBackward,
 }
 
 /// <summary>
@@ -132,10 +136,10 @@ public sealed class Step
     {
         StepKind.SaveInput or StepKind.LinearForward or StepKind.BatchNormForward or StepKind.ActivationForward or StepKind.SoftmaxForward
             or StepKind.DropoutForward or StepKind.PoolForward or StepKind.ResampleForward or StepKind.PreprocessForward
-            or StepKind.MergeForward or StepKind.Loss => false,
+            or StepKind.MergeForward or StepKind.InputForward or StepKind.Loss => false,
         StepKind.OutputActivationBackward or StepKind.LinearBackward or StepKind.BatchNormBackward or StepKind.ActivationBackward
             or StepKind.SoftmaxBackward or StepKind.DropoutBackward or StepKind.PoolBackward or StepKind.ResampleBackward
-            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient => true,
+            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward => true,
         _ => throw new System.InvalidOperationException($"unknown step kind {Kind}"),
     };
 

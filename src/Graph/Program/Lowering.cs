@@ -96,12 +96,21 @@ public static class Lowering
             {
                 string name = Identifier(g.Last.Name);
                 int size = g.Output.Size;
-                var x = OutputOf(g.First.Sources[0]);
+                var x = g.First.Sources.Count > 0 ? OutputOf(g.First.Sources[0]) : _p.Input;
                 switch (g.Kind)
                 {
                     case KernelKind.View:
                         current = New(name, size, x.Role, x);
                         break;
+
+                    case KernelKind.Input:
+                    {
+                        // This input's columns of the packed rows, copied out once so every reader (and backward) finds them contiguous.
+                        var y = New(name, size, BufferRole.Activation);
+                        _p.Forward.Add(new Step(StepKind.InputForward, g) { X = _p.Input, Y = y });
+                        current = y;
+                        break;
+                    }
 
                     case KernelKind.Merge:
                     {
@@ -256,6 +265,16 @@ public static class Lowering
             {
                 var g = _groups[i];
                 var y = _outputOf[g];
+                if (g.Kind == KernelKind.Input)
+                {
+                    // Into this input's columns of the caller's input gradient (zeros when the output does not depend on it).
+                    _p.Backward.Add(new Step(StepKind.InputBackward, g)
+                    {
+                        DY = _gradientOf.TryGetValue(Key(y), out var dInput) ? dInput : null, DX = _p.InputGradient,
+                        OnlyForInputGradient = true, DxOnlyForInputGradient = true,
+                    });
+                    continue;
+                }
                 if (!_gradientOf.TryGetValue(Key(y), out var dy)) continue; // nothing the output depends on
                 bool fused = g == _fusedGroup;
                 if (fused) dy = _lossGradient!;

@@ -88,6 +88,7 @@ public static class Summary
             KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Spec is RescalingSpec ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",
             KernelKind.Activation => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
             KernelKind.View => $"{g.LayerNames}: a view, no kernel",
+            KernelKind.Input => $"{g.Label}: {g.LayerNames}: its columns of each packed input row, copied out (and its gradient copied back)",
             KernelKind.Merge => $"{g.Label}: {g.LayerNames}: {g.First.Describe()}{act}{(g.First.As<MergeSpec>().Operation == MergeKind.Maximum ? " with the winning input saved" : "")} in one pass; backward gives each input its gradient, added to what other readers gave it",
             _ => throw new System.InvalidOperationException($"no description for kernel kind {g.Kind}"),
         };

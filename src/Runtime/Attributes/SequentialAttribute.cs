@@ -26,3 +26,18 @@ public sealed class LossAttribute : Attribute
     /// <summary>As Keras' <c>from_logits</c>: the model's output is unnormalized scores.</summary>
     public bool FromLogits { get; set; }
 }
+
+/// <summary>
+/// Keras' <c>Input(shape=..., name=...)</c>: one input of a model with several (an image and tabular
+/// features), in place of <see cref="SequentialAttribute"/>. The layers after it read it, until a
+/// layer names another with <c>From</c>. A model's inputs are packed side by side in each sample's
+/// row, in the order the attributes are written (<see cref="ModelDescription.Inputs"/>;
+/// <see cref="Dataset.FromInputs"/> builds such rows from one array per input).
+/// </summary>
+public sealed class InputAttribute : LayerAttribute
+{
+    public InputAttribute(params int[] shape) => Shape = shape;
+
+    /// <summary>The shape of one sample of this input, channels last.</summary>
+    public int[] Shape { get; }
+}

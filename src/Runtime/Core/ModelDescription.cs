@@ -21,6 +21,12 @@ public sealed record TensorInfo(string Name, int[] Shape, int Offset, bool Train
     }
 }
 
+/// <summary>One input of a model: its name and the shape of one sample. A model with several packs them side by side in each sample's row, in this order.</summary>
+public sealed record InputInfo(string Name, int[] Shape)
+{
+    public int Size => ModelDescription.Product(Shape);
+}
+
 /// <summary>
 /// What the generator knows about a model at compile time, handed to the runtime once per
 /// model type: shapes, loss, the parameter layout and the arena size as a function of batch.
@@ -38,7 +44,8 @@ public sealed class ModelDescription
         int arenaFloatsPerSample,
         int arenaFixedFloats,
         IReadOnlyList<TensorInfo> tensors,
-        string summary)
+        string summary,
+        IReadOnlyList<InputInfo>? inputs = null)
     {
         Name = name;
         InputShape = inputShape;
@@ -52,11 +59,20 @@ public sealed class ModelDescription
         Tensors = tensors;
         Summary = summary;
         InputSize = Product(inputShape);
+        Inputs = inputs ?? [new InputInfo("input", inputShape)];
+        int packed = 0;
+        foreach (var input in Inputs) packed += input.Size;
+        if (packed != InputSize)
+            throw new ArgumentException($"{name}: the inputs hold {packed} floats per sample, but the input shape ({string.Join(", ", inputShape)}) holds {InputSize}.", nameof(inputs));
         OutputSize = Product(outputShape);
     }
 
     public string Name { get; }
+    /// <summary>The shape of one sample's input row; for a model with several inputs, their sizes added up (see <see cref="Inputs"/>).</summary>
     public int[] InputShape { get; }
+
+    /// <summary>The model's inputs in the order their values sit in each sample's row; one, named <c>input</c>, for a <c>[Sequential]</c> model.</summary>
+    public IReadOnlyList<InputInfo> Inputs { get; }
     public int[] OutputShape { get; }
     public int InputSize { get; }
     public int OutputSize { get; }

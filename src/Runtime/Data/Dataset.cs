@@ -75,6 +75,61 @@ public sealed class Dataset : ISampleSource
     }
 
     /// <summary>A copy of the first <paramref name="count"/> samples (the seed's <c>x_train_all[:5000]</c>).</summary>
+    /// <summary>
+    /// Keras' <c>fit({"image": x1, "tabular": x2}, y)</c> for a model with several inputs: one array per
+    /// input, by name, packed into rows in the order <paramref name="model"/> declares them. Every
+    /// input needs a value for each sample, and every declared input must be given.
+    /// </summary>
+    public static Dataset FromInputs(ModelDescription model, float[] targets, params (string Name, float[] Values)[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var declared = model.Inputs;
+        foreach (var (name, _) in inputs)
+        {
+            bool known = false;
+            foreach (var d in declared) known |= d.Name == name;
+            if (!known)
+                throw new ArgumentException($"{model.Name} has no input named '{name}'; its inputs are {Names(declared)}.", nameof(inputs));
+        }
+        var values = new float[declared.Count][];
+        int count = -1;
+        for (int i = 0; i < declared.Count; i++)
+        {
+            var d = declared[i];
+            int given = Array.FindIndex(inputs, x => x.Name == d.Name);
+            if (given < 0) throw new ArgumentException($"{model.Name} needs input '{d.Name}' ({Shape(d.Shape)}); its inputs are {Names(declared)}.", nameof(inputs));
+            values[i] = inputs[given].Values ?? throw new ArgumentNullException(nameof(inputs), $"input '{d.Name}' is null.");
+            if (values[i].Length % d.Size != 0)
+                throw new ArgumentException($"input '{d.Name}': {values[i].Length} values are not a whole number of samples of shape ({Shape(d.Shape)}).", nameof(inputs));
+            int samples = values[i].Length / d.Size;
+            if (count >= 0 && samples != count)
+                throw new ArgumentException($"input '{d.Name}' has {samples} samples, but '{declared[0].Name}' has {count}.", nameof(inputs));
+            count = samples;
+        }
+        int row = model.InputSize;
+        var features = new float[checked((long)count * row)];
+        for (int s = 0; s < count; s++)
+        {
+            int offset = s * row;
+            for (int i = 0; i < declared.Count; i++)
+            {
+                int size = declared[i].Size;
+                values[i].AsSpan(s * size, size).CopyTo(features.AsSpan(offset));
+                offset += size;
+            }
+        }
+        return new Dataset(features, targets, model.InputShape, model.TargetSize);
+    }
+
+    private static string Names(System.Collections.Generic.IReadOnlyList<InputInfo> inputs)
+    {
+        var names = new string[inputs.Count];
+        for (int i = 0; i < names.Length; i++) names[i] = "'" + inputs[i].Name + "'";
+        return string.Join(", ", names);
+    }
+
     public Dataset Take(int count) => Slice(0, count);
 
     /// <summary>A copy of all but the first <paramref name="count"/> samples (<c>x_train_all[5000:]</c>).</summary>

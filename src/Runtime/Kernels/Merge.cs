@@ -148,6 +148,13 @@ public static unsafe class Merge
         }
     }
 
+    /// <summary>Zeros columns [offset, offset + width) of each row: the gradient of an input the output does not depend on.</summary>
+    public static void ClearColumns(Span<float> y, int rows, int width, int offset, int stride)
+    {
+        CheckBlocks(rows * width, y.Length, rows, width, offset, stride);
+        for (int r = 0; r < rows; r++) y.Slice(r * stride + offset, width).Clear();
+    }
+
     private static void CheckBlocks(int part, int whole, int rows, int width, int offset, int stride)
     {
         if (width < 0 || offset < 0 || offset + width > stride)
