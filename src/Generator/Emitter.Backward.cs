@@ -11,30 +11,54 @@ internal static partial class Emitter
     private static void Loss(CodeWriter w, KernelProgram program)
     {
         w.Open("protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)");
-        var loss = program.Graph.Loss;
-        if (loss is null || program.Loss is null)
+        if (program.Losses.Count == 0)
         {
             w.Line($"throw new InvalidOperationException(\"{program.Graph.Spec.ClassName} has no [Loss(...)] attribute, so it cannot compute a loss; add one, or train it through a model composed after it.\");");
             w.Close();
             w.Line();
             return;
         }
-        var step = program.Loss;
+        var graph = program.Graph;
         var locals = new Locals(w);
-        string x = locals.Use(step.X!);
-        string d = locals.Use(step.DY!, "gradient");
-        int units = program.Output.SizePerSample;
-        bool logits = program.Fusion.Loss is LossFusion.SoftmaxCrossEntropy or LossFusion.SigmoidBinaryCrossEntropy or LossFusion.FromLogits;
-        string kernel = loss.Kind switch
+        bool several = graph.Outputs.Count > 1;
+        var lossLines = Summary.FusionLines(program).Where(l => l.StartsWith("loss")).ToList();
+        int targetRow = graph.Outputs.Sum(o => o.TargetSize);
+        if (several)
         {
-            LossKind.SparseCategoricalCrossentropy => "SparseCategoricalCrossentropy",
-            LossKind.CategoricalCrossentropy => "CategoricalCrossentropy",
-            LossKind.BinaryCrossentropy => "BinaryCrossentropy",
-            LossKind.MeanSquaredError => "MeanSquaredError",
-            _ => throw new System.InvalidOperationException($"no loss kernel for {loss.Kind}"),
-        } + (logits && loss.Kind != LossKind.MeanSquaredError ? "FromLogits" : "");
-        foreach (var line in Summary.FusionLines(program).Where(l => l.StartsWith("loss:"))) w.Comment(line.Substring(6));
-        w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units});");
+            w.Comment("Keras' loss_weights: the loss is the weighted sum of the outputs' losses, and each output's gradient carries its weight.");
+            w.Line("float loss = 0f;");
+        }
+        foreach (var step in program.Losses)
+        {
+            var output = graph.Outputs[step.Input];
+            var loss = output.Loss!;
+            string x = locals.Use(step.X!);
+            string d = locals.Use(step.DY!, "gradient");
+            int units = output.Layer.Output.Size;
+            bool logits = program.Fusion.Losses[step.Input] is LossFusion.SoftmaxCrossEntropy or LossFusion.SigmoidBinaryCrossEntropy or LossFusion.FromLogits;
+            string kernel = loss.Kind switch
+            {
+                LossKind.SparseCategoricalCrossentropy => "SparseCategoricalCrossentropy",
+                LossKind.CategoricalCrossentropy => "CategoricalCrossentropy",
+                LossKind.BinaryCrossentropy => "BinaryCrossentropy",
+                LossKind.MeanSquaredError => "MeanSquaredError",
+                _ => throw new System.InvalidOperationException($"no loss kernel for {loss.Kind}"),
+            } + (logits && loss.Kind != LossKind.MeanSquaredError ? "FromLogits" : "");
+            string line = lossLines.First(l => !several || l.StartsWith($"loss of '{output.Layer.Name}'"));
+            w.Comment(line.Substring(line.IndexOf(": ", System.StringComparison.Ordinal) + 2));
+            if (!several)
+            {
+                w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units});");
+                continue;
+            }
+            int offset = graph.Outputs.Take(step.Input).Sum(o => o.TargetSize);
+            string t = locals.Use(step.Z!);
+            string weight = Float(loss.Weight);
+            w.Line($"{K}.Merge.CopyOut(targets, {t}, n, {output.TargetSize}, {offset}, {targetRow}, accumulate: false);");
+            w.Line($"loss += {weight} * {K}.Losses.{kernel}({x}, {t}, {d}, n, {units});");
+            if (loss.Weight != 1) w.Line($"if (gradient) {K}.Merge.Scale({d}, {weight});");
+        }
+        if (several) w.Line("return loss;");
         w.Close();
         w.Line();
     }
@@ -49,6 +73,16 @@ internal static partial class Emitter
             w.Line("bool inputGradientWanted = !inputGradient.IsEmpty;");
         foreach (var step in program.FromOutputGradient)
         {
+            if (step.Kind == StepKind.OutputGradientSplit)
+            {
+                var output = program.Graph.Outputs[step.Input];
+                string packed = locals.Use(step.DY!), part = locals.Use(step.DX!);
+                w.Open("if (fromOutputGradient)");
+                w.Comment($"A composed caller wrote {step.DY!.Name}: the columns of '{output.Layer.Name}' into its gradient.");
+                w.Line($"{K}.Merge.CopyOut({packed}, {part}, n, {output.Layer.Output.Size}, {program.Graph.OutputOffset(output)}, {program.Graph.Output.Size}, accumulate: false);");
+                w.Close();
+                continue;
+            }
             string y = locals.Use(step.Y!), dy = locals.Use(step.DY!), dx = locals.Use(step.DX!);
             w.Open("if (fromOutputGradient)");
             w.Comment($"A composed caller wrote {step.DY!.Name}; take it back through the {Names.Activation(step.Activation)} the loss normally skips.");

@@ -156,6 +156,14 @@ internal static partial class Emitter
                     w.Line($"{K}.Merge.CopyOut(input, {locals.Use(step.Y!)}, n, {layer.Output.Size}, {offset}, {program.Graph.Input.Size}, accumulate: false);");
                     break;
                 }
+                case StepKind.OutputForward:
+                {
+                    var output = program.Graph.Outputs[step.Input];
+                    int offset = program.Graph.OutputOffset(output);
+                    w.Comment($"Output {step.Input}, '{output.Layer.Name}' {output.Layer.Output}: columns {offset} to {offset + output.Layer.Output.Size} of each packed output row.");
+                    w.Line($"{K}.Merge.CopyInto({locals.Use(step.X!)}, {locals.Use(step.Y!)}, n, {output.Layer.Output.Size}, {offset}, {program.Graph.Output.Size});");
+                    break;
+                }
                 case StepKind.ResampleForward:
                     GroupComment(w, g, "data movement");
                     w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));

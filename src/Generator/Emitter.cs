@@ -139,17 +139,22 @@ internal static partial class Emitter
             w.Line($"        new(\"{slot.Name}\", new[] {{ {string.Join(", ", slot.Weight.Shape.Dims)} }}, {SlotName(slot)}, Trainable: {(slot.Weight.Trainable ? "true" : "false")}),");
         w.Line("    },");
         var inputLayers = graph.InputLayers.ToList();
-        if (inputLayers.Count == 0)
+        bool severalOutputs = graph.Outputs.Count > 1;
+        w.Line("    summary: Summary" + (inputLayers.Count > 0 || severalOutputs ? "," : ");"));
+        if (inputLayers.Count > 0)
         {
-            w.Line("    summary: Summary);");
-        }
-        else
-        {
-            w.Line("    summary: Summary,");
             w.Line("    inputs: new global::Kiln.InputInfo[]");
             w.Line("    {");
             foreach (var input in inputLayers)
                 w.Line($"        new(\"{input.Name}\", new[] {{ {string.Join(", ", input.Output.Dims)} }}),");
+            w.Line("    }" + (severalOutputs ? "," : ");"));
+        }
+        if (severalOutputs)
+        {
+            w.Line("    outputs: new global::Kiln.OutputInfo[]");
+            w.Line("    {");
+            foreach (var o in graph.Outputs)
+                w.Line($"        new(\"{o.Layer.Name}\", new[] {{ {string.Join(", ", o.Layer.Output.Dims)} }}, {(o.Loss is null ? "null" : "global::Kiln.Loss." + o.Loss.Kind)}, FromLogits: {(o.Loss?.FromLogits == true ? "true" : "false")}, Weight: {(o.Loss is null ? "1" : o.Loss.Weight.ToString("R", CultureInfo.InvariantCulture))}),");
             w.Line("    });");
         }
         w.Line();

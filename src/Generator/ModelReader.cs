@@ -145,7 +145,7 @@ internal static class ModelReader
         var layers = new List<LayerSpec>();
         var input = new List<Argument>();
         SourceSpan? sequentialLocation = null;
-        LossSpec? loss = null;
+        var losses = new List<LossSpec>();
         foreach (var syntax in declaration.AttributeLists.SelectMany(l => l.Attributes))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -162,7 +162,15 @@ internal static class ModelReader
             {
                 var kind = arguments.FirstOrDefault(a => a.Name == "loss");
                 var fromLogits = arguments.FirstOrDefault(a => a.Name == "FromLogits");
-                loss = new LossSpec((LossKind)(int)(kind?.Number ?? 0), fromLogits is not null && fromLogits.Number != 0, location);
+                var output = arguments.FirstOrDefault(a => a.Name == "Output");
+                var weight = arguments.FirstOrDefault(a => a.Name == "Weight");
+                losses.Add(new LossSpec((LossKind)(int)(kind?.Number ?? 0), fromLogits is not null && fromLogits.Number != 0, location)
+                {
+                    Output = output?.Text,
+                    OutputLocation = output?.Location,
+                    Weight = weight?.Number ?? 1,
+                    WeightLocation = weight?.Location,
+                });
             }
             else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
             {
@@ -186,7 +194,7 @@ internal static class ModelReader
             new EquatableArray<Argument>(input.ToArray()),
             sequentialLocation,
             new EquatableArray<LayerSpec>(layers.ToArray()),
-            loss) { ClassLocation = identifier };
+            losses.FirstOrDefault()) { ClassLocation = identifier, Losses = new EquatableArray<LossSpec>(losses.ToArray()) };
         var trees = symbol.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Distinct().ToArray();
         return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), new SourceTrees(trees));
     }

@@ -45,6 +45,9 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor InputWithSequential = new("KILN0136", "[Input] on a [Sequential] model", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LayerBeforeInput = new("KILN0137", "Layer before the first [Input]", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor InputWithoutShape = new("KILN0138", "[Input] has no shape", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LossWithoutOutput = new("KILN0139", "Loss of a model with several outputs names none", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor OutputTwice = new("KILN0140", "Two losses on one output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LossWeight = new("KILN0141", "Loss weight out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -86,6 +89,9 @@ internal static class RoslynDescriptors
         InputWithSequential,
         LayerBeforeInput,
         InputWithoutShape,
+        LossWithoutOutput,
+        OutputTwice,
+        LossWeight,
         LossNeedsFlatOutput,
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,

@@ -11,7 +11,7 @@ namespace Kiln.EndToEnd.Tests;
 /// </summary>
 public sealed class GradientCheckTests
 {
-    public enum Targets { Sparse, OneHot, Soft, Binary, BinarySoft, Regression }
+    public enum Targets { Sparse, OneHot, Soft, Binary, BinarySoft, Regression, ClassAndValue }
 
     private sealed record Case(Func<int, Model> Create, Targets Targets);
 
@@ -88,6 +88,7 @@ public sealed class GradientCheckTests
         ["ManyReaders"] = new(s => new ManyReaders(BatchSize, s), Targets.Regression),
         ["TwoInputs"] = new(s => new TwoInputs(BatchSize, s), Targets.Sparse),
         ["InputsReadTwice"] = new(s => new InputsReadTwice(BatchSize, s), Targets.Regression),
+        ["TwoHeads"] = new(s => new TwoHeads(BatchSize, s), Targets.ClassAndValue),
     };
 
     public static TheoryData<string> CaseNames()
@@ -136,6 +137,14 @@ public sealed class GradientCheckTests
             case Targets.Regression:
                 for (int i = 0; i < y.Length; i++) y[i] = (float)(rng.NextDouble() * 2 - 1);
                 break;
+            case Targets.ClassAndValue:
+                // A class index for the first output, a value for the second (TwoHeads).
+                for (int i = 0; i < n; i++)
+                {
+                    y[i * 2] = rng.Next(model.Description.Outputs[0].Size);
+                    y[i * 2 + 1] = (float)(rng.NextDouble() * 2 - 1);
+                }
+                return y;
         }
         Assert.Equal(model.TargetSize, kind == Targets.Sparse ? 1 : k);
         return y;

@@ -45,6 +45,49 @@ public sealed class GraphModelTests
         Assert.Contains("input 'tabular' has 1 samples, but 'image' has 2", uneven.Message);
     }
 
+    [Fact]
+    public void SeveralOutputsAreDescribedAndReportedPerOutput()
+    {
+        var model = new TwoHeads(batchSize: 16, seed: 2);
+        var d = model.Description;
+        Assert.Equal(["class", "size"], d.Outputs.Select(o => o.Name).ToArray());
+        Assert.Equal([Loss.SparseCategoricalCrossentropy, Loss.MeanSquaredError], d.Outputs.Select(o => o.Loss!.Value).ToArray());
+        Assert.Equal(0.5, d.Outputs[1].Weight);
+        Assert.Equal([4], d.OutputShape);
+        Assert.Equal(2, d.TargetSize);
+        Assert.Equal(["class_accuracy", "size_mae"], model.Metrics.Select(m => m.Name).ToArray());
+
+        // The class is the brightest quadrant; the value is the mean brightness.
+        var rng = new Random(9);
+        const int count = 256;
+        var x = new float[count * 16];
+        var y = new float[count * 2];
+        for (int s = 0; s < count; s++)
+        {
+            int cls = rng.Next(3);
+            float sum = 0;
+            for (int i = 0; i < 16; i++)
+            {
+                int quadrant = (i / 4 < 2 ? 0 : 1) + (i % 4 < 2 ? 0 : 1);
+                x[s * 16 + i] = (float)rng.NextDouble() * 0.2f + (quadrant == cls ? 0.8f : 0f);
+                sum += x[s * 16 + i];
+            }
+            y[s * 2] = cls;
+            y[s * 2 + 1] = sum / 16;
+        }
+        var data = new Dataset(x, y, [4, 4, 1], 2);
+        var history = model.Fit(data, epochs: 40, new Adam(0.02f), verbose: 0);
+        Assert.True(history["loss"][^1] < history["loss"][0] * 0.5, $"loss {history["loss"][0]} -> {history["loss"][^1]}");
+        var result = model.Evaluate(data);
+        Assert.True(result["class_accuracy"] > 0.9, $"class accuracy {result["class_accuracy"]}");
+        Assert.True(result["size_mae"] < 0.1, $"size mae {result["size_mae"]}");
+
+        // Predict returns both outputs side by side: 3 probabilities summing to 1, then the value.
+        var predictions = model.Predict(x.AsSpan(0, 16 * 4), 4);
+        for (int s = 0; s < 4; s++)
+            Assert.Equal(1f, predictions[s * 4] + predictions[s * 4 + 1] + predictions[s * 4 + 2], 4);
+    }
+
     /// <summary>A class that needs both inputs (the image's brightness and the sign of a feature): the model must combine its branches to learn it.</summary>
     [Fact]
     public void TwoInputModelLearnsAClassThatNeedsBothInputs()

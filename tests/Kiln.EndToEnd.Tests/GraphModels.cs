@@ -108,3 +108,15 @@ public partial class TwoInputs { }
 [Dense(2)]
 [Loss(Loss.MeanSquaredError)]
 public partial class InputsReadTwice { }
+
+// Two outputs: a class (softmax + sparse cross-entropy, fused) and a regression head with its own
+// loss and weight, as Keras' compile(loss={...}, loss_weights={...}). Each sample's output row
+// holds the 3 probabilities, then the value; each target row the class index, then the value.
+[Sequential(4, 4, 1)]
+[Conv2D(3, 3, Padding = Padding.Same, Activation = Activation.Tanh)]
+[GlobalAveragePooling2D(Name = "features")]
+[Dense(3, Activation.Softmax, Name = "class")]
+[Dense(1, From = "features", Name = "size")]
+[Loss(Loss.SparseCategoricalCrossentropy, Output = "class")]
+[Loss(Loss.MeanSquaredError, Output = "size", Weight = 0.5)]
+public partial class TwoHeads { }

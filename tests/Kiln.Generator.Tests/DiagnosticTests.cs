@@ -532,6 +532,36 @@ public class DiagnosticTests
         """, "KILN0138", "InputLayer 'features' needs the shape of one sample, e.g. [Input(28, 28, 1, Name = \"image\")]");
 
     [Fact]
+    public void LossOfSeveralWithoutOutput() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3, Activation.Softmax, Name = "class")]
+        [Dense(1, From = "class", Name = "size")]
+        [Loss(Loss.SparseCategoricalCrossentropy, Output = "class")]
+        [[|Loss(Loss.MeanSquaredError)|]]
+        public partial class M { }
+        """, "KILN0139", "[Loss(MeanSquaredError)] is one of 2 losses, so it must say which layer's output it trains: add Output = \"name\" (and Weight = w for Keras' loss_weights)");
+
+    [Fact]
+    public void TwoLossesOnOneOutput() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3, Activation.Softmax, Name = "class")]
+        [Dense(1, From = "class", Name = "size")]
+        [Loss(Loss.SparseCategoricalCrossentropy, Output = "class")]
+        [Loss(Loss.MeanSquaredError, [|Output = "class"|])]
+        public partial class M { }
+        """, "KILN0140", "[Loss(MeanSquaredError)] names 'class', which another [Loss] already trains; give each output one loss");
+
+    [Fact]
+    public void NegativeLossWeight() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3, Activation.Softmax, Name = "class")]
+        [Dense(1, From = "class", Name = "size")]
+        [Loss(Loss.SparseCategoricalCrossentropy, Output = "class")]
+        [Loss(Loss.MeanSquaredError, Output = "size", [|Weight = -1|])]
+        public partial class M { }
+        """, "KILN0141", "[Loss(MeanSquaredError)] has Weight -1; a loss weight scales that output's loss in the sum and must be finite and at least 0");
+
+    [Fact]
     public void EveryDescriptorIsTested()
     {
         // Keeps this file and the catalog in step: a new diagnostic needs a test above.

@@ -31,13 +31,13 @@ public class FusionAndMemoryTests
     public void SoftmaxOutputIsFusedWithCrossEntropy()
     {
         var program = Compile(FashionMlp());
-        Assert.Equal(LossFusion.SoftmaxCrossEntropy, program.Fusion.Loss);
+        Assert.Equal(LossFusion.SoftmaxCrossEntropy, Assert.Single(program.Fusion.Losses));
         // The loss reads the logits; backward of the last Dense starts from the loss's gradient with no activation.
-        Assert.Equal(BufferRole.Logits, program.LossInput.Role);
+        Assert.Equal(BufferRole.Logits, Assert.Single(program.Losses).X!.Role);
         var lastBackward = program.Backward[0];
         Assert.Equal(StepKind.LinearBackward, lastBackward.Kind);
         Assert.Equal(ActivationKind.Linear, lastBackward.Activation);
-        Assert.Same(program.Loss!.DY, lastBackward.DY);
+        Assert.Same(program.Losses[0].DY, lastBackward.DY);
         // A composed caller's output gradient goes back through the softmax first.
         Assert.Equal(StepKind.OutputActivationBackward, Assert.Single(program.FromOutputGradient).Kind);
     }
@@ -46,7 +46,7 @@ public class FusionAndMemoryTests
     public void SigmoidOutputKeepsLogitsForBinaryCrossEntropy()
     {
         var program = Compile(ModelSpec.Create("M", new[] { 4 }, Loss(LossKind.BinaryCrossentropy), Dense(1, ActivationKind.Sigmoid)));
-        Assert.Equal(LossFusion.SigmoidBinaryCrossEntropy, program.Fusion.Loss);
+        Assert.Equal(LossFusion.SigmoidBinaryCrossEntropy, Assert.Single(program.Fusion.Losses));
         Assert.True(program.Fusion.Groups[0].KeepsLogits);
         // The input is saved for the kernel gradient; the Dense writes logits, then sigmoid runs as its own pass.
         Assert.Equal(new[] { StepKind.SaveInput, StepKind.LinearForward, StepKind.ActivationForward }, program.Forward.Select(s => s.Kind));
@@ -56,7 +56,7 @@ public class FusionAndMemoryTests
     public void SoftmaxWithMeanSquaredErrorIsNotFused()
     {
         var program = Compile(ModelSpec.Create("M", new[] { 4 }, Loss(LossKind.MeanSquaredError), Dense(3, ActivationKind.Softmax)));
-        Assert.Equal(LossFusion.OnOutput, program.Fusion.Loss);
+        Assert.Equal(LossFusion.OnOutput, Assert.Single(program.Fusion.Losses));
         Assert.Empty(program.FromOutputGradient);
         Assert.Equal(new[] { StepKind.SoftmaxBackward, StepKind.LinearBackward }, program.Backward.Select(s => s.Kind));
     }

@@ -183,6 +183,21 @@ public static class Descriptors
         "{0} needs the shape of one sample, e.g. [Input(28, 28, 1, Name = \"image\")]",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor LossWithoutOutput = new(
+        "KILN0139", "Loss of a model with several outputs names none",
+        "{0} is one of {1} losses, so it must say which layer's output it trains: add Output = \"name\" (and Weight = w for Keras' loss_weights)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor OutputTwice = new(
+        "KILN0140", "Two losses on one output",
+        "{0} names '{1}', which another [Loss] already trains; give each output one loss",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LossWeight = new(
+        "KILN0141", "Loss weight out of range",
+        "{0} has Weight {1}; a loss weight scales that output's loss in the sum and must be finite and at least 0",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor FromOnMerge = new(
         "KILN0135", "From on a merge",
         "{0} reads the layers it names (or, for an [Input], nothing), so From has no meaning on it; list every input in a merge instead",
@@ -216,6 +231,7 @@ public static class Descriptors
         WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels, DropoutAtTheEnd,
         NormalizationAxis, NormalizationStatistics,
         UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge, InputWithSequential, LayerBeforeInput, InputWithoutShape,
+        LossWithoutOutput, OutputTwice, LossWeight,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };
 }

@@ -85,21 +85,40 @@ public sealed class LayerNode
     public string Describe() => Spec.Describe(this);
 }
 
+/// <summary>One output of the model: the layer, and the loss that trains it (null for a model trained through another).</summary>
+public sealed record ModelOutput(LayerNode Layer, LossSpec? Loss)
+{
+    /// <summary>Target values per sample: one class index for sparse labels, else one per output value.</summary>
+    public int TargetSize => Loss?.Kind == LossKind.SparseCategoricalCrossentropy ? 1 : Layer.Output.Size;
+}
+
 /// <summary>The model after shape inference.</summary>
 public sealed class ModelGraph
 {
-    public ModelGraph(ModelSpec spec, Shape input, IReadOnlyList<LayerNode> layers)
+    public ModelGraph(ModelSpec spec, Shape input, IReadOnlyList<LayerNode> layers, IReadOnlyList<ModelOutput>? outputs = null)
     {
         Spec = spec;
         Input = input;
         Layers = layers;
+        Outputs = outputs ?? new[] { new ModelOutput(layers[layers.Count - 1], spec.Loss) };
     }
 
     public ModelSpec Spec { get; }
     public Shape Input { get; }
     public IReadOnlyList<LayerNode> Layers { get; }
-    public Shape Output => Layers.Count == 0 ? Input : Layers[Layers.Count - 1].Output;
-    public LossSpec? Loss => Spec.Loss;
+    /// <summary>What the model returns: the last layer, or one layer per [Loss(Output = ...)].</summary>
+    public IReadOnlyList<ModelOutput> Outputs { get; }
+
+    /// <summary>The output row of one sample: the output, or several side by side in <see cref="Outputs"/> order.</summary>
+    public Shape Output => Outputs.Count == 1 ? Outputs[0].Layer.Output : new Shape(Outputs.Sum(o => o.Layer.Output.Size));
+
+    /// <summary>The loss of a model with one output.</summary>
+    public LossSpec? Loss => Outputs.Count == 1 ? Outputs[0].Loss : null;
+
+    /// <summary>Where an output's columns start in each packed output row.</summary>
+    public int OutputOffset(ModelOutput output) => Outputs.TakeWhile(o => o != output).Sum(o => o.Layer.Output.Size);
+
+    public bool IsOutput(LayerNode layer) => Outputs.Any(o => o.Layer == layer);
 
     /// <summary>True when every layer reads the one before it (the first reads the input): a Keras Sequential model.</summary>
     public bool IsChain => !Layers.Any(l => l.Spec is InputSpec) && Layers.Select((l, i) => l.Sources.Count == 1 && l.Sources[0] == (i == 0 ? null : Layers[i - 1])).All(x => x);

@@ -93,8 +93,19 @@ public sealed record Argument(string Name, double Number, EquatableArray<int> In
         Ints.Count > 0 ? $"{Name}=({string.Join(", ", Ints)})" : $"{Name}={Number.ToString(CultureInfo.InvariantCulture)}";
 }
 
-/// <summary>The <c>[Loss]</c> attribute.</summary>
-public sealed record LossSpec(LossKind Kind, bool FromLogits, SourceSpan? Location);
+/// <summary>The <c>[Loss]</c> attribute: the loss, and for a model with several outputs, which layer it is the loss of and its weight.</summary>
+public sealed record LossSpec(LossKind Kind, bool FromLogits, SourceSpan? Location)
+{
+    /// <summary><c>Output = "name"</c>: the layer whose output this loss compares with its targets; null for the last layer.</summary>
+    public string? Output { get; init; }
+
+    public SourceSpan? OutputLocation { get; init; }
+
+    /// <summary>Keras' <c>loss_weights</c>: the reported and trained loss is the weighted sum over the outputs.</summary>
+    public double Weight { get; init; } = 1;
+
+    public SourceSpan? WeightLocation { get; init; }
+}
 
 /// <summary>A model declaration as read from source: everything the Graph needs, nothing from Roslyn.</summary>
 public sealed record ModelSpec(
@@ -107,6 +118,12 @@ public sealed record ModelSpec(
     EquatableArray<LayerSpec> Layers,
     LossSpec? Loss)
 {
+    /// <summary>Every [Loss] in the order written; one per output of a model with several.</summary>
+    public EquatableArray<LossSpec> Losses { get; init; } = EquatableArray<LossSpec>.Empty;
+
+    /// <summary><see cref="Losses"/>, or the one <see cref="Loss"/> when the spec was made with just that.</summary>
+    public EquatableArray<LossSpec> AllLosses => Losses.Count > 0 ? Losses : Loss is null ? EquatableArray<LossSpec>.Empty : EquatableArray.Of(Loss);
+
     /// <summary>The parameter count above which KILN0007 warns (MSBuild <c>KilnMaxParameters</c>); 0 or less turns the check off.</summary>
     public long MaxParameters { get; init; } = DefaultMaxParameters;
 

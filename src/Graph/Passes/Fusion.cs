@@ -105,17 +105,19 @@ public sealed class KernelGroup
 
 public sealed class FusionPlan
 {
-    public FusionPlan(IReadOnlyList<KernelGroup> groups, LossFusion loss)
+    public FusionPlan(IReadOnlyList<KernelGroup> groups, IReadOnlyList<LossFusion> losses)
     {
         Groups = groups;
-        Loss = loss;
+        Losses = losses;
     }
 
     public IReadOnlyList<KernelGroup> Groups { get; }
-    public LossFusion Loss { get; }
 
-    /// <summary>The kernel that computes the model's output, looking through views; null when the output is a view of the input.</summary>
-    public KernelGroup? OutputKernel(ModelGraph graph) => Fusion.OutputKernel(graph, Groups);
+    /// <summary>How each output's loss is joined to it, in <see cref="ModelGraph.Outputs"/> order.</summary>
+    public IReadOnlyList<LossFusion> Losses { get; }
+
+    /// <summary>The kernel that computes an output, looking through views; null when the output is a view of the input.</summary>
+    public KernelGroup? OutputKernel(LayerNode output) => Fusion.OutputKernel(output, Groups);
 
     /// <summary>The kernel label computing each layer, for the summary's Kernel column.</summary>
     public string KernelOf(LayerNode layer)
@@ -152,7 +154,8 @@ public static class Fusion
                 if (i + 1 >= layers.Count) return null;
                 var current = layers[i];
                 var next = layers[i + 1];
-                return next.Sources.Count == 1 && next.Sources[0] == current && readers[current] == 1 ? next : null;
+                // A model output is stored (the caller reads it), so nothing fuses past it.
+                return next.Sources.Count == 1 && next.Sources[0] == current && readers[current] == 1 && !graph.IsOutput(current) ? next : null;
             }
             var kind = layer.Spec.Kernel;
             switch (kind)
@@ -241,17 +244,22 @@ public static class Fusion
                     throw new System.InvalidOperationException($"fusion has no rule for kernel kind {kind} (layer '{layer.Name}')");
             }
         }
-        var loss = ChooseLoss(graph, groups);
-        // A sigmoid output fused with binary cross-entropy keeps its logits, so the loss is computed from them stably.
-        int last = OutputKernel(graph, groups) is { } producer ? groups.IndexOf(producer) : -1;
-        if (loss == LossFusion.SigmoidBinaryCrossEntropy && last >= 0 && groups[last].Kind == KernelKind.Linear)
-            groups[last] = groups[last].WithLogitsKept();
-        return new FusionPlan(groups, loss);
+        var losses = new List<LossFusion>();
+        foreach (var output in graph.Outputs)
+        {
+            var loss = ChooseLoss(output, groups, readers.ContainsKey(output.Layer));
+            losses.Add(loss);
+            // A sigmoid output fused with binary cross-entropy keeps its logits, so the loss is computed from them stably.
+            int last = OutputKernel(output.Layer, groups) is { } producer ? groups.IndexOf(producer) : -1;
+            if (loss == LossFusion.SigmoidBinaryCrossEntropy && last >= 0 && groups[last].Kind == KernelKind.Linear)
+                groups[last] = groups[last].WithLogitsKept();
+        }
+        return new FusionPlan(groups, losses);
     }
 
-    internal static KernelGroup? OutputKernel(ModelGraph graph, IReadOnlyList<KernelGroup> groups)
+    internal static KernelGroup? OutputKernel(LayerNode output, IReadOnlyList<KernelGroup> groups)
     {
-        LayerNode? node = graph.Layers[graph.Layers.Count - 1];
+        LayerNode? node = output;
         while (node is not null)
         {
             var group = groups.First(g => g.Layers.Contains(node));
@@ -261,12 +269,16 @@ public static class Fusion
         return null;
     }
 
-    private static LossFusion ChooseLoss(ModelGraph graph, List<KernelGroup> groups)
+    /// <summary>
+    /// Joins the loss to the output activation (softmax or sigmoid + cross-entropy, backward from
+    /// p − y); not when another layer also reads the output, since its gradient then is more than the loss's.
+    /// </summary>
+    private static LossFusion ChooseLoss(ModelOutput output, List<KernelGroup> groups, bool readElsewhere)
     {
-        if (graph.Loss is not { } loss) return LossFusion.None;
+        if (output.Loss is not { } loss) return LossFusion.None;
         if (loss.FromLogits && loss.Kind != LossKind.MeanSquaredError) return LossFusion.FromLogits;
-        var last = OutputKernel(graph, groups);
-        if (last is null) return LossFusion.OnOutput;
+        var last = OutputKernel(output.Layer, groups);
+        if (last is null || readElsewhere) return LossFusion.OnOutput;
         bool softmaxOutput = last.Epilogue == ActivationKind.Softmax && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Softmax;
         bool sigmoidOutput = last.Epilogue == ActivationKind.Sigmoid && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Activation;
         return loss.Kind switch

@@ -10,13 +10,13 @@ internal static class GraphChecks
     {
         var layers = graph.Layers;
         var read = new HashSet<LayerNode>(layers.SelectMany(l => l.Sources).OfType<LayerNode>());
-        for (int i = 0; i < layers.Count - 1; i++)
+        for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
-            if (read.Contains(layer)) continue;
-            var next = layers[i + 1];
-            string hint = next.Spec.Reads.Count > 0
-                ? $"the next layer, '{next.Name}', reads {string.Join(" and ", next.Spec.Reads.Select(n => "'" + n + "'"))} instead; add '{layer.Name}' to a merge or remove it"
+            if (read.Contains(layer) || graph.IsOutput(layer)) continue;
+            var next = i + 1 < layers.Count ? layers[i + 1] : null;
+            string hint = next is not null && next.Spec.Reads.Count > 0
+                ? $"the next layer, '{next!.Name}', reads {string.Join(" and ", next.Spec.Reads.Select(n => "'" + n + "'"))} instead; add '{layer.Name}' to a merge or remove it"
                 : "add it to a merge or remove it";
             diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnusedLayer, layer.Spec.Location, $"{layer.TypeName} '{layer.Name}'", hint));
         }

@@ -7,9 +7,13 @@ public static class LossCheck
 {
     public static void Run(ModelGraph graph, List<GraphDiagnostic> diagnostics)
     {
-        if (graph.Loss is not { } loss) return;
-        var last = graph.Layers[graph.Layers.Count - 1];
-        var output = graph.Output;
+        foreach (var output in graph.Outputs)
+            if (output.Loss is { } loss) Check(loss, output.Layer, diagnostics);
+    }
+
+    private static void Check(LossSpec loss, LayerNode last, List<GraphDiagnostic> diagnostics)
+    {
+        var output = last.Output;
         string lossName = $"[Loss({loss.Kind})]";
         var activation = last.Activation;
 

@@ -61,11 +61,56 @@ public static class ShapeInference
         }
         // Several inputs arrive side by side in one row per sample, in attribute order.
         input ??= new Shape(layers.Where(l => l.Spec is InputSpec).Sum(l => l.Output.Size));
-        var graph = new ModelGraph(spec, input, layers);
+        var outputs = Outputs(spec, layers, byName, diagnostics);
+        if (outputs is null) return null;
+        var graph = new ModelGraph(spec, input, layers, outputs);
         GraphChecks.Run(graph, diagnostics);
         Lints.Run(graph, diagnostics);
         LossCheck.Run(graph, diagnostics);
         return graph;
+    }
+
+    /// <summary>
+    /// The model's outputs: the last layer with the one loss, or, when a [Loss] names its output,
+    /// one output per [Loss] in the order they are written (Keras' <c>compile(loss={...})</c>).
+    /// </summary>
+    private static ModelOutput[]? Outputs(ModelSpec spec, List<LayerNode> layers, Dictionary<string, LayerNode> byName, List<GraphDiagnostic> diagnostics)
+    {
+        var losses = spec.AllLosses;
+        if (losses.Count == 0 || losses.Count == 1 && losses[0].Output is null)
+            return new[] { new ModelOutput(layers[layers.Count - 1], losses.Count == 1 ? losses[0] : null) };
+        var outputs = new List<ModelOutput>();
+        bool ok = true;
+        foreach (var loss in losses)
+        {
+            string label = $"[Loss({loss.Kind})]";
+            if (loss.Output is null)
+            {
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossWithoutOutput, loss.Location, label, losses.Count));
+                ok = false;
+            }
+            else if (!byName.TryGetValue(loss.Output, out var layer))
+            {
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.UnknownLayer, loss.OutputLocation ?? loss.Location, label, loss.Output,
+                    "the model's layers are " + string.Join(", ", layers.Select(l => "'" + l.Name + "'"))));
+                ok = false;
+            }
+            else if (outputs.Any(o => o.Layer == layer))
+            {
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.OutputTwice, loss.OutputLocation ?? loss.Location, label, loss.Output));
+                ok = false;
+            }
+            else if (!(loss.Weight >= 0 && !double.IsInfinity(loss.Weight)))
+            {
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossWeight, loss.WeightLocation ?? loss.Location, label, Names.Number(loss.Weight)));
+                ok = false;
+            }
+            else
+            {
+                outputs.Add(new ModelOutput(layer, loss));
+            }
+        }
+        return ok ? outputs.ToArray() : null;
     }
 
     /// <summary>

@@ -67,6 +67,8 @@ public enum StepKind
     MergeForward,
     /// <summary>One input of several: its columns of the packed input rows X into Y.</summary>
     InputForward,
+    /// <summary>One output of several: X into its columns of the packed output rows Y.</summary>
+    OutputForward,
     Loss,
     /// <summary>Runs only when a caller wrote the output gradient: takes it back through the output activation the loss fused away.</summary>
     OutputActivationBackward,
@@ -82,6 +84,8 @@ public enum StepKind
     MergeBackward,
     /// <summary>DX += X: a later reader's part of the gradient of a tensor read several times.</summary>
     AccumulateGradient,
+    /// <summary>A composed caller's packed output gradient DY: one output's columns into its gradient DX.</summary>
+    OutputGradientSplit,
     /// <summary>DY, the gradient of one input of several, into its columns of the caller's input gradient DX (zeros when DY is null).</summary>
     InputBackward,
 }
@@ -136,17 +140,17 @@ public sealed class Step
     {
         StepKind.SaveInput or StepKind.LinearForward or StepKind.BatchNormForward or StepKind.ActivationForward or StepKind.SoftmaxForward
             or StepKind.DropoutForward or StepKind.PoolForward or StepKind.ResampleForward or StepKind.PreprocessForward
-            or StepKind.MergeForward or StepKind.InputForward or StepKind.Loss => false,
+            or StepKind.MergeForward or StepKind.InputForward or StepKind.OutputForward or StepKind.Loss => false,
         StepKind.OutputActivationBackward or StepKind.LinearBackward or StepKind.BatchNormBackward or StepKind.ActivationBackward
             or StepKind.SoftmaxBackward or StepKind.DropoutBackward or StepKind.PoolBackward or StepKind.ResampleBackward
-            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward => true,
+            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward or StepKind.OutputGradientSplit => true,
         _ => throw new System.InvalidOperationException($"unknown step kind {Kind}"),
     };
 
     public IEnumerable<Buffer> Reads()
     {
-        var reads = Kind == StepKind.Loss || !IsBackward && Kind != StepKind.OutputActivationBackward
-            ? new[] { X }
+        var reads = Kind == StepKind.Loss ? new[] { X, Y }
+            : !IsBackward && Kind != StepKind.OutputActivationBackward ? new[] { X }
             : Kind == StepKind.AccumulateGradient ? new[] { X, DX }
             : new[] { X, Y, Z, Mask, DY };
         foreach (var b in reads)
@@ -156,7 +160,7 @@ public sealed class Step
 
     public IEnumerable<Buffer> Writes()
     {
-        var writes = Kind == StepKind.Loss ? new[] { DY }
+        var writes = Kind == StepKind.Loss ? new[] { DY, Z }
             : Kind == StepKind.MergeBackward ? new[] { DX, Z }
             : IsBackward ? new[] { DX, DY }
             : new[] { Y, Z, Mask };
@@ -184,7 +188,8 @@ public sealed class KernelProgram
     public FusionPlan Fusion { get; }
     public List<Buffer> Buffers { get; } = new();
     public List<Step> Forward { get; } = new();
-    public Step? Loss { get; set; }
+    /// <summary>One loss step per output that has a loss, in output order.</summary>
+    public List<Step> Losses { get; } = new();
     /// <summary>Runs before <see cref="Backward"/> when the caller seeded the output gradient itself; empty when no activation was fused into the loss.</summary>
     public List<Step> FromOutputGradient { get; } = new();
     public List<Step> Backward { get; } = new();
@@ -200,13 +205,11 @@ public sealed class KernelProgram
     public Buffer InputGradient { get; set; } = null!;
     public Buffer Output { get; set; } = null!;
     public Buffer OutputGradient { get; set; } = null!;
-    /// <summary>What the loss step reads: the logits when the loss is fused with the output activation, else the output.</summary>
-    public Buffer LossInput { get; set; } = null!;
 
     public IEnumerable<Step> AllSteps()
     {
         foreach (var s in Forward) yield return s;
-        if (Loss is not null) yield return Loss;
+        foreach (var s in Losses) yield return s;
         foreach (var s in FromOutputGradient) yield return s;
         foreach (var s in Backward) yield return s;
     }

@@ -42,8 +42,8 @@ public static class Lowering
         private readonly Dictionary<LayerNode, KernelGroup> _groupOf = new();
         private readonly Dictionary<Buffer, int> _parts = new();
         private Buffer? _savedInput;
-        private KernelGroup? _fusedGroup;
-        private Buffer? _lossGradient;
+        /// <summary>Output kernels whose activation the loss absorbed, with the gradient the loss seeds for their logits.</summary>
+        private readonly Dictionary<KernelGroup, Buffer> _fused = new();
         private readonly IReadOnlyDictionary<string, string> _identifiers;
 
         public Builder(KernelProgram program)
@@ -227,29 +227,60 @@ public static class Lowering
             _p.Output = current;
         }
 
-        /// <summary>The loss step, and which gradient it seeds: the output's, or the logits' when the loss absorbed the output activation.</summary>
+        /// <summary>
+        /// Per output: the gradient it seeds (the output's, or the logits' when the loss absorbed the
+        /// output activation) and its loss step. Several outputs sit side by side in one packed row
+        /// per sample (written after forward), and so do their targets and a composed caller's
+        /// output gradient.
+        /// </summary>
         public void LossAndSeeds()
         {
-            var output = _p.Output;
-            _p.OutputGradient = New("d_" + output.Name, output.SizePerSample, BufferRole.Gradient);
-            _gradientOf[Key(output)] = _p.OutputGradient;
-            _lossGradient = _p.OutputGradient;
-            _p.LossInput = output;
-            var last = _p.Fusion.OutputKernel(_p.Graph);
-            if (last is not null && _p.Fusion.Loss is LossFusion.SoftmaxCrossEntropy or LossFusion.SigmoidBinaryCrossEntropy)
+            var graph = _p.Graph;
+            bool several = graph.Outputs.Count > 1;
+            if (several)
             {
-                _fusedGroup = last;
-                var logits = _logitsOf[last];
-                _lossGradient = New("d_" + logits.Root.Name, output.SizePerSample, BufferRole.Gradient);
-                _p.LossInput = logits;
-                _p.FromOutputGradient.Add(new Step(StepKind.OutputActivationBackward, last)
-                {
-                    Y = output, DY = _p.OutputGradient, DX = _lossGradient,
-                    Activation = _p.Fusion.Loss == LossFusion.SoftmaxCrossEntropy ? ActivationKind.Softmax : ActivationKind.Sigmoid,
-                });
+                _p.Output = New("outputs", graph.Output.Size, BufferRole.Activation);
+                _p.OutputGradient = New("d_outputs", graph.Output.Size, BufferRole.Gradient);
             }
-            if (_p.Graph.Loss is not null)
-                _p.Loss = new Step(StepKind.Loss, null) { X = _p.LossInput, Y = output, DY = _lossGradient };
+            for (int i = 0; i < graph.Outputs.Count; i++)
+            {
+                var o = graph.Outputs[i];
+                var output = OutputOf(o.Layer);
+                var group = _groupOf[o.Layer];
+                var seed = New("d_" + output.Name, output.SizePerSample, BufferRole.Gradient);
+                if (several)
+                {
+                    _p.Forward.Add(new Step(StepKind.OutputForward, group) { X = output, Y = _p.Output, Input = i });
+                    _p.FromOutputGradient.Add(new Step(StepKind.OutputGradientSplit, group) { DY = _p.OutputGradient, DX = seed, Input = i });
+                }
+                else
+                {
+                    _p.Output = output;
+                    _p.OutputGradient = seed;
+                }
+                _gradientOf[Key(output)] = seed;
+                var lossGradient = seed;
+                var lossInput = output;
+                var producer = _p.Fusion.OutputKernel(o.Layer);
+                var fusion = _p.Fusion.Losses[i];
+                if (producer is not null && fusion is LossFusion.SoftmaxCrossEntropy or LossFusion.SigmoidBinaryCrossEntropy)
+                {
+                    var logits = _logitsOf[producer!];
+                    _fused[producer!] = lossGradient = New("d_" + logits.Root.Name, output.SizePerSample, BufferRole.Gradient);
+                    lossInput = logits;
+                    _p.FromOutputGradient.Add(new Step(StepKind.OutputActivationBackward, producer)
+                    {
+                        Y = output, DY = seed, DX = lossGradient,
+                        Activation = fusion == LossFusion.SoftmaxCrossEntropy ? ActivationKind.Softmax : ActivationKind.Sigmoid,
+                    });
+                }
+                if (o.Loss is not null)
+                {
+                    // The loss kernels read contiguous targets: with several outputs, this output's columns are copied out first.
+                    var targets = several ? New(Identifier(o.Layer.Name) + "_targets", o.TargetSize, BufferRole.Activation) : null;
+                    _p.Losses.Add(new Step(StepKind.Loss, group) { X = lossInput, Y = output, DY = lossGradient, Z = targets, Input = i });
+                }
+            }
         }
 
         public void Backward()
@@ -276,8 +307,8 @@ public static class Lowering
                     continue;
                 }
                 if (!_gradientOf.TryGetValue(Key(y), out var dy)) continue; // nothing the output depends on
-                bool fused = g == _fusedGroup;
-                if (fused) dy = _lossGradient!;
+                bool fused = _fused.TryGetValue(g, out var lossGradient);
+                if (fused) dy = lossGradient!;
                 var source = g.First.Sources[0];
                 var x = OutputOf(source);
                 bool onlyInput = OnlyInput(source);

@@ -18,7 +18,7 @@ public static class MemoryPlanner
         int index = 0;
         foreach (var s in program.Forward) s.Index = index++;
         int lossIndex = index++;
-        if (program.Loss is not null) program.Loss.Index = lossIndex;
+        foreach (var s in program.Losses) s.Index = lossIndex;
         foreach (var s in program.FromOutputGradient) s.Index = lossIndex;
         foreach (var s in program.Backward) s.Index = index++;
         int end = index;

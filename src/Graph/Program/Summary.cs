@@ -56,15 +56,21 @@ public static class Summary
     public static string[] FusionLines(KernelProgram program)
     {
         var lines = program.Fusion.Groups.Where(g => g.Kind != KernelKind.View).Select(Describe).ToList();
-        string? loss = program.Fusion.Loss switch
+        var outputs = program.Graph.Outputs;
+        for (int i = 0; i < outputs.Count; i++)
         {
-            LossFusion.SoftmaxCrossEntropy => $"loss: softmax + {Names.Loss(program.Graph.Loss!.Kind)} fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian",
-            LossFusion.SigmoidBinaryCrossEntropy => "loss: sigmoid + binary_crossentropy fused: the loss reads the logits and backward starts at (p - y) / (n * units), skipping the sigmoid derivative",
-            LossFusion.FromLogits => $"loss: {Names.Loss(program.Graph.Loss!.Kind)} from logits (FromLogits = true)",
-            LossFusion.OnOutput => $"loss: {Names.Loss(program.Graph.Loss!.Kind)} on the output",
-            _ => null,
-        };
-        if (loss is not null) lines.Add(loss);
+            if (outputs[i].Loss is not { } spec) continue;
+            string name = Names.Loss(spec.Kind);
+            string head = outputs.Count == 1 ? "loss" : $"loss of '{outputs[i].Layer.Name}' (weight {Names.Number(spec.Weight)})";
+            lines.Add(program.Fusion.Losses[i] switch
+            {
+                LossFusion.SoftmaxCrossEntropy => $"{head}: softmax + {name} fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian",
+                LossFusion.SigmoidBinaryCrossEntropy => $"{head}: sigmoid + binary_crossentropy fused: the loss reads the logits and backward starts at (p - y) / (n * units), skipping the sigmoid derivative",
+                LossFusion.FromLogits => $"{head}: {name} from logits (FromLogits = true)",
+                LossFusion.OnOutput => $"{head}: {name} on the output",
+                _ => throw new System.InvalidOperationException($"no description for loss fusion {program.Fusion.Losses[i]}"),
+            });
+        }
         return lines.ToArray();
     }
 

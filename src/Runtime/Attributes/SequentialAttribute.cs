@@ -15,8 +15,12 @@ public sealed class SequentialAttribute : Attribute
     public int[] InputShape { get; }
 }
 
-/// <summary>The loss the model trains with; the last attribute of a model.</summary>
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+/// <summary>
+/// The loss the model trains with; the last attribute of a model. A model with several outputs has
+/// one per output: <c>[Loss(Loss.MeanSquaredError, Output = "size", Weight = 0.5)]</c>, Keras'
+/// <c>compile(loss={"size": "mse"}, loss_weights={"size": 0.5})</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class LossAttribute : Attribute
 {
     public LossAttribute(Loss loss) => Loss = loss;
@@ -25,6 +29,12 @@ public sealed class LossAttribute : Attribute
 
     /// <summary>As Keras' <c>from_logits</c>: the model's output is unnormalized scores.</summary>
     public bool FromLogits { get; set; }
+
+    /// <summary>The layer whose output this loss trains, by name; every loss of a model with several names one. Default: the last layer.</summary>
+    public string? Output { get; set; }
+
+    /// <summary>Keras' <c>loss_weights</c>: this output's loss counts this many times in the reported and trained loss.</summary>
+    public double Weight { get; set; } = 1;
 }
 
 /// <summary>

@@ -28,6 +28,19 @@ public sealed record InputInfo(string Name, int[] Shape)
 }
 
 /// <summary>
+/// One output of a model: its name, the shape of one sample, its loss (Keras' <c>compile(loss={...},
+/// loss_weights={...})</c>). A model with several packs them side by side in each sample's output
+/// row, and their targets side by side in each target row, in this order.
+/// </summary>
+public sealed record OutputInfo(string Name, int[] Shape, Loss? Loss, bool FromLogits = false, double Weight = 1)
+{
+    public int Size => ModelDescription.Product(Shape);
+
+    /// <summary>Target values per sample: one class index for sparse labels, else one per output value.</summary>
+    public int TargetSize => Loss == Kiln.Loss.SparseCategoricalCrossentropy ? 1 : Size;
+}
+
+/// <summary>
 /// What the generator knows about a model at compile time, handed to the runtime once per
 /// model type: shapes, loss, the parameter layout and the arena size as a function of batch.
 /// </summary>
@@ -45,7 +58,8 @@ public sealed class ModelDescription
         int arenaFixedFloats,
         IReadOnlyList<TensorInfo> tensors,
         string summary,
-        IReadOnlyList<InputInfo>? inputs = null)
+        IReadOnlyList<InputInfo>? inputs = null,
+        IReadOnlyList<OutputInfo>? outputs = null)
     {
         Name = name;
         InputShape = inputShape;
@@ -59,12 +73,22 @@ public sealed class ModelDescription
         Tensors = tensors;
         Summary = summary;
         InputSize = Product(inputShape);
+        OutputSize = Product(outputShape);
         Inputs = inputs ?? [new InputInfo("input", inputShape)];
+        Outputs = outputs ?? [new OutputInfo("output", outputShape, loss, fromLogits)];
+        int outputsSize = 0, targets = 0;
+        foreach (var output in Outputs)
+        {
+            outputsSize += output.Size;
+            targets += output.TargetSize;
+        }
+        if (outputsSize != OutputSize)
+            throw new ArgumentException($"{name}: the outputs hold {outputsSize} floats per sample, but the output shape ({string.Join(", ", outputShape)}) holds {OutputSize}.", nameof(outputs));
+        TargetSize = targets;
         int packed = 0;
         foreach (var input in Inputs) packed += input.Size;
         if (packed != InputSize)
             throw new ArgumentException($"{name}: the inputs hold {packed} floats per sample, but the input shape ({string.Join(", ", inputShape)}) holds {InputSize}.", nameof(inputs));
-        OutputSize = Product(outputShape);
     }
 
     public string Name { get; }
@@ -76,8 +100,22 @@ public sealed class ModelDescription
     public int[] OutputShape { get; }
     public int InputSize { get; }
     public int OutputSize { get; }
-    /// <summary>The training loss; null for a model trained only through another (a GAN generator).</summary>
+    /// <summary>The training loss of a model with one output; null for a model trained only through another (a GAN generator), and for one with several outputs (see <see cref="Outputs"/>).</summary>
     public Loss? Loss { get; }
+
+    /// <summary>The model's outputs, in the order their values sit in each sample's output row; one for a model with one output.</summary>
+    public IReadOnlyList<OutputInfo> Outputs { get; }
+
+    /// <summary>Whether some output has a loss, so the model trains on its own.</summary>
+    public bool HasLoss
+    {
+        get
+        {
+            foreach (var o in Outputs)
+                if (o.Loss is not null) return true;
+            return false;
+        }
+    }
     public bool FromLogits { get; }
     public int ParameterCount { get; }
     public int StateCount { get; }
@@ -86,8 +124,12 @@ public sealed class ModelDescription
     public IReadOnlyList<TensorInfo> Tensors { get; }
     public string Summary { get; }
 
-    /// <summary>Floats per sample the targets have: one class index for sparse labels, else the output size.</summary>
-    public int TargetSize => Loss == Kiln.Loss.SparseCategoricalCrossentropy ? 1 : OutputSize;
+    /// <summary>Floats per sample the targets have: one class index for sparse labels, else the output size; for several outputs, theirs side by side.</summary>
+    public int TargetSize { get; }
+
+    /// <summary>A description of one output alone, for checking and resolving a metric of that output.</summary>
+    internal ModelDescription ForOutput(OutputInfo output) =>
+        new($"{Name} output '{output.Name}'", InputShape, output.Shape, output.Loss, output.FromLogits, 0, 0, 0, 0, [], Summary, Inputs);
 
     public long ArenaFloats(int batchSize) => (long)ArenaFloatsPerSample * batchSize + ArenaFixedFloats;
 

@@ -43,6 +43,17 @@ public abstract class Metric
     /// <summary>Mean absolute error, named <c>mae</c>.</summary>
     public static Metric MeanAbsoluteError { get; } = new ErrorMetric("mae", squared: false);
 
+    /// <summary>
+    /// <paramref name="metric"/> on one output of a model with several, named <c>{output}_{metric}</c>
+    /// as in Keras' History (<c>class_accuracy</c>).
+    /// </summary>
+    public static Metric ForOutput(string output, Metric metric)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(output);
+        ArgumentNullException.ThrowIfNull(metric);
+        return new OutputMetric(output, metric);
+    }
+
     /// <summary>The concrete metric for a model (only <see cref="Accuracy"/> depends on it), checked against its targets.</summary>
     internal virtual Metric Resolve(ModelDescription model)
     {

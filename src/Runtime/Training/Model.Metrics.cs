@@ -30,12 +30,23 @@ public abstract partial class Model
     /// <summary>The first metric's name: <c>accuracy</c>, or <c>mae</c> for mean squared error; empty with no metrics.</summary>
     public string MetricName => Metrics.Count > 0 ? Metrics[0].Name : "";
 
-    private IReadOnlyList<Metric> DefaultMetrics() => Description.Loss switch
+    private IReadOnlyList<Metric> DefaultMetrics()
     {
-        null => [],
-        Kiln.Loss.MeanSquaredError => [Metric.MeanAbsoluteError],
-        _ => [Metric.Accuracy],
-    };
+        if (Description.Outputs.Count == 1) return Default(Description.Loss);
+        // Several outputs: each one's metric, named after it (Keras: class_accuracy, size_mae).
+        var metrics = new List<Metric>();
+        foreach (var output in Description.Outputs)
+            foreach (var m in Default(output.Loss))
+                metrics.Add(Metric.ForOutput(output.Name, m));
+        return metrics;
+
+        static IReadOnlyList<Metric> Default(Loss? loss) => loss switch
+        {
+            null => [],
+            Kiln.Loss.MeanSquaredError => [Metric.MeanAbsoluteError],
+            _ => [Metric.Accuracy],
+        };
+    }
 
     private Metric[] Resolve(IReadOnlyList<Metric> metrics)
     {

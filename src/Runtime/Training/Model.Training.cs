@@ -413,7 +413,7 @@ public abstract partial class Model
 
     private void RequireLoss(string what)
     {
-        if (Description.Loss is null)
+        if (!Description.HasLoss)
             throw new InvalidOperationException(
                 $"{Description.Name} has no [Loss], so it cannot {what} on its own; it trains through the model composed after it.");
     }
