@@ -86,6 +86,12 @@ public sealed class GradientCheckTests
         ["ThreeWayMerges"] = new(s => new ThreeWayMerges(BatchSize, s), Targets.Regression),
         ["InceptionLike"] = new(s => new InceptionLike(BatchSize, s), Targets.Binary),
         ["ManyReaders"] = new(s => new ManyReaders(BatchSize, s), Targets.Regression),
+        // More graph models: U-Net skip, a merge as the output, views and frozen/dropout branches (GraphModels2.cs).
+        ["TinyUNet"] = new(s => new TinyUNet(BatchSize, s), Targets.Regression),
+        ["AveragedHeads"] = new(s => new AveragedHeads(BatchSize, s), Targets.Sparse),
+        ["FirstLayerTwoReaders"] = new(s => new FirstLayerTwoReaders(BatchSize, s), Targets.Binary),
+        ["InputViewReadThrice"] = new(s => new InputViewReadThrice(BatchSize, s), Targets.Regression),
+        ["DropoutAndFrozenBranches"] = new(s => new DropoutAndFrozenBranches(BatchSize, s), Targets.OneHot),
     };
 
     public static TheoryData<string> CaseNames()
