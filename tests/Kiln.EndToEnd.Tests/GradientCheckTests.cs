@@ -89,6 +89,12 @@ public sealed class GradientCheckTests
         ["TwoInputs"] = new(s => new TwoInputs(BatchSize, s), Targets.Sparse),
         ["InputsReadTwice"] = new(s => new InputsReadTwice(BatchSize, s), Targets.Regression),
         ["TwoHeads"] = new(s => new TwoHeads(BatchSize, s), Targets.ClassAndValue),
+        // More graph models: U-Net skip, a merge as the output, views and frozen/dropout branches (GraphModels2.cs).
+        ["TinyUNet"] = new(s => new TinyUNet(BatchSize, s), Targets.Regression),
+        ["AveragedHeads"] = new(s => new AveragedHeads(BatchSize, s), Targets.Sparse),
+        ["FirstLayerTwoReaders"] = new(s => new FirstLayerTwoReaders(BatchSize, s), Targets.Binary),
+        ["InputViewReadThrice"] = new(s => new InputViewReadThrice(BatchSize, s), Targets.Regression),
+        ["DropoutAndFrozenBranches"] = new(s => new DropoutAndFrozenBranches(BatchSize, s), Targets.OneHot),
     };
 
     public static TheoryData<string> CaseNames()

@@ -1,0 +1,469 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Text;
+using Microsoft.CodeAnalysis;
+
+namespace Kiln.Generator.Tests;
+
+/// <summary>
+/// Random graph models (fixed seed): chains with branches started by <c>From</c>, merges of 2-4
+/// earlier layers whose shapes agree (the generator below tracks shapes), Concatenate on random
+/// valid axes, flat and image layers, any of the four losses, and user names from a nasty pool.
+/// Every model either gets exactly the KILN diagnostics the generator below predicts (a
+/// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
+/// compiles with no error and no other warning; then every accepted model is loaded and trains
+/// a few steps to a finite loss.
+/// </summary>
+public class GraphFuzzTests
+{
+    /// <summary>Names that collide with C# keywords, the generated code's locals and members, or each other once made identifiers. None is a Keras automatic name, so drawing without replacement never duplicates.</summary>
+    private static readonly string[] Pool =
+    {
+        "class", "int", "in", "out", "default", "this", "new", "return", "params", "float", "var", "value", "global", "base",
+        "p", "s", "n", "x", "X", "_x", "input", "training", "targets", "gradient", "rng", "seed", "batchSize", "inputGradient",
+        "Summary", "Definition", "Parameters", "State", "Span", "System", "Kernels", "Model",
+        "a_b", "a.b", "a-b", "a__b", "1x", "kernel", "bias", "layer", "d_input", "DenseKernel",
+    };
+
+    private enum LossKind { Sparse, Categorical, Binary, Mse }
+
+    /// <summary>One layer written so far: its final name, output shape and how many layers read it.</summary>
+    private sealed class Node
+    {
+        public required string Name;
+        public required int[] Shape;
+        public required string Kind; // Keras base name
+        public bool LinearWithBias;  // KILN0110 if a BatchNormalization is written right after it
+        public int Reads;
+        public List<Node> Sources = new();
+        public bool IsView => Kind is "flatten" or "reshape";
+    }
+
+    /// <param name="ViewAndOtherReader">A layer read by a view (Flatten, Reshape) and by at least one more reader: the wiring of the known bug below.</param>
+    private sealed record Expected(string Text, LossKind Loss, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader);
+
+    /// <summary>
+    /// Known bug (GraphReaderRegressionTests): a layer read by a view and by another layer can get
+    /// two gradient buffers of one name (CS0102 'DxAt' twice, CS0128, CS0229). While it stands, a
+    /// model of that wiring may fail with exactly those errors and is counted, not trained; set to
+    /// false once fixed, and this test checks those models as strictly as the others.
+    /// </summary>
+    private const bool KnownViewGradientBug = true;
+
+    private static readonly string[] ViewBugErrors = { "CS0102", "CS0128", "CS0229" };
+
+    private sealed class ModelWriter
+    {
+        private readonly Random random;
+        private readonly List<string> pool;
+        private readonly Dictionary<string, int> counters = new();
+        public readonly List<Node> Nodes = new();
+        public readonly StringBuilder Text = new();
+        public Node? Current; // null: the model's input
+        public int[] InputShape;
+
+        public ModelWriter(Random random, int[] input)
+        {
+            this.random = random;
+            pool = Pool.OrderBy(_ => random.Next()).ToList();
+            InputShape = input;
+        }
+
+        public int[] CurrentShape => Current?.Shape ?? InputShape;
+
+        /// <summary>Writes one layer; about 40% get a name from the pool, the others Keras' automatic one.</summary>
+        public Node Add(string attribute, string kind, int[] shape, IEnumerable<Node?> sources, string? from = null, bool linearWithBias = false, bool forceName = false)
+        {
+            var read = sources.OfType<Node>().ToList();
+            foreach (var s in read) s.Reads++;
+            string? name = null;
+            if ((forceName || random.Next(5) < 2) && pool.Count > 0)
+            {
+                name = pool[^1];
+                pool.RemoveAt(pool.Count - 1);
+            }
+            var arguments = new List<string>();
+            if (from is not null) arguments.Add($"From = \"{from}\"");
+            if (name is not null) arguments.Add($"Name = \"{name}\"");
+            Text.Append(WithArguments(attribute, arguments)).Append('\n');
+            if (name is null)
+            {
+                counters.TryGetValue(kind, out int count);
+                counters[kind] = count + 1;
+                name = count == 0 ? kind : kind + "_" + count;
+            }
+            var node = new Node { Name = name, Shape = shape, Kind = kind, LinearWithBias = linearWithBias, Sources = read };
+            Nodes.Add(node);
+            Current = node;
+            return node;
+        }
+
+        /// <summary>Writes a line that is not a layer of the model's graph (a deliberate mistake); nothing after it is inferred.</summary>
+        public void AddRaw(string attribute) => Text.Append(attribute).Append('\n');
+
+        private static string WithArguments(string attribute, List<string> arguments)
+        {
+            if (arguments.Count == 0) return attribute;
+            string body = attribute.Substring(1, attribute.Length - 2);
+            string extra = string.Join(", ", arguments);
+            if (!body.EndsWith(")", StringComparison.Ordinal)) return "[" + body + "(" + extra + ")]";
+            string inner = body.Substring(body.IndexOf('(') + 1, body.Length - body.IndexOf('(') - 2);
+            return "[" + body.Substring(0, body.Length - 1) + (inner.Length > 0 ? ", " : "") + extra + ")]";
+        }
+    }
+
+    private static string Dims(int[] shape) => string.Join(", ", shape);
+
+    private static int Size(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>A layer that reads a tensor of <paramref name="shape"/>; returns attribute, kind, output shape, and whether it is linear with a bias.</summary>
+    private static (string Attribute, string Kind, int[] Shape, bool LinearWithBias) RandomLayer(Random random, int[] shape, bool bnAllowed)
+    {
+        while (true)
+        {
+            switch (shape.Length, random.Next(9))
+            {
+                case (3, 0):
+                {
+                    int f = random.Next(2, 4);
+                    string act = random.Next(2) == 0 ? "Relu" : "Tanh";
+                    return ($"[Conv2D({f}, 3, Padding = Padding.Same, Activation = Activation.{act})]", "conv2d", new[] { shape[0], shape[1], f }, false);
+                }
+                case (3, 1):
+                {
+                    int f = random.Next(1, 4);
+                    return ($"[Conv2D({f}, 1, UseBias = false)]", "conv2d", new[] { shape[0], shape[1], f }, false);
+                }
+                case (3, 2) when shape[0] % 2 == 0 && shape[1] % 2 == 0:
+                    return ("[MaxPooling2D(2)]", "max_pooling2d", new[] { shape[0] / 2, shape[1] / 2, shape[2] }, false);
+                case (3, 3):
+                case (2, 3):
+                    return ("[Flatten]", "flatten", new[] { Size(shape) }, false);
+                case (1, 0):
+                case (1, 1):
+                {
+                    int u = random.Next(3, 6);
+                    return random.Next(3) switch
+                    {
+                        0 => ($"[Dense({u}, Activation.Relu)]", "dense", new[] { u }, false),
+                        1 => ($"[Dense({u}, Activation.Tanh)]", "dense", new[] { u }, false),
+                        _ => ($"[Dense({u})]", "dense", new[] { u }, true),
+                    };
+                }
+                case (1, 2) when Size(shape) % 2 == 0:
+                    return ($"[Reshape(2, {Size(shape) / 2})]", "reshape", new[] { 2, Size(shape) / 2 }, false);
+                case (2, 2):
+                    return random.Next(2) == 0
+                        ? ($"[Reshape({shape[1]}, {shape[0]})]", "reshape", new[] { shape[1], shape[0] }, false)
+                        : ($"[Reshape({Size(shape)})]", "reshape", new[] { Size(shape) }, false);
+                case (3, 4):
+                    return ($"[Reshape({shape[0]}, {shape[1] * shape[2]})]", "reshape", new[] { shape[0], shape[1] * shape[2] }, false);
+                case (1, 4) or (3, 5) when bnAllowed:
+                    return ("[BatchNormalization]", "batch_normalization", shape, false);
+                case (_, 6):
+                    return ("[Relu]", "re_lu", shape, false);
+                case (_, 7):
+                    return ("[Tanh]", "activation", shape, false);
+                case (_, 8):
+                    return ("[Dropout(0.25)]", "dropout", shape, false);
+            }
+        }
+    }
+
+    /// <summary>Writes one random model; returns the diagnostics it must get.</summary>
+    private static Expected RandomModel(Random random, string className)
+    {
+        int[] input = random.Next(3) switch
+        {
+            0 => new[] { random.Next(4, 9) },
+            1 => new[] { 4, 4, random.Next(1, 3) },
+            _ => new[] { 6, 4, 2 },
+        };
+        var m = new ModelWriter(random, input);
+        var diagnostics = new Dictionary<string, int>();
+        void Expect(string id, int count = 1) => diagnostics[id] = diagnostics.GetValueOrDefault(id) + count;
+        bool rejected = false;
+        int mistakeAt = random.Next(8) == 0 ? random.Next(1, 6) : -1;
+
+        int steps = random.Next(3, 11);
+        for (int step = 0; step < steps; step++)
+        {
+            if (step == mistakeAt && m.Nodes.Count > 0 && !rejected)
+            {
+                rejected = WriteMistake(random, m, Expect);
+                if (rejected) break;
+            }
+            int choice = random.Next(10);
+            if (choice < 4 && m.Nodes.Count >= 2 && TryMerge(random, m)) continue;
+            if (choice < 6 && m.Nodes.Count >= 1)
+            {
+                // A branch: read an earlier layer by name.
+                var source = m.Nodes[random.Next(m.Nodes.Count)];
+                bool bnOk = !m.Nodes[^1].LinearWithBias;
+                var (attribute, kind, shape, linear) = RandomLayer(random, source.Shape, bnOk);
+                m.Add(attribute, kind, shape, new[] { source }, from: source.Name, linearWithBias: linear);
+                continue;
+            }
+            var (a, k, s, l) = RandomLayer(random, m.CurrentShape, m.Nodes.Count == 0 || !m.Nodes[^1].LinearWithBias);
+            m.Add(a, k, s, new[] { m.Current }, linearWithBias: l);
+        }
+
+        var loss = (LossKind)random.Next(4);
+        if (!rejected)
+        {
+            // Branches nobody reads: leave them (KILN0133 each) or gather them into the output.
+            var dangling = m.Nodes.Where(n => n.Reads == 0 && n != m.Current).ToList();
+            if (dangling.Count > 0 && random.Next(4) == 0 && dangling.All(n => n.Kind != "dropout"))
+            {
+                Expect("KILN0133", dangling.Count);
+            }
+            else if (dangling.Count > 0)
+            {
+                var flats = new List<Node>();
+                foreach (var d in dangling.Append(m.Current!))
+                {
+                    if (d.Shape.Length == 1)
+                    {
+                        flats.Add(d);
+                        continue;
+                    }
+                    flats.Add(m.Add("[Flatten]", "flatten", new[] { Size(d.Shape) }, new[] { d }, from: d.Name));
+                }
+                var all = flats.Select(f => $"\"{f.Name}\"");
+                string axis = random.Next(2) == 0 ? "" : random.Next(2) == 0 ? ", Axis = -1" : ", Axis = 1";
+                m.Add($"[Concatenate({string.Join(", ", all)}{axis})]", "concatenate", new[] { flats.Sum(f => f.Shape[0]) }, flats);
+            }
+
+            if (m.CurrentShape.Length != 1)
+            {
+                m.Add("[Flatten]", "flatten", new[] { Size(m.CurrentShape) }, new[] { m.Current });
+            }
+            int units = loss switch { LossKind.Binary => random.Next(1, 3), _ => random.Next(2, 5) };
+            string activation = loss switch
+            {
+                LossKind.Sparse or LossKind.Categorical => ", Activation.Softmax",
+                LossKind.Binary => ", Activation.Sigmoid",
+                _ => random.Next(2) == 0 ? "" : ", Activation.Tanh",
+            };
+            m.Add($"[Dense({units}{activation})]", "dense", new[] { units }, new[] { m.Current });
+        }
+        else
+        {
+            m.AddRaw("[Dense(2, Activation.Softmax)]");
+        }
+        m.AddRaw(loss switch
+        {
+            LossKind.Sparse => "[Loss(Loss.SparseCategoricalCrossentropy)]",
+            LossKind.Categorical => "[Loss(Loss.CategoricalCrossentropy)]",
+            LossKind.Binary => "[Loss(Loss.BinaryCrossentropy)]",
+            _ => "[Loss(Loss.MeanSquaredError)]",
+        });
+
+        string text = $"using Kiln;\nnamespace Models;\n[Sequential({Dims(input)})]\n{m.Text}public partial class {className} {{ }}\n";
+        bool viewAndOther = m.Nodes.Any(l => l.Reads >= 2 && m.Nodes.Any(v => v.IsView && v.Sources.Contains(l)));
+        return new Expected(text, loss, diagnostics, rejected, viewAndOther);
+    }
+
+    /// <summary>A merge of 2-4 earlier layers whose shapes fit; false when none fit.</summary>
+    private static bool TryMerge(Random random, ModelWriter m)
+    {
+        var anchor = m.Nodes[random.Next(m.Nodes.Count)];
+        int[] shape = anchor.Shape;
+        int op = random.Next(6);
+        if (op == 5)
+        {
+            // Concatenate along a random axis: every other axis agrees with the anchor.
+            int rank = shape.Length;
+            int axis = random.Next(1, rank + 1);
+            var fits = m.Nodes.Where(n => n.Shape.Length == rank && Enumerable.Range(0, rank).All(d => d == axis - 1 || n.Shape[d] == shape[d])).ToList();
+            var inputs = Choose(random, anchor, fits);
+            if (inputs is null) return false;
+            var output = (int[])shape.Clone();
+            output[axis - 1] = inputs.Sum(n => n.Shape[axis - 1]);
+            string axisText = random.Next(3) switch
+            {
+                0 when axis == rank => "",
+                1 => $", Axis = {axis - rank - 1}",
+                _ => $", Axis = {axis}",
+            };
+            m.Add($"[Concatenate({Names(inputs)}{axisText})]", "concatenate", output, inputs);
+            return true;
+        }
+        var same = m.Nodes.Where(n => n.Shape.SequenceEqual(shape)).ToList();
+        var chosen = Choose(random, anchor, same, max: op == 1 ? 2 : 4);
+        if (chosen is null) return false;
+        if (op == 1) chosen = chosen.Take(2).ToList();
+        string kind = new[] { "add", "subtract", "multiply", "average", "maximum" }[op];
+        string attribute = new[] { "Add", "Subtract", "Multiply", "Average", "Maximum" }[op];
+        m.Add($"[{attribute}({Names(chosen)})]", kind, shape, chosen);
+        return true;
+    }
+
+    /// <summary>The anchor and 1-3 more of <paramref name="candidates"/> (distinct where there are enough; a layer merged with itself is fine too).</summary>
+    private static List<Node>? Choose(Random random, Node anchor, List<Node> candidates, int max = 4)
+    {
+        var others = candidates.Where(n => n != anchor).OrderBy(_ => random.Next()).ToList();
+        if (others.Count == 0 && random.Next(4) != 0) return null; // merging a layer only with itself: sometimes
+        int count = random.Next(2, max + 1);
+        var chosen = new List<Node> { anchor };
+        for (int i = 1; i < count; i++)
+            chosen.Add(others.Count > 0 && random.Next(6) != 0 ? others[(i - 1) % others.Count] : anchor);
+        return chosen.OrderBy(_ => random.Next()).ToList();
+    }
+
+    private static string Names(IEnumerable<Node> nodes) => string.Join(", ", nodes.Select(n => $"\"{n.Name}\""));
+
+    /// <summary>One deliberate mistake, with the diagnostic it must get; false when this model has no room for it.</summary>
+    private static bool WriteMistake(Random random, ModelWriter m, Action<string, int> expect)
+    {
+        var nodes = m.Nodes;
+        switch (random.Next(5))
+        {
+            case 0:
+            {
+                // An elementwise merge of disagreeing shapes: KILN0131 at each input that differs from the first.
+                var first = nodes[random.Next(nodes.Count)];
+                var others = nodes.Where(n => !n.Shape.SequenceEqual(first.Shape)).ToList();
+                if (others.Count == 0) return false;
+                var inputs = new List<Node> { first, others[random.Next(others.Count)] };
+                if (random.Next(2) == 0) inputs.Add(nodes[random.Next(nodes.Count)]);
+                m.AddRaw($"[Add({Names(inputs)})]");
+                expect("KILN0131", inputs.Count(n => !n.Shape.SequenceEqual(first.Shape)));
+                return true;
+            }
+            case 1:
+                m.AddRaw("[Relu(From = \"no_such_layer\")]");
+                expect("KILN0130", 1);
+                return true;
+            case 2:
+            {
+                var a = nodes[random.Next(nodes.Count)];
+                int bad = random.Next(2) == 0 ? 0 : a.Shape.Length + 1;
+                m.AddRaw($"[Concatenate({Names(new[] { a, a })}, Axis = {bad})]");
+                expect("KILN0134", 1);
+                return true;
+            }
+            case 3:
+                m.AddRaw($"[Add({Names(new[] { nodes[^1] })})]");
+                expect("KILN0132", 1);
+                return true;
+            default:
+            {
+                var a = nodes[random.Next(nodes.Count)];
+                m.AddRaw($"[Add({Names(new[] { a, a })}, From = \"{a.Name}\")]");
+                expect("KILN0135", 1);
+                return true;
+            }
+        }
+    }
+
+    [Fact]
+    public void RandomGraphModelsGetThePredictedDiagnosticsOrCompileAndTrain()
+    {
+        var random = new Random(20250301);
+        const int models = 80;
+        var files = new List<(string Path, string Text)>();
+        var expected = new Dictionary<string, Expected>();
+        for (int i = 0; i < models; i++)
+        {
+            string className = "G" + i;
+            var e = RandomModel(random, className);
+            files.Add((className + ".cs", e.Text));
+            expected[className] = e;
+        }
+
+        var result = GeneratorHarness.Run(null, files.ToArray());
+
+        var accepted = new List<string>();
+        int rejected = 0, withUnused = 0, knownBug = 0;
+        var brokenTrees = new List<SyntaxTree>();
+        foreach (var (className, e) in expected)
+        {
+            var kiln = result.GeneratorDiagnostics.Where(d => d.Location.GetLineSpan().Path == className + ".cs").ToList();
+            var compilerErrors = result.CompilationDiagnostics.Where(d => d.Location.SourceTree?.FilePath.EndsWith("Models." + className + ".g.cs", StringComparison.Ordinal) == true).ToList();
+            string context = $"{className}:\n{e.Text}\nexpected: {string.Join(", ", e.Diagnostics.Select(p => $"{p.Key} x{p.Value}"))}\nKiln: {string.Join("\n", kiln)}\nCompiler: {string.Join("\n", compilerErrors.Take(5))}";
+            var got = kiln.GroupBy(d => d.Id).ToDictionary(g => g.Key, g => g.Count());
+            Assert.True(got.Count == e.Diagnostics.Count && got.All(p => e.Diagnostics.GetValueOrDefault(p.Key) == p.Value),
+                "the model gets exactly the predicted diagnostics\n" + context);
+            bool generated = result.Generated.ContainsKey("Models." + className + ".g.cs");
+            if (e.Rejected)
+            {
+                rejected++;
+                Assert.False(generated, "a rejected model gets no code\n" + context);
+                continue;
+            }
+            if (e.Diagnostics.Count > 0) withUnused++;
+            Assert.True(generated, "an accepted model gets generated code\n" + context);
+            if (KnownViewGradientBug && e.ViewAndOtherReader && compilerErrors.Count > 0 && compilerErrors.All(d => ViewBugErrors.Contains(d.Id)))
+            {
+                knownBug++;
+                brokenTrees.Add(compilerErrors[0].Location.SourceTree!);
+                continue;
+            }
+            Assert.True(compilerErrors.Count == 0, "the generated code of an accepted model compiles\n" + context);
+            accepted.Add(className);
+        }
+        Assert.Empty(result.CompilationDiagnostics.Where(d => d.Location.SourceTree is not { } tree || !brokenTrees.Contains(tree)));
+        Console.WriteLine($"{models} graph models: {accepted.Count} compiled and trained, {rejected} rejected as predicted, {withUnused} with predicted KILN0133, {knownBug} hit the known view-gradient bug");
+        // The generator is valid-biased: most models compile, some carry each kind of prediction.
+        Assert.InRange(accepted.Count + knownBug, models * 2 / 3, models);
+        Assert.InRange(rejected, 3, models / 4);
+        Assert.InRange(withUnused, 2, models / 3);
+
+        TrainEach(result.Output.RemoveSyntaxTrees(brokenTrees), accepted, expected);
+    }
+
+    /// <summary>Loads the compiled models and runs a few training steps of each (with a partial batch) to a finite loss.</summary>
+    private static void TrainEach(Compilation compilation, List<string> accepted, Dictionary<string, Expected> expected)
+    {
+        using var stream = new MemoryStream();
+        var emit = compilation.Emit(stream);
+        Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Take(5)));
+        var context = new AssemblyLoadContext("GraphFuzz", isCollectible: true);
+        try
+        {
+            stream.Position = 0;
+            var assembly = context.LoadFromStream(stream);
+            var rng = new Random(7);
+            const int batch = 4;
+            foreach (string className in accepted)
+            {
+                var e = expected[className];
+                var type = assembly.GetType("Models." + className, throwOnError: true)!;
+                var model = (Kiln.Model)Activator.CreateInstance(type, batch, 1)!;
+                var optimizer = new Kiln.Adam(1e-2f);
+                foreach (int n in new[] { batch, 3, batch })
+                {
+                    var x = new float[n * model.InputSize];
+                    for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+                    var y = new float[n * model.TargetSize];
+                    int k = model.OutputSize;
+                    for (int s = 0; s < n; s++)
+                    {
+                        switch (e.Loss)
+                        {
+                            case LossKind.Sparse: y[s] = rng.Next(k); break;
+                            case LossKind.Categorical: y[s * k + rng.Next(k)] = 1; break;
+                            case LossKind.Binary: for (int j = 0; j < k; j++) y[s * k + j] = rng.Next(2); break;
+                            default: for (int j = 0; j < k; j++) y[s * k + j] = (float)(rng.NextDouble() * 2 - 1); break;
+                        }
+                    }
+                    float loss = model.TrainOnBatch(x, y, n, optimizer);
+                    Assert.True(float.IsFinite(loss) && loss >= 0, $"{className}: loss {loss} with n = {n}\n{e.Text}");
+                    Assert.All(model.Parameters.Span.ToArray(), v => Assert.True(float.IsFinite(v), $"{className}: a weight is {v}\n{e.Text}"));
+                    var predicted = new float[n * k];
+                    model.Predict(x, n, predicted);
+                    Assert.All(predicted, v => Assert.True(float.IsFinite(v), $"{className}: a prediction is {v}\n{e.Text}"));
+                }
+            }
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+}
