@@ -93,6 +93,7 @@ public sealed class GradientCheckTests
         ["TinyUNet"] = new(s => new TinyUNet(BatchSize, s), Targets.Regression),
         ["AveragedHeads"] = new(s => new AveragedHeads(BatchSize, s), Targets.Sparse),
         ["FirstLayerTwoReaders"] = new(s => new FirstLayerTwoReaders(BatchSize, s), Targets.Binary),
+        ["FirstLayerTwoReadersViewFirst"] = new(s => new FirstLayerTwoReadersViewFirst(BatchSize, s), Targets.Binary),
         ["InputViewReadThrice"] = new(s => new InputViewReadThrice(BatchSize, s), Targets.Regression),
         ["DropoutAndFrozenBranches"] = new(s => new DropoutAndFrozenBranches(BatchSize, s), Targets.OneHot),
     };

@@ -28,17 +28,14 @@ public partial class TinyUNet { }
 [Dense(4, Activation.Tanh, From = "features")]
 [Dense(3, Activation.Softmax, Name = "head2")]
 [Average("head1", "head2")]
-// KILN0204 here is a false positive: the average of two softmax outputs is a probability
+// The average of two softmax outputs is a probability, so the loss needs no FromLogits
 // (GraphReaderRegressionTests.AnAverageOfSoftmaxHeadsIsAProbability).
-#pragma warning disable KILN0204
 [Loss(Loss.SparseCategoricalCrossentropy)]
-#pragma warning restore KILN0204
 public partial class AveragedHeads { }
 
 // The first layer's output is read by a pooled Dense branch and by a Flatten view; the two meet
-// in a Concatenate (each reader adds its part to the convolution's output gradient). Written with
-// the view last: with the view first ([Flatten] right after 'first', the branch From = "first"),
-// the generated code does not compile yet (GraphReaderRegressionTests).
+// in a Concatenate (each reader adds its part to the convolution's output gradient). The same with
+// the view written first follows: the view's gradient then has a name of its own (d_flat).
 [Sequential(3, 3, 1)]
 [Conv2D(2, 2, Activation = Activation.Tanh, Name = "first")]
 [GlobalAveragePooling2D]
@@ -48,6 +45,16 @@ public partial class AveragedHeads { }
 [Dense(2, Activation.Sigmoid)]
 [Loss(Loss.BinaryCrossentropy)]
 public partial class FirstLayerTwoReaders { }
+
+[Sequential(3, 3, 1)]
+[Conv2D(2, 2, Activation = Activation.Tanh, Name = "first")]
+[Flatten(Name = "flat")]
+[GlobalAveragePooling2D(From = "first")]
+[Dense(3, Activation.Tanh, Name = "pooled")]
+[Concatenate("flat", "pooled")]
+[Dense(2, Activation.Sigmoid)]
+[Loss(Loss.BinaryCrossentropy)]
+public partial class FirstLayerTwoReadersViewFirst { }
 
 // The first layer is a view of the input (Flatten), read by a Dense branch, by a second view
 // (Reshape, then Flatten) and directly by the Concatenate: the input gradient sums three readers

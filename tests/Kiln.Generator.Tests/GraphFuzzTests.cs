@@ -43,18 +43,9 @@ public class GraphFuzzTests
         public bool IsView => Kind is "flatten" or "reshape";
     }
 
-    /// <param name="ViewAndOtherReader">A layer read by a view (Flatten, Reshape) and by at least one more reader: the wiring of the known bug below.</param>
+    /// <param name="ViewAndOtherReader">A layer read by a view (Flatten, Reshape) and by at least one more reader: their gradients differ, and both are named.</param>
     private sealed record Expected(string Text, LossKind Loss, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader);
 
-    /// <summary>
-    /// Known bug (GraphReaderRegressionTests): a layer read by a view and by another layer can get
-    /// two gradient buffers of one name (CS0102 'DxAt' twice, CS0128, CS0229). While it stands, a
-    /// model of that wiring may fail with exactly those errors and is counted, not trained; set to
-    /// false once fixed, and this test checks those models as strictly as the others.
-    /// </summary>
-    private const bool KnownViewGradientBug = true;
-
-    private static readonly string[] ViewBugErrors = { "CS0102", "CS0128", "CS0229" };
 
     private sealed class ModelWriter
     {
@@ -379,8 +370,7 @@ public class GraphFuzzTests
         var result = GeneratorHarness.Run(null, files.ToArray());
 
         var accepted = new List<string>();
-        int rejected = 0, withUnused = 0, knownBug = 0;
-        var brokenTrees = new List<SyntaxTree>();
+        int rejected = 0, withUnused = 0;
         foreach (var (className, e) in expected)
         {
             var kiln = result.GeneratorDiagnostics.Where(d => d.Location.GetLineSpan().Path == className + ".cs").ToList();
@@ -398,23 +388,17 @@ public class GraphFuzzTests
             }
             if (e.Diagnostics.Count > 0) withUnused++;
             Assert.True(generated, "an accepted model gets generated code\n" + context);
-            if (KnownViewGradientBug && e.ViewAndOtherReader && compilerErrors.Count > 0 && compilerErrors.All(d => ViewBugErrors.Contains(d.Id)))
-            {
-                knownBug++;
-                brokenTrees.Add(compilerErrors[0].Location.SourceTree!);
-                continue;
-            }
             Assert.True(compilerErrors.Count == 0, "the generated code of an accepted model compiles\n" + context);
             accepted.Add(className);
         }
-        Assert.Empty(result.CompilationDiagnostics.Where(d => d.Location.SourceTree is not { } tree || !brokenTrees.Contains(tree)));
-        Console.WriteLine($"{models} graph models: {accepted.Count} compiled and trained, {rejected} rejected as predicted, {withUnused} with predicted KILN0133, {knownBug} hit the known view-gradient bug");
+        Assert.Empty(result.CompilationDiagnostics);
+        Console.WriteLine($"{models} graph models: {accepted.Count} compiled and trained, {rejected} rejected as predicted, {withUnused} with predicted KILN0133");
         // The generator is valid-biased: most models compile, some carry each kind of prediction.
-        Assert.InRange(accepted.Count + knownBug, models * 2 / 3, models);
+        Assert.InRange(accepted.Count, models * 2 / 3, models);
         Assert.InRange(rejected, 3, models / 4);
         Assert.InRange(withUnused, 2, models / 3);
 
-        TrainEach(result.Output.RemoveSyntaxTrees(brokenTrees), accepted, expected);
+        TrainEach(result.Output, accepted, expected);
     }
 
     /// <summary>Loads the compiled models and runs a few training steps of each (with a partial batch) to a finite loss.</summary>

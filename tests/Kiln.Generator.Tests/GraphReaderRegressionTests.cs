@@ -82,6 +82,29 @@ public class GraphReaderRegressionTests
     [Fact]
     public void RedundantBiasLintSeesABatchNormalizationReadingThroughFrom()
     {
+        // 'linear' is read only by the BatchNormalization, through From, with another layer written between them.
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(4)]
+            [Dense(4, Activation.Relu, Name = "x")]
+            [Dense(4, Name = "linear")]
+            [Relu(From = "x", Name = "r")]
+            [BatchNormalization(From = "linear", Name = "bn")]
+            [Add("r", "bn")]
+            [Dense(2)]
+            [Loss(Loss.MeanSquaredError)]
+            public partial class BnReadsThroughFrom { }
+            """);
+        var d = Assert.Single(result.GeneratorDiagnostics);
+        Assert.Equal("KILN0110", d.Id);
+        Assert.Contains("'linear'", d.GetMessage());
+    }
+
+    /// <summary>A bias whose output another layer also reads is not redundant, even though a BatchNormalization reads it too.</summary>
+    [Fact]
+    public void RedundantBiasLintKeepsQuietWhenAnotherLayerReadsTheBias()
+    {
         var result = GeneratorHarness.Run("""
             using Kiln;
             namespace Models;
@@ -92,9 +115,9 @@ public class GraphReaderRegressionTests
             [Add("r", "bn")]
             [Dense(2)]
             [Loss(Loss.MeanSquaredError)]
-            public partial class BnReadsThroughFrom { }
+            public partial class BiasReadTwice { }
             """);
-        var d = Assert.Single(result.GeneratorDiagnostics);
-        Assert.Equal("KILN0110", d.Id);
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationDiagnostics);
     }
 }

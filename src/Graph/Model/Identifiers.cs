@@ -25,13 +25,16 @@ namespace Kiln.Graph;
 public static class Identifiers
 {
     /// <summary>What Lowering appends to a layer's identifier to name its buffers: output, pre-normalization values, BN statistics, folded weights, logits, dropout mask, argmax.</summary>
-    public static readonly IReadOnlyList<string> BufferSuffixes = new[] { "", "_z", "_statistics", "_folded", "_logits", "_mask", "_argmax" };
+    public static readonly IReadOnlyList<string> BufferSuffixes = new[] { "", "_z", "_statistics", "_folded", "_logits", "_mask", "_argmax", "_winner", "_product", "_targets" };
+
+    /// <summary>A tensor read by k layers may get k − 1 gradient parts, <c>d_x_part1</c> …, added up in backward.</summary>
+    public const string PartSuffix = "_part";
 
     /// <summary>What Lowering puts before a buffer's name to name its gradient.</summary>
     public const string GradientPrefix = "d_";
 
     /// <summary>Buffers that belong to no layer.</summary>
-    public static readonly IReadOnlyList<string> ModelBuffers = new[] { "input", "inputGradient", "savedInput" };
+    public static readonly IReadOnlyList<string> ModelBuffers = new[] { "input", "inputGradient", "savedInput", "outputs" };
 
     /// <summary>What the emitter appends to <see cref="Pascal"/> of a buffer name for its offset constant.</summary>
     public const string OffsetSuffix = "At";
@@ -96,6 +99,10 @@ public static class Identifiers
                 used.Add(Pascal(name) + OffsetSuffix);
             }
         }
+        var readers = new Dictionary<LayerNode, int>();
+        foreach (var l in graph.Layers)
+            foreach (var s in l.Sources)
+                if (s is not null) readers[s] = readers.TryGetValue(s, out int r) ? r + 1 : 1;
         var candidates = graph.Layers.Select(l => Sanitize(l.Name)).ToArray();
         var preferred = new HashSet<string>(candidates, StringComparer.Ordinal);
         var byName = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -105,12 +112,13 @@ public static class Identifiers
             if (byName.ContainsKey(layer.Name))
                 throw new InvalidOperationException($"two layers of '{graph.Spec.ClassName}' are named '{layer.Name}'; layer names must be unique (NameCheck reports this as KILN0009)");
             string id = candidates[i];
-            var derived = Derived(id, layer);
+            int parts = readers.TryGetValue(layer, out int count) ? count : 0;
+            var derived = Derived(id, layer, parts);
             for (int k = 2; !Free(derived, used); k++)
             {
                 id = candidates[i] + "_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 // A suffixed identifier leaves the plain ones of later layers alone.
-                derived = preferred.Contains(id) ? null : Derived(id, layer);
+                derived = preferred.Contains(id) ? null : Derived(id, layer, parts);
             }
             used.UnionWith(derived!);
             byName[layer.Name] = id;
@@ -148,10 +156,11 @@ public static class Identifiers
     }
 
     /// <summary>Every name the generated code spells from a layer identified as <paramref name="id"/>.</summary>
-    private static List<string> Derived(string id, LayerNode layer)
+    private static List<string> Derived(string id, LayerNode layer, int parts)
     {
         var names = new List<string>();
-        foreach (var suffix in BufferSuffixes)
+        var suffixes = BufferSuffixes.Concat(Enumerable.Range(1, parts).Select(k => PartSuffix + k.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        foreach (var suffix in suffixes)
         {
             foreach (var local in new[] { id + suffix, GradientPrefix + id + suffix })
             {

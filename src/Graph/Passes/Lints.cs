@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Kiln.Graph;
 
@@ -8,13 +9,14 @@ public static class Lints
     public static void Run(ModelGraph graph, List<GraphDiagnostic> diagnostics)
     {
         var layers = graph.Layers;
-        for (int i = 1; i < layers.Count; i++)
+        var readers = layers.SelectMany(l => l.Sources).OfType<LayerNode>().GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
+        foreach (var layer in layers)
         {
-            var previous = layers[i - 1];
-            // BN subtracts the batch mean per channel, so a bias right before it changes nothing.
-            if (layers[i].Spec is BatchNormalizationSpec
+            // BN subtracts the batch mean per channel, so a bias on the layer it reads changes nothing,
+            // unless another layer reads that output too.
+            if (layer.Spec is BatchNormalizationSpec && layer.Sources[0] is { } previous
                 && previous.Spec is DenseSpec { UseBias: true } or ConvolutionSpec { UseBias: true }
-                && previous.Activation == ActivationKind.Linear)
+                && previous.Activation == ActivationKind.Linear && readers[previous] == 1)
             {
                 diagnostics.Add(GraphDiagnostic.Create(Descriptors.RedundantBias, previous.Spec.LocationOf(nameof(DenseSpec.UseBias)),
                     $"{previous.TypeName} '{previous.Name}'"));

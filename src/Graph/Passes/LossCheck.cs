@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Kiln.Graph;
 
@@ -15,7 +16,7 @@ public static class LossCheck
     {
         var output = last.Output;
         string lossName = $"[Loss({loss.Kind})]";
-        var activation = last.Activation;
+        var activation = OutputActivation(last);
 
         if (output.Rank != 1 && loss.Kind != LossKind.MeanSquaredError)
         {
@@ -47,6 +48,17 @@ public static class LossCheck
                     CheckLogits(loss, lossName, lastName, activation, ActivationKind.Sigmoid, diagnostics);
                 break;
         }
+    }
+
+    /// <summary>
+    /// What the output is, for the loss: the last layer's activation, and for an Average of heads
+    /// that all end in the same softmax or sigmoid, that activation (a mean of distributions is one).
+    /// </summary>
+    private static ActivationKind OutputActivation(LayerNode layer)
+    {
+        if (layer.Spec is not MergeSpec { Operation: MergeKind.Average } || layer.Sources.Any(s => s is null)) return layer.Activation;
+        var heads = layer.Sources.Select(s => OutputActivation(s!)).Distinct().ToList();
+        return heads.Count == 1 && heads[0] is ActivationKind.Softmax or ActivationKind.Sigmoid ? heads[0] : layer.Activation;
     }
 
     private static void CheckLogits(LossSpec loss, string lossName, string lastName, ActivationKind activation,

@@ -41,6 +41,19 @@ public static class Lowering
         private readonly Dictionary<Buffer, Buffer> _gradientOf = new();
         private readonly Dictionary<LayerNode, KernelGroup> _groupOf = new();
         private readonly Dictionary<Buffer, int> _parts = new();
+        private readonly Dictionary<Buffer, LayerNode> _producerOf = new();
+        private Dictionary<LayerNode, int>? _readers;
+
+        /// <summary>
+        /// The gradient of <paramref name="x"/> is named after what it is the gradient of: the tensor's
+        /// memory, or for a view whose memory other layers also read, the view itself (the two gradients differ then).
+        /// </summary>
+        private string GradientName(Buffer x)
+        {
+            if (x.AliasOf is null || !_producerOf.TryGetValue(x.Root, out var root)) return "d_" + x.Root.Name;
+            _readers ??= _p.Graph.Layers.SelectMany(l => l.Sources).OfType<LayerNode>().GroupBy(l => l).ToDictionary(r => r.Key, r => r.Count());
+            return _readers.TryGetValue(root, out int count) && count > 1 ? "d_" + x.Name : "d_" + x.Root.Name;
+        }
         private Buffer? _savedInput;
         /// <summary>Output kernels whose activation the loss absorbed, with the gradient the loss seeds for their logits.</summary>
         private readonly Dictionary<KernelGroup, Buffer> _fused = new();
@@ -223,6 +236,7 @@ public static class Lowering
                         throw new System.InvalidOperationException($"lowering has no forward rule for kernel kind {g.Kind} ({g.LayerNames})");
                 }
                 _outputOf[g] = current;
+                _producerOf[current] = g.Last;
             }
             _p.Output = current;
         }
@@ -462,7 +476,7 @@ public static class Lowering
                 bool only = onlyInput(sources[k]);
                 if (merge.Operation == MergeKind.Add && !aliased && x.Root.Role != BufferRole.Input && !_gradientOf.ContainsKey(Key(x)))
                 {
-                    _gradientOf[Key(x)] = New("d_" + x.Root.Name, x.Root.SizePerSample, BufferRole.Gradient, dy);
+                    _gradientOf[Key(x)] = New(GradientName(x), x.Root.SizePerSample, BufferRole.Gradient, dy);
                     aliased = true;
                     continue;
                 }
@@ -493,7 +507,7 @@ public static class Lowering
             if (_gradientOf.TryGetValue(Key(x), out var existing)) return (existing, true);
             var d = x.Root.Role == BufferRole.Input
                 ? _p.InputGradient
-                : New("d_" + x.Root.Name, x.Root.SizePerSample, BufferRole.Gradient, inPlace ? dy : null);
+                : New(GradientName(x), x.Root.SizePerSample, BufferRole.Gradient, inPlace ? dy : null);
             _gradientOf[Key(x)] = d;
             return (d, false);
         }
@@ -510,7 +524,7 @@ public static class Lowering
             if (!accumulate) return gradient;
             _parts.TryGetValue(gradient, out int count);
             _parts[gradient] = ++count;
-            return New($"d_{x.Root.Name}_part{count}", x.Root.SizePerSample, BufferRole.Gradient, inPlace ? dy : null);
+            return New($"{gradient.Name}{Identifiers.PartSuffix}{count}", x.Root.SizePerSample, BufferRole.Gradient, inPlace ? dy : null);
         }
 
         private void AddPart(Buffer part, Buffer? sum, KernelGroup g, bool onlyInput)

@@ -37,7 +37,7 @@
 //   d_dense                         64       2   5-6
 //   d_h                             64       6   8-13
 //   dense                           80       2   4-14
-//   shared in place: grid = h, flat = h, d_h = d_add_2, d_h_part1 = d_positive
+//   shared in place: grid = h, flat = h, d_flat = d_add_2, d_h_part1 = d_positive
 // Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 loss, 6 k3 backward, 7 k2 backward, 8 k2 backward, 9 k2 backward, 10 k1 backward, 11 k1 backward, 12 k-1 backward, 13 k0 backward
 
 #nullable enable
