@@ -44,19 +44,9 @@ public sealed class KilnGenerator : IIncrementalGenerator
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         var compile = _compile;
-        var sequential = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                "Kiln.SequentialAttribute",
-                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
-                ModelReader.Read)
-            .WithTrackingName(ReadStep);
+        var sequential = Models(context, "Kiln.SequentialAttribute", ModelReader.Read);
         // A model with several inputs declares them with [Input] instead of [Sequential].
-        var functional = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                "Kiln.InputAttribute",
-                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
-                ModelReader.ReadFunctional)
-            .WithTrackingName(ReadStep);
+        var functional = Models(context, "Kiln.InputAttribute", ModelReader.ReadFunctional);
 
         // The project's <KilnMaxParameters> (made visible by build/Kiln.props): a long, so an
         // edit elsewhere in the project file leaves the compile step cached.
@@ -80,6 +70,12 @@ public sealed class KilnGenerator : IIncrementalGenerator
             });
         }
     }
+
+    private static IncrementalValuesProvider<ModelInput> Models(IncrementalGeneratorInitializationContext context, string attribute,
+        System.Func<GeneratorAttributeSyntaxContext, System.Threading.CancellationToken, ModelInput> read) =>
+        context.SyntaxProvider
+            .ForAttributeWithMetadataName(attribute, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax, read)
+            .WithTrackingName(ReadStep);
 
     private static GeneratedModel Compile(ModelInput input, long maxParameters, System.Func<ModelSpec, CompiledModel> compile)
     {

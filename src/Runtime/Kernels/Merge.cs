@@ -207,7 +207,7 @@ public static unsafe class Merge
         public static Vector256<float> Apply(Vector256<float> a, Vector256<float> b, Vector256<float> r) => r + a * b;
     }
 
-    /// <summary>r = activation(op(a, b) · scale) elementwise; r may be the same memory as a or b.</summary>
+    /// <summary>r = activation(op(a, b, r) · scale) elementwise; r may be the same memory as a or b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Binary<TOp, TAct>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> r, TAct activation, float scale = 1f)
         where TOp : struct, IBinaryOp where TAct : struct, IActivation
@@ -222,35 +222,19 @@ public static unsafe class Merge
             {
                 var s = Vector512.Create(scale);
                 for (; i + 16 <= len; i += 16)
-                    Vector512.Store(activation.Apply(TOp.Apply(Vector512.Load(pa + i), Vector512.Load(pb + i), default) * s), pr + i);
+                    Vector512.Store(activation.Apply(TOp.Apply(Vector512.Load(pa + i), Vector512.Load(pb + i), Vector512.Load(pr + i)) * s), pr + i);
             }
             else if (Simd.Use256)
             {
                 var s = Vector256.Create(scale);
                 for (; i + 8 <= len; i += 8)
-                    Vector256.Store(activation.Apply(TOp.Apply(Vector256.Load(pa + i), Vector256.Load(pb + i), default) * s), pr + i);
+                    Vector256.Store(activation.Apply(TOp.Apply(Vector256.Load(pa + i), Vector256.Load(pb + i), Vector256.Load(pr + i)) * s), pr + i);
             }
-            for (; i < len; i++) pr[i] = activation.Apply(TOp.Apply(pa[i], pb[i], 0f) * scale);
+            for (; i < len; i++) pr[i] = activation.Apply(TOp.Apply(pa[i], pb[i], pr[i]) * scale);
         }
     }
 
     /// <summary>r = op(a, b, r) elementwise; r may be the same memory as a or b.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Binary<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> r) where TOp : struct, IBinaryOp
-    {
-        int len = a.Length;
-        Activations.CheckLength(b.Length, len, nameof(b));
-        Activations.CheckLength(r.Length, len, nameof(r));
-        fixed (float* pa = a, pb = b, pr = r)
-        {
-            int i = 0;
-            if (Simd.Use512)
-                for (; i + 16 <= len; i += 16)
-                    Vector512.Store(TOp.Apply(Vector512.Load(pa + i), Vector512.Load(pb + i), Vector512.Load(pr + i)), pr + i);
-            else if (Simd.Use256)
-                for (; i + 8 <= len; i += 8)
-                    Vector256.Store(TOp.Apply(Vector256.Load(pa + i), Vector256.Load(pb + i), Vector256.Load(pr + i)), pr + i);
-            for (; i < len; i++) pr[i] = TOp.Apply(pa[i], pb[i], pr[i]);
-        }
-    }
+    private static void Binary<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> r) where TOp : struct, IBinaryOp =>
+        Binary<TOp, Identity>(a, b, r, default);
 }
