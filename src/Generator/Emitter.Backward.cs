@@ -211,6 +211,13 @@ internal static partial class Emitter
                         w.Line(Guard(line));
                     break;
                 }
+                case StepKind.ResidualBackward:
+                {
+                    string target = step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient" : locals.Use(step.DX!);
+                    w.Comment($"{g.Label} backward: the gradient of the shortcut '{g.Residual?.Name ?? "input"}' ({Names.Activation(step.Activation)} derivative of the output gradient), before BN's backward overwrites it.");
+                    w.Line(Guard($"{K}.Activations.Backward({locals.Use(step.Y!)}, {locals.Use(step.DY!)}, {target}, {Activation(step.Activation, step.Alpha)});"));
+                    break;
+                }
                 case StepKind.AccumulateGradient:
                 {
                     string target = step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient" : locals.Use(step.DX!);

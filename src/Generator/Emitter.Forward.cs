@@ -43,18 +43,30 @@ internal static partial class Emitter
                     GroupComment(w, g, learns ? "training: batch statistics; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
                     int kernelSize = program.Weight(g.First, "kernel")!.Weight.Size, channels = g.Output.Last;
+                    // A residual Add in the group: the shortcut goes into BN's pass in training, after the GEMM in inference.
+                    string? shortcut = step.Operands.Count > 0 ? locals.Use(step.Operands[0]) : null;
                     if (learns)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
                         w.Open("if (batchStatistics)");
                         w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
-                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});");
+                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)});");
                         w.Close();
                         w.Open("else");
                     }
                     w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
                     w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, foldedKernel, foldedBias, {channels});");
-                    w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(step.Activation, step.Alpha)));
+                    if (shortcut is null)
+                    {
+                        w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(step.Activation, step.Alpha)));
+                    }
+                    else
+                    {
+                        w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(ActivationKind.Linear, 0)));
+                        w.Line(step.Activation == ActivationKind.Linear
+                            ? $"{K}.Merge.Add({y}, {shortcut}, {y});"
+                            : $"{K}.Merge.Add({y}, {shortcut}, {y}, {Activation(step.Activation, step.Alpha)});");
+                    }
                     if (learns) w.Close();
                     break;
                 }

@@ -87,6 +87,15 @@ public sealed class KernelGroup
 
     public string LayerNames => string.Join(" + ", Layers.Select(l => l.Name));
 
+    /// <summary>
+    /// The Add a linear + BN kernel absorbed, if any: the shortcut it adds in BN's pass is
+    /// <see cref="Residual"/>'s output (null for the model's input).
+    /// </summary>
+    public LayerNode? ResidualAdd => Kind == KernelKind.Linear ? Layers.FirstOrDefault(l => l.Spec is MergeSpec) : null;
+
+    /// <summary>The layer whose output <see cref="ResidualAdd"/> adds: its source other than the BN.</summary>
+    public LayerNode? Residual => ResidualAdd is { } add ? add.Sources.First(s => s != BatchNorm) : null;
+
     /// <summary>A max pooling, whose backward needs the index that won each window.</summary>
     public bool SavesArgmax => First.Spec is PoolingSpec { Max: true } or GlobalPoolingSpec { Max: true };
 
@@ -157,6 +166,17 @@ public static class Fusion
                 // A model output is stored (the caller reads it), so nothing fuses past it.
                 return next.Sources.Count == 1 && next.Sources[0] == current && readers[current] == 1 && !graph.IsOutput(current) ? next : null;
             }
+            // The Add right after layer i, of layer i (read by nothing else) and a tensor the kernel starting at
+            // `first` can already read: one computed before that kernel runs.
+            LayerNode? ResidualAdd(LayerNode first)
+            {
+                if (i + 1 >= layers.Count || readers[layers[i]] != 1 || graph.IsOutput(layers[i])) return null;
+                var next = layers[i + 1];
+                if (next.Spec is not MergeSpec { Operation: MergeKind.Add } || next.Sources.Count != 2) return null;
+                var other = next.Sources[0] == layers[i] ? next.Sources[1] : next.Sources[1] == layers[i] ? next.Sources[0] : null;
+                bool before = other is null ? next.Sources.Contains(layers[i]) && next.Sources.Any(s => s is null) : other.Index < first.Index;
+                return before && other != layers[i] ? next : null;
+            }
             var kind = layer.Spec.Kernel;
             switch (kind)
             {
@@ -179,6 +199,18 @@ public static class Fusion
                             members.Add(layers[++i]);
                             act = activation.Activation;
                             alpha = activation.Alpha;
+                        }
+                        else if (ResidualAdd(members[0]) is { } add)
+                        {
+                            // Linear → BN → Add(it, a tensor computed before) [→ activation]: the shortcut is added in
+                            // BN's normalizing pass, before the activation (oneDNN's sum post-op).
+                            members.Add(layers[++i]);
+                            if (Next()?.Spec is ActivationSpec { IsElementwise: true } after)
+                            {
+                                members.Add(layers[++i]);
+                                act = after.Activation;
+                                alpha = after.Alpha;
+                            }
                         }
                     }
                     else if (act == ActivationKind.Linear && Next()?.Spec is ActivationSpec activation

@@ -84,6 +84,8 @@ public enum StepKind
     MergeBackward,
     /// <summary>DX += X: a later reader's part of the gradient of a tensor read several times.</summary>
     AccumulateGradient,
+    /// <summary>The gradient of the shortcut a linear + BN kernel adds: DX = act'(Y)·DY, before the BN backward overwrites DY.</summary>
+    ResidualBackward,
     /// <summary>A composed caller's packed output gradient DY: one output's columns into its gradient DX.</summary>
     OutputGradientSplit,
     /// <summary>DY, the gradient of one input of several, into its columns of the caller's input gradient DX (zeros when DY is null).</summary>
@@ -143,7 +145,7 @@ public sealed class Step
             or StepKind.MergeForward or StepKind.InputForward or StepKind.OutputForward or StepKind.Loss => false,
         StepKind.OutputActivationBackward or StepKind.LinearBackward or StepKind.BatchNormBackward or StepKind.ActivationBackward
             or StepKind.SoftmaxBackward or StepKind.DropoutBackward or StepKind.PoolBackward or StepKind.ResampleBackward
-            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward or StepKind.OutputGradientSplit => true,
+            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward or StepKind.OutputGradientSplit or StepKind.ResidualBackward => true,
         _ => throw new System.InvalidOperationException($"unknown step kind {Kind}"),
     };
 

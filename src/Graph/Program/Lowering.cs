@@ -153,7 +153,11 @@ public static class Lowering
                             var stats = New(Identifier(g.BatchNorm.Name) + "_statistics", 2 * g.Output.Last, BufferRole.Fixed);
                             var folded = New(Identifier(g.First.Name) + "_folded", g.First.Weights[0].Size + g.Output.Last, BufferRole.Fixed);
                             _statisticsOf[g] = stats;
-                            _p.Forward.Add(new Step(StepKind.LinearForward, g) { X = x, Y = y, Z = z, Statistics = stats, Folded = folded, Activation = g.Epilogue, Alpha = g.Alpha });
+                            _p.Forward.Add(new Step(StepKind.LinearForward, g)
+                            {
+                                X = x, Y = y, Z = z, Statistics = stats, Folded = folded, Activation = g.Epilogue, Alpha = g.Alpha,
+                                Operands = g.ResidualAdd is null ? System.Array.Empty<Buffer>() : new[] { OutputOf(g.Residual) },
+                            });
                         }
                         else if (g.KeepsLogits)
                         {
@@ -353,6 +357,18 @@ public static class Lowering
 
                     case KernelKind.Linear:
                     {
+                        if (g.ResidualAdd is not null)
+                        {
+                            // The shortcut's gradient is the output gradient through the activation, taken before BN's backward overwrites it.
+                            bool shortcutOnlyInput = OnlyInput(g.Residual);
+                            var dr = Into(OutputOf(g.Residual), dy, inPlace: false, out var shortcutSum);
+                            _p.Backward.Add(new Step(StepKind.ResidualBackward, g)
+                            {
+                                Y = y, DY = dy, DX = dr, Activation = g.Epilogue, Alpha = g.Alpha,
+                                OnlyForInputGradient = shortcutOnlyInput, DxOnlyForInputGradient = shortcutOnlyInput,
+                            });
+                            AddPart(dr, shortcutSum, g, shortcutOnlyInput);
+                        }
                         var dx = Into(x, dy, inPlace: false, out var sum);
                         var act = fused || g.KeepsLogits ? ActivationKind.Linear : g.Epilogue;
                         if (g.KeepsLogits && !fused)

@@ -81,6 +81,8 @@ public static class Summary
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
         return g.Kind switch
         {
+            KernelKind.Linear when g.ResidualAdd is not null =>
+                $"{g.Label}: {g.LayerNames}: training: {op}{bias}, then batch statistics, normalization, the shortcut '{g.Residual?.Name ?? "input"}' added{act} in one pass; inference: BN folded into the weights, one {op}, then the shortcut added{act}",
             KernelKind.Linear when g.BatchNorm is not null =>
                 $"{g.Label}: {g.LayerNames}: training: {op}{bias}, then batch statistics, normalization{act} in one pass; inference: BN folded into the weights, one {op}{act}",
             KernelKind.Linear when g.KeepsLogits =>

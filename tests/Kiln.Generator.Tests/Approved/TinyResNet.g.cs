@@ -13,19 +13,19 @@
 //  re_lu (ReLU)                                       (None, 4, 4, 2)           0          32             k1      batch_normalization_1[0][0]
 //  conv2d_2 (Conv2D)                                  (None, 4, 4, 2)           36         1,152          k2      re_lu[0][0]
 //  b1 (BatchNormalization)                            (None, 4, 4, 2)           8          128            k2      conv2d_2[0][0]
-//  add (Add)                                          (None, 4, 4, 2)           0          32             k3      b1[0][0], stem[0][0]
-//  block1 (ReLU)                                      (None, 4, 4, 2)           0          32             k3      add[0][0]
-//  conv2d_3 (Conv2D)                                  (None, 2, 2, 3)           54         432            k4      block1[0][0]
-//  batch_normalization_2 (BatchNormalization)         (None, 2, 2, 3)           12         48             k4      conv2d_3[0][0]
-//  re_lu_1 (ReLU)                                     (None, 2, 2, 3)           0          12             k4      batch_normalization_2[0][0]
-//  conv2d_4 (Conv2D)                                  (None, 2, 2, 3)           81         648            k5      re_lu_1[0][0]
-//  main (BatchNormalization)                          (None, 2, 2, 3)           12         48             k5      conv2d_4[0][0]
-//  conv2d_5 (Conv2D)                                  (None, 2, 2, 3)           6          48             k6      block1[0][0]
-//  shortcut (BatchNormalization)                      (None, 2, 2, 3)           12         48             k6      conv2d_5[0][0]
-//  add_1 (Add)                                        (None, 2, 2, 3)           0          12             k7      main[0][0], shortcut[0][0]
-//  re_lu_2 (ReLU)                                     (None, 2, 2, 3)           0          12             k7      add_1[0][0]
-//  global_average_pooling2d (GlobalAveragePooling2D)  (None, 3)                 0          12             k8      re_lu_2[0][0]
-//  dense (Dense)                                      (None, 3)                 12         33             k9      global_average_pooling2d[0][0]
+//  add (Add)                                          (None, 4, 4, 2)           0          32             k2      b1[0][0], stem[0][0]
+//  block1 (ReLU)                                      (None, 4, 4, 2)           0          32             k2      add[0][0]
+//  conv2d_3 (Conv2D)                                  (None, 2, 2, 3)           54         432            k3      block1[0][0]
+//  batch_normalization_2 (BatchNormalization)         (None, 2, 2, 3)           12         48             k3      conv2d_3[0][0]
+//  re_lu_1 (ReLU)                                     (None, 2, 2, 3)           0          12             k3      batch_normalization_2[0][0]
+//  conv2d_4 (Conv2D)                                  (None, 2, 2, 3)           81         648            k4      re_lu_1[0][0]
+//  main (BatchNormalization)                          (None, 2, 2, 3)           12         48             k4      conv2d_4[0][0]
+//  conv2d_5 (Conv2D)                                  (None, 2, 2, 3)           6          48             k5      block1[0][0]
+//  shortcut (BatchNormalization)                      (None, 2, 2, 3)           12         48             k5      conv2d_5[0][0]
+//  add_1 (Add)                                        (None, 2, 2, 3)           0          12             k5      main[0][0], shortcut[0][0]
+//  re_lu_2 (ReLU)                                     (None, 2, 2, 3)           0          12             k5      add_1[0][0]
+//  global_average_pooling2d (GlobalAveragePooling2D)  (None, 3)                 0          12             k6      re_lu_2[0][0]
+//  dense (Dense)                                      (None, 3)                 12         33             k7      global_average_pooling2d[0][0]
 // =====================================================================================================================================================
 // Total params: 303
 // Trainable params: 273
@@ -36,48 +36,44 @@
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: conv2d + batch_normalization + stem: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
 //   k1: conv2d_1 + batch_normalization_1 + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k2: conv2d_2 + b1: training: implicit-GEMM convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one implicit-GEMM convolution
-//   k3: add + block1: Add(b1, stem) and relu in one pass; backward gives each input its gradient, added to what other readers gave it
-//   k4: conv2d_3 + batch_normalization_2 + re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k5: conv2d_4 + main: training: implicit-GEMM convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one implicit-GEMM convolution
-//   k6: conv2d_5 + shortcut: training: implicit-GEMM convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one implicit-GEMM convolution
-//   k7: add_1 + re_lu_2: Add(main, shortcut) and relu in one pass; backward gives each input its gradient, added to what other readers gave it
-//   k8: global_average_pooling2d: GlobalAveragePooling2D
-//   k9: dense: GEMM + bias into logits, then a row softmax
+//   k2: conv2d_2 + b1 + add + block1: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'stem' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
+//   k3: conv2d_3 + batch_normalization_2 + re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
+//   k4: conv2d_4 + main: training: implicit-GEMM convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one implicit-GEMM convolution
+//   k5: conv2d_5 + shortcut + add_1 + re_lu_2: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'main' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
+//   k6: global_average_pooling2d: GlobalAveragePooling2D
+//   k7: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 528 floats, gradients the same, state 192 floats;
-// arena 432 floats per sample (55,296 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 384 floats per sample (49,152 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                              offset    size   live in steps
-//   stem                                     0      32   1-26
-//   conv2d_z                                32      32   1-26
-//   re_lu                                   64      32   2-24
-//   conv2d_1_z                              96      32   2-24
-//   b1                                     128      32   3-23
-//   d_stem_part1                           128      32   24-25
-//   conv2d_2_z                             160      32   3-23
-//   block1                                 192      32   4-21
-//   d_stem                                 192      32   22-26
-//   re_lu_2                                224      12   8-15
-//   d_block1                               224      32   17-23
-//   global_average_pooling2d               240       3   9-13
-//   main                                   256      12   6-18
-//   d_block1_part1                         256      32   19-20
-//   d_re_lu                                256      32   23-24
-//   conv2d_4_z                             272      12   6-18
-//   savedInput                             288      16   0-26
-//   re_lu_1                                304      12   5-19
-//   conv2d_3_z                             320      12   5-19
-//   shortcut                               336      12   7-17
-//   d_re_lu_1                              336      12   18-19
-//   conv2d_5_z                             352      12   7-17
-//   dense_logits                           368       3   10-12
-//   d_re_lu_2                              368      12   14-18
-//   d_dense                                384       3   12-12
-//   d_global_average_pooling2d             384       3   13-14
-//   d_shortcut                             384      12   16-17
-//   dense                                  400       3   11-27
-//   d_dense_logits                         416       3   12-13
+//   stem                                     0      32   1-22
+//   conv2d_z                                32      32   1-22
+//   re_lu                                   64      32   2-20
+//   conv2d_1_z                              96      32   2-20
+//   block1                                 128      32   3-19
+//   d_stem_part1                           128      32   20-21
+//   conv2d_2_z                             160      32   3-19
+//   global_average_pooling2d               192       3   7-11
+//   d_block1                               192      32   14-19
+//   dense_logits                           208       3   8-10
+//   d_global_average_pooling2d             208       3   11-12
+//   main                                   224      12   5-15
+//   d_block1_part1                         224      32   16-17
+//   d_stem                                 224      32   18-22
+//   conv2d_4_z                             240      12   5-15
+//   re_lu_1                                256      12   4-16
+//   d_re_lu                                256      32   19-20
+//   conv2d_3_z                             272      12   4-16
+//   savedInput                             288      16   0-22
+//   re_lu_2                                304      12   6-14
+//   d_re_lu_1                              304      12   15-16
+//   conv2d_5_z                             320      12   6-14
+//   d_dense                                336       3   10-10
+//   d_re_lu_2                              336      12   12-14
+//   d_dense_logits                         352       3   10-11
+//   d_main                                 352      12   13-15
+//   dense                                  368       3   9-23
 // then a fixed tail of 400 floats (not per sample):
 //   batch_normalization_statistics           0       4
 //   conv2d_folded                           16      20
@@ -91,8 +87,7 @@
 //   conv2d_4_folded                        272      84
 //   shortcut_statistics                    368       6
 //   conv2d_5_folded                        384       9
-//   shared in place: d_add_1 = d_re_lu_2, d_main = d_re_lu_2, d_add_2 = d_block1, d_b1 = d_block1
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k8 forward, 10 k9 forward, 11 k9 forward, 12 loss/output gradient, 13 k9 backward, 14 k8 backward, 15 k7 backward, 16 k7 backward, 17 k6 backward, 18 k5 backward, 19 k4 backward, 20 k4 backward, 21 k3 backward, 22 k3 backward, 23 k2 backward, 24 k1 backward, 25 k1 backward, 26 k0 backward
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k7 forward, 10 loss/output gradient, 11 k7 backward, 12 k6 backward, 13 k5 backward, 14 k5 backward, 15 k4 backward, 16 k3 backward, 17 k3 backward, 18 k2 backward, 19 k2 backward, 20 k1 backward, 21 k1 backward, 22 k0 backward
 
 #nullable enable
 using System;
@@ -115,19 +110,19 @@ ________________________________________________________________________________
  re_lu (ReLU)                                       (None, 4, 4, 2)           0          32             k1      batch_normalization_1[0][0]
  conv2d_2 (Conv2D)                                  (None, 4, 4, 2)           36         1,152          k2      re_lu[0][0]
  b1 (BatchNormalization)                            (None, 4, 4, 2)           8          128            k2      conv2d_2[0][0]
- add (Add)                                          (None, 4, 4, 2)           0          32             k3      b1[0][0], stem[0][0]
- block1 (ReLU)                                      (None, 4, 4, 2)           0          32             k3      add[0][0]
- conv2d_3 (Conv2D)                                  (None, 2, 2, 3)           54         432            k4      block1[0][0]
- batch_normalization_2 (BatchNormalization)         (None, 2, 2, 3)           12         48             k4      conv2d_3[0][0]
- re_lu_1 (ReLU)                                     (None, 2, 2, 3)           0          12             k4      batch_normalization_2[0][0]
- conv2d_4 (Conv2D)                                  (None, 2, 2, 3)           81         648            k5      re_lu_1[0][0]
- main (BatchNormalization)                          (None, 2, 2, 3)           12         48             k5      conv2d_4[0][0]
- conv2d_5 (Conv2D)                                  (None, 2, 2, 3)           6          48             k6      block1[0][0]
- shortcut (BatchNormalization)                      (None, 2, 2, 3)           12         48             k6      conv2d_5[0][0]
- add_1 (Add)                                        (None, 2, 2, 3)           0          12             k7      main[0][0], shortcut[0][0]
- re_lu_2 (ReLU)                                     (None, 2, 2, 3)           0          12             k7      add_1[0][0]
- global_average_pooling2d (GlobalAveragePooling2D)  (None, 3)                 0          12             k8      re_lu_2[0][0]
- dense (Dense)                                      (None, 3)                 12         33             k9      global_average_pooling2d[0][0]
+ add (Add)                                          (None, 4, 4, 2)           0          32             k2      b1[0][0], stem[0][0]
+ block1 (ReLU)                                      (None, 4, 4, 2)           0          32             k2      add[0][0]
+ conv2d_3 (Conv2D)                                  (None, 2, 2, 3)           54         432            k3      block1[0][0]
+ batch_normalization_2 (BatchNormalization)         (None, 2, 2, 3)           12         48             k3      conv2d_3[0][0]
+ re_lu_1 (ReLU)                                     (None, 2, 2, 3)           0          12             k3      batch_normalization_2[0][0]
+ conv2d_4 (Conv2D)                                  (None, 2, 2, 3)           81         648            k4      re_lu_1[0][0]
+ main (BatchNormalization)                          (None, 2, 2, 3)           12         48             k4      conv2d_4[0][0]
+ conv2d_5 (Conv2D)                                  (None, 2, 2, 3)           6          48             k5      block1[0][0]
+ shortcut (BatchNormalization)                      (None, 2, 2, 3)           12         48             k5      conv2d_5[0][0]
+ add_1 (Add)                                        (None, 2, 2, 3)           0          12             k5      main[0][0], shortcut[0][0]
+ re_lu_2 (ReLU)                                     (None, 2, 2, 3)           0          12             k5      add_1[0][0]
+ global_average_pooling2d (GlobalAveragePooling2D)  (None, 3)                 0          12             k6      re_lu_2[0][0]
+ dense (Dense)                                      (None, 3)                 12         33             k7      global_average_pooling2d[0][0]
 =====================================================================================================================================================
 Total params: 303
 Trainable params: 273
@@ -140,7 +135,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 4745;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 432;
+        public const int ArenaFloatsPerSample = 384;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * (ArenaFloatsPerSample * (long)batchSize + 400);
@@ -185,28 +180,26 @@ ________________________________________________________________________________
         private const int Conv2dZAt = 32;
         private const int ReLuAt = 64;
         private const int Conv2d1ZAt = 96;
-        private const int B1At = 128;
+        private const int Block1At = 128;
         private const int Conv2d2ZAt = 160;
-        private const int Block1At = 192;
-        private const int ReLu1At = 304;
-        private const int Conv2d3ZAt = 320;
-        private const int MainAt = 256;
-        private const int Conv2d4ZAt = 272;
-        private const int ShortcutAt = 336;
-        private const int Conv2d5ZAt = 352;
-        private const int ReLu2At = 224;
-        private const int GlobalAveragePooling2dAt = 240;
-        private const int DenseAt = 400;
-        private const int DenseLogitsAt = 368;
-        private const int DDenseAt = 384;
-        private const int DDenseLogitsAt = 416;
-        private const int DGlobalAveragePooling2dAt = 384;
-        private const int DReLu2At = 368;
-        private const int DShortcutAt = 384;
-        private const int DBlock1At = 224;
-        private const int DReLu1At = 336;
-        private const int DBlock1Part1At = 256;
-        private const int DStemAt = 192;
+        private const int ReLu1At = 256;
+        private const int Conv2d3ZAt = 272;
+        private const int MainAt = 224;
+        private const int Conv2d4ZAt = 240;
+        private const int ReLu2At = 304;
+        private const int Conv2d5ZAt = 320;
+        private const int GlobalAveragePooling2dAt = 192;
+        private const int DenseAt = 368;
+        private const int DenseLogitsAt = 208;
+        private const int DDenseAt = 336;
+        private const int DDenseLogitsAt = 352;
+        private const int DGlobalAveragePooling2dAt = 208;
+        private const int DReLu2At = 336;
+        private const int DMainAt = 352;
+        private const int DBlock1At = 192;
+        private const int DReLu1At = 304;
+        private const int DBlock1Part1At = 224;
+        private const int DStemAt = 224;
         private const int DReLuAt = 256;
         private const int DStemPart1At = 128;
         // Offsets in the arena's fixed tail, in floats.
@@ -348,26 +341,24 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d1Kernel, 36), default, p.Slice(BatchNormalization1Gamma, 2), p.Slice(BatchNormalization1Beta, 2), s.Slice(BatchNormalization1MovingMean, 2), s.Slice(BatchNormalization1MovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
                 Kernels.Conv2D.Forward(stem, foldedKernel, foldedBias, re_lu, n, Conv2d1Window, new Kernels.Relu());
             }
-            // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
-            Span<float> b1 = ArenaSlice(B1At, n, 32);
+            // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) + add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
+            Span<float> block1 = ArenaSlice(Block1At, n, 32);
             Span<float> conv2d_2_folded = ArenaFixed(Conv2d2FoldedAt, 38);
             Span<float> conv2d_2_z = ArenaSlice(Conv2d2ZAt, n, 32);
             Span<float> b1_statistics = ArenaFixed(B1StatisticsAt, 4);
             if (batchStatistics)
             {
                 Kernels.Conv2D.Forward(re_lu, p.Slice(Conv2d2Kernel, 36), default, conv2d_2_z, n, Conv2d2Window, new Kernels.Identity());
-                Kernels.BatchNorm.ForwardTraining(conv2d_2_z, b1, p.Slice(B1Gamma, 2), p.Slice(B1Beta, 2), s.Slice(B1MovingMean, 2), s.Slice(B1MovingVariance, 2), b1_statistics, n * 16, 2, 0.99f, 0.001f, new Kernels.Identity());
+                Kernels.BatchNorm.ForwardTraining(conv2d_2_z, block1, p.Slice(B1Gamma, 2), p.Slice(B1Beta, 2), s.Slice(B1MovingMean, 2), s.Slice(B1MovingVariance, 2), b1_statistics, n * 16, 2, 0.99f, 0.001f, stem, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_2_folded.Slice(0, 36), foldedBias = conv2d_2_folded.Slice(36, 2);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d2Kernel, 36), default, p.Slice(B1Gamma, 2), p.Slice(B1Beta, 2), s.Slice(B1MovingMean, 2), s.Slice(B1MovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, b1, n, Conv2d2Window, new Kernels.Identity());
+                Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, block1, n, Conv2d2Window, new Kernels.Identity());
+                Kernels.Merge.Add(block1, stem, block1, new Kernels.Relu());
             }
-            Span<float> block1 = ArenaSlice(Block1At, n, 32);
-            // k3 · add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:26]: (4, 4, 2) -> (4, 4, 2), elementwise add, relu applied as the last pass stores.
-            Kernels.Merge.Add(b1, stem, block1, new Kernels.Relu());
-            // k4 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
+            // k3 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12);
             Span<float> conv2d_3_folded = ArenaFixed(Conv2d3FoldedAt, 57);
             Span<float> conv2d_3_z = ArenaSlice(Conv2d3ZAt, n, 12);
@@ -383,7 +374,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d3Kernel, 54), default, p.Slice(BatchNormalization2Gamma, 3), p.Slice(BatchNormalization2Beta, 3), s.Slice(BatchNormalization2MovingMean, 3), s.Slice(BatchNormalization2MovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
                 Kernels.Conv2D.Forward(block1, foldedKernel, foldedBias, re_lu_1, n, Conv2d3Window, new Kernels.Relu());
             }
-            // k5 · conv2d_4 (Conv2D(3, 3x3, same)) + main (BatchNormalization) [GraphModels.cs:28]: (2, 2, 3) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
+            // k4 · conv2d_4 (Conv2D(3, 3x3, same)) + main (BatchNormalization) [GraphModels.cs:28]: (2, 2, 3) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> main = ArenaSlice(MainAt, n, 12);
             Span<float> conv2d_4_folded = ArenaFixed(Conv2d4FoldedAt, 84);
             Span<float> conv2d_4_z = ArenaSlice(Conv2d4ZAt, n, 12);
@@ -399,29 +390,27 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d4Kernel, 81), default, p.Slice(MainGamma, 3), p.Slice(MainBeta, 3), s.Slice(MainMovingMean, 3), s.Slice(MainMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
                 Kernels.Conv2D.Forward(re_lu_1, foldedKernel, foldedBias, main, n, Conv2d4Window, new Kernels.Identity());
             }
-            // k6 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
-            Span<float> shortcut = ArenaSlice(ShortcutAt, n, 12);
+            // k5 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) + add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
+            Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 12);
             Span<float> conv2d_5_folded = ArenaFixed(Conv2d5FoldedAt, 9);
             Span<float> conv2d_5_z = ArenaSlice(Conv2d5ZAt, n, 12);
             Span<float> shortcut_statistics = ArenaFixed(ShortcutStatisticsAt, 6);
             if (batchStatistics)
             {
                 Kernels.Conv2D.Forward(block1, p.Slice(Conv2d5Kernel, 6), default, conv2d_5_z, n, Conv2d5Window, new Kernels.Identity());
-                Kernels.BatchNorm.ForwardTraining(conv2d_5_z, shortcut, p.Slice(ShortcutGamma, 3), p.Slice(ShortcutBeta, 3), s.Slice(ShortcutMovingMean, 3), s.Slice(ShortcutMovingVariance, 3), shortcut_statistics, n * 4, 3, 0.99f, 0.001f, new Kernels.Identity());
+                Kernels.BatchNorm.ForwardTraining(conv2d_5_z, re_lu_2, p.Slice(ShortcutGamma, 3), p.Slice(ShortcutBeta, 3), s.Slice(ShortcutMovingMean, 3), s.Slice(ShortcutMovingVariance, 3), shortcut_statistics, n * 4, 3, 0.99f, 0.001f, main, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_5_folded.Slice(0, 6), foldedBias = conv2d_5_folded.Slice(6, 3);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d5Kernel, 6), default, p.Slice(ShortcutGamma, 3), p.Slice(ShortcutBeta, 3), s.Slice(ShortcutMovingMean, 3), s.Slice(ShortcutMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
-                Kernels.Conv2D.Forward(block1, foldedKernel, foldedBias, shortcut, n, Conv2d5Window, new Kernels.Identity());
+                Kernels.Conv2D.Forward(block1, foldedKernel, foldedBias, re_lu_2, n, Conv2d5Window, new Kernels.Identity());
+                Kernels.Merge.Add(re_lu_2, main, re_lu_2, new Kernels.Relu());
             }
-            Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 12);
-            // k7 · add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:30]: (2, 2, 3) -> (2, 2, 3), elementwise add, relu applied as the last pass stores.
-            Kernels.Merge.Add(main, shortcut, re_lu_2, new Kernels.Relu());
-            // k8 · global_average_pooling2d (GlobalAveragePooling2D) [GraphModels.cs:31]: (2, 2, 3) -> (3), mean.
+            // k6 · global_average_pooling2d (GlobalAveragePooling2D) [GraphModels.cs:31]: (2, 2, 3) -> (3), mean.
             Span<float> global_average_pooling2d = ArenaSlice(GlobalAveragePooling2dAt, n, 3);
             Kernels.Pooling.GlobalAverageForward(re_lu_2, global_average_pooling2d, n, 4, 3);
-            // k9 · dense (Dense(3, softmax)) [GraphModels.cs:32]: (3) -> (3), GEMM + bias into the logits.
+            // k7 · dense (Dense(3, softmax)) [GraphModels.cs:32]: (3) -> (3), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
             Kernels.Dense.Forward(global_average_pooling2d, p.Slice(DenseKernel, 9), p.Slice(DenseBias, 3), dense_logits, n, 3, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
@@ -450,58 +439,52 @@ ________________________________________________________________________________
                 // A composed caller wrote d_dense; take it back through the softmax the loss normally skips.
                 Kernels.Activations.SoftmaxBackward(dense, d_dense, d_dense_logits, n, 3);
             }
-            // k9 · dense (Dense(3, softmax)) [GraphModels.cs:32]: (3) -> (3), backward: kernel and bias gradients and d_global_average_pooling2d.
+            // k7 · dense (Dense(3, softmax)) [GraphModels.cs:32]: (3) -> (3), backward: kernel and bias gradients and d_global_average_pooling2d.
             Span<float> global_average_pooling2d = ArenaSlice(GlobalAveragePooling2dAt, n, 3);
             Span<float> d_global_average_pooling2d = ArenaSlice(DGlobalAveragePooling2dAt, n, 3);
             Kernels.Dense.Backward(global_average_pooling2d, p.Slice(DenseKernel, 9), default, d_dense_logits, WeightGradient(DenseKernel, 9), WeightGradient(DenseBias, 3), d_global_average_pooling2d, n, 3, 3, new Kernels.Identity());
-            // k8 · global_average_pooling2d (GlobalAveragePooling2D) [GraphModels.cs:31]: (2, 2, 3) -> (3), backward: each gradient shared over its window.
+            // k6 · global_average_pooling2d (GlobalAveragePooling2D) [GraphModels.cs:31]: (2, 2, 3) -> (3), backward: each gradient shared over its window.
             Span<float> d_re_lu_2 = ArenaSlice(DReLu2At, n, 12);
             Kernels.Pooling.GlobalAverageBackward(d_global_average_pooling2d, d_re_lu_2, n, 4, 3);
-            // k7 · add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:30]: (2, 2, 3) -> (2, 2, 3), backward: relu derivative, in place.
+            Span<float> d_main = ArenaSlice(DMainAt, n, 12);
+            // k5 backward: the gradient of the shortcut 'main' (relu derivative of the output gradient), before BN's backward overwrites it.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 12);
-            Kernels.Activations.Backward(re_lu_2, d_re_lu_2, d_re_lu_2, new Kernels.Relu());
-            Span<float> d_shortcut = ArenaSlice(DShortcutAt, n, 12);
-            // k7 · add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:30]: (2, 2, 3) -> (2, 2, 3), backward: the gradient of input 1 ('shortcut'), into d_shortcut.
-            Kernels.Merge.Gradient(d_re_lu_2, d_shortcut, 1f, accumulate: false);
-            // k6 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), backward: batch-norm backward in one pass, then the weight gradients and d_block1.
+            Kernels.Activations.Backward(re_lu_2, d_re_lu_2, d_main, new Kernels.Relu());
+            // k5 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) + add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_block1.
             Span<float> block1 = ArenaSlice(Block1At, n, 32);
-            Span<float> shortcut = ArenaSlice(ShortcutAt, n, 12);
             Span<float> conv2d_5_z = ArenaSlice(Conv2d5ZAt, n, 12);
             Span<float> shortcut_statistics = ArenaFixed(ShortcutStatisticsAt, 6);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_5_z, shortcut, d_shortcut, p.Slice(ShortcutGamma, 3), shortcut_statistics, WeightGradient(ShortcutGamma, 3), WeightGradient(ShortcutBeta, 3), d_shortcut, n * 4, 3, new Kernels.Identity());
-            else Kernels.FrozenBatchNorm.Backward(shortcut, d_shortcut, p.Slice(ShortcutGamma, 3), s.Slice(ShortcutMovingVariance, 3), d_shortcut, n * 4, 3, 0.001f, new Kernels.Identity());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_5_z, re_lu_2, d_re_lu_2, p.Slice(ShortcutGamma, 3), shortcut_statistics, WeightGradient(ShortcutGamma, 3), WeightGradient(ShortcutBeta, 3), d_re_lu_2, n * 4, 3, new Kernels.Relu());
+            else Kernels.FrozenBatchNorm.Backward(re_lu_2, d_re_lu_2, p.Slice(ShortcutGamma, 3), s.Slice(ShortcutMovingVariance, 3), d_re_lu_2, n * 4, 3, 0.001f, new Kernels.Relu());
             Span<float> d_block1 = ArenaSlice(DBlock1At, n, 32);
-            Kernels.Conv2D.Backward(block1, p.Slice(Conv2d5Kernel, 6), default, d_shortcut, WeightGradient(Conv2d5Kernel, 6), default, d_block1, n, Conv2d5Window, new Kernels.Identity());
-            // k5 · conv2d_4 (Conv2D(3, 3x3, same)) + main (BatchNormalization) [GraphModels.cs:28]: (2, 2, 3) -> (2, 2, 3), backward: batch-norm backward in one pass, then the weight gradients and d_re_lu_1.
+            Kernels.Conv2D.Backward(block1, p.Slice(Conv2d5Kernel, 6), default, d_re_lu_2, WeightGradient(Conv2d5Kernel, 6), default, d_block1, n, Conv2d5Window, new Kernels.Identity());
+            // k4 · conv2d_4 (Conv2D(3, 3x3, same)) + main (BatchNormalization) [GraphModels.cs:28]: (2, 2, 3) -> (2, 2, 3), backward: batch-norm backward in one pass, then the weight gradients and d_re_lu_1.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12);
             Span<float> main = ArenaSlice(MainAt, n, 12);
             Span<float> conv2d_4_z = ArenaSlice(Conv2d4ZAt, n, 12);
             Span<float> main_statistics = ArenaFixed(MainStatisticsAt, 6);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_4_z, main, d_re_lu_2, p.Slice(MainGamma, 3), main_statistics, WeightGradient(MainGamma, 3), WeightGradient(MainBeta, 3), d_re_lu_2, n * 4, 3, new Kernels.Identity());
-            else Kernels.FrozenBatchNorm.Backward(main, d_re_lu_2, p.Slice(MainGamma, 3), s.Slice(MainMovingVariance, 3), d_re_lu_2, n * 4, 3, 0.001f, new Kernels.Identity());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_4_z, main, d_main, p.Slice(MainGamma, 3), main_statistics, WeightGradient(MainGamma, 3), WeightGradient(MainBeta, 3), d_main, n * 4, 3, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(main, d_main, p.Slice(MainGamma, 3), s.Slice(MainMovingVariance, 3), d_main, n * 4, 3, 0.001f, new Kernels.Identity());
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 12);
-            Kernels.Conv2D.Backward(re_lu_1, p.Slice(Conv2d4Kernel, 81), default, d_re_lu_2, WeightGradient(Conv2d4Kernel, 81), default, d_re_lu_1, n, Conv2d4Window, new Kernels.Identity());
-            // k4 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_block1_part1.
+            Kernels.Conv2D.Backward(re_lu_1, p.Slice(Conv2d4Kernel, 81), default, d_main, WeightGradient(Conv2d4Kernel, 81), default, d_re_lu_1, n, Conv2d4Window, new Kernels.Identity());
+            // k3 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_block1_part1.
             Span<float> conv2d_3_z = ArenaSlice(Conv2d3ZAt, n, 12);
             Span<float> batch_normalization_2_statistics = ArenaFixed(BatchNormalization2StatisticsAt, 6);
             if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_3_z, re_lu_1, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), batch_normalization_2_statistics, WeightGradient(BatchNormalization2Gamma, 3), WeightGradient(BatchNormalization2Beta, 3), d_re_lu_1, n * 4, 3, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), s.Slice(BatchNormalization2MovingVariance, 3), d_re_lu_1, n * 4, 3, 0.001f, new Kernels.Relu());
             Span<float> d_block1_part1 = ArenaSlice(DBlock1Part1At, n, 32);
             Kernels.Conv2D.Backward(block1, p.Slice(Conv2d3Kernel, 54), default, d_re_lu_1, WeightGradient(Conv2d3Kernel, 54), default, d_block1_part1, n, Conv2d3Window, new Kernels.Identity());
-            // k4 backward: d_block1 is read by more than one layer; add this reader's part.
+            // k3 backward: d_block1 is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_block1, d_block1_part1);
-            // k3 · add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:26]: (4, 4, 2) -> (4, 4, 2), backward: relu derivative, in place.
-            Kernels.Activations.Backward(block1, d_block1, d_block1, new Kernels.Relu());
             Span<float> d_stem = ArenaSlice(DStemAt, n, 32);
-            // k3 · add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:26]: (4, 4, 2) -> (4, 4, 2), backward: the gradient of input 1 ('stem'), into d_stem.
-            Kernels.Merge.Gradient(d_block1, d_stem, 1f, accumulate: false);
-            // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), backward: batch-norm backward in one pass, then the weight gradients and d_re_lu.
+            // k2 backward: the gradient of the shortcut 'stem' (relu derivative of the output gradient), before BN's backward overwrites it.
+            Kernels.Activations.Backward(block1, d_block1, d_stem, new Kernels.Relu());
+            // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) + add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_re_lu.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 32);
-            Span<float> b1 = ArenaSlice(B1At, n, 32);
             Span<float> conv2d_2_z = ArenaSlice(Conv2d2ZAt, n, 32);
             Span<float> b1_statistics = ArenaFixed(B1StatisticsAt, 4);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_2_z, b1, d_block1, p.Slice(B1Gamma, 2), b1_statistics, WeightGradient(B1Gamma, 2), WeightGradient(B1Beta, 2), d_block1, n * 16, 2, new Kernels.Identity());
-            else Kernels.FrozenBatchNorm.Backward(b1, d_block1, p.Slice(B1Gamma, 2), s.Slice(B1MovingVariance, 2), d_block1, n * 16, 2, 0.001f, new Kernels.Identity());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_2_z, block1, d_block1, p.Slice(B1Gamma, 2), b1_statistics, WeightGradient(B1Gamma, 2), WeightGradient(B1Beta, 2), d_block1, n * 16, 2, new Kernels.Relu());
+            else Kernels.FrozenBatchNorm.Backward(block1, d_block1, p.Slice(B1Gamma, 2), s.Slice(B1MovingVariance, 2), d_block1, n * 16, 2, 0.001f, new Kernels.Relu());
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 32);
             Kernels.Conv2D.Backward(re_lu, p.Slice(Conv2d2Kernel, 36), default, d_block1, WeightGradient(Conv2d2Kernel, 36), default, d_re_lu, n, Conv2d2Window, new Kernels.Identity());
             // k1 · conv2d_1 (Conv2D(2, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [GraphModels.cs:24]: (4, 4, 2) -> (4, 4, 2), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_stem_part1.

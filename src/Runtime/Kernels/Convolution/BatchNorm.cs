@@ -20,6 +20,17 @@ public static unsafe class BatchNorm
     /// </summary>
     public static void ForwardTraining<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
         Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon, TAct activation)
+        where TAct : struct, IActivation =>
+        ForwardTraining(x, y, gamma, beta, movingMean, movingVariance, saved, rows, channels, momentum, epsilon, default, activation);
+
+    /// <summary>
+    /// As above, with a residual added before the activation: y = act(BN(x) + residual), a
+    /// ResNet block's BN, shortcut Add and ReLU in the one normalizing pass (oneDNN's sum post-op).
+    /// An empty <paramref name="residual"/> adds nothing.
+    /// </summary>
+    public static void ForwardTraining<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon,
+        ReadOnlySpan<float> residual, TAct activation)
         where TAct : struct, IActivation
     {
         CheckShape(rows, channels);
@@ -31,10 +42,11 @@ public static unsafe class BatchNorm
         CheckExact(movingMean.Length, channels, nameof(movingMean));
         CheckExact(movingVariance.Length, channels, nameof(movingVariance));
         Activations.CheckLength(saved.Length, 2 * channels, nameof(saved));
+        if (!residual.IsEmpty) Activations.CheckShape(residual.Length, rows, channels, nameof(residual));
         CheckEpsilon(epsilon);
 
         int blocks = ChannelSums.Blocks(rows);
-        fixed (float* px = x, py = y, pg = gamma, pb = beta, ps = saved)
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, ps = saved, pr = residual)
         {
             float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)blocks * channels);
             float* mean = ps, invStd = ps + channels;
@@ -52,7 +64,7 @@ public static unsafe class BatchNorm
                 invStd[j] = 1f / MathF.Sqrt(variance + epsilon);
             }
             float* scale = Scale(gamma.IsEmpty ? null : pg, invStd, channels);
-            Run(Phase.Normalize, px, py, mean, scale, beta.IsEmpty ? null : pb, null, rows, channels, blocks, activation);
+            Run(Phase.Normalize, px, py, mean, scale, beta.IsEmpty ? null : pb, null, rows, channels, blocks, activation, residual.IsEmpty ? null : pr);
         }
     }
 
@@ -166,19 +178,20 @@ public static unsafe class BatchNorm
         return scale;
     }
 
-    private static void Run<TAct>(Phase phase, float* x, float* y, float* p0, float* p1, float* p2, float* partials, int rows, int channels, int blocks, TAct act)
+    private static void Run<TAct>(Phase phase, float* x, float* y, float* p0, float* p1, float* p2, float* partials, int rows, int channels, int blocks, TAct act,
+        float* residual = null)
         where TAct : struct, IActivation
     {
         var job = BnJob<TAct>.ForCurrentThread;
-        job.Phase = phase; job.X = x; job.Y = y; job.P0 = p0; job.P1 = p1; job.P2 = p2; job.Partials = partials;
+        job.Phase = phase; job.X = x; job.Y = y; job.P0 = p0; job.P1 = p1; job.P2 = p2; job.Partials = partials; job.R = residual;
         job.Rows = rows; job.Channels = channels; job.Blocks = blocks; job.Act = act;
         try { WorkerPool.Shared.Run(job, ChannelSums.PartsFor(rows, channels, blocks)); }
-        finally { job.X = job.Y = job.P0 = job.P1 = job.P2 = job.Partials = null; }
+        finally { job.X = job.Y = job.P0 = job.P1 = job.P2 = job.Partials = job.R = null; }
     }
 
     /// <summary>
     /// One row-blocked pass. Pointers by phase — Sum: X → Partials. SquaredDeviation: X, P0 = mean → Partials.
-    /// Normalize: Y = act((X − P0)·P1 + P2). BackwardSums: X, Y (act output), P0 = mean, P1 = 1/σ, P2 = dy (masked
+    /// Normalize: Y = act((X − P0)·P1 + P2 + R), R the residual or null. BackwardSums: X, Y (act output), P0 = mean, P1 = 1/σ, P2 = dy (masked
     /// in place) → Partials[blk][Σ dz | Σ dz·x̂]. BackwardDx: Y = dx, X, P0 = mean, P1 = 1/σ, P2 = dz,
     /// Partials = [a | b | k] → dx = k·(dz − a − x̂·b).
     /// </summary>
@@ -188,7 +201,7 @@ public static unsafe class BatchNorm
         public static BnJob<TAct> ForCurrentThread => t_instance ??= new BnJob<TAct>();
 
         public Phase Phase;
-        public float* X, Y, P0, P1, P2, Partials;
+        public float* X, Y, P0, P1, P2, Partials, R;
         public int Rows, Channels, Blocks;
         public TAct Act;
 
@@ -234,17 +247,21 @@ public static unsafe class BatchNorm
                     case Phase.Normalize:
                         for (int r = 0; r < count; r++)
                         {
-                            float* src = X + (r0 + r) * c, dst = Y + (r0 + r) * c;
+                            float* src = X + (r0 + r) * c, dst = Y + (r0 + r) * c, res = R == null ? null : R + (r0 + r) * c;
                             int j = 0;
                             if (v512)
                                 for (; j + 16 <= c; j += 16)
                                 {
                                     var shift = P2 == null ? Vector512<float>.Zero : Vector512.Load(P2 + j);
                                     var v = Vector512.FusedMultiplyAdd(Vector512.Load(src + j) - Vector512.Load(P0 + j), Vector512.Load(P1 + j), shift);
+                                    if (res != null) v += Vector512.Load(res + j);
                                     Vector512.Store(Act.Apply(v), dst + j);
                                 }
                             for (; j < c; j++)
-                                dst[j] = Act.Apply(MathF.FusedMultiplyAdd(src[j] - P0[j], P1[j], P2 == null ? 0f : P2[j]));
+                            {
+                                float v = MathF.FusedMultiplyAdd(src[j] - P0[j], P1[j], P2 == null ? 0f : P2[j]);
+                                dst[j] = Act.Apply(res == null ? v : v + res[j]);
+                            }
                         }
                         break;
                     case Phase.BackwardSums:

@@ -41,6 +41,41 @@ public class BatchNormTests
         }
     }
 
+    /// <summary>The residual form adds the shortcut before the activation: y = relu(BN(x) + r), against the double reference.</summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public void TrainingAddsAResidualBeforeTheActivation(int bits)
+    {
+        using var _ = new KernelSwitches(bits, 2);
+        const int rows = 301, channels = 19;
+        float[] x = TestData.Random(rows * channels, 61, 2f, 5f);
+        float[] residual = TestData.Random(rows * channels, 62, -2f, 2f);
+        float[] gamma = TestData.Random(channels, 63, 0.5f, 1.5f);
+        float[] beta = TestData.Random(channels, 64);
+        float[] movingMean = new float[channels], movingVar = new float[channels];
+        var y = new float[x.Length];
+        var saved = new float[2 * channels];
+        BatchNorm.ForwardTraining(x, y, gamma, beta, movingMean, movingVar, saved, rows, channels, 0.99f, 1e-3f, residual, new Relu());
+        for (int j = 0; j < channels; j++)
+        {
+            double mean = 0, v = 0;
+            for (int r = 0; r < rows; r++) mean += x[r * channels + j];
+            mean /= rows;
+            for (int r = 0; r < rows; r++) v += Math.Pow(x[r * channels + j] - mean, 2);
+            v /= rows;
+            for (int r = 0; r < rows; r++)
+            {
+                int i = r * channels + j;
+                double expected = Math.Max(0, gamma[j] * (x[i] - mean) / Math.Sqrt(v + 1e-3) + beta[j] + residual[i]);
+                Assert.True(Math.Abs(expected - y[i]) < 3e-5, $"y[{r}, {j}] = {y[i]}, expected {expected}");
+            }
+        }
+        Assert.Throws<ArgumentException>(() => BatchNorm.ForwardTraining(x, y, gamma, beta, movingMean, movingVar, saved, rows, channels, 0.99f, 1e-3f,
+            residual.AsSpan(1), new Relu()));
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, false)]
