@@ -72,6 +72,49 @@ public sealed class GraphTrainingTests
         Assert.Equal(0, workers);
     }
 
+    /// <summary>Several inputs and several outputs: the packing steps, the weighted losses and the per-head seeds allocate nothing either.</summary>
+    [Fact]
+    public void SeveralInputsAndOutputsTrainOnBatchAllocatesNothingAfterWarmUp()
+    {
+        const int batch = 8;
+        var rng = new Random(3);
+        var twoInputs = new TwoInputs(batch, seed: 1);
+        var twoHeads = new TwoHeads(batch, seed: 1);
+        var optimizer1 = new Adam(1e-3f);
+        var optimizer2 = new Adam(1e-3f);
+        var x1 = new float[batch * twoInputs.InputSize];
+        var y1 = new float[batch];
+        var x2 = new float[batch * twoHeads.InputSize];
+        var y2 = new float[batch * 2];
+        for (int i = 0; i < x1.Length; i++) x1[i] = (float)rng.NextDouble();
+        for (int i = 0; i < x2.Length; i++) x2[i] = (float)rng.NextDouble();
+        for (int s = 0; s < batch; s++)
+        {
+            y1[s] = s % 3;
+            y2[2 * s] = s % 3;
+            y2[2 * s + 1] = (float)rng.NextDouble();
+        }
+        var dx = new float[x1.Length];
+        void Step()
+        {
+            twoInputs.TrainOnBatch(x1, y1, batch, optimizer1);
+            twoInputs.Forward(x1, batch, training: true);
+            twoInputs.ComputeLoss(y1, batch, gradient: true);
+            twoInputs.Backward(batch, dx);
+            twoHeads.TrainOnBatch(x2, y2, batch, optimizer2);
+            twoHeads.Forward(x2, batch, training: true);
+            twoHeads.OutputGradient(batch).Fill(0.1f);
+            twoHeads.BackwardFromOutputGradient(batch);
+        }
+        WarmUp.Run(Step, calls: 20);
+        var (allocated, workers) = WarmUp.Allocations(() =>
+        {
+            for (int i = 0; i < 10; i++) Step();
+        });
+        Assert.Equal(0, allocated);
+        Assert.Equal(0, workers);
+    }
+
     [Fact]
     public void TinyResNetFitLowersTheLossAndLearnsTheTask()
     {
