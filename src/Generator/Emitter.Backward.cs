@@ -55,7 +55,7 @@ internal static partial class Emitter
             string t = locals.Use(step.Z!);
             string weight = Float(loss.Weight);
             w.Line($"{K}.Merge.CopyOut(targets, {t}, n, {output.TargetSize}, {offset}, {targetRow}, accumulate: false);");
-            w.Line($"loss += {weight} * {K}.Losses.{kernel}({x}, {t}, {d}, n, {units});");
+            w.Line($"loss += {weight} * SetOutputLoss({step.Input}, {K}.Losses.{kernel}({x}, {t}, {d}, n, {units}));");
             if (loss.Weight != 1) w.Line($"if (gradient) {K}.Merge.Scale({d}, {weight});");
         }
         if (several) w.Line("return loss;");

@@ -79,6 +79,9 @@ public sealed class GraphModelTests
         var history = model.Fit(data, epochs: 40, new Adam(0.02f), verbose: 0);
         Assert.True(history["loss"][^1] < history["loss"][0] * 0.5, $"loss {history["loss"][0]} -> {history["loss"][^1]}");
         var result = model.Evaluate(data);
+        // Keras' columns: the weighted loss, each output's own loss, each output's metric.
+        Assert.Equal(["loss", "class_loss", "size_loss", "class_accuracy", "size_mae"], history.Names.ToArray());
+        Assert.Equal(result.Loss, result["class_loss"] + 0.5f * result["size_loss"], 4);
         Assert.True(result["class_accuracy"] > 0.9, $"class accuracy {result["class_accuracy"]}");
         Assert.True(result["size_mae"] < 0.1, $"size mae {result["size_mae"]}");
 

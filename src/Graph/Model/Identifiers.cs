@@ -70,7 +70,7 @@ public static class Identifiers
         "batchStatistics", "p", "s", "rng", "foldedKernel", "foldedBias", "batchSize", "seed",
         // Members of the generated class.
         "Summary", "FlopsPerSample", "ArenaFloatsPerSample", "ArenaBytes", "Definition", "_batchStatistics",
-        "ForwardCore", "LossCore", "BackwardCore", "OutputBuffer", "OutputGradientBuffer",
+        "ForwardCore", "LossCore", "BackwardCore", "OutputBuffer", "OutputGradientBuffer", "SetOutputLoss", "loss",
         // Kiln.Model and object.
         "Accuracy", "Arena", "ArenaFixed", "ArenaIndices", "ArenaSlice", "Backward", "BackwardFromOutputGradient", "BatchSize",
         "ComputeLoss", "CopyWeightsTo", "Description", "Dispose", "Evaluate", "Fit", "Forward", "Gradients", "History",

@@ -33,6 +33,30 @@ public abstract partial class Model
         Gradients = new AlignedBuffer(description.ParameterCount);
         State = new AlignedBuffer(description.StateCount);
         Arena = new AlignedBuffer((int)arena);
+        _outputLosses = new float[description.Outputs.Count];
+        var withLoss = new System.Collections.Generic.List<int>();
+        if (description.Outputs.Count > 1)
+            for (int i = 0; i < description.Outputs.Count; i++)
+                if (description.Outputs[i].Loss is not null) withLoss.Add(i);
+        _lossOutputs = withLoss.ToArray();
+    }
+
+    // Each output's own loss from the last ComputeLoss, for History's per-output columns (Keras' class_loss).
+    private readonly float[] _outputLosses;
+    private readonly int[] _lossOutputs;
+
+    /// <summary>The outputs whose losses History reports on their own: those with a loss, when the model has several outputs.</summary>
+    internal int[] LossOutputs => _lossOutputs;
+
+    /// <summary>Output <paramref name="output"/>'s unweighted loss in the last <see cref="ComputeLoss"/>.</summary>
+    internal float OutputLoss(int output) => _outputLosses[output];
+
+    /// <summary>Called by the generated loss of a model with several outputs: records one output's own loss and returns it.</summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    protected float SetOutputLoss(int output, float loss)
+    {
+        _outputLosses[output] = loss;
+        return loss;
     }
 
     public ModelDescription Description { get; }

@@ -155,10 +155,13 @@ public abstract partial class Model
         int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom)
     {
         var metrics = (Metric[])Metrics;
-        int m = metrics.Length;
-        var batchNames = new string[1 + m];
+        // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
+        var lossOutputs = LossOutputs;
+        int k = lossOutputs.Length, m = metrics.Length;
+        var batchNames = new string[1 + k + m];
         batchNames[0] = "loss";
-        for (int i = 0; i < m; i++) batchNames[1 + i] = metrics[i].Name;
+        for (int i = 0; i < k; i++) batchNames[1 + i] = Description.Outputs[lossOutputs[i]].Name + "_loss";
+        for (int i = 0; i < m; i++) batchNames[1 + k + i] = metrics[i].Name;
         var epochNames = new List<string>(batchNames);
         if (validation is not null)
             foreach (string name in batchNames) epochNames.Add("val_" + name);
@@ -191,7 +194,7 @@ public abstract partial class Model
         };
 
         // The running sums and the logs, allocated once per Fit: the loop allocates nothing.
-        var metricSums = new double[m];
+        var metricSums = new double[k + m];
         var batchLogs = new Logs(batchNames);
         var epochLogs = new Logs(epochNames);
         int validationSamples = validation?.Samples ?? 0;
@@ -224,14 +227,15 @@ public abstract partial class Model
                     int n = CheckBatch(batch, nameof(train));
                     foreach (var c in hooks) c.OnBatchBegin(b, context);
 
-                    float loss = TrainStep(batch.Features, batch.Targets, n, optimizer, metrics, metricSums);
+                    float loss = TrainStep(batch.Features, batch.Targets, n, optimizer, metrics, metricSums.AsSpan(k));
+                    for (int i = 0; i < k; i++) metricSums[i] += (double)OutputLoss(lossOutputs[i]) * n;
                     if (!float.IsFinite(loss))
                         throw Diverged(loss, epoch + 1, epochs, b + 1, train.Batches, optimizer);
 
                     lossSum += (double)loss * n;
                     seen += n;
                     running[0] = lossSum / seen;
-                    for (int i = 0; i < m; i++) running[1 + i] = metricSums[i] / seen;
+                    for (int i = 0; i < k + m; i++) running[1 + i] = metricSums[i] / seen;
                     progress?.BatchEnd(seen, Math.Max(seen, train.Samples), batchLogs);
                     foreach (var c in hooks) c.OnBatchEnd(b, batchLogs, context);
                     b++;
@@ -245,7 +249,7 @@ public abstract partial class Model
                 running.CopyTo(values);
                 double validationWait = 0;
                 if (validation is { } v)
-                    validationWait = EvaluateBatches(v.Source, v.Steps, values.Slice(1 + m, 1 + m), "validation");
+                    validationWait = EvaluateBatches(v.Source, v.Steps, values.Slice(1 + k + m, 1 + k + m), "validation");
                 if (recordDataWait)
                 {
                     values[waitColumn] = Stopwatch.GetElapsedTime(0, waited).TotalSeconds;
@@ -368,6 +372,8 @@ public abstract partial class Model
     private double EvaluateBatches(IBatchSource source, long steps, Span<double> values, string what)
     {
         var metrics = (Metric[])Metrics;
+        var lossOutputs = LossOutputs;
+        int k = lossOutputs.Length;
         double lossSum = 0;
         values.Clear();
         int outputSize = OutputSize, targetSize = TargetSize;
@@ -383,8 +389,9 @@ public abstract partial class Model
             int n = CheckBatch(batch, what);
             ReadOnlySpan<float> y = batch.Targets;
             ReadOnlySpan<float> outputs = Forward(batch.Features, n, training: false);
-            for (int j = 0; j < metrics.Length; j++) values[1 + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
+            for (int j = 0; j < metrics.Length; j++) values[1 + k + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
             lossSum += (double)ComputeLoss(y, n, gradient: false) * n;
+            for (int j = 0; j < k; j++) values[1 + j] += (double)OutputLoss(lossOutputs[j]) * n;
             count += n;
             b++;
         }
@@ -398,11 +405,15 @@ public abstract partial class Model
     private EvaluationResult Evaluated(IBatchSource source, long steps)
     {
         var metrics = Metrics;
-        Span<double> values = stackalloc double[1 + metrics.Count];
+        var lossOutputs = LossOutputs;
+        int k = lossOutputs.Length;
+        Span<double> values = stackalloc double[1 + k + metrics.Count];
         EvaluateBatches(source, steps, values, "evaluation");
-        var named = new KeyValuePair<string, float>[metrics.Count];
-        for (int j = 0; j < named.Length; j++) named[j] = new(metrics[j].Name, (float)values[1 + j]);
-        return new EvaluationResult((float)values[0], named.Length > 0 ? named[0].Value : float.NaN, MetricName) { Values = named };
+        // Each output's own loss, then the metrics, as Keras' evaluate(return_dict=True) lists them.
+        var named = new KeyValuePair<string, float>[k + metrics.Count];
+        for (int j = 0; j < k; j++) named[j] = new(Description.Outputs[lossOutputs[j]].Name + "_loss", (float)values[1 + j]);
+        for (int j = 0; j < metrics.Count; j++) named[k + j] = new(metrics[j].Name, (float)values[1 + k + j]);
+        return new EvaluationResult((float)values[0], metrics.Count > 0 ? (float)values[1 + k] : float.NaN, MetricName) { Values = named };
     }
 
     private TrainingDivergedException Diverged(float loss, int epoch, int epochs, int batch, int batches, Optimizer optimizer) =>
