@@ -43,7 +43,7 @@ internal sealed class SourceTrees : System.IEquatable<SourceTrees>
 /// Reads the attributes of a <c>[Sequential]</c> class into a <see cref="ModelSpec"/>, in the
 /// order they are written, with the location of every attribute and argument.
 /// </summary>
-internal static class ModelReader
+internal static partial class ModelReader
 {
     private const string Namespace = "Kiln";
 
@@ -145,6 +145,8 @@ internal static class ModelReader
         var layers = new List<LayerSpec>();
         var input = new List<Argument>();
         SourceSpan? sequentialLocation = null;
+        var blocks = new Names.Counter();
+        var blockTrees = new List<SyntaxTree>();
         var losses = new List<LossSpec>();
         foreach (var syntax in declaration.AttributeLists.SelectMany(l => l.Attributes))
         {
@@ -172,8 +174,14 @@ internal static class ModelReader
                     WeightLocation = weight?.Location,
                 });
             }
+            else if (type.Name == "UseAttribute" && type.IsGenericType)
+            {
+                InlineBlock(type, data, syntax, location, arguments, layers, blocks, blockTrees, diagnostics, cancellationToken);
+            }
             else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
             {
+                if (BlockParameter(arguments) is { } parameter)
+                    diagnostics.Add(GraphDiagnostic.Create(Descriptors.BlockParameterOutsideBlock, parameter.Location ?? location, parameter.Name));
                 if (layerKind == LayerKind.Input && symbol.GetAttributes().Any(a => a.AttributeClass is { Name: "SequentialAttribute" } s && IsKiln(s)))
                     diagnostics.Add(GraphDiagnostic.Create(Descriptors.InputWithSequential, location, symbol.Name));
                 string? name = data.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string;
@@ -195,7 +203,7 @@ internal static class ModelReader
             sequentialLocation,
             new EquatableArray<LayerSpec>(layers.ToArray()),
             losses.FirstOrDefault()) { ClassLocation = identifier, Losses = new EquatableArray<LossSpec>(losses.ToArray()) };
-        var trees = symbol.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Distinct().ToArray();
+        var trees = symbol.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Concat(blockTrees).Distinct().ToArray();
         return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), new SourceTrees(trees));
     }
 

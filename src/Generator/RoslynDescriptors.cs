@@ -48,6 +48,11 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor LossWithoutOutput = new("KILN0139", "Loss of a model with several outputs names none", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor OutputTwice = new("KILN0140", "Two losses on one output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossWeight = new("KILN0141", "Loss weight out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor UseOfNonBlock = new("KILN0142", "[Use] of a class that is not a [Block]", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor NotALayerInBlock = new("KILN0143", "A block holds layers only", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor BlockParameterMissing = new("KILN0144", "Block parameter not given", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor BlockParameterOutsideBlock = new("KILN0145", "Block parameter outside a block", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor BlockInputMissing = new("KILN0146", "Block.In with nothing before the [Use]", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -92,6 +97,11 @@ internal static class RoslynDescriptors
         LossWithoutOutput,
         OutputTwice,
         LossWeight,
+        UseOfNonBlock,
+        NotALayerInBlock,
+        BlockParameterMissing,
+        BlockParameterOutsideBlock,
+        BlockInputMissing,
         LossNeedsFlatOutput,
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,

@@ -89,6 +89,7 @@ public sealed class GradientCheckTests
         ["TwoInputs"] = new(s => new TwoInputs(BatchSize, s), Targets.Sparse),
         ["InputsReadTwice"] = new(s => new InputsReadTwice(BatchSize, s), Targets.Regression),
         ["TwoHeads"] = new(s => new TwoHeads(BatchSize, s), Targets.ClassAndValue),
+        ["BlockResNet"] = new(s => new BlockResNet(BatchSize, s), Targets.Sparse),
         // More graph models: U-Net skip, a merge as the output, views and frozen/dropout branches (GraphModels2.cs).
         ["TinyUNet"] = new(s => new TinyUNet(BatchSize, s), Targets.Regression),
         ["AveragedHeads"] = new(s => new AveragedHeads(BatchSize, s), Targets.Sparse),

@@ -21,6 +21,25 @@ public sealed class GraphModelTests
     }
 
     [Fact]
+    public void ABlockUsedTwiceGetsItsParametersAndNamesPerUse()
+    {
+        var d = new BlockResNet(batchSize: 2).Description;
+        var shapes = d.Tensors.ToDictionary(t => t.Name, t => t.Shape);
+        Assert.Equal([3, 3, 2, 2], shapes["projection_block.conv2d/kernel"]);     // Filters = 2
+        Assert.Equal([1, 1, 2, 2], shapes["projection_block.conv2d_2/kernel"]);   // the shortcut, From = Block.In
+        Assert.Equal([3, 3, 2, 3], shapes["stage2.conv2d/kernel"]);               // Filters = 3
+        Assert.Equal([1, 1, 2, 3], shapes["stage2.conv2d_2/kernel"]);
+        Assert.Equal([3], shapes["stage2.main/gamma"]);
+        Assert.Contains("stage2.add (Add)", BlockResNet.Summary);
+        Assert.Contains("(None, 2, 2, 3)", BlockResNet.Summary);                 // Strides = 2 in the second use
+        // The second use reads the first's last layer; both shortcuts read their use's input (Block.In).
+        var rows = BlockResNet.Summary.Split('\n');
+        Assert.EndsWith("projection_block.re_lu_1[0][0]", rows.Single(r => r.Contains("stage2.conv2d (Conv2D)")).TrimEnd());
+        Assert.EndsWith("projection_block.re_lu_1[0][0]", rows.Single(r => r.Contains("stage2.conv2d_2 (Conv2D)")).TrimEnd());
+        Assert.EndsWith(" re_lu[0][0]", rows.Single(r => r.Contains("projection_block.conv2d_2 (Conv2D)")).TrimEnd());
+    }
+
+    [Fact]
     public void FromInputsPacksEachSampleRowInTheModelsOrder()
     {
         var d = new TwoInputs(batchSize: 2).Description;

@@ -120,3 +120,21 @@ public partial class InputsReadTwice { }
 [Loss(Loss.SparseCategoricalCrossentropy, Output = "class")]
 [Loss(Loss.MeanSquaredError, Output = "size", Weight = 0.5)]
 public partial class TwoHeads { }
+
+// A block declared once and used twice with other filters and strides, as a ResNet's stages use
+// their basic block; its layers are named after the use (projection_block.main, stage2.main).
+[Block]
+[Conv2D(Block.Filters, 3, Strides = Block.Strides, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[Conv2D(Block.Filters, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization(Name = "main")]
+[Conv2D(Block.Filters, 1, Strides = Block.Strides, UseBias = false, From = Block.In)] [BatchNormalization(Name = "shortcut")]
+[Add("main", "shortcut")] [Relu]
+public class ProjectionBlock { }
+
+[Sequential(4, 4, 1)]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[Use<ProjectionBlock>(Filters = 2)]
+[Use<ProjectionBlock>(Filters = 3, Strides = 2, Name = "stage2")]
+[GlobalAveragePooling2D]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class BlockResNet { }

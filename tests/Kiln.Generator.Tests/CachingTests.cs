@@ -55,6 +55,37 @@ public class CachingTests
         Assert.Contains("(None, 200)", result.GeneratedSources.Single().SourceText.ToString());
     }
 
+    /// <summary>A [Use]d block lives in another file: editing it must regenerate the model that inlines it.</summary>
+    [Fact]
+    public void EditingABlockRegeneratesTheModelThatUsesIt()
+    {
+        const string block = """
+            using Kiln;
+            namespace Models;
+            [Block]
+            [Dense(Block.Units, Activation.Relu)]
+            [Dense(8, Name = "out")]
+            public class Head { }
+            """;
+        const string model = """
+            using Kiln;
+            namespace Models;
+            [Sequential(4)]
+            [Dense(6)]
+            [Use<Head>(Units = 5, Name = "head")]
+            [Loss(Loss.MeanSquaredError)]
+            public partial class WithBlock { }
+            """;
+        var compilation = GeneratorHarness.Compilation(("Model.cs", model), ("Block.cs", block));
+        var driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(compilation);
+        Assert.Contains("head.out (Dense)", driver.GetRunResult().Results.Single().GeneratedSources.Single().SourceText.ToString());
+        var tree = compilation.SyntaxTrees.Single(t => t.FilePath == "Block.cs");
+        var edited = compilation.ReplaceSyntaxTree(tree,
+            CSharpSyntaxTree.ParseText(block.Replace("Dense(8", "Dense(7"), GeneratorHarness.ParseOptions, path: "Block.cs"));
+        driver = driver.RunGenerators(edited);
+        Assert.Contains("(None, 7)", driver.GetRunResult().Results.Single().GeneratedSources.Single().SourceText.ToString());
+    }
+
     [Fact]
     public void TheParameterLimitIsAnInputOfTheCompileStep()
     {

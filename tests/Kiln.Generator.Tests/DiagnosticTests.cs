@@ -562,6 +562,61 @@ public class DiagnosticTests
         """, "KILN0141", "[Loss(MeanSquaredError)] has Weight -1; a loss weight scales that output's loss in the sum and must be finite and at least 0");
 
     [Fact]
+    public void UseOfAClassThatIsNotABlock() => AssertSingle("""
+        public class Plain { }
+
+        [Sequential(4)]
+        [Dense(4)]
+        [[|Use<Plain>(Units = 4)|]]
+        public partial class M { }
+        """, "KILN0142", "[Use<Plain>] inlines a block, but 'Plain' has no [Block] attribute; mark the class that holds the layers with [Block]");
+
+    [Fact]
+    public void ABlockHoldsLayersOnly() => AssertSingle("""
+        [Block]
+        [Dense(Block.Units)]
+        [[|Loss(Loss.MeanSquaredError)|]]
+        public class B { }
+
+        [Sequential(4)]
+        [Dense(4)]
+        [Use<B>(Units = 4)]
+        public partial class M { }
+        """, "KILN0143", "[Block] 'B' holds [Loss], but a block holds layer attributes only (no [Use], [Input], [Sequential] or [Loss]); put it on the model");
+
+    [Fact]
+    public void BlockParameterNotGiven() => AssertSingle("""
+        [Block]
+        [Dense(Block.Units, Activation.Relu)]
+        public class B { }
+
+        [Sequential(4)]
+        [Dense(4)]
+        [[|Use<B>|]]
+        public partial class M { }
+        """, "KILN0144", "[Block] 'B' uses Block.Units (at Models.cs:4), but this [Use] gives no Units; add Units = ... to it");
+
+    [Fact]
+    public void BlockParameterOutsideABlock() => AssertSingle("""
+        [Sequential(4)]
+        [Dense([|Block.Units|])]
+        public partial class M { }
+        """, "KILN0145", "Block.* values stand for a [Use]'s parameters and mean something only in a [Block] class; write the value itself here (argument 'units')");
+
+    [Fact]
+    public void BlockInputWithNothingBeforeTheUse() => AssertSingle("""
+        [Block]
+        [Dense(4, Name = "a")]
+        [Dense(4, [|From = Block.In|], Name = "b")]
+        [Add("a", "b")]
+        public class B { }
+
+        [Sequential(4)]
+        [Use<B>]
+        public partial class M { }
+        """, "KILN0146", "[Block] 'B' reads Block.In, but nothing is written before this [Use]; put a layer before it or give the [Use] a From");
+
+    [Fact]
     public void EveryDescriptorIsTested()
     {
         // Keeps this file and the catalog in step: a new diagnostic needs a test above.

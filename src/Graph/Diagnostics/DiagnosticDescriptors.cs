@@ -198,6 +198,31 @@ public static class Descriptors
         "{0} has Weight {1}; a loss weight scales that output's loss in the sum and must be finite and at least 0",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor UseOfNonBlock = new(
+        "KILN0142", "[Use] of a class that is not a [Block]",
+        "[Use<{0}>] inlines a block, but '{0}' has no [Block] attribute; mark the class that holds the layers with [Block]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NotALayerInBlock = new(
+        "KILN0143", "A block holds layers only",
+        "[Block] '{0}' holds [{1}], but a block holds layer attributes only (no [Use], [Input], [Sequential] or [Loss]); put it on the model",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor BlockParameterMissing = new(
+        "KILN0144", "Block parameter not given",
+        "[Block] '{0}' uses Block.{1} (at {2}), but this [Use] gives no {1}; add {1} = ... to it",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor BlockParameterOutsideBlock = new(
+        "KILN0145", "Block parameter outside a block",
+        "Block.* values stand for a [Use]'s parameters and mean something only in a [Block] class; write the value itself here (argument '{0}')",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor BlockInputMissing = new(
+        "KILN0146", "Block.In with nothing before the [Use]",
+        "[Block] '{0}' reads Block.In, but nothing is written before this [Use]; put a layer before it or give the [Use] a From",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor FromOnMerge = new(
         "KILN0135", "From on a merge",
         "{0} reads the layers it names (or, for an [Input], nothing), so From has no meaning on it; list every input in a merge instead",
@@ -232,6 +257,7 @@ public static class Descriptors
         NormalizationAxis, NormalizationStatistics,
         UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge, InputWithSequential, LayerBeforeInput, InputWithoutShape,
         LossWithoutOutput, OutputTwice, LossWeight,
+        UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };
 }

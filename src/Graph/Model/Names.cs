@@ -27,12 +27,15 @@ public static class Names
     };
 
     /// <summary>Every layer's final name: the user's <c>Name</c>, else Keras' automatic one (<c>dense</c>, <c>dense_1</c>, … counted over unnamed layers).</summary>
-    public static string[] Of(ModelSpec spec)
+    public static string[] Of(ModelSpec spec) => Of(spec.Layers.ToArray());
+
+    /// <summary>The final names of <paramref name="layers"/>, the first layers of a model.</summary>
+    public static string[] Of(IReadOnlyList<LayerSpec> layers)
     {
         var counter = new Counter();
-        var names = new string[spec.Layers.Count];
+        var names = new string[layers.Count];
         for (int i = 0; i < names.Length; i++)
-            names[i] = spec.Layers[i].UserName ?? counter.Next(spec.Layers[i].BaseName);
+            names[i] = layers[i].UserName ?? counter.Next(layers[i].BaseName);
         return names;
     }
 
