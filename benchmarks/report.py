@@ -63,7 +63,7 @@ def fmt_ratio(x):
     return "—" if x is None else f"{x:.2f}×"
 
 
-kh, ph = get("kiln", "t2", "header"), get("pytorch", "t2", "header")
+kh, ph = get("kiln", "t2", "header"), get("pytorch", "t2", "header") or get("pytorch", "t2", "header_conv")
 print(f"Date: {meta['date_utc']}  ")
 print(f"Machine: {meta['cpu']}, nproc {meta['nproc']}; load average before {meta['load_before']}, after {meta.get('load_after', '?')}  ")
 print(f"Command: `{meta['command']}` (commit {meta['commit']})  ")
