@@ -24,6 +24,7 @@ WORK = [
     ("sgemm_1024", "sgemm 1024³", "gflops", "GFLOP/s", True),
     ("fashion_cnn_b64", "Fashion CNN train step, batch 64, Adam", "samples_per_s", "samples/s", True),
     ("cifar_b64", "CIFAR net train step, batch 64, Adam", "samples_per_s", "samples/s", True),
+    ("fashion_resnet_b128", "Fashion-MNIST ResNet train step, batch 128, Adam", "samples_per_s", "samples/s", True),
     ("conv32_64to64_b64_fwd", "Conv2D forward, 32×32 64→64 3×3, batch 64", "gflops", "GFLOP/s", True),
     ("conv32_64to64_b64_bwd", "Conv2D backward (kernel + input gradients), same layer", "gflops", "GFLOP/s", True),
     ("conv32_64to64_b64_winograd_fwd", "Conv2D forward, same layer, Kiln's Winograd F(2×2, 3×3) (what the CIFAR net runs; effective GFLOP/s)", "gflops", "GFLOP/s", True),
@@ -34,7 +35,7 @@ PYTORCH_WORK = {
     "conv32_64to64_b64_winograd_fwd": "conv32_64to64_b64_fwd",
     "conv32_64to64_b64_winograd_bwd": "conv32_64to64_b64_bwd",
 }
-TRAIN = ("train_b32", "train_b256", "fashion_cnn_b64", "cifar_b64")
+TRAIN = ("train_b32", "train_b256", "fashion_cnn_b64", "cifar_b64", "fashion_resnet_b128")
 
 
 def cell(r, metric, unit):
@@ -62,7 +63,7 @@ def fmt_ratio(x):
     return "—" if x is None else f"{x:.2f}×"
 
 
-kh, ph = get("kiln", "t2", "header"), get("pytorch", "t2", "header")
+kh, ph = get("kiln", "t2", "header"), get("pytorch", "t2", "header") or get("pytorch", "t2", "header_conv")
 print(f"Date: {meta['date_utc']}  ")
 print(f"Machine: {meta['cpu']}, nproc {meta['nproc']}; load average before {meta['load_before']}, after {meta.get('load_after', '?')}  ")
 print(f"Command: `{meta['command']}` (commit {meta['commit']})  ")
@@ -190,9 +191,13 @@ if rf is not None:
 if rc is not None:
     bar(f"CIFAR net ≥ 1.5× PyTorch 2 thr vs 2 thr (is {rc:.2f}×)", rc >= 1.5)
     bar(f"CIFAR net ≥ 1.5× PyTorch faster vs faster (is {rcb:.2f}×)", rcb >= 1.5)
+rr, rrb, kr = ratios["fashion_resnet_b128"]
+if rr is not None:
+    bar(f"Fashion-MNIST ResNet ≥ 1.5× PyTorch 2 thr vs 2 thr (is {rr:.2f}×)", rr >= 1.5)
+    bar(f"Fashion-MNIST ResNet ≥ 1.5× PyTorch faster vs faster (is {rrb:.2f}×)", rrb >= 1.5)
 if "cifar_b64" in scaling:
     bar(f"CIFAR net Kiln 1 → 2 threads ≥ 1.8× (is {scaling['cifar_b64']:.2f}×)", scaling["cifar_b64"] >= 1.8)
-conv_alloc = [get("kiln", c, w) for c in ("t2", "t1") for w in ("fashion_cnn_b64", "cifar_b64")]
+conv_alloc = [get("kiln", c, w) for c in ("t2", "t1") for w in ("fashion_cnn_b64", "cifar_b64", "fashion_resnet_b128")]
 conv_alloc = [r for r in conv_alloc if r]
 if conv_alloc:
     worst = max(max(r["alloc_bytes_per_step"], r["alloc_bytes_per_step_process"]) for r in conv_alloc)

@@ -7,6 +7,7 @@ using System.Text;
 using Kiln;
 using Kiln.Samples.FashionMnist;
 using Kiln.Samples.FashionMnistCnn;
+using Kiln.Samples.FashionMnistResNet;
 using Kiln.Benchmarks;
 using Kiln.Kernels;
 using Kiln.Threading;
@@ -15,12 +16,12 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv,convlayers]   (--quick: 3 runs; convlayers is not in the default set)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv,resnet,convlayers]   (--quick: 3 runs; convlayers is not in the default set)
 
 int threads = 2;
 int runs = 7;
 bool quick = false;
-string only = "mlp,conv";
+string only = "mlp,conv,resnet";
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -30,7 +31,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv,resnet,convlayers]");
             return 2;
     }
 }
@@ -58,6 +59,12 @@ if (groups.Contains("conv"))
     // Winograd F(2×2, 3×3) variant the generator picks for this layer.
     Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd: false);
     Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd: true);
+}
+if (groups.Contains("resnet"))
+{
+    // samples/FashionMnistResNet's graph model (identity and projection shortcuts), batch 128 as the sample trains.
+    Bench.TrainModel("fashion_resnet_b128", new FashionResNet(batchSize: 128, seed: 1), new Adam(1e-3f), 128, runs, minOps: 2, maxOps: 1000,
+        fixedBatchModel: () => new FashionResNet(batchSize: 128, seed: 2));
 }
 if (groups.Contains("convlayers"))
 {

@@ -8,13 +8,16 @@ Rows (one JSON object per line on stdout):
   Dropout(0.3), Linear(128,10)), CrossEntropyLoss, Adam(1e-3, eps=1e-7); train step at batch 64.
 - cifar_b64: 32x32x3 input; conv 64, 64, max pool 2, conv 128, 128, max pool 2 (3x3 same, no bias, + BN + ReLU);
   global average pooling; Linear(128, 10); CrossEntropyLoss; Adam(1e-3, eps=1e-7); train step at batch 64.
+- fashion_resnet_b128: samples/FashionMnistResNet's ResNet (resnet() in fashion_resnet.py: 3x3 stem 16, basic
+  blocks 16, 32 (stride 2, 1x1 projection), 64 (stride 2, projection), global average pooling, Linear(64, 10)),
+  CrossEntropyLoss, Adam(1e-3, eps=1e-7); train step at batch 128.
 - conv32_64to64_b64_fwd / _bwd: the CIFAR net's 64->64 layer at 32x32, batch 64: F.conv2d, and
   aten.convolution_backward with the input and weight gradients (no bias).
 
 Every row runs in both memory formats (contiguous NCHW and channels_last); the faster is the row's
 figure ("memory_format" says which; the other is kept as "other_format_*").
 
-usage: conv.py [--threads N] [--runs N] [--quick]   (--quick: 3 runs)
+usage: conv.py [--threads N] [--runs N] [--quick] [--only conv,resnet]   (--quick: 3 runs)
 """
 import argparse
 import os
@@ -26,6 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fashion_resnet import resnet
 from mlp import DATA_BATCHES, blas_library, emit, measure
 
 FORMATS = (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))
@@ -159,7 +163,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="conv,resnet")
     args = ap.parse_args()
+    groups = set(args.only.split(","))
     torch.set_num_threads(args.threads)
     if args.quick:
         args.runs = 3
@@ -168,9 +174,13 @@ def main():
         "mkldnn": torch.backends.mkldnn.is_available(), "python": platform.python_version(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "blas": blas_library(), "runs": args.runs,
     })
-    train("fashion_cnn_b64", fashion_cnn, (1, 28, 28), 64, args.runs, 2)
-    train("cifar_b64", cifar_net, (3, 32, 32), 64, args.runs, 1)
-    conv_layer(64, 32, 64, 64, args.runs)
+    if "conv" in groups:
+        train("fashion_cnn_b64", fashion_cnn, (1, 28, 28), 64, args.runs, 2)
+        train("cifar_b64", cifar_net, (3, 32, 32), 64, args.runs, 1)
+    if "resnet" in groups:
+        train("fashion_resnet_b128", resnet, (1, 28, 28), 128, args.runs, 2)
+    if "conv" in groups:
+        conv_layer(64, 32, 64, 64, args.runs)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+using System;
+using System.IO;
+using Kiln;
+using Kiln.Samples;
+using Kiln.Samples.FashionMnistResNet;
+
+// Fashion-MNIST with a small ResNet (FashionResNet.cs): pixels scaled to [0, 1], the first 5,000
+// training images for validation (as the other Fashion-MNIST samples), Adam 1e-3 with a cosine
+// decay to 0 over all the steps of the run, batch 128, 12 epochs, then the test accuracy.
+// benchmarks/pytorch/fashion_resnet.py is the same recipe in PyTorch (benchmarks/README.md).
+// Everything a run leaves goes under --out (default runs/fashion-resnet): the best weights, a
+// training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png. The
+// schedule is a function of the optimizer's step count, which the checkpoint keeps, so a
+// resumed run gets the same rates as long as it is given the same --epochs and --batch.
+var options = SampleOptions.Parse(args, "FashionMnistResNet", epochs: 12, batchSize: 128, outDirectory: Path.Combine("runs", "fashion-resnet"));
+if (options is null) return 2;
+
+Dataset trainAll, test;
+try
+{
+    (trainAll, test) = FashionMnist.Load(options.DataDirectory);
+}
+catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
+var rescale = new Rescale(1 / 255f);
+var valid = rescale.Transform(trainAll.Take(5000));
+var train = rescale.Transform(trainAll.Skip(5000));
+test = rescale.Transform(test);
+
+Console.WriteLine(FashionResNet.Summary);
+var model = new FashionResNet(batchSize: options.BatchSize, seed: options.Seed);
+long stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+var optimizer = new Adam(new CosineDecay(1e-3f, decaySteps: stepsPerEpoch * options.Epochs));
+var run = TrainingRun.Create(options);
+History history;
+try
+{
+    history = model.Fit(train, options.Epochs, optimizer, validation: valid, callbacks: run.Callbacks, resumeFrom: run.ResumeFrom);
+}
+catch (InvalidDataException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+run.Finish(history, "FashionResNet", model.Evaluate(test));
+return 0;
