@@ -21,6 +21,7 @@ public class SnapshotTests
     [InlineData("samples/FashionMnistCnn/FashionCnn.cs")]
     [InlineData("samples/ImageFolderClassifier/PetsCnn.cs")]
     [InlineData("samples/Gan/GanModels.cs")]
+    [InlineData("samples/FashionMnistResNet/FashionResNet.cs")]
     [InlineData("tests/Kiln.EndToEnd.Tests/GraphModels.cs")]
     public void GeneratedCodeMatchesTheApprovedFiles(string modelFile)
     {
