@@ -11,21 +11,9 @@ using Kiln.Samples.FashionMnistCnn;
 var options = SampleOptions.Parse(args, "FashionMnistCnn", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-cnn"));
 if (options is null) return 2;
 
-Dataset trainAll, test;
-try
-{
-    (trainAll, test) = FashionMnist.Load(options.DataDirectory);
-}
-catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-{
-    Console.Error.WriteLine(e.Message);
-    return 1;
-}
-
-var rescale = new Rescale(1 / 255f);
-var valid = rescale.Transform(trainAll.Take(5000));
-var train = rescale.Transform(trainAll.Skip(5000));
-test = rescale.Transform(test);
+var data = FashionMnistImages.Load(options);
+if (data is null) return 1;
+var (train, valid, test) = data.Value;
 
 Console.WriteLine(FashionCnn.Summary);
 var model = new FashionCnn(batchSize: options.BatchSize, seed: options.Seed);

@@ -15,21 +15,9 @@ using Kiln.Samples.FashionMnistResNet;
 var options = SampleOptions.Parse(args, "FashionMnistResNet", epochs: 12, batchSize: 128, outDirectory: Path.Combine("runs", "fashion-resnet"));
 if (options is null) return 2;
 
-Dataset trainAll, test;
-try
-{
-    (trainAll, test) = FashionMnist.Load(options.DataDirectory);
-}
-catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-{
-    Console.Error.WriteLine(e.Message);
-    return 1;
-}
-
-var rescale = new Rescale(1 / 255f);
-var valid = rescale.Transform(trainAll.Take(5000));
-var train = rescale.Transform(trainAll.Skip(5000));
-test = rescale.Transform(test);
+var data = FashionMnistImages.Load(options);
+if (data is null) return 1;
+var (train, valid, test) = data.Value;
 
 Console.WriteLine(FashionResNet.Summary);
 var model = new FashionResNet(batchSize: options.BatchSize, seed: options.Seed);
