@@ -202,7 +202,7 @@ internal static partial class Emitter
                 case StepKind.MergeBackward:
                 {
                     var merge = g.First.As<MergeSpec>();
-                    string target = step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient" : locals.Use(step.DX!);
+                    string target = locals.Use(step.DX!);
                     GroupComment(w, g, $"backward: the gradient of input {step.Input} ('{merge.Inputs[step.Input]}'), {(step.Accumulate ? "added to" : "into")} {step.DX!.Name}");
                     var others = step.Operands.Select(b => locals.Use(b)).ToList();
                     string product = step.Z is null ? "" : locals.Use(step.Z);
@@ -213,14 +213,14 @@ internal static partial class Emitter
                 }
                 case StepKind.ResidualBackward:
                 {
-                    string target = step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient" : locals.Use(step.DX!);
+                    string target = locals.Use(step.DX!);
                     w.Comment($"{g.Label} backward: the gradient of the shortcut '{g.Residual?.Name ?? "input"}' ({Names.Activation(step.Activation)} derivative of the output gradient), before BN's backward overwrites it.");
                     w.Line(Guard($"{K}.Activations.Backward({locals.Use(step.Y!)}, {locals.Use(step.DY!)}, {target}, {Activation(step.Activation, step.Alpha)});"));
                     break;
                 }
                 case StepKind.AccumulateGradient:
                 {
-                    string target = step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient" : locals.Use(step.DX!);
+                    string target = locals.Use(step.DX!);
                     w.Comment($"{g.Label} backward: {step.DX!.Name} is read by more than one layer; add this reader's part.");
                     w.Line(Guard($"{K}.Merge.Accumulate({target}, {locals.Use(step.X!)});"));
                     break;

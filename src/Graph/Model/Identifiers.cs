@@ -99,10 +99,6 @@ public static class Identifiers
                 used.Add(Pascal(name) + OffsetSuffix);
             }
         }
-        var readers = new Dictionary<LayerNode, int>();
-        foreach (var l in graph.Layers)
-            foreach (var s in l.Sources)
-                if (s is not null) readers[s] = readers.TryGetValue(s, out int r) ? r + 1 : 1;
         var candidates = graph.Layers.Select(l => Sanitize(l.Name)).ToArray();
         var preferred = new HashSet<string>(candidates, StringComparer.Ordinal);
         var byName = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -112,7 +108,7 @@ public static class Identifiers
             if (byName.ContainsKey(layer.Name))
                 throw new InvalidOperationException($"two layers of '{graph.Spec.ClassName}' are named '{layer.Name}'; layer names must be unique (NameCheck reports this as KILN0009)");
             string id = candidates[i];
-            int parts = readers.TryGetValue(layer, out int count) ? count : 0;
+            int parts = graph.Readers(layer);
             var derived = Derived(id, layer, parts);
             for (int k = 2; !Free(derived, used); k++)
             {

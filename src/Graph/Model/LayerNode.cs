@@ -101,7 +101,15 @@ public sealed class ModelGraph
         Input = input;
         Layers = layers;
         Outputs = outputs ?? new[] { new ModelOutput(layers[layers.Count - 1], spec.Loss) };
+        foreach (var layer in layers)
+            foreach (var source in layer.Sources)
+                if (source is not null) _readers[source] = _readers.TryGetValue(source, out int n) ? n + 1 : 1;
     }
+
+    private readonly Dictionary<LayerNode, int> _readers = new();
+
+    /// <summary>How many times layers read <paramref name="layer"/>'s output (a merge naming it twice counts twice).</summary>
+    public int Readers(LayerNode layer) => _readers.TryGetValue(layer, out int n) ? n : 0;
 
     public ModelSpec Spec { get; }
     public Shape Input { get; }

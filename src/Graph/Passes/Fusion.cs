@@ -151,10 +151,6 @@ public static class Fusion
         int id = 0;
         // A layer joins the kernel of the one before it only when it is that layer's sole reader
         // and reads nothing else: the fused intermediate values are never stored.
-        var readers = new Dictionary<LayerNode, int>();
-        foreach (var l in layers)
-            foreach (var s in l.Sources)
-                if (s is not null) readers[s] = readers.TryGetValue(s, out int r) ? r + 1 : 1;
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
@@ -164,13 +160,13 @@ public static class Fusion
                 var current = layers[i];
                 var next = layers[i + 1];
                 // A model output is stored (the caller reads it), so nothing fuses past it.
-                return next.Sources.Count == 1 && next.Sources[0] == current && readers[current] == 1 && !graph.IsOutput(current) ? next : null;
+                return next.Sources.Count == 1 && next.Sources[0] == current && graph.Readers(current) == 1 && !graph.IsOutput(current) ? next : null;
             }
             // The Add right after layer i, of layer i (read by nothing else) and a tensor the kernel starting at
             // `first` can already read: one computed before that kernel runs.
             LayerNode? ResidualAdd(LayerNode first)
             {
-                if (i + 1 >= layers.Count || readers[layers[i]] != 1 || graph.IsOutput(layers[i])) return null;
+                if (i + 1 >= layers.Count || graph.Readers(layers[i]) != 1 || graph.IsOutput(layers[i])) return null;
                 var next = layers[i + 1];
                 if (next.Spec is not MergeSpec { Operation: MergeKind.Add } || next.Sources.Count != 2) return null;
                 var other = next.Sources[0] == layers[i] ? next.Sources[1] : next.Sources[1] == layers[i] ? next.Sources[0] : null;
@@ -279,7 +275,7 @@ public static class Fusion
         var losses = new List<LossFusion>();
         foreach (var output in graph.Outputs)
         {
-            var loss = ChooseLoss(output, groups, readers.ContainsKey(output.Layer));
+            var loss = ChooseLoss(output, groups, graph.Readers(output.Layer) > 0);
             losses.Add(loss);
             // A sigmoid output fused with binary cross-entropy keeps its logits, so the loss is computed from them stably.
             int last = OutputKernel(output.Layer, groups) is { } producer ? groups.IndexOf(producer) : -1;

@@ -9,11 +9,10 @@ internal static class GraphChecks
     public static void Run(ModelGraph graph, List<GraphDiagnostic> diagnostics)
     {
         var layers = graph.Layers;
-        var read = new HashSet<LayerNode>(layers.SelectMany(l => l.Sources).OfType<LayerNode>());
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
-            if (read.Contains(layer) || graph.IsOutput(layer)) continue;
+            if (graph.Readers(layer) > 0 || graph.IsOutput(layer)) continue;
             var next = i + 1 < layers.Count ? layers[i + 1] : null;
             string hint = next is not null && next.Spec.Reads.Count > 0
                 ? $"the next layer, '{next!.Name}', reads {string.Join(" and ", next.Spec.Reads.Select(n => "'" + n + "'"))} instead; add '{layer.Name}' to a merge or remove it"

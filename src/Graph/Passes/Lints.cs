@@ -9,14 +9,13 @@ public static class Lints
     public static void Run(ModelGraph graph, List<GraphDiagnostic> diagnostics)
     {
         var layers = graph.Layers;
-        var readers = layers.SelectMany(l => l.Sources).OfType<LayerNode>().GroupBy(l => l).ToDictionary(g => g.Key, g => g.Count());
         foreach (var layer in layers)
         {
             // BN subtracts the batch mean per channel, so a bias on the layer it reads changes nothing,
             // unless another layer reads that output too.
             if (layer.Spec is BatchNormalizationSpec && layer.Sources[0] is { } previous
                 && previous.Spec is DenseSpec { UseBias: true } or ConvolutionSpec { UseBias: true }
-                && previous.Activation == ActivationKind.Linear && readers[previous] == 1)
+                && previous.Activation == ActivationKind.Linear && graph.Readers(previous) == 1)
             {
                 diagnostics.Add(GraphDiagnostic.Create(Descriptors.RedundantBias, previous.Spec.LocationOf(nameof(DenseSpec.UseBias)),
                     $"{previous.TypeName} '{previous.Name}'"));

@@ -42,7 +42,6 @@ public static class Lowering
         private readonly Dictionary<LayerNode, KernelGroup> _groupOf = new();
         private readonly Dictionary<Buffer, int> _parts = new();
         private readonly Dictionary<Buffer, LayerNode> _producerOf = new();
-        private Dictionary<LayerNode, int>? _readers;
 
         /// <summary>
         /// The gradient of <paramref name="x"/> is named after what it is the gradient of: the tensor's
@@ -51,8 +50,7 @@ public static class Lowering
         private string GradientName(Buffer x)
         {
             if (x.AliasOf is null || !_producerOf.TryGetValue(x.Root, out var root)) return "d_" + x.Root.Name;
-            _readers ??= _p.Graph.Layers.SelectMany(l => l.Sources).OfType<LayerNode>().GroupBy(l => l).ToDictionary(r => r.Key, r => r.Count());
-            return _readers.TryGetValue(root, out int count) && count > 1 ? "d_" + x.Name : "d_" + x.Root.Name;
+            return _p.Graph.Readers(root) > 1 ? "d_" + x.Name : "d_" + x.Root.Name;
         }
         private Buffer? _savedInput;
         /// <summary>Output kernels whose activation the loss absorbed, with the gradient the loss seeds for their logits.</summary>
