@@ -53,7 +53,8 @@ public class PackagingTests
         string repo = Path.GetFullPath(Path.Combine(SnapshotTests.SourcePath(""), "..", ".."));
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
         string work = Path.Combine(Path.GetTempPath(), "kiln-package-" + Guid.NewGuid().ToString("N"));
-        string feed = Path.Combine(work, "feed"), consumer = Path.Combine(work, "consumer");
+        // The README's layout: the feed and the project side by side, outside the repository.
+        string feed = Path.Combine(work, "kiln-feed"), consumer = Path.Combine(work, "MyModel");
         Directory.CreateDirectory(consumer);
         try
         {
@@ -63,46 +64,42 @@ public class PackagingTests
             using (var zip = System.IO.Compression.ZipFile.OpenRead(package))
             {
                 var entries = zip.Entries.Select(e => e.FullName).ToList();
-                foreach (string expected in new[] { "analyzers/dotnet/cs/Kiln.Generator.dll", "analyzers/dotnet/cs/Kiln.CodeFixes.dll", "build/Kiln.props", "buildTransitive/Kiln.props" })
+                foreach (string expected in new[] { "analyzers/dotnet/cs/Kiln.Generator.dll", "analyzers/dotnet/cs/Kiln.CodeFixes.dll", "build/net10.0/Kiln.props", "buildTransitive/net10.0/Kiln.props" })
                     Assert.Contains(expected, entries);
             }
 
-            // Outside the repository: no Directory.Build.props, no central package versions.
-            File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <Nullable>enable</Nullable>
-                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                    <RestorePackagesPath>{Path.Combine(work, "packages")}</RestorePackagesPath>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="Kiln" Version="{version}" />
-                  </ItemGroup>
-                </Project>
-                """);
-            // The fresh feed first; the machine's package cache serves Kiln's own dependencies offline.
+            // The three files of the README's "Using Kiln in your own project", as written there, with
+            // two additions for this machine: packages restored under the work folder, and the
+            // machine's package cache as a source (it serves Kiln's own dependencies offline).
+            string readme = File.ReadAllText(Path.Combine(repo, "README.md"));
+            string project = ReadmeBlock(readme, "xml", "<Project Sdk=");
+            Assert.Contains($"<PackageReference Include=\"Kiln\" Version=\"{version}\" />", project);
+            project = project.Replace("</PropertyGroup>", $"  <RestorePackagesPath>{Path.Combine(work, "packages")}</RestorePackagesPath>\n  </PropertyGroup>");
+            File.WriteAllText(Path.Combine(consumer, "MyModel.csproj"), project);
             string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
                 ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="kiln-local" value="{feed}" />
-                    <add key="machine-cache" value="{cache}" />
-                  </packageSources>
-                </configuration>
-                """);
-            File.WriteAllText(Path.Combine(consumer, "Program.cs"), ConsumerModel);
+            File.WriteAllText(Path.Combine(consumer, "nuget.config"), ReadmeBlock(readme, "xml", "<configuration>")
+                .Replace("</packageSources>", $"  <add key=\"machine-cache\" value=\"{cache}\" />\n  </packageSources>"));
 
-            string output = Run("dotnet", "run -c Release", consumer);
+            // The README's first snippet is a whole Program.cs: it compiles as pasted, without a warning.
+            File.WriteAllText(Path.Combine(consumer, "Program.cs"), ReadmeBlock(readme, "csharp", "[Sequential("));
+            Run("dotnet", "build -c Release -p:TreatWarningsAsErrors=true", consumer);
+
+            // A small model trains and evaluates through the package alone.
+            File.WriteAllText(Path.Combine(consumer, "Program.cs"), ConsumerModel);
+            string output = Run("dotnet", "run -c Release -p:TreatWarningsAsErrors=true", consumer);
             Assert.Contains("Total params: 131", output);
             Assert.Contains("accuracy ", output);
 
             // build/Kiln.props hands <KilnMaxParameters> to the generator: 131 parameters are over 100.
-            string limited = Run("dotnet", "build -c Release -p:KilnMaxParameters=100 -p:TreatWarningsAsErrors=false", consumer);
+            string limited = Run("dotnet", "build -c Release -p:KilnMaxParameters=100", consumer);
             Assert.Contains("warning KILN0007: 'Blobs' has 131 parameters, more than the limit of 100", limited);
+
+            // An older target framework is refused at restore, by name, not later with CS0246.
+            File.WriteAllText(Path.Combine(consumer, "MyModel.csproj"), project.Replace("<TargetFramework>net10.0</TargetFramework>", "<TargetFramework>net8.0</TargetFramework>"));
+            string refused = Run("dotnet", "restore", consumer, expectSuccess: false);
+            Assert.Contains("NU1202", refused);
+            Assert.Contains("not compatible with net8.0", refused);
         }
         finally
         {
@@ -110,7 +107,20 @@ public class PackagingTests
         }
     }
 
-    private static string Run(string file, string arguments, string directory)
+    /// <summary>The first fenced block of the given language in the README that contains <paramref name="marker"/>.</summary>
+    private static string ReadmeBlock(string readme, string language, string marker)
+    {
+        string fence = "```" + language + "\n";
+        for (int at = readme.IndexOf(fence, StringComparison.Ordinal); at >= 0; at = readme.IndexOf(fence, at + 1, StringComparison.Ordinal))
+        {
+            int start = at + fence.Length, end = readme.IndexOf("```", start, StringComparison.Ordinal);
+            string block = readme.Substring(start, end - start);
+            if (block.Contains(marker, StringComparison.Ordinal)) return block;
+        }
+        throw new Xunit.Sdk.XunitException($"README.md has no ```{language} block containing '{marker}'");
+    }
+
+    private static string Run(string file, string arguments, string directory, bool expectSuccess = true)
     {
         var start = new ProcessStartInfo(file, arguments)
         {
@@ -124,7 +134,10 @@ public class PackagingTests
         var stderr = process.StandardError.ReadToEndAsync();
         string stdout = process.StandardOutput.ReadToEnd();
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)), $"'{file} {arguments}' did not finish in 5 minutes");
-        Assert.True(process.ExitCode == 0, $"'{file} {arguments}' in {directory} exited with {process.ExitCode}:\n{stdout}\n{stderr.Result}");
-        return stdout;
+        if (expectSuccess)
+            Assert.True(process.ExitCode == 0, $"'{file} {arguments}' in {directory} exited with {process.ExitCode}:\n{stdout}\n{stderr.Result}");
+        else
+            Assert.True(process.ExitCode != 0, $"'{file} {arguments}' in {directory} succeeded, but should have failed:\n{stdout}");
+        return stdout + stderr.Result;
     }
 }
