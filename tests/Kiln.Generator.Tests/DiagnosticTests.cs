@@ -325,6 +325,60 @@ public class DiagnosticTests
         public partial class M { }
         """, "KILN0108", "Conv2D 'conv2d' has Strides = 0; it must be at least 1");
 
+    // KILN0150: positional arguments read as Keras reads them; the forms an older reading took as the window warn.
+    [Fact]
+    public void Conv2DWithKeras1KernelArguments() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(32, 3, [|3|])]
+        public partial class M { }
+        """, "KILN0150", "Conv2D 'conv2d': Conv2D(32, 3, 3) means what it means in Keras, (filters, kernel_size, strides): a 3x3 window with strides 3, so the windows do not overlap; if you meant a 3x3 window with stride 1, write [Conv2D(32, 3)]; to keep strides 3, write them by name: strides: 3",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void Conv2DWithStridesPastTheKernel() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(8, 3, [|5|])]
+        public partial class M { }
+        """, "KILN0150", "Conv2D 'conv2d': Conv2D(8, 3, 5) means what it means in Keras, (filters, kernel_size, strides): a 3x3 window with strides 5, so pixels between the windows are never read; if you meant a 3x5 window, write [Conv2D(8, 3, KernelWidth = 5)]; to keep strides 5, write them by name: strides: 5",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void Conv2DTransposeWithStridesPastTheKernel() => AssertSingle("""
+        [Sequential(4, 4, 1)]
+        [Conv2DTranspose(8, 2, [|3|])]
+        public partial class M { }
+        """, "KILN0150", "Conv2DTranspose 'conv2d_transpose': Conv2DTranspose(8, 2, 3) means what it means in Keras, (filters, kernel_size, strides): a 2x2 window with strides 3, so some output rows and columns get only the bias; if you meant a 2x3 window, write [Conv2DTranspose(8, 2, KernelWidth = 3)]; to keep strides 3, write them by name: strides: 3",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void PoolingWithStridesPastTheWindow() => AssertSingle("""
+        [Sequential(8, 8, 1)]
+        [MaxPooling2D(2, [|3|])]
+        public partial class M { }
+        """, "KILN0150", "MaxPooling2D 'max_pooling2d': MaxPooling2D(2, 3) means what it means in Keras, (pool_size, strides): a 2x2 window with strides 3, so pixels between the windows are never read; if you meant a 2x3 window, write [MaxPooling2D(2, PoolWidth = 3)]; to keep strides 3, write them by name: strides: 3",
+        DiagnosticSeverity.Warning);
+
+    [Theory]
+    [InlineData("[Conv2D(64, 7, 2, Padding = Padding.Same)]")] // the ResNet stem
+    [InlineData("[Conv2D(64, 1, 2)]")] // a ResNet projection shortcut
+    [InlineData("[Conv2D(32, 3, strides: 3)]")] // strides by name: meant
+    [InlineData("[Conv2DTranspose(8, 2, 2)]")] // the usual upsampling
+    [InlineData("[MaxPooling2D(3, 2, Padding = Padding.Same)]")] // overlapping pooling
+    [InlineData("[MaxPooling2D(2, strides: 3)]")]
+    public void KerasReadingsThatAreUsualDoNotWarn(string layer)
+    {
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n[Sequential(32, 32, 3)]\n" + layer + "\npublic partial class M { }");
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationDiagnostics);
+    }
+
+    [Fact]
+    public void StridesByPositionAndByProperty() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(64, 7, 2, [|Strides = 2|])]
+        public partial class M { }
+        """, "KILN0151", "[Conv2D] gets strides twice, 2 by position and Strides = 2; write it once");
+
     [Fact]
     public void ConvolutionOnAFlatInput() => AssertSingle("""
         [Sequential(28, 28)]
