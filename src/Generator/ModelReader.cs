@@ -76,6 +76,13 @@ internal static partial class ModelReader
         ["MaximumAttribute"] = LayerKind.Maximum,
         ["ConcatenateAttribute"] = LayerKind.Concatenate,
         ["InputAttribute"] = LayerKind.Input,
+        // Keras' spellings (src/Runtime/Attributes/KerasAliases.cs): the same layers.
+        ["ReLUAttribute"] = LayerKind.Relu,
+        ["LeakyReLUAttribute"] = LayerKind.LeakyRelu,
+        ["MaxPool2DAttribute"] = LayerKind.MaxPooling2D,
+        ["AvgPool2DAttribute"] = LayerKind.AveragePooling2D,
+        ["GlobalAvgPool2DAttribute"] = LayerKind.GlobalAveragePooling2D,
+        ["GlobalMaxPool2DAttribute"] = LayerKind.GlobalMaxPooling2D,
     };
 
     /// <summary>Reads the model; should reading itself fail, the model gets KILN0008 at its name instead of the compiler's CS8785.</summary>

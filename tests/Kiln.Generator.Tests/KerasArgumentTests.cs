@@ -63,6 +63,30 @@ public class KerasArgumentTests
         Assert.Equal("average_pooling2d (AveragePooling2D) | (None, 5, 3, 4) | 0", rows[3]); // 1x2 window
     }
 
+    [Fact]
+    public void RescalingTakesKerasPositionalOffset()
+    {
+        var positional = Generated("[Rescaling(1 / 127.5, -1)]");
+        var named = Generated("[Rescaling(1 / 127.5, Offset = -1)]");
+        Assert.Equal(named, positional);
+        Assert.Contains("offset -1", positional);
+    }
+
+    [Fact]
+    public void KerasSpellingsBuildTheSameModel()
+    {
+        string kiln = Generated("""
+            [Conv2D(4, 3)] [LeakyRelu(0.2)] [MaxPooling2D(2)] [Conv2D(4, 3)] [Relu] [AveragePooling2D(2, 1)] [GlobalAveragePooling2D]
+            """, "(16, 16, 3)");
+        string keras = Generated("""
+            [Conv2D(4, 3)] [LeakyReLU(0.2)] [MaxPool2D(2)] [Conv2D(4, 3)] [ReLU] [AvgPool2D(2, 1)] [GlobalAvgPool2D]
+            """, "(16, 16, 3)");
+        Assert.Equal(kiln, keras);
+        Assert.Equal(Generated("[Conv2D(4, 3)] [GlobalMaxPooling2D]", "(8, 8, 3)"), Generated("[Conv2D(4, 3)] [GlobalMaxPool2D]", "(8, 8, 3)"));
+        Assert.Contains("re_lu (ReLU)", keras);
+        Assert.Contains("leaky_re_lu (LeakyReLU)", keras);
+    }
+
     /// <summary>The generated file of a model with these layers (then Flatten and a Dense), which must compile with no diagnostics.</summary>
     private static string Generated(string layers, string input = "(8, 8, 1)")
     {
