@@ -489,6 +489,63 @@ public class DiagnosticTests
         """, "KILN0204", "[Loss(SparseCategoricalCrossentropy)] expects probabilities, but the output layer 'dense' has no Softmax; set FromLogits = true or give 'dense' Activation.Softmax",
         DiagnosticSeverity.Warning);
 
+    // KILN0204's fix names a layer that can carry the activation: never a Dropout, Flatten or Reshape.
+    [Fact]
+    public void LinearOutputUnderATrailingDropout()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            [Sequential(4)]
+            [Dense(8, Activation.Relu)]
+            [Dense(3)]
+            [Dropout(0.5)]
+            [Loss(Loss.SparseCategoricalCrossentropy)]
+            public partial class M { }
+            """);
+        var messages = result.GeneratorDiagnostics.Select(d => $"{d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}").ToList();
+        Assert.Equal(new[]
+        {
+            "KILN0113: Dropout 'dropout' is the last layer: it does nothing at inference, and in training it only zeroes random outputs before the loss compares them with the targets; remove it, or move it before the last layer with weights (e.g. between two Dense layers)",
+            "KILN0204: [Loss(SparseCategoricalCrossentropy)] expects probabilities, but the output layer 'dropout' has no Softmax; set FromLogits = true or remove the Dropout 'dropout' and give 'dense_1' Activation.Softmax",
+        }, messages.OrderBy(m => m));
+    }
+
+    [Fact]
+    public void SoftmaxUnderATrailingDropoutIsOnlyTheDropoutWarning() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3, Activation.Softmax)]
+        [[|Dropout(0.5)|]]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, "KILN0113", "Dropout 'dropout' is the last layer: it does nothing at inference, and in training it only zeroes random outputs before the loss compares them with the targets; remove it, or move it before the last layer with weights (e.g. between two Dense layers)",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void LinearOutputEndingInFlatten() => AssertSingle("""
+        [Sequential(4, 4, 3)]
+        [Conv2D(3, 4)]
+        [Flatten]
+        [[|Loss(Loss.SparseCategoricalCrossentropy)|]]
+        public partial class M { }
+        """, "KILN0204", "[Loss(SparseCategoricalCrossentropy)] expects probabilities, but the output layer 'flatten' has no Softmax; set FromLogits = true or end the model with [Softmax] after 'flatten'",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void SigmoidUnderATrailingDropoutIsNamedAtTheLayerThatAppliesIt()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            [Sequential(4)]
+            [Dense(3, Activation.Sigmoid)]
+            [Dropout(0.5)]
+            [Loss(Loss.SparseCategoricalCrossentropy)]
+            public partial class M { }
+            """);
+        var mismatch = Assert.Single(result.GeneratorDiagnostics, d => d.Id == "KILN0202");
+        Assert.Equal("[Loss(SparseCategoricalCrossentropy)] needs scores that compete across classes, but 'dense' applies sigmoid to each unit; use Activation.Softmax (or FromLogits = true with a linear output)",
+            mismatch.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public void UnknownLayerName() => AssertSingle("""
         [Sequential(4)]

@@ -245,7 +245,7 @@ public static class Descriptors
 
     public static readonly DiagnosticDescriptor LogitsWithoutFromLogits = new(
         "KILN0204", "Cross-entropy on an output that is not a probability",
-        "{0} expects probabilities, but the output layer {1} has no {2}; set FromLogits = true or give {1} Activation.{2}",
+        "{0} expects probabilities, but the output layer {1} has no {2}; set FromLogits = true or {3}",
         Severity.Warning);
 
     public static readonly DiagnosticDescriptor KerasPositionalStrides = new(
