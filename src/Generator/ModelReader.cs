@@ -293,9 +293,10 @@ internal static partial class ModelReader
             var named = arguments.FirstOrDefault(a => a.Location is not null && a.Name != positional.Name
                 && string.Equals(a.Name, positional.Name, System.StringComparison.OrdinalIgnoreCase));
             if (named is null) continue;
-            string value = named.Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string first = positional.Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string second = named.Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return GraphDiagnostic.Create(Descriptors.ArgumentTwice, named.Location, type.Name.Replace("Attribute", ""), positional.Name,
-                positional.Number.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{named.Name} = {value}");
+                positional.Positional ? first + " by position" : $"{positional.Name}: {first}", $"{named.Name} = {second}");
         }
         return null;
     }

@@ -380,6 +380,13 @@ public class DiagnosticTests
         """, "KILN0151", "[Conv2D] gets strides twice, 2 by position and Strides = 2; write it once");
 
     [Fact]
+    public void OffsetByNameAndByProperty() => AssertSingle("""
+        [Sequential(4)]
+        [Rescaling(0.5, offset: 1, [|Offset = 2|])]
+        public partial class M { }
+        """, "KILN0151", "[Rescaling] gets offset twice, offset: 1 and Offset = 2; write it once");
+
+    [Fact]
     public void ConvolutionOnAFlatInput() => AssertSingle("""
         [Sequential(28, 28)]
         [[|Conv2D(32, 3)|]]

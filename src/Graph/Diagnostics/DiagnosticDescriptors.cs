@@ -255,7 +255,7 @@ public static class Descriptors
 
     public static readonly DiagnosticDescriptor ArgumentTwice = new(
         "KILN0151", "Argument given twice",
-        "[{0}] gets {1} twice, {2} by position and {3}; write it once",
+        "[{0}] gets {1} twice, {2} and {3}; write it once",
         Severity.Error);
 
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
