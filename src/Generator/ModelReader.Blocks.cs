@@ -56,7 +56,9 @@ internal static partial class ModelReader
                 continue;
             }
             var nameSyntax = attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Name");
-            inner.Add((kind, ReadArguments(d, attribute), where, d.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string,
+            var read = ReadArguments(d, attribute);
+            if (Twice(type, read) is { } twice) diagnostics.Add(twice);
+            inner.Add((kind, read, where, d.NamedArguments.FirstOrDefault(n => n.Key == "Name").Value.Value as string,
                 nameSyntax is null ? null : Span(nameSyntax.GetLocation())));
         }
         var counter = new Names.Counter();

@@ -76,6 +76,13 @@ internal static partial class ModelReader
         ["MaximumAttribute"] = LayerKind.Maximum,
         ["ConcatenateAttribute"] = LayerKind.Concatenate,
         ["InputAttribute"] = LayerKind.Input,
+        // Keras' spellings (src/Runtime/Attributes/KerasAliases.cs): the same layers.
+        ["ReLUAttribute"] = LayerKind.Relu,
+        ["LeakyReLUAttribute"] = LayerKind.LeakyRelu,
+        ["MaxPool2DAttribute"] = LayerKind.MaxPooling2D,
+        ["AvgPool2DAttribute"] = LayerKind.AveragePooling2D,
+        ["GlobalAvgPool2DAttribute"] = LayerKind.GlobalAveragePooling2D,
+        ["GlobalMaxPool2DAttribute"] = LayerKind.GlobalMaxPooling2D,
     };
 
     /// <summary>Reads the model; should reading itself fail, the model gets KILN0008 at its name instead of the compiler's CS8785.</summary>
@@ -180,6 +187,7 @@ internal static partial class ModelReader
             }
             else if (LayerAttributes.TryGetValue(type.Name, out var layerKind))
             {
+                if (Twice(type, arguments) is { } twice) diagnostics.Add(twice);
                 if (BlockParameter(arguments) is { } parameter)
                     diagnostics.Add(GraphDiagnostic.Create(Descriptors.BlockParameterOutsideBlock, parameter.Location ?? location, parameter.Name));
                 if (layerKind == LayerKind.Input && symbol.GetAttributes().Any(a => a.AttributeClass is { Name: "SequentialAttribute" } s && IsKiln(s)))
@@ -243,12 +251,14 @@ internal static partial class ModelReader
             }
             var argSyntax = byName ?? (i < positional.Count && positional[i].NameColon is null ? positional[i] : null);
             var location = argSyntax is null ? null : Span(argSyntax.GetLocation());
+            Argument argument;
             if (value.Kind == TypedConstantKind.Array)
-                result.Add(Argument.OfInts(parameter.Name, value.Values.Select(v => ToInt(v.Value)).ToArray(), location));
+                argument = Argument.OfInts(parameter.Name, value.Values.Select(v => ToInt(v.Value)).ToArray(), location);
             else if (parameter.Type.SpecialType == SpecialType.System_String)
-                result.Add(Argument.Of(parameter.Name, 0, location) with { Text = value.Value as string ?? "" });
+                argument = Argument.Of(parameter.Name, 0, location) with { Text = value.Value as string ?? "" };
             else
-                result.Add(Argument.Of(parameter.Name, ToDouble(value.Value), location));
+                argument = Argument.Of(parameter.Name, ToDouble(value.Value), location);
+            result.Add(argument with { Positional = argSyntax is not null && byName is null });
         }
         foreach (var named in data.NamedArguments)
         {
@@ -270,6 +280,25 @@ internal static partial class ModelReader
                 result.Add(Argument.Of(named.Key, 0, location) with { Numbers = new EquatableArray<double>(value.Values.Select(v => ToDouble(v.Value)).ToArray()) });
         }
         return result;
+    }
+
+    /// <summary>
+    /// KILN0151 when a constructor argument is also set as the property of the same name
+    /// (<c>[Conv2D(64, 7, 2, Strides = 2)]</c>, which C# accepts); null otherwise.
+    /// </summary>
+    private static GraphDiagnostic? Twice(INamedTypeSymbol type, List<Argument> arguments)
+    {
+        foreach (var positional in arguments.Where(a => a.Location is not null && char.IsLower(a.Name[0])))
+        {
+            var named = arguments.FirstOrDefault(a => a.Location is not null && a.Name != positional.Name
+                && string.Equals(a.Name, positional.Name, System.StringComparison.OrdinalIgnoreCase));
+            if (named is null) continue;
+            string first = positional.Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string second = named.Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return GraphDiagnostic.Create(Descriptors.ArgumentTwice, named.Location, type.Name.Replace("Attribute", ""), positional.Name,
+                positional.Positional ? first + " by position" : $"{positional.Name}: {first}", $"{named.Name} = {second}");
+        }
+        return null;
     }
 
     /// <summary>A params argument as one Argument per element, each with its own location when written out.</summary>

@@ -57,6 +57,8 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LogitsWithoutFromLogits = new("KILN0204", "Cross-entropy on an output that is not a probability", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor KerasPositionalStrides = new("KILN0150", "Positional strides that an older reading took as the window", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor ArgumentTwice = new("KILN0151", "Argument given twice", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor[] All =
     {
@@ -106,5 +108,7 @@ internal static class RoslynDescriptors
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,
         LogitsWithoutFromLogits,
+        KerasPositionalStrides,
+        ArgumentTwice,
     };
 }

@@ -30,13 +30,13 @@ public partial class ConvSameStride2Kernel2 { }
 
 // A (3, 1) kernel with stride 2 along the height only, valid: (5, 6) -> (2, 6).
 [Sequential(5, 6, 2)]
-[Conv2D(4, 3, 1, StrideHeight = 2)]
+[Conv2D(4, 3, KernelWidth = 1, StrideHeight = 2)]
 [Loss(Loss.MeanSquaredError)]
 public partial class ConvTallKernelStrideHeight { }
 
 // The same window with same padding: (5, 6) -> (3, 6), padding one row top and bottom.
 [Sequential(5, 6, 2)]
-[Conv2D(2, 3, 1, StrideHeight = 2, Padding = Padding.Same)]
+[Conv2D(2, 3, KernelWidth = 1, StrideHeight = 2, Padding = Padding.Same)]
 [Loss(Loss.MeanSquaredError)]
 public partial class ConvTallKernelSame { }
 
@@ -142,7 +142,7 @@ public partial class MaxPoolSame { }
 // 2×3 pool, strides (1, 2), same: (5, 6) -> (5, 3).
 [Sequential(5, 6, 2)]
 [Conv2D(3, 2, Padding = Padding.Same, Activation = Activation.Tanh)]
-[MaxPooling2D(2, 3, StrideHeight = 1, StrideWidth = 2, Padding = Padding.Same)]
+[MaxPooling2D(2, PoolWidth = 3, StrideHeight = 1, StrideWidth = 2, Padding = Padding.Same)]
 [Loss(Loss.MeanSquaredError)]
 public partial class MaxPoolRect { }
 
@@ -288,7 +288,7 @@ public partial class BnCustom { }
 public partial class RawMaxPoolSame { }
 
 [Sequential(5, 6, 2)]
-[MaxPooling2D(2, 3, StrideHeight = 1, StrideWidth = 2, Padding = Padding.Same)]
+[MaxPooling2D(2, PoolWidth = 3, StrideHeight = 1, StrideWidth = 2, Padding = Padding.Same)]
 [Loss(Loss.MeanSquaredError)]
 public partial class RawMaxPoolRect { }
 
@@ -350,6 +350,6 @@ public partial class RawConvTransposeGaps { }
 public partial class RawConvSameStride2Kernel4 { }
 
 [Sequential(5, 6, 2)]
-[Conv2D(2, 2, 3, StrideHeight = 2, StrideWidth = 3, Padding = Padding.Same)]
+[Conv2D(2, 2, KernelWidth = 3, StrideHeight = 2, StrideWidth = 3, Padding = Padding.Same)]
 [Loss(Loss.MeanSquaredError)]
 public partial class RawConvRectSame { }

@@ -325,6 +325,67 @@ public class DiagnosticTests
         public partial class M { }
         """, "KILN0108", "Conv2D 'conv2d' has Strides = 0; it must be at least 1");
 
+    // KILN0150: positional arguments read as Keras reads them; the forms an older reading took as the window warn.
+    [Fact]
+    public void Conv2DWithKeras1KernelArguments() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(32, 3, [|3|])]
+        public partial class M { }
+        """, "KILN0150", "Conv2D 'conv2d': Conv2D(32, 3, 3) means what it means in Keras, (filters, kernel_size, strides): a 3x3 window with strides 3, so the windows do not overlap; if you meant a 3x3 window with stride 1, write [Conv2D(32, 3)]; to keep strides 3, write them by name: strides: 3",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void Conv2DWithStridesPastTheKernel() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(8, 3, [|5|])]
+        public partial class M { }
+        """, "KILN0150", "Conv2D 'conv2d': Conv2D(8, 3, 5) means what it means in Keras, (filters, kernel_size, strides): a 3x3 window with strides 5, so pixels between the windows are never read; if you meant a 3x5 window, write [Conv2D(8, 3, KernelWidth = 5)]; to keep strides 5, write them by name: strides: 5",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void Conv2DTransposeWithStridesPastTheKernel() => AssertSingle("""
+        [Sequential(4, 4, 1)]
+        [Conv2DTranspose(8, 2, [|3|])]
+        public partial class M { }
+        """, "KILN0150", "Conv2DTranspose 'conv2d_transpose': Conv2DTranspose(8, 2, 3) means what it means in Keras, (filters, kernel_size, strides): a 2x2 window with strides 3, so some output rows and columns get only the bias; if you meant a 2x3 window, write [Conv2DTranspose(8, 2, KernelWidth = 3)]; to keep strides 3, write them by name: strides: 3",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void PoolingWithStridesPastTheWindow() => AssertSingle("""
+        [Sequential(8, 8, 1)]
+        [MaxPooling2D(2, [|3|])]
+        public partial class M { }
+        """, "KILN0150", "MaxPooling2D 'max_pooling2d': MaxPooling2D(2, 3) means what it means in Keras, (pool_size, strides): a 2x2 window with strides 3, so pixels between the windows are never read; if you meant a 2x3 window, write [MaxPooling2D(2, PoolWidth = 3)]; to keep strides 3, write them by name: strides: 3",
+        DiagnosticSeverity.Warning);
+
+    [Theory]
+    [InlineData("[Conv2D(64, 7, 2, Padding = Padding.Same)]")] // the ResNet stem
+    [InlineData("[Conv2D(64, 1, 2)]")] // a ResNet projection shortcut
+    [InlineData("[Conv2D(32, 3, strides: 3)]")] // strides by name: meant
+    [InlineData("[Conv2DTranspose(8, 2, 2)]")] // the usual upsampling
+    [InlineData("[MaxPooling2D(3, 2, Padding = Padding.Same)]")] // overlapping pooling
+    [InlineData("[MaxPooling2D(2, strides: 3)]")]
+    public void KerasReadingsThatAreUsualDoNotWarn(string layer)
+    {
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n[Sequential(32, 32, 3)]\n" + layer + "\npublic partial class M { }");
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationDiagnostics);
+    }
+
+    [Fact]
+    public void StridesByPositionAndByProperty() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(64, 7, 2, [|Strides = 2|])]
+        public partial class M { }
+        """, "KILN0151", "[Conv2D] gets strides twice, 2 by position and Strides = 2; write it once");
+
+    [Fact]
+    public void OffsetByNameAndByProperty() => AssertSingle("""
+        [Sequential(4)]
+        [Rescaling(0.5, offset: 1, [|Offset = 2|])]
+        public partial class M { }
+        """, "KILN0151", "[Rescaling] gets offset twice, offset: 1 and Offset = 2; write it once");
+
     [Fact]
     public void ConvolutionOnAFlatInput() => AssertSingle("""
         [Sequential(28, 28)]
@@ -434,6 +495,63 @@ public class DiagnosticTests
         public partial class M { }
         """, "KILN0204", "[Loss(SparseCategoricalCrossentropy)] expects probabilities, but the output layer 'dense' has no Softmax; set FromLogits = true or give 'dense' Activation.Softmax",
         DiagnosticSeverity.Warning);
+
+    // KILN0204's fix names a layer that can carry the activation: never a Dropout, Flatten or Reshape.
+    [Fact]
+    public void LinearOutputUnderATrailingDropout()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            [Sequential(4)]
+            [Dense(8, Activation.Relu)]
+            [Dense(3)]
+            [Dropout(0.5)]
+            [Loss(Loss.SparseCategoricalCrossentropy)]
+            public partial class M { }
+            """);
+        var messages = result.GeneratorDiagnostics.Select(d => $"{d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}").ToList();
+        Assert.Equal(new[]
+        {
+            "KILN0113: Dropout 'dropout' is the last layer: it does nothing at inference, and in training it only zeroes random outputs before the loss compares them with the targets; remove it, or move it before the last layer with weights (e.g. between two Dense layers)",
+            "KILN0204: [Loss(SparseCategoricalCrossentropy)] expects probabilities, but the output layer 'dropout' has no Softmax; set FromLogits = true or remove the Dropout 'dropout' and give 'dense_1' Activation.Softmax",
+        }, messages.OrderBy(m => m));
+    }
+
+    [Fact]
+    public void SoftmaxUnderATrailingDropoutIsOnlyTheDropoutWarning() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(3, Activation.Softmax)]
+        [[|Dropout(0.5)|]]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, "KILN0113", "Dropout 'dropout' is the last layer: it does nothing at inference, and in training it only zeroes random outputs before the loss compares them with the targets; remove it, or move it before the last layer with weights (e.g. between two Dense layers)",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void LinearOutputEndingInFlatten() => AssertSingle("""
+        [Sequential(4, 4, 3)]
+        [Conv2D(3, 4)]
+        [Flatten]
+        [[|Loss(Loss.SparseCategoricalCrossentropy)|]]
+        public partial class M { }
+        """, "KILN0204", "[Loss(SparseCategoricalCrossentropy)] expects probabilities, but the output layer 'flatten' has no Softmax; set FromLogits = true or end the model with [Softmax] after 'flatten'",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void SigmoidUnderATrailingDropoutIsNamedAtTheLayerThatAppliesIt()
+    {
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            [Sequential(4)]
+            [Dense(3, Activation.Sigmoid)]
+            [Dropout(0.5)]
+            [Loss(Loss.SparseCategoricalCrossentropy)]
+            public partial class M { }
+            """);
+        var mismatch = Assert.Single(result.GeneratorDiagnostics, d => d.Id == "KILN0202");
+        Assert.Equal("[Loss(SparseCategoricalCrossentropy)] needs scores that compete across classes, but 'dense' applies sigmoid to each unit; use Activation.Softmax (or FromLogits = true with a linear output)",
+            mismatch.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
 
     [Fact]
     public void UnknownLayerName() => AssertSingle("""

@@ -45,6 +45,41 @@ public class LayerSpecTests
     }
 
     [Fact]
+    public void PositionalArgumentsAreKeras()
+    {
+        var span = new SourceSpan("M.cs", 20, 1, 0, 20, 0, 21);
+        // [Conv2D(64, 7, 2)]: Keras' (filters, kernel_size, strides).
+        var conv = Assert.IsType<ConvolutionSpec>(LayerSpecs.Create(LayerKind.Conv2D, new[]
+        {
+            Argument.Of("filters", 64) with { Positional = true }, Argument.Of("kernelSize", 7) with { Positional = true },
+            Argument.Of("strides", 2, span) with { Positional = true },
+        }, null));
+        Assert.Equal((64, 7, 7, 2, 2), (conv.Filters, conv.KernelHeight, conv.KernelWidth, conv.StrideHeight, conv.StrideWidth));
+        Assert.Equal(span, conv.PositionalStrides);
+        // [MaxPooling2D(3, 2)]: Keras' (pool_size, strides).
+        var pool = Assert.IsType<PoolingSpec>(LayerSpecs.Create(LayerKind.MaxPooling2D, new[]
+        {
+            Argument.Of("poolSize", 3) with { Positional = true }, Argument.Of("strides", 2, span) with { Positional = true },
+        }, null));
+        Assert.Equal((3, 3, 2, 2), (pool.PoolHeight, pool.PoolWidth, pool.StrideHeight, pool.StrideWidth));
+        // strides: 2 by name is meant, so not a site for KILN0150.
+        var named = Assert.IsType<PoolingSpec>(LayerSpecs.Create(LayerKind.MaxPooling2D, new[] { Argument.Of("poolSize", 3), Argument.Of("strides", 2, span) }, null));
+        Assert.Null(named.PositionalStrides);
+    }
+
+    [Fact]
+    public void KernelAndPoolSidesOverrideOneSideOfTheSize()
+    {
+        var conv = Assert.IsType<ConvolutionSpec>(LayerSpecs.Create(LayerKind.Conv2D, new[]
+        {
+            Argument.Of("filters", 8), Argument.Of("kernelSize", 7), Argument.Of("KernelWidth", 1),
+        }, null));
+        Assert.Equal((7, 1), (conv.KernelHeight, conv.KernelWidth));
+        var pool = Assert.IsType<PoolingSpec>(LayerSpecs.Create(LayerKind.AveragePooling2D, new[] { Argument.Of("PoolHeight", 1) }, null));
+        Assert.Equal((1, 2, 1, 2), (pool.PoolHeight, pool.PoolWidth, pool.StrideHeight, pool.StrideWidth));
+    }
+
+    [Fact]
     public void SpecsCompareByValue()
     {
         var a = LayerSpecs.Create(LayerKind.Reshape, new[] { Argument.OfInts("targetShape", new[] { 2, 3 }) }, null);

@@ -245,8 +245,18 @@ public static class Descriptors
 
     public static readonly DiagnosticDescriptor LogitsWithoutFromLogits = new(
         "KILN0204", "Cross-entropy on an output that is not a probability",
-        "{0} expects probabilities, but the output layer {1} has no {2}; set FromLogits = true or give {1} Activation.{2}",
+        "{0} expects probabilities, but the output layer {1} has no {2}; set FromLogits = true or {3}",
         Severity.Warning);
+
+    public static readonly DiagnosticDescriptor KerasPositionalStrides = new(
+        "KILN0150", "Positional strides that an older reading took as the window",
+        "{0}: {1} means what it means in Keras, {2}: a {3}x{3} window with strides {4}, {5}; if you meant {6}, write {7}; to keep strides {4}, write them by name: strides: {4}",
+        Severity.Warning);
+
+    public static readonly DiagnosticDescriptor ArgumentTwice = new(
+        "KILN0151", "Argument given twice",
+        "[{0}] gets {1} twice, {2} and {3}; write it once",
+        Severity.Error);
 
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
@@ -259,6 +269,7 @@ public static class Descriptors
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
+        KerasPositionalStrides, ArgumentTwice,
     };
 }
 

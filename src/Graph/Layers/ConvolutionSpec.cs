@@ -15,15 +15,25 @@ public sealed record ConvolutionSpec(
     public override KernelKind Kernel => KernelKind.Linear;
     public override ActivationKind Activation { get; } = Activation;
 
-    /// <summary>Keras: convolution strides default to 1; <c>Strides</c> sets both, <c>StrideHeight</c>/<c>StrideWidth</c> override one.</summary>
+    /// <summary>Where the third positional argument (Keras' strides) was written, for KILN0150; null when given by name or not at all.</summary>
+    public SourceSpan? PositionalStrides { get; init; }
+
+    /// <summary>
+    /// Keras' <c>(filters, kernel_size, strides)</c>. <c>KernelHeight</c>/<c>KernelWidth</c> override
+    /// one side of <c>kernelSize</c>; strides default to 1, <c>Strides</c> (or the positional
+    /// <c>strides</c>) sets both, <c>StrideHeight</c>/<c>StrideWidth</c> override one.
+    /// </summary>
     internal static ConvolutionSpec Read(bool transposed, Arguments a)
     {
-        int kh = a.Take(nameof(KernelHeight), "kernelHeight", "kernelSize") is { } h ? (int)h.Number : 0;
-        int kw = a.Take(nameof(KernelWidth), "kernelWidth", "kernelSize") is { } w ? (int)w.Number : 0;
+        int kh = a.Take(nameof(KernelHeight), "KernelHeight", "kernelSize") is { } h ? (int)h.Number : 0;
+        int kw = a.Take(nameof(KernelWidth), "KernelWidth", "kernelSize") is { } w ? (int)w.Number : 0;
         var (sh, sw) = WindowRules.Strides(a, nameof(StrideHeight), nameof(StrideWidth), fallbackHeight: 1, fallbackWidth: 1);
         return new ConvolutionSpec(transposed, a.Int(nameof(Filters), "filters", 0), kh, kw, sh, sw,
             (PaddingKind)a.Int(nameof(Padding), "Padding", 0), (ActivationKind)a.Int(nameof(Activation), "Activation", 0),
-            a.Bool(nameof(UseBias), "UseBias", true));
+            a.Bool(nameof(UseBias), "UseBias", true))
+        {
+            PositionalStrides = a.ByPosition("strides")?.Location,
+        };
     }
 
     internal override LayerNode? Infer(LayerContext c)
@@ -34,6 +44,7 @@ public sealed record ConvolutionSpec(
         if (!c.AtLeast(nameof(KernelHeight), "kernelSize", KernelHeight) || !c.AtLeast(nameof(KernelWidth), "kernelSize", KernelWidth)) return null;
         if (!c.AtLeast(nameof(Filters), "filters", Filters)) return null;
         if (!WindowRules.StridesValid(c, nameof(StrideHeight), nameof(StrideWidth), StrideHeight, StrideWidth)) return null;
+        CheckKerasReading(c);
 
         Window window;
         Shape output;
@@ -69,4 +80,22 @@ public sealed record ConvolutionSpec(
         + (StrideHeight * StrideWidth > 1 ? $", strides {StrideHeight}x{StrideWidth}" : "")
         + (Padding == PaddingKind.Same ? ", same" : "")
         + (Activation == ActivationKind.Linear ? "" : ", " + Names.Activation(Activation)) + ")";
+
+    /// <summary>
+    /// KILN0150 for a positional <c>strides</c> that the old (Keras 1, earlier Kiln) reading took as
+    /// the kernel width: equal to the kernel (<c>[Conv2D(32, 3, 3)]</c>, once a 3×3 kernel) or
+    /// larger (pixels skipped). A 1×1 kernel with stride 2 is a ResNet shortcut, so not warned;
+    /// for a transpose, strides equal to the kernel are the usual upsampling.
+    /// </summary>
+    private void CheckKerasReading(LayerContext c)
+    {
+        if (PositionalStrides is not { } at || KernelHeight != KernelWidth || StrideHeight != StrideWidth) return;
+        int k = KernelHeight, s = StrideHeight;
+        string written = $"{Kind}({Filters}, {k}, {s})";
+        if (Transposed ? s > k : s > 1 && k > 1 && s >= k)
+            c.Report(Descriptors.KerasPositionalStrides, at, c.Label, written, "(filters, kernel_size, strides)", k, s,
+                Transposed ? "so some output rows and columns get only the bias" : s == k ? "so the windows do not overlap" : "so pixels between the windows are never read",
+                s == k ? $"a {k}x{k} window with stride 1" : $"a {k}x{s} window",
+                s == k ? $"[{Kind}({Filters}, {k})]" : $"[{Kind}({Filters}, {k}, KernelWidth = {s})]");
+    }
 }

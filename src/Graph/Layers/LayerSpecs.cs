@@ -78,6 +78,14 @@ internal sealed class Arguments
         return null;
     }
 
+    /// <summary>Constructor parameter <paramref name="parameter"/> (exact case, so not the property of the same name) when written by position.</summary>
+    public Argument? ByPosition(string parameter)
+    {
+        foreach (var a in _arguments)
+            if (a.Positional && a.Name == parameter) return a;
+        return null;
+    }
+
     public int Int(string field, string name, int fallback) => Take(field, name) is { } a ? (int)a.Number : fallback;
 
     public double Double(string field, string name, double fallback) => Take(field, name) is { } a ? a.Number : fallback;

@@ -8,12 +8,23 @@ public sealed record PoolingSpec(bool Max, int PoolHeight = 2, int PoolWidth = 2
     public override string BaseName => Max ? "max_pooling2d" : "average_pooling2d";
     public override KernelKind Kernel => KernelKind.Pool;
 
+    /// <summary>Where the second positional argument (Keras' strides) was written, for KILN0150; null when given by name or not at all.</summary>
+    public SourceSpan? PositionalStrides { get; init; }
+
+    /// <summary>
+    /// Keras' <c>(pool_size, strides)</c>. <c>PoolHeight</c>/<c>PoolWidth</c> override one side of
+    /// <c>poolSize</c>; strides default to the window. A <c>strides</c> of 0 (the attribute's
+    /// "not given") is the window too.
+    /// </summary>
     internal static PoolingSpec Read(bool max, Arguments a)
     {
-        int ph = a.Take(nameof(PoolHeight), "poolHeight", "poolSize") is { } h ? (int)h.Number : 2;
-        int pw = a.Take(nameof(PoolWidth), "poolWidth", "poolSize") is { } w ? (int)w.Number : 2;
+        int ph = a.Take(nameof(PoolHeight), "PoolHeight", "poolSize") is { } h ? (int)h.Number : 2;
+        int pw = a.Take(nameof(PoolWidth), "PoolWidth", "poolSize") is { } w ? (int)w.Number : 2;
         var (sh, sw) = WindowRules.Strides(a, nameof(StrideHeight), nameof(StrideWidth), fallbackHeight: ph, fallbackWidth: pw);
-        return new PoolingSpec(max, ph, pw, sh, sw, (PaddingKind)a.Int(nameof(Padding), "Padding", 0));
+        return new PoolingSpec(max, ph, pw, sh, sw, (PaddingKind)a.Int(nameof(Padding), "Padding", 0))
+        {
+            PositionalStrides = a.ByPosition("strides")?.Location,
+        };
     }
 
     internal override LayerNode? Infer(LayerContext c)
@@ -22,6 +33,10 @@ public sealed record PoolingSpec(bool Max, int PoolHeight = 2, int PoolWidth = 2
         var input = c.Input;
         if (!c.AtLeast(nameof(PoolHeight), "poolSize", PoolHeight) || !c.AtLeast(nameof(PoolWidth), "poolSize", PoolWidth)) return null;
         if (!WindowRules.StridesValid(c, nameof(StrideHeight), nameof(StrideWidth), StrideHeight, StrideWidth)) return null;
+        // KILN0150: strides past the window, e.g. [MaxPooling2D(2, 3)], once a 2x3 window, now skips pixels.
+        if (PositionalStrides is { } at && PoolHeight == PoolWidth && StrideHeight == StrideWidth && StrideHeight > PoolHeight)
+            c.Report(Descriptors.KerasPositionalStrides, at, c.Label, $"{Kind}({PoolHeight}, {StrideHeight})", "(pool_size, strides)", PoolHeight, StrideHeight,
+                "so pixels between the windows are never read", $"a {PoolHeight}x{StrideHeight} window", $"[{Kind}({PoolHeight}, PoolWidth = {StrideHeight})]");
         var window = Window.Forward(input, input[2], PoolHeight, PoolWidth, StrideHeight, StrideWidth, Padding);
         if (!WindowRules.Fits(c, window, input[0], input[1], Padding)) return null;
         var output = new Shape(window.OutputHeight, window.OutputWidth, input[2]);

@@ -80,6 +80,12 @@ public sealed record Argument(string Name, double Number, EquatableArray<int> In
     /// <summary>For a <c>string[]</c> argument (a merge's inputs).</summary>
     public EquatableArray<string> Texts { get; init; } = EquatableArray<string>.Empty;
 
+    /// <summary>
+    /// Written by position rather than as <c>name: value</c>, so a warning can tell a Keras reading
+    /// the user may not have meant (<c>[Conv2D(32, 3, 3)]</c>) from one they spelled out.
+    /// </summary>
+    public bool Positional { get; init; }
+
     /// <summary>For <c>double[]</c> arguments (Normalization's Mean and Variance).</summary>
     public EquatableArray<double> Numbers { get; init; } = EquatableArray<double>.Empty;
 

@@ -16,14 +16,17 @@ public static class LossCheck
     {
         var output = last.Output;
         string lossName = $"[Loss({loss.Kind})]";
-        var activation = OutputActivation(last);
+        // A trailing Dropout (KILN0113) carries no activation: judge and name the layer before it.
+        var carrier = last;
+        while (carrier.Spec is DropoutSpec && carrier.Sources.Count == 1 && carrier.Sources[0] is { } before) carrier = before;
+        var activation = OutputActivation(carrier);
 
         if (output.Rank != 1 && loss.Kind != LossKind.MeanSquaredError)
         {
             diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossNeedsFlatOutput, loss.Location, lossName, output));
             return;
         }
-        string lastName = $"'{last.Name}'";
+        string lastName = $"'{carrier.Name}'";
         switch (loss.Kind)
         {
             case LossKind.SparseCategoricalCrossentropy:
@@ -35,7 +38,7 @@ public static class LossCheck
                     diagnostics.Add(GraphDiagnostic.Create(Descriptors.LossOutputMismatch, loss.Location, lossName,
                         $"needs scores that compete across classes, but {lastName} applies sigmoid to each unit; use Activation.Softmax (or FromLogits = true with a linear output)"));
                 else
-                    CheckLogits(loss, lossName, lastName, activation, ActivationKind.Softmax, diagnostics);
+                    CheckLogits(loss, lossName, last, carrier, activation, ActivationKind.Softmax, diagnostics);
                 break;
 
             case LossKind.BinaryCrossentropy:
@@ -45,7 +48,7 @@ public static class LossCheck
                             ? $"needs a probability per unit, but {lastName} applies softmax to a single unit, which is always 1; use Activation.Sigmoid"
                             : $"treats each of the {output.Last} units as an independent yes/no, but {lastName} applies softmax across them; for one class out of {output.Last} use SparseCategoricalCrossentropy, for independent labels use Activation.Sigmoid"));
                 else
-                    CheckLogits(loss, lossName, lastName, activation, ActivationKind.Sigmoid, diagnostics);
+                    CheckLogits(loss, lossName, last, carrier, activation, ActivationKind.Sigmoid, diagnostics);
                 break;
         }
     }
@@ -61,13 +64,28 @@ public static class LossCheck
         return heads.Count == 1 && heads[0] is ActivationKind.Softmax or ActivationKind.Sigmoid ? heads[0] : layer.Activation;
     }
 
-    private static void CheckLogits(LossSpec loss, string lossName, string lastName, ActivationKind activation,
+    private static void CheckLogits(LossSpec loss, string lossName, LayerNode last, LayerNode carrier, ActivationKind activation,
         ActivationKind expected, List<GraphDiagnostic> diagnostics)
     {
+        string expectedName = expected == ActivationKind.Softmax ? "Softmax" : "Sigmoid";
         if (loss.FromLogits && activation == expected)
-            diagnostics.Add(GraphDiagnostic.Create(Descriptors.ProbabilitiesWithFromLogits, loss.Location, lossName, lastName, Names.Activation(activation)));
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.ProbabilitiesWithFromLogits, loss.Location, lossName, $"'{carrier.Name}'", Names.Activation(activation)));
+        // Probabilities under a trailing Dropout are still probabilities at inference: no KILN0204, KILN0113 says to remove the Dropout.
         else if (!loss.FromLogits && activation != expected)
-            diagnostics.Add(GraphDiagnostic.Create(Descriptors.LogitsWithoutFromLogits, loss.Location, lossName, lastName,
-                expected == ActivationKind.Softmax ? "Softmax" : "Sigmoid"));
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.LogitsWithoutFromLogits, loss.Location, lossName, $"'{last.Name}'", expectedName,
+                Fix(last, carrier, expectedName)));
+    }
+
+    /// <summary>
+    /// Where the activation can go: the layer's own <c>Activation</c> when it has one (Dense, Conv2D),
+    /// after removing a trailing Dropout; else an activation layer at the end.
+    /// </summary>
+    private static string Fix(LayerNode last, LayerNode carrier, string expected)
+    {
+        bool carries = carrier.Spec is DenseSpec or ConvolutionSpec;
+        if (carries && carrier == last) return $"give '{carrier.Name}' Activation.{expected}";
+        if (carries) return $"remove the Dropout '{last.Name}' and give '{carrier.Name}' Activation.{expected}";
+        if (carrier != last) return $"remove the Dropout '{last.Name}' and end the model with [{expected}]";
+        return $"end the model with [{expected}] after '{last.Name}'";
     }
 }

@@ -1,21 +1,38 @@
 namespace Kiln;
 
-/// <summary>What Conv2D and Conv2DTranspose share: filters, a window, strides, padding, activation, bias.</summary>
+/// <summary>
+/// What Conv2D and Conv2DTranspose share: filters, a window, strides, padding, activation, bias.
+/// Positional arguments are Keras': <c>(filters, kernel_size, strides)</c>, so
+/// <c>[Conv2D(64, 7, 2)]</c> is a 7×7 kernel with stride 2. A rectangular window is
+/// <see cref="KernelHeight"/>/<see cref="KernelWidth"/> by name, each overriding one side of
+/// <c>kernelSize</c> (<c>[Conv2D(64, 7, KernelWidth = 1)]</c> is 7×1), as
+/// <see cref="StrideHeight"/>/<see cref="StrideWidth"/> override one side of <see cref="Strides"/>.
+/// </summary>
 public abstract class ConvolutionAttribute : LayerAttribute
 {
-    private protected ConvolutionAttribute(int filters, int kernelHeight, int kernelWidth)
+    private protected ConvolutionAttribute(int filters, int kernelSize, int strides)
     {
         Filters = filters;
-        KernelHeight = kernelHeight;
-        KernelWidth = kernelWidth;
+        KernelSize = kernelSize;
+        Strides = strides;
     }
 
     public int Filters { get; }
-    public int KernelHeight { get; }
-    public int KernelWidth { get; }
 
-    /// <summary>Step in both directions; <see cref="StrideHeight"/>/<see cref="StrideWidth"/> override one.</summary>
-    public int Strides { get; set; } = 1;
+    /// <summary>The side of a square window; <see cref="KernelHeight"/>/<see cref="KernelWidth"/> override one.</summary>
+    public int KernelSize { get; }
+
+    /// <summary>0 (the default) means <see cref="KernelSize"/>.</summary>
+    public int KernelHeight { get; set; }
+
+    /// <summary>0 (the default) means <see cref="KernelSize"/>.</summary>
+    public int KernelWidth { get; set; }
+
+    /// <summary>
+    /// Step in both directions, Keras' <c>strides</c> (also the third positional argument; write it
+    /// once); <see cref="StrideHeight"/>/<see cref="StrideWidth"/> override one.
+    /// </summary>
+    public int Strides { get; set; }
     public int StrideHeight { get; set; }
     public int StrideWidth { get; set; }
     public Padding Padding { get; set; } = Padding.Valid;
@@ -23,65 +40,83 @@ public abstract class ConvolutionAttribute : LayerAttribute
     public bool UseBias { get; set; } = true;
 }
 
-/// <summary>2-D convolution over channels-last images: <c>activation(conv(x, kernel) + bias)</c>, kernel (kh, kw, in, filters).</summary>
+/// <summary>
+/// 2-D convolution over channels-last images: <c>activation(conv(x, kernel) + bias)</c>, kernel
+/// (kh, kw, in, filters). Keras' <c>Conv2D(filters, kernel_size, strides=1)</c>.
+/// </summary>
 public sealed class Conv2DAttribute : ConvolutionAttribute
 {
-    /// <summary>A square <paramref name="kernelSize"/> × <paramref name="kernelSize"/> window.</summary>
+    /// <summary>A square <paramref name="kernelSize"/> × <paramref name="kernelSize"/> window, stride 1.</summary>
     public Conv2DAttribute(int filters, int kernelSize)
-        : base(filters, kernelSize, kernelSize) { }
+        : base(filters, kernelSize, 1) { }
 
-    /// <summary>A <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> window, like Keras' <c>kernel_size=(h, w)</c>.</summary>
-    public Conv2DAttribute(int filters, int kernelHeight, int kernelWidth)
-        : base(filters, kernelHeight, kernelWidth) { }
+    /// <summary>As Keras' <c>Conv2D(filters, kernel_size, strides)</c>: <c>[Conv2D(64, 7, 2)]</c> is a 7×7 kernel with stride 2.</summary>
+    public Conv2DAttribute(int filters, int kernelSize, int strides)
+        : base(filters, kernelSize, strides) { }
 }
 
-/// <summary>Transposed convolution (learned upsampling), kernel (kh, kw, filters, in) as Keras stores it.</summary>
+/// <summary>
+/// Transposed convolution (learned upsampling), kernel (kh, kw, filters, in) as Keras stores it.
+/// Keras' <c>Conv2DTranspose(filters, kernel_size, strides=1)</c>: <c>[Conv2DTranspose(32, 2, 2)]</c>
+/// doubles height and width.
+/// </summary>
 public sealed class Conv2DTransposeAttribute : ConvolutionAttribute
 {
     public Conv2DTransposeAttribute(int filters, int kernelSize)
-        : base(filters, kernelSize, kernelSize) { }
+        : base(filters, kernelSize, 1) { }
 
-    public Conv2DTransposeAttribute(int filters, int kernelHeight, int kernelWidth)
-        : base(filters, kernelHeight, kernelWidth) { }
+    public Conv2DTransposeAttribute(int filters, int kernelSize, int strides)
+        : base(filters, kernelSize, strides) { }
 }
 
-/// <summary>What the windowed poolings share; strides default to the pool size, as in Keras.</summary>
+/// <summary>
+/// What the windowed poolings share. Positional arguments are Keras' <c>(pool_size, strides)</c>,
+/// strides defaulting to the pool size: <c>[MaxPooling2D(3, 2)]</c> is a 3×3 window with stride 2.
+/// A rectangular window is <see cref="PoolHeight"/>/<see cref="PoolWidth"/> by name, each overriding
+/// one side of <c>poolSize</c>.
+/// </summary>
 public abstract class PoolingAttribute : LayerAttribute
 {
-    private protected PoolingAttribute(int poolHeight, int poolWidth)
+    private protected PoolingAttribute(int poolSize, int strides)
     {
-        PoolHeight = poolHeight;
-        PoolWidth = poolWidth;
+        PoolSize = poolSize;
+        Strides = strides;
     }
 
-    public int PoolHeight { get; }
-    public int PoolWidth { get; }
+    /// <summary>The side of a square window; <see cref="PoolHeight"/>/<see cref="PoolWidth"/> override one.</summary>
+    public int PoolSize { get; }
 
-    /// <summary>0 (the default) means the pool size.</summary>
+    /// <summary>0 (the default) means <see cref="PoolSize"/>.</summary>
+    public int PoolHeight { get; set; }
+
+    /// <summary>0 (the default) means <see cref="PoolSize"/>.</summary>
+    public int PoolWidth { get; set; }
+
+    /// <summary>Keras' <c>strides</c> (also the second positional argument; write it once). 0 (the default) means the window.</summary>
     public int Strides { get; set; }
     public int StrideHeight { get; set; }
     public int StrideWidth { get; set; }
     public Padding Padding { get; set; } = Padding.Valid;
 }
 
-/// <summary>Max over each window; padding never wins.</summary>
+/// <summary>Max over each window; padding never wins. Keras' <c>MaxPooling2D(pool_size=2, strides=None)</c>.</summary>
 public sealed class MaxPooling2DAttribute : PoolingAttribute
 {
     public MaxPooling2DAttribute(int poolSize = 2)
-        : base(poolSize, poolSize) { }
+        : base(poolSize, 0) { }
 
-    public MaxPooling2DAttribute(int poolHeight, int poolWidth)
-        : base(poolHeight, poolWidth) { }
+    public MaxPooling2DAttribute(int poolSize, int strides)
+        : base(poolSize, strides) { }
 }
 
-/// <summary>Mean over each window (padded positions are not counted).</summary>
+/// <summary>Mean over each window (padded positions are not counted). Keras' <c>AveragePooling2D(pool_size=2, strides=None)</c>.</summary>
 public sealed class AveragePooling2DAttribute : PoolingAttribute
 {
     public AveragePooling2DAttribute(int poolSize = 2)
-        : base(poolSize, poolSize) { }
+        : base(poolSize, 0) { }
 
-    public AveragePooling2DAttribute(int poolHeight, int poolWidth)
-        : base(poolHeight, poolWidth) { }
+    public AveragePooling2DAttribute(int poolSize, int strides)
+        : base(poolSize, strides) { }
 }
 
 /// <summary>Mean over height and width: (h, w, c) → (c).</summary>

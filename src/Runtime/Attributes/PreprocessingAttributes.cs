@@ -10,6 +10,13 @@ public sealed class RescalingAttribute : LayerAttribute
 {
     public RescalingAttribute(double scale) => Scale = scale;
 
+    /// <summary>As Keras' <c>Rescaling(scale, offset)</c>: <c>[Rescaling(1 / 127.5, -1)]</c>.</summary>
+    public RescalingAttribute(double scale, double offset)
+    {
+        Scale = scale;
+        Offset = offset;
+    }
+
     public double Scale { get; }
 
     public double Offset { get; set; }

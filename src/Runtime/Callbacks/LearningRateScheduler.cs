@@ -5,13 +5,14 @@ namespace Kiln;
 /// <summary>
 /// Keras' <c>LearningRateScheduler</c>: at the start of each epoch sets the optimizer's learning
 /// rate to <c>schedule(epoch, currentRate)</c>, with the 0-based epoch index as Keras passes it.
-/// <code>new LearningRateScheduler((epoch, lr) => epoch &lt; 10 ? lr : lr * MathF.Exp(-0.1f))</code>
+/// <code>new LearningRateScheduler((epoch, lr) => epoch &lt; 10 ? lr : lr * Math.Exp(-0.1))</code>
+/// The schedule works in double, as a Keras lambda does; the optimizer stores the result as float.
 /// </summary>
 public sealed class LearningRateScheduler : ICallback
 {
-    private readonly Func<int, float, float> _schedule;
+    private readonly Func<int, double, double> _schedule;
 
-    public LearningRateScheduler(Func<int, float, float> schedule, int verbose = 0)
+    public LearningRateScheduler(Func<int, double, double> schedule, int verbose = 0)
     {
         ArgumentNullException.ThrowIfNull(schedule);
         _schedule = schedule;
@@ -24,9 +25,10 @@ public sealed class LearningRateScheduler : ICallback
 
     void ICallback.OnEpochBegin(int epoch, TrainingContext context)
     {
-        float rate = _schedule(epoch, context.Optimizer.LearningRate);
+        double scheduled = _schedule(epoch, context.Optimizer.LearningRate);
+        float rate = (float)scheduled;
         if (!float.IsFinite(rate) || rate < 0)
-            throw new InvalidOperationException($"The learning-rate schedule returned {rate} for epoch {epoch}; it must be a finite number ≥ 0.");
+            throw new InvalidOperationException($"The learning-rate schedule returned {scheduled} for epoch {epoch}; it must be a finite number ≥ 0.");
         context.Optimizer.LearningRate = rate;
         if (Verbose > 0)
             context.Output.WriteLine($"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate:G6}.");

@@ -14,8 +14,9 @@ public sealed class ReduceLROnPlateau : ICallback
     private double _best;
     private int _cooldownCounter;
 
-    public ReduceLROnPlateau(string monitor = "val_loss", float factor = 0.1f, int patience = 10, MonitorMode mode = MonitorMode.Auto,
-        double minDelta = 1e-4, int cooldown = 0, float minLearningRate = 0, int verbose = 0)
+    /// <remarks><paramref name="factor"/> and <paramref name="minLearningRate"/> are double so Keras-style literals compile; the rate itself is float.</remarks>
+    public ReduceLROnPlateau(string monitor = "val_loss", double factor = 0.1, int patience = 10, MonitorMode mode = MonitorMode.Auto,
+        double minDelta = 1e-4, int cooldown = 0, double minLearningRate = 0, int verbose = 0)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(monitor);
         if (!(factor >= 0 && factor < 1))
@@ -24,12 +25,12 @@ public sealed class ReduceLROnPlateau : ICallback
         if (cooldown < 0) throw new ArgumentOutOfRangeException(nameof(cooldown), cooldown, "must not be negative");
         if (!(minLearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(minLearningRate), minLearningRate, "must not be negative");
         Monitor = monitor;
-        Factor = factor;
+        Factor = (float)factor;
         Patience = patience;
         Mode = mode;
         MinDelta = minDelta;
         Cooldown = cooldown;
-        MinLearningRate = minLearningRate;
+        MinLearningRate = (float)minLearningRate;
         Verbose = verbose;
     }
 

@@ -37,7 +37,7 @@ public sealed class GanTrainer
     /// <param name="discriminatorOptimizer">Updates the discriminator in <see cref="TrainDiscriminator"/> (seed: RMSprop 8e-4, clipvalue 1, decay 1e-8).</param>
     /// <param name="generatorOptimizer">The adversarial model's optimizer, which updates only the generator (seed: RMSprop 1e-3, epsilon 1e-8).</param>
     /// <param name="labelNoise">Scale of the uniform noise added to the discriminator's labels (seed: 0.05); 0 for none.</param>
-    public GanTrainer(Model generator, Model discriminator, Optimizer discriminatorOptimizer, Optimizer generatorOptimizer, float labelNoise = 0.05f)
+    public GanTrainer(Model generator, Model discriminator, Optimizer discriminatorOptimizer, Optimizer generatorOptimizer, double labelNoise = 0.05)
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(discriminator);
@@ -47,7 +47,7 @@ public sealed class GanTrainer
             throw new ArgumentException($"{generator.Description.Name} was passed as both the generator and the discriminator; a GAN needs two models.", nameof(discriminator));
         if (ReferenceEquals(discriminatorOptimizer, generatorOptimizer))
             throw new ArgumentException("The discriminator and the generator need one optimizer each: an optimizer's state is bound to one model's parameters.", nameof(generatorOptimizer));
-        if (!(labelNoise >= 0) || float.IsInfinity(labelNoise))
+        if (!(labelNoise >= 0) || float.IsInfinity((float)labelNoise))
             throw new ArgumentOutOfRangeException(nameof(labelNoise), labelNoise, "the label noise must be a finite number ≥ 0.");
 
         var g = generator.Description;
@@ -75,7 +75,7 @@ public sealed class GanTrainer
         Discriminator = discriminator;
         DiscriminatorOptimizer = discriminatorOptimizer;
         GeneratorOptimizer = generatorOptimizer;
-        LabelNoise = labelNoise;
+        LabelNoise = (float)labelNoise;
         _imageSize = g.OutputSize;
         _latent = new float[generator.BatchSize * g.InputSize];
         _combined = new float[2 * generator.BatchSize * _imageSize];

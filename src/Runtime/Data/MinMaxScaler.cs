@@ -15,12 +15,13 @@ public sealed class MinMaxScaler : IFeatureTransform
     private float[]? _dataMin, _dataMax;
     private float[] _scale = [], _offset = [];
 
-    public MinMaxScaler(float min = 0f, float max = 1f, bool perFeature = false)
+    /// <remarks>The range is double so Keras-style literals (<c>new MinMaxScaler(-1, 0.5)</c>) compile; it is kept as float.</remarks>
+    public MinMaxScaler(double min = 0, double max = 1, bool perFeature = false)
     {
-        if (!(min < max) || !float.IsFinite(min) || !float.IsFinite(max))
+        if (!((float)min < (float)max) || !float.IsFinite((float)min) || !float.IsFinite((float)max))
             throw new ArgumentException($"The feature range ({min}, {max}) needs min < max, both finite.", nameof(min));
-        RangeMin = min;
-        RangeMax = max;
+        RangeMin = (float)min;
+        RangeMax = (float)max;
         PerFeature = perFeature;
     }
 

@@ -130,11 +130,12 @@ public sealed class StandardScaler : IFeatureTransform
 /// <summary>Multiplies every feature by a constant, Keras' <c>Rescaling(1/255)</c> / <c>rescale=1./255</c>.</summary>
 public sealed class Rescale : IFeatureTransform
 {
-    public Rescale(float factor)
+    /// <remarks>double, so <c>new Rescale(1 / 255.0)</c> compiles; kept as float, as the kernel uses it.</remarks>
+    public Rescale(double factor)
     {
-        if (!float.IsFinite(factor))
+        if (!float.IsFinite((float)factor))
             throw new ArgumentOutOfRangeException(nameof(factor), factor, "must be finite");
-        Factor = factor;
+        Factor = (float)factor;
     }
 
     public float Factor { get; }

@@ -29,7 +29,7 @@ public abstract class Metric
     public static Metric CategoricalAccuracy { get; } = new CategoricalAccuracyMetric();
 
     /// <summary>Fraction of outputs on the same side of <paramref name="threshold"/> as their 0/1 target.</summary>
-    public static Metric BinaryAccuracy(float threshold = 0.5f) => new BinaryAccuracyMetric(threshold);
+    public static Metric BinaryAccuracy(double threshold = 0.5) => new BinaryAccuracyMetric((float)threshold);
 
     /// <summary>Keras' <c>top_k_categorical_accuracy</c>: the one-hot target's class is among the <paramref name="k"/> highest outputs.</summary>
     public static Metric TopKCategoricalAccuracy(int k = 5) => new TopKMetric(k, sparse: false);

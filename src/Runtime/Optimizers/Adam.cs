@@ -10,16 +10,17 @@ namespace Kiln;
 /// </summary>
 public sealed class Adam : Optimizer
 {
-    public Adam(float learningRate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f, float decay = 0f)
-        : base(learningRate)
+    // Hyperparameters are double so Keras-style literals (new Adam(1e-3, beta1: 0.5)) compile; the update runs in float.
+    public Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, double decay = 0)
+        : base((float)learningRate)
     {
-        Init(beta1, beta2, epsilon, decay);
+        Init((float)beta1, (float)beta2, (float)epsilon, (float)decay);
     }
 
-    public Adam(LearningRateSchedule schedule, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
+    public Adam(LearningRateSchedule schedule, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
         : base(schedule)
     {
-        Init(beta1, beta2, epsilon, 0f);
+        Init((float)beta1, (float)beta2, (float)epsilon, 0f);
     }
 
     public float Beta1 { get; private set; }

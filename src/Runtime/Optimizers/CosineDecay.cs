@@ -13,7 +13,13 @@ namespace Kiln;
 /// </summary>
 public sealed class CosineDecay : LearningRateSchedule
 {
-    public CosineDecay(float initial, long decaySteps, float alpha = 0f, float? warmupTarget = null, long warmupSteps = 0)
+    // Arguments are double so Keras-style literals compile; the schedule keeps float rates, as the optimizer uses.
+    public CosineDecay(double initial, long decaySteps, double alpha = 0, double? warmupTarget = null, long warmupSteps = 0)
+        : this((float)initial, decaySteps, (float)alpha, (float?)warmupTarget, warmupSteps)
+    {
+    }
+
+    private CosineDecay(float initial, long decaySteps, float alpha, float? warmupTarget, long warmupSteps)
     {
         CheckCommon(initial, decaySteps, 0f);
         if (!(alpha >= 0 && alpha <= 1))

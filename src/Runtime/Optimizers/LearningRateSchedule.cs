@@ -2,7 +2,10 @@ using System;
 
 namespace Kiln;
 
-/// <summary>A learning rate as a function of the step (the optimizer's <see cref="Optimizer.Iterations"/> before the step).</summary>
+/// <summary>
+/// A learning rate as a function of the step (the optimizer's <see cref="Optimizer.Iterations"/> before
+/// the step). Constructors take double, so Keras-style literals compile; rates are float, as the optimizers use them.
+/// </summary>
 public abstract class LearningRateSchedule
 {
     public abstract float Rate(long step);
@@ -21,12 +24,12 @@ public abstract class LearningRateSchedule
 /// <summary>Keras' <c>InverseTimeDecay</c>: <c>initial / (1 + decayRate · p)</c>, <c>p = step / decaySteps</c> (floored when <paramref name="Staircase"/>).</summary>
 public sealed class InverseTimeDecay : LearningRateSchedule
 {
-    public InverseTimeDecay(float initial, long decaySteps, float decayRate, bool staircase = false)
+    public InverseTimeDecay(double initial, long decaySteps, double decayRate, bool staircase = false)
     {
-        CheckCommon(initial, decaySteps, decayRate);
-        Initial = initial;
+        CheckCommon((float)initial, decaySteps, (float)decayRate);
+        Initial = (float)initial;
         DecaySteps = decaySteps;
-        DecayRate = decayRate;
+        DecayRate = (float)decayRate;
         Staircase = staircase;
     }
 
@@ -46,12 +49,12 @@ public sealed class InverseTimeDecay : LearningRateSchedule
 /// <summary>Keras' <c>ExponentialDecay</c>: <c>initial · decayRate^p</c>, <c>p = step / decaySteps</c> (floored when <paramref name="Staircase"/>).</summary>
 public sealed class ExponentialDecay : LearningRateSchedule
 {
-    public ExponentialDecay(float initial, long decaySteps, float decayRate, bool staircase = false)
+    public ExponentialDecay(double initial, long decaySteps, double decayRate, bool staircase = false)
     {
-        CheckCommon(initial, decaySteps, decayRate);
-        Initial = initial;
+        CheckCommon((float)initial, decaySteps, (float)decayRate);
+        Initial = (float)initial;
         DecaySteps = decaySteps;
-        DecayRate = decayRate;
+        DecayRate = (float)decayRate;
         Staircase = staircase;
     }
 

@@ -10,16 +10,17 @@ namespace Kiln;
 /// </summary>
 public sealed class RmsProp : Optimizer
 {
-    public RmsProp(float learningRate = 0.001f, float rho = 0.9f, float epsilon = 1e-7f, float? clipValue = null, float decay = 0f)
-        : base(learningRate)
+    // Hyperparameters are double so Keras-style literals (new RmsProp(1e-4, clipValue: 0.5)) compile; the update runs in float.
+    public RmsProp(double learningRate = 0.001, double rho = 0.9, double epsilon = 1e-7, double? clipValue = null, double decay = 0)
+        : base((float)learningRate)
     {
-        Init(rho, epsilon, clipValue, decay);
+        Init((float)rho, (float)epsilon, (float?)clipValue, (float)decay);
     }
 
-    public RmsProp(LearningRateSchedule schedule, float rho = 0.9f, float epsilon = 1e-7f, float? clipValue = null)
+    public RmsProp(LearningRateSchedule schedule, double rho = 0.9, double epsilon = 1e-7, double? clipValue = null)
         : base(schedule)
     {
-        Init(rho, epsilon, clipValue, 0f);
+        Init((float)rho, (float)epsilon, (float?)clipValue, 0f);
     }
 
     public float Rho { get; private set; }

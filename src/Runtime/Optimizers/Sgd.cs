@@ -10,16 +10,17 @@ namespace Kiln;
 /// </summary>
 public sealed class Sgd : Optimizer
 {
-    public Sgd(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false, float decay = 0f)
-        : base(learningRate)
+    // Hyperparameters are double so Keras-style literals (new Sgd(0.01)) compile; the update runs in float.
+    public Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false, double decay = 0)
+        : base((float)learningRate)
     {
-        Init(momentum, nesterov, decay);
+        Init((float)momentum, nesterov, (float)decay);
     }
 
-    public Sgd(LearningRateSchedule schedule, float momentum = 0f, bool nesterov = false)
+    public Sgd(LearningRateSchedule schedule, double momentum = 0, bool nesterov = false)
         : base(schedule)
     {
-        Init(momentum, nesterov, 0f);
+        Init((float)momentum, nesterov, 0f);
     }
 
     public float Momentum { get; private set; }

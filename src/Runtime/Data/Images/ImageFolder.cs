@@ -154,7 +154,7 @@ public sealed class ImageFolder : ISampleSource
             if (_cache is not null) Volatile.Write(ref _cache[index], buffer.ToArray());
             pixels = buffer;
         }
-        ImageLoader.ToFloats(pixels, features, Options.Rescale);
+        ImageLoader.ToFloats(pixels, features, (float)Options.Rescale);
         WriteTarget(_labels[index], targets);
         return true;
     }
@@ -293,6 +293,6 @@ public sealed class ImageFolder : ISampleSource
         if (o.Threads <= 0) throw new ArgumentOutOfRangeException(nameof(o), o.Threads, "Threads must be at least 1.");
         if (o.PrefetchBatches <= 0) throw new ArgumentOutOfRangeException(nameof(o), o.PrefetchBatches, "PrefetchBatches must be at least 1.");
         if (!(o.ValidationSplit >= 0 && o.ValidationSplit < 1)) throw new ArgumentOutOfRangeException(nameof(o), o.ValidationSplit, "ValidationSplit must be in [0, 1).");
-        if (!float.IsFinite(o.Rescale)) throw new ArgumentOutOfRangeException(nameof(o), o.Rescale, "Rescale must be finite.");
+        if (!float.IsFinite((float)o.Rescale)) throw new ArgumentOutOfRangeException(nameof(o), o.Rescale, "Rescale must be finite.");
     }
 }

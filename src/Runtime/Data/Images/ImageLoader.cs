@@ -39,7 +39,7 @@ public static class ImageLoader
 
     /// <summary>Loads <paramref name="path"/> as a new (height, width, channels) float array.</summary>
     public static float[] Load(string path, int height, int width, ColorMode mode = ColorMode.Rgb,
-        Interpolation interpolation = Interpolation.Nearest, float rescale = 1f)
+        Interpolation interpolation = Interpolation.Nearest, double rescale = 1)
     {
         var result = new float[checked(height * width * Channels(mode))];
         Load(path, result, height, width, mode, interpolation, rescale);
@@ -48,7 +48,7 @@ public static class ImageLoader
 
     /// <summary>Loads <paramref name="path"/> into <paramref name="destination"/> (height·width·channels floats).</summary>
     public static void Load(string path, Span<float> destination, int height, int width, ColorMode mode = ColorMode.Rgb,
-        Interpolation interpolation = Interpolation.Nearest, float rescale = 1f)
+        Interpolation interpolation = Interpolation.Nearest, double rescale = 1)
     {
         int size = checked(height * width * Channels(mode));
         if (destination.Length != size)
@@ -56,7 +56,7 @@ public static class ImageLoader
         if (t_resized is null || t_resized.Length < size) t_resized = new byte[size];
         var bytes = t_resized.AsSpan(0, size);
         LoadBytes(path, bytes, height, width, mode, interpolation);
-        ToFloats(bytes, destination, rescale);
+        ToFloats(bytes, destination, (float)rescale);
     }
 
     /// <summary>Decodes and resizes <paramref name="path"/> into (height, width, channels) bytes.</summary>

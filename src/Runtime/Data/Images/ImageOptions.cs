@@ -77,8 +77,11 @@ public sealed record ImageFolderOptions
     public ClassMode ClassMode { get; init; } = ClassMode.Categorical;
     public Interpolation Interpolation { get; init; } = Interpolation.Nearest;
 
-    /// <summary>Multiplies every pixel value 0..255, Keras' <c>ImageDataGenerator(rescale=1./255)</c>; 1 keeps raw values.</summary>
-    public float Rescale { get; init; } = 1f;
+    /// <summary>
+    /// Multiplies every pixel value 0..255, Keras' <c>ImageDataGenerator(rescale=1./255)</c>; 1 keeps raw
+    /// values. double, so <c>Rescale = 1 / 255.0</c> compiles; the pixels are scaled in float.
+    /// </summary>
+    public double Rescale { get; init; } = 1;
 
     /// <summary>Class subfolders to use, in label order; null takes every subfolder, sorted by name.</summary>
     public IReadOnlyList<string>? Classes { get; init; }
