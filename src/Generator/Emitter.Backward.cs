@@ -225,6 +225,22 @@ internal static partial class Emitter
                     w.Line(Guard($"{K}.Merge.Accumulate({target}, {locals.Use(step.X!)});"));
                     break;
                 }
+                case StepKind.TransposeInputBackward:
+                {
+                    var declared = program.Graph.DeclaredInput;
+                    w.Comment($"The input gradient, channels last, transposed back into the caller's channels-first layout {declared}.");
+                    w.Line(Guard(step.DY is null
+                        ? "inputGradient.Clear();"
+                        : $"{K}.Layout.ToChannelsFirst({locals.Use(step.DY)}, inputGradient, n, {declared[0]}, {declared[1]}, {declared[2]}, 0, {declared.Size});"));
+                    break;
+                }
+                case StepKind.InputBackward when layer.Spec is InputSpec { ChannelsFirst: true } cf && step.DY is not null:
+                {
+                    int offset = program.Graph.InputOffset(layer), stride = program.Graph.Input.Size;
+                    w.Comment($"{layer.Name} ({layer.TypeName}): its gradient, transposed back to channels first, into columns {offset} to {offset + layer.Output.Size} of the input gradient.");
+                    w.Line(Guard($"{K}.Layout.ToChannelsFirst({locals.Use(step.DY)}, inputGradient, n, {cf.Shape[0]}, {cf.Shape[1]}, {cf.Shape[2]}, {offset}, {stride});"));
+                    break;
+                }
                 case StepKind.InputBackward:
                 {
                     int offset = program.Graph.InputOffset(layer), width = layer.Output.Size, stride = program.Graph.Input.Size;

@@ -248,6 +248,16 @@ public static class Descriptors
         "{0} expects probabilities, but the output layer {1} has no {2}; set FromLogits = true or give {1} Activation.{2}",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptor LooksChannelsFirst = new(
+        "KILN0155", "Input shape looks channels first",
+        "{0} reads ({1}) channels last, as {2}×{3} images with {4} channels, but it looks like channels-first images, {2} channel(s) of {3}×{4}; if the data is (channels, height, width), add DataFormat = DataFormat.ChannelsFirst, or convert the data with ChannelLayout.ToChannelsLast and declare ({3}, {4}, {2})",
+        Severity.Warning);
+
+    public static readonly DiagnosticDescriptor ChannelsFirstNeedsImage = new(
+        "KILN0156", "DataFormat.ChannelsFirst needs an image shape",
+        "{0} declares DataFormat.ChannelsFirst on the shape ({1}), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat",
+        Severity.Error);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension, TooManyParameters,
@@ -259,6 +269,7 @@ public static class Descriptors
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
+        LooksChannelsFirst, ChannelsFirstNeedsImage,
     };
 }
 

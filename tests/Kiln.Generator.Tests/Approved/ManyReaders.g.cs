@@ -111,7 +111,16 @@ ________________________________________________________________________________
                 new("dense/kernel", new[] { 6, 2 }, DenseKernel, Trainable: true),
                 new("dense/bias", new[] { 2 }, DenseBias, Trainable: true),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("h", "Dense", new[] { 6 }, 42),
+                new("grid", "Reshape", new[] { 2, 3 }, 0),
+                new("flat", "Flatten", new[] { 6 }, 0),
+                new("positive", "ReLU", new[] { 6 }, 0),
+                new("add", "Add", new[] { 6 }, 0),
+                new("dense", "Dense", new[] { 2 }, 14),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public ManyReaders(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)
