@@ -70,6 +70,8 @@ public sealed class DataShapeTests
         // Keras adjusts one trailing 1: Fashion-MNIST's (28, 28) feeds a (28, 28, 1) model and back.
         new FashionCnn(2, 0).Predict(Data([28, 28], 2));
         new FashionMlp(2, 0).Predict(Data([28, 28, 1], 2));
+        // A flat input reads any sample row-major, as Flatten would: (4, 6, 3) data into a (72) model.
+        Assert.Equal(new FlatTwin(4, 3).Predict(Data([72])), new FlatTwin(4, 3).Predict(Data([4, 6, 3])));
     }
 
     [Fact]
@@ -103,3 +105,9 @@ public sealed class DataShapeTests
         Assert.Equal(3, model.Predict(new float[72], 1).Length);
     }
 }
+
+// A flat input of the size of ChannelsLastCnn's images.
+[Sequential(72)]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class FlatTwin { }

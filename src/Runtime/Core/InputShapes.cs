@@ -10,13 +10,14 @@ internal static class InputShapes
 {
     /// <summary>
     /// Equal shapes agree; so do shapes that differ by one trailing 1, which Keras adjusts too
-    /// (Fashion-MNIST's (28, 28) into a (28, 28, 1) model), and a flat data shape of the right size,
-    /// which claims no layout (a flat array the user described only by its length).
+    /// (Fashion-MNIST's (28, 28) into a (28, 28, 1) model), and a flat shape on either side when the
+    /// sizes match: a flat array described only by its length claims no layout, and a flat input
+    /// reads any sample in row-major order, as Flatten would, so no axis can be misread.
     /// </summary>
     public static bool Agree(int[] expected, int[] found)
     {
         if (Same(expected, found)) return true;
-        if (found.Length == 1 && found[0] == ModelDescription.Product(expected)) return true;
+        if ((found.Length == 1 || expected.Length == 1) && ModelDescription.Product(found) == ModelDescription.Product(expected)) return true;
         return TrailingOne(expected, found) || TrailingOne(found, expected);
     }
 
