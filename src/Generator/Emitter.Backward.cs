@@ -221,7 +221,8 @@ internal static partial class Emitter
                 case StepKind.AccumulateGradient:
                 {
                     string target = locals.Use(step.DX!);
-                    w.Comment($"{g.Label} backward: {step.DX!.Name} is read by more than one layer; add this reader's part.");
+                    // A view runs no kernel, so it has no kernel label ("k-1"): name the layer.
+                    w.Comment($"{(g.Kind == KernelKind.View ? $"{layer.Name} ({layer.TypeName})" : g.Label)} backward: {step.DX!.Name} is read by more than one layer; add this reader's part.");
                     w.Line(Guard($"{K}.Merge.Accumulate({target}, {locals.Use(step.X!)});"));
                     break;
                 }

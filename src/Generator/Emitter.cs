@@ -77,7 +77,7 @@ internal static partial class Emitter
         StepKind.TransposeInputBackward => "input gradient to channels first",
         StepKind.Loss => "loss",
         StepKind.OutputActivationBackward => "output gradient",
-        _ => $"{s.Group!.Label} {(s.IsBackward ? "backward" : "forward")}",
+        _ => $"{(s.Group!.Kind == KernelKind.View ? s.Group.First.Name : s.Group.Label)} {(s.IsBackward ? "backward" : "forward")}",
     };
 
     private static void Layout(CodeWriter w, KernelProgram program)

@@ -54,3 +54,24 @@ public partial class ChannelsFirstInputs { }
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class ChannelsLastInputs { }
+
+// The transposed input seen through a view that three layers read: their gradients add up in it.
+[Sequential(2, 3, 2, DataFormat = DataFormat.ChannelsFirst)]
+[Flatten(Name = "flat")]
+[Dense(4, Activation.Tanh, Name = "branch")]
+[Reshape(3, 4, From = "flat")]
+[Flatten(Name = "again")]
+[Concatenate("flat", "branch", "again")]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class ChannelsFirstViewReadThrice { }
+
+[Sequential(3, 2, 2)]
+[Flatten(Name = "flat")]
+[Dense(4, Activation.Tanh, Name = "branch")]
+[Reshape(3, 4, From = "flat")]
+[Flatten(Name = "again")]
+[Concatenate("flat", "branch", "again")]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class ChannelsLastViewReadThrice { }

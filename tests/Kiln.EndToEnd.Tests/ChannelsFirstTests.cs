@@ -28,13 +28,14 @@ public sealed class ChannelsFirstTests
         return Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
     }
 
-    public static TheoryData<string> Pairs() => new() { "Cnn", "Flatten", "Inputs" };
+    public static TheoryData<string> Pairs() => new() { "Cnn", "Flatten", "Inputs", "ViewReadThrice" };
 
     private static (Model First, Model Last, int C, int H, int W, int Offset, float[] Targets) Pair(string name, int batch, int n) => name switch
     {
         "Cnn" => (new ChannelsFirstCnn(batch, 7), new ChannelsLastCnn(batch, 7), 3, 4, 6, 0, Enumerable.Range(0, n).Select(i => (float)(i % 3)).ToArray()),
         "Flatten" => (new ChannelsFirstFlatten(batch, 7), new ChannelsLastFlatten(batch, 7), 2, 3, 4, 0, Random(n * 3, 5)),
         "Inputs" => (new ChannelsFirstInputs(batch, 7), new ChannelsLastInputs(batch, 7), 2, 4, 4, 0, Enumerable.Range(0, n).Select(i => (float)(i % 3)).ToArray()),
+        "ViewReadThrice" => (new ChannelsFirstViewReadThrice(batch, 7), new ChannelsLastViewReadThrice(batch, 7), 2, 3, 2, 0, Random(n * 2, 5)),
         _ => throw new ArgumentException(name),
     };
 

@@ -101,6 +101,7 @@ public sealed class GradientCheckTests
         ["ChannelsFirstCnn"] = new(s => new ChannelsFirstCnn(BatchSize, s), Targets.Sparse),
         ["ChannelsFirstFlatten"] = new(s => new ChannelsFirstFlatten(BatchSize, s), Targets.Regression),
         ["ChannelsFirstInputs"] = new(s => new ChannelsFirstInputs(BatchSize, s), Targets.Sparse),
+        ["ChannelsFirstViewReadThrice"] = new(s => new ChannelsFirstViewReadThrice(BatchSize, s), Targets.Regression),
     };
 
     public static TheoryData<string> CaseNames()

@@ -49,6 +49,8 @@ public static class Lowering
         /// </summary>
         private string GradientName(Buffer x)
         {
+            // Views of a channels-first input's transposed copy are layers of their own; each gradient is named after its view.
+            if (x.AliasOf is not null && x.Root == _channelsLast) return "d_" + x.Name;
             if (x.AliasOf is null || !_producerOf.TryGetValue(x.Root, out var root)) return "d_" + x.Root.Name;
             return _p.Graph.Readers(root) > 1 ? "d_" + x.Name : "d_" + x.Root.Name;
         }

@@ -23,7 +23,7 @@
 // arena 96 floats per sample (12,288 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
 //   channelsLastInput                0      24   0-3
-//   d_channelsLastInput             32      24   3-4
+//   d_flatten                       32      24   3-4
 //   dense                           64       3   1-5
 //   d_dense                         80       3   2-3
 //   shared in place: flatten = channelsLastInput
@@ -70,7 +70,7 @@ ________________________________________________________________________________
         private const int ChannelsLastInputAt = 0;
         private const int DenseAt = 64;
         private const int DDenseAt = 80;
-        private const int DChannelsLastInputAt = 32;
+        private const int DFlattenAt = 32;
 
         /// <summary>Shapes, loss and layout, shared by every instance.</summary>
         public static readonly global::Kiln.ModelDescription Definition = new global::Kiln.ModelDescription(
@@ -132,14 +132,14 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             bool inputGradientWanted = !inputGradient.IsEmpty;
-            // k0 · dense (Dense(3, tanh)) [ChannelsFirstModels.cs:27]: (24) -> (3), backward: tanh mask, then kernel and bias gradients, and d_channelsLastInput when the input gradient is asked.
+            // k0 · dense (Dense(3, tanh)) [ChannelsFirstModels.cs:27]: (24) -> (3), backward: tanh mask, then kernel and bias gradients, and d_flatten when the input gradient is asked.
             Span<float> channelsLastInput = ArenaSlice(ChannelsLastInputAt, n, 24);
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 3);
-            Span<float> d_channelsLastInput = ArenaSlice(DChannelsLastInputAt, n, 24);
-            Kernels.Dense.Backward(channelsLastInput, p.Slice(DenseKernel, 72), dense, d_dense, WeightGradient(DenseKernel, 72), WeightGradient(DenseBias, 3), inputGradientWanted ? d_channelsLastInput : default, n, 24, 3, new Kernels.Tanh());
+            Span<float> d_flatten = ArenaSlice(DFlattenAt, n, 24);
+            Kernels.Dense.Backward(channelsLastInput, p.Slice(DenseKernel, 72), dense, d_dense, WeightGradient(DenseKernel, 72), WeightGradient(DenseBias, 3), inputGradientWanted ? d_flatten : default, n, 24, 3, new Kernels.Tanh());
             // The input gradient, channels last, transposed back into the caller's channels-first layout (2, 3, 4).
-            if (inputGradientWanted) Kernels.Layout.ToChannelsFirst(d_channelsLastInput, inputGradient, n, 2, 3, 4, 0, 24);
+            if (inputGradientWanted) Kernels.Layout.ToChannelsFirst(d_flatten, inputGradient, n, 2, 3, 4, 0, 24);
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(DenseAt, n, 3);
