@@ -221,8 +221,25 @@ internal static partial class Emitter
                 case StepKind.AccumulateGradient:
                 {
                     string target = locals.Use(step.DX!);
-                    w.Comment($"{g.Label} backward: {step.DX!.Name} is read by more than one layer; add this reader's part.");
+                    // A view runs no kernel, so it has no kernel label ("k-1"): name the layer.
+                    w.Comment($"{(g.Kind == KernelKind.View ? $"{layer.Name} ({layer.TypeName})" : g.Label)} backward: {step.DX!.Name} is read by more than one layer; add this reader's part.");
                     w.Line(Guard($"{K}.Merge.Accumulate({target}, {locals.Use(step.X!)});"));
+                    break;
+                }
+                case StepKind.TransposeInputBackward:
+                {
+                    var declared = program.Graph.DeclaredInput;
+                    w.Comment($"The input gradient, channels last, transposed back into the caller's channels-first layout {declared}.");
+                    w.Line(Guard(step.DY is null
+                        ? "inputGradient.Clear();"
+                        : $"{K}.Layout.ToChannelsFirst({locals.Use(step.DY)}, inputGradient, n, {declared[0]}, {declared[1]}, {declared[2]}, 0, {declared.Size});"));
+                    break;
+                }
+                case StepKind.InputBackward when layer.Spec is InputSpec { ChannelsFirst: true } cf && step.DY is not null:
+                {
+                    int offset = program.Graph.InputOffset(layer), stride = program.Graph.Input.Size;
+                    w.Comment($"{layer.Name} ({layer.TypeName}): its gradient, transposed back to channels first, into columns {offset} to {offset + layer.Output.Size} of the input gradient.");
+                    w.Line(Guard($"{K}.Layout.ToChannelsFirst({locals.Use(step.DY)}, inputGradient, n, {cf.Shape[0]}, {cf.Shape[1]}, {cf.Shape[2]}, {offset}, {stride});"));
                     break;
                 }
                 case StepKind.InputBackward:

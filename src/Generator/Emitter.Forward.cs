@@ -160,6 +160,21 @@ internal static partial class Emitter
                         w.Line(line);
                     break;
                 }
+                case StepKind.TransposeInput:
+                {
+                    var declared = program.Graph.DeclaredInput;
+                    w.Comment($"The input arrives channels first, {declared}: transposed once into channels last, {program.Graph.Input}, which the layers read.");
+                    w.Line($"{K}.Layout.ToChannelsLast(input, {locals.Use(step.Y!)}, n, {declared[0]}, {declared[1]}, {declared[2]}, 0, {declared.Size});");
+                    break;
+                }
+                case StepKind.InputForward when g.First.Spec is InputSpec { ChannelsFirst: true } cf:
+                {
+                    var layer = g.First;
+                    int offset = program.Graph.InputOffset(layer);
+                    w.Comment($"{layer.Name} ({layer.TypeName}): ({string.Join(", ", cf.Shape)}) channels first, columns {offset} to {offset + layer.Output.Size} of each packed input row, transposed out into channels last, {layer.Output}.");
+                    w.Line($"{K}.Layout.ToChannelsLast(input, {locals.Use(step.Y!)}, n, {cf.Shape[0]}, {cf.Shape[1]}, {cf.Shape[2]}, {offset}, {program.Graph.Input.Size});");
+                    break;
+                }
                 case StepKind.InputForward:
                 {
                     var layer = g.First;

@@ -73,9 +73,11 @@ internal static partial class Emitter
     private static string StepName(Step s) => s.Kind switch
     {
         StepKind.SaveInput => "save input",
+        StepKind.TransposeInput => "input to channels last",
+        StepKind.TransposeInputBackward => "input gradient to channels first",
         StepKind.Loss => "loss",
         StepKind.OutputActivationBackward => "output gradient",
-        _ => $"{s.Group!.Label} {(s.IsBackward ? "backward" : "forward")}",
+        _ => $"{(s.Group!.Kind == KernelKind.View ? s.Group.First.Name : s.Group.Label)} {(s.IsBackward ? "backward" : "forward")}",
     };
 
     private static void Layout(CodeWriter w, KernelProgram program)
@@ -125,7 +127,7 @@ internal static partial class Emitter
         w.Line("/// <summary>Shapes, loss and layout, shared by every instance.</summary>");
         w.Line("public static readonly global::Kiln.ModelDescription Definition = new global::Kiln.ModelDescription(");
         w.Line($"    name: \"{graph.Spec.ClassName}\",");
-        w.Line($"    inputShape: new[] {{ {string.Join(", ", graph.Input.Dims)} }},");
+        w.Line($"    inputShape: new[] {{ {string.Join(", ", graph.DeclaredInput.Dims)} }},");
         w.Line($"    outputShape: new[] {{ {string.Join(", ", graph.Output.Dims)} }},");
         w.Line($"    loss: {(loss is null ? "null" : "global::Kiln.Loss." + loss.Kind)},");
         w.Line($"    fromLogits: {(loss?.FromLogits == true ? "true" : "false")},");
@@ -140,14 +142,19 @@ internal static partial class Emitter
         w.Line("    },");
         var inputLayers = graph.InputLayers.ToList();
         bool severalOutputs = graph.Outputs.Count > 1;
-        w.Line("    summary: Summary" + (inputLayers.Count > 0 || severalOutputs ? "," : ");"));
-        if (inputLayers.Count > 0)
+        w.Line("    summary: Summary,");
+        if (inputLayers.Count > 0 || graph.Spec.ChannelsFirst)
         {
+            // The shapes the data has, as declared: a channels-first input's (C, H, W), which the generated code transposes.
             w.Line("    inputs: new global::Kiln.InputInfo[]");
             w.Line("    {");
+            if (inputLayers.Count == 0)
+                w.Line($"        new(\"input\", new[] {{ {string.Join(", ", graph.DeclaredInput.Dims)} }}, ChannelsFirst: true),");
             foreach (var input in inputLayers)
-                w.Line($"        new(\"{input.Name}\", new[] {{ {string.Join(", ", input.Output.Dims)} }}),");
-            w.Line("    }" + (severalOutputs ? "," : ");"));
+                w.Line(input.Spec is InputSpec { ChannelsFirst: true } cf
+                    ? $"        new(\"{input.Name}\", new[] {{ {string.Join(", ", cf.Shape)} }}, ChannelsFirst: true),"
+                    : $"        new(\"{input.Name}\", new[] {{ {string.Join(", ", input.Output.Dims)} }}),");
+            w.Line("    },");
         }
         if (severalOutputs)
         {
@@ -155,8 +162,14 @@ internal static partial class Emitter
             w.Line("    {");
             foreach (var o in graph.Outputs)
                 w.Line($"        new(\"{o.Layer.Name}\", new[] {{ {string.Join(", ", o.Layer.Output.Dims)} }}, {(o.Loss is null ? "null" : "global::Kiln.Loss." + o.Loss.Kind)}, FromLogits: {(o.Loss?.FromLogits == true ? "true" : "false")}, Weight: {(o.Loss is null ? "1" : o.Loss.Weight.ToString("R", CultureInfo.InvariantCulture))}),");
-            w.Line("    });");
+            w.Line("    },");
         }
+        // Keras' model.layers, in the summary's order: name, type, output shape, parameter count.
+        w.Line("    layers: new global::Kiln.LayerInfo[]");
+        w.Line("    {");
+        foreach (var l in graph.Layers)
+            w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}),");
+        w.Line("    });");
         w.Line();
     }
 

@@ -152,6 +152,7 @@ internal static partial class ModelReader
         var layers = new List<LayerSpec>();
         var input = new List<Argument>();
         SourceSpan? sequentialLocation = null;
+        Argument? dataFormat = null;
         var blocks = new Names.Counter();
         var blockTrees = new List<SyntaxTree>();
         var losses = new List<LossSpec>();
@@ -166,6 +167,7 @@ internal static partial class ModelReader
             {
                 sequentialLocation = location;
                 input.AddRange(arguments.Where(a => a.Name == "inputShape").SelectMany(Expand));
+                dataFormat = arguments.FirstOrDefault(a => a.Name == "DataFormat");
             }
             else if (type.Name == "LossAttribute")
             {
@@ -210,7 +212,13 @@ internal static partial class ModelReader
             new EquatableArray<Argument>(input.ToArray()),
             sequentialLocation,
             new EquatableArray<LayerSpec>(layers.ToArray()),
-            losses.FirstOrDefault()) { ClassLocation = identifier, Losses = new EquatableArray<LossSpec>(losses.ToArray()) };
+            losses.FirstOrDefault())
+        {
+            ClassLocation = identifier,
+            Losses = new EquatableArray<LossSpec>(losses.ToArray()),
+            ChannelsFirst = dataFormat?.Number == 1,
+            DataFormatLocation = dataFormat?.Location,
+        };
         var trees = symbol.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).Concat(blockTrees).Distinct().ToArray();
         return new ModelInput(spec, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), new SourceTrees(trees));
     }

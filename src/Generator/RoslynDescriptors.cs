@@ -59,6 +59,8 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor LogitsWithoutFromLogits = new("KILN0204", "Cross-entropy on an output that is not a probability", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor KerasPositionalStrides = new("KILN0150", "Positional strides that an older reading took as the window", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor ArgumentTwice = new("KILN0151", "Argument given twice", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LooksChannelsFirst = new("KILN0155", "Input shape looks channels first", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor ChannelsFirstNeedsImage = new("KILN0156", "DataFormat.ChannelsFirst needs an image shape", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor[] All =
     {
@@ -110,5 +112,7 @@ internal static class RoslynDescriptors
         LogitsWithoutFromLogits,
         KerasPositionalStrides,
         ArgumentTwice,
+        LooksChannelsFirst,
+        ChannelsFirstNeedsImage,
     };
 }

@@ -97,6 +97,11 @@ public sealed class GradientCheckTests
         ["FirstLayerTwoReadersViewFirst"] = new(s => new FirstLayerTwoReadersViewFirst(BatchSize, s), Targets.Binary),
         ["InputViewReadThrice"] = new(s => new InputViewReadThrice(BatchSize, s), Targets.Regression),
         ["DropoutAndFrozenBranches"] = new(s => new DropoutAndFrozenBranches(BatchSize, s), Targets.OneHot),
+        // Channels-first inputs, transposed as they enter (ChannelsFirstModels.cs).
+        ["ChannelsFirstCnn"] = new(s => new ChannelsFirstCnn(BatchSize, s), Targets.Sparse),
+        ["ChannelsFirstFlatten"] = new(s => new ChannelsFirstFlatten(BatchSize, s), Targets.Regression),
+        ["ChannelsFirstInputs"] = new(s => new ChannelsFirstInputs(BatchSize, s), Targets.Sparse),
+        ["ChannelsFirstViewReadThrice"] = new(s => new ChannelsFirstViewReadThrice(BatchSize, s), Targets.Regression),
     };
 
     public static TheoryData<string> CaseNames()

@@ -793,4 +793,56 @@ public class DiagnosticTests
         Assert.Empty(result.CompilationDiagnostics);
         Assert.Single(result.Generated);
     }
+
+    [Fact]
+    public void SequentialShapeLooksChannelsFirst() => AssertSingle("""
+        [[|Sequential(3, 32, 32)|]]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation.Softmax)]
+        public partial class M { }
+        """, "KILN0155", "[Sequential] on 'M' reads (3, 32, 32) channels last, as 3×32 images with 32 channels, but it looks like channels-first images, 3 channel(s) of 32×32; if the data is (channels, height, width), add DataFormat = DataFormat.ChannelsFirst, or convert the data with ChannelLayout.ToChannelsLast and declare (32, 32, 3)",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void InputShapeLooksChannelsFirst() => AssertSingle("""
+        [[|Input(1, 28, 28, Name = "image")|]]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation.Softmax)]
+        public partial class M { }
+        """, "KILN0155", "[Input(1, 28, 28)] reads (1, 28, 28) channels last, as 1×28 images with 28 channels, but it looks like channels-first images, 1 channel(s) of 28×28; if the data is (channels, height, width), add DataFormat = DataFormat.ChannelsFirst, or convert the data with ChannelLayout.ToChannelsLast and declare (28, 28, 1)",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void ChannelsFirstShapeWithoutAnImageLayerIsNotFlagged()
+    {
+        // (3, 32, 32) read by Dense layers only is a sequence of 3 steps, not an image.
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n[Sequential(3, 32, 32)]\n[Flatten]\n[Dense(2)]\npublic partial class M { }\n");
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationDiagnostics);
+    }
+
+    [Fact]
+    public void DataFormatChannelsFirstSilencesTheWarning()
+    {
+        var result = GeneratorHarness.Run("using Kiln;\nnamespace Models;\n[Sequential(3, 32, 32, DataFormat = DataFormat.ChannelsFirst)]\n[Conv2D(8, 3)]\n[GlobalAveragePooling2D]\n[Dense(2)]\npublic partial class M { }\n");
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompilationDiagnostics);
+    }
+
+    [Fact]
+    public void SequentialChannelsFirstNeedsThreeDimensions() => AssertSingle("""
+        [Sequential(784, [|DataFormat = DataFormat.ChannelsFirst|])]
+        [Dense(10, Activation.Softmax)]
+        public partial class M { }
+        """, "KILN0156", "[Sequential] on 'M' declares DataFormat.ChannelsFirst on the shape (784), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat");
+
+    [Fact]
+    public void InputChannelsFirstNeedsThreeDimensions() => AssertSingle("""
+        [Input(28, 28, Name = "image", [|DataFormat = DataFormat.ChannelsFirst|])]
+        [Flatten]
+        [Dense(10, Activation.Softmax)]
+        public partial class M { }
+        """, "KILN0156", "InputLayer 'image' declares DataFormat.ChannelsFirst on the shape (28, 28), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat");
 }

@@ -12,7 +12,8 @@ namespace Kiln.Generator.Tests;
 /// <summary>
 /// Random graph models (fixed seed): chains with branches started by <c>From</c>, merges of 2-4
 /// earlier layers whose shapes agree (the generator below tracks shapes), Concatenate on random
-/// valid axes, flat and image layers, any of the four losses, and user names from a nasty pool.
+/// valid axes, flat and image layers, any of the four losses, and user names from a nasty pool;
+/// every other image input is declared channels first.
 /// Every model either gets exactly the KILN diagnostics the generator below predicts (a
 /// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
 /// compiles with no error and no other warning; then every accepted model is loaded and trains
@@ -254,7 +255,12 @@ public class GraphFuzzTests
             _ => "[Loss(Loss.MeanSquaredError)]",
         });
 
-        string text = $"using Kiln;\nnamespace Models;\n[Sequential({Dims(input)})]\n{m.Text}public partial class {className} {{ }}\n";
+        // Every other image model declares its input channels first, (C, H, W) for the (H, W, C) its layers read;
+        // decided without a draw, so the random stream (and every other model) is unchanged.
+        string declared = input.Length == 3 && m.Nodes.Count % 2 == 0
+            ? $"{input[2]}, {input[0]}, {input[1]}, DataFormat = DataFormat.ChannelsFirst"
+            : Dims(input);
+        string text = $"using Kiln;\nnamespace Models;\n[Sequential({declared})]\n{m.Text}public partial class {className} {{ }}\n";
         bool viewAndOther = m.Nodes.Any(l => l.Reads >= 2 && m.Nodes.Any(v => v.IsView && v.Sources.Contains(l)));
         return new Expected(text, loss, diagnostics, rejected, viewAndOther);
     }

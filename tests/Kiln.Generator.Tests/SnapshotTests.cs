@@ -23,6 +23,7 @@ public class SnapshotTests
     [InlineData("samples/Gan/GanModels.cs")]
     [InlineData("samples/FashionMnistResNet/FashionResNet.cs")]
     [InlineData("tests/Kiln.EndToEnd.Tests/GraphModels.cs")]
+    [InlineData("tests/Kiln.EndToEnd.Tests/ChannelsFirstModels.cs")]
     public void GeneratedCodeMatchesTheApprovedFiles(string modelFile)
     {
         string source = File.ReadAllText(RepositoryPath(modelFile));

@@ -258,6 +258,16 @@ public static class Descriptors
         "[{0}] gets {1} twice, {2} and {3}; write it once",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor LooksChannelsFirst = new(
+        "KILN0155", "Input shape looks channels first",
+        "{0} reads ({1}) channels last, as {2}×{3} images with {4} channels, but it looks like channels-first images, {2} channel(s) of {3}×{4}; if the data is (channels, height, width), add DataFormat = DataFormat.ChannelsFirst, or convert the data with ChannelLayout.ToChannelsLast and declare ({3}, {4}, {2})",
+        Severity.Warning);
+
+    public static readonly DiagnosticDescriptor ChannelsFirstNeedsImage = new(
+        "KILN0156", "DataFormat.ChannelsFirst needs an image shape",
+        "{0} declares DataFormat.ChannelsFirst on the shape ({1}), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat",
+        Severity.Error);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension, TooManyParameters,
@@ -270,6 +280,7 @@ public static class Descriptors
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
         KerasPositionalStrides, ArgumentTwice,
+        LooksChannelsFirst, ChannelsFirstNeedsImage,
     };
 }
 

@@ -12,6 +12,9 @@ public sealed record InputSpec(EquatableArray<int> Shape) : LayerSpec
     /// <summary>Where each dimension was written.</summary>
     public EquatableArray<SourceSpan> ElementLocations { get; init; } = EquatableArray<SourceSpan>.Empty;
 
+    /// <summary><c>DataFormat = DataFormat.ChannelsFirst</c>: <see cref="Shape"/> is (C, H, W); the layers read (H, W, C), transposed as the columns are copied out.</summary>
+    public bool ChannelsFirst { get; init; }
+
     public override LayerKind Kind => LayerKind.Input;
     public override string BaseName => "input_layer";
     public override string KerasType => "InputLayer";
@@ -24,6 +27,7 @@ public sealed record InputSpec(EquatableArray<int> Shape) : LayerSpec
         return new InputSpec(written?.Ints ?? EquatableArray<int>.Empty)
         {
             ElementLocations = written?.ElementLocations ?? EquatableArray<SourceSpan>.Empty,
+            ChannelsFirst = a.Int(nameof(ChannelsFirst), "DataFormat", 0) == 1,
         };
     }
 
@@ -35,8 +39,11 @@ public sealed record InputSpec(EquatableArray<int> Shape) : LayerSpec
             if (Shape[d] < 1)
                 return c.Fail(Descriptors.NonPositiveInputDimension, d < ElementLocations.Count ? ElementLocations[d] : Location,
                     d, c.Name, Shape[d].ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return c.Node(new Shape(Shape.ToArray()), 0);
+        if (!ChannelsFirst) return c.Node(new Shape(Shape.ToArray()), 0);
+        if (Shape.Count != 3)
+            return c.Fail(Descriptors.ChannelsFirstNeedsImage, LocationOf(nameof(ChannelsFirst)) ?? Location, c.Label, string.Join(", ", Shape));
+        return c.Node(new Shape(Shape[1], Shape[2], Shape[0]), 0);
     }
 
-    public override string Describe(LayerNode node) => $"Input{node.Output}";
+    public override string Describe(LayerNode node) => ChannelsFirst ? $"Input({string.Join(", ", Shape)}, channels first)" : $"Input{node.Output}";
 }

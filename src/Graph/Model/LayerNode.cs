@@ -112,7 +112,12 @@ public sealed class ModelGraph
     public int Readers(LayerNode layer) => _readers.TryGetValue(layer, out int n) ? n : 0;
 
     public ModelSpec Spec { get; }
+
+    /// <summary>What the layers read: the [Sequential] shape, channels last; for [Input] layers, their sizes added up.</summary>
     public Shape Input { get; }
+
+    /// <summary>The input as the user declares it and gives the data: (C, H, W) for a channels-first [Sequential], else <see cref="Input"/>.</summary>
+    public Shape DeclaredInput => Spec.ChannelsFirst ? new Shape(Input[2], Input[0], Input[1]) : Input;
     public IReadOnlyList<LayerNode> Layers { get; }
     /// <summary>What the model returns: the last layer, or one layer per [Loss(Output = ...)].</summary>
     public IReadOnlyList<ModelOutput> Outputs { get; }

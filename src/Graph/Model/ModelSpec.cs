@@ -133,6 +133,15 @@ public sealed record ModelSpec(
     /// <summary>The parameter count above which KILN0007 warns (MSBuild <c>KilnMaxParameters</c>); 0 or less turns the check off.</summary>
     public long MaxParameters { get; init; } = DefaultMaxParameters;
 
+    /// <summary>
+    /// <c>[Sequential(3, 32, 32, DataFormat = DataFormat.ChannelsFirst)]</c>: the input shape is
+    /// (channels, height, width); the layers read it transposed to channels last.
+    /// </summary>
+    public bool ChannelsFirst { get; init; }
+
+    /// <summary>Where <c>DataFormat = ...</c> is written on [Sequential].</summary>
+    public SourceSpan? DataFormatLocation { get; init; }
+
     /// <summary>Where the class name is in the declaration that carries <c>[Sequential]</c>, for diagnostics about the whole model.</summary>
     public SourceSpan? ClassLocation { get; init; }
 

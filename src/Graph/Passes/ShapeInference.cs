@@ -14,7 +14,13 @@ public static class ShapeInference
     {
         // A model declared with [Input] attributes: its inputs are layers, checked like layers.
         bool functional = spec.Layers.Any(l => l is InputSpec);
-        if (functional) return Infer(spec, null, diagnostics);
+        if (functional)
+        {
+            foreach (var input in spec.Layers.OfType<InputSpec>())
+                if (!input.ChannelsFirst)
+                    ChannelsFirstLint(spec, input.Shape.ToArray(), input.Location, $"[Input({string.Join(", ", input.Shape)})]", diagnostics);
+            return Infer(spec, null, diagnostics);
+        }
         if (spec.InputShape.Count == 0)
         {
             diagnostics.Add(GraphDiagnostic.Create(Descriptors.NoInputShape, spec.SequentialLocation, spec.ClassName));
@@ -38,7 +44,32 @@ public static class ShapeInference
             return null;
         }
 
-        return Infer(spec, new Shape(spec.InputShape.Select(a => (int)a.Number).ToArray()), diagnostics);
+        var dims = spec.InputShape.Select(a => (int)a.Number).ToArray();
+        string label = $"[Sequential] on '{spec.ClassName}'";
+        if (spec.ChannelsFirst)
+        {
+            if (dims.Length != 3)
+            {
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.ChannelsFirstNeedsImage, spec.DataFormatLocation ?? spec.SequentialLocation, label, string.Join(", ", dims)));
+                return null;
+            }
+            // The layers read channels last: (C, H, W) -> (H, W, C); the generated code transposes the data once.
+            dims = new[] { dims[1], dims[2], dims[0] };
+        }
+        else ChannelsFirstLint(spec, dims, spec.SequentialLocation, label, diagnostics);
+        return Infer(spec, new Shape(dims), diagnostics);
+    }
+
+    /// <summary>
+    /// KILN0155: a channels-last image shape whose first dimension is a typical channel count (1, 3,
+    /// 4) and whose other two are image-sized is far more often (C, H, W) data than a 3-pixel-high
+    /// image, and the model then fails, if at all, layers later with no word about the layout.
+    /// </summary>
+    private static void ChannelsFirstLint(ModelSpec spec, int[] dims, SourceSpan? location, string label, List<GraphDiagnostic> diagnostics)
+    {
+        if (dims.Length != 3 || dims[0] is not (1 or 3 or 4) || dims[1] < 8 || dims[2] < 8) return;
+        if (!spec.Layers.Any(l => l is ConvolutionSpec or PoolingSpec or GlobalPoolingSpec or UpSampling2DSpec or ZeroPadding2DSpec)) return;
+        diagnostics.Add(GraphDiagnostic.Create(Descriptors.LooksChannelsFirst, location, label, string.Join(", ", dims), dims[0], dims[1], dims[2]));
     }
 
     /// <summary>Every layer from its sources; <paramref name="input"/> is the [Sequential] input, or null when [Input] layers declare them.</summary>

@@ -54,6 +54,8 @@ public sealed class Buffer
 public enum StepKind
 {
     SaveInput,
+    /// <summary>A channels-first [Sequential] input: X, (C, H, W) per sample, transposed into Y, channels last, which every layer reads.</summary>
+    TransposeInput,
     /// <summary>Dense, Conv2D or Conv2DTranspose (the group's first layer), with its BatchNormalization when the group has one.</summary>
     LinearForward,
     BatchNormForward,
@@ -90,6 +92,8 @@ public enum StepKind
     OutputGradientSplit,
     /// <summary>DY, the gradient of one input of several, into its columns of the caller's input gradient DX (zeros when DY is null).</summary>
     InputBackward,
+    /// <summary>DY, the channels-last gradient of a channels-first [Sequential] input, transposed into the caller's input gradient DX (zeros when DY is null).</summary>
+    TransposeInputBackward,
 }
 
 /// <summary>
@@ -140,12 +144,12 @@ public sealed class Step
 
     public bool IsBackward => Kind switch
     {
-        StepKind.SaveInput or StepKind.LinearForward or StepKind.BatchNormForward or StepKind.ActivationForward or StepKind.SoftmaxForward
+        StepKind.SaveInput or StepKind.TransposeInput or StepKind.LinearForward or StepKind.BatchNormForward or StepKind.ActivationForward or StepKind.SoftmaxForward
             or StepKind.DropoutForward or StepKind.PoolForward or StepKind.ResampleForward or StepKind.PreprocessForward
             or StepKind.MergeForward or StepKind.InputForward or StepKind.OutputForward or StepKind.Loss => false,
         StepKind.OutputActivationBackward or StepKind.LinearBackward or StepKind.BatchNormBackward or StepKind.ActivationBackward
             or StepKind.SoftmaxBackward or StepKind.DropoutBackward or StepKind.PoolBackward or StepKind.ResampleBackward
-            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward or StepKind.OutputGradientSplit or StepKind.ResidualBackward => true,
+            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward or StepKind.TransposeInputBackward or StepKind.OutputGradientSplit or StepKind.ResidualBackward => true,
         _ => throw new System.InvalidOperationException($"unknown step kind {Kind}"),
     };
 

@@ -49,10 +49,17 @@ public static class Lowering
         /// </summary>
         private string GradientName(Buffer x)
         {
+            // Views of a channels-first input's transposed copy are layers of their own; each gradient is named after its view.
+            if (x.AliasOf is not null && x.Root == _channelsLast) return "d_" + x.Name;
             if (x.AliasOf is null || !_producerOf.TryGetValue(x.Root, out var root)) return "d_" + x.Root.Name;
             return _p.Graph.Readers(root) > 1 ? "d_" + x.Name : "d_" + x.Root.Name;
         }
         private Buffer? _savedInput;
+        /// <summary>A channels-first [Sequential] input, transposed once into the arena: what every layer reads instead of the caller's span.</summary>
+        private Buffer? _channelsLast;
+
+        /// <summary>What a layer with no source reads: the caller's input, or its channels-last copy.</summary>
+        private Buffer ModelInput => _channelsLast ?? _p.Input;
         /// <summary>Output kernels whose activation the loss absorbed, with the gradient the loss seeds for their logits.</summary>
         private readonly Dictionary<KernelGroup, Buffer> _fused = new();
         private readonly IReadOnlyDictionary<string, string> _identifiers;
@@ -72,7 +79,7 @@ public static class Lowering
         /// <summary>The tensor a layer reads: the model's input, or the output of the kernel whose last layer it is (fusion never hides a tensor that is read).</summary>
         private Buffer OutputOf(LayerNode? source)
         {
-            if (source is null) return _p.Input;
+            if (source is null) return ModelInput;
             var g = _groupOf[source];
             if (g.Last != source) throw new System.InvalidOperationException($"'{source.Name}' is read but fused inside {g.Label}");
             return _outputOf[g];
@@ -102,12 +109,18 @@ public static class Lowering
 
         public void Forward()
         {
-            Buffer current = _p.Input;
+            if (_p.Graph.Spec.ChannelsFirst)
+            {
+                // An arena activation, not the input: it lives until backward has read it, so no saved copy is needed.
+                _channelsLast = New("channelsLastInput", _p.Graph.Input.Size, BufferRole.Activation);
+                _p.Forward.Add(new Step(StepKind.TransposeInput, _groups[0]) { X = _p.Input, Y = _channelsLast });
+            }
+            Buffer current = ModelInput;
             foreach (var g in _groups)
             {
                 string name = Identifier(g.Last.Name);
                 int size = g.Output.Size;
-                var x = g.First.Sources.Count > 0 ? OutputOf(g.First.Sources[0]) : _p.Input;
+                var x = g.First.Sources.Count > 0 ? OutputOf(g.First.Sources[0]) : ModelInput;
                 switch (g.Kind)
                 {
                     case KernelKind.View:
@@ -468,6 +481,15 @@ public static class Lowering
                     default:
                         throw new System.InvalidOperationException($"lowering has no backward rule for kernel kind {g.Kind} ({g.LayerNames})");
                 }
+            }
+            if (_channelsLast is not null)
+            {
+                // The layers' gradient of the channels-last copy, transposed back into the caller's (C, H, W) layout.
+                _p.Backward.Add(new Step(StepKind.TransposeInputBackward, _groups[0])
+                {
+                    DY = _gradientOf.TryGetValue(_channelsLast, out var d) ? d : null, DX = _p.InputGradient,
+                    OnlyForInputGradient = true, DxOnlyForInputGradient = true,
+                });
             }
         }
 

@@ -20,6 +20,13 @@ public static class Summary
         var rule = new string('_', width);
         var sb = new StringBuilder();
         sb.Append("Model: \"").Append(graph.Spec.ClassName).Append("\"\n");
+        // A channels-first input is declared (and fed) as (C, H, W), while the rows below are channels last.
+        if (graph.Spec.ChannelsFirst)
+            sb.Append("Input: ").Append(graph.DeclaredInput.ToKeras()).Append(" channels first, transposed once to ").Append(graph.Input.ToKeras()).Append('\n');
+        foreach (var input in graph.InputLayers)
+            if (input.Spec is InputSpec { ChannelsFirst: true } cf)
+                sb.Append("Input '").Append(input.Name).Append("': ").Append(new Shape(cf.Shape.ToArray()).ToKeras())
+                  .Append(" channels first, transposed once to ").Append(input.Output.ToKeras()).Append('\n');
         sb.Append(rule).Append('\n');
         sb.Append(Row("Layer (type)", "Output Shape", "Param #", "FLOPs", "Kernel", graphModel ? "Connected to" : ""));
         sb.Append(new string('=', width)).Append('\n');
@@ -96,6 +103,7 @@ public static class Summary
             KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Spec is RescalingSpec ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",
             KernelKind.Activation => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
             KernelKind.View => $"{g.LayerNames}: a view, no kernel",
+            KernelKind.Input when g.First.Spec is InputSpec { ChannelsFirst: true } => $"{g.Label}: {g.LayerNames}: its channels-first columns of each packed input row, transposed out into channels last (and its gradient transposed back)",
             KernelKind.Input => $"{g.Label}: {g.LayerNames}: its columns of each packed input row, copied out (and its gradient copied back)",
             KernelKind.Merge => $"{g.Label}: {g.LayerNames}: {g.First.Describe()}{act}{(g.First.As<MergeSpec>().Operation == MergeKind.Maximum ? " with the winning input saved" : "")} in one pass; backward gives each input its gradient, added to what other readers gave it",
             _ => throw new System.InvalidOperationException($"no description for kernel kind {g.Kind}"),

@@ -4,8 +4,8 @@ namespace Kiln;
 
 /// <summary>
 /// Marks a <c>partial class</c> as a sequential model. The arguments are the shape of one
-/// sample, channels last (Keras' <c>input_shape</c>). The layers are the attributes that
-/// follow, in order, on the same declaration.
+/// sample, channels last (Keras' <c>input_shape</c>) unless <see cref="DataFormat"/> says
+/// otherwise. The layers are the attributes that follow, in order, on the same declaration.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class SequentialAttribute : Attribute
@@ -13,6 +13,14 @@ public sealed class SequentialAttribute : Attribute
     public SequentialAttribute(params int[] inputShape) => InputShape = inputShape;
 
     public int[] InputShape { get; }
+
+    /// <summary>
+    /// Keras' <c>data_format</c>: <see cref="Kiln.DataFormat.ChannelsFirst"/> declares the sample as
+    /// (channels, height, width), as PyTorch and CIFAR files store images; the generated code
+    /// transposes each sample once into channels last as it enters the model. The alternative is to
+    /// convert the data once with <see cref="ChannelLayout.ToChannelsLast"/>.
+    /// </summary>
+    public DataFormat DataFormat { get; set; }
 }
 
 /// <summary>
@@ -48,6 +56,9 @@ public sealed class InputAttribute : LayerAttribute
 {
     public InputAttribute(params int[] shape) => Shape = shape;
 
-    /// <summary>The shape of one sample of this input, channels last.</summary>
+    /// <summary>The shape of one sample of this input, channels last unless <see cref="DataFormat"/> says otherwise.</summary>
     public int[] Shape { get; }
+
+    /// <summary>Keras' <c>data_format</c> for this input, as on <see cref="SequentialAttribute.DataFormat"/>.</summary>
+    public DataFormat DataFormat { get; set; }
 }

@@ -78,6 +78,9 @@ public abstract partial class Model
     /// <summary>Activations, gradients and scratch; offsets planned by the generator.</summary>
     public AlignedBuffer Arena { get; }
 
+    /// <summary>Keras' <c>model.layers</c>: each layer's name, type, output shape and parameter count, known at compile time.</summary>
+    public System.Collections.Generic.IReadOnlyList<LayerInfo> Layers => Description.Layers;
+
     public int InputSize => Description.InputSize;
     public int OutputSize => Description.OutputSize;
     public int TargetSize => Description.TargetSize;

@@ -21,8 +21,13 @@ public sealed record TensorInfo(string Name, int[] Shape, int Offset, bool Train
     }
 }
 
-/// <summary>One input of a model: its name and the shape of one sample. A model with several packs them side by side in each sample's row, in this order.</summary>
-public sealed record InputInfo(string Name, int[] Shape)
+/// <summary>
+/// One input of a model: its name and the shape of one sample as declared. A model with several packs
+/// them side by side in each sample's row, in this order. <paramref name="ChannelsFirst"/>: declared
+/// <c>DataFormat.ChannelsFirst</c>, so <paramref name="Shape"/> is (channels, height, width) and the
+/// generated code transposes each sample once into channels last.
+/// </summary>
+public sealed record InputInfo(string Name, int[] Shape, bool ChannelsFirst = false)
 {
     public int Size => ModelDescription.Product(Shape);
 }
@@ -59,7 +64,8 @@ public sealed class ModelDescription
         IReadOnlyList<TensorInfo> tensors,
         string summary,
         IReadOnlyList<InputInfo>? inputs = null,
-        IReadOnlyList<OutputInfo>? outputs = null)
+        IReadOnlyList<OutputInfo>? outputs = null,
+        IReadOnlyList<LayerInfo>? layers = null)
     {
         Name = name;
         InputShape = inputShape;
@@ -76,6 +82,7 @@ public sealed class ModelDescription
         OutputSize = Product(outputShape);
         Inputs = inputs ?? [new InputInfo("input", inputShape)];
         Outputs = outputs ?? [new OutputInfo("output", outputShape, loss, fromLogits)];
+        Layers = layers ?? [];
         int outputsSize = 0, targets = 0;
         foreach (var output in Outputs)
         {
@@ -102,6 +109,9 @@ public sealed class ModelDescription
     public int OutputSize { get; }
     /// <summary>The training loss of a model with one output; null for a model trained only through another (a GAN generator), and for one with several outputs (see <see cref="Outputs"/>).</summary>
     public Loss? Loss { get; }
+
+    /// <summary>The model's layers in the summary's order, as Keras' <c>model.layers</c> (empty for a description written by hand).</summary>
+    public IReadOnlyList<LayerInfo> Layers { get; }
 
     /// <summary>The model's outputs, in the order their values sit in each sample's output row; one for a model with one output.</summary>
     public IReadOnlyList<OutputInfo> Outputs { get; }

@@ -52,7 +52,11 @@ public static class ChannelLayout
         }
     }
 
-    /// <summary>A copy of a dataset of (C, H, W) samples as (H, W, C) samples; targets are shared.</summary>
+    /// <summary>
+    /// A copy of a dataset of (C, H, W) samples as (H, W, C) samples; targets are shared. The
+    /// alternative, without the copy, is to declare the model's input channels first,
+    /// <c>[Sequential(3, 32, 32, DataFormat = DataFormat.ChannelsFirst)]</c>.
+    /// </summary>
     public static Dataset ToChannelsLast(Dataset nchw)
     {
         ArgumentNullException.ThrowIfNull(nchw);

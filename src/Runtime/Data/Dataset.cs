@@ -74,7 +74,6 @@ public sealed class Dataset : ISampleSource
             TargetSize);
     }
 
-    /// <summary>A copy of the first <paramref name="count"/> samples (the seed's <c>x_train_all[:5000]</c>).</summary>
     /// <summary>
     /// Keras' <c>fit({"image": x1, "tabular": x2}, y)</c> for a model with several inputs: one array per
     /// input, by name, packed into rows in the order <paramref name="model"/> declares them. Every
@@ -123,6 +122,28 @@ public sealed class Dataset : ISampleSource
         return new Dataset(features, targets, model.InputShape, model.TargetSize);
     }
 
+    /// <summary>
+    /// <see cref="FromInputs(ModelDescription, float[], (string Name, float[] Values)[])"/> with the shape
+    /// of one sample of each array, checked against the input's declared shape (as Keras checks
+    /// <c>(None, 32, 32, 3)</c> against the data), so channels-first images cannot pass for channels-last ones.
+    /// </summary>
+    public static Dataset FromInputs(ModelDescription model, float[] targets, params (string Name, float[] Values, int[] SampleShape)[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var flat = new (string Name, float[] Values)[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var (name, values, shape) = inputs[i];
+            ArgumentNullException.ThrowIfNull(shape, nameof(inputs));
+            foreach (var d in model.Inputs)
+                if (d.Name == name && !InputShapes.Agree(d.Shape, shape))
+                    throw new ArgumentException(InputShapes.Mismatch(model, d, shape, $"the '{name}' array's"), nameof(inputs));
+            flat[i] = (name, values);
+        }
+        return FromInputs(model, targets, flat);
+    }
+
     private static string Names(System.Collections.Generic.IReadOnlyList<InputInfo> inputs)
     {
         var names = new string[inputs.Count];
@@ -130,6 +151,7 @@ public sealed class Dataset : ISampleSource
         return string.Join(", ", names);
     }
 
+    /// <summary>A copy of the first <paramref name="count"/> samples (the seed's <c>x_train_all[:5000]</c>).</summary>
     public Dataset Take(int count) => Slice(0, count);
 
     /// <summary>A copy of all but the first <paramref name="count"/> samples (<c>x_train_all[5000:]</c>).</summary>

@@ -458,11 +458,20 @@ public abstract partial class Model
         _ => "",
     };
 
+    /// <summary>
+    /// The data's sample shape against the model's input, not only its size: channels-first images
+    /// of the right size would otherwise train as scrambled channels-last ones (see <see cref="InputShapes.Agree"/>).
+    /// </summary>
     private void CheckInputs(int sampleSize, int[] sampleShape, string parameter, string whose = "the dataset's")
     {
-        if (sampleSize != InputSize)
-            throw new ArgumentException(
-                $"{Description.Name} takes samples of shape ({Dataset.Shape(Description.InputShape)}), {InputSize} values, but {whose} samples are ({Dataset.Shape(sampleShape)}), {sampleSize} values.",
-                parameter);
+        var d = Description;
+        if (d.Inputs.Count > 1)
+        {
+            if (sampleShape.Length != 1 || sampleSize != InputSize)
+                throw new ArgumentException(InputShapes.Packed(d, sampleShape, whose), parameter);
+            return;
+        }
+        if (!InputShapes.Agree(d.InputShape, sampleShape))
+            throw new ArgumentException(InputShapes.Mismatch(d, d.Inputs[0], sampleShape, whose), parameter);
     }
 }

@@ -296,7 +296,33 @@ ________________________________________________________________________________
                 new("stage2.shortcut/moving_mean", new[] { 3 }, Stage2ShortcutMovingMean, Trainable: false),
                 new("stage2.shortcut/moving_variance", new[] { 3 }, Stage2ShortcutMovingVariance, Trainable: false),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 18),
+                new("batch_normalization", "BatchNormalization", new[] { 4, 4, 2 }, 8),
+                new("re_lu", "ReLU", new[] { 4, 4, 2 }, 0),
+                new("projection_block.conv2d", "Conv2D", new[] { 4, 4, 2 }, 36),
+                new("projection_block.batch_normalization", "BatchNormalization", new[] { 4, 4, 2 }, 8),
+                new("projection_block.re_lu", "ReLU", new[] { 4, 4, 2 }, 0),
+                new("projection_block.conv2d_1", "Conv2D", new[] { 4, 4, 2 }, 36),
+                new("projection_block.main", "BatchNormalization", new[] { 4, 4, 2 }, 8),
+                new("projection_block.conv2d_2", "Conv2D", new[] { 4, 4, 2 }, 4),
+                new("projection_block.shortcut", "BatchNormalization", new[] { 4, 4, 2 }, 8),
+                new("projection_block.add", "Add", new[] { 4, 4, 2 }, 0),
+                new("projection_block.re_lu_1", "ReLU", new[] { 4, 4, 2 }, 0),
+                new("stage2.conv2d", "Conv2D", new[] { 2, 2, 3 }, 54),
+                new("stage2.batch_normalization", "BatchNormalization", new[] { 2, 2, 3 }, 12),
+                new("stage2.re_lu", "ReLU", new[] { 2, 2, 3 }, 0),
+                new("stage2.conv2d_1", "Conv2D", new[] { 2, 2, 3 }, 81),
+                new("stage2.main", "BatchNormalization", new[] { 2, 2, 3 }, 12),
+                new("stage2.conv2d_2", "Conv2D", new[] { 2, 2, 3 }, 6),
+                new("stage2.shortcut", "BatchNormalization", new[] { 2, 2, 3 }, 12),
+                new("stage2.add", "Add", new[] { 2, 2, 3 }, 0),
+                new("stage2.re_lu_1", "ReLU", new[] { 2, 2, 3 }, 0),
+                new("global_average_pooling2d", "GlobalAveragePooling2D", new[] { 3 }, 0),
+                new("dense", "Dense", new[] { 3 }, 12),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public BlockResNet(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

@@ -186,7 +186,22 @@ ________________________________________________________________________________
                 new("batch_normalization_1/moving_mean", new[] { 64 }, BatchNormalization1MovingMean, Trainable: false),
                 new("batch_normalization_1/moving_variance", new[] { 64 }, BatchNormalization1MovingVariance, Trainable: false),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("conv2d", "Conv2D", new[] { 28, 28, 32 }, 288),
+                new("batch_normalization", "BatchNormalization", new[] { 28, 28, 32 }, 128),
+                new("re_lu", "ReLU", new[] { 28, 28, 32 }, 0),
+                new("max_pooling2d", "MaxPooling2D", new[] { 14, 14, 32 }, 0),
+                new("conv2d_1", "Conv2D", new[] { 14, 14, 64 }, 18432),
+                new("batch_normalization_1", "BatchNormalization", new[] { 14, 14, 64 }, 256),
+                new("re_lu_1", "ReLU", new[] { 14, 14, 64 }, 0),
+                new("max_pooling2d_1", "MaxPooling2D", new[] { 7, 7, 64 }, 0),
+                new("flatten", "Flatten", new[] { 3136 }, 0),
+                new("dense", "Dense", new[] { 128 }, 401536),
+                new("dropout", "Dropout", new[] { 128 }, 0),
+                new("dense_1", "Dense", new[] { 10 }, 1290),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public FashionCnn(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

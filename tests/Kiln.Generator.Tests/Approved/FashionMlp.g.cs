@@ -109,7 +109,14 @@ ________________________________________________________________________________
                 new("dense_2/kernel", new[] { 100, 10 }, Dense2Kernel, Trainable: true),
                 new("dense_2/bias", new[] { 10 }, Dense2Bias, Trainable: true),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("flatten", "Flatten", new[] { 784 }, 0),
+                new("dense", "Dense", new[] { 300 }, 235500),
+                new("dense_1", "Dense", new[] { 100 }, 30100),
+                new("dense_2", "Dense", new[] { 10 }, 1010),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public FashionMlp(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

@@ -356,7 +356,40 @@ ________________________________________________________________________________
                 new("stage3.shortcut/moving_mean", new[] { 64 }, Stage3ShortcutMovingMean, Trainable: false),
                 new("stage3.shortcut/moving_variance", new[] { 64 }, Stage3ShortcutMovingVariance, Trainable: false),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("conv2d", "Conv2D", new[] { 28, 28, 16 }, 144),
+                new("batch_normalization", "BatchNormalization", new[] { 28, 28, 16 }, 64),
+                new("stem", "ReLU", new[] { 28, 28, 16 }, 0),
+                new("conv2d_1", "Conv2D", new[] { 28, 28, 16 }, 2304),
+                new("batch_normalization_1", "BatchNormalization", new[] { 28, 28, 16 }, 64),
+                new("re_lu", "ReLU", new[] { 28, 28, 16 }, 0),
+                new("conv2d_2", "Conv2D", new[] { 28, 28, 16 }, 2304),
+                new("stage1_main", "BatchNormalization", new[] { 28, 28, 16 }, 64),
+                new("add", "Add", new[] { 28, 28, 16 }, 0),
+                new("stage1", "ReLU", new[] { 28, 28, 16 }, 0),
+                new("stage2.conv2d", "Conv2D", new[] { 14, 14, 32 }, 4608),
+                new("stage2.batch_normalization", "BatchNormalization", new[] { 14, 14, 32 }, 128),
+                new("stage2.re_lu", "ReLU", new[] { 14, 14, 32 }, 0),
+                new("stage2.conv2d_1", "Conv2D", new[] { 14, 14, 32 }, 9216),
+                new("stage2.main", "BatchNormalization", new[] { 14, 14, 32 }, 128),
+                new("stage2.conv2d_2", "Conv2D", new[] { 14, 14, 32 }, 512),
+                new("stage2.shortcut", "BatchNormalization", new[] { 14, 14, 32 }, 128),
+                new("stage2.add", "Add", new[] { 14, 14, 32 }, 0),
+                new("stage2.re_lu_1", "ReLU", new[] { 14, 14, 32 }, 0),
+                new("stage3.conv2d", "Conv2D", new[] { 7, 7, 64 }, 18432),
+                new("stage3.batch_normalization", "BatchNormalization", new[] { 7, 7, 64 }, 256),
+                new("stage3.re_lu", "ReLU", new[] { 7, 7, 64 }, 0),
+                new("stage3.conv2d_1", "Conv2D", new[] { 7, 7, 64 }, 36864),
+                new("stage3.main", "BatchNormalization", new[] { 7, 7, 64 }, 256),
+                new("stage3.conv2d_2", "Conv2D", new[] { 7, 7, 64 }, 2048),
+                new("stage3.shortcut", "BatchNormalization", new[] { 7, 7, 64 }, 256),
+                new("stage3.add", "Add", new[] { 7, 7, 64 }, 0),
+                new("stage3.re_lu_1", "ReLU", new[] { 7, 7, 64 }, 0),
+                new("global_average_pooling2d", "GlobalAveragePooling2D", new[] { 64 }, 0),
+                new("dense", "Dense", new[] { 10 }, 650),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public FashionResNet(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

@@ -122,6 +122,15 @@ ________________________________________________________________________________
             {
                 new("a", new[] { 3 }),
                 new("b", new[] { 3 }),
+            },
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("a", "InputLayer", new[] { 3 }, 0),
+                new("b", "InputLayer", new[] { 3 }, 0),
+                new("ab", "Multiply", new[] { 3 }, 0),
+                new("da", "Dense", new[] { 3 }, 12),
+                new("add", "Add", new[] { 3 }, 0),
+                new("dense", "Dense", new[] { 2 }, 8),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -38,7 +38,7 @@
 //   d_h                             64       6   8-13
 //   dense                           80       2   4-14
 //   shared in place: grid = h, flat = h, d_flat = d_add_2, d_h_part1 = d_positive
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 loss, 6 k3 backward, 7 k2 backward, 8 k2 backward, 9 k2 backward, 10 k1 backward, 11 k1 backward, 12 k-1 backward, 13 k0 backward
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 loss, 6 k3 backward, 7 k2 backward, 8 k2 backward, 9 k2 backward, 10 k1 backward, 11 k1 backward, 12 grid backward, 13 k0 backward
 
 #nullable enable
 using System;
@@ -111,7 +111,16 @@ ________________________________________________________________________________
                 new("dense/kernel", new[] { 6, 2 }, DenseKernel, Trainable: true),
                 new("dense/bias", new[] { 2 }, DenseBias, Trainable: true),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("h", "Dense", new[] { 6 }, 42),
+                new("grid", "Reshape", new[] { 2, 3 }, 0),
+                new("flat", "Flatten", new[] { 6 }, 0),
+                new("positive", "ReLU", new[] { 6 }, 0),
+                new("add", "Add", new[] { 6 }, 0),
+                new("dense", "Dense", new[] { 2 }, 14),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public ManyReaders(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)
@@ -177,7 +186,7 @@ ________________________________________________________________________________
             Kernels.Activations.Backward(positive, d_positive, d_positive, new Kernels.Relu());
             // k1 backward: d_h is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_h, d_positive);
-            // k-1 backward: d_h is read by more than one layer; add this reader's part.
+            // grid (Reshape) backward: d_h is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_h, d_add_2);
             // k0 · h (Dense(6)) [GraphModels.cs:81]: (6) -> (6), backward: kernel and bias gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);

@@ -241,7 +241,25 @@ ________________________________________________________________________________
                 new("batch_normalization/moving_mean", new[] { 3 }, BatchNormalizationMovingMean, Trainable: false),
                 new("batch_normalization/moving_variance", new[] { 3 }, BatchNormalizationMovingVariance, Trainable: false),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("batch_normalization", "BatchNormalization", new[] { 64, 64, 3 }, 12),
+                new("conv2d", "Conv2D", new[] { 64, 64, 20 }, 260),
+                new("max_pooling2d", "MaxPooling2D", new[] { 32, 32, 20 }, 0),
+                new("conv2d_1", "Conv2D", new[] { 32, 32, 20 }, 1620),
+                new("max_pooling2d_1", "MaxPooling2D", new[] { 16, 16, 20 }, 0),
+                new("conv2d_2", "Conv2D", new[] { 16, 16, 20 }, 1620),
+                new("max_pooling2d_2", "MaxPooling2D", new[] { 8, 8, 20 }, 0),
+                new("conv2d_3", "Conv2D", new[] { 8, 8, 20 }, 1620),
+                new("max_pooling2d_3", "MaxPooling2D", new[] { 4, 4, 20 }, 0),
+                new("conv2d_4", "Conv2D", new[] { 4, 4, 20 }, 1620),
+                new("max_pooling2d_4", "MaxPooling2D", new[] { 2, 2, 20 }, 0),
+                new("conv2d_5", "Conv2D", new[] { 2, 2, 20 }, 1620),
+                new("max_pooling2d_5", "MaxPooling2D", new[] { 1, 1, 20 }, 0),
+                new("flatten", "Flatten", new[] { 20 }, 0),
+                new("dense", "Dense", new[] { 2 }, 42),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public PetsCnn(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

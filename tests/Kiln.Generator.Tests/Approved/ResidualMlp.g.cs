@@ -128,7 +128,16 @@ ________________________________________________________________________________
                 new("dense_1/kernel", new[] { 8, 3 }, Dense1Kernel, Trainable: true),
                 new("dense_1/bias", new[] { 3 }, Dense1Bias, Trainable: true),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("stem", "Dense", new[] { 8 }, 56),
+                new("dense", "Dense", new[] { 8 }, 72),
+                new("main", "Dense", new[] { 8 }, 72),
+                new("add", "Add", new[] { 8 }, 0),
+                new("re_lu", "ReLU", new[] { 8 }, 0),
+                new("dense_1", "Dense", new[] { 3 }, 27),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public ResidualMlp(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

@@ -153,7 +153,21 @@ ________________________________________________________________________________
                 new("dense/kernel", new[] { 2048, 1 }, DenseKernel, Trainable: true),
                 new("dense/bias", new[] { 1 }, DenseBias, Trainable: true),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("conv2d", "Conv2D", new[] { 32, 32, 128 }, 3584),
+                new("leaky_re_lu", "LeakyReLU", new[] { 32, 32, 128 }, 0),
+                new("conv2d_1", "Conv2D", new[] { 16, 16, 128 }, 262272),
+                new("leaky_re_lu_1", "LeakyReLU", new[] { 16, 16, 128 }, 0),
+                new("conv2d_2", "Conv2D", new[] { 8, 8, 128 }, 262272),
+                new("leaky_re_lu_2", "LeakyReLU", new[] { 8, 8, 128 }, 0),
+                new("conv2d_3", "Conv2D", new[] { 4, 4, 128 }, 262272),
+                new("leaky_re_lu_3", "LeakyReLU", new[] { 4, 4, 128 }, 0),
+                new("flatten", "Flatten", new[] { 2048 }, 0),
+                new("dropout", "Dropout", new[] { 2048 }, 0),
+                new("dense", "Dense", new[] { 1 }, 2049),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public SeedDiscriminator(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

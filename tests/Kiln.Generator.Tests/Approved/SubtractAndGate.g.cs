@@ -143,7 +143,17 @@ ________________________________________________________________________________
                 new("dense/kernel", new[] { 6, 2 }, DenseKernel, Trainable: true),
                 new("dense/bias", new[] { 2 }, DenseBias, Trainable: true),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("h", "Dense", new[] { 6 }, 36),
+                new("a", "Dense", new[] { 6 }, 42),
+                new("b", "Dense", new[] { 6 }, 42),
+                new("diff", "Subtract", new[] { 6 }, 0),
+                new("gate", "Dense", new[] { 6 }, 42),
+                new("multiply", "Multiply", new[] { 6 }, 0),
+                new("dense", "Dense", new[] { 2 }, 14),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public SubtractAndGate(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

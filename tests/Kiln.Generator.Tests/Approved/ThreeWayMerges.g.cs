@@ -150,7 +150,18 @@ ________________________________________________________________________________
                 new("dense/kernel", new[] { 15, 3 }, DenseKernel, Trainable: true),
                 new("dense/bias", new[] { 3 }, DenseBias, Trainable: true),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("p", "Dense", new[] { 5 }, 25),
+                new("q", "Dense", new[] { 5 }, 30),
+                new("r", "Dense", new[] { 5 }, 30),
+                new("product", "Multiply", new[] { 5 }, 0),
+                new("mean", "Average", new[] { 5 }, 0),
+                new("largest", "Maximum", new[] { 5 }, 0),
+                new("concatenate", "Concatenate", new[] { 15 }, 0),
+                new("dense", "Dense", new[] { 3 }, 48),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public ThreeWayMerges(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

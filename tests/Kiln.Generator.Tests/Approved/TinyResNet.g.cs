@@ -270,7 +270,31 @@ ________________________________________________________________________________
                 new("shortcut/moving_mean", new[] { 3 }, ShortcutMovingMean, Trainable: false),
                 new("shortcut/moving_variance", new[] { 3 }, ShortcutMovingVariance, Trainable: false),
             },
-            summary: Summary);
+            summary: Summary,
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 18),
+                new("batch_normalization", "BatchNormalization", new[] { 4, 4, 2 }, 8),
+                new("stem", "ReLU", new[] { 4, 4, 2 }, 0),
+                new("conv2d_1", "Conv2D", new[] { 4, 4, 2 }, 36),
+                new("batch_normalization_1", "BatchNormalization", new[] { 4, 4, 2 }, 8),
+                new("re_lu", "ReLU", new[] { 4, 4, 2 }, 0),
+                new("conv2d_2", "Conv2D", new[] { 4, 4, 2 }, 36),
+                new("b1", "BatchNormalization", new[] { 4, 4, 2 }, 8),
+                new("add", "Add", new[] { 4, 4, 2 }, 0),
+                new("block1", "ReLU", new[] { 4, 4, 2 }, 0),
+                new("conv2d_3", "Conv2D", new[] { 2, 2, 3 }, 54),
+                new("batch_normalization_2", "BatchNormalization", new[] { 2, 2, 3 }, 12),
+                new("re_lu_1", "ReLU", new[] { 2, 2, 3 }, 0),
+                new("conv2d_4", "Conv2D", new[] { 2, 2, 3 }, 81),
+                new("main", "BatchNormalization", new[] { 2, 2, 3 }, 12),
+                new("conv2d_5", "Conv2D", new[] { 2, 2, 3 }, 6),
+                new("shortcut", "BatchNormalization", new[] { 2, 2, 3 }, 12),
+                new("add_1", "Add", new[] { 2, 2, 3 }, 0),
+                new("re_lu_2", "ReLU", new[] { 2, 2, 3 }, 0),
+                new("global_average_pooling2d", "GlobalAveragePooling2D", new[] { 3 }, 0),
+                new("dense", "Dense", new[] { 3 }, 12),
+            });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
         public TinyResNet(int batchSize = 32, int seed = 0) : base(Definition, batchSize, seed)

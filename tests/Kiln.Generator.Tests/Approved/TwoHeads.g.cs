@@ -133,6 +133,13 @@ ________________________________________________________________________________
             {
                 new("class", new[] { 3 }, global::Kiln.Loss.SparseCategoricalCrossentropy, FromLogits: false, Weight: 1),
                 new("size", new[] { 1 }, global::Kiln.Loss.MeanSquaredError, FromLogits: false, Weight: 0.5),
+            },
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("conv2d", "Conv2D", new[] { 4, 4, 3 }, 30),
+                new("features", "GlobalAveragePooling2D", new[] { 3 }, 0),
+                new("class", "Dense", new[] { 3 }, 12),
+                new("size", "Dense", new[] { 1 }, 4),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -141,6 +141,16 @@ ________________________________________________________________________________
             {
                 new("image", new[] { 4, 4, 1 }),
                 new("tabular", new[] { 3 }),
+            },
+            layers: new global::Kiln.LayerInfo[]
+            {
+                new("image", "InputLayer", new[] { 4, 4, 1 }, 0),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 20),
+                new("image_features", "GlobalAveragePooling2D", new[] { 2 }, 0),
+                new("tabular", "InputLayer", new[] { 3 }, 0),
+                new("tabular_features", "Dense", new[] { 2 }, 8),
+                new("concatenate", "Concatenate", new[] { 4 }, 0),
+                new("dense", "Dense", new[] { 3 }, 15),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

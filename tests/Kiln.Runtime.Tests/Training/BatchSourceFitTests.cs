@@ -89,8 +89,8 @@ public class BatchSourceFitTests
         var model = new LinearModel(4, 3, batchSize: 8, seed: 1);
         using var wrongInputs = Pipeline.From(new Dataset(new float[10 * 6], new float[10], [2, 3], 1)).Batch(8);
         var e = Assert.Throws<ArgumentException>(() => model.Fit(wrongInputs, 1, new Sgd(), verbose: 0));
-        Assert.Contains("takes samples of shape (4), 4 values", e.Message);
-        Assert.Contains("the batch source's samples are (2, 3), 6 values", e.Message);
+        Assert.Contains("expected shape (None, 4), found (None, 2, 3) in the batch source's samples", e.Message);
+        Assert.Contains("the input takes 4 values per sample, the data has 6", e.Message);
         Assert.Equal("train", e.ParamName);
 
         using var oneHot = Pipeline.From(FitTests.Blobs(10, 1, oneHot: true)).Batch(8);

@@ -235,7 +235,8 @@ public class FitTests
         var model = new LinearModel(4, 3, 8, 1);
         var wrongInputs = new Dataset(new float[10 * 5], new float[10], [5], 1);
         var e = Assert.Throws<ArgumentException>(() => model.Fit(wrongInputs, 1, new Sgd(), verbose: 0));
-        Assert.Contains("takes samples of shape (4)", e.Message);
+        Assert.Contains("LinearModel: input 'input' expected shape (None, 4), found (None, 5)", e.Message);
+        Assert.Contains("the input takes 4 values per sample, the data has 5", e.Message);
         var oneHot = Blobs(10, 1, oneHot: true);
         var e2 = Assert.Throws<ArgumentException>(() => model.Evaluate(oneHot));
         Assert.Contains("expects 1 target value(s) per sample", e2.Message);
