@@ -21,6 +21,9 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor GeneratorFailure = new("KILN0008", "Kiln failed to generate the model", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor DuplicateLayerName = new("KILN0009", "Duplicate layer name", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor LayerNameNotUsable = new("KILN0010", "Layer name not usable", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor UnknownLayerAttribute = new("KILN0011", "Attribute is not a Kiln layer", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor BufferTooLarge = new("KILN0012", "Model too large to allocate", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    public static readonly DiagnosticDescriptor LargeArena = new("KILN0013", "Activation memory above the configured limit", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new("KILN0101", "Dense needs a flat input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor NonPositiveUnits = new("KILN0102", "Units must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     public static readonly DiagnosticDescriptor DropoutRate = new("KILN0103", "Dropout rate out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -70,6 +73,9 @@ internal static class RoslynDescriptors
         GeneratorFailure,
         DuplicateLayerName,
         LayerNameNotUsable,
+        UnknownLayerAttribute,
+        BufferTooLarge,
+        LargeArena,
         DenseOnRankAboveOne,
         NonPositiveUnits,
         DropoutRate,

@@ -31,6 +31,7 @@ public static class ModelCompiler
             return new CompiledModel(spec, diagnostics, null);
         var fusion = Fusion.Run(graph);
         var program = Lowering.Run(graph, fusion);
-        return new CompiledModel(spec, diagnostics, program);
+        Capacity.CheckProgram(program, diagnostics);
+        return new CompiledModel(spec, diagnostics, diagnostics.Any(d => d.Severity == Severity.Error) ? null : program);
     }
 }

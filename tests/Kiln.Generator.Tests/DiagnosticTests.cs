@@ -86,9 +86,61 @@ public class DiagnosticTests
         """, "KILN0005", "'M' is generic; Kiln generates a top-level, non-generic partial class deriving from Kiln.Model");
 
     [Fact]
+    public void UserLayerAttribute() => AssertSingle("""
+        public sealed class SwishAttribute : LayerAttribute { }
+
+        [Sequential(4)]
+        [Dense(8)]
+        [[|Swish|]]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0011", "[Swish] derives from Kiln's LayerAttribute but is not a Kiln layer, and Kiln has no extension point for user layers: it would be left out of 'M'");
+
+    [Fact]
+    public void UserLayerAttributeNearAKilnLayer() => AssertSingle("""
+        public sealed class DenceAttribute : LayerAttribute { public DenceAttribute(int units) { } }
+
+        [Block]
+        [Dense(8)]
+        [[|Dence(2)|]]
+        public class B { }
+
+        [Sequential(4)]
+        [Use<B>]
+        public partial class M { }
+        """, "KILN0011", "[Dence] derives from Kiln's LayerAttribute but is not a Kiln layer, and Kiln has no extension point for user layers: it would be left out of 'B'; did you mean [Dense]?");
+
+    [Fact]
+    public void LayerAttributeCannotBeSubclassedOutsideKiln()
+    {
+        // Its constructor is private protected: the subclass is itself a compiler error, and KILN0011 says why it could never work.
+        var result = GeneratorHarness.Run("using Kiln;\npublic sealed class SwishAttribute : LayerAttribute { }\n[Sequential(4)]\n[Swish]\n[Dense(2)]\npublic partial class M { }");
+        Assert.Contains(result.CompilationDiagnostics, d => d.Id == "CS0122" && d.GetMessage(System.Globalization.CultureInfo.InvariantCulture).Contains("LayerAttribute"));
+        Assert.Equal("KILN0011", Assert.Single(result.GeneratorDiagnostics).Id);
+    }
+
+    [Fact]
+    public void ActivationTooLargeToAllocate() => AssertSingle("""
+        [Sequential(50000, 50000)]
+        [[|Flatten|]]
+        [Dense(1)]
+        public partial class M { }
+        """, "KILN0012", "'M' needs 2,500,000,000 floats of one sample's activation in one buffer, more than the 2,147,483,527 one .NET array can hold; Flatten 'flatten' is the largest part with 2,500,000,000: make it smaller (a pooling layer or fewer units/filters)",
+        properties: new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = "0" });
+
+    [Fact]
+    public void ArenaAboveTheProjectsLimit() => AssertSingle("""
+        [Sequential(16)]
+        [[|Dense(64, Activation.Relu)|]]
+        [Dense(4)]
+        public partial class M { }
+        """, "KILN0013", "'M' needs about 22.5 kB of activations and scratch at batch size 32 (704 bytes per sample), more than the limit of 10.0 kB; the largest activation is Dense 'dense' with 64 floats per sample: shrink it (strides or pooling earlier), construct the model with a smaller batchSize, or raise <KilnMaxArenaBytes> in the project file",
+        DiagnosticSeverity.Warning, new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxArenaBytes"] = "10000" });
+
+    [Fact]
     public void ParametersAboveTheDefaultLimit() => AssertSingle("""
-        [[|Sequential(10000)|]]
-        [Dense(10001, Activation.Relu)]
+        [Sequential(10000)]
+        [[|Dense(10001, Activation.Relu)|]]
         [Dense(10, Activation.Softmax)]
         [Loss(Loss.SparseCategoricalCrossentropy)]
         public partial class M { }
@@ -97,10 +149,10 @@ public class DiagnosticTests
 
     [Fact]
     public void ParametersAboveTheProjectsLimit() => AssertSingle("""
-        [[|Sequential(32, 32, 3)|]]
+        [Sequential(32, 32, 3)]
         [Conv2D(16, 3, Activation = Activation.Relu)]
         [Flatten]
-        [Dense(10, Activation.Softmax)]
+        [[|Dense(10, Activation.Softmax)|]]
         [Loss(Loss.SparseCategoricalCrossentropy)]
         public partial class M { }
         """, "KILN0007", "'M' has 144,458 parameters, more than the limit of 100,000; the largest layer is Dense 'dense' with 144,010: make it smaller (a pooling layer before Flatten shrinks the Dense after it), or raise <KilnMaxParameters> in the project file",

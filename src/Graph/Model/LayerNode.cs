@@ -17,7 +17,7 @@ public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Init
 {
     public double[]? Values { get; init; }
 
-    public int Size => Shape.Size;
+    public long Size => Shape.Elements;
 }
 
 /// <summary>A layer after shape inference: its Keras name, shapes, weights and cost.</summary>
@@ -75,8 +75,8 @@ public sealed class LayerNode
     public LayerNode Frozen() => new(Index, Spec, Name, Sources, Inputs, Output,
         Weights.Select(w => w with { Trainable = false }).ToArray(), Flops, Window);
 
-    public long ParameterCount => Weights.Sum(w => (long)w.Size);
-    public long TrainableCount => Weights.Where(w => w.Trainable).Sum(w => (long)w.Size);
+    public long ParameterCount => Weights.Sum(w => w.Size);
+    public long TrainableCount => Weights.Where(w => w.Trainable).Sum(w => w.Size);
 
     /// <summary>The activation this layer applies, whether an argument (Dense, Conv2D) or the layer itself.</summary>
     public ActivationKind Activation => Spec.Activation;

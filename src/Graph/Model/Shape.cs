@@ -16,7 +16,22 @@ public sealed class Shape : IEquatable<Shape>
 
     public int[] Dims => (int[])_dims.Clone();
 
-    /// <summary>Number of floats in one sample.</summary>
+    /// <summary>Number of floats in one sample, exactly (saturating at long.MaxValue), for size checks and parameter counts.</summary>
+    public long Elements
+    {
+        get
+        {
+            long n = 1;
+            foreach (int d in _dims)
+            {
+                if (d != 0 && n > long.MaxValue / System.Math.Abs((long)d)) return long.MaxValue;
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    /// <summary>Number of floats in one sample, saturating at int.MaxValue (Capacity rejects models where that happens).</summary>
     public int Size
     {
         get

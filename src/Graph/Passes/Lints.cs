@@ -36,14 +36,15 @@ public static class Lints
         }
 
         // A model too large to train comfortably on one machine is more often a slip (Dense on
-        // an unpooled image) than intended; the limit is the project's KilnMaxParameters.
+        // an unpooled image) than intended; the limit is the project's KilnMaxParameters. Reported
+        // at the largest layer, the one to change.
         long limit = graph.Spec.MaxParameters;
         if (limit > 0 && graph.TotalParameters > limit)
         {
             LayerNode largest = layers[0];
             foreach (var layer in layers)
                 if (layer.ParameterCount > largest.ParameterCount) largest = layer;
-            diagnostics.Add(GraphDiagnostic.Create(Descriptors.TooManyParameters, graph.Spec.SequentialLocation,
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.TooManyParameters, largest.Spec.Location,
                 graph.Spec.ClassName, graph.TotalParameters, limit, $"{largest.TypeName} '{largest.Name}'", largest.ParameterCount));
         }
     }
