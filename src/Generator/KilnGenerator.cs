@@ -93,23 +93,33 @@ public sealed class KilnGenerator : IIncrementalGenerator
         var spec = input.Spec with { MaxParameters = limits.MaxParameters, MaxArenaBytes = limits.MaxArenaBytes };
         string hint = (spec.Namespace.Length > 0 ? spec.Namespace + "." : "") + spec.ClassName + ".g.cs";
         var diagnostics = new List<GraphDiagnostic>(input.Diagnostics);
-        if (diagnostics.Any(d => d.Severity == Severity.Error))
-            return new GeneratedModel(hint, null, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
-        string? source;
-        try
+        string? source = null;
+        if (!diagnostics.Any(d => d.Severity == Severity.Error))
         {
-            var compiled = compile(spec);
-            diagnostics.AddRange(compiled.Diagnostics);
-            source = compiled.Program is null ? null : Emitter.Emit(compiled.Program);
+            try
+            {
+                var compiled = compile(spec);
+                diagnostics.AddRange(compiled.Diagnostics);
+                source = compiled.Program is null ? null : Emitter.Emit(compiled.Program);
+            }
+            catch (System.Exception e) when (e is not System.OperationCanceledException)
+            {
+                // A bug in Kiln, not in the model: say so at the model, and generate the skeleton below.
+                diagnostics.Add(Failure(spec.ClassName, spec.ClassLocation, e));
+                source = null;
+            }
         }
-        catch (System.Exception e) when (e is not System.OperationCanceledException)
-        {
-            // A bug in Kiln, not in the model: say so at the model, and generate nothing for it.
-            diagnostics.Add(Failure(spec.ClassName, spec.ClassLocation, e));
-            source = null;
-        }
+        if (source is null && diagnostics.FirstOrDefault(d => d.Severity == Severity.Error) is { } first && CanDeclare(diagnostics))
+            source = Emitter.Skeleton(spec, first);
         return new GeneratedModel(hint, source, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
     }
+
+    /// <summary>
+    /// Whether a partial declaration of the class compiles at all: not when it is not partial
+    /// (KILN0001) or is nested, generic, static, abstract or has another base (KILN0005).
+    /// </summary>
+    private static bool CanDeclare(List<GraphDiagnostic> diagnostics) =>
+        !diagnostics.Any(d => d.Id == Descriptors.NotPartial.Id || d.Id == Descriptors.UnsupportedDeclaration.Id);
 
     /// <summary>KILN0008 for an exception Kiln threw while reading or compiling <paramref name="className"/>: its type and message, on one line.</summary>
     internal static GraphDiagnostic Failure(string className, SourceSpan? location, System.Exception e)
