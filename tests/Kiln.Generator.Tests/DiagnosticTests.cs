@@ -686,6 +686,23 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void EveryDescriptorLinksToItsSectionOfTheDocs()
+    {
+        var docs = System.IO.File.ReadAllLines(SnapshotTests.SourcePath("../../docs/diagnostics.md"));
+        // GitHub's heading anchors: lower case, punctuation dropped, spaces to '-'.
+        var anchors = docs.Where(l => l.StartsWith("#", System.StringComparison.Ordinal))
+            .Select(l => new string(l.TrimStart('#').Trim().ToLowerInvariant().Where(c => char.IsLetterOrDigit(c) || c is ' ' or '-' or '_').ToArray()).Replace(' ', '-'))
+            .ToHashSet();
+        foreach (var d in GeneratorAnalyzer.Descriptors)
+        {
+            Assert.StartsWith("docs/diagnostics.md#", d.HelpLinkUri, System.StringComparison.Ordinal);
+            string anchor = d.HelpLinkUri.Substring("docs/diagnostics.md#".Length);
+            Assert.True(anchors.Contains(anchor), $"{d.Id}'s help link {d.HelpLinkUri} names no heading of docs/diagnostics.md");
+            Assert.Equal(d.Id.ToLowerInvariant(), anchor);
+        }
+    }
+
+    [Fact]
     public void EveryDescriptorIsTrackedForRelease()
     {
         var releases = System.IO.File.ReadAllText(SnapshotTests.SourcePath("../../src/Generator/AnalyzerReleases.Unshipped.md"))

@@ -63,7 +63,8 @@ public class PackagingTests
             using (var zip = System.IO.Compression.ZipFile.OpenRead(package))
             {
                 var entries = zip.Entries.Select(e => e.FullName).ToList();
-                foreach (string expected in new[] { "analyzers/dotnet/cs/Kiln.Generator.dll", "analyzers/dotnet/cs/Kiln.CodeFixes.dll", "build/Kiln.props", "buildTransitive/Kiln.props" })
+                foreach (string expected in new[] { "analyzers/dotnet/cs/Kiln.Generator.dll", "analyzers/dotnet/cs/Kiln.CodeFixes.dll", "build/Kiln.props", "buildTransitive/Kiln.props",
+                    "lib/net10.0/Kiln.Runtime.xml" /* IntelliSense for the attributes and the Model API */ })
                     Assert.Contains(expected, entries);
             }
 
@@ -103,6 +104,9 @@ public class PackagingTests
             // build/Kiln.props hands <KilnMaxParameters> to the generator: 131 parameters are over 100.
             string limited = Run("dotnet", "build -c Release -p:KilnMaxParameters=100 -p:TreatWarningsAsErrors=false", consumer);
             Assert.Contains("warning KILN0007: 'Blobs' has 131 parameters, more than the limit of 100", limited);
+            // ... and <KilnMaxArenaBytes>: its arena at batch 32 is more than 100 bytes.
+            string arena = Run("dotnet", "build -c Release -p:KilnMaxArenaBytes=100 -p:TreatWarningsAsErrors=false", consumer);
+            Assert.Contains("warning KILN0013: 'Blobs' needs about", arena);
         }
         finally
         {

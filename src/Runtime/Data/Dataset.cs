@@ -74,7 +74,6 @@ public sealed class Dataset : ISampleSource
             TargetSize);
     }
 
-    /// <summary>A copy of the first <paramref name="count"/> samples (the seed's <c>x_train_all[:5000]</c>).</summary>
     /// <summary>
     /// Keras' <c>fit({"image": x1, "tabular": x2}, y)</c> for a model with several inputs: one array per
     /// input, by name, packed into rows in the order <paramref name="model"/> declares them. Every
@@ -130,6 +129,7 @@ public sealed class Dataset : ISampleSource
         return string.Join(", ", names);
     }
 
+    /// <summary>A copy of the first <paramref name="count"/> samples (the seed's <c>x_train_all[:5000]</c>).</summary>
     public Dataset Take(int count) => Slice(0, count);
 
     /// <summary>A copy of all but the first <paramref name="count"/> samples (<c>x_train_all[5000:]</c>).</summary>
