@@ -27,13 +27,22 @@ public sealed class GeneratorAnalyzer : DiagnosticAnalyzer
     {
         context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
         context.EnableConcurrentExecution();
-        context.RegisterCompilationAction(c =>
+        // The generator runs once per compilation; each diagnostic is reported from its own tree's
+        // semantic-model action, so it is local to that document, as the IDE shows generator diagnostics.
+        context.RegisterCompilationStartAction(start =>
         {
-            var parse = c.Compilation.SyntaxTrees.FirstOrDefault()?.Options as CSharpParseOptions ?? GeneratorHarness.ParseOptions;
-            CSharpGeneratorDriver.Create(new[] { new KilnGenerator().AsSourceGenerator() }, parseOptions: parse)
-                .RunGeneratorsAndUpdateCompilation(c.Compilation, out _, out var diagnostics, c.CancellationToken);
-            foreach (var d in diagnostics.Where(d => d.Id.StartsWith("KILN", System.StringComparison.Ordinal)))
-                c.ReportDiagnostic(Diagnostic.Create(Descriptors.First(x => x.Id == d.Id), d.Location, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)));
+            var diagnostics = new System.Lazy<ImmutableArray<Diagnostic>>(() =>
+            {
+                var parse = start.Compilation.SyntaxTrees.FirstOrDefault()?.Options as CSharpParseOptions ?? GeneratorHarness.ParseOptions;
+                CSharpGeneratorDriver.Create(new[] { new KilnGenerator().AsSourceGenerator() }, parseOptions: parse)
+                    .RunGeneratorsAndUpdateCompilation(start.Compilation, out _, out var found, start.CancellationToken);
+                return found;
+            });
+            start.RegisterSemanticModelAction(c =>
+            {
+                foreach (var d in diagnostics.Value.Where(d => d.Id.StartsWith("KILN", System.StringComparison.Ordinal) && d.Location.SourceTree == c.SemanticModel.SyntaxTree))
+                    c.ReportDiagnostic(Diagnostic.Create(Descriptors.First(x => x.Id == d.Id), d.Location, d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)));
+            });
         });
     }
 }
