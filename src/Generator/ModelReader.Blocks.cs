@@ -54,6 +54,7 @@ internal static partial class ModelReader
                 continue;
             }
             if (d?.AttributeClass is not { } type || !IsKiln(type) || d.AttributeConstructor is null || type.Name == "BlockAttribute") continue;
+            diagnostics.AddRange(UndefinedEnumValues(d, attribute));
             var where = Span(attribute.GetLocation());
             if (!LayerAttributes.TryGetValue(type.Name, out var kind) || kind == LayerKind.Input)
             {

@@ -1,7 +1,9 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using Kiln.Graph;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Kiln.Generator;
 
@@ -51,5 +53,47 @@ internal static partial class ModelReader
             }
         }
         return row[b.Length] <= 2;
+    }
+}
+
+internal static partial class ModelReader
+{
+    /// <summary>
+    /// KILN0016 for a number no float holds; KILN0014 for an enum argument whose value no member names, e.g. <c>(Activation)9</c>: C#
+    /// accepts the cast, and Kiln's passes would otherwise meet a kind they do not know.
+    /// </summary>
+    private static IEnumerable<GraphDiagnostic> UndefinedEnumValues(AttributeData data, AttributeSyntax syntax)
+    {
+        var written = syntax.ArgumentList?.Arguments.ToList() ?? new List<AttributeArgumentSyntax>();
+        var positional = written.Where(a => a.NameEquals is null).ToList();
+        var parameters = data.AttributeConstructor?.Parameters ?? ImmutableArray<IParameterSymbol>.Empty;
+        for (int i = 0; i < data.ConstructorArguments.Length && i < parameters.Length; i++)
+        {
+            var at = positional.FirstOrDefault(a => a.NameColon?.Name.Identifier.ValueText == parameters[i].Name)
+                ?? (i < positional.Count && positional[i].NameColon is null ? positional[i] : null);
+            if (Undefined(data.ConstructorArguments[i], parameters[i].Name, at ?? (SyntaxNode)syntax) is { } d) yield return d;
+        }
+        foreach (var named in data.NamedArguments)
+        {
+            var at = written.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
+            if (Undefined(named.Value, named.Key, at ?? (SyntaxNode)syntax) is { } d) yield return d;
+        }
+    }
+
+    private static GraphDiagnostic? Undefined(TypedConstant value, string argument, SyntaxNode at)
+    {
+        // Kiln computes in 32-bit floats: NaN, an infinity or a double beyond float's range would
+        // only become garbage (or a float literal C# rejects) in the generated code.
+        if (value.Kind == TypedConstantKind.Array && !value.IsNull)
+            return value.Values.Select(v => Undefined(v, argument, at)).FirstOrDefault(d => d is not null);
+        if (value.Value is double number && (double.IsNaN(number) || float.IsInfinity((float)number)))
+            return GraphDiagnostic.Create(Descriptors.NotAFloat, Span(at.GetLocation()), argument,
+                number.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        if (value.Kind != TypedConstantKind.Enum || value.Type is not INamedTypeSymbol type || value.Value is null) return null;
+        var members = type.GetMembers().OfType<IFieldSymbol>().Where(f => f.HasConstantValue).ToList();
+        if (members.Any(f => Equals(f.ConstantValue, value.Value))) return null;
+        string names = string.Join(", ", members.Select(f => type.Name + "." + f.Name));
+        return GraphDiagnostic.Create(Descriptors.UndefinedEnumValue, Span(at.GetLocation()), argument,
+            System.Convert.ToString(value.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "", type.Name, names);
     }
 }

@@ -158,6 +158,7 @@ internal static partial class ModelReader
                 continue;
             }
             if (data?.AttributeClass is not { } type || !IsKiln(type) || data.AttributeConstructor is null) continue;
+            diagnostics.AddRange(UndefinedEnumValues(data, syntax));
             var location = Span(syntax.GetLocation());
             var arguments = ReadArguments(data, syntax);
             if (type.Name == "SequentialAttribute")

@@ -30,6 +30,9 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor UnknownLayerAttribute = new("KILN0011", "Attribute is not a Kiln layer", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0011"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor BufferTooLarge = new("KILN0012", "Model too large to allocate", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0012"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LargeArena = new("KILN0013", "Activation memory above the configured limit", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0013"), customTags: Configurable);
+    public static readonly DiagnosticDescriptor UndefinedEnumValue = new("KILN0014", "Enum argument has no named value", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0014"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor OnlyViews = new("KILN0015", "Model only reshapes its input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0015"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor NotAFloat = new("KILN0016", "Number is not a finite float", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0016"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new("KILN0101", "Dense needs a flat input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0101"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor NonPositiveUnits = new("KILN0102", "Units must be positive", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0102"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor DropoutRate = new("KILN0103", "Dropout rate out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0103"), customTags: NotConfigurable);
@@ -82,6 +85,9 @@ internal static class RoslynDescriptors
         UnknownLayerAttribute,
         BufferTooLarge,
         LargeArena,
+        UndefinedEnumValue,
+        OnlyViews,
+        NotAFloat,
         DenseOnRankAboveOne,
         NonPositiveUnits,
         DropoutRate,

@@ -83,6 +83,18 @@ public class CapacityTests
         Assert.Contains("ReLU 're_lu' is the largest part with 1,225,000,000", Message(d));
     }
 
+    [Theory]
+    [InlineData("[Conv2DTranspose(4, int.MaxValue)]")]      // (6 - 1) + int.MaxValue rows once wrapped to a negative size
+    [InlineData("[UpSampling2D(int.MaxValue)]")]
+    [InlineData("[ZeroPadding2D(int.MaxValue)]")]
+    public void AbsurdSizesAreKilnErrorsNotCrashes(string layer)
+    {
+        var result = GeneratorHarness.Run("using Kiln;\n[Sequential(6, 6, 3)]\n" + layer + "\n[Flatten]\n[Dense(1)]\npublic partial class M { }",
+            properties: NoParameterLimit);
+        Assert.Equal("KILN0012", Assert.Single(result.GeneratorDiagnostics).Id);
+        Assert.Empty(result.CompilationDiagnostics);
+    }
+
     [Fact]
     public void TheVggSeedWarnsAboutItsArenaAtBatch32AtItsLargestActivation()
     {

@@ -138,6 +138,37 @@ public class DiagnosticTests
         DiagnosticSeverity.Warning, new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxArenaBytes"] = "10000" });
 
     [Fact]
+    public void EnumValueWithoutAName() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(2, [|(Activation)9|])]
+        public partial class M { }
+        """, "KILN0014", "activation is 9, which is no Activation Kiln knows; use one of Activation.Linear, Activation.Relu, Activation.Sigmoid, Activation.Tanh, Activation.Softmax");
+
+    [Fact]
+    public void OnlyViews() => AssertSingle("""
+        [Sequential(8, 2)]
+        [Flatten]
+        [[|Reshape(4, 4)|]]
+        public partial class M { }
+        """, "KILN0015", "'M' ends with Reshape 'reshape' and has only Flatten or Reshape layers, so it computes nothing and has nothing to train; add a layer after it, e.g. [Dense(10, Activation.Softmax)]");
+
+    [Fact]
+    public void NumberThatIsNoFloat() => AssertSingle("""
+        [Sequential(4)]
+        [Rescaling([|double.NaN|])]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0016", "scale is NaN, which is not a finite 32-bit float (Kiln computes in float); use a finite value within ±3.4e38");
+
+    [Fact]
+    public void NumberBeyondFloatInAnArray() => AssertSingle("""
+        [Sequential(4)]
+        [Normalization(Mean = new double[] { 0.5 }, [|Variance = new double[] { 1e308 }|])]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0016", "Variance is 1E+308, which is not a finite 32-bit float (Kiln computes in float); use a finite value within ±3.4e38");
+
+    [Fact]
     public void ParametersAboveTheDefaultLimit() => AssertSingle("""
         [Sequential(10000)]
         [[|Dense(10001, Activation.Relu)|]]

@@ -16,6 +16,13 @@ public sealed class Shape : IEquatable<Shape>
 
     public int[] Dims => (int[])_dims.Clone();
 
+    /// <summary>
+    /// A dimension computed in 64 bits (UpSampling, ZeroPadding, a transposed convolution), saturating
+    /// at int.MaxValue rather than wrapping to a negative size; Capacity then reports the layer
+    /// (KILN0012, its count a lower bound).
+    /// </summary>
+    public static int Dim(long d) => d > int.MaxValue ? int.MaxValue : (int)d;
+
     /// <summary>Number of floats in one sample, exactly (saturating at long.MaxValue), for size checks and parameter counts.</summary>
     public long Elements
     {

@@ -27,15 +27,15 @@ public static class Capacity
             Report(huge, "one sample's activation", Largest(huge), Largest(huge));
             return;
         }
-        Check("trainable parameters", layers.Select(l => (l, l.Weights.Where(w => w.Trainable).Sum(w => Lowering.Align(w.Size)))));
-        Check("non-trainable state", layers.Select(l => (l, l.Weights.Where(w => !w.Trainable).Sum(w => Lowering.Align(w.Size)))));
+        Check("trainable parameters", layers.Select(l => (l, Count.Sum(l.Weights.Where(w => w.Trainable).Select(w => Lowering.Align(w.Size))))));
+        Check("non-trainable state", layers.Select(l => (l, Count.Sum(l.Weights.Where(w => !w.Trainable).Select(w => Lowering.Align(w.Size))))));
 
         static long Largest(LayerNode l) => l.Inputs.Select(s => s.Elements).DefaultIfEmpty(0).Concat(new[] { l.Output.Elements }).Max();
 
         void Check(string what, IEnumerable<(LayerNode Layer, long Floats)> parts)
         {
             var list = parts.ToList();
-            long total = list.Aggregate(0L, (sum, p) => Saturating(sum, p.Floats));
+            long total = Count.Sum(list.Select(p => p.Floats));
             if (total <= Lowering.MaxBufferFloats) return;
             var largest = list.OrderByDescending(p => p.Floats).First();
             Report(largest.Layer, what, total, largest.Floats);
@@ -75,6 +75,4 @@ public static class Capacity
         : bytes >= 1_000_000 ? (bytes / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + " MB"
         : bytes >= 1_000 ? (bytes / 1e3).ToString("0.0", CultureInfo.InvariantCulture) + " kB"
         : bytes.ToString(CultureInfo.InvariantCulture) + " bytes";
-
-    private static long Saturating(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
 }

@@ -583,7 +583,7 @@ public static class Lowering
 
     public static int Align(int floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
 
-    public static long Align(long floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
+    public static long Align(long floats) => floats > long.MaxValue - AlignFloats ? long.MaxValue : (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
 
     /// <summary>
     /// The most floats one buffer may hold: the runtime allocates each in one array
