@@ -65,6 +65,14 @@ public class CapacityTests
     }
 
     [Fact]
+    public void AHugeActivationIsNotAlsoMiscountedAsParameters()
+    {
+        // The Dense after the Flatten was sized from a saturated dimension: KILN0007 would print a wrong count.
+        var result = GeneratorHarness.Run("using Kiln;\n[Sequential(50000, 50000)]\n[Flatten]\n[Dense(1)]\npublic partial class Wide { }");
+        Assert.Equal("KILN0012", Assert.Single(result.GeneratorDiagnostics).Id);
+    }
+
+    [Fact]
     public void AnArenaTooLargeForOneSampleIsAnError()
     {
         // Each activation fits, but the input kept for backward, the ReLU output and their gradients together do not.

@@ -30,8 +30,6 @@ public static class Capacity
         Check("trainable parameters", layers.Select(l => (l, Count.Sum(l.Weights.Where(w => w.Trainable).Select(w => Lowering.Align(w.Size))))));
         Check("non-trainable state", layers.Select(l => (l, Count.Sum(l.Weights.Where(w => !w.Trainable).Select(w => Lowering.Align(w.Size))))));
 
-        static long Largest(LayerNode l) => l.Inputs.Select(s => s.Elements).DefaultIfEmpty(0).Concat(new[] { l.Output.Elements }).Max();
-
         void Check(string what, IEnumerable<(LayerNode Layer, long Floats)> parts)
         {
             var list = parts.ToList();
@@ -45,6 +43,11 @@ public static class Capacity
             diagnostics.Add(GraphDiagnostic.Create(Descriptors.BufferTooLarge, layer.Spec.Location, graph.Spec.ClassName, total, what,
                 Lowering.MaxBufferFloats, $"{layer.TypeName} '{layer.Name}'", part));
     }
+
+    /// <summary>Whether some layer reads or writes one sample larger than a buffer holds.</summary>
+    public static bool HasHugeActivation(ModelGraph graph) => graph.Layers.Any(l => Largest(l) > Lowering.MaxBufferFloats);
+
+    private static long Largest(LayerNode l) => l.Inputs.Select(s => s.Elements).DefaultIfEmpty(0).Concat(new[] { l.Output.Elements }).Max();
 
     /// <summary>The arena of one sample must fit one buffer; at <see cref="EstimateBatchSize"/> it should stay under the project's limit.</summary>
     public static void CheckProgram(KernelProgram program, List<GraphDiagnostic> diagnostics)

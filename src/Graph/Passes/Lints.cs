@@ -39,7 +39,9 @@ public static class Lints
         // an unpooled image) than intended; the limit is the project's KilnMaxParameters. Reported
         // at the largest layer, the one to change.
         long limit = graph.Spec.MaxParameters;
-        if (limit > 0 && graph.TotalParameters > limit)
+        // Not when an activation is too large for a buffer: the weights after it were sized from a
+        // saturated shape, and Capacity's KILN0012 names the layer with the true size.
+        if (limit > 0 && graph.TotalParameters > limit && !Capacity.HasHugeActivation(graph))
         {
             LayerNode largest = layers[0];
             foreach (var layer in layers)
