@@ -42,7 +42,7 @@ internal static partial class Emitter
                     bool learns = bn.IsTrainable;
                     GroupComment(w, g, learns ? "training: batch statistics; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
-                    int kernelSize = program.Weight(g.First, "kernel")!.Weight.Size, channels = g.Output.Last;
+                    long kernelSize = program.Weight(g.First, "kernel")!.Weight.Size; int channels = g.Output.Last;
                     // A residual Add in the group: the shortcut goes into BN's pass in training, after the GEMM in inference.
                     string? shortcut = step.Operands.Count > 0 ? locals.Use(step.Operands[0]) : null;
                     if (learns)

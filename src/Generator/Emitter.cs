@@ -49,7 +49,7 @@ internal static partial class Emitter
         w.Comment("Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):");
         foreach (var line in Summary.FusionLines(program)) w.Comment("  " + line);
         w.Comment("");
-        int perSample = program.ArenaFloatsPerSample;
+        long perSample = program.ArenaFloatsPerSample;
         w.Comment(System.FormattableString.Invariant($"Memory: parameters {program.ParameterFloats:N0} floats, gradients the same, state {program.StateFloats:N0} floats;"));
         w.Comment(System.FormattableString.Invariant($"arena {perSample:N0} floats per sample ({4L * perSample * 32:N0} bytes at batch 32). Arena buffers (floats per sample; x batch at run time):"));
         int nameWidth = System.Math.Max(26, program.Buffers.Max(b => b.Name.Length) + 2);

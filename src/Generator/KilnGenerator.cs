@@ -24,12 +24,18 @@ public sealed class KilnGenerator : IIncrementalGenerator
     /// <summary>The MSBuild property that sets the parameter count above which KILN0007 warns.</summary>
     public const string MaxParametersProperty = "build_property.KilnMaxParameters";
 
+    /// <summary>The MSBuild property that sets the arena bytes (at batch 32) above which KILN0013 warns.</summary>
+    public const string MaxArenaBytesProperty = "build_property.KilnMaxArenaBytes";
+
     /// <summary>The limit from the project, or the default when it is unset or not a whole number; 0 or less turns the check off.</summary>
     internal static long ReadMaxParameters(Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions options) =>
-        options.TryGetValue(MaxParametersProperty, out var text)
+        ReadLong(options, MaxParametersProperty, ModelSpec.DefaultMaxParameters);
+
+    private static long ReadLong(Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions options, string property, long fallback) =>
+        options.TryGetValue(property, out var text)
         && long.TryParse(text.Trim().Replace("_", ""), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long value)
             ? value
-            : ModelSpec.DefaultMaxParameters;
+            : fallback;
 
     private readonly System.Func<ModelSpec, CompiledModel> _compile;
 
@@ -48,10 +54,11 @@ public sealed class KilnGenerator : IIncrementalGenerator
         // A model with several inputs declares them with [Input] instead of [Sequential].
         var functional = Models(context, "Kiln.InputAttribute", ModelReader.ReadFunctional);
 
-        // The project's <KilnMaxParameters> (made visible by build/Kiln.props): a long, so an
-        // edit elsewhere in the project file leaves the compile step cached.
+        // The project's <KilnMaxParameters> and <KilnMaxArenaBytes> (made visible by build/Kiln.props):
+        // two longs, so an edit elsewhere in the project file leaves the compile step cached.
         var maxParameters = context.AnalyzerConfigOptionsProvider
-            .Select(static (options, _) => ReadMaxParameters(options.GlobalOptions))
+            .Select(static (options, _) => new Limits(ReadMaxParameters(options.GlobalOptions),
+                ReadLong(options.GlobalOptions, MaxArenaBytesProperty, ModelSpec.DefaultMaxArenaBytes)))
             .WithTrackingName(OptionsStep);
 
         foreach (var models in new[] { sequential, functional })
@@ -77,30 +84,42 @@ public sealed class KilnGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(attribute, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax, read)
             .WithTrackingName(ReadStep);
 
-    private static GeneratedModel Compile(ModelInput input, long maxParameters, System.Func<ModelSpec, CompiledModel> compile)
+    private sealed record Limits(long MaxParameters, long MaxArenaBytes);
+
+    private static GeneratedModel Compile(ModelInput input, Limits limits, System.Func<ModelSpec, CompiledModel> compile)
     {
         if (input.Spec is null)
             return new GeneratedModel("", null, input.Diagnostics, input.Trees);
-        var spec = input.Spec with { MaxParameters = maxParameters };
+        var spec = input.Spec with { MaxParameters = limits.MaxParameters, MaxArenaBytes = limits.MaxArenaBytes };
         string hint = (spec.Namespace.Length > 0 ? spec.Namespace + "." : "") + spec.ClassName + ".g.cs";
         var diagnostics = new List<GraphDiagnostic>(input.Diagnostics);
-        if (diagnostics.Any(d => d.Severity == Severity.Error))
-            return new GeneratedModel(hint, null, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
-        string? source;
-        try
+        string? source = null;
+        if (!diagnostics.Any(d => d.Severity == Severity.Error))
         {
-            var compiled = compile(spec);
-            diagnostics.AddRange(compiled.Diagnostics);
-            source = compiled.Program is null ? null : Emitter.Emit(compiled.Program);
+            try
+            {
+                var compiled = compile(spec);
+                diagnostics.AddRange(compiled.Diagnostics);
+                source = compiled.Program is null ? null : Emitter.Emit(compiled.Program);
+            }
+            catch (System.Exception e) when (e is not System.OperationCanceledException)
+            {
+                // A bug in Kiln, not in the model: say so at the model, and generate the skeleton below.
+                diagnostics.Add(Failure(spec.ClassName, spec.ClassLocation, e));
+                source = null;
+            }
         }
-        catch (System.Exception e) when (e is not System.OperationCanceledException)
-        {
-            // A bug in Kiln, not in the model: say so at the model, and generate nothing for it.
-            diagnostics.Add(Failure(spec.ClassName, spec.ClassLocation, e));
-            source = null;
-        }
+        if (source is null && diagnostics.FirstOrDefault(d => d.Severity == Severity.Error) is { } first && CanDeclare(diagnostics))
+            source = Emitter.Skeleton(spec, first);
         return new GeneratedModel(hint, source, new EquatableArray<GraphDiagnostic>(diagnostics.ToArray()), input.Trees);
     }
+
+    /// <summary>
+    /// Whether a partial declaration of the class compiles at all: not when it is not partial
+    /// (KILN0001) or is nested, generic, static, abstract or has another base (KILN0005).
+    /// </summary>
+    private static bool CanDeclare(List<GraphDiagnostic> diagnostics) =>
+        !diagnostics.Any(d => d.Id == Descriptors.NotPartial.Id || d.Id == Descriptors.UnsupportedDeclaration.Id);
 
     /// <summary>KILN0008 for an exception Kiln threw while reading or compiling <paramref name="className"/>: its type and message, on one line.</summary>
     internal static GraphDiagnostic Failure(string className, SourceSpan? location, System.Exception e)

@@ -48,7 +48,13 @@ internal static partial class ModelReader
         {
             cancellationToken.ThrowIfCancellationRequested();
             var d = attributes.FirstOrDefault(a => a.ApplicationSyntaxReference is { } r && r.SyntaxTree == attribute.SyntaxTree && r.Span == attribute.Span);
+            if (d?.AttributeClass is { } user && UnknownLayer(user, block.Name, Span(attribute.GetLocation())) is { } unknown)
+            {
+                diagnostics.Add(unknown);
+                continue;
+            }
             if (d?.AttributeClass is not { } type || !IsKiln(type) || d.AttributeConstructor is null || type.Name == "BlockAttribute") continue;
+            diagnostics.AddRange(UndefinedEnumValues(d, attribute));
             var where = Span(attribute.GetLocation());
             if (!LayerAttributes.TryGetValue(type.Name, out var kind) || kind == LayerKind.Input)
             {

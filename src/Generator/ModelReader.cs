@@ -160,7 +160,13 @@ internal static partial class ModelReader
         {
             cancellationToken.ThrowIfCancellationRequested();
             var data = attributes.FirstOrDefault(a => a.ApplicationSyntaxReference is { } r && r.SyntaxTree == syntax.SyntaxTree && r.Span == syntax.Span);
+            if (data?.AttributeClass is { } user && UnknownLayer(user, symbol.Name, Span(syntax.GetLocation())) is { } unknown)
+            {
+                diagnostics.Add(unknown);
+                continue;
+            }
             if (data?.AttributeClass is not { } type || !IsKiln(type) || data.AttributeConstructor is null) continue;
+            diagnostics.AddRange(UndefinedEnumValues(data, syntax));
             var location = Span(syntax.GetLocation());
             var arguments = ReadArguments(data, syntax);
             if (type.Name == "SequentialAttribute")

@@ -31,6 +31,14 @@ public static class ModelCompiler
             return new CompiledModel(spec, diagnostics, null);
         var fusion = Fusion.Run(graph);
         var program = Lowering.Run(graph, fusion);
-        return new CompiledModel(spec, diagnostics, program);
+        // Only views (Flatten, Reshape): the output would be the caller's input span itself, with
+        // nothing computed or trained; the runtime's output lives in the arena.
+        if (program.Output.Root.Role == BufferRole.Input)
+        {
+            var last = graph.Outputs[0].Layer;
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.OnlyViews, last.Spec.Location, spec.ClassName, $"{last.TypeName} '{last.Name}'"));
+        }
+        Capacity.CheckProgram(program, diagnostics);
+        return new CompiledModel(spec, diagnostics, diagnostics.Any(d => d.Severity == Severity.Error) ? null : program);
     }
 }

@@ -86,9 +86,92 @@ public class DiagnosticTests
         """, "KILN0005", "'M' is generic; Kiln generates a top-level, non-generic partial class deriving from Kiln.Model");
 
     [Fact]
+    public void UserLayerAttribute() => AssertSingle("""
+        public sealed class SwishAttribute : LayerAttribute { }
+
+        [Sequential(4)]
+        [Dense(8)]
+        [[|Swish|]]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0011", "[Swish] derives from Kiln's LayerAttribute but is not a Kiln layer, and Kiln has no extension point for user layers: it would be left out of 'M'");
+
+    [Fact]
+    public void UserLayerAttributeNearAKilnLayer() => AssertSingle("""
+        public sealed class DenceAttribute : LayerAttribute { public DenceAttribute(int units) { } }
+
+        [Block]
+        [Dense(8)]
+        [[|Dence(2)|]]
+        public class B { }
+
+        [Sequential(4)]
+        [Use<B>]
+        public partial class M { }
+        """, "KILN0011", "[Dence] derives from Kiln's LayerAttribute but is not a Kiln layer, and Kiln has no extension point for user layers: it would be left out of 'B'; did you mean [Dense]?");
+
+    [Fact]
+    public void LayerAttributeCannotBeSubclassedOutsideKiln()
+    {
+        // Its constructor is private protected: the subclass is itself a compiler error, and KILN0011 says why it could never work.
+        var result = GeneratorHarness.Run("using Kiln;\npublic sealed class SwishAttribute : LayerAttribute { }\n[Sequential(4)]\n[Swish]\n[Dense(2)]\npublic partial class M { }");
+        Assert.Contains(result.CompilationDiagnostics, d => d.Id == "CS0122" && d.GetMessage(System.Globalization.CultureInfo.InvariantCulture).Contains("LayerAttribute"));
+        Assert.Equal("KILN0011", Assert.Single(result.GeneratorDiagnostics).Id);
+    }
+
+    [Fact]
+    public void ActivationTooLargeToAllocate() => AssertSingle("""
+        [Sequential(50000, 50000)]
+        [[|Flatten|]]
+        [Dense(1)]
+        public partial class M { }
+        """, "KILN0012", "'M' needs 2,500,000,000 floats of one sample's activation in one buffer, more than the 2,147,483,527 one .NET array can hold; Flatten 'flatten' is the largest part with 2,500,000,000: make it smaller (a pooling layer or fewer units/filters)",
+        properties: new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxParameters"] = "0" });
+
+    [Fact]
+    public void ArenaAboveTheProjectsLimit() => AssertSingle("""
+        [Sequential(16)]
+        [[|Dense(64, Activation.Relu)|]]
+        [Dense(4)]
+        public partial class M { }
+        """, "KILN0013", "'M' needs about 22.5 kB of activations and scratch at batch size 32 (704 bytes per sample), more than the limit of 10.0 kB; the largest activation is Dense 'dense' with 64 floats per sample: shrink it (strides or pooling earlier), construct the model with a smaller batchSize, or raise <KilnMaxArenaBytes> in the project file",
+        DiagnosticSeverity.Warning, new System.Collections.Generic.Dictionary<string, string> { ["KilnMaxArenaBytes"] = "10000" });
+
+    [Fact]
+    public void EnumValueWithoutAName() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(2, [|(Activation)9|])]
+        public partial class M { }
+        """, "KILN0014", "activation is 9, which is no Activation Kiln knows; use one of Activation.Linear, Activation.Relu, Activation.Sigmoid, Activation.Tanh, Activation.Softmax");
+
+    [Fact]
+    public void OnlyViews() => AssertSingle("""
+        [Sequential(8, 2)]
+        [Flatten]
+        [[|Reshape(4, 4)|]]
+        public partial class M { }
+        """, "KILN0015", "'M' ends with Reshape 'reshape' and has only Flatten or Reshape layers, so it computes nothing and has nothing to train; add a layer after it, e.g. [Dense(10, Activation.Softmax)]");
+
+    [Fact]
+    public void NumberThatIsNoFloat() => AssertSingle("""
+        [Sequential(4)]
+        [Rescaling([|double.NaN|])]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0016", "scale is NaN, which is not a finite 32-bit float (Kiln computes in float); use a finite value within ±3.4e38");
+
+    [Fact]
+    public void NumberBeyondFloatInAnArray() => AssertSingle("""
+        [Sequential(4)]
+        [Normalization(Mean = new double[] { 0.5 }, [|Variance = new double[] { 1e308 }|])]
+        [Dense(2)]
+        public partial class M { }
+        """, "KILN0016", "Variance is 1E+308, which is not a finite 32-bit float (Kiln computes in float); use a finite value within ±3.4e38");
+
+    [Fact]
     public void ParametersAboveTheDefaultLimit() => AssertSingle("""
-        [[|Sequential(10000)|]]
-        [Dense(10001, Activation.Relu)]
+        [Sequential(10000)]
+        [[|Dense(10001, Activation.Relu)|]]
         [Dense(10, Activation.Softmax)]
         [Loss(Loss.SparseCategoricalCrossentropy)]
         public partial class M { }
@@ -97,10 +180,10 @@ public class DiagnosticTests
 
     [Fact]
     public void ParametersAboveTheProjectsLimit() => AssertSingle("""
-        [[|Sequential(32, 32, 3)|]]
+        [Sequential(32, 32, 3)]
         [Conv2D(16, 3, Activation = Activation.Relu)]
         [Flatten]
-        [Dense(10, Activation.Softmax)]
+        [[|Dense(10, Activation.Softmax)|]]
         [Loss(Loss.SparseCategoricalCrossentropy)]
         public partial class M { }
         """, "KILN0007", "'M' has 144,458 parameters, more than the limit of 100,000; the largest layer is Dense 'dense' with 144,010: make it smaller (a pooling layer before Flatten shrinks the Dense after it), or raise <KilnMaxParameters> in the project file",
@@ -152,7 +235,7 @@ public class DiagnosticTests
         generator: Throwing(new System.InvalidOperationException("Sequence contains no elements\r\n(at line 2)")));
 
     [Fact]
-    public void AFailedModelGetsNoSourceAndOthersStillDo()
+    public void AFailedModelGetsASkeletonAndNoCompilerError()
     {
         var result = GeneratorHarness.Run("""
             using Kiln;
@@ -162,8 +245,8 @@ public class DiagnosticTests
             public partial class M { }
             """, generator: Throwing(new System.ArgumentException("boom")));
         Assert.Equal("KILN0008", Assert.Single(result.GeneratorDiagnostics).Id);
-        Assert.Empty(result.Generated);
-        Assert.DoesNotContain(result.CompilationDiagnostics, d => d.Id == "CS8785");
+        Assert.Contains("error KILN0008: Kiln failed to generate 'M': System.ArgumentException: boom", Assert.Single(result.Generated).Value);
+        Assert.Empty(result.CompilationDiagnostics);
     }
 
     [Fact]
@@ -749,6 +832,23 @@ public class DiagnosticTests
         var docs = System.IO.File.ReadAllText(SnapshotTests.SourcePath("../../docs/diagnostics.md"));
         foreach (var d in Kiln.Graph.Descriptors.All)
             Assert.True(docs.Contains("## " + d.Id), $"{d.Id} ({d.Title}) is not documented in docs/diagnostics.md");
+    }
+
+    [Fact]
+    public void EveryDescriptorLinksToItsSectionOfTheDocs()
+    {
+        var docs = System.IO.File.ReadAllLines(SnapshotTests.SourcePath("../../docs/diagnostics.md"));
+        // GitHub's heading anchors: lower case, punctuation dropped, spaces to '-'.
+        var anchors = docs.Where(l => l.StartsWith("#", System.StringComparison.Ordinal))
+            .Select(l => new string(l.TrimStart('#').Trim().ToLowerInvariant().Where(c => char.IsLetterOrDigit(c) || c is ' ' or '-' or '_').ToArray()).Replace(' ', '-'))
+            .ToHashSet();
+        foreach (var d in GeneratorAnalyzer.Descriptors)
+        {
+            Assert.StartsWith("docs/diagnostics.md#", d.HelpLinkUri, System.StringComparison.Ordinal);
+            string anchor = d.HelpLinkUri.Substring("docs/diagnostics.md#".Length);
+            Assert.True(anchors.Contains(anchor), $"{d.Id}'s help link {d.HelpLinkUri} names no heading of docs/diagnostics.md");
+            Assert.Equal(d.Id.ToLowerInvariant(), anchor);
+        }
     }
 
     [Fact]

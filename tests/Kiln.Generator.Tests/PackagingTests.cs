@@ -64,7 +64,8 @@ public class PackagingTests
             using (var zip = System.IO.Compression.ZipFile.OpenRead(package))
             {
                 var entries = zip.Entries.Select(e => e.FullName).ToList();
-                foreach (string expected in new[] { "analyzers/dotnet/cs/Kiln.Generator.dll", "analyzers/dotnet/cs/Kiln.CodeFixes.dll", "build/net10.0/Kiln.props", "buildTransitive/net10.0/Kiln.props" })
+                foreach (string expected in new[] { "analyzers/dotnet/cs/Kiln.Generator.dll", "analyzers/dotnet/cs/Kiln.CodeFixes.dll", "build/net10.0/Kiln.props", "buildTransitive/net10.0/Kiln.props",
+                    "lib/net10.0/Kiln.Runtime.xml" /* IntelliSense for the attributes and the Model API */ })
                     Assert.Contains(expected, entries);
             }
 
@@ -94,6 +95,9 @@ public class PackagingTests
             // build/Kiln.props hands <KilnMaxParameters> to the generator: 131 parameters are over 100.
             string limited = Run("dotnet", "build -c Release -p:KilnMaxParameters=100", consumer);
             Assert.Contains("warning KILN0007: 'Blobs' has 131 parameters, more than the limit of 100", limited);
+            // ... and <KilnMaxArenaBytes>: its arena at batch 32 is more than 100 bytes.
+            string arena = Run("dotnet", "build -c Release -p:KilnMaxArenaBytes=100 -p:TreatWarningsAsErrors=false", consumer);
+            Assert.Contains("warning KILN0013: 'Blobs' needs about", arena);
 
             // An older target framework is refused at restore, by name, not later with CS0246.
             File.WriteAllText(Path.Combine(consumer, "MyModel.csproj"), project.Replace("<TargetFramework>net10.0</TargetFramework>", "<TargetFramework>net8.0</TargetFramework>"));

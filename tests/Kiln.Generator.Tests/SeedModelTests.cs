@@ -134,12 +134,8 @@ public class SeedModelTests
         Assert.Equal("Total params: 10,034; Trainable params: 10,028; Non-trainable params: 6", totals);
     }
 
-    [Fact]
-    public void Seed003VggLikeStack()
-    {
-        // The seed compiles this with categorical_crossentropy on one sigmoid unit, which Kiln
-        // rejects (KILN0202); binary cross-entropy is what the model means.
-        var (rows, totals) = Summarize("""
+    /// <summary>Seed 003's VGG-like stack (also the arena warning's example, CapacityTests).</summary>
+    internal const string VggModel = """
             [Sequential(256, 256, 3)]
             [Conv2D(64, 3, Activation = Activation.Relu)]
             [Conv2D(64, 3, Activation = Activation.Relu)]
@@ -161,7 +157,16 @@ public class SeedModelTests
             [Dense(1, Activation.Sigmoid)]
             [Loss(Loss.BinaryCrossentropy)]
             public partial class Vgg { }
-            """);
+            """;
+
+    internal const string VggSource = "using Kiln;\nnamespace Seeds;\n" + VggModel;
+
+    [Fact]
+    public void Seed003VggLikeStack()
+    {
+        // The seed compiles this with categorical_crossentropy on one sigmoid unit, which Kiln
+        // rejects (KILN0202); binary cross-entropy is what the model means.
+        var (rows, totals) = Summarize(VggModel);
         Assert.Equal(new[]
         {
             "conv2d (Conv2D) | (None, 254, 254, 64) | 1792",

@@ -68,6 +68,36 @@ public static class Descriptors
         "'{0}' cannot be a layer name: it {1}; a layer name is 1 to {2} ASCII letters, digits, '_', '.' or '-', e.g. 'block1.conv_2'",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor UnknownLayerAttribute = new(
+        "KILN0011", "Attribute is not a Kiln layer",
+        "[{0}] derives from Kiln's LayerAttribute but is not a Kiln layer, and Kiln has no extension point for user layers: it would be left out of '{1}'{2}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor BufferTooLarge = new(
+        "KILN0012", "Model too large to allocate",
+        "'{0}' needs {1:N0} floats of {2} in one buffer, more than the {3:N0} one .NET array can hold; {4} is the largest part with {5:N0}: make it smaller (a pooling layer or fewer units/filters)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LargeArena = new(
+        "KILN0013", "Activation memory above the configured limit",
+        "'{0}' needs about {1} of activations and scratch at batch size {2} ({3} per sample{4}), more than the limit of {5}; the largest activation is {6} with {7:N0} floats per sample: shrink it (strides or pooling earlier), construct the model with a smaller batchSize, or raise <KilnMaxArenaBytes> in the project file",
+        Severity.Warning);
+
+    public static readonly DiagnosticDescriptor UndefinedEnumValue = new(
+        "KILN0014", "Enum argument has no named value",
+        "{0} is {1}, which is no {2} Kiln knows; use one of {3}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor OnlyViews = new(
+        "KILN0015", "Model only reshapes its input",
+        "'{0}' ends with {1} and has only Flatten or Reshape layers, so it computes nothing and has nothing to train; add a layer after it, e.g. [Dense(10, Activation.Softmax)]",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor NotAFloat = new(
+        "KILN0016", "Number is not a finite float",
+        "{0} is {1}, which is not a finite 32-bit float (Kiln computes in float); use a finite value within ±3.4e38",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor DenseOnRankAboveOne = new(
         "KILN0101", "Dense needs a flat input",
         "{0} needs one value per sample, but its input is {1}; {2}",
@@ -271,7 +301,7 @@ public static class Descriptors
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension, TooManyParameters,
-        GeneratorFailure, DuplicateLayerName, LayerNameNotUsable,
+        GeneratorFailure, DuplicateLayerName, LayerNameNotUsable, UnknownLayerAttribute, BufferTooLarge, LargeArena, UndefinedEnumValue, OnlyViews, NotAFloat,
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
         WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels, DropoutAtTheEnd,
         NormalizationAxis, NormalizationStatistics,

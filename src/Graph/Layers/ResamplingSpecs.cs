@@ -16,7 +16,7 @@ public sealed record UpSampling2DSpec(int SizeHeight = 2, int SizeWidth = 2) : L
         if (!c.NeedsImage()) return null;
         if (!c.AtLeast(nameof(SizeHeight), "size", SizeHeight) || !c.AtLeast(nameof(SizeWidth), "size", SizeWidth)) return null;
         var i = c.Input;
-        return c.Node(new Shape(i[0] * SizeHeight, i[1] * SizeWidth, i[2]), 0);
+        return c.Node(new Shape(Shape.Dim((long)i[0] * SizeHeight), Shape.Dim((long)i[1] * SizeWidth), i[2]), 0);
     }
 
     public override string Describe(LayerNode node) => "UpSampling2D";
@@ -43,7 +43,7 @@ public sealed record ZeroPadding2DSpec(int Top = 1, int Bottom = 1, int Left = 1
         if (!c.AtLeast(nameof(Top), "padding", Top, 0) || !c.AtLeast(nameof(Bottom), "padding", Bottom, 0)
             || !c.AtLeast(nameof(Left), "padding", Left, 0) || !c.AtLeast(nameof(Right), "padding", Right, 0)) return null;
         var i = c.Input;
-        return c.Node(new Shape(i[0] + Top + Bottom, i[1] + Left + Right, i[2]), 0);
+        return c.Node(new Shape(Shape.Dim((long)i[0] + Top + Bottom), Shape.Dim((long)i[1] + Left + Right), i[2]), 0);
     }
 
     public override string Describe(LayerNode node) => "ZeroPadding2D";

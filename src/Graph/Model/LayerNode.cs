@@ -17,7 +17,7 @@ public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Init
 {
     public double[]? Values { get; init; }
 
-    public int Size => Shape.Size;
+    public long Size => Shape.Elements;
 }
 
 /// <summary>A layer after shape inference: its Keras name, shapes, weights and cost.</summary>
@@ -75,8 +75,8 @@ public sealed class LayerNode
     public LayerNode Frozen() => new(Index, Spec, Name, Sources, Inputs, Output,
         Weights.Select(w => w with { Trainable = false }).ToArray(), Flops, Window);
 
-    public long ParameterCount => Weights.Sum(w => (long)w.Size);
-    public long TrainableCount => Weights.Where(w => w.Trainable).Sum(w => (long)w.Size);
+    public long ParameterCount => Count.Sum(Weights.Select(w => w.Size));
+    public long TrainableCount => Count.Sum(Weights.Where(w => w.Trainable).Select(w => w.Size));
 
     /// <summary>The activation this layer applies, whether an argument (Dense, Conv2D) or the layer itself.</summary>
     public ActivationKind Activation => Spec.Activation;
@@ -142,7 +142,22 @@ public sealed class ModelGraph
     /// <summary>Where an [Input]'s columns start in each packed input row.</summary>
     public int InputOffset(LayerNode input) => InputLayers.TakeWhile(l => l != input).Sum(l => l.Output.Size);
 
-    public long TotalParameters => Layers.Sum(l => l.ParameterCount);
-    public long TrainableParameters => Layers.Sum(l => l.TrainableCount);
-    public long Flops => Layers.Sum(l => l.Flops);
+    public long TotalParameters => Count.Sum(Layers.Select(l => l.ParameterCount));
+    public long TrainableParameters => Count.Sum(Layers.Select(l => l.TrainableCount));
+    public long Flops => Count.Sum(Layers.Select(l => l.Flops));
+}
+
+/// <summary>
+/// Sums of sizes that saturate at long.MaxValue: an absurd layer (a kernel of int.MaxValue²)
+/// must reach Capacity's KILN0012, not throw Enumerable.Sum's OverflowException.
+/// </summary>
+public static class Count
+{
+    public static long Sum(IEnumerable<long> values)
+    {
+        long total = 0;
+        foreach (long v in values)
+            total = v > 0 && total > long.MaxValue - v ? long.MaxValue : total + v;
+        return total;
+    }
 }

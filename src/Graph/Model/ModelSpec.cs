@@ -142,6 +142,12 @@ public sealed record ModelSpec(
     /// <summary>Where <c>DataFormat = ...</c> is written on [Sequential].</summary>
     public SourceSpan? DataFormatLocation { get; init; }
 
+    /// <summary>The arena bytes at <see cref="Capacity.EstimateBatchSize"/> above which KILN0013 warns (MSBuild <c>KilnMaxArenaBytes</c>); 0 or less turns the check off.</summary>
+    public long MaxArenaBytes { get; init; } = DefaultMaxArenaBytes;
+
+    /// <summary>2 GB: about what a training batch of a mid-size CNN takes; the VGG-like seed at 256 x 256 needs 2.53 GB.</summary>
+    public const long DefaultMaxArenaBytes = 2_000_000_000;
+
     /// <summary>Where the class name is in the declaration that carries <c>[Sequential]</c>, for diagnostics about the whole model.</summary>
     public SourceSpan? ClassLocation { get; init; }
 

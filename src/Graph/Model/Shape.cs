@@ -16,7 +16,29 @@ public sealed class Shape : IEquatable<Shape>
 
     public int[] Dims => (int[])_dims.Clone();
 
-    /// <summary>Number of floats in one sample.</summary>
+    /// <summary>
+    /// A dimension computed in 64 bits (UpSampling, ZeroPadding, a transposed convolution), saturating
+    /// at int.MaxValue rather than wrapping to a negative size; Capacity then reports the layer
+    /// (KILN0012, its count a lower bound).
+    /// </summary>
+    public static int Dim(long d) => d > int.MaxValue ? int.MaxValue : (int)d;
+
+    /// <summary>Number of floats in one sample, exactly (saturating at long.MaxValue), for size checks and parameter counts.</summary>
+    public long Elements
+    {
+        get
+        {
+            long n = 1;
+            foreach (int d in _dims)
+            {
+                if (d != 0 && n > long.MaxValue / System.Math.Abs((long)d)) return long.MaxValue;
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    /// <summary>Number of floats in one sample, saturating at int.MaxValue (Capacity rejects models where that happens).</summary>
     public int Size
     {
         get

@@ -36,14 +36,17 @@ public static class Lints
         }
 
         // A model too large to train comfortably on one machine is more often a slip (Dense on
-        // an unpooled image) than intended; the limit is the project's KilnMaxParameters.
+        // an unpooled image) than intended; the limit is the project's KilnMaxParameters. Reported
+        // at the largest layer, the one to change.
         long limit = graph.Spec.MaxParameters;
-        if (limit > 0 && graph.TotalParameters > limit)
+        // Not when an activation is too large for a buffer: the weights after it were sized from a
+        // saturated shape, and Capacity's KILN0012 names the layer with the true size.
+        if (limit > 0 && graph.TotalParameters > limit && !Capacity.HasHugeActivation(graph))
         {
             LayerNode largest = layers[0];
             foreach (var layer in layers)
                 if (layer.ParameterCount > largest.ParameterCount) largest = layer;
-            diagnostics.Add(GraphDiagnostic.Create(Descriptors.TooManyParameters, graph.Spec.SequentialLocation,
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.TooManyParameters, largest.Spec.Location,
                 graph.Spec.ClassName, graph.TotalParameters, limit, $"{largest.TypeName} '{largest.Name}'", largest.ParameterCount));
         }
     }

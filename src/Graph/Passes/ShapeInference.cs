@@ -97,6 +97,7 @@ public static class ShapeInference
         var graph = new ModelGraph(spec, input, layers, outputs);
         GraphChecks.Run(graph, diagnostics);
         Lints.Run(graph, diagnostics);
+        Capacity.CheckGraph(graph, diagnostics);
         LossCheck.Run(graph, diagnostics);
         return graph;
     }

@@ -39,8 +39,8 @@ public sealed record Window(
     /// </summary>
     public static Window ForTranspose(Shape input, int filters, int kh, int kw, int sh, int sw, PaddingKind padding)
     {
-        int oh = padding == PaddingKind.Same ? input[0] * sh : (input[0] - 1) * sh + Math.Max(kh, sh);
-        int ow = padding == PaddingKind.Same ? input[1] * sw : (input[1] - 1) * sw + Math.Max(kw, sw);
+        int oh = Shape.Dim(padding == PaddingKind.Same ? (long)input[0] * sh : (input[0] - 1L) * sh + Math.Max(kh, sh));
+        int ow = Shape.Dim(padding == PaddingKind.Same ? (long)input[1] * sw : (input[1] - 1L) * sw + Math.Max(kw, sw));
         var forward = Forward(new Shape(oh, ow, filters), input[2], kh, kw, sh, sw, padding);
         return forward;
     }

@@ -43,7 +43,7 @@ public sealed class Buffer
     public bool IsFixed => Root.Role == BufferRole.Fixed;
 
     /// <summary>Offset in floats per sample (times the batch size at run time); set by the memory planner.</summary>
-    public int OffsetPerSample { get; internal set; } = -1;
+    public long OffsetPerSample { get; internal set; } = -1;
     /// <summary>Lifetime in program steps, inclusive; set by the memory planner.</summary>
     public int FirstStep { get; internal set; } = int.MaxValue;
     public int LastStep { get; internal set; } = -1;
@@ -176,7 +176,7 @@ public sealed class Step
 }
 
 /// <summary>A named weight placed in the parameter (trainable) or state buffer.</summary>
-public sealed record TensorSlot(LayerNode Layer, WeightSpec Weight, int Offset)
+public sealed record TensorSlot(LayerNode Layer, WeightSpec Weight, long Offset)
 {
     public string Name => Layer.Name + "/" + Weight.Suffix;
 }
@@ -201,11 +201,12 @@ public sealed class KernelProgram
     public List<Step> Backward { get; } = new();
     public List<TensorSlot> Parameters { get; } = new();
     public List<TensorSlot> State { get; } = new();
-    public int ParameterFloats { get; set; }
-    public int StateFloats { get; set; }
-    public int ArenaFloatsPerSample { get; set; }
+    // Longs, so a model too large for one buffer is measured exactly and Capacity reports it (KILN0012).
+    public long ParameterFloats { get; set; }
+    public long StateFloats { get; set; }
+    public long ArenaFloatsPerSample { get; set; }
     /// <summary>Floats of the arena's fixed tail (after the per-sample part): BN statistics and folded weights.</summary>
-    public int ArenaFixedFloats { get; set; }
+    public long ArenaFixedFloats { get; set; }
 
     public Buffer Input { get; set; } = null!;
     public Buffer InputGradient { get; set; } = null!;

@@ -162,7 +162,7 @@ public static class Lowering
                             var z = New(Identifier(g.First.Name) + "_z", size, BufferRole.Logits);
                             _preNormOf[g] = z;
                             var stats = New(Identifier(g.BatchNorm.Name) + "_statistics", 2 * g.Output.Last, BufferRole.Fixed);
-                            var folded = New(Identifier(g.First.Name) + "_folded", g.First.Weights[0].Size + g.Output.Last, BufferRole.Fixed);
+                            var folded = New(Identifier(g.First.Name) + "_folded", Floats(g.First.Weights[0].Size + g.Output.Last), BufferRole.Fixed);
                             _statisticsOf[g] = stats;
                             _p.Forward.Add(new Step(StepKind.LinearForward, g)
                             {
@@ -582,7 +582,7 @@ public static class Lowering
 
     private static void PlaceWeights(ModelGraph graph, KernelProgram program)
     {
-        int parameters = 0, state = 0;
+        long parameters = 0, state = 0;
         foreach (var layer in graph.Layers)
         {
             foreach (var w in layer.Weights)
@@ -604,4 +604,15 @@ public static class Lowering
     }
 
     public static int Align(int floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
+
+    public static long Align(long floats) => floats > long.MaxValue - AlignFloats ? long.MaxValue : (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
+
+    /// <summary>
+    /// The most floats one buffer may hold: the runtime allocates each in one array
+    /// (Model's constructor: Array.MaxLength - 64; Array.MaxLength is 0x7FFFFFC7).
+    /// </summary>
+    public const long MaxBufferFloats = 0x7FFFFFC7 - 64;
+
+    /// <summary>A per-sample size Capacity has already bounded: an overflow here is a missing check (KILN0008), never a wrapped size.</summary>
+    internal static int Floats(long n) => checked((int)n);
 }

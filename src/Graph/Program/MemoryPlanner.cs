@@ -34,11 +34,11 @@ public static class MemoryPlanner
         Touch(program.OutputGradient.Root, lossIndex);
 
         // Fixed buffers (per model, not per sample) sit one after another in the arena's tail.
-        int fixedOffset = 0;
+        long fixedOffset = 0;
         foreach (var b in program.Buffers.Where(b => b.AliasOf is null && b.IsFixed))
         {
             b.OffsetPerSample = fixedOffset;
-            fixedOffset += Lowering.Align(b.SizePerSample);
+            fixedOffset += Lowering.Align((long)b.SizePerSample);
         }
         program.ArenaFixedFloats = fixedOffset;
 
@@ -46,18 +46,18 @@ public static class MemoryPlanner
         var placed = new List<Buffer>();
         foreach (var b in roots.OrderByDescending(b => b.SizePerSample).ThenBy(b => b.FirstStep).ThenBy(b => b.Id))
         {
-            int size = Lowering.Align(b.SizePerSample);
-            int offset = 0;
+            long size = Lowering.Align((long)b.SizePerSample);
+            long offset = 0;
             // First fit: slide past every live-overlapping buffer that collides, lowest offset first.
             foreach (var other in placed.Where(o => Overlaps(o, b)).OrderBy(o => o.OffsetPerSample))
             {
                 if (offset + size <= other.OffsetPerSample) break;
-                offset = System.Math.Max(offset, other.OffsetPerSample + Lowering.Align(other.SizePerSample));
+                offset = System.Math.Max(offset, other.OffsetPerSample + Lowering.Align((long)other.SizePerSample));
             }
             b.OffsetPerSample = offset;
             placed.Add(b);
         }
-        program.ArenaFloatsPerSample = placed.Count == 0 ? 0 : placed.Max(b => b.OffsetPerSample + Lowering.Align(b.SizePerSample));
+        program.ArenaFloatsPerSample = placed.Count == 0 ? 0 : placed.Max(b => b.OffsetPerSample + Lowering.Align((long)b.SizePerSample));
         foreach (var b in program.Buffers.Where(b => b.AliasOf is not null))
         {
             b.OffsetPerSample = b.Root.OffsetPerSample;

@@ -6,6 +6,10 @@ namespace Kiln;
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public abstract class LayerAttribute : Attribute
 {
+    // Only Kiln's own layers: the generator knows each by name, so a subclass elsewhere could
+    // only be left out of the model (KILN0011 says so for one that slips through).
+    private protected LayerAttribute() { }
+
     /// <summary>Keras' <c>name=</c>; by default the layer is named like Keras does (<c>dense_1</c>).</summary>
     public string? Name { get; set; }
 

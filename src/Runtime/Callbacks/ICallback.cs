@@ -1,7 +1,7 @@
 namespace Kiln;
 
 /// <summary>
-/// Hooks into <see cref="Model.Fit"/>, as Keras' <c>keras.callbacks.Callback</c>. Every method
+/// Hooks into <c>Model.Fit</c>, as Keras' <c>keras.callbacks.Callback</c>. Every method
 /// has an empty default, so a callback implements only what it needs. Epoch and batch indices
 /// are 0-based, as in Keras (printed epochs and <c>{epoch}</c> in file names are index + 1).
 /// The batch hooks run on every batch: they must not allocate if training is to stay free of

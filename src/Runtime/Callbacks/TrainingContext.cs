@@ -2,7 +2,7 @@ using System.IO;
 
 namespace Kiln;
 
-/// <summary>What a callback can see and change during <see cref="Model.Fit"/> (Keras' <c>self.model</c>, <c>self.params</c>, <c>stop_training</c>).</summary>
+/// <summary>What a callback can see and change during <c>Model.Fit</c> (Keras' <c>self.model</c>, <c>self.params</c>, <c>stop_training</c>).</summary>
 public sealed class TrainingContext
 {
     internal TrainingContext(Model model, Optimizer optimizer, History history, int epochs, int initialEpoch,

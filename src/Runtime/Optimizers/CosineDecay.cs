@@ -7,7 +7,7 @@ namespace Kiln;
 /// Without warmup: <c>s = min(step, decaySteps)</c>,
 /// <c>rate = initial · ((1 − alpha) · ½(1 + cos(π · s / decaySteps)) + alpha)</c>, so the rate goes
 /// from <c>initial</c> at step 0 to <c>initial · alpha</c> at <c>decaySteps</c> and stays there.
-/// With <paramref name="warmupTarget"/>: <c>s = min(step, warmupSteps + decaySteps)</c>; while
+/// With <c>warmupTarget</c>: <c>s = min(step, warmupSteps + decaySteps)</c>; while
 /// <c>s &lt; warmupSteps</c> the rate rises linearly, <c>initial + (warmupTarget − initial) · s / warmupSteps</c>,
 /// then it decays as above from <c>warmupTarget</c> over <c>s − warmupSteps</c>.
 /// </summary>

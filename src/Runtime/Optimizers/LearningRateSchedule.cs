@@ -21,7 +21,7 @@ public abstract class LearningRateSchedule
     }
 }
 
-/// <summary>Keras' <c>InverseTimeDecay</c>: <c>initial / (1 + decayRate · p)</c>, <c>p = step / decaySteps</c> (floored when <paramref name="Staircase"/>).</summary>
+/// <summary>Keras' <c>InverseTimeDecay</c>: <c>initial / (1 + decayRate · p)</c>, <c>p = step / decaySteps</c> (floored when <c>Staircase</c>).</summary>
 public sealed class InverseTimeDecay : LearningRateSchedule
 {
     public InverseTimeDecay(double initial, long decaySteps, double decayRate, bool staircase = false)
@@ -46,7 +46,7 @@ public sealed class InverseTimeDecay : LearningRateSchedule
     }
 }
 
-/// <summary>Keras' <c>ExponentialDecay</c>: <c>initial · decayRate^p</c>, <c>p = step / decaySteps</c> (floored when <paramref name="Staircase"/>).</summary>
+/// <summary>Keras' <c>ExponentialDecay</c>: <c>initial · decayRate^p</c>, <c>p = step / decaySteps</c> (floored when <c>Staircase</c>).</summary>
 public sealed class ExponentialDecay : LearningRateSchedule
 {
     public ExponentialDecay(double initial, long decaySteps, double decayRate, bool staircase = false)

@@ -5,7 +5,7 @@ using System.Text;
 namespace Kiln;
 
 /// <summary>
-/// What <see cref="Model.Evaluate"/> returns: the mean loss and the model's first metric
+/// What <c>Model.Evaluate</c> returns: the mean loss and the model's first metric
 /// (<c>accuracy</c> by default, <c>mae</c> for mean squared error), with every metric of
 /// <see cref="Model.Metrics"/> in <see cref="Values"/>. <c>var (loss, accuracy) = model.Evaluate(test);</c>
 /// deconstructs it.
@@ -50,7 +50,7 @@ public readonly record struct EvaluationResult(float Loss, float Metric, string 
     }
 }
 
-/// <summary>Thrown by <see cref="Model.Fit"/> when a batch's loss is NaN or infinite, before the bad step is applied.</summary>
+/// <summary>Thrown by <c>Model.Fit</c> when a batch's loss is NaN or infinite, before the bad step is applied.</summary>
 public sealed class TrainingDivergedException : Exception
 {
     public TrainingDivergedException(string message, int epoch, int batch, float loss)

@@ -6,7 +6,7 @@ using System.Text;
 namespace Kiln;
 
 /// <summary>
-/// What <see cref="Model.Fit"/> tells the person watching. <see cref="BatchEnd"/> runs after
+/// What <c>Model.Fit</c> tells the person watching. <see cref="BatchEnd"/> runs after
 /// every batch and must not allocate; the per-epoch hooks may. Epochs here are 1-based, as printed.
 /// </summary>
 internal abstract class TrainingProgress(TextWriter output)
