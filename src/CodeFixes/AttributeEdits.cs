@@ -1,4 +1,9 @@
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
@@ -65,5 +70,15 @@ internal static class AttributeEdits
             ? TextSpan.FromBounds(arguments[index - 1].Span.End, argument.Span.End)
             : arguments.Count > 1 ? TextSpan.FromBounds(argument.SpanStart, arguments[1].SpanStart) : argument.Span;
         return new TextChange(span, "");
+    }
+
+    /// <summary>Offers <paramref name="change"/> to the document as the fix <paramref name="title"/> of <paramref name="diagnostic"/>.</summary>
+    public static void Offer(CodeFixContext context, Diagnostic diagnostic, string title, string key, TextChange change) =>
+        context.RegisterCodeFix(CodeAction.Create(title, cancellationToken => Apply(context.Document, change, cancellationToken), key), diagnostic);
+
+    private static async Task<Document> Apply(Document document, TextChange change, CancellationToken cancellationToken)
+    {
+        var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
+        return document.WithText(text.WithChanges(change));
     }
 }

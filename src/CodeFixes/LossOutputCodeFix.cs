@@ -47,7 +47,7 @@ public sealed class LossOutputCodeFix : CodeFixProvider
             switch (diagnostic.Id)
             {
                 case LogitsWithoutFromLogits:
-                    Register(context, diagnostic, "Set FromLogits = true", FromLogitsKey,
+                    AttributeEdits.Offer(context, diagnostic, "Set FromLogits = true", FromLogitsKey,
                         AttributeEdits.SetOrAdd(loss, AttributeEdits.Find(loss, "FromLogits", "fromLogits", -1), "true", "FromLogits = true"));
                     string wanted = message.Contains("Activation.Softmax") ? "Softmax" : "Sigmoid";
                     if (dense is not null)
@@ -55,7 +55,7 @@ public sealed class LossOutputCodeFix : CodeFixProvider
                     break;
                 case ProbabilitiesWithFromLogits:
                     if (AttributeEdits.Find(loss, "FromLogits", "fromLogits", -1) is { } fromLogits)
-                        Register(context, diagnostic, "Remove FromLogits = true", NoFromLogitsKey, AttributeEdits.Remove(loss, fromLogits));
+                        AttributeEdits.Offer(context, diagnostic, "Remove FromLogits = true", NoFromLogitsKey, AttributeEdits.Remove(loss, fromLogits));
                     break;
                 case Mismatch:
                     // The message's advice, in the order it gives it.
@@ -81,7 +81,7 @@ public sealed class LossOutputCodeFix : CodeFixProvider
     private static void RegisterActivation(CodeFixContext context, Diagnostic diagnostic, AttributeSyntax dense, string activation)
     {
         string value = AttributeEdits.Qualified(dense, "Activation") + "." + activation;
-        Register(context, diagnostic, $"Give the output [Dense] Activation.{activation}", activation == "Softmax" ? SoftmaxKey : SigmoidKey,
+        AttributeEdits.Offer(context, diagnostic, $"Give the output [Dense] Activation.{activation}", activation == "Softmax" ? SoftmaxKey : SigmoidKey,
             AttributeEdits.SetOrAdd(dense, AttributeEdits.Find(dense, "Activation", "activation", 1), value, value));
     }
 
@@ -91,15 +91,6 @@ public sealed class LossOutputCodeFix : CodeFixProvider
         var change = argument?.Expression is MemberAccessExpressionSyntax member
             ? new TextChange(member.Name.Span, kind)
             : AttributeEdits.SetOrAdd(loss, argument, AttributeEdits.Qualified(loss, "Loss") + "." + kind, AttributeEdits.Qualified(loss, "Loss") + "." + kind);
-        Register(context, diagnostic, $"Use Loss.{kind}", key, change);
-    }
-
-    private static void Register(CodeFixContext context, Diagnostic diagnostic, string title, string key, TextChange change) =>
-        context.RegisterCodeFix(CodeAction.Create(title, cancellationToken => Apply(context.Document, change, cancellationToken), key), diagnostic);
-
-    private static async Task<Document> Apply(Document document, TextChange change, CancellationToken cancellationToken)
-    {
-        var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
-        return document.WithText(text.WithChanges(change));
+        AttributeEdits.Offer(context, diagnostic, $"Use Loss.{kind}", key, change);
     }
 }

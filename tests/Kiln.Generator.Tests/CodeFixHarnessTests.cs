@@ -166,4 +166,55 @@ public class CodeFixHarnessTests
         [Loss(Loss.SparseCategoricalCrossentropy)]
         public partial class M { }
         """, LossOutputCodeFix.NoFromLogitsKey);
+
+    private const string LooksChannelsFirst = """
+        using Kiln;
+        [{|KILN0155:Sequential(3, 32, 32)|}]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """;
+
+    [Fact]
+    public Task AChannelsFirstLookingShapeIsDeclaredChannelsFirst() => Verify<ChannelsFirstCodeFix>(LooksChannelsFirst, """
+        using Kiln;
+        [Sequential(3, 32, 32, DataFormat = DataFormat.ChannelsFirst)]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, ChannelsFirstCodeFix.DataFormatKey);
+
+    [Fact]
+    public Task AChannelsFirstLookingShapeIsRewrittenChannelsLast() => Verify<ChannelsFirstCodeFix>(LooksChannelsFirst, """
+        using Kiln;
+        [Sequential(32, 32, 3)]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, ChannelsFirstCodeFix.ChannelsLastShapeKey);
+
+    [Fact]
+    public Task AChannelsFirstLookingInputIsDeclaredChannelsFirst() => Verify<ChannelsFirstCodeFix>("""
+        using Kiln;
+        [{|KILN0155:Kiln.Input(1, 28, 28, Name = "image")|}]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, """
+        using Kiln;
+        [Kiln.Input(1, 28, 28, Name = "image", DataFormat = Kiln.DataFormat.ChannelsFirst)]
+        [Conv2D(8, 3, Padding = Padding.Same)]
+        [GlobalAveragePooling2D]
+        [Dense(10, Activation.Softmax)]
+        [Loss(Loss.SparseCategoricalCrossentropy)]
+        public partial class M { }
+        """, ChannelsFirstCodeFix.DataFormatKey);
 }

@@ -50,7 +50,7 @@ public sealed class LossAttribute : Attribute
 /// features), in place of <see cref="SequentialAttribute"/>. The layers after it read it, until a
 /// layer names another with <c>From</c>. A model's inputs are packed side by side in each sample's
 /// row, in the order the attributes are written (<see cref="ModelDescription.Inputs"/>;
-/// <see cref="Dataset.FromInputs"/> builds such rows from one array per input).
+/// <c>Dataset.FromInputs</c> builds such rows from one array per input).
 /// </summary>
 public sealed class InputAttribute : LayerAttribute
 {

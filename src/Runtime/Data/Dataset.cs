@@ -123,7 +123,7 @@ public sealed class Dataset : ISampleSource
     }
 
     /// <summary>
-    /// <see cref="FromInputs(ModelDescription, float[], (string Name, float[] Values)[])"/> with the shape
+    /// The <c>FromInputs</c> above, with the shape
     /// of one sample of each array, checked against the input's declared shape (as Keras checks
     /// <c>(None, 32, 32, 3)</c> against the data), so channels-first images cannot pass for channels-last ones.
     /// </summary>
