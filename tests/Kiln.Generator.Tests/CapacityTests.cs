@@ -111,7 +111,7 @@ public class CapacityTests
         Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity);
         Assert.Equal("'Vgg' needs about 2.53 GB of activations and scratch at batch size 32 (79.2 MB per sample), more than the limit of 2.00 GB; the largest activation is Conv2D 'conv2d' with 4,129,024 floats per sample: shrink it (strides or pooling earlier), construct the model with a smaller batchSize, or raise <KilnMaxArenaBytes> in the project file",
             Message(d));
-        Assert.StartsWith("Conv2D(64, 3, 3", d.Location.SourceTree!.ToString().Substring(d.Location.SourceSpan.Start));
+        Assert.StartsWith("Conv2D(64, 3, ", d.Location.SourceTree!.ToString().Substring(d.Location.SourceSpan.Start));
     }
 
     [Theory]

@@ -308,9 +308,8 @@ public static class Descriptors
         UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge, InputWithSequential, LayerBeforeInput, InputWithoutShape,
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
+        KerasPositionalStrides, ArgumentTwice, LooksChannelsFirst, ChannelsFirstNeedsImage,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
-        KerasPositionalStrides, ArgumentTwice,
-        LooksChannelsFirst, ChannelsFirstNeedsImage,
     };
 }
 
