@@ -178,7 +178,8 @@ public abstract partial class Model
         {
             var checkpoint = LoadCheckpoint(resumeFrom, optimizer);
             initialEpoch = checkpoint.Epoch;
-            history = new History(epochNames, Math.Max(epochs, initialEpoch));
+            // Sized by what was recorded and what is left to run, never by the checkpoint's epoch alone.
+            history = new History(epochNames, (checkpoint.History?.Epochs ?? 0) + Math.Max(epochs - initialEpoch, 0));
             // The earlier epochs come along when they were recorded with the same metrics.
             if (checkpoint.History is { } earlier && Same(earlier.Names, epochNames))
                 history.AppendAll(earlier);
