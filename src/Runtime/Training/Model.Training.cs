@@ -344,7 +344,13 @@ public abstract partial class Model
     /// <summary>Outputs of <paramref name="count"/> samples laid out one after another in <paramref name="inputs"/>.</summary>
     public float[] Predict(ReadOnlySpan<float> inputs, int count)
     {
-        var result = new float[checked(count * OutputSize)];
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "must not be negative");
+        // The inputs first: a count they do not back is a mistake, not a reason to allocate its outputs.
+        if (inputs.Length != (long)count * InputSize)
+            throw new ArgumentException($"{Description.Name}: {count} samples of shape ({Dataset.Shape(Description.InputShape)}) need {(long)count * InputSize} floats, but the span holds {inputs.Length}.", nameof(inputs));
+        if ((long)count * OutputSize > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"{count} outputs of {OutputSize} values are more than one array holds; predict in parts, or into your own destination.");
+        var result = new float[count * OutputSize];
         Predict(inputs, count, result);
         return result;
     }
