@@ -12,7 +12,6 @@ public class HostileImageTests
 {
     private static InvalidDataException LoadFails(string path, long maxPixels = ImageLoader.DefaultMaxImagePixels)
     {
-        long before = GC.GetAllocatedBytesForCurrentThread();
         var error = HostileFiles.Bounded(() => ImageLoader.Load(path, 4, 4, maxPixels: maxPixels));
         var e = Assert.IsType<InvalidDataException>(error);
         Assert.Contains(path, e.Message);
@@ -25,7 +24,7 @@ public class HostileImageTests
         using var t = new TempFolder();
         File.WriteAllBytes(t["loop.jpg"], HostileFiles.LoopingJpeg);
         var e = LoadFails(t["loop.jpg"]);
-        Assert.Contains("APP", e.Message.Replace("0xFFe0", "APP"));
+        Assert.Contains("claims 16 bytes but 7 remain", e.Message);
     }
 
     [Fact]
@@ -57,7 +56,6 @@ public class HostileImageTests
     {
         using var t = new TempFolder();
         File.WriteAllBytes(t["tall.bmp"], HostileFiles.Bmp(1, 16_777_216, 550));
-        long before = GC.GetAllocatedBytesForCurrentThread();
         var e = LoadFails(t["tall.bmp"]);
         Assert.Contains("truncated", e.Message);
     }

@@ -16,9 +16,12 @@ namespace Kiln;
 /// in the order given) and get indices 0, 1, … in that order (<see cref="ClassIndices"/>).
 /// Each class folder is searched recursively; files are sorted by path. Files without an image
 /// extension (<see cref="ImageLoader.Extensions"/>) are skipped and counted in
-/// <see cref="NonImageFiles"/>; hidden folders (a name starting with '.') are ignored. A file that
-/// does not decode stops loading with an error naming it, or, under
-/// <see cref="CorruptImagePolicy.Skip"/>, is left out with one warning.
+/// <see cref="NonImageFiles"/>; hidden folders (a name starting with '.') are ignored. Symbolic
+/// links are followed, but each real folder is walked once, so a link back up the tree neither
+/// loops nor counts an image twice. A file that does not decode (corrupt, truncated, over
+/// <see cref="ImageFolderOptions.MaxImagePixels"/>, or a zero-length file, pipe or device)
+/// stops loading with an error naming it, or, under <see cref="CorruptImagePolicy.Skip"/>, is
+/// left out with one warning.
 /// <para>
 /// The folder is scanned once, on construction; images are decoded when read, by
 /// <see cref="Batches"/> on background threads, by <see cref="ToDataset"/> all at once, or by any
