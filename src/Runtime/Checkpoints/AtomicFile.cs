@@ -64,7 +64,9 @@ internal static class AtomicFile
         foreach (string file in candidates)
         {
             // PID.GUID between the target's name and ".tmp"; the GUID is 32 hex digits.
-            string middle = Path.GetFileName(file)[prefix.Length..^".tmp".Length];
+            string fileName = Path.GetFileName(file);
+            if (fileName.Length < prefix.Length + ".tmp".Length || !fileName.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            string middle = fileName[prefix.Length..^".tmp".Length];
             int dot = middle.IndexOf('.');
             if (dot < 0 || middle.Length - dot - 1 != 32
                 || !int.TryParse(middle.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
