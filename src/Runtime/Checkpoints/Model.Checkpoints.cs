@@ -88,12 +88,21 @@ public abstract partial class Model
         long iterations = ParseLong(meta, "kiln.optimizer.iterations", Bad);
         long step = ParseLong(meta, "kiln.step", Bad);
         int stateArrays = ParseInt(meta, "kiln.optimizer.state_arrays", Bad);
+        // Scalars against what this optimizer can hold, before anything is sized by them.
+        if (iterations > Optimizer.MaxIterations)
+            throw new InvalidDataException(Bad($"kiln.optimizer.iterations {iterations} is past {Optimizer.MaxIterations}, the most steps an optimizer counts exactly"));
+        if (step != iterations)
+            throw new InvalidDataException(Bad($"kiln.step {step} and kiln.optimizer.iterations {iterations} differ; Kiln writes both from one count"));
+        if (stateArrays != 0 && stateArrays != optimizer.StateArrayCount)
+            throw new InvalidDataException(Bad($"kiln.optimizer.state_arrays is {stateArrays}, but a {optimizer.GetType().Name} keeps {optimizer.StateArrayCount} (or 0 before its first step)"));
         float? learningRate = null;
         if (meta.TryGetValue("kiln.optimizer.learning_rate", out string? lr))
             learningRate = float.TryParse(lr, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) && v >= 0
                 ? v : throw new InvalidDataException(Bad($"kiln.optimizer.learning_rate '{lr}' is not a learning rate"));
         Rng rng = ParseRng(Required(meta, "kiln.rng", Bad), Bad);
         History? history = meta.TryGetValue("kiln.history", out string? json) ? ParseHistory(json, Bad) : null;
+        if (history is not null && history.Epochs > epoch)
+            throw new InvalidDataException(Bad($"kiln.history records {history.Epochs} epochs, but kiln.epoch says {epoch} were completed"));
 
         var weights = new List<TensorRead>(tensors.Count);
         var state = new float[stateArrays][];
@@ -104,9 +113,11 @@ public abstract partial class Model
                 weights.Add(t);
                 continue;
             }
-            if (!int.TryParse(t.Name.AsSpan(OptimizerStatePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= stateArrays)
+            // Only the spelling Kiln writes: 'optimizer.state.00' beside '.0' would be a second copy.
+            if (!int.TryParse(t.Name.AsSpan(OptimizerStatePrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int i) || i >= stateArrays
+                || t.Name != OptimizerStatePrefix + i.ToString(CultureInfo.InvariantCulture))
                 throw new InvalidDataException(Bad($"unexpected optimizer tensor '{t.Name}'"));
-            if (t.Values.Length != Description.ParameterCount)
+            if (t.Shape.Length != 1 || t.Values.Length != Description.ParameterCount)
                 throw new InvalidDataException(Bad($"optimizer state '{t.Name}' has {t.Values.Length} values but {Description.Name} has {Description.ParameterCount} parameters"));
             state[i] = t.Values;
         }
@@ -160,7 +171,8 @@ public abstract partial class Model
     private Dictionary<string, string> BaseMetadata(string format) => new(StringComparer.Ordinal)
     {
         [FormatKey] = format,
-        ["kiln.version"] = "1",
+        // 2: the CRC covers the header too (kiln.crc32c); version 1 files still load.
+        ["kiln.version"] = "2",
         ["kiln.model"] = Description.Name,
     };
 

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace Kiln;
@@ -18,21 +19,36 @@ internal sealed record TensorRead(string Name, string DType, long[] Shape, float
 /// The safetensors format (the one PyTorch and Hugging Face read): an 8-byte little-endian
 /// header length, a JSON header <c>{"name": {"dtype", "shape", "data_offsets": [begin, end]},
 /// "__metadata__": {string: string}}</c> padded with spaces to 8 bytes, then the little-endian
-/// data, every byte of it belonging to exactly one tensor. Kiln writes F32 and adds the CRC-32C of
-/// the data to the metadata (<c>kiln.data_crc32c</c>) so that a flipped bit is caught on load;
-/// it reads F32, F64, F16 and BF16.
+/// data, every byte of it belonging to exactly one tensor. Kiln writes F32 and adds to the
+/// metadata the CRC-32C of the header's content and the data (<c>kiln.crc32c</c>, see
+/// <see cref="HeaderBytes"/>) so that a flipped bit anywhere, a renamed tensor or an edited
+/// scalar is caught on load; files of format version 1 carry <c>kiln.data_crc32c</c>, over the
+/// data only, and still load. It reads F32, F64, F16 and BF16. Names must be unique (tensors,
+/// metadata keys, <c>__metadata__</c> itself); every defect is an <see cref="InvalidDataException"/>.
 /// </summary>
 internal static class SafeTensors
 {
-    public const string CrcKey = "kiln.data_crc32c";
+    /// <summary>Version 2: CRC-32C of <see cref="HeaderBytes"/> then the data.</summary>
+    public const string CrcKey = "kiln.crc32c";
+
+    /// <summary>Version 1: CRC-32C of the data alone; read, no longer written.</summary>
+    public const string DataCrcKey = "kiln.data_crc32c";
     private const long MaxHeader = 100_000_000; // the reference implementation's limit
 
     public static void Write(string path, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> metadata)
     {
-        uint crc = Crc32C.Start;
-        foreach (var t in tensors) crc = Crc32C.Append(crc, LittleEndianBytes(t.Values.Span, out _));
         var meta = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in metadata) meta[k] = v;
+        var entries = new List<Entry>(tensors.Count);
+        long at = 0;
+        foreach (var t in tensors)
+        {
+            var shape = Array.ConvertAll(t.Shape, d => (long)d);
+            entries.Add(new Entry(t.Name, "F32", shape, at, at + (long)t.Values.Length * sizeof(float)));
+            at += (long)t.Values.Length * sizeof(float);
+        }
+        uint crc = Crc32C.Append(Crc32C.Start, HeaderBytes(entries, meta));
+        foreach (var t in tensors) crc = Crc32C.Append(crc, LittleEndianBytes(t.Values.Span, out _));
         meta[CrcKey] = Crc32C.Finish(crc).ToString("x8", CultureInfo.InvariantCulture);
 
         var json = new MemoryStream();
@@ -112,22 +128,16 @@ internal static class SafeTensors
         }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException(Bad("its header is not a JSON object"));
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<(string Name, string DType, long[] Shape, long Begin, long End)>();
-            foreach (var p in doc.RootElement.EnumerateObject())
+            Dictionary<string, string> metadata;
+            List<Entry> entries;
+            try
             {
-                if (p.Name == "__metadata__")
-                {
-                    if (p.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException(Bad("__metadata__ is not an object"));
-                    foreach (var kv in p.Value.EnumerateObject())
-                    {
-                        if (kv.Value.ValueKind != JsonValueKind.String) throw new InvalidDataException(Bad($"metadata '{kv.Name}' is not a string"));
-                        metadata[kv.Name] = kv.Value.GetString()!;
-                    }
-                    continue;
-                }
-                entries.Add(ReadEntry(p, Bad));
+                (entries, metadata) = ReadHeader(doc.RootElement, Bad);
+            }
+            catch (InvalidOperationException e)
+            {
+                // System.Text.Json's answer to a name or string it cannot transcode (invalid UTF-8, a lone surrogate).
+                throw new InvalidDataException(Bad($"its header holds text that is not valid Unicode ({e.Message})"), e);
             }
 
             // Every data byte belongs to exactly one tensor: sorted by offset they tile [0, data length).
@@ -139,21 +149,19 @@ internal static class SafeTensors
                     throw new InvalidDataException(Bad($"tensor '{e.Name}' starts at data byte {e.Begin}, expected {expected} (overlap or gap)"));
                 long size = DTypeSize(e.DType);
                 long elements = 1;
-                foreach (long d in e.Shape) elements = checked(elements * d);
+                foreach (long d in e.Shape)
+                    if (d != 0 && elements > long.MaxValue / size / d)
+                        throw new InvalidDataException(Bad($"tensor '{e.Name}' has shape {Shape(e.Shape)}, more elements than any file holds"));
+                    else elements *= d;
                 if (e.End - e.Begin != elements * size)
-                    throw new InvalidDataException(Bad($"tensor '{e.Name}' ({e.DType}, shape ({string.Join(", ", e.Shape)})) needs {elements * size} bytes but its offsets span {e.End - e.Begin}"));
+                    throw new InvalidDataException(Bad($"tensor '{e.Name}' ({e.DType}, shape {Shape(e.Shape)}) needs {elements * size} bytes but its offsets span {e.End - e.Begin}"));
                 expected = e.End;
             }
             if (expected > data.Length)
                 throw new InvalidDataException(Bad($"the tensors need {expected} data bytes but the file has {data.Length}; it is truncated"));
             if (expected < data.Length)
                 throw new InvalidDataException(Bad($"the file has {data.Length - expected} bytes after the last tensor"));
-            if (metadata.TryGetValue(CrcKey, out string? stored))
-            {
-                string actual = Crc32C.Compute(data).ToString("x8", CultureInfo.InvariantCulture);
-                if (!string.Equals(stored, actual, StringComparison.OrdinalIgnoreCase))
-                    throw new InvalidDataException(Bad($"the data's CRC-32C is {actual} but the header recorded {stored}; the data is corrupt"));
-            }
+            CheckIntegrity(entries, metadata, data, Bad);
 
             var tensors = new List<TensorRead>(entries.Count);
             foreach (var e in entries)
@@ -162,7 +170,110 @@ internal static class SafeTensors
         }
     }
 
-    private static (string, string, long[], long, long) ReadEntry(JsonProperty p, Func<string, string> bad)
+    /// <summary>One tensor's header entry.</summary>
+    internal sealed record Entry(string Name, string DType, long[] Shape, long Begin, long End);
+
+    /// <summary>The tensors and the metadata of a parsed header, refusing duplicates and anything but the documented types.</summary>
+    private static (List<Entry>, Dictionary<string, string>) ReadHeader(JsonElement root, Func<string, string> bad)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException(bad("its header is not a JSON object"));
+        Dictionary<string, string>? metadata = null;
+        var entries = new List<Entry>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in root.EnumerateObject())
+        {
+            if (p.Name == "__metadata__")
+            {
+                if (metadata is not null) throw new InvalidDataException(bad("it has two __metadata__ objects"));
+                if (p.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException(bad("__metadata__ is not an object"));
+                metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var kv in p.Value.EnumerateObject())
+                {
+                    if (kv.Value.ValueKind != JsonValueKind.String) throw new InvalidDataException(bad($"metadata '{kv.Name}' is not a string"));
+                    if (!metadata.TryAdd(kv.Name, kv.Value.GetString()!)) throw new InvalidDataException(bad($"metadata '{kv.Name}' appears twice"));
+                }
+                continue;
+            }
+            // Which of two same-named tensors would win is an accident of offsets: refuse both.
+            if (!names.Add(p.Name)) throw new InvalidDataException(bad($"tensor '{p.Name}' appears twice"));
+            entries.Add(ReadEntry(p, bad));
+        }
+        return (entries, metadata ?? new Dictionary<string, string>(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Checks the CRC a Kiln writer left: over the header's content and the data (version 2), or
+    /// the data alone (version 1). A file that says Kiln wrote it (<c>kiln.format</c>) must carry
+    /// the one its version promises, so a bit flip cannot turn the check off; files from other
+    /// tools have none.
+    /// </summary>
+    private static void CheckIntegrity(List<Entry> entries, Dictionary<string, string> metadata, ReadOnlySpan<byte> data, Func<string, string> bad)
+    {
+        if (metadata.ContainsKey("kiln.format"))
+        {
+            string? version = metadata.GetValueOrDefault("kiln.version");
+            string? needed = version switch { "1" => DataCrcKey, "2" => CrcKey, _ => null };
+            if (needed is null)
+                throw new InvalidDataException(bad($"it says Kiln wrote it, with format version '{version}', but this Kiln reads versions 1 and 2"));
+            if (!metadata.ContainsKey(needed))
+                throw new InvalidDataException(bad($"a version {version} Kiln file carries '{needed}', and this one has none"));
+        }
+        if (metadata.TryGetValue(CrcKey, out string? stored))
+        {
+            var rest = new SortedDictionary<string, string>(metadata, StringComparer.Ordinal);
+            rest.Remove(CrcKey);
+            uint crc = Crc32C.Append(Crc32C.Start, HeaderBytes(entries, rest));
+            string actual = Crc32C.Finish(Crc32C.Append(crc, data)).ToString("x8", CultureInfo.InvariantCulture);
+            if (!string.Equals(stored, actual, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException(bad($"the CRC-32C of its header and data is {actual} but the header recorded {stored}; the file is corrupt or was edited"));
+        }
+        else if (metadata.TryGetValue(DataCrcKey, out stored))
+        {
+            string actual = Crc32C.Compute(data).ToString("x8", CultureInfo.InvariantCulture);
+            if (!string.Equals(stored, actual, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException(bad($"the data's CRC-32C is {actual} but the header recorded {stored}; the data is corrupt"));
+        }
+    }
+
+    /// <summary>
+    /// What the version-2 CRC covers of the header: its meaning, not its JSON spelling. The
+    /// tensors by data offset (name, dtype, shape, offsets), then the metadata by key without
+    /// the CRC itself; strings as UTF-8 with a 4-byte length before them, numbers as 8 bytes,
+    /// all little-endian, so that no two headers that mean different things give the same bytes.
+    /// </summary>
+    internal static byte[] HeaderBytes(IEnumerable<Entry> tensors, SortedDictionary<string, string> metadata)
+    {
+        var sorted = new List<Entry>(tensors);
+        sorted.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+        using var buffer = new MemoryStream();
+        using var w = new BinaryWriter(buffer, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        void Text(string s)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(s);
+            w.Write(bytes.Length);
+            w.Write(bytes);
+        }
+        w.Write(sorted.Count);
+        foreach (var e in sorted)
+        {
+            Text(e.Name);
+            Text(e.DType);
+            w.Write(e.Shape.Length);
+            foreach (long d in e.Shape) w.Write(d);
+            w.Write(e.Begin);
+            w.Write(e.End);
+        }
+        w.Write(metadata.Count);
+        foreach (var (k, v) in metadata)
+        {
+            Text(k);
+            Text(v);
+        }
+        w.Flush();
+        return buffer.ToArray();
+    }
+
+    private static Entry ReadEntry(JsonProperty p, Func<string, string> bad)
     {
         var v = p.Value;
         if (v.ValueKind != JsonValueKind.Object
@@ -175,12 +286,14 @@ internal static class SafeTensors
             throw new InvalidDataException(bad($"tensor '{p.Name}' has dtype {type}; Kiln reads F32, F64, F16 and BF16"));
         var dims = new long[shape.GetArrayLength()];
         int i = 0;
+        // TryGetInt64 throws on a non-number ("784", null): look at the kind first.
         foreach (var d in shape.EnumerateArray())
-            if (!d.TryGetInt64(out dims[i++]) || dims[i - 1] < 0)
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out dims[i++]) || dims[i - 1] < 0)
                 throw new InvalidDataException(bad($"tensor '{p.Name}' has a shape entry that is not a count"));
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new InvalidDataException(bad($"tensor '{p.Name}' has invalid data_offsets"));
-        return (p.Name, type, dims, begin, end);
+        return new Entry(p.Name, type, dims, begin, end);
     }
 
     private static int DTypeSize(string dtype) => dtype switch

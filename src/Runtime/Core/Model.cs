@@ -151,13 +151,25 @@ public abstract partial class Model
         return OutputGradientBuffer(n);
     }
 
-    /// <summary>One optimization step on one batch: forward, loss, backward, update. Returns the batch's mean loss.</summary>
+    /// <summary>
+    /// One optimization step on one batch: forward, loss, backward, update. Returns the batch's
+    /// mean loss. A NaN or infinite loss is refused as <c>Fit</c> refuses it: a
+    /// <see cref="TrainingDivergedException"/> (epoch and batch 0), with the weights, the state and
+    /// the optimizer as they were before the call.
+    /// </summary>
     public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer)
     {
+        ArgumentNullException.ThrowIfNull(optimizer);
         if (!Trainable)
             throw new InvalidOperationException($"{Description.Name} has Trainable = false, so a training step would change nothing; set Trainable = true to train it.");
+        KeepState();
         Forward(input, n, training: true);
         float loss = ComputeLoss(targets, n, gradient: true);
+        if (!float.IsFinite(loss))
+            throw new TrainingDivergedException(
+                $"{Description.Name}: TrainOnBatch's loss is {RestoreState(loss)} on this batch of {n}, so the step was not applied and the weights are unchanged. " +
+                "Check the batch for NaN or infinite inputs and labels out of range, or lower the learning rate " +
+                $"(this step would have used {optimizer.CurrentLearningRate:G4}).", 0, 0, loss);
         Backward(n);
         optimizer.Step(Parameters.Span, Gradients.Span);
         return loss;

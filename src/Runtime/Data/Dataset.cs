@@ -19,12 +19,15 @@ public sealed class Dataset : ISampleSource
         ArgumentNullException.ThrowIfNull(sampleShape);
         if (sampleShape.Length == 0)
             throw new ArgumentException("A sample shape needs at least one dimension.", nameof(sampleShape));
-        int sampleSize = 1;
+        long size = 1;
         foreach (int d in sampleShape)
         {
             if (d <= 0) throw new ArgumentException($"Sample shape ({Shape(sampleShape)}) has a dimension ≤ 0.", nameof(sampleShape));
-            sampleSize = checked(sampleSize * d);
+            size *= d;
+            if (size > Array.MaxLength)
+                throw new ArgumentException($"Sample shape ({Shape(sampleShape)}) is more values than one array holds.", nameof(sampleShape));
         }
+        int sampleSize = (int)size;
         if (targetSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(targetSize), targetSize, "must be positive");
         if (features.Length % sampleSize != 0)

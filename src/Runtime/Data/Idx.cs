@@ -26,7 +26,7 @@ public static class Idx
         using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
         try
         {
-            return ReadFrom(stream, path, expectedDimensions);
+            return ReadFrom(stream, path, expectedDimensions, gzip ? -1 : file.Length);
         }
         catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
         {
@@ -44,7 +44,8 @@ public static class Idx
         return (shape, data);
     }
 
-    private static (int[], byte[]) ReadFrom(Stream stream, string path, int expectedDimensions)
+    // fileLength: the raw file's length, or -1 for gzip, whose length says nothing of the data's.
+    private static (int[], byte[]) ReadFrom(Stream stream, string path, int expectedDimensions, long fileLength)
     {
         Span<byte> magic = stackalloc byte[4];
         if (ReadFully(stream, magic) < 4)
@@ -74,13 +75,36 @@ public static class Idx
                 throw new InvalidDataException($"{path}: the header's shape ({Dataset.Shape(shape[..(d + 1)])}...) needs more bytes than one array holds.");
         }
 
-        var data = new byte[total];
-        int got = ReadFully(stream, data);
-        if (got < data.Length)
+        // Never allocate what a 12-byte header merely claims: a raw file's length is known; gzip
+        // data is read in growing pieces, so memory follows the bytes that really arrive.
+        long headerBytes = 4 + 4L * dims;
+        if (fileLength >= 0 && fileLength - headerBytes < total)
+            throw new InvalidDataException($"{path}: truncated: the header's shape ({Dataset.Shape(shape)}) needs {total:N0} data bytes, the file has {fileLength - headerBytes:N0}.");
+        var (data, got) = fileLength >= 0 ? ReadExactly(stream, (int)total) : ReadGrowing(stream, (int)total);
+        if (got < total)
             throw new InvalidDataException($"{path}: truncated: the header's shape ({Dataset.Shape(shape)}) needs {total:N0} data bytes, the file has {got:N0}.");
         if (stream.ReadByte() != -1)
             throw new InvalidDataException($"{path}: size mismatch: more data follows the {total:N0} bytes the header's shape ({Dataset.Shape(shape)}) describes.");
         return (shape, data);
+    }
+
+    private static (byte[], int) ReadExactly(Stream stream, int total)
+    {
+        var data = new byte[total];
+        return (data, ReadFully(stream, data));
+    }
+
+    /// <summary>Reads up to <paramref name="total"/> bytes into a buffer that doubles from 1 MiB as data comes; the array is exactly <paramref name="total"/> long only when that many arrived.</summary>
+    private static (byte[], int) ReadGrowing(Stream stream, int total)
+    {
+        var data = new byte[Math.Min(total, 1 << 20)];
+        int got = 0;
+        while (true)
+        {
+            got += ReadFully(stream, data.AsSpan(got));
+            if (got < data.Length || data.Length == total) return (data, got);
+            Array.Resize(ref data, (int)Math.Min(total, 2L * data.Length));
+        }
     }
 
     private static int ReadFully(Stream stream, Span<byte> buffer)

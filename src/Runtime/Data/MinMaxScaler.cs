@@ -9,6 +9,9 @@ namespace Kiln;
 /// over every value; <b>per-feature</b> fits one pair per position in the sample (sklearn's
 /// column-wise default on a <c>reshape(n, -1)</c> matrix). Fit on the training set, then transform
 /// validation and test data with the same statistics: their values may fall outside [lo, hi].
+/// A range below 10 float epsilons counts as 0, as sklearn's <c>_handle_zeros_in_scale</c>. NaN
+/// counts as missing: <see cref="Fit(ReadOnlySpan{float}, int)"/> disregards it and the transforms
+/// keep it NaN; an infinite value is an <see cref="ArgumentException"/> in both.
 /// </summary>
 public sealed class MinMaxScaler : IFeatureTransform
 {
@@ -54,24 +57,24 @@ public sealed class MinMaxScaler : IFeatureTransform
         var hi = new float[features];
         lo.AsSpan().Fill(float.PositiveInfinity);
         hi.AsSpan().Fill(float.NegativeInfinity);
+        ScalerChecks.RequireNoInfinity(values, "MinMaxScaler.Fit");
         for (int i = 0; i < values.Length; i += features)
             for (int f = 0; f < features; f++)
             {
                 float v = values[i + f];
-                if (!float.IsFinite(v))
-                    throw new ArgumentException($"MinMaxScaler: value {i + f} is {v}; the data must be finite.", nameof(values));
-                if (v < lo[f]) lo[f] = v;
+                if (v < lo[f]) lo[f] = v; // NaN compares false: disregarded
                 if (v > hi[f]) hi[f] = v;
             }
         _scale = new float[features];
         _offset = new float[features];
         for (int f = 0; f < features; f++)
         {
-            double range = (double)hi[f] - lo[f];
-            if (range == 0) range = 1;
+            if (lo[f] > hi[f]) lo[f] = hi[f] = float.NaN; // only NaN seen: sklearn's nanmin is NaN too
+            double range = float.IsNaN(lo[f]) ? 1 : ScalerChecks.NonZeroScale((double)hi[f] - lo[f]);
+            double min = float.IsNaN(lo[f]) ? 0 : lo[f];
             double scale = (RangeMax - (double)RangeMin) / range;
             _scale[f] = (float)scale;
-            _offset[f] = (float)(RangeMin - lo[f] * scale);
+            _offset[f] = (float)(RangeMin - min * scale);
         }
         _dataMin = lo;
         _dataMax = hi;
@@ -82,6 +85,7 @@ public sealed class MinMaxScaler : IFeatureTransform
     public void TransformInPlace(Span<float> values)
     {
         int features = Features(values.Length);
+        ScalerChecks.RequireNoInfinity(values, "MinMaxScaler.Transform");
         for (int i = 0; i < values.Length; i += features)
             for (int f = 0; f < features; f++)
                 values[i + f] = values[i + f] * _scale[f] + _offset[f];

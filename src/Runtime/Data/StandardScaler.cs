@@ -4,7 +4,10 @@ namespace Kiln;
 
 /// <summary>
 /// sklearn's StandardScaler on features: <c>(x − mean) / std</c> with the population std
-/// (divide by N), and std 0 replaced by 1. <b>Global</b> (the default) fits one mean and std
+/// (divide by N), and a zero or near-zero std (a constant feature, or one below 10 float
+/// epsilons, which dividing by would blow up) replaced by 1. As in sklearn, NaN counts as
+/// missing: <see cref="Fit(ReadOnlySpan{float}, int)"/> disregards it and the transforms keep it
+/// NaN; an infinite value is an <see cref="ArgumentException"/> in both. <b>Global</b> (the default) fits one mean and std
 /// over every value, which is what seed 004's <c>reshape(-1, 1)</c> does; <b>per-feature</b>
 /// fits one pair per position in the sample. Fit on the training set, then transform the
 /// validation and test sets with the same statistics. Targets are never touched.
@@ -45,24 +48,32 @@ public sealed class StandardScaler : IFeatureTransform
             throw new ArgumentOutOfRangeException(nameof(featureSize), featureSize, "must be positive");
         if (values.Length == 0 || values.Length % features != 0)
             throw new ArgumentException($"StandardScaler needs a non-empty whole number of rows of {features} features; got {values.Length} values.", nameof(values));
-        long rows = values.Length / features;
+        ScalerChecks.RequireNoInfinity(values, "StandardScaler.Fit");
         var mean = new double[features];
         var scale = new double[features];
+        var count = new long[features];
         // Two passes in double: the one-pass formula loses digits when the mean is large against the spread.
-        for (long r = 0; r < rows; r++)
-            for (int f = 0; f < features; f++)
-                mean[f] += values[(int)(r * features) + f];
-        for (int f = 0; f < features; f++) mean[f] /= rows;
-        for (long r = 0; r < rows; r++)
+        for (int i = 0; i < values.Length; i += features)
             for (int f = 0; f < features; f++)
             {
-                double d = values[(int)(r * features) + f] - mean[f];
+                float v = values[i + f];
+                if (float.IsNaN(v)) continue;
+                mean[f] += v;
+                count[f]++;
+            }
+        for (int f = 0; f < features; f++) mean[f] = count[f] == 0 ? 0 : mean[f] / count[f];
+        for (int i = 0; i < values.Length; i += features)
+            for (int f = 0; f < features; f++)
+            {
+                float v = values[i + f];
+                if (float.IsNaN(v)) continue;
+                double d = v - mean[f];
                 scale[f] += d * d;
             }
         for (int f = 0; f < features; f++)
         {
-            double std = Math.Sqrt(scale[f] / rows);
-            scale[f] = std == 0 ? 1 : std;
+            double variance = count[f] == 0 ? 0 : scale[f] / count[f];
+            scale[f] = ScalerChecks.IsConstant(variance, mean[f], count[f]) ? 1 : ScalerChecks.NonZeroScale(Math.Sqrt(variance));
         }
         _meanF = Array.ConvertAll(mean, m => (float)m);
         _scaleF = Array.ConvertAll(scale, v => (float)v);
@@ -75,6 +86,7 @@ public sealed class StandardScaler : IFeatureTransform
     public void TransformInPlace(Span<float> values)
     {
         var (m, sc) = Fitted(values.Length);
+        ScalerChecks.RequireNoInfinity(values, "StandardScaler.Transform");
         int features = m.Length;
         for (int i = 0; i < values.Length; i += features)
             for (int f = 0; f < features; f++)

@@ -87,6 +87,12 @@ public abstract class Optimizer
     /// <summary>How many state arrays this optimizer keeps per parameter (0 for plain SGD).</summary>
     protected abstract int StateCount { get; }
 
+    /// <summary><see cref="StateCount"/>, for a checkpoint to check against before it allocates.</summary>
+    internal int StateArrayCount => StateCount;
+
+    /// <summary>2⁵³: steps past it are not exact in the double that bias corrections and decay compute with (and 2⁶³−1 + 1 wraps negative).</summary>
+    public const long MaxIterations = 1L << 53;
+
     /// <summary>
     /// The state arrays (momentum, moments), in a fixed order per optimizer; empty before the
     /// first step. Together with <see cref="Iterations"/> they are the optimizer's checkpoint.
@@ -98,8 +104,8 @@ public abstract class Optimizer
     public void SetState(IReadOnlyList<float[]> buffers, long iterations)
     {
         ArgumentNullException.ThrowIfNull(buffers);
-        if (iterations < 0)
-            throw new ArgumentOutOfRangeException(nameof(iterations), iterations, "must not be negative");
+        if (iterations is < 0 or > MaxIterations)
+            throw new ArgumentOutOfRangeException(nameof(iterations), iterations, $"must be in 0..{MaxIterations}");
         if (buffers.Count != StateCount)
             throw new ArgumentException($"{GetType().Name} keeps {StateCount} state arrays; the checkpoint has {buffers.Count}.", nameof(buffers));
         float[][] copy = new float[buffers.Count][];

@@ -70,6 +70,8 @@ public abstract partial class Model
 
         // Each epoch is one pass: the whole training range, reshuffled with Random when the pass starts.
         var trainBatches = new DatasetBatches(this, train, 0, trainCount, shuffle);
+        ValidateValues(train, nameof(train));
+        if (validation is not null) ValidateValues(validation, nameof(validation));
         return Train(new EpochSource(trainBatches, -1, trainCount, (int)trainBatches.BatchesPerPass),
             validationBatches is null ? null : new EpochSource(validationBatches, -1, (int)validationBatches.SamplesPerPass, (int)validationBatches.BatchesPerPass),
             recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom);
@@ -178,7 +180,8 @@ public abstract partial class Model
         {
             var checkpoint = LoadCheckpoint(resumeFrom, optimizer);
             initialEpoch = checkpoint.Epoch;
-            history = new History(epochNames, Math.Max(epochs, initialEpoch));
+            // Sized by what was recorded and what is left to run, never by the checkpoint's epoch alone.
+            history = new History(epochNames, (checkpoint.History?.Epochs ?? 0) + Math.Max(epochs - initialEpoch, 0));
             // The earlier epochs come along when they were recorded with the same metrics.
             if (checkpoint.History is { } earlier && Same(earlier.Names, epochNames))
                 history.AppendAll(earlier);
@@ -277,15 +280,17 @@ public abstract partial class Model
     /// One training step on a batch: forward in training mode, the metrics' sums (added to
     /// <paramref name="metricSums"/>), the loss and its gradient, then, when the loss is finite,
     /// backward and the optimizer's step. Returns the loss; a NaN or infinite one leaves the
-    /// weights as they were, for the caller to report.
+    /// weights and the state (moving statistics the forward pass updated) as they were, for the
+    /// caller to report.
     /// </summary>
     private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
     {
+        KeepState();
         ReadOnlySpan<float> outputs = Forward(x, n, training: true);
         // Before the loss: a fused loss may write its gradient over the outputs.
         for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].Sum(outputs, y, n, OutputSize, TargetSize);
         float loss = ComputeLoss(y, n, gradient: true);
-        if (!float.IsFinite(loss)) return loss;
+        if (!float.IsFinite(loss)) return RestoreState(loss);
         Backward(n);
         optimizer.Step(Parameters.Span, Gradients.Span);
         return loss;
@@ -315,6 +320,7 @@ public abstract partial class Model
         RequireLoss(nameof(Evaluate));
         CheckDataset(data, nameof(data));
         if (data.Count == 0) throw new ArgumentException("Cannot evaluate on an empty dataset.", nameof(data));
+        ValidateValues(data, nameof(data));
         return Evaluated(new DatasetBatches(this, data, 0, data.Count, shuffle: false), -1);
     }
 
@@ -343,7 +349,13 @@ public abstract partial class Model
     /// <summary>Outputs of <paramref name="count"/> samples laid out one after another in <paramref name="inputs"/>.</summary>
     public float[] Predict(ReadOnlySpan<float> inputs, int count)
     {
-        var result = new float[checked(count * OutputSize)];
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "must not be negative");
+        // The inputs first: a count they do not back is a mistake, not a reason to allocate its outputs.
+        if (inputs.Length != (long)count * InputSize)
+            throw new ArgumentException($"{Description.Name}: {count} samples of shape ({Dataset.Shape(Description.InputShape)}) need {(long)count * InputSize} floats, but the span holds {inputs.Length}.", nameof(inputs));
+        if ((long)count * OutputSize > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"{count} outputs of {OutputSize} values are more than one array holds; predict in parts, or into your own destination.");
+        var result = new float[count * OutputSize];
         Predict(inputs, count, result);
         return result;
     }

@@ -16,9 +16,12 @@ namespace Kiln;
 /// in the order given) and get indices 0, 1, … in that order (<see cref="ClassIndices"/>).
 /// Each class folder is searched recursively; files are sorted by path. Files without an image
 /// extension (<see cref="ImageLoader.Extensions"/>) are skipped and counted in
-/// <see cref="NonImageFiles"/>; hidden folders (a name starting with '.') are ignored. A file that
-/// does not decode stops loading with an error naming it, or, under
-/// <see cref="CorruptImagePolicy.Skip"/>, is left out with one warning.
+/// <see cref="NonImageFiles"/>; hidden folders (a name starting with '.') are ignored. Symbolic
+/// links are followed, but each real folder is walked once, so a link back up the tree neither
+/// loops nor counts an image twice. A file that does not decode (corrupt, truncated, over
+/// <see cref="ImageFolderOptions.MaxImagePixels"/>, or a zero-length file, pipe or device)
+/// stops loading with an error naming it, or, under <see cref="CorruptImagePolicy.Skip"/>, is
+/// left out with one warning.
 /// <para>
 /// The folder is scanned once, on construction; images are decoded when read, by
 /// <see cref="Batches"/> on background threads, by <see cref="ToDataset"/> all at once, or by any
@@ -139,7 +142,7 @@ public sealed class ImageFolder : ISampleSource
             var buffer = t_pixels.AsSpan(0, SampleSize);
             try
             {
-                ImageLoader.LoadBytes(_files[index], buffer, _height, _width, Options.ColorMode, Options.Interpolation);
+                ImageLoader.LoadBytes(_files[index], buffer, _height, _width, Options.ColorMode, Options.Interpolation, Options.MaxImagePixels);
             }
             catch (InvalidDataException e) when (Options.OnCorruptImage == CorruptImagePolicy.Skip)
             {
@@ -181,8 +184,16 @@ public sealed class ImageFolder : ISampleSource
         var features = new float[total];
         var targets = new float[(long)Count * TargetSize];
         var ok = new bool[Count];
-        Parallel.For(0, Count, new ParallelOptions { MaxDegreeOfParallelism = Options.Threads }, i =>
-            ok[i] = TryRead(i, features.AsSpan(i * SampleSize, SampleSize), targets.AsSpan(i * TargetSize, TargetSize)));
+        try
+        {
+            Parallel.For(0, Count, new ParallelOptions { MaxDegreeOfParallelism = Options.Threads }, i =>
+                ok[i] = TryRead(i, features.AsSpan(i * SampleSize, SampleSize), targets.AsSpan(i * TargetSize, TargetSize)));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The same error Batches() gives: the first file's, not a wrapper around it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         int kept = 0;
         for (int i = 0; i < Count; i++)
         {
@@ -264,17 +275,21 @@ public sealed class ImageFolder : ISampleSource
 
         var files = new List<string>[classes.Length];
         var nonImages = new List<string>();
+        // Real paths of the folders walked so far: a symbolic link back up the tree (or to a
+        // folder already read) is walked once, not forever, and no image is counted twice.
+        var visited = new HashSet<string>(StringComparer.Ordinal);
         for (int k = 0; k < classes.Length; k++)
         {
             files[k] = [];
-            CollectFiles(Path.Combine(directory, classes[k]), files[k], nonImages);
+            CollectFiles(Path.Combine(directory, classes[k]), files[k], nonImages, visited);
         }
         return new ScanResult(directory, o, classes, files, [.. nonImages]);
     }
 
     // Keras walks each class folder recursively, folders by path and files by name.
-    private static void CollectFiles(string folder, List<string> images, List<string> others)
+    private static void CollectFiles(string folder, List<string> images, List<string> others, HashSet<string> visited)
     {
+        if (!visited.Add(RealPath.Of(folder))) return;
         var names = new List<string>(System.IO.Directory.EnumerateFiles(folder));
         names.Sort(StringComparer.Ordinal);
         foreach (string f in names)
@@ -282,13 +297,16 @@ public sealed class ImageFolder : ISampleSource
         var subfolders = new List<string>(System.IO.Directory.EnumerateDirectories(folder));
         subfolders.Sort(StringComparer.Ordinal);
         foreach (string d in subfolders)
-            if (!Path.GetFileName(d).StartsWith('.')) CollectFiles(d, images, others);
+            if (!Path.GetFileName(d).StartsWith('.')) CollectFiles(d, images, others, visited);
     }
 
     private static void CheckOptions(ImageFolderOptions o)
     {
         if (o.TargetSize.Height <= 0 || o.TargetSize.Width <= 0)
             throw new ArgumentOutOfRangeException(nameof(o), o.TargetSize, "TargetSize must be positive in both dimensions.");
+        if ((long)o.TargetSize.Height * o.TargetSize.Width * ImageLoader.Channels(o.ColorMode) > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(o), o.TargetSize, "TargetSize is too large: one image of it would not fit one array.");
+        if (o.MaxImagePixels <= 0) throw new ArgumentOutOfRangeException(nameof(o), o.MaxImagePixels, "MaxImagePixels must be positive.");
         if (o.BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(o), o.BatchSize, "BatchSize must be positive.");
         if (o.Threads <= 0) throw new ArgumentOutOfRangeException(nameof(o), o.Threads, "Threads must be at least 1.");
         if (o.PrefetchBatches <= 0) throw new ArgumentOutOfRangeException(nameof(o), o.PrefetchBatches, "PrefetchBatches must be at least 1.");

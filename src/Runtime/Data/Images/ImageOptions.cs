@@ -107,6 +107,13 @@ public sealed record ImageFolderOptions
 
     public CorruptImagePolicy OnCorruptImage { get; init; } = CorruptImagePolicy.Throw;
 
+    /// <summary>
+    /// Largest width × height a file may claim, PIL's <c>Image.MAX_IMAGE_PIXELS</c> (default
+    /// 89,478,485): a larger one is refused from its header, before decoding, as a corrupt image
+    /// (a decompression bomb is a small file that claims a huge image).
+    /// </summary>
+    public long MaxImagePixels { get; init; } = ImageLoader.DefaultMaxImagePixels;
+
     /// <summary>Where skipped-file warnings go; null writes them to the standard error.</summary>
     public TextWriter? Warnings { get; init; }
 }
