@@ -162,7 +162,7 @@ public sealed class GanTrainer
             // The discriminator's input gradient lands straight in the generator's output gradient.
             Discriminator.Backward(n, Generator.OutputGradient(n));
             Generator.BackwardFromOutputGradient(n);
-            GeneratorOptimizer.Step(Generator.Parameters.Span, Generator.Gradients.Span);
+            GeneratorOptimizer.Step(Generator);
             return loss;
         }
         finally

@@ -171,7 +171,7 @@ public abstract partial class Model
                 "Check the batch for NaN or infinite inputs and labels out of range, or lower the learning rate " +
                 $"(this step would have used {optimizer.CurrentLearningRate:G4}).", 0, 0, loss);
         Backward(n);
-        optimizer.Step(Parameters.Span, Gradients.Span);
+        optimizer.Step(this);
         return loss;
     }
 

@@ -8,19 +8,22 @@ namespace Kiln;
 /// Keras' Adam: <c>m += (g − m)(1−β₁); v += (g² − v)(1−β₂); w −= α·m / (√v + ε)</c> with the
 /// bias-corrected <c>α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ)</c>, <c>t = Iterations + 1</c>.
 /// </summary>
-public sealed class Adam : Optimizer
+// Not sealed: AdamW is this optimizer with weight decay on by default, as in Keras 3.
+public class Adam : Optimizer
 {
     // Hyperparameters are double so Keras-style literals (new Adam(1e-3, beta1: 0.5)) compile; the update runs in float.
-    public Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, double decay = 0)
+    public Adam(double learningRate = 0.001, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, double decay = 0, double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
         : base((float)learningRate)
     {
         Init((float)beta1, (float)beta2, (float)epsilon, (float)decay);
+        SetCommon(weightDecay, clipNorm, clipValue, globalClipNorm);
     }
 
-    public Adam(LearningRateSchedule schedule, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+    public Adam(LearningRateSchedule schedule, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7, double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
         : base(schedule)
     {
         Init((float)beta1, (float)beta2, (float)epsilon, 0f);
+        SetCommon(weightDecay, clipNorm, clipValue, globalClipNorm);
     }
 
     public float Beta1 { get; private set; }
@@ -28,7 +31,7 @@ public sealed class Adam : Optimizer
     public float Epsilon { get; private set; }
 
     /// <summary>Two arrays: first moment <c>m</c>, then second moment <c>v</c>.</summary>
-    protected override int StateCount => 2;
+    protected sealed override int StateCount => 2;
 
     private void Init(float beta1, float beta2, float epsilon, float decay)
     {
@@ -44,7 +47,7 @@ public sealed class Adam : Optimizer
         Decay = decay;
     }
 
-    protected override void Update(Span<float> w, ReadOnlySpan<float> g)
+    protected sealed override void Update(Span<float> w, ReadOnlySpan<float> g)
     {
         double t = Iterations + 1;
         // The powers in double: β₂ᵗ stays representable and 1 − β₂ᵗ keeps its digits for small t.

@@ -8,7 +8,7 @@ namespace Kiln;
 /// pass. State (momentum, moments) is allocated on the first step, sized to the buffer,
 /// and never again: an optimizer is bound to one buffer length from then on.
 /// </summary>
-public abstract class Optimizer
+public abstract partial class Optimizer
 {
     private float _learningRate;
     private float[][]? _state;
@@ -60,16 +60,27 @@ public abstract class Optimizer
         }
     }
 
-    /// <summary>Keras' <c>clipvalue</c>: when set, each gradient element is clipped to [−ClipValue, ClipValue] before the update.</summary>
+    /// <summary>
+    /// Keras' <c>clipvalue</c>: when set, each gradient element is clipped to [−ClipValue, ClipValue] before the update.
+    /// At most one of <see cref="ClipValue"/>, <see cref="ClipNorm"/> and <see cref="GlobalClipNorm"/> is set, as in Keras.
+    /// </summary>
     public float? ClipValue
     {
         get;
         set
         {
-            if (value is float c && !(c > 0))
-                throw new ArgumentOutOfRangeException(nameof(value), value, $"{GetType().Name}: clipvalue must be positive.");
+            CheckClip(value, "clipvalue", ClipNorm, GlobalClipNorm);
             field = value;
         }
+    }
+
+    /// <summary>The constructors' Keras 3 arguments common to every optimizer; null leaves each off.</summary>
+    private protected void SetCommon(double? weightDecay, double? clipNorm, double? clipValue, double? globalClipNorm)
+    {
+        WeightDecay = (float)(weightDecay ?? 0);
+        if (clipNorm is not null) ClipNorm = (float)clipNorm;
+        if (clipValue is not null) ClipValue = (float)clipValue;
+        if (globalClipNorm is not null) GlobalClipNorm = (float)globalClipNorm;
     }
 
     /// <summary>The rate the next step uses: schedule (or base rate), then legacy decay, both at the current <see cref="Iterations"/>.</summary>
@@ -127,13 +138,24 @@ public abstract class Optimizer
         if (parameters.Length != gradients.Length)
             throw new ArgumentException($"{GetType().Name}: {parameters.Length} parameters but {gradients.Length} gradients.", nameof(gradients));
         EnsureState(parameters.Length);
-        Update(parameters, gradients);
+        CheckVariables(parameters.Length);
+        // Keras 3's BaseOptimizer.apply: clip the gradients, decay the weights, then the update, all at one rate.
+        ReadOnlySpan<float> g = ClipGradients(gradients);
+        if (WeightDecay > 0) ApplyWeightDecay(parameters, CurrentLearningRate);
+        Update(parameters, g);
         Iterations++;
+    }
+
+    /// <summary>A model's step: binds the optimizer to the model's variables on first use (for <see cref="ClipNorm"/> and exclusions), then steps.</summary>
+    internal void Step(Model model)
+    {
+        if (!ReferenceEquals(_builtFor, model.Description)) Build(model.Description);
+        Step(model.Parameters.Span, model.Gradients.Span);
     }
 
     protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients);
 
-    /// <summary>State array <paramref name="index"/>, allocated by <see cref="Step"/> before <see cref="Update"/> runs.</summary>
+    /// <summary>State array <paramref name="index"/>, allocated by <see cref="Step(Span{float}, ReadOnlySpan{float})"/> before <see cref="Update"/> runs.</summary>
     protected float[] StateArray(int index) => _state![index];
 
     private void EnsureState(int length)

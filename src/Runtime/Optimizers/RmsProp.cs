@@ -11,16 +11,18 @@ namespace Kiln;
 public sealed class RmsProp : Optimizer
 {
     // Hyperparameters are double so Keras-style literals (new RmsProp(1e-4, clipValue: 0.5)) compile; the update runs in float.
-    public RmsProp(double learningRate = 0.001, double rho = 0.9, double epsilon = 1e-7, double? clipValue = null, double decay = 0)
+    public RmsProp(double learningRate = 0.001, double rho = 0.9, double epsilon = 1e-7, double? clipValue = null, double decay = 0, double? weightDecay = null, double? clipNorm = null, double? globalClipNorm = null)
         : base((float)learningRate)
     {
-        Init((float)rho, (float)epsilon, (float?)clipValue, (float)decay);
+        Init((float)rho, (float)epsilon, (float)decay);
+        SetCommon(weightDecay, clipNorm, clipValue, globalClipNorm);
     }
 
-    public RmsProp(LearningRateSchedule schedule, double rho = 0.9, double epsilon = 1e-7, double? clipValue = null)
+    public RmsProp(LearningRateSchedule schedule, double rho = 0.9, double epsilon = 1e-7, double? clipValue = null, double? weightDecay = null, double? clipNorm = null, double? globalClipNorm = null)
         : base(schedule)
     {
-        Init((float)rho, (float)epsilon, (float?)clipValue, 0f);
+        Init((float)rho, (float)epsilon, 0f);
+        SetCommon(weightDecay, clipNorm, clipValue, globalClipNorm);
     }
 
     public float Rho { get; private set; }
@@ -29,7 +31,7 @@ public sealed class RmsProp : Optimizer
     /// <summary>One array: the running mean of squared gradients (Keras' <c>velocity</c>).</summary>
     protected override int StateCount => 1;
 
-    private void Init(float rho, float epsilon, float? clipValue, float decay)
+    private void Init(float rho, float epsilon, float decay)
     {
         if (!(rho >= 0 && rho < 1))
             throw new ArgumentOutOfRangeException(nameof(rho), rho, "RMSprop rho must be in [0, 1).");
@@ -37,7 +39,6 @@ public sealed class RmsProp : Optimizer
             throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "RMSprop epsilon must be positive.");
         Rho = rho;
         Epsilon = epsilon;
-        ClipValue = clipValue;
         Decay = decay;
     }
 

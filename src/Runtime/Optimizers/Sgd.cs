@@ -11,16 +11,18 @@ namespace Kiln;
 public sealed class Sgd : Optimizer
 {
     // Hyperparameters are double so Keras-style literals (new Sgd(0.01)) compile; the update runs in float.
-    public Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false, double decay = 0)
+    public Sgd(double learningRate = 0.01, double momentum = 0, bool nesterov = false, double decay = 0, double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
         : base((float)learningRate)
     {
         Init((float)momentum, nesterov, (float)decay);
+        SetCommon(weightDecay, clipNorm, clipValue, globalClipNorm);
     }
 
-    public Sgd(LearningRateSchedule schedule, double momentum = 0, bool nesterov = false)
+    public Sgd(LearningRateSchedule schedule, double momentum = 0, bool nesterov = false, double? weightDecay = null, double? clipNorm = null, double? clipValue = null, double? globalClipNorm = null)
         : base(schedule)
     {
         Init((float)momentum, nesterov, 0f);
+        SetCommon(weightDecay, clipNorm, clipValue, globalClipNorm);
     }
 
     public float Momentum { get; private set; }

@@ -292,7 +292,7 @@ public abstract partial class Model
         float loss = ComputeLoss(y, n, gradient: true);
         if (!float.IsFinite(loss)) return RestoreState(loss);
         Backward(n);
-        optimizer.Step(Parameters.Span, Gradients.Span);
+        optimizer.Step(this);
         return loss;
     }
 

@@ -193,6 +193,7 @@ public class OptimizerTests
     public static IEnumerable<object[]> AllKinds() =>
     [
         ["sgd"], ["momentum"], ["nesterov"], ["rmsprop"], ["rmsclip"], ["adam"], ["adamdecay"],
+        ["sgdwd"], ["rmswd"], ["adamw"],
     ];
 
     private static Optimizer Make(string kind) => kind switch
@@ -204,6 +205,9 @@ public class OptimizerTests
         "rmsclip" => new RmsProp(0.01f, clipValue: 0.3f, decay: 0.1f),
         "adam" => new Adam(0.01f),
         "adamdecay" => new Adam(0.01f) { Decay = 0.1f, ClipValue = 0.4f },
+        "sgdwd" => new Sgd(0.05, 0.9, weightDecay: 0.1),
+        "rmswd" => new RmsProp(0.01, weightDecay: 0.05, clipValue: 0.3),
+        "adamw" => new AdamW(0.01),
         _ => throw new ArgumentException(kind),
     };
 
