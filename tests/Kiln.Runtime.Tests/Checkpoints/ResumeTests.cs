@@ -15,8 +15,25 @@ public class ResumeTests
                 $"{what}[{i}]: {expected[i]:R} uninterrupted vs {actual[i]:R} resumed");
     }
 
-    [Fact]
-    public void StoppingAfterEpochThreeAndResumingMatchesAnUninterruptedRunBitwise()
+    // AdamW with clipnorm and an exclusion: the optimizer is rebuilt on the model's variables after the
+    // resume, and its checkpoint is Adam's state under the name AdamW.
+    private static Optimizer MakeOptimizer(string kind) => kind switch
+    {
+        "adam" => new Adam(0.02f),
+        "adamw" => Excluding(new AdamW(0.02, weightDecay: 0.05, clipNorm: 0.5), "bias"),
+        _ => throw new ArgumentException(kind),
+    };
+
+    private static Optimizer Excluding(Optimizer optimizer, string pattern)
+    {
+        optimizer.ExcludeFromWeightDecay(pattern);
+        return optimizer;
+    }
+
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("adamw")]
+    public void StoppingAfterEpochThreeAndResumingMatchesAnUninterruptedRunBitwise(string kind)
     {
         using var dir = new TempDirectory();
         var data = FitTests.Blobs(230, 21);
@@ -25,21 +42,21 @@ public class ResumeTests
         // Uninterrupted: 6 epochs with shuffling, validation split, input noise from the RNG,
         // moving statistics in State, and Adam's moments.
         var whole = new NoisyModel(4, 3, batchSize: 16, seed: 7);
-        var wholeHistory = whole.Fit(data, epochs, new Adam(0.02f), validationSplit: 0.2, verbose: 0);
+        var wholeHistory = whole.Fit(data, epochs, MakeOptimizer(kind), validationSplit: 0.2, verbose: 0);
 
         // Interrupted: the same run, stopped by a callback after epoch 3 (nothing is killed), with
         // a training checkpoint written at each epoch's end.
         var first = new NoisyModel(4, 3, batchSize: 16, seed: 7);
         var stopAtThree = new LambdaCallback { OnEpochEnd = (epoch, _, c) => c.StopTraining = epoch + 1 == 3 };
         var checkpoint = new ModelCheckpoint(dir.File("ckpt/epoch_{epoch}.safetensors"));
-        var firstHistory = first.Fit(data, epochs, new Adam(0.02f), validationSplit: 0.2, verbose: 0, callbacks: [checkpoint, stopAtThree]);
+        var firstHistory = first.Fit(data, epochs, MakeOptimizer(kind), validationSplit: 0.2, verbose: 0, callbacks: [checkpoint, stopAtThree]);
         Assert.Equal(3, firstHistory.Epochs);
         Assert.True(File.Exists(dir.File("ckpt/epoch_3.safetensors")));
         Assert.False(File.Exists(dir.File("ckpt/epoch_4.safetensors")));
 
         // A new process would start from a new model (any seed) and a new optimizer.
         var resumed = new NoisyModel(4, 3, batchSize: 16, seed: 12345);
-        var optimizer = new Adam(0.02f);
+        var optimizer = MakeOptimizer(kind);
         var epochsRun = new System.Collections.Generic.List<int>();
         var resumedHistory = resumed.Fit(data, epochs, optimizer, validationSplit: 0.2, verbose: 0,
             callbacks: [new LambdaCallback { OnEpochBegin = (e, _) => epochsRun.Add(e) }],
