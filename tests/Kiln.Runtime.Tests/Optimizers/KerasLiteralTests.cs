@@ -25,6 +25,11 @@ public class KerasLiteralTests
         Assert.Equal(Train(new RmsProp(8e-4f, rho: 0.95f, clipValue: 0.15f, decay: 1e-8f)), Train(new RmsProp(8e-4, rho: 0.95, clipValue: 0.15, decay: 1e-8)));
         var adam = new Adam(0.001);
         Assert.Equal((0.001f, 0.9f, 0.999f, 1e-7f), (adam.LearningRate, adam.Beta1, adam.Beta2, adam.Epsilon));
+        // docs/optimizers.md's example, as written there.
+        var documented = new AdamW(new CosineDecay(1e-3, decaySteps: 10_000, warmupTarget: 3e-3, warmupSteps: 500),
+                                   weightDecay: 0.01, globalClipNorm: 1.0);
+        documented.ExcludeFromWeightDecay("bias", "batch_normalization");
+        Assert.Equal((0.01f, 1f), (documented.WeightDecay, documented.GlobalClipNorm));
     }
 
     [Fact]
@@ -35,6 +40,8 @@ public class KerasLiteralTests
             (new CosineDecay(0.1, 100, alpha: 0.01, warmupTarget: 0.2, warmupSteps: 10), new CosineDecay(0.1f, 100, alpha: 0.01f, warmupTarget: 0.2f, warmupSteps: 10)),
             (new ExponentialDecay(0.1, 10, 0.96), new ExponentialDecay(0.1f, 10, 0.96f)),
             (new InverseTimeDecay(0.1, 10, 0.5, staircase: true), new InverseTimeDecay(0.1f, 10, 0.5f, staircase: true)),
+            (new PolynomialDecay(0.1, 10, endLearningRate: 0.001, power: 0.5, cycle: true), new PolynomialDecay(0.1f, 10, 0.001f, 0.5f, true)),
+            (new CosineDecayRestarts(0.1, 10, tMul: 1.5, mMul: 0.9, alpha: 0.01), new CosineDecayRestarts(0.1f, 10, 1.5f, 0.9f, 0.01f)),
         };
         foreach (var (d, f) in pairs)
             foreach (long step in new long[] { 0, 5, 10, 37, 200 })
