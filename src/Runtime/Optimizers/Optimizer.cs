@@ -5,7 +5,8 @@ namespace Kiln;
 
 /// <summary>
 /// Updates a model's whole contiguous parameter buffer from its gradient buffer in one
-/// pass. State (momentum, moments) is allocated on the first step, sized to the buffer,
+/// pass, after Keras 3's optional gradient clipping and weight decay (each a pass of its own,
+/// when on). State (momentum, moments) is allocated on the first step, sized to the buffer,
 /// and never again: an optimizer is bound to one buffer length from then on.
 /// </summary>
 public abstract partial class Optimizer
