@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Kiln;
 
@@ -66,7 +68,7 @@ public abstract partial class Optimizer
             float norm = Norm(g);
             // Keras' clip_by_global_norm: clip_norm·min(1/norm, 1/clip_norm), NaN when the norm is not finite.
             float scale = gc * MathF.Min(1f / norm, 1f / gc) + (norm - norm);
-            for (int i = 0; i < g.Length; i++) output[i] = g[i] * scale;
+            Scale(g, output, scale, 1f);
         }
         return output;
     }
@@ -79,8 +81,18 @@ public abstract partial class Optimizer
         return (float)Math.Sqrt(sum);
     }
 
+    // g·numerator/denominator in Keras' order; the vector loop rounds as the scalar one does.
     private static void Scale(ReadOnlySpan<float> g, Span<float> output, float numerator, float denominator)
     {
-        for (int i = 0; i < g.Length; i++) output[i] = g[i] * numerator / denominator;
+        ref float pg = ref MemoryMarshal.GetReference(g);
+        ref float po = ref MemoryMarshal.GetReference(output);
+        int n = g.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vn = Vector256.Create(numerator); var vd = Vector256.Create(denominator);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                (Vector256.LoadUnsafe(ref pg, (nuint)i) * vn / vd).StoreUnsafe(ref po, (nuint)i);
+        }
+        for (; i < n; i++) output[i] = g[i] * numerator / denominator;
     }
 }

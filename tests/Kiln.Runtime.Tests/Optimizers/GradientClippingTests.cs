@@ -56,6 +56,20 @@ public class GradientClippingTests
     }
 
     [Fact]
+    public void ClipNormOnVariablesLongerThanAVector()
+    {
+        // 37 and 21 elements: the vector loop and its scalar tail, against the naive reference.
+        var rng = new Rng(5);
+        var g = new float[58];
+        for (int i = 0; i < g.Length; i++) g[i] = rng.NextNormal();
+        var sgd = new Sgd(1.0, clipNorm: 2.0);
+        sgd.Build([new TensorInfo("a/kernel", [37], 0, true), new TensorInfo("a/bias", [21], 37, true)]);
+        var applied = Clipped(sgd, g);
+        double[] a = ClipByNorm(Array.ConvertAll(g[..37], v => (double)v), 2), b = ClipByNorm(Array.ConvertAll(g[37..], v => (double)v), 2);
+        Near([.. a, .. b], applied);
+    }
+
+    [Fact]
     public void GlobalClipNormScalesAllGradientsTogether()
     {
         // ‖[3, 4, 0]‖ = 5 > 2: every gradient × 2/5. No Build needed: the norm is over the whole buffer.
