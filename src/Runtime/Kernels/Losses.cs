@@ -39,11 +39,20 @@ public static class Losses
         return (float)(total * invN);
     }
 
-    /// <summary>Targets are distributions (one-hot or soft); dLogits = (softmax·Σt − t)/n.</summary>
+    /// <summary>Without label smoothing: <see cref="CategoricalCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
+    public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes) =>
+        CategoricalCrossentropyFromLogits(logits, targets, dLogits, n, classes, 0f);
+
+    /// <summary>
+    /// Targets are distributions (one-hot or soft); dLogits = (softmax·Σt − t)/n. With
+    /// <paramref name="labelSmoothing"/> the targets are smoothed first, as Keras'
+    /// <c>categorical_crossentropy</c>: t·(1 − ls) + ls/classes.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes)
+    public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes, float labelSmoothing)
     {
         Check(logits.Length, targets.Length, dLogits.Length, n, classes, n * classes, nameof(targets));
+        var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         double invN = 1.0 / n;
         for (int i = 0; i < n; i++)
@@ -54,30 +63,40 @@ public static class Losses
             double tSum = 0;
             for (int j = 0; j < classes; j++)
             {
-                tSum += t[j];
-                total -= t[j] * (z[j] - lse);
+                double tj = t[j] * keep + add;
+                tSum += tj;
+                total -= tj * (z[j] - lse);
             }
             if (!dLogits.IsEmpty)
             {
                 Span<float> g = dLogits.Slice(i * classes, classes);
                 for (int j = 0; j < classes; j++)
-                    g[j] = (float)((Math.Exp(z[j] - max) / sum * tSum - t[j]) * invN);
+                    g[j] = (float)((Math.Exp(z[j] - max) / sum * tSum - (t[j] * keep + add)) * invN);
             }
         }
         return (float)(total * invN);
     }
 
-    /// <summary>Stable form max(z,0) − z·t + log(1+e^−|z|); mean over features, then batch.</summary>
+    /// <summary>Without label smoothing: <see cref="BinaryCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
+    public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features) =>
+        BinaryCrossentropyFromLogits(logits, targets, dLogits, n, features, 0f);
+
+    /// <summary>
+    /// Stable form max(z,0) − z·t + log(1+e^−|z|); mean over features, then batch. With
+    /// <paramref name="labelSmoothing"/> the targets are squeezed towards ½ first, as Keras'
+    /// <c>binary_crossentropy</c>: t·(1 − ls) + ls/2.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features)
+    public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features, float labelSmoothing)
     {
         Check(logits.Length, targets.Length, dLogits.Length, n, features, n * features, nameof(targets));
+        var (keep, add) = Smoothing(labelSmoothing, 2);
         int len = n * features;
         double total = 0;
         double scale = 1.0 / ((double)n * features);
         for (int i = 0; i < len; i++)
         {
-            double z = logits[i], t = targets[i];
+            double z = logits[i], t = targets[i] * keep + add;
             total += Math.Max(z, 0) - z * t + Math.Log(1 + Math.Exp(-Math.Abs(z)));
             if (!dLogits.IsEmpty)
             {
@@ -98,34 +117,50 @@ public static class Losses
         {
             int label = Label(labels[i], i, classes);
             total += RowCrossentropy(probs.Slice(i * classes, classes), default, label,
-                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n);
+                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, 1, 0);
         }
         return (float)(total / n);
     }
 
-    /// <summary>On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε].</summary>
+    /// <summary>Without label smoothing: <see cref="CategoricalCrossentropy(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
+    public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes) =>
+        CategoricalCrossentropy(probs, targets, dProbs, n, classes, 0f);
+
+    /// <summary>
+    /// On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε];
+    /// <paramref name="labelSmoothing"/> as in <see cref="CategoricalCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes)
+    public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes, float labelSmoothing)
     {
         Check(probs.Length, targets.Length, dProbs.Length, n, classes, n * classes, nameof(targets));
+        var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         for (int i = 0; i < n; i++)
             total += RowCrossentropy(probs.Slice(i * classes, classes), targets.Slice(i * classes, classes), -1,
-                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n);
+                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, keep, add);
         return (float)(total / n);
     }
 
-    /// <summary>On probabilities clipped to [ε, 1−ε] (clipped entries get zero gradient); mean over features, then batch.</summary>
+    /// <summary>Without label smoothing: <see cref="BinaryCrossentropy(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
+    public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features) =>
+        BinaryCrossentropy(probs, targets, dProbs, n, features, 0f);
+
+    /// <summary>
+    /// On probabilities clipped to [ε, 1−ε] (clipped entries get zero gradient); mean over features,
+    /// then batch; <paramref name="labelSmoothing"/> as in <see cref="BinaryCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features)
+    public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features, float labelSmoothing)
     {
         Check(probs.Length, targets.Length, dProbs.Length, n, features, n * features, nameof(targets));
+        var (keep, add) = Smoothing(labelSmoothing, 2);
         int len = n * features;
         double total = 0;
         double scale = 1.0 / ((double)n * features);
         for (int i = 0; i < len; i++)
         {
-            double raw = probs[i], t = targets[i];
+            double raw = probs[i], t = targets[i] * keep + add;
             double p = Math.Clamp(raw, Epsilon, OneMinusEpsilon);
             total -= t * Math.Log(p) + (1 - t) * Math.Log(1 - p);
             if (!dProbs.IsEmpty)
@@ -157,7 +192,8 @@ public static class Losses
     // One row of cross-entropy on probabilities: q = p/Σp, r = clip(q), loss = −Σ t·log r. Through the
     // renormalization, ∂L/∂p_k = (g_k − Σ_j g_j q_j)/Σp with g = −t/r where unclipped and 0 where clipped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double RowCrossentropy(ReadOnlySpan<float> p, ReadOnlySpan<float> t, int label, Span<float> grad, int n)
+    // Smoothed targets are t·keep + add (keep = 1, add = 0 without smoothing).
+    private static double RowCrossentropy(ReadOnlySpan<float> p, ReadOnlySpan<float> t, int label, Span<float> grad, int n, double keep, double add)
     {
         int classes = p.Length;
         double s = 0;
@@ -165,7 +201,7 @@ public static class Losses
         double loss = 0, gq = 0;
         for (int j = 0; j < classes; j++)
         {
-            double tj = label >= 0 ? (j == label ? 1 : 0) : t[j];
+            double tj = (label >= 0 ? (j == label ? 1 : 0) : t[j]) * keep + add;
             if (tj == 0) continue;
             double q = p[j] / s;
             double r = Math.Clamp(q, Epsilon, OneMinusEpsilon);
@@ -176,13 +212,22 @@ public static class Losses
         {
             for (int j = 0; j < classes; j++)
             {
-                double tj = label >= 0 ? (j == label ? 1 : 0) : t[j];
+                double tj = (label >= 0 ? (j == label ? 1 : 0) : t[j]) * keep + add;
                 double q = p[j] / s;
                 double g = tj != 0 && q > Epsilon && q < OneMinusEpsilon ? -tj / q : 0;
                 grad[j] = (float)((g - gq) / s / n);
             }
         }
         return loss;
+    }
+
+    // Keras 3 (keras/src/losses/losses.py, categorical_crossentropy and binary_crossentropy):
+    // y = y·(1 − ls) + ls/num_classes, where binary counts 2 classes (ls/2 = 0.5·ls).
+    private static (double Keep, double Add) Smoothing(float labelSmoothing, int classes)
+    {
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label smoothing must be in [0, 1]");
+        return (1.0 - labelSmoothing, (double)labelSmoothing / classes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

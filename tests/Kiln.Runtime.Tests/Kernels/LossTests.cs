@@ -111,4 +111,105 @@ public class LossTests
         Assert.Equal(Math.Exp(2) / s - 1, grad[1], 6);
         Assert.Equal(Math.Exp(3) / s, grad[2], 6);
     }
+
+    // Label smoothing: the naive references below smooth the targets into a new array first, as
+    // Keras 3 does (keras/src/losses/losses.py: categorical_crossentropy, binary_crossentropy).
+    private const float Ls = 0.2f;
+
+    private static double[] Smoothed(float[] t, double add) => Array.ConvertAll(t, v => v * (1.0 - Ls) + add);
+
+    private static double NaiveCrossentropy(float[] input, float[] targets, bool logits)
+    {
+        double[] t = Smoothed(targets, (double)Ls / Classes);
+        double total = 0;
+        for (int i = 0; i < N; i++)
+        {
+            var row = new double[Classes];
+            for (int j = 0; j < Classes; j++) row[j] = logits ? Math.Exp(input[i * Classes + j]) : input[i * Classes + j];
+            double sum = 0;
+            foreach (double v in row) sum += v;
+            for (int j = 0; j < Classes; j++)
+                total -= t[i * Classes + j] * Math.Log(Math.Clamp(row[j] / sum, logits ? 0 : 1e-7, logits ? 1 : 1 - 1e-7));
+        }
+        return total / N;
+    }
+
+    private static double NaiveBinary(float[] input, float[] targets, bool logits)
+    {
+        double[] t = Smoothed(targets, 0.5 * Ls);
+        double total = 0;
+        for (int i = 0; i < t.Length; i++)
+        {
+            double p = logits ? 1 / (1 + Math.Exp(-input[i])) : Math.Clamp(input[i], 1e-7, 1 - 1e-7);
+            total -= t[i] * Math.Log(p) + (1 - t[i]) * Math.Log(1 - p);
+        }
+        return total / t.Length;
+    }
+
+    [Fact]
+    public void LabelSmoothingMatchesNaiveReference()
+    {
+        float[] labels = { 4, 0, 2 };
+        float[] logits = TestData.Random(N * Classes, 95, -3f, 3f);
+        float[] probs = TestData.Random(N * Classes, 96, 0.05f, 0.95f);
+        float[] soft = TestData.Random(N * Classes, 97, 0f, 1f);
+        float[] binary = TestData.Random(N * Classes, 98, 0f, 1f);
+        float[] hard = Array.ConvertAll(binary, v => v < 0.5f ? 0f : 1f);
+
+        Assert.Equal(NaiveCrossentropy(logits, OneHot(labels), true), Losses.CategoricalCrossentropyFromLogits(logits, OneHot(labels), Span<float>.Empty, N, Classes, Ls), 5);
+        Assert.Equal(NaiveCrossentropy(logits, soft, true), Losses.CategoricalCrossentropyFromLogits(logits, soft, Span<float>.Empty, N, Classes, Ls), 5);
+        Assert.Equal(NaiveCrossentropy(probs, OneHot(labels), false), Losses.CategoricalCrossentropy(probs, OneHot(labels), Span<float>.Empty, N, Classes, Ls), 5);
+        Assert.Equal(NaiveCrossentropy(probs, soft, false), Losses.CategoricalCrossentropy(probs, soft, Span<float>.Empty, N, Classes, Ls), 5);
+        Assert.Equal(NaiveBinary(logits, hard, true), Losses.BinaryCrossentropyFromLogits(logits, hard, Span<float>.Empty, N, Classes, Ls), 5);
+        Assert.Equal(NaiveBinary(logits, binary, true), Losses.BinaryCrossentropyFromLogits(logits, binary, Span<float>.Empty, N, Classes, Ls), 5);
+        Assert.Equal(NaiveBinary(probs, hard, false), Losses.BinaryCrossentropy(probs, hard, Span<float>.Empty, N, Classes, Ls), 5);
+        // Smoothing raises the loss of a confident, correct prediction: it no longer aims at exactly 1.
+        Assert.True(Losses.CategoricalCrossentropyFromLogits(new float[] { 10, 0 }, new float[] { 1, 0 }, Span<float>.Empty, 1, 2, Ls)
+            > Losses.CategoricalCrossentropyFromLogits(new float[] { 10, 0 }, new float[] { 1, 0 }, Span<float>.Empty, 1, 2));
+        // 0 is the overload without smoothing, bit for bit.
+        Assert.Equal(Losses.BinaryCrossentropy(probs, binary, Span<float>.Empty, N, Classes), Losses.BinaryCrossentropy(probs, binary, Span<float>.Empty, N, Classes, 0f));
+    }
+
+    [Fact]
+    public void LabelSmoothingGradientsPassGradientCheck()
+    {
+        float[] labels = { 4, 0, 2 };
+        float[] logits = TestData.Random(N * Classes, 91, -3f, 3f);
+        float[] probs = TestData.Random(N * Classes, 92, 0.05f, 0.95f);
+        float[] soft = TestData.Random(N * Classes, 93, 0f, 1f);
+        float[] binary = TestData.Random(N * Classes, 94, 0f, 1f);
+
+        CheckGradient((x, t, g, n, w) => Losses.CategoricalCrossentropyFromLogits(x, t, g, n, w, Ls), logits, OneHot(labels), "CE from logits, smoothed");
+        CheckGradient((x, t, g, n, w) => Losses.CategoricalCrossentropyFromLogits(x, t, g, n, w, Ls), logits, soft, "CE from logits (soft targets), smoothed");
+        CheckGradient((x, t, g, n, w) => Losses.BinaryCrossentropyFromLogits(x, t, g, n, w, Ls), logits, binary, "BCE from logits, smoothed");
+        CheckGradient((x, t, g, n, w) => Losses.CategoricalCrossentropy(x, t, g, n, w, Ls), probs, OneHot(labels), "CE, smoothed");
+        CheckGradient((x, t, g, n, w) => Losses.BinaryCrossentropy(x, t, g, n, w, Ls), probs, binary, "BCE, smoothed");
+    }
+
+    [Fact]
+    public void SmoothedFromLogitsGradientIsProbabilityMinusSmoothedTarget()
+    {
+        float[] z = { 1, 2, 3 };
+        var grad = new float[3];
+        Losses.CategoricalCrossentropyFromLogits(z, new float[] { 0, 1, 0 }, grad, 1, 3, 0.3f);
+        double s = Math.Exp(1) + Math.Exp(2) + Math.Exp(3);
+        Assert.Equal(Math.Exp(1) / s - 0.1, grad[0], 6);
+        Assert.Equal(Math.Exp(2) / s - 0.8, grad[1], 6);
+        Assert.Equal(Math.Exp(3) / s - 0.1, grad[2], 6);
+
+        var g = new float[1];
+        Losses.BinaryCrossentropyFromLogits(new float[] { 0 }, new float[] { 1 }, g, 1, 1, 0.3f);
+        Assert.Equal(0.5 - 0.85, g[0], 6);
+    }
+
+    [Theory]
+    [InlineData(-0.1f)]
+    [InlineData(1.5f)]
+    [InlineData(float.NaN)]
+    public void LabelSmoothingOutsideZeroToOneThrows(float bad)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Losses.CategoricalCrossentropyFromLogits(new float[2], new float[2], Span<float>.Empty, 1, 2, bad));
+        Assert.Equal("labelSmoothing", ex.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.BinaryCrossentropy(new float[2], new float[2], Span<float>.Empty, 1, 2, bad));
+    }
 }
