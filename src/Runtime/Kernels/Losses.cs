@@ -16,11 +16,21 @@ public static class Losses
     // confidently wrong probability gives is then −log(1.19e-7) = 15.94, matching Keras.
     private const float OneMinusEpsilon = 1f - Epsilon;
 
-    /// <summary>Labels are class indices stored as floats; dLogits = (softmax − onehot)/n.</summary>
+    /// <summary>Without label smoothing: <see cref="SparseCategoricalCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
+    public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes) =>
+        SparseCategoricalCrossentropyFromLogits(logits, labels, dLogits, n, classes, 0f);
+
+    /// <summary>
+    /// Labels are class indices stored as floats; dLogits = (softmax − onehot)/n. With
+    /// <paramref name="labelSmoothing"/> the one-hot target is smoothed as in the categorical loss,
+    /// onehot·(1 − ls) + ls/classes (Keras 3 <c>sparse_categorical_crossentropy(label_smoothing=)</c>,
+    /// keras-team/keras#23488); the smoothed row still sums to 1.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes)
+    public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes, float labelSmoothing)
     {
         Check(logits.Length, labels.Length, dLogits.Length, n, classes, n, nameof(labels));
+        var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         double invN = 1.0 / n;
         for (int i = 0; i < n; i++)
@@ -29,11 +39,18 @@ public static class Losses
             int label = Label(labels[i], i, classes);
             double lse = LogSumExp(z, out double max, out double sum);
             total += lse - z[label];
+            if (add != 0)
+            {
+                // −Σ t'·(z − lse) with t' = onehot·keep + add and Σt' = 1: lse − keep·z[label] − add·Σz.
+                double zSum = 0;
+                for (int j = 0; j < classes; j++) zSum += z[j];
+                total += (1 - keep) * z[label] - add * zSum;
+            }
             if (!dLogits.IsEmpty)
             {
                 Span<float> g = dLogits.Slice(i * classes, classes);
                 for (int j = 0; j < classes; j++)
-                    g[j] = (float)((Math.Exp(z[j] - max) / sum - (j == label ? 1.0 : 0.0)) * invN);
+                    g[j] = (float)((Math.Exp(z[j] - max) / sum - ((j == label ? keep : 0.0) + add)) * invN);
             }
         }
         return (float)(total * invN);
@@ -107,17 +124,25 @@ public static class Losses
         return (float)(total * scale);
     }
 
-    /// <summary>On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε].</summary>
+    /// <summary>Without label smoothing: <see cref="SparseCategoricalCrossentropy(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
+    public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes) =>
+        SparseCategoricalCrossentropy(probs, labels, dProbs, n, classes, 0f);
+
+    /// <summary>
+    /// On probabilities, as Keras: each row renormalized by its sum, then clipped to [ε, 1−ε];
+    /// <paramref name="labelSmoothing"/> as in <see cref="SparseCategoricalCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes)
+    public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes, float labelSmoothing)
     {
         Check(probs.Length, labels.Length, dProbs.Length, n, classes, n, nameof(labels));
+        var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         for (int i = 0; i < n; i++)
         {
             int label = Label(labels[i], i, classes);
             total += RowCrossentropy(probs.Slice(i * classes, classes), default, label,
-                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, 1, 0);
+                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, keep, add);
         }
         return (float)(total / n);
     }
@@ -221,8 +246,8 @@ public static class Losses
         return loss;
     }
 
-    // Keras 3 (keras/src/losses/losses.py, categorical_crossentropy and binary_crossentropy):
-    // y = y·(1 − ls) + ls/num_classes, where binary counts 2 classes (ls/2 = 0.5·ls).
+    // Keras 3 (keras/src/losses/losses.py, categorical_crossentropy, sparse_categorical_crossentropy
+    // and binary_crossentropy): y = y·(1 − ls) + ls/num_classes, where binary counts 2 (0.5·ls).
     private static (double Keep, double Add) Smoothing(float labelSmoothing, int classes)
     {
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1))

@@ -160,6 +160,9 @@ public class LossTests
         Assert.Equal(NaiveCrossentropy(logits, soft, true), Losses.CategoricalCrossentropyFromLogits(logits, soft, Span<float>.Empty, N, Classes, Ls), 5);
         Assert.Equal(NaiveCrossentropy(probs, OneHot(labels), false), Losses.CategoricalCrossentropy(probs, OneHot(labels), Span<float>.Empty, N, Classes, Ls), 5);
         Assert.Equal(NaiveCrossentropy(probs, soft, false), Losses.CategoricalCrossentropy(probs, soft, Span<float>.Empty, N, Classes, Ls), 5);
+        // Sparse labels smooth as their one-hot rows (Keras 3, keras-team/keras#23488).
+        Assert.Equal(NaiveCrossentropy(logits, OneHot(labels), true), Losses.SparseCategoricalCrossentropyFromLogits(logits, labels, Span<float>.Empty, N, Classes, Ls), 5);
+        Assert.Equal(NaiveCrossentropy(probs, OneHot(labels), false), Losses.SparseCategoricalCrossentropy(probs, labels, Span<float>.Empty, N, Classes, Ls), 5);
         Assert.Equal(NaiveBinary(logits, hard, true), Losses.BinaryCrossentropyFromLogits(logits, hard, Span<float>.Empty, N, Classes, Ls), 5);
         Assert.Equal(NaiveBinary(logits, binary, true), Losses.BinaryCrossentropyFromLogits(logits, binary, Span<float>.Empty, N, Classes, Ls), 5);
         Assert.Equal(NaiveBinary(probs, hard, false), Losses.BinaryCrossentropy(probs, hard, Span<float>.Empty, N, Classes, Ls), 5);
@@ -184,6 +187,8 @@ public class LossTests
         CheckGradient((x, t, g, n, w) => Losses.BinaryCrossentropyFromLogits(x, t, g, n, w, Ls), logits, binary, "BCE from logits, smoothed");
         CheckGradient((x, t, g, n, w) => Losses.CategoricalCrossentropy(x, t, g, n, w, Ls), probs, OneHot(labels), "CE, smoothed");
         CheckGradient((x, t, g, n, w) => Losses.BinaryCrossentropy(x, t, g, n, w, Ls), probs, binary, "BCE, smoothed");
+        CheckGradient((x, t, g, n, w) => Losses.SparseCategoricalCrossentropyFromLogits(x, t, g, n, w, Ls), logits, labels, "sparse CE from logits, smoothed");
+        CheckGradient((x, t, g, n, w) => Losses.SparseCategoricalCrossentropy(x, t, g, n, w, Ls), probs, labels, "sparse CE, smoothed");
     }
 
     [Fact]
@@ -196,6 +201,10 @@ public class LossTests
         Assert.Equal(Math.Exp(1) / s - 0.1, grad[0], 6);
         Assert.Equal(Math.Exp(2) / s - 0.8, grad[1], 6);
         Assert.Equal(Math.Exp(3) / s - 0.1, grad[2], 6);
+
+        var sparse = new float[3];
+        Losses.SparseCategoricalCrossentropyFromLogits(z, new float[] { 1 }, sparse, 1, 3, 0.3f);
+        Assert.Equal(grad, sparse);
 
         var g = new float[1];
         Losses.BinaryCrossentropyFromLogits(new float[] { 0 }, new float[] { 1 }, g, 1, 1, 0.3f);
@@ -211,5 +220,6 @@ public class LossTests
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Losses.CategoricalCrossentropyFromLogits(new float[2], new float[2], Span<float>.Empty, 1, 2, bad));
         Assert.Equal("labelSmoothing", ex.ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => Losses.BinaryCrossentropy(new float[2], new float[2], Span<float>.Empty, 1, 2, bad));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Losses.SparseCategoricalCrossentropy(new float[2], new float[1], Span<float>.Empty, 1, 2, bad));
     }
 }
