@@ -44,18 +44,20 @@ internal static partial class Emitter
                 LossKind.MeanSquaredError => "MeanSquaredError",
                 _ => throw new System.InvalidOperationException($"no loss kernel for {loss.Kind}"),
             } + (logits && loss.Kind != LossKind.MeanSquaredError ? "FromLogits" : "");
+            // Keras' label_smoothing: the kernel smooths the targets as it reads them (no copy).
+            string smoothing = loss.LabelSmoothing != 0 ? ", " + Float(loss.LabelSmoothing) : "";
             string line = lossLines.First(l => !several || l.StartsWith($"loss of '{output.Layer.Name}'"));
             w.Comment(line.Substring(line.IndexOf(": ", System.StringComparison.Ordinal) + 2));
             if (!several)
             {
-                w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units});");
+                w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units}{smoothing});");
                 continue;
             }
             int offset = graph.Outputs.Take(step.Input).Sum(o => o.TargetSize);
             string t = locals.Use(step.Z!);
             string weight = Float(loss.Weight);
             w.Line($"{K}.Merge.CopyOut(targets, {t}, n, {output.TargetSize}, {offset}, {targetRow}, accumulate: false);");
-            w.Line($"loss += {weight} * SetOutputLoss({step.Input}, {K}.Losses.{kernel}({x}, {t}, {d}, n, {units}));");
+            w.Line($"loss += {weight} * SetOutputLoss({step.Input}, {K}.Losses.{kernel}({x}, {t}, {d}, n, {units}{smoothing}));");
             if (loss.Weight != 1) w.Line($"if (gradient) {K}.Merge.Scale({d}, {weight});");
         }
         if (several) w.Line("return loss;");

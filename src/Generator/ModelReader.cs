@@ -181,12 +181,15 @@ internal static partial class ModelReader
                 var fromLogits = arguments.FirstOrDefault(a => a.Name == "FromLogits");
                 var output = arguments.FirstOrDefault(a => a.Name == "Output");
                 var weight = arguments.FirstOrDefault(a => a.Name == "Weight");
+                var smoothing = arguments.FirstOrDefault(a => a.Name == "LabelSmoothing");
                 losses.Add(new LossSpec((LossKind)(int)(kind?.Number ?? 0), fromLogits is not null && fromLogits.Number != 0, location)
                 {
                     Output = output?.Text,
                     OutputLocation = output?.Location,
                     Weight = weight?.Number ?? 1,
                     WeightLocation = weight?.Location,
+                    LabelSmoothing = smoothing?.Number ?? 0,
+                    LabelSmoothingLocation = smoothing?.Location,
                 });
             }
             else if (type.Name == "UseAttribute" && type.IsGenericType)

@@ -48,6 +48,14 @@ public sealed class GradientCheckTests
         ["OutputDropout"] = new(s => new OutputDropout(BatchSize, s), Targets.Regression),
         ["DropoutThenSoftmax"] = new(s => new DropoutThenSoftmax(BatchSize, s), Targets.Sparse),
         ["ReshapeLast"] = new(s => new ReshapeLast(BatchSize, s), Targets.Regression),
+        // Label smoothing on each cross-entropy, fused and not (LabelSmoothingModels.cs).
+        ["SmoothSoftmaxSparse"] = new(s => new SmoothSoftmaxSparse(BatchSize, s), Targets.Sparse),
+        ["SmoothSoftmaxCategorical"] = new(s => new SmoothSoftmaxCategorical(BatchSize, s), Targets.Soft),
+        ["SmoothLogitsSparse"] = new(s => new SmoothLogitsSparse(BatchSize, s), Targets.Sparse),
+        ["SmoothLogitsCategorical"] = new(s => new SmoothLogitsCategorical(BatchSize, s), Targets.OneHot),
+        ["SmoothSigmoidBinary"] = new(s => new SmoothSigmoidBinary(BatchSize, s), Targets.Binary),
+        ["SmoothLogitsBinary"] = new(s => new SmoothLogitsBinary(BatchSize, s), Targets.BinarySoft),
+        ["SmoothTwoHeads"] = new(s => new SmoothTwoHeads(BatchSize, s), Targets.ClassAndValue),
         // Convolutional layers and batch normalization (ConvModels.cs).
         ["ConvValid"] = new(s => new ConvValid(BatchSize, s), Targets.Regression),
         ["ConvSameStride2Kernel4"] = new(s => new ConvSameStride2Kernel4(BatchSize, s), Targets.Regression),

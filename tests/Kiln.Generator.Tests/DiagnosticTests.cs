@@ -762,6 +762,36 @@ public class DiagnosticTests
         public partial class M { }
         """, "KILN0141", "[Loss(MeanSquaredError)] has Weight -1; a loss weight scales that output's loss in the sum and must be finite and at least 0");
 
+    [Theory]
+    [InlineData("1.5", "1.5")]
+    [InlineData("-0.1", "-0.1")]
+    [InlineData("1.0001", "1.0001")]
+    public void LabelSmoothingOutOfRange(string value, string shown) => AssertSingle($$"""
+        [Sequential(4)]
+        [Dense(3, Activation.Softmax)]
+        [Loss(Loss.CategoricalCrossentropy, [|LabelSmoothing = {{value}}|])]
+        public partial class M { }
+        """, "KILN0170", $"[Loss(CategoricalCrossentropy)] has LabelSmoothing {shown}; label smoothing moves that fraction of each target towards the uniform distribution and must be in [0, 1] (0.1 is usual)");
+
+    [Fact]
+    public void LabelSmoothingOnMeanSquaredError() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(1)]
+        [Loss(Loss.MeanSquaredError, [|LabelSmoothing = 0.1|])]
+        public partial class M { }
+        """, "KILN0171", "[Loss(MeanSquaredError)] has LabelSmoothing 0.1, but mean squared error compares values, not class labels, and Keras' MeanSquaredError takes no label_smoothing; remove it, or use a cross-entropy loss");
+
+    [Fact]
+    public void LabelSmoothingInRangeOnEveryCrossentropyIsClean()
+    {
+        foreach (var (loss, output) in new[] { ("SparseCategoricalCrossentropy", "3, Activation.Softmax"), ("CategoricalCrossentropy", "3, Activation.Softmax"), ("BinaryCrossentropy", "1, Activation.Sigmoid") })
+            foreach (string ls in new[] { "0", "0.1", "1" })
+            {
+                var result = GeneratorHarness.Run($"using Kiln;\nnamespace Models;\n[Sequential(4)]\n[Dense({output})]\n[Loss(Loss.{loss}, LabelSmoothing = {ls})]\npublic partial class M {{ }}");
+                Assert.Empty(result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN")));
+            }
+    }
+
     [Fact]
     public void UseOfAClassThatIsNotABlock() => AssertSingle("""
         public class Plain { }

@@ -298,6 +298,16 @@ public static class Descriptors
         "{0} declares DataFormat.ChannelsFirst on the shape ({1}), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor LabelSmoothingRange = new(
+        "KILN0170", "Label smoothing out of range",
+        "{0} has LabelSmoothing {1}; label smoothing moves that fraction of each target towards the uniform distribution and must be in [0, 1] (0.1 is usual)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor LabelSmoothingOnRegression = new(
+        "KILN0171", "Label smoothing on a loss without labels",
+        "{0} has LabelSmoothing {1}, but mean squared error compares values, not class labels, and Keras' MeanSquaredError takes no label_smoothing; remove it, or use a cross-entropy loss",
+        Severity.Error);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         NotPartial, NoLayers, NoInputShape, LayersSpread, UnsupportedDeclaration, NonPositiveInputDimension, TooManyParameters,
@@ -309,6 +319,7 @@ public static class Descriptors
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         KerasPositionalStrides, ArgumentTwice, LooksChannelsFirst, ChannelsFirstNeedsImage,
+        LabelSmoothingRange, LabelSmoothingOnRegression,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
     };
 }

@@ -111,6 +111,11 @@ public sealed record LossSpec(LossKind Kind, bool FromLogits, SourceSpan? Locati
     public double Weight { get; init; } = 1;
 
     public SourceSpan? WeightLocation { get; init; }
+
+    /// <summary>Keras' <c>label_smoothing</c> for the cross-entropies, checked to be in [0, 1] (KILN0170); 0 for none.</summary>
+    public double LabelSmoothing { get; init; }
+
+    public SourceSpan? LabelSmoothingLocation { get; init; }
 }
 
 /// <summary>A model declaration as read from source: everything the Graph needs, nothing from Roslyn.</summary>

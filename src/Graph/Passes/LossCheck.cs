@@ -16,6 +16,12 @@ public static class LossCheck
     {
         var output = last.Output;
         string lossName = $"[Loss({loss.Kind})]";
+        // Keras 3 label_smoothing (keras/src/losses/losses.py): the cross-entropies take it, in [0, 1]; MSE has none.
+        if (!(loss.LabelSmoothing >= 0 && loss.LabelSmoothing <= 1))
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.LabelSmoothingRange, loss.LabelSmoothingLocation ?? loss.Location, lossName,
+                loss.LabelSmoothing.ToString("R", System.Globalization.CultureInfo.InvariantCulture))); // "R": 1.0001 must not read as 1
+        else if (loss.LabelSmoothing != 0 && loss.Kind == LossKind.MeanSquaredError)
+            diagnostics.Add(GraphDiagnostic.Create(Descriptors.LabelSmoothingOnRegression, loss.LabelSmoothingLocation ?? loss.Location, lossName, Names.Number(loss.LabelSmoothing)));
         // A trailing Dropout (KILN0113) carries no activation: judge and name the layer before it.
         var carrier = last;
         while (carrier.Spec is DropoutSpec && carrier.Sources.Count == 1 && carrier.Sources[0] is { } before) carrier = before;

@@ -67,12 +67,12 @@ public static class Summary
         for (int i = 0; i < outputs.Count; i++)
         {
             if (outputs[i].Loss is not { } spec) continue;
-            string name = Names.Loss(spec.Kind);
+            string name = Names.Loss(spec.Kind) + (spec.LabelSmoothing != 0 ? $" (label smoothing {Names.Number(spec.LabelSmoothing)})" : "");
             string head = outputs.Count == 1 ? "loss" : $"loss of '{outputs[i].Layer.Name}' (weight {Names.Number(spec.Weight)})";
             lines.Add(program.Fusion.Losses[i] switch
             {
                 LossFusion.SoftmaxCrossEntropy => $"{head}: softmax + {name} fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian",
-                LossFusion.SigmoidBinaryCrossEntropy => $"{head}: sigmoid + binary_crossentropy fused: the loss reads the logits and backward starts at (p - y) / (n * units), skipping the sigmoid derivative",
+                LossFusion.SigmoidBinaryCrossEntropy => $"{head}: sigmoid + {name} fused: the loss reads the logits and backward starts at (p - y) / (n * units), skipping the sigmoid derivative",
                 LossFusion.FromLogits => $"{head}: {name} from logits (FromLogits = true)",
                 LossFusion.OnOutput => $"{head}: {name} on the output",
                 _ => throw new System.InvalidOperationException($"no description for loss fusion {program.Fusion.Losses[i]}"),

@@ -43,6 +43,13 @@ public sealed class LossAttribute : Attribute
 
     /// <summary>Keras' <c>loss_weights</c>: this output's loss counts this many times in the reported and trained loss.</summary>
     public double Weight { get; set; } = 1;
+
+    /// <summary>
+    /// Keras' <c>label_smoothing</c>, in [0, 1], for the cross-entropies: the targets become
+    /// y·(1 − ls) + ls/classes (binary: y·(1 − ls) + ls/2; sparse labels as their one-hot rows)
+    /// in the trained and the reported loss. Default 0, no smoothing.
+    /// </summary>
+    public double LabelSmoothing { get; set; }
 }
 
 /// <summary>
