@@ -12,24 +12,13 @@ namespace Kiln.EndToEnd.Tests;
 /// </summary>
 public sealed class LabelSmoothingTests
 {
-    private static readonly float[] X = [1f, 2f, -1f, 0.5f];
+    private static readonly float[] X = LossValueTests.X;
     private static readonly float[] Kernel3 = [0.5f, -1f, 0.25f, 1.5f, 0.2f, -0.75f];
     private static readonly float[] Bias3 = [0.1f, -0.2f, 0.3f];
     private static readonly float[] Kernel2 = [0.5f, -1f, 1.5f, 0.2f];
     private static readonly float[] Bias2 = [0.1f, -0.2f];
 
-    private static double[] Logits(float[] kernel, float[] bias, int units)
-    {
-        var z = new double[2 * units];
-        for (int s = 0; s < 2; s++)
-            for (int j = 0; j < units; j++)
-            {
-                double v = bias[j];
-                for (int i = 0; i < 2; i++) v += (double)X[s * 2 + i] * kernel[i * units + j];
-                z[s * units + j] = v;
-            }
-        return z;
-    }
+    private static double[] Logits(float[] kernel, float[] bias, int units) => LossValueTests.Logits(kernel, bias, units);
 
     private static double Crossentropy(double[] z, float[] oneHot, double ls)
     {

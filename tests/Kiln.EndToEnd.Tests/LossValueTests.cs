@@ -12,7 +12,8 @@ namespace Kiln.EndToEnd.Tests;
 public sealed class LossValueTests
 {
     // Two samples of two inputs; a deliberately asymmetric kernel so a transposed layout shows.
-    private static readonly float[] X = [1f, 2f, -1f, 0.5f];
+    /// <summary>The two samples of two features every model here (and in LabelSmoothingTests) is fed.</summary>
+    internal static readonly float[] X = [1f, 2f, -1f, 0.5f];
     private static readonly float[] Kernel3 = [0.5f, -1f, 0.25f, 1.5f, 0.2f, -0.75f]; // (2, 3), row = input
     private static readonly float[] Bias3 = [0.1f, -0.2f, 0.3f];
     private static readonly float[] Kernel2 = [0.5f, -1f, 1.5f, 0.2f]; // (2, 2)
@@ -24,7 +25,8 @@ public sealed class LossValueTests
         bias.CopyTo(model.Tensor("dense/bias"));
     }
 
-    private static double[] Logits(float[] kernel, float[] bias, int units)
+    /// <summary>The Dense's logits for <see cref="X"/>, in double.</summary>
+    internal static double[] Logits(float[] kernel, float[] bias, int units)
     {
         var z = new double[2 * units];
         for (int s = 0; s < 2; s++)
