@@ -69,12 +69,12 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor ArgumentTwice = new("KILN0151", "Argument given twice", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0151"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LooksChannelsFirst = new("KILN0155", "Input shape looks channels first", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0155"), customTags: Configurable);
     public static readonly DiagnosticDescriptor ChannelsFirstNeedsImage = new("KILN0156", "DataFormat.ChannelsFirst needs an image shape", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0156"), customTags: NotConfigurable);
-    public static readonly DiagnosticDescriptor LabelSmoothingRange = new("KILN0170", "Label smoothing out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0170"), customTags: NotConfigurable);
-    public static readonly DiagnosticDescriptor LabelSmoothingOnRegression = new("KILN0171", "Label smoothing on a loss without labels", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0171"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0201"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0202"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0203"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LogitsWithoutFromLogits = new("KILN0204", "Cross-entropy on an output that is not a probability", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0204"), customTags: Configurable);
+    public static readonly DiagnosticDescriptor LabelSmoothingRange = new("KILN0205", "Label smoothing out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0205"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor LabelSmoothingOnRegression = new("KILN0206", "Label smoothing on a loss without labels", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0206"), customTags: NotConfigurable);
 
     public static readonly DiagnosticDescriptor[] All =
     {
@@ -130,11 +130,11 @@ internal static class RoslynDescriptors
         ArgumentTwice,
         LooksChannelsFirst,
         ChannelsFirstNeedsImage,
-        LabelSmoothingRange,
-        LabelSmoothingOnRegression,
         LossNeedsFlatOutput,
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,
         LogitsWithoutFromLogits,
+        LabelSmoothingRange,
+        LabelSmoothingOnRegression,
     };
 }

@@ -771,7 +771,7 @@ public class DiagnosticTests
         [Dense(3, Activation.Softmax)]
         [Loss(Loss.CategoricalCrossentropy, [|LabelSmoothing = {{value}}|])]
         public partial class M { }
-        """, "KILN0170", $"[Loss(CategoricalCrossentropy)] has LabelSmoothing {shown}; label smoothing moves that fraction of each target towards the uniform distribution and must be in [0, 1] (0.1 is usual)");
+        """, "KILN0205", $"[Loss(CategoricalCrossentropy)] has LabelSmoothing {shown}; label smoothing moves that fraction of each target towards the uniform distribution and must be in [0, 1] (0.1 is usual)");
 
     [Fact]
     public void LabelSmoothingOnMeanSquaredError() => AssertSingle("""
@@ -779,7 +779,7 @@ public class DiagnosticTests
         [Dense(1)]
         [Loss(Loss.MeanSquaredError, [|LabelSmoothing = 0.1|])]
         public partial class M { }
-        """, "KILN0171", "[Loss(MeanSquaredError)] has LabelSmoothing 0.1, but mean squared error compares values, not class labels, and Keras' MeanSquaredError takes no label_smoothing; remove it, or use a cross-entropy loss");
+        """, "KILN0206", "[Loss(MeanSquaredError)] has LabelSmoothing 0.1, but mean squared error compares values, not class labels, and Keras' MeanSquaredError takes no label_smoothing; remove it, or use a cross-entropy loss");
 
     [Fact]
     public void LabelSmoothingInRangeOnEveryCrossentropyIsClean()

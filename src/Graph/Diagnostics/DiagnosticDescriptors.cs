@@ -299,12 +299,12 @@ public static class Descriptors
         Severity.Error);
 
     public static readonly DiagnosticDescriptor LabelSmoothingRange = new(
-        "KILN0170", "Label smoothing out of range",
+        "KILN0205", "Label smoothing out of range",
         "{0} has LabelSmoothing {1}; label smoothing moves that fraction of each target towards the uniform distribution and must be in [0, 1] (0.1 is usual)",
         Severity.Error);
 
     public static readonly DiagnosticDescriptor LabelSmoothingOnRegression = new(
-        "KILN0171", "Label smoothing on a loss without labels",
+        "KILN0206", "Label smoothing on a loss without labels",
         "{0} has LabelSmoothing {1}, but mean squared error compares values, not class labels, and Keras' MeanSquaredError takes no label_smoothing; remove it, or use a cross-entropy loss",
         Severity.Error);
 
@@ -319,8 +319,8 @@ public static class Descriptors
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         KerasPositionalStrides, ArgumentTwice, LooksChannelsFirst, ChannelsFirstNeedsImage,
-        LabelSmoothingRange, LabelSmoothingOnRegression,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
+        LabelSmoothingRange, LabelSmoothingOnRegression,
     };
 }
 

@@ -112,7 +112,7 @@ public sealed record LossSpec(LossKind Kind, bool FromLogits, SourceSpan? Locati
 
     public SourceSpan? WeightLocation { get; init; }
 
-    /// <summary>Keras' <c>label_smoothing</c> for the cross-entropies, checked to be in [0, 1] (KILN0170); 0 for none.</summary>
+    /// <summary>Keras' <c>label_smoothing</c> for the cross-entropies, checked to be in [0, 1] (KILN0205); 0 for none.</summary>
     public double LabelSmoothing { get; init; }
 
     public SourceSpan? LabelSmoothingLocation { get; init; }
