@@ -24,15 +24,7 @@ public static class ChannelLayout
         int plane = Check(nchw.Length, nhwc.Length, count, channels, height, width, Overlap(nchw, nhwc));
         int size = plane * channels;
         for (int n = 0; n < count; n++)
-        {
-            var src = nchw.Slice(n * size, size);
-            var dst = nhwc.Slice(n * size, size);
-            for (int c = 0; c < channels; c++)
-            {
-                var p = src.Slice(c * plane, plane);
-                for (int i = 0; i < plane; i++) dst[i * channels + c] = p[i];
-            }
-        }
+            ImageToChannelsLast(nchw.Slice(n * size, size), nhwc.Slice(n * size, size), channels, plane);
     }
 
     /// <summary>NHWC → NCHW for <paramref name="count"/> images of <paramref name="height"/>×<paramref name="width"/>×<paramref name="channels"/>.</summary>
@@ -41,14 +33,26 @@ public static class ChannelLayout
         int plane = Check(nhwc.Length, nchw.Length, count, channels, height, width, Overlap(nhwc, nchw));
         int size = plane * channels;
         for (int n = 0; n < count; n++)
+            ImageToChannelsFirst(nhwc.Slice(n * size, size), nchw.Slice(n * size, size), channels, plane);
+    }
+
+    /// <summary>One (C, H·W) image into (H·W, C), unchecked; also the generated channels-first input's transpose (Kernels.Layout).</summary>
+    internal static void ImageToChannelsLast<T>(ReadOnlySpan<T> chw, Span<T> hwc, int channels, int plane)
+    {
+        for (int c = 0; c < channels; c++)
         {
-            var src = nhwc.Slice(n * size, size);
-            var dst = nchw.Slice(n * size, size);
-            for (int c = 0; c < channels; c++)
-            {
-                var p = dst.Slice(c * plane, plane);
-                for (int i = 0; i < plane; i++) p[i] = src[i * channels + c];
-            }
+            var p = chw.Slice(c * plane, plane);
+            for (int i = 0; i < plane; i++) hwc[i * channels + c] = p[i];
+        }
+    }
+
+    /// <summary>One (H·W, C) image into (C, H·W), unchecked: the inverse of <see cref="ImageToChannelsLast"/>.</summary>
+    internal static void ImageToChannelsFirst<T>(ReadOnlySpan<T> hwc, Span<T> chw, int channels, int plane)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            var p = chw.Slice(c * plane, plane);
+            for (int i = 0; i < plane; i++) p[i] = hwc[i * channels + c];
         }
     }
 

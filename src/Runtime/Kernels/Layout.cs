@@ -16,15 +16,7 @@ public static class Layout
         int plane = height * width, size = plane * channels;
         Check(rows.Length, y.Length, n, size, offset, stride);
         for (int s = 0; s < n; s++)
-        {
-            var src = rows.Slice(s * stride + offset, size);
-            var dst = y.Slice(s * size, size);
-            for (int c = 0; c < channels; c++)
-            {
-                var p = src.Slice(c * plane, plane);
-                for (int i = 0; i < plane; i++) dst[i * channels + c] = p[i];
-            }
-        }
+            ChannelLayout.ImageToChannelsLast(rows.Slice(s * stride + offset, size), y.Slice(s * size, size), channels, plane);
     }
 
     /// <summary>rows[s·stride + offset + c·H·W + h·W + w] = dy[s, h, w, c]: the inverse of <see cref="ToChannelsLast"/>, written over the columns.</summary>
@@ -33,15 +25,7 @@ public static class Layout
         int plane = height * width, size = plane * channels;
         Check(rows.Length, dy.Length, n, size, offset, stride);
         for (int s = 0; s < n; s++)
-        {
-            var src = dy.Slice(s * size, size);
-            var dst = rows.Slice(s * stride + offset, size);
-            for (int c = 0; c < channels; c++)
-            {
-                var p = dst.Slice(c * plane, plane);
-                for (int i = 0; i < plane; i++) p[i] = src[i * channels + c];
-            }
-        }
+            ChannelLayout.ImageToChannelsFirst(dy.Slice(s * size, size), rows.Slice(s * stride + offset, size), channels, plane);
     }
 
     private static void Check(int rows, int contiguous, int n, int size, int offset, int stride)

@@ -47,16 +47,8 @@ public abstract partial class Model
             for (int i = 0; i < n; i++)
             {
                 var row = outputs.Slice(i * width, width);
-                destination[start + i] = width == 1 ? (row[0] > threshold ? 1 : 0) : ArgMax(row);
+                destination[start + i] = width == 1 ? (row[0] > threshold ? 1 : 0) : Metric.ArgMax(row);
             }
         }
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int j = 1; j < row.Length; j++)
-            if (row[j] > row[best]) best = j;
-        return best;
     }
 }
