@@ -58,7 +58,7 @@ internal static partial class ModelReader
             var where = Span(attribute.GetLocation());
             if (!LayerAttributes.TryGetValue(type.Name, out var kind) || kind == LayerKind.Input)
             {
-                diagnostics.Add(GraphDiagnostic.Create(Descriptors.NotALayerInBlock, where, block.Name, type.Name.Replace("Attribute", "")));
+                diagnostics.Add(GraphDiagnostic.Create(Descriptors.NotALayerInBlock, where, block.Name, Strip(type.Name)));
                 continue;
             }
             var nameSyntax = attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Name");

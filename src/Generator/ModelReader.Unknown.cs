@@ -31,6 +31,7 @@ internal static partial class ModelReader
         return false;
     }
 
+    /// <summary>An attribute type's name as written in brackets: <c>Dense</c> for <c>DenseAttribute</c>.</summary>
     private static string Strip(string typeName) =>
         typeName.EndsWith("Attribute", System.StringComparison.Ordinal) ? typeName.Substring(0, typeName.Length - "Attribute".Length) : typeName;
 

@@ -312,7 +312,7 @@ internal static partial class ModelReader
             if (named is null) continue;
             string first = positional.Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
             string second = named.Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return GraphDiagnostic.Create(Descriptors.ArgumentTwice, named.Location, type.Name.Replace("Attribute", ""), positional.Name,
+            return GraphDiagnostic.Create(Descriptors.ArgumentTwice, named.Location, Strip(type.Name), positional.Name,
                 positional.Positional ? first + " by position" : $"{positional.Name}: {first}", $"{named.Name} = {second}");
         }
         return null;
