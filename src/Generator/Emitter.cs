@@ -164,11 +164,16 @@ internal static partial class Emitter
                 w.Line($"        new(\"{o.Layer.Name}\", new[] {{ {string.Join(", ", o.Layer.Output.Dims)} }}, {(o.Loss is null ? "null" : "global::Kiln.Loss." + o.Loss.Kind)}, FromLogits: {(o.Loss?.FromLogits == true ? "true" : "false")}, Weight: {(o.Loss is null ? "1" : o.Loss.Weight.ToString("R", CultureInfo.InvariantCulture))}),");
             w.Line("    },");
         }
-        // Keras' model.layers, in the summary's order: name, type, output shape, parameter count.
+        // Keras' model.layers, in the summary's order: name, type, output shape, parameter count, and
+        // the layers each reads (the summary's "Connected to"), so exporters can rebuild the graph.
         w.Line("    layers: new global::Kiln.LayerInfo[]");
         w.Line("    {");
         foreach (var l in graph.Layers)
-            w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}),");
+        {
+            string inbound = l.Sources.Count == 0 ? "global::System.Array.Empty<string>()"
+                : "new[] { " + string.Join(", ", l.Sources.Select(s => "\"" + (s?.Name ?? "input") + "\"")) + " }";
+            w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}, {inbound}),");
+        }
         w.Line("    });");
         w.Line();
     }

@@ -101,6 +101,25 @@ public sealed class PredictClassesAndLayersTests
     }
 
     [Fact]
+    public void LayersNameWhatEachReads()
+    {
+        // A chain: the first layer reads the declared input, every other one the layer before it.
+        var chain = FashionCnn.Definition.Layers;
+        Assert.Equal(["input"], chain[0].Inbound);
+        for (int i = 1; i < chain.Count; i++)
+            Assert.Equal([chain[i - 1].Name], chain[i].Inbound);
+
+        // A graph: a merge lists its inputs in order, a From branch reads the layer it names, an [Input] reads nothing.
+        var resnet = TinyResNet.Definition.Layers.ToDictionary(l => l.Name);
+        Assert.Equal(["b1", "stem"], resnet["add"].Inbound);
+        Assert.Equal(["main", "shortcut"], resnet["add_1"].Inbound);
+        // 'block1' feeds the next stage's first convolution and, through From, the projection shortcut.
+        Assert.Equal(2, resnet.Values.Count(l => l.Kind == "Conv2D" && l.Inbound.SequenceEqual(["block1"])));
+        Assert.Empty(TwoInputs.Definition.Layers[0].Inbound);
+        Assert.Equal(["image"], TwoInputs.Definition.Layers[1].Inbound);
+    }
+
+    [Fact]
     public void ReadingLayersAllocatesNothing()
     {
         var model = new FashionCnn(2, 0);

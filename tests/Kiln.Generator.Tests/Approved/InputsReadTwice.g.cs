@@ -125,12 +125,12 @@ ________________________________________________________________________________
             },
             layers: new global::Kiln.LayerInfo[]
             {
-                new("a", "InputLayer", new[] { 3 }, 0),
-                new("b", "InputLayer", new[] { 3 }, 0),
-                new("ab", "Multiply", new[] { 3 }, 0),
-                new("da", "Dense", new[] { 3 }, 12),
-                new("add", "Add", new[] { 3 }, 0),
-                new("dense", "Dense", new[] { 2 }, 8),
+                new("a", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>()),
+                new("b", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>()),
+                new("ab", "Multiply", new[] { 3 }, 0, new[] { "a", "b" }),
+                new("da", "Dense", new[] { 3 }, 12, new[] { "a" }),
+                new("add", "Add", new[] { 3 }, 0, new[] { "ab", "da", "b" }),
+                new("dense", "Dense", new[] { 2 }, 8, new[] { "add" }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
