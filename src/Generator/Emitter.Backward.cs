@@ -49,7 +49,7 @@ internal static partial class Emitter
                 _ => throw new System.InvalidOperationException($"no loss kernel for {loss.Kind}"),
             } + (logits && loss.Kind != LossKind.MeanSquaredError ? "FromLogits" : "");
             // Keras' label_smoothing: the kernel smooths the targets as it reads them (no copy); MSE has none.
-            string smoothing = loss.Kind == LossKind.MeanSquaredError ? "" : ", " + Float(loss.LabelSmoothing);
+            string smoothing = loss.Kind == LossKind.MeanSquaredError ? "" : ", labelSmoothing: " + Float(loss.LabelSmoothing);
             string line = lossLines.First(l => !several || l.StartsWith($"loss of '{output.Layer.Name}'"));
             w.Comment(line.Substring(line.IndexOf(": ", System.StringComparison.Ordinal) + 2));
             if (!several)
