@@ -166,6 +166,24 @@ public sealed class SampleWeightTests
     }
 
     [Fact]
+    public void ClassWeightOnABatchSourceTrainsAsOnTheDataset()
+    {
+        var data = Classes(40, 6, 3, 17);
+        var classWeight = new Dictionary<int, float> { [0] = 0.5f, [1] = 3f };
+        var a = new TinySparseLogits(8, seed: 8);
+        var b = new TinySparseLogits(8, seed: 8);
+        var ha = a.Fit(data, 2, new Sgd(0.1f), shuffle: false, verbose: 0, classWeight: classWeight);
+        using var batches = Pipeline.From(data).Batch(8);
+        var hb = b.Fit(batches, 2, new Sgd(0.1f), verbose: 0, classWeight: classWeight);
+        Assert.Equal(a.Parameters.Span.ToArray(), b.Parameters.Span.ToArray());
+        Assert.Equal(ha["loss"], hb["loss"]);
+        // A pipeline carries no weights, so a weighted dataset is refused rather than trained unweighted.
+        var e = Assert.Throws<ArgumentException>(() => Pipeline.From(data.WithSampleWeights(RandomWeights(40, 1))));
+        Assert.Equal("source", e.ParamName);
+        Assert.Contains("does not carry sample weights", e.Message);
+    }
+
+    [Fact]
     public void EvaluateWeighsTheLossButNotTheMetrics()
     {
         var data = Classes(37, 6, 3, 9); // 37: the last batch of 8 is short
