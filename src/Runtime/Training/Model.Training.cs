@@ -35,16 +35,31 @@ public abstract partial class Model
     /// weights of an uninterrupted run. The returned history then holds the checkpoint's epochs
     /// too. Give one of <paramref name="initialEpoch"/> and <paramref name="resumeFrom"/>.
     /// </para>
+    /// <para>
+    /// Sample weights (Keras' <c>sample_weight</c>) travel with the data:
+    /// <c>train.WithSampleWeights(w)</c>. They are shuffled with their samples, split with them by
+    /// <paramref name="validationSplit"/> (the held-out tail keeps its weights), and a weighted
+    /// <paramref name="validation"/> set weighs the validation loss. <paramref name="classWeight"/>
+    /// is Keras' <c>class_weight</c>: class index → weight, a class left out weighing 1, turned
+    /// into each training sample's weight from its label (the argmax of a one-hot target); it does
+    /// not apply to validation, as in Keras, and cannot be combined with sample weights. Either way
+    /// a batch's loss is Σ wᵢ·lossᵢ / n (Keras' <c>"sum_over_batch_size"</c>), and metrics stay
+    /// unweighted, as Keras' <c>metrics=</c> are.
+    /// </para>
     /// </summary>
     public History Fit(Dataset train, int epochs, Optimizer optimizer, Dataset? validation = null,
         double validationSplit = 0, bool shuffle = true, int verbose = 1, TextWriter? output = null,
-        IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null)
+        IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null,
+        IReadOnlyDictionary<int, float>? classWeight = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (!(validationSplit >= 0 && validationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "validationSplit must be in [0, 1).");
         var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
         CheckDataset(train, nameof(train));
+        if (classWeight is not null && train.SampleWeights is not null)
+            throw new ArgumentException("Give class weights or sample weights, not both (Keras: \"You cannot class_weight and sample_weight at the same time\"); fold the class weights into the sample weights.", nameof(classWeight));
+        var classWeights = ClassWeights.Create(this, classWeight, nameof(classWeight));
 
         int trainCount = train.Count;
         DatasetBatches? validationBatches = null;
@@ -74,7 +89,7 @@ public abstract partial class Model
         if (validation is not null) ValidateValues(validation, nameof(validation));
         return Train(new EpochSource(trainBatches, -1, trainCount, (int)trainBatches.BatchesPerPass),
             validationBatches is null ? null : new EpochSource(validationBatches, -1, (int)validationBatches.SamplesPerPass, (int)validationBatches.BatchesPerPass),
-            recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom);
+            recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights);
     }
 
     /// <summary>
@@ -103,16 +118,22 @@ public abstract partial class Model
     /// up), and <c>val_data_wait</c> for validation batches. Callbacks see them in the epoch logs,
     /// CsvLogger and TensorBoard record them, and the epoch line prints them.
     /// </para>
+    /// <para>
+    /// <paramref name="classWeight"/> is Keras' <c>class_weight</c>, as in the <see cref="Dataset"/>
+    /// overload: each training batch's weights come from its targets.
+    /// </para>
     /// </summary>
     public History Fit(IBatchSource train, int epochs, Optimizer optimizer, IBatchSource? validation = null,
         long stepsPerEpoch = -1, long validationSteps = -1, int verbose = 1, TextWriter? output = null,
-        IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null)
+        IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null,
+        IReadOnlyDictionary<int, float>? classWeight = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
         var trainEpoch = EpochOf(train, stepsPerEpoch, nameof(train), nameof(stepsPerEpoch));
         var validationEpoch = validation is null ? (EpochSource?)null : EpochOf(validation, validationSteps, nameof(validation), nameof(validationSteps));
-        return Train(trainEpoch, validationEpoch, recordDataWait: true, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom);
+        var classWeights = ClassWeights.Create(this, classWeight, nameof(classWeight));
+        return Train(trainEpoch, validationEpoch, recordDataWait: true, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights);
     }
 
     /// <summary>A source, how many of its batches make an epoch (-1: one pass), and the samples and batches that is, for progress and callbacks.</summary>
@@ -154,7 +175,7 @@ public abstract partial class Model
 
     /// <summary>The training loop both Fit overloads run: epochs of batches from <paramref name="train"/>, callbacks, progress and history.</summary>
     private History Train(EpochSource train, EpochSource? validation, bool recordDataWait, int epochs, Optimizer optimizer,
-        int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom)
+        int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ClassWeights? classWeights)
     {
         var metrics = (Metric[])Metrics;
         // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
@@ -230,7 +251,14 @@ public abstract partial class Model
                     int n = CheckBatch(batch, nameof(train));
                     foreach (var c in hooks) c.OnBatchBegin(b, context);
 
-                    float loss = TrainStep(batch.Features, batch.Targets, n, optimizer, metrics, metricSums.AsSpan(k));
+                    ReadOnlySpan<float> weights = batch.SampleWeights;
+                    if (classWeights is not null)
+                    {
+                        if (!weights.IsEmpty)
+                            throw new InvalidOperationException("The training batches carry sample weights, and class weights were given too; give one or the other, as Keras requires.");
+                        weights = classWeights.For(batch.Targets, n);
+                    }
+                    float loss = TrainStep(batch.Features, batch.Targets, weights, n, optimizer, metrics, metricSums.AsSpan(k));
                     for (int i = 0; i < k; i++) metricSums[i] += (double)OutputLoss(lossOutputs[i]) * n;
                     if (!float.IsFinite(loss))
                         throw Diverged(loss, epoch + 1, epochs, b + 1, train.Batches, optimizer);
@@ -278,18 +306,19 @@ public abstract partial class Model
 
     /// <summary>
     /// One training step on a batch: forward in training mode, the metrics' sums (added to
-    /// <paramref name="metricSums"/>), the loss and its gradient, then, when the loss is finite,
+    /// <paramref name="metricSums"/>, unweighted), the loss over <paramref name="weights"/> (empty:
+    /// all 1) with the regularization penalty, and its gradient, then, when the loss is finite,
     /// backward and the optimizer's step. Returns the loss; a NaN or infinite one leaves the
     /// weights and the state (moving statistics the forward pass updated) as they were, for the
     /// caller to report.
     /// </summary>
-    private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
+    private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weights, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
     {
         KeepState();
         ReadOnlySpan<float> outputs = Forward(x, n, training: true);
         // Before the loss: a fused loss may write its gradient over the outputs.
         for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].Sum(outputs, y, n, OutputSize, TargetSize);
-        float loss = ComputeLoss(y, n, gradient: true);
+        float loss = ComputeLoss(y, n, gradient: true, weights);
         if (!float.IsFinite(loss)) return RestoreState(loss);
         Backward(n);
         optimizer.Step(this);
@@ -313,7 +342,12 @@ public abstract partial class Model
         return true;
     }
 
-    /// <summary>Keras' <c>model.evaluate</c>: mean loss and metric over <paramref name="data"/>, in inference mode (no dropout, BN moving statistics).</summary>
+    /// <summary>
+    /// Keras' <c>model.evaluate</c>: mean loss and metric over <paramref name="data"/>, in inference
+    /// mode (no dropout, BN moving statistics). A dataset with sample weights
+    /// (<see cref="Dataset.WithSampleWeights"/>, Keras' <c>evaluate(sample_weight=)</c>) weighs
+    /// each batch's loss, Σ wᵢ·lossᵢ / n; metrics stay unweighted, as Keras' <c>metrics=</c> are.
+    /// </summary>
     public EvaluationResult Evaluate(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -402,7 +436,7 @@ public abstract partial class Model
             ReadOnlySpan<float> y = batch.Targets;
             ReadOnlySpan<float> outputs = Forward(batch.Features, n, training: false);
             for (int j = 0; j < metrics.Length; j++) values[1 + k + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
-            lossSum += (double)ComputeLoss(y, n, gradient: false) * n;
+            lossSum += (double)ComputeLoss(y, n, gradient: false, batch.SampleWeights) * n;
             for (int j = 0; j < k; j++) values[1 + j] += (double)OutputLoss(lossOutputs[j]) * n;
             count += n;
             b++;
