@@ -23,10 +23,10 @@ python3-numpy; run with /usr/bin/python3):
   non-trainable variables (BatchNormalization: gamma, beta, moving_mean, moving_variance). The
   key is NOT the layer's name: `_save_container_state` names the entries of model.layers by
   their class, snake-cased (Conv2D -> conv2d, ReLU -> re_lu), numbered per class in
-  model.layers order (dense, dense_1, ...). Keras 3.6 and later pass {"name": layer.name} as
-  metadata, so every layer (weights or not) and the model itself get a `vars` group with a
-  `name` attribute; earlier 3.x create a `vars` group only for a layer that has variables. A
-  compiled model adds `optimizer/vars/...`.
+  model.layers order (dense, dense_1, ...). Every layer (weights or not) and the model itself
+  (`/vars`) get a `vars` group: Keras 3.0-3.5 through `H5Entry(mode="w")`, 3.6 and later through
+  `make(path, metadata={"name": layer.name})`, which also writes the layer's name as the
+  group's `name` attribute. A compiled model adds `optimizer/vars/...`.
 
 For each model the script also writes <model>.expected.json: fixed inputs and the outputs of a
 numpy reference forward pass (float64 on the float32 weights), which the tests compare with
@@ -400,10 +400,11 @@ def write_legacy_model(path, keras_layers, keras_version, suffix, model_class):
 
 
 def write_keras3_weights(path, keras_layers, with_names, model_name):
-    """H5IOStore via save_weights_only: layers/<class key>/vars/<i>; names as vars metadata from Keras 3.6."""
+    """H5IOStore via save_weights_only: layers/<class key>/vars/<i>; with_names: Keras 3.6+, else 3.0-3.5."""
     with h5py.File(path, "w") as f:
+        root = f.create_group("vars")
         if with_names:
-            f.create_group("vars").attrs["name"] = model_name
+            root.attrs["name"] = model_name
         used = {}
         for l in keras_layers:
             base = to_snake_case(l.cls)
@@ -413,8 +414,6 @@ def write_keras3_weights(path, keras_layers, with_names, model_name):
             else:
                 used[base] = 0
                 key = base
-            if not l.weights and not with_names:
-                continue  # before 3.6 the group is made on the first variable written
             g = f.create_group(f"layers/{key}").create_group("vars")
             if with_names:
                 g.attrs["name"] = l.name
@@ -499,7 +498,6 @@ def main():
 
 def write_keras_archive(path, keras_layers):
     """saving_lib.save_model: a zip of config.json, metadata.json and model.weights.h5 (H5IOStore)."""
-    import io
     import zipfile
     weights = os.path.join(OUT, ".model.weights.h5")
     write_keras3_weights(weights, keras_layers, True, "sequential")
@@ -507,9 +505,10 @@ def write_keras_archive(path, keras_layers):
         data = f.read()
     os.remove(weights)
     with zipfile.ZipFile(path, "w") as z:
-        z.writestr("metadata.json", json.dumps({"keras_version": "3.6.0", "date_saved": "2026-01-01@00:00:00"}))
-        z.writestr("config.json", model_config(keras_layers, "Sequential"))
-        z.writestr("model.weights.h5", data)
+        # A fixed time stamp, so that running the script again rewrites the same bytes.
+        for name, content in [("metadata.json", json.dumps({"keras_version": "3.6.0", "date_saved": "2026-01-01@00:00:00"})),
+                              ("config.json", model_config(keras_layers, "Sequential")), ("model.weights.h5", data)]:
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), content)
 
 
 def write_dtype_variant(path, layers, dtype, keras3=False):

@@ -51,7 +51,7 @@ internal sealed class KerasFile : IDisposable
 
     public KerasLayout Layout { get; }
 
-    /// <summary>What wrote the file, as far as it says (<c>Keras 2.15.0 (tensorflow)</c>, <c>Keras 3</c>).</summary>
+    /// <summary>What wrote the file, as far as it says (<c>written by Keras 2.15.0, tensorflow backend</c>).</summary>
     public string Origin { get; }
 
     public IReadOnlyList<FileLayer> Layers { get; }
@@ -151,7 +151,9 @@ internal sealed class KerasFile : IDisposable
         {
             var entry = zip.GetEntry("model.weights.h5")
                 ?? throw bad("it is a .keras archive without model.weights.h5 (Keras 3 writes its weights there)");
-            var copy = new MemoryStream(checked((int)entry.Length));
+            if (entry.Length > Array.MaxLength)
+                throw bad($"its model.weights.h5 is {entry.Length} bytes, more than one array holds; extract it and load the .weights.h5 file");
+            var copy = new MemoryStream((int)entry.Length);
             using (var s = entry.Open()) s.CopyTo(copy);
             copy.Position = 0;
             return copy;
@@ -173,7 +175,7 @@ internal sealed class KerasFile : IDisposable
         // Keras 2.13's own .weights.h5 called the layer list _layer_checkpoint_dependencies.
         foreach (string layers in new[] { "layers", "_layer_checkpoint_dependencies" })
             if (h5.LinkExists(layers))
-                return (KerasLayout.Keras3, "Keras 3 (.weights.h5)", ReadKeras3(h5.Group(layers), "/" + layers + "/", bad));
+                return (KerasLayout.Keras3, "Keras 3 .weights.h5 layout", ReadKeras3(h5.Group(layers), "/" + layers + "/", bad));
         throw bad("it is HDF5 but not a Keras weights file: it has neither a 'layer_names' attribute (Keras 2 save_weights / model.save to .h5) nor a 'layers' group (Keras 3 .weights.h5)");
     }
 
@@ -181,7 +183,7 @@ internal sealed class KerasFile : IDisposable
     {
         string version = StringAttribute(root, "keras_version") ?? "1";
         string? backend = StringAttribute(root, "backend");
-        string origin = $"Keras {version}" + (backend is null ? "" : $" ({backend})");
+        string origin = $"written by Keras {version}" + (backend is null ? "" : $", {backend} backend");
         var layers = new List<FileLayer>();
         foreach (string name in ChunkedStrings(root, "layer_names", prefix, bad))
         {

@@ -126,7 +126,7 @@ internal sealed class KerasMatching
         if (!named && vars.Count != expected.Count)
         {
             string fileWeights = vars.All(v => v.Name is not null) ? List(vars.Select(v => v.Name!)) : string.Join(", ", vars.Select(v => v.Path));
-            Problems.Add($"layer '{k.Name}' ({k.Kind}) has {expected.Count} weights in {_modelName} ({List(suffixes)}) but {vars.Count} in the file at '{f.Path}' ({fileWeights}); does one use a bias, center or scale and the other not?");
+            Problems.Add($"layer '{k.Name}' ({k.Kind}) has {Weights(expected.Count)} in {_modelName} ({List(suffixes)}) but {vars.Count} in the file at '{f.Path}' ({fileWeights}); does one use a bias, center or scale and the other not?");
             return;
         }
         for (int i = 0; i < expected.Count; i++)
@@ -189,6 +189,8 @@ internal sealed class KerasMatching
         var all = names.ToList();
         return all.Count <= 8 ? string.Join(", ", all) : string.Join(", ", all.Take(8)) + $", ... ({all.Count} in all)";
     }
+
+    private static string Weights(int n) => n == 1 ? "1 weight" : $"{n} weights";
 
     private static string Shape(int[] shape) => "(" + string.Join(", ", shape) + ")";
 }

@@ -58,7 +58,7 @@ public sealed class KerasWeightsErrorTests
     public void AMissingBiasIsAWeightCountMismatch()
     {
         string message = Rejected(new NoBiasMlp(batchSize: 1), Fixtures.Path("mlp.keras2.h5"));
-        Assert.Contains("layer 'dense_1' (Dense) has 1 weights in NoBiasMlp (kernel) but 2 in the file at '/dense_1' (kernel, bias)", message);
+        Assert.Contains("layer 'dense_1' (Dense) has 1 weight in NoBiasMlp (kernel) but 2 in the file at '/dense_1' (kernel, bias)", message);
     }
 
     [Fact]
