@@ -72,3 +72,12 @@ public partial class NoBiasMlp { }
 [Dense(2, Activation.Softmax, Name = "head")]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class MlpWithNewHead { }
+
+// docs/keras-weights.md's example, as written there.
+[Sequential(28, 28, 1)]
+[Conv2D(32, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(10, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class DocsFashionCnn { }
