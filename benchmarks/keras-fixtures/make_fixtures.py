@@ -425,6 +425,42 @@ def write_keras3_weights(path, keras_layers, with_names, model_name):
         opt["1"] = np.float32(0.001)
 
 
+def write_keras3_subclassed(path, keras_layers, attributes, with_names):
+    """A subclassed model (keras.Model with layers in attributes): _walk_saveable visits the
+    model's attributes in sorted order, `layers` (model.layers) among them. A layer held in an
+    attribute sorting before 'layers' is saved under the attribute's name; the `layers` container
+    then keys every layer by class (a visited layer still takes its key) and saves the others."""
+    with h5py.File(path, "w") as f:
+        root = f.create_group("vars")
+        if with_names:
+            root.attrs["name"] = "mlp"
+        visited = set()
+
+        def save(l, at):
+            g = f.create_group(at).create_group("vars")
+            if with_names:
+                g.attrs["name"] = l.name
+            for i, (_, value) in enumerate(l.weights):
+                g[str(i)] = value
+            visited.add(l.name)
+
+        for attr in sorted(list(attributes) + ["layers"]):
+            if attr == "layers":
+                used = {}
+                for l in keras_layers:
+                    base = to_snake_case(l.cls)
+                    used[base] = used.get(base, -1) + 1
+                    key = base if used[base] == 0 else f"{base}_{used[base]}"
+                    if l.name not in visited:
+                        save(l, f"layers/{key}")
+            else:
+                l = next(l for l in keras_layers if l.name == attributes[attr])
+                if l.name not in visited:
+                    save(l, attr)
+        opt = f.create_group("optimizer").create_group("vars")
+        opt["0"] = np.int64(12)
+
+
 def keras_layers_of(layers, input_shape, functional, keras3):
     """model.layers as Keras lists it: a Sequential omits its InputLayer, a Functional model lists it."""
     ordered = keras_functional_order(layers, [layers[-1].name])
@@ -490,6 +526,11 @@ def main():
     write_dtype_variant(os.path.join(OUT, "mlp.float16.weights.h5"), built["mlp"][0], np.float16, keras3=True)
     write_dtype_variant(os.path.join(OUT, "mlp.int32.keras2.h5"), built["mlp"][0], np.int32)
     write_keras_archive(os.path.join(OUT, "mlp.keras"), k3("mlp"))
+    # class Mlp(keras.Model) holding its layers as self.encoder, self.mid, self.out: 'encoder'
+    # sorts before 'layers', so dense is saved at /encoder, the others at layers/dense_1, dense_2.
+    subclassed = {"encoder": "dense", "mid": "dense_1", "out": "dense_2"}
+    write_keras3_subclassed(os.path.join(OUT, "mlp.subclassed.weights.h5"), k3("mlp"), subclassed, True)
+    write_keras3_subclassed(os.path.join(OUT, "mlp.subclassed-3.5.weights.h5"), k3("mlp"), subclassed, False)
     with h5py.File(os.path.join(OUT, "not_keras.h5"), "w") as f:
         f["x"] = np.arange(4, dtype=np.float32)
     for name in sorted(os.listdir(OUT)):

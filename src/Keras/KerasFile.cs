@@ -24,11 +24,13 @@ internal sealed record FileVariable(string? Name, string Path, int[]? Shape, IH5
 
 /// <summary>
 /// One layer of the file with weights. <paramref name="Key"/> is how the file addresses it: the
-/// layer's name in the legacy layout, the class-numbered key (<c>conv2d_1</c>) in Keras 3's.
-/// <paramref name="Name"/> is the layer's name where the file records it (legacy always; Keras 3
-/// from 3.6 on, as the <c>name</c> attribute of each <c>vars</c> group).
+/// layer's name in the legacy layout, the class-numbered key (<c>conv2d_1</c>) under Keras 3's
+/// <c>layers/</c>. <paramref name="Name"/> is the layer's name where the file records it (legacy
+/// always; Keras 3 from 3.6 on, as the <c>name</c> attribute of each <c>vars</c> group).
+/// <paramref name="Keyed"/> is false for a Keras 3 group outside <c>layers/</c> (a subclassed
+/// model's attribute, or a metric's state), which only its name can relate to a layer.
 /// </summary>
-internal sealed record FileLayer(string Key, string? Name, string Path, IReadOnlyList<FileVariable> Variables);
+internal sealed record FileLayer(string Key, string? Name, string Path, IReadOnlyList<FileVariable> Variables, bool Keyed = true);
 
 /// <summary>
 /// A Keras HDF5 weights file, opened with PureHDF: its layout and its layers with weights, in the
@@ -173,10 +175,34 @@ internal sealed class KerasFile : IDisposable
         if (HasChunkedAttribute(root, "layer_names"))
             return ReadLegacy(root, prefix, bad);
         // Keras 2.13's own .weights.h5 called the layer list _layer_checkpoint_dependencies.
-        foreach (string layers in new[] { "layers", "_layer_checkpoint_dependencies" })
-            if (h5.LinkExists(layers))
-                return (KerasLayout.Keras3, "Keras 3 .weights.h5 layout", ReadKeras3(h5.Group(layers), "/" + layers + "/", bad));
-        throw bad("it is HDF5 but not a Keras weights file: it has neither a 'layer_names' attribute (Keras 2 save_weights / model.save to .h5) nor a 'layers' group (Keras 3 .weights.h5)");
+        string? list = new[] { "layers", "_layer_checkpoint_dependencies" }.FirstOrDefault(h5.LinkExists);
+        var all = list is null ? [] : ReadKeras3(h5.Group(list), "/" + list + "/", bad);
+        // A subclassed model also saves the layers it holds in attributes under the attribute's
+        // name, where only the layer name Keras 3.6+ records relates them to the model's layers.
+        foreach (var child in h5.Children())
+            if (child is IH5Group group && child.Name != list && child.Name is not ("optimizer" or "vars"))
+                CollectVars(group, "/" + child.Name, all);
+        if (list is null && all.Count == 0)
+            throw bad("it is HDF5 but not a Keras weights file: it has neither a 'layer_names' attribute (Keras 2 save_weights / model.save to .h5) nor a 'layers' group (Keras 3 .weights.h5)");
+        return (KerasLayout.Keras3, "Keras 3 .weights.h5 layout", all);
+    }
+
+    /// <summary>Every <c>vars</c> group with variables under <paramref name="group"/>, with the layer name Keras 3.6+ records on it.</summary>
+    private static void CollectVars(IH5Group group, string path, List<FileLayer> into)
+    {
+        foreach (var child in group.Children())
+        {
+            if (child is not IH5Group sub) continue;
+            if (child.Name == "vars")
+            {
+                var variables = Variables(sub, path, null);
+                if (variables is { Count: > 0 }) into.Add(new FileLayer(path.TrimStart('/'), StringAttribute(sub, "name"), path, variables, Keyed: false));
+            }
+            else
+            {
+                CollectVars(sub, path + "/" + child.Name, into);
+            }
+        }
     }
 
     private static (KerasLayout, string, IReadOnlyList<FileLayer>) ReadLegacy(IH5Group root, string prefix, Func<string, Exception> bad)
@@ -210,28 +236,35 @@ internal sealed class KerasFile : IDisposable
         {
             if (child is not IH5Group group) continue;
             string path = prefix + child.Name;
-            if (!group.LinkExists("vars"))
-            {
-                // A model nested as a layer keeps its own layers/... below; Kiln models have no nesting.
-                if (group.LinkExists("layers"))
-                    throw bad($"'{path}' is a model nested inside the model; Kiln reads flat models only");
-                continue;
-            }
+            // A model nested as a layer keeps its own layers/... below; Kiln models have no nesting.
+            if (group.LinkExists("layers"))
+                throw bad($"'{path}' is a model nested inside the model; Kiln reads flat models only (rebuild it without the nesting in Keras, or save the inner model's weights)");
+            if (!group.LinkExists("vars")) continue;
             var vars = group.Group("vars");
-            string? name = StringAttribute(vars, "name");
-            var indexed = new SortedDictionary<int, FileVariable>();
-            foreach (var v in vars.Children())
-            {
-                if (!int.TryParse(v.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || v is not IH5Dataset dataset)
-                    throw bad($"'{path}/vars/{v.Name}' is not a variable (Keras 3 names them 0, 1, 2, ...)");
-                indexed[i] = new FileVariable(null, $"{path}/vars/{v.Name}", Shape(dataset), dataset);
-            }
-            int expected = 0;
-            foreach (int i in indexed.Keys)
-                if (i != expected++) throw bad($"'{path}/vars' has no variable {expected - 1} before {i}");
-            if (indexed.Count > 0) layers.Add(new FileLayer(child.Name, name, path, indexed.Values.ToList()));
+            var variables = Variables(vars, path, bad)!;
+            if (variables.Count > 0) layers.Add(new FileLayer(child.Name, StringAttribute(vars, "name"), path, variables));
         }
         return layers;
+    }
+
+    /// <summary>
+    /// A <c>vars</c> group's variables in index order (0, 1, 2, ...: trainable, then the others).
+    /// A group that does not hold them so is an error when <paramref name="bad"/> is given, else null.
+    /// </summary>
+    private static List<FileVariable>? Variables(IH5Group vars, string path, Func<string, Exception>? bad)
+    {
+        var indexed = new SortedDictionary<int, FileVariable>();
+        foreach (var v in vars.Children())
+        {
+            if (!int.TryParse(v.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int i) || v is not IH5Dataset dataset)
+                return bad is null ? null : throw bad($"'{path}/vars/{v.Name}' is not a variable (Keras 3 names them 0, 1, 2, ...)");
+            indexed[i] = new FileVariable(null, $"{path}/vars/{v.Name}", Shape(dataset), dataset);
+        }
+        int expected = 0;
+        foreach (int i in indexed.Keys)
+            if (i != expected++)
+                return bad is null ? null : throw bad($"'{path}/vars' has no variable {expected - 1} before {i}");
+        return indexed.Values.ToList();
     }
 
     /// <summary>'dense/kernel:0' (Keras 2) or 'dense/kernel' (Keras 3's legacy writer) → 'kernel'.</summary>

@@ -42,10 +42,11 @@ internal sealed class KerasMatching
     public List<(TensorInfo Info, FileVariable Variable)> Pair(bool byName)
     {
         var kiln = KilnLayers();
-        var file = _file.Layers;
+        var kilnByName = kiln.ToDictionary(k => k.Name, StringComparer.Ordinal);
+        // A Keras 3 group outside layers/ counts only when it names a layer of the model.
+        var file = _file.Layers.Where(f => f.Keyed || f.Name is not null && kilnByName.ContainsKey(f.Name)).ToList();
         var layers = new List<(KilnLayer Kiln, FileLayer File)>();
         bool namesKnown = file.All(f => f.Name is not null);
-        var kilnByName = kiln.ToDictionary(k => k.Name, StringComparer.Ordinal);
 
         if (byName)
         {
@@ -69,7 +70,7 @@ internal sealed class KerasMatching
             How = "layers paired by Keras 3's keys, numbered per layer class in Keras' model.layers order"
                 + (namesKnown ? ", since the file's layer names are not the model's" : "");
             var keys = KerasLayerOrder.Keras3Keys(_order);
-            var fileByKey = file.ToDictionary(f => f.Key, StringComparer.Ordinal);
+            var fileByKey = file.Where(f => f.Keyed).ToDictionary(f => f.Key, StringComparer.Ordinal);
             foreach (var k in kiln)
             {
                 if (!keys.TryGetValue(k.Name, out string? key))
@@ -81,6 +82,9 @@ internal sealed class KerasMatching
             }
             foreach (var f in fileByKey.Values)
                 Problems.Add($"the file has weights at '{f.Path}/vars'{(f.Name is null ? "" : $" (layer '{f.Name}')")}, which match no layer of {_modelName}");
+            var unnamed = _file.Layers.Where(f => !f.Keyed && f.Name is null).Select(f => f.Path + "/vars").ToList();
+            if (Problems.Count > 0 && unnamed.Count > 0)
+                Problems.Add($"the file also has weights outside layers/ ({List(unnamed)}): a subclassed Keras model keeps layers in its attributes there, and before Keras 3.6 records no layer names to pair them by; save the weights with Keras 3.6 or later, or from a Sequential or functional model");
         }
         else
         {

@@ -48,6 +48,15 @@ public sealed class KerasWeightsErrorTests
     }
 
     [Fact]
+    public void ASubclassedModelsFileWithoutNamesSaysWhy()
+    {
+        // Keras 3.0-3.5 saved layer 'dense' at /encoder/vars (its attribute), naming it nowhere.
+        string message = Rejected(new KerasMlp(batchSize: 1), Fixtures.Path("mlp.subclassed-3.5.weights.h5"));
+        Assert.Contains("layer 'dense' (Dense) has weights, but the file has no 'layers/dense/vars'", message);
+        Assert.Contains("the file also has weights outside layers/ (/encoder/vars): a subclassed Keras model", message);
+    }
+
+    [Fact]
     public void AnExtraLayerInTheFileIsAnError()
     {
         string message = Rejected(new KerasMlp(batchSize: 1), Fixtures.Path("cnn.keras2.h5"));

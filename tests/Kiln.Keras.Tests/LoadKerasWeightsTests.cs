@@ -21,6 +21,7 @@ public sealed class LoadKerasWeightsTests
     [InlineData("mlp.keras3-model.h5")]      // Keras 3 model.save('x.h5'): variable paths without ':0'
     [InlineData("mlp.weights.h5")]           // Keras 3.6+ save_weights: layers/dense/vars/0, named
     [InlineData("mlp.keras")]                // Keras 3 model.save('x.keras'): the archive's model.weights.h5
+    [InlineData("mlp.subclassed.weights.h5")] // a subclassed keras.Model: /encoder/vars beside layers/dense_1, by recorded names
     public void AnMlpLoadsFromEveryLayout(string file) => AssertPredicts(new KerasMlp(batchSize: 4), file, "mlp");
 
     [Theory]
