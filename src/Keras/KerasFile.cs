@@ -81,7 +81,10 @@ internal sealed class KerasFile : IDisposable
                 {
                     var head = new byte[(int)Math.Min(stream.Length, Hdf5Superblock.HeadLength)];
                     stream.ReadExactly(head);
-                    if (Hdf5Superblock.Check(head, stream.Length) is string why) throw bad(why);
+                    if (Hdf5Superblock.Check(head, stream.Length) is string why)
+                        throw bad(IsTensorFlowCheckpoint(path)
+                            ? "it is a TensorFlow checkpoint (what Keras 2's save_weights writes to a name without .h5), not HDF5; save the weights again to a name ending in .h5"
+                            : why);
                 }
                 h5 = H5File.OpenRead(path);
             }
@@ -94,6 +97,12 @@ internal sealed class KerasFile : IDisposable
             archiveEntry?.Dispose();
             throw;
         }
+    }
+
+    private static bool IsTensorFlowCheckpoint(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.EndsWith(".index", StringComparison.Ordinal) || name.Contains(".data-0", StringComparison.Ordinal);
     }
 
     public void Dispose()

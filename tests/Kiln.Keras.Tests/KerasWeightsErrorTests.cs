@@ -140,6 +140,17 @@ public sealed class KerasWeightsErrorTests
     }
 
     [Fact]
+    public void ATensorFlowCheckpointIsToldApart()
+    {
+        // Keras 2's save_weights("weights") without .h5 writes weights.index and weights.data-00000-of-00001.
+        string path = Path.Combine(Path.GetTempPath(), "kiln-keras-tests", "weights.index");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        string message = Rejected(new KerasMlp(batchSize: 1), path);
+        Assert.Contains("it is a TensorFlow checkpoint", message);
+    }
+
+    [Fact]
     public void AnHdf5FileThatIsNotKerasIsRefused()
     {
         string message = Rejected(new KerasMlp(batchSize: 1), Fixtures.Path("not_keras.h5"));
