@@ -148,6 +148,13 @@ def decoder():
     ], (4,)
 
 
+def normalized():
+    return [
+        simple("normalization", "Normalization", ["input"]),
+        dense("dense", ["normalization"], 3, "softmax"),
+    ], (5,)
+
+
 def tiny_resnet():
     # tests/Kiln.EndToEnd.Tests/GraphModels.cs TinyResNet, in declaration order.
     ls = [
@@ -217,6 +224,11 @@ def shapes_and_weights(layers, input_shape, rng):
             l.weights = [("gamma", rng.uniform(0.5, 1.5, (ch,))), ("beta", rng.uniform(-0.3, 0.3, (ch,))),
                          ("moving_mean", rng.uniform(-0.3, 0.3, (ch,))), ("moving_variance", rng.uniform(0.4, 1.6, (ch,)))]
             shapes[l.name] = x[0]
+        elif l.cls == "Normalization":
+            # Adapted statistics; Keras also keeps the sample count, an int64 scalar, last.
+            ch = x[0][-1]
+            l.weights = [("mean", rng.uniform(-1, 1, (ch,))), ("variance", rng.uniform(0.5, 2.0, (ch,))), ("count", np.int64(37))]
+            shapes[l.name] = x[0]
         elif l.cls in ("MaxPooling2D", "AveragePooling2D"):
             h, w, ch = x[0]
             p, s = c["pool"], c["s"]
@@ -234,7 +246,7 @@ def shapes_and_weights(layers, input_shape, rng):
             shapes[l.name] = tuple(out)
         else:
             shapes[l.name] = x[0]
-        l.weights = [(n, v.astype(np.float32)) for n, v in l.weights]
+        l.weights = [(n, v if n == "count" else v.astype(np.float32)) for n, v in l.weights]
     return shapes
 
 
@@ -326,6 +338,8 @@ def forward(layers, x):
             y = activation(conv2d_transpose(xs[0], w["kernel"], c["s"], c["pad"]) + w.get("bias", 0), c["act"])
         elif l.cls == "BatchNormalization":
             y = (xs[0] - w["moving_mean"]) / np.sqrt(w["moving_variance"] + c["eps"]) * w["gamma"] + w["beta"]
+        elif l.cls == "Normalization":
+            y = (xs[0] - w["mean"]) / np.maximum(np.sqrt(w["variance"]), 1e-7)
         elif l.cls == "ReLU":
             y = np.maximum(xs[0], 0)
         elif l.cls == "MaxPooling2D":
@@ -370,7 +384,10 @@ def legacy_weights_group(f, keras_layers, keras_version, backend, suffix):
         g.attrs["weight_names"] = np.asarray(names)
         for name, (_, value) in zip(names, l.weights):
             d = g.create_dataset(name, value.shape, dtype=value.dtype)
-            d[:] = value
+            if not value.shape:
+                d[()] = value  # a scalar (Normalization's count)
+            else:
+                d[:] = value
     top = f.create_group("top_level_model_weights")
     top.attrs["weight_names"] = np.asarray([])
 
@@ -486,6 +503,7 @@ def main():
         "cnn": (cnn, 2, False),
         "decoder": (decoder, 3, False),
         "tiny_resnet": (tiny_resnet, 4, True),
+        "normalized": (normalized, 6, False),
         "inception": (inception, 5, True),
     }
     built = {}
@@ -520,6 +538,8 @@ def main():
     write_keras2_weights(os.path.join(OUT, "tiny_resnet.keras2.h5"), k2("tiny_resnet"))
     write_keras3_weights(os.path.join(OUT, "tiny_resnet.weights.h5"), k3("tiny_resnet"), True, "functional")
     write_keras2_weights(os.path.join(OUT, "inception.keras2.h5"), k2("inception"))
+    write_keras2_weights(os.path.join(OUT, "normalized.keras2.h5"), k2("normalized"))
+    write_keras3_weights(os.path.join(OUT, "normalized.weights.h5"), k3("normalized"), False, "sequential")
     write_keras3_weights(os.path.join(OUT, "inception.weights.h5"), k3("inception"), False, "functional")
     # Error cases: a float64 and a float16 copy (converted on load), a copy with one layer's kernel of the wrong shape.
     write_dtype_variant(os.path.join(OUT, "mlp.float64.keras2.h5"), built["mlp"][0], np.float64)

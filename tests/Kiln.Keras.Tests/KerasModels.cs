@@ -81,3 +81,10 @@ public partial class MlpWithNewHead { }
 [Dense(10, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class DocsFashionCnn { }
+
+// An adapted Normalization layer: Keras keeps mean, variance and an integer sample count.
+[Sequential(5)]
+[Normalization]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class NormalizedMlp { }

@@ -44,6 +44,11 @@ public sealed class LoadKerasWeightsTests
     [InlineData("inception.weights.h5")]
     public void AConcatenatingGraphLoads(string file) => AssertPredicts(new InceptionLike(batchSize: 4), file, "inception");
 
+    [Theory]
+    [InlineData("normalized.keras2.h5")]
+    [InlineData("normalized.weights.h5")]
+    public void NormalizationStatisticsLoadAndKerasSampleCountIsSkipped(string file) => AssertPredicts(new NormalizedMlp(batchSize: 4), file, "normalized");
+
     [Fact]
     public void AKeras3FileWithoutNamesIsReadInKerasLayerOrderNotDeclarationOrder()
     {
