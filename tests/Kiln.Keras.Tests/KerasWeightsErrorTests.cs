@@ -151,6 +151,24 @@ public sealed class KerasWeightsErrorTests
     }
 
     [Fact]
+    public void AKerasArchiveWithoutWeightsIsRefused()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "kiln-keras-tests", "config-only.keras");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.Delete(path);
+        using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
+            using (var w = new StreamWriter(zip.CreateEntry("config.json").Open())) w.Write("{}");
+        Assert.Contains("a .keras archive without model.weights.h5", Rejected(new KerasMlp(batchSize: 1), path));
+    }
+
+    [Fact]
+    public void AKerasFileThatIsNotAZipIsRefused()
+    {
+        string path = Fixtures.Copy("mlp.keras2.h5", "renamed.keras");
+        Assert.Contains("it is named .keras but is not a zip archive", Rejected(new KerasMlp(batchSize: 1), path));
+    }
+
+    [Fact]
     public void AnHdf5FileThatIsNotKerasIsRefused()
     {
         string message = Rejected(new KerasMlp(batchSize: 1), Fixtures.Path("not_keras.h5"));
