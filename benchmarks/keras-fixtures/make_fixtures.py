@@ -372,16 +372,27 @@ def to_snake_case(name):
     return name
 
 
-def legacy_weights_group(f, keras_layers, keras_version, backend, suffix):
+def save_attributes(group, name, data, chunks=1):
+    """save_attributes_to_hdf5_group: one attribute, or (past HDF5's 64 KB object header limit)
+    np.array_split into name0, name1, ...; chunks > 1 forces the split on a small model."""
+    data = np.asarray(data)
+    if chunks == 1:
+        group.attrs[name] = data
+    else:
+        for i, chunk in enumerate(np.array_split(data, chunks)):
+            group.attrs["%s%d" % (name, i)] = chunk
+
+
+def legacy_weights_group(f, keras_layers, keras_version, backend, suffix, chunks=1):
     """save_weights_to_hdf5_group: suffix ':0' for Keras 2 (tf.Variable names), '' for Keras 3 (variable paths)."""
-    f.attrs["layer_names"] = np.asarray([l.name.encode("utf8") for l in keras_layers])
+    save_attributes(f, "layer_names", [l.name.encode("utf8") for l in keras_layers], chunks)
     f.attrs["backend"] = backend.encode("utf8")
     f.attrs["keras_version"] = keras_version.encode("utf8")
     for l in sorted(keras_layers, key=lambda l: l.name):
         g = f.create_group(l.name)
         names = [f"{l.name}/{n}{suffix}".encode("utf8") for n, _ in l.weights]
         # np.asarray([]) for a layer without weights: an empty float64 array, as Keras writes it.
-        g.attrs["weight_names"] = np.asarray(names)
+        save_attributes(g, "weight_names", names, chunks if len(names) >= chunks else 1)
         for name, (_, value) in zip(names, l.weights):
             d = g.create_dataset(name, value.shape, dtype=value.dtype)
             if not value.shape:
@@ -397,9 +408,9 @@ def model_config(keras_layers, model_class):
         "name": "model", "layers": [{"class_name": l.cls, "config": {"name": l.name}} for l in keras_layers]}})
 
 
-def write_keras2_weights(path, keras_layers):
+def write_keras2_weights(path, keras_layers, chunks=1):
     with h5py.File(path, "w") as f:
-        legacy_weights_group(f, keras_layers, "2.15.0", "tensorflow", ":0")
+        legacy_weights_group(f, keras_layers, "2.15.0", "tensorflow", ":0", chunks)
 
 
 def write_legacy_model(path, keras_layers, keras_version, suffix, model_class):
@@ -528,6 +539,7 @@ def main():
                      "top", "bottom", "concatenate", "flatten", "dense"], order
 
     write_keras2_weights(os.path.join(OUT, "mlp.keras2.h5"), k2("mlp"))
+    write_keras2_weights(os.path.join(OUT, "mlp.chunked.keras2.h5"), k2("mlp"), chunks=2)
     write_legacy_model(os.path.join(OUT, "mlp.keras2-model.h5"), k2("mlp"), "2.15.0", ":0", "Sequential")
     write_legacy_model(os.path.join(OUT, "mlp.keras3-model.h5"), k3("mlp"), "3.6.0", "", "Sequential")
     write_keras3_weights(os.path.join(OUT, "mlp.weights.h5"), k3("mlp"), True, "sequential")

@@ -17,6 +17,7 @@ public sealed class LoadKerasWeightsTests
 
     [Theory]
     [InlineData("mlp.keras2.h5")]            // Keras 2 save_weights / ModelCheckpoint(save_weights_only=True)
+    [InlineData("mlp.chunked.keras2.h5")]    // layer_names0, layer_names1: how Keras splits names past HDF5's 64 KB header
     [InlineData("mlp.keras2-model.h5")]      // Keras 2 model.save('x.h5'): model_weights
     [InlineData("mlp.keras3-model.h5")]      // Keras 3 model.save('x.h5'): variable paths without ':0'
     [InlineData("mlp.weights.h5")]           // Keras 3.6+ save_weights: layers/dense/vars/0, named
