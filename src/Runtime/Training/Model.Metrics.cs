@@ -68,15 +68,16 @@ public abstract partial class Model
     }
 
     /// <summary>Clears the stateful metrics (precision, AUC, …) before an epoch or an evaluation.</summary>
-    private static void ResetMetrics(IReadOnlyList<Metric> metrics)
+    private static void ResetMetrics(Metric[] metrics)
     {
-        foreach (var m in metrics) m.ResetState();
+        // A for loop over the array: foreach over an interface would allocate an enumerator per epoch.
+        for (int j = 0; j < metrics.Length; j++) metrics[j].ResetState();
     }
 
     /// <summary>Overwrites the value of each stateful metric in <paramref name="values"/> (one per metric) with its result so far; the summed ones keep theirs.</summary>
-    private static void StatefulValues(IReadOnlyList<Metric> metrics, Span<double> values)
+    private static void StatefulValues(Metric[] metrics, Span<double> values)
     {
-        for (int j = 0; j < metrics.Count; j++)
+        for (int j = 0; j < metrics.Length; j++)
             if (metrics[j].IsStateful) values[j] = metrics[j].StateResult();
     }
 

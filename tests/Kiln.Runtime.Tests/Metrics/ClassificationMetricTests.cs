@@ -372,6 +372,33 @@ public class ClassificationMetricTests
         Assert.Equal(0, workers);
     }
 
+    [Fact]
+    public void FitWithStatefulMetricsAllocatesNothingPerBatch()
+    {
+        // As FitTests.NoAllocationPerBatch: 19 batches an epoch (the last of 12) and a validation pass.
+        var train = FitTests.Blobs(300, 11);
+        var valid = FitTests.Blobs(50, 12);
+        var model = new LinearModel(4, 3, batchSize: 16, seed: 1)
+        {
+            Metrics = [Metric.Precision(), Metric.Auc(), Metric.F1Score(), Metric.MeanIoU()],
+        };
+        var optimizer = new Adam(0.01f);
+        model.Fit(train, 1, optimizer, validation: valid, verbose: 0);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        model.Fit(train, 1, optimizer, validation: valid, verbose: 0);
+        long oneEpoch = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        model.Fit(train, 6, optimizer, validation: valid, verbose: 0);
+        long sixEpochs = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // History reserves a double per column per epoch: loss + precision + auc + 3 F1 columns +
+        // mean IoU, and their val_ copies, for 5 more epochs. Nothing else may grow.
+        const long historyReserve = 14 * 5 * sizeof(double);
+        Assert.True(sixEpochs - oneEpoch == historyReserve,
+            $"5 extra epochs (95 batches) allocated {sixEpochs - oneEpoch - historyReserve} bytes beyond the history (one-epoch Fit: {oneEpoch} bytes)");
+    }
+
     // ---- Errors ----
 
     [Fact]
