@@ -64,6 +64,12 @@ public abstract partial class Metric
 /// </summary>
 internal sealed class ClassColumnMetric(Metric owner, int c) : Metric(owner.Name + "_" + c.ToString(System.Globalization.CultureInfo.InvariantCulture))
 {
+    /// <summary>The metric whose per-class values the columns show.</summary>
+    public Metric Owner => owner;
+
+    /// <summary>Which class this column shows.</summary>
+    public int Column => c;
+
     public override double Sum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) =>
         c == 0 ? owner.Sum(outputs, targets, n, outputSize, targetSize) : 0;
 
@@ -76,5 +82,7 @@ internal sealed class ClassColumnMetric(Metric owner, int c) : Metric(owner.Name
 
     internal override double StateResult() => owner.ClassResult(c);
 
-    internal override Metric Resolve(ModelDescription model) => this;
+    // Model.Resolve re-resolves the owner (from column 0) instead: the columns of one model share its counts.
+    internal override Metric Resolve(ModelDescription model) =>
+        throw new InvalidOperationException("A per-class column is resolved through the metric it belongs to.");
 }

@@ -55,6 +55,12 @@ public abstract partial class Model
         for (int i = 0; i < metrics.Count; i++)
         {
             var m = metrics[i] ?? throw new ArgumentException($"Metric {i} is null.", nameof(metrics));
+            // Another model's per-class columns (Metrics = other.Metrics): its metric, resolved afresh once.
+            if (m is ClassColumnMetric column)
+            {
+                if (column.Column > 0) continue;
+                m = column.Owner;
+            }
             var r = m.Resolve(Description);
             // A metric with one value per class (F1 with no averaging) is one column per class.
             int columns = r.ClassColumns;

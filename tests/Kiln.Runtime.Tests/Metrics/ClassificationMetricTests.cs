@@ -431,5 +431,15 @@ public class ClassificationMetricTests
         Assert.NotSame(a.Metrics[0], b.Metrics[0]);
         Assert.Equal(1f, a.Evaluate(new Dataset([0.9f], [1], [1], 1))["precision"]);
         Assert.Equal(0f, b.Evaluate(new Dataset([0.9f], [0], [1], 1))["precision"]);
+
+        // Per-class columns copied from another model get counts of their own too.
+        var c3 = new IdentityModel(3, Loss.SparseCategoricalCrossentropy) { Metrics = [Metric.F1Score(), Metric.Recall()] };
+        var d3 = new IdentityModel(3, Loss.SparseCategoricalCrossentropy) { Metrics = c3.Metrics };
+        Assert.Equal(["f1_score_0", "f1_score_1", "f1_score_2", "recall"], d3.Metrics.Select(m => m.Name));
+        var right = new Dataset([0.9f, 0.05f, 0.05f], [0], [3], 1);
+        var wrong = new Dataset([0.9f, 0.05f, 0.05f], [1], [3], 1);
+        Assert.Equal(1, c3.Evaluate(right)["f1_score_0"], 1e-5);
+        Assert.Equal(0f, d3.Evaluate(wrong)["f1_score_0"]);
+        Assert.Equal(1, c3.Evaluate(right)["f1_score_0"], 1e-5);
     }
 }
