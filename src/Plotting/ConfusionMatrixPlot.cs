@@ -115,9 +115,13 @@ public static class ConfusionMatrixPlot
         for (int c = 0; c < classes; c++) longest = Math.Max(longest, columnLabels[c].Length);
         if (longest * classes > 60)
         {
-            // Names that would overlap lean, as scikit-learn's xticks_rotation does.
-            plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
-            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            // Names that would overlap lean, as scikit-learn's xticks_rotation does, each starting at
+            // its tick; the axis keeps room for the longest (ScottPlot does not measure rotated labels).
+            var style = plot.Axes.Bottom.TickLabelStyle;
+            style.Rotation = 45;
+            style.Alignment = Alignment.MiddleLeft;
+            float textWidth = longest * style.FontSize * 0.62f;
+            plot.Axes.Bottom.MinimumSize = textWidth * 0.71f + style.FontSize + 2 * plot.Axes.Bottom.Label.FontSize;
         }
         plot.XLabel("Predicted label");
         plot.YLabel("True label");
