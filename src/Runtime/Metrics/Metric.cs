@@ -8,7 +8,7 @@ namespace Kiln;
 /// sample-weighted mean Keras reports. Implementations must not allocate: Fit calls them on
 /// every batch.
 /// </summary>
-public abstract class Metric
+public abstract partial class Metric
 {
     protected Metric(string name)
     {
@@ -63,6 +63,21 @@ public abstract class Metric
 
     /// <summary>Throws when the metric cannot read this model's outputs and targets.</summary>
     protected virtual void Check(ModelDescription model) { }
+
+    /// <summary>Whether the metric keeps state over batches (<see cref="StatefulMetric"/>) rather than summing per-sample values.</summary>
+    internal virtual bool IsStateful => false;
+
+    /// <summary>Clears a stateful metric before an epoch or an evaluation; nothing for a summed one.</summary>
+    internal virtual void ResetState() { }
+
+    /// <summary>A stateful metric's value over the batches since <see cref="ResetState"/>.</summary>
+    internal virtual double StateResult() => throw new InvalidOperationException($"{Name} is a summed metric; its value is its sum over the samples seen.");
+
+    /// <summary>How many per-class values a resolved metric reports (F1 with no averaging), each as its own column; 0 for one value.</summary>
+    internal virtual int ClassColumns => 0;
+
+    /// <summary>The per-class value <paramref name="c"/> of a metric with <see cref="ClassColumns"/>.</summary>
+    internal virtual double ClassResult(int c) => throw new InvalidOperationException($"{Name} reports one value, not one per class.");
 
     private protected static void Require(bool ok, ModelDescription model, string what)
     {

@@ -40,6 +40,16 @@ internal sealed class OutputMetric : Metric
         throw new ArgumentException($"{model.Name} has no output named '{_output}'; its outputs are {string.Join(", ", names)}.");
     }
 
+    internal override bool IsStateful => _inner.IsStateful;
+
+    internal override void ResetState() => _inner.ResetState();
+
+    internal override double StateResult() => _inner.StateResult();
+
+    internal override int ClassColumns => _inner.ClassColumns;
+
+    internal override double ClassResult(int c) => _inner.ClassResult(c);
+
     public override double Sum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
     {
         if (_outputs.Length < n * _outputSize) _outputs = new float[n * _outputSize];

@@ -50,15 +50,111 @@ public abstract partial class Model
 
     private Metric[] Resolve(IReadOnlyList<Metric> metrics)
     {
-        var resolved = new Metric[metrics.Count];
+        var resolved = new List<Metric>(metrics.Count);
         var names = new HashSet<string>(StringComparer.Ordinal) { "loss" };
-        for (int i = 0; i < resolved.Length; i++)
+        for (int i = 0; i < metrics.Count; i++)
         {
             var m = metrics[i] ?? throw new ArgumentException($"Metric {i} is null.", nameof(metrics));
-            resolved[i] = m.Resolve(Description);
-            if (!names.Add(resolved[i].Name))
-                throw new ArgumentException($"{Description.Name}: two metrics are named '{resolved[i].Name}'; History needs distinct names.", nameof(metrics));
+            // Another model's per-class columns (Metrics = other.Metrics): its metric, resolved afresh once.
+            if (m is ClassColumnMetric column)
+            {
+                if (column.Column > 0) continue;
+                m = column.Owner;
+            }
+            var r = m.Resolve(Description);
+            // A metric with one value per class (F1 with no averaging) is one column per class.
+            int columns = r.ClassColumns;
+            if (columns == 0) resolved.Add(r);
+            for (int c = 0; c < columns; c++) resolved.Add(new ClassColumnMetric(r, c));
         }
-        return resolved;
+        foreach (var r in resolved)
+            if (!names.Add(r.Name))
+                throw new ArgumentException($"{Description.Name}: two metrics are named '{r.Name}'; History needs distinct names.", nameof(metrics));
+        return [.. resolved];
+    }
+
+    /// <summary>Clears the stateful metrics (precision, AUC, …) before an epoch or an evaluation.</summary>
+    private static void ResetMetrics(Metric[] metrics)
+    {
+        // A for loop over the array: foreach over an interface would allocate an enumerator per epoch.
+        for (int j = 0; j < metrics.Length; j++) metrics[j].ResetState();
+    }
+
+    /// <summary>Overwrites the value of each stateful metric in <paramref name="values"/> (one per metric) with its result so far; the summed ones keep theirs.</summary>
+    private static void StatefulValues(Metric[] metrics, Span<double> values)
+    {
+        for (int j = 0; j < metrics.Length; j++)
+            if (metrics[j].IsStateful) values[j] = metrics[j].StateResult();
+    }
+
+    /// <summary>
+    /// The confusion matrix of <paramref name="data"/> in inference mode, rows the true class and
+    /// columns the predicted one (the argmax of the outputs, or a single sigmoid above 0.5), as
+    /// scikit-learn's <c>confusion_matrix(y_true, np.argmax(model.predict(x), -1))</c>. A
+    /// segmentation output counts every pixel. <paramref name="output"/> picks one output of a
+    /// model with several; <paramref name="classNames"/> label the rows and columns.
+    /// <code>Console.WriteLine(model.ConfusionMatrix(test, classNames: FashionMnist.ClassNames));</code>
+    /// </summary>
+    public ConfusionMatrix ConfusionMatrix(Dataset data, string? output = null, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckDataset(data, nameof(data));
+        if (data.Count == 0) throw new ArgumentException("Cannot count predictions of an empty dataset.", nameof(data));
+        return CountConfusion(new DatasetBatches(this, data, 0, data.Count, shuffle: false), -1, output, classNames);
+    }
+
+    /// <summary>The confusion matrix over one pass of <paramref name="data"/>, or <paramref name="steps"/> batches (see <see cref="ConfusionMatrix(Dataset, string?, IReadOnlyList{string}?)"/>).</summary>
+    public ConfusionMatrix ConfusionMatrix(IBatchSource data, long steps = -1, string? output = null, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        EpochOf(data, steps, nameof(data), nameof(steps));
+        return CountConfusion(data, steps, output, classNames);
+    }
+
+    private ConfusionMatrix CountConfusion(IBatchSource source, long steps, string? output, IReadOnlyList<string>? classNames)
+    {
+        // The output's columns of the packed output and target rows.
+        ModelDescription described = Description;
+        int outputOffset = 0, targetOffset = 0;
+        if (output is not null || Description.Outputs.Count > 1)
+        {
+            if (output is null)
+                throw new ArgumentException($"{Description.Name} has {Description.Outputs.Count} outputs; name the one to count.", nameof(output));
+            bool found = false;
+            foreach (var o in Description.Outputs)
+            {
+                if (o.Name == output)
+                {
+                    described = Description.ForOutput(o);
+                    found = true;
+                    break;
+                }
+                outputOffset += o.Size;
+                targetOffset += o.TargetSize;
+            }
+            if (!found) throw new ArgumentException($"{Description.Name} has no output named '{output}'.", nameof(output));
+        }
+        var counts = new ConfusionCounts(ClassLayout.For(described, "the confusion matrix"));
+        if (classNames is not null && classNames.Count != counts.Classes)
+            throw new ArgumentException($"{Description.Name}: the output predicts {counts.Classes} classes, but {classNames.Count} class names were given.", nameof(classNames));
+        int outputSize = described.OutputSize, targetSize = described.TargetSize;
+        var outputs = new float[BatchSize * outputSize];
+        var targets = new float[BatchSize * targetSize];
+        long b = 0, seen = 0;
+        while (steps < 0 || b < steps)
+        {
+            bool more = source.Next(out var batch);
+            if (!more && b == 0) more = source.Next(out batch);
+            if (!more) break;
+            int n = CheckBatch(batch, "confusion matrix");
+            var all = Forward(batch.Features, n, training: false);
+            Kernels.Merge.CopyOut(all.Slice(0, n * OutputSize), outputs.AsSpan(0, n * outputSize), n, outputSize, outputOffset, OutputSize, accumulate: false);
+            Kernels.Merge.CopyOut(batch.Targets.Slice(0, n * TargetSize), targets.AsSpan(0, n * targetSize), n, targetSize, targetOffset, TargetSize, accumulate: false);
+            counts.Update(outputs, targets, n);
+            seen += n;
+            b++;
+        }
+        if (seen == 0) throw new InvalidOperationException("The source gave no batches: it is empty.");
+        return new Kiln.ConfusionMatrix(counts.Classes, counts.Counts, classNames);
     }
 }

@@ -238,6 +238,7 @@ public abstract partial class Model
                 long started = Stopwatch.GetTimestamp(), waited = 0;
                 double lossSum = 0;
                 Array.Clear(metricSums);
+                ResetMetrics(metrics);
                 int seen = 0, b = 0;
                 Span<double> running = batchLogs.Values;
                 while (train.Steps < 0 || b < train.Steps)
@@ -267,6 +268,7 @@ public abstract partial class Model
                     seen += n;
                     running[0] = lossSum / seen;
                     for (int i = 0; i < k + m; i++) running[1 + i] = metricSums[i] / seen;
+                    StatefulValues(metrics, running.Slice(1 + k, m));
                     progress?.BatchEnd(seen, Math.Max(seen, train.Samples), batchLogs);
                     foreach (var c in hooks) c.OnBatchEnd(b, batchLogs, context);
                     b++;
@@ -422,6 +424,7 @@ public abstract partial class Model
         int k = lossOutputs.Length;
         double lossSum = 0;
         values.Clear();
+        ResetMetrics(metrics);
         int outputSize = OutputSize, targetSize = TargetSize;
         long waited = 0, count = 0, b = 0;
         while (steps < 0 || b < steps)
@@ -445,6 +448,7 @@ public abstract partial class Model
             throw new InvalidOperationException($"The {what} source gave no batches: it is empty.");
         values[0] = lossSum;
         for (int j = 0; j < values.Length; j++) values[j] /= count;
+        StatefulValues(metrics, values.Slice(1 + k, metrics.Length));
         return Stopwatch.GetElapsedTime(0, waited).TotalSeconds;
     }
 

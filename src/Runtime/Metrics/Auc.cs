@@ -1,0 +1,146 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>
+/// Keras' <c>AUC</c>: the area under the ROC or precision-recall curve, estimated from true and
+/// false positives counted at <c>num_thresholds</c> thresholds, <c>-ε, 1/(T-1), …, (T-2)/(T-1),
+/// 1+ε</c>. As Keras' bucketed update does, each value (clipped to [0, 1]) falls in bucket
+/// <c>max(0, ⌈p·(T-1)⌉ - 1)</c> and counts as positive at every threshold up to that bucket's, so
+/// a value is positive at a threshold it is strictly above. The counts are kept per bucket and
+/// summed from the top when the result is read. Without <c>multi_label</c> every (sample, class)
+/// value is one point of one curve; with it, each class has its own curve and the AUCs are averaged.
+/// </summary>
+internal sealed class AucMetric : StatefulMetric
+{
+    private readonly int _thresholds;
+    private readonly AucCurve _curve;
+    private readonly AucSummation _summation;
+    private readonly bool _multiLabel;
+    private readonly ClassLayout? _layout;
+    // Per label, the positives and negatives whose value fell in each bucket; then the curve's counts, summed from the top.
+    private readonly double[] _positives = [], _negatives = [], _tp = [], _fp = [];
+
+    public AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name)
+        : this(numThresholds, curve, summation, multiLabel, name, null)
+    {
+        if (numThresholds <= 1) throw new ArgumentOutOfRangeException(nameof(numThresholds), numThresholds, "num_thresholds must be more than 1.");
+        if (!Enum.IsDefined(curve)) throw new ArgumentOutOfRangeException(nameof(curve), curve, "Not a curve.");
+        if (!Enum.IsDefined(summation)) throw new ArgumentOutOfRangeException(nameof(summation), summation, "Not a summation method.");
+    }
+
+    private AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name, ClassLayout? layout)
+        : base(name ?? "auc")
+    {
+        (_thresholds, _curve, _summation, _multiLabel, _layout) = (numThresholds, curve, summation, multiLabel, layout);
+        if (layout is not null)
+        {
+            int labels = multiLabel ? layout.Width : 1;
+            (_positives, _negatives) = (new double[labels * numThresholds], new double[labels * numThresholds]);
+            (_tp, _fp) = (new double[numThresholds], new double[numThresholds]);
+        }
+    }
+
+    protected override StatefulMetric ForModel(ModelDescription model) =>
+        new AucMetric(_thresholds, _curve, _summation, _multiLabel, Name, ClassLayout.For(model, Name));
+
+    public override void Reset()
+    {
+        Array.Clear(_positives);
+        Array.Clear(_negatives);
+    }
+
+    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
+    {
+        var layout = _layout ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.");
+        int width = layout.Width, t = _thresholds;
+        float steps = t - 1;
+        for (int i = 0; i < n; i++)
+        {
+            var scores = layout.Scores(outputs, i);
+            for (int p = 0; p < layout.Positions; p++)
+                for (int c = 0; c < width; c++)
+                {
+                    float v = scores[p * width + c];
+                    if (float.IsNaN(v)) continue;
+                    // In float32, as Keras computes it, so values on a threshold land in the same bucket.
+                    int bucket = Math.Max(0, (int)MathF.Ceiling(Math.Clamp(v, 0f, 1f) * steps) - 1);
+                    int index = (_multiLabel ? c * t : 0) + bucket;
+                    if (layout.Truth(targets, i, p, c) != 0) _positives[index]++;
+                    else _negatives[index]++;
+                }
+        }
+    }
+
+    public override double Result()
+    {
+        int labels = _positives.Length / _thresholds;
+        double sum = 0;
+        for (int l = 0; l < labels; l++) sum += Area(l);
+        return sum / labels;
+    }
+
+    /// <summary>The area of label <paramref name="label"/>'s curve (the only one without multi_label).</summary>
+    private double Area(int label)
+    {
+        int t = _thresholds;
+        var positives = _positives.AsSpan(label * t, t);
+        var negatives = _negatives.AsSpan(label * t, t);
+        double tpRun = 0, fpRun = 0;
+        for (int i = t - 1; i >= 0; i--)
+        {
+            _tp[i] = tpRun += positives[i];
+            _fp[i] = fpRun += negatives[i];
+        }
+        double allPositives = _tp[0], allNegatives = _fp[0];
+        if (_curve == AucCurve.PR && _summation == AucSummation.Interpolation) return InterpolatedPrArea(allPositives);
+
+        double area = 0;
+        for (int i = 0; i < t - 1; i++)
+        {
+            double x0, x1, y0, y1;
+            if (_curve == AucCurve.Roc)
+            {
+                (x0, x1) = (Ratio(_fp[i], allNegatives), Ratio(_fp[i + 1], allNegatives));   // false-positive rate
+                (y0, y1) = (Ratio(_tp[i], allPositives), Ratio(_tp[i + 1], allPositives));   // recall
+            }
+            else
+            {
+                (x0, x1) = (Ratio(_tp[i], allPositives), Ratio(_tp[i + 1], allPositives));   // recall
+                (y0, y1) = (Ratio(_tp[i], _tp[i] + _fp[i]), Ratio(_tp[i + 1], _tp[i + 1] + _fp[i + 1]));  // precision
+            }
+            double height = _summation switch
+            {
+                AucSummation.Minoring => Math.Min(y0, y1),
+                AucSummation.Majoring => Math.Max(y0, y1),
+                _ => (y0 + y1) / 2,
+            };
+            area += (x0 - x1) * height;
+        }
+        return area;
+    }
+
+    /// <summary>
+    /// Keras' <c>interpolate_pr_auc</c> (Davis and Goadrich 2006): between two thresholds the true
+    /// positives and the predicted positives P vary linearly, so precision is <c>(intercept + slope·P)/P</c>
+    /// and its integral over recall has a closed form with <c>log(P_A/P_B)</c>.
+    /// </summary>
+    private double InterpolatedPrArea(double allPositives)
+    {
+        double area = 0;
+        for (int i = 0; i < _thresholds - 1; i++)
+        {
+            double dtp = _tp[i] - _tp[i + 1];
+            double p0 = _tp[i] + _fp[i], p1 = _tp[i + 1] + _fp[i + 1];
+            double slope = Ratio(dtp, Math.Max(p0 - p1, 0));
+            double intercept = _tp[i + 1] - slope * p1;
+            double ratio = p0 > 0 && p1 > 0 ? Ratio(p0, Math.Max(p1, 0)) : 1;
+            // tp + fn at the upper threshold is every positive.
+            area += Ratio(slope * (dtp + intercept * Math.Log(ratio)), Math.Max(allPositives, 0));
+        }
+        return area;
+    }
+
+    // divide_no_nan.
+    private static double Ratio(double a, double b) => b == 0 ? 0 : a / b;
+}

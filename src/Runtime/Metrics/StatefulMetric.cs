@@ -1,0 +1,62 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>
+/// A metric that is not a mean of per-sample values (precision, AUC, mean IoU): Keras'
+/// <c>reset_state</c> / <c>update_state</c> / <c>result</c>. Fit resets it at the start of every
+/// epoch and Evaluate at the start of its pass; each batch, a full one or the last, smaller one,
+/// goes through <see cref="Update"/>, and the reported value is <see cref="Result"/> over the
+/// batches since the reset. The state is allocated when the metric is resolved against a model,
+/// so <see cref="Update"/> must not allocate.
+/// </summary>
+public abstract class StatefulMetric : Metric
+{
+    protected StatefulMetric(string name) : base(name) { }
+
+    /// <summary>Clears the state (Keras' <c>reset_state</c>).</summary>
+    public abstract void Reset();
+
+    /// <summary>
+    /// Adds <paramref name="n"/> samples (Keras' <c>update_state</c>): <paramref name="outputs"/>
+    /// holds <paramref name="outputSize"/> values per sample, <paramref name="targets"/>
+    /// <paramref name="targetSize"/>.
+    /// </summary>
+    public abstract void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize);
+
+    /// <summary>The value over every sample since the last <see cref="Reset"/> (Keras' <c>result</c>).</summary>
+    public abstract double Result();
+
+    /// <summary>Updates the state with the batch; a stateful metric has no per-sample sum, so this returns 0 and the loop reads <see cref="Result"/>.</summary>
+    public sealed override double Sum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
+    {
+        Update(outputs, targets, n, outputSize, targetSize);
+        return 0;
+    }
+
+    internal sealed override bool IsStateful => true;
+
+    internal sealed override void ResetState() => Reset();
+
+    internal sealed override double StateResult() => Result();
+
+    /// <summary>
+    /// A stateful metric holds its counts, so one instance cannot serve two models: resolving
+    /// builds a fresh one, with its state sized for <paramref name="model"/>.
+    /// </summary>
+    internal override Metric Resolve(ModelDescription model)
+    {
+        var bound = ForModel(model);
+        ArgumentNullException.ThrowIfNull(bound);
+        bound.Check(model);
+        bound.Reset();
+        return bound;
+    }
+
+    /// <summary>
+    /// The instance a model uses: Kiln's metrics return a new one with their state allocated for
+    /// <paramref name="model"/>'s outputs, and throw when the outputs do not fit. A custom metric
+    /// used by one model at a time may return itself (the default).
+    /// </summary>
+    protected virtual StatefulMetric ForModel(ModelDescription model) => this;
+}
