@@ -315,7 +315,7 @@ public static class Descriptors
 
     public static readonly DiagnosticDescriptor AugmentationNeedsImage = new(
         "KILN0157", "Image augmentation on a tensor that is not an image",
-        "{0} transforms images, (height, width, channels), but its input is ({1}); {2}",
+        "{0} transforms images, (height, width, channels), but its input is {1}; {2}",
         Severity.Error);
 
     public static readonly DiagnosticDescriptor AugmentationAfterWeights = new(

@@ -146,8 +146,9 @@ public sealed record RandomTranslationSpec(double HeightLower, double HeightUppe
     internal override LayerNode? Checked(LayerContext c)
     {
         const string meaning = "a fraction of the height or width, negative shifting up or left";
-        if (!InRange(c, nameof(HeightLower), "heightFactor", HeightLower, -1, 1, meaning) || !InRange(c, nameof(HeightUpper), "heightFactor", HeightUpper, -1, 1, meaning)
-            || !InRange(c, nameof(WidthLower), "widthFactor", WidthLower, -1, 1, meaning) || !InRange(c, nameof(WidthUpper), "widthFactor", WidthUpper, -1, 1, meaning))
+        // Upper first: for one written factor f it is |f|, the value the user wrote.
+        if (!InRange(c, nameof(HeightUpper), "heightFactor", HeightUpper, -1, 1, meaning) || !InRange(c, nameof(HeightLower), "heightFactor", HeightLower, -1, 1, meaning)
+            || !InRange(c, nameof(WidthUpper), "widthFactor", WidthUpper, -1, 1, meaning) || !InRange(c, nameof(WidthLower), "widthFactor", WidthLower, -1, 1, meaning))
             return null;
         var i = c.Input;
         return c.Node(i, (Interpolation == InterpolationKind.Bilinear ? 8L : 1L) * i.Size);
@@ -176,7 +177,7 @@ public sealed record RandomRotationSpec(double Lower, double Upper,
     internal override LayerNode? Checked(LayerContext c)
     {
         const string meaning = "a fraction of a full turn (2π), positive counter-clockwise";
-        if (!InRange(c, nameof(Lower), "factor", Lower, -1, 1, meaning) || !InRange(c, nameof(Upper), "factor", Upper, -1, 1, meaning)) return null;
+        if (!InRange(c, nameof(Upper), "factor", Upper, -1, 1, meaning) || !InRange(c, nameof(Lower), "factor", Lower, -1, 1, meaning)) return null;
         var i = c.Input;
         return c.Node(i, (Interpolation == InterpolationKind.Bilinear ? 8L : 1L) * i.Size);
     }
@@ -205,8 +206,9 @@ public sealed record RandomZoomSpec(double HeightLower, double HeightUpper, doub
     internal override LayerNode? Checked(LayerContext c)
     {
         const string meaning = "a fraction of the size, positive zooming out";
-        if (!InRange(c, nameof(HeightLower), "heightFactor", HeightLower, -1, 1, meaning) || !InRange(c, nameof(HeightUpper), "heightFactor", HeightUpper, -1, 1, meaning)
-            || !InRange(c, nameof(WidthLower), "widthFactor", WidthLower, -1, 1, meaning) || !InRange(c, nameof(WidthUpper), "widthFactor", WidthUpper, -1, 1, meaning))
+        // Upper first: for one written factor f it is |f|, the value the user wrote.
+        if (!InRange(c, nameof(HeightUpper), "heightFactor", HeightUpper, -1, 1, meaning) || !InRange(c, nameof(HeightLower), "heightFactor", HeightLower, -1, 1, meaning)
+            || !InRange(c, nameof(WidthUpper), "widthFactor", WidthUpper, -1, 1, meaning) || !InRange(c, nameof(WidthLower), "widthFactor", WidthLower, -1, 1, meaning))
             return null;
         var i = c.Input;
         return c.Node(i, (Interpolation == InterpolationKind.Bilinear ? 8L : 1L) * i.Size);
@@ -260,7 +262,7 @@ public sealed record RandomContrastSpec(double Lower, double Upper, double Value
     internal override LayerNode? Checked(LayerContext c)
     {
         const string meaning = "the contrast factor is drawn from [1 − lower, 1 + upper]";
-        if (!InRange(c, nameof(Lower), "factor", Lower, 0, 1, meaning) || !InRange(c, nameof(Upper), "factor", Upper, 0, 1, meaning)) return null;
+        if (!InRange(c, nameof(Upper), "factor", Upper, 0, 1, meaning) || !InRange(c, nameof(Lower), "factor", Lower, 0, 1, meaning)) return null;
         if (!(ValueRangeLow < ValueRangeHigh))
             return c.Fail(Descriptors.ContrastValueRange, IsWritten(nameof(ValueRangeHigh)) ? LocationOf(nameof(ValueRangeHigh)) : LocationOf(nameof(ValueRangeLow)),
                 c.Label, Names.Number(ValueRangeLow), Names.Number(ValueRangeHigh));
