@@ -38,20 +38,3 @@ public partial class CropProbe { }
 [Sequential(5, 6, 3)]
 [RandomContrast(0.2, 0.5, ValueRangeHigh = 1)]
 public partial class ContrastProbe { }
-
-// A small image classifier with augmentation in front, as Keras' tutorials build it.
-[Sequential(12, 12, 1)]
-[Rescaling(1 / 255.0)]
-[RandomTranslation(0.1, 0.1)]
-[RandomFlip(FlipMode.Horizontal)]
-[RandomRotation(0.05)]
-[RandomZoom(0.1)]
-[RandomContrast(0.1, ValueRangeHigh = 1)]
-[RandomCrop(10, 10)]
-[Conv2D(4, 3, Activation = Activation.Relu)]
-[MaxPooling2D]
-[Flatten]
-[Dropout(0.2)]
-[Dense(3, Activation.Softmax)]
-[Loss(Loss.SparseCategoricalCrossentropy)]
-public partial class AugmentedCnn { }
