@@ -4,7 +4,13 @@ training images held out): the test accuracy a Keras-equivalent run of the same 
 --keras-adam replaces torch.optim.Adam by Keras' formula, w -= lr·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v + ε),
 which Kiln implements (torch divides the bias-corrected moments: m̂/(√v̂ + ε)); see trajectory.py.
 
-    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--batch 32] [--keras-adam] [seeds...]
+--recipe modern mirrors `FashionMnistCnn --recipe modern` (samples/FashionMnistCnn/FashionCnnModern.cs):
+Keras' RandomTranslation(0.1, 0.1, fill_mode="constant") and RandomFlip("horizontal") written in torch
+(torchvision is not needed), label smoothing 0.1, torch's AdamW (weight decay 0.05, decoupled as Keras',
+not on biases or BatchNorm) with Keras' CosineDecay: linear warmup from 0 to 2e-3 over the first epoch,
+then cosine to 0 over the rest.
+
+    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--recipe seed|modern] [--batch 32] [--keras-adam] [--epochs N] [--train N] [seeds...]
 """
 import gzip, struct, sys, time
 import numpy as np
@@ -13,10 +19,22 @@ import torch.nn as nn
 
 torch.set_num_threads(2)
 DATA = "/usr/share/datasets/fashion-mnist"
+import math
+import torch.nn.functional as F
+
 args = sys.argv[1:]
-batch = 32
-if args[:1] == ["--batch"]:
-    batch, args = int(args[1]), args[2:]
+batch, recipe, epochs, train_count = 32, "seed", 10, None
+while args[:1] in (["--recipe"], ["--batch"], ["--epochs"], ["--train"]):
+    if args[0] == "--recipe":
+        recipe = args[1]
+        assert recipe in ("seed", "modern"), "--recipe takes seed or modern"
+    elif args[0] == "--batch":
+        batch = int(args[1])
+    elif args[0] == "--epochs":
+        epochs = int(args[1])
+    else:
+        train_count = int(args[1])  # a smoke run on the first N training images after the held-out 5,000
+    args = args[2:]
 keras_adam = args[:1] == ["--keras-adam"]
 if keras_adam:
     args = args[1:]
@@ -36,6 +54,37 @@ y_all = torch.from_numpy(idx("train-labels-idx1-ubyte.gz").astype(np.int64))
 x_test = torch.from_numpy(idx("t10k-images-idx3-ubyte.gz").astype(np.float32) / 255).unsqueeze(1)
 y_test = torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz").astype(np.int64))
 x_train, y_train = x_all[5000:], y_all[5000:]
+if train_count is not None:
+    x_train, y_train = x_train[:train_count], y_train[:train_count]
+
+
+def augment(x):
+    """Keras 3's RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=0, interpolation="bilinear")
+    then RandomFlip("horizontal"), per image. Keras maps output pixel (x, y) to input (x - dx, y - dy),
+    dx = U(-0.1, 0.1)·width, dy = U(-0.1, 0.1)·height, blending the four neighbours with zeros outside:
+    grid_sample with align_corners=True (pixel centres at -1 and 1) and zero padding computes exactly that."""
+    n, _, h, w = x.shape
+    dy = (torch.rand(n) * 0.2 - 0.1) * h
+    dx = (torch.rand(n) * 0.2 - 0.1) * w
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = 1
+    theta[:, 1, 1] = 1
+    theta[:, 0, 2] = -2 * dx / (w - 1)
+    theta[:, 1, 2] = -2 * dy / (h - 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=True)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    flip = torch.rand(n) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def cosine_with_warmup(steps_per_epoch):
+    """Keras' CosineDecay(0, decay_steps, warmup_target=2e-3, warmup_steps=one epoch): the rate at optimizer step s."""
+    warm, decay = steps_per_epoch, max(steps_per_epoch * (epochs - 1), 1)
+    def rate(s):
+        if s < warm:
+            return 2e-3 * s / warm
+        return 2e-3 * 0.5 * (1 + math.cos(math.pi * min(s - warm, decay) / decay))
+    return rate
 
 
 def model():
@@ -54,15 +103,25 @@ def model():
 for seed in seeds:
     torch.manual_seed(seed)
     net, start = model(), time.time()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    steps_per_epoch = (len(x_train) + batch - 1) // batch
+    if recipe == "modern":
+        # Keras' exclude_from_weight_decay(["bias", "batch_normalization"]): biases and BatchNorm's gamma and beta.
+        decayed = [p for m in net if isinstance(m, (nn.Conv2d, nn.Linear)) for name, p in m.named_parameters() if name == "weight"]
+        rest = [p for p in net.parameters() if all(p is not d for d in decayed)]
+        opt = torch.optim.AdamW([{"params": decayed, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}], lr=1.0, eps=1e-7)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(steps_per_epoch))
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
     params = list(net.parameters())
     moments = [(torch.zeros_like(w), torch.zeros_like(w)) for w in params]
     t = 0
 
     def step():
         global t
-        if not keras_adam:
+        if not keras_adam or recipe == "modern":
             opt.step()
+            if recipe == "modern":
+                schedule.step()
             return
         t += 1
         alpha = 1e-3 * (1 - 0.999 ** t) ** 0.5 / (1 - 0.9 ** t)
@@ -72,16 +131,17 @@ for seed in seeds:
                 v.add_((w.grad * w.grad - v) * 0.001)
                 w.sub_(alpha * m / (v.sqrt() + 1e-7))
 
-    loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(10):
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1 if recipe == "modern" else 0.0)
+    for epoch in range(epochs):
         net.train()
         order = torch.randperm(len(x_train))
         for i in range(0, len(x_train), batch):
             j = order[i:i + batch]
             opt.zero_grad()
-            loss_fn(net(x_train[j]), y_train[j]).backward()
+            xb = augment(x_train[j]) if recipe == "modern" else x_train[j]
+            loss_fn(net(xb), y_train[j]).backward()
             step()
     net.eval()
     with torch.no_grad():
         acc = (net(x_test).argmax(1) == y_test).float().mean().item()
-    print(f"seed {seed} batch {batch}{' keras-adam' if keras_adam else ''}: test accuracy {acc:.4f} ({time.time() - start:.0f}s)", flush=True)
+    print(f"recipe {recipe} seed {seed} batch {batch}{' keras-adam' if keras_adam and recipe == 'seed' else ''}: test accuracy {acc:.4f} ({time.time() - start:.0f}s)", flush=True)

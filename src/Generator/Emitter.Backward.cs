@@ -259,6 +259,10 @@ internal static partial class Emitter
                         : $"{K}.Merge.CopyInto({locals.Use(step.DY)}, inputGradient, n, {width}, {offset}, {stride});"));
                     break;
                 }
+                case StepKind.AugmentBackward:
+                    GroupComment(w, g, "backward: no gradient through a random augmentation; nothing before it has weights (KILN0158)");
+                    w.Line($"if (inputGradientWanted) throw {K}.Augmentation.NoInputGradient(\"{layer.Name}\", \"{layer.TypeName}\");");
+                    break;
                 case StepKind.ResampleBackward:
                     GroupComment(w, g, layer.Spec is UpSampling2DSpec ? "backward: sum over each repeated block" : "backward: crop the padding away");
                     w.Line(Guard(ResampleCall(layer, "Backward", locals.Use(step.DY!), DX())));

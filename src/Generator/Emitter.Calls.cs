@@ -43,6 +43,29 @@ internal static partial class Emitter
         };
     }
 
+    /// <summary>The input image's height, width and channels, as the augmentation kernels take them.</summary>
+    private static string Geometry(LayerNode layer) => $"{layer.Input[0]}, {layer.Input[1]}, {layer.Input[2]}";
+
+    /// <summary>The training call of an augmentation layer: its draws come from the model's random stream.</summary>
+    private static string AugmentCall(LayerNode layer, string x, string y)
+    {
+        string head = $"{K}.Augmentation";
+        string at = $"{x}, {y}, n, {Geometry(layer)}";
+        return layer.Spec switch
+        {
+            RandomFlipSpec f => $"{head}.RandomFlip({at}, global::Kiln.FlipMode.{f.Mode}, ref Random);",
+            RandomTranslationSpec t => $"{head}.RandomTranslation({at}, {Float(t.HeightLower)}, {Float(t.HeightUpper)}, {Float(t.WidthLower)}, {Float(t.WidthUpper)}, {Sampling(t.Fill, t.Interpolation, t.FillValue)}, ref Random);",
+            RandomRotationSpec r => $"{head}.RandomRotation({at}, {Float(r.Lower)}, {Float(r.Upper)}, {Sampling(r.Fill, r.Interpolation, r.FillValue)}, ref Random);",
+            RandomZoomSpec z => $"{head}.RandomZoom({at}, {Float(z.HeightLower)}, {Float(z.HeightUpper)}, {Float(z.WidthLower)}, {Float(z.WidthUpper)}, keepAspect: {(z.KeepAspect ? "true" : "false")}, {Sampling(z.Fill, z.Interpolation, z.FillValue)}, ref Random);",
+            RandomCropSpec c => $"{head}.RandomCrop({at}, {c.Height}, {c.Width}, ref Random);",
+            RandomContrastSpec c => $"{head}.RandomContrast({at}, {Float(c.Lower)}, {Float(c.Upper)}, {Float(c.ValueRangeLow)}, {Float(c.ValueRangeHigh)}, ref Random);",
+            _ => throw Unexpected(layer),
+        };
+    }
+
+    private static string Sampling(FillModeKind fill, InterpolationKind interpolation, double fillValue) =>
+        $"global::Kiln.FillMode.{fill}, global::Kiln.Interpolation.{interpolation}, {Float(fillValue)}";
+
     private static string WindowName(LayerNode layer) => Pascal(Identifiers.Of(layer)) + Identifiers.WindowSuffix;
 
     private static string BiasText(KernelGroup g) => g.First.Weights.Any(x => x.Suffix == "bias") ? " + bias" : "";

@@ -191,6 +191,16 @@ internal static partial class Emitter
                     w.Line($"{K}.Merge.CopyInto({locals.Use(step.X!)}, {locals.Use(step.Y!)}, n, {output.Layer.Output.Size}, {offset}, {program.Graph.Output.Size});");
                     break;
                 }
+                case StepKind.AugmentForward:
+                {
+                    var layer = g.First;
+                    bool crop = layer.Spec is RandomCropSpec;
+                    GroupComment(w, g, crop ? "a random window in training, the centre window in inference" : "random per sample in training, a copy in inference");
+                    string x = locals.Use(step.X!), y = locals.Use(step.Y!);
+                    w.Line($"if (training) {AugmentCall(layer, x, y)}");
+                    w.Line(crop ? $"else {K}.Augmentation.CenterCrop({x}, {y}, n, {Geometry(layer)}, {layer.Output[0]}, {layer.Output[1]});" : $"else {x}.CopyTo({y});");
+                    break;
+                }
                 case StepKind.ResampleForward:
                     GroupComment(w, g, "data movement");
                     w.Line(ResampleCall(g.First, "", locals.Use(step.X!), locals.Use(step.Y!)));

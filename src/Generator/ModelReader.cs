@@ -76,6 +76,12 @@ internal static partial class ModelReader
         ["MaximumAttribute"] = LayerKind.Maximum,
         ["ConcatenateAttribute"] = LayerKind.Concatenate,
         ["InputAttribute"] = LayerKind.Input,
+        ["RandomFlipAttribute"] = LayerKind.RandomFlip,
+        ["RandomTranslationAttribute"] = LayerKind.RandomTranslation,
+        ["RandomRotationAttribute"] = LayerKind.RandomRotation,
+        ["RandomZoomAttribute"] = LayerKind.RandomZoom,
+        ["RandomCropAttribute"] = LayerKind.RandomCrop,
+        ["RandomContrastAttribute"] = LayerKind.RandomContrast,
         // Keras' spellings (src/Runtime/Attributes/KerasAliases.cs): the same layers.
         ["ReLUAttribute"] = LayerKind.Relu,
         ["LeakyReLUAttribute"] = LayerKind.LeakyRelu,

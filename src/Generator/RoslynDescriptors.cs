@@ -67,8 +67,14 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor BlockInputMissing = new("KILN0146", "Block.In with nothing before the [Use]", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0146"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor KerasPositionalStrides = new("KILN0150", "Positional strides that an older reading took as the window", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0150"), customTags: Configurable);
     public static readonly DiagnosticDescriptor ArgumentTwice = new("KILN0151", "Argument given twice", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0151"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor AugmentationFactor = new("KILN0152", "Augmentation factor out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0152"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor AugmentationMode = new("KILN0153", "Unknown flip mode", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0153"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor CropLargerThanInput = new("KILN0154", "Crop larger than the input", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0154"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LooksChannelsFirst = new("KILN0155", "Input shape looks channels first", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0155"), customTags: Configurable);
     public static readonly DiagnosticDescriptor ChannelsFirstNeedsImage = new("KILN0156", "DataFormat.ChannelsFirst needs an image shape", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0156"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor AugmentationNeedsImage = new("KILN0157", "Image augmentation on a tensor that is not an image", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0157"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor AugmentationAfterWeights = new("KILN0158", "Image augmentation after a layer with weights", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0158"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor ContrastValueRange = new("KILN0159", "Empty contrast value range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0159"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor RegularizerFactor = new("KILN0160", "Regularizer factor out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0160"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor BiasRegularizerWithoutBias = new("KILN0161", "Bias regularizer on a layer without a bias", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0161"), customTags: Configurable);
     public static readonly DiagnosticDescriptor RegularizerOnFrozenLayer = new("KILN0162", "Regularizer on a frozen layer", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0162"), customTags: Configurable);
@@ -131,8 +137,14 @@ internal static class RoslynDescriptors
         BlockInputMissing,
         KerasPositionalStrides,
         ArgumentTwice,
+        AugmentationFactor,
+        AugmentationMode,
+        CropLargerThanInput,
         LooksChannelsFirst,
         ChannelsFirstNeedsImage,
+        AugmentationNeedsImage,
+        AugmentationAfterWeights,
+        ContrastValueRange,
         RegularizerFactor,
         BiasRegularizerWithoutBias,
         RegularizerOnFrozenLayer,

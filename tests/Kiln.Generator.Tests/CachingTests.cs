@@ -118,5 +118,11 @@ public class CachingTests
         foreach (var value in System.Enum.GetValues<Kiln.Loss>())
             Assert.Equal(value.ToString(), ((Kiln.Graph.LossKind)(int)value).ToString());
         Assert.Equal(System.Enum.GetValues<Kiln.Loss>().Length, System.Enum.GetValues<Kiln.Graph.LossKind>().Length);
+        foreach (var value in System.Enum.GetValues<Kiln.FlipMode>())
+            Assert.Equal(value.ToString(), ((Kiln.Graph.FlipModeKind)(int)value).ToString());
+        foreach (var value in System.Enum.GetValues<Kiln.FillMode>())
+            Assert.Equal(value.ToString(), ((Kiln.Graph.FillModeKind)(int)value).ToString());
+        foreach (var value in System.Enum.GetValues<Kiln.Interpolation>())
+            Assert.Equal(value.ToString(), ((Kiln.Graph.InterpolationKind)(int)value).ToString());
     }
 }

@@ -1013,4 +1013,63 @@ public class DiagnosticTests
         [Dense(10, Activation.Softmax)]
         public partial class M { }
         """, "KILN0156", "InputLayer 'image' declares DataFormat.ChannelsFirst on the shape (28, 28), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat");
+
+    // The augmentation layers' argument errors (KILN0152-0154, KILN0157-0159), each at the argument or attribute at fault.
+    [Fact]
+    public void RotationFactorAboveAFullTurn() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [RandomRotation([|1.5|])]
+        public partial class M { }
+        """, "KILN0152", "RandomRotation 'random_rotation' has factor 1.5, outside [-1, 1] (a fraction of a full turn (2π), positive counter-clockwise); give a value in that range, or a (lower, upper) pair of such values");
+
+    [Fact]
+    public void TranslationRangeOutsideTheImage() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [RandomTranslation(0.1, 0.2, [|-1.5|], 0.1)]
+        public partial class M { }
+        """, "KILN0152", "RandomTranslation 'random_translation' has widthLower -1.5, outside [-1, 1] (a fraction of the height or width, negative shifting up or left); give a value in that range, or a (lower, upper) pair of such values");
+
+    [Fact]
+    public void ContrastFactorAboveOne() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [RandomContrast([|2|])]
+        public partial class M { }
+        """, "KILN0152", "RandomContrast 'random_contrast' has factor 2, outside [0, 1] (the contrast factor is drawn from [1 − lower, 1 + upper]); give a value in that range, or a (lower, upper) pair of such values");
+
+    [Fact]
+    public void UnknownKerasFlipMode() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [RandomFlip([|"left_right"|])]
+        public partial class M { }
+        """, "KILN0153", "RandomFlip 'random_flip' has mode \"left_right\", which Keras does not know; use \"horizontal\", \"vertical\" or \"horizontal_and_vertical\" (or FlipMode.Horizontal, FlipMode.Vertical, FlipMode.HorizontalAndVertical)");
+
+    [Fact]
+    public void CropLargerThanTheImage() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [RandomCrop([|32|], 24)]
+        public partial class M { }
+        """, "KILN0154", "RandomCrop 'random_crop' crops 32×24 windows from 28×28 images; the window must fit in the image: make it at most 28×28, or pad the images first ([ZeroPadding2D])");
+
+    [Fact]
+    public void AugmentationOnAFlatInput() => AssertSingle("""
+        [Sequential(784)]
+        [[|RandomFlip|]]
+        [Dense(10)]
+        public partial class M { }
+        """, "KILN0157", "RandomFlip 'random_flip' transforms images, (height, width, channels), but its input is (784); augment the images before anything flattens them: put it right after the input");
+
+    [Fact]
+    public void AugmentationAfterAConvolution() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [Conv2D(8, 3)]
+        [[|RandomZoom(0.1)|]]
+        public partial class M { }
+        """, "KILN0158", "RandomZoom 'random_zoom' comes after Conv2D 'conv2d', which has trainable weights; augmentation transforms the model's input images, and Kiln does not take gradients back through a random transform: move it before Conv2D 'conv2d', right after the input (or after [Rescaling])");
+
+    [Fact]
+    public void EmptyContrastValueRange() => AssertSingle("""
+        [Sequential(28, 28, 1)]
+        [RandomContrast(0.2, ValueRangeLow = 1, [|ValueRangeHigh = 0|])]
+        public partial class M { }
+        """, "KILN0159", "RandomContrast 'random_contrast' clips to the value range [1, 0], which is empty; ValueRangeLow must be below ValueRangeHigh ([0, 255] for raw pixels, [0, 1] after [Rescaling(1 / 255.0)])");
 }

@@ -31,6 +31,25 @@ public class LayerSpecTests
     }
 
     [Fact]
+    public void AugmentationFactorsReadAsKerasParsesThem()
+    {
+        var flip = Assert.IsType<RandomFlipSpec>(LayerSpecs.Create(LayerKind.RandomFlip, Array.Empty<Argument>(), null));
+        Assert.Equal(FlipModeKind.HorizontalAndVertical, flip.Mode);
+        var keras = Assert.IsType<RandomFlipSpec>(LayerSpecs.Create(LayerKind.RandomFlip, new[] { Argument.Of("mode", 0) with { Text = "vertical" } }, null));
+        Assert.Equal(FlipModeKind.Vertical, keras.Mode);
+        // One factor f is [−|f|, |f|]; a pair is sorted; fill reflect and bilinear by default.
+        var rotation = Assert.IsType<RandomRotationSpec>(LayerSpecs.Create(LayerKind.RandomRotation, new[] { Argument.Of("factor", -0.2) }, null));
+        Assert.Equal((-0.2, 0.2, FillModeKind.Reflect, InterpolationKind.Bilinear), (rotation.Lower, rotation.Upper, rotation.Fill, rotation.Interpolation));
+        var pair = Assert.IsType<RandomRotationSpec>(LayerSpecs.Create(LayerKind.RandomRotation, new[] { Argument.Of("lower", 0.3), Argument.Of("upper", -0.1) }, null));
+        Assert.Equal((-0.1, 0.3), (pair.Lower, pair.Upper));
+        // RandomZoom with one factor keeps the aspect ratio; RandomContrast's single factor is (0, f) with value range (0, 255).
+        var zoom = Assert.IsType<RandomZoomSpec>(LayerSpecs.Create(LayerKind.RandomZoom, new[] { Argument.Of("heightFactor", 0.2) }, null));
+        Assert.True(zoom.KeepAspect);
+        var contrast = Assert.IsType<RandomContrastSpec>(LayerSpecs.Create(LayerKind.RandomContrast, new[] { Argument.Of("factor", 0.2) }, null));
+        Assert.Equal((0, 0.2, 0, 255), (contrast.Lower, contrast.Upper, contrast.ValueRangeLow, contrast.ValueRangeHigh));
+    }
+
+    [Fact]
     public void StrideHeightOverridesStridesAndTheSiteNamesWhatWasWritten()
     {
         var span = new SourceSpan("M.cs", 10, 5, 0, 10, 0, 15);

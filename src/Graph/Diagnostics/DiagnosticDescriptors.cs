@@ -288,6 +288,21 @@ public static class Descriptors
         "[{0}] gets {1} twice, {2} and {3}; write it once",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor AugmentationFactor = new(
+        "KILN0152", "Augmentation factor out of range",
+        "{0} has {1} {2}, outside [{3}, {4}] ({5}); give a value in that range, or a (lower, upper) pair of such values",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor AugmentationMode = new(
+        "KILN0153", "Unknown flip mode",
+        "{0} has mode \"{1}\", which Keras does not know; use \"horizontal\", \"vertical\" or \"horizontal_and_vertical\" (or FlipMode.Horizontal, FlipMode.Vertical, FlipMode.HorizontalAndVertical)",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor CropLargerThanInput = new(
+        "KILN0154", "Crop larger than the input",
+        "{0} crops {1}×{2} windows from {3}×{4} images; the window must fit in the image: make it at most {3}×{4}, or pad the images first ([ZeroPadding2D])",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor LooksChannelsFirst = new(
         "KILN0155", "Input shape looks channels first",
         "{0} reads ({1}) channels last, as {2}×{3} images with {4} channels, but it looks like channels-first images, {2} channel(s) of {3}×{4}; if the data is (channels, height, width), add DataFormat = DataFormat.ChannelsFirst, or convert the data with ChannelLayout.ToChannelsLast and declare ({3}, {4}, {2})",
@@ -296,6 +311,21 @@ public static class Descriptors
     public static readonly DiagnosticDescriptor ChannelsFirstNeedsImage = new(
         "KILN0156", "DataFormat.ChannelsFirst needs an image shape",
         "{0} declares DataFormat.ChannelsFirst on the shape ({1}), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor AugmentationNeedsImage = new(
+        "KILN0157", "Image augmentation on a tensor that is not an image",
+        "{0} transforms images, (height, width, channels), but its input is {1}; {2}",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor AugmentationAfterWeights = new(
+        "KILN0158", "Image augmentation after a layer with weights",
+        "{0} comes after {1}, which has trainable weights; augmentation transforms the model's input images, and Kiln does not take gradients back through a random transform: move it before {1}, right after the input (or after [Rescaling])",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor ContrastValueRange = new(
+        "KILN0159", "Empty contrast value range",
+        "{0} clips to the value range [{1}, {2}], which is empty; ValueRangeLow must be below ValueRangeHigh ([0, 255] for raw pixels, [0, 1] after [Rescaling(1 / 255.0)])",
         Severity.Error);
 
     public static readonly DiagnosticDescriptor RegularizerFactor = new(
@@ -333,7 +363,8 @@ public static class Descriptors
         UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge, InputWithSequential, LayerBeforeInput, InputWithoutShape,
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
-        KerasPositionalStrides, ArgumentTwice, LooksChannelsFirst, ChannelsFirstNeedsImage,
+        KerasPositionalStrides, ArgumentTwice, AugmentationFactor, AugmentationMode, CropLargerThanInput, LooksChannelsFirst, ChannelsFirstNeedsImage,
+        AugmentationNeedsImage, AugmentationAfterWeights, ContrastValueRange,
         RegularizerFactor, BiasRegularizerWithoutBias, RegularizerOnFrozenLayer,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
         LabelSmoothingRange, LabelSmoothingOnRegression,

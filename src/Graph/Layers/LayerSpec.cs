@@ -145,6 +145,24 @@ internal sealed class LayerContext
         return false;
     }
 
+    /// <summary>How messages name the nearest layer upstream with trainable weights (<c>Conv2D 'conv2d'</c>), or null when there is none.</summary>
+    public string? TrainableBefore()
+    {
+        var seen = new HashSet<LayerNode>();
+        var pending = new Stack<LayerNode>();
+        foreach (var s in _sources)
+            if (s is not null) pending.Push(s);
+        while (pending.Count > 0)
+        {
+            var node = pending.Pop();
+            if (!seen.Add(node)) continue;
+            if (node.TrainableCount > 0) return $"{node.Spec.KerasType} '{node.Name}'";
+            foreach (var s in node.Sources)
+                if (s is not null) pending.Push(s);
+        }
+        return null;
+    }
+
     /// <summary>Elementwise cost of an activation on <paramref name="size"/> values: 1 per element for max-like ones, a few for exp-based ones.</summary>
     public static long ActivationCost(ActivationKind a, long size) => a switch
     {

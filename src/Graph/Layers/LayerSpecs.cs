@@ -34,6 +34,12 @@ public static class LayerSpecs
             LayerKind.Maximum => MergeSpec.Read(MergeKind.Maximum, a),
             LayerKind.Concatenate => MergeSpec.Read(MergeKind.Concatenate, a),
             LayerKind.Input => InputSpec.Read(a),
+            LayerKind.RandomFlip => RandomFlipSpec.Read(a),
+            LayerKind.RandomTranslation => RandomTranslationSpec.Read(a),
+            LayerKind.RandomRotation => RandomRotationSpec.Read(a),
+            LayerKind.RandomZoom => RandomZoomSpec.Read(a),
+            LayerKind.RandomCrop => RandomCropSpec.Read(a),
+            LayerKind.RandomContrast => RandomContrastSpec.Read(a),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "no spec for this layer kind"),
         };
         return spec with

@@ -33,6 +33,12 @@ public enum LayerKind
     Maximum,
     Concatenate,
     Input,
+    RandomFlip,
+    RandomTranslation,
+    RandomRotation,
+    RandomZoom,
+    RandomCrop,
+    RandomContrast,
 }
 
 /// <summary>Mirrors <c>Kiln.Padding</c>.</summary>

@@ -30,6 +30,8 @@ public enum KernelKind
     Merge,
     /// <summary>One input of a model with several: its columns of the packed input row.</summary>
     Input,
+    /// <summary>A random image augmentation (RandomFlip, RandomCrop, …): drawn per sample in training, a copy (RandomCrop: a centre crop) in inference.</summary>
+    Augment,
 }
 
 /// <summary>How the loss is joined to the output layer.</summary>
@@ -260,6 +262,7 @@ public static class Fusion
                 case KernelKind.Preprocess:
                 case KernelKind.Resample:
                 case KernelKind.Dropout:
+                case KernelKind.Augment:
                     groups.Add(new KernelGroup(id++, kind, new[] { layer }, ActivationKind.Linear, 0, false));
                     break;
 

@@ -71,6 +71,8 @@ public enum StepKind
     InputForward,
     /// <summary>One output of several: X into its columns of the packed output rows Y.</summary>
     OutputForward,
+    /// <summary>A random augmentation of X into Y in training (per-sample draws from the model's random stream); a copy or centre crop in inference.</summary>
+    AugmentForward,
     Loss,
     /// <summary>Runs only when a caller wrote the output gradient: takes it back through the output activation the loss fused away.</summary>
     OutputActivationBackward,
@@ -94,6 +96,8 @@ public enum StepKind
     InputBackward,
     /// <summary>DY, the channels-last gradient of a channels-first [Sequential] input, transposed into the caller's input gradient DX (zeros when DY is null).</summary>
     TransposeInputBackward,
+    /// <summary>Only for the input gradient through an augmentation layer: refused at run time (see Kiln.Kernels.Augmentation.NoInputGradient).</summary>
+    AugmentBackward,
 }
 
 /// <summary>
@@ -146,10 +150,10 @@ public sealed class Step
     {
         StepKind.SaveInput or StepKind.TransposeInput or StepKind.LinearForward or StepKind.BatchNormForward or StepKind.ActivationForward or StepKind.SoftmaxForward
             or StepKind.DropoutForward or StepKind.PoolForward or StepKind.ResampleForward or StepKind.PreprocessForward
-            or StepKind.MergeForward or StepKind.InputForward or StepKind.OutputForward or StepKind.Loss => false,
+            or StepKind.MergeForward or StepKind.InputForward or StepKind.OutputForward or StepKind.Loss or StepKind.AugmentForward => false,
         StepKind.OutputActivationBackward or StepKind.LinearBackward or StepKind.BatchNormBackward or StepKind.ActivationBackward
             or StepKind.SoftmaxBackward or StepKind.DropoutBackward or StepKind.PoolBackward or StepKind.ResampleBackward
-            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward or StepKind.TransposeInputBackward or StepKind.OutputGradientSplit or StepKind.ResidualBackward => true,
+            or StepKind.PreprocessBackward or StepKind.MergeBackward or StepKind.AccumulateGradient or StepKind.InputBackward or StepKind.TransposeInputBackward or StepKind.OutputGradientSplit or StepKind.ResidualBackward or StepKind.AugmentBackward => true,
         _ => throw new System.InvalidOperationException($"unknown step kind {Kind}"),
     };
 

@@ -239,6 +239,14 @@ public static class Lowering
                         break;
                     }
 
+                    case KernelKind.Augment:
+                    {
+                        var y = New(name, size, BufferRole.Activation);
+                        _p.Forward.Add(new Step(StepKind.AugmentForward, g) { X = x, Y = y });
+                        current = y;
+                        break;
+                    }
+
                     case KernelKind.Resample:
                     {
                         var y = New(name, size, BufferRole.Activation);
@@ -462,6 +470,18 @@ public static class Lowering
                             DY = dy, DX = dx, OnlyForInputGradient = onlyInput, DxOnlyForInputGradient = onlyInput,
                         });
                         AddPart(dx, sum, g, onlyInput);
+                        break;
+                    }
+
+                    case KernelKind.Augment:
+                    {
+                        // Nothing trainable precedes an augmentation (KILN0158): only a caller asking for the
+                        // input gradient reaches it, and the emitted step refuses that with a clear error. So no
+                        // gradient flows on: the layers before it get no backward step and no gradient buffer.
+                        _p.Backward.Add(new Step(StepKind.AugmentBackward, g)
+                        {
+                            DY = dy, DX = _p.InputGradient, OnlyForInputGradient = true, DxOnlyForInputGradient = true,
+                        });
                         break;
                     }
 

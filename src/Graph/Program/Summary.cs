@@ -100,6 +100,7 @@ public static class Summary
             KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
             KernelKind.Pool => $"{g.Label}: {g.LayerNames}: {g.First.TypeName}{(g.SavesArgmax ? " with saved argmax" : "")}",
             KernelKind.Resample => $"{g.Label}: {g.LayerNames}: {g.First.TypeName} (data movement)",
+            KernelKind.Augment => $"{g.Label}: {g.LayerNames}: {g.First.Spec.Describe(g.First)}, random per sample in training, {(g.First.Spec is RandomCropSpec ? "a centre crop" : "a copy")} in inference",
             KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Spec is RescalingSpec ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",
             KernelKind.Activation => $"{g.Label}: {g.LayerNames}: elementwise {Names.Activation(g.Epilogue)}",
             KernelKind.View => $"{g.LayerNames}: a view, no kernel",
