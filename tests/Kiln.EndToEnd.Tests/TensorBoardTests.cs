@@ -163,12 +163,12 @@ public sealed class TensorBoardTests : IDisposable
         var (step, value) = Assert.Single(images); // conv2d_1 reads 32 channels and the Dense reads no image: not drawn
         Assert.Equal((0L, "conv2d/kernel/image"), (step, value.Tag));
 
-        // 32 filters of 3 × 3, enlarged 8 times, in a 6 × 6 grid with 1-pixel gaps.
-        const int Tile = 24, Columns = 6;
+        // 32 filters of 3 × 3, enlarged 8 times, in a 6 × 6 grid with 2-pixel gaps.
+        const int Tile = 24, Columns = 6, Step = Tile + 2;
         var image = value.Image!;
-        Assert.Equal((149L, 149L, 3L), (image.Height, image.Width, image.Colorspace));
+        Assert.Equal((154L, 154L, 3L), (image.Height, image.Width, image.Colorspace));
         var png = ImageResult.FromMemory(image.Png, ColorComponents.RedGreenBlue);
-        Assert.Equal((149, 149), (png.Width, png.Height));
+        Assert.Equal((154, 154), (png.Width, png.Height));
         float[] kernel = model.Tensor("conv2d/kernel").ToArray(); // (3, 3, 1, 32), the weights the last epoch ended with
         float largest = kernel.Max(MathF.Abs);
         for (int k = 0; k < 32; k++)
@@ -177,7 +177,7 @@ public sealed class TensorBoardTests : IDisposable
                 {
                     float w = kernel[(y * 3 + x) * 32 + k];
                     int expected = (int)Math.Round((w / largest + 1) * 127.5);
-                    int top = k / Columns * (Tile + 1) + y * 8, left = k % Columns * (Tile + 1) + x * 8;
+                    int top = k / Columns * Step + y * 8, left = k % Columns * Step + x * 8;
                     for (int dy = 0; dy < 8; dy += 7)
                         for (int dx = 0; dx < 8; dx += 7)
                         {
@@ -188,7 +188,8 @@ public sealed class TensorBoardTests : IDisposable
                         }
                 }
         Assert.Equal(32, png.Data[(Tile * png.Width + 3) * 3]);      // the gap under the first row of tiles
-        Assert.Equal(32, png.Data[((5 * 25 + 5) * png.Width + 2 * 25 + 5) * 3]); // a cell past the 32nd filter
+        Assert.Equal(32, png.Data[(Tile * png.Width + 3) * 3 + png.Width * 3]);  // both rows of it
+        Assert.Equal(32, png.Data[((5 * Step + 5) * png.Width + 2 * Step + 5) * 3]); // a cell past the 32nd filter
         Assert.True(png.Data.Any(b => b <= 1) || png.Data.Any(b => b >= 254)); // the weight of largest magnitude is black or white
     }
 
@@ -203,9 +204,9 @@ public sealed class TensorBoardTests : IDisposable
         var images = EventFiles.Values(events).Where(v => v.Value.Image is not null).ToList();
         Assert.Equal([(0L, "dense/kernel/image"), (1L, "dense/kernel/image")], images.Select(i => (i.Step, i.Value.Tag)));
 
-        // 300 units of 28 × 28, at their own size, 18 to a row, 17 rows.
+        // 300 units of 28 × 28, at their own size, 18 to a row, 17 rows, 2-pixel gaps.
         var image = images[1].Value.Image!;
-        Assert.Equal((17 * 29 - 1L, 18 * 29 - 1L), (image.Height, image.Width));
+        Assert.Equal((17 * 30 - 2L, 18 * 30 - 2L), (image.Height, image.Width));
         var png = ImageResult.FromMemory(image.Png, ColorComponents.RedGreenBlue);
         float[] kernel = model.Tensor("dense/kernel").ToArray(); // (784, 300)
         float largest = kernel.Max(MathF.Abs);
@@ -214,7 +215,7 @@ public sealed class TensorBoardTests : IDisposable
                 for (int x = 0; x < 28; x++)
                 {
                     int expected = (int)Math.Round((kernel[(y * 28 + x) * 300 + unit] / largest + 1) * 127.5);
-                    int at = ((unit / 18 * 29 + y) * png.Width + unit % 18 * 29 + x) * 3;
+                    int at = ((unit / 18 * 30 + y) * png.Width + unit % 18 * 30 + x) * 3;
                     Assert.InRange(png.Data[at], expected - 1, expected + 1);
                 }
         Assert.Equal(2 * 6, EventFiles.Values(events).Count(v => v.Value.Histogram is not null)); // 3 kernels and 3 biases, each epoch

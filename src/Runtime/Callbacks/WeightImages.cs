@@ -13,7 +13,7 @@ namespace Kiln;
 /// The tiles of one tensor share one scale, symmetric around zero: 0 is mid grey (128), the
 /// largest |w| is black (−) or white (+), so the filters of one picture compare by sign and
 /// relative size. Small tiles are enlarged (nearest neighbour) to
-/// about 24 pixels; tiles sit in a near-square grid with 1-pixel gaps.
+/// about 24 pixels; tiles sit in a near-square grid with 2-pixel dark grey gaps.
 /// </summary>
 /// <remarks>
 /// Keras 3 writes every weight as an image where its squeezed shape allows (a grey first Conv2D's
@@ -22,6 +22,9 @@ namespace Kiln;
 /// </remarks>
 internal static class WeightImages
 {
+    /// <summary>Pixels between tiles, in <see cref="ImageGrid"/>'s dark grey background.</summary>
+    public const int Gap = 2;
+
     /// <summary>One tensor drawn as tiles: tile k's value at (y, x, c) is element ((y·Width + x)·Channels + c)·Tiles + k.</summary>
     public sealed record Source(string Tensor, int Height, int Width, int Channels, int Tiles);
 
@@ -65,7 +68,7 @@ internal static class WeightImages
         int columns = (int)Math.Ceiling(Math.Sqrt(source.Tiles));
         int rows = (source.Tiles + columns - 1) / columns;
         int scale = Math.Max(1, 24 / Math.Max(source.Height, source.Width));
-        var grid = new ImageGrid(source.Height, source.Width, source.Channels, rows, columns, scale: scale, gap: 1);
+        var grid = new ImageGrid(source.Height, source.Width, source.Channels, rows, columns, scale: scale, gap: Gap);
         grid.Draw(0, tiles, -largest, largest);
         using var png = new MemoryStream();
         grid.WritePng(png);
