@@ -205,4 +205,80 @@ public class TensorBoardTests
     }
 
     private static EventFiles.Histo DecodeHistogram(byte[] histogramProto) => EventFiles.DecodeHisto(histogramProto);
+
+    private static ModelDescription Described(InputInfo[] inputs, LayerInfo[] layers, TensorInfo[] tensors, int[] output) => new(
+        name: "Hand", inputShape: [inputs.Sum(i => i.Size)], outputShape: output, loss: null, fromLogits: false,
+        parameterCount: tensors.Sum(t => t.Length), stateCount: 0, arenaFloatsPerSample: 0, arenaFixedFloats: 0,
+        tensors: tensors, summary: "", inputs: inputs, layers: layers);
+
+    [Fact]
+    public void TheGraphOfTwoInputsHasTheirNodesAndOneScopePerSharedKernel()
+    {
+        var d = Described([new InputInfo("a", [3]), new InputInfo("b", [2])],
+        [
+            new LayerInfo("a", "InputLayer", [3], 0, [], ""),
+            new LayerInfo("b", "InputLayer", [2], 0, [], ""),
+            new LayerInfo("concatenate", "Concatenate", [5], 0, ["a", "b"], "k0"),
+            new LayerInfo("dense", "Dense", [4], 24, ["concatenate"], "k1"),
+            new LayerInfo("re_lu", "ReLU", [4], 0, ["dense"], "k1"),
+        ], [], [4]);
+        var nodes = EventFiles.Nodes(GraphDefWriter.Encode(d));
+        Assert.Equal(["a", "b", "concatenate", "k1_Dense_ReLU/dense", "k1_Dense_ReLU/re_lu"], nodes.Select(n => n.Name));
+        Assert.Equal(["a", "b"], nodes[2].Inputs);
+        Assert.Equal(["k1_Dense_ReLU/dense"], nodes[4].Inputs);
+        Assert.Equal([-1L, 5], nodes[2].OutputShape());
+        Assert.Equal(24, nodes[3].Int("parameters"));
+        Assert.Equal("k1", nodes[3].String("kernel"));
+        Assert.False(nodes[0].Attributes.ContainsKey("kernel")); // an input runs in no kernel
+
+        var broken = Described([new InputInfo("a", [3])], [new LayerInfo("a", "InputLayer", [3], 0, []), new LayerInfo("dense", "Dense", [2], 8, ["nowhere"])], [], [2]);
+        var e = Assert.Throws<InvalidOperationException>(() => GraphDefWriter.Encode(broken));
+        Assert.Contains("'dense' reads 'nowhere'", e.Message);
+    }
+
+    [Fact]
+    public void ImagesAreDrawnForFirstLayersThatReadAnImage()
+    {
+        // A channels-first RGB input through Rescaling into a Conv2D: its filters are RGB tiles.
+        var rgb = Described([new InputInfo("input", [3, 8, 8], ChannelsFirst: true)],
+        [
+            new LayerInfo("rescaling", "Rescaling", [8, 8, 3], 0, ["input"]),
+            new LayerInfo("conv2d", "Conv2D", [6, 6, 4], 112, ["rescaling"]),
+            new LayerInfo("conv2d_1", "Conv2D", [4, 4, 3], 111, ["conv2d"]),
+        ], [new TensorInfo("conv2d/kernel", [3, 3, 3, 4], 0, true), new TensorInfo("conv2d/bias", [4], 108, true), new TensorInfo("conv2d_1/kernel", [3, 3, 4, 3], 112, true)], [48]);
+        Assert.Equal([new WeightImages.Source("conv2d/kernel", 3, 3, 3, 4)], WeightImages.Find(rgb));
+
+        // A grey (h, w) input flattened into a Dense: one tile per unit; a Dense after it is not drawn.
+        var mlp = Described([new InputInfo("input", [4, 5])],
+        [
+            new LayerInfo("flatten", "Flatten", [20], 0, ["input"], "view"),
+            new LayerInfo("dense", "Dense", [6], 126, ["flatten"], "k0"),
+            new LayerInfo("dense_1", "Dense", [2], 14, ["dense"], "k1"),
+        ], [new TensorInfo("dense/kernel", [20, 6], 0, true), new TensorInfo("dense_1/kernel", [6, 2], 128, true)], [2]);
+        var source = Assert.Single(WeightImages.Find(mlp));
+        Assert.Equal(new WeightImages.Source("dense/kernel", 4, 5, 1, 6), source);
+
+        // Tile k's pixel (y, x) is kernel row y·5 + x, column k; one scale, symmetric around 0.
+        var kernel = new float[120];
+        for (int i = 0; i < 120; i++) kernel[i] = (i % 7 - 3) / 3f;
+        var (png, height, width) = WeightImages.Draw(source, kernel);
+        var image = StbImageSharp.ImageResult.FromMemory(png, StbImageSharp.ColorComponents.RedGreenBlue);
+        int scale = 24 / 5, tileW = 5 * scale, tileH = 4 * scale; // 3 × 2 tiles of 20 × 16 pixels
+        Assert.Equal((2 * tileH + WeightImages.Gap, 3 * tileW + 2 * WeightImages.Gap), (height, width));
+        Assert.Equal((width, height), (image.Width, image.Height));
+        for (int k = 0; k < 6; k++)
+            for (int y = 0; y < 4; y++)
+                for (int x = 0; x < 5; x++)
+                {
+                    int expected = (int)Math.Round((kernel[(y * 5 + x) * 6 + k] + 1) * 127.5);
+                    int row = k / 3 * (tileH + WeightImages.Gap) + y * scale, column = k % 3 * (tileW + WeightImages.Gap) + x * scale;
+                    Assert.InRange(image.Data[(row * width + column) * 3], expected - 1, expected + 1);
+                }
+
+        // Two input channels make no picture; nor does a model that lists no layers.
+        var two = rgb.Layers.ToArray();
+        var twoChannels = Described([new InputInfo("input", [8, 8, 2])], [two[1] with { Inbound = ["input"] }], [new TensorInfo("conv2d/kernel", [3, 3, 2, 4], 0, true)], [144]);
+        Assert.Empty(WeightImages.Find(twoChannels));
+        Assert.Empty(WeightImages.Find(new LinearModel(4, 3, 1, 1).Description));
+    }
 }
