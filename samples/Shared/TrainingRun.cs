@@ -7,7 +7,8 @@ namespace Kiln.Samples;
 /// <summary>
 /// What a sample's training run leaves under <c>--out</c>, the same for every sample: the best
 /// weights by validation accuracy (<c>best/</c>), a training checkpoint to <c>--resume</c> from
-/// (<c>last.safetensors</c>), <c>training.csv</c>, TensorBoard logs (<c>logs/</c>) and the
+/// (<c>last.safetensors</c>), <c>training.csv</c>, TensorBoard logs (<c>logs/</c>: curves, weight histograms, the
+/// graph and the first layer's kernels, as seed 002 asks for them) and the
 /// learning curves (<c>curves.png</c>).
 /// </summary>
 internal sealed class TrainingRun
@@ -46,7 +47,9 @@ internal sealed class TrainingRun
             best,
             new ModelCheckpoint(last),                    // weights, optimizer, epoch and RNG: --resume goes on bitwise
             new CsvLogger(Path.Combine(outDirectory, "training.csv"), append: resumeFrom is not null),
-            new TensorBoard(Path.Combine(outDirectory, "logs")), // tensorboard --logdir <out>/logs
+            // As seed 002's TensorBoard(log_dir, histogram_freq=1, write_graph=True, write_images=True):
+            // curves, weight histograms every epoch, the layer graph, the first layer's kernels as images.
+            new TensorBoard(Path.Combine(outDirectory, "logs"), histogramFrequency: 1, writeGraph: true, writeImages: true), // tensorboard --logdir <out>/logs
         ];
         return new TrainingRun(outDirectory, resumeFrom, best, callbacks);
     }

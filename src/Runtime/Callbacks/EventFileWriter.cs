@@ -7,16 +7,26 @@ namespace Kiln;
 
 /// <summary>
 /// Writes TensorBoard event files (<c>events.out.tfevents.*</c>): TFRecord framing (length,
-/// masked CRC-32C of the length, the record, masked CRC-32C of the record) around hand-encoded
-/// <c>tensorflow.Event</c> protocol buffers: wall_time (1, double), step (2, int64),
-/// file_version (3, string) and summary (5) holding <c>Summary.Value</c>s of tag (1) and
-/// simple_value (2, float). Writing a scalar encodes into a buffer it owns: no allocation.
+/// masked CRC-32C of the length, the record, masked CRC-32C of the record) around
+/// <c>tensorflow.Event</c> protocol buffers (tensorflow/core/util/event.proto): wall_time (1),
+/// step (2), file_version (3), graph_def (4, a serialized GraphDef) and summary (5), whose
+/// <c>Summary.Value</c>s carry a tag (1) and one of simple_value (2), image (4) or histo (5).
+/// Writing a scalar encodes into a buffer the writer owns: no allocation.
 /// </summary>
 internal sealed class EventFileWriter : IDisposable
 {
+    // Event fields.
+    private const int WallTimeField = 1, StepField = 2, FileVersionField = 3, GraphDefField = 4, SummaryField = 5;
+
+    // Summary.value, and Summary.Value's fields.
+    private const int ValueField = 1, TagField = 1, SimpleValueField = 2, ImageField = 4, HistogramField = 5;
+
+    // Summary.Image's fields.
+    private const int HeightField = 1, WidthField = 2, ColorspaceField = 3, EncodedImageField = 4;
+
     private static int s_counter;
     private readonly FileStream _stream;
-    private readonly byte[] _record = new byte[1024];
+    private readonly ProtobufWriter _event = new();
 
     public EventFileWriter(string directory)
     {
@@ -26,7 +36,9 @@ internal sealed class EventFileWriter : IDisposable
         int counter = System.Threading.Interlocked.Increment(ref s_counter);
         Path = System.IO.Path.Combine(directory, $"events.out.tfevents.{seconds}.{host}.{Environment.ProcessId}.{counter}.v2");
         _stream = new FileStream(Path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 14);
-        WriteFileVersion();
+        BeginEvent(0);
+        _event.Bytes(FileVersionField, "brain.Event:2"u8);
+        WriteRecord(_event.Written);
         Flush();
     }
 
@@ -37,42 +49,68 @@ internal sealed class EventFileWriter : IDisposable
 
     public void WriteScalar(ReadOnlySpan<byte> tag, float value, long step)
     {
-        if (tag.Length > 512) throw new ArgumentException($"A TensorBoard tag of {tag.Length} bytes is too long.", nameof(tag));
-        // Value = tag (1, bytes) + simple_value (2, fixed32); Summary = value (1); Event = wall_time, step, summary (5).
-        int valueLength = 1 + VarintLength((ulong)tag.Length) + tag.Length + 1 + 4;
-        int summaryLength = 1 + VarintLength((ulong)valueLength) + valueLength;
-        Span<byte> r = _record;
-        int p = 0;
-        p = WallTime(r, p);
-        r[p++] = 0x10; // step, varint
-        p = Varint(r, p, (ulong)step);
-        r[p++] = 0x2A; // summary, length-delimited
-        p = Varint(r, p, (ulong)summaryLength);
-        r[p++] = 0x0A; // Summary.value
-        p = Varint(r, p, (ulong)valueLength);
-        r[p++] = 0x0A; // Value.tag
-        p = Varint(r, p, (ulong)tag.Length);
-        tag.CopyTo(r[p..]);
-        p += tag.Length;
-        r[p++] = 0x15; // Value.simple_value, fixed32
-        BinaryPrimitives.WriteSingleLittleEndian(r[p..], value);
-        p += 4;
-        WriteRecord(r[..p]);
+        int summary = BeginValue(tag, step, out int entry);
+        _event.Float(SimpleValueField, value);
+        EndValue(summary, entry);
+    }
+
+    /// <summary>A histogram summary (TensorBoard's Histograms and Distributions tabs) of <paramref name="histogram"/>'s values.</summary>
+    public void WriteHistogram(string tag, Histogram histogram, long step)
+    {
+        int summary = BeginValue(Tag(tag), step, out int entry);
+        int histo = _event.BeginMessage(HistogramField);
+        histogram.Encode(_event);
+        _event.EndMessage(histo);
+        EndValue(summary, entry);
+    }
+
+    /// <summary>An image summary (the Images tab): <paramref name="encoded"/> is a PNG of <paramref name="height"/> × <paramref name="width"/> pixels with <paramref name="channels"/> colour channels.</summary>
+    public void WriteImage(string tag, int height, int width, int channels, ReadOnlySpan<byte> encoded, long step)
+    {
+        int summary = BeginValue(Tag(tag), step, out int entry);
+        int image = _event.BeginMessage(ImageField);
+        _event.Int64(HeightField, height);
+        _event.Int64(WidthField, width);
+        _event.Int64(ColorspaceField, channels);
+        _event.Bytes(EncodedImageField, encoded);
+        _event.EndMessage(image);
+        EndValue(summary, entry);
+    }
+
+    /// <summary>The model's graph (the Graphs tab): <paramref name="graphDef"/> is a serialized <c>tensorflow.GraphDef</c>.</summary>
+    public void WriteGraph(ReadOnlySpan<byte> graphDef)
+    {
+        BeginEvent(0);
+        _event.Bytes(GraphDefField, graphDef);
+        WriteRecord(_event.Written);
     }
 
     public void Flush() => _stream.Flush();
 
     public void Dispose() => _stream.Dispose();
 
-    private void WriteFileVersion()
+    private void BeginEvent(long step)
     {
-        ReadOnlySpan<byte> version = "brain.Event:2"u8;
-        Span<byte> r = _record;
-        int p = WallTime(r, 0);
-        r[p++] = 0x1A; // file_version, length-delimited
-        p = Varint(r, p, (ulong)version.Length);
-        version.CopyTo(r[p..]);
-        WriteRecord(r[..(p + version.Length)]);
+        _event.Clear();
+        _event.Double(WallTimeField, (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds);
+        if (step != 0) _event.Int64(StepField, step); // proto3: a zero step is the absent field
+    }
+
+    private int BeginValue(ReadOnlySpan<byte> tag, long step, out int entry)
+    {
+        if (tag.Length > 512) throw new ArgumentException($"A TensorBoard tag of {tag.Length} bytes is too long.", nameof(tag));
+        BeginEvent(step);
+        int summary = _event.BeginMessage(SummaryField);
+        entry = _event.BeginMessage(ValueField);
+        _event.Bytes(TagField, tag);
+        return summary;
+    }
+
+    private void EndValue(int summary, int entry)
+    {
+        _event.EndMessage(entry);
+        _event.EndMessage(summary);
+        WriteRecord(_event.Written);
     }
 
     private void WriteRecord(ReadOnlySpan<byte> data)
@@ -85,31 +123,5 @@ internal sealed class EventFileWriter : IDisposable
         _stream.Write(header);
         _stream.Write(data);
         _stream.Write(footer);
-    }
-
-    private static int WallTime(Span<byte> r, int p)
-    {
-        r[p++] = 0x09; // wall_time, fixed64
-        double now = (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
-        BinaryPrimitives.WriteDoubleLittleEndian(r[p..], now);
-        return p + 8;
-    }
-
-    private static int Varint(Span<byte> r, int p, ulong v)
-    {
-        while (v >= 0x80)
-        {
-            r[p++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-        r[p++] = (byte)v;
-        return p;
-    }
-
-    private static int VarintLength(ulong v)
-    {
-        int n = 1;
-        while (v >= 0x80) { v >>= 7; n++; }
-        return n;
     }
 }

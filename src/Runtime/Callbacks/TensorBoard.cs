@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 
 namespace Kiln;
@@ -10,25 +11,55 @@ namespace Kiln;
 /// <c>val_</c> prefix) to <c>LOGDIR/validation</c>, at step = the 0-based epoch, as Keras does. With
 /// <see cref="UpdateFrequency"/> N &gt; 0 it also writes <c>batch_loss</c>, ... every N batches at
 /// step = batches trained so far, without allocating. Files are flushed after every epoch.
+/// <para>
+/// As Keras' <c>histogram_freq</c>, <see cref="HistogramFrequency"/> N &gt; 0 writes a histogram of
+/// every weight tensor, trainable or not, every N epochs (epochs 0, N, 2N, ...) at step = epoch,
+/// tagged <c>conv2d/kernel/histogram</c> (Keras' tag with the layer in front, so two layers'
+/// kernels do not collide). As <c>write_graph</c> (on by default, as in Keras),
+/// <see cref="WriteGraph"/> writes the model's layer graph once when training begins, for the
+/// Graphs tab, with the layers Kiln fuses into one kernel grouped in a name scope. As
+/// <c>write_images</c>, <see cref="WriteImages"/> draws the first layer's kernels (a Conv2D on
+/// the image input: one tile per filter; a Dense on the flattened image: one tile per unit),
+/// tagged <c>conv2d/kernel/image</c>, at the epochs histograms are written (every epoch when
+/// <see cref="HistogramFrequency"/> is 0). All of these are in <c>LOGDIR/train</c>.
+/// </para>
 /// </summary>
 public sealed class TensorBoard : ICallback, IReleasesOnFailure
 {
     private EventFileWriter? _train, _validation;
     private byte[][] _batchTags = [];
+    private Histogram? _histogram;
+    private List<WeightImages.Source> _images = [];
     private static readonly byte[] LearningRateTag = EventFileWriter.Tag("epoch_learning_rate");
 
     /// <param name="logDir">The run folder; <c>train/</c> and <c>validation/</c> are created inside.</param>
     /// <param name="updateFrequency">0 writes per epoch only (Keras' 'epoch'); N writes batch scalars every N batches too (1 = Keras' 'batch').</param>
-    public TensorBoard(string logDir = "logs", int updateFrequency = 0)
+    /// <param name="histogramFrequency">Keras' <c>histogram_freq</c>: 0 writes no histograms; N writes weight histograms every N epochs.</param>
+    /// <param name="writeGraph">Keras' <c>write_graph</c>: the model's layer graph for the Graphs tab.</param>
+    /// <param name="writeImages">Keras' <c>write_images</c>: the first layer's kernels as pictures.</param>
+    public TensorBoard(string logDir = "logs", int updateFrequency = 0, int histogramFrequency = 0, bool writeGraph = true, bool writeImages = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(logDir);
         if (updateFrequency < 0) throw new ArgumentOutOfRangeException(nameof(updateFrequency), updateFrequency, "0 (per epoch) or a positive batch interval.");
+        if (histogramFrequency < 0) throw new ArgumentOutOfRangeException(nameof(histogramFrequency), histogramFrequency, "0 (no histograms) or a positive epoch interval.");
         LogDir = logDir;
         UpdateFrequency = updateFrequency;
+        HistogramFrequency = histogramFrequency;
+        WriteGraph = writeGraph;
+        WriteImages = writeImages;
     }
 
     public string LogDir { get; }
     public int UpdateFrequency { get; }
+
+    /// <summary>Epochs between weight histograms (Keras' <c>histogram_freq</c>); 0 writes none.</summary>
+    public int HistogramFrequency { get; }
+
+    /// <summary>Whether the model's graph is written when training begins (Keras' <c>write_graph</c>). A model with no <see cref="Model.Layers"/> (written by hand) has none to write.</summary>
+    public bool WriteGraph { get; }
+
+    /// <summary>Whether the first layer's kernels are written as images (Keras' <c>write_images</c>).</summary>
+    public bool WriteImages { get; }
 
     /// <summary>The event file of the training curves, once training began.</summary>
     public string? TrainFile => _train?.Path;
@@ -42,6 +73,13 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
         _train = new EventFileWriter(Path.Combine(LogDir, "train"));
         _validation = null;
         _batchTags = [];
+        var description = context.Model.Description;
+        _images = WriteImages ? WeightImages.Find(description) : [];
+        if (WriteGraph && description.Layers.Count > 0)
+        {
+            _train.WriteGraph(GraphDefWriter.Encode(description));
+            _train.Flush();
+        }
     }
 
     void ICallback.OnBatchEnd(int batch, Logs logs, TrainingContext context)
@@ -70,11 +108,34 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
             else _train.WriteScalar(EventFileWriter.Tag("epoch_" + name), (float)logs[i], epoch);
         }
         _train.WriteScalar(LearningRateTag, context.Optimizer.CurrentLearningRate, epoch);
+        bool weightEpoch = HistogramFrequency > 0 && epoch % HistogramFrequency == 0;
+        if (weightEpoch) WriteHistograms(context.Model, epoch);
+        if (_images.Count > 0 && (weightEpoch || HistogramFrequency == 0)) WriteKernelImages(context.Model, epoch);
         _train.Flush();
         _validation?.Flush();
     }
 
     void ICallback.OnTrainEnd(TrainingContext context) => Release();
+
+    private void WriteHistograms(Model model, int epoch)
+    {
+        _histogram ??= new Histogram();
+        foreach (var tensor in model.Description.Tensors)
+        {
+            _histogram.Clear();
+            _histogram.Add(model.Tensor(tensor.Name), tensor.Name);
+            _train!.WriteHistogram(tensor.Name + "/histogram", _histogram, epoch);
+        }
+    }
+
+    private void WriteKernelImages(Model model, int epoch)
+    {
+        foreach (var source in _images)
+        {
+            var (png, height, width) = WeightImages.Draw(source, model.Tensor(source.Tensor));
+            _train!.WriteImage(source.Tensor + "/image", height, width, 3, png, epoch);
+        }
+    }
 
     /// <summary>Closes the event files (Fit does this when training ends or throws).</summary>
     public void Release()

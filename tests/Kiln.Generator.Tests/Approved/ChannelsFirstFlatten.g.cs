@@ -95,8 +95,8 @@ ________________________________________________________________________________
             },
             layers: new global::Kiln.LayerInfo[]
             {
-                new("flatten", "Flatten", new[] { 24 }, 0, new[] { "input" }),
-                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }),
+                new("flatten", "Flatten", new[] { 24 }, 0, new[] { "input" }, "view"),
+                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }, "k0"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -115,10 +115,10 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 4, 6, 4 }, 112, new[] { "input" }),
-                new("max_pooling2d", "MaxPooling2D", new[] { 2, 3, 4 }, 0, new[] { "conv2d" }),
-                new("flatten", "Flatten", new[] { 24 }, 0, new[] { "max_pooling2d" }),
-                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }),
+                new("conv2d", "Conv2D", new[] { 4, 6, 4 }, 112, new[] { "input" }, "k0"),
+                new("max_pooling2d", "MaxPooling2D", new[] { 2, 3, 4 }, 0, new[] { "conv2d" }, "k1"),
+                new("flatten", "Flatten", new[] { 24 }, 0, new[] { "max_pooling2d" }, "view"),
+                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }, "k2"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

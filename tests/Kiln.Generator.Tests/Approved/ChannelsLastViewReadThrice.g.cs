@@ -110,12 +110,12 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("flat", "Flatten", new[] { 12 }, 0, new[] { "input" }),
-                new("branch", "Dense", new[] { 4 }, 52, new[] { "flat" }),
-                new("reshape", "Reshape", new[] { 3, 4 }, 0, new[] { "flat" }),
-                new("again", "Flatten", new[] { 12 }, 0, new[] { "reshape" }),
-                new("concatenate", "Concatenate", new[] { 28 }, 0, new[] { "flat", "branch", "again" }),
-                new("dense", "Dense", new[] { 2 }, 58, new[] { "concatenate" }),
+                new("flat", "Flatten", new[] { 12 }, 0, new[] { "input" }, "view"),
+                new("branch", "Dense", new[] { 4 }, 52, new[] { "flat" }, "k0"),
+                new("reshape", "Reshape", new[] { 3, 4 }, 0, new[] { "flat" }, "view"),
+                new("again", "Flatten", new[] { 12 }, 0, new[] { "reshape" }, "view"),
+                new("concatenate", "Concatenate", new[] { 28 }, 0, new[] { "flat", "branch", "again" }, "k1"),
+                new("dense", "Dense", new[] { 2 }, 58, new[] { "concatenate" }, "k2"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -189,18 +189,18 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 28, 28, 32 }, 288, new[] { "input" }),
-                new("batch_normalization", "BatchNormalization", new[] { 28, 28, 32 }, 128, new[] { "conv2d" }),
-                new("re_lu", "ReLU", new[] { 28, 28, 32 }, 0, new[] { "batch_normalization" }),
-                new("max_pooling2d", "MaxPooling2D", new[] { 14, 14, 32 }, 0, new[] { "re_lu" }),
-                new("conv2d_1", "Conv2D", new[] { 14, 14, 64 }, 18432, new[] { "max_pooling2d" }),
-                new("batch_normalization_1", "BatchNormalization", new[] { 14, 14, 64 }, 256, new[] { "conv2d_1" }),
-                new("re_lu_1", "ReLU", new[] { 14, 14, 64 }, 0, new[] { "batch_normalization_1" }),
-                new("max_pooling2d_1", "MaxPooling2D", new[] { 7, 7, 64 }, 0, new[] { "re_lu_1" }),
-                new("flatten", "Flatten", new[] { 3136 }, 0, new[] { "max_pooling2d_1" }),
-                new("dense", "Dense", new[] { 128 }, 401536, new[] { "flatten" }),
-                new("dropout", "Dropout", new[] { 128 }, 0, new[] { "dense" }),
-                new("dense_1", "Dense", new[] { 10 }, 1290, new[] { "dropout" }),
+                new("conv2d", "Conv2D", new[] { 28, 28, 32 }, 288, new[] { "input" }, "k0"),
+                new("batch_normalization", "BatchNormalization", new[] { 28, 28, 32 }, 128, new[] { "conv2d" }, "k0"),
+                new("re_lu", "ReLU", new[] { 28, 28, 32 }, 0, new[] { "batch_normalization" }, "k0"),
+                new("max_pooling2d", "MaxPooling2D", new[] { 14, 14, 32 }, 0, new[] { "re_lu" }, "k1"),
+                new("conv2d_1", "Conv2D", new[] { 14, 14, 64 }, 18432, new[] { "max_pooling2d" }, "k2"),
+                new("batch_normalization_1", "BatchNormalization", new[] { 14, 14, 64 }, 256, new[] { "conv2d_1" }, "k2"),
+                new("re_lu_1", "ReLU", new[] { 14, 14, 64 }, 0, new[] { "batch_normalization_1" }, "k2"),
+                new("max_pooling2d_1", "MaxPooling2D", new[] { 7, 7, 64 }, 0, new[] { "re_lu_1" }, "k3"),
+                new("flatten", "Flatten", new[] { 3136 }, 0, new[] { "max_pooling2d_1" }, "view"),
+                new("dense", "Dense", new[] { 128 }, 401536, new[] { "flatten" }, "k4"),
+                new("dropout", "Dropout", new[] { 128 }, 0, new[] { "dense" }, "k5"),
+                new("dense_1", "Dense", new[] { 10 }, 1290, new[] { "dropout" }, "k6"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

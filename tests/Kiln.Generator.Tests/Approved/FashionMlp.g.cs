@@ -112,10 +112,10 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("flatten", "Flatten", new[] { 784 }, 0, new[] { "input" }),
-                new("dense", "Dense", new[] { 300 }, 235500, new[] { "flatten" }),
-                new("dense_1", "Dense", new[] { 100 }, 30100, new[] { "dense" }),
-                new("dense_2", "Dense", new[] { 10 }, 1010, new[] { "dense_1" }),
+                new("flatten", "Flatten", new[] { 784 }, 0, new[] { "input" }, "view"),
+                new("dense", "Dense", new[] { 300 }, 235500, new[] { "flatten" }, "k0"),
+                new("dense_1", "Dense", new[] { 100 }, 30100, new[] { "dense" }, "k1"),
+                new("dense_2", "Dense", new[] { 10 }, 1010, new[] { "dense_1" }, "k2"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

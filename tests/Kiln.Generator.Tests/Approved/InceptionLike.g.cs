@@ -201,18 +201,18 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("in", "MaxPooling2D", new[] { 4, 4, 3 }, 0, new[] { "input" }),
-                new("b1", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }),
-                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }),
-                new("b3", "Conv2D", new[] { 4, 4, 3 }, 57, new[] { "conv2d" }),
-                new("average_pooling2d", "AveragePooling2D", new[] { 4, 4, 3 }, 0, new[] { "in" }),
-                new("bp", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "average_pooling2d" }),
-                new("mixed", "Concatenate", new[] { 4, 4, 7 }, 0, new[] { "b1", "b3", "bp" }),
-                new("top", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }),
-                new("bottom", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }),
-                new("concatenate", "Concatenate", new[] { 8, 4, 2 }, 0, new[] { "top", "bottom" }),
-                new("flatten", "Flatten", new[] { 64 }, 0, new[] { "concatenate" }),
-                new("dense", "Dense", new[] { 2 }, 130, new[] { "flatten" }),
+                new("in", "MaxPooling2D", new[] { 4, 4, 3 }, 0, new[] { "input" }, "k0"),
+                new("b1", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, "k1"),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, "k2"),
+                new("b3", "Conv2D", new[] { 4, 4, 3 }, 57, new[] { "conv2d" }, "k3"),
+                new("average_pooling2d", "AveragePooling2D", new[] { 4, 4, 3 }, 0, new[] { "in" }, "k4"),
+                new("bp", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "average_pooling2d" }, "k5"),
+                new("mixed", "Concatenate", new[] { 4, 4, 7 }, 0, new[] { "b1", "b3", "bp" }, "k6"),
+                new("top", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, "k7"),
+                new("bottom", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, "k8"),
+                new("concatenate", "Concatenate", new[] { 8, 4, 2 }, 0, new[] { "top", "bottom" }, "k9"),
+                new("flatten", "Flatten", new[] { 64 }, 0, new[] { "concatenate" }, "view"),
+                new("dense", "Dense", new[] { 2 }, 130, new[] { "flatten" }, "k10"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -125,12 +125,12 @@ ________________________________________________________________________________
             },
             layers: new global::Kiln.LayerInfo[]
             {
-                new("a", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>()),
-                new("b", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>()),
-                new("ab", "Multiply", new[] { 3 }, 0, new[] { "a", "b" }),
-                new("da", "Dense", new[] { 3 }, 12, new[] { "a" }),
-                new("add", "Add", new[] { 3 }, 0, new[] { "ab", "da", "b" }),
-                new("dense", "Dense", new[] { 2 }, 8, new[] { "add" }),
+                new("a", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>(), "k0"),
+                new("b", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>(), "k1"),
+                new("ab", "Multiply", new[] { 3 }, 0, new[] { "a", "b" }, "k2"),
+                new("da", "Dense", new[] { 3 }, 12, new[] { "a" }, "k3"),
+                new("add", "Add", new[] { 3 }, 0, new[] { "ab", "da", "b" }, "k4"),
+                new("dense", "Dense", new[] { 2 }, 8, new[] { "add" }, "k5"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -156,17 +156,17 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 32, 32, 64 }, 1792, new[] { "input" }),
-                new("leaky_re_lu", "LeakyReLU", new[] { 32, 32, 64 }, 0, new[] { "conv2d" }),
-                new("conv2d_1", "Conv2D", new[] { 16, 16, 64 }, 65600, new[] { "leaky_re_lu" }),
-                new("leaky_re_lu_1", "LeakyReLU", new[] { 16, 16, 64 }, 0, new[] { "conv2d_1" }),
-                new("conv2d_2", "Conv2D", new[] { 8, 8, 64 }, 65600, new[] { "leaky_re_lu_1" }),
-                new("leaky_re_lu_2", "LeakyReLU", new[] { 8, 8, 64 }, 0, new[] { "conv2d_2" }),
-                new("conv2d_3", "Conv2D", new[] { 4, 4, 64 }, 65600, new[] { "leaky_re_lu_2" }),
-                new("leaky_re_lu_3", "LeakyReLU", new[] { 4, 4, 64 }, 0, new[] { "conv2d_3" }),
-                new("flatten", "Flatten", new[] { 1024 }, 0, new[] { "leaky_re_lu_3" }),
-                new("dropout", "Dropout", new[] { 1024 }, 0, new[] { "flatten" }),
-                new("dense", "Dense", new[] { 1 }, 1025, new[] { "dropout" }),
+                new("conv2d", "Conv2D", new[] { 32, 32, 64 }, 1792, new[] { "input" }, "k0"),
+                new("leaky_re_lu", "LeakyReLU", new[] { 32, 32, 64 }, 0, new[] { "conv2d" }, "k0"),
+                new("conv2d_1", "Conv2D", new[] { 16, 16, 64 }, 65600, new[] { "leaky_re_lu" }, "k1"),
+                new("leaky_re_lu_1", "LeakyReLU", new[] { 16, 16, 64 }, 0, new[] { "conv2d_1" }, "k1"),
+                new("conv2d_2", "Conv2D", new[] { 8, 8, 64 }, 65600, new[] { "leaky_re_lu_1" }, "k2"),
+                new("leaky_re_lu_2", "LeakyReLU", new[] { 8, 8, 64 }, 0, new[] { "conv2d_2" }, "k2"),
+                new("conv2d_3", "Conv2D", new[] { 4, 4, 64 }, 65600, new[] { "leaky_re_lu_2" }, "k3"),
+                new("leaky_re_lu_3", "LeakyReLU", new[] { 4, 4, 64 }, 0, new[] { "conv2d_3" }, "k3"),
+                new("flatten", "Flatten", new[] { 1024 }, 0, new[] { "leaky_re_lu_3" }, "view"),
+                new("dropout", "Dropout", new[] { 1024 }, 0, new[] { "flatten" }, "k4"),
+                new("dense", "Dense", new[] { 1 }, 1025, new[] { "dropout" }, "k5"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

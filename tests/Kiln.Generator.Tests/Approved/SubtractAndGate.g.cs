@@ -146,13 +146,13 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("h", "Dense", new[] { 6 }, 36, new[] { "input" }),
-                new("a", "Dense", new[] { 6 }, 42, new[] { "h" }),
-                new("b", "Dense", new[] { 6 }, 42, new[] { "h" }),
-                new("diff", "Subtract", new[] { 6 }, 0, new[] { "a", "b" }),
-                new("gate", "Dense", new[] { 6 }, 42, new[] { "h" }),
-                new("multiply", "Multiply", new[] { 6 }, 0, new[] { "diff", "gate" }),
-                new("dense", "Dense", new[] { 2 }, 14, new[] { "multiply" }),
+                new("h", "Dense", new[] { 6 }, 36, new[] { "input" }, "k0"),
+                new("a", "Dense", new[] { 6 }, 42, new[] { "h" }, "k1"),
+                new("b", "Dense", new[] { 6 }, 42, new[] { "h" }, "k2"),
+                new("diff", "Subtract", new[] { 6 }, 0, new[] { "a", "b" }, "k3"),
+                new("gate", "Dense", new[] { 6 }, 42, new[] { "h" }, "k4"),
+                new("multiply", "Multiply", new[] { 6 }, 0, new[] { "diff", "gate" }, "k5"),
+                new("dense", "Dense", new[] { 2 }, 14, new[] { "multiply" }, "k6"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

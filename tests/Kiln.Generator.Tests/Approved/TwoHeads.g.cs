@@ -136,10 +136,10 @@ ________________________________________________________________________________
             },
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 4, 4, 3 }, 30, new[] { "input" }),
-                new("features", "GlobalAveragePooling2D", new[] { 3 }, 0, new[] { "conv2d" }),
-                new("class", "Dense", new[] { 3 }, 12, new[] { "features" }),
-                new("size", "Dense", new[] { 1 }, 4, new[] { "features" }),
+                new("conv2d", "Conv2D", new[] { 4, 4, 3 }, 30, new[] { "input" }, "k0"),
+                new("features", "GlobalAveragePooling2D", new[] { 3 }, 0, new[] { "conv2d" }, "k1"),
+                new("class", "Dense", new[] { 3 }, 12, new[] { "features" }, "k2"),
+                new("size", "Dense", new[] { 1 }, 4, new[] { "features" }, "k3"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

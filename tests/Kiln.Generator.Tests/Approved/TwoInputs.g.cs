@@ -144,13 +144,13 @@ ________________________________________________________________________________
             },
             layers: new global::Kiln.LayerInfo[]
             {
-                new("image", "InputLayer", new[] { 4, 4, 1 }, 0, global::System.Array.Empty<string>()),
-                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 20, new[] { "image" }),
-                new("image_features", "GlobalAveragePooling2D", new[] { 2 }, 0, new[] { "conv2d" }),
-                new("tabular", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>()),
-                new("tabular_features", "Dense", new[] { 2 }, 8, new[] { "tabular" }),
-                new("concatenate", "Concatenate", new[] { 4 }, 0, new[] { "image_features", "tabular_features" }),
-                new("dense", "Dense", new[] { 3 }, 15, new[] { "concatenate" }),
+                new("image", "InputLayer", new[] { 4, 4, 1 }, 0, global::System.Array.Empty<string>(), "k0"),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 20, new[] { "image" }, "k1"),
+                new("image_features", "GlobalAveragePooling2D", new[] { 2 }, 0, new[] { "conv2d" }, "k2"),
+                new("tabular", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>(), "k3"),
+                new("tabular_features", "Dense", new[] { 2 }, 8, new[] { "tabular" }, "k4"),
+                new("concatenate", "Concatenate", new[] { 4 }, 0, new[] { "image_features", "tabular_features" }, "k5"),
+                new("dense", "Dense", new[] { 3 }, 15, new[] { "concatenate" }, "k6"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

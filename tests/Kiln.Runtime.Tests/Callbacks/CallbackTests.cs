@@ -244,7 +244,7 @@ public class CallbackTests
             new ReduceLROnPlateau(patience: 100),
             new LearningRateScheduler((_, lr) => lr),
             new CsvLogger(dir.File("log.csv")),
-            new TensorBoard(dir.File("tb"), updateFrequency: 1),
+            new TensorBoard(dir.File("tb"), updateFrequency: 1, histogramFrequency: 1, writeImages: true),
         ];
         // Warm-up past tiered compilation. Then a few measured runs: a real per-batch allocation
         // shows in every window, while another thread's GC retiring this thread's allocation

@@ -14,98 +14,13 @@ public class TensorBoardTests
 
     private sealed record EventFile(string FileVersion, List<Scalar> Scalars);
 
-    /// <summary>
-    /// An event-file reader written apart from the writer: TFRecord frames checked with a
-    /// bit-at-a-time CRC-32C, and a generic protobuf walk (any field order, unknown fields skipped).
-    /// </summary>
+    /// <summary>The scalars of an event file, read with the independent reader (EventFiles: CRCs checked, fields decoded one by one).</summary>
     private static EventFile Decode(string path)
     {
-        byte[] b = File.ReadAllBytes(path);
-        int p = 0;
-        string version = "";
-        var scalars = new List<Scalar>();
-        while (p < b.Length)
-        {
-            Assert.True(b.Length - p >= 12, $"{path}: a record header is cut at byte {p}");
-            ulong length = BitConverter.ToUInt64(b, p);
-            Assert.Equal(MaskedCrc(b.AsSpan(p, 8)), BitConverter.ToUInt32(b, p + 8));
-            p += 12;
-            Assert.True((ulong)(b.Length - p) >= length + 4, $"{path}: a record is cut at byte {p}");
-            var record = b.AsSpan(p, (int)length);
-            Assert.Equal(MaskedCrc(record), BitConverter.ToUInt32(b, p + (int)length));
-            p += (int)length + 4;
-
-            double wall = 0;
-            long step = 0;
-            var values = new List<(string, float)>();
-            foreach (var (field, wire, number, bytes) in Fields(record.ToArray()))
-            {
-                if (field == 1 && wire == 1) wall = BitConverter.Int64BitsToDouble((long)number);
-                else if (field == 2 && wire == 0) step = (long)number;
-                else if (field == 3 && wire == 2) version = Encoding.UTF8.GetString(bytes!);
-                else if (field == 5 && wire == 2)
-                    foreach (var (sf, sw, _, value) in Fields(bytes!))
-                    {
-                        if (sf != 1 || sw != 2) continue;
-                        string tag = "";
-                        float simple = float.NaN;
-                        foreach (var (vf, vw, vn, vb) in Fields(value!))
-                        {
-                            if (vf == 1 && vw == 2) tag = Encoding.UTF8.GetString(vb!);
-                            if (vf == 2 && vw == 5) simple = BitConverter.Int32BitsToSingle((int)vn);
-                        }
-                        values.Add((tag, simple));
-                    }
-            }
-            Assert.True(wall > 1.6e9, $"wall time {wall} is not a Unix time");
-            foreach (var (tag, v) in values) scalars.Add(new Scalar(tag, v, step, wall));
-        }
+        var events = EventFiles.Read(path);
+        string version = Assert.Single(events, e => e.FileVersion is not null).FileVersion!;
+        var scalars = events.SelectMany(e => e.Values.Where(v => v.Simple is not null).Select(v => new Scalar(v.Tag, v.Simple!.Value, e.Step, e.WallTime))).ToList();
         return new EventFile(version, scalars);
-    }
-
-    private static IEnumerable<(int Field, int Wire, ulong Number, byte[]? Bytes)> Fields(byte[] m)
-    {
-        int p = 0;
-        while (p < m.Length)
-        {
-            ulong key = Varint(m, ref p);
-            int field = (int)(key >> 3), wire = (int)(key & 7);
-            switch (wire)
-            {
-                case 0: yield return (field, wire, Varint(m, ref p), null); break;
-                case 1: yield return (field, wire, BitConverter.ToUInt64(m, p), null); p += 8; break;
-                case 5: yield return (field, wire, BitConverter.ToUInt32(m, p), null); p += 4; break;
-                case 2:
-                    int len = (int)Varint(m, ref p);
-                    yield return (field, wire, 0, m[p..(p + len)]);
-                    p += len;
-                    break;
-                default: throw new InvalidDataException($"wire type {wire}");
-            }
-        }
-    }
-
-    private static ulong Varint(byte[] m, ref int p)
-    {
-        ulong v = 0;
-        for (int shift = 0; ; shift += 7)
-        {
-            byte x = m[p++];
-            v |= (ulong)(x & 0x7F) << shift;
-            if (x < 0x80) return v;
-        }
-    }
-
-    private static uint MaskedCrc(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte x in data)
-        {
-            crc ^= x;
-            for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-        }
-        crc = ~crc;
-        return ((crc >> 15) | (crc << 17)) + 0xA282EAD8u;
     }
 
     [Fact]
@@ -166,5 +81,204 @@ public class TensorBoardTests
         var peek = new LambdaCallback { OnEpochEnd = (e, _, _) => seen = Decode(board.TrainFile!).Scalars.Count(s => s.Tag == "epoch_loss") };
         model.Fit(FitTests.Blobs(32, 5), 2, new Sgd(), verbose: 0, callbacks: [board, peek]);
         Assert.Equal(2, seen); // flushed before the next callback ran, while the file was still open
+    }
+
+    [Fact]
+    public void TheHistogramHasTensorFlowsDefaultBuckets()
+    {
+        double[] limits = Histogram.DefaultLimits;
+        Assert.Equal(1551, limits.Length); // 774 limits from 1e-12 up by 10% below 1e20, DBL_MAX, mirrored, and 0
+        Assert.Equal([-double.MaxValue, 0.0, 1e-12, double.MaxValue], [limits[0], limits[775], limits[776], limits[^1]]);
+        for (int i = 1; i < limits.Length; i++) Assert.True(limits[i] > limits[i - 1]);
+        for (int i = 777; i < limits.Length - 1; i++) Assert.Equal(limits[i - 1] * 1.1, limits[i]);
+        for (int i = 0; i < 775; i++) Assert.Equal(-limits[^(i + 1)], limits[i]);
+    }
+
+    [Fact]
+    public void AHistogramCountsEachValueInTheFirstLimitAboveIt()
+    {
+        // Zeros, values on a limit (counted above it), tiny and huge magnitudes, a repeated value.
+        float[] values = [0f, 0f, -0.5f, 0.5f, 1e-13f, -1e-13f, 3f, -3f, 1e25f, -1e25f, 0.25f, 0.25f, (float)1e-12, float.MaxValue];
+        var h = new Histogram();
+        h.Add(values, "test/values");
+        var w = new ProtobufWriter(16);
+        h.Encode(w);
+        var got = DecodeHistogram(w.Written.ToArray());
+        var expected = EventFiles.Reference(values);
+        Assert.Equal(expected.Limits, got.Limits);
+        Assert.Equal(expected.Buckets, got.Buckets);
+        Assert.Equal((-1e25f, float.MaxValue, values.Length), (got.Min, got.Max, got.Num));
+        Assert.Equal((expected.Sum, expected.SumSquares), (got.Sum, got.SumSquares));
+        Assert.Equal(776, Histogram.BucketOf(0)); // 0 is counted under the limit 1e-12, as TensorFlow's upper_bound does
+        Assert.Equal(values.Count(v => v >= 0 && v < 1e-12), h[776]); // the zeros, 1e-13 and 1e-12 rounded down to a float
+
+        h.Clear();
+        h.Add([1.5f], "one");
+        var single = DecodeHistogramOf(h);
+        Assert.Equal((1.5, 1.5, 1.0, 1.5, 2.25), (single.Min, single.Max, single.Num, single.Sum, single.SumSquares));
+        Assert.Equal(1, single.Buckets.Count(b => b > 0));
+        Assert.Equal(3, single.Buckets.Length); // an empty run, the value's bucket, an empty run to DBL_MAX
+        Assert.Equal(double.MaxValue, single.Limits[^1]);
+    }
+
+    [Fact]
+    public void AHistogramRefusesNaNNamingTheTensor()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => new Histogram().Add([1f, float.NaN], "dense_1/kernel"));
+        Assert.Contains("dense_1/kernel", e.Message);
+        Assert.Contains("NaN", e.Message);
+    }
+
+    [Fact]
+    public void NestedMessagesGetTheirLengthsWhateverTheirSize()
+    {
+        var w = new ProtobufWriter(8);
+        int outer = w.BeginMessage(3);
+        int inner = w.BeginMessage(1);
+        w.Bytes(2, new byte[200]);         // a 2-byte length inside
+        w.EndMessage(inner);
+        w.String(4, new string('x', 20000)); // a 3-byte length, and the buffer grows
+        w.Int64(5, -1);                      // ten bytes, as protobuf encodes a negative int64
+        w.EndMessage(outer);
+        w.Double(6, 0.5);
+
+        var top = EventFiles.Fields(w.Written.ToArray()).ToList();
+        Assert.Equal([3, 6], top.Select(f => f.Field));
+        Assert.Equal(0.5, BitConverter.Int64BitsToDouble((long)top[1].Number));
+        var fields = EventFiles.Fields(top[0].Bytes!).ToList();
+        Assert.Equal([1, 4, 5], fields.Select(f => f.Field));
+        Assert.Equal(200, Assert.Single(EventFiles.Fields(fields[0].Bytes!)).Bytes!.Length);
+        Assert.Equal(new string('x', 20000), Encoding.UTF8.GetString(fields[1].Bytes!));
+        Assert.Equal(ulong.MaxValue, fields[2].Number);
+    }
+
+    [Fact]
+    public void HistogramsOfEveryTensorEveryNEpochsMatchTheWeights()
+    {
+        using var dir = new TempDirectory();
+        var model = new LinearModel(4, 3, 16, 1);
+        var seen = new Dictionary<(string, int), float[]>();
+        var copy = new LambdaCallback
+        {
+            OnEpochEnd = (e, _, _) =>
+            {
+                foreach (var t in model.Description.Tensors) seen[(t.Name, e)] = model.Tensor(t.Name).ToArray();
+            },
+        };
+        var board = new TensorBoard(dir.File("logs"), histogramFrequency: 2, writeImages: true);
+        model.Fit(FitTests.Blobs(64, 2), 5, new Sgd(0.1f), verbose: 0, callbacks: [copy, board]);
+
+        var events = EventFiles.Read(Assert.Single(Directory.GetFiles(dir.File("logs/train"))));
+        Assert.DoesNotContain(events, e => e.GraphDef is not null); // a hand-written model lists no layers: no graph to draw
+        var histograms = EventFiles.Values(events).Where(v => v.Value.Histogram is not null).ToList();
+        Assert.Equal(["dense/bias/histogram", "dense/kernel/histogram"], histograms.Select(h => h.Value.Tag).Distinct().Order());
+        Assert.Equal([0L, 0, 2, 2, 4, 4], histograms.Select(h => h.Step));
+        foreach (var (step, value) in histograms)
+        {
+            float[] weights = seen[(value.Tag[..^"/histogram".Length], (int)step)];
+            var h = value.Histogram!;
+            var expected = EventFiles.Reference(weights);
+            Assert.Equal(weights.Length, h.Num);
+            Assert.Equal(h.Num, h.Buckets.Sum());
+            Assert.Equal((double)weights.Min(), h.Min);
+            Assert.Equal((double)weights.Max(), h.Max);
+            Assert.Equal((expected.Sum, expected.SumSquares), (h.Sum, h.SumSquares));
+            Assert.Equal(expected.Limits, h.Limits);
+            Assert.Equal(expected.Buckets, h.Buckets);
+        }
+        Assert.DoesNotContain(EventFiles.Values(events), v => v.Value.Image is not null); // nothing image-like in a 4 → 3 Dense
+    }
+
+    [Fact]
+    public void NegativeFrequenciesAreRefused()
+    {
+        Assert.Equal("histogramFrequency", Assert.Throws<ArgumentOutOfRangeException>(() => new TensorBoard("x", histogramFrequency: -1)).ParamName);
+        var keras = new TensorBoard("x");
+        Assert.Equal((0, true, false), (keras.HistogramFrequency, keras.WriteGraph, keras.WriteImages)); // Keras' defaults
+    }
+
+    private static EventFiles.Histo DecodeHistogramOf(Histogram h)
+    {
+        var w = new ProtobufWriter();
+        h.Encode(w);
+        return DecodeHistogram(w.Written.ToArray());
+    }
+
+    private static EventFiles.Histo DecodeHistogram(byte[] histogramProto) => EventFiles.DecodeHisto(histogramProto);
+
+    private static ModelDescription Described(InputInfo[] inputs, LayerInfo[] layers, TensorInfo[] tensors, int[] output) => new(
+        name: "Hand", inputShape: [inputs.Sum(i => i.Size)], outputShape: output, loss: null, fromLogits: false,
+        parameterCount: tensors.Sum(t => t.Length), stateCount: 0, arenaFloatsPerSample: 0, arenaFixedFloats: 0,
+        tensors: tensors, summary: "", inputs: inputs, layers: layers);
+
+    [Fact]
+    public void TheGraphOfTwoInputsHasTheirNodesAndOneScopePerSharedKernel()
+    {
+        var d = Described([new InputInfo("a", [3]), new InputInfo("b", [2])],
+        [
+            new LayerInfo("a", "InputLayer", [3], 0, [], ""),
+            new LayerInfo("b", "InputLayer", [2], 0, [], ""),
+            new LayerInfo("concatenate", "Concatenate", [5], 0, ["a", "b"], "k0"),
+            new LayerInfo("dense", "Dense", [4], 24, ["concatenate"], "k1"),
+            new LayerInfo("re_lu", "ReLU", [4], 0, ["dense"], "k1"),
+        ], [], [4]);
+        var nodes = EventFiles.Nodes(GraphDefWriter.Encode(d));
+        Assert.Equal(["a", "b", "concatenate", "k1_Dense_ReLU/dense", "k1_Dense_ReLU/re_lu"], nodes.Select(n => n.Name));
+        Assert.Equal(["a", "b"], nodes[2].Inputs);
+        Assert.Equal(["k1_Dense_ReLU/dense"], nodes[4].Inputs);
+        Assert.Equal([-1L, 5], nodes[2].OutputShape());
+        Assert.Equal(24, nodes[3].Int("parameters"));
+        Assert.Equal("k1", nodes[3].String("kernel"));
+        Assert.False(nodes[0].Attributes.ContainsKey("kernel")); // an input runs in no kernel
+
+        var broken = Described([new InputInfo("a", [3])], [new LayerInfo("a", "InputLayer", [3], 0, []), new LayerInfo("dense", "Dense", [2], 8, ["nowhere"])], [], [2]);
+        var e = Assert.Throws<InvalidOperationException>(() => GraphDefWriter.Encode(broken));
+        Assert.Contains("'dense' reads 'nowhere'", e.Message);
+    }
+
+    [Fact]
+    public void ImagesAreDrawnForFirstLayersThatReadAnImage()
+    {
+        // A channels-first RGB input through Rescaling into a Conv2D: its filters are RGB tiles.
+        var rgb = Described([new InputInfo("input", [3, 8, 8], ChannelsFirst: true)],
+        [
+            new LayerInfo("rescaling", "Rescaling", [8, 8, 3], 0, ["input"]),
+            new LayerInfo("conv2d", "Conv2D", [6, 6, 4], 112, ["rescaling"]),
+            new LayerInfo("conv2d_1", "Conv2D", [4, 4, 3], 111, ["conv2d"]),
+        ], [new TensorInfo("conv2d/kernel", [3, 3, 3, 4], 0, true), new TensorInfo("conv2d/bias", [4], 108, true), new TensorInfo("conv2d_1/kernel", [3, 3, 4, 3], 112, true)], [48]);
+        Assert.Equal([new WeightImages.Source("conv2d/kernel", 3, 3, 3, 4)], WeightImages.Find(rgb));
+
+        // A grey (h, w) input flattened into a Dense: one tile per unit; a Dense after it is not drawn.
+        var mlp = Described([new InputInfo("input", [4, 5])],
+        [
+            new LayerInfo("flatten", "Flatten", [20], 0, ["input"], "view"),
+            new LayerInfo("dense", "Dense", [6], 126, ["flatten"], "k0"),
+            new LayerInfo("dense_1", "Dense", [2], 14, ["dense"], "k1"),
+        ], [new TensorInfo("dense/kernel", [20, 6], 0, true), new TensorInfo("dense_1/kernel", [6, 2], 128, true)], [2]);
+        var source = Assert.Single(WeightImages.Find(mlp));
+        Assert.Equal(new WeightImages.Source("dense/kernel", 4, 5, 1, 6), source);
+
+        // Tile k's pixel (y, x) is kernel row y·5 + x, column k; one scale, symmetric around 0.
+        var kernel = new float[120];
+        for (int i = 0; i < 120; i++) kernel[i] = (i % 7 - 3) / 3f;
+        var (png, height, width) = WeightImages.Draw(source, kernel);
+        var image = StbImageSharp.ImageResult.FromMemory(png, StbImageSharp.ColorComponents.RedGreenBlue);
+        int scale = 24 / 5, tileW = 5 * scale, tileH = 4 * scale; // 3 × 2 tiles of 20 × 16 pixels
+        Assert.Equal((2 * tileH + WeightImages.Gap, 3 * tileW + 2 * WeightImages.Gap), (height, width));
+        Assert.Equal((width, height), (image.Width, image.Height));
+        for (int k = 0; k < 6; k++)
+            for (int y = 0; y < 4; y++)
+                for (int x = 0; x < 5; x++)
+                {
+                    int expected = (int)Math.Round((kernel[(y * 5 + x) * 6 + k] + 1) * 127.5);
+                    int row = k / 3 * (tileH + WeightImages.Gap) + y * scale, column = k % 3 * (tileW + WeightImages.Gap) + x * scale;
+                    Assert.InRange(image.Data[(row * width + column) * 3], expected - 1, expected + 1);
+                }
+
+        // Two input channels make no picture; nor does a model that lists no layers.
+        var two = rgb.Layers.ToArray();
+        var twoChannels = Described([new InputInfo("input", [8, 8, 2])], [two[1] with { Inbound = ["input"] }], [new TensorInfo("conv2d/kernel", [3, 3, 2, 4], 0, true)], [144]);
+        Assert.Empty(WeightImages.Find(twoChannels));
+        Assert.Empty(WeightImages.Find(new LinearModel(4, 3, 1, 1).Description));
     }
 }
