@@ -157,18 +157,18 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("rescaling", "Rescaling", new[] { 12, 12, 1 }, 0, new[] { "input" }),
-                new("random_translation", "RandomTranslation", new[] { 12, 12, 1 }, 0, new[] { "rescaling" }),
-                new("random_flip", "RandomFlip", new[] { 12, 12, 1 }, 0, new[] { "random_translation" }),
-                new("random_rotation", "RandomRotation", new[] { 12, 12, 1 }, 0, new[] { "random_flip" }),
-                new("random_zoom", "RandomZoom", new[] { 12, 12, 1 }, 0, new[] { "random_rotation" }),
-                new("random_contrast", "RandomContrast", new[] { 12, 12, 1 }, 0, new[] { "random_zoom" }),
-                new("random_crop", "RandomCrop", new[] { 10, 10, 1 }, 0, new[] { "random_contrast" }),
-                new("conv2d", "Conv2D", new[] { 8, 8, 4 }, 40, new[] { "random_crop" }),
-                new("max_pooling2d", "MaxPooling2D", new[] { 4, 4, 4 }, 0, new[] { "conv2d" }),
-                new("flatten", "Flatten", new[] { 64 }, 0, new[] { "max_pooling2d" }),
-                new("dropout", "Dropout", new[] { 64 }, 0, new[] { "flatten" }),
-                new("dense", "Dense", new[] { 3 }, 195, new[] { "dropout" }),
+                new("rescaling", "Rescaling", new[] { 12, 12, 1 }, 0, new[] { "input" }, "k0"),
+                new("random_translation", "RandomTranslation", new[] { 12, 12, 1 }, 0, new[] { "rescaling" }, "k1"),
+                new("random_flip", "RandomFlip", new[] { 12, 12, 1 }, 0, new[] { "random_translation" }, "k2"),
+                new("random_rotation", "RandomRotation", new[] { 12, 12, 1 }, 0, new[] { "random_flip" }, "k3"),
+                new("random_zoom", "RandomZoom", new[] { 12, 12, 1 }, 0, new[] { "random_rotation" }, "k4"),
+                new("random_contrast", "RandomContrast", new[] { 12, 12, 1 }, 0, new[] { "random_zoom" }, "k5"),
+                new("random_crop", "RandomCrop", new[] { 10, 10, 1 }, 0, new[] { "random_contrast" }, "k6"),
+                new("conv2d", "Conv2D", new[] { 8, 8, 4 }, 40, new[] { "random_crop" }, "k7"),
+                new("max_pooling2d", "MaxPooling2D", new[] { 4, 4, 4 }, 0, new[] { "conv2d" }, "k8"),
+                new("flatten", "Flatten", new[] { 64 }, 0, new[] { "max_pooling2d" }, "view"),
+                new("dropout", "Dropout", new[] { 64 }, 0, new[] { "flatten" }, "k9"),
+                new("dense", "Dense", new[] { 3 }, 195, new[] { "dropout" }, "k10"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
@@ -234,10 +234,12 @@ ________________________________________________________________________________
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)
         {
+            // Keras' sample_weight (empty when all are 1): the loss is sum(w * loss) / n, Keras' sum_over_batch_size.
+            ReadOnlySpan<float> sampleWeights = SampleWeights(n);
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
             Span<float> d_dense_logits = gradient ? ArenaSlice(DDenseLogitsAt, n, 3) : default;
             // softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
-            return Kernels.Losses.SparseCategoricalCrossentropyFromLogits(dense_logits, targets, d_dense_logits, n, 3);
+            return Kernels.Losses.SparseCategoricalCrossentropyFromLogits(dense_logits, targets, d_dense_logits, n, 3, labelSmoothing: 0f, sampleWeights);
         }
 
         protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)

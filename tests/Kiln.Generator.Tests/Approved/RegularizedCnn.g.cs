@@ -123,10 +123,10 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 20, new[] { "input" }),
-                new("conv2d_transpose", "Conv2DTranspose", new[] { 8, 8, 2 }, 18, new[] { "conv2d" }),
-                new("flatten", "Flatten", new[] { 128 }, 0, new[] { "conv2d_transpose" }),
-                new("dense", "Dense", new[] { 3 }, 387, new[] { "flatten" }),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 20, new[] { "input" }, "k0"),
+                new("conv2d_transpose", "Conv2DTranspose", new[] { 8, 8, 2 }, 18, new[] { "conv2d" }, "k1"),
+                new("flatten", "Flatten", new[] { 128 }, 0, new[] { "conv2d_transpose" }, "view"),
+                new("dense", "Dense", new[] { 3 }, 387, new[] { "flatten" }, "k2"),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
