@@ -165,14 +165,14 @@ internal static partial class Emitter
             w.Line("    },");
         }
         // Keras' model.layers, in the summary's order: name, type, output shape, parameter count, and
-        // the layers each reads (the summary's "Connected to"), so exporters can rebuild the graph.
+        // the layers each reads (the summary's "Connected to") and its Keras config, so exporters can rebuild the graph.
         w.Line("    layers: new global::Kiln.LayerInfo[]");
         w.Line("    {");
         foreach (var l in graph.Layers)
         {
             string inbound = l.Sources.Count == 0 ? "global::System.Array.Empty<string>()"
                 : "new[] { " + string.Join(", ", l.Sources.Select(s => "\"" + (s?.Name ?? "input") + "\"")) + " }";
-            w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}, {inbound}),");
+            w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}, {inbound}{ConfigArgument(l)}),");
         }
         w.Line("    });");
         w.Line();

@@ -111,11 +111,11 @@ ________________________________________________________________________________
             layers: new global::Kiln.LayerInfo[]
             {
                 new("flat", "Flatten", new[] { 12 }, 0, new[] { "input" }),
-                new("branch", "Dense", new[] { 4 }, 52, new[] { "flat" }),
-                new("reshape", "Reshape", new[] { 3, 4 }, 0, new[] { "flat" }),
+                new("branch", "Dense", new[] { 4 }, 52, new[] { "flat" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 4, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("reshape", "Reshape", new[] { 3, 4 }, 0, new[] { "flat" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["target_shape"] = new[] { 3, 4 } }),
                 new("again", "Flatten", new[] { 12 }, 0, new[] { "reshape" }),
-                new("concatenate", "Concatenate", new[] { 28 }, 0, new[] { "flat", "branch", "again" }),
-                new("dense", "Dense", new[] { 2 }, 58, new[] { "concatenate" }),
+                new("concatenate", "Concatenate", new[] { 28 }, 0, new[] { "flat", "branch", "again" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1 }),
+                new("dense", "Dense", new[] { 2 }, 58, new[] { "concatenate" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -201,18 +201,18 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("in", "MaxPooling2D", new[] { 4, 4, 3 }, 0, new[] { "input" }),
-                new("b1", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }),
-                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }),
-                new("b3", "Conv2D", new[] { 4, 4, 3 }, 57, new[] { "conv2d" }),
-                new("average_pooling2d", "AveragePooling2D", new[] { 4, 4, 3 }, 0, new[] { "in" }),
-                new("bp", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "average_pooling2d" }),
-                new("mixed", "Concatenate", new[] { 4, 4, 7 }, 0, new[] { "b1", "b3", "bp" }),
-                new("top", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }),
-                new("bottom", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }),
-                new("concatenate", "Concatenate", new[] { 8, 4, 2 }, 0, new[] { "top", "bottom" }),
+                new("in", "MaxPooling2D", new[] { 4, 4, 3 }, 0, new[] { "input" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same" }),
+                new("b1", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "relu", ["use_bias"] = true }),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "relu", ["use_bias"] = true }),
+                new("b3", "Conv2D", new[] { 4, 4, 3 }, 57, new[] { "conv2d" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 3, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
+                new("average_pooling2d", "AveragePooling2D", new[] { 4, 4, 3 }, 0, new[] { "in" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same" }),
+                new("bp", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "average_pooling2d" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "linear", ["use_bias"] = true }),
+                new("mixed", "Concatenate", new[] { 4, 4, 7 }, 0, new[] { "b1", "b3", "bp" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1 }),
+                new("top", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "linear", ["use_bias"] = true }),
+                new("bottom", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "linear", ["use_bias"] = true }),
+                new("concatenate", "Concatenate", new[] { 8, 4, 2 }, 0, new[] { "top", "bottom" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = 1 }),
                 new("flatten", "Flatten", new[] { 64 }, 0, new[] { "concatenate" }),
-                new("dense", "Dense", new[] { 2 }, 130, new[] { "flatten" }),
+                new("dense", "Dense", new[] { 2 }, 130, new[] { "flatten" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "sigmoid", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

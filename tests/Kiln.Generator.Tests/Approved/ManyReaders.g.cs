@@ -114,12 +114,12 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("h", "Dense", new[] { 6 }, 42, new[] { "input" }),
-                new("grid", "Reshape", new[] { 2, 3 }, 0, new[] { "h" }),
+                new("h", "Dense", new[] { 6 }, 42, new[] { "input" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 6, ["activation"] = "linear", ["use_bias"] = true }),
+                new("grid", "Reshape", new[] { 2, 3 }, 0, new[] { "h" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["target_shape"] = new[] { 2, 3 } }),
                 new("flat", "Flatten", new[] { 6 }, 0, new[] { "grid" }),
                 new("positive", "ReLU", new[] { 6 }, 0, new[] { "h" }),
                 new("add", "Add", new[] { 6 }, 0, new[] { "flat", "positive", "h", "h" }),
-                new("dense", "Dense", new[] { 2 }, 14, new[] { "add" }),
+                new("dense", "Dense", new[] { 2 }, 14, new[] { "add" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

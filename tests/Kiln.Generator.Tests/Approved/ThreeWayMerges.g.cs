@@ -153,14 +153,14 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("p", "Dense", new[] { 5 }, 25, new[] { "input" }),
-                new("q", "Dense", new[] { 5 }, 30, new[] { "p" }),
-                new("r", "Dense", new[] { 5 }, 30, new[] { "p" }),
+                new("p", "Dense", new[] { 5 }, 25, new[] { "input" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("q", "Dense", new[] { 5 }, 30, new[] { "p" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("r", "Dense", new[] { 5 }, 30, new[] { "p" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true }),
                 new("product", "Multiply", new[] { 5 }, 0, new[] { "p", "q", "r" }),
                 new("mean", "Average", new[] { 5 }, 0, new[] { "p", "q", "r" }),
                 new("largest", "Maximum", new[] { 5 }, 0, new[] { "p", "q", "r" }),
-                new("concatenate", "Concatenate", new[] { 15 }, 0, new[] { "product", "mean", "largest" }),
-                new("dense", "Dense", new[] { 3 }, 48, new[] { "concatenate" }),
+                new("concatenate", "Concatenate", new[] { 15 }, 0, new[] { "product", "mean", "largest" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1 }),
+                new("dense", "Dense", new[] { 3 }, 48, new[] { "concatenate" }, Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
