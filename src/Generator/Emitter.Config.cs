@@ -25,11 +25,18 @@ internal static partial class Emitter
         bool b => b ? "true" : "false",
         double d => DoubleLiteral(d),
         string s => "\"" + s + "\"",
-        int[] ints => "new[] { " + string.Join(", ", ints.Select(i => i.ToString(CultureInfo.InvariantCulture))) + " }",
-        double[] doubles => "new[] { " + string.Join(", ", doubles.Select(DoubleLiteral)) + " }",
-        int[][] pairs => "new[] { " + string.Join(", ", pairs.Select(p => ConfigValue(p))) + " }",
+        int[] ints => ArrayLiteral("int", ints.Select(i => i.ToString(CultureInfo.InvariantCulture))),
+        double[] doubles => ArrayLiteral("double", doubles.Select(DoubleLiteral)),
+        int[][] pairs => ArrayLiteral("int[]", pairs.Select(p => ConfigValue(p))),
         _ => throw new System.ArgumentException($"no literal for a {value.GetType().Name} in a layer config", nameof(value)),
     };
+
+    /// <summary><c>new[] { 3, 3 }</c>; an empty one (Normalization's <c>Axis = new int[0]</c>) needs its type written.</summary>
+    private static string ArrayLiteral(string elementType, IEnumerable<string> elements)
+    {
+        var items = elements.ToList();
+        return items.Count == 0 ? $"global::System.Array.Empty<{elementType}>()" : "new[] { " + string.Join(", ", items) + " }";
+    }
 
     /// <summary>A double literal that stays a double when boxed: <c>1.0</c>, not <c>1</c>.</summary>
     private static string DoubleLiteral(double d)
