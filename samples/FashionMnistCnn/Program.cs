@@ -8,7 +8,8 @@ using Kiln.Samples.FashionMnistCnn;
 // training images for validation, Adam 1e-3, batch 32 (Keras' default), 10 epochs, then the test accuracy.
 // Everything a run leaves goes under --out (default runs/fashion-cnn), as for the MLP sample:
 // the best weights, a training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
-var options = SampleOptions.Parse(args, "FashionMnistCnn", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-cnn"));
+// --export-onnx PATH writes the trained model as ONNX, for ONNX Runtime and other ONNX consumers.
+var options = SampleOptions.Parse(args, "FashionMnistCnn", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-cnn"), exportsOnnx: true);
 if (options is null) return 2;
 
 var data = FashionMnistImages.Load(options);
@@ -29,4 +30,9 @@ catch (InvalidDataException e)
     return 1;
 }
 run.Finish(history, "FashionCnn", model.Evaluate(test));
+if (options.OnnxPath is { } onnx)
+{
+    model.ExportOnnx(onnx);
+    Console.WriteLine($"ONNX model: {onnx} (input 'input' of (batch, 28, 28, 1) pixels scaled to [0, 1]; output 'output', 10 probabilities)");
+}
 return 0;

@@ -141,7 +141,9 @@ internal static partial class Emitter
             w.Line($"        new(\"{slot.Name}\", new[] {{ {string.Join(", ", slot.Weight.Shape.Dims)} }}, {SlotName(slot)}, Trainable: {(slot.Weight.Trainable ? "true" : "false")}),");
         w.Line("    },");
         var inputLayers = graph.InputLayers.ToList();
-        bool severalOutputs = graph.Outputs.Count > 1;
+        // Named outputs for several, and for one that is not the last layer ([Loss(Output = "x")]), so
+        // Model.Outputs says which layer it is (the default "output" means the last).
+        bool severalOutputs = graph.Outputs.Count > 1 || graph.Outputs[0].Layer != graph.Layers[graph.Layers.Count - 1];
         w.Line("    summary: Summary,");
         if (inputLayers.Count > 0 || graph.Spec.ChannelsFirst)
         {

@@ -67,3 +67,12 @@ public partial class TwoImageOutputs { }
 [Dense(2, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class ConvReadTwiceBeforeBn { }
+
+// One output that is not the last layer: the loss names it, and the layer after it is unused
+// (KILN0133, silenced in the project). The export must return 'probabilities', not 'unused_head'.
+[Sequential(4)]
+[Dense(5, Activation.Tanh)]
+[Dense(3, Activation.Softmax, Name = "probabilities")]
+[Dense(2, Name = "unused_head")]
+[Loss(Loss.SparseCategoricalCrossentropy, Output = "probabilities")]
+public partial class OutputBeforeTheLastLayer { }
