@@ -143,11 +143,20 @@ internal sealed partial class OnnxGraphBuilder
 
     private void DeclareOutput(OutputInfo output, Value value)
     {
-        var last = InLayout(value, Layout.ChannelsLast);
-        if (last.Name != output.Name)
+        if (value.IsImage && value.Layout == Layout.ChannelsFirst && !_transposed.ContainsKey((value.Name, Layout.ChannelsLast)))
         {
+            // An image output computed channels first: its transpose back is the output itself.
             Reserve(output.Name);
-            Node("Identity", output.Name, new[] { last.Name }, new[] { output.Name });
+            Node("Transpose", output.Name, new[] { value.Name }, new[] { output.Name }, Ints("perm", 0, 2, 3, 1));
+        }
+        else
+        {
+            var last = InLayout(value, Layout.ChannelsLast);
+            if (last.Name != output.Name)
+            {
+                Reserve(output.Name);
+                Node("Identity", output.Name, new[] { last.Name }, new[] { output.Name });
+            }
         }
         _graph.Output.Add(ValueInfo(output.Name, output.Shape));
     }
@@ -225,15 +234,13 @@ internal sealed partial class OnnxGraphBuilder
             : throw new NotSupportedException($"ONNX export: layer '{layer.Name}' reads '{source}', which no layer or input produces.");
     }
 
-    /// <summary>Records a layer's value; a model output keeps the layer's own name only when channels last (its transpose takes it otherwise).</summary>
-    private Value Define(LayerInfo layer, string name, Layout layout)
-    {
-        var value = new Value(name, layout, layer.OutputShape);
-        _values[layer.Name] = value;
-        return value;
-    }
+    /// <summary>Records the ONNX value that holds a layer's output, for the layers that read it.</summary>
+    private void Define(LayerInfo layer, string name, Layout layout) => _values[layer.Name] = new Value(name, layout, layer.OutputShape);
 
-    /// <summary>The name a layer's result gets: the layer's own, unless it is an output that will be transposed back.</summary>
+    /// <summary>
+    /// The name a layer's result gets: the layer's own, unless it is a model output computed channels
+    /// first, whose channels-last transpose (or the Identity after it) takes the output's name.
+    /// </summary>
     private string ResultName(LayerInfo layer, Layout layout) =>
         layout == Layout.ChannelsFirst && layer.OutputShape.Length == 3 && _outputLayers.Contains(layer.Name)
             ? Fresh(layer.Name + "/nchw")

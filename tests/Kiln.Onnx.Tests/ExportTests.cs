@@ -95,6 +95,18 @@ public class ExportTests
     }
 
     [Fact]
+    public void ImageOutputLeavesChannelsLastThroughOneTranspose()
+    {
+        // Channels-first input (no transpose in), softmax over channels inside, one transpose out named 'output'.
+        var graph = ModelProto.Parser.ParseFrom(new ImageSoftmaxOutput(batchSize: 1).ToOnnx()).Graph;
+        var transpose = Assert.Single(graph.Node, n => n.OpType == "Transpose");
+        Assert.Equal("output", transpose.Output[0]);
+        Assert.Equal(new long[] { 0, 2, 3, 1 }, transpose.Attribute.Single(a => a.Name == "perm").Ints);
+        Assert.Equal(1, graph.Node.Single(n => n.OpType == "Softmax").Attribute.Single(a => a.Name == "axis").I);
+        Assert.Same(transpose, graph.Node[^1]);
+    }
+
+    [Fact]
     public void BatchNormalizationIsANodeUnlessFolded()
     {
         var model = new FashionCnn(batchSize: 1);
