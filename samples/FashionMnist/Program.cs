@@ -8,7 +8,8 @@ using Kiln.Samples.FashionMnist;
 // 5,000 training images for validation, SGD 0.01, 10 epochs, then the test accuracy.
 // Everything a run leaves goes under --out (default runs/fashion-mlp): the best weights, a
 // training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
-var options = SampleOptions.Parse(args, "FashionMnist", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-mlp"));
+// --export-onnx PATH writes the trained model as ONNX, for ONNX Runtime and other ONNX consumers.
+var options = SampleOptions.Parse(args, "FashionMnist", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-mlp"), exportsOnnx: true);
 if (options is null) return 2;
 
 Dataset trainAll, test;
@@ -46,4 +47,10 @@ catch (InvalidDataException e)
     return 1;
 }
 run.Finish(history, "FashionMlp", model.Evaluate(test));
+if (options.OnnxPath is { } onnx)
+{
+    model.ExportOnnx(onnx);
+    // The scaler is not part of the model: an ONNX consumer standardizes pixels (0..255) the same way first.
+    Console.WriteLine($"ONNX model: {onnx} (input 'input' of (batch, 28, 28) pixels standardized with mean {scaler.Mean[0]:G6} and std {scaler.Scale[0]:G6}; output 'output', 10 probabilities)");
+}
 return 0;

@@ -14,6 +14,7 @@ using Kiln.Samples.FashionMnistCnn;
 // benchmarks/pytorch/fashion_cnn_accuracy.py runs the same recipes in PyTorch (--recipe modern).
 // Everything a run leaves goes under --out (default runs/fashion-cnn, runs/fashion-cnn-modern), as for
 // the MLP sample: the best weights, a training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
+// --export-onnx PATH writes the trained model as ONNX, for ONNX Runtime and other ONNX consumers.
 string recipe = "seed";
 int at = Array.IndexOf(args, "--recipe");
 if (at >= 0)
@@ -28,7 +29,7 @@ if (at >= 0)
 }
 bool modern = recipe == "modern";
 var options = SampleOptions.Parse(args, "FashionMnistCnn [--recipe seed|modern]", epochs: 10, batchSize: 32,
-    outDirectory: Path.Combine("runs", modern ? "fashion-cnn-modern" : "fashion-cnn"));
+    outDirectory: Path.Combine("runs", modern ? "fashion-cnn-modern" : "fashion-cnn"), exportsOnnx: true);
 if (options is null) return 2;
 
 var data = FashionMnistImages.Load(options);
@@ -50,6 +51,11 @@ catch (InvalidDataException e)
     return 1;
 }
 run.Finish(history, modern ? "FashionCnnModern" : "FashionCnn", model.Evaluate(test));
+if (options.OnnxPath is { } onnx)
+{
+    model.ExportOnnx(onnx);
+    Console.WriteLine($"ONNX model: {onnx} (input 'input' of (batch, 28, 28, 1) pixels scaled to [0, 1]; output 'output', 10 probabilities)");
+}
 return 0;
 
 // AdamW as Keras' (decoupled decay w −= lr·0.05·w), its rate warming up linearly from 0 to 2e-3 over

@@ -17,12 +17,16 @@ internal sealed class SampleOptions
     /// <summary><c>--resume</c>: go on from the last checkpoint under <see cref="OutDirectory"/>.</summary>
     public bool Resume { get; private set; }
 
+    /// <summary><c>--export-onnx PATH</c>: where to write the trained model as ONNX; null for none (or a sample that cannot).</summary>
+    public string? OnnxPath { get; private set; }
+
     /// <summary>
     /// Parses <c>--data DIR --epochs N --seed S --batch B</c>, and <c>--out DIR --resume</c> when
     /// the sample writes a run (<paramref name="outDirectory"/>, the default, is given); null
-    /// (after printing usage) on a bad argument.
+    /// (after printing usage) on a bad argument. <paramref name="exportsOnnx"/>: the sample takes
+    /// <c>--export-onnx PATH</c> (it references Kiln.Onnx).
     /// </summary>
-    public static SampleOptions? Parse(string[] args, string program, int epochs, int batchSize, string? outDirectory = null)
+    public static SampleOptions? Parse(string[] args, string program, int epochs, int batchSize, string? outDirectory = null, bool exportsOnnx = false)
     {
         var options = new SampleOptions { Epochs = epochs, BatchSize = batchSize, OutDirectory = outDirectory };
         bool writesRun = outDirectory is not null;
@@ -37,9 +41,10 @@ internal sealed class SampleOptions
                 case "--batch" when hasValue && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int b) && b > 0: options.BatchSize = b; i++; break;
                 case "--out" when writesRun && hasValue: options.OutDirectory = args[++i]; break;
                 case "--resume" when writesRun: options.Resume = true; break;
+                case "--export-onnx" when exportsOnnx && hasValue: options.OnnxPath = args[++i]; break;
                 default:
                     Console.Error.WriteLine($"{program}: bad argument '{args[i]}'.");
-                    Console.Error.WriteLine($"usage: {program} [--data DIR] [--epochs N] [--seed S] [--batch B]{(writesRun ? " [--out DIR] [--resume]" : "")}");
+                    Console.Error.WriteLine($"usage: {program} [--data DIR] [--epochs N] [--seed S] [--batch B]{(writesRun ? " [--out DIR] [--resume]" : "")}{(exportsOnnx ? " [--export-onnx PATH]" : "")}");
                     return null;
             }
         }

@@ -154,7 +154,9 @@ internal static partial class Emitter
             w.Line($"        new(\"{slot.Name}\", new[] {{ {string.Join(", ", slot.Weight.Shape.Dims)} }}, {SlotName(slot)}, Trainable: {(slot.Weight.Trainable ? "true" : "false")}{Regularizer(slot.Weight)}),");
         w.Line("    },");
         var inputLayers = graph.InputLayers.ToList();
-        bool severalOutputs = graph.Outputs.Count > 1;
+        // Named outputs for several, and for one that is not the last layer ([Loss(Output = "x")]), so
+        // Model.Outputs says which layer it is (the default "output" means the last).
+        bool severalOutputs = graph.Outputs.Count > 1 || graph.Outputs[0].Layer != graph.Layers[graph.Layers.Count - 1];
         w.Line("    summary: Summary,");
         if (inputLayers.Count > 0 || graph.Spec.ChannelsFirst)
         {
@@ -178,15 +180,15 @@ internal static partial class Emitter
             w.Line("    },");
         }
         // Keras' model.layers, in the summary's order: name, type, output shape, parameter count, and
-        // the layers each reads (the summary's "Connected to"), so exporters can rebuild the graph, and
-        // the kernel each runs in (the summary's "Kernel"), TensorBoard's name scopes.
+        // the layers each reads (the summary's "Connected to"), the kernel each runs in (the summary's
+        // "Kernel", TensorBoard's name scopes) and its Keras config, so exporters can rebuild the graph.
         w.Line("    layers: new global::Kiln.LayerInfo[]");
         w.Line("    {");
         foreach (var l in graph.Layers)
         {
             string inbound = l.Sources.Count == 0 ? "global::System.Array.Empty<string>()"
                 : "new[] { " + string.Join(", ", l.Sources.Select(s => "\"" + (s?.Name ?? "input") + "\"")) + " }";
-            w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}, {inbound}, \"{program.Fusion.KernelOf(l)}\"),");
+            w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}, {inbound}, \"{program.Fusion.KernelOf(l)}\"{ConfigArgument(l)}),");
         }
         w.Line("    });");
         w.Line();

@@ -7,7 +7,7 @@ using Kiln.Keras;
 
 namespace Kiln;
 
-/// <summary>Loading weights trained in Keras into a Kiln model (docs/keras-weights.md).</summary>
+/// <summary>Loading weights trained in Keras into a Kiln model (docs/interop.md).</summary>
 public static class KerasWeights
 {
     /// <summary>

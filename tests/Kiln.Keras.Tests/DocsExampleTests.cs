@@ -3,7 +3,7 @@ using Kiln;
 
 namespace Kiln.Keras.Tests;
 
-/// <summary>docs/keras-weights.md's example model has the names and shapes its Keras twin saves.</summary>
+/// <summary>docs/interop.md's example model has the names and shapes its Keras twin saves.</summary>
 public sealed class DocsExampleTests
 {
     [Fact]

@@ -73,7 +73,7 @@ public partial class NoBiasMlp { }
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class MlpWithNewHead { }
 
-// docs/keras-weights.md's example, as written there.
+// docs/interop.md's example, as written there.
 [Sequential(28, 28, 1)]
 [Conv2D(32, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
 [MaxPooling2D(2)]

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace Kiln;
 
 /// <summary>
@@ -10,7 +12,22 @@ namespace Kiln;
 /// The generator writes these from the graph as constants, in the summary's order; reading
 /// <see cref="Model.Layers"/> allocates nothing.
 /// </summary>
-public sealed record LayerInfo(string Name, string Kind, int[] OutputShape, long ParameterCount, string[] Inbound, string Kernel = "")
+/// <param name="Name">Keras-style layer name (<c>conv2d_1</c>) or the user's <c>Name</c>.</param>
+/// <param name="Kind">Keras class name (<c>Conv2D</c>, <c>ReLU</c>, <c>InputLayer</c>).</param>
+/// <param name="OutputShape">Shape of one sample of the output, channels last.</param>
+/// <param name="ParameterCount">Weight values, trainable and not.</param>
+/// <param name="Inbound">The layers this one reads, in order.</param>
+/// <param name="Kernel">The fused kernel it runs in, as the summary's Kernel column names it (<c>k0</c>, <c>view</c>).</param>
+/// <param name="Config">
+/// The layer's arguments as Keras' <c>layer.get_config()</c> names them, defaults resolved: <c>filters</c>,
+/// <c>kernel_size</c> and <c>strides</c> as (height, width) <c>int[]</c>, <c>padding</c> (<c>"valid"</c> or
+/// <c>"same"</c>), <c>activation</c> (<c>"relu"</c>, ...), <c>use_bias</c>, <c>pool_size</c>, <c>epsilon</c>,
+/// <c>momentum</c>, <c>rate</c>, <c>axis</c>, <c>scale</c>/<c>offset</c>, <c>target_shape</c>, <c>size</c>,
+/// <c>padding</c> of ZeroPadding2D as ((top, bottom), (left, right)), ...; null for a layer without arguments
+/// (Flatten, Add, ReLU). Values are <c>int</c>, <c>double</c>, <c>bool</c>, <c>string</c> or arrays of them.
+/// </param>
+public sealed record LayerInfo(string Name, string Kind, int[] OutputShape, long ParameterCount, string[] Inbound, string Kernel = "",
+    IReadOnlyDictionary<string, object>? Config = null)
 {
     public override string ToString() => $"{Name} ({Kind}): (None, {Dataset.Shape(OutputShape)}), {ParameterCount} parameters";
 }

@@ -157,18 +157,18 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("rescaling", "Rescaling", new[] { 12, 12, 1 }, 0, new[] { "input" }, "k0"),
+                new("rescaling", "Rescaling", new[] { 12, 12, 1 }, 0, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["scale"] = 0.00392156862745098, ["offset"] = 0.0 }),
                 new("random_translation", "RandomTranslation", new[] { 12, 12, 1 }, 0, new[] { "rescaling" }, "k1"),
                 new("random_flip", "RandomFlip", new[] { 12, 12, 1 }, 0, new[] { "random_translation" }, "k2"),
                 new("random_rotation", "RandomRotation", new[] { 12, 12, 1 }, 0, new[] { "random_flip" }, "k3"),
                 new("random_zoom", "RandomZoom", new[] { 12, 12, 1 }, 0, new[] { "random_rotation" }, "k4"),
                 new("random_contrast", "RandomContrast", new[] { 12, 12, 1 }, 0, new[] { "random_zoom" }, "k5"),
                 new("random_crop", "RandomCrop", new[] { 10, 10, 1 }, 0, new[] { "random_contrast" }, "k6"),
-                new("conv2d", "Conv2D", new[] { 8, 8, 4 }, 40, new[] { "random_crop" }, "k7"),
-                new("max_pooling2d", "MaxPooling2D", new[] { 4, 4, 4 }, 0, new[] { "conv2d" }, "k8"),
+                new("conv2d", "Conv2D", new[] { 8, 8, 4 }, 40, new[] { "random_crop" }, "k7", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 4, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "relu", ["use_bias"] = true }),
+                new("max_pooling2d", "MaxPooling2D", new[] { 4, 4, 4 }, 0, new[] { "conv2d" }, "k8", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid" }),
                 new("flatten", "Flatten", new[] { 64 }, 0, new[] { "max_pooling2d" }, "view"),
-                new("dropout", "Dropout", new[] { 64 }, 0, new[] { "flatten" }, "k9"),
-                new("dense", "Dense", new[] { 3 }, 195, new[] { "dropout" }, "k10"),
+                new("dropout", "Dropout", new[] { 64 }, 0, new[] { "flatten" }, "k9", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["rate"] = 0.2 }),
+                new("dense", "Dense", new[] { 3 }, 195, new[] { "dropout" }, "k10", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

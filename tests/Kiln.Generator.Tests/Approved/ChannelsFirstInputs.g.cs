@@ -146,13 +146,13 @@ ________________________________________________________________________________
             },
             layers: new global::Kiln.LayerInfo[]
             {
-                new("image", "InputLayer", new[] { 4, 4, 2 }, 0, global::System.Array.Empty<string>(), "k0"),
-                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 38, new[] { "image" }, "k1"),
+                new("image", "InputLayer", new[] { 4, 4, 2 }, 0, global::System.Array.Empty<string>(), "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["data_format"] = "channels_first" }),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 38, new[] { "image" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "tanh", ["use_bias"] = true }),
                 new("image_features", "GlobalAveragePooling2D", new[] { 2 }, 0, new[] { "conv2d" }, "k2"),
                 new("tabular", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>(), "k3"),
-                new("tabular_features", "Dense", new[] { 2 }, 8, new[] { "tabular" }, "k4"),
-                new("concatenate", "Concatenate", new[] { 4 }, 0, new[] { "image_features", "tabular_features" }, "k5"),
-                new("dense", "Dense", new[] { 3 }, 15, new[] { "concatenate" }, "k6"),
+                new("tabular_features", "Dense", new[] { 2 }, 8, new[] { "tabular" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("concatenate", "Concatenate", new[] { 4 }, 0, new[] { "image_features", "tabular_features" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1 }),
+                new("dense", "Dense", new[] { 3 }, 15, new[] { "concatenate" }, "k6", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -122,11 +122,11 @@ ________________________________________________________________________________
             layers: new global::Kiln.LayerInfo[]
             {
                 new("flat", "Flatten", new[] { 12 }, 0, new[] { "input" }, "view"),
-                new("branch", "Dense", new[] { 4 }, 52, new[] { "flat" }, "k0"),
-                new("reshape", "Reshape", new[] { 3, 4 }, 0, new[] { "flat" }, "view"),
+                new("branch", "Dense", new[] { 4 }, 52, new[] { "flat" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 4, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("reshape", "Reshape", new[] { 3, 4 }, 0, new[] { "flat" }, "view", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["target_shape"] = new[] { 3, 4 } }),
                 new("again", "Flatten", new[] { 12 }, 0, new[] { "reshape" }, "view"),
-                new("concatenate", "Concatenate", new[] { 28 }, 0, new[] { "flat", "branch", "again" }, "k1"),
-                new("dense", "Dense", new[] { 2 }, 58, new[] { "concatenate" }, "k2"),
+                new("concatenate", "Concatenate", new[] { 28 }, 0, new[] { "flat", "branch", "again" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1 }),
+                new("dense", "Dense", new[] { 2 }, 58, new[] { "concatenate" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

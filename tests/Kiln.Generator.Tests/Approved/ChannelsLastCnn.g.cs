@@ -115,10 +115,10 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 4, 6, 4 }, 112, new[] { "input" }, "k0"),
-                new("max_pooling2d", "MaxPooling2D", new[] { 2, 3, 4 }, 0, new[] { "conv2d" }, "k1"),
+                new("conv2d", "Conv2D", new[] { 4, 6, 4 }, 112, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 4, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "tanh", ["use_bias"] = true }),
+                new("max_pooling2d", "MaxPooling2D", new[] { 2, 3, 4 }, 0, new[] { "conv2d" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid" }),
                 new("flatten", "Flatten", new[] { 24 }, 0, new[] { "max_pooling2d" }, "view"),
-                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }, "k2"),
+                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -87,7 +87,7 @@ ________________________________________________________________________________
             layers: new global::Kiln.LayerInfo[]
             {
                 new("flatten", "Flatten", new[] { 24 }, 0, new[] { "input" }, "view"),
-                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }, "k0"),
+                new("dense", "Dense", new[] { 3 }, 75, new[] { "flatten" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "tanh", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -189,18 +189,18 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 28, 28, 32 }, 288, new[] { "input" }, "k0"),
-                new("batch_normalization", "BatchNormalization", new[] { 28, 28, 32 }, 128, new[] { "conv2d" }, "k0"),
+                new("conv2d", "Conv2D", new[] { 28, 28, 32 }, 288, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 32, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = false }),
+                new("batch_normalization", "BatchNormalization", new[] { 28, 28, 32 }, 128, new[] { "conv2d" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true }),
                 new("re_lu", "ReLU", new[] { 28, 28, 32 }, 0, new[] { "batch_normalization" }, "k0"),
-                new("max_pooling2d", "MaxPooling2D", new[] { 14, 14, 32 }, 0, new[] { "re_lu" }, "k1"),
-                new("conv2d_1", "Conv2D", new[] { 14, 14, 64 }, 18432, new[] { "max_pooling2d" }, "k2"),
-                new("batch_normalization_1", "BatchNormalization", new[] { 14, 14, 64 }, 256, new[] { "conv2d_1" }, "k2"),
+                new("max_pooling2d", "MaxPooling2D", new[] { 14, 14, 32 }, 0, new[] { "re_lu" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid" }),
+                new("conv2d_1", "Conv2D", new[] { 14, 14, 64 }, 18432, new[] { "max_pooling2d" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = false }),
+                new("batch_normalization_1", "BatchNormalization", new[] { 14, 14, 64 }, 256, new[] { "conv2d_1" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true }),
                 new("re_lu_1", "ReLU", new[] { 14, 14, 64 }, 0, new[] { "batch_normalization_1" }, "k2"),
-                new("max_pooling2d_1", "MaxPooling2D", new[] { 7, 7, 64 }, 0, new[] { "re_lu_1" }, "k3"),
+                new("max_pooling2d_1", "MaxPooling2D", new[] { 7, 7, 64 }, 0, new[] { "re_lu_1" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid" }),
                 new("flatten", "Flatten", new[] { 3136 }, 0, new[] { "max_pooling2d_1" }, "view"),
-                new("dense", "Dense", new[] { 128 }, 401536, new[] { "flatten" }, "k4"),
-                new("dropout", "Dropout", new[] { 128 }, 0, new[] { "dense" }, "k5"),
-                new("dense_1", "Dense", new[] { 10 }, 1290, new[] { "dropout" }, "k6"),
+                new("dense", "Dense", new[] { 128 }, 401536, new[] { "flatten" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 128, ["activation"] = "relu", ["use_bias"] = true }),
+                new("dropout", "Dropout", new[] { 128 }, 0, new[] { "dense" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["rate"] = 0.3 }),
+                new("dense_1", "Dense", new[] { 10 }, 1290, new[] { "dropout" }, "k6", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 10, ["activation"] = "softmax", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

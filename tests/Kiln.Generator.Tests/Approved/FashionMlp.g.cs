@@ -113,9 +113,9 @@ ________________________________________________________________________________
             layers: new global::Kiln.LayerInfo[]
             {
                 new("flatten", "Flatten", new[] { 784 }, 0, new[] { "input" }, "view"),
-                new("dense", "Dense", new[] { 300 }, 235500, new[] { "flatten" }, "k0"),
-                new("dense_1", "Dense", new[] { 100 }, 30100, new[] { "dense" }, "k1"),
-                new("dense_2", "Dense", new[] { 10 }, 1010, new[] { "dense_1" }, "k2"),
+                new("dense", "Dense", new[] { 300 }, 235500, new[] { "flatten" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 300, ["activation"] = "relu", ["use_bias"] = true }),
+                new("dense_1", "Dense", new[] { 100 }, 30100, new[] { "dense" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 100, ["activation"] = "relu", ["use_bias"] = true }),
+                new("dense_2", "Dense", new[] { 10 }, 1010, new[] { "dense_1" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 10, ["activation"] = "softmax", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -201,18 +201,18 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("in", "MaxPooling2D", new[] { 4, 4, 3 }, 0, new[] { "input" }, "k0"),
-                new("b1", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, "k1"),
-                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, "k2"),
-                new("b3", "Conv2D", new[] { 4, 4, 3 }, 57, new[] { "conv2d" }, "k3"),
-                new("average_pooling2d", "AveragePooling2D", new[] { 4, 4, 3 }, 0, new[] { "in" }, "k4"),
-                new("bp", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "average_pooling2d" }, "k5"),
-                new("mixed", "Concatenate", new[] { 4, 4, 7 }, 0, new[] { "b1", "b3", "bp" }, "k6"),
-                new("top", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, "k7"),
-                new("bottom", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, "k8"),
-                new("concatenate", "Concatenate", new[] { 8, 4, 2 }, 0, new[] { "top", "bottom" }, "k9"),
+                new("in", "MaxPooling2D", new[] { 4, 4, 3 }, 0, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same" }),
+                new("b1", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "relu", ["use_bias"] = true }),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "in" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "relu", ["use_bias"] = true }),
+                new("b3", "Conv2D", new[] { 4, 4, 3 }, 57, new[] { "conv2d" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 3, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
+                new("average_pooling2d", "AveragePooling2D", new[] { 4, 4, 3 }, 0, new[] { "in" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same" }),
+                new("bp", "Conv2D", new[] { 4, 4, 2 }, 8, new[] { "average_pooling2d" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "linear", ["use_bias"] = true }),
+                new("mixed", "Concatenate", new[] { 4, 4, 7 }, 0, new[] { "b1", "b3", "bp" }, "k6", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1 }),
+                new("top", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, "k7", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "linear", ["use_bias"] = true }),
+                new("bottom", "Conv2D", new[] { 4, 4, 2 }, 16, new[] { "mixed" }, "k8", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 1, 1 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "linear", ["use_bias"] = true }),
+                new("concatenate", "Concatenate", new[] { 8, 4, 2 }, 0, new[] { "top", "bottom" }, "k9", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = 1 }),
                 new("flatten", "Flatten", new[] { 64 }, 0, new[] { "concatenate" }, "view"),
-                new("dense", "Dense", new[] { 2 }, 130, new[] { "flatten" }, "k10"),
+                new("dense", "Dense", new[] { 2 }, 130, new[] { "flatten" }, "k10", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "sigmoid", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -128,9 +128,9 @@ ________________________________________________________________________________
                 new("a", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>(), "k0"),
                 new("b", "InputLayer", new[] { 3 }, 0, global::System.Array.Empty<string>(), "k1"),
                 new("ab", "Multiply", new[] { 3 }, 0, new[] { "a", "b" }, "k2"),
-                new("da", "Dense", new[] { 3 }, 12, new[] { "a" }, "k3"),
+                new("da", "Dense", new[] { 3 }, 12, new[] { "a" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "tanh", ["use_bias"] = true }),
                 new("add", "Add", new[] { 3 }, 0, new[] { "ab", "da", "b" }, "k4"),
-                new("dense", "Dense", new[] { 2 }, 8, new[] { "add" }, "k5"),
+                new("dense", "Dense", new[] { 2 }, 8, new[] { "add" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -114,12 +114,12 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("h", "Dense", new[] { 6 }, 42, new[] { "input" }, "k0"),
-                new("grid", "Reshape", new[] { 2, 3 }, 0, new[] { "h" }, "view"),
+                new("h", "Dense", new[] { 6 }, 42, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 6, ["activation"] = "linear", ["use_bias"] = true }),
+                new("grid", "Reshape", new[] { 2, 3 }, 0, new[] { "h" }, "view", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["target_shape"] = new[] { 2, 3 } }),
                 new("flat", "Flatten", new[] { 6 }, 0, new[] { "grid" }, "view"),
                 new("positive", "ReLU", new[] { 6 }, 0, new[] { "h" }, "k1"),
                 new("add", "Add", new[] { 6 }, 0, new[] { "flat", "positive", "h", "h" }, "k2"),
-                new("dense", "Dense", new[] { 2 }, 14, new[] { "add" }, "k3"),
+                new("dense", "Dense", new[] { 2 }, 14, new[] { "add" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -156,17 +156,17 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 32, 32, 64 }, 1792, new[] { "input" }, "k0"),
-                new("leaky_re_lu", "LeakyReLU", new[] { 32, 32, 64 }, 0, new[] { "conv2d" }, "k0"),
-                new("conv2d_1", "Conv2D", new[] { 16, 16, 64 }, 65600, new[] { "leaky_re_lu" }, "k1"),
-                new("leaky_re_lu_1", "LeakyReLU", new[] { 16, 16, 64 }, 0, new[] { "conv2d_1" }, "k1"),
-                new("conv2d_2", "Conv2D", new[] { 8, 8, 64 }, 65600, new[] { "leaky_re_lu_1" }, "k2"),
-                new("leaky_re_lu_2", "LeakyReLU", new[] { 8, 8, 64 }, 0, new[] { "conv2d_2" }, "k2"),
-                new("conv2d_3", "Conv2D", new[] { 4, 4, 64 }, 65600, new[] { "leaky_re_lu_2" }, "k3"),
-                new("leaky_re_lu_3", "LeakyReLU", new[] { 4, 4, 64 }, 0, new[] { "conv2d_3" }, "k3"),
+                new("conv2d", "Conv2D", new[] { 32, 32, 64 }, 1792, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
+                new("leaky_re_lu", "LeakyReLU", new[] { 32, 32, 64 }, 0, new[] { "conv2d" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["negative_slope"] = 0.3 }),
+                new("conv2d_1", "Conv2D", new[] { 16, 16, 64 }, 65600, new[] { "leaky_re_lu" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 4, 4 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
+                new("leaky_re_lu_1", "LeakyReLU", new[] { 16, 16, 64 }, 0, new[] { "conv2d_1" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["negative_slope"] = 0.3 }),
+                new("conv2d_2", "Conv2D", new[] { 8, 8, 64 }, 65600, new[] { "leaky_re_lu_1" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 4, 4 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
+                new("leaky_re_lu_2", "LeakyReLU", new[] { 8, 8, 64 }, 0, new[] { "conv2d_2" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["negative_slope"] = 0.3 }),
+                new("conv2d_3", "Conv2D", new[] { 4, 4, 64 }, 65600, new[] { "leaky_re_lu_2" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 4, 4 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
+                new("leaky_re_lu_3", "LeakyReLU", new[] { 4, 4, 64 }, 0, new[] { "conv2d_3" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["negative_slope"] = 0.3 }),
                 new("flatten", "Flatten", new[] { 1024 }, 0, new[] { "leaky_re_lu_3" }, "view"),
-                new("dropout", "Dropout", new[] { 1024 }, 0, new[] { "flatten" }, "k4"),
-                new("dense", "Dense", new[] { 1 }, 1025, new[] { "dropout" }, "k5"),
+                new("dropout", "Dropout", new[] { 1024 }, 0, new[] { "flatten" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["rate"] = 0.4 }),
+                new("dense", "Dense", new[] { 1 }, 1025, new[] { "dropout" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 1, ["activation"] = "sigmoid", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -160,19 +160,19 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("dense", "Dense", new[] { 8192 }, 270336, new[] { "input" }, "k0"),
+                new("dense", "Dense", new[] { 8192 }, 270336, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 8192, ["activation"] = "linear", ["use_bias"] = true }),
                 new("re_lu", "ReLU", new[] { 8192 }, 0, new[] { "dense" }, "k0"),
-                new("reshape", "Reshape", new[] { 16, 16, 32 }, 0, new[] { "re_lu" }, "view"),
-                new("conv2d", "Conv2D", new[] { 16, 16, 32 }, 9248, new[] { "reshape" }, "k1"),
+                new("reshape", "Reshape", new[] { 16, 16, 32 }, 0, new[] { "re_lu" }, "view", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["target_shape"] = new[] { 16, 16, 32 } }),
+                new("conv2d", "Conv2D", new[] { 16, 16, 32 }, 9248, new[] { "reshape" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 32, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
                 new("re_lu_1", "ReLU", new[] { 16, 16, 32 }, 0, new[] { "conv2d" }, "k1"),
-                new("conv2d_1", "Conv2D", new[] { 16, 16, 64 }, 51264, new[] { "re_lu_1" }, "k2"),
+                new("conv2d_1", "Conv2D", new[] { 16, 16, 64 }, 51264, new[] { "re_lu_1" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 5, 5 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
                 new("re_lu_2", "ReLU", new[] { 16, 16, 64 }, 0, new[] { "conv2d_1" }, "k2"),
-                new("conv2d_transpose", "Conv2DTranspose", new[] { 32, 32, 64 }, 65600, new[] { "re_lu_2" }, "k3"),
+                new("conv2d_transpose", "Conv2DTranspose", new[] { 32, 32, 64 }, 65600, new[] { "re_lu_2" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 4, 4 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
                 new("re_lu_3", "ReLU", new[] { 32, 32, 64 }, 0, new[] { "conv2d_transpose" }, "k3"),
-                new("conv2d_2", "Conv2D", new[] { 32, 32, 64 }, 102464, new[] { "re_lu_3" }, "k4"),
+                new("conv2d_2", "Conv2D", new[] { 32, 32, 64 }, 102464, new[] { "re_lu_3" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 64, ["kernel_size"] = new[] { 5, 5 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
                 new("re_lu_4", "ReLU", new[] { 32, 32, 64 }, 0, new[] { "conv2d_2" }, "k4"),
-                new("conv2d_3", "Conv2D", new[] { 32, 32, 3 }, 9411, new[] { "re_lu_4" }, "k5"),
-                new("activation", "Activation", new[] { 32, 32, 3 }, 0, new[] { "conv2d_3" }, "k5"),
+                new("conv2d_3", "Conv2D", new[] { 32, 32, 3 }, 9411, new[] { "re_lu_4" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 3, ["kernel_size"] = new[] { 7, 7 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = true }),
+                new("activation", "Activation", new[] { 32, 32, 3 }, 0, new[] { "conv2d_3" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["activation"] = "tanh" }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

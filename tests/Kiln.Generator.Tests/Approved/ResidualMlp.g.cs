@@ -131,12 +131,12 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("stem", "Dense", new[] { 8 }, 56, new[] { "input" }, "k0"),
-                new("dense", "Dense", new[] { 8 }, 72, new[] { "stem" }, "k1"),
-                new("main", "Dense", new[] { 8 }, 72, new[] { "dense" }, "k2"),
+                new("stem", "Dense", new[] { 8 }, 56, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 8, ["activation"] = "relu", ["use_bias"] = true }),
+                new("dense", "Dense", new[] { 8 }, 72, new[] { "stem" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 8, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("main", "Dense", new[] { 8 }, 72, new[] { "dense" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 8, ["activation"] = "linear", ["use_bias"] = true }),
                 new("add", "Add", new[] { 8 }, 0, new[] { "main", "stem" }, "k3"),
                 new("re_lu", "ReLU", new[] { 8 }, 0, new[] { "add" }, "k3"),
-                new("dense_1", "Dense", new[] { 3 }, 27, new[] { "re_lu" }, "k4"),
+                new("dense_1", "Dense", new[] { 3 }, 27, new[] { "re_lu" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

@@ -146,13 +146,13 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("h", "Dense", new[] { 6 }, 36, new[] { "input" }, "k0"),
-                new("a", "Dense", new[] { 6 }, 42, new[] { "h" }, "k1"),
-                new("b", "Dense", new[] { 6 }, 42, new[] { "h" }, "k2"),
+                new("h", "Dense", new[] { 6 }, 36, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 6, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("a", "Dense", new[] { 6 }, 42, new[] { "h" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 6, ["activation"] = "linear", ["use_bias"] = true }),
+                new("b", "Dense", new[] { 6 }, 42, new[] { "h" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 6, ["activation"] = "linear", ["use_bias"] = true }),
                 new("diff", "Subtract", new[] { 6 }, 0, new[] { "a", "b" }, "k3"),
-                new("gate", "Dense", new[] { 6 }, 42, new[] { "h" }, "k4"),
+                new("gate", "Dense", new[] { 6 }, 42, new[] { "h" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 6, ["activation"] = "sigmoid", ["use_bias"] = true }),
                 new("multiply", "Multiply", new[] { 6 }, 0, new[] { "diff", "gate" }, "k5"),
-                new("dense", "Dense", new[] { 2 }, 14, new[] { "multiply" }, "k6"),
+                new("dense", "Dense", new[] { 2 }, 14, new[] { "multiply" }, "k6", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 2, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

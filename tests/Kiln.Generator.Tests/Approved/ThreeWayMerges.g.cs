@@ -153,14 +153,14 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("p", "Dense", new[] { 5 }, 25, new[] { "input" }, "k0"),
-                new("q", "Dense", new[] { 5 }, 30, new[] { "p" }, "k1"),
-                new("r", "Dense", new[] { 5 }, 30, new[] { "p" }, "k2"),
+                new("p", "Dense", new[] { 5 }, 25, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("q", "Dense", new[] { 5 }, 30, new[] { "p" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true }),
+                new("r", "Dense", new[] { 5 }, 30, new[] { "p" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true }),
                 new("product", "Multiply", new[] { 5 }, 0, new[] { "p", "q", "r" }, "k3"),
                 new("mean", "Average", new[] { 5 }, 0, new[] { "p", "q", "r" }, "k4"),
                 new("largest", "Maximum", new[] { 5 }, 0, new[] { "p", "q", "r" }, "k5"),
-                new("concatenate", "Concatenate", new[] { 15 }, 0, new[] { "product", "mean", "largest" }, "k6"),
-                new("dense", "Dense", new[] { 3 }, 48, new[] { "concatenate" }, "k7"),
+                new("concatenate", "Concatenate", new[] { 15 }, 0, new[] { "product", "mean", "largest" }, "k6", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1 }),
+                new("dense", "Dense", new[] { 3 }, 48, new[] { "concatenate" }, "k7", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

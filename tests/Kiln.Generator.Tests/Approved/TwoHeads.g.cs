@@ -136,10 +136,10 @@ ________________________________________________________________________________
             },
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 4, 4, 3 }, 30, new[] { "input" }, "k0"),
+                new("conv2d", "Conv2D", new[] { 4, 4, 3 }, 30, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 3, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "tanh", ["use_bias"] = true }),
                 new("features", "GlobalAveragePooling2D", new[] { 3 }, 0, new[] { "conv2d" }, "k1"),
-                new("class", "Dense", new[] { 3 }, 12, new[] { "features" }, "k2"),
-                new("size", "Dense", new[] { 1 }, 4, new[] { "features" }, "k3"),
+                new("class", "Dense", new[] { 3 }, 12, new[] { "features" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
+                new("size", "Dense", new[] { 1 }, 4, new[] { "features" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 1, ["activation"] = "linear", ["use_bias"] = true }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
