@@ -1,0 +1,91 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Kiln.Distributed.Worker;
+
+namespace Kiln.Distributed.Tests;
+
+/// <summary>
+/// Data-parallel training over Open MPI, two ranks on this machine (tests/Kiln.Distributed.Worker
+/// is one rank). Each test starts one or two mpirun jobs of a few seconds.
+/// </summary>
+public sealed class DataParallelTests
+{
+    [Fact]
+    public void TwoRanksOfBatch16TrainAsOneProcessOfBatch32()
+    {
+        string dir = MpiRun.Directory("equivalence");
+        var run = MpiRun.Start(2, "equivalence", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        // The same run in this process: one rank, the global batch of 32.
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaMlp(batchSize: 32, seed: 3);
+        var history = reference.Fit(ReplicaData.Make(193, 7), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Make(37, 8), verbose: 0);
+
+        var replica = new ReplicaMlp(batchSize: 32, seed: 99);
+        replica.LoadWeights(Path.Combine(dir, "weights.safetensors"));
+        var expected = reference.Parameters.Span;
+        var actual = replica.Parameters.Span;
+        Assert.False(expected.SequenceEqual(new ReplicaMlp(batchSize: 32, seed: 3).Parameters.Span), "training changed nothing");
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f + 1e-5f * Math.Abs(expected[i]),
+                $"parameter {i}: one process {expected[i]}, two ranks {actual[i]}");
+
+        // Loss, accuracy and validation reduced over the ranks; one file, written by rank 0 alone.
+        var lines = File.ReadAllLines(Path.Combine(dir, "history.csv"));
+        Assert.Equal(1 + 3, lines.Length);
+        var names = lines[0].Split(',');
+        foreach (string name in new[] { "loss", "accuracy", "val_loss", "val_accuracy" })
+        {
+            int column = Array.IndexOf(names, name);
+            Assert.True(column >= 0, $"history.csv has no column {name}: {lines[0]}");
+            for (int epoch = 0; epoch < 3; epoch++)
+            {
+                double logged = double.Parse(lines[1 + epoch].Split(',')[column], CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(logged - history[name][epoch]) <= 1e-5, $"{name} epoch {epoch + 1}: one process {history[name][epoch]}, two ranks {logged}");
+            }
+        }
+    }
+
+    [Fact]
+    public void ResumingRank0sCheckpointGivesTheUninterruptedWeightsBitwise()
+    {
+        string dir = MpiRun.Directory("resume");
+        var full = MpiRun.Start(2, "full", dir);
+        Assert.True(full.ExitCode == 0, full.Output);
+        Assert.True(File.Exists(Path.Combine(dir, "ckpt-02.safetensors")), full.Output);
+        var resumed = MpiRun.Start(2, "resume", dir);
+        Assert.True(resumed.ExitCode == 0, resumed.Output);
+
+        var a = new ReplicaBatchNormNet(batchSize: 16, seed: 1);
+        var b = new ReplicaBatchNormNet(batchSize: 16, seed: 2);
+        a.LoadWeights(Path.Combine(dir, "final.safetensors"));
+        b.LoadWeights(Path.Combine(dir, "resumed.safetensors"));
+        Assert.True(a.Parameters.Span.SequenceEqual(b.Parameters.Span), "the resumed weights differ from the uninterrupted run's");
+        Assert.True(a.State.Span.SequenceEqual(b.State.Span), "the resumed moving statistics differ from the uninterrupted run's");
+        Assert.False(a.Parameters.Span.SequenceEqual(new ReplicaBatchNormNet(batchSize: 16, seed: 5).Parameters.Span), "training changed nothing");
+    }
+
+    [Fact]
+    public void ARankKilledMidRunEndsTheJobWithAnErrorInsteadOfAHang()
+    {
+        var run = MpiRun.Start(2, "die", MpiRun.Directory("die"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.DoesNotContain("finished", run.Output);
+        // Open MPI's launcher names the rank that died and how.
+        Assert.Contains("rank 1", run.Output);
+        Assert.Contains("signal 9", run.Output);
+    }
+
+    [Fact]
+    public void RanksWithDifferentWeightsAreRefusedOnEveryRank()
+    {
+        var run = MpiRun.Start(2, "mismatch", MpiRun.Directory("mismatch"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.DoesNotContain("finished", run.Output);
+        Assert.Contains("ReplicaMlp: at the start of Fit, rank", run.Output);
+        Assert.Contains("differ from rank 0 in the weights (1 of 2 ranks)", run.Output);
+    }
+}

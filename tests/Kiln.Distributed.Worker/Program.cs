@@ -1,0 +1,70 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using Kiln;
+using Kiln.Distributed;
+using Kiln.Distributed.Worker;
+
+// One rank of the runs Kiln.Distributed.Tests checks: worker <scenario> <directory>.
+//   equivalence  ReplicaMlp, per-rank batch 16, 193 samples (the last global batch of 1 leaves rank 0 none),
+//                3 epochs of SGD with momentum, validation; rank 0 writes weights.safetensors and history.csv.
+//   full         ReplicaBatchNormNet, 4 epochs, a training checkpoint each epoch (ckpt-NN.safetensors), final.safetensors.
+//   resume       the same from ckpt-02.safetensors to epoch 4: resumed.safetensors.
+//   die          rank 1 kills itself (SIGKILL) in the 4th step; rank 0 would print "finished" if it ever got there.
+//   mismatch     rank 1 builds its model with another seed: Fit must refuse on every rank.
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|mismatch DIRECTORY");
+    return 2;
+}
+string scenario = args[0], directory = args[1];
+KilnSettings.Threads = 1;
+using var mpi = Mpi.Initialize();
+var train = ReplicaData.Make(193, 7);
+var valid = ReplicaData.Make(37, 8);
+switch (scenario)
+{
+    case "equivalence":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3);
+        model.Fit(train, 3, new Sgd(0.05, momentum: 0.9), validation: valid, verbose: 0,
+            callbacks: [new CsvLogger(Path.Combine(directory, "history.csv"))], distributed: mpi);
+        if (mpi.IsRoot) model.SaveWeights(Path.Combine(directory, "weights.safetensors"));
+        break;
+    }
+    case "full" or "resume":
+    {
+        var model = new ReplicaBatchNormNet(batchSize: 16, seed: 5);
+        bool resume = scenario == "resume";
+        model.Fit(train, 4, new Adam(1e-2f), validation: valid, verbose: 0,
+            callbacks: resume ? [] : [new ModelCheckpoint(Path.Combine(directory, "ckpt-{epoch:02d}.safetensors"), saveBestOnly: false)],
+            resumeFrom: resume ? Path.Combine(directory, "ckpt-02.safetensors") : null, distributed: mpi);
+        if (mpi.IsRoot) model.SaveWeights(Path.Combine(directory, resume ? "resumed.safetensors" : "final.safetensors"));
+        break;
+    }
+    case "die":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3);
+        var killer = new LambdaCallback
+        {
+            OnBatchEnd = (batch, _, context) =>
+            {
+                if (context.Rank == 1 && batch == 3) Process.GetCurrentProcess().Kill();
+            },
+        };
+        model.Fit(train, 1000, new Sgd(0.05), verbose: 0, callbacks: [killer], distributed: mpi);
+        Console.WriteLine($"rank {mpi.Rank} finished");
+        break;
+    }
+    case "mismatch":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3 + mpi.Rank);
+        model.Fit(train, 1, new Sgd(0.05), verbose: 0, distributed: mpi);
+        Console.WriteLine($"rank {mpi.Rank} finished");
+        break;
+    }
+    default:
+        Console.Error.WriteLine($"unknown scenario '{scenario}'");
+        return 2;
+}
+return 0;
