@@ -69,6 +69,17 @@ public sealed class DataParallelTests
     }
 
     [Fact]
+    public void AReplicatedTrainingStepAllocatesNothing()
+    {
+        string dir = MpiRun.Directory("allocations");
+        var run = MpiRun.Start(2, "allocations", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+        // Five steps on each rank: batches, the count, loss and stop collectives, the gradient allreduce, callbacks.
+        for (int rank = 0; rank < 2; rank++)
+            Assert.Equal("0", File.ReadAllText(Path.Combine(dir, $"allocated-{rank}.txt")));
+    }
+
+    [Fact]
     public void ARankKilledMidRunEndsTheJobWithAnErrorInsteadOfAHang()
     {
         var run = MpiRun.Start(2, "die", MpiRun.Directory("die"));

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Threading;
 using Kiln;
 using Kiln.Distributed;
 using Kiln.Distributed.Worker;
@@ -12,6 +13,8 @@ using Kiln.Distributed.Worker;
 //   resume       the same from ckpt-02.safetensors to epoch 4: resumed.safetensors.
 //   die          rank 1 kills itself (SIGKILL) in the 4th step; rank 0 would print "finished" if it ever got there.
 //   mismatch     rank 1 builds its model with another seed: Fit must refuse on every rank.
+//   allocations  20 epochs of ReplicaMlp; each rank writes allocated-R.txt: the bytes its thread allocated over
+//                steps 2 to 6 of epoch 16 (warmed up, with a pause for tiered compilation in epoch 11).
 if (args.Length != 2)
 {
     Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|mismatch DIRECTORY");
@@ -54,6 +57,24 @@ switch (scenario)
         };
         model.Fit(train, 1000, new Sgd(0.05), verbose: 0, callbacks: [killer], distributed: mpi);
         Console.WriteLine($"rank {mpi.Rank} finished");
+        break;
+    }
+    case "allocations":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3);
+        long before = 0, allocated = -1;
+        var probe = new LambdaCallback
+        {
+            OnEpochBegin = (epoch, _) => { if (epoch == 10) Thread.Sleep(300); },
+            OnBatchEnd = (batch, _, context) =>
+            {
+                if (context.Epoch != 15) return;
+                if (batch == 0) before = GC.GetAllocatedBytesForCurrentThread();
+                if (batch == 5) allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            },
+        };
+        model.Fit(train, 20, new Sgd(0.05, momentum: 0.9), verbose: 0, callbacks: [probe], distributed: mpi);
+        File.WriteAllText(Path.Combine(directory, $"allocated-{mpi.Rank}.txt"), allocated.ToString(System.Globalization.CultureInfo.InvariantCulture));
         break;
     }
     case "mismatch":
