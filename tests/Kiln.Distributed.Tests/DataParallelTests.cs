@@ -91,6 +91,16 @@ public sealed class DataParallelTests
     }
 
     [Fact]
+    public void AStopAskedForOnOneRankStopsEveryRankAfterTheSameBatch()
+    {
+        var run = MpiRun.Start(2, "stop", MpiRun.Directory("stop"));
+        Assert.True(run.ExitCode == 0, run.Output);
+        // Epoch 1's 7 steps (193 samples in global batches of 32), then 3 of epoch 2; the epoch that stopped is recorded.
+        Assert.Contains("rank 0: 10 steps, 2 epochs", run.Output);
+        Assert.Contains("rank 1: 10 steps, 2 epochs", run.Output);
+    }
+
+    [Fact]
     public void RanksWithDifferentWeightsAreRefusedOnEveryRank()
     {
         var run = MpiRun.Start(2, "mismatch", MpiRun.Directory("mismatch"));

@@ -12,6 +12,7 @@ using Kiln.Distributed.Worker;
 //   full         ReplicaBatchNormNet, 4 epochs, a training checkpoint each epoch (ckpt-NN.safetensors), final.safetensors.
 //   resume       the same from ckpt-02.safetensors to epoch 4: resumed.safetensors.
 //   die          rank 1 kills itself (SIGKILL) in the 4th step; rank 0 would print "finished" if it ever got there.
+//   stop         rank 1 alone sets StopTraining after the 3rd batch of epoch 2; every rank prints its step count.
 //   mismatch     rank 1 builds its model with another seed: Fit must refuse on every rank.
 //   allocations  20 epochs of ReplicaMlp; each rank writes allocated-R.txt: the bytes its thread allocated over
 //                steps 2 to 6 of epoch 16 (warmed up, with a pause for tiered compilation in epoch 11).
@@ -75,6 +76,21 @@ switch (scenario)
         };
         model.Fit(train, 20, new Sgd(0.05, momentum: 0.9), verbose: 0, callbacks: [probe], distributed: mpi);
         File.WriteAllText(Path.Combine(directory, $"allocated-{mpi.Rank}.txt"), allocated.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        break;
+    }
+    case "stop":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3);
+        var optimizer = new Sgd(0.05);
+        var stopper = new LambdaCallback
+        {
+            OnBatchEnd = (batch, _, context) =>
+            {
+                if (context.Rank == 1 && context.Epoch == 1 && batch == 2) context.StopTraining = true;
+            },
+        };
+        var history = model.Fit(train, 5, optimizer, verbose: 0, callbacks: [stopper], distributed: mpi);
+        Console.WriteLine($"rank {mpi.Rank}: {optimizer.Iterations} steps, {history.Epochs} epochs");
         break;
     }
     case "mismatch":

@@ -15,7 +15,7 @@ internal sealed class DataParallel
     private static readonly string[] Checked = ["the weights", "the non-trainable state (moving statistics)", "the optimizer's state", "the random stream", "Fit's arguments (batch size, epochs, sample counts)"];
 
     private readonly ICommunicator _communicator;
-    private readonly double[] _one = new double[1];
+    private readonly double[] _one = new double[1], _join = new double[2];
     private readonly double[] _stats, _evaluation, _mismatches = new double[5];
     private readonly byte[] _checksums = new byte[5 * sizeof(uint)], _random = new byte[4 * sizeof(ulong)];
 
@@ -39,12 +39,16 @@ internal sealed class DataParallel
             throw new ArgumentException($"The communicator says rank {communicator.Rank} of {communicator.Size}; a rank is in 0..Size − 1.", "distributed");
     }
 
-    /// <summary>The samples all ranks bring to this step; 0 when every rank's shard has ended.</summary>
-    public int Join(int samples)
+    /// <summary>
+    /// The samples all ranks bring to this step (0 when every rank's shard has ended), and whether
+    /// any rank asked to stop: one collective per step for both.
+    /// </summary>
+    public (int Samples, bool Stop) Join(int samples, bool stop)
     {
-        _one[0] = samples;
-        _communicator.AllReduceSum(_one);
-        return (int)_one[0];
+        _join[0] = samples;
+        _join[1] = stop ? 1 : 0;
+        _communicator.AllReduceSum(_join);
+        return ((int)_join[0], _join[1] > 0);
     }
 
     /// <summary>Whether any rank set <paramref name="flag"/> (a callback asked to stop on one rank: all stop together).</summary>

@@ -266,9 +266,15 @@ public abstract partial class Model
                     if (!more && replicas is null) break;
                     ended = !more;
                     int n = more ? CheckBatch(batch, nameof(train)) : 0, local = n;
-                    // Distributed: n becomes the step's samples over all ranks; a rank whose shard
-                    // has ended joins with none, until every rank's has.
-                    if (replicas is not null && (n = replicas.Join(local)) == 0) break;
+                    // Distributed: n becomes the step's samples over all ranks; a rank whose shard has
+                    // ended joins with none, until every rank's has. A stop asked for on any rank after
+                    // the previous batch stops them all here, before this one.
+                    if (replicas is not null)
+                    {
+                        (n, bool stop) = replicas.Join(local, context.StopTraining);
+                        context.StopTraining = stop;
+                        if (n == 0 || stop) break;
+                    }
                     foreach (var c in hooks) c.OnBatchBegin(b, context);
 
                     float loss = replicas is null
@@ -284,13 +290,16 @@ public abstract partial class Model
                     for (int i = 0; i < k + m; i++) running[1 + i] = metricSums[i] / seen;
                     progress?.BatchEnd(seen, Math.Max(seen, train.Samples), batchLogs);
                     foreach (var c in hooks) c.OnBatchEnd(b, batchLogs, context);
-                    if (replicas is not null) context.StopTraining = replicas.Any(context.StopTraining);
                     b++;
-                    if (context.StopTraining) break;
+                    if (context.StopTraining && replicas is null) break;
                 }
                 if (b == 0)
                     throw new InvalidOperationException($"The training source gave no batches in epoch {epoch + 1}: it is empty.");
-                replicas?.EndEpoch(this, optimizer);
+                if (replicas is not null)
+                {
+                    context.StopTraining = replicas.Any(context.StopTraining);
+                    replicas.EndEpoch(this, optimizer);
+                }
 
                 // A callback may stop mid-epoch: the epoch's means cover the samples it saw.
                 Span<double> values = epochLogs.Values;
