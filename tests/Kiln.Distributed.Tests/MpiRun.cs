@@ -15,7 +15,8 @@ internal static class MpiRun
 
     /// <summary>
     /// <c>mpirun --allow-run-as-root --oversubscribe -np <paramref name="ranks"/> dotnet Kiln.Distributed.Worker.dll scenario directory</c>:
-    /// oversubscribed so that 2 ranks start on a machine with fewer cores, unbound so that they share them.
+    /// oversubscribed so that 2 ranks start on a machine with fewer cores, unbound so that they share them,
+    /// and yielding while they wait in a collective rather than spinning on a core the other rank needs.
     /// </summary>
     public static Result Start(int ranks, string scenario, string directory)
     {
@@ -27,7 +28,7 @@ internal static class MpiRun
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in (string[])["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", ranks.ToString(),
+        foreach (string a in (string[])["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1", "-np", ranks.ToString(),
                      "dotnet", worker, scenario, directory])
             start.ArgumentList.Add(a);
         var output = new StringBuilder();
