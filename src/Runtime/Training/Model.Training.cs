@@ -238,7 +238,9 @@ public abstract partial class Model
             {
                 context.Rank = replicas.Rank;
                 context.Ranks = replicas.Size;
-                replicas.CheckStart(this, optimizer, ((long)BatchSize << 48) ^ ((long)epochs << 32) ^ ((long)train.Samples << 16) ^ validationSamples);
+                // Where Kiln shards a dataset, every rank must hold all of it; batch sources are each rank's own shard.
+                long samples = source is ShardedDatasetBatches ? ((long)train.Samples << 24) ^ validationSamples : 0;
+                replicas.CheckStart(this, optimizer, ((long)BatchSize << 48) ^ ((long)epochs << 40) ^ samples);
                 _replicas = replicas;
             }
             progress?.TrainBegin(train.Samples, validationSamples);
@@ -268,12 +270,13 @@ public abstract partial class Model
                     int n = more ? CheckBatch(batch, nameof(train)) : 0, local = n;
                     // Distributed: n becomes the step's samples over all ranks; a rank whose shard has
                     // ended joins with none, until every rank's has. A stop asked for on any rank after
-                    // the previous batch stops them all here, before this one.
+                    // the previous batch stops them all here, before this one (a stop asked for as the
+                    // epoch began takes effect after its first batch, as without ranks).
                     if (replicas is not null)
                     {
                         (n, bool stop) = replicas.Join(local, context.StopTraining);
                         context.StopTraining = stop;
-                        if (n == 0 || stop) break;
+                        if (n == 0 || (stop && b > 0)) break;
                     }
                     foreach (var c in hooks) c.OnBatchBegin(b, context);
 
