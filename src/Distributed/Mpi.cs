@@ -41,6 +41,7 @@ public sealed unsafe class Mpi : ICommunicator, IDisposable
         {
             if (_current is not null) return _current;
             if (_finalized) throw new InvalidOperationException("MPI was finalized in this process; it cannot be initialized again.");
+            LoadLibrary();
             int already, provided;
             OpenMpi.Check(OpenMpi.Initialized(&already), "MPI_Initialized");
             if (already == 0)
@@ -52,6 +53,19 @@ public sealed unsafe class Mpi : ICommunicator, IDisposable
             OpenMpi.Check(OpenMpi.CommRank(OpenMpi.CommWorld, &rank), "MPI_Comm_rank");
             OpenMpi.Check(OpenMpi.CommSize(OpenMpi.CommWorld, &size), "MPI_Comm_size");
             return _current = new Mpi(rank, size);
+        }
+    }
+
+    /// <summary>Binds libmpi, so that a missing or foreign library is reported as itself, not as a type initializer's failure.</summary>
+    private static void LoadLibrary()
+    {
+        try
+        {
+            System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(OpenMpi).TypeHandle);
+        }
+        catch (TypeInitializationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
         }
     }
 

@@ -50,6 +50,41 @@ public sealed class DataParallelTests
     }
 
     [Fact]
+    public void BatchSourcesOfUnequalShardsTrainAsTheirInterleavedGlobalBatches()
+    {
+        string dir = MpiRun.Directory("sources");
+        var run = MpiRun.Start(2, "sources", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        // Rank 0 brings samples 0–95 in 6 batches of 16, rank 1 samples 96–192 in 7 (the last of 1, alone):
+        // one process trains on step s's two batches one after the other, unshuffled, in batches of 32.
+        var all = ReplicaData.Make(193, 7);
+        var order = new System.Collections.Generic.List<int>();
+        for (int step = 0; step < 7; step++)
+            foreach (int first in new[] { 0, 96 })
+                for (int i = first + 16 * step; i < Math.Min(first + 16 * (step + 1), first == 0 ? 96 : 193); i++) order.Add(i);
+        Assert.Equal(193, order.Count);
+        var x = new float[193 * 6];
+        var y = new float[193];
+        for (int j = 0; j < 193; j++)
+        {
+            all.Features.AsSpan(order[j] * 6, 6).CopyTo(x.AsSpan(j * 6));
+            y[j] = all.Targets[order[j]];
+        }
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaMlp(batchSize: 32, seed: 3);
+        reference.Fit(new Dataset(x, y, [6], 1), 3, new Sgd(0.05, momentum: 0.9), shuffle: false, verbose: 0);
+
+        var replica = new ReplicaMlp(batchSize: 32, seed: 99);
+        replica.LoadWeights(Path.Combine(dir, "sources.safetensors"));
+        var expected = reference.Parameters.Span;
+        var actual = replica.Parameters.Span;
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f + 1e-5f * Math.Abs(expected[i]),
+                $"parameter {i}: one process {expected[i]}, two ranks {actual[i]}");
+    }
+
+    [Fact]
     public void ResumingRank0sCheckpointGivesTheUninterruptedWeightsBitwise()
     {
         string dir = MpiRun.Directory("resume");

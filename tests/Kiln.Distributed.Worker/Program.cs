@@ -12,6 +12,8 @@ using Kiln.Distributed.Worker;
 //   full         ReplicaBatchNormNet, 4 epochs, a training checkpoint each epoch (ckpt-NN.safetensors), final.safetensors.
 //   resume       the same from ckpt-02.safetensors to epoch 4: resumed.safetensors.
 //   die          rank 1 kills itself (SIGKILL) in the 4th step; rank 0 would print "finished" if it ever got there.
+//   sources      Fit on batch sources, each rank its own shard of the 193 samples (rank 0 the first 96, rank 1 the
+//                other 97, so rank 1 trains the last step alone), 3 epochs; rank 0 writes sources.safetensors.
 //   stop         rank 1 alone sets StopTraining after the 3rd batch of epoch 2; every rank prints its step count.
 //   mismatch     rank 1 builds its model with another seed: Fit must refuse on every rank.
 //   allocations  20 epochs of ReplicaMlp; each rank writes allocated-R.txt: the bytes its thread allocated over
@@ -76,6 +78,16 @@ switch (scenario)
         };
         model.Fit(train, 20, new Sgd(0.05, momentum: 0.9), verbose: 0, callbacks: [probe], distributed: mpi);
         File.WriteAllText(Path.Combine(directory, $"allocated-{mpi.Rank}.txt"), allocated.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        break;
+    }
+    case "sources":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3);
+        var shard = mpi.Rank == 0 ? train.Take(96) : train.Skip(96);
+        var validShard = mpi.Rank == 0 ? valid.Take(20) : valid.Skip(20);
+        model.Fit(Pipeline.From(shard).Batch(16), 3, new Sgd(0.05, momentum: 0.9), validation: Pipeline.From(validShard).Batch(16),
+            verbose: 0, distributed: mpi);
+        if (mpi.IsRoot) model.SaveWeights(Path.Combine(directory, "sources.safetensors"));
         break;
     }
     case "stop":
