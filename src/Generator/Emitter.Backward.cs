@@ -23,6 +23,10 @@ internal static partial class Emitter
         bool several = graph.Outputs.Count > 1;
         var lossLines = Summary.FusionLines(program).Where(l => l.StartsWith("loss")).ToList();
         int targetRow = graph.Outputs.Sum(o => o.TargetSize);
+        w.Comment(several
+            ? "Keras' sample_weight, the same for every output (empty when all are 1): each loss is sum(w * loss) / n."
+            : "Keras' sample_weight (empty when all are 1): the loss is sum(w * loss) / n, Keras' sum_over_batch_size.");
+        w.Line("ReadOnlySpan<float> sampleWeights = SampleWeights(n);");
         if (several)
         {
             w.Comment("Keras' loss_weights: the loss is the weighted sum of the outputs' losses, and each output's gradient carries its weight.");
@@ -44,20 +48,20 @@ internal static partial class Emitter
                 LossKind.MeanSquaredError => "MeanSquaredError",
                 _ => throw new System.InvalidOperationException($"no loss kernel for {loss.Kind}"),
             } + (logits && loss.Kind != LossKind.MeanSquaredError ? "FromLogits" : "");
-            // Keras' label_smoothing: the kernel smooths the targets as it reads them (no copy).
-            string smoothing = loss.LabelSmoothing != 0 ? ", " + Float(loss.LabelSmoothing) : "";
+            // Keras' label_smoothing: the kernel smooths the targets as it reads them (no copy); MSE has none.
+            string smoothing = loss.Kind == LossKind.MeanSquaredError ? "" : ", labelSmoothing: " + Float(loss.LabelSmoothing);
             string line = lossLines.First(l => !several || l.StartsWith($"loss of '{output.Layer.Name}'"));
             w.Comment(line.Substring(line.IndexOf(": ", System.StringComparison.Ordinal) + 2));
             if (!several)
             {
-                w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units}{smoothing});");
+                w.Line($"return {K}.Losses.{kernel}({x}, targets, {d}, n, {units}{smoothing}, sampleWeights);");
                 continue;
             }
             int offset = graph.Outputs.Take(step.Input).Sum(o => o.TargetSize);
             string t = locals.Use(step.Z!);
             string weight = Float(loss.Weight);
             w.Line($"{K}.Merge.CopyOut(targets, {t}, n, {output.TargetSize}, {offset}, {targetRow}, accumulate: false);");
-            w.Line($"loss += {weight} * SetOutputLoss({step.Input}, {K}.Losses.{kernel}({x}, {t}, {d}, n, {units}{smoothing}));");
+            w.Line($"loss += {weight} * SetOutputLoss({step.Input}, {K}.Losses.{kernel}({x}, {t}, {d}, n, {units}{smoothing}, sampleWeights));");
             if (loss.Weight != 1) w.Line($"if (gradient) {K}.Merge.Scale({d}, {weight});");
         }
         if (several) w.Line("return loss;");

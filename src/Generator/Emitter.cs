@@ -48,6 +48,14 @@ internal static partial class Emitter
         w.Comment("");
         w.Comment("Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):");
         foreach (var line in Summary.FusionLines(program)) w.Comment("  " + line);
+        var regularized = program.Parameters.Where(p => p.Weight.Regularized).ToList();
+        if (regularized.Count > 0)
+        {
+            w.Comment("");
+            w.Comment("Regularizers (Keras' L1L2; the runtime adds l1*sum|w| + l2*sum(w^2) to each batch's loss and l1*sign(w) + 2*l2*w to the gradient after backward):");
+            foreach (var p in regularized)
+                w.Comment($"  {p.Name}: {RegularizerSpec.Describe(p.Weight.L1, p.Weight.L2)}");
+        }
         w.Comment("");
         long perSample = program.ArenaFloatsPerSample;
         w.Comment(System.FormattableString.Invariant($"Memory: parameters {program.ParameterFloats:N0} floats, gradients the same, state {program.StateFloats:N0} floats;"));
@@ -69,6 +77,11 @@ internal static partial class Emitter
         w.Comment("Steps: " + string.Join(", ", program.AllSteps().GroupBy(s => s.Index).Select(g => $"{g.Key} {string.Join("/", g.Select(StepName))}")));
         w.Line();
     }
+
+    /// <summary>The tensor table's regularizer arguments for a regularized weight, else nothing.</summary>
+    private static string Regularizer(WeightSpec weight) => !weight.Regularized ? ""
+        : (weight.L1 != 0 ? ", L1: " + weight.L1.ToString("R", CultureInfo.InvariantCulture) : "")
+        + (weight.L2 != 0 ? ", L2: " + weight.L2.ToString("R", CultureInfo.InvariantCulture) : "");
 
     private static string StepName(Step s) => s.Kind switch
     {
@@ -138,7 +151,7 @@ internal static partial class Emitter
         w.Line("    tensors: new global::Kiln.TensorInfo[]");
         w.Line("    {");
         foreach (var slot in program.Parameters.Concat(program.State))
-            w.Line($"        new(\"{slot.Name}\", new[] {{ {string.Join(", ", slot.Weight.Shape.Dims)} }}, {SlotName(slot)}, Trainable: {(slot.Weight.Trainable ? "true" : "false")}),");
+            w.Line($"        new(\"{slot.Name}\", new[] {{ {string.Join(", ", slot.Weight.Shape.Dims)} }}, {SlotName(slot)}, Trainable: {(slot.Weight.Trainable ? "true" : "false")}{Regularizer(slot.Weight)}),");
         w.Line("    },");
         var inputLayers = graph.InputLayers.ToList();
         bool severalOutputs = graph.Outputs.Count > 1;

@@ -69,6 +69,9 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor ArgumentTwice = new("KILN0151", "Argument given twice", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0151"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LooksChannelsFirst = new("KILN0155", "Input shape looks channels first", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0155"), customTags: Configurable);
     public static readonly DiagnosticDescriptor ChannelsFirstNeedsImage = new("KILN0156", "DataFormat.ChannelsFirst needs an image shape", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0156"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor RegularizerFactor = new("KILN0160", "Regularizer factor out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0160"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor BiasRegularizerWithoutBias = new("KILN0161", "Bias regularizer on a layer without a bias", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0161"), customTags: Configurable);
+    public static readonly DiagnosticDescriptor RegularizerOnFrozenLayer = new("KILN0162", "Regularizer on a frozen layer", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0162"), customTags: Configurable);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0201"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0202"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor ProbabilitiesWithFromLogits = new("KILN0203", "FromLogits on an output that is already a probability", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0203"), customTags: NotConfigurable);
@@ -130,6 +133,9 @@ internal static class RoslynDescriptors
         ArgumentTwice,
         LooksChannelsFirst,
         ChannelsFirstNeedsImage,
+        RegularizerFactor,
+        BiasRegularizerWithoutBias,
+        RegularizerOnFrozenLayer,
         LossNeedsFlatOutput,
         LossOutputMismatch,
         ProbabilitiesWithFromLogits,

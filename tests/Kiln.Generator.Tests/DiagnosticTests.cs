@@ -469,6 +469,44 @@ public class DiagnosticTests
         public partial class M { }
         """, "KILN0151", "[Rescaling] gets offset twice, offset: 1 and Offset = 2; write it once");
 
+    [Theory]
+    [InlineData("Dense(4, [|KernelL2 = -0.1|])", "Dense 'dense' has KernelL2 = -0.1")]
+    [InlineData("Dense(4, KernelL2 = 1e-4, [|BiasL1 = -1e-3|])", "Dense 'dense' has BiasL1 = -0.001")]
+    [InlineData("Conv2D(2, 3, [|KernelL1 = -2|])", "Conv2D 'conv2d' has KernelL1 = -2")]
+    [InlineData("Conv2DTranspose(2, 3, [|BiasL2 = -0.5|])", "Conv2DTranspose 'conv2d_transpose' has BiasL2 = -0.5")]
+    public void NegativeRegularizerFactor(string layer, string start) => AssertSingle($$"""
+        [Sequential(4, 4, 1)]
+        {{(layer.StartsWith("Dense") ? "[Flatten]" : "")}}
+        [{{layer}}]
+        public partial class M { }
+        """, "KILN0160", start + "; a regularizer factor adds factor·Σ|w| (L1) or factor·Σw² (L2) to the loss and must be finite and ≥ 0 (1e-4 to 1e-2 is usual); 0 turns it off");
+
+    [Fact]
+    public void BiasRegularizerWithoutABias() => AssertSingle("""
+        [Sequential(4)]
+        [Dense(4, UseBias = false, KernelL2 = 1e-4, [|BiasL2 = 1e-4|])]
+        public partial class M { }
+        """, "KILN0161", "Dense 'dense' has BiasL2 but UseBias = false, so there is no bias to regularize and BiasL2 does nothing; remove BiasL2, or drop UseBias = false",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void RegularizerOnAFrozenLayer() => AssertSingle("""
+        [Sequential(4, 4, 1)]
+        [Conv2D(2, 3, Trainable = false, [|KernelL2 = 1e-4|])]
+        public partial class M { }
+        """, "KILN0162", "Conv2D 'conv2d' has KernelL2 but Trainable = false; as in Keras, only trainable weights are regularized, so KernelL2 adds nothing to the loss; remove it, or unfreeze the layer",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void RegularizersOnEveryWeightedLayerAreClean()
+    {
+        foreach (string layer in new[] { "Dense(4, KernelL1 = 1e-5, KernelL2 = 1e-4, BiasL1 = 0, BiasL2 = 1e-3)", "Conv2D(2, 3, KernelL2 = 0.01)", "Conv2DTranspose(2, 2, Strides = 2, BiasL1 = 0.1)" })
+        {
+            var result = GeneratorHarness.Run($"using Kiln;\nnamespace Models;\n[Sequential(4, 4, 1)]\n{(layer.StartsWith("Dense") ? "[Flatten]\n" : "")}[{layer}]\npublic partial class M {{ }}");
+            Assert.Empty(result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN")));
+        }
+    }
+
     [Fact]
     public void ConvolutionOnAFlatInput() => AssertSingle("""
         [Sequential(28, 28)]

@@ -24,6 +24,7 @@ public class SnapshotTests
     [InlineData("samples/FashionMnistResNet/FashionResNet.cs")]
     [InlineData("tests/Kiln.EndToEnd.Tests/GraphModels.cs")]
     [InlineData("tests/Kiln.EndToEnd.Tests/ChannelsFirstModels.cs")]
+    [InlineData("tests/Kiln.EndToEnd.Tests/RegularizerModels.cs")]
     public void GeneratedCodeMatchesTheApprovedFiles(string modelFile)
     {
         string source = File.ReadAllText(RepositoryPath(modelFile));

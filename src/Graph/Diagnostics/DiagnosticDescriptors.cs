@@ -298,6 +298,21 @@ public static class Descriptors
         "{0} declares DataFormat.ChannelsFirst on the shape ({1}), but channels first means (channels, height, width), three dimensions; declare the image's three dimensions or drop DataFormat",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor RegularizerFactor = new(
+        "KILN0160", "Regularizer factor out of range",
+        "{0} has {1} = {2}; a regularizer factor adds factor·Σ|w| (L1) or factor·Σw² (L2) to the loss and must be finite and ≥ 0 (1e-4 to 1e-2 is usual); 0 turns it off",
+        Severity.Error);
+
+    public static readonly DiagnosticDescriptor BiasRegularizerWithoutBias = new(
+        "KILN0161", "Bias regularizer on a layer without a bias",
+        "{0} has {1} but UseBias = false, so there is no bias to regularize and {1} does nothing; remove {1}, or drop UseBias = false",
+        Severity.Warning);
+
+    public static readonly DiagnosticDescriptor RegularizerOnFrozenLayer = new(
+        "KILN0162", "Regularizer on a frozen layer",
+        "{0} has {1} but Trainable = false; as in Keras, only trainable weights are regularized, so {1} adds nothing to the loss; remove it, or unfreeze the layer",
+        Severity.Warning);
+
     public static readonly DiagnosticDescriptor LabelSmoothingRange = new(
         "KILN0205", "Label smoothing out of range",
         "{0} has LabelSmoothing {1}; label smoothing moves that fraction of each target towards the uniform distribution and must be in [0, 1] (0.1 is usual)",
@@ -319,6 +334,7 @@ public static class Descriptors
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         KerasPositionalStrides, ArgumentTwice, LooksChannelsFirst, ChannelsFirstNeedsImage,
+        RegularizerFactor, BiasRegularizerWithoutBias, RegularizerOnFrozenLayer,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
         LabelSmoothingRange, LabelSmoothingOnRegression,
     };

@@ -18,6 +18,9 @@ public sealed record ConvolutionSpec(
     /// <summary>Where the third positional argument (Keras' strides) was written, for KILN0150; null when given by name or not at all.</summary>
     public SourceSpan? PositionalStrides { get; init; }
 
+    /// <summary><c>KernelL1</c>, <c>KernelL2</c>, <c>BiasL1</c>, <c>BiasL2</c>: Keras' kernel and bias regularizers.</summary>
+    public RegularizerSpec Regularizers { get; init; } = RegularizerSpec.None;
+
     /// <summary>
     /// Keras' <c>(filters, kernel_size, strides)</c>. <c>KernelHeight</c>/<c>KernelWidth</c> override
     /// one side of <c>kernelSize</c>; strides default to 1, <c>Strides</c> (or the positional
@@ -33,6 +36,7 @@ public sealed record ConvolutionSpec(
             a.Bool(nameof(UseBias), "UseBias", true))
         {
             PositionalStrides = a.ByPosition("strides")?.Location,
+            Regularizers = RegularizerSpec.Read(a),
         };
     }
 
@@ -45,6 +49,7 @@ public sealed record ConvolutionSpec(
         if (!c.AtLeast(nameof(Filters), "filters", Filters)) return null;
         if (!WindowRules.StridesValid(c, nameof(StrideHeight), nameof(StrideWidth), StrideHeight, StrideWidth)) return null;
         CheckKerasReading(c);
+        if (!Regularizers.Check(c, UseBias)) return null;
 
         Window window;
         Shape output;
@@ -63,14 +68,14 @@ public sealed record ConvolutionSpec(
         // Keras fans: receptive field × the kernel's last-but-one and last axes.
         var kernelShape = Transposed ? new Shape(KernelHeight, KernelWidth, Filters, channels) : new Shape(KernelHeight, KernelWidth, channels, Filters);
         int field = KernelHeight * KernelWidth;
-        var kernel = new WeightSpec("kernel", kernelShape, true, Initializer.GlorotUniform, field * kernelShape[2], field * kernelShape[3]);
+        var kernel = Regularizers.Kernel(new WeightSpec("kernel", kernelShape, true, Initializer.GlorotUniform, field * kernelShape[2], field * kernelShape[3]));
         // Multiply-adds: every output of the forward convolution (for a transpose, its input) reads kh·kw·C values.
         long macs = Transposed
             ? (long)input[0] * input[1] * channels * field * Filters
             : (long)output[0] * output[1] * Filters * field * channels;
         long flops = 2 * macs + (UseBias ? output.Size : 0) + LayerContext.ActivationCost(Activation, output.Size);
         var weights = UseBias
-            ? new[] { kernel, new WeightSpec("bias", new Shape(Filters), true, Initializer.Zeros) }
+            ? new[] { kernel, Regularizers.Bias(new WeightSpec("bias", new Shape(Filters), true, Initializer.Zeros)) }
             : new[] { kernel };
         return c.Node(output, flops, weights, window);
     }

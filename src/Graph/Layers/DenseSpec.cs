@@ -8,10 +8,16 @@ public sealed record DenseSpec(int Units, ActivationKind Activation = Activation
     public override KernelKind Kernel => KernelKind.Linear;
     public override ActivationKind Activation { get; } = Activation;
 
+    /// <summary><c>KernelL1</c>, <c>KernelL2</c>, <c>BiasL1</c>, <c>BiasL2</c>: Keras' kernel and bias regularizers.</summary>
+    public RegularizerSpec Regularizers { get; init; } = RegularizerSpec.None;
+
     internal static DenseSpec Read(Arguments a) => new(
         a.Int(nameof(Units), "units", 0),
         (ActivationKind)a.Int(nameof(Activation), "activation", 0),
-        a.Bool(nameof(UseBias), "UseBias", true));
+        a.Bool(nameof(UseBias), "UseBias", true))
+    {
+        Regularizers = RegularizerSpec.Read(a),
+    };
 
     internal override LayerNode? Infer(LayerContext c)
     {
@@ -21,11 +27,12 @@ public sealed record DenseSpec(int Units, ActivationKind Activation = Activation
         if (input.Rank != 1)
             return c.Fail(Descriptors.DenseOnRankAboveOne, Location, c.Label, input,
                 input.Rank == 3 ? "put [Flatten] or [GlobalAveragePooling2D] before it" : "put [Flatten] before it");
+        if (!Regularizers.Check(c, UseBias)) return null;
         int inputs = input[0];
-        var kernel = new WeightSpec("kernel", new Shape(inputs, Units), true, Initializer.GlorotUniform, inputs, Units);
+        var kernel = Regularizers.Kernel(new WeightSpec("kernel", new Shape(inputs, Units), true, Initializer.GlorotUniform, inputs, Units));
         long flops = 2L * inputs * Units + (UseBias ? Units : 0) + LayerContext.ActivationCost(Activation, Units);
         return UseBias
-            ? c.Node(new Shape(Units), flops, new[] { kernel, new WeightSpec("bias", new Shape(Units), true, Initializer.Zeros) })
+            ? c.Node(new Shape(Units), flops, new[] { kernel, Regularizers.Bias(new WeightSpec("bias", new Shape(Units), true, Initializer.Zeros)) })
             : c.Node(new Shape(Units), flops, new[] { kernel });
     }
 

@@ -67,7 +67,7 @@ public static class Identifiers
     {
         // Parameters and locals.
         "input", "n", "training", "targets", "gradient", "inputGradient", "fromOutputGradient", "inputGradientWanted",
-        "batchStatistics", "p", "s", "rng", "foldedKernel", "foldedBias", "batchSize", "seed",
+        "batchStatistics", "p", "s", "rng", "foldedKernel", "foldedBias", "batchSize", "seed", "sampleWeights",
         // Members of the generated class.
         "Summary", "FlopsPerSample", "ArenaFloatsPerSample", "ArenaBytes", "Definition", "_batchStatistics",
         "ForwardCore", "LossCore", "BackwardCore", "OutputBuffer", "OutputGradientBuffer", "SetOutputLoss", "loss",
@@ -76,6 +76,7 @@ public static class Identifiers
         "ComputeLoss", "CopyWeightsTo", "Description", "Dispose", "Evaluate", "Fit", "Forward", "Gradients", "History",
         "InputSize", "LoadCheckpoint", "LoadWeights", "Loss", "Output", "OutputGradient", "OutputSize", "Parameters", "Predict",
         "Random", "RestoreWeights", "SaveCheckpoint", "SaveWeights", "Seed", "State", "TrainOnBatch", "Trainable",
+        "SampleWeights", "RegularizationLoss",
         "WeightGradient", "Equals", "GetHashCode", "GetType", "ToString", "MemberwiseClone", "Finalize",
         // Types, namespaces and aliases.
         "System", "Kiln", "Kernels", "Span", "ReadOnlySpan", "InvalidOperationException", "Model",

@@ -17,6 +17,14 @@ public sealed record WeightSpec(string Suffix, Shape Shape, bool Trainable, Init
 {
     public double[]? Values { get; init; }
 
+    /// <summary>Keras' <c>L1L2(l1=)</c> factor on this weight (<see cref="RegularizerSpec"/>); 0 when not regularized.</summary>
+    public double L1 { get; init; }
+
+    /// <summary>Keras' <c>L1L2(l2=)</c> factor on this weight; 0 when not regularized.</summary>
+    public double L2 { get; init; }
+
+    public bool Regularized => L1 != 0 || L2 != 0;
+
     public long Size => Shape.Elements;
 }
 

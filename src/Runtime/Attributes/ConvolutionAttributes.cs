@@ -38,6 +38,18 @@ public abstract class ConvolutionAttribute : LayerAttribute
     public Padding Padding { get; set; } = Padding.Valid;
     public Activation Activation { get; set; } = Activation.Linear;
     public bool UseBias { get; set; } = true;
+
+    /// <summary>Keras' <c>kernel_regularizer=L1(l1)</c>: l1·Σ|kernel| joins the loss each batch (0, the default: none).</summary>
+    public double KernelL1 { get; set; }
+
+    /// <summary>Keras' <c>kernel_regularizer=L2(l2)</c>: l2·Σkernel² joins the loss each batch (0, the default: none). With <see cref="KernelL1"/>, Keras' <c>L1L2</c>.</summary>
+    public double KernelL2 { get; set; }
+
+    /// <summary>Keras' <c>bias_regularizer=L1(l1)</c>: l1·Σ|bias| joins the loss each batch (0, the default: none).</summary>
+    public double BiasL1 { get; set; }
+
+    /// <summary>Keras' <c>bias_regularizer=L2(l2)</c>: l2·Σbias² joins the loss each batch (0, the default: none).</summary>
+    public double BiasL2 { get; set; }
 }
 
 /// <summary>

@@ -43,6 +43,18 @@ public sealed class DenseAttribute : LayerAttribute
     public int Units { get; }
     public Activation Activation { get; }
     public bool UseBias { get; set; } = true;
+
+    /// <summary>Keras' <c>kernel_regularizer=L1(l1)</c>: l1·Σ|kernel| joins the loss each batch (0, the default: none).</summary>
+    public double KernelL1 { get; set; }
+
+    /// <summary>Keras' <c>kernel_regularizer=L2(l2)</c>: l2·Σkernel² joins the loss each batch (0, the default: none). With <see cref="KernelL1"/>, Keras' <c>L1L2</c>.</summary>
+    public double KernelL2 { get; set; }
+
+    /// <summary>Keras' <c>bias_regularizer=L1(l1)</c>: l1·Σ|bias| joins the loss each batch (0, the default: none).</summary>
+    public double BiasL1 { get; set; }
+
+    /// <summary>Keras' <c>bias_regularizer=L2(l2)</c>: l2·Σbias² joins the loss each batch (0, the default: none).</summary>
+    public double BiasL2 { get; set; }
 }
 
 /// <summary>Rectified linear unit, <c>max(x, 0)</c>.</summary>

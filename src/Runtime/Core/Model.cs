@@ -39,6 +39,8 @@ public abstract partial class Model
             for (int i = 0; i < description.Outputs.Count; i++)
                 if (description.Outputs[i].Loss is not null) withLoss.Add(i);
         _lossOutputs = withLoss.ToArray();
+        _sampleWeights = new float[batchSize];
+        _regularized = RegularizedTensors(description);
     }
 
     // Each output's own loss from the last ComputeLoss, for History's per-output columns (Keras' class_loss).
@@ -48,7 +50,7 @@ public abstract partial class Model
     /// <summary>The outputs whose losses History reports on their own: those with a loss, when the model has several outputs.</summary>
     internal int[] LossOutputs => _lossOutputs;
 
-    /// <summary>Output <paramref name="output"/>'s unweighted loss in the last <see cref="ComputeLoss"/>.</summary>
+    /// <summary>Output <paramref name="output"/>'s unweighted loss in the last <see cref="ComputeLoss(ReadOnlySpan{float}, int, bool)"/>.</summary>
     internal float OutputLoss(int output) => _outputLosses[output];
 
     /// <summary>Called by the generated loss of a model with several outputs: records one output's own loss and returns it.</summary>
@@ -116,21 +118,36 @@ public abstract partial class Model
     }
 
     /// <summary>Mean loss of the last <see cref="Forward"/> against <paramref name="targets"/>; with <paramref name="gradient"/>, also seeds the output gradient for <see cref="Backward"/>.</summary>
-    public float ComputeLoss(ReadOnlySpan<float> targets, int n, bool gradient)
+    /// <remarks>
+    /// The loss includes the layers' regularization penalty (<see cref="RegularizationLoss"/>) while
+    /// the model is trainable, as Keras adds <c>model.losses</c> to the compiled loss.
+    /// </remarks>
+    public float ComputeLoss(ReadOnlySpan<float> targets, int n, bool gradient) => ComputeLoss(targets, n, gradient, default);
+
+    /// <summary>
+    /// <see cref="ComputeLoss(ReadOnlySpan{float}, int, bool)"/> with Keras' <c>sample_weight</c>:
+    /// one weight per sample (empty: all ones). The loss is Σ wᵢ·lossᵢ / n, Keras'
+    /// <c>"sum_over_batch_size"</c> (divided by the batch size, not by the sum of the weights), and
+    /// each sample's gradient is scaled by its weight. With several outputs the same weights apply
+    /// to every output's loss. Weights must be finite and ≥ 0.
+    /// </summary>
+    public float ComputeLoss(ReadOnlySpan<float> targets, int n, bool gradient, ReadOnlySpan<float> sampleWeights)
     {
         CheckBatch(n);
         CheckLength(nameof(targets), targets.Length, n, _targetShape, "target");
-        return LossCore(targets, n, gradient);
+        CheckSampleWeights(sampleWeights, n);
+        return WeightedLoss(targets, n, gradient, sampleWeights);
     }
 
     /// <summary>
-    /// Back-propagates the gradient seeded by <see cref="ComputeLoss"/> into <see cref="Gradients"/>,
+    /// Back-propagates the gradient seeded by <see cref="ComputeLoss(ReadOnlySpan{float}, int, bool)"/> into <see cref="Gradients"/>,
     /// and into <paramref name="inputGradient"/> when it is not empty.
     /// </summary>
     public void Backward(int n, Span<float> inputGradient = default)
     {
         CheckBackward(n, inputGradient);
         BackwardCore(n, inputGradient, fromOutputGradient: false);
+        AddRegularizationGradient();
     }
 
     /// <summary>
@@ -142,6 +159,7 @@ public abstract partial class Model
     {
         CheckBackward(n, inputGradient);
         BackwardCore(n, inputGradient, fromOutputGradient: true);
+        AddRegularizationGradient();
     }
 
     /// <summary>Gradient of the loss with respect to the model's output for the current batch, for composed models to write.</summary>
@@ -157,14 +175,23 @@ public abstract partial class Model
     /// <see cref="TrainingDivergedException"/> (epoch and batch 0), with the weights, the state and
     /// the optimizer as they were before the call.
     /// </summary>
-    public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer)
+    public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer) =>
+        TrainOnBatch(input, targets, n, optimizer, default);
+
+    /// <summary>
+    /// Keras' <c>train_on_batch(x, y, sample_weight=)</c>: <see cref="TrainOnBatch(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Optimizer)"/>
+    /// with one weight per sample (empty: all ones), as <see cref="ComputeLoss(ReadOnlySpan{float}, int, bool, ReadOnlySpan{float})"/> weighs them.
+    /// </summary>
+    public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer, ReadOnlySpan<float> sampleWeights)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        CheckBatch(n);
+        CheckSampleWeights(sampleWeights, n);
         if (!Trainable)
             throw new InvalidOperationException($"{Description.Name} has Trainable = false, so a training step would change nothing; set Trainable = true to train it.");
         KeepState();
         Forward(input, n, training: true);
-        float loss = ComputeLoss(targets, n, gradient: true);
+        float loss = ComputeLoss(targets, n, gradient: true, sampleWeights);
         if (!float.IsFinite(loss))
             throw new TrainingDivergedException(
                 $"{Description.Name}: TrainOnBatch's loss is {RestoreState(loss)} on this batch of {n}, so the step was not applied and the weights are unchanged. " +

@@ -8,8 +8,13 @@ namespace Kiln;
 /// <param name="Shape">Shape as Keras reports it (a Dense kernel is (inputs, units)).</param>
 /// <param name="Offset">Offset in <see cref="Model.Parameters"/> when trainable, else in <see cref="Model.State"/>.</param>
 /// <param name="Trainable">Trainable weights get gradients; others (BN moving statistics) are state.</param>
-public sealed record TensorInfo(string Name, int[] Shape, int Offset, bool Trainable)
+/// <param name="L1">Keras' <c>L1L2(l1=)</c> on this weight (<c>KernelL1</c>/<c>BiasL1</c> on its layer): l1·Σ|w| joins the loss.</param>
+/// <param name="L2">Keras' <c>L1L2(l2=)</c> on this weight (<c>KernelL2</c>/<c>BiasL2</c>): l2·Σw² joins the loss.</param>
+public sealed record TensorInfo(string Name, int[] Shape, int Offset, bool Trainable, double L1 = 0, double L2 = 0)
 {
+    /// <summary>True when a regularizer penalizes this weight (Keras: it contributes to <c>model.losses</c> while trainable).</summary>
+    public bool Regularized => L1 != 0 || L2 != 0;
+
     public int Length
     {
         get

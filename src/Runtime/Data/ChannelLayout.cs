@@ -67,7 +67,7 @@ public static class ChannelLayout
         var s = ImageShape(nchw, "ToChannelsLast", "(channels, height, width)");
         var features = new float[nchw.Features.Length];
         NchwToNhwc<float>(nchw.Features, features, nchw.Count, s[0], s[1], s[2]);
-        return new Dataset(features, nchw.Targets, [s[1], s[2], s[0]], nchw.TargetSize);
+        return new Dataset(features, nchw.Targets, [s[1], s[2], s[0]], nchw.TargetSize) { SampleWeights = nchw.SampleWeights };
     }
 
     /// <summary>A copy of a dataset of (H, W, C) samples as (C, H, W) samples; targets are shared.</summary>
@@ -77,7 +77,7 @@ public static class ChannelLayout
         var s = ImageShape(nhwc, "ToChannelsFirst", "(height, width, channels)");
         var features = new float[nhwc.Features.Length];
         NhwcToNchw<float>(nhwc.Features, features, nhwc.Count, s[0], s[1], s[2]);
-        return new Dataset(features, nhwc.Targets, [s[2], s[0], s[1]], nhwc.TargetSize);
+        return new Dataset(features, nhwc.Targets, [s[2], s[0], s[1]], nhwc.TargetSize) { SampleWeights = nhwc.SampleWeights };
     }
 
     private static int[] ImageShape(Dataset data, string what, string expected) =>

@@ -45,6 +45,14 @@ public sealed class Dataset : ISampleSource
 
     public float[] Features { get; }
     public float[] Targets { get; }
+
+    /// <summary>
+    /// Keras' <c>sample_weight</c>: one weight per sample scaling its loss, or null (all 1). Set by
+    /// <see cref="WithSampleWeights"/>; <see cref="Slice"/>, <see cref="Take"/>, <see cref="Skip"/>
+    /// and Fit's <c>validationSplit</c> keep each weight with its sample.
+    /// </summary>
+    public float[]? SampleWeights { get; internal init; }
+
     public int[] SampleShape { get; }
 
     /// <summary>Floats per sample (the product of <see cref="SampleShape"/>).</summary>
@@ -65,7 +73,7 @@ public sealed class Dataset : ISampleSource
         return true;
     }
 
-    /// <summary>A copy of samples <c>[start, start + count)</c>.</summary>
+    /// <summary>A copy of samples <c>[start, start + count)</c>, with their sample weights if any.</summary>
     public Dataset Slice(int start, int count)
     {
         if (start < 0 || count < 0 || start > Count - count)
@@ -74,7 +82,30 @@ public sealed class Dataset : ISampleSource
             Features.AsSpan(start * SampleSize, count * SampleSize).ToArray(),
             Targets.AsSpan(start * TargetSize, count * TargetSize).ToArray(),
             SampleShape,
-            TargetSize);
+            TargetSize)
+        {
+            SampleWeights = SampleWeights?.AsSpan(start, count).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// Keras' <c>fit(x, y, sample_weight=w)</c> / <c>evaluate(x, y, sample_weight=w)</c>: this
+    /// dataset with one weight per sample, which Fit and Evaluate apply to the loss (Σ wᵢ·lossᵢ / n
+    /// per batch, Keras' <c>"sum_over_batch_size"</c>), shuffled and split with the samples. The
+    /// features and targets are shared, not copied; the weights are copied. Weights must be finite
+    /// and ≥ 0; null removes them. Metrics stay unweighted, as Keras' <c>metrics=</c> are.
+    /// </summary>
+    public Dataset WithSampleWeights(float[]? sampleWeights)
+    {
+        if (sampleWeights is not null)
+        {
+            if (sampleWeights.Length != Count)
+                throw new ArgumentException($"{sampleWeights.Length} sample weights for a dataset of {Count} samples; give one per sample.", nameof(sampleWeights));
+            int bad = Model.FirstBadWeight(sampleWeights);
+            if (bad >= 0)
+                throw new ArgumentException($"sample weight {bad} is {sampleWeights[bad]}; sample weights must be finite and ≥ 0.", nameof(sampleWeights));
+        }
+        return new Dataset(Features, Targets, SampleShape, TargetSize) { SampleWeights = (float[]?)sampleWeights?.Clone() };
     }
 
     /// <summary>
@@ -165,7 +196,7 @@ public sealed class Dataset : ISampleSource
         return Slice(count, Count - count);
     }
 
-    public override string ToString() => $"Dataset({Count} samples of ({Shape(SampleShape)}), {TargetSize} target value(s) each)";
+    public override string ToString() => $"Dataset({Count} samples of ({Shape(SampleShape)}), {TargetSize} target value(s) each{(SampleWeights is null ? "" : ", sample-weighted")})";
 
     internal static string Shape(int[] shape) => string.Join(", ", shape);
 

@@ -114,7 +114,7 @@ public sealed class MinMaxScaler : IFeatureTransform
         CheckFeatures(data);
         var features = (float[])data.Features.Clone();
         TransformInPlace(features);
-        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize);
+        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize) { SampleWeights = data.SampleWeights };
     }
 
     public Dataset FitTransform(Dataset data) => Fit(data).Transform(data);

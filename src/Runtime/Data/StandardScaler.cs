@@ -125,7 +125,7 @@ public sealed class StandardScaler : IFeatureTransform
         CheckFeatures(data);
         var features = (float[])data.Features.Clone();
         TransformInPlace(features);
-        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize);
+        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize) { SampleWeights = data.SampleWeights };
     }
 
     public Dataset FitTransform(Dataset data) => Fit(data).Transform(data);
@@ -166,6 +166,6 @@ public sealed class Rescale : IFeatureTransform
         ArgumentNullException.ThrowIfNull(data);
         var features = (float[])data.Features.Clone();
         TransformInPlace(features);
-        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize);
+        return new Dataset(features, data.Targets, data.SampleShape, data.TargetSize) { SampleWeights = data.SampleWeights };
     }
 }

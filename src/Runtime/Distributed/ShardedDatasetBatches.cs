@@ -11,7 +11,8 @@ namespace Kiln;
 /// <c>⌊r·g/Size⌋ .. ⌊(r+1)·g/Size⌋</c> of a global batch of g samples. Full batches thus give every
 /// rank <c>BatchSize</c> samples; the last, smaller one is split as evenly as it goes, and a rank
 /// whose slice is empty there has ended its pass one step early (Fit lets it join that step with
-/// no samples). Without shuffling, the same cut applies to the stored order (validation).
+/// no samples). Without shuffling, the same cut applies to the stored order (validation). Sample
+/// weights, if the dataset has them, travel with their samples.
 /// After drawing a training pass's permutation, ranks other than 0 move to a stream of their own
 /// so that dropout masks differ between ranks.
 /// </summary>
@@ -23,6 +24,7 @@ internal sealed class ShardedDatasetBatches : IBatchSource
     private readonly bool _shuffle, _training;
     private readonly int[] _order, _indices;
     private readonly float[] _features, _targets;
+    private readonly float[]? _weights; // the batch's sample weights, when the dataset has them
     private int _next = -1; // the first sample of the next global batch; -1 before a pass starts
 
     public ShardedDatasetBatches(Model model, Dataset data, int start, int count, bool shuffle, bool training, int rank, int size)
@@ -36,6 +38,7 @@ internal sealed class ShardedDatasetBatches : IBatchSource
         _indices = new int[BatchSize];
         _features = new float[BatchSize * data.SampleSize];
         _targets = new float[BatchSize * data.TargetSize];
+        if (data.SampleWeights is not null) _weights = new float[BatchSize];
     }
 
     public int BatchSize { get; }
@@ -89,9 +92,10 @@ internal sealed class ShardedDatasetBatches : IBatchSource
             _indices[j] = s;
             _data.Features.AsSpan(s * x, x).CopyTo(_features.AsSpan(j * x));
             _data.Targets.AsSpan(s * y, y).CopyTo(_targets.AsSpan(j * y));
+            if (_weights is not null) _weights[j] = _data.SampleWeights![s];
         }
         _next += g;
-        batch = new Batch(_features, _targets, _indices, n, x, y);
+        batch = new Batch(_features, _targets, _indices, n, x, y, _weights);
         return true;
     }
 

@@ -6,6 +6,14 @@ namespace Kiln.Kernels;
 /// <summary>
 /// Losses with Keras semantics. Each returns the mean loss over the batch (summed in double) and,
 /// when the gradient span is not empty, writes the gradient of that mean w.r.t. its input.
+/// <para>
+/// Sample weights follow Keras 3's reduction <c>"sum_over_batch_size"</c>
+/// (keras/src/losses/loss.py, <c>reduce_weighted_values</c> then <c>reduce_values</c>): each
+/// sample's loss (already a mean over its features for binary cross-entropy and MSE) is multiplied
+/// by its weight, and the sum is divided by the batch size n, <b>not</b> by the sum of the weights.
+/// Each sample's gradient row is scaled by its weight the same way. An empty
+/// <c>sampleWeights</c> span means every weight is 1, and gives bitwise the unweighted result.
+/// </para>
 /// </summary>
 public static class Losses
 {
@@ -27,9 +35,18 @@ public static class Losses
     /// keras-team/keras#23488); the smoothed row still sums to 1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes, float labelSmoothing)
+    public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes, float labelSmoothing) =>
+        SparseCategoricalCrossentropyFromLogits(logits, labels, dLogits, n, classes, labelSmoothing, default);
+
+    /// <summary>
+    /// With <paramref name="sampleWeights"/> (n weights, or empty for all ones): the loss is
+    /// Σ wᵢ·lossᵢ / n and sample i's gradient row is scaled by wᵢ (see <see cref="Losses"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float SparseCategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, Span<float> dLogits, int n, int classes, float labelSmoothing, ReadOnlySpan<float> sampleWeights)
     {
         Check(logits.Length, labels.Length, dLogits.Length, n, classes, n, nameof(labels));
+        CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         double invN = 1.0 / n;
@@ -37,20 +54,22 @@ public static class Losses
         {
             ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
             int label = Label(labels[i], i, classes);
+            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[i];
             double lse = LogSumExp(z, out double max, out double sum);
-            total += lse - z[label];
+            total += w * (lse - z[label]);
             if (add != 0)
             {
                 // −Σ t'·(z − lse) with t' = onehot·keep + add and Σt' = 1: lse − keep·z[label] − add·Σz.
                 double zSum = 0;
                 for (int j = 0; j < classes; j++) zSum += z[j];
-                total += (1 - keep) * z[label] - add * zSum;
+                total += w * ((1 - keep) * z[label] - add * zSum);
             }
             if (!dLogits.IsEmpty)
             {
                 Span<float> g = dLogits.Slice(i * classes, classes);
+                double scale = w * invN;
                 for (int j = 0; j < classes; j++)
-                    g[j] = (float)((Math.Exp(z[j] - max) / sum - ((j == label ? keep : 0.0) + add)) * invN);
+                    g[j] = (float)((Math.Exp(z[j] - max) / sum - ((j == label ? keep : 0.0) + add)) * scale);
             }
         }
         return (float)(total * invN);
@@ -66,9 +85,18 @@ public static class Losses
     /// <c>categorical_crossentropy</c>: t·(1 − ls) + ls/classes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes, float labelSmoothing)
+    public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes, float labelSmoothing) =>
+        CategoricalCrossentropyFromLogits(logits, targets, dLogits, n, classes, labelSmoothing, default);
+
+    /// <summary>
+    /// With <paramref name="sampleWeights"/> (n weights, or empty for all ones): the loss is
+    /// Σ wᵢ·lossᵢ / n and sample i's gradient row is scaled by wᵢ (see <see cref="Losses"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float CategoricalCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int classes, float labelSmoothing, ReadOnlySpan<float> sampleWeights)
     {
         Check(logits.Length, targets.Length, dLogits.Length, n, classes, n * classes, nameof(targets));
+        CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         double invN = 1.0 / n;
@@ -76,19 +104,22 @@ public static class Losses
         {
             ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
             ReadOnlySpan<float> t = targets.Slice(i * classes, classes);
+            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[i];
             double lse = LogSumExp(z, out double max, out double sum);
-            double tSum = 0;
+            double tSum = 0, row = 0;
             for (int j = 0; j < classes; j++)
             {
                 double tj = t[j] * keep + add;
                 tSum += tj;
-                total -= tj * (z[j] - lse);
+                row -= tj * (z[j] - lse);
             }
+            total += w * row;
             if (!dLogits.IsEmpty)
             {
                 Span<float> g = dLogits.Slice(i * classes, classes);
+                double scale = w * invN;
                 for (int j = 0; j < classes; j++)
-                    g[j] = (float)((Math.Exp(z[j] - max) / sum * tSum - (t[j] * keep + add)) * invN);
+                    g[j] = (float)((Math.Exp(z[j] - max) / sum * tSum - (t[j] * keep + add)) * scale);
             }
         }
         return (float)(total * invN);
@@ -104,24 +135,37 @@ public static class Losses
     /// <c>binary_crossentropy</c>: t·(1 − ls) + ls/2.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features, float labelSmoothing)
+    public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features, float labelSmoothing) =>
+        BinaryCrossentropyFromLogits(logits, targets, dLogits, n, features, labelSmoothing, default);
+
+    /// <summary>
+    /// With <paramref name="sampleWeights"/> (n weights, or empty for all ones): each sample's mean
+    /// over its features is weighted, Σ wᵢ·lossᵢ / n, and its gradient row scaled by wᵢ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float BinaryCrossentropyFromLogits(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> dLogits, int n, int features, float labelSmoothing, ReadOnlySpan<float> sampleWeights)
     {
         Check(logits.Length, targets.Length, dLogits.Length, n, features, n * features, nameof(targets));
+        CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, 2);
-        int len = n * features;
         double total = 0;
-        double scale = 1.0 / ((double)n * features);
-        for (int i = 0; i < len; i++)
+        double invSize = 1.0 / ((double)n * features);
+        for (int s = 0; s < n; s++)
         {
-            double z = logits[i], t = targets[i] * keep + add;
-            total += Math.Max(z, 0) - z * t + Math.Log(1 + Math.Exp(-Math.Abs(z)));
-            if (!dLogits.IsEmpty)
+            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[s];
+            double scale = w * invSize;
+            for (int i = s * features, end = i + features; i < end; i++)
             {
-                double sig = z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
-                dLogits[i] = (float)((sig - t) * scale);
+                double z = logits[i], t = targets[i] * keep + add;
+                total += w * (Math.Max(z, 0) - z * t + Math.Log(1 + Math.Exp(-Math.Abs(z))));
+                if (!dLogits.IsEmpty)
+                {
+                    double sig = z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
+                    dLogits[i] = (float)((sig - t) * scale);
+                }
             }
         }
-        return (float)(total * scale);
+        return (float)(total * invSize);
     }
 
     /// <summary>Without label smoothing: <see cref="SparseCategoricalCrossentropy(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
@@ -133,16 +177,26 @@ public static class Losses
     /// <paramref name="labelSmoothing"/> as in <see cref="SparseCategoricalCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes, float labelSmoothing)
+    public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes, float labelSmoothing) =>
+        SparseCategoricalCrossentropy(probs, labels, dProbs, n, classes, labelSmoothing, default);
+
+    /// <summary>
+    /// With <paramref name="sampleWeights"/> (n weights, or empty for all ones): the loss is
+    /// Σ wᵢ·lossᵢ / n and sample i's gradient row is scaled by wᵢ (see <see cref="Losses"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float SparseCategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> labels, Span<float> dProbs, int n, int classes, float labelSmoothing, ReadOnlySpan<float> sampleWeights)
     {
         Check(probs.Length, labels.Length, dProbs.Length, n, classes, n, nameof(labels));
+        CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         for (int i = 0; i < n; i++)
         {
             int label = Label(labels[i], i, classes);
-            total += RowCrossentropy(probs.Slice(i * classes, classes), default, label,
-                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, keep, add);
+            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[i];
+            total += w * RowCrossentropy(probs.Slice(i * classes, classes), default, label,
+                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, keep, add, w);
         }
         return (float)(total / n);
     }
@@ -156,14 +210,26 @@ public static class Losses
     /// <paramref name="labelSmoothing"/> as in <see cref="CategoricalCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes, float labelSmoothing)
+    public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes, float labelSmoothing) =>
+        CategoricalCrossentropy(probs, targets, dProbs, n, classes, labelSmoothing, default);
+
+    /// <summary>
+    /// With <paramref name="sampleWeights"/> (n weights, or empty for all ones): the loss is
+    /// Σ wᵢ·lossᵢ / n and sample i's gradient row is scaled by wᵢ (see <see cref="Losses"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float CategoricalCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int classes, float labelSmoothing, ReadOnlySpan<float> sampleWeights)
     {
         Check(probs.Length, targets.Length, dProbs.Length, n, classes, n * classes, nameof(targets));
+        CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, classes);
         double total = 0;
         for (int i = 0; i < n; i++)
-            total += RowCrossentropy(probs.Slice(i * classes, classes), targets.Slice(i * classes, classes), -1,
-                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, keep, add);
+        {
+            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[i];
+            total += w * RowCrossentropy(probs.Slice(i * classes, classes), targets.Slice(i * classes, classes), -1,
+                dProbs.IsEmpty ? default : dProbs.Slice(i * classes, classes), n, keep, add, w);
+        }
         return (float)(total / n);
     }
 
@@ -176,49 +242,75 @@ public static class Losses
     /// then batch; <paramref name="labelSmoothing"/> as in <see cref="BinaryCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features, float labelSmoothing)
+    public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features, float labelSmoothing) =>
+        BinaryCrossentropy(probs, targets, dProbs, n, features, labelSmoothing, default);
+
+    /// <summary>
+    /// With <paramref name="sampleWeights"/> (n weights, or empty for all ones): each sample's mean
+    /// over its features is weighted, Σ wᵢ·lossᵢ / n, and its gradient row scaled by wᵢ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float BinaryCrossentropy(ReadOnlySpan<float> probs, ReadOnlySpan<float> targets, Span<float> dProbs, int n, int features, float labelSmoothing, ReadOnlySpan<float> sampleWeights)
     {
         Check(probs.Length, targets.Length, dProbs.Length, n, features, n * features, nameof(targets));
+        CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, 2);
-        int len = n * features;
         double total = 0;
-        double scale = 1.0 / ((double)n * features);
-        for (int i = 0; i < len; i++)
+        double invSize = 1.0 / ((double)n * features);
+        for (int s = 0; s < n; s++)
         {
-            double raw = probs[i], t = targets[i] * keep + add;
-            double p = Math.Clamp(raw, Epsilon, OneMinusEpsilon);
-            total -= t * Math.Log(p) + (1 - t) * Math.Log(1 - p);
-            if (!dProbs.IsEmpty)
+            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[s];
+            double scale = w * invSize;
+            for (int i = s * features, end = i + features; i < end; i++)
             {
-                bool inside = raw > Epsilon && raw < OneMinusEpsilon;
-                dProbs[i] = inside ? (float)((-(t / p) + (1 - t) / (1 - p)) * scale) : 0f;
+                double raw = probs[i], t = targets[i] * keep + add;
+                double p = Math.Clamp(raw, Epsilon, OneMinusEpsilon);
+                total -= w * (t * Math.Log(p) + (1 - t) * Math.Log(1 - p));
+                if (!dProbs.IsEmpty)
+                {
+                    bool inside = raw > Epsilon && raw < OneMinusEpsilon;
+                    dProbs[i] = inside ? (float)((-(t / p) + (1 - t) / (1 - p)) * scale) : 0f;
+                }
             }
         }
-        return (float)(total * scale);
+        return (float)(total * invSize);
     }
 
     /// <summary>Mean of (prediction − target)² over features, then batch.</summary>
+    public static float MeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> dPredictions, int n, int features) =>
+        MeanSquaredError(predictions, targets, dPredictions, n, features, default);
+
+    /// <summary>
+    /// With <paramref name="sampleWeights"/> (n weights, or empty for all ones): each sample's mean
+    /// over its features is weighted, Σ wᵢ·lossᵢ / n, and its gradient row scaled by wᵢ.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float MeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> dPredictions, int n, int features)
+    public static float MeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> dPredictions, int n, int features, ReadOnlySpan<float> sampleWeights)
     {
         Check(predictions.Length, targets.Length, dPredictions.Length, n, features, n * features, nameof(targets));
-        int len = n * features;
+        CheckWeights(sampleWeights, n);
         double total = 0;
-        double scale = 1.0 / ((double)n * features);
-        for (int i = 0; i < len; i++)
+        double invSize = 1.0 / ((double)n * features);
+        for (int s = 0; s < n; s++)
         {
-            double d = (double)predictions[i] - targets[i];
-            total += d * d;
-            if (!dPredictions.IsEmpty) dPredictions[i] = (float)(2 * d * scale);
+            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[s];
+            double scale = w * invSize;
+            for (int i = s * features, end = i + features; i < end; i++)
+            {
+                double d = (double)predictions[i] - targets[i];
+                total += w * (d * d);
+                if (!dPredictions.IsEmpty) dPredictions[i] = (float)(2 * d * scale);
+            }
         }
-        return (float)(total * scale);
+        return (float)(total * invSize);
     }
 
     // One row of cross-entropy on probabilities: q = p/Σp, r = clip(q), loss = −Σ t·log r. Through the
     // renormalization, ∂L/∂p_k = (g_k − Σ_j g_j q_j)/Σp with g = −t/r where unclipped and 0 where clipped.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    // Smoothed targets are t·keep + add (keep = 1, add = 0 without smoothing).
-    private static double RowCrossentropy(ReadOnlySpan<float> p, ReadOnlySpan<float> t, int label, Span<float> grad, int n, double keep, double add)
+    // Smoothed targets are t·keep + add (keep = 1, add = 0 without smoothing); the gradient row is
+    // scaled by the sample's weight w, the returned loss is not (the caller weights it).
+    private static double RowCrossentropy(ReadOnlySpan<float> p, ReadOnlySpan<float> t, int label, Span<float> grad, int n, double keep, double add, double w)
     {
         int classes = p.Length;
         double s = 0;
@@ -240,7 +332,7 @@ public static class Losses
                 double tj = (label >= 0 ? (j == label ? 1 : 0) : t[j]) * keep + add;
                 double q = p[j] / s;
                 double g = tj != 0 && q > Epsilon && q < OneMinusEpsilon ? -tj / q : 0;
-                grad[j] = (float)((g - gq) / s / n);
+                grad[j] = (float)((g - gq) / s / n * w);
             }
         }
         return loss;
@@ -263,6 +355,18 @@ public static class Losses
         sum = 0;
         for (int j = 0; j < z.Length; j++) sum += Math.Exp(z[j] - max);
         return max + Math.Log(sum);
+    }
+
+    // Keras takes any weights; Kiln refuses the ones that make no sense as a weighting (Fit and
+    // Evaluate check whole datasets up front; this guards direct callers of the kernels).
+    private static void CheckWeights(ReadOnlySpan<float> sampleWeights, int n)
+    {
+        if (sampleWeights.IsEmpty) return;
+        if (sampleWeights.Length != n)
+            throw new ArgumentException($"sampleWeights has {sampleWeights.Length} values but the batch has {n} samples", nameof(sampleWeights));
+        for (int i = 0; i < n; i++)
+            if (!(sampleWeights[i] >= 0 && float.IsFinite(sampleWeights[i])))
+                throw new ArgumentException($"sample weight {i} is {sampleWeights[i]}; weights must be finite and ≥ 0", nameof(sampleWeights));
     }
 
     private static int Label(float value, int sample, int classes)

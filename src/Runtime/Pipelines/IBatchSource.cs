@@ -37,10 +37,15 @@ public readonly struct Batch
     private readonly float[]? _features;
     private readonly float[]? _targets;
     private readonly int[]? _indices;
+    private readonly float[]? _sampleWeights;
     private readonly int _sampleSize, _targetSize;
 
     internal Batch(float[] features, float[] targets, int[] indices, int count, int sampleSize, int targetSize)
+        : this(features, targets, indices, count, sampleSize, targetSize, null) { }
+
+    internal Batch(float[] features, float[] targets, int[] indices, int count, int sampleSize, int targetSize, float[]? sampleWeights)
     {
+        _sampleWeights = sampleWeights;
         _features = features;
         _targets = targets;
         _indices = indices;
@@ -57,6 +62,12 @@ public readonly struct Batch
 
     /// <summary><see cref="Count"/> targets, one after another.</summary>
     public ReadOnlySpan<float> Targets => _targets.AsSpan(0, Count * _targetSize);
+
+    /// <summary>
+    /// Keras' <c>sample_weight</c> of these samples, one each, or empty when the source has none
+    /// (every weight 1): a <see cref="Dataset"/> with <see cref="Dataset.WithSampleWeights"/>.
+    /// </summary>
+    public ReadOnlySpan<float> SampleWeights => _sampleWeights is null ? default : _sampleWeights.AsSpan(0, Count);
 
     /// <summary>Which samples of the underlying source these are (e.g. <c>folder.Files[batch.Indices[0]]</c>).</summary>
     public ReadOnlySpan<int> Indices => _indices.AsSpan(0, Count);

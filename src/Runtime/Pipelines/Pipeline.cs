@@ -42,6 +42,11 @@ public sealed class Pipeline
         ArgumentNullException.ThrowIfNull(source);
         if (source.SampleSize <= 0 || source.TargetSize < 0)
             throw new ArgumentException($"{source}: a sample needs at least one feature value.", nameof(source));
+        // Batches from a pipeline carry no sample weights: refuse rather than train unweighted in silence.
+        if (source is Dataset { SampleWeights: not null })
+            throw new ArgumentException(
+                $"{source}: a pipeline does not carry sample weights; pass the weighted Dataset to Fit or Evaluate directly, or give Fit classWeight if the weights come from the classes.",
+                nameof(source));
         return new Pipeline(source, [], [], (int[])source.SampleShape.Clone(), source.TargetSize);
     }
 

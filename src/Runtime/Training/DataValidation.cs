@@ -10,7 +10,7 @@ namespace Kiln;
 /// </summary>
 public abstract partial class Model
 {
-    /// <summary>Every feature finite; every target finite; sparse labels whole numbers in 0..classes−1.</summary>
+    /// <summary>Every feature finite; every target finite; sample weights finite and ≥ 0; sparse labels whole numbers in 0..classes−1.</summary>
     private void ValidateValues(Dataset data, string parameter)
     {
         int sampleSize = data.SampleSize;
@@ -26,6 +26,15 @@ public abstract partial class Model
         if (bad >= 0)
             throw new ArgumentException(
                 $"{Description.Name}: {parameter} sample {bad / targetSize} has target {bad % targetSize} = {targets[bad]}; targets must be finite; nothing was trained.", parameter);
+        if (data.SampleWeights is { } weights)
+        {
+            if (weights.Length != data.Count)
+                throw new ArgumentException($"{Description.Name}: {parameter} has {weights.Length} sample weights for {data.Count} samples; nothing was trained.", parameter);
+            bad = FirstBadWeight(weights);
+            if (bad >= 0)
+                throw new ArgumentException(
+                    $"{Description.Name}: {parameter} sample {bad} has sample weight {weights[bad]}; sample weights must be finite and ≥ 0; nothing was trained.", parameter);
+        }
         if (targetSize != TargetSize) return; // the shape check reports it
         int column = 0;
         foreach (var output in Description.Outputs)

@@ -8,6 +8,7 @@ namespace Kiln;
 /// from the stored order and, when shuffling, permutes it with the model's
 /// <see cref="Model.Random"/> (which a checkpoint saves, so a resumed run draws the same orders).
 /// Batches are copied into buffers of the model's batch size, allocated once; a pass allocates nothing.
+/// The dataset's sample weights, if any, travel with their samples (shuffled and split alike).
 /// </summary>
 internal sealed class DatasetBatches : IBatchSource
 {
@@ -17,6 +18,7 @@ internal sealed class DatasetBatches : IBatchSource
     private readonly bool _shuffle;
     private readonly int[] _order, _indices;
     private readonly float[] _features, _targets;
+    private readonly float[]? _weights; // the batch's sample weights, when the dataset has them
     private int _next = -1; // position in the pass; -1 before a pass starts
 
     public DatasetBatches(Model model, Dataset data, int start, int count, bool shuffle)
@@ -29,6 +31,7 @@ internal sealed class DatasetBatches : IBatchSource
         _indices = new int[BatchSize];
         _features = new float[BatchSize * data.SampleSize];
         _targets = new float[BatchSize * data.TargetSize];
+        if (data.SampleWeights is not null) _weights = new float[BatchSize];
     }
 
     public int BatchSize { get; }
@@ -62,9 +65,10 @@ internal sealed class DatasetBatches : IBatchSource
             _indices[j] = s;
             _data.Features.AsSpan(s * x, x).CopyTo(_features.AsSpan(j * x));
             _data.Targets.AsSpan(s * y, y).CopyTo(_targets.AsSpan(j * y));
+            if (_weights is not null) _weights[j] = _data.SampleWeights![s];
         }
         _next += n;
-        batch = new Batch(_features, _targets, _indices, n, x, y);
+        batch = new Batch(_features, _targets, _indices, n, x, y, _weights);
         return true;
     }
 

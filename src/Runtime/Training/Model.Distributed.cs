@@ -22,14 +22,15 @@ public abstract partial class Model
     }
 
     /// <summary>
-    /// <see cref="TrainStep"/> on one rank of <paramref name="replicas"/>: this rank's
+    /// <see cref="TrainStep"/> on one rank of <paramref name="replicas"/> (<paramref name="weights"/>: the
+    /// batch's sample weights, empty for all 1): this rank's
     /// <paramref name="samples"/> of the step's <paramref name="total"/> (0 when its shard has ended
     /// and it only joins the collectives). The loss, per-output losses and metric sums are summed over
     /// the ranks before anything changes, so a non-finite loss anywhere leaves every rank's weights as
     /// they were; then every rank applies the same update with the mean gradient of the global batch.
     /// Returns the global batch's mean loss, and adds its metric sums to <paramref name="metricSums"/>.
     /// </summary>
-    private float TrainStepReplicated(DataParallel replicas, in Batch batch, int samples, int total, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
+    private float TrainStepReplicated(DataParallel replicas, in Batch batch, ReadOnlySpan<float> weights, int samples, int total, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
     {
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length;
@@ -41,7 +42,7 @@ public abstract partial class Model
             ReadOnlySpan<float> y = batch.Targets;
             ReadOnlySpan<float> outputs = Forward(batch.Features, samples, training: true);
             for (int i = 0; i < metrics.Length; i++) stats[1 + k + i] = metrics[i].Sum(outputs, y, samples, OutputSize, TargetSize);
-            stats[0] = (double)ComputeLoss(y, samples, gradient: true) * samples;
+            stats[0] = (double)ComputeLoss(y, samples, gradient: true, weights) * samples;
             for (int i = 0; i < k; i++) stats[1 + i] = (double)OutputLoss(lossOutputs[i]) * samples;
         }
         replicas.ReduceStats();

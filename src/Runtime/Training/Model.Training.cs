@@ -36,6 +36,17 @@ public abstract partial class Model
     /// too. Give one of <paramref name="initialEpoch"/> and <paramref name="resumeFrom"/>.
     /// </para>
     /// <para>
+    /// Sample weights (Keras' <c>sample_weight</c>) travel with the data:
+    /// <c>train.WithSampleWeights(w)</c>. They are shuffled with their samples, split with them by
+    /// <paramref name="validationSplit"/> (the held-out tail keeps its weights), and a weighted
+    /// <paramref name="validation"/> set weighs the validation loss. <paramref name="classWeight"/>
+    /// is Keras' <c>class_weight</c>: class index → weight, a class left out weighing 1, turned
+    /// into each training sample's weight from its label (the argmax of a one-hot target); it does
+    /// not apply to validation, as in Keras, and cannot be combined with sample weights. Either way
+    /// a batch's loss is Σ wᵢ·lossᵢ / n (Keras' <c>"sum_over_batch_size"</c>), and metrics stay
+    /// unweighted, as Keras' <c>metrics=</c> are.
+    /// </para>
+    /// <para>
     /// <paramref name="distributed"/> trains data-parallel on every rank of a group of processes
     /// (Kiln.Distributed's <c>Mpi.Initialize()</c> under <c>mpirun</c>), as Keras'
     /// MultiWorkerMirroredStrategy and PyTorch DDP do: every rank calls Fit with the same model seed
@@ -48,7 +59,7 @@ public abstract partial class Model
     public History Fit(Dataset train, int epochs, Optimizer optimizer, Dataset? validation = null,
         double validationSplit = 0, bool shuffle = true, int verbose = 1, TextWriter? output = null,
         IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null,
-        ICommunicator? distributed = null)
+        IReadOnlyDictionary<int, float>? classWeight = null, ICommunicator? distributed = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (!(validationSplit >= 0 && validationSplit < 1))
@@ -56,6 +67,9 @@ public abstract partial class Model
         var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
         if (distributed is not null) DataParallel.Check(distributed);
         CheckDataset(train, nameof(train));
+        if (classWeight is not null && train.SampleWeights is not null)
+            throw new ArgumentException("Give class weights or sample weights, not both (Keras: \"You cannot class_weight and sample_weight at the same time\"); fold the class weights into the sample weights.", nameof(classWeight));
+        var classWeights = ClassWeights.Create(this, classWeight, nameof(classWeight));
 
         int trainCount = train.Count, validationCount = 0;
         IBatchSource? validationBatches = null;
@@ -85,7 +99,7 @@ public abstract partial class Model
         if (validation is not null) ValidateValues(validation, nameof(validation));
         return Train(new EpochSource(trainBatches, -1, trainCount, (int)trainBatches.BatchesPerPass),
             validationBatches is null ? null : new EpochSource(validationBatches, -1, validationCount, (int)validationBatches.BatchesPerPass),
-            recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, distributed);
+            recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights, distributed);
     }
 
     /// <summary>
@@ -115,6 +129,10 @@ public abstract partial class Model
     /// CsvLogger and TensorBoard record them, and the epoch line prints them.
     /// </para>
     /// <para>
+    /// <paramref name="classWeight"/> is Keras' <c>class_weight</c>, as in the <see cref="Dataset"/>
+    /// overload: each training batch's weights come from its targets.
+    /// </para>
+    /// <para>
     /// With <paramref name="distributed"/>, each rank gives its own shard of the data as
     /// <paramref name="train"/> (and <paramref name="validation"/>), as a PyTorch DistributedSampler
     /// would; each step trains on one batch from every rank, a rank whose shard ends first joins the
@@ -125,7 +143,7 @@ public abstract partial class Model
     public History Fit(IBatchSource train, int epochs, Optimizer optimizer, IBatchSource? validation = null,
         long stepsPerEpoch = -1, long validationSteps = -1, int verbose = 1, TextWriter? output = null,
         IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null,
-        ICommunicator? distributed = null)
+        IReadOnlyDictionary<int, float>? classWeight = null, ICommunicator? distributed = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
@@ -138,7 +156,8 @@ public abstract partial class Model
             trainEpoch = trainEpoch with { Samples = (int)Math.Min((long)trainEpoch.Samples * ranks, int.MaxValue) };
             if (validationEpoch is { } v) validationEpoch = v with { Samples = (int)Math.Min((long)v.Samples * ranks, int.MaxValue) };
         }
-        return Train(trainEpoch, validationEpoch, recordDataWait: true, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, distributed);
+        var classWeights = ClassWeights.Create(this, classWeight, nameof(classWeight));
+        return Train(trainEpoch, validationEpoch, recordDataWait: true, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights, distributed);
     }
 
     /// <summary>A source, how many of its batches make an epoch (-1: one pass), and the samples and batches that is, for progress and callbacks.</summary>
@@ -180,7 +199,7 @@ public abstract partial class Model
 
     /// <summary>The training loop both Fit overloads run: epochs of batches from <paramref name="train"/>, callbacks, progress and history.</summary>
     private History Train(EpochSource train, EpochSource? validation, bool recordDataWait, int epochs, Optimizer optimizer,
-        int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ICommunicator? distributed = null)
+        int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ClassWeights? classWeights, ICommunicator? distributed = null)
     {
         var metrics = (Metric[])Metrics;
         // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
@@ -280,9 +299,16 @@ public abstract partial class Model
                     }
                     foreach (var c in hooks) c.OnBatchBegin(b, context);
 
+                    ReadOnlySpan<float> weights = more ? batch.SampleWeights : default;
+                    if (classWeights is not null && more)
+                    {
+                        if (!weights.IsEmpty)
+                            throw new InvalidOperationException("The training batches carry sample weights, and class weights were given too; give one or the other, as Keras requires.");
+                        weights = classWeights.For(batch.Targets, local);
+                    }
                     float loss = replicas is null
-                        ? TrainStep(batch.Features, batch.Targets, n, optimizer, metrics, metricSums.AsSpan(k))
-                        : TrainStepReplicated(replicas, batch, local, n, optimizer, metrics, metricSums.AsSpan(k));
+                        ? TrainStep(batch.Features, batch.Targets, weights, n, optimizer, metrics, metricSums.AsSpan(k))
+                        : TrainStepReplicated(replicas, batch, weights, local, n, optimizer, metrics, metricSums.AsSpan(k));
                     for (int i = 0; i < k; i++) metricSums[i] += (double)OutputLoss(lossOutputs[i]) * n;
                     if (!float.IsFinite(loss))
                         throw Diverged(loss, epoch + 1, epochs, b + 1, train.Batches, optimizer);
@@ -340,18 +366,19 @@ public abstract partial class Model
 
     /// <summary>
     /// One training step on a batch: forward in training mode, the metrics' sums (added to
-    /// <paramref name="metricSums"/>), the loss and its gradient, then, when the loss is finite,
+    /// <paramref name="metricSums"/>, unweighted), the loss over <paramref name="weights"/> (empty:
+    /// all 1) with the regularization penalty, and its gradient, then, when the loss is finite,
     /// backward and the optimizer's step. Returns the loss; a NaN or infinite one leaves the
     /// weights and the state (moving statistics the forward pass updated) as they were, for the
     /// caller to report.
     /// </summary>
-    private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
+    private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weights, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
     {
         KeepState();
         ReadOnlySpan<float> outputs = Forward(x, n, training: true);
         // Before the loss: a fused loss may write its gradient over the outputs.
         for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].Sum(outputs, y, n, OutputSize, TargetSize);
-        float loss = ComputeLoss(y, n, gradient: true);
+        float loss = ComputeLoss(y, n, gradient: true, weights);
         if (!float.IsFinite(loss)) return RestoreState(loss);
         Backward(n);
         optimizer.Step(this);
@@ -375,7 +402,12 @@ public abstract partial class Model
         return true;
     }
 
-    /// <summary>Keras' <c>model.evaluate</c>: mean loss and metric over <paramref name="data"/>, in inference mode (no dropout, BN moving statistics).</summary>
+    /// <summary>
+    /// Keras' <c>model.evaluate</c>: mean loss and metric over <paramref name="data"/>, in inference
+    /// mode (no dropout, BN moving statistics). A dataset with sample weights
+    /// (<see cref="Dataset.WithSampleWeights"/>, Keras' <c>evaluate(sample_weight=)</c>) weighs
+    /// each batch's loss, Σ wᵢ·lossᵢ / n; metrics stay unweighted, as Keras' <c>metrics=</c> are.
+    /// </summary>
     public EvaluationResult Evaluate(Dataset data)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -464,7 +496,7 @@ public abstract partial class Model
             ReadOnlySpan<float> y = batch.Targets;
             ReadOnlySpan<float> outputs = Forward(batch.Features, n, training: false);
             for (int j = 0; j < metrics.Length; j++) values[1 + k + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
-            lossSum += (double)ComputeLoss(y, n, gradient: false) * n;
+            lossSum += (double)ComputeLoss(y, n, gradient: false, batch.SampleWeights) * n;
             for (int j = 0; j < k; j++) values[1 + j] += (double)OutputLoss(lossOutputs[j]) * n;
             count += n;
             b++;

@@ -122,10 +122,12 @@ ________________________________________________________________________________
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)
         {
+            // Keras' sample_weight (empty when all are 1): the loss is sum(w * loss) / n, Keras' sum_over_batch_size.
+            ReadOnlySpan<float> sampleWeights = SampleWeights(n);
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Span<float> d_dense = gradient ? ArenaSlice(DDenseAt, n, 3) : default;
             // mean_squared_error on the output
-            return Kernels.Losses.MeanSquaredError(dense, targets, d_dense, n, 3);
+            return Kernels.Losses.MeanSquaredError(dense, targets, d_dense, n, 3, sampleWeights);
         }
 
         protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)

@@ -152,10 +152,12 @@ ________________________________________________________________________________
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)
         {
+            // Keras' sample_weight (empty when all are 1): the loss is sum(w * loss) / n, Keras' sum_over_batch_size.
+            ReadOnlySpan<float> sampleWeights = SampleWeights(n);
             Span<float> dense_2_logits = ArenaSlice(Dense2LogitsAt, n, 10);
             Span<float> d_dense_2_logits = gradient ? ArenaSlice(DDense2LogitsAt, n, 10) : default;
             // softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
-            return Kernels.Losses.SparseCategoricalCrossentropyFromLogits(dense_2_logits, targets, d_dense_2_logits, n, 10);
+            return Kernels.Losses.SparseCategoricalCrossentropyFromLogits(dense_2_logits, targets, d_dense_2_logits, n, 10, labelSmoothing: 0f, sampleWeights);
         }
 
         protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)

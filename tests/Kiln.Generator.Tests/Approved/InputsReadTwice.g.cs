@@ -169,10 +169,12 @@ ________________________________________________________________________________
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)
         {
+            // Keras' sample_weight (empty when all are 1): the loss is sum(w * loss) / n, Keras' sum_over_batch_size.
+            ReadOnlySpan<float> sampleWeights = SampleWeights(n);
             Span<float> dense = ArenaSlice(DenseAt, n, 2);
             Span<float> d_dense = gradient ? ArenaSlice(DDenseAt, n, 2) : default;
             // mean_squared_error on the output
-            return Kernels.Losses.MeanSquaredError(dense, targets, d_dense, n, 2);
+            return Kernels.Losses.MeanSquaredError(dense, targets, d_dense, n, 2, sampleWeights);
         }
 
         protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)

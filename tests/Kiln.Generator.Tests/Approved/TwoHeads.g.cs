@@ -183,6 +183,8 @@ ________________________________________________________________________________
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)
         {
+            // Keras' sample_weight, the same for every output (empty when all are 1): each loss is sum(w * loss) / n.
+            ReadOnlySpan<float> sampleWeights = SampleWeights(n);
             // Keras' loss_weights: the loss is the weighted sum of the outputs' losses, and each output's gradient carries its weight.
             float loss = 0f;
             Span<float> class_2_logits = ArenaSlice(Class2LogitsAt, n, 3);
@@ -190,13 +192,13 @@ ________________________________________________________________________________
             // softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
             Span<float> class_2_targets = ArenaSlice(Class2TargetsAt, n, 1);
             Kernels.Merge.CopyOut(targets, class_2_targets, n, 1, 0, 2, accumulate: false);
-            loss += 1f * SetOutputLoss(0, Kernels.Losses.SparseCategoricalCrossentropyFromLogits(class_2_logits, class_2_targets, d_class_2_logits, n, 3));
+            loss += 1f * SetOutputLoss(0, Kernels.Losses.SparseCategoricalCrossentropyFromLogits(class_2_logits, class_2_targets, d_class_2_logits, n, 3, labelSmoothing: 0f, sampleWeights));
             Span<float> size = ArenaSlice(SizeAt, n, 1);
             Span<float> d_size = gradient ? ArenaSlice(DSizeAt, n, 1) : default;
             // mean_squared_error on the output
             Span<float> size_targets = ArenaSlice(SizeTargetsAt, n, 1);
             Kernels.Merge.CopyOut(targets, size_targets, n, 1, 1, 2, accumulate: false);
-            loss += 0.5f * SetOutputLoss(1, Kernels.Losses.MeanSquaredError(size, size_targets, d_size, n, 1));
+            loss += 0.5f * SetOutputLoss(1, Kernels.Losses.MeanSquaredError(size, size_targets, d_size, n, 1, sampleWeights));
             if (gradient) Kernels.Merge.Scale(d_size, 0.5f);
             return loss;
         }

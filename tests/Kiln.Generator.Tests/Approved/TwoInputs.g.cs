@@ -196,10 +196,12 @@ ________________________________________________________________________________
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)
         {
+            // Keras' sample_weight (empty when all are 1): the loss is sum(w * loss) / n, Keras' sum_over_batch_size.
+            ReadOnlySpan<float> sampleWeights = SampleWeights(n);
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
             Span<float> d_dense_logits = gradient ? ArenaSlice(DDenseLogitsAt, n, 3) : default;
             // softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
-            return Kernels.Losses.SparseCategoricalCrossentropyFromLogits(dense_logits, targets, d_dense_logits, n, 3);
+            return Kernels.Losses.SparseCategoricalCrossentropyFromLogits(dense_logits, targets, d_dense_logits, n, 3, labelSmoothing: 0f, sampleWeights);
         }
 
         protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)
