@@ -19,10 +19,10 @@ public sealed class DataParallelTests
         var run = MpiRun.Start(2, "equivalence", dir);
         Assert.True(run.ExitCode == 0, run.Output);
 
-        // The same run in this process: one rank, the global batch of 32.
+        // The same run in this process: one rank, the global batch of 32, the same sample weights.
         KilnSettings.Threads = 1;
         var reference = new ReplicaMlp(batchSize: 32, seed: 3);
-        var history = reference.Fit(ReplicaData.Make(193, 7), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Make(37, 8), verbose: 0);
+        var history = reference.Fit(ReplicaData.Weighted(ReplicaData.Make(193, 7)), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Make(37, 8), verbose: 0);
 
         var replica = new ReplicaMlp(batchSize: 32, seed: 99);
         replica.LoadWeights(Path.Combine(dir, "weights.safetensors"));

@@ -7,7 +7,7 @@ using Kiln.Distributed;
 using Kiln.Distributed.Worker;
 
 // One rank of the runs Kiln.Distributed.Tests checks: worker <scenario> <directory>.
-//   equivalence  ReplicaMlp, per-rank batch 16, 193 samples (the last global batch of 1 leaves rank 0 none),
+//   equivalence  ReplicaMlp, per-rank batch 16, 193 samples with sample weights (the last global batch of 1 leaves rank 0 none),
 //                3 epochs of SGD with momentum, validation; rank 0 writes weights.safetensors and history.csv.
 //   full         ReplicaBatchNormNet, 4 epochs, a training checkpoint each epoch (ckpt-NN.safetensors), final.safetensors.
 //   resume       the same from ckpt-02.safetensors to epoch 4: resumed.safetensors.
@@ -33,7 +33,7 @@ switch (scenario)
     case "equivalence":
     {
         var model = new ReplicaMlp(batchSize: 16, seed: 3);
-        model.Fit(train, 3, new Sgd(0.05, momentum: 0.9), validation: valid, verbose: 0,
+        model.Fit(ReplicaData.Weighted(train), 3, new Sgd(0.05, momentum: 0.9), validation: valid, verbose: 0,
             callbacks: [new CsvLogger(Path.Combine(directory, "history.csv"))], distributed: mpi);
         if (mpi.IsRoot) model.SaveWeights(Path.Combine(directory, "weights.safetensors"));
         break;
