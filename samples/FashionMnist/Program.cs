@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using Kiln;
+using Kiln.Distributed;
 using Kiln.Samples;
 using Kiln.Samples.FashionMnist;
 
@@ -8,9 +9,16 @@ using Kiln.Samples.FashionMnist;
 // 5,000 training images for validation, SGD 0.01, 10 epochs, then the test accuracy.
 // Everything a run leaves goes under --out (default runs/fashion-mlp): the best weights, a
 // training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
+// With --distributed, under mpirun, it trains data-parallel: every rank loads the data and builds
+// the model with the same seed, trains on its share of each global batch of ranks × --batch
+// samples, and rank 0 alone prints and writes the run's files (docs/distributed.md).
 // --export-onnx PATH writes the trained model as ONNX, for ONNX Runtime and other ONNX consumers.
-var options = SampleOptions.Parse(args, "FashionMnist", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-mlp"), exportsOnnx: true);
+var options = SampleOptions.Parse(args, "FashionMnist", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-mlp"), exportsOnnx: true, distributed: true);
 if (options is null) return 2;
+using var mpi = options.Distributed ? Mpi.Initialize() : null;
+bool root = mpi?.IsRoot ?? true;
+// Ranks on one machine share its cores, unless --threads says otherwise.
+if (mpi is not null && options.Threads == 0) KilnSettings.Threads = Math.Max(1, Environment.ProcessorCount / Mpi.LocalRanks);
 
 Dataset trainAll, test;
 try
@@ -25,7 +33,7 @@ catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundExcepti
 
 var valid = trainAll.Take(5000);
 var train = trainAll.Skip(5000);
-Console.WriteLine($"train {train.Count}, validation {valid.Count}, test {test.Count}");
+if (root) Console.WriteLine($"train {train.Count}, validation {valid.Count}, test {test.Count}" + (mpi is null ? "" : $", {mpi.Size} ranks of batch {options.BatchSize}"));
 
 // As the seed: x_train_scaled = scaler.fit_transform(x_train.reshape(-1, 1)): one mean and std over all pixels.
 var scaler = new StandardScaler().Fit(train);
@@ -33,24 +41,27 @@ train = scaler.Transform(train);
 valid = scaler.Transform(valid);
 test = scaler.Transform(test);
 
-Console.WriteLine(FashionMlp.Summary);
+if (root) Console.WriteLine(FashionMlp.Summary);
 var model = new FashionMlp(batchSize: options.BatchSize, seed: options.Seed);
 var run = TrainingRun.Create(options);
 History history;
 try
 {
-    history = model.Fit(train, options.Epochs, new Sgd(learningRate: 0.01f), validation: valid, callbacks: run.Callbacks, resumeFrom: run.ResumeFrom);
+    history = model.Fit(train, options.Epochs, new Sgd(learningRate: 0.01f), validation: valid, callbacks: run.Callbacks, resumeFrom: run.ResumeFrom, distributed: mpi);
 }
 catch (InvalidDataException e)
 {
     Console.Error.WriteLine(e.Message);
     return 1;
 }
-run.Finish(history, "FashionMlp", model.Evaluate(test));
-if (options.OnnxPath is { } onnx)
+if (root)
 {
-    model.ExportOnnx(onnx);
-    // The scaler is not part of the model: an ONNX consumer standardizes pixels (0..255) the same way first.
-    Console.WriteLine($"ONNX model: {onnx} (input 'input' of (batch, 28, 28) pixels standardized with mean {scaler.Mean[0]:G6} and std {scaler.Scale[0]:G6}; output 'output', 10 probabilities)");
+    run.Finish(history, "FashionMlp", model.Evaluate(test));
+    if (options.OnnxPath is { } onnx)
+    {
+        model.ExportOnnx(onnx);
+        // The scaler is not part of the model: an ONNX consumer standardizes pixels (0..255) the same way first.
+        Console.WriteLine($"ONNX model: {onnx} (input 'input' of (batch, 28, 28) pixels standardized with mean {scaler.Mean[0]:G6} and std {scaler.Scale[0]:G6}; output 'output', 10 probabilities)");
+    }
 }
 return 0;

@@ -20,13 +20,20 @@ internal sealed class SampleOptions
     /// <summary><c>--export-onnx PATH</c>: where to write the trained model as ONNX; null for none (or a sample that cannot).</summary>
     public string? OnnxPath { get; private set; }
 
+    /// <summary><c>--distributed</c>: train data-parallel on the ranks mpirun started (Kiln.Distributed), where the sample supports it.</summary>
+    public bool Distributed { get; private set; }
+
+    /// <summary><c>--threads N</c>: the kernels' threads, which Parse sets (KilnSettings.Threads); 0 leaves the default.</summary>
+    public int Threads { get; private set; }
+
     /// <summary>
     /// Parses <c>--data DIR --epochs N --seed S --batch B</c>, and <c>--out DIR --resume</c> when
     /// the sample writes a run (<paramref name="outDirectory"/>, the default, is given); null
     /// (after printing usage) on a bad argument. <paramref name="exportsOnnx"/>: the sample takes
     /// <c>--export-onnx PATH</c> (it references Kiln.Onnx).
     /// </summary>
-    public static SampleOptions? Parse(string[] args, string program, int epochs, int batchSize, string? outDirectory = null, bool exportsOnnx = false)
+    /// <param name="distributed">Whether the sample takes <c>--distributed</c>.</param>
+    public static SampleOptions? Parse(string[] args, string program, int epochs, int batchSize, string? outDirectory = null, bool exportsOnnx = false, bool distributed = false)
     {
         var options = new SampleOptions { Epochs = epochs, BatchSize = batchSize, OutDirectory = outDirectory };
         bool writesRun = outDirectory is not null;
@@ -42,12 +49,15 @@ internal sealed class SampleOptions
                 case "--out" when writesRun && hasValue: options.OutDirectory = args[++i]; break;
                 case "--resume" when writesRun: options.Resume = true; break;
                 case "--export-onnx" when exportsOnnx && hasValue: options.OnnxPath = args[++i]; break;
+                case "--distributed" when distributed: options.Distributed = true; break;
+                case "--threads" when hasValue && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t > 0: options.Threads = t; i++; break;
                 default:
                     Console.Error.WriteLine($"{program}: bad argument '{args[i]}'.");
-                    Console.Error.WriteLine($"usage: {program} [--data DIR] [--epochs N] [--seed S] [--batch B]{(writesRun ? " [--out DIR] [--resume]" : "")}{(exportsOnnx ? " [--export-onnx PATH]" : "")}");
+                    Console.Error.WriteLine($"usage: {program} [--data DIR] [--epochs N] [--seed S] [--batch B] [--threads N]{(writesRun ? " [--out DIR] [--resume]" : "")}{(exportsOnnx ? " [--export-onnx PATH]" : "")}{(distributed ? " [--distributed]" : "")}");
                     return null;
             }
         }
+        if (options.Threads > 0) KilnSettings.Threads = options.Threads;
         return options;
     }
 }

@@ -96,4 +96,30 @@ public class ClassificationMetricsTrainingTests
         Assert.Equal(tp + fp == 0 ? 0 : tp / (tp + fp), r["precision"], 1e-6);
         Assert.Equal(tp / (tp + fn), r["recall"], 1e-6);
     }
+
+    [Fact]
+    public void DataParallelFitRefusesAStatefulMetricItCannotReduce()
+    {
+        var (x, labels) = Blobs(16, 6, 3, 2);
+        var model = new TinySparseLogits(8, 3) { Metrics = [Metric.Accuracy, Metric.Auc()] };
+        var before = model.Parameters.Span.ToArray();
+        var e = Assert.Throws<NotSupportedException>(() =>
+            model.Fit(new Dataset(x, labels, [6], 1), 1, new Adam(0.05), verbose: 0, distributed: new OneRank()));
+        Assert.Contains("'auc'", e.Message);
+        Assert.Contains("across ranks", e.Message);
+        Assert.Equal(before, model.Parameters.Span.ToArray());
+        // Mean metrics are fine.
+        model.Metrics = [Metric.Accuracy];
+        model.Fit(new Dataset(x, labels, [6], 1), 1, new Adam(0.05), verbose: 0, distributed: new OneRank());
+    }
+
+    // A group of one process: every collective is the identity.
+    private sealed class OneRank : ICommunicator
+    {
+        public int Rank => 0;
+        public int Size => 1;
+        public void AllReduceSum(Span<float> values) { }
+        public void AllReduceSum(Span<double> values) { }
+        public void Broadcast(Span<byte> bytes, int root) { }
+    }
 }

@@ -51,6 +51,15 @@ public sealed class TrainingContext
     /// <summary>Where Fit prints; callbacks print their messages here too.</summary>
     public TextWriter Output { get; }
 
+    /// <summary>This process's rank in a data-parallel Fit (<c>Fit(..., distributed:)</c>); 0 otherwise.</summary>
+    public int Rank { get; internal set; }
+
+    /// <summary>The number of ranks training together; 1 when Fit is not distributed.</summary>
+    public int Ranks { get; internal set; } = 1;
+
+    /// <summary>Whether this process prints and writes files: rank 0, or the only process. A callback that writes files should do so only here.</summary>
+    public bool IsRoot => Rank == 0;
+
     /// <summary>Keras' <c>model.stop_training</c>: when set, Fit finishes the current epoch's bookkeeping and stops.</summary>
     public bool StopTraining { get; set; }
 }

@@ -46,28 +46,38 @@ public abstract partial class Model
     /// a batch's loss is Σ wᵢ·lossᵢ / n (Keras' <c>"sum_over_batch_size"</c>), and metrics stay
     /// unweighted, as Keras' <c>metrics=</c> are.
     /// </para>
+    /// <para>
+    /// <paramref name="distributed"/> trains data-parallel on every rank of a group of processes
+    /// (Kiln.Distributed's <c>Mpi.Initialize()</c> under <c>mpirun</c>), as Keras'
+    /// MultiWorkerMirroredStrategy and PyTorch DDP do: every rank calls Fit with the same model seed
+    /// and the same data, each epoch's shuffled order is cut into global batches of
+    /// <c>ranks × BatchSize</c> samples, each rank trains on its share, and the averaged gradient
+    /// makes every rank apply the update one process with the global batch would. Loss, metrics and
+    /// validation are over all ranks; only rank 0 prints and writes files (docs/distributed.md).
+    /// </para>
     /// </summary>
     public History Fit(Dataset train, int epochs, Optimizer optimizer, Dataset? validation = null,
         double validationSplit = 0, bool shuffle = true, int verbose = 1, TextWriter? output = null,
         IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null,
-        IReadOnlyDictionary<int, float>? classWeight = null)
+        IReadOnlyDictionary<int, float>? classWeight = null, ICommunicator? distributed = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (!(validationSplit >= 0 && validationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(validationSplit), validationSplit, "validationSplit must be in [0, 1).");
         var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
+        if (distributed is not null) DataParallel.Check(distributed);
         CheckDataset(train, nameof(train));
         if (classWeight is not null && train.SampleWeights is not null)
             throw new ArgumentException("Give class weights or sample weights, not both (Keras: \"You cannot class_weight and sample_weight at the same time\"); fold the class weights into the sample weights.", nameof(classWeight));
         var classWeights = ClassWeights.Create(this, classWeight, nameof(classWeight));
 
-        int trainCount = train.Count;
-        DatasetBatches? validationBatches = null;
+        int trainCount = train.Count, validationCount = 0;
+        IBatchSource? validationBatches = null;
         if (validation is not null)
         {
             CheckDataset(validation, nameof(validation));
             if (validation.Count == 0) throw new ArgumentException("The validation set is empty.", nameof(validation));
-            validationBatches = new DatasetBatches(this, validation, 0, validation.Count, shuffle: false);
+            validationBatches = Batches(validation, 0, validationCount = validation.Count, shuffle: false, training: false, distributed, nameof(validation));
         }
         else if (validationSplit > 0)
         {
@@ -77,19 +87,19 @@ public abstract partial class Model
                 throw new ArgumentException(
                     $"validationSplit {validationSplit} of {train.Count} samples leaves {splitAt} to train and {train.Count - splitAt} to validate; both need at least one.",
                     nameof(validationSplit));
-            validationBatches = new DatasetBatches(this, train, splitAt, train.Count - splitAt, shuffle: false);
+            validationBatches = Batches(train, splitAt, validationCount = train.Count - splitAt, shuffle: false, training: false, distributed, nameof(validationSplit));
             trainCount = splitAt;
         }
         if (trainCount == 0)
             throw new ArgumentException("The training set is empty.", nameof(train));
 
         // Each epoch is one pass: the whole training range, reshuffled with Random when the pass starts.
-        var trainBatches = new DatasetBatches(this, train, 0, trainCount, shuffle);
+        var trainBatches = Batches(train, 0, trainCount, shuffle, training: true, distributed, nameof(train));
         ValidateValues(train, nameof(train));
         if (validation is not null) ValidateValues(validation, nameof(validation));
         return Train(new EpochSource(trainBatches, -1, trainCount, (int)trainBatches.BatchesPerPass),
-            validationBatches is null ? null : new EpochSource(validationBatches, -1, (int)validationBatches.SamplesPerPass, (int)validationBatches.BatchesPerPass),
-            recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights);
+            validationBatches is null ? null : new EpochSource(validationBatches, -1, validationCount, (int)validationBatches.BatchesPerPass),
+            recordDataWait: false, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights, distributed);
     }
 
     /// <summary>
@@ -122,18 +132,32 @@ public abstract partial class Model
     /// <paramref name="classWeight"/> is Keras' <c>class_weight</c>, as in the <see cref="Dataset"/>
     /// overload: each training batch's weights come from its targets.
     /// </para>
+    /// <para>
+    /// With <paramref name="distributed"/>, each rank gives its own shard of the data as
+    /// <paramref name="train"/> (and <paramref name="validation"/>), as a PyTorch DistributedSampler
+    /// would; each step trains on one batch from every rank, a rank whose shard ends first joins the
+    /// remaining steps with no samples, and the epoch ends when every shard has. The progress bar's
+    /// totals are this rank's times the number of ranks.
+    /// </para>
     /// </summary>
     public History Fit(IBatchSource train, int epochs, Optimizer optimizer, IBatchSource? validation = null,
         long stepsPerEpoch = -1, long validationSteps = -1, int verbose = 1, TextWriter? output = null,
         IReadOnlyList<ICallback>? callbacks = null, int initialEpoch = 0, string? resumeFrom = null,
-        IReadOnlyDictionary<int, float>? classWeight = null)
+        IReadOnlyDictionary<int, float>? classWeight = null, ICommunicator? distributed = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         var hooks = CheckFitArguments(epochs, optimizer, verbose, callbacks, initialEpoch, resumeFrom);
         var trainEpoch = EpochOf(train, stepsPerEpoch, nameof(train), nameof(stepsPerEpoch));
         var validationEpoch = validation is null ? (EpochSource?)null : EpochOf(validation, validationSteps, nameof(validation), nameof(validationSteps));
+        if (distributed is not null)
+        {
+            DataParallel.Check(distributed);
+            int ranks = distributed.Size;
+            trainEpoch = trainEpoch with { Samples = (int)Math.Min((long)trainEpoch.Samples * ranks, int.MaxValue) };
+            if (validationEpoch is { } v) validationEpoch = v with { Samples = (int)Math.Min((long)v.Samples * ranks, int.MaxValue) };
+        }
         var classWeights = ClassWeights.Create(this, classWeight, nameof(classWeight));
-        return Train(trainEpoch, validationEpoch, recordDataWait: true, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights);
+        return Train(trainEpoch, validationEpoch, recordDataWait: true, epochs, optimizer, verbose, output, hooks, initialEpoch, resumeFrom, classWeights, distributed);
     }
 
     /// <summary>A source, how many of its batches make an epoch (-1: one pass), and the samples and batches that is, for progress and callbacks.</summary>
@@ -175,9 +199,15 @@ public abstract partial class Model
 
     /// <summary>The training loop both Fit overloads run: epochs of batches from <paramref name="train"/>, callbacks, progress and history.</summary>
     private History Train(EpochSource train, EpochSource? validation, bool recordDataWait, int epochs, Optimizer optimizer,
-        int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ClassWeights? classWeights)
+        int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ClassWeights? classWeights, ICommunicator? distributed = null)
     {
         var metrics = (Metric[])Metrics;
+        // A stateful metric (precision, AUC, mean IoU) keeps counts on each rank that nothing sums
+        // across ranks yet, so every rank would report its own shard: refuse rather than mislead.
+        if (distributed is not null)
+            foreach (var metric in metrics)
+                if (metric.IsStateful)
+                    throw new NotSupportedException($"{Description.Name}: the metric '{metric.Name}' keeps counts (Keras' update_state/result) that data-parallel training does not yet reduce across ranks; train with mean metrics such as accuracy, and compute '{metric.Name}' with Evaluate on one rank.");
         // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length, m = metrics.Length;
@@ -209,8 +239,10 @@ public abstract partial class Model
         }
         else history = new History(epochNames, Math.Max(epochs - initialEpoch, 0));
 
+        var replicas = distributed is null ? null : new DataParallel(distributed, batchNames.Length);
+        hooks = CallbacksOnRank(hooks, replicas);
         TextWriter writer = output ?? Console.Out;
-        TrainingProgress? progress = verbose switch
+        TrainingProgress? progress = replicas is { IsRoot: false } ? null : verbose switch
         {
             0 => null,
             1 when ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected => new ProgressBar(writer),
@@ -227,6 +259,15 @@ public abstract partial class Model
 
         try
         {
+            if (replicas is not null)
+            {
+                context.Rank = replicas.Rank;
+                context.Ranks = replicas.Size;
+                // Where Kiln shards a dataset, every rank must hold all of it; batch sources are each rank's own shard.
+                long samples = source is ShardedDatasetBatches ? ((long)train.Samples << 24) ^ validationSamples : 0;
+                replicas.CheckStart(this, optimizer, ((long)BatchSize << 48) ^ ((long)epochs << 40) ^ samples);
+                _replicas = replicas;
+            }
             progress?.TrainBegin(train.Samples, validationSamples);
             foreach (var c in hooks) c.OnTrainBegin(context);
             for (int epoch = initialEpoch; epoch < epochs && !context.StopTraining; epoch++)
@@ -240,26 +281,41 @@ public abstract partial class Model
                 Array.Clear(metricSums);
                 ResetMetrics(metrics);
                 int seen = 0, b = 0;
+                bool ended = false; // distributed: this rank's shard ended, and it must not start the next pass
                 Span<double> running = batchLogs.Values;
                 while (train.Steps < 0 || b < train.Steps)
                 {
                     long asked = Stopwatch.GetTimestamp();
-                    bool more = source.Next(out var batch);
+                    Batch batch = default;
+                    bool more = !ended && source.Next(out batch);
                     // The previous epoch stopped at its step count right at the end of a pass: start the next.
                     if (!more && b == 0) more = source.Next(out batch);
                     waited += Stopwatch.GetTimestamp() - asked;
-                    if (!more) break;
-                    int n = CheckBatch(batch, nameof(train));
+                    if (!more && replicas is null) break;
+                    ended = !more;
+                    int n = more ? CheckBatch(batch, nameof(train)) : 0, local = n;
+                    // Distributed: n becomes the step's samples over all ranks; a rank whose shard has
+                    // ended joins with none, until every rank's has. A stop asked for on any rank after
+                    // the previous batch stops them all here, before this one (a stop asked for as the
+                    // epoch began takes effect after its first batch, as without ranks).
+                    if (replicas is not null)
+                    {
+                        (n, bool stop) = replicas.Join(local, context.StopTraining);
+                        context.StopTraining = stop;
+                        if (n == 0 || (stop && b > 0)) break;
+                    }
                     foreach (var c in hooks) c.OnBatchBegin(b, context);
 
-                    ReadOnlySpan<float> weights = batch.SampleWeights;
-                    if (classWeights is not null)
+                    ReadOnlySpan<float> weights = more ? batch.SampleWeights : default;
+                    if (classWeights is not null && more)
                     {
                         if (!weights.IsEmpty)
                             throw new InvalidOperationException("The training batches carry sample weights, and class weights were given too; give one or the other, as Keras requires.");
-                        weights = classWeights.For(batch.Targets, n);
+                        weights = classWeights.For(batch.Targets, local);
                     }
-                    float loss = TrainStep(batch.Features, batch.Targets, weights, n, optimizer, metrics, metricSums.AsSpan(k));
+                    float loss = replicas is null
+                        ? TrainStep(batch.Features, batch.Targets, weights, n, optimizer, metrics, metricSums.AsSpan(k))
+                        : TrainStepReplicated(replicas, batch, weights, local, n, optimizer, metrics, metricSums.AsSpan(k));
                     for (int i = 0; i < k; i++) metricSums[i] += (double)OutputLoss(lossOutputs[i]) * n;
                     if (!float.IsFinite(loss))
                         throw Diverged(loss, epoch + 1, epochs, b + 1, train.Batches, optimizer);
@@ -272,10 +328,15 @@ public abstract partial class Model
                     progress?.BatchEnd(seen, Math.Max(seen, train.Samples), batchLogs);
                     foreach (var c in hooks) c.OnBatchEnd(b, batchLogs, context);
                     b++;
-                    if (context.StopTraining) break;
+                    if (context.StopTraining && replicas is null) break;
                 }
                 if (b == 0)
                     throw new InvalidOperationException($"The training source gave no batches in epoch {epoch + 1}: it is empty.");
+                if (replicas is not null)
+                {
+                    context.StopTraining = replicas.Any(context.StopTraining);
+                    replicas.EndEpoch(this, optimizer);
+                }
 
                 // A callback may stop mid-epoch: the epoch's means cover the samples it saw.
                 Span<double> values = epochLogs.Values;
@@ -291,6 +352,7 @@ public abstract partial class Model
                 history.Append(values);
                 progress?.EpochEnd(epoch + 1, seen, Stopwatch.GetElapsedTime(started).TotalSeconds, epochLogs);
                 foreach (var c in hooks) c.OnEpochEnd(epoch, epochLogs, context);
+                if (replicas is not null) context.StopTraining = replicas.Any(context.StopTraining);
             }
             foreach (var c in hooks) c.OnTrainEnd(context);
         }
@@ -299,6 +361,10 @@ public abstract partial class Model
             foreach (var c in hooks)
                 if (c is IReleasesOnFailure r) r.Release();
             throw;
+        }
+        finally
+        {
+            _replicas = null;
         }
         return history;
     }
@@ -444,6 +510,7 @@ public abstract partial class Model
             count += n;
             b++;
         }
+        _replicas?.ReduceEvaluation(values, ref lossSum, ref count);
         if (count == 0)
             throw new InvalidOperationException($"The {what} source gave no batches: it is empty.");
         values[0] = lossSum;

@@ -1,0 +1,71 @@
+using System;
+
+namespace Kiln;
+
+/// <summary>Data-parallel training: what Fit does differently when it is given an <see cref="ICommunicator"/>.</summary>
+public abstract partial class Model
+{
+    // Set while a distributed Fit runs: validation then reduces its sums over the ranks.
+    private DataParallel? _replicas;
+
+    /// <summary>
+    /// An in-memory dataset's samples <c>[start, start + count)</c> as batches: all of them, or under
+    /// data-parallel training this rank's share of each global batch (<see cref="ShardedDatasetBatches"/>).
+    /// </summary>
+    private IBatchSource Batches(Dataset data, int start, int count, bool shuffle, bool training, ICommunicator? distributed, string parameter)
+    {
+        if (distributed is null) return new DatasetBatches(this, data, start, count, shuffle);
+        if (count < distributed.Size)
+            throw new ArgumentException(
+                $"{count} {(training ? "training" : "validation")} samples cannot be shared among {distributed.Size} ranks: each needs at least one.", parameter);
+        return new ShardedDatasetBatches(this, data, start, count, shuffle, training, distributed.Rank, distributed.Size);
+    }
+
+    /// <summary>
+    /// <see cref="TrainStep"/> on one rank of <paramref name="replicas"/> (<paramref name="weights"/>: the
+    /// batch's sample weights, empty for all 1): this rank's
+    /// <paramref name="samples"/> of the step's <paramref name="total"/> (0 when its shard has ended
+    /// and it only joins the collectives). The loss, per-output losses and metric sums are summed over
+    /// the ranks before anything changes, so a non-finite loss anywhere leaves every rank's weights as
+    /// they were; then every rank applies the same update with the mean gradient of the global batch.
+    /// Returns the global batch's mean loss, and adds its metric sums to <paramref name="metricSums"/>.
+    /// </summary>
+    private float TrainStepReplicated(DataParallel replicas, in Batch batch, ReadOnlySpan<float> weights, int samples, int total, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
+    {
+        var lossOutputs = LossOutputs;
+        int k = lossOutputs.Length;
+        Span<double> stats = replicas.Stats;
+        stats.Clear();
+        KeepState();
+        if (samples > 0)
+        {
+            ReadOnlySpan<float> y = batch.Targets;
+            ReadOnlySpan<float> outputs = Forward(batch.Features, samples, training: true);
+            for (int i = 0; i < metrics.Length; i++) stats[1 + k + i] = metrics[i].Sum(outputs, y, samples, OutputSize, TargetSize);
+            stats[0] = (double)ComputeLoss(y, samples, gradient: true, weights) * samples;
+            for (int i = 0; i < k; i++) stats[1 + i] = (double)OutputLoss(lossOutputs[i]) * samples;
+        }
+        replicas.ReduceStats();
+        // NaN or infinity on any rank makes the sum non-finite on all of them.
+        float loss = (float)(stats[0] / total);
+        if (!float.IsFinite(loss)) return RestoreState(loss);
+        for (int i = 0; i < k; i++) _outputLosses[lossOutputs[i]] = (float)(stats[1 + i] / total);
+        for (int i = 0; i < metrics.Length; i++) metricSums[i] += stats[1 + k + i];
+        if (samples > 0) Backward(samples);
+        replicas.AverageGradients(Gradients.Span, samples, total);
+        optimizer.Step(this);
+        return loss;
+    }
+
+    /// <summary>
+    /// The callbacks a rank runs: all of them on rank 0; on the others, all but those that write files
+    /// (<see cref="ModelCheckpoint"/>, <see cref="CsvLogger"/>, <see cref="TensorBoard"/>), whose files
+    /// rank 0 alone writes. The others see the same reduced logs, so EarlyStopping, ReduceLROnPlateau
+    /// and schedules decide alike on every rank.
+    /// </summary>
+    private static ICallback[] CallbacksOnRank(ICallback[] hooks, DataParallel? replicas)
+    {
+        if (replicas is null || replicas.IsRoot) return hooks;
+        return Array.FindAll(hooks, c => c is not (ModelCheckpoint or CsvLogger or TensorBoard));
+    }
+}

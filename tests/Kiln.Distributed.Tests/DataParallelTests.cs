@@ -1,0 +1,147 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Kiln.Distributed.Worker;
+
+namespace Kiln.Distributed.Tests;
+
+/// <summary>
+/// Data-parallel training over Open MPI, two ranks on this machine (tests/Kiln.Distributed.Worker
+/// is one rank). Each test starts one or two mpirun jobs of a few seconds.
+/// </summary>
+public sealed class DataParallelTests
+{
+    [Fact]
+    public void TwoRanksOfBatch16TrainAsOneProcessOfBatch32()
+    {
+        string dir = MpiRun.Directory("equivalence");
+        var run = MpiRun.Start(2, "equivalence", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        // The same run in this process: one rank, the global batch of 32, the same sample weights.
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaMlp(batchSize: 32, seed: 3);
+        var history = reference.Fit(ReplicaData.Weighted(ReplicaData.Make(193, 7)), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Make(37, 8), verbose: 0);
+
+        var replica = new ReplicaMlp(batchSize: 32, seed: 99);
+        replica.LoadWeights(Path.Combine(dir, "weights.safetensors"));
+        var expected = reference.Parameters.Span;
+        var actual = replica.Parameters.Span;
+        Assert.False(expected.SequenceEqual(new ReplicaMlp(batchSize: 32, seed: 3).Parameters.Span), "training changed nothing");
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f + 1e-5f * Math.Abs(expected[i]),
+                $"parameter {i}: one process {expected[i]}, two ranks {actual[i]}");
+
+        // Loss, accuracy and validation reduced over the ranks; one file, written by rank 0 alone.
+        var lines = File.ReadAllLines(Path.Combine(dir, "history.csv"));
+        Assert.Equal(1 + 3, lines.Length);
+        var names = lines[0].Split(',');
+        foreach (string name in new[] { "loss", "accuracy", "val_loss", "val_accuracy" })
+        {
+            int column = Array.IndexOf(names, name);
+            Assert.True(column >= 0, $"history.csv has no column {name}: {lines[0]}");
+            for (int epoch = 0; epoch < 3; epoch++)
+            {
+                double logged = double.Parse(lines[1 + epoch].Split(',')[column], CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(logged - history[name][epoch]) <= 1e-5, $"{name} epoch {epoch + 1}: one process {history[name][epoch]}, two ranks {logged}");
+            }
+        }
+    }
+
+    [Fact]
+    public void BatchSourcesOfUnequalShardsTrainAsTheirInterleavedGlobalBatches()
+    {
+        string dir = MpiRun.Directory("sources");
+        var run = MpiRun.Start(2, "sources", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        // Rank 0 brings samples 0–95 in 6 batches of 16, rank 1 samples 96–192 in 7 (the last of 1, alone):
+        // one process trains on step s's two batches one after the other, unshuffled, in batches of 32.
+        var all = ReplicaData.Make(193, 7);
+        var order = new System.Collections.Generic.List<int>();
+        for (int step = 0; step < 7; step++)
+            foreach (int first in new[] { 0, 96 })
+                for (int i = first + 16 * step; i < Math.Min(first + 16 * (step + 1), first == 0 ? 96 : 193); i++) order.Add(i);
+        Assert.Equal(193, order.Count);
+        var x = new float[193 * 6];
+        var y = new float[193];
+        for (int j = 0; j < 193; j++)
+        {
+            all.Features.AsSpan(order[j] * 6, 6).CopyTo(x.AsSpan(j * 6));
+            y[j] = all.Targets[order[j]];
+        }
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaMlp(batchSize: 32, seed: 3);
+        reference.Fit(new Dataset(x, y, [6], 1), 3, new Sgd(0.05, momentum: 0.9), shuffle: false, verbose: 0);
+
+        var replica = new ReplicaMlp(batchSize: 32, seed: 99);
+        replica.LoadWeights(Path.Combine(dir, "sources.safetensors"));
+        var expected = reference.Parameters.Span;
+        var actual = replica.Parameters.Span;
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f + 1e-5f * Math.Abs(expected[i]),
+                $"parameter {i}: one process {expected[i]}, two ranks {actual[i]}");
+    }
+
+    [Fact]
+    public void ResumingRank0sCheckpointGivesTheUninterruptedWeightsBitwise()
+    {
+        string dir = MpiRun.Directory("resume");
+        var full = MpiRun.Start(2, "full", dir);
+        Assert.True(full.ExitCode == 0, full.Output);
+        Assert.True(File.Exists(Path.Combine(dir, "ckpt-02.safetensors")), full.Output);
+        var resumed = MpiRun.Start(2, "resume", dir);
+        Assert.True(resumed.ExitCode == 0, resumed.Output);
+
+        var a = new ReplicaBatchNormNet(batchSize: 16, seed: 1);
+        var b = new ReplicaBatchNormNet(batchSize: 16, seed: 2);
+        a.LoadWeights(Path.Combine(dir, "final.safetensors"));
+        b.LoadWeights(Path.Combine(dir, "resumed.safetensors"));
+        Assert.True(a.Parameters.Span.SequenceEqual(b.Parameters.Span), "the resumed weights differ from the uninterrupted run's");
+        Assert.True(a.State.Span.SequenceEqual(b.State.Span), "the resumed moving statistics differ from the uninterrupted run's");
+        Assert.False(a.Parameters.Span.SequenceEqual(new ReplicaBatchNormNet(batchSize: 16, seed: 5).Parameters.Span), "training changed nothing");
+    }
+
+    [Fact]
+    public void AReplicatedTrainingStepAllocatesNothing()
+    {
+        string dir = MpiRun.Directory("allocations");
+        var run = MpiRun.Start(2, "allocations", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+        // Five steps on each rank: batches, the count, loss and stop collectives, the gradient allreduce, callbacks.
+        for (int rank = 0; rank < 2; rank++)
+            Assert.Equal("0", File.ReadAllText(Path.Combine(dir, $"allocated-{rank}.txt")));
+    }
+
+    [Fact]
+    public void ARankKilledMidRunEndsTheJobWithAnErrorInsteadOfAHang()
+    {
+        var run = MpiRun.Start(2, "die", MpiRun.Directory("die"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.DoesNotContain("finished", run.Output);
+        // Open MPI's launcher names the rank that died and how.
+        Assert.Contains("rank 1", run.Output);
+        Assert.Contains("signal 9", run.Output);
+    }
+
+    [Fact]
+    public void AStopAskedForOnOneRankStopsEveryRankAfterTheSameBatch()
+    {
+        var run = MpiRun.Start(2, "stop", MpiRun.Directory("stop"));
+        Assert.True(run.ExitCode == 0, run.Output);
+        // Epoch 1's 7 steps (193 samples in global batches of 32), then 3 of epoch 2; the epoch that stopped is recorded.
+        Assert.Contains("rank 0: 10 steps, 2 epochs", run.Output);
+        Assert.Contains("rank 1: 10 steps, 2 epochs", run.Output);
+    }
+
+    [Fact]
+    public void RanksWithDifferentWeightsAreRefusedOnEveryRank()
+    {
+        var run = MpiRun.Start(2, "mismatch", MpiRun.Directory("mismatch"));
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.DoesNotContain("finished", run.Output);
+        Assert.Contains("ReplicaMlp: at the start of Fit, rank", run.Output);
+        Assert.Contains("differ from rank 0 in the weights (1 of 2 ranks)", run.Output);
+    }
+}

@@ -1,0 +1,47 @@
+using Kiln;
+
+namespace Kiln.Distributed.Worker;
+
+// No BatchNormalization: 2 ranks × batch 16 must train as 1 process × batch 32 does.
+[Sequential(6)]
+[Dense(16, Activation.Tanh)]
+[Dense(8, Activation.Relu)]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class ReplicaMlp { }
+
+// Per-rank BatchNormalization statistics and dropout: what the resume test replays bitwise.
+[Sequential(6)]
+[Dense(16, UseBias = false)]
+[BatchNormalization]
+[Relu]
+[Dropout(0.2)]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class ReplicaBatchNormNet { }
+
+/// <summary>The data every rank and the in-process reference build alike: three classes of 6 features, from a seed.</summary>
+public static class ReplicaData
+{
+    public static Dataset Make(int count, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var x = new float[count * 6];
+        var y = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            int c = rng.NextInt(3);
+            y[i] = c;
+            for (int j = 0; j < 6; j++) x[i * 6 + j] = rng.NextNormal() + (j % 3 == c ? 1.5f : 0f);
+        }
+        return new Dataset(x, y, [6], 1);
+    }
+
+    /// <summary>The same samples with Keras sample weights 0.5, 1 and 1.5 in turn, which shuffle with them.</summary>
+    public static Dataset Weighted(Dataset data)
+    {
+        var w = new float[data.Count];
+        for (int i = 0; i < w.Length; i++) w[i] = 0.5f * (1 + i % 3);
+        return data.WithSampleWeights(w);
+    }
+}
