@@ -297,6 +297,52 @@ internal sealed partial class OnnxGraphBuilder
         Define(layer, y, Layout.ChannelsFirst);
     }
 
+    /// <summary>
+    /// RandomCrop as Predict runs it (<see cref="Kernels.Augmentation.CenterCrop"/>): the largest centred
+    /// window with the target's aspect ratio, a Slice; when that window is not already the target's size,
+    /// resized to it bilinearly with half-pixel centres and no antialiasing (Resize, linear, half_pixel),
+    /// which runs channels first as UpSampling's does.
+    /// </summary>
+    private void CenterCrop(LayerInfo layer)
+    {
+        var input = Input(layer);
+        if (!input.IsImage)
+            throw new NotSupportedException($"ONNX export: RandomCrop '{layer.Name}' reads a ({string.Join(", ", input.Shape)}) value per sample, not an image.");
+        int height = input.Shape[0], width = input.Shape[1];
+        int cropHeight = Config<int>(layer, "height"), cropWidth = Config<int>(layer, "width");
+        var (top, left, rows, columns) = Kernels.Augmentation.CenterWindow(height, width, cropHeight, cropWidth);
+        bool resize = rows != cropHeight || columns != cropWidth;
+        if (!resize && rows == height && columns == width)
+        {
+            _values[layer.Name] = input; // the target is the whole image: a copy
+            return;
+        }
+        var x = resize ? InLayout(input, Layout.ChannelsFirst) : input;
+        string y = ResultName(layer, x.Layout);
+        string window = x.Name;
+        if (rows != height || columns != width)
+        {
+            long rowAxis = x.Layout == Layout.ChannelsFirst ? 2 : 1;
+            window = resize ? Fresh(layer.Name + "/window") : y;
+            string starts = Initializer(layer.Name + "/starts", new long[] { 2 }, new long[] { top, left });
+            string ends = Initializer(layer.Name + "/ends", new long[] { 2 }, new long[] { top + rows, left + columns });
+            string axes = Initializer(layer.Name + "/axes", new long[] { 2 }, new long[] { rowAxis, rowAxis + 1 });
+            Node("Slice", window, new[] { x.Name, starts, ends, axes }, new[] { window });
+        }
+        if (resize)
+        {
+            // Resize's sizes name every axis: the batch and channels from the tensor's shape, then the target.
+            string batchAndChannels = Fresh(layer.Name + "/batch_and_channels");
+            Node("Shape", batchAndChannels, new[] { window }, new[] { batchAndChannels }, Int("end", 2));
+            string target = Initializer(layer.Name + "/target", new long[] { 2 }, new long[] { cropHeight, cropWidth });
+            string sizes = Fresh(layer.Name + "/sizes");
+            Node("Concat", sizes, new[] { batchAndChannels, target }, new[] { sizes }, Int("axis", 0));
+            Node("Resize", y, new[] { window, "", "", sizes }, new[] { y },
+                String("mode", "linear"), String("coordinate_transformation_mode", "half_pixel"));
+        }
+        Define(layer, y, x.Layout);
+    }
+
     private void ZeroPadding(LayerInfo layer)
     {
         var x = Input(layer);

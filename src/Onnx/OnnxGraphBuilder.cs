@@ -220,6 +220,11 @@ internal sealed partial class OnnxGraphBuilder
             case "Average": Merge(layer, "Mean"); break;
             case "Maximum": Merge(layer, "Max"); break;
             case "Concatenate": Concatenate(layer); break;
+            // Random augmentations are a copy in inference, as Predict runs them.
+            case "RandomFlip" or "RandomTranslation" or "RandomRotation" or "RandomZoom" or "RandomContrast":
+                _values[layer.Name] = Input(layer);
+                break;
+            case "RandomCrop": CenterCrop(layer); break;
             default:
                 throw new NotSupportedException(
                     $"ONNX export: layer '{layer.Name}' ({layer.Kind}) of {_model.Description.Name} has no ONNX translation yet; docs/interop.md lists the layers that export.");

@@ -76,3 +76,36 @@ public partial class ConvReadTwiceBeforeBn { }
 [Dense(2, Name = "unused_head")]
 [Loss(Loss.SparseCategoricalCrossentropy, Output = "probabilities")]
 public partial class OutputBeforeTheLastLayer { }
+
+// RandomCrop whose centred window already has the target's size: a Slice (columns 1..6 of 8), no Resize;
+// the flip before it is a copy, and the crop runs channels last straight into Flatten.
+[Sequential(6, 8, 2)]
+[RandomFlip(FlipMode.HorizontalAndVertical)]
+[RandomCrop(6, 6)]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class CroppedToAWindow { }
+
+// A channels-first input whose centred window (8 × 4 at column 2) is resized to 5 × 3 with a
+// different scale per axis, between copies (rotation, contrast), then a convolution.
+[Sequential(2, 8, 8, DataFormat = DataFormat.ChannelsFirst)]
+[RandomRotation(0.1, FillMode = FillMode.Nearest, FillValue = 0.5)]
+[RandomCrop(5, 3)]
+[RandomContrast(0.2, ValueRangeLow = -1, ValueRangeHigh = 1)]
+[Conv2D(3, 2, Activation = Activation.Tanh)]
+[Flatten]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class CroppedAndResizedChannelsFirst { }
+
+// A crop to the whole image (a copy), a zoom with its own width factor, and an Add reading the crop twice.
+[Sequential(4, 4, 1)]
+[RandomZoom(0.2, -0.1, Interpolation = Interpolation.Nearest)]
+[RandomCrop(4, 4, Name = "whole")]
+[Conv2D(1, 1, Name = "pointwise")]
+[Add("whole", "pointwise")]
+[Flatten]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class CroppedToTheWholeImage { }

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using Kiln.EndToEnd.Tests;
 using Kiln.Samples.FashionMnist;
 using Kiln.Samples.FashionMnistCnn;
 using Microsoft.ML.OnnxRuntime;
@@ -142,6 +143,118 @@ public class ExportTests
         var dropout = FashionCnn.Definition.Layers.Single(l => l.Kind == "Dropout");
         Assert.Equal(0.3, dropout.Config!["rate"]);
         Assert.Null(FashionCnn.Definition.Layers.Single(l => l.Kind == "Flatten").Config);
+    }
+
+    [Fact]
+    public void AugmentationLayersCarryTheirKerasConfig()
+    {
+        var layers = AugmentedCnn.Definition.Layers.ToDictionary(l => l.Kind);
+        Assert.Equal("horizontal", layers["RandomFlip"].Config!["mode"]);
+        var translation = layers["RandomTranslation"].Config!;
+        Assert.Equal(new[] { -0.1, 0.1 }, translation["height_factor"]);
+        Assert.Equal(new[] { -0.1, 0.1 }, translation["width_factor"]);
+        Assert.Equal("reflect", translation["fill_mode"]);
+        Assert.Equal("bilinear", translation["interpolation"]);
+        Assert.Equal(0.0, translation["fill_value"]);
+        var rotation = layers["RandomRotation"].Config!;
+        Assert.Equal(new[] { -0.05, 0.05 }, rotation["factor"]);
+        Assert.Equal(new[] { "factor", "fill_mode", "interpolation", "fill_value" }, rotation.Keys);
+        // One factor: Keras' width_factor=None (the width follows the height), so no width_factor.
+        var zoom = layers["RandomZoom"].Config!;
+        Assert.Equal(new[] { -0.1, 0.1 }, zoom["height_factor"]);
+        Assert.False(zoom.ContainsKey("width_factor"));
+        var contrast = layers["RandomContrast"].Config!;
+        Assert.Equal(new[] { 0.0, 0.1 }, contrast["factor"]);
+        Assert.Equal(new[] { 0.0, 1.0 }, contrast["value_range"]);
+        Assert.Equal(10, layers["RandomCrop"].Config!["height"]);
+        Assert.Equal(10, layers["RandomCrop"].Config!["width"]);
+
+        var modern = FashionCnnModern.Definition.Layers.Single(l => l.Kind == "RandomTranslation").Config!;
+        Assert.Equal("constant", modern["fill_mode"]);
+        var nearest = CroppedToTheWholeImage.Definition.Layers.Single(l => l.Kind == "RandomZoom").Config!;
+        Assert.Equal(new[] { -0.2, 0.2 }, nearest["height_factor"]);
+        Assert.Equal(new[] { -0.1, 0.1 }, nearest["width_factor"]);
+        Assert.Equal("nearest", nearest["interpolation"]);
+        var rotated = CroppedAndResizedChannelsFirst.Definition.Layers.Single(l => l.Kind == "RandomRotation").Config!;
+        Assert.Equal("nearest", rotated["fill_mode"]);
+        Assert.Equal(0.5, rotated["fill_value"]);
+        Assert.Equal("horizontal_and_vertical", CroppedToAWindow.Definition.Layers.Single(l => l.Kind == "RandomFlip").Config!["mode"]);
+    }
+
+    [Fact]
+    public void RegularizersAreKerasL1L2Flattened()
+    {
+        var layers = RegularizedMlp.Definition.Layers.Where(l => l.Kind == "Dense").ToList();
+        var first = layers[0].Config!;
+        Assert.Equal(0.0, first["kernel_regularizer_l1"]);
+        Assert.Equal(1e-3, first["kernel_regularizer_l2"]);
+        Assert.False(first.ContainsKey("bias_regularizer_l1"));
+        Assert.False(first.ContainsKey("bias_regularizer_l2"));
+        var second = layers[1].Config!;
+        Assert.Equal(1e-3, second["kernel_regularizer_l1"]);
+        Assert.Equal(0.0, second["kernel_regularizer_l2"]);
+        Assert.Equal(0.0, second["bias_regularizer_l1"]);
+        Assert.Equal(1e-3, second["bias_regularizer_l2"]);
+        var conv = RegularizedCnn.Definition.Layers.First(l => l.Kind == "Conv2D").Config!;
+        Assert.Equal(0.01, conv["kernel_regularizer_l1"]);
+        Assert.Equal(0.02, conv["kernel_regularizer_l2"]);
+        Assert.Equal(0.05, RegularizedCnn.Definition.Layers.Single(l => l.Kind == "Conv2DTranspose").Config!["bias_regularizer_l2"]);
+        // Unregularized layers say nothing (Keras' None).
+        Assert.DoesNotContain(PlainMlp.Definition.Layers.Where(l => l.Config is not null).SelectMany(l => l.Config!.Keys), k => k.Contains("regularizer"));
+    }
+
+    [Fact]
+    public void CopyAugmentationsExportNoNodes()
+    {
+        // FashionCnnModern's translation and flip are copies in inference: the graph starts with the input's transpose into the first Conv.
+        var graph = ModelProto.Parser.ParseFrom(new FashionCnnModern(batchSize: 1).ToOnnx()).Graph;
+        Assert.Equal(new[] { "Transpose", "Conv" }, graph.Node.Take(2).Select(n => n.OpType));
+        Assert.Equal("input", graph.Node[0].Input[0]);
+        Assert.DoesNotContain(graph.Node, n => n.OpType is "Slice" or "Resize" || (n.OpType == "Identity" && n.Output[0] != "output"));
+    }
+
+    [Fact]
+    public void RandomCropIsASliceWhenTheWindowHasTheTargetSize()
+    {
+        var graph = ModelProto.Parser.ParseFrom(new CroppedToAWindow(batchSize: 1).ToOnnx()).Graph;
+        var slice = Assert.Single(graph.Node, n => n.OpType == "Slice");
+        Assert.Equal("input", slice.Input[0]);
+        Assert.Equal(new long[] { 0, 1 }, Int64s(graph, slice.Input[1]));
+        Assert.Equal(new long[] { 6, 7 }, Int64s(graph, slice.Input[2]));
+        Assert.Equal(new long[] { 1, 2 }, Int64s(graph, slice.Input[3]));
+        Assert.DoesNotContain(graph.Node, n => n.OpType is "Resize" or "Transpose");
+        // A crop to the whole image is nothing at all.
+        var whole = ModelProto.Parser.ParseFrom(new CroppedToTheWholeImage(batchSize: 1).ToOnnx()).Graph;
+        Assert.DoesNotContain(whole.Node, n => n.OpType is "Slice" or "Resize" || (n.OpType == "Identity" && n.Output[0] != "output"));
+        Assert.Equal("input", whole.Node.Single(n => n.OpType == "Add").Input[0]);
+    }
+
+    [Fact]
+    public void RandomCropResizesTheCentredWindowWithHalfPixelCentres()
+    {
+        // 8 × 8 to 5 × 3: the window is all 8 rows and columns 2..5, resized to (5, 3), channels first.
+        var graph = ModelProto.Parser.ParseFrom(new CroppedAndResizedChannelsFirst(batchSize: 1).ToOnnx()).Graph;
+        var slice = Assert.Single(graph.Node, n => n.OpType == "Slice");
+        Assert.Equal(new long[] { 0, 2 }, Int64s(graph, slice.Input[1]));
+        Assert.Equal(new long[] { 8, 6 }, Int64s(graph, slice.Input[2]));
+        Assert.Equal(new long[] { 2, 3 }, Int64s(graph, slice.Input[3]));
+        var resize = Assert.Single(graph.Node, n => n.OpType == "Resize");
+        Assert.Equal(slice.Output[0], resize.Input[0]);
+        Assert.Equal("linear", resize.Attribute.Single(a => a.Name == "mode").S.ToStringUtf8());
+        Assert.Equal("half_pixel", resize.Attribute.Single(a => a.Name == "coordinate_transformation_mode").S.ToStringUtf8());
+        Assert.DoesNotContain(graph.Node, n => n.OpType == "Transpose" && graph.Node.IndexOf(n) < graph.Node.IndexOf(resize));
+        // AugmentedCnn crops 12 × 12 to 10 × 10: the whole image is the window, so only the Resize.
+        var augmented = ModelProto.Parser.ParseFrom(new AugmentedCnn(batchSize: 1).ToOnnx()).Graph;
+        Assert.DoesNotContain(augmented.Node, n => n.OpType == "Slice");
+        Assert.Single(augmented.Node, n => n.OpType == "Resize");
+    }
+
+    private static long[] Int64s(GraphProto graph, string initializer)
+    {
+        var raw = graph.Initializer.Single(t => t.Name == initializer).RawData.Span;
+        var values = new long[raw.Length / sizeof(long)];
+        for (int i = 0; i < values.Length; i++) values[i] = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(raw[(i * sizeof(long))..]);
+        return values;
     }
 
     [Fact]

@@ -20,7 +20,7 @@ internal static class StructureChecker
     {
         "Add", "AveragePool", "BatchNormalization", "Concat", "Conv", "ConvTranspose", "Div", "Flatten", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "Max", "MaxPool", "Mean", "Mul", "Pad",
-        "Relu", "Reshape", "Resize", "Sigmoid", "Softmax", "Sub", "Sum", "Tanh", "Transpose",
+        "Relu", "Reshape", "Resize", "Shape", "Sigmoid", "Slice", "Softmax", "Sub", "Sum", "Tanh", "Transpose",
     };
 
     public static void Check(ModelProto model, ModelDescription description)

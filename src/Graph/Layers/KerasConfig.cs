@@ -10,6 +10,10 @@ namespace Kiln.Graph;
 /// rebuild each layer without the generator's types. Values are <c>int</c>, <c>double</c>,
 /// <c>bool</c>, <c>string</c>, <c>int[]</c>, <c>double[]</c> or <c>int[][]</c>; sizes and strides are
 /// (height, width) pairs as Keras stores its tuples. Empty for a layer without arguments.
+/// Augmentation factors are written as Keras' (lower, upper) tuple form, the range resolved.
+/// A regularized weight carries Keras' <c>L1L2</c> config flattened: <c>kernel_regularizer_l1</c> and
+/// <c>kernel_regularizer_l2</c> (both, when either factor is set; absent is Keras' <c>None</c>), and
+/// the same with <c>bias_</c>. Every layer family has its own case, so a new one cannot be left out silently.
 /// </summary>
 public static class KerasConfig
 {
@@ -23,6 +27,7 @@ public static class KerasConfig
                 Add("units", d.Units);
                 Add("activation", Names.Activation(d.Activation));
                 Add("use_bias", d.UseBias);
+                Regularizers(c, d.Regularizers);
                 break;
             case ConvolutionSpec v:
                 Add("filters", v.Filters);
@@ -31,6 +36,7 @@ public static class KerasConfig
                 Add("padding", Padding(v.Padding));
                 Add("activation", Names.Activation(v.Activation));
                 Add("use_bias", v.UseBias);
+                Regularizers(c, v.Regularizers);
                 break;
             case PoolingSpec p:
                 Add("pool_size", new[] { p.PoolHeight, p.PoolWidth });
@@ -76,11 +82,72 @@ public static class KerasConfig
             case MergeSpec { Operation: MergeKind.Concatenate } m:
                 Add("axis", m.Axis);
                 break;
-            case InputSpec i when i.ChannelsFirst:
-                Add("data_format", "channels_first");
+            case MergeSpec:
+                break; // Add, Subtract, Multiply, Average, Maximum: no arguments
+            case InputSpec i:
+                if (i.ChannelsFirst) Add("data_format", "channels_first");
                 break;
+            case FlattenSpec:
+            case GlobalPoolingSpec:
+                break; // no arguments
+            case RandomFlipSpec f:
+                Add("mode", f.Mode switch
+                {
+                    FlipModeKind.Horizontal => "horizontal",
+                    FlipModeKind.Vertical => "vertical",
+                    _ => "horizontal_and_vertical",
+                });
+                break;
+            case RandomTranslationSpec t:
+                Add("height_factor", new[] { t.HeightLower, t.HeightUpper });
+                Add("width_factor", new[] { t.WidthLower, t.WidthUpper });
+                Sampling(c, t.Fill, t.Interpolation, t.FillValue);
+                break;
+            case RandomRotationSpec r:
+                Add("factor", new[] { r.Lower, r.Upper });
+                Sampling(c, r.Fill, r.Interpolation, r.FillValue);
+                break;
+            case RandomZoomSpec z:
+                Add("height_factor", new[] { z.HeightLower, z.HeightUpper });
+                // Keras' width_factor=None: the width zooms by the height's draw, so the key is left out.
+                if (!z.KeepAspect) Add("width_factor", new[] { z.WidthLower, z.WidthUpper });
+                Sampling(c, z.Fill, z.Interpolation, z.FillValue);
+                break;
+            case RandomCropSpec r:
+                Add("height", r.Height);
+                Add("width", r.Width);
+                break;
+            case RandomContrastSpec r:
+                Add("factor", new[] { r.Lower, r.Upper });
+                Add("value_range", new[] { r.ValueRangeLow, r.ValueRangeHigh });
+                break;
+            default:
+                throw new System.InvalidOperationException($"KerasConfig has no entry for {node.Spec.GetType().Name} (layer '{node.Name}'); add one.");
         }
         return c;
+    }
+
+    /// <summary>Keras' <c>fill_mode</c>, <c>interpolation</c> and <c>fill_value</c> of the resampling augmentations.</summary>
+    private static void Sampling(List<KeyValuePair<string, object>> c, FillModeKind fill, InterpolationKind interpolation, double fillValue)
+    {
+        c.Add(new KeyValuePair<string, object>("fill_mode", fill.ToString().ToLowerInvariant()));
+        c.Add(new KeyValuePair<string, object>("interpolation", interpolation.ToString().ToLowerInvariant()));
+        c.Add(new KeyValuePair<string, object>("fill_value", fillValue));
+    }
+
+    /// <summary>Keras' <c>L1L2(l1, l2)</c> of the kernel and the bias, flattened; nothing for an unregularized weight.</summary>
+    private static void Regularizers(List<KeyValuePair<string, object>> c, RegularizerSpec r)
+    {
+        if (r.KernelL1 != 0 || r.KernelL2 != 0)
+        {
+            c.Add(new KeyValuePair<string, object>("kernel_regularizer_l1", r.KernelL1));
+            c.Add(new KeyValuePair<string, object>("kernel_regularizer_l2", r.KernelL2));
+        }
+        if (r.BiasL1 != 0 || r.BiasL2 != 0)
+        {
+            c.Add(new KeyValuePair<string, object>("bias_regularizer_l1", r.BiasL1));
+            c.Add(new KeyValuePair<string, object>("bias_regularizer_l2", r.BiasL2));
+        }
     }
 
     private static string Padding(PaddingKind p) => p == PaddingKind.Same ? "same" : "valid";

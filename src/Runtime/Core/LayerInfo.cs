@@ -24,7 +24,15 @@ namespace Kiln;
 /// <c>"same"</c>), <c>activation</c> (<c>"relu"</c>, ...), <c>use_bias</c>, <c>pool_size</c>, <c>epsilon</c>,
 /// <c>momentum</c>, <c>rate</c>, <c>axis</c>, <c>scale</c>/<c>offset</c>, <c>target_shape</c>, <c>size</c>,
 /// <c>padding</c> of ZeroPadding2D as ((top, bottom), (left, right)), ...; null for a layer without arguments
-/// (Flatten, Add, ReLU). Values are <c>int</c>, <c>double</c>, <c>bool</c>, <c>string</c> or arrays of them.
+/// (Flatten, Add, ReLU). The augmentation layers carry <c>mode</c> (RandomFlip); <c>height_factor</c>,
+/// <c>width_factor</c> or <c>factor</c> as Keras' (lower, upper) tuple, <c>fill_mode</c>, <c>interpolation</c>
+/// and <c>fill_value</c> (RandomTranslation, RandomRotation, RandomZoom, whose <c>width_factor</c> is absent
+/// for Keras' None: the width follows the height); <c>height</c>, <c>width</c> (RandomCrop); <c>factor</c>,
+/// <c>value_range</c> (RandomContrast). A regularized Dense or convolution carries Keras'
+/// <c>kernel_regularizer=L1L2(l1, l2)</c> flattened as the doubles <c>kernel_regularizer_l1</c> and
+/// <c>kernel_regularizer_l2</c> (both present when either factor is set; absent is Keras' None), and
+/// <c>bias_regularizer_l1</c>/<c>bias_regularizer_l2</c> likewise.
+/// Values are <c>int</c>, <c>double</c>, <c>bool</c>, <c>string</c> or arrays of them.
 /// </param>
 public sealed record LayerInfo(string Name, string Kind, int[] OutputShape, long ParameterCount, string[] Inbound, string Kernel = "",
     IReadOnlyDictionary<string, object>? Config = null)

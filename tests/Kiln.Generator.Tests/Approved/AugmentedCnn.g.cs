@@ -158,12 +158,12 @@ ________________________________________________________________________________
             layers: new global::Kiln.LayerInfo[]
             {
                 new("rescaling", "Rescaling", new[] { 12, 12, 1 }, 0, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["scale"] = 0.00392156862745098, ["offset"] = 0.0 }),
-                new("random_translation", "RandomTranslation", new[] { 12, 12, 1 }, 0, new[] { "rescaling" }, "k1"),
-                new("random_flip", "RandomFlip", new[] { 12, 12, 1 }, 0, new[] { "random_translation" }, "k2"),
-                new("random_rotation", "RandomRotation", new[] { 12, 12, 1 }, 0, new[] { "random_flip" }, "k3"),
-                new("random_zoom", "RandomZoom", new[] { 12, 12, 1 }, 0, new[] { "random_rotation" }, "k4"),
-                new("random_contrast", "RandomContrast", new[] { 12, 12, 1 }, 0, new[] { "random_zoom" }, "k5"),
-                new("random_crop", "RandomCrop", new[] { 10, 10, 1 }, 0, new[] { "random_contrast" }, "k6"),
+                new("random_translation", "RandomTranslation", new[] { 12, 12, 1 }, 0, new[] { "rescaling" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["height_factor"] = new[] { -0.1, 0.1 }, ["width_factor"] = new[] { -0.1, 0.1 }, ["fill_mode"] = "reflect", ["interpolation"] = "bilinear", ["fill_value"] = 0.0 }),
+                new("random_flip", "RandomFlip", new[] { 12, 12, 1 }, 0, new[] { "random_translation" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["mode"] = "horizontal" }),
+                new("random_rotation", "RandomRotation", new[] { 12, 12, 1 }, 0, new[] { "random_flip" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["factor"] = new[] { -0.05, 0.05 }, ["fill_mode"] = "reflect", ["interpolation"] = "bilinear", ["fill_value"] = 0.0 }),
+                new("random_zoom", "RandomZoom", new[] { 12, 12, 1 }, 0, new[] { "random_rotation" }, "k4", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["height_factor"] = new[] { -0.1, 0.1 }, ["fill_mode"] = "reflect", ["interpolation"] = "bilinear", ["fill_value"] = 0.0 }),
+                new("random_contrast", "RandomContrast", new[] { 12, 12, 1 }, 0, new[] { "random_zoom" }, "k5", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["factor"] = new[] { 0.0, 0.1 }, ["value_range"] = new[] { 0.0, 1.0 } }),
+                new("random_crop", "RandomCrop", new[] { 10, 10, 1 }, 0, new[] { "random_contrast" }, "k6", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["height"] = 10, ["width"] = 10 }),
                 new("conv2d", "Conv2D", new[] { 8, 8, 4 }, 40, new[] { "random_crop" }, "k7", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 4, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "valid", ["activation"] = "relu", ["use_bias"] = true }),
                 new("max_pooling2d", "MaxPooling2D", new[] { 4, 4, 4 }, 0, new[] { "conv2d" }, "k8", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid" }),
                 new("flatten", "Flatten", new[] { 64 }, 0, new[] { "max_pooling2d" }, "view"),

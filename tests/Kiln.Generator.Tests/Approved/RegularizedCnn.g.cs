@@ -123,10 +123,10 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 20, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "tanh", ["use_bias"] = true }),
-                new("conv2d_transpose", "Conv2DTranspose", new[] { 8, 8, 2 }, 18, new[] { "conv2d" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid", ["activation"] = "tanh", ["use_bias"] = true }),
+                new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 20, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "tanh", ["use_bias"] = true, ["kernel_regularizer_l1"] = 0.01, ["kernel_regularizer_l2"] = 0.02 }),
+                new("conv2d_transpose", "Conv2DTranspose", new[] { 8, 8, 2 }, 18, new[] { "conv2d" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid", ["activation"] = "tanh", ["use_bias"] = true, ["bias_regularizer_l1"] = 0.0, ["bias_regularizer_l2"] = 0.05 }),
                 new("flatten", "Flatten", new[] { 128 }, 0, new[] { "conv2d_transpose" }, "view"),
-                new("dense", "Dense", new[] { 3 }, 387, new[] { "flatten" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
+                new("dense", "Dense", new[] { 3 }, 387, new[] { "flatten" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true, ["kernel_regularizer_l1"] = 0.0, ["kernel_regularizer_l2"] = 0.03, ["bias_regularizer_l1"] = 0.01, ["bias_regularizer_l2"] = 0.0 }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>

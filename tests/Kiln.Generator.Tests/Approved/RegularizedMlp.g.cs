@@ -104,8 +104,8 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("dense", "Dense", new[] { 5 }, 35, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true }),
-                new("dense_1", "Dense", new[] { 3 }, 18, new[] { "dense" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
+                new("dense", "Dense", new[] { 5 }, 35, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 5, ["activation"] = "tanh", ["use_bias"] = true, ["kernel_regularizer_l1"] = 0.0, ["kernel_regularizer_l2"] = 0.001 }),
+                new("dense_1", "Dense", new[] { 3 }, 18, new[] { "dense" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true, ["kernel_regularizer_l1"] = 0.001, ["kernel_regularizer_l2"] = 0.0, ["bias_regularizer_l1"] = 0.0, ["bias_regularizer_l2"] = 0.001 }),
             });
 
         /// <summary>Allocates every buffer once, for batches of up to <paramref name="batchSize"/> samples, and initializes the weights from <paramref name="seed"/>.</summary>
