@@ -16,9 +16,14 @@ using Kiln.Benchmarks.Trajectory;
 // writes each step's dropout mask to DIR/dropout_masks.bin (one byte per unit, 1 = kept), replaying
 // the model's random stream, from which only Dropout draws in a train step, so PyTorch can apply them.
 //
-// usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR] [--dropout]
+// With --optimizer NAME (a name of Optimizers.All, or `all` for each in turn) it trains with that
+// optimizer instead (l1l2: FashionCnnRegularized) and writes weights, losses and trained tensors to
+// DIR/optimizers/NAME, for benchmarks/pytorch/trajectory_optimizers.py; no test predictions.
+//
+// usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR] [--dropout | --optimizer NAME|all]
 int steps = 200, seed = 3;
 bool dropout = false;
+string? optimizerName = null;
 string dir = Path.Combine("benchmarks", "results", "trajectory");
 string? data = null;
 for (int i = 0; i < args.Length; i++)
@@ -30,14 +35,43 @@ for (int i = 0; i < args.Length; i++)
         case "--out" when i + 1 < args.Length: dir = args[++i]; break;
         case "--data" when i + 1 < args.Length: data = args[++i]; break;
         case "--dropout": dropout = true; break;
+        case "--optimizer" when i + 1 < args.Length: optimizerName = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR] [--dropout]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Trajectory [--steps N] [--seed S] [--out DIR] [--data DIR] [--dropout | --optimizer NAME|all]");
             return 2;
     }
+}
+if (optimizerName is not null && (dropout || optimizerName != "all" && !Optimizers.All.ContainsKey(optimizerName)))
+{
+    Console.Error.WriteLine(dropout ? "--optimizer and --dropout do not combine."
+        : $"unknown optimizer '{optimizerName}'; one of: all, {string.Join(", ", Optimizers.All.Keys)}.");
+    return 2;
 }
 
 var (trainAll, testRaw) = FashionMnist.Load(data);
 var train = new Rescale(1 / 255f).Transform(trainAll.Skip(5000));
+if (optimizerName is not null)
+{
+    foreach (var name in optimizerName == "all" ? Optimizers.All.Keys : [optimizerName])
+    {
+        Model m = name == "l1l2" ? new FashionCnnRegularized(batchSize: 32, seed: seed) : new FashionCnnNoDropout(batchSize: 32, seed: seed);
+        string sub = Path.Combine(dir, "optimizers", name);
+        WriteTensors(m, Path.Combine(sub, "weights"));
+        var optimizer = Optimizers.All[name]();
+        using (var losses = new StreamWriter(Path.Combine(sub, "kiln_losses.txt")))
+        {
+            for (int s = 0; s < steps; s++)
+            {
+                int start = s * 32 % (train.Count - 32);
+                float loss = m.TrainOnBatch(train.Features.AsSpan(start * train.SampleSize, 32 * train.SampleSize), train.Targets.AsSpan(start, 32), 32, optimizer);
+                losses.WriteLine(loss.ToString("R", CultureInfo.InvariantCulture));
+            }
+        }
+        WriteTensors(m, Path.Combine(sub, "trained"));
+        Console.WriteLine($"{name}: {steps} steps with {optimizer.GetType().Name}; weights, losses and trained tensors in {sub}");
+    }
+    return 0;
+}
 Model model = dropout ? new Kiln.Samples.FashionMnistCnn.FashionCnn(batchSize: 32, seed: seed) : new FashionCnnNoDropout(batchSize: 32, seed: seed);
 string weights = Path.Combine(dir, "weights");
 WriteTensors(model, weights);
