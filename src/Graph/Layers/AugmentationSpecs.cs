@@ -80,6 +80,17 @@ public abstract record AugmentationSpec : LayerSpec
         return false;
     }
 
+    /// <summary>
+    /// A factor range, both ends in [−1, 1] (KILN0152 otherwise). The upper end is checked first: for one
+    /// written factor f it is |f|, the value the user wrote.
+    /// </summary>
+    internal bool FactorInRange(LayerContext c, string lowerField, string upperField, string what, double lower, double upper, string meaning) =>
+        InRange(c, upperField, what, upper, -1, 1, meaning) && InRange(c, lowerField, what, lower, -1, 1, meaning);
+
+    /// <summary>The node of a resampling augmentation (translation, rotation, zoom): bilinear reads four pixels with two weights each.</summary>
+    internal static LayerNode Resampled(LayerContext c, InterpolationKind interpolation) =>
+        c.Node(c.Input, (interpolation == InterpolationKind.Bilinear ? 8L : 1L) * c.Input.Size);
+
     internal static FillModeKind ReadFill(Arguments a) => a.Take("Fill", "FillMode") is { } f ? (FillModeKind)(int)f.Number : FillModeKind.Reflect;
 
     internal static InterpolationKind ReadInterpolation(Arguments a) =>
@@ -146,12 +157,10 @@ public sealed record RandomTranslationSpec(double HeightLower, double HeightUppe
     internal override LayerNode? Checked(LayerContext c)
     {
         const string meaning = "a fraction of the height or width, negative shifting up or left";
-        // Upper first: for one written factor f it is |f|, the value the user wrote.
-        if (!InRange(c, nameof(HeightUpper), "heightFactor", HeightUpper, -1, 1, meaning) || !InRange(c, nameof(HeightLower), "heightFactor", HeightLower, -1, 1, meaning)
-            || !InRange(c, nameof(WidthUpper), "widthFactor", WidthUpper, -1, 1, meaning) || !InRange(c, nameof(WidthLower), "widthFactor", WidthLower, -1, 1, meaning))
+        if (!FactorInRange(c, nameof(HeightLower), nameof(HeightUpper), "heightFactor", HeightLower, HeightUpper, meaning)
+            || !FactorInRange(c, nameof(WidthLower), nameof(WidthUpper), "widthFactor", WidthLower, WidthUpper, meaning))
             return null;
-        var i = c.Input;
-        return c.Node(i, (Interpolation == InterpolationKind.Bilinear ? 8L : 1L) * i.Size);
+        return Resampled(c, Interpolation);
     }
 
     public override string Describe(LayerNode node) =>
@@ -177,9 +186,8 @@ public sealed record RandomRotationSpec(double Lower, double Upper,
     internal override LayerNode? Checked(LayerContext c)
     {
         const string meaning = "a fraction of a full turn (2π), positive counter-clockwise";
-        if (!InRange(c, nameof(Upper), "factor", Upper, -1, 1, meaning) || !InRange(c, nameof(Lower), "factor", Lower, -1, 1, meaning)) return null;
-        var i = c.Input;
-        return c.Node(i, (Interpolation == InterpolationKind.Bilinear ? 8L : 1L) * i.Size);
+        if (!FactorInRange(c, nameof(Lower), nameof(Upper), "factor", Lower, Upper, meaning)) return null;
+        return Resampled(c, Interpolation);
     }
 
     public override string Describe(LayerNode node) => $"RandomRotation({Factor(Lower, Upper)}; {Sampling(Fill, Interpolation, FillValue)})";
@@ -206,12 +214,10 @@ public sealed record RandomZoomSpec(double HeightLower, double HeightUpper, doub
     internal override LayerNode? Checked(LayerContext c)
     {
         const string meaning = "a fraction of the size, positive zooming out";
-        // Upper first: for one written factor f it is |f|, the value the user wrote.
-        if (!InRange(c, nameof(HeightUpper), "heightFactor", HeightUpper, -1, 1, meaning) || !InRange(c, nameof(HeightLower), "heightFactor", HeightLower, -1, 1, meaning)
-            || !InRange(c, nameof(WidthUpper), "widthFactor", WidthUpper, -1, 1, meaning) || !InRange(c, nameof(WidthLower), "widthFactor", WidthLower, -1, 1, meaning))
+        if (!FactorInRange(c, nameof(HeightLower), nameof(HeightUpper), "heightFactor", HeightLower, HeightUpper, meaning)
+            || !FactorInRange(c, nameof(WidthLower), nameof(WidthUpper), "widthFactor", WidthLower, WidthUpper, meaning))
             return null;
-        var i = c.Input;
-        return c.Node(i, (Interpolation == InterpolationKind.Bilinear ? 8L : 1L) * i.Size);
+        return Resampled(c, Interpolation);
     }
 
     public override string Describe(LayerNode node) =>
