@@ -25,21 +25,9 @@ public static class ConfusionMatrixPlot
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         (width, height) = Size(matrix, width, height);
         var plot = Create(matrix, normalize, title);
-        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temporary, png);
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        byte[] png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        // As checkpoints are written: a temporary file renamed over the target, never half a PNG.
+        AtomicFile.Write(path, stream => stream.Write(png));
     }
 
     /// <summary>The default size: about 60 pixels a class, within 400 to 1600, plus room for the labels and the colour bar.</summary>

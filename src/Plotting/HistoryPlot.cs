@@ -51,20 +51,8 @@ public static class HistoryPlot
         plot.Grid.MajorLineColor = Color.FromHex("#000000").WithAlpha(0.15);
         if (yLimits is { } y) plot.Axes.SetLimitsY(y.Min, y.Max);
 
-        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temporary, png);
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        byte[] png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        // As checkpoints are written: a temporary file renamed over the target, never half a PNG.
+        AtomicFile.Write(path, stream => stream.Write(png));
     }
 }
