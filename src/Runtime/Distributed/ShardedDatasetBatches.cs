@@ -85,17 +85,8 @@ internal sealed class ShardedDatasetBatches : IBatchSource
             batch = default;
             return false;
         }
-        int n = to - from, x = _data.SampleSize, y = _data.TargetSize;
-        for (int j = 0; j < n; j++)
-        {
-            int s = _order[_next + from + j];
-            _indices[j] = s;
-            _data.Features.AsSpan(s * x, x).CopyTo(_features.AsSpan(j * x));
-            _data.Targets.AsSpan(s * y, y).CopyTo(_targets.AsSpan(j * y));
-            if (_weights is not null) _weights[j] = _data.SampleWeights![s];
-        }
+        batch = DatasetBatches.Gather(_data, _order.AsSpan(_next + from, to - from), _indices, _features, _targets, _weights);
         _next += g;
-        batch = new Batch(_features, _targets, _indices, n, x, y, _weights);
         return true;
     }
 

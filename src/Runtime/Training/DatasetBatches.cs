@@ -58,18 +58,27 @@ internal sealed class DatasetBatches : IBatchSource
             return false;
         }
         int n = Math.Min(BatchSize, _count - _next);
-        int x = _data.SampleSize, y = _data.TargetSize;
+        batch = Gather(_data, _order.AsSpan(_next, n), _indices, _features, _targets, _weights);
+        _next += n;
+        return true;
+    }
+
+    /// <summary>
+    /// Copies the samples <paramref name="order"/> names (their features, targets and sample weights)
+    /// into the preallocated batch buffers, in that order: the batch a data-set source hands out.
+    /// </summary>
+    internal static Batch Gather(Dataset data, ReadOnlySpan<int> order, int[] indices, float[] features, float[] targets, float[]? weights)
+    {
+        int n = order.Length, x = data.SampleSize, y = data.TargetSize;
         for (int j = 0; j < n; j++)
         {
-            int s = _order[_next + j];
-            _indices[j] = s;
-            _data.Features.AsSpan(s * x, x).CopyTo(_features.AsSpan(j * x));
-            _data.Targets.AsSpan(s * y, y).CopyTo(_targets.AsSpan(j * y));
-            if (_weights is not null) _weights[j] = _data.SampleWeights![s];
+            int s = order[j];
+            indices[j] = s;
+            data.Features.AsSpan(s * x, x).CopyTo(features.AsSpan(j * x));
+            data.Targets.AsSpan(s * y, y).CopyTo(targets.AsSpan(j * y));
+            if (weights is not null) weights[j] = data.SampleWeights![s];
         }
-        _next += n;
-        batch = new Batch(_features, _targets, _indices, n, x, y, _weights);
-        return true;
+        return new Batch(features, targets, indices, n, x, y, weights);
     }
 
     public void Dispose() { }
