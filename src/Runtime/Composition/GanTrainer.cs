@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace Kiln;
 
@@ -110,6 +111,9 @@ public sealed class GanTrainer
     /// labels 1 (fake) and 0 (real) plus label noise; one optimizer step on the 2n batch.
     /// Returns the mean loss, as Keras' <c>d_loss</c>.
     /// </summary>
+    // Compiled optimized up front: its label-noise loop would otherwise be compiled by on-stack
+    // replacement on the training thread (allocating) whenever it crossed the threshold.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public float TrainDiscriminator(ReadOnlySpan<float> realImages, int n)
     {
         CheckN(n);
@@ -180,6 +184,7 @@ public sealed class GanTrainer
     }
 
     /// <summary>Fills <paramref name="latent"/> with standard normal values from the generator's random stream (<c>np.random.normal</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a loop, as TrainDiscriminator's
     public void SampleLatent(Span<float> latent)
     {
         ref Rng rng = ref Generator.Random;
