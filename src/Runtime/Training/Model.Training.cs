@@ -343,7 +343,7 @@ public abstract partial class Model
                 running.CopyTo(values);
                 double validationWait = 0;
                 if (validation is { } v)
-                    validationWait = EvaluateBatches(v.Source, v.Steps, values.Slice(1 + k + m, 1 + k + m), "validation");
+                    validationWait = EvaluateBatches(v.Source, v.Steps, values.Slice(1 + k + m, 1 + k + m), "validation", context.Probe);
                 if (recordDataWait)
                 {
                     values[waitColumn] = Stopwatch.GetElapsedTime(0, waited).TotalSeconds;
@@ -483,7 +483,7 @@ public abstract partial class Model
     /// <paramref name="steps"/> batches), written into <paramref name="values"/>, in inference mode.
     /// Returns the seconds spent waiting for its batches. Allocates nothing.
     /// </summary>
-    private double EvaluateBatches(IBatchSource source, long steps, Span<double> values, string what)
+    private double EvaluateBatches(IBatchSource source, long steps, Span<double> values, string what, ProbeBatch? probe = null)
     {
         var metrics = (Metric[])Metrics;
         var lossOutputs = LossOutputs;
@@ -502,6 +502,11 @@ public abstract partial class Model
             waited += Stopwatch.GetTimestamp() - asked;
             if (!more) break;
             int n = CheckBatch(batch, what);
+            if (probe is { Count: 0 })
+            {
+                batch.Features.CopyTo(probe.Features);
+                probe.Count = n;
+            }
             ReadOnlySpan<float> y = batch.Targets;
             ReadOnlySpan<float> outputs = Forward(batch.Features, n, training: false);
             for (int j = 0; j < metrics.Length; j++) values[1 + k + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
