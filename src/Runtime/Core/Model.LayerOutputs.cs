@@ -19,7 +19,7 @@ public abstract partial class Model
     /// kernel's output is its last layer's, so the layers before it in the same kernel
     /// (<c>conv2d</c> and <c>batch_normalization</c> in a conv + BN + ReLU kernel) have no output of
     /// their own and are not reported; a view (Flatten, Reshape) is reported with the values of the
-    /// layer it reads. Nothing changes in the model: it is the same pass <see cref="Predict(ReadOnlySpan{float}, int)"/> runs.
+    /// layer it reads (a view of a [Sequential] model's declared input, with the input as given). Nothing changes in the model: it is the same pass <see cref="Predict(ReadOnlySpan{float}, int)"/> runs.
     /// </summary>
     public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int n, ILayerOutputObserver observer)
     {
