@@ -48,7 +48,7 @@ public abstract partial class Model
     /// <see cref="Forward(ReadOnlySpan{float}, int, ILayerOutputObserver)"/> reports it: the last
     /// layer of its kernel, or a view.
     /// </summary>
-    public static bool HasOwnOutput(IReadOnlyList<LayerInfo> layers, int index)
+    internal static bool HasOwnOutput(IReadOnlyList<LayerInfo> layers, int index)
     {
         ArgumentNullException.ThrowIfNull(layers);
         var layer = layers[index];
