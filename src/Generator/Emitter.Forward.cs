@@ -26,6 +26,9 @@ internal static partial class Emitter
             foreach (var view in program.Fusion.Groups.TakeWhile(x => x != upTo).Where(x => x.Kind == KernelKind.View && viewsDone.Add(x.First)))
                 w.Comment($"{view.First.Name} ({view.First.TypeName}): {view.Input} -> {view.Output} is the same memory seen with another shape; no kernel.");
         }
+        var observed = ObservedSteps(program);
+        if (observed.Count > 0)
+            w.Comment("Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.");
         foreach (var step in program.Forward)
         {
             var g = step.Group!;
@@ -208,9 +211,23 @@ internal static partial class Emitter
                 default:
                     throw new System.InvalidOperationException($"the emitter has no forward call for step {step.Kind} ({g.LayerNames})");
             }
+            if (observed.Contains(step)) w.Line($"Observe({Literal(g.Last.Name)}, {locals.Use(step.Y!)});");
         }
         Views(null);
         w.Close();
         w.Line();
+    }
+
+    /// <summary>
+    /// The step after which each kernel group's output is complete: the last forward step that writes
+    /// the tensor later layers read. A later kernel may reuse that memory, so the output is shown then.
+    /// </summary>
+    private static HashSet<Step> ObservedSteps(KernelProgram program)
+    {
+        var last = new Dictionary<KernelGroup, Step>();
+        foreach (var step in program.Forward)
+            if (step.Group is { } g && step.Y is not null && program.GroupOutputs.TryGetValue(g, out var output) && output == step.Y)
+                last[g] = step;
+        return new HashSet<Step>(last.Values);
     }
 }

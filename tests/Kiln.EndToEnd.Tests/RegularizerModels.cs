@@ -27,3 +27,28 @@ public partial class RegularizedMlp { }
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class PlainMlp { }
+
+// Keras' gamma_regularizer and beta_regularizer: on a BatchNormalization fused into a convolution's
+// kernel, and on one standing alone after a Dense. Tanh, so few activations sit near a kink.
+[Sequential(4, 4, 1)]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization(GammaL2 = 0.02, BetaL1 = 0.01)]
+[Tanh]
+[Flatten]
+[Dense(3, Activation.Tanh)]
+[BatchNormalization(GammaL1 = 0.03, BetaL2 = 0.04)]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class RegularizedBatchNorm { }
+
+// Its unregularized twin: the same weights give the loss and gradients without the penalty.
+[Sequential(4, 4, 1)]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[Tanh]
+[Flatten]
+[Dense(3, Activation.Tanh)]
+[BatchNormalization]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class PlainBatchNorm { }

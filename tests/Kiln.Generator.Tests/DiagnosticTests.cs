@@ -474,6 +474,8 @@ public class DiagnosticTests
     [InlineData("Dense(4, KernelL2 = 1e-4, [|BiasL1 = -1e-3|])", "Dense 'dense' has BiasL1 = -0.001")]
     [InlineData("Conv2D(2, 3, [|KernelL1 = -2|])", "Conv2D 'conv2d' has KernelL1 = -2")]
     [InlineData("Conv2DTranspose(2, 3, [|BiasL2 = -0.5|])", "Conv2DTranspose 'conv2d_transpose' has BiasL2 = -0.5")]
+    [InlineData("BatchNormalization([|GammaL1 = -1|])", "BatchNormalization 'batch_normalization' has GammaL1 = -1")]
+    [InlineData("BatchNormalization(GammaL2 = 1e-4, [|BetaL2 = -0.25|])", "BatchNormalization 'batch_normalization' has BetaL2 = -0.25")]
     public void NegativeRegularizerFactor(string layer, string start) => AssertSingle($$"""
         [Sequential(4, 4, 1)]
         {{(layer.StartsWith("Dense") ? "[Flatten]" : "")}}
@@ -497,10 +499,29 @@ public class DiagnosticTests
         """, "KILN0162", "Conv2D 'conv2d' has KernelL2 but Trainable = false; as in Keras, only trainable weights are regularized, so KernelL2 adds nothing to the loss; remove it, or unfreeze the layer",
         DiagnosticSeverity.Warning);
 
+    [Theory]
+    [InlineData("Scale = false, [|GammaL2 = 1e-4|]", "BatchNormalization 'batch_normalization' has GammaL2 but Scale = false, so the layer has no gamma to regularize and GammaL2 does nothing; remove GammaL2, or drop Scale = false")]
+    [InlineData("Center = false, GammaL1 = 1e-3, [|BetaL1 = 1e-3|]", "BatchNormalization 'batch_normalization' has BetaL1 but Center = false, so the layer has no beta to regularize and BetaL1 does nothing; remove BetaL1, or drop Center = false")]
+    public void GammaOrBetaRegularizerWithoutThatWeight(string arguments, string message) => AssertSingle($$"""
+        [Sequential(4, 4, 1)]
+        [Conv2D(2, 3, UseBias = false)]
+        [BatchNormalization({{arguments}})]
+        public partial class M { }
+        """, "KILN0170", message, DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void GammaRegularizerOnAFrozenBatchNormalization() => AssertSingle("""
+        [Sequential(4, 4, 1)]
+        [Conv2D(2, 3, UseBias = false)]
+        [BatchNormalization(Trainable = false, [|GammaL2 = 1e-4|])]
+        public partial class M { }
+        """, "KILN0162", "BatchNormalization 'batch_normalization' has GammaL2 but Trainable = false; as in Keras, only trainable weights are regularized, so GammaL2 adds nothing to the loss; remove it, or unfreeze the layer",
+        DiagnosticSeverity.Warning);
+
     [Fact]
     public void RegularizersOnEveryWeightedLayerAreClean()
     {
-        foreach (string layer in new[] { "Dense(4, KernelL1 = 1e-5, KernelL2 = 1e-4, BiasL1 = 0, BiasL2 = 1e-3)", "Conv2D(2, 3, KernelL2 = 0.01)", "Conv2DTranspose(2, 2, Strides = 2, BiasL1 = 0.1)" })
+        foreach (string layer in new[] { "Dense(4, KernelL1 = 1e-5, KernelL2 = 1e-4, BiasL1 = 0, BiasL2 = 1e-3)", "Conv2D(2, 3, KernelL2 = 0.01)", "Conv2DTranspose(2, 2, Strides = 2, BiasL1 = 0.1)", "BatchNormalization(GammaL1 = 1e-4, GammaL2 = 1e-3, BetaL2 = 1e-2)" })
         {
             var result = GeneratorHarness.Run($"using Kiln;\nnamespace Models;\n[Sequential(4, 4, 1)]\n{(layer.StartsWith("Dense") ? "[Flatten]\n" : "")}[{layer}]\npublic partial class M {{ }}");
             Assert.Empty(result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN")));

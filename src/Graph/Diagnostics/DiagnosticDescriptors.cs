@@ -343,6 +343,11 @@ public static class Descriptors
         "{0} has {1} but Trainable = false; as in Keras, only trainable weights are regularized, so {1} adds nothing to the loss; remove it, or unfreeze the layer",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptor NormalizationRegularizerWithoutWeight = new(
+        "KILN0170", "Gamma or beta regularizer without that weight",
+        "{0} has {1} but {3} = false, so the layer has no {2} to regularize and {1} does nothing; remove {1}, or drop {3} = false",
+        Severity.Warning);
+
     public static readonly DiagnosticDescriptor LabelSmoothingRange = new(
         "KILN0205", "Label smoothing out of range",
         "{0} has LabelSmoothing {1}; label smoothing moves that fraction of each target towards the uniform distribution and must be in [0, 1] (0.1 is usual)",
@@ -366,6 +371,7 @@ public static class Descriptors
         KerasPositionalStrides, ArgumentTwice, AugmentationFactor, AugmentationMode, CropLargerThanInput, LooksChannelsFirst, ChannelsFirstNeedsImage,
         AugmentationNeedsImage, AugmentationAfterWeights, ContrastValueRange,
         RegularizerFactor, BiasRegularizerWithoutBias, RegularizerOnFrozenLayer,
+        NormalizationRegularizerWithoutWeight,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
         LabelSmoothingRange, LabelSmoothingOnRegression,
     };

@@ -17,11 +17,17 @@ public sealed record BatchNormalizationSpec(double Momentum = BatchNormalization
     public override string BaseName => "batch_normalization";
     public override KernelKind Kernel => KernelKind.BatchNorm;
 
+    /// <summary><c>GammaL1</c>, <c>GammaL2</c>, <c>BetaL1</c>, <c>BetaL2</c>: Keras' gamma and beta regularizers.</summary>
+    public BatchNormRegularizerSpec Regularizers { get; init; } = BatchNormRegularizerSpec.None;
+
     internal static BatchNormalizationSpec Read(Arguments a) => new(
         a.Double(nameof(Momentum), "Momentum", DefaultMomentum),
         a.Double(nameof(Epsilon), "Epsilon", DefaultEpsilon),
         a.Bool(nameof(Center), "Center", true),
-        a.Bool(nameof(Scale), "Scale", true));
+        a.Bool(nameof(Scale), "Scale", true))
+    {
+        Regularizers = BatchNormRegularizerSpec.Read(a),
+    };
 
     internal override LayerNode? Infer(LayerContext c)
     {
@@ -31,10 +37,11 @@ public sealed record BatchNormalizationSpec(double Momentum = BatchNormalization
         if (!(Epsilon > 0))
             return c.Fail(Descriptors.BatchNormArgument, LocationOf(nameof(Epsilon)), c.Label, "Epsilon", Epsilon.ToString("G", CultureInfo.InvariantCulture),
                 "it keeps the division finite and must be positive (Keras' default is 0.001)");
+        if (!Regularizers.Check(c, Center, Scale)) return null;
         int channels = c.Input.Last;
         var weights = new List<WeightSpec>();
-        if (Scale) weights.Add(new WeightSpec("gamma", new Shape(channels), true, Initializer.Ones));
-        if (Center) weights.Add(new WeightSpec("beta", new Shape(channels), true, Initializer.Zeros));
+        if (Scale) weights.Add(Regularizers.Gamma(new WeightSpec("gamma", new Shape(channels), true, Initializer.Ones)));
+        if (Center) weights.Add(Regularizers.Beta(new WeightSpec("beta", new Shape(channels), true, Initializer.Zeros)));
         weights.Add(new WeightSpec("moving_mean", new Shape(channels), false, Initializer.Zeros));
         weights.Add(new WeightSpec("moving_variance", new Shape(channels), false, Initializer.Ones));
         // Subtract, multiply, add per value in training-mode normalization.

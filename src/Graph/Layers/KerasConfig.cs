@@ -49,6 +49,16 @@ public static class KerasConfig
                 Add("epsilon", b.Epsilon);
                 Add("center", b.Center);
                 Add("scale", b.Scale);
+                if (b.Regularizers.GammaL1 != 0 || b.Regularizers.GammaL2 != 0)
+                {
+                    Add("gamma_regularizer_l1", b.Regularizers.GammaL1);
+                    Add("gamma_regularizer_l2", b.Regularizers.GammaL2);
+                }
+                if (b.Regularizers.BetaL1 != 0 || b.Regularizers.BetaL2 != 0)
+                {
+                    Add("beta_regularizer_l1", b.Regularizers.BetaL1);
+                    Add("beta_regularizer_l2", b.Regularizers.BetaL2);
+                }
                 break;
             case DropoutSpec d:
                 Add("rate", d.Rate);

@@ -198,6 +198,8 @@ public sealed class KernelProgram
     public FusionPlan Fusion { get; }
     public List<Buffer> Buffers { get; } = new();
     public List<Step> Forward { get; } = new();
+    /// <summary>The tensor each kernel group leaves its output in (a view's aliases its input's): what later layers read, and what a forward pass shows a caller asking for layer outputs.</summary>
+    public Dictionary<KernelGroup, Buffer> GroupOutputs { get; } = new();
     /// <summary>One loss step per output that has a loss, in output order.</summary>
     public List<Step> Losses { get; } = new();
     /// <summary>Runs before <see cref="Backward"/> when the caller seeded the output gradient itself; empty when no activation was fused into the loss.</summary>

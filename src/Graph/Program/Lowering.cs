@@ -28,7 +28,7 @@ public static class Lowering
     {
         private readonly KernelProgram _p;
         private readonly IReadOnlyList<KernelGroup> _groups;
-        private readonly Dictionary<KernelGroup, Buffer> _outputOf = new();
+        private Dictionary<KernelGroup, Buffer> _outputOf => _p.GroupOutputs;
         private readonly Dictionary<KernelGroup, Buffer> _logitsOf = new();
         private readonly Dictionary<KernelGroup, Buffer> _preNormOf = new();
         private readonly Dictionary<KernelGroup, Buffer> _maskOf = new();

@@ -151,6 +151,18 @@ public sealed class BatchNormalizationAttribute : LayerAttribute
 
     /// <summary>Learn a scale (gamma).</summary>
     public bool Scale { get; set; } = true;
+
+    /// <summary>Keras' <c>gamma_regularizer=L1(l1)</c>: l1·Σ|gamma| joins the loss each batch (0, the default: none). With <see cref="GammaL2"/>, Keras' <c>L1L2</c>.</summary>
+    public double GammaL1 { get; set; }
+
+    /// <summary>Keras' <c>gamma_regularizer=L2(l2)</c>: l2·Σgamma² joins the loss each batch (0, the default: none).</summary>
+    public double GammaL2 { get; set; }
+
+    /// <summary>Keras' <c>beta_regularizer=L1(l1)</c>: l1·Σ|beta| joins the loss each batch (0, the default: none). With <see cref="BetaL2"/>, Keras' <c>L1L2</c>.</summary>
+    public double BetaL1 { get; set; }
+
+    /// <summary>Keras' <c>beta_regularizer=L2(l2)</c>: l2·Σbeta² joins the loss each batch (0, the default: none).</summary>
+    public double BetaL2 { get; set; }
 }
 
 /// <summary>Nearest-neighbour upsampling by repeating rows and columns.</summary>

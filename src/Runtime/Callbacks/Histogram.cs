@@ -56,7 +56,7 @@ internal sealed class Histogram
         foreach (float f in values)
         {
             if (!float.IsFinite(f))
-                throw new InvalidOperationException($"{name} holds {f}: TensorBoard cannot draw a histogram of a NaN or infinite value (TensorFlow refuses it too); the weights diverged.");
+                throw new InvalidOperationException($"{name} holds {f}: TensorBoard cannot draw a histogram of a NaN or infinite value (TensorFlow refuses it too); training diverged.");
             double v = f;
             _counts[BucketOf(v)]++;
             if (v < min) min = v;

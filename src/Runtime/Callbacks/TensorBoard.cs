@@ -23,6 +23,17 @@ namespace Kiln;
 /// tagged <c>conv2d/kernel/image</c>, at the epochs histograms are written (every epoch when
 /// <see cref="HistogramFrequency"/> is 0). All of these are in <c>LOGDIR/train</c>.
 /// </para>
+/// <para>
+/// When asked (<see cref="ActivationHistograms"/>, or the layers named in
+/// <see cref="ActivationLayers"/>), the histogram epochs also write a histogram of each layer's
+/// output, tagged <c>dense/activations</c>, as Keras 1's <c>histogram_freq</c> did with
+/// <c>layer.output</c>: on a fixed probe batch, the first batch of the first validation pass (Keras
+/// read its <c>validation_data</c> too, and refused histograms without it), through one inference
+/// forward pass after the epoch (<see cref="Model.Forward(ReadOnlySpan{float}, int, ILayerOutputObserver)"/>),
+/// which changes nothing in training. A layer fused into the kernel of the layer after it
+/// (<c>conv2d</c> and <c>batch_normalization</c> before <c>re_lu</c> in one conv + BN + ReLU kernel, as
+/// the summary's Kernel column shows) has no output of its own: ask for the kernel's last layer.
+/// </para>
 /// </summary>
 public sealed class TensorBoard : ICallback, IReleasesOnFailure
 {
@@ -30,6 +41,8 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
     private byte[][] _batchTags = [];
     private Histogram? _histogram;
     private List<WeightImages.Source> _images = [];
+    private ActivationRecorder? _activations;
+    private ProbeBatch? _probe;
     private static readonly byte[] LearningRateTag = EventFileWriter.Tag("epoch_learning_rate");
 
     /// <param name="logDir">The run folder; <c>train/</c> and <c>validation/</c> are created inside.</param>
@@ -37,7 +50,10 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
     /// <param name="histogramFrequency">Keras' <c>histogram_freq</c>: 0 writes no histograms; N writes weight histograms every N epochs.</param>
     /// <param name="writeGraph">Keras' <c>write_graph</c>: the model's layer graph for the Graphs tab.</param>
     /// <param name="writeImages">Keras' <c>write_images</c>: the first layer's kernels as pictures.</param>
-    public TensorBoard(string logDir = "logs", int updateFrequency = 0, int histogramFrequency = 0, bool writeGraph = true, bool writeImages = false)
+    /// <param name="activationHistograms">With <paramref name="histogramFrequency"/> &gt; 0: also a histogram of every layer's output on the first validation batch (Keras 1's activation histograms).</param>
+    /// <param name="activationLayers">Only these layers' outputs (names in <see cref="Model.Layers"/>); giving them turns <paramref name="activationHistograms"/> on.</param>
+    public TensorBoard(string logDir = "logs", int updateFrequency = 0, int histogramFrequency = 0, bool writeGraph = true, bool writeImages = false,
+        bool activationHistograms = false, IReadOnlyList<string>? activationLayers = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(logDir);
         if (updateFrequency < 0) throw new ArgumentOutOfRangeException(nameof(updateFrequency), updateFrequency, "0 (per epoch) or a positive batch interval.");
@@ -47,6 +63,15 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
         HistogramFrequency = histogramFrequency;
         WriteGraph = writeGraph;
         WriteImages = writeImages;
+        if (activationLayers is not null)
+        {
+            if (activationLayers.Count == 0) throw new ArgumentException("Name at least one layer, or leave activationLayers null and set activationHistograms for every layer.", nameof(activationLayers));
+            foreach (string name in activationLayers) ArgumentException.ThrowIfNullOrWhiteSpace(name, nameof(activationLayers));
+            ActivationLayers = [.. activationLayers];
+        }
+        ActivationHistograms = activationHistograms || activationLayers is not null;
+        if (ActivationHistograms && histogramFrequency == 0)
+            throw new ArgumentException("Activation histograms are written at the histogram epochs; give histogramFrequency > 0 (Keras' histogram_freq).", nameof(histogramFrequency));
     }
 
     public string LogDir { get; }
@@ -60,6 +85,12 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
 
     /// <summary>Whether the first layer's kernels are written as images (Keras' <c>write_images</c>).</summary>
     public bool WriteImages { get; }
+
+    /// <summary>Whether histogram epochs also write each layer's output histogram, tagged <c>layer/activations</c>.</summary>
+    public bool ActivationHistograms { get; }
+
+    /// <summary>The layers whose outputs are drawn; null for every layer that has an output of its own.</summary>
+    public IReadOnlyList<string>? ActivationLayers { get; }
 
     /// <summary>The event file of the training curves, once training began.</summary>
     public string? TrainFile => _train?.Path;
@@ -75,6 +106,16 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
         _batchTags = [];
         var description = context.Model.Description;
         _images = WriteImages ? WeightImages.Find(description) : [];
+        _activations = null;
+        _probe = null;
+        if (ActivationHistograms)
+        {
+            _activations = new ActivationRecorder(description, ActivationLayers);
+            if (context.ValidationSamples == 0)
+                throw new InvalidOperationException(
+                    $"TensorBoard's activation histograms are drawn on the first validation batch, as Keras drew them on validation_data, but Fit of {description.Name} has no validation data; give Fit validation data or a validationSplit.");
+            _probe = context.RequestProbe();
+        }
         if (WriteGraph && description.Layers.Count > 0)
         {
             _train.WriteGraph(GraphDefWriter.Encode(description));
@@ -110,6 +151,8 @@ public sealed class TensorBoard : ICallback, IReleasesOnFailure
         _train.WriteScalar(LearningRateTag, context.Optimizer.CurrentLearningRate, epoch);
         bool weightEpoch = HistogramFrequency > 0 && epoch % HistogramFrequency == 0;
         if (weightEpoch) WriteHistograms(context.Model, epoch);
+        if (weightEpoch && _activations is not null && _probe is { Count: > 0 } probe)
+            _activations.Write(context.Model, probe, _train, _histogram ??= new Histogram(), epoch);
         if (_images.Count > 0 && (weightEpoch || HistogramFrequency == 0)) WriteKernelImages(context.Model, epoch);
         _train.Flush();
         _validation?.Flush();

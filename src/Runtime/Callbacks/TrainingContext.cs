@@ -60,6 +60,23 @@ public sealed class TrainingContext
     /// <summary>Whether this process prints and writes files: rank 0, or the only process. A callback that writes files should do so only here.</summary>
     public bool IsRoot => Rank == 0;
 
+    /// <summary>
+    /// The first validation batch's inputs, which Fit copies here on its first validation pass once a
+    /// callback asked for them in <see cref="ICallback.OnTrainBegin"/> (<see cref="RequestProbe"/>):
+    /// Keras 1's fixed batch for activation histograms. Null until asked.
+    /// </summary>
+    internal ProbeBatch? Probe { get; private set; }
+
+    /// <summary>Asks Fit to keep the first validation batch's inputs (one buffer of a batch, allocated once).</summary>
+    internal ProbeBatch RequestProbe() => Probe ??= new ProbeBatch(new float[Model.BatchSize * Model.InputSize]);
+
     /// <summary>Keras' <c>model.stop_training</c>: when set, Fit finishes the current epoch's bookkeeping and stops.</summary>
     public bool StopTraining { get; set; }
+}
+
+/// <summary>A copy of one batch's inputs: <see cref="Count"/> samples in <see cref="Features"/> (0 until filled).</summary>
+internal sealed class ProbeBatch(float[] features)
+{
+    public float[] Features { get; } = features;
+    public int Count { get; set; }
 }

@@ -31,7 +31,8 @@ namespace Kiln;
 /// <c>value_range</c> (RandomContrast). A regularized Dense or convolution carries Keras'
 /// <c>kernel_regularizer=L1L2(l1, l2)</c> flattened as the doubles <c>kernel_regularizer_l1</c> and
 /// <c>kernel_regularizer_l2</c> (both present when either factor is set; absent is Keras' None), and
-/// <c>bias_regularizer_l1</c>/<c>bias_regularizer_l2</c> likewise.
+/// <c>bias_regularizer_l1</c>/<c>bias_regularizer_l2</c> likewise; a regularized BatchNormalization carries
+/// <c>gamma_regularizer_l1</c>/<c>gamma_regularizer_l2</c> and <c>beta_regularizer_l1</c>/<c>beta_regularizer_l2</c>.
 /// Values are <c>int</c>, <c>double</c>, <c>bool</c>, <c>string</c> or arrays of them.
 /// </param>
 public sealed record LayerInfo(string Name, string Kind, int[] OutputShape, long ParameterCount, string[] Inbound, string Kernel = "",

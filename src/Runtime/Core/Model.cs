@@ -117,7 +117,7 @@ public abstract partial class Model
         return OutputBuffer(n);
     }
 
-    /// <summary>Mean loss of the last <see cref="Forward"/> against <paramref name="targets"/>; with <paramref name="gradient"/>, also seeds the output gradient for <see cref="Backward"/>.</summary>
+    /// <summary>Mean loss of the last <see cref="Forward(ReadOnlySpan{float}, int, bool)"/> against <paramref name="targets"/>; with <paramref name="gradient"/>, also seeds the output gradient for <see cref="Backward"/>.</summary>
     /// <remarks>
     /// The loss includes the layers' regularization penalty (<see cref="RegularizationLoss"/>) while
     /// the model is trainable, as Keras adds <c>model.losses</c> to the compiled loss.

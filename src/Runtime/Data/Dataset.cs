@@ -93,7 +93,8 @@ public sealed class Dataset : ISampleSource
     /// dataset with one weight per sample, which Fit and Evaluate apply to the loss (Σ wᵢ·lossᵢ / n
     /// per batch, Keras' <c>"sum_over_batch_size"</c>), shuffled and split with the samples. The
     /// features and targets are shared, not copied; the weights are copied. Weights must be finite
-    /// and ≥ 0; null removes them. Metrics stay unweighted, as Keras' <c>metrics=</c> are.
+    /// and ≥ 0; null removes them. <see cref="Model.Metrics"/> stay unweighted, as Keras' <c>metrics=</c> are;
+    /// <see cref="Model.WeightedMetrics"/> use them. <see cref="Pipeline.From"/> carries them into a pipeline.
     /// </summary>
     public Dataset WithSampleWeights(float[]? sampleWeights)
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Kiln;
 
@@ -10,6 +11,9 @@ namespace Kiln;
 /// a value is positive at a threshold it is strictly above. The counts are kept per bucket and
 /// summed from the top when the result is read. Without <c>multi_label</c> every (sample, class)
 /// value is one point of one curve; with it, each class has its own curve and the AUCs are averaged.
+/// With explicit thresholds (Keras' <c>AUC(thresholds=[...])</c>) the thresholds are <c>-ε</c>, the
+/// given ones sorted, <c>1+ε</c>; when they are evenly spaced Keras (and so Kiln) still counts by
+/// bucket as above, otherwise a value counts as positive at each threshold it is strictly above.
 /// </summary>
 internal sealed class AucMetric : StatefulMetric
 {
@@ -18,21 +22,31 @@ internal sealed class AucMetric : StatefulMetric
     private readonly AucSummation _summation;
     private readonly bool _multiLabel;
     private readonly ClassLayout? _layout;
+    // Explicit thresholds that are not evenly spaced, ascending, endpoints included (float32, as Keras compares them); null: buckets.
+    private readonly float[]? _cuts;
     // Per label, the positives and negatives whose value fell in each bucket; then the curve's counts, summed from the top.
     private readonly double[] _positives = [], _negatives = [], _tp = [], _fp = [];
 
     public AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name)
-        : this(numThresholds, curve, summation, multiLabel, name, null)
+        : this(numThresholds, curve, summation, multiLabel, name, null, null)
     {
         if (numThresholds <= 1) throw new ArgumentOutOfRangeException(nameof(numThresholds), numThresholds, "num_thresholds must be more than 1.");
         if (!Enum.IsDefined(curve)) throw new ArgumentOutOfRangeException(nameof(curve), curve, "Not a curve.");
         if (!Enum.IsDefined(summation)) throw new ArgumentOutOfRangeException(nameof(summation), summation, "Not a summation method.");
     }
 
-    private AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name, ClassLayout? layout)
+    /// <summary>Keras' <c>AUC(thresholds=[...])</c>: the given thresholds, each in [0, 1], between the endpoints -ε and 1+ε.</summary>
+    public AucMetric(IReadOnlyList<double> thresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name)
+        : this(CheckedThresholds(thresholds).Length + 2, curve, summation, multiLabel, name, null, Cuts(thresholds))
+    {
+        if (!Enum.IsDefined(curve)) throw new ArgumentOutOfRangeException(nameof(curve), curve, "Not a curve.");
+        if (!Enum.IsDefined(summation)) throw new ArgumentOutOfRangeException(nameof(summation), summation, "Not a summation method.");
+    }
+
+    private AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name, ClassLayout? layout, float[]? cuts)
         : base(name ?? "auc")
     {
-        (_thresholds, _curve, _summation, _multiLabel, _layout) = (numThresholds, curve, summation, multiLabel, layout);
+        (_thresholds, _curve, _summation, _multiLabel, _layout, _cuts) = (numThresholds, curve, summation, multiLabel, layout, cuts);
         if (layout is not null)
         {
             int labels = multiLabel ? layout.Width : 1;
@@ -42,7 +56,7 @@ internal sealed class AucMetric : StatefulMetric
     }
 
     protected override StatefulMetric ForModel(ModelDescription model) =>
-        new AucMetric(_thresholds, _curve, _summation, _multiLabel, Name, ClassLayout.For(model, Name));
+        new AucMetric(_thresholds, _curve, _summation, _multiLabel, Name, ClassLayout.For(model, Name), _cuts);
 
     public override void Reset()
     {
@@ -64,7 +78,7 @@ internal sealed class AucMetric : StatefulMetric
                     float v = scores[p * width + c];
                     if (float.IsNaN(v)) continue;
                     // In float32, as Keras computes it, so values on a threshold land in the same bucket.
-                    int bucket = Math.Max(0, (int)MathF.Ceiling(Math.Clamp(v, 0f, 1f) * steps) - 1);
+                    int bucket = _cuts is null ? Math.Max(0, (int)MathF.Ceiling(Math.Clamp(v, 0f, 1f) * steps) - 1) : Above(_cuts, v) - 1;
                     int index = (_multiLabel ? c * t : 0) + bucket;
                     if (layout.Truth(targets, i, p, c) != 0) _positives[index]++;
                     else _negatives[index]++;
@@ -140,6 +154,60 @@ internal sealed class AucMetric : StatefulMetric
         }
         return area;
     }
+
+    /// <summary>How many of the ascending <paramref name="cuts"/> <paramref name="v"/> is strictly above (a probability is always above the first, -ε).</summary>
+    private static int Above(float[] cuts, float v)
+    {
+        int lo = 0, hi = cuts.Length; // the first cut ≥ v
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (cuts[mid] < v) lo = mid + 1;
+            else hi = mid;
+        }
+        return Math.Max(lo, 1);
+    }
+
+    private static double[] CheckedThresholds(IReadOnlyList<double> thresholds)
+    {
+        ArgumentNullException.ThrowIfNull(thresholds);
+        var sorted = new double[thresholds.Count];
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            double t = thresholds[i];
+            if (!(t >= 0 && t <= 1))
+                throw new ArgumentOutOfRangeException(nameof(thresholds), t, $"AUC threshold {i} is {t}; thresholds are probabilities in [0, 1].");
+            sorted[i] = t;
+        }
+        Array.Sort(sorted);
+        return sorted;
+    }
+
+    /// <summary>
+    /// The thresholds Keras compares with, -ε, the given ones sorted, 1+ε, in float32; null when
+    /// [0, thresholds..., 1] is evenly spaced (numpy's allclose, atol ε), where Keras counts by bucket.
+    /// </summary>
+    private static float[]? Cuts(IReadOnlyList<double> thresholds)
+    {
+        double[] sorted = CheckedThresholds(thresholds);
+        int n = sorted.Length + 2;
+        bool even = n >= 3;
+        for (int i = 0; i < n && even; i++)
+        {
+            double t = i == 0 ? 0 : i == n - 1 ? 1 : sorted[i - 1];
+            double expected = (float)i / (float)(n - 1); // numpy: arange(n, float32) / (n - 1)
+            even = Math.Abs(t - expected) <= Epsilon + 1e-5 * Math.Abs(expected);
+        }
+        if (even) return null;
+        var cuts = new float[n];
+        cuts[0] = (float)(0.0 - Epsilon);
+        for (int i = 0; i < sorted.Length; i++) cuts[i + 1] = (float)sorted[i];
+        cuts[^1] = (float)(1.0 + Epsilon);
+        return cuts;
+    }
+
+    // Keras' backend.epsilon(), the endpoints' margin.
+    private const double Epsilon = 1e-7;
 
     // divide_no_nan.
     private static double Ratio(double a, double b) => b == 0 ? 0 : a / b;

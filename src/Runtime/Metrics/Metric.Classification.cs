@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Kiln;
 
@@ -46,6 +47,16 @@ public abstract partial class Metric
     public static Metric Auc(int numThresholds = 200, AucCurve curve = AucCurve.Roc, AucSummation summationMethod = AucSummation.Interpolation,
         bool multiLabel = false, string? name = null) =>
         new AucMetric(numThresholds, curve, summationMethod, multiLabel, name);
+
+    /// <summary>
+    /// Keras' <c>AUC(thresholds=[...])</c>: the AUC estimated at the given thresholds (each in [0, 1],
+    /// in any order) between Keras' endpoints -1e-7 and 1+1e-7, instead of evenly spaced ones; a
+    /// prediction counts as positive at a threshold it is strictly above.
+    /// <code>Metric.Auc(thresholds: [0.1, 0.5, 0.9])</code>
+    /// </summary>
+    public static Metric Auc(IReadOnlyList<double> thresholds, AucCurve curve = AucCurve.Roc, AucSummation summationMethod = AucSummation.Interpolation,
+        bool multiLabel = false, string? name = null) =>
+        new AucMetric(thresholds, curve, summationMethod, multiLabel, name);
 
     /// <summary>
     /// Keras' <c>MeanIoU</c>, named <c>mean_io_u</c>: intersection over union per class, averaged

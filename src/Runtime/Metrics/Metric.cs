@@ -64,6 +64,16 @@ public abstract partial class Metric
     /// <summary>Throws when the metric cannot read this model's outputs and targets.</summary>
     protected virtual void Check(ModelDescription model) { }
 
+    /// <summary>
+    /// The batch's sum with Keras' <c>sample_weight</c> (empty: all 1): Σ wᵢ·vᵢ for a metric of
+    /// <see cref="Model.WeightedMetrics"/>; an unweighted metric ignores the weights, as Keras' <c>metrics=</c> do.
+    /// </summary>
+    internal virtual double WeightedSum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int n, int outputSize, int targetSize) =>
+        Sum(outputs, targets, n, outputSize, targetSize);
+
+    /// <summary>Whether the metric is a weighted mean (divided by Σ wᵢ, not by the sample count): one of <see cref="Model.WeightedMetrics"/>.</summary>
+    internal virtual bool IsWeighted => false;
+
     /// <summary>Whether the metric keeps state over batches (<see cref="StatefulMetric"/>) rather than summing per-sample values.</summary>
     internal virtual bool IsStateful => false;
 

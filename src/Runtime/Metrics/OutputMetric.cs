@@ -40,6 +40,12 @@ internal sealed class OutputMetric : Metric
         throw new ArgumentException($"{model.Name} has no output named '{_output}'; its outputs are {string.Join(", ", names)}.");
     }
 
+    /// <summary>The output whose columns the metric reads.</summary>
+    internal string Output => _output;
+
+    /// <summary>The metric on that output's columns.</summary>
+    internal Metric Inner => _inner;
+
     internal override bool IsStateful => _inner.IsStateful;
 
     internal override void ResetState() => _inner.ResetState();

@@ -53,7 +53,7 @@ public sealed class BatchPipeline : IBatchSource
     public bool Next(out Batch batch)
     {
         long start = Stopwatch.GetTimestamp();
-        _slot ??= new BatchSlot(BatchSize, SampleSize, TargetSize);
+        _slot ??= new BatchSlot(BatchSize, SampleSize, TargetSize, Pipeline.SourceWeights);
         _planner ??= new BatchPlanner(Pipeline.BuildIndexStream(), BatchSize, DropRemainder);
         _reader ??= Pipeline.CreateReader();
         try
@@ -119,13 +119,14 @@ internal sealed class BatchPlanner(IndexStage stream, int batchSize, bool dropRe
     }
 }
 
-/// <summary>One preallocated batch: rows of features and targets, their source indices, and which rows loaded.</summary>
-internal sealed class BatchSlot(int batchSize, int sampleSize, int targetSize)
+/// <summary>One preallocated batch: rows of features and targets, their source indices, which rows loaded, and their sample weights when the pipeline has them.</summary>
+internal sealed class BatchSlot(int batchSize, int sampleSize, int targetSize, float[]? sourceWeights = null)
 {
     public readonly float[] Features = new float[(long)batchSize * sampleSize <= Array.MaxLength ? batchSize * sampleSize
         : throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"a batch of {batchSize} samples of {sampleSize} values is larger than one array holds; use a smaller batch")];
     public readonly float[] Targets = new float[batchSize * targetSize];
     public readonly int[] Indices = new int[batchSize];
+    public readonly float[]? Weights = sourceWeights is null ? null : new float[batchSize];
     public readonly bool[] Ok = new bool[batchSize];
     public int Count;
 
@@ -152,5 +153,11 @@ internal sealed class BatchSlot(int batchSize, int sampleSize, int targetSize)
         return dropped;
     }
 
-    public Batch AsBatch() => new(Features, Targets, Indices, Count, sampleSize, targetSize);
+    /// <summary>The loaded rows as a batch; each row's sample weight is looked up by its source index here, after any dropped rows were compacted away.</summary>
+    public Batch AsBatch()
+    {
+        if (Weights is not null)
+            for (int r = 0; r < Count; r++) Weights[r] = sourceWeights![Indices[r]];
+        return new(Features, Targets, Indices, Count, sampleSize, targetSize, Weights);
+    }
 }

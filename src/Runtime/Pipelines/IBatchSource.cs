@@ -41,10 +41,30 @@ public readonly struct Batch
     private readonly int _sampleSize, _targetSize;
 
     internal Batch(float[] features, float[] targets, int[] indices, int count, int sampleSize, int targetSize)
-        : this(features, targets, indices, count, sampleSize, targetSize, null) { }
+        : this(features, targets, indices, count, sampleSize, targetSize, null, check: false) { }
 
-    internal Batch(float[] features, float[] targets, int[] indices, int count, int sampleSize, int targetSize, float[]? sampleWeights)
+    /// <summary>
+    /// A batch of an <see cref="IBatchSource"/> of your own: <paramref name="count"/> samples of
+    /// <paramref name="sampleSize"/> features and <paramref name="targetSize"/> targets at the start of
+    /// buffers the source owns and refills, which samples of the underlying data they are, and
+    /// optionally their Keras <c>sample_weight</c>s (null: every weight 1). The buffers are borrowed, not copied.
+    /// </summary>
+    public Batch(float[] features, float[] targets, int[] indices, int count, int sampleSize, int targetSize, float[]? sampleWeights = null)
+        : this(features, targets, indices, count, sampleSize, targetSize, sampleWeights, check: true) { }
+
+    private Batch(float[] features, float[] targets, int[] indices, int count, int sampleSize, int targetSize, float[]? sampleWeights, bool check)
     {
+        if (check)
+        {
+            ArgumentNullException.ThrowIfNull(features);
+            ArgumentNullException.ThrowIfNull(targets);
+            ArgumentNullException.ThrowIfNull(indices);
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sampleSize);
+            ArgumentOutOfRangeException.ThrowIfNegative(targetSize);
+            if ((long)count * sampleSize > features.Length || (long)count * targetSize > targets.Length || count > indices.Length || (sampleWeights is not null && count > sampleWeights.Length))
+                throw new ArgumentException($"A batch of {count} samples needs {(long)count * sampleSize} features, {(long)count * targetSize} targets, {count} indices{(sampleWeights is null ? "" : $" and {count} sample weights")}; the buffers hold {features.Length}, {targets.Length}, {indices.Length}{(sampleWeights is null ? "" : $" and {sampleWeights.Length}")}.");
+        }
         _sampleWeights = sampleWeights;
         _features = features;
         _targets = targets;
@@ -65,7 +85,8 @@ public readonly struct Batch
 
     /// <summary>
     /// Keras' <c>sample_weight</c> of these samples, one each, or empty when the source has none
-    /// (every weight 1): a <see cref="Dataset"/> with <see cref="Dataset.WithSampleWeights"/>.
+    /// (every weight 1): a <see cref="Dataset"/> with <see cref="Dataset.WithSampleWeights"/>, a
+    /// <see cref="Pipeline"/> with <see cref="Pipeline.WithSampleWeights"/>, or a source of your own.
     /// </summary>
     public ReadOnlySpan<float> SampleWeights => _sampleWeights is null ? default : _sampleWeights.AsSpan(0, Count);
 

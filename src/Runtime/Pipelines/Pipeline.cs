@@ -27,28 +27,55 @@ public sealed class Pipeline
     private readonly ISampleSource _source;
     private readonly Func<IndexStage, IndexStage>[] _stages;
     private readonly MapStep[] _maps;
+    private readonly float[]? _sampleWeights; // one per sample of the source, by source index
 
-    private Pipeline(ISampleSource source, Func<IndexStage, IndexStage>[] stages, MapStep[] maps, int[] shape, int targetSize)
+    private Pipeline(ISampleSource source, Func<IndexStage, IndexStage>[] stages, MapStep[] maps, int[] shape, int targetSize, float[]? sampleWeights)
     {
         _source = source;
+        _sampleWeights = sampleWeights;
         _stages = stages;
         _maps = maps;
         SampleShape = shape;
         TargetSize = targetSize;
     }
 
+    /// <summary>
+    /// A pipeline over <paramref name="source"/>. A <see cref="Dataset"/> with sample weights
+    /// (<see cref="Dataset.WithSampleWeights"/>) brings them along, as <see cref="WithSampleWeights"/> would.
+    /// </summary>
     public static Pipeline From(ISampleSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (source.SampleSize <= 0 || source.TargetSize < 0)
             throw new ArgumentException($"{source}: a sample needs at least one feature value.", nameof(source));
-        // Batches from a pipeline carry no sample weights: refuse rather than train unweighted in silence.
-        if (source is Dataset { SampleWeights: not null })
-            throw new ArgumentException(
-                $"{source}: a pipeline does not carry sample weights; pass the weighted Dataset to Fit or Evaluate directly, or give Fit classWeight if the weights come from the classes.",
-                nameof(source));
-        return new Pipeline(source, [], [], (int[])source.SampleShape.Clone(), source.TargetSize);
+        return new Pipeline(source, [], [], (int[])source.SampleShape.Clone(), source.TargetSize, (source as Dataset)?.SampleWeights);
     }
+
+    /// <summary>
+    /// Keras' <c>sample_weight</c> for a pipeline (tf.data's <c>(x, y, sample_weight)</c> elements):
+    /// one weight per sample of the source, by its index there, so the weights follow their samples
+    /// through Shuffle, Take, Skip, Repeat and Map, and every batch carries its samples' weights in
+    /// <see cref="Batch.SampleWeights"/>. Fit and Evaluate weigh the loss and the
+    /// <see cref="Model.WeightedMetrics"/> with them, as for a weighted <see cref="Dataset"/>. Weights
+    /// must be finite and ≥ 0; they are copied; null removes them.
+    /// </summary>
+    public Pipeline WithSampleWeights(float[]? sampleWeights)
+    {
+        if (sampleWeights is not null)
+        {
+            if (sampleWeights.Length != _source.Count)
+                throw new ArgumentException($"{sampleWeights.Length} sample weights for a source of {_source.Count} samples ({_source}); give one per sample.", nameof(sampleWeights));
+            int bad = Model.FirstBadWeight(sampleWeights);
+            if (bad >= 0)
+                throw new ArgumentException($"sample weight {bad} is {sampleWeights[bad]}; sample weights must be finite and ≥ 0.", nameof(sampleWeights));
+        }
+        return new Pipeline(_source, _stages, _maps, SampleShape, TargetSize, (float[]?)sampleWeights?.Clone());
+    }
+
+    /// <summary>The weight of each sample of the source, by its index there; null when the pipeline has none (every weight 1).</summary>
+    public IReadOnlyList<float>? SampleWeights => _sampleWeights;
+
+    internal float[]? SourceWeights => _sampleWeights;
 
     public ISampleSource Source => _source;
 
@@ -141,10 +168,10 @@ public sealed class Pipeline
     internal SampleReader CreateReader() => new(_source, _maps);
 
     private Pipeline WithStage(Func<IndexStage, IndexStage> make) =>
-        new(_source, [.. _stages, make], _maps, SampleShape, TargetSize);
+        new(_source, [.. _stages, make], _maps, SampleShape, TargetSize, _sampleWeights);
 
     private Pipeline WithMap(MapStep step) =>
-        new(_source, _stages, [.. _maps, step], step.OutShape, step.OutTargetSize);
+        new(_source, _stages, [.. _maps, step], step.OutShape, step.OutTargetSize, _sampleWeights);
 
     internal sealed record MapStep(SampleMap? InPlace, SampleTransform? Transform, int[] OutShape, int OutTargetSize)
     {

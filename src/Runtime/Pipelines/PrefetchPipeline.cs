@@ -22,9 +22,9 @@ public sealed class PrefetchPipeline : IBatchSource
 {
     private enum SlotState { Free, Filling, Ready, Held }
 
-    private sealed class Slot(int batchSize, int sampleSize, int targetSize)
+    private sealed class Slot(int batchSize, int sampleSize, int targetSize, float[]? sampleWeights)
     {
-        public readonly BatchSlot Batch = new(batchSize, sampleSize, targetSize);
+        public readonly BatchSlot Batch = new(batchSize, sampleSize, targetSize, sampleWeights);
         public SlotState State;
         public bool EndOfPass;
         public int Claimed;   // rows handed to loaders
@@ -55,7 +55,7 @@ public sealed class PrefetchPipeline : IBatchSource
         _batches = batches;
         _threads = threads;
         _slots = new Slot[bufferSize + 1];
-        for (int i = 0; i < _slots.Length; i++) _slots[i] = new Slot(batches.BatchSize, batches.SampleSize, batches.TargetSize);
+        for (int i = 0; i < _slots.Length; i++) _slots[i] = new Slot(batches.BatchSize, batches.SampleSize, batches.TargetSize, batches.Pipeline.SourceWeights);
         _loaderAllocated = new long[threads];
         _free = _slots.Length;
         // Loaders that found the ring full sleep until half of it is free, then fill it again in

@@ -24,7 +24,73 @@ public abstract partial class Model
         {
             ArgumentNullException.ThrowIfNull(value);
             _metrics = Resolve(value);
+            _allMetrics = null;
         }
+    }
+
+    private Metric[] _weightedMetrics = [];
+    private Metric[]? _allMetrics;
+
+    /// <summary>
+    /// Keras' <c>compile(weighted_metrics=[...])</c>: metrics Fit and Evaluate report after
+    /// <see cref="Metrics"/>, each the sample-weighted mean Σ wᵢ·vᵢ / Σ wᵢ of its per-sample values,
+    /// with the data's sample weights (<see cref="Dataset.WithSampleWeights"/>, a pipeline's, a batch
+    /// source's) or, in training, the class weights Fit was given; with no weights it equals the
+    /// unweighted metric. Each is named as Keras 3 names it: <c>accuracy</c>, or
+    /// <c>weighted_accuracy</c> (<c>class_weighted_accuracy</c> for one output of several) when
+    /// <see cref="Metrics"/> already reports an <c>accuracy</c>. Empty by default.
+    /// <code>model.WeightedMetrics = [Metric.Accuracy];   // history: loss, accuracy, weighted_accuracy</code>
+    /// Metrics that keep counts (precision, recall, AUC, mean IoU, F1) are not weighted yet and are refused.
+    /// </summary>
+    public IReadOnlyList<Metric> WeightedMetrics
+    {
+        get
+        {
+            var all = AllMetrics;
+            var weighted = new Metric[_weightedMetrics.Length];
+            Array.Copy(all, all.Length - weighted.Length, weighted, 0, weighted.Length);
+            return weighted;
+        }
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            var resolved = new Metric[value.Count];
+            for (int i = 0; i < value.Count; i++)
+            {
+                var m = value[i] ?? throw new ArgumentException($"Weighted metric {i} is null.", nameof(value));
+                if (m is WeightedMetric w) m = w.Inner; // another model's weighted metric: the metric it weighs
+                if (m.IsStateful || m is ClassColumnMetric)
+                    throw new ArgumentException(
+                        $"{Description.Name}: '{m.Name}' keeps counts over the batches (precision, recall, AUC, mean IoU, F1), which Kiln does not weigh by sample yet; report it in Metrics, unweighted.", nameof(value));
+                resolved[i] = m.Resolve(Description);
+            }
+            _weightedMetrics = resolved;
+            _allMetrics = null;
+            _ = AllMetrics; // names checked now, where the mistake is
+        }
+    }
+
+    /// <summary><see cref="Metrics"/> then <see cref="WeightedMetrics"/>, named as History shows them: the columns Fit and Evaluate report.</summary>
+    internal Metric[] AllMetrics => _allMetrics ??= Combine();
+
+    private Metric[] Combine()
+    {
+        var metrics = (Metric[])Metrics;
+        if (_weightedMetrics.Length == 0) return metrics;
+        var names = new HashSet<string>(StringComparer.Ordinal) { "loss" };
+        foreach (var m in metrics) names.Add(m.Name);
+        var all = new List<Metric>(metrics);
+        foreach (var r in _weightedMetrics)
+        {
+            // Keras 3 (CompileMetrics.result): the metric's own name, unless an unweighted one took it.
+            string name = r.Name;
+            if (names.Contains(name))
+                name = r is OutputMetric o ? $"{o.Output}_weighted_{o.Inner.Name}" : "weighted_" + r.Name;
+            if (!names.Add(name))
+                throw new ArgumentException($"{Description.Name}: two metrics are named '{name}'; History needs distinct names.", nameof(WeightedMetrics));
+            all.Add(new WeightedMetric(r, name));
+        }
+        return [.. all];
     }
 
     /// <summary>The first metric's name: <c>accuracy</c>, or <c>mae</c> for mean squared error; empty with no metrics.</summary>

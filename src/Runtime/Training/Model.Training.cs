@@ -43,8 +43,9 @@ public abstract partial class Model
     /// is Keras' <c>class_weight</c>: class index → weight, a class left out weighing 1, turned
     /// into each training sample's weight from its label (the argmax of a one-hot target); it does
     /// not apply to validation, as in Keras, and cannot be combined with sample weights. Either way
-    /// a batch's loss is Σ wᵢ·lossᵢ / n (Keras' <c>"sum_over_batch_size"</c>), and metrics stay
-    /// unweighted, as Keras' <c>metrics=</c> are.
+    /// a batch's loss is Σ wᵢ·lossᵢ / n (Keras' <c>"sum_over_batch_size"</c>), and <see cref="Metrics"/> stay
+    /// unweighted, as Keras' <c>metrics=</c> are, while <see cref="WeightedMetrics"/> are Σ wᵢ·vᵢ / Σ wᵢ
+    /// (Keras' <c>weighted_metrics=</c>; the validation set's own weights weigh its <c>val_</c> values).
     /// </para>
     /// <para>
     /// <paramref name="distributed"/> trains data-parallel on every rank of a group of processes
@@ -201,13 +202,15 @@ public abstract partial class Model
     private History Train(EpochSource train, EpochSource? validation, bool recordDataWait, int epochs, Optimizer optimizer,
         int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ClassWeights? classWeights, ICommunicator? distributed = null)
     {
-        var metrics = (Metric[])Metrics;
+        var metrics = AllMetrics;
         // A stateful metric (precision, AUC, mean IoU) keeps counts on each rank that nothing sums
         // across ranks yet, so every rank would report its own shard: refuse rather than mislead.
         if (distributed is not null)
             foreach (var metric in metrics)
                 if (metric.IsStateful)
                     throw new NotSupportedException($"{Description.Name}: the metric '{metric.Name}' keeps counts (Keras' update_state/result) that data-parallel training does not yet reduce across ranks; train with mean metrics such as accuracy, and compute '{metric.Name}' with Evaluate on one rank.");
+                else if (metric.IsWeighted)
+                    throw new NotSupportedException($"{Description.Name}: the weighted metric '{metric.Name}' divides by the sum of the sample weights, which data-parallel training does not yet reduce across ranks; train with WeightedMetrics empty, and compute it with Evaluate on one rank.");
         // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length, m = metrics.Length;
@@ -281,6 +284,7 @@ public abstract partial class Model
                 Array.Clear(metricSums);
                 ResetMetrics(metrics);
                 int seen = 0, b = 0;
+                double weightTotal = 0; // Σ wᵢ so far: the weighted metrics' denominator
                 bool ended = false; // distributed: this rank's shard ended, and it must not start the next pass
                 Span<double> running = batchLogs.Values;
                 while (train.Steps < 0 || b < train.Steps)
@@ -322,8 +326,10 @@ public abstract partial class Model
 
                     lossSum += (double)loss * n;
                     seen += n;
+                    weightTotal += WeightedMetric.WeightTotal(weights, n);
                     running[0] = lossSum / seen;
-                    for (int i = 0; i < k + m; i++) running[1 + i] = metricSums[i] / seen;
+                    for (int i = 0; i < k; i++) running[1 + i] = metricSums[i] / seen;
+                    for (int i = 0; i < m; i++) running[1 + k + i] = MetricMean(metrics[i], metricSums[k + i], seen, weightTotal);
                     StatefulValues(metrics, running.Slice(1 + k, m));
                     progress?.BatchEnd(seen, Math.Max(seen, train.Samples), batchLogs);
                     foreach (var c in hooks) c.OnBatchEnd(b, batchLogs, context);
@@ -343,7 +349,7 @@ public abstract partial class Model
                 running.CopyTo(values);
                 double validationWait = 0;
                 if (validation is { } v)
-                    validationWait = EvaluateBatches(v.Source, v.Steps, values.Slice(1 + k + m, 1 + k + m), "validation");
+                    validationWait = EvaluateBatches(v.Source, v.Steps, values.Slice(1 + k + m, 1 + k + m), "validation", context.Probe);
                 if (recordDataWait)
                 {
                     values[waitColumn] = Stopwatch.GetElapsedTime(0, waited).TotalSeconds;
@@ -374,7 +380,7 @@ public abstract partial class Model
 
     /// <summary>
     /// One training step on a batch: forward in training mode, the metrics' sums (added to
-    /// <paramref name="metricSums"/>, unweighted), the loss over <paramref name="weights"/> (empty:
+    /// <paramref name="metricSums"/>; the weighted metrics' weighted by <paramref name="weights"/>), the loss over <paramref name="weights"/> (empty:
     /// all 1) with the regularization penalty, and its gradient, then, when the loss is finite,
     /// backward and the optimizer's step. Returns the loss; a NaN or infinite one leaves the
     /// weights and the state (moving statistics the forward pass updated) as they were, for the
@@ -385,7 +391,7 @@ public abstract partial class Model
         KeepState();
         ReadOnlySpan<float> outputs = Forward(x, n, training: true);
         // Before the loss: a fused loss may write its gradient over the outputs.
-        for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].Sum(outputs, y, n, OutputSize, TargetSize);
+        for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].WeightedSum(outputs, y, weights, n, OutputSize, TargetSize);
         float loss = ComputeLoss(y, n, gradient: true, weights);
         if (!float.IsFinite(loss)) return RestoreState(loss);
         Backward(n);
@@ -414,7 +420,8 @@ public abstract partial class Model
     /// Keras' <c>model.evaluate</c>: mean loss and metric over <paramref name="data"/>, in inference
     /// mode (no dropout, BN moving statistics). A dataset with sample weights
     /// (<see cref="Dataset.WithSampleWeights"/>, Keras' <c>evaluate(sample_weight=)</c>) weighs
-    /// each batch's loss, Σ wᵢ·lossᵢ / n; metrics stay unweighted, as Keras' <c>metrics=</c> are.
+    /// each batch's loss, Σ wᵢ·lossᵢ / n; <see cref="Metrics"/> stay unweighted, as Keras' <c>metrics=</c> are, and
+    /// <see cref="WeightedMetrics"/> are weighted, Σ wᵢ·vᵢ / Σ wᵢ, as Keras' <c>weighted_metrics=</c>.
     /// </summary>
     public EvaluationResult Evaluate(Dataset data)
     {
@@ -483,12 +490,12 @@ public abstract partial class Model
     /// <paramref name="steps"/> batches), written into <paramref name="values"/>, in inference mode.
     /// Returns the seconds spent waiting for its batches. Allocates nothing.
     /// </summary>
-    private double EvaluateBatches(IBatchSource source, long steps, Span<double> values, string what)
+    private double EvaluateBatches(IBatchSource source, long steps, Span<double> values, string what, ProbeBatch? probe = null)
     {
-        var metrics = (Metric[])Metrics;
+        var metrics = AllMetrics;
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length;
-        double lossSum = 0;
+        double lossSum = 0, weightTotal = 0;
         values.Clear();
         ResetMetrics(metrics);
         int outputSize = OutputSize, targetSize = TargetSize;
@@ -502,9 +509,15 @@ public abstract partial class Model
             waited += Stopwatch.GetTimestamp() - asked;
             if (!more) break;
             int n = CheckBatch(batch, what);
+            if (probe is { Count: 0 })
+            {
+                batch.Features.CopyTo(probe.Features);
+                probe.Count = n;
+            }
             ReadOnlySpan<float> y = batch.Targets;
             ReadOnlySpan<float> outputs = Forward(batch.Features, n, training: false);
-            for (int j = 0; j < metrics.Length; j++) values[1 + k + j] += metrics[j].Sum(outputs, y, n, outputSize, targetSize);
+            for (int j = 0; j < metrics.Length; j++) values[1 + k + j] += metrics[j].WeightedSum(outputs, y, batch.SampleWeights, n, outputSize, targetSize);
+            weightTotal += WeightedMetric.WeightTotal(batch.SampleWeights, n);
             lossSum += (double)ComputeLoss(y, n, gradient: false, batch.SampleWeights) * n;
             for (int j = 0; j < k; j++) values[1 + j] += (double)OutputLoss(lossOutputs[j]) * n;
             count += n;
@@ -514,24 +527,29 @@ public abstract partial class Model
         if (count == 0)
             throw new InvalidOperationException($"The {what} source gave no batches: it is empty.");
         values[0] = lossSum;
-        for (int j = 0; j < values.Length; j++) values[j] /= count;
+        for (int j = 0; j < 1 + k; j++) values[j] /= count;
+        for (int j = 0; j < metrics.Length; j++) values[1 + k + j] = MetricMean(metrics[j], values[1 + k + j], count, weightTotal);
         StatefulValues(metrics, values.Slice(1 + k, metrics.Length));
         return Stopwatch.GetElapsedTime(0, waited).TotalSeconds;
     }
 
     private EvaluationResult Evaluated(IBatchSource source, long steps)
     {
-        var metrics = Metrics;
+        var metrics = AllMetrics;
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length;
-        Span<double> values = stackalloc double[1 + k + metrics.Count];
+        Span<double> values = stackalloc double[1 + k + metrics.Length];
         EvaluateBatches(source, steps, values, "evaluation");
         // Each output's own loss, then the metrics, as Keras' evaluate(return_dict=True) lists them.
-        var named = new KeyValuePair<string, float>[k + metrics.Count];
+        var named = new KeyValuePair<string, float>[k + metrics.Length];
         for (int j = 0; j < k; j++) named[j] = new(Description.Outputs[lossOutputs[j]].Name + "_loss", (float)values[1 + j]);
-        for (int j = 0; j < metrics.Count; j++) named[k + j] = new(metrics[j].Name, (float)values[1 + k + j]);
-        return new EvaluationResult((float)values[0], metrics.Count > 0 ? (float)values[1 + k] : float.NaN, MetricName) { Values = named };
+        for (int j = 0; j < metrics.Length; j++) named[k + j] = new(metrics[j].Name, (float)values[1 + k + j]);
+        return new EvaluationResult((float)values[0], metrics.Length > 0 ? (float)values[1 + k] : float.NaN, metrics.Length > 0 ? metrics[0].Name : "") { Values = named };
     }
+
+    /// <summary>A summed metric's epoch value: over the samples, or over Σ wᵢ for a weighted one (0 when every weight is 0, as Keras' divide_no_nan).</summary>
+    private static double MetricMean(Metric metric, double sum, double samples, double weightTotal) =>
+        !metric.IsWeighted ? sum / samples : weightTotal == 0 ? 0 : sum / weightTotal;
 
     private TrainingDivergedException Diverged(float loss, int epoch, int epochs, int batch, int batches, Optimizer optimizer) =>
         new($"{Description.Name}: the loss became {loss} at epoch {epoch}/{epochs}, batch {batch}/{batches}, so training stopped before applying that step. " +

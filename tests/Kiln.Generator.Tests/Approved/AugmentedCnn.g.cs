@@ -184,52 +184,64 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // k0 · rescaling (Rescaling(0.004)) [AugmentedCnnModel.cs:7]: (12, 12, 1) -> (12, 12, 1), x * scale + offset.
             Span<float> rescaling = ArenaSlice(RescalingAt, n, 144);
             global::Kiln.Preprocessing.Rescale(input, rescaling, 0.00392156862745098f, 0f);
+            Observe("rescaling", rescaling);
             // k1 · random_translation (RandomTranslation(0.1, 0.1; bilinear, reflect fill)) [AugmentedCnnModel.cs:8]: (12, 12, 1) -> (12, 12, 1), random per sample in training, a copy in inference.
             Span<float> random_translation = ArenaSlice(RandomTranslationAt, n, 144);
             if (training) Kernels.Augmentation.RandomTranslation(rescaling, random_translation, n, 12, 12, 1, -0.1f, 0.1f, -0.1f, 0.1f, global::Kiln.FillMode.Reflect, global::Kiln.Interpolation.Bilinear, 0f, ref Random);
             else rescaling.CopyTo(random_translation);
+            Observe("random_translation", random_translation);
             // k2 · random_flip (RandomFlip(horizontal)) [AugmentedCnnModel.cs:9]: (12, 12, 1) -> (12, 12, 1), random per sample in training, a copy in inference.
             Span<float> random_flip = ArenaSlice(RandomFlipAt, n, 144);
             if (training) Kernels.Augmentation.RandomFlip(random_translation, random_flip, n, 12, 12, 1, global::Kiln.FlipMode.Horizontal, ref Random);
             else random_translation.CopyTo(random_flip);
+            Observe("random_flip", random_flip);
             // k3 · random_rotation (RandomRotation(0.05; bilinear, reflect fill)) [AugmentedCnnModel.cs:10]: (12, 12, 1) -> (12, 12, 1), random per sample in training, a copy in inference.
             Span<float> random_rotation = ArenaSlice(RandomRotationAt, n, 144);
             if (training) Kernels.Augmentation.RandomRotation(random_flip, random_rotation, n, 12, 12, 1, -0.05f, 0.05f, global::Kiln.FillMode.Reflect, global::Kiln.Interpolation.Bilinear, 0f, ref Random);
             else random_flip.CopyTo(random_rotation);
+            Observe("random_rotation", random_rotation);
             // k4 · random_zoom (RandomZoom(0.1; bilinear, reflect fill)) [AugmentedCnnModel.cs:11]: (12, 12, 1) -> (12, 12, 1), random per sample in training, a copy in inference.
             Span<float> random_zoom = ArenaSlice(RandomZoomAt, n, 144);
             if (training) Kernels.Augmentation.RandomZoom(random_rotation, random_zoom, n, 12, 12, 1, -0.1f, 0.1f, -0.1f, 0.1f, keepAspect: true, global::Kiln.FillMode.Reflect, global::Kiln.Interpolation.Bilinear, 0f, ref Random);
             else random_rotation.CopyTo(random_zoom);
+            Observe("random_zoom", random_zoom);
             // k5 · random_contrast (RandomContrast([1, 1.1], clipped to [0, 1])) [AugmentedCnnModel.cs:12]: (12, 12, 1) -> (12, 12, 1), random per sample in training, a copy in inference.
             Span<float> random_contrast = ArenaSlice(RandomContrastAt, n, 144);
             if (training) Kernels.Augmentation.RandomContrast(random_zoom, random_contrast, n, 12, 12, 1, 0f, 0.1f, 0f, 1f, ref Random);
             else random_zoom.CopyTo(random_contrast);
+            Observe("random_contrast", random_contrast);
             // k6 · random_crop (RandomCrop(10, 10)) [AugmentedCnnModel.cs:13]: (12, 12, 1) -> (10, 10, 1), a random window in training, the centre window in inference.
             Span<float> random_crop = ArenaSlice(RandomCropAt, n, 100);
             if (training) Kernels.Augmentation.RandomCrop(random_contrast, random_crop, n, 12, 12, 1, 10, 10, ref Random);
             else Kernels.Augmentation.CenterCrop(random_contrast, random_crop, n, 12, 12, 1, 10, 10);
+            Observe("random_crop", random_crop);
             // k7 · conv2d (Conv2D(4, 3x3, relu)) [AugmentedCnnModel.cs:14]: (10, 10, 1) -> (8, 8, 4), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 256);
             Kernels.Conv2D.Forward(random_crop, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            Observe("conv2d", conv2d);
             // k8 · max_pooling2d (MaxPooling2D(2x2)) [AugmentedCnnModel.cs:15]: (8, 8, 4) -> (4, 4, 4), max with the winning index saved for backward.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 64);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 64);
             Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            Observe("max_pooling2d", max_pooling2d);
             // flatten (Flatten): (4, 4, 4) -> (64) is the same memory seen with another shape; no kernel.
             // k9 · dropout (Dropout(0.2)) [AugmentedCnnModel.cs:17]: (64) -> (64), inverted dropout in training, a copy in inference.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 64);
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 64);
             if (training) Kernels.Dropout.Forward(max_pooling2d, dropout, dropout_mask, 0.2f, ref Random);
             else max_pooling2d.CopyTo(dropout);
+            Observe("dropout", dropout);
             // k10 · dense (Dense(3, softmax)) [AugmentedCnnModel.cs:18]: (64) -> (3), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
             Kernels.Dense.Forward(dropout, p.Slice(DenseKernel, 192), p.Slice(DenseBias, 3), dense_logits, n, 64, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Activations.Softmax(dense_logits, dense, n, 3);
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -361,6 +361,7 @@ ________________________________________________________________________________
             // BatchNormalization learns batch statistics only in training and only while the model is trainable (Keras).
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
             if (training) input.CopyTo(savedInput);
@@ -380,6 +381,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 18), default, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
                 Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
             }
+            Observe("re_lu", re_lu);
             // k1 · projection_block.conv2d (Conv2D(2, 3x3, same)) + projection_block.batch_normalization (BatchNormalization) + projection_block.re_lu (Relu) [GraphModels.cs:127]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
             Span<float> projection_block_re_lu = ArenaSlice(ProjectionBlockReLuAt, n, 32);
             Span<float> projection_block_conv2d_folded = ArenaFixed(ProjectionBlockConv2dFoldedAt, 38);
@@ -396,6 +398,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(ProjectionBlockConv2dKernel, 36), default, p.Slice(ProjectionBlockBatchNormalizationGamma, 2), p.Slice(ProjectionBlockBatchNormalizationBeta, 2), s.Slice(ProjectionBlockBatchNormalizationMovingMean, 2), s.Slice(ProjectionBlockBatchNormalizationMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
                 Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, projection_block_re_lu, n, ProjectionBlockConv2dWindow, new Kernels.Relu());
             }
+            Observe("projection_block.re_lu", projection_block_re_lu);
             // k2 · projection_block.conv2d_1 (Conv2D(2, 3x3, same)) + projection_block.main (BatchNormalization) [GraphModels.cs:128]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
             Span<float> projection_block_main = ArenaSlice(ProjectionBlockMainAt, n, 32);
             Span<float> projection_block_conv2d_1_folded = ArenaFixed(ProjectionBlockConv2d1FoldedAt, 38);
@@ -412,6 +415,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(ProjectionBlockConv2d1Kernel, 36), default, p.Slice(ProjectionBlockMainGamma, 2), p.Slice(ProjectionBlockMainBeta, 2), s.Slice(ProjectionBlockMainMovingMean, 2), s.Slice(ProjectionBlockMainMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
                 Kernels.Conv2D.Forward(projection_block_re_lu, foldedKernel, foldedBias, projection_block_main, n, ProjectionBlockConv2d1Window, new Kernels.Identity());
             }
+            Observe("projection_block.main", projection_block_main);
             // k3 · projection_block.conv2d_2 (Conv2D(2, 1x1)) + projection_block.shortcut (BatchNormalization) + projection_block.add (Add(projection_block.main, projection_block.shortcut)) + projection_block.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
             Span<float> projection_block_re_lu_1 = ArenaSlice(ProjectionBlockReLu1At, n, 32);
             Span<float> projection_block_conv2d_2_folded = ArenaFixed(ProjectionBlockConv2d2FoldedAt, 6);
@@ -429,6 +433,7 @@ ________________________________________________________________________________
                 Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, projection_block_re_lu_1, n, ProjectionBlockConv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(projection_block_re_lu_1, projection_block_main, projection_block_re_lu_1, new Kernels.Relu());
             }
+            Observe("projection_block.re_lu_1", projection_block_re_lu_1);
             // k4 · stage2.conv2d (Conv2D(3, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [GraphModels.cs:127]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage2_re_lu = ArenaSlice(Stage2ReLuAt, n, 12);
             Span<float> stage2_conv2d_folded = ArenaFixed(Stage2Conv2dFoldedAt, 57);
@@ -445,6 +450,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2dKernel, 54), default, p.Slice(Stage2BatchNormalizationGamma, 3), p.Slice(Stage2BatchNormalizationBeta, 3), s.Slice(Stage2BatchNormalizationMovingMean, 3), s.Slice(Stage2BatchNormalizationMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
                 Kernels.Conv2D.Forward(projection_block_re_lu_1, foldedKernel, foldedBias, stage2_re_lu, n, Stage2Conv2dWindow, new Kernels.Relu());
             }
+            Observe("stage2.re_lu", stage2_re_lu);
             // k5 · stage2.conv2d_1 (Conv2D(3, 3x3, same)) + stage2.main (BatchNormalization) [GraphModels.cs:128]: (2, 2, 3) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage2_main = ArenaSlice(Stage2MainAt, n, 12);
             Span<float> stage2_conv2d_1_folded = ArenaFixed(Stage2Conv2d1FoldedAt, 84);
@@ -461,6 +467,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2d1Kernel, 81), default, p.Slice(Stage2MainGamma, 3), p.Slice(Stage2MainBeta, 3), s.Slice(Stage2MainMovingMean, 3), s.Slice(Stage2MainMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
                 Kernels.Conv2D.Forward(stage2_re_lu, foldedKernel, foldedBias, stage2_main, n, Stage2Conv2d1Window, new Kernels.Identity());
             }
+            Observe("stage2.main", stage2_main);
             // k6 · stage2.conv2d_2 (Conv2D(3, 1x1, strides 2x2)) + stage2.shortcut (BatchNormalization) + stage2.add (Add(stage2.main, stage2.shortcut)) + stage2.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage2_re_lu_1 = ArenaSlice(Stage2ReLu1At, n, 12);
             Span<float> stage2_conv2d_2_folded = ArenaFixed(Stage2Conv2d2FoldedAt, 9);
@@ -478,15 +485,18 @@ ________________________________________________________________________________
                 Kernels.Conv2D.Forward(projection_block_re_lu_1, foldedKernel, foldedBias, stage2_re_lu_1, n, Stage2Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(stage2_re_lu_1, stage2_main, stage2_re_lu_1, new Kernels.Relu());
             }
+            Observe("stage2.re_lu_1", stage2_re_lu_1);
             // k7 · global_average_pooling2d (GlobalAveragePooling2D) [GraphModels.cs:137]: (2, 2, 3) -> (3), mean.
             Span<float> global_average_pooling2d = ArenaSlice(GlobalAveragePooling2dAt, n, 3);
             Kernels.Pooling.GlobalAverageForward(stage2_re_lu_1, global_average_pooling2d, n, 4, 3);
+            Observe("global_average_pooling2d", global_average_pooling2d);
             // k8 · dense (Dense(3, softmax)) [GraphModels.cs:138]: (3) -> (3), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
             Kernels.Dense.Forward(global_average_pooling2d, p.Slice(DenseKernel, 9), p.Slice(DenseBias, 3), dense_logits, n, 3, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Activations.Softmax(dense_logits, dense, n, 3);
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

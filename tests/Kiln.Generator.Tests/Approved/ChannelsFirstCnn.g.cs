@@ -142,16 +142,19 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // The input arrives channels first, (3, 4, 6): transposed once into channels last, (4, 6, 3), which the layers read.
             Span<float> channelsLastInput = ArenaSlice(ChannelsLastInputAt, n, 72);
             Kernels.Layout.ToChannelsLast(input, channelsLastInput, n, 3, 4, 6, 0, 72);
             // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:9]: (4, 6, 3) -> (4, 6, 4), implicit-GEMM convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 96);
             Kernels.Conv2D.Forward(channelsLastInput, p.Slice(Conv2dKernel, 108), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Observe("conv2d", conv2d);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [ChannelsFirstModels.cs:10]: (4, 6, 4) -> (2, 3, 4), max with the winning index saved for backward.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 24);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 24);
             Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            Observe("max_pooling2d", max_pooling2d);
             // flatten (Flatten): (2, 3, 4) -> (24) is the same memory seen with another shape; no kernel.
             // k2 · dense (Dense(3, softmax)) [ChannelsFirstModels.cs:12]: (24) -> (3), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
@@ -159,6 +162,7 @@ ________________________________________________________________________________
             // ... then softmax over each row of the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Activations.Softmax(dense_logits, dense, n, 3);
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

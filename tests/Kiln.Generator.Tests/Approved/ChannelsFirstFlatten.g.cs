@@ -111,6 +111,7 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // The input arrives channels first, (2, 3, 4): transposed once into channels last, (3, 4, 2), which the layers read.
             Span<float> channelsLastInput = ArenaSlice(ChannelsLastInputAt, n, 24);
             Kernels.Layout.ToChannelsLast(input, channelsLastInput, n, 2, 3, 4, 0, 24);
@@ -118,6 +119,7 @@ ________________________________________________________________________________
             // k0 · dense (Dense(3, tanh)) [ChannelsFirstModels.cs:27]: (24) -> (3), GEMM + bias and tanh in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Dense.Forward(channelsLastInput, p.Slice(DenseKernel, 72), p.Slice(DenseBias, 3), dense, n, 24, 3, new Kernels.Tanh());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -142,6 +142,7 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // The input arrives channels first, (2, 3, 2): transposed once into channels last, (3, 2, 2), which the layers read.
             Span<float> channelsLastInput = ArenaSlice(ChannelsLastInputAt, n, 12);
             Kernels.Layout.ToChannelsLast(input, channelsLastInput, n, 2, 3, 2, 0, 12);
@@ -149,6 +150,7 @@ ________________________________________________________________________________
             // k0 · branch (Dense(4, tanh)) [ChannelsFirstModels.cs:61]: (12) -> (4), GEMM + bias and tanh in the tile epilogue.
             Span<float> branch = ArenaSlice(BranchAt, n, 4);
             Kernels.Dense.Forward(channelsLastInput, p.Slice(BranchKernel, 48), p.Slice(BranchBias, 4), branch, n, 12, 4, new Kernels.Tanh());
+            Observe("branch", branch);
             // reshape (Reshape): (12) -> (3, 4) is the same memory seen with another shape; no kernel.
             // again (Flatten): (3, 4) -> (12) is the same memory seen with another shape; no kernel.
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 28);
@@ -156,9 +158,11 @@ ________________________________________________________________________________
             Kernels.Merge.CopyInto(channelsLastInput, concatenate, n, 12, 0, 28);
             Kernels.Merge.CopyInto(branch, concatenate, n, 4, 12, 28);
             Kernels.Merge.CopyInto(channelsLastInput, concatenate, n, 12, 16, 28);
+            Observe("concatenate", concatenate);
             // k2 · dense (Dense(2)) [ChannelsFirstModels.cs:65]: (28) -> (2), GEMM + bias in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 2);
             Kernels.Dense.Forward(concatenate, p.Slice(DenseKernel, 56), p.Slice(DenseBias, 2), dense, n, 28, 2, new Kernels.Identity());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

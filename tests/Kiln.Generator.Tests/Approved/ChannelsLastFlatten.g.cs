@@ -102,6 +102,7 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // flatten (Flatten): (3, 4, 2) -> (24) is the same memory seen with another shape; no kernel.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 24);
@@ -109,6 +110,7 @@ ________________________________________________________________________________
             // k0 · dense (Dense(3, tanh)) [ChannelsFirstModels.cs:33]: (24) -> (3), GEMM + bias and tanh in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 72), p.Slice(DenseBias, 3), dense, n, 24, 3, new Kernels.Tanh());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -131,6 +131,7 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // flat (Flatten): (3, 2, 2) -> (12) is the same memory seen with another shape; no kernel.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 12);
@@ -138,6 +139,7 @@ ________________________________________________________________________________
             // k0 · branch (Dense(4, tanh)) [ChannelsFirstModels.cs:71]: (12) -> (4), GEMM + bias and tanh in the tile epilogue.
             Span<float> branch = ArenaSlice(BranchAt, n, 4);
             Kernels.Dense.Forward(input, p.Slice(BranchKernel, 48), p.Slice(BranchBias, 4), branch, n, 12, 4, new Kernels.Tanh());
+            Observe("branch", branch);
             // reshape (Reshape): (12) -> (3, 4) is the same memory seen with another shape; no kernel.
             // again (Flatten): (3, 4) -> (12) is the same memory seen with another shape; no kernel.
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 28);
@@ -145,9 +147,11 @@ ________________________________________________________________________________
             Kernels.Merge.CopyInto(input, concatenate, n, 12, 0, 28);
             Kernels.Merge.CopyInto(branch, concatenate, n, 4, 12, 28);
             Kernels.Merge.CopyInto(input, concatenate, n, 12, 16, 28);
+            Observe("concatenate", concatenate);
             // k2 · dense (Dense(2)) [ChannelsFirstModels.cs:75]: (28) -> (2), GEMM + bias in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 2);
             Kernels.Dense.Forward(concatenate, p.Slice(DenseKernel, 56), p.Slice(DenseBias, 2), dense, n, 28, 2, new Kernels.Identity());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -226,6 +226,7 @@ ________________________________________________________________________________
             // BatchNormalization learns batch statistics only in training and only while the model is trainable (Keras).
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
             if (training) input.CopyTo(savedInput);
@@ -245,10 +246,12 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 288), default, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
                 Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
             }
+            Observe("re_lu", re_lu);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), max with the winning index saved for backward.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 6272);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
             Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            Observe("max_pooling2d", max_pooling2d);
             // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);
             Span<float> conv2d_1_folded = ArenaFixed(Conv2d1FoldedAt, 18496);
@@ -265,25 +268,30 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d1Kernel, 18432), default, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), 0.001f, foldedKernel, foldedBias, 64);
                 Kernels.WinogradConv2D.Forward(max_pooling2d, foldedKernel, foldedBias, re_lu_1, n, Conv2d1Window, new Kernels.Relu());
             }
+            Observe("re_lu_1", re_lu_1);
             // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), max with the winning index saved for backward.
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
             Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window);
+            Observe("max_pooling2d_1", max_pooling2d_1);
             // flatten (Flatten): (7, 7, 64) -> (3136) is the same memory seen with another shape; no kernel.
             // k4 · dense (Dense(128, relu)) [FashionCnn.cs:16]: (3136) -> (128), GEMM + bias and relu in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 128);
             Kernels.Dense.Forward(max_pooling2d_1, p.Slice(DenseKernel, 401408), p.Slice(DenseBias, 128), dense, n, 3136, 128, new Kernels.Relu());
+            Observe("dense", dense);
             // k5 · dropout (Dropout(0.3)) [FashionCnn.cs:17]: (128) -> (128), inverted dropout in training, a copy in inference.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 128);
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 128);
             if (training) Kernels.Dropout.Forward(dense, dropout, dropout_mask, 0.3f, ref Random);
             else dense.CopyTo(dropout);
+            Observe("dropout", dropout);
             // k6 · dense_1 (Dense(10, softmax)) [FashionCnn.cs:18]: (128) -> (10), GEMM + bias into the logits.
             Span<float> dense_1_logits = ArenaSlice(Dense1LogitsAt, n, 10);
             Kernels.Dense.Forward(dropout, p.Slice(Dense1Kernel, 1280), p.Slice(Dense1Bias, 10), dense_1_logits, n, 128, 10, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense_1 = ArenaSlice(Dense1At, n, 10);
             Kernels.Activations.Softmax(dense_1_logits, dense_1, n, 10);
+            Observe("dense_1", dense_1);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -132,6 +132,7 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // flatten (Flatten): (28, 28) -> (784) is the same memory seen with another shape; no kernel.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
@@ -139,15 +140,18 @@ ________________________________________________________________________________
             // k0 · dense (Dense(300, relu)) [FashionMlp.cs:10]: (784) -> (300), GEMM + bias and relu in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 300);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 235200), p.Slice(DenseBias, 300), dense, n, 784, 300, new Kernels.Relu());
+            Observe("dense", dense);
             // k1 · dense_1 (Dense(100, relu)) [FashionMlp.cs:11]: (300) -> (100), GEMM + bias and relu in the tile epilogue.
             Span<float> dense_1 = ArenaSlice(Dense1At, n, 100);
             Kernels.Dense.Forward(dense, p.Slice(Dense1Kernel, 30000), p.Slice(Dense1Bias, 100), dense_1, n, 300, 100, new Kernels.Relu());
+            Observe("dense_1", dense_1);
             // k2 · dense_2 (Dense(10, softmax)) [FashionMlp.cs:12]: (100) -> (10), GEMM + bias into the logits.
             Span<float> dense_2_logits = ArenaSlice(Dense2LogitsAt, n, 10);
             Kernels.Dense.Forward(dense_1, p.Slice(Dense2Kernel, 1000), p.Slice(Dense2Bias, 10), dense_2_logits, n, 100, 10, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense_2 = ArenaSlice(Dense2At, n, 10);
             Kernels.Activations.Softmax(dense_2_logits, dense_2, n, 10);
+            Observe("dense_2", dense_2);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -434,6 +434,7 @@ ________________________________________________________________________________
             // BatchNormalization learns batch statistics only in training and only while the model is trainable (Keras).
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
             if (training) input.CopyTo(savedInput);
@@ -453,6 +454,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 144), default, p.Slice(BatchNormalizationGamma, 16), p.Slice(BatchNormalizationBeta, 16), s.Slice(BatchNormalizationMovingMean, 16), s.Slice(BatchNormalizationMovingVariance, 16), 0.001f, foldedKernel, foldedBias, 16);
                 Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, stem, n, Conv2dWindow, new Kernels.Relu());
             }
+            Observe("stem", stem);
             // k1 · conv2d_1 (Conv2D(16, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [FashionResNet.cs:16]: (28, 28, 16) -> (28, 28, 16), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 12544);
             Span<float> conv2d_1_folded = ArenaFixed(Conv2d1FoldedAt, 2320);
@@ -469,6 +471,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d1Kernel, 2304), default, p.Slice(BatchNormalization1Gamma, 16), p.Slice(BatchNormalization1Beta, 16), s.Slice(BatchNormalization1MovingMean, 16), s.Slice(BatchNormalization1MovingVariance, 16), 0.001f, foldedKernel, foldedBias, 16);
                 Kernels.WinogradConv2D.Forward(stem, foldedKernel, foldedBias, re_lu, n, Conv2d1Window, new Kernels.Relu());
             }
+            Observe("re_lu", re_lu);
             // k2 · conv2d_2 (Conv2D(16, 3x3, same)) + stage1_main (BatchNormalization) + add (Add(stage1_main, stem)) + stage1 (Relu) [FashionResNet.cs:17]: (28, 28, 16) -> (28, 28, 16), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage1 = ArenaSlice(Stage1At, n, 12544);
             Span<float> conv2d_2_folded = ArenaFixed(Conv2d2FoldedAt, 2320);
@@ -486,6 +489,7 @@ ________________________________________________________________________________
                 Kernels.WinogradConv2D.Forward(re_lu, foldedKernel, foldedBias, stage1, n, Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(stage1, stem, stage1, new Kernels.Relu());
             }
+            Observe("stage1", stage1);
             // k3 · stage2.conv2d (Conv2D(32, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [FashionResNet.cs:29]: (28, 28, 16) -> (14, 14, 32), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage2_re_lu = ArenaSlice(Stage2ReLuAt, n, 6272);
             Span<float> stage2_conv2d_folded = ArenaFixed(Stage2Conv2dFoldedAt, 4640);
@@ -502,6 +506,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2dKernel, 4608), default, p.Slice(Stage2BatchNormalizationGamma, 32), p.Slice(Stage2BatchNormalizationBeta, 32), s.Slice(Stage2BatchNormalizationMovingMean, 32), s.Slice(Stage2BatchNormalizationMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
                 Kernels.Conv2D.Forward(stage1, foldedKernel, foldedBias, stage2_re_lu, n, Stage2Conv2dWindow, new Kernels.Relu());
             }
+            Observe("stage2.re_lu", stage2_re_lu);
             // k4 · stage2.conv2d_1 (Conv2D(32, 3x3, same)) + stage2.main (BatchNormalization) [FashionResNet.cs:30]: (14, 14, 32) -> (14, 14, 32), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage2_main = ArenaSlice(Stage2MainAt, n, 6272);
             Span<float> stage2_conv2d_1_folded = ArenaFixed(Stage2Conv2d1FoldedAt, 9248);
@@ -518,6 +523,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2d1Kernel, 9216), default, p.Slice(Stage2MainGamma, 32), p.Slice(Stage2MainBeta, 32), s.Slice(Stage2MainMovingMean, 32), s.Slice(Stage2MainMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
                 Kernels.WinogradConv2D.Forward(stage2_re_lu, foldedKernel, foldedBias, stage2_main, n, Stage2Conv2d1Window, new Kernels.Identity());
             }
+            Observe("stage2.main", stage2_main);
             // k5 · stage2.conv2d_2 (Conv2D(32, 1x1, strides 2x2)) + stage2.shortcut (BatchNormalization) + stage2.add (Add(stage2.main, stage2.shortcut)) + stage2.re_lu_1 (Relu) [FashionResNet.cs:31]: (28, 28, 16) -> (14, 14, 32), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage2_re_lu_1 = ArenaSlice(Stage2ReLu1At, n, 6272);
             Span<float> stage2_conv2d_2_folded = ArenaFixed(Stage2Conv2d2FoldedAt, 544);
@@ -535,6 +541,7 @@ ________________________________________________________________________________
                 Kernels.Conv2D.Forward(stage1, foldedKernel, foldedBias, stage2_re_lu_1, n, Stage2Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(stage2_re_lu_1, stage2_main, stage2_re_lu_1, new Kernels.Relu());
             }
+            Observe("stage2.re_lu_1", stage2_re_lu_1);
             // k6 · stage3.conv2d (Conv2D(64, 3x3, strides 2x2, same)) + stage3.batch_normalization (BatchNormalization) + stage3.re_lu (Relu) [FashionResNet.cs:29]: (14, 14, 32) -> (7, 7, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage3_re_lu = ArenaSlice(Stage3ReLuAt, n, 3136);
             Span<float> stage3_conv2d_folded = ArenaFixed(Stage3Conv2dFoldedAt, 18496);
@@ -551,6 +558,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Stage3Conv2dKernel, 18432), default, p.Slice(Stage3BatchNormalizationGamma, 64), p.Slice(Stage3BatchNormalizationBeta, 64), s.Slice(Stage3BatchNormalizationMovingMean, 64), s.Slice(Stage3BatchNormalizationMovingVariance, 64), 0.001f, foldedKernel, foldedBias, 64);
                 Kernels.Conv2D.Forward(stage2_re_lu_1, foldedKernel, foldedBias, stage3_re_lu, n, Stage3Conv2dWindow, new Kernels.Relu());
             }
+            Observe("stage3.re_lu", stage3_re_lu);
             // k7 · stage3.conv2d_1 (Conv2D(64, 3x3, same)) + stage3.main (BatchNormalization) [FashionResNet.cs:30]: (7, 7, 64) -> (7, 7, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage3_main = ArenaSlice(Stage3MainAt, n, 3136);
             Span<float> stage3_conv2d_1_folded = ArenaFixed(Stage3Conv2d1FoldedAt, 36928);
@@ -567,6 +575,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Stage3Conv2d1Kernel, 36864), default, p.Slice(Stage3MainGamma, 64), p.Slice(Stage3MainBeta, 64), s.Slice(Stage3MainMovingMean, 64), s.Slice(Stage3MainMovingVariance, 64), 0.001f, foldedKernel, foldedBias, 64);
                 Kernels.WinogradConv2D.Forward(stage3_re_lu, foldedKernel, foldedBias, stage3_main, n, Stage3Conv2d1Window, new Kernels.Identity());
             }
+            Observe("stage3.main", stage3_main);
             // k8 · stage3.conv2d_2 (Conv2D(64, 1x1, strides 2x2)) + stage3.shortcut (BatchNormalization) + stage3.add (Add(stage3.main, stage3.shortcut)) + stage3.re_lu_1 (Relu) [FashionResNet.cs:31]: (14, 14, 32) -> (7, 7, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> stage3_re_lu_1 = ArenaSlice(Stage3ReLu1At, n, 3136);
             Span<float> stage3_conv2d_2_folded = ArenaFixed(Stage3Conv2d2FoldedAt, 2112);
@@ -584,15 +593,18 @@ ________________________________________________________________________________
                 Kernels.Conv2D.Forward(stage2_re_lu_1, foldedKernel, foldedBias, stage3_re_lu_1, n, Stage3Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(stage3_re_lu_1, stage3_main, stage3_re_lu_1, new Kernels.Relu());
             }
+            Observe("stage3.re_lu_1", stage3_re_lu_1);
             // k9 · global_average_pooling2d (GlobalAveragePooling2D) [FashionResNet.cs:22]: (7, 7, 64) -> (64), mean.
             Span<float> global_average_pooling2d = ArenaSlice(GlobalAveragePooling2dAt, n, 64);
             Kernels.Pooling.GlobalAverageForward(stage3_re_lu_1, global_average_pooling2d, n, 49, 64);
+            Observe("global_average_pooling2d", global_average_pooling2d);
             // k10 · dense (Dense(10, softmax)) [FashionResNet.cs:23]: (64) -> (10), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 10);
             Kernels.Dense.Forward(global_average_pooling2d, p.Slice(DenseKernel, 640), p.Slice(DenseBias, 10), dense_logits, n, 64, 10, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 10);
             Kernels.Activations.Softmax(dense_logits, dense, n, 10);
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

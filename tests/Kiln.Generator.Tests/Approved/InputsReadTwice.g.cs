@@ -146,25 +146,32 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // a (InputLayer): (3), columns 0 to 3 of each packed input row, copied out.
             Span<float> a = ArenaSlice(AAt, n, 3);
             Kernels.Merge.CopyOut(input, a, n, 3, 0, 6, accumulate: false);
+            Observe("a", a);
             // b (InputLayer): (3), columns 3 to 6 of each packed input row, copied out.
             Span<float> b = ArenaSlice(BAt, n, 3);
             Kernels.Merge.CopyOut(input, b, n, 3, 3, 6, accumulate: false);
+            Observe("b", b);
             Span<float> ab = ArenaSlice(AbAt, n, 3);
             // k2 · ab (Multiply(a, b)) [GraphModels.cs:105]: (3) -> (3), elementwise multiply.
             Kernels.Merge.Multiply(a, b, ab);
+            Observe("ab", ab);
             // k3 · da (Dense(3, tanh)) [GraphModels.cs:106]: (3) -> (3), GEMM + bias and tanh in the tile epilogue.
             Span<float> da = ArenaSlice(DaAt, n, 3);
             Kernels.Dense.Forward(a, p.Slice(DaKernel, 9), p.Slice(DaBias, 3), da, n, 3, 3, new Kernels.Tanh());
+            Observe("da", da);
             Span<float> add_2 = ArenaSlice(Add2At, n, 3);
             // k4 · add (Add(ab, da, b)) [GraphModels.cs:107]: (3) -> (3), elementwise add.
             Kernels.Merge.Add(ab, da, add_2);
             Kernels.Merge.Add(add_2, b, add_2);
+            Observe("add", add_2);
             // k5 · dense (Dense(2)) [GraphModels.cs:108]: (3) -> (2), GEMM + bias in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 2);
             Kernels.Dense.Forward(add_2, p.Slice(DenseKernel, 6), p.Slice(DenseBias, 2), dense, n, 3, 2, new Kernels.Identity());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

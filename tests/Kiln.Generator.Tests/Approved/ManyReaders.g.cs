@@ -135,25 +135,30 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
             if (training) input.CopyTo(savedInput);
             // k0 · h (Dense(6)) [GraphModels.cs:81]: (6) -> (6), GEMM + bias in the tile epilogue.
             Span<float> h = ArenaSlice(HAt, n, 6);
             Kernels.Dense.Forward(input, p.Slice(HKernel, 36), p.Slice(HBias, 6), h, n, 6, 6, new Kernels.Identity());
+            Observe("h", h);
             // grid (Reshape): (6) -> (2, 3) is the same memory seen with another shape; no kernel.
             // flat (Flatten): (2, 3) -> (6) is the same memory seen with another shape; no kernel.
             // k1 · positive (Relu) [GraphModels.cs:84]: (6) -> (6), elementwise relu.
             Span<float> positive = ArenaSlice(PositiveAt, n, 6);
             Kernels.Activations.Forward(h, positive, new Kernels.Relu());
+            Observe("positive", positive);
             Span<float> add_2 = ArenaSlice(Add2At, n, 6);
             // k2 · add (Add(flat, positive, h, h)) [GraphModels.cs:85]: (6) -> (6), elementwise add.
             Kernels.Merge.Add(h, positive, add_2);
             Kernels.Merge.Add(add_2, h, add_2);
             Kernels.Merge.Add(add_2, h, add_2);
+            Observe("add", add_2);
             // k3 · dense (Dense(2)) [GraphModels.cs:86]: (6) -> (2), GEMM + bias in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 2);
             Kernels.Dense.Forward(add_2, p.Slice(DenseKernel, 12), p.Slice(DenseBias, 2), dense, n, 6, 2, new Kernels.Identity());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

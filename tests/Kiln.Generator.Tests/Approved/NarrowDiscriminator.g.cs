@@ -185,33 +185,40 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 3072);
             if (training) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(64, 3x3, same)) + leaky_re_lu (LeakyRelu(0.3)) [GanModels.cs:45]: (32, 32, 3) -> (32, 32, 64), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu = ArenaSlice(LeakyReLuAt, n, 65536);
             Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 1728), p.Slice(Conv2dBias, 64), leaky_re_lu, n, Conv2dWindow, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu", leaky_re_lu);
             // k1 · conv2d_1 (Conv2D(64, 4x4, strides 2x2, same)) + leaky_re_lu_1 (LeakyRelu(0.3)) [GanModels.cs:46]: (32, 32, 64) -> (16, 16, 64), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu_1 = ArenaSlice(LeakyReLu1At, n, 16384);
             Kernels.Conv2D.Forward(leaky_re_lu, p.Slice(Conv2d1Kernel, 65536), p.Slice(Conv2d1Bias, 64), leaky_re_lu_1, n, Conv2d1Window, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu_1", leaky_re_lu_1);
             // k2 · conv2d_2 (Conv2D(64, 4x4, strides 2x2, same)) + leaky_re_lu_2 (LeakyRelu(0.3)) [GanModels.cs:47]: (16, 16, 64) -> (8, 8, 64), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu_2 = ArenaSlice(LeakyReLu2At, n, 4096);
             Kernels.Conv2D.Forward(leaky_re_lu_1, p.Slice(Conv2d2Kernel, 65536), p.Slice(Conv2d2Bias, 64), leaky_re_lu_2, n, Conv2d2Window, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu_2", leaky_re_lu_2);
             // k3 · conv2d_3 (Conv2D(64, 4x4, strides 2x2, same)) + leaky_re_lu_3 (LeakyRelu(0.3)) [GanModels.cs:48]: (8, 8, 64) -> (4, 4, 64), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu_3 = ArenaSlice(LeakyReLu3At, n, 1024);
             Kernels.Conv2D.Forward(leaky_re_lu_2, p.Slice(Conv2d3Kernel, 65536), p.Slice(Conv2d3Bias, 64), leaky_re_lu_3, n, Conv2d3Window, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu_3", leaky_re_lu_3);
             // flatten (Flatten): (4, 4, 64) -> (1024) is the same memory seen with another shape; no kernel.
             // k4 · dropout (Dropout(0.4)) [GanModels.cs:50]: (1024) -> (1024), inverted dropout in training, a copy in inference.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 1024);
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 1024);
             if (training) Kernels.Dropout.Forward(leaky_re_lu_3, dropout, dropout_mask, 0.4f, ref Random);
             else leaky_re_lu_3.CopyTo(dropout);
+            Observe("dropout", dropout);
             // k5 · dense (Dense(1, sigmoid)) [GanModels.cs:51]: (1024) -> (1), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 1);
             Kernels.Dense.Forward(dropout, p.Slice(DenseKernel, 1024), p.Slice(DenseBias, 1), dense_logits, n, 1024, 1, new Kernels.Identity());
             // ... then sigmoid on the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 1);
             Kernels.Activations.Forward(dense_logits, dense, new Kernels.Sigmoid());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -192,28 +192,35 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 32);
             if (training) input.CopyTo(savedInput);
             // k0 · dense (Dense(8192)) + re_lu (Relu) [GanModels.cs:35]: (32) -> (8192), GEMM + bias and relu in the tile epilogue.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 8192);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 262144), p.Slice(DenseBias, 8192), re_lu, n, 32, 8192, new Kernels.Relu());
+            Observe("re_lu", re_lu);
             // reshape (Reshape): (8192) -> (16, 16, 32) is the same memory seen with another shape; no kernel.
             // k1 · conv2d (Conv2D(32, 3x3, same)) + re_lu_1 (Relu) [GanModels.cs:37]: (16, 16, 32) -> (16, 16, 32), Winograd F(2x2, 3x3) convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 8192);
             Kernels.WinogradConv2D.Forward(re_lu, p.Slice(Conv2dKernel, 9216), p.Slice(Conv2dBias, 32), re_lu_1, n, Conv2dWindow, new Kernels.Relu());
+            Observe("re_lu_1", re_lu_1);
             // k2 · conv2d_1 (Conv2D(64, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:38]: (16, 16, 32) -> (16, 16, 64), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 16384);
             Kernels.Conv2D.Forward(re_lu_1, p.Slice(Conv2d1Kernel, 51200), p.Slice(Conv2d1Bias, 64), re_lu_2, n, Conv2d1Window, new Kernels.Relu());
+            Observe("re_lu_2", re_lu_2);
             // k3 · conv2d_transpose (Conv2DTranspose(64, 4x4, strides 2x2, same)) + re_lu_3 (Relu) [GanModels.cs:39]: (16, 16, 64) -> (32, 32, 64), transposed convolution (GEMM + col2im) + bias and relu in the tile epilogue.
             Span<float> re_lu_3 = ArenaSlice(ReLu3At, n, 65536);
             Kernels.Conv2DTranspose.Forward(re_lu_2, p.Slice(Conv2dTransposeKernel, 65536), p.Slice(Conv2dTransposeBias, 64), re_lu_3, n, Conv2dTransposeWindow, new Kernels.Relu());
+            Observe("re_lu_3", re_lu_3);
             // k4 · conv2d_2 (Conv2D(64, 5x5, same)) + re_lu_4 (Relu) [GanModels.cs:40]: (32, 32, 64) -> (32, 32, 64), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_4 = ArenaSlice(ReLu4At, n, 65536);
             Kernels.Conv2D.Forward(re_lu_3, p.Slice(Conv2d2Kernel, 102400), p.Slice(Conv2d2Bias, 64), re_lu_4, n, Conv2d2Window, new Kernels.Relu());
+            Observe("re_lu_4", re_lu_4);
             // k5 · conv2d_3 (Conv2D(3, 7x7, same)) + activation (Tanh) [GanModels.cs:41]: (32, 32, 64) -> (32, 32, 3), implicit-GEMM convolution + bias and tanh in the tile epilogue.
             Span<float> activation = ArenaSlice(ActivationAt, n, 3072);
             Kernels.Conv2D.Forward(re_lu_4, p.Slice(Conv2d3Kernel, 9408), p.Slice(Conv2d3Bias, 3), activation, n, Conv2d3Window, new Kernels.Tanh());
+            Observe("activation", activation);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

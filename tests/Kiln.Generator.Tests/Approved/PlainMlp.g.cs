@@ -116,18 +116,21 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
             if (training) input.CopyTo(savedInput);
             // k0 · dense (Dense(5, tanh)) [RegularizerModels.cs:26]: (6) -> (5), GEMM + bias and tanh in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 5);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 30), p.Slice(DenseBias, 5), dense, n, 6, 5, new Kernels.Tanh());
+            Observe("dense", dense);
             // k1 · dense_1 (Dense(3, softmax)) [RegularizerModels.cs:27]: (5) -> (3), GEMM + bias into the logits.
             Span<float> dense_1_logits = ArenaSlice(Dense1LogitsAt, n, 3);
             Kernels.Dense.Forward(dense, p.Slice(Dense1Kernel, 15), p.Slice(Dense1Bias, 3), dense_1_logits, n, 5, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense_1 = ArenaSlice(Dense1At, n, 3);
             Kernels.Activations.Softmax(dense_1_logits, dense_1, n, 3);
+            Observe("dense_1", dense_1);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -143,15 +143,18 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
             if (training) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(2, 3x3, same, tanh)) [RegularizerModels.cs:10]: (4, 4, 1) -> (4, 4, 2), implicit-GEMM convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
             Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 18), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Observe("conv2d", conv2d);
             // k1 · conv2d_transpose (Conv2DTranspose(2, 2x2, strides 2x2, tanh)) [RegularizerModels.cs:11]: (4, 4, 2) -> (8, 8, 2), transposed convolution (GEMM + col2im) + bias and tanh in the tile epilogue.
             Span<float> conv2d_transpose = ArenaSlice(Conv2dTransposeAt, n, 128);
             Kernels.Conv2DTranspose.Forward(conv2d, p.Slice(Conv2dTransposeKernel, 16), p.Slice(Conv2dTransposeBias, 2), conv2d_transpose, n, Conv2dTransposeWindow, new Kernels.Tanh());
+            Observe("conv2d_transpose", conv2d_transpose);
             // flatten (Flatten): (8, 8, 2) -> (128) is the same memory seen with another shape; no kernel.
             // k2 · dense (Dense(3, softmax)) [RegularizerModels.cs:13]: (128) -> (3), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
@@ -159,6 +162,7 @@ ________________________________________________________________________________
             // ... then softmax over each row of the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Activations.Softmax(dense_logits, dense, n, 3);
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

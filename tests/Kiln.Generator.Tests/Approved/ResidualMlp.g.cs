@@ -154,27 +154,33 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
             if (training) input.CopyTo(savedInput);
             // k0 · stem (Dense(8, relu)) [GraphModels.cs:10]: (6) -> (8), GEMM + bias and relu in the tile epilogue.
             Span<float> stem = ArenaSlice(StemAt, n, 8);
             Kernels.Dense.Forward(input, p.Slice(StemKernel, 48), p.Slice(StemBias, 8), stem, n, 6, 8, new Kernels.Relu());
+            Observe("stem", stem);
             // k1 · dense (Dense(8, tanh)) [GraphModels.cs:11]: (8) -> (8), GEMM + bias and tanh in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 8);
             Kernels.Dense.Forward(stem, p.Slice(DenseKernel, 64), p.Slice(DenseBias, 8), dense, n, 8, 8, new Kernels.Tanh());
+            Observe("dense", dense);
             // k2 · main (Dense(8)) [GraphModels.cs:12]: (8) -> (8), GEMM + bias in the tile epilogue.
             Span<float> main = ArenaSlice(MainAt, n, 8);
             Kernels.Dense.Forward(dense, p.Slice(MainKernel, 64), p.Slice(MainBias, 8), main, n, 8, 8, new Kernels.Identity());
+            Observe("main", main);
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 8);
             // k3 · add (Add(main, stem)) + re_lu (Relu) [GraphModels.cs:13]: (8) -> (8), elementwise add, relu applied as the last pass stores.
             Kernels.Merge.Add(main, stem, re_lu, new Kernels.Relu());
+            Observe("re_lu", re_lu);
             // k4 · dense_1 (Dense(3, softmax)) [GraphModels.cs:15]: (8) -> (3), GEMM + bias into the logits.
             Span<float> dense_1_logits = ArenaSlice(Dense1LogitsAt, n, 3);
             Kernels.Dense.Forward(re_lu, p.Slice(Dense1Kernel, 24), p.Slice(Dense1Bias, 3), dense_1_logits, n, 8, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense_1 = ArenaSlice(Dense1At, n, 3);
             Kernels.Activations.Softmax(dense_1_logits, dense_1, n, 3);
+            Observe("dense_1", dense_1);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -185,33 +185,40 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 3072);
             if (training) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(128, 3x3, same)) + leaky_re_lu (LeakyRelu(0.3)) [GanModels.cs:20]: (32, 32, 3) -> (32, 32, 128), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu = ArenaSlice(LeakyReLuAt, n, 131072);
             Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 3456), p.Slice(Conv2dBias, 128), leaky_re_lu, n, Conv2dWindow, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu", leaky_re_lu);
             // k1 · conv2d_1 (Conv2D(128, 4x4, strides 2x2, same)) + leaky_re_lu_1 (LeakyRelu(0.3)) [GanModels.cs:21]: (32, 32, 128) -> (16, 16, 128), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu_1 = ArenaSlice(LeakyReLu1At, n, 32768);
             Kernels.Conv2D.Forward(leaky_re_lu, p.Slice(Conv2d1Kernel, 262144), p.Slice(Conv2d1Bias, 128), leaky_re_lu_1, n, Conv2d1Window, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu_1", leaky_re_lu_1);
             // k2 · conv2d_2 (Conv2D(128, 4x4, strides 2x2, same)) + leaky_re_lu_2 (LeakyRelu(0.3)) [GanModels.cs:22]: (16, 16, 128) -> (8, 8, 128), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu_2 = ArenaSlice(LeakyReLu2At, n, 8192);
             Kernels.Conv2D.Forward(leaky_re_lu_1, p.Slice(Conv2d2Kernel, 262144), p.Slice(Conv2d2Bias, 128), leaky_re_lu_2, n, Conv2d2Window, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu_2", leaky_re_lu_2);
             // k3 · conv2d_3 (Conv2D(128, 4x4, strides 2x2, same)) + leaky_re_lu_3 (LeakyRelu(0.3)) [GanModels.cs:23]: (8, 8, 128) -> (4, 4, 128), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu_3 = ArenaSlice(LeakyReLu3At, n, 2048);
             Kernels.Conv2D.Forward(leaky_re_lu_2, p.Slice(Conv2d3Kernel, 262144), p.Slice(Conv2d3Bias, 128), leaky_re_lu_3, n, Conv2d3Window, new Kernels.LeakyRelu(0.30000001192092896f));
+            Observe("leaky_re_lu_3", leaky_re_lu_3);
             // flatten (Flatten): (4, 4, 128) -> (2048) is the same memory seen with another shape; no kernel.
             // k4 · dropout (Dropout(0.4)) [GanModels.cs:25]: (2048) -> (2048), inverted dropout in training, a copy in inference.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 2048);
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 2048);
             if (training) Kernels.Dropout.Forward(leaky_re_lu_3, dropout, dropout_mask, 0.4f, ref Random);
             else leaky_re_lu_3.CopyTo(dropout);
+            Observe("dropout", dropout);
             // k5 · dense (Dense(1, sigmoid)) [GanModels.cs:26]: (2048) -> (1), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 1);
             Kernels.Dense.Forward(dropout, p.Slice(DenseKernel, 2048), p.Slice(DenseBias, 1), dense_logits, n, 2048, 1, new Kernels.Identity());
             // ... then sigmoid on the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 1);
             Kernels.Activations.Forward(dense_logits, dense, new Kernels.Sigmoid());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -192,28 +192,35 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 32);
             if (training) input.CopyTo(savedInput);
             // k0 · dense (Dense(32768)) + re_lu (Relu) [GanModels.cs:10]: (32) -> (32768), GEMM + bias and relu in the tile epilogue.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 32768);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 1048576), p.Slice(DenseBias, 32768), re_lu, n, 32, 32768, new Kernels.Relu());
+            Observe("re_lu", re_lu);
             // reshape (Reshape): (32768) -> (16, 16, 128) is the same memory seen with another shape; no kernel.
             // k1 · conv2d (Conv2D(128, 3x3, same)) + re_lu_1 (Relu) [GanModels.cs:12]: (16, 16, 128) -> (16, 16, 128), Winograd F(2x2, 3x3) convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 32768);
             Kernels.WinogradConv2D.Forward(re_lu, p.Slice(Conv2dKernel, 147456), p.Slice(Conv2dBias, 128), re_lu_1, n, Conv2dWindow, new Kernels.Relu());
+            Observe("re_lu_1", re_lu_1);
             // k2 · conv2d_1 (Conv2D(256, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:13]: (16, 16, 128) -> (16, 16, 256), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 65536);
             Kernels.Conv2D.Forward(re_lu_1, p.Slice(Conv2d1Kernel, 819200), p.Slice(Conv2d1Bias, 256), re_lu_2, n, Conv2d1Window, new Kernels.Relu());
+            Observe("re_lu_2", re_lu_2);
             // k3 · conv2d_transpose (Conv2DTranspose(256, 4x4, strides 2x2, same)) + re_lu_3 (Relu) [GanModels.cs:14]: (16, 16, 256) -> (32, 32, 256), transposed convolution (GEMM + col2im) + bias and relu in the tile epilogue.
             Span<float> re_lu_3 = ArenaSlice(ReLu3At, n, 262144);
             Kernels.Conv2DTranspose.Forward(re_lu_2, p.Slice(Conv2dTransposeKernel, 1048576), p.Slice(Conv2dTransposeBias, 256), re_lu_3, n, Conv2dTransposeWindow, new Kernels.Relu());
+            Observe("re_lu_3", re_lu_3);
             // k4 · conv2d_2 (Conv2D(256, 5x5, same)) + re_lu_4 (Relu) [GanModels.cs:15]: (32, 32, 256) -> (32, 32, 256), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_4 = ArenaSlice(ReLu4At, n, 262144);
             Kernels.Conv2D.Forward(re_lu_3, p.Slice(Conv2d2Kernel, 1638400), p.Slice(Conv2d2Bias, 256), re_lu_4, n, Conv2d2Window, new Kernels.Relu());
+            Observe("re_lu_4", re_lu_4);
             // k5 · conv2d_3 (Conv2D(3, 7x7, same)) + activation (Tanh) [GanModels.cs:16]: (32, 32, 256) -> (32, 32, 3), implicit-GEMM convolution + bias and tanh in the tile epilogue.
             Span<float> activation = ArenaSlice(ActivationAt, n, 3072);
             Kernels.Conv2D.Forward(re_lu_4, p.Slice(Conv2d3Kernel, 37632), p.Slice(Conv2d3Bias, 3), activation, n, Conv2d3Window, new Kernels.Tanh());
+            Observe("activation", activation);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

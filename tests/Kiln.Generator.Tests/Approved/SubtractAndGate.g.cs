@@ -171,30 +171,38 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 5);
             if (training) input.CopyTo(savedInput);
             // k0 · h (Dense(6, tanh)) [GraphModels.cs:38]: (5) -> (6), GEMM + bias and tanh in the tile epilogue.
             Span<float> h = ArenaSlice(HAt, n, 6);
             Kernels.Dense.Forward(input, p.Slice(HKernel, 30), p.Slice(HBias, 6), h, n, 5, 6, new Kernels.Tanh());
+            Observe("h", h);
             // k1 · a (Dense(6)) [GraphModels.cs:39]: (6) -> (6), GEMM + bias in the tile epilogue.
             Span<float> a = ArenaSlice(AAt, n, 6);
             Kernels.Dense.Forward(h, p.Slice(AKernel, 36), p.Slice(ABias, 6), a, n, 6, 6, new Kernels.Identity());
+            Observe("a", a);
             // k2 · b (Dense(6)) [GraphModels.cs:40]: (6) -> (6), GEMM + bias in the tile epilogue.
             Span<float> b = ArenaSlice(BAt, n, 6);
             Kernels.Dense.Forward(h, p.Slice(BKernel, 36), p.Slice(BBias, 6), b, n, 6, 6, new Kernels.Identity());
+            Observe("b", b);
             Span<float> diff = ArenaSlice(DiffAt, n, 6);
             // k3 · diff (Subtract(a, b)) [GraphModels.cs:41]: (6) -> (6), elementwise subtract.
             Kernels.Merge.Subtract(a, b, diff);
+            Observe("diff", diff);
             // k4 · gate (Dense(6, sigmoid)) [GraphModels.cs:42]: (6) -> (6), GEMM + bias and sigmoid in the tile epilogue.
             Span<float> gate = ArenaSlice(GateAt, n, 6);
             Kernels.Dense.Forward(h, p.Slice(GateKernel, 36), p.Slice(GateBias, 6), gate, n, 6, 6, new Kernels.Sigmoid());
+            Observe("gate", gate);
             Span<float> multiply = ArenaSlice(MultiplyAt, n, 6);
             // k5 · multiply (Multiply(diff, gate)) [GraphModels.cs:43]: (6) -> (6), elementwise multiply.
             Kernels.Merge.Multiply(diff, gate, multiply);
+            Observe("multiply", multiply);
             // k6 · dense (Dense(2)) [GraphModels.cs:44]: (6) -> (2), GEMM + bias in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 2);
             Kernels.Dense.Forward(multiply, p.Slice(DenseKernel, 12), p.Slice(DenseBias, 2), dense, n, 6, 2, new Kernels.Identity());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -178,40 +178,49 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 4);
             if (training) input.CopyTo(savedInput);
             // k0 · p (Dense(5, tanh)) [GraphModels.cs:51]: (4) -> (5), GEMM + bias and tanh in the tile epilogue.
             Span<float> p_2 = ArenaSlice(P2At, n, 5);
             Kernels.Dense.Forward(input, p.Slice(P2Kernel, 20), p.Slice(P2Bias, 5), p_2, n, 4, 5, new Kernels.Tanh());
+            Observe("p", p_2);
             // k1 · q (Dense(5, tanh)) [GraphModels.cs:52]: (5) -> (5), GEMM + bias and tanh in the tile epilogue.
             Span<float> q = ArenaSlice(QAt, n, 5);
             Kernels.Dense.Forward(p_2, p.Slice(QKernel, 25), p.Slice(QBias, 5), q, n, 5, 5, new Kernels.Tanh());
+            Observe("q", q);
             // k2 · r (Dense(5, tanh)) [GraphModels.cs:53]: (5) -> (5), GEMM + bias and tanh in the tile epilogue.
             Span<float> r = ArenaSlice(RAt, n, 5);
             Kernels.Dense.Forward(p_2, p.Slice(RKernel, 25), p.Slice(RBias, 5), r, n, 5, 5, new Kernels.Tanh());
+            Observe("r", r);
             Span<float> product = ArenaSlice(ProductAt, n, 5);
             // k3 · product (Multiply(p, q, r)) [GraphModels.cs:54]: (5) -> (5), elementwise multiply.
             Kernels.Merge.Multiply(p_2, q, product);
             Kernels.Merge.Multiply(product, r, product);
+            Observe("product", product);
             Span<float> mean = ArenaSlice(MeanAt, n, 5);
             // k4 · mean (Average(p, q, r)) [GraphModels.cs:55]: (5) -> (5), elementwise average.
             Kernels.Merge.Add(p_2, q, mean);
             Kernels.Merge.Add(mean, r, mean);
             Kernels.Merge.Scale(mean, 0.3333333333333333f);
+            Observe("mean", mean);
             Span<float> largest = ArenaSlice(LargestAt, n, 5);
             // k5 · largest (Maximum(p, q, r)) [GraphModels.cs:56]: (5) -> (5), elementwise maximum, the winning input saved for backward.
             Span<int> largest_winner = ArenaIndices(LargestWinnerAt, n, 5);
             Kernels.Merge.Maximum(p_2, q, largest, largest_winner, 1, first: true);
             Kernels.Merge.Maximum(largest, r, largest, largest_winner, 2, first: false);
+            Observe("largest", largest);
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 15);
             // k6 · concatenate (Concatenate(product, mean, largest)) [GraphModels.cs:57]: (5) -> (15), each input copied into its columns of the output.
             Kernels.Merge.CopyInto(product, concatenate, n, 5, 0, 15);
             Kernels.Merge.CopyInto(mean, concatenate, n, 5, 5, 15);
             Kernels.Merge.CopyInto(largest, concatenate, n, 5, 10, 15);
+            Observe("concatenate", concatenate);
             // k7 · dense (Dense(3)) [GraphModels.cs:58]: (15) -> (3), GEMM + bias in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Dense.Forward(concatenate, p.Slice(DenseKernel, 45), p.Slice(DenseBias, 3), dense, n, 15, 3, new Kernels.Identity());
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

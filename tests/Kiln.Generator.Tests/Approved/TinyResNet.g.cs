@@ -330,6 +330,7 @@ ________________________________________________________________________________
             // BatchNormalization learns batch statistics only in training and only while the model is trainable (Keras).
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
             if (training) input.CopyTo(savedInput);
@@ -349,6 +350,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 18), default, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
                 Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, stem, n, Conv2dWindow, new Kernels.Relu());
             }
+            Observe("stem", stem);
             // k1 · conv2d_1 (Conv2D(2, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [GraphModels.cs:24]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 32);
             Span<float> conv2d_1_folded = ArenaFixed(Conv2d1FoldedAt, 38);
@@ -365,6 +367,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d1Kernel, 36), default, p.Slice(BatchNormalization1Gamma, 2), p.Slice(BatchNormalization1Beta, 2), s.Slice(BatchNormalization1MovingMean, 2), s.Slice(BatchNormalization1MovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
                 Kernels.Conv2D.Forward(stem, foldedKernel, foldedBias, re_lu, n, Conv2d1Window, new Kernels.Relu());
             }
+            Observe("re_lu", re_lu);
             // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) + add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
             Span<float> block1 = ArenaSlice(Block1At, n, 32);
             Span<float> conv2d_2_folded = ArenaFixed(Conv2d2FoldedAt, 38);
@@ -382,6 +385,7 @@ ________________________________________________________________________________
                 Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, block1, n, Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(block1, stem, block1, new Kernels.Relu());
             }
+            Observe("block1", block1);
             // k3 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12);
             Span<float> conv2d_3_folded = ArenaFixed(Conv2d3FoldedAt, 57);
@@ -398,6 +402,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d3Kernel, 54), default, p.Slice(BatchNormalization2Gamma, 3), p.Slice(BatchNormalization2Beta, 3), s.Slice(BatchNormalization2MovingMean, 3), s.Slice(BatchNormalization2MovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
                 Kernels.Conv2D.Forward(block1, foldedKernel, foldedBias, re_lu_1, n, Conv2d3Window, new Kernels.Relu());
             }
+            Observe("re_lu_1", re_lu_1);
             // k4 · conv2d_4 (Conv2D(3, 3x3, same)) + main (BatchNormalization) [GraphModels.cs:28]: (2, 2, 3) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> main = ArenaSlice(MainAt, n, 12);
             Span<float> conv2d_4_folded = ArenaFixed(Conv2d4FoldedAt, 84);
@@ -414,6 +419,7 @@ ________________________________________________________________________________
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d4Kernel, 81), default, p.Slice(MainGamma, 3), p.Slice(MainBeta, 3), s.Slice(MainMovingMean, 3), s.Slice(MainMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
                 Kernels.Conv2D.Forward(re_lu_1, foldedKernel, foldedBias, main, n, Conv2d4Window, new Kernels.Identity());
             }
+            Observe("main", main);
             // k5 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) + add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 12);
             Span<float> conv2d_5_folded = ArenaFixed(Conv2d5FoldedAt, 9);
@@ -431,15 +437,18 @@ ________________________________________________________________________________
                 Kernels.Conv2D.Forward(block1, foldedKernel, foldedBias, re_lu_2, n, Conv2d5Window, new Kernels.Identity());
                 Kernels.Merge.Add(re_lu_2, main, re_lu_2, new Kernels.Relu());
             }
+            Observe("re_lu_2", re_lu_2);
             // k6 · global_average_pooling2d (GlobalAveragePooling2D) [GraphModels.cs:31]: (2, 2, 3) -> (3), mean.
             Span<float> global_average_pooling2d = ArenaSlice(GlobalAveragePooling2dAt, n, 3);
             Kernels.Pooling.GlobalAverageForward(re_lu_2, global_average_pooling2d, n, 4, 3);
+            Observe("global_average_pooling2d", global_average_pooling2d);
             // k7 · dense (Dense(3, softmax)) [GraphModels.cs:32]: (3) -> (3), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
             Kernels.Dense.Forward(global_average_pooling2d, p.Slice(DenseKernel, 9), p.Slice(DenseBias, 3), dense_logits, n, 3, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Activations.Softmax(dense_logits, dense, n, 3);
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

@@ -156,24 +156,29 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
             if (training) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(3, 3x3, same, tanh)) [GraphModels.cs:116]: (4, 4, 1) -> (4, 4, 3), implicit-GEMM convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 48);
             Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 27), p.Slice(Conv2dBias, 3), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Observe("conv2d", conv2d);
             // k1 · features (GlobalAveragePooling2D) [GraphModels.cs:117]: (4, 4, 3) -> (3), mean.
             Span<float> features = ArenaSlice(FeaturesAt, n, 3);
             Kernels.Pooling.GlobalAverageForward(conv2d, features, n, 16, 3);
+            Observe("features", features);
             // k2 · class (Dense(3, softmax)) [GraphModels.cs:118]: (3) -> (3), GEMM + bias into the logits.
             Span<float> class_2_logits = ArenaSlice(Class2LogitsAt, n, 3);
             Kernels.Dense.Forward(features, p.Slice(Class2Kernel, 9), p.Slice(Class2Bias, 3), class_2_logits, n, 3, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> class_2 = ArenaSlice(Class2At, n, 3);
             Kernels.Activations.Softmax(class_2_logits, class_2, n, 3);
+            Observe("class", class_2);
             // k3 · size (Dense(1)) [GraphModels.cs:119]: (3) -> (1), GEMM + bias in the tile epilogue.
             Span<float> size = ArenaSlice(SizeAt, n, 1);
             Kernels.Dense.Forward(features, p.Slice(SizeKernel, 3), p.Slice(SizeBias, 1), size, n, 3, 1, new Kernels.Identity());
+            Observe("size", size);
             // Output 0, 'class' (3): columns 0 to 3 of each packed output row.
             Span<float> outputs = ArenaSlice(OutputsAt, n, 4);
             Kernels.Merge.CopyInto(class_2, outputs, n, 3, 0, 4);

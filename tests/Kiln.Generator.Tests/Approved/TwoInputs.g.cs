@@ -167,31 +167,39 @@ ________________________________________________________________________________
         protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)
         {
             ReadOnlySpan<float> p = Parameters.Span;
+            // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // image (InputLayer): (4, 4, 1), columns 0 to 16 of each packed input row, copied out.
             Span<float> image = ArenaSlice(ImageAt, n, 16);
             Kernels.Merge.CopyOut(input, image, n, 16, 0, 19, accumulate: false);
+            Observe("image", image);
             // k1 · conv2d (Conv2D(2, 3x3, same, tanh)) [GraphModels.cs:93]: (4, 4, 1) -> (4, 4, 2), implicit-GEMM convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
             Kernels.Conv2D.Forward(image, p.Slice(Conv2dKernel, 18), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Observe("conv2d", conv2d);
             // k2 · image_features (GlobalAveragePooling2D) [GraphModels.cs:94]: (4, 4, 2) -> (2), mean.
             Span<float> image_features = ArenaSlice(ImageFeaturesAt, n, 2);
             Kernels.Pooling.GlobalAverageForward(conv2d, image_features, n, 16, 2);
+            Observe("image_features", image_features);
             // tabular (InputLayer): (3), columns 16 to 19 of each packed input row, copied out.
             Span<float> tabular = ArenaSlice(TabularAt, n, 3);
             Kernels.Merge.CopyOut(input, tabular, n, 3, 16, 19, accumulate: false);
+            Observe("tabular", tabular);
             // k4 · tabular_features (Dense(2, tanh)) [GraphModels.cs:96]: (3) -> (2), GEMM + bias and tanh in the tile epilogue.
             Span<float> tabular_features = ArenaSlice(TabularFeaturesAt, n, 2);
             Kernels.Dense.Forward(tabular, p.Slice(TabularFeaturesKernel, 6), p.Slice(TabularFeaturesBias, 2), tabular_features, n, 3, 2, new Kernels.Tanh());
+            Observe("tabular_features", tabular_features);
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 4);
             // k5 · concatenate (Concatenate(image_features, tabular_features)) [GraphModels.cs:97]: (2) -> (4), each input copied into its columns of the output.
             Kernels.Merge.CopyInto(image_features, concatenate, n, 2, 0, 4);
             Kernels.Merge.CopyInto(tabular_features, concatenate, n, 2, 2, 4);
+            Observe("concatenate", concatenate);
             // k6 · dense (Dense(3, softmax)) [GraphModels.cs:98]: (4) -> (3), GEMM + bias into the logits.
             Span<float> dense_logits = ArenaSlice(DenseLogitsAt, n, 3);
             Kernels.Dense.Forward(concatenate, p.Slice(DenseKernel, 12), p.Slice(DenseBias, 3), dense_logits, n, 4, 3, new Kernels.Identity());
             // ... then softmax over each row of the logits.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Activations.Softmax(dense_logits, dense, n, 3);
+            Observe("dense", dense);
         }
 
         protected override float LossCore(ReadOnlySpan<float> targets, int n, bool gradient)

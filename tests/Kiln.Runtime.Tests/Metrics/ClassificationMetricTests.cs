@@ -207,6 +207,35 @@ public class ClassificationMetricTests
         Assert.Equal(ExactRocAuc(scores, positive), r["auc"], 0.01);
     }
 
+    [Theory]
+    [InlineData(4, 7)]
+    [InlineData(9, 8)]
+    public void AucWithExplicitThresholdsMatchesKerasDefinition(int batchSize, int seed)
+    {
+        const int n = 203;
+        var rng = new Random(seed);
+        var scores = new float[n];
+        var targets = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            targets[i] = rng.NextDouble() < 0.4 ? 1 : 0;
+            // Some values sit exactly on a threshold: positive only strictly above it.
+            scores[i] = i % 20 == 0 ? 0.3f : i % 33 == 0 ? 0.05f : (float)(1 / (1 + Math.Exp(-(Gaussian(rng) + 1.2 * targets[i]))));
+        }
+        var positive = targets.Select(t => t != 0).ToArray();
+        double[] uneven = [0.9, 0.05, 0.3, 0.5, 0.7], even = [0.75, 0.25, 0.5];
+        var model = new IdentityModel(1, Loss.BinaryCrossentropy, batchSize: batchSize);
+        var r = Evaluate(model, scores, targets, Metric.Auc(uneven), Metric.Auc(uneven, AucCurve.PR, name: "pr"),
+            Metric.Auc(uneven, summationMethod: AucSummation.Minoring, name: "minoring"), Metric.Auc(even, name: "even"), Metric.Auc(5, name: "five"));
+        Assert.Equal(KerasAuc(scores, positive, uneven), r["auc"], 1e-6);
+        Assert.Equal(KerasAuc(scores, positive, uneven, pr: true), r["pr"], 1e-6);
+        Assert.Equal(KerasAuc(scores, positive, even), r["even"], 1e-6);
+        Assert.Equal(r["five"], r["even"]); // evenly spaced thresholds are num_thresholds = 5, as Keras treats them
+        Assert.NotEqual(r["auc"], r["minoring"], 6);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Metric.Auc([0.5, 1.5]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Metric.Auc([double.NaN]));
+    }
+
     [Fact]
     public void MultiLabelAucAveragesOneCurvePerClass()
     {

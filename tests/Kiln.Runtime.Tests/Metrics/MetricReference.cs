@@ -124,9 +124,19 @@ internal static class MetricReference
     /// </summary>
     public static double KerasAuc(IReadOnlyList<float> scores, IReadOnlyList<bool> positive, int numThresholds = 200, bool pr = false)
     {
+        var inner = new double[numThresholds - 2];
+        for (int i = 0; i < numThresholds - 2; i++) inner[i] = (i + 1) * 1.0 / (numThresholds - 1);
+        return KerasAuc(scores, positive, inner, pr);
+    }
+
+    /// <summary>Keras' <c>AUC(thresholds=inner)</c> by its definition: -1e-7, the inner thresholds sorted, 1+1e-7, as float32.</summary>
+    public static double KerasAuc(IReadOnlyList<float> scores, IReadOnlyList<bool> positive, double[] inner, bool pr = false)
+    {
+        int numThresholds = inner.Length + 2;
         var thresholds = new float[numThresholds];
         thresholds[0] = (float)(0.0 - 1e-7);
-        for (int i = 0; i < numThresholds - 2; i++) thresholds[i + 1] = (float)((i + 1) * 1.0 / (numThresholds - 1));
+        var sorted = inner.OrderBy(t => t).ToArray();
+        for (int i = 0; i < sorted.Length; i++) thresholds[i + 1] = (float)sorted[i];
         thresholds[^1] = (float)(1.0 + 1e-7);
         var tp = new double[numThresholds];
         var fp = new double[numThresholds];

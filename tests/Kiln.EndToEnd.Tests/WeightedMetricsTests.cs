@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Kiln;
+
+namespace Kiln.EndToEnd.Tests;
+
+/// <summary>
+/// Keras' <c>compile(weighted_metrics=[...])</c> (keras/src/trainers/compile_utils.py, CompileMetrics):
+/// each weighted metric is Mean.update_state(values, sample_weight), Σ wᵢ·vᵢ / Σ wᵢ, computed here
+/// naively from the model's predictions; named after the metric, or weighted_ + name when an
+/// unweighted metric already reports that name.
+/// </summary>
+public sealed class WeightedMetricsTests
+{
+    private static Dataset Classes(int count, int features, int classes, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[count * features];
+        var y = new float[count];
+        for (int s = 0; s < count; s++)
+        {
+            int c = rng.Next(classes);
+            y[s] = c;
+            for (int i = 0; i < features; i++) x[s * features + i] = (float)(rng.NextDouble() - 0.5) + (i % classes == c ? 0.4f : 0f);
+        }
+        return new Dataset(x, y, [features], 1);
+    }
+
+    private static float[] RandomWeights(int count, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, count).Select(i => i % 4 == 3 ? 0f : (float)(rng.NextDouble() * 3)).ToArray();
+    }
+
+    /// <summary>Σ wᵢ·[label in the top k of sample i's outputs] / Σ wᵢ, from Predict (k = 1: accuracy).</summary>
+    private static double Naive(Model model, Dataset data, float[]? weights, int k)
+    {
+        float[] p = model.Predict(data);
+        int classes = model.OutputSize;
+        double hit = 0, total = 0;
+        for (int i = 0; i < data.Count; i++)
+        {
+            double w = weights?[i] ?? 1;
+            var row = p.AsSpan(i * classes, classes);
+            float score = row[(int)data.Targets[i]];
+            int above = 0;
+            foreach (float v in row) if (v > score) above++;
+            if (above < k) hit += w;
+            total += w;
+        }
+        return hit / total;
+    }
+
+    [Fact]
+    public void EvaluateWeighsTheWeightedMetricsOnlyAndNamesThemAsKeras3()
+    {
+        var model = new TinySparseLogits(batchSize: 4, seed: 2); // 10 samples: batches of 4, 4 and 2
+        var data = Classes(10, 6, 3, 1);
+        var weights = RandomWeights(10, 2);
+        model.WeightedMetrics = [Metric.Accuracy, Metric.SparseTopKCategoricalAccuracy(2)];
+        Assert.Equal(["accuracy", "weighted_accuracy", "sparse_top_k_categorical_accuracy"], model.WeightedMetrics.Select(m => m.Name).Prepend(model.Metrics[0].Name));
+
+        var result = model.Evaluate(data.WithSampleWeights(weights));
+        Assert.Equal(["accuracy", "weighted_accuracy", "sparse_top_k_categorical_accuracy"], result.Values.Select(v => v.Key));
+        var values = result.Values.ToDictionary(v => v.Key, v => (double)v.Value);
+        Assert.Equal(Naive(model, data, null, 1), values["accuracy"], 6);
+        Assert.Equal(Naive(model, data, weights, 1), values["weighted_accuracy"], 6);
+        Assert.Equal(Naive(model, data, weights, 2), values["sparse_top_k_categorical_accuracy"], 6);
+        Assert.NotEqual(values["accuracy"], values["weighted_accuracy"], 6); // the weights do change it here
+
+        // No weights: every weight is 1, so the weighted metric is the unweighted one.
+        var plain = model.Evaluate(data).Values.ToDictionary(v => v.Key, v => v.Value);
+        Assert.Equal(plain["accuracy"], plain["weighted_accuracy"], 6);
+    }
+
+    [Fact]
+    public void FitWeighsTrainingByTheClassWeightsAndValidationByItsSampleWeights()
+    {
+        // A learning rate of 0 keeps the weights, and the model has no dropout: each epoch's metrics are the model's on the data.
+        var model = new TinySparseLogits(batchSize: 8, seed: 3);
+        model.Metrics = [];
+        model.WeightedMetrics = [Metric.Accuracy];
+        var train = Classes(20, 6, 3, 4);
+        var validation = Classes(11, 6, 3, 5);
+        var validationWeights = RandomWeights(11, 6);
+        var classWeight = new Dictionary<int, float> { [0] = 0.5f, [2] = 4f };
+        var history = model.Fit(train, 2, new Sgd(0f), validation: validation.WithSampleWeights(validationWeights), verbose: 0, classWeight: classWeight);
+
+        Assert.Equal(["loss", "accuracy", "val_loss", "val_accuracy"], history.Names);
+        float[] trainWeights = train.Targets.Select(c => classWeight.TryGetValue((int)c, out float w) ? w : 1f).ToArray();
+        for (int e = 0; e < 2; e++)
+        {
+            Assert.Equal(Naive(model, train, trainWeights, 1), history["accuracy"][e], 6);
+            Assert.Equal(Naive(model, validation, validationWeights, 1), history["val_accuracy"][e], 6);
+        }
+    }
+
+    [Fact]
+    public void OneOutputOfSeveralIsNamedAfterItAndCountingMetricsAreRefused()
+    {
+        var model = new SmoothTwoHeads(batchSize: 4, seed: 1);
+        Assert.Contains("class_accuracy", model.Metrics.Select(m => m.Name));
+        model.WeightedMetrics = [Metric.ForOutput("class", Metric.Accuracy), Metric.ForOutput("size", Metric.MeanSquaredError)];
+        Assert.Equal(["class_weighted_accuracy", "size_mse"], model.WeightedMetrics.Select(m => m.Name));
+
+        var tiny = new TinySparseLogits(batchSize: 4, seed: 1);
+        var refused = Assert.Throws<ArgumentException>(() => tiny.WeightedMetrics = [Metric.Precision(classId: 1)]);
+        Assert.Contains("keeps counts", refused.Message);
+        Assert.Empty(tiny.WeightedMetrics); // unchanged
+        // A metric already weighted, from another model, is weighed again by this one's rule.
+        var other = new TinySparseLogits(4, seed: 1) { WeightedMetrics = [Metric.Accuracy] };
+        tiny.WeightedMetrics = other.WeightedMetrics;
+        Assert.Equal(["weighted_accuracy"], tiny.WeightedMetrics.Select(m => m.Name));
+    }
+
+    [Fact]
+    public void WeightedMetricsAllocateNothingPerStep()
+    {
+        var model = new TinySparseLogits(16, seed: 7);
+        model.WeightedMetrics = [Metric.Accuracy, Metric.SparseTopKCategoricalAccuracy(2)];
+        var data = Classes(16 * 40, 6, 3, 15);
+        var probe = new AllocationProbe();
+        model.Fit(data.WithSampleWeights(RandomWeights(data.Count, 3)), 3, new Adam(1e-3f), verbose: 0, callbacks: [probe]);
+        Assert.True(probe.Windows >= 2, $"measured {probe.Windows} windows");
+        Assert.Equal(0, probe.Allocated);
+    }
+
+    /// <summary>Bytes the training thread allocated between batch 10 and batch 30 of each epoch after the first.</summary>
+    private sealed class AllocationProbe : ICallback
+    {
+        private long _start;
+        public long Allocated { get; private set; }
+        public int Windows { get; private set; }
+
+        public void OnBatchEnd(int batch, Logs logs, TrainingContext context)
+        {
+            if (context.Epoch == 0) return;
+            if (batch == 10) _start = GC.GetAllocatedBytesForCurrentThread();
+            if (batch == 30)
+            {
+                Allocated += GC.GetAllocatedBytesForCurrentThread() - _start;
+                Windows++;
+            }
+        }
+    }
+}
