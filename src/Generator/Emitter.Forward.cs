@@ -50,7 +50,7 @@ internal static partial class Emitter
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
                         w.Open("if (batchStatistics)");
                         w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
-                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)});");
+                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
                         w.Close();
                         w.Open("else");
                     }
@@ -93,7 +93,7 @@ internal static partial class Emitter
                         w.Line(inference);
                         break;
                     }
-                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {eps}, {act});");
+                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {eps}, {act}{Synchronizer(bn)});");
                     w.Line("else " + inference);
                     break;
                 }

@@ -49,6 +49,7 @@ public static class KerasConfig
                 Add("epsilon", b.Epsilon);
                 Add("center", b.Center);
                 Add("scale", b.Scale);
+                Add("synchronized", b.Synchronized);
                 break;
             case DropoutSpec d:
                 Add("rate", d.Rate);

@@ -21,11 +21,39 @@ internal sealed class DataParallel
 
     /// <param name="communicator">The ranks' collectives.</param>
     /// <param name="statistics">The loss, the per-output losses and the metrics: the values reduced with each step.</param>
-    public DataParallel(ICommunicator communicator, int statistics)
+    /// <param name="model">The model trained: its synchronized BatchNormalization layers get a <see cref="BatchNorm"/> synchronizer.</param>
+    public DataParallel(ICommunicator communicator, int statistics, Model? model = null)
     {
         _communicator = communicator;
         _stats = new double[statistics];
         _evaluation = new double[statistics + 1];
+        int channels = model is null ? 0 : SynchronizedChannels(model);
+        if (channels > 0)
+        {
+            BatchNorm = new BatchNormSynchronizer(communicator, channels);
+            StandInFeatures = new float[model!.InputSize];
+            StandInTargets = new float[model.TargetSize];
+        }
+    }
+
+    /// <summary>The synchronizer of the model's <c>[BatchNormalization(Synchronized = true)]</c> layers; null when it has none.</summary>
+    public BatchNormSynchronizer? BatchNorm { get; }
+
+    /// <summary>The sample of zeros a rank without samples runs a step on, when synchronized BatchNormalization needs it to take part.</summary>
+    public float[] StandInFeatures { get; } = [];
+
+    /// <summary>Its targets (zeros: class 0 for sparse labels).</summary>
+    public float[] StandInTargets { get; } = [];
+
+    /// <summary>The widest synchronized BatchNormalization layer's channels (its Keras config says <c>"synchronized": true</c>); 0 for none.</summary>
+    private static int SynchronizedChannels(Model model)
+    {
+        int widest = 0;
+        var layers = model.Layers;
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].Config is { } config && config.TryGetValue("synchronized", out var value) && value is true)
+                widest = Math.Max(widest, layers[i].OutputShape[^1]);
+        return widest;
     }
 
     public int Rank => _communicator.Rank;

@@ -9,6 +9,13 @@ public abstract partial class Model
     private DataParallel? _replicas;
 
     /// <summary>
+    /// What the generated training code of a <c>[BatchNormalization(Synchronized = true)]</c> layer
+    /// passes to its kernels: during a distributed Fit, the synchronizer that sums its statistics
+    /// over the ranks; otherwise null, and the layer is a plain BatchNormalization.
+    /// </summary>
+    protected BatchNormSynchronizer? BatchNormSynchronizer => _replicas?.BatchNorm;
+
+    /// <summary>
     /// An in-memory dataset's samples <c>[start, start + count)</c> as batches: all of them, or under
     /// data-parallel training this rank's share of each global batch (<see cref="ShardedDatasetBatches"/>).
     /// </summary>
@@ -37,6 +44,8 @@ public abstract partial class Model
         Span<double> stats = replicas.Stats;
         stats.Clear();
         KeepState();
+        var synchronizer = replicas.BatchNorm;
+        synchronizer?.BeginStep(samples, total);
         if (samples > 0)
         {
             ReadOnlySpan<float> y = batch.Targets;
@@ -45,6 +54,14 @@ public abstract partial class Model
             stats[0] = (double)ComputeLoss(y, samples, gradient: true, weights) * samples;
             for (int i = 0; i < k; i++) stats[1 + i] = (double)OutputLoss(lossOutputs[i]) * samples;
         }
+        else if (synchronizer is not null)
+        {
+            // Synchronized BatchNormalization sums over the ranks inside forward and backward: a rank
+            // with no samples runs them on a stand-in sample of zeros, contributing nothing to the
+            // sums, and its gradient is dropped below.
+            Forward(replicas.StandInFeatures, 1, training: true);
+            ComputeLoss(replicas.StandInTargets, 1, gradient: true);
+        }
         replicas.ReduceStats();
         // NaN or infinity on any rank makes the sum non-finite on all of them.
         float loss = (float)(stats[0] / total);
@@ -52,6 +69,7 @@ public abstract partial class Model
         for (int i = 0; i < k; i++) _outputLosses[lossOutputs[i]] = (float)(stats[1 + i] / total);
         for (int i = 0; i < metrics.Length; i++) metricSums[i] += stats[1 + k + i];
         if (samples > 0) Backward(samples);
+        else if (synchronizer is not null) Backward(1);
         replicas.AverageGradients(Gradients.Span, samples, total);
         optimizer.Step(this);
         return loss;

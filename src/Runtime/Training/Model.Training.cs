@@ -239,7 +239,7 @@ public abstract partial class Model
         }
         else history = new History(epochNames, Math.Max(epochs - initialEpoch, 0));
 
-        var replicas = distributed is null ? null : new DataParallel(distributed, batchNames.Length);
+        var replicas = distributed is null ? null : new DataParallel(distributed, batchNames.Length, this);
         hooks = CallbacksOnRank(hooks, replicas);
         TextWriter writer = output ?? Console.Out;
         TrainingProgress? progress = replicas is { IsRoot: false } ? null : verbose switch
