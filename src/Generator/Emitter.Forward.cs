@@ -40,7 +40,7 @@ internal static partial class Emitter
                 {
                     var bn = g.BatchNorm;
                     bool learns = bn.IsTrainable;
-                    GroupComment(w, g, learns ? "training: batch statistics; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
+                    GroupComment(w, g, learns ? $"training: batch statistics{OverRanks(bn)}; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
                     long kernelSize = program.Weight(g.First, "kernel")!.Weight.Size; int channels = g.Output.Last;
                     // A residual Add in the group: the shortcut goes into BN's pass in training, after the GEMM in inference.
@@ -83,7 +83,7 @@ internal static partial class Emitter
                 case StepKind.BatchNormForward:
                 {
                     var bn = g.First;
-                    GroupComment(w, g, bn.IsTrainable ? "batch statistics in training, moving statistics in inference" : "frozen: moving statistics");
+                    GroupComment(w, g, bn.IsTrainable ? $"batch statistics{OverRanks(bn)} in training, moving statistics in inference" : "frozen: moving statistics");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), stats = bn.IsTrainable ? locals.Use(step.Statistics!) : "";
                     string gamma = Weight(program, bn, "gamma", "p"), beta = Weight(program, bn, "beta", "p"), mean = Weight(program, bn, "moving_mean", "s"), variance = Weight(program, bn, "moving_variance", "s");
                     string eps = Float(bn.As<BatchNormalizationSpec>().Epsilon), act = Activation(step.Activation, step.Alpha);

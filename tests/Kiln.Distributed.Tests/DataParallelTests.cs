@@ -49,6 +49,64 @@ public sealed class DataParallelTests
         }
     }
 
+    /// <summary>
+    /// Synchronized BatchNormalization (fused into Conv2D and into Dense, and standalone): 2 ranks ×
+    /// batch 16 give the weights, moving statistics and logs of 1 process × batch 32 with plain BN,
+    /// over 3 epochs whose last step of 1 sample leaves rank 0 without samples; with per-rank
+    /// statistics the same run does not.
+    /// </summary>
+    [Fact]
+    public void TwoRanksWithSynchronizedBatchNormTrainAsOneProcessOfTheGlobalBatch()
+    {
+        string dir = MpiRun.Directory("syncbn");
+        var run = MpiRun.Start(2, "syncbn", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+        var plain = MpiRun.Start(2, "plainbn", dir);
+        Assert.True(plain.ExitCode == 0, plain.Output);
+
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaPlainBnNet(batchSize: 32, seed: 3);
+        Assert.True(reference.Parameters.Span.SequenceEqual(new ReplicaSyncBnNet(batchSize: 16, seed: 3).Parameters.Span), "the two models start from different weights");
+        var history = reference.Fit(ReplicaData.Images(193, 7), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Images(37, 8), verbose: 0);
+
+        var synchronized = new ReplicaPlainBnNet(batchSize: 32, seed: 99);
+        synchronized.LoadWeights(Path.Combine(dir, "syncbn.safetensors"));
+        Assert.False(reference.Parameters.Span.SequenceEqual(new ReplicaPlainBnNet(batchSize: 32, seed: 3).Parameters.Span), "training changed nothing");
+        AssertClose(reference.Parameters.Span, synchronized.Parameters.Span, "parameter");
+        AssertClose(reference.State.Span, synchronized.State.Span, "moving statistic");
+        var lines = File.ReadAllLines(Path.Combine(dir, "syncbn-history.csv"));
+        Assert.Equal(1 + 3, lines.Length);
+        var names = lines[0].Split(',');
+        foreach (string name in new[] { "loss", "accuracy", "val_loss", "val_accuracy" })
+        {
+            int column = Array.IndexOf(names, name);
+            Assert.True(column >= 0, $"syncbn-history.csv has no column {name}: {lines[0]}");
+            for (int epoch = 0; epoch < 3; epoch++)
+            {
+                double logged = double.Parse(lines[1 + epoch].Split(',')[column], CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(logged - history[name][epoch]) <= 1e-5 * (1 + Math.Abs(history[name][epoch])),
+                    $"{name} epoch {epoch + 1}: one process {history[name][epoch]}, two ranks {logged}");
+            }
+        }
+
+        // Per-rank statistics normalize each rank's 16 samples by their own mean: another training.
+        var perRank = new ReplicaPlainBnNet(batchSize: 32, seed: 99);
+        perRank.LoadWeights(Path.Combine(dir, "plainbn.safetensors"));
+        double largest = 0;
+        var expected = reference.Parameters.Span;
+        for (int i = 0; i < expected.Length; i++)
+            largest = Math.Max(largest, Math.Abs(expected[i] - perRank.Parameters.Span[i]) / (1e-5 + Math.Abs(expected[i])));
+        Assert.True(largest > 1e-3, $"per-rank BatchNormalization trained within {largest:G3} (relative) of one process: the comparison cannot tell them apart");
+    }
+
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f + 1e-5f * Math.Abs(expected[i]),
+                $"{what} {i}: one process {expected[i]}, two ranks {actual[i]}");
+    }
+
     [Fact]
     public void BatchSourcesOfUnequalShardsTrainAsTheirInterleavedGlobalBatches()
     {
@@ -110,6 +168,17 @@ public sealed class DataParallelTests
         var run = MpiRun.Start(2, "allocations", dir);
         Assert.True(run.ExitCode == 0, run.Output);
         // Five steps on each rank: batches, the count, loss and stop collectives, the gradient allreduce, callbacks.
+        for (int rank = 0; rank < 2; rank++)
+            Assert.Equal("0", File.ReadAllText(Path.Combine(dir, $"allocated-{rank}.txt")));
+    }
+
+    [Fact]
+    public void AReplicatedStepWithSynchronizedBatchNormAllocatesNothing()
+    {
+        string dir = MpiRun.Directory("allocations-syncbn");
+        var run = MpiRun.Start(2, "allocations-syncbn", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+        // Three synchronized layers: three allreduces each per step, on preallocated buffers.
         for (int rank = 0; rank < 2; rank++)
             Assert.Equal("0", File.ReadAllText(Path.Combine(dir, $"allocated-{rank}.txt")));
     }
