@@ -99,6 +99,71 @@ public sealed class DataParallelTests
         Assert.True(largest > 1e-3, $"per-rank BatchNormalization trained within {largest:G3} (relative) of one process: the comparison cannot tell them apart");
     }
 
+    /// <summary>
+    /// Precision, recall, F1 (macro and per class), AUC and mean IoU keep counts over batches: summed
+    /// over the ranks after every step and after validation, every logged value is one process's.
+    /// </summary>
+    [Fact]
+    public void StatefulMetricsReportTheGlobalValuesOfOneProcess()
+    {
+        string dir = MpiRun.Directory("stateful");
+        var run = MpiRun.Start(2, "stateful", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaMlp(batchSize: 32, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
+        var history = reference.Fit(ReplicaData.Make(193, 7), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Make(37, 8), verbose: 0);
+
+        var lines = File.ReadAllLines(Path.Combine(dir, "stateful-history.csv"));
+        Assert.Equal(1 + 3, lines.Length);
+        var names = lines[0].Split(',');
+        int compared = 0;
+        foreach (string name in history.Names)
+        {
+            if (name == "loss" || name == "val_loss" || name.EndsWith("accuracy")) continue;
+            int column = Array.IndexOf(names, name);
+            Assert.True(column >= 0, $"stateful-history.csv has no column {name}: {lines[0]}");
+            for (int epoch = 0; epoch < 3; epoch++)
+            {
+                double logged = double.Parse(lines[1 + epoch].Split(',')[column], CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(logged - history[name][epoch]) <= 1e-6, $"{name} epoch {epoch + 1}: one process {history[name][epoch]}, two ranks {logged}");
+            }
+            compared++;
+        }
+        // precision, recall, f1_score, f1_0..2, auc, mean_io_u, and the same for validation.
+        Assert.Equal(2 * 8, compared);
+    }
+
+    /// <summary>A custom stateful metric that does not implement SumOverRanks would report each rank's shard: refused before training.</summary>
+    [Fact]
+    public void AStatefulMetricThatCannotSumOverRanksIsRefused()
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3) { Metrics = [Metric.Precision(), new SamplesSeen()] };
+        var before = model.Parameters.Span.ToArray();
+        var e = Assert.Throws<NotSupportedException>(() => model.Fit(ReplicaData.Make(40, 7), 1, new Sgd(0.05), verbose: 0, distributed: new OneRank()));
+        Assert.Equal("ReplicaMlp: the metric 'samples_seen' keeps state (Keras' update_state/result) that it cannot sum over ranks, so each rank would report its own shard; "
+            + "implement StatefulMetric.CanSumOverRanks and SumOverRanks, or compute 'samples_seen' with Evaluate on one rank.", e.Message);
+        Assert.True(before.AsSpan().SequenceEqual(model.Parameters.Span), "the refused Fit trained");
+    }
+
+    private sealed class SamplesSeen() : StatefulMetric("samples_seen")
+    {
+        private double _count;
+        public override void Reset() => _count = 0;
+        public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) => _count += n;
+        public override double Result() => _count;
+    }
+
+    /// <summary>A group of one rank, in this process.</summary>
+    private sealed class OneRank : ICommunicator
+    {
+        public int Rank => 0;
+        public int Size => 1;
+        public void AllReduceSum(Span<float> values) { }
+        public void AllReduceSum(Span<double> values) { }
+        public void Broadcast(Span<byte> bytes, int root) { }
+    }
+
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
@@ -173,12 +238,12 @@ public sealed class DataParallelTests
     }
 
     [Fact]
-    public void AReplicatedStepWithSynchronizedBatchNormAllocatesNothing()
+    public void AReplicatedStepWithSynchronizedBatchNormAndStatefulMetricsAllocatesNothing()
     {
         string dir = MpiRun.Directory("allocations-syncbn");
         var run = MpiRun.Start(2, "allocations-syncbn", dir);
         Assert.True(run.ExitCode == 0, run.Output);
-        // Three synchronized layers: three allreduces each per step, on preallocated buffers.
+        // Three synchronized layers: three allreduces each per step, on preallocated buffers; and the stateful metrics' sums.
         for (int rank = 0; rank < 2; rank++)
             Assert.Equal("0", File.ReadAllText(Path.Combine(dir, $"allocated-{rank}.txt")));
     }

@@ -21,10 +21,12 @@ using Kiln.Distributed.Worker;
 //   syncbn       ReplicaSyncBnNet (synchronized BatchNormalization), per-rank batch 16, 193 images (rank 0 joins the
 //                last step without samples), 3 epochs, validation; rank 0 writes syncbn.safetensors and syncbn-history.csv.
 //   plainbn      the same with ReplicaPlainBnNet (per-rank statistics): plainbn.safetensors, plainbn-history.csv.
-//   allocations-syncbn  the allocations probe on ReplicaSyncBnNet.
+//   allocations-syncbn  the allocations probe on ReplicaSyncBnNet, with the stateful metrics.
+//   stateful     ReplicaMlp with precision, recall, F1 (macro and per class), AUC and mean IoU (counts summed over the
+//                ranks), as equivalence without sample weights; rank 0 writes stateful-history.csv.
 if (args.Length != 2)
 {
-    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|sources|stop|mismatch|allocations|syncbn|plainbn|allocations-syncbn DIRECTORY");
+    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|sources|stop|mismatch|allocations|syncbn|plainbn|allocations-syncbn|stateful DIRECTORY");
     return 2;
 }
 string scenario = args[0], directory = args[1];
@@ -68,7 +70,7 @@ switch (scenario)
     }
     case "allocations" or "allocations-syncbn":
     {
-        Model model = scenario == "allocations" ? new ReplicaMlp(batchSize: 16, seed: 3) : new ReplicaSyncBnNet(batchSize: 16, seed: 3);
+        Model model = scenario == "allocations" ? new ReplicaMlp(batchSize: 16, seed: 3) : new ReplicaSyncBnNet(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
         var data = scenario == "allocations" ? train : ReplicaData.Images(193, 7);
         long before = 0, allocated = -1;
         var probe = new LambdaCallback
@@ -91,6 +93,13 @@ switch (scenario)
         model.Fit(ReplicaData.Images(193, 7), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Images(37, 8), verbose: 0,
             callbacks: [new CsvLogger(Path.Combine(directory, scenario + "-history.csv"))], distributed: mpi);
         if (mpi.IsRoot) model.SaveWeights(Path.Combine(directory, scenario + ".safetensors"));
+        break;
+    }
+    case "stateful":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
+        model.Fit(train, 3, new Sgd(0.05, momentum: 0.9), validation: valid, verbose: 0,
+            callbacks: [new CsvLogger(Path.Combine(directory, "stateful-history.csv"))], distributed: mpi);
         break;
     }
     case "sources":

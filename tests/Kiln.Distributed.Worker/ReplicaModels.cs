@@ -69,6 +69,13 @@ public static class ReplicaData
         return new Dataset(x, y, [6], 1);
     }
 
+    /// <summary>Accuracy and the metrics that keep counts over batches, which a distributed Fit sums over the ranks.</summary>
+    public static Metric[] StatefulMetrics() =>
+    [
+        Metric.Accuracy, Metric.Precision(), Metric.Recall(classId: 1), Metric.F1Score(MetricAverage.Macro), Metric.F1Score(name: "f1"),
+        Metric.Auc(numThresholds: 50), Metric.MeanIoU(3),
+    ];
+
     /// <summary>6 × 6 images of 2 channels in three classes, from a seed: class c brightens one quadrant of channel c % 2, away from zero mean.</summary>
     public static Dataset Images(int count, ulong seed)
     {

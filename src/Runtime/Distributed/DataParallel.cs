@@ -105,6 +105,25 @@ internal sealed class DataParallel
         _communicator.AllReduceSum(gradients);
     }
 
+    /// <summary>
+    /// Before a step's metric updates: ranks other than 0 clear their stateful metrics, so that after
+    /// <see cref="SumMetricStates"/> every rank holds rank 0's running counts plus this step's counts
+    /// of every rank: the global state, counted once.
+    /// </summary>
+    public void StartMetricStep(Metric[] metrics)
+    {
+        if (IsRoot) return;
+        for (int i = 0; i < metrics.Length; i++)
+            if (metrics[i].IsStateful) metrics[i].ResetState();
+    }
+
+    /// <summary>Sums each stateful metric's state over the ranks (after a step, or after a validation pass's batches).</summary>
+    public void SumMetricStates(Metric[] metrics)
+    {
+        for (int i = 0; i < metrics.Length; i++)
+            if (metrics[i].IsStateful) metrics[i].StateSumOverRanks(_communicator);
+    }
+
     /// <summary>Sums an evaluation's loss, per-output sums and metric sums (<paramref name="values"/>, loss in <paramref name="lossSum"/>) and its sample count over the ranks.</summary>
     public void ReduceEvaluation(Span<double> values, ref double lossSum, ref long count)
     {

@@ -46,6 +46,7 @@ public abstract partial class Model
         KeepState();
         var synchronizer = replicas.BatchNorm;
         synchronizer?.BeginStep(samples, total);
+        replicas.StartMetricStep(metrics);
         if (samples > 0)
         {
             ReadOnlySpan<float> y = batch.Targets;
@@ -63,6 +64,7 @@ public abstract partial class Model
             ComputeLoss(replicas.StandInTargets, 1, gradient: true);
         }
         replicas.ReduceStats();
+        replicas.SumMetricStates(metrics);
         // NaN or infinity on any rank makes the sum non-finite on all of them.
         float loss = (float)(stats[0] / total);
         if (!float.IsFinite(loss)) return RestoreState(loss);

@@ -202,12 +202,13 @@ public abstract partial class Model
         int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ClassWeights? classWeights, ICommunicator? distributed = null)
     {
         var metrics = (Metric[])Metrics;
-        // A stateful metric (precision, AUC, mean IoU) keeps counts on each rank that nothing sums
-        // across ranks yet, so every rank would report its own shard: refuse rather than mislead.
+        // A stateful metric (precision, AUC, mean IoU) keeps counts that Fit sums over the ranks; one
+        // that cannot (a custom metric without SumOverRanks) would report its own shard on each rank:
+        // refuse rather than mislead.
         if (distributed is not null)
             foreach (var metric in metrics)
-                if (metric.IsStateful)
-                    throw new NotSupportedException($"{Description.Name}: the metric '{metric.Name}' keeps counts (Keras' update_state/result) that data-parallel training does not yet reduce across ranks; train with mean metrics such as accuracy, and compute '{metric.Name}' with Evaluate on one rank.");
+                if (!metric.SumsOverRanks)
+                    throw new NotSupportedException($"{Description.Name}: the metric '{metric.Name}' keeps state (Keras' update_state/result) that it cannot sum over ranks, so each rank would report its own shard; implement StatefulMetric.CanSumOverRanks and SumOverRanks, or compute '{metric.Name}' with Evaluate on one rank.");
         // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length, m = metrics.Length;
@@ -511,6 +512,7 @@ public abstract partial class Model
             b++;
         }
         _replicas?.ReduceEvaluation(values, ref lossSum, ref count);
+        _replicas?.SumMetricStates(metrics);
         if (count == 0)
             throw new InvalidOperationException($"The {what} source gave no batches: it is empty.");
         values[0] = lossSum;
