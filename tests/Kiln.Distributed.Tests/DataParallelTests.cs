@@ -134,6 +134,33 @@ public sealed class DataParallelTests
         Assert.Equal(2 * 8, compared);
     }
 
+    /// <summary>
+    /// Evaluate over the ranks: each rank evaluates its share of the 37 weighted samples, and both
+    /// return one process's loss and metrics (stateful ones included) over all 37.
+    /// </summary>
+    [Fact]
+    public void EvaluateOverTheRanksGivesOneProcesssResultOnEveryRank()
+    {
+        string dir = MpiRun.Directory("evaluate");
+        var run = MpiRun.Start(2, "evaluate", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaMlp(batchSize: 32, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
+        var expected = reference.Evaluate(ReplicaData.Weighted(ReplicaData.Make(37, 8)));
+        var rank0 = File.ReadAllLines(Path.Combine(dir, "evaluate-0.txt"));
+        Assert.Equal(rank0, File.ReadAllLines(Path.Combine(dir, "evaluate-1.txt")));
+        Assert.Equal(1 + expected.Values.Count, rank0.Length);
+        for (int i = 0; i < rank0.Length; i++)
+        {
+            var parts = rank0[i].Split(' ');
+            float value = float.Parse(parts[1], CultureInfo.InvariantCulture);
+            float want = i == 0 ? expected.Loss : expected.Values[i - 1].Value;
+            Assert.Equal(i == 0 ? "loss" : expected.Values[i - 1].Key, parts[0]);
+            Assert.True(Math.Abs(value - want) <= 1e-6f * (1 + Math.Abs(want)), $"{parts[0]}: one process {want}, two ranks {value}");
+        }
+    }
+
     /// <summary>A custom stateful metric that does not implement SumOverRanks would report each rank's shard: refused before training.</summary>
     [Fact]
     public void AStatefulMetricThatCannotSumOverRanksIsRefused()

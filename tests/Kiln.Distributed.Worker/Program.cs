@@ -24,9 +24,11 @@ using Kiln.Distributed.Worker;
 //   allocations-syncbn  the allocations probe on ReplicaSyncBnNet, with the stateful metrics.
 //   stateful     ReplicaMlp with precision, recall, F1 (macro and per class), AUC and mean IoU (counts summed over the
 //                ranks), as equivalence without sample weights; rank 0 writes stateful-history.csv.
+//   evaluate     Evaluate over the ranks: ReplicaMlp (seed 3) with the stateful metrics on the 37 weighted validation
+//                samples (rank 0 gets 18, rank 1 19); each rank writes evaluate-R.txt, one "name value" a line.
 if (args.Length != 2)
 {
-    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|sources|stop|mismatch|allocations|syncbn|plainbn|allocations-syncbn|stateful DIRECTORY");
+    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|sources|stop|mismatch|allocations|syncbn|plainbn|allocations-syncbn|stateful|evaluate DIRECTORY");
     return 2;
 }
 string scenario = args[0], directory = args[1];
@@ -100,6 +102,15 @@ switch (scenario)
         var model = new ReplicaMlp(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
         model.Fit(train, 3, new Sgd(0.05, momentum: 0.9), validation: valid, verbose: 0,
             callbacks: [new CsvLogger(Path.Combine(directory, "stateful-history.csv"))], distributed: mpi);
+        break;
+    }
+    case "evaluate":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
+        var result = model.Evaluate(ReplicaData.Weighted(valid), distributed: mpi);
+        var lines = new System.Collections.Generic.List<string> { "loss " + result.Loss.ToString("R", System.Globalization.CultureInfo.InvariantCulture) };
+        foreach (var (name, value) in result.Values) lines.Add(name + " " + value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        File.WriteAllLines(Path.Combine(directory, $"evaluate-{mpi.Rank}.txt"), lines);
         break;
     }
     case "sources":

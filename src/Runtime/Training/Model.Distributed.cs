@@ -16,15 +16,66 @@ public abstract partial class Model
     protected BatchNormSynchronizer? BatchNormSynchronizer => _replicas?.BatchNorm;
 
     /// <summary>
+    /// Keras' <c>model.evaluate</c> over the ranks of a data-parallel group: every rank passes all of
+    /// <paramref name="data"/> (as to Fit) and evaluates its share of each global batch of
+    /// <c>Size × BatchSize</c> samples, unshuffled (Fit's validation cut); the loss, per-output losses,
+    /// metric sums, stateful metrics' counts and sample counts are summed over the ranks, so every
+    /// rank returns what one process computes over all of <paramref name="data"/> (to rounding). It
+    /// is a collective: every rank must call it.
+    /// </summary>
+    public EvaluationResult Evaluate(Dataset data, ICommunicator distributed)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(distributed);
+        RequireLoss(nameof(Evaluate));
+        CheckDataset(data, nameof(data));
+        if (data.Count == 0) throw new ArgumentException("Cannot evaluate on an empty dataset.", nameof(data));
+        ValidateValues(data, nameof(data));
+        DataParallel.Check(distributed);
+        return EvaluatedOnRanks(Batches(data, 0, data.Count, shuffle: false, training: false, distributed, nameof(data), "evaluation"), -1, distributed);
+    }
+
+    /// <summary>
+    /// <see cref="Evaluate(IBatchSource, long)"/> over the ranks of a data-parallel group: each rank
+    /// passes its own shard (as to Fit), evaluates one pass of it (or <paramref name="steps"/>
+    /// batches), and the sums and counts are added over the ranks, so every rank returns the result
+    /// over all the shards. A collective: every rank must call it.
+    /// </summary>
+    public EvaluationResult Evaluate(IBatchSource data, ICommunicator distributed, long steps = -1)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(distributed);
+        RequireLoss(nameof(Evaluate));
+        EpochOf(data, steps, nameof(data), nameof(steps));
+        DataParallel.Check(distributed);
+        return EvaluatedOnRanks(data, steps, distributed);
+    }
+
+    /// <summary>An evaluation whose sums are reduced over <paramref name="distributed"/>'s ranks (as Fit's validation is).</summary>
+    private EvaluationResult EvaluatedOnRanks(IBatchSource source, long steps, ICommunicator distributed)
+    {
+        var outer = _replicas;
+        _replicas = new DataParallel(distributed, 1 + LossOutputs.Length + Metrics.Count);
+        try
+        {
+            return Evaluated(source, steps);
+        }
+        finally
+        {
+            _replicas = outer;
+        }
+    }
+
+    /// <summary>
     /// An in-memory dataset's samples <c>[start, start + count)</c> as batches: all of them, or under
     /// data-parallel training this rank's share of each global batch (<see cref="ShardedDatasetBatches"/>).
     /// </summary>
-    private IBatchSource Batches(Dataset data, int start, int count, bool shuffle, bool training, ICommunicator? distributed, string parameter)
+    private IBatchSource Batches(Dataset data, int start, int count, bool shuffle, bool training, ICommunicator? distributed, string parameter, string? purpose = null)
     {
         if (distributed is null) return new DatasetBatches(this, data, start, count, shuffle);
         if (count < distributed.Size)
             throw new ArgumentException(
-                $"{count} {(training ? "training" : "validation")} samples cannot be shared among {distributed.Size} ranks: each needs at least one.", parameter);
+                $"{count} {purpose ?? (training ? "training" : "validation")} samples cannot be shared among {distributed.Size} ranks: each needs at least one.", parameter);
         return new ShardedDatasetBatches(this, data, start, count, shuffle, training, distributed.Rank, distributed.Size);
     }
 
