@@ -191,6 +191,29 @@ public sealed class DataParallelTests
         public void Broadcast(Span<byte> bytes, int root) { }
     }
 
+    /// <summary>
+    /// Without ranks (one process, Predict, Evaluate) a synchronized BatchNormalization is the plain
+    /// one: the same training, outputs and summary, bitwise.
+    /// </summary>
+    [Fact]
+    public void WithoutRanksSynchronizedBatchNormIsPlainBatchNormBitwise()
+    {
+        KilnSettings.Threads = 1;
+        var data = ReplicaData.Images(70, 7);
+        var synchronized = new ReplicaSyncBnNet(batchSize: 16, seed: 3);
+        var plain = new ReplicaPlainBnNet(batchSize: 16, seed: 3);
+        var a = synchronized.Fit(data, 2, new Sgd(0.05, momentum: 0.9), verbose: 0);
+        var b = plain.Fit(data, 2, new Sgd(0.05, momentum: 0.9), verbose: 0);
+        Assert.True(synchronized.Parameters.Span.SequenceEqual(plain.Parameters.Span), "the weights differ");
+        Assert.True(synchronized.State.Span.SequenceEqual(plain.State.Span), "the moving statistics differ");
+        Assert.Equal(b["loss"], a["loss"]);
+        Assert.Equal(plain.Predict(data), synchronized.Predict(data));
+        Assert.Equal(plain.Evaluate(data).Loss, synchronized.Evaluate(data).Loss);
+        Assert.Equal(ReplicaSyncBnNet.Summary, ReplicaPlainBnNet.Summary.Replace("ReplicaPlainBnNet", "ReplicaSyncBnNet"));
+        Assert.Equal(true, synchronized.Layers[1].Config!["synchronized"]);
+        Assert.Equal(false, plain.Layers[1].Config!["synchronized"]);
+    }
+
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
