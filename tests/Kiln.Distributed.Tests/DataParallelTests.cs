@@ -208,7 +208,7 @@ public sealed class DataParallelTests
         Assert.True(synchronized.State.Span.SequenceEqual(plain.State.Span), "the moving statistics differ");
         Assert.Equal(b["loss"], a["loss"]);
         Assert.Equal(plain.Predict(data), synchronized.Predict(data));
-        Assert.Equal(plain.Evaluate(data).Loss, synchronized.Evaluate(data).Loss);
+        Assert.Equal(plain.Evaluate(data).Loss, synchronized.Evaluate(data, distributed: null).Loss);
         Assert.Equal(ReplicaSyncBnNet.Summary, ReplicaPlainBnNet.Summary.Replace("ReplicaPlainBnNet", "ReplicaSyncBnNet"));
         Assert.Equal(true, synchronized.Layers[1].Config!["synchronized"]);
         Assert.Equal(false, plain.Layers[1].Config!["synchronized"]);

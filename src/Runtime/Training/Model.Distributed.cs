@@ -21,12 +21,13 @@ public abstract partial class Model
     /// <c>Size × BatchSize</c> samples, unshuffled (Fit's validation cut); the loss, per-output losses,
     /// metric sums, stateful metrics' counts and sample counts are summed over the ranks, so every
     /// rank returns what one process computes over all of <paramref name="data"/> (to rounding). It
-    /// is a collective: every rank must call it.
+    /// is a collective: every rank must call it. A null <paramref name="distributed"/> is the
+    /// ordinary single-process <see cref="Evaluate(Dataset)"/>, as for Fit.
     /// </summary>
-    public EvaluationResult Evaluate(Dataset data, ICommunicator distributed)
+    public EvaluationResult Evaluate(Dataset data, ICommunicator? distributed)
     {
+        if (distributed is null) return Evaluate(data);
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(distributed);
         RequireLoss(nameof(Evaluate));
         CheckDataset(data, nameof(data));
         if (data.Count == 0) throw new ArgumentException("Cannot evaluate on an empty dataset.", nameof(data));
@@ -39,12 +40,13 @@ public abstract partial class Model
     /// <see cref="Evaluate(IBatchSource, long)"/> over the ranks of a data-parallel group: each rank
     /// passes its own shard (as to Fit), evaluates one pass of it (or <paramref name="steps"/>
     /// batches), and the sums and counts are added over the ranks, so every rank returns the result
-    /// over all the shards. A collective: every rank must call it.
+    /// over all the shards. A collective: every rank must call it. A null
+    /// <paramref name="distributed"/> is the single-process <see cref="Evaluate(IBatchSource, long)"/>.
     /// </summary>
-    public EvaluationResult Evaluate(IBatchSource data, ICommunicator distributed, long steps = -1)
+    public EvaluationResult Evaluate(IBatchSource data, ICommunicator? distributed, long steps = -1)
     {
+        if (distributed is null) return Evaluate(data, steps);
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(distributed);
         RequireLoss(nameof(Evaluate));
         EpochOf(data, steps, nameof(data), nameof(steps));
         DataParallel.Check(distributed);
