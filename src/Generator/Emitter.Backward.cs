@@ -116,7 +116,7 @@ internal static partial class Emitter
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
-                        w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});");
+                        w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
                         w.Line("else " + frozen);
                     }
                     else
@@ -147,7 +147,7 @@ internal static partial class Emitter
                         break;
                     }
                     string x = locals.Use(step.X!), stats = locals.Use(step.Statistics!);
-                    string learning = $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)});";
+                    string learning = $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});";
                     if (step.OnlyForInputGradient) w.Open("if (inputGradientWanted)");
                     w.Line($"if (_batchStatistics) {learning}");
                     w.Line($"else {frozen}");

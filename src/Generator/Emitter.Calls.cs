@@ -109,6 +109,15 @@ internal static partial class Emitter
         _ => throw new System.InvalidOperationException($"{a} is not an elementwise epilogue"),
     };
 
+    /// <summary>
+    /// The last argument of a training BN kernel call: the model's synchronizer for a
+    /// <c>[BatchNormalization(Synchronized = true)]</c> layer (null outside a distributed Fit), nothing otherwise.
+    /// </summary>
+    private static string Synchronizer(LayerNode bn) => bn.Spec is BatchNormalizationSpec { Synchronized: true } ? ", BatchNormSynchronizer" : "";
+
+    /// <summary>What a synchronized BN's comment adds to "batch statistics".</summary>
+    private static string OverRanks(LayerNode bn) => bn.Spec is BatchNormalizationSpec { Synchronized: true } ? " (of the global batch in a distributed Fit)" : "";
+
     /// <summary>A layer reached a branch written for other families: a bug in Kiln, reported as KILN0008 by the generator.</summary>
     private static System.Exception Unexpected(LayerNode layer) =>
         new System.InvalidOperationException($"the emitter has no call for layer '{layer.Name}' ({layer.Spec.GetType().Name}) here");

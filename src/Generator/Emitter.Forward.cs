@@ -43,7 +43,7 @@ internal static partial class Emitter
                 {
                     var bn = g.BatchNorm;
                     bool learns = bn.IsTrainable;
-                    GroupComment(w, g, learns ? "training: batch statistics; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
+                    GroupComment(w, g, learns ? $"training: batch statistics{OverRanks(bn)}; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
                     long kernelSize = program.Weight(g.First, "kernel")!.Weight.Size; int channels = g.Output.Last;
                     // A residual Add in the group: the shortcut goes into BN's pass in training, after the GEMM in inference.
@@ -53,7 +53,7 @@ internal static partial class Emitter
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
                         w.Open("if (batchStatistics)");
                         w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
-                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)});");
+                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
                         w.Close();
                         w.Open("else");
                     }
@@ -86,7 +86,7 @@ internal static partial class Emitter
                 case StepKind.BatchNormForward:
                 {
                     var bn = g.First;
-                    GroupComment(w, g, bn.IsTrainable ? "batch statistics in training, moving statistics in inference" : "frozen: moving statistics");
+                    GroupComment(w, g, bn.IsTrainable ? $"batch statistics{OverRanks(bn)} in training, moving statistics in inference" : "frozen: moving statistics");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), stats = bn.IsTrainable ? locals.Use(step.Statistics!) : "";
                     string gamma = Weight(program, bn, "gamma", "p"), beta = Weight(program, bn, "beta", "p"), mean = Weight(program, bn, "moving_mean", "s"), variance = Weight(program, bn, "moving_variance", "s");
                     string eps = Float(bn.As<BatchNormalizationSpec>().Epsilon), act = Activation(step.Activation, step.Alpha);
@@ -96,7 +96,7 @@ internal static partial class Emitter
                         w.Line(inference);
                         break;
                     }
-                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {eps}, {act});");
+                    w.Line($"if (batchStatistics) {K}.BatchNorm.ForwardTraining({x}, {y}, {gamma}, {beta}, {mean}, {variance}, {stats}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {eps}, {act}{Synchronizer(bn)});");
                     w.Line("else " + inference);
                     break;
                 }

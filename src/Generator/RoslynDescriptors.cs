@@ -78,6 +78,7 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor RegularizerFactor = new("KILN0160", "Regularizer factor out of range", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0160"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor BiasRegularizerWithoutBias = new("KILN0161", "Bias regularizer on a layer without a bias", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0161"), customTags: Configurable);
     public static readonly DiagnosticDescriptor RegularizerOnFrozenLayer = new("KILN0162", "Regularizer on a frozen layer", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0162"), customTags: Configurable);
+    public static readonly DiagnosticDescriptor SynchronizedFrozenBatchNorm = new("KILN0163", "Synchronized BatchNormalization that is frozen", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0163"), customTags: Configurable);
     public static readonly DiagnosticDescriptor NormalizationRegularizerWithoutWeight = new("KILN0170", "Gamma or beta regularizer without that weight", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0170"), customTags: Configurable);
     public static readonly DiagnosticDescriptor LossNeedsFlatOutput = new("KILN0201", "Loss needs a flat output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0201"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor LossOutputMismatch = new("KILN0202", "Loss does not fit the output", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0202"), customTags: NotConfigurable);
@@ -149,6 +150,7 @@ internal static class RoslynDescriptors
         RegularizerFactor,
         BiasRegularizerWithoutBias,
         RegularizerOnFrozenLayer,
+        SynchronizedFrozenBatchNorm,
         NormalizationRegularizerWithoutWeight,
         LossNeedsFlatOutput,
         LossOutputMismatch,

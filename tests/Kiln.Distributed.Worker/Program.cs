@@ -18,9 +18,17 @@ using Kiln.Distributed.Worker;
 //   mismatch     rank 1 builds its model with another seed: Fit must refuse on every rank.
 //   allocations  20 epochs of ReplicaMlp; each rank writes allocated-R.txt: the bytes its thread allocated over
 //                steps 2 to 6 of epoch 16 (warmed up, with a pause for tiered compilation in epoch 11).
+//   syncbn       ReplicaSyncBnNet (synchronized BatchNormalization), per-rank batch 16, 193 images (rank 0 joins the
+//                last step without samples), 3 epochs, validation; rank 0 writes syncbn.safetensors and syncbn-history.csv.
+//   plainbn      the same with ReplicaPlainBnNet (per-rank statistics): plainbn.safetensors, plainbn-history.csv.
+//   allocations-syncbn  the allocations probe on ReplicaSyncBnNet, with the stateful metrics.
+//   stateful     ReplicaMlp with precision, recall, F1 (macro and per class), AUC and mean IoU (counts summed over the
+//                ranks), as equivalence without sample weights; rank 0 writes stateful-history.csv.
+//   evaluate     Evaluate over the ranks: ReplicaMlp (seed 3) with the stateful metrics on the 37 weighted validation
+//                samples (rank 0 gets 18, rank 1 19); each rank writes evaluate-R.txt, one "name value" a line.
 if (args.Length != 2)
 {
-    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|mismatch DIRECTORY");
+    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|sources|stop|mismatch|allocations|syncbn|plainbn|allocations-syncbn|stateful|evaluate DIRECTORY");
     return 2;
 }
 string scenario = args[0], directory = args[1];
@@ -62,9 +70,10 @@ switch (scenario)
         Console.WriteLine($"rank {mpi.Rank} finished");
         break;
     }
-    case "allocations":
+    case "allocations" or "allocations-syncbn":
     {
-        var model = new ReplicaMlp(batchSize: 16, seed: 3);
+        Model model = scenario == "allocations" ? new ReplicaMlp(batchSize: 16, seed: 3) : new ReplicaSyncBnNet(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
+        var data = scenario == "allocations" ? train : ReplicaData.Images(193, 7);
         long before = 0, allocated = -1;
         var probe = new LambdaCallback
         {
@@ -76,8 +85,33 @@ switch (scenario)
                 if (batch == 5) allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             },
         };
-        model.Fit(train, 20, new Sgd(0.05, momentum: 0.9), verbose: 0, callbacks: [probe], distributed: mpi);
+        model.Fit(data, 20, new Sgd(0.05, momentum: 0.9), verbose: 0, callbacks: [probe], distributed: mpi);
         File.WriteAllText(Path.Combine(directory, $"allocated-{mpi.Rank}.txt"), allocated.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        break;
+    }
+    case "syncbn" or "plainbn":
+    {
+        Model model = scenario == "syncbn" ? new ReplicaSyncBnNet(batchSize: 16, seed: 3) : new ReplicaPlainBnNet(batchSize: 16, seed: 3);
+        model.Fit(ReplicaData.Images(193, 7), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.Images(37, 8), verbose: 0,
+            callbacks: [new CsvLogger(Path.Combine(directory, scenario + "-history.csv"))], distributed: mpi);
+        if (mpi.IsRoot) model.SaveWeights(Path.Combine(directory, scenario + ".safetensors"));
+        break;
+    }
+    case "stateful":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
+        model.Fit(train, 3, new Sgd(0.05, momentum: 0.9), validation: valid, verbose: 0,
+            callbacks: [new CsvLogger(Path.Combine(directory, "stateful-history.csv"))], distributed: mpi);
+        break;
+    }
+    case "evaluate":
+    {
+        // Weighted accuracy divides by the sample weights' sum, which the ranks must sum too.
+        var model = new ReplicaMlp(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics(), WeightedMetrics = [Metric.Accuracy] };
+        var result = model.Evaluate(ReplicaData.Weighted(valid), distributed: mpi);
+        var lines = new System.Collections.Generic.List<string> { "loss " + result.Loss.ToString("R", System.Globalization.CultureInfo.InvariantCulture) };
+        foreach (var (name, value) in result.Values) lines.Add(name + " " + value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        File.WriteAllLines(Path.Combine(directory, $"evaluate-{mpi.Rank}.txt"), lines);
         break;
     }
     case "sources":

@@ -98,19 +98,36 @@ public class ClassificationMetricsTrainingTests
     }
 
     [Fact]
-    public void DataParallelFitRefusesAStatefulMetricItCannotReduce()
+    public void DataParallelFitSumsStatefulMetricsAndRefusesOneThatCannot()
     {
         var (x, labels) = Blobs(16, 6, 3, 2);
-        var model = new TinySparseLogits(8, 3) { Metrics = [Metric.Accuracy, Metric.Auc()] };
+        var data = new Dataset(x, labels, [6], 1);
+        // One rank: the sums over ranks are the identity, so the values are those of the plain Fit
+        // (two ranks against one process: Kiln.Distributed.Tests).
+        var plain = new TinySparseLogits(8, 3) { Metrics = [Metric.Accuracy, Metric.Auc(), Metric.F1Score(), Metric.MeanIoU()] };
+        var ranked = new TinySparseLogits(8, 3) { Metrics = [Metric.Accuracy, Metric.Auc(), Metric.F1Score(), Metric.MeanIoU()] };
+        var expected = plain.Fit(data, 2, new Adam(0.05), validation: data, verbose: 0);
+        var actual = ranked.Fit(data, 2, new Adam(0.05), validation: data, verbose: 0, distributed: new OneRank());
+        Assert.Equal(expected.Names, actual.Names);
+        foreach (string name in expected.Names)
+            for (int epoch = 0; epoch < 2; epoch++)
+                Assert.Equal(expected[name][epoch], actual[name][epoch], 1e-6);
+
+        // A custom stateful metric without SumOverRanks would report each rank's shard: refused before training.
+        var model = new TinySparseLogits(8, 3) { Metrics = [Metric.Accuracy, new Seen()] };
         var before = model.Parameters.Span.ToArray();
-        var e = Assert.Throws<NotSupportedException>(() =>
-            model.Fit(new Dataset(x, labels, [6], 1), 1, new Adam(0.05), verbose: 0, distributed: new OneRank()));
-        Assert.Contains("'auc'", e.Message);
-        Assert.Contains("across ranks", e.Message);
+        var e = Assert.Throws<NotSupportedException>(() => model.Fit(data, 1, new Adam(0.05), verbose: 0, distributed: new OneRank()));
+        Assert.Contains("'seen'", e.Message);
+        Assert.Contains("cannot sum over ranks", e.Message);
         Assert.Equal(before, model.Parameters.Span.ToArray());
-        // Mean metrics are fine.
-        model.Metrics = [Metric.Accuracy];
-        model.Fit(new Dataset(x, labels, [6], 1), 1, new Adam(0.05), verbose: 0, distributed: new OneRank());
+    }
+
+    private sealed class Seen() : StatefulMetric("seen")
+    {
+        private double _count;
+        public override void Reset() => _count = 0;
+        public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) => _count += n;
+        public override double Result() => _count;
     }
 
     // A group of one process: every collective is the identity.

@@ -519,6 +519,14 @@ public class DiagnosticTests
         DiagnosticSeverity.Warning);
 
     [Fact]
+    public void SynchronizedBatchNormalizationThatIsFrozen() => AssertSingle("""
+        [Sequential(4, 4, 2)]
+        [BatchNormalization(Trainable = false, [|Synchronized = true|])]
+        public partial class M { }
+        """, "KILN0163", "BatchNormalization 'batch_normalization' has Synchronized = true but Trainable = false; a frozen BatchNormalization normalizes by its moving statistics in training too (Keras), so it has no batch statistics to synchronize across ranks; remove Synchronized, or unfreeze the layer",
+        DiagnosticSeverity.Warning);
+
+    [Fact]
     public void RegularizersOnEveryWeightedLayerAreClean()
     {
         foreach (string layer in new[] { "Dense(4, KernelL1 = 1e-5, KernelL2 = 1e-4, BiasL1 = 0, BiasL2 = 1e-3)", "Conv2D(2, 3, KernelL2 = 0.01)", "Conv2DTranspose(2, 2, Strides = 2, BiasL1 = 0.1)", "BatchNormalization(GammaL1 = 1e-4, GammaL2 = 1e-3, BetaL2 = 1e-2)" })

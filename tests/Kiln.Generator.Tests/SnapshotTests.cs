@@ -26,6 +26,7 @@ public class SnapshotTests
     [InlineData("tests/Kiln.EndToEnd.Tests/ChannelsFirstModels.cs")]
     [InlineData("tests/Kiln.EndToEnd.Tests/AugmentedCnnModel.cs")]
     [InlineData("tests/Kiln.EndToEnd.Tests/RegularizerModels.cs")]
+    [InlineData("tests/Kiln.Distributed.Worker/ReplicaModels.cs")]
     public void GeneratedCodeMatchesTheApprovedFiles(string modelFile)
     {
         string source = File.ReadAllText(RepositoryPath(modelFile));

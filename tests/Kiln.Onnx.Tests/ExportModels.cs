@@ -58,6 +58,18 @@ public partial class ImageSoftmaxOutput { }
 [Loss(Loss.MeanSquaredError, Output = "classes")]
 public partial class TwoImageOutputs { }
 
+// Synchronized BatchNormalization sums its statistics over ranks in data-parallel training only: at
+// inference, fused into the convolution or standalone, it exports as the plain layer.
+[Sequential(4, 4, 2)]
+[Conv2D(3, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization(Synchronized = true)]
+[Relu]
+[BatchNormalization(Synchronized = true, Name = "standalone")]
+[GlobalAveragePooling2D]
+[Dense(2, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class SynchronizedBatchNorm { }
+
 // Folding must leave a BatchNormalization alone when something else reads the convolution.
 [Sequential(4, 4, 2)]
 [Conv2D(3, 3, Padding = Padding.Same, Name = "shared")]

@@ -343,6 +343,11 @@ public static class Descriptors
         "{0} has {1} but Trainable = false; as in Keras, only trainable weights are regularized, so {1} adds nothing to the loss; remove it, or unfreeze the layer",
         Severity.Warning);
 
+    public static readonly DiagnosticDescriptor SynchronizedFrozenBatchNorm = new(
+        "KILN0163", "Synchronized BatchNormalization that is frozen",
+        "{0} has Synchronized = true but Trainable = false; a frozen BatchNormalization normalizes by its moving statistics in training too (Keras), so it has no batch statistics to synchronize across ranks; remove Synchronized, or unfreeze the layer",
+        Severity.Warning);
+
     public static readonly DiagnosticDescriptor NormalizationRegularizerWithoutWeight = new(
         "KILN0170", "Gamma or beta regularizer without that weight",
         "{0} has {1} but {3} = false, so the layer has no {2} to regularize and {1} does nothing; remove {1}, or drop {3} = false",
@@ -370,7 +375,7 @@ public static class Descriptors
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,
         KerasPositionalStrides, ArgumentTwice, AugmentationFactor, AugmentationMode, CropLargerThanInput, LooksChannelsFirst, ChannelsFirstNeedsImage,
         AugmentationNeedsImage, AugmentationAfterWeights, ContrastValueRange,
-        RegularizerFactor, BiasRegularizerWithoutBias, RegularizerOnFrozenLayer,
+        RegularizerFactor, BiasRegularizerWithoutBias, RegularizerOnFrozenLayer, SynchronizedFrozenBatchNorm,
         NormalizationRegularizerWithoutWeight,
         LossNeedsFlatOutput, LossOutputMismatch, ProbabilitiesWithFromLogits, LogitsWithoutFromLogits,
         LabelSmoothingRange, LabelSmoothingOnRegression,

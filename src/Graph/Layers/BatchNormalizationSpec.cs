@@ -6,9 +6,12 @@ namespace Kiln.Graph;
 /// <summary>
 /// <c>[BatchNormalization]</c> over the last axis. Keras defaults: momentum 0.99, epsilon 1e-3;
 /// batch statistics (biased variance) in training, moving statistics in inference.
+/// <see cref="Synchronized"/> is Keras 3's <c>synchronized=True</c>: in a data-parallel Fit the
+/// batch statistics are those of the global batch, summed over the ranks (docs/distributed.md);
+/// anywhere else it is the same layer.
 /// </summary>
 public sealed record BatchNormalizationSpec(double Momentum = BatchNormalizationSpec.DefaultMomentum, double Epsilon = BatchNormalizationSpec.DefaultEpsilon,
-    bool Center = true, bool Scale = true) : LayerSpec
+    bool Center = true, bool Scale = true, bool Synchronized = false) : LayerSpec
 {
     public const double DefaultMomentum = 0.99;
     public const double DefaultEpsilon = 1e-3;
@@ -24,7 +27,8 @@ public sealed record BatchNormalizationSpec(double Momentum = BatchNormalization
         a.Double(nameof(Momentum), "Momentum", DefaultMomentum),
         a.Double(nameof(Epsilon), "Epsilon", DefaultEpsilon),
         a.Bool(nameof(Center), "Center", true),
-        a.Bool(nameof(Scale), "Scale", true))
+        a.Bool(nameof(Scale), "Scale", true),
+        a.Bool(nameof(Synchronized), "Synchronized", false))
     {
         Regularizers = BatchNormRegularizerSpec.Read(a),
     };
@@ -38,6 +42,9 @@ public sealed record BatchNormalizationSpec(double Momentum = BatchNormalization
             return c.Fail(Descriptors.BatchNormArgument, LocationOf(nameof(Epsilon)), c.Label, "Epsilon", Epsilon.ToString("G", CultureInfo.InvariantCulture),
                 "it keeps the division finite and must be positive (Keras' default is 0.001)");
         if (!Regularizers.Check(c, Center, Scale)) return null;
+        // A frozen BN normalizes by its moving statistics in training too: there are no batch statistics to sum over ranks.
+        if (Synchronized && !Trainable)
+            c.Report(Descriptors.SynchronizedFrozenBatchNorm, LocationOf(nameof(Synchronized)), c.Label);
         int channels = c.Input.Last;
         var weights = new List<WeightSpec>();
         if (Scale) weights.Add(Regularizers.Gamma(new WeightSpec("gamma", new Shape(channels), true, Initializer.Ones)));

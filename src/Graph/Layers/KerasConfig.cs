@@ -49,6 +49,7 @@ public static class KerasConfig
                 Add("epsilon", b.Epsilon);
                 Add("center", b.Center);
                 Add("scale", b.Scale);
+                Add("synchronized", b.Synchronized);
                 if (b.Regularizers.GammaL1 != 0 || b.Regularizers.GammaL2 != 0)
                 {
                     Add("gamma_regularizer_l1", b.Regularizers.GammaL1);

@@ -152,6 +152,16 @@ public sealed class BatchNormalizationAttribute : LayerAttribute
     /// <summary>Learn a scale (gamma).</summary>
     public bool Scale { get; set; } = true;
 
+    /// <summary>
+    /// Keras 3's <c>synchronized=True</c> (formerly <c>SyncBatchNormalization</c>): in a data-parallel
+    /// <c>Fit(..., distributed:)</c>, training normalizes by the statistics of the global batch, summed
+    /// over the ranks, rather than by each rank's own samples, and the backward pass sums its
+    /// per-channel gradient terms over the ranks too, so N ranks of batch b train as one process of
+    /// batch N·b. Without ranks (one process, Predict, Evaluate) it is the same as a plain
+    /// BatchNormalization. Costs three small allreduces per layer and step (docs/distributed.md).
+    /// </summary>
+    public bool Synchronized { get; set; }
+
     /// <summary>Keras' <c>gamma_regularizer=L1(l1)</c>: l1·Σ|gamma| joins the loss each batch (0, the default: none). With <see cref="GammaL2"/>, Keras' <c>L1L2</c>.</summary>
     public double GammaL1 { get; set; }
 

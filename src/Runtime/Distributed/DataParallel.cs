@@ -21,11 +21,39 @@ internal sealed class DataParallel
 
     /// <param name="communicator">The ranks' collectives.</param>
     /// <param name="statistics">The loss, the per-output losses and the metrics: the values reduced with each step.</param>
-    public DataParallel(ICommunicator communicator, int statistics)
+    /// <param name="model">The model trained: its synchronized BatchNormalization layers get a <see cref="BatchNorm"/> synchronizer.</param>
+    public DataParallel(ICommunicator communicator, int statistics, Model? model = null)
     {
         _communicator = communicator;
         _stats = new double[statistics];
-        _evaluation = new double[statistics + 1];
+        _evaluation = new double[statistics + 2];
+        int channels = model is null ? 0 : SynchronizedChannels(model);
+        if (channels > 0)
+        {
+            BatchNorm = new BatchNormSynchronizer(communicator, channels);
+            StandInFeatures = new float[model!.InputSize];
+            StandInTargets = new float[model.TargetSize];
+        }
+    }
+
+    /// <summary>The synchronizer of the model's <c>[BatchNormalization(Synchronized = true)]</c> layers; null when it has none.</summary>
+    public BatchNormSynchronizer? BatchNorm { get; }
+
+    /// <summary>The sample of zeros a rank without samples runs a step on, when synchronized BatchNormalization needs it to take part.</summary>
+    public float[] StandInFeatures { get; } = [];
+
+    /// <summary>Its targets (zeros: class 0 for sparse labels).</summary>
+    public float[] StandInTargets { get; } = [];
+
+    /// <summary>The widest synchronized BatchNormalization layer's channels (its Keras config says <c>"synchronized": true</c>); 0 for none.</summary>
+    private static int SynchronizedChannels(Model model)
+    {
+        int widest = 0;
+        var layers = model.Layers;
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].Config is { } config && config.TryGetValue("synchronized", out var value) && value is true)
+                widest = Math.Max(widest, layers[i].OutputShape[^1]);
+        return widest;
     }
 
     public int Rank => _communicator.Rank;
@@ -77,16 +105,37 @@ internal sealed class DataParallel
         _communicator.AllReduceSum(gradients);
     }
 
-    /// <summary>Sums an evaluation's loss, per-output sums and metric sums (<paramref name="values"/>, loss in <paramref name="lossSum"/>) and its sample count over the ranks.</summary>
-    public void ReduceEvaluation(Span<double> values, ref double lossSum, ref long count)
+    /// <summary>
+    /// Before a step's metric updates: ranks other than 0 clear their stateful metrics, so that after
+    /// <see cref="SumMetricStates"/> every rank holds rank 0's running counts plus this step's counts
+    /// of every rank: the global state, counted once.
+    /// </summary>
+    public void StartMetricStep(Metric[] metrics)
     {
-        var all = _evaluation.AsSpan(0, values.Length + 1);
+        if (IsRoot) return;
+        for (int i = 0; i < metrics.Length; i++)
+            if (metrics[i].IsStateful) metrics[i].ResetState();
+    }
+
+    /// <summary>Sums each stateful metric's state over the ranks (after a step, or after a validation pass's batches).</summary>
+    public void SumMetricStates(Metric[] metrics)
+    {
+        for (int i = 0; i < metrics.Length; i++)
+            if (metrics[i].IsStateful) metrics[i].StateSumOverRanks(_communicator);
+    }
+
+    /// <summary>Sums an evaluation's loss, per-output sums and metric sums (<paramref name="values"/>, loss in <paramref name="lossSum"/>), its sample-weight total (weighted metrics divide by it) and its sample count over the ranks.</summary>
+    public void ReduceEvaluation(Span<double> values, ref double lossSum, ref double weightTotal, ref long count)
+    {
+        var all = _evaluation.AsSpan(0, values.Length + 2);
         values.CopyTo(all);
         all[0] = lossSum;
+        all[^2] = weightTotal;
         all[^1] = count;
         _communicator.AllReduceSum(all);
         all[..values.Length].CopyTo(values);
         lossSum = all[0];
+        weightTotal = all[^2];
         count = (long)all[^1];
     }
 

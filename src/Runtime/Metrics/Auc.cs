@@ -64,6 +64,15 @@ internal sealed class AucMetric : StatefulMetric
         Array.Clear(_negatives);
     }
 
+    public override bool CanSumOverRanks => true;
+
+    // The per-threshold counts; the cumulative _tp and _fp are derived from them when the result is read.
+    public override void SumOverRanks(ICommunicator communicator)
+    {
+        communicator.AllReduceSum(_positives);
+        communicator.AllReduceSum(_negatives);
+    }
+
     public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
     {
         var layout = _layout ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.");

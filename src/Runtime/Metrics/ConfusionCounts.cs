@@ -70,6 +70,21 @@ internal sealed class MeanIoUMetric : StatefulMetric
 
     public override void Reset() => _counts?.Reset();
 
+    public override bool CanSumOverRanks => true;
+
+    // The counts as doubles for the allreduce (exact below 2^53), allocated on the first call.
+    private double[]? _sums;
+
+    public override void SumOverRanks(ICommunicator communicator)
+    {
+        if (_counts is null) return;
+        long[] counts = _counts.Counts;
+        var sums = _sums ??= new double[counts.Length];
+        for (int i = 0; i < counts.Length; i++) sums[i] = counts[i];
+        communicator.AllReduceSum(sums);
+        for (int i = 0; i < counts.Length; i++) counts[i] = (long)sums[i];
+    }
+
     public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) =>
         (_counts ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.")).Update(outputs, targets, n);
 

@@ -55,6 +55,16 @@ internal sealed class FBetaScoreMetric : StatefulMetric
         Array.Clear(_support);
     }
 
+    public override bool CanSumOverRanks => true;
+
+    public override void SumOverRanks(ICommunicator communicator)
+    {
+        communicator.AllReduceSum(_truePositives);
+        communicator.AllReduceSum(_falsePositives);
+        communicator.AllReduceSum(_falseNegatives);
+        communicator.AllReduceSum(_support);
+    }
+
     public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
     {
         var layout = _layout ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.");

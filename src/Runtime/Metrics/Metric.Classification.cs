@@ -93,6 +93,13 @@ internal sealed class ClassColumnMetric(Metric owner, int c) : Metric(owner.Name
 
     internal override double StateResult() => owner.ClassResult(c);
 
+    internal override bool SumsOverRanks => owner.SumsOverRanks;
+
+    internal override void StateSumOverRanks(ICommunicator communicator)
+    {
+        if (c == 0) owner.StateSumOverRanks(communicator);
+    }
+
     // Model.Resolve re-resolves the owner (from column 0) instead: the columns of one model share its counts.
     internal override Metric Resolve(ModelDescription model) =>
         throw new InvalidOperationException("A per-class column is resolved through the metric it belongs to.");

@@ -83,6 +83,12 @@ public abstract partial class Metric
     /// <summary>A stateful metric's value over the batches since <see cref="ResetState"/>.</summary>
     internal virtual double StateResult() => throw new InvalidOperationException($"{Name} is a summed metric; its value is its sum over the samples seen.");
 
+    /// <summary>Whether a data-parallel Fit can sum the metric's state over the ranks: always for a summed metric, which has none.</summary>
+    internal virtual bool SumsOverRanks => !IsStateful;
+
+    /// <summary>Sums a stateful metric's state over the ranks (<see cref="StatefulMetric.SumOverRanks"/>); nothing for a summed one.</summary>
+    internal virtual void StateSumOverRanks(ICommunicator communicator) { }
+
     /// <summary>How many per-class values a resolved metric reports (F1 with no averaging), each as its own column; 0 for one value.</summary>
     internal virtual int ClassColumns => 0;
 

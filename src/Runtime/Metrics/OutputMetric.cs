@@ -52,6 +52,10 @@ internal sealed class OutputMetric : Metric
 
     internal override double StateResult() => _inner.StateResult();
 
+    internal override bool SumsOverRanks => _inner.SumsOverRanks;
+
+    internal override void StateSumOverRanks(ICommunicator communicator) => _inner.StateSumOverRanks(communicator);
+
     internal override int ClassColumns => _inner.ClassColumns;
 
     internal override double ClassResult(int c) => _inner.ClassResult(c);

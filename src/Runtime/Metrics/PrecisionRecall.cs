@@ -50,6 +50,15 @@ internal sealed class PrecisionRecallMetric : StatefulMetric
 
     public override void Reset() => _truePositives = _falsePositives = _falseNegatives = 0;
 
+    public override bool CanSumOverRanks => true;
+
+    public override void SumOverRanks(ICommunicator communicator)
+    {
+        Span<double> counts = [_truePositives, _falsePositives, _falseNegatives];
+        communicator.AllReduceSum(counts);
+        (_truePositives, _falsePositives, _falseNegatives) = (counts[0], counts[1], counts[2]);
+    }
+
     public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
     {
         var layout = _layout ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.");

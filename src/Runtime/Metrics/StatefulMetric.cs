@@ -41,6 +41,28 @@ public abstract class StatefulMetric : Metric
     internal sealed override double StateResult() => Result();
 
     /// <summary>
+    /// Whether <see cref="SumOverRanks"/> is implemented: a data-parallel Fit refuses a stateful
+    /// metric that returns false (the default), since each rank would report its own shard. All of
+    /// Kiln's metrics return true.
+    /// </summary>
+    public virtual bool CanSumOverRanks => false;
+
+    /// <summary>
+    /// Replaces the state, on every rank, by its elementwise sum over the ranks of a data-parallel
+    /// Fit (<see cref="ICommunicator.AllReduceSum(Span{double})"/> on each count), so that
+    /// <see cref="Result"/> is over all ranks' samples. Fit calls it after every training step (the
+    /// state of ranks other than 0 then holds only that step's counts: see docs/distributed.md) and
+    /// once after validation. The state must be sums over samples (counts, thresholded true and false
+    /// positives), and this must not allocate after its first call.
+    /// </summary>
+    public virtual void SumOverRanks(ICommunicator communicator) =>
+        throw new NotSupportedException($"{Name} does not sum its state over ranks; override CanSumOverRanks and SumOverRanks.");
+
+    internal sealed override bool SumsOverRanks => CanSumOverRanks;
+
+    internal sealed override void StateSumOverRanks(ICommunicator communicator) => SumOverRanks(communicator);
+
+    /// <summary>
     /// A stateful metric holds its counts, so one instance cannot serve two models: resolving
     /// builds a fresh one, with its state sized for <paramref name="model"/>.
     /// </summary>

@@ -203,12 +203,13 @@ public abstract partial class Model
         int verbose, TextWriter? output, ICallback[] hooks, int initialEpoch, string? resumeFrom, ClassWeights? classWeights, ICommunicator? distributed = null)
     {
         var metrics = AllMetrics;
-        // A stateful metric (precision, AUC, mean IoU) keeps counts on each rank that nothing sums
-        // across ranks yet, so every rank would report its own shard: refuse rather than mislead.
+        // A stateful metric (precision, AUC, mean IoU) keeps counts that Fit sums over the ranks; one
+        // that cannot (a custom metric without SumOverRanks) would report its own shard on each rank:
+        // refuse rather than mislead.
         if (distributed is not null)
             foreach (var metric in metrics)
-                if (metric.IsStateful)
-                    throw new NotSupportedException($"{Description.Name}: the metric '{metric.Name}' keeps counts (Keras' update_state/result) that data-parallel training does not yet reduce across ranks; train with mean metrics such as accuracy, and compute '{metric.Name}' with Evaluate on one rank.");
+                if (!metric.SumsOverRanks)
+                    throw new NotSupportedException($"{Description.Name}: the metric '{metric.Name}' keeps state (Keras' update_state/result) that it cannot sum over ranks, so each rank would report its own shard; implement StatefulMetric.CanSumOverRanks and SumOverRanks, or compute '{metric.Name}' with Evaluate on one rank.");
                 else if (metric.IsWeighted)
                     throw new NotSupportedException($"{Description.Name}: the weighted metric '{metric.Name}' divides by the sum of the sample weights, which data-parallel training does not yet reduce across ranks; train with WeightedMetrics empty, and compute it with Evaluate on one rank.");
         // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
@@ -242,7 +243,7 @@ public abstract partial class Model
         }
         else history = new History(epochNames, Math.Max(epochs - initialEpoch, 0));
 
-        var replicas = distributed is null ? null : new DataParallel(distributed, batchNames.Length);
+        var replicas = distributed is null ? null : new DataParallel(distributed, batchNames.Length, this);
         hooks = CallbacksOnRank(hooks, replicas);
         TextWriter writer = output ?? Console.Out;
         TrainingProgress? progress = replicas is { IsRoot: false } ? null : verbose switch
@@ -326,7 +327,8 @@ public abstract partial class Model
 
                     lossSum += (double)loss * n;
                     seen += n;
-                    weightTotal += WeightedMetric.WeightTotal(weights, n);
+                    // With ranks n counts every rank's samples but weights holds this rank's; weighted metrics are refused there.
+                    if (replicas is null) weightTotal += WeightedMetric.WeightTotal(weights, n);
                     running[0] = lossSum / seen;
                     for (int i = 0; i < k; i++) running[1 + i] = metricSums[i] / seen;
                     for (int i = 0; i < m; i++) running[1 + k + i] = MetricMean(metrics[i], metricSums[k + i], seen, weightTotal);
@@ -523,7 +525,8 @@ public abstract partial class Model
             count += n;
             b++;
         }
-        _replicas?.ReduceEvaluation(values, ref lossSum, ref count);
+        _replicas?.ReduceEvaluation(values, ref lossSum, ref weightTotal, ref count);
+        _replicas?.SumMetricStates(metrics);
         if (count == 0)
             throw new InvalidOperationException($"The {what} source gave no batches: it is empty.");
         values[0] = lossSum;

@@ -244,7 +244,7 @@ ________________________________________________________________________________
             summary: Summary,
             layers: new global::Kiln.LayerInfo[]
             {
-                new("batch_normalization", "BatchNormalization", new[] { 64, 64, 3 }, 12, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true }),
+                new("batch_normalization", "BatchNormalization", new[] { 64, 64, 3 }, 12, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true, ["synchronized"] = false }),
                 new("conv2d", "Conv2D", new[] { 64, 64, 20 }, 260, new[] { "batch_normalization" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 20, ["kernel_size"] = new[] { 2, 2 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "relu", ["use_bias"] = true }),
                 new("max_pooling2d", "MaxPooling2D", new[] { 32, 32, 20 }, 0, new[] { "conv2d" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["pool_size"] = new[] { 2, 2 }, ["strides"] = new[] { 2, 2 }, ["padding"] = "valid" }),
                 new("conv2d_1", "Conv2D", new[] { 32, 32, 20 }, 1620, new[] { "max_pooling2d" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 20, ["kernel_size"] = new[] { 2, 2 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "relu", ["use_bias"] = true }),

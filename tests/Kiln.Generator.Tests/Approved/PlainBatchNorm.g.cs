@@ -150,11 +150,11 @@ ________________________________________________________________________________
             layers: new global::Kiln.LayerInfo[]
             {
                 new("conv2d", "Conv2D", new[] { 4, 4, 2 }, 18, new[] { "input" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["filters"] = 2, ["kernel_size"] = new[] { 3, 3 }, ["strides"] = new[] { 1, 1 }, ["padding"] = "same", ["activation"] = "linear", ["use_bias"] = false }),
-                new("batch_normalization", "BatchNormalization", new[] { 4, 4, 2 }, 8, new[] { "conv2d" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true }),
+                new("batch_normalization", "BatchNormalization", new[] { 4, 4, 2 }, 8, new[] { "conv2d" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true, ["synchronized"] = false }),
                 new("activation", "Activation", new[] { 4, 4, 2 }, 0, new[] { "batch_normalization" }, "k0", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["activation"] = "tanh" }),
                 new("flatten", "Flatten", new[] { 32 }, 0, new[] { "activation" }, "view"),
                 new("dense", "Dense", new[] { 3 }, 99, new[] { "flatten" }, "k1", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "tanh", ["use_bias"] = true }),
-                new("batch_normalization_1", "BatchNormalization", new[] { 3 }, 12, new[] { "dense" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true }),
+                new("batch_normalization_1", "BatchNormalization", new[] { 3 }, 12, new[] { "dense" }, "k2", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["axis"] = -1, ["momentum"] = 0.99, ["epsilon"] = 0.001, ["center"] = true, ["scale"] = true, ["synchronized"] = false }),
                 new("dense_1", "Dense", new[] { 3 }, 12, new[] { "batch_normalization_1" }, "k3", Config: new global::System.Collections.Generic.Dictionary<string, object> { ["units"] = 3, ["activation"] = "softmax", ["use_bias"] = true }),
             });
 

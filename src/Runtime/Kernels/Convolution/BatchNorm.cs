@@ -21,7 +21,18 @@ public static unsafe class BatchNorm
     public static void ForwardTraining<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
         Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon, TAct activation)
         where TAct : struct, IActivation =>
-        ForwardTraining(x, y, gamma, beta, movingMean, movingVariance, saved, rows, channels, momentum, epsilon, default, activation);
+        ForwardTraining(x, y, gamma, beta, movingMean, movingVariance, saved, rows, channels, momentum, epsilon, default, activation, null);
+
+    /// <summary>
+    /// As above, synchronized (<c>[BatchNormalization(Synchronized = true)]</c>): with a
+    /// <paramref name="synchronizer"/>, the mean and variance are those of the global batch, summed
+    /// over the ranks between the statistics passes and the normalizing pass; null is plain batch normalization.
+    /// </summary>
+    public static void ForwardTraining<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon, TAct activation,
+        BatchNormSynchronizer? synchronizer)
+        where TAct : struct, IActivation =>
+        ForwardTraining(x, y, gamma, beta, movingMean, movingVariance, saved, rows, channels, momentum, epsilon, default, activation, synchronizer);
 
     /// <summary>
     /// As above, with a residual added before the activation: y = act(BN(x) + residual), a
@@ -31,6 +42,13 @@ public static unsafe class BatchNorm
     public static void ForwardTraining<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
         Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon,
         ReadOnlySpan<float> residual, TAct activation)
+        where TAct : struct, IActivation =>
+        ForwardTraining(x, y, gamma, beta, movingMean, movingVariance, saved, rows, channels, momentum, epsilon, residual, activation, null);
+
+    /// <summary>As above with a residual, synchronized over the ranks when <paramref name="synchronizer"/> is not null.</summary>
+    public static void ForwardTraining<TAct>(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon,
+        ReadOnlySpan<float> residual, TAct activation, BatchNormSynchronizer? synchronizer)
         where TAct : struct, IActivation
     {
         CheckShape(rows, channels);
@@ -51,14 +69,21 @@ public static unsafe class BatchNorm
             float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)blocks * channels);
             float* mean = ps, invStd = ps + channels;
             Run(Phase.Sum, px, null, null, null, null, partials, rows, channels, blocks, default(Identity));
-            ChannelSums.Reduce(partials, blocks, channels, mean);
-            for (int j = 0; j < channels; j++) mean[j] = (float)((double)mean[j] / rows);
-            // Two passes (deviations from the mean) rather than E[x²] − E[x]², which cancels badly.
+            double count = rows;
+            if (synchronizer is null)
+            {
+                ChannelSums.Reduce(partials, blocks, channels, mean);
+                for (int j = 0; j < channels; j++) mean[j] = (float)((double)mean[j] / rows);
+            }
+            else count = synchronizer.Mean(partials, blocks, channels, rows, mean);
+            // Two passes (deviations from the mean) rather than E[x²] − E[x]², which cancels badly;
+            // synchronized, the deviations are from the global mean and their sums are added over the ranks.
             Run(Phase.SquaredDeviation, px, null, mean, null, null, partials, rows, channels, blocks, default(Identity));
-            ChannelSums.Reduce(partials, blocks, channels, invStd);
+            if (synchronizer is null) ChannelSums.Reduce(partials, blocks, channels, invStd);
+            else synchronizer.Sum(partials, blocks, channels, 1, invStd, weighted: false);
             for (int j = 0; j < channels; j++)
             {
-                float variance = (float)((double)invStd[j] / rows);
+                float variance = (float)((double)invStd[j] / count);
                 movingMean[j] = movingMean[j] * momentum + mean[j] * (1f - momentum);
                 movingVariance[j] = movingVariance[j] * momentum + variance * (1f - momentum);
                 invStd[j] = 1f / MathF.Sqrt(variance + epsilon);
@@ -96,7 +121,18 @@ public static unsafe class BatchNorm
     /// dx = gamma/σ·(dz − mean(dz) − x̂·mean(dz·x̂)) (overwritten; may be dy's memory; empty = skip).
     /// </summary>
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, ReadOnlySpan<float> gamma, ReadOnlySpan<float> saved,
-        Span<float> dGamma, Span<float> dBeta, Span<float> dx, int rows, int channels, TAct activation) where TAct : struct, IActivation
+        Span<float> dGamma, Span<float> dBeta, Span<float> dx, int rows, int channels, TAct activation) where TAct : struct, IActivation =>
+        Backward(x, y, dy, gamma, saved, dGamma, dBeta, dx, rows, channels, activation, null);
+
+    /// <summary>
+    /// As above, synchronized when <paramref name="synchronizer"/> is not null: dGamma and dBeta stay
+    /// this rank's sums (the gradient allreduce adds them), while the mean(dz) and mean(dz·x̂) of dx
+    /// are over the global batch, each rank's sums weighted by its share of the samples, so dx is
+    /// what one process computes for these rows.
+    /// </summary>
+    public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy, ReadOnlySpan<float> gamma, ReadOnlySpan<float> saved,
+        Span<float> dGamma, Span<float> dBeta, Span<float> dx, int rows, int channels, TAct activation, BatchNormSynchronizer? synchronizer)
+        where TAct : struct, IActivation
     {
         CheckShape(rows, channels);
         Activations.CheckShape(x.Length, rows, channels, nameof(x));
@@ -126,6 +162,8 @@ public static unsafe class BatchNorm
             if (!dBeta.IsEmpty) new Span<float>(sums, channels).CopyTo(dBeta);
             if (!dGamma.IsEmpty) new Span<float>(sums + channels, channels).CopyTo(dGamma);
             if (dx.IsEmpty) return;
+            // The global batch's Σ dz and Σ dz·x̂, in this rank's scale (its dz is the gradient of its own mean loss).
+            if (synchronizer is not null) synchronizer.Sum(partials, blocks, channels, 2, sums, weighted: true);
             // dx = k·(dz − a − x̂·b) with k = gamma/σ, a = mean dz, b = mean dz·x̂.
             float* k = sums + 2 * channels;
             for (int j = 0; j < channels; j++)

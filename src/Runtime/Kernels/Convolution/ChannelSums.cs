@@ -50,6 +50,17 @@ internal static unsafe class ChannelSums
         }
     }
 
+    /// <summary>sums[j] = Σ_b partials[b, j], in block order, kept in double (synchronized batch normalization adds them over ranks).</summary>
+    internal static void Reduce(float* partials, int blocks, int channels, double* sums)
+    {
+        for (int j = 0; j < channels; j++)
+        {
+            double s = 0;
+            for (int b = 0; b < blocks; b++) s += partials[(nint)b * channels + j];
+            sums[j] = s;
+        }
+    }
+
     private sealed class ActJob<TAct> : ParallelJob where TAct : struct, IActivation
     {
         [ThreadStatic] private static ActJob<TAct>? t_instance;
