@@ -16,13 +16,13 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,conv,resnet,convlayers]
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers]
 //   (--quick: 3 runs; peak and convlayers are not in the default set; peak measures 1 and 2 threads whatever --threads says)
 
 int threads = 2;
 int runs = 7;
 bool quick = false;
-string only = "mlp,conv,resnet";
+string only = "mlp,sgemm,conv,resnet";
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -32,7 +32,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,conv,resnet,convlayers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers]");
             return 2;
     }
 }
@@ -57,6 +57,9 @@ if (groups.Contains("mlp"))
     Bench.Train(batch: 32, runs);
     Bench.Train(batch: 256, runs);
     Bench.Inference(runs);
+}
+if (groups.Contains("sgemm"))
+{
     Bench.Sgemm(size: 1024, runs);
     Bench.Sgemm(size: 2048, runs);
 }

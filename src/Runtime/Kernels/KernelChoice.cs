@@ -20,8 +20,16 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
     /// </summary>
     public const string EnvironmentVariable = "KILN_SIMD";
 
-    /// <summary>This machine's choice, made once (honouring <see cref="EnvironmentVariable"/>).</summary>
-    public static KernelChoice Current { get; } = For(CpuProfile.Current, Environment.GetEnvironmentVariable(EnvironmentVariable));
+    /// <summary>
+    /// Overrides the GEMM cache blocks for every process that reads it: <c>KC,MC,NC</c> (e.g.
+    /// <c>256,192,2048</c>), for tuning on a new machine without a rebuild. KC must be a multiple of 8,
+    /// MC of 24 (both micro-kernels' rows), NC of 32 (both micro-kernels' columns).
+    /// </summary>
+    public const string BlockingVariable = "KILN_GEMM_BLOCKING";
+
+    /// <summary>This machine's choice, made once (honouring <see cref="EnvironmentVariable"/> and <see cref="BlockingVariable"/>).</summary>
+    public static KernelChoice Current { get; } = For(CpuProfile.Current, Environment.GetEnvironmentVariable(EnvironmentVariable),
+        Environment.GetEnvironmentVariable(BlockingVariable));
 
     /// <summary>GEMM micro-kernel rows for this width (the scalar loop has no tile).</summary>
     public int MR => VectorBits switch { 512 => MicroKernel512.MR, 256 => MicroKernel256.MR, _ => 1 };
@@ -29,11 +37,37 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
     /// <summary>GEMM micro-kernel columns for this width.</summary>
     public int NR => VectorBits switch { 512 => MicroKernel512.NR, 256 => MicroKernel256.NR, _ => 1 };
 
-    /// <summary>The choice for <paramref name="cpu"/>; <paramref name="forced"/> is <see cref="EnvironmentVariable"/>'s value, if any.</summary>
-    /// <exception cref="ArgumentException"><paramref name="forced"/> is not a known path, or names one the processor cannot run.</exception>
-    public static KernelChoice For(CpuProfile cpu, string? forced = null)
+    /// <summary>
+    /// The choice for <paramref name="cpu"/>; <paramref name="forced"/> and <paramref name="blocks"/> are
+    /// <see cref="EnvironmentVariable"/>'s and <see cref="BlockingVariable"/>'s values, if any.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="forced"/> is not a known path or names one the processor cannot run, or
+    /// <paramref name="blocks"/> is not three valid block sizes.
+    /// </exception>
+    public static KernelChoice For(CpuProfile cpu, string? forced = null, string? blocks = null)
     {
         ArgumentNullException.ThrowIfNull(cpu);
+        var choice = ForPath(cpu, forced);
+        if (string.IsNullOrWhiteSpace(blocks)) return choice;
+        return choice with { Blocking = ParseBlocking(blocks), Reason = choice.Reason + $"; blocks from {BlockingVariable}" };
+    }
+
+    internal static GemmBlocking ParseBlocking(string text)
+    {
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var v = new int[3];
+        bool ok = parts.Length == 3;
+        for (int i = 0; ok && i < 3; i++)
+            ok = int.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out v[i]);
+        if (!ok || v[0] < 8 || v[0] % 8 != 0 || v[0] > 4096 || v[1] < 24 || v[1] % 24 != 0 || v[1] > 9600
+            || v[2] < GemmScratch.MaxNR || v[2] % GemmScratch.MaxNR != 0 || v[2] > 65536)
+            throw new ArgumentException($"{BlockingVariable}='{text}' is not KC,MC,NC with KC a multiple of 8 (8–4096), MC of 24 (24–9600) and NC of 32 (32–65536)", nameof(text));
+        return new GemmBlocking(v[0], v[1], v[2]);
+    }
+
+    private static KernelChoice ForPath(CpuProfile cpu, string? forced)
+    {
         GemmBlocking blocking = GemmBlocking.For(cpu.Caches);
         bool can256 = cpu.Avx2 && cpu.Fma;
         if (!string.IsNullOrWhiteSpace(forced))

@@ -107,6 +107,21 @@ public class KernelChoiceTests
     }
 
     [Fact]
+    public void TheBlockingVariableOverridesTheBlocksAndRejectsBadOnes()
+    {
+        var choice = KernelChoice.For(EmeraldRapids, null, " 320, 240 ,4096");
+        Assert.Equal(new GemmBlocking(320, 240, 4096), choice.Blocking);
+        Assert.Equal(512, choice.VectorBits);
+        Assert.EndsWith("blocks from KILN_GEMM_BLOCKING", choice.Reason);
+        Assert.Equal(KernelChoice.For(EmeraldRapids).Blocking, KernelChoice.For(EmeraldRapids, null, "").Blocking);
+        foreach (string bad in new[] { "256,192", "256,190,2048", "250,192,2048", "256,192,2000", "256,192,2048,1", "-8,24,32", "a,b,c", "0,0,0" })
+        {
+            var ex = Assert.Throws<ArgumentException>(() => KernelChoice.For(EmeraldRapids, null, bad));
+            Assert.Contains($"KILN_GEMM_BLOCKING='{bad}'", ex.Message);
+        }
+    }
+
+    [Fact]
     public void CpuidSignaturesDecodeToTheManualsFamilyAndModel()
     {
         Assert.Equal((6, 85), CpuProfile.DecodeSignature(0x00050654));   // Skylake-SP
