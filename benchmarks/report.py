@@ -9,11 +9,35 @@ import sys
 meta_path, results_path = sys.argv[1], sys.argv[2]
 meta = dict(line.rstrip("\n").split("=", 1) for line in open(meta_path) if "=" in line)
 rows = [json.loads(line) for line in open(results_path) if line.strip()]
-by = {(r["impl"], r["config"], r.get("work", r.get("kind"))): r for r in rows}
+by = {}
+tried = {}  # (impl, config, work) -> every row measured for it (PyTorch: one per OpenBLAS core type)
+for r in rows:
+    key = (r["impl"], r.get("config", "?"), r.get("work", r.get("kind")))
+    tried.setdefault(key, []).append(r)
+    by[key] = r
+
+
+def higher_is_better(work):
+    return not work.startswith("infer")
 
 
 def get(impl, config, work):
-    return by.get((impl, config, work))
+    """The row for one side, configuration and work; where several core types were tried, the fastest."""
+    rs = tried.get((impl, config, work))
+    if not rs:
+        return None
+    if len(rs) == 1 or "kind" in rs[0]:
+        return rs[0]
+    metric = next(m for m in ("samples_per_s", "gflops", "us_per_call") if m in rs[0])
+    return (max if metric != "us_per_call" else min)(rs, key=lambda r: r[metric])
+
+
+# The fp32 FMA peak measured in the same run (register-only loop; Kiln.Benchmarks --only peak), per
+# thread count: the faster vector width, at the start of the run ("peak") and at its end ("peak_end").
+def peak(threads, config="peak"):
+    vals = [r["gflops"] for (i, c, w), rs in tried.items() for r in rs
+            if i == "kiln" and c == config and w.startswith("fma_peak_") and w.endswith(f"_t{threads}")]
+    return max(vals) if vals else None
 
 
 # (work key, label, metric, unit, higher is better)
@@ -22,6 +46,7 @@ WORK = [
     ("train_b256", "MLP train step, batch 256", "samples_per_s", "samples/s", True),
     ("infer_b1", "MLP inference, batch 1", "us_per_call", "µs/call", False),
     ("sgemm_1024", "sgemm 1024³", "gflops", "GFLOP/s", True),
+    ("sgemm_2048", "sgemm 2048³", "gflops", "GFLOP/s", True),
     ("fashion_cnn_b64", "Fashion CNN train step, batch 64, Adam", "samples_per_s", "samples/s", True),
     ("cifar_b64", "CIFAR net train step, batch 64, Adam", "samples_per_s", "samples/s", True),
     ("fashion_resnet_b128", "Fashion-MNIST ResNet train step, batch 128, Adam", "samples_per_s", "samples/s", True),
@@ -38,18 +63,22 @@ PYTORCH_WORK = {
 TRAIN = ("train_b32", "train_b256", "fashion_cnn_b64", "cifar_b64", "fashion_resnet_b128")
 
 
-def cell(r, metric, unit):
+def cell(r, metric, unit, threads=None):
     if r is None:
         return "—"
     v = r[metric]
     text = f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
     text += f" {unit}"
+    p = peak(threads) if threads else None
+    if metric == "gflops" and p:
+        text += f", {100 * v / p:.0f}% of peak"
     if "ms_per_step" in r:
         text += f" ({r['ms_per_step']:.3f} ms/step)"
     elif "ms_per_call" in r:
         text += f" ({r['ms_per_call']:.2f} ms/call)"
-    if "memory_format" in r:
-        text += f" [{r['memory_format']}]"
+    config = [x for x in (r.get("coretype"), r.get("memory_format")) if x]
+    if config:
+        text += f" [{', '.join(config)}]"
     return text
 
 
@@ -65,13 +94,26 @@ def fmt_ratio(x):
 
 kh, ph = get("kiln", "t2", "header"), get("pytorch", "t2", "header") or get("pytorch", "t2", "header_conv")
 print(f"Date: {meta['date_utc']}  ")
-print(f"Machine: {meta['cpu']}, nproc {meta['nproc']}; load average before {meta['load_before']}, after {meta.get('load_after', '?')}  ")
+print(f"Machine: {meta['cpu']} ({meta.get('cpu_family_model', '?')}), nproc {meta['nproc']}; load average before {meta['load_before']}, after {meta.get('load_after', '?')}  ")
+print(f"Uptime before: `{meta.get('uptime_before', '?').strip()}`; after: `{meta.get('uptime_after', '?').strip()}`  ")
 print(f"Command: `{meta['command']}` (commit {meta['commit']})  ")
 print(f"Kiln: {kh['runtime'] if kh else '?'}, dotnet SDK {meta['dotnet']}, Server GC {kh['server_gc'] if kh else '?'}, "
       f"AVX-512 {kh['avx512'] if kh else '?'}, {kh.get('caches', '?') if kh else '?'}, {kh.get('gemm_blocking', '?') if kh else '?'}; PyTorch {ph['torch'] if ph else '?'} on "
       f"{', '.join(p.rsplit('/', 1)[-1] for p in ph['blas']) if ph else '?'}  ")
-print(f"Env: OPENBLAS_CORETYPE={meta['OPENBLAS_CORETYPE']}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
+print(f"Kiln kernels: {kh.get('kernel_choice', '?') if kh else '?'}; CPU profile: {kh.get('cpu_profile', '?') if kh else '?'}  ")
+print(f"PyTorch's OpenBLAS core types tried (requested:loaded): {meta.get('coretypes', '?')}; each PyTorch cell is the fastest "
+      "of them, its core type and memory format in brackets  ")
+print(f"Env: KILN_SIMD={meta.get('KILN_SIMD', '?')}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
       f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}  ")
+peaks = []
+for t in (1, 2):
+    for bits in (512, 256):
+        for cfg, when in (("peak", "start"), ("peak_end", "end")):
+            r = get("kiln", cfg, f"fma_peak_{bits}_t{t}")
+            if r:
+                peaks.append(f"{bits}-bit {t} thr {r['gflops']:,.0f} ({when})")
+print("fp32 FMA peak, register-only loop, same run (median GFLOP/s): " + ("; ".join(peaks) if peaks else "not measured")
+      + ". Percentages of peak: against the faster width's start-of-run figure at the row's thread count.  ")
 load1 = float(meta["load_before"].split()[0])
 nproc = int(meta["nproc"])
 if load1 > 0.5 * nproc:
@@ -100,8 +142,43 @@ for work, label, metric, unit, higher in WORK:
         if key:
             proc = k2.get(key + "_process")
             alloc = f"{k2[key]:,.0f}" + (f" (process: {proc:,.0f})" if proc is not None else "")
-    print(f"| {label} | {cell(k2, metric, unit)} | {cell(p2, metric, unit)} | {fmt_ratio(r2)} | "
-          f"{cell(k1, metric, unit)} | {cell(p1, metric, unit)} | {fmt_ratio(rb)} | {alloc} |")
+    print(f"| {label} | {cell(k2, metric, unit, 2)} | {cell(p2, metric, unit, 2)} | {fmt_ratio(r2)} | "
+          f"{cell(k1, metric, unit, 1)} | {cell(p1, metric, unit, 1)} | {fmt_ratio(rb)} | {alloc} |")
+
+ORT_WORK = [
+    ("infer_mlp_b1", "MLP inference, batch 1 (Predict)"),
+    ("infer_fashion_cnn_b64", "Fashion CNN inference, batch 64 (Predict)"),
+]
+if any(get("ort", c, w) for w, _ in ORT_WORK for c in ("t1", "t2")):
+    oh = get("ort", "?", "header")
+    print()
+    print(f"Inference against ONNX Runtime {oh['onnxruntime'] if oh else '?'} from C# (benchmarks/OnnxRuntimeBench: the model "
+          "exported by Kiln's ExportOnnx, outputs checked against Kiln's Predict to 1e-5 before timing; ORT with every "
+          "graph optimization and bound inputs and outputs). Ratio > 1 means Kiln is faster.")
+    print()
+    print("| work | Kiln (1 thr) | ORT (1 thr) | ratio | Kiln (2 thr) | ORT (2 thr) | ratio | best Kiln vs best ORT |")
+    print("|---|---|---|---|---|---|---|---|")
+    for work, label in ORT_WORK:
+        k1, o1, k2, o2 = (get(i, c, work) for i, c in (("kiln", "t1"), ("ort", "t1"), ("kiln", "t2"), ("ort", "t2")))
+        kb = min((r for r in (k1, k2) if r), key=lambda r: r["us_per_call"], default=None)
+        ob = min((r for r in (o1, o2) if r), key=lambda r: r["us_per_call"], default=None)
+
+        def us(r):
+            return "—" if r is None else f"{r['us_per_call']:,.1f} µs"
+        print(f"| {label} | {us(k1)} | {us(o1)} | {fmt_ratio(speedup(k1, o1, 'us_per_call', False))} | {us(k2)} | {us(o2)} | "
+              f"{fmt_ratio(speedup(k2, o2, 'us_per_call', False))} | {fmt_ratio(speedup(kb, ob, 'us_per_call', False))} |")
+
+print()
+print("PyTorch configurations tried (each row's figure per thread count and OpenBLAS core type; the faster memory "
+      "format in brackets for convolution rows):")
+for work, label, metric, unit, higher in WORK:
+    parts = []
+    for cfg in ("t2", "t1"):
+        for r in tried.get(("pytorch", cfg, PYTORCH_WORK.get(work, work)), []):
+            v = r[metric]
+            parts.append(f"{cfg[1:]} thr {r.get('coretype', '?')}: {v:,.0f}" + (f" [{r['memory_format']}]" if "memory_format" in r else ""))
+    if parts and work not in PYTORCH_WORK:
+        print(f"- {label} ({unit}): " + "; ".join(parts))
 
 print()
 print("Sanity (the work is really done):")
@@ -173,7 +250,7 @@ if kg:
 print()
 print("Thread scaling (Kiln 2 thr ÷ Kiln 1 thr, same process settings, measured minutes apart):")
 scaling = {}
-for work, label, metric, unit, higher in WORK[4:]:
+for work, label, metric, unit, higher in [w for w in WORK if not w[0].startswith(("train_b", "infer_", "sgemm_"))]:
     k1, k2 = get("kiln", "t1", work), get("kiln", "t2", work)
     if k1 and k2:
         scaling[work] = k2[metric] / k1[metric]

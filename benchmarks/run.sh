@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# One command: build Kiln's benchmark (Release), run Kiln and PyTorch on this machine, print a
-# markdown table (~5 minutes). Usage: bash benchmarks/run.sh [--quick]   (--quick: 3 timed runs instead of 7)
+# One command: build Kiln's benchmarks (Release), measure this machine's fp32 FMA peak, run Kiln,
+# PyTorch at its best (every OpenBLAS core type this CPU runs, 1 and 2 threads, both memory formats)
+# and ONNX Runtime (inference, from C#), and print a markdown table (~15 minutes on an idle 2-CPU machine).
+# Usage: bash benchmarks/run.sh [--quick]   (--quick: 3 timed runs instead of 7)
+#   KILN_BENCH_CORETYPES="Haswell SkylakeX"   only these OPENBLAS_CORETYPE values (default: every one
+#                                             this CPU can run, plus OpenBLAS' own detection)
 # Raw JSON lines go to benchmarks/results/ (git-ignored).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,41 +16,91 @@ python=/usr/bin/python3
 out="$here/results"
 mkdir -p "$out"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+results="$out/results-$stamp.jsonl"
+meta="$out/meta-$stamp.txt"
 
-dotnet build -c Release benchmarks/Kiln.Benchmarks/Kiln.Benchmarks.csproj -nologo -v quiet >"$out/build-$stamp.log" 2>&1 \
-  || { cat "$out/build-$stamp.log"; echo "build failed" >&2; exit 1; }
+for project in Kiln.Benchmarks OnnxRuntimeBench; do
+  dotnet build -c Release "benchmarks/$project/$project.csproj" -nologo -v quiet >"$out/build-$project-$stamp.log" 2>&1 \
+    || { cat "$out/build-$project-$stamp.log"; echo "build of $project failed" >&2; exit 1; }
+done
 kiln=(dotnet benchmarks/Kiln.Benchmarks/bin/Release/net10.0/Kiln.Benchmarks.dll)
+ort=(dotnet benchmarks/OnnxRuntimeBench/bin/Release/net10.0/OnnxRuntimeBench.dll)
 "$python" -c 'import torch' 2>/dev/null \
   || { echo "PyTorch missing: apt-get install -y python3-torch libopenblas0-pthread" >&2; exit 1; }
+
+# OpenBLAS 0.3.21's x86-64 core types with AVX2 or AVX-512 kernels (its DYNAMIC_ARCH list), kept when
+# this CPU has the instructions they need. A name OpenBLAS cannot force falls back to its own
+# detection, so each is probed (OPENBLAS_VERBOSE=2 prints the core it really loaded) and a core
+# already covered is not run twice. "auto" is OpenBLAS' own choice (OPENBLAS_CORETYPE unset).
+flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
+candidates=(auto)
+if [[ -n "${KILN_BENCH_CORETYPES:-}" ]]; then
+  read -r -a wanted <<<"$KILN_BENCH_CORETYPES"
+  candidates=("${wanted[@]}")
+else
+  has avx2 fma && candidates+=(Haswell Zen)
+  has avx512f avx512bw avx512vl avx512dq avx512cd && candidates+=(SkylakeX)
+  has avx512f avx512bw avx512vl avx512dq avx512cd avx512_bf16 && candidates+=(Cooperlake)
+fi
+coretypes=()   # "requested:loaded" pairs, one per distinct loaded core
+seen=" "
+for c in "${candidates[@]}"; do
+  if [[ "$c" == auto ]]; then probe=(env -u OPENBLAS_CORETYPE); else probe=(env "OPENBLAS_CORETYPE=$c"); fi
+  loaded="$("${probe[@]}" OPENBLAS_VERBOSE=2 "$python" -c 'import torch; torch.mm(torch.ones(64, 64), torch.ones(64, 64))' 2>&1 \
+            | sed -n 's/^Core: *//p' | head -1)"
+  loaded="${loaded:-unknown}"
+  if [[ "$seen" == *" $loaded "* ]]; then
+    echo "OPENBLAS_CORETYPE=$c loads $loaded, already measured: skipped" >&2
+    continue
+  fi
+  seen+="$loaded "
+  coretypes+=("$c:$loaded")
+done
 
 {
   echo "date_utc=$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+  echo "cpu_family_model=$(lscpu | sed -n 's/^Vendor ID: *//p' | head -1) family $(lscpu | sed -n 's/^CPU family: *//p' | head -1) model $(lscpu | sed -n 's/^Model: *//p' | head -1)"
   echo "nproc=$(nproc)"
   echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks 2>/dev/null || echo '+uncommitted changes in src/ or benchmarks/')"
   echo "dotnet=$(dotnet --version)"
-  echo "command=bash benchmarks/run.sh${1:+ $1}"
+  echo "command=bash benchmarks/run.sh${1:+ $1}${KILN_BENCH_CORETYPES:+ (KILN_BENCH_CORETYPES=$KILN_BENCH_CORETYPES)}"
+  echo "coretypes=${coretypes[*]}"
   # Left as found (not set or unset by this script); printed for the record.
-  echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>}"
+  echo "KILN_SIMD=${KILN_SIMD-<unset>}"
   echo "OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-<unset>}"
   echo "OMP_WAIT_POLICY=${OMP_WAIT_POLICY-<unset>}"
+  echo "uptime_before=$(uptime)"
   echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$out/meta-$stamp.txt"
+} >"$meta"
 
-# Interleaved so slow drift in machine load hits both sides alike. The main comparison is at
-# 2 threads (Kiln: KilnSettings.Threads = 2; PyTorch: torch.set_num_threads(2) and OpenBLAS 2
-# threads); the 1-thread runs are a reference (torch 1 thread + OpenBLAS 1 thread). Kiln runs the MLP
-# rows and then the convolution rows in one process; PyTorch's are mlp.py then conv.py.
-"${kiln[@]}" --threads 2 "${extra[@]}" | sed 's/"impl": "kiln"/"impl": "kiln", "config": "t2"/' >"$out/results-$stamp.jsonl"
-OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 "$python" benchmarks/pytorch/mlp.py --threads 2 "${extra[@]}" \
-  | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t2"/' >>"$out/results-$stamp.jsonl"
-OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 "$python" benchmarks/pytorch/conv.py --threads 2 "${extra[@]}" \
-  | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t2"/' >>"$out/results-$stamp.jsonl"
-"${kiln[@]}" --threads 1 "${extra[@]}" | sed 's/"impl": "kiln"/"impl": "kiln", "config": "t1"/' >>"$out/results-$stamp.jsonl"
-OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" benchmarks/pytorch/mlp.py --threads 1 "${extra[@]}" \
-  | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t1"/' >>"$out/results-$stamp.jsonl"
-OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" benchmarks/pytorch/conv.py --threads 1 "${extra[@]}" \
-  | sed 's/"impl": "pytorch"/"impl": "pytorch", "config": "t1"/' >>"$out/results-$stamp.jsonl"
-echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta-$stamp.txt"
+tag() { sed "s/\"impl\": \"$1\"/\"impl\": \"$1\", \"config\": \"$2\"${3:+, \"coretype\": \"$3\"}/"; }
 
-"$python" benchmarks/report.py "$out/meta-$stamp.txt" "$out/results-$stamp.jsonl"
+# The FMA peak first, again at the end: the kernels' rows are read as a fraction of it, and a
+# difference between the two says the machine's state moved during the run.
+"${kiln[@]}" --only peak "${extra[@]}" | tag kiln peak >"$results"
+
+# Interleaved so slow drift in machine load hits every side alike: per thread count, Kiln (the MLP
+# rows, then the convolution rows, in one process), then PyTorch under each core type (mlp.py then
+# conv.py; conv.py runs both memory formats and keeps the faster).
+for t in 2 1; do
+  "${kiln[@]}" --threads "$t" "${extra[@]}" | tag kiln "t$t" >>"$results"
+  for pair in "${coretypes[@]}"; do
+    requested="${pair%%:*}" loaded="${pair#*:}"
+    if [[ "$requested" == auto ]]; then env=(env -u OPENBLAS_CORETYPE); label="auto ($loaded)"; else env=(env "OPENBLAS_CORETYPE=$requested"); label="$loaded"; fi
+    "${env[@]}" OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$python" benchmarks/pytorch/mlp.py --threads "$t" "${extra[@]}" \
+      | tag pytorch "t$t" "$label" >>"$results"
+    "${env[@]}" OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$python" benchmarks/pytorch/conv.py --threads "$t" "${extra[@]}" \
+      | tag pytorch "t$t" "$label" >>"$results"
+  done
+done
+
+# Inference against ONNX Runtime: Kiln's Predict and ORT on the same exported weights, 1 and 2 threads.
+"${ort[@]}" "${extra[@]}" >>"$results"
+
+"${kiln[@]}" --only peak "${extra[@]}" | tag kiln peak_end >>"$results"
+echo "uptime_after=$(uptime)" >>"$meta"
+echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$meta"
+
+"$python" benchmarks/report.py "$meta" "$results"

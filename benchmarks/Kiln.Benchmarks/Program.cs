@@ -16,12 +16,13 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv,resnet,convlayers]   (--quick: 3 runs; convlayers is not in the default set)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers]
+//   (--quick: 3 runs; peak and convlayers are not in the default set; peak measures 1 and 2 threads whatever --threads says)
 
 int threads = 2;
 int runs = 7;
 bool quick = false;
-string only = "mlp,conv,resnet";
+string only = "mlp,sgemm,conv,resnet";
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -31,7 +32,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only mlp,conv,resnet,convlayers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers]");
             return 2;
     }
 }
@@ -41,12 +42,26 @@ if (quick) runs = 3;
 
 Bench.Header(threads, runs);
 var groups = new HashSet<string>(only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+if (groups.Contains("peak"))
+{
+    // The fp32 FMA peak, register-only, at each vector width this CPU runs, on 1 and 2 threads.
+    foreach (int bits in new[] { 512, 256 })
+    {
+        if (bits == 512 ? !System.Runtime.Intrinsics.X86.Avx512F.IsSupported
+                        : !(System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported)) continue;
+        foreach (int t in new[] { 1, 2 }) Bench.Peak(bits, t, runs);
+    }
+}
 if (groups.Contains("mlp"))
 {
     Bench.Train(batch: 32, runs);
     Bench.Train(batch: 256, runs);
     Bench.Inference(runs);
+}
+if (groups.Contains("sgemm"))
+{
     Bench.Sgemm(size: 1024, runs);
+    Bench.Sgemm(size: 2048, runs);
 }
 if (groups.Contains("conv"))
 {
@@ -98,6 +113,8 @@ internal static class Bench
             .Str("avx2", System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "yes" : "no")
             .Str("caches", CacheHierarchy.Current.ToString())
             .Str("gemm_blocking", GemmBlocking.For(CacheHierarchy.Current).ToString())
+            .Str("cpu_profile", CpuProfile.Current.ToString())
+            .Str("kernel_choice", KernelChoice.Current.ToString())
             .Num("runs", runs));
     }
 
@@ -189,6 +206,31 @@ internal static class Bench
             .Num("alloc_bytes_per_call_process", t.ProcessBytes / (double)t.TotalOps)
             .Num("softmax_sum", sum)
             .Num("sink", sink));
+    }
+
+    /// <summary>
+    /// The register-only FMA loop of <see cref="FmaPeak"/> at one vector width on <paramref name="threads"/>
+    /// threads: after a warm-up, <paramref name="runs"/> runs of about 0.25 s; median and best GFLOP/s.
+    /// </summary>
+    public static void Peak(int bits, int threads, int runs)
+    {
+        FmaPeak.Run(bits, threads, 4); // JIT to the final tier, wake the cores
+        long t0 = Stopwatch.GetTimestamp();
+        FmaPeak.Run(bits, threads, 8);
+        double perCall = Stopwatch.GetElapsedTime(t0).TotalSeconds / 8;
+        int calls = (int)Math.Clamp(Math.Ceiling(0.25 / perCall), 4, 100_000);
+        var g = new double[runs];
+        for (int r = 0; r < runs; r++) g[r] = FmaPeak.Run(bits, threads, calls);
+        double best = 0;
+        foreach (double v in g) best = Math.Max(best, v);
+        Emit(new Json()
+            .Str("impl", "kiln")
+            .Str("work", $"fma_peak_{bits}_t{threads}")
+            .Num("bits", bits)
+            .Num("threads", threads)
+            .Num("calls_per_run", calls)
+            .Num("gflops", MedianOf(g))
+            .Num("max_gflops", best));
     }
 
     /// <summary>C = A·B, all size×size, through Gemm.Nn; GFLOP/s counted as 2·n³.</summary>

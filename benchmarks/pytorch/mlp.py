@@ -173,12 +173,14 @@ def main():
         "interop_threads": torch.get_num_interop_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "blas": blas_library(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None,
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "runs": args.runs,
     })
     train(32, args.runs)
     train(256, args.runs)
     inference(args.runs)
     sgemm(1024, args.runs)
+    sgemm(2048, args.runs)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 using System;
 using System.Globalization;
 using System.IO;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Kernels;
 
 /// <summary>
 /// The data cache sizes the GEMM blocks are cut for (<see cref="GemmBlocking"/>): read once from
-/// Linux's sysfs for cpu0, with common x64 sizes for any level it does not report.
+/// Linux's sysfs for cpu0, or where a container hides it from CPUID's cache descriptors, with common
+/// x64 sizes for any level neither reports.
 /// </summary>
 public sealed class CacheHierarchy
 {
@@ -26,8 +28,70 @@ public sealed class CacheHierarchy
     public long L2 { get; }
     public long L3 { get; }
 
-    /// <summary>This machine's caches, detected once.</summary>
-    public static CacheHierarchy Current { get; } = Detect("/sys/devices/system/cpu/cpu0/cache");
+    /// <summary>This machine's caches, detected once: sysfs, else CPUID, else <see cref="Typical"/>.</summary>
+    public static CacheHierarchy Current { get; } = DetectCurrent();
+
+    private const string SysfsCaches = "/sys/devices/system/cpu/cpu0/cache";
+
+    private static CacheHierarchy DetectCurrent() =>
+        Directory.Exists(SysfsCaches) ? Detect(SysfsCaches) : FromCpuid() ?? Typical;
+
+    /// <summary>
+    /// The data caches CPUID describes: the cache descriptor leaf (4 on Intel, 0x8000001D on AMD: one
+    /// sub-leaf per cache, in the same format), else AMD's older size leaves 0x80000005/6, which some
+    /// hypervisors fill while they zero the descriptors. Null when this is not x86 or neither says
+    /// anything. Under a hypervisor these are the sizes it chooses to report, usually the host's.
+    /// </summary>
+    public static CacheHierarchy? FromCpuid()
+    {
+        if (!X86Base.IsSupported) return null;
+        var (maxBasic, ebx0, ecx0, edx0) = X86Base.CpuId(0, 0);
+        bool amd = CpuProfile.DecodeVendor(ebx0, edx0, ecx0) == CpuVendor.Amd;
+        uint maxExtended = (uint)X86Base.CpuId(unchecked((int)0x80000000), 0).Eax;
+        long l1 = 0, l2 = 0, l3 = 0;
+        int leaf = amd ? unchecked((int)0x8000001D) : 4;
+        if (amd ? maxExtended >= 0x8000001D : maxBasic >= 4)
+        {
+            for (int sub = 0; sub < 16; sub++)
+            {
+                var (eax, ebx, ecx, _) = X86Base.CpuId(leaf, sub);
+                var (type, level, size) = DecodeCpuidCache(eax, ebx, ecx);
+                if (type == 0) break;                     // no more caches
+                if (type == 2) continue;                  // instruction cache
+                if (level == 1) l1 = size;
+                else if (level == 2) l2 = size;
+                else if (level == 3) l3 = size;
+            }
+        }
+        if (l1 == 0 && l2 == 0 && l3 == 0 && amd && maxExtended >= 0x80000006)
+        {
+            // L1d and L2 only: the L3 field counts the whole package (508 MiB on a 16-CCD EPYC whose
+            // cores share 32 MiB each), so L3 keeps the typical size.
+            (l1, l2, _) = DecodeAmdSizeLeaves(X86Base.CpuId(unchecked((int)0x80000005), 0).Ecx,
+                X86Base.CpuId(unchecked((int)0x80000006), 0).Ecx, X86Base.CpuId(unchecked((int)0x80000006), 0).Edx);
+        }
+        if (l1 <= 0 && l2 <= 0 && l3 <= 0) return null;
+        return new CacheHierarchy(l1 > 0 ? l1 : Typical.L1Data, l2 > 0 ? l2 : Typical.L2, l3 > 0 ? l3 : Typical.L3);
+    }
+
+    /// <summary>
+    /// AMD's size leaves: L1d KiB in 0x80000005 ECX[31:24], L2 KiB in 0x80000006 ECX[31:16], L3 in
+    /// 512 KiB units in 0x80000006 EDX[31:18].
+    /// </summary>
+    internal static (long L1Data, long L2, long L3) DecodeAmdSizeLeaves(int l1Ecx, int l2Ecx, int l3Edx) =>
+        ((long)((uint)l1Ecx >> 24) << 10, (long)((uint)l2Ecx >> 16) << 10, (long)((uint)l3Edx >> 18) << 19);
+
+    /// <summary>
+    /// One cache from a CPUID cache sub-leaf: type (0 none, 1 data, 2 instruction, 3 unified), level,
+    /// and size = ways × partitions × line size × sets, each stored minus one.
+    /// </summary>
+    internal static (int Type, int Level, long Size) DecodeCpuidCache(int eax, int ebx, int ecx)
+    {
+        int type = eax & 0x1F, level = (eax >> 5) & 0x7;
+        long line = (ebx & 0xFFF) + 1L, partitions = ((ebx >> 12) & 0x3FF) + 1L, ways = ((uint)ebx >> 22) + 1L;
+        long sets = (uint)ecx + 1L;
+        return (type, level, ways * partitions * line * sets);
+    }
 
     /// <summary>Reads index*/level, type and size under a sysfs cache directory; missing levels keep <see cref="Typical"/>'s size.</summary>
     public static CacheHierarchy Detect(string directory)

@@ -9,9 +9,9 @@ namespace Kiln.Kernels;
 /// </summary>
 internal sealed unsafe class GemmScratch
 {
-    // Cut for this machine's caches (GemmBlocking): KC×NR of B stays in L1d while the A panels
-    // stream from L2, MC×KC of A sits in L2, NC×KC of B is shared from L3.
-    public static readonly GemmBlocking Blocking = GemmBlocking.For(CacheHierarchy.Current);
+    // Cut for this machine's caches (KernelChoice, GemmBlocking): KC×NR of B stays in L1d while the
+    // A panels stream from L2, MC×KC of A sits in L2, NC×KC of B is shared from L3.
+    public static readonly GemmBlocking Blocking = KernelChoice.Current.Blocking;
     public static readonly int KC = Blocking.KC;
     public static readonly int MC = Blocking.MC;   // a multiple of both micro-kernels' MR (8 and 6)
     public static readonly int NC = Blocking.NC;   // a multiple of both NR (32 and 16)

@@ -3,13 +3,20 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Kernels;
 
-/// <summary>Which vector width the kernels use; one switch so tests can force every fallback.</summary>
+/// <summary>Which vector width the kernels use; one switch so tests can force every path.</summary>
 internal static class Simd
 {
-    /// <summary>Test hook: 512, 256 or 0 (scalar) caps the vector width the kernels may use.</summary>
-    internal static int MaxBits = 512;
+    /// <summary>
+    /// 512, 256 or 0 (scalar): the widest path the kernels take. Starts at this machine's
+    /// <see cref="KernelChoice"/>; tests set it to force a path, which runs wherever the hardware has
+    /// the instructions (so the 512-bit path is tested on a part that prefers 256-bit code too).
+    /// </summary>
+    internal static int MaxBits = KernelChoice.Current.VectorBits;
 
-    public static bool Use512 => MaxBits >= 512 && Vector512.IsHardwareAccelerated;
+    private static readonly bool s_has512 = Avx512F.IsSupported;
+    private static readonly bool s_has256 = Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
-    public static bool Use256 => !Use512 && MaxBits >= 256 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
+    public static bool Use512 => MaxBits >= 512 && s_has512;
+
+    public static bool Use256 => !Use512 && MaxBits >= 256 && s_has256;
 }

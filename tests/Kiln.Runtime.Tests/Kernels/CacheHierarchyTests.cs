@@ -44,6 +44,38 @@ public class CacheHierarchyTests
         }
     }
 
+    [Fact]
+    public void CpuidCacheDescriptorsDecode()
+    {
+        // A 48 KiB, 12-way L1 data cache with 64-byte lines and 64 sets (type 1, level 1).
+        Assert.Equal((1, 1, 48L << 10), CacheHierarchy.DecodeCpuidCache(1 | (1 << 5), (11 << 22) | 63, 63));
+        // A 2 MiB, 16-way unified L2 (type 3, level 2) with 2048 sets.
+        Assert.Equal((3, 2, 2L << 20), CacheHierarchy.DecodeCpuidCache(3 | (2 << 5), (15 << 22) | 63, 2047));
+        // A 32 MiB, 16-way L3 with 32768 sets: the ways field's top bit set must not turn negative.
+        Assert.Equal((3, 3, 32L << 20), CacheHierarchy.DecodeCpuidCache(3 | (3 << 5), (15 << 22) | 63, 32767));
+        Assert.Equal((3, 3, 512L * 64 * 2), CacheHierarchy.DecodeCpuidCache(3 | (3 << 5), unchecked((int)(511u << 22)) | 63, 1));
+        Assert.Equal(0, CacheHierarchy.DecodeCpuidCache(0, 0, 0).Type);
+    }
+
+    [Fact]
+    public void AmdSizeLeavesDecode()
+    {
+        // What this project's AMD EPYC (Zen 5) VMs report in 0x80000005 ECX and 0x80000006 ECX/EDX while
+        // they zero the descriptor leaf and hide sysfs: 48 KiB L1d, 1 MiB L2, and 1016 × 512 KiB of L3,
+        // the whole package's (which FromCpuid therefore does not use).
+        Assert.Equal((48L << 10, 1L << 20, 1016L << 19), CacheHierarchy.DecodeAmdSizeLeaves(0x300C0140, 0x04006140, 0x0FE09140));
+        // The L3 field's top bit set: unsigned.
+        Assert.Equal(((long)0xFF << 10, 0xFFFFL << 10, 0x3FFFL << 19), CacheHierarchy.DecodeAmdSizeLeaves(unchecked((int)0xFF000000), unchecked((int)0xFFFF0000), unchecked((int)0xFFFC0000)));
+    }
+
+    [Fact]
+    public void CpuidCachesOnThisMachineAreOrderedOrAbsent()
+    {
+        var c = CacheHierarchy.FromCpuid();
+        if (c is null) return; // not x86, or a hypervisor that hides the cache leaf: Typical is used
+        Assert.True(c.L1Data >= 4 << 10 && c.L1Data <= c.L2 && c.L2 <= c.L3, c.ToString());
+    }
+
     private static void Write(string dir, string index, int level, string type, string size)
     {
         string d = Path.Combine(dir, index);

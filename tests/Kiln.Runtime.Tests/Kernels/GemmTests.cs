@@ -18,6 +18,9 @@ public class GemmTests
         (32, 300, 784), (300, 7, 17), (784, 17, 32), (33, 784, 7), (65, 70, 513), (200, 2100, 5), (1, 7, 300),
         // Single rows split over threads by columns, with an overlapping vector tail (1000 = 62·16 + 8).
         (1, 1000, 200), (1, 157, 900),
+        // One column (a matrix-vector product, split by rows), exactly one tile of each micro-kernel
+        // (6×16, 8×32) with k = 1, and a 2×3 product of depth 1.
+        (5, 1, 9), (70, 1, 300), (6, 16, 1), (8, 32, 1), (2, 3, 1),
     };
 
     public static IEnumerable<object[]> Cases()

@@ -13,6 +13,7 @@ public class WinogradConv2DTests
         { 3, 7, 9, 16, 16, true },     // odd sizes: clipped edge tiles; F = 16 pads the GEMM to 32 columns
         { 2, 9, 6, 32, 48, false },    // valid: the data gradient needs a full (pad 2) correlation
         { 1, 3, 3, 48, 16, false },    // one output pixel
+        { 1, 1, 1, 16, 16, true },     // a 1×1 image: one tile, three quarters of it outside the image
         { 2, 5, 11, 16, 64, true },
         { 5, 12, 12, 64, 32, true },   // several blocks of tiles per thread
     };
