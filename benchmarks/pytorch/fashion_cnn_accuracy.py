@@ -10,21 +10,20 @@ Keras' RandomTranslation(0.1, 0.1, fill_mode="constant") and RandomFlip("horizon
 not on biases or BatchNorm) with Keras' CosineDecay: linear warmup from 0 to 2e-3 over the first epoch,
 then cosine to 0 over the rest.
 
-    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--recipe seed|modern] [--batch 32] [--keras-adam] [--epochs N] [--train N] [seeds...]
+    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--recipe seed|modern] [--batch 32] [--keras-adam] [--epochs N] [--train N] [--threads T] [seeds...]
 """
 import gzip, struct, sys, time
 import numpy as np
 import torch
 import torch.nn as nn
 
-torch.set_num_threads(2)
 DATA = "/usr/share/datasets/fashion-mnist"
 import math
 import torch.nn.functional as F
 
 args = sys.argv[1:]
-batch, recipe, epochs, train_count = 32, "seed", 10, None
-while args[:1] in (["--recipe"], ["--batch"], ["--epochs"], ["--train"]):
+batch, recipe, epochs, train_count, threads = 32, "seed", 10, None, 2
+while args[:1] in (["--recipe"], ["--batch"], ["--epochs"], ["--train"], ["--threads"]):
     if args[0] == "--recipe":
         recipe = args[1]
         assert recipe in ("seed", "modern"), "--recipe takes seed or modern"
@@ -32,6 +31,8 @@ while args[:1] in (["--recipe"], ["--batch"], ["--epochs"], ["--train"]):
         batch = int(args[1])
     elif args[0] == "--epochs":
         epochs = int(args[1])
+    elif args[0] == "--threads":
+        threads = int(args[1])
     else:
         train_count = int(args[1])  # a smoke run on the first N training images after the held-out 5,000
     args = args[2:]
@@ -39,6 +40,7 @@ keras_adam = args[:1] == ["--keras-adam"]
 if keras_adam:
     args = args[1:]
 seeds = [int(s) for s in args] or [1]
+torch.set_num_threads(threads)
 
 
 def idx(name):
