@@ -16,8 +16,8 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers]
-//   (--quick: 3 runs; peak and convlayers are not in the default set; peak measures 1 and 2 threads whatever --threads says)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,layers]
+//   (--quick: 3 runs; peak, convlayers and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says)
 
 int threads = 2;
 int runs = 7;
@@ -32,7 +32,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,layers]");
             return 2;
     }
 }
@@ -91,6 +91,11 @@ if (groups.Contains("convlayers"))
         Bench.Conv(batch: 64, size: 16, inChannels: 128, filters: 128, runs, winograd);
         Bench.Conv(batch: 64, size: 14, inChannels: 32, filters: 64, runs, winograd);
     }
+}
+if (groups.Contains("layers"))
+{
+    // The Fashion CNN's inference pass at batch 64, kernel by kernel (the ONNX Runtime row's model).
+    LayerTimes.Measure("layers_fashion_cnn_b64", new FashionCnn(batchSize: 64, seed: 1), 64, quick ? 50 : 200);
 }
 return 0;
 
