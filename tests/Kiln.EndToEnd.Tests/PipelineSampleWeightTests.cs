@@ -13,31 +13,11 @@ namespace Kiln.EndToEnd.Tests;
 /// </summary>
 public sealed class PipelineSampleWeightTests
 {
-    private static Dataset Classes(int count, int features, int classes, int seed)
-    {
-        var rng = new Random(seed);
-        var x = new float[count * features];
-        var y = new float[count];
-        for (int s = 0; s < count; s++)
-        {
-            int c = rng.Next(classes);
-            y[s] = c;
-            for (int i = 0; i < features; i++) x[s * features + i] = (float)(rng.NextDouble() - 0.5) + (i % classes == c ? 0.8f : 0f);
-        }
-        return new Dataset(x, y, [features], 1);
-    }
-
-    private static float[] RandomWeights(int count, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 3)).ToArray();
-    }
-
     [Fact]
     public void EachBatchCarriesItsSamplesWeightsThroughShuffleAndPrefetch()
     {
-        var data = Classes(23, 6, 3, 1);
-        var weights = RandomWeights(23, 2);
+        var data = WeightedData.Classes(23, 6, 3, 1);
+        var weights = WeightedData.RandomWeights(23, 2);
         var pipeline = Pipeline.From(data.WithSampleWeights(weights)).Shuffle(23, seed: 5).Repeat(2);
         Assert.Equal(weights, pipeline.SampleWeights);
         foreach (IBatchSource source in new IBatchSource[] { pipeline.Batch(4), pipeline.Batch(4).Prefetch(2, threads: 2) })
@@ -68,7 +48,7 @@ public sealed class PipelineSampleWeightTests
     [Fact]
     public void ADroppedSampleTakesItsWeightWithIt()
     {
-        var data = Classes(10, 6, 3, 3);
+        var data = WeightedData.Classes(10, 6, 3, 3);
         var weights = Enumerable.Range(0, 10).Select(i => (float)i).ToArray();
         using var source = Pipeline.From(new Dropping(data, drop: 2)).WithSampleWeights(weights).Batch(4);
         Assert.True(source.Next(out var batch));
@@ -79,10 +59,10 @@ public sealed class PipelineSampleWeightTests
     [Fact]
     public void FitAndEvaluateOnAWeightedPipelineAreTheWeightedDatasets()
     {
-        var data = Classes(37, 6, 3, 4); // 37: the last batch of 8 is short
-        var weights = RandomWeights(37, 5);
-        var validation = Classes(13, 6, 3, 6);
-        var validationWeights = RandomWeights(13, 7);
+        var data = WeightedData.Classes(37, 6, 3, 4); // 37: the last batch of 8 is short
+        var weights = WeightedData.RandomWeights(37, 5);
+        var validation = WeightedData.Classes(13, 6, 3, 6);
+        var validationWeights = WeightedData.RandomWeights(13, 7);
         var a = new TinySparseLogits(8, seed: 9) { WeightedMetrics = [Metric.Accuracy] };
         var b = new TinySparseLogits(8, seed: 9) { WeightedMetrics = [Metric.Accuracy] };
         var ha = a.Fit(data.WithSampleWeights(weights), 3, new Adam(1e-2f), validation: validation.WithSampleWeights(validationWeights), shuffle: false, verbose: 0);
@@ -105,7 +85,7 @@ public sealed class PipelineSampleWeightTests
     [Fact]
     public void ASourceOfOnesOwnGivesWeightsThroughTheBatchConstructor()
     {
-        var data = Classes(6, 6, 3, 8);
+        var data = WeightedData.Classes(6, 6, 3, 8);
         var weights = new float[] { 1, 0, 2, 0.5f, 3, 1 };
         var model = new TinySparseLogits(6, seed: 2);
         var own = new OneBatch(data, weights);

@@ -15,26 +15,6 @@ namespace Kiln.EndToEnd.Tests;
 /// </summary>
 public sealed class SampleWeightTests
 {
-    private static Dataset Classes(int count, int features, int classes, int seed, bool oneHot = false)
-    {
-        var rng = new Random(seed);
-        var x = new float[count * features];
-        var y = new float[count * (oneHot ? classes : 1)];
-        for (int s = 0; s < count; s++)
-        {
-            int c = rng.Next(classes);
-            if (oneHot) y[s * classes + c] = 1; else y[s] = c;
-            for (int i = 0; i < features; i++) x[s * features + i] = (float)(rng.NextDouble() - 0.5) + (i % classes == c ? 0.8f : 0f);
-        }
-        return new Dataset(x, y, [features], oneHot ? classes : 1);
-    }
-
-    private static float[] RandomWeights(int count, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 3)).ToArray();
-    }
-
     /// <summary>Σ wᵢ·(sample i's loss on its own) / n: the Keras reduction, from the unweighted loss of single samples.</summary>
     private static double Reference(Model model, float[] x, float[] y, float[] weights, int n)
     {
@@ -122,7 +102,7 @@ public sealed class SampleWeightTests
     [Fact]
     public void FitWithAllOnesWeightsIsBitwiseFitWithout()
     {
-        var data = Classes(50, 6, 3, 1);
+        var data = WeightedData.Classes(50, 6, 3, 1);
         var ones = Enumerable.Repeat(1f, 50).ToArray();
         var a = new TinySparseLogits(8, seed: 3);
         var b = new TinySparseLogits(8, seed: 3);
@@ -133,7 +113,7 @@ public sealed class SampleWeightTests
         Assert.Equal(ha["val_loss"], hb["val_loss"]);
         // Weights that are not all ones do change the run.
         var c = new TinySparseLogits(8, seed: 3);
-        c.Fit(data.WithSampleWeights(RandomWeights(50, 2)), 3, new Adam(1e-2f), validationSplit: 0.2, verbose: 0);
+        c.Fit(data.WithSampleWeights(WeightedData.RandomWeights(50, 2)), 3, new Adam(1e-2f), validationSplit: 0.2, verbose: 0);
         Assert.NotEqual(a.Parameters.Span.ToArray(), c.Parameters.Span.ToArray());
     }
 
@@ -142,9 +122,9 @@ public sealed class SampleWeightTests
     {
         var classWeight = new Dictionary<int, float> { [0] = 2f, [2] = 0.25f }; // class 1 left out: weight 1, as Keras
         // Sparse labels, one-hot targets (argmax) and a single sigmoid unit (rounded).
-        var sparse = Classes(40, 6, 3, 5);
-        var oneHot = Classes(40, 6, 4, 6, oneHot: true);
-        var binary = Classes(40, 5, 2, 7);
+        var sparse = WeightedData.Classes(40, 6, 3, 5);
+        var oneHot = WeightedData.Classes(40, 6, 4, 6, oneHot: true);
+        var binary = WeightedData.Classes(40, 5, 2, 7);
         AssertSame(() => new TinySparseLogits(8, seed: 4), sparse, classWeight, s => sparse.Targets[s]);
         AssertSame(() => new TinyCategorical(8, seed: 4), oneHot, classWeight, s => Array.IndexOf(oneHot.Targets, 1f, s * 4, 4) - s * 4);
         AssertSame(() => new TinyBinary(8, seed: 4), binary, new Dictionary<int, float> { [1] = 3f }, s => binary.Targets[s]);
@@ -168,7 +148,7 @@ public sealed class SampleWeightTests
     [Fact]
     public void ClassWeightOnABatchSourceTrainsAsOnTheDataset()
     {
-        var data = Classes(40, 6, 3, 17);
+        var data = WeightedData.Classes(40, 6, 3, 17);
         var classWeight = new Dictionary<int, float> { [0] = 0.5f, [1] = 3f };
         var a = new TinySparseLogits(8, seed: 8);
         var b = new TinySparseLogits(8, seed: 8);
@@ -178,7 +158,7 @@ public sealed class SampleWeightTests
         Assert.Equal(a.Parameters.Span.ToArray(), b.Parameters.Span.ToArray());
         Assert.Equal(ha["loss"], hb["loss"]);
         // A pipeline of a weighted dataset carries its weights, so class weights on top are refused, as Keras refuses both.
-        using var weighted = Pipeline.From(data.WithSampleWeights(RandomWeights(40, 1))).Batch(8);
+        using var weighted = Pipeline.From(data.WithSampleWeights(WeightedData.RandomWeights(40, 1))).Batch(8);
         var e = Assert.Throws<InvalidOperationException>(() => new TinySparseLogits(8, seed: 8).Fit(weighted, 1, new Sgd(0.1f), verbose: 0, classWeight: classWeight));
         Assert.Contains("carry sample weights, and class weights were given too", e.Message);
     }
@@ -186,8 +166,8 @@ public sealed class SampleWeightTests
     [Fact]
     public void EvaluateWeighsTheLossButNotTheMetrics()
     {
-        var data = Classes(37, 6, 3, 9); // 37: the last batch of 8 is short
-        var weights = RandomWeights(37, 10);
+        var data = WeightedData.Classes(37, 6, 3, 9); // 37: the last batch of 8 is short
+        var weights = WeightedData.RandomWeights(37, 10);
         var model = new TinySparseLogits(8, seed: 5);
         model.Fit(data, 2, new Adam(1e-2f), verbose: 0);
         var plain = model.Evaluate(data);
@@ -203,7 +183,7 @@ public sealed class SampleWeightTests
     [Fact]
     public void ValidationSplitAndValidationDataKeepTheirWeights()
     {
-        var data = Classes(40, 6, 3, 11).WithSampleWeights(RandomWeights(40, 12));
+        var data = WeightedData.Classes(40, 6, 3, 11).WithSampleWeights(WeightedData.RandomWeights(40, 12));
         var model = new TinySparseLogits(8, seed: 6);
         var history = model.Fit(data, 2, new Adam(1e-2f), validationSplit: 0.25, verbose: 0);
         // The tail (samples 30..39) validated with its own weights, in inference mode, after the last epoch.
@@ -220,7 +200,7 @@ public sealed class SampleWeightTests
     [Fact]
     public void ScalingADatasetKeepsItsWeights()
     {
-        var data = Classes(10, 6, 3, 13).WithSampleWeights(RandomWeights(10, 14));
+        var data = WeightedData.Classes(10, 6, 3, 13).WithSampleWeights(WeightedData.RandomWeights(10, 14));
         var scaler = new StandardScaler();
         var scaled = scaler.FitTransform(data);
         Assert.Equal(data.SampleWeights, scaled.SampleWeights);
@@ -235,7 +215,7 @@ public sealed class SampleWeightTests
         var rng = new Random(1);
         var x = Enumerable.Range(0, batch * model.InputSize).Select(_ => (float)rng.NextDouble()).ToArray();
         var y = Enumerable.Range(0, batch).Select(_ => (float)rng.Next(3)).ToArray();
-        var weights = RandomWeights(batch, 2);
+        var weights = WeightedData.RandomWeights(batch, 2);
         var optimizer = new Adam(1e-3f);
         WarmUp.Run(() => model.TrainOnBatch(x, y, batch, optimizer, weights), calls: 20);
         var (allocated, workers) = WarmUp.Allocations(() => { for (int i = 0; i < 20; i++) model.TrainOnBatch(x, y, batch, optimizer, weights); });
@@ -243,7 +223,7 @@ public sealed class SampleWeightTests
         Assert.Equal(0, workers);
 
         // Inside Fit, with class weights turned into sample weights batch by batch.
-        var data = Classes(16 * 40, 6, 3, 15);
+        var data = WeightedData.Classes(16 * 40, 6, 3, 15);
         var probe = new AllocationProbe();
         var fitted = new TinySparseLogits(batch, seed: 7);
         fitted.Fit(data, 3, new Adam(1e-3f), verbose: 0, callbacks: [probe], classWeight: new Dictionary<int, float> { [1] = 2f });
@@ -251,7 +231,7 @@ public sealed class SampleWeightTests
         Assert.Equal(0, probe.Allocated);
         var weighted = new TinySparseLogits(batch, seed: 7);
         var second = new AllocationProbe();
-        weighted.Fit(data.WithSampleWeights(RandomWeights(data.Count, 3)), 3, new Adam(1e-3f), verbose: 0, callbacks: [second]);
+        weighted.Fit(data.WithSampleWeights(WeightedData.RandomWeights(data.Count, 3)), 3, new Adam(1e-3f), verbose: 0, callbacks: [second]);
         Assert.Equal(0, second.Allocated);
     }
 
@@ -277,7 +257,7 @@ public sealed class SampleWeightTests
     [Fact]
     public void BadWeightsAreArgumentErrorsThatNameTheArgument()
     {
-        var data = Classes(10, 6, 3, 16);
+        var data = WeightedData.Classes(10, 6, 3, 16);
         var e = Assert.Throws<ArgumentException>(() => data.WithSampleWeights(new float[9]));
         Assert.Equal("sampleWeights", e.ParamName);
         Assert.Contains("9 sample weights for a dataset of 10", e.Message);

@@ -13,25 +13,10 @@ namespace Kiln.EndToEnd.Tests;
 /// </summary>
 public sealed class WeightedMetricsTests
 {
-    private static Dataset Classes(int count, int features, int classes, int seed)
-    {
-        var rng = new Random(seed);
-        var x = new float[count * features];
-        var y = new float[count];
-        for (int s = 0; s < count; s++)
-        {
-            int c = rng.Next(classes);
-            y[s] = c;
-            for (int i = 0; i < features; i++) x[s * features + i] = (float)(rng.NextDouble() - 0.5) + (i % classes == c ? 0.4f : 0f);
-        }
-        return new Dataset(x, y, [features], 1);
-    }
+    // Classes half as far apart as the other weighted tests' (some predictions wrong), and some weights 0.
+    private static Dataset Classes(int count, int features, int classes, int seed) => WeightedData.Classes(count, features, classes, seed, separation: 0.4f);
 
-    private static float[] RandomWeights(int count, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, count).Select(i => i % 4 == 3 ? 0f : (float)(rng.NextDouble() * 3)).ToArray();
-    }
+    private static float[] RandomWeights(int count, int seed) => WeightedData.RandomWeights(count, seed, zeroEveryFourth: true);
 
     /// <summary>Σ wᵢ·[label in the top k of sample i's outputs] / Σ wᵢ, from Predict (k = 1: accuracy).</summary>
     private static double Naive(Model model, Dataset data, float[]? weights, int k)
