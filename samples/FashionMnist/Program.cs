@@ -11,7 +11,9 @@ using Kiln.Samples.FashionMnist;
 // training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
 // With --distributed, under mpirun, it trains data-parallel: every rank loads the data and builds
 // the model with the same seed, trains on its share of each global batch of ranks × --batch
-// samples, and rank 0 alone prints and writes the run's files (docs/distributed.md).
+// samples, and rank 0 alone prints and writes the run's files (docs/distributed.md). Without
+// --batch, each rank takes 32 / ranks samples, so the global batch stays the seed's 32 and the
+// run trains as one process does (same steps, same rate); --batch b sets the per-rank batch.
 // --export-onnx PATH writes the trained model as ONNX, for ONNX Runtime and other ONNX consumers.
 var options = SampleOptions.Parse(args, "FashionMnist", epochs: 10, batchSize: 32, outDirectory: Path.Combine("runs", "fashion-mlp"), exportsOnnx: true, distributed: true);
 if (options is null) return 2;
@@ -19,6 +21,8 @@ using var mpi = options.Distributed ? Mpi.Initialize() : null;
 bool root = mpi?.IsRoot ?? true;
 // Ranks on one machine share its cores, unless --threads says otherwise.
 if (mpi is not null && options.Threads == 0) KilnSettings.Threads = Math.Max(1, Environment.ProcessorCount / Mpi.LocalRanks);
+int batchSize = options.BatchSize;
+if (mpi is not null && Array.IndexOf(args, "--batch") < 0 && mpi.Size > 1 && batchSize % mpi.Size == 0) batchSize /= mpi.Size;
 
 Dataset trainAll, test;
 try
@@ -33,7 +37,7 @@ catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundExcepti
 
 var valid = trainAll.Take(5000);
 var train = trainAll.Skip(5000);
-if (root) Console.WriteLine($"train {train.Count}, validation {valid.Count}, test {test.Count}" + (mpi is null ? "" : $", {mpi.Size} ranks of batch {options.BatchSize}"));
+if (root) Console.WriteLine($"train {train.Count}, validation {valid.Count}, test {test.Count}" + (mpi is null ? "" : $", {mpi.Size} ranks of batch {batchSize} (global batch {mpi.Size * batchSize})"));
 
 // As the seed: x_train_scaled = scaler.fit_transform(x_train.reshape(-1, 1)): one mean and std over all pixels.
 var scaler = new StandardScaler().Fit(train);
@@ -42,7 +46,7 @@ valid = scaler.Transform(valid);
 test = scaler.Transform(test);
 
 if (root) Console.WriteLine(FashionMlp.Summary);
-var model = new FashionMlp(batchSize: options.BatchSize, seed: options.Seed);
+var model = new FashionMlp(batchSize: batchSize, seed: options.Seed);
 var run = TrainingRun.Create(options);
 History history;
 try
