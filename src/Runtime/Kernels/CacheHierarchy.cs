@@ -67,8 +67,8 @@ public sealed class CacheHierarchy
         {
             // L1d and L2 only: the L3 field counts the whole package (508 MiB on a 16-CCD EPYC whose
             // cores share 32 MiB each), so L3 keeps the typical size.
-            (l1, l2, _) = DecodeAmdSizeLeaves(X86Base.CpuId(unchecked((int)0x80000005), 0).Ecx,
-                X86Base.CpuId(unchecked((int)0x80000006), 0).Ecx, X86Base.CpuId(unchecked((int)0x80000006), 0).Edx);
+            var (_, _, l2Ecx, l3Edx) = X86Base.CpuId(unchecked((int)0x80000006), 0);
+            (l1, l2, _) = DecodeAmdSizeLeaves(X86Base.CpuId(unchecked((int)0x80000005), 0).Ecx, l2Ecx, l3Edx);
         }
         if (l1 <= 0 && l2 <= 0 && l3 <= 0) return null;
         return new CacheHierarchy(l1 > 0 ? l1 : Typical.L1Data, l2 > 0 ? l2 : Typical.L2, l3 > 0 ? l3 : Typical.L3);

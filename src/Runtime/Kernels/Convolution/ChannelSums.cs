@@ -42,23 +42,20 @@ internal static unsafe class ChannelSums
     /// <summary>sums[j] = Σ_b partials[b, j], in block order, in double.</summary>
     internal static void Reduce(float* partials, int blocks, int channels, float* sums)
     {
-        for (int j = 0; j < channels; j++)
-        {
-            double s = 0;
-            for (int b = 0; b < blocks; b++) s += partials[(nint)b * channels + j];
-            sums[j] = (float)s;
-        }
+        for (int j = 0; j < channels; j++) sums[j] = (float)Column(partials, blocks, channels, j);
     }
 
     /// <summary>sums[j] = Σ_b partials[b, j], in block order, kept in double (synchronized batch normalization adds them over ranks).</summary>
     internal static void Reduce(float* partials, int blocks, int channels, double* sums)
     {
-        for (int j = 0; j < channels; j++)
-        {
-            double s = 0;
-            for (int b = 0; b < blocks; b++) s += partials[(nint)b * channels + j];
-            sums[j] = s;
-        }
+        for (int j = 0; j < channels; j++) sums[j] = Column(partials, blocks, channels, j);
+    }
+
+    private static double Column(float* partials, int blocks, int channels, int j)
+    {
+        double s = 0;
+        for (int b = 0; b < blocks; b++) s += partials[(nint)b * channels + j];
+        return s;
     }
 
     private sealed class ActJob<TAct> : ParallelJob where TAct : struct, IActivation
