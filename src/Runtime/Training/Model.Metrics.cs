@@ -109,6 +109,7 @@ public abstract partial class Model
             // A metric with one value per class (F1 with no averaging) is one column per class, as in Metrics.
             int columns = weighted.ClassColumns;
             if (columns == 0) Add(weighted);
+            else names.Add(name); // taken for the metrics after it, as an unweighted F1's name is
             for (int c = 0; c < columns; c++) Add(new ClassColumnMetric(weighted, c));
         }
         return [.. all];
