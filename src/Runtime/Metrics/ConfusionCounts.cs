@@ -51,7 +51,8 @@ internal sealed class ConfusionCounts(ClassLayout layout, int? ignoreClass = nul
 /// confusion matrix accumulated over batches, averaged over the classes that appear (in the
 /// targets or the predictions), with Keras 3's epsilons: <c>Σ TP/(denominator + 1e-7)</c> divided by
 /// <c>(classes with a non-zero denominator) + 1e-7</c>. Predictions are the argmax of the outputs
-/// (Keras' <c>sparse_y_pred=False</c>), a sigmoid's above 0.5.
+/// (Keras' <c>sparse_y_pred=False</c>), a sigmoid's above 0.5. With sample weights
+/// (<see cref="Model.WeightedMetrics"/>) each prediction adds its sample's weight to the matrix.
 /// </summary>
 internal sealed class MeanIoUMetric : StatefulMetric
 {

@@ -8,6 +8,7 @@ namespace Kiln;
 /// <c>(1+β²)·P·R / (β²·P + R)</c> with Keras' 1e-7 epsilons. A prediction is positive above the
 /// threshold or, with no threshold, where it equals the row's maximum (and is not 0). With no
 /// averaging Fit and Evaluate report one column per class, <c>f1_score_0</c>, <c>f1_score_1</c>, ….
+/// With sample weights (<see cref="Model.WeightedMetrics"/>) each sample's four sums are multiplied by its weight.
 /// </summary>
 internal sealed class FBetaScoreMetric : StatefulMetric
 {

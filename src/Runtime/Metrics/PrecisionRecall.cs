@@ -7,6 +7,7 @@ namespace Kiln;
 /// yes/no prediction, positive above the threshold (0.5), or, with <c>top_k</c>, when it is among
 /// the row's k largest (and above the threshold when one is given); its target is positive when
 /// non-zero. <c>class_id</c> keeps one class's column. Sparse targets count as their one-hot rows.
+/// With sample weights (<see cref="Model.WeightedMetrics"/>) each entry counts its sample's weight instead of 1.
 /// </summary>
 internal sealed class PrecisionRecallMetric : StatefulMetric
 {
