@@ -24,6 +24,28 @@ public class WeightedClassificationMetricTests
         return w;
     }
 
+    [Fact]
+    public void WeightedValuesAsKerasDocumentsThem()
+    {
+        // keras.metrics.Precision() and Recall(): update_state([0, 1, 1, 1], [1, 0, 1, 1], sample_weight=[0, 0, 1, 0]) → 1.0;
+        // AUC(num_thresholds=3): update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9], sample_weight=[1, 0, 0, 1]) → 1.0 (0.75 unweighted).
+        var binary = new IdentityModel(1, Loss.BinaryCrossentropy)
+        {
+            Metrics = [Metric.Auc(3, name: "plain_auc")],
+            WeightedMetrics = [Metric.Precision(), Metric.Recall(), Metric.Auc(3)],
+        };
+        var r = binary.Evaluate(new Dataset([1, 0, 1, 1], [0, 1, 1, 1], [1], 1).WithSampleWeights([0, 0, 1, 0]));
+        Assert.Equal(1f, r["precision"]);
+        Assert.Equal(1f, r["recall"]);
+        r = binary.Evaluate(new Dataset([0, 0.5f, 0.3f, 0.9f], [0, 0, 1, 1], [1], 1).WithSampleWeights([1, 0, 0, 1]));
+        Assert.Equal(1f, r["auc"]);
+        Assert.Equal(0.75, r["plain_auc"], 1e-6);
+        // MeanIoU(num_classes=2): update_state([0, 0, 1, 1], [0, 1, 0, 1], sample_weight=[0.3, 0.3, 0.3, 0.1]) → 0.23809525.
+        var iou = new IdentityModel(2, Loss.SparseCategoricalCrossentropy) { Metrics = [], WeightedMetrics = [Metric.MeanIoU(2)] };
+        r = iou.Evaluate(new Dataset([1, 0, 0, 1, 1, 0, 0, 1], [0, 0, 1, 1], [2], 1).WithSampleWeights([0.3f, 0.3f, 0.3f, 0.1f]));
+        Assert.Equal(0.23809525, r["mean_io_u"], 1e-6);
+    }
+
     [Theory]
     [InlineData(4, 21)]
     [InlineData(7, 22)]
