@@ -135,6 +135,43 @@ public sealed class DataParallelTests
     }
 
     /// <summary>
+    /// Weighted metrics in a data-parallel Fit: accuracy's Σ wᵢ·vᵢ / Σ wᵢ and the weighted counts of
+    /// precision, recall, F1 (macro and per class), AUC and mean IoU are summed over the ranks with
+    /// each step and after validation, so every logged value, training and validation, is one
+    /// process's over the global batches (weights 0, 0.5, 1 and 1.5; the last step leaves rank 0 none).
+    /// </summary>
+    [Fact]
+    public void WeightedMetricsReportTheWeightedValuesOfOneProcess()
+    {
+        string dir = MpiRun.Directory("weighted");
+        var run = MpiRun.Start(2, "weighted", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        KilnSettings.Threads = 1;
+        var reference = new ReplicaMlp(batchSize: 32, seed: 3) { WeightedMetrics = ReplicaData.StatefulMetrics() };
+        var history = reference.Fit(ReplicaData.WeightedWithZeros(ReplicaData.Make(193, 7)), 3, new Sgd(0.05, momentum: 0.9),
+            validation: ReplicaData.WeightedWithZeros(ReplicaData.Make(37, 8)), verbose: 0);
+        Assert.Equal(["loss", "accuracy", "weighted_accuracy", "precision", "recall", "f1_score", "f1_0", "f1_1", "f1_2", "auc", "mean_io_u"], history.Names.Take(11));
+        // The weights change the values: the weighted accuracy is not the accuracy.
+        Assert.True(Math.Abs(history["accuracy"][0] - history["weighted_accuracy"][0]) > 1e-4, "the weights change nothing here");
+
+        var lines = File.ReadAllLines(Path.Combine(dir, "weighted-history.csv"));
+        Assert.Equal(1 + 3, lines.Length);
+        var names = lines[0].Split(',');
+        foreach (string name in history.Names)
+        {
+            int column = Array.IndexOf(names, name);
+            Assert.True(column >= 0, $"weighted-history.csv has no column {name}: {lines[0]}");
+            double tolerance = name.EndsWith("loss") ? 1e-5 : 1e-6;
+            for (int epoch = 0; epoch < 3; epoch++)
+            {
+                double logged = double.Parse(lines[1 + epoch].Split(',')[column], CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(logged - history[name][epoch]) <= tolerance, $"{name} epoch {epoch + 1}: one process {history[name][epoch]}, two ranks {logged}");
+            }
+        }
+    }
+
+    /// <summary>
     /// Evaluate over the ranks: each rank evaluates its share of the 37 weighted samples, and both
     /// return one process's loss and metrics (stateful ones included) over all 37.
     /// </summary>
@@ -294,6 +331,17 @@ public sealed class DataParallelTests
         var run = MpiRun.Start(2, "allocations-syncbn", dir);
         Assert.True(run.ExitCode == 0, run.Output);
         // Three synchronized layers: three allreduces each per step, on preallocated buffers; and the stateful metrics' sums.
+        for (int rank = 0; rank < 2; rank++)
+            Assert.Equal("0", File.ReadAllText(Path.Combine(dir, $"allocated-{rank}.txt")));
+    }
+
+    [Fact]
+    public void AReplicatedStepWithWeightedMetricsAllocatesNothing()
+    {
+        string dir = MpiRun.Directory("allocations-weighted");
+        var run = MpiRun.Start(2, "allocations-weighted", dir);
+        Assert.True(run.ExitCode == 0, run.Output);
+        // Sample weights through the batches, the weighted sums and Σ wᵢ in the step's allreduce, the weighted counts' sums.
         for (int rank = 0; rank < 2; rank++)
             Assert.Equal("0", File.ReadAllText(Path.Combine(dir, $"allocated-{rank}.txt")));
     }

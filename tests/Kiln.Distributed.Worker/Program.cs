@@ -24,11 +24,14 @@ using Kiln.Distributed.Worker;
 //   allocations-syncbn  the allocations probe on ReplicaSyncBnNet, with the stateful metrics.
 //   stateful     ReplicaMlp with precision, recall, F1 (macro and per class), AUC and mean IoU (counts summed over the
 //                ranks), as equivalence without sample weights; rank 0 writes stateful-history.csv.
+//   weighted     ReplicaMlp with the stateful metrics and accuracy as WeightedMetrics, on samples weighted 0, 0.5, 1, 1.5
+//                in turn (Σ wᵢ and the weighted counts summed over the ranks), as equivalence; rank 0 writes weighted-history.csv.
+//   allocations-weighted  the allocations probe on the weighted samples, with the weighted metrics.
 //   evaluate     Evaluate over the ranks: ReplicaMlp (seed 3) with the stateful metrics on the 37 weighted validation
 //                samples (rank 0 gets 18, rank 1 19); each rank writes evaluate-R.txt, one "name value" a line.
 if (args.Length != 2)
 {
-    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|sources|stop|mismatch|allocations|syncbn|plainbn|allocations-syncbn|stateful|evaluate DIRECTORY");
+    Console.Error.WriteLine("usage: Kiln.Distributed.Worker equivalence|full|resume|die|sources|stop|mismatch|allocations|syncbn|plainbn|allocations-syncbn|stateful|weighted|allocations-weighted|evaluate DIRECTORY");
     return 2;
 }
 string scenario = args[0], directory = args[1];
@@ -70,10 +73,20 @@ switch (scenario)
         Console.WriteLine($"rank {mpi.Rank} finished");
         break;
     }
-    case "allocations" or "allocations-syncbn":
+    case "allocations" or "allocations-syncbn" or "allocations-weighted":
     {
-        Model model = scenario == "allocations" ? new ReplicaMlp(batchSize: 16, seed: 3) : new ReplicaSyncBnNet(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
-        var data = scenario == "allocations" ? train : ReplicaData.Images(193, 7);
+        Model model = scenario switch
+        {
+            "allocations" => new ReplicaMlp(batchSize: 16, seed: 3),
+            "allocations-weighted" => new ReplicaMlp(batchSize: 16, seed: 3) { WeightedMetrics = ReplicaData.StatefulMetrics() },
+            _ => new ReplicaSyncBnNet(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() },
+        };
+        var data = scenario switch
+        {
+            "allocations" => train,
+            "allocations-weighted" => ReplicaData.WeightedWithZeros(train),
+            _ => ReplicaData.Images(193, 7),
+        };
         long before = 0, allocated = -1;
         var probe = new LambdaCallback
         {
@@ -102,6 +115,13 @@ switch (scenario)
         var model = new ReplicaMlp(batchSize: 16, seed: 3) { Metrics = ReplicaData.StatefulMetrics() };
         model.Fit(train, 3, new Sgd(0.05, momentum: 0.9), validation: valid, verbose: 0,
             callbacks: [new CsvLogger(Path.Combine(directory, "stateful-history.csv"))], distributed: mpi);
+        break;
+    }
+    case "weighted":
+    {
+        var model = new ReplicaMlp(batchSize: 16, seed: 3) { WeightedMetrics = ReplicaData.StatefulMetrics() };
+        model.Fit(ReplicaData.WeightedWithZeros(train), 3, new Sgd(0.05, momentum: 0.9), validation: ReplicaData.WeightedWithZeros(valid), verbose: 0,
+            callbacks: [new CsvLogger(Path.Combine(directory, "weighted-history.csv"))], distributed: mpi);
         break;
     }
     case "evaluate":

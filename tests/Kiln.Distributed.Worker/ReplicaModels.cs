@@ -96,6 +96,14 @@ public static class ReplicaData
         return new Dataset(x, y, [6, 6, 2], 1);
     }
 
+    /// <summary>The same samples with sample weights 0, 0.5, 1 and 1.5 in turn: a weight of 0 leaves its sample out of the weighted metrics.</summary>
+    public static Dataset WeightedWithZeros(Dataset data)
+    {
+        var w = new float[data.Count];
+        for (int i = 0; i < w.Length; i++) w[i] = 0.5f * (i % 4);
+        return data.WithSampleWeights(w);
+    }
+
     /// <summary>The same samples with Keras sample weights 0.5, 1 and 1.5 in turn, which shuffle with them.</summary>
     public static Dataset Weighted(Dataset data)
     {

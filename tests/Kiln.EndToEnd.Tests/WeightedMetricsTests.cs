@@ -82,18 +82,40 @@ public sealed class WeightedMetricsTests
     }
 
     [Fact]
-    public void OneOutputOfSeveralIsNamedAfterItAndCountingMetricsAreRefused()
+    public void OneOutputOfSeveralIsNamedAfterItAndItsCountingMetricsAreWeighted()
     {
         var model = new SmoothTwoHeads(batchSize: 4, seed: 1);
         Assert.Contains("class_accuracy", model.Metrics.Select(m => m.Name));
-        model.WeightedMetrics = [Metric.ForOutput("class", Metric.Accuracy), Metric.ForOutput("size", Metric.MeanSquaredError)];
-        Assert.Equal(["class_weighted_accuracy", "size_mse"], model.WeightedMetrics.Select(m => m.Name));
+        model.WeightedMetrics = [Metric.ForOutput("class", Metric.Accuracy), Metric.ForOutput("size", Metric.MeanSquaredError),
+            Metric.ForOutput("class", Metric.Recall(topK: 1, classId: 1)), Metric.ForOutput("class", Metric.F1Score())];
+        Assert.Equal(["class_weighted_accuracy", "size_mse", "class_recall", "class_f1_score_0", "class_f1_score_1", "class_f1_score_2"],
+            model.WeightedMetrics.Select(m => m.Name));
 
-        var tiny = new TinySparseLogits(batchSize: 4, seed: 1);
-        var refused = Assert.Throws<ArgumentException>(() => tiny.WeightedMetrics = [Metric.Precision(classId: 1)]);
-        Assert.Contains("keeps counts", refused.Message);
-        Assert.Empty(tiny.WeightedMetrics); // unchanged
+        // The class head's recall of class 1, Σ wᵢ·[argmax is 1] / Σ wᵢ over the samples of class 1, from Predict.
+        const int count = 40;
+        var rng = new Random(3);
+        var x = new float[count * 2];
+        var y = new float[count * 2];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(4 * rng.NextDouble() - 2);
+        for (int i = 0; i < count; i++) (y[2 * i], y[2 * i + 1]) = (i % 3, (float)rng.NextDouble());
+        var data = new Dataset(x, y, [2], 2);
+        var weights = RandomWeights(count, 4);
+        var result = model.Evaluate(data.WithSampleWeights(weights));
+        float[] p = model.Predict(data);
+        int outputs = model.OutputSize;
+        double hit = 0, all = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (y[2 * i] != 1) continue;
+            var scores = p.AsSpan(i * outputs, 3);
+            if (scores[1] > scores[0] && scores[1] > scores[2]) hit += weights[i];
+            all += weights[i];
+        }
+        Assert.True(all > 0 && hit > 0, "the data has no recall to measure");
+        Assert.Equal(hit / all, result["class_recall"], 1e-6);
+
         // A metric already weighted, from another model, is weighed again by this one's rule.
+        var tiny = new TinySparseLogits(batchSize: 4, seed: 1);
         var other = new TinySparseLogits(4, seed: 1) { WeightedMetrics = [Metric.Accuracy] };
         tiny.WeightedMetrics = other.WeightedMetrics;
         Assert.Equal(["weighted_accuracy"], tiny.WeightedMetrics.Select(m => m.Name));
@@ -103,7 +125,9 @@ public sealed class WeightedMetricsTests
     public void WeightedMetricsAllocateNothingPerStep()
     {
         var model = new TinySparseLogits(16, seed: 7);
-        model.WeightedMetrics = [Metric.Accuracy, Metric.SparseTopKCategoricalAccuracy(2)];
+        // The means and the metrics that keep counts, with zero and fractional weights.
+        model.WeightedMetrics = [Metric.Accuracy, Metric.SparseTopKCategoricalAccuracy(2), Metric.Precision(classId: 1), Metric.F1Score(),
+            Metric.Auc(multiLabel: true, labelWeights: [1, 2, 0.5]), Metric.MeanIoU()];
         var data = Classes(16 * 40, 6, 3, 15);
         var probe = new AllocationProbe();
         model.Fit(data.WithSampleWeights(RandomWeights(data.Count, 3)), 3, new Adam(1e-3f), verbose: 0, callbacks: [probe]);

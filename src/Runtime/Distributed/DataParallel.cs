@@ -20,7 +20,7 @@ internal sealed class DataParallel
     private readonly byte[] _checksums = new byte[5 * sizeof(uint)], _random = new byte[4 * sizeof(ulong)];
 
     /// <param name="communicator">The ranks' collectives.</param>
-    /// <param name="statistics">The loss, the per-output losses and the metrics: the values reduced with each step.</param>
+    /// <param name="statistics">The loss, the per-output losses, the metrics and, in Fit, the sample weights' sum: the values reduced with each step.</param>
     /// <param name="model">The model trained: its synchronized BatchNormalization layers get a <see cref="BatchNorm"/> synchronizer.</param>
     public DataParallel(ICommunicator communicator, int statistics, Model? model = null)
     {
@@ -87,7 +87,7 @@ internal sealed class DataParallel
         return _one[0] > 0;
     }
 
-    /// <summary>This step's sums on this rank: sample-weighted loss, per-output losses, metric sums. Cleared by the caller.</summary>
+    /// <summary>This step's sums on this rank: sample-weighted loss, per-output losses, metric sums, Σ wᵢ. Cleared by the caller.</summary>
     public Span<double> Stats => _stats;
 
     public void ReduceStats() => _communicator.AllReduceSum(_stats);

@@ -14,6 +14,9 @@ namespace Kiln;
 /// With explicit thresholds (Keras' <c>AUC(thresholds=[...])</c>) the thresholds are <c>-ε</c>, the
 /// given ones sorted, <c>1+ε</c>; when they are evenly spaced Keras (and so Kiln) still counts by
 /// bucket as above, otherwise a value counts as positive at each threshold it is strictly above.
+/// With sample weights each value counts its sample's weight instead of 1. Keras' <c>label_weights</c>
+/// (one per class) weigh the values of each class on the flattened curve, or, with <c>multi_label</c>,
+/// the classes' AUCs in their average, Σ lw·AUC / Σ lw.
 /// </summary>
 internal sealed class AucMetric : StatefulMetric
 {
@@ -24,11 +27,13 @@ internal sealed class AucMetric : StatefulMetric
     private readonly ClassLayout? _layout;
     // Explicit thresholds that are not evenly spaced, ascending, endpoints included (float32, as Keras compares them); null: buckets.
     private readonly float[]? _cuts;
+    // Keras' label_weights, one per class (checked against the output when resolved); null: all 1.
+    private readonly double[]? _labelWeights;
     // Per label, the positives and negatives whose value fell in each bucket; then the curve's counts, summed from the top.
     private readonly double[] _positives = [], _negatives = [], _tp = [], _fp = [];
 
-    public AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name)
-        : this(numThresholds, curve, summation, multiLabel, name, null, null)
+    public AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name, IReadOnlyList<double>? labelWeights = null)
+        : this(numThresholds, curve, summation, multiLabel, name, null, null, CheckedLabelWeights(labelWeights))
     {
         if (numThresholds <= 1) throw new ArgumentOutOfRangeException(nameof(numThresholds), numThresholds, "num_thresholds must be more than 1.");
         if (!Enum.IsDefined(curve)) throw new ArgumentOutOfRangeException(nameof(curve), curve, "Not a curve.");
@@ -36,17 +41,17 @@ internal sealed class AucMetric : StatefulMetric
     }
 
     /// <summary>Keras' <c>AUC(thresholds=[...])</c>: the given thresholds, each in [0, 1], between the endpoints -ε and 1+ε.</summary>
-    public AucMetric(IReadOnlyList<double> thresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name)
-        : this(CheckedThresholds(thresholds).Length + 2, curve, summation, multiLabel, name, null, Cuts(thresholds))
+    public AucMetric(IReadOnlyList<double> thresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name, IReadOnlyList<double>? labelWeights = null)
+        : this(CheckedThresholds(thresholds).Length + 2, curve, summation, multiLabel, name, null, Cuts(thresholds), CheckedLabelWeights(labelWeights))
     {
         if (!Enum.IsDefined(curve)) throw new ArgumentOutOfRangeException(nameof(curve), curve, "Not a curve.");
         if (!Enum.IsDefined(summation)) throw new ArgumentOutOfRangeException(nameof(summation), summation, "Not a summation method.");
     }
 
-    private AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name, ClassLayout? layout, float[]? cuts)
+    private AucMetric(int numThresholds, AucCurve curve, AucSummation summation, bool multiLabel, string? name, ClassLayout? layout, float[]? cuts, double[]? labelWeights)
         : base(name ?? "auc")
     {
-        (_thresholds, _curve, _summation, _multiLabel, _layout, _cuts) = (numThresholds, curve, summation, multiLabel, layout, cuts);
+        (_thresholds, _curve, _summation, _multiLabel, _layout, _cuts, _labelWeights) = (numThresholds, curve, summation, multiLabel, layout, cuts, labelWeights);
         if (layout is not null)
         {
             int labels = multiLabel ? layout.Width : 1;
@@ -55,8 +60,13 @@ internal sealed class AucMetric : StatefulMetric
         }
     }
 
-    protected override StatefulMetric ForModel(ModelDescription model) =>
-        new AucMetric(_thresholds, _curve, _summation, _multiLabel, Name, ClassLayout.For(model, Name), _cuts);
+    protected override StatefulMetric ForModel(ModelDescription model)
+    {
+        var layout = ClassLayout.For(model, Name);
+        Require(_labelWeights is null || _labelWeights.Length == layout.Width, model,
+            $"{Name}: label_weights has {_labelWeights?.Length} values, but the output has {layout.Width} labels (its last axis); give one weight per label.");
+        return new AucMetric(_thresholds, _curve, _summation, _multiLabel, Name, layout, _cuts, _labelWeights);
+    }
 
     public override void Reset()
     {
@@ -73,13 +83,23 @@ internal sealed class AucMetric : StatefulMetric
         communicator.AllReduceSum(_negatives);
     }
 
-    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
+    public override bool SupportsSampleWeights => true;
+
+    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) =>
+        Update(outputs, targets, default, n, outputSize, targetSize);
+
+    // Keras' update_confusion_matrix_variables: each value counts its sample's weight, times its label's
+    // weight on the flattened curve (with multi_label the label weights act in Result instead).
+    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> sampleWeights, int n, int outputSize, int targetSize)
     {
         var layout = _layout ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.");
         int width = layout.Width, t = _thresholds;
         float steps = t - 1;
+        double[]? flatWeights = _multiLabel ? null : _labelWeights;
         for (int i = 0; i < n; i++)
         {
+            double w = sampleWeights.IsEmpty ? 1 : sampleWeights[i];
+            if (w == 0) continue; // weighted 0: left out, whatever its outputs
             var scores = layout.Scores(outputs, i);
             for (int p = 0; p < layout.Positions; p++)
                 for (int c = 0; c < width; c++)
@@ -89,18 +109,26 @@ internal sealed class AucMetric : StatefulMetric
                     // In float32, as Keras computes it, so values on a threshold land in the same bucket.
                     int bucket = _cuts is null ? Math.Max(0, (int)MathF.Ceiling(Math.Clamp(v, 0f, 1f) * steps) - 1) : Above(_cuts, v) - 1;
                     int index = (_multiLabel ? c * t : 0) + bucket;
-                    if (layout.Truth(targets, i, p, c) != 0) _positives[index]++;
-                    else _negatives[index]++;
+                    double weight = flatWeights is null ? w : w * flatWeights[c];
+                    if (layout.Truth(targets, i, p, c) != 0) _positives[index] += weight;
+                    else _negatives[index] += weight;
                 }
         }
     }
 
+    // With multi_label, the mean of the labels' AUCs, or Keras' Σ lw·AUC / Σ lw with label weights.
     public override double Result()
     {
         int labels = _positives.Length / _thresholds;
-        double sum = 0;
-        for (int l = 0; l < labels; l++) sum += Area(l);
-        return sum / labels;
+        double[]? weights = _multiLabel ? _labelWeights : null;
+        double sum = 0, total = 0;
+        for (int l = 0; l < labels; l++)
+        {
+            double lw = weights?[l] ?? 1;
+            sum += lw * Area(l);
+            total += lw;
+        }
+        return Ratio(sum, total);
     }
 
     /// <summary>The area of label <paramref name="label"/>'s curve (the only one without multi_label).</summary>
@@ -175,6 +203,24 @@ internal sealed class AucMetric : StatefulMetric
             else hi = mid;
         }
         return Math.Max(lo, 1);
+    }
+
+    /// <summary>Keras' <c>label_weights</c>: each finite and ≥ 0, not all 0 (no label would count); null stays null.</summary>
+    private static double[]? CheckedLabelWeights(IReadOnlyList<double>? labelWeights)
+    {
+        if (labelWeights is null) return null;
+        var weights = new double[labelWeights.Count];
+        if (weights.Length == 0) throw new ArgumentException("label_weights is empty; give one non-negative weight per label, or none.", nameof(labelWeights));
+        double total = 0;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            double w = labelWeights[i];
+            if (!(w >= 0 && w <= double.MaxValue))
+                throw new ArgumentOutOfRangeException(nameof(labelWeights), w, $"AUC label weight {i} is {w}; label weights must be finite and non-negative.");
+            total += weights[i] = w;
+        }
+        if (total == 0) throw new ArgumentException("AUC label weights are all 0, so no label would count; give at least one a positive weight.", nameof(labelWeights));
+        return weights;
     }
 
     private static double[] CheckedThresholds(IReadOnlyList<double> thresholds)

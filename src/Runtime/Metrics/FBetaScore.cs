@@ -8,6 +8,7 @@ namespace Kiln;
 /// <c>(1+β²)·P·R / (β²·P + R)</c> with Keras' 1e-7 epsilons. A prediction is positive above the
 /// threshold or, with no threshold, where it equals the row's maximum (and is not 0). With no
 /// averaging Fit and Evaluate report one column per class, <c>f1_score_0</c>, <c>f1_score_1</c>, ….
+/// With sample weights (<see cref="Model.WeightedMetrics"/>) each sample's four sums are multiplied by its weight.
 /// </summary>
 internal sealed class FBetaScoreMetric : StatefulMetric
 {
@@ -65,7 +66,13 @@ internal sealed class FBetaScoreMetric : StatefulMetric
         communicator.AllReduceSum(_support);
     }
 
-    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
+    public override bool SupportsSampleWeights => true;
+
+    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) =>
+        Update(outputs, targets, default, n, outputSize, targetSize);
+
+    // Keras' FBetaScore.update_state: each sample's TP, FP, FN and support are multiplied by its weight.
+    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> sampleWeights, int n, int outputSize, int targetSize)
     {
         var layout = _layout ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.");
         int width = layout.Width;
@@ -74,6 +81,8 @@ internal sealed class FBetaScoreMetric : StatefulMetric
         float threshold = _threshold ?? 0.5f;
         for (int i = 0; i < n; i++)
         {
+            double w = sampleWeights.IsEmpty ? 1 : sampleWeights[i];
+            if (w == 0) continue; // weighted 0: left out, whatever its outputs
             var scores = layout.Scores(outputs, i);
             for (int p = 0; p < layout.Positions; p++)
             {
@@ -86,11 +95,11 @@ internal sealed class FBetaScoreMetric : StatefulMetric
                     double y = layout.Truth(targets, i, p, c);
                     if (positive)
                     {
-                        _truePositives[c] += y;
-                        _falsePositives[c] += 1 - y;
+                        _truePositives[c] += w * y;
+                        _falsePositives[c] += w * (1 - y);
                     }
-                    else _falseNegatives[c] += y;
-                    _support[c] += y;
+                    else _falseNegatives[c] += w * y;
+                    _support[c] += w * y;
                 }
             }
         }

@@ -43,20 +43,26 @@ public abstract partial class Metric
     /// Without <paramref name="multiLabel"/> every (sample, class) value is a point of one curve;
     /// with it each class has its curve and the AUCs are averaged. Logit outputs are read as
     /// probabilities (Keras' <c>from_logits=True</c>).
+    /// <paramref name="labelWeights"/> is Keras' <c>label_weights</c>, one finite, non-negative weight
+    /// per class (the output's last axis), not all 0: with <paramref name="multiLabel"/> the average
+    /// of the classes' AUCs becomes Σ lw·AUC / Σ lw; without, each class's values count with its
+    /// weight on the flattened curve (meant for multi-label data, not for one-of-n classes).
+    /// <code>Metric.Auc(multiLabel: true, labelWeights: [1, 1, 4])</code>
     /// </summary>
     public static Metric Auc(int numThresholds = 200, AucCurve curve = AucCurve.Roc, AucSummation summationMethod = AucSummation.Interpolation,
-        bool multiLabel = false, string? name = null) =>
-        new AucMetric(numThresholds, curve, summationMethod, multiLabel, name);
+        bool multiLabel = false, string? name = null, IReadOnlyList<double>? labelWeights = null) =>
+        new AucMetric(numThresholds, curve, summationMethod, multiLabel, name, labelWeights);
 
     /// <summary>
     /// Keras' <c>AUC(thresholds=[...])</c>: the AUC estimated at the given thresholds (each in [0, 1],
     /// in any order) between Keras' endpoints -1e-7 and 1+1e-7, instead of evenly spaced ones; a
-    /// prediction counts as positive at a threshold it is strictly above.
+    /// prediction counts as positive at a threshold it is strictly above. <paramref name="labelWeights"/>
+    /// as for <see cref="Auc(int, AucCurve, AucSummation, bool, string?, IReadOnlyList{double}?)"/>.
     /// <code>Metric.Auc(thresholds: [0.1, 0.5, 0.9])</code>
     /// </summary>
     public static Metric Auc(IReadOnlyList<double> thresholds, AucCurve curve = AucCurve.Roc, AucSummation summationMethod = AucSummation.Interpolation,
-        bool multiLabel = false, string? name = null) =>
-        new AucMetric(thresholds, curve, summationMethod, multiLabel, name);
+        bool multiLabel = false, string? name = null, IReadOnlyList<double>? labelWeights = null) =>
+        new AucMetric(thresholds, curve, summationMethod, multiLabel, name, labelWeights);
 
     /// <summary>
     /// Keras' <c>MeanIoU</c>, named <c>mean_io_u</c>: intersection over union per class, averaged
@@ -84,7 +90,13 @@ internal sealed class ClassColumnMetric(Metric owner, int c) : Metric(owner.Name
     public override double Sum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) =>
         c == 0 ? owner.Sum(outputs, targets, n, outputSize, targetSize) : 0;
 
+    // A weighted owner (F1 per class in WeightedMetrics) weighs its counts; an unweighted one ignores the weights.
+    internal override double WeightedSum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int n, int outputSize, int targetSize) =>
+        c == 0 ? owner.WeightedSum(outputs, targets, weights, n, outputSize, targetSize) : 0;
+
     internal override bool IsStateful => true;
+
+    internal override bool WeighsSamples => owner.WeighsSamples;
 
     internal override void ResetState()
     {

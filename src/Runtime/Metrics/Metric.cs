@@ -77,6 +77,19 @@ public abstract partial class Metric
     /// <summary>Whether the metric keeps state over batches (<see cref="StatefulMetric"/>) rather than summing per-sample values.</summary>
     internal virtual bool IsStateful => false;
 
+    /// <summary>
+    /// Whether the metric can be one of <see cref="Model.WeightedMetrics"/>: a summed one always (each
+    /// sample's value times its weight), a stateful one when it weighs its counts (<see cref="StatefulMetric.SupportsSampleWeights"/>).
+    /// </summary>
+    internal virtual bool WeighsSamples => !IsStateful;
+
+    /// <summary>
+    /// A stateful metric's update with sample weights (empty: all 1), for a metric of
+    /// <see cref="Model.WeightedMetrics"/> only: <see cref="WeightedSum"/> of an unweighted metric ignores the weights.
+    /// </summary>
+    internal virtual void WeightedUpdate(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int n, int outputSize, int targetSize) =>
+        throw new InvalidOperationException($"{Name} is a summed metric; it is weighted through its per-sample values.");
+
     /// <summary>Clears a stateful metric before an epoch or an evaluation; nothing for a summed one.</summary>
     internal virtual void ResetState() { }
 

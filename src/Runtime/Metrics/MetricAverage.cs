@@ -13,7 +13,7 @@ public enum MetricAverage
     Weighted,
 }
 
-/// <summary>The curve <see cref="Metric.Auc(int, AucCurve, AucSummation, bool, string?)"/> measures the area under.</summary>
+/// <summary>The curve <see cref="Metric.Auc(int, AucCurve, AucSummation, bool, string?, System.Collections.Generic.IReadOnlyList{double}?)"/> measures the area under.</summary>
 public enum AucCurve
 {
     /// <summary>Receiver operating characteristic: recall against the false-positive rate.</summary>
@@ -23,7 +23,7 @@ public enum AucCurve
     PR,
 }
 
-/// <summary>Keras' <c>summation_method</c> for <see cref="Metric.Auc(int, AucCurve, AucSummation, bool, string?)"/>.</summary>
+/// <summary>Keras' <c>summation_method</c> for <see cref="Metric.Auc(int, AucCurve, AucSummation, bool, string?, System.Collections.Generic.IReadOnlyList{double}?)"/>.</summary>
 public enum AucSummation
 {
     /// <summary>Trapezoids for ROC; for PR, Davis and Goadrich's interpolation of true and false positives (not of precision).</summary>

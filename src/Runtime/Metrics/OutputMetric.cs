@@ -48,6 +48,8 @@ internal sealed class OutputMetric : Metric
 
     internal override bool IsStateful => _inner.IsStateful;
 
+    internal override bool WeighsSamples => _inner.WeighsSamples;
+
     internal override void ResetState() => _inner.ResetState();
 
     internal override double StateResult() => _inner.StateResult();
@@ -62,10 +64,22 @@ internal sealed class OutputMetric : Metric
 
     public override double Sum(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
     {
+        CopyColumns(outputs, targets, n, outputSize, targetSize);
+        return _inner.Sum(_outputs.AsSpan(0, n * _outputSize), _targets.AsSpan(0, n * _targetSize), n, _outputSize, _targetSize);
+    }
+
+    // The sample weights are one per sample, whichever output is read: they pass through as they are.
+    internal override void WeightedUpdate(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int n, int outputSize, int targetSize)
+    {
+        CopyColumns(outputs, targets, n, outputSize, targetSize);
+        _inner.WeightedUpdate(_outputs.AsSpan(0, n * _outputSize), _targets.AsSpan(0, n * _targetSize), weights, n, _outputSize, _targetSize);
+    }
+
+    private void CopyColumns(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
+    {
         if (_outputs.Length < n * _outputSize) _outputs = new float[n * _outputSize];
         if (_targets.Length < n * _targetSize) _targets = new float[n * _targetSize];
         Kernels.Merge.CopyOut(outputs.Slice(0, n * outputSize), _outputs.AsSpan(0, n * _outputSize), n, _outputSize, _outputOffset, outputSize, accumulate: false);
         Kernels.Merge.CopyOut(targets.Slice(0, n * targetSize), _targets.AsSpan(0, n * _targetSize), n, _targetSize, _targetOffset, targetSize, accumulate: false);
-        return _inner.Sum(_outputs.AsSpan(0, n * _outputSize), _targets.AsSpan(0, n * _targetSize), n, _outputSize, _targetSize);
     }
 }

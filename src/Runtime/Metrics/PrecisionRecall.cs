@@ -7,6 +7,7 @@ namespace Kiln;
 /// yes/no prediction, positive above the threshold (0.5), or, with <c>top_k</c>, when it is among
 /// the row's k largest (and above the threshold when one is given); its target is positive when
 /// non-zero. <c>class_id</c> keeps one class's column. Sparse targets count as their one-hot rows.
+/// With sample weights (<see cref="Model.WeightedMetrics"/>) each entry counts its sample's weight instead of 1.
 /// </summary>
 internal sealed class PrecisionRecallMetric : StatefulMetric
 {
@@ -59,15 +60,24 @@ internal sealed class PrecisionRecallMetric : StatefulMetric
         (_truePositives, _falsePositives, _falseNegatives) = (counts[0], counts[1], counts[2]);
     }
 
-    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize)
+    public override bool SupportsSampleWeights => true;
+
+    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize) =>
+        Update(outputs, targets, default, n, outputSize, targetSize);
+
+    // Keras' update_confusion_matrix_variables: every (sample, class) entry counts with its sample's weight.
+    public override void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> sampleWeights, int n, int outputSize, int targetSize)
     {
         var layout = _layout ?? throw new InvalidOperationException($"{Name} is used before it is resolved against a model.");
         int width = layout.Width;
         float threshold = _threshold ?? (_topK is null ? 0.5f : NegativeInfinity);
         int first = _classId ?? 0, last = _classId ?? width - 1;
-        long tp = 0, fp = 0, fn = 0;
+        double tp = 0, fp = 0, fn = 0;
         for (int i = 0; i < n; i++)
         {
+            double w = sampleWeights.IsEmpty ? 1 : sampleWeights[i];
+            if (w == 0) continue; // weighted 0: left out, whatever its outputs
+            long sampleTp = 0, sampleFp = 0, sampleFn = 0;
             var scores = layout.Scores(outputs, i);
             for (int p = 0; p < layout.Positions; p++)
             {
@@ -76,11 +86,14 @@ internal sealed class PrecisionRecallMetric : StatefulMetric
                 {
                     bool predicted = row[c] > threshold && (_topK is not { } k || InTopK(row, c, k));
                     bool actual = layout.Truth(targets, i, p, c) != 0;
-                    if (predicted && actual) tp++;
-                    else if (predicted) fp++;
-                    else if (actual) fn++;
+                    if (predicted && actual) sampleTp++;
+                    else if (predicted) sampleFp++;
+                    else if (actual) sampleFn++;
                 }
             }
+            tp += w * sampleTp;
+            fp += w * sampleFp;
+            fn += w * sampleFn;
         }
         _truePositives += tp;
         _falsePositives += fp;

@@ -6,9 +6,9 @@ namespace Kiln;
 /// A metric that is not a mean of per-sample values (precision, AUC, mean IoU): Keras'
 /// <c>reset_state</c> / <c>update_state</c> / <c>result</c>. Fit resets it at the start of every
 /// epoch and Evaluate at the start of its pass; each batch, a full one or the last, smaller one,
-/// goes through <see cref="Update"/>, and the reported value is <see cref="Result"/> over the
-/// batches since the reset. The state is allocated when the metric is resolved against a model,
-/// so <see cref="Update"/> must not allocate.
+/// goes through <c>Update</c> (with the sample weights for a metric of <see cref="Model.WeightedMetrics"/>),
+/// and the reported value is <see cref="Result"/> over the batches since the reset. The state is
+/// allocated when the metric is resolved against a model, so <c>Update</c> must not allocate.
 /// </summary>
 public abstract class StatefulMetric : Metric
 {
@@ -24,6 +24,30 @@ public abstract class StatefulMetric : Metric
     /// </summary>
     public abstract void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int n, int outputSize, int targetSize);
 
+    /// <summary>
+    /// Adds <paramref name="n"/> samples weighted by <paramref name="sampleWeights"/> (Keras'
+    /// <c>update_state(y_true, y_pred, sample_weight)</c>), one weight per sample, finite and ≥ 0, or
+    /// empty for all 1: each sample's contribution to the state (its true and false positives, its
+    /// cells of a confusion matrix) is multiplied by its weight, so a weight of 2 counts the sample
+    /// twice and 0 leaves it out. Fit and Evaluate call it for a metric of
+    /// <see cref="Model.WeightedMetrics"/>; <see cref="Model.Metrics"/> ignore the weights, as Keras'
+    /// <c>metrics=</c> do. The default takes only empty weights; a metric that weighs samples
+    /// overrides this and <see cref="SupportsSampleWeights"/> (all of Kiln's do). Must not allocate.
+    /// </summary>
+    public virtual void Update(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> sampleWeights, int n, int outputSize, int targetSize)
+    {
+        if (!sampleWeights.IsEmpty)
+            throw new NotSupportedException($"{Name} does not weigh its counts by sample; override SupportsSampleWeights and Update with sample weights.");
+        Update(outputs, targets, n, outputSize, targetSize);
+    }
+
+    /// <summary>
+    /// Whether <see cref="Update(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int)"/>
+    /// weighs samples: <see cref="Model.WeightedMetrics"/> refuses a stateful metric that returns
+    /// false (the default). All of Kiln's metrics return true.
+    /// </summary>
+    public virtual bool SupportsSampleWeights => false;
+
     /// <summary>The value over every sample since the last <see cref="Reset"/> (Keras' <c>result</c>).</summary>
     public abstract double Result();
 
@@ -35,6 +59,11 @@ public abstract class StatefulMetric : Metric
     }
 
     internal sealed override bool IsStateful => true;
+
+    internal sealed override bool WeighsSamples => SupportsSampleWeights;
+
+    internal sealed override void WeightedUpdate(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, ReadOnlySpan<float> weights, int n, int outputSize, int targetSize) =>
+        Update(outputs, targets, weights, n, outputSize, targetSize);
 
     internal sealed override void ResetState() => Reset();
 

@@ -88,9 +88,11 @@ public abstract partial class Model
     /// and it only joins the collectives). The loss, per-output losses and metric sums are summed over
     /// the ranks before anything changes, so a non-finite loss anywhere leaves every rank's weights as
     /// they were; then every rank applies the same update with the mean gradient of the global batch.
-    /// Returns the global batch's mean loss, and adds its metric sums to <paramref name="metricSums"/>.
+    /// Returns the global batch's mean loss, and adds its metric sums to <paramref name="metricSums"/>
+    /// (the weighted metrics' weighted by <paramref name="weights"/>) and its Σ wᵢ over all ranks to
+    /// <paramref name="weightTotal"/>, the weighted metrics' denominator.
     /// </summary>
-    private float TrainStepReplicated(DataParallel replicas, in Batch batch, ReadOnlySpan<float> weights, int samples, int total, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
+    private float TrainStepReplicated(DataParallel replicas, in Batch batch, ReadOnlySpan<float> weights, int samples, int total, Optimizer optimizer, Metric[] metrics, Span<double> metricSums, ref double weightTotal)
     {
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length;
@@ -104,7 +106,8 @@ public abstract partial class Model
         {
             ReadOnlySpan<float> y = batch.Targets;
             ReadOnlySpan<float> outputs = Forward(batch.Features, samples, training: true);
-            for (int i = 0; i < metrics.Length; i++) stats[1 + k + i] = metrics[i].Sum(outputs, y, samples, OutputSize, TargetSize);
+            for (int i = 0; i < metrics.Length; i++) stats[1 + k + i] = metrics[i].WeightedSum(outputs, y, weights, samples, OutputSize, TargetSize);
+            stats[1 + k + metrics.Length] = WeightedMetric.WeightTotal(weights, samples);
             stats[0] = (double)ComputeLoss(y, samples, gradient: true, weights) * samples;
             for (int i = 0; i < k; i++) stats[1 + i] = (double)OutputLoss(lossOutputs[i]) * samples;
         }
@@ -123,6 +126,7 @@ public abstract partial class Model
         if (!float.IsFinite(loss)) return RestoreState(loss);
         for (int i = 0; i < k; i++) _outputLosses[lossOutputs[i]] = (float)(stats[1 + i] / total);
         for (int i = 0; i < metrics.Length; i++) metricSums[i] += stats[1 + k + i];
+        weightTotal += stats[1 + k + metrics.Length];
         if (samples > 0) Backward(samples);
         else if (synchronizer is not null) Backward(1);
         replicas.AverageGradients(Gradients.Span, samples, total);

@@ -33,40 +33,55 @@ public abstract partial class Model
 
     /// <summary>
     /// Keras' <c>compile(weighted_metrics=[...])</c>: metrics Fit and Evaluate report after
-    /// <see cref="Metrics"/>, each the sample-weighted mean Σ wᵢ·vᵢ / Σ wᵢ of its per-sample values,
-    /// with the data's sample weights (<see cref="Dataset.WithSampleWeights"/>, a pipeline's, a batch
-    /// source's) or, in training, the class weights Fit was given; with no weights it equals the
-    /// unweighted metric. Each is named as Keras 3 names it: <c>accuracy</c>, or
-    /// <c>weighted_accuracy</c> (<c>class_weighted_accuracy</c> for one output of several) when
-    /// <see cref="Metrics"/> already reports an <c>accuracy</c>. Empty by default.
-    /// <code>model.WeightedMetrics = [Metric.Accuracy];   // history: loss, accuracy, weighted_accuracy</code>
-    /// Metrics that keep counts (precision, recall, AUC, mean IoU, F1) are not weighted yet and are refused.
+    /// <see cref="Metrics"/>, weighted by the data's sample weights (<see cref="Dataset.WithSampleWeights"/>,
+    /// a pipeline's, a batch source's) or, in training, the class weights Fit was given; with no
+    /// weights each equals the unweighted metric. A mean of per-sample values (accuracy, top-k, mae)
+    /// becomes Σ wᵢ·vᵢ / Σ wᵢ; a metric that keeps counts (precision, recall, F-scores, AUC, mean
+    /// IoU) adds each sample's counts times its weight, as Keras' <c>update_state(..., sample_weight)</c>.
+    /// Each is named as Keras 3 names it: <c>accuracy</c>, or <c>weighted_accuracy</c>
+    /// (<c>class_weighted_accuracy</c> for one output of several) when <see cref="Metrics"/> already
+    /// reports an <c>accuracy</c>. Empty by default. A custom <see cref="StatefulMetric"/> takes part
+    /// when it implements <see cref="StatefulMetric.SupportsSampleWeights"/>.
+    /// <code>model.WeightedMetrics = [Metric.Accuracy, Metric.Auc()];   // history: loss, accuracy, weighted_accuracy, auc</code>
     /// </summary>
     public IReadOnlyList<Metric> WeightedMetrics
     {
         get
         {
             var all = AllMetrics;
-            var weighted = new Metric[_weightedMetrics.Length];
-            Array.Copy(all, all.Length - weighted.Length, weighted, 0, weighted.Length);
-            return weighted;
+            int unweighted = ((Metric[])Metrics).Length;
+            return all.AsSpan(unweighted).ToArray();
         }
         set
         {
             ArgumentNullException.ThrowIfNull(value);
-            var resolved = new Metric[value.Count];
+            var resolved = new List<Metric>(value.Count);
             for (int i = 0; i < value.Count; i++)
             {
                 var m = value[i] ?? throw new ArgumentException($"Weighted metric {i} is null.", nameof(value));
+                // Another model's per-class columns (WeightedMetrics = other.WeightedMetrics): their metric, once.
+                if (m is ClassColumnMetric column)
+                {
+                    if (column.Column > 0) continue;
+                    m = column.Owner;
+                }
                 if (m is WeightedMetric w) m = w.Inner; // another model's weighted metric: the metric it weighs
-                if (m.IsStateful || m is ClassColumnMetric)
+                if (!m.WeighsSamples)
                     throw new ArgumentException(
-                        $"{Description.Name}: '{m.Name}' keeps counts over the batches (precision, recall, AUC, mean IoU, F1), which Kiln does not weigh by sample yet; report it in Metrics, unweighted.", nameof(value));
-                resolved[i] = m.Resolve(Description);
+                        $"{Description.Name}: '{m.Name}' keeps state that it cannot weigh by sample; implement StatefulMetric.SupportsSampleWeights and Update with sample weights, or report it in Metrics, unweighted.", nameof(value));
+                resolved.Add(m.Resolve(Description));
             }
-            _weightedMetrics = resolved;
-            _allMetrics = null;
-            _ = AllMetrics; // names checked now, where the mistake is
+            var previous = (_weightedMetrics, _allMetrics);
+            (_weightedMetrics, _allMetrics) = ([.. resolved], null);
+            try
+            {
+                _ = AllMetrics; // names checked now, where the mistake is
+            }
+            catch
+            {
+                (_weightedMetrics, _allMetrics) = previous;
+                throw;
+            }
         }
     }
 
@@ -78,7 +93,11 @@ public abstract partial class Model
         var metrics = (Metric[])Metrics;
         if (_weightedMetrics.Length == 0) return metrics;
         var names = new HashSet<string>(StringComparer.Ordinal) { "loss" };
-        foreach (var m in metrics) names.Add(m.Name);
+        foreach (var m in metrics)
+        {
+            names.Add(m.Name);
+            if (m is ClassColumnMetric column) names.Add(column.Owner.Name); // f1_score, whose columns are f1_score_0, …
+        }
         var all = new List<Metric>(metrics);
         foreach (var r in _weightedMetrics)
         {
@@ -86,11 +105,21 @@ public abstract partial class Model
             string name = r.Name;
             if (names.Contains(name))
                 name = r is OutputMetric o ? $"{o.Output}_weighted_{o.Inner.Name}" : "weighted_" + r.Name;
-            if (!names.Add(name))
-                throw new ArgumentException($"{Description.Name}: two metrics are named '{name}'; History needs distinct names.", nameof(WeightedMetrics));
-            all.Add(new WeightedMetric(r, name));
+            var weighted = new WeightedMetric(r, name);
+            // A metric with one value per class (F1 with no averaging) is one column per class, as in Metrics.
+            int columns = weighted.ClassColumns;
+            if (columns == 0) Add(weighted);
+            else names.Add(name); // taken for the metrics after it, as an unweighted F1's name is
+            for (int c = 0; c < columns; c++) Add(new ClassColumnMetric(weighted, c));
         }
         return [.. all];
+
+        void Add(Metric m)
+        {
+            if (!names.Add(m.Name))
+                throw new ArgumentException($"{Description.Name}: two metrics are named '{m.Name}'; History needs distinct names.", nameof(WeightedMetrics));
+            all.Add(m);
+        }
     }
 
     /// <summary>The first metric's name: <c>accuracy</c>, or <c>mae</c> for mean squared error; empty with no metrics.</summary>
@@ -216,11 +245,11 @@ public abstract partial class Model
             var all = Forward(batch.Features, n, training: false);
             Kernels.Merge.CopyOut(all.Slice(0, n * OutputSize), outputs.AsSpan(0, n * outputSize), n, outputSize, outputOffset, OutputSize, accumulate: false);
             Kernels.Merge.CopyOut(batch.Targets.Slice(0, n * TargetSize), targets.AsSpan(0, n * targetSize), n, targetSize, targetOffset, TargetSize, accumulate: false);
-            counts.Update(outputs, targets, n);
+            counts.Update(outputs, targets, default, n);
             seen += n;
             b++;
         }
         if (seen == 0) throw new InvalidOperationException("The source gave no batches: it is empty.");
-        return new Kiln.ConfusionMatrix(counts.Classes, counts.Counts, classNames);
+        return new Kiln.ConfusionMatrix(counts.Classes, counts.ToWholeCounts(), classNames);
     }
 }

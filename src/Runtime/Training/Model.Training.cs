@@ -44,8 +44,9 @@ public abstract partial class Model
     /// into each training sample's weight from its label (the argmax of a one-hot target); it does
     /// not apply to validation, as in Keras, and cannot be combined with sample weights. Either way
     /// a batch's loss is Σ wᵢ·lossᵢ / n (Keras' <c>"sum_over_batch_size"</c>), and <see cref="Metrics"/> stay
-    /// unweighted, as Keras' <c>metrics=</c> are, while <see cref="WeightedMetrics"/> are Σ wᵢ·vᵢ / Σ wᵢ
-    /// (Keras' <c>weighted_metrics=</c>; the validation set's own weights weigh its <c>val_</c> values).
+    /// unweighted, as Keras' <c>metrics=</c> are, while <see cref="WeightedMetrics"/> are weighted: Σ wᵢ·vᵢ / Σ wᵢ,
+    /// or counts times the weights (Keras' <c>weighted_metrics=</c>; the validation set's own weights
+    /// weigh its <c>val_</c> values).
     /// </para>
     /// <para>
     /// <paramref name="distributed"/> trains data-parallel on every rank of a group of processes
@@ -53,8 +54,9 @@ public abstract partial class Model
     /// MultiWorkerMirroredStrategy and PyTorch DDP do: every rank calls Fit with the same model seed
     /// and the same data, each epoch's shuffled order is cut into global batches of
     /// <c>ranks × BatchSize</c> samples, each rank trains on its share, and the averaged gradient
-    /// makes every rank apply the update one process with the global batch would. Loss, metrics and
-    /// validation are over all ranks; only rank 0 prints and writes files (docs/distributed.md).
+    /// makes every rank apply the update one process with the global batch would. Loss, metrics
+    /// (weighted ones with Σ wᵢ over all ranks) and validation are over all ranks; only rank 0 prints
+    /// and writes files (docs/distributed.md).
     /// </para>
     /// </summary>
     public History Fit(Dataset train, int epochs, Optimizer optimizer, Dataset? validation = null,
@@ -210,8 +212,6 @@ public abstract partial class Model
             foreach (var metric in metrics)
                 if (!metric.SumsOverRanks)
                     throw new NotSupportedException($"{Description.Name}: the metric '{metric.Name}' keeps state (Keras' update_state/result) that it cannot sum over ranks, so each rank would report its own shard; implement StatefulMetric.CanSumOverRanks and SumOverRanks, or compute '{metric.Name}' with Evaluate on one rank.");
-                else if (metric.IsWeighted)
-                    throw new NotSupportedException($"{Description.Name}: the weighted metric '{metric.Name}' divides by the sum of the sample weights, which data-parallel training does not yet reduce across ranks; train with WeightedMetrics empty, and compute it with Evaluate on one rank.");
         // Columns: the loss, each output's own loss (several outputs, as Keras' class_loss), the metrics.
         var lossOutputs = LossOutputs;
         int k = lossOutputs.Length, m = metrics.Length;
@@ -243,7 +243,8 @@ public abstract partial class Model
         }
         else history = new History(epochNames, Math.Max(epochs - initialEpoch, 0));
 
-        var replicas = distributed is null ? null : new DataParallel(distributed, batchNames.Length, this);
+        // Each step reduces the loss, the per-output losses, the metrics and Σ wᵢ (the weighted metrics' denominator).
+        var replicas = distributed is null ? null : new DataParallel(distributed, batchNames.Length + 1, this);
         hooks = CallbacksOnRank(hooks, replicas);
         TextWriter writer = output ?? Console.Out;
         TrainingProgress? progress = replicas is { IsRoot: false } ? null : verbose switch
@@ -320,14 +321,14 @@ public abstract partial class Model
                     }
                     float loss = replicas is null
                         ? TrainStep(batch.Features, batch.Targets, weights, n, optimizer, metrics, metricSums.AsSpan(k))
-                        : TrainStepReplicated(replicas, batch, weights, local, n, optimizer, metrics, metricSums.AsSpan(k));
+                        : TrainStepReplicated(replicas, batch, weights, local, n, optimizer, metrics, metricSums.AsSpan(k), ref weightTotal);
                     for (int i = 0; i < k; i++) metricSums[i] += (double)OutputLoss(lossOutputs[i]) * n;
                     if (!float.IsFinite(loss))
                         throw Diverged(loss, epoch + 1, epochs, b + 1, train.Batches, optimizer);
 
                     lossSum += (double)loss * n;
                     seen += n;
-                    // With ranks n counts every rank's samples but weights holds this rank's; weighted metrics are refused there.
+                    // With ranks the step added every rank's Σ wᵢ already (weights holds this rank's alone).
                     if (replicas is null) weightTotal += WeightedMetric.WeightTotal(weights, n);
                     running[0] = lossSum / seen;
                     for (int i = 0; i < k; i++) running[1 + i] = metricSums[i] / seen;
@@ -423,7 +424,7 @@ public abstract partial class Model
     /// mode (no dropout, BN moving statistics). A dataset with sample weights
     /// (<see cref="Dataset.WithSampleWeights"/>, Keras' <c>evaluate(sample_weight=)</c>) weighs
     /// each batch's loss, Σ wᵢ·lossᵢ / n; <see cref="Metrics"/> stay unweighted, as Keras' <c>metrics=</c> are, and
-    /// <see cref="WeightedMetrics"/> are weighted, Σ wᵢ·vᵢ / Σ wᵢ, as Keras' <c>weighted_metrics=</c>.
+    /// <see cref="WeightedMetrics"/> are weighted (Σ wᵢ·vᵢ / Σ wᵢ, or counts times the weights), as Keras' <c>weighted_metrics=</c>.
     /// </summary>
     public EvaluationResult Evaluate(Dataset data)
     {

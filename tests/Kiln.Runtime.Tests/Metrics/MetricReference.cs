@@ -51,8 +51,8 @@ internal static class MetricReference
         return best;
     }
 
-    /// <summary>Keras' Precision or Recall over every (sample, class) entry of dense scores and 0/1 truths.</summary>
-    public static double KerasPrecisionRecall(float[] scores, float[] truth, int classes, bool recall, float? threshold = null, int? topK = null, int? classId = null)
+    /// <summary>Keras' Precision or Recall over every (sample, class) entry of dense scores and 0/1 truths, each entry counting its sample's weight (none: 1).</summary>
+    public static double KerasPrecisionRecall(float[] scores, float[] truth, int classes, bool recall, float? threshold = null, int? topK = null, int? classId = null, double[]? weights = null)
     {
         int n = scores.Length / classes;
         double tp = 0, fp = 0, fn = 0;
@@ -67,9 +67,10 @@ internal static class MetricReference
                 float t = threshold ?? (topK is null ? 0.5f : -1e10f);
                 bool predicted = (top is null || top.Contains(c)) && row[c] > t;
                 bool actual = truth[i * classes + c] != 0;
-                if (predicted && actual) tp++;
-                if (predicted && !actual) fp++;
-                if (!predicted && actual) fn++;
+                double w = weights?[i] ?? 1;
+                if (predicted && actual) tp += w;
+                if (predicted && !actual) fp += w;
+                if (!predicted && actual) fn += w;
             }
         }
         double d = recall ? tp + fn : tp + fp;
@@ -100,6 +101,44 @@ internal static class MetricReference
         return (p, r, f, s);
     }
 
+    /// <summary>
+    /// Keras 3's FBetaScore over whole arrays (update_state then result), each sample's TP, FP, FN and
+    /// support multiplied by its weight: a value is positive above <paramref name="threshold"/>, or,
+    /// with none, where it is its row's maximum and not 0; per class, micro, macro and support-weighted.
+    /// </summary>
+    public static (double[] PerClass, double Micro, double Macro, double Weighted) KerasFBeta(float[] scores, float[] truth, int classes, double beta,
+        double[]? weights = null, float? threshold = null)
+    {
+        const double epsilon = 1e-7;
+        int n = scores.Length / classes;
+        double[] tp = new double[classes], fp = new double[classes], fn = new double[classes], support = new double[classes];
+        for (int i = 0; i < n; i++)
+        {
+            double w = weights?[i] ?? 1;
+            var row = scores.AsSpan(i * classes, classes);
+            float max = float.NegativeInfinity;
+            foreach (float v in row) max = Math.Max(max, v);
+            for (int c = 0; c < classes; c++)
+            {
+                double predicted = (threshold is { } t ? row[c] > t : row[c] >= max && Math.Abs(row[c]) > 1e-9) ? 1 : 0;
+                double y = truth[i * classes + c];
+                tp[c] += w * predicted * y;
+                fp[c] += w * predicted * (1 - y);
+                fn[c] += w * (1 - predicted) * y;
+                support[c] += w * y;
+            }
+        }
+        double Score(double p, double q, double r)
+        {
+            double precision = p / (p + q + epsilon), recall = p / (p + r + epsilon);
+            return (1 + beta * beta) * precision * recall / (beta * beta * precision + recall + epsilon);
+        }
+        var perClass = Enumerable.Range(0, classes).Select(c => Score(tp[c], fp[c], fn[c])).ToArray();
+        double total = support.Sum();
+        return (perClass, Score(tp.Sum(), fp.Sum(), fn.Sum()), perClass.Average(),
+            Enumerable.Range(0, classes).Sum(c => perClass[c] * support[c] / (total + epsilon)));
+    }
+
     /// <summary>scikit-learn's roc_auc_score: the probability that a positive outscores a negative (ties count half).</summary>
     public static double ExactRocAuc(IReadOnlyList<float> scores, IReadOnlyList<bool> positive)
     {
@@ -120,17 +159,18 @@ internal static class MetricReference
     /// <summary>
     /// Keras' AUC by its definition (the unoptimized path): thresholds -1e-7, (i+1)/(T-1), 1+1e-7
     /// as float32, a value positive at a threshold it is strictly above, then trapezoids (ROC) or
-    /// Davis and Goadrich's interpolation (PR).
+    /// Davis and Goadrich's interpolation (PR). With <paramref name="weights"/> each value counts its
+    /// weight in the true and false positives and negatives instead of 1.
     /// </summary>
-    public static double KerasAuc(IReadOnlyList<float> scores, IReadOnlyList<bool> positive, int numThresholds = 200, bool pr = false)
+    public static double KerasAuc(IReadOnlyList<float> scores, IReadOnlyList<bool> positive, int numThresholds = 200, bool pr = false, IReadOnlyList<double>? weights = null)
     {
         var inner = new double[numThresholds - 2];
         for (int i = 0; i < numThresholds - 2; i++) inner[i] = (i + 1) * 1.0 / (numThresholds - 1);
-        return KerasAuc(scores, positive, inner, pr);
+        return KerasAuc(scores, positive, inner, pr, weights);
     }
 
     /// <summary>Keras' <c>AUC(thresholds=inner)</c> by its definition: -1e-7, the inner thresholds sorted, 1+1e-7, as float32.</summary>
-    public static double KerasAuc(IReadOnlyList<float> scores, IReadOnlyList<bool> positive, double[] inner, bool pr = false)
+    public static double KerasAuc(IReadOnlyList<float> scores, IReadOnlyList<bool> positive, double[] inner, bool pr = false, IReadOnlyList<double>? weights = null)
     {
         int numThresholds = inner.Length + 2;
         var thresholds = new float[numThresholds];
@@ -146,10 +186,11 @@ internal static class MetricReference
             for (int i = 0; i < scores.Count; i++)
             {
                 bool above = Math.Clamp(scores[i], 0f, 1f) > thresholds[t];
-                if (above && positive[i]) tp[t]++;
-                else if (above) fp[t]++;
-                else if (positive[i]) fn[t]++;
-                else tn[t]++;
+                double w = weights?[i] ?? 1;
+                if (above && positive[i]) tp[t] += w;
+                else if (above) fp[t] += w;
+                else if (positive[i]) fn[t] += w;
+                else tn[t] += w;
             }
         static double Div(double a, double b) => b == 0 ? 0 : a / b;
         double area = 0;
@@ -176,22 +217,26 @@ internal static class MetricReference
         return area;
     }
 
-    /// <summary>Mean IoU from label lists: per class |pred ∩ true| / |pred ∪ true|, averaged over the classes whose union is not empty.</summary>
-    public static double MeanIoU(int[] yTrue, int[] yPred, int classes)
+    /// <summary>
+    /// Mean IoU from label lists: per class |pred ∩ true| / |pred ∪ true|, averaged over the classes
+    /// whose union is not empty; with <paramref name="weights"/>, each prediction counts its weight.
+    /// </summary>
+    public static double MeanIoU(int[] yTrue, int[] yPred, int classes, double[]? weights = null)
     {
         double sum = 0;
         int present = 0;
         for (int c = 0; c < classes; c++)
         {
-            int intersection = 0, union = 0;
+            double intersection = 0, union = 0;
             for (int i = 0; i < yTrue.Length; i++)
             {
-                if (yTrue[i] == c && yPred[i] == c) intersection++;
-                if (yTrue[i] == c || yPred[i] == c) union++;
+                double w = weights?[i] ?? 1;
+                if (yTrue[i] == c && yPred[i] == c) intersection += w;
+                if (yTrue[i] == c || yPred[i] == c) union += w;
             }
             if (union == 0) continue;
             present++;
-            sum += (double)intersection / union;
+            sum += intersection / union;
         }
         return present == 0 ? 0 : sum / present;
     }
