@@ -86,6 +86,13 @@ public static class Summary
         string op = g.Kind == KernelKind.Linear ? g.Operation : "";
         string bias = g.First.Weights.Any(w => w.Suffix == "bias") ? " + bias" : "";
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
+        return g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct
+            ? Kernel(g, op, bias, act) + "; backward: the implicit-GEMM gradients"
+            : Kernel(g, op, bias, act);
+    }
+
+    private static string Kernel(KernelGroup g, string op, string bias, string act)
+    {
         return g.Kind switch
         {
             KernelKind.Linear when g.ResidualAdd is not null =>

@@ -32,7 +32,7 @@
 //   k4: random_zoom: RandomZoom(0.1; bilinear, reflect fill), random per sample in training, a copy in inference
 //   k5: random_contrast: RandomContrast([1, 1.1], clipped to [0, 1]), random per sample in training, a copy in inference
 //   k6: random_crop: RandomCrop(10, 10), random per sample in training, a centre crop in inference
-//   k7: conv2d: implicit-GEMM convolution + bias and relu in the tile epilogue
+//   k7: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k8: max_pooling2d: MaxPooling2D with saved argmax
 //   k9: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k10: dense: GEMM + bias into logits, then a row softmax
@@ -219,9 +219,9 @@ ________________________________________________________________________________
             if (training) Kernels.Augmentation.RandomCrop(random_contrast, random_crop, n, 12, 12, 1, 10, 10, ref Random);
             else Kernels.Augmentation.CenterCrop(random_contrast, random_crop, n, 12, 12, 1, 10, 10);
             Observe("random_crop", random_crop);
-            // k7 · conv2d (Conv2D(4, 3x3, relu)) [AugmentedCnnModel.cs:14]: (10, 10, 1) -> (8, 8, 4), implicit-GEMM convolution + bias and relu in the tile epilogue.
+            // k7 · conv2d (Conv2D(4, 3x3, relu)) [AugmentedCnnModel.cs:14]: (10, 10, 1) -> (8, 8, 4), direct convolution + bias and relu in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 256);
-            Kernels.Conv2D.Forward(random_crop, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.DirectConv2D.Forward(random_crop, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Relu());
             Observe("conv2d", conv2d);
             // k8 · max_pooling2d (MaxPooling2D(2x2)) [AugmentedCnnModel.cs:15]: (8, 8, 4) -> (4, 4, 4), max with the winning index saved for backward.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 64);

@@ -25,7 +25,7 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + batch_normalization + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k1: max_pooling2d: MaxPooling2D with saved argmax
 //   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu
 //   k3: max_pooling2d_1: MaxPooling2D with saved argmax
@@ -237,14 +237,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n * 784, 32, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 288), foldedBias = conv2d_folded.Slice(288, 32);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 288), default, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
-                Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("re_lu", re_lu);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), max with the winning index saved for backward.

@@ -29,7 +29,7 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: batch_normalization: batch normalization in one pass (moving statistics in inference)
-//   k1: conv2d: implicit-GEMM convolution + bias and relu in the tile epilogue
+//   k1: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k2: max_pooling2d: MaxPooling2D with saved argmax
 //   k3: conv2d_1: implicit-GEMM convolution + bias and relu in the tile epilogue
 //   k4: max_pooling2d_1: MaxPooling2D with saved argmax
@@ -295,9 +295,9 @@ ________________________________________________________________________________
             if (batchStatistics) Kernels.BatchNorm.ForwardTraining(input, batch_normalization, p.Slice(BatchNormalizationGamma, 3), p.Slice(BatchNormalizationBeta, 3), s.Slice(BatchNormalizationMovingMean, 3), s.Slice(BatchNormalizationMovingVariance, 3), batch_normalization_statistics, n * 4096, 3, 0.99f, 0.001f, new Kernels.Identity());
             else Kernels.BatchNorm.ForwardInference(input, batch_normalization, p.Slice(BatchNormalizationGamma, 3), p.Slice(BatchNormalizationBeta, 3), s.Slice(BatchNormalizationMovingMean, 3), s.Slice(BatchNormalizationMovingVariance, 3), n * 4096, 3, 0.001f, new Kernels.Identity());
             Observe("batch_normalization", batch_normalization);
-            // k1 · conv2d (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:11]: (64, 64, 3) -> (64, 64, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
+            // k1 · conv2d (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:11]: (64, 64, 3) -> (64, 64, 20), direct convolution + bias and relu in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 81920);
-            Kernels.Conv2D.Forward(batch_normalization, p.Slice(Conv2dKernel, 240), p.Slice(Conv2dBias, 20), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.DirectConv2D.Forward(batch_normalization, p.Slice(Conv2dKernel, 240), p.Slice(Conv2dBias, 20), conv2d, n, Conv2dWindow, new Kernels.Relu());
             Observe("conv2d", conv2d);
             // k2 · max_pooling2d (MaxPooling2D(2x2)) [PetsCnn.cs:11]: (64, 64, 20) -> (32, 32, 20), max with the winning index saved for backward.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 20480);
