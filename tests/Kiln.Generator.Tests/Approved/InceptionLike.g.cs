@@ -25,7 +25,7 @@
 // ______________________________________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: in: MaxPooling2D with saved argmax
+//   k0: in: MaxPooling2D with saved argmax (training only)
 //   k1: b1: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k2: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k3: b3: direct convolution + bias in the tile epilogue; backward: the implicit-GEMM gradients
@@ -234,10 +234,11 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // k0 · in (MaxPooling2D(2x2, strides 1x1, same)) [GraphModels.cs:65]: (4, 4, 3) -> (4, 4, 3), max with the winning index saved for backward.
+            // k0 · in (MaxPooling2D(2x2, strides 1x1, same)) [GraphModels.cs:65]: (4, 4, 3) -> (4, 4, 3), max, with the winning index saved for backward in training.
             Span<float> in_2 = ArenaSlice(In2At, n, 48);
             Span<int> in_2_argmax = ArenaIndices(In2ArgmaxAt, n, 48);
-            Kernels.Pooling.MaxForward(input, in_2, in_2_argmax, n, In2Window);
+            if (training) Kernels.Pooling.MaxForward(input, in_2, in_2_argmax, n, In2Window);
+            else Kernels.Pooling.MaxForward(input, in_2, n, In2Window);
             Observe("in", in_2);
             // k1 · b1 (Conv2D(2, 1x1, relu)) [GraphModels.cs:66]: (4, 4, 3) -> (4, 4, 2), direct convolution + bias and relu in the tile epilogue.
             Span<float> b1 = ArenaSlice(B1At, n, 32);
