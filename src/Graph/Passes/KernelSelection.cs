@@ -25,9 +25,10 @@ public enum ConvolutionAlgorithm
 /// The runtime kernel still falls back to the implicit GEMM on a CPU without AVX-512.
 /// Any other window reading at most 16 channels (an image model's first layer: 1 or 3) runs the
 /// direct convolution forward, which skips the implicit GEMM's gathering of patches only a few floats
-/// deep: 2–11× faster forward at batch 64 for 1–16 channels, 3×3, 5×5 and 7×7 stride 2, with
-/// 512-bit and 256-bit vectors (--only firstconv). Backward keeps the implicit-GEMM gradients (a
-/// first layer needs only the kernel gradient; no direct variant of it has been measured).
+/// deep: 1.2–12× (512-bit) and 1.3–5.9× (256-bit) faster forward at batch 64 for 1–16 channels,
+/// 1×1, 3×3, 5×5 and 7×7 stride 2 (--only firstconv; the 1×1 and 16-channel layers at the low
+/// end). Backward keeps the implicit-GEMM gradients (a first layer needs only the kernel gradient;
+/// no direct variant of it has been measured).
 /// </summary>
 public static class KernelSelection
 {
