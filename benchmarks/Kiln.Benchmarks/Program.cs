@@ -16,8 +16,8 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,layers]
-//   (--quick: 3 runs; peak, convlayers and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,firstconv,layers]
+//   (--quick: 3 runs; peak, convlayers, firstconv and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says)
 
 int threads = 2;
 int runs = 7;
@@ -32,7 +32,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,layers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,firstconv,layers]");
             return 2;
     }
 }
@@ -91,6 +91,16 @@ if (groups.Contains("convlayers"))
         Bench.Conv(batch: 64, size: 16, inChannels: 128, filters: 128, runs, winograd);
         Bench.Conv(batch: 64, size: 14, inChannels: 32, filters: 64, runs, winograd);
     }
+}
+if (groups.Contains("firstconv"))
+{
+    // Forward (bias + relu, as inference runs it) of layers with few input channels: the implicit GEMM
+    // and the direct convolution, alternated shape by shape (KernelSelection's threshold comes from these).
+    foreach (var (size, c, f, k, s) in new[] { (28, 1, 32, 3, 1), (32, 3, 32, 3, 1), (28, 2, 32, 3, 1), (28, 4, 32, 3, 1),
+                                              (28, 8, 32, 3, 1), (28, 16, 32, 3, 1), (28, 1, 32, 5, 1), (64, 3, 64, 7, 2),
+                                              (28, 3, 32, 1, 1), (28, 16, 64, 1, 1), (28, 16, 32, 3, 2) })
+        foreach (bool direct in new[] { false, true })
+            Bench.FirstConv(batch: 64, size, c, f, k, s, runs, direct);
 }
 if (groups.Contains("layers"))
 {
@@ -339,6 +349,32 @@ internal static class Bench
         double errKernel = Math.Abs(dKernel[((tky * 3 + tkx) * inChannels + tc) * filters + sf] - refKernel);
         double errInput = Math.Abs(dx[((sn * size + dyRow) * size + dxCol) * inChannels + tc] - refInput);
         EmitConv($"{name}_bwd", tb, 2 * flops, Math.Max(errKernel, errInput));
+    }
+
+    /// <summary>One forward convolution with bias and relu (k×k, stride s, 'same'), by the implicit GEMM or the direct kernel.</summary>
+    public static void FirstConv(int batch, int size, int inChannels, int filters, int kernelSize, int stride, int runs, bool direct)
+    {
+        int outSize = (size + stride - 1) / stride;
+        int pad = Math.Max((outSize - 1) * stride + kernelSize - size, 0) / 2;
+        var g = new Conv2DGeometry(size, size, inChannels, outSize, outSize, filters, kernelSize, kernelSize, stride, stride, pad, pad);
+        var rng = new Random(12);
+        float[] Rand(int length)
+        {
+            var a = new float[length];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+            return a;
+        }
+        var x = Rand(batch * g.InputSize);
+        var kernel = Rand(g.PatchSize * filters);
+        var bias = Rand(filters);
+        var y = new float[batch * g.OutputSize];
+        double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
+        var t = Measure(_ =>
+        {
+            if (direct) DirectConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
+            else Conv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
+        }, runs, minOps: 2, maxOps: 5000);
+        EmitConv($"conv{size}_{inChannels}to{filters}_k{kernelSize}s{stride}_b{batch}_{(direct ? "direct" : "gemm")}_fwd", t, flops, null);
     }
 
     private static void EmitConv(string work, Timing t, double flopsPerCall, double? spotError)

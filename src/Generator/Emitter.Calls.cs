@@ -21,7 +21,13 @@ internal static partial class Emitter
         string cls = layer.Spec switch
         {
             ConvolutionSpec { Transposed: true } => "Conv2DTranspose",
-            ConvolutionSpec => g.Convolution == ConvolutionAlgorithm.Winograd ? "WinogradConv2D" : "Conv2D",
+            ConvolutionSpec => g.Convolution switch
+            {
+                ConvolutionAlgorithm.Winograd => "WinogradConv2D",
+                // The direct kernel is forward only; its gradients are the implicit GEMM's.
+                ConvolutionAlgorithm.Direct => gradients is null ? "DirectConv2D" : "Conv2D",
+                _ => "Conv2D",
+            },
             DenseSpec => "Dense",
             _ => throw Unexpected(layer),
         };

@@ -121,16 +121,28 @@ internal static partial class Emitter
                 case StepKind.PoolForward:
                 {
                     var layer = g.First;
-                    GroupComment(w, g, g.SavesArgmax ? "max with the winning index saved for backward" : "mean");
+                    GroupComment(w, g, g.SavesArgmax ? "max, with the winning index saved for backward in training" : "mean");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!);
-                    w.Line(layer.Spec switch
+                    switch (layer.Spec)
                     {
-                        PoolingSpec { Max: true } => $"{K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});",
-                        PoolingSpec => $"{K}.Pooling.AverageForward({x}, {y}, n, {WindowName(layer)});",
-                        GlobalPoolingSpec { Max: true } => $"{K}.Pooling.GlobalMaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
-                        GlobalPoolingSpec => $"{K}.Pooling.GlobalAverageForward({x}, {y}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});",
-                        _ => throw Unexpected(layer),
-                    });
+                        // Only backward reads the argmax, and only after a training forward: inference skips writing it.
+                        case PoolingSpec { Max: true }:
+                            w.Line($"if (training) {K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});");
+                            w.Line($"else {K}.Pooling.MaxForward({x}, {y}, n, {WindowName(layer)});");
+                            break;
+                        case PoolingSpec:
+                            w.Line($"{K}.Pooling.AverageForward({x}, {y}, n, {WindowName(layer)});");
+                            break;
+                        case GlobalPoolingSpec { Max: true }:
+                            w.Line($"if (training) {K}.Pooling.GlobalMaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});");
+                            w.Line($"else {K}.Pooling.GlobalMaxForward({x}, {y}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});");
+                            break;
+                        case GlobalPoolingSpec:
+                            w.Line($"{K}.Pooling.GlobalAverageForward({x}, {y}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]});");
+                            break;
+                        default:
+                            throw Unexpected(layer);
+                    }
                     break;
                 }
                 case StepKind.PreprocessForward:

@@ -16,9 +16,9 @@ public class KernelSelectionTests
     [Fact]
     public void Winograd3x3Stride1WithWholeVectorsOfChannels()
     {
-        // The CIFAR net: the first layer reads 3 channels; the others are 3×3 stride 1 with 64 or 128.
+        // The CIFAR net: the first layer reads 3 channels (direct); the others are 3×3 stride 1 with 64 or 128.
         Assert.Equal(
-            new[] { ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.Winograd },
+            new[] { ConvolutionAlgorithm.Direct, ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.Winograd },
             Algorithms(new[] { 32, 32, 3 }, Conv(64, 3), Conv(64, 3), Conv(128, 3), Conv(128, 3, same: false)));
     }
 
@@ -27,22 +27,42 @@ public class KernelSelectionTests
     {
         Assert.Equal(
             new[] { ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm },
-            Algorithms(new[] { 16, 16, 16 },
-                Conv(16, 3, strides: 2),   // strided
-                Conv(16, 5),               // 5×5
+            Algorithms(new[] { 16, 16, 32 },
+                Conv(32, 3, strides: 2),   // strided
+                Conv(32, 5),               // 5×5
                 Conv(24, 3),               // 24 filters: not whole vectors
                 Conv(32, 3)));             // reads 24 channels
         // Output below 4×4: a 2×2 tile would compute mostly padding.
-        Assert.Equal(new[] { ConvolutionAlgorithm.ImplicitGemm }, Algorithms(new[] { 5, 5, 16 }, Conv(16, 3, same: false)));
+        Assert.Equal(new[] { ConvolutionAlgorithm.ImplicitGemm }, Algorithms(new[] { 5, 5, 32 }, Conv(32, 3, same: false)));
         Assert.Equal(new[] { ConvolutionAlgorithm.Winograd }, Algorithms(new[] { 6, 6, 16 }, Conv(16, 3, same: false)));
+    }
+
+    [Fact]
+    public void DirectForAFewInputChannelsUnlessWinogradApplies()
+    {
+        Assert.Equal(
+            new[] { ConvolutionAlgorithm.Direct, ConvolutionAlgorithm.Direct, ConvolutionAlgorithm.Direct, ConvolutionAlgorithm.ImplicitGemm },
+            Algorithms(new[] { 28, 28, 1 },
+                Conv(3, 3),                // a grey image, 3×3
+                Conv(16, 7, strides: 2),   // 3 channels, a 7×7 stride-2 stem
+                Conv(17, 3),               // 16 channels, 17 filters: Winograd does not apply
+                Conv(32, 3)));             // 17 channels: the implicit GEMM no longer gathers
+        // 16 channels in and out, 3×3 stride 1: Winograd first.
+        Assert.Equal(new[] { ConvolutionAlgorithm.Winograd }, Algorithms(new[] { 8, 8, 16 }, Conv(16, 3)));
+        Assert.Equal(new[] { ConvolutionAlgorithm.Direct }, Algorithms(new[] { 3, 3, 16 }, Conv(16, 3, same: false)));
     }
 
     [Fact]
     public void SummaryNamesTheVariant()
     {
-        var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 16 }, null, Conv(16, 3), Conv(16, 1)));
+        var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 32 }, null, Conv(32, 3), Conv(32, 1)));
         var lines = Summary.FusionLines(program);
         Assert.Contains(lines, l => l.StartsWith("k0:") && l.Contains("Winograd F(2x2, 3x3) convolution"));
         Assert.Contains(lines, l => l.StartsWith("k1:") && l.Contains("implicit-GEMM convolution"));
+        Assert.DoesNotContain(lines, l => l.Contains("backward"));
+
+        var first = Compile(ModelSpec.Create("M", new[] { 8, 8, 3 }, null, Conv(16, 3)));
+        Assert.Contains(Summary.FusionLines(first), l => l.StartsWith("k0:") && l.Contains("direct convolution")
+            && l.EndsWith("; backward: the implicit-GEMM gradients"));
     }
 }

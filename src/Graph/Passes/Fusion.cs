@@ -105,7 +105,12 @@ public sealed class KernelGroup
     public string Operation => First.Spec switch
     {
         ConvolutionSpec { Transposed: true } => "transposed convolution (GEMM + col2im)",
-        ConvolutionSpec => Convolution == ConvolutionAlgorithm.Winograd ? "Winograd F(2x2, 3x3) convolution" : "implicit-GEMM convolution",
+        ConvolutionSpec => Convolution switch
+        {
+            ConvolutionAlgorithm.Winograd => "Winograd F(2x2, 3x3) convolution",
+            ConvolutionAlgorithm.Direct => "direct convolution",
+            _ => "implicit-GEMM convolution",
+        },
         DenseSpec => "GEMM",
         _ => throw new System.InvalidOperationException($"kernel {Label} ({First.Name}) is not a linear layer"),
     };

@@ -86,6 +86,13 @@ public static class Summary
         string op = g.Kind == KernelKind.Linear ? g.Operation : "";
         string bias = g.First.Weights.Any(w => w.Suffix == "bias") ? " + bias" : "";
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
+        return g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct
+            ? Kernel(g, op, bias, act) + "; backward: the implicit-GEMM gradients"
+            : Kernel(g, op, bias, act);
+    }
+
+    private static string Kernel(KernelGroup g, string op, string bias, string act)
+    {
         return g.Kind switch
         {
             KernelKind.Linear when g.ResidualAdd is not null =>
@@ -98,7 +105,7 @@ public static class Summary
             KernelKind.BatchNorm => $"{g.Label}: {g.LayerNames}: batch normalization{act} in one pass (moving statistics in inference)",
             KernelKind.Softmax => $"{g.Label}: {g.LayerNames}: row softmax",
             KernelKind.Dropout => $"{g.Label}: {g.LayerNames}: inverted dropout with a saved mask (a copy in inference)",
-            KernelKind.Pool => $"{g.Label}: {g.LayerNames}: {g.First.TypeName}{(g.SavesArgmax ? " with saved argmax" : "")}",
+            KernelKind.Pool => $"{g.Label}: {g.LayerNames}: {g.First.TypeName}{(g.SavesArgmax ? " with saved argmax (training only)" : "")}",
             KernelKind.Resample => $"{g.Label}: {g.LayerNames}: {g.First.TypeName} (data movement)",
             KernelKind.Augment => $"{g.Label}: {g.LayerNames}: {g.First.Spec.Describe(g.First)}, random per sample in training, {(g.First.Spec is RandomCropSpec ? "a centre crop" : "a copy")} in inference",
             KernelKind.Preprocess => $"{g.Label}: {g.LayerNames}: {(g.First.Spec is RescalingSpec ? "x * scale + offset" : "(x - mean) / std with the stored statistics")}",

@@ -36,13 +36,13 @@
 // ___________________________________________________________________________________________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + batch_normalization + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k1: projection_block.conv2d + projection_block.batch_normalization + projection_block.re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k2: projection_block.conv2d_1 + projection_block.main: training: implicit-GEMM convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one implicit-GEMM convolution
-//   k3: projection_block.conv2d_2 + projection_block.shortcut + projection_block.add + projection_block.re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'projection_block.main' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
-//   k4: stage2.conv2d + stage2.batch_normalization + stage2.re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k5: stage2.conv2d_1 + stage2.main: training: implicit-GEMM convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one implicit-GEMM convolution
-//   k6: stage2.conv2d_2 + stage2.shortcut + stage2.add + stage2.re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'stage2.main' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k1: projection_block.conv2d + projection_block.batch_normalization + projection_block.re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k2: projection_block.conv2d_1 + projection_block.main: training: direct convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one direct convolution; backward: the implicit-GEMM gradients
+//   k3: projection_block.conv2d_2 + projection_block.shortcut + projection_block.add + projection_block.re_lu_1: training: direct convolution, then batch statistics, normalization, the shortcut 'projection_block.main' added and relu in one pass; inference: BN folded into the weights, one direct convolution, then the shortcut added and relu; backward: the implicit-GEMM gradients
+//   k4: stage2.conv2d + stage2.batch_normalization + stage2.re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k5: stage2.conv2d_1 + stage2.main: training: direct convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one direct convolution; backward: the implicit-GEMM gradients
+//   k6: stage2.conv2d_2 + stage2.shortcut + stage2.add + stage2.re_lu_1: training: direct convolution, then batch statistics, normalization, the shortcut 'stage2.main' added and relu in one pass; inference: BN folded into the weights, one direct convolution, then the shortcut added and relu; backward: the implicit-GEMM gradients
 //   k7: global_average_pooling2d: GlobalAveragePooling2D
 //   k8: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
@@ -372,14 +372,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 18), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 18), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), batch_normalization_statistics, n * 16, 2, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 18), foldedBias = conv2d_folded.Slice(18, 2);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 18), default, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("re_lu", re_lu);
             // k1 · projection_block.conv2d (Conv2D(2, 3x3, same)) + projection_block.batch_normalization (BatchNormalization) + projection_block.re_lu (Relu) [GraphModels.cs:127]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
@@ -389,14 +389,14 @@ ________________________________________________________________________________
             Span<float> projection_block_batch_normalization_statistics = ArenaFixed(ProjectionBlockBatchNormalizationStatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(re_lu, p.Slice(ProjectionBlockConv2dKernel, 36), default, projection_block_conv2d_z, n, ProjectionBlockConv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(re_lu, p.Slice(ProjectionBlockConv2dKernel, 36), default, projection_block_conv2d_z, n, ProjectionBlockConv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(projection_block_conv2d_z, projection_block_re_lu, p.Slice(ProjectionBlockBatchNormalizationGamma, 2), p.Slice(ProjectionBlockBatchNormalizationBeta, 2), s.Slice(ProjectionBlockBatchNormalizationMovingMean, 2), s.Slice(ProjectionBlockBatchNormalizationMovingVariance, 2), projection_block_batch_normalization_statistics, n * 16, 2, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = projection_block_conv2d_folded.Slice(0, 36), foldedBias = projection_block_conv2d_folded.Slice(36, 2);
                 Kernels.BatchNorm.Fold(p.Slice(ProjectionBlockConv2dKernel, 36), default, p.Slice(ProjectionBlockBatchNormalizationGamma, 2), p.Slice(ProjectionBlockBatchNormalizationBeta, 2), s.Slice(ProjectionBlockBatchNormalizationMovingMean, 2), s.Slice(ProjectionBlockBatchNormalizationMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, projection_block_re_lu, n, ProjectionBlockConv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(re_lu, foldedKernel, foldedBias, projection_block_re_lu, n, ProjectionBlockConv2dWindow, new Kernels.Relu());
             }
             Observe("projection_block.re_lu", projection_block_re_lu);
             // k2 · projection_block.conv2d_1 (Conv2D(2, 3x3, same)) + projection_block.main (BatchNormalization) [GraphModels.cs:128]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
@@ -406,14 +406,14 @@ ________________________________________________________________________________
             Span<float> projection_block_main_statistics = ArenaFixed(ProjectionBlockMainStatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(projection_block_re_lu, p.Slice(ProjectionBlockConv2d1Kernel, 36), default, projection_block_conv2d_1_z, n, ProjectionBlockConv2d1Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(projection_block_re_lu, p.Slice(ProjectionBlockConv2d1Kernel, 36), default, projection_block_conv2d_1_z, n, ProjectionBlockConv2d1Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(projection_block_conv2d_1_z, projection_block_main, p.Slice(ProjectionBlockMainGamma, 2), p.Slice(ProjectionBlockMainBeta, 2), s.Slice(ProjectionBlockMainMovingMean, 2), s.Slice(ProjectionBlockMainMovingVariance, 2), projection_block_main_statistics, n * 16, 2, 0.99f, 0.001f, new Kernels.Identity());
             }
             else
             {
                 Span<float> foldedKernel = projection_block_conv2d_1_folded.Slice(0, 36), foldedBias = projection_block_conv2d_1_folded.Slice(36, 2);
                 Kernels.BatchNorm.Fold(p.Slice(ProjectionBlockConv2d1Kernel, 36), default, p.Slice(ProjectionBlockMainGamma, 2), p.Slice(ProjectionBlockMainBeta, 2), s.Slice(ProjectionBlockMainMovingMean, 2), s.Slice(ProjectionBlockMainMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(projection_block_re_lu, foldedKernel, foldedBias, projection_block_main, n, ProjectionBlockConv2d1Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(projection_block_re_lu, foldedKernel, foldedBias, projection_block_main, n, ProjectionBlockConv2d1Window, new Kernels.Identity());
             }
             Observe("projection_block.main", projection_block_main);
             // k3 · projection_block.conv2d_2 (Conv2D(2, 1x1)) + projection_block.shortcut (BatchNormalization) + projection_block.add (Add(projection_block.main, projection_block.shortcut)) + projection_block.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
@@ -423,14 +423,14 @@ ________________________________________________________________________________
             Span<float> projection_block_shortcut_statistics = ArenaFixed(ProjectionBlockShortcutStatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(re_lu, p.Slice(ProjectionBlockConv2d2Kernel, 4), default, projection_block_conv2d_2_z, n, ProjectionBlockConv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(re_lu, p.Slice(ProjectionBlockConv2d2Kernel, 4), default, projection_block_conv2d_2_z, n, ProjectionBlockConv2d2Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(projection_block_conv2d_2_z, projection_block_re_lu_1, p.Slice(ProjectionBlockShortcutGamma, 2), p.Slice(ProjectionBlockShortcutBeta, 2), s.Slice(ProjectionBlockShortcutMovingMean, 2), s.Slice(ProjectionBlockShortcutMovingVariance, 2), projection_block_shortcut_statistics, n * 16, 2, 0.99f, 0.001f, projection_block_main, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = projection_block_conv2d_2_folded.Slice(0, 4), foldedBias = projection_block_conv2d_2_folded.Slice(4, 2);
                 Kernels.BatchNorm.Fold(p.Slice(ProjectionBlockConv2d2Kernel, 4), default, p.Slice(ProjectionBlockShortcutGamma, 2), p.Slice(ProjectionBlockShortcutBeta, 2), s.Slice(ProjectionBlockShortcutMovingMean, 2), s.Slice(ProjectionBlockShortcutMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, projection_block_re_lu_1, n, ProjectionBlockConv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(re_lu, foldedKernel, foldedBias, projection_block_re_lu_1, n, ProjectionBlockConv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(projection_block_re_lu_1, projection_block_main, projection_block_re_lu_1, new Kernels.Relu());
             }
             Observe("projection_block.re_lu_1", projection_block_re_lu_1);
@@ -441,14 +441,14 @@ ________________________________________________________________________________
             Span<float> stage2_batch_normalization_statistics = ArenaFixed(Stage2BatchNormalizationStatisticsAt, 6);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(projection_block_re_lu_1, p.Slice(Stage2Conv2dKernel, 54), default, stage2_conv2d_z, n, Stage2Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(projection_block_re_lu_1, p.Slice(Stage2Conv2dKernel, 54), default, stage2_conv2d_z, n, Stage2Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(stage2_conv2d_z, stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 3), p.Slice(Stage2BatchNormalizationBeta, 3), s.Slice(Stage2BatchNormalizationMovingMean, 3), s.Slice(Stage2BatchNormalizationMovingVariance, 3), stage2_batch_normalization_statistics, n * 4, 3, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = stage2_conv2d_folded.Slice(0, 54), foldedBias = stage2_conv2d_folded.Slice(54, 3);
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2dKernel, 54), default, p.Slice(Stage2BatchNormalizationGamma, 3), p.Slice(Stage2BatchNormalizationBeta, 3), s.Slice(Stage2BatchNormalizationMovingMean, 3), s.Slice(Stage2BatchNormalizationMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
-                Kernels.Conv2D.Forward(projection_block_re_lu_1, foldedKernel, foldedBias, stage2_re_lu, n, Stage2Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(projection_block_re_lu_1, foldedKernel, foldedBias, stage2_re_lu, n, Stage2Conv2dWindow, new Kernels.Relu());
             }
             Observe("stage2.re_lu", stage2_re_lu);
             // k5 · stage2.conv2d_1 (Conv2D(3, 3x3, same)) + stage2.main (BatchNormalization) [GraphModels.cs:128]: (2, 2, 3) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
@@ -458,14 +458,14 @@ ________________________________________________________________________________
             Span<float> stage2_main_statistics = ArenaFixed(Stage2MainStatisticsAt, 6);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(stage2_re_lu, p.Slice(Stage2Conv2d1Kernel, 81), default, stage2_conv2d_1_z, n, Stage2Conv2d1Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(stage2_re_lu, p.Slice(Stage2Conv2d1Kernel, 81), default, stage2_conv2d_1_z, n, Stage2Conv2d1Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(stage2_conv2d_1_z, stage2_main, p.Slice(Stage2MainGamma, 3), p.Slice(Stage2MainBeta, 3), s.Slice(Stage2MainMovingMean, 3), s.Slice(Stage2MainMovingVariance, 3), stage2_main_statistics, n * 4, 3, 0.99f, 0.001f, new Kernels.Identity());
             }
             else
             {
                 Span<float> foldedKernel = stage2_conv2d_1_folded.Slice(0, 81), foldedBias = stage2_conv2d_1_folded.Slice(81, 3);
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2d1Kernel, 81), default, p.Slice(Stage2MainGamma, 3), p.Slice(Stage2MainBeta, 3), s.Slice(Stage2MainMovingMean, 3), s.Slice(Stage2MainMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
-                Kernels.Conv2D.Forward(stage2_re_lu, foldedKernel, foldedBias, stage2_main, n, Stage2Conv2d1Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(stage2_re_lu, foldedKernel, foldedBias, stage2_main, n, Stage2Conv2d1Window, new Kernels.Identity());
             }
             Observe("stage2.main", stage2_main);
             // k6 · stage2.conv2d_2 (Conv2D(3, 1x1, strides 2x2)) + stage2.shortcut (BatchNormalization) + stage2.add (Add(stage2.main, stage2.shortcut)) + stage2.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
@@ -475,14 +475,14 @@ ________________________________________________________________________________
             Span<float> stage2_shortcut_statistics = ArenaFixed(Stage2ShortcutStatisticsAt, 6);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(projection_block_re_lu_1, p.Slice(Stage2Conv2d2Kernel, 6), default, stage2_conv2d_2_z, n, Stage2Conv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(projection_block_re_lu_1, p.Slice(Stage2Conv2d2Kernel, 6), default, stage2_conv2d_2_z, n, Stage2Conv2d2Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(stage2_conv2d_2_z, stage2_re_lu_1, p.Slice(Stage2ShortcutGamma, 3), p.Slice(Stage2ShortcutBeta, 3), s.Slice(Stage2ShortcutMovingMean, 3), s.Slice(Stage2ShortcutMovingVariance, 3), stage2_shortcut_statistics, n * 4, 3, 0.99f, 0.001f, stage2_main, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = stage2_conv2d_2_folded.Slice(0, 6), foldedBias = stage2_conv2d_2_folded.Slice(6, 3);
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2d2Kernel, 6), default, p.Slice(Stage2ShortcutGamma, 3), p.Slice(Stage2ShortcutBeta, 3), s.Slice(Stage2ShortcutMovingMean, 3), s.Slice(Stage2ShortcutMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
-                Kernels.Conv2D.Forward(projection_block_re_lu_1, foldedKernel, foldedBias, stage2_re_lu_1, n, Stage2Conv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(projection_block_re_lu_1, foldedKernel, foldedBias, stage2_re_lu_1, n, Stage2Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(stage2_re_lu_1, stage2_main, stage2_re_lu_1, new Kernels.Relu());
             }
             Observe("stage2.re_lu_1", stage2_re_lu_1);

@@ -22,7 +22,7 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: image: its channels-first columns of each packed input row, transposed out into channels last (and its gradient transposed back)
-//   k1: conv2d: implicit-GEMM convolution + bias and tanh in the tile epilogue
+//   k1: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
 //   k2: image_features: GlobalAveragePooling2D
 //   k3: tabular: its columns of each packed input row, copied out (and its gradient copied back)
 //   k4: tabular_features: GEMM + bias and tanh in the tile epilogue
@@ -174,9 +174,9 @@ ________________________________________________________________________________
             Span<float> image = ArenaSlice(ImageAt, n, 32);
             Kernels.Layout.ToChannelsLast(input, image, n, 2, 4, 4, 0, 35);
             Observe("image", image);
-            // k1 · conv2d (Conv2D(2, 3x3, same, tanh)) [ChannelsFirstModels.cs:39]: (4, 4, 2) -> (4, 4, 2), implicit-GEMM convolution + bias and tanh in the tile epilogue.
+            // k1 · conv2d (Conv2D(2, 3x3, same, tanh)) [ChannelsFirstModels.cs:39]: (4, 4, 2) -> (4, 4, 2), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
-            Kernels.Conv2D.Forward(image, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Kernels.DirectConv2D.Forward(image, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
             Observe("conv2d", conv2d);
             // k2 · image_features (GlobalAveragePooling2D) [ChannelsFirstModels.cs:40]: (4, 4, 2) -> (2), mean.
             Span<float> image_features = ArenaSlice(ImageFeaturesAt, n, 2);

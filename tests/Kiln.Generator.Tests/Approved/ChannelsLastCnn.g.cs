@@ -17,8 +17,8 @@
 // __________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d: implicit-GEMM convolution + bias and tanh in the tile epilogue
-//   k1: max_pooling2d: MaxPooling2D with saved argmax
+//   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
 //   k2: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
@@ -138,14 +138,15 @@ ________________________________________________________________________________
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
             if (training) input.CopyTo(savedInput);
-            // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:17]: (4, 6, 3) -> (4, 6, 4), implicit-GEMM convolution + bias and tanh in the tile epilogue.
+            // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:17]: (4, 6, 3) -> (4, 6, 4), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 96);
-            Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 108), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 108), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Tanh());
             Observe("conv2d", conv2d);
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ChannelsFirstModels.cs:18]: (4, 6, 4) -> (2, 3, 4), max with the winning index saved for backward.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ChannelsFirstModels.cs:18]: (4, 6, 4) -> (2, 3, 4), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 24);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 24);
-            Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            if (training) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            else Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // flatten (Flatten): (2, 3, 4) -> (24) is the same memory seen with another shape; no kernel.
             // k2 · dense (Dense(3, softmax)) [ChannelsFirstModels.cs:20]: (24) -> (3), GEMM + bias into the logits.

@@ -21,7 +21,7 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: image: its columns of each packed input row, copied out (and its gradient copied back)
-//   k1: conv2d: implicit-GEMM convolution + bias and tanh in the tile epilogue
+//   k1: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
 //   k2: image_features: GlobalAveragePooling2D
 //   k3: tabular: its columns of each packed input row, copied out (and its gradient copied back)
 //   k4: tabular_features: GEMM + bias and tanh in the tile epilogue
@@ -172,9 +172,9 @@ ________________________________________________________________________________
             Span<float> image = ArenaSlice(ImageAt, n, 32);
             Kernels.Merge.CopyOut(input, image, n, 32, 0, 35, accumulate: false);
             Observe("image", image);
-            // k1 · conv2d (Conv2D(2, 3x3, same, tanh)) [ChannelsFirstModels.cs:49]: (4, 4, 2) -> (4, 4, 2), implicit-GEMM convolution + bias and tanh in the tile epilogue.
+            // k1 · conv2d (Conv2D(2, 3x3, same, tanh)) [ChannelsFirstModels.cs:49]: (4, 4, 2) -> (4, 4, 2), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
-            Kernels.Conv2D.Forward(image, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Kernels.DirectConv2D.Forward(image, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
             Observe("conv2d", conv2d);
             // k2 · image_features (GlobalAveragePooling2D) [ChannelsFirstModels.cs:50]: (4, 4, 2) -> (2), mean.
             Span<float> image_features = ArenaSlice(ImageFeaturesAt, n, 2);

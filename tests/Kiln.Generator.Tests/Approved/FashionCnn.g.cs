@@ -25,10 +25,10 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + batch_normalization + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k1: max_pooling2d: MaxPooling2D with saved argmax
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
 //   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu
-//   k3: max_pooling2d_1: MaxPooling2D with saved argmax
+//   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only)
 //   k4: dense: GEMM + bias and relu in the tile epilogue
 //   k5: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k6: dense_1: GEMM + bias into logits, then a row softmax
@@ -237,20 +237,21 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n * 784, 32, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 288), foldedBias = conv2d_folded.Slice(288, 32);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 288), default, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
-                Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("re_lu", re_lu);
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), max with the winning index saved for backward.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 6272);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
-            Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            if (training) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            else Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);
@@ -269,10 +270,11 @@ ________________________________________________________________________________
                 Kernels.WinogradConv2D.Forward(max_pooling2d, foldedKernel, foldedBias, re_lu_1, n, Conv2d1Window, new Kernels.Relu());
             }
             Observe("re_lu_1", re_lu_1);
-            // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), max with the winning index saved for backward.
+            // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
-            Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window);
+            if (training) Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window);
+            else Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, n, MaxPooling2d1Window);
             Observe("max_pooling2d_1", max_pooling2d_1);
             // flatten (Flatten): (7, 7, 64) -> (3136) is the same memory seen with another shape; no kernel.
             // k4 · dense (Dense(128, relu)) [FashionCnn.cs:16]: (3136) -> (128), GEMM + bias and relu in the tile epilogue.

@@ -43,12 +43,12 @@
 // _______________________________________________________________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + batch_normalization + stem: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
+//   k0: conv2d + batch_normalization + stem: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k1: conv2d_1 + batch_normalization_1 + re_lu: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu
 //   k2: conv2d_2 + stage1_main + add + stage1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization, the shortcut 'stem' added and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution, then the shortcut added and relu
-//   k3: stage2.conv2d + stage2.batch_normalization + stage2.re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
+//   k3: stage2.conv2d + stage2.batch_normalization + stage2.re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k4: stage2.conv2d_1 + stage2.main: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution
-//   k5: stage2.conv2d_2 + stage2.shortcut + stage2.add + stage2.re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'stage2.main' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
+//   k5: stage2.conv2d_2 + stage2.shortcut + stage2.add + stage2.re_lu_1: training: direct convolution, then batch statistics, normalization, the shortcut 'stage2.main' added and relu in one pass; inference: BN folded into the weights, one direct convolution, then the shortcut added and relu; backward: the implicit-GEMM gradients
 //   k6: stage3.conv2d + stage3.batch_normalization + stage3.re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
 //   k7: stage3.conv2d_1 + stage3.main: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution
 //   k8: stage3.conv2d_2 + stage3.shortcut + stage3.add + stage3.re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'stage3.main' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
@@ -445,14 +445,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 32);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 144), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 144), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, stem, p.Slice(BatchNormalizationGamma, 16), p.Slice(BatchNormalizationBeta, 16), s.Slice(BatchNormalizationMovingMean, 16), s.Slice(BatchNormalizationMovingVariance, 16), batch_normalization_statistics, n * 784, 16, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 144), foldedBias = conv2d_folded.Slice(144, 16);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 144), default, p.Slice(BatchNormalizationGamma, 16), p.Slice(BatchNormalizationBeta, 16), s.Slice(BatchNormalizationMovingMean, 16), s.Slice(BatchNormalizationMovingVariance, 16), 0.001f, foldedKernel, foldedBias, 16);
-                Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, stem, n, Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, stem, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("stem", stem);
             // k1 · conv2d_1 (Conv2D(16, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [FashionResNet.cs:16]: (28, 28, 16) -> (28, 28, 16), training: batch statistics; inference: BN folded into the weights.
@@ -497,14 +497,14 @@ ________________________________________________________________________________
             Span<float> stage2_batch_normalization_statistics = ArenaFixed(Stage2BatchNormalizationStatisticsAt, 64);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(stage1, p.Slice(Stage2Conv2dKernel, 4608), default, stage2_conv2d_z, n, Stage2Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(stage1, p.Slice(Stage2Conv2dKernel, 4608), default, stage2_conv2d_z, n, Stage2Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(stage2_conv2d_z, stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 32), p.Slice(Stage2BatchNormalizationBeta, 32), s.Slice(Stage2BatchNormalizationMovingMean, 32), s.Slice(Stage2BatchNormalizationMovingVariance, 32), stage2_batch_normalization_statistics, n * 196, 32, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = stage2_conv2d_folded.Slice(0, 4608), foldedBias = stage2_conv2d_folded.Slice(4608, 32);
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2dKernel, 4608), default, p.Slice(Stage2BatchNormalizationGamma, 32), p.Slice(Stage2BatchNormalizationBeta, 32), s.Slice(Stage2BatchNormalizationMovingMean, 32), s.Slice(Stage2BatchNormalizationMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
-                Kernels.Conv2D.Forward(stage1, foldedKernel, foldedBias, stage2_re_lu, n, Stage2Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(stage1, foldedKernel, foldedBias, stage2_re_lu, n, Stage2Conv2dWindow, new Kernels.Relu());
             }
             Observe("stage2.re_lu", stage2_re_lu);
             // k4 · stage2.conv2d_1 (Conv2D(32, 3x3, same)) + stage2.main (BatchNormalization) [FashionResNet.cs:30]: (14, 14, 32) -> (14, 14, 32), training: batch statistics; inference: BN folded into the weights.
@@ -531,14 +531,14 @@ ________________________________________________________________________________
             Span<float> stage2_shortcut_statistics = ArenaFixed(Stage2ShortcutStatisticsAt, 64);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(stage1, p.Slice(Stage2Conv2d2Kernel, 512), default, stage2_conv2d_2_z, n, Stage2Conv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(stage1, p.Slice(Stage2Conv2d2Kernel, 512), default, stage2_conv2d_2_z, n, Stage2Conv2d2Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(stage2_conv2d_2_z, stage2_re_lu_1, p.Slice(Stage2ShortcutGamma, 32), p.Slice(Stage2ShortcutBeta, 32), s.Slice(Stage2ShortcutMovingMean, 32), s.Slice(Stage2ShortcutMovingVariance, 32), stage2_shortcut_statistics, n * 196, 32, 0.99f, 0.001f, stage2_main, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = stage2_conv2d_2_folded.Slice(0, 512), foldedBias = stage2_conv2d_2_folded.Slice(512, 32);
                 Kernels.BatchNorm.Fold(p.Slice(Stage2Conv2d2Kernel, 512), default, p.Slice(Stage2ShortcutGamma, 32), p.Slice(Stage2ShortcutBeta, 32), s.Slice(Stage2ShortcutMovingMean, 32), s.Slice(Stage2ShortcutMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
-                Kernels.Conv2D.Forward(stage1, foldedKernel, foldedBias, stage2_re_lu_1, n, Stage2Conv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(stage1, foldedKernel, foldedBias, stage2_re_lu_1, n, Stage2Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(stage2_re_lu_1, stage2_main, stage2_re_lu_1, new Kernels.Relu());
             }
             Observe("stage2.re_lu_1", stage2_re_lu_1);

@@ -25,15 +25,15 @@
 // ______________________________________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: in: MaxPooling2D with saved argmax
-//   k1: b1: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k2: conv2d: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k3: b3: implicit-GEMM convolution + bias in the tile epilogue
+//   k0: in: MaxPooling2D with saved argmax (training only)
+//   k1: b1: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
+//   k2: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
+//   k3: b3: direct convolution + bias in the tile epilogue; backward: the implicit-GEMM gradients
 //   k4: average_pooling2d: AveragePooling2D
-//   k5: bp: implicit-GEMM convolution + bias in the tile epilogue
+//   k5: bp: direct convolution + bias in the tile epilogue; backward: the implicit-GEMM gradients
 //   k6: mixed: Concatenate(b1, b3, bp) in one pass; backward gives each input its gradient, added to what other readers gave it
-//   k7: top: implicit-GEMM convolution + bias in the tile epilogue
-//   k8: bottom: implicit-GEMM convolution + bias in the tile epilogue
+//   k7: top: direct convolution + bias in the tile epilogue; backward: the implicit-GEMM gradients
+//   k8: bottom: direct convolution + bias in the tile epilogue; backward: the implicit-GEMM gradients
 //   k9: concatenate: Concatenate(top, bottom, axis 1) in one pass; backward gives each input its gradient, added to what other readers gave it
 //   k10: dense: GEMM + bias into logits, then an elementwise sigmoid
 //   loss: sigmoid + binary_crossentropy fused: the loss reads the logits and backward starts at (p - y) / (n * units), skipping the sigmoid derivative
@@ -234,30 +234,31 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // k0 · in (MaxPooling2D(2x2, strides 1x1, same)) [GraphModels.cs:65]: (4, 4, 3) -> (4, 4, 3), max with the winning index saved for backward.
+            // k0 · in (MaxPooling2D(2x2, strides 1x1, same)) [GraphModels.cs:65]: (4, 4, 3) -> (4, 4, 3), max, with the winning index saved for backward in training.
             Span<float> in_2 = ArenaSlice(In2At, n, 48);
             Span<int> in_2_argmax = ArenaIndices(In2ArgmaxAt, n, 48);
-            Kernels.Pooling.MaxForward(input, in_2, in_2_argmax, n, In2Window);
+            if (training) Kernels.Pooling.MaxForward(input, in_2, in_2_argmax, n, In2Window);
+            else Kernels.Pooling.MaxForward(input, in_2, n, In2Window);
             Observe("in", in_2);
-            // k1 · b1 (Conv2D(2, 1x1, relu)) [GraphModels.cs:66]: (4, 4, 3) -> (4, 4, 2), implicit-GEMM convolution + bias and relu in the tile epilogue.
+            // k1 · b1 (Conv2D(2, 1x1, relu)) [GraphModels.cs:66]: (4, 4, 3) -> (4, 4, 2), direct convolution + bias and relu in the tile epilogue.
             Span<float> b1 = ArenaSlice(B1At, n, 32);
-            Kernels.Conv2D.Forward(in_2, p.Slice(B1Kernel, 6), p.Slice(B1Bias, 2), b1, n, B1Window, new Kernels.Relu());
+            Kernels.DirectConv2D.Forward(in_2, p.Slice(B1Kernel, 6), p.Slice(B1Bias, 2), b1, n, B1Window, new Kernels.Relu());
             Observe("b1", b1);
-            // k2 · conv2d (Conv2D(2, 1x1, relu)) [GraphModels.cs:67]: (4, 4, 3) -> (4, 4, 2), implicit-GEMM convolution + bias and relu in the tile epilogue.
+            // k2 · conv2d (Conv2D(2, 1x1, relu)) [GraphModels.cs:67]: (4, 4, 3) -> (4, 4, 2), direct convolution + bias and relu in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
-            Kernels.Conv2D.Forward(in_2, p.Slice(Conv2dKernel, 6), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.DirectConv2D.Forward(in_2, p.Slice(Conv2dKernel, 6), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Relu());
             Observe("conv2d", conv2d);
-            // k3 · b3 (Conv2D(3, 3x3, same)) [GraphModels.cs:67]: (4, 4, 2) -> (4, 4, 3), implicit-GEMM convolution + bias in the tile epilogue.
+            // k3 · b3 (Conv2D(3, 3x3, same)) [GraphModels.cs:67]: (4, 4, 2) -> (4, 4, 3), direct convolution + bias in the tile epilogue.
             Span<float> b3 = ArenaSlice(B3At, n, 48);
-            Kernels.Conv2D.Forward(conv2d, p.Slice(B3Kernel, 54), p.Slice(B3Bias, 3), b3, n, B3Window, new Kernels.Identity());
+            Kernels.DirectConv2D.Forward(conv2d, p.Slice(B3Kernel, 54), p.Slice(B3Bias, 3), b3, n, B3Window, new Kernels.Identity());
             Observe("b3", b3);
             // k4 · average_pooling2d (AveragePooling2D(3x3, strides 1x1, same)) [GraphModels.cs:68]: (4, 4, 3) -> (4, 4, 3), mean.
             Span<float> average_pooling2d = ArenaSlice(AveragePooling2dAt, n, 48);
             Kernels.Pooling.AverageForward(in_2, average_pooling2d, n, AveragePooling2dWindow);
             Observe("average_pooling2d", average_pooling2d);
-            // k5 · bp (Conv2D(2, 1x1)) [GraphModels.cs:68]: (4, 4, 3) -> (4, 4, 2), implicit-GEMM convolution + bias in the tile epilogue.
+            // k5 · bp (Conv2D(2, 1x1)) [GraphModels.cs:68]: (4, 4, 3) -> (4, 4, 2), direct convolution + bias in the tile epilogue.
             Span<float> bp = ArenaSlice(BpAt, n, 32);
-            Kernels.Conv2D.Forward(average_pooling2d, p.Slice(BpKernel, 6), p.Slice(BpBias, 2), bp, n, BpWindow, new Kernels.Identity());
+            Kernels.DirectConv2D.Forward(average_pooling2d, p.Slice(BpKernel, 6), p.Slice(BpBias, 2), bp, n, BpWindow, new Kernels.Identity());
             Observe("bp", bp);
             Span<float> mixed = ArenaSlice(MixedAt, n, 112);
             // k6 · mixed (Concatenate(b1, b3, bp)) [GraphModels.cs:69]: (4, 4, 2) -> (4, 4, 7), each input copied into its columns of the output.
@@ -265,13 +266,13 @@ ________________________________________________________________________________
             Kernels.Merge.CopyInto(b3, mixed, n * 16, 3, 2, 7);
             Kernels.Merge.CopyInto(bp, mixed, n * 16, 2, 5, 7);
             Observe("mixed", mixed);
-            // k7 · top (Conv2D(2, 1x1)) [GraphModels.cs:70]: (4, 4, 7) -> (4, 4, 2), implicit-GEMM convolution + bias in the tile epilogue.
+            // k7 · top (Conv2D(2, 1x1)) [GraphModels.cs:70]: (4, 4, 7) -> (4, 4, 2), direct convolution + bias in the tile epilogue.
             Span<float> top = ArenaSlice(TopAt, n, 32);
-            Kernels.Conv2D.Forward(mixed, p.Slice(TopKernel, 14), p.Slice(TopBias, 2), top, n, TopWindow, new Kernels.Identity());
+            Kernels.DirectConv2D.Forward(mixed, p.Slice(TopKernel, 14), p.Slice(TopBias, 2), top, n, TopWindow, new Kernels.Identity());
             Observe("top", top);
-            // k8 · bottom (Conv2D(2, 1x1)) [GraphModels.cs:71]: (4, 4, 7) -> (4, 4, 2), implicit-GEMM convolution + bias in the tile epilogue.
+            // k8 · bottom (Conv2D(2, 1x1)) [GraphModels.cs:71]: (4, 4, 7) -> (4, 4, 2), direct convolution + bias in the tile epilogue.
             Span<float> bottom = ArenaSlice(BottomAt, n, 32);
-            Kernels.Conv2D.Forward(mixed, p.Slice(BottomKernel, 14), p.Slice(BottomBias, 2), bottom, n, BottomWindow, new Kernels.Identity());
+            Kernels.DirectConv2D.Forward(mixed, p.Slice(BottomKernel, 14), p.Slice(BottomBias, 2), bottom, n, BottomWindow, new Kernels.Identity());
             Observe("bottom", bottom);
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 64);
             // k9 · concatenate (Concatenate(top, bottom, axis 1)) [GraphModels.cs:72]: (4, 4, 2) -> (8, 4, 2), each input copied into its columns of the output.

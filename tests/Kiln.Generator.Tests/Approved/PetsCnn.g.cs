@@ -29,18 +29,18 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
 //   k0: batch_normalization: batch normalization in one pass (moving statistics in inference)
-//   k1: conv2d: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k2: max_pooling2d: MaxPooling2D with saved argmax
+//   k1: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
+//   k2: max_pooling2d: MaxPooling2D with saved argmax (training only)
 //   k3: conv2d_1: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k4: max_pooling2d_1: MaxPooling2D with saved argmax
+//   k4: max_pooling2d_1: MaxPooling2D with saved argmax (training only)
 //   k5: conv2d_2: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k6: max_pooling2d_2: MaxPooling2D with saved argmax
+//   k6: max_pooling2d_2: MaxPooling2D with saved argmax (training only)
 //   k7: conv2d_3: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k8: max_pooling2d_3: MaxPooling2D with saved argmax
+//   k8: max_pooling2d_3: MaxPooling2D with saved argmax (training only)
 //   k9: conv2d_4: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k10: max_pooling2d_4: MaxPooling2D with saved argmax
+//   k10: max_pooling2d_4: MaxPooling2D with saved argmax (training only)
 //   k11: conv2d_5: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k12: max_pooling2d_5: MaxPooling2D with saved argmax
+//   k12: max_pooling2d_5: MaxPooling2D with saved argmax (training only)
 //   k13: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
@@ -295,59 +295,65 @@ ________________________________________________________________________________
             if (batchStatistics) Kernels.BatchNorm.ForwardTraining(input, batch_normalization, p.Slice(BatchNormalizationGamma, 3), p.Slice(BatchNormalizationBeta, 3), s.Slice(BatchNormalizationMovingMean, 3), s.Slice(BatchNormalizationMovingVariance, 3), batch_normalization_statistics, n * 4096, 3, 0.99f, 0.001f, new Kernels.Identity());
             else Kernels.BatchNorm.ForwardInference(input, batch_normalization, p.Slice(BatchNormalizationGamma, 3), p.Slice(BatchNormalizationBeta, 3), s.Slice(BatchNormalizationMovingMean, 3), s.Slice(BatchNormalizationMovingVariance, 3), n * 4096, 3, 0.001f, new Kernels.Identity());
             Observe("batch_normalization", batch_normalization);
-            // k1 · conv2d (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:11]: (64, 64, 3) -> (64, 64, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
+            // k1 · conv2d (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:11]: (64, 64, 3) -> (64, 64, 20), direct convolution + bias and relu in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 81920);
-            Kernels.Conv2D.Forward(batch_normalization, p.Slice(Conv2dKernel, 240), p.Slice(Conv2dBias, 20), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.DirectConv2D.Forward(batch_normalization, p.Slice(Conv2dKernel, 240), p.Slice(Conv2dBias, 20), conv2d, n, Conv2dWindow, new Kernels.Relu());
             Observe("conv2d", conv2d);
-            // k2 · max_pooling2d (MaxPooling2D(2x2)) [PetsCnn.cs:11]: (64, 64, 20) -> (32, 32, 20), max with the winning index saved for backward.
+            // k2 · max_pooling2d (MaxPooling2D(2x2)) [PetsCnn.cs:11]: (64, 64, 20) -> (32, 32, 20), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 20480);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 20480);
-            Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            if (training) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            else Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k3 · conv2d_1 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:12]: (32, 32, 20) -> (32, 32, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> conv2d_1 = ArenaSlice(Conv2d1At, n, 20480);
             Kernels.Conv2D.Forward(max_pooling2d, p.Slice(Conv2d1Kernel, 1600), p.Slice(Conv2d1Bias, 20), conv2d_1, n, Conv2d1Window, new Kernels.Relu());
             Observe("conv2d_1", conv2d_1);
-            // k4 · max_pooling2d_1 (MaxPooling2D(2x2)) [PetsCnn.cs:12]: (32, 32, 20) -> (16, 16, 20), max with the winning index saved for backward.
+            // k4 · max_pooling2d_1 (MaxPooling2D(2x2)) [PetsCnn.cs:12]: (32, 32, 20) -> (16, 16, 20), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 5120);
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 5120);
-            Kernels.Pooling.MaxForward(conv2d_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window);
+            if (training) Kernels.Pooling.MaxForward(conv2d_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window);
+            else Kernels.Pooling.MaxForward(conv2d_1, max_pooling2d_1, n, MaxPooling2d1Window);
             Observe("max_pooling2d_1", max_pooling2d_1);
             // k5 · conv2d_2 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:13]: (16, 16, 20) -> (16, 16, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> conv2d_2 = ArenaSlice(Conv2d2At, n, 5120);
             Kernels.Conv2D.Forward(max_pooling2d_1, p.Slice(Conv2d2Kernel, 1600), p.Slice(Conv2d2Bias, 20), conv2d_2, n, Conv2d2Window, new Kernels.Relu());
             Observe("conv2d_2", conv2d_2);
-            // k6 · max_pooling2d_2 (MaxPooling2D(2x2)) [PetsCnn.cs:13]: (16, 16, 20) -> (8, 8, 20), max with the winning index saved for backward.
+            // k6 · max_pooling2d_2 (MaxPooling2D(2x2)) [PetsCnn.cs:13]: (16, 16, 20) -> (8, 8, 20), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d_2 = ArenaSlice(MaxPooling2d2At, n, 1280);
             Span<int> max_pooling2d_2_argmax = ArenaIndices(MaxPooling2d2ArgmaxAt, n, 1280);
-            Kernels.Pooling.MaxForward(conv2d_2, max_pooling2d_2, max_pooling2d_2_argmax, n, MaxPooling2d2Window);
+            if (training) Kernels.Pooling.MaxForward(conv2d_2, max_pooling2d_2, max_pooling2d_2_argmax, n, MaxPooling2d2Window);
+            else Kernels.Pooling.MaxForward(conv2d_2, max_pooling2d_2, n, MaxPooling2d2Window);
             Observe("max_pooling2d_2", max_pooling2d_2);
             // k7 · conv2d_3 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:14]: (8, 8, 20) -> (8, 8, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> conv2d_3 = ArenaSlice(Conv2d3At, n, 1280);
             Kernels.Conv2D.Forward(max_pooling2d_2, p.Slice(Conv2d3Kernel, 1600), p.Slice(Conv2d3Bias, 20), conv2d_3, n, Conv2d3Window, new Kernels.Relu());
             Observe("conv2d_3", conv2d_3);
-            // k8 · max_pooling2d_3 (MaxPooling2D(2x2)) [PetsCnn.cs:14]: (8, 8, 20) -> (4, 4, 20), max with the winning index saved for backward.
+            // k8 · max_pooling2d_3 (MaxPooling2D(2x2)) [PetsCnn.cs:14]: (8, 8, 20) -> (4, 4, 20), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d_3 = ArenaSlice(MaxPooling2d3At, n, 320);
             Span<int> max_pooling2d_3_argmax = ArenaIndices(MaxPooling2d3ArgmaxAt, n, 320);
-            Kernels.Pooling.MaxForward(conv2d_3, max_pooling2d_3, max_pooling2d_3_argmax, n, MaxPooling2d3Window);
+            if (training) Kernels.Pooling.MaxForward(conv2d_3, max_pooling2d_3, max_pooling2d_3_argmax, n, MaxPooling2d3Window);
+            else Kernels.Pooling.MaxForward(conv2d_3, max_pooling2d_3, n, MaxPooling2d3Window);
             Observe("max_pooling2d_3", max_pooling2d_3);
             // k9 · conv2d_4 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:15]: (4, 4, 20) -> (4, 4, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> conv2d_4 = ArenaSlice(Conv2d4At, n, 320);
             Kernels.Conv2D.Forward(max_pooling2d_3, p.Slice(Conv2d4Kernel, 1600), p.Slice(Conv2d4Bias, 20), conv2d_4, n, Conv2d4Window, new Kernels.Relu());
             Observe("conv2d_4", conv2d_4);
-            // k10 · max_pooling2d_4 (MaxPooling2D(2x2)) [PetsCnn.cs:15]: (4, 4, 20) -> (2, 2, 20), max with the winning index saved for backward.
+            // k10 · max_pooling2d_4 (MaxPooling2D(2x2)) [PetsCnn.cs:15]: (4, 4, 20) -> (2, 2, 20), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d_4 = ArenaSlice(MaxPooling2d4At, n, 80);
             Span<int> max_pooling2d_4_argmax = ArenaIndices(MaxPooling2d4ArgmaxAt, n, 80);
-            Kernels.Pooling.MaxForward(conv2d_4, max_pooling2d_4, max_pooling2d_4_argmax, n, MaxPooling2d4Window);
+            if (training) Kernels.Pooling.MaxForward(conv2d_4, max_pooling2d_4, max_pooling2d_4_argmax, n, MaxPooling2d4Window);
+            else Kernels.Pooling.MaxForward(conv2d_4, max_pooling2d_4, n, MaxPooling2d4Window);
             Observe("max_pooling2d_4", max_pooling2d_4);
             // k11 · conv2d_5 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:16]: (2, 2, 20) -> (2, 2, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> conv2d_5 = ArenaSlice(Conv2d5At, n, 80);
             Kernels.Conv2D.Forward(max_pooling2d_4, p.Slice(Conv2d5Kernel, 1600), p.Slice(Conv2d5Bias, 20), conv2d_5, n, Conv2d5Window, new Kernels.Relu());
             Observe("conv2d_5", conv2d_5);
-            // k12 · max_pooling2d_5 (MaxPooling2D(2x2)) [PetsCnn.cs:16]: (2, 2, 20) -> (1, 1, 20), max with the winning index saved for backward.
+            // k12 · max_pooling2d_5 (MaxPooling2D(2x2)) [PetsCnn.cs:16]: (2, 2, 20) -> (1, 1, 20), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d_5 = ArenaSlice(MaxPooling2d5At, n, 20);
             Span<int> max_pooling2d_5_argmax = ArenaIndices(MaxPooling2d5ArgmaxAt, n, 20);
-            Kernels.Pooling.MaxForward(conv2d_5, max_pooling2d_5, max_pooling2d_5_argmax, n, MaxPooling2d5Window);
+            if (training) Kernels.Pooling.MaxForward(conv2d_5, max_pooling2d_5, max_pooling2d_5_argmax, n, MaxPooling2d5Window);
+            else Kernels.Pooling.MaxForward(conv2d_5, max_pooling2d_5, n, MaxPooling2d5Window);
             Observe("max_pooling2d_5", max_pooling2d_5);
             // flatten (Flatten): (1, 1, 20) -> (20) is the same memory seen with another shape; no kernel.
             // k13 · dense (Dense(2, softmax)) [PetsCnn.cs:18]: (20) -> (2), GEMM + bias into the logits.

@@ -20,7 +20,7 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + batch_normalization + activation: training: implicit-GEMM convolution, then batch statistics, normalization and tanh in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and tanh
+//   k0: conv2d + batch_normalization + activation: training: direct convolution, then batch statistics, normalization and tanh in one pass; inference: BN folded into the weights, one direct convolution and tanh; backward: the implicit-GEMM gradients
 //   k1: dense: GEMM + bias and tanh in the tile epilogue
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)
 //   k3: dense_1: GEMM + bias into logits, then a row softmax
@@ -197,14 +197,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 18), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 18), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, activation, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), batch_normalization_statistics, n * 16, 2, 0.99f, 0.001f, new Kernels.Tanh());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 18), foldedBias = conv2d_folded.Slice(18, 2);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 18), default, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, activation, n, Conv2dWindow, new Kernels.Tanh());
+                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, activation, n, Conv2dWindow, new Kernels.Tanh());
             }
             Observe("activation", activation);
             // flatten (Flatten): (4, 4, 2) -> (32) is the same memory seen with another shape; no kernel.

@@ -17,7 +17,7 @@
 // ________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d: implicit-GEMM convolution + bias and tanh in the tile epilogue
+//   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
 //   k1: conv2d_transpose: transposed convolution (GEMM + col2im) + bias and tanh in the tile epilogue
 //   k2: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
@@ -147,9 +147,9 @@ ________________________________________________________________________________
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
             if (training) input.CopyTo(savedInput);
-            // k0 · conv2d (Conv2D(2, 3x3, same, tanh)) [RegularizerModels.cs:10]: (4, 4, 1) -> (4, 4, 2), implicit-GEMM convolution + bias and tanh in the tile epilogue.
+            // k0 · conv2d (Conv2D(2, 3x3, same, tanh)) [RegularizerModels.cs:10]: (4, 4, 1) -> (4, 4, 2), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
-            Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 18), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 18), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
             Observe("conv2d", conv2d);
             // k1 · conv2d_transpose (Conv2DTranspose(2, 2x2, strides 2x2, tanh)) [RegularizerModels.cs:11]: (4, 4, 2) -> (8, 8, 2), transposed convolution (GEMM + col2im) + bias and tanh in the tile epilogue.
             Span<float> conv2d_transpose = ArenaSlice(Conv2dTransposeAt, n, 128);

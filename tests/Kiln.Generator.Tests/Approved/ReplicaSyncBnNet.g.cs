@@ -23,8 +23,8 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + batch_normalization + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k1: max_pooling2d: MaxPooling2D with saved argmax
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)
 //   k3: dense + batch_normalization_2 + re_lu_1: training: GEMM, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one GEMM and relu
 //   k4: dense_1: GEMM + bias into logits, then a row softmax
@@ -222,20 +222,21 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n * 36, 4, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
             }
             else
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 72), foldedBias = conv2d_folded.Slice(72, 4);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 72), default, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), 0.001f, foldedKernel, foldedBias, 4);
-                Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("re_lu", re_lu);
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:30]: (6, 6, 4) -> (3, 3, 4), max with the winning index saved for backward.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:30]: (6, 6, 4) -> (3, 3, 4), max, with the winning index saved for backward in training.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 36);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 36);
-            Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            if (training) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            else Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k2 · batch_normalization_1 (BatchNormalization) [ReplicaModels.cs:31]: (3, 3, 4) -> (3, 3, 4), batch statistics (of the global batch in a distributed Fit) in training, moving statistics in inference.
             Span<float> batch_normalization_1 = ArenaSlice(BatchNormalization1At, n, 36);

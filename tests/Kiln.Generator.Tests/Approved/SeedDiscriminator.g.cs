@@ -24,7 +24,7 @@
 // _________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + leaky_re_lu: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
+//   k0: conv2d + leaky_re_lu: direct convolution + bias and leaky_relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k1: conv2d_1 + leaky_re_lu_1: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
 //   k2: conv2d_2 + leaky_re_lu_2: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
 //   k3: conv2d_3 + leaky_re_lu_3: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
@@ -189,9 +189,9 @@ ________________________________________________________________________________
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 3072);
             if (training) input.CopyTo(savedInput);
-            // k0 · conv2d (Conv2D(128, 3x3, same)) + leaky_re_lu (LeakyRelu(0.3)) [GanModels.cs:20]: (32, 32, 3) -> (32, 32, 128), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
+            // k0 · conv2d (Conv2D(128, 3x3, same)) + leaky_re_lu (LeakyRelu(0.3)) [GanModels.cs:20]: (32, 32, 3) -> (32, 32, 128), direct convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu = ArenaSlice(LeakyReLuAt, n, 131072);
-            Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 3456), p.Slice(Conv2dBias, 128), leaky_re_lu, n, Conv2dWindow, new Kernels.LeakyRelu(0.30000001192092896f));
+            Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 3456), p.Slice(Conv2dBias, 128), leaky_re_lu, n, Conv2dWindow, new Kernels.LeakyRelu(0.30000001192092896f));
             Observe("leaky_re_lu", leaky_re_lu);
             // k1 · conv2d_1 (Conv2D(128, 4x4, strides 2x2, same)) + leaky_re_lu_1 (LeakyRelu(0.3)) [GanModels.cs:21]: (32, 32, 128) -> (16, 16, 128), implicit-GEMM convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu_1 = ArenaSlice(LeakyReLu1At, n, 32768);

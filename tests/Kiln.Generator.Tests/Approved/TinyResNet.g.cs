@@ -34,12 +34,12 @@
 // _____________________________________________________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d + batch_normalization + stem: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k1: conv2d_1 + batch_normalization_1 + re_lu: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k2: conv2d_2 + b1 + add + block1: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'stem' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
-//   k3: conv2d_3 + batch_normalization_2 + re_lu_1: training: implicit-GEMM convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution and relu
-//   k4: conv2d_4 + main: training: implicit-GEMM convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one implicit-GEMM convolution
-//   k5: conv2d_5 + shortcut + add_1 + re_lu_2: training: implicit-GEMM convolution, then batch statistics, normalization, the shortcut 'main' added and relu in one pass; inference: BN folded into the weights, one implicit-GEMM convolution, then the shortcut added and relu
+//   k0: conv2d + batch_normalization + stem: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k1: conv2d_1 + batch_normalization_1 + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k2: conv2d_2 + b1 + add + block1: training: direct convolution, then batch statistics, normalization, the shortcut 'stem' added and relu in one pass; inference: BN folded into the weights, one direct convolution, then the shortcut added and relu; backward: the implicit-GEMM gradients
+//   k3: conv2d_3 + batch_normalization_2 + re_lu_1: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
+//   k4: conv2d_4 + main: training: direct convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one direct convolution; backward: the implicit-GEMM gradients
+//   k5: conv2d_5 + shortcut + add_1 + re_lu_2: training: direct convolution, then batch statistics, normalization, the shortcut 'main' added and relu in one pass; inference: BN folded into the weights, one direct convolution, then the shortcut added and relu; backward: the implicit-GEMM gradients
 //   k6: global_average_pooling2d: GlobalAveragePooling2D
 //   k7: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
@@ -341,14 +341,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 18), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 18), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_z, stem, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), batch_normalization_statistics, n * 16, 2, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 18), foldedBias = conv2d_folded.Slice(18, 2);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 18), default, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), s.Slice(BatchNormalizationMovingMean, 2), s.Slice(BatchNormalizationMovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(input, foldedKernel, foldedBias, stem, n, Conv2dWindow, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, stem, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("stem", stem);
             // k1 · conv2d_1 (Conv2D(2, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [GraphModels.cs:24]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
@@ -358,14 +358,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(stem, p.Slice(Conv2d1Kernel, 36), default, conv2d_1_z, n, Conv2d1Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(stem, p.Slice(Conv2d1Kernel, 36), default, conv2d_1_z, n, Conv2d1Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_1_z, re_lu, p.Slice(BatchNormalization1Gamma, 2), p.Slice(BatchNormalization1Beta, 2), s.Slice(BatchNormalization1MovingMean, 2), s.Slice(BatchNormalization1MovingVariance, 2), batch_normalization_1_statistics, n * 16, 2, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_1_folded.Slice(0, 36), foldedBias = conv2d_1_folded.Slice(36, 2);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d1Kernel, 36), default, p.Slice(BatchNormalization1Gamma, 2), p.Slice(BatchNormalization1Beta, 2), s.Slice(BatchNormalization1MovingMean, 2), s.Slice(BatchNormalization1MovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(stem, foldedKernel, foldedBias, re_lu, n, Conv2d1Window, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(stem, foldedKernel, foldedBias, re_lu, n, Conv2d1Window, new Kernels.Relu());
             }
             Observe("re_lu", re_lu);
             // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) + add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
@@ -375,14 +375,14 @@ ________________________________________________________________________________
             Span<float> b1_statistics = ArenaFixed(B1StatisticsAt, 4);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(re_lu, p.Slice(Conv2d2Kernel, 36), default, conv2d_2_z, n, Conv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(re_lu, p.Slice(Conv2d2Kernel, 36), default, conv2d_2_z, n, Conv2d2Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_2_z, block1, p.Slice(B1Gamma, 2), p.Slice(B1Beta, 2), s.Slice(B1MovingMean, 2), s.Slice(B1MovingVariance, 2), b1_statistics, n * 16, 2, 0.99f, 0.001f, stem, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_2_folded.Slice(0, 36), foldedBias = conv2d_2_folded.Slice(36, 2);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d2Kernel, 36), default, p.Slice(B1Gamma, 2), p.Slice(B1Beta, 2), s.Slice(B1MovingMean, 2), s.Slice(B1MovingVariance, 2), 0.001f, foldedKernel, foldedBias, 2);
-                Kernels.Conv2D.Forward(re_lu, foldedKernel, foldedBias, block1, n, Conv2d2Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(re_lu, foldedKernel, foldedBias, block1, n, Conv2d2Window, new Kernels.Identity());
                 Kernels.Merge.Add(block1, stem, block1, new Kernels.Relu());
             }
             Observe("block1", block1);
@@ -393,14 +393,14 @@ ________________________________________________________________________________
             Span<float> batch_normalization_2_statistics = ArenaFixed(BatchNormalization2StatisticsAt, 6);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(block1, p.Slice(Conv2d3Kernel, 54), default, conv2d_3_z, n, Conv2d3Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(block1, p.Slice(Conv2d3Kernel, 54), default, conv2d_3_z, n, Conv2d3Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_3_z, re_lu_1, p.Slice(BatchNormalization2Gamma, 3), p.Slice(BatchNormalization2Beta, 3), s.Slice(BatchNormalization2MovingMean, 3), s.Slice(BatchNormalization2MovingVariance, 3), batch_normalization_2_statistics, n * 4, 3, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_3_folded.Slice(0, 54), foldedBias = conv2d_3_folded.Slice(54, 3);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d3Kernel, 54), default, p.Slice(BatchNormalization2Gamma, 3), p.Slice(BatchNormalization2Beta, 3), s.Slice(BatchNormalization2MovingMean, 3), s.Slice(BatchNormalization2MovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
-                Kernels.Conv2D.Forward(block1, foldedKernel, foldedBias, re_lu_1, n, Conv2d3Window, new Kernels.Relu());
+                Kernels.DirectConv2D.Forward(block1, foldedKernel, foldedBias, re_lu_1, n, Conv2d3Window, new Kernels.Relu());
             }
             Observe("re_lu_1", re_lu_1);
             // k4 · conv2d_4 (Conv2D(3, 3x3, same)) + main (BatchNormalization) [GraphModels.cs:28]: (2, 2, 3) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
@@ -410,14 +410,14 @@ ________________________________________________________________________________
             Span<float> main_statistics = ArenaFixed(MainStatisticsAt, 6);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(re_lu_1, p.Slice(Conv2d4Kernel, 81), default, conv2d_4_z, n, Conv2d4Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(re_lu_1, p.Slice(Conv2d4Kernel, 81), default, conv2d_4_z, n, Conv2d4Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_4_z, main, p.Slice(MainGamma, 3), p.Slice(MainBeta, 3), s.Slice(MainMovingMean, 3), s.Slice(MainMovingVariance, 3), main_statistics, n * 4, 3, 0.99f, 0.001f, new Kernels.Identity());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_4_folded.Slice(0, 81), foldedBias = conv2d_4_folded.Slice(81, 3);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d4Kernel, 81), default, p.Slice(MainGamma, 3), p.Slice(MainBeta, 3), s.Slice(MainMovingMean, 3), s.Slice(MainMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
-                Kernels.Conv2D.Forward(re_lu_1, foldedKernel, foldedBias, main, n, Conv2d4Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(re_lu_1, foldedKernel, foldedBias, main, n, Conv2d4Window, new Kernels.Identity());
             }
             Observe("main", main);
             // k5 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) + add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), training: batch statistics; inference: BN folded into the weights.
@@ -427,14 +427,14 @@ ________________________________________________________________________________
             Span<float> shortcut_statistics = ArenaFixed(ShortcutStatisticsAt, 6);
             if (batchStatistics)
             {
-                Kernels.Conv2D.Forward(block1, p.Slice(Conv2d5Kernel, 6), default, conv2d_5_z, n, Conv2d5Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(block1, p.Slice(Conv2d5Kernel, 6), default, conv2d_5_z, n, Conv2d5Window, new Kernels.Identity());
                 Kernels.BatchNorm.ForwardTraining(conv2d_5_z, re_lu_2, p.Slice(ShortcutGamma, 3), p.Slice(ShortcutBeta, 3), s.Slice(ShortcutMovingMean, 3), s.Slice(ShortcutMovingVariance, 3), shortcut_statistics, n * 4, 3, 0.99f, 0.001f, main, new Kernels.Relu());
             }
             else
             {
                 Span<float> foldedKernel = conv2d_5_folded.Slice(0, 6), foldedBias = conv2d_5_folded.Slice(6, 3);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d5Kernel, 6), default, p.Slice(ShortcutGamma, 3), p.Slice(ShortcutBeta, 3), s.Slice(ShortcutMovingMean, 3), s.Slice(ShortcutMovingVariance, 3), 0.001f, foldedKernel, foldedBias, 3);
-                Kernels.Conv2D.Forward(block1, foldedKernel, foldedBias, re_lu_2, n, Conv2d5Window, new Kernels.Identity());
+                Kernels.DirectConv2D.Forward(block1, foldedKernel, foldedBias, re_lu_2, n, Conv2d5Window, new Kernels.Identity());
                 Kernels.Merge.Add(re_lu_2, main, re_lu_2, new Kernels.Relu());
             }
             Observe("re_lu_2", re_lu_2);

@@ -17,7 +17,7 @@
 // _____________________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
-//   k0: conv2d: implicit-GEMM convolution + bias and tanh in the tile epilogue
+//   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
 //   k1: features: GlobalAveragePooling2D
 //   k2: class: GEMM + bias into logits, then a row softmax
 //   k3: size: GEMM + bias in the tile epilogue
@@ -160,9 +160,9 @@ ________________________________________________________________________________
             // A backward step reads the input after this call returns: training keeps a copy.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
             if (training) input.CopyTo(savedInput);
-            // k0 · conv2d (Conv2D(3, 3x3, same, tanh)) [GraphModels.cs:116]: (4, 4, 1) -> (4, 4, 3), implicit-GEMM convolution + bias and tanh in the tile epilogue.
+            // k0 · conv2d (Conv2D(3, 3x3, same, tanh)) [GraphModels.cs:116]: (4, 4, 1) -> (4, 4, 3), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 48);
-            Kernels.Conv2D.Forward(input, p.Slice(Conv2dKernel, 27), p.Slice(Conv2dBias, 3), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 27), p.Slice(Conv2dBias, 3), conv2d, n, Conv2dWindow, new Kernels.Tanh());
             Observe("conv2d", conv2d);
             // k1 · features (GlobalAveragePooling2D) [GraphModels.cs:117]: (4, 4, 3) -> (3), mean.
             Span<float> features = ArenaSlice(FeaturesAt, n, 3);

@@ -11,12 +11,14 @@ namespace Kiln.Kernels;
 /// </summary>
 internal sealed unsafe class ConvScratch
 {
-    // 0: im2col chunks, 1: gathered rows, 2: edge kernel columns (caller), 3: edge tile,
+    // 0: im2col chunks, 1: gathered rows, 2: edge kernel columns (caller; the direct convolution's patch offsets too), 3: edge tile,
     // 4: per-block partial sums (caller), 5: per-channel parameters (caller),
-    // 6-9: Winograd transformed inputs, products (workers), transformed and flipped kernels (caller).
-    public const int Slots = 10;
+    // 6-9: Winograd transformed inputs, products (workers), transformed and flipped kernels (caller),
+    // 10: the direct convolution's zero-padded input band (workers).
+    public const int Slots = 11;
     public const int PartialsSlot = 4;
     public const int ChannelSlot = 5;
+    public const int DirectBandSlot = 10;
 
     [ThreadStatic] private static ConvScratch? t_current;
 

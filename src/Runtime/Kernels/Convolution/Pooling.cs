@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kiln.Threading;
 
@@ -11,7 +12,7 @@ namespace Kiln.Kernels;
 /// </summary>
 public static unsafe class Pooling
 {
-    private enum Op { Max, MaxBackward, Average, AverageBackward }
+    private enum Op { Max, MaxValues, MaxBackward, Average, AverageBackward }
 
     /// <summary>y = window max; argmax[i] = flat index within the sample's input of the winner (first one on ties).</summary>
     public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int n, in Conv2DGeometry g)
@@ -21,6 +22,17 @@ public static unsafe class Pooling
         fixed (float* px = x, py = y)
         fixed (int* pa = argmax)
             Run(Op.Max, px, py, pa, n, g);
+    }
+
+    /// <summary>
+    /// y = window max without the argmax, for inference (nothing will run backward): the same values as
+    /// the overload that saves it, the first of equal maxima kept, a NaN never replacing a number.
+    /// </summary>
+    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, int n, in Conv2DGeometry g)
+    {
+        Check(x.Length, y.Length, n, g);
+        fixed (float* px = x, py = y)
+            Run(Op.MaxValues, px, py, null, n, g);
     }
 
     /// <summary>dx (overwritten) receives each dy at its window's argmax.</summary>
@@ -105,6 +117,21 @@ public static unsafe class Pooling
         }
     }
 
+    /// <summary>y[n×C] = max over positions without the argmax, for inference: the values of the overload that saves it.</summary>
+    public static void GlobalMaxForward(ReadOnlySpan<float> x, Span<float> y, int n, int positions, int channels)
+    {
+        CheckGlobal(x.Length, y.Length, n, positions, channels, nameof(x), nameof(y));
+        fixed (float* px = x, py = y)
+        {
+            for (int b = 0; b < n; b++)
+            {
+                float* xs = px + (long)b * positions * channels, ys = py + (long)b * channels;
+                ConvCore.Copy(xs, ys, channels);
+                for (int p = 1; p < positions; p++) KeepGreater(xs + (long)p * channels, ys, channels);
+            }
+        }
+    }
+
     /// <summary>dx (overwritten) receives dy[b, c] at its argmax, zero elsewhere.</summary>
     public static void GlobalMaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, int positions, int channels)
     {
@@ -154,6 +181,7 @@ public static unsafe class Pooling
                 switch (Operation)
                 {
                     case Op.Max: MaxSample(xs, ys, a, G); break;
+                    case Op.MaxValues: MaxValuesSample(xs, ys, G); break;
                     case Op.MaxBackward: MaxBackwardSample(xs, ys, a, G); break;
                     case Op.Average: AverageSample(xs, ys, G); break;
                     default: AverageBackwardSample(xs, ys, G); break;
@@ -218,6 +246,100 @@ public static unsafe class Pooling
                     ao[ch] = idx;
                 }
             }
+    }
+
+    /// <summary>
+    /// MaxSample without the indices: per vector of channels the running max stays in a register over
+    /// the window, with the argmax kernel's comparison (ties keep the earlier value, −0 before +0; a NaN
+    /// never wins), so the outputs are the same bits.
+    /// </summary>
+    private static void MaxValuesSample(float* x, float* y, in Conv2DGeometry g)
+    {
+        int c = g.InputChannels, w = g.InputWidth;
+        for (int oy = 0; oy < g.OutputHeight; oy++)
+            for (int ox = 0; ox < g.OutputWidth; ox++)
+            {
+                Window(g, oy, ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1);
+                float* yo = y + ((nint)oy * g.OutputWidth + ox) * c;
+                // The window's first real tap, then its rows: tap (i, j) of channel ch is at rows[i·w·c + j·c + ch].
+                float* first = x + ((nint)(ih0 + i0) * w + iw0 + j0) * c;
+                nint rowStride = (nint)w * c;
+                int rows = i1 - i0, cols = j1 - j0;
+                int ch = 0;
+                if (Simd.Use512)
+                {
+                    for (; ch + 16 <= c; ch += 16)
+                    {
+                        Vector512<float> best = Vector512.Load(first + ch);
+                        for (int i = 0; i < rows; i++)
+                        {
+                            float* at = first + i * rowStride + ch;
+                            for (int j = i == 0 ? 1 : 0; j < cols; j++)
+                            {
+                                Vector512<float> v = Vector512.Load(at + (nint)j * c);
+                                best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                            }
+                        }
+                        Vector512.Store(best, yo + ch);
+                    }
+                }
+                if (Simd.Use512 || Simd.Use256)
+                {
+                    for (; ch + 8 <= c; ch += 8)
+                    {
+                        Vector256<float> best = Vector256.Load(first + ch);
+                        for (int i = 0; i < rows; i++)
+                        {
+                            float* at = first + i * rowStride + ch;
+                            for (int j = i == 0 ? 1 : 0; j < cols; j++)
+                            {
+                                Vector256<float> v = Vector256.Load(at + (nint)j * c);
+                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                            }
+                        }
+                        Vector256.Store(best, yo + ch);
+                    }
+                }
+                for (; ch < c; ch++)
+                {
+                    float best = first[ch];
+                    for (int i = 0; i < rows; i++)
+                        for (int j = i == 0 ? 1 : 0; j < cols; j++)
+                        {
+                            float v = first[i * rowStride + (nint)j * c + ch];
+                            if (v > best) best = v;
+                        }
+                    yo[ch] = best;
+                }
+            }
+    }
+
+    /// <summary>
+    /// best[i] = v[i] where v[i] > best[i]: the argmax kernels' comparison, so ties keep the earlier
+    /// value (−0 before +0) and a NaN never wins (Vector.Max would differ on both).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KeepGreater(float* v, float* best, int count)
+    {
+        int i = 0;
+        if (Simd.Use512)
+        {
+            for (; i + 16 <= count; i += 16)
+            {
+                Vector512<float> a = Vector512.Load(v + i), b = Vector512.Load(best + i);
+                Vector512.Store(Vector512.ConditionalSelect(Vector512.GreaterThan(a, b), a, b), best + i);
+            }
+        }
+        if (Simd.Use512 || Simd.Use256)
+        {
+            for (; i + 8 <= count; i += 8)
+            {
+                Vector256<float> a = Vector256.Load(v + i), b = Vector256.Load(best + i);
+                Vector256.Store(Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), a, b), best + i);
+            }
+        }
+        for (; i < count; i++)
+            if (v[i] > best[i]) best[i] = v[i];
     }
 
     private static void MaxBackwardSample(float* dx, float* dy, int* argmax, in Conv2DGeometry g)

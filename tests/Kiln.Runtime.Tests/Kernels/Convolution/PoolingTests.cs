@@ -64,7 +64,7 @@ public class PoolingTests
                         avgRef[o] = sum / count;
                     }
 
-        foreach (int bits in new[] { 512, 0 })
+        foreach (int bits in new[] { 512, 256, 0 })
         {
             using var _ = new KernelSwitches(bits, 2);
             var y = new float[maxRef.Length];
@@ -72,6 +72,9 @@ public class PoolingTests
             Pooling.MaxForward(x, y, arg, n, g);
             Assert.Equal(maxRef, y);
             Assert.Equal(argRef, arg);
+            y.AsSpan().Fill(float.NaN);
+            Pooling.MaxForward(x, y, n, g); // inference: no argmax
+            Assert.Equal(maxRef, y);
             Pooling.AverageForward(x, y, n, g);
             ConvReference.Close(avgRef, y, 1, 1e-6, $"{bits}-bit average");
         }
@@ -103,6 +106,19 @@ public class PoolingTests
         var y = new float[n * channels];
         var arg = new int[n * channels];
         Pooling.GlobalMaxForward(x, y, arg, n, positions, channels);
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+            {
+                float best = float.NegativeInfinity;
+                for (int p = 0; p < positions; p++) best = Math.Max(best, x[(b * positions + p) * channels + c]);
+                Assert.Equal(best, y[b * channels + c]);
+                Assert.Equal(best, x[b * positions * channels + arg[b * channels + c]]);
+            }
+        y.AsSpan().Fill(float.NaN);
+        Pooling.GlobalMaxForward(x, y, n, positions, channels); // inference: no argmax
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+                Assert.Equal(x[b * positions * channels + arg[b * channels + c]], y[b * channels + c]);
         Pooling.GlobalAverageForward(x, y, n, positions, channels);
         for (int b = 0; b < n; b++)
             for (int c = 0; c < channels; c++)
@@ -119,6 +135,37 @@ public class PoolingTests
         dx.AsSpan().Fill(float.NaN);
         Pooling.GlobalMaxBackward(r, arg, dx, n, positions, channels);
         GradCheck.Check(x, dx, () => { Pooling.GlobalMaxForward(x, y, arg, n, positions, channels); return GradCheck.Project(y, r); }, "global max dx");
+    }
+
+    [Fact]
+    public void MaxWithoutArgmaxKeepsTheArgmaxKernelsTiesAndNaNs()
+    {
+        // −0 and +0 tie (the first stays), a NaN never replaces a number, and a NaN that comes first stays:
+        // Predict gives the bits a training forward would, whichever kernel computes the max.
+        const int n = 2, c = 37; // two 16-lane vectors, a 256-bit one and a scalar tail
+        Conv2DGeometry g = ConvReference.Keras(4, 6, c, c, 2, 2, 2, 2, false);
+        float[] x = TestData.Random(n * g.InputSize, 12);
+        float[] specials = { -0f, 0f, float.NaN, float.NegativeInfinity, 1f, float.PositiveInfinity };
+        var rng = new Rng(13);
+        for (int i = 0; i < x.Length; i++)
+            if (rng.NextFloat(0f, 1f) < 0.4f) x[i] = specials[(int)(rng.NextFloat(0f, 1f) * specials.Length) % specials.Length];
+        float[] expected = new float[n * g.OutputSize];
+        using (new KernelSwitches(0, 1)) Pooling.MaxForward(x, expected, new int[expected.Length], n, g);
+        const int positions = 24;
+        float[] expectedGlobal = new float[n * c];
+        using (new KernelSwitches(0, 1)) Pooling.GlobalMaxForward(x, expectedGlobal, new int[n * c], n, positions, c);
+        foreach (int bits in new[] { 512, 256, 0 })
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            var y = new float[expected.Length];
+            Pooling.MaxForward(x, y, n, g);
+            for (int i = 0; i < y.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(y[i]), $"{bits}-bit output {i}: {y[i]}, expected {expected[i]}");
+            var global = new float[n * c];
+            Pooling.GlobalMaxForward(x, global, n, positions, c);
+            for (int i = 0; i < global.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(expectedGlobal[i]) == BitConverter.SingleToInt32Bits(global[i]), $"{bits}-bit global output {i}: {global[i]}, expected {expectedGlobal[i]}");
+        }
     }
 
     [Fact]

@@ -1,0 +1,25 @@
+using System;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Direct convolution for layers whose patch is only a few values deep (kh·kw·C small: the first
+/// layer of an image model, C = 1 or 3), with the same contract as <see cref="Conv2D"/>. The implicit
+/// GEMM spends most of such a layer gathering patches of a handful of floats; here each output pixel
+/// reads its taps straight from a zero-padded band of input rows, every tap is one broadcast against
+/// a vector of filters (the filters lie in the vector lanes), and bias and activation are applied as
+/// the tile is stored. The generator picks it per layer from the shapes (Kiln.Graph's
+/// KernelSelection). Forward only: the generated backward is <see cref="Conv2D.Backward"/>, whose
+/// gradients do not depend on how the forward pass was computed.
+/// </summary>
+public static unsafe class DirectConv2D
+{
+    /// <summary>y[n×OH×OW×F] = act(conv(x, kernel) + bias); empty bias = none.</summary>
+    public static void Forward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> y,
+        int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
+    {
+        Conv2D.CheckForward(x.Length, kernel.Length, bias.Length, y.Length, n, g);
+        fixed (float* px = x, pk = kernel, pb = bias, py = y)
+            DirectCore.Forward(px, pk, bias.IsEmpty ? null : pb, py, n, g, activation);
+    }
+}

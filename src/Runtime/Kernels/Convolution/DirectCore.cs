@@ -1,0 +1,310 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// The direct convolution behind <see cref="DirectConv2D"/>. The batch is split into bands of whole
+/// output rows of one sample; a worker copies the input rows its band reads into a zero-padded
+/// block (so every tap of every pixel is in bounds and at the same offset from the pixel's window),
+/// then runs register tiles of consecutive pixels × filters: for each of the K = kh·kw·C patch
+/// values, one broadcast per pixel against the filter vectors of that kernel row. The K-long sum of
+/// each output is one FMA chain in patch order, whatever the split, so results are bitwise identical
+/// for any thread count.
+/// </summary>
+internal static unsafe class DirectCore
+{
+    /// <summary>512-bit tile: 8 pixels × 32 filters (16 zmm accumulators).</summary>
+    internal const int MR512 = 8, NR512 = 32;
+
+    /// <summary>256-bit tile: 6 pixels × 16 filters (12 ymm accumulators of the 16 registers).</summary>
+    internal const int MR256 = 6, NR256 = 16;
+
+    /// <summary>Output pixels per band, about: enough tiles to amortize the padded copy, small enough to split a small batch.</summary>
+    internal const int BandPixels = 128;
+
+    public static void Forward<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act)
+        where TAct : struct, IActivation
+    {
+        if (n == 0) return;
+        int f = g.OutputChannels, k = g.PatchSize, c = g.InputChannels, kw = g.KernelWidth;
+        int bits = Simd.Use512 ? 512 : Simd.Use256 ? 256 : 0;
+        int nr = bits == 512 ? NR512 : bits == 256 ? NR256 : 0;
+        int bandRows = Math.Clamp(BandPixels / g.OutputWidth, 1, g.OutputHeight);
+        int bands = (g.OutputHeight + bandRows - 1) / bandRows;
+        int paddedWidth = (g.OutputWidth - 1) * g.StrideWidth + kw;
+
+        // The caller's block: the last, partial filter tile's zero-padded kernel columns and bias (so
+        // the tile always runs full width), then each patch value's offset from its window's corner.
+        int edge = nr == 0 ? 0 : f % nr;
+        float* block = ConvScratch.Current.Floats(2, (long)(k + 1) * Math.Max(nr, 1) + k);
+        float* edgeKernel = block, edgeBias = block + (nint)k * Math.Max(nr, 1);
+        int* offsets = (int*)(edgeBias + Math.Max(nr, 1));
+        for (int i = 0; i < g.KernelHeight; i++)
+            for (int j = 0; j < kw; j++)
+                for (int ch = 0; ch < c; ch++)
+                    offsets[(i * kw + j) * c + ch] = (i * paddedWidth + j) * c + ch;
+        if (edge != 0)
+        {
+            int j0 = f - edge;
+            for (int p = 0; p < k; p++)
+            {
+                float* src = kernel + (nint)p * f + j0, dst = edgeKernel + (nint)p * nr;
+                for (int j = 0; j < nr; j++) dst[j] = j < edge ? src[j] : 0f;
+            }
+            for (int j = 0; j < nr; j++) edgeBias[j] = bias != null && j < edge ? bias[j0 + j] : 0f;
+        }
+
+        var job = Job<TAct>.ForCurrentThread;
+        job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.G = g; job.Act = act;
+        job.EdgeKernel = edge != 0 ? edgeKernel : null; job.EdgeBias = edge != 0 ? edgeBias : null; job.Offsets = offsets;
+        job.Bits = bits; job.BandRows = bandRows; job.Bands = bands; job.Units = (long)n * bands; job.PaddedWidth = paddedWidth;
+        long flops = 2L * n * g.OutputHeight * g.OutputWidth * k * f;
+        int parts = ConvCore.PartsFor(flops, (int)Math.Min(job.Units, int.MaxValue));
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.Kernel = job.Bias = job.Y = job.EdgeKernel = job.EdgeBias = null; job.Offsets = null; }
+    }
+
+    private sealed class Job<TAct> : ParallelJob where TAct : struct, IActivation
+    {
+        [ThreadStatic] private static Job<TAct>? t_instance;
+        public static Job<TAct> ForCurrentThread => t_instance ??= new Job<TAct>();
+
+        public float* X, Kernel, Bias, Y, EdgeKernel, EdgeBias;
+        public int* Offsets;
+        public Conv2DGeometry G;
+        public TAct Act;
+        public int Bits, BandRows, Bands, PaddedWidth;
+        public long Units;
+
+        public override void Execute(int part, int parts)
+        {
+            long u0 = part * Units / parts, u1 = (part + 1) * Units / parts;
+            if (u1 <= u0) return;
+            ref readonly Conv2DGeometry g = ref G;
+            int bandInputRows = (BandRows - 1) * g.StrideHeight + g.KernelHeight;
+            float* padded = ConvScratch.Current.Floats(ConvScratch.DirectBandSlot, (long)bandInputRows * PaddedWidth * g.InputChannels);
+            for (long u = u0; u < u1; u++)
+            {
+                long b = u / Bands;
+                int oh0 = (int)(u - b * Bands) * BandRows;
+                int rows = Math.Min(BandRows, g.OutputHeight - oh0);
+                FillBand(X + b * g.InputSize, g, oh0, (rows - 1) * g.StrideHeight + g.KernelHeight, PaddedWidth, padded);
+                int pixels = rows * g.OutputWidth;
+                float* y = Y + (b * g.OutputHeight + oh0) * (long)g.OutputWidth * g.OutputChannels;
+                if (Bits == 512) Tiles512(padded, pixels, y);
+                else if (Bits == 256) Tiles256(padded, pixels, y);
+                else Scalar(padded, pixels, y);
+            }
+        }
+
+        private void Tiles512(float* padded, int pixels, float* y)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int f = g.OutputChannels, k = g.PatchSize;
+            float** at = stackalloc float*[MR512];
+            float* tile = stackalloc float[MR512 * NR512];
+            int row = 0, col = 0;
+            for (int q0 = 0; q0 < pixels; q0 += MR512)
+            {
+                int valid = Math.Min(MR512, pixels - q0);
+                NextPixels(padded, at, MR512, valid, ref row, ref col);
+                float* yq = y + (nint)q0 * f;
+                int j0 = 0;
+                for (; j0 + NR512 <= f; j0 += NR512)
+                    Tile512(at, Offsets, k, Kernel + j0, f, yq + j0, f, valid, Bias == null ? null : Bias + j0, Act);
+                if (j0 < f)
+                {
+                    Tile512(at, Offsets, k, EdgeKernel, NR512, tile, NR512, valid, EdgeBias, Act);
+                    CopyColumns(tile, NR512, yq + j0, f, valid, f - j0);
+                }
+            }
+        }
+
+        private void Tiles256(float* padded, int pixels, float* y)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int f = g.OutputChannels, k = g.PatchSize;
+            float** at = stackalloc float*[MR256];
+            float* tile = stackalloc float[MR256 * NR256];
+            int row = 0, col = 0;
+            for (int q0 = 0; q0 < pixels; q0 += MR256)
+            {
+                int valid = Math.Min(MR256, pixels - q0);
+                NextPixels(padded, at, MR256, valid, ref row, ref col);
+                float* yq = y + (nint)q0 * f;
+                int j0 = 0;
+                for (; j0 + NR256 <= f; j0 += NR256)
+                    Tile256(at, Offsets, k, Kernel + j0, f, yq + j0, f, valid, Bias == null ? null : Bias + j0, Act);
+                if (j0 < f)
+                {
+                    Tile256(at, Offsets, k, EdgeKernel, NR256, tile, NR256, valid, EdgeBias, Act);
+                    CopyColumns(tile, NR256, yq + j0, f, valid, f - j0);
+                }
+            }
+        }
+
+        /// <summary>The reference path: each output a K-long sum in patch order, then bias and activation.</summary>
+        private void Scalar(float* padded, int pixels, float* y)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int f = g.OutputChannels, k = g.PatchSize;
+            float* at;
+            int row = 0, col = 0;
+            for (int q = 0; q < pixels; q++)
+            {
+                NextPixels(padded, &at, 1, 1, ref row, ref col);
+                float* yq = y + (nint)q * f;
+                for (int j = 0; j < f; j++)
+                {
+                    float sum = 0f;
+                    float* w = Kernel + j;
+                    for (int p = 0; p < k; p++) sum += at[Offsets[p]] * w[(nint)p * f];
+                    yq[j] = Act.Apply(Bias == null ? sum : sum + Bias[j]);
+                }
+            }
+        }
+
+        /// <summary>at[r] = the window corner of the band's next pixels in the padded block; rows past <paramref name="valid"/> repeat the first.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void NextPixels(float* padded, float** at, int mr, int valid, ref int row, ref int col)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int c = g.InputChannels;
+            for (int r = 0; r < valid; r++)
+            {
+                at[r] = padded + ((nint)row * g.StrideHeight * PaddedWidth + (nint)col * g.StrideWidth) * c;
+                if (++col == g.OutputWidth) { col = 0; row++; }
+            }
+            for (int r = valid; r < mr; r++) at[r] = at[0];
+        }
+    }
+
+    /// <summary>
+    /// padded[r, pc, :] = x[oh0·sh − padTop + r, pc − padLeft, :] for the <paramref name="inputRows"/>
+    /// rows a band reads, zeros where that falls outside the image.
+    /// </summary>
+    internal static void FillBand(float* xs, in Conv2DGeometry g, int oh0, int inputRows, int paddedWidth, float* padded)
+    {
+        int c = g.InputChannels, w = g.InputWidth, left = g.PadLeft;
+        int copied = Math.Clamp(paddedWidth - left, 0, w), right = paddedWidth - left - copied;
+        int ih0 = oh0 * g.StrideHeight - g.PadTop;
+        for (int r = 0; r < inputRows; r++)
+        {
+            float* d = padded + (nint)r * paddedWidth * c;
+            int ih = ih0 + r;
+            if ((uint)ih >= (uint)g.InputHeight)
+            {
+                new Span<float>(d, paddedWidth * c).Clear();
+                continue;
+            }
+            new Span<float>(d, left * c).Clear();
+            ConvCore.Copy(xs + (nint)ih * w * c, d + left * c, copied * c);
+            new Span<float>(d + (left + copied) * c, right * c).Clear();
+        }
+    }
+
+    private static void CopyColumns(float* tile, int ldt, float* y, int ldy, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < cols; j++) y[(nint)r * ldy + j] = tile[r * ldt + j];
+    }
+
+    /// <summary>8 pixels × 32 filters: per patch value, two kernel-row vectors and one broadcast per pixel, 16 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Tile512<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
+        where TAct : struct, IActivation
+    {
+        float* a0 = at[0], a1 = at[1], a2 = at[2], a3 = at[3], a4 = at[4], a5 = at[5], a6 = at[6], a7 = at[7];
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < k; p++)
+        {
+            nint o = offsets[p];
+            Vector512<float> b0 = Vector512.Load(w), b1 = Vector512.Load(w + 16);
+            w += ldw;
+            Vector512<float> v = Vector512.Create(a0[o]);
+            c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+            v = Vector512.Create(a1[o]);
+            c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+            v = Vector512.Create(a2[o]);
+            c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+            v = Vector512.Create(a3[o]);
+            c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+            v = Vector512.Create(a4[o]);
+            c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
+            v = Vector512.Create(a5[o]);
+            c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
+            v = Vector512.Create(a6[o]);
+            c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
+            v = Vector512.Create(a7[o]);
+            c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
+        }
+        Vector512<float> bias0 = default, bias1 = default;
+        if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
+        Store512(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
+        Store512(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
+        Store512(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
+        Store512(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
+        Store512(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
+        Store512(y, c50, c51, bias0, bias1, act); if (valid == 6) return; y += ldy;
+        Store512(y, c60, c61, bias0, bias1, act); if (valid == 7) return; y += ldy;
+        Store512(y, c70, c71, bias0, bias1, act);
+    }
+
+    /// <summary>6 pixels × 16 filters: per patch value, two kernel-row vectors and one broadcast per pixel, 12 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Tile256<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
+        where TAct : struct, IActivation
+    {
+        float* a0 = at[0], a1 = at[1], a2 = at[2], a3 = at[3], a4 = at[4], a5 = at[5];
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < k; p++)
+        {
+            nint o = offsets[p];
+            Vector256<float> b0 = Vector256.Load(w), b1 = Vector256.Load(w + 8);
+            w += ldw;
+            Vector256<float> v = Vector256.Create(a0[o]);
+            c00 = Vector256.FusedMultiplyAdd(v, b0, c00); c01 = Vector256.FusedMultiplyAdd(v, b1, c01);
+            v = Vector256.Create(a1[o]);
+            c10 = Vector256.FusedMultiplyAdd(v, b0, c10); c11 = Vector256.FusedMultiplyAdd(v, b1, c11);
+            v = Vector256.Create(a2[o]);
+            c20 = Vector256.FusedMultiplyAdd(v, b0, c20); c21 = Vector256.FusedMultiplyAdd(v, b1, c21);
+            v = Vector256.Create(a3[o]);
+            c30 = Vector256.FusedMultiplyAdd(v, b0, c30); c31 = Vector256.FusedMultiplyAdd(v, b1, c31);
+            v = Vector256.Create(a4[o]);
+            c40 = Vector256.FusedMultiplyAdd(v, b0, c40); c41 = Vector256.FusedMultiplyAdd(v, b1, c41);
+            v = Vector256.Create(a5[o]);
+            c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
+        }
+        Vector256<float> bias0 = default, bias1 = default;
+        if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
+        Store256(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
+        Store256(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
+        Store256(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
+        Store256(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
+        Store256(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
+        Store256(y, c50, c51, bias0, bias1, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512<TAct>(float* y, Vector512<float> v0, Vector512<float> v1, Vector512<float> bias0, Vector512<float> bias1, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector512.Store(act.Apply(v0 + bias0), y);
+        Vector512.Store(act.Apply(v1 + bias1), y + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256<TAct>(float* y, Vector256<float> v0, Vector256<float> v1, Vector256<float> bias0, Vector256<float> bias1, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector256.Store(act.Apply(v0 + bias0), y);
+        Vector256.Store(act.Apply(v1 + bias1), y + 8);
+    }
+}
