@@ -5,8 +5,8 @@ using Kiln.Threading;
 namespace Kiln.Kernels;
 
 /// <summary>
-/// The BLIS loop nest around a micro-kernel: NC column blocks → KC k blocks (pack B) → MC row
-/// blocks (pack A) → NR × MR tiles. Every C element is one FMA chain over k in the same order
+/// The BLIS loop nest around a micro-kernel, with the k blocks outermost: KC k blocks (pack a
+/// slice of A) → NC column blocks (pack B) → MC row blocks → NR × MR tiles. Every C element is one FMA chain over k in the same order
 /// whatever the tiling, which is what makes results independent of the thread split.
 /// </summary>
 internal static unsafe class GemmDriver
@@ -26,46 +26,53 @@ internal static unsafe class GemmDriver
         GemmScratch s = GemmScratch.Current;
         bool directB = !transB && m <= DirectBMaxRows;
 
-        for (int jc = 0; jc < n; jc += GemmScratch.NC)
+        // k blocks outside the column blocks: each KC-deep slice of A (up to PackedRows rows) is packed
+        // once and serves every column block, where packing it per column block re-read and re-transposed
+        // A n / NC times (a tenth of the time at 1024³ on Zen 5). Per element of C the arithmetic is the
+        // same: one FMA chain per k block, the blocks added in k order.
+        for (int i0 = 0; i0 < m; i0 += GemmScratch.PackedRows)
         {
-            int nc = n - jc < GemmScratch.NC ? n - jc : GemmScratch.NC;
-            int fullCols = nc - nc % nr;
+            int rowsHere = m - i0 < GemmScratch.PackedRows ? m - i0 : GemmScratch.PackedRows;
             for (int pc = 0; pc < k; pc += GemmScratch.KC)
             {
                 int kc = k - pc < GemmScratch.KC ? k - pc : GemmScratch.KC;
                 bool loadC = accumulate || pc > 0;
-                bool last = pc + kc >= k;
-                bool applyEpilogue = last && epilogue;
+                bool applyEpilogue = pc + kc >= k && epilogue;
+                float* aSlice = transA ? a + pc * lda + i0 : a + i0 * lda + pc;
+                GemmPacking.PackA(transA, aSlice, lda, rowsHere, kc, s.A, mr);
 
-                float* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-                if (!directB) GemmPacking.PackB(transB, bBlock, ldb, kc, nc, s.B, nr);
-                else if (fullCols < nc) GemmPacking.PackB(false, bBlock + fullCols, ldb, kc, nc - fullCols, s.B, nr);
-
-                for (int ic = 0; ic < m; ic += GemmScratch.MC)
+                for (int jc = 0; jc < n; jc += GemmScratch.NC)
                 {
-                    int mc = m - ic < GemmScratch.MC ? m - ic : GemmScratch.MC;
-                    float* aBlock = transA ? a + pc * lda + ic : a + ic * lda + pc;
-                    GemmPacking.PackA(transA, aBlock, lda, mc, kc, s.A, mr);
+                    int nc = n - jc < GemmScratch.NC ? n - jc : GemmScratch.NC;
+                    int fullCols = nc - nc % nr;
+                    float* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
+                    if (!directB) GemmPacking.PackB(transB, bBlock, ldb, kc, nc, s.B, nr);
+                    else if (fullCols < nc) GemmPacking.PackB(false, bBlock + fullCols, ldb, kc, nc - fullCols, s.B, nr);
 
-                    for (int jr = 0; jr < nc; jr += nr)
+                    for (int ic = 0; ic < rowsHere; ic += GemmScratch.MC)
                     {
-                        int cols = nc - jr < nr ? nc - jr : nr;
-                        float* bp;
-                        nint bStride;
-                        if (!directB) { bp = s.B + (nint)jr * kc; bStride = nr; }
-                        else if (cols == nr) { bp = bBlock + jr; bStride = ldb; }
-                        else { bp = s.B; bStride = nr; }
-                        float* biasTile = bias == null ? null : bias + jc + jr;
-
-                        for (int ir = 0; ir < mc; ir += mr)
+                        int mc = rowsHere - ic < GemmScratch.MC ? rowsHere - ic : GemmScratch.MC;
+                        float* aBlock = s.A + (nint)ic * kc;
+                        for (int jr = 0; jr < nc; jr += nr)
                         {
-                            int rows = mc - ir < mr ? mc - ir : mr;
-                            float* cp = c + (ic + ir) * ldc + jc + jr;
-                            float* ap = s.A + (nint)ir * kc;
-                            if (rows == mr && cols == nr)
-                                TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
-                            else
-                                EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act);
+                            int cols = nc - jr < nr ? nc - jr : nr;
+                            float* bp;
+                            nint bStride;
+                            if (!directB) { bp = s.B + (nint)jr * kc; bStride = nr; }
+                            else if (cols == nr) { bp = bBlock + jr; bStride = ldb; }
+                            else { bp = s.B; bStride = nr; }
+                            float* biasTile = bias == null ? null : bias + jc + jr;
+
+                            for (int ir = 0; ir < mc; ir += mr)
+                            {
+                                int rows = mc - ir < mr ? mc - ir : mr;
+                                float* cp = c + (i0 + ic + ir) * ldc + jc + jr;
+                                float* ap = aBlock + (nint)ir * kc;
+                                if (rows == mr && cols == nr)
+                                    TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
+                                else
+                                    EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act);
+                            }
                         }
                     }
                 }
