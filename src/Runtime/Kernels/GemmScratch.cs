@@ -19,11 +19,12 @@ internal sealed unsafe class GemmScratch
     public const int MaxNR = 32;
 
     /// <summary>
-    /// Rows of A packed at once (a multiple of MC, at least 2,048): a KC-deep slice of that many rows is
-    /// packed once per k block and reused by every column block (GemmDriver). 2 MiB at KC 256; taller
-    /// matrices are done in bands of this many rows, packing B once per band.
+    /// Rows of A packed at once (a multiple of MC, 2,048 or more unless that would pass 4 MiB): a KC-deep
+    /// slice of that many rows is packed once per k block and reused by every column block (GemmDriver);
+    /// 2,112 rows, 2.1 MiB, at KC 256 and MC 192. Taller matrices go in bands of this many rows, packing
+    /// B once per band.
     /// </summary>
-    public static readonly int PackedRows = (2048 + MC - 1) / MC * MC;
+    public static readonly int PackedRows = MC * Math.Max(1, Math.Min((2048 + MC - 1) / MC, (1 << 20) / (MC * KC)));
 
     [ThreadStatic] private static GemmScratch? t_current;
 
