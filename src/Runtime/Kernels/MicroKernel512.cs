@@ -7,7 +7,7 @@ namespace Kiln.Kernels;
 /// <summary>
 /// 8×32 tile in 16 zmm accumulators: two B loads and eight broadcasts feed 16 FMAs per k step,
 /// enough independent chains to cover FMA latency on two 512-bit pipes, and 8 rows divide the
-/// usual batch sizes (32, 256) exactly. With the panels in L1 this loop runs at 95–99% of the
+/// usual batch sizes (32, 256) exactly. With the panels in L1 this loop runs at 93–97% of the
 /// machine's FMA peak (benchmarks/README.md, "sgemm micro-kernel"); what the whole GEMM loses is
 /// around it, so C's lines are prefetched before the k loop rather than missed after it.
 /// </summary>
