@@ -49,6 +49,19 @@ internal static class FmaPeak
         return FlopsPerCall(bits) * calls * threads / seconds / 1e9;
     }
 
+    /// <summary>
+    /// GFLOP/s of one call of the loop on the calling thread, timed by that thread's CPU time: the
+    /// per-core peak beside a kernel timed the same way (<see cref="CpuClock"/>).
+    /// </summary>
+    public static double CpuTimeGflops(int bits)
+    {
+        double t0 = CpuClock.Thread();
+        float s = bits == 512 ? Loop512(Steps / 2) : Loop256(Steps / 2);
+        double seconds = CpuClock.Thread() - t0;
+        GC.KeepAlive(s);
+        return FlopsPerCall(bits) / 2 / seconds / 1e9;
+    }
+
     // acc = acc·m + a with m just below 1 keeps every chain bounded and away from denormals.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Loop512(int steps)

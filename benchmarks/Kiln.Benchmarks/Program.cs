@@ -16,8 +16,9 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,firstconv,layers]
-//   (--quick: 3 runs; peak, convlayers, firstconv and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,layers]
+//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+//   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine)
 
 int threads = 2;
 int runs = 7;
@@ -32,7 +33,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,conv,resnet,convlayers,firstconv,layers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,layers]");
             return 2;
     }
 }
@@ -62,6 +63,11 @@ if (groups.Contains("sgemm"))
 {
     Bench.Sgemm(size: 1024, runs);
     Bench.Sgemm(size: 2048, runs);
+}
+if (groups.Contains("sgemmcpu"))
+{
+    Bench.SgemmCpuTime(size: 1024, threads, runs);
+    Bench.SgemmCpuTime(size: 2048, threads, runs);
 }
 if (groups.Contains("conv"))
 {
@@ -272,6 +278,56 @@ internal static class Bench
             .Num("max_gflops", flops / t.Min / 1e9)
             .Num("min_gflops", flops / t.Max / 1e9)
             .Num("spot_abs_error", Math.Abs(c[5 * size + 11] - reference)));
+    }
+
+    /// <summary>
+    /// sgemm (Gemm.Nn, size³) as a fraction of the FMA peak, both timed by CPU time so that other
+    /// processes on the machine drop out: each of 3·runs samples is one timed batch of calls between two
+    /// single-thread peak measurements (the larger one counts). On one thread the caller's CPU time; on
+    /// more, the process's, against threads × the per-core peak, so time lost to an unbalanced split
+    /// (a part's thread spinning or descheduled) is not seen: the wall-clock sgemm row is for that.
+    /// Median and quartiles of the per-sample fractions.
+    /// </summary>
+    public static void SgemmCpuTime(int size, int threads, int runs)
+    {
+        if (!CpuClock.Available) return;
+        var rng = new Random(7);
+        var a = new float[size * size];
+        var b = new float[size * size];
+        var c = new float[size * size];
+        for (int i = 0; i < a.Length; i++) { a[i] = (float)(rng.NextDouble() * 2 - 1); b[i] = (float)(rng.NextDouble() * 2 - 1); }
+        int bits = KernelChoice.Current.VectorBits == 512 ? 512 : 256;
+        int calls = size <= 1024 ? 4 : 1;
+        double flops = 2.0 * size * size * (double)size * calls;
+        FmaPeak.CpuTimeGflops(bits);
+        Gemm.Nn(size, size, size, a, size, b, size, c, size);
+        Gemm.Nn(size, size, size, a, size, b, size, c, size);
+        int samples = 3 * runs;
+        var fraction = new double[samples];
+        var gflops = new double[samples];
+        for (int s = 0; s < samples; s++)
+        {
+            double peakBefore = FmaPeak.CpuTimeGflops(bits);
+            double t0 = threads == 1 ? CpuClock.Thread() : CpuClock.Process();
+            for (int i = 0; i < calls; i++) Gemm.Nn(size, size, size, a, size, b, size, c, size);
+            double seconds = (threads == 1 ? CpuClock.Thread() : CpuClock.Process()) - t0;
+            double peak = Math.Max(peakBefore, FmaPeak.CpuTimeGflops(bits));
+            gflops[s] = flops / seconds * threads / 1e9;
+            fraction[s] = gflops[s] / (peak * threads);
+        }
+        Array.Sort(fraction);
+        Array.Sort(gflops);
+        Emit(new Json()
+            .Str("impl", "kiln")
+            .Str("work", $"sgemm_{size}_cputime")
+            .Num("threads", threads)
+            .Num("bits", bits)
+            .Num("samples", samples)
+            .Num("calls_per_sample", calls)
+            .Num("gflops", gflops[samples / 2])
+            .Num("peak_fraction", fraction[samples / 2])
+            .Num("peak_fraction_q1", fraction[samples / 4])
+            .Num("peak_fraction_q3", fraction[3 * samples / 4]));
     }
 
     /// <summary>

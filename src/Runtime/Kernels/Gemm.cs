@@ -118,6 +118,7 @@ public static unsafe class Gemm
         job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
         job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act;
         job.SplitColumns = splitColumns;
+        job.PackedA = null;
         WorkerPool pool = WorkerPool.Shared;
         if (!ReferenceEquals(s_warmedPool, pool))
         {
@@ -126,8 +127,58 @@ public static unsafe class Gemm
             pool.RunOnEachThread(ScratchWarmup.Instance);
             s_warmedPool = pool;
         }
-        try { pool.Run(job, parts); }
-        finally { job.A = job.B = job.C = job.Bias = null; }
+        try
+        {
+            if (splitColumns && (long)m * k >= SharedPackMinFloats) RunWithSharedA(job, pool, parts, mr);
+            else pool.Run(job, parts);
+        }
+        finally { job.A = job.B = job.C = job.Bias = job.PackedA = null; }
+    }
+
+    /// <summary>
+    /// From this many floats of A (m·k), a column-split GEMM packs A once for all its parts, one band
+    /// and k block at a time (two pool runs per block), instead of once per part: below it the extra
+    /// hand-offs cost more than the duplicated packing (a 256×784 batch of an MLP stays under it).
+    /// </summary>
+    internal static long SharedPackMinFloats = 1L << 18;
+
+    // Per band of rows and k block: the parts pack A's slice together into the calling thread's buffer,
+    // then each multiplies its columns by it. C takes the k blocks in order, as in GemmDriver.Serial, so
+    // every element gets the same arithmetic (and bits) as on one thread.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunWithSharedA<TAct>(GemmJob<TAct> job, WorkerPool pool, int parts, int mr) where TAct : struct, IActivation
+    {
+        int m = job.M, k = job.K;
+        bool transA = job.TransA, transB = job.TransB, accumulate = job.Accumulate, epilogue = job.Epilogue;
+        float* a = job.A, b = job.B, c = job.C;
+        nint lda = job.Lda, ldb = job.Ldb, ldc = job.Ldc;
+        GemmPackAJob pack = GemmPackAJob.ForCurrentThread;
+        pack.TransA = transA; pack.Lda = lda; pack.MR = mr;
+        pack.Dst = GemmScratch.Current.A;
+        try
+        {
+            for (int i0 = 0; i0 < m; i0 += GemmScratch.PackedRows)
+            {
+                int rows = Math.Min(GemmScratch.PackedRows, m - i0);
+                for (int pc = 0; pc < k; pc += GemmScratch.KC)
+                {
+                    int kc = Math.Min(GemmScratch.KC, k - pc);
+                    float* aSlice = transA ? a + pc * lda + i0 : a + i0 * lda + pc;
+                    pack.A = aSlice; pack.Rows = rows; pack.Kc = kc;
+                    pool.Run(pack, parts);
+
+                    job.M = rows; job.K = kc;
+                    job.A = aSlice;
+                    job.B = transB ? b + pc : b + pc * ldb;
+                    job.C = c + i0 * ldc;
+                    job.Accumulate = accumulate || pc > 0;
+                    job.Epilogue = epilogue && pc + kc >= k;
+                    job.PackedA = pack.Dst;
+                    pool.Run(job, parts);
+                }
+            }
+        }
+        finally { pack.A = pack.Dst = null; }
     }
 
     private static WorkerPool? s_warmedPool;

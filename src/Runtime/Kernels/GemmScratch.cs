@@ -10,12 +10,21 @@ namespace Kiln.Kernels;
 internal sealed unsafe class GemmScratch
 {
     // Cut for this machine's caches (KernelChoice, GemmBlocking): KC×NR of B stays in L1d while the
-    // A panels stream from L2, MC×KC of A sits in L2, NC×KC of B is shared from L3.
+    // A panels stream from L2, MC×KC of A sits in L2, NC×KC of B is shared from L3; the packed slice
+    // of A (PackedRows×KC) is read from L3 or memory once per column block.
     public static readonly GemmBlocking Blocking = KernelChoice.Current.Blocking;
     public static readonly int KC = Blocking.KC;
     public static readonly int MC = Blocking.MC;   // a multiple of both micro-kernels' MR (8 and 6)
     public static readonly int NC = Blocking.NC;   // a multiple of both NR (32 and 16)
     public const int MaxNR = 32;
+
+    /// <summary>
+    /// Rows of A packed at once (a multiple of MC, 2,048 or more unless that would pass 4 MiB): a KC-deep
+    /// slice of that many rows is packed once per k block and reused by every column block (GemmDriver);
+    /// 2,112 rows, 2.1 MiB, at KC 256 and MC 192. Taller matrices go in bands of this many rows, packing
+    /// B once per band.
+    /// </summary>
+    public static readonly int PackedRows = MC * Math.Max(1, Math.Min((2048 + MC - 1) / MC, (1 << 20) / (MC * KC)));
 
     [ThreadStatic] private static GemmScratch? t_current;
 
@@ -26,7 +35,7 @@ internal sealed unsafe class GemmScratch
 
     private GemmScratch()
     {
-        A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
+        A = (float*)NativeMemory.AlignedAlloc((nuint)((long)PackedRows * KC * sizeof(float)), 64);
         B = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
         Tile = (float*)NativeMemory.AlignedAlloc((nuint)(16 * MaxNR * sizeof(float)), 64);
         BiasTile = (float*)NativeMemory.AlignedAlloc((nuint)(MaxNR * sizeof(float)), 64);

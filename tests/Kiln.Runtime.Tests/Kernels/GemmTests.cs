@@ -21,6 +21,10 @@ public class GemmTests
         // One column (a matrix-vector product, split by rows), exactly one tile of each micro-kernel
         // (6×16, 8×32) with k = 1, and a 2×3 product of depth 1.
         (5, 1, 9), (70, 1, 300), (6, 16, 1), (8, 32, 1), (2, 3, 1),
+        // Large enough (m·k ≥ Gemm.SharedPackMinFloats) that two threads pack A once and share it, with k
+        // over several KC blocks; and taller than GemmScratch.PackedRows (2,112 rows at the usual blocks),
+        // so A is packed in bands. Neither m nor n is a multiple of a tile.
+        (601, 70, 517), (2300, 41, 130),
     };
 
     public static IEnumerable<object[]> Cases()
@@ -115,7 +119,7 @@ public class GemmTests
 
     private static void Epilogue<TAct>(TAct act, Func<double, double> reference) where TAct : struct, IActivation
     {
-        foreach (var (m, n, k) in new[] { (7, 17, 33), (32, 300, 784), (9, 33, 600), (1, 10, 100) })
+        foreach (var (m, n, k) in new[] { (7, 17, 33), (32, 300, 784), (9, 33, 600), (1, 10, 100), (601, 70, 517) })
             foreach (bool withBias in new[] { true, false })
             {
                 int lda = k + 1, ldb = n + 2, ldc = n + 5;
@@ -141,7 +145,8 @@ public class GemmTests
     [Fact]
     public void SameBitsWithOneAndTwoThreads()
     {
-        foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200) })
+        foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200),
+            (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517) })
         {
             int aLen = m * k, bLen = n * k;
             float[] a = TestData.Random(aLen, 21), b = TestData.Random(bLen, 22);
