@@ -82,7 +82,7 @@ public static unsafe class Gemm
             return;
         }
 
-        if (m == 1 && !transB && use512)
+        if (m == 1 && !transB)
         {
             // One row streams all of B: memory-bound, so a large B is split by columns over the cores,
             // each always taking the same slice so that it stays in that core's L2 between calls.
