@@ -64,8 +64,9 @@ internal readonly struct Vectors15 : IVectorCount { public static int Value => 1
 internal readonly struct Vectors16 : IVectorCount { public static int Value => 16; }
 
 /// <summary>
-/// A single-row product split by columns over every pool thread, part i always on thread i, so
-/// each core keeps its slice of B in its own cache across calls (batch-1 inference).
+/// A single-row product split by columns over <see cref="KilnSettings.Threads"/> threads, part i on
+/// thread i whenever that thread is ready, so each core keeps its slice of B in its own cache
+/// across calls (batch-1 inference).
 /// </summary>
 internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struct, IActivation
 {
@@ -82,7 +83,8 @@ internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struc
         var job = t_instance ??= new RowVectorJob<TAct>();
         job._n = n; job._k = k; job._a = a; job._aStride = aStride; job._b = b; job._ldb = ldb;
         job._c = c; job._bias = bias; job._accumulate = accumulate; job._epilogue = epilogue; job._act = act;
-        try { WorkerPool.Shared.RunOnEachThread(job); }
+        WorkerPool pool = WorkerPool.Shared;
+        try { pool.RunOnOwnThreads(job, Math.Min(KilnSettings.Threads, pool.MaxParts)); }
         finally { job._a = job._b = job._c = job._bias = null; }
     }
 
