@@ -99,6 +99,37 @@ public sealed class TrainingTests
         Assert.Equal(0, workers);
     }
 
+    [Fact]
+    public void PredictAtBatchOneAllocatesNothingAndGivesTheBatchedRow()
+    {
+        // Batch 1 takes the single-row kernel, split over the workers on a machine with more than one core.
+        var single = new FashionMlp(1, seed: 2);
+        var batched = new FashionMlp(4, seed: 2);
+        var (x, _) = RandomBatch(4, 5);
+        var one = new float[10];
+        var rows = new float[4 * 10];
+        batched.Predict(x, 4, rows);
+        for (int i = 0; i < 4; i++)
+        {
+            single.Predict(x.AsSpan(i * 784, 784), 1, one);
+            for (int j = 0; j < 10; j++)
+                Assert.True(Math.Abs(one[j] - rows[i * 10 + j]) <= 1e-5, $"sample {i} class {j}: batch 1 gives {one[j]}, batch 4 gives {rows[i * 10 + j]}");
+        }
+        var again = new float[10];
+        single.Predict(x.AsSpan(0, 784), 1, one);
+        single.Predict(x.AsSpan(0, 784), 1, again);
+        Assert.Equal(one, again);
+
+        float[] input = x.AsSpan(0, 784).ToArray();
+        WarmUp.Run(() => single.Predict(input, 1, one), calls: 50);
+        var (allocated, workers) = WarmUp.Allocations(() =>
+        {
+            for (int i = 0; i < 100; i++) single.Predict(input, 1, one);
+        });
+        Assert.Equal(0, allocated);
+        Assert.Equal(0, workers);
+    }
+
     private static Dataset Subset(int count, int seed)
     {
         var rng = new Random(seed);

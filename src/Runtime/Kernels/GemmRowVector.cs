@@ -1,140 +1,72 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using Kiln.Threading;
 
 namespace Kiln.Kernels;
 
 /// <summary>
-/// C[1×n] = a·B for a single row (batch-1 inference): B is streamed once, in place, with eight
-/// independent accumulators per 128 columns to hide FMA latency. Packing or an 8-row tile would
-/// spend most of the time on rows that do not exist.
+/// C[1×n] = a·B for a single row (batch-1 inference). B is streamed once, in place (packing would
+/// copy it, and an 8-row tile would spend most of its time on rows that do not exist), in column
+/// blocks of up to <see cref="GemmRowVector512.MaxVectors"/> vectors, each vector one independent
+/// FMA chain over k. Blocks of 8 vectors until the rest fits one block, so every block but a tiny
+/// product's has at least 8 chains to hide the FMA latency; the last vector's columns past n are
+/// masked off (loads, stores), never computed one at a time.
+/// Every column is the same chain, p = 0..k-1 in order, whichever block or thread computes it, so
+/// the bits do not depend on how the columns are split.
 /// </summary>
 internal static unsafe class GemmRowVector
 {
+    /// <summary>Vectors per block before the last one: 8 chains cover the FMA latency of two pipes.</summary>
+    private const int BlockVectors = 8;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TAct>(int n, int k, float* a, nint aStride, float* b, nint ldb, float* c, bool accumulate, float* bias, bool epilogue, TAct act)
         where TAct : struct, IActivation
     {
-        int j = 0;
-        for (; j + 128 <= n; j += 128)
+        bool use512 = Simd.Use512;
+        int width = use512 ? 16 : 8;
+        int maxVectors = use512 ? GemmRowVector512.MaxVectors : GemmRowVector256.MaxVectors;
+        for (int j = 0; j < n;)
         {
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-            Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
-            float* pa = a;
-            float* pb = b + j;
-            for (int p = 0; p < k; p++)
-            {
-                Vector512<float> av = Vector512.Create(*pa);
-                c0 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb), c0);
-                c1 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb + 16), c1);
-                c2 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb + 32), c2);
-                c3 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb + 48), c3);
-                c4 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb + 64), c4);
-                c5 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb + 80), c5);
-                c6 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb + 96), c6);
-                c7 = Vector512.FusedMultiplyAdd(av, Vector512.Load(pb + 112), c7);
-                pa += aStride;
-                pb += ldb;
-            }
-            Store(c + j, bias == null ? null : bias + j, c0, accumulate, epilogue, act);
-            Store(c + j + 16, bias == null ? null : bias + j + 16, c1, accumulate, epilogue, act);
-            Store(c + j + 32, bias == null ? null : bias + j + 32, c2, accumulate, epilogue, act);
-            Store(c + j + 48, bias == null ? null : bias + j + 48, c3, accumulate, epilogue, act);
-            Store(c + j + 64, bias == null ? null : bias + j + 64, c4, accumulate, epilogue, act);
-            Store(c + j + 80, bias == null ? null : bias + j + 80, c5, accumulate, epilogue, act);
-            Store(c + j + 96, bias == null ? null : bias + j + 96, c6, accumulate, epilogue, act);
-            Store(c + j + 112, bias == null ? null : bias + j + 112, c7, accumulate, epilogue, act);
+            int vectors = (n - j + width - 1) / width;
+            int columns = vectors <= maxVectors ? n - j : BlockVectors * width;
+            float* blockBias = bias == null ? null : bias + j;
+            if (use512)
+                GemmRowVector512.Block(columns, k, a, aStride, b + j, ldb, c + j, accumulate, blockBias, epilogue, act);
+            else
+                GemmRowVector256.Block(columns, k, a, aStride, b + j, ldb, c + j, accumulate, blockBias, epilogue, act);
+            j += columns;
         }
-        for (; j + 16 <= n; j += 16)
-        {
-            Vector512<float> acc = default;
-            float* pa = a;
-            float* pb = b + j;
-            for (int p = 0; p < k; p++)
-            {
-                acc = Vector512.FusedMultiplyAdd(Vector512.Create(*pa), Vector512.Load(pb), acc);
-                pa += aStride;
-                pb += ldb;
-            }
-            Store(c + j, bias == null ? null : bias + j, acc, accumulate, epilogue, act);
-        }
-        if (j < n && n >= 16)
-        {
-            // The last columns as one vector over the final 16 (overlapping ones already done): each
-            // lane runs the same FMA chain as a full vector would, and only the new lanes are stored.
-            int tail = n - j, start = n - 16;
-            Vector512<float> acc = default;
-            float* pa = a;
-            float* pb = b + start;
-            for (int p = 0; p < k; p++)
-            {
-                acc = Vector512.FusedMultiplyAdd(Vector512.Create(*pa), Vector512.Load(pb), acc);
-                pa += aStride;
-                pb += ldb;
-            }
-            StoreLanes(c + start, bias == null ? null : bias + start, acc, 16 - tail, accumulate, epilogue, act);
-        }
-        else if (j < n)
-        {
-            // Scalar FMA chains give each lane exactly the vector arithmetic; the store goes through
-            // padded vectors so the epilogue is the vector formula too.
-            int tail = n - j;
-            float* acc = stackalloc float[16];
-            float* cTail = stackalloc float[16];
-            float* biasTail = stackalloc float[16];
-            for (int l = 0; l < 16; l++)
-            {
-                acc[l] = 0f;
-                cTail[l] = l < tail ? c[j + l] : 0f;
-                biasTail[l] = l < tail && bias != null ? bias[j + l] : 0f;
-            }
-            float* pa = a;
-            float* pb = b + j;
-            for (int p = 0; p < k; p++)
-            {
-                float av = *pa;
-                for (int l = 0; l < tail; l++) acc[l] = MathF.FusedMultiplyAdd(av, pb[l], acc[l]);
-                pa += aStride;
-                pb += ldb;
-            }
-            Store(cTail, bias == null ? null : biasTail, Vector512.Load(acc), accumulate, epilogue, act);
-            for (int l = 0; l < tail; l++) c[j + l] = cTail[l];
-        }
-    }
-
-    /// <summary>Stores lanes <paramref name="first"/>..15 of <paramref name="v"/> through the epilogue; the others are left alone.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreLanes<TAct>(float* c, float* bias, Vector512<float> v, int first, bool accumulate, bool epilogue, TAct act)
-        where TAct : struct, IActivation
-    {
-        float* lanes = stackalloc float[16];
-        float* old = stackalloc float[16];
-        float* biasLanes = stackalloc float[16];
-        for (int l = 0; l < 16; l++)
-        {
-            old[l] = l >= first ? c[l] : 0f;
-            biasLanes[l] = l >= first && bias != null ? bias[l] : 0f;
-        }
-        if (accumulate) v = Vector512.Load(old) + v;
-        if (epilogue) v = act.Apply(bias == null ? v : v + Vector512.Load(biasLanes));
-        Vector512.Store(v, lanes);
-        for (int l = first; l < 16; l++) c[l] = lanes[l];
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TAct>(float* c, float* bias, Vector512<float> v, bool accumulate, bool epilogue, TAct act)
-        where TAct : struct, IActivation
-    {
-        if (accumulate) v = Vector512.Load(c) + v;
-        if (epilogue) v = act.Apply(bias == null ? v : v + Vector512.Load(bias));
-        Vector512.Store(v, c);
     }
 }
 
+/// <summary>A vector count fixed at JIT time, so one block kernel compiles to straight-line code for each count.</summary>
+internal interface IVectorCount
+{
+    static abstract int Value { get; }
+}
+
+internal readonly struct Vectors1 : IVectorCount { public static int Value => 1; }
+internal readonly struct Vectors2 : IVectorCount { public static int Value => 2; }
+internal readonly struct Vectors3 : IVectorCount { public static int Value => 3; }
+internal readonly struct Vectors4 : IVectorCount { public static int Value => 4; }
+internal readonly struct Vectors5 : IVectorCount { public static int Value => 5; }
+internal readonly struct Vectors6 : IVectorCount { public static int Value => 6; }
+internal readonly struct Vectors7 : IVectorCount { public static int Value => 7; }
+internal readonly struct Vectors8 : IVectorCount { public static int Value => 8; }
+internal readonly struct Vectors9 : IVectorCount { public static int Value => 9; }
+internal readonly struct Vectors10 : IVectorCount { public static int Value => 10; }
+internal readonly struct Vectors11 : IVectorCount { public static int Value => 11; }
+internal readonly struct Vectors12 : IVectorCount { public static int Value => 12; }
+internal readonly struct Vectors13 : IVectorCount { public static int Value => 13; }
+internal readonly struct Vectors14 : IVectorCount { public static int Value => 14; }
+internal readonly struct Vectors15 : IVectorCount { public static int Value => 15; }
+internal readonly struct Vectors16 : IVectorCount { public static int Value => 16; }
+
 /// <summary>
-/// A single-row product split by columns over every pool thread, part i always on thread i, so
-/// each core keeps its slice of B in its own cache across calls (batch-1 inference).
+/// A single-row product split by columns over <see cref="KilnSettings.Threads"/> threads, part i on
+/// thread i whenever that thread is ready, so each core keeps its slice of B in its own cache
+/// across calls (batch-1 inference).
 /// </summary>
 internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struct, IActivation
 {
@@ -151,14 +83,15 @@ internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struc
         var job = t_instance ??= new RowVectorJob<TAct>();
         job._n = n; job._k = k; job._a = a; job._aStride = aStride; job._b = b; job._ldb = ldb;
         job._c = c; job._bias = bias; job._accumulate = accumulate; job._epilogue = epilogue; job._act = act;
-        try { WorkerPool.Shared.RunOnEachThread(job); }
+        WorkerPool pool = WorkerPool.Shared;
+        try { pool.RunOnOwnThreads(job, Math.Min(KilnSettings.Threads, pool.MaxParts)); }
         finally { job._a = job._b = job._c = job._bias = null; }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Execute(int part, int parts)
     {
-        // Slices of whole 16-column vectors; the last part takes the remainder.
+        // Slices of whole vectors (16 columns: a multiple of both widths); the last part takes the remainder.
         int vectors = (_n + 15) / 16;
         int j0 = (int)((long)part * vectors / parts) * 16;
         int j1 = part == parts - 1 ? _n : (int)((long)(part + 1) * vectors / parts) * 16;

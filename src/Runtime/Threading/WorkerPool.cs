@@ -24,6 +24,7 @@ public sealed class WorkerPool
     private readonly long[] _allocatedBytes;
     private readonly AutoResetEvent[] _wake;
     private readonly int[] _sleeping;
+    private readonly int[] _claims;
     private readonly object _runGate = new();
     private readonly long _spinTicks;
     private ParallelJob? _job;
@@ -33,6 +34,7 @@ public sealed class WorkerPool
     private int _done;
     private Exception? _failure;
     private volatile int _broadcastGeneration;
+    private volatile int _ownedGeneration;
 
     public WorkerPool(int workerThreads)
     {
@@ -41,6 +43,7 @@ public sealed class WorkerPool
         _threads = new Thread[workerThreads];
         _wake = new AutoResetEvent[workerThreads + 1];
         _sleeping = new int[workerThreads + 1];
+        _claims = new int[workerThreads + 1];
         for (int i = 1; i <= workerThreads; i++) _wake[i] = new AutoResetEvent(false);
         _allocatedBytes = new long[workerThreads + 1];
         for (int i = 0; i < workerThreads; i++)
@@ -163,6 +166,61 @@ public sealed class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Runs parts 0..parts-1 (at most <see cref="MaxParts"/>) and waits for all, part i on thread i
+    /// (the caller is 0) whenever that thread is ready: a job that touches the same data every call
+    /// (batch-1 inference's weights) then finds each part's data in the same core's cache. A part
+    /// its thread has not started by the time the caller has finished its own, a sleeping or
+    /// descheduled worker's, is run by the caller instead, so such a worker never delays the call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void RunOnOwnThreads(ParallelJob job, int parts)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (parts > MaxParts) throw new ArgumentOutOfRangeException(nameof(parts), parts, $"at most {MaxParts} parts, one per thread");
+        if (parts <= 1 || t_insideJob || _threads.Length == 0)
+        {
+            for (int p = 0; p < parts; p++) job.Execute(p, parts);
+            return;
+        }
+
+        lock (_runGate)
+        {
+            _job = job;
+            _parts = parts;
+            _failure = null;
+            Volatile.Write(ref _done, 0);
+            int generation = Volatile.Read(ref _generation) + 1;
+            // Part i is open while _claims[i] is 2·generation and taken at 2·generation + 1: a worker
+            // that wakes late for an earlier job finds neither value it expects and takes nothing.
+            for (int i = 0; i < parts; i++) _claims[i] = 2 * generation;
+            _ownedGeneration = generation;
+            Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue); // nothing for RunParts to take
+            Publish(generation);
+
+            t_insideJob = true;
+            try
+            {
+                for (int part = 0; part < parts; part++)
+                    RunClaimed(job, part, parts, generation);
+            }
+            finally { t_insideJob = false; }
+
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            _job = null;
+            if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
+        }
+    }
+
+    private void RunClaimed(ParallelJob job, int part, int parts, int generation)
+    {
+        if (Interlocked.CompareExchange(ref _claims[part], 2 * generation + 1, 2 * generation) != 2 * generation) return;
+        try { job.Execute(part, parts); }
+        catch (Exception e) { _failure = e; }
+        Interlocked.Increment(ref _done);
+    }
+
     // A kernel event rather than Monitor.Wait/Pulse: a contended monitor allocates on the thread
     // that meets the contention, which would break "no allocation per step" at random.
     private void Publish(int generation)
@@ -216,6 +274,17 @@ public sealed class WorkerPool
             ParallelJob? job = _job;
             int parts = _parts;
             if (job is null) continue;
+
+            if (_ownedGeneration == generation)
+            {
+                if (index < parts)
+                {
+                    long allocated = GC.GetAllocatedBytesForCurrentThread();
+                    RunClaimed(job, index, parts, generation);
+                    _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - allocated;
+                }
+                continue;
+            }
 
             if (_broadcastGeneration == generation)
             {

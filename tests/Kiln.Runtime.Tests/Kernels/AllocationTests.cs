@@ -90,6 +90,38 @@ public class AllocationTests
         Assert.Equal(Environment.CurrentManagedThreadId, job.Threads[0]);
     }
 
+    [Fact]
+    public void RunOnOwnThreadsRunsEveryPartExactlyOnceAndWorkersTakeTheirOwn()
+    {
+        var pool = new WorkerPool(2);
+        // Many quick calls: a worker that wakes late for one call must never run a part of the next twice.
+        var counting = new CountingJob();
+        for (int call = 0; call < 2000; call++) pool.RunOnOwnThreads(counting, 3);
+        Assert.Equal(new[] { 2000, 2000, 2000, 0, 0, 0, 0 }, counting.Counts);
+
+        // Part 0 waits for part 1 to start: only worker 1 can have taken it then (the caller is busy with part 0).
+        var rendezvous = new RendezvousJob();
+        pool.RunOnOwnThreads(rendezvous, 2);
+        Assert.True(rendezvous.Met, "worker 1 never took its part");
+        Assert.Equal(Environment.CurrentManagedThreadId, rendezvous.Threads[0]);
+        Assert.NotEqual(rendezvous.Threads[0], rendezvous.Threads[1]);
+
+        var failing = new FailingJob();
+        var e = Assert.Throws<InvalidOperationException>(() => pool.RunOnOwnThreads(failing, 3));
+        Assert.Equal("part 2 failed", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.RunOnOwnThreads(counting, 4));
+        pool.RunOnOwnThreads(counting, 3); // still usable after a failure
+        Assert.Equal(2001, counting.Counts[2]);
+    }
+
+    private sealed class FailingJob : ParallelJob
+    {
+        public override void Execute(int part, int parts)
+        {
+            if (part == 2) throw new InvalidOperationException("part 2 failed");
+        }
+    }
+
     private sealed class ThreadRecordingJob : ParallelJob
     {
         public readonly int[] Counts = new int[2];

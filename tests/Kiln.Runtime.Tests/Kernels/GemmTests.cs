@@ -18,6 +18,11 @@ public class GemmTests
         (32, 300, 784), (300, 7, 17), (784, 17, 32), (33, 784, 7), (65, 70, 513), (200, 2100, 5), (1, 7, 300),
         // Single rows split over threads by columns, with an overlapping vector tail (1000 = 62·16 + 8).
         (1, 1000, 200), (1, 157, 900),
+        // Single-row column blocks: the MLP's later layers (7 vectors of 16 or 13 of 8, the last
+        // partial; one masked vector), fewer columns than one vector, exactly one and sixteen full
+        // vectors, one block past 8 vectors, and a block of 8 then a rest of 9 (512) or 8 + 8 + 9 (256).
+        (1, 100, 300), (1, 10, 100), (1, 3, 2), (1, 15, 3), (1, 16, 4), (1, 256, 2), (1, 129, 7), (1, 44, 5), (1, 270, 3), (1, 385, 3),
+        (2, 44, 5), (3, 10, 100),
         // One column (a matrix-vector product, split by rows), exactly one tile of each micro-kernel
         // (6×16, 8×32) with k = 1, and a 2×3 product of depth 1.
         (5, 1, 9), (70, 1, 300), (6, 16, 1), (8, 32, 1), (2, 3, 1),
@@ -119,7 +124,7 @@ public class GemmTests
 
     private static void Epilogue<TAct>(TAct act, Func<double, double> reference) where TAct : struct, IActivation
     {
-        foreach (var (m, n, k) in new[] { (7, 17, 33), (32, 300, 784), (9, 33, 600), (1, 10, 100), (601, 70, 517) })
+        foreach (var (m, n, k) in new[] { (7, 17, 33), (32, 300, 784), (9, 33, 600), (1, 10, 100), (601, 70, 517), (1, 100, 300), (1, 385, 7), (1, 3, 5) })
             foreach (bool withBias in new[] { true, false })
             {
                 int lda = k + 1, ldb = n + 2, ldc = n + 5;
@@ -142,18 +147,20 @@ public class GemmTests
             }
     }
 
-    [Fact]
-    public void SameBitsWithOneAndTwoThreads()
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void SameBitsWithOneAndTwoThreads(int bits)
     {
         foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200),
-            (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517) })
+            (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517), (Op.Nn, 1, 385, 300) })
         {
             int aLen = m * k, bLen = n * k;
             float[] a = TestData.Random(aLen, 21), b = TestData.Random(bLen, 22);
             float[] one = new float[m * n], two = new float[m * n];
             foreach (var (threads, c) in new[] { (1, one), (2, two) })
             {
-                using var _ = new KernelSwitches(512, threads);
+                using var _ = new KernelSwitches(bits, threads);
                 int lda = op == Op.Tn ? m : k, ldb = op == Op.Nt ? k : n;
                 if (op == Op.Nn) Gemm.Nn(m, n, k, a, lda, b, ldb, c, n);
                 else if (op == Op.Tn) Gemm.Tn(m, n, k, a, lda, b, ldb, c, n);
@@ -161,7 +168,7 @@ public class GemmTests
             }
             for (int i = 0; i < one.Length; i++)
                 if (BitConverter.SingleToInt32Bits(one[i]) != BitConverter.SingleToInt32Bits(two[i]))
-                    Assert.Fail($"{op} {m}x{n}x{k}: element {i} differs between 1 thread ({one[i]:R}) and 2 ({two[i]:R})");
+                    Assert.Fail($"{op} {m}x{n}x{k} bits={bits}: element {i} differs between 1 thread ({one[i]:R}) and 2 ({two[i]:R})");
         }
     }
 

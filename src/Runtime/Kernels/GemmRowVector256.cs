@@ -1,0 +1,101 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// <see cref="GemmRowVector"/>'s block in 256-bit registers: up to 12 accumulators of 8 columns
+/// (96 columns), which with the broadcast of a[p], the last vector's mask and a loaded vector fits
+/// AVX2's 16 registers.
+/// </summary>
+internal static unsafe class GemmRowVector256
+{
+    public const int MaxVectors = 12;
+
+    /// <summary>C[0..n) = a·B[:, 0..n) (+C, then the epilogue) for 1 ≤ n ≤ 8·<see cref="MaxVectors"/>.</summary>
+    public static void Block<TAct>(int n, int k, float* a, nint aStride, float* b, nint ldb, float* c, bool accumulate, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        switch ((n + 7) >> 3)
+        {
+            case 1: Block<Vectors1, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 2: Block<Vectors2, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 3: Block<Vectors3, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 4: Block<Vectors4, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 5: Block<Vectors5, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 6: Block<Vectors6, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 7: Block<Vectors7, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 8: Block<Vectors8, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 9: Block<Vectors9, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 10: Block<Vectors10, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 11: Block<Vectors11, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            case 12: Block<Vectors12, TAct>(n, k, a, aStride, b, ldb, c, accumulate, bias, epilogue, act); break;
+            default: throw new ArgumentOutOfRangeException(nameof(n), n, $"a row-vector block holds 1 to {8 * MaxVectors} columns");
+        }
+    }
+
+    /// <summary>
+    /// <typeparamref name="TV"/> accumulators, vector i holding columns 8i..8i+7; only the last is
+    /// masked (to n). The unused ones and every branch on <typeparamref name="TV"/> compile away.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<TV, TAct>(int n, int k, float* a, nint aStride, float* b, nint ldb, float* c, bool accumulate, float* bias, bool epilogue, TAct act)
+        where TV : struct, IVectorCount where TAct : struct, IActivation
+    {
+        Vector256<float> last = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n - 8 * (TV.Value - 1))).AsSingle();
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector256<float> c8 = default, c9 = default, c10 = default, c11 = default;
+        for (int p = 0; p < k; p++)
+        {
+            Vector256<float> av = Vector256.Create(*a);
+            c0 = Fma<TV>(0, av, b, last, c0); c1 = Fma<TV>(1, av, b, last, c1);
+            c2 = Fma<TV>(2, av, b, last, c2); c3 = Fma<TV>(3, av, b, last, c3);
+            c4 = Fma<TV>(4, av, b, last, c4); c5 = Fma<TV>(5, av, b, last, c5);
+            c6 = Fma<TV>(6, av, b, last, c6); c7 = Fma<TV>(7, av, b, last, c7);
+            c8 = Fma<TV>(8, av, b, last, c8); c9 = Fma<TV>(9, av, b, last, c9);
+            c10 = Fma<TV>(10, av, b, last, c10); c11 = Fma<TV>(11, av, b, last, c11);
+            a += aStride;
+            b += ldb;
+        }
+        Store<TV, TAct>(0, c, bias, c0, last, accumulate, epilogue, act); Store<TV, TAct>(1, c, bias, c1, last, accumulate, epilogue, act);
+        Store<TV, TAct>(2, c, bias, c2, last, accumulate, epilogue, act); Store<TV, TAct>(3, c, bias, c3, last, accumulate, epilogue, act);
+        Store<TV, TAct>(4, c, bias, c4, last, accumulate, epilogue, act); Store<TV, TAct>(5, c, bias, c5, last, accumulate, epilogue, act);
+        Store<TV, TAct>(6, c, bias, c6, last, accumulate, epilogue, act); Store<TV, TAct>(7, c, bias, c7, last, accumulate, epilogue, act);
+        Store<TV, TAct>(8, c, bias, c8, last, accumulate, epilogue, act); Store<TV, TAct>(9, c, bias, c9, last, accumulate, epilogue, act);
+        Store<TV, TAct>(10, c, bias, c10, last, accumulate, epilogue, act); Store<TV, TAct>(11, c, bias, c11, last, accumulate, epilogue, act);
+    }
+
+    /// <summary>acc + a[p]·B[p, 8i..8i+7] for vector i of the block (masked if it is the last); nothing past the block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fma<TV>(int i, Vector256<float> av, float* b, Vector256<float> last, Vector256<float> acc)
+        where TV : struct, IVectorCount
+    {
+        if (i >= TV.Value) return acc;
+        Vector256<float> bv = i == TV.Value - 1 ? Load(b + 8 * i, last) : Vector256.Load(b + 8 * i);
+        return Vector256.FusedMultiplyAdd(av, bv, acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TV, TAct>(int i, float* c, float* bias, Vector256<float> v, Vector256<float> last, bool accumulate, bool epilogue, TAct act)
+        where TV : struct, IVectorCount where TAct : struct, IActivation
+    {
+        if (i >= TV.Value) return;
+        c += 8 * i;
+        if (i < TV.Value - 1)
+        {
+            if (accumulate) v += Vector256.Load(c);
+            if (epilogue) v = act.Apply(bias == null ? v : v + Vector256.Load(bias + 8 * i));
+            Vector256.Store(v, c);
+            return;
+        }
+        if (accumulate) v += Load(c, last);
+        if (epilogue) v = act.Apply(bias == null ? v : v + Load(bias + 8 * i, last));
+        Avx.MaskStore(c, last, v);
+    }
+
+    /// <summary>The lanes under <paramref name="mask"/>, zero elsewhere; masked-off lanes are never read (no fault past the end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Load(float* p, Vector256<float> mask) => Avx.MaskLoad(p, mask);
+}
