@@ -5,12 +5,13 @@ training images held out): the test accuracy a Keras-equivalent run of the same 
 which Kiln implements (torch divides the bias-corrected moments: m̂/(√v̂ + ε)); see trajectory.py.
 
 --recipe modern mirrors `FashionMnistCnn --recipe modern` (samples/FashionMnistCnn/FashionCnnModern.cs):
-Keras' RandomTranslation(0.1, 0.1, fill_mode="constant") and RandomFlip("horizontal") written in torch
+two 3×3 convolutions per block (32, 32, pool, 64, 64, pool; `--convs-per-block 1` is the seed's
+layers, the modern recipe's model until 2026-12-02), 30 epochs, Keras' RandomTranslation(0.1, 0.1, fill_mode="constant") and RandomFlip("horizontal") written in torch
 (torchvision is not needed), label smoothing 0.1, torch's AdamW (weight decay 0.05, decoupled as Keras',
 not on biases or BatchNorm) with Keras' CosineDecay: linear warmup from 0 to 2e-3 over the first epoch,
 then cosine to 0 over the rest.
 
-    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--recipe seed|modern] [--batch 32] [--keras-adam] [--epochs N] [--train N] [--threads T] [seeds...]
+    /usr/bin/python3 benchmarks/pytorch/fashion_cnn_accuracy.py [--recipe seed|modern] [--convs-per-block 1|2] [--batch 32] [--keras-adam] [--epochs N] [--train N] [--threads T] [seeds...]
 """
 import gzip, struct, sys, time
 import numpy as np
@@ -22,11 +23,14 @@ import math
 import torch.nn.functional as F
 
 args = sys.argv[1:]
-batch, recipe, epochs, train_count, threads = 32, "seed", 10, None, 2
-while args[:1] in (["--recipe"], ["--batch"], ["--epochs"], ["--train"], ["--threads"]):
+batch, recipe, epochs, train_count, threads, convs = 32, "seed", None, None, 2, None
+while args[:1] in (["--recipe"], ["--convs-per-block"], ["--batch"], ["--epochs"], ["--train"], ["--threads"]):
     if args[0] == "--recipe":
         recipe = args[1]
         assert recipe in ("seed", "modern"), "--recipe takes seed or modern"
+    elif args[0] == "--convs-per-block":
+        convs = int(args[1])
+        assert convs in (1, 2), "--convs-per-block takes 1 or 2"
     elif args[0] == "--batch":
         batch = int(args[1])
     elif args[0] == "--epochs":
@@ -40,6 +44,9 @@ keras_adam = args[:1] == ["--keras-adam"]
 if keras_adam:
     args = args[1:]
 seeds = [int(s) for s in args] or [1]
+# The samples' defaults: the seed recipe is FashionCnn for 10 epochs, the modern one FashionCnnModern for 30.
+epochs = epochs or (30 if recipe == "modern" else 10)
+convs = convs or (2 if recipe == "modern" else 1)
 torch.set_num_threads(threads)
 
 
@@ -90,9 +97,13 @@ def cosine_with_warmup(steps_per_epoch):
 
 
 def model():
-    m = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2),
+    def block(c_in, c_out):
+        layers = []
+        for i in range(convs):   # Keras' layer order: Conv2D (no bias), BatchNormalization, ReLU
+            layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1, bias=False),
+                       nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01), nn.ReLU()]
+        return layers + [nn.MaxPool2d(2)]
+    m = nn.Sequential(*block(1, 32), *block(32, 64),
         nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
     for layer in m:
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
@@ -146,4 +157,4 @@ for seed in seeds:
     net.eval()
     with torch.no_grad():
         acc = (net(x_test).argmax(1) == y_test).float().mean().item()
-    print(f"recipe {recipe} seed {seed} batch {batch}{' keras-adam' if keras_adam and recipe == 'seed' else ''}: test accuracy {acc:.4f} ({time.time() - start:.0f}s)", flush=True)
+    print(f"recipe {recipe} convs/block {convs} epochs {epochs} seed {seed} batch {batch}{' keras-adam' if keras_adam and recipe == 'seed' else ''}: test accuracy {acc:.4f} ({time.time() - start:.0f}s)", flush=True)
