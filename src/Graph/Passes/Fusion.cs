@@ -109,7 +109,8 @@ public sealed class KernelGroup
         {
             ConvolutionAlgorithm.Winograd => "Winograd F(2x2, 3x3) convolution",
             ConvolutionAlgorithm.Direct => "direct convolution",
-            _ => "implicit-GEMM convolution",
+            ConvolutionAlgorithm.ImplicitGemm => "implicit-GEMM convolution",
+            _ => throw new System.InvalidOperationException($"kernel {Label} ({First.Name}): no description of convolution algorithm {Convolution}"),
         },
         DenseSpec => "GEMM",
         _ => throw new System.InvalidOperationException($"kernel {Label} ({First.Name}) is not a linear layer"),
