@@ -26,7 +26,8 @@ internal static partial class Emitter
                 ConvolutionAlgorithm.Winograd => "WinogradConv2D",
                 // The direct kernel is forward only; its gradients are the implicit GEMM's.
                 ConvolutionAlgorithm.Direct => gradients is null ? "DirectConv2D" : "Conv2D",
-                _ => "Conv2D",
+                ConvolutionAlgorithm.ImplicitGemm => "Conv2D",
+                _ => throw Unexpected(layer),
             },
             DenseSpec => "Dense",
             _ => throw Unexpected(layer),
