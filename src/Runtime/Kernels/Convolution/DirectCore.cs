@@ -16,12 +16,6 @@ namespace Kiln.Kernels;
 /// </summary>
 internal static unsafe class DirectCore
 {
-    /// <summary>512-bit tile: 8 pixels × 32 filters (16 zmm accumulators).</summary>
-    internal const int MR512 = 8, NR512 = 32;
-
-    /// <summary>256-bit tile: 6 pixels × 16 filters (12 ymm accumulators of the 16 registers).</summary>
-    internal const int MR256 = 6, NR256 = 16;
-
     /// <summary>Output pixels per band, about: enough tiles to amortize the padded copy, small enough to split a small batch.</summary>
     internal const int BandPixels = 128;
 
@@ -31,7 +25,7 @@ internal static unsafe class DirectCore
         if (n == 0) return;
         int f = g.OutputChannels, k = g.PatchSize, c = g.InputChannels, kw = g.KernelWidth;
         int bits = Simd.Use512 ? 512 : Simd.Use256 ? 256 : 0;
-        int nr = bits == 512 ? NR512 : bits == 256 ? NR256 : 0;
+        int nr = bits == 512 ? Tile512.NR : bits == 256 ? Tile256.NR : 0;
         int bandRows = Math.Clamp(BandPixels / g.OutputWidth, 1, g.OutputHeight);
         int bands = (g.OutputHeight + bandRows - 1) / bandRows;
         int paddedWidth = (g.OutputWidth - 1) * g.StrideWidth + kw;
@@ -94,54 +88,32 @@ internal static unsafe class DirectCore
                 FillBand(X + b * g.InputSize, g, oh0, (rows - 1) * g.StrideHeight + g.KernelHeight, PaddedWidth, padded);
                 int pixels = rows * g.OutputWidth;
                 float* y = Y + (b * g.OutputHeight + oh0) * (long)g.OutputWidth * g.OutputChannels;
-                if (Bits == 512) Tiles512(padded, pixels, y);
-                else if (Bits == 256) Tiles256(padded, pixels, y);
+                if (Bits == 512) Tiles<Tile512>(padded, pixels, y);
+                else if (Bits == 256) Tiles<Tile256>(padded, pixels, y);
                 else Scalar(padded, pixels, y);
             }
         }
 
-        private void Tiles512(float* padded, int pixels, float* y)
+        /// <summary>The band's pixels in tiles of <c>TTile.MR</c>, each against the filters in tiles of <c>TTile.NR</c>; the last, partial filter tile through the zero-padded edge block.</summary>
+        private void Tiles<TTile>(float* padded, int pixels, float* y) where TTile : IDirectTile
         {
             ref readonly Conv2DGeometry g = ref G;
-            int f = g.OutputChannels, k = g.PatchSize;
-            float** at = stackalloc float*[MR512];
-            float* tile = stackalloc float[MR512 * NR512];
+            int f = g.OutputChannels, k = g.PatchSize, mr = TTile.MR, nr = TTile.NR;
+            float** at = stackalloc float*[mr];
+            float* tile = stackalloc float[mr * nr];
             int row = 0, col = 0;
-            for (int q0 = 0; q0 < pixels; q0 += MR512)
+            for (int q0 = 0; q0 < pixels; q0 += mr)
             {
-                int valid = Math.Min(MR512, pixels - q0);
-                NextPixels(padded, at, MR512, valid, ref row, ref col);
+                int valid = Math.Min(mr, pixels - q0);
+                NextPixels(padded, at, mr, valid, ref row, ref col);
                 float* yq = y + (nint)q0 * f;
                 int j0 = 0;
-                for (; j0 + NR512 <= f; j0 += NR512)
-                    Tile512(at, Offsets, k, Kernel + j0, f, yq + j0, f, valid, Bias == null ? null : Bias + j0, Act);
+                for (; j0 + nr <= f; j0 += nr)
+                    TTile.Run(at, Offsets, k, Kernel + j0, f, yq + j0, f, valid, Bias == null ? null : Bias + j0, Act);
                 if (j0 < f)
                 {
-                    Tile512(at, Offsets, k, EdgeKernel, NR512, tile, NR512, valid, EdgeBias, Act);
-                    CopyColumns(tile, NR512, yq + j0, f, valid, f - j0);
-                }
-            }
-        }
-
-        private void Tiles256(float* padded, int pixels, float* y)
-        {
-            ref readonly Conv2DGeometry g = ref G;
-            int f = g.OutputChannels, k = g.PatchSize;
-            float** at = stackalloc float*[MR256];
-            float* tile = stackalloc float[MR256 * NR256];
-            int row = 0, col = 0;
-            for (int q0 = 0; q0 < pixels; q0 += MR256)
-            {
-                int valid = Math.Min(MR256, pixels - q0);
-                NextPixels(padded, at, MR256, valid, ref row, ref col);
-                float* yq = y + (nint)q0 * f;
-                int j0 = 0;
-                for (; j0 + NR256 <= f; j0 += NR256)
-                    Tile256(at, Offsets, k, Kernel + j0, f, yq + j0, f, valid, Bias == null ? null : Bias + j0, Act);
-                if (j0 < f)
-                {
-                    Tile256(at, Offsets, k, EdgeKernel, NR256, tile, NR256, valid, EdgeBias, Act);
-                    CopyColumns(tile, NR256, yq + j0, f, valid, f - j0);
+                    TTile.Run(at, Offsets, k, EdgeKernel, nr, tile, nr, valid, EdgeBias, Act);
+                    CopyColumns(tile, nr, yq + j0, f, valid, f - j0);
                 }
             }
         }
@@ -212,84 +184,105 @@ internal static unsafe class DirectCore
             for (int j = 0; j < cols; j++) y[(nint)r * ldy + j] = tile[r * ldt + j];
     }
 
-    /// <summary>8 pixels × 32 filters: per patch value, two kernel-row vectors and one broadcast per pixel, 16 FMAs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Tile512<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
-        where TAct : struct, IActivation
+    /// <summary>A register tile of MR consecutive pixels × NR filters: y = act(Σ_p at[r][offsets[p]]·w[p, :] + bias) for the first <c>valid</c> pixels.</summary>
+    private interface IDirectTile
     {
-        float* a0 = at[0], a1 = at[1], a2 = at[2], a3 = at[3], a4 = at[4], a5 = at[5], a6 = at[6], a7 = at[7];
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < k; p++)
-        {
-            nint o = offsets[p];
-            Vector512<float> b0 = Vector512.Load(w), b1 = Vector512.Load(w + 16);
-            w += ldw;
-            Vector512<float> v = Vector512.Create(a0[o]);
-            c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
-            v = Vector512.Create(a1[o]);
-            c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
-            v = Vector512.Create(a2[o]);
-            c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
-            v = Vector512.Create(a3[o]);
-            c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
-            v = Vector512.Create(a4[o]);
-            c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
-            v = Vector512.Create(a5[o]);
-            c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
-            v = Vector512.Create(a6[o]);
-            c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
-            v = Vector512.Create(a7[o]);
-            c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
-        }
-        Vector512<float> bias0 = default, bias1 = default;
-        if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
-        Store512(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
-        Store512(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
-        Store512(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
-        Store512(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
-        Store512(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
-        Store512(y, c50, c51, bias0, bias1, act); if (valid == 6) return; y += ldy;
-        Store512(y, c60, c61, bias0, bias1, act); if (valid == 7) return; y += ldy;
-        Store512(y, c70, c71, bias0, bias1, act);
+        static abstract int MR { get; }
+        static abstract int NR { get; }
+        static abstract void Run<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
+            where TAct : struct, IActivation;
     }
 
-    /// <summary>6 pixels × 16 filters: per patch value, two kernel-row vectors and one broadcast per pixel, 12 FMAs.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Tile256<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
-        where TAct : struct, IActivation
+    /// <summary>8 pixels × 32 filters (16 zmm accumulators): per patch value, two kernel-row vectors and one broadcast per pixel, 16 FMAs.</summary>
+    private readonly struct Tile512 : IDirectTile
     {
-        float* a0 = at[0], a1 = at[1], a2 = at[2], a3 = at[3], a4 = at[4], a5 = at[5];
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < k; p++)
+        public static int MR => 8;
+        public static int NR => 32;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
+            where TAct : struct, IActivation
         {
-            nint o = offsets[p];
-            Vector256<float> b0 = Vector256.Load(w), b1 = Vector256.Load(w + 8);
-            w += ldw;
-            Vector256<float> v = Vector256.Create(a0[o]);
-            c00 = Vector256.FusedMultiplyAdd(v, b0, c00); c01 = Vector256.FusedMultiplyAdd(v, b1, c01);
-            v = Vector256.Create(a1[o]);
-            c10 = Vector256.FusedMultiplyAdd(v, b0, c10); c11 = Vector256.FusedMultiplyAdd(v, b1, c11);
-            v = Vector256.Create(a2[o]);
-            c20 = Vector256.FusedMultiplyAdd(v, b0, c20); c21 = Vector256.FusedMultiplyAdd(v, b1, c21);
-            v = Vector256.Create(a3[o]);
-            c30 = Vector256.FusedMultiplyAdd(v, b0, c30); c31 = Vector256.FusedMultiplyAdd(v, b1, c31);
-            v = Vector256.Create(a4[o]);
-            c40 = Vector256.FusedMultiplyAdd(v, b0, c40); c41 = Vector256.FusedMultiplyAdd(v, b1, c41);
-            v = Vector256.Create(a5[o]);
-            c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
+            float* a0 = at[0], a1 = at[1], a2 = at[2], a3 = at[3], a4 = at[4], a5 = at[5], a6 = at[6], a7 = at[7];
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+            for (int p = 0; p < k; p++)
+            {
+                nint o = offsets[p];
+                Vector512<float> b0 = Vector512.Load(w), b1 = Vector512.Load(w + 16);
+                w += ldw;
+                Vector512<float> v = Vector512.Create(a0[o]);
+                c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+                v = Vector512.Create(a1[o]);
+                c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+                v = Vector512.Create(a2[o]);
+                c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+                v = Vector512.Create(a3[o]);
+                c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+                v = Vector512.Create(a4[o]);
+                c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
+                v = Vector512.Create(a5[o]);
+                c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
+                v = Vector512.Create(a6[o]);
+                c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
+                v = Vector512.Create(a7[o]);
+                c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
+            }
+            Vector512<float> bias0 = default, bias1 = default;
+            if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
+            Store512(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
+            Store512(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
+            Store512(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
+            Store512(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
+            Store512(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
+            Store512(y, c50, c51, bias0, bias1, act); if (valid == 6) return; y += ldy;
+            Store512(y, c60, c61, bias0, bias1, act); if (valid == 7) return; y += ldy;
+            Store512(y, c70, c71, bias0, bias1, act);
         }
-        Vector256<float> bias0 = default, bias1 = default;
-        if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
-        Store256(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
-        Store256(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
-        Store256(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
-        Store256(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
-        Store256(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
-        Store256(y, c50, c51, bias0, bias1, act);
+    }
+
+    /// <summary>6 pixels × 16 filters (12 ymm accumulators of the 16 registers): per patch value, two kernel-row vectors and one broadcast per pixel, 12 FMAs.</summary>
+    private readonly struct Tile256 : IDirectTile
+    {
+        public static int MR => 6;
+        public static int NR => 16;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
+            where TAct : struct, IActivation
+        {
+            float* a0 = at[0], a1 = at[1], a2 = at[2], a3 = at[3], a4 = at[4], a5 = at[5];
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            for (int p = 0; p < k; p++)
+            {
+                nint o = offsets[p];
+                Vector256<float> b0 = Vector256.Load(w), b1 = Vector256.Load(w + 8);
+                w += ldw;
+                Vector256<float> v = Vector256.Create(a0[o]);
+                c00 = Vector256.FusedMultiplyAdd(v, b0, c00); c01 = Vector256.FusedMultiplyAdd(v, b1, c01);
+                v = Vector256.Create(a1[o]);
+                c10 = Vector256.FusedMultiplyAdd(v, b0, c10); c11 = Vector256.FusedMultiplyAdd(v, b1, c11);
+                v = Vector256.Create(a2[o]);
+                c20 = Vector256.FusedMultiplyAdd(v, b0, c20); c21 = Vector256.FusedMultiplyAdd(v, b1, c21);
+                v = Vector256.Create(a3[o]);
+                c30 = Vector256.FusedMultiplyAdd(v, b0, c30); c31 = Vector256.FusedMultiplyAdd(v, b1, c31);
+                v = Vector256.Create(a4[o]);
+                c40 = Vector256.FusedMultiplyAdd(v, b0, c40); c41 = Vector256.FusedMultiplyAdd(v, b1, c41);
+                v = Vector256.Create(a5[o]);
+                c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
+            }
+            Vector256<float> bias0 = default, bias1 = default;
+            if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
+            Store256(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
+            Store256(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
+            Store256(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
+            Store256(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
+            Store256(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
+            Store256(y, c50, c51, bias0, bias1, act);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
