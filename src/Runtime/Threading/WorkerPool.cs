@@ -95,19 +95,11 @@ public sealed class WorkerPool
     public void Run(ParallelJob job, int parts)
     {
         ArgumentNullException.ThrowIfNull(job);
-        if (parts <= 1 || t_insideJob || _threads.Length == 0)
-        {
-            for (int p = 0; p < parts; p++) job.Execute(p, parts);
-            return;
-        }
+        if (RanInline(job, parts)) return;
 
         lock (_runGate)
         {
-            _job = job;
-            _parts = parts;
-            _failure = null;
-            Volatile.Write(ref _done, 0);
-            int generation = Volatile.Read(ref _generation) + 1;
+            int generation = Begin(job, parts);
             // The generation tag in the high half stops a worker that wakes late from taking parts of a later job.
             Volatile.Write(ref _next, (long)generation << 32);
             Publish(generation);
@@ -116,13 +108,11 @@ public sealed class WorkerPool
             try { RunParts(generation, job, parts); }
             finally { t_insideJob = false; }
 
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+            AwaitParts(parts);
             // Close this generation before the next job's fields are written: a worker still holding
             // this generation must find no part to take, whatever _parts says by then.
             Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue);
-            _job = null;
-            if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
+            End();
         }
     }
 
@@ -144,11 +134,7 @@ public sealed class WorkerPool
 
         lock (_runGate)
         {
-            _job = job;
-            _parts = parts;
-            _failure = null;
-            Volatile.Write(ref _done, 0);
-            int generation = Volatile.Read(ref _generation) + 1;
+            int generation = Begin(job, parts);
             _broadcastGeneration = generation;
             Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue); // nothing to take dynamically
             Publish(generation);
@@ -159,10 +145,8 @@ public sealed class WorkerPool
             finally { t_insideJob = false; }
             Interlocked.Increment(ref _done);
 
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
-            _job = null;
-            if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
+            AwaitParts(parts);
+            End();
         }
     }
 
@@ -178,19 +162,11 @@ public sealed class WorkerPool
     {
         ArgumentNullException.ThrowIfNull(job);
         if (parts > MaxParts) throw new ArgumentOutOfRangeException(nameof(parts), parts, $"at most {MaxParts} parts, one per thread");
-        if (parts <= 1 || t_insideJob || _threads.Length == 0)
-        {
-            for (int p = 0; p < parts; p++) job.Execute(p, parts);
-            return;
-        }
+        if (RanInline(job, parts)) return;
 
         lock (_runGate)
         {
-            _job = job;
-            _parts = parts;
-            _failure = null;
-            Volatile.Write(ref _done, 0);
-            int generation = Volatile.Read(ref _generation) + 1;
+            int generation = Begin(job, parts);
             // Part i is open while _claims[i] is 2·generation and taken at 2·generation + 1: a worker
             // that wakes late for an earlier job finds neither value it expects and takes nothing.
             for (int i = 0; i < parts; i++) _claims[i] = 2 * generation;
@@ -206,11 +182,40 @@ public sealed class WorkerPool
             }
             finally { t_insideJob = false; }
 
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
-            _job = null;
-            if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
+            AwaitParts(parts);
+            End();
         }
+    }
+
+    /// <summary>Runs every part on the calling thread when there is nothing to hand off: one part, a job started inside a part, or no workers.</summary>
+    private bool RanInline(ParallelJob job, int parts)
+    {
+        if (parts > 1 && !t_insideJob && _threads.Length > 0) return false;
+        for (int p = 0; p < parts; p++) job.Execute(p, parts);
+        return true;
+    }
+
+    /// <summary>Under the run gate: sets up <paramref name="job"/>'s fields and returns the generation to publish it under.</summary>
+    private int Begin(ParallelJob job, int parts)
+    {
+        _job = job;
+        _parts = parts;
+        _failure = null;
+        Volatile.Write(ref _done, 0);
+        return Volatile.Read(ref _generation) + 1;
+    }
+
+    private void AwaitParts(int parts)
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    /// <summary>Under the run gate, after every part: forgets the job and rethrows the first part's failure.</summary>
+    private void End()
+    {
+        _job = null;
+        if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
     }
 
     private void RunClaimed(ParallelJob job, int part, int parts, int generation)
