@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from modern_recipe import adamw, augment
+
 DATA = "/usr/share/datasets/fashion-mnist"
-import math
-import torch.nn.functional as F
 
 args = sys.argv[1:]
 batch, recipe, epochs, train_count, threads, convs = 32, "seed", None, None, 2, None
@@ -67,35 +67,6 @@ if train_count is not None:
     x_train, y_train = x_train[:train_count], y_train[:train_count]
 
 
-def augment(x):
-    """Keras 3's RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=0, interpolation="bilinear")
-    then RandomFlip("horizontal"), per image. Keras maps output pixel (x, y) to input (x - dx, y - dy),
-    dx = U(-0.1, 0.1)·width, dy = U(-0.1, 0.1)·height, blending the four neighbours with zeros outside:
-    grid_sample with align_corners=True (pixel centres at -1 and 1) and zero padding computes exactly that."""
-    n, _, h, w = x.shape
-    dy = (torch.rand(n) * 0.2 - 0.1) * h
-    dx = (torch.rand(n) * 0.2 - 0.1) * w
-    theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0] = 1
-    theta[:, 1, 1] = 1
-    theta[:, 0, 2] = -2 * dx / (w - 1)
-    theta[:, 1, 2] = -2 * dy / (h - 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=True)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-    flip = torch.rand(n) < 0.5
-    return torch.where(flip[:, None, None, None], x.flip(3), x)
-
-
-def cosine_with_warmup(steps_per_epoch):
-    """Keras' CosineDecay(0, decay_steps, warmup_target=2e-3, warmup_steps=one epoch): the rate at optimizer step s."""
-    warm, decay = steps_per_epoch, max(steps_per_epoch * (epochs - 1), 1)
-    def rate(s):
-        if s < warm:
-            return 2e-3 * s / warm
-        return 2e-3 * 0.5 * (1 + math.cos(math.pi * min(s - warm, decay) / decay))
-    return rate
-
-
 def model():
     def block(c_in, c_out):
         layers = []
@@ -118,11 +89,7 @@ for seed in seeds:
     net, start = model(), time.time()
     steps_per_epoch = (len(x_train) + batch - 1) // batch
     if recipe == "modern":
-        # Keras' exclude_from_weight_decay(["bias", "batch_normalization"]): biases and BatchNorm's gamma and beta.
-        decayed = [p for m in net if isinstance(m, (nn.Conv2d, nn.Linear)) for name, p in m.named_parameters() if name == "weight"]
-        rest = [p for p in net.parameters() if all(p is not d for d in decayed)]
-        opt = torch.optim.AdamW([{"params": decayed, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}], lr=1.0, eps=1e-7)
-        schedule = torch.optim.lr_scheduler.LambdaLR(opt, cosine_with_warmup(steps_per_epoch))
+        opt, schedule = adamw(net, steps_per_epoch, epochs)
     else:
         opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
     params = list(net.parameters())
