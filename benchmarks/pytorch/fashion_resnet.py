@@ -14,7 +14,12 @@ which Kiln implements (torch divides the bias-corrected moments: m̂/(√v̂ + �
 --channels-last trains in torch.channels_last; --threads N (default 2); --epochs N (default 12);
 --width W multiplies the filters (16W, 32W, 64W).
 
-    OPENBLAS_CORETYPE=... /usr/bin/python3 benchmarks/pytorch/fashion_resnet.py [--keras-adam] [--channels-last] [seeds...]
+--recipe modern mirrors `FashionMnistResNet --recipe modern` (samples/FashionMnistResNet/FashionResNetModern.cs):
+the same net, 30 epochs, Keras' RandomTranslation(0.1, 0.1, fill_mode="constant") and RandomFlip("horizontal"),
+label smoothing 0.1, torch's AdamW (weight decay 0.05, not on biases or BatchNorm) with a linear warmup
+from 0 to 2e-3 over the first epoch, then cosine to 0 (modern_recipe.py, shared with fashion_cnn_accuracy.py).
+
+    OPENBLAS_CORETYPE=... /usr/bin/python3 benchmarks/pytorch/fashion_resnet.py [--recipe seed|modern] [--keras-adam] [--channels-last] [seeds...]
 """
 import argparse
 import gzip
@@ -27,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from modern_recipe import adamw, augment
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -95,7 +102,8 @@ def accuracy(net, x, y, fmt, batch=1000):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--recipe", choices=("seed", "modern"), default="seed")
+    ap.add_argument("--epochs", type=int, default=None, help="12 for the seed recipe, 30 for the modern one")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--width", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
@@ -103,6 +111,9 @@ def main():
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("seeds", type=int, nargs="*", default=[1])
     args = ap.parse_args()
+    modern = args.recipe == "modern"
+    assert not (modern and args.keras_adam), "--keras-adam is the seed recipe's Adam; the modern recipe uses torch's AdamW"
+    args.epochs = args.epochs or (30 if modern else 12)
     torch.set_num_threads(args.threads)
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
 
@@ -114,7 +125,7 @@ def main():
     x_train, y_train = x_all[5000:], y_all[5000:]
     steps_per_epoch = math.ceil(len(x_train) / args.batch)
     total = steps_per_epoch * args.epochs
-    config = (f"width {args.width} batch {args.batch} epochs {args.epochs} threads {args.threads} "
+    config = (f"recipe {args.recipe} width {args.width} batch {args.batch} epochs {args.epochs} threads {args.threads} "
               f"{'keras-adam' if args.keras_adam else 'torch-adam'} {'channels_last' if args.channels_last else 'nchw'} "
               f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')} torch {torch.__version__}")
     print(config, flush=True)
@@ -123,10 +134,13 @@ def main():
         torch.manual_seed(seed)
         net = resnet(args.width).to(memory_format=fmt)
         n_params = sum(p.numel() for p in net.parameters())
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+        if modern:
+            opt, schedule = adamw(net, steps_per_epoch, args.epochs)
+        else:
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
         params = list(net.parameters())
         moments = [(torch.zeros_like(w), torch.zeros_like(w)) for w in params]
-        loss_fn = nn.CrossEntropyLoss()
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1 if modern else 0.0)
         t = 0
         start = time.time()
         epoch_times = []
@@ -137,7 +151,12 @@ def main():
             for i in range(0, len(x_train), args.batch):
                 j = order[i:i + args.batch]
                 opt.zero_grad(set_to_none=True)
-                loss_fn(net(x_train[j].contiguous(memory_format=fmt)), y_train[j]).backward()
+                xb = augment(x_train[j]) if modern else x_train[j]
+                loss_fn(net(xb.contiguous(memory_format=fmt)), y_train[j]).backward()
+                if modern:
+                    opt.step()
+                    schedule.step()
+                    continue
                 lr = cosine_rate(t, total)
                 t += 1
                 if args.keras_adam:

@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Linq;
 using Kiln;
 using Kiln.Samples;
 using Kiln.Samples.FashionMnistCnn;
@@ -16,19 +15,7 @@ using Kiln.Samples.FashionMnistCnn;
 // Everything a run leaves goes under --out (default runs/fashion-cnn, runs/fashion-cnn-modern), as for
 // the MLP sample: the best weights, a training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png.
 // --export-onnx PATH writes the trained model as ONNX, for ONNX Runtime and other ONNX consumers.
-string recipe = "seed";
-int at = Array.IndexOf(args, "--recipe");
-if (at >= 0)
-{
-    if (at + 1 >= args.Length || args[at + 1] is not ("seed" or "modern"))
-    {
-        Console.Error.WriteLine("--recipe takes seed (the default) or modern");
-        return 2;
-    }
-    recipe = args[at + 1];
-    args = args.Where((_, i) => i != at && i != at + 1).ToArray();
-}
-bool modern = recipe == "modern";
+if (ModernRecipe.TakeSwitch(ref args) is not { } modern) return 2;
 var options = SampleOptions.Parse(args, "FashionMnistCnn [--recipe seed|modern]", epochs: modern ? 30 : 10, batchSize: 32,
     outDirectory: Path.Combine("runs", modern ? "fashion-cnn-modern" : "fashion-cnn"), exportsOnnx: true);
 if (options is null) return 2;
@@ -43,7 +30,7 @@ var run = TrainingRun.Create(options);
 History history;
 try
 {
-    history = model.Fit(train, options.Epochs, modern ? ModernOptimizer(train.Count, options) : new Adam(learningRate: 1e-3f),
+    history = model.Fit(train, options.Epochs, modern ? ModernRecipe.Optimizer(train.Count, options) : new Adam(learningRate: 1e-3f),
         validation: valid, callbacks: run.Callbacks, resumeFrom: run.ResumeFrom);
 }
 catch (InvalidDataException e)
@@ -58,15 +45,3 @@ if (options.OnnxPath is { } onnx)
     Console.WriteLine($"ONNX model: {onnx} (input 'input' of (batch, 28, 28, 1) pixels scaled to [0, 1]; output 'output', 10 probabilities)");
 }
 return 0;
-
-// AdamW as Keras' (decoupled decay w −= lr·0.05·w), its rate warming up linearly from 0 to 2e-3 over
-// the first epoch's steps, then Keras' CosineDecay to 0 over the remaining ones.
-static Optimizer ModernOptimizer(int trainCount, SampleOptions options)
-{
-    long stepsPerEpoch = (trainCount + options.BatchSize - 1) / options.BatchSize;
-    long total = stepsPerEpoch * options.Epochs;
-    var schedule = new CosineDecay(0, decaySteps: Math.Max(total - stepsPerEpoch, 1), warmupTarget: 2e-3, warmupSteps: stepsPerEpoch);
-    var optimizer = new AdamW(schedule, weightDecay: 0.05);
-    optimizer.ExcludeFromWeightDecay("bias", "batch_normalization");
-    return optimizer;
-}
