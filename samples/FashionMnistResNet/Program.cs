@@ -13,7 +13,7 @@ using Kiln.Samples.FashionMnistResNet;
 //                   warming up from 0 to 2e-3 over the first epoch, then cosine decay to 0; batch 128,
 //                   30 epochs unless --epochs says otherwise (FashionMnistCnn's modern recipe).
 // benchmarks/pytorch/fashion_resnet.py is the same recipe in PyTorch (benchmarks/README.md).
-// Everything a run leaves goes under --out (default runs/fashion-resnet): the best weights, a
+// Everything a run leaves goes under --out (default runs/fashion-resnet, runs/fashion-resnet-modern): the best weights, a
 // training checkpoint to --resume from, training.csv, TensorBoard logs and curves.png. The
 // schedule is a function of the optimizer's step count, which the checkpoint keeps, so a
 // resumed run gets the same rates as long as it is given the same --epochs and --batch.
