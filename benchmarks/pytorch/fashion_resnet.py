@@ -12,10 +12,10 @@ the test accuracy of the final weights (as the Kiln sample reports).
 --keras-adam replaces torch.optim.Adam by Keras' formula, w -= lr·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v + ε),
 which Kiln implements (torch divides the bias-corrected moments: m̂/(√v̂ + ε)); see trajectory.py.
 --channels-last trains in torch.channels_last; --threads N (default 2); --epochs N (default 12);
---width W multiplies the filters (16W, 32W, 64W).
+--width W multiplies the filters (16W, 32W, 64W; default 1, 2 for the modern recipe).
 
 --recipe modern mirrors `FashionMnistResNet --recipe modern` (samples/FashionMnistResNet/FashionResNetModern.cs):
-the same net, 30 epochs, Keras' RandomTranslation(0.1, 0.1, fill_mode="constant") and RandomFlip("horizontal"),
+the same net at twice the filters (--width 2: 32, 64, 128), 30 epochs, Keras' RandomTranslation(0.1, 0.1, fill_mode="constant") and RandomFlip("horizontal"),
 label smoothing 0.1, torch's AdamW (weight decay 0.05, not on biases or BatchNorm) with a linear warmup
 from 0 to 2e-3 over the first epoch, then cosine to 0 (modern_recipe.py, shared with fashion_cnn_accuracy.py).
 
@@ -105,7 +105,7 @@ def main():
     ap.add_argument("--recipe", choices=("seed", "modern"), default="seed")
     ap.add_argument("--epochs", type=int, default=None, help="12 for the seed recipe, 30 for the modern one")
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--width", type=int, default=1)
+    ap.add_argument("--width", type=int, default=None, help="1 for the seed recipe, 2 for the modern one")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keras-adam", action="store_true")
     ap.add_argument("--channels-last", action="store_true")
@@ -114,6 +114,7 @@ def main():
     modern = args.recipe == "modern"
     assert not (modern and args.keras_adam), "--keras-adam is the seed recipe's Adam; the modern recipe uses torch's AdamW"
     args.epochs = args.epochs or (30 if modern else 12)
+    args.width = args.width or (2 if modern else 1)
     torch.set_num_threads(args.threads)
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
 

@@ -8,7 +8,7 @@ using Kiln.Samples.FashionMnistResNet;
 // training images for validation (as the other Fashion-MNIST samples), Adam 1e-3 with a cosine
 // decay to 0 over all the steps of the run, batch 128, 12 epochs, then the test accuracy.
 //   --recipe seed   (default) FashionResNet with the recipe above.
-//   --recipe modern FashionResNetModern: the same net behind RandomTranslation(0.1) + RandomFlip(horizontal),
+//   --recipe modern FashionResNetModern: the same net at twice the filters, behind RandomTranslation(0.1) + RandomFlip(horizontal),
 //                   label smoothing 0.1, AdamW (weight decay 0.05, not on biases or BatchNormalization)
 //                   warming up from 0 to 2e-3 over the first epoch, then cosine decay to 0; batch 128,
 //                   30 epochs unless --epochs says otherwise (FashionMnistCnn's modern recipe).
