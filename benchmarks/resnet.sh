@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Fashion-MNIST ResNet train-step row alone (samples/FashionMnistResNet's model, batch 128, Adam),
+# The Fashion-MNIST ResNet train-step rows alone (samples/FashionMnistResNet's model and its --recipe modern model, batch 128, Adam),
 # with run.sh's harness and order: Kiln 2 threads, PyTorch 2 threads, Kiln 1 thread, PyTorch 1 thread
 # (PyTorch in both memory formats, the faster shown), then report.py's table (the other rows are
 # empty). `bash benchmarks/run.sh` measures the same row among all the others.

@@ -86,6 +86,10 @@ if (groups.Contains("resnet"))
     // samples/FashionMnistResNet's graph model (identity and projection shortcuts), batch 128 as the sample trains.
     Bench.TrainModel("fashion_resnet_b128", new FashionResNet(batchSize: 128, seed: 1), new Adam(1e-3f), 128, runs, minOps: 2, maxOps: 1000,
         fixedBatchModel: () => new FashionResNet(batchSize: 128, seed: 2));
+    // Its --recipe modern model: twice the filters behind RandomTranslation + RandomFlip, label smoothing 0.1.
+    // Adam on both sides, as the row above (the recipe's AdamW adds one multiply-add per weight).
+    Bench.TrainModel("fashion_resnet_modern_b128", new FashionResNetModern(batchSize: 128, seed: 1), new Adam(1e-3f), 128, runs, minOps: 1, maxOps: 1000,
+        fixedBatchModel: () => new FashionResNetModern(batchSize: 128, seed: 2));
 }
 if (groups.Contains("convlayers"))
 {

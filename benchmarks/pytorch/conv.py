@@ -11,6 +11,8 @@ Rows (one JSON object per line on stdout):
 - fashion_resnet_b128: samples/FashionMnistResNet's ResNet (resnet() in fashion_resnet.py: 3x3 stem 16, basic
   blocks 16, 32 (stride 2, 1x1 projection), 64 (stride 2, projection), global average pooling, Linear(64, 10)),
   CrossEntropyLoss, Adam(1e-3, eps=1e-7); train step at batch 128.
+- fashion_resnet_modern_b128: `FashionMnistResNet --recipe modern`'s model: resnet(2) (filters 32, 64, 128) behind
+  modern_recipe.augment (RandomTranslation + RandomFlip), CrossEntropyLoss(label_smoothing=0.1); Adam as above.
 - conv32_64to64_b64_fwd / _bwd: the CIFAR net's 64->64 layer at 32x32, batch 64: F.conv2d, and
   aten.convolution_backward with the input and weight gradients (no bias).
 
@@ -30,6 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from fashion_resnet import resnet
+from modern_recipe import augment
 from mlp import DATA_BATCHES, blas_library, emit, measure
 
 FORMATS = (("nchw", torch.contiguous_format), ("channels_last", torch.channels_last))
@@ -75,18 +78,19 @@ def make_data(batch, shape, seed, fmt):
     return xs, ys
 
 
-def train_one(make, shape, batch, runs, min_ops, fmt):
+def train_one(make, shape, batch, runs, min_ops, fmt, augment=None, label_smoothing=0.0):
     torch.manual_seed(1)
     model = init_keras(make()).to(memory_format=fmt)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     xs, ys = make_data(batch, shape, 1234, fmt)
 
     def step(i):
         b = i % DATA_BATCHES
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xs[b]), ys[b])
+        x = xs[b] if augment is None else augment(xs[b]).contiguous(memory_format=fmt)
+        loss = loss_fn(model(x), ys[b])
         loss.backward()
         opt.step()
         return loss
@@ -119,8 +123,8 @@ def best_of_formats(work, run_one, better):
     emit(row)
 
 
-def train(work, make, shape, batch, runs, min_ops):
-    best_of_formats(work, lambda fmt: train_one(make, shape, batch, runs, min_ops, fmt),
+def train(work, make, shape, batch, runs, min_ops, **recipe):
+    best_of_formats(work, lambda fmt: train_one(make, shape, batch, runs, min_ops, fmt, **recipe),
                     lambda r1, r2: r1["samples_per_s"] >= r2["samples_per_s"])
 
 
@@ -179,6 +183,8 @@ def main():
         train("cifar_b64", cifar_net, (3, 32, 32), 64, args.runs, 1)
     if "resnet" in groups:
         train("fashion_resnet_b128", resnet, (1, 28, 28), 128, args.runs, 2)
+        train("fashion_resnet_modern_b128", lambda: resnet(2), (1, 28, 28), 128, args.runs, 1,
+              augment=augment, label_smoothing=0.1)
     if "conv" in groups:
         conv_layer(64, 32, 64, 64, args.runs)
 
