@@ -16,7 +16,7 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,layers]
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,layers]
 //   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine)
 
@@ -33,7 +33,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,layers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,layers]");
             return 2;
     }
 }
@@ -111,6 +111,15 @@ if (groups.Contains("firstconv"))
                                               (28, 3, 32, 1, 1), (28, 16, 64, 1, 1), (28, 16, 32, 3, 2) })
         foreach (bool direct in new[] { false, true })
             Bench.FirstConv(batch: 64, size, c, f, k, s, runs, direct);
+}
+if (groups.Contains("convpool"))
+{
+    // Inference's Winograd convolution + bias + relu followed by a 2×2 max pooling: two kernels (the
+    // unpooled output written, then read back by the pooling pass) against the pooling fused into the
+    // convolution's store, alternated. The Fashion CNN's second layer, then the CIFAR net's two pooled layers.
+    foreach (var (size, c, f) in new[] { (14, 32, 64), (32, 64, 64), (16, 128, 128) })
+        foreach (bool fused in new[] { false, true, false, true })
+            Bench.ConvPool(batch: 64, size, c, f, runs, fused);
 }
 if (groups.Contains("layers"))
 {
@@ -340,6 +349,35 @@ internal static class Bench
     /// a hidden layer of a model needs). GFLOP/s counted as 2·N·OH·OW·(3·3·C)·F for forward and twice
     /// that for backward.
     /// </summary>
+    public static void ConvPool(int batch, int size, int inChannels, int filters, int runs, bool fused)
+    {
+        var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
+        var window = WinogradConv2D.PoolWindow(g);
+        var rng = new Random(11);
+        float[] Rand(int length)
+        {
+            var a = new float[length];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+            return a;
+        }
+        var x = Rand(batch * g.InputSize);
+        var kernel = Rand(g.PatchSize * filters);
+        var bias = Rand(filters);
+        var y = new float[batch * g.OutputSize];
+        var pooled = new float[batch * window.OutputSize];
+        var t = Measure(_ =>
+        {
+            if (fused) WinogradConv2D.ForwardMaxPool2x2(x, kernel, bias, pooled, batch, g, default(Relu));
+            else
+            {
+                WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
+                Pooling.MaxForward(y, pooled, batch, window);
+            }
+        }, runs, minOps: 2, maxOps: 1000);
+        double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
+        EmitConv($"convpool{size}_{inChannels}to{filters}_b{batch}_{(fused ? "fused" : "two_kernels")}", t, flops, null);
+    }
+
     public static void Conv(int batch, int size, int inChannels, int filters, int runs, bool winograd)
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);

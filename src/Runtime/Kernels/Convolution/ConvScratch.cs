@@ -14,11 +14,13 @@ internal sealed unsafe class ConvScratch
     // 0: im2col chunks, 1: gathered rows, 2: edge kernel columns (caller; the direct convolution's patch offsets too), 3: edge tile,
     // 4: per-block partial sums (caller), 5: per-channel parameters (caller),
     // 6-9: Winograd transformed inputs, products (workers), transformed and flipped kernels (caller),
-    // 10: the direct convolution's zero-padded input band (workers).
-    public const int Slots = 11;
+    // 10: the direct convolution's zero-padded input band (workers),
+    // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; no AVX-512).
+    public const int Slots = 12;
     public const int PartialsSlot = 4;
     public const int ChannelSlot = 5;
     public const int DirectBandSlot = 10;
+    public const int PoolSourceSlot = 11;
 
     [ThreadStatic] private static ConvScratch? t_current;
 

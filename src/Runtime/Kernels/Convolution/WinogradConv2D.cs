@@ -34,6 +34,40 @@ public static unsafe class WinogradConv2D
     }
 
     /// <summary>
+    /// pooled[n×⌊OH/2⌋×⌊OW/2⌋×F] = MaxPooling2D(2×2, strides 2, valid) of act(conv(x, kernel) + bias), for
+    /// inference: each Winograd tile is the 2×2 window of one pooled value, so the tile's four outputs are
+    /// reduced as they are stored and the unpooled output is never written (nor read back by a pooling
+    /// pass). The same bits as <see cref="Forward"/> then <see cref="Pooling.MaxForward(ReadOnlySpan{float}, Span{float}, int, in Conv2DGeometry)"/>:
+    /// the window is compared in the same order with the same comparison. Without AVX-512 it runs exactly
+    /// those two kernels through a per-thread scratch buffer.
+    /// </summary>
+    public static void ForwardMaxPool2x2<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> pooled,
+        int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
+    {
+        Require(g);
+        Conv2D.CheckForward(x.Length, kernel.Length, bias.Length, n * g.OutputSize, n, g);
+        var window = PoolWindow(g);
+        Activations.CheckLength(pooled.Length, checked(n * window.OutputSize), nameof(pooled));
+        fixed (float* px = x, pk = kernel, pb = bias, py = pooled)
+        {
+            float* b = bias.IsEmpty ? null : pb;
+            if (Simd.Use512)
+            {
+                WinogradCore.Run(px, pk, false, b, py, n, g, activation, pool: true);
+                return;
+            }
+            long size = (long)n * g.OutputSize;
+            float* y = ConvScratch.Current.Floats(ConvScratch.PoolSourceSlot, size);
+            ConvCore.Forward(px, pk, b, y, n, g, activation);
+            Pooling.MaxForward(new ReadOnlySpan<float>(y, checked((int)size)), pooled, n, window);
+        }
+    }
+
+    /// <summary>The 2×2, stride-2, valid max pooling of this convolution's output: ⌊OH/2⌋ × ⌊OW/2⌋.</summary>
+    public static Conv2DGeometry PoolWindow(in Conv2DGeometry g) =>
+        new(g.OutputHeight, g.OutputWidth, g.OutputChannels, g.OutputHeight / 2, g.OutputWidth / 2, g.OutputChannels, 2, 2, 2, 2, 0, 0);
+
+    /// <summary>
     /// dy (w.r.t. y) becomes dz = dy·act'(y) in place (y may be empty for Identity); dKernel and dBias
     /// are overwritten (empty dBias = no bias, empty dKernel = frozen); dx is overwritten unless empty.
     /// </summary>

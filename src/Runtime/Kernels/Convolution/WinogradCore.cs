@@ -14,7 +14,8 @@ namespace Kiln.Kernels;
 /// <item>Input: V = Bᵀ·d·B per tile and channel, 16 vectors at once over the channels.</item>
 /// <item>16 independent GEMMs M[ξ] = V[ξ]·U[ξ] (tiles × C times C × K'), run by the same 8 × 32
 /// broadcast micro-kernel as the direct convolution.</item>
-/// <item>Output: y = act(Aᵀ·M·A + bias), 2×2 per tile, clipped at odd edges.</item>
+/// <item>Output: y = act(Aᵀ·M·A + bias), 2×2 per tile, clipped at odd edges; or, fused with a 2×2 max
+/// pooling, the max of the four (a tile is exactly one pooling window).</item>
 /// </list>
 /// Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
 /// computed by one thread in an order that does not depend on the split, so results are identical
@@ -35,8 +36,9 @@ internal static unsafe partial class WinogradCore
     /// y = act(conv3×3(x, w) + bias) for the stride-1 geometry <paramref name="g"/>. With
     /// <paramref name="flipped"/> the kernel is read as the data gradient needs it: <paramref name="kernel"/>
     /// is the forward layer's (3, 3, K, C) kernel, used rotated by 180° with its channel axes swapped.
+    /// With <paramref name="pool"/>, y is the 2×2 max pooling of that, ⌊OH/2⌋ × ⌊OW/2⌋ per sample.
     /// </summary>
-    public static void Run<TAct>(float* x, float* kernel, bool flipped, float* bias, float* y, int n, in Conv2DGeometry g, TAct act)
+    public static void Run<TAct>(float* x, float* kernel, bool flipped, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool = false)
         where TAct : struct, IActivation
     {
         int c = g.InputChannels, k = g.OutputChannels;
@@ -58,7 +60,7 @@ internal static unsafe partial class WinogradCore
         int block = TilesPerBlock(c, kp);
         long blocks = (tiles + block - 1) / block;
         var job = Job<TAct>.ForCurrentThread;
-        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act;
+        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool;
         job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
         // 16 GEMMs of 2·C·K' per tile plus the transforms.
         int parts = ConvCore.PartsFor(32L * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
@@ -126,6 +128,7 @@ internal static unsafe partial class WinogradCore
         public float* X, U, Bias, Y;
         public Conv2DGeometry G;
         public TAct Act;
+        public bool Pool;
         public int Kp, TileRows, TileCols, Block;
         public long Tiles, Blocks;
 
@@ -145,7 +148,8 @@ internal static unsafe partial class WinogradCore
                 int count = (int)Math.Min(Block, Tiles - t0);
                 InputTransform(X, G, TileCols, TileRows * TileCols, Block, t0, count, v, zeros, table);
                 Multiply(count, v, m, zeros, table);
-                OutputTransform(t0, count, m);
+                if (Pool) PooledOutputTransform(t0, count, m);
+                else OutputTransform(t0, count, m);
             }
         }
 
@@ -206,6 +210,44 @@ internal static unsafe partial class WinogradCore
                 }
             }
         }
+
+        /// <summary>
+        /// pooled = max of the tile's four act(Aᵀ·M·A + bias), in Pooling's window order and comparison (a
+        /// later value wins only when greater: ties keep the first, a NaN never replaces a number). A tile
+        /// over an odd edge is in no pooling window (valid pooling drops that row or column) and is skipped.
+        /// </summary>
+        private void PooledOutputTransform(long t0, int count, float* m)
+        {
+            int k = G.OutputChannels, ph = G.OutputHeight / 2, pw = G.OutputWidth / 2, kp = Kp;
+            long plane = (long)Block * kp;
+            for (int r = 0; r < count; r++)
+            {
+                TileOrigin(t0 + r, out long sample, out int ty, out int tx);
+                if (ty >= ph || tx >= pw) continue;
+                float* ys = Y + ((sample * ph + ty) * pw + tx) * k;
+                float* src = m + (nint)r * kp;
+                for (int j = 0; j < k; j += 16)
+                {
+                    float* p = src + j;
+                    var m00 = Vector512.Load(p); var m01 = Vector512.Load(p + plane); var m02 = Vector512.Load(p + 2 * plane); var m03 = Vector512.Load(p + 3 * plane);
+                    var m10 = Vector512.Load(p + 4 * plane); var m11 = Vector512.Load(p + 5 * plane); var m12 = Vector512.Load(p + 6 * plane); var m13 = Vector512.Load(p + 7 * plane);
+                    var m20 = Vector512.Load(p + 8 * plane); var m21 = Vector512.Load(p + 9 * plane); var m22 = Vector512.Load(p + 10 * plane); var m23 = Vector512.Load(p + 11 * plane);
+                    var m30 = Vector512.Load(p + 12 * plane); var m31 = Vector512.Load(p + 13 * plane); var m32 = Vector512.Load(p + 14 * plane); var m33 = Vector512.Load(p + 15 * plane);
+                    var a0 = m00 + m10 + m20; var a1 = m01 + m11 + m21; var a2 = m02 + m12 + m22; var a3 = m03 + m13 + m23;
+                    var b0 = m10 - m20 - m30; var b1 = m11 - m21 - m31; var b2 = m12 - m22 - m32; var b3 = m13 - m23 - m33;
+                    var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
+                    var best = Act.Apply(a0 + a1 + a2 + bias);
+                    best = KeepGreater(Act.Apply(a1 - a2 - a3 + bias), best);
+                    best = KeepGreater(Act.Apply(b0 + b1 + b2 + bias), best);
+                    best = KeepGreater(Act.Apply(b1 - b2 - b3 + bias), best);
+                    Vector512.Store(best, ys + j);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> KeepGreater(Vector512<float> v, Vector512<float> best) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void TileOrigin(long t, out long sample, out int ty, out int tx) => WinogradCore.TileOrigin(t, TileCols, TileRows * TileCols, out sample, out ty, out tx);

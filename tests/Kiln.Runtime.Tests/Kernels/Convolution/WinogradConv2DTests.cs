@@ -123,6 +123,64 @@ public class WinogradConv2DTests
         }
     }
 
+    // n, h, w, c, f, same: even and odd outputs (valid pooling drops the odd row and column), one and several blocks of tiles.
+    public static readonly TheoryData<int, int, int, int, int, bool> PoolShapes = new()
+    {
+        { 2, 14, 14, 32, 64, true },
+        { 3, 7, 9, 16, 16, true },
+        { 2, 9, 6, 32, 48, false },
+        { 1, 3, 3, 16, 32, true },
+        { 5, 12, 12, 64, 32, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolShapes))]
+    public void ForwardMaxPoolIsForwardThenPoolingBitForBit(int n, int h, int w, int c, int f, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, 3, 3, 1, 1, same);
+        Conv2DGeometry window = WinogradConv2D.PoolWindow(g);
+        Assert.Equal((g.OutputHeight / 2, g.OutputWidth / 2), (window.OutputHeight, window.OutputWidth));
+        float[] x = TestData.Random(n * g.InputSize, 41);
+        float[] kernel = TestData.Random(g.PatchSize * f, 42);
+        float[] bias = TestData.Random(f, 43);
+        // A zero kernel and no bias: every output is a sum of ±0, where the order of −0 and +0 decides the bits.
+        float[] zeros = new float[kernel.Length];
+        foreach (int bits in new[] { 512, 256, 0 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var _ = new KernelSwitches(bits, threads);
+                Check(kernel, bias, new Relu(), "relu");
+                Check(kernel, bias, new Tanh(), "tanh");
+                Check(kernel, ReadOnlySpan<float>.Empty, new Identity(), "no bias");
+                Check(zeros, ReadOnlySpan<float>.Empty, new Identity(), "zero kernel");
+
+                void Check<TAct>(float[] k, ReadOnlySpan<float> b, TAct act, string what) where TAct : struct, IActivation
+                {
+                    var y = new float[n * g.OutputSize];
+                    WinogradConv2D.Forward(x, k, b, y, n, g, act);
+                    var expected = new float[n * window.OutputSize];
+                    Pooling.MaxForward(y, expected, n, window);
+                    var pooled = new float[expected.Length];
+                    pooled.AsSpan().Fill(float.NaN);
+                    WinogradConv2D.ForwardMaxPool2x2(x, k, b, pooled, n, g, act);
+                    int[] want = Bits(expected), got = Bits(pooled);
+                    for (int i = 0; i < want.Length; i++)
+                        if (want[i] != got[i]) Assert.Fail($"{bits}-bit, {threads} threads, {what}: pooled[{i}] is {pooled[i]}, expected {expected[i]}");
+                }
+            }
+    }
+
+    [Fact]
+    public void ForwardMaxPoolChecksThePooledLength()
+    {
+        Conv2DGeometry g = ConvReference.Keras(6, 6, 16, 16, 3, 3, 1, 1, true);
+        var e = Assert.Throws<ArgumentException>(() => WinogradConv2D.ForwardMaxPool2x2(new float[g.InputSize], new float[g.PatchSize * 16],
+            ReadOnlySpan<float>.Empty, new float[WinogradConv2D.PoolWindow(g).OutputSize - 1], 1, g, new Identity()));
+        Assert.Contains("pooled", e.Message);
+    }
+
+    private static int[] Bits(float[] values) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values).ToArray();
+
     [Fact]
     public void RefusesWindowsItDoesNotCompute()
     {
