@@ -9,7 +9,10 @@ namespace Kiln.Benchmarks;
 /// Where an inference forward pass spends its time, kernel by kernel: the pass reports each
 /// kernel's output the moment it is written (<see cref="ILayerOutputObserver"/>, as TensorBoard's
 /// activation histograms read it), so the time between two reports is the kernel in between.
-/// Finds which layer to work on before a whole-model ratio is chased (issue 15).
+/// Finds which layer to work on before a whole-model ratio is chased (issue 15). An observed pass
+/// writes every kernel's output, so a convolution that does the max pooling after it in its store in
+/// plain inference (FusionPlan.PoolsInStore) is timed here as the two kernels; --only convpool
+/// measures the fused call.
 /// </summary>
 internal sealed class LayerTimes : ILayerOutputObserver
 {

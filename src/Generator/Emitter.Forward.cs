@@ -45,6 +45,7 @@ internal static partial class Emitter
                     bool learns = bn.IsTrainable;
                     GroupComment(w, g, learns ? $"training: batch statistics{OverRanks(bn)}; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
+                    string? pooled = step.Pooled is null ? null : locals.Use(step.Pooled);
                     long kernelSize = program.Weight(g.First, "kernel")!.Weight.Size; int channels = g.Output.Last;
                     // A residual Add in the group: the shortcut goes into BN's pass in training, after the GEMM in inference.
                     string? shortcut = step.Operands.Count > 0 ? locals.Use(step.Operands[0]) : null;
@@ -61,7 +62,7 @@ internal static partial class Emitter
                     w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, foldedKernel, foldedBias, {channels});");
                     if (shortcut is null)
                     {
-                        w.Line(LinearCall(program, g, "Forward", x, "foldedKernel", "foldedBias", y, Activation(step.Activation, step.Alpha)));
+                        StoreOrPool(w, program, g, x, "foldedKernel", "foldedBias", y, pooled, Activation(step.Activation, step.Alpha));
                     }
                     else
                     {
@@ -80,7 +81,8 @@ internal static partial class Emitter
                         ? $"{op}{BiasText(g)} into the logits"
                         : $"{op}{BiasText(g)}{(step.Activation == ActivationKind.Linear ? "" : " and " + Names.Activation(step.Activation))} in the tile epilogue");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!);
-                    w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), y, Activation(step.Activation, step.Alpha)));
+                    string? pooled = step.Pooled is null ? null : locals.Use(step.Pooled);
+                    StoreOrPool(w, program, g, x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), y, pooled, Activation(step.Activation, step.Alpha));
                     break;
                 }
                 case StepKind.BatchNormForward:
@@ -125,6 +127,11 @@ internal static partial class Emitter
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!);
                     switch (layer.Spec)
                     {
+                        case PoolingSpec { Max: true } when program.Fusion.PooledBy(g) is { } conv:
+                            w.Comment($"Inference that no caller observes has this pooling already: {conv.Label} did it as it stored.");
+                            w.Line($"if (training) {K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});");
+                            w.Line($"else if (Observing) {K}.Pooling.MaxForward({x}, {y}, n, {WindowName(layer)});");
+                            break;
                         // Only backward reads the argmax, and only after a training forward: inference skips writing it.
                         case PoolingSpec { Max: true }:
                             w.Line($"if (training) {K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});");
@@ -228,6 +235,24 @@ internal static partial class Emitter
         Views(null);
         w.Close();
         w.Line();
+    }
+
+    /// <summary>
+    /// A convolution's forward call; with <paramref name="pooled"/> (<see cref="FusionPlan.PoolsInStore"/>), inference that
+    /// no caller observes calls the variant that max-pools its tiles into it as it stores them, and leaves y unwritten.
+    /// </summary>
+    private static void StoreOrPool(CodeWriter w, KernelProgram program, KernelGroup g, string x, string kernel, string bias, string y, string? pooled, string activation)
+    {
+        string call = LinearCall(program, g, "Forward", x, kernel, bias, y, activation);
+        if (pooled is null)
+        {
+            w.Line(call);
+            return;
+        }
+        var pool = program.Fusion.PoolsInStore[g];
+        w.Comment($"Training reads {y} (backward and {pool.Label}'s argmax), and so does a caller observing layer outputs; other inference writes only {pool.Label}'s 2x2 max pooling of it.");
+        w.Line($"if (training || Observing) {call}");
+        w.Line("else " + LinearCall(program, g, "ForwardMaxPool2x2", x, kernel, bias, pooled, activation));
     }
 
     /// <summary>

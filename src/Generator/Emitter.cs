@@ -46,7 +46,7 @@ internal static partial class Emitter
         w.Comment("");
         foreach (var line in Summary.Render(program).TrimEnd('\n').Split('\n')) w.Comment(line);
         w.Comment("");
-        w.Comment("Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):");
+        w.Comment("Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):");
         foreach (var line in Summary.FusionLines(program)) w.Comment("  " + line);
         var regularized = program.Parameters.Where(p => p.Weight.Regularized).ToList();
         if (regularized.Count > 0)

@@ -238,6 +238,18 @@ public partial class MiniFashionCnn { }
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class WinogradConvs { }
 
+// Winograd convolutions read only by a 2×2 max pooling: inference pools as the tiles are stored. The
+// first with BN folded, the second with a bias (KILN0112 refuses a valid pooling that would drop a row).
+[Sequential(8, 8, 16)]
+[Conv2D(16, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[MaxPooling2D(2)]
+[Conv2D(32, 3, Padding = Padding.Same)] [Relu]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class WinogradPooledConvs { }
+
 // Folding twins: the first folds BN into the convolution in inference; the second's no-op
 // Reshape keeps BN a layer of its own (batch statistics / moving statistics, never folded).
 [Sequential(6, 5, 2)]

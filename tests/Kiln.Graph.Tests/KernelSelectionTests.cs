@@ -65,4 +65,33 @@ public class KernelSelectionTests
         Assert.Contains(Summary.FusionLines(first), l => l.StartsWith("k0:") && l.Contains("direct convolution")
             && l.EndsWith("; backward: the implicit-GEMM gradients"));
     }
+
+    private static LayerSpec MaxPool(int size = 2, int strides = 2, bool same = false) =>
+        new PoolingSpec(true, size, size, strides, strides, same ? PaddingKind.Same : PaddingKind.Valid);
+
+    /// <summary>Which convolution kernels do the max pooling after them in their store in inference, as (conv label, pool label).</summary>
+    private static string[] PoolsInStore(int[] input, params LayerSpec[] layers) =>
+        Compile(ModelSpec.Create("M", input, null, layers)).Fusion.PoolsInStore.Select(p => $"{p.Key.Label}>{p.Value.Label}").OrderBy(s => s).ToArray();
+
+    [Fact]
+    public void WinogradStoresDoTheTwoByTwoMaxPoolingAfterThem()
+    {
+        // Conv + BN + ReLU and conv + bias + ReLU, each read by a 2×2 max pooling: both pooled in the store.
+        Assert.Equal(new[] { "k0>k1", "k2>k3" },
+            PoolsInStore(new[] { 10, 10, 16 }, Conv(16, 3), new BatchNormalizationSpec(), Relu(), MaxPool(), Conv(32, 3), Relu(), MaxPool()));
+        // Odd outputs: valid pooling drops the last row and column as the kernel does; same pooling would pad them.
+        Assert.Equal(new[] { "k0>k1" }, PoolsInStore(new[] { 9, 7, 16 }, Conv(16, 3), MaxPool()));
+        Assert.Empty(PoolsInStore(new[] { 9, 7, 16 }, Conv(16, 3), MaxPool(same: true)));
+        Assert.Equal(new[] { "k0>k1" }, PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), MaxPool(same: true)));
+        // Not tiles of the pooling: a 3×3 window, strides 1, an average, a convolution that is not Winograd.
+        Assert.Empty(PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), MaxPool(size: 3)));
+        Assert.Empty(PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), MaxPool(strides: 1)));
+        Assert.Empty(PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), new PoolingSpec(false)));
+        Assert.Empty(PoolsInStore(new[] { 8, 8, 3 }, Conv(16, 3), MaxPool()));
+
+        var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 16 }, null, Conv(16, 3), MaxPool()));
+        var lines = Summary.FusionLines(program);
+        Assert.Contains(lines, l => l.StartsWith("k0:") && l.EndsWith("also does k1's 2x2 max pooling as it stores its tiles"));
+        Assert.Contains(lines, l => l.StartsWith("k1:") && l.EndsWith("done by k0's store in unobserved inference"));
+    }
 }

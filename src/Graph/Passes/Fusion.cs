@@ -122,13 +122,30 @@ public sealed class KernelGroup
 
 public sealed class FusionPlan
 {
-    public FusionPlan(IReadOnlyList<KernelGroup> groups, IReadOnlyList<LossFusion> losses)
+    public FusionPlan(IReadOnlyList<KernelGroup> groups, IReadOnlyList<LossFusion> losses, IReadOnlyDictionary<KernelGroup, KernelGroup> poolsInStore)
     {
         Groups = groups;
         Losses = losses;
+        PoolsInStore = poolsInStore;
     }
 
     public IReadOnlyList<KernelGroup> Groups { get; }
+
+    /// <summary>
+    /// Inference only: a Winograd convolution kernel whose output only a 2×2 max pooling reads does
+    /// that pooling as it stores its tiles (each 2×2 tile is one window), so its unpooled output is
+    /// never written. Training runs both kernels: backward reads the convolution's output and the
+    /// pooling's argmax. Maps the convolution's kernel to the pooling's.
+    /// </summary>
+    public IReadOnlyDictionary<KernelGroup, KernelGroup> PoolsInStore { get; }
+
+    /// <summary>The convolution kernel that does <paramref name="pool"/>'s pooling in its store in inference, if any.</summary>
+    public KernelGroup? PooledBy(KernelGroup pool)
+    {
+        foreach (var pair in PoolsInStore)
+            if (pair.Value == pool) return pair.Key;
+        return null;
+    }
 
     /// <summary>How each output's loss is joined to it, in <see cref="ModelGraph.Outputs"/> order.</summary>
     public IReadOnlyList<LossFusion> Losses { get; }
@@ -291,7 +308,24 @@ public static class Fusion
             if (loss == LossFusion.SigmoidBinaryCrossEntropy && last >= 0 && groups[last].Kind == KernelKind.Linear)
                 groups[last] = groups[last].WithLogitsKept();
         }
-        return new FusionPlan(groups, losses);
+        return new FusionPlan(groups, losses, PoolsInStore(graph, groups));
+    }
+
+    /// <summary>Each Winograd convolution kernel read only by a 2×2, stride-2 max pooling whose windows are its tiles (see <see cref="FusionPlan.PoolsInStore"/>).</summary>
+    private static Dictionary<KernelGroup, KernelGroup> PoolsInStore(ModelGraph graph, List<KernelGroup> groups)
+    {
+        var pools = new Dictionary<KernelGroup, KernelGroup>();
+        foreach (var conv in groups)
+        {
+            if (conv.Kind != KernelKind.Linear || conv.Convolution != ConvolutionAlgorithm.Winograd || conv.ResidualAdd is not null || conv.KeepsLogits) continue;
+            if (graph.Readers(conv.Last) != 1 || graph.IsOutput(conv.Last)) continue;
+            var pool = groups.FirstOrDefault(g => g.Kind == KernelKind.Pool && g.First.Sources.Count == 1 && g.First.Sources[0] == conv.Last);
+            if (pool?.First.Spec is not PoolingSpec { Max: true, PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 } spec) continue;
+            // Same padding pads only an odd side; valid pooling drops its last row or column, as the kernel does.
+            bool even = conv.Output[0] % 2 == 0 && conv.Output[1] % 2 == 0;
+            if (spec.Padding == PaddingKind.Valid || even) pools[conv] = pool;
+        }
+        return pools;
     }
 
     internal static KernelGroup? OutputKernel(LayerNode output, IReadOnlyList<KernelGroup> groups)

@@ -125,6 +125,11 @@ public sealed class Step
     public Buffer? Statistics { get; init; }
     /// <summary>Inference weights with BatchNormalization folded in (fixed size): kernel, then bias.</summary>
     public Buffer? Folded { get; init; }
+    /// <summary>
+    /// A convolution that does the following 2×2 max pooling in its store in inference (<see cref="FusionPlan.PoolsInStore"/>):
+    /// the pooling's output, written there instead of Y unless the pass trains or a caller observes layer outputs.
+    /// </summary>
+    public Buffer? Pooled { get; init; }
     /// <summary>A merge's other inputs (forward), or the other factors of a Multiply (backward).</summary>
     public IReadOnlyList<Buffer> Operands { get; init; } = System.Array.Empty<Buffer>();
 
@@ -173,7 +178,7 @@ public sealed class Step
         var writes = Kind == StepKind.Loss ? new[] { DY, Z }
             : Kind == StepKind.MergeBackward ? new[] { DX, Z }
             : IsBackward ? new[] { DX, DY }
-            : new[] { Y, Z, Mask };
+            : new[] { Y, Z, Mask, Pooled };
         foreach (var b in writes)
             if (b is not null) yield return b;
     }

@@ -62,6 +62,8 @@ public static class Lowering
         private Buffer ModelInput => _channelsLast ?? _p.Input;
         /// <summary>Output kernels whose activation the loss absorbed, with the gradient the loss seeds for their logits.</summary>
         private readonly Dictionary<KernelGroup, Buffer> _fused = new();
+        /// <summary>Max poolings a convolution does in its store in inference: their output, made when the convolution is lowered.</summary>
+        private readonly Dictionary<KernelGroup, Buffer> _pooledEarly = new();
         private readonly IReadOnlyDictionary<string, string> _identifiers;
 
         public Builder(KernelProgram program)
@@ -156,6 +158,9 @@ public static class Lowering
                     {
                         if (g.First.TrainableCount > 0 || g.BatchNorm is not null) Readable(x, g);
                         var y = New(name, size, BufferRole.Activation);
+                        Buffer? pooled = null;
+                        if (_p.Fusion.PoolsInStore.TryGetValue(g, out var pool))
+                            _pooledEarly[pool] = pooled = New(Identifier(pool.Last.Name), pool.Output.Size, BufferRole.Activation);
                         if (g.BatchNorm is not null)
                         {
                             // Training keeps the pre-normalization values for BN's backward; inference folds BN into the weights.
@@ -166,7 +171,7 @@ public static class Lowering
                             _statisticsOf[g] = stats;
                             _p.Forward.Add(new Step(StepKind.LinearForward, g)
                             {
-                                X = x, Y = y, Z = z, Statistics = stats, Folded = folded, Activation = g.Epilogue, Alpha = g.Alpha,
+                                X = x, Y = y, Z = z, Statistics = stats, Folded = folded, Pooled = pooled, Activation = g.Epilogue, Alpha = g.Alpha,
                                 Operands = g.ResidualAdd is null ? System.Array.Empty<Buffer>() : new[] { OutputOf(g.Residual) },
                             });
                         }
@@ -181,7 +186,7 @@ public static class Lowering
                         }
                         else
                         {
-                            _p.Forward.Add(new Step(StepKind.LinearForward, g) { X = x, Y = y, Activation = g.Epilogue, Alpha = g.Alpha });
+                            _p.Forward.Add(new Step(StepKind.LinearForward, g) { X = x, Y = y, Pooled = pooled, Activation = g.Epilogue, Alpha = g.Alpha });
                         }
                         current = y;
                         break;
@@ -222,7 +227,7 @@ public static class Lowering
 
                     case KernelKind.Pool:
                     {
-                        var y = New(name, size, BufferRole.Activation);
+                        var y = _pooledEarly.TryGetValue(g, out var early) ? early : New(name, size, BufferRole.Activation);
                         Buffer? argmax = null;
                         if (g.SavesArgmax)
                             _maskOf[g] = argmax = New(name + "_argmax", size, BufferRole.Mask);

@@ -62,7 +62,7 @@ public static class Summary
     /// <summary>One line per kernel: which layers it computes and how.</summary>
     public static string[] FusionLines(KernelProgram program)
     {
-        var lines = program.Fusion.Groups.Where(g => g.Kind != KernelKind.View).Select(Describe).ToList();
+        var lines = program.Fusion.Groups.Where(g => g.Kind != KernelKind.View).Select(g => Describe(g, program.Fusion)).ToList();
         var outputs = program.Graph.Outputs;
         for (int i = 0; i < outputs.Count; i++)
         {
@@ -81,14 +81,16 @@ public static class Summary
         return lines.ToArray();
     }
 
-    private static string Describe(KernelGroup g)
+    private static string Describe(KernelGroup g, FusionPlan plan)
     {
         string op = g.Kind == KernelKind.Linear ? g.Operation : "";
         string bias = g.First.Weights.Any(w => w.Suffix == "bias") ? " + bias" : "";
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
-        return g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct
-            ? Kernel(g, op, bias, act) + "; backward: the implicit-GEMM gradients"
-            : Kernel(g, op, bias, act);
+        string text = Kernel(g, op, bias, act);
+        if (g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct) text += "; backward: the implicit-GEMM gradients";
+        if (plan.PoolsInStore.TryGetValue(g, out var pool)) text += $"; unobserved inference also does {pool.Label}'s 2x2 max pooling as it stores its tiles";
+        if (plan.PooledBy(g) is { } conv) text += $"; done by {conv.Label}'s store in unobserved inference";
+        return text;
     }
 
     private static string Kernel(KernelGroup g, string op, string bias, string act)

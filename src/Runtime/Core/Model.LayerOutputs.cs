@@ -69,6 +69,13 @@ public abstract partial class Model
             foreach (string view in views) observer.OnLayerOutput(view, output);
     }
 
+    /// <summary>
+    /// Whether a caller asked for layer outputs in this pass: the generated forward then writes every
+    /// kernel's output, even one inference otherwise skips (a convolution's, when it does the max pooling after it in its store).
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected bool Observing => _observer is not null;
+
     // What LayerInfo.Inbound names the declared input of a [Sequential] model, which is no layer.
     private const string SequentialInput = "input";
 

@@ -24,7 +24,7 @@
 // Forward FLOPs per sample: 10,195
 // ____________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: rescaling: x * scale + offset
 //   k1: random_translation: RandomTranslation(0.1, 0.1; bilinear, reflect fill), random per sample in training, a copy in inference
 //   k2: random_flip: RandomFlip(horizontal), random per sample in training, a copy in inference

@@ -35,7 +35,7 @@
 // Forward FLOPs per sample: 5,001
 // ___________________________________________________________________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k1: projection_block.conv2d + projection_block.batch_normalization + projection_block.re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k2: projection_block.conv2d_1 + projection_block.main: training: direct convolution, then batch statistics, normalization in one pass; inference: BN folded into the weights, one direct convolution; backward: the implicit-GEMM gradients

@@ -17,7 +17,7 @@
 // Forward FLOPs per sample: 5,919
 // __________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
 //   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
 //   k2: dense: GEMM + bias into logits, then a row softmax

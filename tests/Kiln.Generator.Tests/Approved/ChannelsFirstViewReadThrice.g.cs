@@ -19,7 +19,7 @@
 // Forward FLOPs per sample: 230
 // ______________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: branch: GEMM + bias and tanh in the tile epilogue
 //   k1: concatenate: Concatenate(flat, branch, again) in one pass; backward gives each input its gradient, added to what other readers gave it
 //   k2: dense: GEMM + bias in the tile epilogue

@@ -14,7 +14,7 @@
 // Forward FLOPs per sample: 159
 // _________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense: GEMM + bias and tanh in the tile epilogue
 //   loss: mean_squared_error on the output
 // 

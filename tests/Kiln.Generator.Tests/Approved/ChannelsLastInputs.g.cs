@@ -19,7 +19,7 @@
 // Forward FLOPs per sample: 1,405
 // _________________________________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: image: its columns of each packed input row, copied out (and its gradient copied back)
 //   k1: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
 //   k2: image_features: GlobalAveragePooling2D

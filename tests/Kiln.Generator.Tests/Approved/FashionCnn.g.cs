@@ -24,11 +24,11 @@
 // Forward FLOPs per sample: 8,708,402
 // ________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
-//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu
-//   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only)
+//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores its tiles
+//   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference
 //   k4: dense: GEMM + bias and relu in the tile epilogue
 //   k5: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k6: dense_1: GEMM + bias into logits, then a row softmax
@@ -42,7 +42,7 @@
 //   re_lu_1                              50176   12544   3-14
 //   d_re_lu                              50176   25088   15-16
 //   conv2d_1_z                           62720   12544   3-14
-//   max_pooling2d_1                      75264    3136   4-12
+//   max_pooling2d_1                      75264    3136   3-12
 //   d_re_lu_1                            75264   12544   13-14
 //   dense                                78400     128   5-12
 //   dropout                              78528     128   6-10
@@ -131,8 +131,8 @@ ________________________________________________________________________________
         private const int MaxPooling2dAt = 87808;
         private const int MaxPooling2dArgmaxAt = 94080;
         private const int ReLu1At = 50176;
-        private const int Conv2d1ZAt = 62720;
         private const int MaxPooling2d1At = 75264;
+        private const int Conv2d1ZAt = 62720;
         private const int MaxPooling2d1ArgmaxAt = 100352;
         private const int DenseAt = 78400;
         private const int DropoutAt = 78528;
@@ -256,6 +256,7 @@ ________________________________________________________________________________
             // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);
             Span<float> conv2d_1_folded = ArenaFixed(Conv2d1FoldedAt, 18496);
+            Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
             Span<float> conv2d_1_z = ArenaSlice(Conv2d1ZAt, n, 12544);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 128);
             if (batchStatistics)
@@ -267,14 +268,16 @@ ________________________________________________________________________________
             {
                 Span<float> foldedKernel = conv2d_1_folded.Slice(0, 18432), foldedBias = conv2d_1_folded.Slice(18432, 64);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2d1Kernel, 18432), default, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), 0.001f, foldedKernel, foldedBias, 64);
-                Kernels.WinogradConv2D.Forward(max_pooling2d, foldedKernel, foldedBias, re_lu_1, n, Conv2d1Window, new Kernels.Relu());
+                // Training reads re_lu_1 (backward and k3's argmax), and so does a caller observing layer outputs; other inference writes only k3's 2x2 max pooling of it.
+                if (training || Observing) Kernels.WinogradConv2D.Forward(max_pooling2d, foldedKernel, foldedBias, re_lu_1, n, Conv2d1Window, new Kernels.Relu());
+                else Kernels.WinogradConv2D.ForwardMaxPool2x2(max_pooling2d, foldedKernel, foldedBias, max_pooling2d_1, n, Conv2d1Window, new Kernels.Relu());
             }
             Observe("re_lu_1", re_lu_1);
             // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), max, with the winning index saved for backward in training.
-            Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
+            // Inference that no caller observes has this pooling already: k2 did it as it stored.
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
             if (training) Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window);
-            else Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, n, MaxPooling2d1Window);
+            else if (Observing) Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, n, MaxPooling2d1Window);
             Observe("max_pooling2d_1", max_pooling2d_1);
             // flatten (Flatten): (7, 7, 64) -> (3136) is the same memory seen with another shape; no kernel.
             // k4 · dense (Dense(128, relu)) [FashionCnn.cs:16]: (3136) -> (128), GEMM + bias and relu in the tile epilogue.

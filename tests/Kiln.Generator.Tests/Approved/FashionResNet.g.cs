@@ -42,7 +42,7 @@
 // Forward FLOPs per sample: 19,036,850
 // _______________________________________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + stem: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k1: conv2d_1 + batch_normalization_1 + re_lu: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu
 //   k2: conv2d_2 + stage1_main + add + stage1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization, the shortcut 'stem' added and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution, then the shortcut added and relu

@@ -24,7 +24,7 @@
 // Forward FLOPs per sample: 4,362
 // ______________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: in: MaxPooling2D with saved argmax (training only)
 //   k1: b1: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k2: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients

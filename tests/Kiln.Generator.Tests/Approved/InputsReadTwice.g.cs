@@ -18,7 +18,7 @@
 // Forward FLOPs per sample: 56
 // ____________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: a: its columns of each packed input row, copied out (and its gradient copied back)
 //   k1: b: its columns of each packed input row, copied out (and its gradient copied back)
 //   k2: ab: Multiply(a, b) in one pass; backward gives each input its gradient, added to what other readers gave it

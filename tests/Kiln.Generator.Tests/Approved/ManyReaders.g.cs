@@ -18,7 +18,7 @@
 // Forward FLOPs per sample: 128
 // _____________________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: h: GEMM + bias in the tile epilogue
 //   k1: positive: elementwise relu
 //   k2: add: Add(flat, positive, h, h) in one pass; backward gives each input its gradient, added to what other readers gave it

@@ -23,7 +23,7 @@
 // Forward FLOPs per sample: 47,755,269
 // _________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + leaky_re_lu: direct convolution + bias and leaky_relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k1: conv2d_1 + leaky_re_lu_1: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue
 //   k2: conv2d_2 + leaky_re_lu_2: implicit-GEMM convolution + bias and leaky_relu in the tile epilogue

@@ -25,7 +25,7 @@
 // Forward FLOPs per sample: 294,337,536
 // ________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense + re_lu: GEMM + bias and relu in the tile epilogue
 //   k1: conv2d + re_lu_1: Winograd F(2x2, 3x3) convolution + bias and relu in the tile epilogue
 //   k2: conv2d_1 + re_lu_2: implicit-GEMM convolution + bias and relu in the tile epilogue

@@ -27,7 +27,7 @@
 // Forward FLOPs per sample: 6,707,722
 // ______________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: batch_normalization: batch normalization in one pass (moving statistics in inference)
 //   k1: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
 //   k2: max_pooling2d: MaxPooling2D with saved argmax (training only)

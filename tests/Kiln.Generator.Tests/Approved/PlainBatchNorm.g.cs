@@ -19,7 +19,7 @@
 // Forward FLOPs per sample: 1,084
 // ________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + activation: training: direct convolution, then batch statistics, normalization and tanh in one pass; inference: BN folded into the weights, one direct convolution and tanh; backward: the implicit-GEMM gradients
 //   k1: dense: GEMM + bias and tanh in the tile epilogue
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)

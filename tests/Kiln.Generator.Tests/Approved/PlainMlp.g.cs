@@ -14,7 +14,7 @@
 // Forward FLOPs per sample: 130
 // _________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense: GEMM + bias and tanh in the tile epilogue
 //   k1: dense_1: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian

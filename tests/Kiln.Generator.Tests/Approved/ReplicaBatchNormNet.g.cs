@@ -17,7 +17,7 @@
 // Forward FLOPs per sample: 383
 // ______________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense + batch_normalization + re_lu: training: GEMM, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one GEMM and relu
 //   k1: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k2: dense_1: GEMM + bias into logits, then a row softmax

@@ -15,7 +15,7 @@
 // Forward FLOPs per sample: 607
 // _________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense: GEMM + bias and tanh in the tile epilogue
 //   k1: dense_1: GEMM + bias and relu in the tile epilogue
 //   k2: dense_2: GEMM + bias into logits, then a row softmax

@@ -22,7 +22,7 @@
 // Forward FLOPs per sample: 6,871
 // ________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)

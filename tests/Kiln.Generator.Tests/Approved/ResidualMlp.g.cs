@@ -18,7 +18,7 @@
 // Forward FLOPs per sample: 495
 // _______________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: stem: GEMM + bias and relu in the tile epilogue
 //   k1: dense: GEMM + bias and tanh in the tile epilogue
 //   k2: main: GEMM + bias in the tile epilogue

@@ -19,7 +19,7 @@
 // Forward FLOPs per sample: 386
 // _______________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: h: GEMM + bias and tanh in the tile epilogue
 //   k1: a: GEMM + bias in the tile epilogue
 //   k2: b: GEMM + bias in the tile epilogue

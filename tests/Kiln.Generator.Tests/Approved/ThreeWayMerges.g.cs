@@ -20,7 +20,7 @@
 // Forward FLOPs per sample: 343
 // _________________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: p: GEMM + bias and tanh in the tile epilogue
 //   k1: q: GEMM + bias and tanh in the tile epilogue
 //   k2: r: GEMM + bias and tanh in the tile epilogue

@@ -33,7 +33,7 @@
 // Forward FLOPs per sample: 4,745
 // _____________________________________________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + stem: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k1: conv2d_1 + batch_normalization_1 + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
 //   k2: conv2d_2 + b1 + add + block1: training: direct convolution, then batch statistics, normalization, the shortcut 'stem' added and relu in one pass; inference: BN folded into the weights, one direct convolution, then the shortcut added and relu; backward: the implicit-GEMM gradients

@@ -16,7 +16,7 @@
 // Forward FLOPs per sample: 1,192
 // _____________________________________________________________________________________________________________________
 // 
-// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; the same kernels run in training and inference):
+// Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
 //   k1: features: GlobalAveragePooling2D
 //   k2: class: GEMM + bias into logits, then a row softmax
