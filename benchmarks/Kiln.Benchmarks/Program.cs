@@ -349,17 +349,20 @@ internal static class Bench
     /// a hidden layer of a model needs). GFLOP/s counted as 2·N·OH·OW·(3·3·C)·F for forward and twice
     /// that for backward.
     /// </summary>
+    /// <summary>length floats uniform in [−1, 1).</summary>
+    private static float[] Uniform(Random rng, int length)
+    {
+        var a = new float[length];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+
     public static void ConvPool(int batch, int size, int inChannels, int filters, int runs, bool fused)
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
         var window = WinogradConv2D.PoolWindow(g);
         var rng = new Random(11);
-        float[] Rand(int length)
-        {
-            var a = new float[length];
-            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
-            return a;
-        }
+        float[] Rand(int length) => Uniform(rng, length);
         var x = Rand(batch * g.InputSize);
         var kernel = Rand(g.PatchSize * filters);
         var bias = Rand(filters);
@@ -382,12 +385,7 @@ internal static class Bench
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
         var rng = new Random(11);
-        float[] Rand(int length)
-        {
-            var a = new float[length];
-            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
-            return a;
-        }
+        float[] Rand(int length) => Uniform(rng, length);
         var x = Rand(batch * g.InputSize);
         var kernel = Rand(g.PatchSize * filters);
         var dy = Rand(batch * g.OutputSize);
@@ -456,12 +454,7 @@ internal static class Bench
         int pad = Math.Max((outSize - 1) * stride + kernelSize - size, 0) / 2;
         var g = new Conv2DGeometry(size, size, inChannels, outSize, outSize, filters, kernelSize, kernelSize, stride, stride, pad, pad);
         var rng = new Random(12);
-        float[] Rand(int length)
-        {
-            var a = new float[length];
-            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
-            return a;
-        }
+        float[] Rand(int length) => Uniform(rng, length);
         var x = Rand(batch * g.InputSize);
         var kernel = Rand(g.PatchSize * filters);
         var bias = Rand(filters);

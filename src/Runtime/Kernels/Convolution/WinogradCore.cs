@@ -175,7 +175,7 @@ internal static unsafe partial class WinogradCore
             }
         }
 
-        /// <summary>y = act(Aᵀ·M·A + bias) for each tile: rows m0 + m1 + m2 and m1 − m2 − m3, then the same on columns.</summary>
+        /// <summary>y = act(Aᵀ·M·A + bias) for each tile, clipped at odd edges.</summary>
         private void OutputTransform(long t0, int count, float* m)
         {
             ref readonly Conv2DGeometry g = ref G;
@@ -190,22 +190,16 @@ internal static unsafe partial class WinogradCore
                 float* src = m + (nint)r * kp;
                 for (int j = 0; j < k; j += 16)
                 {
-                    float* p = src + j;
-                    var m00 = Vector512.Load(p); var m01 = Vector512.Load(p + plane); var m02 = Vector512.Load(p + 2 * plane); var m03 = Vector512.Load(p + 3 * plane);
-                    var m10 = Vector512.Load(p + 4 * plane); var m11 = Vector512.Load(p + 5 * plane); var m12 = Vector512.Load(p + 6 * plane); var m13 = Vector512.Load(p + 7 * plane);
-                    var m20 = Vector512.Load(p + 8 * plane); var m21 = Vector512.Load(p + 9 * plane); var m22 = Vector512.Load(p + 10 * plane); var m23 = Vector512.Load(p + 11 * plane);
-                    var m30 = Vector512.Load(p + 12 * plane); var m31 = Vector512.Load(p + 13 * plane); var m32 = Vector512.Load(p + 14 * plane); var m33 = Vector512.Load(p + 15 * plane);
-                    var a0 = m00 + m10 + m20; var a1 = m01 + m11 + m21; var a2 = m02 + m12 + m22; var a3 = m03 + m13 + m23;
-                    var b0 = m10 - m20 - m30; var b1 = m11 - m21 - m31; var b2 = m12 - m22 - m32; var b3 = m13 - m23 - m33;
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
+                    TileOutputs(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
                     float* yj = ys + j;
-                    Vector512.Store(Act.Apply(a0 + a1 + a2 + bias), yj);
-                    if (right) Vector512.Store(Act.Apply(a1 - a2 - a3 + bias), yj + k);
+                    Vector512.Store(Act.Apply(y00), yj);
+                    if (right) Vector512.Store(Act.Apply(y01), yj + k);
                     if (down)
                     {
                         float* below = yj + (nint)ow * k;
-                        Vector512.Store(Act.Apply(b0 + b1 + b2 + bias), below);
-                        if (right) Vector512.Store(Act.Apply(b1 - b2 - b3 + bias), below + k);
+                        Vector512.Store(Act.Apply(y10), below);
+                        if (right) Vector512.Store(Act.Apply(y11), below + k);
                     }
                 }
             }
@@ -228,21 +222,32 @@ internal static unsafe partial class WinogradCore
                 float* src = m + (nint)r * kp;
                 for (int j = 0; j < k; j += 16)
                 {
-                    float* p = src + j;
-                    var m00 = Vector512.Load(p); var m01 = Vector512.Load(p + plane); var m02 = Vector512.Load(p + 2 * plane); var m03 = Vector512.Load(p + 3 * plane);
-                    var m10 = Vector512.Load(p + 4 * plane); var m11 = Vector512.Load(p + 5 * plane); var m12 = Vector512.Load(p + 6 * plane); var m13 = Vector512.Load(p + 7 * plane);
-                    var m20 = Vector512.Load(p + 8 * plane); var m21 = Vector512.Load(p + 9 * plane); var m22 = Vector512.Load(p + 10 * plane); var m23 = Vector512.Load(p + 11 * plane);
-                    var m30 = Vector512.Load(p + 12 * plane); var m31 = Vector512.Load(p + 13 * plane); var m32 = Vector512.Load(p + 14 * plane); var m33 = Vector512.Load(p + 15 * plane);
-                    var a0 = m00 + m10 + m20; var a1 = m01 + m11 + m21; var a2 = m02 + m12 + m22; var a3 = m03 + m13 + m23;
-                    var b0 = m10 - m20 - m30; var b1 = m11 - m21 - m31; var b2 = m12 - m22 - m32; var b3 = m13 - m23 - m33;
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    var best = Act.Apply(a0 + a1 + a2 + bias);
-                    best = KeepGreater(Act.Apply(a1 - a2 - a3 + bias), best);
-                    best = KeepGreater(Act.Apply(b0 + b1 + b2 + bias), best);
-                    best = KeepGreater(Act.Apply(b1 - b2 - b3 + bias), best);
+                    TileOutputs(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
+                    var best = Act.Apply(y00);
+                    best = KeepGreater(Act.Apply(y01), best);
+                    best = KeepGreater(Act.Apply(y10), best);
+                    best = KeepGreater(Act.Apply(y11), best);
                     Vector512.Store(best, ys + j);
                 }
             }
+        }
+
+        /// <summary>Aᵀ·M·A + bias for 16 channels of one tile, M's 16 values <paramref name="plane"/> apart: rows m0 + m1 + m2 and m1 − m2 − m3, then the same on columns.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void TileOutputs(float* p, long plane, Vector512<float> bias,
+            out Vector512<float> y00, out Vector512<float> y01, out Vector512<float> y10, out Vector512<float> y11)
+        {
+            var m00 = Vector512.Load(p); var m01 = Vector512.Load(p + plane); var m02 = Vector512.Load(p + 2 * plane); var m03 = Vector512.Load(p + 3 * plane);
+            var m10 = Vector512.Load(p + 4 * plane); var m11 = Vector512.Load(p + 5 * plane); var m12 = Vector512.Load(p + 6 * plane); var m13 = Vector512.Load(p + 7 * plane);
+            var m20 = Vector512.Load(p + 8 * plane); var m21 = Vector512.Load(p + 9 * plane); var m22 = Vector512.Load(p + 10 * plane); var m23 = Vector512.Load(p + 11 * plane);
+            var m30 = Vector512.Load(p + 12 * plane); var m31 = Vector512.Load(p + 13 * plane); var m32 = Vector512.Load(p + 14 * plane); var m33 = Vector512.Load(p + 15 * plane);
+            var a0 = m00 + m10 + m20; var a1 = m01 + m11 + m21; var a2 = m02 + m12 + m22; var a3 = m03 + m13 + m23;
+            var b0 = m10 - m20 - m30; var b1 = m11 - m21 - m31; var b2 = m12 - m22 - m32; var b3 = m13 - m23 - m33;
+            y00 = a0 + a1 + a2 + bias;
+            y01 = a1 - a2 - a3 + bias;
+            y10 = b0 + b1 + b2 + bias;
+            y11 = b1 - b2 - b3 + bias;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
