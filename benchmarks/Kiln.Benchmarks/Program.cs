@@ -17,7 +17,7 @@ using Kiln.Threading;
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
 // usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,layers]
-//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv, convpool and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine)
 
 int threads = 2;
@@ -114,10 +114,11 @@ if (groups.Contains("firstconv"))
 }
 if (groups.Contains("convpool"))
 {
-    // Inference's Winograd convolution + bias + relu followed by a 2×2 max pooling: two kernels (the
-    // unpooled output written, then read back by the pooling pass) against the pooling fused into the
-    // convolution's store, alternated. The Fashion CNN's second layer, then the CIFAR net's two pooled layers.
-    foreach (var (size, c, f) in new[] { (14, 32, 64), (32, 64, 64), (16, 128, 128) })
+    // Inference's convolution + bias + relu followed by a 2×2 max pooling: two kernels (the unpooled
+    // output written, then read back by the pooling pass) against the pooling fused into the
+    // convolution's store, alternated. The Fashion CNN's two layers (direct, then Winograd), then the
+    // CIFAR net's two pooled layers (Winograd).
+    foreach (var (size, c, f) in new[] { (28, 1, 32), (14, 32, 64), (32, 64, 64), (16, 128, 128) })
         foreach (bool fused in new[] { false, true, false, true })
             Bench.ConvPool(batch: 64, size, c, f, runs, fused);
 }
@@ -360,7 +361,8 @@ internal static class Bench
     public static void ConvPool(int batch, int size, int inChannels, int filters, int runs, bool fused)
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
-        var window = WinogradConv2D.PoolWindow(g);
+        var window = Pooling.TwoByTwoOver(g);
+        bool winograd = WinogradConv2D.Applies(g); // else the direct kernel (few input channels)
         var rng = new Random(11);
         float[] Rand(int length) => Uniform(rng, length);
         var x = Rand(batch * g.InputSize);
@@ -370,10 +372,12 @@ internal static class Bench
         var pooled = new float[batch * window.OutputSize];
         var t = Measure(_ =>
         {
-            if (fused) WinogradConv2D.ForwardMaxPool2x2(x, kernel, bias, pooled, batch, g, default(Relu));
+            if (fused && winograd) WinogradConv2D.ForwardMaxPool2x2(x, kernel, bias, pooled, batch, g, default(Relu));
+            else if (fused) DirectConv2D.ForwardMaxPool2x2(x, kernel, bias, pooled, batch, g, default(Relu));
             else
             {
-                WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
+                if (winograd) WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
+                else DirectConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
                 Pooling.MaxForward(y, pooled, batch, window);
             }
         }, runs, minOps: 2, maxOps: 1000);

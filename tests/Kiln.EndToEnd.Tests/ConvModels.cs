@@ -238,9 +238,9 @@ public partial class MiniFashionCnn { }
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class WinogradConvs { }
 
-// Winograd convolutions read only by a 2×2 max pooling: inference pools as the tiles are stored. The
-// first with BN folded, the second with a bias (KILN0112 refuses a valid pooling that would drop a row).
-[Sequential(8, 8, 16)]
+// Convolutions read only by a 2×2 max pooling, which inference does in their stores: a direct
+// convolution (3 channels in) with BN folded, then a Winograd one (16 in) with a bias.
+[Sequential(8, 8, 3)]
 [Conv2D(16, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
 [MaxPooling2D(2)]
 [Conv2D(32, 3, Padding = Padding.Same)] [Relu]
@@ -248,7 +248,7 @@ public partial class WinogradConvs { }
 [Flatten]
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
-public partial class WinogradPooledConvs { }
+public partial class PooledConvs { }
 
 // Folding twins: the first folds BN into the convolution in inference; the second's no-op
 // Reshape keeps BN a layer of its own (batch statistics / moving statistics, never folded).

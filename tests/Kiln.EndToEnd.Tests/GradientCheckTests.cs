@@ -87,7 +87,7 @@ public sealed class GradientCheckTests
         ["MiniGenerator"] = new(s => new MiniGenerator(BatchSize, s), Targets.Regression),
         ["MiniFashionCnn"] = new(s => new MiniFashionCnn(BatchSize, s), Targets.Sparse),
         ["WinogradConvs"] = new(s => new WinogradConvs(BatchSize, s), Targets.Sparse),
-        ["WinogradPooledConvs"] = new(s => new WinogradPooledConvs(BatchSize, s), Targets.Sparse),
+        ["PooledConvs"] = new(s => new PooledConvs(BatchSize, s), Targets.Sparse),
         // Graph models: fan-out, merges, branches (GraphModels.cs).
         ["ResidualMlp"] = new(s => new ResidualMlp(BatchSize, s), Targets.Sparse),
         ["TinyResNet"] = new(s => new TinyResNet(BatchSize, s), Targets.Sparse),

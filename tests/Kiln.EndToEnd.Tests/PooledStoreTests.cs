@@ -6,7 +6,7 @@ using Kiln;
 namespace Kiln.EndToEnd.Tests;
 
 /// <summary>
-/// A Winograd convolution read only by a 2×2 max pooling does the pooling in its store in inference
+/// A Winograd or direct convolution read only by a 2×2 max pooling does the pooling in its store in inference
 /// (FusionPlan.PoolsInStore); a pass that observes layer outputs, and training, run the two kernels.
 /// Both must give the same bits, and training must still learn through the unfused pair.
 /// </summary>
@@ -32,7 +32,7 @@ public sealed class PooledStoreTests
     public void PredictGivesTheBitsOfTheObservedTwoKernelPass()
     {
         const int n = 5;
-        var model = new WinogradPooledConvs(batchSize: 8, seed: 3);
+        var model = new PooledConvs(batchSize: 8, seed: 3);
         var x = Input(n, model.InputSize, 1);
         // A few training steps move the weights and BN's moving statistics, so the folded BN is not an identity,
         // and the loss falls through the two-kernel training pass.

@@ -74,7 +74,7 @@ public class KernelSelectionTests
         Compile(ModelSpec.Create("M", input, null, layers)).Fusion.PoolsInStore.Select(p => $"{p.Key.Label}>{p.Value.Label}").OrderBy(s => s).ToArray();
 
     [Fact]
-    public void WinogradStoresDoTheTwoByTwoMaxPoolingAfterThem()
+    public void WinogradAndDirectStoresDoTheTwoByTwoMaxPoolingAfterThem()
     {
         // Conv + BN + ReLU and conv + bias + ReLU, each read by a 2×2 max pooling: both pooled in the store.
         Assert.Equal(new[] { "k0>k1", "k2>k3" },
@@ -83,15 +83,17 @@ public class KernelSelectionTests
         Assert.Equal(new[] { "k0>k1" }, PoolsInStore(new[] { 9, 7, 16 }, Conv(16, 3), MaxPool()));
         Assert.Empty(PoolsInStore(new[] { 9, 7, 16 }, Conv(16, 3), MaxPool(same: true)));
         Assert.Equal(new[] { "k0>k1" }, PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), MaxPool(same: true)));
-        // Not tiles of the pooling: a 3×3 window, strides 1, an average, a convolution that is not Winograd.
+        // The direct convolution pools each band of rows; the implicit GEMM does not pool.
+        Assert.Equal(new[] { "k0>k1" }, PoolsInStore(new[] { 8, 8, 3 }, Conv(16, 3), MaxPool()));
+        Assert.Empty(PoolsInStore(new[] { 8, 8, 24 }, Conv(24, 3), MaxPool()));
+        // Not the 2×2 windows: a 3×3 window, strides 1, an average.
         Assert.Empty(PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), MaxPool(size: 3)));
         Assert.Empty(PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), MaxPool(strides: 1)));
         Assert.Empty(PoolsInStore(new[] { 8, 8, 16 }, Conv(16, 3), new PoolingSpec(false)));
-        Assert.Empty(PoolsInStore(new[] { 8, 8, 3 }, Conv(16, 3), MaxPool()));
 
         var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 16 }, null, Conv(16, 3), MaxPool()));
         var lines = Summary.FusionLines(program);
-        Assert.Contains(lines, l => l.StartsWith("k0:") && l.EndsWith("also does k1's 2x2 max pooling as it stores its tiles"));
+        Assert.Contains(lines, l => l.StartsWith("k0:") && l.EndsWith("also does k1's 2x2 max pooling as it stores"));
         Assert.Contains(lines, l => l.StartsWith("k1:") && l.EndsWith("done by k0's store in unobserved inference"));
     }
 }

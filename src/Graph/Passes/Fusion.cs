@@ -132,10 +132,11 @@ public sealed class FusionPlan
     public IReadOnlyList<KernelGroup> Groups { get; }
 
     /// <summary>
-    /// Inference only: a Winograd convolution kernel whose output only a 2×2 max pooling reads does
-    /// that pooling as it stores its tiles (each 2×2 tile is one window), so its unpooled output is
-    /// never written. Training runs both kernels: backward reads the convolution's output and the
-    /// pooling's argmax. Maps the convolution's kernel to the pooling's.
+    /// Inference only: a Winograd or direct convolution kernel whose output only a 2×2 max pooling
+    /// reads does that pooling as it stores (Winograd: each 2×2 tile is one window; direct: each band
+    /// of rows is pooled while still in cache), so its unpooled output is never written to memory.
+    /// Training runs both kernels: backward reads the convolution's output and the pooling's argmax.
+    /// Maps the convolution's kernel to the pooling's.
     /// </summary>
     public IReadOnlyDictionary<KernelGroup, KernelGroup> PoolsInStore { get; }
 
@@ -311,13 +312,14 @@ public static class Fusion
         return new FusionPlan(groups, losses, PoolsInStore(graph, groups));
     }
 
-    /// <summary>Each Winograd convolution kernel read only by a 2×2, stride-2 max pooling whose windows are its tiles (see <see cref="FusionPlan.PoolsInStore"/>).</summary>
+    /// <summary>Each Winograd or direct convolution kernel read only by a 2×2, stride-2 max pooling (see <see cref="FusionPlan.PoolsInStore"/>).</summary>
     private static Dictionary<KernelGroup, KernelGroup> PoolsInStore(ModelGraph graph, List<KernelGroup> groups)
     {
         var pools = new Dictionary<KernelGroup, KernelGroup>();
         foreach (var conv in groups)
         {
-            if (conv.Kind != KernelKind.Linear || conv.Convolution != ConvolutionAlgorithm.Winograd || conv.ResidualAdd is not null || conv.KeepsLogits) continue;
+            if (conv.Kind != KernelKind.Linear || conv.Convolution is not (ConvolutionAlgorithm.Winograd or ConvolutionAlgorithm.Direct)
+                || conv.ResidualAdd is not null || conv.KeepsLogits) continue;
             if (graph.Readers(conv.Last) != 1 || graph.IsOutput(conv.Last)) continue;
             var pool = groups.FirstOrDefault(g => g.Kind == KernelKind.Pool && g.First.Sources.Count == 1 && g.First.Sources[0] == conv.Last);
             if (pool?.First.Spec is not PoolingSpec { Max: true, PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 } spec) continue;

@@ -88,7 +88,7 @@ public static class Summary
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
         string text = Kernel(g, op, bias, act);
         if (g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct) text += "; backward: the implicit-GEMM gradients";
-        if (plan.PoolsInStore.TryGetValue(g, out var pool)) text += $"; unobserved inference also does {pool.Label}'s 2x2 max pooling as it stores its tiles";
+        if (plan.PoolsInStore.TryGetValue(g, out var pool)) text += $"; unobserved inference also does {pool.Label}'s 2x2 max pooling as it stores";
         if (plan.PooledBy(g) is { } conv) text += $"; done by {conv.Label}'s store in unobserved inference";
         return text;
     }

@@ -32,8 +32,8 @@
 //   k4: random_zoom: RandomZoom(0.1; bilinear, reflect fill), random per sample in training, a copy in inference
 //   k5: random_contrast: RandomContrast([1, 1.1], clipped to [0, 1]), random per sample in training, a copy in inference
 //   k6: random_crop: RandomCrop(10, 10), random per sample in training, a centre crop in inference
-//   k7: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
-//   k8: max_pooling2d: MaxPooling2D with saved argmax (training only)
+//   k7: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients; unobserved inference also does k8's 2x2 max pooling as it stores
+//   k8: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k7's store in unobserved inference
 //   k9: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k10: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
@@ -48,7 +48,7 @@
 //   random_translation             144     144   1-2
 //   random_rotation                144     144   3-4
 //   random_contrast                144     144   5-6
-//   max_pooling2d                  256      64   8-9
+//   max_pooling2d                  256      64   7-9
 //   dense_logits                   256       3   10-12
 //   d_conv2d                       256     256   15-16
 //   d_dense                        272       3   12-12
@@ -221,13 +221,16 @@ ________________________________________________________________________________
             Observe("random_crop", random_crop);
             // k7 · conv2d (Conv2D(4, 3x3, relu)) [AugmentedCnnModel.cs:14]: (10, 10, 1) -> (8, 8, 4), direct convolution + bias and relu in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 256);
-            Kernels.DirectConv2D.Forward(random_crop, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 64);
+            // Training reads conv2d (backward and k8's argmax), and so does a caller observing layer outputs; other inference writes only k8's 2x2 max pooling of it.
+            if (training || Observing) Kernels.DirectConv2D.Forward(random_crop, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            else Kernels.DirectConv2D.ForwardMaxPool2x2(random_crop, p.Slice(Conv2dKernel, 36), p.Slice(Conv2dBias, 4), max_pooling2d, n, Conv2dWindow, new Kernels.Relu());
             Observe("conv2d", conv2d);
             // k8 · max_pooling2d (MaxPooling2D(2x2)) [AugmentedCnnModel.cs:15]: (8, 8, 4) -> (4, 4, 4), max, with the winning index saved for backward in training.
-            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 64);
+            // Inference that no caller observes has this pooling already: k7 did it as it stored.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 64);
             if (training) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
-            else Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
+            else if (Observing) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // flatten (Flatten): (4, 4, 4) -> (64) is the same memory seen with another shape; no kernel.
             // k9 · dropout (Dropout(0.2)) [AugmentedCnnModel.cs:17]: (64) -> (64), inverted dropout in training, a copy in inference.

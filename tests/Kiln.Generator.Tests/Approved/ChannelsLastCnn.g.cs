@@ -17,8 +17,8 @@
 // __________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
-//   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
+//   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference
 //   k2: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
@@ -26,7 +26,7 @@
 // arena 352 floats per sample (45,056 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
 //   conv2d                           0      96   1-8
-//   max_pooling2d                   96      24   2-6
+//   max_pooling2d                   96      24   1-6
 //   d_conv2d                        96      96   7-8
 //   dense_logits                   128       3   3-5
 //   d_dense                        144       3   5-5
@@ -140,13 +140,16 @@ ________________________________________________________________________________
             if (training) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:17]: (4, 6, 3) -> (4, 6, 4), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 96);
-            Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 108), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 24);
+            // Training reads conv2d (backward and k1's argmax), and so does a caller observing layer outputs; other inference writes only k1's 2x2 max pooling of it.
+            if (training || Observing) Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 108), p.Slice(Conv2dBias, 4), conv2d, n, Conv2dWindow, new Kernels.Tanh());
+            else Kernels.DirectConv2D.ForwardMaxPool2x2(input, p.Slice(Conv2dKernel, 108), p.Slice(Conv2dBias, 4), max_pooling2d, n, Conv2dWindow, new Kernels.Tanh());
             Observe("conv2d", conv2d);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [ChannelsFirstModels.cs:18]: (4, 6, 4) -> (2, 3, 4), max, with the winning index saved for backward in training.
-            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 24);
+            // Inference that no caller observes has this pooling already: k0 did it as it stored.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 24);
             if (training) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
-            else Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
+            else if (Observing) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // flatten (Flatten): (2, 3, 4) -> (24) is the same memory seen with another shape; no kernel.
             // k2 · dense (Dense(3, softmax)) [ChannelsFirstModels.cs:20]: (24) -> (3), GEMM + bias into the logits.

@@ -25,9 +25,9 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
-//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
-//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores its tiles
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference
+//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores
 //   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference
 //   k4: dense: GEMM + bias and relu in the tile epilogue
 //   k5: dropout: inverted dropout with a saved mask (a copy in inference)
@@ -51,7 +51,7 @@
 //   d_dropout                            78784     128   10-12
 //   d_dense_1                            78800      10   9-9
 //   d_dense_1_logits                     78912      10   9-10
-//   max_pooling2d                        87808    6272   2-14
+//   max_pooling2d                        87808    6272   1-14
 //   max_pooling2d_argmax                 94080    6272   2-15
 //   max_pooling2d_1_argmax              100352    3136   4-13
 //   d_max_pooling2d                     100352    6272   14-15
@@ -127,8 +127,8 @@ ________________________________________________________________________________
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
         private const int SavedInputAt = 106624;
         private const int ReLuAt = 0;
-        private const int Conv2dZAt = 25088;
         private const int MaxPooling2dAt = 87808;
+        private const int Conv2dZAt = 25088;
         private const int MaxPooling2dArgmaxAt = 94080;
         private const int ReLu1At = 50176;
         private const int MaxPooling2d1At = 75264;
@@ -233,6 +233,7 @@ ________________________________________________________________________________
             // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 25088);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 320);
+            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 6272);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
             if (batchStatistics)
@@ -244,14 +245,16 @@ ________________________________________________________________________________
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 288), foldedBias = conv2d_folded.Slice(288, 32);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 288), default, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), 0.001f, foldedKernel, foldedBias, 32);
-                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                // Training reads re_lu (backward and k1's argmax), and so does a caller observing layer outputs; other inference writes only k1's 2x2 max pooling of it.
+                if (training || Observing) Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                else Kernels.DirectConv2D.ForwardMaxPool2x2(input, foldedKernel, foldedBias, max_pooling2d, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("re_lu", re_lu);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), max, with the winning index saved for backward in training.
-            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 6272);
+            // Inference that no caller observes has this pooling already: k0 did it as it stored.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
             if (training) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
-            else Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
+            else if (Observing) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);

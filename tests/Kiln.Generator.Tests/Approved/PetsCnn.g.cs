@@ -29,8 +29,8 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: batch_normalization: batch normalization in one pass (moving statistics in inference)
-//   k1: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients
-//   k2: max_pooling2d: MaxPooling2D with saved argmax (training only)
+//   k1: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients; unobserved inference also does k2's 2x2 max pooling as it stores
+//   k2: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k1's store in unobserved inference
 //   k3: conv2d_1: implicit-GEMM convolution + bias and relu in the tile epilogue
 //   k4: max_pooling2d_1: MaxPooling2D with saved argmax (training only)
 //   k5: conv2d_2: implicit-GEMM convolution + bias and relu in the tile epilogue
@@ -48,7 +48,7 @@
 // arena 229,392 floats per sample (29,362,176 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                            offset    size   live in steps
 //   conv2d                                 0   81920   2-29
-//   max_pooling2d                      81920   20480   3-27
+//   max_pooling2d                      81920   20480   2-27
 //   d_conv2d                           81920   81920   28-29
 //   conv2d_1                          102400   20480   4-27
 //   max_pooling2d_1                   122880    5120   5-25
@@ -297,13 +297,16 @@ ________________________________________________________________________________
             Observe("batch_normalization", batch_normalization);
             // k1 · conv2d (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:11]: (64, 64, 3) -> (64, 64, 20), direct convolution + bias and relu in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 81920);
-            Kernels.DirectConv2D.Forward(batch_normalization, p.Slice(Conv2dKernel, 240), p.Slice(Conv2dBias, 20), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 20480);
+            // Training reads conv2d (backward and k2's argmax), and so does a caller observing layer outputs; other inference writes only k2's 2x2 max pooling of it.
+            if (training || Observing) Kernels.DirectConv2D.Forward(batch_normalization, p.Slice(Conv2dKernel, 240), p.Slice(Conv2dBias, 20), conv2d, n, Conv2dWindow, new Kernels.Relu());
+            else Kernels.DirectConv2D.ForwardMaxPool2x2(batch_normalization, p.Slice(Conv2dKernel, 240), p.Slice(Conv2dBias, 20), max_pooling2d, n, Conv2dWindow, new Kernels.Relu());
             Observe("conv2d", conv2d);
             // k2 · max_pooling2d (MaxPooling2D(2x2)) [PetsCnn.cs:11]: (64, 64, 20) -> (32, 32, 20), max, with the winning index saved for backward in training.
-            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 20480);
+            // Inference that no caller observes has this pooling already: k1 did it as it stored.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 20480);
             if (training) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
-            else Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
+            else if (Observing) Kernels.Pooling.MaxForward(conv2d, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k3 · conv2d_1 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:12]: (32, 32, 20) -> (32, 32, 20), implicit-GEMM convolution + bias and relu in the tile epilogue.
             Span<float> conv2d_1 = ArenaSlice(Conv2d1At, n, 20480);

@@ -23,8 +23,8 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
-//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only)
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)
 //   k3: dense + batch_normalization_2 + re_lu_1: training: GEMM, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one GEMM and relu
 //   k4: dense_1: GEMM + bias into logits, then a row softmax
@@ -35,7 +35,7 @@
 //   buffer                              offset    size   live in steps
 //   re_lu                                    0     144   1-12
 //   conv2d_z                               144     144   1-12
-//   max_pooling2d                          288      36   2-10
+//   max_pooling2d                          288      36   1-10
 //   d_re_lu                                288     144   11-12
 //   batch_normalization_1                  336      36   3-10
 //   re_lu_1                                384       8   4-9
@@ -118,8 +118,8 @@ ________________________________________________________________________________
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
         private const int SavedInputAt = 432;
         private const int ReLuAt = 0;
-        private const int Conv2dZAt = 144;
         private const int MaxPooling2dAt = 288;
+        private const int Conv2dZAt = 144;
         private const int MaxPooling2dArgmaxAt = 512;
         private const int BatchNormalization1At = 336;
         private const int ReLu1At = 384;
@@ -218,6 +218,7 @@ ________________________________________________________________________________
             // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:42]: (6, 6, 2) -> (6, 6, 4), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 144);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 76);
+            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 36);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 144);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
             if (batchStatistics)
@@ -229,14 +230,16 @@ ________________________________________________________________________________
             {
                 Span<float> foldedKernel = conv2d_folded.Slice(0, 72), foldedBias = conv2d_folded.Slice(72, 4);
                 Kernels.BatchNorm.Fold(p.Slice(Conv2dKernel, 72), default, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), 0.001f, foldedKernel, foldedBias, 4);
-                Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                // Training reads re_lu (backward and k1's argmax), and so does a caller observing layer outputs; other inference writes only k1's 2x2 max pooling of it.
+                if (training || Observing) Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                else Kernels.DirectConv2D.ForwardMaxPool2x2(input, foldedKernel, foldedBias, max_pooling2d, n, Conv2dWindow, new Kernels.Relu());
             }
             Observe("re_lu", re_lu);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:45]: (6, 6, 4) -> (3, 3, 4), max, with the winning index saved for backward in training.
-            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 36);
+            // Inference that no caller observes has this pooling already: k0 did it as it stored.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 36);
             if (training) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
-            else Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
+            else if (Observing) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k2 · batch_normalization_1 (BatchNormalization) [ReplicaModels.cs:46]: (3, 3, 4) -> (3, 3, 4), batch statistics in training, moving statistics in inference.
             Span<float> batch_normalization_1 = ArenaSlice(BatchNormalization1At, n, 36);

@@ -15,12 +15,14 @@ internal sealed unsafe class ConvScratch
     // 4: per-block partial sums (caller), 5: per-channel parameters (caller),
     // 6-9: Winograd transformed inputs, products (workers), transformed and flipped kernels (caller),
     // 10: the direct convolution's zero-padded input band (workers),
-    // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; no AVX-512).
-    public const int Slots = 12;
+    // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; no AVX-512),
+    // 12: the direct convolution's output band before its 2×2 max pooling (workers).
+    public const int Slots = 13;
     public const int PartialsSlot = 4;
     public const int ChannelSlot = 5;
     public const int DirectBandSlot = 10;
     public const int PoolSourceSlot = 11;
+    public const int DirectPooledBandSlot = 12;
 
     [ThreadStatic] private static ConvScratch? t_current;
 

@@ -22,4 +22,19 @@ public static unsafe class DirectConv2D
         fixed (float* px = x, pk = kernel, pb = bias, py = y)
             DirectCore.Forward(px, pk, bias.IsEmpty ? null : pb, py, n, g, activation);
     }
+
+    /// <summary>
+    /// pooled[n×⌊OH/2⌋×⌊OW/2⌋×F] = MaxPooling2D(2×2, strides 2, valid) of act(conv(x, kernel) + bias), for
+    /// inference: each band of output rows (an even number of them) is pooled from a per-thread buffer
+    /// right after it is computed, so the unpooled output never leaves the cache. The same bits as
+    /// <see cref="Forward"/> then <see cref="Pooling.MaxForward(ReadOnlySpan{float}, Span{float}, int, in Conv2DGeometry)"/>.
+    /// </summary>
+    public static void ForwardMaxPool2x2<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> pooled,
+        int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
+    {
+        Conv2D.CheckForward(x.Length, kernel.Length, bias.Length, n * g.OutputSize, n, g);
+        Activations.CheckLength(pooled.Length, checked(n * Pooling.TwoByTwoOver(g).OutputSize), nameof(pooled));
+        fixed (float* px = x, pk = kernel, pb = bias, py = pooled)
+            DirectCore.Forward(px, pk, bias.IsEmpty ? null : pb, py, n, g, activation, pool: true);
+    }
 }

@@ -12,14 +12,16 @@ namespace Kiln.Kernels;
 /// then runs register tiles of consecutive pixels × filters: for each of the K = kh·kw·C patch
 /// values, one broadcast per pixel against the filter vectors of that kernel row. The K-long sum of
 /// each output is one FMA chain in patch order, whatever the split, so results are bitwise identical
-/// for any thread count.
+/// for any thread count. Fused with a 2×2 max pooling, a band is an even number of rows computed into a
+/// per-thread buffer and pooled from there (Pooling's own per-sample loop on the band).
 /// </summary>
 internal static unsafe class DirectCore
 {
     /// <summary>Output pixels per band, about: enough tiles to amortize the padded copy, small enough to split a small batch.</summary>
     internal const int BandPixels = 128;
 
-    public static void Forward<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act)
+    /// <summary>y = act(conv(x, kernel) + bias); with <paramref name="pool"/>, y is its 2×2 max pooling, ⌊OH/2⌋ × ⌊OW/2⌋ per sample.</summary>
+    public static void Forward<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool = false)
         where TAct : struct, IActivation
     {
         if (n == 0) return;
@@ -27,6 +29,8 @@ internal static unsafe class DirectCore
         int bits = Simd.Use512 ? 512 : Simd.Use256 ? 256 : 0;
         int nr = bits == 512 ? Tile512.NR : bits == 256 ? Tile256.NR : 0;
         int bandRows = Math.Clamp(BandPixels / g.OutputWidth, 1, g.OutputHeight);
+        // A pooling window must not straddle two bands.
+        if (pool) bandRows = Math.Max(2, bandRows & ~1);
         int bands = (g.OutputHeight + bandRows - 1) / bandRows;
         int paddedWidth = (g.OutputWidth - 1) * g.StrideWidth + kw;
 
@@ -52,7 +56,7 @@ internal static unsafe class DirectCore
         }
 
         var job = Job<TAct>.ForCurrentThread;
-        job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.G = g; job.Act = act;
+        job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool;
         job.EdgeKernel = edge != 0 ? edgeKernel : null; job.EdgeBias = edge != 0 ? edgeBias : null; job.Offsets = offsets;
         job.Bits = bits; job.BandRows = bandRows; job.Bands = bands; job.Units = (long)n * bands; job.PaddedWidth = paddedWidth;
         long flops = 2L * n * g.OutputHeight * g.OutputWidth * k * f;
@@ -70,6 +74,7 @@ internal static unsafe class DirectCore
         public int* Offsets;
         public Conv2DGeometry G;
         public TAct Act;
+        public bool Pool;
         public int Bits, BandRows, Bands, PaddedWidth;
         public long Units;
 
@@ -80,6 +85,8 @@ internal static unsafe class DirectCore
             ref readonly Conv2DGeometry g = ref G;
             int bandInputRows = (BandRows - 1) * g.StrideHeight + g.KernelHeight;
             float* padded = ConvScratch.Current.Floats(ConvScratch.DirectBandSlot, (long)bandInputRows * PaddedWidth * g.InputChannels);
+            int f = g.OutputChannels, pooledWidth = g.OutputWidth / 2;
+            float* band = Pool ? ConvScratch.Current.Floats(ConvScratch.DirectPooledBandSlot, (long)BandRows * g.OutputWidth * f) : null;
             for (long u = u0; u < u1; u++)
             {
                 long b = u / Bands;
@@ -87,10 +94,16 @@ internal static unsafe class DirectCore
                 int rows = Math.Min(BandRows, g.OutputHeight - oh0);
                 FillBand(X + b * g.InputSize, g, oh0, (rows - 1) * g.StrideHeight + g.KernelHeight, PaddedWidth, padded);
                 int pixels = rows * g.OutputWidth;
-                float* y = Y + (b * g.OutputHeight + oh0) * (long)g.OutputWidth * g.OutputChannels;
+                float* y = Pool ? band : Y + (b * g.OutputHeight + oh0) * (long)g.OutputWidth * f;
                 if (Bits == 512) Tiles<Tile512>(padded, pixels, y);
                 else if (Bits == 256) Tiles<Tile256>(padded, pixels, y);
                 else Scalar(padded, pixels, y);
+                if (Pool && rows >= 2)
+                {
+                    // The band's rows pair up from oh0 (even), so its windows are the image's; an odd last row is dropped (valid).
+                    float* pooled = Y + (b * (g.OutputHeight / 2) + oh0 / 2) * (long)pooledWidth * f;
+                    Pooling.MaxValuesSample(band, pooled, new Conv2DGeometry(rows, g.OutputWidth, f, rows / 2, pooledWidth, f, 2, 2, 2, 2, 0, 0));
+                }
             }
         }
 

@@ -35,6 +35,13 @@ public static unsafe class Pooling
             Run(Op.MaxValues, px, py, null, n, g);
     }
 
+    /// <summary>
+    /// The 2×2, stride-2, valid max pooling of a convolution's output: ⌊OH/2⌋ × ⌊OW/2⌋, what a
+    /// convolution's <c>ForwardMaxPool2x2</c> writes (the pooling done as it stores its outputs).
+    /// </summary>
+    public static Conv2DGeometry TwoByTwoOver(in Conv2DGeometry conv) =>
+        new(conv.OutputHeight, conv.OutputWidth, conv.OutputChannels, conv.OutputHeight / 2, conv.OutputWidth / 2, conv.OutputChannels, 2, 2, 2, 2, 0, 0);
+
     /// <summary>dx (overwritten) receives each dy at its window's argmax.</summary>
     public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, in Conv2DGeometry g)
     {
@@ -253,7 +260,7 @@ public static unsafe class Pooling
     /// the window, with the argmax kernel's comparison (ties keep the earlier value, −0 before +0; a NaN
     /// never wins), so the outputs are the same bits.
     /// </summary>
-    private static void MaxValuesSample(float* x, float* y, in Conv2DGeometry g)
+    internal static void MaxValuesSample(float* x, float* y, in Conv2DGeometry g)
     {
         int c = g.InputChannels, w = g.InputWidth;
         for (int oy = 0; oy < g.OutputHeight; oy++)

@@ -46,7 +46,7 @@ public static unsafe class WinogradConv2D
     {
         Require(g);
         Conv2D.CheckForward(x.Length, kernel.Length, bias.Length, n * g.OutputSize, n, g);
-        var window = PoolWindow(g);
+        var window = Pooling.TwoByTwoOver(g);
         Activations.CheckLength(pooled.Length, checked(n * window.OutputSize), nameof(pooled));
         fixed (float* px = x, pk = kernel, pb = bias, py = pooled)
         {
@@ -62,10 +62,6 @@ public static unsafe class WinogradConv2D
             Pooling.MaxForward(new ReadOnlySpan<float>(y, checked((int)size)), pooled, n, window);
         }
     }
-
-    /// <summary>The 2×2, stride-2, valid max pooling of this convolution's output: ⌊OH/2⌋ × ⌊OW/2⌋.</summary>
-    public static Conv2DGeometry PoolWindow(in Conv2DGeometry g) =>
-        new(g.OutputHeight, g.OutputWidth, g.OutputChannels, g.OutputHeight / 2, g.OutputWidth / 2, g.OutputChannels, 2, 2, 2, 2, 0, 0);
 
     /// <summary>
     /// dy (w.r.t. y) becomes dz = dy·act'(y) in place (y may be empty for Identity); dKernel and dBias

@@ -127,4 +127,46 @@ public class DirectConv2DTests
         Assert.Throws<ArgumentException>(() =>
             DirectConv2D.Forward(new float[g.InputSize], new float[g.PatchSize * 32], new float[31], new float[g.OutputSize], 1, g, new Identity()));
     }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    [InlineData(2, 9, 150, 1, 16, 3, 3, 1, true)]   // rows wider than a band: one row per band, made two to pair them
+    [InlineData(3, 13, 40, 3, 32, 3, 3, 1, true)]   // bands of 2 rows, an odd last row dropped by the valid pooling
+    public void ForwardMaxPoolIsForwardThenPoolingBitForBit(int n, int h, int w, int c, int f, int kh, int kw, int stride, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, kh, kw, stride, stride, same);
+        if (g.OutputHeight < 2 || g.OutputWidth < 2)
+        {
+            // No 2×2 window fits: refused, as MaxPooling2D's shape inference refuses it.
+            Assert.Throws<ArgumentOutOfRangeException>(() => DirectConv2D.ForwardMaxPool2x2(new float[n * g.InputSize], new float[g.PatchSize * f],
+                ReadOnlySpan<float>.Empty, new float[n * g.OutputSize], n, g, new Identity()));
+            return;
+        }
+        Conv2DGeometry window = Pooling.TwoByTwoOver(g);
+        float[] x = TestData.Random(n * g.InputSize, 51);
+        float[] kernel = TestData.Random(g.PatchSize * f, 52);
+        float[] bias = TestData.Random(f, 53);
+        foreach (int bits in new[] { 512, 256, 0 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var _ = new KernelSwitches(bits, threads);
+                Check(bias, new Relu(), "relu");
+                Check(ReadOnlySpan<float>.Empty, new Identity(), "no bias");
+
+                void Check<TAct>(ReadOnlySpan<float> b, TAct act, string what) where TAct : struct, IActivation
+                {
+                    var y = new float[n * g.OutputSize];
+                    DirectConv2D.Forward(x, kernel, b, y, n, g, act);
+                    var expected = new float[n * window.OutputSize];
+                    Pooling.MaxForward(y, expected, n, window);
+                    var pooled = new float[expected.Length];
+                    pooled.AsSpan().Fill(float.NaN);
+                    DirectConv2D.ForwardMaxPool2x2(x, kernel, b, pooled, n, g, act);
+                    int[] want = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(expected).ToArray();
+                    int[] got = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(pooled).ToArray();
+                    for (int i = 0; i < want.Length; i++)
+                        if (want[i] != got[i]) Assert.Fail($"{bits}-bit, {threads} threads, {what}: pooled[{i}] is {pooled[i]}, expected {expected[i]}");
+                }
+            }
+    }
 }

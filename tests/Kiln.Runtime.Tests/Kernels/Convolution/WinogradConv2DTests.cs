@@ -138,7 +138,7 @@ public class WinogradConv2DTests
     public void ForwardMaxPoolIsForwardThenPoolingBitForBit(int n, int h, int w, int c, int f, bool same)
     {
         Conv2DGeometry g = ConvReference.Keras(h, w, c, f, 3, 3, 1, 1, same);
-        Conv2DGeometry window = WinogradConv2D.PoolWindow(g);
+        Conv2DGeometry window = Pooling.TwoByTwoOver(g);
         Assert.Equal((g.OutputHeight / 2, g.OutputWidth / 2), (window.OutputHeight, window.OutputWidth));
         float[] x = TestData.Random(n * g.InputSize, 41);
         float[] kernel = TestData.Random(g.PatchSize * f, 42);
@@ -175,7 +175,7 @@ public class WinogradConv2DTests
     {
         Conv2DGeometry g = ConvReference.Keras(6, 6, 16, 16, 3, 3, 1, 1, true);
         var e = Assert.Throws<ArgumentException>(() => WinogradConv2D.ForwardMaxPool2x2(new float[g.InputSize], new float[g.PatchSize * 16],
-            ReadOnlySpan<float>.Empty, new float[WinogradConv2D.PoolWindow(g).OutputSize - 1], 1, g, new Identity()));
+            ReadOnlySpan<float>.Empty, new float[Pooling.TwoByTwoOver(g).OutputSize - 1], 1, g, new Identity()));
         Assert.Contains("pooled", e.Message);
     }
 
