@@ -44,6 +44,16 @@ internal static class TestData
         return a;
     }
 
+    /// <summary>Asserts the same bits elementwise (−0 is not +0, a NaN payload counts), naming the first difference.</summary>
+    public static void SameBits(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        ReadOnlySpan<int> want = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(expected);
+        ReadOnlySpan<int> got = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(actual);
+        for (int i = 0; i < want.Length; i++)
+            if (want[i] != got[i]) Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]}");
+    }
+
     /// <summary>Asserts |actual − expected| ≤ rel·scale + abs elementwise, naming the first bad index.</summary>
     public static void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double rel, double abs, string what)
     {

@@ -162,10 +162,7 @@ public class DirectConv2DTests
                     var pooled = new float[expected.Length];
                     pooled.AsSpan().Fill(float.NaN);
                     DirectConv2D.ForwardMaxPool2x2(x, kernel, b, pooled, n, g, act);
-                    int[] want = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(expected).ToArray();
-                    int[] got = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(pooled).ToArray();
-                    for (int i = 0; i < want.Length; i++)
-                        if (want[i] != got[i]) Assert.Fail($"{bits}-bit, {threads} threads, {what}: pooled[{i}] is {pooled[i]}, expected {expected[i]}");
+                    TestData.SameBits(expected, pooled, $"{bits}-bit, {threads} threads, {what}: pooled");
                 }
             }
     }

@@ -163,9 +163,7 @@ public class WinogradConv2DTests
                     var pooled = new float[expected.Length];
                     pooled.AsSpan().Fill(float.NaN);
                     WinogradConv2D.ForwardMaxPool2x2(x, k, b, pooled, n, g, act);
-                    int[] want = Bits(expected), got = Bits(pooled);
-                    for (int i = 0; i < want.Length; i++)
-                        if (want[i] != got[i]) Assert.Fail($"{bits}-bit, {threads} threads, {what}: pooled[{i}] is {pooled[i]}, expected {expected[i]}");
+                    TestData.SameBits(expected, pooled, $"{bits}-bit, {threads} threads, {what}: pooled");
                 }
             }
     }
@@ -178,8 +176,6 @@ public class WinogradConv2DTests
             ReadOnlySpan<float>.Empty, new float[Pooling.TwoByTwoOver(g).OutputSize - 1], 1, g, new Identity()));
         Assert.Contains("pooled", e.Message);
     }
-
-    private static int[] Bits(float[] values) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(values).ToArray();
 
     [Fact]
     public void RefusesWindowsItDoesNotCompute()
