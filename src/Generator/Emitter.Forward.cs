@@ -239,7 +239,7 @@ internal static partial class Emitter
 
     /// <summary>
     /// A convolution's forward call; with <paramref name="pooled"/> (<see cref="FusionPlan.PoolsInStore"/>), inference that
-    /// no caller observes calls the variant that max-pools its tiles into it as it stores them, and leaves y unwritten.
+    /// no caller observes calls the variant that max-pools its output into it as it stores it (Winograd tiles, direct row bands), and leaves y unwritten.
     /// </summary>
     private static void StoreOrPool(CodeWriter w, KernelProgram program, KernelGroup g, string x, string kernel, string bias, string y, string? pooled, string activation)
     {
