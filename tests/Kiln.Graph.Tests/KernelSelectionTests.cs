@@ -52,14 +52,30 @@ public class KernelSelectionTests
         Assert.Equal(new[] { ConvolutionAlgorithm.Direct }, Algorithms(new[] { 3, 3, 16 }, Conv(16, 3, same: false)));
     }
 
+    [Theory]
+    [InlineData(14, 14, 4)]   // the Fashion CNN's second layer: 16 tiles of 36 products against 49 of 16
+    [InlineData(32, 32, 4)]
+    [InlineData(7, 7, 4)]
+    [InlineData(4, 4, 4)]
+    [InlineData(16, 3, 4)]
+    [InlineData(5, 5, 2)]     // 4 tiles of 36 = 9 of 16: no gain
+    [InlineData(6, 6, 2)]
+    [InlineData(10, 10, 2)]   // 81%
+    public void WinogradTileFourWhereItTakesAtMostFourFifthsOfTheProducts(int h, int w, int tile) =>
+        Assert.Equal(tile, KernelSelection.WinogradTile(h, w));
+
     [Fact]
     public void SummaryNamesTheVariant()
     {
         var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 32 }, null, Conv(32, 3), Conv(32, 1)));
         var lines = Summary.FusionLines(program);
-        Assert.Contains(lines, l => l.StartsWith("k0:") && l.Contains("Winograd F(2x2, 3x3) convolution"));
+        Assert.Contains(lines, l => l.StartsWith("k0:") && l.Contains("Winograd F(4x4, 3x3) convolution"));
         Assert.Contains(lines, l => l.StartsWith("k1:") && l.Contains("implicit-GEMM convolution"));
         Assert.DoesNotContain(lines, l => l.Contains("backward"));
+
+        // 10×10 outputs: 9 tiles of 4×4 would take 81% of the products of 25 tiles of 2×2.
+        var ten = Compile(ModelSpec.Create("M", new[] { 10, 10, 32 }, null, Conv(32, 3)));
+        Assert.Contains(Summary.FusionLines(ten), l => l.StartsWith("k0:") && l.Contains("Winograd F(2x2, 3x3) convolution"));
 
         var first = Compile(ModelSpec.Create("M", new[] { 8, 8, 3 }, null, Conv(16, 3)));
         Assert.Contains(Summary.FusionLines(first), l => l.StartsWith("k0:") && l.Contains("direct convolution")

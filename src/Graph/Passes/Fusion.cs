@@ -107,7 +107,7 @@ public sealed class KernelGroup
         ConvolutionSpec { Transposed: true } => "transposed convolution (GEMM + col2im)",
         ConvolutionSpec => Convolution switch
         {
-            ConvolutionAlgorithm.Winograd => "Winograd F(2x2, 3x3) convolution",
+            ConvolutionAlgorithm.Winograd => $"Winograd F({WinogradTile}x{WinogradTile}, 3x3) convolution",
             ConvolutionAlgorithm.Direct => "direct convolution",
             ConvolutionAlgorithm.ImplicitGemm => "implicit-GEMM convolution",
             _ => throw new System.InvalidOperationException($"kernel {Label} ({First.Name}): no description of convolution algorithm {Convolution}"),
@@ -115,6 +115,9 @@ public sealed class KernelGroup
         DenseSpec => "GEMM",
         _ => throw new System.InvalidOperationException($"kernel {Label} ({First.Name}) is not a linear layer"),
     };
+
+    /// <summary>The tile of a Winograd convolution's forward pass (see <see cref="KernelSelection.WinogradTile"/>).</summary>
+    private int WinogradTile => KernelSelection.WinogradTile(First.Output[0], First.Output[1]);
 
     /// <summary>For a convolution kernel, the variant its constant shapes call for (see <see cref="KernelSelection"/>).</summary>
     public ConvolutionAlgorithm Convolution => KernelSelection.For(this);

@@ -7,7 +7,7 @@ public enum ConvolutionAlgorithm
     None,
     /// <summary>Implicit GEMM: every window shape, stride and channel count.</summary>
     ImplicitGemm,
-    /// <summary>Winograd F(2×2, 3×3): 16 products per 2×2 outputs and channel pair instead of 36, forward and data gradient.</summary>
+    /// <summary>Winograd: F(2×2, 3×3), 16 products per 2×2 outputs and channel pair instead of 36, or F(4×4, 3×3) on larger outputs, 36 per 4×4 instead of 144 (<see cref="KernelSelection.WinogradTile"/>).</summary>
     Winograd,
     /// <summary>
     /// Direct convolution for a few input channels: the filters in the vector lanes, each tap one broadcast
@@ -47,5 +47,18 @@ public static class KernelSelection
             && layer.Output[0] >= WinogradMinOutputSide && layer.Output[1] >= WinogradMinOutputSide;
         if (winograd) return ConvolutionAlgorithm.Winograd;
         return layer.Input.Last <= DirectMaxInputChannels ? ConvolutionAlgorithm.Direct : ConvolutionAlgorithm.ImplicitGemm;
+    }
+
+    /// <summary>
+    /// The Winograd tile the runtime's forward pass and data gradient take for this output (the header
+    /// names it; WinogradConv2D.Tile decides at run time by the same rule, and a generator test checks
+    /// that they agree): 4 where F(4×4, 3×3)'s 36 products per 4×4 tile, counting padded edge tiles, are
+    /// at most 80% of F(2×2, 3×3)'s 16 per 2×2 tile, else 2. The kernel gradient always runs F(2×2).
+    /// </summary>
+    public static int WinogradTile(int outputHeight, int outputWidth)
+    {
+        long f2 = 16L * ((outputHeight + 1) / 2) * ((outputWidth + 1) / 2);
+        long f4 = 36L * ((outputHeight + 3) / 4) * ((outputWidth + 3) / 4);
+        return 5 * f4 <= 4 * f2 ? 4 : 2;
     }
 }

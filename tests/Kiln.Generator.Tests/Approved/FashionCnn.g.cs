@@ -27,7 +27,7 @@
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
 //   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference
-//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(2x2, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(2x2, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores
+//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(4x4, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(4x4, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores
 //   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference
 //   k4: dense: GEMM + bias and relu in the tile epilogue
 //   k5: dropout: inverted dropout with a saved mask (a copy in inference)

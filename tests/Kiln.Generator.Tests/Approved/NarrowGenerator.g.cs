@@ -27,7 +27,7 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense + re_lu: GEMM + bias and relu in the tile epilogue
-//   k1: conv2d + re_lu_1: Winograd F(2x2, 3x3) convolution + bias and relu in the tile epilogue
+//   k1: conv2d + re_lu_1: Winograd F(4x4, 3x3) convolution + bias and relu in the tile epilogue
 //   k2: conv2d_1 + re_lu_2: implicit-GEMM convolution + bias and relu in the tile epilogue
 //   k3: conv2d_transpose + re_lu_3: transposed convolution (GEMM + col2im) + bias and relu in the tile epilogue
 //   k4: conv2d_2 + re_lu_4: implicit-GEMM convolution + bias and relu in the tile epilogue
@@ -201,7 +201,7 @@ ________________________________________________________________________________
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 262144), p.Slice(DenseBias, 8192), re_lu, n, 32, 8192, new Kernels.Relu());
             Observe("re_lu", re_lu);
             // reshape (Reshape): (8192) -> (16, 16, 32) is the same memory seen with another shape; no kernel.
-            // k1 · conv2d (Conv2D(32, 3x3, same)) + re_lu_1 (Relu) [GanModels.cs:37]: (16, 16, 32) -> (16, 16, 32), Winograd F(2x2, 3x3) convolution + bias and relu in the tile epilogue.
+            // k1 · conv2d (Conv2D(32, 3x3, same)) + re_lu_1 (Relu) [GanModels.cs:37]: (16, 16, 32) -> (16, 16, 32), Winograd F(4x4, 3x3) convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 8192);
             Kernels.WinogradConv2D.Forward(re_lu, p.Slice(Conv2dKernel, 9216), p.Slice(Conv2dBias, 32), re_lu_1, n, Conv2dWindow, new Kernels.Relu());
             Observe("re_lu_1", re_lu_1);

@@ -6,13 +6,52 @@ namespace Kiln.Kernels;
 /// The 3×3 stride-1 convolution as Winograd F(2×2, 3×3): the same contract as <see cref="Conv2D"/>,
 /// with 2.25× fewer multiplications in all three products: the forward pass, the data gradient
 /// (itself a 3×3 stride-1 convolution of dz with the rotated kernel) and the kernel gradient (the
-/// forward transforms' adjoint). The generator picks this variant per layer when <see cref="Applies"/> holds for the
-/// layer's constant shapes; on a CPU without AVX-512 it runs the <see cref="Conv2D"/> kernels.
+/// forward transforms' adjoint). The forward pass and the data gradient take F(4×4, 3×3) (4× fewer)
+/// where the geometry makes it clearly cheaper (WinogradCore.FourByFour). The generator picks this
+/// variant per layer when <see cref="Applies"/> holds for the layer's constant shapes; on a CPU without
+/// AVX-512 it runs the <see cref="Conv2D"/> kernels.
 /// </summary>
 public static unsafe class WinogradConv2D
 {
+    /// <summary>
+    /// Sets <see cref="ForcedTile"/> for every process that reads it: <c>2</c> or <c>4</c>; unset or
+    /// empty: chosen per layer from its geometry. Any other value is an error at the first Winograd call.
+    /// </summary>
+    public const string TileVariable = "KILN_WINOGRAD_TILE";
+
+    private static int s_forcedTile = -1;
+
+    /// <summary>
+    /// The tile every Winograd forward pass and data gradient takes: 2 (F(2×2, 3×3)), 4 (F(4×4, 3×3)), or
+    /// 0 to choose per layer from its geometry (the default, and what the generated header names). For
+    /// benchmarks and tests that compare the two; starts from <see cref="TileVariable"/>.
+    /// </summary>
+    public static int ForcedTile
+    {
+        get
+        {
+            if (s_forcedTile < 0) s_forcedTile = ParseTile(Environment.GetEnvironmentVariable(TileVariable));
+            return s_forcedTile;
+        }
+        set
+        {
+            if (value is not (0 or 2 or 4)) throw new ArgumentOutOfRangeException(nameof(value), value, "a Winograd tile is 2 or 4 (0: chosen per layer)");
+            s_forcedTile = value;
+        }
+    }
+
+    internal static int ParseTile(string? text) => string.IsNullOrWhiteSpace(text) ? 0 : text.Trim() switch
+    {
+        "2" => 2,
+        "4" => 4,
+        _ => throw new ArgumentException($"{TileVariable}='{text}' is not a Winograd tile: use 2 or 4, or leave it unset", nameof(text)),
+    };
+
     /// <summary>Channel counts must fill whole 16-lane vectors, as the transforms run across channels.</summary>
     public const int ChannelMultiple = 16;
+
+    /// <summary>The tile the forward pass takes for <paramref name="g"/>: 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)); honours <see cref="TileVariable"/>.</summary>
+    public static int Tile(in Conv2DGeometry g) => WinogradCore.FourByFour(g) ? 4 : 2;
 
     /// <summary>True for a 3×3, stride-1 window whose input and output channels are multiples of 16.</summary>
     public static bool Applies(in Conv2DGeometry g) =>

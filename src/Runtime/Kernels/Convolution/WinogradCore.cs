@@ -19,7 +19,9 @@ namespace Kiln.Kernels;
 /// </list>
 /// Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
 /// computed by one thread in an order that does not depend on the split, so results are identical
-/// for any thread count. The kernel gradient, the adjoint of all this, is in WinogradCore.KernelGradient.cs. The transforms are exact identities, so only rounding differs from the
+/// for any thread count. The kernel gradient, the adjoint of all this, is in WinogradCore.KernelGradient.cs;
+/// the forward pass and the data gradient take F(4×4, 3×3) instead where <see cref="FourByFour"/> says it
+/// pays (WinogradCore.F4x4.cs). The transforms are exact identities, so only rounding differs from the
 /// direct sum (a few ulps of the largest term). AVX-512 only; callers fall back to ConvCore.
 /// </summary>
 internal static unsafe partial class WinogradCore
@@ -54,6 +56,11 @@ internal static unsafe partial class WinogradCore
             w = s.Floats(FlipSlot, 9L * c * k);
             FlipKernel(kernel, w, c, k);
         }
+        if (FourByFour(g))
+        {
+            Run4(x, w, bias, y, n, g, act, pool);
+            return;
+        }
         float* u = s.Floats(USlot, 16L * c * kp);
         TransformKernel(w, u, c, k, kp);
 
@@ -69,7 +76,7 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>dst (3, 3, C, K) = src (3, 3, K, C) rotated by 180° with the channel axes swapped.</summary>
-    private static void FlipKernel(float* src, float* dst, int c, int k)
+    internal static void FlipKernel(float* src, float* dst, int c, int k)
     {
         for (int tap = 0; tap < 9; tap++)
         {
@@ -153,27 +160,8 @@ internal static unsafe partial class WinogradCore
             }
         }
 
-        /// <summary>m[ξ] = v[ξ]·u[ξ] for the block's tiles, 8 × 32 at a time.</summary>
-        private void Multiply(int count, float* v, float* m, float* zeros, float** table)
-        {
-            int c = G.InputChannels, kp = Kp;
-            int rowTiles = (count + MR - 1) / MR;
-            for (int xi = 0; xi < 16; xi++)
-            {
-                float* vx = v + (long)xi * Block * c;
-                float* mx = m + (long)xi * Block * kp;
-                float* ux = U + (long)xi * c * kp;
-                for (int jt = 0; jt < kp; jt += NR)
-                {
-                    for (int rt = 0; rt < rowTiles; rt++)
-                    {
-                        int r0 = rt * MR, valid = Math.Min(MR, count - r0);
-                        for (int r = 0; r < MR; r++) table[r] = r < valid ? vx + (nint)(r0 + r) * c : zeros;
-                        ConvCore.IndirectTile(table, 1, c, ux + jt, kp, mx + (nint)r0 * kp + jt, kp, valid, null, default(Identity));
-                    }
-                }
-            }
-        }
+        private void Multiply(int count, float* v, float* m, float* zeros, float** table) =>
+            MultiplyPlanes(16, count, Block, v, U, m, G.InputChannels, Kp, zeros, table);
 
         /// <summary>y = act(Aᵀ·M·A + bias) for each tile, clipped at odd edges.</summary>
         private void OutputTransform(long t0, int count, float* m)
@@ -251,12 +239,13 @@ internal static unsafe partial class WinogradCore
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> KeepGreater(Vector512<float> v, Vector512<float> best) =>
-            Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void TileOrigin(long t, out long sample, out int ty, out int tx) => WinogradCore.TileOrigin(t, TileCols, TileRows * TileCols, out sample, out ty, out tx);
     }
+
+    /// <summary>Pooling's comparison: a later value replaces the best only when greater (ties keep the first, a NaN never wins).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> KeepGreater(Vector512<float> v, Vector512<float> best) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TileOrigin(long t, int tileCols, long perSample, out long sample, out int ty, out int tx)
@@ -265,6 +254,27 @@ internal static unsafe partial class WinogradCore
         int rem = (int)(t - sample * perSample);
         ty = rem / tileCols;
         tx = rem - ty * tileCols;
+    }
+
+    /// <summary>m[ξ] = v[ξ]·u[ξ] for ξ &lt; <paramref name="planes"/> over a block's <paramref name="count"/> tiles, 8 × 32 at a time.</summary>
+    private static void MultiplyPlanes(int planes, int count, int block, float* v, float* u, float* m, int c, int kp, float* zeros, float** table)
+    {
+        int rowTiles = (count + MR - 1) / MR;
+        for (int xi = 0; xi < planes; xi++)
+        {
+            float* vx = v + (long)xi * block * c;
+            float* mx = m + (long)xi * block * kp;
+            float* ux = u + (long)xi * c * kp;
+            for (int jt = 0; jt < kp; jt += NR)
+            {
+                for (int rt = 0; rt < rowTiles; rt++)
+                {
+                    int r0 = rt * MR, valid = Math.Min(MR, count - r0);
+                    for (int r = 0; r < MR; r++) table[r] = r < valid ? vx + (nint)(r0 + r) * c : zeros;
+                    ConvCore.IndirectTile(table, 1, c, ux + jt, kp, mx + (nint)r0 * kp + jt, kp, valid, null, default(Identity));
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -39,19 +39,22 @@ public class WinogradConv2DTests
         var (dkRef, dxRef) = ConvReference.Backward(x, kernel, dz, n, g);
         var dbRef = new double[f];
         for (int i = 0; i < dz.Length; i++) dbRef[i % f] += dz[i];
-        // The transforms add and halve terms before the products: allow a few more ulps than the direct sum.
+        // The transforms add and scale terms before the products (by up to 8 in F(4×4)): allow a few more ulps than the direct sum.
         double fwdScale = 4 * Math.Sqrt(g.PatchSize), bwdScale = Math.Sqrt(n * g.OutputHeight * g.OutputWidth);
 
+        foreach (int tile in Tiles)
         foreach (int bits in new[] { 512, 256, 0 })
         {
             using var _ = new KernelSwitches(bits, 2);
+            using var __ = new TileSwitch(tile);
+            string path = $"F({tile}x{tile}), {bits}-bit";
             var y = new float[n * g.OutputSize];
             WinogradConv2D.Forward(x, kernel, bias, y, n, g, new Relu());
-            ConvReference.Close(relu, y, fwdScale, 1e-5, $"{bits}-bit forward");
+            ConvReference.Close(relu, y, fwdScale, 1e-5, $"{path} forward");
 
             var yLinear = new float[y.Length];
             WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, yLinear, n, g, new Identity());
-            ConvReference.Close(ConvReference.Forward(x, kernel, Array.Empty<float>(), n, g), yLinear, fwdScale, 1e-5, $"{bits}-bit forward without bias");
+            ConvReference.Close(ConvReference.Forward(x, kernel, Array.Empty<float>(), n, g), yLinear, fwdScale, 1e-5, $"{path} forward without bias");
 
             float[] dy = (float[])dyIn.Clone();
             var dk = new float[kernel.Length];
@@ -59,10 +62,10 @@ public class WinogradConv2DTests
             var dx = new float[x.Length];
             dk.AsSpan().Fill(float.NaN); db.AsSpan().Fill(float.NaN); dx.AsSpan().Fill(float.NaN); // overwritten, never accumulated into
             WinogradConv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Relu());
-            ConvReference.Close(dz, dy, 0, 0, $"{bits}-bit dz in place");
-            ConvReference.Close(dkRef, dk, bwdScale, 1e-5, $"{bits}-bit dKernel");
-            ConvReference.Close(dbRef, db, bwdScale, 1e-5, $"{bits}-bit dBias");
-            ConvReference.Close(dxRef, dx, fwdScale, 1e-5, $"{bits}-bit dx");
+            ConvReference.Close(dz, dy, 0, 0, $"{path} dz in place");
+            ConvReference.Close(dkRef, dk, bwdScale, 1e-5, $"{path} dKernel");
+            ConvReference.Close(dbRef, db, bwdScale, 1e-5, $"{path} dBias");
+            ConvReference.Close(dxRef, dx, fwdScale, 1e-5, $"{path} dx");
         }
     }
 
@@ -104,9 +107,10 @@ public class WinogradConv2DTests
         float[] x = TestData.Random(n * g.InputSize, 31);
         float[] kernel = TestData.Random(g.PatchSize * 48, 32);
         float[] dyIn = TestData.Random(n * g.OutputSize, 34);
-        float[][] Run(int threads)
+        float[][] Run(int threads, int tile)
         {
             using var _ = new KernelSwitches(512, threads);
+            using var __ = new TileSwitch(tile);
             var y = new float[n * g.OutputSize];
             WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, n, g, new Relu());
             float[] dy = (float[])dyIn.Clone();
@@ -115,11 +119,14 @@ public class WinogradConv2DTests
             WinogradConv2D.Backward(x, kernel, y, dy, dk, Span<float>.Empty, dx, n, g, new Relu());
             return new[] { y, dk, dx };
         }
-        float[][] one = Run(1), two = Run(2), three = Run(3);
-        for (int i = 0; i < one.Length; i++)
+        foreach (int tile in Tiles)
         {
-            Assert.Equal(one[i], two[i]);
-            Assert.Equal(one[i], three[i]);
+            float[][] one = Run(1, tile), two = Run(2, tile), three = Run(3, tile);
+            for (int i = 0; i < one.Length; i++)
+            {
+                Assert.Equal(one[i], two[i]);
+                Assert.Equal(one[i], three[i]);
+            }
         }
     }
 
@@ -131,6 +138,7 @@ public class WinogradConv2DTests
         { 2, 9, 6, 32, 48, false },
         { 1, 3, 3, 16, 32, true },
         { 5, 12, 12, 64, 32, true },
+        { 2, 10, 6, 16, 16, true },    // F(4×4): the last tile row holds one pooled row of its two
     };
 
     [Theory]
@@ -145,10 +153,12 @@ public class WinogradConv2DTests
         float[] bias = TestData.Random(f, 43);
         // A zero kernel and no bias: every output is a sum of ±0, where the order of −0 and +0 decides the bits.
         float[] zeros = new float[kernel.Length];
+        foreach (int tile in Tiles)
         foreach (int bits in new[] { 512, 256, 0 })
             foreach (int threads in new[] { 1, 2 })
             {
                 using var _ = new KernelSwitches(bits, threads);
+                using var __ = new TileSwitch(tile);
                 Check(kernel, bias, new Relu(), "relu");
                 Check(kernel, bias, new Tanh(), "tanh");
                 Check(kernel, ReadOnlySpan<float>.Empty, new Identity(), "no bias");
@@ -163,7 +173,7 @@ public class WinogradConv2DTests
                     var pooled = new float[expected.Length];
                     pooled.AsSpan().Fill(float.NaN);
                     WinogradConv2D.ForwardMaxPool2x2(x, k, b, pooled, n, g, act);
-                    TestData.SameBits(expected, pooled, $"{bits}-bit, {threads} threads, {what}: pooled");
+                    TestData.SameBits(expected, pooled, $"F({tile}x{tile}), {bits}-bit, {threads} threads, {what}: pooled");
                 }
             }
     }
@@ -175,6 +185,34 @@ public class WinogradConv2DTests
         var e = Assert.Throws<ArgumentException>(() => WinogradConv2D.ForwardMaxPool2x2(new float[g.InputSize], new float[g.PatchSize * 16],
             ReadOnlySpan<float>.Empty, new float[Pooling.TwoByTwoOver(g).OutputSize - 1], 1, g, new Identity()));
         Assert.Contains("pooled", e.Message);
+    }
+
+    [Theory]
+    [InlineData(14, 14, 4)]   // the Fashion CNN's second layer: 16 tiles of 36 products against 49 of 16
+    [InlineData(32, 32, 4)]
+    [InlineData(7, 7, 4)]
+    [InlineData(4, 4, 4)]
+    [InlineData(5, 5, 2)]     // 4 tiles of 36 = 9 of 16: no gain
+    [InlineData(10, 10, 2)]   // 81% of F(2×2)'s products
+    [InlineData(2, 2, 2)]
+    [InlineData(16, 3, 4)]    // 3 columns: one 4-wide tile against two 2-wide ones
+    public void FourByFourWhereItTakesAtMostFourFifthsOfTheProducts(int h, int w, int tile)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, 16, 16, 3, 3, 1, 1, true);
+        using var _ = new TileSwitch(0);
+        Assert.Equal(tile, WinogradConv2D.Tile(g));
+    }
+
+    [Fact]
+    public void TheTileVariableTakesTwoOrFour()
+    {
+        Assert.Equal(0, WinogradConv2D.ParseTile(null));
+        Assert.Equal(0, WinogradConv2D.ParseTile(" "));
+        Assert.Equal(2, WinogradConv2D.ParseTile("2"));
+        Assert.Equal(4, WinogradConv2D.ParseTile(" 4 "));
+        var e = Assert.Throws<ArgumentException>(() => WinogradConv2D.ParseTile("6"));
+        Assert.Contains(WinogradConv2D.TileVariable, e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => WinogradConv2D.ForcedTile = 3);
     }
 
     [Fact]
@@ -190,5 +228,21 @@ public class WinogradConv2DTests
                 WinogradConv2D.Forward(new float[g.InputSize], new float[g.PatchSize * 16], ReadOnlySpan<float>.Empty, new float[g.OutputSize], 1, g, new Identity()));
             Assert.Contains("Winograd", e.Message);
         }
+    }
+
+    private static readonly int[] Tiles = { 2, 4 };
+
+    /// <summary>Forces Winograd F(2×2) or F(4×4) (0: the geometry's choice) and restores the previous setting.</summary>
+    private readonly struct TileSwitch : IDisposable
+    {
+        private readonly int _previous;
+
+        public TileSwitch(int tile)
+        {
+            _previous = WinogradConv2D.ForcedTile;
+            WinogradConv2D.ForcedTile = tile;
+        }
+
+        public void Dispose() => WinogradConv2D.ForcedTile = _previous;
     }
 }

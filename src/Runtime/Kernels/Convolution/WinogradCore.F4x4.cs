@@ -1,0 +1,329 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Winograd F(4×4, 3×3): each 4×4 block of outputs from the 6×6 input patch under it, with 36 products
+/// per channel pair instead of 144 (F(2×2, 3×3) takes 64 for the same outputs). The same four steps as
+/// F(2×2) with Lavin and Gray's matrices for the points 0, ±1, ±2:
+/// <list type="bullet">
+/// <item>Kernel: U = G·g·Gᵀ, 36 C × K' matrices.</item>
+/// <item>Input: V = Bᵀ·d·B, each 6-point transform t0 = 4d0 − 5d2 + d4, t1,2 = (d4 − 4d2) ± (d3 − 4d1),
+/// t3,4 = (d4 − d2) ± 2(d3 − d1), t5 = 4d1 − 5d3 + d5.</item>
+/// <item>36 GEMMs M[ξ] = V[ξ]·U[ξ], by the shared <see cref="MultiplyPlanes"/>.</item>
+/// <item>Output: y = act(Aᵀ·M·A + bias), 4×4 per tile clipped at the edges; or, fused with a 2×2 max
+/// pooling, the tile's four windows.</item>
+/// </list>
+/// The transforms scale terms by up to 8 (F(2×2)'s by 1), so results round a little further from the
+/// direct sum; the choice between the two depends only on the geometry, so a layer gives the same bits
+/// in training and inference, pooled or not, at any thread count.
+/// </summary>
+internal static unsafe partial class WinogradCore
+{
+    /// <summary>
+    /// F(4×4) where it does clearly less work than F(2×2): at most 80% of the products, counting the padded
+    /// edge tiles (a 14×14 output takes 16 tiles of 36 against 49 of 16; 5×5 to 10×10 gain too little).
+    /// KernelSelection.WinogradTile in the Graph mirrors this, so the generated header names the tile.
+    /// </summary>
+    internal static bool FourByFour(in Conv2DGeometry g)
+    {
+        int forced = WinogradConv2D.ForcedTile;
+        if (forced != 0) return forced == 4;
+        long f2 = 16L * ((g.OutputHeight + 1) / 2) * ((g.OutputWidth + 1) / 2);
+        long f4 = 36L * ((g.OutputHeight + 3) / 4) * ((g.OutputWidth + 3) / 4);
+        return 5 * f4 <= 4 * f2;
+    }
+
+    /// <summary>Tiles per block: V (36 × T × C) and M (36 × T × K') together within about 384 KiB, as F(2×2)'s.</summary>
+    internal static int TilesPerBlock4(int c, int kPadded) => Math.Clamp(98304 / (36 * (c + kPadded)) / MR * MR, MR, 64);
+
+    private static void Run4<TAct>(float* x, float* w, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool)
+        where TAct : struct, IActivation
+    {
+        int c = g.InputChannels, k = g.OutputChannels;
+        int kp = (k + NR - 1) / NR * NR;
+        int th = (g.OutputHeight + 3) / 4, tw = (g.OutputWidth + 3) / 4;
+        long tiles = (long)n * th * tw;
+
+        float* u = ConvScratch.Current.Floats(USlot, 36L * c * kp);
+        TransformKernel4(w, u, c, k, kp);
+
+        int block = TilesPerBlock4(c, kp);
+        long blocks = (tiles + block - 1) / block;
+        var job = Job4<TAct>.ForCurrentThread;
+        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool;
+        job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
+        // 36 GEMMs of 2·C·K' per tile plus the transforms.
+        int parts = ConvCore.PartsFor(72L * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.U = job.Bias = job.Y = null; }
+    }
+
+    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
+    private static void TransformKernel4(float* w, float* u, int c, int k, int kp)
+    {
+        long plane = (long)c * kp;
+        nint tapStride = (nint)c * k;
+        for (int cc = 0; cc < c; cc++)
+        {
+            for (int j = 0; j < kp; j += 16)
+            {
+                float* o = u + (nint)cc * kp + j;
+                if (j >= k)
+                {
+                    for (int xi = 0; xi < 36; xi++) Vector512.Store(Vector512<float>.Zero, o + xi * plane);
+                    continue;
+                }
+                // G·g column by column (g[r][t] for 16 filters), then each row of that times Gᵀ.
+                float* at = w + (nint)cc * k + j;
+                Kernel6(Vector512.Load(at), Vector512.Load(at + 3 * tapStride), Vector512.Load(at + 6 * tapStride),
+                    out var a0, out var a1, out var a2, out var a3, out var a4, out var a5);
+                Kernel6(Vector512.Load(at + tapStride), Vector512.Load(at + 4 * tapStride), Vector512.Load(at + 7 * tapStride),
+                    out var b0, out var b1, out var b2, out var b3, out var b4, out var b5);
+                Kernel6(Vector512.Load(at + 2 * tapStride), Vector512.Load(at + 5 * tapStride), Vector512.Load(at + 8 * tapStride),
+                    out var c0, out var c1, out var c2, out var c3, out var c4, out var c5);
+                KernelRow6(a0, b0, c0, o, plane, 0);
+                KernelRow6(a1, b1, c1, o, plane, 6);
+                KernelRow6(a2, b2, c2, o, plane, 12);
+                KernelRow6(a3, b3, c3, o, plane, 18);
+                KernelRow6(a4, b4, c4, o, plane, 24);
+                KernelRow6(a5, b5, c5, o, plane, 30);
+            }
+        }
+    }
+
+    /// <summary>G·(p, q, r): p/4, −(p + q + r)/6, −(p − q + r)/6, p/24 + q/12 + r/6, p/24 − q/12 + r/6, r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel6(Vector512<float> p, Vector512<float> q, Vector512<float> r,
+        out Vector512<float> u0, out Vector512<float> u1, out Vector512<float> u2, out Vector512<float> u3, out Vector512<float> u4, out Vector512<float> u5)
+    {
+        var pr = p + r;
+        u0 = p * Vector512.Create(0.25f);
+        u1 = (pr + q) * Vector512.Create(-1f / 6);
+        u2 = (pr - q) * Vector512.Create(-1f / 6);
+        var even = p * Vector512.Create(1f / 24) + r * Vector512.Create(1f / 6);
+        var odd = q * Vector512.Create(1f / 12);
+        u3 = even + odd;
+        u4 = even - odd;
+        u5 = r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelRow6(Vector512<float> p, Vector512<float> q, Vector512<float> r, float* o, long plane, int first)
+    {
+        Kernel6(p, q, r, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+        Vector512.Store(u0, o + first * plane);
+        Vector512.Store(u1, o + (first + 1) * plane);
+        Vector512.Store(u2, o + (first + 2) * plane);
+        Vector512.Store(u3, o + (first + 3) * plane);
+        Vector512.Store(u4, o + (first + 4) * plane);
+        Vector512.Store(u5, o + (first + 5) * plane);
+    }
+
+    /// <summary>Bᵀ·(d0 … d5), the input transform along one axis.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Input6(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3, Vector512<float> d4, Vector512<float> d5,
+        out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2, out Vector512<float> t3, out Vector512<float> t4, out Vector512<float> t5)
+    {
+        var four = Vector512.Create(4f);
+        var five = Vector512.Create(5f);
+        var a = d4 - four * d2;
+        var b = d3 - four * d1;
+        var e = d4 - d2;
+        var f = (d3 - d1) * Vector512.Create(2f);
+        t0 = four * d0 - five * d2 + d4;
+        t1 = a + b;
+        t2 = a - b;
+        t3 = e + f;
+        t4 = e - f;
+        t5 = four * d1 - five * d3 + d5;
+    }
+
+    /// <summary>Aᵀ·(m0 … m5), the output transform along one axis: with s, d = m1 ± m2 and S, D = m3 ± m4, (m0 + s + S, d + 2D, s + 4S, d + 8D + m5).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Output6(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3, Vector512<float> m4, Vector512<float> m5,
+        out Vector512<float> y0, out Vector512<float> y1, out Vector512<float> y2, out Vector512<float> y3)
+    {
+        var s = m1 + m2; var d = m1 - m2;
+        var bigS = m3 + m4; var bigD = m3 - m4;
+        y0 = m0 + s + bigS;
+        y1 = d + Vector512.Create(2f) * bigD;
+        y2 = s + Vector512.Create(4f) * bigS;
+        y3 = d + Vector512.Create(8f) * bigD + m5;
+    }
+
+    /// <summary>
+    /// v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 6×6 input patch d under tile t0 + r (zeros outside the image);
+    /// ξ planes are <paramref name="block"/> rows of C apart. <paramref name="tmp"/> holds 36 vectors.
+    /// </summary>
+    private static void InputTransform4(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+        float* v, float* zeros, float** rows, Vector512<float>* tmp)
+    {
+        int c = g.InputChannels, h = g.InputHeight, w = g.InputWidth;
+        long plane = (long)block * c;
+        for (int r = 0; r < count; r++)
+        {
+            TileOrigin(t0 + r, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
+            float* xs = x + sample * g.InputSize;
+            int iy0 = 4 * ty - g.PadTop, ix0 = 4 * tx - g.PadLeft;
+            for (int i = 0; i < 6; i++)
+            {
+                int iy = iy0 + i;
+                for (int j = 0; j < 6; j++)
+                {
+                    int ix = ix0 + j;
+                    rows[i * 6 + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
+                }
+            }
+            float* o = v + (nint)r * c;
+            for (int cc = 0; cc < c; cc += 16)
+            {
+                // Bᵀ·d down each column of the patch, then each row of that times B.
+                for (int j = 0; j < 6; j++)
+                {
+                    Input6(Vector512.Load(rows[j] + cc), Vector512.Load(rows[6 + j] + cc), Vector512.Load(rows[12 + j] + cc),
+                        Vector512.Load(rows[18 + j] + cc), Vector512.Load(rows[24 + j] + cc), Vector512.Load(rows[30 + j] + cc),
+                        out tmp[j], out tmp[6 + j], out tmp[12 + j], out tmp[18 + j], out tmp[24 + j], out tmp[30 + j]);
+                }
+                for (int i = 0; i < 6; i++)
+                {
+                    Vector512<float>* row = tmp + 6 * i;
+                    Input6(row[0], row[1], row[2], row[3], row[4], row[5],
+                        out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                    float* at = o + cc + 6 * i * plane;
+                    Vector512.Store(e0, at);
+                    Vector512.Store(e1, at + plane);
+                    Vector512.Store(e2, at + 2 * plane);
+                    Vector512.Store(e3, at + 3 * plane);
+                    Vector512.Store(e4, at + 4 * plane);
+                    Vector512.Store(e5, at + 5 * plane);
+                }
+            }
+        }
+    }
+
+    private sealed class Job4<TAct> : ParallelJob where TAct : struct, IActivation
+    {
+        [ThreadStatic] private static Job4<TAct>? t_instance;
+        public static Job4<TAct> ForCurrentThread => t_instance ??= new Job4<TAct>();
+
+        public float* X, U, Bias, Y;
+        public Conv2DGeometry G;
+        public TAct Act;
+        public bool Pool;
+        public int Kp, TileRows, TileCols, Block;
+        public long Tiles, Blocks;
+
+        public override void Execute(int part, int parts)
+        {
+            long b0 = part * Blocks / parts, b1 = (part + 1) * Blocks / parts;
+            if (b1 <= b0) return;
+            int c = G.InputChannels;
+            ConvScratch s = ConvScratch.Current;
+            float* v = s.Floats(VSlot, 36L * Block * c);
+            float* m = s.Floats(MSlot, 36L * Block * Kp);
+            float* zeros = s.Zeros(Math.Max(c, NR));
+            float** table = s.Pointers(36 + MR);
+            // The transforms' intermediate 6×6 (input) or 4×6 and 4×4 (output) vectors.
+            Vector512<float>* tmp = stackalloc Vector512<float>[36 + 24 + 16];
+            for (long blk = b0; blk < b1; blk++)
+            {
+                long t0 = blk * Block;
+                int count = (int)Math.Min(Block, Tiles - t0);
+                InputTransform4(X, G, TileCols, (long)TileRows * TileCols, Block, t0, count, v, zeros, table, tmp);
+                MultiplyPlanes(36, count, Block, v, U, m, c, Kp, zeros, table);
+                if (Pool) PooledOutputTransform(t0, count, m, tmp + 36, tmp + 60);
+                else OutputTransform(t0, count, m, tmp + 36, tmp + 60);
+            }
+        }
+
+        /// <summary>y = act(Aᵀ·M·A + bias) for each tile, clipped at the edges.</summary>
+        private void OutputTransform(long t0, int count, float* m, Vector512<float>* half, Vector512<float>* outs)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth, kp = Kp;
+            long plane = (long)Block * kp;
+            for (int r = 0; r < count; r++)
+            {
+                TileOrigin(t0 + r, TileCols, (long)TileRows * TileCols, out long sample, out int ty, out int tx);
+                int oy = 4 * ty, ox = 4 * tx;
+                int rowsIn = Math.Min(4, oh - oy), colsIn = Math.Min(4, ow - ox);
+                float* ys = Y + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
+                float* src = m + (nint)r * kp;
+                for (int j = 0; j < k; j += 16)
+                {
+                    var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
+                    TileOutputs4(src + j, plane, bias, half, outs);
+                    for (int i = 0; i < rowsIn; i++)
+                    {
+                        float* yr = ys + j + (nint)i * ow * k;
+                        for (int q = 0; q < colsIn; q++) Vector512.Store(Act.Apply(outs[4 * i + q]), yr + (nint)q * k);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// pooled = the 2×2 max pooling of act(Aᵀ·M·A + bias): a tile holds four windows, each compared in
+        /// Pooling's order with its comparison (a later value wins only when greater). A window over an odd
+        /// edge is in no pooling output (valid pooling drops that row or column) and is skipped.
+        /// </summary>
+        private void PooledOutputTransform(long t0, int count, float* m, Vector512<float>* half, Vector512<float>* outs)
+        {
+            int k = G.OutputChannels, ph = G.OutputHeight / 2, pw = G.OutputWidth / 2, kp = Kp;
+            long plane = (long)Block * kp;
+            for (int r = 0; r < count; r++)
+            {
+                TileOrigin(t0 + r, TileCols, (long)TileRows * TileCols, out long sample, out int ty, out int tx);
+                int py = 2 * ty, px = 2 * tx;
+                if (py >= ph || px >= pw) continue;
+                int rowsIn = Math.Min(2, ph - py), colsIn = Math.Min(2, pw - px);
+                float* ys = Y + ((sample * ph + py) * pw + px) * k;
+                float* src = m + (nint)r * kp;
+                for (int j = 0; j < k; j += 16)
+                {
+                    var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
+                    TileOutputs4(src + j, plane, bias, half, outs);
+                    for (int wy = 0; wy < rowsIn; wy++)
+                    {
+                        for (int wx = 0; wx < colsIn; wx++)
+                        {
+                            Vector512<float>* top = outs + 8 * wy + 2 * wx;
+                            var best = Act.Apply(top[0]);
+                            best = KeepGreater(Act.Apply(top[1]), best);
+                            best = KeepGreater(Act.Apply(top[4]), best);
+                            best = KeepGreater(Act.Apply(top[5]), best);
+                            Vector512.Store(best, ys + j + ((nint)wy * pw + wx) * k);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>outs[4i + q] = (Aᵀ·M·A)[i][q] + bias for 16 channels of one tile, M's 36 values <paramref name="plane"/> apart.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void TileOutputs4(float* p, long plane, Vector512<float> bias, Vector512<float>* half, Vector512<float>* outs)
+        {
+            // Aᵀ·M down each of M's six columns, then each of the four rows of that times A.
+            for (int j = 0; j < 6; j++)
+            {
+                float* col = p + j * plane;
+                Output6(Vector512.Load(col), Vector512.Load(col + 6 * plane), Vector512.Load(col + 12 * plane),
+                    Vector512.Load(col + 18 * plane), Vector512.Load(col + 24 * plane), Vector512.Load(col + 30 * plane),
+                    out half[j], out half[6 + j], out half[12 + j], out half[18 + j]);
+            }
+            for (int i = 0; i < 4; i++)
+            {
+                Vector512<float>* row = half + 6 * i;
+                Output6(row[0], row[1], row[2], row[3], row[4], row[5], out var y0, out var y1, out var y2, out var y3);
+                outs[4 * i] = y0 + bias;
+                outs[4 * i + 1] = y1 + bias;
+                outs[4 * i + 2] = y2 + bias;
+                outs[4 * i + 3] = y3 + bias;
+            }
+        }
+    }
+}
