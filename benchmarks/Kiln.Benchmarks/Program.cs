@@ -16,8 +16,8 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,layers]
-//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv, convpool and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,layers]
+//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv, convpool, winotile and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine)
 
 int threads = 2;
@@ -33,7 +33,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,layers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,layers]");
             return 2;
     }
 }
@@ -121,6 +121,16 @@ if (groups.Contains("convpool"))
     foreach (var (size, c, f) in new[] { (28, 1, 32), (14, 32, 64), (32, 64, 64), (16, 128, 128) })
         foreach (bool fused in new[] { false, true, false, true })
             Bench.ConvPool(batch: 64, size, c, f, runs, fused);
+}
+if (groups.Contains("winotile"))
+{
+    // Winograd F(2×2, 3×3) against F(4×4, 3×3), forward (bias + relu) and data gradient, alternated twice
+    // per shape: the CIFAR net's 3×3 layers, the Fashion CNN's second, the wide ResNet's three stages.
+    // The first shape's first pair also pays for tiered JIT compilation (twice the steady time), so
+    // its second pair is the one to read; the CIFAR net's first layer is measured last for that reason.
+    foreach (var (size, c, f) in new[] { (16, 64, 128), (16, 128, 128), (14, 32, 64), (28, 32, 32), (14, 64, 64), (7, 128, 128), (32, 64, 64) })
+        foreach (int tile in new[] { 2, 4, 2, 4 })
+            Bench.WinogradTile(batch: 64, size, c, f, runs, tile);
 }
 if (groups.Contains("layers"))
 {
@@ -383,6 +393,33 @@ internal static class Bench
         }, runs, minOps: 2, maxOps: 1000);
         double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
         EmitConv($"convpool{size}_{inChannels}to{filters}_b{batch}_{(fused ? "fused" : "two_kernels")}", t, flops, null);
+    }
+
+    public static void WinogradTile(int batch, int size, int inChannels, int filters, int runs, int tile)
+    {
+        var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
+        var rng = new Random(11);
+        float[] Rand(int length) => Uniform(rng, length);
+        var x = Rand(batch * g.InputSize);
+        var kernel = Rand(g.PatchSize * filters);
+        var bias = Rand(filters);
+        var dy = Rand(batch * g.OutputSize);
+        var y = new float[batch * g.OutputSize];
+        var dx = new float[x.Length];
+        double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
+        string name = $"winotile{size}_{inChannels}to{filters}_b{batch}_f{tile}";
+        int forced = WinogradConv2D.ForcedTile;
+        WinogradConv2D.ForcedTile = tile;
+        try
+        {
+            var tf = Measure(_ => WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu)), runs, minOps: 2, maxOps: 1000);
+            EmitConv($"{name}_fwd", tf, flops, null);
+            // No kernel gradient (a frozen layer) and Identity: the call is the data gradient alone, the part the tile changes.
+            var td = Measure(_ => WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, Span<float>.Empty, Span<float>.Empty, dx, batch, g, default(Identity)),
+                runs, minOps: 2, maxOps: 1000);
+            EmitConv($"{name}_dx", td, flops, null);
+        }
+        finally { WinogradConv2D.ForcedTile = forced; }
     }
 
     public static void Conv(int batch, int size, int inChannels, int filters, int runs, bool winograd)
