@@ -124,7 +124,7 @@ if (groups.Contains("convpool"))
 }
 if (groups.Contains("winotile"))
 {
-    // Winograd F(2×2, 3×3) against F(4×4, 3×3), forward (bias + relu) and data gradient, alternated twice
+    // Winograd F(2×2, 3×3) against F(4×4, 3×3), forward (bias + relu), data and kernel gradients, alternated twice
     // per shape: the CIFAR net's 3×3 layers, the Fashion CNN's second, the wide ResNet's three stages.
     // The first shape's first pair also pays for tiered JIT compilation (twice the steady time), so
     // its second pair is the one to read; the CIFAR net's first layer is measured last for that reason.
@@ -406,6 +406,7 @@ internal static class Bench
         var dy = Rand(batch * g.OutputSize);
         var y = new float[batch * g.OutputSize];
         var dx = new float[x.Length];
+        var dKernel = new float[kernel.Length];
         double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
         string name = $"winotile{size}_{inChannels}to{filters}_b{batch}_f{tile}";
         int forced = WinogradConv2D.ForcedTile;
@@ -414,10 +415,14 @@ internal static class Bench
         {
             var tf = Measure(_ => WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu)), runs, minOps: 2, maxOps: 1000);
             EmitConv($"{name}_fwd", tf, flops, null);
-            // No kernel gradient (a frozen layer) and Identity: the call is the data gradient alone, the part the tile changes.
+            // Identity (dy is left as it is) and one gradient per call: the data gradient alone (a frozen
+            // layer), then the kernel gradient alone (a first layer's).
             var td = Measure(_ => WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, Span<float>.Empty, Span<float>.Empty, dx, batch, g, default(Identity)),
                 runs, minOps: 2, maxOps: 1000);
             EmitConv($"{name}_dx", td, flops, null);
+            var tw = Measure(_ => WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, Span<float>.Empty, batch, g, default(Identity)),
+                runs, minOps: 2, maxOps: 1000);
+            EmitConv($"{name}_dw", tw, flops, null);
         }
         finally { WinogradConv2D.ForcedTile = forced; }
     }

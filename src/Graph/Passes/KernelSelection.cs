@@ -50,10 +50,10 @@ public static class KernelSelection
     }
 
     /// <summary>
-    /// The Winograd tile the runtime's forward pass and data gradient take for this output (the header
-    /// names it; WinogradConv2D.Tile decides at run time by the same rule, and a generator test checks
-    /// that they agree): 4 where F(4×4, 3×3)'s 36 products per 4×4 tile, counting padded edge tiles, are
-    /// at most 80% of F(2×2, 3×3)'s 16 per 2×2 tile, else 2. The kernel gradient always runs F(2×2).
+    /// The Winograd tile the runtime's forward pass and data gradient take for this output (the header names it;
+    /// WinogradConv2D.Tile decides at run time by the same rule, and a generator test checks that they
+    /// agree): 4 where F(4×4, 3×3)'s 36 products per 4×4 tile, counting padded edge tiles, are at most
+    /// 80% of F(2×2, 3×3)'s 16 per 2×2 tile, else 2.
     /// </summary>
     public static int WinogradTile(int outputHeight, int outputWidth)
     {

@@ -7,7 +7,8 @@ namespace Kiln.Kernels;
 /// with 2.25× fewer multiplications in all three products: the forward pass, the data gradient
 /// (itself a 3×3 stride-1 convolution of dz with the rotated kernel) and the kernel gradient (the
 /// forward transforms' adjoint). The forward pass and the data gradient take F(4×4, 3×3) (4× fewer)
-/// where the geometry makes it clearly cheaper (WinogradCore.FourByFour). The generator picks this
+/// instead where the geometry makes it clearly cheaper (<see cref="Tile"/>), and so does the kernel
+/// gradient where the output also fills whole 4×4 tiles and blocks hold enough of them. The generator picks this
 /// variant per layer when <see cref="Applies"/> holds for the layer's constant shapes; on a CPU without
 /// AVX-512 it runs the <see cref="Conv2D"/> kernels.
 /// </summary>
@@ -22,7 +23,7 @@ public static unsafe class WinogradConv2D
     private static int s_forcedTile = -1;
 
     /// <summary>
-    /// The tile every Winograd forward pass and data gradient takes: 2 (F(2×2, 3×3)), 4 (F(4×4, 3×3)), or
+    /// The tile every Winograd product takes (the kernel gradient included): 2 (F(2×2, 3×3)), 4 (F(4×4, 3×3)), or
     /// 0 to choose per layer from its geometry (the default, and what the generated header names). For
     /// benchmarks and tests that compare the two; starts from <see cref="TileVariable"/>.
     /// </summary>
@@ -50,7 +51,7 @@ public static unsafe class WinogradConv2D
     /// <summary>Channel counts must fill whole 16-lane vectors, as the transforms run across channels.</summary>
     public const int ChannelMultiple = 16;
 
-    /// <summary>The tile the forward pass takes for <paramref name="g"/>: 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)); honours <see cref="TileVariable"/>.</summary>
+    /// <summary>The tile the forward pass and the data gradient take for <paramref name="g"/>: 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)); honours <see cref="ForcedTile"/>.</summary>
     public static int Tile(in Conv2DGeometry g) => WinogradCore.FourByFour(g) ? 4 : 2;
 
     /// <summary>True for a 3×3, stride-1 window whose input and output channels are multiples of 16.</summary>

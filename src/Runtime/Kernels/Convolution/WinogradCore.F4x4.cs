@@ -16,6 +16,7 @@ namespace Kiln.Kernels;
 /// <item>36 GEMMs M[ξ] = V[ξ]·U[ξ], by the shared <see cref="MultiplyPlanes"/>.</item>
 /// <item>Output: y = act(Aᵀ·M·A + bias), 4×4 per tile clipped at the edges; or, fused with a 2×2 max
 /// pooling, the tile's four windows.</item>
+/// <item>Kernel gradient (WinogradCore.KernelGradient.cs): dM = A·dy·Aᵀ, 36 GEMMs dU[ξ] = Σ V[ξ]ᵀ·dM[ξ], dW = Gᵀ·dU·G.</item>
 /// </list>
 /// The transforms scale terms by up to 8 (F(2×2)'s by 1), so results round a little further from the
 /// direct sum; the choice between the two depends only on the geometry, so a layer gives the same bits
@@ -200,6 +201,107 @@ internal static unsafe partial class WinogradCore
                     Vector512.Store(e3, at + 3 * plane);
                     Vector512.Store(e4, at + 4 * plane);
                     Vector512.Store(e5, at + 5 * plane);
+                }
+            }
+        }
+    }
+
+    /// <summary>A·(y0 … y3), the output transform's adjoint along one axis: y0, y0 ± y1 + y2 ± y3, y0 ± 2y1 + 4y2 ± 8y3, y3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Gradient6(Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3,
+        out Vector512<float> a0, out Vector512<float> a1, out Vector512<float> a2, out Vector512<float> a3, out Vector512<float> a4, out Vector512<float> a5)
+    {
+        var even = y0 + y2; var odd = y1 + y3;
+        var even2 = y0 + Vector512.Create(4f) * y2; var odd2 = Vector512.Create(2f) * y1 + Vector512.Create(8f) * y3;
+        a0 = y0;
+        a1 = even + odd;
+        a2 = even - odd;
+        a3 = even2 + odd2;
+        a4 = even2 - odd2;
+        a5 = y3;
+    }
+
+    /// <summary>
+    /// dm[ξ][r][k] = (A·dy·Aᵀ)[ξ] for the 4×4 outputs of tile t0 + r (zeros past the edge); ξ planes are
+    /// <paramref name="block"/> rows of K apart. <paramref name="tmp"/> holds 24 vectors.
+    /// </summary>
+    private static void GradientTransform4(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+        float* dm, float* zeros, Vector512<float>* tmp)
+    {
+        int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth;
+        long plane = (long)block * k;
+        float** at = stackalloc float*[16];
+        for (int r = 0; r < count; r++)
+        {
+            TileOrigin(t0 + r, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
+            int oy = 4 * ty, ox = 4 * tx;
+            float* ds = dz + sample * g.OutputSize;
+            for (int i = 0; i < 4; i++)
+                for (int q = 0; q < 4; q++)
+                    at[4 * i + q] = oy + i < oh && ox + q < ow ? ds + ((nint)(oy + i) * ow + ox + q) * k : zeros;
+            float* o = dm + (nint)r * k;
+            for (int j = 0; j < k; j += 16)
+            {
+                // A·dy down each of the four output columns, then each of the six rows of that times Aᵀ.
+                for (int q = 0; q < 4; q++)
+                {
+                    Gradient6(Vector512.Load(at[q] + j), Vector512.Load(at[4 + q] + j), Vector512.Load(at[8 + q] + j), Vector512.Load(at[12 + q] + j),
+                        out tmp[q], out tmp[4 + q], out tmp[8 + q], out tmp[12 + q], out tmp[16 + q], out tmp[20 + q]);
+                }
+                for (int a = 0; a < 6; a++)
+                {
+                    Vector512<float>* row = tmp + 4 * a;
+                    Gradient6(row[0], row[1], row[2], row[3], out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                    float* p = o + j + 6 * a * plane;
+                    Vector512.Store(e0, p);
+                    Vector512.Store(e1, p + plane);
+                    Vector512.Store(e2, p + 2 * plane);
+                    Vector512.Store(e3, p + 3 * plane);
+                    Vector512.Store(e4, p + 4 * plane);
+                    Vector512.Store(e5, p + 5 * plane);
+                }
+            }
+        }
+    }
+
+    /// <summary>Gᵀ·(u0 … u5): u0/4 − (u1 + u2)/6 + (u3 + u4)/24, (u2 − u1)/6 + (u3 − u4)/12, (u3 + u4 − u1 − u2)/6 + u5.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelAdjoint3(Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3, Vector512<float> u4, Vector512<float> u5,
+        out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2)
+    {
+        var sixth = Vector512.Create(1f / 6);
+        var s12 = u1 + u2; var s34 = u3 + u4;
+        t0 = u0 * Vector512.Create(0.25f) - s12 * sixth + s34 * Vector512.Create(1f / 24);
+        t1 = (u2 - u1) * sixth + (u3 - u4) * Vector512.Create(1f / 12);
+        t2 = (s34 - s12) * sixth + u5;
+    }
+
+    /// <summary>dW = Gᵀ·dU·G for the 36 planes of dU (C × K each), into the (3, 3, C, K) kernel gradient.</summary>
+    private static void KernelFromTransformed4(float* du, float* dKernel, int c, int k)
+    {
+        long plane = (long)c * k;
+        nint tap = (nint)c * k;
+        Vector512<float>* half = stackalloc Vector512<float>[18];
+        for (int cc = 0; cc < c; cc++)
+        {
+            for (int j = 0; j < k; j += 16)
+            {
+                float* p = du + (nint)cc * k + j;
+                for (int b = 0; b < 6; b++)
+                {
+                    float* col = p + b * plane;
+                    KernelAdjoint3(Vector512.Load(col), Vector512.Load(col + 6 * plane), Vector512.Load(col + 12 * plane),
+                        Vector512.Load(col + 18 * plane), Vector512.Load(col + 24 * plane), Vector512.Load(col + 30 * plane),
+                        out half[b], out half[6 + b], out half[12 + b]);
+                }
+                float* o = dKernel + (nint)cc * k + j;
+                for (int t = 0; t < 3; t++)
+                {
+                    Vector512<float>* row = half + 6 * t;
+                    KernelAdjoint3(row[0], row[1], row[2], row[3], row[4], row[5], out var w0, out var w1, out var w2);
+                    Vector512.Store(w0, o + 3 * t * tap);
+                    Vector512.Store(w1, o + (3 * t + 1) * tap);
+                    Vector512.Store(w2, o + (3 * t + 2) * tap);
                 }
             }
         }

@@ -9,42 +9,57 @@ namespace Kiln.Kernels;
 /// The kernel gradient of the F(2×2, 3×3) forward, which is its exact adjoint: per tile, the input
 /// transform V = Bᵀ·d·B and the output gradient taken back through the output transform,
 /// dM = A·dy·Aᵀ; then 16 GEMMs dU[ξ] = Σ_tiles V[ξ]ᵀ·dM[ξ] (C × K each, reduced over tiles), and
-/// finally dW = Gᵀ·dU·G. The tiles are summed in a fixed number of groups (a function of the
-/// problem only) added in group order, so the result is identical for any thread count.
+/// finally dW = Gᵀ·dU·G. F(4×4, 3×3) where <see cref="FourByFourKernelGradient"/> says so, with 36
+/// planes (WinogradCore.F4x4.cs has its transforms). The tiles are summed in a fixed number of groups (a
+/// function of the problem only) added in group order, so the result is identical for any thread count.
 /// </summary>
 internal static unsafe partial class WinogradCore
 {
     /// <summary>Tiles per block here: the GEMMs reduce over tiles, so longer blocks amortize their C tiles.</summary>
-    internal static int KernelTilesPerBlock(int c, int k) => Math.Clamp(131072 / (16 * (c + k)) / MR * MR, MR, 128);
+    internal static int KernelTilesPerBlock(int c, int k, int planes = 16) => Math.Clamp(131072 / (planes * (c + k)) / MR * MR, MR, 128);
+
+    /// <summary>
+    /// The kernel gradient's own rule: F(4×4) where the forward takes it, the output fills whole 4×4 tiles
+    /// and a block reduces at least 16 of them. Its GEMMs reduce over the block's tiles and add into the
+    /// C × K sums every block, so padded edge tiles and short blocks cost more here than in the forward
+    /// pass (Kiln.Benchmarks --only winotile: 1.2–1.7× faster on 28×28 32 → 32, 32×32 64 → 64 and
+    /// 16×16 64 → 128; 0.9× on 14×14 32 → 64, about 1× on 128 → 128 at 8 tiles per block).
+    /// </summary>
+    internal static bool FourByFourKernelGradient(in Conv2DGeometry g) =>
+        FourByFour(g) && (WinogradConv2D.ForcedTile == 4
+            || (g.OutputHeight % 4 == 0 && g.OutputWidth % 4 == 0 && KernelTilesPerBlock(g.InputChannels, g.OutputChannels, 36) >= 16));
 
     /// <summary>dKernel (3, 3, C, K) = ∂/∂w of Σ dz·conv3×3(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
     public static void KernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
     {
         int c = g.InputChannels, k = g.OutputChannels;
-        int th = (g.OutputHeight + 1) / 2, tw = (g.OutputWidth + 1) / 2;
+        bool four = FourByFourKernelGradient(g);
+        int tile = four ? 4 : 2, planes = four ? 36 : 16;
+        int th = (g.OutputHeight + tile - 1) / tile, tw = (g.OutputWidth + tile - 1) / tile;
         long tiles = (long)n * th * tw;
         if (tiles == 0)
         {
             new Span<float>(dKernel, 9 * c * k).Clear();
             return;
         }
-        int block = KernelTilesPerBlock(c, k);
+        int block = KernelTilesPerBlock(c, k, planes);
         long blocks = (tiles + block - 1) / block;
-        long size = 16L * c * k;
+        long size = (long)planes * c * k;
         // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8, and at most
-        // 64 MiB of partial sums for wide layers (512 × 512 channels: 4 groups).
-        long byWork = Math.Max(1, 32 * tiles * c * k / (4L << 20)), byMemory = Math.Max(2, (16L << 20) / size);
+        // 64 MiB of partial sums for wide layers (512 × 512 channels: 4 groups in F(2×2)).
+        long byWork = Math.Max(1, 2L * planes * tiles * c * k / (4L << 20)), byMemory = Math.Max(2, (16L << 20) / size);
         int groups = (int)Math.Min(Math.Min(Math.Min(ConvCore.KernelGradGroups, byWork), byMemory), blocks);
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
-        job.Block = block; job.Blocks = blocks; job.Groups = groups;
+        job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Four = four;
         job.Partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
         int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
         try
         {
             WorkerPool.Shared.Run(job, parts);
             for (int grp = 1; grp < groups; grp++) ConvCore.Add(job.Partials + grp * size, job.Partials, (int)size);
-            KernelFromTransformed(job.Partials, dKernel, c, k);
+            if (four) KernelFromTransformed4(job.Partials, dKernel, c, k);
+            else KernelFromTransformed(job.Partials, dKernel, c, k);
         }
         finally { job.X = job.Dz = job.Partials = null; }
     }
@@ -90,6 +105,7 @@ internal static unsafe partial class WinogradCore
         public Conv2DGeometry G;
         public int TileRows, TileCols, Block, Groups;
         public long Tiles, Blocks;
+        public bool Four;
 
         public override void Execute(int part, int parts)
         {
@@ -99,23 +115,32 @@ internal static unsafe partial class WinogradCore
 
         private void RunGroup(int grp)
         {
-            int c = G.InputChannels, k = G.OutputChannels;
-            long size = 16L * c * k;
+            int c = G.InputChannels, k = G.OutputChannels, planes = Four ? 36 : 16;
+            long size = (long)planes * c * k;
             float* du = Partials + grp * size;
             long b0 = grp * Blocks / Groups, b1 = (grp + 1) * Blocks / Groups;
             ConvScratch s = ConvScratch.Current;
-            float* v = s.Floats(VSlot, 16L * Block * c);
-            float* dm = s.Floats(MSlot, 16L * Block * k);
+            float* v = s.Floats(VSlot, (long)planes * Block * c);
+            float* dm = s.Floats(MSlot, (long)planes * Block * k);
             float* zeros = s.Zeros(Math.Max(c, k));
-            float** rows = s.Pointers(16);
+            float** rows = s.Pointers(36);
+            Vector512<float>* tmp = stackalloc Vector512<float>[36];
             long tilesPerSample = (long)TileRows * TileCols;
             for (long blk = b0; blk < b1; blk++)
             {
                 long t0 = blk * Block;
                 int count = (int)Math.Min(Block, Tiles - t0);
-                InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows);
-                GradientTransform(t0, count, dm, zeros);
-                for (int xi = 0; xi < 16; xi++)
+                if (Four)
+                {
+                    InputTransform4(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
+                    GradientTransform4(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
+                }
+                else
+                {
+                    InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows);
+                    GradientTransform(t0, count, dm, zeros);
+                }
+                for (int xi = 0; xi < planes; xi++)
                     ConvCore.GemmSerial(true, false, c, k, count, v + (long)xi * Block * c, c, dm + (long)xi * Block * k, k,
                         du + xi * (long)c * k, k, blk > b0, null, false, default(Identity));
             }

@@ -20,8 +20,8 @@ namespace Kiln.Kernels;
 /// Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
 /// computed by one thread in an order that does not depend on the split, so results are identical
 /// for any thread count. The kernel gradient, the adjoint of all this, is in WinogradCore.KernelGradient.cs;
-/// the forward pass and the data gradient take F(4×4, 3×3) instead where <see cref="FourByFour"/> says it
-/// pays (WinogradCore.F4x4.cs). The transforms are exact identities, so only rounding differs from the
+/// the forward pass and the data gradient take F(4×4, 3×3) instead where <see cref="FourByFour"/> says
+/// it pays, the kernel gradient where <see cref="FourByFourKernelGradient"/> does (WinogradCore.F4x4.cs). The transforms are exact identities, so only rounding differs from the
 /// direct sum (a few ulps of the largest term). AVX-512 only; callers fall back to ConvCore.
 /// </summary>
 internal static unsafe partial class WinogradCore

@@ -70,11 +70,14 @@ public class WinogradConv2DTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void GradientCheck(bool same)
+    [InlineData(true, 2)]
+    [InlineData(false, 2)]
+    [InlineData(true, 4)]
+    [InlineData(false, 4)]
+    public void GradientCheck(bool same, int tile)
     {
         using var _ = new KernelSwitches(512, 2);
+        using var __ = new TileSwitch(tile);
         // One small sample: the float forward's rounding over many outputs would swamp the central difference.
         const int n = 1, f = 16;
         Conv2DGeometry g = ConvReference.Keras(5, 4, 16, f, 3, 3, 1, 1, same);
@@ -201,6 +204,23 @@ public class WinogradConv2DTests
         Conv2DGeometry g = ConvReference.Keras(h, w, 16, 16, 3, 3, 1, 1, true);
         using var _ = new TileSwitch(0);
         Assert.Equal(tile, WinogradConv2D.Tile(g));
+    }
+
+    [Theory]
+    [InlineData(28, 32, 32, true)]
+    [InlineData(32, 64, 64, true)]
+    [InlineData(16, 64, 128, true)]    // 16 tiles per block
+    [InlineData(16, 128, 128, false)]  // 8 tiles per block
+    [InlineData(14, 32, 64, false)]    // padded edge tiles: F(4×4) forward, F(2×2) kernel gradient
+    [InlineData(7, 128, 128, false)]
+    [InlineData(10, 16, 16, false)]    // F(2×2) forward
+    public void TheKernelGradientTakesFourByFourOnWholeTilesInLongBlocks(int size, int c, int f, bool expected)
+    {
+        Conv2DGeometry g = ConvReference.Keras(size, size, c, f, 3, 3, 1, 1, true);
+        using var _ = new TileSwitch(0);
+        Assert.Equal(expected, WinogradCore.FourByFourKernelGradient(g));
+        using var __ = new TileSwitch(4);
+        Assert.True(WinogradCore.FourByFourKernelGradient(g)); // tests and benchmarks can force every path
     }
 
     [Fact]
