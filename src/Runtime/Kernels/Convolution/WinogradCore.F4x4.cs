@@ -1,7 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using Kiln.Threading;
 
 namespace Kiln.Kernels;
 
@@ -40,28 +39,6 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>Tiles per block: V (36 × T × C) and M (36 × T × K') together within about 384 KiB, as F(2×2)'s.</summary>
     internal static int TilesPerBlock4(int c, int kPadded) => Math.Clamp(98304 / (36 * (c + kPadded)) / MR * MR, MR, 64);
-
-    private static void Run4<TAct>(float* x, float* w, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool)
-        where TAct : struct, IActivation
-    {
-        int c = g.InputChannels, k = g.OutputChannels;
-        int kp = (k + NR - 1) / NR * NR;
-        int th = (g.OutputHeight + 3) / 4, tw = (g.OutputWidth + 3) / 4;
-        long tiles = (long)n * th * tw;
-
-        float* u = ConvScratch.Current.Floats(USlot, 36L * c * kp);
-        TransformKernel4(w, u, c, k, kp);
-
-        int block = TilesPerBlock4(c, kp);
-        long blocks = (tiles + block - 1) / block;
-        var job = Job4<TAct>.ForCurrentThread;
-        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool;
-        job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
-        // 36 GEMMs of 2·C·K' per tile plus the transforms.
-        int parts = ConvCore.PartsFor(72L * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
-        try { WorkerPool.Shared.Run(job, parts); }
-        finally { job.X = job.U = job.Bias = job.Y = null; }
-    }
 
     /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
     private static void TransformKernel4(float* w, float* u, int c, int k, int kp)
@@ -307,50 +284,17 @@ internal static unsafe partial class WinogradCore
         }
     }
 
-    private sealed class Job4<TAct> : ParallelJob where TAct : struct, IActivation
+    private sealed partial class Job<TAct>
     {
-        [ThreadStatic] private static Job4<TAct>? t_instance;
-        public static Job4<TAct> ForCurrentThread => t_instance ??= new Job4<TAct>();
-
-        public float* X, U, Bias, Y;
-        public Conv2DGeometry G;
-        public TAct Act;
-        public bool Pool;
-        public int Kp, TileRows, TileCols, Block;
-        public long Tiles, Blocks;
-
-        public override void Execute(int part, int parts)
-        {
-            long b0 = part * Blocks / parts, b1 = (part + 1) * Blocks / parts;
-            if (b1 <= b0) return;
-            int c = G.InputChannels;
-            ConvScratch s = ConvScratch.Current;
-            float* v = s.Floats(VSlot, 36L * Block * c);
-            float* m = s.Floats(MSlot, 36L * Block * Kp);
-            float* zeros = s.Zeros(Math.Max(c, NR));
-            float** table = s.Pointers(36 + MR);
-            // The transforms' intermediate 6×6 (input) or 4×6 and 4×4 (output) vectors.
-            Vector512<float>* tmp = stackalloc Vector512<float>[36 + 24 + 16];
-            for (long blk = b0; blk < b1; blk++)
-            {
-                long t0 = blk * Block;
-                int count = (int)Math.Min(Block, Tiles - t0);
-                InputTransform4(X, G, TileCols, (long)TileRows * TileCols, Block, t0, count, v, zeros, table, tmp);
-                MultiplyPlanes(36, count, Block, v, U, m, c, Kp, zeros, table);
-                if (Pool) PooledOutputTransform(t0, count, m, tmp + 36, tmp + 60);
-                else OutputTransform(t0, count, m, tmp + 36, tmp + 60);
-            }
-        }
-
         /// <summary>y = act(Aᵀ·M·A + bias) for each tile, clipped at the edges.</summary>
-        private void OutputTransform(long t0, int count, float* m, Vector512<float>* half, Vector512<float>* outs)
+        private void OutputTransform4(long t0, int count, float* m, Vector512<float>* half, Vector512<float>* outs)
         {
             ref readonly Conv2DGeometry g = ref G;
             int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth, kp = Kp;
             long plane = (long)Block * kp;
             for (int r = 0; r < count; r++)
             {
-                TileOrigin(t0 + r, TileCols, (long)TileRows * TileCols, out long sample, out int ty, out int tx);
+                TileOrigin(t0 + r, out long sample, out int ty, out int tx);
                 int oy = 4 * ty, ox = 4 * tx;
                 int rowsIn = Math.Min(4, oh - oy), colsIn = Math.Min(4, ow - ox);
                 float* ys = Y + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
@@ -373,13 +317,13 @@ internal static unsafe partial class WinogradCore
         /// Pooling's order with its comparison (a later value wins only when greater). A window over an odd
         /// edge is in no pooling output (valid pooling drops that row or column) and is skipped.
         /// </summary>
-        private void PooledOutputTransform(long t0, int count, float* m, Vector512<float>* half, Vector512<float>* outs)
+        private void PooledOutputTransform4(long t0, int count, float* m, Vector512<float>* half, Vector512<float>* outs)
         {
             int k = G.OutputChannels, ph = G.OutputHeight / 2, pw = G.OutputWidth / 2, kp = Kp;
             long plane = (long)Block * kp;
             for (int r = 0; r < count; r++)
             {
-                TileOrigin(t0 + r, TileCols, (long)TileRows * TileCols, out long sample, out int ty, out int tx);
+                TileOrigin(t0 + r, out long sample, out int ty, out int tx);
                 int py = 2 * ty, px = 2 * tx;
                 if (py >= ph || px >= pw) continue;
                 int rowsIn = Math.Min(2, ph - py), colsIn = Math.Min(2, pw - px);

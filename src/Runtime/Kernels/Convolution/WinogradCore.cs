@@ -45,7 +45,9 @@ internal static unsafe partial class WinogradCore
     {
         int c = g.InputChannels, k = g.OutputChannels;
         int kp = (k + NR - 1) / NR * NR;
-        int th = (g.OutputHeight + 1) / 2, tw = (g.OutputWidth + 1) / 2;
+        bool four = FourByFour(g);
+        int tile = four ? 4 : 2, planes = four ? 36 : 16;
+        int th = (g.OutputHeight + tile - 1) / tile, tw = (g.OutputWidth + tile - 1) / tile;
         long tiles = (long)n * th * tw;
         if (tiles == 0) return;
 
@@ -56,21 +58,17 @@ internal static unsafe partial class WinogradCore
             w = s.Floats(FlipSlot, 9L * c * k);
             FlipKernel(kernel, w, c, k);
         }
-        if (FourByFour(g))
-        {
-            Run4(x, w, bias, y, n, g, act, pool);
-            return;
-        }
-        float* u = s.Floats(USlot, 16L * c * kp);
-        TransformKernel(w, u, c, k, kp);
+        float* u = s.Floats(USlot, (long)planes * c * kp);
+        if (four) TransformKernel4(w, u, c, k, kp);
+        else TransformKernel(w, u, c, k, kp);
 
-        int block = TilesPerBlock(c, kp);
+        int block = four ? TilesPerBlock4(c, kp) : TilesPerBlock(c, kp);
         long blocks = (tiles + block - 1) / block;
         var job = Job<TAct>.ForCurrentThread;
-        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool;
+        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Four = four;
         job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
-        // 16 GEMMs of 2·C·K' per tile plus the transforms.
-        int parts = ConvCore.PartsFor(32L * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
+        // One GEMM of 2·C·K' per tile and transformed plane, plus the transforms.
+        int parts = ConvCore.PartsFor(2L * planes * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
         try { WorkerPool.Shared.Run(job, parts); }
         finally { job.X = job.U = job.Bias = job.Y = null; }
     }
@@ -127,7 +125,8 @@ internal static unsafe partial class WinogradCore
         Vector512.Store(c, o + (first + 3) * plane);
     }
 
-    private sealed class Job<TAct> : ParallelJob where TAct : struct, IActivation
+    /// <summary>The forward pass (or data gradient) over blocks of tiles; its F(4×4) transforms are in WinogradCore.F4x4.cs.</summary>
+    private sealed partial class Job<TAct> : ParallelJob where TAct : struct, IActivation
     {
         [ThreadStatic] private static Job<TAct>? t_instance;
         public static Job<TAct> ForCurrentThread => t_instance ??= new Job<TAct>();
@@ -135,7 +134,7 @@ internal static unsafe partial class WinogradCore
         public float* X, U, Bias, Y;
         public Conv2DGeometry G;
         public TAct Act;
-        public bool Pool;
+        public bool Pool, Four;
         public int Kp, TileRows, TileCols, Block;
         public long Tiles, Blocks;
 
@@ -143,25 +142,28 @@ internal static unsafe partial class WinogradCore
         {
             long b0 = part * Blocks / parts, b1 = (part + 1) * Blocks / parts;
             if (b1 <= b0) return;
-            int c = G.InputChannels;
+            int c = G.InputChannels, planes = Four ? 36 : 16;
             ConvScratch s = ConvScratch.Current;
-            float* v = s.Floats(VSlot, 16L * Block * c);
-            float* m = s.Floats(MSlot, 16L * Block * Kp);
+            float* v = s.Floats(VSlot, (long)planes * Block * c);
+            float* m = s.Floats(MSlot, (long)planes * Block * Kp);
             float* zeros = s.Zeros(Math.Max(c, NR));
-            float** table = s.Pointers(16 + MR);
+            float** table = s.Pointers(36 + MR);
+            // F(4×4)'s intermediate vectors: the 6×6 input transform, then the 4×6 and 4×4 of the output transform.
+            Vector512<float>* tmp = stackalloc Vector512<float>[36 + 24 + 16];
+            long tilesPerSample = (long)TileRows * TileCols;
             for (long blk = b0; blk < b1; blk++)
             {
                 long t0 = blk * Block;
                 int count = (int)Math.Min(Block, Tiles - t0);
-                InputTransform(X, G, TileCols, TileRows * TileCols, Block, t0, count, v, zeros, table);
-                Multiply(count, v, m, zeros, table);
-                if (Pool) PooledOutputTransform(t0, count, m);
+                if (Four) InputTransform4(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table, tmp);
+                else InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table);
+                MultiplyPlanes(planes, count, Block, v, U, m, c, Kp, zeros, table);
+                if (Four && Pool) PooledOutputTransform4(t0, count, m, tmp + 36, tmp + 60);
+                else if (Four) OutputTransform4(t0, count, m, tmp + 36, tmp + 60);
+                else if (Pool) PooledOutputTransform(t0, count, m);
                 else OutputTransform(t0, count, m);
             }
         }
-
-        private void Multiply(int count, float* v, float* m, float* zeros, float** table) =>
-            MultiplyPlanes(16, count, Block, v, U, m, G.InputChannels, Kp, zeros, table);
 
         /// <summary>y = act(Aᵀ·M·A + bias) for each tile, clipped at odd edges.</summary>
         private void OutputTransform(long t0, int count, float* m)
