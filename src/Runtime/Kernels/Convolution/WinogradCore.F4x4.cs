@@ -140,22 +140,11 @@ internal static unsafe partial class WinogradCore
     private static void InputTransform4(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
         float* v, float* zeros, float** rows, Vector512<float>* tmp)
     {
-        int c = g.InputChannels, h = g.InputHeight, w = g.InputWidth;
+        int c = g.InputChannels;
         long plane = (long)block * c;
         for (int r = 0; r < count; r++)
         {
-            TileOrigin(t0 + r, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
-            float* xs = x + sample * g.InputSize;
-            int iy0 = 4 * ty - g.PadTop, ix0 = 4 * tx - g.PadLeft;
-            for (int i = 0; i < 6; i++)
-            {
-                int iy = iy0 + i;
-                for (int j = 0; j < 6; j++)
-                {
-                    int ix = ix0 + j;
-                    rows[i * 6 + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
-                }
-            }
+            PatchRows(x, g, 4, 6, t0 + r, tileCols, tilesPerSample, zeros, rows);
             float* o = v + (nint)r * c;
             for (int cc = 0; cc < c; cc += 16)
             {

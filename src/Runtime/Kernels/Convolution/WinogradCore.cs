@@ -286,22 +286,11 @@ internal static unsafe partial class WinogradCore
     private static void InputTransform(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
         float* v, float* zeros, float** rows)
     {
-        int c = g.InputChannels, h = g.InputHeight, w = g.InputWidth;
+        int c = g.InputChannels;
         long plane = (long)block * c;
         for (int r = 0; r < count; r++)
         {
-            TileOrigin(t0 + r, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
-            float* xs = x + sample * g.InputSize;
-            int iy0 = 2 * ty - g.PadTop, ix0 = 2 * tx - g.PadLeft;
-            for (int i = 0; i < 4; i++)
-            {
-                int iy = iy0 + i;
-                for (int j = 0; j < 4; j++)
-                {
-                    int ix = ix0 + j;
-                    rows[i * 4 + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
-                }
-            }
+            PatchRows(x, g, 2, 4, t0 + r, tileCols, tilesPerSample, zeros, rows);
             float* o = v + (nint)r * c;
             for (int cc = 0; cc < c; cc += 16)
             {
@@ -314,6 +303,28 @@ internal static unsafe partial class WinogradCore
                 InputColumns(d10 + d20, d11 + d21, d12 + d22, d13 + d23, o + cc, plane, 4);
                 InputColumns(d20 - d10, d21 - d11, d22 - d12, d23 - d13, o + cc, plane, 8);
                 InputColumns(d10 - d30, d11 - d31, d12 - d32, d13 - d33, o + cc, plane, 12);
+            }
+        }
+    }
+
+    /// <summary>
+    /// rows[i·patch + j] = the input pixel (all C channels) under row i, column j of tile t's
+    /// <paramref name="patch"/> × <paramref name="patch"/> patch (tiles <paramref name="tile"/> outputs apart), or zeros outside the image.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PatchRows(float* x, in Conv2DGeometry g, int tile, int patch, long t, int tileCols, long tilesPerSample, float* zeros, float** rows)
+    {
+        int c = g.InputChannels, h = g.InputHeight, w = g.InputWidth;
+        TileOrigin(t, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
+        float* xs = x + sample * g.InputSize;
+        int iy0 = tile * ty - g.PadTop, ix0 = tile * tx - g.PadLeft;
+        for (int i = 0; i < patch; i++)
+        {
+            int iy = iy0 + i;
+            for (int j = 0; j < patch; j++)
+            {
+                int ix = ix0 + j;
+                rows[i * patch + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
             }
         }
     }
