@@ -93,12 +93,19 @@ internal static unsafe partial class WinogradCore
     private static void KernelRow6(Vector512<float> p, Vector512<float> q, Vector512<float> r, float* o, long plane, int first)
     {
         Kernel6(p, q, r, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
-        Vector512.Store(u0, o + first * plane);
-        Vector512.Store(u1, o + (first + 1) * plane);
-        Vector512.Store(u2, o + (first + 2) * plane);
-        Vector512.Store(u3, o + (first + 3) * plane);
-        Vector512.Store(u4, o + (first + 4) * plane);
-        Vector512.Store(u5, o + (first + 5) * plane);
+        Store6(o + first * plane, plane, u0, u1, u2, u3, u4, u5);
+    }
+
+    /// <summary>Six transformed values of one row, <paramref name="plane"/> floats apart (consecutive ξ).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store6(float* at, long plane, Vector512<float> e0, Vector512<float> e1, Vector512<float> e2, Vector512<float> e3, Vector512<float> e4, Vector512<float> e5)
+    {
+        Vector512.Store(e0, at);
+        Vector512.Store(e1, at + plane);
+        Vector512.Store(e2, at + 2 * plane);
+        Vector512.Store(e3, at + 3 * plane);
+        Vector512.Store(e4, at + 4 * plane);
+        Vector512.Store(e5, at + 5 * plane);
     }
 
     /// <summary>Bᵀ·(d0 … d5), the input transform along one axis.</summary>
@@ -160,13 +167,7 @@ internal static unsafe partial class WinogradCore
                     Vector512<float>* row = tmp + 6 * i;
                     Input6(row[0], row[1], row[2], row[3], row[4], row[5],
                         out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                    float* at = o + cc + 6 * i * plane;
-                    Vector512.Store(e0, at);
-                    Vector512.Store(e1, at + plane);
-                    Vector512.Store(e2, at + 2 * plane);
-                    Vector512.Store(e3, at + 3 * plane);
-                    Vector512.Store(e4, at + 4 * plane);
-                    Vector512.Store(e5, at + 5 * plane);
+                    Store6(o + cc + 6 * i * plane, plane, e0, e1, e2, e3, e4, e5);
                 }
             }
         }
@@ -218,13 +219,7 @@ internal static unsafe partial class WinogradCore
                 {
                     Vector512<float>* row = tmp + 4 * a;
                     Gradient6(row[0], row[1], row[2], row[3], out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                    float* p = o + j + 6 * a * plane;
-                    Vector512.Store(e0, p);
-                    Vector512.Store(e1, p + plane);
-                    Vector512.Store(e2, p + 2 * plane);
-                    Vector512.Store(e3, p + 3 * plane);
-                    Vector512.Store(e4, p + 4 * plane);
-                    Vector512.Store(e5, p + 5 * plane);
+                    Store6(o + j + 6 * a * plane, plane, e0, e1, e2, e3, e4, e5);
                 }
             }
         }
