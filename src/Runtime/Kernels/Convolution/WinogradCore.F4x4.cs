@@ -37,9 +37,6 @@ internal static unsafe partial class WinogradCore
         return 5 * f4 <= 4 * f2;
     }
 
-    /// <summary>Tiles per block: V (36 × T × C) and M (36 × T × K') together within about 384 KiB, as F(2×2)'s.</summary>
-    internal static int TilesPerBlock4(int c, int kPadded) => Math.Clamp(98304 / (36 * (c + kPadded)) / MR * MR, MR, 64);
-
     /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
     private static void TransformKernel4(float* w, float* u, int c, int k, int kp)
     {

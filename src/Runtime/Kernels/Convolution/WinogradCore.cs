@@ -31,8 +31,8 @@ internal static unsafe partial class WinogradCore
     // Per-thread scratch slots (worker side) and caller-side slots for the transformed kernel.
     private const int VSlot = 6, MSlot = 7, USlot = 8, FlipSlot = 9;
 
-    /// <summary>Tiles per block: V (16 × T × C) and M (16 × T × K') together within about 384 KiB.</summary>
-    internal static int TilesPerBlock(int c, int kPadded) => Math.Clamp(98304 / (16 * (c + kPadded)) / MR * MR, MR, 64);
+    /// <summary>Tiles per block: V (planes × T × C) and M (planes × T × K') together within about 384 KiB; 16 planes for F(2×2), 36 for F(4×4).</summary>
+    internal static int TilesPerBlock(int c, int kPadded, int planes = 16) => Math.Clamp(98304 / (planes * (c + kPadded)) / MR * MR, MR, 64);
 
     /// <summary>
     /// y = act(conv3×3(x, w) + bias) for the stride-1 geometry <paramref name="g"/>. With
@@ -62,7 +62,7 @@ internal static unsafe partial class WinogradCore
         if (four) TransformKernel4(w, u, c, k, kp);
         else TransformKernel(w, u, c, k, kp);
 
-        int block = four ? TilesPerBlock4(c, kp) : TilesPerBlock(c, kp);
+        int block = TilesPerBlock(c, kp, planes);
         long blocks = (tiles + block - 1) / block;
         var job = Job<TAct>.ForCurrentThread;
         job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Four = four;
@@ -74,7 +74,7 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>dst (3, 3, C, K) = src (3, 3, K, C) rotated by 180° with the channel axes swapped.</summary>
-    internal static void FlipKernel(float* src, float* dst, int c, int k)
+    private static void FlipKernel(float* src, float* dst, int c, int k)
     {
         for (int tap = 0; tap < 9; tap++)
         {
