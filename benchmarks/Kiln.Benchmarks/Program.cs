@@ -16,8 +16,8 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,layers]
-//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv, convpool, winotile and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]
+//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv, convpool, winotile, winofive and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine)
 
 int threads = 2;
@@ -33,7 +33,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,layers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]");
             return 2;
     }
 }
@@ -131,6 +131,15 @@ if (groups.Contains("winotile"))
     foreach (var (size, c, f) in new[] { (16, 64, 128), (16, 128, 128), (14, 32, 64), (28, 32, 32), (14, 64, 64), (7, 128, 128), (32, 64, 64) })
         foreach (int tile in new[] { 2, 4, 2, 4 })
             Bench.WinogradTile(batch: 64, size, c, f, runs, tile);
+}
+if (groups.Contains("winofive"))
+{
+    // 5×5 stride-1 layers, the implicit GEMM against Winograd F(2×2, 5×5), forward (bias + relu), data and
+    // kernel gradients, alternated twice per shape: the seed GAN generator's two 5×5 layers (batch 8: a
+    // 32×32 256 → 256 forward is 27 GFLOP), then the narrow generator's at its batch 32.
+    foreach (var (batch, size, c, f) in new[] { (8, 16, 128, 256), (8, 32, 256, 256), (32, 16, 32, 64), (32, 32, 64, 64) })
+        foreach (bool winograd in new[] { false, true, false, true })
+            Bench.FiveByFive(batch, size, c, f, runs, winograd);
 }
 if (groups.Contains("layers"))
 {
@@ -425,6 +434,41 @@ internal static class Bench
             EmitConv($"{name}_dw", tw, flops, null);
         }
         finally { WinogradConv2D.ForcedTile = forced; }
+    }
+
+    public static void FiveByFive(int batch, int size, int inChannels, int filters, int runs, bool winograd)
+    {
+        var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 5, 5, 1, 1, 2, 2);
+        var rng = new Random(11);
+        float[] Rand(int length) => Uniform(rng, length);
+        var x = Rand(batch * g.InputSize);
+        var kernel = Rand(g.PatchSize * filters);
+        var bias = Rand(filters);
+        var dy = Rand(batch * g.OutputSize);
+        var y = new float[batch * g.OutputSize];
+        var dx = new float[x.Length];
+        var dKernel = new float[kernel.Length];
+        double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
+        string name = $"five{size}_{inChannels}to{filters}_b{batch}_{(winograd ? "winograd" : "gemm")}";
+        var tf = Measure(_ =>
+        {
+            if (winograd) WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
+            else Conv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
+        }, runs, minOps: 2, maxOps: 1000);
+        EmitConv($"{name}_fwd", tf, flops, null);
+        // Identity (dy is left as it is) and one gradient per call: the data gradient alone, then the kernel gradient alone.
+        var td = Measure(_ =>
+        {
+            if (winograd) WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, Span<float>.Empty, Span<float>.Empty, dx, batch, g, default(Identity));
+            else Conv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, Span<float>.Empty, Span<float>.Empty, dx, batch, g, default(Identity));
+        }, runs, minOps: 2, maxOps: 1000);
+        EmitConv($"{name}_dx", td, flops, null);
+        var tw = Measure(_ =>
+        {
+            if (winograd) WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, Span<float>.Empty, batch, g, default(Identity));
+            else Conv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, Span<float>.Empty, batch, g, default(Identity));
+        }, runs, minOps: 2, maxOps: 1000);
+        EmitConv($"{name}_dw", tw, flops, null);
     }
 
     public static void Conv(int batch, int size, int inChannels, int filters, int runs, bool winograd)

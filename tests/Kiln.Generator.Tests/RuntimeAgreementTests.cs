@@ -13,13 +13,14 @@ public class RuntimeAgreementTests
         WinogradConv2D.ForcedTile = 0; // the per-layer choice, whatever KILN_WINOGRAD_TILE says
         try
         {
-            for (int h = 1; h <= 40; h++)
-                for (int w = 1; w <= 40; w++)
-                {
-                    var g = new Conv2DGeometry(h, w, 16, h, w, 16, 3, 3, 1, 1, 1, 1);
-                    Assert.True(KernelSelection.WinogradTile(h, w) == WinogradConv2D.Tile(g),
-                        $"{h}x{w} output: the header says F({KernelSelection.WinogradTile(h, w)}x..), the runtime takes F({WinogradConv2D.Tile(g)}x..)");
-                }
+            foreach (int window in new[] { 3, 5 })
+                for (int h = 1; h <= 40; h++)
+                    for (int w = 1; w <= 40; w++)
+                    {
+                        var g = new Conv2DGeometry(h, w, 16, h, w, 16, window, window, 1, 1, window / 2, window / 2);
+                        Assert.True(KernelSelection.WinogradTile(h, w, window) == WinogradConv2D.Tile(g),
+                            $"{h}x{w} output, {window}x{window} window: the header says F({KernelSelection.WinogradTile(h, w, window)}x..), the runtime takes F({WinogradConv2D.Tile(g)}x..)");
+                    }
         }
         finally { WinogradConv2D.ForcedTile = forced; }
     }

@@ -23,13 +23,22 @@ public class KernelSelectionTests
     }
 
     [Fact]
+    public void Winograd5x5Stride1WithWholeVectorsOfChannels()
+    {
+        // The seed GAN generator's two 5×5 layers, and a strided and a narrow one.
+        Assert.Equal(
+            new[] { ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.Winograd, ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm },
+            Algorithms(new[] { 16, 16, 128 }, Conv(256, 5), Conv(256, 5, same: false), Conv(64, 5, strides: 2), Conv(24, 5)));
+    }
+
+    [Fact]
     public void ImplicitGemmForEveryOtherWindow()
     {
         Assert.Equal(
             new[] { ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm, ConvolutionAlgorithm.ImplicitGemm },
             Algorithms(new[] { 16, 16, 32 },
                 Conv(32, 3, strides: 2),   // strided
-                Conv(32, 5),               // 5×5
+                Conv(32, 7),               // 7×7
                 Conv(24, 3),               // 24 filters: not whole vectors
                 Conv(32, 3)));             // reads 24 channels
         // Output below 4×4: a 2×2 tile would compute mostly padding.
@@ -61,8 +70,11 @@ public class KernelSelectionTests
     [InlineData(5, 5, 2)]     // 4 tiles of 36 = 9 of 16: no gain
     [InlineData(6, 6, 2)]
     [InlineData(10, 10, 2)]   // 81%
-    public void WinogradTileFourWhereItTakesAtMostFourFifthsOfTheProducts(int h, int w, int tile) =>
-        Assert.Equal(tile, KernelSelection.WinogradTile(h, w));
+    public void WinogradTileFourWhereItTakesAtMostFourFifthsOfTheProducts(int h, int w, int tile)
+    {
+        Assert.Equal(tile, KernelSelection.WinogradTile(h, w, 3));
+        Assert.Equal(2, KernelSelection.WinogradTile(h, w, 5)); // F(2×2, 5×5) is the only 5×5 algorithm
+    }
 
     [Fact]
     public void SummaryNamesTheVariant()
@@ -76,6 +88,9 @@ public class KernelSelectionTests
         // 10×10 outputs: 9 tiles of 4×4 would take 81% of the products of 25 tiles of 2×2.
         var ten = Compile(ModelSpec.Create("M", new[] { 10, 10, 32 }, null, Conv(32, 3)));
         Assert.Contains(Summary.FusionLines(ten), l => l.StartsWith("k0:") && l.Contains("Winograd F(2x2, 3x3) convolution"));
+
+        var five = Compile(ModelSpec.Create("M", new[] { 32, 32, 64 }, null, Conv(64, 5)));
+        Assert.Contains(Summary.FusionLines(five), l => l.StartsWith("k0:") && l.Contains("Winograd F(2x2, 5x5) convolution"));
 
         var first = Compile(ModelSpec.Create("M", new[] { 8, 8, 3 }, null, Conv(16, 3)));
         Assert.Contains(Summary.FusionLines(first), l => l.StartsWith("k0:") && l.Contains("direct convolution")

@@ -107,7 +107,7 @@ public sealed class KernelGroup
         ConvolutionSpec { Transposed: true } => "transposed convolution (GEMM + col2im)",
         ConvolutionSpec => Convolution switch
         {
-            ConvolutionAlgorithm.Winograd => $"Winograd F({WinogradTile}x{WinogradTile}, 3x3) convolution",
+            ConvolutionAlgorithm.Winograd => $"Winograd F({WinogradTile}x{WinogradTile}, {First.Window!.KernelHeight}x{First.Window.KernelWidth}) convolution",
             ConvolutionAlgorithm.Direct => "direct convolution",
             ConvolutionAlgorithm.ImplicitGemm => "implicit-GEMM convolution",
             _ => throw new System.InvalidOperationException($"kernel {Label} ({First.Name}): no description of convolution algorithm {Convolution}"),
@@ -117,7 +117,7 @@ public sealed class KernelGroup
     };
 
     /// <summary>The tile of a Winograd convolution's forward pass (see <see cref="KernelSelection.WinogradTile"/>).</summary>
-    private int WinogradTile => KernelSelection.WinogradTile(First.Output[0], First.Output[1]);
+    private int WinogradTile => KernelSelection.WinogradTile(First.Output[0], First.Output[1], First.Window!.KernelHeight);
 
     /// <summary>For a convolution kernel, the variant its constant shapes call for (see <see cref="KernelSelection"/>).</summary>
     public ConvolutionAlgorithm Convolution => KernelSelection.For(this);

@@ -7,7 +7,10 @@ public enum ConvolutionAlgorithm
     None,
     /// <summary>Implicit GEMM: every window shape, stride and channel count.</summary>
     ImplicitGemm,
-    /// <summary>Winograd: F(2×2, 3×3), 16 products per 2×2 outputs and channel pair instead of 36, or F(4×4, 3×3) on larger outputs, 36 per 4×4 instead of 144 (<see cref="KernelSelection.WinogradTile"/>).</summary>
+    /// <summary>
+    /// Winograd: F(2×2, 3×3), 16 products per 2×2 outputs and channel pair instead of 36, or F(4×4, 3×3) on larger
+    /// outputs, 36 per 4×4 instead of 144 (<see cref="KernelSelection.WinogradTile"/>); F(2×2, 5×5), 36 per 2×2 instead of 100.
+    /// </summary>
     Winograd,
     /// <summary>
     /// Direct convolution for a few input channels: the filters in the vector lanes, each tap one broadcast
@@ -20,7 +23,9 @@ public enum ConvolutionAlgorithm
 /// Picks each convolution's kernel variant from the shapes the model declares (they are constants,
 /// so the choice is made once, here, and the emitter writes the matching call). Winograd F(2×2, 3×3)
 /// is 1.7–1.8× faster than the implicit GEMM on 3×3 stride-1 layers with 32–128 channels on AVX-512
-/// (benchmarks/Kiln.Benchmarks --only convlayers); its transforms run 16 channels per vector, so both
+/// (benchmarks/Kiln.Benchmarks --only convlayers), and F(2×2, 5×5) 2–3.6× forward, 1.5–2.4× on the
+/// data gradient and 1.3–1.9× on the kernel gradient on 5×5 layers with 32–256 channels (--only
+/// winofive); its transforms run 16 channels per vector, so both
 /// channel counts must be multiples of 16, and below 4×4 outputs the 2×2 tiles waste too much work.
 /// The runtime kernel still falls back to the implicit GEMM on a CPU without AVX-512.
 /// Any other window reading at most 16 channels (an image model's first layer: 1 or 3) runs the
@@ -42,7 +47,7 @@ public static class KernelSelection
         if (layer.Spec is not ConvolutionSpec { Transposed: false } || group.Kind != KernelKind.Linear) return ConvolutionAlgorithm.None;
         var w = layer.Window;
         if (w is null) return ConvolutionAlgorithm.ImplicitGemm;
-        bool winograd = w.KernelHeight == 3 && w.KernelWidth == 3 && w.StrideHeight == 1 && w.StrideWidth == 1
+        bool winograd = w.KernelHeight is 3 or 5 && w.KernelWidth == w.KernelHeight && w.StrideHeight == 1 && w.StrideWidth == 1
             && layer.Input.Last % WinogradChannelMultiple == 0 && layer.Output.Last % WinogradChannelMultiple == 0
             && layer.Output[0] >= WinogradMinOutputSide && layer.Output[1] >= WinogradMinOutputSide;
         if (winograd) return ConvolutionAlgorithm.Winograd;
@@ -50,13 +55,14 @@ public static class KernelSelection
     }
 
     /// <summary>
-    /// The Winograd tile the runtime's forward pass and data gradient take for this output (the header names it;
-    /// WinogradConv2D.Tile decides at run time by the same rule, and a generator test checks that they
-    /// agree): 4 where F(4×4, 3×3)'s 36 products per 4×4 tile, counting padded edge tiles, are at most
-    /// 80% of F(2×2, 3×3)'s 16 per 2×2 tile, else 2.
+    /// The Winograd tile the runtime's forward pass and data gradient take for this output and window side (the
+    /// header names it; WinogradConv2D.Tile decides at run time by the same rule, and a generator test checks
+    /// that they agree): for a 3×3 window, 4 where F(4×4, 3×3)'s 36 products per 4×4 tile, counting padded
+    /// edge tiles, are at most 80% of F(2×2, 3×3)'s 16 per 2×2 tile, else 2; for a 5×5 window, 2.
     /// </summary>
-    public static int WinogradTile(int outputHeight, int outputWidth)
+    public static int WinogradTile(int outputHeight, int outputWidth, int window)
     {
+        if (window != 3) return 2;
         long f2 = 16L * ((outputHeight + 1) / 2) * ((outputWidth + 1) / 2);
         long f4 = 36L * ((outputHeight + 3) / 4) * ((outputWidth + 3) / 4);
         return 5 * f4 <= 4 * f2 ? 4 : 2;

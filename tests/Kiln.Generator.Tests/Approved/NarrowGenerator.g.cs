@@ -28,9 +28,9 @@
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense + re_lu: GEMM + bias and relu in the tile epilogue
 //   k1: conv2d + re_lu_1: Winograd F(4x4, 3x3) convolution + bias and relu in the tile epilogue
-//   k2: conv2d_1 + re_lu_2: implicit-GEMM convolution + bias and relu in the tile epilogue
+//   k2: conv2d_1 + re_lu_2: Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue
 //   k3: conv2d_transpose + re_lu_3: transposed convolution (GEMM + col2im) + bias and relu in the tile epilogue
-//   k4: conv2d_2 + re_lu_4: implicit-GEMM convolution + bias and relu in the tile epilogue
+//   k4: conv2d_2 + re_lu_4: Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue
 //   k5: conv2d_3 + activation: implicit-GEMM convolution + bias and tanh in the tile epilogue
 // 
 // Memory: parameters 508,336 floats, gradients the same, state 0 floats;
@@ -205,17 +205,17 @@ ________________________________________________________________________________
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 8192);
             Kernels.WinogradConv2D.Forward(re_lu, p.Slice(Conv2dKernel, 9216), p.Slice(Conv2dBias, 32), re_lu_1, n, Conv2dWindow, new Kernels.Relu());
             Observe("re_lu_1", re_lu_1);
-            // k2 · conv2d_1 (Conv2D(64, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:38]: (16, 16, 32) -> (16, 16, 64), implicit-GEMM convolution + bias and relu in the tile epilogue.
+            // k2 · conv2d_1 (Conv2D(64, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:38]: (16, 16, 32) -> (16, 16, 64), Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 16384);
-            Kernels.Conv2D.Forward(re_lu_1, p.Slice(Conv2d1Kernel, 51200), p.Slice(Conv2d1Bias, 64), re_lu_2, n, Conv2d1Window, new Kernels.Relu());
+            Kernels.WinogradConv2D.Forward(re_lu_1, p.Slice(Conv2d1Kernel, 51200), p.Slice(Conv2d1Bias, 64), re_lu_2, n, Conv2d1Window, new Kernels.Relu());
             Observe("re_lu_2", re_lu_2);
             // k3 · conv2d_transpose (Conv2DTranspose(64, 4x4, strides 2x2, same)) + re_lu_3 (Relu) [GanModels.cs:39]: (16, 16, 64) -> (32, 32, 64), transposed convolution (GEMM + col2im) + bias and relu in the tile epilogue.
             Span<float> re_lu_3 = ArenaSlice(ReLu3At, n, 65536);
             Kernels.Conv2DTranspose.Forward(re_lu_2, p.Slice(Conv2dTransposeKernel, 65536), p.Slice(Conv2dTransposeBias, 64), re_lu_3, n, Conv2dTransposeWindow, new Kernels.Relu());
             Observe("re_lu_3", re_lu_3);
-            // k4 · conv2d_2 (Conv2D(64, 5x5, same)) + re_lu_4 (Relu) [GanModels.cs:40]: (32, 32, 64) -> (32, 32, 64), implicit-GEMM convolution + bias and relu in the tile epilogue.
+            // k4 · conv2d_2 (Conv2D(64, 5x5, same)) + re_lu_4 (Relu) [GanModels.cs:40]: (32, 32, 64) -> (32, 32, 64), Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_4 = ArenaSlice(ReLu4At, n, 65536);
-            Kernels.Conv2D.Forward(re_lu_3, p.Slice(Conv2d2Kernel, 102400), p.Slice(Conv2d2Bias, 64), re_lu_4, n, Conv2d2Window, new Kernels.Relu());
+            Kernels.WinogradConv2D.Forward(re_lu_3, p.Slice(Conv2d2Kernel, 102400), p.Slice(Conv2d2Bias, 64), re_lu_4, n, Conv2d2Window, new Kernels.Relu());
             Observe("re_lu_4", re_lu_4);
             // k5 · conv2d_3 (Conv2D(3, 7x7, same)) + activation (Tanh) [GanModels.cs:41]: (32, 32, 64) -> (32, 32, 3), implicit-GEMM convolution + bias and tanh in the tile epilogue.
             Span<float> activation = ArenaSlice(ActivationAt, n, 3072);
@@ -241,7 +241,7 @@ ________________________________________________________________________________
             // k4 · conv2d_2 (Conv2D(64, 5x5, same)) + re_lu_4 (Relu) [GanModels.cs:40]: (32, 32, 64) -> (32, 32, 64), backward: relu mask, then kernel and bias gradients and d_re_lu_3.
             Span<float> re_lu_3 = ArenaSlice(ReLu3At, n, 65536);
             Span<float> d_re_lu_3 = ArenaSlice(DReLu3At, n, 65536);
-            Kernels.Conv2D.Backward(re_lu_3, p.Slice(Conv2d2Kernel, 102400), re_lu_4, d_re_lu_4, WeightGradient(Conv2d2Kernel, 102400), WeightGradient(Conv2d2Bias, 64), d_re_lu_3, n, Conv2d2Window, new Kernels.Relu());
+            Kernels.WinogradConv2D.Backward(re_lu_3, p.Slice(Conv2d2Kernel, 102400), re_lu_4, d_re_lu_4, WeightGradient(Conv2d2Kernel, 102400), WeightGradient(Conv2d2Bias, 64), d_re_lu_3, n, Conv2d2Window, new Kernels.Relu());
             // k3 · conv2d_transpose (Conv2DTranspose(64, 4x4, strides 2x2, same)) + re_lu_3 (Relu) [GanModels.cs:39]: (16, 16, 64) -> (32, 32, 64), backward: relu mask, then kernel and bias gradients and d_re_lu_2.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 16384);
             Span<float> d_re_lu_2 = ArenaSlice(DReLu2At, n, 16384);
@@ -249,7 +249,7 @@ ________________________________________________________________________________
             // k2 · conv2d_1 (Conv2D(64, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:38]: (16, 16, 32) -> (16, 16, 64), backward: relu mask, then kernel and bias gradients and d_re_lu_1.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 8192);
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 8192);
-            Kernels.Conv2D.Backward(re_lu_1, p.Slice(Conv2d1Kernel, 51200), re_lu_2, d_re_lu_2, WeightGradient(Conv2d1Kernel, 51200), WeightGradient(Conv2d1Bias, 64), d_re_lu_1, n, Conv2d1Window, new Kernels.Relu());
+            Kernels.WinogradConv2D.Backward(re_lu_1, p.Slice(Conv2d1Kernel, 51200), re_lu_2, d_re_lu_2, WeightGradient(Conv2d1Kernel, 51200), WeightGradient(Conv2d1Bias, 64), d_re_lu_1, n, Conv2d1Window, new Kernels.Relu());
             // k1 · conv2d (Conv2D(32, 3x3, same)) + re_lu_1 (Relu) [GanModels.cs:37]: (16, 16, 32) -> (16, 16, 32), backward: relu mask, then kernel and bias gradients and d_re_lu.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 8192);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 8192);

@@ -3,12 +3,12 @@ using System;
 namespace Kiln.Kernels;
 
 /// <summary>
-/// The 3×3 stride-1 convolution as Winograd F(2×2, 3×3): the same contract as <see cref="Conv2D"/>,
-/// with 2.25× fewer multiplications in all three products: the forward pass, the data gradient
-/// (itself a 3×3 stride-1 convolution of dz with the rotated kernel) and the kernel gradient (the
-/// forward transforms' adjoint). The forward pass and the data gradient take F(4×4, 3×3) (4× fewer)
-/// instead where the geometry makes it clearly cheaper (<see cref="Tile"/>), and so does the kernel
-/// gradient where the output also fills whole 4×4 tiles and blocks hold enough of them. The generator picks this
+/// The 3×3 and 5×5 stride-1 convolutions as Winograd products: the same contract as <see cref="Conv2D"/>,
+/// with fewer multiplications in all three products: the forward pass, the data gradient (itself a
+/// stride-1 convolution of dz with the rotated kernel) and the kernel gradient (the forward transforms'
+/// adjoint). A 3×3 window takes F(2×2, 3×3) (2.25× fewer), or F(4×4, 3×3) (4× fewer) where the geometry
+/// makes it clearly cheaper (<see cref="Tile"/>; the kernel gradient where the output also fills whole
+/// 4×4 tiles and blocks hold enough of them); a 5×5 window takes F(2×2, 5×5) (2.8× fewer). The generator picks this
 /// variant per layer when <see cref="Applies"/> holds for the layer's constant shapes; on a CPU without
 /// AVX-512 it runs the <see cref="Conv2D"/> kernels.
 /// </summary>
@@ -23,9 +23,10 @@ public static unsafe class WinogradConv2D
     private static int s_forcedTile = -1;
 
     /// <summary>
-    /// The tile every Winograd product takes (the kernel gradient included): 2 (F(2×2, 3×3)), 4 (F(4×4, 3×3)), or
+    /// The tile every 3×3 Winograd product takes (the kernel gradient included): 2 (F(2×2, 3×3)), 4 (F(4×4, 3×3)), or
     /// 0 to choose per layer from its geometry (the default, and what the generated header names). For
-    /// benchmarks and tests that compare the two; starts from <see cref="TileVariable"/>.
+    /// benchmarks and tests that compare the two; starts from <see cref="TileVariable"/>. A 5×5 window
+    /// always takes F(2×2, 5×5).
     /// </summary>
     public static int ForcedTile
     {
@@ -51,12 +52,12 @@ public static unsafe class WinogradConv2D
     /// <summary>Channel counts must fill whole 16-lane vectors, as the transforms run across channels.</summary>
     public const int ChannelMultiple = 16;
 
-    /// <summary>The tile the forward pass and the data gradient take for <paramref name="g"/>: 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3)); honours <see cref="ForcedTile"/>.</summary>
-    public static int Tile(in Conv2DGeometry g) => WinogradCore.FourByFour(g) ? 4 : 2;
+    /// <summary>The tile the forward pass and the data gradient take for <paramref name="g"/>: 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3) or F(2×2, 5×5)); honours <see cref="ForcedTile"/>.</summary>
+    public static int Tile(in Conv2DGeometry g) => WinogradCore.ForwardAlgorithm(g).Tile();
 
-    /// <summary>True for a 3×3, stride-1 window whose input and output channels are multiples of 16.</summary>
+    /// <summary>True for a 3×3 or 5×5, stride-1 window whose input and output channels are multiples of 16.</summary>
     public static bool Applies(in Conv2DGeometry g) =>
-        g.KernelHeight == 3 && g.KernelWidth == 3 && g.StrideHeight == 1 && g.StrideWidth == 1
+        g.KernelHeight is 3 or 5 && g.KernelWidth == g.KernelHeight && g.StrideHeight == 1 && g.StrideWidth == 1
         && g.InputChannels % ChannelMultiple == 0 && g.OutputChannels % ChannelMultiple == 0;
 
     /// <summary>y[n×OH×OW×F] = act(conv(x, kernel) + bias); empty bias = none.</summary>
@@ -128,20 +129,21 @@ public static unsafe class WinogradConv2D
     }
 
     /// <summary>
-    /// The data gradient as a forward problem: dz (OH, OW, F) correlated with the rotated kernel under
-    /// 2 − pad of padding gives dx (H, W, C). Null when some input rows or columns are never read by the
+    /// The data gradient as a forward problem: dz (OH, OW, F) correlated with the rotated r×r kernel under
+    /// r − 1 − pad of padding gives dx (H, W, C). Null when some input rows or columns are never read by the
     /// forward window (their gradient is zero, which the forward geometry cannot express).
     /// </summary>
     internal static Conv2DGeometry? DataGeometry(in Conv2DGeometry g)
     {
-        if (g.InputHeight - 2 + g.PadTop > g.OutputHeight || g.InputWidth - 2 + g.PadLeft > g.OutputWidth) return null;
+        int r = g.KernelHeight;
+        if (g.InputHeight - (r - 1) + g.PadTop > g.OutputHeight || g.InputWidth - (r - 1) + g.PadLeft > g.OutputWidth) return null;
         return new Conv2DGeometry(g.OutputHeight, g.OutputWidth, g.OutputChannels, g.InputHeight, g.InputWidth, g.InputChannels,
-            3, 3, 1, 1, 2 - g.PadTop, 2 - g.PadLeft);
+            r, r, 1, 1, r - 1 - g.PadTop, r - 1 - g.PadLeft);
     }
 
     private static void Require(in Conv2DGeometry g)
     {
         if (!Applies(g))
-            throw new ArgumentException($"Winograd F(2x2, 3x3) needs a 3x3 stride-1 window with channel counts that are multiples of {ChannelMultiple}; {g} is not (use Conv2D)", nameof(g));
+            throw new ArgumentException($"Winograd needs a 3x3 or 5x5 stride-1 window with channel counts that are multiples of {ChannelMultiple}; {g} is not (use Conv2D)", nameof(g));
     }
 }

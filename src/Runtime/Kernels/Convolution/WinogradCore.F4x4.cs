@@ -30,6 +30,7 @@ internal static unsafe partial class WinogradCore
     /// </summary>
     internal static bool FourByFour(in Conv2DGeometry g)
     {
+        if (g.KernelHeight != 3) return false;
         int forced = WinogradConv2D.ForcedTile;
         if (forced != 0) return forced == 4;
         long f2 = 16L * ((g.OutputHeight + 1) / 2) * ((g.OutputWidth + 1) / 2);
@@ -138,17 +139,18 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>
-    /// v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 6×6 input patch d under tile t0 + r (zeros outside the image);
-    /// ξ planes are <paramref name="block"/> rows of C apart. <paramref name="tmp"/> holds 36 vectors.
+    /// v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 6×6 input patch d under tile t0 + r (zeros outside the image),
+    /// tiles <paramref name="tile"/> outputs apart: 4 for F(4×4, 3×3), 2 for F(2×2, 5×5), which share
+    /// these 6 points; ξ planes are <paramref name="block"/> rows of C apart. <paramref name="tmp"/> holds 36 vectors.
     /// </summary>
-    private static void InputTransform4(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+    private static void InputTransform6(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, int block, long t0, int count,
         float* v, float* zeros, float** rows, Vector512<float>* tmp)
     {
         int c = g.InputChannels;
         long plane = (long)block * c;
         for (int r = 0; r < count; r++)
         {
-            PatchRows(x, g, 4, 6, t0 + r, tileCols, tilesPerSample, zeros, rows);
+            PatchRows(x, g, tile, 6, t0 + r, tileCols, tilesPerSample, zeros, rows);
             float* o = v + (nint)r * c;
             for (int cc = 0; cc < c; cc += 16)
             {

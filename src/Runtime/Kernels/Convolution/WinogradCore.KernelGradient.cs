@@ -29,20 +29,29 @@ internal static unsafe partial class WinogradCore
         FourByFour(g) && (WinogradConv2D.ForcedTile == 4
             || (g.OutputHeight % 4 == 0 && g.OutputWidth % 4 == 0 && KernelTilesPerBlock(g.InputChannels, g.OutputChannels, 36) >= 16));
 
-    /// <summary>dKernel (3, 3, C, K) = ∂/∂w of Σ dz·conv3×3(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
+    /// <summary>The algorithm the kernel gradient takes for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
+    internal static WinogradAlgorithm KernelGradientAlgorithm(in Conv2DGeometry g) =>
+        g.KernelHeight == 5 ? WinogradAlgorithm.F2x2For5x5 : FourByFourKernelGradient(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
+
+    /// <summary>dKernel (r, r, C, K) = ∂/∂w of Σ dz·conv(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
     public static void KernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
     {
         int c = g.InputChannels, k = g.OutputChannels;
-        bool four = FourByFourKernelGradient(g);
-        int tile = four ? 4 : 2, planes = four ? 36 : 16;
+        WinogradAlgorithm algorithm = KernelGradientAlgorithm(g);
+        int tile = algorithm.Tile(), planes = algorithm.Planes();
         int th = (g.OutputHeight + tile - 1) / tile, tw = (g.OutputWidth + tile - 1) / tile;
         long tiles = (long)n * th * tw;
         if (tiles == 0)
         {
-            new Span<float>(dKernel, 9 * c * k).Clear();
+            new Span<float>(dKernel, g.KernelHeight * g.KernelWidth * c * k).Clear();
             return;
         }
         int block = KernelTilesPerBlock(c, k, planes);
+        // Wide 5×5 layers: where a block's V and dM would have to shrink below 16 tiles to stay in L2,
+        // the 36 C × K sums (re-read and re-written for every block) cost more than V and dM spilling
+        // to L3. Kiln.Benchmarks --only winofive, 1 thread: 16×16 128 → 256 and 32×32 256 → 256 took
+        // 1.5–2× longer at 8 tiles than at 64 (128 no faster); 32 → 64 and 64 → 64 (24–32 tiles) no faster at 64.
+        if (algorithm == WinogradAlgorithm.F2x2For5x5 && block < 16) block = 64;
         long blocks = (tiles + block - 1) / block;
         long size = (long)planes * c * k;
         // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8, and at most
@@ -51,15 +60,20 @@ internal static unsafe partial class WinogradCore
         int groups = (int)Math.Min(Math.Min(Math.Min(ConvCore.KernelGradGroups, byWork), byMemory), blocks);
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
-        job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Four = four;
+        job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Algorithm = algorithm;
         job.Partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
         int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
         try
         {
             WorkerPool.Shared.Run(job, parts);
             for (int grp = 1; grp < groups; grp++) ConvCore.Add(job.Partials + grp * size, job.Partials, (int)size);
-            if (four) KernelFromTransformed4(job.Partials, dKernel, c, k);
-            else KernelFromTransformed(job.Partials, dKernel, c, k);
+            switch (algorithm)
+            {
+                case WinogradAlgorithm.F2x2For3x3: KernelFromTransformed(job.Partials, dKernel, c, k); break;
+                case WinogradAlgorithm.F4x4For3x3: KernelFromTransformed4(job.Partials, dKernel, c, k); break;
+                case WinogradAlgorithm.F2x2For5x5: KernelFromTransformed5(job.Partials, dKernel, c, k); break;
+                default: throw new InvalidOperationException($"no kernel adjoint for {algorithm}");
+            }
         }
         finally { job.X = job.Dz = job.Partials = null; }
     }
@@ -105,7 +119,7 @@ internal static unsafe partial class WinogradCore
         public Conv2DGeometry G;
         public int TileRows, TileCols, Block, Groups;
         public long Tiles, Blocks;
-        public bool Four;
+        public WinogradAlgorithm Algorithm;
 
         public override void Execute(int part, int parts)
         {
@@ -115,7 +129,7 @@ internal static unsafe partial class WinogradCore
 
         private void RunGroup(int grp)
         {
-            int c = G.InputChannels, k = G.OutputChannels, planes = Four ? 36 : 16;
+            int c = G.InputChannels, k = G.OutputChannels, planes = Algorithm.Planes();
             long size = (long)planes * c * k;
             float* du = Partials + grp * size;
             long b0 = grp * Blocks / Groups, b1 = (grp + 1) * Blocks / Groups;
@@ -130,15 +144,21 @@ internal static unsafe partial class WinogradCore
             {
                 long t0 = blk * Block;
                 int count = (int)Math.Min(Block, Tiles - t0);
-                if (Four)
+                switch (Algorithm)
                 {
-                    InputTransform4(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
-                    GradientTransform4(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
-                }
-                else
-                {
-                    InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows);
-                    GradientTransform(t0, count, dm, zeros);
+                    case WinogradAlgorithm.F2x2For3x3:
+                        InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows);
+                        GradientTransform(t0, count, dm, zeros);
+                        break;
+                    case WinogradAlgorithm.F4x4For3x3:
+                        InputTransform6(X, G, 4, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
+                        GradientTransform4(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
+                        break;
+                    case WinogradAlgorithm.F2x2For5x5:
+                        InputTransform6(X, G, 2, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
+                        GradientTransform5(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
+                        break;
+                    default: throw new InvalidOperationException($"no transforms for {Algorithm}");
                 }
                 for (int xi = 0; xi < planes; xi++)
                     ConvCore.GemmSerial(true, false, c, k, count, v + (long)xi * Block * c, c, dm + (long)xi * Block * k, k,

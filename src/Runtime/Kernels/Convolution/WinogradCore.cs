@@ -31,6 +31,10 @@ internal static unsafe partial class WinogradCore
     // Per-thread scratch slots (worker side) and caller-side slots for the transformed kernel.
     private const int VSlot = 6, MSlot = 7, USlot = 8, FlipSlot = 9;
 
+    /// <summary>The algorithm the forward pass and the data gradient take for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
+    internal static WinogradAlgorithm ForwardAlgorithm(in Conv2DGeometry g) =>
+        g.KernelHeight == 5 ? WinogradAlgorithm.F2x2For5x5 : FourByFour(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
+
     /// <summary>Tiles per block: V (planes × T × C) and M (planes × T × K') together within about 384 KiB; 16 planes for F(2×2), 36 for F(4×4).</summary>
     internal static int TilesPerBlock(int c, int kPadded, int planes = 16) => Math.Clamp(98304 / (planes * (c + kPadded)) / MR * MR, MR, 64);
 
@@ -45,8 +49,8 @@ internal static unsafe partial class WinogradCore
     {
         int c = g.InputChannels, k = g.OutputChannels;
         int kp = (k + NR - 1) / NR * NR;
-        bool four = FourByFour(g);
-        int tile = four ? 4 : 2, planes = four ? 36 : 16;
+        WinogradAlgorithm algorithm = ForwardAlgorithm(g);
+        int tile = algorithm.Tile(), planes = algorithm.Planes(), taps = g.KernelHeight * g.KernelWidth;
         int th = (g.OutputHeight + tile - 1) / tile, tw = (g.OutputWidth + tile - 1) / tile;
         long tiles = (long)n * th * tw;
         if (tiles == 0) return;
@@ -55,17 +59,22 @@ internal static unsafe partial class WinogradCore
         float* w = kernel;
         if (flipped)
         {
-            w = s.Floats(FlipSlot, 9L * c * k);
-            FlipKernel(kernel, w, c, k);
+            w = s.Floats(FlipSlot, (long)taps * c * k);
+            FlipKernel(kernel, w, c, k, taps);
         }
         float* u = s.Floats(USlot, (long)planes * c * kp);
-        if (four) TransformKernel4(w, u, c, k, kp);
-        else TransformKernel(w, u, c, k, kp);
+        switch (algorithm)
+        {
+            case WinogradAlgorithm.F2x2For3x3: TransformKernel(w, u, c, k, kp); break;
+            case WinogradAlgorithm.F4x4For3x3: TransformKernel4(w, u, c, k, kp); break;
+            case WinogradAlgorithm.F2x2For5x5: TransformKernel5(w, u, c, k, kp); break;
+            default: throw new InvalidOperationException($"no kernel transform for {algorithm}");
+        }
 
         int block = TilesPerBlock(c, kp, planes);
         long blocks = (tiles + block - 1) / block;
         var job = Job<TAct>.ForCurrentThread;
-        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Four = four;
+        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Algorithm = algorithm;
         job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
         // One GEMM of 2·C·K' per tile and transformed plane, plus the transforms.
         int parts = ConvCore.PartsFor(2L * planes * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
@@ -73,12 +82,12 @@ internal static unsafe partial class WinogradCore
         finally { job.X = job.U = job.Bias = job.Y = null; }
     }
 
-    /// <summary>dst (3, 3, C, K) = src (3, 3, K, C) rotated by 180° with the channel axes swapped.</summary>
-    private static void FlipKernel(float* src, float* dst, int c, int k)
+    /// <summary>dst (r, r, C, K) = src (r, r, K, C) rotated by 180° with the channel axes swapped: tap t becomes tap r² − 1 − t.</summary>
+    private static void FlipKernel(float* src, float* dst, int c, int k, int taps)
     {
-        for (int tap = 0; tap < 9; tap++)
+        for (int tap = 0; tap < taps; tap++)
         {
-            float* from = src + (nint)(8 - tap) * k * c;
+            float* from = src + (nint)(taps - 1 - tap) * k * c;
             float* to = dst + (nint)tap * c * k;
             for (int kk = 0; kk < k; kk++)
                 for (int cc = 0; cc < c; cc++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
@@ -134,7 +143,8 @@ internal static unsafe partial class WinogradCore
         public float* X, U, Bias, Y;
         public Conv2DGeometry G;
         public TAct Act;
-        public bool Pool, Four;
+        public bool Pool;
+        public WinogradAlgorithm Algorithm;
         public int Kp, TileRows, TileCols, Block;
         public long Tiles, Blocks;
 
@@ -142,7 +152,7 @@ internal static unsafe partial class WinogradCore
         {
             long b0 = part * Blocks / parts, b1 = (part + 1) * Blocks / parts;
             if (b1 <= b0) return;
-            int c = G.InputChannels, planes = Four ? 36 : 16;
+            int c = G.InputChannels, planes = Algorithm.Planes();
             ConvScratch s = ConvScratch.Current;
             float* v = s.Floats(VSlot, (long)planes * Block * c);
             float* m = s.Floats(MSlot, (long)planes * Block * Kp);
@@ -155,11 +165,12 @@ internal static unsafe partial class WinogradCore
             {
                 long t0 = blk * Block;
                 int count = (int)Math.Min(Block, Tiles - t0);
-                if (Four) InputTransform4(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table, tmp);
-                else InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table);
+                if (Algorithm == WinogradAlgorithm.F2x2For3x3) InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table);
+                else InputTransform6(X, G, Algorithm.Tile(), TileCols, tilesPerSample, Block, t0, count, v, zeros, table, tmp);
                 MultiplyPlanes(planes, count, Block, v, U, m, c, Kp, zeros, table);
-                if (Four && Pool) PooledOutputTransform4(t0, count, m, tmp + 36, tmp + 60);
-                else if (Four) OutputTransform4(t0, count, m, tmp + 36, tmp + 60);
+                bool four = Algorithm == WinogradAlgorithm.F4x4For3x3;
+                if (four && Pool) PooledOutputTransform4(t0, count, m, tmp + 36, tmp + 60);
+                else if (four) OutputTransform4(t0, count, m, tmp + 36, tmp + 60);
                 else if (Pool) PooledOutputTransform(t0, count, m);
                 else OutputTransform(t0, count, m);
             }
@@ -181,7 +192,7 @@ internal static unsafe partial class WinogradCore
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    TileOutputs(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
+                    TwoByTwo(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
                     float* yj = ys + j;
                     Vector512.Store(Act.Apply(y00), yj);
                     if (right) Vector512.Store(Act.Apply(y01), yj + k);
@@ -213,7 +224,7 @@ internal static unsafe partial class WinogradCore
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    TileOutputs(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
+                    TwoByTwo(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
                     var best = Act.Apply(y00);
                     best = KeepGreater(Act.Apply(y01), best);
                     best = KeepGreater(Act.Apply(y10), best);
@@ -221,6 +232,15 @@ internal static unsafe partial class WinogradCore
                     Vector512.Store(best, ys + j);
                 }
             }
+        }
+
+        /// <summary>A 2×2 tile's outputs + bias for 16 channels, from F(2×2, 3×3)'s 16 planes or F(2×2, 5×5)'s 36.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void TwoByTwo(float* p, long plane, Vector512<float> bias,
+            out Vector512<float> y00, out Vector512<float> y01, out Vector512<float> y10, out Vector512<float> y11)
+        {
+            if (Algorithm == WinogradAlgorithm.F2x2For5x5) TileOutputs5(p, plane, bias, out y00, out y01, out y10, out y11);
+            else TileOutputs(p, plane, bias, out y00, out y01, out y10, out y11);
         }
 
         /// <summary>Aᵀ·M·A + bias for 16 channels of one tile, M's 16 values <paramref name="plane"/> apart: rows m0 + m1 + m2 and m1 − m2 − m3, then the same on columns.</summary>

@@ -6,23 +6,30 @@ namespace Kiln.Runtime.Tests.Kernels.Convolution;
 [Collection(KernelCollection.Name)]
 public class WinogradConv2DTests
 {
-    // n, h, w, c, f, same
-    public static readonly TheoryData<int, int, int, int, int, bool> Shapes = new()
+    // n, h, w, c, f, same, window
+    public static readonly TheoryData<int, int, int, int, int, bool, int> Shapes = new()
     {
-        { 2, 8, 8, 16, 32, true },     // whole 2×2 tiles
-        { 3, 7, 9, 16, 16, true },     // odd sizes: clipped edge tiles; F = 16 pads the GEMM to 32 columns
-        { 2, 9, 6, 32, 48, false },    // valid: the data gradient needs a full (pad 2) correlation
-        { 1, 3, 3, 48, 16, false },    // one output pixel
-        { 1, 1, 1, 16, 16, true },     // a 1×1 image: one tile, three quarters of it outside the image
-        { 2, 5, 11, 16, 64, true },
-        { 5, 12, 12, 64, 32, true },   // several blocks of tiles per thread
+        { 2, 8, 8, 16, 32, true, 3 },     // whole 2×2 tiles
+        { 3, 7, 9, 16, 16, true, 3 },     // odd sizes: clipped edge tiles; F = 16 pads the GEMM to 32 columns
+        { 2, 9, 6, 32, 48, false, 3 },    // valid: the data gradient needs a full (pad 2) correlation
+        { 1, 3, 3, 48, 16, false, 3 },    // one output pixel
+        { 1, 1, 1, 16, 16, true, 3 },     // a 1×1 image: one tile, three quarters of it outside the image
+        { 2, 5, 11, 16, 64, true, 3 },
+        { 5, 12, 12, 64, 32, true, 3 },   // several blocks of tiles per thread
+        { 2, 8, 8, 16, 32, true, 5 },     // F(2×2, 5×5): pad 2, whole tiles
+        { 3, 7, 9, 16, 16, true, 5 },     // odd sizes
+        { 2, 9, 7, 32, 48, false, 5 },    // valid: the data gradient needs a full (pad 4) correlation
+        { 1, 5, 5, 16, 16, false, 5 },    // one output pixel
+        { 1, 2, 3, 16, 32, true, 5 },     // an image smaller than the window
+        { 4, 12, 10, 48, 32, true, 5 },   // several blocks of tiles per thread
+        { 2, 4, 6, 256, 256, true, 5 },   // wide: the kernel gradient's longer blocks
     };
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void ForwardAndBackwardMatchDirectReferenceAtEveryWidth(int n, int h, int w, int c, int f, bool same)
+    public void ForwardAndBackwardMatchDirectReferenceAtEveryWidth(int n, int h, int w, int c, int f, bool same, int window)
     {
-        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, 3, 3, 1, 1, same);
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, same);
         Assert.True(WinogradConv2D.Applies(g));
         float[] x = TestData.Random(n * g.InputSize, 1);
         float[] kernel = TestData.Random(g.PatchSize * f, 2);
@@ -39,15 +46,15 @@ public class WinogradConv2DTests
         var (dkRef, dxRef) = ConvReference.Backward(x, kernel, dz, n, g);
         var dbRef = new double[f];
         for (int i = 0; i < dz.Length; i++) dbRef[i % f] += dz[i];
-        // The transforms add and scale terms before the products (by up to 8 in F(4×4)): allow a few more ulps than the direct sum.
-        double fwdScale = 4 * Math.Sqrt(g.PatchSize), bwdScale = Math.Sqrt(n * g.OutputHeight * g.OutputWidth);
+        // The transforms add and scale terms before the products (by up to 8 in F(4×4, 3×3), 16 in F(2×2, 5×5)): allow a few more ulps than the direct sum.
+        double fwdScale = 4 * Math.Sqrt(g.PatchSize), bwdScale = 2 * Math.Sqrt(n * g.OutputHeight * g.OutputWidth);
 
         foreach (int tile in Tiles)
         foreach (int bits in new[] { 512, 256, 0 })
         {
             using var _ = new KernelSwitches(bits, 2);
             using var __ = new TileSwitch(tile);
-            string path = $"F({tile}x{tile}), {bits}-bit";
+            string path = $"F({tile}x{tile}, {window}x{window}), {bits}-bit";
             var y = new float[n * g.OutputSize];
             WinogradConv2D.Forward(x, kernel, bias, y, n, g, new Relu());
             ConvReference.Close(relu, y, fwdScale, 1e-5, $"{path} forward");
@@ -70,17 +77,19 @@ public class WinogradConv2DTests
     }
 
     [Theory]
-    [InlineData(true, 2)]
-    [InlineData(false, 2)]
-    [InlineData(true, 4)]
-    [InlineData(false, 4)]
-    public void GradientCheck(bool same, int tile)
+    [InlineData(true, 2, 3)]
+    [InlineData(false, 2, 3)]
+    [InlineData(true, 4, 3)]
+    [InlineData(false, 4, 3)]
+    [InlineData(true, 2, 5)]
+    [InlineData(false, 2, 5)]
+    public void GradientCheck(bool same, int tile, int window)
     {
         using var _ = new KernelSwitches(512, 2);
         using var __ = new TileSwitch(tile);
         // One small sample: the float forward's rounding over many outputs would swamp the central difference.
         const int n = 1, f = 16;
-        Conv2DGeometry g = ConvReference.Keras(5, 4, 16, f, 3, 3, 1, 1, same);
+        Conv2DGeometry g = ConvReference.Keras(window + 2, window + 1, 16, f, window, window, 1, 1, same);
         float[] x = TestData.Random(n * g.InputSize, 21);
         float[] kernel = TestData.Random(g.PatchSize * f, 22, -0.2f, 0.2f);
         float[] bias = TestData.Random(f, 23, -0.5f, 0.5f);
@@ -102,11 +111,13 @@ public class WinogradConv2DTests
         GradCheck.Check(kernel, dk, Loss, "dKernel");
     }
 
-    [Fact]
-    public void OneTwoAndThreeThreadsGiveTheSameBits()
+    [Theory]
+    [InlineData(3)]
+    [InlineData(5)]
+    public void OneTwoAndThreeThreadsGiveTheSameBits(int window)
     {
         const int n = 6;
-        Conv2DGeometry g = ConvReference.Keras(15, 16, 32, 48, 3, 3, 1, 1, true);
+        Conv2DGeometry g = ConvReference.Keras(15, 16, 32, 48, window, window, 1, 1, true);
         float[] x = TestData.Random(n * g.InputSize, 31);
         float[] kernel = TestData.Random(g.PatchSize * 48, 32);
         float[] dyIn = TestData.Random(n * g.OutputSize, 34);
@@ -133,22 +144,25 @@ public class WinogradConv2DTests
         }
     }
 
-    // n, h, w, c, f, same: even and odd outputs (valid pooling drops the odd row and column), one and several blocks of tiles.
-    public static readonly TheoryData<int, int, int, int, int, bool> PoolShapes = new()
+    // n, h, w, c, f, same, window: even and odd outputs (valid pooling drops the odd row and column), one and several blocks of tiles.
+    public static readonly TheoryData<int, int, int, int, int, bool, int> PoolShapes = new()
     {
-        { 2, 14, 14, 32, 64, true },
-        { 3, 7, 9, 16, 16, true },
-        { 2, 9, 6, 32, 48, false },
-        { 1, 3, 3, 16, 32, true },
-        { 5, 12, 12, 64, 32, true },
-        { 2, 10, 6, 16, 16, true },    // F(4×4): the last tile row holds one pooled row of its two
+        { 2, 14, 14, 32, 64, true, 3 },
+        { 3, 7, 9, 16, 16, true, 3 },
+        { 2, 9, 6, 32, 48, false, 3 },
+        { 1, 3, 3, 16, 32, true, 3 },
+        { 5, 12, 12, 64, 32, true, 3 },
+        { 2, 10, 6, 16, 16, true, 3 },    // F(4×4): the last tile row holds one pooled row of its two
+        { 2, 14, 14, 32, 64, true, 5 },
+        { 3, 7, 9, 16, 16, true, 5 },
+        { 2, 11, 8, 32, 48, false, 5 },
     };
 
     [Theory]
     [MemberData(nameof(PoolShapes))]
-    public void ForwardMaxPoolIsForwardThenPoolingBitForBit(int n, int h, int w, int c, int f, bool same)
+    public void ForwardMaxPoolIsForwardThenPoolingBitForBit(int n, int h, int w, int c, int f, bool same, int side)
     {
-        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, 3, 3, 1, 1, same);
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, side, side, 1, 1, same);
         Conv2DGeometry window = Pooling.TwoByTwoOver(g);
         Assert.Equal((g.OutputHeight / 2, g.OutputWidth / 2), (window.OutputHeight, window.OutputWidth));
         float[] x = TestData.Random(n * g.InputSize, 41);
@@ -176,7 +190,7 @@ public class WinogradConv2DTests
                     var pooled = new float[expected.Length];
                     pooled.AsSpan().Fill(float.NaN);
                     WinogradConv2D.ForwardMaxPool2x2(x, k, b, pooled, n, g, act);
-                    TestData.SameBits(expected, pooled, $"F({tile}x{tile}), {bits}-bit, {threads} threads, {what}: pooled");
+                    TestData.SameBits(expected, pooled, $"F({tile}x{tile}, {side}x{side}), {bits}-bit, {threads} threads, {what}: pooled");
                 }
             }
     }
@@ -204,6 +218,19 @@ public class WinogradConv2DTests
         Conv2DGeometry g = ConvReference.Keras(h, w, 16, 16, 3, 3, 1, 1, true);
         using var _ = new TileSwitch(0);
         Assert.Equal(tile, WinogradConv2D.Tile(g));
+    }
+
+    [Fact]
+    public void AFiveByFiveWindowTakesTwoByTwoTilesWhateverIsForced()
+    {
+        Conv2DGeometry g = ConvReference.Keras(32, 32, 16, 16, 5, 5, 1, 1, true);
+        foreach (int forced in new[] { 0, 2, 4 })
+        {
+            using var _ = new TileSwitch(forced);
+            Assert.Equal(2, WinogradConv2D.Tile(g));
+            Assert.Equal(WinogradAlgorithm.F2x2For5x5, WinogradCore.ForwardAlgorithm(g));
+            Assert.Equal(WinogradAlgorithm.F2x2For5x5, WinogradCore.KernelGradientAlgorithm(g));
+        }
     }
 
     [Theory]
@@ -239,9 +266,11 @@ public class WinogradConv2DTests
     public void RefusesWindowsItDoesNotCompute()
     {
         var strided = ConvReference.Keras(8, 8, 16, 16, 3, 3, 2, 2, true);
-        var fiveByFive = ConvReference.Keras(8, 8, 16, 16, 5, 5, 1, 1, true);
+        var sevenBySeven = ConvReference.Keras(8, 8, 16, 16, 7, 7, 1, 1, true);
+        var oblong = ConvReference.Keras(8, 8, 16, 16, 3, 5, 1, 1, true);
         var oddChannels = ConvReference.Keras(8, 8, 3, 16, 3, 3, 1, 1, true);
-        foreach (var g in new[] { strided, fiveByFive, oddChannels })
+        var oddFilters = ConvReference.Keras(8, 8, 16, 24, 5, 5, 1, 1, true);
+        foreach (var g in new[] { strided, sevenBySeven, oblong, oddChannels, oddFilters })
         {
             Assert.False(WinogradConv2D.Applies(g));
             var e = Assert.Throws<ArgumentException>(() =>
@@ -250,6 +279,7 @@ public class WinogradConv2DTests
         }
     }
 
+    // Forced on 5×5 windows too, which must keep F(2×2, 5×5) either way.
     private static readonly int[] Tiles = { 2, 4 };
 
     /// <summary>Forces Winograd F(2×2) or F(4×4) (0: the geometry's choice) and restores the previous setting.</summary>
