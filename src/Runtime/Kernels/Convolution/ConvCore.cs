@@ -19,7 +19,7 @@ namespace Kiln.Kernels;
 /// Every output element (or group partial) is computed by one thread in an order that does not
 /// depend on the split, so results are bitwise identical for any thread count.
 /// </summary>
-internal static unsafe class ConvCore
+internal static unsafe partial class ConvCore
 {
     /// <summary>Pixels per im2col chunk (data gradient and fallback forward): chunk × K floats stay in L2.</summary>
     internal const int PixelChunk = 128;
@@ -43,6 +43,11 @@ internal static unsafe class ConvCore
     {
         long pixels = (long)n * g.OutputHeight * g.OutputWidth;
         if (pixels == 0) return;
+        if (UsesFewFilters(g))
+        {
+            ForwardFewFilters(x, kernel, bias, y, n, g, act);
+            return;
+        }
         int f = g.OutputChannels, k = g.PatchSize;
         bool indirect = Simd.Use512;
         long units = indirect ? (pixels + MR - 1) / MR : (pixels + PixelChunk - 1) / PixelChunk;
@@ -50,24 +55,21 @@ internal static unsafe class ConvCore
         var job = ForwardJob<TAct>.ForCurrentThread;
         job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.G = g; job.Act = act;
         job.Pixels = pixels; job.Units = units; job.Indirect = indirect;
-        job.EdgeKernel = null; job.EdgeBias = null;
-        if (indirect && f % NR != 0)
+        job.Panels = null; job.EdgeBias = null;
+        if (indirect)
         {
-            // The last, partial column tile reads a zero-padded copy of its kernel columns, so the
-            // micro-kernel always runs full width (and edge columns get interior arithmetic).
-            int j0 = f - f % NR, cols = f - j0;
-            float* ek = ConvScratch.Current.Floats(2, (long)k * NR + NR);
-            for (int p = 0; p < k; p++)
+            // The kernel as 32-column panels, each K × 32 contiguous: the micro-kernel then streams one
+            // sequential 128 bytes per step instead of two vectors out of every F-float row. The last,
+            // partial panel is zero-padded, so the micro-kernel always runs full width (and edge
+            // columns get interior arithmetic).
+            int colTiles = (f + NR - 1) / NR;
+            float* panels = ConvScratch.Current.Floats(2, (long)colTiles * k * NR + NR);
+            PackPanels(kernel, panels, k, f);
+            job.Panels = panels;
+            if (bias != null && f % NR != 0)
             {
-                float* src = kernel + (nint)p * f + j0, dst = ek + (nint)p * NR;
-                int j = 0;
-                for (; j < cols; j++) dst[j] = src[j];
-                for (; j < NR; j++) dst[j] = 0f;
-            }
-            job.EdgeKernel = ek;
-            if (bias != null)
-            {
-                float* eb = ek + (nint)k * NR;
+                int j0 = f - f % NR, cols = f - j0;
+                float* eb = panels + (long)colTiles * k * NR;
                 int j = 0;
                 for (; j < cols; j++) eb[j] = bias[j0 + j];
                 for (; j < NR; j++) eb[j] = 0f;
@@ -76,7 +78,7 @@ internal static unsafe class ConvCore
         }
         int parts = PartsFor(2 * pixels * k * f, (int)Math.Min(units, int.MaxValue));
         try { WorkerPool.Shared.Run(job, parts); }
-        finally { job.X = job.Kernel = job.Bias = job.Y = job.EdgeKernel = job.EdgeBias = null; }
+        finally { job.X = job.Kernel = job.Bias = job.Y = job.Panels = job.EdgeBias = null; }
     }
 
     private sealed class ForwardJob<TAct> : ParallelJob where TAct : struct, IActivation
@@ -84,7 +86,7 @@ internal static unsafe class ConvCore
         [ThreadStatic] private static ForwardJob<TAct>? t_instance;
         public static ForwardJob<TAct> ForCurrentThread => t_instance ??= new ForwardJob<TAct>();
 
-        public float* X, Kernel, Bias, Y, EdgeKernel, EdgeBias;
+        public float* X, Kernel, Bias, Y, Panels, EdgeBias;
         public Conv2DGeometry G;
         public TAct Act;
         public long Pixels, Units;
@@ -150,18 +152,48 @@ internal static unsafe class ConvCore
                 {
                     int j0 = jt * NR;
                     float* yTile = Y + q0 * f + j0;
+                    float* panel = Panels + (nint)jt * k * NR;
                     if (f - j0 >= NR)
                     {
-                        IndirectTile(table, tapCount, perTap, Kernel + j0, f, yTile, f, valid, Bias == null ? null : Bias + j0, Act);
+                        IndirectTile(table, tapCount, perTap, panel, NR, yTile, f, valid, Bias == null ? null : Bias + j0, Act);
                     }
                     else
                     {
                         int cols = f - j0;
-                        IndirectTile(table, tapCount, perTap, EdgeKernel, NR, tile, NR, valid, EdgeBias, Act);
+                        IndirectTile(table, tapCount, perTap, panel, NR, tile, NR, valid, EdgeBias, Act);
                         for (int r = 0; r < valid; r++)
                             for (int j = 0; j < cols; j++) yTile[(nint)r * f + j] = tile[r * NR + j];
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>panels[jt][p][0..31] = kernel[p][32·jt ..], the K × F kernel cut into 32-column panels, zeros past F.</summary>
+    private static void PackPanels(float* kernel, float* panels, int k, int f)
+    {
+        for (int j0 = 0; j0 < f; j0 += NR)
+        {
+            int cols = Math.Min(NR, f - j0);
+            float* dst = panels + (nint)(j0 / NR) * k * NR;
+            if (cols == NR)
+            {
+                for (int p = 0; p < k; p++)
+                {
+                    float* src = kernel + (nint)p * f + j0;
+                    Vector512.Store(Vector512.Load(src), dst);
+                    Vector512.Store(Vector512.Load(src + 16), dst + 16);
+                    dst += NR;
+                }
+                continue;
+            }
+            for (int p = 0; p < k; p++)
+            {
+                float* src = kernel + (nint)p * f + j0;
+                int j = 0;
+                for (; j < cols; j++) dst[j] = src[j];
+                for (; j < NR; j++) dst[j] = 0f;
+                dst += NR;
             }
         }
     }

@@ -25,6 +25,9 @@ public class Conv2DTests
         { 1, 3, 3, 16, 1, 3, 3, 1, false },   // one output pixel, one filter
         { 1, 1, 1, 1, 1, 3, 3, 1, true },     // a 1×1 image, one channel, one filter: all padding but the centre
         { 1, 1, 2, 1, 33, 3, 3, 2, true },    // two pixels in, one out; F one past a 32-wide tile
+        { 3, 9, 11, 32, 3, 7, 7, 1, true },   // at most 4 filters on whole vectors of channels: the dot-product forward (a generator's RGB layer)
+        { 2, 8, 7, 16, 4, 3, 3, 2, false },   // dot-product forward, strided
+        { 1, 5, 5, 48, 2, 5, 5, 1, true },    // dot-product forward, 25 pixels: a last tile of one
     };
 
     [Theory]
@@ -117,6 +120,27 @@ public class Conv2DTests
         GradCheck.Check(kernel, dk, Loss, "dKernel");
         GradCheck.Check(bias, db, Loss, "dBias");
         GradCheck.Check(x, dx, Loss, "dx");
+    }
+
+    [Fact]
+    public void TheDotProductForwardGivesTheSameBitsAtAnyThreadCount()
+    {
+        const int n = 5, f = 3;
+        Conv2DGeometry g = ConvReference.Keras(13, 11, 32, f, 7, 7, 1, 1, true);
+        float[] x = TestData.Random(n * g.InputSize, 35);
+        float[] kernel = TestData.Random(g.PatchSize * f, 36);
+        float[] bias = TestData.Random(f, 37);
+        float[] Run(int threads)
+        {
+            using var _ = new KernelSwitches(512, threads);
+            Assert.True(ConvCore.UsesFewFilters(g));
+            var y = new float[n * g.OutputSize];
+            Conv2D.Forward(x, kernel, bias, y, n, g, new Tanh());
+            return y;
+        }
+        float[] one = Run(1);
+        Assert.Equal(one, Run(2));
+        Assert.Equal(one, Run(3));
     }
 
     [Fact]

@@ -1,0 +1,130 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kiln.Threading;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// The forward pass of a layer with at most four filters (an image generator's last layer: 256
+/// channels to RGB through a 7×7 window) as dot products over the window. The indirect micro-kernel
+/// computes 32 filters per tile, so with 3 it throws away 29 of every 32 products and streams the
+/// whole K × 32 zero-padded kernel panel (1.6 MB for 7×7×256) once per 8 pixels. Here each 4-pixel ×
+/// 4-filter tile keeps 16 accumulators of 16 channels: per step, four input vectors and four kernel
+/// vectors feed 16 FMAs. The kernel is transposed once per call to four rows of K (zeros past F), and
+/// each output is one fixed-order sum, so the bits do not depend on the thread count.
+/// </summary>
+internal static unsafe partial class ConvCore
+{
+    /// <summary>Filters one dot-product tile computes.</summary>
+    internal const int FewFilters = 4;
+
+    /// <summary>True where <see cref="Forward"/> takes the dot-product path: AVX-512, at most 4 filters, whole vectors of channels.</summary>
+    internal static bool UsesFewFilters(in Conv2DGeometry g) =>
+        Simd.Use512 && g.OutputChannels <= FewFilters && g.InputChannels % 16 == 0;
+
+    private static void ForwardFewFilters<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act)
+        where TAct : struct, IActivation
+    {
+        long pixels = (long)n * g.OutputHeight * g.OutputWidth;
+        int f = g.OutputChannels, k = g.PatchSize;
+        // rows[j][p] = kernel[p][j]: filter j's K weights contiguous, rows past F zero.
+        float* rows = ConvScratch.Current.Floats(2, (long)FewFilters * k);
+        for (int j = 0; j < FewFilters; j++)
+        {
+            float* row = rows + (nint)j * k;
+            if (j >= f) { new Span<float>(row, k).Clear(); continue; }
+            for (int p = 0; p < k; p++) row[p] = kernel[(nint)p * f + j];
+        }
+        var job = FewFiltersJob<TAct>.ForCurrentThread;
+        job.X = x; job.Rows = rows; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pixels = pixels;
+        job.Units = (pixels + MR - 1) / MR;
+        int parts = PartsFor(2 * pixels * k * f, (int)Math.Min(job.Units, int.MaxValue));
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.Rows = job.Bias = job.Y = null; }
+    }
+
+    private sealed class FewFiltersJob<TAct> : ParallelJob where TAct : struct, IActivation
+    {
+        [ThreadStatic] private static FewFiltersJob<TAct>? t_instance;
+        public static FewFiltersJob<TAct> ForCurrentThread => t_instance ??= new FewFiltersJob<TAct>();
+
+        public float* X, Rows, Bias, Y;
+        public Conv2DGeometry G;
+        public TAct Act;
+        public long Pixels, Units;
+
+        public override void Execute(int part, int parts)
+        {
+            long u0 = part * Units / parts, u1 = (part + 1) * Units / parts;
+            if (u1 <= u0) return;
+            ref readonly Conv2DGeometry g = ref G;
+            int f = g.OutputChannels, c = g.InputChannels, k = g.PatchSize, taps = g.KernelHeight * g.KernelWidth;
+            ConvScratch s = ConvScratch.Current;
+            float* zeros = s.Zeros(c);
+            float** table = s.Pointers((long)taps * MR);
+            float* sums = stackalloc float[16];
+            var bias = Vector512<float>.Zero;
+            if (Bias != null)
+            {
+                float* b = stackalloc float[16];
+                for (int i = 0; i < 16; i++) b[i] = i % FewFilters < f ? Bias[i % FewFilters] : 0f;
+                bias = Vector512.Load(b);
+            }
+            for (long u = u0; u < u1; u++)
+            {
+                long q0 = u * MR;
+                int valid = (int)Math.Min(MR, Pixels - q0);
+                BuildTable(X, g, q0, valid, zeros, table);
+                for (int half = 0; half < MR && half < valid; half += 4)
+                {
+                    Tile(table + half, taps, c, k, Rows, sums);
+                    // sums[4r + j] = pixel r, filter j: bias and activation on all 16 at once.
+                    Vector512.Store(Act.Apply(Vector512.Load(sums) + bias), sums);
+                    int count = Math.Min(4, valid - half);
+                    float* yr = Y + (q0 + half) * f;
+                    for (int r = 0; r < count; r++)
+                        for (int j = 0; j < f; j++) yr[(nint)r * f + j] = sums[4 * r + j];
+                }
+            }
+        }
+
+        /// <summary>sums[4r + j] = Σ over taps and channels of pixel r's input times filter j's weights, for table rows r = 0..3 of each tap.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile(float** table, int taps, int c, int k, float* rows, float* sums)
+        {
+            Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default;
+            Vector512<float> s10 = default, s11 = default, s12 = default, s13 = default;
+            Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default;
+            Vector512<float> s30 = default, s31 = default, s32 = default, s33 = default;
+            float* w0 = rows, w1 = rows + k, w2 = rows + 2 * (nint)k, w3 = rows + 3 * (nint)k;
+            for (int t = 0; t < taps; t++)
+            {
+                float* a0 = table[0], a1 = table[1], a2 = table[2], a3 = table[3];
+                table += MR;
+                for (int i = 0; i < c; i += 16)
+                {
+                    var k0 = Vector512.Load(w0 + i); var k1 = Vector512.Load(w1 + i);
+                    var k2 = Vector512.Load(w2 + i); var k3 = Vector512.Load(w3 + i);
+                    var v = Vector512.Load(a0 + i);
+                    s00 = Vector512.FusedMultiplyAdd(v, k0, s00); s01 = Vector512.FusedMultiplyAdd(v, k1, s01);
+                    s02 = Vector512.FusedMultiplyAdd(v, k2, s02); s03 = Vector512.FusedMultiplyAdd(v, k3, s03);
+                    v = Vector512.Load(a1 + i);
+                    s10 = Vector512.FusedMultiplyAdd(v, k0, s10); s11 = Vector512.FusedMultiplyAdd(v, k1, s11);
+                    s12 = Vector512.FusedMultiplyAdd(v, k2, s12); s13 = Vector512.FusedMultiplyAdd(v, k3, s13);
+                    v = Vector512.Load(a2 + i);
+                    s20 = Vector512.FusedMultiplyAdd(v, k0, s20); s21 = Vector512.FusedMultiplyAdd(v, k1, s21);
+                    s22 = Vector512.FusedMultiplyAdd(v, k2, s22); s23 = Vector512.FusedMultiplyAdd(v, k3, s23);
+                    v = Vector512.Load(a3 + i);
+                    s30 = Vector512.FusedMultiplyAdd(v, k0, s30); s31 = Vector512.FusedMultiplyAdd(v, k1, s31);
+                    s32 = Vector512.FusedMultiplyAdd(v, k2, s32); s33 = Vector512.FusedMultiplyAdd(v, k3, s33);
+                }
+                w0 += c; w1 += c; w2 += c; w3 += c;
+            }
+            sums[0] = Vector512.Sum(s00); sums[1] = Vector512.Sum(s01); sums[2] = Vector512.Sum(s02); sums[3] = Vector512.Sum(s03);
+            sums[4] = Vector512.Sum(s10); sums[5] = Vector512.Sum(s11); sums[6] = Vector512.Sum(s12); sums[7] = Vector512.Sum(s13);
+            sums[8] = Vector512.Sum(s20); sums[9] = Vector512.Sum(s21); sums[10] = Vector512.Sum(s22); sums[11] = Vector512.Sum(s23);
+            sums[12] = Vector512.Sum(s30); sums[13] = Vector512.Sum(s31); sums[14] = Vector512.Sum(s32); sums[15] = Vector512.Sum(s33);
+        }
+    }
+}
