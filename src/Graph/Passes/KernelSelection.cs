@@ -23,9 +23,9 @@ public enum ConvolutionAlgorithm
 /// Picks each convolution's kernel variant from the shapes the model declares (they are constants,
 /// so the choice is made once, here, and the emitter writes the matching call). Winograd F(2×2, 3×3)
 /// is 1.7–1.8× faster than the implicit GEMM on 3×3 stride-1 layers with 32–128 channels on AVX-512
-/// (benchmarks/Kiln.Benchmarks --only convlayers), and F(2×2, 5×5) 2–3.6× forward, 1.5–2.4× on the
-/// data gradient and 1.3–1.9× on the kernel gradient on 5×5 layers with 32–256 channels (--only
-/// winofive); its transforms run 16 channels per vector, so both
+/// (benchmarks/Kiln.Benchmarks --only convlayers), and F(2×2, 5×5) 1.4–2.1× forward, 1.3–2.2× on the
+/// data gradient and 1.25–2.1× on the kernel gradient on 5×5 layers with 32–256 channels (--only
+/// winofive, 1 thread); its transforms run 16 channels per vector, so both
 /// channel counts must be multiples of 16, and below 4×4 outputs the 2×2 tiles waste too much work.
 /// The runtime kernel still falls back to the implicit GEMM on a CPU without AVX-512.
 /// Any other window reading at most 16 channels (an image model's first layer: 1 or 3) runs the

@@ -296,15 +296,57 @@ internal static unsafe partial class ConvCore
 
     // ---------------------------------------------------------------- data gradient
 
-    /// <summary>dx[n×H×W×C] = col2im(dz·Wᵀ), overwritten.</summary>
+    /// <summary>
+    /// dx[n×H×W×C] = col2im(dz·Wᵀ), overwritten. A stride-1 layer with at most 16 filters (an image
+    /// generator's RGB layer) runs it as the forward convolution of dz with the rotated kernel through
+    /// the direct kernel, which is built for so few input channels: the GEMM's depth would be F, and
+    /// each pixel's K-wide row of col2im products would be written and read back.
+    /// </summary>
     public static void BackwardData(float* dz, float* kernel, float* dx, int n, in Conv2DGeometry g)
     {
         if (n == 0) return;
+        if (g.StrideHeight == 1 && g.StrideWidth == 1 && g.OutputChannels <= DirectDataMaxFilters && !g.IsPointwise && DataGeometry(g) is { } back)
+        {
+            int taps = g.KernelHeight * g.KernelWidth;
+            float* flipped = ConvScratch.Current.Floats(ConvScratch.FlippedKernelSlot, (long)taps * g.InputChannels * g.OutputChannels);
+            FlipKernel(kernel, flipped, g.OutputChannels, g.InputChannels, taps);
+            DirectCore.Forward(dz, flipped, null, dx, n, back, default(Identity));
+            return;
+        }
         var job = DataJob.ForCurrentThread;
         job.Dz = dz; job.Kernel = kernel; job.Dx = dx; job.G = g; job.N = n;
         long flops = 2L * n * g.OutputHeight * g.OutputWidth * g.PatchSize * g.OutputChannels;
         try { WorkerPool.Shared.Run(job, PartsFor(flops, n)); }
         finally { job.Dz = job.Kernel = job.Dx = null; }
+    }
+
+    /// <summary>Filters up to which a stride-1 data gradient runs as a direct forward convolution (the direct kernel's own limit on input channels).</summary>
+    internal const int DirectDataMaxFilters = 16;
+
+    /// <summary>
+    /// The data gradient of a stride-1 geometry as a forward problem: dz (OH, OW, F) correlated with the
+    /// rotated kh × kw kernel under kh − 1 − padTop (kw − 1 − padLeft) of padding gives dx (H, W, C). Null
+    /// when some input rows or columns are never read by the forward window (their gradient is zero,
+    /// which the forward geometry cannot express).
+    /// </summary>
+    internal static Conv2DGeometry? DataGeometry(in Conv2DGeometry g)
+    {
+        int kh = g.KernelHeight, kw = g.KernelWidth;
+        if (g.InputHeight - (kh - 1) + g.PadTop > g.OutputHeight || g.InputWidth - (kw - 1) + g.PadLeft > g.OutputWidth) return null;
+        return new Conv2DGeometry(g.OutputHeight, g.OutputWidth, g.OutputChannels, g.InputHeight, g.InputWidth, g.InputChannels,
+            kh, kw, 1, 1, kh - 1 - g.PadTop, kw - 1 - g.PadLeft);
+    }
+
+    /// <summary>dst (kh, kw, C, K) = src (kh, kw, K, C) rotated by 180° with the channel axes swapped: tap t becomes tap kh·kw − 1 − t.</summary>
+    internal static void FlipKernel(float* src, float* dst, int c, int k, int taps)
+    {
+        for (int tap = 0; tap < taps; tap++)
+        {
+            float* from = src + (nint)(taps - 1 - tap) * k * c;
+            float* to = dst + (nint)tap * c * k;
+            for (int kk = 0; kk < k; kk++)
+                for (int cc = 0; cc < c; cc++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
+        }
     }
 
     private sealed class DataJob : ParallelJob

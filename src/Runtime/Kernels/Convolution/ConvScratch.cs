@@ -11,15 +11,17 @@ namespace Kiln.Kernels;
 /// </summary>
 internal sealed unsafe class ConvScratch
 {
-    // 0: im2col chunks, 1: gathered rows, 2: edge kernel columns (caller; the direct convolution's patch offsets too), 3: edge tile,
+    // 0: im2col chunks, 1: gathered rows, 2: the forward kernel packed in panels or rows (caller; the direct convolution's patch offsets too), 3: edge tile,
     // 4: per-block partial sums (caller), 5: per-channel parameters (caller),
-    // 6-9: Winograd transformed inputs, products (workers), transformed and flipped kernels (caller),
+    // 6-8: Winograd transformed inputs, products (workers), transformed kernels (caller),
+    // 9: a kernel rotated for a data gradient run as a forward convolution (caller: Winograd, direct),
     // 10: the direct convolution's zero-padded input band (workers),
     // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; no AVX-512),
     // 12: the direct convolution's output band before its 2×2 max pooling (workers).
     public const int Slots = 13;
     public const int PartialsSlot = 4;
     public const int ChannelSlot = 5;
+    public const int FlippedKernelSlot = 9;
     public const int DirectBandSlot = 10;
     public const int PoolSourceSlot = 11;
     public const int DirectPooledBandSlot = 12;

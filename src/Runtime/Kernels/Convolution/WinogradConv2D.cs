@@ -123,22 +123,9 @@ public static unsafe class WinogradConv2D
                 else ConvCore.BackwardKernel(px, pdy, pdk, n, g);
             }
             if (dx.IsEmpty) return;
-            if (Simd.Use512 && DataGeometry(g) is { } back) WinogradCore.Run(pdy, pk, true, null, pdx, n, back, default(Identity));
+            if (Simd.Use512 && ConvCore.DataGeometry(g) is { } back) WinogradCore.Run(pdy, pk, true, null, pdx, n, back, default(Identity));
             else ConvCore.BackwardData(pdy, pk, pdx, n, g);
         }
-    }
-
-    /// <summary>
-    /// The data gradient as a forward problem: dz (OH, OW, F) correlated with the rotated r×r kernel under
-    /// r − 1 − pad of padding gives dx (H, W, C). Null when some input rows or columns are never read by the
-    /// forward window (their gradient is zero, which the forward geometry cannot express).
-    /// </summary>
-    internal static Conv2DGeometry? DataGeometry(in Conv2DGeometry g)
-    {
-        int r = g.KernelHeight;
-        if (g.InputHeight - (r - 1) + g.PadTop > g.OutputHeight || g.InputWidth - (r - 1) + g.PadLeft > g.OutputWidth) return null;
-        return new Conv2DGeometry(g.OutputHeight, g.OutputWidth, g.OutputChannels, g.InputHeight, g.InputWidth, g.InputChannels,
-            r, r, 1, 1, r - 1 - g.PadTop, r - 1 - g.PadLeft);
     }
 
     private static void Require(in Conv2DGeometry g)

@@ -29,7 +29,7 @@ internal static unsafe partial class WinogradCore
     private const int MR = ConvCore.MR, NR = ConvCore.NR;
 
     // Per-thread scratch slots (worker side) and caller-side slots for the transformed kernel.
-    private const int VSlot = 6, MSlot = 7, USlot = 8, FlipSlot = 9;
+    private const int VSlot = 6, MSlot = 7, USlot = 8;
 
     /// <summary>The algorithm the forward pass and the data gradient take for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
     internal static WinogradAlgorithm ForwardAlgorithm(in Conv2DGeometry g) =>
@@ -59,8 +59,8 @@ internal static unsafe partial class WinogradCore
         float* w = kernel;
         if (flipped)
         {
-            w = s.Floats(FlipSlot, (long)taps * c * k);
-            FlipKernel(kernel, w, c, k, taps);
+            w = s.Floats(ConvScratch.FlippedKernelSlot, (long)taps * c * k);
+            ConvCore.FlipKernel(kernel, w, c, k, taps);
         }
         float* u = s.Floats(USlot, (long)planes * c * kp);
         switch (algorithm)
@@ -80,18 +80,6 @@ internal static unsafe partial class WinogradCore
         int parts = ConvCore.PartsFor(2L * planes * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
         try { WorkerPool.Shared.Run(job, parts); }
         finally { job.X = job.U = job.Bias = job.Y = null; }
-    }
-
-    /// <summary>dst (r, r, C, K) = src (r, r, K, C) rotated by 180° with the channel axes swapped: tap t becomes tap r² − 1 − t.</summary>
-    private static void FlipKernel(float* src, float* dst, int c, int k, int taps)
-    {
-        for (int tap = 0; tap < taps; tap++)
-        {
-            float* from = src + (nint)(taps - 1 - tap) * k * c;
-            float* to = dst + (nint)tap * c * k;
-            for (int kk = 0; kk < k; kk++)
-                for (int cc = 0; cc < c; cc++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
-        }
     }
 
     /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
