@@ -12,7 +12,9 @@ namespace Kiln.Kernels;
 /// whole K × 32 zero-padded kernel panel (1.6 MB for 7×7×256) once per 8 pixels. Here each 4-pixel ×
 /// 4-filter tile keeps 16 accumulators of 16 channels: per step, four input vectors and four kernel
 /// vectors feed 16 FMAs. The kernel is transposed once per call to four rows of K (zeros past F), and
-/// each output is one fixed-order sum, so the bits do not depend on the thread count.
+/// each output is one fixed-order sum, so the bits do not depend on the thread count. The kernel
+/// gradient is the same product transposed (<see cref="BackwardKernelFewFilters"/>): its GEMM would
+/// have 3 columns, behind an im2col of 32 pixels × K.
 /// </summary>
 internal static unsafe partial class ConvCore
 {
@@ -42,6 +44,125 @@ internal static unsafe partial class ConvCore
         int parts = PartsFor(2 * pixels * k * f, (int)Math.Min(job.Units, int.MaxValue));
         try { WorkerPool.Shared.Run(job, parts); }
         finally { job.X = job.Rows = job.Bias = job.Y = null; }
+    }
+
+    /// <summary>
+    /// dKernel (K × F) = Σ over pixels of patch ⊗ dz, for at most 4 filters: per 8 pixels, tap and 64
+    /// channels, 16 accumulators (4 channel vectors × 4 filters) are loaded from a transposed sum
+    /// (4 rows of K), take the 8 pixels' products in order and are stored back, so each element is
+    /// one FMA chain over its group's pixels. Groups of pixels are as in <see cref="BackwardKernel"/>
+    /// (a function of the problem only) and added in order.
+    /// </summary>
+    private static void BackwardKernelFewFilters(float* x, float* dz, float* dKernel, long pixels, in Conv2DGeometry g)
+    {
+        int k = g.PatchSize, f = g.OutputChannels;
+        long blocks = (pixels + MR - 1) / MR;
+        int groups = (int)Math.Min(Math.Min(KernelGradGroups, Math.Max(1, 2 * pixels * k * f / (4L << 20))), blocks);
+        long size = (long)FewFilters * k;
+        var job = FewKernelJob.ForCurrentThread;
+        job.X = x; job.Dz = dz; job.G = g; job.Pixels = pixels; job.Blocks = blocks; job.Groups = groups;
+        job.Sums = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
+        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
+        try
+        {
+            WorkerPool.Shared.Run(job, parts);
+            for (int grp = 1; grp < groups; grp++) AddLong(job.Sums + grp * size, job.Sums, size);
+            for (int p = 0; p < k; p++)
+                for (int j = 0; j < f; j++) dKernel[(nint)p * f + j] = job.Sums[(nint)j * k + p];
+        }
+        finally { job.X = job.Dz = job.Sums = null; }
+    }
+
+    private sealed class FewKernelJob : ParallelJob
+    {
+        [ThreadStatic] private static FewKernelJob? t_instance;
+        public static FewKernelJob ForCurrentThread => t_instance ??= new FewKernelJob();
+
+        public float* X, Dz, Sums;
+        public Conv2DGeometry G;
+        public long Pixels, Blocks;
+        public int Groups;
+
+        public override void Execute(int part, int parts)
+        {
+            for (int grp = part; grp < Groups; grp += parts) RunGroup(grp);
+        }
+
+        private void RunGroup(int grp)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int f = g.OutputChannels, c = g.InputChannels, k = g.PatchSize, taps = g.KernelHeight * g.KernelWidth;
+            float* sums = Sums + (long)grp * FewFilters * k;
+            new Span<float>(sums, FewFilters * k).Clear();
+            ConvScratch s = ConvScratch.Current;
+            float* zeros = s.Zeros(c);
+            float** table = s.Pointers((long)taps * MR);
+            // dz of the block's 8 pixels, 4 filters each (zeros past F and past the last pixel).
+            float* grads = stackalloc float[MR * FewFilters];
+            long b0 = grp * Blocks / Groups, b1 = (grp + 1) * Blocks / Groups;
+            for (long blk = b0; blk < b1; blk++)
+            {
+                long q0 = blk * MR;
+                int valid = (int)Math.Min(MR, Pixels - q0);
+                BuildTable(X, g, q0, valid, zeros, table);
+                for (int r = 0; r < MR; r++)
+                    for (int j = 0; j < FewFilters; j++) grads[r * FewFilters + j] = r < valid && j < f ? Dz[(q0 + r) * f + j] : 0f;
+                for (int t = 0; t < taps; t++)
+                {
+                    float** rows = table + t * MR;
+                    float* at = sums + (nint)t * c;
+                    int cc = 0;
+                    for (; cc + 64 <= c; cc += 64) Accumulate64(rows, grads, at + cc, k, cc);
+                    for (; cc < c; cc += 16) Accumulate16(rows, grads, at + cc, k, cc);
+                }
+            }
+        }
+
+        /// <summary>sums[j·K + i] += Σ_r rows[r][cc + i] · grads[r][j] for 64 channels i and the 4 filters j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Accumulate64(float** rows, float* grads, float* sums, int k, int cc)
+        {
+            float* o0 = sums, o1 = sums + k, o2 = sums + 2 * (nint)k, o3 = sums + 3 * (nint)k;
+            var a00 = Vector512.Load(o0); var a01 = Vector512.Load(o0 + 16); var a02 = Vector512.Load(o0 + 32); var a03 = Vector512.Load(o0 + 48);
+            var a10 = Vector512.Load(o1); var a11 = Vector512.Load(o1 + 16); var a12 = Vector512.Load(o1 + 32); var a13 = Vector512.Load(o1 + 48);
+            var a20 = Vector512.Load(o2); var a21 = Vector512.Load(o2 + 16); var a22 = Vector512.Load(o2 + 32); var a23 = Vector512.Load(o2 + 48);
+            var a30 = Vector512.Load(o3); var a31 = Vector512.Load(o3 + 16); var a32 = Vector512.Load(o3 + 32); var a33 = Vector512.Load(o3 + 48);
+            for (int r = 0; r < MR; r++)
+            {
+                float* xr = rows[r] + cc;
+                var x0 = Vector512.Load(xr); var x1 = Vector512.Load(xr + 16); var x2 = Vector512.Load(xr + 32); var x3 = Vector512.Load(xr + 48);
+                float* d = grads + r * FewFilters;
+                var v = Vector512.Create(d[0]);
+                a00 = Vector512.FusedMultiplyAdd(x0, v, a00); a01 = Vector512.FusedMultiplyAdd(x1, v, a01); a02 = Vector512.FusedMultiplyAdd(x2, v, a02); a03 = Vector512.FusedMultiplyAdd(x3, v, a03);
+                v = Vector512.Create(d[1]);
+                a10 = Vector512.FusedMultiplyAdd(x0, v, a10); a11 = Vector512.FusedMultiplyAdd(x1, v, a11); a12 = Vector512.FusedMultiplyAdd(x2, v, a12); a13 = Vector512.FusedMultiplyAdd(x3, v, a13);
+                v = Vector512.Create(d[2]);
+                a20 = Vector512.FusedMultiplyAdd(x0, v, a20); a21 = Vector512.FusedMultiplyAdd(x1, v, a21); a22 = Vector512.FusedMultiplyAdd(x2, v, a22); a23 = Vector512.FusedMultiplyAdd(x3, v, a23);
+                v = Vector512.Create(d[3]);
+                a30 = Vector512.FusedMultiplyAdd(x0, v, a30); a31 = Vector512.FusedMultiplyAdd(x1, v, a31); a32 = Vector512.FusedMultiplyAdd(x2, v, a32); a33 = Vector512.FusedMultiplyAdd(x3, v, a33);
+            }
+            Vector512.Store(a00, o0); Vector512.Store(a01, o0 + 16); Vector512.Store(a02, o0 + 32); Vector512.Store(a03, o0 + 48);
+            Vector512.Store(a10, o1); Vector512.Store(a11, o1 + 16); Vector512.Store(a12, o1 + 32); Vector512.Store(a13, o1 + 48);
+            Vector512.Store(a20, o2); Vector512.Store(a21, o2 + 16); Vector512.Store(a22, o2 + 32); Vector512.Store(a23, o2 + 48);
+            Vector512.Store(a30, o3); Vector512.Store(a31, o3 + 16); Vector512.Store(a32, o3 + 32); Vector512.Store(a33, o3 + 48);
+        }
+
+        /// <summary>The same for 16 channels (the rest of a C that is not a multiple of 64).</summary>
+        private static void Accumulate16(float** rows, float* grads, float* sums, int k, int cc)
+        {
+            float* o0 = sums, o1 = sums + k, o2 = sums + 2 * (nint)k, o3 = sums + 3 * (nint)k;
+            var a0 = Vector512.Load(o0); var a1 = Vector512.Load(o1); var a2 = Vector512.Load(o2); var a3 = Vector512.Load(o3);
+            for (int r = 0; r < MR; r++)
+            {
+                var xv = Vector512.Load(rows[r] + cc);
+                float* d = grads + r * FewFilters;
+                a0 = Vector512.FusedMultiplyAdd(xv, Vector512.Create(d[0]), a0);
+                a1 = Vector512.FusedMultiplyAdd(xv, Vector512.Create(d[1]), a1);
+                a2 = Vector512.FusedMultiplyAdd(xv, Vector512.Create(d[2]), a2);
+                a3 = Vector512.FusedMultiplyAdd(xv, Vector512.Create(d[3]), a3);
+            }
+            Vector512.Store(a0, o0); Vector512.Store(a1, o1); Vector512.Store(a2, o2); Vector512.Store(a3, o3);
+        }
     }
 
     private sealed class FewFiltersJob<TAct> : ParallelJob where TAct : struct, IActivation

@@ -404,6 +404,11 @@ internal static unsafe partial class ConvCore
             new Span<float>(dKernel, k * f).Clear();
             return;
         }
+        if (UsesFewFilters(g))
+        {
+            BackwardKernelFewFilters(x, dz, dKernel, pixels, g);
+            return;
+        }
         // Chunk rows: the im2col block (rows × K) stays within about 256 KiB of L2.
         int chunk = Math.Clamp((65536 / k) & ~7, 32, KernelGradChunk);
         long chunks = (pixels + chunk - 1) / chunk;

@@ -28,6 +28,7 @@ public class Conv2DTests
         { 3, 9, 11, 32, 3, 7, 7, 1, true },   // at most 4 filters on whole vectors of channels: the dot-product forward (a generator's RGB layer)
         { 2, 8, 7, 16, 4, 3, 3, 2, false },   // dot-product forward, strided
         { 1, 5, 5, 48, 2, 5, 5, 1, true },    // dot-product forward, 25 pixels: a last tile of one
+        { 2, 6, 5, 80, 3, 3, 3, 1, true },    // 80 channels: the kernel gradient's 64-channel block and a 16-channel rest
     };
 
     [Theory]
@@ -125,9 +126,9 @@ public class Conv2DTests
     [Fact]
     public void FewFiltersGiveTheSameBitsAtAnyThreadCount()
     {
-        // The dot-product forward and the data gradient run as a direct convolution of dz.
+        // The dot-product forward and kernel gradient (in several pixel groups), and the data gradient run as a direct convolution of dz.
         const int n = 5, f = 3;
-        Conv2DGeometry g = ConvReference.Keras(13, 11, 32, f, 7, 7, 1, 1, true);
+        Conv2DGeometry g = ConvReference.Keras(13, 11, 80, f, 7, 7, 1, 1, true);
         float[] x = TestData.Random(n * g.InputSize, 35);
         float[] kernel = TestData.Random(g.PatchSize * f, 36);
         float[] bias = TestData.Random(f, 37);
