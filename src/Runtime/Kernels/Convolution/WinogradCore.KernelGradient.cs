@@ -170,17 +170,11 @@ internal static unsafe partial class WinogradCore
         private void GradientTransform(long t0, int count, float* dm, float* zeros)
         {
             ref readonly Conv2DGeometry g = ref G;
-            int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth;
+            int k = g.OutputChannels;
             long plane = (long)Block * k, tilesPerSample = (long)TileRows * TileCols;
             for (int r = 0; r < count; r++)
             {
-                TileOrigin(t0 + r, TileCols, tilesPerSample, out long sample, out int ty, out int tx);
-                int oy = 2 * ty, ox = 2 * tx;
-                bool down = oy + 1 < oh, right = ox + 1 < ow;
-                float* p00 = Dz + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
-                float* p01 = right ? p00 + k : zeros;
-                float* p10 = down ? p00 + (nint)ow * k : zeros;
-                float* p11 = down && right ? p00 + (nint)ow * k + k : zeros;
+                TileCorners(Dz, g, t0 + r, TileCols, tilesPerSample, zeros, out float* p00, out float* p01, out float* p10, out float* p11);
                 float* o = dm + (nint)r * k;
                 for (int j = 0; j < k; j += 16)
                 {

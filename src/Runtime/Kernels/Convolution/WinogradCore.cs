@@ -266,6 +266,21 @@ internal static unsafe partial class WinogradCore
         tx = rem - ty * tileCols;
     }
 
+    /// <summary>The four outputs (all K channels) of 2×2 tile t of <paramref name="dz"/>, or <paramref name="zeros"/> past the bottom or right edge.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileCorners(float* dz, in Conv2DGeometry g, long t, int tileCols, long tilesPerSample, float* zeros,
+        out float* p00, out float* p01, out float* p10, out float* p11)
+    {
+        int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth;
+        TileOrigin(t, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
+        int oy = 2 * ty, ox = 2 * tx;
+        bool down = oy + 1 < oh, right = ox + 1 < ow;
+        p00 = dz + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
+        p01 = right ? p00 + k : zeros;
+        p10 = down ? p00 + (nint)ow * k : zeros;
+        p11 = down && right ? p00 + (nint)ow * k + k : zeros;
+    }
+
     /// <summary>m[ξ] = v[ξ]·u[ξ] for ξ &lt; <paramref name="planes"/> over a block's <paramref name="count"/> tiles, 8 × 32 at a time.</summary>
     private static void MultiplyPlanes(int planes, int count, int block, float* v, float* u, float* m, int c, int kp, float* zeros, float** table)
     {
