@@ -57,7 +57,7 @@ internal static unsafe partial class ConvCore
     {
         int k = g.PatchSize, f = g.OutputChannels;
         long blocks = (pixels + MR - 1) / MR;
-        int groups = (int)Math.Min(Math.Min(KernelGradGroups, Math.Max(1, 2 * pixels * k * f / (4L << 20))), blocks);
+        int groups = KernelGradientGroups(2 * pixels * k * f, blocks);
         long size = (long)FewFilters * k;
         var job = FewKernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.Pixels = pixels; job.Blocks = blocks; job.Groups = groups;

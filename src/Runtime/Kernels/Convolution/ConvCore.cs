@@ -394,6 +394,10 @@ internal static unsafe partial class ConvCore
     /// </summary>
     internal const int KernelGradGroups = 8;
 
+    /// <summary>The kernel gradient's groups for <paramref name="flops"/> of products over <paramref name="units"/> blocks of pixels: about 4 MFLOP each, at most <see cref="KernelGradGroups"/>, at most one per unit.</summary>
+    internal static int KernelGradientGroups(long flops, long units) =>
+        (int)Math.Min(Math.Min(KernelGradGroups, Math.Max(1, flops / (4L << 20))), units);
+
     /// <summary>dW[K×F] = im2col(x)ᵀ·dz, overwritten.</summary>
     public static void BackwardKernel(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
     {
@@ -414,8 +418,7 @@ internal static unsafe partial class ConvCore
         long chunks = (pixels + chunk - 1) / chunk;
         // Splitting the pixels (not the rows of dW) gives each thread its own slice of x and dz to
         // read once; each group sums into its own buffer, and the groups are added in order.
-        int groups = (int)Math.Min(KernelGradGroups, Math.Max(1, 2 * pixels * k * f / (4L << 20)));
-        groups = (int)Math.Min(groups, chunks);
+        int groups = KernelGradientGroups(2 * pixels * k * f, chunks);
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.DKernel = dKernel; job.G = g; job.Pixels = pixels;
         job.Chunk = chunk; job.Chunks = chunks; job.Groups = groups;

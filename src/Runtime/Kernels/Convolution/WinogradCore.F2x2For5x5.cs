@@ -19,41 +19,6 @@ namespace Kiln.Kernels;
 /// </summary>
 internal static unsafe partial class WinogradCore
 {
-    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 5×5 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
-    private static void TransformKernel5(float* w, float* u, int c, int k, int kp)
-    {
-        long plane = (long)c * kp;
-        nint tapStride = (nint)c * k;
-        Vector512<float>* half = stackalloc Vector512<float>[30];
-        for (int cc = 0; cc < c; cc++)
-        {
-            for (int j = 0; j < kp; j += 16)
-            {
-                float* o = u + (nint)cc * kp + j;
-                if (j >= k)
-                {
-                    for (int xi = 0; xi < 36; xi++) Vector512.Store(Vector512<float>.Zero, o + xi * plane);
-                    continue;
-                }
-                // G·g down each of the five tap columns (g[r][t] for 16 filters), then each row of that times Gᵀ.
-                float* at = w + (nint)cc * k + j;
-                for (int t = 0; t < 5; t++)
-                {
-                    float* col = at + t * tapStride;
-                    Kernel6Of5(Vector512.Load(col), Vector512.Load(col + 5 * tapStride), Vector512.Load(col + 10 * tapStride),
-                        Vector512.Load(col + 15 * tapStride), Vector512.Load(col + 20 * tapStride),
-                        out half[t], out half[5 + t], out half[10 + t], out half[15 + t], out half[20 + t], out half[25 + t]);
-                }
-                for (int i = 0; i < 6; i++)
-                {
-                    Vector512<float>* row = half + 5 * i;
-                    Kernel6Of5(row[0], row[1], row[2], row[3], row[4], out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                    Store6(o + 6 * i * plane, plane, e0, e1, e2, e3, e4, e5);
-                }
-            }
-        }
-    }
-
     /// <summary>G·(p0 … p4): p0/4, −(even + odd)/6, −(even − odd)/6, (e + o)/24, (e − o)/24, p4, where even = p0 + p2 + p4, odd = p1 + p3, e = p0 + 4p2 + 16p4, o = 2p1 + 8p3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel6Of5(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, Vector512<float> p4,
@@ -139,38 +104,19 @@ internal static unsafe partial class WinogradCore
         t4 = bigS * Vector512.Create(2f / 3) - s * sixth + u5;
     }
 
-    /// <summary>dW = Gᵀ·dU·G for the 36 planes of dU (C × K each), into the (5, 5, C, K) kernel gradient.</summary>
-    private static void KernelFromTransformed5(float* du, float* dKernel, int c, int k)
+    /// <summary>F(2×2, 5×5)'s G: <see cref="Kernel6Of5"/> and <see cref="KernelAdjoint5"/>.</summary>
+    private readonly struct FiveTaps : ISixPointWindow
     {
-        long plane = (long)c * k;
-        nint tap = (nint)c * k;
-        Vector512<float>* half = stackalloc Vector512<float>[30];
-        for (int cc = 0; cc < c; cc++)
-        {
-            for (int j = 0; j < k; j += 16)
-            {
-                float* p = du + (nint)cc * k + j;
-                for (int b = 0; b < 6; b++)
-                {
-                    float* col = p + b * plane;
-                    KernelAdjoint5(Vector512.Load(col), Vector512.Load(col + 6 * plane), Vector512.Load(col + 12 * plane),
-                        Vector512.Load(col + 18 * plane), Vector512.Load(col + 24 * plane), Vector512.Load(col + 30 * plane),
-                        out half[b], out half[6 + b], out half[12 + b], out half[18 + b], out half[24 + b]);
-                }
-                float* o = dKernel + (nint)cc * k + j;
-                for (int t = 0; t < 5; t++)
-                {
-                    Vector512<float>* row = half + 6 * t;
-                    KernelAdjoint5(row[0], row[1], row[2], row[3], row[4], row[5], out var w0, out var w1, out var w2, out var w3, out var w4);
-                    float* at = o + 5 * t * tap;
-                    Vector512.Store(w0, at);
-                    Vector512.Store(w1, at + tap);
-                    Vector512.Store(w2, at + 2 * tap);
-                    Vector512.Store(w3, at + 3 * tap);
-                    Vector512.Store(w4, at + 4 * tap);
-                }
-            }
-        }
+        public int Taps => 5;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Transform(Vector512<float>* g, int gStride, Vector512<float>* u, int uStride) =>
+            Kernel6Of5(g[0], g[gStride], g[2 * gStride], g[3 * gStride], g[4 * gStride],
+                out u[0], out u[uStride], out u[2 * uStride], out u[3 * uStride], out u[4 * uStride], out u[5 * uStride]);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Adjoint(Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3, Vector512<float> u4, Vector512<float> u5,
+            Vector512<float>* t, int stride) => KernelAdjoint5(u0, u1, u2, u3, u4, u5, out t[0], out t[stride], out t[2 * stride], out t[3 * stride], out t[4 * stride]);
     }
 
     private sealed partial class Job<TAct>

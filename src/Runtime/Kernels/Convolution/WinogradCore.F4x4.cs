@@ -38,39 +38,6 @@ internal static unsafe partial class WinogradCore
         return 5 * f4 <= 4 * f2;
     }
 
-    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
-    private static void TransformKernel4(float* w, float* u, int c, int k, int kp)
-    {
-        long plane = (long)c * kp;
-        nint tapStride = (nint)c * k;
-        for (int cc = 0; cc < c; cc++)
-        {
-            for (int j = 0; j < kp; j += 16)
-            {
-                float* o = u + (nint)cc * kp + j;
-                if (j >= k)
-                {
-                    for (int xi = 0; xi < 36; xi++) Vector512.Store(Vector512<float>.Zero, o + xi * plane);
-                    continue;
-                }
-                // G·g column by column (g[r][t] for 16 filters), then each row of that times Gᵀ.
-                float* at = w + (nint)cc * k + j;
-                Kernel6(Vector512.Load(at), Vector512.Load(at + 3 * tapStride), Vector512.Load(at + 6 * tapStride),
-                    out var a0, out var a1, out var a2, out var a3, out var a4, out var a5);
-                Kernel6(Vector512.Load(at + tapStride), Vector512.Load(at + 4 * tapStride), Vector512.Load(at + 7 * tapStride),
-                    out var b0, out var b1, out var b2, out var b3, out var b4, out var b5);
-                Kernel6(Vector512.Load(at + 2 * tapStride), Vector512.Load(at + 5 * tapStride), Vector512.Load(at + 8 * tapStride),
-                    out var c0, out var c1, out var c2, out var c3, out var c4, out var c5);
-                KernelRow6(a0, b0, c0, o, plane, 0);
-                KernelRow6(a1, b1, c1, o, plane, 6);
-                KernelRow6(a2, b2, c2, o, plane, 12);
-                KernelRow6(a3, b3, c3, o, plane, 18);
-                KernelRow6(a4, b4, c4, o, plane, 24);
-                KernelRow6(a5, b5, c5, o, plane, 30);
-            }
-        }
-    }
-
     /// <summary>G·(p, q, r): p/4, −(p + q + r)/6, −(p − q + r)/6, p/24 + q/12 + r/6, p/24 − q/12 + r/6, r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel6(Vector512<float> p, Vector512<float> q, Vector512<float> r,
@@ -85,13 +52,6 @@ internal static unsafe partial class WinogradCore
         u3 = even + odd;
         u4 = even - odd;
         u5 = r;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KernelRow6(Vector512<float> p, Vector512<float> q, Vector512<float> r, float* o, long plane, int first)
-    {
-        Kernel6(p, q, r, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
-        Store6(o + first * plane, plane, u0, u1, u2, u3, u4, u5);
     }
 
     /// <summary>Six transformed values of one row, <paramref name="plane"/> floats apart (consecutive ξ).</summary>
@@ -236,32 +196,92 @@ internal static unsafe partial class WinogradCore
         t2 = (s34 - s12) * sixth + u5;
     }
 
-    /// <summary>dW = Gᵀ·dU·G for the 36 planes of dU (C × K each), into the (3, 3, C, K) kernel gradient.</summary>
-    private static void KernelFromTransformed4(float* du, float* dKernel, int c, int k)
+    /// <summary>One axis of the 6-point kernel transform (G) and its adjoint (Gᵀ) for an r-tap window: F(4×4, 3×3) and F(2×2, 5×5) share everything else.</summary>
+    private interface ISixPointWindow
     {
+        /// <summary>r.</summary>
+        int Taps { get; }
+
+        /// <summary>u[i·<paramref name="uStride"/>] = (G·g)[i], i &lt; 6, for the r taps g[t·<paramref name="gStride"/>].</summary>
+        void Transform(Vector512<float>* g, int gStride, Vector512<float>* u, int uStride);
+
+        /// <summary>t[q·<paramref name="stride"/>] = (Gᵀ·u)[q], q &lt; r.</summary>
+        void Adjoint(Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3, Vector512<float> u4, Vector512<float> u5,
+            Vector512<float>* t, int stride);
+    }
+
+    /// <summary>F(4×4, 3×3)'s G: <see cref="Kernel6"/> and <see cref="KernelAdjoint3"/>.</summary>
+    private readonly struct ThreeTaps : ISixPointWindow
+    {
+        public int Taps => 3;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Transform(Vector512<float>* g, int gStride, Vector512<float>* u, int uStride) =>
+            Kernel6(g[0], g[gStride], g[2 * gStride], out u[0], out u[uStride], out u[2 * uStride], out u[3 * uStride], out u[4 * uStride], out u[5 * uStride]);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Adjoint(Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3, Vector512<float> u4, Vector512<float> u5,
+            Vector512<float>* t, int stride) => KernelAdjoint3(u0, u1, u2, u3, u4, u5, out t[0], out t[stride], out t[2 * stride]);
+    }
+
+    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the r × r kernel g of input channel c and filter j, 36 planes; columns ≥ K are zero.</summary>
+    private static void TransformKernel6<TWindow>(float* w, float* u, int c, int k, int kp) where TWindow : struct, ISixPointWindow
+    {
+        int r = default(TWindow).Taps;
+        long plane = (long)c * kp;
+        nint tapStride = (nint)c * k;
+        Vector512<float>* taps = stackalloc Vector512<float>[25];
+        Vector512<float>* half = stackalloc Vector512<float>[30];
+        Vector512<float>* row = stackalloc Vector512<float>[6];
+        for (int cc = 0; cc < c; cc++)
+        {
+            for (int j = 0; j < kp; j += 16)
+            {
+                float* o = u + (nint)cc * kp + j;
+                if (j >= k)
+                {
+                    for (int xi = 0; xi < 36; xi++) Vector512.Store(Vector512<float>.Zero, o + xi * plane);
+                    continue;
+                }
+                // g[t] for 16 filters; G·g down each tap column (half[i·r + t]), then each row of that times Gᵀ.
+                float* at = w + (nint)cc * k + j;
+                for (int t = 0; t < r * r; t++) taps[t] = Vector512.Load(at + t * tapStride);
+                for (int t = 0; t < r; t++) default(TWindow).Transform(taps + t, r, half + t, r);
+                for (int i = 0; i < 6; i++)
+                {
+                    default(TWindow).Transform(half + r * i, 1, row, 1);
+                    Store6(o + 6 * i * plane, plane, row[0], row[1], row[2], row[3], row[4], row[5]);
+                }
+            }
+        }
+    }
+
+    /// <summary>dW = Gᵀ·dU·G for the 36 planes of dU (C × K each), into the (r, r, C, K) kernel gradient.</summary>
+    private static void KernelFromTransformed6<TWindow>(float* du, float* dKernel, int c, int k) where TWindow : struct, ISixPointWindow
+    {
+        int r = default(TWindow).Taps;
         long plane = (long)c * k;
         nint tap = (nint)c * k;
-        Vector512<float>* half = stackalloc Vector512<float>[18];
+        Vector512<float>* half = stackalloc Vector512<float>[30];
+        Vector512<float>* outs = stackalloc Vector512<float>[5];
         for (int cc = 0; cc < c; cc++)
         {
             for (int j = 0; j < k; j += 16)
             {
+                // Gᵀ·dU down each of the six columns (half[t·6 + b]), then each of the r rows of that times G.
                 float* p = du + (nint)cc * k + j;
                 for (int b = 0; b < 6; b++)
                 {
                     float* col = p + b * plane;
-                    KernelAdjoint3(Vector512.Load(col), Vector512.Load(col + 6 * plane), Vector512.Load(col + 12 * plane),
-                        Vector512.Load(col + 18 * plane), Vector512.Load(col + 24 * plane), Vector512.Load(col + 30 * plane),
-                        out half[b], out half[6 + b], out half[12 + b]);
+                    default(TWindow).Adjoint(Vector512.Load(col), Vector512.Load(col + 6 * plane), Vector512.Load(col + 12 * plane),
+                        Vector512.Load(col + 18 * plane), Vector512.Load(col + 24 * plane), Vector512.Load(col + 30 * plane), half + b, 6);
                 }
                 float* o = dKernel + (nint)cc * k + j;
-                for (int t = 0; t < 3; t++)
+                for (int t = 0; t < r; t++)
                 {
                     Vector512<float>* row = half + 6 * t;
-                    KernelAdjoint3(row[0], row[1], row[2], row[3], row[4], row[5], out var w0, out var w1, out var w2);
-                    Vector512.Store(w0, o + 3 * t * tap);
-                    Vector512.Store(w1, o + (3 * t + 1) * tap);
-                    Vector512.Store(w2, o + (3 * t + 2) * tap);
+                    default(TWindow).Adjoint(row[0], row[1], row[2], row[3], row[4], row[5], outs, 1);
+                    for (int q = 0; q < r; q++) Vector512.Store(outs[q], o + (r * t + q) * tap);
                 }
             }
         }

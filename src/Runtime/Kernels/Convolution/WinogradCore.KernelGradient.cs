@@ -56,8 +56,8 @@ internal static unsafe partial class WinogradCore
         long size = (long)planes * c * k;
         // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8, and at most
         // 64 MiB of partial sums for wide layers (512 × 512 channels: 4 groups in F(2×2)).
-        long byWork = Math.Max(1, 2L * planes * tiles * c * k / (4L << 20)), byMemory = Math.Max(2, (16L << 20) / size);
-        int groups = (int)Math.Min(Math.Min(Math.Min(ConvCore.KernelGradGroups, byWork), byMemory), blocks);
+        long byMemory = Math.Max(2, (16L << 20) / size);
+        int groups = (int)Math.Min(ConvCore.KernelGradientGroups(2L * planes * tiles * c * k, blocks), byMemory);
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
         job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Algorithm = algorithm;
@@ -70,8 +70,8 @@ internal static unsafe partial class WinogradCore
             switch (algorithm)
             {
                 case WinogradAlgorithm.F2x2For3x3: KernelFromTransformed(job.Partials, dKernel, c, k); break;
-                case WinogradAlgorithm.F4x4For3x3: KernelFromTransformed4(job.Partials, dKernel, c, k); break;
-                case WinogradAlgorithm.F2x2For5x5: KernelFromTransformed5(job.Partials, dKernel, c, k); break;
+                case WinogradAlgorithm.F4x4For3x3: KernelFromTransformed6<ThreeTaps>(job.Partials, dKernel, c, k); break;
+                case WinogradAlgorithm.F2x2For5x5: KernelFromTransformed6<FiveTaps>(job.Partials, dKernel, c, k); break;
                 default: throw new InvalidOperationException($"no kernel adjoint for {algorithm}");
             }
         }

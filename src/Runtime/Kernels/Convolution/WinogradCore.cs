@@ -66,8 +66,8 @@ internal static unsafe partial class WinogradCore
         switch (algorithm)
         {
             case WinogradAlgorithm.F2x2For3x3: TransformKernel(w, u, c, k, kp); break;
-            case WinogradAlgorithm.F4x4For3x3: TransformKernel4(w, u, c, k, kp); break;
-            case WinogradAlgorithm.F2x2For5x5: TransformKernel5(w, u, c, k, kp); break;
+            case WinogradAlgorithm.F4x4For3x3: TransformKernel6<ThreeTaps>(w, u, c, k, kp); break;
+            case WinogradAlgorithm.F2x2For5x5: TransformKernel6<FiveTaps>(w, u, c, k, kp); break;
             default: throw new InvalidOperationException($"no kernel transform for {algorithm}");
         }
 
