@@ -407,38 +407,26 @@ internal static class Bench
     public static void WinogradTile(int batch, int size, int inChannels, int filters, int runs, int tile)
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1);
-        var rng = new Random(11);
-        float[] Rand(int length) => Uniform(rng, length);
-        var x = Rand(batch * g.InputSize);
-        var kernel = Rand(g.PatchSize * filters);
-        var bias = Rand(filters);
-        var dy = Rand(batch * g.OutputSize);
-        var y = new float[batch * g.OutputSize];
-        var dx = new float[x.Length];
-        var dKernel = new float[kernel.Length];
-        double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
-        string name = $"winotile{size}_{inChannels}to{filters}_b{batch}_f{tile}";
         int forced = WinogradConv2D.ForcedTile;
         WinogradConv2D.ForcedTile = tile;
-        try
-        {
-            var tf = Measure(_ => WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu)), runs, minOps: 2, maxOps: 1000);
-            EmitConv($"{name}_fwd", tf, flops, null);
-            // Identity (dy is left as it is) and one gradient per call: the data gradient alone (a frozen
-            // layer), then the kernel gradient alone (a first layer's).
-            var td = Measure(_ => WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, Span<float>.Empty, Span<float>.Empty, dx, batch, g, default(Identity)),
-                runs, minOps: 2, maxOps: 1000);
-            EmitConv($"{name}_dx", td, flops, null);
-            var tw = Measure(_ => WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, dKernel, Span<float>.Empty, Span<float>.Empty, batch, g, default(Identity)),
-                runs, minOps: 2, maxOps: 1000);
-            EmitConv($"{name}_dw", tw, flops, null);
-        }
+        try { LayerPasses($"winotile{size}_{inChannels}to{filters}_b{batch}_f{tile}", g, batch, runs, winograd: true); }
         finally { WinogradConv2D.ForcedTile = forced; }
     }
 
     public static void FiveByFive(int batch, int size, int inChannels, int filters, int runs, bool winograd)
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 5, 5, 1, 1, 2, 2);
+        LayerPasses($"five{size}_{inChannels}to{filters}_b{batch}_{(winograd ? "winograd" : "gemm")}", g, batch, runs, winograd);
+    }
+
+    /// <summary>
+    /// One layer's three products timed apart, by <see cref="WinogradConv2D"/> or <see cref="Conv2D"/>: the
+    /// forward pass (bias + relu), then with Identity (dy is left as it is) one gradient per call: the
+    /// data gradient alone (a frozen layer), then the kernel gradient alone (a first layer's).
+    /// </summary>
+    private static void LayerPasses(string name, Conv2DGeometry g, int batch, int runs, bool winograd)
+    {
+        int filters = g.OutputChannels;
         var rng = new Random(11);
         float[] Rand(int length) => Uniform(rng, length);
         var x = Rand(batch * g.InputSize);
@@ -449,14 +437,12 @@ internal static class Bench
         var dx = new float[x.Length];
         var dKernel = new float[kernel.Length];
         double flops = 2.0 * batch * g.OutputHeight * g.OutputWidth * g.PatchSize * filters;
-        string name = $"five{size}_{inChannels}to{filters}_b{batch}_{(winograd ? "winograd" : "gemm")}";
         var tf = Measure(_ =>
         {
             if (winograd) WinogradConv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
             else Conv2D.Forward(x, kernel, bias, y, batch, g, default(Relu));
         }, runs, minOps: 2, maxOps: 1000);
         EmitConv($"{name}_fwd", tf, flops, null);
-        // Identity (dy is left as it is) and one gradient per call: the data gradient alone, then the kernel gradient alone.
         var td = Measure(_ =>
         {
             if (winograd) WinogradConv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, Span<float>.Empty, Span<float>.Empty, dx, batch, g, default(Identity));
