@@ -138,15 +138,15 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// From this many floats of A (m·k), a column-split GEMM packs A once for all its parts, one band
-    /// and k block at a time (two pool runs per block), instead of once per part: below it the extra
-    /// hand-offs cost more than the duplicated packing (a 256×784 batch of an MLP stays under it).
+    /// From this many floats of A (m·k), a column-split GEMM packs A once for all its parts instead of
+    /// once per part: below it the two hand-offs per packed slice cost more than the duplicated packing.
     /// </summary>
     internal static long SharedPackMinFloats = 1L << 18;
 
-    // Per band of rows and k block: the parts pack A's slice together into the calling thread's buffer,
-    // then each multiplies its columns by it. C takes the k blocks in order, as in GemmDriver.Serial, so
-    // every element gets the same arithmetic (and bits) as on one thread.
+    // Per band of rows: the parts pack a slice of A's k blocks together into the calling thread's buffer
+    // (as many blocks as it holds: all of a short A's, so two pool runs in all), then each multiplies its
+    // columns by it. C takes the k blocks in order, as in GemmDriver.Serial, so every element gets the
+    // same arithmetic (and bits) as on one thread.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunWithSharedA<TAct>(GemmJob<TAct> job, WorkerPool pool, int parts, int mr) where TAct : struct, IActivation
     {
@@ -162,11 +162,13 @@ public static unsafe class Gemm
             for (int i0 = 0; i0 < m; i0 += GemmScratch.PackedRows)
             {
                 int rows = Math.Min(GemmScratch.PackedRows, m - i0);
-                for (int pc = 0; pc < k; pc += GemmScratch.KC)
+                int paddedRows = (rows + mr - 1) / mr * mr;
+                int slice = GemmScratch.KC * Math.Max(1, GemmScratch.PackedRows / paddedRows);
+                for (int pc = 0; pc < k; pc += slice)
                 {
-                    int kc = Math.Min(GemmScratch.KC, k - pc);
+                    int kc = Math.Min(slice, k - pc);
                     float* aSlice = transA ? a + pc * lda + i0 : a + i0 * lda + pc;
-                    pack.A = aSlice; pack.Rows = rows; pack.Kc = kc;
+                    pack.A = aSlice; pack.Rows = rows; pack.K = kc;
                     pool.Run(pack, parts);
 
                     job.M = rows; job.K = kc;

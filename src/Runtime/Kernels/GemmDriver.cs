@@ -24,12 +24,13 @@ internal static unsafe class GemmDriver
         float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float* packedA = null)
         where TK : struct, IMicroKernel where TAct : struct, IActivation
     {
-        // packedA: op(A) already packed by the caller (one band, one k block: m ≤ PackedRows, k ≤ KC),
-        // shared by the threads that split this product's columns (GemmJob).
-        Debug.Assert(packedA == null || (m <= GemmScratch.PackedRows && k <= GemmScratch.KC));
+        // packedA: op(A) already packed by the caller, shared by the threads that split this product's
+        // columns (GemmJob): one band (m ≤ PackedRows), its k blocks one after the other, block pc at
+        // rows·pc with rows rounded up to whole panels.
+        Debug.Assert(packedA == null || m <= GemmScratch.PackedRows);
         int mr = TK.MR, nr = TK.NR;
         GemmScratch s = GemmScratch.Current;
-        float* aPacked = packedA != null ? packedA : s.A;
+        nint packedRows = (m + mr - 1) / mr * mr;
         bool directB = !transB && m <= DirectBMaxRows;
 
         // k blocks outside the column blocks: each KC-deep slice of A (up to PackedRows rows) is packed
@@ -45,6 +46,7 @@ internal static unsafe class GemmDriver
                 bool loadC = accumulate || pc > 0;
                 bool applyEpilogue = pc + kc >= k && epilogue;
                 float* aSlice = transA ? a + pc * lda + i0 : a + i0 * lda + pc;
+                float* aPacked = packedA != null ? packedA + packedRows * pc : s.A;
                 if (packedA == null) GemmPacking.PackA(transA, aSlice, lda, rowsHere, kc, s.A, mr);
 
                 for (int jc = 0; jc < n; jc += GemmScratch.NC)
@@ -126,7 +128,7 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
     public int M, N, K;
     public float* A, B, C, Bias;
 
-    /// <summary>Non-null: op(A) (one band, one k block) packed once for all parts (<see cref="GemmPackAJob"/>).</summary>
+    /// <summary>Non-null: op(A) (one band, its k blocks in order) packed once for all parts (<see cref="GemmPackAJob"/>).</summary>
     public float* PackedA;
     public nint Lda, Ldb, Ldc;
     public TAct Act;
@@ -168,9 +170,10 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
 }
 
 /// <summary>
-/// Packs one band × k block of op(A) into the micro-kernels' panels, split over the pool by whole
-/// panels, so that the parts of a column-split GEMM share one packed copy instead of each packing
-/// all of A (at 1024³ on two threads that duplicate packing was 9% of the time).
+/// Packs one band of op(A), k blocks [0, K) in KC steps, into the micro-kernels' panels (block pc at
+/// rows·pc, as GemmDriver.Serial reads a shared copy), split over the pool by whole panels, so that the
+/// parts of a column-split GEMM share one packed copy instead of each packing all of A (at 1024³ on two
+/// threads that duplicate packing was 9% of the time).
 /// </summary>
 internal sealed unsafe class GemmPackAJob : ParallelJob
 {
@@ -179,7 +182,7 @@ internal sealed unsafe class GemmPackAJob : ParallelJob
     public static GemmPackAJob ForCurrentThread => t_instance ??= new GemmPackAJob();
 
     public bool TransA;
-    public int Rows, Kc, MR;
+    public int Rows, K, MR;
     public float* A, Dst;
     public nint Lda;
 
@@ -190,6 +193,12 @@ internal sealed unsafe class GemmPackAJob : ParallelJob
         int r0 = (int)((long)part * panels / parts) * MR;
         int r1 = Math.Min(Rows, (int)((long)(part + 1) * panels / parts) * MR);
         if (r1 <= r0) return;
-        GemmPacking.PackA(TransA, TransA ? A + r0 : A + r0 * Lda, Lda, r1 - r0, Kc, Dst + (nint)r0 * Kc, MR);
+        nint packedRows = (nint)panels * MR;
+        for (int pc = 0; pc < K; pc += GemmScratch.KC)
+        {
+            int kc = Math.Min(GemmScratch.KC, K - pc);
+            float* a = TransA ? A + pc * Lda + r0 : A + r0 * Lda + pc;
+            GemmPacking.PackA(TransA, a, Lda, r1 - r0, kc, Dst + packedRows * pc + (nint)r0 * kc, MR);
+        }
     }
 }

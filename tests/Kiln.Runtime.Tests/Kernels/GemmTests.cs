@@ -30,6 +30,8 @@ public class GemmTests
         // over several KC blocks; and taller than GemmScratch.PackedRows (2,112 rows at the usual blocks),
         // so A is packed in bands. Neither m nor n is a multiple of a tile.
         (601, 70, 517), (2300, 41, 130),
+        // A band of A too tall for two k blocks in the shared buffer: packed and multiplied a k block at a time.
+        (1100, 40, 600),
     };
 
     public static IEnumerable<object[]> Cases()

@@ -195,18 +195,21 @@ public static unsafe class BatchNorm
         Activations.CheckLength(foldedKernel.Length, kernel.Length, nameof(foldedKernel));
         CheckExact(foldedBias.Length, channels, nameof(foldedBias));
         CheckEpsilon(epsilon);
+        // Each channel's scale once (a square root and a division per kernel weight were 2% of the
+        // Fashion CNN's inference pass), then the rows; the same float operations, so the same bits.
+        Span<float> scale = new Span<float>(ConvScratch.Current.Floats(ConvScratch.ChannelSlot, channels), channels);
         for (int j = 0; j < channels; j++)
         {
             float s = (gamma.IsEmpty ? 1f : gamma[j]) / MathF.Sqrt(movingVariance[j] + epsilon);
+            scale[j] = s;
             foldedBias[j] = ((bias.IsEmpty ? 0f : bias[j]) - movingMean[j]) * s + (beta.IsEmpty ? 0f : beta[j]);
         }
-        int rowsOfKernel = kernel.Length / channels;
-        for (int r = 0; r < rowsOfKernel; r++)
-            for (int j = 0; j < channels; j++)
-            {
-                float s = (gamma.IsEmpty ? 1f : gamma[j]) / MathF.Sqrt(movingVariance[j] + epsilon);
-                foldedKernel[r * channels + j] = kernel[r * channels + j] * s;
-            }
+        for (int r = 0; r < kernel.Length; r += channels)
+        {
+            ReadOnlySpan<float> row = kernel.Slice(r, channels);
+            Span<float> folded = foldedKernel.Slice(r, channels);
+            for (int j = 0; j < channels; j++) folded[j] = row[j] * scale[j];
+        }
     }
 
     private static float* Scale(float* gamma, float* invStd, int channels)

@@ -262,6 +262,11 @@ public static unsafe class Pooling
     /// </summary>
     internal static void MaxValuesSample(float* x, float* y, in Conv2DGeometry g)
     {
+        if (IsWhole2x2(g))
+        {
+            MaxValues2x2Sample(x, y, g);
+            return;
+        }
         int c = g.InputChannels, w = g.InputWidth;
         for (int oy = 0; oy < g.OutputHeight; oy++)
             for (int ox = 0; ox < g.OutputWidth; ox++)
@@ -319,6 +324,70 @@ public static unsafe class Pooling
                     yo[ch] = best;
                 }
             }
+    }
+
+    /// <summary>2×2 windows at stride 2, unpadded, every one inside the input: the common pooling, and what a convolution's pooled store asks for.</summary>
+    private static bool IsWhole2x2(in Conv2DGeometry g) =>
+        g.KernelHeight == 2 && g.KernelWidth == 2 && g.StrideHeight == 2 && g.StrideWidth == 2 && g.PadTop == 0 && g.PadLeft == 0
+        && 2 * g.OutputHeight <= g.InputHeight && 2 * g.OutputWidth <= g.InputWidth;
+
+    /// <summary>
+    /// MaxValuesSample for <see cref="IsWhole2x2"/> windows without the general window walk: per output,
+    /// its four taps in the same order (top left, top right, bottom left, bottom right) and comparison,
+    /// so the same bits at a fraction of the time (it was 7% of the Fashion CNN's inference pass).
+    /// </summary>
+    private static void MaxValues2x2Sample(float* x, float* y, in Conv2DGeometry g)
+    {
+        int c = g.InputChannels;
+        nint right = c, down = (nint)g.InputWidth * c;
+        for (int oy = 0; oy < g.OutputHeight; oy++)
+        {
+            float* row = x + 2 * oy * down;
+            float* yo = y + (nint)oy * g.OutputWidth * c;
+            for (int ox = 0; ox < g.OutputWidth; ox++, row += 2 * right, yo += c)
+            {
+                int ch = 0;
+                if (Simd.Use512)
+                {
+                    for (; ch + 16 <= c; ch += 16)
+                    {
+                        float* p = row + ch;
+                        var best = Vector512.Load(p);
+                        var v = Vector512.Load(p + right);
+                        best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                        v = Vector512.Load(p + down);
+                        best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                        v = Vector512.Load(p + down + right);
+                        best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                        Vector512.Store(best, yo + ch);
+                    }
+                }
+                if (Simd.Use512 || Simd.Use256)
+                {
+                    for (; ch + 8 <= c; ch += 8)
+                    {
+                        float* p = row + ch;
+                        var best = Vector256.Load(p);
+                        var v = Vector256.Load(p + right);
+                        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                        v = Vector256.Load(p + down);
+                        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                        v = Vector256.Load(p + down + right);
+                        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                        Vector256.Store(best, yo + ch);
+                    }
+                }
+                for (; ch < c; ch++)
+                {
+                    float* p = row + ch;
+                    float best = p[0];
+                    if (p[right] > best) best = p[right];
+                    if (p[down] > best) best = p[down];
+                    if (p[down + right] > best) best = p[down + right];
+                    yo[ch] = best;
+                }
+            }
+        }
     }
 
     /// <summary>

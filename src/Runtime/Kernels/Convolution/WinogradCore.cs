@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Threading;
 using Kiln.Threading;
 
 namespace Kiln.Kernels;
@@ -62,7 +63,45 @@ internal static unsafe partial class WinogradCore
             w = s.Floats(ConvScratch.FlippedKernelSlot, (long)taps * c * k);
             ConvCore.FlipKernel(kernel, w, c, k, taps);
         }
-        float* u = s.Floats(USlot, (long)planes * c * kp);
+        int block = TilesPerBlock(c, kp, planes);
+        long blocks = (tiles + block - 1) / block;
+        // One GEMM of 2·C·K' per tile and transformed plane, plus the transforms.
+        int parts = ConvCore.PartsFor(2L * planes * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
+        long kernelBytes = (long)planes * c * kp * sizeof(float);
+        var job = Job<TAct>.ForCurrentThread;
+        job.U = null;
+        job.KernelCall = 0;
+        if (parts > 1 && kernelBytes <= OwnKernelMaxBytes)
+        {
+            // A small transformed kernel is made by every thread that takes a part, into its own buffer:
+            // made once by the caller, each call's rewrite had to take its lines back from the other
+            // cores that read them (4× the time of the transform on one thread, with the workers
+            // waiting), where each core now rewrites lines only it holds and then reads them from its L2.
+            job.KernelCall = Interlocked.Increment(ref s_kernelCalls);
+        }
+        else
+        {
+            job.U = s.Floats(USlot, (long)planes * c * kp);
+            TransformKernelFor(algorithm, w, job.U, c, k, kp);
+        }
+
+        job.X = x; job.W = w; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Algorithm = algorithm;
+        job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.X = job.W = job.U = job.Bias = job.Y = null; }
+    }
+
+    /// <summary>Up to this size (half of L2) each thread transforms the kernel for itself; a larger one is transformed once and shared.</summary>
+    private static readonly long OwnKernelMaxBytes = CacheHierarchy.Current.L2 / 2;
+
+    /// <summary>Numbers the calls whose threads transform the kernel for themselves; <see cref="t_kernelCall"/> is the one this thread's buffer holds.</summary>
+    private static long s_kernelCalls;
+
+    [ThreadStatic] private static long t_kernelCall;
+
+    /// <summary>The kernel transform of <paramref name="algorithm"/>: u = the planes of G·w·Gᵀ.</summary>
+    private static void TransformKernelFor(WinogradAlgorithm algorithm, float* w, float* u, int c, int k, int kp)
+    {
         switch (algorithm)
         {
             case WinogradAlgorithm.F2x2For3x3: TransformKernel(w, u, c, k, kp); break;
@@ -70,16 +109,6 @@ internal static unsafe partial class WinogradCore
             case WinogradAlgorithm.F2x2For5x5: TransformKernel6<FiveTaps>(w, u, c, k, kp); break;
             default: throw new InvalidOperationException($"no kernel transform for {algorithm}");
         }
-
-        int block = TilesPerBlock(c, kp, planes);
-        long blocks = (tiles + block - 1) / block;
-        var job = Job<TAct>.ForCurrentThread;
-        job.X = x; job.U = u; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Algorithm = algorithm;
-        job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
-        // One GEMM of 2·C·K' per tile and transformed plane, plus the transforms.
-        int parts = ConvCore.PartsFor(2L * planes * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
-        try { WorkerPool.Shared.Run(job, parts); }
-        finally { job.X = job.U = job.Bias = job.Y = null; }
     }
 
     /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
@@ -128,7 +157,9 @@ internal static unsafe partial class WinogradCore
         [ThreadStatic] private static Job<TAct>? t_instance;
         public static Job<TAct> ForCurrentThread => t_instance ??= new Job<TAct>();
 
-        public float* X, U, Bias, Y;
+        public float* X, W, U, Bias, Y;
+        /// <summary>Non-zero when U is null: each thread transforms W into its own buffer once per call.</summary>
+        public long KernelCall;
         public Conv2DGeometry G;
         public TAct Act;
         public bool Pool;
@@ -146,6 +177,16 @@ internal static unsafe partial class WinogradCore
             float* m = s.Floats(MSlot, (long)planes * Block * Kp);
             float* zeros = s.Zeros(Math.Max(c, NR));
             float** table = s.Pointers(36 + MR);
+            float* u = U;
+            if (u == null)
+            {
+                u = s.Floats(USlot, (long)planes * c * Kp);
+                if (t_kernelCall != KernelCall)
+                {
+                    TransformKernelFor(Algorithm, W, u, c, G.OutputChannels, Kp);
+                    t_kernelCall = KernelCall;
+                }
+            }
             // F(4×4)'s intermediate vectors: the 6×6 input transform, then the 4×6 and 4×4 of the output transform.
             Vector512<float>* tmp = stackalloc Vector512<float>[36 + 24 + 16];
             long tilesPerSample = (long)TileRows * TileCols;
@@ -155,7 +196,7 @@ internal static unsafe partial class WinogradCore
                 int count = (int)Math.Min(Block, Tiles - t0);
                 if (Algorithm == WinogradAlgorithm.F2x2For3x3) InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table);
                 else InputTransform6(X, G, Algorithm.Tile(), TileCols, tilesPerSample, Block, t0, count, v, zeros, table, tmp);
-                MultiplyPlanes(planes, count, Block, v, U, m, c, Kp, zeros, table);
+                MultiplyPlanes(planes, count, Block, v, u, m, c, Kp, zeros, table);
                 bool four = Algorithm == WinogradAlgorithm.F4x4For3x3;
                 if (four && Pool) PooledOutputTransform4(t0, count, m, tmp + 36, tmp + 60);
                 else if (four) OutputTransform4(t0, count, m, tmp + 36, tmp + 60);

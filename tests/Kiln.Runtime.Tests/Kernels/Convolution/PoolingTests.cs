@@ -12,6 +12,8 @@ public class PoolingTests
         { 2, 8, 8, 5, 2, 2, false },
         { 2, 7, 9, 17, 2, 2, false },   // odd sizes: the last row/column unused
         { 2, 7, 9, 17, 2, 2, true },    // odd sizes, same: the extra window hangs over bottom/right
+        { 3, 9, 11, 29, 2, 2, false },  // whole 2×2 windows (the fast inference path): 16 + 8 + 5 channels
+        { 1, 6, 4, 48, 2, 2, true },    // even sizes, same: no padding, so whole 2×2 windows too
         { 1, 9, 7, 33, 3, 2, true },
         { 2, 6, 5, 16, 3, 1, true },    // stride 1 same: padding on every side
         { 1, 5, 5, 3, 5, 1, false },
