@@ -32,6 +32,9 @@ public class GemmTests
         (601, 70, 517), (2300, 41, 130),
         // A band of A too tall for two k blocks in the shared buffer: packed and multiplied a k block at a time.
         (1100, 40, 600),
+        // Short and deep with few columns: split by rows, one part per thread, rather than packing A in
+        // every column part (the Fashion CNN's Dense is 64 × 3136 → 128); an even and an odd case.
+        (64, 40, 1000), (57, 45, 1500),
     };
 
     public static IEnumerable<object[]> Cases()
@@ -155,7 +158,7 @@ public class GemmTests
     public void SameBitsWithOneAndTwoThreads(int bits)
     {
         foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200),
-            (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517), (Op.Nn, 1, 385, 300) })
+            (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517), (Op.Nn, 1, 385, 300), (Op.Nn, 64, 128, 3136), (Op.Nn, 57, 45, 1500) })
         {
             int aLen = m * k, bLen = n * k;
             float[] a = TestData.Random(aLen, 21), b = TestData.Random(bLen, 22);
