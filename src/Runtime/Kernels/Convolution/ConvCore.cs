@@ -455,11 +455,22 @@ internal static unsafe partial class ConvCore
             long c0 = grp * Chunks / Groups, c1 = (grp + 1) * Chunks / Groups;
             float* target = grp == 0 ? DKernel : Partials + (long)(grp - 1) * k * f;
             bool pointwise = G.IsPointwise;
+            // With whole 8-channel blocks the 512-bit micro-kernel's A panels are gathered straight from
+            // x: each panel row is 8 consecutive channels of one tap. Writing im2col and then transposing
+            // it into panels moved every patch value twice (20% of this job on a 3×3, 64 → 64 layer).
+            bool panels = !pointwise && Simd.Use512 && c % MicroKernel512.MR == 0;
             float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)Chunk * k);
             for (long ch = c0; ch < c1; ch++)
             {
                 long q0 = ch * Chunk;
                 int rows = (int)Math.Min(Chunk, Pixels - q0);
+                if (panels)
+                {
+                    PatchPanels(X, G, q0, rows, col);
+                    GemmDriver.Serial<MicroKernel512, Identity>(true, false, k, f, rows, col, k, Dz + q0 * f, f, target, f, ch > c0, null, false,
+                        default, packedA: col);
+                    continue;
+                }
                 float* a = X + q0 * c;
                 if (!pointwise)
                 {
@@ -491,20 +502,68 @@ internal static unsafe partial class ConvCore
         int rem = (int)(q0 - b * perSample);
         int py = rem / ow, px = rem - py * ow;
         int firstTap = k0 / c, lastTap = (k1 - 1) / c;
+        int firstRow = firstTap / kw, firstColumn = firstTap - firstRow * kw;
         for (int r = 0; r < rows; r++)
         {
             float* xs = x + b * g.InputSize;
             float* d = dst + (nint)r * ldd - k0;
             int ih0 = py * g.StrideHeight - g.PadTop, iw0 = px * g.StrideWidth - g.PadLeft;
-            for (int tap = firstTap; tap <= lastTap; tap++)
+            // (i, j): the tap's kernel row and column, stepped along rather than divided out per tap and pixel.
+            for (int tap = firstTap, i = firstRow, j = firstColumn; tap <= lastTap; tap++)
             {
-                int i = tap / kw, j = tap - i * kw;
                 int ih = ih0 + i, iw = iw0 + j;
                 int lo = Math.Max(k0, tap * c), hi = Math.Min(k1, tap * c + c);
                 if ((uint)ih < (uint)h && (uint)iw < (uint)w)
                     Copy(xs + ((nint)ih * w + iw) * c + (lo - tap * c), d + lo, hi - lo);
                 else
                     new Span<float>(d + lo, hi - lo).Clear();
+                if (++j == kw) { j = 0; i++; }
+            }
+            if (++px == ow)
+            {
+                px = 0;
+                if (++py == oh) { py = 0; b++; }
+            }
+        }
+    }
+
+    /// <summary>
+    /// im2col(x)ᵀ for pixels q0 .. q0 + rows, in the 512-bit micro-kernel's packed A layout (as
+    /// GemmPacking.PackA with transA lays out the im2col block): panel i holds patch columns 8i .. 8i + 7,
+    /// pixel-major (dst[i][p·8 + r] = im2col[q0 + p][8i + r]). C must be a multiple of 8, so those are 8
+    /// consecutive channels of one tap: one 32-byte copy from x, or zeros in the padding.
+    /// </summary>
+    internal static void PatchPanels(float* x, in Conv2DGeometry g, long q0, int rows, float* dst)
+    {
+        int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
+        int kh = g.KernelHeight, kw = g.KernelWidth;
+        nint panel = (nint)rows * 8;
+        long perSample = (long)oh * ow;
+        long b = q0 / perSample;
+        int rem = (int)(q0 - b * perSample);
+        int py = rem / ow, px = rem - py * ow;
+        for (int p = 0; p < rows; p++)
+        {
+            float* xs = x + b * g.InputSize;
+            // Panels follow the patch columns in order: tap by tap, 8 channels at a time.
+            float* o = dst + (nint)p * 8;
+            int ih0 = py * g.StrideHeight - g.PadTop, iw0 = px * g.StrideWidth - g.PadLeft;
+            for (int i = 0; i < kh; i++)
+            {
+                int ih = ih0 + i;
+                for (int j = 0; j < kw; j++)
+                {
+                    int iw = iw0 + j;
+                    if ((uint)ih < (uint)h && (uint)iw < (uint)w)
+                    {
+                        float* src = xs + ((nint)ih * w + iw) * c;
+                        for (int ch = 0; ch < c; ch += 8, o += panel) Vector256.Store(Vector256.Load(src + ch), o);
+                    }
+                    else
+                    {
+                        for (int ch = 0; ch < c; ch += 8, o += panel) Vector256.Store(Vector256<float>.Zero, o);
+                    }
+                }
             }
             if (++px == ow)
             {

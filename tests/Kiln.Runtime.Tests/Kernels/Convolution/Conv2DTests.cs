@@ -22,6 +22,8 @@ public class Conv2DTests
         { 3, 5, 7, 19, 40, 1, 1, 1, false },  // pointwise fast path
         { 2, 7, 7, 6, 10, 1, 1, 2, true },    // 1×1 but strided: not pointwise
         { 2, 10, 10, 20, 64, 3, 3, 1, true },
+        { 2, 9, 7, 24, 40, 3, 3, 1, true },   // whole 8-channel blocks: the kernel gradient packs its panels straight from x
+        { 2, 8, 9, 16, 33, 3, 2, 2, false },  // the same, strided and valid, with an even kernel width
         { 1, 3, 3, 16, 1, 3, 3, 1, false },   // one output pixel, one filter
         { 1, 1, 1, 1, 1, 3, 3, 1, true },     // a 1×1 image, one channel, one filter: all padding but the centre
         { 1, 1, 2, 1, 33, 3, 3, 2, true },    // two pixels in, one out; F one past a 32-wide tile
