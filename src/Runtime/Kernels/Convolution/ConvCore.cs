@@ -305,12 +305,18 @@ internal static unsafe partial class ConvCore
     public static void BackwardData(float* dz, float* kernel, float* dx, int n, in Conv2DGeometry g)
     {
         if (n == 0) return;
-        if (g.StrideHeight == 1 && g.StrideWidth == 1 && g.OutputChannels <= DirectDataMaxFilters && !g.IsPointwise && DataGeometry(g) is { } back)
+        // A stride-1 data gradient is the forward convolution of dz with the rotated kernel: with few
+        // filters through the direct kernel, built for so few input channels; otherwise, on the 512-bit
+        // path, through the implicit GEMM, whose one FMA chain per output beats the GEMM into im2col
+        // columns and their col2im sum (205 against 175 GFLOP/s on a 3×3, 64 → 64 layer, 1 thread).
+        if (g.StrideHeight == 1 && g.StrideWidth == 1 && !g.IsPointwise && (g.OutputChannels <= DirectDataMaxFilters || Simd.Use512)
+            && DataGeometry(g) is { } back)
         {
             int taps = g.KernelHeight * g.KernelWidth;
             float* flipped = ConvScratch.Current.Floats(ConvScratch.FlippedKernelSlot, (long)taps * g.InputChannels * g.OutputChannels);
             FlipKernel(kernel, flipped, g.OutputChannels, g.InputChannels, taps);
-            DirectCore.Forward(dz, flipped, null, dx, n, back, default(Identity));
+            if (g.OutputChannels <= DirectDataMaxFilters) DirectCore.Forward(dz, flipped, null, dx, n, back, default(Identity));
+            else Forward(dz, flipped, null, dx, n, back, default(Identity));
             return;
         }
         var job = DataJob.ForCurrentThread;
