@@ -105,7 +105,7 @@ print(f"Kiln kernels: {kh.get('kernel_choice', '?') if kh else '?'}; CPU profile
 print(f"PyTorch's OpenBLAS core types tried (requested:loaded): {meta.get('coretypes', '?')}; each PyTorch cell is the fastest "
       "of them, its core type and memory format in brackets  ")
 print(f"Env: KILN_SIMD={meta.get('KILN_SIMD', '?')}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
-      f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}  ")
+      f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}; PyTorch runs with {meta.get('pytorch_malloc', 'glibc malloc defaults')}  ")
 peaks = []
 for t in (1, 2):
     for bits in (512, 256):

@@ -19,7 +19,7 @@ dotnet build -c Release benchmarks/GanBenchmark/GanBenchmark.csproj -nologo -v q
   echo "{\"date_utc\": \"$(date -u '+%Y-%m-%d %H:%M:%S')\", \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\", \"nproc\": $(nproc), \"commit\": \"$(git rev-parse --short HEAD)\", \"load_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
   for model in narrow seed; do
     dotnet benchmarks/GanBenchmark/bin/Release/net10.0/GanBenchmark.dll --models "$model" --threads 2 "${runs[@]}"
-    OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 "$python" benchmarks/pytorch/gan.py --models "$model" --threads 2 "${runs[@]}"
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 "$python" benchmarks/pytorch/gan.py --models "$model" --threads 2 "${runs[@]}"
   done
   echo "{\"load_after\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } | tee "$out"
