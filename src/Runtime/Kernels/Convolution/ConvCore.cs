@@ -465,11 +465,23 @@ internal static unsafe partial class ConvCore
             // x: each panel row is 8 consecutive channels of one tap. Writing im2col and then transposing
             // it into panels moved every patch value twice (20% of this job on a 3×3, 64 → 64 layer).
             bool panels = !pointwise && Simd.Use512 && c % MicroKernel512.MR == 0;
+            bool fewPatchValues = UsesFewPatchValues(G);
             float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)Chunk * k);
             for (long ch = c0; ch < c1; ch++)
             {
                 long q0 = ch * Chunk;
                 int rows = (int)Math.Min(Chunk, Pixels - q0);
+                if (fewPatchValues)
+                {
+                    float* patches = X + q0 * c;
+                    if (!pointwise)
+                    {
+                        Im2Col(X, G, q0, rows, 0, k, col, k);
+                        patches = col;
+                    }
+                    AccumulateFewPatchValues(patches, k, rows, Dz + q0 * f, f, target, first: ch == c0);
+                    continue;
+                }
                 if (panels)
                 {
                     PatchPanels(X, G, q0, rows, col);
@@ -486,6 +498,52 @@ internal static unsafe partial class ConvCore
                 GemmSerial(true, false, k, f, rows, a, k, Dz + q0 * f, f, target, f, ch > c0, null, false, default(Identity));
             }
         }
+    }
+
+    /// <summary>Patch sizes below which the kernel gradient sums outer products itself (<see cref="AccumulateFewPatchValues"/>).</summary>
+    internal const int FewPatchValues = 16;
+
+    /// <summary>True where the kernel gradient takes <see cref="AccumulateFewPatchValues"/>: AVX-512, K below 16, whole 32-filter blocks.</summary>
+    internal static bool UsesFewPatchValues(in Conv2DGeometry g) =>
+        Simd.Use512 && g.PatchSize < FewPatchValues && g.OutputChannels % NR == 0;
+
+    /// <summary>
+    /// target[t, j] = (target +) Σ over the chunk's pixels p of patches[p, t]·dz[p, j], for a layer with
+    /// few patch values (a first layer's 3×3 window on one channel: K = 9). The GEMM would run its 8-row
+    /// tiles over K rows (9 = 8 + 1, almost half of them padding) behind a transposing pack; here each
+    /// tap and 32 filters keep two FMA chains (even and odd pixels) over the chunk, in pixel order,
+    /// added when it ends, with dz's rows read from L1 once per tap. A function of the chunk only, so
+    /// the same bits at any thread count.
+    /// </summary>
+    private static void AccumulateFewPatchValues(float* patches, int k, int rows, float* dz, int f, float* target, bool first)
+    {
+        for (int j = 0; j < f; j += NR)
+            for (int t = 0; t < k; t++)
+            {
+                float* o = target + (nint)t * f + j;
+                Vector512<float> even0 = first ? default : Vector512.Load(o), even1 = first ? default : Vector512.Load(o + 16);
+                Vector512<float> odd0 = default, odd1 = default;
+                float* a = patches + t;
+                float* d = dz + j;
+                int p = 0;
+                for (; p + 2 <= rows; p += 2, a += 2 * k, d += 2 * f)
+                {
+                    var v = Vector512.Create(a[0]);
+                    even0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d), even0);
+                    even1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 16), even1);
+                    var w = Vector512.Create(a[k]);
+                    odd0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(d + f), odd0);
+                    odd1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(d + f + 16), odd1);
+                }
+                if (p < rows)
+                {
+                    var v = Vector512.Create(a[0]);
+                    even0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d), even0);
+                    even1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 16), even1);
+                }
+                Vector512.Store(even0 + odd0, o);
+                Vector512.Store(even1 + odd1, o + 16);
+            }
     }
 
     private static void AddLong(float* s, float* d, long count)

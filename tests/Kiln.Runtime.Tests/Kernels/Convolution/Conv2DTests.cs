@@ -23,6 +23,9 @@ public class Conv2DTests
         { 2, 7, 7, 6, 10, 1, 1, 2, true },    // 1×1 but strided: not pointwise
         { 2, 10, 10, 20, 64, 3, 3, 1, true },
         { 2, 9, 7, 24, 40, 3, 3, 1, true },   // whole 8-channel blocks: the kernel gradient packs its panels straight from x
+        { 2, 9, 8, 1, 32, 3, 3, 1, true },    // K = 9 below 16 and whole 32-filter blocks: the kernel gradient sums outer products itself
+        { 3, 7, 9, 1, 64, 3, 3, 2, false },   // the same, strided and valid, two filter blocks, an odd last pixel count
+        { 2, 5, 6, 5, 32, 1, 1, 1, false },   // the same through the pointwise path (K = C = 5)
         { 2, 8, 9, 16, 33, 3, 2, 2, false },  // the same, strided and valid, with an even kernel width
         { 1, 3, 3, 16, 1, 3, 3, 1, false },   // one output pixel, one filter
         { 1, 1, 1, 1, 1, 3, 3, 1, true },     // a 1×1 image, one channel, one filter: all padding but the centre
@@ -155,16 +158,17 @@ public class Conv2DTests
         }
     }
 
-    [Fact]
-    public void OneAndTwoThreadsGiveTheSameBits()
+    [Theory]
+    [InlineData(4, 16, 24, 40)]
+    [InlineData(8, 48, 1, 32)]   // one input channel: the kernel gradient sums outer products itself, in two pixel groups
+    public void OneAndTwoThreadsGiveTheSameBits(int n, int size, int c, int f)
     {
         // Large enough that every kernel splits; every element is computed by one thread in an order
         // that does not depend on the split, so the bits must match exactly.
-        const int n = 4;
-        Conv2DGeometry g = ConvReference.Keras(16, 16, 24, 40, 3, 3, 1, 1, true);
+        Conv2DGeometry g = ConvReference.Keras(size, size, c, f, 3, 3, 1, 1, true);
         float[] x = TestData.Random(n * g.InputSize, 31);
-        float[] kernel = TestData.Random(g.PatchSize * 40, 32);
-        float[] bias = TestData.Random(40, 33);
+        float[] kernel = TestData.Random(g.PatchSize * f, 32);
+        float[] bias = TestData.Random(f, 33);
         float[] dyIn = TestData.Random(n * g.OutputSize, 34);
         float[][] Run(int threads)
         {
@@ -173,7 +177,7 @@ public class Conv2DTests
             Conv2D.Forward(x, kernel, bias, y, n, g, new Relu());
             float[] dy = (float[])dyIn.Clone();
             var dk = new float[kernel.Length];
-            var db = new float[40];
+            var db = new float[f];
             var dx = new float[x.Length];
             Conv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Relu());
             var yt = new float[n * g.InputSize];
