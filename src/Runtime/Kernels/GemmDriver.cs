@@ -24,9 +24,10 @@ internal static unsafe class GemmDriver
         float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float* packedA = null)
         where TK : struct, IMicroKernel where TAct : struct, IActivation
     {
-        // packedA: op(A) already packed by the caller, shared by the threads that split this product's
-        // columns (GemmJob): one band (m ≤ PackedRows), its k blocks one after the other, block pc at
-        // rows·pc with rows rounded up to whole panels.
+        // packedA: op(A) already packed by the caller (shared by the threads that split this product's
+        // columns, GemmJob; or a convolution's patches gathered straight into panels, ConvCore.PatchPanels):
+        // one band (m ≤ PackedRows), its k blocks one after the other, block pc at rows·pc with rows
+        // rounded up to whole panels.
         Debug.Assert(packedA == null || m <= GemmScratch.PackedRows);
         int mr = TK.MR, nr = TK.NR;
         GemmScratch s = GemmScratch.Current;

@@ -29,7 +29,8 @@ internal static unsafe partial class WinogradCore
 {
     private const int MR = ConvCore.MR, NR = ConvCore.NR;
 
-    // Per-thread scratch slots (worker side) and caller-side slots for the transformed kernel.
+    // Per-thread scratch slots: V and M on every thread that takes a part; U on the caller, or on every
+    // such thread when the transformed kernel is small enough for each to make its own (Run).
     private const int VSlot = 6, MSlot = 7, USlot = 8;
 
     /// <summary>The algorithm the forward pass and the data gradient take for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
