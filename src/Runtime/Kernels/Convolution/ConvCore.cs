@@ -9,7 +9,7 @@ namespace Kiln.Kernels;
 /// The three products every convolution-family layer is made of, on NHWC data with the kernel seen
 /// as a (kh·kw·C) × F matrix and P = n·OH·OW output pixels:
 /// <list type="bullet">
-/// <item>Forward: y[P×F] = act(im2col(x)·W + bias) — with AVX-512 an indirect micro-kernel that
+/// <item>Forward: y[P×F] = act(im2col(x)·W + bias) — an indirect micro-kernel that
 /// broadcasts straight from the image (no im2col copy, no A packing: with F as small as 32–128
 /// packing A would cost as much as the arithmetic).</item>
 /// <item>Data gradient: dx = col2im(dz·Wᵀ), per sample so the scatter-add never races.</item>
@@ -49,7 +49,7 @@ internal static unsafe partial class ConvCore
             return;
         }
         int f = g.OutputChannels, k = g.PatchSize;
-        bool indirect = Simd.Use512;
+        bool indirect = Simd.Use512 || Simd.Use256;
         long units = indirect ? (pixels + MR - 1) / MR : (pixels + PixelChunk - 1) / PixelChunk;
 
         var job = ForwardJob<TAct>.ForCurrentThread;
@@ -236,11 +236,18 @@ internal static unsafe partial class ConvCore
 
     /// <summary>
     /// An 8-pixel × 32-filter tile: for each tap, each of the C channels broadcasts one value per
-    /// pixel from its row pointer against two vectors of kernel row (tap, c); 16 zmm accumulators
-    /// hold one FMA chain per output over the whole depth K.
+    /// pixel from its row pointer against two vectors of kernel row (tap, c); one FMA chain per output
+    /// over the whole depth K, in 16 zmm accumulators (<see cref="IndirectTile256"/> without AVX-512).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void IndirectTile<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
+        float* bias, TAct act) where TAct : struct, IActivation
+    {
+        if (Simd.Use512) IndirectTile512(table, taps, perTap, w, ldw, y, ldy, valid, bias, act);
+        else IndirectTile256(table, taps, perTap, w, ldw, y, ldy, valid, bias, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void IndirectTile512<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
         float* bias, TAct act) where TAct : struct, IActivation
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -294,19 +301,76 @@ internal static unsafe partial class ConvCore
         Vector512.Store(act.Apply(v1 + bias1), y + 16);
     }
 
+    /// <summary>
+    /// <see cref="IndirectTile"/>'s 8 × 32 tile in 256-bit registers, as four 4-pixel × 16-filter
+    /// quarters (the whole tile's 32 accumulators would not fit AVX2's 16 ymm registers; a quarter's 8,
+    /// two kernel vectors and a broadcast do). Each output is still one FMA chain over the whole depth
+    /// in the same order as the 512-bit tile.
+    /// </summary>
+    internal static void IndirectTile256<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
+        float* bias, TAct act) where TAct : struct, IActivation
+    {
+        for (int r0 = 0; r0 < valid; r0 += 4)
+        {
+            for (int j0 = 0; j0 < NR; j0 += 16)
+                IndirectQuarter256(table + r0, taps, perTap, w + j0, ldw, y + r0 * ldy + j0, ldy, Math.Min(4, valid - r0),
+                    bias == null ? null : bias + j0, act);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void IndirectQuarter256<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
+        float* bias, TAct act) where TAct : struct, IActivation
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int t = 0; t < taps; t++)
+        {
+            float* a0 = table[0], a1 = table[1], a2 = table[2], a3 = table[3];
+            table += MR;
+            for (int i = 0; i < perTap; i++)
+            {
+                Vector256<float> b0 = Vector256.Load(w), b1 = Vector256.Load(w + 8);
+                w += ldw;
+                Vector256<float> v = Vector256.Create(a0[i]);
+                c00 = Vector256.FusedMultiplyAdd(v, b0, c00); c01 = Vector256.FusedMultiplyAdd(v, b1, c01);
+                v = Vector256.Create(a1[i]);
+                c10 = Vector256.FusedMultiplyAdd(v, b0, c10); c11 = Vector256.FusedMultiplyAdd(v, b1, c11);
+                v = Vector256.Create(a2[i]);
+                c20 = Vector256.FusedMultiplyAdd(v, b0, c20); c21 = Vector256.FusedMultiplyAdd(v, b1, c21);
+                v = Vector256.Create(a3[i]);
+                c30 = Vector256.FusedMultiplyAdd(v, b0, c30); c31 = Vector256.FusedMultiplyAdd(v, b1, c31);
+            }
+        }
+        Vector256<float> bias0 = default, bias1 = default;
+        if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
+        StoreRow256(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
+        StoreRow256(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
+        StoreRow256(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
+        StoreRow256(y, c30, c31, bias0, bias1, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow256<TAct>(float* y, Vector256<float> v0, Vector256<float> v1, Vector256<float> bias0, Vector256<float> bias1, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector256.Store(act.Apply(v0 + bias0), y);
+        Vector256.Store(act.Apply(v1 + bias1), y + 8);
+    }
+
     // ---------------------------------------------------------------- data gradient
 
     /// <summary>
     /// dx[n×H×W×C] = col2im(dz·Wᵀ), overwritten. A stride-1 layer runs it as the forward convolution of
     /// dz with the rotated kernel instead: with at most 16 filters (an image generator's RGB layer) through
     /// the direct kernel, built for so few input channels (the GEMM's depth would be F); with more, on the
-    /// 512-bit path, through the implicit GEMM, whose one FMA chain per output beats the GEMM into im2col
-    /// columns and their col2im sum (208 against 175 GFLOP/s on a 3×3, 64 → 64 layer, 1 thread).
+    /// vector paths, through the implicit GEMM, whose one FMA chain per output beats the GEMM into im2col
+    /// columns and their col2im sum (208 against 175 GFLOP/s on a 3×3, 64 → 64 layer, 1 thread, Zen 5).
     /// </summary>
     public static void BackwardData(float* dz, float* kernel, float* dx, int n, in Conv2DGeometry g)
     {
         if (n == 0) return;
-        if (g.StrideHeight == 1 && g.StrideWidth == 1 && !g.IsPointwise && (g.OutputChannels <= DirectDataMaxFilters || Simd.Use512)
+        if (g.StrideHeight == 1 && g.StrideWidth == 1 && !g.IsPointwise && (g.OutputChannels <= DirectDataMaxFilters || Simd.Use512 || Simd.Use256)
             && DataGeometry(g) is { } back)
         {
             int taps = g.KernelHeight * g.KernelWidth;
