@@ -84,7 +84,7 @@ public static unsafe class Activations
                 float* yr = py + (nint)r * cols, dyr = pdy + (nint)r * cols, dxr = pdx + (nint)r * cols;
                 float dot = Dot(yr, dyr, cols);
                 int j = 0;
-                if (Simd.Use512)
+                if (Simd.Use16Lanes)
                 {
                     var vd = Vector512.Create(dot);
                     for (; j + 16 <= cols; j += 16) Vector512.Store(Vector512.Load(yr + j) * (Vector512.Load(dyr + j) - vd), dxr + j);
@@ -101,7 +101,7 @@ public static unsafe class Activations
         float max = Max(x, cols);
         float sum;
         int j = 0;
-        if (Simd.Use512)
+        if (Simd.Use16Lanes)
         {
             var vmax = Vector512.Create(max);
             var acc = Vector512<float>.Zero;
@@ -132,7 +132,7 @@ public static unsafe class Activations
         }
         float inv = 1f / sum;
         j = 0;
-        if (Simd.Use512)
+        if (Simd.Use16Lanes)
         {
             var vi = Vector512.Create(inv);
             for (; j + 16 <= cols; j += 16) Vector512.Store(Vector512.Load(y + j) * vi, y + j);
@@ -145,7 +145,7 @@ public static unsafe class Activations
     {
         int j = 0;
         float max = float.NegativeInfinity;
-        if (Simd.Use512 && len >= 16)
+        if (Simd.Use16Lanes && len >= 16)
         {
             var m = Vector512.Load(x);
             for (j = 16; j + 16 <= len; j += 16) m = Vector512.Max(m, Vector512.Load(x + j));
@@ -160,7 +160,7 @@ public static unsafe class Activations
     {
         int j = 0;
         float sum = 0f;
-        if (Simd.Use512)
+        if (Simd.Use16Lanes)
         {
             var acc0 = Vector512<float>.Zero;
             var acc1 = Vector512<float>.Zero;

@@ -50,7 +50,7 @@ public static unsafe class Dense
         fixed (float* pm = m, ps = sums)
         {
             int j = 0;
-            if (Simd.Use512)
+            if (Simd.Use16Lanes)
             {
                 for (; j + 16 <= cols; j += 16)
                 {

@@ -41,7 +41,7 @@ public static unsafe class Dropout
         fixed (float* pa = a, pb = b, pr = r)
         {
             int i = 0;
-            if (Simd.Use512)
+            if (Simd.Use16Lanes)
                 for (; i + 16 <= len; i += 16) Vector512.Store(Vector512.Load(pa + i) * Vector512.Load(pb + i), pr + i);
             for (; i < len; i++) pr[i] = pa[i] * pb[i];
         }

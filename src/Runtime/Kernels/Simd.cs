@@ -19,4 +19,13 @@ internal static class Simd
     public static bool Use512 => MaxBits >= 512 && s_has512;
 
     public static bool Use256 => !Use512 && MaxBits >= 256 && s_has256;
+
+    /// <summary>
+    /// True where code written once in 16-lane <see cref="Vector512{T}"/> runs vectorized: natively on the
+    /// 512-bit path, and on the 256-bit path as two 256-bit halves per operation, which is how the .NET
+    /// runtime carries out Vector512 without AVX-512 (on a part with AVX-512 that the choice keeps at 256
+    /// bits, e.g. Skylake-SP, these loops do run in zmm registers). For elementwise passes and transforms,
+    /// whose few live vectors fit in registers either way; the micro-kernels keep a shape per width.
+    /// </summary>
+    public static bool Use16Lanes => Use512 || Use256;
 }

@@ -249,7 +249,7 @@ public static unsafe class BatchNorm
         public override void Execute(int part, int parts)
         {
             int c = Channels;
-            bool v512 = Simd.Use512;
+            bool vector = Simd.Use16Lanes;
             for (int blk = (int)((long)part * Blocks / parts), end = (int)((long)(part + 1) * Blocks / parts); blk < end; blk++)
             {
                 long r0 = (long)blk * ChannelSums.BlockRows;
@@ -271,7 +271,7 @@ public static unsafe class BatchNorm
                         {
                             float* row = X + (r0 + r) * c;
                             int j = 0;
-                            if (v512)
+                            if (vector)
                                 for (; j + 16 <= c; j += 16)
                                 {
                                     var d = Vector512.Load(row + j) - Vector512.Load(P0 + j);
@@ -290,7 +290,7 @@ public static unsafe class BatchNorm
                         {
                             float* src = X + (r0 + r) * c, dst = Y + (r0 + r) * c, res = R == null ? null : R + (r0 + r) * c;
                             int j = 0;
-                            if (v512)
+                            if (vector)
                                 for (; j + 16 <= c; j += 16)
                                 {
                                     var shift = P2 == null ? Vector512<float>.Zero : Vector512.Load(P2 + j);
@@ -315,7 +315,7 @@ public static unsafe class BatchNorm
                             float* xr = X + (r0 + r) * c, dz = P2 + (r0 + r) * c;
                             if (!identity) ChannelSums.MaskRow(Y + (r0 + r) * c, dz, c, Act);
                             int j = 0;
-                            if (v512)
+                            if (vector)
                                 for (; j + 16 <= c; j += 16)
                                 {
                                     var d = Vector512.Load(dz + j);
@@ -339,7 +339,7 @@ public static unsafe class BatchNorm
                         {
                             float* xr = X + (r0 + r) * c, dz = P2 + (r0 + r) * c, dx = Y + (r0 + r) * c;
                             int j = 0;
-                            if (v512)
+                            if (vector)
                                 for (; j + 16 <= c; j += 16)
                                 {
                                     var xhat = (Vector512.Load(xr + j) - Vector512.Load(P0 + j)) * Vector512.Load(P1 + j);

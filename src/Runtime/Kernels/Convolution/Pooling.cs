@@ -220,7 +220,7 @@ public static unsafe class Pooling
                 int* ao = argmax + ((nint)oy * g.OutputWidth + ox) * c;
                 int first = ((ih0 + i0) * w + iw0 + j0) * c;
                 int ch = 0;
-                if (Simd.Use512)
+                if (Simd.Use16Lanes)
                 {
                     for (; ch + 16 <= c; ch += 16)
                     {

@@ -69,7 +69,7 @@ public static unsafe class WinogradConv2D
         fixed (float* px = x, pk = kernel, pb = bias, py = y)
         {
             float* b = bias.IsEmpty ? null : pb;
-            if (Simd.Use512) WinogradCore.Run(px, pk, false, b, py, n, g, activation);
+            if (Simd.Use16Lanes) WinogradCore.Run(px, pk, false, b, py, n, g, activation);
             else ConvCore.Forward(px, pk, b, py, n, g, activation);
         }
     }
@@ -79,7 +79,7 @@ public static unsafe class WinogradConv2D
     /// inference: each Winograd tile is the 2×2 window of one pooled value, so the tile's four outputs are
     /// reduced as they are stored and the unpooled output is never written (nor read back by a pooling
     /// pass). The same bits as <see cref="Forward"/> then <see cref="Pooling.MaxForward(ReadOnlySpan{float}, Span{float}, int, in Conv2DGeometry)"/>:
-    /// the window is compared in the same order with the same comparison. Without AVX-512 it runs exactly
+    /// the window is compared in the same order with the same comparison. On the scalar path it runs exactly
     /// those two kernels through a per-thread scratch buffer.
     /// </summary>
     public static void ForwardMaxPool2x2<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> pooled,
@@ -92,7 +92,7 @@ public static unsafe class WinogradConv2D
         fixed (float* px = x, pk = kernel, pb = bias, py = pooled)
         {
             float* b = bias.IsEmpty ? null : pb;
-            if (Simd.Use512)
+            if (Simd.Use16Lanes)
             {
                 WinogradCore.Run(px, pk, false, b, py, n, g, activation, pool: true);
                 return;
@@ -119,11 +119,11 @@ public static unsafe class WinogradConv2D
             ChannelSums.ActivationBackwardAndSums(py, pdy, dBias.IsEmpty ? null : pdb, pixels, g.OutputChannels, activation);
             if (!dKernel.IsEmpty)
             {
-                if (Simd.Use512) WinogradCore.KernelGradient(px, pdy, pdk, n, g);
+                if (Simd.Use16Lanes) WinogradCore.KernelGradient(px, pdy, pdk, n, g);
                 else ConvCore.BackwardKernel(px, pdy, pdk, n, g);
             }
             if (dx.IsEmpty) return;
-            if (Simd.Use512 && ConvCore.DataGeometry(g) is { } back) WinogradCore.Run(pdy, pk, true, null, pdx, n, back, default(Identity));
+            if (Simd.Use16Lanes && ConvCore.DataGeometry(g) is { } back) WinogradCore.Run(pdy, pk, true, null, pdx, n, back, default(Identity));
             else ConvCore.BackwardData(pdy, pk, pdx, n, g);
         }
     }

@@ -23,7 +23,8 @@ namespace Kiln.Kernels;
 /// for any thread count. The kernel gradient, the adjoint of all this, is in WinogradCore.KernelGradient.cs;
 /// the forward pass and the data gradient take F(4×4, 3×3) instead where <see cref="FourByFour"/> says
 /// it pays, the kernel gradient where <see cref="FourByFourKernelGradient"/> does (WinogradCore.F4x4.cs). The transforms are exact identities, so only rounding differs from the
-/// direct sum (a few ulps of the largest term). AVX-512 only; callers fall back to ConvCore.
+/// direct sum (a few ulps of the largest term). The transforms are 16-lane vectors (<see cref="Simd.Use16Lanes"/>),
+/// the products <see cref="ConvCore.IndirectTile"/> and the GEMM at the path's own width; the scalar path falls back to ConvCore.
 /// </summary>
 internal static unsafe partial class WinogradCore
 {
