@@ -31,6 +31,16 @@ internal static unsafe class GemmPacking
                     for (int p = 0; p < kc; p++)
                         Vector256.Store(Vector256.Load(src + p * lda), panel + p * 8);
                 }
+                else if (rows == 6 && mr == 6)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* s = src + p * lda;
+                        float* d = panel + p * 6;
+                        Vector128.Store(Vector128.Load(s), d);
+                        Vector64.Store(Vector64.Load(s + 4), d + 4);
+                    }
+                }
                 else
                 {
                     for (int p = 0; p < kc; p++)
@@ -53,6 +63,14 @@ internal static unsafe class GemmPacking
                     for (; p8 + 8 <= kc; p8 += 8) Transpose8x8(a + ir * lda + p8, lda, panel + p8 * 8, 8);
                     for (; p8 < kc; p8++)
                         for (int rr = 0; rr < 8; rr++) panel[p8 * 8 + rr] = a[(ir + rr) * lda + p8];
+                    continue;
+                }
+                if (rows == 6 && mr == 6 && Avx.IsSupported)
+                {
+                    int p8 = 0;
+                    for (; p8 + 8 <= kc; p8 += 8) Transpose6x8(a + ir * lda + p8, lda, panel + p8 * 6);
+                    for (; p8 < kc; p8++)
+                        for (int rr = 0; rr < 6; rr++) panel[p8 * 6 + rr] = a[(ir + rr) * lda + p8];
                     continue;
                 }
                 for (; r < rows; r++)
@@ -131,10 +149,43 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8x8(float* src, nint srcStride, float* dst, nint dstStride)
     {
-        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride);
-        Vector256<float> r2 = Avx.LoadVector256(src + 2 * srcStride), r3 = Avx.LoadVector256(src + 3 * srcStride);
-        Vector256<float> r4 = Avx.LoadVector256(src + 4 * srcStride), r5 = Avx.LoadVector256(src + 5 * srcStride);
-        Vector256<float> r6 = Avx.LoadVector256(src + 6 * srcStride), r7 = Avx.LoadVector256(src + 7 * srcStride);
+        Transpose(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride), Avx.LoadVector256(src + 2 * srcStride),
+            Avx.LoadVector256(src + 3 * srcStride), Avx.LoadVector256(src + 4 * srcStride), Avx.LoadVector256(src + 5 * srcStride),
+            Avx.LoadVector256(src + 6 * srcStride), Avx.LoadVector256(src + 7 * srcStride),
+            out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
+        Avx.Store(dst, o0); Avx.Store(dst + dstStride, o1); Avx.Store(dst + 2 * dstStride, o2); Avx.Store(dst + 3 * dstStride, o3);
+        Avx.Store(dst + 4 * dstStride, o4); Avx.Store(dst + 5 * dstStride, o5); Avx.Store(dst + 6 * dstStride, o6); Avx.Store(dst + 7 * dstStride, o7);
+    }
+
+    /// <summary>
+    /// The 6-row panel of 8 k steps (the 256-bit micro-kernel's MR): dst[c * 6 + r] = src[r * srcStride + c]
+    /// for 6 rows and 8 columns, through the 8×8 transpose with two zero rows whose lanes are not stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose6x8(float* src, nint srcStride, float* dst)
+    {
+        var zero = Vector256<float>.Zero;
+        Transpose(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride), Avx.LoadVector256(src + 2 * srcStride),
+            Avx.LoadVector256(src + 3 * srcStride), Avx.LoadVector256(src + 4 * srcStride), Avx.LoadVector256(src + 5 * srcStride), zero, zero,
+            out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
+        StoreSix(o0, dst); StoreSix(o1, dst + 6); StoreSix(o2, dst + 12); StoreSix(o3, dst + 18);
+        StoreSix(o4, dst + 24); StoreSix(o5, dst + 30); StoreSix(o6, dst + 36); StoreSix(o7, dst + 42);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSix(Vector256<float> v, float* dst)
+    {
+        Vector128.Store(v.GetLower(), dst);
+        Vector64.Store(v.GetUpper().GetLower(), dst + 4);
+    }
+
+    /// <summary>o[c] lane r = r[r] lane c: an 8×8 transpose in unpacks, shuffles and lane permutes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,
+        out Vector256<float> o4, out Vector256<float> o5, out Vector256<float> o6, out Vector256<float> o7)
+    {
         Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
         Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
         Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
@@ -143,14 +194,10 @@ internal static unsafe class GemmPacking
         Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
         Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE);
         Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
-        Avx.Store(dst + dstStride, Avx.Permute2x128(s1, s5, 0x20));
-        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(s2, s6, 0x20));
-        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(s3, s7, 0x20));
-        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(s0, s4, 0x31));
-        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(s1, s5, 0x31));
-        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(s2, s6, 0x31));
-        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(s3, s7, 0x31));
+        o0 = Avx.Permute2x128(s0, s4, 0x20); o1 = Avx.Permute2x128(s1, s5, 0x20);
+        o2 = Avx.Permute2x128(s2, s6, 0x20); o3 = Avx.Permute2x128(s3, s7, 0x20);
+        o4 = Avx.Permute2x128(s0, s4, 0x31); o5 = Avx.Permute2x128(s1, s5, 0x31);
+        o6 = Avx.Permute2x128(s2, s6, 0x31); o7 = Avx.Permute2x128(s3, s7, 0x31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
