@@ -21,9 +21,9 @@ internal static unsafe partial class ConvCore
     /// <summary>Filters one dot-product tile computes.</summary>
     internal const int FewFilters = 4;
 
-    /// <summary>True where <see cref="Forward"/> takes the dot-product path: AVX-512, at most 4 filters, whole vectors of channels.</summary>
+    /// <summary>True where <see cref="Forward"/> takes the dot-product path: a vector path, at most 4 filters, whole 16-channel vectors.</summary>
     internal static bool UsesFewFilters(in Conv2DGeometry g) =>
-        Simd.Use512 && g.OutputChannels <= FewFilters && g.InputChannels % 16 == 0;
+        Simd.Use16Lanes && g.OutputChannels <= FewFilters && g.InputChannels % 16 == 0;
 
     private static void ForwardFewFilters<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act)
         where TAct : struct, IActivation
@@ -112,7 +112,9 @@ internal static unsafe partial class ConvCore
                     float** rows = table + t * MR;
                     float* at = sums + (nint)t * c;
                     int cc = 0;
-                    for (; cc + 64 <= c; cc += 64) Accumulate64(rows, grads, at + cc, k, cc);
+                    // Accumulate64's 16 accumulators are 32 halves on the 256-bit path: more than its registers.
+                    if (Simd.Use512)
+                        for (; cc + 64 <= c; cc += 64) Accumulate64(rows, grads, at + cc, k, cc);
                     for (; cc < c; cc += 16) Accumulate16(rows, grads, at + cc, k, cc);
                 }
             }
@@ -147,7 +149,7 @@ internal static unsafe partial class ConvCore
             Vector512.Store(a30, o3); Vector512.Store(a31, o3 + 16); Vector512.Store(a32, o3 + 32); Vector512.Store(a33, o3 + 48);
         }
 
-        /// <summary>The same for 16 channels (the rest of a C that is not a multiple of 64).</summary>
+        /// <summary>The same for 16 channels (the rest of a C that is not a multiple of 64, or every 16 on the 256-bit path), in the same order.</summary>
         private static void Accumulate16(float** rows, float* grads, float* sums, int k, int cc)
         {
             float* o0 = sums, o1 = sums + k, o2 = sums + 2 * (nint)k, o3 = sums + 3 * (nint)k;
@@ -199,7 +201,8 @@ internal static unsafe partial class ConvCore
                 BuildTable(X, g, q0, valid, zeros, table);
                 for (int half = 0; half < MR && half < valid; half += 4)
                 {
-                    Tile(table + half, taps, c, k, Rows, sums);
+                    if (Simd.Use512) Tile(table + half, taps, c, k, Rows, sums);
+                    else Tile256(table + half, taps, c, k, Rows, sums);
                     // sums[4r + j] = pixel r, filter j: bias and activation on all 16 at once.
                     Vector512.Store(Act.Apply(Vector512.Load(sums) + bias), sums);
                     int count = Math.Min(4, valid - half);
@@ -246,6 +249,45 @@ internal static unsafe partial class ConvCore
             sums[4] = Vector512.Sum(s10); sums[5] = Vector512.Sum(s11); sums[6] = Vector512.Sum(s12); sums[7] = Vector512.Sum(s13);
             sums[8] = Vector512.Sum(s20); sums[9] = Vector512.Sum(s21); sums[10] = Vector512.Sum(s22); sums[11] = Vector512.Sum(s23);
             sums[12] = Vector512.Sum(s30); sums[13] = Vector512.Sum(s31); sums[14] = Vector512.Sum(s32); sums[15] = Vector512.Sum(s33);
+        }
+
+        /// <summary>
+        /// <see cref="Tile"/> in 256-bit registers: the four pixels in two pairs, each pair's 8 sums (2 pixels
+        /// × 4 filters) in 8 ymm accumulators over 8 channels a step (Tile's 16 accumulators would be 32
+        /// halves here, twice AVX2's registers). Each sum is still one fixed-order chain, so the bits do not
+        /// depend on the thread count.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile256(float** table, int taps, int c, int k, float* rows, float* sums)
+        {
+            for (int pair = 0; pair < 4; pair += 2)
+            {
+                Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
+                Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
+                float* w0 = rows, w1 = rows + k, w2 = rows + 2 * (nint)k, w3 = rows + 3 * (nint)k;
+                float** tab = table + pair;
+                for (int t = 0; t < taps; t++)
+                {
+                    float* a0 = tab[0], a1 = tab[1];
+                    tab += MR;
+                    for (int i = 0; i < c; i += 8)
+                    {
+                        var v0 = Vector256.Load(a0 + i); var v1 = Vector256.Load(a1 + i);
+                        var w = Vector256.Load(w0 + i);
+                        s00 = Vector256.FusedMultiplyAdd(v0, w, s00); s10 = Vector256.FusedMultiplyAdd(v1, w, s10);
+                        w = Vector256.Load(w1 + i);
+                        s01 = Vector256.FusedMultiplyAdd(v0, w, s01); s11 = Vector256.FusedMultiplyAdd(v1, w, s11);
+                        w = Vector256.Load(w2 + i);
+                        s02 = Vector256.FusedMultiplyAdd(v0, w, s02); s12 = Vector256.FusedMultiplyAdd(v1, w, s12);
+                        w = Vector256.Load(w3 + i);
+                        s03 = Vector256.FusedMultiplyAdd(v0, w, s03); s13 = Vector256.FusedMultiplyAdd(v1, w, s13);
+                    }
+                    w0 += c; w1 += c; w2 += c; w3 += c;
+                }
+                float* o = sums + 4 * pair;
+                o[0] = Vector256.Sum(s00); o[1] = Vector256.Sum(s01); o[2] = Vector256.Sum(s02); o[3] = Vector256.Sum(s03);
+                o[4] = Vector256.Sum(s10); o[5] = Vector256.Sum(s11); o[6] = Vector256.Sum(s12); o[7] = Vector256.Sum(s13);
+            }
         }
     }
 }
