@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kiln.Threading;
@@ -29,6 +30,9 @@ internal static unsafe partial class ConvCore
 
     internal const int MR = 8, NR = 32;
 
+    /// <summary>Pixels per implicit-GEMM tile on the 256-bit path (<see cref="IndirectTile256"/>); the pointer table keeps its stride of <see cref="MR"/>.</summary>
+    internal const int Rows256 = 6;
+
     internal static int PartsFor(long flops, int units)
     {
         if (units <= 1 || flops < Gemm.ParallelMinFlops) return 1;
@@ -50,11 +54,12 @@ internal static unsafe partial class ConvCore
         }
         int f = g.OutputChannels, k = g.PatchSize;
         bool indirect = Simd.Use512 || Simd.Use256;
-        long units = indirect ? (pixels + MR - 1) / MR : (pixels + PixelChunk - 1) / PixelChunk;
+        int tileRows = Simd.Use512 ? MR : Rows256;
+        long units = indirect ? (pixels + tileRows - 1) / tileRows : (pixels + PixelChunk - 1) / PixelChunk;
 
         var job = ForwardJob<TAct>.ForCurrentThread;
         job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.G = g; job.Act = act;
-        job.Pixels = pixels; job.Units = units; job.Indirect = indirect;
+        job.Pixels = pixels; job.Units = units; job.Indirect = indirect; job.TileRows = tileRows;
         job.Panels = null; job.EdgeBias = null;
         if (indirect)
         {
@@ -91,6 +96,7 @@ internal static unsafe partial class ConvCore
         public TAct Act;
         public long Pixels, Units;
         public bool Indirect;
+        public int TileRows;
 
         public override void Execute(int part, int parts)
         {
@@ -136,8 +142,8 @@ internal static unsafe partial class ConvCore
 
             for (long t = t0; t < t1; t++)
             {
-                long q0 = t * MR;
-                int valid = (int)Math.Min(MR, Pixels - q0);
+                long q0 = t * TileRows;
+                int valid = (int)Math.Min(TileRows, Pixels - q0);
                 if (gather)
                 {
                     Im2Col(X, g, q0, valid, 0, k, rowsBlock, k);
@@ -302,31 +308,29 @@ internal static unsafe partial class ConvCore
     }
 
     /// <summary>
-    /// <see cref="IndirectTile"/>'s 8 × 32 tile in 256-bit registers, as four 4-pixel × 16-filter
-    /// quarters (the whole tile's 32 accumulators would not fit AVX2's 16 ymm registers; a quarter's 8,
-    /// two kernel vectors and a broadcast do). Each output is still one FMA chain over the whole depth
-    /// in the same order as the 512-bit tile.
+    /// <see cref="IndirectTile"/> in 256-bit registers, for tiles of at most <see cref="Rows256"/> pixels:
+    /// two 6-pixel × 16-filter halves in 12 ymm accumulators each (the 256-bit GEMM micro-kernel's shape;
+    /// the whole 8 × 32 tile's 32 accumulators would not fit AVX2's 16 registers, and 4 × 16 quarters
+    /// keep only the 8 FMA chains that two pipes of four-cycle FMAs need, with no slack). Each output is
+    /// still one FMA chain over the whole depth in the same order as the 512-bit tile.
     /// </summary>
     internal static void IndirectTile256<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
         float* bias, TAct act) where TAct : struct, IActivation
     {
-        for (int r0 = 0; r0 < valid; r0 += 4)
-        {
-            for (int j0 = 0; j0 < NR; j0 += 16)
-                IndirectQuarter256(table + r0, taps, perTap, w + j0, ldw, y + r0 * ldy + j0, ldy, Math.Min(4, valid - r0),
-                    bias == null ? null : bias + j0, act);
-        }
+        Debug.Assert(valid <= Rows256);
+        IndirectHalf256(table, taps, perTap, w, ldw, y, ldy, valid, bias, act);
+        IndirectHalf256(table, taps, perTap, w + 16, ldw, y + 16, ldy, valid, bias == null ? null : bias + 16, act);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void IndirectQuarter256<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
+    private static void IndirectHalf256<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
         float* bias, TAct act) where TAct : struct, IActivation
     {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int t = 0; t < taps; t++)
         {
-            float* a0 = table[0], a1 = table[1], a2 = table[2], a3 = table[3];
+            float* a0 = table[0], a1 = table[1], a2 = table[2], a3 = table[3], a4 = table[4], a5 = table[5];
             table += MR;
             for (int i = 0; i < perTap; i++)
             {
@@ -340,6 +344,10 @@ internal static unsafe partial class ConvCore
                 c20 = Vector256.FusedMultiplyAdd(v, b0, c20); c21 = Vector256.FusedMultiplyAdd(v, b1, c21);
                 v = Vector256.Create(a3[i]);
                 c30 = Vector256.FusedMultiplyAdd(v, b0, c30); c31 = Vector256.FusedMultiplyAdd(v, b1, c31);
+                v = Vector256.Create(a4[i]);
+                c40 = Vector256.FusedMultiplyAdd(v, b0, c40); c41 = Vector256.FusedMultiplyAdd(v, b1, c41);
+                v = Vector256.Create(a5[i]);
+                c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
             }
         }
         Vector256<float> bias0 = default, bias1 = default;
@@ -347,7 +355,9 @@ internal static unsafe partial class ConvCore
         StoreRow256(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
         StoreRow256(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
         StoreRow256(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
-        StoreRow256(y, c30, c31, bias0, bias1, act);
+        StoreRow256(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
+        StoreRow256(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
+        StoreRow256(y, c50, c51, bias0, bias1, act);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

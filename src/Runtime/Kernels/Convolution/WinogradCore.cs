@@ -324,15 +324,14 @@ internal static unsafe partial class WinogradCore
         p11 = down && right ? p00 + (nint)ow * k + k : zeros;
     }
 
-    /// <summary>m[ξ] = v[ξ]·u[ξ] for ξ &lt; <paramref name="planes"/> over a block's <paramref name="count"/> tiles, 8 × 32 at a time.</summary>
+    /// <summary>
+    /// m[ξ] = v[ξ]·u[ξ] for ξ &lt; <paramref name="planes"/> over a block's <paramref name="count"/> tiles,
+    /// by the implicit GEMM's tile: 8 × 32 at a time, 6 × 32 on the 256-bit path.
+    /// </summary>
     private static void MultiplyPlanes(int planes, int count, int block, float* v, float* u, float* m, int c, int kp, float* zeros, float** table)
     {
-        if (!Simd.Use512)
-        {
-            MultiplyPlanes256(planes, count, block, v, u, m, c, kp, zeros);
-            return;
-        }
-        int rowTiles = (count + MR - 1) / MR;
+        int tileRows = Simd.Use512 ? MR : ConvCore.Rows256;
+        int rowTiles = (count + tileRows - 1) / tileRows;
         for (int xi = 0; xi < planes; xi++)
         {
             float* vx = v + (long)xi * block * c;
@@ -342,67 +341,12 @@ internal static unsafe partial class WinogradCore
             {
                 for (int rt = 0; rt < rowTiles; rt++)
                 {
-                    int r0 = rt * MR, valid = Math.Min(MR, count - r0);
-                    for (int r = 0; r < MR; r++) table[r] = r < valid ? vx + (nint)(r0 + r) * c : zeros;
+                    int r0 = rt * tileRows, valid = Math.Min(tileRows, count - r0);
+                    for (int r = 0; r < tileRows; r++) table[r] = r < valid ? vx + (nint)(r0 + r) * c : zeros;
                     ConvCore.IndirectTile(table, 1, c, ux + jt, kp, mx + (nint)r0 * kp + jt, kp, valid, null, default(Identity));
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// <see cref="MultiplyPlanes"/> on the 256-bit path, 6 tiles × 16 columns at a time: twelve ymm
-    /// accumulators, the 256-bit GEMM micro-kernel's shape, keep more FMA chains in flight than the
-    /// implicit GEMM's 4 × 16 quarters (eight, exactly what two pipes of four-cycle FMAs need). Each
-    /// 16-column panel of U[ξ] (C × 16) is read for every group of tiles while it stays in L1.
-    /// </summary>
-    private static void MultiplyPlanes256(int planes, int count, int block, float* v, float* u, float* m, int c, int kp, float* zeros)
-    {
-        for (int xi = 0; xi < planes; xi++)
-        {
-            float* vx = v + (long)xi * block * c;
-            float* mx = m + (long)xi * block * kp;
-            float* ux = u + (long)xi * c * kp;
-            for (int j = 0; j < kp; j += 16)
-                for (int r0 = 0; r0 < count; r0 += 6)
-                {
-                    int valid = Math.Min(6, count - r0);
-                    float* a = vx + (nint)r0 * c;
-                    Tile6x16(a, valid > 1 ? a + c : zeros, valid > 2 ? a + 2 * c : zeros, valid > 3 ? a + 3 * c : zeros,
-                        valid > 4 ? a + 4 * c : zeros, valid > 5 ? a + 5 * c : zeros, ux + j, kp, c, mx + (nint)r0 * kp + j, kp, valid);
-                }
-        }
-    }
-
-    /// <summary>y[r][0..15] = Σ_i a_r[i]·w[i][0..15] for rows r &lt; <paramref name="valid"/>: one FMA chain per output, in i order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile6x16(float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, float* w, nint ldw, int depth,
-        float* y, nint ldy, int valid)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int i = 0; i < depth; i++, w += ldw)
-        {
-            Vector256<float> b0 = Vector256.Load(w), b1 = Vector256.Load(w + 8);
-            Vector256<float> x = Vector256.Create(a0[i]);
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a1[i]);
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a2[i]);
-            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a3[i]);
-            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a4[i]);
-            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a5[i]);
-            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-        }
-        Vector256.Store(c00, y); Vector256.Store(c01, y + 8); if (valid == 1) return; y += ldy;
-        Vector256.Store(c10, y); Vector256.Store(c11, y + 8); if (valid == 2) return; y += ldy;
-        Vector256.Store(c20, y); Vector256.Store(c21, y + 8); if (valid == 3) return; y += ldy;
-        Vector256.Store(c30, y); Vector256.Store(c31, y + 8); if (valid == 4) return; y += ldy;
-        Vector256.Store(c40, y); Vector256.Store(c41, y + 8); if (valid == 5) return; y += ldy;
-        Vector256.Store(c50, y); Vector256.Store(c51, y + 8);
     }
 
     /// <summary>
