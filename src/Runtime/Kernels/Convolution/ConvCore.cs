@@ -350,6 +350,16 @@ internal static unsafe partial class ConvCore
                 c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
             }
         }
+        StoreSixRows256(y, ldy, valid, bias, act, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary>The 256-bit 6-pixel × 16-filter tiles' store (this one's and the direct convolution's): act(c + bias) for rows r &lt; <paramref name="valid"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreSixRows256<TAct>(float* y, nint ldy, int valid, float* bias, TAct act,
+        Vector256<float> c00, Vector256<float> c01, Vector256<float> c10, Vector256<float> c11, Vector256<float> c20, Vector256<float> c21,
+        Vector256<float> c30, Vector256<float> c31, Vector256<float> c40, Vector256<float> c41, Vector256<float> c50, Vector256<float> c51)
+        where TAct : struct, IActivation
+    {
         Vector256<float> bias0 = default, bias1 = default;
         if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
         StoreRow256(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;

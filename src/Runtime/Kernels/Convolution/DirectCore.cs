@@ -287,14 +287,7 @@ internal static unsafe class DirectCore
                 v = Vector256.Create(a5[o]);
                 c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
             }
-            Vector256<float> bias0 = default, bias1 = default;
-            if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
-            Store256(y, c00, c01, bias0, bias1, act); if (valid == 1) return; y += ldy;
-            Store256(y, c10, c11, bias0, bias1, act); if (valid == 2) return; y += ldy;
-            Store256(y, c20, c21, bias0, bias1, act); if (valid == 3) return; y += ldy;
-            Store256(y, c30, c31, bias0, bias1, act); if (valid == 4) return; y += ldy;
-            Store256(y, c40, c41, bias0, bias1, act); if (valid == 5) return; y += ldy;
-            Store256(y, c50, c51, bias0, bias1, act);
+            ConvCore.StoreSixRows256(y, ldy, valid, bias, act, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
         }
     }
 
@@ -304,13 +297,5 @@ internal static unsafe class DirectCore
     {
         Vector512.Store(act.Apply(v0 + bias0), y);
         Vector512.Store(act.Apply(v1 + bias1), y + 16);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store256<TAct>(float* y, Vector256<float> v0, Vector256<float> v1, Vector256<float> bias0, Vector256<float> bias1, TAct act)
-        where TAct : struct, IActivation
-    {
-        Vector256.Store(act.Apply(v0 + bias0), y);
-        Vector256.Store(act.Apply(v1 + bias1), y + 8);
     }
 }
