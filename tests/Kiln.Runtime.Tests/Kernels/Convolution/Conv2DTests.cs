@@ -128,8 +128,10 @@ public class Conv2DTests
         GradCheck.Check(x, dx, Loss, "dx");
     }
 
-    [Fact]
-    public void FewFiltersGiveTheSameBitsAtAnyThreadCount()
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]   // Tile256's 2-pixel passes and the 16-channel kernel gradient
+    public void FewFiltersGiveTheSameBitsAtAnyThreadCount(int bits)
     {
         // The dot-product forward and kernel gradient (in several pixel groups), and the data gradient run as a direct convolution of dz.
         const int n = 5, f = 3;
@@ -140,7 +142,7 @@ public class Conv2DTests
         float[] dyIn = TestData.Random(n * g.OutputSize, 38);
         float[][] Run(int threads)
         {
-            using var _ = new KernelSwitches(512, threads);
+            using var _ = new KernelSwitches(bits, threads);
             Assert.True(ConvCore.UsesFewFilters(g));
             var y = new float[n * g.OutputSize];
             Conv2D.Forward(x, kernel, bias, y, n, g, new Tanh());
@@ -154,9 +156,10 @@ public class Conv2DTests
     }
 
     [Theory]
-    [InlineData(4, 16, 24, 40)]
-    [InlineData(8, 48, 1, 32)]   // one input channel: the kernel gradient sums outer products itself, in two pixel groups
-    public void OneAndTwoThreadsGiveTheSameBits(int n, int size, int c, int f)
+    [InlineData(4, 16, 24, 40, 512)]
+    [InlineData(8, 48, 1, 32, 512)]   // one input channel: the kernel gradient sums outer products itself, in two pixel groups
+    [InlineData(4, 16, 24, 40, 256)]  // the 256-bit path's 6-pixel tiles
+    public void OneAndTwoThreadsGiveTheSameBits(int n, int size, int c, int f, int bits)
     {
         // Large enough that every kernel splits; every element is computed by one thread in an order
         // that does not depend on the split, so the bits must match exactly.
@@ -167,7 +170,7 @@ public class Conv2DTests
         float[] dyIn = TestData.Random(n * g.OutputSize, 34);
         float[][] Run(int threads)
         {
-            using var _ = new KernelSwitches(512, threads);
+            using var _ = new KernelSwitches(bits, threads);
             var y = new float[n * g.OutputSize];
             Conv2D.Forward(x, kernel, bias, y, n, g, new Relu());
             float[] dy = (float[])dyIn.Clone();

@@ -117,9 +117,11 @@ public class WinogradConv2DTests
     }
 
     [Theory]
-    [InlineData(3)]
-    [InlineData(5)]
-    public void OneTwoAndThreeThreadsGiveTheSameBits(int window)
+    [InlineData(3, 512)]
+    [InlineData(5, 512)]
+    [InlineData(3, 256)]   // the 256-bit path: 6-tile products, transforms as 256-bit halves
+    [InlineData(5, 256)]
+    public void OneTwoAndThreeThreadsGiveTheSameBits(int window, int bits)
     {
         const int n = 6;
         Conv2DGeometry g = ConvReference.Keras(15, 16, 32, 48, window, window, 1, 1, true);
@@ -128,7 +130,7 @@ public class WinogradConv2DTests
         float[] dyIn = TestData.Random(n * g.OutputSize, 34);
         float[][] Run(int threads, int tile)
         {
-            using var _ = new KernelSwitches(512, threads);
+            using var _ = new KernelSwitches(bits, threads);
             using var __ = new TileSwitch(tile);
             var y = new float[n * g.OutputSize];
             WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, n, g, new Relu());
