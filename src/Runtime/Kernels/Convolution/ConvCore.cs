@@ -748,6 +748,7 @@ internal static unsafe partial class ConvCore
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(s + i), d + i);
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(s + i), d + i);
         for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(s + i), d + i);
         for (; i < count; i++) d[i] = s[i];
     }
@@ -759,6 +760,7 @@ internal static unsafe partial class ConvCore
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(d + i) + Vector512.Load(s + i), d + i);
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(d + i) + Vector256.Load(s + i), d + i);
         for (; i + 4 <= count; i += 4) Vector128.Store(Vector128.Load(d + i) + Vector128.Load(s + i), d + i);
         for (; i < count; i++) d[i] += s[i];
     }

@@ -469,6 +469,7 @@ public static unsafe class Pooling
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(v + i) * s, v + i);
+        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(v + i) * s, v + i);
         for (; i < count; i++) v[i] *= s;
     }
 
