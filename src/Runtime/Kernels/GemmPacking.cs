@@ -56,21 +56,17 @@ internal static unsafe class GemmPacking
             else
             {
                 int r = 0;
-                if (rows == 8 && mr == 8 && Avx.IsSupported)
+                if (rows == mr && (mr == 8 || mr == 6) && Avx.IsSupported)
                 {
-                    // Row-major A to 8-interleaved panels is an 8×8 transpose per 8 k steps.
+                    // Row-major A to 8- or 6-interleaved panels is an 8×8 transpose per 8 k steps.
                     int p8 = 0;
-                    for (; p8 + 8 <= kc; p8 += 8) Transpose8x8(a + ir * lda + p8, lda, panel + p8 * 8, 8);
+                    for (; p8 + 8 <= kc; p8 += 8)
+                    {
+                        if (mr == 8) Transpose8x8(a + ir * lda + p8, lda, panel + p8 * 8, 8);
+                        else Transpose6x8(a + ir * lda + p8, lda, panel + p8 * 6);
+                    }
                     for (; p8 < kc; p8++)
-                        for (int rr = 0; rr < 8; rr++) panel[p8 * 8 + rr] = a[(ir + rr) * lda + p8];
-                    continue;
-                }
-                if (rows == 6 && mr == 6 && Avx.IsSupported)
-                {
-                    int p8 = 0;
-                    for (; p8 + 8 <= kc; p8 += 8) Transpose6x8(a + ir * lda + p8, lda, panel + p8 * 6);
-                    for (; p8 < kc; p8++)
-                        for (int rr = 0; rr < 6; rr++) panel[p8 * 6 + rr] = a[(ir + rr) * lda + p8];
+                        for (int rr = 0; rr < mr; rr++) panel[p8 * mr + rr] = a[(ir + rr) * lda + p8];
                     continue;
                 }
                 for (; r < rows; r++)
