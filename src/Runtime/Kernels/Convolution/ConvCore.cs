@@ -33,6 +33,9 @@ internal static unsafe partial class ConvCore
     /// <summary>Pixels per implicit-GEMM tile on the 256-bit path (<see cref="IndirectTile256"/>); the pointer table keeps its stride of <see cref="MR"/>.</summary>
     internal const int Rows256 = 6;
 
+    /// <summary>Rows per <see cref="IndirectTile"/> call at the enabled width: <see cref="MR"/> on the 512-bit path, <see cref="Rows256"/> otherwise.</summary>
+    internal static int IndirectTileRows => Simd.Use512 ? MR : Rows256;
+
     internal static int PartsFor(long flops, int units)
     {
         if (units <= 1 || flops < Gemm.ParallelMinFlops) return 1;
@@ -54,7 +57,7 @@ internal static unsafe partial class ConvCore
         }
         int f = g.OutputChannels, k = g.PatchSize;
         bool indirect = Simd.Use512 || Simd.Use256;
-        int tileRows = Simd.Use512 ? MR : Rows256;
+        int tileRows = IndirectTileRows;
         long units = indirect ? (pixels + tileRows - 1) / tileRows : (pixels + PixelChunk - 1) / PixelChunk;
 
         var job = ForwardJob<TAct>.ForCurrentThread;
@@ -248,6 +251,7 @@ internal static unsafe partial class ConvCore
     internal static void IndirectTile<TAct>(float** table, int taps, int perTap, float* w, nint ldw, float* y, nint ldy, int valid,
         float* bias, TAct act) where TAct : struct, IActivation
     {
+        // Callers cut their rows into tiles of IndirectTileRows, the width that this dispatch takes.
         if (Simd.Use512) IndirectTile512(table, taps, perTap, w, ldw, y, ldy, valid, bias, act);
         else IndirectTile256(table, taps, perTap, w, ldw, y, ldy, valid, bias, act);
     }

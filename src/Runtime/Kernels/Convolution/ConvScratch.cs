@@ -16,7 +16,7 @@ internal sealed unsafe class ConvScratch
     // 6-8: Winograd transformed inputs, products (workers), transformed kernels (caller, or each worker for a small one),
     // 9: a kernel rotated for a data gradient run as a forward convolution (caller: Winograd, direct),
     // 10: the direct convolution's zero-padded input band (workers),
-    // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; no AVX-512),
+    // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; scalar path),
     // 12: the direct convolution's output band before its 2×2 max pooling (workers).
     public const int Slots = 13;
     public const int PartialsSlot = 4;

@@ -9,8 +9,8 @@ namespace Kiln.Kernels;
 /// adjoint). A 3×3 window takes F(2×2, 3×3) (2.25× fewer), or F(4×4, 3×3) (4× fewer) where the geometry
 /// makes it clearly cheaper (<see cref="Tile"/>; the kernel gradient where the output also fills whole
 /// 4×4 tiles and blocks hold enough of them); a 5×5 window takes F(2×2, 5×5) (2.8× fewer). The generator picks this
-/// variant per layer when <see cref="Applies"/> holds for the layer's constant shapes; on a CPU without
-/// AVX-512 it runs the <see cref="Conv2D"/> kernels.
+/// variant per layer when <see cref="Applies"/> holds for the layer's constant shapes; on the scalar
+/// path it runs the <see cref="Conv2D"/> kernels.
 /// </summary>
 public static unsafe class WinogradConv2D
 {

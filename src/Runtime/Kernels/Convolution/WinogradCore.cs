@@ -330,7 +330,7 @@ internal static unsafe partial class WinogradCore
     /// </summary>
     private static void MultiplyPlanes(int planes, int count, int block, float* v, float* u, float* m, int c, int kp, float* zeros, float** table)
     {
-        int tileRows = Simd.Use512 ? MR : ConvCore.Rows256;
+        int tileRows = ConvCore.IndirectTileRows;
         int rowTiles = (count + tileRows - 1) / tileRows;
         for (int xi = 0; xi < planes; xi++)
         {
