@@ -110,13 +110,13 @@ internal static partial class Emitter
                 case StepKind.LinearBackward when g.BatchNorm is not null:
                 {
                     var bn = g.BatchNorm;
-                    GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass, then the weight gradients{into}");
-                    string x = locals.Use(step.X!), y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
-                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
+                    GroupComment(w, g, $"backward: {Mask(step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}, then the weight gradients{into}");
+                    string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
-                        w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
+                        w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
                         w.Line("else " + frozen);
                     }
                     else
@@ -130,7 +130,7 @@ internal static partial class Emitter
                 case StepKind.LinearBackward:
                 {
                     string what = step.Activation == ActivationKind.Linear ? "" : $"{Names.Activation(step.Activation)} mask, then ";
-                    GroupComment(w, g, $"backward: {what}{(layer.Weights.Count > 1 ? "kernel and bias" : "kernel")} gradients{into}");
+                    GroupComment(w, g, $"backward: {what}{(layer.Weights.Count > 1 ? "kernel and bias" : "kernel")} gradients{into}{DerivativeAtPool(program, g)}");
                     string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
                     w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), y, dy, Activation(step.Activation, step.Alpha),
                         $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
@@ -138,16 +138,16 @@ internal static partial class Emitter
                 }
                 case StepKind.BatchNormBackward:
                 {
-                    GroupComment(w, g, $"backward: {(step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ")}batch-norm backward in one pass{into}");
-                    string y = locals.Use(step.Y!), dy = locals.Use(step.DY!);
-                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "moving_variance", "s")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Float(layer.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
+                    GroupComment(w, g, $"backward: {Mask(step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}{into}");
+                    string y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "moving_variance", "s")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Float(layer.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
                     if (!layer.IsTrainable)
                     {
                         w.Line(Guard(frozen));
                         break;
                     }
                     string x = locals.Use(step.X!), stats = locals.Use(step.Statistics!);
-                    string learning = $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.Y!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});";
+                    string learning = $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});";
                     if (step.OnlyForInputGradient) w.Open("if (inputGradientWanted)");
                     w.Line($"if (_batchStatistics) {learning}");
                     w.Line($"else {frozen}");
@@ -181,8 +181,22 @@ internal static partial class Emitter
                 }
                 case StepKind.PoolBackward:
                 {
-                    GroupComment(w, g, g.SavesArgmax ? "backward: each gradient to the input that won" : "backward: each gradient shared over its window");
                     string dy = locals.Use(step.DY!);
+                    if (step.Y is not null)
+                    {
+                        // The input's kernel fused an activation: its derivative, at each winner, is that of the pooled value.
+                        var producer = program.Fusion.DerivativesAtPool[g];
+                        GroupComment(w, g, $"backward: each gradient times the {Names.Activation(step.Activation)} derivative at the pooled value (for {producer.Label}) to the input that won");
+                        string y = locals.Use(step.Y), act = Activation(step.Activation, step.Alpha);
+                        w.Line(Guard(layer.Spec switch
+                        {
+                            PoolingSpec { Max: true } => $"{K}.Pooling.MaxBackward({dy}, {y}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {WindowName(layer)}, {act});",
+                            GlobalPoolingSpec { Max: true } => $"{K}.Pooling.GlobalMaxBackward({dy}, {y}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]}, {act});",
+                            _ => throw Unexpected(layer),
+                        }));
+                        break;
+                    }
+                    GroupComment(w, g, g.SavesArgmax ? "backward: each gradient to the input that won" : "backward: each gradient shared over its window");
                     w.Line(Guard(layer.Spec switch
                     {
                         PoolingSpec { Max: true } => $"{K}.Pooling.MaxBackward({dy}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {WindowName(layer)});",
@@ -273,5 +287,16 @@ internal static partial class Emitter
         }
         w.Close();
         w.Line();
+    }
+
+    /// <summary>"relu mask and " when a BN kernel's backward masks its gradient itself, else nothing.</summary>
+    private static string Mask(Step step) => step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ";
+
+    /// <summary>" (k3's backward took the relu derivative at the pooled values)" when the max pooling reading <paramref name="g"/> did, else nothing.</summary>
+    private static string DerivativeAtPool(KernelProgram program, KernelGroup g)
+    {
+        foreach (var pair in program.Fusion.DerivativesAtPool)
+            if (pair.Value == g) return $" ({pair.Key.Label}'s backward took the {Names.Activation(g.Epilogue)} derivative at the pooled values)";
+        return "";
     }
 }

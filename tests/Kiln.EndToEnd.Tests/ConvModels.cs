@@ -365,3 +365,32 @@ public partial class RawConvSameStride2Kernel4 { }
 [Conv2D(2, 2, KernelWidth = 3, StrideHeight = 2, StrideWidth = 3, Padding = Padding.Same)]
 [Loss(Loss.MeanSquaredError)]
 public partial class RawConvRectSame { }
+
+// A max pooling that takes its input kernel's activation derivative at the pooled values
+// (FusionPlan.DerivativesAtPool): a global max after a convolution's ReLU, and a standalone
+// BatchNormalization + LeakyReLU (not fused into the tanh convolution before it) read by a max pooling.
+[Sequential(5, 6, 2)]
+[Conv2D(4, 2, Activation = Activation.Relu)]
+[GlobalMaxPooling2D]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class GlobalMaxPoolRelu { }
+
+[Sequential(5, 6, 2)]
+[Conv2D(3, 2, Padding = Padding.Same, Activation = Activation.Tanh)]
+[BatchNormalization] [LeakyRelu(0.2)]
+[MaxPooling2D(2, Strides = 1)]
+[Loss(Loss.MeanSquaredError)]
+public partial class BnLeakyReluMaxPool { }
+
+// The ReLU output read by the max pooling and by a second branch: its gradient is the sum of
+// both, so the convolution keeps its own mask and the pooling takes no derivative.
+[Sequential(4, 4, 2)]
+[Conv2D(3, 2, Padding = Padding.Same, Activation = Activation.Relu, Name = "features")]
+[MaxPooling2D(2)]
+[Flatten(Name = "pooled")]
+[GlobalAveragePooling2D(From = "features", Name = "averaged")]
+[Concatenate("pooled", "averaged")]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class ReluReadByPoolAndAverage { }

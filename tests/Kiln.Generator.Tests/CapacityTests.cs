@@ -106,10 +106,11 @@ public class CapacityTests
     [Fact]
     public void TheVggSeedWarnsAboutItsArenaAtBatch32AtItsLargestActivation()
     {
-        var result = GeneratorHarness.Run(SeedModelTests.VggSource);
+        // 1.99 GB since max poolings take their convolution's ReLU derivative (the convolutions' outputs die in forward): under the default 2 GB, over 1.5.
+        var result = GeneratorHarness.Run(SeedModelTests.VggSource, properties: new Dictionary<string, string> { ["KilnMaxArenaBytes"] = "1500000000" });
         var d = Assert.Single(result.GeneratorDiagnostics, x => x.Id == "KILN0013");
         Assert.Equal(DiagnosticSeverity.Warning, d.DefaultSeverity);
-        Assert.Equal("'Vgg' needs about 2.53 GB of activations and scratch at batch size 32 (79.2 MB per sample), more than the limit of 2.00 GB; the largest activation is Conv2D 'conv2d' with 4,129,024 floats per sample: shrink it (strides or pooling earlier), construct the model with a smaller batchSize, or raise <KilnMaxArenaBytes> in the project file",
+        Assert.Equal("'Vgg' needs about 1.99 GB of activations and scratch at batch size 32 (62.3 MB per sample), more than the limit of 1.50 GB; the largest activation is Conv2D 'conv2d' with 4,129,024 floats per sample: shrink it (strides or pooling earlier), construct the model with a smaller batchSize, or raise <KilnMaxArenaBytes> in the project file",
             Message(d));
         Assert.StartsWith("Conv2D(64, 3, ", d.Location.SourceTree!.ToString().Substring(d.Location.SourceSpan.Start));
     }

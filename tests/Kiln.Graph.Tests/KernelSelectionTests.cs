@@ -127,4 +127,32 @@ public class KernelSelectionTests
         Assert.Contains(lines, l => l.StartsWith("k0:") && l.EndsWith("also does k1's 2x2 max pooling as it stores"));
         Assert.Contains(lines, l => l.StartsWith("k1:") && l.EndsWith("done by k0's store in unobserved inference"));
     }
+
+    /// <summary>Which max poolings take their input kernel's activation derivative in backward, as (pool label, producer label).</summary>
+    private static string[] DerivativesAtPool(int[] input, params LayerSpec[] layers) =>
+        Compile(ModelSpec.Create("M", input, null, layers)).Fusion.DerivativesAtPool.Select(p => $"{p.Key.Label}<{p.Value.Label}").OrderBy(s => s).ToArray();
+
+    [Fact]
+    public void MaxPoolingsTakeTheActivationDerivativeOfTheKernelTheyRead()
+    {
+        // Conv + BN + ReLU and conv + bias + sigmoid, each read by a max pooling of any window; a global max too.
+        Assert.Equal(new[] { "k1<k0", "k3<k2" },
+            DerivativesAtPool(new[] { 10, 10, 16 }, Conv(16, 3), new BatchNormalizationSpec(), Relu(), MaxPool(size: 3, strides: 1), Conv(32, 3), Sigmoid(), MaxPool()));
+        Assert.Equal(new[] { "k1<k0" }, DerivativesAtPool(new[] { 8, 8, 16 }, Conv(16, 3), Relu(), new GlobalPoolingSpec(true)));
+        // A standalone BN + LeakyReLU kernel (the convolution before it has its own activation).
+        Assert.Equal(new[] { "k2<k1" }, DerivativesAtPool(new[] { 8, 8, 16 }, Conv(16, 3), Tanh(), new BatchNormalizationSpec(), LeakyRelu(), MaxPool()));
+        // No activation to take, an average, or an activation kernel of its own: nothing moves.
+        Assert.Empty(DerivativesAtPool(new[] { 8, 8, 16 }, Conv(16, 3), MaxPool()));
+        Assert.Empty(DerivativesAtPool(new[] { 8, 8, 16 }, Conv(16, 3), Relu(), new PoolingSpec(false)));
+        Assert.Empty(DerivativesAtPool(new[] { 8, 8, 16 }, MaxPool(), Relu(), MaxPool()));
+
+        // The producer's backward then neither masks nor reads its output; the pooling's reads the pooled values.
+        var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 16 }, null, Conv(16, 3), new BatchNormalizationSpec(), Relu(), MaxPool()));
+        var conv = program.Backward.Single(s => s.Group!.Label == "k0" && s.Kind == StepKind.LinearBackward);
+        Assert.Equal(ActivationKind.Linear, conv.Activation);
+        Assert.Null(conv.Y);
+        var pool = program.Backward.Single(s => s.Kind == StepKind.PoolBackward);
+        Assert.Equal((ActivationKind.Relu, "max_pooling2d"), (pool.Activation, pool.Y!.Name));
+        Assert.Contains(Summary.FusionLines(program), l => l.StartsWith("k1:") && l.EndsWith("backward takes k0's relu derivative at the pooled values"));
+    }
 }

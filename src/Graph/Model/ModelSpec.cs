@@ -156,7 +156,7 @@ public sealed record ModelSpec(
     /// <summary>The arena bytes at <see cref="Capacity.EstimateBatchSize"/> above which KILN0013 warns (MSBuild <c>KilnMaxArenaBytes</c>); 0 or less turns the check off.</summary>
     public long MaxArenaBytes { get; init; } = DefaultMaxArenaBytes;
 
-    /// <summary>2 GB: about what a training batch of a mid-size CNN takes; the VGG-like seed at 256 x 256 needs 2.53 GB.</summary>
+    /// <summary>2 GB: about what a training batch of a mid-size CNN takes; the VGG-like seed at 256 x 256 needs 1.99 GB at batch 32.</summary>
     public const long DefaultMaxArenaBytes = 2_000_000_000;
 
     /// <summary>Where the class name is in the declaration that carries <c>[Sequential]</c>, for diagnostics about the whole model.</summary>

@@ -125,11 +125,13 @@ public sealed class KernelGroup
 
 public sealed class FusionPlan
 {
-    public FusionPlan(IReadOnlyList<KernelGroup> groups, IReadOnlyList<LossFusion> losses, IReadOnlyDictionary<KernelGroup, KernelGroup> poolsInStore)
+    public FusionPlan(IReadOnlyList<KernelGroup> groups, IReadOnlyList<LossFusion> losses, IReadOnlyDictionary<KernelGroup, KernelGroup> poolsInStore,
+        IReadOnlyDictionary<KernelGroup, KernelGroup> derivativesAtPool)
     {
         Groups = groups;
         Losses = losses;
         PoolsInStore = poolsInStore;
+        DerivativesAtPool = derivativesAtPool;
     }
 
     public IReadOnlyList<KernelGroup> Groups { get; }
@@ -142,6 +144,19 @@ public sealed class FusionPlan
     /// Maps the convolution's kernel to the pooling's.
     /// </summary>
     public IReadOnlyDictionary<KernelGroup, KernelGroup> PoolsInStore { get; }
+
+    /// <summary>
+    /// Backward: a max pooling that is the only reader of a kernel with a fused activation takes that
+    /// activation's derivative itself, at the pooled size. At each window's winner the kernel's output
+    /// is the pooled value, so act'(y) there is act'(pooled); everywhere else the gradient is zero.
+    /// The kernel's backward then skips its mask and never reads its full-size output (a BatchNorm +
+    /// ReLU's statistics pass reads two tensors instead of three and writes none). Maps the pooling's
+    /// kernel to the activation's.
+    /// </summary>
+    public IReadOnlyDictionary<KernelGroup, KernelGroup> DerivativesAtPool { get; }
+
+    /// <summary>Whether <paramref name="g"/>'s activation derivative is taken by the max pooling that reads it (see <see cref="DerivativesAtPool"/>).</summary>
+    public bool DerivativeTakenByPool(KernelGroup g) => DerivativesAtPool.Values.Contains(g);
 
     /// <summary>The convolution kernel that does <paramref name="pool"/>'s pooling in its store in inference, if any.</summary>
     public KernelGroup? PooledBy(KernelGroup pool)
@@ -312,7 +327,24 @@ public static class Fusion
             if (loss == LossFusion.SigmoidBinaryCrossEntropy && last >= 0 && groups[last].Kind == KernelKind.Linear)
                 groups[last] = groups[last].WithLogitsKept();
         }
-        return new FusionPlan(groups, losses, PoolsInStore(graph, groups));
+        return new FusionPlan(groups, losses, PoolsInStore(graph, groups), DerivativesAtPool(graph, groups));
+    }
+
+    /// <summary>Each max pooling whose input only it reads, made by a kernel with an elementwise activation epilogue (see <see cref="FusionPlan.DerivativesAtPool"/>).</summary>
+    private static Dictionary<KernelGroup, KernelGroup> DerivativesAtPool(ModelGraph graph, List<KernelGroup> groups)
+    {
+        var pools = new Dictionary<KernelGroup, KernelGroup>();
+        foreach (var pool in groups)
+        {
+            if (pool.Kind != KernelKind.Pool || !pool.SavesArgmax || pool.First.Sources.Count != 1 || pool.First.Sources[0] is not { } source) continue;
+            var producer = groups.First(g => g.Layers.Contains(source));
+            // A residual kernel's shortcut gradient and a kept-logits kernel's separate activation pass read the output themselves.
+            bool fusedActivation = producer.Kind is KernelKind.Linear or KernelKind.BatchNorm && producer.Last == source
+                && producer.ResidualAdd is null && !producer.KeepsLogits
+                && producer.Epilogue is not (ActivationKind.Linear or ActivationKind.Softmax);
+            if (fusedActivation && graph.Readers(source) == 1 && !graph.IsOutput(source)) pools[pool] = producer;
+        }
+        return pools;
     }
 
     /// <summary>Each Winograd or direct convolution kernel read only by a 2×2, stride-2 max pooling (see <see cref="FusionPlan.PoolsInStore"/>).</summary>

@@ -394,7 +394,8 @@ public static class Lowering
                             AddPart(dr, shortcutSum, g, shortcutOnlyInput);
                         }
                         var dx = Into(x, dy, inPlace: false, out var sum);
-                        var act = fused || g.KeepsLogits ? ActivationKind.Linear : g.Epilogue;
+                        bool atPool = _p.Fusion.DerivativeTakenByPool(g);
+                        var act = fused || g.KeepsLogits || atPool ? ActivationKind.Linear : g.Epilogue;
                         if (g.KeepsLogits && !fused)
                         {
                             // The activation pass was not absorbed by the loss: back through it into the logits' gradient first.
@@ -406,7 +407,7 @@ public static class Lowering
                         }
                         _p.Backward.Add(new Step(StepKind.LinearBackward, g)
                         {
-                            X = Readable(x, g), Y = act == ActivationKind.Linear && g.BatchNorm is null ? null : y, Z = _preNormOf.TryGetValue(g, out var z) ? z : null,
+                            X = Readable(x, g), Y = act == ActivationKind.Linear && (g.BatchNorm is null || atPool) ? null : y, Z = _preNormOf.TryGetValue(g, out var z) ? z : null,
                             DY = dy, DX = dx, Statistics = _statisticsOf.TryGetValue(g, out var s) ? s : null,
                             Activation = act, Alpha = g.Alpha,
                             DxOnlyForInputGradient = onlyInput,
@@ -419,10 +420,11 @@ public static class Lowering
                     case KernelKind.BatchNorm:
                     {
                         var dx = Into(x, dy, inPlace: true, out var sum);
+                        bool atPool = _p.Fusion.DerivativeTakenByPool(g);
                         _p.Backward.Add(new Step(StepKind.BatchNormBackward, g)
                         {
-                            X = Readable(x, g), Y = y, DY = dy, DX = dx, Statistics = _statisticsOf[g],
-                            Activation = g.Epilogue, Alpha = g.Alpha,
+                            X = Readable(x, g), Y = atPool ? null : y, DY = dy, DX = dx, Statistics = _statisticsOf[g],
+                            Activation = atPool ? ActivationKind.Linear : g.Epilogue, Alpha = g.Alpha,
                             DxOnlyForInputGradient = onlyInput,
                             OnlyForInputGradient = onlyInput && !hasWeights,
                         });
@@ -494,8 +496,11 @@ public static class Lowering
                     case KernelKind.Resample:
                     {
                         var dx = Into(x, dy, inPlace: false, out var sum);
+                        // A max pooling may take the derivative of the activation its input's kernel fused, from its own output.
+                        var producer = _p.Fusion.DerivativesAtPool.TryGetValue(g, out var p) ? p : null;
                         _p.Backward.Add(new Step(g.Kind == KernelKind.Pool ? StepKind.PoolBackward : StepKind.ResampleBackward, g)
                         {
+                            Y = producer is null ? null : y, Activation = producer?.Epilogue ?? ActivationKind.Linear, Alpha = producer?.Alpha ?? 0f,
                             DY = dy, DX = dx, Mask = _maskOf.TryGetValue(g, out var m) ? m : null,
                             OnlyForInputGradient = onlyInput, DxOnlyForInputGradient = onlyInput,
                         });

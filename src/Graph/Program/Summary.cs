@@ -90,6 +90,7 @@ public static class Summary
         if (g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct) text += "; backward: the implicit-GEMM gradients";
         if (plan.PoolsInStore.TryGetValue(g, out var pool)) text += $"; unobserved inference also does {pool.Label}'s 2x2 max pooling as it stores";
         if (plan.PooledBy(g) is { } conv) text += $"; done by {conv.Label}'s store in unobserved inference";
+        if (plan.DerivativesAtPool.TryGetValue(g, out var producer)) text += $"; backward takes {producer.Label}'s {Names.Activation(producer.Epilogue)} derivative at the pooled values";
         return text;
     }
 

@@ -33,33 +33,33 @@
 //   k5: random_contrast: RandomContrast([1, 1.1], clipped to [0, 1]), random per sample in training, a copy in inference
 //   k6: random_crop: RandomCrop(10, 10), random per sample in training, a centre crop in inference
 //   k7: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients; unobserved inference also does k8's 2x2 max pooling as it stores
-//   k8: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k7's store in unobserved inference
+//   k8: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k7's store in unobserved inference; backward takes k7's relu derivative at the pooled values
 //   k9: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k10: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 272 floats, gradients the same, state 0 floats;
-// arena 768 floats per sample (98,304 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 592 floats per sample (75,776 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
 //   rescaling                        0     144   0-1
 //   random_flip                      0     144   2-3
 //   random_zoom                      0     144   4-5
-//   conv2d                           0     256   7-16
+//   conv2d                           0     256   7-8
+//   dropout                          0      64   9-13
+//   d_conv2d                         0     256   15-16
+//   dropout_mask                    64      64   9-14
+//   dense_logits                   128       3   10-12
 //   random_translation             144     144   1-2
 //   random_rotation                144     144   3-4
 //   random_contrast                144     144   5-6
-//   max_pooling2d                  256      64   7-9
-//   dense_logits                   256       3   10-12
-//   d_conv2d                       256     256   15-16
-//   d_dense                        272       3   12-12
-//   d_dense_logits                 288       3   12-13
-//   dropout                        320      64   9-13
-//   dropout_mask                   384      64   9-14
-//   random_crop                    512     100   6-16
-//   max_pooling2d_argmax           624      64   8-15
-//   d_random_crop                  624     100   16-17
-//   d_dropout                      688      64   13-15
-//   dense                          752       3   11-18
+//   d_dense                        144       3   12-12
+//   d_dense_logits                 160       3   12-13
+//   dense                          256       3   11-18
+//   random_crop                    288     100   6-16
+//   max_pooling2d                  400      64   7-15
+//   d_random_crop                  400     100   16-17
+//   max_pooling2d_argmax           464      64   8-15
+//   d_dropout                      528      64   13-15
 //   shared in place: flatten = max_pooling2d, d_max_pooling2d = d_dropout
 // Steps: 0 k0 forward, 1 k1 forward, 2 k2 forward, 3 k3 forward, 4 k4 forward, 5 k5 forward, 6 k6 forward, 7 k7 forward, 8 k8 forward, 9 k9 forward, 10 k10 forward, 11 k10 forward, 12 loss/output gradient, 13 k10 backward, 14 k9 backward, 15 k8 backward, 16 k7 backward, 17 k6 backward
 
@@ -100,7 +100,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 10195;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 768;
+        public const int ArenaFloatsPerSample = 592;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * ArenaFloatsPerSample * batchSize;
@@ -118,19 +118,19 @@ ________________________________________________________________________________
         private const int RandomRotationAt = 144;
         private const int RandomZoomAt = 0;
         private const int RandomContrastAt = 144;
-        private const int RandomCropAt = 512;
+        private const int RandomCropAt = 288;
         private const int Conv2dAt = 0;
-        private const int MaxPooling2dAt = 256;
-        private const int MaxPooling2dArgmaxAt = 624;
-        private const int DropoutAt = 320;
-        private const int DropoutMaskAt = 384;
-        private const int DenseAt = 752;
-        private const int DenseLogitsAt = 256;
-        private const int DDenseAt = 272;
-        private const int DDenseLogitsAt = 288;
-        private const int DDropoutAt = 688;
-        private const int DConv2dAt = 256;
-        private const int DRandomCropAt = 624;
+        private const int MaxPooling2dAt = 400;
+        private const int MaxPooling2dArgmaxAt = 464;
+        private const int DropoutAt = 0;
+        private const int DropoutMaskAt = 64;
+        private const int DenseAt = 256;
+        private const int DenseLogitsAt = 128;
+        private const int DDenseAt = 144;
+        private const int DDenseLogitsAt = 160;
+        private const int DDropoutAt = 528;
+        private const int DConv2dAt = 0;
+        private const int DRandomCropAt = 400;
 
         // Windows: input (h, w, c), output (h, w, c), kernel, strides, top/left padding (bottom/right follow from the sizes).
         private static readonly Kernels.Conv2DGeometry Conv2dWindow = new(10, 10, 1, 8, 8, 4, 3, 3, 1, 1, 0, 0);
@@ -277,15 +277,15 @@ ________________________________________________________________________________
             // k9 · dropout (Dropout(0.2)) [AugmentedCnnModel.cs:17]: (64) -> (64), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 64);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);
-            // k8 · max_pooling2d (MaxPooling2D(2x2)) [AugmentedCnnModel.cs:15]: (8, 8, 4) -> (4, 4, 4), backward: each gradient to the input that won.
+            // k8 · max_pooling2d (MaxPooling2D(2x2)) [AugmentedCnnModel.cs:15]: (8, 8, 4) -> (4, 4, 4), backward: each gradient times the relu derivative at the pooled value (for k7) to the input that won.
+            Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 64);
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 64);
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 256);
-            Kernels.Pooling.MaxBackward(d_dropout, max_pooling2d_argmax, d_conv2d, n, MaxPooling2dWindow);
-            // k7 · conv2d (Conv2D(4, 3x3, relu)) [AugmentedCnnModel.cs:14]: (10, 10, 1) -> (8, 8, 4), backward: relu mask, then kernel and bias gradients, and d_random_crop when the input gradient is asked.
+            Kernels.Pooling.MaxBackward(d_dropout, max_pooling2d, max_pooling2d_argmax, d_conv2d, n, MaxPooling2dWindow, new Kernels.Relu());
+            // k7 · conv2d (Conv2D(4, 3x3, relu)) [AugmentedCnnModel.cs:14]: (10, 10, 1) -> (8, 8, 4), backward: kernel and bias gradients, and d_random_crop when the input gradient is asked (k8's backward took the relu derivative at the pooled values).
             Span<float> random_crop = ArenaSlice(RandomCropAt, n, 100);
-            Span<float> conv2d = ArenaSlice(Conv2dAt, n, 256);
             Span<float> d_random_crop = ArenaSlice(DRandomCropAt, n, 100);
-            Kernels.Conv2D.Backward(random_crop, p.Slice(Conv2dKernel, 36), conv2d, d_conv2d, WeightGradient(Conv2dKernel, 36), WeightGradient(Conv2dBias, 4), inputGradientWanted ? d_random_crop : default, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.Conv2D.Backward(random_crop, p.Slice(Conv2dKernel, 36), default, d_conv2d, WeightGradient(Conv2dKernel, 36), WeightGradient(Conv2dBias, 4), inputGradientWanted ? d_random_crop : default, n, Conv2dWindow, new Kernels.Identity());
             // k6 · random_crop (RandomCrop(10, 10)) [AugmentedCnnModel.cs:13]: (12, 12, 1) -> (10, 10, 1), backward: no gradient through a random augmentation; nothing before it has weights (KILN0158).
             if (inputGradientWanted) throw Kernels.Augmentation.NoInputGradient("random_crop", "RandomCrop");
         }

@@ -18,23 +18,23 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d: direct convolution + bias and tanh in the tile epilogue; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; backward takes k0's tanh derivative at the pooled values
 //   k2: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 224 floats, gradients the same, state 0 floats;
-// arena 352 floats per sample (45,056 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 288 floats per sample (36,864 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
-//   conv2d                           0      96   1-8
-//   max_pooling2d                   96      24   1-6
-//   d_conv2d                        96      96   7-8
-//   dense_logits                   128       3   3-5
-//   d_dense                        144       3   5-5
-//   d_dense_logits                 160       3   5-6
-//   savedInput                     192      72   0-8
-//   max_pooling2d_argmax           272      24   2-7
-//   d_max_pooling2d                304      24   6-7
-//   dense                          336       3   4-9
+//   conv2d                           0      96   1-2
+//   dense_logits                     0       3   3-5
+//   d_conv2d                         0      96   7-8
+//   d_dense                         16       3   5-5
+//   d_dense_logits                  32       3   5-6
+//   savedInput                      96      72   0-8
+//   max_pooling2d                  176      24   1-7
+//   max_pooling2d_argmax           208      24   2-7
+//   d_max_pooling2d                240      24   6-7
+//   dense                          272       3   4-9
 //   shared in place: flatten = max_pooling2d
 // Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k2 forward, 5 loss/output gradient, 6 k2 backward, 7 k1 backward, 8 k0 backward
 
@@ -67,7 +67,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 5919;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 352;
+        public const int ArenaFloatsPerSample = 288;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * ArenaFloatsPerSample * batchSize;
@@ -79,16 +79,16 @@ ________________________________________________________________________________
         private const int DenseBias = 208; // dense/bias (3)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int SavedInputAt = 192;
+        private const int SavedInputAt = 96;
         private const int Conv2dAt = 0;
-        private const int MaxPooling2dAt = 96;
-        private const int MaxPooling2dArgmaxAt = 272;
-        private const int DenseAt = 336;
-        private const int DenseLogitsAt = 128;
-        private const int DDenseAt = 144;
-        private const int DDenseLogitsAt = 160;
-        private const int DMaxPooling2dAt = 304;
-        private const int DConv2dAt = 96;
+        private const int MaxPooling2dAt = 176;
+        private const int MaxPooling2dArgmaxAt = 208;
+        private const int DenseAt = 272;
+        private const int DenseLogitsAt = 0;
+        private const int DDenseAt = 16;
+        private const int DDenseLogitsAt = 32;
+        private const int DMaxPooling2dAt = 240;
+        private const int DConv2dAt = 0;
 
         // Windows: input (h, w, c), output (h, w, c), kernel, strides, top/left padding (bottom/right follow from the sizes).
         private static readonly Kernels.Conv2DGeometry Conv2dWindow = new(4, 6, 3, 4, 6, 4, 3, 3, 1, 1, 1, 1);
@@ -187,14 +187,13 @@ ________________________________________________________________________________
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 24);
             Span<float> d_max_pooling2d = ArenaSlice(DMaxPooling2dAt, n, 24);
             Kernels.Dense.Backward(max_pooling2d, p.Slice(DenseKernel, 72), default, d_dense_logits, WeightGradient(DenseKernel, 72), WeightGradient(DenseBias, 3), d_max_pooling2d, n, 24, 3, new Kernels.Identity());
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ChannelsFirstModels.cs:18]: (4, 6, 4) -> (2, 3, 4), backward: each gradient to the input that won.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ChannelsFirstModels.cs:18]: (4, 6, 4) -> (2, 3, 4), backward: each gradient times the tanh derivative at the pooled value (for k0) to the input that won.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 24);
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 96);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d_argmax, d_conv2d, n, MaxPooling2dWindow);
-            // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:17]: (4, 6, 3) -> (4, 6, 4), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_conv2d, n, MaxPooling2dWindow, new Kernels.Tanh());
+            // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:17]: (4, 6, 3) -> (4, 6, 4), backward: kernel and bias gradients, and the input gradient when asked (k1's backward took the tanh derivative at the pooled values).
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
-            Span<float> conv2d = ArenaSlice(Conv2dAt, n, 96);
-            Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 108), conv2d, d_conv2d, WeightGradient(Conv2dKernel, 108), WeightGradient(Conv2dBias, 4), inputGradient, n, Conv2dWindow, new Kernels.Tanh());
+            Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 108), default, d_conv2d, WeightGradient(Conv2dKernel, 108), WeightGradient(Conv2dBias, 4), inputGradient, n, Conv2dWindow, new Kernels.Identity());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(DenseAt, n, 3);

@@ -26,38 +26,38 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; backward takes k0's relu derivative at the pooled values
 //   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(4x4, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(4x4, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores
-//   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference
+//   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference; backward takes k2's relu derivative at the pooled values
 //   k4: dense: GEMM + bias and relu in the tile epilogue
 //   k5: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k6: dense_1: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 421,744 floats, gradients the same, state 192 floats;
-// arena 107,424 floats per sample (13,750,272 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 72,928 floats per sample (9,334,784 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                              offset    size   live in steps
-//   re_lu                                    0   25088   1-16
+//   re_lu                                    0   25088   1-2
+//   re_lu_1                                  0   12544   3-4
+//   dense                                    0     128   5-12
+//   d_re_lu_1                                0   12544   13-14
+//   d_re_lu                                  0   25088   15-16
+//   dropout                                128     128   6-10
+//   dropout_mask                           256     128   6-11
+//   dense_1_logits                         384      10   7-9
+//   d_dropout                              384     128   10-12
+//   d_dense_1                              400      10   9-9
+//   d_dense_1_logits                       512      10   9-10
+//   conv2d_1_z                           12544   12544   3-14
 //   conv2d_z                             25088   25088   1-16
-//   re_lu_1                              50176   12544   3-14
-//   d_re_lu                              50176   25088   15-16
-//   conv2d_1_z                           62720   12544   3-14
-//   max_pooling2d_1                      75264    3136   3-12
-//   d_re_lu_1                            75264   12544   13-14
-//   dense                                78400     128   5-12
-//   dropout                              78528     128   6-10
-//   dropout_mask                         78656     128   6-11
-//   dense_1_logits                       78784      10   7-9
-//   d_dropout                            78784     128   10-12
-//   d_dense_1                            78800      10   9-9
-//   d_dense_1_logits                     78912      10   9-10
-//   max_pooling2d                        87808    6272   1-14
-//   max_pooling2d_argmax                 94080    6272   2-15
-//   max_pooling2d_1_argmax              100352    3136   4-13
-//   d_max_pooling2d                     100352    6272   14-15
-//   d_max_pooling2d_1                   103488    3136   12-13
-//   savedInput                          106624     784   0-16
-//   dense_1                             107408      10   8-17
+//   max_pooling2d                        50176    6272   1-15
+//   max_pooling2d_argmax                 56448    6272   2-15
+//   max_pooling2d_1                      62720    3136   3-13
+//   d_max_pooling2d                      62720    6272   14-15
+//   max_pooling2d_1_argmax               65856    3136   4-13
+//   d_max_pooling2d_1                    68992    3136   12-13
+//   savedInput                           72128     784   0-16
+//   dense_1                              72912      10   8-17
 // then a fixed tail of 19,008 floats (not per sample):
 //   batch_normalization_statistics           0      64
 //   conv2d_folded                           64     320
@@ -103,7 +103,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 8708402;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 107424;
+        public const int ArenaFloatsPerSample = 72928;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * (ArenaFloatsPerSample * (long)batchSize + 19008);
@@ -125,27 +125,27 @@ ________________________________________________________________________________
         private const int BatchNormalization1MovingVariance = 128; // batch_normalization_1/moving_variance (64)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int SavedInputAt = 106624;
+        private const int SavedInputAt = 72128;
         private const int ReLuAt = 0;
-        private const int MaxPooling2dAt = 87808;
+        private const int MaxPooling2dAt = 50176;
         private const int Conv2dZAt = 25088;
-        private const int MaxPooling2dArgmaxAt = 94080;
-        private const int ReLu1At = 50176;
-        private const int MaxPooling2d1At = 75264;
-        private const int Conv2d1ZAt = 62720;
-        private const int MaxPooling2d1ArgmaxAt = 100352;
-        private const int DenseAt = 78400;
-        private const int DropoutAt = 78528;
-        private const int DropoutMaskAt = 78656;
-        private const int Dense1At = 107408;
-        private const int Dense1LogitsAt = 78784;
-        private const int DDense1At = 78800;
-        private const int DDense1LogitsAt = 78912;
-        private const int DDropoutAt = 78784;
-        private const int DMaxPooling2d1At = 103488;
-        private const int DReLu1At = 75264;
-        private const int DMaxPooling2dAt = 100352;
-        private const int DReLuAt = 50176;
+        private const int MaxPooling2dArgmaxAt = 56448;
+        private const int ReLu1At = 0;
+        private const int MaxPooling2d1At = 62720;
+        private const int Conv2d1ZAt = 12544;
+        private const int MaxPooling2d1ArgmaxAt = 65856;
+        private const int DenseAt = 0;
+        private const int DropoutAt = 128;
+        private const int DropoutMaskAt = 256;
+        private const int Dense1At = 72912;
+        private const int Dense1LogitsAt = 384;
+        private const int DDense1At = 400;
+        private const int DDense1LogitsAt = 512;
+        private const int DDropoutAt = 384;
+        private const int DMaxPooling2d1At = 68992;
+        private const int DReLu1At = 0;
+        private const int DMaxPooling2dAt = 62720;
+        private const int DReLuAt = 0;
         // Offsets in the arena's fixed tail, in floats.
         private const int BatchNormalizationStatisticsAt = 0;
         private const int Conv2dFoldedAt = 64;
@@ -337,30 +337,28 @@ ________________________________________________________________________________
             Span<float> dense = ArenaSlice(DenseAt, n, 128);
             Span<float> d_max_pooling2d_1 = ArenaSlice(DMaxPooling2d1At, n, 3136);
             Kernels.Dense.Backward(max_pooling2d_1, p.Slice(DenseKernel, 401408), dense, d_dropout, WeightGradient(DenseKernel, 401408), WeightGradient(DenseBias, 128), d_max_pooling2d_1, n, 3136, 128, new Kernels.Relu());
-            // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), backward: each gradient to the input that won.
+            // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), backward: each gradient times the relu derivative at the pooled value (for k2) to the input that won.
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 12544);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d_1, max_pooling2d_1_argmax, d_re_lu_1, n, MaxPooling2d1Window);
-            // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_max_pooling2d.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d_1, max_pooling2d_1, max_pooling2d_1_argmax, d_re_lu_1, n, MaxPooling2d1Window, new Kernels.Relu());
+            // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), backward: batch-norm backward in one pass (k3's backward took the relu derivative at the pooled values), then the weight gradients and d_max_pooling2d.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 6272);
-            Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);
             Span<float> conv2d_1_z = ArenaSlice(Conv2d1ZAt, n, 12544);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 128);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_1_z, re_lu_1, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 64), WeightGradient(BatchNormalization1Beta, 64), d_re_lu_1, n * 196, 64, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), s.Slice(BatchNormalization1MovingVariance, 64), d_re_lu_1, n * 196, 64, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_1_z, default, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 64), WeightGradient(BatchNormalization1Beta, 64), d_re_lu_1, n * 196, 64, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), s.Slice(BatchNormalization1MovingVariance, 64), d_re_lu_1, n * 196, 64, 0.001f, new Kernels.Identity());
             Span<float> d_max_pooling2d = ArenaSlice(DMaxPooling2dAt, n, 6272);
             Kernels.WinogradConv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, d_re_lu_1, WeightGradient(Conv2d1Kernel, 18432), default, d_max_pooling2d, n, Conv2d1Window, new Kernels.Identity());
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), backward: each gradient to the input that won.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), backward: each gradient times the relu derivative at the pooled value (for k0) to the input that won.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 25088);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow);
-            // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), backward: relu mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
+            // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), backward: batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
-            Span<float> re_lu = ArenaSlice(ReLuAt, n, 25088);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, re_lu, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(re_lu, d_re_lu, p.Slice(BatchNormalizationGamma, 32), s.Slice(BatchNormalizationMovingVariance, 32), d_re_lu, n * 784, 32, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), s.Slice(BatchNormalizationMovingVariance, 32), d_re_lu, n * 784, 32, 0.001f, new Kernels.Identity());
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 288), default, d_re_lu, WeightGradient(Conv2dKernel, 288), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
         }
 

@@ -30,60 +30,60 @@
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: batch_normalization: batch normalization in one pass (moving statistics in inference)
 //   k1: conv2d: direct convolution + bias and relu in the tile epilogue; backward: the implicit-GEMM gradients; unobserved inference also does k2's 2x2 max pooling as it stores
-//   k2: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k1's store in unobserved inference
+//   k2: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k1's store in unobserved inference; backward takes k1's relu derivative at the pooled values
 //   k3: conv2d_1: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k4: max_pooling2d_1: MaxPooling2D with saved argmax (training only)
+//   k4: max_pooling2d_1: MaxPooling2D with saved argmax (training only); backward takes k3's relu derivative at the pooled values
 //   k5: conv2d_2: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k6: max_pooling2d_2: MaxPooling2D with saved argmax (training only)
+//   k6: max_pooling2d_2: MaxPooling2D with saved argmax (training only); backward takes k5's relu derivative at the pooled values
 //   k7: conv2d_3: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k8: max_pooling2d_3: MaxPooling2D with saved argmax (training only)
+//   k8: max_pooling2d_3: MaxPooling2D with saved argmax (training only); backward takes k7's relu derivative at the pooled values
 //   k9: conv2d_4: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k10: max_pooling2d_4: MaxPooling2D with saved argmax (training only)
+//   k10: max_pooling2d_4: MaxPooling2D with saved argmax (training only); backward takes k9's relu derivative at the pooled values
 //   k11: conv2d_5: implicit-GEMM convolution + bias and relu in the tile epilogue
-//   k12: max_pooling2d_5: MaxPooling2D with saved argmax (training only)
+//   k12: max_pooling2d_5: MaxPooling2D with saved argmax (training only); backward takes k11's relu derivative at the pooled values
 //   k13: dense: GEMM + bias into logits, then a row softmax
 //   loss: softmax + categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 8,528 floats, gradients the same, state 32 floats;
-// arena 229,392 floats per sample (29,362,176 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 167,952 floats per sample (21,497,856 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                            offset    size   live in steps
-//   conv2d                                 0   81920   2-29
-//   max_pooling2d                      81920   20480   2-27
-//   d_conv2d                           81920   81920   28-29
-//   conv2d_1                          102400   20480   4-27
-//   max_pooling2d_1                   122880    5120   5-25
-//   d_conv2d_1                        122880   20480   26-27
-//   conv2d_2                          128000    5120   6-25
-//   max_pooling2d_2                   133120    1280   7-23
-//   d_conv2d_2                        133120    5120   24-25
-//   conv2d_3                          134400    1280   8-23
-//   max_pooling2d_3                   135680     320   9-21
-//   d_conv2d_3                        135680    1280   22-23
-//   conv2d_4                          136000     320   10-21
-//   max_pooling2d_4                   136320      80   11-19
-//   d_conv2d_4                        136320     320   20-21
-//   conv2d_5                          136400      80   12-19
-//   max_pooling2d_5                   136480      20   13-17
-//   d_conv2d_5                        136480      80   18-19
-//   dense_logits                      136512       2   14-16
-//   d_dense                           136528       2   16-16
-//   d_dense_logits                    136544       2   16-17
-//   max_pooling2d_5_argmax            136560      20   13-18
-//   d_max_pooling2d_5                 136592      20   17-18
-//   max_pooling2d_4_argmax            136640      80   11-20
-//   d_max_pooling2d_4                 136720      80   19-20
-//   max_pooling2d_3_argmax            136960     320   9-22
-//   d_max_pooling2d_3                 137280     320   21-22
-//   max_pooling2d_2_argmax            138240    1280   7-24
-//   d_max_pooling2d_2                 139520    1280   23-24
-//   max_pooling2d_1_argmax            143360    5120   5-26
-//   d_max_pooling2d_1                 148480    5120   25-26
-//   max_pooling2d_argmax              163840   20480   3-28
-//   d_batch_normalization             163840   12288   29-30
-//   d_max_pooling2d                   184320   20480   27-28
-//   savedInput                        204800   12288   0-30
-//   batch_normalization               217088   12288   1-30
-//   dense                             229376       2   15-31
+//   conv2d                                 0   81920   2-3
+//   conv2d_1                               0   20480   4-5
+//   conv2d_2                               0    5120   6-7
+//   conv2d_3                               0    1280   8-9
+//   conv2d_4                               0     320   10-11
+//   conv2d_5                               0      80   12-13
+//   dense_logits                           0       2   14-16
+//   d_conv2d_5                             0      80   18-19
+//   d_conv2d_4                             0     320   20-21
+//   d_conv2d_3                             0    1280   22-23
+//   d_conv2d_2                             0    5120   24-25
+//   d_conv2d_1                             0   20480   26-27
+//   d_conv2d                               0   81920   28-29
+//   d_dense                               16       2   16-16
+//   d_dense_logits                        32       2   16-17
+//   max_pooling2d_5                       80      20   13-18
+//   max_pooling2d_5_argmax               112      20   13-18
+//   d_max_pooling2d_5                    144      20   17-18
+//   max_pooling2d_4                      320      80   11-20
+//   max_pooling2d_4_argmax               400      80   11-20
+//   d_max_pooling2d_4                    480      80   19-20
+//   max_pooling2d_3                     1280     320   9-22
+//   max_pooling2d_3_argmax              1600     320   9-22
+//   d_max_pooling2d_3                   1920     320   21-22
+//   max_pooling2d_2                     5120    1280   7-24
+//   max_pooling2d_2_argmax              6400    1280   7-24
+//   d_max_pooling2d_2                   7680    1280   23-24
+//   max_pooling2d_1                    20480    5120   5-26
+//   max_pooling2d_1_argmax             25600    5120   5-26
+//   d_max_pooling2d_1                  30720    5120   25-26
+//   max_pooling2d                      81920   20480   2-28
+//   d_batch_normalization              81920   12288   29-30
+//   max_pooling2d_argmax              102400   20480   3-28
+//   d_max_pooling2d                   122880   20480   27-28
+//   savedInput                        143360   12288   0-30
+//   batch_normalization               155648   12288   1-30
+//   dense                             167936       2   15-31
 // then a fixed tail of 16 floats (not per sample):
 //   batch_normalization_statistics         0       6
 //   shared in place: flatten = max_pooling2d_5
@@ -129,7 +129,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 6707722;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 229392;
+        public const int ArenaFloatsPerSample = 167952;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * (ArenaFloatsPerSample * (long)batchSize + 16);
@@ -155,43 +155,43 @@ ________________________________________________________________________________
         private const int BatchNormalizationMovingVariance = 16; // batch_normalization/moving_variance (3)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int SavedInputAt = 204800;
-        private const int BatchNormalizationAt = 217088;
+        private const int SavedInputAt = 143360;
+        private const int BatchNormalizationAt = 155648;
         private const int Conv2dAt = 0;
         private const int MaxPooling2dAt = 81920;
-        private const int MaxPooling2dArgmaxAt = 163840;
-        private const int Conv2d1At = 102400;
-        private const int MaxPooling2d1At = 122880;
-        private const int MaxPooling2d1ArgmaxAt = 143360;
-        private const int Conv2d2At = 128000;
-        private const int MaxPooling2d2At = 133120;
-        private const int MaxPooling2d2ArgmaxAt = 138240;
-        private const int Conv2d3At = 134400;
-        private const int MaxPooling2d3At = 135680;
-        private const int MaxPooling2d3ArgmaxAt = 136960;
-        private const int Conv2d4At = 136000;
-        private const int MaxPooling2d4At = 136320;
-        private const int MaxPooling2d4ArgmaxAt = 136640;
-        private const int Conv2d5At = 136400;
-        private const int MaxPooling2d5At = 136480;
-        private const int MaxPooling2d5ArgmaxAt = 136560;
-        private const int DenseAt = 229376;
-        private const int DenseLogitsAt = 136512;
-        private const int DDenseAt = 136528;
-        private const int DDenseLogitsAt = 136544;
-        private const int DMaxPooling2d5At = 136592;
-        private const int DConv2d5At = 136480;
-        private const int DMaxPooling2d4At = 136720;
-        private const int DConv2d4At = 136320;
-        private const int DMaxPooling2d3At = 137280;
-        private const int DConv2d3At = 135680;
-        private const int DMaxPooling2d2At = 139520;
-        private const int DConv2d2At = 133120;
-        private const int DMaxPooling2d1At = 148480;
-        private const int DConv2d1At = 122880;
-        private const int DMaxPooling2dAt = 184320;
-        private const int DConv2dAt = 81920;
-        private const int DBatchNormalizationAt = 163840;
+        private const int MaxPooling2dArgmaxAt = 102400;
+        private const int Conv2d1At = 0;
+        private const int MaxPooling2d1At = 20480;
+        private const int MaxPooling2d1ArgmaxAt = 25600;
+        private const int Conv2d2At = 0;
+        private const int MaxPooling2d2At = 5120;
+        private const int MaxPooling2d2ArgmaxAt = 6400;
+        private const int Conv2d3At = 0;
+        private const int MaxPooling2d3At = 1280;
+        private const int MaxPooling2d3ArgmaxAt = 1600;
+        private const int Conv2d4At = 0;
+        private const int MaxPooling2d4At = 320;
+        private const int MaxPooling2d4ArgmaxAt = 400;
+        private const int Conv2d5At = 0;
+        private const int MaxPooling2d5At = 80;
+        private const int MaxPooling2d5ArgmaxAt = 112;
+        private const int DenseAt = 167936;
+        private const int DenseLogitsAt = 0;
+        private const int DDenseAt = 16;
+        private const int DDenseLogitsAt = 32;
+        private const int DMaxPooling2d5At = 144;
+        private const int DConv2d5At = 0;
+        private const int DMaxPooling2d4At = 480;
+        private const int DConv2d4At = 0;
+        private const int DMaxPooling2d3At = 1920;
+        private const int DConv2d3At = 0;
+        private const int DMaxPooling2d2At = 7680;
+        private const int DConv2d2At = 0;
+        private const int DMaxPooling2d1At = 30720;
+        private const int DConv2d1At = 0;
+        private const int DMaxPooling2dAt = 122880;
+        private const int DConv2dAt = 0;
+        private const int DBatchNormalizationAt = 81920;
         // Offsets in the arena's fixed tail, in floats.
         private const int BatchNormalizationStatisticsAt = 0;
 
@@ -395,60 +395,54 @@ ________________________________________________________________________________
             Span<float> max_pooling2d_5 = ArenaSlice(MaxPooling2d5At, n, 20);
             Span<float> d_max_pooling2d_5 = ArenaSlice(DMaxPooling2d5At, n, 20);
             Kernels.Dense.Backward(max_pooling2d_5, p.Slice(DenseKernel, 40), default, d_dense_logits, WeightGradient(DenseKernel, 40), WeightGradient(DenseBias, 2), d_max_pooling2d_5, n, 20, 2, new Kernels.Identity());
-            // k12 · max_pooling2d_5 (MaxPooling2D(2x2)) [PetsCnn.cs:16]: (2, 2, 20) -> (1, 1, 20), backward: each gradient to the input that won.
+            // k12 · max_pooling2d_5 (MaxPooling2D(2x2)) [PetsCnn.cs:16]: (2, 2, 20) -> (1, 1, 20), backward: each gradient times the relu derivative at the pooled value (for k11) to the input that won.
             Span<int> max_pooling2d_5_argmax = ArenaIndices(MaxPooling2d5ArgmaxAt, n, 20);
             Span<float> d_conv2d_5 = ArenaSlice(DConv2d5At, n, 80);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d_5, max_pooling2d_5_argmax, d_conv2d_5, n, MaxPooling2d5Window);
-            // k11 · conv2d_5 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:16]: (2, 2, 20) -> (2, 2, 20), backward: relu mask, then kernel and bias gradients and d_max_pooling2d_4.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d_5, max_pooling2d_5, max_pooling2d_5_argmax, d_conv2d_5, n, MaxPooling2d5Window, new Kernels.Relu());
+            // k11 · conv2d_5 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:16]: (2, 2, 20) -> (2, 2, 20), backward: kernel and bias gradients and d_max_pooling2d_4 (k12's backward took the relu derivative at the pooled values).
             Span<float> max_pooling2d_4 = ArenaSlice(MaxPooling2d4At, n, 80);
-            Span<float> conv2d_5 = ArenaSlice(Conv2d5At, n, 80);
             Span<float> d_max_pooling2d_4 = ArenaSlice(DMaxPooling2d4At, n, 80);
-            Kernels.Conv2D.Backward(max_pooling2d_4, p.Slice(Conv2d5Kernel, 1600), conv2d_5, d_conv2d_5, WeightGradient(Conv2d5Kernel, 1600), WeightGradient(Conv2d5Bias, 20), d_max_pooling2d_4, n, Conv2d5Window, new Kernels.Relu());
-            // k10 · max_pooling2d_4 (MaxPooling2D(2x2)) [PetsCnn.cs:15]: (4, 4, 20) -> (2, 2, 20), backward: each gradient to the input that won.
+            Kernels.Conv2D.Backward(max_pooling2d_4, p.Slice(Conv2d5Kernel, 1600), default, d_conv2d_5, WeightGradient(Conv2d5Kernel, 1600), WeightGradient(Conv2d5Bias, 20), d_max_pooling2d_4, n, Conv2d5Window, new Kernels.Identity());
+            // k10 · max_pooling2d_4 (MaxPooling2D(2x2)) [PetsCnn.cs:15]: (4, 4, 20) -> (2, 2, 20), backward: each gradient times the relu derivative at the pooled value (for k9) to the input that won.
             Span<int> max_pooling2d_4_argmax = ArenaIndices(MaxPooling2d4ArgmaxAt, n, 80);
             Span<float> d_conv2d_4 = ArenaSlice(DConv2d4At, n, 320);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d_4, max_pooling2d_4_argmax, d_conv2d_4, n, MaxPooling2d4Window);
-            // k9 · conv2d_4 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:15]: (4, 4, 20) -> (4, 4, 20), backward: relu mask, then kernel and bias gradients and d_max_pooling2d_3.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d_4, max_pooling2d_4, max_pooling2d_4_argmax, d_conv2d_4, n, MaxPooling2d4Window, new Kernels.Relu());
+            // k9 · conv2d_4 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:15]: (4, 4, 20) -> (4, 4, 20), backward: kernel and bias gradients and d_max_pooling2d_3 (k10's backward took the relu derivative at the pooled values).
             Span<float> max_pooling2d_3 = ArenaSlice(MaxPooling2d3At, n, 320);
-            Span<float> conv2d_4 = ArenaSlice(Conv2d4At, n, 320);
             Span<float> d_max_pooling2d_3 = ArenaSlice(DMaxPooling2d3At, n, 320);
-            Kernels.Conv2D.Backward(max_pooling2d_3, p.Slice(Conv2d4Kernel, 1600), conv2d_4, d_conv2d_4, WeightGradient(Conv2d4Kernel, 1600), WeightGradient(Conv2d4Bias, 20), d_max_pooling2d_3, n, Conv2d4Window, new Kernels.Relu());
-            // k8 · max_pooling2d_3 (MaxPooling2D(2x2)) [PetsCnn.cs:14]: (8, 8, 20) -> (4, 4, 20), backward: each gradient to the input that won.
+            Kernels.Conv2D.Backward(max_pooling2d_3, p.Slice(Conv2d4Kernel, 1600), default, d_conv2d_4, WeightGradient(Conv2d4Kernel, 1600), WeightGradient(Conv2d4Bias, 20), d_max_pooling2d_3, n, Conv2d4Window, new Kernels.Identity());
+            // k8 · max_pooling2d_3 (MaxPooling2D(2x2)) [PetsCnn.cs:14]: (8, 8, 20) -> (4, 4, 20), backward: each gradient times the relu derivative at the pooled value (for k7) to the input that won.
             Span<int> max_pooling2d_3_argmax = ArenaIndices(MaxPooling2d3ArgmaxAt, n, 320);
             Span<float> d_conv2d_3 = ArenaSlice(DConv2d3At, n, 1280);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d_3, max_pooling2d_3_argmax, d_conv2d_3, n, MaxPooling2d3Window);
-            // k7 · conv2d_3 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:14]: (8, 8, 20) -> (8, 8, 20), backward: relu mask, then kernel and bias gradients and d_max_pooling2d_2.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d_3, max_pooling2d_3, max_pooling2d_3_argmax, d_conv2d_3, n, MaxPooling2d3Window, new Kernels.Relu());
+            // k7 · conv2d_3 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:14]: (8, 8, 20) -> (8, 8, 20), backward: kernel and bias gradients and d_max_pooling2d_2 (k8's backward took the relu derivative at the pooled values).
             Span<float> max_pooling2d_2 = ArenaSlice(MaxPooling2d2At, n, 1280);
-            Span<float> conv2d_3 = ArenaSlice(Conv2d3At, n, 1280);
             Span<float> d_max_pooling2d_2 = ArenaSlice(DMaxPooling2d2At, n, 1280);
-            Kernels.Conv2D.Backward(max_pooling2d_2, p.Slice(Conv2d3Kernel, 1600), conv2d_3, d_conv2d_3, WeightGradient(Conv2d3Kernel, 1600), WeightGradient(Conv2d3Bias, 20), d_max_pooling2d_2, n, Conv2d3Window, new Kernels.Relu());
-            // k6 · max_pooling2d_2 (MaxPooling2D(2x2)) [PetsCnn.cs:13]: (16, 16, 20) -> (8, 8, 20), backward: each gradient to the input that won.
+            Kernels.Conv2D.Backward(max_pooling2d_2, p.Slice(Conv2d3Kernel, 1600), default, d_conv2d_3, WeightGradient(Conv2d3Kernel, 1600), WeightGradient(Conv2d3Bias, 20), d_max_pooling2d_2, n, Conv2d3Window, new Kernels.Identity());
+            // k6 · max_pooling2d_2 (MaxPooling2D(2x2)) [PetsCnn.cs:13]: (16, 16, 20) -> (8, 8, 20), backward: each gradient times the relu derivative at the pooled value (for k5) to the input that won.
             Span<int> max_pooling2d_2_argmax = ArenaIndices(MaxPooling2d2ArgmaxAt, n, 1280);
             Span<float> d_conv2d_2 = ArenaSlice(DConv2d2At, n, 5120);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d_2, max_pooling2d_2_argmax, d_conv2d_2, n, MaxPooling2d2Window);
-            // k5 · conv2d_2 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:13]: (16, 16, 20) -> (16, 16, 20), backward: relu mask, then kernel and bias gradients and d_max_pooling2d_1.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d_2, max_pooling2d_2, max_pooling2d_2_argmax, d_conv2d_2, n, MaxPooling2d2Window, new Kernels.Relu());
+            // k5 · conv2d_2 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:13]: (16, 16, 20) -> (16, 16, 20), backward: kernel and bias gradients and d_max_pooling2d_1 (k6's backward took the relu derivative at the pooled values).
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 5120);
-            Span<float> conv2d_2 = ArenaSlice(Conv2d2At, n, 5120);
             Span<float> d_max_pooling2d_1 = ArenaSlice(DMaxPooling2d1At, n, 5120);
-            Kernels.Conv2D.Backward(max_pooling2d_1, p.Slice(Conv2d2Kernel, 1600), conv2d_2, d_conv2d_2, WeightGradient(Conv2d2Kernel, 1600), WeightGradient(Conv2d2Bias, 20), d_max_pooling2d_1, n, Conv2d2Window, new Kernels.Relu());
-            // k4 · max_pooling2d_1 (MaxPooling2D(2x2)) [PetsCnn.cs:12]: (32, 32, 20) -> (16, 16, 20), backward: each gradient to the input that won.
+            Kernels.Conv2D.Backward(max_pooling2d_1, p.Slice(Conv2d2Kernel, 1600), default, d_conv2d_2, WeightGradient(Conv2d2Kernel, 1600), WeightGradient(Conv2d2Bias, 20), d_max_pooling2d_1, n, Conv2d2Window, new Kernels.Identity());
+            // k4 · max_pooling2d_1 (MaxPooling2D(2x2)) [PetsCnn.cs:12]: (32, 32, 20) -> (16, 16, 20), backward: each gradient times the relu derivative at the pooled value (for k3) to the input that won.
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 5120);
             Span<float> d_conv2d_1 = ArenaSlice(DConv2d1At, n, 20480);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d_1, max_pooling2d_1_argmax, d_conv2d_1, n, MaxPooling2d1Window);
-            // k3 · conv2d_1 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:12]: (32, 32, 20) -> (32, 32, 20), backward: relu mask, then kernel and bias gradients and d_max_pooling2d.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d_1, max_pooling2d_1, max_pooling2d_1_argmax, d_conv2d_1, n, MaxPooling2d1Window, new Kernels.Relu());
+            // k3 · conv2d_1 (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:12]: (32, 32, 20) -> (32, 32, 20), backward: kernel and bias gradients and d_max_pooling2d (k4's backward took the relu derivative at the pooled values).
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 20480);
-            Span<float> conv2d_1 = ArenaSlice(Conv2d1At, n, 20480);
             Span<float> d_max_pooling2d = ArenaSlice(DMaxPooling2dAt, n, 20480);
-            Kernels.Conv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 1600), conv2d_1, d_conv2d_1, WeightGradient(Conv2d1Kernel, 1600), WeightGradient(Conv2d1Bias, 20), d_max_pooling2d, n, Conv2d1Window, new Kernels.Relu());
-            // k2 · max_pooling2d (MaxPooling2D(2x2)) [PetsCnn.cs:11]: (64, 64, 20) -> (32, 32, 20), backward: each gradient to the input that won.
+            Kernels.Conv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 1600), default, d_conv2d_1, WeightGradient(Conv2d1Kernel, 1600), WeightGradient(Conv2d1Bias, 20), d_max_pooling2d, n, Conv2d1Window, new Kernels.Identity());
+            // k2 · max_pooling2d (MaxPooling2D(2x2)) [PetsCnn.cs:11]: (64, 64, 20) -> (32, 32, 20), backward: each gradient times the relu derivative at the pooled value (for k1) to the input that won.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 20480);
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 81920);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d_argmax, d_conv2d, n, MaxPooling2dWindow);
-            // k1 · conv2d (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:11]: (64, 64, 3) -> (64, 64, 20), backward: relu mask, then kernel and bias gradients and d_batch_normalization.
+            Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_conv2d, n, MaxPooling2dWindow, new Kernels.Relu());
+            // k1 · conv2d (Conv2D(20, 2x2, same, relu)) [PetsCnn.cs:11]: (64, 64, 3) -> (64, 64, 20), backward: kernel and bias gradients and d_batch_normalization (k2's backward took the relu derivative at the pooled values).
             Span<float> batch_normalization = ArenaSlice(BatchNormalizationAt, n, 12288);
-            Span<float> conv2d = ArenaSlice(Conv2dAt, n, 81920);
             Span<float> d_batch_normalization = ArenaSlice(DBatchNormalizationAt, n, 12288);
-            Kernels.Conv2D.Backward(batch_normalization, p.Slice(Conv2dKernel, 240), conv2d, d_conv2d, WeightGradient(Conv2dKernel, 240), WeightGradient(Conv2dBias, 20), d_batch_normalization, n, Conv2dWindow, new Kernels.Relu());
+            Kernels.Conv2D.Backward(batch_normalization, p.Slice(Conv2dKernel, 240), default, d_conv2d, WeightGradient(Conv2dKernel, 240), WeightGradient(Conv2dBias, 20), d_batch_normalization, n, Conv2dWindow, new Kernels.Identity());
             // k0 · batch_normalization (BatchNormalization) [PetsCnn.cs:10]: (64, 64, 3) -> (64, 64, 3), backward: batch-norm backward in one pass, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 12288);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 6);

@@ -24,30 +24,30 @@
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; backward takes k0's relu derivative at the pooled values
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)
 //   k3: dense + batch_normalization_2 + re_lu_1: training: GEMM, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one GEMM and relu
 //   k4: dense_1: GEMM + bias into logits, then a row softmax
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 512 floats, gradients the same, state 96 floats;
-// arena 624 floats per sample (79,872 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 528 floats per sample (67,584 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                              offset    size   live in steps
-//   re_lu                                    0     144   1-12
+//   re_lu                                    0     144   1-2
+//   batch_normalization_1                    0      36   3-10
+//   d_re_lu                                  0     144   11-12
+//   re_lu_1                                 48       8   4-9
+//   dense_z                                 64       8   4-9
+//   dense_1_logits                          80       3   5-7
+//   d_re_lu_1                               80       8   8-9
+//   d_dense_1                               96       3   7-7
+//   d_dense_1_logits                       112       3   7-8
 //   conv2d_z                               144     144   1-12
-//   max_pooling2d                          288      36   1-10
-//   d_re_lu                                288     144   11-12
-//   batch_normalization_1                  336      36   3-10
-//   re_lu_1                                384       8   4-9
-//   dense_z                                400       8   4-9
-//   dense_1_logits                         416       3   5-7
-//   d_re_lu_1                              416       8   8-9
-//   savedInput                             432      72   0-12
-//   max_pooling2d_argmax                   512      36   2-11
-//   d_dense_1                              560       3   7-7
-//   d_batch_normalization_1                560      36   9-11
-//   d_dense_1_logits                       576       3   7-8
-//   dense_1                                608       3   6-13
+//   savedInput                             288      72   0-12
+//   max_pooling2d                          368      36   1-11
+//   max_pooling2d_argmax                   416      36   2-11
+//   d_batch_normalization_1                464      36   9-11
+//   dense_1                                512       3   6-13
 // then a fixed tail of 432 floats (not per sample):
 //   batch_normalization_statistics           0       8
 //   conv2d_folded                           16      76
@@ -92,7 +92,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 6871;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 624;
+        public const int ArenaFloatsPerSample = 528;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * (ArenaFloatsPerSample * (long)batchSize + 432);
@@ -116,21 +116,21 @@ ________________________________________________________________________________
         private const int BatchNormalization2MovingVariance = 80; // batch_normalization_2/moving_variance (8)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int SavedInputAt = 432;
+        private const int SavedInputAt = 288;
         private const int ReLuAt = 0;
-        private const int MaxPooling2dAt = 288;
+        private const int MaxPooling2dAt = 368;
         private const int Conv2dZAt = 144;
-        private const int MaxPooling2dArgmaxAt = 512;
-        private const int BatchNormalization1At = 336;
-        private const int ReLu1At = 384;
-        private const int DenseZAt = 400;
-        private const int Dense1At = 608;
-        private const int Dense1LogitsAt = 416;
-        private const int DDense1At = 560;
-        private const int DDense1LogitsAt = 576;
-        private const int DReLu1At = 416;
-        private const int DBatchNormalization1At = 560;
-        private const int DReLuAt = 288;
+        private const int MaxPooling2dArgmaxAt = 416;
+        private const int BatchNormalization1At = 0;
+        private const int ReLu1At = 48;
+        private const int DenseZAt = 64;
+        private const int Dense1At = 512;
+        private const int Dense1LogitsAt = 80;
+        private const int DDense1At = 96;
+        private const int DDense1LogitsAt = 112;
+        private const int DReLu1At = 80;
+        private const int DBatchNormalization1At = 464;
+        private const int DReLuAt = 0;
         // Offsets in the arena's fixed tail, in floats.
         private const int BatchNormalizationStatisticsAt = 0;
         private const int Conv2dFoldedAt = 16;
@@ -314,17 +314,16 @@ ________________________________________________________________________________
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 8);
             if (_batchStatistics) Kernels.BatchNorm.Backward(max_pooling2d, batch_normalization_1, d_batch_normalization_1, p.Slice(BatchNormalization1Gamma, 4), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 4), WeightGradient(BatchNormalization1Beta, 4), d_batch_normalization_1, n * 9, 4, new Kernels.Identity(), BatchNormSynchronizer);
             else Kernels.FrozenBatchNorm.Backward(batch_normalization_1, d_batch_normalization_1, p.Slice(BatchNormalization1Gamma, 4), s.Slice(BatchNormalization1MovingVariance, 4), d_batch_normalization_1, n * 9, 4, 0.001f, new Kernels.Identity());
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:30]: (6, 6, 4) -> (3, 3, 4), backward: each gradient to the input that won.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:30]: (6, 6, 4) -> (3, 3, 4), backward: each gradient times the relu derivative at the pooled value (for k0) to the input that won.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 36);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 144);
-            Kernels.Pooling.MaxBackward(d_batch_normalization_1, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow);
-            // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:27]: (6, 6, 2) -> (6, 6, 4), backward: relu mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
+            Kernels.Pooling.MaxBackward(d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
+            // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:27]: (6, 6, 2) -> (6, 6, 4), backward: batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
-            Span<float> re_lu = ArenaSlice(ReLuAt, n, 144);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 144);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, re_lu, d_re_lu, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), d_re_lu, n * 36, 4, new Kernels.Relu(), BatchNormSynchronizer);
-            else Kernels.FrozenBatchNorm.Backward(re_lu, d_re_lu, p.Slice(BatchNormalizationGamma, 4), s.Slice(BatchNormalizationMovingVariance, 4), d_re_lu, n * 36, 4, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), d_re_lu, n * 36, 4, new Kernels.Identity(), BatchNormSynchronizer);
+            else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), s.Slice(BatchNormalizationMovingVariance, 4), d_re_lu, n * 36, 4, 0.001f, new Kernels.Identity());
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 72), default, d_re_lu, WeightGradient(Conv2dKernel, 72), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
         }
 

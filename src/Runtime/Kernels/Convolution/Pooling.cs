@@ -12,7 +12,7 @@ namespace Kiln.Kernels;
 /// </summary>
 public static unsafe class Pooling
 {
-    private enum Op { Max, MaxValues, MaxBackward, Average, AverageBackward }
+    private enum Op { Max, MaxValues, Average, AverageBackward }
 
     /// <summary>y = window max; argmax[i] = flat index within the sample's input of the winner (first one on ties).</summary>
     public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int n, in Conv2DGeometry g)
@@ -43,13 +43,31 @@ public static unsafe class Pooling
         new(conv.OutputHeight, conv.OutputWidth, conv.OutputChannels, conv.OutputHeight / 2, conv.OutputWidth / 2, conv.OutputChannels, 2, 2, 2, 2, 0, 0);
 
     /// <summary>dx (overwritten) receives each dy at its window's argmax.</summary>
-    public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, in Conv2DGeometry g)
+    public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, in Conv2DGeometry g) =>
+        MaxBackward(dy, default, argmax, dx, n, g, default(Identity));
+
+    /// <summary>
+    /// dx (overwritten) receives each dy·act'(y) at its window's argmax, y the pooled output: the
+    /// backward of act(x) pooled, where x's activation was fused into the kernel before. At a window's
+    /// winner that kernel's output is the pooled value, so its activation derivative is taken here at
+    /// the pooled size and the kernel's own backward never reads its full-size output (Identity: y unused).
+    /// </summary>
+    public static void MaxBackward<TAct>(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax, Span<float> dx, int n, in Conv2DGeometry g, TAct activation)
+        where TAct : struct, IActivation
     {
         Check(dx.Length, dy.Length, n, g);
         CheckIndices(argmax.Length, n * g.OutputSize);
-        fixed (float* pdy = dy, pdx = dx)
+        if (typeof(TAct) != typeof(Identity)) Activations.CheckLength(y.Length, checked(n * g.OutputSize), nameof(y));
+        if (n == 0) return;
+        fixed (float* pdy = dy, py = y, pdx = dx)
         fixed (int* pa = argmax)
-            Run(Op.MaxBackward, pdx, pdy, pa, n, g);
+        {
+            var job = MaxBackwardJob<TAct>.ForCurrentThread;
+            job.Dx = pdx; job.Dy = pdy; job.Y = py; job.Argmax = pa; job.InputSize = g.InputSize; job.OutputSize = g.OutputSize; job.N = n; job.Act = activation;
+            long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
+            try { WorkerPool.Shared.Run(job, work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n)); }
+            finally { job.Dx = job.Dy = job.Y = null; job.Argmax = null; }
+        }
     }
 
     /// <summary>y = mean over the real (non-padded) elements of each window.</summary>
@@ -140,10 +158,17 @@ public static unsafe class Pooling
     }
 
     /// <summary>dx (overwritten) receives dy[b, c] at its argmax, zero elsewhere.</summary>
-    public static void GlobalMaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, int positions, int channels)
+    public static void GlobalMaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int n, int positions, int channels) =>
+        GlobalMaxBackward(dy, default, argmax, dx, n, positions, channels, default(Identity));
+
+    /// <summary>dx (overwritten) receives dy[b, c]·act'(y[b, c]) at its argmax, zero elsewhere: as <see cref="MaxBackward{TAct}"/>, for the global max.</summary>
+    public static void GlobalMaxBackward<TAct>(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, ReadOnlySpan<int> argmax, Span<float> dx, int n, int positions, int channels, TAct activation)
+        where TAct : struct, IActivation
     {
         CheckGlobal(dx.Length, dy.Length, n, positions, channels, nameof(dx), nameof(dy));
         CheckIndices(argmax.Length, n * channels);
+        bool identity = typeof(TAct) == typeof(Identity);
+        if (!identity) Activations.CheckLength(y.Length, checked(n * channels), nameof(y));
         int perSample = positions * channels;
         dx.Slice(0, n * perSample).Clear();
         for (int b = 0; b < n; b++)
@@ -151,7 +176,8 @@ public static unsafe class Pooling
             {
                 int i = argmax[b * channels + c];
                 if ((uint)i >= (uint)perSample) throw new ArgumentException($"argmax {i} is outside a sample of {perSample} values", nameof(argmax));
-                dx[b * perSample + i] += dy[b * channels + c];
+                float d = dy[b * channels + c];
+                dx[b * perSample + i] += identity ? d : d * activation.DerivativeFromOutput(y[b * channels + c]);
             }
     }
 
@@ -189,7 +215,6 @@ public static unsafe class Pooling
                 {
                     case Op.Max: MaxSample(xs, ys, a, G); break;
                     case Op.MaxValues: MaxValuesSample(xs, ys, G); break;
-                    case Op.MaxBackward: MaxBackwardSample(xs, ys, a, G); break;
                     case Op.Average: AverageSample(xs, ys, G); break;
                     default: AverageBackwardSample(xs, ys, G); break;
                 }
@@ -418,15 +443,43 @@ public static unsafe class Pooling
             if (v[i] > best[i]) best[i] = v[i];
     }
 
-    private static void MaxBackwardSample(float* dx, float* dy, int* argmax, in Conv2DGeometry g)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scatter(float* dx, int at, int size, float gradient)
     {
-        int size = g.InputSize, outputs = g.OutputSize;
-        new Span<float>(dx, size).Clear();
-        for (int i = 0; i < outputs; i++)
+        if ((uint)at >= (uint)size) throw new ArgumentException($"argmax {at} is outside a sample of {size} values", "argmax");
+        dx[at] += gradient;
+    }
+
+    /// <summary>One sample per iteration: dx cleared, then each dy (times act'(y) unless Identity) added at its winner.</summary>
+    private sealed class MaxBackwardJob<TAct> : ParallelJob where TAct : struct, IActivation
+    {
+        [ThreadStatic] private static MaxBackwardJob<TAct>? t_instance;
+        public static MaxBackwardJob<TAct> ForCurrentThread => t_instance ??= new MaxBackwardJob<TAct>();
+
+        public float* Dx, Dy, Y;
+        public int* Argmax;
+        public int InputSize, OutputSize, N;
+        public TAct Act;
+
+        public override void Execute(int part, int parts)
         {
-            int at = argmax[i];
-            if ((uint)at >= (uint)size) throw new ArgumentException($"argmax {at} is outside a sample of {size} values", "argmax");
-            dx[at] += dy[i];
+            int size = InputSize, outputs = OutputSize;
+            for (long b = (long)part * N / parts, b1 = (long)(part + 1) * N / parts; b < b1; b++)
+            {
+                float* dx = Dx + b * size, dy = Dy + b * outputs, y = Y + b * outputs;
+                int* argmax = Argmax + b * outputs;
+                new Span<float>(dx, size).Clear();
+                int i = 0;
+                // The derivative eight at a time: a scalar ReLU mask is a branch the winners' signs make unpredictable.
+                if (typeof(TAct) != typeof(Identity) && Simd.Use16Lanes)
+                    for (; i + 8 <= outputs; i += 8)
+                    {
+                        var g = Vector256.Load(dy + i) * Act.DerivativeFromOutput(Vector256.Load(y + i));
+                        for (int k = 0; k < 8; k++) Scatter(dx, argmax[i + k], size, g.GetElement(k));
+                    }
+                for (; i < outputs; i++)
+                    Scatter(dx, argmax[i], size, typeof(TAct) == typeof(Identity) ? dy[i] : dy[i] * Act.DerivativeFromOutput(y[i]));
+            }
         }
     }
 

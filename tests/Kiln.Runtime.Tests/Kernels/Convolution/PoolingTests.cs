@@ -99,6 +99,46 @@ public class PoolingTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MaxBackwardTakesTheFusedActivationsDerivativeAtThePooledValues(int n, int h, int w, int c, int pool, int stride, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, c, pool, pool, stride, stride, same);
+        // Half the pre-activations negative, so ReLU's derivative is 0 at some winners and 1 at others.
+        float[] z = Distinct(n * g.InputSize, 11);
+        for (int i = 0; i < z.Length; i++) z[i] -= 0.005f * z.Length;
+        float[] r = TestData.Random(n * g.OutputSize, 12);
+        Check(default(Relu), "relu");
+        Check(new LeakyRelu(0.2f), "leaky relu");
+        Check(default(Tanh), "tanh");
+        Check(default(Sigmoid), "sigmoid");
+
+        void Check<TAct>(TAct act, string name) where TAct : struct, IActivation
+        {
+            // Reference: pool act(z), scatter, then the activation's backward over the whole input.
+            var a = new float[z.Length];
+            Activations.Forward(z, a, act);
+            var y = new float[r.Length];
+            var arg = new int[r.Length];
+            Pooling.MaxForward(a, y, arg, n, g);
+            var expected = new double[z.Length];
+            for (int b = 0; b < n; b++)
+                for (int o = 0; o < g.OutputSize; o++)
+                {
+                    int i = b * g.InputSize + arg[b * g.OutputSize + o];
+                    expected[i] += (double)r[b * g.OutputSize + o] * act.DerivativeFromOutput(a[i]);
+                }
+            foreach (int bits in new[] { 512, 256, 0 })
+            {
+                using var _ = new KernelSwitches(bits, 2);
+                var dz = new float[z.Length];
+                dz.AsSpan().Fill(float.NaN);
+                Pooling.MaxBackward(r, y, arg, dz, n, g, act);
+                ConvReference.Close(expected, dz, 1, 1e-6, $"{name}, {bits}-bit");
+            }
+        }
+    }
+
     [Fact]
     public void GlobalPoolingMatchesReferenceAndPassesGradientCheck()
     {
@@ -137,6 +177,20 @@ public class PoolingTests
         dx.AsSpan().Fill(float.NaN);
         Pooling.GlobalMaxBackward(r, arg, dx, n, positions, channels);
         GradCheck.Check(x, dx, () => { Pooling.GlobalMaxForward(x, y, arg, n, positions, channels); return GradCheck.Project(y, r); }, "global max dx");
+
+        // With a fused ReLU before it: the derivative at the pooled value, zero where the winner is not positive.
+        var shifted = new float[x.Length];
+        for (int i = 0; i < x.Length; i++) shifted[i] = Math.Max(0f, i % channels % 2 == 1 ? x[i] - 100f : x[i]); // odd channels all ReLU'd to 0
+        Pooling.GlobalMaxForward(shifted, y, arg, n, positions, channels);
+        dx.AsSpan().Fill(float.NaN);
+        Pooling.GlobalMaxBackward(r, y, arg, dx, n, positions, channels, default(Relu));
+        var masked = new float[x.Length];
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < channels; c++)
+                if (y[b * channels + c] > 0f) masked[b * positions * channels + arg[b * channels + c]] = r[b * channels + c];
+        Assert.Equal(masked, dx);
+        Assert.Contains(y, v => v == 0f);
+        Assert.Contains(y, v => v > 0f);
     }
 
     [Fact]
