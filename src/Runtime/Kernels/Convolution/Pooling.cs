@@ -63,7 +63,7 @@ public static unsafe class Pooling
         fixed (int* pa = argmax)
         {
             var job = MaxBackwardJob<TAct>.ForCurrentThread;
-            job.Dx = pdx; job.Dy = pdy; job.Y = py; job.Argmax = pa; job.InputSize = g.InputSize; job.OutputSize = g.OutputSize; job.N = n; job.Act = activation;
+            job.Dx = pdx; job.Dy = pdy; job.Y = py; job.Argmax = pa; job.G = g; job.N = n; job.Act = activation;
             long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
             try { WorkerPool.Shared.Run(job, work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n)); }
             finally { job.Dx = job.Dy = job.Y = null; job.Argmax = null; }
@@ -450,7 +450,12 @@ public static unsafe class Pooling
         dx[at] += gradient;
     }
 
-    /// <summary>One sample per iteration: dx cleared, then each dy (times act'(y) unless Identity) added at its winner.</summary>
+    /// <summary>
+    /// One sample per iteration. Windows that tile the input (strides = window, the usual 2×2 pooling)
+    /// write each input's gradient once, eight channels at a time: dy·act'(y) where the input won,
+    /// 0 elsewhere, so no clearing pass and no read-modify-write. Overlapping windows clear dx and
+    /// add each dy (times act'(y) unless Identity) at its winner.
+    /// </summary>
     private sealed class MaxBackwardJob<TAct> : ParallelJob where TAct : struct, IActivation
     {
         [ThreadStatic] private static MaxBackwardJob<TAct>? t_instance;
@@ -458,16 +463,23 @@ public static unsafe class Pooling
 
         public float* Dx, Dy, Y;
         public int* Argmax;
-        public int InputSize, OutputSize, N;
+        public Conv2DGeometry G;
+        public int N;
         public TAct Act;
 
         public override void Execute(int part, int parts)
         {
-            int size = InputSize, outputs = OutputSize;
+            int size = G.InputSize, outputs = G.OutputSize;
+            bool tiles = G.StrideHeight == G.KernelHeight && G.StrideWidth == G.KernelWidth && G.InputChannels >= 8 && Simd.Use16Lanes;
             for (long b = (long)part * N / parts, b1 = (long)(part + 1) * N / parts; b < b1; b++)
             {
                 float* dx = Dx + b * size, dy = Dy + b * outputs, y = Y + b * outputs;
                 int* argmax = Argmax + b * outputs;
+                if (tiles)
+                {
+                    TileSample(dx, dy, y, argmax);
+                    continue;
+                }
                 new Span<float>(dx, size).Clear();
                 int i = 0;
                 // The derivative eight at a time: a scalar ReLU mask is a branch the winners' signs make unpredictable.
@@ -480,6 +492,59 @@ public static unsafe class Pooling
                 for (; i < outputs; i++)
                     Scatter(dx, argmax[i], size, typeof(TAct) == typeof(Identity) ? dy[i] : dy[i] * Act.DerivativeFromOutput(y[i]));
             }
+        }
+
+        private void TileSample(float* dx, float* dy, float* y, int* argmax)
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int c = g.InputChannels, w = g.InputWidth;
+            // Valid pooling of an odd size leaves the last rows or columns in no window: their gradient is 0.
+            if (g.OutputHeight * g.StrideHeight - g.PadTop < g.InputHeight || g.OutputWidth * g.StrideWidth - g.PadLeft < g.InputWidth)
+                new Span<float>(dx, g.InputSize).Clear();
+            var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            for (int oy = 0; oy < g.OutputHeight; oy++)
+                for (int ox = 0; ox < g.OutputWidth; ox++)
+                {
+                    Window(g, oy, ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1);
+                    int o = (oy * g.OutputWidth + ox) * c, ch = 0;
+                    for (; ch + 8 <= c; ch += 8)
+                    {
+                        var gradient = Vector256.Load(dy + o + ch);
+                        if (typeof(TAct) != typeof(Identity)) gradient *= Act.DerivativeFromOutput(Vector256.Load(y + o + ch));
+                        var winner = Vector256.Load(argmax + o + ch);
+                        var found = Vector256<int>.Zero;
+                        for (int i = i0; i < i1; i++)
+                            for (int j = j0; j < j1; j++)
+                            {
+                                int at = ((ih0 + i) * w + iw0 + j) * c + ch;
+                                var won = Vector256.Equals(winner, Vector256.Create(at) + lane);
+                                found |= won;
+                                Vector256.Store(won.AsSingle() & gradient, dx + at);
+                            }
+                        if (found != Vector256<int>.AllBitsSet) throw OutsideWindow(argmax + o + ch, 8);
+                    }
+                    for (; ch < c; ch++)
+                    {
+                        float gradient = typeof(TAct) == typeof(Identity) ? dy[o + ch] : dy[o + ch] * Act.DerivativeFromOutput(y[o + ch]);
+                        bool found = false;
+                        for (int i = i0; i < i1; i++)
+                            for (int j = j0; j < j1; j++)
+                            {
+                                int at = ((ih0 + i) * w + iw0 + j) * c + ch;
+                                bool won = argmax[o + ch] == at;
+                                found |= won;
+                                dx[at] = won ? gradient : 0f;
+                            }
+                        if (!found) throw OutsideWindow(argmax + o + ch, 1);
+                    }
+                }
+        }
+
+        private static ArgumentException OutsideWindow(int* argmax, int count)
+        {
+            var indices = new int[count];
+            for (int k = 0; k < count; k++) indices[k] = argmax[k];
+            return new ArgumentException($"an argmax among [{string.Join(", ", indices)}] is not an input of its window (argmax comes from MaxForward with the same geometry)", "argmax");
         }
     }
 

@@ -108,6 +108,7 @@ public class PoolingTests
         float[] z = Distinct(n * g.InputSize, 11);
         for (int i = 0; i < z.Length; i++) z[i] -= 0.005f * z.Length;
         float[] r = TestData.Random(n * g.OutputSize, 12);
+        Check(default(Identity), "no activation");
         Check(default(Relu), "relu");
         Check(new LeakyRelu(0.2f), "leaky relu");
         Check(default(Tanh), "tanh");
@@ -233,5 +234,20 @@ public class PoolingTests
         var arg = new int[12];
         arg[5] = 1000;
         Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[12], arg, new float[48], 1, ok));
+
+        // Windows that tile the input write each gradient once, 8 channels at a time: an argmax in range but
+        // outside its window (input 0 belongs to window 0, not 1) is refused too (the scalar scatter checks the range).
+        Conv2DGeometry wide = ConvReference.Keras(4, 4, 9, 9, 2, 2, 2, 2, false);
+        foreach (int channel in new[] { 0, 8 })
+            foreach (int bits in new[] { 512, 256 })
+            {
+                using var _ = new KernelSwitches(bits, 1);
+                var y = new float[wide.OutputSize];
+                var winners = new int[wide.OutputSize];
+                Pooling.MaxForward(TestData.Random(wide.InputSize, 3), y, winners, 1, wide);
+                Pooling.MaxBackward(new float[wide.OutputSize], winners, new float[wide.InputSize], 1, wide);
+                winners[9 + channel] = channel;
+                Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[wide.OutputSize], winners, new float[wide.InputSize], 1, wide));
+            }
     }
 }
