@@ -12,7 +12,7 @@ namespace Kiln.Kernels;
 /// </summary>
 public static unsafe class BatchNorm
 {
-    private enum Phase { Sum, SquaredDeviation, Normalize, BackwardSums, BackwardDx }
+    private enum Phase { Statistics, Normalize, BackwardSums, BackwardDx }
 
     /// <summary>
     /// y = act(gamma·(x − mean)/√(var + eps) + beta) with batch statistics (gamma empty = 1, beta empty = 0);
@@ -66,21 +66,36 @@ public static unsafe class BatchNorm
         int blocks = ChannelSums.Blocks(rows);
         fixed (float* px = x, py = y, pg = gamma, pb = beta, ps = saved, pr = residual)
         {
-            float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)blocks * channels);
+            // Partials: each block's Σx, then Σ(x − m) and Σ(x − m)² about its float mean m = Σx / n.
+            float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, 3L * blocks * channels);
+            float* sums = partials, residuals = partials + (nint)blocks * channels, squares = partials + 2 * (nint)blocks * channels;
             float* mean = ps, invStd = ps + channels;
-            Run(Phase.Sum, px, null, null, null, null, partials, rows, channels, blocks, default(Identity));
+            // One read of x from memory: a block's squared deviations re-read it from cache, about the
+            // block's own mean (two passes per block, so no E[x²] − E[x]² cancellation).
+            Run(Phase.Statistics, px, null, null, null, null, partials, rows, channels, blocks, default(Identity));
             double count = rows;
             if (synchronizer is null)
             {
-                ChannelSums.Reduce(partials, blocks, channels, mean);
+                ChannelSums.Reduce(sums, blocks, channels, mean);
                 for (int j = 0; j < channels; j++) mean[j] = (float)((double)mean[j] / rows);
             }
-            else count = synchronizer.Mean(partials, blocks, channels, rows, mean);
-            // Two passes (deviations from the mean) rather than E[x²] − E[x]², which cancels badly;
-            // synchronized, the deviations are from the global mean and their sums are added over the ranks.
-            Run(Phase.SquaredDeviation, px, null, mean, null, null, partials, rows, channels, blocks, default(Identity));
-            if (synchronizer is null) ChannelSums.Reduce(partials, blocks, channels, invStd);
-            else synchronizer.Sum(partials, blocks, channels, 1, invStd, weighted: false);
+            else count = synchronizer.Mean(sums, blocks, channels, rows, mean);
+            // Over a block, Σ(x − μ)² = Σ(x − m)² + 2(m − μ)·Σ(x − m) + n·(m − μ)² exactly (Chan et al.'s
+            // combination, with the term a float mean's rounding leaves); synchronized, μ is the global
+            // mean and the blocks' terms are added over the ranks.
+            for (int blk = 0; blk < blocks; blk++)
+            {
+                int n = (int)Math.Min(ChannelSums.BlockRows, rows - (long)blk * ChannelSums.BlockRows);
+                float inv = 1f / n;
+                nint at = (nint)blk * channels;
+                for (int j = 0; j < channels; j++)
+                {
+                    double d = sums[at + j] * inv - (double)mean[j];
+                    squares[at + j] = (float)(squares[at + j] + 2 * d * residuals[at + j] + n * d * d);
+                }
+            }
+            if (synchronizer is null) ChannelSums.Reduce(squares, blocks, channels, invStd);
+            else synchronizer.Sum(squares, blocks, channels, 1, invStd, weighted: false);
             for (int j = 0; j < channels; j++)
             {
                 float variance = (float)((double)invStd[j] / count);
@@ -231,7 +246,7 @@ public static unsafe class BatchNorm
     }
 
     /// <summary>
-    /// One row-blocked pass. Pointers by phase — Sum: X → Partials. SquaredDeviation: X, P0 = mean → Partials.
+    /// One row-blocked pass. Pointers by phase — Statistics: X → Partials[blk][Σx], then [Blocks + blk][Σ(x − m)] and [2·Blocks + blk][Σ(x − m)²], m the block's float mean.
     /// Normalize: Y = act((X − P0)·P1 + P2 + R), R the residual or null. BackwardSums: X, Y (act output), P0 = mean, P1 = 1/σ, P2 = dy (masked
     /// in place) → Partials[blk][Σ dz | Σ dz·x̂]. BackwardDx: Y = dx, X, P0 = mean, P1 = 1/σ, P2 = dz,
     /// Partials = [a | b | k] → dx = k·(dz − a − x̂·b).
@@ -256,32 +271,45 @@ public static unsafe class BatchNorm
                 int count = (int)Math.Min(ChannelSums.BlockRows, Rows - r0);
                 switch (Phase)
                 {
-                    case Phase.Sum:
+                    case Phase.Statistics:
                     {
-                        float* acc = Partials + (nint)blk * c;
-                        new Span<float>(acc, c).Clear();
-                        for (int r = 0; r < count; r++) ConvCore.Add(X + (r0 + r) * c, acc, c);
-                        break;
-                    }
-                    case Phase.SquaredDeviation:
-                    {
-                        float* acc = Partials + (nint)blk * c;
-                        new Span<float>(acc, c).Clear();
-                        for (int r = 0; r < count; r++)
-                        {
-                            float* row = X + (r0 + r) * c;
-                            int j = 0;
-                            if (vector)
-                                for (; j + 16 <= c; j += 16)
-                                {
-                                    var d = Vector512.Load(row + j) - Vector512.Load(P0 + j);
-                                    Vector512.Store(Vector512.FusedMultiplyAdd(d, d, Vector512.Load(acc + j)), acc + j);
-                                }
-                            for (; j < c; j++)
+                        // Σx over the block's rows, then Σ(x − m) and Σ(x − m)² about m = Σx/count, the rows again
+                        // from cache; 16 channels at a time down the rows, so the sums stay in registers.
+                        float* sum = Partials + (nint)blk * c, residuals = sum + (nint)Blocks * c, squares = residuals + (nint)Blocks * c;
+                        float* block = X + r0 * c;
+                        float inv = 1f / count;
+                        int j = 0;
+                        if (vector)
+                            for (; j + 16 <= c; j += 16)
                             {
-                                float d = row[j] - P0[j];
-                                acc[j] = MathF.FusedMultiplyAdd(d, d, acc[j]);
+                                var s = Vector512<float>.Zero;
+                                for (int r = 0; r < count; r++) s += Vector512.Load(block + (nint)r * c + j);
+                                var m = s * inv;
+                                Vector512<float> e = Vector512<float>.Zero, q = Vector512<float>.Zero;
+                                for (int r = 0; r < count; r++)
+                                {
+                                    var d = Vector512.Load(block + (nint)r * c + j) - m;
+                                    e += d;
+                                    q = Vector512.FusedMultiplyAdd(d, d, q);
+                                }
+                                Vector512.Store(s, sum + j);
+                                Vector512.Store(e, residuals + j);
+                                Vector512.Store(q, squares + j);
                             }
+                        for (; j < c; j++)
+                        {
+                            float s = 0f;
+                            for (int r = 0; r < count; r++) s += block[(nint)r * c + j];
+                            float m = s * inv, e = 0f, q = 0f;
+                            for (int r = 0; r < count; r++)
+                            {
+                                float d = block[(nint)r * c + j] - m;
+                                e += d;
+                                q = MathF.FusedMultiplyAdd(d, d, q);
+                            }
+                            sum[j] = s;
+                            residuals[j] = e;
+                            squares[j] = q;
                         }
                         break;
                     }
