@@ -253,6 +253,9 @@ public static unsafe class BatchNorm
     /// </summary>
     private sealed class BnJob<TAct> : ParallelJob where TAct : struct, IActivation
     {
+        /// <summary>Rows the statistics pass takes down one 16-channel slice before the next: 32 rows of 128 channels are 16 KiB, in L1.</summary>
+        private const int StatisticsRows = 32;
+
         [ThreadStatic] private static BnJob<TAct>? t_instance;
         public static BnJob<TAct> ForCurrentThread => t_instance ??= new BnJob<TAct>();
 
@@ -274,42 +277,64 @@ public static unsafe class BatchNorm
                     case Phase.Statistics:
                     {
                         // Σx over the block's rows, then Σ(x − m) and Σ(x − m)² about m = Σx/count, the rows again
-                        // from cache; 16 channels at a time down the rows, so the sums stay in registers.
+                        // from cache. 16 channels at a time down 32 rows, so the sums stay in registers and those
+                        // rows stay in L1 for the next 16 channels.
                         float* sum = Partials + (nint)blk * c, residuals = sum + (nint)Blocks * c, squares = residuals + (nint)Blocks * c;
+                        new Span<float>(sum, c).Clear();
+                        new Span<float>(residuals, c).Clear();
+                        new Span<float>(squares, c).Clear();
                         float* block = X + r0 * c;
                         float inv = 1f / count;
-                        int j = 0;
-                        if (vector)
-                            for (; j + 16 <= c; j += 16)
-                            {
-                                var s = Vector512<float>.Zero;
-                                for (int r = 0; r < count; r++) s += Vector512.Load(block + (nint)r * c + j);
-                                var m = s * inv;
-                                Vector512<float> e = Vector512<float>.Zero, q = Vector512<float>.Zero;
-                                for (int r = 0; r < count; r++)
-                                {
-                                    var d = Vector512.Load(block + (nint)r * c + j) - m;
-                                    e += d;
-                                    q = Vector512.FusedMultiplyAdd(d, d, q);
-                                }
-                                Vector512.Store(s, sum + j);
-                                Vector512.Store(e, residuals + j);
-                                Vector512.Store(q, squares + j);
-                            }
-                        for (; j < c; j++)
+                        for (int r0Sub = 0; r0Sub < count; r0Sub += StatisticsRows)
                         {
-                            float s = 0f;
-                            for (int r = 0; r < count; r++) s += block[(nint)r * c + j];
-                            float m = s * inv, e = 0f, q = 0f;
-                            for (int r = 0; r < count; r++)
+                            float* rows = block + (nint)r0Sub * c;
+                            int n = Math.Min(StatisticsRows, count - r0Sub);
+                            int j = 0;
+                            if (vector)
+                                for (; j + 16 <= c; j += 16)
+                                {
+                                    var s = Vector512.Load(sum + j);
+                                    for (int r = 0; r < n; r++) s += Vector512.Load(rows + (nint)r * c + j);
+                                    Vector512.Store(s, sum + j);
+                                }
+                            for (; j < c; j++)
                             {
-                                float d = block[(nint)r * c + j] - m;
-                                e += d;
-                                q = MathF.FusedMultiplyAdd(d, d, q);
+                                float s = sum[j];
+                                for (int r = 0; r < n; r++) s += rows[(nint)r * c + j];
+                                sum[j] = s;
                             }
-                            sum[j] = s;
-                            residuals[j] = e;
-                            squares[j] = q;
+                        }
+                        for (int r0Sub = 0; r0Sub < count; r0Sub += StatisticsRows)
+                        {
+                            float* rows = block + (nint)r0Sub * c;
+                            int n = Math.Min(StatisticsRows, count - r0Sub);
+                            int j = 0;
+                            if (vector)
+                                for (; j + 16 <= c; j += 16)
+                                {
+                                    var m = Vector512.Load(sum + j) * inv;
+                                    Vector512<float> e = Vector512.Load(residuals + j), q = Vector512.Load(squares + j);
+                                    for (int r = 0; r < n; r++)
+                                    {
+                                        var d = Vector512.Load(rows + (nint)r * c + j) - m;
+                                        e += d;
+                                        q = Vector512.FusedMultiplyAdd(d, d, q);
+                                    }
+                                    Vector512.Store(e, residuals + j);
+                                    Vector512.Store(q, squares + j);
+                                }
+                            for (; j < c; j++)
+                            {
+                                float m = sum[j] * inv, e = residuals[j], q = squares[j];
+                                for (int r = 0; r < n; r++)
+                                {
+                                    float d = rows[(nint)r * c + j] - m;
+                                    e += d;
+                                    q = MathF.FusedMultiplyAdd(d, d, q);
+                                }
+                                residuals[j] = e;
+                                squares[j] = q;
+                            }
                         }
                         break;
                     }
