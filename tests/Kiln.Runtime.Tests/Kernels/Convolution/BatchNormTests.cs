@@ -24,11 +24,7 @@ public class BatchNormTests
         BatchNorm.ForwardTraining(x, y, gamma, beta, movingMean, movingVar, saved, rows, channels, 0.99f, 1e-3f, new Relu());
         for (int j = 0; j < channels; j++)
         {
-            double mean = 0, v = 0;
-            for (int r = 0; r < rows; r++) mean += x[r * channels + j];
-            mean /= rows;
-            for (int r = 0; r < rows; r++) v += Math.Pow(x[r * channels + j] - mean, 2);
-            v /= rows; // biased, as Keras normalizes and tracks
+            var (mean, v) = Moments(x, rows, channels, j); // biased variance, as Keras normalizes and tracks
             Near(mean, saved[j]);
             Near(1 / Math.Sqrt(v + 1e-3), saved[channels + j]);
             Near(mm0[j] * 0.99 + mean * 0.01, movingMean[j]);
@@ -39,6 +35,16 @@ public class BatchNormTests
                 Assert.True(Math.Abs(expected - y[r * channels + j]) < 2e-5, $"y[{r}, {j}] = {y[r * channels + j]}, expected {expected}");
             }
         }
+    }
+
+    /// <summary>Channel <paramref name="j"/>'s mean and biased variance, in double, two passes.</summary>
+    private static (double Mean, double Variance) Moments(float[] x, int rows, int channels, int j)
+    {
+        double mean = 0, v = 0;
+        for (int r = 0; r < rows; r++) mean += x[r * channels + j];
+        mean /= rows;
+        for (int r = 0; r < rows; r++) v += Math.Pow(x[r * channels + j] - mean, 2);
+        return (mean, v / rows);
     }
 
     /// <summary>
@@ -62,11 +68,7 @@ public class BatchNormTests
         BatchNorm.ForwardTraining(x, new float[x.Length], default, default, movingMean, movingVar, new float[2 * channels], rows, channels, 0f, 1e-3f, new Identity());
         for (int j = 0; j < channels; j++)
         {
-            double mean = 0, v = 0;
-            for (int r = 0; r < rows; r++) mean += x[r * channels + j];
-            mean /= rows;
-            for (int r = 0; r < rows; r++) v += Math.Pow(x[r * channels + j] - mean, 2);
-            v /= rows;
+            var (mean, v) = Moments(x, rows, channels, j);
             // 1.3e-4 at worst here, from the float block sums' rounding (the two-pass reference's too); without
             // the cross term a float block mean leaves, 1.3e-2.
             Assert.True(Math.Abs(movingVar[j] - v) <= 5e-4 * v, $"channel {j}: variance {movingVar[j]}, expected {v}");
@@ -92,11 +94,7 @@ public class BatchNormTests
         BatchNorm.ForwardTraining(x, y, gamma, beta, movingMean, movingVar, saved, rows, channels, 0.99f, 1e-3f, residual, new Relu());
         for (int j = 0; j < channels; j++)
         {
-            double mean = 0, v = 0;
-            for (int r = 0; r < rows; r++) mean += x[r * channels + j];
-            mean /= rows;
-            for (int r = 0; r < rows; r++) v += Math.Pow(x[r * channels + j] - mean, 2);
-            v /= rows;
+            var (mean, v) = Moments(x, rows, channels, j);
             for (int r = 0; r < rows; r++)
             {
                 int i = r * channels + j;
