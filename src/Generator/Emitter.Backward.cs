@@ -293,10 +293,6 @@ internal static partial class Emitter
     private static string Mask(Step step) => step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ";
 
     /// <summary>" (k3's backward took the relu derivative at the pooled values)" when the max pooling reading <paramref name="g"/> did, else nothing.</summary>
-    private static string DerivativeAtPool(KernelProgram program, KernelGroup g)
-    {
-        foreach (var pair in program.Fusion.DerivativesAtPool)
-            if (pair.Value == g) return $" ({pair.Key.Label}'s backward took the {Names.Activation(g.Epilogue)} derivative at the pooled values)";
-        return "";
-    }
+    private static string DerivativeAtPool(KernelProgram program, KernelGroup g) =>
+        program.Fusion.PoolTakingDerivativeOf(g) is { } pool ? $" ({pool.Label}'s backward took the {Names.Activation(g.Epilogue)} derivative at the pooled values)" : "";
 }

@@ -155,8 +155,13 @@ public sealed class FusionPlan
     /// </summary>
     public IReadOnlyDictionary<KernelGroup, KernelGroup> DerivativesAtPool { get; }
 
-    /// <summary>Whether <paramref name="g"/>'s activation derivative is taken by the max pooling that reads it (see <see cref="DerivativesAtPool"/>).</summary>
-    public bool DerivativeTakenByPool(KernelGroup g) => DerivativesAtPool.Values.Contains(g);
+    /// <summary>The max pooling that takes <paramref name="g"/>'s activation derivative (see <see cref="DerivativesAtPool"/>), if any.</summary>
+    public KernelGroup? PoolTakingDerivativeOf(KernelGroup g)
+    {
+        foreach (var pair in DerivativesAtPool)
+            if (pair.Value == g) return pair.Key;
+        return null;
+    }
 
     /// <summary>The convolution kernel that does <paramref name="pool"/>'s pooling in its store in inference, if any.</summary>
     public KernelGroup? PooledBy(KernelGroup pool)

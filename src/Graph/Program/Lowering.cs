@@ -394,7 +394,7 @@ public static class Lowering
                             AddPart(dr, shortcutSum, g, shortcutOnlyInput);
                         }
                         var dx = Into(x, dy, inPlace: false, out var sum);
-                        bool atPool = _p.Fusion.DerivativeTakenByPool(g);
+                        bool atPool = _p.Fusion.PoolTakingDerivativeOf(g) is not null;
                         var act = fused || g.KeepsLogits || atPool ? ActivationKind.Linear : g.Epilogue;
                         if (g.KeepsLogits && !fused)
                         {
@@ -420,7 +420,7 @@ public static class Lowering
                     case KernelKind.BatchNorm:
                     {
                         var dx = Into(x, dy, inPlace: true, out var sum);
-                        bool atPool = _p.Fusion.DerivativeTakenByPool(g);
+                        bool atPool = _p.Fusion.PoolTakingDerivativeOf(g) is not null;
                         _p.Backward.Add(new Step(StepKind.BatchNormBackward, g)
                         {
                             X = Readable(x, g), Y = atPool ? null : y, DY = dy, DX = dx, Statistics = _statisticsOf[g],

@@ -85,7 +85,8 @@ public static unsafe class BatchNorm
             // mean and the blocks' terms are added over the ranks.
             for (int blk = 0; blk < blocks; blk++)
             {
-                int n = (int)Math.Min(ChannelSums.BlockRows, rows - (long)blk * ChannelSums.BlockRows);
+                // m as the statistics pass computed it: the same float Σx times the same 1/n.
+                int n = ChannelSums.RowsIn(blk, rows);
                 float inv = 1f / n;
                 nint at = (nint)blk * channels;
                 for (int j = 0; j < channels; j++)
@@ -271,7 +272,7 @@ public static unsafe class BatchNorm
             for (int blk = (int)((long)part * Blocks / parts), end = (int)((long)(part + 1) * Blocks / parts); blk < end; blk++)
             {
                 long r0 = (long)blk * ChannelSums.BlockRows;
-                int count = (int)Math.Min(ChannelSums.BlockRows, Rows - r0);
+                int count = ChannelSums.RowsIn(blk, Rows);
                 switch (Phase)
                 {
                     case Phase.Statistics:

@@ -16,6 +16,9 @@ internal static unsafe class ChannelSums
 
     internal static int Blocks(long rows) => (int)((rows + BlockRows - 1) / BlockRows);
 
+    /// <summary>The rows in block <paramref name="block"/>: <see cref="BlockRows"/>, fewer in the last.</summary>
+    internal static int RowsIn(int block, long rows) => (int)Math.Min(BlockRows, rows - (long)block * BlockRows);
+
     internal static int PartsFor(long rows, int channels, int blocks)
     {
         // Streaming passes: worth a second thread from about 64 K elements.
@@ -75,7 +78,7 @@ internal static unsafe class ChannelSums
             for (int blk = (int)((long)part * Blocks / parts), end = (int)((long)(part + 1) * Blocks / parts); blk < end; blk++)
             {
                 long r0 = (long)blk * BlockRows;
-                int rows = (int)Math.Min(BlockRows, Rows - r0);
+                int rows = RowsIn(blk, Rows);
                 float* acc = Partials == null ? null : Partials + (nint)blk * c;
                 if (acc != null) new Span<float>(acc, c).Clear();
                 for (int r = 0; r < rows; r++)

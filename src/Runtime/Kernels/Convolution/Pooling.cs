@@ -64,8 +64,7 @@ public static unsafe class Pooling
         {
             var job = MaxBackwardJob<TAct>.ForCurrentThread;
             job.Dx = pdx; job.Dy = pdy; job.Y = py; job.Argmax = pa; job.G = g; job.N = n; job.Act = activation;
-            long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
-            try { WorkerPool.Shared.Run(job, work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n)); }
+            try { WorkerPool.Shared.Run(job, PartsFor(n, g)); }
             finally { job.Dx = job.Dy = job.Y = null; job.Argmax = null; }
         }
     }
@@ -186,10 +185,15 @@ public static unsafe class Pooling
         if (n == 0) return;
         var job = PoolJob.ForCurrentThread;
         job.Operation = op; job.X = x; job.Y = y; job.Argmax = argmax; job.G = g; job.N = n;
-        long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
-        int parts = work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n);
-        try { WorkerPool.Shared.Run(job, parts); }
+        try { WorkerPool.Shared.Run(job, PartsFor(n, g)); }
         finally { job.X = job.Y = null; job.Argmax = null; }
+    }
+
+    /// <summary>Samples split over the workers once a pass visits about 64 K window elements.</summary>
+    private static int PartsFor(int n, in Conv2DGeometry g)
+    {
+        long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
+        return work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n);
     }
 
     private sealed class PoolJob : ParallelJob
@@ -486,11 +490,10 @@ public static unsafe class Pooling
                 if (typeof(TAct) != typeof(Identity) && Simd.Use16Lanes)
                     for (; i + 8 <= outputs; i += 8)
                     {
-                        var g = Vector256.Load(dy + i) * Act.DerivativeFromOutput(Vector256.Load(y + i));
+                        var g = Gradient8(dy, y, i);
                         for (int k = 0; k < 8; k++) Scatter(dx, argmax[i + k], size, g.GetElement(k));
                     }
-                for (; i < outputs; i++)
-                    Scatter(dx, argmax[i], size, typeof(TAct) == typeof(Identity) ? dy[i] : dy[i] * Act.DerivativeFromOutput(y[i]));
+                for (; i < outputs; i++) Scatter(dx, argmax[i], size, Gradient(dy, y, i));
             }
         }
 
@@ -509,8 +512,7 @@ public static unsafe class Pooling
                     int o = (oy * g.OutputWidth + ox) * c, ch = 0;
                     for (; ch + 8 <= c; ch += 8)
                     {
-                        var gradient = Vector256.Load(dy + o + ch);
-                        if (typeof(TAct) != typeof(Identity)) gradient *= Act.DerivativeFromOutput(Vector256.Load(y + o + ch));
+                        var gradient = Gradient8(dy, y, o + ch);
                         var winner = Vector256.Load(argmax + o + ch);
                         var found = Vector256<int>.Zero;
                         for (int i = i0; i < i1; i++)
@@ -525,7 +527,7 @@ public static unsafe class Pooling
                     }
                     for (; ch < c; ch++)
                     {
-                        float gradient = typeof(TAct) == typeof(Identity) ? dy[o + ch] : dy[o + ch] * Act.DerivativeFromOutput(y[o + ch]);
+                        float gradient = Gradient(dy, y, o + ch);
                         bool found = false;
                         for (int i = i0; i < i1; i++)
                             for (int j = j0; j < j1; j++)
@@ -539,6 +541,16 @@ public static unsafe class Pooling
                     }
                 }
         }
+
+        /// <summary>dy[i]·act'(y[i]); y is not read for Identity (it may be null then).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private float Gradient(float* dy, float* y, int i) =>
+            typeof(TAct) == typeof(Identity) ? dy[i] : dy[i] * Act.DerivativeFromOutput(y[i]);
+
+        /// <summary><see cref="Gradient"/> for the eight outputs from <paramref name="i"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector256<float> Gradient8(float* dy, float* y, int i) =>
+            typeof(TAct) == typeof(Identity) ? Vector256.Load(dy + i) : Vector256.Load(dy + i) * Act.DerivativeFromOutput(Vector256.Load(y + i));
 
         private static ArgumentException OutsideWindow(int* argmax, int count)
         {
