@@ -103,11 +103,13 @@ public static unsafe class Gemm
         bool splitColumns = colTiles >= threads;
         // Several parts per thread, handed out dynamically, so one descheduled thread stalls little.
         int parts = threads <= 1 ? 1 : Math.Min(splitColumns ? colTiles : rowTiles, threads * PartsPerThread);
-        // A short product reads B in place (GemmDriver.DirectBMaxRows), so each of its column parts
-        // packs all of A. Where those extra copies of A outweigh every thread reading all of B, the rows
-        // are split instead, one part per thread: the Fashion CNN's 64 × 3136 → 128 Dense packed its
-        // 800 kB input four times (and at two threads read half of it from the other core's cache).
-        if (splitColumns && parts > 1 && !transB && m <= GemmDriver.DirectBMaxRows && rowTiles >= threads
+        // Each column part packs all of A (unless A is large enough to be packed once and shared, below);
+        // each row part packs, or for a short product reads in place, all of B. Where the extra copies of
+        // A outweigh the extra passes over B, the rows are split instead, one part per thread: the Fashion
+        // CNN's 64 × 3136 → 128 Dense packed its 800 kB input four times (and at two threads read half of
+        // it from the other core's cache); a Dense kernel gradient (784 × 32)ᵀ · (32 × 300) packed its
+        // 784 × 32 input four times where each thread packing the 32 × 300 gradient costs less.
+        if (splitColumns && parts > 1 && (long)m * k < SharedPackMinFloats && rowTiles >= threads
             && (long)(parts - 1) * m > (long)(threads - 1) * n)
         {
             splitColumns = false;
