@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -47,14 +48,15 @@ public class Adam : Optimizer
         Decay = decay;
     }
 
-    protected sealed override void Update(Span<float> w, ReadOnlySpan<float> g)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    protected sealed override void Update(Span<float> w, ReadOnlySpan<float> g, int offset)
     {
         double t = Iterations + 1;
         // The powers in double: β₂ᵗ stays representable and 1 − β₂ᵗ keeps its digits for small t.
         float alpha = (float)(CurrentLearningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
         float c1 = 1f - Beta1, c2 = 1f - Beta2, eps = Epsilon;
         float clip = ClipValue ?? float.PositiveInfinity;
-        Span<float> m = StateArray(0), v = StateArray(1);
+        Span<float> m = State(0, offset, w.Length), v = State(1, offset, w.Length);
         ref float pw = ref MemoryMarshal.GetReference(w);
         ref float pg = ref MemoryMarshal.GetReference(g);
         ref float pm = ref MemoryMarshal.GetReference(m);

@@ -143,7 +143,7 @@ public abstract partial class Optimizer
         // Keras 3's BaseOptimizer.apply: clip the gradients, decay the weights, then the update, all at one rate.
         ReadOnlySpan<float> g = ClipGradients(gradients);
         if (WeightDecay > 0) ApplyWeightDecay(parameters, CurrentLearningRate);
-        Update(parameters, g);
+        UpdateInParts(parameters, g);
         Iterations++;
     }
 
@@ -154,10 +154,19 @@ public abstract partial class Optimizer
         Step(model.Parameters.Span, model.Gradients.Span);
     }
 
-    protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients);
+    /// <summary>
+    /// Updates elements [<paramref name="offset"/>, offset + parameters.Length) of the buffer: the spans are
+    /// those elements, and the state is read at the same offsets (<see cref="State"/>). A step calls it for
+    /// disjoint ranges that cover the buffer, on several threads at once when the buffer is large, so an
+    /// update must be elementwise and must give each element the same arithmetic wherever a range starts.
+    /// </summary>
+    protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients, int offset);
 
-    /// <summary>State array <paramref name="index"/>, allocated by <see cref="Step(Span{float}, ReadOnlySpan{float})"/> before <see cref="Update"/> runs.</summary>
-    protected float[] StateArray(int index) => _state![index];
+    /// <summary>
+    /// Elements [<paramref name="offset"/>, offset + <paramref name="length"/>) of state array <paramref name="index"/>,
+    /// allocated by <see cref="Step(Span{float}, ReadOnlySpan{float})"/> before <see cref="Update"/> runs.
+    /// </summary>
+    protected Span<float> State(int index, int offset, int length) => _state![index].AsSpan(offset, length);
 
     private void EnsureState(int length)
     {

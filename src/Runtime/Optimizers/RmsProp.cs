@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -42,11 +43,12 @@ public sealed class RmsProp : Optimizer
         Decay = decay;
     }
 
-    protected override void Update(Span<float> w, ReadOnlySpan<float> g)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, int offset)
     {
         float lr = CurrentLearningRate, rho = Rho, oneMinusRho = 1f - Rho, eps = Epsilon;
         float clip = ClipValue ?? float.PositiveInfinity;
-        Span<float> v = StateArray(0);
+        Span<float> v = State(0, offset, w.Length);
         ref float pw = ref MemoryMarshal.GetReference(w);
         ref float pg = ref MemoryMarshal.GetReference(g);
         ref float pv = ref MemoryMarshal.GetReference(v);

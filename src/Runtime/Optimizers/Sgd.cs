@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -40,16 +41,18 @@ public sealed class Sgd : Optimizer
         Decay = decay;
     }
 
-    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
         float lr = CurrentLearningRate;
         float clip = ClipValue ?? float.PositiveInfinity;
         if (Momentum == 0f)
             Plain(parameters, gradients, lr, clip);
         else
-            WithMomentum(parameters, gradients, StateArray(0), lr, Momentum, Nesterov, clip);
+            WithMomentum(parameters, gradients, State(0, offset, parameters.Length), lr, Momentum, Nesterov, clip);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Plain(Span<float> w, ReadOnlySpan<float> g, float lr, float clip)
     {
         ref float pw = ref MemoryMarshal.GetReference(w);
@@ -80,6 +83,7 @@ public sealed class Sgd : Optimizer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WithMomentum(Span<float> w, ReadOnlySpan<float> g, Span<float> m, float lr, float mu, bool nesterov, float clip)
     {
         ref float pw = ref MemoryMarshal.GetReference(w);

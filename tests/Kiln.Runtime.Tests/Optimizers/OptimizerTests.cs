@@ -196,7 +196,7 @@ public class OptimizerTests
         ["sgdwd"], ["rmswd"], ["adamw"],
     ];
 
-    private static Optimizer Make(string kind) => kind switch
+    internal static Optimizer Make(string kind) => kind switch
     {
         "sgd" => new Sgd(0.05f) { Decay = 0.01f },
         "momentum" => new Sgd(0.05f, 0.9f),
