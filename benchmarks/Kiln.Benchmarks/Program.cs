@@ -16,9 +16,10 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]
-//   (--quick: 3 runs; peak, sgemmcpu, convlayers, firstconv, convpool, winotile, winofive and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
-//   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine)
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]
+//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, convlayers, firstconv, convpool, winotile, winofive and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+//   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
+//   kernelloop times the 256-bit GEMM micro-kernel on L1-resident panels against the same FMAs without A's broadcasts)
 
 int threads = 2;
 int runs = 7;
@@ -33,7 +34,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]");
             return 2;
     }
 }
@@ -69,6 +70,7 @@ if (groups.Contains("sgemmcpu"))
     Bench.SgemmCpuTime(size: 1024, threads, runs);
     Bench.SgemmCpuTime(size: 2048, threads, runs);
 }
+if (groups.Contains("kernelloop")) KernelLoop.Run(runs);
 if (groups.Contains("conv"))
 {
     // Adam(1e-3) with Keras' defaults (β 0.9/0.999, ε 1e-7), as the issues' models train.
@@ -631,10 +633,10 @@ internal static class Bench
         return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
-    private static void Emit(Json json) => Console.WriteLine(json.ToString());
+    internal static void Emit(Json json) => Console.WriteLine(json.ToString());
 
     /// <summary>A minimal one-line JSON object writer (no dependency, invariant culture).</summary>
-    private sealed class Json
+    internal sealed class Json
     {
         private readonly StringBuilder _sb = new("{");
         private readonly List<string> _keys = new();

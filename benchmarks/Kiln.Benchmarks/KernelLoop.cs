@@ -1,0 +1,110 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Kiln.Kernels;
+
+namespace Kiln.Benchmarks;
+
+/// <summary>
+/// Where the 256-bit GEMM micro-kernel loses to the FMA peak on this core, with memory out of the
+/// picture: <see cref="MicroKernel256"/> itself on one KC-deep A and B panel that sit in L1 (its 12
+/// FMAs, 2 loads of B and 6 broadcasts of A per k step, and the C tile's store), against the same 12
+/// FMA chains with the two B loads but A held in registers, and against the FMA peak loop; each
+/// timed by the thread's CPU time, the three interleaved, median of the samples. A kernel that falls
+/// short while the loop without broadcasts does not is limited by feeding A to the FMAs, not by
+/// C, packing or caches (issue 15's sgemm rows on AMD Zen 3).
+/// </summary>
+internal static unsafe class KernelLoop
+{
+    private const int Kc = 168;
+    private const int Calls = 20_000;
+
+    public static void Run(int runs)
+    {
+        if (!CpuClock.Available || !(Avx2.IsSupported && Fma.IsSupported)) return;
+        float* a = (float*)NativeMemory.AlignedAlloc(Kc * 6 * sizeof(float), 64);
+        float* b = (float*)NativeMemory.AlignedAlloc(Kc * 16 * sizeof(float), 64);
+        float* c = (float*)NativeMemory.AlignedAlloc(6 * 16 * sizeof(float), 64);
+        try
+        {
+            for (int i = 0; i < Kc * 6; i++) a[i] = 1e-3f * (i % 7);
+            for (int i = 0; i < Kc * 16; i++) b[i] = 1e-3f * (i % 5);
+            double flops = 2.0 * 6 * 16 * Kc * Calls;
+            Kernel(a, b, c);
+            Registers(a, b, c);
+            FmaPeak.CpuTimeGflops(256);
+            int samples = 3 * runs;
+            var kernel = new double[samples];
+            var registers = new double[samples];
+            var peak = new double[samples];
+            for (int s = 0; s < samples; s++)
+            {
+                peak[s] = FmaPeak.CpuTimeGflops(256);
+                double t0 = CpuClock.Thread();
+                Kernel(a, b, c);
+                double t1 = CpuClock.Thread();
+                Registers(a, b, c);
+                double t2 = CpuClock.Thread();
+                kernel[s] = flops / (t1 - t0) / 1e9;
+                registers[s] = flops / (t2 - t1) / 1e9;
+            }
+            Array.Sort(kernel);
+            Array.Sort(registers);
+            Array.Sort(peak);
+            double p = peak[samples / 2];
+            Bench.Emit(new Bench.Json()
+                .Str("impl", "kiln")
+                .Str("work", "microkernel256_l1")
+                .Num("kc", Kc)
+                .Num("samples", samples)
+                .Num("peak_gflops", p)
+                .Num("kernel_gflops", kernel[samples / 2])
+                .Num("kernel_fraction", kernel[samples / 2] / p)
+                .Num("a_in_registers_gflops", registers[samples / 2])
+                .Num("a_in_registers_fraction", registers[samples / 2] / p)
+                .Num("sink", c[0]));
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(a);
+            NativeMemory.AlignedFree(b);
+            NativeMemory.AlignedFree(c);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel(float* a, float* b, float* c)
+    {
+        for (int i = 0; i < Calls; i++)
+            MicroKernel256.Run(Kc, a, b, 16, c, 16, loadC: false, bias: null, epilogue: false, default(Identity));
+    }
+
+    // MicroKernel256's loop with its six broadcasts of A replaced by two values held in registers.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Registers(float* a, float* b, float* c)
+    {
+        Vector256<float> a0 = Vector256.Create(a[0]), a1 = Vector256.Create(a[1]);
+        for (int i = 0; i < Calls; i++)
+        {
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            float* bp = b;
+            for (int p = 0; p < Kc; p++)
+            {
+                Vector256<float> b0 = Vector256.Load(bp);
+                Vector256<float> b1 = Vector256.Load(bp + 8);
+                c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+                c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+                c20 = Vector256.FusedMultiplyAdd(a0, b0, c20); c21 = Vector256.FusedMultiplyAdd(a0, b1, c21);
+                c30 = Vector256.FusedMultiplyAdd(a1, b0, c30); c31 = Vector256.FusedMultiplyAdd(a1, b1, c31);
+                c40 = Vector256.FusedMultiplyAdd(a0, b0, c40); c41 = Vector256.FusedMultiplyAdd(a0, b1, c41);
+                c50 = Vector256.FusedMultiplyAdd(a1, b0, c50); c51 = Vector256.FusedMultiplyAdd(a1, b1, c51);
+                bp += 16;
+            }
+            Vector256.Store(((c00 + c01) + (c10 + c11)) + ((c20 + c21) + (c30 + c31)) + ((c40 + c41) + (c50 + c51)), c);
+        }
+    }
+}
