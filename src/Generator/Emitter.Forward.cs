@@ -46,6 +46,7 @@ internal static partial class Emitter
                     GroupComment(w, g, learns ? $"training: batch statistics{OverRanks(bn)}; inference: BN folded into the weights" : "BN frozen (moving statistics), folded into the weights");
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!), folded = locals.Use(step.Folded!);
                     string? pooled = step.Pooled is null ? null : locals.Use(step.Pooled);
+                    string? pooledArgmax = step.PooledArgmax is null ? null : locals.UseIndices(step.PooledArgmax);
                     long kernelSize = program.Weight(g.First, "kernel")!.Weight.Size; int channels = g.Output.Last;
                     // A residual Add in the group: the shortcut goes into BN's pass in training, after the GEMM in inference.
                     string? shortcut = step.Operands.Count > 0 ? locals.Use(step.Operands[0]) : null;
@@ -54,7 +55,16 @@ internal static partial class Emitter
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
                         w.Open("if (batchStatistics)");
                         w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
-                        w.Line($"{K}.BatchNorm.ForwardTraining({z}, {y}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}, {Rows(step.Y!, g)}, {channels}, {Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
+                        string weights = $"{Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}";
+                        string hyper = $"{Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}";
+                        string training = $"{K}.BatchNorm.ForwardTraining({z}, {y}, {weights}, {Rows(step.Y!, g)}, {channels}, {hyper}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});";
+                        if (program.Fusion.NormalizesIntoPool.TryGetValue(g, out var normalized))
+                        {
+                            w.Comment($"Backward reads neither {y} nor its mask ({normalized.Label} takes the {Names.Activation(step.Activation)} derivative), so unless a caller observes layer outputs, {normalized.Label}'s max pooling is done here as BN normalizes and {y} is never written.");
+                            w.Line($"if (Observing) {training}");
+                            w.Line($"else {K}.BatchNorm.ForwardTrainingMaxPool({z}, {pooled}, {pooledArgmax}, {weights}, n, {WindowName(normalized.First)}, {hyper}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
+                        }
+                        else w.Line(training);
                         w.Close();
                         w.Open("else");
                     }
@@ -62,7 +72,7 @@ internal static partial class Emitter
                     w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, foldedKernel, foldedBias, {channels});");
                     if (shortcut is null)
                     {
-                        StoreOrPool(w, program, g, x, "foldedKernel", "foldedBias", y, pooled, Activation(step.Activation, step.Alpha));
+                        StoreOrPool(w, program, g, x, "foldedKernel", "foldedBias", y, program.Fusion.PoolsInStore.ContainsKey(g) ? pooled : null, Activation(step.Activation, step.Alpha));
                     }
                     else
                     {
@@ -127,6 +137,16 @@ internal static partial class Emitter
                     string x = locals.Use(step.X!), y = locals.Use(step.Y!);
                     switch (layer.Spec)
                     {
+                        case PoolingSpec { Max: true } when program.Fusion.NormalizedInto(g) is { } bn:
+                        {
+                            // Training with batch statistics that no caller observes has this pooling already (the BN kernel normalized into it);
+                            // so does unobserved inference when the convolution also pools in its store.
+                            bool stored = program.Fusion.PooledBy(g) is not null;
+                            w.Comment($"Training with batch statistics that no caller observes has this pooling already: {bn.Label} did it as it normalized{(stored ? "; so does inference, in its store" : "")}.");
+                            w.Line($"if (training) {{ if (Observing || !batchStatistics) {K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)}); }}");
+                            w.Line($"else{(stored ? " if (Observing)" : "")} {K}.Pooling.MaxForward({x}, {y}, n, {WindowName(layer)});");
+                            break;
+                        }
                         case PoolingSpec { Max: true } when program.Fusion.PooledBy(g) is { } conv:
                             w.Comment($"Inference that no caller observes has this pooling already: {conv.Label} did it as it stored.");
                             w.Line($"if (training) {K}.Pooling.MaxForward({x}, {y}, {locals.UseIndices(step.Mask!)}, n, {WindowName(layer)});");

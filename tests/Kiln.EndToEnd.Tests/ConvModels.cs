@@ -383,6 +383,16 @@ public partial class GlobalMaxPoolRelu { }
 [Loss(Loss.MeanSquaredError)]
 public partial class BnLeakyReluMaxPool { }
 
+// Conv + BN + ReLU pooled as BN normalizes in training (FusionPlan.NormalizesIntoPool) by overlapping,
+// same-padded windows, over 20 channels (one 16-channel vector and a scalar tail).
+[Sequential(7, 6, 2)]
+[Conv2D(20, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[MaxPooling2D(3, Strides = 2, Padding = Padding.Same)]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class BnReluOverlappingMaxPool { }
+
 // The ReLU output read by the max pooling and by a second branch: its gradient is the sum of
 // both, so the convolution keeps its own mask and the pooling takes no derivative.
 [Sequential(4, 4, 2)]

@@ -82,6 +82,7 @@ public sealed class GradientCheckTests
         ["GlobalMaxPool"] = new(s => new GlobalMaxPool(BatchSize, s), Targets.Sparse),
         ["GlobalMaxPoolRelu"] = new(s => new GlobalMaxPoolRelu(BatchSize, s), Targets.Sparse),
         ["BnLeakyReluMaxPool"] = new(s => new BnLeakyReluMaxPool(BatchSize, s), Targets.Regression),
+        ["BnReluOverlappingMaxPool"] = new(s => new BnReluOverlappingMaxPool(BatchSize, s), Targets.Sparse),
         ["ReluReadByPoolAndAverage"] = new(s => new ReluReadByPoolAndAverage(BatchSize, s), Targets.Regression),
         ["UpSampling"] = new(s => new UpSampling(BatchSize, s), Targets.Regression),
         ["ZeroPadding"] = new(s => new ZeroPadding(BatchSize, s), Targets.Regression),

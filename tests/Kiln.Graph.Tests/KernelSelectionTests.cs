@@ -155,4 +155,34 @@ public class KernelSelectionTests
         Assert.Equal((ActivationKind.Relu, "max_pooling2d"), (pool.Activation, pool.Y!.Name));
         Assert.Contains(Summary.FusionLines(program), l => l.StartsWith("k1:") && l.EndsWith("backward takes k0's relu derivative at the pooled values"));
     }
+
+    /// <summary>Which BN kernels pool as they normalize in training, as (BN kernel label, pool label).</summary>
+    private static string[] NormalizesIntoPool(int[] input, params LayerSpec[] layers) =>
+        Compile(ModelSpec.Create("M", input, null, layers)).Fusion.NormalizesIntoPool.Select(p => $"{p.Key.Label}>{p.Value.Label}").OrderBy(s => s).ToArray();
+
+    [Fact]
+    public void BatchNormKernelsWhosePoolingTakesTheDerivativePoolAsTheyNormalize()
+    {
+        // Conv + BN + ReLU read by a max pooling of any window (also past the 2×2 the stores pool), a Dense + BN too.
+        Assert.Equal(new[] { "k0>k1", "k2>k3" },
+            NormalizesIntoPool(new[] { 10, 10, 16 }, Conv(16, 3), new BatchNormalizationSpec(), Relu(), MaxPool(size: 3, strides: 1),
+                Conv(32, 3), new BatchNormalizationSpec(), LeakyRelu(), MaxPool()));
+        // Without a BN there are no statistics to normalize with (the store pools in inference only); a frozen BN
+        // has none in training either; a global max, an average, or no activation for the pooling to take: nothing.
+        Assert.Empty(NormalizesIntoPool(new[] { 8, 8, 16 }, Conv(16, 3), Relu(), MaxPool()));
+        Assert.Empty(NormalizesIntoPool(new[] { 8, 8, 16 }, Conv(16, 3), new BatchNormalizationSpec { Trainable = false }, Relu(), MaxPool()));
+        Assert.Empty(NormalizesIntoPool(new[] { 8, 8, 16 }, Conv(16, 3), new BatchNormalizationSpec(), Relu(), new GlobalPoolingSpec(true)));
+        Assert.Empty(NormalizesIntoPool(new[] { 8, 8, 16 }, Conv(16, 3), new BatchNormalizationSpec(), Relu(), new PoolingSpec(false)));
+        Assert.Empty(NormalizesIntoPool(new[] { 8, 8, 16 }, Conv(16, 3), new BatchNormalizationSpec(), MaxPool()));
+
+        // The BN kernel's forward step writes the pooling's output and argmax; the pooling reuses both buffers.
+        var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 16 }, null, Conv(16, 3), new BatchNormalizationSpec(), Relu(), MaxPool()));
+        var bn = program.Forward.Single(s => s.Group!.Label == "k0" && s.Kind == StepKind.LinearForward);
+        var pool = program.Forward.Single(s => s.Kind == StepKind.PoolForward);
+        Assert.Same(pool.Y, bn.Pooled);
+        Assert.Same(pool.Mask, bn.PooledArgmax);
+        var lines = Summary.FusionLines(program);
+        Assert.Contains(lines, l => l.StartsWith("k0:") && l.Contains("unobserved training with batch statistics does k1's max pooling as it normalizes"));
+        Assert.Contains(lines, l => l.StartsWith("k1:") && l.Contains("done by k0 as it normalizes in unobserved training"));
+    }
 }

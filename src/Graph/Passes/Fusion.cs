@@ -132,6 +132,11 @@ public sealed class FusionPlan
         Losses = losses;
         PoolsInStore = poolsInStore;
         DerivativesAtPool = derivativesAtPool;
+        var normalizes = new Dictionary<KernelGroup, KernelGroup>();
+        foreach (var pair in derivativesAtPool)
+            if (pair.Value is { Kind: KernelKind.Linear, BatchNorm.IsTrainable: true } && pair.Key.First.Spec is PoolingSpec { Max: true })
+                normalizes[pair.Value] = pair.Key;
+        NormalizesIntoPool = normalizes;
     }
 
     public IReadOnlyList<KernelGroup> Groups { get; }
@@ -154,6 +159,23 @@ public sealed class FusionPlan
     /// kernel to the activation's.
     /// </summary>
     public IReadOnlyDictionary<KernelGroup, KernelGroup> DerivativesAtPool { get; }
+
+    /// <summary>
+    /// Training with batch statistics: a convolution or Dense kernel with a BatchNormalization whose max
+    /// pooling takes its activation's derivative (<see cref="DerivativesAtPool"/>, so backward never reads
+    /// the normalized output) pools as it normalizes: act(BN(z)) is computed under each window and only the
+    /// maxima and their indices are written, saving the full-size output's write and the pooling's read of it.
+    /// A caller observing layer outputs gets the two kernels. Maps the BN kernel to the pooling's.
+    /// </summary>
+    public IReadOnlyDictionary<KernelGroup, KernelGroup> NormalizesIntoPool { get; }
+
+    /// <summary>The BN kernel that does <paramref name="pool"/>'s pooling as it normalizes in training (see <see cref="NormalizesIntoPool"/>), if any.</summary>
+    public KernelGroup? NormalizedInto(KernelGroup pool)
+    {
+        foreach (var pair in NormalizesIntoPool)
+            if (pair.Value == pool) return pair.Key;
+        return null;
+    }
 
     /// <summary>The max pooling that takes <paramref name="g"/>'s activation derivative (see <see cref="DerivativesAtPool"/>), if any.</summary>
     public KernelGroup? PoolTakingDerivativeOf(KernelGroup g)

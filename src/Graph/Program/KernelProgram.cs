@@ -130,6 +130,11 @@ public sealed class Step
     /// the pooling's output, written there instead of Y unless the pass trains or a caller observes layer outputs.
     /// </summary>
     public Buffer? Pooled { get; init; }
+    /// <summary>
+    /// A BN kernel that pools as it normalizes in training (<see cref="FusionPlan.NormalizesIntoPool"/>): the
+    /// pooling's argmax, written there (with the pooled values, <see cref="Pooled"/>) unless a caller observes layer outputs.
+    /// </summary>
+    public Buffer? PooledArgmax { get; init; }
     /// <summary>A merge's other inputs (forward), or the other factors of a Multiply (backward).</summary>
     public IReadOnlyList<Buffer> Operands { get; init; } = System.Array.Empty<Buffer>();
 
@@ -178,7 +183,7 @@ public sealed class Step
         var writes = Kind == StepKind.Loss ? new[] { DY, Z }
             : Kind == StepKind.MergeBackward ? new[] { DX, Z }
             : IsBackward ? new[] { DX, DY }
-            : new[] { Y, Z, Mask, Pooled };
+            : new[] { Y, Z, Mask, Pooled, PooledArgmax };
         foreach (var b in writes)
             if (b is not null) yield return b;
     }

@@ -64,6 +64,7 @@ public static class Lowering
         private readonly Dictionary<KernelGroup, Buffer> _fused = new();
         /// <summary>Max poolings a convolution does in its store in inference: their output, made when the convolution is lowered.</summary>
         private readonly Dictionary<KernelGroup, Buffer> _pooledEarly = new();
+        private readonly Dictionary<KernelGroup, Buffer> _argmaxEarly = new();
         private readonly IReadOnlyDictionary<string, string> _identifiers;
 
         public Builder(KernelProgram program)
@@ -159,8 +160,14 @@ public static class Lowering
                         if (g.First.TrainableCount > 0 || g.BatchNorm is not null) Readable(x, g);
                         var y = New(name, size, BufferRole.Activation);
                         Buffer? pooled = null;
-                        if (_p.Fusion.PoolsInStore.TryGetValue(g, out var pool))
+                        if (_p.Fusion.PoolsInStore.TryGetValue(g, out var pool) | _p.Fusion.NormalizesIntoPool.TryGetValue(g, out var normalized))
+                        {
+                            pool ??= normalized!;
                             _pooledEarly[pool] = pooled = New(Identifier(pool.Last.Name), pool.Output.Size, BufferRole.Activation);
+                        }
+                        Buffer? pooledArgmax = null;
+                        if (normalized is not null)
+                            _maskOf[normalized] = _argmaxEarly[normalized] = pooledArgmax = New(Identifier(normalized.Last.Name) + "_argmax", normalized.Output.Size, BufferRole.Mask);
                         if (g.BatchNorm is not null)
                         {
                             // Training keeps the pre-normalization values for BN's backward; inference folds BN into the weights.
@@ -171,7 +178,7 @@ public static class Lowering
                             _statisticsOf[g] = stats;
                             _p.Forward.Add(new Step(StepKind.LinearForward, g)
                             {
-                                X = x, Y = y, Z = z, Statistics = stats, Folded = folded, Pooled = pooled, Activation = g.Epilogue, Alpha = g.Alpha,
+                                X = x, Y = y, Z = z, Statistics = stats, Folded = folded, Pooled = pooled, PooledArgmax = pooledArgmax, Activation = g.Epilogue, Alpha = g.Alpha,
                                 Operands = g.ResidualAdd is null ? System.Array.Empty<Buffer>() : new[] { OutputOf(g.Residual) },
                             });
                         }
@@ -228,8 +235,8 @@ public static class Lowering
                     case KernelKind.Pool:
                     {
                         var y = _pooledEarly.TryGetValue(g, out var early) ? early : New(name, size, BufferRole.Activation);
-                        Buffer? argmax = null;
-                        if (g.SavesArgmax)
+                        Buffer? argmax = _argmaxEarly.TryGetValue(g, out var earlyArgmax) ? earlyArgmax : null;
+                        if (g.SavesArgmax && argmax is null)
                             _maskOf[g] = argmax = New(name + "_argmax", size, BufferRole.Mask);
                         _p.Forward.Add(new Step(StepKind.PoolForward, g) { X = x, Y = y, Mask = argmax });
                         current = y;

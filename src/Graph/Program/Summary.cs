@@ -90,6 +90,8 @@ public static class Summary
         if (g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct) text += "; backward: the implicit-GEMM gradients";
         if (plan.PoolsInStore.TryGetValue(g, out var pool)) text += $"; unobserved inference also does {pool.Label}'s 2x2 max pooling as it stores";
         if (plan.PooledBy(g) is { } conv) text += $"; done by {conv.Label}'s store in unobserved inference";
+        if (plan.NormalizesIntoPool.TryGetValue(g, out var normalized)) text += $"; unobserved training with batch statistics does {normalized.Label}'s max pooling as it normalizes";
+        if (plan.NormalizedInto(g) is { } bn) text += $"; done by {bn.Label} as it normalizes in unobserved training";
         if (plan.DerivativesAtPool.TryGetValue(g, out var producer)) text += $"; backward takes {producer.Label}'s {Names.Activation(producer.Epilogue)} derivative at the pooled values";
         return text;
     }

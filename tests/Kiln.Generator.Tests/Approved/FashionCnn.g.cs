@@ -25,10 +25,10 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
-//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; backward takes k0's relu derivative at the pooled values
-//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(4x4, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(4x4, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores
-//   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference; backward takes k2's relu derivative at the pooled values
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores; unobserved training with batch statistics does k1's max pooling as it normalizes
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; done by k0 as it normalizes in unobserved training; backward takes k0's relu derivative at the pooled values
+//   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(4x4, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(4x4, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores; unobserved training with batch statistics does k3's max pooling as it normalizes
+//   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference; done by k2 as it normalizes in unobserved training; backward takes k2's relu derivative at the pooled values
 //   k4: dense: GEMM + bias and relu in the tile epilogue
 //   k5: dropout: inverted dropout with a saved mask (a copy in inference)
 //   k6: dense_1: GEMM + bias into logits, then a row softmax
@@ -51,10 +51,10 @@
 //   conv2d_1_z                           12544   12544   3-14
 //   conv2d_z                             25088   25088   1-16
 //   max_pooling2d                        50176    6272   1-15
-//   max_pooling2d_argmax                 56448    6272   2-15
+//   max_pooling2d_argmax                 56448    6272   1-15
 //   max_pooling2d_1                      62720    3136   3-13
 //   d_max_pooling2d                      62720    6272   14-15
-//   max_pooling2d_1_argmax               65856    3136   4-13
+//   max_pooling2d_1_argmax               65856    3136   3-13
 //   d_max_pooling2d_1                    68992    3136   12-13
 //   savedInput                           72128     784   0-16
 //   dense_1                              72912      10   8-17
@@ -128,12 +128,12 @@ ________________________________________________________________________________
         private const int SavedInputAt = 72128;
         private const int ReLuAt = 0;
         private const int MaxPooling2dAt = 50176;
-        private const int Conv2dZAt = 25088;
         private const int MaxPooling2dArgmaxAt = 56448;
+        private const int Conv2dZAt = 25088;
         private const int ReLu1At = 0;
         private const int MaxPooling2d1At = 62720;
-        private const int Conv2d1ZAt = 12544;
         private const int MaxPooling2d1ArgmaxAt = 65856;
+        private const int Conv2d1ZAt = 12544;
         private const int DenseAt = 0;
         private const int DropoutAt = 128;
         private const int DropoutMaskAt = 256;
@@ -234,12 +234,15 @@ ________________________________________________________________________________
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 25088);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 320);
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 6272);
+            Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
             if (batchStatistics)
             {
                 Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
-                Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n * 784, 32, 0.99f, 0.001f, new Kernels.Relu());
+                // Backward reads neither re_lu nor its mask (k1 takes the relu derivative), so unless a caller observes layer outputs, k1's max pooling is done here as BN normalizes and re_lu is never written.
+                if (Observing) Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n * 784, 32, 0.99f, 0.001f, new Kernels.Relu());
+                else Kernels.BatchNorm.ForwardTrainingMaxPool(conv2d_z, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n, MaxPooling2dWindow, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
@@ -251,21 +254,23 @@ ________________________________________________________________________________
             }
             Observe("re_lu", re_lu);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), max, with the winning index saved for backward in training.
-            // Inference that no caller observes has this pooling already: k0 did it as it stored.
-            Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
-            if (training) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            // Training with batch statistics that no caller observes has this pooling already: k0 did it as it normalized; so does inference, in its store.
+            if (training) { if (Observing || !batchStatistics) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow); }
             else if (Observing) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k2 · conv2d_1 (Conv2D(64, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu_1 (Relu) [FashionCnn.cs:13]: (14, 14, 32) -> (14, 14, 64), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 12544);
             Span<float> conv2d_1_folded = ArenaFixed(Conv2d1FoldedAt, 18496);
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
+            Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
             Span<float> conv2d_1_z = ArenaSlice(Conv2d1ZAt, n, 12544);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 128);
             if (batchStatistics)
             {
                 Kernels.WinogradConv2D.Forward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, conv2d_1_z, n, Conv2d1Window, new Kernels.Identity());
-                Kernels.BatchNorm.ForwardTraining(conv2d_1_z, re_lu_1, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), batch_normalization_1_statistics, n * 196, 64, 0.99f, 0.001f, new Kernels.Relu());
+                // Backward reads neither re_lu_1 nor its mask (k3 takes the relu derivative), so unless a caller observes layer outputs, k3's max pooling is done here as BN normalizes and re_lu_1 is never written.
+                if (Observing) Kernels.BatchNorm.ForwardTraining(conv2d_1_z, re_lu_1, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), batch_normalization_1_statistics, n * 196, 64, 0.99f, 0.001f, new Kernels.Relu());
+                else Kernels.BatchNorm.ForwardTrainingMaxPool(conv2d_1_z, max_pooling2d_1, max_pooling2d_1_argmax, p.Slice(BatchNormalization1Gamma, 64), p.Slice(BatchNormalization1Beta, 64), s.Slice(BatchNormalization1MovingMean, 64), s.Slice(BatchNormalization1MovingVariance, 64), batch_normalization_1_statistics, n, MaxPooling2d1Window, 0.99f, 0.001f, new Kernels.Relu());
             }
             else
             {
@@ -277,9 +282,8 @@ ________________________________________________________________________________
             }
             Observe("re_lu_1", re_lu_1);
             // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), max, with the winning index saved for backward in training.
-            // Inference that no caller observes has this pooling already: k2 did it as it stored.
-            Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
-            if (training) Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window);
+            // Training with batch statistics that no caller observes has this pooling already: k2 did it as it normalized; so does inference, in its store.
+            if (training) { if (Observing || !batchStatistics) Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, max_pooling2d_1_argmax, n, MaxPooling2d1Window); }
             else if (Observing) Kernels.Pooling.MaxForward(re_lu_1, max_pooling2d_1, n, MaxPooling2d1Window);
             Observe("max_pooling2d_1", max_pooling2d_1);
             // flatten (Flatten): (7, 7, 64) -> (3136) is the same memory seen with another shape; no kernel.

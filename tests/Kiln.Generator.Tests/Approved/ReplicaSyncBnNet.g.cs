@@ -23,8 +23,8 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
-//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; backward takes k0's relu derivative at the pooled values
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores; unobserved training with batch statistics does k1's max pooling as it normalizes
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; done by k0 as it normalizes in unobserved training; backward takes k0's relu derivative at the pooled values
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)
 //   k3: dense + batch_normalization_2 + re_lu_1: training: GEMM, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one GEMM and relu
 //   k4: dense_1: GEMM + bias into logits, then a row softmax
@@ -45,7 +45,7 @@
 //   conv2d_z                               144     144   1-12
 //   savedInput                             288      72   0-12
 //   max_pooling2d                          368      36   1-11
-//   max_pooling2d_argmax                   416      36   2-11
+//   max_pooling2d_argmax                   416      36   1-11
 //   d_batch_normalization_1                464      36   9-11
 //   dense_1                                512       3   6-13
 // then a fixed tail of 432 floats (not per sample):
@@ -119,8 +119,8 @@ ________________________________________________________________________________
         private const int SavedInputAt = 288;
         private const int ReLuAt = 0;
         private const int MaxPooling2dAt = 368;
-        private const int Conv2dZAt = 144;
         private const int MaxPooling2dArgmaxAt = 416;
+        private const int Conv2dZAt = 144;
         private const int BatchNormalization1At = 0;
         private const int ReLu1At = 48;
         private const int DenseZAt = 64;
@@ -219,12 +219,15 @@ ________________________________________________________________________________
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 144);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 76);
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 36);
+            Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 36);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 144);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
             if (batchStatistics)
             {
                 Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
-                Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n * 36, 4, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
+                // Backward reads neither re_lu nor its mask (k1 takes the relu derivative), so unless a caller observes layer outputs, k1's max pooling is done here as BN normalizes and re_lu is never written.
+                if (Observing) Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n * 36, 4, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
+                else Kernels.BatchNorm.ForwardTrainingMaxPool(conv2d_z, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n, MaxPooling2dWindow, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
             }
             else
             {
@@ -236,9 +239,8 @@ ________________________________________________________________________________
             }
             Observe("re_lu", re_lu);
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:30]: (6, 6, 4) -> (3, 3, 4), max, with the winning index saved for backward in training.
-            // Inference that no caller observes has this pooling already: k0 did it as it stored.
-            Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 36);
-            if (training) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow);
+            // Training with batch statistics that no caller observes has this pooling already: k0 did it as it normalized; so does inference, in its store.
+            if (training) { if (Observing || !batchStatistics) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, max_pooling2d_argmax, n, MaxPooling2dWindow); }
             else if (Observing) Kernels.Pooling.MaxForward(re_lu, max_pooling2d, n, MaxPooling2dWindow);
             Observe("max_pooling2d", max_pooling2d);
             // k2 · batch_normalization_1 (BatchNormalization) [ReplicaModels.cs:31]: (3, 3, 4) -> (3, 3, 4), batch statistics (of the global batch in a distributed Fit) in training, moving statistics in inference.

@@ -10,7 +10,7 @@ namespace Kiln.Kernels;
 /// updates the moving statistics with the biased variance too. Per-channel sums are taken over fixed
 /// row blocks and combined in block order in double, so results do not depend on the thread count.
 /// </summary>
-public static unsafe class BatchNorm
+public static unsafe partial class BatchNorm
 {
     private enum Phase { Statistics, Normalize, BackwardSums, BackwardDx }
 
@@ -55,16 +55,31 @@ public static unsafe class BatchNorm
         if (rows == 0) throw new ArgumentException("batch normalization in training mode needs at least one row", nameof(rows));
         Activations.CheckShape(x.Length, rows, channels, nameof(x));
         Activations.CheckShape(y.Length, rows, channels, nameof(y));
-        CheckOptional(gamma.Length, channels, nameof(gamma));
+        if (!residual.IsEmpty) Activations.CheckShape(residual.Length, rows, channels, nameof(residual));
         CheckOptional(beta.Length, channels, nameof(beta));
+        fixed (float* px = x, py = y, pb = beta, pr = residual, mean = saved)
+        {
+            float* scale = BatchStatistics(x, gamma, movingMean, movingVariance, saved, rows, channels, momentum, epsilon, synchronizer);
+            Run(Phase.Normalize, px, py, mean, scale, beta.IsEmpty ? null : pb, null, rows, channels, ChannelSums.Blocks(rows), activation, residual.IsEmpty ? null : pr);
+        }
+    }
+
+    /// <summary>
+    /// The batch's mean and 1/σ into saved, the moving statistics updated, and gamma/σ returned (in this
+    /// thread's scratch): everything a training pass needs before it normalizes.
+    /// </summary>
+    private static float* BatchStatistics(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma,
+        Span<float> movingMean, Span<float> movingVariance, Span<float> saved, int rows, int channels, float momentum, float epsilon,
+        BatchNormSynchronizer? synchronizer)
+    {
+        CheckOptional(gamma.Length, channels, nameof(gamma));
         CheckExact(movingMean.Length, channels, nameof(movingMean));
         CheckExact(movingVariance.Length, channels, nameof(movingVariance));
         Activations.CheckLength(saved.Length, 2 * channels, nameof(saved));
-        if (!residual.IsEmpty) Activations.CheckShape(residual.Length, rows, channels, nameof(residual));
         CheckEpsilon(epsilon);
 
         int blocks = ChannelSums.Blocks(rows);
-        fixed (float* px = x, py = y, pg = gamma, pb = beta, ps = saved, pr = residual)
+        fixed (float* px = x, pg = gamma, ps = saved)
         {
             // Partials: each block's Σx, then Σ(x − m) and Σ(x − m)² about its float mean m = Σx / n.
             float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, 3L * blocks * channels);
@@ -104,8 +119,7 @@ public static unsafe class BatchNorm
                 movingVariance[j] = movingVariance[j] * momentum + variance * (1f - momentum);
                 invStd[j] = 1f / MathF.Sqrt(variance + epsilon);
             }
-            float* scale = Scale(gamma.IsEmpty ? null : pg, invStd, channels);
-            Run(Phase.Normalize, px, py, mean, scale, beta.IsEmpty ? null : pb, null, rows, channels, blocks, activation, residual.IsEmpty ? null : pr);
+            return Scale(gamma.IsEmpty ? null : pg, invStd, channels);
         }
     }
 

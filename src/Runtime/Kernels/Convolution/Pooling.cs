@@ -190,7 +190,7 @@ public static unsafe class Pooling
     }
 
     /// <summary>Samples split over the workers once a pass visits about 64 K window elements.</summary>
-    private static int PartsFor(int n, in Conv2DGeometry g)
+    internal static int PartsFor(int n, in Conv2DGeometry g)
     {
         long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
         return work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n);
@@ -227,7 +227,7 @@ public static unsafe class Pooling
     }
 
     /// <summary>The window's real rows [i0, i1) and columns [j0, j1) relative to its corner (ih0, iw0).</summary>
-    private static void Window(in Conv2DGeometry g, int oy, int ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1)
+    internal static void Window(in Conv2DGeometry g, int oy, int ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1)
     {
         ih0 = oy * g.StrideHeight - g.PadTop;
         iw0 = ox * g.StrideWidth - g.PadLeft;

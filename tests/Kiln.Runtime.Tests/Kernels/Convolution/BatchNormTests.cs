@@ -224,4 +224,62 @@ public class BatchNormTests
         float[][] one = Run(1), two = Run(2);
         for (int i = 0; i < one.Length; i++) Assert.Equal(one[i], two[i]);
     }
+
+    [Theory]
+    [MemberData(nameof(PoolingTests.Shapes), MemberType = typeof(PoolingTests))]
+    public void TrainingPooledAsItNormalizesGivesTheBitsOfNormalizingThenPooling(int n, int h, int w, int c, int pool, int stride, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, c, pool, pool, stride, stride, same);
+        int rows = n * h * w;
+        // Repeated values, so windows hold ties (the first must win, as in Pooling.MaxForward) and ReLU zeros.
+        float[] x = TestData.Random(rows * c, 91);
+        for (int i = 0; i < x.Length; i += 7) x[i] = x[i / 2];
+        float[] gamma = TestData.Random(c, 92, 0.5f, 1.5f), beta = TestData.Random(c, 93);
+        Check(default(Relu), "relu", beta);
+        Check(new LeakyRelu(0.2f), "leaky relu", beta);
+        Check(default(Tanh), "tanh", ReadOnlySpan<float>.Empty);
+        Check(default(Sigmoid), "sigmoid", beta);
+        Check(default(Identity), "no activation", beta);
+
+        void Check<TAct>(TAct act, string name, ReadOnlySpan<float> shift) where TAct : struct, IActivation
+        {
+            foreach (int bits in new[] { 512, 256, 0 })
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    using var _ = new KernelSwitches(bits, threads);
+                    var y = new float[x.Length];
+                    float[] mm = TestData.Random(c, 94), mv = TestData.Random(c, 95, 0.5f, 2f), saved = new float[2 * c];
+                    var pooled = new float[n * g.OutputSize];
+                    var argmax = new int[pooled.Length];
+                    BatchNorm.ForwardTraining(x, y, gamma, shift, mm, mv, saved, rows, c, 0.9f, 1e-3f, act);
+                    Pooling.MaxForward(y, pooled, argmax, n, g);
+
+                    float[] mm2 = TestData.Random(c, 94), mv2 = TestData.Random(c, 95, 0.5f, 2f), saved2 = new float[2 * c];
+                    var pooled2 = new float[pooled.Length];
+                    var argmax2 = new int[argmax.Length];
+                    argmax2.AsSpan().Fill(-1);
+                    BatchNorm.ForwardTrainingMaxPool(x, pooled2, argmax2, gamma, shift, mm2, mv2, saved2, n, g, 0.9f, 1e-3f, act);
+                    string what = $"{name}, {bits}-bit, {threads} thread(s)";
+                    TestData.SameBits(pooled, pooled2, what + ": pooled");
+                    Assert.Equal(argmax, argmax2);
+                    TestData.SameBits(saved, saved2, what + ": saved statistics");
+                    TestData.SameBits(mm, mm2, what + ": moving mean");
+                    TestData.SameBits(mv, mv2, what + ": moving variance");
+                }
+        }
+    }
+
+    [Fact]
+    public void TrainingPooledAsItNormalizesRejectsBuffersThatDoNotFitTheWindow()
+    {
+        Conv2DGeometry g = ConvReference.Keras(4, 4, 3, 3, 2, 2, 2, 2, false);
+        var x = new float[2 * 4 * 4 * 3];
+        var saved = new float[6];
+        var e = Assert.Throws<ArgumentException>(() => BatchNorm.ForwardTrainingMaxPool(x, new float[2 * 2 * 2 * 3], new int[5], default, default,
+            new float[3], new float[3], saved, 2, g, 0.9f, 1e-3f, default(Relu)));
+        Assert.Contains("argmax", e.Message);
+        e = Assert.Throws<ArgumentException>(() => BatchNorm.ForwardTrainingMaxPool(x, new float[2 * 2 * 2 * 3], new int[24], default, default,
+            new float[3], new float[3], saved, 3, g, 0.9f, 1e-3f, default(Relu)));
+        Assert.Contains("x", e.Message);
+    }
 }
