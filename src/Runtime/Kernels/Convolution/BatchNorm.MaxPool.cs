@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kiln.Threading;
 
@@ -43,10 +44,8 @@ public static unsafe partial class BatchNorm
     }
 
     /// <summary>
-    /// Per sample, each window's maximum of act((x − mean)·scale + shift) and its flat index within the
-    /// sample's input: the taps computed as the Normalize phase computes them (16 channels at a time
-    /// where <see cref="Simd.Use16Lanes"/>, the same scalar tail), compared as Pooling's MaxSample compares
-    /// (a later tap wins only when greater, so the first of equal maxima stays and a NaN never wins).
+    /// Per sample, Pooling's max over act((x − mean)·scale + shift) at each tap, computed as the Normalize
+    /// phase computes it (16 channels at a time where <see cref="Simd.Use16Lanes"/>, the same scalar tail).
     /// </summary>
     private sealed class NormalizePoolJob<TAct> : ParallelJob where TAct : struct, IActivation
     {
@@ -61,58 +60,20 @@ public static unsafe partial class BatchNorm
 
         public override void Execute(int part, int parts)
         {
+            var taps = new NormalizedTaps<TAct>(Mean, Scale, Shift, Act);
             for (int b = (int)((long)part * N / parts), end = (int)((long)(part + 1) * N / parts); b < end; b++)
-                Sample(X + (long)b * G.InputSize, Y + (long)b * G.OutputSize, Argmax + (long)b * G.OutputSize);
+                Pooling.MaxSample(X + (long)b * G.InputSize, Y + (long)b * G.OutputSize, Argmax + (long)b * G.OutputSize, G, taps);
         }
+    }
 
-        private void Sample(float* x, float* y, int* argmax)
-        {
-            int c = G.InputChannels, w = G.InputWidth;
-            var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            for (int oy = 0; oy < G.OutputHeight; oy++)
-                for (int ox = 0; ox < G.OutputWidth; ox++)
-                {
-                    Pooling.Window(G, oy, ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1);
-                    float* yo = y + ((nint)oy * G.OutputWidth + ox) * c;
-                    int* ao = argmax + ((nint)oy * G.OutputWidth + ox) * c;
-                    int first = ((ih0 + i0) * w + iw0 + j0) * c;
-                    int ch = 0;
-                    if (Simd.Use16Lanes)
-                        for (; ch + 16 <= c; ch += 16)
-                        {
-                            var mean = Vector512.Load(Mean + ch);
-                            var scale = Vector512.Load(Scale + ch);
-                            var shift = Shift == null ? Vector512<float>.Zero : Vector512.Load(Shift + ch);
-                            var best = Act.Apply(Vector512.FusedMultiplyAdd(Vector512.Load(x + first + ch) - mean, scale, shift));
-                            var idx = Vector512.Create(first + ch) + lane;
-                            for (int i = i0; i < i1; i++)
-                                for (int j = j0; j < j1; j++)
-                                {
-                                    int at = ((ih0 + i) * w + iw0 + j) * c + ch;
-                                    var v = Act.Apply(Vector512.FusedMultiplyAdd(Vector512.Load(x + at) - mean, scale, shift));
-                                    var more = Vector512.GreaterThan(v, best);
-                                    best = Vector512.ConditionalSelect(more, v, best);
-                                    idx = Vector512.ConditionalSelect(more.AsInt32(), Vector512.Create(at) + lane, idx);
-                                }
-                            Vector512.Store(best, yo + ch);
-                            Vector512.Store(idx, ao + ch);
-                        }
-                    for (; ch < c; ch++)
-                    {
-                        float mean = Mean[ch], scale = Scale[ch], shift = Shift == null ? 0f : Shift[ch];
-                        float best = Act.Apply(MathF.FusedMultiplyAdd(x[first + ch] - mean, scale, shift));
-                        int idx = first + ch;
-                        for (int i = i0; i < i1; i++)
-                            for (int j = j0; j < j1; j++)
-                            {
-                                int at = ((ih0 + i) * w + iw0 + j) * c + ch;
-                                float v = Act.Apply(MathF.FusedMultiplyAdd(x[at] - mean, scale, shift));
-                                if (v > best) { best = v; idx = at; }
-                            }
-                        yo[ch] = best;
-                        ao[ch] = idx;
-                    }
-                }
-        }
+    private readonly struct NormalizedTaps<TAct>(float* mean, float* scale, float* shift, TAct act) : Pooling.ITaps where TAct : struct, IActivation
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Vector(float* p, int ch) =>
+            act.Apply(Vector512.FusedMultiplyAdd(Vector512.Load(p) - Vector512.Load(mean + ch), Vector512.Load(scale + ch),
+                shift == null ? Vector512<float>.Zero : Vector512.Load(shift + ch)));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Scalar(float* p, int ch) => act.Apply(MathF.FusedMultiplyAdd(*p - mean[ch], scale[ch], shift == null ? 0f : shift[ch]));
     }
 }

@@ -217,7 +217,7 @@ public static unsafe class Pooling
                 int* a = Argmax == null ? null : Argmax + (long)b * G.OutputSize;
                 switch (Operation)
                 {
-                    case Op.Max: MaxSample(xs, ys, a, G); break;
+                    case Op.Max: MaxSample(xs, ys, a, G, default(RawTaps)); break;
                     case Op.MaxValues: MaxValuesSample(xs, ys, G); break;
                     case Op.Average: AverageSample(xs, ys, G); break;
                     default: AverageBackwardSample(xs, ys, G); break;
@@ -237,7 +237,30 @@ public static unsafe class Pooling
         j1 = Math.Min(g.KernelWidth, g.InputWidth - iw0);
     }
 
-    private static void MaxSample(float* x, float* y, int* argmax, in Conv2DGeometry g)
+    /// <summary>What a max pooling compares at each input position: 16 channels from <c>ch</c> at <c>p</c>, or one.</summary>
+    internal interface ITaps
+    {
+        Vector512<float> Vector(float* p, int ch);
+        float Scalar(float* p, int ch);
+    }
+
+    /// <summary>The input as it is.</summary>
+    private readonly struct RawTaps : ITaps
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Vector(float* p, int ch) => Vector512.Load(p);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Scalar(float* p, int ch) => *p;
+    }
+
+    /// <summary>
+    /// One sample's window maxima of the taps' values and their flat indices within the sample's input:
+    /// a later tap wins only when greater, so the first of equal maxima stays and a NaN never wins.
+    /// BatchNorm's pooled training pass (<see cref="BatchNorm.ForwardTrainingMaxPool"/>) runs it over the
+    /// normalized, activated input, so both give the same indices by construction.
+    /// </summary>
+    internal static void MaxSample<TTaps>(float* x, float* y, int* argmax, in Conv2DGeometry g, TTaps taps) where TTaps : struct, ITaps
     {
         int c = g.InputChannels, w = g.InputWidth;
         var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -253,13 +276,13 @@ public static unsafe class Pooling
                 {
                     for (; ch + 16 <= c; ch += 16)
                     {
-                        var best = Vector512.Load(x + first + ch);
+                        var best = taps.Vector(x + first + ch, ch);
                         var idx = Vector512.Create(first + ch) + lane;
                         for (int i = i0; i < i1; i++)
                             for (int j = j0; j < j1; j++)
                             {
                                 int at = ((ih0 + i) * w + iw0 + j) * c + ch;
-                                var v = Vector512.Load(x + at);
+                                var v = taps.Vector(x + at, ch);
                                 var more = Vector512.GreaterThan(v, best);
                                 best = Vector512.ConditionalSelect(more, v, best);
                                 idx = Vector512.ConditionalSelect(more.AsInt32(), Vector512.Create(at) + lane, idx);
@@ -270,13 +293,14 @@ public static unsafe class Pooling
                 }
                 for (; ch < c; ch++)
                 {
-                    float best = x[first + ch];
+                    float best = taps.Scalar(x + first + ch, ch);
                     int idx = first + ch;
                     for (int i = i0; i < i1; i++)
                         for (int j = j0; j < j1; j++)
                         {
                             int at = ((ih0 + i) * w + iw0 + j) * c + ch;
-                            if (x[at] > best) { best = x[at]; idx = at; }
+                            float v = taps.Scalar(x + at, ch);
+                            if (v > best) { best = v; idx = at; }
                         }
                     yo[ch] = best;
                     ao[ch] = idx;
