@@ -159,13 +159,13 @@ public static class Lowering
                     {
                         if (g.First.TrainableCount > 0 || g.BatchNorm is not null) Readable(x, g);
                         var y = New(name, size, BufferRole.Activation);
-                        Buffer? pooled = null;
-                        if (_p.Fusion.PoolsInStore.TryGetValue(g, out var pool) | _p.Fusion.NormalizesIntoPool.TryGetValue(g, out var normalized))
-                        {
-                            pool ??= normalized!;
-                            _pooledEarly[pool] = pooled = New(Identifier(pool.Last.Name), pool.Output.Size, BufferRole.Activation);
-                        }
-                        Buffer? pooledArgmax = null;
+                        // A pooling this kernel does itself (in its store in inference, or as BN normalizes in
+                        // training) gets its output, and for the latter its argmax, here: the pooling step reuses them.
+                        KernelGroup? pool = _p.Fusion.PoolsInStore.TryGetValue(g, out var stored) ? stored : null;
+                        KernelGroup? normalized = _p.Fusion.NormalizesIntoPool.TryGetValue(g, out var atNormalize) ? atNormalize : null;
+                        Buffer? pooled = null, pooledArgmax = null;
+                        if ((pool ?? normalized) is { } pooling)
+                            _pooledEarly[pooling] = pooled = New(Identifier(pooling.Last.Name), pooling.Output.Size, BufferRole.Activation);
                         if (normalized is not null)
                             _maskOf[normalized] = _argmaxEarly[normalized] = pooledArgmax = New(Identifier(normalized.Last.Name) + "_argmax", normalized.Output.Size, BufferRole.Mask);
                         if (g.BatchNorm is not null)
