@@ -17,12 +17,16 @@ for r in rows:
     by[key] = r
 
 
+# KILN_BENCH_ROUNDS: how many times run.sh repeated the Kiln/PyTorch interleave (each cell: the best round).
+rounds = int(meta.get("rounds", "1"))
+
+
 def higher_is_better(work):
     return not work.startswith("infer")
 
 
 def get(impl, config, work):
-    """The row for one side, configuration and work; where several core types were tried, the fastest."""
+    """The row for one side, configuration and work; where several core types or rounds were run, the fastest."""
     rs = tried.get((impl, config, work))
     if not rs:
         return None
@@ -123,7 +127,9 @@ if load1 > 0.5 * nproc:
           "figures below are not a clean comparison.**  ")
 print(f"Each figure: median of {kh['runs'] if kh else '?'} timed runs (~0.25 s each, but at least 2 steps for the Fashion "
       "CNN and 1 for the CIFAR net) after warm-up. Speedup > 1 means Kiln is faster. PyTorch's convolution rows run in "
-      "both memory formats and show the faster, in brackets.")
+      "both memory formats and show the faster, in brackets."
+      + (f" The Kiln/PyTorch interleave ran {rounds} times (KILN_BENCH_ROUNDS); each cell is the best of its rounds, on both sides."
+         if rounds > 1 else ""))
 print()
 print("| work | Kiln (2 thr) | PyTorch (2 thr) | speedup | Kiln (1 thr) | PyTorch (1 thr) | best Kiln vs best PyTorch (either thread count) | Kiln bytes allocated per step |")
 print("|---|---|---|---|---|---|---|---|")
@@ -177,7 +183,8 @@ for work, label, metric, unit, higher in WORK:
     for cfg in ("t2", "t1"):
         for r in tried.get(("pytorch", cfg, PYTORCH_WORK.get(work, work)), []):
             v = r[metric]
-            parts.append(f"{cfg[1:]} thr {r.get('coretype', '?')}: {v:,.0f}" + (f" [{r['memory_format']}]" if "memory_format" in r else ""))
+            when = f" (round {r['round']})" if rounds > 1 and "round" in r else ""
+            parts.append(f"{cfg[1:]} thr {r.get('coretype', '?')}{when}: {v:,.0f}" + (f" [{r['memory_format']}]" if "memory_format" in r else ""))
     if parts and work not in PYTORCH_WORK:
         print(f"- {label} ({unit}): " + "; ".join(parts))
 

@@ -5,6 +5,8 @@
 # Usage: bash benchmarks/run.sh [--quick]   (--quick: 3 timed runs instead of 7)
 #   KILN_BENCH_CORETYPES="Haswell SkylakeX"   only these OPENBLAS_CORETYPE values (default: every one
 #                                             this CPU can run, plus OpenBLAS' own detection)
+#   KILN_BENCH_ROUNDS=2                       run the Kiln/PyTorch interleave this many times (default 1);
+#                                             each cell is the best of its rounds, on both sides
 # Raw JSON lines go to benchmarks/results/ (git-ignored).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,6 +14,8 @@ root="$(cd "$here/.." && pwd)"
 cd "$root"
 extra=()
 [[ "${1:-}" == "--quick" ]] && extra=(--quick)
+rounds="${KILN_BENCH_ROUNDS:-1}"
+[[ "$rounds" =~ ^[1-9][0-9]?$ ]] || { echo "KILN_BENCH_ROUNDS must be a whole number from 1 to 99 (is '$rounds')" >&2; exit 1; }
 python=/usr/bin/python3
 out="$here/results"
 mkdir -p "$out"
@@ -65,7 +69,8 @@ done
   echo "nproc=$(nproc)"
   echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks 2>/dev/null || echo '+uncommitted changes in src/ or benchmarks/')"
   echo "dotnet=$(dotnet --version)"
-  echo "command=bash benchmarks/run.sh${1:+ $1}${KILN_BENCH_CORETYPES:+ (KILN_BENCH_CORETYPES=$KILN_BENCH_CORETYPES)}"
+  echo "command=bash benchmarks/run.sh${1:+ $1}${KILN_BENCH_CORETYPES:+ (KILN_BENCH_CORETYPES=$KILN_BENCH_CORETYPES)}${KILN_BENCH_ROUNDS:+ (KILN_BENCH_ROUNDS=$KILN_BENCH_ROUNDS)}"
+  echo "rounds=$rounds"
   echo "coretypes=${coretypes[*]}"
   # Left as found (not set or unset by this script); printed for the record.
   echo "KILN_SIMD=${KILN_SIMD-<unset>}"
@@ -75,7 +80,8 @@ done
   echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$meta"
 
-tag() { sed "s/\"impl\": \"$1\"/\"impl\": \"$1\", \"config\": \"$2\"${3:+, \"coretype\": \"$3\"}/"; }
+round=   # set per round below; the peak and ONNX Runtime rows run once, untagged
+tag() { sed "s/\"impl\": \"$1\"/\"impl\": \"$1\", \"config\": \"$2\"${3:+, \"coretype\": \"$3\"}${round:+, \"round\": $round}/"; }
 
 # The FMA peak first, again at the end: the kernels' rows are read as a fraction of it, and a
 # difference between the two says the machine's state moved during the run.
@@ -91,18 +97,23 @@ echo "pytorch_malloc=${malloc[*]}" >>"$meta"
 
 # Interleaved so slow drift in machine load hits every side alike: per thread count, Kiln (the MLP
 # rows, then the convolution rows, in one process), then PyTorch under each core type (mlp.py then
-# conv.py; conv.py runs both memory formats and keeps the faster).
-for t in 2 1; do
-  "${kiln[@]}" --threads "$t" "${extra[@]}" | tag kiln "t$t" >>"$results"
-  for pair in "${coretypes[@]}"; do
-    requested="${pair%%:*}" loaded="${pair#*:}"
-    if [[ "$requested" == auto ]]; then env=(env -u OPENBLAS_CORETYPE); label="auto ($loaded)"; else env=(env "OPENBLAS_CORETYPE=$requested"); label="$loaded"; fi
-    "${env[@]}" "${malloc[@]}" OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$python" benchmarks/pytorch/mlp.py --threads "$t" "${extra[@]}" \
-      | tag pytorch "t$t" "$label" >>"$results"
-    "${env[@]}" "${malloc[@]}" OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$python" benchmarks/pytorch/conv.py --threads "$t" "${extra[@]}" \
-      | tag pytorch "t$t" "$label" >>"$results"
+# conv.py; conv.py runs both memory formats and keeps the faster). With several rounds the whole
+# interleave repeats, so a noisy few minutes on a shared machine spoil one round of each side, not the
+# comparison (report.py keeps each side's best round).
+for ((round = 1; round <= rounds; round++)); do
+  for t in 2 1; do
+    "${kiln[@]}" --threads "$t" "${extra[@]}" | tag kiln "t$t" >>"$results"
+    for pair in "${coretypes[@]}"; do
+      requested="${pair%%:*}" loaded="${pair#*:}"
+      if [[ "$requested" == auto ]]; then env=(env -u OPENBLAS_CORETYPE); label="auto ($loaded)"; else env=(env "OPENBLAS_CORETYPE=$requested"); label="$loaded"; fi
+      "${env[@]}" "${malloc[@]}" OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$python" benchmarks/pytorch/mlp.py --threads "$t" "${extra[@]}" \
+        | tag pytorch "t$t" "$label" >>"$results"
+      "${env[@]}" "${malloc[@]}" OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$python" benchmarks/pytorch/conv.py --threads "$t" "${extra[@]}" \
+        | tag pytorch "t$t" "$label" >>"$results"
+    done
   done
 done
+round=
 
 # Inference against ONNX Runtime: Kiln's Predict and ORT on the same exported weights, 1 and 2 threads.
 "${ort[@]}" "${extra[@]}" >>"$results"
