@@ -170,26 +170,19 @@ public sealed class FusionPlan
     public IReadOnlyDictionary<KernelGroup, KernelGroup> NormalizesIntoPool { get; }
 
     /// <summary>The BN kernel that does <paramref name="pool"/>'s pooling as it normalizes in training (see <see cref="NormalizesIntoPool"/>), if any.</summary>
-    public KernelGroup? NormalizedInto(KernelGroup pool)
-    {
-        foreach (var pair in NormalizesIntoPool)
-            if (pair.Value == pool) return pair.Key;
-        return null;
-    }
+    public KernelGroup? NormalizedInto(KernelGroup pool) => KeyOf(NormalizesIntoPool, pool);
 
     /// <summary>The max pooling that takes <paramref name="g"/>'s activation derivative (see <see cref="DerivativesAtPool"/>), if any.</summary>
-    public KernelGroup? PoolTakingDerivativeOf(KernelGroup g)
-    {
-        foreach (var pair in DerivativesAtPool)
-            if (pair.Value == g) return pair.Key;
-        return null;
-    }
+    public KernelGroup? PoolTakingDerivativeOf(KernelGroup g) => KeyOf(DerivativesAtPool, g);
 
     /// <summary>The convolution kernel that does <paramref name="pool"/>'s pooling in its store in inference, if any.</summary>
-    public KernelGroup? PooledBy(KernelGroup pool)
+    public KernelGroup? PooledBy(KernelGroup pool) => KeyOf(PoolsInStore, pool);
+
+    /// <summary>The kernel a one-to-one fusion map sends to <paramref name="value"/>, if any (the maps are a few entries long).</summary>
+    private static KernelGroup? KeyOf(IReadOnlyDictionary<KernelGroup, KernelGroup> map, KernelGroup value)
     {
-        foreach (var pair in PoolsInStore)
-            if (pair.Value == pool) return pair.Key;
+        foreach (var pair in map)
+            if (pair.Value == value) return pair.Key;
         return null;
     }
 

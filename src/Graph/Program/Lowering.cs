@@ -62,8 +62,12 @@ public static class Lowering
         private Buffer ModelInput => _channelsLast ?? _p.Input;
         /// <summary>Output kernels whose activation the loss absorbed, with the gradient the loss seeds for their logits.</summary>
         private readonly Dictionary<KernelGroup, Buffer> _fused = new();
-        /// <summary>Max poolings a convolution does in its store in inference: their output, made when the convolution is lowered.</summary>
+        /// <summary>
+        /// Max poolings a convolution does itself (in its store in inference, or as its BN normalizes in
+        /// training): their output, made when the convolution is lowered.
+        /// </summary>
         private readonly Dictionary<KernelGroup, Buffer> _pooledEarly = new();
+        /// <summary>Of those, the ones pooled as BN normalizes: their argmax, made with their output.</summary>
         private readonly Dictionary<KernelGroup, Buffer> _argmaxEarly = new();
         private readonly IReadOnlyDictionary<string, string> _identifiers;
 

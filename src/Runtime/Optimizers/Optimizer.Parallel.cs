@@ -21,12 +21,14 @@ public abstract partial class Optimizer
     /// </summary>
     private unsafe void UpdateInParts(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        int parts = Math.Min(KilnSettings.Threads, WorkerPool.Shared.MaxParts);
-        if (parts <= 1 || parameters.Length < ParallelMinParameters)
+        // A small buffer or one thread never touches the pool, so a lone optimizer starts no workers.
+        if (KilnSettings.Threads <= 1 || parameters.Length < ParallelMinParameters)
         {
             Update(parameters, gradients, 0);
             return;
         }
+        WorkerPool pool = WorkerPool.Shared;
+        int parts = Math.Min(KilnSettings.Threads, pool.MaxParts);
 
         UpdateJob job = _updateJob ??= new UpdateJob(this);
         fixed (float* w = parameters, g = gradients)
@@ -34,7 +36,7 @@ public abstract partial class Optimizer
             job.Parameters = w;
             job.Gradients = g;
             job.Length = parameters.Length;
-            try { WorkerPool.Shared.Run(job, parts); }
+            try { pool.Run(job, parts); }
             finally { job.Parameters = job.Gradients = null; }
         }
     }
