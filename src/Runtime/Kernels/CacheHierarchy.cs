@@ -133,16 +133,21 @@ public sealed class CacheHierarchy
 }
 
 /// <summary>
-/// BLIS block sizes from the cache sizes: a KC × 32 packed panel of B fills about two thirds of L1d
-/// (the micro-kernel streams it once per 8-row A sliver), an MC × KC block of A about 3/16 of L2 (room
+/// BLIS block sizes from the cache sizes: a KC × NR packed panel of B fills about two thirds of L1d
+/// (the micro-kernel streams it once per A sliver), an MC × KC block of A about 3/16 of L2 (room
 /// for B's panels and C's tiles beside it), a KC × NC block of B about 1/16 of L3 (shared by the cores).
-/// On this project's Zen 5 machines (48 KiB, 1 MiB, 32 MiB) that is KC 256, MC 192, NC 2048.
+/// On this project's Zen 5 machines (48 KiB, 1 MiB, 32 MiB) with the 512-bit kernel (NR 32) that is
+/// KC 256, MC 192, NC 2048; on Zen 3 (32 KiB, 512 KiB, 32 MiB) with the 256-bit one (NR 16), KC 336,
+/// MC 72, NC 1536. A deeper KC is fewer passes over C and fewer kernel calls per FLOP: sized for NR 32
+/// on the 256-bit path (KC 168), sgemm 1024³ and 2048³ ran 4–10% slower on Zen 3.
 /// </summary>
 public readonly record struct GemmBlocking(int KC, int MC, int NC)
 {
-    public static GemmBlocking For(CacheHierarchy caches)
+    /// <summary>The blocks for <paramref name="caches"/> and a micro-kernel <paramref name="nr"/> columns wide (the widest, 32, by default).</summary>
+    public static GemmBlocking For(CacheHierarchy caches, int nr = GemmScratch.MaxNR)
     {
-        int kc = Clamp(caches.L1Data * 2 / 3 / (GemmScratch.MaxNR * sizeof(float)), 8, 64, 512);
+        if (nr is < 1 or > GemmScratch.MaxNR) throw new ArgumentOutOfRangeException(nameof(nr), nr, $"a micro-kernel is 1 to {GemmScratch.MaxNR} columns wide");
+        int kc = Clamp(caches.L1Data * 2 / 3 / (nr * sizeof(float)), 8, 64, 512);
         int mc = Clamp(caches.L2 * 3 / 16 / ((long)kc * sizeof(float)), 24, 48, 960);  // 24: a multiple of both MRs (8 and 6)
         int nc = Clamp(caches.L3 / 16 / ((long)kc * sizeof(float)), GemmScratch.MaxNR, 256, 8192);
         return new GemmBlocking(kc, mc, nc);

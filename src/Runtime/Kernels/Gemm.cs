@@ -127,7 +127,7 @@ public static unsafe class Gemm
 
         GemmJob<TAct> job = GemmJob<TAct>.ForCurrentThread;
         job.Use512 = use512; job.TransA = transA; job.TransB = transB;
-        job.M = m; job.N = n; job.K = k;
+        job.M = m; job.N = n; job.K = k; job.KBlock = 0;
         job.A = a; job.B = b; job.C = c; job.Bias = bias;
         job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
         job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act;
@@ -169,13 +169,15 @@ public static unsafe class Gemm
         GemmPackAJob pack = GemmPackAJob.ForCurrentThread;
         pack.TransA = transA; pack.Lda = lda; pack.MR = mr;
         pack.Dst = GemmScratch.Current.A;
+        int kb = GemmScratch.KBlock(k);
+        pack.KBlock = job.KBlock = kb;
         try
         {
             for (int i0 = 0; i0 < m; i0 += GemmScratch.PackedRows)
             {
                 int rows = Math.Min(GemmScratch.PackedRows, m - i0);
                 int paddedRows = (rows + mr - 1) / mr * mr;
-                int slice = GemmScratch.KC * Math.Max(1, GemmScratch.PackedRows / paddedRows);
+                int slice = kb * Math.Max(1, GemmScratch.PackedRows / paddedRows);
                 for (int pc = 0; pc < k; pc += slice)
                 {
                     int kc = Math.Min(slice, k - pc);
@@ -194,7 +196,7 @@ public static unsafe class Gemm
                 }
             }
         }
-        finally { pack.A = pack.Dst = null; }
+        finally { pack.A = pack.Dst = null; job.KBlock = 0; }
     }
 
     private static WorkerPool? s_warmedPool;

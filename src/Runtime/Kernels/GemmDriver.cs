@@ -21,9 +21,11 @@ internal static unsafe class GemmDriver
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Serial<TK, TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float* packedA = null)
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float* packedA = null, int kBlock = 0)
         where TK : struct, IMicroKernel where TAct : struct, IActivation
     {
+        // kBlock: the k blocks' depth, GemmScratch.KBlock(k) unless this is a slice of a deeper product
+        // (Gemm.RunWithSharedA), whose blocks must fall where the whole product's do for the same bits.
         // packedA: op(A) already packed by the caller (shared by the threads that split this product's
         // columns, GemmJob; or a convolution's patches gathered straight into panels, ConvCore.PatchPanels):
         // one band (m ≤ PackedRows), its k blocks one after the other, block pc at rows·pc with rows
@@ -34,16 +36,17 @@ internal static unsafe class GemmDriver
         nint packedRows = (m + mr - 1) / mr * mr;
         bool directB = !transB && m <= DirectBMaxRows;
 
-        // k blocks outside the column blocks: each KC-deep slice of A (up to PackedRows rows) is packed
-        // once and serves every column block, where packing it per column block re-read and re-transposed
+        // k blocks outside the column blocks: each k block of A (up to PackedRows rows) is packed once
+        // and serves every column block, where packing it per column block re-read and re-transposed
         // A n / NC times (7% of sgemm 1024³ on Zen 5). Per element of C the arithmetic is the
         // same: one FMA chain per k block, the blocks added in k order.
+        int kb = kBlock > 0 ? kBlock : GemmScratch.KBlock(k);
         for (int i0 = 0; i0 < m; i0 += GemmScratch.PackedRows)
         {
             int rowsHere = m - i0 < GemmScratch.PackedRows ? m - i0 : GemmScratch.PackedRows;
-            for (int pc = 0; pc < k; pc += GemmScratch.KC)
+            for (int pc = 0; pc < k; pc += kb)
             {
-                int kc = k - pc < GemmScratch.KC ? k - pc : GemmScratch.KC;
+                int kc = k - pc < kb ? k - pc : kb;
                 bool loadC = accumulate || pc > 0;
                 bool applyEpilogue = pc + kc >= k && epilogue;
                 float* aSlice = transA ? a + pc * lda + i0 : a + i0 * lda + pc;
@@ -127,6 +130,9 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
 
     public bool Use512, TransA, TransB, Accumulate, Epilogue, SplitColumns;
     public int M, N, K;
+
+    /// <summary>The k blocks' depth when K is a slice of a deeper product (<see cref="Gemm"/>'s shared-A path); 0: GemmScratch.KBlock(K).</summary>
+    public int KBlock;
     public float* A, B, C, Bias;
 
     /// <summary>Non-null: op(A) (one band, its k blocks in order) packed once for all parts (<see cref="GemmPackAJob"/>).</summary>
@@ -164,9 +170,9 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
     private void Run(int m, int n, float* a, float* b, float* c, float* bias)
     {
         if (Use512)
-            GemmDriver.Serial<MicroKernel512, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA);
+            GemmDriver.Serial<MicroKernel512, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA, KBlock);
         else
-            GemmDriver.Serial<MicroKernel256, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA);
+            GemmDriver.Serial<MicroKernel256, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA, KBlock);
     }
 }
 
@@ -183,7 +189,9 @@ internal sealed unsafe class GemmPackAJob : ParallelJob
     public static GemmPackAJob ForCurrentThread => t_instance ??= new GemmPackAJob();
 
     public bool TransA;
-    public int Rows, K, MR;
+
+    /// <summary>K: this slice's depth, packed in blocks KBlock deep (the whole product's, GemmScratch.KBlock).</summary>
+    public int Rows, K, KBlock, MR;
     public float* A, Dst;
     public nint Lda;
 
@@ -195,9 +203,9 @@ internal sealed unsafe class GemmPackAJob : ParallelJob
         int r1 = Math.Min(Rows, (int)((long)(part + 1) * panels / parts) * MR);
         if (r1 <= r0) return;
         nint packedRows = (nint)panels * MR;
-        for (int pc = 0; pc < K; pc += GemmScratch.KC)
+        for (int pc = 0; pc < K; pc += KBlock)
         {
-            int kc = Math.Min(GemmScratch.KC, K - pc);
+            int kc = Math.Min(KBlock, K - pc);
             float* a = TransA ? A + pc * Lda + r0 : A + r0 * Lda + pc;
             GemmPacking.PackA(TransA, a, Lda, r1 - r0, kc, Dst + packedRows * pc + (nint)r0 * kc, MR);
         }

@@ -19,6 +19,19 @@ internal sealed unsafe class GemmScratch
     public const int MaxNR = 32;
 
     /// <summary>
+    /// The depth of the k blocks of a product <paramref name="k"/> deep: all of it up to KC, else as many
+    /// KC-or-shallower blocks as needed, made even (a multiple of 8, the last one shorter). Cut at KC
+    /// instead, k = 1024 at KC 336 left a 16-deep last block: a sixty-fourth of the FLOPs for a quarter
+    /// of the kernel calls, each loading and storing its C tile.
+    /// </summary>
+    public static int KBlock(int k)
+    {
+        if (k <= KC) return Math.Max(k, 1);
+        int blocks = (k + KC - 1) / KC;
+        return Math.Min(KC, ((k + blocks - 1) / blocks + 7) & ~7);
+    }
+
+    /// <summary>
     /// Rows of A packed at once (a multiple of MC, 2,048 or more unless that would pass 4 MiB): a KC-deep
     /// slice of that many rows is packed once per k block and reused by every column block (GemmDriver);
     /// 2,112 rows, 2.1 MiB, at KC 256 and MC 192. Taller matrices go in bands of this many rows, packing

@@ -68,7 +68,9 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
 
     private static KernelChoice ForPath(CpuProfile cpu, string? forced)
     {
-        GemmBlocking blocking = GemmBlocking.For(cpu.Caches);
+        // The blocks follow the path: KC is as deep as the path's micro-kernel panel of B lets it be.
+        KernelChoice Choice(int bits, string reason) =>
+            new(bits, GemmBlocking.For(cpu.Caches, bits == 256 ? MicroKernel256.NR : GemmScratch.MaxNR), reason);
         bool can256 = cpu.Avx2 && cpu.Fma;
         if (!string.IsNullOrWhiteSpace(forced))
         {
@@ -78,20 +80,20 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
                 throw new ArgumentException($"{EnvironmentVariable}='{forced}' is not a kernel path: use avx512, avx256 or scalar, or leave it unset", nameof(forced));
             if ((bits == 512 && !cpu.Avx512F) || (bits == 256 && !can256))
                 throw new ArgumentException($"{EnvironmentVariable}={path} but this processor ({cpu}) cannot run that path", nameof(forced));
-            return new KernelChoice(bits, blocking, $"forced by {EnvironmentVariable}={path}");
+            return Choice(bits, $"forced by {EnvironmentVariable}={path}");
         }
 
         if (cpu.Avx512F && LowersClockUnder512BitCode(cpu))
             return can256
-                ? new KernelChoice(256, blocking, $"{Name(cpu)} lowers its clock under heavy 512-bit code: 256-bit vectors")
-                : new KernelChoice(0, blocking, $"{Name(cpu)} without AVX2 and FMA: scalar");
+                ? Choice(256, $"{Name(cpu)} lowers its clock under heavy 512-bit code: 256-bit vectors")
+                : Choice(0, $"{Name(cpu)} without AVX2 and FMA: scalar");
         if (cpu.Avx512F && cpu.Vector512Accelerated)
-            return new KernelChoice(512, blocking, $"{Name(cpu)}: AVX-512 at full clock{(IsKnown512(cpu) ? "" : " (not a known part: the .NET runtime's judgement)")}");
+            return Choice(512, $"{Name(cpu)}: AVX-512 at full clock{(IsKnown512(cpu) ? "" : " (not a known part: the .NET runtime's judgement)")}");
         if (can256)
-            return new KernelChoice(256, blocking, cpu.Avx512F
+            return Choice(256, cpu.Avx512F
                 ? $"{Name(cpu)}: the .NET runtime does not prefer 512-bit vectors here: 256-bit vectors"
                 : $"{Name(cpu)}: AVX2 and FMA, no AVX-512: 256-bit vectors");
-        return new KernelChoice(0, blocking, $"{Name(cpu)}: no AVX2 with FMA: scalar");
+        return Choice(0, $"{Name(cpu)}: no AVX2 with FMA: scalar");
     }
 
     /// <summary>

@@ -17,6 +17,9 @@ public class CacheHierarchyTests
         // Absurd sizes stay within bounds that keep the packing buffers sensible.
         Assert.Equal(new GemmBlocking(64, 48, 256), GemmBlocking.For(new CacheHierarchy(1, 1, 1)));
         Assert.Equal(new GemmBlocking(512, 960, 8192), GemmBlocking.For(new CacheHierarchy(1L << 30, 1L << 30, 1L << 34)));
+        // A 16-wide micro-kernel's panel of B takes half the L1: k blocks twice as deep, A blocks half as tall.
+        Assert.Equal(new GemmBlocking(336, 72, 1536), GemmBlocking.For(new CacheHierarchy(32 << 10, 512 << 10, 32 << 20), 16));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GemmBlocking.For(CacheHierarchy.Typical, 0));
     }
 
     [Fact]

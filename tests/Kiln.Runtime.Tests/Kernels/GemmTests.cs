@@ -152,13 +152,31 @@ public class GemmTests
             }
     }
 
+    [Fact]
+    public void KBlocksAreEvenAndNoMoreThanKCCutsWouldMake()
+    {
+        int kc = GemmScratch.KC;
+        for (int k = 1; k <= 6 * kc + 50; k++)
+        {
+            int kb = GemmScratch.KBlock(k);
+            if (k <= kc) { Assert.Equal(k, kb); continue; }
+            int blocks = (k + kb - 1) / kb, last = k - (blocks - 1) * kb;
+            Assert.True(kb <= kc && kb % 8 == 0, $"k {k}: block {kb} (KC {kc})");
+            Assert.Equal((k + kc - 1) / kc, blocks);
+            // The last block falls short of the others by the rounding to 8 alone: at most 8 per block.
+            Assert.True(last >= kb - 8 * blocks && last <= kb, $"k {k}: blocks of {kb}, the last {last}");
+        }
+    }
+
     [Theory]
     [InlineData(512)]
     [InlineData(256)]
     public void SameBitsWithOneAndTwoThreads(int bits)
     {
         foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200),
-            (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517), (Op.Nn, 1, 385, 300), (Op.Nn, 64, 128, 3136), (Op.Nn, 57, 45, 1500) })
+            (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517), (Op.Nn, 1, 385, 300), (Op.Nn, 64, 128, 3136), (Op.Nn, 57, 45, 1500),
+            // Shared A over several slices of even k blocks (the slices must cut where one thread's blocks do).
+            (Op.Nn, 601, 70, 1024), (Op.Tn, 1100, 40, 2000) })
         {
             int aLen = m * k, bLen = n * k;
             float[] a = TestData.Random(aLen, 21), b = TestData.Random(bLen, 22);

@@ -77,7 +77,12 @@ public class KernelChoiceTests
         Assert.Equal(new GemmBlocking(256, 192, 2048), KernelChoice.For(Zen5).Blocking);
         // Emerald Rapids' 2 MiB L2 holds an A block twice as tall.
         Assert.Equal(new GemmBlocking(256, 384, 8192), KernelChoice.For(EmeraldRapids).Blocking);
-        Assert.Equal(GemmBlocking.For(SkylakeSp.Caches), KernelChoice.For(SkylakeSp).Blocking);
+        // The 256-bit paths' panels of B are half as wide, so their k blocks go twice as deep: Zen 3,
+        // and Skylake-SP, which keeps to 256 bits. A forced path gets the blocks of the path.
+        Assert.Equal(new GemmBlocking(336, 72, 1536), KernelChoice.For(Zen3).Blocking);
+        Assert.Equal(GemmBlocking.For(SkylakeSp.Caches, 16), KernelChoice.For(SkylakeSp).Blocking);
+        Assert.Equal(GemmBlocking.For(Zen5.Caches, 16), KernelChoice.For(Zen5, "avx256").Blocking);
+        Assert.Equal(GemmBlocking.For(Zen5.Caches), KernelChoice.For(Zen5, "scalar").Blocking);
     }
 
     [Theory]
@@ -151,6 +156,6 @@ public class KernelChoiceTests
         var choice = KernelChoice.Current;
         if (choice.VectorBits == 512) Assert.True(cpu.Avx512F);
         if (choice.VectorBits == 256) Assert.True(cpu.Avx2 && cpu.Fma);
-        Assert.Equal(choice.Blocking, GemmBlocking.For(cpu.Caches));
+        Assert.Equal(choice.Blocking, GemmBlocking.For(cpu.Caches, choice.VectorBits == 256 ? 16 : 32));
     }
 }
