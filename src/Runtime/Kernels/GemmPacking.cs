@@ -59,10 +59,15 @@ internal static unsafe class GemmPacking
                 int r = 0;
                 if (rows == mr && (mr == 8 || mr == 6) && Avx.IsSupported)
                 {
-                    // Row-major A to 8- or 6-interleaved panels is an 8×8 transpose per 8 k steps.
+                    // Row-major A to 8- or 6-interleaved panels is an 8×8 transpose per 8 k steps. Each
+                    // panel reads its mr rows only kc floats deep, too short a stream for the hardware
+                    // prefetchers to get ahead of, so the next panel's lines are asked for meanwhile.
+                    float* next = ir + 2 * mr <= mc ? a + (ir + mr) * lda : null;
                     int p8 = 0;
                     for (; p8 + 8 <= kc; p8 += 8)
                     {
+                        if (next != null && (p8 & 15) == 0)
+                            for (int rr = 0; rr < mr; rr++) Sse.Prefetch0(next + rr * lda + p8);
                         if (mr == 8) Transpose8x8(a + ir * lda + p8, lda, panel + p8 * 8, 8);
                         else Transpose6x8(a + ir * lda + p8, lda, panel + p8 * 6);
                     }
