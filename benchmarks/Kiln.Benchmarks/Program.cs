@@ -168,7 +168,7 @@ internal static class Bench
             .Str("avx512", System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "yes" : "no")
             .Str("avx2", System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "yes" : "no")
             .Str("caches", CacheHierarchy.Current.ToString())
-            .Str("gemm_blocking", GemmBlocking.For(CacheHierarchy.Current).ToString())
+            .Str("gemm_blocking", KernelChoice.Current.Blocking.ToString())
             .Str("cpu_profile", CpuProfile.Current.ToString())
             .Str("kernel_choice", KernelChoice.Current.ToString())
             .Num("runs", runs));

@@ -143,8 +143,8 @@ public sealed class CacheHierarchy
 /// </summary>
 public readonly record struct GemmBlocking(int KC, int MC, int NC)
 {
-    /// <summary>The blocks for <paramref name="caches"/> and a micro-kernel <paramref name="nr"/> columns wide (the widest, 32, by default).</summary>
-    public static GemmBlocking For(CacheHierarchy caches, int nr = GemmScratch.MaxNR)
+    /// <summary>The blocks for <paramref name="caches"/> and a micro-kernel <paramref name="nr"/> columns wide (16 for the 256-bit kernel, 32 for the 512-bit one).</summary>
+    public static GemmBlocking For(CacheHierarchy caches, int nr)
     {
         if (nr is < 1 or > GemmScratch.MaxNR) throw new ArgumentOutOfRangeException(nameof(nr), nr, $"a micro-kernel is 1 to {GemmScratch.MaxNR} columns wide");
         int kc = Clamp(caches.L1Data * 2 / 3 / (nr * sizeof(float)), 8, 64, 512);

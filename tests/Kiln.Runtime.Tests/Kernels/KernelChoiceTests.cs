@@ -82,7 +82,7 @@ public class KernelChoiceTests
         Assert.Equal(new GemmBlocking(336, 72, 1536), KernelChoice.For(Zen3).Blocking);
         Assert.Equal(GemmBlocking.For(SkylakeSp.Caches, 16), KernelChoice.For(SkylakeSp).Blocking);
         Assert.Equal(GemmBlocking.For(Zen5.Caches, 16), KernelChoice.For(Zen5, "avx256").Blocking);
-        Assert.Equal(GemmBlocking.For(Zen5.Caches), KernelChoice.For(Zen5, "scalar").Blocking);
+        Assert.Equal(GemmBlocking.For(Zen5.Caches, 32), KernelChoice.For(Zen5, "scalar").Blocking);
     }
 
     [Theory]
