@@ -159,6 +159,7 @@ public class Conv2DTests
     [InlineData(4, 16, 24, 40, 512)]
     [InlineData(8, 48, 1, 32, 512)]   // one input channel: the kernel gradient sums outer products itself, in two pixel groups
     [InlineData(4, 16, 24, 40, 256)]  // the 256-bit path's 6-pixel tiles
+    [InlineData(8, 48, 1, 32, 256)]   // the outer-product kernel gradient in 256-bit halves, over L1-sized chunks
     public void OneAndTwoThreadsGiveTheSameBits(int n, int size, int c, int f, int bits)
     {
         // Large enough that every kernel splits; every element is computed by one thread in an order
