@@ -561,13 +561,13 @@ internal static unsafe partial class ConvCore
                 int rows = (int)Math.Min(Chunk, Pixels - q0);
                 if (fewPatchValues)
                 {
-                    float* patches = X + q0 * c;
-                    if (!pointwise)
+                    // A pointwise layer's patches are x's rows; others are gathered tap by tap.
+                    if (pointwise) AccumulateFewPatchValues(X + q0 * c, k, 1, k, rows, Dz + q0 * f, f, target, first: ch == c0);
+                    else
                     {
-                        Im2Col(X, G, q0, rows, 0, k, col, k);
-                        patches = col;
+                        GatherTaps(X, G, q0, rows, col);
+                        AccumulateFewPatchValues(col, 1, rows, k, rows, Dz + q0 * f, f, target, first: ch == c0);
                     }
-                    AccumulateFewPatchValues(patches, k, rows, Dz + q0 * f, f, target, first: ch == c0);
                     continue;
                 }
                 if (panels)
@@ -605,9 +605,10 @@ internal static unsafe partial class ConvCore
     /// tiles over K rows (9 = 8 + 1, almost half of them padding) behind a transposing pack; here each
     /// tap and 32 filters keep two FMA chains (even and odd pixels) over the chunk, in pixel order,
     /// added when it ends, with dz's rows read from L1 once per tap. A function of the chunk only, so
-    /// the same bits at any thread count.
+    /// the same bits at any thread count. patches[p, t] is at p·<paramref name="pixelStride"/> +
+    /// t·<paramref name="tapStride"/>: x's own rows (pointwise) or <see cref="GatherTaps"/>' tap-major block.
     /// </summary>
-    private static void AccumulateFewPatchValues(float* patches, int k, int rows, float* dz, int f, float* target, bool first)
+    private static void AccumulateFewPatchValues(float* patches, nint pixelStride, nint tapStride, int k, int rows, float* dz, int f, float* target, bool first)
     {
         for (int j = 0; j < f; j += NR)
             for (int t = 0; t < k; t++)
@@ -615,15 +616,15 @@ internal static unsafe partial class ConvCore
                 float* o = target + (nint)t * f + j;
                 Vector512<float> even0 = first ? default : Vector512.Load(o), even1 = first ? default : Vector512.Load(o + 16);
                 Vector512<float> odd0 = default, odd1 = default;
-                float* a = patches + t;
+                float* a = patches + t * tapStride;
                 float* d = dz + j;
                 int p = 0;
-                for (; p + 2 <= rows; p += 2, a += 2 * k, d += 2 * f)
+                for (; p + 2 <= rows; p += 2, a += 2 * pixelStride, d += 2 * f)
                 {
                     var v = Vector512.Create(a[0]);
                     even0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d), even0);
                     even1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(d + 16), even1);
-                    var w = Vector512.Create(a[k]);
+                    var w = Vector512.Create(a[pixelStride]);
                     odd0 = Vector512.FusedMultiplyAdd(w, Vector512.Load(d + f), odd0);
                     odd1 = Vector512.FusedMultiplyAdd(w, Vector512.Load(d + f + 16), odd1);
                 }
@@ -637,6 +638,65 @@ internal static unsafe partial class ConvCore
                 Vector512.Store(even1 + odd1, o + 16);
             }
     }
+
+    /// <summary>
+    /// The chunk's patches tap-major, dst[t·rows + p] = im2col[q0 + p][t], for the outer-product kernel
+    /// gradient: along a row of output pixels each tap reads x at a fixed stride (contiguously for one
+    /// channel at stride 1, copied as vectors), with zeros where the window leaves the image. Pixel-major,
+    /// a one-channel layer's patches were stored value by value (half of its kernel gradient on Zen 3).
+    /// </summary>
+    private static void GatherTaps(float* x, in Conv2DGeometry g, long q0, int rows, float* dst)
+    {
+        int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
+        int kh = g.KernelHeight, kw = g.KernelWidth, sh = g.StrideHeight, sw = g.StrideWidth, top = g.PadTop, left = g.PadLeft;
+        long perSample = (long)oh * ow;
+        long b = q0 / perSample;
+        int rem = (int)(q0 - b * perSample);
+        int oy = rem / ow, ox = rem - oy * ow;
+        nint step = (nint)sw * c;
+        for (int p = 0; p < rows;)
+        {
+            // A run: the chunk's pixels left in this output row.
+            int run = Math.Min(rows - p, ow - ox);
+            float* xs = x + b * g.InputSize;
+            for (int i = 0; i < kh; i++)
+            {
+                int ih = oy * sh - top + i;
+                for (int j = 0; j < kw; j++)
+                {
+                    // Output columns o whose input column o·sw − left + j is inside the image: [first, end).
+                    int lo = 0, hi = 0;
+                    if ((uint)ih < (uint)h)
+                    {
+                        lo = Math.Clamp(CeilDiv(left - j, sw) - ox, 0, run);
+                        hi = Math.Clamp(CeilDiv(w + left - j, sw) - ox, lo, run);
+                    }
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        float* d = dst + (nint)((i * kw + j) * c + ch) * rows + p;
+                        for (int q = 0; q < lo; q++) d[q] = 0f;
+                        if (hi > lo)
+                        {
+                            float* src = xs + ((nint)ih * w + (nint)(ox + lo) * sw - left + j) * c + ch;
+                            if (step == 1) Copy(src, d + lo, hi - lo);
+                            else for (int q = lo; q < hi; q++, src += step) d[q] = *src;
+                        }
+                        for (int q = hi; q < run; q++) d[q] = 0f;
+                    }
+                }
+            }
+            p += run;
+            ox += run;
+            if (ox == ow)
+            {
+                ox = 0;
+                if (++oy == oh) { oy = 0; b++; }
+            }
+        }
+    }
+
+    /// <summary>⌈a / s⌉ for s &gt; 0 and a of either sign.</summary>
+    private static int CeilDiv(int a, int s) => a >= 0 ? (a + s - 1) / s : -(-a / s);
 
     private static void AddLong(float* s, float* d, long count)
     {
