@@ -753,9 +753,10 @@ internal static unsafe partial class ConvCore
 
     /// <summary>
     /// Whole patches of an image with few channels (a first layer's: 1 or 3), each tap's c values stored
-    /// one by one: through the general loop's copy and clear calls, a one-channel layer's kernel gradient
-    /// (the Fashion CNN's first, 50,176 pixels × 9 taps) spent 2.6 ms at 1 thread gathering patches for
-    /// 29 MFLOP of products.
+    /// one by one instead of through the general loop's copy and clear calls per tap: the CIFAR net's
+    /// first layer (64 × 32 × 32 × 3 → 64), whose kernel gradient takes the GEMM over these patches, ran
+    /// it in 6.1 ms against 8.0 at 1 thread on Zen 3. (A one-channel layer's outer-product kernel
+    /// gradient gathers its patches tap-major instead, <see cref="GatherTaps"/>.)
     /// </summary>
     private static void Im2ColFewChannels(float* x, in Conv2DGeometry g, long q0, int rows, float* dst, int ldd)
     {
