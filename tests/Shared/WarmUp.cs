@@ -43,4 +43,37 @@ internal static class WarmUp
         }
         return smallest;
     }
+
+    /// <summary>Bytes <paramref name="action"/> allocates on this thread.</summary>
+    public static long BytesOnThisThread(Action action)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        action();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="attempts"/> readings of <paramref name="window"/> (bytes), stopping at the
+    /// first that reads <paramref name="expected"/>; assert that the result contains it. For the same
+    /// reason as <see cref="Allocations"/>: another thread's collection can charge one window with up
+    /// to 8 KiB nothing allocated, while an allocation per step shows in every window.
+    /// </summary>
+    public static long[] Windows(Func<long> window, long expected = 0, int attempts = 4)
+    {
+        var seen = new long[attempts];
+        for (int i = 0; i < attempts; i++)
+        {
+            seen[i] = window();
+            if (seen[i] == expected) return seen[..(i + 1)];
+        }
+        return seen;
+    }
+
+    /// <summary>
+    /// Readings (as <see cref="Windows"/>) of the bytes <c>fit(6)</c> allocates on this thread beyond
+    /// <c>fit(1)</c>, the epochs given as the argument: per-run setup cancels out, so only what grows
+    /// with epochs remains, which should be <paramref name="expected"/> (the history's reserve).
+    /// </summary>
+    public static long[] ExtraForFiveEpochs(Action<int> fit, long expected) =>
+        Windows(() => BytesOnThisThread(() => fit(6)) - BytesOnThisThread(() => fit(1)), expected);
 }

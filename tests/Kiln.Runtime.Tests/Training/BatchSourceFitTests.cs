@@ -5,6 +5,7 @@ using System.Threading;
 using Kiln;
 using Kiln.Runtime.Tests.Checkpoints;
 using Kiln.Runtime.Tests.Pipelines;
+using Kiln.Tests;
 
 namespace Kiln.Runtime.Tests.Training;
 
@@ -191,16 +192,7 @@ public class BatchSourceFitTests
         // Whole epochs, validation included: 5 more epochs add only the history's reserve
         // (6 columns × 5 epochs × 8 bytes), so the per-epoch bookkeeping allocates nothing either.
         const long historyReserve = 6 * 5 * sizeof(double);
-        var extra = new List<long>();
-        for (int attempt = 0; attempt < 4 && !extra.Contains(historyReserve); attempt++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            model.Fit(train, 1, optimizer, validation: valid, verbose: 0);
-            long one = GC.GetAllocatedBytesForCurrentThread() - before;
-            before = GC.GetAllocatedBytesForCurrentThread();
-            model.Fit(train, 6, optimizer, validation: valid, verbose: 0);
-            extra.Add(GC.GetAllocatedBytesForCurrentThread() - before - one);
-        }
+        long[] extra = WarmUp.ExtraForFiveEpochs(epochs => model.Fit(train, epochs, optimizer, validation: valid, verbose: 0), historyReserve);
         Assert.True(extra.Contains(historyReserve), $"5 extra epochs allocated {string.Join(", ", extra)} bytes (expected {historyReserve}, the history's reserve)");
         Assert.Equal(0, train.Stats.Dropped);
     }
