@@ -490,7 +490,9 @@ internal static class Bench
                     reference += (double)x[((sn * size + iy) * size + ix) * inChannels + c] * kernel[((ky * 3 + kx) * inChannels + c) * filters + sf];
             }
         double error = Math.Abs(y[((sn * size + oy) * size + ox) * filters + sf] - reference);
-        EmitConv($"{name}_fwd", tf, flops, error);
+        // The Winograd rows name the tiles the kernels chose for this shape (report.py puts them in the row's label).
+        string? forwardAlgorithm = winograd ? Name(WinogradCore.ForwardAlgorithm(g)) : null;
+        EmitConv($"{name}_fwd", tf, flops, error, forwardAlgorithm);
 
         // Identity activation: dy is left as it is, so every call sees the same gradient.
         var tb = Measure(_ =>
@@ -522,8 +524,12 @@ internal static class Bench
             }
         double errKernel = Math.Abs(dKernel[((tky * 3 + tkx) * inChannels + tc) * filters + sf] - refKernel);
         double errInput = Math.Abs(dx[((sn * size + dyRow) * size + dxCol) * inChannels + tc] - refInput);
-        EmitConv($"{name}_bwd", tb, 2 * flops, Math.Max(errKernel, errInput));
+        EmitConv($"{name}_bwd", tb, 2 * flops, Math.Max(errKernel, errInput),
+            winograd ? $"{forwardAlgorithm} data gradient, {Name(WinogradCore.KernelGradientAlgorithm(g))} kernel gradient" : null);
     }
+
+    /// <summary>"F(4×4, 3×3)": how the benchmark's labels write a Winograd algorithm.</summary>
+    private static string Name(WinogradAlgorithm a) => $"F({a.Tile()}×{a.Tile()}, {a.Window()}×{a.Window()})";
 
     /// <summary>One forward convolution with bias and relu (k×k, stride s, 'same'), by the implicit GEMM or the direct kernel.</summary>
     public static void FirstConv(int batch, int size, int inChannels, int filters, int kernelSize, int stride, int runs, bool direct)
@@ -546,7 +552,7 @@ internal static class Bench
         EmitConv($"conv{size}_{inChannels}to{filters}_k{kernelSize}s{stride}_b{batch}_{(direct ? "direct" : "gemm")}_fwd", t, flops, null);
     }
 
-    private static void EmitConv(string work, Timing t, double flopsPerCall, double? spotError)
+    private static void EmitConv(string work, Timing t, double flopsPerCall, double? spotError, string? algorithm = null)
     {
         double flops = flopsPerCall * t.OpsPerRun;
         var json = new Json()
@@ -562,6 +568,7 @@ internal static class Bench
             .Num("alloc_bytes_per_call", t.ThreadBytes / (double)t.TotalOps)
             .Num("alloc_bytes_per_call_process", t.ProcessBytes / (double)t.TotalOps);
         if (spotError is double e) json.Num("spot_abs_error", e);
+        if (algorithm is not null) json.Str("algorithm", algorithm);
         Emit(json);
     }
 
