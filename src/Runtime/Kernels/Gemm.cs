@@ -196,7 +196,7 @@ public static unsafe class Gemm
                 }
             }
         }
-        finally { pack.A = pack.Dst = null; job.KBlock = 0; }
+        finally { pack.A = pack.Dst = null; }
     }
 
     private static WorkerPool? s_warmedPool;

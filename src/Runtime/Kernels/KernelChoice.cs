@@ -70,7 +70,7 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
     {
         // The blocks follow the path: KC is as deep as the path's micro-kernel panel of B lets it be.
         KernelChoice Choice(int bits, string reason) =>
-            new(bits, GemmBlocking.For(cpu.Caches, bits == 256 ? MicroKernel256.NR : GemmScratch.MaxNR), reason);
+            new(bits, GemmBlocking.For(cpu.Caches, bits == 256 ? MicroKernel256.NR : MicroKernel512.NR), reason);
         bool can256 = cpu.Avx2 && cpu.Fma;
         if (!string.IsNullOrWhiteSpace(forced))
         {
