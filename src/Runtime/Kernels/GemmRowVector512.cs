@@ -100,10 +100,19 @@ internal static unsafe class GemmRowVector512
         }
         if (accumulate) v += Load(c, last);
         if (epilogue) v = act.Apply(bias == null ? v : v + Load(bias + 16 * i, last));
-        Avx512F.MaskStore(c, last, v);
+        if (Avx512F.IsSupported) Avx512F.MaskStore(c, last, v);
+        else
+            for (int lane = 0; lane < 16 && last.AsInt32()[lane] != 0; lane++) c[lane] = v[lane];  // Simd.Emulate512's tests
     }
 
     /// <summary>The lanes under <paramref name="mask"/>, zero elsewhere; masked-off lanes are never read (no fault past the end).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Load(float* p, Vector512<float> mask) => Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+    private static Vector512<float> Load(float* p, Vector512<float> mask)
+    {
+        if (Avx512F.IsSupported) return Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+        // Simd.Emulate512's tests: the same lanes, read one by one.
+        Vector512<float> v = Vector512<float>.Zero;
+        for (int lane = 0; lane < 16 && mask.AsInt32()[lane] != 0; lane++) v = v.WithElement(lane, p[lane]);
+        return v;
+    }
 }

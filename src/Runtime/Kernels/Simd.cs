@@ -16,7 +16,14 @@ internal static class Simd
     private static readonly bool s_has512 = Avx512F.IsSupported;
     private static readonly bool s_has256 = Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
-    public static bool Use512 => MaxBits >= 512 && s_has512;
+    /// <summary>
+    /// Tests only: run the 512-bit path where the processor lacks AVX-512, its Vector512 code carried out
+    /// in software by the .NET runtime (slowly, with the same per-lane arithmetic), so that a machine
+    /// without AVX-512 still checks the kernels that parts with it run. Never set by a choice.
+    /// </summary>
+    internal static bool Emulate512;
+
+    public static bool Use512 => MaxBits >= 512 && (s_has512 || Emulate512);
 
     public static bool Use256 => !Use512 && MaxBits >= 256 && s_has256;
 

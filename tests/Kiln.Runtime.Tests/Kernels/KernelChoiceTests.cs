@@ -4,6 +4,7 @@ using Kiln.Kernels;
 
 namespace Kiln.Runtime.Tests.Kernels;
 
+[Collection(KernelCollection.Name)]
 public class KernelChoiceTests
 {
     private static readonly CacheHierarchy Zen5Caches = new(48 << 10, 1 << 20, 32 << 20);
@@ -157,5 +158,17 @@ public class KernelChoiceTests
         if (choice.VectorBits == 512) Assert.True(cpu.Avx512F);
         if (choice.VectorBits == 256) Assert.True(cpu.Avx2 && cpu.Fma);
         Assert.Equal(choice.Blocking, GemmBlocking.For(cpu.Caches, choice.VectorBits == 256 ? 16 : 32));
+    }
+
+    [Fact]
+    public void ForcingAPathInTestsRunsThatPathOnThisMachine()
+    {
+        // The kernel tests' 512-bit cases ran the 256-bit kernels on parts without AVX-512 until the
+        // software fallback (Simd.Emulate512) made them test what AVX-512 machines run.
+        using (new KernelSwitches(512, 1)) Assert.True(Simd.Use512 && !Simd.Use256 && Simd.Use16Lanes);
+        if (Avx2.IsSupported && Fma.IsSupported)
+            using (new KernelSwitches(256, 1)) Assert.True(!Simd.Use512 && Simd.Use256 && Simd.Use16Lanes);
+        using (new KernelSwitches(0, 1)) Assert.False(Simd.Use512 || Simd.Use256 || Simd.Use16Lanes);
+        Assert.Equal(Avx512F.IsSupported && KernelChoice.Current.VectorBits == 512, Simd.Use512);
     }
 }
