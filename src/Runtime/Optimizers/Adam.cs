@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Kiln.Kernels;
 
 namespace Kiln;
 
@@ -62,7 +63,7 @@ public class Adam : Optimizer
         ref float pm = ref MemoryMarshal.GetReference(m);
         ref float pv = ref MemoryMarshal.GetReference(v);
         int n = w.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Simd.Use16Lanes)
         {
             var va = Vector512.Create(alpha); var vc1 = Vector512.Create(c1); var vc2 = Vector512.Create(c2);
             var veps = Vector512.Create(eps); var hi = Vector512.Create(clip); var lo = -hi;
@@ -76,22 +77,6 @@ public class Adam : Optimizer
                 mi.StoreUnsafe(ref pm, (nuint)i);
                 vi.StoreUnsafe(ref pv, (nuint)i);
                 (Vector512.LoadUnsafe(ref pw, (nuint)i) - mi * va / (Vector512.Sqrt(vi) + veps)).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var va = Vector256.Create(alpha); var vc1 = Vector256.Create(c1); var vc2 = Vector256.Create(c2);
-            var veps = Vector256.Create(eps); var hi = Vector256.Create(clip); var lo = -hi;
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var gi = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref pg, (nuint)i), lo), hi);
-                var mi = Vector256.LoadUnsafe(ref pm, (nuint)i);
-                var vi = Vector256.LoadUnsafe(ref pv, (nuint)i);
-                mi += (gi - mi) * vc1;
-                vi += (gi * gi - vi) * vc2;
-                mi.StoreUnsafe(ref pm, (nuint)i);
-                vi.StoreUnsafe(ref pv, (nuint)i);
-                (Vector256.LoadUnsafe(ref pw, (nuint)i) - mi * va / (Vector256.Sqrt(vi) + veps)).StoreUnsafe(ref pw, (nuint)i);
             }
         }
         for (; i < n; i++)

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Kiln.Kernels;
 
 namespace Kiln;
 
@@ -53,7 +54,7 @@ public sealed class RmsProp : Optimizer
         ref float pg = ref MemoryMarshal.GetReference(g);
         ref float pv = ref MemoryMarshal.GetReference(v);
         int n = w.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Simd.Use16Lanes)
         {
             var vlr = Vector512.Create(lr); var vrho = Vector512.Create(rho); var v1r = Vector512.Create(oneMinusRho);
             var veps = Vector512.Create(eps); var hi = Vector512.Create(clip); var lo = -hi;
@@ -63,18 +64,6 @@ public sealed class RmsProp : Optimizer
                 var vi = vrho * Vector512.LoadUnsafe(ref pv, (nuint)i) + v1r * (gi * gi);
                 vi.StoreUnsafe(ref pv, (nuint)i);
                 (Vector512.LoadUnsafe(ref pw, (nuint)i) - vlr * gi / Vector512.Sqrt(vi + veps)).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var vlr = Vector256.Create(lr); var vrho = Vector256.Create(rho); var v1r = Vector256.Create(oneMinusRho);
-            var veps = Vector256.Create(eps); var hi = Vector256.Create(clip); var lo = -hi;
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var gi = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref pg, (nuint)i), lo), hi);
-                var vi = vrho * Vector256.LoadUnsafe(ref pv, (nuint)i) + v1r * (gi * gi);
-                vi.StoreUnsafe(ref pv, (nuint)i);
-                (Vector256.LoadUnsafe(ref pw, (nuint)i) - vlr * gi / Vector256.Sqrt(vi + veps)).StoreUnsafe(ref pw, (nuint)i);
             }
         }
         for (; i < n; i++)

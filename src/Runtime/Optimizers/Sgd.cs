@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Kiln.Kernels;
 
 namespace Kiln;
 
@@ -58,22 +59,13 @@ public sealed class Sgd : Optimizer
         ref float pw = ref MemoryMarshal.GetReference(w);
         ref float pg = ref MemoryMarshal.GetReference(g);
         int n = w.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Simd.Use16Lanes)
         {
             var vlr = Vector512.Create(lr); var hi = Vector512.Create(clip); var lo = -hi;
             for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 var gi = Vector512.Min(Vector512.Max(Vector512.LoadUnsafe(ref pg, (nuint)i), lo), hi);
                 (Vector512.LoadUnsafe(ref pw, (nuint)i) - gi * vlr).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var vlr = Vector256.Create(lr); var hi = Vector256.Create(clip); var lo = -hi;
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var gi = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref pg, (nuint)i), lo), hi);
-                (Vector256.LoadUnsafe(ref pw, (nuint)i) - gi * vlr).StoreUnsafe(ref pw, (nuint)i);
             }
         }
         for (; i < n; i++)
@@ -90,7 +82,7 @@ public sealed class Sgd : Optimizer
         ref float pg = ref MemoryMarshal.GetReference(g);
         ref float pm = ref MemoryMarshal.GetReference(m);
         int n = w.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Simd.Use16Lanes)
         {
             var vlr = Vector512.Create(lr); var vmu = Vector512.Create(mu); var hi = Vector512.Create(clip); var lo = -hi;
             for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
@@ -101,19 +93,6 @@ public sealed class Sgd : Optimizer
                 mi.StoreUnsafe(ref pm, (nuint)i);
                 var delta = nesterov ? mi * vmu - step : mi;
                 (Vector512.LoadUnsafe(ref pw, (nuint)i) + delta).StoreUnsafe(ref pw, (nuint)i);
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var vlr = Vector256.Create(lr); var vmu = Vector256.Create(mu); var hi = Vector256.Create(clip); var lo = -hi;
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var gi = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref pg, (nuint)i), lo), hi);
-                var step = gi * vlr;
-                var mi = Vector256.LoadUnsafe(ref pm, (nuint)i) * vmu - step;
-                mi.StoreUnsafe(ref pm, (nuint)i);
-                var delta = nesterov ? mi * vmu - step : mi;
-                (Vector256.LoadUnsafe(ref pw, (nuint)i) + delta).StoreUnsafe(ref pw, (nuint)i);
             }
         }
         for (; i < n; i++)
