@@ -16,7 +16,9 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
     /// <summary>
     /// Forces a path for every process that reads it: <c>avx512</c>, <c>avx256</c> or <c>scalar</c>
     /// (unset or empty: chosen from the processor). For benchmarks and tests; a path the processor
-    /// cannot run is an error at the first kernel call, not a silent fallback.
+    /// cannot run is an error at the first kernel call, not a silent fallback. <c>avx512-software</c>
+    /// runs the 512-bit kernels on any processor, in software where it lacks AVX-512 (several times
+    /// slower): for checking on such a machine what AVX-512 machines run, e.g. the whole test suite.
     /// </summary>
     public const string EnvironmentVariable = "KILN_SIMD";
 
@@ -26,6 +28,9 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
     /// MC of 24 (both micro-kernels' rows), NC of 32 (both micro-kernels' columns).
     /// </summary>
     public const string BlockingVariable = "KILN_GEMM_BLOCKING";
+
+    /// <summary><see cref="EnvironmentVariable"/>'s value for the 512-bit path on any processor (<see cref="Simd.Emulate512"/>).</summary>
+    internal const string Software512 = "avx512-software";
 
     /// <summary>This machine's choice, made once (honouring <see cref="EnvironmentVariable"/> and <see cref="BlockingVariable"/>).</summary>
     public static KernelChoice Current { get; } = For(CpuProfile.Current, Environment.GetEnvironmentVariable(EnvironmentVariable),
@@ -75,9 +80,13 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
         if (!string.IsNullOrWhiteSpace(forced))
         {
             string path = forced.Trim().ToLowerInvariant();
+            if (path == Software512)
+                return Choice(512, cpu.Avx512F
+                    ? $"forced by {EnvironmentVariable}={path}: AVX-512 is here, so natively"
+                    : $"forced by {EnvironmentVariable}={path}: the 512-bit kernels in software (no AVX-512 here; slow, for checking them)");
             int bits = path switch { "avx512" => 512, "avx256" => 256, "scalar" => 0, _ => -1 };
             if (bits < 0)
-                throw new ArgumentException($"{EnvironmentVariable}='{forced}' is not a kernel path: use avx512, avx256 or scalar, or leave it unset", nameof(forced));
+                throw new ArgumentException($"{EnvironmentVariable}='{forced}' is not a kernel path: use avx512, avx256, scalar or {Software512}, or leave it unset", nameof(forced));
             if ((bits == 512 && !cpu.Avx512F) || (bits == 256 && !can256))
                 throw new ArgumentException($"{EnvironmentVariable}={path} but this processor ({cpu}) cannot run that path", nameof(forced));
             return Choice(bits, $"forced by {EnvironmentVariable}={path}");

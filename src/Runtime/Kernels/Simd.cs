@@ -17,11 +17,13 @@ internal static class Simd
     private static readonly bool s_has256 = Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
     /// <summary>
-    /// Tests only: run the 512-bit path where the processor lacks AVX-512, its Vector512 code carried out
-    /// in software by the .NET runtime (slowly, with the same per-lane arithmetic), so that a machine
-    /// without AVX-512 still checks the kernels that parts with it run. Never set by a choice.
+    /// Run the 512-bit path where the processor lacks AVX-512, its Vector512 code carried out in software
+    /// by the .NET runtime (slowly, with the same per-lane arithmetic), so that a machine without AVX-512
+    /// still checks the kernels that parts with it run: set by tests that force the 512-bit path, and by
+    /// <c>KILN_SIMD=avx512-software</c> (<see cref="KernelChoice.EnvironmentVariable"/>); no choice from the
+    /// processor ever sets it.
     /// </summary>
-    internal static bool Emulate512;
+    internal static bool Emulate512 = MaxBits == 512 && !Avx512F.IsSupported;
 
     public static bool Use512 => MaxBits >= 512 && (s_has512 || Emulate512);
 

@@ -90,6 +90,7 @@ public class KernelChoiceTests
     [InlineData("avx512", 512)]
     [InlineData("AVX256", 256)]
     [InlineData(" scalar ", 0)]
+    [InlineData("avx512-software", 512)]
     [InlineData("", 512)]
     [InlineData(null, 512)]
     public void TheEnvironmentVariableForcesAPath(string? value, int bits)
@@ -110,6 +111,11 @@ public class KernelChoiceTests
         ex = Assert.Throws<ArgumentException>(() => KernelChoice.For(Zen5, "avx2"));
         Assert.Contains("'avx2' is not a kernel path", ex.Message);
         Assert.Equal(0, KernelChoice.For(Arm, "scalar").VectorBits);
+        // The software 512-bit path is the one way to take the 512-bit kernels without AVX-512.
+        var software = KernelChoice.For(Zen3, "avx512-software");
+        Assert.Equal((512, 8, 32), (software.VectorBits, software.MR, software.NR));
+        Assert.Contains("in software", software.Reason);
+        Assert.Contains("natively", KernelChoice.For(Zen5, "avx512-software").Reason);
     }
 
     [Fact]
@@ -155,7 +161,7 @@ public class KernelChoiceTests
         Assert.Equal(Avx2.IsSupported, cpu.Avx2);
         Assert.Equal(X86Base.IsSupported, cpu.Vendor != CpuVendor.Unknown);
         var choice = KernelChoice.Current;
-        if (choice.VectorBits == 512) Assert.True(cpu.Avx512F);
+        if (choice.VectorBits == 512) Assert.True(cpu.Avx512F || choice.Reason.Contains(KernelChoice.Software512));
         if (choice.VectorBits == 256) Assert.True(cpu.Avx2 && cpu.Fma);
         Assert.Equal(choice.Blocking, GemmBlocking.For(cpu.Caches, choice.VectorBits == 256 ? 16 : 32));
     }
@@ -169,6 +175,8 @@ public class KernelChoiceTests
         if (Avx2.IsSupported && Fma.IsSupported)
             using (new KernelSwitches(256, 1)) Assert.True(!Simd.Use512 && Simd.Use256 && Simd.Use16Lanes);
         using (new KernelSwitches(0, 1)) Assert.False(Simd.Use512 || Simd.Use256 || Simd.Use16Lanes);
-        Assert.Equal(Avx512F.IsSupported && KernelChoice.Current.VectorBits == 512, Simd.Use512);
+        // Unforced, the choice's path (512 bits without AVX-512 only under KILN_SIMD=avx512-software).
+        Assert.Equal(KernelChoice.Current.VectorBits == 512, Simd.Use512);
+        Assert.Equal(KernelChoice.Current.VectorBits == 512 && !Avx512F.IsSupported, Simd.Emulate512);
     }
 }
