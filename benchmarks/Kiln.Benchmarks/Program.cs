@@ -16,10 +16,11 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]
-//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, convlayers, firstconv, convpool, winotile, winofive and layers are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake]
+//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, convlayers, firstconv, convpool, winotile, winofive, layers and wake are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
-//   kernelloop times the 256-bit GEMM micro-kernel on L1-resident panels against the same FMAs without A's broadcasts)
+//   kernelloop times the 256-bit GEMM micro-kernel on L1-resident panels against the same FMAs without A's broadcasts;
+//   wake times a two-part job of the worker pool after serial gaps, i.e. how soon its threads start)
 
 int threads = 2;
 int runs = 7;
@@ -34,7 +35,7 @@ for (int i = 0; i < args.Length; i++)
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake]");
             return 2;
     }
 }
@@ -71,6 +72,7 @@ if (groups.Contains("sgemmcpu"))
     Bench.SgemmCpuTime(size: 2048, threads, runs);
 }
 if (groups.Contains("kernelloop")) KernelLoop.Run(runs);
+if (groups.Contains("wake")) PoolWake.Run(secondsPerGap: quick ? 1 : 2);
 if (groups.Contains("conv"))
 {
     // Adam(1e-3) with Keras' defaults (β 0.9/0.999, ε 1e-7), as the issues' models train.

@@ -9,7 +9,8 @@ namespace Kiln.Threading;
 /// <summary>
 /// A persistent pool of background threads that run the parts of one <see cref="ParallelJob"/> at a
 /// time, with the calling thread doing part 0. Workers spin briefly after a job (kernels come in quick
-/// succession during a training step) and then sleep on an event. Nothing is allocated per call.
+/// succession during a training step), then yield their core for a while, then sleep on an event.
+/// Nothing is allocated per call.
 /// The dispatch loops are compiled fully optimized up front: tiering's on-stack replacement would
 /// otherwise compile (and allocate) on whichever thread happens to cross its threshold, mid-step.
 /// </summary>
@@ -26,7 +27,7 @@ public sealed class WorkerPool
     private readonly int[] _sleeping;
     private readonly int[] _claims;
     private readonly object _runGate = new();
-    private readonly long _spinTicks;
+    private readonly long _spinTicks, _yieldTicks;
     private ParallelJob? _job;
     private int _parts;
     private int _generation;
@@ -40,6 +41,12 @@ public sealed class WorkerPool
     {
         if (workerThreads < 0) throw new ArgumentOutOfRangeException(nameof(workerThreads), workerThreads, "must not be negative");
         _spinTicks = Stopwatch.Frequency / 10000; // 100 µs
+        // Then up to 2 ms more, offering the core to any other thread between looks. A worker that
+        // slept is slow to start the next job on a virtual machine, whose idle vCPU the host halts:
+        // two 50 µs parts after a 200 µs serial gap took 60–61 µs instead of 51, after 600 µs 70–84,
+        // against 51 at either gap when the worker yields instead (Kiln.Benchmarks --only wake; 2 vCPUs,
+        // Zen 3). Training steps have such gaps: benchmarks/README.md, stop 33.
+        _yieldTicks = Stopwatch.Frequency / 500;
         _threads = new Thread[workerThreads];
         _wake = new AutoResetEvent[workerThreads + 1];
         _sleeping = new int[workerThreads + 1];
@@ -260,12 +267,18 @@ public sealed class WorkerPool
         while (true)
         {
             int generation;
-            long spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
+            long spinUntil = Stopwatch.GetTimestamp() + _spinTicks, yieldUntil = spinUntil + _yieldTicks;
             while ((generation = Volatile.Read(ref _generation)) == seen)
             {
-                if (Stopwatch.GetTimestamp() < spinUntil)
+                long now = Stopwatch.GetTimestamp();
+                if (now < spinUntil)
                 {
                     Thread.SpinWait(16);
+                    continue;
+                }
+                if (now < yieldUntil)
+                {
+                    Thread.Yield();
                     continue;
                 }
                 // Announce the sleep, then look once more: either Publish sees the flag and signals,
@@ -274,6 +287,7 @@ public sealed class WorkerPool
                 if (Volatile.Read(ref _generation) == seen) _wake[index].WaitOne();
                 Interlocked.Exchange(ref _sleeping[index], 0);
                 spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
+                yieldUntil = spinUntil + _yieldTicks;
             }
             seen = generation;
             ParallelJob? job = _job;
