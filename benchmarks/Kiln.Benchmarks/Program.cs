@@ -16,16 +16,18 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake]
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake] [--paired MODEL,SETTING,A,B[,SECONDS]]
 //   (--quick: 3 runs; peak, sgemmcpu, kernelloop, convlayers, firstconv, convpool, winotile, winofive, layers and wake are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
 //   kernelloop times the 256-bit GEMM micro-kernel on L1-resident panels against the same FMAs without A's broadcasts;
-//   wake times a two-part job of the worker pool after serial gaps, i.e. how soon its threads start)
+//   wake times a two-part job of the worker pool after serial gaps, i.e. how soon its threads start;
+//   --paired MODEL,SETTING,A,B[,SECONDS] alternates a setting's two values in 0.25 s windows of train steps (Paired.cs))
 
 int threads = 2;
 int runs = 7;
 bool quick = false;
 string only = "mlp,sgemm,conv,resnet";
+string? paired = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -34,8 +36,9 @@ for (int i = 0; i < args.Length; i++)
         case "--runs" when i + 1 < args.Length: runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--quick": quick = true; break;
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
+        case "--paired" when i + 1 < args.Length: paired = args[++i]; only = "paired"; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake] [--paired MODEL,SETTING,A,B[,SECONDS]]");
             return 2;
     }
 }
@@ -73,6 +76,7 @@ if (groups.Contains("sgemmcpu"))
 }
 if (groups.Contains("kernelloop")) KernelLoop.Run(runs);
 if (groups.Contains("wake")) PoolWake.Run(secondsPerGap: quick ? 1 : 2);
+if (groups.Contains("paired") && Paired.Run(paired ?? "") != 0) return 2;
 if (groups.Contains("conv"))
 {
     // Adam(1e-3) with Keras' defaults (β 0.9/0.999, ε 1e-7), as the issues' models train.

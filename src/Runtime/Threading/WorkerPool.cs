@@ -27,7 +27,10 @@ public sealed class WorkerPool
     private readonly int[] _sleeping;
     private readonly int[] _claims;
     private readonly object _runGate = new();
-    private readonly long _spinTicks, _yieldTicks;
+    private readonly long _spinTicks;
+
+    /// <summary>How long a worker yields after its spin before it sleeps (Stopwatch ticks); settable for measuring it.</summary>
+    internal long YieldTicks;
     private ParallelJob? _job;
     private int _parts;
     private int _generation;
@@ -46,7 +49,7 @@ public sealed class WorkerPool
         // two 50 µs parts after a 200 µs serial gap took 60–61 µs instead of 51, after 600 µs 70–84,
         // against 51 at either gap when the worker yields instead (Kiln.Benchmarks --only wake; 2 vCPUs,
         // Zen 3). Training steps have such gaps: benchmarks/README.md, stop 33.
-        _yieldTicks = Stopwatch.Frequency / 500;
+        YieldTicks = Stopwatch.Frequency / 500;
         _threads = new Thread[workerThreads];
         _wake = new AutoResetEvent[workerThreads + 1];
         _sleeping = new int[workerThreads + 1];
@@ -267,7 +270,7 @@ public sealed class WorkerPool
         while (true)
         {
             int generation;
-            long spinUntil = Stopwatch.GetTimestamp() + _spinTicks, yieldUntil = spinUntil + _yieldTicks;
+            long spinUntil = Stopwatch.GetTimestamp() + _spinTicks, yieldUntil = spinUntil + YieldTicks;
             while ((generation = Volatile.Read(ref _generation)) == seen)
             {
                 long now = Stopwatch.GetTimestamp();
@@ -287,7 +290,7 @@ public sealed class WorkerPool
                 if (Volatile.Read(ref _generation) == seen) _wake[index].WaitOne();
                 Interlocked.Exchange(ref _sleeping[index], 0);
                 spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
-                yieldUntil = spinUntil + _yieldTicks;
+                yieldUntil = spinUntil + YieldTicks;
             }
             seen = generation;
             ParallelJob? job = _job;

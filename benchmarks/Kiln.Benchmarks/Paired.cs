@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using Kiln.Kernels;
+using Kiln.Samples.FashionMnist;
+using Kiln.Samples.FashionMnistCnn;
+using Kiln.Threading;
+
+namespace Kiln.Benchmarks;
+
+/// <summary>
+/// A setting's effect on a whole train step, measured where separate runs drown it in a shared host's
+/// drift: one process alternates ~0.25 s windows of steps under value A and under value B (which goes
+/// first alternating too), and reports the median and quartiles of the per-pair B/A throughput ratios.
+/// With A = B it reads 1.00 ± 0.01 at 60 pairs on a 2-vCPU VM whose separate runs vary by ±25 %.
+/// usage: --only paired --paired MODEL,SETTING,A,B[,SECONDS]; MODEL mlp32, mlp256, cnn or cifar.
+/// </summary>
+internal static class Paired
+{
+    private static readonly Dictionary<string, Action<long>> Settings = new()
+    {
+        ["parallel-min-flops"] = v => Gemm.ParallelMinFlops = v,
+        ["one-part-max-flops"] = v => Gemm.OnePartPerThreadMaxFlops = v,
+        ["shared-pack-min-floats"] = v => Gemm.SharedPackMinFloats = v,
+        ["direct-b-max-rows"] = v => GemmDriver.DirectBMaxRows = (int)v,
+        ["row-vector-parallel-macs"] = v => Gemm.RowVectorParallelMacs = v,
+        ["optimizer-parallel-min"] = v => Optimizer.ParallelMinParameters = (int)v,
+        ["pool-yield-us"] = v => WorkerPool.Shared.YieldTicks = v * Stopwatch.Frequency / 1_000_000,
+    };
+
+    public static int Run(string spec)
+    {
+        string[] p = spec.Split(',');
+        if (p.Length is < 4 or > 5 || !Settings.TryGetValue(p[1], out var set)
+            || !long.TryParse(p[2], CultureInfo.InvariantCulture, out long a) || !long.TryParse(p[3], CultureInfo.InvariantCulture, out long b))
+        {
+            Console.Error.WriteLine($"--paired '{spec}': expected MODEL,SETTING,A,B[,SECONDS] with SETTING one of {string.Join(", ", Settings.Keys)}");
+            return 2;
+        }
+        double seconds = p.Length == 5 ? double.Parse(p[4], CultureInfo.InvariantCulture) : 30;
+        (Model model, Optimizer optimizer, int batch) = p[0] switch
+        {
+            "mlp32" => ((Model)new FashionMlp(batchSize: 32, seed: 1), (Optimizer)new Sgd(0.01f), 32),
+            "mlp256" => (new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256),
+            "cnn" => (new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
+            "cifar" => (new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
+            _ => (null!, null!, 0),
+        };
+        if (model is null)
+        {
+            Console.Error.WriteLine($"--paired: unknown model '{p[0]}' (mlp32, mlp256, cnn, cifar)");
+            return 2;
+        }
+        var rng = new Random(3);
+        var x = new float[batch * model.InputSize];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
+        var y = new float[batch];
+        for (int i = 0; i < y.Length; i++) y[i] = rng.Next(10);
+        void Step() => model.TrainOnBatch(x, y, batch, optimizer);
+        foreach (long v in new[] { a, b }) { set(v); for (int i = 0; i < 20; i++) Step(); }
+
+        double Window(long v)
+        {
+            set(v);
+            Step();
+            var w = Stopwatch.StartNew();
+            int steps = 0;
+            while (w.Elapsed.TotalSeconds < 0.25) { Step(); steps++; }
+            return steps / w.Elapsed.TotalSeconds;
+        }
+        var ratios = new List<double>();
+        var clock = Stopwatch.StartNew();
+        for (bool bFirst = false; clock.Elapsed.TotalSeconds < seconds; bFirst = !bFirst)
+        {
+            double ra, rb;
+            if (bFirst) { rb = Window(b); ra = Window(a); }
+            else { ra = Window(a); rb = Window(b); }
+            ratios.Add(rb / ra);
+        }
+        ratios.Sort();
+        Bench.Emit(new Bench.Json()
+            .Str("impl", "kiln")
+            .Str("work", "paired")
+            .Str("model", p[0])
+            .Str("setting", p[1])
+            .Num("a", a)
+            .Num("b", b)
+            .Num("pairs", ratios.Count)
+            .Num("median_b_over_a", ratios[ratios.Count / 2])
+            .Num("q1", ratios[ratios.Count / 4])
+            .Num("q3", ratios[ratios.Count * 3 / 4]));
+        return 0;
+    }
+}
