@@ -102,7 +102,7 @@ internal static unsafe class GemmRowVector512
         if (epilogue) v = act.Apply(bias == null ? v : v + Load(bias + 16 * i, last));
         if (Avx512F.IsSupported) Avx512F.MaskStore(c, last, v);
         else
-            for (int lane = 0; lane < 16 && last.AsInt32()[lane] != 0; lane++) c[lane] = v[lane];  // Simd.Emulate512's tests
+            for (int lane = 0; lane < 16 && last.AsInt32()[lane] != 0; lane++) c[lane] = v[lane];  // the software 512-bit path (Simd.MaxBits)
     }
 
     /// <summary>The lanes under <paramref name="mask"/>, zero elsewhere; masked-off lanes are never read (no fault past the end).</summary>
@@ -110,7 +110,7 @@ internal static unsafe class GemmRowVector512
     private static Vector512<float> Load(float* p, Vector512<float> mask)
     {
         if (Avx512F.IsSupported) return Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
-        // Simd.Emulate512's tests: the same lanes, read one by one.
+        // The software 512-bit path (Simd.MaxBits): the same lanes, read one by one.
         Vector512<float> v = Vector512<float>.Zero;
         for (int lane = 0; lane < 16 && mask.AsInt32()[lane] != 0; lane++) v = v.WithElement(lane, p[lane]);
         return v;

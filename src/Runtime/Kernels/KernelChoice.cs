@@ -29,7 +29,7 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
     /// </summary>
     public const string BlockingVariable = "KILN_GEMM_BLOCKING";
 
-    /// <summary><see cref="EnvironmentVariable"/>'s value for the 512-bit path on any processor (<see cref="Simd.Emulate512"/>).</summary>
+    /// <summary><see cref="EnvironmentVariable"/>'s value for the 512-bit path on any processor (<see cref="Simd.MaxBits"/>).</summary>
     internal const string Software512 = "avx512-software";
 
     /// <summary>This machine's choice, made once (honouring <see cref="EnvironmentVariable"/> and <see cref="BlockingVariable"/>).</summary>

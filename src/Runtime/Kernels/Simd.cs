@@ -8,24 +8,17 @@ internal static class Simd
 {
     /// <summary>
     /// 512, 256 or 0 (scalar): the widest path the kernels take. Starts at this machine's
-    /// <see cref="KernelChoice"/>; tests set it to force a path, which runs wherever the hardware has
-    /// the instructions (so the 512-bit path is tested on a part that prefers 256-bit code too).
+    /// <see cref="KernelChoice"/>; tests set it to force a path. 512 runs the 512-bit kernels on any
+    /// processor: where it lacks AVX-512 (tests, and <c>KILN_SIMD=avx512-software</c>; no choice from the
+    /// processor alone picks it there) the .NET runtime carries their Vector512 code out in software,
+    /// slowly but with the same per-lane arithmetic, so a machine without AVX-512 still checks the
+    /// kernels that parts with it run. 256 takes the 256-bit path where the hardware has it.
     /// </summary>
     internal static int MaxBits = KernelChoice.Current.VectorBits;
 
-    private static readonly bool s_has512 = Avx512F.IsSupported;
     private static readonly bool s_has256 = Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
-    /// <summary>
-    /// Run the 512-bit path where the processor lacks AVX-512, its Vector512 code carried out in software
-    /// by the .NET runtime (slowly, with the same per-lane arithmetic), so that a machine without AVX-512
-    /// still checks the kernels that parts with it run: set by tests that force the 512-bit path, and by
-    /// <c>KILN_SIMD=avx512-software</c> (<see cref="KernelChoice.EnvironmentVariable"/>); no choice from the
-    /// processor ever sets it.
-    /// </summary>
-    internal static bool Emulate512 = MaxBits == 512 && !Avx512F.IsSupported;
-
-    public static bool Use512 => MaxBits >= 512 && (s_has512 || Emulate512);
+    public static bool Use512 => MaxBits >= 512;
 
     public static bool Use256 => !Use512 && MaxBits >= 256 && s_has256;
 

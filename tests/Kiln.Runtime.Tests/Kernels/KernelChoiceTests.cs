@@ -170,13 +170,12 @@ public class KernelChoiceTests
     public void ForcingAPathInTestsRunsThatPathOnThisMachine()
     {
         // The kernel tests' 512-bit cases ran the 256-bit kernels on parts without AVX-512 until the
-        // software fallback (Simd.Emulate512) made them test what AVX-512 machines run.
+        // software 512-bit path (Simd.MaxBits) made them test what AVX-512 machines run.
         using (new KernelSwitches(512, 1)) Assert.True(Simd.Use512 && !Simd.Use256 && Simd.Use16Lanes);
         if (Avx2.IsSupported && Fma.IsSupported)
             using (new KernelSwitches(256, 1)) Assert.True(!Simd.Use512 && Simd.Use256 && Simd.Use16Lanes);
         using (new KernelSwitches(0, 1)) Assert.False(Simd.Use512 || Simd.Use256 || Simd.Use16Lanes);
         // Unforced, the choice's path (512 bits without AVX-512 only under KILN_SIMD=avx512-software).
         Assert.Equal(KernelChoice.Current.VectorBits == 512, Simd.Use512);
-        Assert.Equal(KernelChoice.Current.VectorBits == 512 && !Avx512F.IsSupported, Simd.Emulate512);
     }
 }

@@ -16,28 +16,24 @@ public sealed class KernelCollection
 
 /// <summary>
 /// Forces a vector width and thread count, and restores both when disposed. 512 runs the 512-bit
-/// kernels on any processor: in software where it lacks AVX-512 (<see cref="Simd.Emulate512"/>), so a
+/// kernels on any processor: in software where it lacks AVX-512 (<see cref="Simd.MaxBits"/>), so a
 /// machine without it still tests the path that machines with it take.
 /// </summary>
 internal readonly struct KernelSwitches : IDisposable
 {
     private readonly int _bits, _threads;
-    private readonly bool _emulate;
 
     public KernelSwitches(int vectorBits, int threads)
     {
         _bits = Simd.MaxBits;
         _threads = KilnSettings.Threads;
-        _emulate = Simd.Emulate512;
         Simd.MaxBits = vectorBits;
-        Simd.Emulate512 = vectorBits >= 512;
         KilnSettings.Threads = threads;
     }
 
     public void Dispose()
     {
         Simd.MaxBits = _bits;
-        Simd.Emulate512 = _emulate;
         KilnSettings.Threads = _threads;
     }
 }

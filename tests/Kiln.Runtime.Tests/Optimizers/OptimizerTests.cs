@@ -220,7 +220,7 @@ public class OptimizerTests
     {
         // 37 elements: two 16-lane blocks and a 5-element scalar tail. The same element updated alone
         // (scalar only) must come out bitwise identical, on the 256-bit path and on the 512-bit one
-        // (in software where the processor lacks AVX-512: Simd.Emulate512).
+        // (in software where the processor lacks AVX-512: Simd.MaxBits).
         foreach (int bits in new[] { 256, 512 })
         {
             using var _ = new KernelSwitches(bits, 1);
