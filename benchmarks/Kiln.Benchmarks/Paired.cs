@@ -52,12 +52,9 @@ internal static class Paired
             Console.Error.WriteLine($"--paired: unknown model '{p[0]}' (mlp32, mlp256, cnn, cifar)");
             return 2;
         }
-        var rng = new Random(3);
-        var x = new float[batch * model.InputSize];
-        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
-        var y = new float[batch];
-        for (int i = 0; i < y.Length; i++) y[i] = rng.Next(10);
-        void Step() => model.TrainOnBatch(x, y, batch, optimizer);
+        // The first of the benchmark's random batches, every step.
+        var (x, y) = Bench.MakeData(batch, model.InputSize, seed: 1234);
+        void Step() => model.TrainOnBatch(x.AsSpan(0, batch * model.InputSize), y.AsSpan(0, batch), batch, optimizer);
         foreach (long v in new[] { a, b }) { set(v); for (int i = 0; i < 20; i++) Step(); }
 
         double Window(long v)

@@ -628,7 +628,7 @@ internal static class Bench
     }
 
     /// <summary>Random inputs N(0,1)-ish (uniform −1..1 scaled like standardized pixels) and integer labels 0..9 stored as float.</summary>
-    private static (float[] Inputs, float[] Targets) MakeData(int batch, int inputSize, int seed)
+    internal static (float[] Inputs, float[] Targets) MakeData(int batch, int inputSize, int seed)
     {
         var rng = new Random(seed);
         var inputs = new float[DataBatches * batch * inputSize];

@@ -110,12 +110,13 @@ public static unsafe class Gemm
         int mr = use512 ? MicroKernel512.MR : MicroKernel256.MR;
         int nr = use512 ? MicroKernel512.NR : MicroKernel256.NR;
         int colTiles = (n + nr - 1) / nr, rowTiles = (m + mr - 1) / mr;
-        int threads = 2L * m * n * k >= ParallelMinFlops ? KilnSettings.Threads : 1;
+        long flops = 2L * m * n * k;
+        int threads = flops >= ParallelMinFlops ? KilnSettings.Threads : 1;
         // Column tiles keep each part's B block private; rows only when C is too narrow to share.
         bool splitColumns = colTiles >= threads;
         // Several parts per thread, handed out dynamically, so one descheduled thread stalls little; a
         // short product one part per thread, since every part packs A (or B) once more.
-        int perThread = 2L * m * n * k < OnePartPerThreadMaxFlops ? 1 : PartsPerThread;
+        int perThread = flops < OnePartPerThreadMaxFlops ? 1 : PartsPerThread;
         int parts = threads <= 1 ? 1 : Math.Min(splitColumns ? colTiles : rowTiles, threads * perThread);
         // Each column part packs all of A (unless A is large enough to be packed once and shared, below);
         // each row part packs, or for a short product reads in place, all of B. Where the extra copies of
