@@ -112,6 +112,41 @@ public class LossTests
         Assert.Equal(Math.Exp(3) / s, grad[2], 6);
     }
 
+    // Rows wider than the loss keeps on the stack (512 classes) take a rented buffer: both widths
+    // must give softmax − one-hot and the mean of lse − z[label], row by row.
+    [Theory]
+    [InlineData(7)]
+    [InlineData(1000)]
+    public void FromLogitsLossesMatchNaiveSoftmaxAtAnyClassCount(int classes)
+    {
+        const int n = 3;
+        var rng = new Random(5);
+        var logits = new float[n * classes];
+        for (int i = 0; i < logits.Length; i++) logits[i] = (float)(rng.NextDouble() * 8 - 4);
+        float[] labels = { 0, classes / 2, classes - 1 };
+        var onehot = new float[n * classes];
+        for (int i = 0; i < n; i++) onehot[i * classes + (int)labels[i]] = 1;
+        var sparse = new float[n * classes];
+        var dense = new float[n * classes];
+        float sparseLoss = Losses.SparseCategoricalCrossentropyFromLogits(logits, labels, sparse, n, classes);
+        float denseLoss = Losses.CategoricalCrossentropyFromLogits(logits, onehot, dense, n, classes);
+        double expected = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double sum = 0;
+            for (int j = 0; j < classes; j++) sum += Math.Exp(logits[i * classes + j]);
+            expected += Math.Log(sum) - logits[i * classes + (int)labels[i]];
+            for (int j = 0; j < classes; j++)
+            {
+                double g = (Math.Exp(logits[i * classes + j]) / sum - onehot[i * classes + j]) / n;
+                Assert.Equal(g, sparse[i * classes + j], 6);
+                Assert.Equal(g, dense[i * classes + j], 6);
+            }
+        }
+        Assert.Equal(expected / n, sparseLoss, 5);
+        Assert.Equal(expected / n, denseLoss, 5);
+    }
+
     // Label smoothing: the naive references below smooth the targets into a new array first, as
     // Keras 3 does (keras/src/losses/losses.py: categorical_crossentropy, binary_crossentropy).
     private const float Ls = 0.2f;
