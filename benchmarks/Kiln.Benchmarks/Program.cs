@@ -142,12 +142,12 @@ if (groups.Contains("winotile"))
 }
 if (groups.Contains("winofive"))
 {
-    // 5×5 stride-1 layers, the implicit GEMM against Winograd F(2×2, 5×5), forward (bias + relu), data and
-    // kernel gradients, alternated twice per shape: the seed GAN generator's two 5×5 layers (batch 8: a
-    // 32×32 256 → 256 forward is 27 GFLOP), then the narrow generator's at its batch 32.
+    // 5×5 stride-1 layers, forward (bias + relu), data and kernel gradients: the implicit GEMM once, then
+    // Winograd F(2×2, 5×5) against F(4×4, 5×5) alternated twice per shape: the seed GAN generator's two
+    // 5×5 layers (batch 8: a 32×32 256 → 256 forward is 27 GFLOP), then the narrow generator's at its batch 32.
     foreach (var (batch, size, c, f) in new[] { (8, 16, 128, 256), (8, 32, 256, 256), (32, 16, 32, 64), (32, 32, 64, 64) })
-        foreach (bool winograd in new[] { false, true, false, true })
-            Bench.FiveByFive(batch, size, c, f, runs, winograd);
+        foreach (int tile in new[] { 0, 2, 4, 2, 4 })
+            Bench.FiveByFive(batch, size, c, f, runs, tile);
 }
 if (groups.Contains("layers"))
 {
@@ -421,10 +421,14 @@ internal static class Bench
         finally { WinogradConv2D.ForcedTile = forced; }
     }
 
-    public static void FiveByFive(int batch, int size, int inChannels, int filters, int runs, bool winograd)
+    /// <summary>A 5×5 layer by the implicit GEMM (<paramref name="tile"/> 0) or by Winograd F(2×2, 5×5) or F(4×4, 5×5) (2 or 4).</summary>
+    public static void FiveByFive(int batch, int size, int inChannels, int filters, int runs, int tile)
     {
         var g = new Conv2DGeometry(size, size, inChannels, size, size, filters, 5, 5, 1, 1, 2, 2);
-        LayerPasses($"five{size}_{inChannels}to{filters}_b{batch}_{(winograd ? "winograd" : "gemm")}", g, batch, runs, winograd);
+        int forced = WinogradConv2D.ForcedTile;
+        if (tile != 0) WinogradConv2D.ForcedTile = tile;
+        try { LayerPasses($"five{size}_{inChannels}to{filters}_b{batch}_{(tile == 0 ? "gemm" : $"f{tile}")}", g, batch, runs, winograd: tile != 0); }
+        finally { WinogradConv2D.ForcedTile = forced; }
     }
 
     /// <summary>

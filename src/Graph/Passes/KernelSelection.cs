@@ -9,7 +9,8 @@ public enum ConvolutionAlgorithm
     ImplicitGemm,
     /// <summary>
     /// Winograd: F(2×2, 3×3), 16 products per 2×2 outputs and channel pair instead of 36, or F(4×4, 3×3) on larger
-    /// outputs, 36 per 4×4 instead of 144 (<see cref="KernelSelection.WinogradTile"/>); F(2×2, 5×5), 36 per 2×2 instead of 100.
+    /// outputs, 36 per 4×4 instead of 144 (<see cref="KernelSelection.WinogradTile"/>); F(4×4, 5×5), 64 per 4×4
+    /// instead of 400, or F(2×2, 5×5), 36 per 2×2 instead of 100, on the smallest outputs.
     /// </summary>
     Winograd,
     /// <summary>
@@ -58,13 +59,14 @@ public static class KernelSelection
     /// The Winograd tile the runtime's forward pass and data gradient take for this output and window side (the
     /// header names it; WinogradConv2D.Tile decides at run time by the same rule, and a generator test checks
     /// that they agree): for a 3×3 window, 4 where F(4×4, 3×3)'s 36 products per 4×4 tile, counting padded
-    /// edge tiles, are at most 80% of F(2×2, 3×3)'s 16 per 2×2 tile, else 2; for a 5×5 window, 2.
+    /// edge tiles, are at most 80% of F(2×2, 3×3)'s 16 per 2×2 tile, else 2; for a 5×5 window the same
+    /// rule with F(4×4, 5×5)'s 64 products against F(2×2, 5×5)'s 36.
     /// </summary>
     public static int WinogradTile(int outputHeight, int outputWidth, int window)
     {
-        if (window != 3) return 2;
-        long f2 = 16L * ((outputHeight + 1) / 2) * ((outputWidth + 1) / 2);
-        long f4 = 36L * ((outputHeight + 3) / 4) * ((outputWidth + 3) / 4);
+        bool three = window == 3;
+        long f2 = (three ? 16L : 36L) * ((outputHeight + 1) / 2) * ((outputWidth + 1) / 2);
+        long f4 = (three ? 36L : 64L) * ((outputHeight + 3) / 4) * ((outputWidth + 3) / 4);
         return 5 * f4 <= 4 * f2 ? 4 : 2;
     }
 }

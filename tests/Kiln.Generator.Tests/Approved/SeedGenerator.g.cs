@@ -28,9 +28,9 @@
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
 //   k0: dense + re_lu: GEMM + bias and relu in the tile epilogue
 //   k1: conv2d + re_lu_1: Winograd F(4x4, 3x3) convolution + bias and relu in the tile epilogue
-//   k2: conv2d_1 + re_lu_2: Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue
+//   k2: conv2d_1 + re_lu_2: Winograd F(4x4, 5x5) convolution + bias and relu in the tile epilogue
 //   k3: conv2d_transpose + re_lu_3: transposed convolution (GEMM + col2im) + bias and relu in the tile epilogue
-//   k4: conv2d_2 + re_lu_4: Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue
+//   k4: conv2d_2 + re_lu_4: Winograd F(4x4, 5x5) convolution + bias and relu in the tile epilogue
 //   k5: conv2d_3 + activation: implicit-GEMM convolution + bias and tanh in the tile epilogue
 // 
 // Memory: parameters 4,773,520 floats, gradients the same, state 0 floats;
@@ -205,7 +205,7 @@ ________________________________________________________________________________
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 32768);
             Kernels.WinogradConv2D.Forward(re_lu, p.Slice(Conv2dKernel, 147456), p.Slice(Conv2dBias, 128), re_lu_1, n, Conv2dWindow, new Kernels.Relu());
             Observe("re_lu_1", re_lu_1);
-            // k2 · conv2d_1 (Conv2D(256, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:13]: (16, 16, 128) -> (16, 16, 256), Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue.
+            // k2 · conv2d_1 (Conv2D(256, 5x5, same)) + re_lu_2 (Relu) [GanModels.cs:13]: (16, 16, 128) -> (16, 16, 256), Winograd F(4x4, 5x5) convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 65536);
             Kernels.WinogradConv2D.Forward(re_lu_1, p.Slice(Conv2d1Kernel, 819200), p.Slice(Conv2d1Bias, 256), re_lu_2, n, Conv2d1Window, new Kernels.Relu());
             Observe("re_lu_2", re_lu_2);
@@ -213,7 +213,7 @@ ________________________________________________________________________________
             Span<float> re_lu_3 = ArenaSlice(ReLu3At, n, 262144);
             Kernels.Conv2DTranspose.Forward(re_lu_2, p.Slice(Conv2dTransposeKernel, 1048576), p.Slice(Conv2dTransposeBias, 256), re_lu_3, n, Conv2dTransposeWindow, new Kernels.Relu());
             Observe("re_lu_3", re_lu_3);
-            // k4 · conv2d_2 (Conv2D(256, 5x5, same)) + re_lu_4 (Relu) [GanModels.cs:15]: (32, 32, 256) -> (32, 32, 256), Winograd F(2x2, 5x5) convolution + bias and relu in the tile epilogue.
+            // k4 · conv2d_2 (Conv2D(256, 5x5, same)) + re_lu_4 (Relu) [GanModels.cs:15]: (32, 32, 256) -> (32, 32, 256), Winograd F(4x4, 5x5) convolution + bias and relu in the tile epilogue.
             Span<float> re_lu_4 = ArenaSlice(ReLu4At, n, 262144);
             Kernels.WinogradConv2D.Forward(re_lu_3, p.Slice(Conv2d2Kernel, 1638400), p.Slice(Conv2d2Bias, 256), re_lu_4, n, Conv2d2Window, new Kernels.Relu());
             Observe("re_lu_4", re_lu_4);

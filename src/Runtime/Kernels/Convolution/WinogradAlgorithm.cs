@@ -12,15 +12,17 @@ internal enum WinogradAlgorithm
     F4x4For3x3,
     /// <summary>36 products per 2×2 outputs (100 direct); the same 6 points, so the same input transform as F(4×4, 3×3).</summary>
     F2x2For5x5,
+    /// <summary>64 products per 4×4 outputs (400 direct; F(2×2, 5×5) takes 144 for the same outputs): 8 points, 0, ±1, ±2, ±½.</summary>
+    F4x4For5x5,
 }
 
 internal static class WinogradAlgorithmShape
 {
     /// <summary>m: the outputs along each side of a tile.</summary>
-    public static int Tile(this WinogradAlgorithm a) => a == WinogradAlgorithm.F4x4For3x3 ? 4 : 2;
+    public static int Tile(this WinogradAlgorithm a) => a is WinogradAlgorithm.F4x4For3x3 or WinogradAlgorithm.F4x4For5x5 ? 4 : 2;
 
     /// <summary>r: the window's side.</summary>
-    public static int Window(this WinogradAlgorithm a) => a == WinogradAlgorithm.F2x2For5x5 ? 5 : 3;
+    public static int Window(this WinogradAlgorithm a) => a is WinogradAlgorithm.F2x2For5x5 or WinogradAlgorithm.F4x4For5x5 ? 5 : 3;
 
     /// <summary>m + r − 1: the input patch's side, and the points of the transforms.</summary>
     public static int Patch(this WinogradAlgorithm a) => a.Tile() + a.Window() - 1;

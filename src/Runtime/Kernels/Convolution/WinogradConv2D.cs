@@ -8,7 +8,8 @@ namespace Kiln.Kernels;
 /// stride-1 convolution of dz with the rotated kernel) and the kernel gradient (the forward transforms'
 /// adjoint). A 3×3 window takes F(2×2, 3×3) (2.25× fewer), or F(4×4, 3×3) (4× fewer) where the geometry
 /// makes it clearly cheaper (<see cref="Tile"/>; the kernel gradient where the output also fills whole
-/// 4×4 tiles and blocks hold enough of them); a 5×5 window takes F(2×2, 5×5) (2.8× fewer). The generator picks this
+/// 4×4 tiles and blocks hold enough of them); a 5×5 window takes F(4×4, 5×5) (6.25× fewer), or F(2×2, 5×5)
+/// (2.8× fewer) on outputs of 2×2 or less (the kernel gradient: where the output does not fill whole 4×4 tiles). The generator picks this
 /// variant per layer when <see cref="Applies"/> holds for the layer's constant shapes; on the scalar
 /// path it runs the <see cref="Conv2D"/> kernels.
 /// </summary>
@@ -23,10 +24,9 @@ public static unsafe class WinogradConv2D
     private static int s_forcedTile = -1;
 
     /// <summary>
-    /// The tile every 3×3 Winograd product takes (the kernel gradient included): 2 (F(2×2, 3×3)), 4 (F(4×4, 3×3)), or
-    /// 0 to choose per layer from its geometry (the default, and what the generated header names). For
-    /// benchmarks and tests that compare the two; starts from <see cref="TileVariable"/>. A 5×5 window
-    /// always takes F(2×2, 5×5).
+    /// The tile every Winograd product takes (the kernel gradient included): 2 (F(2×2, 3×3) or F(2×2, 5×5)),
+    /// 4 (F(4×4, 3×3) or F(4×4, 5×5)), or 0 to choose per layer from its geometry (the default, and what the
+    /// generated header names). For benchmarks and tests that compare the two; starts from <see cref="TileVariable"/>.
     /// </summary>
     public static int ForcedTile
     {
@@ -52,7 +52,7 @@ public static unsafe class WinogradConv2D
     /// <summary>Channel counts must fill whole 16-lane vectors, as the transforms run across channels.</summary>
     public const int ChannelMultiple = 16;
 
-    /// <summary>The tile the forward pass and the data gradient take for <paramref name="g"/>: 4 (F(4×4, 3×3)) or 2 (F(2×2, 3×3) or F(2×2, 5×5)); honours <see cref="ForcedTile"/>.</summary>
+    /// <summary>The tile the forward pass and the data gradient take for <paramref name="g"/>: 4 (F(4×4, 3×3) or F(4×4, 5×5)) or 2 (F(2×2, 3×3) or F(2×2, 5×5)); honours <see cref="ForcedTile"/>.</summary>
     public static int Tile(in Conv2DGeometry g) => WinogradCore.ForwardAlgorithm(g).Tile();
 
     /// <summary>True for a 3×3 or 5×5, stride-1 window whose input and output channels are multiples of 16.</summary>

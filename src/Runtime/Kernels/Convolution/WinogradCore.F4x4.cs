@@ -25,16 +25,19 @@ internal static unsafe partial class WinogradCore
 {
     /// <summary>
     /// F(4×4) where it does clearly less work than F(2×2): at most 80% of the products, counting the padded
-    /// edge tiles (a 14×14 output takes 16 tiles of 36 against 49 of 16; 5×5 to 10×10 gain too little).
-    /// KernelSelection.WinogradTile in the Graph mirrors this, so the generated header names the tile.
+    /// edge tiles. For a 3×3 window that is 36 per 4×4 tile against 16 per 2×2 (a 14×14 output takes 16
+    /// tiles of 36 against 49 of 16; 5×5 to 10×10 gain too little); for a 5×5 window, 64 against 36, which
+    /// pays on every output but the smallest. KernelSelection.WinogradTile in the Graph mirrors this, so the
+    /// generated header names the tile.
     /// </summary>
     internal static bool FourByFour(in Conv2DGeometry g)
     {
-        if (g.KernelHeight != 3) return false;
+        if (g.KernelHeight is not (3 or 5)) return false;
         int forced = WinogradConv2D.ForcedTile;
         if (forced != 0) return forced == 4;
-        long f2 = 16L * ((g.OutputHeight + 1) / 2) * ((g.OutputWidth + 1) / 2);
-        long f4 = 36L * ((g.OutputHeight + 3) / 4) * ((g.OutputWidth + 3) / 4);
+        bool three = g.KernelHeight == 3;
+        long f2 = (three ? 16L : 36L) * ((g.OutputHeight + 1) / 2) * ((g.OutputWidth + 1) / 2);
+        long f4 = (three ? 36L : 64L) * ((g.OutputHeight + 3) / 4) * ((g.OutputWidth + 3) / 4);
         return 5 * f4 <= 4 * f2;
     }
 
@@ -305,7 +308,7 @@ internal static unsafe partial class WinogradCore
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    TileOutputs4(src + j, plane, bias, half, outs);
+                    FourByFourTile(src + j, plane, bias, half, outs);
                     for (int i = 0; i < rowsIn; i++)
                     {
                         float* yr = ys + j + (nint)i * ow * k;
@@ -335,7 +338,7 @@ internal static unsafe partial class WinogradCore
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    TileOutputs4(src + j, plane, bias, half, outs);
+                    FourByFourTile(src + j, plane, bias, half, outs);
                     for (int wy = 0; wy < rowsIn; wy++)
                     {
                         for (int wx = 0; wx < colsIn; wx++)
@@ -350,6 +353,14 @@ internal static unsafe partial class WinogradCore
                     }
                 }
             }
+        }
+
+        /// <summary>A 4×4 tile's outputs + bias for 16 channels, from F(4×4, 3×3)'s 36 planes or F(4×4, 5×5)'s 64.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void FourByFourTile(float* p, long plane, Vector512<float> bias, Vector512<float>* half, Vector512<float>* outs)
+        {
+            if (Algorithm == WinogradAlgorithm.F4x4For5x5) TileOutputs8(p, plane, bias, half, outs);
+            else TileOutputs4(p, plane, bias, half, outs);
         }
 
         /// <summary>outs[4i + q] = (Aᵀ·M·A)[i][q] + bias for 16 channels of one tile, M's 36 values <paramref name="plane"/> apart.</summary>

@@ -27,11 +27,13 @@ internal static unsafe partial class WinogradCore
     /// </summary>
     internal static bool FourByFourKernelGradient(in Conv2DGeometry g) =>
         FourByFour(g) && (WinogradConv2D.ForcedTile == 4
-            || (g.OutputHeight % 4 == 0 && g.OutputWidth % 4 == 0 && KernelTilesPerBlock(g.InputChannels, g.OutputChannels, 36) >= 16));
+            || (g.OutputHeight % 4 == 0 && g.OutputWidth % 4 == 0
+                && (g.KernelHeight == 5 || KernelTilesPerBlock(g.InputChannels, g.OutputChannels, 36) >= 16)));
 
     /// <summary>The algorithm the kernel gradient takes for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
-    internal static WinogradAlgorithm KernelGradientAlgorithm(in Conv2DGeometry g) =>
-        g.KernelHeight == 5 ? WinogradAlgorithm.F2x2For5x5 : FourByFourKernelGradient(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
+    internal static WinogradAlgorithm KernelGradientAlgorithm(in Conv2DGeometry g) => g.KernelHeight == 5
+        ? FourByFourKernelGradient(g) ? WinogradAlgorithm.F4x4For5x5 : WinogradAlgorithm.F2x2For5x5
+        : FourByFourKernelGradient(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
 
     /// <summary>dKernel (r, r, C, K) = ∂/∂w of Σ dz·conv(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
     public static void KernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
@@ -51,7 +53,7 @@ internal static unsafe partial class WinogradCore
         // the 36 C × K sums (re-read and re-written for every block) cost more than V and dM spilling
         // to L3. Kiln.Benchmarks --only winofive, 1 thread: 16×16 128 → 256 and 32×32 256 → 256 took
         // 1.5–2× longer at 8 tiles than at 64 (128 no faster); 32 → 64 and 64 → 64 (24–32 tiles) no faster at 64.
-        if (algorithm == WinogradAlgorithm.F2x2For5x5 && block < 16) block = 64;
+        if (algorithm.Window() == 5 && block < 16) block = 64;
         long blocks = (tiles + block - 1) / block;
         long size = (long)planes * c * k;
         // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8, and at most
@@ -72,6 +74,7 @@ internal static unsafe partial class WinogradCore
                 case WinogradAlgorithm.F2x2For3x3: KernelFromTransformed(job.Partials, dKernel, c, k); break;
                 case WinogradAlgorithm.F4x4For3x3: KernelFromTransformed6<ThreeTaps>(job.Partials, dKernel, c, k); break;
                 case WinogradAlgorithm.F2x2For5x5: KernelFromTransformed6<FiveTaps>(job.Partials, dKernel, c, k); break;
+                case WinogradAlgorithm.F4x4For5x5: KernelFromTransformed8(job.Partials, dKernel, c, k); break;
                 default: throw new InvalidOperationException($"no kernel adjoint for {algorithm}");
             }
         }
@@ -137,8 +140,8 @@ internal static unsafe partial class WinogradCore
             float* v = s.Floats(VSlot, (long)planes * Block * c);
             float* dm = s.Floats(MSlot, (long)planes * Block * k);
             float* zeros = s.Zeros(Math.Max(c, k));
-            float** rows = s.Pointers(36);
-            Vector512<float>* tmp = stackalloc Vector512<float>[36];
+            float** rows = s.Pointers(64);
+            Vector512<float>* tmp = stackalloc Vector512<float>[64];
             long tilesPerSample = (long)TileRows * TileCols;
             for (long blk = b0; blk < b1; blk++)
             {
@@ -157,6 +160,10 @@ internal static unsafe partial class WinogradCore
                     case WinogradAlgorithm.F2x2For5x5:
                         InputTransform6(X, G, 2, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
                         GradientTransform5(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
+                        break;
+                    case WinogradAlgorithm.F4x4For5x5:
+                        InputTransform8(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
+                        GradientTransform8(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
                         break;
                     default: throw new InvalidOperationException($"no transforms for {Algorithm}");
                 }

@@ -35,10 +35,11 @@ internal static unsafe partial class WinogradCore
     private const int VSlot = 6, MSlot = 7, USlot = 8;
 
     /// <summary>The algorithm the forward pass and the data gradient take for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
-    internal static WinogradAlgorithm ForwardAlgorithm(in Conv2DGeometry g) =>
-        g.KernelHeight == 5 ? WinogradAlgorithm.F2x2For5x5 : FourByFour(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
+    internal static WinogradAlgorithm ForwardAlgorithm(in Conv2DGeometry g) => g.KernelHeight == 5
+        ? FourByFour(g) ? WinogradAlgorithm.F4x4For5x5 : WinogradAlgorithm.F2x2For5x5
+        : FourByFour(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
 
-    /// <summary>Tiles per block: V (planes × T × C) and M (planes × T × K') together within about 384 KiB; 16 planes for F(2×2), 36 for F(4×4).</summary>
+    /// <summary>Tiles per block: V (planes × T × C) and M (planes × T × K') together within about 384 KiB (<see cref="WinogradAlgorithmShape.Planes"/>: 16 to 64).</summary>
     internal static int TilesPerBlock(int c, int kPadded, int planes = 16) => Math.Clamp(98304 / (planes * (c + kPadded)) / MR * MR, MR, 64);
 
     /// <summary>
@@ -109,6 +110,7 @@ internal static unsafe partial class WinogradCore
             case WinogradAlgorithm.F2x2For3x3: TransformKernel(w, u, c, k, kp); break;
             case WinogradAlgorithm.F4x4For3x3: TransformKernel6<ThreeTaps>(w, u, c, k, kp); break;
             case WinogradAlgorithm.F2x2For5x5: TransformKernel6<FiveTaps>(w, u, c, k, kp); break;
+            case WinogradAlgorithm.F4x4For5x5: TransformKernel8(w, u, c, k, kp); break;
             default: throw new InvalidOperationException($"no kernel transform for {algorithm}");
         }
     }
@@ -153,7 +155,7 @@ internal static unsafe partial class WinogradCore
         Vector512.Store(c, o + (first + 3) * plane);
     }
 
-    /// <summary>The forward pass (or data gradient) over blocks of tiles; its F(4×4) transforms are in WinogradCore.F4x4.cs.</summary>
+    /// <summary>The forward pass (or data gradient) over blocks of tiles; its F(4×4) transforms are in WinogradCore.F4x4.cs and WinogradCore.F4x4For5x5.cs.</summary>
     private sealed partial class Job<TAct> : ParallelJob where TAct : struct, IActivation
     {
         [ThreadStatic] private static Job<TAct>? t_instance;
@@ -178,7 +180,7 @@ internal static unsafe partial class WinogradCore
             float* v = s.Floats(VSlot, (long)planes * Block * c);
             float* m = s.Floats(MSlot, (long)planes * Block * Kp);
             float* zeros = s.Zeros(Math.Max(c, NR));
-            float** table = s.Pointers(36 + MR);
+            float** table = s.Pointers(64 + MR);
             float* u = U;
             if (u == null)
             {
@@ -189,19 +191,21 @@ internal static unsafe partial class WinogradCore
                     t_kernelCall = KernelCall;
                 }
             }
-            // F(4×4)'s intermediate vectors: the 6×6 input transform, then the 4×6 and 4×4 of the output transform.
-            Vector512<float>* tmp = stackalloc Vector512<float>[36 + 24 + 16];
+            // The intermediate vectors of the largest transforms, F(4×4, 5×5)'s: the 8×8 input transform, then
+            // the 4×8 and 4×4 of the output transform.
+            Vector512<float>* tmp = stackalloc Vector512<float>[64 + 32 + 16];
             long tilesPerSample = (long)TileRows * TileCols;
             for (long blk = b0; blk < b1; blk++)
             {
                 long t0 = blk * Block;
                 int count = (int)Math.Min(Block, Tiles - t0);
                 if (Algorithm == WinogradAlgorithm.F2x2For3x3) InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table);
+                else if (Algorithm == WinogradAlgorithm.F4x4For5x5) InputTransform8(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, table, tmp);
                 else InputTransform6(X, G, Algorithm.Tile(), TileCols, tilesPerSample, Block, t0, count, v, zeros, table, tmp);
                 MultiplyPlanes(planes, count, Block, v, u, m, c, Kp, zeros, table);
-                bool four = Algorithm == WinogradAlgorithm.F4x4For3x3;
-                if (four && Pool) PooledOutputTransform4(t0, count, m, tmp + 36, tmp + 60);
-                else if (four) OutputTransform4(t0, count, m, tmp + 36, tmp + 60);
+                bool four = Algorithm.Tile() == 4;
+                if (four && Pool) PooledOutputTransform4(t0, count, m, tmp + 64, tmp + 96);
+                else if (four) OutputTransform4(t0, count, m, tmp + 64, tmp + 96);
                 else if (Pool) PooledOutputTransform(t0, count, m);
                 else OutputTransform(t0, count, m);
             }
