@@ -251,17 +251,12 @@ internal static unsafe partial class WinogradCore
     private static void GradientTransform8(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
         float* dm, float* zeros, Vector512<float>* tmp)
     {
-        int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth;
+        int k = g.OutputChannels;
         long plane = (long)block * k;
         float** at = stackalloc float*[16];
         for (int r = 0; r < count; r++)
         {
-            TileOrigin(t0 + r, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
-            int oy = 4 * ty, ox = 4 * tx;
-            float* ds = dz + sample * g.OutputSize;
-            for (int i = 0; i < 4; i++)
-                for (int q = 0; q < 4; q++)
-                    at[4 * i + q] = oy + i < oh && ox + q < ow ? ds + ((nint)(oy + i) * ow + ox + q) * k : zeros;
+            FourByFourOutputs(dz, g, t0 + r, tileCols, tilesPerSample, zeros, at);
             float* o = dm + (nint)r * k;
             for (int j = 0; j < k; j += 16)
             {
