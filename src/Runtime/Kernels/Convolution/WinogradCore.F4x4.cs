@@ -35,9 +35,8 @@ internal static unsafe partial class WinogradCore
         if (g.KernelHeight is not (3 or 5)) return false;
         int forced = WinogradConv2D.ForcedTile;
         if (forced != 0) return forced == 4;
-        bool three = g.KernelHeight == 3;
-        long f2 = (three ? 16L : 36L) * ((g.OutputHeight + 1) / 2) * ((g.OutputWidth + 1) / 2);
-        long f4 = (three ? 36L : 64L) * ((g.OutputHeight + 3) / 4) * ((g.OutputWidth + 3) / 4);
+        long f2 = (long)Algorithm(g.KernelHeight, false).Planes() * ((g.OutputHeight + 1) / 2) * ((g.OutputWidth + 1) / 2);
+        long f4 = (long)Algorithm(g.KernelHeight, true).Planes() * ((g.OutputHeight + 3) / 4) * ((g.OutputWidth + 3) / 4);
         return 5 * f4 <= 4 * f2;
     }
 

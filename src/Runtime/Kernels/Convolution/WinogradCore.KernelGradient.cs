@@ -20,7 +20,8 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>
     /// The kernel gradient's own rule: F(4×4) where the forward takes it, the output fills whole 4×4 tiles
-    /// and a block reduces at least 16 of them. Its GEMMs reduce over the block's tiles and add into the
+    /// and, for a 3×3 window, a block reduces at least 16 of them (a 5×5 window's short blocks are
+    /// lengthened to 64 in <see cref="KernelGradient"/>). Its GEMMs reduce over the block's tiles and add into the
     /// C × K sums every block, so padded edge tiles and short blocks cost more here than in the forward
     /// pass (Kiln.Benchmarks --only winotile: 1.2–1.7× faster on 28×28 32 → 32, 32×32 64 → 64 and
     /// 16×16 64 → 128; 0.9× on 14×14 32 → 64, about 1× on 128 → 128 at 8 tiles per block).
@@ -31,9 +32,7 @@ internal static unsafe partial class WinogradCore
                 && (g.KernelHeight == 5 || KernelTilesPerBlock(g.InputChannels, g.OutputChannels, 36) >= 16)));
 
     /// <summary>The algorithm the kernel gradient takes for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
-    internal static WinogradAlgorithm KernelGradientAlgorithm(in Conv2DGeometry g) => g.KernelHeight == 5
-        ? FourByFourKernelGradient(g) ? WinogradAlgorithm.F4x4For5x5 : WinogradAlgorithm.F2x2For5x5
-        : FourByFourKernelGradient(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
+    internal static WinogradAlgorithm KernelGradientAlgorithm(in Conv2DGeometry g) => Algorithm(g.KernelHeight, FourByFourKernelGradient(g));
 
     /// <summary>dKernel (r, r, C, K) = ∂/∂w of Σ dz·conv(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
     public static void KernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)

@@ -35,9 +35,12 @@ internal static unsafe partial class WinogradCore
     private const int VSlot = 6, MSlot = 7, USlot = 8;
 
     /// <summary>The algorithm the forward pass and the data gradient take for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
-    internal static WinogradAlgorithm ForwardAlgorithm(in Conv2DGeometry g) => g.KernelHeight == 5
-        ? FourByFour(g) ? WinogradAlgorithm.F4x4For5x5 : WinogradAlgorithm.F2x2For5x5
-        : FourByFour(g) ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
+    internal static WinogradAlgorithm ForwardAlgorithm(in Conv2DGeometry g) => Algorithm(g.KernelHeight, FourByFour(g));
+
+    /// <summary>The algorithm for an r × r window (3 or 5) with 2×2 or 4×4 output tiles.</summary>
+    private static WinogradAlgorithm Algorithm(int window, bool fourByFour) => window == 5
+        ? fourByFour ? WinogradAlgorithm.F4x4For5x5 : WinogradAlgorithm.F2x2For5x5
+        : fourByFour ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
 
     /// <summary>Tiles per block: V (planes × T × C) and M (planes × T × K') together within about 384 KiB (<see cref="WinogradAlgorithmShape.Planes"/>: 16 to 64).</summary>
     internal static int TilesPerBlock(int c, int kPadded, int planes = 16) => Math.Clamp(98304 / (planes * (c + kPadded)) / MR * MR, MR, 64);
