@@ -15,21 +15,26 @@ namespace Kiln.Kernels;
 /// </summary>
 internal static unsafe partial class WinogradCore
 {
-    /// <summary>Tiles per block here: the GEMMs reduce over tiles, so longer blocks amortize their C tiles.</summary>
-    internal static int KernelTilesPerBlock(int c, int k, int planes = 16) => Math.Clamp(131072 / (planes * (c + k)) / MR * MR, MR, 128);
+    /// <summary>
+    /// Tiles per block here. The GEMMs reduce over the block's tiles and read and write the planes × C × K
+    /// sums once a block, so a block is at least long enough for the sums to cost no more than its V and dM
+    /// (2·C·K / (C + K) tiles, at most 64), and longer where V and dM still fit in about 512 KiB (at most 128).
+    /// Kiln.Benchmarks --only winotile, winofive: 16×16 128 → 128 F(4×4, 3×3) 1.5× faster at 64 tiles than at 8.
+    /// </summary>
+    internal static int KernelTilesPerBlock(int c, int k, int planes = 16)
+    {
+        int fits = Math.Clamp(131072 / (planes * (c + k)) / MR * MR, MR, 128);
+        int balance = (int)Math.Min(2L * c * k / (c + k), 64) / MR * MR;
+        return Math.Max(fits, balance);
+    }
 
     /// <summary>
-    /// The kernel gradient's own rule: F(4×4) where the forward takes it, the output fills whole 4×4 tiles
-    /// and, for a 3×3 window, a block reduces at least 16 of them (a 5×5 window's short blocks are
-    /// lengthened to 64 in <see cref="KernelGradient"/>). Its GEMMs reduce over the block's tiles and add into the
-    /// C × K sums every block, so padded edge tiles and short blocks cost more here than in the forward
-    /// pass (Kiln.Benchmarks --only winotile: 1.2–1.7× faster on 28×28 32 → 32, 32×32 64 → 64 and
-    /// 16×16 64 → 128; 0.9× on 14×14 32 → 64, about 1× on 128 → 128 at 8 tiles per block).
+    /// The kernel gradient's own rule: F(4×4) where the forward takes it and the output fills whole 4×4
+    /// tiles. Its GEMMs reduce over tiles, so padded edge tiles cost more here than in the forward pass
+    /// (Kiln.Benchmarks --only winotile: 0.9× on 14×14 32 → 64).
     /// </summary>
     internal static bool FourByFourKernelGradient(in Conv2DGeometry g) =>
-        FourByFour(g) && (WinogradConv2D.ForcedTile == 4
-            || (g.OutputHeight % 4 == 0 && g.OutputWidth % 4 == 0
-                && (g.KernelHeight == 5 || KernelTilesPerBlock(g.InputChannels, g.OutputChannels, 36) >= 16)));
+        FourByFour(g) && (WinogradConv2D.ForcedTile == 4 || (g.OutputHeight % 4 == 0 && g.OutputWidth % 4 == 0));
 
     /// <summary>The algorithm the kernel gradient takes for <paramref name="g"/> (3×3 or 5×5, stride 1).</summary>
     internal static WinogradAlgorithm KernelGradientAlgorithm(in Conv2DGeometry g) => Algorithm(g.KernelHeight, FourByFourKernelGradient(g));
@@ -48,11 +53,6 @@ internal static unsafe partial class WinogradCore
             return;
         }
         int block = KernelTilesPerBlock(c, k, planes);
-        // Wide 5×5 layers: where a block's V and dM would have to shrink below 16 tiles to stay in L2,
-        // the 36 C × K sums (re-read and re-written for every block) cost more than V and dM spilling
-        // to L3. Kiln.Benchmarks --only winofive, 1 thread: 16×16 128 → 256 and 32×32 256 → 256 took
-        // 1.5–2× longer at 8 tiles than at 64 (128 no faster); 32 → 64 and 64 → 64 (24–32 tiles) no faster at 64.
-        if (algorithm.Window() == 5 && block < 16) block = 64;
         long blocks = (tiles + block - 1) / block;
         long size = (long)planes * c * k;
         // Groups as in ConvCore.BackwardKernel: about 4 MFLOP of products each, at most 8, and at most

@@ -18,7 +18,7 @@ namespace Kiln.Kernels;
 /// <item>Output: y = act(Aᵀ·M·A + bias), 2×2 per tile, clipped at odd edges; or, fused with a 2×2 max
 /// pooling, the max of the four (a tile is exactly one pooling window).</item>
 /// </list>
-/// Tiles are processed in fixed blocks sized so one block's V and M stay in L2; each output is
+/// Tiles are processed in fixed blocks (<see cref="TilesPerBlock"/>); each output is
 /// computed by one thread in an order that does not depend on the split, so results are identical
 /// for any thread count. The kernel gradient, the adjoint of all this, is in WinogradCore.KernelGradient.cs;
 /// the forward pass and the data gradient take F(4×4, 3×3) instead where <see cref="FourByFour"/> says
@@ -42,8 +42,22 @@ internal static unsafe partial class WinogradCore
         ? fourByFour ? WinogradAlgorithm.F4x4For5x5 : WinogradAlgorithm.F2x2For5x5
         : fourByFour ? WinogradAlgorithm.F4x4For3x3 : WinogradAlgorithm.F2x2For3x3;
 
-    /// <summary>Tiles per block: V (planes × T × C) and M (planes × T × K') together within about 384 KiB (<see cref="WinogradAlgorithmShape.Planes"/>: 16 to 64).</summary>
-    internal static int TilesPerBlock(int c, int kPadded, int planes = 16) => Math.Clamp(98304 / (planes * (c + kPadded)) / MR * MR, MR, 64);
+    /// <summary>
+    /// Tiles per block. A block streams the whole transformed kernel U (planes × C × K') through the
+    /// core once, and each of its tiles writes and reads back V and M (planes × (C + K')): U's traffic
+    /// per tile falls below V's and M's from C·K' / (C + K') tiles on (128 for 256 → 256 channels), so
+    /// wide layers take that many even where V and M then leave L2; narrow ones take what keeps V and
+    /// M within about 384 KiB. A whole number of micro-kernel row tiles (<see cref="ConvCore.IndirectTileRows"/>:
+    /// 8 at 512 bits, 6 at 256), so no GEMM call multiplies padding rows; at most 120.
+    /// </summary>
+    internal static int TilesPerBlock(int c, int kPadded, int planes = 16)
+    {
+        int rows = ConvCore.IndirectTileRows;
+        int fits = 98304 / (planes * (c + kPadded));
+        int balance = (int)((long)c * kPadded / (c + kPadded));
+        int tiles = Math.Min(Math.Max(fits, balance), 120);
+        return Math.Max((tiles + rows - 1) / rows * rows, rows);
+    }
 
     /// <summary>
     /// y = act(conv3×3(x, w) + bias) for the stride-1 geometry <paramref name="g"/>. With
