@@ -292,6 +292,33 @@ public class WinogradConv2DTests
         Assert.True(WinogradCore.FourByFourKernelGradient(g)); // tests and benchmarks can force every path
     }
 
+    // Blocks of tiles: at least C·K' / (C + K') tiles (U's traffic per tile then falls below V's and M's), at most
+    // 120, longer where V and M fit in 384 KiB, in whole row tiles of the width's micro-kernel (8 or 6 rows).
+    [Theory]
+    [InlineData(256, 256, 64, 512, 120)]   // the seed generator's F(4×4, 5×5): 128 by the balance, capped
+    [InlineData(256, 256, 64, 256, 120)]
+    [InlineData(128, 128, 36, 512, 64)]    // the CIFAR net's F(4×4, 3×3): 64 by the balance (8 fit in 384 KiB)
+    [InlineData(128, 128, 36, 256, 66)]    // 11 six-row tiles, where 64 would multiply 2 rows of padding
+    [InlineData(32, 32, 36, 512, 48)]      // narrow: 42 fit, rounded up to whole tiles
+    [InlineData(32, 32, 36, 256, 42)]
+    [InlineData(16, 32, 16, 256, 120)]
+    public void ForwardBlocksBalanceTheKernelsTrafficInWholeRowTiles(int c, int kPadded, int planes, int bits, int expected)
+    {
+        using var _ = new KernelSwitches(bits, 1);
+        Assert.Equal(bits == 512 ? 8 : 6, ConvCore.IndirectTileRows);
+        Assert.Equal(expected, WinogradCore.TilesPerBlock(c, kPadded, planes));
+    }
+
+    // The kernel gradient's: at least 2·C·K / (C + K) tiles (its C × K sums are read and written once a block),
+    // at most 64, or up to 128 where V and dM fit in 512 KiB; multiples of 8.
+    [Theory]
+    [InlineData(256, 256, 64, 64)]
+    [InlineData(128, 128, 36, 64)]
+    [InlineData(32, 64, 64, 40)]
+    [InlineData(16, 16, 16, 128)]
+    public void KernelGradientBlocksBalanceTheSumsTraffic(int c, int k, int planes, int expected) =>
+        Assert.Equal(expected, WinogradCore.KernelTilesPerBlock(c, k, planes));
+
     [Fact]
     public void TheTileVariableTakesTwoOrFour()
     {
