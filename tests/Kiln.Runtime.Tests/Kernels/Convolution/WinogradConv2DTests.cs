@@ -139,16 +139,17 @@ public class WinogradConv2DTests
     }
 
     [Theory]
-    [InlineData(3, 512)]
-    [InlineData(5, 512)]
-    [InlineData(3, 256)]   // the 256-bit path: 6-tile products, transforms as 256-bit halves
-    [InlineData(5, 256)]
-    public void OneTwoAndThreeThreadsGiveTheSameBits(int window, int bits)
+    [InlineData(3, 512, 6, 15, 32, 48)]
+    [InlineData(5, 512, 6, 15, 32, 48)]
+    [InlineData(3, 256, 6, 15, 32, 48)]   // the 256-bit path: 6-tile products, transforms as 256-bit halves
+    [InlineData(5, 256, 6, 15, 32, 48)]
+    [InlineData(3, 256, 1, 16, 64, 64)]   // few tiles: one block per thread, so each thread count cuts them differently
+    [InlineData(5, 512, 1, 16, 64, 64)]
+    public void OneTwoAndThreeThreadsGiveTheSameBits(int window, int bits, int n, int height, int c, int f)
     {
-        const int n = 6;
-        Conv2DGeometry g = ConvReference.Keras(15, 16, 32, 48, window, window, 1, 1, true);
+        Conv2DGeometry g = ConvReference.Keras(height, 16, c, f, window, window, 1, 1, true);
         float[] x = TestData.Random(n * g.InputSize, 31);
-        float[] kernel = TestData.Random(g.PatchSize * 48, 32);
+        float[] kernel = TestData.Random(g.PatchSize * f, 32);
         float[] dyIn = TestData.Random(n * g.OutputSize, 34);
         float[][] Run(int threads, int tile)
         {
@@ -307,6 +308,21 @@ public class WinogradConv2DTests
         using var _ = new KernelSwitches(bits, 1);
         Assert.Equal(bits == 512 ? 8 : 6, ConvCore.IndirectTileRows);
         Assert.Equal(expected, WinogradCore.TilesPerBlock(c, kPadded, planes));
+    }
+
+    // Few tiles are cut into one block of equal length per thread (whole row tiles); many keep the longest blocks.
+    [Theory]
+    [InlineData(512, 120, 2, 256, 120)]   // five blocks for two threads: not shortened
+    [InlineData(128, 90, 2, 256, 66)]     // two blocks of 66 and 62, not 90 and 38
+    [InlineData(128, 96, 2, 512, 64)]
+    [InlineData(64, 120, 2, 256, 36)]     // a batch-1 32×32 5×5 layer: one block per thread
+    [InlineData(64, 120, 3, 512, 24)]
+    [InlineData(5, 120, 2, 256, 6)]       // fewer tiles than a row tile: one block
+    [InlineData(64, 120, 1, 256, 66)]
+    public void FewTilesAreCutIntoOneEvenBlockPerThread(long tiles, int longest, int threads, int bits, int expected)
+    {
+        using var _ = new KernelSwitches(bits, 1);
+        Assert.Equal(expected, WinogradCore.EvenBlock(tiles, longest, threads));
     }
 
     // The kernel gradient's: at least 2·C·K / (C + K) tiles (its C × K sums are read and written once a block),
