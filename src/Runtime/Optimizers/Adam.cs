@@ -49,7 +49,8 @@ public class Adam : Optimizer
         Decay = decay;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Never inlined: see Optimizer.Update.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     protected sealed override void Update(Span<float> w, ReadOnlySpan<float> g, int offset)
     {
         double t = Iterations + 1;

@@ -159,6 +159,9 @@ public abstract partial class Optimizer
     /// those elements, and the state is read at the same offsets (<see cref="State"/>). A step calls it for
     /// disjoint ranges that cover the buffer, on several threads at once when the buffer is large, so an
     /// update must be elementwise and must give each element the same arithmetic wherever a range starts.
+    /// Kiln's overrides are <c>NoInlining | AggressiveOptimization</c>: inlined into a model's training step
+    /// (profile-guided devirtualization does so where one optimizer type is in use), their Vector512 operations
+    /// were left as calls on processors without AVX-512, and Adam took 3 ms of a 23 ms Fashion CNN step.
     /// </summary>
     protected abstract void Update(Span<float> parameters, ReadOnlySpan<float> gradients, int offset);
 

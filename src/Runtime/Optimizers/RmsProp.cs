@@ -44,7 +44,8 @@ public sealed class RmsProp : Optimizer
         Decay = decay;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Never inlined: see Optimizer.Update.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> w, ReadOnlySpan<float> g, int offset)
     {
         float lr = CurrentLearningRate, rho = Rho, oneMinusRho = 1f - Rho, eps = Epsilon;

@@ -42,7 +42,8 @@ public sealed class Sgd : Optimizer
         Decay = decay;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Never inlined: see Optimizer.Update.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
         float lr = CurrentLearningRate;
