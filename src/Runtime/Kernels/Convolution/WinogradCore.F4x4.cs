@@ -73,18 +73,19 @@ internal static unsafe partial class WinogradCore
     private static void Input6(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3, Vector512<float> d4, Vector512<float> d5,
         out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2, out Vector512<float> t3, out Vector512<float> t4, out Vector512<float> t5)
     {
-        var four = Vector512.Create(4f);
-        var five = Vector512.Create(5f);
-        var a = d4 - four * d2;
-        var b = d3 - four * d1;
+        var minusFour = Vector512.Create(-4f);
+        var a = Vector512.FusedMultiplyAdd(minusFour, d2, d4);
+        var b = Vector512.FusedMultiplyAdd(minusFour, d1, d3);
         var e = d4 - d2;
-        var f = (d3 - d1) * Vector512.Create(2f);
-        t0 = four * d0 - five * d2 + d4;
+        var f = d3 - d1;
+        f += f;
+        // 4d0 − 5d2 + d4 = 4d0 + (a − d2) and 4d1 − 5d3 + d5 = (d5 − b) − 4d3: two operations each.
+        t0 = Vector512.FusedMultiplyAdd(Vector512.Create(4f), d0, a - d2);
         t1 = a + b;
         t2 = a - b;
         t3 = e + f;
         t4 = e - f;
-        t5 = four * d1 - five * d3 + d5;
+        t5 = Vector512.FusedMultiplyAdd(minusFour, d3, d5 - b);
     }
 
     /// <summary>Aᵀ·(m0 … m5), the output transform along one axis: with s, d = m1 ± m2 and S, D = m3 ± m4, (m0 + s + S, d + 2D, s + 4S, d + 8D + m5).</summary>
@@ -95,9 +96,9 @@ internal static unsafe partial class WinogradCore
         var s = m1 + m2; var d = m1 - m2;
         var bigS = m3 + m4; var bigD = m3 - m4;
         y0 = m0 + s + bigS;
-        y1 = d + Vector512.Create(2f) * bigD;
-        y2 = s + Vector512.Create(4f) * bigS;
-        y3 = d + Vector512.Create(8f) * bigD + m5;
+        y1 = Vector512.FusedMultiplyAdd(Vector512.Create(2f), bigD, d);
+        y2 = Vector512.FusedMultiplyAdd(Vector512.Create(4f), bigS, s);
+        y3 = Vector512.FusedMultiplyAdd(Vector512.Create(8f), bigD, d) + m5;
     }
 
     /// <summary>
