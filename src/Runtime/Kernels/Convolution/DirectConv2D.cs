@@ -25,8 +25,9 @@ public static unsafe class DirectConv2D
 
     /// <summary>
     /// pooled[n×⌊OH/2⌋×⌊OW/2⌋×F] = MaxPooling2D(2×2, strides 2, valid) of act(conv(x, kernel) + bias), for
-    /// inference: each band of output rows (an even number of them) is pooled from a per-thread buffer
-    /// right after it is computed, so the unpooled output never leaves the cache. The same bits as
+    /// inference: on the vector paths each pooling window is one register tile of its four pixels, pooled as
+    /// it is stored, so the unpooled output is never written (the scalar path pools each band of an even
+    /// number of rows from a per-thread buffer). The same bits as
     /// <see cref="Forward"/> then <see cref="Pooling.MaxForward(ReadOnlySpan{float}, Span{float}, int, in Conv2DGeometry)"/>.
     /// </summary>
     public static void ForwardMaxPool2x2<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> pooled,

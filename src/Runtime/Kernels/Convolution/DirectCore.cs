@@ -12,8 +12,9 @@ namespace Kiln.Kernels;
 /// then runs register tiles of consecutive pixels × filters: for each of the K = kh·kw·C patch
 /// values, one broadcast per pixel against the filter vectors of that kernel row. The K-long sum of
 /// each output is one FMA chain in patch order, whatever the split, so results are bitwise identical
-/// for any thread count. Fused with a 2×2 max pooling, a band is an even number of rows computed into a
-/// per-thread buffer and pooled from there (Pooling's own per-sample loop on the band).
+/// for any thread count. Fused with a 2×2 max pooling, a band is an even number of rows, and each window
+/// is a register tile of its four pixels whose activations are pooled before the store (the scalar path
+/// computes the band into a per-thread buffer and pools it with Pooling's own loop).
 /// </summary>
 internal static unsafe class DirectCore
 {
@@ -86,13 +87,21 @@ internal static unsafe class DirectCore
             int bandInputRows = (BandRows - 1) * g.StrideHeight + g.KernelHeight;
             float* padded = ConvScratch.Current.Floats(ConvScratch.DirectBandSlot, (long)bandInputRows * PaddedWidth * g.InputChannels);
             int f = g.OutputChannels, pooledWidth = g.OutputWidth / 2;
-            float* band = Pool ? ConvScratch.Current.Floats(ConvScratch.DirectPooledBandSlot, (long)BandRows * g.OutputWidth * f) : null;
+            float* band = Pool && Bits == 0 ? ConvScratch.Current.Floats(ConvScratch.DirectPooledBandSlot, (long)BandRows * g.OutputWidth * f) : null;
             for (long u = u0; u < u1; u++)
             {
                 long b = u / Bands;
                 int oh0 = (int)(u - b * Bands) * BandRows;
                 int rows = Math.Min(BandRows, g.OutputHeight - oh0);
                 FillBand(X + b * g.InputSize, g, oh0, (rows - 1) * g.StrideHeight + g.KernelHeight, PaddedWidth, padded);
+                if (Pool && Bits != 0)
+                {
+                    // Each pooling window is one register tile, pooled as it is stored; an odd last row is dropped (valid).
+                    float* pooledRows = Y + (b * (g.OutputHeight / 2) + oh0 / 2) * (long)pooledWidth * f;
+                    if (Bits == 512) Windows<WindowTile512>(padded, rows / 2, pooledRows);
+                    else Windows<WindowTile256>(padded, rows / 2, pooledRows);
+                    continue;
+                }
                 int pixels = rows * g.OutputWidth;
                 float* y = Pool ? band : Y + (b * g.OutputHeight + oh0) * (long)g.OutputWidth * f;
                 if (Bits == 512) Tiles<Tile512>(padded, pixels, y);
@@ -127,6 +136,34 @@ internal static unsafe class DirectCore
                 {
                     TTile.Run(at, Offsets, k, EdgeKernel, nr, tile, nr, valid, EdgeBias, Act);
                     CopyColumns(tile, nr, yq + j0, f, valid, f - j0);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The band's 2×2 pooling windows (<paramref name="windowRows"/> rows of ⌊OW/2⌋), each one tile of its four
+        /// pixels × <c>TTile.NR</c> filters; the last, partial filter tile through the zero-padded edge block.
+        /// </summary>
+        private void Windows<TTile>(float* padded, int windowRows, float* pooled) where TTile : IWindowTile
+        {
+            ref readonly Conv2DGeometry g = ref G;
+            int f = g.OutputChannels, k = g.PatchSize, nr = TTile.NR, pw = g.OutputWidth / 2;
+            nint right = (nint)g.StrideWidth * g.InputChannels, down = (nint)g.StrideHeight * PaddedWidth * g.InputChannels;
+            float* tile = stackalloc float[nr];
+            for (int wy = 0; wy < windowRows; wy++)
+            {
+                for (int wx = 0; wx < pw; wx++)
+                {
+                    float* corner = padded + 2 * wy * down + 2 * wx * right;
+                    float* y = pooled + ((nint)wy * pw + wx) * f;
+                    int j0 = 0;
+                    for (; j0 + nr <= f; j0 += nr)
+                        TTile.Run(corner, right, down, Offsets, k, Kernel + j0, f, y + j0, Bias == null ? null : Bias + j0, Act);
+                    if (j0 < f)
+                    {
+                        TTile.Run(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act);
+                        for (int j = j0; j < f; j++) y[j] = tile[j - j0];
+                    }
                 }
             }
         }
@@ -288,6 +325,101 @@ internal static unsafe class DirectCore
                 c50 = Vector256.FusedMultiplyAdd(v, b0, c50); c51 = Vector256.FusedMultiplyAdd(v, b1, c51);
             }
             ConvCore.StoreSixRows256(y, ldy, valid, bias, act, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+        }
+    }
+
+    /// <summary>
+    /// One 2×2 pooling window × NR filters: y = the max, in Pooling's order (top left, top right, bottom left,
+    /// bottom right; a later value wins only when greater), of act(Σ_p pixel[offsets[p]]·w[p, :] + bias) over the
+    /// window's four pixels, each sum the same FMA chain as <see cref="IDirectTile"/>'s, so the same bits as the
+    /// convolution followed by the pooling, without the unpooled tile ever leaving the registers.
+    /// </summary>
+    private interface IWindowTile
+    {
+        static abstract int NR { get; }
+        static abstract void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act)
+            where TAct : struct, IActivation;
+    }
+
+    /// <summary>4 pixels × 16 filters (8 ymm accumulators): per patch value, two kernel-row vectors and four broadcasts.</summary>
+    private readonly struct WindowTile256 : IWindowTile
+    {
+        public static int NR => 16;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act)
+            where TAct : struct, IActivation
+        {
+            float* a0 = corner, a1 = corner + right, a2 = corner + down, a3 = corner + down + right;
+            Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            for (int p = 0; p < k; p++)
+            {
+                nint o = offsets[p];
+                Vector256<float> b0 = Vector256.Load(w), b1 = Vector256.Load(w + 8);
+                w += ldw;
+                Vector256<float> v = Vector256.Create(a0[o]);
+                c00 = Vector256.FusedMultiplyAdd(v, b0, c00); c01 = Vector256.FusedMultiplyAdd(v, b1, c01);
+                v = Vector256.Create(a1[o]);
+                c10 = Vector256.FusedMultiplyAdd(v, b0, c10); c11 = Vector256.FusedMultiplyAdd(v, b1, c11);
+                v = Vector256.Create(a2[o]);
+                c20 = Vector256.FusedMultiplyAdd(v, b0, c20); c21 = Vector256.FusedMultiplyAdd(v, b1, c21);
+                v = Vector256.Create(a3[o]);
+                c30 = Vector256.FusedMultiplyAdd(v, b0, c30); c31 = Vector256.FusedMultiplyAdd(v, b1, c31);
+            }
+            Vector256<float> bias0 = default, bias1 = default;
+            if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
+            Vector256.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
+            Vector256.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 8);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> Max4(Vector256<float> first, Vector256<float> second, Vector256<float> third, Vector256<float> fourth)
+        {
+            var best = Vector256.ConditionalSelect(Vector256.GreaterThan(second, first), second, first);
+            best = Vector256.ConditionalSelect(Vector256.GreaterThan(third, best), third, best);
+            return Vector256.ConditionalSelect(Vector256.GreaterThan(fourth, best), fourth, best);
+        }
+    }
+
+    /// <summary>4 pixels × 32 filters (8 zmm accumulators): per patch value, two kernel-row vectors and four broadcasts.</summary>
+    private readonly struct WindowTile512 : IWindowTile
+    {
+        public static int NR => 32;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act)
+            where TAct : struct, IActivation
+        {
+            float* a0 = corner, a1 = corner + right, a2 = corner + down, a3 = corner + down + right;
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            for (int p = 0; p < k; p++)
+            {
+                nint o = offsets[p];
+                Vector512<float> b0 = Vector512.Load(w), b1 = Vector512.Load(w + 16);
+                w += ldw;
+                Vector512<float> v = Vector512.Create(a0[o]);
+                c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
+                v = Vector512.Create(a1[o]);
+                c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
+                v = Vector512.Create(a2[o]);
+                c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
+                v = Vector512.Create(a3[o]);
+                c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
+            }
+            Vector512<float> bias0 = default, bias1 = default;
+            if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
+            Vector512.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
+            Vector512.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 16);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Max4(Vector512<float> first, Vector512<float> second, Vector512<float> third, Vector512<float> fourth)
+        {
+            var best = Vector512.ConditionalSelect(Vector512.GreaterThan(second, first), second, first);
+            best = Vector512.ConditionalSelect(Vector512.GreaterThan(third, best), third, best);
+            return Vector512.ConditionalSelect(Vector512.GreaterThan(fourth, best), fourth, best);
         }
     }
 
