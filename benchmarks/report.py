@@ -30,7 +30,7 @@ def get(impl, config, work):
     rs = tried.get((impl, config, work))
     if not rs:
         return None
-    if len(rs) == 1 or "kind" in rs[0]:
+    if len(rs) == 1 or "kind" in rs[0] or "ort_over_kiln_median" in rs[0]:
         return rs[0]
     metric = next(m for m in ("samples_per_s", "gflops", "us_per_call") if m in rs[0])
     return (max if metric != "us_per_call" else min)(rs, key=lambda r: r[metric])
@@ -176,8 +176,12 @@ if any(get("ort", c, w) for w, _ in ORT_WORK for c in ("t1", "t2")):
           "exported by Kiln's ExportOnnx, outputs checked against Kiln's Predict to 1e-5 before timing; ORT with every "
           "graph optimization and bound inputs and outputs). Ratio > 1 means Kiln is faster.")
     print()
-    print("| work | Kiln (1 thr) | ORT (1 thr) | ratio | Kiln (2 thr) | ORT (2 thr) | ratio | best Kiln vs best ORT |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("The medians are over runs; the four configurations take turns run by run, and the last column is the median "
+          "over those rounds of each round's ratio (1 thr / 2 thr / faster vs faster): one side-by-side figure per round, "
+          "so a change in the host's speed between runs does not land on one side only.")
+    print()
+    print("| work | Kiln (1 thr) | ORT (1 thr) | ratio | Kiln (2 thr) | ORT (2 thr) | ratio | best Kiln vs best ORT | per-round ratios (median) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for work, label in ORT_WORK:
         k1, o1, k2, o2 = (get(i, c, work) for i, c in (("kiln", "t1"), ("ort", "t1"), ("kiln", "t2"), ("ort", "t2")))
         kb = min((r for r in (k1, k2) if r), key=lambda r: r["us_per_call"], default=None)
@@ -185,8 +189,10 @@ if any(get("ort", c, w) for w, _ in ORT_WORK for c in ("t1", "t2")):
 
         def us(r):
             return "—" if r is None else f"{r['us_per_call']:,.1f} µs"
+        pair = get("pair", "alternated", work)
+        paired = "—" if pair is None else " / ".join(fmt_ratio(pair["ort_over_kiln_median"].get(key)) for key in ("t1", "t2", "best"))
         print(f"| {label} | {us(k1)} | {us(o1)} | {fmt_ratio(speedup(k1, o1, 'us_per_call', False))} | {us(k2)} | {us(o2)} | "
-              f"{fmt_ratio(speedup(k2, o2, 'us_per_call', False))} | {fmt_ratio(speedup(kb, ob, 'us_per_call', False))} |")
+              f"{fmt_ratio(speedup(k2, o2, 'us_per_call', False))} | {fmt_ratio(speedup(kb, ob, 'us_per_call', False))} | {paired} |")
 
 print()
 print("PyTorch configurations tried (each row's figure per thread count and OpenBLAS core type; the faster memory "
