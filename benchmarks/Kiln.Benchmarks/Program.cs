@@ -16,11 +16,12 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake] [--paired MODEL,SETTING,A,B[,SECONDS]]
-//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, convlayers, firstconv, convpool, winotile, winofive, layers and wake are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,calls,wake] [--paired MODEL,SETTING,A,B[,SECONDS]]
+//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, convlayers, firstconv, convpool, winotile, winofive, layers, calls and wake are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
 //   kernelloop times the 256-bit GEMM micro-kernel on L1-resident panels against the same FMAs without A's broadcasts;
 //   wake times a two-part job of the worker pool after serial gaps, i.e. how soon its threads start;
+//   calls times single Predict calls of the ONNX Runtime rows' models (fastest, percentiles, mean: CallTimes.cs);
 //   --paired MODEL,SETTING,A,B[,SECONDS] alternates a setting's two values in 0.25 s windows of train steps (Paired.cs))
 
 int threads = 2;
@@ -38,7 +39,7 @@ for (int i = 0; i < args.Length; i++)
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         case "--paired" when i + 1 < args.Length: paired = args[++i]; only = "paired"; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,wake] [--paired MODEL,SETTING,A,B[,SECONDS]]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,calls,wake] [--paired MODEL,SETTING,A,B[,SECONDS]]");
             return 2;
     }
 }
@@ -148,6 +149,11 @@ if (groups.Contains("winofive"))
     foreach (var (batch, size, c, f) in new[] { (8, 16, 128, 256), (8, 32, 256, 256), (32, 16, 32, 64), (32, 32, 64, 64) })
         foreach (int tile in new[] { 0, 2, 4, 2, 4 })
             Bench.FiveByFive(batch, size, c, f, runs, tile);
+}
+if (groups.Contains("calls"))
+{
+    // Single Predict calls, timed one by one: the fastest repeats on a host whose speed moves (CallTimes.cs).
+    CallTimes.Predict(threads, quick);
 }
 if (groups.Contains("layers"))
 {
