@@ -162,7 +162,7 @@ internal static unsafe class DirectCore
                     if (j0 < f)
                     {
                         TTile.Run(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act);
-                        for (int j = j0; j < f; j++) y[j] = tile[j - j0];
+                        CopyColumns(tile, nr, y + j0, f, 1, f - j0);
                     }
                 }
             }
@@ -373,13 +373,10 @@ internal static unsafe class DirectCore
             Vector256.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 8);
         }
 
+        /// <summary>The window's max in Pooling's order and with its comparison.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<float> Max4(Vector256<float> first, Vector256<float> second, Vector256<float> third, Vector256<float> fourth)
-        {
-            var best = Vector256.ConditionalSelect(Vector256.GreaterThan(second, first), second, first);
-            best = Vector256.ConditionalSelect(Vector256.GreaterThan(third, best), third, best);
-            return Vector256.ConditionalSelect(Vector256.GreaterThan(fourth, best), fourth, best);
-        }
+        private static Vector256<float> Max4(Vector256<float> first, Vector256<float> second, Vector256<float> third, Vector256<float> fourth) =>
+            Pooling.KeepGreater(fourth, Pooling.KeepGreater(third, Pooling.KeepGreater(second, first)));
     }
 
     /// <summary>4 pixels × 32 filters (8 zmm accumulators): per patch value, two kernel-row vectors and four broadcasts.</summary>
@@ -414,13 +411,10 @@ internal static unsafe class DirectCore
             Vector512.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 16);
         }
 
+        /// <summary>The window's max in Pooling's order and with its comparison.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Max4(Vector512<float> first, Vector512<float> second, Vector512<float> third, Vector512<float> fourth)
-        {
-            var best = Vector512.ConditionalSelect(Vector512.GreaterThan(second, first), second, first);
-            best = Vector512.ConditionalSelect(Vector512.GreaterThan(third, best), third, best);
-            return Vector512.ConditionalSelect(Vector512.GreaterThan(fourth, best), fourth, best);
-        }
+        private static Vector512<float> Max4(Vector512<float> first, Vector512<float> second, Vector512<float> third, Vector512<float> fourth) =>
+            Pooling.KeepGreater(fourth, Pooling.KeepGreater(third, Pooling.KeepGreater(second, first)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

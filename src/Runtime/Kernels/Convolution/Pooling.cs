@@ -342,7 +342,7 @@ public static unsafe class Pooling
                             for (int j = i == 0 ? 1 : 0; j < cols; j++)
                             {
                                 Vector512<float> v = Vector512.Load(at + (nint)j * c);
-                                best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                                best = KeepGreater(v, best);
                             }
                         }
                         Vector512.Store(best, yo + ch);
@@ -359,7 +359,7 @@ public static unsafe class Pooling
                             for (int j = i == 0 ? 1 : 0; j < cols; j++)
                             {
                                 Vector256<float> v = Vector256.Load(at + (nint)j * c);
-                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                                best = KeepGreater(v, best);
                             }
                         }
                         Vector256.Store(best, yo + ch);
@@ -407,11 +407,11 @@ public static unsafe class Pooling
                         float* p = row + ch;
                         var best = Vector512.Load(p);
                         var v = Vector512.Load(p + right);
-                        best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                        best = KeepGreater(v, best);
                         v = Vector512.Load(p + down);
-                        best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                        best = KeepGreater(v, best);
                         v = Vector512.Load(p + down + right);
-                        best = Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+                        best = KeepGreater(v, best);
                         Vector512.Store(best, yo + ch);
                     }
                 }
@@ -422,11 +422,11 @@ public static unsafe class Pooling
                         float* p = row + ch;
                         var best = Vector256.Load(p);
                         var v = Vector256.Load(p + right);
-                        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                        best = KeepGreater(v, best);
                         v = Vector256.Load(p + down);
-                        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                        best = KeepGreater(v, best);
                         v = Vector256.Load(p + down + right);
-                        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+                        best = KeepGreater(v, best);
                         Vector256.Store(best, yo + ch);
                     }
                 }
@@ -444,6 +444,21 @@ public static unsafe class Pooling
     }
 
     /// <summary>
+    /// Max pooling's comparison, 16 lanes: a later value replaces the best only when greater, so ties keep the
+    /// earlier value (−0 before +0) and a NaN never wins (Vector512.Max would differ on both). The value-only
+    /// pooling here and the pooling stores of WinogradCore and DirectCore compare through it, in the window's
+    /// row-major order, so the fused kernels give the same bits as a convolution followed by this pooling.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> KeepGreater(Vector512<float> v, Vector512<float> best) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
+
+    /// <summary>Max pooling's comparison, 8 lanes: see the 16-lane overload.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> KeepGreater(Vector256<float> v, Vector256<float> best) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+
+    /// <summary>
     /// best[i] = v[i] where v[i] > best[i]: the argmax kernels' comparison, so ties keep the earlier
     /// value (−0 before +0) and a NaN never wins (Vector.Max would differ on both).
     /// </summary>
@@ -456,7 +471,7 @@ public static unsafe class Pooling
             for (; i + 16 <= count; i += 16)
             {
                 Vector512<float> a = Vector512.Load(v + i), b = Vector512.Load(best + i);
-                Vector512.Store(Vector512.ConditionalSelect(Vector512.GreaterThan(a, b), a, b), best + i);
+                Vector512.Store(KeepGreater(a, b), best + i);
             }
         }
         if (Simd.Use512 || Simd.Use256)
@@ -464,7 +479,7 @@ public static unsafe class Pooling
             for (; i + 8 <= count; i += 8)
             {
                 Vector256<float> a = Vector256.Load(v + i), b = Vector256.Load(best + i);
-                Vector256.Store(Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), a, b), best + i);
+                Vector256.Store(KeepGreater(a, b), best + i);
             }
         }
         for (; i < count; i++)

@@ -352,9 +352,9 @@ internal static unsafe partial class WinogradCore
                         {
                             Vector512<float>* top = outs + 8 * wy + 2 * wx;
                             var best = Act.Apply(top[0]);
-                            best = KeepGreater(Act.Apply(top[1]), best);
-                            best = KeepGreater(Act.Apply(top[4]), best);
-                            best = KeepGreater(Act.Apply(top[5]), best);
+                            best = Pooling.KeepGreater(Act.Apply(top[1]), best);
+                            best = Pooling.KeepGreater(Act.Apply(top[4]), best);
+                            best = Pooling.KeepGreater(Act.Apply(top[5]), best);
                             Vector512.Store(best, ys + j + ((nint)wy * pw + wx) * k);
                         }
                     }

@@ -295,9 +295,9 @@ internal static unsafe partial class WinogradCore
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
                     TwoByTwo(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
                     var best = Act.Apply(y00);
-                    best = KeepGreater(Act.Apply(y01), best);
-                    best = KeepGreater(Act.Apply(y10), best);
-                    best = KeepGreater(Act.Apply(y11), best);
+                    best = Pooling.KeepGreater(Act.Apply(y01), best);
+                    best = Pooling.KeepGreater(Act.Apply(y10), best);
+                    best = Pooling.KeepGreater(Act.Apply(y11), best);
                     Vector512.Store(best, ys + j);
                 }
             }
@@ -333,10 +333,6 @@ internal static unsafe partial class WinogradCore
         private void TileOrigin(long t, out long sample, out int ty, out int tx) => WinogradCore.TileOrigin(t, TileCols, TileRows * TileCols, out sample, out ty, out tx);
     }
 
-    /// <summary>Pooling's comparison: a later value replaces the best only when greater (ties keep the first, a NaN never wins).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> KeepGreater(Vector512<float> v, Vector512<float> best) =>
-        Vector512.ConditionalSelect(Vector512.GreaterThan(v, best), v, best);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TileOrigin(long t, int tileCols, long perSample, out long sample, out int ty, out int tx)
