@@ -1,0 +1,127 @@
+using System;
+using System.Linq;
+using Kiln.Kernels;
+
+namespace Kiln.Runtime.Tests.Kernels.Convolution;
+
+/// <summary>BatchNorm.ConvMaxPoolBackward: the first convolution's backward from the pooled gradients, against the three full-size kernels it replaces.</summary>
+[Collection(KernelCollection.Name)]
+public class ConvMaxPoolBackwardTests
+{
+    // n, height, width, input channels, filters, kernel size, stride, same padding. Filters past a multiple of 8
+    // (the scalar tail), odd outputs whose last row and column valid pooling drops, strides, 5×5 kernels, several input channels.
+    public static TheoryData<int, int, int, int, int, int, int, bool> Shapes => new()
+    {
+        { 3, 12, 12, 1, 21, 3, 1, true },
+        { 2, 9, 11, 3, 16, 3, 1, false },
+        { 2, 10, 10, 1, 8, 5, 1, true },
+        { 2, 13, 13, 3, 12, 3, 2, true },
+        { 1, 8, 8, 2, 5, 2, 1, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void GivesTheGradientsOfPoolingThenBatchNormThenConvolutionBackward(int n, int h, int w, int cin, int filters, int k, int stride, bool same)
+    {
+        var conv = ConvReference.Keras(h, w, cin, filters, k, k, stride, stride, same);
+        var pool = ConvReference.Keras(conv.OutputHeight, conv.OutputWidth, filters, filters, 2, 2, 2, 2, false);
+        // Pixels in [0, 1]: a mean far from zero, as images have, which the patches' covariance must centre away.
+        float[] x = TestData.Random(n * conv.InputSize, 11, 0f, 1f);
+        float[] kernel = TestData.Random(conv.PatchSize * filters, 12);
+        float[] gamma = TestData.Random(filters, 13, 0.5f, 1.5f), beta = TestData.Random(filters, 14);
+        float[] dPooled = TestData.Random(n * pool.OutputSize, 15);
+        Check(default(Relu), "relu");
+        Check(new LeakyRelu(0.2f), "leaky relu");
+        Check(default(Identity), "no activation");
+
+        void Check<TAct>(TAct act, string name) where TAct : struct, IActivation
+        {
+            var (z, pooled, argmax, saved) = Forward(x, kernel, gamma, beta, n, conv, pool, act);
+            // The full-size path, as the generated code runs it when the input gradient is asked for.
+            var dz = new float[z.Length];
+            Pooling.MaxBackward(dPooled, pooled, argmax, dz, n, pool, act);
+            float[] dGamma = new float[filters], dBeta = new float[filters], dKernel = new float[kernel.Length], dBias = new float[filters];
+            BatchNorm.Backward(z, default, dz, gamma, saved, dGamma, dBeta, dz, n * conv.OutputHeight * conv.OutputWidth, filters, default(Identity));
+            Conv2D.Backward(x, kernel, default, dz, dKernel, dBias, default, n, conv, default(Identity));
+            float scale = dKernel.Max(MathF.Abs);
+
+            float[]? first = null;
+            foreach (int bits in new[] { 512, 256, 0 })
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    using var _ = new KernelSwitches(bits, threads);
+                    float[] g = new float[filters], b = new float[filters], dk = new float[kernel.Length], bias = TestData.Random(filters, 16);
+                    BatchNorm.ConvMaxPoolBackward(x, kernel, z, dPooled, pooled, argmax, gamma, saved, dk, bias, g, b, n, conv, pool, act);
+                    string what = $"{name}, {conv}, {bits}-bit, {threads} thread(s)";
+                    TestData.Close(dKernel, dk, 2e-4, 2e-5 * scale, what + ": kernel gradient");
+                    TestData.Close(dGamma, g, 1e-4, 1e-5, what + ": gamma gradient");
+                    TestData.Close(dBeta, b, 1e-4, 1e-5, what + ": beta gradient");
+                    // BN takes the mean out again, so a bias before it has no gradient (the full-size path's is rounding).
+                    Assert.All(bias, v => Assert.Equal(0f, v));
+                    TestData.Close(dBias, bias, 0, 1e-4 * scale, what + ": bias gradient");
+                    // Per-sample sums added in sample order: the thread count does not change a bit.
+                    if (threads == 1) first = dk;
+                    else TestData.SameBits(first, dk, what + ": against 1 thread");
+                }
+        }
+    }
+
+    [Fact]
+    public void MatchesFiniteDifferencesThroughTheWholeBlock()
+    {
+        const int n = 2;
+        var conv = ConvReference.Keras(8, 8, 1, 6, 3, 3, 1, 1, true);
+        var pool = ConvReference.Keras(8, 8, 6, 6, 2, 2, 2, 2, false);
+        float[] x = TestData.Random(n * conv.InputSize, 21, 0f, 1f);
+        float[] kernel = TestData.Random(conv.PatchSize * 6, 22);
+        float[] gamma = TestData.Random(6, 23, 0.5f, 1.5f), beta = TestData.Random(6, 24);
+        float[] r = TestData.Random(n * pool.OutputSize, 25);
+        double Loss()
+        {
+            var (_, pooled, _, _) = Forward(x, kernel, gamma, beta, n, conv, pool, default(Relu));
+            return GradCheck.Project(pooled, r);
+        }
+        var (z, pooled, argmax, saved) = Forward(x, kernel, gamma, beta, n, conv, pool, default(Relu));
+        float[] dk = new float[kernel.Length], dg = new float[6], db = new float[6];
+        BatchNorm.ConvMaxPoolBackward(x, kernel, z, r, pooled, argmax, gamma, saved, dk, default, dg, db, n, conv, pool, default(Relu));
+        GradCheck.Check(kernel, dk, Loss, "kernel");
+        GradCheck.Check(gamma, dg, Loss, "gamma");
+        GradCheck.Check(beta, db, Loss, "beta");
+    }
+
+    [Fact]
+    public void RejectsPoolingsAndPatchesItDoesNotTake()
+    {
+        var conv = ConvReference.Keras(8, 8, 1, 4, 3, 3, 1, 1, true);
+        var pool = ConvReference.Keras(8, 8, 4, 4, 2, 2, 2, 2, false);
+        var x = new float[2 * conv.InputSize];
+        var z = new float[2 * conv.OutputSize];
+        var pooled = new float[2 * pool.OutputSize];
+        var argmax = new int[pooled.Length];
+        var saved = new float[8];
+        ArgumentException Call(in Conv2DGeometry c, in Conv2DGeometry p, int kernelLength)
+        {
+            var cc = c;
+            var pp = p;
+            return Assert.ThrowsAny<ArgumentException>(() => BatchNorm.ConvMaxPoolBackward(x, new float[kernelLength], z, pooled, pooled, argmax, default, saved,
+                new float[kernelLength], default, default, default, 2, cc, pp, default(Relu)));
+        }
+        Assert.Contains("2×2", Call(conv, ConvReference.Keras(8, 8, 4, 4, 3, 3, 2, 2, false), 36).Message);
+        Assert.Contains("taps", Call(ConvReference.Keras(8, 8, 4, 4, 3, 3, 1, 1, true), pool, 144).Message);
+        Assert.Contains("kernel", Call(conv, pool, 35).Message);
+    }
+
+    /// <summary>The block's training forward pass: z = conv(x), then BN with batch statistics, act and the pooling with its winners.</summary>
+    private static (float[] Z, float[] Pooled, int[] Argmax, float[] Saved) Forward<TAct>(float[] x, float[] kernel, float[] gamma, float[] beta,
+        int n, Conv2DGeometry conv, Conv2DGeometry pool, TAct act) where TAct : struct, IActivation
+    {
+        int filters = conv.OutputChannels;
+        var z = new float[n * conv.OutputSize];
+        Conv2D.Forward(x, kernel, default, z, n, conv, default(Identity));
+        float[] mm = new float[filters], mv = new float[filters], saved = new float[2 * filters];
+        var pooled = new float[n * pool.OutputSize];
+        var argmax = new int[pooled.Length];
+        BatchNorm.ForwardTrainingMaxPool(z, pooled, argmax, gamma, beta, mm, mv, saved, n, pool, 0.99f, 1e-3f, act);
+        return (z, pooled, argmax, saved);
+    }
+}
