@@ -110,9 +110,24 @@ internal static partial class Emitter
                 case StepKind.LinearBackward when g.BatchNorm is not null:
                 {
                     var bn = g.BatchNorm;
-                    GroupComment(w, g, $"backward: {Mask(step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}, then the weight gradients{into}");
+                    var pooledGradients = program.PooledGradientsOf(step);
+                    string fromPool = pooledGradients is null ? ""
+                        : $"with batch statistics{OverNoRanks(bn)}, one pass over {pooledGradients.Group!.Label}'s gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, ";
+                    GroupComment(w, g, $"backward: {fromPool}{Mask(step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}, then the weight gradients{into}");
                     string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
                     string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
+                    string? fused = null;
+                    if (pooledGradients is not null)
+                    {
+                        // Its locals declared before the branch below, which may declare some of them otherwise.
+                        var pool = pooledGradients.Group!;
+                        fused = $"{K}.BatchNorm.ConvMaxPoolBackward({x}, {Weight(program, layer, "kernel", "p")}, {locals.Use(step.Z!)}, "
+                            + $"{locals.Use(pooledGradients.DY!)}, {locals.Use(pooledGradients.Y!)}, {locals.UseIndices(pooledGradients.Mask!)}, {Weight(program, bn, "gamma", "p")}, {locals.Use(step.Statistics!)}, "
+                            + $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, "
+                            + $"n, {WindowName(layer)}, {WindowName(pool.First)}, {Activation(pooledGradients.Activation, pooledGradients.Alpha)});";
+                        // The pooling's backward skipped its full-size scatter unless this branch runs (see KernelProgram.PooledGradientsOf).
+                        w.Open($"if ({NoPooledGradients(bn)} || inputGradientWanted)");
+                    }
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
@@ -125,6 +140,12 @@ internal static partial class Emitter
                     }
                     w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), "default", dy, Activation(ActivationKind.Linear, 0),
                         $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
+                    if (fused is not null)
+                    {
+                        w.Close();
+                        // Also when the input gradient was asked, so the weight gradients do not depend on asking (it overwrites the branch's).
+                        w.Line($"if ({PooledGradients(bn)}) {fused}");
+                    }
                     break;
                 }
                 case StepKind.LinearBackward:
@@ -186,14 +207,17 @@ internal static partial class Emitter
                     {
                         // The input's kernel fused an activation: its derivative, at each winner, is that of the pooled value.
                         var producer = program.Fusion.DerivativesAtPool[g];
-                        GroupComment(w, g, $"backward: each gradient times the {Names.Activation(step.Activation)} derivative at the pooled value (for {producer.Label}) to the input that won");
+                        var toWeights = program.Backward.FirstOrDefault(s => program.PooledGradientsOf(s) == step)?.Group!.BatchNorm;
+                        GroupComment(w, g, $"backward: each gradient times the {Names.Activation(step.Activation)} derivative at the pooled value (for {producer.Label}) to the input that won"
+                            + (toWeights is null ? "" : $"; with batch statistics{OverNoRanks(toWeights)} and no input gradient asked, {producer.Label}'s weight gradients take these gradients as they are"));
                         string y = locals.Use(step.Y), act = Activation(step.Activation, step.Alpha);
-                        w.Line(Guard(layer.Spec switch
+                        string call = layer.Spec switch
                         {
                             PoolingSpec { Max: true } => $"{K}.Pooling.MaxBackward({dy}, {y}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {WindowName(layer)}, {act});",
                             GlobalPoolingSpec { Max: true } => $"{K}.Pooling.GlobalMaxBackward({dy}, {y}, {locals.UseIndices(step.Mask!)}, {DX()}, n, {layer.Input[0] * layer.Input[1]}, {layer.Input[2]}, {act});",
                             _ => throw Unexpected(layer),
-                        }));
+                        };
+                        w.Line(toWeights is null ? Guard(call) : $"if ({NoPooledGradients(toWeights)} || inputGradientWanted) {call}");
                         break;
                     }
                     GroupComment(w, g, g.SavesArgmax ? "backward: each gradient to the input that won" : "backward: each gradient shared over its window");
@@ -295,4 +319,15 @@ internal static partial class Emitter
     /// <summary>" (k3's backward took the relu derivative at the pooled values)" when the max pooling reading <paramref name="g"/> did, else nothing.</summary>
     private static string DerivativeAtPool(KernelProgram program, KernelGroup g) =>
         program.Fusion.PoolTakingDerivativeOf(g) is { } pool ? $" ({pool.Label}'s backward took the {Names.Activation(g.Epilogue)} derivative at the pooled values)" : "";
+
+    /// <summary>When a first convolution's weight gradients come from its pooling's gradients (see KernelProgram.PooledGradientsOf): batch statistics, a synchronized BN's only without ranks.</summary>
+    private static string PooledGradients(LayerNode bn) =>
+        bn.Spec is BatchNormalizationSpec { Synchronized: true } ? "_batchStatistics && BatchNormSynchronizer is null" : "_batchStatistics";
+
+    /// <summary>The negation of <see cref="PooledGradients"/>.</summary>
+    private static string NoPooledGradients(LayerNode bn) =>
+        bn.Spec is BatchNormalizationSpec { Synchronized: true } ? "!_batchStatistics || BatchNormSynchronizer is not null" : "!_batchStatistics";
+
+    /// <summary>What a synchronized BN's comment adds to the pooled-gradients condition.</summary>
+    private static string OverNoRanks(LayerNode bn) => bn.Spec is BatchNormalizationSpec { Synchronized: true } ? " (outside a distributed Fit)" : "";
 }

@@ -239,4 +239,30 @@ public sealed class KernelProgram
 
     public TensorSlot? Weight(LayerNode layer, string suffix) =>
         Parameters.Find(p => p.Layer == layer && p.Weight.Suffix == suffix) ?? State.Find(p => p.Layer == layer && p.Weight.Suffix == suffix);
+
+    /// <summary>The largest patch (kernel height × width × input channels) taken by <see cref="PooledGradientsOf"/>; Kiln.Kernels.BatchNorm.ConvMaxPoolBackwardPatch.</summary>
+    public const int PooledGradientsPatch = 32;
+
+    /// <summary>
+    /// Training with batch statistics and no input gradient asked: the backward of a model's first convolution + BatchNormalization
+    /// + activation that pools 2×2 as it normalizes (<see cref="FusionPlan.NormalizesIntoPool"/>) goes from the pooling's gradients
+    /// straight to the kernel, gamma and beta gradients (Kiln.Kernels.BatchNorm.ConvMaxPoolBackward, which stands the patches'
+    /// covariance in for the full-size tensors): the pooling's full-size scatter and the BN and convolution passes over it are skipped.
+    /// For such a convolution's backward step, the pooling's backward step; otherwise null. Small patches only: the kernel's
+    /// per-sample moments grow with the patch's square.
+    /// </summary>
+    public Step? PooledGradientsOf(Step linear)
+    {
+        var g = linear.Group!;
+        if (linear.Kind != StepKind.LinearBackward || !linear.DxOnlyForInputGradient || linear.Z is null || linear.Statistics is null) return null;
+        // A synchronized BN's statistics are the global batch's in a distributed Fit: the generated code takes this path only without ranks.
+        if (g.BatchNorm is not { Spec: BatchNormalizationSpec, IsTrainable: true }) return null;
+        if (g.First.Spec is not ConvolutionSpec { Transposed: false } || g.First.Window is not { } conv) return null;
+        if (conv.KernelHeight * conv.KernelWidth * conv.InputChannels > PooledGradientsPatch) return null;
+        if (!Fusion.NormalizesIntoPool.TryGetValue(g, out var pool) || pool.First.Window is not { } window) return null;
+        // A 2×2, stride-2 window that lies inside the convolution's output: valid pooling, or same pooling of even sizes.
+        bool inside = window.PadTop == 0 && window.PadLeft == 0 && 2 * window.OutputHeight <= window.InputHeight && 2 * window.OutputWidth <= window.InputWidth;
+        if (pool.First.Spec is not PoolingSpec { Max: true, PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 } || !inside) return null;
+        return Backward.Find(s => s.Group == pool && s.Kind == StepKind.PoolBackward && s.Y is not null && s.Mask is not null);
+    }
 }

@@ -353,17 +353,21 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(default, d_re_lu_1, p.Slice(BatchNormalization1Gamma, 64), s.Slice(BatchNormalization1MovingVariance, 64), d_re_lu_1, n * 196, 64, 0.001f, new Kernels.Identity());
             Span<float> d_max_pooling2d = ArenaSlice(DMaxPooling2dAt, n, 6272);
             Kernels.WinogradConv2D.Backward(max_pooling2d, p.Slice(Conv2d1Kernel, 18432), default, d_re_lu_1, WeightGradient(Conv2d1Kernel, 18432), default, d_max_pooling2d, n, Conv2d1Window, new Kernels.Identity());
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), backward: each gradient times the relu derivative at the pooled value (for k0) to the input that won.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [FashionCnn.cs:12]: (28, 28, 32) -> (14, 14, 32), backward: each gradient times the relu derivative at the pooled value (for k0) to the input that won; with batch statistics and no input gradient asked, k0's weight gradients take these gradients as they are.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 6272);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 25088);
-            Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
-            // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), backward: batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
+            if (!_batchStatistics || inputGradientWanted) Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
+            // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), backward: with batch statistics, one pass over k1's gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Identity());
-            else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), s.Slice(BatchNormalizationMovingVariance, 32), d_re_lu, n * 784, 32, 0.001f, new Kernels.Identity());
-            Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 288), default, d_re_lu, WeightGradient(Conv2dKernel, 288), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
+            if (!_batchStatistics || inputGradientWanted)
+            {
+                if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Identity());
+                else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), s.Slice(BatchNormalizationMovingVariance, 32), d_re_lu, n * 784, 32, 0.001f, new Kernels.Identity());
+                Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 288), default, d_re_lu, WeightGradient(Conv2dKernel, 288), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
+            }
+            if (_batchStatistics) Kernels.BatchNorm.ConvMaxPoolBackward(savedInput, p.Slice(Conv2dKernel, 288), conv2d_z, d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(Conv2dKernel, 288), default, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), n, Conv2dWindow, MaxPooling2dWindow, new Kernels.Relu());
         }
 
         /// <summary>Whether the last forward pass normalized with batch statistics; its backward must match.</summary>

@@ -316,17 +316,21 @@ ________________________________________________________________________________
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 8);
             if (_batchStatistics) Kernels.BatchNorm.Backward(max_pooling2d, batch_normalization_1, d_batch_normalization_1, p.Slice(BatchNormalization1Gamma, 4), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 4), WeightGradient(BatchNormalization1Beta, 4), d_batch_normalization_1, n * 9, 4, new Kernels.Identity(), BatchNormSynchronizer);
             else Kernels.FrozenBatchNorm.Backward(batch_normalization_1, d_batch_normalization_1, p.Slice(BatchNormalization1Gamma, 4), s.Slice(BatchNormalization1MovingVariance, 4), d_batch_normalization_1, n * 9, 4, 0.001f, new Kernels.Identity());
-            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:30]: (6, 6, 4) -> (3, 3, 4), backward: each gradient times the relu derivative at the pooled value (for k0) to the input that won.
+            // k1 · max_pooling2d (MaxPooling2D(2x2)) [ReplicaModels.cs:30]: (6, 6, 4) -> (3, 3, 4), backward: each gradient times the relu derivative at the pooled value (for k0) to the input that won; with batch statistics (outside a distributed Fit) and no input gradient asked, k0's weight gradients take these gradients as they are.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 36);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 144);
-            Kernels.Pooling.MaxBackward(d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
-            // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:27]: (6, 6, 2) -> (6, 6, 4), backward: batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
+            if (!_batchStatistics || BatchNormSynchronizer is not null || inputGradientWanted) Kernels.Pooling.MaxBackward(d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
+            // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:27]: (6, 6, 2) -> (6, 6, 4), backward: with batch statistics (outside a distributed Fit), one pass over k1's gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 144);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), d_re_lu, n * 36, 4, new Kernels.Identity(), BatchNormSynchronizer);
-            else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), s.Slice(BatchNormalizationMovingVariance, 4), d_re_lu, n * 36, 4, 0.001f, new Kernels.Identity());
-            Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 72), default, d_re_lu, WeightGradient(Conv2dKernel, 72), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
+            if (!_batchStatistics || BatchNormSynchronizer is not null || inputGradientWanted)
+            {
+                if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), d_re_lu, n * 36, 4, new Kernels.Identity(), BatchNormSynchronizer);
+                else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), s.Slice(BatchNormalizationMovingVariance, 4), d_re_lu, n * 36, 4, 0.001f, new Kernels.Identity());
+                Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 72), default, d_re_lu, WeightGradient(Conv2dKernel, 72), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
+            }
+            if (_batchStatistics && BatchNormSynchronizer is null) Kernels.BatchNorm.ConvMaxPoolBackward(savedInput, p.Slice(Conv2dKernel, 72), conv2d_z, d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(Conv2dKernel, 72), default, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), n, Conv2dWindow, MaxPooling2dWindow, new Kernels.Relu());
         }
 
         /// <summary>Whether the last forward pass normalized with batch statistics; its backward must match.</summary>
