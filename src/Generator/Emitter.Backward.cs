@@ -121,7 +121,7 @@ internal static partial class Emitter
                     {
                         // Its locals declared before the branch below, which may declare some of them otherwise.
                         var pool = pooledGradients.Group!;
-                        fused = $"{K}.BatchNorm.ConvMaxPoolBackward({x}, {Weight(program, layer, "kernel", "p")}, {locals.Use(step.Z!)}, "
+                        fused = $"{K}.BatchNorm.ConvMaxPoolBackward({x}, {Weight(program, layer, "kernel", "p")}, "
                             + $"{locals.Use(pooledGradients.DY!)}, {locals.Use(pooledGradients.Y!)}, {locals.UseIndices(pooledGradients.Mask!)}, {Weight(program, bn, "gamma", "p")}, {locals.Use(step.Statistics!)}, "
                             + $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, "
                             + $"n, {WindowName(layer)}, {WindowName(pool.First)}, {Activation(pooledGradients.Activation, pooledGradients.Alpha)});";
@@ -131,6 +131,9 @@ internal static partial class Emitter
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
+                        // The forward pass that took the statistics from the patches never wrote z: the same call as its observed branch writes it.
+                        if (program.StatisticsFromPatches(g))
+                            w.Line($"if ({PooledGradients(bn)}) {LinearCall(program, g, "Forward", x, Weight(program, layer, "kernel", "p"), Weight(program, layer, "bias", "p"), z, Activation(ActivationKind.Linear, 0))}");
                         w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
                         w.Line("else " + frozen);
                     }

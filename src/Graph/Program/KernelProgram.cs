@@ -265,4 +265,15 @@ public sealed class KernelProgram
         if (pool.First.Spec is not PoolingSpec { Max: true, PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 } || !inside) return null;
         return Backward.Find(s => s.Group == pool && s.Kind == StepKind.PoolBackward && s.Y is not null && s.Mask is not null);
     }
+
+    /// <summary>
+    /// Training with batch statistics, unobserved: a direct convolution whose backward takes its pooling's gradients
+    /// (<see cref="PooledGradientsOf"/>) takes its batch statistics from its input's patches (Kiln.Kernels.BatchNorm.ConvStatistics),
+    /// then runs with BN folded into its kernel and pools with the winners' indices as it stores
+    /// (Kiln.Kernels.DirectConv2D.ForwardMaxPool2x2): its full-size output is never written, and its backward recomputes the
+    /// winners' values from their patches (or the whole output, when the input gradient is asked).
+    /// </summary>
+    public bool StatisticsFromPatches(KernelGroup g) =>
+        g.Convolution == ConvolutionAlgorithm.Direct
+        && Backward.Find(s => s.Group == g && s.Kind == StepKind.LinearBackward) is { } step && PooledGradientsOf(step) is not null;
 }

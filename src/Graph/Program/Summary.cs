@@ -62,7 +62,7 @@ public static class Summary
     /// <summary>One line per kernel: which layers it computes and how.</summary>
     public static string[] FusionLines(KernelProgram program)
     {
-        var lines = program.Fusion.Groups.Where(g => g.Kind != KernelKind.View).Select(g => Describe(g, program.Fusion)).ToList();
+        var lines = program.Fusion.Groups.Where(g => g.Kind != KernelKind.View).Select(g => Describe(g, program)).ToList();
         var outputs = program.Graph.Outputs;
         for (int i = 0; i < outputs.Count; i++)
         {
@@ -81,8 +81,9 @@ public static class Summary
         return lines.ToArray();
     }
 
-    private static string Describe(KernelGroup g, FusionPlan plan)
+    private static string Describe(KernelGroup g, KernelProgram program)
     {
+        var plan = program.Fusion;
         string op = g.Kind == KernelKind.Linear ? g.Operation : "";
         string bias = g.First.Weights.Any(w => w.Suffix == "bias") ? " + bias" : "";
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
@@ -90,8 +91,14 @@ public static class Summary
         if (g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct) text += "; backward: the implicit-GEMM gradients";
         if (plan.PoolsInStore.TryGetValue(g, out var pool)) text += $"; unobserved inference also does {pool.Label}'s 2x2 max pooling as it stores";
         if (plan.PooledBy(g) is { } conv) text += $"; done by {conv.Label}'s store in unobserved inference";
-        if (plan.NormalizesIntoPool.TryGetValue(g, out var normalized)) text += $"; unobserved training with batch statistics does {normalized.Label}'s max pooling as it normalizes";
-        if (plan.NormalizedInto(g) is { } bn) text += $"; done by {bn.Label} as it normalizes in unobserved training";
+        bool fromPatches = program.StatisticsFromPatches(g);
+        if (plan.NormalizesIntoPool.TryGetValue(g, out var normalized))
+            text += fromPatches
+                ? $"; unobserved training with batch statistics takes them from the input's patches and does {normalized.Label}'s max pooling, with its winners, in the convolution's store (BN folded into the kernel)"
+                : $"; unobserved training with batch statistics does {normalized.Label}'s max pooling as it normalizes";
+        if (program.Backward.Find(s => s.Group == g && s.Kind == StepKind.LinearBackward) is { } step && program.PooledGradientsOf(step) is { } pooled)
+            text += $"; with batch statistics and no input gradient asked, backward takes the kernel, gamma and beta gradients from {pooled.Group!.Label}'s gradients in one pass";
+        if (plan.NormalizedInto(g) is { } bn) text += program.StatisticsFromPatches(bn) ? $"; done by {bn.Label}'s store in unobserved training" : $"; done by {bn.Label} as it normalizes in unobserved training";
         if (plan.DerivativesAtPool.TryGetValue(g, out var producer)) text += $"; backward takes {producer.Label}'s {Names.Activation(producer.Epilogue)} derivative at the pooled values";
         return text;
     }

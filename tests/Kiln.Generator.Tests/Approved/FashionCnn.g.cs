@@ -25,8 +25,8 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
-//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores; unobserved training with batch statistics does k1's max pooling as it normalizes
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; done by k0 as it normalizes in unobserved training; backward takes k0's relu derivative at the pooled values
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores; unobserved training with batch statistics takes them from the input's patches and does k1's max pooling, with its winners, in the convolution's store (BN folded into the kernel); with batch statistics and no input gradient asked, backward takes the kernel, gamma and beta gradients from k1's gradients in one pass
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; done by k0's store in unobserved training; backward takes k0's relu derivative at the pooled values
 //   k2: conv2d_1 + batch_normalization_1 + re_lu_1: training: Winograd F(4x4, 3x3) convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one Winograd F(4x4, 3x3) convolution and relu; unobserved inference also does k3's 2x2 max pooling as it stores; unobserved training with batch statistics does k3's max pooling as it normalizes
 //   k3: max_pooling2d_1: MaxPooling2D with saved argmax (training only); done by k2's store in unobserved inference; done by k2 as it normalizes in unobserved training; backward takes k2's relu derivative at the pooled values
 //   k4: dense: GEMM + bias and relu in the tile epilogue
@@ -239,10 +239,18 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
             if (batchStatistics)
             {
-                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
-                // Backward reads neither re_lu nor its mask (k1 takes the relu derivative), so unless a caller observes layer outputs, k1's max pooling is done here as BN normalizes and re_lu is never written.
-                if (Observing) Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n * 784, 32, 0.99f, 0.001f, new Kernels.Relu());
-                else Kernels.BatchNorm.ForwardTrainingMaxPool(conv2d_z, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n, MaxPooling2dWindow, 0.99f, 0.001f, new Kernels.Relu());
+                if (Observing)
+                {
+                    Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                    Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, n * 784, 32, 0.99f, 0.001f, new Kernels.Relu());
+                }
+                else
+                {
+                    // The batch statistics from the input's patches (its mean and covariance times the kernel), BN folded into the kernel, and k1's max pooling with its winners as the convolution stores: conv2d_z and re_lu are never written.
+                    Span<float> foldedKernel = conv2d_folded.Slice(0, 288), foldedBias = conv2d_folded.Slice(288, 32);
+                    Kernels.BatchNorm.ConvStatistics(input, p.Slice(Conv2dKernel, 288), default, p.Slice(BatchNormalizationGamma, 32), p.Slice(BatchNormalizationBeta, 32), s.Slice(BatchNormalizationMovingMean, 32), s.Slice(BatchNormalizationMovingVariance, 32), batch_normalization_statistics, foldedKernel, foldedBias, n, Conv2dWindow, 0.99f, 0.001f);
+                    Kernels.DirectConv2D.ForwardMaxPool2x2(input, foldedKernel, foldedBias, max_pooling2d, max_pooling2d_argmax, n, Conv2dWindow, new Kernels.Relu());
+                }
             }
             else
             {
@@ -359,15 +367,16 @@ ________________________________________________________________________________
             if (!_batchStatistics || inputGradientWanted) Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
             // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), backward: with batch statistics, one pass over k1's gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
-            Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
             if (!_batchStatistics || inputGradientWanted)
             {
+                Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
+                if (_batchStatistics) Kernels.DirectConv2D.Forward(savedInput, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Identity());
                 else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), s.Slice(BatchNormalizationMovingVariance, 32), d_re_lu, n * 784, 32, 0.001f, new Kernels.Identity());
                 Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 288), default, d_re_lu, WeightGradient(Conv2dKernel, 288), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
             }
-            if (_batchStatistics) Kernels.BatchNorm.ConvMaxPoolBackward(savedInput, p.Slice(Conv2dKernel, 288), conv2d_z, d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(Conv2dKernel, 288), default, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), n, Conv2dWindow, MaxPooling2dWindow, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.ConvMaxPoolBackward(savedInput, p.Slice(Conv2dKernel, 288), d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(Conv2dKernel, 288), default, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), n, Conv2dWindow, MaxPooling2dWindow, new Kernels.Relu());
         }
 
         /// <summary>Whether the last forward pass normalized with batch statistics; its backward must match.</summary>

@@ -23,8 +23,8 @@
 // ________________________________________________________________________________________________________
 // 
 // Kernels (fusion and convolution variants decided by Kiln.Graph from the shapes; training and inference run the same kernels unless a line says how they differ):
-//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores; unobserved training with batch statistics does k1's max pooling as it normalizes
-//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; done by k0 as it normalizes in unobserved training; backward takes k0's relu derivative at the pooled values
+//   k0: conv2d + batch_normalization + re_lu: training: direct convolution, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one direct convolution and relu; backward: the implicit-GEMM gradients; unobserved inference also does k1's 2x2 max pooling as it stores; unobserved training with batch statistics takes them from the input's patches and does k1's max pooling, with its winners, in the convolution's store (BN folded into the kernel); with batch statistics and no input gradient asked, backward takes the kernel, gamma and beta gradients from k1's gradients in one pass
+//   k1: max_pooling2d: MaxPooling2D with saved argmax (training only); done by k0's store in unobserved inference; done by k0's store in unobserved training; backward takes k0's relu derivative at the pooled values
 //   k2: batch_normalization_1: batch normalization in one pass (moving statistics in inference)
 //   k3: dense + batch_normalization_2 + re_lu_1: training: GEMM, then batch statistics, normalization and relu in one pass; inference: BN folded into the weights, one GEMM and relu
 //   k4: dense_1: GEMM + bias into logits, then a row softmax
@@ -224,10 +224,20 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
             if (batchStatistics)
             {
-                Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
-                // Backward reads neither re_lu nor its mask (k1 takes the relu derivative), so unless a caller observes layer outputs, k1's max pooling is done here as BN normalizes and re_lu is never written.
-                if (Observing) Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n * 36, 4, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
-                else Kernels.BatchNorm.ForwardTrainingMaxPool(conv2d_z, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n, MaxPooling2dWindow, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
+                if (Observing || BatchNormSynchronizer is not null)
+                {
+                    Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                    // Backward reads neither re_lu nor its mask (k1 takes the relu derivative), so unless a caller observes layer outputs, k1's max pooling is done here as BN normalizes and re_lu is never written.
+                    if (Observing) Kernels.BatchNorm.ForwardTraining(conv2d_z, re_lu, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n * 36, 4, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
+                    else Kernels.BatchNorm.ForwardTrainingMaxPool(conv2d_z, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, n, MaxPooling2dWindow, 0.9f, 0.001f, new Kernels.Relu(), BatchNormSynchronizer);
+                }
+                else
+                {
+                    // The batch statistics from the input's patches (its mean and covariance times the kernel), BN folded into the kernel, and k1's max pooling with its winners as the convolution stores: conv2d_z and re_lu are never written.
+                    Span<float> foldedKernel = conv2d_folded.Slice(0, 72), foldedBias = conv2d_folded.Slice(72, 4);
+                    Kernels.BatchNorm.ConvStatistics(input, p.Slice(Conv2dKernel, 72), default, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, foldedKernel, foldedBias, n, Conv2dWindow, 0.9f, 0.001f);
+                    Kernels.DirectConv2D.ForwardMaxPool2x2(input, foldedKernel, foldedBias, max_pooling2d, max_pooling2d_argmax, n, Conv2dWindow, new Kernels.Relu());
+                }
             }
             else
             {
@@ -322,15 +332,16 @@ ________________________________________________________________________________
             if (!_batchStatistics || BatchNormSynchronizer is not null || inputGradientWanted) Kernels.Pooling.MaxBackward(d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
             // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:27]: (6, 6, 2) -> (6, 6, 4), backward: with batch statistics (outside a distributed Fit), one pass over k1's gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
-            Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 144);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
             if (!_batchStatistics || BatchNormSynchronizer is not null || inputGradientWanted)
             {
+                Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 144);
+                if (_batchStatistics && BatchNormSynchronizer is null) Kernels.DirectConv2D.Forward(savedInput, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                 if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), d_re_lu, n * 36, 4, new Kernels.Identity(), BatchNormSynchronizer);
                 else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), s.Slice(BatchNormalizationMovingVariance, 4), d_re_lu, n * 36, 4, 0.001f, new Kernels.Identity());
                 Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 72), default, d_re_lu, WeightGradient(Conv2dKernel, 72), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
             }
-            if (_batchStatistics && BatchNormSynchronizer is null) Kernels.BatchNorm.ConvMaxPoolBackward(savedInput, p.Slice(Conv2dKernel, 72), conv2d_z, d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(Conv2dKernel, 72), default, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), n, Conv2dWindow, MaxPooling2dWindow, new Kernels.Relu());
+            if (_batchStatistics && BatchNormSynchronizer is null) Kernels.BatchNorm.ConvMaxPoolBackward(savedInput, p.Slice(Conv2dKernel, 72), d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(Conv2dKernel, 72), default, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), n, Conv2dWindow, MaxPooling2dWindow, new Kernels.Relu());
         }
 
         /// <summary>Whether the last forward pass normalized with batch statistics; its backward must match.</summary>

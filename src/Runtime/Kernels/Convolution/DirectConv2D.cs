@@ -38,4 +38,21 @@ public static unsafe class DirectConv2D
         fixed (float* px = x, pk = kernel, pb = bias, py = pooled)
             DirectCore.Forward(px, pk, bias.IsEmpty ? null : pb, py, n, g, activation, pool: true);
     }
+
+    /// <summary>
+    /// As above, for training: also each window's winner as <see cref="Pooling.MaxForward(ReadOnlySpan{float}, Span{float}, Span{int}, int, in Conv2DGeometry)"/>
+    /// gives it (its flat index within the sample's unpooled output; the first of equal maxima), taken in the
+    /// registers of the window's tile. The same bits and indices as <see cref="Forward"/> then that pooling.
+    /// </summary>
+    public static void ForwardMaxPool2x2<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, Span<float> pooled, Span<int> argmax,
+        int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
+    {
+        Conv2D.CheckForward(x.Length, kernel.Length, bias.Length, n * g.OutputSize, n, g);
+        int outputs = checked(n * Pooling.TwoByTwoOver(g).OutputSize);
+        Activations.CheckLength(pooled.Length, outputs, nameof(pooled));
+        if (argmax.Length < outputs) throw new ArgumentException($"{nameof(argmax)} has {argmax.Length} indices but the pooling writes {outputs}", nameof(argmax));
+        fixed (float* px = x, pk = kernel, pb = bias, py = pooled)
+        fixed (int* pa = argmax)
+            DirectCore.Forward(px, pk, bias.IsEmpty ? null : pb, py, n, g, activation, pool: true, argmax: pa);
+    }
 }

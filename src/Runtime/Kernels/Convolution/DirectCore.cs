@@ -21,8 +21,11 @@ internal static unsafe class DirectCore
     /// <summary>Output pixels per band, about: enough tiles to amortize the padded copy, small enough to split a small batch.</summary>
     internal const int BandPixels = 128;
 
-    /// <summary>y = act(conv(x, kernel) + bias); with <paramref name="pool"/>, y is its 2×2 max pooling, ⌊OH/2⌋ × ⌊OW/2⌋ per sample.</summary>
-    public static void Forward<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool = false)
+    /// <summary>
+    /// y = act(conv(x, kernel) + bias); with <paramref name="pool"/>, y is its 2×2 max pooling, ⌊OH/2⌋ × ⌊OW/2⌋ per sample,
+    /// and <paramref name="argmax"/> (null = none) each window's winner as Pooling.MaxForward gives it (its flat index in the sample's unpooled output).
+    /// </summary>
+    public static void Forward<TAct>(float* x, float* kernel, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool = false, int* argmax = null)
         where TAct : struct, IActivation
     {
         if (n == 0) return;
@@ -57,13 +60,13 @@ internal static unsafe class DirectCore
         }
 
         var job = Job<TAct>.ForCurrentThread;
-        job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool;
+        job.X = x; job.Kernel = kernel; job.Bias = bias; job.Y = y; job.Argmax = argmax; job.G = g; job.Act = act; job.Pool = pool;
         job.EdgeKernel = edge != 0 ? edgeKernel : null; job.EdgeBias = edge != 0 ? edgeBias : null; job.Offsets = offsets;
         job.Bits = bits; job.BandRows = bandRows; job.Bands = bands; job.Units = (long)n * bands; job.PaddedWidth = paddedWidth;
         long flops = 2L * n * g.OutputHeight * g.OutputWidth * k * f;
         int parts = ConvCore.PartsFor(flops, (int)Math.Min(job.Units, int.MaxValue));
         try { WorkerPool.Shared.Run(job, parts); }
-        finally { job.X = job.Kernel = job.Bias = job.Y = job.EdgeKernel = job.EdgeBias = null; job.Offsets = null; }
+        finally { job.X = job.Kernel = job.Bias = job.Y = job.EdgeKernel = job.EdgeBias = null; job.Offsets = job.Argmax = null; }
     }
 
     private sealed class Job<TAct> : ParallelJob where TAct : struct, IActivation
@@ -72,7 +75,7 @@ internal static unsafe class DirectCore
         public static Job<TAct> ForCurrentThread => t_instance ??= new Job<TAct>();
 
         public float* X, Kernel, Bias, Y, EdgeKernel, EdgeBias;
-        public int* Offsets;
+        public int* Offsets, Argmax;
         public Conv2DGeometry G;
         public TAct Act;
         public bool Pool;
@@ -94,12 +97,13 @@ internal static unsafe class DirectCore
                 int oh0 = (int)(u - b * Bands) * BandRows;
                 int rows = Math.Min(BandRows, g.OutputHeight - oh0);
                 FillBand(X + b * g.InputSize, g, oh0, (rows - 1) * g.StrideHeight + g.KernelHeight, PaddedWidth, padded);
+                long pooledAt = (b * (g.OutputHeight / 2) + oh0 / 2) * (long)pooledWidth * f;
                 if (Pool && Bits != 0)
                 {
                     // Each pooling window is one register tile, pooled as it is stored; an odd last row is dropped (valid).
-                    float* pooledRows = Y + (b * (g.OutputHeight / 2) + oh0 / 2) * (long)pooledWidth * f;
-                    if (Bits == 512) Windows<WindowTile512>(padded, rows / 2, pooledRows);
-                    else Windows<WindowTile256>(padded, rows / 2, pooledRows);
+                    int* argmax = Argmax == null ? null : Argmax + pooledAt;
+                    if (Bits == 512) Windows<WindowTile512>(padded, rows / 2, oh0, Y + pooledAt, argmax);
+                    else Windows<WindowTile256>(padded, rows / 2, oh0, Y + pooledAt, argmax);
                     continue;
                 }
                 int pixels = rows * g.OutputWidth;
@@ -110,8 +114,17 @@ internal static unsafe class DirectCore
                 if (Pool && rows >= 2)
                 {
                     // The band's rows pair up from oh0 (even), so its windows are the image's; an odd last row is dropped (valid).
-                    float* pooled = Y + (b * (g.OutputHeight / 2) + oh0 / 2) * (long)pooledWidth * f;
-                    Pooling.MaxValuesSample(band, pooled, new Conv2DGeometry(rows, g.OutputWidth, f, rows / 2, pooledWidth, f, 2, 2, 2, 2, 0, 0));
+                    var window = new Conv2DGeometry(rows, g.OutputWidth, f, rows / 2, pooledWidth, f, 2, 2, 2, 2, 0, 0);
+                    if (Argmax == null)
+                    {
+                        Pooling.MaxValuesSample(band, Y + pooledAt, window);
+                        continue;
+                    }
+                    // The winners' indices within the band, then within the sample's output.
+                    int* argmax = Argmax + pooledAt;
+                    Pooling.MaxSample(band, Y + pooledAt, argmax, window);
+                    int first = oh0 * g.OutputWidth * f;
+                    for (int i = 0; i < window.OutputSize; i++) argmax[i] += first;
                 }
             }
         }
@@ -144,25 +157,33 @@ internal static unsafe class DirectCore
         /// The band's 2×2 pooling windows (<paramref name="windowRows"/> rows of ⌊OW/2⌋), each one tile of its four
         /// pixels × <c>TTile.NR</c> filters; the last, partial filter tile through the zero-padded edge block.
         /// </summary>
-        private void Windows<TTile>(float* padded, int windowRows, float* pooled) where TTile : IWindowTile
+        private void Windows<TTile>(float* padded, int windowRows, int oh0, float* pooled, int* argmax) where TTile : IWindowTile
         {
             ref readonly Conv2DGeometry g = ref G;
             int f = g.OutputChannels, k = g.PatchSize, nr = TTile.NR, pw = g.OutputWidth / 2;
             nint right = (nint)g.StrideWidth * g.InputChannels, down = (nint)g.StrideHeight * PaddedWidth * g.InputChannels;
             float* tile = stackalloc float[nr];
+            int* tileIndices = stackalloc int[nr];
             for (int wy = 0; wy < windowRows; wy++)
             {
                 for (int wx = 0; wx < pw; wx++)
                 {
                     float* corner = padded + 2 * wy * down + 2 * wx * right;
-                    float* y = pooled + ((nint)wy * pw + wx) * f;
+                    nint o = ((nint)wy * pw + wx) * f;
+                    float* y = pooled + o;
+                    int* winners = argmax == null ? null : argmax + o;
+                    // The window's top-left pixel's index in the sample's unpooled output, channel 0.
+                    int first = ((oh0 + 2 * wy) * g.OutputWidth + 2 * wx) * f;
                     int j0 = 0;
                     for (; j0 + nr <= f; j0 += nr)
-                        TTile.Run(corner, right, down, Offsets, k, Kernel + j0, f, y + j0, Bias == null ? null : Bias + j0, Act);
+                        TTile.Run(corner, right, down, Offsets, k, Kernel + j0, f, y + j0, Bias == null ? null : Bias + j0, Act,
+                            winners == null ? null : winners + j0, first + j0, f, g.OutputWidth * f);
                     if (j0 < f)
                     {
-                        TTile.Run(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act);
+                        TTile.Run(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, winners == null ? null : tileIndices, first + j0, f, g.OutputWidth * f);
                         CopyColumns(tile, nr, y + j0, f, 1, f - j0);
+                        if (winners != null)
+                            for (int j = 0; j < f - j0; j++) winners[j0 + j] = tileIndices[j];
                     }
                 }
             }
@@ -333,11 +354,14 @@ internal static unsafe class DirectCore
     /// bottom right; a later value wins only when greater), of act(Σ_p pixel[offsets[p]]·w[p, :] + bias) over the
     /// window's four pixels, each sum the same FMA chain as <see cref="IDirectTile"/>'s, so the same bits as the
     /// convolution followed by the pooling, without the unpooled tile ever leaving the registers.
+    /// With <c>argmax</c> (null = none), each filter's winner's flat index in the sample's unpooled output: <c>first</c> (the window's
+    /// top-left pixel's, this tile's first filter) plus <c>rightIndex</c> for the top-right pixel, <c>belowIndex</c> for the bottom-left, both for the bottom-right.
     /// </summary>
     private interface IWindowTile
     {
         static abstract int NR { get; }
-        static abstract void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act)
+        static abstract void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
+            int* argmax, int first, int rightIndex, int belowIndex)
             where TAct : struct, IActivation;
     }
 
@@ -347,7 +371,8 @@ internal static unsafe class DirectCore
         public static int NR => 16;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act)
+        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
+            int* argmax, int first, int rightIndex, int belowIndex)
             where TAct : struct, IActivation
         {
             float* a0 = corner, a1 = corner + right, a2 = corner + down, a3 = corner + down + right;
@@ -369,8 +394,35 @@ internal static unsafe class DirectCore
             }
             Vector256<float> bias0 = default, bias1 = default;
             if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
-            Vector256.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
-            Vector256.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 8);
+            if (argmax == null)
+            {
+                Vector256.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
+                Vector256.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 8);
+                return;
+            }
+            var index = Vector256<int>.Indices + Vector256.Create(first);
+            Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0), index, rightIndex, belowIndex, y, argmax);
+            Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector256.Create(8), rightIndex, belowIndex, y + 8, argmax + 8);
+        }
+
+        /// <summary>The window's max and its winner's index, with Pooling.MaxSample's comparison in its order.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Max4(Vector256<float> first, Vector256<float> second, Vector256<float> third, Vector256<float> fourth,
+            Vector256<int> index, int rightIndex, int belowIndex, float* y, int* argmax)
+        {
+            var best = first;
+            var winner = index;
+            var more = Vector256.GreaterThan(second, best);
+            best = Vector256.ConditionalSelect(more, second, best);
+            winner = Vector256.ConditionalSelect(more.AsInt32(), index + Vector256.Create(rightIndex), winner);
+            more = Vector256.GreaterThan(third, best);
+            best = Vector256.ConditionalSelect(more, third, best);
+            winner = Vector256.ConditionalSelect(more.AsInt32(), index + Vector256.Create(belowIndex), winner);
+            more = Vector256.GreaterThan(fourth, best);
+            best = Vector256.ConditionalSelect(more, fourth, best);
+            winner = Vector256.ConditionalSelect(more.AsInt32(), index + Vector256.Create(belowIndex + rightIndex), winner);
+            Vector256.Store(best, y);
+            Vector256.Store(winner, argmax);
         }
 
         /// <summary>The window's max in Pooling's order and with its comparison.</summary>
@@ -385,7 +437,8 @@ internal static unsafe class DirectCore
         public static int NR => 32;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act)
+        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
+            int* argmax, int first, int rightIndex, int belowIndex)
             where TAct : struct, IActivation
         {
             float* a0 = corner, a1 = corner + right, a2 = corner + down, a3 = corner + down + right;
@@ -407,8 +460,35 @@ internal static unsafe class DirectCore
             }
             Vector512<float> bias0 = default, bias1 = default;
             if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
-            Vector512.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
-            Vector512.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 16);
+            if (argmax == null)
+            {
+                Vector512.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
+                Vector512.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 16);
+                return;
+            }
+            var index = Vector512<int>.Indices + Vector512.Create(first);
+            Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0), index, rightIndex, belowIndex, y, argmax);
+            Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector512.Create(16), rightIndex, belowIndex, y + 16, argmax + 16);
+        }
+
+        /// <summary>The window's max and its winner's index, with Pooling.MaxSample's comparison in its order.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Max4(Vector512<float> first, Vector512<float> second, Vector512<float> third, Vector512<float> fourth,
+            Vector512<int> index, int rightIndex, int belowIndex, float* y, int* argmax)
+        {
+            var best = first;
+            var winner = index;
+            var more = Vector512.GreaterThan(second, best);
+            best = Vector512.ConditionalSelect(more, second, best);
+            winner = Vector512.ConditionalSelect(more.AsInt32(), index + Vector512.Create(rightIndex), winner);
+            more = Vector512.GreaterThan(third, best);
+            best = Vector512.ConditionalSelect(more, third, best);
+            winner = Vector512.ConditionalSelect(more.AsInt32(), index + Vector512.Create(belowIndex), winner);
+            more = Vector512.GreaterThan(fourth, best);
+            best = Vector512.ConditionalSelect(more, fourth, best);
+            winner = Vector512.ConditionalSelect(more.AsInt32(), index + Vector512.Create(belowIndex + rightIndex), winner);
+            Vector512.Store(best, y);
+            Vector512.Store(winner, argmax);
         }
 
         /// <summary>The window's max in Pooling's order and with its comparison.</summary>

@@ -254,6 +254,9 @@ public static unsafe class Pooling
         public float Scalar(float* p, int ch) => *p;
     }
 
+    /// <summary>One sample's window maxima and their flat indices within the sample's input, as <see cref="MaxForward(ReadOnlySpan{float}, Span{float}, Span{int}, int, in Conv2DGeometry)"/> gives them.</summary>
+    internal static void MaxSample(float* x, float* y, int* argmax, in Conv2DGeometry g) => MaxSample(x, y, argmax, g, default(RawTaps));
+
     /// <summary>
     /// One sample's window maxima of the taps' values and their flat indices within the sample's input:
     /// a later tap wins only when greater, so the first of equal maxima stays and a NaN never wins.

@@ -26,9 +26,18 @@ public class ConvMaxPoolBackwardTests
         var conv = ConvReference.Keras(h, w, cin, filters, k, k, stride, stride, same);
         var pool = ConvReference.Keras(conv.OutputHeight, conv.OutputWidth, filters, filters, 2, 2, 2, 2, false);
         // Pixels in [0, 1]: a mean far from zero, as images have, which the patches' covariance must centre away.
-        float[] x = TestData.Random(n * conv.InputSize, 11, 0f, 1f);
+        AgainstTheFullSizePath(TestData.Random(n * conv.InputSize, 11, 0f, 1f), n, conv, pool);
+        // And an input whose mean is eight times its spread: the centred sums must still hold.
+        AgainstTheFullSizePath(TestData.Random(n * conv.InputSize, 18, 2f, 3f), n, conv, pool);
+    }
+
+    private static void AgainstTheFullSizePath(float[] x, int n, Conv2DGeometry conv, Conv2DGeometry pool)
+    {
+        int filters = conv.OutputChannels;
         float[] kernel = TestData.Random(conv.PatchSize * filters, 12);
         float[] gamma = TestData.Random(filters, 13, 0.5f, 1.5f), beta = TestData.Random(filters, 14);
+        // A bias BN takes out again: the gradients must not depend on it.
+        float[] bias = TestData.Random(filters, 17);
         float[] dPooled = TestData.Random(n * pool.OutputSize, 15);
         Check(default(Relu), "relu");
         Check(new LeakyRelu(0.2f), "leaky relu");
@@ -36,7 +45,7 @@ public class ConvMaxPoolBackwardTests
 
         void Check<TAct>(TAct act, string name) where TAct : struct, IActivation
         {
-            var (z, pooled, argmax, saved) = Forward(x, kernel, gamma, beta, n, conv, pool, act);
+            var (z, pooled, argmax, saved) = Forward(x, kernel, bias, gamma, beta, n, conv, pool, act);
             // The full-size path, as the generated code runs it when the input gradient is asked for.
             var dz = new float[z.Length];
             Pooling.MaxBackward(dPooled, pooled, argmax, dz, n, pool, act);
@@ -50,20 +59,61 @@ public class ConvMaxPoolBackwardTests
                 foreach (int threads in new[] { 1, 2 })
                 {
                     using var _ = new KernelSwitches(bits, threads);
-                    float[] g = new float[filters], b = new float[filters], dk = new float[kernel.Length], bias = TestData.Random(filters, 16);
-                    BatchNorm.ConvMaxPoolBackward(x, kernel, z, dPooled, pooled, argmax, gamma, saved, dk, bias, g, b, n, conv, pool, act);
+                    float[] g = new float[filters], b = new float[filters], dk = new float[kernel.Length], dBiasFused = TestData.Random(filters, 16);
+                    BatchNorm.ConvMaxPoolBackward(x, kernel, dPooled, pooled, argmax, gamma, saved, dk, dBiasFused, g, b, n, conv, pool, act);
                     string what = $"{name}, {conv}, {bits}-bit, {threads} thread(s)";
                     TestData.Close(dKernel, dk, 2e-4, 2e-5 * scale, what + ": kernel gradient");
                     TestData.Close(dGamma, g, 1e-4, 1e-5, what + ": gamma gradient");
                     TestData.Close(dBeta, b, 1e-4, 1e-5, what + ": beta gradient");
                     // BN takes the mean out again, so a bias before it has no gradient (the full-size path's is rounding).
-                    Assert.All(bias, v => Assert.Equal(0f, v));
-                    TestData.Close(dBias, bias, 0, 1e-4 * scale, what + ": bias gradient");
+                    Assert.All(dBiasFused, v => Assert.Equal(0f, v));
+                    TestData.Close(dBias, dBiasFused, 0, 1e-4 * scale, what + ": bias gradient");
                     // Per-sample sums added in sample order: the thread count does not change a bit.
                     if (threads == 1) first = dk;
                     else TestData.SameBits(first, dk, what + ": against 1 thread");
                 }
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void StatisticsFromThePatchesAreThoseOfTheOutputAndTheFoldedConvolutionPoolsLikeBatchNorm(int n, int h, int w, int cin, int filters, int k, int stride, bool same)
+    {
+        var conv = ConvReference.Keras(h, w, cin, filters, k, k, stride, stride, same);
+        var pool = ConvReference.Keras(conv.OutputHeight, conv.OutputWidth, filters, filters, 2, 2, 2, 2, false);
+        // A mean far from zero and a large bias: the covariance must centre both away.
+        float[] x = TestData.Random(n * conv.InputSize, 31, 2f, 3f);
+        float[] kernel = TestData.Random(conv.PatchSize * filters, 32), bias = TestData.Random(filters, 33, 5f, 6f);
+        float[] gamma = TestData.Random(filters, 34, 0.5f, 1.5f), beta = TestData.Random(filters, 35);
+        var z = new float[n * conv.OutputSize];
+        Conv2D.Forward(x, kernel, bias, z, n, conv, default(Identity));
+        float[] mm = TestData.Random(filters, 36), mv = TestData.Random(filters, 37, 0.5f, 2f), saved = new float[2 * filters];
+        var y = new float[z.Length];
+        BatchNorm.ForwardTraining(z, y, gamma, beta, mm, mv, saved, n * conv.OutputHeight * conv.OutputWidth, filters, 0.9f, 1e-3f, default(Relu));
+        var expected = new float[n * pool.OutputSize];
+        Pooling.MaxForward(y, expected, n, pool);
+        foreach (int bits in new[] { 512, 256, 0 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var _ = new KernelSwitches(bits, threads);
+                string what = $"{conv}, {bits}-bit, {threads} thread(s)";
+                float[] mm2 = TestData.Random(filters, 36), mv2 = TestData.Random(filters, 37, 0.5f, 2f), saved2 = new float[2 * filters];
+                float[] folded = new float[kernel.Length], foldedBias = new float[filters];
+                BatchNorm.ConvStatistics(x, kernel, bias, gamma, beta, mm2, mv2, saved2, folded, foldedBias, n, conv, 0.9f, 1e-3f);
+                TestData.Close(saved, saved2, 2e-5, 1e-6, what + ": mean and 1/σ");
+                TestData.Close(mm, mm2, 2e-5, 1e-6, what + ": moving mean");
+                TestData.Close(mv, mv2, 2e-5, 1e-6, what + ": moving variance");
+                var pooled = new float[expected.Length];
+                var argmax = new int[expected.Length];
+                DirectConv2D.ForwardMaxPool2x2(x, folded, foldedBias, pooled, argmax, n, conv, default(Relu));
+                TestData.Close(expected, pooled, 1e-4, 1e-4, what + ": pooled");
+                // Each winner is a maximum of BN's output up to rounding (near-ties may pick the other).
+                for (int i = 0; i < pooled.Length; i++)
+                {
+                    int sample = i / pool.OutputSize;
+                    Assert.True(Math.Abs(y[sample * conv.OutputSize + argmax[i]] - expected[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]), $"{what}: winner {i}");
+                }
+            }
     }
 
     [Fact]
@@ -78,12 +128,12 @@ public class ConvMaxPoolBackwardTests
         float[] r = TestData.Random(n * pool.OutputSize, 25);
         double Loss()
         {
-            var (_, pooled, _, _) = Forward(x, kernel, gamma, beta, n, conv, pool, default(Relu));
+            var (_, pooled, _, _) = Forward(x, kernel, default, gamma, beta, n, conv, pool, default(Relu));
             return GradCheck.Project(pooled, r);
         }
-        var (z, pooled, argmax, saved) = Forward(x, kernel, gamma, beta, n, conv, pool, default(Relu));
+        var (_, pooled, argmax, saved) = Forward(x, kernel, default, gamma, beta, n, conv, pool, default(Relu));
         float[] dk = new float[kernel.Length], dg = new float[6], db = new float[6];
-        BatchNorm.ConvMaxPoolBackward(x, kernel, z, r, pooled, argmax, gamma, saved, dk, default, dg, db, n, conv, pool, default(Relu));
+        BatchNorm.ConvMaxPoolBackward(x, kernel, r, pooled, argmax, gamma, saved, dk, default, dg, db, n, conv, pool, default(Relu));
         GradCheck.Check(kernel, dk, Loss, "kernel");
         GradCheck.Check(gamma, dg, Loss, "gamma");
         GradCheck.Check(beta, db, Loss, "beta");
@@ -95,7 +145,6 @@ public class ConvMaxPoolBackwardTests
         var conv = ConvReference.Keras(8, 8, 1, 4, 3, 3, 1, 1, true);
         var pool = ConvReference.Keras(8, 8, 4, 4, 2, 2, 2, 2, false);
         var x = new float[2 * conv.InputSize];
-        var z = new float[2 * conv.OutputSize];
         var pooled = new float[2 * pool.OutputSize];
         var argmax = new int[pooled.Length];
         var saved = new float[8];
@@ -103,7 +152,7 @@ public class ConvMaxPoolBackwardTests
         {
             var cc = c;
             var pp = p;
-            return Assert.ThrowsAny<ArgumentException>(() => BatchNorm.ConvMaxPoolBackward(x, new float[kernelLength], z, pooled, pooled, argmax, default, saved,
+            return Assert.ThrowsAny<ArgumentException>(() => BatchNorm.ConvMaxPoolBackward(x, new float[kernelLength], pooled, pooled, argmax, default, saved,
                 new float[kernelLength], default, default, default, 2, cc, pp, default(Relu)));
         }
         Assert.Contains("2×2", Call(conv, ConvReference.Keras(8, 8, 4, 4, 3, 3, 2, 2, false), 36).Message);
@@ -112,12 +161,12 @@ public class ConvMaxPoolBackwardTests
     }
 
     /// <summary>The block's training forward pass: z = conv(x), then BN with batch statistics, act and the pooling with its winners.</summary>
-    private static (float[] Z, float[] Pooled, int[] Argmax, float[] Saved) Forward<TAct>(float[] x, float[] kernel, float[] gamma, float[] beta,
+    private static (float[] Z, float[] Pooled, int[] Argmax, float[] Saved) Forward<TAct>(float[] x, float[] kernel, float[]? bias, float[] gamma, float[] beta,
         int n, Conv2DGeometry conv, Conv2DGeometry pool, TAct act) where TAct : struct, IActivation
     {
         int filters = conv.OutputChannels;
         var z = new float[n * conv.OutputSize];
-        Conv2D.Forward(x, kernel, default, z, n, conv, default(Identity));
+        Conv2D.Forward(x, kernel, bias, z, n, conv, default(Identity));
         float[] mm = new float[filters], mv = new float[filters], saved = new float[2 * filters];
         var pooled = new float[n * pool.OutputSize];
         var argmax = new int[pooled.Length];

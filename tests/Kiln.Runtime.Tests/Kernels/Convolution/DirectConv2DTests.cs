@@ -163,6 +163,16 @@ public class DirectConv2DTests
                     pooled.AsSpan().Fill(float.NaN);
                     DirectConv2D.ForwardMaxPool2x2(x, kernel, b, pooled, n, g, act);
                     TestData.SameBits(expected, pooled, $"{bits}-bit, {threads} threads, {what}: pooled");
+
+                    // Training's variant: the same values, and the winners Pooling's argmax gives (ReLU's zeros tie: the first stays).
+                    var expectedArgmax = new int[expected.Length];
+                    Pooling.MaxForward(y, expected, expectedArgmax, n, window);
+                    var argmax = new int[expected.Length];
+                    argmax.AsSpan().Fill(-1);
+                    pooled.AsSpan().Fill(float.NaN);
+                    DirectConv2D.ForwardMaxPool2x2(x, kernel, b, pooled, argmax, n, g, act);
+                    TestData.SameBits(expected, pooled, $"{bits}-bit, {threads} threads, {what}: pooled with winners");
+                    Assert.Equal(expectedArgmax, argmax);
                 }
             }
     }

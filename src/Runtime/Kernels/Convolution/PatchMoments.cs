@@ -1,0 +1,111 @@
+using System;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// The sums and products of a convolution's patches (kh·kw·in values under each output pixel, zero in the
+/// padding), per sample, and their mean and covariance over a batch. For a convolution with a small patch
+/// (a model's first layer) they give its output's batch statistics and its BN's gradients without reading
+/// the full-size output: z = patch·W + bias, so mean(z) = mean(patch)·W + bias and var(z) = Wᵀ·Cov(patch)·W.
+/// Samples' sums are added in sample order in double, so results do not depend on the thread count.
+/// </summary>
+internal static unsafe class PatchMoments
+{
+    /// <summary>Floats of one sample's moments: the patches' sums [taps], then their products [taps × taps].</summary>
+    public static int Floats(int taps) => taps + taps * taps;
+
+    /// <summary>patches[t·pixels + p] = the input under tap t of output pixel p (zero in the padding), t = (ky·kw + kx)·in + ci as the kernel's rows.</summary>
+    public static void Patches(float* x, in Conv2DGeometry c, float* patches)
+    {
+        int pixels = c.OutputHeight * c.OutputWidth, inChannels = c.InputChannels;
+        for (int ky = 0; ky < c.KernelHeight; ky++)
+            for (int kx = 0; kx < c.KernelWidth; kx++)
+            {
+                // The output columns whose input column is inside the image.
+                int left = c.PadLeft - kx, first = left <= 0 ? 0 : (left + c.StrideWidth - 1) / c.StrideWidth;
+                int last = Math.Min(c.OutputWidth, (c.InputWidth - 1 + c.PadLeft - kx) / c.StrideWidth + 1);
+                for (int ci = 0; ci < inChannels; ci++)
+                {
+                    float* row = patches + (nint)((ky * c.KernelWidth + kx) * inChannels + ci) * pixels;
+                    for (int oy = 0; oy < c.OutputHeight; oy++, row += c.OutputWidth)
+                    {
+                        int iy = oy * c.StrideHeight - c.PadTop + ky;
+                        if ((uint)iy >= (uint)c.InputHeight || first >= last)
+                        {
+                            new Span<float>(row, c.OutputWidth).Clear();
+                            continue;
+                        }
+                        for (int zero = 0; zero < first; zero++) row[zero] = 0f;
+                        float* src = x + ((nint)iy * c.InputWidth + first * c.StrideWidth - c.PadLeft + kx) * inChannels + ci;
+                        nint step = (nint)c.StrideWidth * inChannels;
+                        int ox = first;
+                        // Rows of a few dozen floats: an inline copy, not a call to Memmove per row.
+                        if (step == 1 && Simd.MaxBits >= 256)
+                            for (; ox + 8 <= last; ox += 8, src += 8) Vector256.Store(Vector256.Load(src), row + ox);
+                        for (; ox < last; ox++, src += step) row[ox] = *src;
+                        for (ox = last; ox < c.OutputWidth; ox++) row[ox] = 0f;
+                    }
+                }
+            }
+    }
+
+    /// <summary>moments[t] = Σ_p patches[t, p]; moments[taps + t·taps + u] = Σ_p patches[t, p]·patches[u, p].</summary>
+    public static void Sample(float* patches, int taps, int pixels, float* moments)
+    {
+        float* products = moments + taps;
+        for (int t = 0; t < taps; t++)
+        {
+            float* a = patches + (nint)t * pixels;
+            moments[t] = Dot(a, null, pixels);
+            for (int u = 0; u <= t; u++) products[t * taps + u] = products[u * taps + t] = Dot(a, patches + (nint)u * pixels, pixels);
+        }
+    }
+
+    /// <summary>
+    /// The patches' mean [taps] and covariance [taps × taps] over <paramref name="count"/> output pixels, from
+    /// <paramref name="n"/> samples' moments <paramref name="stride"/> floats apart, added in sample order in double.
+    /// </summary>
+    public static void Reduce(float* partials, int n, int stride, int taps, double count, double* mean, double* covariance)
+    {
+        for (int t = 0; t < taps; t++) mean[t] = SampleSum(partials, n, stride, t) / count;
+        for (int t = 0; t < taps; t++)
+            for (int u = 0; u < taps; u++)
+                covariance[t * taps + u] = SampleSum(partials, n, stride, taps + t * taps + u) / count - mean[t] * mean[u];
+    }
+
+    /// <summary>Σ over the samples of partials[b·stride + at], in sample order, in double.</summary>
+    public static double SampleSum(float* partials, int n, int stride, int at)
+    {
+        double s = 0;
+        for (int b = 0; b < n; b++) s += partials[(nint)b * stride + at];
+        return s;
+    }
+
+    /// <summary>Σ a[i]·b[i] (b null: Σ a[i]).</summary>
+    private static float Dot(float* a, float* b, int count)
+    {
+        int i = 0;
+        float s = 0;
+        if (Simd.MaxBits >= 256)
+        {
+            Vector256<float> s0 = Vector256<float>.Zero, s1 = Vector256<float>.Zero;
+            for (; i + 16 <= count; i += 16)
+            {
+                if (b == null)
+                {
+                    s0 += Vector256.Load(a + i);
+                    s1 += Vector256.Load(a + i + 8);
+                }
+                else
+                {
+                    s0 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), s0);
+                    s1 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i + 8), Vector256.Load(b + i + 8), s1);
+                }
+            }
+            s = Vector256.Sum(s0 + s1);
+        }
+        for (; i < count; i++) s += b == null ? a[i] : a[i] * b[i];
+        return s;
+    }
+}
