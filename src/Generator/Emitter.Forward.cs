@@ -52,32 +52,41 @@ internal static partial class Emitter
                     string? shortcut = step.Operands.Count > 0 ? locals.Use(step.Operands[0]) : null;
                     if (learns)
                     {
-                        string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
-                        w.Open("if (batchStatistics)");
-                        // A first convolution whose statistics come from its input's patches writes z only when observed (or, synchronized, in a distributed Fit).
+                        // A first convolution whose statistics come from its input's patches never writes z (a synchronized BN's does in a distributed Fit).
                         bool fromPatches = program.StatisticsFromPatches(g);
                         bool synchronized = bn.Spec is BatchNormalizationSpec { Synchronized: true };
-                        if (fromPatches) w.Open(synchronized ? "if (Observing || BatchNormSynchronizer is not null)" : "if (Observing)");
-                        w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
+                        string? z = fromPatches && !synchronized ? null : locals.Use(step.Z!);
+                        string stats = locals.Use(step.Statistics!);
+                        w.Open("if (batchStatistics)");
+                        if (fromPatches && synchronized) w.Open("if (BatchNormSynchronizer is not null)");
                         string weights = $"{Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {stats}";
                         string hyper = $"{Float(bn.As<BatchNormalizationSpec>().Momentum)}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}";
-                        string training = $"{K}.BatchNorm.ForwardTraining({z}, {y}, {weights}, {Rows(step.Y!, g)}, {channels}, {hyper}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});";
-                        if (program.Fusion.NormalizesIntoPool.TryGetValue(g, out var normalized) && (!fromPatches || synchronized))
+                        if (z is not null)
                         {
-                            w.Comment($"Backward reads neither {y} nor its mask ({normalized.Label} takes the {Names.Activation(step.Activation)} derivative), so unless a caller observes layer outputs, {normalized.Label}'s max pooling is done here as BN normalizes and {y} is never written.");
-                            w.Line($"if (Observing) {training}");
-                            w.Line($"else {K}.BatchNorm.ForwardTrainingMaxPool({z}, {pooled}, {pooledArgmax}, {weights}, n, {WindowName(normalized.First)}, {hyper}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
+                            w.Line(LinearCall(program, g, "Forward", x, Weight(program, g.First, "kernel", "p"), Weight(program, g.First, "bias", "p"), z, Activation(ActivationKind.Linear, 0)));
+                            string training = $"{K}.BatchNorm.ForwardTraining({z}, {y}, {weights}, {Rows(step.Y!, g)}, {channels}, {hyper}, {(shortcut is null ? "" : shortcut + ", ")}{Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});";
+                            if (program.Fusion.NormalizesIntoPool.TryGetValue(g, out var normalized))
+                            {
+                                w.Comment($"Backward reads neither {y} nor its mask ({normalized.Label} takes the {Names.Activation(step.Activation)} derivative), so unless a caller observes layer outputs, {normalized.Label}'s max pooling is done here as BN normalizes and {y} is never written.");
+                                w.Line($"if (Observing) {training}");
+                                w.Line($"else {K}.BatchNorm.ForwardTrainingMaxPool({z}, {pooled}, {pooledArgmax}, {weights}, n, {WindowName(normalized.First)}, {hyper}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
+                            }
+                            else w.Line(training);
                         }
-                        else w.Line(training);
                         if (fromPatches)
                         {
-                            w.Close();
-                            w.Open("else");
-                            w.Comment($"The batch statistics from the input's patches (its mean and covariance times the kernel), BN folded into the kernel, and {normalized!.Label}'s max pooling with its winners as the convolution stores: {z} and {y} are never written.");
+                            if (synchronized)
+                            {
+                                w.Close();
+                                w.Open("else");
+                            }
+                            var pool = program.Fusion.NormalizesIntoPool[g];
+                            w.Comment($"The batch statistics from the input's patches (their mean and covariance times the kernel) and BN folded into the kernel; unless a caller observes layer outputs, {pool.Label}'s max pooling and its winners are taken as the convolution stores: {step.Z!.Name} and {y} are never written.");
                             w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
                             w.Line($"{K}.BatchNorm.ConvStatistics({x}, {Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {weights}, foldedKernel, foldedBias, n, {WindowName(g.First)}, {hyper});");
-                            w.Line($"{K}.DirectConv2D.ForwardMaxPool2x2({x}, foldedKernel, foldedBias, {pooled}, {pooledArgmax}, n, {WindowName(g.First)}, {Activation(step.Activation, step.Alpha)});");
-                            w.Close();
+                            w.Line($"if (Observing) {K}.DirectConv2D.Forward({x}, foldedKernel, foldedBias, {y}, n, {WindowName(g.First)}, {Activation(step.Activation, step.Alpha)});");
+                            w.Line($"else {K}.DirectConv2D.ForwardMaxPool2x2({x}, foldedKernel, foldedBias, {pooled}, {pooledArgmax}, n, {WindowName(g.First)}, {Activation(step.Activation, step.Alpha)});");
+                            if (synchronized) w.Close();
                         }
                         w.Close();
                         w.Open("else");

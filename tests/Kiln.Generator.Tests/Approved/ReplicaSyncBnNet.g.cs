@@ -224,7 +224,7 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
             if (batchStatistics)
             {
-                if (Observing || BatchNormSynchronizer is not null)
+                if (BatchNormSynchronizer is not null)
                 {
                     Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
                     // Backward reads neither re_lu nor its mask (k1 takes the relu derivative), so unless a caller observes layer outputs, k1's max pooling is done here as BN normalizes and re_lu is never written.
@@ -233,10 +233,11 @@ ________________________________________________________________________________
                 }
                 else
                 {
-                    // The batch statistics from the input's patches (its mean and covariance times the kernel), BN folded into the kernel, and k1's max pooling with its winners as the convolution stores: conv2d_z and re_lu are never written.
+                    // The batch statistics from the input's patches (their mean and covariance times the kernel) and BN folded into the kernel; unless a caller observes layer outputs, k1's max pooling and its winners are taken as the convolution stores: conv2d_z and re_lu are never written.
                     Span<float> foldedKernel = conv2d_folded.Slice(0, 72), foldedBias = conv2d_folded.Slice(72, 4);
                     Kernels.BatchNorm.ConvStatistics(input, p.Slice(Conv2dKernel, 72), default, p.Slice(BatchNormalizationGamma, 4), p.Slice(BatchNormalizationBeta, 4), s.Slice(BatchNormalizationMovingMean, 4), s.Slice(BatchNormalizationMovingVariance, 4), batch_normalization_statistics, foldedKernel, foldedBias, n, Conv2dWindow, 0.9f, 0.001f);
-                    Kernels.DirectConv2D.ForwardMaxPool2x2(input, foldedKernel, foldedBias, max_pooling2d, max_pooling2d_argmax, n, Conv2dWindow, new Kernels.Relu());
+                    if (Observing) Kernels.DirectConv2D.Forward(input, foldedKernel, foldedBias, re_lu, n, Conv2dWindow, new Kernels.Relu());
+                    else Kernels.DirectConv2D.ForwardMaxPool2x2(input, foldedKernel, foldedBias, max_pooling2d, max_pooling2d_argmax, n, Conv2dWindow, new Kernels.Relu());
                 }
             }
             else
