@@ -24,4 +24,11 @@ public class RuntimeAgreementTests
         }
         finally { WinogradConv2D.ForcedTile = forced; }
     }
+
+    [Fact]
+    public void TheGeneratorTakesPatchMomentsForThePatchesTheRuntimeTakes()
+    {
+        // The generated first convolution calls BatchNorm.ConvStatistics and ConvMaxPoolBackward, which refuse a larger patch.
+        Assert.Equal(BatchNorm.MomentsPatch, KernelProgram.PooledGradientsPatch);
+    }
 }

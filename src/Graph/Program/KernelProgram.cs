@@ -240,7 +240,7 @@ public sealed class KernelProgram
     public TensorSlot? Weight(LayerNode layer, string suffix) =>
         Parameters.Find(p => p.Layer == layer && p.Weight.Suffix == suffix) ?? State.Find(p => p.Layer == layer && p.Weight.Suffix == suffix);
 
-    /// <summary>The largest patch (kernel height × width × input channels) taken by <see cref="PooledGradientsOf"/>; Kiln.Kernels.BatchNorm.ConvMaxPoolBackwardPatch.</summary>
+    /// <summary>The largest patch (kernel height × width × input channels) taken by <see cref="PooledGradientsOf"/>; Kiln.Kernels.BatchNorm.MomentsPatch.</summary>
     public const int PooledGradientsPatch = 32;
 
     /// <summary>

@@ -7,8 +7,11 @@ namespace Kiln.Kernels;
 
 public static unsafe partial class BatchNorm
 {
-    /// <summary>The largest patch (kernel height × width × input channels) <see cref="ConvMaxPoolBackward"/> takes: its per-sample moments grow with the patch's square.</summary>
-    public const int ConvMaxPoolBackwardPatch = 32;
+    /// <summary>
+    /// The largest patch (kernel height × width × input channels) <see cref="ConvStatistics"/> and <see cref="ConvMaxPoolBackward"/> take:
+    /// their per-sample moments grow with the patch's square. Kiln.Graph's KernelProgram.PooledGradientsPatch is the same number.
+    /// </summary>
+    public const int MomentsPatch = 32;
 
     /// <summary>
     /// The backward of Conv2D → BatchNormalization (batch statistics) → act → 2×2 max pooling when nobody
@@ -96,8 +99,8 @@ public static unsafe partial class BatchNorm
     /// <summary>The shapes <see cref="ConvMaxPoolBackward"/> takes: a non-overlapping 2×2 pooling of the whole convolution output, and a small patch.</summary>
     private static void CheckConvMaxPool(in Conv2DGeometry conv, in Conv2DGeometry pool)
     {
-        if (conv.PatchSize > ConvMaxPoolBackwardPatch)
-            throw new ArgumentException($"the convolution's patch has {conv.PatchSize} taps, more than the {ConvMaxPoolBackwardPatch} this backward takes", nameof(conv));
+        if (conv.PatchSize > MomentsPatch)
+            throw new ArgumentException($"the convolution's patch has {conv.PatchSize} taps, more than the {MomentsPatch} this backward takes", nameof(conv));
         if (pool.InputHeight != conv.OutputHeight || pool.InputWidth != conv.OutputWidth || pool.InputChannels != conv.OutputChannels || pool.OutputChannels != conv.OutputChannels)
             throw new ArgumentException($"the pooling's window ({pool}) does not read the convolution's output ({conv})", nameof(pool));
         if (pool.KernelHeight != 2 || pool.KernelWidth != 2 || pool.StrideHeight != 2 || pool.StrideWidth != 2 || pool.PadTop != 0 || pool.PadLeft != 0

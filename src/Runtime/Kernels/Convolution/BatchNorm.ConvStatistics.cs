@@ -19,8 +19,8 @@ public static unsafe partial class BatchNorm
         int n, in Conv2DGeometry conv, float momentum, float epsilon)
     {
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "batch normalization in training mode needs at least one sample");
-        if (conv.PatchSize > ConvMaxPoolBackwardPatch)
-            throw new ArgumentException($"the convolution's patch has {conv.PatchSize} taps, more than the {ConvMaxPoolBackwardPatch} its moments are taken for", nameof(conv));
+        if (conv.PatchSize > MomentsPatch)
+            throw new ArgumentException($"the convolution's patch has {conv.PatchSize} taps, more than the {MomentsPatch} its moments are taken for", nameof(conv));
         int channels = conv.OutputChannels, taps = conv.PatchSize;
         Activations.CheckLength(input.Length, checked(n * conv.InputSize), nameof(input));
         CheckExact(kernel.Length, taps * channels, nameof(kernel));
