@@ -101,9 +101,13 @@ internal static unsafe class DirectCore
                 if (Pool && Bits != 0)
                 {
                     // Each pooling window is one register tile, pooled as it is stored; an odd last row is dropped (valid).
-                    int* argmax = Argmax == null ? null : Argmax + pooledAt;
-                    if (Bits == 512) Windows<WindowTile512>(padded, rows / 2, oh0, Y + pooledAt, argmax);
-                    else Windows<WindowTile256>(padded, rows / 2, oh0, Y + pooledAt, argmax);
+                    if (Argmax == null)
+                    {
+                        if (Bits == 512) Windows<WindowTile512, NoWinners>(padded, rows / 2, oh0, Y + pooledAt, null);
+                        else Windows<WindowTile256, NoWinners>(padded, rows / 2, oh0, Y + pooledAt, null);
+                    }
+                    else if (Bits == 512) Windows<WindowTile512, KeepWinners>(padded, rows / 2, oh0, Y + pooledAt, Argmax + pooledAt);
+                    else Windows<WindowTile256, KeepWinners>(padded, rows / 2, oh0, Y + pooledAt, Argmax + pooledAt);
                     continue;
                 }
                 int pixels = rows * g.OutputWidth;
@@ -157,7 +161,7 @@ internal static unsafe class DirectCore
         /// The band's 2×2 pooling windows (<paramref name="windowRows"/> rows of ⌊OW/2⌋), each one tile of its four
         /// pixels × <c>TTile.NR</c> filters; the last, partial filter tile through the zero-padded edge block.
         /// </summary>
-        private void Windows<TTile>(float* padded, int windowRows, int oh0, float* pooled, int* argmax) where TTile : IWindowTile
+        private void Windows<TTile, TWinners>(float* padded, int windowRows, int oh0, float* pooled, int* argmax) where TTile : IWindowTile where TWinners : struct, IWinners
         {
             ref readonly Conv2DGeometry g = ref G;
             int f = g.OutputChannels, k = g.PatchSize, nr = TTile.NR, pw = g.OutputWidth / 2;
@@ -171,19 +175,28 @@ internal static unsafe class DirectCore
                     float* corner = padded + 2 * wy * down + 2 * wx * right;
                     nint o = ((nint)wy * pw + wx) * f;
                     float* y = pooled + o;
-                    int* winners = argmax == null ? null : argmax + o;
-                    // The window's top-left pixel's index in the sample's unpooled output, channel 0.
-                    int first = ((oh0 + 2 * wy) * g.OutputWidth + 2 * wx) * f;
                     int j0 = 0;
+                    if (typeof(TWinners) == typeof(NoWinners))
+                    {
+                        for (; j0 + nr <= f; j0 += nr)
+                            TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, Kernel + j0, f, y + j0, Bias == null ? null : Bias + j0, Act, default);
+                        if (j0 < f)
+                        {
+                            TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, default);
+                            CopyColumns(tile, nr, y + j0, f, 1, f - j0);
+                        }
+                        continue;
+                    }
+                    int* winners = argmax + o;
+                    // The window's top-left pixel's index in the sample's unpooled output, channel 0.
+                    var indices = new WindowIndices(null, ((oh0 + 2 * wy) * g.OutputWidth + 2 * wx) * f, f, g.OutputWidth * f);
                     for (; j0 + nr <= f; j0 += nr)
-                        TTile.Run(corner, right, down, Offsets, k, Kernel + j0, f, y + j0, Bias == null ? null : Bias + j0, Act,
-                            winners == null ? null : winners + j0, first + j0, f, g.OutputWidth * f);
+                        TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, Kernel + j0, f, y + j0, Bias == null ? null : Bias + j0, Act, indices.At(winners + j0, j0));
                     if (j0 < f)
                     {
-                        TTile.Run(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, winners == null ? null : tileIndices, first + j0, f, g.OutputWidth * f);
+                        TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, indices.At(tileIndices, j0));
                         CopyColumns(tile, nr, y + j0, f, 1, f - j0);
-                        if (winners != null)
-                            for (int j = 0; j < f - j0; j++) winners[j0 + j] = tileIndices[j];
+                        for (int j = 0; j < f - j0; j++) winners[j0 + j] = tileIndices[j];
                     }
                 }
             }
@@ -354,16 +367,36 @@ internal static unsafe class DirectCore
     /// bottom right; a later value wins only when greater), of act(Σ_p pixel[offsets[p]]·w[p, :] + bias) over the
     /// window's four pixels, each sum the same FMA chain as <see cref="IDirectTile"/>'s, so the same bits as the
     /// convolution followed by the pooling, without the unpooled tile ever leaving the registers.
-    /// With <c>argmax</c> (null = none), each filter's winner's flat index in the sample's unpooled output: <c>first</c> (the window's
-    /// top-left pixel's, this tile's first filter) plus <c>rightIndex</c> for the top-right pixel, <c>belowIndex</c> for the bottom-left, both for the bottom-right.
+    /// With <see cref="KeepWinners"/>, also each filter's winner's flat index in the sample's unpooled output (<see cref="WindowIndices"/>).
     /// </summary>
     private interface IWindowTile
     {
         static abstract int NR { get; }
-        static abstract void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
-            int* argmax, int first, int rightIndex, int belowIndex)
-            where TAct : struct, IActivation;
+        static abstract void Run<TAct, TWinners>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
+            in WindowIndices indices)
+            where TAct : struct, IActivation where TWinners : struct, IWinners;
     }
+
+    /// <summary>
+    /// Where a window tile stores its winners' indices (<c>Argmax</c>, one per filter) and what they are: <c>First</c>, the window's
+    /// top-left pixel's index in the sample's unpooled output at the tile's first filter, plus <c>Right</c> for the top-right pixel,
+    /// <c>Below</c> for the bottom-left, both for the bottom-right. One argument by reference, so inference's tile takes no more than before.
+    /// </summary>
+    private readonly struct WindowIndices(int* argmax, int first, int right, int below)
+    {
+        public readonly int* Argmax = argmax;
+        public readonly int First = first, Right = right, Below = below;
+
+        /// <summary>The same window from filter <paramref name="j0"/> on, storing into <paramref name="into"/>.</summary>
+        public WindowIndices At(int* into, int j0) => new(into, First + j0, Right, Below);
+    }
+
+    /// <summary>Whether a window tile also stores its winners' indices (training) or not (inference): a type argument, so each is its own compiled tile.</summary>
+    private interface IWinners;
+
+    private readonly struct NoWinners : IWinners;
+
+    private readonly struct KeepWinners : IWinners;
 
     /// <summary>4 pixels × 16 filters (8 ymm accumulators): per patch value, two kernel-row vectors and four broadcasts.</summary>
     private readonly struct WindowTile256 : IWindowTile
@@ -371,9 +404,9 @@ internal static unsafe class DirectCore
         public static int NR => 16;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
-            int* argmax, int first, int rightIndex, int belowIndex)
-            where TAct : struct, IActivation
+        public static void Run<TAct, TWinners>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
+            in WindowIndices indices)
+            where TAct : struct, IActivation where TWinners : struct, IWinners
         {
             float* a0 = corner, a1 = corner + right, a2 = corner + down, a3 = corner + down + right;
             Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -394,15 +427,15 @@ internal static unsafe class DirectCore
             }
             Vector256<float> bias0 = default, bias1 = default;
             if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
-            if (argmax == null)
+            if (typeof(TWinners) == typeof(NoWinners))
             {
                 Vector256.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
                 Vector256.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 8);
                 return;
             }
-            var index = Vector256<int>.Indices + Vector256.Create(first);
-            Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0), index, rightIndex, belowIndex, y, argmax);
-            Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector256.Create(8), rightIndex, belowIndex, y + 8, argmax + 8);
+            var index = Vector256<int>.Indices + Vector256.Create(indices.First);
+            Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0), index, indices.Right, indices.Below, y, indices.Argmax);
+            Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector256.Create(8), indices.Right, indices.Below, y + 8, indices.Argmax + 8);
         }
 
         /// <summary>The window's max and its winner's index, with Pooling.MaxSample's comparison in its order.</summary>
@@ -437,9 +470,9 @@ internal static unsafe class DirectCore
         public static int NR => 32;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TAct>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
-            int* argmax, int first, int rightIndex, int belowIndex)
-            where TAct : struct, IActivation
+        public static void Run<TAct, TWinners>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
+            in WindowIndices indices)
+            where TAct : struct, IActivation where TWinners : struct, IWinners
         {
             float* a0 = corner, a1 = corner + right, a2 = corner + down, a3 = corner + down + right;
             Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -460,15 +493,15 @@ internal static unsafe class DirectCore
             }
             Vector512<float> bias0 = default, bias1 = default;
             if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
-            if (argmax == null)
+            if (typeof(TWinners) == typeof(NoWinners))
             {
                 Vector512.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
                 Vector512.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 16);
                 return;
             }
-            var index = Vector512<int>.Indices + Vector512.Create(first);
-            Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0), index, rightIndex, belowIndex, y, argmax);
-            Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector512.Create(16), rightIndex, belowIndex, y + 16, argmax + 16);
+            var index = Vector512<int>.Indices + Vector512.Create(indices.First);
+            Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0), index, indices.Right, indices.Below, y, indices.Argmax);
+            Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector512.Create(16), indices.Right, indices.Below, y + 16, indices.Argmax + 16);
         }
 
         /// <summary>The window's max and its winner's index, with Pooling.MaxSample's comparison in its order.</summary>
