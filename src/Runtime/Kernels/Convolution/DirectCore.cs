@@ -438,22 +438,16 @@ internal static unsafe class DirectCore
             Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector256.Create(8), indices.Right, indices.Below, y + 8, indices.Argmax + 8);
         }
 
-        /// <summary>The window's max and its winner's index, with Pooling.MaxSample's comparison in its order.</summary>
+        /// <summary>The window's max and its winner's index, with Pooling's comparison in its order.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Max4(Vector256<float> first, Vector256<float> second, Vector256<float> third, Vector256<float> fourth,
             Vector256<int> index, int rightIndex, int belowIndex, float* y, int* argmax)
         {
             var best = first;
             var winner = index;
-            var more = Vector256.GreaterThan(second, best);
-            best = Vector256.ConditionalSelect(more, second, best);
-            winner = Vector256.ConditionalSelect(more.AsInt32(), index + Vector256.Create(rightIndex), winner);
-            more = Vector256.GreaterThan(third, best);
-            best = Vector256.ConditionalSelect(more, third, best);
-            winner = Vector256.ConditionalSelect(more.AsInt32(), index + Vector256.Create(belowIndex), winner);
-            more = Vector256.GreaterThan(fourth, best);
-            best = Vector256.ConditionalSelect(more, fourth, best);
-            winner = Vector256.ConditionalSelect(more.AsInt32(), index + Vector256.Create(belowIndex + rightIndex), winner);
+            Pooling.KeepGreater(second, index + Vector256.Create(rightIndex), ref best, ref winner);
+            Pooling.KeepGreater(third, index + Vector256.Create(belowIndex), ref best, ref winner);
+            Pooling.KeepGreater(fourth, index + Vector256.Create(belowIndex + rightIndex), ref best, ref winner);
             Vector256.Store(best, y);
             Vector256.Store(winner, argmax);
         }
@@ -504,22 +498,16 @@ internal static unsafe class DirectCore
             Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1), index + Vector512.Create(16), indices.Right, indices.Below, y + 16, indices.Argmax + 16);
         }
 
-        /// <summary>The window's max and its winner's index, with Pooling.MaxSample's comparison in its order.</summary>
+        /// <summary>The window's max and its winner's index, with Pooling's comparison in its order.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void Max4(Vector512<float> first, Vector512<float> second, Vector512<float> third, Vector512<float> fourth,
             Vector512<int> index, int rightIndex, int belowIndex, float* y, int* argmax)
         {
             var best = first;
             var winner = index;
-            var more = Vector512.GreaterThan(second, best);
-            best = Vector512.ConditionalSelect(more, second, best);
-            winner = Vector512.ConditionalSelect(more.AsInt32(), index + Vector512.Create(rightIndex), winner);
-            more = Vector512.GreaterThan(third, best);
-            best = Vector512.ConditionalSelect(more, third, best);
-            winner = Vector512.ConditionalSelect(more.AsInt32(), index + Vector512.Create(belowIndex), winner);
-            more = Vector512.GreaterThan(fourth, best);
-            best = Vector512.ConditionalSelect(more, fourth, best);
-            winner = Vector512.ConditionalSelect(more.AsInt32(), index + Vector512.Create(belowIndex + rightIndex), winner);
+            Pooling.KeepGreater(second, index + Vector512.Create(rightIndex), ref best, ref winner);
+            Pooling.KeepGreater(third, index + Vector512.Create(belowIndex), ref best, ref winner);
+            Pooling.KeepGreater(fourth, index + Vector512.Create(belowIndex + rightIndex), ref best, ref winner);
             Vector512.Store(best, y);
             Vector512.Store(winner, argmax);
         }

@@ -36,15 +36,12 @@ internal static unsafe class PatchMoments
                             new Span<float>(row, c.OutputWidth).Clear();
                             continue;
                         }
-                        for (int zero = 0; zero < first; zero++) row[zero] = 0f;
+                        for (int ox = 0; ox < first; ox++) row[ox] = 0f;
                         float* src = x + ((nint)iy * c.InputWidth + first * c.StrideWidth - c.PadLeft + kx) * inChannels + ci;
                         nint step = (nint)c.StrideWidth * inChannels;
-                        int ox = first;
-                        // Rows of a few dozen floats: an inline copy, not a call to Memmove per row.
-                        if (step == 1 && Simd.MaxBits >= 256)
-                            for (; ox + 8 <= last; ox += 8, src += 8) Vector256.Store(Vector256.Load(src), row + ox);
-                        for (; ox < last; ox++, src += step) row[ox] = *src;
-                        for (ox = last; ox < c.OutputWidth; ox++) row[ox] = 0f;
+                        if (step == 1) new ReadOnlySpan<float>(src, last - first).CopyTo(new Span<float>(row + first, last - first));
+                        else for (int ox = first; ox < last; ox++, src += step) row[ox] = *src;
+                        for (int ox = last; ox < c.OutputWidth; ox++) row[ox] = 0f;
                     }
                 }
             }
@@ -57,8 +54,8 @@ internal static unsafe class PatchMoments
         for (int t = 0; t < taps; t++)
         {
             float* a = patches + (nint)t * pixels;
-            moments[t] = Dot(a, null, pixels);
-            for (int u = 0; u <= t; u++) products[t * taps + u] = products[u * taps + t] = Dot(a, patches + (nint)u * pixels, pixels);
+            moments[t] = Sum(a, pixels);
+            for (int u = 0; u <= t; u++) products[t * taps + u] = products[u * taps + t] = Activations.Dot(a, patches + (nint)u * pixels, pixels);
         }
     }
 
@@ -82,30 +79,18 @@ internal static unsafe class PatchMoments
         return s;
     }
 
-    /// <summary>Σ a[i]·b[i] (b null: Σ a[i]).</summary>
-    private static float Dot(float* a, float* b, int count)
+    /// <summary>Σ a[i].</summary>
+    private static float Sum(float* a, int count)
     {
         int i = 0;
         float s = 0;
-        if (Simd.MaxBits >= 256)
+        if (Simd.Use16Lanes)
         {
-            Vector256<float> s0 = Vector256<float>.Zero, s1 = Vector256<float>.Zero;
-            for (; i + 16 <= count; i += 16)
-            {
-                if (b == null)
-                {
-                    s0 += Vector256.Load(a + i);
-                    s1 += Vector256.Load(a + i + 8);
-                }
-                else
-                {
-                    s0 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), s0);
-                    s1 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i + 8), Vector256.Load(b + i + 8), s1);
-                }
-            }
-            s = Vector256.Sum(s0 + s1);
+            var sum = Vector512<float>.Zero;
+            for (; i + 16 <= count; i += 16) sum += Vector512.Load(a + i);
+            s = Vector512.Sum(sum);
         }
-        for (; i < count; i++) s += b == null ? a[i] : a[i] * b[i];
+        for (; i < count; i++) s += a[i];
         return s;
     }
 }

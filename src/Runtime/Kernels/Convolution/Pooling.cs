@@ -285,10 +285,7 @@ public static unsafe class Pooling
                             for (int j = j0; j < j1; j++)
                             {
                                 int at = ((ih0 + i) * w + iw0 + j) * c + ch;
-                                var v = taps.Vector(x + at, ch);
-                                var more = Vector512.GreaterThan(v, best);
-                                best = Vector512.ConditionalSelect(more, v, best);
-                                idx = Vector512.ConditionalSelect(more.AsInt32(), Vector512.Create(at) + lane, idx);
+                                KeepGreater(taps.Vector(x + at, ch), Vector512.Create(at) + lane, ref best, ref idx);
                             }
                         Vector512.Store(best, yo + ch);
                         Vector512.Store(idx, ao + ch);
@@ -460,6 +457,24 @@ public static unsafe class Pooling
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> KeepGreater(Vector256<float> v, Vector256<float> best) =>
         Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
+
+    /// <summary>The same comparison, 16 lanes, keeping the winner's index too: where v replaces best, <paramref name="at"/> replaces <paramref name="winner"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void KeepGreater(Vector512<float> v, Vector512<int> at, ref Vector512<float> best, ref Vector512<int> winner)
+    {
+        var more = Vector512.GreaterThan(v, best);
+        best = Vector512.ConditionalSelect(more, v, best);
+        winner = Vector512.ConditionalSelect(more.AsInt32(), at, winner);
+    }
+
+    /// <summary>The same comparison, 8 lanes, keeping the winner's index too: see the 16-lane overload.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void KeepGreater(Vector256<float> v, Vector256<int> at, ref Vector256<float> best, ref Vector256<int> winner)
+    {
+        var more = Vector256.GreaterThan(v, best);
+        best = Vector256.ConditionalSelect(more, v, best);
+        winner = Vector256.ConditionalSelect(more.AsInt32(), at, winner);
+    }
 
     /// <summary>
     /// best[i] = v[i] where v[i] > best[i]: the argmax kernels' comparison, so ties keep the earlier
