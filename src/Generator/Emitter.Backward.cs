@@ -131,10 +131,17 @@ internal static partial class Emitter
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
-                        // The forward pass that took the statistics from the patches never wrote z: the same call as its observed branch writes it.
+                        string learning = $"{K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});";
                         if (program.StatisticsFromPatches(g))
-                            w.Line($"if ({PooledGradients(bn)}) {LinearCall(program, g, "Forward", x, Weight(program, layer, "kernel", "p"), Weight(program, layer, "bias", "p"), z, Activation(ActivationKind.Linear, 0))}");
-                        w.Line($"if (_batchStatistics) {K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});");
+                        {
+                            w.Open("if (_batchStatistics)");
+                            w.Comment($"A forward pass that took the statistics from the patches never wrote {z}: the same call as its full-size branch writes it.");
+                            string recompute = LinearCall(program, g, "Forward", x, Weight(program, layer, "kernel", "p"), Weight(program, layer, "bias", "p"), z, Activation(ActivationKind.Linear, 0));
+                            w.Line(bn.Spec is BatchNormalizationSpec { Synchronized: true } ? $"if (BatchNormSynchronizer is null) {recompute}" : recompute);
+                            w.Line(learning);
+                            w.Close();
+                        }
+                        else w.Line($"if (_batchStatistics) {learning}");
                         w.Line("else " + frozen);
                     }
                     else

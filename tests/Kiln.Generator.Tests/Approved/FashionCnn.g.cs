@@ -363,8 +363,12 @@ ________________________________________________________________________________
             if (!_batchStatistics || inputGradientWanted)
             {
                 Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 25088);
-                if (_batchStatistics) Kernels.DirectConv2D.Forward(savedInput, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
-                if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Identity());
+                if (_batchStatistics)
+                {
+                    // A forward pass that took the statistics from the patches never wrote conv2d_z: the same call as its full-size branch writes it.
+                    Kernels.DirectConv2D.Forward(savedInput, p.Slice(Conv2dKernel, 288), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                    Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 32), WeightGradient(BatchNormalizationBeta, 32), d_re_lu, n * 784, 32, new Kernels.Identity());
+                }
                 else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 32), s.Slice(BatchNormalizationMovingVariance, 32), d_re_lu, n * 784, 32, 0.001f, new Kernels.Identity());
                 Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 288), default, d_re_lu, WeightGradient(Conv2dKernel, 288), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
             }

@@ -326,8 +326,12 @@ ________________________________________________________________________________
             if (!_batchStatistics || inputGradientWanted)
             {
                 Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 144);
-                if (_batchStatistics) Kernels.DirectConv2D.Forward(savedInput, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
-                if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), d_re_lu, n * 36, 4, new Kernels.Identity());
+                if (_batchStatistics)
+                {
+                    // A forward pass that took the statistics from the patches never wrote conv2d_z: the same call as its full-size branch writes it.
+                    Kernels.DirectConv2D.Forward(savedInput, p.Slice(Conv2dKernel, 72), default, conv2d_z, n, Conv2dWindow, new Kernels.Identity());
+                    Kernels.BatchNorm.Backward(conv2d_z, default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 4), WeightGradient(BatchNormalizationBeta, 4), d_re_lu, n * 36, 4, new Kernels.Identity());
+                }
                 else Kernels.FrozenBatchNorm.Backward(default, d_re_lu, p.Slice(BatchNormalizationGamma, 4), s.Slice(BatchNormalizationMovingVariance, 4), d_re_lu, n * 36, 4, 0.001f, new Kernels.Identity());
                 Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 72), default, d_re_lu, WeightGradient(Conv2dKernel, 72), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
             }
