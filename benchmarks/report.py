@@ -110,6 +110,16 @@ def fmt_ratio(x):
     return "—" if x is None else f"{x:.2f}×"
 
 
+def peer_blas(header):
+    """PyTorch's BLAS: MKL built into libtorch (a pip wheel; an OpenBLAS then mapped is numpy's), or
+    the shared BLAS it mapped (Debian's torch on OpenBLAS)."""
+    if not header:
+        return "?"
+    if header.get("mkl"):
+        return "MKL" + (" and oneDNN" if header.get("mkldnn") else "") + " built into libtorch"
+    return ", ".join(p.rsplit("/", 1)[-1] for p in header.get("blas", [])) or "no shared BLAS found"
+
+
 kh, ph = get("kiln", "t2", "header"), get("pytorch", "t2", "header") or get("pytorch", "t2", "header_conv")
 print(f"Date: {meta['date_utc']}  ")
 print(f"Machine: {meta['cpu']} ({meta.get('cpu_family_model', '?')}), nproc {meta['nproc']}; load average before {meta['load_before']}, after {meta.get('load_after', '?')}  ")
@@ -117,10 +127,14 @@ print(f"Uptime before: `{meta.get('uptime_before', '?').strip()}`; after: `{meta
 print(f"Command: `{meta['command']}` (commit {meta['commit']})  ")
 print(f"Kiln: {kh['runtime'] if kh else '?'}, dotnet SDK {meta['dotnet']}, Server GC {kh['server_gc'] if kh else '?'}, "
       f"AVX-512 {kh['avx512'] if kh else '?'}, {kh.get('caches', '?') if kh else '?'}, {kh.get('gemm_blocking', '?') if kh else '?'}; PyTorch {ph['torch'] if ph else '?'} on "
-      f"{', '.join(p.rsplit('/', 1)[-1] for p in ph['blas']) if ph else '?'}  ")
+      f"{peer_blas(ph)}  ")
 print(f"Kiln kernels: {kh.get('kernel_choice', '?') if kh else '?'}; CPU profile: {kh.get('cpu_profile', '?') if kh else '?'}  ")
-print(f"PyTorch's OpenBLAS core types tried (requested:loaded): {meta.get('coretypes', '?')}; each PyTorch cell is the fastest "
-      "of them, its core type and memory format in brackets  ")
+if ph and ph.get("mkl"):
+    print(f"PyTorch's BLAS is MKL, so OPENBLAS_CORETYPE does not reach it; the core type in brackets ({meta.get('coretypes', '?')}) "
+          "is what numpy's OpenBLAS loaded. The memory format in brackets is the faster one  ")
+else:
+    print(f"PyTorch's OpenBLAS core types tried (requested:loaded): {meta.get('coretypes', '?')}; each PyTorch cell is the fastest "
+          "of them, its core type and memory format in brackets  ")
 print(f"Env: KILN_SIMD={meta.get('KILN_SIMD', '?')}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
       f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}; PyTorch runs with {meta.get('pytorch_malloc', 'glibc malloc defaults')}  ")
 peaks = []

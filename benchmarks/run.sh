@@ -7,6 +7,10 @@
 #                                             this CPU can run, plus OpenBLAS' own detection)
 #   KILN_BENCH_ROUNDS=2                       run the Kiln/PyTorch interleave this many times (default 1);
 #                                             each cell is the best of its rounds, on both sides
+#   KILN_BENCH_PYTHON=/opt/venv/bin/python3   the Python whose PyTorch is the peer (default /usr/bin/python3,
+#                                             Debian's torch on OpenBLAS); a pip wheel brings MKL and oneDNN
+#   KILN_BENCH_NO_BUILD=1                     time the Release builds already in benchmarks/*/bin (a machine
+#                                             with the .NET runtime but no SDK)
 # Raw JSON lines go to benchmarks/results/ (git-ignored).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,7 +20,7 @@ extra=()
 [[ "${1:-}" == "--quick" ]] && extra=(--quick)
 rounds="${KILN_BENCH_ROUNDS:-1}"
 [[ "$rounds" =~ ^[1-9][0-9]?$ ]] || { echo "KILN_BENCH_ROUNDS must be a whole number from 1 to 99 (is '$rounds')" >&2; exit 1; }
-python=/usr/bin/python3
+python="${KILN_BENCH_PYTHON:-/usr/bin/python3}"
 out="$here/results"
 mkdir -p "$out"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -24,6 +28,7 @@ results="$out/results-$stamp.jsonl"
 meta="$out/meta-$stamp.txt"
 
 for project in Kiln.Benchmarks OnnxRuntimeBench; do
+  [[ -n "${KILN_BENCH_NO_BUILD:-}" ]] && break
   dotnet build -c Release "benchmarks/$project/$project.csproj" -nologo -v quiet >"$out/build-$project-$stamp.log" 2>&1 \
     || { cat "$out/build-$project-$stamp.log"; echo "build of $project failed" >&2; exit 1; }
 done
@@ -68,8 +73,8 @@ done
   echo "cpu_family_model=$(lscpu | sed -n 's/^Vendor ID: *//p' | head -1) family $(lscpu | sed -n 's/^CPU family: *//p' | head -1) model $(lscpu | sed -n 's/^Model: *//p' | head -1)"
   echo "nproc=$(nproc)"
   echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks 2>/dev/null || echo '+uncommitted changes in src/ or benchmarks/')"
-  echo "dotnet=$(dotnet --version)"
-  echo "command=bash benchmarks/run.sh${1:+ $1}${KILN_BENCH_CORETYPES:+ (KILN_BENCH_CORETYPES=$KILN_BENCH_CORETYPES)}${KILN_BENCH_ROUNDS:+ (KILN_BENCH_ROUNDS=$KILN_BENCH_ROUNDS)}"
+  echo "dotnet=$(dotnet --version 2>/dev/null || echo "no SDK (KILN_BENCH_NO_BUILD)")"
+  echo "command=bash benchmarks/run.sh${1:+ $1}${KILN_BENCH_CORETYPES:+ (KILN_BENCH_CORETYPES=$KILN_BENCH_CORETYPES)}${KILN_BENCH_ROUNDS:+ (KILN_BENCH_ROUNDS=$KILN_BENCH_ROUNDS)}${KILN_BENCH_PYTHON:+ (KILN_BENCH_PYTHON=$KILN_BENCH_PYTHON)}${KILN_BENCH_NO_BUILD:+ (KILN_BENCH_NO_BUILD=$KILN_BENCH_NO_BUILD)}"
   echo "rounds=$rounds"
   echo "coretypes=${coretypes[*]}"
   # Left as found (not set or unset by this script); printed for the record.

@@ -174,6 +174,8 @@ def main():
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "blas": blas_library(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None,
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        # A pip wheel links MKL into libtorch itself, so no shared BLAS shows in the maps.
+        "mkl": torch.backends.mkl.is_available(), "mkldnn": torch.backends.mkldnn.is_available(),
         "runs": args.runs,
     })
     train(32, args.runs)
