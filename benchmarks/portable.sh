@@ -4,9 +4,10 @@
 #   here:  bash benchmarks/portable.sh pack DIR        builds Release and writes DIR/dotnet-runtime.tar.xz and
 #                                                      DIR/builds.tar.xz (~35 MB; DIR is best git-ignored)
 #   there: bash benchmarks/portable.sh run DIR [OUT]   unpacks them, then runs run.sh --quick, single Predict
-#                                                      calls, the CNN's inference layer by layer, the GAN rows
-#                                                      and (on AVX-512 parts) sgemm on the 256-bit path beside
-#                                                      the default; the log and the raw results go to OUT
+#                                                      calls, the GAN rows and the CNN's inference layer by
+#                                                      layer; with KILN_PORTABLE_WIDTHS=1 on an AVX-512 part,
+#                                                      also sgemm on the 256-bit path beside the default. The
+#                                                      log and the raw results go to OUT
 # PyTorch there is the first python3 on PATH (KILN_BENCH_PYTHON overrides it); a pip wheel's torch runs on
 # MKL and oneDNN, which report.py says in its header.
 set -uo pipefail
@@ -58,7 +59,7 @@ timeout "${KILN_PORTABLE_GAN_S:-180}" bash benchmarks/GanBenchmark/run.sh --quic
 stage "Fashion CNN inference layer by layer"
 timeout 60 "${kiln[@]}" --threads 1 --quick --only layers; save
 
-if grep -qw avx512f /proc/cpuinfo; then
+if [[ -n "${KILN_PORTABLE_WIDTHS:-}" ]] && grep -qw avx512f /proc/cpuinfo; then
   stage "sgemm and the micro-kernel loop on the 256-bit path (KILN_SIMD=avx256), then the default"
   for simd in avx256 ""; do
     for t in 2 1; do KILN_SIMD=$simd timeout 60 "${kiln[@]}" --threads "$t" --quick --only sgemm,kernelloop; done

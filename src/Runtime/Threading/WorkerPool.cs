@@ -10,6 +10,8 @@ namespace Kiln.Threading;
 /// A persistent pool of background threads that run the parts of one <see cref="ParallelJob"/> at a
 /// time, with the calling thread doing part 0. Workers spin briefly after a job (kernels come in quick
 /// succession during a training step), then yield their core for a while, then sleep on an event.
+/// A job runs on at most <see cref="KilnSettings.Threads"/> threads of the shared pool, whatever the
+/// machine's core count: the others are not woken, and go to sleep as if idle.
 /// Nothing is allocated per call.
 /// The dispatch loops are compiled fully optimized up front: tiering's on-stack replacement would
 /// otherwise compile (and allocate) on whichever thread happens to cross its threshold, mid-step.
@@ -28,11 +30,13 @@ public sealed class WorkerPool
     private readonly int[] _claims;
     private readonly object _runGate = new();
     private readonly long _spinTicks;
+    private readonly bool _followsThreadsSetting;
 
     /// <summary>How long a worker yields after its spin before it sleeps (Stopwatch ticks); settable for measuring it.</summary>
     internal long YieldTicks;
     private ParallelJob? _job;
     private int _parts;
+    private int _helpers;
     private int _generation;
     private long _next;
     private int _done;
@@ -40,9 +44,18 @@ public sealed class WorkerPool
     private volatile int _broadcastGeneration;
     private volatile int _ownedGeneration;
 
-    public WorkerPool(int workerThreads)
+    public WorkerPool(int workerThreads) : this(workerThreads, followsThreadsSetting: false) { }
+
+    /// <param name="workerThreads">Threads besides the caller.</param>
+    /// <param name="followsThreadsSetting">
+    /// True for the shared pool: <see cref="Run"/> engages at most <see cref="KilnSettings.Threads"/> threads, the
+    /// caller included, however many workers there are. The kernels ask for up to two parts per thread, and on
+    /// a 16-core machine at Threads = 2 every idle worker took one, so four cores ran what two were asked for.
+    /// </param>
+    internal WorkerPool(int workerThreads, bool followsThreadsSetting)
     {
         if (workerThreads < 0) throw new ArgumentOutOfRangeException(nameof(workerThreads), workerThreads, "must not be negative");
+        _followsThreadsSetting = followsThreadsSetting;
         _spinTicks = Stopwatch.Frequency / 10000; // 100 µs
         // Then up to 2 ms more, offering the core to any other thread between looks. A worker that
         // slept is slow to start the next job on a virtual machine, whose idle vCPU the host halts:
@@ -75,7 +88,7 @@ public sealed class WorkerPool
             {
                 // A larger Threads setting than the pool has gets a new pool; the old one's threads idle on.
                 if (s_shared is null || s_shared.MaxParts < KilnSettings.Threads)
-                    s_shared = new WorkerPool(Math.Max(Environment.ProcessorCount, KilnSettings.Threads) - 1);
+                    s_shared = new WorkerPool(Math.Max(Environment.ProcessorCount, KilnSettings.Threads) - 1, followsThreadsSetting: true);
                 return s_shared;
             }
         }
@@ -83,6 +96,12 @@ public sealed class WorkerPool
 
     /// <summary>The most parts one job can run concurrently: the workers plus the caller.</summary>
     public int MaxParts => _threads.Length + 1;
+
+    /// <summary>Whether worker <paramref name="index"/> (1-based) is asleep on its event; for tests.</summary>
+    internal bool IsAsleep(int index) => Volatile.Read(ref _sleeping[index]) == 1;
+
+    /// <summary>The most threads, the caller included, that <see cref="Run"/> engages for one job.</summary>
+    private int ThreadLimit => _followsThreadsSetting ? Math.Min(KilnSettings.Threads, MaxParts) : MaxParts;
 
     /// <summary>Bytes the workers have allocated while running jobs, summed; for allocation tests.</summary>
     public long AllocatedBytesOnWorkers
@@ -97,9 +116,10 @@ public sealed class WorkerPool
 
     /// <summary>
     /// Runs parts 0..parts-1 of the job and returns when all are done. Parts are handed out one at a
-    /// time to whichever thread asks first (the caller included), so a worker that the OS has
-    /// descheduled only delays the part it already took. A call from inside a job (nested
-    /// parallelism), with one part, or on a pool without workers runs inline on the caller.
+    /// time to whichever engaged thread asks first (the caller and the first workers, at most
+    /// <see cref="ThreadLimit"/> threads in all), so a worker that the OS has descheduled only delays
+    /// the part it already took. A call from inside a job (nested parallelism), with one part or one
+    /// thread to run it, or on a pool without workers runs inline on the caller.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ParallelJob job, int parts)
@@ -109,7 +129,7 @@ public sealed class WorkerPool
 
         lock (_runGate)
         {
-            int generation = Begin(job, parts);
+            int generation = Begin(job, parts, helpers: Math.Min(parts, ThreadLimit) - 1);
             // The generation tag in the high half stops a worker that wakes late from taking parts of a later job.
             Volatile.Write(ref _next, (long)generation << 32);
             Publish(generation);
@@ -144,7 +164,7 @@ public sealed class WorkerPool
 
         lock (_runGate)
         {
-            int generation = Begin(job, parts);
+            int generation = Begin(job, parts, helpers: parts - 1);
             _broadcastGeneration = generation;
             Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue); // nothing to take dynamically
             Publish(generation);
@@ -176,7 +196,7 @@ public sealed class WorkerPool
 
         lock (_runGate)
         {
-            int generation = Begin(job, parts);
+            int generation = Begin(job, parts, helpers: parts - 1);
             // Part i is open while _claims[i] is 2·generation and taken at 2·generation + 1: a worker
             // that wakes late for an earlier job finds neither value it expects and takes nothing.
             for (int i = 0; i < parts; i++) _claims[i] = 2 * generation;
@@ -197,19 +217,23 @@ public sealed class WorkerPool
         }
     }
 
-    /// <summary>Runs every part on the calling thread when there is nothing to hand off: one part, a job started inside a part, or no workers.</summary>
+    /// <summary>Runs every part on the calling thread when there is nothing to hand off: one part, a job started inside a part, no workers, or a limit of one thread.</summary>
     private bool RanInline(ParallelJob job, int parts)
     {
-        if (parts > 1 && !t_insideJob && _threads.Length > 0) return false;
+        if (parts > 1 && !t_insideJob && ThreadLimit > 1) return false;
         for (int p = 0; p < parts; p++) job.Execute(p, parts);
         return true;
     }
 
-    /// <summary>Under the run gate: sets up <paramref name="job"/>'s fields and returns the generation to publish it under.</summary>
-    private int Begin(ParallelJob job, int parts)
+    /// <summary>
+    /// Under the run gate: sets up <paramref name="job"/>'s fields and returns the generation to publish it
+    /// under. Workers 1..<paramref name="helpers"/> are engaged: woken if asleep, and the only ones that look for parts.
+    /// </summary>
+    private int Begin(ParallelJob job, int parts, int helpers)
     {
         _job = job;
         _parts = parts;
+        _helpers = helpers;
         _failure = null;
         Volatile.Write(ref _done, 0);
         return Volatile.Read(ref _generation) + 1;
@@ -241,7 +265,7 @@ public sealed class WorkerPool
     private void Publish(int generation)
     {
         Interlocked.Exchange(ref _generation, generation);
-        for (int i = 1; i < _sleeping.Length; i++)
+        for (int i = 1; i <= _helpers; i++)
             if (Volatile.Read(ref _sleeping[i]) == 1 && Interlocked.Exchange(ref _sleeping[i], 0) == 1)
                 _wake[i].Set();
     }
@@ -267,10 +291,12 @@ public sealed class WorkerPool
     {
         t_insideJob = true;
         int seen = 0;
+        // The spin and yield windows restart when this worker runs a part or wakes, not when it sees a job
+        // it is not engaged for: a worker beyond the thread limit then goes to sleep as an idle one would.
+        long spinUntil = Stopwatch.GetTimestamp() + _spinTicks, yieldUntil = spinUntil + YieldTicks;
         while (true)
         {
             int generation;
-            long spinUntil = Stopwatch.GetTimestamp() + _spinTicks, yieldUntil = spinUntil + YieldTicks;
             while ((generation = Volatile.Read(ref _generation)) == seen)
             {
                 long now = Stopwatch.GetTimestamp();
@@ -295,7 +321,7 @@ public sealed class WorkerPool
             seen = generation;
             ParallelJob? job = _job;
             int parts = _parts;
-            if (job is null) continue;
+            if (job is null || index > _helpers) continue;
 
             if (_ownedGeneration == generation)
             {
@@ -305,22 +331,23 @@ public sealed class WorkerPool
                     RunClaimed(job, index, parts, generation);
                     _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - allocated;
                 }
-                continue;
             }
-
-            if (_broadcastGeneration == generation)
+            else if (_broadcastGeneration == generation)
             {
                 // Tagged with the generation, so a worker that wakes late for an earlier job can
                 // never run a broadcast twice; the caller waits for every worker before moving on.
                 try { job.Execute(index, parts); }
                 catch (Exception e) { _failure = e; }
                 Interlocked.Increment(ref _done);
-                continue;
             }
-
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            RunParts(generation, job, parts);
-            _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - before;
+            else
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                RunParts(generation, job, parts);
+                _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+            spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
+            yieldUntil = spinUntil + YieldTicks;
         }
     }
 }
