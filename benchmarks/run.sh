@@ -47,6 +47,10 @@ candidates=(auto)
 if [[ -n "${KILN_BENCH_CORETYPES:-}" ]]; then
   read -r -a wanted <<<"$KILN_BENCH_CORETYPES"
   candidates=("${wanted[@]}")
+elif "$python" -c 'import sys, torch; sys.exit(0 if torch.backends.mkl.is_available() else 1)' 2>/dev/null; then
+  # A pip wheel's torch multiplies on MKL: OPENBLAS_CORETYPE would only move numpy's OpenBLAS, and a second
+  # "core type" would run the same PyTorch again and keep the faster of two noisy runs.
+  :
 else
   has avx2 fma && candidates+=(Haswell Zen)
   has avx512f avx512bw avx512vl avx512dq avx512cd && candidates+=(SkylakeX)
