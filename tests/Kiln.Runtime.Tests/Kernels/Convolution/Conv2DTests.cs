@@ -36,6 +36,8 @@ public class Conv2DTests
         { 2, 8, 7, 16, 4, 3, 3, 2, false },   // dot-product forward, strided
         { 1, 5, 5, 48, 2, 5, 5, 1, true },    // dot-product forward, 25 pixels: a last tile of one
         { 2, 6, 5, 80, 3, 3, 3, 1, true },    // 80 channels: the kernel gradient's 64-channel block and a 16-channel rest
+        { 2, 6, 7, 10, 72, 3, 3, 1, true },   // 72 filters: two whole 32-filter tiles and a rest of 8, channels not in 8-blocks
+        { 2, 4, 5, 12, 72, 1, 1, 1, false },  // the same through the pointwise path
     };
 
     [Theory]
