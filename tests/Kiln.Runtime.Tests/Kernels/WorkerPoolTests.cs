@@ -5,7 +5,10 @@ using Kiln.Threading;
 
 namespace Kiln.Runtime.Tests.Kernels;
 
-/// <summary>The shared pool's thread limit: a job runs on at most <see cref="KilnSettings.Threads"/> threads, whatever the pool's size.</summary>
+/// <summary>
+/// The worker pool: every part once, on the threads each way of running promises, failures passed on, and the
+/// shared pool's thread limit (a job runs on at most <see cref="KilnSettings.Threads"/> threads, whatever the pool's size).
+/// </summary>
 [Collection(KernelCollection.Name)]
 public class WorkerPoolTests
 {
@@ -76,6 +79,106 @@ public class WorkerPoolTests
         Assert.True(rendezvous.Met, "the worker never took the second part although the pool does not follow KilnSettings.Threads");
     }
 
+    [Fact]
+    public void PoolRunsEveryPartOnceAndReportsWorkerAllocations()
+    {
+        var pool = new WorkerPool(1);
+        var counting = new CountingJob();
+        pool.Run(counting, 7);
+        pool.Run(counting, 7);
+        Assert.All(counting.Counts, c => Assert.Equal(2, c));
+
+        long before = pool.AllocatedBytesOnWorkers;
+        var rendezvous = new RendezvousJob();
+        pool.Run(rendezvous, 2);
+        Assert.True(rendezvous.Met, "the worker never took the second part");
+        Assert.NotEqual(rendezvous.Threads[0], rendezvous.Threads[1]);
+        Assert.True(pool.AllocatedBytesOnWorkers > before, "an allocating part on a worker must show in AllocatedBytesOnWorkers");
+    }
+
+    [Fact]
+    public void RunOnEachThreadRunsEveryPartOnceOnItsOwnThread()
+    {
+        var pool = new WorkerPool(1);
+        pool.Run(new CountingJob(), 7); // let the worker pass a few generations first
+        var job = new ThreadRecordingJob();
+        pool.RunOnEachThread(job);
+        pool.RunOnEachThread(job);
+        Assert.Equal(new[] { 2, 2 }, job.Counts);
+        Assert.NotEqual(job.Threads[0], job.Threads[1]);
+        Assert.Equal(Environment.CurrentManagedThreadId, job.Threads[0]);
+    }
+
+    [Fact]
+    public void RunOnOwnThreadsRunsEveryPartExactlyOnceAndWorkersTakeTheirOwn()
+    {
+        var pool = new WorkerPool(2);
+        // Many quick calls: a worker that wakes late for one call must never run a part of the next twice.
+        var counting = new CountingJob();
+        for (int call = 0; call < 2000; call++) pool.RunOnOwnThreads(counting, 3);
+        Assert.Equal(new[] { 2000, 2000, 2000, 0, 0, 0, 0 }, counting.Counts);
+
+        // Part 0 waits for part 1 to start: only worker 1 can have taken it then (the caller is busy with part 0).
+        var rendezvous = new RendezvousJob();
+        pool.RunOnOwnThreads(rendezvous, 2);
+        Assert.True(rendezvous.Met, "worker 1 never took its part");
+        Assert.Equal(Environment.CurrentManagedThreadId, rendezvous.Threads[0]);
+        Assert.NotEqual(rendezvous.Threads[0], rendezvous.Threads[1]);
+
+        var failing = new FailingJob();
+        var e = Assert.Throws<InvalidOperationException>(() => pool.RunOnOwnThreads(failing, 3));
+        Assert.Equal("part 2 failed", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.RunOnOwnThreads(counting, 4));
+        pool.RunOnOwnThreads(counting, 3); // still usable after a failure
+        Assert.Equal(2001, counting.Counts[2]);
+    }
+
+    private sealed class FailingJob : ParallelJob
+    {
+        public override void Execute(int part, int parts)
+        {
+            if (part == 2) throw new InvalidOperationException("part 2 failed");
+        }
+    }
+
+    private sealed class ThreadRecordingJob : ParallelJob
+    {
+        public readonly int[] Counts = new int[2];
+        public readonly int[] Threads = new int[2];
+
+        public override void Execute(int part, int parts)
+        {
+            Threads[part] = Environment.CurrentManagedThreadId;
+            Interlocked.Increment(ref Counts[part]);
+        }
+    }
+
+    private sealed class CountingJob : ParallelJob
+    {
+        public readonly int[] Counts = new int[7];
+
+        public override void Execute(int part, int parts) => Interlocked.Increment(ref Counts[part]);
+    }
+
+    // Each part waits for the other to start, so the two parts must run on two threads at once; each allocates (for AllocatedBytesOnWorkers).
+    private sealed class RendezvousJob : ParallelJob
+    {
+        private int _entered;
+        public readonly int[] Threads = new int[2];
+        public bool Met;
+        public static object? Sink;
+
+        public override void Execute(int part, int parts)
+        {
+            Threads[part] = Environment.CurrentManagedThreadId;
+            Interlocked.Increment(ref _entered);
+            var timer = Stopwatch.StartNew();
+            while (Volatile.Read(ref _entered) < 2 && timer.ElapsedMilliseconds < 5000) Thread.Yield();
+            if (Volatile.Read(ref _entered) >= 2) Met = true;
+            Sink = new byte[1000];
+        }
+    }
+
     private sealed class ThreadSetJob(int parts) : ParallelJob
     {
         public readonly int[] Counts = new int[parts];
@@ -100,21 +203,6 @@ public class WorkerPoolTests
             for (int i = 0; i < Threads.Length; i++)
                 if (Array.IndexOf(Threads, Threads[i]) == i) distinct++;
             return distinct;
-        }
-    }
-
-    // Each part waits for the other to start, so the two parts must run on two threads at once.
-    private sealed class RendezvousJob : ParallelJob
-    {
-        private int _entered;
-        public bool Met;
-
-        public override void Execute(int part, int parts)
-        {
-            Interlocked.Increment(ref _entered);
-            var timer = Stopwatch.StartNew();
-            while (Volatile.Read(ref _entered) < 2 && timer.ElapsedMilliseconds < 5000) Thread.Yield();
-            if (Volatile.Read(ref _entered) >= 2) Met = true;
         }
     }
 }
