@@ -48,15 +48,15 @@ public class WorkerPoolTests
         var pool = new WorkerPool(4, followsThreadsSetting: true);
         var job = new ThreadSetJob(parts: 8);
         // First every worker is engaged and awake; then, at Threads = 2, jobs come back to back for well
-        // past the spin and yield windows (about 2.1 ms): an engaged worker stays awake, the others must
-        // stop spinning although a new job appears every few microseconds. (With fewer cores than the
+        // past the spin and yield windows (about 2.1 ms): the workers beyond the limit must stop spinning
+        // although a new job appears every few microseconds. (Worker 1 may be asleep too at the end: the OS
+        // can stall it past its windows, and Publish wakes it for the next job.) (With fewer cores than the
         // pool's threads, the OS can stall a spinning worker past its windows anyway, so only a machine
         // with five or more cores tells this apart from a worker that kept restarting its spin.)
         RunFor(pool, job, milliseconds: 50);
         KilnSettings.Threads = 2;
         RunFor(pool, job, milliseconds: 200);
         for (int w = 2; w <= 4; w++) Assert.True(pool.IsAsleep(w), $"worker {w} is beyond Threads = 2 but still awake");
-        Assert.False(pool.IsAsleep(1), "worker 1 is engaged by every job and must not have slept");
     }
 
     private static void RunFor(WorkerPool pool, ThreadSetJob job, int milliseconds)
