@@ -240,7 +240,7 @@ public sealed class KernelProgram
     public TensorSlot? Weight(LayerNode layer, string suffix) =>
         Parameters.Find(p => p.Layer == layer && p.Weight.Suffix == suffix) ?? State.Find(p => p.Layer == layer && p.Weight.Suffix == suffix);
 
-    /// <summary>The largest patch (kernel height × width × input channels) taken by <see cref="PooledGradientsOf"/>; Kiln.Kernels.BatchNorm.MomentsPatch.</summary>
+    /// <summary>The largest patch (kernel height × width × input channels) taken by <see cref="PooledGradientsOf(Step)"/>; Kiln.Kernels.BatchNorm.MomentsPatch.</summary>
     public const int PooledGradientsPatch = 32;
 
     /// <summary>
@@ -268,12 +268,14 @@ public sealed class KernelProgram
 
     /// <summary>
     /// Training with batch statistics, unobserved: a direct convolution whose backward takes its pooling's gradients
-    /// (<see cref="PooledGradientsOf"/>) takes its batch statistics from its input's patches (Kiln.Kernels.BatchNorm.ConvStatistics),
+    /// (<see cref="PooledGradientsOf(Step)"/>) takes its batch statistics from its input's patches (Kiln.Kernels.BatchNorm.ConvStatistics),
     /// then runs with BN folded into its kernel and pools with the winners' indices as it stores
     /// (Kiln.Kernels.DirectConv2D.ForwardMaxPool2x2): its full-size output is never written, and its backward recomputes the
     /// winners' values from their patches (or the whole output, when the input gradient is asked).
     /// </summary>
-    public bool StatisticsFromPatches(KernelGroup g) =>
-        g.Convolution == ConvolutionAlgorithm.Direct
-        && Backward.Find(s => s.Group == g && s.Kind == StepKind.LinearBackward) is { } step && PooledGradientsOf(step) is not null;
+    public bool StatisticsFromPatches(KernelGroup g) => g.Convolution == ConvolutionAlgorithm.Direct && PooledGradientsOf(g) is not null;
+
+    /// <summary><see cref="PooledGradientsOf(Step)"/> for <paramref name="g"/>'s backward step, if it has one.</summary>
+    public Step? PooledGradientsOf(KernelGroup g) =>
+        Backward.Find(s => s.Group == g && s.Kind == StepKind.LinearBackward) is { } step ? PooledGradientsOf(step) : null;
 }

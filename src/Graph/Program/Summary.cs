@@ -96,7 +96,7 @@ public static class Summary
             text += fromPatches
                 ? $"; unobserved training with batch statistics takes them from the input's patches and does {normalized.Label}'s max pooling, with its winners, in the convolution's store (BN folded into the kernel)"
                 : $"; unobserved training with batch statistics does {normalized.Label}'s max pooling as it normalizes";
-        if (program.Backward.Find(s => s.Group == g && s.Kind == StepKind.LinearBackward) is { } step && program.PooledGradientsOf(step) is { } pooled)
+        if (program.PooledGradientsOf(g) is { } pooled)
             text += $"; with batch statistics and no input gradient asked, backward takes the kernel, gamma and beta gradients from {pooled.Group!.Label}'s gradients in one pass";
         if (plan.NormalizedInto(g) is { } bn) text += program.StatisticsFromPatches(bn) ? $"; done by {bn.Label}'s store in unobserved training" : $"; done by {bn.Label} as it normalizes in unobserved training";
         if (plan.DerivativesAtPool.TryGetValue(g, out var producer)) text += $"; backward takes {producer.Label}'s {Names.Activation(producer.Epilogue)} derivative at the pooled values";

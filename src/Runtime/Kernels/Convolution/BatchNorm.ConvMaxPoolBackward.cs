@@ -87,11 +87,7 @@ public static unsafe partial class BatchNorm
                 // dW_t = k·(D_t − b·Σ patch_t·x̂), k = gamma/σ, b = Σ g·x̂ / N, Σ patch_t·x̂ = N·(Cov·W)_t / σ.
                 double k = (gamma.IsEmpty ? 1.0 : pg[c]) * invStd[c], b = sumGXhat / count;
                 for (int t = 0; t < taps; t++)
-                {
-                    double covW = 0;
-                    for (int u = 0; u < taps; u++) covW += covariance[t * taps + u] * pk[u * channels + c];
-                    pdk[t * channels + c] = (float)(k * (centred[t] - b * count * covW * invStd[c]));
-                }
+                    pdk[t * channels + c] = (float)(k * (centred[t] - b * count * PatchMoments.CovarianceTimes(covariance, taps, pk, channels, c, t) * invStd[c]));
             }
         }
     }
@@ -99,8 +95,7 @@ public static unsafe partial class BatchNorm
     /// <summary>The shapes <see cref="ConvMaxPoolBackward"/> takes: a non-overlapping 2×2 pooling of the whole convolution output, and a small patch.</summary>
     private static void CheckConvMaxPool(in Conv2DGeometry conv, in Conv2DGeometry pool)
     {
-        if (conv.PatchSize > MomentsPatch)
-            throw new ArgumentException($"the convolution's patch has {conv.PatchSize} taps, more than the {MomentsPatch} this backward takes", nameof(conv));
+        CheckMomentsPatch(conv);
         if (pool.InputHeight != conv.OutputHeight || pool.InputWidth != conv.OutputWidth || pool.InputChannels != conv.OutputChannels || pool.OutputChannels != conv.OutputChannels)
             throw new ArgumentException($"the pooling's window ({pool}) does not read the convolution's output ({conv})", nameof(pool));
         if (pool.KernelHeight != 2 || pool.KernelWidth != 2 || pool.StrideHeight != 2 || pool.StrideWidth != 2 || pool.PadTop != 0 || pool.PadLeft != 0

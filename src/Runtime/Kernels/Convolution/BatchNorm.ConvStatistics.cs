@@ -19,8 +19,7 @@ public static unsafe partial class BatchNorm
         int n, in Conv2DGeometry conv, float momentum, float epsilon)
     {
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "batch normalization in training mode needs at least one sample");
-        if (conv.PatchSize > MomentsPatch)
-            throw new ArgumentException($"the convolution's patch has {conv.PatchSize} taps, more than the {MomentsPatch} its moments are taken for", nameof(conv));
+        CheckMomentsPatch(conv);
         int channels = conv.OutputChannels, taps = conv.PatchSize;
         Activations.CheckLength(input.Length, checked(n * conv.InputSize), nameof(input));
         CheckExact(kernel.Length, taps * channels, nameof(kernel));
@@ -51,10 +50,9 @@ public static unsafe partial class BatchNorm
                 double mean = bias.IsEmpty ? 0 : bias[c], variance = 0;
                 for (int t = 0; t < taps; t++)
                 {
-                    double w = pk[t * channels + c], covW = 0;
+                    double w = pk[t * channels + c];
                     mean += patchMean[t] * w;
-                    for (int u = 0; u < taps; u++) covW += covariance[t * taps + u] * pk[u * channels + c];
-                    variance += w * covW;
+                    variance += w * PatchMoments.CovarianceTimes(covariance, taps, pk, channels, c, t);
                 }
                 // Rounding can leave a constant channel's variance a hair below zero.
                 float m = (float)mean, v = (float)Math.Max(variance, 0);
@@ -67,6 +65,13 @@ public static unsafe partial class BatchNorm
                 for (int t = 0; t < taps; t++) foldedKernel[t * channels + c] = kernel[t * channels + c] * scale;
             }
         }
+    }
+
+    /// <summary>Refuses a patch too large for <see cref="PatchMoments"/>' per-sample products (<see cref="MomentsPatch"/>).</summary>
+    private static void CheckMomentsPatch(in Conv2DGeometry conv)
+    {
+        if (conv.PatchSize > MomentsPatch)
+            throw new ArgumentException($"the convolution's patch has {conv.PatchSize} taps, more than the {MomentsPatch} whose moments these kernels take", nameof(conv));
     }
 
     /// <summary>Each sample's patch moments (<see cref="PatchMoments.Sample"/>) into Partials, <see cref="PatchMoments.Floats"/> apart.</summary>

@@ -71,6 +71,14 @@ internal static unsafe class PatchMoments
                 covariance[t * taps + u] = SampleSum(partials, n, stride, taps + t * taps + u) / count - mean[t] * mean[u];
     }
 
+    /// <summary>(Cov·W)_t for filter <paramref name="c"/>: Σ_u covariance[t, u]·kernel[u, c], the kernel <paramref name="channels"/> filters wide.</summary>
+    public static double CovarianceTimes(double* covariance, int taps, float* kernel, int channels, int c, int t)
+    {
+        double sum = 0;
+        for (int u = 0; u < taps; u++) sum += covariance[t * taps + u] * kernel[u * channels + c];
+        return sum;
+    }
+
     /// <summary>Σ over the samples of partials[b·stride + at], in sample order, in double.</summary>
     public static double SampleSum(float* partials, int n, int stride, int at)
     {
