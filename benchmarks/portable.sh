@@ -8,13 +8,18 @@
 #                                                      layer; with KILN_PORTABLE_WIDTHS=1 on an AVX-512 part,
 #                                                      also sgemm on the 256-bit path beside the default. The
 #                                                      log and the raw results go to OUT
+#   there: bash benchmarks/portable.sh probe DIR [OUT] unpacks them, then only the short probes of what limits
+#                                                      the rows run.sh leaves short (~4 min, no PyTorch): the
+#                                                      micro-kernels on L1 panels, sgemm under other cache
+#                                                      blocks, the MLP step phase by phase, the pool's wake-up,
+#                                                      paired settings, ONNX Runtime at 1 and 2 threads
 # PyTorch there is the first python3 on PATH (KILN_BENCH_PYTHON overrides it); a pip wheel's torch runs on
 # MKL and oneDNN, which report.py says in its header.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 mode="${1:-}" dir="${2:-}"
-[[ "$mode" =~ ^(pack|run)$ && -n "$dir" ]] || { echo "usage: bash benchmarks/portable.sh pack|run DIR [OUT]" >&2; exit 2; }
+[[ "$mode" =~ ^(pack|run|probe)$ && -n "$dir" ]] || { echo "usage: bash benchmarks/portable.sh pack|run|probe DIR [OUT]" >&2; exit 2; }
 projects=(Kiln.Benchmarks OnnxRuntimeBench GanBenchmark)
 
 if [[ "$mode" == pack ]]; then
@@ -44,8 +49,47 @@ runtime="$(mktemp -d)"
 tar -C "$runtime" -xJf "$dir/dotnet-runtime.tar.xz" && tar -xJf "$dir/builds.tar.xz" || exit 1
 export PATH="$runtime:$PATH" DOTNET_ROOT="$runtime" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 export KILN_BENCH_PYTHON="${KILN_BENCH_PYTHON:-$(command -v python3)}" KILN_BENCH_NO_BUILD=1
-"$KILN_BENCH_PYTHON" -c 'import torch; print("torch", torch.__version__); print(torch.__config__.show())' | head -12
 kiln=(dotnet benchmarks/Kiln.Benchmarks/bin/Release/net10.0/Kiln.Benchmarks.dll)
+
+if [[ "$mode" == probe ]]; then
+  # Each probe is short and separately timed out, so a slow machine loses the last ones, not the log.
+  stage "FMA peak and the micro-kernels on L1-resident panels (1 thread)"
+  timeout 60 "${kiln[@]}" --threads 1 --quick --only peak,kernelloop
+
+  # The machine's own blocks first (the header names them), then others around them, each its own process,
+  # twice in turn so that drift in the host's speed reaches every configuration.
+  stage "sgemm under other GEMM cache blocks (KC,MC,NC; 1 and 2 threads)"
+  for round in 1 2; do
+    for blocks in "" 192,384,8192 384,384,8192 256,192,8192 256,768,8192 128,384,8192; do
+      for t in 1 2; do
+        echo "# blocks '${blocks:-default}' threads $t round $round"
+        KILN_GEMM_BLOCKING=$blocks timeout 60 "${kiln[@]}" --threads "$t" --quick --only sgemm | grep -v '"header"'
+      done
+    done
+  done; save
+
+  stage "the MLP step phase by phase (1 and 2 threads)"
+  for t in 1 2; do timeout 60 "${kiln[@]}" --threads "$t" --quick --only phases | grep -v '"header"'; done
+
+  stage "the worker pool's wake-up after serial gaps (2 threads)"
+  timeout 60 "${kiln[@]}" --threads 2 --quick --only wake | grep -v '"header"'
+
+  stage "paired settings on the MLP step (2 threads): the optimizer on one thread, the batch-32 products on one, a worker that sleeps at once"
+  timeout 40 "${kiln[@]}" --threads 2 --paired mlp32,optimizer-parallel-min,32768,1000000000,15 | grep -v '"header"'
+  timeout 40 "${kiln[@]}" --threads 2 --paired mlp256,optimizer-parallel-min,32768,1000000000,15 | grep -v '"header"'
+  timeout 40 "${kiln[@]}" --threads 2 --paired mlp32,parallel-min-flops,1048576,67108864,15 | grep -v '"header"'
+  timeout 40 "${kiln[@]}" --threads 2 --paired mlp32,pool-yield-us,2000,0,15 | grep -v '"header"'
+
+  stage "ONNX Runtime against Predict, 1 and 2 threads"
+  timeout 120 dotnet benchmarks/OnnxRuntimeBench/bin/Release/net10.0/OnnxRuntimeBench.dll --runs 9
+
+  stage "single Predict calls (2 threads)"
+  timeout 60 "${kiln[@]}" --threads 2 --quick --only calls | grep -v '"header"'
+  stage "done"
+  exit 0
+fi
+
+"$KILN_BENCH_PYTHON" -c 'import torch; print("torch", torch.__version__); print(torch.__config__.show())' | head -12
 
 stage "run.sh --quick"
 timeout "${KILN_PORTABLE_RUN_S:-420}" bash benchmarks/run.sh --quick; echo "run.sh rc $?"; save

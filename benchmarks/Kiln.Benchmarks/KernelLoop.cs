@@ -8,13 +8,15 @@ using Kiln.Kernels;
 namespace Kiln.Benchmarks;
 
 /// <summary>
-/// Where the 256-bit GEMM micro-kernel loses to the FMA peak on this core, with memory out of the
-/// picture: <see cref="MicroKernel256"/> itself on one KC-deep A and B panel that sit in L1 (its 12
-/// FMAs, 2 loads of B and 6 broadcasts of A per k step, and the C tile's store), against the same 12
-/// FMA chains with the two B loads but A held in registers, and against the FMA peak loop; each
-/// timed by the thread's CPU time, the three interleaved, median of the samples. A kernel that falls
-/// short while the loop without broadcasts does not is limited by feeding A to the FMAs, not by
-/// C, packing or caches (issue 15's sgemm rows on AMD Zen 3).
+/// Where a GEMM micro-kernel loses to the FMA peak on this core, with memory out of the picture: the
+/// kernel itself (<see cref="MicroKernel256"/>: 12 FMAs, 2 loads of B and 6 broadcasts of A per k step;
+/// <see cref="MicroKernel512"/>, where the CPU runs 512-bit vectors: 16 FMAs, 2 loads and 8 broadcasts)
+/// on one KC-deep A and B panel that sit in L1, and the C tile's store, against the same FMA chains with
+/// the two B loads but A held in registers, and against the FMA peak loop of the same width; each timed
+/// by the thread's CPU time, the three interleaved, median of the samples. A kernel that falls short
+/// while the loop without broadcasts does not is limited by feeding A to the FMAs, not by C, packing or
+/// caches (issue 15's sgemm rows on AMD Zen 3); one at the peak here but not in sgemm loses around the
+/// kernel (blocking, packing, prefetch).
 /// </summary>
 internal static unsafe class KernelLoop
 {
@@ -23,29 +25,36 @@ internal static unsafe class KernelLoop
 
     public static void Run(int runs)
     {
-        if (!CpuClock.Available || !(Avx2.IsSupported && Fma.IsSupported)) return;
-        float* a = (float*)NativeMemory.AlignedAlloc(Kc * 6 * sizeof(float), 64);
-        float* b = (float*)NativeMemory.AlignedAlloc(Kc * 16 * sizeof(float), 64);
-        float* c = (float*)NativeMemory.AlignedAlloc(6 * 16 * sizeof(float), 64);
+        if (!CpuClock.Available) return;
+        if (Avx2.IsSupported && Fma.IsSupported) Run(256, runs);
+        if (Avx512F.IsSupported) Run(512, runs);
+    }
+
+    private static void Run(int bits, int runs)
+    {
+        int mr = bits == 512 ? MicroKernel512.MR : MicroKernel256.MR, nr = bits == 512 ? MicroKernel512.NR : MicroKernel256.NR;
+        float* a = (float*)NativeMemory.AlignedAlloc((nuint)(Kc * mr * sizeof(float)), 64);
+        float* b = (float*)NativeMemory.AlignedAlloc((nuint)(Kc * nr * sizeof(float)), 64);
+        float* c = (float*)NativeMemory.AlignedAlloc((nuint)(mr * nr * sizeof(float)), 64);
         try
         {
-            for (int i = 0; i < Kc * 6; i++) a[i] = 1e-3f * (i % 7);
-            for (int i = 0; i < Kc * 16; i++) b[i] = 1e-3f * (i % 5);
-            double flops = 2.0 * 6 * 16 * Kc * Calls;
-            Kernel(a, b, c);
-            Registers(a, b, c);
-            FmaPeak.CpuTimeGflops(256);
+            for (int i = 0; i < Kc * mr; i++) a[i] = 1e-3f * (i % 7);
+            for (int i = 0; i < Kc * nr; i++) b[i] = 1e-3f * (i % 5);
+            double flops = 2.0 * mr * nr * Kc * Calls;
+            Kernel(bits, a, b, c);
+            Registers(bits, a, b, c);
+            FmaPeak.CpuTimeGflops(bits);
             int samples = 3 * runs;
             var kernel = new double[samples];
             var registers = new double[samples];
             var peak = new double[samples];
             for (int s = 0; s < samples; s++)
             {
-                peak[s] = FmaPeak.CpuTimeGflops(256);
+                peak[s] = FmaPeak.CpuTimeGflops(bits);
                 double t0 = CpuClock.Thread();
-                Kernel(a, b, c);
+                Kernel(bits, a, b, c);
                 double t1 = CpuClock.Thread();
-                Registers(a, b, c);
+                Registers(bits, a, b, c);
                 double t2 = CpuClock.Thread();
                 kernel[s] = flops / (t1 - t0) / 1e9;
                 registers[s] = flops / (t2 - t1) / 1e9;
@@ -56,7 +65,7 @@ internal static unsafe class KernelLoop
             double p = peak[samples / 2];
             Bench.Emit(new Bench.Json()
                 .Str("impl", "kiln")
-                .Str("work", "microkernel256_l1")
+                .Str("work", $"microkernel{bits}_l1")
                 .Num("kc", Kc)
                 .Num("samples", samples)
                 .Num("peak_gflops", p)
@@ -74,16 +83,35 @@ internal static unsafe class KernelLoop
         }
     }
 
+    private static void Kernel(int bits, float* a, float* b, float* c)
+    {
+        if (bits == 512) Kernel512(a, b, c);
+        else Kernel256(a, b, c);
+    }
+
+    private static void Registers(int bits, float* a, float* b, float* c)
+    {
+        if (bits == 512) Registers512(a, b, c);
+        else Registers256(a, b, c);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(float* a, float* b, float* c)
+    private static void Kernel256(float* a, float* b, float* c)
     {
         for (int i = 0; i < Calls; i++)
-            MicroKernel256.Run(Kc, a, b, 16, c, 16, loadC: false, bias: null, epilogue: false, default(Identity));
+            MicroKernel256.Run(Kc, a, b, MicroKernel256.NR, c, MicroKernel256.NR, loadC: false, bias: null, epilogue: false, default(Identity));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512(float* a, float* b, float* c)
+    {
+        for (int i = 0; i < Calls; i++)
+            MicroKernel512.Run(Kc, a, b, MicroKernel512.NR, c, MicroKernel512.NR, loadC: false, bias: null, epilogue: false, default(Identity));
     }
 
     // MicroKernel256's loop with its six broadcasts of A replaced by two values held in registers.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Registers(float* a, float* b, float* c)
+    private static void Registers256(float* a, float* b, float* c)
     {
         Vector256<float> a0 = Vector256.Create(a[0]), a1 = Vector256.Create(a[1]);
         for (int i = 0; i < Calls; i++)
@@ -105,6 +133,37 @@ internal static unsafe class KernelLoop
                 bp += 16;
             }
             Vector256.Store(((c00 + c01) + (c10 + c11)) + ((c20 + c21) + (c30 + c31)) + ((c40 + c41) + (c50 + c51)), c);
+        }
+    }
+
+    // MicroKernel512's loop with its eight broadcasts of A replaced by two values held in registers.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Registers512(float* a, float* b, float* c)
+    {
+        Vector512<float> a0 = Vector512.Create(a[0]), a1 = Vector512.Create(a[1]);
+        for (int i = 0; i < Calls; i++)
+        {
+            Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+            Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+            Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+            float* bp = b;
+            for (int p = 0; p < Kc; p++)
+            {
+                Vector512<float> b0 = Vector512.Load(bp);
+                Vector512<float> b1 = Vector512.Load(bp + 16);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                c20 = Vector512.FusedMultiplyAdd(a0, b0, c20); c21 = Vector512.FusedMultiplyAdd(a0, b1, c21);
+                c30 = Vector512.FusedMultiplyAdd(a1, b0, c30); c31 = Vector512.FusedMultiplyAdd(a1, b1, c31);
+                c40 = Vector512.FusedMultiplyAdd(a0, b0, c40); c41 = Vector512.FusedMultiplyAdd(a0, b1, c41);
+                c50 = Vector512.FusedMultiplyAdd(a1, b0, c50); c51 = Vector512.FusedMultiplyAdd(a1, b1, c51);
+                c60 = Vector512.FusedMultiplyAdd(a0, b0, c60); c61 = Vector512.FusedMultiplyAdd(a0, b1, c61);
+                c70 = Vector512.FusedMultiplyAdd(a1, b0, c70); c71 = Vector512.FusedMultiplyAdd(a1, b1, c71);
+                bp += 32;
+            }
+            Vector512.Store(((c00 + c01) + (c10 + c11)) + ((c20 + c21) + (c30 + c31)) + ((c40 + c41) + (c50 + c51))
+                + ((c60 + c61) + (c70 + c71)), c);
         }
     }
 }
