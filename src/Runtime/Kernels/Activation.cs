@@ -18,10 +18,20 @@ public interface IActivation
     float DerivativeFromOutput(float y);
     Vector512<float> DerivativeFromOutput(Vector512<float> y);
     Vector256<float> DerivativeFromOutput(Vector256<float> y);
+
+    /// <summary>
+    /// Whether f of a pooling window's max has the bits of the max of f over the window, under max pooling's
+    /// comparison (<c>Pooling.KeepGreater</c>: ties keep the first value, a NaN counts only as the first), so
+    /// a kernel that pools its own output can apply f once per window instead of once per value. It needs
+    /// f non-decreasing and every tie of f, or of the comparison, to have one bit pattern: ReLU (which
+    /// never returns −0) and the identity; not a LeakyRelu of slope 0, whose −0 for negatives ties with +0.
+    /// </summary>
+    static virtual bool CommutesWithMax => false;
 }
 
 public readonly struct Identity : IActivation
 {
+    public static bool CommutesWithMax => true;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public float Apply(float x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector512<float> Apply(Vector512<float> x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> Apply(Vector256<float> x) => x;
@@ -32,6 +42,7 @@ public readonly struct Identity : IActivation
 
 public readonly struct Relu : IActivation
 {
+    public static bool CommutesWithMax => true;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public float Apply(float x) => x > 0f ? x : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector512<float> Apply(Vector512<float> x) => Vector512.Max(x, Vector512<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> Apply(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);

@@ -48,6 +48,24 @@ internal static class TestData
         return a;
     }
 
+    /// <summary>
+    /// Values in {−1, −0, +0, 1}·<paramref name="scale"/> with a NaN every <paramref name="nanEvery"/> elements (0: none):
+    /// products of such values tie exactly, are often negative or zero of either sign, and carry NaNs into some
+    /// pooling windows' first value and others' later ones, where a pooled kernel's shortcuts could go wrong.
+    /// </summary>
+    public static float[] Ties(int length, ulong seed, float scale = 1f, int nanEvery = 0)
+    {
+        var rng = new Rng(seed);
+        var a = new float[length];
+        for (int i = 0; i < a.Length; i++)
+        {
+            float u = rng.NextFloat(0f, 4f);
+            a[i] = u < 1f ? -scale : u < 2f ? -0f : u < 3f ? 0f : scale;
+            if (nanEvery > 0 && i % nanEvery == nanEvery / 2) a[i] = float.NaN;
+        }
+        return a;
+    }
+
     /// <summary>Asserts the same bits elementwise (−0 is not +0, a NaN payload counts), naming the first difference.</summary>
     public static void SameBits(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
     {

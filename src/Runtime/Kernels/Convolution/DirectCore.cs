@@ -134,6 +134,13 @@ internal static unsafe class DirectCore
         }
 
         /// <summary>The band's pixels in tiles of <c>TTile.MR</c>, each against the filters in tiles of <c>TTile.NR</c>; the last, partial filter tile through the zero-padded edge block.</summary>
+        /// <remarks>
+        /// This and <c>Windows</c> are compiled fully optimized from the first call with their tiles inlined:
+        /// a one-channel 3×3 layer's tile is 9 k steps, and a call's prologue, arguments and vzeroupper cost a sixth
+        /// of it (the Fashion CNN's first layer, batch 64, 1 thread, Zen 3: pooled 510 → 460 µs, unpooled
+        /// 641–659 → 603–637 µs; the 512-bit tiles are inlined alike).
+        /// </remarks>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Tiles<TTile>(float* padded, int pixels, float* y) where TTile : IDirectTile
         {
             ref readonly Conv2DGeometry g = ref G;
@@ -161,6 +168,7 @@ internal static unsafe class DirectCore
         /// The band's 2×2 pooling windows (<paramref name="windowRows"/> rows of ⌊OW/2⌋), each one tile of its four
         /// pixels × <c>TTile.NR</c> filters; the last, partial filter tile through the zero-padded edge block.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Windows<TTile, TWinners>(float* padded, int windowRows, int oh0, float* pooled, int* argmax) where TTile : IWindowTile where TWinners : struct, IWinners
         {
             ref readonly Conv2DGeometry g = ref G;
@@ -283,7 +291,7 @@ internal static unsafe class DirectCore
         public static int MR => 8;
         public static int NR => 32;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Run<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
             where TAct : struct, IActivation
         {
@@ -333,7 +341,7 @@ internal static unsafe class DirectCore
         public static int MR => 6;
         public static int NR => 16;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Run<TAct>(float** at, int* offsets, int k, float* w, nint ldw, float* y, nint ldy, int valid, float* bias, TAct act)
             where TAct : struct, IActivation
         {
@@ -403,7 +411,7 @@ internal static unsafe class DirectCore
     {
         public static int NR => 16;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Run<TAct, TWinners>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
             in WindowIndices indices)
             where TAct : struct, IActivation where TWinners : struct, IWinners
@@ -429,6 +437,13 @@ internal static unsafe class DirectCore
             if (bias != null) { bias0 = Vector256.Load(bias); bias1 = Vector256.Load(bias + 8); }
             if (typeof(TWinners) == typeof(NoWinners))
             {
+                if (TAct.CommutesWithMax)
+                {
+                    // The window's max first, then the bias and f once: adding a bias is monotone in each value, so the same bits.
+                    Vector256.Store(act.Apply(Max4(c00, c10, c20, c30) + bias0), y);
+                    Vector256.Store(act.Apply(Max4(c01, c11, c21, c31) + bias1), y + 8);
+                    return;
+                }
                 Vector256.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
                 Vector256.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 8);
                 return;
@@ -463,7 +478,7 @@ internal static unsafe class DirectCore
     {
         public static int NR => 32;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Run<TAct, TWinners>(float* corner, nint right, nint down, int* offsets, int k, float* w, nint ldw, float* y, float* bias, TAct act,
             in WindowIndices indices)
             where TAct : struct, IActivation where TWinners : struct, IWinners
@@ -489,6 +504,12 @@ internal static unsafe class DirectCore
             if (bias != null) { bias0 = Vector512.Load(bias); bias1 = Vector512.Load(bias + 16); }
             if (typeof(TWinners) == typeof(NoWinners))
             {
+                if (TAct.CommutesWithMax)
+                {
+                    Vector512.Store(act.Apply(Max4(c00, c10, c20, c30) + bias0), y);
+                    Vector512.Store(act.Apply(Max4(c01, c11, c21, c31) + bias1), y + 16);
+                    return;
+                }
                 Vector512.Store(Max4(act.Apply(c00 + bias0), act.Apply(c10 + bias0), act.Apply(c20 + bias0), act.Apply(c30 + bias0)), y);
                 Vector512.Store(Max4(act.Apply(c01 + bias1), act.Apply(c11 + bias1), act.Apply(c21 + bias1), act.Apply(c31 + bias1)), y + 16);
                 return;

@@ -146,14 +146,21 @@ public class DirectConv2DTests
         float[] x = TestData.Random(n * g.InputSize, 51);
         float[] kernel = TestData.Random(g.PatchSize * f, 52);
         float[] bias = TestData.Random(f, 53);
+        // Exact ties, zeros of both signs and NaNs in windows (ReLU and the identity pool before they apply, IActivation.CommutesWithMax).
+        float[] tiesX = TestData.Ties(n * g.InputSize, 54, 1f, nanEvery: 29);
+        float[] tiesKernel = TestData.Ties(g.PatchSize * f, 55, 0.5f);
+        float[] tiesBias = TestData.Ties(f, 56, 0.25f);
         foreach (int bits in new[] { 512, 256, 0 })
             foreach (int threads in new[] { 1, 2 })
             {
                 using var _ = new KernelSwitches(bits, threads);
-                Check(bias, new Relu(), "relu");
-                Check(ReadOnlySpan<float>.Empty, new Identity(), "no bias");
+                Check(x, kernel, bias, new Relu(), "relu");
+                Check(x, kernel, ReadOnlySpan<float>.Empty, new Identity(), "no bias");
+                Check(tiesX, tiesKernel, tiesBias, new Relu(), "ties, relu");
+                Check(tiesX, tiesKernel, tiesBias, new Identity(), "ties, identity");
+                Check(tiesX, tiesKernel, tiesBias, new LeakyRelu(0f), "ties, leaky relu of slope 0");
 
-                void Check<TAct>(ReadOnlySpan<float> b, TAct act, string what) where TAct : struct, IActivation
+                void Check<TAct>(float[] x, float[] kernel, ReadOnlySpan<float> b, TAct act, string what) where TAct : struct, IActivation
                 {
                     var y = new float[n * g.OutputSize];
                     DirectConv2D.Forward(x, kernel, b, y, n, g, act);

@@ -200,18 +200,25 @@ public class WinogradConv2DTests
         float[] bias = TestData.Random(f, 43);
         // A zero kernel and no bias: every output is a sum of ±0, where the order of −0 and +0 decides the bits.
         float[] zeros = new float[kernel.Length];
+        // Exact ties, zeros of both signs and NaNs in windows (ReLU and the identity pool before they apply, IActivation.CommutesWithMax).
+        float[] tiesX = TestData.Ties(n * g.InputSize, 44, 1f, nanEvery: 97);
+        float[] tiesKernel = TestData.Ties(kernel.Length, 45, 0.5f);
+        float[] tiesBias = TestData.Ties(f, 46, 0.25f);
         foreach (int tile in Tiles)
         foreach (int bits in new[] { 512, 256, 0 })
             foreach (int threads in new[] { 1, 2 })
             {
                 using var _ = new KernelSwitches(bits, threads);
                 using var __ = new TileSwitch(tile);
-                Check(kernel, bias, new Relu(), "relu");
-                Check(kernel, bias, new Tanh(), "tanh");
-                Check(kernel, ReadOnlySpan<float>.Empty, new Identity(), "no bias");
-                Check(zeros, ReadOnlySpan<float>.Empty, new Identity(), "zero kernel");
+                Check(x, kernel, bias, new Relu(), "relu");
+                Check(x, kernel, bias, new Tanh(), "tanh");
+                Check(x, kernel, ReadOnlySpan<float>.Empty, new Identity(), "no bias");
+                Check(x, zeros, ReadOnlySpan<float>.Empty, new Identity(), "zero kernel");
+                Check(tiesX, tiesKernel, tiesBias, new Relu(), "ties, relu");
+                Check(tiesX, tiesKernel, tiesBias, new Identity(), "ties, identity");
+                Check(tiesX, tiesKernel, tiesBias, new LeakyRelu(0f), "ties, leaky relu of slope 0");
 
-                void Check<TAct>(float[] k, ReadOnlySpan<float> b, TAct act, string what) where TAct : struct, IActivation
+                void Check<TAct>(float[] x, float[] k, ReadOnlySpan<float> b, TAct act, string what) where TAct : struct, IActivation
                 {
                     var y = new float[n * g.OutputSize];
                     WinogradConv2D.Forward(x, k, b, y, n, g, act);
