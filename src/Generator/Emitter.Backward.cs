@@ -19,7 +19,7 @@ internal static partial class Emitter
             return;
         }
         var graph = program.Graph;
-        var locals = new Locals(w);
+        var locals = new Locals(w, afterForward: true);
         bool several = graph.Outputs.Count > 1;
         var lossLines = Summary.FusionLines(program).Where(l => l.StartsWith("loss")).ToList();
         int targetRow = graph.Outputs.Sum(o => o.TargetSize);
@@ -72,7 +72,7 @@ internal static partial class Emitter
     private static void Backward(CodeWriter w, KernelProgram program)
     {
         w.Open("protected override void BackwardCore(int n, Span<float> inputGradient, bool fromOutputGradient)");
-        var locals = new Locals(w);
+        var locals = new Locals(w, afterForward: true);
         if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
         if (program.State.Count > 0) w.Line("ReadOnlySpan<float> s = State.Span;");
         if (program.Backward.Any(s => s.OnlyForInputGradient || s.DxOnlyForInputGradient))

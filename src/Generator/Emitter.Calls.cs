@@ -151,15 +151,32 @@ internal static partial class Emitter
     private sealed class Locals
     {
         private readonly CodeWriter _w;
+        private readonly bool _afterForward;
         private readonly HashSet<Buffer> _declared = new();
 
-        public Locals(CodeWriter w) => _w = w;
+        /// <param name="afterForward">
+        /// True in the loss and backward: they read the saved input through Model.SavedInput, which is the
+        /// caller's input itself while TrainOnBatch or Fit lends it, and the forward pass's copy otherwise.
+        /// </param>
+        public Locals(CodeWriter w, bool afterForward)
+        {
+            _w = w;
+            _afterForward = afterForward;
+        }
 
         public string Use(Buffer b, string? condition = null)
         {
             var root = b.Root;
             if (root.Role == BufferRole.Input) return "input";
             if (root.Role == BufferRole.InputGradient) return "inputGradient";
+            if (root.Role == BufferRole.SavedInput && _afterForward)
+            {
+                if (_declared.Add(root))
+                    _w.Line(condition is null
+                        ? $"ReadOnlySpan<float> {root.Name} = SavedInput({Slice(root)});"
+                        : $"ReadOnlySpan<float> {root.Name} = {condition} ? SavedInput({Slice(root)}) : default;");
+                return root.Name;
+            }
             if (_declared.Add(root))
                 _w.Line(condition is null
                     ? $"Span<float> {root.Name} = {Slice(root)};"

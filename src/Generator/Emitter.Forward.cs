@@ -11,7 +11,7 @@ internal static partial class Emitter
     private static void Forward(CodeWriter w, KernelProgram program)
     {
         w.Open("protected override void ForwardCore(ReadOnlySpan<float> input, int n, bool training)");
-        var locals = new Locals(w);
+        var locals = new Locals(w, afterForward: false);
         if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
         if (program.State.Count > 0) w.Line("Span<float> s = State.Span;");
         if (HasLearningBatchNorm(program))
@@ -36,8 +36,8 @@ internal static partial class Emitter
             switch (step.Kind)
             {
                 case StepKind.SaveInput:
-                    w.Comment("A backward step reads the input after this call returns: training keeps a copy.");
-                    w.Line($"if (training) input.CopyTo({locals.Use(step.Y!)});");
+                    w.Comment("A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.");
+                    w.Line($"if (training && !InputLent) input.CopyTo({locals.Use(step.Y!)});");
                     break;
                 case StepKind.LinearForward when g.BatchNorm is not null:
                 {

@@ -190,16 +190,27 @@ public abstract partial class Model
         if (!Trainable)
             throw new InvalidOperationException($"{Description.Name} has Trainable = false, so a training step would change nothing; set Trainable = true to train it.");
         KeepState();
-        Forward(input, n, training: true);
-        float loss = ComputeLoss(targets, n, gradient: true, sampleWeights);
-        if (!float.IsFinite(loss))
-            throw new TrainingDivergedException(
-                $"{Description.Name}: TrainOnBatch's loss is {RestoreState(loss)} on this batch of {n}, so the step was not applied and the weights are unchanged. " +
-                "Check the batch for NaN or infinite inputs and labels out of range, or lower the learning rate " +
-                $"(this step would have used {optimizer.CurrentLearningRate:G4}).", 0, 0, loss);
-        Backward(n);
-        optimizer.Step(this);
-        return loss;
+        unsafe
+        {
+            fixed (float* pinned = input)
+            {
+                Lend(pinned, input.Length);
+                try
+                {
+                    Forward(input, n, training: true);
+                    float loss = ComputeLoss(targets, n, gradient: true, sampleWeights);
+                    if (!float.IsFinite(loss))
+                        throw new TrainingDivergedException(
+                            $"{Description.Name}: TrainOnBatch's loss is {RestoreState(loss)} on this batch of {n}, so the step was not applied and the weights are unchanged. " +
+                            "Check the batch for NaN or infinite inputs and labels out of range, or lower the learning rate " +
+                            $"(this step would have used {optimizer.CurrentLearningRate:G4}).", 0, 0, loss);
+                    Backward(n);
+                    optimizer.Step(this);
+                    return loss;
+                }
+                finally { EndLending(); }
+            }
+        }
     }
 
     protected abstract void ForwardCore(ReadOnlySpan<float> input, int n, bool training);

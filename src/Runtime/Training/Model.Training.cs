@@ -392,14 +392,25 @@ public abstract partial class Model
     private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weights, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
     {
         KeepState();
-        ReadOnlySpan<float> outputs = Forward(x, n, training: true);
-        // Before the loss: a fused loss may write its gradient over the outputs.
-        for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].WeightedSum(outputs, y, weights, n, OutputSize, TargetSize);
-        float loss = ComputeLoss(y, n, gradient: true, weights);
-        if (!float.IsFinite(loss)) return RestoreState(loss);
-        Backward(n);
-        optimizer.Step(this);
-        return loss;
+        unsafe
+        {
+            fixed (float* pinned = x)
+            {
+                Lend(pinned, x.Length);
+                try
+                {
+                    ReadOnlySpan<float> outputs = Forward(x, n, training: true);
+                    // Before the loss: a fused loss may write its gradient over the outputs.
+                    for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].WeightedSum(outputs, y, weights, n, OutputSize, TargetSize);
+                    float loss = ComputeLoss(y, n, gradient: true, weights);
+                    if (!float.IsFinite(loss)) return RestoreState(loss);
+                    Backward(n);
+                    optimizer.Step(this);
+                    return loss;
+                }
+                finally { EndLending(); }
+            }
+        }
     }
 
     /// <summary>Guards the loop against a batch the model cannot take (a source whose batch size changed after the checks).</summary>

@@ -135,9 +135,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:17]: (4, 6, 3) -> (4, 6, 4), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 96);
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 24);
@@ -192,7 +192,7 @@ ________________________________________________________________________________
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 96);
             Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_conv2d, n, MaxPooling2dWindow, new Kernels.Tanh());
             // k0 · conv2d (Conv2D(4, 3x3, same, tanh)) [ChannelsFirstModels.cs:17]: (4, 6, 3) -> (4, 6, 4), backward: kernel and bias gradients, and the input gradient when asked (k1's backward took the tanh derivative at the pooled values).
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 72));
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 108), default, d_conv2d, WeightGradient(Conv2dKernel, 108), WeightGradient(Conv2dBias, 4), inputGradient, n, Conv2dWindow, new Kernels.Identity());
         }
 

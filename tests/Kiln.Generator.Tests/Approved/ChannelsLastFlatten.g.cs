@@ -104,9 +104,9 @@ ________________________________________________________________________________
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // flatten (Flatten): (3, 4, 2) -> (24) is the same memory seen with another shape; no kernel.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 24);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · dense (Dense(3, tanh)) [ChannelsFirstModels.cs:33]: (24) -> (3), GEMM + bias and tanh in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 72), p.Slice(DenseBias, 3), dense, n, 24, 3, new Kernels.Tanh());
@@ -128,7 +128,7 @@ ________________________________________________________________________________
             ReadOnlySpan<float> p = Parameters.Span;
             bool inputGradientWanted = !inputGradient.IsEmpty;
             // k0 · dense (Dense(3, tanh)) [ChannelsFirstModels.cs:33]: (24) -> (3), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 24);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 24));
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 3);
             Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 72), dense, d_dense, WeightGradient(DenseKernel, 72), WeightGradient(DenseBias, 3), inputGradient, n, 24, 3, new Kernels.Tanh());

@@ -133,9 +133,9 @@ ________________________________________________________________________________
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // flat (Flatten): (3, 2, 2) -> (12) is the same memory seen with another shape; no kernel.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 12);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · branch (Dense(4, tanh)) [ChannelsFirstModels.cs:71]: (12) -> (4), GEMM + bias and tanh in the tile epilogue.
             Span<float> branch = ArenaSlice(BranchAt, n, 4);
             Kernels.Dense.Forward(input, p.Slice(BranchKernel, 48), p.Slice(BranchBias, 4), branch, n, 12, 4, new Kernels.Tanh());
@@ -181,7 +181,7 @@ ________________________________________________________________________________
             // k1 · concatenate (Concatenate(flat, branch, again)) [ChannelsFirstModels.cs:74]: (12) -> (28), backward: the gradient of input 2 ('again'), added to inputGradient.
             if (inputGradientWanted) Kernels.Merge.CopyOut(d_concatenate, inputGradient, n, 12, 16, 28, accumulate: true);
             // k0 · branch (Dense(4, tanh)) [ChannelsFirstModels.cs:71]: (12) -> (4), backward: tanh mask, then kernel and bias gradients, and inputGradient_part1 when the input gradient is asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 12);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 12));
             Span<float> branch = ArenaSlice(BranchAt, n, 4);
             Span<float> inputGradient_part1 = ArenaSlice(InputGradientPart1At, n, 12);
             Kernels.Dense.Backward(savedInput, p.Slice(BranchKernel, 48), branch, d_branch, WeightGradient(BranchKernel, 48), WeightGradient(BranchBias, 4), inputGradientWanted ? inputGradient_part1 : default, n, 12, 4, new Kernels.Tanh());

@@ -227,9 +227,9 @@ ________________________________________________________________________________
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 25088);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 320);
@@ -358,7 +358,7 @@ ________________________________________________________________________________
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 25088);
             if (!_batchStatistics || inputGradientWanted) Kernels.Pooling.MaxBackward(d_max_pooling2d, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
             // k0 · conv2d (Conv2D(32, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [FashionCnn.cs:11]: (28, 28, 1) -> (28, 28, 32), backward: with batch statistics, one pass over k1's gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 784));
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 64);
             if (!_batchStatistics || inputGradientWanted)
             {

@@ -134,9 +134,9 @@ ________________________________________________________________________________
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
             // flatten (Flatten): (28, 28) -> (784) is the same memory seen with another shape; no kernel.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · dense (Dense(300, relu)) [FashionMlp.cs:10]: (784) -> (300), GEMM + bias and relu in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 300);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 235200), p.Slice(DenseBias, 300), dense, n, 784, 300, new Kernels.Relu());
@@ -185,7 +185,7 @@ ________________________________________________________________________________
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 300);
             Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 30000), dense_1, d_dense_1, WeightGradient(Dense1Kernel, 30000), WeightGradient(Dense1Bias, 100), d_dense, n, 300, 100, new Kernels.Relu());
             // k0 · dense (Dense(300, relu)) [FashionMlp.cs:10]: (784) -> (300), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 784));
             Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 235200), dense, d_dense, WeightGradient(DenseKernel, 235200), WeightGradient(DenseBias, 300), inputGradient, n, 784, 300, new Kernels.Relu());
         }
 

@@ -435,9 +435,9 @@ ________________________________________________________________________________
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(16, 3x3, same)) + batch_normalization (BatchNormalization) + stem (Relu) [FashionResNet.cs:14]: (28, 28, 1) -> (28, 28, 16), training: batch statistics; inference: BN folded into the weights.
             Span<float> stem = ArenaSlice(StemAt, n, 12544);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 160);
@@ -718,7 +718,7 @@ ________________________________________________________________________________
             // k1 backward: d_stem is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_stem, d_stem_part1);
             // k0 · conv2d (Conv2D(16, 3x3, same)) + batch_normalization (BatchNormalization) + stem (Relu) [FashionResNet.cs:14]: (28, 28, 1) -> (28, 28, 16), backward: relu mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 784);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 784));
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 12544);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 32);
             if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, stem, d_stem, p.Slice(BatchNormalizationGamma, 16), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 16), WeightGradient(BatchNormalizationBeta, 16), d_stem, n * 784, 16, new Kernels.Relu());

@@ -136,9 +136,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · h (Dense(6)) [GraphModels.cs:81]: (6) -> (6), GEMM + bias in the tile epilogue.
             Span<float> h = ArenaSlice(HAt, n, 6);
             Kernels.Dense.Forward(input, p.Slice(HKernel, 36), p.Slice(HBias, 6), h, n, 6, 6, new Kernels.Identity());
@@ -196,7 +196,7 @@ ________________________________________________________________________________
             // grid (Reshape) backward: d_h is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_h, d_add_2);
             // k0 · h (Dense(6)) [GraphModels.cs:81]: (6) -> (6), backward: kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
             Kernels.Dense.Backward(savedInput, p.Slice(HKernel, 36), default, d_h, WeightGradient(HKernel, 36), WeightGradient(HBias, 6), inputGradient, n, 6, 6, new Kernels.Identity());
         }
 

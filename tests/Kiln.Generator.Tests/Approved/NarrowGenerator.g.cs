@@ -193,9 +193,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 32);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · dense (Dense(8192)) + re_lu (Relu) [GanModels.cs:35]: (32) -> (8192), GEMM + bias and relu in the tile epilogue.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 8192);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 262144), p.Slice(DenseBias, 8192), re_lu, n, 32, 8192, new Kernels.Relu());
@@ -255,7 +255,7 @@ ________________________________________________________________________________
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 8192);
             Kernels.WinogradConv2D.Backward(re_lu, p.Slice(Conv2dKernel, 9216), re_lu_1, d_re_lu_1, WeightGradient(Conv2dKernel, 9216), WeightGradient(Conv2dBias, 32), d_re_lu, n, Conv2dWindow, new Kernels.Relu());
             // k0 · dense (Dense(8192)) + re_lu (Relu) [GanModels.cs:35]: (32) -> (8192), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 32);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 32));
             Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 262144), re_lu, d_re_lu, WeightGradient(DenseKernel, 262144), WeightGradient(DenseBias, 8192), inputGradient, n, 32, 8192, new Kernels.Relu());
         }
 

@@ -286,9 +286,9 @@ ________________________________________________________________________________
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 12288);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · batch_normalization (BatchNormalization) [PetsCnn.cs:10]: (64, 64, 3) -> (64, 64, 3), batch statistics in training, moving statistics in inference.
             Span<float> batch_normalization = ArenaSlice(BatchNormalizationAt, n, 12288);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 6);
@@ -444,7 +444,7 @@ ________________________________________________________________________________
             Span<float> d_batch_normalization = ArenaSlice(DBatchNormalizationAt, n, 12288);
             Kernels.Conv2D.Backward(batch_normalization, p.Slice(Conv2dKernel, 240), default, d_conv2d, WeightGradient(Conv2dKernel, 240), WeightGradient(Conv2dBias, 20), d_batch_normalization, n, Conv2dWindow, new Kernels.Identity());
             // k0 · batch_normalization (BatchNormalization) [PetsCnn.cs:10]: (64, 64, 3) -> (64, 64, 3), backward: batch-norm backward in one pass, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 12288);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 12288));
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 6);
             if (_batchStatistics) Kernels.BatchNorm.Backward(savedInput, batch_normalization, d_batch_normalization, p.Slice(BatchNormalizationGamma, 3), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 3), WeightGradient(BatchNormalizationBeta, 3), inputGradient, n * 4096, 3, new Kernels.Identity());
             else Kernels.FrozenBatchNorm.Backward(batch_normalization, d_batch_normalization, p.Slice(BatchNormalizationGamma, 3), s.Slice(BatchNormalizationMovingVariance, 3), inputGradient, n * 4096, 3, 0.001f, new Kernels.Identity());

@@ -187,9 +187,9 @@ ________________________________________________________________________________
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(2, 3x3, same)) + batch_normalization (BatchNormalization) + activation (Tanh) [RegularizerModels.cs:34]: (4, 4, 1) -> (4, 4, 2), training: batch statistics; inference: BN folded into the weights.
             Span<float> activation = ArenaSlice(ActivationAt, n, 32);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 20);
@@ -264,7 +264,7 @@ ________________________________________________________________________________
             Span<float> d_activation = ArenaSlice(DActivationAt, n, 32);
             Kernels.Dense.Backward(activation, p.Slice(DenseKernel, 96), dense, d_batch_normalization_1, WeightGradient(DenseKernel, 96), WeightGradient(DenseBias, 3), d_activation, n, 32, 3, new Kernels.Tanh());
             // k0 · conv2d (Conv2D(2, 3x3, same)) + batch_normalization (BatchNormalization) + activation (Tanh) [RegularizerModels.cs:34]: (4, 4, 1) -> (4, 4, 2), backward: tanh mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 16));
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 32);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 4);
             if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, activation, d_activation, p.Slice(BatchNormalizationGamma, 2), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 2), WeightGradient(BatchNormalizationBeta, 2), d_activation, n * 16, 2, new Kernels.Tanh());

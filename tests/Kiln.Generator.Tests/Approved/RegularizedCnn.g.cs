@@ -144,9 +144,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(2, 3x3, same, tanh)) [RegularizerModels.cs:10]: (4, 4, 1) -> (4, 4, 2), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
             Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 18), p.Slice(Conv2dBias, 2), conv2d, n, Conv2dWindow, new Kernels.Tanh());
@@ -196,7 +196,7 @@ ________________________________________________________________________________
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 32);
             Kernels.Conv2DTranspose.Backward(conv2d, p.Slice(Conv2dTransposeKernel, 16), conv2d_transpose, d_conv2d_transpose, WeightGradient(Conv2dTransposeKernel, 16), WeightGradient(Conv2dTransposeBias, 2), d_conv2d, n, Conv2dTransposeWindow, new Kernels.Tanh());
             // k0 · conv2d (Conv2D(2, 3x3, same, tanh)) [RegularizerModels.cs:10]: (4, 4, 1) -> (4, 4, 2), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 16));
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 18), conv2d, d_conv2d, WeightGradient(Conv2dKernel, 18), WeightGradient(Conv2dBias, 2), inputGradient, n, Conv2dWindow, new Kernels.Tanh());
         }
 

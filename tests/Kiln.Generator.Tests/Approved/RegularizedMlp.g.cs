@@ -122,9 +122,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · dense (Dense(5, tanh)) [RegularizerModels.cs:19]: (6) -> (5), GEMM + bias and tanh in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 5);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 30), p.Slice(DenseBias, 5), dense, n, 6, 5, new Kernels.Tanh());
@@ -165,7 +165,7 @@ ________________________________________________________________________________
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 5);
             Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 15), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 15), WeightGradient(Dense1Bias, 3), d_dense, n, 5, 3, new Kernels.Identity());
             // k0 · dense (Dense(5, tanh)) [RegularizerModels.cs:19]: (6) -> (5), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
             Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 30), dense, d_dense, WeightGradient(DenseKernel, 30), WeightGradient(DenseBias, 5), inputGradient, n, 6, 5, new Kernels.Tanh());
         }
 

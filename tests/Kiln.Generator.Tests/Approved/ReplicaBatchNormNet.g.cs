@@ -152,9 +152,9 @@ ________________________________________________________________________________
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · dense (Dense(16)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:15]: (6) -> (16), training: batch statistics; inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 16);
             Span<float> dense_folded = ArenaFixed(DenseFoldedAt, 112);
@@ -218,7 +218,7 @@ ________________________________________________________________________________
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 16);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);
             // k0 · dense (Dense(16)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:15]: (6) -> (16), backward: relu mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 16);
             Span<float> dense_z = ArenaSlice(DenseZAt, n, 16);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 32);

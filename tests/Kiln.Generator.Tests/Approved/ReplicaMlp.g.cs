@@ -130,9 +130,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · dense (Dense(16, tanh)) [ReplicaModels.cs:7]: (6) -> (16), GEMM + bias and tanh in the tile epilogue.
             Span<float> dense = ArenaSlice(DenseAt, n, 16);
             Kernels.Dense.Forward(input, p.Slice(DenseKernel, 96), p.Slice(DenseBias, 16), dense, n, 6, 16, new Kernels.Tanh());
@@ -181,7 +181,7 @@ ________________________________________________________________________________
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 16);
             Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 128), dense_1, d_dense_1, WeightGradient(Dense1Kernel, 128), WeightGradient(Dense1Bias, 8), d_dense, n, 16, 8, new Kernels.Relu());
             // k0 · dense (Dense(16, tanh)) [ReplicaModels.cs:7]: (6) -> (16), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
             Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 96), dense, d_dense, WeightGradient(DenseKernel, 96), WeightGradient(DenseBias, 16), inputGradient, n, 6, 16, new Kernels.Tanh());
         }
 

@@ -212,9 +212,9 @@ ________________________________________________________________________________
             bool batchStatistics = training && Trainable;
             _batchStatistics = batchStatistics;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:27]: (6, 6, 2) -> (6, 6, 4), training: batch statistics (of the global batch in a distributed Fit); inference: BN folded into the weights.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 144);
             Span<float> conv2d_folded = ArenaFixed(Conv2dFoldedAt, 76);
@@ -332,7 +332,7 @@ ________________________________________________________________________________
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 144);
             if (!_batchStatistics || BatchNormSynchronizer is not null || inputGradientWanted) Kernels.Pooling.MaxBackward(d_batch_normalization_1, max_pooling2d, max_pooling2d_argmax, d_re_lu, n, MaxPooling2dWindow, new Kernels.Relu());
             // k0 · conv2d (Conv2D(4, 3x3, same)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:27]: (6, 6, 2) -> (6, 6, 4), backward: with batch statistics (outside a distributed Fit), one pass over k1's gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, batch-norm backward in one pass (k1's backward took the relu derivative at the pooled values), then the weight gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 72);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 72));
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 8);
             if (!_batchStatistics || BatchNormSynchronizer is not null || inputGradientWanted)
             {

@@ -155,9 +155,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · stem (Dense(8, relu)) [GraphModels.cs:10]: (6) -> (8), GEMM + bias and relu in the tile epilogue.
             Span<float> stem = ArenaSlice(StemAt, n, 8);
             Kernels.Dense.Forward(input, p.Slice(StemKernel, 48), p.Slice(StemBias, 8), stem, n, 6, 8, new Kernels.Relu());
@@ -225,7 +225,7 @@ ________________________________________________________________________________
             // k1 backward: d_stem is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_stem, d_stem_part1);
             // k0 · stem (Dense(8, relu)) [GraphModels.cs:10]: (6) -> (8), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 6);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
             Kernels.Dense.Backward(savedInput, p.Slice(StemKernel, 48), stem, d_stem, WeightGradient(StemKernel, 48), WeightGradient(StemBias, 8), inputGradient, n, 6, 8, new Kernels.Relu());
         }
 

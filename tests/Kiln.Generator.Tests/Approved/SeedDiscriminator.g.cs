@@ -186,9 +186,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 3072);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(128, 3x3, same)) + leaky_re_lu (LeakyRelu(0.3)) [GanModels.cs:20]: (32, 32, 3) -> (32, 32, 128), direct convolution + bias and leaky_relu in the tile epilogue.
             Span<float> leaky_re_lu = ArenaSlice(LeakyReLuAt, n, 131072);
             Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 3456), p.Slice(Conv2dBias, 128), leaky_re_lu, n, Conv2dWindow, new Kernels.LeakyRelu(0.30000001192092896f));
@@ -264,7 +264,7 @@ ________________________________________________________________________________
             Span<float> d_leaky_re_lu = ArenaSlice(DLeakyReLuAt, n, 131072);
             Kernels.Conv2D.Backward(leaky_re_lu, p.Slice(Conv2d1Kernel, 262144), leaky_re_lu_1, d_leaky_re_lu_1, WeightGradient(Conv2d1Kernel, 262144), WeightGradient(Conv2d1Bias, 128), d_leaky_re_lu, n, Conv2d1Window, new Kernels.LeakyRelu(0.30000001192092896f));
             // k0 · conv2d (Conv2D(128, 3x3, same)) + leaky_re_lu (LeakyRelu(0.3)) [GanModels.cs:20]: (32, 32, 3) -> (32, 32, 128), backward: leaky_relu mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 3072);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 3072));
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 3456), leaky_re_lu, d_leaky_re_lu, WeightGradient(Conv2dKernel, 3456), WeightGradient(Conv2dBias, 128), inputGradient, n, Conv2dWindow, new Kernels.LeakyRelu(0.30000001192092896f));
         }
 

@@ -172,9 +172,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 5);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · h (Dense(6, tanh)) [GraphModels.cs:38]: (5) -> (6), GEMM + bias and tanh in the tile epilogue.
             Span<float> h = ArenaSlice(HAt, n, 6);
             Kernels.Dense.Forward(input, p.Slice(HKernel, 30), p.Slice(HBias, 6), h, n, 5, 6, new Kernels.Tanh());
@@ -253,7 +253,7 @@ ________________________________________________________________________________
             // k1 backward: d_h is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_h, d_h_part2);
             // k0 · h (Dense(6, tanh)) [GraphModels.cs:38]: (5) -> (6), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 5);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 5));
             Kernels.Dense.Backward(savedInput, p.Slice(HKernel, 30), h, d_h, WeightGradient(HKernel, 30), WeightGradient(HBias, 6), inputGradient, n, 5, 6, new Kernels.Tanh());
         }
 

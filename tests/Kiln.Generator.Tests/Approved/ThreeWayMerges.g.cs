@@ -179,9 +179,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 4);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · p (Dense(5, tanh)) [GraphModels.cs:51]: (4) -> (5), GEMM + bias and tanh in the tile epilogue.
             Span<float> p_2 = ArenaSlice(P2At, n, 5);
             Kernels.Dense.Forward(input, p.Slice(P2Kernel, 20), p.Slice(P2Bias, 5), p_2, n, 4, 5, new Kernels.Tanh());
@@ -291,7 +291,7 @@ ________________________________________________________________________________
             // k1 backward: d_p_2 is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_p_2, d_p_2_part2);
             // k0 · p (Dense(5, tanh)) [GraphModels.cs:51]: (4) -> (5), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 4);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 4));
             Kernels.Dense.Backward(savedInput, p.Slice(P2Kernel, 20), p_2, d_p_2, WeightGradient(P2Kernel, 20), WeightGradient(P2Bias, 5), inputGradient, n, 4, 5, new Kernels.Tanh());
         }
 

@@ -157,9 +157,9 @@ ________________________________________________________________________________
         {
             ReadOnlySpan<float> p = Parameters.Span;
             // Observe hands each kernel's output to a caller that asked for layer outputs (TensorBoard's activation histograms); otherwise it is one null check.
-            // A backward step reads the input after this call returns: training keeps a copy.
+            // A backward step reads the input after this call returns: training keeps a copy, unless TrainOnBatch or Fit lends the input itself for the step.
             Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
-            if (training) input.CopyTo(savedInput);
+            if (training && !InputLent) input.CopyTo(savedInput);
             // k0 · conv2d (Conv2D(3, 3x3, same, tanh)) [GraphModels.cs:116]: (4, 4, 1) -> (4, 4, 3), direct convolution + bias and tanh in the tile epilogue.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 48);
             Kernels.DirectConv2D.Forward(input, p.Slice(Conv2dKernel, 27), p.Slice(Conv2dBias, 3), conv2d, n, Conv2dWindow, new Kernels.Tanh());
@@ -245,7 +245,7 @@ ________________________________________________________________________________
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 48);
             Kernels.Pooling.GlobalAverageBackward(d_features, d_conv2d, n, 16, 3);
             // k0 · conv2d (Conv2D(3, 3x3, same, tanh)) [GraphModels.cs:116]: (4, 4, 1) -> (4, 4, 3), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
-            Span<float> savedInput = ArenaSlice(SavedInputAt, n, 16);
+            ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 16));
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 48);
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 27), conv2d, d_conv2d, WeightGradient(Conv2dKernel, 27), WeightGradient(Conv2dBias, 3), inputGradient, n, Conv2dWindow, new Kernels.Tanh());
         }
