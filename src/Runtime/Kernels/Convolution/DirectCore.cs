@@ -439,7 +439,7 @@ internal static unsafe class DirectCore
             {
                 if (TAct.CommutesWithMax)
                 {
-                    // The window's max first, then the bias and f once: adding a bias is monotone in each value, so the same bits.
+                    // The window's max first, then the bias and f once: adding a finite bias is monotone, so the same bits (IActivation.CommutesWithMax).
                     Vector256.Store(act.Apply(Max4(c00, c10, c20, c30) + bias0), y);
                     Vector256.Store(act.Apply(Max4(c01, c11, c21, c31) + bias1), y + 8);
                     return;
