@@ -43,7 +43,9 @@ public readonly struct Identity : IActivation
 public readonly struct Relu : IActivation
 {
     public static bool CommutesWithMax => true;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public float Apply(float x) => x > 0f ? x : 0f;
+    // A NaN passes through, as the vector Max (IEEE 754 maximum) lets it and PyTorch's relu does: a tail
+    // element must not be zeroed where the vector body propagates it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public float Apply(float x) => x > 0f || float.IsNaN(x) ? x : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector512<float> Apply(Vector512<float> x) => Vector512.Max(x, Vector512<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> Apply(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public float DerivativeFromOutput(float y) => y > 0f ? 1f : 0f;

@@ -68,6 +68,28 @@ public class ActivationTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new LeakyRelu(-0.1f));
     }
 
+    [Fact]
+    public void ScalarAndVectorActivationsAgreeOnSpecialValues()
+    {
+        // The scalar form runs the tails of every vector loop: it must give the vector body's bits, NaN and −0 included.
+        float[] xs = { float.NaN, -0f, 0f, -1f, 1f, float.NegativeInfinity, float.PositiveInfinity, -1e-45f, 1e-45f };
+        Check(new Relu(), "relu");
+        Check(new LeakyRelu(0.2f), "leaky relu");
+        Check(new Identity(), "identity");
+
+        void Check<TAct>(TAct act, string name) where TAct : struct, IActivation
+        {
+            foreach (float x in xs)
+            {
+                int scalar = BitConverter.SingleToInt32Bits(act.Apply(x));
+                Assert.True(scalar == BitConverter.SingleToInt32Bits(act.Apply(Vector256.Create(x)).ToScalar()), $"{name}({x}): 256-bit differs from scalar");
+                Assert.True(scalar == BitConverter.SingleToInt32Bits(act.Apply(Vector512.Create(x)).ToScalar()), $"{name}({x}): 512-bit differs from scalar");
+            }
+        }
+        Assert.True(float.IsNaN(new Relu().Apply(float.NaN)));
+        Assert.Equal(0, BitConverter.SingleToInt32Bits(new Relu().Apply(-0f)));
+    }
+
     public static IEnumerable<object[]> Paths() => new[] { new object[] { 512 }, new object[] { 256 }, new object[] { 0 } };
 
     [Theory]
