@@ -173,7 +173,9 @@ public abstract partial class Model
     /// One optimization step on one batch: forward, loss, backward, update. Returns the batch's
     /// mean loss. A NaN or infinite loss is refused as <c>Fit</c> refuses it: a
     /// <see cref="TrainingDivergedException"/> (epoch and batch 0), with the weights, the state and
-    /// the optimizer as they were before the call.
+    /// the optimizer as they were before the call. Backward reads <paramref name="input"/> in place during
+    /// the call and keeps no copy of it, so a <see cref="Backward"/> afterwards needs a training
+    /// <see cref="Forward(ReadOnlySpan{float}, int, bool)"/> of its own.
     /// </summary>
     public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer) =>
         TrainOnBatch(input, targets, n, optimizer, default);
