@@ -184,7 +184,7 @@ public abstract partial class Model
     /// Keras' <c>train_on_batch(x, y, sample_weight=)</c>: <see cref="TrainOnBatch(ReadOnlySpan{float}, ReadOnlySpan{float}, int, Optimizer)"/>
     /// with one weight per sample (empty: all ones), as <see cref="ComputeLoss(ReadOnlySpan{float}, int, bool, ReadOnlySpan{float})"/> weighs them.
     /// </summary>
-    public float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer, ReadOnlySpan<float> sampleWeights)
+    public unsafe float TrainOnBatch(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, int n, Optimizer optimizer, ReadOnlySpan<float> sampleWeights)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         CheckBatch(n);
@@ -192,26 +192,23 @@ public abstract partial class Model
         if (!Trainable)
             throw new InvalidOperationException($"{Description.Name} has Trainable = false, so a training step would change nothing; set Trainable = true to train it.");
         KeepState();
-        unsafe
+        fixed (float* pinned = input)
         {
-            fixed (float* pinned = input)
+            Lend(pinned, input.Length);
+            try
             {
-                Lend(pinned, input.Length);
-                try
-                {
-                    Forward(input, n, training: true);
-                    float loss = ComputeLoss(targets, n, gradient: true, sampleWeights);
-                    if (!float.IsFinite(loss))
-                        throw new TrainingDivergedException(
-                            $"{Description.Name}: TrainOnBatch's loss is {RestoreState(loss)} on this batch of {n}, so the step was not applied and the weights are unchanged. " +
-                            "Check the batch for NaN or infinite inputs and labels out of range, or lower the learning rate " +
-                            $"(this step would have used {optimizer.CurrentLearningRate:G4}).", 0, 0, loss);
-                    Backward(n);
-                    optimizer.Step(this);
-                    return loss;
-                }
-                finally { EndLending(); }
+                Forward(input, n, training: true);
+                float loss = ComputeLoss(targets, n, gradient: true, sampleWeights);
+                if (!float.IsFinite(loss))
+                    throw new TrainingDivergedException(
+                        $"{Description.Name}: TrainOnBatch's loss is {RestoreState(loss)} on this batch of {n}, so the step was not applied and the weights are unchanged. " +
+                        "Check the batch for NaN or infinite inputs and labels out of range, or lower the learning rate " +
+                        $"(this step would have used {optimizer.CurrentLearningRate:G4}).", 0, 0, loss);
+                Backward(n);
+                optimizer.Step(this);
+                return loss;
             }
+            finally { EndLending(); }
         }
     }
 

@@ -389,27 +389,24 @@ public abstract partial class Model
     /// weights and the state (moving statistics the forward pass updated) as they were, for the
     /// caller to report.
     /// </summary>
-    private float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weights, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
+    private unsafe float TrainStep(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> weights, int n, Optimizer optimizer, Metric[] metrics, Span<double> metricSums)
     {
         KeepState();
-        unsafe
+        fixed (float* pinned = x)
         {
-            fixed (float* pinned = x)
+            Lend(pinned, x.Length);
+            try
             {
-                Lend(pinned, x.Length);
-                try
-                {
-                    ReadOnlySpan<float> outputs = Forward(x, n, training: true);
-                    // Before the loss: a fused loss may write its gradient over the outputs.
-                    for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].WeightedSum(outputs, y, weights, n, OutputSize, TargetSize);
-                    float loss = ComputeLoss(y, n, gradient: true, weights);
-                    if (!float.IsFinite(loss)) return RestoreState(loss);
-                    Backward(n);
-                    optimizer.Step(this);
-                    return loss;
-                }
-                finally { EndLending(); }
+                ReadOnlySpan<float> outputs = Forward(x, n, training: true);
+                // Before the loss: a fused loss may write its gradient over the outputs.
+                for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].WeightedSum(outputs, y, weights, n, OutputSize, TargetSize);
+                float loss = ComputeLoss(y, n, gradient: true, weights);
+                if (!float.IsFinite(loss)) return RestoreState(loss);
+                Backward(n);
+                optimizer.Step(this);
+                return loss;
             }
+            finally { EndLending(); }
         }
     }
 

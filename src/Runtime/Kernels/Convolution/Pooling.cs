@@ -458,6 +458,19 @@ public static unsafe class Pooling
     internal static Vector256<float> KeepGreater(Vector256<float> v, Vector256<float> best) =>
         Vector256.ConditionalSelect(Vector256.GreaterThan(v, best), v, best);
 
+    /// <summary>
+    /// A 2×2 window's max of act(value), the four values in the window's order (top left, top right, bottom left,
+    /// bottom right) under <see cref="KeepGreater(Vector512{float}, Vector512{float})"/>; for an activation that
+    /// commutes with it (<see cref="IActivation.CommutesWithMax"/>) the max comes first and act is applied once, the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> WindowMax<TAct>(TAct act, Vector512<float> first, Vector512<float> second, Vector512<float> third, Vector512<float> fourth)
+        where TAct : struct, IActivation
+    {
+        if (TAct.CommutesWithMax) return act.Apply(KeepGreater(fourth, KeepGreater(third, KeepGreater(second, first))));
+        return KeepGreater(act.Apply(fourth), KeepGreater(act.Apply(third), KeepGreater(act.Apply(second), act.Apply(first))));
+    }
+
     /// <summary>The same comparison, 16 lanes, keeping the winner's index too: where v replaces best, <paramref name="at"/> replaces <paramref name="winner"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void KeepGreater(Vector512<float> v, Vector512<int> at, ref Vector512<float> best, ref Vector512<int> winner)

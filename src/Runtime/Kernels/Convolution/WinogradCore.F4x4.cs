@@ -351,20 +351,7 @@ internal static unsafe partial class WinogradCore
                         for (int wx = 0; wx < colsIn; wx++)
                         {
                             Vector512<float>* top = outs + 8 * wy + 2 * wx;
-                            Vector512<float> best;
-                            if (TAct.CommutesWithMax)
-                            {
-                                // The window's max, then f once (IActivation.CommutesWithMax): the same bits.
-                                best = Act.Apply(Pooling.KeepGreater(top[5], Pooling.KeepGreater(top[4], Pooling.KeepGreater(top[1], top[0]))));
-                            }
-                            else
-                            {
-                                best = Act.Apply(top[0]);
-                                best = Pooling.KeepGreater(Act.Apply(top[1]), best);
-                                best = Pooling.KeepGreater(Act.Apply(top[4]), best);
-                                best = Pooling.KeepGreater(Act.Apply(top[5]), best);
-                            }
-                            Vector512.Store(best, ys + j + ((nint)wy * pw + wx) * k);
+                            Vector512.Store(Pooling.WindowMax(Act, top[0], top[1], top[4], top[5]), ys + j + ((nint)wy * pw + wx) * k);
                         }
                     }
                 }

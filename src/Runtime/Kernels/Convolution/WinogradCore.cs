@@ -294,20 +294,7 @@ internal static unsafe partial class WinogradCore
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
                     TwoByTwo(src + j, plane, bias, out var y00, out var y01, out var y10, out var y11);
-                    Vector512<float> best;
-                    if (TAct.CommutesWithMax)
-                    {
-                        // The window's max, then f once (IActivation.CommutesWithMax): the same bits.
-                        best = Act.Apply(Pooling.KeepGreater(y11, Pooling.KeepGreater(y10, Pooling.KeepGreater(y01, y00))));
-                    }
-                    else
-                    {
-                        best = Act.Apply(y00);
-                        best = Pooling.KeepGreater(Act.Apply(y01), best);
-                        best = Pooling.KeepGreater(Act.Apply(y10), best);
-                        best = Pooling.KeepGreater(Act.Apply(y11), best);
-                    }
-                    Vector512.Store(best, ys + j);
+                    Vector512.Store(Pooling.WindowMax(Act, y00, y01, y10, y11), ys + j);
                 }
             }
         }
