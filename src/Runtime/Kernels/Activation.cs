@@ -83,9 +83,9 @@ public readonly struct Sigmoid : IActivation
     // exp(-x) overflows to +inf for very negative x, and 1/(1+inf) = 0: saturation without NaN.
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public float Apply(float x) => 1f / (1f + MathF.Exp(-x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector512<float> Apply(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+    public Vector512<float> Apply(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + VectorMath.Exp(-x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<float> Apply(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+    public Vector256<float> Apply(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + VectorMath.Exp(-x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public float DerivativeFromOutput(float y) => y * (1f - y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector512<float> DerivativeFromOutput(Vector512<float> y) => y * (Vector512<float>.One - y);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> DerivativeFromOutput(Vector256<float> y) => y * (Vector256<float>.One - y);

@@ -107,14 +107,14 @@ public static unsafe class Activations
             var acc = Vector512<float>.Zero;
             for (; j + 16 <= cols; j += 16)
             {
-                var e = Vector512.Exp(Vector512.Load(x + j) - vmax);
+                var e = VectorMath.Exp(Vector512.Load(x + j) - vmax);
                 Vector512.Store(e, y + j);
                 acc += e;
             }
             if (j < cols)
             {
                 // Padding with −∞ makes the tail's extra lanes exp to 0.
-                var e = Vector512.Exp(LoadTail512(x + j, cols - j, float.NegativeInfinity) - vmax);
+                var e = VectorMath.Exp(LoadTail512(x + j, cols - j, float.NegativeInfinity) - vmax);
                 StoreTail(e, y + j, cols - j);
                 acc += e;
             }
