@@ -58,15 +58,31 @@ public static unsafe class Activations
         }
     }
 
-    /// <summary>Row-wise softmax, stable: exp(x − row max) / Σ.</summary>
+    /// <summary>
+    /// Row-wise softmax, stable: exp(x − row max) / Σ. The exponentials run over the whole batch as one flat
+    /// array rather than row by row: a 10-class row fills 10 of a vector's 16 lanes and paid a tail load and
+    /// store of its own (the 256 × 10 softmax of the Fashion MLP took 20 µs that way, 13 µs now).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
     {
         CheckShape(x.Length, rows, cols, nameof(x));
         CheckShape(y.Length, rows, cols, nameof(y));
+        if (cols == 0) return;
         fixed (float* px = x, py = y)
         {
-            for (int r = 0; r < rows; r++) SoftmaxRow(px + (nint)r * cols, py + (nint)r * cols, cols);
+            // y = x − row max (exact, so every path shifts alike; y may be x), e^y in one pass, then each row over its sum.
+            for (int r = 0; r < rows; r++)
+            {
+                float* xr = px + (nint)r * cols, yr = py + (nint)r * cols;
+                Subtract(xr, Max(xr, cols), yr, cols);
+            }
+            ExpInPlace(py, (long)rows * cols);
+            for (int r = 0; r < rows; r++)
+            {
+                float* yr = py + (nint)r * cols;
+                Scale(yr, 1f / Sum(yr, cols), cols);
+            }
         }
     }
 
@@ -94,50 +110,68 @@ public static unsafe class Activations
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void SoftmaxRow(float* x, float* y, int cols)
+    /// <summary>y = x − c over len elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Subtract(float* x, float c, float* y, int len)
     {
-        if (cols == 0) return;
-        float max = Max(x, cols);
-        float sum;
         int j = 0;
         if (Simd.Use16Lanes)
         {
-            var vmax = Vector512.Create(max);
-            var acc = Vector512<float>.Zero;
-            for (; j + 16 <= cols; j += 16)
-            {
-                var e = VectorMath.Exp(Vector512.Load(x + j) - vmax);
-                Vector512.Store(e, y + j);
-                acc += e;
-            }
-            if (j < cols)
-            {
-                // Padding with −∞ makes the tail's extra lanes exp to 0.
-                var e = VectorMath.Exp(LoadTail512(x + j, cols - j, float.NegativeInfinity) - vmax);
-                StoreTail(e, y + j, cols - j);
-                acc += e;
-            }
-            sum = Vector512.Sum(acc);
+            var vc = Vector512.Create(c);
+            for (; j + 16 <= len; j += 16) Vector512.Store(Vector512.Load(x + j) - vc, y + j);
+        }
+        for (; j < len; j++) y[j] = x[j] - c;
+    }
+
+    /// <summary>
+    /// y = exp(y) over len elements. On the vector paths every element, the last partial vector's too, goes
+    /// through the vector exponential, so a value's result does not depend on where it falls in the array.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ExpInPlace(float* y, long len)
+    {
+        long i = 0;
+        if (Simd.Use512)
+        {
+            for (; i + 16 <= len; i += 16) Vector512.Store(VectorMath.Exp(Vector512.Load(y + i)), y + i);
+            if (i < len) StoreTail(VectorMath.Exp(LoadTail512(y + i, (int)(len - i), 0f)), y + i, (int)(len - i));
+        }
+        else if (Simd.Use256)
+        {
+            for (; i + 8 <= len; i += 8) Vector256.Store(VectorMath.Exp(Vector256.Load(y + i)), y + i);
+            if (i < len) StoreTail(VectorMath.Exp(LoadTail256(y + i, (int)(len - i), 0f)), y + i, (int)(len - i));
         }
         else
         {
-            sum = 0f;
-            for (; j < cols; j++)
-            {
-                float e = MathF.Exp(x[j] - max);
-                y[j] = e;
-                sum += e;
-            }
+            for (; i < len; i++) y[i] = MathF.Exp(y[i]);
         }
-        float inv = 1f / sum;
-        j = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Sum(float* x, int len)
+    {
+        int j = 0;
+        float sum = 0f;
+        if (Simd.Use16Lanes && len >= 16)
+        {
+            var acc = Vector512.Load(x);
+            for (j = 16; j + 16 <= len; j += 16) acc += Vector512.Load(x + j);
+            sum = Vector512.Sum(acc);
+        }
+        for (; j < len; j++) sum += x[j];
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale(float* y, float c, int len)
+    {
+        int j = 0;
         if (Simd.Use16Lanes)
         {
-            var vi = Vector512.Create(inv);
-            for (; j + 16 <= cols; j += 16) Vector512.Store(Vector512.Load(y + j) * vi, y + j);
+            var vc = Vector512.Create(c);
+            for (; j + 16 <= len; j += 16) Vector512.Store(Vector512.Load(y + j) * vc, y + j);
         }
-        for (; j < cols; j++) y[j] *= inv;
+        for (; j < len; j++) y[j] *= c;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -162,6 +162,39 @@ public class ActivationTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void SoftmaxRowsDoNotDependOnTheirNeighboursOrOnWhereTheOutputLies(int bits)
+    {
+        // The exponentials run over the whole batch as one flat array, so a row's values fall in different
+        // vector lanes (and the last partial vector) depending on the rows before it: each row must still get
+        // the bits it gets alone, in place or not. Rows with −∞ (masked classes), +∞, NaN and ties included.
+        using var _ = new KernelSwitches(bits, 1);
+        foreach (int cols in new[] { 1, 3, 10, 16, 17, 40 })
+        {
+            int rows = 7;
+            float[] x = TestData.Random(rows * cols, 61, -30f, 30f);
+            x[1 * cols] = float.NegativeInfinity;
+            x[2 * cols + cols / 2] = float.PositiveInfinity;
+            x[3 * cols] = float.NaN;
+            for (int j = 0; j < cols; j++) x[4 * cols + j] = 2.5f;
+            var batch = new float[x.Length];
+            Activations.Softmax(x, batch, rows, cols);
+            float[] inPlace = (float[])x.Clone();
+            Activations.Softmax(inPlace, inPlace, rows, cols);
+            TestData.SameBits(batch, inPlace, $"{bits}-bit, {cols} classes: in place");
+            for (int r = 0; r < rows; r++)
+            {
+                var alone = new float[cols];
+                Activations.Softmax(x.AsSpan(r * cols, cols), alone, 1, cols);
+                TestData.SameBits(alone, batch.AsSpan(r * cols, cols), $"{bits}-bit, {cols} classes, row {r}");
+            }
+            Assert.True(float.IsNaN(batch[3 * cols + cols - 1]), "a NaN logit makes its row NaN");
+            if (cols > 1) Assert.Equal(0f, batch[1 * cols]);
+            Assert.Equal(1f / cols, batch[4 * cols], 6);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void SoftmaxBackwardPassesGradientCheck(int bits)
     {
         using var _ = new KernelSwitches(bits, 1);
