@@ -12,6 +12,21 @@ namespace Kiln.Runtime.Tests.Kernels;
 [Collection(KernelCollection.Name)]
 public class WorkerPoolTests
 {
+    // A loop left to tiered compilation is compiled again by on-stack replacement on the thread that runs it,
+    // mid-step (AwaitParts was still Tier-0 code after 1,500 Fashion CNN steps); each of these is fully optimized at first call.
+    [Theory]
+    [InlineData("Run")]
+    [InlineData("RunOnEachThread")]
+    [InlineData("RunOnOwnThreads")]
+    [InlineData("AwaitParts")]
+    [InlineData("RunParts")]
+    [InlineData("WorkerLoop")]
+    public void ThePoolsLoopsAreCompiledFullyOptimized(string method)
+    {
+        var m = typeof(WorkerPool).GetMethod(method, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)!;
+        Assert.True(m.MethodImplementationFlags.HasFlag(System.Reflection.MethodImplAttributes.AggressiveOptimization), $"WorkerPool.{method} is left to tiered compilation");
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
