@@ -128,7 +128,7 @@ public static unsafe class Activations
     /// through the vector exponential, so a value's result does not depend on where it falls in the array.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ExpInPlace(float* y, long len)
+    private static void ExpInPlace(float* y, long len)
     {
         long i = 0;
         if (Simd.Use512)
@@ -147,23 +147,25 @@ public static unsafe class Activations
         }
     }
 
+    /// <summary>Σ x[j]: 16-lane partial sums, then the tail in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Sum(float* x, int len)
+    internal static float Sum(float* x, int len)
     {
         int j = 0;
         float sum = 0f;
-        if (Simd.Use16Lanes && len >= 16)
+        if (Simd.Use16Lanes)
         {
-            var acc = Vector512.Load(x);
-            for (j = 16; j + 16 <= len; j += 16) acc += Vector512.Load(x + j);
+            var acc = Vector512<float>.Zero;
+            for (; j + 16 <= len; j += 16) acc += Vector512.Load(x + j);
             sum = Vector512.Sum(acc);
         }
         for (; j < len; j++) sum += x[j];
         return sum;
     }
 
+    /// <summary>y = y·c over len elements.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Scale(float* y, float c, int len)
+    internal static void Scale(float* y, float c, int len)
     {
         int j = 0;
         if (Simd.Use16Lanes)

@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.Intrinsics;
 
 namespace Kiln.Kernels;
 
@@ -54,7 +53,7 @@ internal static unsafe class PatchMoments
         for (int t = 0; t < taps; t++)
         {
             float* a = patches + (nint)t * pixels;
-            moments[t] = Sum(a, pixels);
+            moments[t] = Activations.Sum(a, pixels);
             for (int u = 0; u <= t; u++) products[t * taps + u] = products[u * taps + t] = Activations.Dot(a, patches + (nint)u * pixels, pixels);
         }
     }
@@ -84,21 +83,6 @@ internal static unsafe class PatchMoments
     {
         double s = 0;
         for (int b = 0; b < n; b++) s += partials[(nint)b * stride + at];
-        return s;
-    }
-
-    /// <summary>Σ a[i].</summary>
-    private static float Sum(float* a, int count)
-    {
-        int i = 0;
-        float s = 0;
-        if (Simd.Use16Lanes)
-        {
-            var sum = Vector512<float>.Zero;
-            for (; i + 16 <= count; i += 16) sum += Vector512.Load(a + i);
-            s = Vector512.Sum(sum);
-        }
-        for (; i < count; i++) s += a[i];
         return s;
     }
 }

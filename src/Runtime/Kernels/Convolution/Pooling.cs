@@ -643,7 +643,7 @@ public static unsafe class Pooling
                     for (int j = j0; j < j1; j++)
                         ConvCore.Add(x + ((nint)(ih0 + i) * w + iw0 + j) * c, yo, c);
                 float inv = 1f / ((i1 - i0) * (j1 - j0));
-                Scale(yo, inv, c);
+                Activations.Scale(yo, inv, c);
             }
     }
 
@@ -657,20 +657,11 @@ public static unsafe class Pooling
             {
                 Window(g, oy, ox, out int ih0, out int iw0, out int i0, out int i1, out int j0, out int j1);
                 ConvCore.Copy(dy + ((nint)oy * g.OutputWidth + ox) * c, share, c);
-                Scale(share, 1f / ((i1 - i0) * (j1 - j0)), c);
+                Activations.Scale(share, 1f / ((i1 - i0) * (j1 - j0)), c);
                 for (int i = i0; i < i1; i++)
                     for (int j = j0; j < j1; j++)
                         ConvCore.Add(share, dx + ((nint)(ih0 + i) * w + iw0 + j) * c, c);
             }
-    }
-
-    private static void Scale(float* v, float s, int count)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(v + i) * s, v + i);
-        for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(v + i) * s, v + i);
-        for (; i < count; i++) v[i] *= s;
     }
 
     private static void Check(int inputLength, int outputLength, int n, in Conv2DGeometry g)
