@@ -174,11 +174,13 @@ public static unsafe partial class BatchNorm
             for (int c = vectors; c < channels; c++)
             {
                 float sum = 0;
-                for (int o = c; o < pool.OutputSize; o += channels)
+                for (int o = c, window = 0; o < pool.OutputSize; o += channels, window++)
                 {
                     float gv = dy[o] * act.DerivativeFromOutput(y[o]);
                     sum += gv;
-                    float* tap = patches + argmax[o] / channels;
+                    int wy = window / pool.OutputWidth, q0 = 2 * wy * width + 2 * (window - wy * pool.OutputWidth), at = argmax[o] - c, q = at / channels;
+                    if (at < 0 || at != q * channels || (q != q0 && q != q0 + 1 && q != q0 + width && q != q0 + width + 1)) throw OutsideWindow();
+                    float* tap = patches + q;
                     for (int t = 0; t < taps; t++, tap += pixels) sums[t * channels + c] = MathF.FusedMultiplyAdd(*tap, gv, sums[t * channels + c]);
                 }
                 sumG[c] = sum;
@@ -196,8 +198,15 @@ public static unsafe partial class BatchNorm
             var g = Vector256.Load(dy) * act.DerivativeFromOutput(Vector256.Load(y));
             Vector256.Store(Vector256.Load(sumG) + g, sumG);
             var offset = Vector256.Load(argmax) - first;
-            return (g & Vector256.Equals(offset, Vector256<int>.Zero).AsSingle(), g & Vector256.Equals(offset, right).AsSingle(),
-                g & Vector256.Equals(offset, below).AsSingle(), g & Vector256.Equals(offset, belowRight).AsSingle());
+            Vector256<int> m0 = Vector256.Equals(offset, Vector256<int>.Zero), m1 = Vector256.Equals(offset, right),
+                m2 = Vector256.Equals(offset, below), m3 = Vector256.Equals(offset, belowRight);
+            if ((m0 | m1 | m2 | m3) != Vector256<int>.AllBitsSet) throw OutsideWindow();
+            return (g & m0.AsSingle(), g & m1.AsSingle(), g & m2.AsSingle(), g & m3.AsSingle());
         }
+
+        /// <summary>A winner's index that is not one of its window's four pixels in its own channel: the tap it names would be read out of bounds.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static ArgumentException OutsideWindow() =>
+            new("an argmax entry is not an input of its 2×2 window in its own channel (argmax comes from the pooling with the same geometry)", "argmax");
     }
 }

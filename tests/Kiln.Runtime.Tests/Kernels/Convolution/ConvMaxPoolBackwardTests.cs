@@ -160,6 +160,30 @@ public class ConvMaxPoolBackwardTests
         Assert.Contains("kernel", Call(conv, pool, 35).Message);
     }
 
+    [Theory]
+    [InlineData(16, 512)] // the 16-channel path
+    [InlineData(16, 0)]   // the scalar path
+    [InlineData(5, 512)]  // channels past the vectors
+    public void RejectsWinnersOutsideTheirWindowInsteadOfReadingPastThePatches(int filters, int bits)
+    {
+        using var _ = new KernelSwitches(bits, 1);
+        var conv = ConvReference.Keras(6, 6, 2, filters, 3, 3, 1, 1, true);
+        var pool = ConvReference.Keras(6, 6, filters, filters, 2, 2, 2, 2, false);
+        float[] x = TestData.Random(2 * conv.InputSize, 21), kernel = TestData.Random(conv.PatchSize * filters, 22);
+        var (_, pooled, argmax, saved) = Forward(x, kernel, null, TestData.Random(filters, 23, 0.5f, 1.5f), TestData.Random(filters, 24), 2, conv, pool, default(Relu));
+        float[] dPooled = TestData.Random(pooled.Length, 25);
+        foreach (int wrong in new[] { 3 * filters - 1, -filters, int.MaxValue - 7, 1 })
+        {
+            var bad = (int[])argmax.Clone();
+            // The last channel of the second sample's first window: a pixel past its window, before the sample, far past it, another channel.
+            int at = pool.OutputSize + filters - 1;
+            bad[at] = wrong == 1 ? argmax[at] - 1 : wrong;
+            var e = Assert.Throws<ArgumentException>(() => BatchNorm.ConvMaxPoolBackward(x, kernel, dPooled, pooled, bad, default, saved,
+                new float[kernel.Length], default, default, default, 2, conv, pool, default(Relu)));
+            Assert.Contains("argmax", e.Message);
+        }
+    }
+
     /// <summary>The block's training forward pass: z = conv(x), then BN with batch statistics, act and the pooling with its winners.</summary>
     private static (float[] Z, float[] Pooled, int[] Argmax, float[] Saved) Forward<TAct>(float[] x, float[] kernel, float[]? bias, float[] gamma, float[] beta,
         int n, Conv2DGeometry conv, Conv2DGeometry pool, TAct act) where TAct : struct, IActivation
