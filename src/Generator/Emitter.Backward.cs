@@ -125,6 +125,8 @@ internal static partial class Emitter
                             + $"{locals.Use(pooledGradients.DY!)}, {locals.Use(pooledGradients.Y!)}, {locals.UseIndices(pooledGradients.Mask!)}, {Weight(program, bn, "gamma", "p")}, {locals.Use(step.Statistics!)}, "
                             + $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, "
                             + $"n, {WindowName(layer)}, {WindowName(pool.First)}, {Activation(pooledGradients.Activation, pooledGradients.Alpha)});";
+                        // The branch's input gradient too: a layer before this one (a Rescaling) reads it after the branch.
+                        if (step.DX!.Root.Role != BufferRole.InputGradient) locals.Use(step.DX!);
                         // The pooling's backward skipped its full-size scatter unless this branch runs (see KernelProgram.PooledGradientsOf).
                         w.Open($"if ({NoPooledGradients(bn)} || inputGradientWanted)");
                     }

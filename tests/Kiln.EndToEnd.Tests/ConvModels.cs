@@ -393,6 +393,18 @@ public partial class BnLeakyReluMaxPool { }
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class BnReluOverlappingMaxPool { }
 
+// A second Conv + BN + ReLU whose 2×2 max pooling takes the ReLU's derivative (7×7, same: the last row's
+// and column's windows hang over the edge) over 20 channels (a 16-channel vector and a scalar tail), the
+// first convolution's input gradient on the way.
+[Sequential(7, 7, 2)]
+[Conv2D(4, 3, Padding = Padding.Same, Activation = Activation.Tanh)]
+[Conv2D(20, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[MaxPooling2D(2, Padding = Padding.Same)]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class PooledBatchNormBackward { }
+
 // The ReLU output read by the max pooling and by a second branch: its gradient is the sum of
 // both, so the convolution keeps its own mask and the pooling takes no derivative.
 [Sequential(4, 4, 2)]
@@ -404,3 +416,16 @@ public partial class BnReluOverlappingMaxPool { }
 [Dense(2)]
 [Loss(Loss.MeanSquaredError)]
 public partial class ReluReadByPoolAndAverage { }
+
+// A first Conv + BN + ReLU whose weight gradients come from its 2×2 pooling's gradients
+// (KernelProgram.PooledGradientsOf) behind a Rescaling: the input gradient passes through an arena
+// buffer, written in the branch for the input gradient and read after it, which must neither be
+// declared inside that branch nor share memory with the pooling's buffers the weight gradients read.
+[Sequential(8, 8, 3)]
+[Rescaling(1.0 / 255)]
+[Conv2D(8, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class RescaledPooledFirstConv { }

@@ -83,6 +83,8 @@ public sealed class GradientCheckTests
         ["GlobalMaxPoolRelu"] = new(s => new GlobalMaxPoolRelu(BatchSize, s), Targets.Sparse),
         ["BnLeakyReluMaxPool"] = new(s => new BnLeakyReluMaxPool(BatchSize, s), Targets.Regression),
         ["BnReluOverlappingMaxPool"] = new(s => new BnReluOverlappingMaxPool(BatchSize, s), Targets.Sparse),
+        ["PooledBatchNormBackward"] = new(s => new PooledBatchNormBackward(BatchSize, s), Targets.Sparse),
+        ["RescaledPooledFirstConv"] = new(s => new RescaledPooledFirstConv(BatchSize, s), Targets.Sparse),
         ["ReluReadByPoolAndAverage"] = new(s => new ReluReadByPoolAndAverage(BatchSize, s), Targets.Regression),
         ["UpSampling"] = new(s => new UpSampling(BatchSize, s), Targets.Regression),
         ["ZeroPadding"] = new(s => new ZeroPadding(BatchSize, s), Targets.Regression),

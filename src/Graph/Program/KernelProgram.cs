@@ -267,6 +267,19 @@ public sealed class KernelProgram
     }
 
     /// <summary>
+    /// Buffers a backward step reads beyond its own, for the memory planner: a first convolution whose weight gradients come
+    /// from its pooling's gradients (<see cref="PooledGradientsOf(Step)"/>) reads that pooling's gradient, output and argmax
+    /// after the step may have written its input gradient, so they must live to the end of the step, not of the pooling's.
+    /// </summary>
+    public IEnumerable<Buffer> PooledReads(Step step)
+    {
+        if (PooledGradientsOf(step) is not { } pool) yield break;
+        yield return pool.DY!;
+        yield return pool.Y!;
+        yield return pool.Mask!;
+    }
+
+    /// <summary>
     /// Training with batch statistics, unobserved: a direct convolution whose backward takes its pooling's gradients
     /// (<see cref="PooledGradientsOf(Step)"/>) takes its batch statistics from its input's patches (Kiln.Kernels.BatchNorm.ConvStatistics),
     /// then runs with BN folded into its kernel and pools with the winners' indices as it stores

@@ -25,7 +25,7 @@ public static class MemoryPlanner
 
         foreach (var step in steps)
         {
-            foreach (var b in step.Writes().Concat(step.Reads()))
+            foreach (var b in step.Writes().Concat(step.Reads()).Concat(program.PooledReads(step)))
                 Touch(b.Root, step.Index);
         }
         // The caller reads the output after forward (predictions, metrics after a train step),

@@ -50,10 +50,10 @@
 //   d_dense_1_logits                       512      10   9-10
 //   conv2d_1_z                           12544   12544   3-14
 //   conv2d_z                             25088   25088   1-16
-//   max_pooling2d                        50176    6272   1-15
-//   max_pooling2d_argmax                 56448    6272   1-15
+//   max_pooling2d                        50176    6272   1-16
+//   max_pooling2d_argmax                 56448    6272   1-16
 //   max_pooling2d_1                      62720    3136   3-13
-//   d_max_pooling2d                      62720    6272   14-15
+//   d_max_pooling2d                      62720    6272   14-16
 //   max_pooling2d_1_argmax               65856    3136   3-13
 //   d_max_pooling2d_1                    68992    3136   12-13
 //   savedInput                           72128     784   0-16

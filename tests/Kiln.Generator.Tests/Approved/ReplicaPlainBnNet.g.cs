@@ -44,9 +44,9 @@
 //   d_dense_1_logits                       112       3   7-8
 //   conv2d_z                               144     144   1-12
 //   savedInput                             288      72   0-12
-//   max_pooling2d                          368      36   1-11
-//   max_pooling2d_argmax                   416      36   1-11
-//   d_batch_normalization_1                464      36   9-11
+//   max_pooling2d                          368      36   1-12
+//   max_pooling2d_argmax                   416      36   1-12
+//   d_batch_normalization_1                464      36   9-12
 //   dense_1                                512       3   6-13
 // then a fixed tail of 432 floats (not per sample):
 //   batch_normalization_statistics           0       8
