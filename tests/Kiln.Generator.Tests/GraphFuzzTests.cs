@@ -410,6 +410,29 @@ public class GraphFuzzTests
         TrainEach(result.Output, accepted, expected);
     }
 
+    /// <summary>
+    /// Asking for the input gradient must leave the parameter gradients as they are, bit for bit, and give a finite one: the two
+    /// backward paths share the arena, so a buffer one of them still reads and the other overwrites would show here.
+    /// </summary>
+    private static void SameGradientsWithTheInputGradient(Kiln.Model model, float[] x, float[] y, int n, string className, string text)
+    {
+        float[] Gradients(float[]? inputGradient)
+        {
+            model.Random = new Kiln.Rng(11); // the same dropout masks both times
+            model.Forward(x, n, training: true);
+            model.ComputeLoss(y, n, gradient: true);
+            model.Gradients.Span.Fill(123f);
+            model.Backward(n, inputGradient);
+            return model.Gradients.Span.ToArray();
+        }
+        var dx = new float[x.Length];
+        float[] with = Gradients(dx), without = Gradients(null);
+        Assert.All(dx, v => Assert.True(float.IsFinite(v), $"{className}: an input gradient is {v}\n{text}"));
+        foreach (var t in model.Description.Tensors.Where(t => t.Trainable))
+            for (int i = t.Offset; i < t.Offset + t.Length; i++)
+                Assert.True(with[i] == without[i], $"{className} {t.Name}[{i - t.Offset}]: {with[i]} with the input gradient, {without[i]} without\n{text}");
+    }
+
     /// <summary>Loads the compiled models and runs a few training steps of each (with a partial batch) to a finite loss.</summary>
     private static void TrainEach(Compilation compilation, List<string> accepted, Dictionary<string, Expected> expected)
     {
@@ -451,6 +474,7 @@ public class GraphFuzzTests
                     var predicted = new float[n * k];
                     model.Predict(x, n, predicted);
                     Assert.All(predicted, v => Assert.True(float.IsFinite(v), $"{className}: a prediction is {v}\n{e.Text}"));
+                    SameGradientsWithTheInputGradient(model, x, y, n, className, e.Text);
                 }
             }
         }
