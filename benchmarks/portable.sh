@@ -69,11 +69,11 @@ if [[ "$mode" == probe ]]; then
   done; save
 
   stage "the MLP step phase by phase (1 and 2 threads; then on 256-bit vectors where the CPU has 512)"
-  for t in 1 2; do timeout 60 "${kiln[@]}" --threads "$t" --quick --only phases | grep -v '"header"'; done
+  for t in 1 2; do timeout 60 "${kiln[@]}" --threads "$t" --quick --only phases,mlpops | grep -v '"header"'; done
   # Stop 40 read the Intel part's batch-32 forward at 254 µs for 17 MFLOP, where Zen 3's 2 threads take 159:
-  # whether the 512-bit tiles are what costs it on products only 32 rows tall.
+  # whether the 512-bit tiles are what costs it on products only 32 rows tall, and which dense call (mlpops).
   if grep -qw avx512f /proc/cpuinfo; then
-    for t in 1 2; do KILN_SIMD=avx256 timeout 60 "${kiln[@]}" --threads "$t" --quick --only phases | grep -v '"header"'; done
+    for t in 1 2; do KILN_SIMD=avx256 timeout 60 "${kiln[@]}" --threads "$t" --quick --only phases,mlpops | grep -v '"header"'; done
   fi
 
   stage "the worker pool's wake-up after serial gaps (2 threads)"
