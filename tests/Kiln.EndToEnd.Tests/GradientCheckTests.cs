@@ -117,6 +117,9 @@ public sealed class GradientCheckTests
         ["ChannelsFirstFlatten"] = new(s => new ChannelsFirstFlatten(BatchSize, s), Targets.Regression),
         ["ChannelsFirstInputs"] = new(s => new ChannelsFirstInputs(BatchSize, s), Targets.Sparse),
         ["ChannelsFirstViewReadThrice"] = new(s => new ChannelsFirstViewReadThrice(BatchSize, s), Targets.Regression),
+        // Found by the generator fuzzers (FuzzFoundModels.cs).
+        ["ViewReadByTwoViews"] = new(s => new ViewReadByTwoViews(BatchSize, s), Targets.OneHot),
+        ["AddReadingTwiceEach"] = new(s => new AddReadingTwiceEach(BatchSize, s), Targets.Binary),
     };
 
     public static TheoryData<string> CaseNames()

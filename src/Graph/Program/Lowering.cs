@@ -45,14 +45,16 @@ public static class Lowering
 
         /// <summary>
         /// The gradient of <paramref name="x"/> is named after what it is the gradient of: the tensor's
-        /// memory, or for a view whose memory other layers also read, the view itself (the two gradients differ then).
+        /// memory, or for a view when a tensor on the way from that memory to the view (the memory itself, or a
+        /// view in between) has other readers too, the view itself (the gradients of the two readers differ then).
         /// </summary>
         private string GradientName(Buffer x)
         {
             // Views of a channels-first input's transposed copy are layers of their own; each gradient is named after its view.
             if (x.AliasOf is not null && x.Root == _channelsLast) return "d_" + x.Name;
-            if (x.AliasOf is null || !_producerOf.TryGetValue(x.Root, out var root)) return "d_" + x.Root.Name;
-            return _p.Graph.Readers(root) > 1 ? "d_" + x.Name : "d_" + x.Root.Name;
+            for (var viewed = x.AliasOf; viewed is not null; viewed = viewed.AliasOf)
+                if (_producerOf.TryGetValue(viewed, out var layer) && _p.Graph.Readers(layer) > 1) return "d_" + x.Name;
+            return "d_" + x.Root.Name;
         }
         private Buffer? _savedInput;
         /// <summary>A channels-first [Sequential] input, transposed once into the arena: what every layer reads instead of the caller's span.</summary>
@@ -97,6 +99,9 @@ public static class Lowering
 
         private Buffer New(string name, int size, BufferRole role, Buffer? alias = null)
         {
+            // The emitter declares a local and an offset constant per name: two buffers of one name would not compile.
+            if (_p.Buffers.Exists(b => b.Name == name))
+                throw new System.InvalidOperationException($"lowering named two buffers '{name}'");
             var buffer = new Buffer(_p.Buffers.Count, name, size, role, alias);
             _p.Buffers.Add(buffer);
             return buffer;
@@ -538,7 +543,7 @@ public static class Lowering
         /// One step per input: its share of the output gradient, written over the input's gradient
         /// when it is the first contribution in backward order and added to it otherwise (the merge
         /// kernels accumulate themselves). Add passes the output gradient through unchanged, so its
-        /// first input with no gradient yet takes the output gradient's memory and needs no step.
+        /// first input with no gradient yet (and read once by the Add) takes the output gradient's memory and needs no step.
         /// </summary>
         private void MergeBackward(KernelGroup g, Buffer dy, System.Func<LayerNode?, bool> onlyInput)
         {
@@ -551,7 +556,10 @@ public static class Lowering
             {
                 var x = inputs[k];
                 bool only = onlyInput(sources[k]);
-                if (merge.Operation == MergeKind.Add && !aliased && x.Root.Role != BufferRole.Input && !_gradientOf.ContainsKey(Key(x)))
+                // Not for an input the Add reads twice: its second share would be added into the output gradient itself,
+                // before the inputs after it have read their share.
+                if (merge.Operation == MergeKind.Add && !aliased && x.Root.Role != BufferRole.Input && !_gradientOf.ContainsKey(Key(x))
+                    && inputs.Count(other => Key(other) == Key(x)) == 1)
                 {
                     _gradientOf[Key(x)] = New(GradientName(x), x.Root.SizePerSample, BufferRole.Gradient, dy);
                     aliased = true;

@@ -1,0 +1,29 @@
+using Kiln;
+
+namespace Kiln.EndToEnd.Tests;
+
+// Graph models the generator fuzzers found wrong (GraphFuzzTests with other seeds), kept as regressions.
+
+// A view read by two views (Kernels by flatten and a.b) over a tensor read once: each of the two gets its
+// own gradient, named after it; both were named d_activation, which did not compile.
+[Sequential(2, 6, 4, DataFormat = DataFormat.ChannelsFirst)]
+[Tanh]
+[Reshape(6, 8, Name = "Kernels")]
+[Flatten]
+[Reshape(48, From = "Kernels", Name = "a.b")]
+[Concatenate("flatten", "a.b", Axis = -1, Name = "d_input")]
+[Dense(2, Activation.Softmax, Name = "seed")]
+[Loss(Loss.CategoricalCrossentropy)]
+public partial class ViewReadByTwoViews { }
+
+// An Add that reads two tensors twice each: the first tensor's gradient took the output gradient's memory
+// and its second share was added into it before the convolution's shares were read from it, doubling
+// the kernel gradient whenever the input gradient was asked for.
+[Sequential(2, 4, 4, DataFormat = DataFormat.ChannelsFirst)]
+[Tanh(Name = "seed")]
+[Conv2D(2, 1, UseBias = false)]
+[Add("seed", "seed", "conv2d", "conv2d")]
+[Flatten(Name = "var")]
+[Dense(1, Activation.Sigmoid, Name = "inputGradient")]
+[Loss(Loss.BinaryCrossentropy)]
+public partial class AddReadingTwiceEach { }
