@@ -358,10 +358,13 @@ public class GraphFuzzTests
         }
     }
 
+    private static readonly int[] FixedSeeds = { 20250301, 7, 1234 };
+
     /// <summary>Seeds beyond these: KILN_FUZZ_SEEDS=first-last (e.g. 100-150) runs each of them too, to hunt for bugs locally.</summary>
     public static TheoryData<int> Seeds()
     {
-        var seeds = new TheoryData<int> { 20250301, 7, 1234 };
+        var seeds = new TheoryData<int>();
+        foreach (int seed in FixedSeeds) seeds.Add(seed);
         if (Environment.GetEnvironmentVariable("KILN_FUZZ_SEEDS") is { } range && range.Split('-') is [var first, var last])
             for (int seed = int.Parse(first); seed <= int.Parse(last); seed++) seeds.Add(seed);
         return seeds;
@@ -412,10 +415,14 @@ public class GraphFuzzTests
         }
         Assert.Empty(result.CompilationDiagnostics);
         Console.WriteLine($"{models} graph models: {accepted.Count} compiled and trained, {rejected} rejected as predicted, {withUnused} with predicted KILN0133");
-        // The generator is valid-biased: most models compile, some carry each kind of prediction.
-        Assert.InRange(accepted.Count, models * 2 / 3, models);
-        Assert.InRange(rejected, 3, models / 4);
-        Assert.InRange(withUnused, 2, models / 3);
+        // The generator is valid-biased: most models compile, some carry each kind of prediction (checked on the
+        // fixed seeds: a seed drawn to hunt for bugs may happen to carry fewer).
+        if (FixedSeeds.Contains(seed))
+        {
+            Assert.InRange(accepted.Count, models * 2 / 3, models);
+            Assert.InRange(rejected, 3, models / 4);
+            Assert.InRange(withUnused, 2, models / 3);
+        }
 
         TrainEach(result.Output, accepted, expected);
     }
