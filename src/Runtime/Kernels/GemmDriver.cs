@@ -82,6 +82,8 @@ internal static unsafe class GemmDriver
                                 float* ap = aBlock + (nint)ir * kc;
                                 if (rows == mr && cols == nr)
                                     TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
+                                else if (cols == nr && rows <= TK.TailRows)
+                                    TK.RunTail(rows, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
                                 else
                                     EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act);
                             }

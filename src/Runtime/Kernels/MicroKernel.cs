@@ -16,4 +16,15 @@ internal unsafe interface IMicroKernel
     /// </summary>
     static abstract void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
         where TAct : struct, IActivation;
+
+    /// <summary>The most rows <see cref="RunTail"/> takes: a product's last, partial row panel of at most this many rows.</summary>
+    static abstract int TailRows { get; }
+
+    /// <summary>
+    /// The first <paramref name="rows"/> (1 to <see cref="TailRows"/>) rows of a full-width tile, A packed at MR floats a k step as for
+    /// <see cref="Run"/>: fewer FMAs a k step than the full tile and no scratch tile to copy back, with each element the same FMA chain,
+    /// so the same bits as <see cref="Run"/> on a scratch tile.
+    /// </summary>
+    static abstract void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation;
 }

@@ -70,6 +70,47 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         Store(c, c50, c51, loadC, epilogue, bias0, bias1, act);
     }
 
+    public static int TailRows => 4;
+
+    /// <summary>
+    /// Up to four rows in eight accumulators: eight FMA chains, enough to keep two pipes busy, so a 2-row remainder costs
+    /// four FMA cycles a k step instead of a full tile's 6 plus its copy. All four are computed (the packed panel
+    /// has 6 floats a k step, the rows past <paramref name="rows"/> padding) and the first <paramref name="rows"/> stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> ai = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            a += 6;
+            b += ldb;
+        }
+
+        Vector256<float> bias0 = Vector256<float>.Zero, bias1 = Vector256<float>.Zero;
+        if (epilogue && bias != null)
+        {
+            bias0 = Vector256.Load(bias);
+            bias1 = Vector256.Load(bias + 8);
+        }
+        Store(c, c00, c01, loadC, epilogue, bias0, bias1, act);
+        if (rows > 1) Store(c + ldc, c10, c11, loadC, epilogue, bias0, bias1, act);
+        if (rows > 2) Store(c + 2 * ldc, c20, c21, loadC, epilogue, bias0, bias1, act);
+        if (rows > 3) Store(c + 3 * ldc, c30, c31, loadC, epilogue, bias0, bias1, act);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, bool loadC, bool epilogue,
         Vector256<float> bias0, Vector256<float> bias1, TAct act) where TAct : struct, IActivation

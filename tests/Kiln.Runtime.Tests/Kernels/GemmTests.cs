@@ -168,6 +168,39 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// A row of C gets the same bits whether it lies in a full row tile, in a last panel of 1–4 rows (the micro-kernel's tail)
+    /// or of more (a full tile on a scratch tile): the first rows of A times B, taken with every row count up to three tiles,
+    /// against the same rows of the tallest product; with C accumulated into and with a bias + ReLU epilogue.
+    /// </summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void RowsGetTheSameBitsWhateverTheRowCount(int bits)
+    {
+        using var _ = new KernelSwitches(bits, 1);
+        const int n = 300, k = 97, tallest = 25;
+        float[] a = TestData.Random(tallest * k, 31), b = TestData.Random(k * n, 32), bias = TestData.Random(n, 33), start = TestData.Random(tallest * n, 34);
+        foreach (bool accumulate in new[] { false, true })
+            foreach (bool epilogue in new[] { false, true })
+            {
+                float[] Product(int m)
+                {
+                    var c = start.AsSpan(0, m * n).ToArray();
+                    Gemm.Multiply(false, false, m, n, k, a.AsSpan(0, m * k), k, b, n, c, n, accumulate, epilogue ? bias : default, epilogue, new Relu());
+                    return c;
+                }
+                float[] all = Product(tallest);
+                for (int m = 1; m < tallest; m++)
+                {
+                    float[] part = Product(m);
+                    for (int i = 0; i < part.Length; i++)
+                        if (BitConverter.SingleToInt32Bits(part[i]) != BitConverter.SingleToInt32Bits(all[i]))
+                            Assert.Fail($"bits={bits} acc={accumulate} epilogue={epilogue}: row {i / n} column {i % n} of a {m}-row product is {part[i]:R}, {all[i]:R} in a {tallest}-row one");
+                }
+            }
+    }
+
     [Theory]
     [InlineData(512)]
     [InlineData(256)]
