@@ -166,6 +166,22 @@ public class GraphFuzzTests
         }
     }
 
+    /// <summary>
+    /// The tutorials' block: Conv2D (no bias) + BatchNormalization + ReLU, then a 2×2 max pooling where the size is even. The
+    /// generator fuses it forward and backward (pooling as BN normalizes; a first convolution's weight gradients from the pooled
+    /// gradients), paths a layer-by-layer draw seldom builds.
+    /// </summary>
+    private static void ConvBlock(Random random, ModelWriter m)
+    {
+        int[] shape = m.CurrentShape;
+        int f = random.Next(2, 5);
+        m.Add($"[Conv2D({f}, 3, Padding = Padding.Same, UseBias = false)]", "conv2d", new[] { shape[0], shape[1], f }, new[] { m.Current });
+        m.Add("[BatchNormalization]", "batch_normalization", m.CurrentShape, new[] { m.Current });
+        m.Add("[Relu]", "re_lu", m.CurrentShape, new[] { m.Current });
+        if (shape[0] % 2 == 0 && shape[1] % 2 == 0)
+            m.Add("[MaxPooling2D(2)]", "max_pooling2d", new[] { shape[0] / 2, shape[1] / 2, f }, new[] { m.Current });
+    }
+
     /// <summary>Writes one random model; returns the diagnostics it must get.</summary>
     private static Expected RandomModel(Random random, string className)
     {
@@ -181,6 +197,8 @@ public class GraphFuzzTests
         bool rejected = false;
         int mistakeAt = random.Next(8) == 0 ? random.Next(1, 6) : -1;
 
+        // Images scaled first, as the Keras tutorials do: the first convolution's input gradient then lives in the arena.
+        if (input.Length == 3 && random.Next(4) == 0) m.Add("[Rescaling(0.5)]", "rescaling", input, new Node?[] { null });
         int steps = random.Next(3, 11);
         for (int step = 0; step < steps; step++)
         {
@@ -198,6 +216,11 @@ public class GraphFuzzTests
                 bool bnOk = !source.LinearWithBias; // KILN0110 wherever a BatchNormalization reads a Dense with a bias
                 var (attribute, kind, shape, linear) = RandomLayer(random, source.Shape, bnOk);
                 m.Add(attribute, kind, shape, new[] { source }, from: source.Name, linearWithBias: linear);
+                continue;
+            }
+            if (m.CurrentShape.Length == 3 && random.Next(6) == 0)
+            {
+                ConvBlock(random, m);
                 continue;
             }
             var (a, k, s, l) = RandomLayer(random, m.CurrentShape, m.Nodes.Count == 0 || !m.Nodes[^1].LinearWithBias);
