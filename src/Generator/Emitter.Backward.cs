@@ -270,7 +270,7 @@ internal static partial class Emitter
                 case StepKind.ResidualBackward:
                 {
                     string target = locals.Use(step.DX!);
-                    w.Comment($"{g.Label} backward: the gradient of the shortcut '{g.Residual?.Name ?? "input"}' ({Names.Activation(step.Activation)} derivative of the output gradient), before BN's backward overwrites it.");
+                    w.Comment($"{g.Label} backward: the gradient of the shortcut '{g.Residual?.Name ?? program.Graph.DeclaredInputName}' ({Names.Activation(step.Activation)} derivative of the output gradient), before BN's backward overwrites it.");
                     w.Line(Guard($"{K}.Activations.Backward({locals.Use(step.Y!)}, {locals.Use(step.DY!)}, {target}, {Activation(step.Activation, step.Alpha)});"));
                     break;
                 }

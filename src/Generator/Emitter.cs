@@ -158,13 +158,14 @@ internal static partial class Emitter
         // Model.Outputs says which layer it is (the default "output" means the last).
         bool severalOutputs = graph.Outputs.Count > 1 || graph.Outputs[0].Layer != graph.Layers[graph.Layers.Count - 1];
         w.Line("    summary: Summary,");
-        if (inputLayers.Count > 0 || graph.Spec.ChannelsFirst)
+        // A [Sequential] model's input is "input" unless a layer has that name (ModelGraph.DeclaredInputName); ModelDescription assumes "input".
+        if (inputLayers.Count > 0 || graph.Spec.ChannelsFirst || graph.DeclaredInputName != "input")
         {
             // The shapes the data has, as declared: a channels-first input's (C, H, W), which the generated code transposes.
             w.Line("    inputs: new global::Kiln.InputInfo[]");
             w.Line("    {");
             if (inputLayers.Count == 0)
-                w.Line($"        new(\"input\", new[] {{ {string.Join(", ", graph.DeclaredInput.Dims)} }}, ChannelsFirst: true),");
+                w.Line($"        new(\"{graph.DeclaredInputName}\", new[] {{ {string.Join(", ", graph.DeclaredInput.Dims)} }}{(graph.Spec.ChannelsFirst ? ", ChannelsFirst: true" : "")}),");
             foreach (var input in inputLayers)
                 w.Line(input.Spec is InputSpec { ChannelsFirst: true } cf
                     ? $"        new(\"{input.Name}\", new[] {{ {string.Join(", ", cf.Shape)} }}, ChannelsFirst: true),"
@@ -187,7 +188,7 @@ internal static partial class Emitter
         foreach (var l in graph.Layers)
         {
             string inbound = l.Sources.Count == 0 ? "global::System.Array.Empty<string>()"
-                : "new[] { " + string.Join(", ", l.Sources.Select(s => "\"" + (s?.Name ?? "input") + "\"")) + " }";
+                : "new[] { " + string.Join(", ", l.Sources.Select(s => "\"" + (s?.Name ?? graph.DeclaredInputName) + "\"")) + " }";
             w.Line($"        new(\"{l.Name}\", \"{l.TypeName}\", new[] {{ {string.Join(", ", l.Output.Dims)} }}, {l.ParameterCount.ToString(CultureInfo.InvariantCulture)}, {inbound}, \"{program.Fusion.KernelOf(l)}\"{ConfigArgument(l)}),");
         }
         w.Line("    });");

@@ -27,3 +27,21 @@ public partial class ViewReadByTwoViews { }
 [Dense(1, Activation.Sigmoid, Name = "inputGradient")]
 [Loss(Loss.BinaryCrossentropy)]
 public partial class AddReadingTwiceEach { }
+
+// A layer named "input": the metadata called the [Sequential] model's declared input "input" too, so a pass
+// reporting layer outputs took the Concatenate for the input and reported its 128 values as the view 'reshape'
+// of the input (and TensorBoard's graph and ONNX export could confuse the two). The declared input is now
+// named as Keras names a layer whose name is taken: "input_1".
+[Sequential(2, 4, 4, DataFormat = DataFormat.ChannelsFirst)]
+[Reshape(4, 8)]
+[Relu(From = "reshape", Name = "State")]
+[Tanh(From = "reshape")]
+[Reshape(8, 4)]
+[Flatten]
+[Concatenate("activation", "State", "reshape", Name = "p")]
+[Dropout(0.25)]
+[Flatten]
+[Concatenate("flatten", "flatten_1", Name = "input")]
+[Dense(2)]
+[Loss(Loss.MeanSquaredError)]
+public partial class LayerNamedInput { }

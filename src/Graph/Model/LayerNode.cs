@@ -124,6 +124,22 @@ public sealed class ModelGraph
     /// <summary>What the layers read: the [Sequential] shape, channels last; for [Input] layers, their sizes added up.</summary>
     public Shape Input { get; }
 
+    /// <summary>
+    /// What the model's metadata calls a [Sequential] model's declared input (the layers' inbound names, the summary's "Connected
+    /// to", Kiln.InputInfo): "input", or as Keras names a layer whose name is taken, "input_1", "input_2", ... when a layer is
+    /// named so. Readers of the metadata (layer outputs, TensorBoard's graph, ONNX export) then never take a layer for the input.
+    /// </summary>
+    public string DeclaredInputName
+    {
+        get
+        {
+            var names = new HashSet<string>(Layers.Select(l => l.Name), System.StringComparer.Ordinal);
+            string name = "input";
+            for (int k = 1; names.Contains(name); k++) name = "input_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return name;
+        }
+    }
+
     /// <summary>The input as the user declares it and gives the data: (C, H, W) for a channels-first [Sequential], else <see cref="Input"/>.</summary>
     public Shape DeclaredInput => Spec.ChannelsFirst ? new Shape(Input[2], Input[0], Input[1]) : Input;
     public IReadOnlyList<LayerNode> Layers { get; }

@@ -34,7 +34,7 @@ public static class Summary
         {
             var l = graph.Layers[i];
             sb.Append(Row($"{l.Name} ({l.TypeName})", l.Output.ToKeras(), l.ParameterCount.ToString(CultureInfo.InvariantCulture),
-                l.Flops.ToString("N0", CultureInfo.InvariantCulture), program.Fusion.KernelOf(l), graphModel ? Connected(l) : ""));
+                l.Flops.ToString("N0", CultureInfo.InvariantCulture), program.Fusion.KernelOf(l), graphModel ? Connected(graph, l) : ""));
         }
         sb.Append(new string('=', width)).Append('\n');
         sb.Append("Total params: ").Append(graph.TotalParameters.ToString("N0", CultureInfo.InvariantCulture)).Append('\n');
@@ -55,9 +55,9 @@ public static class Summary
     }
 
     /// <summary>As Keras prints a functional model's inputs: <c>conv2d[0][0], re_lu[0][0]</c>.</summary>
-    private static string Connected(LayerNode l) => string.Join(", ", l.Sources.Select(s => (s?.Name ?? "input") + "[0][0]"));
+    private static string Connected(ModelGraph graph, LayerNode l) => string.Join(", ", l.Sources.Select(s => (s?.Name ?? graph.DeclaredInputName) + "[0][0]"));
 
-    private static int ConnectedWidth(ModelGraph graph) => System.Math.Max(12, graph.Layers.Max(l => Connected(l).Length));
+    private static int ConnectedWidth(ModelGraph graph) => System.Math.Max(12, graph.Layers.Max(l => Connected(graph, l).Length));
 
     /// <summary>One line per kernel: which layers it computes and how.</summary>
     public static string[] FusionLines(KernelProgram program)
@@ -87,7 +87,7 @@ public static class Summary
         string op = g.Kind == KernelKind.Linear ? g.Operation : "";
         string bias = g.First.Weights.Any(w => w.Suffix == "bias") ? " + bias" : "";
         string act = g.Epilogue == ActivationKind.Linear ? "" : " and " + Names.Activation(g.Epilogue);
-        string text = Kernel(g, op, bias, act);
+        string text = Kernel(g, op, bias, act, program.Graph.DeclaredInputName);
         if (g.Kind == KernelKind.Linear && g.Convolution == ConvolutionAlgorithm.Direct) text += "; backward: the implicit-GEMM gradients";
         if (plan.PoolsInStore.TryGetValue(g, out var pool)) text += $"; unobserved inference also does {pool.Label}'s 2x2 max pooling as it stores";
         if (plan.PooledBy(g) is { } conv) text += $"; done by {conv.Label}'s store in unobserved inference";
@@ -103,12 +103,12 @@ public static class Summary
         return text;
     }
 
-    private static string Kernel(KernelGroup g, string op, string bias, string act)
+    private static string Kernel(KernelGroup g, string op, string bias, string act, string input)
     {
         return g.Kind switch
         {
             KernelKind.Linear when g.ResidualAdd is not null =>
-                $"{g.Label}: {g.LayerNames}: training: {op}{bias}, then batch statistics, normalization, the shortcut '{g.Residual?.Name ?? "input"}' added{act} in one pass; inference: BN folded into the weights, one {op}, then the shortcut added{act}",
+                $"{g.Label}: {g.LayerNames}: training: {op}{bias}, then batch statistics, normalization, the shortcut '{g.Residual?.Name ?? input}' added{act} in one pass; inference: BN folded into the weights, one {op}, then the shortcut added{act}",
             KernelKind.Linear when g.BatchNorm is not null =>
                 $"{g.Label}: {g.LayerNames}: training: {op}{bias}, then batch statistics, normalization{act} in one pass; inference: BN folded into the weights, one {op}{act}",
             KernelKind.Linear when g.KeepsLogits =>

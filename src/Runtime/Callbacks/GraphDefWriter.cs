@@ -33,11 +33,13 @@ internal static class GraphDefWriter
         var nodeName = NodeNames(layers);
         var w = new ProtobufWriter(4096);
 
-        bool readsDeclaredInput = layers.Any(l => l.Inbound.Contains("input") && !nodeName.ContainsKey("input"));
+        // A [Sequential] model's declared input is no layer; the inbound names call it Inputs[0].Name ("input", or "input_1" ... when a layer is named so).
+        string declared = description.Inputs[0].Name;
+        bool readsDeclaredInput = layers.Any(l => l.Inbound.Contains(declared) && !nodeName.ContainsKey(declared));
         if (readsDeclaredInput)
         {
             int node = w.BeginMessage(NodeField);
-            w.String(NameField, "input");
+            w.String(NameField, declared);
             w.String(OpField, "InputLayer");
             OutputShapes(w, description.Inputs[0].Shape); // as the data arrives (channels first when declared so)
             w.EndMessage(node);
@@ -49,7 +51,7 @@ internal static class GraphDefWriter
             w.String(OpField, layer.Kind);
             foreach (string source in layer.Inbound)
                 w.String(InputField, nodeName.TryGetValue(source, out string? name) ? name
-                    : source == "input" ? "input"
+                    : source == declared ? declared
                     : throw new InvalidOperationException($"{description.Name}: layer '{layer.Name}' reads '{source}', which is not one of its layers."));
             OutputShapes(w, layer.OutputShape);
             IntAttribute(w, "parameters", layer.ParameterCount);

@@ -86,7 +86,7 @@ internal static class WeightImages
         {
             if (!layers.TryGetValue(source, out var layer))
             {
-                if (source != "input") return null;
+                if (source != description.Inputs[0].Name) return null;
                 var input = description.Inputs[0];
                 int[] s = input.Shape;
                 if (input.ChannelsFirst && s.Length == 3) return [s[1], s[2], s[0]];

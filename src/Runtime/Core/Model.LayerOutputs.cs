@@ -29,7 +29,9 @@ public abstract partial class Model
         try
         {
             // Views of the declared input of a [Sequential] model (no layer of its own) show the input itself.
-            if (!HasLayer(SequentialInput) && _viewsOf.TryGetValue(SequentialInput, out var views))
+            // Its inbound name is Inputs[0]'s ("input", or "input_1" ... when a layer has that name), never a layer's.
+            string declared = Description.Inputs[0].Name;
+            if (!HasLayer(declared) && _viewsOf.TryGetValue(declared, out var views))
             {
                 CheckBatch(n);
                 CheckLength(nameof(input), input.Length, n, Description.InputShape, "input");
@@ -75,9 +77,6 @@ public abstract partial class Model
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected bool Observing => _observer is not null;
-
-    // What LayerInfo.Inbound names the declared input of a [Sequential] model, which is no layer.
-    private const string SequentialInput = "input";
 
     private bool HasLayer(string name)
     {
