@@ -473,6 +473,37 @@ public class GraphFuzzTests
                 Assert.True(with[i] == without[i], $"{className} {t.Name}[{i - t.Offset}]: {with[i]} with the input gradient, {without[i]} without\n{text}");
     }
 
+    /// <summary>
+    /// A pass that reports each layer's output (TensorBoard's histograms) writes outputs plain inference skips (a convolution's
+    /// before the pooling done in its store): the same output bits as Predict, and every reported layer a finite tensor of its shape.
+    /// </summary>
+    private static void SameOutputWhenObserved(Kiln.Model model, float[] x, int n, string className, string text)
+    {
+        // Predicted again: the training-mode passes before moved BatchNormalization's moving statistics.
+        var predicted = new float[n * model.OutputSize];
+        model.Predict(x, n, predicted);
+        var observer = new Reported(model.Description, n, className, text);
+        float[] observed = model.Forward(x, n, observer).ToArray();
+        for (int i = 0; i < predicted.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(observed[i]) == BitConverter.SingleToInt32Bits(predicted[i]),
+                $"{className}: output {i} is {observed[i]} observed, {predicted[i]} from Predict\n{text}");
+        Assert.NotEmpty(observer.Layers);
+    }
+
+    private sealed class Reported(Kiln.ModelDescription description, int n, string className, string text) : Kiln.ILayerOutputObserver
+    {
+        public readonly List<string> Layers = new();
+
+        public void OnLayerOutput(string layer, ReadOnlySpan<float> output)
+        {
+            var info = description.Layers.Single(l => l.Name == layer);
+            int size = info.OutputShape.Aggregate(1, (a, b) => a * b);
+            Assert.True(output.Length == n * size, $"{className}: '{layer}' reported {output.Length} values, not {n} × {size}\n{text}");
+            foreach (float v in output) Assert.True(float.IsFinite(v), $"{className}: '{layer}' reported {v}\n{text}");
+            Layers.Add(layer);
+        }
+    }
+
     /// <summary>Loads the compiled models and runs a few training steps of each (with a partial batch) to a finite loss.</summary>
     private static void TrainEach(Compilation compilation, List<string> accepted, Dictionary<string, Expected> expected)
     {
@@ -515,6 +546,7 @@ public class GraphFuzzTests
                     model.Predict(x, n, predicted);
                     Assert.All(predicted, v => Assert.True(float.IsFinite(v), $"{className}: a prediction is {v}\n{e.Text}"));
                     SameGradientsWithTheInputGradient(model, x, y, n, className, e.Text);
+                    SameOutputWhenObserved(model, x, n, className, e.Text);
                 }
             }
         }
