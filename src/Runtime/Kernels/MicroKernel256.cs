@@ -56,12 +56,7 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             b += ldb;
         }
 
-        Vector256<float> bias0 = Vector256<float>.Zero, bias1 = Vector256<float>.Zero;
-        if (epilogue && bias != null)
-        {
-            bias0 = Vector256.Load(bias);
-            bias1 = Vector256.Load(bias + 8);
-        }
+        LoadBias(bias, epilogue, out var bias0, out var bias1);
         Store(c, c00, c01, loadC, epilogue, bias0, bias1, act); c += ldc;
         Store(c, c10, c11, loadC, epilogue, bias0, bias1, act); c += ldc;
         Store(c, c20, c21, loadC, epilogue, bias0, bias1, act); c += ldc;
@@ -99,16 +94,20 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             b += ldb;
         }
 
-        Vector256<float> bias0 = Vector256<float>.Zero, bias1 = Vector256<float>.Zero;
-        if (epilogue && bias != null)
-        {
-            bias0 = Vector256.Load(bias);
-            bias1 = Vector256.Load(bias + 8);
-        }
+        LoadBias(bias, epilogue, out var bias0, out var bias1);
         Store(c, c00, c01, loadC, epilogue, bias0, bias1, act);
         if (rows > 1) Store(c + ldc, c10, c11, loadC, epilogue, bias0, bias1, act);
         if (rows > 2) Store(c + 2 * ldc, c20, c21, loadC, epilogue, bias0, bias1, act);
         if (rows > 3) Store(c + 3 * ldc, c30, c31, loadC, epilogue, bias0, bias1, act);
+    }
+
+    /// <summary>The tile's 16 bias values for the epilogue; zeros without one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadBias(float* bias, bool epilogue, out Vector256<float> bias0, out Vector256<float> bias1)
+    {
+        bool load = epilogue && bias != null;
+        bias0 = load ? Vector256.Load(bias) : Vector256<float>.Zero;
+        bias1 = load ? Vector256.Load(bias + 8) : Vector256<float>.Zero;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

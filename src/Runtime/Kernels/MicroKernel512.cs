@@ -71,12 +71,7 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             b += ldb;
         }
 
-        Vector512<float> bias0 = Vector512<float>.Zero, bias1 = Vector512<float>.Zero;
-        if (epilogue && bias != null)
-        {
-            bias0 = Vector512.Load(bias);
-            bias1 = Vector512.Load(bias + 16);
-        }
+        LoadBias(bias, epilogue, out var bias0, out var bias1);
         Store(c, c00, c01, loadC, epilogue, bias0, bias1, act); c += ldc;
         Store(c, c10, c11, loadC, epilogue, bias0, bias1, act); c += ldc;
         Store(c, c20, c21, loadC, epilogue, bias0, bias1, act); c += ldc;
@@ -116,16 +111,20 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             b += ldb;
         }
 
-        Vector512<float> bias0 = Vector512<float>.Zero, bias1 = Vector512<float>.Zero;
-        if (epilogue && bias != null)
-        {
-            bias0 = Vector512.Load(bias);
-            bias1 = Vector512.Load(bias + 16);
-        }
+        LoadBias(bias, epilogue, out var bias0, out var bias1);
         Store(c, c00, c01, loadC, epilogue, bias0, bias1, act);
         if (rows > 1) Store(c + ldc, c10, c11, loadC, epilogue, bias0, bias1, act);
         if (rows > 2) Store(c + 2 * ldc, c20, c21, loadC, epilogue, bias0, bias1, act);
         if (rows > 3) Store(c + 3 * ldc, c30, c31, loadC, epilogue, bias0, bias1, act);
+    }
+
+    /// <summary>The tile's 32 bias values for the epilogue; zeros without one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadBias(float* bias, bool epilogue, out Vector512<float> bias0, out Vector512<float> bias1)
+    {
+        bool load = epilogue && bias != null;
+        bias0 = load ? Vector512.Load(bias) : Vector512<float>.Zero;
+        bias1 = load ? Vector512.Load(bias + 16) : Vector512<float>.Zero;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
