@@ -109,6 +109,7 @@ public sealed class ModelGraph
         Input = input;
         Layers = layers;
         Outputs = outputs ?? new[] { new ModelOutput(layers[layers.Count - 1], spec.Loss) };
+        DeclaredInputName = FreeInputName(layers);
         foreach (var layer in layers)
             foreach (var source in layer.Sources)
                 if (source is not null) _readers[source] = _readers.TryGetValue(source, out int n) ? n + 1 : 1;
@@ -129,15 +130,14 @@ public sealed class ModelGraph
     /// to", Kiln.InputInfo): "input", or as Keras names a layer whose name is taken, "input_1", "input_2", ... when a layer is
     /// named so. Readers of the metadata (layer outputs, TensorBoard's graph, ONNX export) then never take a layer for the input.
     /// </summary>
-    public string DeclaredInputName
+    public string DeclaredInputName { get; }
+
+    private static string FreeInputName(IReadOnlyList<LayerNode> layers)
     {
-        get
-        {
-            var names = new HashSet<string>(Layers.Select(l => l.Name), System.StringComparer.Ordinal);
-            string name = "input";
-            for (int k = 1; names.Contains(name); k++) name = "input_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return name;
-        }
+        var names = new HashSet<string>(layers.Select(l => l.Name), System.StringComparer.Ordinal);
+        string name = "input";
+        for (int k = 1; names.Contains(name); k++) name = "input_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return name;
     }
 
     /// <summary>The input as the user declares it and gives the data: (C, H, W) for a channels-first [Sequential], else <see cref="Input"/>.</summary>

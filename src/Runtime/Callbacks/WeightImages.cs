@@ -86,8 +86,8 @@ internal static class WeightImages
         {
             if (!layers.TryGetValue(source, out var layer))
             {
-                if (source != description.Inputs[0].Name) return null;
                 var input = description.Inputs[0];
+                if (source != input.Name) return null;
                 int[] s = input.Shape;
                 if (input.ChannelsFirst && s.Length == 3) return [s[1], s[2], s[0]];
                 return s.Length == 2 ? [s[0], s[1], 1] : s;
