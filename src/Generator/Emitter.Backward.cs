@@ -75,6 +75,10 @@ internal static partial class Emitter
         var locals = new Locals(w, afterForward: true);
         if (program.Parameters.Count > 0) w.Line("ReadOnlySpan<float> p = Parameters.Span;");
         if (program.State.Count > 0) w.Line("ReadOnlySpan<float> s = State.Span;");
+        var unreached = program.UnreachedWeights.ToList();
+        if (unreached.Count > 0)
+            w.Comment($"{string.Join(", ", unreached.Select(u => u.Name).Distinct())}: no layer the loss reads depends on {(unreached.Count == 1 ? "it" : "them")}, so the gradient is zero (a regularizer's is added after).");
+        foreach (var slot in unreached) w.Line($"{Weight(program, slot.Layer, slot.Weight.Suffix, "g")}.Clear();");
         if (program.Backward.Any(s => s.OnlyForInputGradient || s.DxOnlyForInputGradient))
             w.Line("bool inputGradientWanted = !inputGradient.IsEmpty;");
         foreach (var step in program.FromOutputGradient)

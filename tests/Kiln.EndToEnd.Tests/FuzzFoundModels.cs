@@ -45,3 +45,15 @@ public partial class AddReadingTwiceEach { }
 [Dense(2)]
 [Loss(Loss.MeanSquaredError)]
 public partial class LayerNamedInput { }
+
+// A regularized Dense on a branch no layer reads (KILN0133, on purpose; the graph fuzz's gradient check found it): the loss
+// carries its penalty, so its gradient is the penalty's alone, every step. Backward never wrote it, so the penalty's gradient
+// was added to the last step's and grew step after step.
+#pragma warning disable KILN0133
+[Sequential(3)]
+[Relu(Name = "r")]
+[Dense(2, KernelL2 = 0.5, BiasL1 = 0.1, Name = "unread")]
+[Dense(1, From = "r")]
+[Loss(Loss.MeanSquaredError)]
+public partial class RegularizedUnreadBranch { }
+#pragma warning restore KILN0133

@@ -162,6 +162,32 @@ public sealed class RegularizerTests
     }
 
     [Fact]
+    public void UnreadLayersGradientIsItsPenaltysEveryStep()
+    {
+        const int n = 2;
+        var model = new RegularizedUnreadBranch(n, seed: 3);
+        GradientCheck.RandomizeBiases(model, 2);
+        float[] x = [0.5f, -0.2f, 0.9f, 0.1f, 0.4f, -0.7f], y = [0.3f, -0.1f];
+        var optimizer = new Sgd(0.1f);
+        for (int step = 0; step < 3; step++)
+        {
+            model.TrainOnBatch(x, y, n, optimizer);
+            foreach (var t in RegularizedUnreadBranch.Definition.Tensors.Where(t => t.Name.StartsWith("unread/", StringComparison.Ordinal)))
+            {
+                var w = model.Tensor(t.Name);
+                var g = model.Gradients.Span.Slice(t.Offset, t.Length);
+                for (int i = 0; i < t.Length; i++)
+                {
+                    // The gradient TrainOnBatch applied, from the weights before its update: w = w_before − 0.1·g.
+                    double before = w[i] + 0.1 * g[i];
+                    double expected = t.L1 * Math.Sign(before) + 2 * t.L2 * before;
+                    Assert.True(Math.Abs(expected - g[i]) <= 1e-5, $"step {step} {t.Name}[{i}]: gradient {g[i]}, penalty's {expected}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void RegularizedTrainingStepAllocatesNothing()
     {
         const int batch = 8;

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Kiln.Graph;
 
@@ -236,6 +237,13 @@ public sealed class KernelProgram
         foreach (var s in FromOutputGradient) yield return s;
         foreach (var s in Backward) yield return s;
     }
+
+    /// <summary>
+    /// Trainable weights no backward step reaches: their layer feeds nothing the loss reads (KILN0133). Their gradient is zero, and
+    /// backward must write it so: the regularizers' gradients are added after it, and would otherwise pile up step after step.
+    /// </summary>
+    public IEnumerable<TensorSlot> UnreachedWeights =>
+        Parameters.Where(p => p.Weight.Trainable && !Backward.Any(s => s.Group is { } g && g.Layers.Contains(p.Layer)));
 
     public TensorSlot? Weight(LayerNode layer, string suffix) =>
         Parameters.Find(p => p.Layer == layer && p.Weight.Suffix == suffix) ?? State.Find(p => p.Layer == layer && p.Weight.Suffix == suffix);
