@@ -117,7 +117,7 @@ public class GraphFuzzTests
     {
         while (true)
         {
-            switch (shape.Length, random.Next(9))
+            switch (shape.Length, random.Next(20))
             {
                 case (3, 0):
                 {
@@ -162,6 +162,45 @@ public class GraphFuzzTests
                     return ("[Tanh]", "activation", shape, false);
                 case (_, 8):
                     return ("[Dropout(0.25)]", "dropout", shape, false);
+                case (3, 9):
+                {
+                    // 5×5 windows (the GAN's), strided, unpadded, and the transposed convolution, each linear with a bias.
+                    int f = random.Next(1, 4);
+                    return random.Next(4) switch
+                    {
+                        0 => ($"[Conv2D({f}, 5, Padding = Padding.Same)]", "conv2d", new[] { shape[0], shape[1], f }, true),
+                        1 => ($"[Conv2D({f}, 3, Strides = 2, Padding = Padding.Same)]", "conv2d", new[] { (shape[0] + 1) / 2, (shape[1] + 1) / 2, f }, true),
+                        2 when shape[0] >= 3 && shape[1] >= 3 => ($"[Conv2D({f}, 3)]", "conv2d", new[] { shape[0] - 2, shape[1] - 2, f }, true),
+                        _ when shape[0] * shape[1] <= 16 => ($"[Conv2DTranspose({f}, 3, Strides = 2, Padding = Padding.Same)]", "conv2d_transpose", new[] { 2 * shape[0], 2 * shape[1], f }, true),
+                        _ => ($"[Conv2D({f}, 1, Activation = Activation.Sigmoid)]", "conv2d", new[] { shape[0], shape[1], f }, false),
+                    };
+                }
+                case (3, 10) when shape[0] % 2 == 0 && shape[1] % 2 == 0:
+                    return ("[AveragePooling2D(2)]", "average_pooling2d", new[] { shape[0] / 2, shape[1] / 2, shape[2] }, false);
+                case (3, 11) when shape[0] >= 2 && shape[1] >= 2:
+                    // Overlapping windows: a pixel is the winner of up to four.
+                    return ("[MaxPooling2D(2, Strides = 1)]", "max_pooling2d", new[] { shape[0] - 1, shape[1] - 1, shape[2] }, false);
+                case (3, 12):
+                    return random.Next(2) == 0
+                        ? ("[GlobalAveragePooling2D]", "global_average_pooling2d", new[] { shape[2] }, false)
+                        : ("[GlobalMaxPooling2D]", "global_max_pooling2d", new[] { shape[2] }, false);
+                case (3, 13) when shape[0] * shape[1] <= 16:
+                    return ("[UpSampling2D(2)]", "up_sampling2d", new[] { 2 * shape[0], 2 * shape[1], shape[2] }, false);
+                case (3, 14) when shape[0] <= 6 && shape[1] <= 6:
+                    return ("[ZeroPadding2D(1)]", "zero_padding2d", new[] { shape[0] + 2, shape[1] + 2, shape[2] }, false);
+                case (_, 15):
+                    return ("[LeakyRelu(0.2)]", "leaky_re_lu", shape, false);
+                case (_, 16):
+                    return ("[Sigmoid]", "activation", shape, false);
+                case (_, 17):
+                    return ("[Softmax]", "softmax", shape, false);
+                case (1, 18):
+                {
+                    int u = random.Next(2, 6);
+                    return random.Next(2) == 0
+                        ? ($"[Dense({u}, Activation.Sigmoid)]", "dense", new[] { u }, false)
+                        : ($"[Dense({u}, Activation.Softmax)]", "dense", new[] { u }, false);
+                }
             }
         }
     }
