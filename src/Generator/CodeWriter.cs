@@ -25,6 +25,14 @@ internal sealed class CodeWriter
         return this;
     }
 
+    /// <summary>A bare block: its locals (a group's folded weights) stay out of the method's scope, where a second group declares its own.</summary>
+    public CodeWriter Block()
+    {
+        Line("{");
+        _indent++;
+        return this;
+    }
+
     public CodeWriter Close(string suffix = "")
     {
         _indent--;

@@ -91,6 +91,7 @@ internal static partial class Emitter
                         w.Close();
                         w.Open("else");
                     }
+                    else w.Block();
                     w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
                     w.Line($"{K}.BatchNorm.Fold({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, foldedKernel, foldedBias, {channels});");
                     if (shortcut is null)
@@ -104,7 +105,7 @@ internal static partial class Emitter
                             ? $"{K}.Merge.Add({y}, {shortcut}, {y});"
                             : $"{K}.Merge.Add({y}, {shortcut}, {y}, {Activation(step.Activation, step.Alpha)});");
                     }
-                    if (learns) w.Close();
+                    w.Close();
                     break;
                 }
                 case StepKind.LinearForward:

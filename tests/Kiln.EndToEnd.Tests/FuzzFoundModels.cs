@@ -57,3 +57,34 @@ public partial class LayerNamedInput { }
 [Loss(Loss.MeanSquaredError)]
 public partial class RegularizedUnreadBranch { }
 #pragma warning restore KILN0133
+
+// Two convolutions with a frozen BatchNormalization each, as when fine-tuning a pretrained network, and a third that learns:
+// each frozen one folded its BN into locals named foldedKernel and foldedBias at the method's scope, so the second one (or
+// the learning one's, in its inference branch) declared them again and the generated code did not compile.
+[Sequential(4, 4, 2)]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization(Trainable = false)]
+[Tanh]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[Tanh]
+[Conv2D(3, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization(Trainable = false)]
+[Tanh]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class TwoFrozenBatchNorms { }
+
+// A frozen first convolution under a BatchNormalization that learns, pooled 2x2: without the input gradient, backward took
+// the kernel, gamma and beta gradients from the pooled gradients (BatchNorm.ConvMaxPoolBackward), which needs the kernel's
+// gradient, and threw for the frozen kernel's empty one. That path is now for trainable kernels only.
+[Sequential(4, 4, 2)]
+[Conv2D(3, 3, Padding = Padding.Same, UseBias = false, Trainable = false)]
+[BatchNormalization]
+[Relu]
+[MaxPooling2D(2)]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class FrozenPooledFirstConv { }

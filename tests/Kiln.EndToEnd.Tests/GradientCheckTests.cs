@@ -120,6 +120,8 @@ public sealed class GradientCheckTests
         // Found by the generator fuzzers (FuzzFoundModels.cs).
         ["ViewReadByTwoViews"] = new(s => new ViewReadByTwoViews(BatchSize, s), Targets.OneHot),
         ["AddReadingTwiceEach"] = new(s => new AddReadingTwiceEach(BatchSize, s), Targets.Binary),
+        ["TwoFrozenBatchNorms"] = new(s => new TwoFrozenBatchNorms(BatchSize, s), Targets.Sparse),
+        ["FrozenPooledFirstConv"] = new(s => new FrozenPooledFirstConv(BatchSize, s), Targets.Sparse),
     };
 
     public static TheoryData<string> CaseNames()

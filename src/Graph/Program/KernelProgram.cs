@@ -266,6 +266,8 @@ public sealed class KernelProgram
         // A synchronized BN's statistics are the global batch's in a distributed Fit: the generated code takes this path only without ranks.
         if (g.BatchNorm is not { Spec: BatchNormalizationSpec, IsTrainable: true }) return null;
         if (g.First.Spec is not ConvolutionSpec { Transposed: false } || g.First.Window is not { } conv) return null;
+        // The path exists for the kernel's gradient: a frozen convolution has none to take.
+        if (g.First.TrainableCount == 0) return null;
         if (conv.KernelHeight * conv.KernelWidth * conv.InputChannels > PooledGradientsPatch) return null;
         if (!Fusion.NormalizesIntoPool.TryGetValue(g, out var pool) || pool.First.Window is not { } window) return null;
         // A 2×2, stride-2 window that lies inside the convolution's output: valid pooling, or same pooling of even sizes.
