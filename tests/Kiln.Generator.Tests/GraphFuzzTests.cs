@@ -79,6 +79,18 @@ public class GraphFuzzTests
                 pool.RemoveAt(pool.Count - 1);
             }
             var arguments = new List<string>();
+            if (kind is "dense" or "conv2d" or "conv2d_transpose" or "batch_normalization")
+            {
+                // Keras' per-layer options on the layers with weights: frozen (a BatchNormalization then normalizes with its
+                // moving statistics in training too), or a regularizer, whose gradient backward's must be added to.
+                switch (random.Next(8))
+                {
+                    case 0: arguments.Add("Trainable = false"); break;
+                    case 1 when kind == "batch_normalization": arguments.Add("GammaL2 = 0.01"); break;
+                    case 1: arguments.Add(attribute.Contains("UseBias = false") ? "KernelL1 = 0.01" : "BiasL2 = 0.01"); break;
+                    case 2 when kind != "batch_normalization": arguments.Add("KernelL2 = 0.01"); break;
+                }
+            }
             if (from is not null) arguments.Add($"From = \"{from}\"");
             if (name is not null) arguments.Add($"Name = \"{name}\"");
             Text.Append(WithArguments(attribute, arguments)).Append('\n');
