@@ -12,12 +12,14 @@ namespace Kiln.Generator.Tests;
 /// <summary>
 /// Random graph models (fixed seed): chains with branches started by <c>From</c>, merges of 2-4
 /// earlier layers whose shapes agree (the generator below tracks shapes), Concatenate on random
-/// valid axes, flat and image layers, any of the four losses, and user names from a nasty pool;
-/// every other image input is declared channels first.
+/// valid axes, every flat and image layer with its usual options (some frozen, some regularized),
+/// any of the four losses, and user names from a nasty pool; every other image input is declared
+/// channels first.
 /// Every model either gets exactly the KILN diagnostics the generator below predicts (a
 /// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
-/// compiles with no error and no other warning; then every accepted model is loaded and trains
-/// a few steps to a finite loss.
+/// compiles with no error and no other warning; then every accepted model is loaded, trains
+/// a few steps to a finite loss, and its gradients pass a finite-difference check and agree
+/// with and without the input gradient.
 /// </summary>
 public class GraphFuzzTests
 {
