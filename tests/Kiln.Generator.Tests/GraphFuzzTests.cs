@@ -91,6 +91,7 @@ public class GraphFuzzTests
                     case 1 when kind == "batch_normalization": arguments.Add("GammaL2 = 0.01"); break;
                     case 1: arguments.Add(attribute.Contains("UseBias = false") ? "KernelL1 = 0.01" : "BiasL2 = 0.01"); break;
                     case 2 when kind != "batch_normalization": arguments.Add("KernelL2 = 0.01"); break;
+                    case 2: arguments.Add(random.Next(2) == 0 ? "Center = false" : "Scale = false"); break;
                 }
             }
             if (from is not null) arguments.Add($"From = \"{from}\"");
@@ -131,7 +132,7 @@ public class GraphFuzzTests
     {
         while (true)
         {
-            switch (shape.Length, random.Next(20))
+            switch (shape.Length, random.Next(21))
             {
                 case (3, 0):
                 {
@@ -208,6 +209,17 @@ public class GraphFuzzTests
                     return ("[Sigmoid]", "activation", shape, false);
                 case (_, 17):
                     return ("[Softmax]", "softmax", shape, false);
+                case (3, 19):
+                    // Same-padded windows: a max over the padding never wins, an average counts only the pixels inside.
+                    return random.Next(2) == 0
+                        ? ("[MaxPooling2D(3, Strides = 2, Padding = Padding.Same)]", "max_pooling2d", new[] { (shape[0] + 1) / 2, (shape[1] + 1) / 2, shape[2] }, false)
+                        : ("[AveragePooling2D(3, Strides = 1, Padding = Padding.Same)]", "average_pooling2d", shape, false);
+                case (3, 20):
+                {
+                    int f = random.Next(2, 4);
+                    string act = random.Next(2) == 0 ? "Softmax" : "Sigmoid"; // softmax over the channels
+                    return ($"[Conv2D({f}, 3, Padding = Padding.Same, Activation = Activation.{act})]", "conv2d", new[] { shape[0], shape[1], f }, false);
+                }
                 case (1, 18):
                 {
                     int u = random.Next(2, 6);
