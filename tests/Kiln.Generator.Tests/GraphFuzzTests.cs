@@ -548,11 +548,30 @@ public class GraphFuzzTests
         x = (float[])x.Clone(); // perturbed in place
         var (parameters, input) = GradientCheck.Analytic(model, x, y, n);
         var r = GradientCheck.Check(model, x, parameters, input, () => GradientCheck.Loss(model, x, y, n), maxParameters: 120, randomModel: true);
-        // Every coordinate within tolerance. Over all, looser than the hand-written models' 2e-3, and only where most gradients are
-        // not near zero (then rounding is all there is to compare): a Maximum's switch between two close inputs is a kink the check
-        // cannot see, and random layers meet it; a wrong gradient term is off by far more.
-        Assert.True(r.Failures.Count == 0 && (r.VectorRelError < 1e-2 || r.CheckedNonZero < r.Checked / 2), $"{className}: {r}\n{text}");
+        // Nearly every coordinate within tolerance (2% and the rounding), none beyond twice it. The hand-written models' checks
+        // are stricter: every coordinate, and the error over all of them. A random model often sits where differences are
+        // ill-conditioned (all gradients near zero, a ReLU's kink just past the step, a Maximum's switch between two close
+        // inputs, which the check cannot see); the bugs this finds are off by far more, on a whole tensor.
+        Assert.True(Agrees(r), $"{className}: {r}\n{text}");
+
+        // Frozen whole, as a GAN's discriminator is while its generator learns through it: BatchNormalization then normalizes
+        // with its moving statistics, no weight gets a gradient, and the input gradient is that forward's derivative.
+        model.Trainable = false;
+        try
+        {
+            model.Gradients.Span.Fill(123f);
+            (_, input) = GradientCheck.Analytic(model, x, y, n);
+            Assert.True(model.Gradients.Span.IndexOfAnyExcept(123f) < 0, $"{className}: a frozen model's backward wrote a weight gradient\n{text}");
+            r = GradientCheck.Check(model, x, parameters, input, () => GradientCheck.Loss(model, x, y, n), maxParameters: 0, randomModel: true);
+            Assert.True(Agrees(r), $"{className} frozen: {r}\n{text}");
+        }
+        finally
+        {
+            model.Trainable = true;
+        }
     }
+
+    private static bool Agrees(GradientCheck.Result r) => r.FailureCount <= 2 && r.WorstRatio <= 2;
 
     /// <summary>
     /// A pass that reports each layer's output (TensorBoard's histograms) writes outputs plain inference skips (a convolution's

@@ -22,6 +22,12 @@ internal static class GradientCheck
 
     public sealed record Result(int Checked, int CheckedNonZero, int SkippedKinks, double VectorRelError, List<string> Failures, string Worst = "")
     {
+        /// <summary>Coordinates outside their tolerance (<see cref="Failures"/> lists the first 12).</summary>
+        public int FailureCount { get; init; }
+
+        /// <summary>The largest difference over its coordinate's tolerance: below 1 when every coordinate agrees.</summary>
+        public double WorstRatio { get; init; }
+
         public override string ToString()
         {
             var sb = new StringBuilder();
@@ -79,7 +85,8 @@ internal static class GradientCheck
         Func<double> objective, int maxParameters = int.MaxValue, float eps = Eps, bool randomModel = false)
     {
         var failures = new List<string>();
-        int checkedCount = 0, nonZero = 0, kinks = 0;
+        int checkedCount = 0, nonZero = 0, kinks = 0, failureCount = 0;
+        double worstRatio = 0;
         double diff2 = 0, sum2 = 0;
         var rng = new Random(1234);
         string worst = "";
@@ -169,6 +176,8 @@ internal static class GradientCheck
             diff2 += d * d;
             sum2 += (analytic + central) * (analytic + central);
             double tol = Tolerance(central, shrink);
+            worstRatio = Math.Max(worstRatio, Math.Abs(d) / tol);
+            if (!(Math.Abs(d) <= tol)) failureCount++;
             if (!(Math.Abs(d) <= tol) && failures.Count < 12)
                 failures.Add($"{what}: analytic {analytic:G6}, numeric {central:G6} (difference {d:G3}, tolerance {tol:G3}){finer}");
         }
@@ -195,7 +204,7 @@ internal static class GradientCheck
 
         // Gradients that are all zero (a saturated model) agree whatever the rounding: no relative error to speak of.
         double vectorRel = sum2 < 1e-12 ? 0 : Math.Sqrt(diff2 / sum2);
-        return new Result(checkedCount, nonZero, kinks, vectorRel, failures, worst);
+        return new Result(checkedCount, nonZero, kinks, vectorRel, failures, worst) { FailureCount = failureCount, WorstRatio = worstRatio };
     }
 
     /// <summary>Where in the arena the forward pass leaves the outputs of n samples (the moving statistics are restored).</summary>
