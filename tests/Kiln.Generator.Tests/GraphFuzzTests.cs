@@ -47,7 +47,7 @@ public class GraphFuzzTests
     }
 
     /// <param name="ViewAndOtherReader">A layer read by a view (Flatten, Reshape) and by at least one more reader: their gradients differ, and both are named.</param>
-    private sealed record Expected(string Text, LossKind Loss, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader);
+    private sealed record Expected(string Text, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader);
 
 
     private sealed class ModelWriter
@@ -322,26 +322,27 @@ public class GraphFuzzTests
             {
                 m.Add("[Flatten]", "flatten", new[] { Size(m.CurrentShape) }, new[] { m.Current });
             }
-            int units = loss switch { LossKind.Binary => random.Next(1, 3), _ => random.Next(2, 5) };
-            string activation = loss switch
+            var head = Head(random, m, loss, m.Current!, from: null);
+            // Layers something reads already: a branch left unused above stays so (its KILN0133 is predicted).
+            var read = m.Nodes.Where(l => l.Reads > 0).ToList();
+            if (read.Count > 0 && random.Next(4) == 0)
             {
-                LossKind.Sparse or LossKind.Categorical => ", Activation.Softmax",
-                LossKind.Binary => ", Activation.Sigmoid",
-                _ => random.Next(2) == 0 ? "" : ", Activation.Tanh",
-            };
-            m.Add($"[Dense({units}{activation})]", "dense", new[] { units }, new[] { m.Current });
+                // A second output, Keras' multi-output model: a head on an earlier layer, with its own loss and weight.
+                var source = read[random.Next(read.Count)];
+                if (source.Shape.Length != 1)
+                    source = m.Add("[Flatten]", "flatten", new[] { Size(source.Shape) }, new[] { source }, from: source.Name);
+                var second = (LossKind)random.Next(4);
+                var head2 = Head(random, m, second, source, from: source.Name);
+                m.AddRaw(LossLine(loss, $", Output = \"{head.Name}\""));
+                m.AddRaw(LossLine(second, $", Output = \"{head2.Name}\", Weight = 0.5"));
+            }
+            else m.AddRaw(LossLine(loss, ""));
         }
         else
         {
             m.AddRaw("[Dense(2, Activation.Softmax)]");
+            m.AddRaw(LossLine(loss, ""));
         }
-        m.AddRaw(loss switch
-        {
-            LossKind.Sparse => "[Loss(Loss.SparseCategoricalCrossentropy)]",
-            LossKind.Categorical => "[Loss(Loss.CategoricalCrossentropy)]",
-            LossKind.Binary => "[Loss(Loss.BinaryCrossentropy)]",
-            _ => "[Loss(Loss.MeanSquaredError)]",
-        });
 
         // Every other image model declares its input channels first, (C, H, W) for the (H, W, C) its layers read;
         // decided without a draw, so the random stream (and every other model) is unchanged.
@@ -350,8 +351,29 @@ public class GraphFuzzTests
             : Dims(input);
         string text = $"using Kiln;\nnamespace Models;\n[Sequential({declared})]\n{m.Text}public partial class {className} {{ }}\n";
         bool viewAndOther = m.Nodes.Any(l => l.Reads >= 2 && m.Nodes.Any(v => v.IsView && v.Sources.Contains(l)));
-        return new Expected(text, loss, diagnostics, rejected, viewAndOther);
+        return new Expected(text, diagnostics, rejected, viewAndOther);
     }
+
+    /// <summary>An output layer for <paramref name="loss"/>, reading <paramref name="source"/>: a Dense with the activation that loss expects.</summary>
+    private static Node Head(Random random, ModelWriter m, LossKind loss, Node source, string? from)
+    {
+        int units = loss switch { LossKind.Binary => random.Next(1, 3), _ => random.Next(2, 5) };
+        string activation = loss switch
+        {
+            LossKind.Sparse or LossKind.Categorical => ", Activation.Softmax",
+            LossKind.Binary => ", Activation.Sigmoid",
+            _ => random.Next(2) == 0 ? "" : ", Activation.Tanh",
+        };
+        return m.Add($"[Dense({units}{activation})]", "dense", new[] { units }, new[] { source }, from: from);
+    }
+
+    private static string LossLine(LossKind loss, string arguments) => loss switch
+    {
+        LossKind.Sparse => $"[Loss(Loss.SparseCategoricalCrossentropy{arguments})]",
+        LossKind.Categorical => $"[Loss(Loss.CategoricalCrossentropy{arguments})]",
+        LossKind.Binary => $"[Loss(Loss.BinaryCrossentropy{arguments})]",
+        _ => $"[Loss(Loss.MeanSquaredError{arguments})]",
+    };
 
     /// <summary>A merge of 2-4 earlier layers whose shapes fit; false when none fit.</summary>
     private static bool TryMerge(Random random, ModelWriter m)
@@ -629,14 +651,19 @@ public class GraphFuzzTests
                     for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
                     var y = new float[n * model.TargetSize];
                     int k = model.OutputSize;
-                    for (int s = 0; s < n; s++)
+                    for (int s = 0, at = 0; s < n; s++)
                     {
-                        switch (e.Loss)
+                        // Each output's targets in turn, as its loss reads them.
+                        foreach (var o in model.Description.Outputs)
                         {
-                            case LossKind.Sparse: y[s] = rng.Next(k); break;
-                            case LossKind.Categorical: y[s * k + rng.Next(k)] = 1; break;
-                            case LossKind.Binary: for (int j = 0; j < k; j++) y[s * k + j] = rng.Next(2); break;
-                            default: for (int j = 0; j < k; j++) y[s * k + j] = (float)(rng.NextDouble() * 2 - 1); break;
+                            switch (o.Loss)
+                            {
+                                case Kiln.Loss.SparseCategoricalCrossentropy: y[at] = rng.Next(o.Size); break;
+                                case Kiln.Loss.CategoricalCrossentropy: y[at + rng.Next(o.Size)] = 1; break;
+                                case Kiln.Loss.BinaryCrossentropy: for (int j = 0; j < o.Size; j++) y[at + j] = rng.Next(2); break;
+                                default: for (int j = 0; j < o.Size; j++) y[at + j] = (float)(rng.NextDouble() * 2 - 1); break;
+                            }
+                            at += o.TargetSize;
                         }
                     }
                     float loss = model.TrainOnBatch(x, y, n, optimizer);
