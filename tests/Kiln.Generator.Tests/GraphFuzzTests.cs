@@ -265,8 +265,17 @@ public class GraphFuzzTests
         // Images scaled first, as the Keras tutorials do: the first convolution's input gradient then lives in the arena.
         if (input.Length == 3 && random.Next(4) == 0) m.Add("[Rescaling(0.5)]", "rescaling", input, new Node?[] { null });
         int steps = random.Next(3, 11);
+        // Keras' multi-input model: [Input] instead of [Sequential], and a second, flat input declared midway, read by a Dense.
+        int secondInputAt = mistakeAt < 0 && random.Next(5) == 0 ? random.Next(1, steps) : -1;
         for (int step = 0; step < steps; step++)
         {
+            if (step == secondInputAt)
+            {
+                int size = random.Next(2, 5);
+                var second = m.Add($"[Input({size})]", "input", new[] { size }, Array.Empty<Node>(), forceName: true);
+                m.Add("[Dense(3, Activation.Tanh)]", "dense", new[] { 3 }, new[] { second });
+                continue;
+            }
             if (step == mistakeAt && m.Nodes.Count > 0 && !rejected)
             {
                 rejected = WriteMistake(random, m, Expect);
@@ -349,7 +358,8 @@ public class GraphFuzzTests
         string declared = input.Length == 3 && m.Nodes.Count % 2 == 0
             ? $"{input[2]}, {input[0]}, {input[1]}, DataFormat = DataFormat.ChannelsFirst"
             : Dims(input);
-        string text = $"using Kiln;\nnamespace Models;\n[Sequential({declared})]\n{m.Text}public partial class {className} {{ }}\n";
+        string header = secondInputAt < 0 ? $"[Sequential({declared})]" : $"[Input({declared}, Name = \"first\")]";
+        string text = $"using Kiln;\nnamespace Models;\n{header}\n{m.Text}public partial class {className} {{ }}\n";
         bool viewAndOther = m.Nodes.Any(l => l.Reads >= 2 && m.Nodes.Any(v => v.IsView && v.Sources.Contains(l)));
         return new Expected(text, diagnostics, rejected, viewAndOther);
     }
