@@ -279,6 +279,30 @@ public sealed class ModelApiTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.OutputGradient(n));
     }
 
+    /// <summary>
+    /// Backward works in place on what the forward pass left: a second Backward from one forward read overwritten values (in the
+    /// CIFAR-style pooled block, an argmax the first had clobbered, reported as a corrupted argmax). It is a clear error instead.
+    /// </summary>
+    [Fact]
+    public void SecondBackwardFromOneForwardIsAClearError()
+    {
+        var model = new FashionCnn(batchSize: 2, seed: 1);
+        var x = new float[2 * model.InputSize];
+        for (int i = 0; i < x.Length; i++) x[i] = (i % 17) / 17f;
+        float[] y = [3, 8];
+        model.Forward(x, 2, training: true);
+        model.ComputeLoss(y, 2, gradient: true);
+        model.Backward(2, new float[x.Length]);
+        var e = Assert.Throws<InvalidOperationException>(() => model.Backward(2));
+        Assert.Contains("Backward already ran", e.Message);
+        Assert.Throws<InvalidOperationException>(() => model.BackwardFromOutputGradient(2));
+        // A new forward pass is all it takes.
+        model.Forward(x, 2, training: true);
+        model.ComputeLoss(y, 2, gradient: true);
+        model.Backward(2);
+        Assert.All(model.Gradients.Span.ToArray(), v => Assert.True(float.IsFinite(v)));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-3)]

@@ -16,6 +16,10 @@ public abstract partial class Model
     // what only a training forward saves (the input copy, dropout masks, BN batch statistics).
     private int _trainingBatch;
 
+    // Backward works in place on what the training forward left (activations, masks, the output gradient): a second one from the
+    // same forward would read overwritten values, so it is refused, as PyTorch refuses a second backward through a freed graph.
+    private bool _backwardRan;
+
     protected Model(ModelDescription description, int batchSize, int seed)
     {
         if (batchSize <= 0)
@@ -114,6 +118,7 @@ public abstract partial class Model
         _trainingBatch = 0;
         ForwardCore(input, n, training);
         _trainingBatch = training ? n : 0;
+        _backwardRan = false;
         return OutputBuffer(n);
     }
 
@@ -258,8 +263,12 @@ public abstract partial class Model
             throw new InvalidOperationException(_trainingBatch == 0
                 ? $"{Description.Name}: Backward needs the input copy, dropout masks and batch statistics that only a training forward keeps; call Forward(input, n, training: true) first."
                 : $"{Description.Name}: the last forward pass ran on {_trainingBatch} samples, but Backward was asked for {n}.");
+        if (_backwardRan)
+            throw new InvalidOperationException(
+                $"{Description.Name}: Backward already ran on the last training forward pass and overwrote what that pass left for it; run Forward(input, n, training: true) and ComputeLoss (or write OutputGradient) again first.");
         if (!inputGradient.IsEmpty)
             CheckLength(nameof(inputGradient), inputGradient.Length, n, Description.InputShape, "input-gradient");
+        _backwardRan = true;
     }
 
     private void CheckLength(string parameter, int actual, int n, int[] sampleShape, string what)
