@@ -13,7 +13,8 @@ namespace Kiln.Generator.Tests;
 /// Random graph models (fixed seed): chains with branches started by <c>From</c>, merges of 2-4
 /// earlier layers whose shapes agree (the generator below tracks shapes), Concatenate on random
 /// valid axes, every flat and image layer with its usual options (some frozen, some regularized),
-/// any of the four losses, and user names from a nasty pool; every other image input is declared
+/// a rescaling and a random augmentation first, a second input or a second output (each with any of
+/// the four losses), and user names from a nasty pool; every other image input is declared
 /// channels first.
 /// Every model either gets exactly the KILN diagnostics the generator below predicts (a
 /// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
@@ -47,7 +48,7 @@ public class GraphFuzzTests
     }
 
     /// <param name="ViewAndOtherReader">A layer read by a view (Flatten, Reshape) and by at least one more reader: their gradients differ, and both are named.</param>
-    private sealed record Expected(string Text, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader);
+    private sealed record Expected(string Text, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader, bool Augmented);
 
 
     private sealed class ModelWriter
@@ -264,6 +265,20 @@ public class GraphFuzzTests
 
         // Images scaled first, as the Keras tutorials do: the first convolution's input gradient then lives in the arena.
         if (input.Length == 3 && random.Next(4) == 0) m.Add("[Rescaling(0.5)]", "rescaling", input, new Node?[] { null });
+        // Then a random augmentation, as the tutorials do: in training it draws, and it defines no input gradient.
+        bool augmented = input.Length == 3 && random.Next(5) == 0;
+        if (augmented)
+        {
+            var (augmentation, kind) = random.Next(5) switch
+            {
+                0 => ("[RandomFlip]", "random_flip"),
+                1 => ("[RandomTranslation(0.2, 0.2)]", "random_translation"),
+                2 => ("[RandomRotation(0.1)]", "random_rotation"),
+                3 => ("[RandomZoom(0.2)]", "random_zoom"),
+                _ => ("[RandomContrast(0.2)]", "random_contrast"),
+            };
+            m.Add(augmentation, kind, input, new[] { m.Current });
+        }
         int steps = random.Next(3, 11);
         // Keras' multi-input model: [Input] instead of [Sequential], and a second, flat input declared midway, read by a Dense.
         int secondInputAt = mistakeAt < 0 && random.Next(5) == 0 ? random.Next(1, steps) : -1;
@@ -361,7 +376,7 @@ public class GraphFuzzTests
         string header = secondInputAt < 0 ? $"[Sequential({declared})]" : $"[Input({declared}, Name = \"first\")]";
         string text = $"using Kiln;\nnamespace Models;\n{header}\n{m.Text}public partial class {className} {{ }}\n";
         bool viewAndOther = m.Nodes.Any(l => l.Reads >= 2 && m.Nodes.Any(v => v.IsView && v.Sources.Contains(l)));
-        return new Expected(text, diagnostics, rejected, viewAndOther);
+        return new Expected(text, diagnostics, rejected, viewAndOther, augmented);
     }
 
     /// <summary>An output layer for <paramref name="loss"/>, reading <paramref name="source"/>: a Dense with the activation that loss expects.</summary>
@@ -551,8 +566,17 @@ public class GraphFuzzTests
     /// Asking for the input gradient must leave the parameter gradients as they are, bit for bit, and give a finite one: the two
     /// backward paths share the arena, so a buffer one of them still reads and the other overwrites would show here.
     /// </summary>
-    private static void SameGradientsWithTheInputGradient(Kiln.Model model, float[] x, float[] y, int n, string className, string text)
+    private static void SameGradientsWithTheInputGradient(Kiln.Model model, float[] x, float[] y, int n, string className, string text, bool inputGradient)
     {
+        if (!inputGradient)
+        {
+            // Without one, backward still gives finite weight gradients.
+            model.Forward(x, n, training: true);
+            model.ComputeLoss(y, n, gradient: true);
+            model.Backward(n);
+            Assert.All(model.Gradients.Span.ToArray(), v => Assert.True(float.IsFinite(v), $"{className}: a weight gradient is {v}\n{text}"));
+            return;
+        }
         float[] Gradients(float[]? inputGradient)
         {
             model.Random = new Kiln.Rng(11); // the same dropout masks both times
@@ -575,10 +599,10 @@ public class GraphFuzzTests
     /// every input value (a partial batch), as the end-to-end gradient checks do for the hand-written models. Skipped kinks are
     /// not bounded here: a random model may well have a dead ReLU.
     /// </summary>
-    private static void GradientsMatchFiniteDifferences(Kiln.Model model, float[] x, float[] y, int n, string className, string text)
+    private static void GradientsMatchFiniteDifferences(Kiln.Model model, float[] x, float[] y, int n, string className, string text, bool inputGradient)
     {
         x = (float[])x.Clone(); // perturbed in place
-        var (parameters, input) = GradientCheck.Analytic(model, x, y, n);
+        var (parameters, input) = GradientCheck.Analytic(model, x, y, n, inputGradient);
         var r = GradientCheck.Check(model, x, parameters, input, () => GradientCheck.Loss(model, x, y, n), maxParameters: 120, randomModel: true);
         // Nearly every coordinate within tolerance (2% and the rounding), none beyond twice it. The hand-written models' checks
         // are stricter: every coordinate, and the error over all of them. A random model often sits where differences are
@@ -588,6 +612,7 @@ public class GraphFuzzTests
 
         // Frozen whole, as a GAN's discriminator is while its generator learns through it: BatchNormalization then normalizes
         // with its moving statistics, no weight gets a gradient, and the input gradient is that forward's derivative.
+        if (!inputGradient) return; // an augmentation still draws in training, so there is no input gradient to check
         model.Trainable = false;
         try
         {
@@ -604,6 +629,21 @@ public class GraphFuzzTests
     }
 
     private static bool Agrees(GradientCheck.Result r) => r.FailureCount <= 2 && r.WorstRatio <= 2;
+
+    /// <summary>
+    /// Whether the model defines an input gradient: not through a random augmentation the loss depends on, after a training
+    /// forward pass. Asking for one there is a clear error naming the augmentation, not a wrong or partial gradient.
+    /// </summary>
+    private static bool InputGradientDefined(Kiln.Model model, float[] x, float[] y, int n, string className, string text)
+    {
+        model.Forward(x, n, training: true);
+        model.ComputeLoss(y, n, gradient: true);
+        var e = Record.Exception(() => model.Backward(n, new float[x.Length]));
+        if (e is null) return true;
+        Assert.True(e is InvalidOperationException && e.Message.Contains("augmentation", StringComparison.Ordinal),
+            $"{className}: asking for the input gradient gave {e}\n{text}");
+        return false;
+    }
 
     /// <summary>
     /// A pass that reports each layer's output (TensorBoard's histograms) writes outputs plain inference skips (a convolution's
@@ -682,9 +722,11 @@ public class GraphFuzzTests
                     var predicted = new float[n * k];
                     model.Predict(x, n, predicted);
                     Assert.All(predicted, v => Assert.True(float.IsFinite(v), $"{className}: a prediction is {v}\n{e.Text}"));
-                    SameGradientsWithTheInputGradient(model, x, y, n, className, e.Text);
+                    // A model that augments may define no input gradient (when its loss depends on the augmentation).
+                    bool inputGradient = !e.Augmented || InputGradientDefined(model, x, y, n, className, e.Text);
+                    SameGradientsWithTheInputGradient(model, x, y, n, className, e.Text, inputGradient);
                     SameOutputWhenObserved(model, x, n, className, e.Text);
-                    if (n == 3) GradientsMatchFiniteDifferences(model, x, y, n, className, e.Text);
+                    if (n == 3) GradientsMatchFiniteDifferences(model, x, y, n, className, e.Text, inputGradient);
                 }
             }
         }
