@@ -133,7 +133,7 @@ public class GraphFuzzTests
     {
         while (true)
         {
-            switch (shape.Length, random.Next(21))
+            switch (shape.Length, random.Next(22))
             {
                 case (3, 0):
                 {
@@ -220,6 +220,18 @@ public class GraphFuzzTests
                     int f = random.Next(2, 4);
                     string act = random.Next(2) == 0 ? "Softmax" : "Sigmoid"; // softmax over the channels
                     return ($"[Conv2D({f}, 3, Padding = Padding.Same, Activation = Activation.{act})]", "conv2d", new[] { shape[0], shape[1], f }, false);
+                }
+                case (3, 21):
+                {
+                    // Windows taller than wide and the reverse: the kernels' row and column loops must not be swapped.
+                    int f = random.Next(1, 4);
+                    return random.Next(3) switch
+                    {
+                        0 => ($"[Conv2D({f}, 3, KernelWidth = 1, Padding = Padding.Same, Activation = Activation.Tanh)]", "conv2d", new[] { shape[0], shape[1], f }, false),
+                        1 when shape[1] >= 3 => ($"[Conv2D({f}, 1, KernelWidth = 3, StrideHeight = 2, UseBias = false)]", "conv2d", new[] { (shape[0] + 1) / 2, shape[1] - 2, f }, false),
+                        _ when shape[0] % 2 == 0 => ("[MaxPooling2D(2, PoolWidth = 1)]", "max_pooling2d", new[] { shape[0] / 2, shape[1], shape[2] }, false),
+                        _ => ($"[Conv2DTranspose({f}, 2, StrideWidth = 2, StrideHeight = 1, Padding = Padding.Same)]", "conv2d_transpose", new[] { shape[0], 2 * shape[1], f }, true),
+                    };
                 }
                 case (1, 18):
                 {
