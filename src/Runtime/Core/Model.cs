@@ -150,7 +150,7 @@ public abstract partial class Model
     /// </summary>
     public void Backward(int n, Span<float> inputGradient = default)
     {
-        CheckBackward(n, inputGradient);
+        BeginBackward(n, inputGradient);
         BackwardCore(n, inputGradient, fromOutputGradient: false);
         AddRegularizationGradient();
     }
@@ -162,7 +162,7 @@ public abstract partial class Model
     /// </summary>
     public void BackwardFromOutputGradient(int n, Span<float> inputGradient = default)
     {
-        CheckBackward(n, inputGradient);
+        BeginBackward(n, inputGradient);
         BackwardCore(n, inputGradient, fromOutputGradient: true);
         AddRegularizationGradient();
     }
@@ -256,7 +256,8 @@ public abstract partial class Model
             throw new ArgumentOutOfRangeException(nameof(n), n, $"{Description.Name} was built for batches of at most {BatchSize} samples; got {n}.");
     }
 
-    private void CheckBackward(int n, Span<float> inputGradient)
+    /// <summary>Checks that a backward pass may run now, on a training forward of <paramref name="n"/> samples it has not yet consumed, and consumes it.</summary>
+    private void BeginBackward(int n, Span<float> inputGradient)
     {
         CheckBatch(n);
         if (_trainingBatch != n)
