@@ -101,7 +101,7 @@ internal static partial class ModelReader
                 substituted.Add(b);
             }
             var spec = LayerSpecs.Create(kind, substituted, where) with { UserName = prefix + "." + names[i], UserNameLocation = nameLocation ?? location };
-            if (!trainable) spec = spec with { Trainable = false };
+            if (!trainable && spec.Trainable) spec = spec with { Trainable = false, FrozenByUse = true };
             // With From on the [Use], the block's first layer reads that layer instead of the one written before.
             if (i == 0 && from is not null && spec.From is null && spec is not MergeSpec) spec = spec with { From = from };
             layers.Add(spec);

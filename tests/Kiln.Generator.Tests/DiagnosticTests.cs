@@ -527,6 +527,29 @@ public class DiagnosticTests
         DiagnosticSeverity.Warning);
 
     [Fact]
+    public void ABlockFrozenByItsUseKeepsItsRegularizersQuiet()
+    {
+        // The block's regularizers act where it learns; freezing one [Use] (a pretrained stage) is not a mistake in the block.
+        // Its own Trainable = false still is.
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Block]
+            [Conv2D(Block.Filters, 3, Padding = Padding.Same, UseBias = false, KernelL2 = 1e-4)]
+            [BatchNormalization(GammaL2 = 1e-4, Synchronized = true)]
+            [Conv2D(Block.Filters, 1, Trainable = false, KernelL2 = 1e-4)]
+            public class B { }
+            [Sequential(4, 4, 1)]
+            [Use<B>(Filters = 2, Trainable = false, Name = "frozen")]
+            [Use<B>(Filters = 2)]
+            public partial class M { }
+            """);
+        var kiln = result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN", System.StringComparison.Ordinal)).ToList();
+        Assert.True(kiln.Count == 2 && kiln.All(d => d.Id == "KILN0162"), string.Join("\n", kiln));
+        Assert.All(kiln, d => Assert.Contains(".conv2d_1' has KernelL2", d.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void RegularizersOnEveryWeightedLayerAreClean()
     {
         foreach (string layer in new[] { "Dense(4, KernelL1 = 1e-5, KernelL2 = 1e-4, BiasL1 = 0, BiasL2 = 1e-3)", "Conv2D(2, 3, KernelL2 = 0.01)", "Conv2DTranspose(2, 2, Strides = 2, BiasL1 = 0.1)", "BatchNormalization(GammaL1 = 1e-4, GammaL2 = 1e-3, BetaL2 = 1e-2)" })

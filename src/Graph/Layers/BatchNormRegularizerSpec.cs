@@ -45,7 +45,7 @@ public sealed record BatchNormRegularizerSpec(double GammaL1 = 0, double GammaL2
             string field = BetaL1 != 0 ? nameof(BetaL1) : nameof(BetaL2);
             c.Report(Descriptors.NormalizationRegularizerWithoutWeight, c.Spec.LocationOf(field), c.Label, field, "beta", "Center");
         }
-        if (!c.Spec.Trainable && Any)
+        if (!c.Spec.Trainable && !c.Spec.FrozenByUse && Any)
         {
             string field = GammaL1 != 0 ? nameof(GammaL1) : GammaL2 != 0 ? nameof(GammaL2) : BetaL1 != 0 ? nameof(BetaL1) : nameof(BetaL2);
             c.Report(Descriptors.RegularizerOnFrozenLayer, c.Spec.LocationOf(field), c.Label, field);

@@ -43,7 +43,7 @@ public sealed record BatchNormalizationSpec(double Momentum = BatchNormalization
                 "it keeps the division finite and must be positive (Keras' default is 0.001)");
         if (!Regularizers.Check(c, Center, Scale)) return null;
         // A frozen BN normalizes by its moving statistics in training too: there are no batch statistics to sum over ranks.
-        if (Synchronized && !Trainable)
+        if (Synchronized && !Trainable && !FrozenByUse)
             c.Report(Descriptors.SynchronizedFrozenBatchNorm, LocationOf(nameof(Synchronized)), c.Label);
         int channels = c.Input.Last;
         var weights = new List<WeightSpec>();

@@ -56,6 +56,12 @@ public abstract record LayerSpec
     /// <summary>Keras' <c>trainable=</c>: false makes the weights state and runs BatchNormalization on its moving statistics.</summary>
     public bool Trainable { get; init; } = true;
 
+    /// <summary>
+    /// Frozen by the <c>[Use]</c> that inlined it (<c>Trainable = false</c> there), not by its own argument: a block's
+    /// regularizers and <c>Synchronized</c> still act where the block learns, so KILN0162 and KILN0163 keep quiet here.
+    /// </summary>
+    public bool FrozenByUse { get; init; }
+
     /// <summary>Where each written argument is, by the field it sets.</summary>
     public EquatableArray<ArgumentSite> Sites { get; init; } = EquatableArray<ArgumentSite>.Empty;
 

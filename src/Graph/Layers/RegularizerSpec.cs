@@ -40,7 +40,7 @@ public sealed record RegularizerSpec(double KernelL1 = 0, double KernelL2 = 0, d
             string field = BiasL1 != 0 ? nameof(BiasL1) : nameof(BiasL2);
             c.Report(Descriptors.BiasRegularizerWithoutBias, c.Spec.LocationOf(field), c.Label, field);
         }
-        if (!c.Spec.Trainable && Any)
+        if (!c.Spec.Trainable && !c.Spec.FrozenByUse && Any)
         {
             string field = KernelL1 != 0 ? nameof(KernelL1) : KernelL2 != 0 ? nameof(KernelL2) : BiasL1 != 0 ? nameof(BiasL1) : nameof(BiasL2);
             c.Report(Descriptors.RegularizerOnFrozenLayer, c.Spec.LocationOf(field), c.Label, field);
