@@ -289,6 +289,9 @@ internal static partial class ModelReader
             var argSyntax = written.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == named.Key);
             var location = argSyntax is null ? null : Span(argSyntax.GetLocation());
             var value = named.Value;
+            // A value C# rejects (Mean = new[] { 1 } for a double[]: CS0029) is the compiler's error to report; read as if
+            // not written, rather than as an empty or zero value that would draw a wrong complaint of Kiln's own.
+            if (value.Kind == TypedConstantKind.Error) continue;
             if (value.Type?.SpecialType == SpecialType.System_String)
             {
                 if (value.Value is string text) result.Add(Argument.Of(named.Key, 0, location) with { Text = text });

@@ -550,6 +550,24 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void WholeNumbersForNormalizationStatisticsAreOnlyTheCompilersError()
+    {
+        // new[] { 1 } is an int[], which C# will not assign to a double[] (CS0029). Kiln reads such an argument as unwritten
+        // rather than adding a second, wrong complaint that it holds no values.
+        var result = GeneratorHarness.Run("""
+            using Kiln;
+            namespace Models;
+            [Sequential(4, 2)]
+            [Normalization(Mean = new[] { 0, 1 }, Variance = new[] { 1 })]
+            [Flatten]
+            [Dense(2)]
+            public partial class M { }
+            """);
+        Assert.Empty(result.GeneratorDiagnostics.Where(d => d.Id.StartsWith("KILN", System.StringComparison.Ordinal)));
+        Assert.Equal(new[] { "CS0029", "CS0029" }, result.CompilationDiagnostics.Select(d => d.Id).ToArray());
+    }
+
+    [Fact]
     public void RegularizersOnEveryWeightedLayerAreClean()
     {
         foreach (string layer in new[] { "Dense(4, KernelL1 = 1e-5, KernelL2 = 1e-4, BiasL1 = 0, BiasL2 = 1e-3)", "Conv2D(2, 3, KernelL2 = 0.01)", "Conv2DTranspose(2, 2, Strides = 2, BiasL1 = 0.1)", "BatchNormalization(GammaL1 = 1e-4, GammaL2 = 1e-3, BetaL2 = 1e-2)" })
