@@ -10,8 +10,9 @@ namespace Kiln.Generator.Tests;
 /// Random attribute lists, valid and not: any layer, any argument a user could type (zero,
 /// negative, huge, NaN), user names, From, merges, losses. Whatever they are, each model gets
 /// KILN diagnostics or generated code, and the compilation as a whole has no C# error: not in
-/// generated code, no CS8785 (a generator crash), no KILN0008 (Kiln's own failure). GraphFuzzTests
-/// checks valid graphs train and NameFuzzTests checks names; this one checks nothing slips through.
+/// generated code, no CS8785 (a generator crash), no KILN0008 (Kiln's own failure); and each model
+/// Kiln accepts trains and predicts, finite unless an argument is wild (NaN, 1e308, …). GraphFuzzTests
+/// checks gradients on valid graphs and NameFuzzTests checks names; this one checks nothing slips through.
 /// </summary>
 public class AttributeFuzzTests
 {
@@ -127,17 +128,24 @@ public class AttributeFuzzTests
         return text.ToString();
     }
 
+    /// <summary>Four fixed seeds; KILN_FUZZ_SEEDS=first-last (as for GraphFuzzTests) runs each of those too, to hunt locally.</summary>
+    public static TheoryData<int, int> Seeds()
+    {
+        var seeds = new TheoryData<int, int> { { 20251202, 120 }, { 7, 120 }, { 1234567, 120 }, { 99, 120 } };
+        if (Environment.GetEnvironmentVariable("KILN_FUZZ_SEEDS") is { } range && range.Split('-') is [var first, var last])
+            for (int seed = int.Parse(first); seed <= int.Parse(last); seed++) seeds.Add(seed, 120);
+        return seeds;
+    }
+
     [Theory]
-    [InlineData(20251202, 120)]
-    [InlineData(7, 120)]
-    [InlineData(1234567, 120)]
-    [InlineData(99, 120)]
+    [MemberData(nameof(Seeds))]
     public void RandomAttributesGetKilnDiagnosticsOrCompile(int seed, int models)
     {
         var random = new Random(seed);
         var files = Enumerable.Range(0, models).Select(m => ("F" + m + ".cs", Model(random, "F" + m))).ToArray();
         var result = GeneratorHarness.Run(files);
         int rejected = 0;
+        var accepted = new List<(string ClassName, string Text)>();
         foreach (var (path, text) in files)
         {
             string className = path.Substring(0, path.Length - 3);
@@ -150,6 +158,7 @@ public class AttributeFuzzTests
             Assert.True(error == generated.Contains("Kiln could not generate", StringComparison.Ordinal),
                 "a skeleton exactly when Kiln reports an error\n" + context);
             if (error) rejected++;
+            else accepted.Add((className, text));
         }
         // Nothing but KILN diagnostics: no generator crash, no error in generated or user code.
         Assert.DoesNotContain(result.GeneratorDiagnostics, d => !d.Id.StartsWith("KILN", StringComparison.Ordinal));
@@ -158,8 +167,69 @@ public class AttributeFuzzTests
             d + "\n" + (d.Location.SourceTree is { } t ? t.GetText().Lines[d.Location.GetLineSpan().StartLinePosition.Line].ToString() : "")
             + "\nfrom:\n" + sources.GetValueOrDefault(System.IO.Path.GetFileName(d.Location.SourceTree?.FilePath ?? ""), ""))));
         // Both outcomes are exercised (most random lists have some mistake).
-        Console.WriteLine($"seed {seed}: {rejected} of {models} models rejected; errors: " + string.Join(", ", result.GeneratorDiagnostics
+        Console.WriteLine($"seed {seed}: {rejected} of {models} models rejected, the others trained; errors: " + string.Join(", ", result.GeneratorDiagnostics
             .Where(d => d.DefaultSeverity == DiagnosticSeverity.Error).GroupBy(d => d.Id).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} x{g.Count()}")));
         Assert.InRange(rejected, models / 5, models - models / 10);
+
+        TrainEach(result.Output, accepted);
+    }
+
+    /// <summary>Arguments that may make any value infinite or NaN; a model with none of them must stay finite.</summary>
+    private static readonly string[] Wild = { "1e308", "double.NaN", "double.PositiveInfinity", "100000", "int.MaxValue" };
+
+    /// <summary>
+    /// Every model Kiln accepts also runs: two training steps (a full batch and a partial one) and a prediction, with no exception,
+    /// and finite numbers unless an argument is wild. An accepted argument the kernels cannot handle shows up here.
+    /// </summary>
+    private static void TrainEach(Compilation compilation, List<(string ClassName, string Text)> accepted)
+    {
+        using var stream = new System.IO.MemoryStream();
+        var emit = compilation.Emit(stream);
+        Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Take(5)));
+        var context = new System.Runtime.Loader.AssemblyLoadContext("AttributeFuzz", isCollectible: true);
+        try
+        {
+            stream.Position = 0;
+            var assembly = context.LoadFromStream(stream);
+            var rng = new Random(3);
+            const int batch = 4;
+            foreach (var (className, text) in accepted)
+            {
+                bool wild = Wild.Any(w => text.Contains(w, StringComparison.Ordinal));
+                var model = (Kiln.Model)Activator.CreateInstance(assembly.GetType("Models." + className, throwOnError: true)!, batch, 1)!;
+                foreach (int n in new[] { batch, 3 })
+                {
+                    var x = new float[n * model.InputSize];
+                    for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle();
+                    if (model.Description.HasLoss)
+                    {
+                        var y = new float[n * model.TargetSize];
+                        for (int sample = 0, at = 0; sample < n; sample++)
+                        {
+                            foreach (var o in model.Description.Outputs)
+                            {
+                                switch (o.Loss)
+                                {
+                                    case Kiln.Loss.SparseCategoricalCrossentropy: y[at] = rng.Next(o.Size); break;
+                                    case Kiln.Loss.CategoricalCrossentropy: y[at + rng.Next(o.Size)] = 1; break;
+                                    case Kiln.Loss.BinaryCrossentropy: for (int j = 0; j < o.Size; j++) y[at + j] = rng.Next(2); break;
+                                    case Kiln.Loss.MeanSquaredError: for (int j = 0; j < o.Size; j++) y[at + j] = rng.NextSingle(); break;
+                                }
+                                at += o.TargetSize;
+                            }
+                        }
+                        float loss = model.TrainOnBatch(x, y, n, new Kiln.Adam(1e-3f));
+                        Assert.True(wild || float.IsFinite(loss), $"{className}: loss {loss} with n = {n}\n{text}");
+                    }
+                    var predicted = new float[n * model.OutputSize];
+                    model.Predict(x, n, predicted);
+                    Assert.True(wild || predicted.All(float.IsFinite), $"{className}: a prediction is not finite with n = {n}\n{text}");
+                }
+            }
+        }
+        finally
+        {
+            context.Unload();
+        }
     }
 }
