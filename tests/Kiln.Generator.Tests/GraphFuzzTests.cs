@@ -13,9 +13,10 @@ namespace Kiln.Generator.Tests;
 /// Random graph models (fixed seed): chains with branches started by <c>From</c>, merges of 2-4
 /// earlier layers whose shapes agree (the generator below tracks shapes), Concatenate on random
 /// valid axes, every flat and image layer with its usual options (some frozen, some regularized),
-/// a rescaling and a random augmentation first, a second input or a second output (each with any of
-/// the four losses), and user names from a nasty pool; every other image input is declared
-/// channels first.
+/// Normalization with its axes and fixed or adapted statistics, residual [Block]s inlined by [Use]
+/// (some frozen, some read by From), a rescaling or normalization and a random augmentation
+/// (RandomCrop among them) first, a second input or a second output (each with any of the four
+/// losses), and user names from a nasty pool; every other image input is declared channels first.
 /// Every model either gets exactly the KILN diagnostics the generator below predicts (a
 /// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
 /// compiles with no error and no other warning; then every accepted model is loaded, trains
@@ -43,12 +44,15 @@ public class GraphFuzzTests
         public required string Kind; // Keras base name
         public bool LinearWithBias;  // KILN0110 if a BatchNormalization is written right after it
         public int Reads;
+        public int Unadapted;        // a Normalization without Mean and Variance: how many statistics the test adapts
         public List<Node> Sources = new();
         public bool IsView => Kind is "flatten" or "reshape";
     }
 
     /// <param name="ViewAndOtherReader">A layer read by a view (Flatten, Reshape) and by at least one more reader: their gradients differ, and both are named.</param>
-    private sealed record Expected(string Text, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader, bool Augmented);
+    /// <param name="Unadapted">Normalization layers with no Mean or Variance written, and how many statistics each adapts.</param>
+    private sealed record Expected(string Text, Dictionary<string, int> Diagnostics, bool Rejected, bool ViewAndOtherReader, bool Augmented,
+        List<(string Layer, int Statistics)> Unadapted);
 
 
     private sealed class ModelWriter
@@ -71,7 +75,8 @@ public class GraphFuzzTests
         public int[] CurrentShape => Current?.Shape ?? InputShape;
 
         /// <summary>Writes one layer; about 40% get a name from the pool, the others Keras' automatic one.</summary>
-        public Node Add(string attribute, string kind, int[] shape, IEnumerable<Node?> sources, string? from = null, bool linearWithBias = false, bool forceName = false)
+        public Node Add(string attribute, string kind, int[] shape, IEnumerable<Node?> sources, string? from = null, bool linearWithBias = false, bool forceName = false,
+            int unadapted = 0)
         {
             var read = sources.OfType<Node>().ToList();
             foreach (var s in read) s.Reads++;
@@ -81,20 +86,7 @@ public class GraphFuzzTests
                 name = pool[^1];
                 pool.RemoveAt(pool.Count - 1);
             }
-            var arguments = new List<string>();
-            if (kind is "dense" or "conv2d" or "conv2d_transpose" or "batch_normalization")
-            {
-                // Keras' per-layer options on the layers with weights: frozen (a BatchNormalization then normalizes with its
-                // moving statistics in training too), or a regularizer, whose gradient backward's must be added to.
-                switch (random.Next(8))
-                {
-                    case 0: arguments.Add("Trainable = false"); break;
-                    case 1 when kind == "batch_normalization": arguments.Add("GammaL2 = 0.01"); break;
-                    case 1: arguments.Add(attribute.Contains("UseBias = false") ? "KernelL1 = 0.01" : "BiasL2 = 0.01"); break;
-                    case 2 when kind != "batch_normalization": arguments.Add("KernelL2 = 0.01"); break;
-                    case 2: arguments.Add(random.Next(2) == 0 ? "Center = false" : "Scale = false"); break;
-                }
-            }
+            var arguments = WeightOptions(random, attribute, kind);
             if (from is not null) arguments.Add($"From = \"{from}\"");
             if (name is not null) arguments.Add($"Name = \"{name}\"");
             Text.Append(WithArguments(attribute, arguments)).Append('\n');
@@ -104,7 +96,7 @@ public class GraphFuzzTests
                 counters[kind] = count + 1;
                 name = count == 0 ? kind : kind + "_" + count;
             }
-            var node = new Node { Name = name, Shape = shape, Kind = kind, LinearWithBias = linearWithBias, Sources = read };
+            var node = new Node { Name = name, Shape = shape, Kind = kind, LinearWithBias = linearWithBias, Sources = read, Unadapted = unadapted };
             Nodes.Add(node);
             Current = node;
             return node;
@@ -113,7 +105,52 @@ public class GraphFuzzTests
         /// <summary>Writes a line that is not a layer of the model's graph (a deliberate mistake); nothing after it is inferred.</summary>
         public void AddRaw(string attribute) => Text.Append(attribute).Append('\n');
 
-        private static string WithArguments(string attribute, List<string> arguments)
+        /// <summary>
+        /// Writes <c>[Use&lt;TBlock&gt;]</c> of <paramref name="block"/> reading <paramref name="from"/> (else the current layer) with
+        /// these parameters, and adds the layers it inlines under the names the generator gives them: the [Use]'s name (from the pool,
+        /// else Keras' automatic one for the block class), a dot, and the block's own name for the layer.
+        /// </summary>
+        public void Use(BlockWriter block, int filters, int units, int strides, Node? from)
+        {
+            var arguments = new List<string>();
+            if (filters > 0) arguments.Add($"Filters = {filters}");
+            if (units > 0) arguments.Add($"Units = {units}");
+            if (strides > 1) arguments.Add($"Strides = {strides}");
+            if (random.Next(6) == 0) arguments.Add("Trainable = false");
+            if (from is not null) arguments.Add($"From = \"{from.Name}\"");
+            string? prefix = null;
+            if (random.Next(5) < 2 && pool.Count > 0)
+            {
+                prefix = pool[^1];
+                pool.RemoveAt(pool.Count - 1);
+                arguments.Add($"Name = \"{prefix}\"");
+            }
+            Text.Append($"[Use<{block.ClassName}>({string.Join(", ", arguments)})]\n");
+            if (prefix is null)
+            {
+                // Keras counts only the instances it names itself.
+                prefix = block.Unnamed == 0 ? block.SnakeName : $"{block.SnakeName}_{block.Unnamed}";
+                block.Unnamed++;
+            }
+
+            var input = from ?? Current;
+            var inner = new List<Node>();
+            foreach (var layer in block.Layers)
+            {
+                var sources = layer.Sources.Length == 0
+                    ? new List<Node?> { inner.Count == 0 ? input : inner[^1] }
+                    : layer.Sources.Select(i => i < 0 ? input : inner[i]).ToList();
+                var read = sources.OfType<Node>().ToList();
+                foreach (var n in read) n.Reads++;
+                int[] shape = layer.Shape(sources.Select(n => n?.Shape ?? InputShape).ToArray(), filters, units, strides);
+                var node = new Node { Name = prefix + "." + layer.Name, Shape = shape, Kind = layer.Kind, LinearWithBias = layer.LinearWithBias, Sources = read };
+                Nodes.Add(node);
+                inner.Add(node);
+            }
+            Current = inner[^1];
+        }
+
+        public static string WithArguments(string attribute, List<string> arguments)
         {
             if (arguments.Count == 0) return attribute;
             string body = attribute.Substring(1, attribute.Length - 2);
@@ -122,6 +159,132 @@ public class GraphFuzzTests
             string inner = body.Substring(body.IndexOf('(') + 1, body.Length - body.IndexOf('(') - 2);
             return "[" + body.Substring(0, body.Length - 1) + (inner.Length > 0 ? ", " : "") + extra + ")]";
         }
+    }
+
+    /// <summary>
+    /// Keras' per-layer options on the layers with weights: frozen (a BatchNormalization then normalizes with its moving statistics
+    /// in training too), or a regularizer, whose gradient backward's must be added to.
+    /// </summary>
+    private static List<string> WeightOptions(Random random, string attribute, string kind)
+    {
+        var arguments = new List<string>();
+        if (kind is not ("dense" or "conv2d" or "conv2d_transpose" or "batch_normalization")) return arguments;
+        switch (random.Next(8))
+        {
+            case 0: arguments.Add("Trainable = false"); break;
+            case 1 when kind == "batch_normalization": arguments.Add("GammaL2 = 0.01"); break;
+            case 1: arguments.Add(attribute.Contains("UseBias = false") ? "KernelL1 = 0.01" : "BiasL2 = 0.01"); break;
+            case 2 when kind != "batch_normalization": arguments.Add("KernelL2 = 0.01"); break;
+            case 2: arguments.Add(random.Next(2) == 0 ? "Center = false" : "Scale = false"); break;
+        }
+        return arguments;
+    }
+
+    /// <summary>
+    /// One layer of a [Block] class: its attribute as written, its name within the block, the block's layers it reads (indices;
+    /// −1 is Block.In; none: the layer before it, or the block's input for the first) and its output shape from theirs and the
+    /// [Use]'s Filters, Units and Strides.
+    /// </summary>
+    private sealed record InnerLayer(string Attribute, string Kind, string Name, int[] Sources, Func<int[][], int, int, int, int[]> Shape, bool LinearWithBias = false);
+
+    /// <summary>
+    /// A random [Block] class, a ResNet-style residual block as the ResNet sample writes one: a main path (convolutions over
+    /// Block.Filters channels, the first strided by Block.Strides, with BatchNormalization and activations; or Dense layers of
+    /// Block.Units), a shortcut (a 1×1 projection or a Dense from Block.In, or Block.In itself), a merge of the two, and maybe an
+    /// activation after it. <see cref="Identity"/>: the shortcut is Block.In, so a [Use] must keep its input's shape.
+    /// </summary>
+    private sealed class BlockWriter
+    {
+        public readonly string ClassName, SnakeName;
+        public readonly int Rank;
+        public readonly bool Strided, Identity;
+        public readonly List<InnerLayer> Layers = new();
+        public int Unnamed; // [Use]s without a Name so far
+        private readonly Random random;
+        private readonly Dictionary<string, int> counters = new();
+
+        private static int Ceil(int a, int b) => (a + b - 1) / b;
+
+        public BlockWriter(Random random, string modelClass, int rank)
+        {
+            this.random = random;
+            ClassName = modelClass + "Block";
+            SnakeName = modelClass.ToLowerInvariant() + "_block"; // G3Block -> g3_block, as Keras names a model class's instances
+            Rank = rank;
+            int main;
+            if (rank == 3)
+            {
+                Strided = random.Next(2) == 0;
+                string strides = Strided ? ", Strides = Block.Strides" : "";
+                int[] Convolved(int[][] i, int f, int u, int s) => new[] { Ceil(i[0][0], Strided ? s : 1), Ceil(i[0][1], Strided ? s : 1), f };
+                int[] Same(int[][] i, int f, int u, int s) => i[0];
+                Add($"[Conv2D(Block.Filters, {(random.Next(2) == 0 ? 3 : 1)}{strides}, Padding = Padding.Same, UseBias = false)]", "conv2d", Convolved);
+                if (random.Next(3) != 0) Add("[BatchNormalization]", "batch_normalization", Same);
+                if (random.Next(3) != 0)
+                {
+                    if (random.Next(2) == 0) Add("[Relu]", "re_lu", Same);
+                    else Add("[LeakyRelu(0.2)]", "leaky_re_lu", Same);
+                }
+                if (random.Next(2) == 0)
+                {
+                    bool bn = random.Next(2) == 0;
+                    Add($"[Conv2D(Block.Filters, 3, Padding = Padding.Same{(bn ? ", UseBias = false" : "")})]", "conv2d",
+                        (i, f, u, s) => new[] { i[0][0], i[0][1], f }, linearWithBias: !bn);
+                    if (bn) Add("[BatchNormalization]", "batch_normalization", Same);
+                }
+                main = Layers.Count - 1;
+                Identity = !Strided && random.Next(3) == 0;
+                if (!Identity)
+                {
+                    Add($"[Conv2D(Block.Filters, 1{strides}, UseBias = false, From = Block.In)]", "conv2d", Convolved, sources: new[] { -1 });
+                    if (random.Next(2) == 0) Add("[BatchNormalization]", "batch_normalization", Same);
+                }
+            }
+            else
+            {
+                Add($"[Dense(Block.Units, Activation.{(random.Next(2) == 0 ? "Relu" : "Tanh")})]", "dense", (i, f, u, s) => new[] { u });
+                if (random.Next(3) == 0) Add("[Dropout(0.25)]", "dropout", (i, f, u, s) => i[0]);
+                if (random.Next(2) == 0) Add("[Dense(Block.Units)]", "dense", (i, f, u, s) => new[] { u }, linearWithBias: true);
+                main = Layers.Count - 1;
+                Identity = random.Next(3) == 0;
+                if (!Identity) Add("[Dense(Block.Units, Activation.Tanh, From = Block.In)]", "dense", (i, f, u, s) => new[] { u }, sources: new[] { -1 });
+            }
+            // The merge: elementwise, or the two side by side along the last axis.
+            int shortcut = Identity ? -1 : Layers.Count - 1;
+            string mainName = $"\"{Layers[main].Name}\"", shortcutName = Identity ? "Block.In" : $"\"{Layers[shortcut].Name}\"";
+            int op = random.Next(6);
+            string merge = new[] { "Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate" }[op];
+            string kind = new[] { "add", "subtract", "multiply", "average", "maximum", "concatenate" }[op];
+            bool mainFirst = random.Next(2) == 0;
+            string inputs = mainFirst ? $"{mainName}, {shortcutName}" : $"{shortcutName}, {mainName}";
+            var sources = mainFirst ? new[] { main, shortcut } : new[] { shortcut, main };
+            if (op == 5)
+                Add($"[Concatenate({inputs})]", kind, (i, f, u, s) => i[0][..^1].Append(i[0][^1] + i[1][^1]).ToArray(), sources: sources);
+            else Add($"[{merge}({inputs})]", kind, (i, f, u, s) => i[0], sources: sources);
+            if (random.Next(2) == 0) Add("[Relu]", "re_lu", (i, f, u, s) => i[0]);
+        }
+
+        /// <summary>A layer of the block; about 30% get a name of their own, the others Keras' automatic one within the block.</summary>
+        private void Add(string attribute, string kind, Func<int[][], int, int, int, int[]> shape, bool linearWithBias = false, int[]? sources = null)
+        {
+            var arguments = WeightOptions(random, attribute, kind);
+            string name;
+            if (random.Next(10) < 3)
+            {
+                name = "own" + Layers.Count;
+                arguments.Add($"Name = \"{name}\"");
+            }
+            else
+            {
+                counters.TryGetValue(kind, out int count);
+                counters[kind] = count + 1;
+                name = count == 0 ? kind : kind + "_" + count;
+            }
+            string written = arguments.Count == 0 ? attribute : ModelWriter.WithArguments(attribute, arguments);
+            Layers.Add(new InnerLayer(written, kind, name, sources ?? Array.Empty<int>(), shape, linearWithBias));
+        }
+
+        public string Text => "[Block]\n" + string.Concat(Layers.Select(l => l.Attribute + "\n")) + $"public class {ClassName} {{ }}\n";
     }
 
     private static string Dims(int[] shape) => string.Join(", ", shape);
@@ -260,6 +423,49 @@ public class GraphFuzzTests
             m.Add("[MaxPooling2D(2)]", "max_pooling2d", new[] { shape[0] / 2, shape[1] / 2, f }, new[] { m.Current });
     }
 
+    /// <summary>
+    /// Keras' Normalization on the current layer: statistics per channel (the default), one global pair, or per feature over a
+    /// trailing run of axes; fixed in the attribute (one value broadcast, or one per statistic) or left for the test to adapt;
+    /// sometimes inverted.
+    /// </summary>
+    private static void AddNormalization(Random random, ModelWriter m)
+    {
+        int[] shape = m.CurrentShape;
+        int rank = shape.Length;
+        var arguments = new List<string>();
+        int statistics;
+        switch (random.Next(3))
+        {
+            case 0:
+                statistics = shape[^1];
+                break;
+            case 1:
+                arguments.Add("Axis = new int[] { }");
+                statistics = 1;
+                break;
+            default:
+            {
+                // Keras counts the batch as axis 0; negative axes count from the end.
+                int first = random.Next(1, rank + 1);
+                var axes = Enumerable.Range(first, rank + 1 - first).Select(a => random.Next(2) == 0 ? a : a - rank - 1);
+                arguments.Add($"Axis = new[] {{ {string.Join(", ", axes)} }}");
+                statistics = Size(shape[(first - 1)..]);
+                break;
+            }
+        }
+        bool fixedStatistics = random.Next(2) == 0;
+        if (fixedStatistics)
+        {
+            int count = random.Next(2) == 0 ? 1 : statistics;
+            string Values(Func<double> draw) => string.Join(", ", Enumerable.Range(0, count).Select(_ => draw().ToString("0.0##", System.Globalization.CultureInfo.InvariantCulture)));
+            arguments.Add($"Mean = new[] {{ {Values(() => random.NextDouble() - 0.5)} }}");
+            arguments.Add($"Variance = new[] {{ {Values(() => 0.25 + 2 * random.NextDouble())} }}");
+        }
+        if (random.Next(4) == 0) arguments.Add("Invert = true");
+        string attribute = arguments.Count == 0 ? "[Normalization]" : $"[Normalization({string.Join(", ", arguments)})]";
+        m.Add(attribute, "normalization", shape, new[] { m.Current }, unadapted: fixedStatistics ? 0 : statistics);
+    }
+
     /// <summary>Writes one random model; returns the diagnostics it must get.</summary>
     private static Expected RandomModel(Random random, string className)
     {
@@ -277,21 +483,27 @@ public class GraphFuzzTests
 
         // Images scaled first, as the Keras tutorials do: the first convolution's input gradient then lives in the arena.
         if (input.Length == 3 && random.Next(4) == 0) m.Add("[Rescaling(0.5)]", "rescaling", input, new Node?[] { null });
+        // Or features normalized first, as the structured-data tutorials do.
+        else if (random.Next(6) == 0) AddNormalization(random, m);
         // Then a random augmentation, as the tutorials do: in training it draws, and it defines no input gradient.
         bool augmented = input.Length == 3 && random.Next(5) == 0;
         if (augmented)
         {
-            var (augmentation, kind) = random.Next(5) switch
+            int cropHeight = random.Next(2, input[0] + 1), cropWidth = random.Next(2, input[1] + 1);
+            var (augmentation, kind, shape) = random.Next(6) switch
             {
-                0 => ("[RandomFlip]", "random_flip"),
-                1 => ("[RandomTranslation(0.2, 0.2)]", "random_translation"),
-                2 => ("[RandomRotation(0.1)]", "random_rotation"),
-                3 => ("[RandomZoom(0.2)]", "random_zoom"),
-                _ => ("[RandomContrast(0.2)]", "random_contrast"),
+                0 => ("[RandomFlip]", "random_flip", input),
+                1 => ("[RandomTranslation(0.2, 0.2)]", "random_translation", input),
+                2 => ("[RandomRotation(0.1)]", "random_rotation", input),
+                3 => ("[RandomZoom(0.2)]", "random_zoom", input),
+                4 => ("[RandomContrast(0.2)]", "random_contrast", input),
+                // A window at a random place in training, the centre's largest of that aspect ratio, resized, in inference.
+                _ => ($"[RandomCrop({cropHeight}, {cropWidth})]", "random_crop", new[] { cropHeight, cropWidth, input[2] }),
             };
-            m.Add(augmentation, kind, input, new[] { m.Current });
+            m.Add(augmentation, kind, shape, new[] { m.Current });
         }
         int steps = random.Next(3, 11);
+        BlockWriter? block = null; // drawn at its first [Use]
         // Keras' multi-input model: [Input] instead of [Sequential], and a second, flat input declared midway, read by a Dense.
         int secondInputAt = mistakeAt < 0 && random.Next(5) == 0 ? random.Next(1, steps) : -1;
         for (int step = 0; step < steps; step++)
@@ -324,6 +536,12 @@ public class GraphFuzzTests
                 ConvBlock(random, m);
                 continue;
             }
+            if (random.Next(12) == 0)
+            {
+                AddNormalization(random, m);
+                continue;
+            }
+            if (random.Next(8) == 0 && TryUse(random, m, ref block, className)) continue;
             var (a, k, s, l) = RandomLayer(random, m.CurrentShape, m.Nodes.Count == 0 || !m.Nodes[^1].LinearWithBias);
             m.Add(a, k, s, new[] { m.Current }, linearWithBias: l);
         }
@@ -386,9 +604,27 @@ public class GraphFuzzTests
             ? $"{input[2]}, {input[0]}, {input[1]}, DataFormat = DataFormat.ChannelsFirst"
             : Dims(input);
         string header = secondInputAt < 0 ? $"[Sequential({declared})]" : $"[Input({declared}, Name = \"first\")]";
-        string text = $"using Kiln;\nnamespace Models;\n{header}\n{m.Text}public partial class {className} {{ }}\n";
+        string text = $"using Kiln;\nnamespace Models;\n{header}\n{m.Text}public partial class {className} {{ }}\n{block?.Text}";
         bool viewAndOther = m.Nodes.Any(l => l.Reads >= 2 && m.Nodes.Any(v => v.IsView && v.Sources.Contains(l)));
-        return new Expected(text, diagnostics, rejected, viewAndOther, augmented);
+        var unadapted = m.Nodes.Where(n => n.Unadapted > 0).Select(n => (n.Name, n.Unadapted)).ToList();
+        return new Expected(text, diagnostics, rejected, viewAndOther, augmented, unadapted);
+    }
+
+    /// <summary>
+    /// A [Use] of the model's block (drawn at the first one, for the rank it reads) on the current layer or, sometimes, an earlier
+    /// one by From; false where the rank does not fit or there is no layer yet for Block.In to name.
+    /// </summary>
+    private static bool TryUse(Random random, ModelWriter m, ref BlockWriter? block, string className)
+    {
+        if (m.Current is null) return false;
+        Node? from = random.Next(3) == 0 ? m.Nodes[random.Next(m.Nodes.Count)] : null;
+        int[] shape = from?.Shape ?? m.CurrentShape;
+        if (shape.Length is not (1 or 3)) return false;
+        block ??= new BlockWriter(random, className, shape.Length);
+        if (block.Rank != shape.Length) return false;
+        if (block.Rank == 3) m.Use(block, filters: block.Identity ? shape[2] : random.Next(1, 4), units: 0, strides: block.Strided ? random.Next(1, 3) : 1, from);
+        else m.Use(block, filters: 0, units: block.Identity ? shape[0] : random.Next(2, 6), strides: 1, from);
+        return true;
     }
 
     /// <summary>An output layer for <paramref name="loss"/>, reading <paramref name="source"/>: a Dense with the activation that loss expects.</summary>
@@ -701,6 +937,13 @@ public class GraphFuzzTests
                 var e = expected[className];
                 var type = assembly.GetType("Models." + className, throwOnError: true)!;
                 var model = (Kiln.Model)Activator.CreateInstance(type, batch, 1)!;
+                // Statistics as Normalization.Adapt would give them: the user's API, away from the defaults (mean 0, variance 1).
+                foreach (var (layer, count) in e.Unadapted)
+                {
+                    var mean = Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+                    var variance = Enumerable.Range(0, count).Select(_ => (float)(0.25 + 2 * rng.NextDouble())).ToArray();
+                    new Kiln.NormalizationStatistics(mean, variance, 100).CopyTo(model, layer);
+                }
                 var optimizer = new Kiln.Adam(1e-2f);
                 bool? inputGradient = null; // whether it defines one: asked once, on its first batch
                 foreach (int n in new[] { batch, 3, batch })
