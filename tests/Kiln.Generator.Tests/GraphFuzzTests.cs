@@ -20,8 +20,8 @@ namespace Kiln.Generator.Tests;
 /// Every model either gets exactly the KILN diagnostics the generator below predicts (a
 /// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
 /// compiles with no error and no other warning; then every accepted model is loaded, trains
-/// a few steps to a finite loss, and its gradients pass a finite-difference check and agree
-/// with and without the input gradient.
+/// a few steps to a finite loss, and its gradients pass a finite-difference check (from the loss
+/// and from a gradient written into OutputGradient) and agree with and without the input gradient.
 /// </summary>
 public class GraphFuzzTests
 {
@@ -871,6 +871,32 @@ public class GraphFuzzTests
         }
     }
 
+    /// <summary>
+    /// The composed path (a GAN's discriminator writes its input gradient into the generator's OutputGradient): backward from a
+    /// gradient written into OutputGradient is the derivative of Σ w·output for those w, plus the regularization penalty, whose
+    /// gradient that path adds too. With several outputs, w covers their packed columns.
+    /// </summary>
+    private static void OutputGradientMatchesFiniteDifferences(Kiln.Model model, float[] x, int n, string className, string text, bool inputGradient)
+    {
+        x = (float[])x.Clone(); // perturbed in place
+        var rng = new Random(n * 31 + className.Length);
+        var w = new float[n * model.OutputSize];
+        for (int i = 0; i < w.Length; i++) w[i] = (float)(rng.NextDouble() * 2 - 1);
+        double Objective()
+        {
+            ReadOnlySpan<float> output = GradientCheck.ForwardFixedMask(model, x, n);
+            double j = model.RegularizationLoss();
+            for (int i = 0; i < w.Length; i++) j += (double)w[i] * output[i];
+            return j;
+        }
+        GradientCheck.ForwardFixedMask(model, x, n);
+        w.CopyTo(model.OutputGradient(n));
+        var dx = new float[inputGradient ? x.Length : 0];
+        model.BackwardFromOutputGradient(n, dx);
+        var r = GradientCheck.Check(model, x, model.Gradients.Span.ToArray(), dx, Objective, maxParameters: 120, randomModel: true);
+        Assert.True(Agrees(r), $"{className} via OutputGradient: {r}\n{text}");
+    }
+
     private static bool Agrees(GradientCheck.Result r) => r.FailureCount <= 2 && r.WorstRatio <= 2;
 
     /// <summary>
@@ -977,7 +1003,11 @@ public class GraphFuzzTests
                     inputGradient ??= !e.Augmented || InputGradientDefined(model, x, y, n, className, e.Text);
                     SameGradientsWithTheInputGradient(model, x, y, n, className, e.Text, inputGradient.Value);
                     SameOutputWhenObserved(model, x, n, className, e.Text);
-                    if (n == 3) GradientsMatchFiniteDifferences(model, x, y, n, className, e.Text, inputGradient.Value);
+                    if (n == 3)
+                    {
+                        GradientsMatchFiniteDifferences(model, x, y, n, className, e.Text, inputGradient.Value);
+                        OutputGradientMatchesFiniteDifferences(model, x, n, className, e.Text, inputGradient.Value);
+                    }
                 }
             }
         }
