@@ -121,3 +121,14 @@ public partial class CroppedAndResizedChannelsFirst { }
 [Dense(2)]
 [Loss(Loss.MeanSquaredError)]
 public partial class CroppedToTheWholeImage { }
+
+// Zero padding right before max pooling, channels first so the two meet in one layout: on negative inputs the padded zeros
+// win the edge windows, which ONNX Runtime's Pad fusion loses when the MaxPool states explicit pads.
+[Sequential(2, 4, 4, DataFormat = DataFormat.ChannelsFirst)]
+[ZeroPadding2D(1)]
+[MaxPooling2D(2)]
+[ZeroPadding2D(1)]
+[MaxPooling2D(3, Strides = 2, Padding = Padding.Same)]
+[Flatten]
+[Dense(2)]
+public partial class ZeroPaddedThenMaxPooled { }
