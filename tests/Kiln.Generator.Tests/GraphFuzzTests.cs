@@ -20,10 +20,11 @@ namespace Kiln.Generator.Tests;
 /// Every model either gets exactly the KILN diagnostics the generator below predicts (a
 /// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
 /// compiles with no error and no other warning; then every accepted model is loaded, trains
-/// a few steps to a finite loss, and its gradients pass a finite-difference check (from the loss
-/// and from a gradient written into OutputGradient) and agree with and without the input gradient.
+/// a few steps to a finite loss, its gradients pass a finite-difference check (from the loss and
+/// from a gradient written into OutputGradient) and agree with and without the input gradient, and
+/// it computes the same in ONNX Runtime.
 /// </summary>
-public class GraphFuzzTests
+public partial class GraphFuzzTests
 {
     /// <summary>Names that collide with C# keywords, the generated code's locals and members, or each other once made identifiers. None is a Keras automatic name, so drawing without replacement never duplicates.</summary>
     private static readonly string[] Pool =
@@ -1007,6 +1008,7 @@ public class GraphFuzzTests
                     {
                         GradientsMatchFiniteDifferences(model, x, y, n, className, e.Text, inputGradient.Value);
                         OutputGradientMatchesFiniteDifferences(model, x, n, className, e.Text, inputGradient.Value);
+                        OnnxRuntimeComputesWhatPredictDoes(model, x, n, className, e.Text);
                     }
                 }
             }

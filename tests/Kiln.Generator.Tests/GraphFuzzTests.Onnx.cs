@@ -1,0 +1,29 @@
+using System;
+using Kiln.Onnx.Tests;
+
+namespace Kiln.Generator.Tests;
+
+public partial class GraphFuzzTests
+{
+    /// <summary>
+    /// Each trained random model, exported to ONNX as it is and with BatchNormalization folded, computes in ONNX Runtime what
+    /// Predict computes: the exporter meets every layer, merge, axis, block and data format the fuzz writes, as a .NET user
+    /// deploying with ONNX Runtime would. Kiln's Winograd and ONNX Runtime's convolutions round differently, hence 1e-4.
+    /// </summary>
+    private static void OnnxRuntimeComputesWhatPredictDoes(Kiln.Model model, float[] x, int n, string className, string text)
+    {
+        var expected = new float[n * model.OutputSize];
+        model.Predict(x, n, expected);
+        foreach (bool fold in new[] { false, true })
+        {
+            byte[] onnx = model.ToOnnx(new OnnxExportOptions { FoldBatchNormalization = fold });
+            float[] actual = OnnxRuntimeRunner.Run(onnx, model.Description, x, n);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                double tolerance = 1e-4 * Math.Max(1, Math.Abs(expected[i]));
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance,
+                    $"{className}{(fold ? " with BatchNormalization folded" : "")}: output {i} is {actual[i]} in ONNX Runtime, {expected[i]} in Kiln\n{text}");
+            }
+        }
+    }
+}
