@@ -21,8 +21,8 @@ namespace Kiln.Generator.Tests;
 /// deliberate mistake in some models, KILN0133 for branches deliberately left unused), or
 /// compiles with no error and no other warning; then every accepted model is loaded, trains
 /// a few steps to a finite loss, its gradients pass a finite-difference check (from the loss and
-/// from a gradient written into OutputGradient) and agree with and without the input gradient, and
-/// it computes the same in ONNX Runtime.
+/// from a gradient written into OutputGradient) and agree with and without the input gradient, it
+/// computes the same in ONNX Runtime, and a training checkpoint resumes it bit for bit.
 /// </summary>
 public partial class GraphFuzzTests
 {
@@ -901,6 +901,36 @@ public partial class GraphFuzzTests
     private static bool Agrees(GradientCheck.Result r) => r.FailureCount <= 2 && r.WorstRatio <= 2;
 
     /// <summary>
+    /// A training checkpoint holds everything a step reads (weights, moving and adapted statistics, Adam's moments and count, the
+    /// random stream dropout and augmentations draw from): a fresh instance built with another seed and loaded from it takes the
+    /// next step bit for bit as the original does, whatever the graph and however its layers and blocks are named.
+    /// </summary>
+    private static void SameStepAfterACheckpoint(Kiln.Model model, Type type, Kiln.Adam optimizer, float[] x, float[] y, int n, string className, string text)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"kiln-graph-fuzz-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.SaveCheckpoint(path, optimizer, epoch: 1);
+            var restored = (Kiln.Model)Activator.CreateInstance(type, model.BatchSize, 99)!;
+            var restoredOptimizer = new Kiln.Adam(1e-2f);
+            restored.LoadCheckpoint(path, restoredOptimizer);
+            model.TrainOnBatch(x, y, n, optimizer);
+            restored.TrainOnBatch(x, y, n, restoredOptimizer);
+            foreach (var t in model.Description.Tensors)
+            {
+                Span<float> a = model.Tensor(t.Name), b = restored.Tensor(t.Name);
+                for (int i = 0; i < a.Length; i++)
+                    Assert.True(BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(b[i]),
+                        $"{className} {t.Name}[{i}]: {b[i]} after a step from the checkpoint, {a[i]} in the original\n{text}");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
     /// Whether the model defines an input gradient: not through a random augmentation the loss depends on, after a training
     /// forward pass. Asking for one there is a clear error naming the augmentation, not a wrong or partial gradient.
     /// </summary>
@@ -1009,6 +1039,7 @@ public partial class GraphFuzzTests
                         GradientsMatchFiniteDifferences(model, x, y, n, className, e.Text, inputGradient.Value);
                         OutputGradientMatchesFiniteDifferences(model, x, n, className, e.Text, inputGradient.Value);
                         OnnxRuntimeComputesWhatPredictDoes(model, x, n, className, e.Text);
+                        SameStepAfterACheckpoint(model, type, optimizer, x, y, n, className, e.Text);
                     }
                 }
             }
