@@ -48,6 +48,7 @@ internal static class RoslynDescriptors
     public static readonly DiagnosticDescriptor DropoutAtTheEnd = new("KILN0113", "Dropout after the last layer with weights", "{0}", Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0113"), customTags: Configurable);
     public static readonly DiagnosticDescriptor NormalizationAxis = new("KILN0120", "Normalization axes are not a trailing run", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0120"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor NormalizationStatistics = new("KILN0121", "Normalization statistics of the wrong length", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0121"), customTags: NotConfigurable);
+    public static readonly DiagnosticDescriptor NegativeVariance = new("KILN0122", "Negative Normalization variance", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0122"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor UnknownLayer = new("KILN0130", "Layer reads a name that is not a layer above it", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0130"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor MergeShapes = new("KILN0131", "Merge inputs do not fit together", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0131"), customTags: NotConfigurable);
     public static readonly DiagnosticDescriptor MergeArity = new("KILN0132", "Merge has the wrong number of inputs", "{0}", Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLinks.For("KILN0132"), customTags: NotConfigurable);
@@ -120,6 +121,7 @@ internal static class RoslynDescriptors
         DropoutAtTheEnd,
         NormalizationAxis,
         NormalizationStatistics,
+        NegativeVariance,
         UnknownLayer,
         MergeShapes,
         MergeArity,

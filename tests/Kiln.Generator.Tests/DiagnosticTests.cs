@@ -647,6 +647,13 @@ public class DiagnosticTests
         """, "KILN0121", "Normalization 'normalization' has 2 Mean value(s), but its axes keep 3 statistics; give 1 value to broadcast or 3");
 
     [Fact]
+    public void NegativeNormalizationVariance() => AssertSingle("""
+        [Sequential(8, 8, 3)]
+        [Normalization(Mean = new[] { 0.5 }, [|Variance = new[] { 1.0, -0.25, 2.0 }|])]
+        public partial class M { }
+        """, "KILN0122", "Normalization 'normalization' has Variance -0.25; a variance is never negative, and the layer divides by its square root (NaN for a negative one); give 0 or more");
+
+    [Fact]
     public void LossOnAnImage() => AssertSingle("""
         [Sequential(4, 4)]
         [Softmax]

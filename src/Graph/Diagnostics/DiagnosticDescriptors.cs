@@ -173,6 +173,11 @@ public static class Descriptors
         "{0} has {1} {2} value(s), but its axes keep {3} statistics; give 1 value to broadcast or {3}",
         Severity.Error);
 
+    public static readonly DiagnosticDescriptor NegativeVariance = new(
+        "KILN0122", "Negative Normalization variance",
+        "{0} has Variance {1}; a variance is never negative, and the layer divides by its square root (NaN for a negative one); give 0 or more",
+        Severity.Error);
+
     public static readonly DiagnosticDescriptor UnknownLayer = new(
         "KILN0130", "Layer reads a name that is not a layer above it",
         "{0} reads '{1}', but no layer above it has that name; {2}",
@@ -369,7 +374,7 @@ public static class Descriptors
         GeneratorFailure, DuplicateLayerName, LayerNameNotUsable, UnknownLayerAttribute, BufferTooLarge, LargeArena, UndefinedEnumValue, OnlyViews, NotAFloat,
         DenseOnRankAboveOne, NonPositiveUnits, DropoutRate, ReshapeNonPositive, ReshapeCount, NegativeAlpha,
         WindowTooLarge, ArgumentTooSmall, NeedsImage, RedundantBias, BatchNormArgument, PoolingDropsPixels, DropoutAtTheEnd,
-        NormalizationAxis, NormalizationStatistics,
+        NormalizationAxis, NormalizationStatistics, NegativeVariance,
         UnknownLayer, MergeShapes, MergeArity, UnusedLayer, ConcatenateAxis, FromOnMerge, InputWithSequential, LayerBeforeInput, InputWithoutShape,
         LossWithoutOutput, OutputTwice, LossWeight,
         UseOfNonBlock, NotALayerInBlock, BlockParameterMissing, BlockParameterOutsideBlock, BlockInputMissing,

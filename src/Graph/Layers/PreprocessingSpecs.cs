@@ -71,6 +71,14 @@ public sealed record NormalizationSpec(EquatableArray<int> Axis, EquatableArray<
                 c.Report(Descriptors.NormalizationStatistics, LocationOf(field), c.Label, v.Count, field, statistics);
                 return null;
             }
+            // The layer divides by √variance: a negative one is a mistake that would give NaN everywhere.
+            if (suffix == "variance")
+                foreach (double value in v)
+                    if (value < 0)
+                    {
+                        c.Report(Descriptors.NegativeVariance, LocationOf(field), c.Label, Names.Number(value));
+                        return null;
+                    }
             return new WeightSpec(suffix, new Shape(statistics), false, Initializer.Constant) { Values = v.ToArray() };
         }
 

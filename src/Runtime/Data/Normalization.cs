@@ -162,20 +162,27 @@ public sealed class NormalizationStatistics(float[] mean, float[] variance, long
     /// <summary>
     /// Stores the statistics in a model's non-trainable tensors <c>{layer}/mean</c> and
     /// <c>{layer}/variance</c>, where checkpoints save them with the weights (Keras names).
+    /// Everything is checked first (lengths, finite means, finite variances of 0 or more):
+    /// on an error neither tensor changes.
     /// </summary>
     public void CopyTo(Model model, string layer = "normalization")
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(layer);
-        Write(model.Tensor(layer + "/mean"), Mean, model, layer + "/mean");
-        Write(model.Tensor(layer + "/variance"), Variance, model, layer + "/variance");
+        Span<float> mean = model.Tensor(layer + "/mean"), variance = model.Tensor(layer + "/variance");
+        Check(mean, Mean, model, layer + "/mean", negativeAllowed: true);
+        Check(variance, Variance, model, layer + "/variance", negativeAllowed: false);
+        Mean.CopyTo(mean);
+        Variance.CopyTo(variance);
     }
 
-    private static void Write(Span<float> tensor, float[] values, Model model, string name)
+    private static void Check(Span<float> tensor, float[] values, Model model, string name, bool negativeAllowed)
     {
         if (tensor.Length != values.Length)
             throw new ArgumentException($"{model.Description.Name}: '{name}' holds {tensor.Length} values, but these statistics have {values.Length}; adapt with the layer's axis.", nameof(model));
-        values.CopyTo(tensor);
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]) || (!negativeAllowed && values[i] < 0))
+                throw new ArgumentException($"{model.Description.Name}: '{name}'[{i}] would be {values[i]}; statistics are finite{(negativeAllowed ? "" : " and a variance is 0 or more")}. Nothing was copied.", nameof(model));
     }
 }
 

@@ -115,6 +115,22 @@ public class PreprocessingTests
     }
 
     [Fact]
+    public void StatisticsThatCannotNormalizeAreRefusedAndChangeNothing()
+    {
+        var model = new StateModel();
+        new NormalizationStatistics([1f, 2f, 3f], [4f, 5f, 6f], 10).CopyTo(model);
+        // A right mean with a wrong variance: the mean must not be half-written either.
+        var e = Assert.Throws<ArgumentException>(() => new NormalizationStatistics([7f, 8f, 9f], [1f, -1f, 1f], 10).CopyTo(model));
+        Assert.Contains("'normalization/variance'[1] would be -1", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new NormalizationStatistics([7f, 8f, 9f], [1f, 1f], 10).CopyTo(model));
+        Assert.Contains("normalization/variance", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new NormalizationStatistics([7f, float.NaN, 9f], [1f, 1f, 1f], 10).CopyTo(model));
+        Assert.Contains("'normalization/mean'[1] would be NaN", e.Message);
+        Assert.Equal([1f, 2f, 3f], model.Tensor("normalization/mean").ToArray());
+        Assert.Equal([4f, 5f, 6f], model.Tensor("normalization/variance").ToArray());
+    }
+
+    [Fact]
     public void MinMaxScalerMatchesSklearn()
     {
         var train = new Dataset([0f, 10f, 5f, 10f, 10f, 10f], new float[3], [2], 1);
