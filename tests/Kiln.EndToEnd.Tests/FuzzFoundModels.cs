@@ -88,3 +88,19 @@ public partial class TwoFrozenBatchNorms { }
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class FrozenPooledFirstConv { }
+
+// Transposed convolutions under BatchNormalization, a DCGAN generator's blocks. Keras' transposed kernel is (kh, kw, filters,
+// inputs), so BN's channel is its third axis; the fold into the kernel (inference, and a frozen BN in training too) scaled the
+// last axis, the inputs. The attribute fuzz found it once it ran its models in ONNX Runtime. The first BN is frozen, so the
+// gradient check goes through the fold; the second learns, so Predict folds it.
+[Sequential(2, 2, 2)]
+[Conv2DTranspose(3, 3, Strides = 2, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization(Trainable = false)]
+[Relu]
+[Conv2DTranspose(2, 2, Strides = 2, UseBias = false)]
+[BatchNormalization]
+[Tanh]
+[Flatten]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class TransposedUnderBatchNorm { }

@@ -15,6 +15,22 @@ public sealed class GradientCheckTests
 
     private sealed record Case(Func<int, Model> Create, Targets Targets);
 
+    /// <summary>
+    /// Moving statistics unlike the initial ones (mean 0, variance 1 for every channel), so that a frozen BatchNormalization
+    /// scales each channel by its own factor and a fold that mixed channels up would show.
+    /// </summary>
+    private static Model WithStatistics(Model model, int seed)
+    {
+        var random = new Random(seed + 500);
+        foreach (var t in model.Description.Tensors)
+        {
+            bool variance = t.Name.EndsWith("/moving_variance", StringComparison.Ordinal);
+            if (!variance && !t.Name.EndsWith("/moving_mean", StringComparison.Ordinal)) continue;
+            foreach (ref float v in model.Tensor(t.Name)) v = variance ? 0.3f + 1.5f * random.NextSingle() : random.NextSingle() - 0.5f;
+        }
+        return model;
+    }
+
     private const int BatchSize = 4;
     private const int N = 3; // a partial batch: offsets scale with BatchSize, lengths with n
 
@@ -122,6 +138,7 @@ public sealed class GradientCheckTests
         ["AddReadingTwiceEach"] = new(s => new AddReadingTwiceEach(BatchSize, s), Targets.Binary),
         ["TwoFrozenBatchNorms"] = new(s => new TwoFrozenBatchNorms(BatchSize, s), Targets.Sparse),
         ["FrozenPooledFirstConv"] = new(s => new FrozenPooledFirstConv(BatchSize, s), Targets.Sparse),
+        ["TransposedUnderBatchNorm"] = new(s => WithStatistics(new TransposedUnderBatchNorm(BatchSize, s), s), Targets.Sparse),
     };
 
     public static TheoryData<string> CaseNames()

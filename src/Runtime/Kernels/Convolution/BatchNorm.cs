@@ -212,11 +212,30 @@ public static unsafe partial class BatchNorm
     /// bias, gamma, beta empty = 0, 1, 0. foldedKernel may be kernel's memory.
     /// </summary>
     public static void Fold(ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
-        ReadOnlySpan<float> movingMean, ReadOnlySpan<float> movingVariance, float epsilon, Span<float> foldedKernel, Span<float> foldedBias, int channels)
+        ReadOnlySpan<float> movingMean, ReadOnlySpan<float> movingVariance, float epsilon, Span<float> foldedKernel, Span<float> foldedBias, int channels) =>
+        Fold(kernel, bias, gamma, beta, movingMean, movingVariance, epsilon, foldedKernel, foldedBias, channels, run: 1);
+
+    /// <summary>
+    /// <see cref="Fold(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, Span{float}, Span{float}, int)"/>
+    /// into a transposed convolution, whose Keras kernel is (kh, kw, filters, input channels): the output channel is its third
+    /// axis, so each filter's weights at one tap are a run of <paramref name="inputChannels"/> floats.
+    /// </summary>
+    public static void FoldTransposed(ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> movingMean, ReadOnlySpan<float> movingVariance, float epsilon, Span<float> foldedKernel, Span<float> foldedBias, int channels,
+        int inputChannels)
+    {
+        if (inputChannels < 1) throw new ArgumentOutOfRangeException(nameof(inputChannels), inputChannels, "inputChannels must be positive");
+        Fold(kernel, bias, gamma, beta, movingMean, movingVariance, epsilon, foldedKernel, foldedBias, channels, run: inputChannels);
+    }
+
+    /// <summary>The kernel is blocks of <paramref name="channels"/> runs of <paramref name="run"/> floats; channel j's weights are each block's run j.</summary>
+    private static void Fold(ReadOnlySpan<float> kernel, ReadOnlySpan<float> bias, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> movingMean, ReadOnlySpan<float> movingVariance, float epsilon, Span<float> foldedKernel, Span<float> foldedBias, int channels,
+        int run)
     {
         if (channels < 1) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be positive");
-        if (kernel.Length % channels != 0)
-            throw new ArgumentException($"kernel has {kernel.Length} floats, not a whole number of rows of {channels} channels", nameof(kernel));
+        if (kernel.Length % ((long)channels * run) != 0)
+            throw new ArgumentException($"kernel has {kernel.Length} floats, not a whole number of rows of {channels} channels{(run == 1 ? "" : $" × {run} inputs")}", nameof(kernel));
         CheckOptional(bias.Length, channels, nameof(bias));
         CheckOptional(gamma.Length, channels, nameof(gamma));
         CheckOptional(beta.Length, channels, nameof(beta));
@@ -234,11 +253,25 @@ public static unsafe partial class BatchNorm
             scale[j] = s;
             foldedBias[j] = ((bias.IsEmpty ? 0f : bias[j]) - movingMean[j]) * s + (beta.IsEmpty ? 0f : beta[j]);
         }
-        for (int r = 0; r < kernel.Length; r += channels)
+        if (run == 1)
         {
-            ReadOnlySpan<float> row = kernel.Slice(r, channels);
-            Span<float> folded = foldedKernel.Slice(r, channels);
-            for (int j = 0; j < channels; j++) folded[j] = row[j] * scale[j];
+            for (int r = 0; r < kernel.Length; r += channels)
+            {
+                ReadOnlySpan<float> row = kernel.Slice(r, channels);
+                Span<float> folded = foldedKernel.Slice(r, channels);
+                for (int j = 0; j < channels; j++) folded[j] = row[j] * scale[j];
+            }
+            return;
+        }
+        for (int r = 0; r < kernel.Length; r += channels * run)
+        {
+            for (int j = 0; j < channels; j++)
+            {
+                ReadOnlySpan<float> weights = kernel.Slice(r + j * run, run);
+                Span<float> folded = foldedKernel.Slice(r + j * run, run);
+                float s = scale[j];
+                for (int q = 0; q < run; q++) folded[q] = weights[q] * s;
+            }
         }
     }
 

@@ -192,6 +192,32 @@ public class BatchNormTests
         for (int j = 0; j < f; j++) Near(-mean[j] / MathF.Sqrt(variance[j] + eps), foldedBias[j]);
     }
 
+    [Theory]
+    [InlineData(2, 2, 3, 5)]
+    [InlineData(3, 3, 4, 4)]
+    [InlineData(4, 4, 1, 7)]
+    public void FoldIntoATransposedConvolutionScalesItsFilterAxis(int kh, int kw, int filters, int inputs)
+    {
+        // Keras' transposed kernel is (kh, kw, filters, inputs): weight i belongs to filter (i / inputs) % filters.
+        float[] kernel = TestData.Random(kh * kw * filters * inputs, 81, -0.3f, 0.3f);
+        float[] bias = TestData.Random(filters, 82);
+        float[] gamma = TestData.Random(filters, 83, 0.5f, 1.5f);
+        float[] beta = TestData.Random(filters, 84);
+        float[] mean = TestData.Random(filters, 85);
+        float[] variance = TestData.Random(filters, 86, 0.2f, 2f);
+        const float eps = 1e-3f;
+        var foldedKernel = new float[kernel.Length];
+        var foldedBias = new float[filters];
+        BatchNorm.FoldTransposed(kernel, bias, gamma, beta, mean, variance, eps, foldedKernel, foldedBias, filters, inputs);
+        for (int i = 0; i < kernel.Length; i++)
+        {
+            int j = i / inputs % filters;
+            Near(kernel[i] * gamma[j] / Math.Sqrt(variance[j] + eps), foldedKernel[i]);
+        }
+        for (int j = 0; j < filters; j++) Near((bias[j] - mean[j]) * gamma[j] / Math.Sqrt(variance[j] + eps) + beta[j], foldedBias[j]);
+        Assert.Throws<ArgumentException>(() => BatchNorm.FoldTransposed(kernel.AsSpan(1), bias, gamma, beta, mean, variance, eps, foldedKernel.AsSpan(1), foldedBias, filters, inputs));
+    }
+
     /// <summary>Relative 1e-6: float statistics against a double reference.</summary>
     private static void Near(double expected, double actual)
     {
