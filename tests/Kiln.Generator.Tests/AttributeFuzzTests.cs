@@ -11,8 +11,9 @@ namespace Kiln.Generator.Tests;
 /// negative, huge, NaN), user names, From, merges, losses. Whatever they are, each model gets
 /// KILN diagnostics or generated code, and the compilation as a whole has no C# error: not in
 /// generated code, no CS8785 (a generator crash), no KILN0008 (Kiln's own failure); and each model
-/// Kiln accepts trains and predicts, finite unless an argument is wild (NaN, 1e308, …). GraphFuzzTests
-/// checks gradients on valid graphs and NameFuzzTests checks names; this one checks nothing slips through.
+/// Kiln accepts trains and predicts, finite unless an argument is wild (NaN, 1e308, …), and otherwise
+/// computes the same in ONNX Runtime. GraphFuzzTests checks gradients on valid graphs and NameFuzzTests
+/// checks names; this one checks nothing slips through.
 /// </summary>
 public class AttributeFuzzTests
 {
@@ -224,6 +225,7 @@ public class AttributeFuzzTests
                     var predicted = new float[n * model.OutputSize];
                     model.Predict(x, n, predicted);
                     Assert.True(wild || predicted.All(float.IsFinite), $"{className}: a prediction is not finite with n = {n}\n{text}");
+                    if (!wild) OnnxAgreement.AssertSameAsPredict(model, x, n, className, text);
                 }
             }
         }

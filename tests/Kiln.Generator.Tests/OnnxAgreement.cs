@@ -3,14 +3,14 @@ using Kiln.Onnx.Tests;
 
 namespace Kiln.Generator.Tests;
 
-public partial class GraphFuzzTests
+/// <summary>The fuzzers' ONNX oracle: a model exported to ONNX computes in ONNX Runtime what Predict computes.</summary>
+internal static class OnnxAgreement
 {
     /// <summary>
-    /// Each trained random model, exported to ONNX as it is and with BatchNormalization folded, computes in ONNX Runtime what
-    /// Predict computes: the exporter meets every layer, merge, axis, block and data format the fuzz writes, as a .NET user
-    /// deploying with ONNX Runtime would. Kiln's Winograd and ONNX Runtime's convolutions round differently, hence 1e-4.
+    /// Exported as it is and with BatchNormalization folded, as a .NET user deploying with ONNX Runtime would, the model gives
+    /// Predict's outputs for <paramref name="x"/>. Kiln's Winograd and ONNX Runtime's convolutions round differently, hence 1e-4.
     /// </summary>
-    private static void OnnxRuntimeComputesWhatPredictDoes(Kiln.Model model, float[] x, int n, string className, string text)
+    public static void AssertSameAsPredict(Kiln.Model model, float[] x, int n, string className, string text)
     {
         var expected = new float[n * model.OutputSize];
         model.Predict(x, n, expected);
