@@ -104,3 +104,22 @@ public partial class FrozenPooledFirstConv { }
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class TransposedUnderBatchNorm { }
+
+// A lone softmax or sigmoid on the model's input (here through a Flatten) as the output: the loss fused with it read its logits,
+// the input, in LossCore, where the input is not kept, so the generated code did not compile. The loss now reads the output.
+[Sequential(2, 4)]
+[Flatten]
+[Softmax]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class SoftmaxOnTheInput { }
+
+[Sequential(8)]
+[Sigmoid]
+[Loss(Loss.BinaryCrossentropy)]
+public partial class SigmoidOnTheInput { }
+
+// The same through a graph model's named input, which is copied into the arena.
+[Input(8, Name = "features")]
+[Softmax]
+[Loss(Loss.CategoricalCrossentropy)]
+public partial class SoftmaxOnANamedInput { }

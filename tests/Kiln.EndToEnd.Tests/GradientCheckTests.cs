@@ -139,6 +139,9 @@ public sealed class GradientCheckTests
         ["TwoFrozenBatchNorms"] = new(s => new TwoFrozenBatchNorms(BatchSize, s), Targets.Sparse),
         ["FrozenPooledFirstConv"] = new(s => new FrozenPooledFirstConv(BatchSize, s), Targets.Sparse),
         ["TransposedUnderBatchNorm"] = new(s => WithStatistics(new TransposedUnderBatchNorm(BatchSize, s), s), Targets.Sparse),
+        ["SoftmaxOnTheInput"] = new(s => new SoftmaxOnTheInput(BatchSize, s), Targets.Sparse),
+        ["SigmoidOnTheInput"] = new(s => new SigmoidOnTheInput(BatchSize, s), Targets.Binary),
+        ["SoftmaxOnANamedInput"] = new(s => new SoftmaxOnANamedInput(BatchSize, s), Targets.OneHot),
     };
 
     public static TheoryData<string> CaseNames()

@@ -397,6 +397,14 @@ public static class Fusion
         return null;
     }
 
+    /// <summary>Whether <paramref name="layer"/> reads the model's input itself or a view of it.</summary>
+    private static bool ReadsModelInput(LayerNode layer, IReadOnlyList<KernelGroup> groups)
+    {
+        var source = layer.Sources[0];
+        while (source is not null && groups.First(g => g.Layers.Contains(source)).Kind == KernelKind.View) source = source.Sources[0];
+        return source is null;
+    }
+
     /// <summary>
     /// Joins the loss to the output activation (softmax or sigmoid + cross-entropy, backward from
     /// p − y); not when another layer also reads the output, since its gradient then is more than the loss's.
@@ -407,6 +415,9 @@ public static class Fusion
         if (loss.FromLogits && loss.Kind != LossKind.MeanSquaredError) return LossFusion.FromLogits;
         var last = OutputKernel(output.Layer, groups);
         if (last is null || readElsewhere) return LossFusion.OnOutput;
+        // A lone activation's logits are its input; when that is the model's input (through views at most), the loss cannot
+        // read it (it is not kept past the forward pass), so the loss reads the activation's output instead.
+        if (last.Kind is KernelKind.Softmax or KernelKind.Activation && ReadsModelInput(last.First, groups)) return LossFusion.OnOutput;
         bool softmaxOutput = last.Epilogue == ActivationKind.Softmax && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Softmax;
         bool sigmoidOutput = last.Epilogue == ActivationKind.Sigmoid && last.BatchNorm is null && last.Kind is KernelKind.Linear or KernelKind.Activation;
         return loss.Kind switch
