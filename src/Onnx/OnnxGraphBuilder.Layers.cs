@@ -122,17 +122,12 @@ internal sealed partial class OnnxGraphBuilder
         var p = Config<int[]>(layer, "pool_size");
         var s = Config<int[]>(layer, "strides");
         bool same = Config<string>(layer, "padding") == "same";
-        var (top, bottom) = Pads(x.Shape[0], layer.OutputShape[0], p[0], s[0], same);
-        var (left, right) = Pads(x.Shape[1], layer.OutputShape[1], p[1], s[1], same);
         string y = ResultName(layer, Layout.ChannelsFirst);
-        // AveragePool's count_include_pad stays 0: padded cells are not counted (TensorFlow's 'same').
-        // MaxPool never picks a pad, so it states its padding by auto_pad (SAME_UPPER is TensorFlow's 'same'): ONNX Runtime
-        // folds a zero Pad (ZeroPadding2D) into a following MaxPool's explicit pads, where a window of negative values would
-        // then lose the zeros that beat them, and it leaves a MaxPool with auto_pad alone.
-        var padding = op == "MaxPool"
-            ? String("auto_pad", same ? "SAME_UPPER" : "VALID")
-            : Ints("pads", top, left, bottom, right);
-        Node(op, y, new[] { x.Name }, new[] { y }, Ints("kernel_shape", p[0], p[1]), Ints("strides", s[0], s[1]), padding);
+        // The padding is stated by auto_pad (SAME_UPPER is TensorFlow's 'same'; AveragePool's count_include_pad stays 0, so
+        // padded cells are not counted), not explicit pads: ONNX Runtime folds a zero Pad (ZeroPadding2D) into a following
+        // pool's explicit pads, which for a MaxPool loses the zeros that beat a window of negative values, and for an
+        // AveragePool whose pad reaches its window makes a node it then refuses to run. It leaves a pool with auto_pad alone.
+        Node(op, y, new[] { x.Name }, new[] { y }, Ints("kernel_shape", p[0], p[1]), Ints("strides", s[0], s[1]), String("auto_pad", same ? "SAME_UPPER" : "VALID"));
         Define(layer, y, Layout.ChannelsFirst);
     }
 

@@ -132,3 +132,14 @@ public partial class CroppedToTheWholeImage { }
 [Flatten]
 [Dense(2)]
 public partial class ZeroPaddedThenMaxPooled { }
+
+// Zero padding as wide as the average pooling after it: folded into the pool's explicit pads, ONNX Runtime refused the node
+// ("Pad should be smaller than kernel").
+[Sequential(1, 4, 4, DataFormat = DataFormat.ChannelsFirst)]
+[ZeroPadding2D(2)]
+[AveragePooling2D(2)]
+[ZeroPadding2D(1)]
+[AveragePooling2D(3, Strides = 2, Padding = Padding.Same)]
+[Flatten]
+[Dense(2)]
+public partial class ZeroPaddedThenAveraged { }
