@@ -204,21 +204,7 @@ public class AttributeFuzzTests
                     for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle();
                     if (model.Description.HasLoss)
                     {
-                        var y = new float[n * model.TargetSize];
-                        for (int sample = 0, at = 0; sample < n; sample++)
-                        {
-                            foreach (var o in model.Description.Outputs)
-                            {
-                                switch (o.Loss)
-                                {
-                                    case Kiln.Loss.SparseCategoricalCrossentropy: y[at] = rng.Next(o.Size); break;
-                                    case Kiln.Loss.CategoricalCrossentropy: y[at + rng.Next(o.Size)] = 1; break;
-                                    case Kiln.Loss.BinaryCrossentropy: for (int j = 0; j < o.Size; j++) y[at + j] = rng.Next(2); break;
-                                    case Kiln.Loss.MeanSquaredError: for (int j = 0; j < o.Size; j++) y[at + j] = rng.NextSingle(); break;
-                                }
-                                at += o.TargetSize;
-                            }
-                        }
+                        var y = FuzzTargets.For(model, n, rng);
                         float loss = model.TrainOnBatch(x, y, n, new Kiln.Adam(1e-3f));
                         Assert.True(wild || float.IsFinite(loss), $"{className}: loss {loss} with n = {n}\n{text}");
                     }

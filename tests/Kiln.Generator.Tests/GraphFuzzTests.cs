@@ -1024,23 +1024,8 @@ public class GraphFuzzTests
                 {
                     var x = new float[n * model.InputSize];
                     for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-                    var y = new float[n * model.TargetSize];
+                    var y = FuzzTargets.For(model, n, rng);
                     int k = model.OutputSize;
-                    for (int s = 0, at = 0; s < n; s++)
-                    {
-                        // Each output's targets in turn, as its loss reads them.
-                        foreach (var o in model.Description.Outputs)
-                        {
-                            switch (o.Loss)
-                            {
-                                case Kiln.Loss.SparseCategoricalCrossentropy: y[at] = rng.Next(o.Size); break;
-                                case Kiln.Loss.CategoricalCrossentropy: y[at + rng.Next(o.Size)] = 1; break;
-                                case Kiln.Loss.BinaryCrossentropy: for (int j = 0; j < o.Size; j++) y[at + j] = rng.Next(2); break;
-                                default: for (int j = 0; j < o.Size; j++) y[at + j] = (float)(rng.NextDouble() * 2 - 1); break;
-                            }
-                            at += o.TargetSize;
-                        }
-                    }
                     float loss = model.TrainOnBatch(x, y, n, optimizer);
                     Assert.True(float.IsFinite(loss) && loss >= 0, $"{className}: loss {loss} with n = {n}\n{e.Text}");
                     Assert.All(model.Parameters.Span.ToArray(), v => Assert.True(float.IsFinite(v), $"{className}: a weight is {v}\n{e.Text}"));
