@@ -94,9 +94,9 @@ internal static partial class Emitter
                     else w.Block();
                     w.Line($"Span<float> foldedKernel = {folded}.Slice(0, {kernelSize}), foldedBias = {folded}.Slice({kernelSize}, {channels});");
                     // A transposed convolution's kernel is (kh, kw, filters, inputs): BN's channel is its third axis, not its last.
-                    var kernelShape = program.Weight(g.First, "kernel")!.Weight.Shape;
-                    string fold = g.First.Spec is ConvolutionSpec { Transposed: true } ? "FoldTransposed" : "Fold";
-                    string inputs = fold == "FoldTransposed" ? $", {kernelShape[3]}" : "";
+                    bool transposed = g.First.Spec is ConvolutionSpec { Transposed: true };
+                    string fold = transposed ? "FoldTransposed" : "Fold";
+                    string inputs = transposed ? $", {program.Weight(g.First, "kernel")!.Weight.Shape[3]}" : "";
                     w.Line($"{K}.BatchNorm.{fold}({Weight(program, g.First, "kernel", "p")}, {Weight(program, g.First, "bias", "p")}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {Weight(program, bn, "moving_mean", "s")}, {Weight(program, bn, "moving_variance", "s")}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, foldedKernel, foldedBias, {channels}{inputs});");
                     if (shortcut is null)
                     {
