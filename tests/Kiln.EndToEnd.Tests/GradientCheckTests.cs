@@ -15,19 +15,10 @@ public sealed class GradientCheckTests
 
     private sealed record Case(Func<int, Model> Create, Targets Targets);
 
-    /// <summary>
-    /// Moving statistics unlike the initial ones (mean 0, variance 1 for every channel), so that a frozen BatchNormalization
-    /// scales each channel by its own factor and a fold that mixed channels up would show.
-    /// </summary>
+    /// <summary><paramref name="model"/> with random moving statistics (<see cref="GradientCheck.RandomizeMovingStatistics"/>).</summary>
     private static Model WithStatistics(Model model, int seed)
     {
-        var random = new Random(seed + 500);
-        foreach (var t in model.Description.Tensors)
-        {
-            bool variance = t.Name.EndsWith("/moving_variance", StringComparison.Ordinal);
-            if (!variance && !t.Name.EndsWith("/moving_mean", StringComparison.Ordinal)) continue;
-            foreach (ref float v in model.Tensor(t.Name)) v = variance ? 0.3f + 1.5f * random.NextSingle() : random.NextSingle() - 0.5f;
-        }
+        GradientCheck.RandomizeMovingStatistics(model, new Random(seed + 500));
         return model;
     }
 

@@ -1003,14 +1003,7 @@ public class GraphFuzzTests
                 var e = expected[className];
                 var type = assembly.GetType("Models." + className, throwOnError: true)!;
                 var model = (Kiln.Model)Activator.CreateInstance(type, batch, 1)!;
-                // Moving statistics unlike the initial ones (mean 0, variance 1 everywhere), so a frozen BatchNormalization scales each
-                // channel by its own factor and a fold that mixed channels up would show.
-                foreach (var t in model.Description.Tensors)
-                {
-                    bool variance = t.Name.EndsWith("/moving_variance", StringComparison.Ordinal);
-                    if (!variance && !t.Name.EndsWith("/moving_mean", StringComparison.Ordinal)) continue;
-                    foreach (ref float v in model.Tensor(t.Name)) v = variance ? 0.3f + 1.5f * rng.NextSingle() : rng.NextSingle() - 0.5f;
-                }
+                GradientCheck.RandomizeMovingStatistics(model, rng);
                 // Statistics as Normalization.Adapt would give them: the user's API, away from the defaults (mean 0, variance 1).
                 foreach (var (layer, count) in e.Unadapted)
                 {

@@ -51,6 +51,20 @@ internal static class GradientCheck
                     b = (float)(rng.NextDouble() * 0.6 - 0.1);
     }
 
+    /// <summary>
+    /// BatchNormalization moving statistics unlike the initial ones (mean 0, variance 1 for every channel), so that a frozen or
+    /// inference-mode BN scales each channel by its own factor and a fold that mixed channels up would show.
+    /// </summary>
+    public static void RandomizeMovingStatistics(Model model, Random random)
+    {
+        foreach (var t in model.Description.Tensors)
+        {
+            bool variance = t.Name.EndsWith("/moving_variance", StringComparison.Ordinal);
+            if (!variance && !t.Name.EndsWith("/moving_mean", StringComparison.Ordinal)) continue;
+            foreach (ref float v in model.Tensor(t.Name)) v = variance ? 0.3f + 1.5f * random.NextSingle() : random.NextSingle() - 0.5f;
+        }
+    }
+
     /// <summary>Forward in training mode with a fixed dropout mask.</summary>
     public static ReadOnlySpan<float> ForwardFixedMask(Model model, float[] x, int n)
     {
