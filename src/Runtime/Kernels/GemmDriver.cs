@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Kiln.Threading;
 
@@ -28,9 +27,8 @@ internal static unsafe class GemmDriver
         // (Gemm.RunWithSharedA), whose blocks must fall where the whole product's do for the same bits.
         // packedA: op(A) already packed by the caller (shared by the threads that split this product's
         // columns, GemmJob; or a convolution's patches gathered straight into panels, ConvCore.PatchPanels):
-        // one band (m ≤ PackedRows), its k blocks one after the other, block pc at rows·pc with rows
-        // rounded up to whole panels.
-        Debug.Assert(packedA == null || m <= GemmScratch.PackedRows);
+        // its k blocks one after the other, block pc at rows·pc with rows (all m of them) rounded up to
+        // whole panels, so the band of rows from i0 starts i0·kc into its block.
         int mr = TK.MR, nr = TK.NR;
         GemmScratch s = GemmScratch.Current;
         nint packedRows = (m + mr - 1) / mr * mr;
@@ -50,7 +48,7 @@ internal static unsafe class GemmDriver
                 bool loadC = accumulate || pc > 0;
                 bool applyEpilogue = pc + kc >= k && epilogue;
                 float* aSlice = transA ? a + pc * lda + i0 : a + i0 * lda + pc;
-                float* aPacked = packedA != null ? packedA + packedRows * pc : s.A;
+                float* aPacked = packedA != null ? packedA + packedRows * pc + (nint)i0 * kc : s.A;
                 if (packedA == null) GemmPacking.PackA(transA, aSlice, lda, rowsHere, kc, s.A, mr);
 
                 for (int jc = 0; jc < n; jc += GemmScratch.NC)

@@ -38,6 +38,7 @@ public class Conv2DTests
         { 2, 6, 5, 80, 3, 3, 3, 1, true },    // 80 channels: the kernel gradient's 64-channel block and a 16-channel rest
         { 2, 6, 7, 10, 72, 3, 3, 1, true },   // 72 filters: two whole 32-filter tiles and a rest of 8, channels not in 8-blocks
         { 2, 4, 5, 12, 72, 1, 1, 1, false },  // the same through the pointwise path
+        { 1, 3, 4, 520, 8, 3, 3, 1, true },   // K = 4,680 rows of the kernel gradient: more than one packed band of A
     };
 
     [Theory]
