@@ -186,14 +186,8 @@ public class AttributeFuzzTests
     /// </summary>
     private static void TrainEach(Compilation compilation, List<(string ClassName, string Text, bool Wild, bool LossMayDiverge)> accepted)
     {
-        using var stream = new System.IO.MemoryStream();
-        var emit = compilation.Emit(stream);
-        Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Take(5)));
-        var context = new System.Runtime.Loader.AssemblyLoadContext("AttributeFuzz", isCollectible: true);
-        try
+        GeneratorHarness.WithAssembly(compilation, "AttributeFuzz", assembly =>
         {
-            stream.Position = 0;
-            var assembly = context.LoadFromStream(stream);
             var rng = new Random(3);
             const int batch = 4;
             foreach (var (className, text, wild, lossMayDiverge) in accepted)
@@ -226,10 +220,6 @@ public class AttributeFuzzTests
                     if (!wild) OnnxAgreement.AssertSameAsPredict(model, x, n, className, text);
                 }
             }
-        }
-        finally
-        {
-            context.Unload();
-        }
+        });
     }
 }

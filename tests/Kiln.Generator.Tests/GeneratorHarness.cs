@@ -57,6 +57,27 @@ internal static class GeneratorHarness
         }
     }
 
+    /// <summary>
+    /// Emits <paramref name="compilation"/> (asserting it compiles), loads it into a collectible context named
+    /// <paramref name="name"/>, hands the assembly to <paramref name="use"/> and unloads it again.
+    /// </summary>
+    public static void WithAssembly(Compilation compilation, string name, Action<System.Reflection.Assembly> use)
+    {
+        using var stream = new MemoryStream();
+        var emit = compilation.Emit(stream);
+        Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Take(5)));
+        var context = new System.Runtime.Loader.AssemblyLoadContext(name, isCollectible: true);
+        try
+        {
+            stream.Position = 0;
+            use(context.LoadFromStream(stream));
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
     public sealed record Result(
         ImmutableArray<Diagnostic> GeneratorDiagnostics,
         ImmutableArray<Diagnostic> CompilationDiagnostics,

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
-using System.Runtime.Loader;
 using System.Text;
 using Microsoft.CodeAnalysis;
 
@@ -988,14 +987,8 @@ public class GraphFuzzTests
     /// <summary>Loads the compiled models and runs a few training steps of each (with a partial batch) to a finite loss.</summary>
     private static void TrainEach(Compilation compilation, List<string> accepted, Dictionary<string, Expected> expected)
     {
-        using var stream = new MemoryStream();
-        var emit = compilation.Emit(stream);
-        Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Take(5)));
-        var context = new AssemblyLoadContext("GraphFuzz", isCollectible: true);
-        try
+        GeneratorHarness.WithAssembly(compilation, "GraphFuzz", assembly =>
         {
-            stream.Position = 0;
-            var assembly = context.LoadFromStream(stream);
             var rng = new Random(7);
             const int batch = 4;
             foreach (string className in accepted)
@@ -1038,10 +1031,6 @@ public class GraphFuzzTests
                     }
                 }
             }
-        }
-        finally
-        {
-            context.Unload();
-        }
+        });
     }
 }
