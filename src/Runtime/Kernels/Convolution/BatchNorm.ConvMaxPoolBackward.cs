@@ -58,11 +58,14 @@ public static unsafe partial class BatchNorm
         fixed (float* px = input, pdy = pooledGradient, py = pooled, ps = saved, pg = gamma, pk = kernel, pdk = kernelGradient)
         fixed (int* pa = argmax)
         {
+            // Moments about a shift (PatchMoments): D and Cov(patch) do not depend on it.
+            float* shift = stackalloc float[conv.InputChannels];
+            PatchMoments.Shift(px, conv, shift);
             var job = ConvPoolBackwardJob<TAct>.ForCurrentThread;
-            job.X = px; job.Dy = pdy; job.Y = py; job.Argmax = pa; job.Saved = ps; job.Partials = partials;
+            job.X = px; job.Shift = shift; job.Dy = pdy; job.Y = py; job.Argmax = pa; job.Saved = ps; job.Partials = partials;
             job.Conv = conv; job.Pool = pool; job.N = n; job.Act = activation;
             try { WorkerPool.Shared.Run(job, Pooling.PartsFor(n, pool)); }
-            finally { job.X = job.Dy = job.Y = job.Saved = job.Partials = null; job.Argmax = null; }
+            finally { job.X = job.Shift = job.Dy = job.Y = job.Saved = job.Partials = null; job.Argmax = null; }
 
             double count = (double)n * conv.OutputHeight * conv.OutputWidth;
             double* mean = stackalloc double[taps];
@@ -109,7 +112,7 @@ public static unsafe partial class BatchNorm
         [ThreadStatic] private static ConvPoolBackwardJob<TAct>? t_instance;
         public static ConvPoolBackwardJob<TAct> ForCurrentThread => t_instance ??= new ConvPoolBackwardJob<TAct>();
 
-        public float* X, Dy, Y, Saved, Partials;
+        public float* X, Shift, Dy, Y, Saved, Partials;
         public int* Argmax;
         public Conv2DGeometry Conv, Pool;
         public int N;
@@ -123,7 +126,7 @@ public static unsafe partial class BatchNorm
             for (int b = (int)((long)part * N / parts), end = (int)((long)(part + 1) * N / parts); b < end; b++)
             {
                 float* sums = Partials + (nint)b * stride;
-                PatchMoments.Patches(X + (long)b * Conv.InputSize, Conv, patches);
+                PatchMoments.Patches(X + (long)b * Conv.InputSize, Conv, Shift, patches);
                 PatchMoments.Sample(patches, taps, pixels, sums);
                 Winners(b, patches, sums + products);
             }

@@ -37,10 +37,12 @@ public static unsafe partial class BatchNorm
         float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)n * stride);
         fixed (float* px = input, pk = kernel)
         {
+            float* shift = stackalloc float[conv.InputChannels];
+            PatchMoments.Shift(px, conv, shift);
             var job = MomentsJob.ForCurrentThread;
-            job.X = px; job.Partials = partials; job.Conv = conv; job.N = n;
+            job.X = px; job.Shift = shift; job.Partials = partials; job.Conv = conv; job.N = n;
             try { WorkerPool.Shared.Run(job, ConvCore.PartsFor(2L * n * conv.OutputHeight * conv.OutputWidth * taps * taps, n)); }
-            finally { job.X = job.Partials = null; }
+            finally { job.X = job.Shift = job.Partials = null; }
 
             double* patchMean = stackalloc double[taps];
             double* covariance = stackalloc double[taps * taps];
@@ -51,7 +53,7 @@ public static unsafe partial class BatchNorm
                 for (int t = 0; t < taps; t++)
                 {
                     double w = pk[t * channels + c];
-                    mean += patchMean[t] * w;
+                    mean += (patchMean[t] + shift[t % conv.InputChannels]) * w;
                     variance += w * PatchMoments.CovarianceTimes(covariance, taps, pk, channels, c, t);
                 }
                 // Rounding can leave a constant channel's variance a hair below zero.
@@ -80,7 +82,7 @@ public static unsafe partial class BatchNorm
         [ThreadStatic] private static MomentsJob? t_instance;
         public static MomentsJob ForCurrentThread => t_instance ??= new MomentsJob();
 
-        public float* X, Partials;
+        public float* X, Shift, Partials;
         public Conv2DGeometry Conv;
         public int N;
 
@@ -90,7 +92,7 @@ public static unsafe partial class BatchNorm
             float* patches = ConvScratch.Current.Floats(0, (long)taps * pixels);
             for (int b = (int)((long)part * N / parts), end = (int)((long)(part + 1) * N / parts); b < end; b++)
             {
-                PatchMoments.Patches(X + (long)b * Conv.InputSize, Conv, patches);
+                PatchMoments.Patches(X + (long)b * Conv.InputSize, Conv, Shift, patches);
                 PatchMoments.Sample(patches, taps, pixels, Partials + (nint)b * stride);
             }
         }

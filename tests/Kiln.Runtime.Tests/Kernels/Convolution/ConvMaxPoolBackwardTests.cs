@@ -116,6 +116,45 @@ public class ConvMaxPoolBackwardTests
             }
     }
 
+    /// <summary>
+    /// Pixels whose mean dwarfs their spread, on a larger image: the patches' moments are taken about a shift per input channel,
+    /// so the statistics and the kernel gradient keep the digits of the full-size path on every path. Taken about zero, the
+    /// one-pass covariance subtracted two nearly equal sums of 12,288 floats per sample, and 1/σ lost them.
+    /// </summary>
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public void MomentsKeepTheirDigitsWhenTheMeanDwarfsTheSpread(int bits)
+    {
+        const int n = 2, filters = 16;
+        var conv = ConvReference.Keras(64, 64, 3, filters, 3, 3, 1, 1, true);
+        var pool = ConvReference.Keras(64, 64, filters, filters, 2, 2, 2, 2, false);
+        float[] x = TestData.Random(n * conv.InputSize, 41, 10f, 11f);
+        float[] kernel = TestData.Random(conv.PatchSize * filters, 42);
+        float[] gamma = TestData.Random(filters, 43, 0.5f, 1.5f), beta = TestData.Random(filters, 44);
+        float[] dPooled = TestData.Random(n * pool.OutputSize, 45);
+        var (z, pooled, argmax, saved) = Forward(x, kernel, null, gamma, beta, n, conv, pool, default(Relu));
+        var dz = new float[z.Length];
+        Pooling.MaxBackward(dPooled, pooled, argmax, dz, n, pool, default(Relu));
+        float[] dGamma = new float[filters], dBeta = new float[filters], dKernel = new float[kernel.Length];
+        BatchNorm.Backward(z, default, dz, gamma, saved, dGamma, dBeta, dz, n * conv.OutputHeight * conv.OutputWidth, filters, default(Identity));
+        Conv2D.Backward(x, kernel, default, dz, dKernel, default, default, n, conv, default(Identity));
+
+        using var _ = new KernelSwitches(bits, 2);
+        float[] mm = new float[filters], mv = new float[filters], moments = new float[2 * filters];
+        BatchNorm.ConvStatistics(x, kernel, default, gamma, beta, mm, mv, moments, new float[kernel.Length], new float[filters], n, conv, 0.99f, 1e-3f);
+        for (int c = 0; c < filters; c++)
+        {
+            float sigma = 1 / saved[filters + c];
+            Assert.True(Math.Abs(moments[c] - saved[c]) <= 1e-6 * sigma + 2e-7 * Math.Abs(saved[c]), $"{bits}-bit: mean {c} is {moments[c]}, the full-size path's {saved[c]}");
+            Assert.True(Math.Abs(moments[filters + c] / saved[filters + c] - 1) <= 5e-6, $"{bits}-bit: 1/σ {c} is {moments[filters + c]}, the full-size path's {saved[filters + c]}");
+        }
+        float[] dk = new float[kernel.Length];
+        BatchNorm.ConvMaxPoolBackward(x, kernel, dPooled, pooled, argmax, gamma, saved, dk, default, new float[filters], new float[filters], n, conv, pool, default(Relu));
+        TestData.Close(dKernel, dk, 0, 1e-5 * dKernel.Max(MathF.Abs), $"{bits}-bit kernel gradient");
+    }
+
     [Fact]
     public void MatchesFiniteDifferencesThroughTheWholeBlock()
     {
