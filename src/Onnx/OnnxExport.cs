@@ -24,7 +24,7 @@ public static class OnnxExport
     /// Writes <paramref name="model"/>'s inference graph and weights to <paramref name="path"/> (a new
     /// file, or a complete replacement: the bytes go to a temporary file renamed over the target).
     /// </summary>
-    /// <exception cref="NotSupportedException">A layer has no ONNX translation; the message names it.</exception>
+    /// <exception cref="NotSupportedException">A layer has no ONNX translation, or the weights pass what one ONNX file holds (2 GiB); the message names the layer or the largest tensor.</exception>
     public static void ExportOnnx(this Model model, string path, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -34,7 +34,7 @@ public static class OnnxExport
     }
 
     /// <summary>The ONNX model <see cref="ExportOnnx"/> writes, as bytes (for an in-memory ONNX Runtime session).</summary>
-    /// <exception cref="NotSupportedException">A layer has no ONNX translation; the message names it.</exception>
+    /// <exception cref="NotSupportedException">A layer has no ONNX translation, or the weights pass what one ONNX file holds (2 GiB); the message names the layer or the largest tensor.</exception>
     public static byte[] ToOnnx(this Model model, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);

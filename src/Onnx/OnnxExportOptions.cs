@@ -13,4 +13,10 @@ public sealed record OnnxExportOptions
 
     /// <summary>The ONNX graph's name; the model class's name when null.</summary>
     public string? GraphName { get; init; }
+
+    /// <summary>
+    /// The most bytes of weights one file may carry: an ONNX file is one protobuf message, which cannot pass 2 GiB, and
+    /// the nodes, names and shapes need a little of that. Lower only in tests, to reach the refusal with a small model.
+    /// </summary>
+    internal long MaxWeightBytes { get; init; } = int.MaxValue - (64L << 20);
 }

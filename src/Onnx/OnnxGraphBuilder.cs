@@ -49,6 +49,26 @@ internal sealed partial class OnnxGraphBuilder
         _options = options;
     }
 
+    /// <summary>
+    /// Refuses a model whose weights pass <see cref="OnnxExportOptions.MaxWeightBytes"/> before anything is built: past 2 GiB
+    /// the protobuf library overflowed (a 560M-weight Dense failed with a bare OverflowException).
+    /// </summary>
+    private void CheckWeightsFit(ModelDescription description)
+    {
+        long floats = 0;
+        TensorInfo? largest = null;
+        foreach (var t in description.Tensors)
+        {
+            floats += t.Length;
+            if (largest is null || t.Length > largest.Length) largest = t;
+        }
+        if (floats * sizeof(float) > _options.MaxWeightBytes)
+            throw new NotSupportedException(
+                $"ONNX export: {description.Name}'s weights take {floats * sizeof(float):N0} bytes (its largest tensor, '{largest!.Name}', " +
+                $"{(long)largest.Length * sizeof(float):N0}), more than one ONNX file holds: a protobuf message stops at 2 GiB, and Kiln " +
+                "does not write ONNX's external-data files. Save the weights with SaveWeights (safetensors has no such limit), or export a smaller model.");
+    }
+
     public static ModelProto Build(Model model, OnnxExportOptions options) => new OnnxGraphBuilder(model, options).Build();
 
     private ModelProto Build()
@@ -57,6 +77,7 @@ internal sealed partial class OnnxGraphBuilder
         var layers = description.Layers;
         if (layers.Count == 0)
             throw new NotSupportedException($"ONNX export: {description.Name} lists no layers (a description written by hand); only generated models can be exported.");
+        CheckWeightsFit(description);
         _graph.Name = _options.GraphName ?? description.Name;
         _graph.DocString = $"Inference graph of the Kiln model {description.Name}, exported with its weights.";
 

@@ -258,6 +258,23 @@ public class ExportTests
     }
 
     [Fact]
+    public void WeightsPastWhatOneFileHoldsAreRefusedBeforeAnythingIsWritten()
+    {
+        // One ONNX file is one protobuf message (at most 2 GiB); a lowered limit stands in for a model past it.
+        var model = new FashionCnn(batchSize: 1, seed: 1);
+        var options = new OnnxExportOptions { MaxWeightBytes = 1000 };
+        var e = Assert.Throws<NotSupportedException>(() => model.ToOnnx(options));
+        var largest = model.Description.Tensors.MaxBy(t => t.Length)!;
+        Assert.Contains(nameof(FashionCnn), e.Message);
+        Assert.Contains($"'{largest.Name}'", e.Message);
+        Assert.Contains("2 GiB", e.Message);
+        string path = Path.Combine(Path.GetTempPath(), $"kiln-too-big-{Guid.NewGuid():N}.onnx");
+        Assert.Throws<NotSupportedException>(() => model.ExportOnnx(path, options));
+        Assert.False(File.Exists(path));
+        Assert.NotEmpty(model.ToOnnx()); // the real limit takes it
+    }
+
+    [Fact]
     public void UnknownLayerKindIsRefusedByName()
     {
         var model = new HandDescribedModel("embedding_1", "Embedding");
