@@ -35,6 +35,14 @@ internal static class SafeTensors
     public const string DataCrcKey = "kiln.data_crc32c";
     private const long MaxHeader = 100_000_000; // the reference implementation's limit
 
+    /// <summary>
+    /// Floats turned into bytes at a time when writing, and bytes read at a time (a multiple of every dtype's size) when
+    /// reading: one span of bytes cannot pass 2 GiB, so a tensor of over 536,870,911 floats, or a file over 2 GB, failed
+    /// with an OverflowException or "file too long" when taken whole.
+    /// </summary>
+    private const int WriteSlice = 1 << 24;
+    private const int ReadSlice = 1 << 24;
+
     public static void Write(string path, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         var meta = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -48,7 +56,8 @@ internal static class SafeTensors
             at += (long)t.Values.Length * sizeof(float);
         }
         uint crc = Crc32C.Append(Crc32C.Start, HeaderBytes(entries, meta));
-        foreach (var t in tensors) crc = Crc32C.Append(crc, LittleEndianBytes(t.Values.Span, out _));
+        foreach (var t in tensors)
+            foreach (var part in Slices(t.Values)) crc = Crc32C.Append(crc, LittleEndianBytes(part.Span, out _));
         meta[CrcKey] = Crc32C.Finish(crc).ToString("x8", CultureInfo.InvariantCulture);
 
         var json = new MemoryStream();
@@ -90,19 +99,26 @@ internal static class SafeTensors
             json.CopyTo(stream);
             for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
             foreach (var t in tensors)
-            {
-                stream.Write(LittleEndianBytes(t.Values.Span, out _));
-            }
+                foreach (var part in Slices(t.Values)) stream.Write(LittleEndianBytes(part.Span, out _));
         });
     }
 
-    /// <summary>Reads and fully checks a file; throws <see cref="InvalidDataException"/> naming it on any inconsistency.</summary>
-    public static (IReadOnlyList<TensorRead> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    /// <summary>A tensor's values, at most <see cref="WriteSlice"/> floats at a time.</summary>
+    private static IEnumerable<ReadOnlyMemory<float>> Slices(ReadOnlyMemory<float> values)
     {
-        byte[] file;
+        for (int i = 0; i < values.Length; i += WriteSlice) yield return values.Slice(i, Math.Min(WriteSlice, values.Length - i));
+    }
+
+    /// <summary>Reads and fully checks a file; throws <see cref="InvalidDataException"/> naming it on any inconsistency.</summary>
+    public static (IReadOnlyList<TensorRead> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path) => Read(path, ReadSlice);
+
+    /// <summary><see cref="Read(string)"/>, reading <paramref name="slice"/> bytes at a time (a multiple of 8; small in tests).</summary>
+    internal static (IReadOnlyList<TensorRead> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, int slice)
+    {
+        FileStream stream;
         try
         {
-            file = File.ReadAllBytes(path);
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         }
         catch (FileNotFoundException)
         {
@@ -110,63 +126,88 @@ internal static class SafeTensors
         }
         string Bad(string why) => $"'{path}' is not a valid safetensors file: {why}. It may be truncated or corrupt; nothing was loaded.";
 
-        if (file.Length < 8) throw new InvalidDataException(Bad($"it has {file.Length} bytes, fewer than the 8-byte header length"));
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
-        if (headerLength > (ulong)(file.Length - 8) || headerLength > MaxHeader)
-            throw new InvalidDataException(Bad($"the header claims {headerLength} bytes but the file has {file.Length - 8} after the length"));
-        int dataStart = 8 + (int)headerLength;
-        ReadOnlySpan<byte> data = file.AsSpan(dataStart);
+        using (stream)
+        {
+            long fileLength = stream.Length;
+            if (fileLength < 8) throw new InvalidDataException(Bad($"it has {fileLength} bytes, fewer than the 8-byte header length"));
+            Span<byte> length = stackalloc byte[8];
+            stream.ReadExactly(length);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(length);
+            if (headerLength > (ulong)(fileLength - 8) || headerLength > MaxHeader)
+                throw new InvalidDataException(Bad($"the header claims {headerLength} bytes but the file has {fileLength - 8} after the length"));
+            var header = new byte[(int)headerLength];
+            stream.ReadExactly(header);
+            long dataLength = fileLength - 8 - (long)headerLength;
 
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(file.AsMemory(8, (int)headerLength));
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException(Bad($"its header is not valid JSON ({e.Message})"), e);
-        }
-        using (doc)
-        {
-            Dictionary<string, string> metadata;
-            List<Entry> entries;
+            JsonDocument doc;
             try
             {
-                (entries, metadata) = ReadHeader(doc.RootElement, Bad);
+                doc = JsonDocument.Parse(header);
             }
-            catch (InvalidOperationException e)
+            catch (JsonException e)
             {
-                // System.Text.Json's answer to a name or string it cannot transcode (invalid UTF-8, a lone surrogate).
-                throw new InvalidDataException(Bad($"its header holds text that is not valid Unicode ({e.Message})"), e);
+                throw new InvalidDataException(Bad($"its header is not valid JSON ({e.Message})"), e);
             }
-
-            // Every data byte belongs to exactly one tensor: sorted by offset they tile [0, data length).
-            entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
-            long expected = 0;
-            foreach (var e in entries)
+            using (doc)
             {
-                if (e.Begin != expected)
-                    throw new InvalidDataException(Bad($"tensor '{e.Name}' starts at data byte {e.Begin}, expected {expected} (overlap or gap)"));
-                long size = DTypeSize(e.DType);
-                long elements = 1;
-                foreach (long d in e.Shape)
-                    if (d != 0 && elements > long.MaxValue / size / d)
-                        throw new InvalidDataException(Bad($"tensor '{e.Name}' has shape {Shape(e.Shape)}, more elements than any file holds"));
-                    else elements *= d;
-                if (e.End - e.Begin != elements * size)
-                    throw new InvalidDataException(Bad($"tensor '{e.Name}' ({e.DType}, shape {Shape(e.Shape)}) needs {elements * size} bytes but its offsets span {e.End - e.Begin}"));
-                expected = e.End;
-            }
-            if (expected > data.Length)
-                throw new InvalidDataException(Bad($"the tensors need {expected} data bytes but the file has {data.Length}; it is truncated"));
-            if (expected < data.Length)
-                throw new InvalidDataException(Bad($"the file has {data.Length - expected} bytes after the last tensor"));
-            CheckIntegrity(entries, metadata, data, Bad);
+                Dictionary<string, string> metadata;
+                List<Entry> entries;
+                try
+                {
+                    (entries, metadata) = ReadHeader(doc.RootElement, Bad);
+                }
+                catch (InvalidOperationException e)
+                {
+                    // System.Text.Json's answer to a name or string it cannot transcode (invalid UTF-8, a lone surrogate).
+                    throw new InvalidDataException(Bad($"its header holds text that is not valid Unicode ({e.Message})"), e);
+                }
 
-            var tensors = new List<TensorRead>(entries.Count);
-            foreach (var e in entries)
-                tensors.Add(new TensorRead(e.Name, e.DType, e.Shape, ToFloats(data[(int)e.Begin..(int)e.End], e.DType)));
-            return (tensors, metadata);
+                // Every data byte belongs to exactly one tensor: sorted by offset they tile [0, data length).
+                entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+                long expected = 0;
+                foreach (var e in entries)
+                {
+                    if (e.Begin != expected)
+                        throw new InvalidDataException(Bad($"tensor '{e.Name}' starts at data byte {e.Begin}, expected {expected} (overlap or gap)"));
+                    long size = DTypeSize(e.DType);
+                    long elements = 1;
+                    foreach (long d in e.Shape)
+                        if (d != 0 && elements > long.MaxValue / size / d)
+                            throw new InvalidDataException(Bad($"tensor '{e.Name}' has shape {Shape(e.Shape)}, more elements than any file holds"));
+                        else elements *= d;
+                    if (e.End - e.Begin != elements * size)
+                        throw new InvalidDataException(Bad($"tensor '{e.Name}' ({e.DType}, shape {Shape(e.Shape)}) needs {elements * size} bytes but its offsets span {e.End - e.Begin}"));
+                    if (elements > Array.MaxLength)
+                        throw new InvalidDataException(Bad($"tensor '{e.Name}' has {elements:N0} values, more than one array holds"));
+                    expected = e.End;
+                }
+                if (expected > dataLength)
+                    throw new InvalidDataException(Bad($"the tensors need {expected} data bytes but the file has {dataLength}; it is truncated"));
+                if (expected < dataLength)
+                    throw new InvalidDataException(Bad($"the file has {dataLength - expected} bytes after the last tensor"));
+
+                // The data in slices, in file order: each slice goes into the CRC and into its tensor's values. Nothing is
+                // returned, so nothing is loaded, until the CRC has matched.
+                var (stored, withHeader, crc) = StartIntegrity(entries, metadata, Bad);
+                var buffer = new byte[(int)Math.Min(slice, Math.Max(dataLength, 8))];
+                var tensors = new List<TensorRead>(entries.Count);
+                foreach (var e in entries)
+                {
+                    int size = DTypeSize(e.DType);
+                    var values = new float[(e.End - e.Begin) / size];
+                    for (long done = 0; done < e.End - e.Begin;)
+                    {
+                        int n = (int)Math.Min(buffer.Length, e.End - e.Begin - done);
+                        stream.ReadExactly(buffer, 0, n);
+                        crc = Crc32C.Append(crc, buffer.AsSpan(0, n));
+                        ToFloats(buffer.AsSpan(0, n), e.DType, values.AsSpan((int)(done / size), n / size));
+                        done += n;
+                    }
+                    tensors.Add(new TensorRead(e.Name, e.DType, e.Shape, values));
+                }
+                FinishIntegrity(stored, withHeader, crc, Bad);
+                return (tensors, metadata);
+            }
         }
     }
 
@@ -207,7 +248,11 @@ internal static class SafeTensors
     /// the one its version promises, so a bit flip cannot turn the check off; files from other
     /// tools have none.
     /// </summary>
-    private static void CheckIntegrity(List<Entry> entries, Dictionary<string, string> metadata, ReadOnlySpan<byte> data, Func<string, string> bad)
+    /// <summary>
+    /// The CRC a file carries, checked for before its data is read: version 2's covers <see cref="HeaderBytes"/> and the
+    /// data, version 1's the data alone; a file Kiln did not write may carry none. Returns the running CRC to add the data to.
+    /// </summary>
+    private static (string? Stored, bool WithHeader, uint Crc) StartIntegrity(List<Entry> entries, Dictionary<string, string> metadata, Func<string, string> bad)
     {
         if (metadata.ContainsKey("kiln.format"))
         {
@@ -222,17 +267,19 @@ internal static class SafeTensors
         {
             var rest = new SortedDictionary<string, string>(metadata, StringComparer.Ordinal);
             rest.Remove(CrcKey);
-            uint crc = Crc32C.Append(Crc32C.Start, HeaderBytes(entries, rest));
-            string actual = Crc32C.Finish(Crc32C.Append(crc, data)).ToString("x8", CultureInfo.InvariantCulture);
-            if (!string.Equals(stored, actual, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidDataException(bad($"the CRC-32C of its header and data is {actual} but the header recorded {stored}; the file is corrupt or was edited"));
+            return (stored, true, Crc32C.Append(Crc32C.Start, HeaderBytes(entries, rest)));
         }
-        else if (metadata.TryGetValue(DataCrcKey, out stored))
-        {
-            string actual = Crc32C.Compute(data).ToString("x8", CultureInfo.InvariantCulture);
-            if (!string.Equals(stored, actual, StringComparison.OrdinalIgnoreCase))
-                throw new InvalidDataException(bad($"the data's CRC-32C is {actual} but the header recorded {stored}; the data is corrupt"));
-        }
+        return (metadata.GetValueOrDefault(DataCrcKey), false, Crc32C.Start);
+    }
+
+    private static void FinishIntegrity(string? stored, bool withHeader, uint crc, Func<string, string> bad)
+    {
+        if (stored is null) return;
+        string actual = Crc32C.Finish(crc).ToString("x8", CultureInfo.InvariantCulture);
+        if (string.Equals(stored, actual, StringComparison.OrdinalIgnoreCase)) return;
+        throw new InvalidDataException(withHeader
+            ? bad($"the CRC-32C of its header and data is {actual} but the header recorded {stored}; the file is corrupt or was edited")
+            : bad($"the data's CRC-32C is {actual} but the header recorded {stored}; the data is corrupt"));
     }
 
     /// <summary>
@@ -304,36 +351,25 @@ internal static class SafeTensors
         _ => 0,
     };
 
-    private static float[] ToFloats(ReadOnlySpan<byte> bytes, string dtype)
+    /// <summary>r = the values <paramref name="bytes"/> hold as <paramref name="dtype"/>, widened to float.</summary>
+    private static void ToFloats(ReadOnlySpan<byte> bytes, string dtype, Span<float> r)
     {
         switch (dtype)
         {
             case "F32":
-            {
-                var r = new float[bytes.Length / 4];
-                if (BitConverter.IsLittleEndian) bytes.CopyTo(MemoryMarshal.AsBytes(r.AsSpan()));
+                if (BitConverter.IsLittleEndian) bytes.CopyTo(MemoryMarshal.AsBytes(r));
                 else for (int i = 0; i < r.Length; i++) r[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(4 * i)..]);
-                return r;
-            }
+                break;
             case "F64":
-            {
-                var r = new float[bytes.Length / 8];
                 for (int i = 0; i < r.Length; i++) r[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes[(8 * i)..]);
-                return r;
-            }
+                break;
             case "F16":
-            {
-                var r = new float[bytes.Length / 2];
                 for (int i = 0; i < r.Length; i++) r[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes[(2 * i)..]);
-                return r;
-            }
+                break;
             default: // BF16: the top half of a float's bits
-            {
-                var r = new float[bytes.Length / 2];
                 for (int i = 0; i < r.Length; i++)
                     r[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * i)..]) << 16);
-                return r;
-            }
+                break;
         }
     }
 

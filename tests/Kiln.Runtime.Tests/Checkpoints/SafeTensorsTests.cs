@@ -140,6 +140,39 @@ public class SafeTensorsTests
         Assert.Single(Directory.GetFiles(dir.Path));
     }
 
+    /// <summary>
+    /// The data is read in slices (16 MiB; a file, or one tensor, may pass 2 GB): slices that cut tensors anywhere give the
+    /// values and the CRC check of one whole read.
+    /// </summary>
+    [Fact]
+    public void ReadingInSlicesGivesTheValuesAndChecksOfOneWholeRead()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("weights.safetensors");
+        Trained(6).SaveWeights(path);
+        var (whole, metadata) = SafeTensors.Read(path);
+        foreach (int slice in new[] { 8, 24, 4096 })
+        {
+            var (sliced, slicedMetadata) = SafeTensors.Read(path, slice);
+            Assert.Equal(whole.Select(t => t.Name), sliced.Select(t => t.Name));
+            for (int i = 0; i < whole.Count; i++) Assert.Equal(whole[i].Values, sliced[i].Values);
+            Assert.Equal(metadata, slicedMetadata);
+        }
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[^5] ^= 0x10; // in the last tensor, after many 8-byte slices
+        string flipped = dir.File("flipped.safetensors");
+        File.WriteAllBytes(flipped, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(flipped, 8));
+        Assert.Contains("CRC-32C", e.Message);
+
+        // A tensor longer than one written slice (2^24 floats) is written in slices too.
+        var big = new float[(1 << 24) + 13];
+        for (int i = 0; i < big.Length; i++) big[i] = i * 0.5f;
+        string bigPath = dir.File("big.safetensors");
+        SafeTensors.Write(bigPath, [new TensorToWrite("big", [big.Length], big)], new Dictionary<string, string>());
+        Assert.Equal(big, Assert.Single(SafeTensors.Read(bigPath).Tensors).Values);
+    }
+
     [Fact]
     public void ReadsF64F16AndBf16WrittenByOtherTools()
     {
