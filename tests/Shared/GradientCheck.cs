@@ -173,7 +173,7 @@ internal static class GradientCheck
             // difference: for a random model, a coordinate that disagrees is measured again with a fifth and a 25th of the step, and
             // passes if one of those agrees. A wrong gradient agrees at no step: the differences converge to the true one.
             string finer = "";
-            double first = central, previousStep = double.NaN, lastStep = double.NaN, last = central;
+            double previousStep = double.NaN, lastStep = double.NaN, last = central;
             for (int s = shrink * 5; randomModel && s <= 25 && !(Math.Abs(analytic - central) <= Tolerance(central, shrink)); s *= 5)
             {
                 double c = Central(values, index, saved, eps / s);
@@ -187,7 +187,8 @@ internal static class GradientCheck
             // batch of three under BatchNormalization), so the coordinate is a kink. A wrong gradient of a smooth objective
             // gives differences that settle (the h² term shrinks 25-fold a step), and it still fails.
             if (randomModel && !double.IsNaN(previousStep) && !(Math.Abs(analytic - central) <= Tolerance(central, shrink))
-                && Math.Abs(lastStep) >= Math.Abs(previousStep) && Math.Abs(lastStep) > Tolerance(last, 25) && Math.Abs(first - last) > Tolerance(last, 25))
+                && Math.Abs(lastStep) >= Math.Abs(previousStep) && Math.Abs(lastStep) > Tolerance(last, 25)
+                && Math.Abs(previousStep + lastStep) > Tolerance(last, 25)) // the whole spread, first to last
             {
                 kinks++;
                 return;

@@ -243,14 +243,10 @@ internal static class SafeTensors
     }
 
     /// <summary>
-    /// Checks the CRC a Kiln writer left: over the header's content and the data (version 2), or
-    /// the data alone (version 1). A file that says Kiln wrote it (<c>kiln.format</c>) must carry
-    /// the one its version promises, so a bit flip cannot turn the check off; files from other
-    /// tools have none.
-    /// </summary>
-    /// <summary>
-    /// The CRC a file carries, checked for before its data is read: version 2's covers <see cref="HeaderBytes"/> and the
-    /// data, version 1's the data alone; a file Kiln did not write may carry none. Returns the running CRC to add the data to.
+    /// The CRC a Kiln writer left, found before the data is read: over the header's content and the data (version 2), or
+    /// the data alone (version 1). A file that says Kiln wrote it (<c>kiln.format</c>) must carry the one its version
+    /// promises, so a bit flip cannot turn the check off; files from other tools have none. Returns the running CRC the
+    /// data is added to, for <see cref="FinishIntegrity"/>.
     /// </summary>
     private static (string? Stored, bool WithHeader, uint Crc) StartIntegrity(List<Entry> entries, Dictionary<string, string> metadata, Func<string, string> bad)
     {
@@ -272,6 +268,7 @@ internal static class SafeTensors
         return (metadata.GetValueOrDefault(DataCrcKey), false, Crc32C.Start);
     }
 
+    /// <summary>Compares the CRC of everything read with the stored one (none stored: nothing to check).</summary>
     private static void FinishIntegrity(string? stored, bool withHeader, uint crc, Func<string, string> bad)
     {
         if (stored is null) return;
