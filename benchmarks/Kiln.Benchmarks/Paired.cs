@@ -27,6 +27,7 @@ internal static class Paired
         ["row-vector-parallel-macs"] = v => Gemm.RowVectorParallelMacs = v,
         ["optimizer-parallel-min"] = v => Optimizer.ParallelMinParameters = (int)v,
         ["pool-yield-us"] = v => WorkerPool.Shared.YieldTicks = v * Stopwatch.Frequency / 1_000_000,
+        ["winograd-tile"] = v => WinogradConv2D.ForcedTile = (int)v,
     };
 
     public static int Run(string spec)

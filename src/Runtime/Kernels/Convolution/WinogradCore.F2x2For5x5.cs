@@ -61,13 +61,12 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>
     /// dm[ξ][r][k] = (A·dy·Aᵀ)[ξ] for the 2×2 outputs of tile t0 + r (zeros past the edge); ξ planes are
-    /// <paramref name="block"/> rows of K apart. <paramref name="tmp"/> holds 12 vectors.
+    /// <paramref name="plane"/> floats apart. <paramref name="tmp"/> holds 12 vectors.
     /// </summary>
-    private static void GradientTransform5(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+    private static void GradientTransform5(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, long plane, long t0, int count,
         float* dm, float* zeros, Vector512<float>* tmp)
     {
         int k = g.OutputChannels;
-        long plane = (long)block * k;
         for (int r = 0; r < count; r++)
         {
             TileCorners(dz, g, t0 + r, tileCols, tilesPerSample, zeros, out float* p00, out float* p01, out float* p10, out float* p11);

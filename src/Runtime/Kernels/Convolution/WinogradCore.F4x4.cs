@@ -104,13 +104,12 @@ internal static unsafe partial class WinogradCore
     /// <summary>
     /// v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 6×6 input patch d under tile t0 + r (zeros outside the image),
     /// tiles <paramref name="tile"/> outputs apart: 4 for F(4×4, 3×3), 2 for F(2×2, 5×5), which share
-    /// these 6 points; ξ planes are <paramref name="block"/> rows of C apart. <paramref name="tmp"/> holds 36 vectors.
+    /// these 6 points; ξ planes are <paramref name="plane"/> floats apart. <paramref name="tmp"/> holds 36 vectors.
     /// </summary>
-    private static void InputTransform6(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, int block, long t0, int count,
+    private static void InputTransform6(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, long plane, long t0, int count,
         float* v, float* zeros, float** rows, Vector512<float>* tmp)
     {
         int c = g.InputChannels;
-        long plane = (long)block * c;
         for (int r = 0; r < count; r++)
         {
             PatchRows(x, g, tile, 6, t0 + r, tileCols, tilesPerSample, zeros, rows);
@@ -152,13 +151,12 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>
     /// dm[ξ][r][k] = (A·dy·Aᵀ)[ξ] for the 4×4 outputs of tile t0 + r (zeros past the edge); ξ planes are
-    /// <paramref name="block"/> rows of K apart. <paramref name="tmp"/> holds 24 vectors.
+    /// <paramref name="plane"/> floats apart. <paramref name="tmp"/> holds 24 vectors.
     /// </summary>
-    private static void GradientTransform4(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+    private static void GradientTransform4(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, long plane, long t0, int count,
         float* dm, float* zeros, Vector512<float>* tmp)
     {
         int k = g.OutputChannels;
-        long plane = (long)block * k;
         float** at = stackalloc float*[16];
         for (int r = 0; r < count; r++)
         {
@@ -304,7 +302,7 @@ internal static unsafe partial class WinogradCore
         {
             ref readonly Conv2DGeometry g = ref G;
             int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth, kp = Kp;
-            long plane = (long)Block * kp;
+            long plane = MPlane;
             for (int r = 0; r < count; r++)
             {
                 TileOrigin(t0 + r, out long sample, out int ty, out int tx);
@@ -333,7 +331,7 @@ internal static unsafe partial class WinogradCore
         private void PooledOutputTransform4(long t0, int count, float* m, Vector512<float>* half, Vector512<float>* outs)
         {
             int k = G.OutputChannels, ph = G.OutputHeight / 2, pw = G.OutputWidth / 2, kp = Kp;
-            long plane = (long)Block * kp;
+            long plane = MPlane;
             for (int r = 0; r < count; r++)
             {
                 TileOrigin(t0 + r, out long sample, out int ty, out int tx);

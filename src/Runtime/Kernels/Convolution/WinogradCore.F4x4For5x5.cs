@@ -63,13 +63,12 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>
     /// v[ξ][r][c] = (Bᵀ·d·B)[ξ] for the 8×8 input patch d under tile t0 + r (zeros outside the image),
-    /// tiles 4 outputs apart; ξ planes are <paramref name="block"/> rows of C apart. <paramref name="tmp"/> holds 64 vectors.
+    /// tiles 4 outputs apart; ξ planes are <paramref name="plane"/> floats apart. <paramref name="tmp"/> holds 64 vectors.
     /// </summary>
-    private static void InputTransform8(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+    private static void InputTransform8(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, long plane, long t0, int count,
         float* v, float* zeros, float** rows, Vector512<float>* tmp)
     {
         int c = g.InputChannels;
-        long plane = (long)block * c;
         for (int r = 0; r < count; r++)
         {
             PatchRows(x, g, 4, 8, t0 + r, tileCols, tilesPerSample, zeros, rows);
@@ -246,13 +245,12 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>
     /// dm[ξ][r][k] = (A·dy·Aᵀ)[ξ] for the 4×4 outputs of tile t0 + r (zeros past the edge), 64 planes;
-    /// ξ planes are <paramref name="block"/> rows of K apart. <paramref name="tmp"/> holds 32 vectors.
+    /// ξ planes are <paramref name="plane"/> floats apart. <paramref name="tmp"/> holds 32 vectors.
     /// </summary>
-    private static void GradientTransform8(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, int block, long t0, int count,
+    private static void GradientTransform8(float* dz, in Conv2DGeometry g, int tileCols, long tilesPerSample, long plane, long t0, int count,
         float* dm, float* zeros, Vector512<float>* tmp)
     {
         int k = g.OutputChannels;
-        long plane = (long)block * k;
         float** at = stackalloc float*[16];
         for (int r = 0; r < count; r++)
         {

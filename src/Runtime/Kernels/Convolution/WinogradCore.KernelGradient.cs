@@ -62,6 +62,7 @@ internal static unsafe partial class WinogradCore
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
         job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Algorithm = algorithm;
+        job.VPlane = PlaneStride(block, c); job.MPlane = PlaneStride(block, k);
         job.Partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
         int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
         try
@@ -120,7 +121,7 @@ internal static unsafe partial class WinogradCore
         public float* X, Dz, Partials;
         public Conv2DGeometry G;
         public int TileRows, TileCols, Block, Groups;
-        public long Tiles, Blocks;
+        public long Tiles, Blocks, VPlane, MPlane;
         public WinogradAlgorithm Algorithm;
 
         public override void Execute(int part, int parts)
@@ -136,8 +137,8 @@ internal static unsafe partial class WinogradCore
             float* du = Partials + grp * size;
             long b0 = grp * Blocks / Groups, b1 = (grp + 1) * Blocks / Groups;
             ConvScratch s = ConvScratch.Current;
-            float* v = s.Floats(VSlot, (long)planes * Block * c);
-            float* dm = s.Floats(MSlot, (long)planes * Block * k);
+            float* v = s.Floats(VSlot, (long)planes * VPlane);
+            float* dm = s.Floats(MSlot, (long)planes * MPlane);
             float* zeros = s.Zeros(Math.Max(c, k));
             float** rows = s.Pointers(64);
             Vector512<float>* tmp = stackalloc Vector512<float>[64];
@@ -149,25 +150,25 @@ internal static unsafe partial class WinogradCore
                 switch (Algorithm)
                 {
                     case WinogradAlgorithm.F2x2For3x3:
-                        InputTransform(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows);
+                        InputTransform(X, G, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows);
                         GradientTransform(t0, count, dm, zeros);
                         break;
                     case WinogradAlgorithm.F4x4For3x3:
-                        InputTransform6(X, G, 4, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
-                        GradientTransform4(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
+                        InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        GradientTransform4(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     case WinogradAlgorithm.F2x2For5x5:
-                        InputTransform6(X, G, 2, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
-                        GradientTransform5(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
+                        InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        GradientTransform5(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     case WinogradAlgorithm.F4x4For5x5:
-                        InputTransform8(X, G, TileCols, tilesPerSample, Block, t0, count, v, zeros, rows, tmp);
-                        GradientTransform8(Dz, G, TileCols, tilesPerSample, Block, t0, count, dm, zeros, tmp);
+                        InputTransform8(X, G, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        GradientTransform8(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     default: throw new InvalidOperationException($"no transforms for {Algorithm}");
                 }
                 for (int xi = 0; xi < planes; xi++)
-                    ConvCore.GemmSerial(true, false, c, k, count, v + (long)xi * Block * c, c, dm + (long)xi * Block * k, k,
+                    ConvCore.GemmSerial(true, false, c, k, count, v + xi * VPlane, c, dm + xi * MPlane, k,
                         du + xi * (long)c * k, k, blk > b0, null, false, default(Identity));
             }
         }
@@ -177,7 +178,7 @@ internal static unsafe partial class WinogradCore
         {
             ref readonly Conv2DGeometry g = ref G;
             int k = g.OutputChannels;
-            long plane = (long)Block * k, tilesPerSample = (long)TileRows * TileCols;
+            long plane = MPlane, tilesPerSample = (long)TileRows * TileCols;
             for (int r = 0; r < count; r++)
             {
                 TileCorners(Dz, g, t0 + r, TileCols, tilesPerSample, zeros, out float* p00, out float* p01, out float* p10, out float* p11);
