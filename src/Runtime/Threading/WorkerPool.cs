@@ -49,7 +49,7 @@ public sealed class WorkerPool
     /// <param name="workerThreads">Threads besides the caller.</param>
     /// <param name="followsThreadsSetting">
     /// True for the shared pool: <see cref="Run"/> engages at most <see cref="KilnSettings.Threads"/> threads, the
-    /// caller included, however many workers there are. The kernels ask for up to two parts per thread, and on
+    /// caller included, however many workers there are. Large products ask for two parts per thread, and on
     /// a 16-core machine at Threads = 2 every idle worker took one, so four cores ran what two were asked for.
     /// </param>
     internal WorkerPool(int workerThreads, bool followsThreadsSetting)
