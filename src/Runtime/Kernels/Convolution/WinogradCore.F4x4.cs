@@ -310,16 +310,40 @@ internal static unsafe partial class WinogradCore
                 int rowsIn = Math.Min(4, oh - oy), colsIn = Math.Min(4, ow - ox);
                 float* ys = Y + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
                 float* src = m + (nint)r * kp;
+                bool whole = rowsIn == 4 && colsIn == 4;
+                nint row = (nint)ow * k;
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
                     FourByFourTile(src + j, plane, bias, half, outs);
+                    if (whole)
+                    {
+                        StoreTile4(ys + j, k, row, outs);
+                        continue;
+                    }
                     for (int i = 0; i < rowsIn; i++)
                     {
-                        float* yr = ys + j + (nint)i * ow * k;
+                        float* yr = ys + j + i * row;
                         for (int q = 0; q < colsIn; q++) Vector512.Store(Act.Apply(outs[4 * i + q]), yr + (nint)q * k);
                     }
                 }
+            }
+        }
+
+        /// <summary>
+        /// act of a whole 4×4 tile's 16 outputs, pixels <paramref name="k"/> floats apart and rows <paramref name="row"/>:
+        /// four stores a row where the edge tiles' loops test both bounds for each (the CIFAR net's step 1–2.6 %
+        /// faster in five paired measurements on Zen 5, stop 45).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreTile4(float* y, nint k, nint row, Vector512<float>* outs)
+        {
+            for (int i = 0; i < 4; i++, y += row, outs += 4)
+            {
+                Vector512.Store(Act.Apply(outs[0]), y);
+                Vector512.Store(Act.Apply(outs[1]), y + k);
+                Vector512.Store(Act.Apply(outs[2]), y + 2 * k);
+                Vector512.Store(Act.Apply(outs[3]), y + 3 * k);
             }
         }
 
