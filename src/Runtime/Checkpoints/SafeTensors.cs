@@ -36,11 +36,12 @@ internal static class SafeTensors
     private const long MaxHeader = 100_000_000; // the reference implementation's limit
 
     /// <summary>
-    /// Floats turned into bytes at a time when writing, and bytes read at a time (a multiple of every dtype's size) when
-    /// reading: one span of bytes cannot pass 2 GiB, so a tensor of over 536,870,911 floats, or a file over 2 GB, failed
-    /// with an OverflowException or "file too long" when taken whole.
+    /// Floats turned into bytes at a time when writing: one span of bytes cannot pass 2 GiB, so a tensor of over
+    /// 536,870,911 floats failed with an OverflowException when taken whole.
     /// </summary>
     private const int WriteSlice = 1 << 24;
+
+    /// <summary>Bytes read at a time (a multiple of every dtype's size): a file over 2 GB failed with "file too long" when read whole.</summary>
     private const int ReadSlice = 1 << 24;
 
     public static void Write(string path, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> metadata)

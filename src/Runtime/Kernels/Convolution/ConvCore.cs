@@ -39,10 +39,11 @@ internal static unsafe partial class ConvCore
     /// <summary>
     /// Parts for a convolution-family job (convolutions, batch norm, pooling): one per thread, each a
     /// contiguous range of the batch. The caller, first to look, mostly takes part 0 and a worker part 1,
-    /// so consecutive layers find the same samples in the same core's L2; with two parts per thread, taken in turn, half of
-    /// them moved cores between layers. One part per thread took the Fashion CNN's train step 6 % and
-    /// the CIFAR net's 3 % faster on Zen 5 (Kiln.Benchmarks --paired, benchmarks/README.md); a worker
-    /// that has not started its part by the time the caller is done still leaves it to the caller.
+    /// so consecutive layers find the same samples in the same core's L2; with two parts per thread,
+    /// taken in turn, half of them moved cores between layers. One part per thread took the Fashion
+    /// CNN's train step 6 % and the CIFAR net's 3 % faster on Zen 5 (Kiln.Benchmarks --paired,
+    /// benchmarks/README.md); a worker that has not started its part by the time the caller is done
+    /// still leaves it to the caller.
     /// </summary>
     internal static int PartsFor(long flops, int units)
     {
