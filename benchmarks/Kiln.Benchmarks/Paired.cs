@@ -28,6 +28,7 @@ internal static class Paired
         ["optimizer-parallel-min"] = v => Optimizer.ParallelMinParameters = (int)v,
         ["pool-yield-us"] = v => WorkerPool.Shared.YieldTicks = v * Stopwatch.Frequency / 1_000_000,
         ["winograd-tile"] = v => WinogradConv2D.ForcedTile = (int)v,
+        ["winograd-registers"] = v => WinogradCore.TransformsInRegisters = v != 0,
     };
 
     public static int Run(string spec)

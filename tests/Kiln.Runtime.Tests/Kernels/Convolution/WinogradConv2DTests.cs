@@ -174,6 +174,50 @@ public class WinogradConv2DTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 8, 8, 16, 32, true, 3)]      // whole 4×4 tiles
+    [InlineData(3, 7, 9, 16, 16, true, 3)]      // clipped edge tiles beside whole ones
+    [InlineData(2, 14, 14, 32, 64, true, 3)]    // the Fashion CNN's second layer: a pooled row of one window in the last tile row
+    [InlineData(2, 10, 6, 48, 32, false, 3)]    // valid: the data gradient's full correlation
+    [InlineData(2, 9, 7, 32, 48, true, 5)]      // F(2×2, 5×5) shares the 6-point input transform
+    public void TransformsInRegistersAndInScratchGiveTheSameBits(int n, int h, int w, int c, int f, bool same, int window)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, same);
+        Conv2DGeometry pool = Pooling.TwoByTwoOver(g);
+        float[] x = TestData.Random(n * g.InputSize, 51);
+        float[] kernel = TestData.Random(g.PatchSize * f, 52);
+        float[] bias = TestData.Random(f, 53);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 54);
+        float[][] Run(bool registers, int bits)
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            using var __ = new TileSwitch(window == 3 ? 4 : 2);
+            bool previous = WinogradCore.TransformsInRegisters;
+            WinogradCore.TransformsInRegisters = registers;
+            try
+            {
+                var y = new float[n * g.OutputSize];
+                WinogradConv2D.Forward(x, kernel, bias, y, n, g, new Relu());
+                var pooled = new float[n * pool.OutputSize];
+                WinogradConv2D.ForwardMaxPool2x2(x, kernel, bias, pooled, n, g, new Relu());
+                float[] dy = (float[])dyIn.Clone();
+                var dk = new float[kernel.Length];
+                var db = new float[f];
+                var dx = new float[x.Length];
+                WinogradConv2D.Backward(x, kernel, y, dy, dk, db, dx, n, g, new Relu());
+                return new[] { y, pooled, dk, db, dx };
+            }
+            finally { WinogradCore.TransformsInRegisters = previous; }
+        }
+        string[] names = { "forward", "pooled forward", "dKernel", "dBias", "dx" };
+        foreach (int bits in new[] { 512, 256 })
+        {
+            float[][] inRegisters = Run(true, bits), inScratch = Run(false, bits);
+            for (int i = 0; i < names.Length; i++)
+                TestData.SameBits(inScratch[i], inRegisters[i], $"{window}x{window}, {bits}-bit {names[i]}");
+        }
+    }
+
     // n, h, w, c, f, same, window: even and odd outputs (valid pooling drops the odd row and column), one and several blocks of tiles.
     public static readonly TheoryData<int, int, int, int, int, bool, int> PoolShapes = new()
     {
