@@ -408,7 +408,7 @@ internal static unsafe partial class ConvCore
         {
             int taps = g.KernelHeight * g.KernelWidth;
             float* flipped = ConvScratch.Current.Floats(ConvScratch.FlippedKernelSlot, (long)taps * g.InputChannels * g.OutputChannels);
-            FlipKernel(kernel, flipped, g.OutputChannels, g.InputChannels, taps);
+            FlipKernel(kernel, flipped, g.OutputChannels, g.InputChannels, taps, 0, g.OutputChannels);
             if (g.OutputChannels <= DirectDataMaxFilters) DirectCore.Forward(dz, flipped, null, dx, n, back, default(Identity));
             else Forward(dz, flipped, null, dx, n, back, default(Identity));
             return;
@@ -437,15 +437,18 @@ internal static unsafe partial class ConvCore
             kh, kw, 1, 1, kh - 1 - g.PadTop, kw - 1 - g.PadLeft);
     }
 
-    /// <summary>dst (kh, kw, C, K) = src (kh, kw, K, C) rotated by 180° with the channel axes swapped: tap t becomes tap kh·kw − 1 − t.</summary>
-    internal static void FlipKernel(float* src, float* dst, int c, int k, int taps)
+    /// <summary>
+    /// dst (kh, kw, C, K) = src (kh, kw, K, C) rotated by 180° with the channel axes swapped: tap t becomes tap kh·kw − 1 − t;
+    /// only dst's channels c0 ≤ c &lt; c1, so threads can each flip the rows they go on to read.
+    /// </summary>
+    internal static void FlipKernel(float* src, float* dst, int c, int k, int taps, int c0, int c1)
     {
         for (int tap = 0; tap < taps; tap++)
         {
             float* from = src + (nint)(taps - 1 - tap) * k * c;
             float* to = dst + (nint)tap * c * k;
             for (int kk = 0; kk < k; kk++)
-                for (int cc = 0; cc < c; cc++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
+                for (int cc = c0; cc < c1; cc++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
         }
     }
 

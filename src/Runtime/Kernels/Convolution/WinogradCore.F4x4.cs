@@ -318,8 +318,8 @@ internal static unsafe partial class WinogradCore
             Vector512<float>* t, int stride) => KernelAdjoint3(u0, u1, u2, u3, u4, u5, out t[0], out t[stride], out t[2 * stride]);
     }
 
-    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the r × r kernel g of input channel c and filter j, 36 planes; columns ≥ K are zero.</summary>
-    private static void TransformKernel6<TWindow>(float* w, float* u, int c, int k, int kp) where TWindow : struct, ISixPointWindow
+    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the r × r kernel g of input channels c0 ≤ c &lt; c1 and filter j, 36 planes; columns ≥ K are zero.</summary>
+    private static void TransformKernel6<TWindow>(float* w, float* u, int c, int k, int kp, int c0, int c1) where TWindow : struct, ISixPointWindow
     {
         int r = default(TWindow).Taps;
         long plane = (long)c * kp;
@@ -327,7 +327,7 @@ internal static unsafe partial class WinogradCore
         Vector512<float>* taps = stackalloc Vector512<float>[25];
         Vector512<float>* half = stackalloc Vector512<float>[30];
         Vector512<float>* row = stackalloc Vector512<float>[6];
-        for (int cc = 0; cc < c; cc++)
+        for (int cc = c0; cc < c1; cc++)
         {
             for (int j = 0; j < kp; j += 16)
             {
@@ -350,15 +350,15 @@ internal static unsafe partial class WinogradCore
         }
     }
 
-    /// <summary>dW = Gᵀ·dU·G for the 36 planes of dU (C × K each), into the (r, r, C, K) kernel gradient.</summary>
-    private static void KernelFromTransformed6<TWindow>(float* du, float* dKernel, int c, int k) where TWindow : struct, ISixPointWindow
+    /// <summary>dW = Gᵀ·dU·G for the 36 planes of dU (C × K each), into the (r, r, C, K) kernel gradient's input channels c0 ≤ c &lt; c1.</summary>
+    private static void KernelFromTransformed6<TWindow>(float* du, float* dKernel, int c, int k, int c0, int c1) where TWindow : struct, ISixPointWindow
     {
         int r = default(TWindow).Taps;
         long plane = (long)c * k;
         nint tap = (nint)c * k;
         Vector512<float>* half = stackalloc Vector512<float>[30];
         Vector512<float>* outs = stackalloc Vector512<float>[5];
-        for (int cc = 0; cc < c; cc++)
+        for (int cc = c0; cc < c1; cc++)
         {
             for (int j = 0; j < k; j += 16)
             {

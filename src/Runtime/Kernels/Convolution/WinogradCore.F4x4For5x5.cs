@@ -173,13 +173,13 @@ internal static unsafe partial class WinogradCore
         a7 = y3;
     }
 
-    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 5×5 kernel g of input channel c and filter j, 64 planes; columns ≥ K are zero.</summary>
-    private static void TransformKernel8(float* w, float* u, int c, int k, int kp)
+    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 5×5 kernel g of input channels c0 ≤ c &lt; c1 and filter j, 64 planes; columns ≥ K are zero.</summary>
+    private static void TransformKernel8(float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
         long plane = (long)c * kp;
         nint tap = (nint)c * k;
         Vector512<float>* half = stackalloc Vector512<float>[40];
-        for (int cc = 0; cc < c; cc++)
+        for (int cc = c0; cc < c1; cc++)
         {
             for (int j = 0; j < kp; j += 16)
             {
@@ -207,13 +207,13 @@ internal static unsafe partial class WinogradCore
         }
     }
 
-    /// <summary>dW = Gᵀ·dU·G for the 64 planes of dU (C × K each), into the (5, 5, C, K) kernel gradient.</summary>
-    private static void KernelFromTransformed8(float* du, float* dKernel, int c, int k)
+    /// <summary>dW = Gᵀ·dU·G for the 64 planes of dU (C × K each), into the (5, 5, C, K) kernel gradient's input channels c0 ≤ c &lt; c1.</summary>
+    private static void KernelFromTransformed8(float* du, float* dKernel, int c, int k, int c0, int c1)
     {
         long plane = (long)c * k;
         nint tap = (nint)c * k;
         Vector512<float>* half = stackalloc Vector512<float>[40];
-        for (int cc = 0; cc < c; cc++)
+        for (int cc = c0; cc < c1; cc++)
         {
             for (int j = 0; j < k; j += 16)
             {

@@ -68,26 +68,18 @@ internal static unsafe partial class WinogradCore
         try
         {
             WorkerPool.Shared.Run(job, parts);
-            for (int grp = 1; grp < groups; grp++) ConvCore.Add(job.Partials + grp * size, job.Partials, (int)size);
-            switch (algorithm)
-            {
-                case WinogradAlgorithm.F2x2For3x3: KernelFromTransformed(job.Partials, dKernel, c, k); break;
-                case WinogradAlgorithm.F4x4For3x3: KernelFromTransformed6<ThreeTaps>(job.Partials, dKernel, c, k); break;
-                case WinogradAlgorithm.F2x2For5x5: KernelFromTransformed6<FiveTaps>(job.Partials, dKernel, c, k); break;
-                case WinogradAlgorithm.F4x4For5x5: KernelFromTransformed8(job.Partials, dKernel, c, k); break;
-                default: throw new InvalidOperationException($"no kernel adjoint for {algorithm}");
-            }
+            KernelEndsJob.Adjoint(algorithm, job.Partials, groups, dKernel, c, k);
         }
         finally { job.X = job.Dz = job.Partials = null; }
     }
 
     /// <summary>dW = Gᵀ·dU·G: rows u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3, then the same on columns.</summary>
-    private static void KernelFromTransformed(float* du, float* dKernel, int c, int k)
+    private static void KernelFromTransformed(float* du, float* dKernel, int c, int k, int c0, int c1)
     {
         long plane = (long)c * k;
         nint tap = (nint)c * k;
         var half = Vector512.Create(0.5f);
-        for (int cc = 0; cc < c; cc++)
+        for (int cc = c0; cc < c1; cc++)
         {
             for (int j = 0; j < k; j += 16)
             {

@@ -104,12 +104,7 @@ internal static unsafe partial class WinogradCore
         if (tiles == 0) return;
 
         ConvScratch s = ConvScratch.Current;
-        float* w = kernel;
-        if (flipped)
-        {
-            w = s.Floats(ConvScratch.FlippedKernelSlot, (long)taps * c * k);
-            ConvCore.FlipKernel(kernel, w, c, k, taps);
-        }
+        float* w = flipped ? s.Floats(ConvScratch.FlippedKernelSlot, (long)taps * c * k) : kernel;
         int block = EvenBlock(tiles, TilesPerBlock(c, kp, planes), KilnSettings.Threads);
         long blocks = (tiles + block - 1) / block;
         // One GEMM of 2·C·K' per tile and transformed plane, plus the transforms.
@@ -120,6 +115,7 @@ internal static unsafe partial class WinogradCore
         job.KernelCall = 0;
         if (parts > 1 && kernelBytes <= OwnKernelMaxBytes)
         {
+            if (flipped) ConvCore.FlipKernel(kernel, w, c, k, taps, 0, c);
             // A small transformed kernel is made by every thread that takes a part, into its own buffer:
             // made once by the caller, each call's rewrite had to take its lines back from the other
             // cores that read them (4× the time of the transform on one thread, with the workers
@@ -129,7 +125,7 @@ internal static unsafe partial class WinogradCore
         else
         {
             job.U = s.Floats(USlot, (long)planes * c * kp);
-            TransformKernelFor(algorithm, w, job.U, c, k, kp);
+            KernelEndsJob.Transform(algorithm, kernel, w, job.U, c, k, kp, taps);
         }
 
         job.X = x; job.W = w; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Algorithm = algorithm;
@@ -147,24 +143,37 @@ internal static unsafe partial class WinogradCore
 
     [ThreadStatic] private static long t_kernelCall;
 
-    /// <summary>The kernel transform of <paramref name="algorithm"/>: u = the planes of G·w·Gᵀ.</summary>
-    private static void TransformKernelFor(WinogradAlgorithm algorithm, float* w, float* u, int c, int k, int kp)
+    /// <summary>The kernel transform of <paramref name="algorithm"/>: u = the planes of G·w·Gᵀ, for input channels c0 ≤ c &lt; c1.</summary>
+    private static void TransformKernelFor(WinogradAlgorithm algorithm, float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
         switch (algorithm)
         {
-            case WinogradAlgorithm.F2x2For3x3: TransformKernel(w, u, c, k, kp); break;
-            case WinogradAlgorithm.F4x4For3x3: TransformKernel6<ThreeTaps>(w, u, c, k, kp); break;
-            case WinogradAlgorithm.F2x2For5x5: TransformKernel6<FiveTaps>(w, u, c, k, kp); break;
-            case WinogradAlgorithm.F4x4For5x5: TransformKernel8(w, u, c, k, kp); break;
+            case WinogradAlgorithm.F2x2For3x3: TransformKernel(w, u, c, k, kp, c0, c1); break;
+            case WinogradAlgorithm.F4x4For3x3: TransformKernel6<ThreeTaps>(w, u, c, k, kp, c0, c1); break;
+            case WinogradAlgorithm.F2x2For5x5: TransformKernel6<FiveTaps>(w, u, c, k, kp, c0, c1); break;
+            case WinogradAlgorithm.F4x4For5x5: TransformKernel8(w, u, c, k, kp, c0, c1); break;
             default: throw new InvalidOperationException($"no kernel transform for {algorithm}");
         }
     }
 
-    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channel c and filter j; columns ≥ K are zero.</summary>
-    private static void TransformKernel(float* w, float* u, int c, int k, int kp)
+    /// <summary>The kernel gradient's adjoint transform of <paramref name="algorithm"/>: dW = Gᵀ·dU·G, for input channels c0 ≤ c &lt; c1.</summary>
+    private static void KernelFromTransformedFor(WinogradAlgorithm algorithm, float* du, float* dKernel, int c, int k, int c0, int c1)
+    {
+        switch (algorithm)
+        {
+            case WinogradAlgorithm.F2x2For3x3: KernelFromTransformed(du, dKernel, c, k, c0, c1); break;
+            case WinogradAlgorithm.F4x4For3x3: KernelFromTransformed6<ThreeTaps>(du, dKernel, c, k, c0, c1); break;
+            case WinogradAlgorithm.F2x2For5x5: KernelFromTransformed6<FiveTaps>(du, dKernel, c, k, c0, c1); break;
+            case WinogradAlgorithm.F4x4For5x5: KernelFromTransformed8(du, dKernel, c, k, c0, c1); break;
+            default: throw new InvalidOperationException($"no kernel adjoint for {algorithm}");
+        }
+    }
+
+    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channels c0 ≤ c &lt; c1 and filter j; columns ≥ K are zero.</summary>
+    private static void TransformKernel(float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
         long plane = (long)c * kp;
-        for (int cc = 0; cc < c; cc++)
+        for (int cc = c0; cc < c1; cc++)
         {
             for (int j = 0; j < kp; j += 16)
             {
@@ -232,7 +241,7 @@ internal static unsafe partial class WinogradCore
                 u = s.Floats(USlot, (long)planes * c * Kp);
                 if (t_kernelCall != KernelCall)
                 {
-                    TransformKernelFor(Algorithm, W, u, c, G.OutputChannels, Kp);
+                    TransformKernelFor(Algorithm, W, u, c, G.OutputChannels, Kp, 0, c);
                     t_kernelCall = KernelCall;
                 }
             }

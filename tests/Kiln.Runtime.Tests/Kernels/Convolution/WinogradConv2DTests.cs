@@ -145,6 +145,8 @@ public class WinogradConv2DTests
     [InlineData(5, 256, 6, 15, 32, 48)]
     [InlineData(3, 256, 1, 16, 64, 64)]   // few tiles: one block per thread, so each thread count cuts them differently
     [InlineData(5, 512, 1, 16, 64, 64)]
+    [InlineData(3, 512, 1, 8, 160, 128)]  // a transformed kernel over half of any L2: made once, its channels split over the threads
+    [InlineData(5, 256, 1, 8, 160, 128)]
     public void OneTwoAndThreeThreadsGiveTheSameBits(int window, int bits, int n, int height, int c, int f)
     {
         Conv2DGeometry g = ConvReference.Keras(height, 16, c, f, window, window, 1, 1, true);
