@@ -431,10 +431,10 @@ internal static unsafe partial class WinogradCore
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void WholeTile4(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row)
         {
-            UpperRows(p, plane, bias, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
+            RowPair(p, plane, bias, false, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
             StoreRow4(y, k, y00, y01, y02, y03);
             StoreRow4(y + row, k, y10, y11, y12, y13);
-            LowerRows(p, plane, bias, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
+            RowPair(p, plane, bias, true, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
             StoreRow4(y + 2 * row, k, y00, y01, y02, y03);
             StoreRow4(y + 3 * row, k, y10, y11, y12, y13);
         }
@@ -448,30 +448,27 @@ internal static unsafe partial class WinogradCore
             Vector512.Store(Act.Apply(y3), y + 3 * k);
         }
 
-        /// <summary>Rows 0 and 1 of a tile's (Aᵀ·M·A) + bias: each needs M's rows 0 to 4.</summary>
+        /// <summary>
+        /// Rows 0 and 1 of a tile's (Aᵀ·M·A) + bias, each from M's rows 0 to 4, or with <paramref name="lower"/>
+        /// rows 2 and 3, each from M's rows 1 to 5 (a constant at every call, so one branch compiles away).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void UpperRows(float* p, long plane, Vector512<float> bias,
+        private static void RowPair(float* p, long plane, Vector512<float> bias, bool lower,
             out Vector512<float> y00, out Vector512<float> y01, out Vector512<float> y02, out Vector512<float> y03,
             out Vector512<float> y10, out Vector512<float> y11, out Vector512<float> y12, out Vector512<float> y13)
         {
-            UpperTerms(p, plane, out var a0, out var b0); UpperTerms(p + plane, plane, out var a1, out var b1);
-            UpperTerms(p + 2 * plane, plane, out var a2, out var b2); UpperTerms(p + 3 * plane, plane, out var a3, out var b3);
-            UpperTerms(p + 4 * plane, plane, out var a4, out var b4); UpperTerms(p + 5 * plane, plane, out var a5, out var b5);
+            RowPairTerms(p, plane, lower, out var a0, out var b0); RowPairTerms(p + plane, plane, lower, out var a1, out var b1);
+            RowPairTerms(p + 2 * plane, plane, lower, out var a2, out var b2); RowPairTerms(p + 3 * plane, plane, lower, out var a3, out var b3);
+            RowPairTerms(p + 4 * plane, plane, lower, out var a4, out var b4); RowPairTerms(p + 5 * plane, plane, lower, out var a5, out var b5);
             RowOutputs(bias, a0, a1, a2, a3, a4, a5, out y00, out y01, out y02, out y03);
             RowOutputs(bias, b0, b1, b2, b3, b4, b5, out y10, out y11, out y12, out y13);
         }
 
-        /// <summary>Rows 2 and 3 of a tile's (Aᵀ·M·A) + bias: each needs M's rows 1 to 5.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void LowerRows(float* p, long plane, Vector512<float> bias,
-            out Vector512<float> y20, out Vector512<float> y21, out Vector512<float> y22, out Vector512<float> y23,
-            out Vector512<float> y30, out Vector512<float> y31, out Vector512<float> y32, out Vector512<float> y33)
+        private static void RowPairTerms(float* col, long plane, bool lower, out Vector512<float> first, out Vector512<float> second)
         {
-            LowerTerms(p, plane, out var a0, out var b0); LowerTerms(p + plane, plane, out var a1, out var b1);
-            LowerTerms(p + 2 * plane, plane, out var a2, out var b2); LowerTerms(p + 3 * plane, plane, out var a3, out var b3);
-            LowerTerms(p + 4 * plane, plane, out var a4, out var b4); LowerTerms(p + 5 * plane, plane, out var a5, out var b5);
-            RowOutputs(bias, a0, a1, a2, a3, a4, a5, out y20, out y21, out y22, out y23);
-            RowOutputs(bias, b0, b1, b2, b3, b4, b5, out y30, out y31, out y32, out y33);
+            if (lower) LowerTerms(col, plane, out first, out second);
+            else UpperTerms(col, plane, out first, out second);
         }
 
         /// <summary><see cref="Output6"/>'s y0 and y1 down M's column at <paramref name="col"/>.</summary>
@@ -568,10 +565,10 @@ internal static unsafe partial class WinogradCore
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void PooledWholeTile4(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row)
         {
-            UpperRows(p, plane, bias, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
+            RowPair(p, plane, bias, false, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
             Vector512.Store(Pooling.WindowMax(Act, y00, y01, y10, y11), y);
             Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + k);
-            LowerRows(p, plane, bias, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
+            RowPair(p, plane, bias, true, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
             Vector512.Store(Pooling.WindowMax(Act, y00, y01, y10, y11), y + row);
             Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + row + k);
         }
