@@ -9,7 +9,7 @@
 #                                                      also sgemm on the 256-bit path beside the default. The
 #                                                      log and the raw results go to OUT
 #   there: bash benchmarks/portable.sh probe DIR [OUT] unpacks them, then only the short probes of what limits
-#                                                      the rows run.sh leaves short (~4 min, no PyTorch): the
+#                                                      the rows run.sh leaves short (~5 min, no PyTorch): the
 #                                                      micro-kernels on L1 panels, sgemm under other cache
 #                                                      blocks, the MLP step phase by phase, the pool's wake-up,
 #                                                      paired settings, ONNX Runtime at 1 and 2 threads
@@ -84,6 +84,12 @@ if [[ "$mode" == probe ]]; then
   timeout 40 "${kiln[@]}" --threads 2 --paired mlp256,optimizer-parallel-min,32768,1000000000,15 | grep -v '"header"'
   timeout 40 "${kiln[@]}" --threads 2 --paired mlp32,parallel-min-flops,1048576,67108864,15 | grep -v '"header"'
   timeout 40 "${kiln[@]}" --threads 2 --paired mlp32,pool-yield-us,2000,0,15 | grep -v '"header"'
+
+  # Stop 46 kept the F(4×4) transforms in registers from Zen 5's figures alone (CIFAR net 1.06, CNN 1.02;
+  # 0.86 where the JIT has only 16 vector registers): whether the Intel part with its 32 agrees.
+  stage "paired settings on the conv steps (2 threads): the Winograd transforms in registers against scratch"
+  timeout 40 "${kiln[@]}" --threads 2 --paired cifar,winograd-registers,0,1,15 | grep -v '"header"'
+  timeout 40 "${kiln[@]}" --threads 2 --paired cnn,winograd-registers,0,1,15 | grep -v '"header"'
 
   stage "ONNX Runtime against Predict, 1 and 2 threads"
   timeout 120 dotnet benchmarks/OnnxRuntimeBench/bin/Release/net10.0/OnnxRuntimeBench.dll --runs 9
