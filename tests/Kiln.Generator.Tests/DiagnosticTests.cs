@@ -395,6 +395,13 @@ public class DiagnosticTests
         """, "KILN0107", "MaxPooling2D 'max_pooling2d' has a 16x16 window, but its input is (8, 8, 3); use a smaller window, Padding = Padding.Same, or fewer downsampling layers before it");
 
     [Fact]
+    public void SamePaddedPoolTooLargeToIndex() => AssertSingle("""
+        [Sequential(8, 8, 3)]
+        [[|AveragePooling2D(100000, Padding = Padding.Same)|]]
+        public partial class M { }
+        """, "KILN0107", "AveragePooling2D 'average_pooling2d' has a 100000x100000 window, but its input is (8, 8, 3) (padded 100000x100000), 30,000,000,000 values in one window, more than Kiln's kernels index; use a smaller window, Padding = Padding.Same, or fewer downsampling layers before it");
+
+    [Fact]
     public void ZeroFilters() => AssertSingle("""
         [Sequential(28, 28, 1)]
         [Conv2D([|0|], 3)]
