@@ -512,13 +512,7 @@ internal static unsafe partial class WinogradCore
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void StoreTile4(float* y, nint k, nint row, Vector512<float>* outs)
         {
-            for (int i = 0; i < 4; i++, y += row, outs += 4)
-            {
-                Vector512.Store(Act.Apply(outs[0]), y);
-                Vector512.Store(Act.Apply(outs[1]), y + k);
-                Vector512.Store(Act.Apply(outs[2]), y + 2 * k);
-                Vector512.Store(Act.Apply(outs[3]), y + 3 * k);
-            }
+            for (int i = 0; i < 4; i++, y += row, outs += 4) StoreRow4(y, k, outs[0], outs[1], outs[2], outs[3]);
         }
 
         /// <summary>
@@ -596,11 +590,7 @@ internal static unsafe partial class WinogradCore
             for (int i = 0; i < 4; i++)
             {
                 Vector512<float>* row = half + 6 * i;
-                Output6(row[0], row[1], row[2], row[3], row[4], row[5], out var y0, out var y1, out var y2, out var y3);
-                outs[4 * i] = y0 + bias;
-                outs[4 * i + 1] = y1 + bias;
-                outs[4 * i + 2] = y2 + bias;
-                outs[4 * i + 3] = y3 + bias;
+                RowOutputs(bias, row[0], row[1], row[2], row[3], row[4], row[5], out outs[4 * i], out outs[4 * i + 1], out outs[4 * i + 2], out outs[4 * i + 3]);
             }
         }
     }
