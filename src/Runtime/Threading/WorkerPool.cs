@@ -38,7 +38,12 @@ public sealed class WorkerPool
     private int _parts;
     private int _helpers;
     private int _generation;
-    private long _next;
+    /// <summary>One <see cref="Share"/> per engaged thread, <see cref="ShareStride"/> longs (two cache lines) apart so that taking parts of one never contends with another's.</summary>
+    private readonly long[] _shares;
+    private int _shareThreads;
+    private const int ShareStride = 16;
+    /// <summary>The most parts of one job: a share's front and back are 16 bits.</summary>
+    private const int MaxShareParts = 0xFFFF;
     private int _done;
     private Exception? _failure;
     private volatile int _broadcastGeneration;
@@ -67,6 +72,7 @@ public sealed class WorkerPool
         _wake = new AutoResetEvent[workerThreads + 1];
         _sleeping = new int[workerThreads + 1];
         _claims = new int[workerThreads + 1];
+        _shares = new long[(workerThreads + 1) * ShareStride];
         for (int i = 1; i <= workerThreads; i++) _wake[i] = new AutoResetEvent(false);
         _allocatedBytes = new long[workerThreads + 1];
         for (int i = 0; i < workerThreads; i++)
@@ -115,33 +121,35 @@ public sealed class WorkerPool
     }
 
     /// <summary>
-    /// Runs parts 0..parts-1 of the job and returns when all are done. Parts are handed out one at a
-    /// time to whichever engaged thread asks first (the caller and the first workers, at most
-    /// <see cref="ThreadLimit"/> threads in all), so a worker that the OS has descheduled only delays
-    /// the part it already took. A call from inside a job (nested parallelism), with one part or one
-    /// thread to run it, or on a pool without workers runs inline on the caller.
+    /// Runs parts 0..parts-1 (at most 65,535) of the job and returns when all are done.
+    /// Each engaged thread (the caller and the first workers, at most <see cref="ThreadLimit"/> in all) owns
+    /// a contiguous share of the parts and runs it in order, then takes what is left of the others' shares
+    /// from their far ends: a thread keeps the same samples from one layer's job to the next (its L2
+    /// holds them), and a thread slowed by the host, or a worker that was asleep, delays the call by at most
+    /// the one part it holds. A call from inside a job (nested parallelism), with one part or one thread to
+    /// run it, or on a pool without workers runs inline on the caller.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ParallelJob job, int parts)
     {
         ArgumentNullException.ThrowIfNull(job);
+        if (parts > MaxShareParts) throw new ArgumentOutOfRangeException(nameof(parts), parts, $"at most {MaxShareParts} parts");
         if (RanInline(job, parts)) return;
 
         lock (_runGate)
         {
-            int generation = Begin(job, parts, helpers: Math.Min(parts, ThreadLimit) - 1);
-            // The generation tag in the high half stops a worker that wakes late from taking parts of a later job.
-            Volatile.Write(ref _next, (long)generation << 32);
+            int threads = Math.Min(parts, ThreadLimit);
+            int generation = Begin(job, parts, helpers: threads - 1);
+            _shareThreads = threads;
+            for (int t = 0; t < threads; t++)
+                Volatile.Write(ref _shares[t * ShareStride], Share(generation, (int)((long)t * parts / threads), (int)((long)(t + 1) * parts / threads)));
             Publish(generation);
 
             t_insideJob = true;
-            try { RunParts(generation, job, parts); }
+            try { RunShares(0, generation, job, parts); }
             finally { t_insideJob = false; }
 
             AwaitParts(parts);
-            // Close this generation before the next job's fields are written: a worker still holding
-            // this generation must find no part to take, whatever _parts says by then.
-            Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue);
             End();
         }
     }
@@ -166,7 +174,6 @@ public sealed class WorkerPool
         {
             int generation = Begin(job, parts, helpers: parts - 1);
             _broadcastGeneration = generation;
-            Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue); // nothing to take dynamically
             Publish(generation);
 
             t_insideJob = true;
@@ -201,7 +208,6 @@ public sealed class WorkerPool
             // that wakes late for an earlier job finds neither value it expects and takes nothing.
             for (int i = 0; i < parts; i++) _claims[i] = 2 * generation;
             _ownedGeneration = generation;
-            Volatile.Write(ref _next, ((long)generation << 32) | int.MaxValue); // nothing for RunParts to take
             Publish(generation);
 
             t_insideJob = true;
@@ -274,19 +280,45 @@ public sealed class WorkerPool
                 _wake[i].Set();
     }
 
+    /// <summary>
+    /// A share's state, one long: the generation of the job it belongs to in the high half (so a worker that
+    /// wakes late for an earlier job takes nothing of a later one), then the next part its owner takes
+    /// from the front and one past the last part left at the back, 16 bits each.
+    /// </summary>
+    private static long Share(int generation, int front, int back) => ((long)generation << 32) | ((long)front << 16) | (uint)back;
+
+    /// <summary>
+    /// Runs the parts of share <paramref name="slot"/> front to back, then those left of the other shares,
+    /// back to front, nearest slot first, until no part of this generation is left.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunParts(int generation, ParallelJob job, int parts)
+    private void RunShares(int slot, int generation, ParallelJob job, int parts)
+    {
+        int threads = _shareThreads;
+        for (int i = 0; i < threads; i++)
+        {
+            int owner = slot + i < threads ? slot + i : slot + i - threads;
+            int part;
+            while ((part = Take(ref _shares[owner * ShareStride], generation, fromFront: i == 0)) >= 0)
+            {
+                try { job.Execute(part, parts); }
+                catch (Exception e) { _failure = e; }
+                Interlocked.Increment(ref _done);
+            }
+        }
+    }
+
+    /// <summary>Takes a part of <paramref name="share"/> (its next from the front, or its last), or returns −1 when it has none of this generation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Take(ref long share, int generation, bool fromFront)
     {
         while (true)
         {
-            long state = Volatile.Read(ref _next);
-            if ((int)(state >> 32) != generation) return;
-            int part = (int)state;
-            if (part >= parts) return;
-            if (Interlocked.CompareExchange(ref _next, state + 1, state) != state) continue;
-            try { job.Execute(part, parts); }
-            catch (Exception e) { _failure = e; }
-            Interlocked.Increment(ref _done);
+            long state = Volatile.Read(ref share);
+            int front = (int)(state >> 16) & 0xFFFF, back = (int)state & 0xFFFF;
+            if ((int)(state >> 32) != generation || front >= back) return -1;
+            long taken = fromFront ? state + (1L << 16) : state - 1;
+            if (Interlocked.CompareExchange(ref share, taken, state) == state) return fromFront ? front : back - 1;
         }
     }
 
@@ -347,7 +379,7 @@ public sealed class WorkerPool
             else
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
-                RunParts(generation, job, parts);
+                RunShares(index, generation, job, parts);
                 _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - before;
             }
             spinUntil = Stopwatch.GetTimestamp() + _spinTicks;

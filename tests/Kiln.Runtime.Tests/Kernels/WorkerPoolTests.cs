@@ -19,7 +19,7 @@ public class WorkerPoolTests
     [InlineData("RunOnEachThread")]
     [InlineData("RunOnOwnThreads")]
     [InlineData("AwaitParts")]
-    [InlineData("RunParts")]
+    [InlineData("RunShares")]
     [InlineData("WorkerLoop")]
     public void ThePoolsLoopsAreCompiledFullyOptimized(string method)
     {
@@ -85,6 +85,50 @@ public class WorkerPoolTests
     }
 
     [Fact]
+    public void EachThreadRunsItsOwnShareInOrderThenTheOthersFromTheirEnds()
+    {
+        var pool = new WorkerPool(1);
+        var job = new OrderJob(parts: 12);
+        int caller = Environment.CurrentManagedThreadId;
+        for (int call = 0; call < 300; call++)
+        {
+            job.Reset();
+            pool.Run(job, 12);
+            Assert.All(job.Counts, c => Assert.Equal(1, c));
+            // Two threads: the caller owns parts 0–5, the worker 6–11. Each runs its own share from the
+            // front, up, and only then what the other left, from that share's end down.
+            foreach (var parts in job.ByThread())
+            {
+                bool isCaller = parts == job.Parts(caller);
+                int ownFirst = isCaller ? 0 : 6;
+                bool Own(int part) => (part < 6) == isCaller;
+                int i = 0;
+                for (; i < parts.Count && Own(parts[i]); i++) Assert.Equal(ownFirst + i, parts[i]);
+                for (int j = i; j < parts.Count; j++)
+                {
+                    Assert.False(Own(parts[j]), $"part {parts[j]} of its own share came after another share's");
+                    Assert.Equal(ownFirst == 0 ? 11 - (j - i) : 5 - (j - i), parts[j]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void AStalledThreadDelaysACallByNoMoreThanThePartItHolds()
+    {
+        using var _ = new KernelSwitches(Kiln.Kernels.Simd.MaxBits, 2);
+        var pool = new WorkerPool(1, followsThreadsSetting: true);
+        // Whichever part the worker takes first stalls for 300 ms: the caller must run the rest of the worker's
+        // share meanwhile, so the worker runs that one part at most, and the call lasts about one stall.
+        var job = new OrderJob(parts: 16, stallOffCaller: 300);
+        pool.Run(job, 16);
+        Assert.All(job.Counts, c => Assert.Equal(1, c));
+        int caller = Environment.CurrentManagedThreadId;
+        Assert.InRange(16 - job.Parts(caller).Count, 0, 1);
+        Assert.Equal(new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, job.Parts(caller).GetRange(0, 8));
+    }
+
+    [Fact]
     public void APoolMadeDirectlyEngagesAllItsWorkers()
     {
         using var _ = new KernelSwitches(Kiln.Kernels.Simd.MaxBits, 1);
@@ -144,8 +188,38 @@ public class WorkerPoolTests
         var e = Assert.Throws<InvalidOperationException>(() => pool.RunOnOwnThreads(failing, 3));
         Assert.Equal("part 2 failed", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => pool.RunOnOwnThreads(counting, 4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Run(counting, 65536));
         pool.RunOnOwnThreads(counting, 3); // still usable after a failure
         Assert.Equal(2001, counting.Counts[2]);
+    }
+
+    // Records which thread ran each part, in the order each thread ran them; optionally, the first part run off
+    // the caller's thread stalls.
+    private sealed class OrderJob(int parts, int stallOffCaller = 0) : ParallelJob
+    {
+        private readonly int _caller = Environment.CurrentManagedThreadId;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, System.Collections.Generic.List<int>> _byThread = new();
+        private int _stalled;
+        public readonly int[] Counts = new int[parts];
+
+        public void Reset()
+        {
+            Array.Clear(Counts);
+            _byThread.Clear();
+        }
+
+        public System.Collections.Generic.List<int> Parts(int thread) => _byThread.TryGetValue(thread, out var list) ? list : new();
+
+        public System.Collections.Generic.IEnumerable<System.Collections.Generic.List<int>> ByThread() => _byThread.Values;
+
+        public override void Execute(int part, int parts)
+        {
+            Interlocked.Increment(ref Counts[part]);
+            int thread = Environment.CurrentManagedThreadId;
+            _byThread.GetOrAdd(thread, _ => new()).Add(part);
+            if (stallOffCaller > 0 && thread != _caller && Interlocked.Exchange(ref _stalled, 1) == 0) Thread.Sleep(stallOffCaller);
+            else Thread.SpinWait(200);
+        }
     }
 
     private sealed class FailingJob : ParallelJob

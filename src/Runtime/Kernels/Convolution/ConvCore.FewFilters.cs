@@ -62,7 +62,7 @@ internal static unsafe partial class ConvCore
         var job = FewKernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.Pixels = pixels; job.Blocks = blocks; job.Groups = groups;
         job.Sums = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
-        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
+        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads * PartsPerThread);
         try
         {
             WorkerPool.Shared.Run(job, parts);

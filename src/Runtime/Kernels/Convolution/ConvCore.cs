@@ -37,20 +37,26 @@ internal static unsafe partial class ConvCore
     internal static int IndirectTileRows => Simd.Use512 ? MR : Rows256;
 
     /// <summary>
-    /// Parts for a convolution-family job (convolutions, batch norm, pooling): one per thread, each a
-    /// contiguous range of the batch. The caller, first to look, mostly takes part 0 and a worker part 1,
-    /// so consecutive layers find the same samples in the same core's L2; with two parts per thread,
-    /// taken in turn, half of them moved cores between layers. One part per thread took the Fashion
-    /// CNN's train step 6 % and the CIFAR net's 3 % faster on Zen 5 (Kiln.Benchmarks --paired,
-    /// benchmarks/README.md); a worker that has not started its part by the time the caller is done
-    /// still leaves it to the caller.
+    /// Parts for a convolution-family job (convolutions, batch norm, pooling): <see cref="PartsPerThread"/> per
+    /// thread, each a contiguous range of the batch. The pool gives each thread a contiguous share of the parts
+    /// (WorkerPool.Run), so consecutive layers find the same samples in the same core's L2, and a thread
+    /// that finishes its share first takes the other's last parts instead of waiting for it.
     /// </summary>
     internal static int PartsFor(long flops, int units)
     {
         if (units <= 1 || flops < Gemm.ParallelMinFlops) return 1;
         int threads = KilnSettings.Threads;
-        return threads <= 1 ? 1 : Math.Min(units, threads);
+        return threads <= 1 ? 1 : (int)Math.Min(units, (long)threads * PartsPerThread);
     }
+
+    /// <summary>
+    /// Parts per thread of a convolution-family job, and of its kernel gradient's groups. One per thread
+    /// left a core idle for a fifth of each job on a shared 2-vCPU host, where the two halves of a batch
+    /// took unequal times; 8 (a part at most 1/16 of the job left to wait for) made the Fashion CNN's train step
+    /// 7–8 % faster and the CIFAR net's 1–3 % on Zen 5 (Kiln.Benchmarks --paired cnn,parts-per-thread,1,8;
+    /// benchmarks/README.md, stop 47); 4 and 16 measured the same as 8. Settable for measuring it.
+    /// </summary>
+    internal static int PartsPerThread = 8;
 
     // ---------------------------------------------------------------- forward
 
@@ -529,7 +535,7 @@ internal static unsafe partial class ConvCore
         job.X = x; job.Dz = dz; job.DKernel = dKernel; job.G = g; job.Pixels = pixels;
         job.Chunk = chunk; job.Chunks = chunks; job.Groups = groups;
         job.Partials = groups > 1 ? ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)(groups - 1) * k * f) : null;
-        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
+        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads * PartsPerThread);
         try
         {
             WorkerPool.Shared.Run(job, parts);

@@ -45,7 +45,7 @@ internal static unsafe partial class WinogradCore
 
         private static void Run(KernelEndsJob job)
         {
-            try { WorkerPool.Shared.Run(job, Math.Min(KilnSettings.Threads, job._c)); }
+            try { WorkerPool.Shared.Run(job, Math.Min(KilnSettings.Threads * ConvCore.PartsPerThread, job._c)); }
             finally { job._kernel = job._w = job._u = job._partials = job._dKernel = null; }
         }
 

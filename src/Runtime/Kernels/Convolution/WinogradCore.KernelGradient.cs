@@ -64,7 +64,7 @@ internal static unsafe partial class WinogradCore
         job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Algorithm = algorithm;
         job.VPlane = PlaneStride(block, c); job.MPlane = PlaneStride(block, k);
         job.Partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
-        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads);
+        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads * ConvCore.PartsPerThread);
         try
         {
             WorkerPool.Shared.Run(job, parts);
