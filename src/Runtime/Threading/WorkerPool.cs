@@ -41,6 +41,10 @@ public sealed class WorkerPool
     /// <summary>One <see cref="Share"/> per engaged thread, <see cref="ShareStride"/> longs (two cache lines) apart so that taking parts of one never contends with another's.</summary>
     private readonly long[] _shares;
     private int _shareThreads;
+    /// <summary>Per share: its first part of the first job, and how many of the first job's parts it holds (the rest are the second's).</summary>
+    private readonly int[] _firstParts;
+    private ParallelJob? _second;
+    private int _secondParts;
     private const int ShareStride = 16;
     /// <summary>The most parts of one job: a share's front and back are 16 bits.</summary>
     private const int MaxShareParts = 0xFFFF;
@@ -53,7 +57,7 @@ public sealed class WorkerPool
 
     /// <param name="workerThreads">Threads besides the caller.</param>
     /// <param name="followsThreadsSetting">
-    /// True for the shared pool: <see cref="Run"/> engages at most <see cref="KilnSettings.Threads"/> threads, the
+    /// True for the shared pool: <see cref="Run(ParallelJob, int)"/> engages at most <see cref="KilnSettings.Threads"/> threads, the
     /// caller included, however many workers there are. Large products ask for two parts per thread, and on
     /// a 16-core machine at Threads = 2 every idle worker took one, so four cores ran what two were asked for.
     /// </param>
@@ -73,6 +77,7 @@ public sealed class WorkerPool
         _sleeping = new int[workerThreads + 1];
         _claims = new int[workerThreads + 1];
         _shares = new long[(workerThreads + 1) * ShareStride];
+        _firstParts = new int[(workerThreads + 1) * 2];
         for (int i = 1; i <= workerThreads; i++) _wake[i] = new AutoResetEvent(false);
         _allocatedBytes = new long[workerThreads + 1];
         for (int i = 0; i < workerThreads; i++)
@@ -106,7 +111,7 @@ public sealed class WorkerPool
     /// <summary>Whether worker <paramref name="index"/> (1-based) is asleep on its event; for tests.</summary>
     internal bool IsAsleep(int index) => Volatile.Read(ref _sleeping[index]) == 1;
 
-    /// <summary>The most threads, the caller included, that <see cref="Run"/> engages for one job.</summary>
+    /// <summary>The most threads, the caller included, that <see cref="Run(ParallelJob, int)"/> engages for one job.</summary>
     private int ThreadLimit => _followsThreadsSetting ? Math.Min(KilnSettings.Threads, MaxParts) : MaxParts;
 
     /// <summary>Bytes the workers have allocated while running jobs, summed; for allocation tests.</summary>
@@ -129,27 +134,50 @@ public sealed class WorkerPool
     /// the one part it holds. A call from inside a job (nested parallelism), with one part or one thread to
     /// run it, or on a pool without workers runs inline on the caller.
     /// </summary>
+    public void Run(ParallelJob job, int parts) => Run(job, parts, null, 0);
+
+    /// <summary>
+    /// Runs two independent jobs' parts as one call, as <see cref="Run(ParallelJob, int)"/> runs one job's: each thread's
+    /// share is its slice of <paramref name="first"/>'s parts followed by its slice of <paramref name="second"/>'s, so that
+    /// where the first's parts are the larger, the threads end on the second's small ones, and whichever finishes first
+    /// takes the other's last small parts instead of waiting out a large one (a layer's kernel gradient, whose few
+    /// groups of tiles each sum into their own buffer, beside its data gradient). At most 65,535 parts in all.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Run(ParallelJob job, int parts)
+    public void Run(ParallelJob first, int firstParts, ParallelJob? second, int secondParts)
     {
-        ArgumentNullException.ThrowIfNull(job);
-        if (parts > MaxShareParts) throw new ArgumentOutOfRangeException(nameof(parts), parts, $"at most {MaxShareParts} parts");
-        if (RanInline(job, parts)) return;
+        ArgumentNullException.ThrowIfNull(first);
+        if (second is null ? secondParts != 0 : secondParts < 0) throw new ArgumentOutOfRangeException(nameof(secondParts), secondParts, "the second job's parts (0 without one)");
+        int parts = firstParts + secondParts;
+        if (firstParts < 0 || parts > MaxShareParts) throw new ArgumentOutOfRangeException(nameof(firstParts), firstParts, $"at most {MaxShareParts} parts in all");
+        if (RanInline(first, firstParts, second, secondParts)) return;
 
         lock (_runGate)
         {
             int threads = Math.Min(parts, ThreadLimit);
-            int generation = Begin(job, parts, helpers: threads - 1);
+            int generation = Begin(first, firstParts, helpers: threads - 1);
+            _second = second;
+            _secondParts = secondParts;
             _shareThreads = threads;
-            for (int t = 0; t < threads; t++)
-                Volatile.Write(ref _shares[t * ShareStride], Share(generation, (int)((long)t * parts / threads), (int)((long)(t + 1) * parts / threads)));
+            for (int t = 0, start = 0; t < threads; t++)
+            {
+                int a0 = (int)((long)t * firstParts / threads), a1 = (int)((long)(t + 1) * firstParts / threads);
+                int b0 = (int)((long)t * secondParts / threads), b1 = (int)((long)(t + 1) * secondParts / threads);
+                // Share t holds parts start..end of the call: first's a0..a1, then second's b0..b1 (start = a0 + b0).
+                int end = start + (a1 - a0) + (b1 - b0);
+                _firstParts[t * 2] = a0;
+                _firstParts[t * 2 + 1] = a1 - a0;
+                Volatile.Write(ref _shares[t * ShareStride], Share(generation, start, end));
+                start = end;
+            }
             Publish(generation);
 
             t_insideJob = true;
-            try { RunShares(0, generation, job, parts); }
+            try { RunShares(0, generation, first, firstParts); }
             finally { t_insideJob = false; }
 
             AwaitParts(parts);
+            _second = null;
             End();
         }
     }
@@ -224,10 +252,13 @@ public sealed class WorkerPool
     }
 
     /// <summary>Runs every part on the calling thread when there is nothing to hand off: one part, a job started inside a part, no workers, or a limit of one thread.</summary>
-    private bool RanInline(ParallelJob job, int parts)
+    private bool RanInline(ParallelJob job, int parts) => RanInline(job, parts, null, 0);
+
+    private bool RanInline(ParallelJob first, int firstParts, ParallelJob? second, int secondParts)
     {
-        if (parts > 1 && !t_insideJob && ThreadLimit > 1) return false;
-        for (int p = 0; p < parts; p++) job.Execute(p, parts);
+        if (firstParts + secondParts > 1 && !t_insideJob && ThreadLimit > 1) return false;
+        for (int p = 0; p < firstParts; p++) first.Execute(p, firstParts);
+        for (int p = 0; p < secondParts; p++) second!.Execute(p, secondParts);
         return true;
     }
 
@@ -289,19 +320,27 @@ public sealed class WorkerPool
 
     /// <summary>
     /// Runs the parts of share <paramref name="slot"/> front to back, then those left of the other shares,
-    /// back to front, nearest slot first, until no part of this generation is left.
+    /// back to front, nearest slot first, until no part of this generation is left. A share's parts are its
+    /// slice of <paramref name="job"/>'s, then its slice of the second job's (see <see cref="Run(ParallelJob, int, ParallelJob?, int)"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunShares(int slot, int generation, ParallelJob job, int parts)
     {
         int threads = _shareThreads;
+        ParallelJob? second = _second;
+        int secondParts = _secondParts;
         for (int i = 0; i < threads; i++)
         {
             int owner = slot + i < threads ? slot + i : slot + i - threads;
-            int part;
+            int first = _firstParts[owner * 2], count = _firstParts[owner * 2 + 1];
+            int start = first + (int)((long)owner * secondParts / threads), part;
             while ((part = Take(ref _shares[owner * ShareStride], generation, fromFront: i == 0)) >= 0)
             {
-                try { job.Execute(part, parts); }
+                try
+                {
+                    if (part - start < count) job.Execute(first + part - start, parts);
+                    else second!.Execute(part - count - first, secondParts);
+                }
                 catch (Exception e) { _failure = e; }
                 Interlocked.Increment(ref _done);
             }

@@ -23,7 +23,10 @@ public class WorkerPoolTests
     [InlineData("WorkerLoop")]
     public void ThePoolsLoopsAreCompiledFullyOptimized(string method)
     {
-        var m = typeof(WorkerPool).GetMethod(method, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)!;
+        // Run's one-job form only forwards to the two-job form, which holds the loop.
+        var m = method == "Run"
+            ? typeof(WorkerPool).GetMethod(method, new[] { typeof(ParallelJob), typeof(int), typeof(ParallelJob), typeof(int) })!
+            : typeof(WorkerPool).GetMethod(method, System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)!;
         Assert.True(m.MethodImplementationFlags.HasFlag(System.Reflection.MethodImplAttributes.AggressiveOptimization), $"WorkerPool.{method} is left to tiered compilation");
     }
 
@@ -111,6 +114,32 @@ public class WorkerPoolTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void TwoJobsRunAsOneCallEveryPartOnceEachThreadFromTheFrontOfItsSlices()
+    {
+        var pool = new WorkerPool(1);
+        int caller = Environment.CurrentManagedThreadId;
+        foreach (var (firstParts, secondParts) in new[] { (8, 16), (3, 5), (1, 1), (0, 4), (6, 0) })
+            for (int call = 0; call < 100; call++)
+            {
+                var first = new OrderJob(parts: Math.Max(firstParts, 1));
+                var second = new OrderJob(parts: Math.Max(secondParts, 1));
+                pool.Run(first, firstParts, secondParts == 0 ? null : second, secondParts);
+                for (int p = 0; p < firstParts; p++) Assert.Equal(1, first.Counts[p]);
+                for (int p = 0; p < secondParts; p++) Assert.Equal(1, second.Counts[p]);
+                // The caller's slice of each job (below half its parts) is its own: whatever it ran of the other slices, it took
+                // from their ends, so the worker never ran more of the caller's slices than the caller left.
+                foreach (var (job, parts) in new[] { (first, firstParts), (second, secondParts) })
+                {
+                    var mine = job.Parts(caller).FindAll(p => p < parts / 2);
+                    for (int i = 0; i < mine.Count; i++) Assert.Equal(i, mine[i]);
+                }
+            }
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Run(new CountingJob(), 2, null, 3));
+        var failing = Assert.Throws<InvalidOperationException>(() => pool.Run(new CountingJob(), 4, new FailingJob(), 3));
+        Assert.Equal("part 2 failed", failing.Message);
     }
 
     [Fact]

@@ -117,6 +117,11 @@ public static unsafe class WinogradConv2D
         fixed (float* px = x, pk = kernel, py = y, pdy = dy, pdk = dKernel, pdb = dBias, pdx = dx)
         {
             ChannelSums.ActivationBackwardAndSums(py, pdy, dBias.IsEmpty ? null : pdb, pixels, g.OutputChannels, activation);
+            if (!dKernel.IsEmpty && !dx.IsEmpty && Simd.Use16Lanes && ConvCore.DataGeometry(g) is { } both)
+            {
+                WinogradCore.Backward(px, pk, pdy, pdk, pdx, n, g, both);
+                return;
+            }
             if (!dKernel.IsEmpty)
             {
                 if (Simd.Use16Lanes) WinogradCore.KernelGradient(px, pdy, pdk, n, g);

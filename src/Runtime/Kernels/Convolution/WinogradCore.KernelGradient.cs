@@ -42,6 +42,24 @@ internal static unsafe partial class WinogradCore
     /// <summary>dKernel (r, r, C, K) = ∂/∂w of Σ dz·conv(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
     public static void KernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
     {
+        var job = PrepareKernelGradient(x, dz, dKernel, n, g, out int parts);
+        if (job is null) return;
+        try
+        {
+            WorkerPool.Shared.Run(job, parts);
+            KernelEndsJob.Adjoint(job.Algorithm, job.Partials, job.Groups, dKernel, g.InputChannels, g.OutputChannels);
+        }
+        finally { job.Clear(); }
+    }
+
+    /// <summary>
+    /// <see cref="KernelGradient"/>'s job over its groups of tiles, set up for <paramref name="parts"/> parts (one per group); the
+    /// caller runs it on the pool, then sums the groups (KernelEndsJob.Adjoint) and clears it. Null, with dKernel cleared, when
+    /// there is no tile.
+    /// </summary>
+    private static KernelJob? PrepareKernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g, out int parts)
+    {
+        parts = 0;
         int c = g.InputChannels, k = g.OutputChannels;
         WinogradAlgorithm algorithm = KernelGradientAlgorithm(g);
         int tile = algorithm.Tile(), planes = algorithm.Planes();
@@ -50,7 +68,7 @@ internal static unsafe partial class WinogradCore
         if (tiles == 0)
         {
             new Span<float>(dKernel, g.KernelHeight * g.KernelWidth * c * k).Clear();
-            return;
+            return null;
         }
         int block = KernelTilesPerBlock(c, k, planes);
         long blocks = (tiles + block - 1) / block;
@@ -64,13 +82,8 @@ internal static unsafe partial class WinogradCore
         job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Algorithm = algorithm;
         job.VPlane = PlaneStride(block, c); job.MPlane = PlaneStride(block, k);
         job.Partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
-        int parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads * ConvCore.PartsPerThread);
-        try
-        {
-            WorkerPool.Shared.Run(job, parts);
-            KernelEndsJob.Adjoint(algorithm, job.Partials, groups, dKernel, c, k);
-        }
-        finally { job.X = job.Dz = job.Partials = null; }
+        parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads * ConvCore.PartsPerThread);
+        return job;
     }
 
     /// <summary>dW = Gᵀ·dU·G: rows u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3, then the same on columns.</summary>
@@ -115,6 +128,9 @@ internal static unsafe partial class WinogradCore
         public int TileRows, TileCols, Block, Groups;
         public long Tiles, Blocks, VPlane, MPlane;
         public WinogradAlgorithm Algorithm;
+
+        /// <summary>Drops the call's pointers once it is done.</summary>
+        public void Clear() => X = Dz = Partials = null;
 
         public override void Execute(int part, int parts)
         {

@@ -95,20 +95,34 @@ internal static unsafe partial class WinogradCore
     public static void Run<TAct>(float* x, float* kernel, bool flipped, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool = false)
         where TAct : struct, IActivation
     {
+        var job = Prepare(x, kernel, flipped, bias, y, n, g, act, pool, out int parts);
+        if (job is null) return;
+        try { WorkerPool.Shared.Run(job, parts); }
+        finally { job.Clear(); }
+    }
+
+    /// <summary>
+    /// <see cref="Run"/>'s job, set up (and a shared transformed kernel made) for <paramref name="parts"/> parts; null when there is
+    /// no tile to compute. The caller runs it on the pool, then clears it.
+    /// </summary>
+    private static Job<TAct>? Prepare<TAct>(float* x, float* kernel, bool flipped, float* bias, float* y, int n, in Conv2DGeometry g, TAct act, bool pool, out int parts)
+        where TAct : struct, IActivation
+    {
+        parts = 0;
         int c = g.InputChannels, k = g.OutputChannels;
         int kp = (k + NR - 1) / NR * NR;
         WinogradAlgorithm algorithm = ForwardAlgorithm(g);
         int tile = algorithm.Tile(), planes = algorithm.Planes(), taps = g.KernelHeight * g.KernelWidth;
         int th = (g.OutputHeight + tile - 1) / tile, tw = (g.OutputWidth + tile - 1) / tile;
         long tiles = (long)n * th * tw;
-        if (tiles == 0) return;
+        if (tiles == 0) return null;
 
         ConvScratch s = ConvScratch.Current;
         float* w = flipped ? s.Floats(ConvScratch.FlippedKernelSlot, (long)taps * c * k) : kernel;
         int block = EvenBlock(tiles, TilesPerBlock(c, kp, planes), KilnSettings.Threads);
         long blocks = (tiles + block - 1) / block;
         // One GEMM of 2·C·K' per tile and transformed plane, plus the transforms.
-        int parts = ConvCore.PartsFor(2L * planes * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
+        parts = ConvCore.PartsFor(2L * planes * tiles * c * kp, (int)Math.Min(blocks, int.MaxValue));
         long kernelBytes = (long)planes * c * kp * sizeof(float);
         var job = Job<TAct>.ForCurrentThread;
         job.U = null;
@@ -131,8 +145,35 @@ internal static unsafe partial class WinogradCore
         job.X = x; job.W = w; job.Bias = bias; job.Y = y; job.G = g; job.Act = act; job.Pool = pool; job.Algorithm = algorithm;
         job.Kp = kp; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles; job.Block = block; job.Blocks = blocks;
         job.VPlane = PlaneStride(block, c); job.MPlane = PlaneStride(block, kp);
-        try { WorkerPool.Shared.Run(job, parts); }
-        finally { job.X = job.W = job.U = job.Bias = job.Y = null; }
+        return job;
+    }
+
+    /// <summary>
+    /// A stride-1 convolution's kernel gradient and data gradient (<see cref="KernelGradient"/> and <see cref="Run"/> over
+    /// <paramref name="back"/>, the data gradient's geometry, with the kernel flipped), as one pool call: the kernel gradient's
+    /// few groups of tiles first in each thread's share and the data gradient's finer parts after them, so a thread done
+    /// early takes data-gradient parts instead of waiting out the other's last group (WorkerPool.Run with two jobs).
+    /// The same bits as the two calls: neither job's arithmetic depends on which thread runs which part.
+    /// </summary>
+    public static void Backward(float* x, float* kernel, float* dz, float* dKernel, float* dx, int n, in Conv2DGeometry g, in Conv2DGeometry back)
+    {
+        var gradient = PrepareKernelGradient(x, dz, dKernel, n, g, out int groups);
+        if (gradient is null)
+        {
+            Run(dz, kernel, true, null, dx, n, back, default(Identity));
+            return;
+        }
+        var data = Prepare(dz, kernel, true, null, dx, n, back, default(Identity), false, out int parts);
+        try
+        {
+            WorkerPool.Shared.Run(gradient, groups, data, data is null ? 0 : parts);
+            KernelEndsJob.Adjoint(gradient.Algorithm, gradient.Partials, gradient.Groups, dKernel, g.InputChannels, g.OutputChannels);
+        }
+        finally
+        {
+            gradient.Clear();
+            data?.Clear();
+        }
     }
 
     /// <summary>Up to this size (half of L2) each thread transforms the kernel for itself; a larger one is transformed once and shared.</summary>
@@ -224,6 +265,9 @@ internal static unsafe partial class WinogradCore
         public WinogradAlgorithm Algorithm;
         public int Kp, TileRows, TileCols, Block;
         public long Tiles, Blocks, VPlane, MPlane;
+
+        /// <summary>Drops the call's pointers once it is done.</summary>
+        public void Clear() => X = W = U = Bias = Y = null;
 
         public override void Execute(int part, int parts)
         {
