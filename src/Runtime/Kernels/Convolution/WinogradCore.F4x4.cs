@@ -119,14 +119,24 @@ internal static unsafe partial class WinogradCore
             InputTransform6Scratch(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, tmp);
             return;
         }
+        InputTransform6(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, default(ChannelRows));
+    }
+
+    /// <summary>
+    /// <see cref="InputTransform6(float*, in Conv2DGeometry, int, int, long, long, long, int, float*, float*, float**, Vector512{float}*)"/>'s
+    /// register form, each plane laid out as <typeparamref name="TLayout"/> says: rows of channels, or the kernel gradient's
+    /// GEMM panels (<see cref="Panels8"/>).
+    /// </summary>
+    private static void InputTransform6<TLayout>(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, long plane, long t0, int count,
+        float* v, float* zeros, float** rows, TLayout layout) where TLayout : struct, IPlaneLayout
+    {
         int c = g.InputChannels;
         for (int r = 0; r < count; r++)
         {
             PatchRows(x, g, tile, 6, t0 + r, tileCols, tilesPerSample, zeros, rows);
-            float* o = v + (nint)r * c;
             for (int cc = 0; cc < c; cc += 16)
             {
-                float* at = o + cc;
+                float* at = layout.At(v, r, cc, c, count);
                 // Rows 1 to 4 of Bᵀ·d from each column's shared terms, then rows 0 and 5 (three pixels each).
                 MiddleTerms(rows, 0, cc, out var a0, out var b0, out var e0, out var f0);
                 MiddleTerms(rows, 1, cc, out var a1, out var b1, out var e1, out var f1);
@@ -134,14 +144,14 @@ internal static unsafe partial class WinogradCore
                 MiddleTerms(rows, 3, cc, out var a3, out var b3, out var e3, out var f3);
                 MiddleTerms(rows, 4, cc, out var a4, out var b4, out var e4, out var f4);
                 MiddleTerms(rows, 5, cc, out var a5, out var b5, out var e5, out var f5);
-                InputRow(at, plane, 1, a0 + b0, a1 + b1, a2 + b2, a3 + b3, a4 + b4, a5 + b5);
-                InputRow(at, plane, 2, a0 - b0, a1 - b1, a2 - b2, a3 - b3, a4 - b4, a5 - b5);
-                InputRow(at, plane, 3, e0 + f0, e1 + f1, e2 + f2, e3 + f3, e4 + f4, e5 + f5);
-                InputRow(at, plane, 4, e0 - f0, e1 - f1, e2 - f2, e3 - f3, e4 - f4, e5 - f5);
+                InputRow(at, plane, 1, a0 + b0, a1 + b1, a2 + b2, a3 + b3, a4 + b4, a5 + b5, layout);
+                InputRow(at, plane, 2, a0 - b0, a1 - b1, a2 - b2, a3 - b3, a4 - b4, a5 - b5, layout);
+                InputRow(at, plane, 3, e0 + f0, e1 + f1, e2 + f2, e3 + f3, e4 + f4, e5 + f5, layout);
+                InputRow(at, plane, 4, e0 - f0, e1 - f1, e2 - f2, e3 - f3, e4 - f4, e5 - f5, layout);
                 InputRow(at, plane, 0, TopTerm(rows, 0, cc), TopTerm(rows, 1, cc), TopTerm(rows, 2, cc),
-                    TopTerm(rows, 3, cc), TopTerm(rows, 4, cc), TopTerm(rows, 5, cc));
+                    TopTerm(rows, 3, cc), TopTerm(rows, 4, cc), TopTerm(rows, 5, cc), layout);
                 InputRow(at, plane, 5, BottomTerm(rows, 0, cc), BottomTerm(rows, 1, cc), BottomTerm(rows, 2, cc),
-                    BottomTerm(rows, 3, cc), BottomTerm(rows, 4, cc), BottomTerm(rows, 5, cc));
+                    BottomTerm(rows, 3, cc), BottomTerm(rows, 4, cc), BottomTerm(rows, 5, cc), layout);
             }
         }
     }
@@ -181,10 +191,51 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>Row <paramref name="i"/> of Bᵀ·d times B, stored at ξ = 6i .. 6i + 5.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputRow(float* at, long plane, int i, Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3, Vector512<float> t4, Vector512<float> t5)
+    private static void InputRow<TLayout>(float* at, long plane, int i, Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3,
+        Vector512<float> t4, Vector512<float> t5, TLayout layout) where TLayout : struct, IPlaneLayout
     {
         Input6(t0, t1, t2, t3, t4, t5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-        Store6(at + 6 * i * plane, plane, e0, e1, e2, e3, e4, e5);
+        at += 6 * i * plane;
+        layout.Store(e0, at);
+        layout.Store(e1, at + plane);
+        layout.Store(e2, at + 2 * plane);
+        layout.Store(e3, at + 3 * plane);
+        layout.Store(e4, at + 4 * plane);
+        layout.Store(e5, at + 5 * plane);
+    }
+
+    /// <summary>Where a plane's 16 channels from <c>cc</c> of tile <c>r</c> go, and how they are stored.</summary>
+    private interface IPlaneLayout
+    {
+        float* At(float* v, int r, int cc, int c, int count);
+        void Store(Vector512<float> values, float* at);
+    }
+
+    /// <summary>Rows of channels: tile r's channels at r·C, as the plane products (<see cref="MultiplyPlanes"/>) read them.</summary>
+    private readonly struct ChannelRows : IPlaneLayout
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* At(float* v, int r, int cc, int c, int count) => v + (nint)r * c + cc;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector512<float> values, float* at) => Vector512.Store(values, at);
+    }
+
+    /// <summary>
+    /// The plane transposed into the 512-bit GEMM's packed A (GemmPacking.PackA with 8-row panels, one k block): channel ch of
+    /// tile r at (ch − ch mod 8)·count + 8r + ch mod 8, so the kernel gradient's C × K products read it without packing.
+    /// </summary>
+    private readonly struct Panels8(long half) : IPlaneLayout
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float* At(float* v, int r, int cc, int c, int count) => v + (nint)cc * count + 8 * r;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(Vector512<float> values, float* at)
+        {
+            Vector256.Store(values.GetLower(), at);
+            Vector256.Store(values.GetUpper(), at + half);
+        }
     }
 
     /// <summary>A·(y0 … y3), the output transform's adjoint along one axis: y0, y0 ± y1 + y2 ± y3, y0 ± 2y1 + 4y2 ± 8y3, y3.</summary>

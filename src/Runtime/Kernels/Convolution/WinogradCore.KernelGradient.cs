@@ -151,6 +151,8 @@ internal static unsafe partial class WinogradCore
             float** rows = s.Pointers(64);
             Vector512<float>* tmp = stackalloc Vector512<float>[64];
             long tilesPerSample = (long)TileRows * TileCols;
+            // The 6-point input transforms in registers write V as the 512-bit GEMM's packed A, in one k block: no PackA.
+            bool panels = TransformsInRegisters && Simd.Use512 && MicroKernel512.MR == 8 && Block <= GemmScratch.KC;
             for (long blk = b0; blk < b1; blk++)
             {
                 long t0 = blk * Block;
@@ -162,11 +164,13 @@ internal static unsafe partial class WinogradCore
                         GradientTransform(t0, count, dm, zeros);
                         break;
                     case WinogradAlgorithm.F4x4For3x3:
-                        InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        if (panels) InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, new Panels8(8L * count));
+                        else InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
                         GradientTransform4(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     case WinogradAlgorithm.F2x2For5x5:
-                        InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        if (panels) InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, new Panels8(8L * count));
+                        else InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
                         GradientTransform5(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     case WinogradAlgorithm.F4x4For5x5:
@@ -176,8 +180,12 @@ internal static unsafe partial class WinogradCore
                     default: throw new InvalidOperationException($"no transforms for {Algorithm}");
                 }
                 for (int xi = 0; xi < planes; xi++)
-                    ConvCore.GemmSerial(true, false, c, k, count, v + xi * VPlane, c, dm + xi * MPlane, k,
-                        du + xi * (long)c * k, k, blk > b0, null, false, default(Identity));
+                {
+                    float* vx = v + xi * VPlane, dmx = dm + xi * MPlane, dux = du + xi * (long)c * k;
+                    if (panels && Algorithm is WinogradAlgorithm.F4x4For3x3 or WinogradAlgorithm.F2x2For5x5)
+                        GemmDriver.Serial<MicroKernel512, Identity>(true, false, c, k, count, vx, c, dmx, k, dux, k, blk > b0, null, false, default, packedA: vx);
+                    else ConvCore.GemmSerial(true, false, c, k, count, vx, c, dmx, k, dux, k, blk > b0, null, false, default(Identity));
+                }
             }
         }
 
