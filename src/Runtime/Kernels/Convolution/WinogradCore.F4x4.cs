@@ -58,14 +58,20 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>Six transformed values of one row, <paramref name="plane"/> floats apart (consecutive ξ).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store6(float* at, long plane, Vector512<float> e0, Vector512<float> e1, Vector512<float> e2, Vector512<float> e3, Vector512<float> e4, Vector512<float> e5)
+    private static void Store6(float* at, long plane, Vector512<float> e0, Vector512<float> e1, Vector512<float> e2, Vector512<float> e3, Vector512<float> e4, Vector512<float> e5) =>
+        Store6(at, plane, e0, e1, e2, e3, e4, e5, default(ChannelRows));
+
+    /// <summary>Six planes' values from <paramref name="at"/>, <paramref name="plane"/> floats apart, each stored as <typeparamref name="TLayout"/> stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store6<TLayout>(float* at, long plane, Vector512<float> e0, Vector512<float> e1, Vector512<float> e2, Vector512<float> e3,
+        Vector512<float> e4, Vector512<float> e5, TLayout layout) where TLayout : struct, IPlaneLayout
     {
-        Vector512.Store(e0, at);
-        Vector512.Store(e1, at + plane);
-        Vector512.Store(e2, at + 2 * plane);
-        Vector512.Store(e3, at + 3 * plane);
-        Vector512.Store(e4, at + 4 * plane);
-        Vector512.Store(e5, at + 5 * plane);
+        layout.Store(e0, at);
+        layout.Store(e1, at + plane);
+        layout.Store(e2, at + 2 * plane);
+        layout.Store(e3, at + 3 * plane);
+        layout.Store(e4, at + 4 * plane);
+        layout.Store(e5, at + 5 * plane);
     }
 
     /// <summary>Bᵀ·(d0 … d5), the input transform along one axis.</summary>
@@ -195,13 +201,7 @@ internal static unsafe partial class WinogradCore
         Vector512<float> t4, Vector512<float> t5, TLayout layout) where TLayout : struct, IPlaneLayout
     {
         Input6(t0, t1, t2, t3, t4, t5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-        at += 6 * i * plane;
-        layout.Store(e0, at);
-        layout.Store(e1, at + plane);
-        layout.Store(e2, at + 2 * plane);
-        layout.Store(e3, at + 3 * plane);
-        layout.Store(e4, at + 4 * plane);
-        layout.Store(e5, at + 5 * plane);
+        Store6(at + 6 * i * plane, plane, e0, e1, e2, e3, e4, e5, layout);
     }
 
     /// <summary>Where a plane's 16 channels from <c>cc</c> of tile <c>r</c> go, and how they are stored.</summary>
