@@ -41,8 +41,6 @@ public sealed class WorkerPool
     /// <summary>One <see cref="Share"/> per engaged thread, <see cref="ShareStride"/> longs (two cache lines) apart so that taking parts of one never contends with another's.</summary>
     private readonly long[] _shares;
     private int _shareThreads;
-    /// <summary>Per share: its first part of the first job, and how many of the first job's parts it holds (the rest are the second's).</summary>
-    private readonly int[] _firstParts;
     private ParallelJob? _second;
     private int _secondParts;
     private const int ShareStride = 16;
@@ -77,7 +75,6 @@ public sealed class WorkerPool
         _sleeping = new int[workerThreads + 1];
         _claims = new int[workerThreads + 1];
         _shares = new long[(workerThreads + 1) * ShareStride];
-        _firstParts = new int[(workerThreads + 1) * 2];
         for (int i = 1; i <= workerThreads; i++) _wake[i] = new AutoResetEvent(false);
         _allocatedBytes = new long[workerThreads + 1];
         for (int i = 0; i < workerThreads; i++)
@@ -159,17 +156,11 @@ public sealed class WorkerPool
             _second = second;
             _secondParts = secondParts;
             _shareThreads = threads;
-            for (int t = 0, start = 0; t < threads; t++)
-            {
-                int a0 = (int)((long)t * firstParts / threads), a1 = (int)((long)(t + 1) * firstParts / threads);
-                int b0 = (int)((long)t * secondParts / threads), b1 = (int)((long)(t + 1) * secondParts / threads);
-                // Share t holds parts start..end of the call: first's a0..a1, then second's b0..b1 (start = a0 + b0).
-                int end = start + (a1 - a0) + (b1 - b0);
-                _firstParts[t * 2] = a0;
-                _firstParts[t * 2 + 1] = a1 - a0;
-                Volatile.Write(ref _shares[t * ShareStride], Share(generation, start, end));
-                start = end;
-            }
+            // Share t holds the call's parts from SliceStart(t) of both jobs to SliceStart(t + 1) of both (see RunShares).
+            for (int t = 0; t < threads; t++)
+                Volatile.Write(ref _shares[t * ShareStride], Share(generation,
+                    SliceStart(t, firstParts, threads) + SliceStart(t, secondParts, threads),
+                    SliceStart(t + 1, firstParts, threads) + SliceStart(t + 1, secondParts, threads)));
             Publish(generation);
 
             t_insideJob = true;
@@ -332,8 +323,9 @@ public sealed class WorkerPool
         for (int i = 0; i < threads; i++)
         {
             int owner = slot + i < threads ? slot + i : slot + i - threads;
-            int first = _firstParts[owner * 2], count = _firstParts[owner * 2 + 1];
-            int start = first + (int)((long)owner * secondParts / threads), part;
+            // The share's slice of the first job (first .. first + count), then of the second, numbered from start.
+            int first = SliceStart(owner, parts, threads), count = SliceStart(owner + 1, parts, threads) - first;
+            int start = first + SliceStart(owner, secondParts, threads), part;
             while ((part = Take(ref _shares[owner * ShareStride], generation, fromFront: i == 0)) >= 0)
             {
                 try
@@ -346,6 +338,9 @@ public sealed class WorkerPool
             }
         }
     }
+
+    /// <summary>The first of <paramref name="parts"/> parts in thread <paramref name="t"/>'s slice of <paramref name="threads"/> equal slices.</summary>
+    private static int SliceStart(int t, int parts, int threads) => (int)((long)t * parts / threads);
 
     /// <summary>Takes a part of <paramref name="share"/> (its next from the front, or its last), or returns −1 when it has none of this generation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

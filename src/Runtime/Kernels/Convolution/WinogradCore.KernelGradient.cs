@@ -152,7 +152,8 @@ internal static unsafe partial class WinogradCore
             Vector512<float>* tmp = stackalloc Vector512<float>[64];
             long tilesPerSample = (long)TileRows * TileCols;
             // The 6-point input transforms in registers write V as the 512-bit GEMM's packed A, in one k block: no PackA.
-            bool panels = TransformsInRegisters && Simd.Use512 && MicroKernel512.MR == 8 && Block <= GemmScratch.KC;
+            bool panels = TransformsInRegisters && Simd.Use512 && MicroKernel512.MR == 8 && Block <= GemmScratch.KC
+                && Algorithm is WinogradAlgorithm.F4x4For3x3 or WinogradAlgorithm.F2x2For5x5;
             for (long blk = b0; blk < b1; blk++)
             {
                 long t0 = blk * Block;
@@ -182,7 +183,7 @@ internal static unsafe partial class WinogradCore
                 for (int xi = 0; xi < planes; xi++)
                 {
                     float* vx = v + xi * VPlane, dmx = dm + xi * MPlane, dux = du + xi * (long)c * k;
-                    if (panels && Algorithm is WinogradAlgorithm.F4x4For3x3 or WinogradAlgorithm.F2x2For5x5)
+                    if (panels)
                         GemmDriver.Serial<MicroKernel512, Identity>(true, false, c, k, count, vx, c, dmx, k, dux, k, blk > b0, null, false, default, packedA: vx);
                     else ConvCore.GemmSerial(true, false, c, k, count, vx, c, dmx, k, dux, k, blk > b0, null, false, default(Identity));
                 }
