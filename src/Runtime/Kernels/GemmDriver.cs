@@ -82,6 +82,8 @@ internal static unsafe class GemmDriver
                                     TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
                                 else if (cols == nr && rows <= TK.TailRows)
                                     TK.RunTail(rows, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
+                                else if (cols <= TK.NarrowCols)
+                                    TK.RunNarrow(rows, cols, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
                                 else
                                     EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act);
                             }

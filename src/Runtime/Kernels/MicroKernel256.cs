@@ -101,6 +101,47 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         if (rows > 3) Store(c + 3 * ldc, c30, c31, loadC, epilogue, bias0, bias1, act);
     }
 
+    public static int NarrowCols => Avx.IsSupported ? 8 : 0;
+
+    /// <summary>Up to 6 rows × 8 columns in six accumulators: fewer chains than FMA latency covers, yet half the full tile's FMAs and no scratch copy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
+            a += 6;
+            b += ldb;
+        }
+
+        // Lanes past cols are neither read nor written: the row may end there.
+        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle();
+        Vector256<float> bias0 = epilogue && bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
+        StoreNarrow(c, c0, mask, loadC, epilogue, bias0, act);
+        if (rows > 1) StoreNarrow(c + ldc, c1, mask, loadC, epilogue, bias0, act);
+        if (rows > 2) StoreNarrow(c + 2 * ldc, c2, mask, loadC, epilogue, bias0, act);
+        if (rows > 3) StoreNarrow(c + 3 * ldc, c3, mask, loadC, epilogue, bias0, act);
+        if (rows > 4) StoreNarrow(c + 4 * ldc, c4, mask, loadC, epilogue, bias0, act);
+        if (rows > 5) StoreNarrow(c + 5 * ldc, c5, mask, loadC, epilogue, bias0, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreNarrow<TAct>(float* c, Vector256<float> v, Vector256<float> mask, bool loadC, bool epilogue, Vector256<float> bias, TAct act)
+        where TAct : struct, IActivation
+    {
+        if (loadC) v = Avx.MaskLoad(c, mask) + v;
+        if (epilogue) v = act.Apply(v + bias);
+        Avx.MaskStore(c, mask, v);
+    }
+
     /// <summary>The tile's 16 bias values for the epilogue; zeros without one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void LoadBias(float* bias, bool epilogue, out Vector256<float> bias0, out Vector256<float> bias1)

@@ -118,6 +118,62 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
         if (rows > 3) Store(c + 3 * ldc, c30, c31, loadC, epilogue, bias0, bias1, act);
     }
 
+    public static int NarrowCols => Avx512F.IsSupported ? 16 : 0;
+
+    /// <summary>Up to 8 rows × 16 columns in eight accumulators: eight FMA chains, as <see cref="RunTail"/>, at half a tile's FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        if (Sse.IsSupported)
+        {
+            float* cr = c;
+            for (int r = 0; r < rows; r++, cr += ldc)
+            {
+                Sse.Prefetch0(cr);
+                Sse.Prefetch0(cr + cols - 1);
+            }
+        }
+
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += 8;
+            b += ldb;
+        }
+
+        // Lanes past cols are neither read nor written: the row may end there.
+        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle();
+        Vector512<float> bias0 = epilogue && bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+        StoreNarrow(c, c0, mask, loadC, epilogue, bias0, act);
+        if (rows > 1) StoreNarrow(c + ldc, c1, mask, loadC, epilogue, bias0, act);
+        if (rows > 2) StoreNarrow(c + 2 * ldc, c2, mask, loadC, epilogue, bias0, act);
+        if (rows > 3) StoreNarrow(c + 3 * ldc, c3, mask, loadC, epilogue, bias0, act);
+        if (rows > 4) StoreNarrow(c + 4 * ldc, c4, mask, loadC, epilogue, bias0, act);
+        if (rows > 5) StoreNarrow(c + 5 * ldc, c5, mask, loadC, epilogue, bias0, act);
+        if (rows > 6) StoreNarrow(c + 6 * ldc, c6, mask, loadC, epilogue, bias0, act);
+        if (rows > 7) StoreNarrow(c + 7 * ldc, c7, mask, loadC, epilogue, bias0, act);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreNarrow<TAct>(float* c, Vector512<float> v, Vector512<float> mask, bool loadC, bool epilogue, Vector512<float> bias, TAct act)
+        where TAct : struct, IActivation
+    {
+        if (loadC) v = Avx512F.MaskLoad(c, mask, Vector512<float>.Zero) + v;
+        if (epilogue) v = act.Apply(v + bias);
+        Avx512F.MaskStore(c, mask, v);
+    }
+
     /// <summary>The tile's 32 bias values for the epilogue; zeros without one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void LoadBias(float* bias, bool epilogue, out Vector512<float> bias0, out Vector512<float> bias1)

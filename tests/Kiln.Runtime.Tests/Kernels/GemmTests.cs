@@ -201,6 +201,42 @@ public class GemmTests
             }
     }
 
+    // A product's last column panel, whether a full tile, the narrow half tile under a mask or the full tile on a scratch
+    // copy, gives each element the bits it has as an interior column of a wider product: every width from 1 to 2·NR + 1,
+    // over two k blocks (C read back between them), with a partial row panel, with and without the epilogue.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void ColumnsGetTheSameBitsWhateverTheColumnCount(int bits)
+    {
+        using var _ = new KernelSwitches(bits, 1);
+        const int m = 13, k = 2 * 301, widest = 80;
+        float[] a = TestData.Random(m * k, 41), b = TestData.Random(k * widest, 42), bias = TestData.Random(widest, 43), start = TestData.Random(m * widest, 44);
+        foreach (bool accumulate in new[] { false, true })
+            foreach (bool epilogue in new[] { false, true })
+            {
+                float[] Product(int n)
+                {
+                    // C keeps the widest row stride, so a narrow product's masked stores must leave the columns past n alone.
+                    var c = (float[])start.Clone();
+                    Gemm.Multiply(false, false, m, n, k, a, k, b, widest, c, widest, accumulate, epilogue ? bias.AsSpan(0, n) : default, epilogue, new Relu());
+                    return c;
+                }
+                float[] all = Product(widest);
+                for (int n = 1; n <= 2 * (bits / 16) + 1; n++)
+                {
+                    float[] part = Product(n);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < widest; j++)
+                        {
+                            float want = j < n ? all[i * widest + j] : start[i * widest + j];
+                            if (BitConverter.SingleToInt32Bits(part[i * widest + j]) != BitConverter.SingleToInt32Bits(want))
+                                Assert.Fail($"bits={bits} acc={accumulate} epilogue={epilogue}: C[{i},{j}] of a {n}-column product is {part[i * widest + j]:R}, expected {want:R}");
+                        }
+                }
+            }
+    }
+
     [Theory]
     [InlineData(512)]
     [InlineData(256)]
