@@ -29,6 +29,7 @@ internal static class Paired
         ["pool-yield-us"] = v => WorkerPool.Shared.YieldTicks = v * Stopwatch.Frequency / 1_000_000,
         ["winograd-tile"] = v => WinogradConv2D.ForcedTile = (int)v,
         ["winograd-registers"] = v => WinogradCore.TransformsInRegisters = v != 0,
+        ["loss-parallel-min"] = v => Losses.ParallelMinLogits = (int)v,
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
     };
 

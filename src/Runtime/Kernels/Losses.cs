@@ -16,7 +16,7 @@ namespace Kiln.Kernels;
 /// <c>sampleWeights</c> span means every weight is 1, and gives bitwise the unweighted result.
 /// </para>
 /// </summary>
-public static class Losses
+public static partial class Losses
 {
     /// <summary>Keras' <c>epsilon()</c>: probabilities are clipped to [Epsilon, 1 − Epsilon].</summary>
     public const float Epsilon = 1e-7f;
@@ -49,34 +49,9 @@ public static class Losses
         Check(logits.Length, labels.Length, dLogits.Length, n, classes, n, nameof(labels));
         CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, classes);
-        double total = 0;
-        double invN = 1.0 / n;
-        double[]? rented = null;
-        Span<double> exps = classes <= MaxStackClasses ? stackalloc double[classes] : (rented = ArrayPool<double>.Shared.Rent(classes)).AsSpan(0, classes);
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
-            int label = Label(labels[i], i, classes);
-            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[i];
-            double lse = LogSumExp(z, exps, out double sum);
-            total += w * (lse - z[label]);
-            if (add != 0)
-            {
-                // −Σ t'·(z − lse) with t' = onehot·keep + add and Σt' = 1: lse − keep·z[label] − add·Σz.
-                double zSum = 0;
-                for (int j = 0; j < classes; j++) zSum += z[j];
-                total += w * ((1 - keep) * z[label] - add * zSum);
-            }
-            if (!dLogits.IsEmpty)
-            {
-                Span<float> g = dLogits.Slice(i * classes, classes);
-                double scale = w * invN;
-                for (int j = 0; j < classes; j++)
-                    g[j] = (float)((exps[j] / sum - ((j == label ? keep : 0.0) + add)) * scale);
-            }
-        }
-        if (rented != null) ArrayPool<double>.Shared.Return(rented);
-        return (float)(total * invN);
+        // Every label before any row, so that a bad one is reported as the first in the batch.
+        for (int i = 0; i < n; i++) Label(labels[i], i, classes);
+        return CrossentropyRows.Mean(sparse: true, logits, labels, dLogits, sampleWeights, n, classes, keep, add);
     }
 
     /// <summary>Without label smoothing: <see cref="CategoricalCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>
@@ -102,34 +77,7 @@ public static class Losses
         Check(logits.Length, targets.Length, dLogits.Length, n, classes, n * classes, nameof(targets));
         CheckWeights(sampleWeights, n);
         var (keep, add) = Smoothing(labelSmoothing, classes);
-        double total = 0;
-        double invN = 1.0 / n;
-        double[]? rented = null;
-        Span<double> exps = classes <= MaxStackClasses ? stackalloc double[classes] : (rented = ArrayPool<double>.Shared.Rent(classes)).AsSpan(0, classes);
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<float> z = logits.Slice(i * classes, classes);
-            ReadOnlySpan<float> t = targets.Slice(i * classes, classes);
-            double w = sampleWeights.IsEmpty ? 1.0 : sampleWeights[i];
-            double lse = LogSumExp(z, exps, out double sum);
-            double tSum = 0, row = 0;
-            for (int j = 0; j < classes; j++)
-            {
-                double tj = t[j] * keep + add;
-                tSum += tj;
-                row -= tj * (z[j] - lse);
-            }
-            total += w * row;
-            if (!dLogits.IsEmpty)
-            {
-                Span<float> g = dLogits.Slice(i * classes, classes);
-                double scale = w * invN;
-                for (int j = 0; j < classes; j++)
-                    g[j] = (float)((exps[j] / sum * tSum - (t[j] * keep + add)) * scale);
-            }
-        }
-        if (rented != null) ArrayPool<double>.Shared.Return(rented);
-        return (float)(total * invN);
+        return CrossentropyRows.Mean(sparse: false, logits, targets, dLogits, sampleWeights, n, classes, keep, add);
     }
 
     /// <summary>Without label smoothing: <see cref="BinaryCrossentropyFromLogits(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, float)"/> with 0.</summary>

@@ -65,6 +65,58 @@ public class LossTests
         Assert.Throws<ArgumentException>(() => Losses.SparseCategoricalCrossentropy(new float[6], labels, Span<float>.Empty, 2, 3));
     }
 
+    // The rows split over threads from 2,048 logits on; the terms are added in row order afterwards, so the loss and
+    // every gradient bit are those of one thread, with smoothing (two terms a sparse row) and weights too.
+    [Fact]
+    public void CrossentropyFromLogitsHasTheSameBitsAtAnyThreadCount()
+    {
+        foreach (var (n, classes) in new[] { (256, 10), (1000, 7), (3, 5), (40, 600) })
+            foreach (float smoothing in new[] { 0f, 0.1f })
+                foreach (bool weighted in new[] { false, true })
+                {
+                    float[] logits = TestData.Random(n * classes, 101, -4f, 4f);
+                    float[] labels = new float[n];
+                    for (int i = 0; i < n; i++) labels[i] = (i * 7 + 3) % classes;
+                    float[] soft = TestData.Random(n * classes, 102, 0f, 1f);
+                    float[] weights = weighted ? TestData.Random(n, 103, 0f, 2f) : Array.Empty<float>();
+                    (float Sparse, float[] SparseGrad, float Soft, float[] SoftGrad) At(int threads)
+                    {
+                        using var _ = new KernelSwitches(512, threads);
+                        var g1 = new float[n * classes];
+                        var g2 = new float[n * classes];
+                        float l1 = Losses.SparseCategoricalCrossentropyFromLogits(logits, labels, g1, n, classes, smoothing, weights);
+                        float l2 = Losses.CategoricalCrossentropyFromLogits(logits, soft, g2, n, classes, smoothing, weights);
+                        return (l1, g1, l2, g2);
+                    }
+                    var one = At(1);
+                    foreach (int threads in new[] { 2, 3 })
+                    {
+                        var many = At(threads);
+                        string what = $"{n}×{classes} smoothing={smoothing} weighted={weighted} threads={threads}";
+                        Assert.True(BitConverter.SingleToInt32Bits(one.Sparse) == BitConverter.SingleToInt32Bits(many.Sparse), $"{what}: sparse loss {many.Sparse:R} against {one.Sparse:R}");
+                        Assert.True(BitConverter.SingleToInt32Bits(one.Soft) == BitConverter.SingleToInt32Bits(many.Soft), $"{what}: loss {many.Soft:R} against {one.Soft:R}");
+                        for (int i = 0; i < n * classes; i++)
+                        {
+                            Assert.True(BitConverter.SingleToInt32Bits(one.SparseGrad[i]) == BitConverter.SingleToInt32Bits(many.SparseGrad[i]), $"{what}: sparse gradient {i}");
+                            Assert.True(BitConverter.SingleToInt32Bits(one.SoftGrad[i]) == BitConverter.SingleToInt32Bits(many.SoftGrad[i]), $"{what}: gradient {i}");
+                        }
+                    }
+                }
+    }
+
+    // Checked before any row runs, so a batch split over threads still names its first bad label.
+    [Fact]
+    public void TheFirstBadLabelIsReportedWhenRowsAreSplit()
+    {
+        const int n = 512, classes = 10;
+        float[] labels = new float[n];
+        labels[300] = 12;
+        labels[40] = -1;
+        using var _ = new KernelSwitches(512, 2);
+        var ex = Assert.Throws<ArgumentException>(() => Losses.SparseCategoricalCrossentropyFromLogits(new float[n * classes], labels, new float[n * classes], n, classes));
+        Assert.Contains("sample 40", ex.Message);
+    }
+
     private delegate float LossFn(ReadOnlySpan<float> input, ReadOnlySpan<float> targets, Span<float> grad, int n, int width);
 
     private static void CheckGradient(LossFn loss, float[] input, float[] targets, string what)
