@@ -5,21 +5,9 @@
 # taken within the round (PyTorch's faster step over Kiln's). Prints each round's ratios and the median.
 # Usage: bash benchmarks/conv-rounds.sh [ROUNDS]   (default 4; ~1.5 minutes a round on 2 CPUs)
 #   KILN_BENCH_PYTHON and KILN_BENCH_NO_BUILD as in benchmarks/run.sh; KILN_BENCH_CORETYPE for the 1-thread run.
-set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-rounds="${1:-4}"
-[[ "$rounds" =~ ^[1-9][0-9]?$ ]] || { echo "ROUNDS must be a whole number from 1 to 99 (is '$rounds')" >&2; exit 1; }
-python="${KILN_BENCH_PYTHON:-/usr/bin/python3}"
-coretype="${KILN_BENCH_CORETYPE:-SkylakeX}"
-"$python" -c 'import torch' 2>/dev/null \
-  || { echo "PyTorch missing: apt-get install -y python3-torch libopenblas0-pthread" >&2; exit 1; }
-[[ -n "${KILN_BENCH_NO_BUILD:-}" ]] || dotnet build -c Release benchmarks/Kiln.Benchmarks/Kiln.Benchmarks.csproj -nologo -v quiet >/dev/null
-malloc=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296)   # as run.sh gives PyTorch
+NAME=conv-rounds
+source "$(dirname "${BASH_SOURCE[0]}")/rounds-setup.sh" "${1:-4}"
 rows='"work": "(fashion_cnn_b64|cifar_b64)"'
-mkdir -p benchmarks/results
-out="benchmarks/results/conv-rounds-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
-echo "# $(date -u '+%Y-%m-%d %H:%M:%S') UTC, $(lscpu | sed -n 's/^Model name: *//p' | head -1), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
   dotnet benchmarks/Kiln.Benchmarks/bin/Release/net10.0/Kiln.Benchmarks.dll --threads 2 --quick --only conv \
     | grep -E "$rows" | sed "s/^{/{\"round\": $r, \"side\": \"kiln_t2\", /"
