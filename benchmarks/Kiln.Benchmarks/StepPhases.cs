@@ -49,6 +49,33 @@ internal static class StepPhases
             Array.Sort(times[p]);
             json.Num($"{Names[p]}_best_us", times[p][0]).Num($"{Names[p]}_median_us", times[p][steps / 2]);
         }
+        // The SGD update on the calling thread alone, after a forward on all threads and after one on the calling
+        // thread alone (the backward on all threads both times): what the update pays to rewrite weights whose lines
+        // the other core read in the forward. Stop 48, batch 256, in the host's slow minutes: 188–230 against 43–46 µs.
+        if (threads > 1)
+        {
+            foreach (int forwardThreads in new[] { threads, 1 })
+            {
+                var update = new double[steps];
+                for (int s = -warmup; s < steps; s++)
+                {
+                    int b = ((s % batches) + batches) % batches;
+                    KilnSettings.Threads = forwardThreads;
+                    model.Forward(x.AsSpan(b * batch * model.InputSize, batch * model.InputSize), batch, training: true);
+                    KilnSettings.Threads = threads;
+                    model.ComputeLoss(y.AsSpan(b * batch, batch), batch, gradient: true);
+                    model.Backward(batch);
+                    KilnSettings.Threads = 1;
+                    long t0 = Stopwatch.GetTimestamp();
+                    optimizer.Step(model.Parameters.Span, model.Gradients.Span);
+                    if (s >= 0) update[s] = Micros(Stopwatch.GetTimestamp() - t0);
+                    KilnSettings.Threads = threads;
+                }
+                Array.Sort(update);
+                string name = $"optimizer_1thread_after_{forwardThreads}thread_forward";
+                json.Num($"{name}_best_us", update[0]).Num($"{name}_median_us", update[steps / 2]);
+            }
+        }
         Bench.Emit(json);
     }
 
