@@ -30,6 +30,7 @@ internal static class Paired
         ["winograd-tile"] = v => WinogradConv2D.ForcedTile = (int)v,
         ["winograd-registers"] = v => WinogradCore.TransformsInRegisters = v != 0,
         ["loss-parallel-min"] = v => Losses.ParallelMinLogits = (int)v,
+        ["split-k-min-weights"] = v => Gemm.SplitKMinWeights = v,
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
     };
 

@@ -112,6 +112,12 @@ public static unsafe class Gemm
         int colTiles = (n + nr - 1) / nr, rowTiles = (m + mr - 1) / mr;
         long flops = 2L * m * n * k;
         int threads = flops >= ParallelMinFlops ? KilnSettings.Threads : 1;
+        if (threads > 1 && GemmSplitK<TAct>.Applies(use512, transB, m, n, k, threads))
+        {
+            WorkerPool splitPool = WarmedPool();
+            GemmSplitK<TAct>.Run(use512, transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, splitPool, Math.Min(threads, splitPool.MaxParts));
+            return;
+        }
         // Column tiles keep each part's B block private; rows only when C is too narrow to share.
         bool splitColumns = colTiles >= threads;
         // Several parts per thread, handed out dynamically, so one descheduled thread stalls little; a
@@ -148,14 +154,7 @@ public static unsafe class Gemm
         job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act;
         job.SplitColumns = splitColumns;
         job.PackedA = null;
-        WorkerPool pool = WorkerPool.Shared;
-        if (!ReferenceEquals(s_warmedPool, pool))
-        {
-            // Every worker gets its packing buffers now, not during whichever later call it first
-            // happens to take a part of, so "no allocation after warm-up" holds on every thread.
-            pool.RunOnEachThread(ScratchWarmup.Instance);
-            s_warmedPool = pool;
-        }
+        WorkerPool pool = WarmedPool();
         try
         {
             if (splitColumns && (long)m * k >= SharedPackMinFloats) RunWithSharedA(job, pool, parts, mr);
@@ -169,6 +168,9 @@ public static unsafe class Gemm
     /// once per part: below it the two hand-offs per packed slice cost more than the duplicated packing.
     /// </summary>
     internal static long SharedPackMinFloats = 1L << 18;
+
+    /// <summary>From this many floats of B (k·n) a product whose B outweighs its C is split by k blocks (<see cref="GemmSplitK{TAct}"/>).</summary>
+    internal static long SplitKMinWeights = 1L << 17;
 
     // Per band of rows: the parts pack a slice of A's k blocks together into the calling thread's buffer
     // (as many blocks as it holds: all of a short A's, so two pool runs in all), then each multiplies its
@@ -215,6 +217,19 @@ public static unsafe class Gemm
     }
 
     private static WorkerPool? s_warmedPool;
+
+    private static WorkerPool WarmedPool()
+    {
+        WorkerPool pool = WorkerPool.Shared;
+        if (!ReferenceEquals(s_warmedPool, pool))
+        {
+            // Every worker gets its packing buffers now, not during whichever later call it first
+            // happens to take a part of, so "no allocation after warm-up" holds on every thread.
+            pool.RunOnEachThread(ScratchWarmup.Instance);
+            s_warmedPool = pool;
+        }
+        return pool;
+    }
 
     private sealed class ScratchWarmup : ParallelJob
     {

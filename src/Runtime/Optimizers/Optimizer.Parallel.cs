@@ -51,13 +51,35 @@ public abstract partial class Optimizer
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Execute(int part, int parts)
         {
-            // Ranges of whole 64-byte lines, so that two threads never write into one cache line.
+            int[] starts = optimizer._starts, lengths = optimizer._lengths;
+            if (starts.Length == 0 || optimizer._boundLength > Length)
+            {
+                Range(0, Length, part, parts);
+                return;
+            }
+            // Each variable split the same way, so a thread updates the rows of every weight matrix that its
+            // part of the products read and wrote (GemmSplitK, the gradients' row splits) and the other core
+            // never held; then the gaps between variables and the buffer's tail.
+            int end = 0;
+            for (int v = 0; v < starts.Length; v++)
+            {
+                if (starts[v] > end) Range(end, starts[v], part, parts);
+                Range(starts[v], starts[v] + lengths[v], part, parts);
+                end = starts[v] + lengths[v];
+            }
+            if (Length > end) Range(end, Length, part, parts);
+        }
+
+        // This part's share of [from, to), cut every 16 floats from its start: variables start on 64-byte lines,
+        // so two threads never write into one line.
+        private void Range(int from, int to, int part, int parts)
+        {
             const int line = 16;
-            int lines = (Length + line - 1) / line;
-            int start = (int)((long)part * lines / parts) * line;
-            int end = Math.Min(Length, (int)((long)(part + 1) * lines / parts) * line);
-            if (end <= start) return;
-            optimizer.Update(new Span<float>(Parameters + start, end - start), new ReadOnlySpan<float>(Gradients + start, end - start), start);
+            int lines = (to - from + line - 1) / line;
+            int start = from + (int)((long)part * lines / parts) * line;
+            int stop = Math.Min(to, from + (int)((long)(part + 1) * lines / parts) * line);
+            if (stop <= start) return;
+            optimizer.Update(new Span<float>(Parameters + start, stop - start), new ReadOnlySpan<float>(Gradients + start, stop - start), start);
         }
     }
 }

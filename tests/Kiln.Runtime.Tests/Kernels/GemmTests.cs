@@ -237,6 +237,45 @@ public class GemmTests
             }
     }
 
+    // Split by k blocks (the weights outweigh the output): each later block's product kept apart and added in block
+    // order with the epilogue after, so 2 and 3 threads give one thread's bits; odd sizes, A transposed or not,
+    // accumulating or not, the epilogue with and without a bias.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void SplitByKBlocksGivesTheBitsOfOneThread(int bits)
+    {
+        long saved = Gemm.SplitKMinWeights;
+        Gemm.SplitKMinWeights = 1;
+        try
+        {
+            // At least three k blocks at any KC (the 256-bit path's blocking has a deeper KC than the 512-bit one's).
+            int kc = GemmScratch.KC;
+            foreach (var (m, n, k) in new[] { (7, 17, 3 * kc + 5), (33, 300, 3 * kc + 1), (256, 300, 4 * kc - 8), (5, 70, 4 * kc), (2, 9, 8 * kc + 1) })
+                foreach (bool transA in new[] { false, true })
+                    foreach (bool accumulate in new[] { false, true })
+                        foreach (int epilogue in new[] { 0, 1, 2 })
+                        {
+                            float[] a = TestData.Random(m * k, 51), b = TestData.Random(k * n, 52), bias = TestData.Random(n, 53), start = TestData.Random(m * n, 54);
+                            float[] Product(int threads)
+                            {
+                                using var _ = new KernelSwitches(bits, threads);
+                                // The path itself is taken wherever its masked loads and stores are in hardware.
+                                bool hardware = bits == 512 ? System.Runtime.Intrinsics.X86.Avx512F.IsSupported : System.Runtime.Intrinsics.X86.Avx.IsSupported;
+                                Assert.Equal(threads > 1 && hardware, GemmSplitK<Tanh>.Applies(bits == 512, false, m, n, k, threads));
+                                var c = (float[])start.Clone();
+                                Gemm.Multiply(transA, false, m, n, k, a, transA ? m : k, b, n, c, n, accumulate,
+                                    epilogue == 2 ? bias : default, epilogue > 0, new Tanh());
+                                return c;
+                            }
+                            float[] one = Product(1);
+                            foreach (int threads in new[] { 2, 3 })
+                                TestData.SameBits(one, Product(threads), $"{m}x{n}x{k} transA={transA} acc={accumulate} epilogue={epilogue} bits={bits} threads={threads}");
+                        }
+        }
+        finally { Gemm.SplitKMinWeights = saved; }
+    }
+
     [Theory]
     [InlineData(512)]
     [InlineData(256)]

@@ -55,6 +55,82 @@ public class OptimizerThreadTests
         finally { Optimizer.ParallelMinParameters = saved; }
     }
 
+    // Built on a model's variables, a step splits each variable (and each gap between them) over the threads, so a
+    // thread updates the rows its share of the products touched: still one thread's bits.
+    [Theory]
+    [MemberData(nameof(OptimizerTests.AllKinds), MemberType = typeof(OptimizerTests))]
+    public void SameBitsWhateverTheThreadCountWhenSplitByVariable(string kind)
+    {
+        const int n = 1037;
+        int saved = Optimizer.ParallelMinParameters;
+        Optimizer.ParallelMinParameters = 1;
+        try
+        {
+            float[]? reference = null;
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                using var _ = new KernelSwitches(Kiln.Kernels.Simd.MaxBits, threads);
+                var rng = new Rng(12);
+                var w = new float[n];
+                for (int i = 0; i < n; i++) w[i] = rng.NextNormal();
+                var g = new float[n];
+                var optimizer = OptimizerTests.Make(kind);
+                optimizer.Build(Variables());
+                for (int step = 0; step < 3; step++)
+                {
+                    for (int i = 0; i < n; i++) g[i] = rng.NextNormal();
+                    optimizer.Step(w, g);
+                }
+                if (reference is null) reference = w;
+                else TestData.SameBits(reference, w, $"{kind} split by variable on {threads} threads");
+            }
+        }
+        finally { Optimizer.ParallelMinParameters = saved; }
+    }
+
+    // A 20 × 15 kernel, a bias of 10 and a 35 × 20 kernel, each on a 64-byte line, with gaps and a tail after.
+    private static TensorInfo[] Variables() =>
+    [
+        new("k0", [20, 15], 0, Trainable: true),
+        new("b0", [10], 304, Trainable: true),
+        new("k1", [35, 20], 320, Trainable: true),
+    ];
+
+    [Fact]
+    public void BuiltOnVariablesEachVariableAndGapIsSplitOverTheThreads()
+    {
+        const int n = 70_001;
+        var variables = new TensorInfo[] { new("w", [200, 300], 0, Trainable: true), new("b", [300], 60_000, Trainable: true), new("v", [96, 100], 60_304, Trainable: true) };
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            using var _ = new KernelSwitches(Kiln.Kernels.Simd.MaxBits, threads);
+            var spy = new RangeSpy();
+            spy.Build(variables);
+            spy.Step(new float[n], new float[n]);
+            var ranges = spy.Ranges;
+            ranges.Sort();
+            if (threads == 1)
+            {
+                Assert.Equal([(0, n)], ranges); // one thread: the whole buffer in one call
+                continue;
+            }
+            int next = 0;
+            foreach (var (start, length) in ranges)
+            {
+                Assert.Equal(next, start);
+                next = start + length;
+            }
+            Assert.Equal(n, next);
+            // Each of w, b, v and the tail in `threads` pieces (a piece never crosses a variable's end), cut every 16 floats from its start.
+            foreach (var (from, to) in new[] { (0, 60_000), (60_000, 60_300), (60_304, 69_904), (69_904, n) })
+            {
+                var inside = ranges.FindAll(r => r.Start >= from && r.Start < to);
+                Assert.Equal(threads, inside.Count);
+                Assert.All(inside, r => Assert.True(r.Start + r.Length <= to && (r.Start - from) % 16 == 0, $"piece {r} of [{from}, {to})"));
+            }
+        }
+    }
+
     [Fact]
     public void ALargeBufferIsUpdatedInDisjointRangesOfWholeCacheLines()
     {
