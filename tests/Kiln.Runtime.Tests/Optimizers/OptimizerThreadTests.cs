@@ -24,6 +24,8 @@ public class OptimizerThreadTests
         Assert.True(flags.HasFlag(System.Reflection.MethodImplAttributes.AggressiveOptimization), $"{optimizer.Name}.Update is tiered");
     }
 
+    // Unbuilt, a step splits the flat buffer; built on a model's variables, each variable and each gap between
+    // them, so that a thread updates the rows its share of the products touched. One thread's bits either way.
     [Theory]
     [MemberData(nameof(OptimizerTests.AllKinds), MemberType = typeof(OptimizerTests))]
     public void SameBitsWhateverTheThreadCount(string kind)
@@ -34,55 +36,26 @@ public class OptimizerThreadTests
         Optimizer.ParallelMinParameters = 1;
         try
         {
-            float[]? reference = null;
-            foreach (int threads in new[] { 1, 2, 3 })
+            foreach (bool byVariable in new[] { false, true })
             {
-                using var _ = new KernelSwitches(Kiln.Kernels.Simd.MaxBits, threads);
-                var rng = new Rng(11);
-                var w = new float[n];
-                for (int i = 0; i < n; i++) w[i] = rng.NextNormal();
-                var g = new float[n];
-                var optimizer = OptimizerTests.Make(kind);
-                for (int step = 0; step < 3; step++)
+                float[]? reference = null;
+                foreach (int threads in new[] { 1, 2, 3 })
                 {
-                    for (int i = 0; i < n; i++) g[i] = rng.NextNormal();
-                    optimizer.Step(w, g);
+                    using var _ = new KernelSwitches(Kiln.Kernels.Simd.MaxBits, threads);
+                    var rng = new Rng(11);
+                    var w = new float[n];
+                    for (int i = 0; i < n; i++) w[i] = rng.NextNormal();
+                    var g = new float[n];
+                    var optimizer = OptimizerTests.Make(kind);
+                    if (byVariable) optimizer.Build(Variables());
+                    for (int step = 0; step < 3; step++)
+                    {
+                        for (int i = 0; i < n; i++) g[i] = rng.NextNormal();
+                        optimizer.Step(w, g);
+                    }
+                    if (reference is null) reference = w;
+                    else TestData.SameBits(reference, w, $"{kind} on {threads} threads{(byVariable ? ", split by variable" : "")}");
                 }
-                if (reference is null) reference = w;
-                else TestData.SameBits(reference, w, $"{kind} on {threads} threads");
-            }
-        }
-        finally { Optimizer.ParallelMinParameters = saved; }
-    }
-
-    // Built on a model's variables, a step splits each variable (and each gap between them) over the threads, so a
-    // thread updates the rows its share of the products touched: still one thread's bits.
-    [Theory]
-    [MemberData(nameof(OptimizerTests.AllKinds), MemberType = typeof(OptimizerTests))]
-    public void SameBitsWhateverTheThreadCountWhenSplitByVariable(string kind)
-    {
-        const int n = 1037;
-        int saved = Optimizer.ParallelMinParameters;
-        Optimizer.ParallelMinParameters = 1;
-        try
-        {
-            float[]? reference = null;
-            foreach (int threads in new[] { 1, 2, 3 })
-            {
-                using var _ = new KernelSwitches(Kiln.Kernels.Simd.MaxBits, threads);
-                var rng = new Rng(12);
-                var w = new float[n];
-                for (int i = 0; i < n; i++) w[i] = rng.NextNormal();
-                var g = new float[n];
-                var optimizer = OptimizerTests.Make(kind);
-                optimizer.Build(Variables());
-                for (int step = 0; step < 3; step++)
-                {
-                    for (int i = 0; i < n; i++) g[i] = rng.NextNormal();
-                    optimizer.Step(w, g);
-                }
-                if (reference is null) reference = w;
-                else TestData.SameBits(reference, w, $"{kind} split by variable on {threads} threads");
             }
         }
         finally { Optimizer.ParallelMinParameters = saved; }
