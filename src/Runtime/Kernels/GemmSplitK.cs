@@ -1,6 +1,5 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Kiln.Threading;
@@ -20,8 +19,6 @@ namespace Kiln.Kernels;
 internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct, IActivation
 {
     [ThreadStatic] private static GemmSplitK<TAct>? t_instance;
-    [ThreadStatic] private static float* t_partials;
-    [ThreadStatic] private static long t_capacity;
 
     private bool _use512, _transA, _accumulate, _epilogue, _combine;
     private int _m, _n, _k, _kb, _blocks;
@@ -49,17 +46,11 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     {
         int kb = GemmScratch.KBlock(k);
         int blocks = (k + kb - 1) / kb;
-        long need = (long)(blocks - blocks / threads) * m * n;
-        if (t_capacity < need)
-        {
-            NativeMemory.AlignedFree(t_partials);
-            t_partials = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
-            t_capacity = need;
-        }
+        float* partials = ConvScratch.Current.Floats(ConvScratch.SplitKPartialsSlot, (long)(blocks - blocks / threads) * m * n);
         var job = t_instance ??= new GemmSplitK<TAct>();
         job._use512 = use512; job._transA = transA; job._accumulate = accumulate; job._epilogue = epilogue; job._act = act;
         job._m = m; job._n = n; job._k = k; job._kb = kb; job._blocks = blocks;
-        job._a = a; job._b = b; job._c = c; job._bias = bias; job._partials = t_partials;
+        job._a = a; job._b = b; job._c = c; job._bias = bias; job._partials = partials;
         job._lda = lda; job._ldb = ldb; job._ldc = ldc;
         try
         {

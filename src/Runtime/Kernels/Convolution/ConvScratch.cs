@@ -5,7 +5,7 @@ namespace Kiln.Kernels;
 
 /// <summary>
 /// Per-thread native buffers for the convolution family (im2col chunks, indirection tables, padded
-/// kernel columns, per-block partial sums). Each slot grows to the largest request seen and is then
+/// kernel columns, per-block partial sums) and for the GEMM's k-split partial products. Each slot grows to the largest request seen and is then
 /// reused, so after the first step of a model nothing is allocated on any thread. Native memory is
 /// 64-byte aligned, never moved and invisible to the GC.
 /// </summary>
@@ -17,14 +17,16 @@ internal sealed unsafe class ConvScratch
     // 9: a kernel rotated for a data gradient run as a forward convolution (caller: Winograd, direct),
     // 10: the direct convolution's zero-padded input band (workers),
     // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; scalar path),
-    // 12: the direct convolution's output band before its 2×2 max pooling (workers).
-    public const int Slots = 13;
+    // 12: the direct convolution's output band before its 2×2 max pooling (workers),
+    // 13: a GEMM split by k blocks: its later blocks' partial products (caller; GemmSplitK).
+    public const int Slots = 14;
     public const int PartialsSlot = 4;
     public const int ChannelSlot = 5;
     public const int FlippedKernelSlot = 9;
     public const int DirectBandSlot = 10;
     public const int PoolSourceSlot = 11;
     public const int DirectPooledBandSlot = 12;
+    public const int SplitKPartialsSlot = 13;
 
     [ThreadStatic] private static ConvScratch? t_current;
 
