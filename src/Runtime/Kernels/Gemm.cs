@@ -96,11 +96,12 @@ public static unsafe class Gemm
 
         if (m == 1 && !transB)
         {
-            // One row streams all of B: memory-bound, so a large B is split by columns over the cores,
-            // each thread taking the same slice every call (when it is ready) so that the slice stays in
-            // that core's L2 between calls. Both vector widths: packing B for an 8-row tile costs more
-            // than the product.
-            if ((long)n * k >= RowVectorParallelMacs && n >= 64 && KilnSettings.Threads > 1 && WorkerPool.Shared.MaxParts > 1)
+            // One row streams all of B: memory-bound, so a large B is split over the cores (by k blocks or
+            // by columns, RowVectorJob), each thread taking the same share every call (when it is ready) so
+            // that the share stays in that core's L2 between calls. Both vector widths: packing B for an
+            // 8-row tile costs more than the product.
+            if ((long)n * k >= RowVectorParallelMacs && (n >= 64 || RowVectorJob<TAct>.SplitsK(use512, n, k))
+                && KilnSettings.Threads > 1 && WorkerPool.Shared.MaxParts > 1)
                 RowVectorJob<TAct>.Run(n, k, a, transA ? lda : 1, b, ldb, c, accumulate, bias, epilogue, act);
             else
                 GemmRowVector.Run(n, k, a, transA ? lda : 1, b, ldb, c, accumulate, bias, epilogue, act);

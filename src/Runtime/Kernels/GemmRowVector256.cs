@@ -86,12 +86,12 @@ internal static unsafe class GemmRowVector256
         if (i < TV.Value - 1)
         {
             if (accumulate) v += Vector256.Load(c);
-            if (epilogue) v = act.Apply(bias == null ? v : v + Vector256.Load(bias + 8 * i));
+            if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Vector256.Load(bias + 8 * i)));
             Vector256.Store(v, c);
             return;
         }
         if (accumulate) v += Load(c, last);
-        if (epilogue) v = act.Apply(bias == null ? v : v + Load(bias + 8 * i, last));
+        if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Load(bias + 8 * i, last)));
         Avx.MaskStore(c, last, v);
     }
 

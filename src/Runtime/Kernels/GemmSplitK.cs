@@ -99,36 +99,38 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
             GemmDriver.Serial<MicroKernel256, Identity>(_transA, false, _m, _n, kc, a, _lda, b, _ldb, c, ldc, accumulate, null, false, default, null, _kb);
     }
 
-    // Row i: C plus each later block's slice in block order, then act(v + bias) as the micro-kernels' stores do
-    // (a zero bias without one), at their vector width; the last columns under a mask.
-    private void Combine512(int i, int first)
+    // Row i: C plus each later block's slice in block order, then the epilogue.
+    private void Combine512(int i, int first) =>
+        CombineRow512(_c + i * _ldc, _partials + (long)i * _n, (long)_m * _n, _blocks - first, _n, _bias, _epilogue, _act);
+
+    private void Combine256(int i, int first) =>
+        CombineRow256(_c + i * _ldc, _partials + (long)i * _n, (long)_m * _n, _blocks - first, _n, _bias, _epilogue, _act);
+
+    /// <summary>
+    /// c[0..n) plus <paramref name="slices"/> partial rows <paramref name="slice"/> floats apart, in order, then act(v + bias)
+    /// as the micro-kernels' stores do (a zero bias without one), at their vector width; the last columns under a mask.
+    /// </summary>
+    internal static void CombineRow512(float* c, float* p, long slice, int slices, int n, float* bias, bool epilogue, TAct act)
     {
-        float* c = _c + i * _ldc;
-        long slice = (long)_m * _n;
-        float* p = _partials + (long)i * _n;
-        int later = _blocks - first;
-        for (int j = 0; j < _n; j += 16)
+        for (int j = 0; j < n; j += 16)
         {
-            var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(_n - j)).AsSingle();
+            var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n - j)).AsSingle();
             var v = Avx512F.MaskLoad(c + j, mask, Vector512<float>.Zero);
-            for (int s = 0; s < later; s++) v += Avx512F.MaskLoad(p + s * slice + j, mask, Vector512<float>.Zero);
-            if (_epilogue) v = _act.Apply(v + (_bias == null ? Vector512<float>.Zero : Avx512F.MaskLoad(_bias + j, mask, Vector512<float>.Zero)));
+            for (int s = 0; s < slices; s++) v += Avx512F.MaskLoad(p + s * slice + j, mask, Vector512<float>.Zero);
+            if (epilogue) v = act.Apply(v + (bias == null ? Vector512<float>.Zero : Avx512F.MaskLoad(bias + j, mask, Vector512<float>.Zero)));
             Avx512F.MaskStore(c + j, mask, v);
         }
     }
 
-    private void Combine256(int i, int first)
+    /// <summary><see cref="CombineRow512"/> in 256-bit registers.</summary>
+    internal static void CombineRow256(float* c, float* p, long slice, int slices, int n, float* bias, bool epilogue, TAct act)
     {
-        float* c = _c + i * _ldc;
-        long slice = (long)_m * _n;
-        float* p = _partials + (long)i * _n;
-        int later = _blocks - first;
-        for (int j = 0; j < _n; j += 8)
+        for (int j = 0; j < n; j += 8)
         {
-            var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(_n - j)).AsSingle();
+            var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n - j)).AsSingle();
             var v = Avx.MaskLoad(c + j, mask);
-            for (int s = 0; s < later; s++) v += Avx.MaskLoad(p + s * slice + j, mask);
-            if (_epilogue) v = _act.Apply(v + (_bias == null ? Vector256<float>.Zero : Avx.MaskLoad(_bias + j, mask)));
+            for (int s = 0; s < slices; s++) v += Avx.MaskLoad(p + s * slice + j, mask);
+            if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Avx.MaskLoad(bias + j, mask)));
             Avx.MaskStore(c + j, mask, v);
         }
     }

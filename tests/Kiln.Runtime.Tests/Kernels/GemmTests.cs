@@ -16,11 +16,13 @@ public class GemmTests
     {
         (1, 1, 1), (1, 300, 784), (7, 17, 33), (17, 7, 1), (33, 33, 33), (8, 32, 256), (9, 33, 257),
         (32, 300, 784), (300, 7, 17), (784, 17, 32), (33, 784, 7), (65, 70, 513), (200, 2100, 5), (1, 7, 300),
-        // Single rows split over threads by columns, with an overlapping vector tail (1000 = 62·16 + 8).
+        // Single rows split over threads: by columns (one k block), with an overlapping vector tail
+        // (1000 = 62·16 + 8), and by k blocks.
         (1, 1000, 200), (1, 157, 900),
-        // Single-row column blocks: the MLP's later layers (7 vectors of 16 or 13 of 8, the last
-        // partial; one masked vector), fewer columns than one vector, exactly one and sixteen full
-        // vectors, one block past 8 vectors, and a block of 8 then a rest of 9 (512) or 8 + 8 + 9 (256).
+        // Single-row blocks: the MLP's later layers (7 vectors of 16; 13 of 8, wider than the 256-bit
+        // block, so taken in row tiles; one masked vector), fewer columns than one vector, exactly one and
+        // sixteen full vectors, a masked ninth vector, 17 vectors in one 512-bit block, and one past its 24
+        // (row tiles, a block of 8 then 17; at 256 bits 8 + 8 + 8 + 8 + 8 + 9).
         (1, 100, 300), (1, 10, 100), (1, 3, 2), (1, 15, 3), (1, 16, 4), (1, 256, 2), (1, 129, 7), (1, 44, 5), (1, 270, 3), (1, 385, 3),
         (2, 44, 5), (3, 10, 100),
         // One column (a matrix-vector product, split by rows), exactly one tile of each micro-kernel
@@ -179,7 +181,15 @@ public class GemmTests
     public void RowsGetTheSameBitsWhateverTheRowCount(int bits)
     {
         using var _ = new KernelSwitches(bits, 1);
-        const int n = 300, k = 97, tallest = 25;
+        // One k block; the MLP's first layer (four k blocks, a row of B in one register block at 512 bits); a row
+        // wider than a register block at either width (column blocks) over two k blocks.
+        foreach (var (n, k) in new[] { (300, 97), (300, 784), (805, GemmScratch.KC + 9) })
+            CompareRowCounts(bits, n, k);
+    }
+
+    private static void CompareRowCounts(int bits, int n, int k)
+    {
+        const int tallest = 25;
         float[] a = TestData.Random(tallest * k, 31), b = TestData.Random(k * n, 32), bias = TestData.Random(n, 33), start = TestData.Random(tallest * n, 34);
         foreach (bool accumulate in new[] { false, true })
             foreach (bool epilogue in new[] { false, true })
@@ -196,7 +206,7 @@ public class GemmTests
                     float[] part = Product(m);
                     for (int i = 0; i < part.Length; i++)
                         if (BitConverter.SingleToInt32Bits(part[i]) != BitConverter.SingleToInt32Bits(all[i]))
-                            Assert.Fail($"bits={bits} acc={accumulate} epilogue={epilogue}: row {i / n} column {i % n} of a {m}-row product is {part[i]:R}, {all[i]:R} in a {tallest}-row one");
+                            Assert.Fail($"bits={bits} {n}x{k} acc={accumulate} epilogue={epilogue}: row {i / n} column {i % n} of a {m}-row product is {part[i]:R}, {all[i]:R} in a {tallest}-row one");
                 }
             }
     }
@@ -274,6 +284,35 @@ public class GemmTests
                         }
         }
         finally { Gemm.SplitKMinWeights = saved; }
+    }
+
+    // A single row split over threads by k blocks (a row one register block holds: each thread reads whole rows of B)
+    // or by columns (wider rows, or one k block): 2 and 3 threads give one thread's bits; fewer k blocks than threads,
+    // many more; accumulating or not, the epilogue with and without a bias.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void SingleRowSplitOverThreadsGivesTheBitsOfOneThread(int bits)
+    {
+        int kc = GemmScratch.KC;
+        foreach (var (n, k) in new[] { (300, 784), (300, 3 * kc + 5), (90, 2 * kc + 1), (70, 8 * kc + 3), (1000, 2 * kc + 1), (1000, kc - 3) })
+            foreach (bool accumulate in new[] { false, true })
+                foreach (int epilogue in new[] { 0, 1, 2 })
+                {
+                    float[] a = TestData.Random(k, 61), b = TestData.Random(k * n, 62), bias = TestData.Random(n, 63), start = TestData.Random(n, 64);
+                    float[] Product(int threads)
+                    {
+                        using var _ = new KernelSwitches(bits, threads);
+                        bool hardware = bits == 512 ? System.Runtime.Intrinsics.X86.Avx512F.IsSupported : System.Runtime.Intrinsics.X86.Avx.IsSupported;
+                        Assert.Equal(k > kc && n <= GemmRowVector.BlockColumns(bits == 512) && hardware, RowVectorJob<Tanh>.SplitsK(bits == 512, n, k));
+                        var c = (float[])start.Clone();
+                        Gemm.Multiply(false, false, 1, n, k, a, k, b, n, c, n, accumulate, epilogue == 2 ? bias : default, epilogue > 0, new Tanh());
+                        return c;
+                    }
+                    float[] one = Product(1);
+                    foreach (int threads in new[] { 2, 3 })
+                        TestData.SameBits(one, Product(threads), $"1x{n}x{k} acc={accumulate} epilogue={epilogue} bits={bits} threads={threads}");
+                }
     }
 
     [Theory]
