@@ -105,9 +105,10 @@ internal readonly struct Vectors24 : IVectorCount { public static int Value => 2
 /// A row that fits one register block, two or more k blocks deep, is split by k blocks: each thread reads
 /// whole rows of B, one contiguous stretch of it, where a split by columns read a slice of every row and
 /// streamed the 784 → 300 layer's weights at half the speed from L2 (stop 49: 4.6 against 2.3 µs for one
-/// core's half at 512 bits). The first part adds its blocks into C, each later block leaves its sums in a
-/// scratch row, and the caller adds those to C in block order with the epilogue after (as
-/// <see cref="GemmSplitK{TAct}"/> does). Otherwise the columns are split, each column's chains on one thread.
+/// core's half at 512 bits). A worker adds the first blocks into C, each later block leaves its sums in a
+/// scratch row, and the caller, which took the last blocks, adds the rows to C in block order with the
+/// epilogue after (as <see cref="GemmSplitK{TAct}"/> does): of the rows it adds, only C and the middle
+/// threads' come from another core's cache. Otherwise the columns are split, each column's chains on one thread.
 /// </summary>
 internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struct, IActivation
 {
@@ -154,9 +155,12 @@ internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struc
     {
         if (_blocks > 1)
         {
-            int first = _blocks / parts; // part 0's blocks; the later ones have scratch rows from here
-            int b0 = (int)((long)part * _blocks / parts), b1 = (int)((long)(part + 1) * _blocks / parts);
-            if (part == 0)
+            // Ranges of blocks in reverse: the calling thread (part 0) takes the last blocks, so their scratch
+            // rows are its own when it adds them up, and a worker the first ones, added into C.
+            int range = parts - 1 - part;
+            int first = _blocks / parts; // range 0's blocks; the later ones have scratch rows from here
+            int b0 = (int)((long)range * _blocks / parts), b1 = (int)((long)(range + 1) * _blocks / parts);
+            if (range == 0)
             {
                 GemmRowVector.LeadingBlocks(b1 * _kb, _n, _k, _a, _aStride, _b, _ldb, _c, _accumulate, null, false, _act);
                 return;
