@@ -32,6 +32,7 @@ internal static class Paired
         ["loss-parallel-min"] = v => Losses.ParallelMinLogits = (int)v,
         ["split-k-min-weights"] = v => Gemm.SplitKMinWeights = v,
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
+        ["tight-await"] = v => WorkerPool.TightAwaitLooks = (int)v,
     };
 
     public static int Run(string spec)
