@@ -41,7 +41,11 @@ public static unsafe class Dense
         if (!dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs);
     }
 
-    /// <summary>sums[j] = Σ_i m[i, j], rows added in order (deterministic).</summary>
+    /// <summary>
+    /// sums[j] = Σ_i m[i, j], rows added in order (deterministic). Several columns' chains side by side: one
+    /// chain at a time waited out the add's latency row after row (the MLP's 256 × 300 bias gradient took 6 µs,
+    /// its 12 last columns one float chain each).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ColumnSums(ReadOnlySpan<float> m, Span<float> sums, int rows, int cols)
     {
@@ -52,18 +56,41 @@ public static unsafe class Dense
             int j = 0;
             if (Simd.Use16Lanes)
             {
+                for (; j + 64 <= cols; j += 64)
+                {
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    for (float* row = pm + j, end = row + (nint)rows * cols; row < end; row += cols)
+                    {
+                        a0 += Vector512.Load(row); a1 += Vector512.Load(row + 16);
+                        a2 += Vector512.Load(row + 32); a3 += Vector512.Load(row + 48);
+                    }
+                    a0.Store(ps + j); a1.Store(ps + j + 16); a2.Store(ps + j + 32); a3.Store(ps + j + 48);
+                }
+                for (; j + 32 <= cols; j += 32)
+                {
+                    Vector512<float> a0 = default, a1 = default;
+                    for (float* row = pm + j, end = row + (nint)rows * cols; row < end; row += cols)
+                    {
+                        a0 += Vector512.Load(row); a1 += Vector512.Load(row + 16);
+                    }
+                    a0.Store(ps + j); a1.Store(ps + j + 16);
+                }
                 for (; j + 16 <= cols; j += 16)
                 {
-                    var acc = Vector512<float>.Zero;
-                    for (int i = 0; i < rows; i++) acc += Vector512.Load(pm + (nint)i * cols + j);
-                    Vector512.Store(acc, ps + j);
+                    var a0 = Vector512<float>.Zero;
+                    for (float* row = pm + j, end = row + (nint)rows * cols; row < end; row += cols) a0 += Vector512.Load(row);
+                    a0.Store(ps + j);
                 }
             }
-            for (; j < cols; j++)
+            // The rest (all of it without vectors) up to 16 columns at a time, rows outer, each column its own chain.
+            float* acc = stackalloc float[16];
+            for (; j < cols; j += 16)
             {
-                float acc = 0f;
-                for (int i = 0; i < rows; i++) acc += pm[(nint)i * cols + j];
-                ps[j] = acc;
+                int width = Math.Min(16, cols - j);
+                for (int t = 0; t < width; t++) acc[t] = 0f;
+                for (float* row = pm + j, end = row + (nint)rows * cols; row < end; row += cols)
+                    for (int t = 0; t < width; t++) acc[t] += row[t];
+                for (int t = 0; t < width; t++) ps[j + t] = acc[t];
             }
         }
     }

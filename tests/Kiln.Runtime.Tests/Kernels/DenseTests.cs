@@ -107,6 +107,33 @@ public class DenseTests
         TestData.Close(eX, dx, 1e-4, 1e-4, "dx");
     }
 
+    // The bias gradient's column sums add each column's rows in order, one float chain a column, whichever way the
+    // columns are grouped (four, two or one vector at a time, then up to 16 side by side): the bits of that chain,
+    // at every width, for column counts across each group's edges and for one row and many.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public void ColumnSumsAddEachColumnsRowsInOrder(int bits)
+    {
+        using var _ = new KernelSwitches(bits, 1);
+        foreach (int rows in new[] { 1, 7, 256, 300 })
+            foreach (int cols in new[] { 1, 10, 15, 16, 17, 31, 33, 48, 63, 64, 65, 100, 113, 300, 333 })
+            {
+                float[] m = TestData.Random(rows * cols, (ulong)(rows * 1000 + cols));
+                var sums = new float[cols];
+                Dense.ColumnSums(m, sums, rows, cols);
+                var expected = new float[cols];
+                for (int j = 0; j < cols; j++)
+                {
+                    float acc = 0f;
+                    for (int i = 0; i < rows; i++) acc += m[i * cols + j];
+                    expected[j] = acc;
+                }
+                TestData.SameBits(expected, sums, $"bits={bits} {rows}x{cols}");
+            }
+    }
+
     [Fact]
     public void EmptyBiasAndEmptyDxAreSkipped()
     {
