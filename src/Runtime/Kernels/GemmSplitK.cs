@@ -33,8 +33,7 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     /// </summary>
     public static bool Applies(bool use512, bool transB, int m, int n, int k, int threads)
     {
-        if (transB || threads < 2 || (long)k * n < Gemm.SplitKMinWeights || k < 2L * m) return false;
-        if (use512 ? !Avx512F.IsSupported : !Avx.IsSupported) return false;
+        if (transB || threads < 2 || (long)k * n < Gemm.SplitKMinWeights || k < 2L * m || !CombinesInHardware(use512)) return false;
         int kb = GemmScratch.KBlock(k);
         int blocks = (k + kb - 1) / kb;
         if (blocks < threads) return false;
@@ -69,10 +68,12 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
         if (_combine)
         {
             int r0 = (int)((long)part * _m / parts), r1 = (int)((long)(part + 1) * _m / parts);
+            // Row i: C plus each later block's slice in block order, then the epilogue.
+            long slice = (long)_m * _n;
             for (int i = r0; i < r1; i++)
             {
-                if (_use512) Combine512(i, first);
-                else Combine256(i, first);
+                if (_use512) CombineRow512(_c + i * _ldc, _partials + (long)i * _n, slice, _blocks - first, _n, _bias, _epilogue, _act);
+                else CombineRow256(_c + i * _ldc, _partials + (long)i * _n, slice, _blocks - first, _n, _bias, _epilogue, _act);
             }
             return;
         }
@@ -99,12 +100,8 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
             GemmDriver.Serial<MicroKernel256, Identity>(_transA, false, _m, _n, kc, a, _lda, b, _ldb, c, ldc, accumulate, null, false, default, null, _kb);
     }
 
-    // Row i: C plus each later block's slice in block order, then the epilogue.
-    private void Combine512(int i, int first) =>
-        CombineRow512(_c + i * _ldc, _partials + (long)i * _n, (long)_m * _n, _blocks - first, _n, _bias, _epilogue, _act);
-
-    private void Combine256(int i, int first) =>
-        CombineRow256(_c + i * _ldc, _partials + (long)i * _n, (long)_m * _n, _blocks - first, _n, _bias, _epilogue, _act);
+    /// <summary>Whether the combining pass has the masked loads and stores it needs at this width.</summary>
+    internal static bool CombinesInHardware(bool use512) => use512 ? Avx512F.IsSupported : Avx.IsSupported;
 
     /// <summary>
     /// c[0..n) plus <paramref name="slices"/> partial rows <paramref name="slice"/> floats apart, in order, then act(v + bias)
