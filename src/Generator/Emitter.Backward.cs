@@ -117,7 +117,7 @@ internal static partial class Emitter
                     var pooledGradients = program.PooledGradientsOf(step);
                     string fromPool = pooledGradients is null ? ""
                         : $"with batch statistics{OverNoRanks(bn)}, one pass over {pooledGradients.Group!.Label}'s gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, ";
-                    GroupComment(w, g, $"backward: {fromPool}{Mask(step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}, then the weight gradients{into}");
+                    GroupComment(w, g, $"backward: {fromPool}{Mask(program, step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}, then the weight gradients{into}");
                     string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
                     string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
                     string? fused = null;
@@ -137,7 +137,9 @@ internal static partial class Emitter
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
-                        string learning = $"{K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});";
+                        string learning = program.DerivativeFromInput(step)
+                            ? $"{K}.BatchNorm.BackwardFromInput({z}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});"
+                            : $"{K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});";
                         if (program.StatisticsFromPatches(g))
                         {
                             w.Open("if (_batchStatistics)");
@@ -175,7 +177,7 @@ internal static partial class Emitter
                 }
                 case StepKind.BatchNormBackward:
                 {
-                    GroupComment(w, g, $"backward: {Mask(step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}{into}");
+                    GroupComment(w, g, $"backward: {Mask(program, step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}{into}");
                     string y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
                     string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "moving_variance", "s")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Float(layer.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
                     if (!layer.IsTrainable)
@@ -184,7 +186,9 @@ internal static partial class Emitter
                         break;
                     }
                     string x = locals.Use(step.X!), stats = locals.Use(step.Statistics!);
-                    string learning = $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});";
+                    string learning = program.DerivativeFromInput(step)
+                        ? $"{K}.BatchNorm.BackwardFromInput({x}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "beta", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});"
+                        : $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});";
                     if (step.OnlyForInputGradient) w.Open("if (inputGradientWanted)");
                     w.Line($"if (_batchStatistics) {learning}");
                     w.Line($"else {frozen}");
@@ -330,7 +334,10 @@ internal static partial class Emitter
     }
 
     /// <summary>"relu mask and " when a BN kernel's backward masks its gradient itself, else nothing.</summary>
-    private static string Mask(Step step) => step.Activation == ActivationKind.Linear ? "" : Names.Activation(step.Activation) + " mask and ";
+    private static string Mask(KernelProgram program, Step step) =>
+        step.Activation == ActivationKind.Linear ? ""
+        : program.DerivativeFromInput(step) ? $"{Names.Activation(step.Activation)} mask (redone from {(step.Z ?? step.X)!.Name} with batch statistics, not read from {step.Y!.Name}) and "
+        : Names.Activation(step.Activation) + " mask and ";
 
     /// <summary>" (k3's backward took the relu derivative at the pooled values)" when the max pooling reading <paramref name="g"/> did, else nothing.</summary>
     private static string DerivativeAtPool(KernelProgram program, KernelGroup g) =>

@@ -114,4 +114,34 @@ public class FusionAndMemoryTests
         Assert.Equal(new[] { "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias" }, program.Parameters.Select(p => p.Name));
         Assert.Contains("Total params: 266,610", Summary.Render(program));
     }
+
+    /// <summary>
+    /// BN's backward redoes a ReLU or LeakyRelu derivative from its input where the forward's normalizing pass wrote the
+    /// output from that input alone: not for a sigmoid (dearer to redo than to read), not where a max pooling takes the
+    /// derivative at its winners (no output is read), and not for a frozen BN.
+    /// </summary>
+    [Theory]
+    [InlineData("relu", true)]
+    [InlineData("leaky", true)]
+    [InlineData("sigmoid", false)]
+    [InlineData("pooled", false)]
+    [InlineData("frozen", false)]
+    [InlineData("standalone", true)]
+    public void BatchNormBackwardTakesTheDerivativeFromItsInputWhereItCan(string model, bool expected)
+    {
+        LayerSpec conv = new ConvolutionSpec(false, 4, 3, 3, Padding: PaddingKind.Same, UseBias: false);
+        LayerSpec bn = model == "frozen" ? new BatchNormalizationSpec() { Trainable = false } : new BatchNormalizationSpec();
+        LayerSpec act = model switch { "leaky" => LeakyRelu(), "sigmoid" => Sigmoid(), _ => Relu() };
+        var layers = new List<LayerSpec>();
+        // A standalone BN: after a pooling, which has no normalization to fuse it into.
+        if (model == "standalone") layers.AddRange(new[] { conv, new PoolingSpec(Max: true), bn, act });
+        else layers.AddRange(new[] { conv, bn, act });
+        if (model == "pooled") layers.Add(new PoolingSpec(Max: true));
+        layers.AddRange(new[] { Flatten(), Dense(3, ActivationKind.Softmax) });
+        var program = Compile(ModelSpec.Create("M", new[] { 8, 8, 2 }, Loss(LossKind.SparseCategoricalCrossentropy), layers.ToArray()));
+        var step = program.Backward.Single(s => s.Kind is StepKind.LinearBackward or StepKind.BatchNormBackward && (s.Group!.BatchNorm ?? s.Group.First).Spec is BatchNormalizationSpec);
+        Assert.Equal(model == "standalone" ? StepKind.BatchNormBackward : StepKind.LinearBackward, step.Kind);
+        Assert.Equal(expected, program.DerivativeFromInput(step));
+        Assert.DoesNotContain(program.Backward.Where(s => s != step), program.DerivativeFromInput);
+    }
 }

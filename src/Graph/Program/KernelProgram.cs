@@ -298,6 +298,26 @@ public sealed class KernelProgram
     /// </summary>
     public bool StatisticsFromPatches(KernelGroup g) => g.Convolution == ConvolutionAlgorithm.Direct && PooledGradientsOf(g) is not null;
 
+    /// <summary>
+    /// A learning BatchNormalization's backward step that, with batch statistics, takes its activation's derivative at
+    /// act(BN(x)) redone from BN's input with the normalizing pass's own operations (Kiln.Kernels.BatchNorm.BackwardFromInput),
+    /// the bits of the derivative at the stored output, which it then does not read. Each of its two passes reads the input
+    /// anyway; the output's read and the masked gradient's write-back were two of their seven full-size streams. Only for
+    /// ReLU and LeakyRelu, cheaper to redo than to read, and without a residual Add in the group, whose output the input alone
+    /// does not give. The frozen branch (moving statistics) still reads the output.
+    /// </summary>
+    public bool DerivativeFromInput(Step step)
+    {
+        if (step.Y is null || step.Activation is not (ActivationKind.Relu or ActivationKind.LeakyRelu)) return false;
+        var g = step.Group!;
+        return step.Kind switch
+        {
+            StepKind.LinearBackward => g.BatchNorm is { IsTrainable: true } && step.Z is not null && g.ResidualAdd is null && !StatisticsFromPatches(g),
+            StepKind.BatchNormBackward => g.First.IsTrainable,
+            _ => false,
+        };
+    }
+
     /// <summary><see cref="PooledGradientsOf(Step)"/> for <paramref name="g"/>'s backward step, if it has one.</summary>
     public Step? PooledGradientsOf(KernelGroup g) =>
         Backward.Find(s => s.Group == g && s.Kind == StepKind.LinearBackward) is { } step ? PooledGradientsOf(step) : null;

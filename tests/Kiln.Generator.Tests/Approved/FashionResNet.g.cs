@@ -658,10 +658,10 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage3_main, d_stage3_main, p.Slice(Stage3MainGamma, 64), s.Slice(Stage3MainMovingVariance, 64), d_stage3_main, n * 49, 64, 0.001f, new Kernels.Identity());
             Span<float> d_stage3_re_lu = ArenaSlice(DStage3ReLuAt, n, 3136);
             Kernels.WinogradConv2D.Backward(stage3_re_lu, p.Slice(Stage3Conv2d1Kernel, 36864), default, d_stage3_main, WeightGradient(Stage3Conv2d1Kernel, 36864), default, d_stage3_re_lu, n, Stage3Conv2d1Window, new Kernels.Identity());
-            // k6 · stage3.conv2d (Conv2D(64, 3x3, strides 2x2, same)) + stage3.batch_normalization (BatchNormalization) + stage3.re_lu (Relu) [FashionResNet.cs:29]: (14, 14, 32) -> (7, 7, 64), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_stage2_re_lu_1_part1.
+            // k6 · stage3.conv2d (Conv2D(64, 3x3, strides 2x2, same)) + stage3.batch_normalization (BatchNormalization) + stage3.re_lu (Relu) [FashionResNet.cs:29]: (14, 14, 32) -> (7, 7, 64), backward: relu mask (redone from stage3_conv2d_z with batch statistics, not read from stage3_re_lu) and batch-norm backward in one pass, then the weight gradients and d_stage2_re_lu_1_part1.
             Span<float> stage3_conv2d_z = ArenaSlice(Stage3Conv2dZAt, n, 3136);
             Span<float> stage3_batch_normalization_statistics = ArenaFixed(Stage3BatchNormalizationStatisticsAt, 128);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(stage3_conv2d_z, stage3_re_lu, d_stage3_re_lu, p.Slice(Stage3BatchNormalizationGamma, 64), stage3_batch_normalization_statistics, WeightGradient(Stage3BatchNormalizationGamma, 64), WeightGradient(Stage3BatchNormalizationBeta, 64), d_stage3_re_lu, n * 49, 64, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(stage3_conv2d_z, d_stage3_re_lu, p.Slice(Stage3BatchNormalizationGamma, 64), p.Slice(Stage3BatchNormalizationBeta, 64), stage3_batch_normalization_statistics, WeightGradient(Stage3BatchNormalizationGamma, 64), WeightGradient(Stage3BatchNormalizationBeta, 64), d_stage3_re_lu, n * 49, 64, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(stage3_re_lu, d_stage3_re_lu, p.Slice(Stage3BatchNormalizationGamma, 64), s.Slice(Stage3BatchNormalizationMovingVariance, 64), d_stage3_re_lu, n * 49, 64, 0.001f, new Kernels.Relu());
             Span<float> d_stage2_re_lu_1_part1 = ArenaSlice(DStage2ReLu1Part1At, n, 6272);
             Kernels.Conv2D.Backward(stage2_re_lu_1, p.Slice(Stage3Conv2dKernel, 18432), default, d_stage3_re_lu, WeightGradient(Stage3Conv2dKernel, 18432), default, d_stage2_re_lu_1_part1, n, Stage3Conv2dWindow, new Kernels.Identity());
@@ -687,10 +687,10 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage2_main, d_stage2_main, p.Slice(Stage2MainGamma, 32), s.Slice(Stage2MainMovingVariance, 32), d_stage2_main, n * 196, 32, 0.001f, new Kernels.Identity());
             Span<float> d_stage2_re_lu = ArenaSlice(DStage2ReLuAt, n, 6272);
             Kernels.WinogradConv2D.Backward(stage2_re_lu, p.Slice(Stage2Conv2d1Kernel, 9216), default, d_stage2_main, WeightGradient(Stage2Conv2d1Kernel, 9216), default, d_stage2_re_lu, n, Stage2Conv2d1Window, new Kernels.Identity());
-            // k3 · stage2.conv2d (Conv2D(32, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [FashionResNet.cs:29]: (28, 28, 16) -> (14, 14, 32), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_stage1_part1.
+            // k3 · stage2.conv2d (Conv2D(32, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [FashionResNet.cs:29]: (28, 28, 16) -> (14, 14, 32), backward: relu mask (redone from stage2_conv2d_z with batch statistics, not read from stage2_re_lu) and batch-norm backward in one pass, then the weight gradients and d_stage1_part1.
             Span<float> stage2_conv2d_z = ArenaSlice(Stage2Conv2dZAt, n, 6272);
             Span<float> stage2_batch_normalization_statistics = ArenaFixed(Stage2BatchNormalizationStatisticsAt, 64);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(stage2_conv2d_z, stage2_re_lu, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 32), stage2_batch_normalization_statistics, WeightGradient(Stage2BatchNormalizationGamma, 32), WeightGradient(Stage2BatchNormalizationBeta, 32), d_stage2_re_lu, n * 196, 32, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(stage2_conv2d_z, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 32), p.Slice(Stage2BatchNormalizationBeta, 32), stage2_batch_normalization_statistics, WeightGradient(Stage2BatchNormalizationGamma, 32), WeightGradient(Stage2BatchNormalizationBeta, 32), d_stage2_re_lu, n * 196, 32, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(stage2_re_lu, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 32), s.Slice(Stage2BatchNormalizationMovingVariance, 32), d_stage2_re_lu, n * 196, 32, 0.001f, new Kernels.Relu());
             Span<float> d_stage1_part1 = ArenaSlice(DStage1Part1At, n, 12544);
             Kernels.Conv2D.Backward(stage1, p.Slice(Stage2Conv2dKernel, 4608), default, d_stage2_re_lu, WeightGradient(Stage2Conv2dKernel, 4608), default, d_stage1_part1, n, Stage2Conv2dWindow, new Kernels.Identity());
@@ -707,21 +707,21 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage1, d_stage1, p.Slice(Stage1MainGamma, 16), s.Slice(Stage1MainMovingVariance, 16), d_stage1, n * 784, 16, 0.001f, new Kernels.Relu());
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 12544);
             Kernels.WinogradConv2D.Backward(re_lu, p.Slice(Conv2d2Kernel, 2304), default, d_stage1, WeightGradient(Conv2d2Kernel, 2304), default, d_re_lu, n, Conv2d2Window, new Kernels.Identity());
-            // k1 · conv2d_1 (Conv2D(16, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [FashionResNet.cs:16]: (28, 28, 16) -> (28, 28, 16), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_stem_part1.
+            // k1 · conv2d_1 (Conv2D(16, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [FashionResNet.cs:16]: (28, 28, 16) -> (28, 28, 16), backward: relu mask (redone from conv2d_1_z with batch statistics, not read from re_lu) and batch-norm backward in one pass, then the weight gradients and d_stem_part1.
             Span<float> stem = ArenaSlice(StemAt, n, 12544);
             Span<float> conv2d_1_z = ArenaSlice(Conv2d1ZAt, n, 12544);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 32);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_1_z, re_lu, d_re_lu, p.Slice(BatchNormalization1Gamma, 16), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 16), WeightGradient(BatchNormalization1Beta, 16), d_re_lu, n * 784, 16, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(conv2d_1_z, d_re_lu, p.Slice(BatchNormalization1Gamma, 16), p.Slice(BatchNormalization1Beta, 16), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 16), WeightGradient(BatchNormalization1Beta, 16), d_re_lu, n * 784, 16, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu, d_re_lu, p.Slice(BatchNormalization1Gamma, 16), s.Slice(BatchNormalization1MovingVariance, 16), d_re_lu, n * 784, 16, 0.001f, new Kernels.Relu());
             Span<float> d_stem_part1 = ArenaSlice(DStemPart1At, n, 12544);
             Kernels.WinogradConv2D.Backward(stem, p.Slice(Conv2d1Kernel, 2304), default, d_re_lu, WeightGradient(Conv2d1Kernel, 2304), default, d_stem_part1, n, Conv2d1Window, new Kernels.Identity());
             // k1 backward: d_stem is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_stem, d_stem_part1);
-            // k0 · conv2d (Conv2D(16, 3x3, same)) + batch_normalization (BatchNormalization) + stem (Relu) [FashionResNet.cs:14]: (28, 28, 1) -> (28, 28, 16), backward: relu mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
+            // k0 · conv2d (Conv2D(16, 3x3, same)) + batch_normalization (BatchNormalization) + stem (Relu) [FashionResNet.cs:14]: (28, 28, 1) -> (28, 28, 16), backward: relu mask (redone from conv2d_z with batch statistics, not read from stem) and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 784));
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 12544);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 32);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, stem, d_stem, p.Slice(BatchNormalizationGamma, 16), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 16), WeightGradient(BatchNormalizationBeta, 16), d_stem, n * 784, 16, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(conv2d_z, d_stem, p.Slice(BatchNormalizationGamma, 16), p.Slice(BatchNormalizationBeta, 16), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 16), WeightGradient(BatchNormalizationBeta, 16), d_stem, n * 784, 16, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(stem, d_stem, p.Slice(BatchNormalizationGamma, 16), s.Slice(BatchNormalizationMovingVariance, 16), d_stem, n * 784, 16, 0.001f, new Kernels.Relu());
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 144), default, d_stem, WeightGradient(Conv2dKernel, 144), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
         }

@@ -217,12 +217,12 @@ ________________________________________________________________________________
             // k1 · dropout (Dropout(0.2)) [ReplicaModels.cs:18]: (16) -> (16), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 16);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);
-            // k0 · dense (Dense(16)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:15]: (6) -> (16), backward: relu mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
+            // k0 · dense (Dense(16)) + batch_normalization (BatchNormalization) + re_lu (Relu) [ReplicaModels.cs:15]: (6) -> (16), backward: relu mask (redone from dense_z with batch statistics, not read from re_lu) and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 16);
             Span<float> dense_z = ArenaSlice(DenseZAt, n, 16);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 32);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(dense_z, re_lu, d_dropout, p.Slice(BatchNormalizationGamma, 16), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 16), WeightGradient(BatchNormalizationBeta, 16), d_dropout, n, 16, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(dense_z, d_dropout, p.Slice(BatchNormalizationGamma, 16), p.Slice(BatchNormalizationBeta, 16), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 16), WeightGradient(BatchNormalizationBeta, 16), d_dropout, n, 16, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu, d_dropout, p.Slice(BatchNormalizationGamma, 16), s.Slice(BatchNormalizationMovingVariance, 16), d_dropout, n, 16, 0.001f, new Kernels.Relu());
             Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 96), default, d_dropout, WeightGradient(DenseKernel, 96), default, inputGradient, n, 6, 16, new Kernels.Identity());
         }

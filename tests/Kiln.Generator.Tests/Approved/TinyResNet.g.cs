@@ -502,10 +502,10 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(main, d_main, p.Slice(MainGamma, 3), s.Slice(MainMovingVariance, 3), d_main, n * 4, 3, 0.001f, new Kernels.Identity());
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 12);
             Kernels.Conv2D.Backward(re_lu_1, p.Slice(Conv2d4Kernel, 81), default, d_main, WeightGradient(Conv2d4Kernel, 81), default, d_re_lu_1, n, Conv2d4Window, new Kernels.Identity());
-            // k3 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_block1_part1.
+            // k3 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), backward: relu mask (redone from conv2d_3_z with batch statistics, not read from re_lu_1) and batch-norm backward in one pass, then the weight gradients and d_block1_part1.
             Span<float> conv2d_3_z = ArenaSlice(Conv2d3ZAt, n, 12);
             Span<float> batch_normalization_2_statistics = ArenaFixed(BatchNormalization2StatisticsAt, 6);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_3_z, re_lu_1, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), batch_normalization_2_statistics, WeightGradient(BatchNormalization2Gamma, 3), WeightGradient(BatchNormalization2Beta, 3), d_re_lu_1, n * 4, 3, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(conv2d_3_z, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), p.Slice(BatchNormalization2Beta, 3), batch_normalization_2_statistics, WeightGradient(BatchNormalization2Gamma, 3), WeightGradient(BatchNormalization2Beta, 3), d_re_lu_1, n * 4, 3, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), s.Slice(BatchNormalization2MovingVariance, 3), d_re_lu_1, n * 4, 3, 0.001f, new Kernels.Relu());
             Span<float> d_block1_part1 = ArenaSlice(DBlock1Part1At, n, 32);
             Kernels.Conv2D.Backward(block1, p.Slice(Conv2d3Kernel, 54), default, d_re_lu_1, WeightGradient(Conv2d3Kernel, 54), default, d_block1_part1, n, Conv2d3Window, new Kernels.Identity());
@@ -522,21 +522,21 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(block1, d_block1, p.Slice(B1Gamma, 2), s.Slice(B1MovingVariance, 2), d_block1, n * 16, 2, 0.001f, new Kernels.Relu());
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 32);
             Kernels.Conv2D.Backward(re_lu, p.Slice(Conv2d2Kernel, 36), default, d_block1, WeightGradient(Conv2d2Kernel, 36), default, d_re_lu, n, Conv2d2Window, new Kernels.Identity());
-            // k1 · conv2d_1 (Conv2D(2, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [GraphModels.cs:24]: (4, 4, 2) -> (4, 4, 2), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_stem_part1.
+            // k1 · conv2d_1 (Conv2D(2, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [GraphModels.cs:24]: (4, 4, 2) -> (4, 4, 2), backward: relu mask (redone from conv2d_1_z with batch statistics, not read from re_lu) and batch-norm backward in one pass, then the weight gradients and d_stem_part1.
             Span<float> stem = ArenaSlice(StemAt, n, 32);
             Span<float> conv2d_1_z = ArenaSlice(Conv2d1ZAt, n, 32);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 4);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_1_z, re_lu, d_re_lu, p.Slice(BatchNormalization1Gamma, 2), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 2), WeightGradient(BatchNormalization1Beta, 2), d_re_lu, n * 16, 2, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(conv2d_1_z, d_re_lu, p.Slice(BatchNormalization1Gamma, 2), p.Slice(BatchNormalization1Beta, 2), batch_normalization_1_statistics, WeightGradient(BatchNormalization1Gamma, 2), WeightGradient(BatchNormalization1Beta, 2), d_re_lu, n * 16, 2, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu, d_re_lu, p.Slice(BatchNormalization1Gamma, 2), s.Slice(BatchNormalization1MovingVariance, 2), d_re_lu, n * 16, 2, 0.001f, new Kernels.Relu());
             Span<float> d_stem_part1 = ArenaSlice(DStemPart1At, n, 32);
             Kernels.Conv2D.Backward(stem, p.Slice(Conv2d1Kernel, 36), default, d_re_lu, WeightGradient(Conv2d1Kernel, 36), default, d_stem_part1, n, Conv2d1Window, new Kernels.Identity());
             // k1 backward: d_stem is read by more than one layer; add this reader's part.
             Kernels.Merge.Accumulate(d_stem, d_stem_part1);
-            // k0 · conv2d (Conv2D(2, 3x3, same)) + batch_normalization (BatchNormalization) + stem (Relu) [GraphModels.cs:23]: (4, 4, 1) -> (4, 4, 2), backward: relu mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
+            // k0 · conv2d (Conv2D(2, 3x3, same)) + batch_normalization (BatchNormalization) + stem (Relu) [GraphModels.cs:23]: (4, 4, 1) -> (4, 4, 2), backward: relu mask (redone from conv2d_z with batch statistics, not read from stem) and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 16));
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 32);
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 4);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_z, stem, d_stem, p.Slice(BatchNormalizationGamma, 2), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 2), WeightGradient(BatchNormalizationBeta, 2), d_stem, n * 16, 2, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(conv2d_z, d_stem, p.Slice(BatchNormalizationGamma, 2), p.Slice(BatchNormalizationBeta, 2), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 2), WeightGradient(BatchNormalizationBeta, 2), d_stem, n * 16, 2, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(stem, d_stem, p.Slice(BatchNormalizationGamma, 2), s.Slice(BatchNormalizationMovingVariance, 2), d_stem, n * 16, 2, 0.001f, new Kernels.Relu());
             Kernels.Conv2D.Backward(savedInput, p.Slice(Conv2dKernel, 18), default, d_stem, WeightGradient(Conv2dKernel, 18), default, inputGradient, n, Conv2dWindow, new Kernels.Identity());
         }

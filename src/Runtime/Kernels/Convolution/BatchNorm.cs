@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Kiln.Threading;
 
@@ -165,8 +166,33 @@ public static unsafe partial class BatchNorm
         where TAct : struct, IActivation
     {
         CheckShape(rows, channels);
-        Activations.CheckShape(x.Length, rows, channels, nameof(x));
         if (typeof(TAct) != typeof(Identity)) Activations.CheckShape(y.Length, rows, channels, nameof(y));
+        fixed (float* py = y)
+            Backward(x, py, dy, gamma, default, fromInput: false, saved, dGamma, dBeta, dx, rows, channels, activation, synchronizer);
+    }
+
+    /// <summary>
+    /// As <see cref="Backward{TAct}(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, int, int, TAct, BatchNormSynchronizer?)"/>
+    /// after a <see cref="ForwardTraining{TAct}(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, int, int, float, float, TAct, BatchNormSynchronizer?)"/>
+    /// without a residual, for a cheap activation (ReLU): act' is taken at act(gamma·x̂ + beta) recomputed from x with the
+    /// normalizing pass's own operations, so it has the bits of act' at the stored output, which is never read; dy is left
+    /// as it is (unless dx is its memory). Each pass reads x anyway: the stored output's read and the masked gradient's
+    /// write-back are two full-size streams of the seven (benchmarks/README.md, stop 50).
+    /// </summary>
+    public static void BackwardFromInput<TAct>(ReadOnlySpan<float> x, Span<float> dy, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, ReadOnlySpan<float> saved,
+        Span<float> dGamma, Span<float> dBeta, Span<float> dx, int rows, int channels, TAct activation, BatchNormSynchronizer? synchronizer = null)
+        where TAct : struct, IActivation
+    {
+        CheckOptional(beta.Length, channels, nameof(beta));
+        Backward(x, null, dy, gamma, beta, fromInput: true, saved, dGamma, dBeta, dx, rows, channels, activation, synchronizer);
+    }
+
+    private static void Backward<TAct>(ReadOnlySpan<float> x, float* py, Span<float> dy, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool fromInput,
+        ReadOnlySpan<float> saved, Span<float> dGamma, Span<float> dBeta, Span<float> dx, int rows, int channels, TAct activation, BatchNormSynchronizer? synchronizer)
+        where TAct : struct, IActivation
+    {
+        CheckShape(rows, channels);
+        Activations.CheckShape(x.Length, rows, channels, nameof(x));
         Activations.CheckShape(dy.Length, rows, channels, nameof(dy));
         CheckOptional(gamma.Length, channels, nameof(gamma));
         Activations.CheckLength(saved.Length, 2 * channels, nameof(saved));
@@ -181,13 +207,16 @@ public static unsafe partial class BatchNorm
         }
 
         int blocks = ChannelSums.Blocks(rows);
-        fixed (float* px = x, py = y, pdy = dy, pg = gamma, ps = saved, pdg = dGamma, pdb = dBeta, pdx = dx)
+        fixed (float* px = x, pdy = dy, pg = gamma, pb = beta, ps = saved, pdg = dGamma, pdb = dBeta, pdx = dx)
         {
             float* mean = ps, invStd = ps + channels;
             float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)blocks * 2 * channels);
-            Run(Phase.BackwardSums, px, py, mean, invStd, pdy, partials, rows, channels, blocks, activation);
-            // sums[0..C) = Σ dz, sums[C..2C) = Σ dz·x̂.
+            // sums[0..C) = Σ dz, sums[C..2C) = Σ dz·x̂, then k; scale = gamma/σ as the normalizing pass had it (Scale).
             float* sums = ConvScratch.Current.Floats(ConvScratch.ChannelSlot, 4L * channels);
+            float* scale = sums + 3 * channels;
+            for (int j = 0; j < channels; j++) scale[j] = gamma.IsEmpty ? invStd[j] : pg[j] * invStd[j];
+            float* shift = beta.IsEmpty ? null : pb;
+            Run(Phase.BackwardSums, px, py, mean, invStd, pdy, partials, rows, channels, blocks, activation, fromInput: fromInput, scale: scale, shift: shift);
             ChannelSums.Reduce(partials, blocks, 2 * channels, sums);
             if (!dBeta.IsEmpty) new Span<float>(sums, channels).CopyTo(dBeta);
             if (!dGamma.IsEmpty) new Span<float>(sums + channels, channels).CopyTo(dGamma);
@@ -202,7 +231,9 @@ public static unsafe partial class BatchNorm
                 sums[j] /= rows;
                 sums[channels + j] /= rows;
             }
-            Run(Phase.BackwardDx, px, pdx, mean, invStd, pdy, sums, rows, channels, blocks, default(Identity));
+            // The y-based pass left dz in dy; from the input, dz is dy·act' again.
+            if (fromInput) Run(Phase.BackwardDx, px, pdx, mean, invStd, pdy, sums, rows, channels, blocks, activation, fromInput: true, scale: scale, shift: shift);
+            else Run(Phase.BackwardDx, px, pdx, mean, invStd, pdy, sums, rows, channels, blocks, default(Identity));
         }
     }
 
@@ -283,21 +314,23 @@ public static unsafe partial class BatchNorm
     }
 
     private static void Run<TAct>(Phase phase, float* x, float* y, float* p0, float* p1, float* p2, float* partials, int rows, int channels, int blocks, TAct act,
-        float* residual = null)
+        float* residual = null, bool fromInput = false, float* scale = null, float* shift = null)
         where TAct : struct, IActivation
     {
         var job = BnJob<TAct>.ForCurrentThread;
         job.Phase = phase; job.X = x; job.Y = y; job.P0 = p0; job.P1 = p1; job.P2 = p2; job.Partials = partials; job.R = residual;
+        job.FromInput = fromInput; job.Scale = scale; job.Shift = shift;
         job.Rows = rows; job.Channels = channels; job.Blocks = blocks; job.Act = act;
         try { WorkerPool.Shared.Run(job, ChannelSums.PartsFor(rows, channels, blocks)); }
-        finally { job.X = job.Y = job.P0 = job.P1 = job.P2 = job.Partials = job.R = null; }
+        finally { job.X = job.Y = job.P0 = job.P1 = job.P2 = job.Partials = job.R = job.Scale = job.Shift = null; }
     }
 
     /// <summary>
     /// One row-blocked pass. Pointers by phase — Statistics: X → Partials[blk][Σx], then [Blocks + blk][Σ(x − m)] and [2·Blocks + blk][Σ(x − m)²], m the block's float mean.
     /// Normalize: Y = act((X − P0)·P1 + P2 + R), R the residual or null. BackwardSums: X, Y (act output), P0 = mean, P1 = 1/σ, P2 = dy (masked
     /// in place) → Partials[blk][Σ dz | Σ dz·x̂]. BackwardDx: Y = dx, X, P0 = mean, P1 = 1/σ, P2 = dz,
-    /// Partials = [a | b | k] → dx = k·(dz − a − x̂·b).
+    /// Partials = [a | b | k] → dx = k·(dz − a − x̂·b). With FromInput, both backward phases take act' at act((X − P0)·Scale + Shift)
+    /// as Normalize computes it, instead of reading Y, and BackwardSums leaves P2 as it is.
     /// </summary>
     private sealed class BnJob<TAct> : ParallelJob where TAct : struct, IActivation
     {
@@ -305,7 +338,8 @@ public static unsafe partial class BatchNorm
         public static BnJob<TAct> ForCurrentThread => t_instance ??= new BnJob<TAct>();
 
         public Phase Phase;
-        public float* X, Y, P0, P1, P2, Partials, R;
+        public float* X, Y, P0, P1, P2, Partials, R, Scale, Shift;
+        public bool FromInput;
         public int Rows, Channels, Blocks;
         public TAct Act;
 
@@ -424,15 +458,15 @@ public static unsafe partial class BatchNorm
             }
         }
 
-        /// <summary>X, Y (act output), P0 = mean, P1 = 1/σ, P2 = dy (masked to dz in place) → Partials[blk][Σ dz | Σ dz·x̂].</summary>
+        /// <summary>X, Y (act output), P0 = mean, P1 = 1/σ, P2 = dy (masked to dz in place, unless FromInput) → Partials[blk][Σ dz | Σ dz·x̂].</summary>
         private void BackwardSums(int blk, long r0, int count)
         {
             int c = Channels, vectors = VectorChannels;
-            bool identity = typeof(TAct) == typeof(Identity);
+            bool fromInput = FromInput, stored = typeof(TAct) != typeof(Identity) && !fromInput;
             float* sumDz = Partials + (nint)blk * 2 * c, sumDzXhat = sumDz + c;
             new Span<float>(sumDz, 2 * c).Clear();
-            float* x = X + r0 * c, y = identity ? null : Y + r0 * c, dz = P2 + r0 * c;
-            float* mean = P0, invStd = P1;
+            float* x = X + r0 * c, y = stored ? Y + r0 * c : null, dz = P2 + r0 * c;
+            float* mean = P0, invStd = P1, scale = Scale, shift = Shift;
             TAct act = Act;
             for (int r = 0; r < count; r++, x += c, dz += c)
             {
@@ -440,44 +474,65 @@ public static unsafe partial class BatchNorm
                 for (; j < vectors; j += 16)
                 {
                     var d = Vector512.Load(dz + j);
-                    if (!identity)
+                    var centred = Vector512.Load(x + j) - Vector512.Load(mean + j);
+                    if (fromInput) d *= Derivative(centred, scale + j, shift == null ? null : shift + j, act);
+                    else if (stored)
                     {
                         d *= act.DerivativeFromOutput(Vector512.Load(y + j));
                         Vector512.Store(d, dz + j);
                     }
-                    var xhat = (Vector512.Load(x + j) - Vector512.Load(mean + j)) * Vector512.Load(invStd + j);
+                    var xhat = centred * Vector512.Load(invStd + j);
                     Vector512.Store(Vector512.Load(sumDz + j) + d, sumDz + j);
                     Vector512.Store(Vector512.FusedMultiplyAdd(d, xhat, Vector512.Load(sumDzXhat + j)), sumDzXhat + j);
                 }
                 for (; j < c; j++)
                 {
-                    if (!identity) dz[j] *= act.DerivativeFromOutput(y[j]);
-                    float xhat = (x[j] - mean[j]) * invStd[j];
-                    sumDz[j] += dz[j];
-                    sumDzXhat[j] = MathF.FusedMultiplyAdd(dz[j], xhat, sumDzXhat[j]);
+                    float d = dz[j], centred = x[j] - mean[j];
+                    if (fromInput) d *= Derivative(centred, scale[j], shift == null ? 0f : shift[j], act);
+                    else if (stored) dz[j] = d *= act.DerivativeFromOutput(y[j]);
+                    float xhat = centred * invStd[j];
+                    sumDz[j] += d;
+                    sumDzXhat[j] = MathF.FusedMultiplyAdd(d, xhat, sumDzXhat[j]);
                 }
-                if (!identity) y += c;
+                if (stored) y += c;
             }
         }
 
-        /// <summary>Y = dx, X, P0 = mean, P1 = 1/σ, P2 = dz, Partials = [a | b | k] → dx = k·(dz − a − x̂·b).</summary>
+        /// <summary>act' at act((x − mean)·scale + shift), the value <see cref="Normalize"/> stores for x − mean = <paramref name="centred"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Derivative(Vector512<float> centred, float* scale, float* shift, TAct act) =>
+            act.DerivativeFromOutput(act.Apply(Vector512.FusedMultiplyAdd(centred, Vector512.Load(scale),
+                shift == null ? Vector512<float>.Zero : Vector512.Load(shift))));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float Derivative(float centred, float scale, float shift, TAct act) =>
+            act.DerivativeFromOutput(act.Apply(MathF.FusedMultiplyAdd(centred, scale, shift)));
+
+        /// <summary>Y = dx, X, P0 = mean, P1 = 1/σ, P2 = dz (dy, with FromInput), Partials = [a | b | k] → dx = k·(dz − a − x̂·b).</summary>
         private void BackwardDx(long r0, int count)
         {
             int c = Channels, vectors = VectorChannels;
+            bool fromInput = FromInput;
             float* x = X + r0 * c, dz = P2 + r0 * c, dx = Y + r0 * c;
-            float* mean = P0, invStd = P1, a = Partials, b = Partials + c, k = Partials + 2 * c;
+            float* mean = P0, invStd = P1, a = Partials, b = Partials + c, k = Partials + 2 * c, scale = Scale, shift = Shift;
+            TAct act = Act;
             for (int r = 0; r < count; r++, x += c, dz += c, dx += c)
             {
                 int j = 0;
                 for (; j < vectors; j += 16)
                 {
-                    var xhat = (Vector512.Load(x + j) - Vector512.Load(mean + j)) * Vector512.Load(invStd + j);
-                    Vector512.Store(Vector512.Load(k + j) * (Vector512.Load(dz + j) - Vector512.Load(a + j) - xhat * Vector512.Load(b + j)), dx + j);
+                    var centred = Vector512.Load(x + j) - Vector512.Load(mean + j);
+                    var d = Vector512.Load(dz + j);
+                    if (fromInput) d *= Derivative(centred, scale + j, shift == null ? null : shift + j, act);
+                    var xhat = centred * Vector512.Load(invStd + j);
+                    Vector512.Store(Vector512.Load(k + j) * (d - Vector512.Load(a + j) - xhat * Vector512.Load(b + j)), dx + j);
                 }
                 for (; j < c; j++)
                 {
-                    float xhat = (x[j] - mean[j]) * invStd[j];
-                    dx[j] = k[j] * (dz[j] - a[j] - xhat * b[j]);
+                    float centred = x[j] - mean[j], d = dz[j];
+                    if (fromInput) d *= Derivative(centred, scale[j], shift == null ? 0f : shift[j], act);
+                    float xhat = centred * invStd[j];
+                    dx[j] = k[j] * (d - a[j] - xhat * b[j]);
                 }
             }
         }

@@ -150,6 +150,56 @@ public class BatchNormTests
         GradCheck.Check(beta, dBeta, Loss, name + " dBeta", 2e-2, 5e-4);
     }
 
+    /// <summary>
+    /// The derivative redone from BN's input has the bits of the one read from the stored output, and so do dx and the
+    /// gamma and beta gradients, on every vector path, with and without gamma and beta, with dx in dy's memory or not.
+    /// dy keeps its values (only the stored-output form masks it in place).
+    /// </summary>
+    [Theory]
+    [InlineData(512, 1, false, false)]
+    [InlineData(512, 2, false, true)]
+    [InlineData(512, 2, true, false)]
+    [InlineData(256, 2, false, false)]
+    [InlineData(0, 1, true, true)]
+    public void BackwardFromInputGivesTheBitsOfBackwardFromTheOutput(int bits, int threads, bool noScaleNoCenter, bool leaky)
+    {
+        using var _ = new KernelSwitches(bits, threads);
+        if (leaky) FromInputMatches(new LeakyRelu(0.2f), noScaleNoCenter);
+        else FromInputMatches(new Relu(), noScaleNoCenter);
+    }
+
+    private static void FromInputMatches<TAct>(TAct act, bool noScaleNoCenter) where TAct : struct, IActivation
+    {
+        const int rows = 601, channels = 37; // three row blocks, two vectors and a tail
+        float[] x = TestData.Random(rows * channels, 71, -2f, 2f);
+        float[] gamma = noScaleNoCenter ? Array.Empty<float>() : TestData.Random(channels, 72, -1.5f, 1.5f);
+        float[] beta = noScaleNoCenter ? Array.Empty<float>() : TestData.Random(channels, 73, -0.5f, 0.5f);
+        float[] dyIn = TestData.Random(rows * channels, 74);
+        var y = new float[x.Length];
+        var saved = new float[2 * channels];
+        BatchNorm.ForwardTraining(x, y, gamma, beta, new float[channels], new float[channels], saved, rows, channels, 0.9f, 1e-3f, act);
+        Assert.Contains(y, v => v == 0f || v < 0f); // some derivatives are not 1
+        float[] Gradients(bool fromInput, bool inPlace, out float[] dy, out float[] dGamma, out float[] dBeta)
+        {
+            dy = (float[])dyIn.Clone();
+            dGamma = new float[noScaleNoCenter ? 0 : channels];
+            dBeta = new float[noScaleNoCenter ? 0 : channels];
+            float[] dx = inPlace ? dy : new float[x.Length];
+            if (fromInput) BatchNorm.BackwardFromInput(x, dy, gamma, beta, saved, dGamma, dBeta, dx, rows, channels, act);
+            else BatchNorm.Backward(x, y, dy, gamma, saved, dGamma, dBeta, dx, rows, channels, act);
+            return dx;
+        }
+        float[] expected = Gradients(false, false, out _, out var expectedGamma, out var expectedBeta);
+        foreach (bool inPlace in new[] { false, true })
+        {
+            float[] dx = Gradients(true, inPlace, out var dy, out var dGamma, out var dBeta);
+            Assert.Equal(expected, dx);
+            Assert.Equal(expectedGamma, dGamma);
+            Assert.Equal(expectedBeta, dBeta);
+            if (!inPlace) Assert.Equal(dyIn, dy);
+        }
+    }
+
     [Fact]
     public void InferenceUsesMovingStatisticsAndFoldingIntoConvMatches()
     {
