@@ -14,6 +14,7 @@ namespace Kiln.Benchmarks;
 /// drift: one process alternates ~0.25 s windows of steps under value A and under value B (which goes
 /// first alternating too), and reports the median and quartiles of the per-pair B/A throughput ratios.
 /// With A = B it reads 1.00 ± 0.01 at 60 pairs on a 2-vCPU VM whose separate runs vary by ±25 %.
+/// It also reports A's median steps per second, so two builds can be compared run by run (with A = B).
 /// usage: --only paired --paired MODEL,SETTING,A,B[,SECONDS]; MODEL mlp32, mlp256, cnn or cifar.
 /// </summary>
 internal static class Paired
@@ -73,6 +74,7 @@ internal static class Paired
             return steps / w.Elapsed.TotalSeconds;
         }
         var ratios = new List<double>();
+        var rates = new List<double>();
         var clock = Stopwatch.StartNew();
         for (bool bFirst = false; clock.Elapsed.TotalSeconds < seconds; bFirst = !bFirst)
         {
@@ -80,8 +82,10 @@ internal static class Paired
             if (bFirst) { rb = Window(b); ra = Window(a); }
             else { ra = Window(a); rb = Window(b); }
             ratios.Add(rb / ra);
+            rates.Add(ra);
         }
         ratios.Sort();
+        rates.Sort();
         Bench.Emit(new Bench.Json()
             .Str("impl", "kiln")
             .Str("work", "paired")
@@ -92,7 +96,8 @@ internal static class Paired
             .Num("pairs", ratios.Count)
             .Num("median_b_over_a", ratios[ratios.Count / 2])
             .Num("q1", ratios[ratios.Count / 4])
-            .Num("q3", ratios[ratios.Count * 3 / 4]));
+            .Num("q3", ratios[ratios.Count * 3 / 4])
+            .Num("a_steps_per_second", rates[rates.Count / 2]));
         return 0;
     }
 }
