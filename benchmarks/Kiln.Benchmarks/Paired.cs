@@ -34,6 +34,7 @@ internal static class Paired
         ["split-k-min-weights"] = v => Gemm.SplitKMinWeights = v,
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
         ["tight-await"] = v => WorkerPool.TightAwaitLooks = (int)v,
+        ["winograd-prefetch-min-bytes"] = v => WinogradCore.PrefetchMinBytes = v,
     };
 
     public static int Run(string spec)

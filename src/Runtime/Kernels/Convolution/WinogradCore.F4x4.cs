@@ -116,30 +116,33 @@ internal static unsafe partial class WinogradCore
     /// at a time from the patch, which is reread (loads are the cheap side): 36 stores, the same
     /// operations in the same order, so the same bits. The CIFAR net's step 3 % faster (paired, Zen 5, stop 46).
     /// Without 32 vector registers the scratch form is faster (<see cref="TransformsInRegisters"/>); <paramref name="tmp"/> holds its 36 vectors.
+    /// <paramref name="prefetch"/> is the register form's (measured there only); the scratch form does not prefetch.
     /// </summary>
     private static void InputTransform6(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, long plane, long t0, int count,
-        float* v, float* zeros, float** rows, Vector512<float>* tmp)
+        float* v, float* zeros, float** rows, Vector512<float>* tmp, bool prefetch)
     {
         if (!TransformsInRegisters)
         {
             InputTransform6Scratch(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, tmp);
             return;
         }
-        InputTransform6(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, default(ChannelRows));
+        InputTransform6(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, default(ChannelRows), prefetch);
     }
 
     /// <summary>
-    /// <see cref="InputTransform6(float*, in Conv2DGeometry, int, int, long, long, long, int, float*, float*, float**, Vector512{float}*)"/>'s
+    /// <see cref="InputTransform6(float*, in Conv2DGeometry, int, int, long, long, long, int, float*, float*, float**, Vector512{float}*, bool)"/>'s
     /// register form, each plane laid out as <typeparamref name="TLayout"/> says: rows of channels, or the kernel gradient's
-    /// GEMM panels (<see cref="Panels8"/>).
+    /// GEMM panels (<see cref="Panels8"/>). With <paramref name="prefetch"/> each tile prefetches its share of the image rows
+    /// the next row of tiles adds (<see cref="PrefetchNextRows"/>).
     /// </summary>
     private static void InputTransform6<TLayout>(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, long plane, long t0, int count,
-        float* v, float* zeros, float** rows, TLayout layout) where TLayout : struct, IPlaneLayout
+        float* v, float* zeros, float** rows, TLayout layout, bool prefetch) where TLayout : struct, IPlaneLayout
     {
         int c = g.InputChannels;
         for (int r = 0; r < count; r++)
         {
             PatchRows(x, g, tile, 6, t0 + r, tileCols, tilesPerSample, zeros, rows);
+            if (prefetch) PrefetchNextRows(x, g, tile, 6, t0 + r, tileCols, tilesPerSample);
             for (int cc = 0; cc < c; cc += 16)
             {
                 float* at = layout.At(v, r, cc, c, count);

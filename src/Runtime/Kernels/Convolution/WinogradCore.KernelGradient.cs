@@ -81,6 +81,7 @@ internal static unsafe partial class WinogradCore
         job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
         job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Algorithm = algorithm;
         job.VPlane = PlaneStride(block, c); job.MPlane = PlaneStride(block, k);
+        job.PrefetchInput = PrefetchesInput(g, n);
         job.Partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, groups * size);
         parts = groups == 1 ? 1 : Math.Min(groups, KilnSettings.Threads * ConvCore.PartsPerThread);
         return job;
@@ -128,6 +129,8 @@ internal static unsafe partial class WinogradCore
         public int TileRows, TileCols, Block, Groups;
         public long Tiles, Blocks, VPlane, MPlane;
         public WinogradAlgorithm Algorithm;
+        /// <summary>The 6-point input transform prefetches the image rows ahead (<see cref="PrefetchesInput"/>).</summary>
+        public bool PrefetchInput;
 
         /// <summary>Drops the call's pointers once it is done.</summary>
         public void Clear() => X = Dz = Partials = null;
@@ -165,13 +168,13 @@ internal static unsafe partial class WinogradCore
                         GradientTransform(t0, count, dm, zeros);
                         break;
                     case WinogradAlgorithm.F4x4For3x3:
-                        if (panels) InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, new Panels8(8L * count));
-                        else InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        if (panels) InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, new Panels8(8L * count), PrefetchInput);
+                        else InputTransform6(X, G, 4, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp, PrefetchInput);
                         GradientTransform4(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     case WinogradAlgorithm.F2x2For5x5:
-                        if (panels) InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, new Panels8(8L * count));
-                        else InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        if (panels) InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, new Panels8(8L * count), PrefetchInput);
+                        else InputTransform6(X, G, 2, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp, PrefetchInput);
                         GradientTransform5(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     case WinogradAlgorithm.F4x4For5x5:

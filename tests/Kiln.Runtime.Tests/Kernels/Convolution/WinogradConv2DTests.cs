@@ -220,6 +220,56 @@ public class WinogradConv2DTests
         }
     }
 
+    /// <summary>
+    /// The input transforms' prefetching of the rows ahead (forced on for any input size here, off below the L3 otherwise)
+    /// changes no bit of the forward pass, the kernel gradient (both plane layouts) or the data gradient, at edge tiles,
+    /// padding rows and the last rows of the last sample included.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 8, 8, 16, 32, true, 3)]
+    [InlineData(3, 7, 9, 16, 16, true, 3)]
+    [InlineData(2, 10, 6, 48, 32, false, 3)]
+    [InlineData(2, 9, 7, 32, 48, true, 5)]
+    public void PrefetchingTheRowsAheadChangesNoBit(int n, int h, int w, int c, int f, bool same, int window)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, same);
+        float[] x = TestData.Random(n * g.InputSize, 61);
+        float[] kernel = TestData.Random(g.PatchSize * f, 62);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 64);
+        float[][] Run(bool prefetch, bool registers, int bits)
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            using var __ = new TileSwitch(window == 3 ? 4 : 2);
+            long previous = WinogradCore.PrefetchMinBytes;
+            bool previousRegisters = WinogradCore.TransformsInRegisters;
+            WinogradCore.PrefetchMinBytes = prefetch ? 0 : long.MaxValue;
+            WinogradCore.TransformsInRegisters = registers;
+            try
+            {
+                var y = new float[n * g.OutputSize];
+                WinogradConv2D.Forward(x, kernel, default, y, n, g, new Identity());
+                float[] dy = (float[])dyIn.Clone();
+                var dk = new float[kernel.Length];
+                var dx = new float[x.Length];
+                WinogradConv2D.Backward(x, kernel, default, dy, dk, default, dx, n, g, new Identity());
+                return new[] { y, dk, dx };
+            }
+            finally
+            {
+                WinogradCore.PrefetchMinBytes = previous;
+                WinogradCore.TransformsInRegisters = previousRegisters;
+            }
+        }
+        string[] names = { "forward", "dKernel", "dx" };
+        foreach (int bits in new[] { 512, 256 })
+            foreach (bool registers in new[] { true, false })
+            {
+                float[][] off = Run(false, registers, bits), on = Run(true, registers, bits);
+                for (int i = 0; i < names.Length; i++)
+                    TestData.SameBits(off[i], on[i], $"{window}x{window}, {bits}-bit, registers {registers}: {names[i]}");
+            }
+    }
+
     // n, h, w, c, f, same, window: even and odd outputs (valid pooling drops the odd row and column), one and several blocks of tiles.
     public static readonly TheoryData<int, int, int, int, int, bool, int> PoolShapes = new()
     {
