@@ -116,14 +116,14 @@ internal static unsafe partial class WinogradCore
     /// at a time from the patch, which is reread (loads are the cheap side): 36 stores, the same
     /// operations in the same order, so the same bits. The CIFAR net's step 3 % faster (paired, Zen 5, stop 46).
     /// Without 32 vector registers the scratch form is faster (<see cref="TransformsInRegisters"/>); <paramref name="tmp"/> holds its 36 vectors.
-    /// <paramref name="prefetch"/> is the register form's (measured there only); the scratch form does not prefetch.
+    /// Both forms prefetch the rows ahead with <paramref name="prefetch"/> (<see cref="PrefetchNextRows"/>).
     /// </summary>
     private static void InputTransform6(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, long plane, long t0, int count,
         float* v, float* zeros, float** rows, Vector512<float>* tmp, bool prefetch)
     {
         if (!TransformsInRegisters)
         {
-            InputTransform6Scratch(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, tmp);
+            InputTransform6Scratch(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, tmp, prefetch);
             return;
         }
         InputTransform6(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, default(ChannelRows), prefetch);

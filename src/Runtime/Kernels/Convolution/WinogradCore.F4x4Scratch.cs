@@ -21,12 +21,13 @@ internal static unsafe partial class WinogradCore
 
     /// <summary><see cref="InputTransform6"/> through <paramref name="tmp"/> (36 vectors): Bᵀ·d down each column of the patch, then each row of that times B.</summary>
     private static void InputTransform6Scratch(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, long plane, long t0, int count,
-        float* v, float* zeros, float** rows, Vector512<float>* tmp)
+        float* v, float* zeros, float** rows, Vector512<float>* tmp, bool prefetch)
     {
         int c = g.InputChannels;
         for (int r = 0; r < count; r++)
         {
             PatchRows(x, g, tile, 6, t0 + r, tileCols, tilesPerSample, zeros, rows);
+            if (prefetch) PrefetchNextRows(x, g, tile, 6, t0 + r, tileCols, tilesPerSample);
             float* o = v + (nint)r * c;
             for (int cc = 0; cc < c; cc += 16)
             {

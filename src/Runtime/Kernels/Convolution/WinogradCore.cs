@@ -477,7 +477,8 @@ internal static unsafe partial class WinogradCore
     /// <summary>
     /// Inputs of at least this many bytes, the L3, come from memory: their input transforms prefetch ahead. In cache the
     /// prefetches cost more than they save (6 % on a 1 MB input); from memory they saved 5 % of a 32×32 64 → 64 forward
-    /// at batch 64 (16.8 MB) and 2.6 % of a 16×16 128 → 128 one (8.4 MB) on Zen 5 (benchmarks/README.md, stop 50).
+    /// at batch 64 (16.8 MB) and 2.6 % of a 16×16 128 → 128 one (8.4 MB) on Zen 5, and 4–5 % of the CIFAR net's step
+    /// (1.8 % on the 256-bit path, AVX-512 off; benchmarks/README.md, stop 50).
     /// </summary>
     internal static long PrefetchMinBytes = CacheHierarchy.Current.L3;
 
