@@ -66,12 +66,13 @@ internal static unsafe partial class WinogradCore
     /// tiles 4 outputs apart; ξ planes are <paramref name="plane"/> floats apart. <paramref name="tmp"/> holds 64 vectors.
     /// </summary>
     private static void InputTransform8(float* x, in Conv2DGeometry g, int tileCols, long tilesPerSample, long plane, long t0, int count,
-        float* v, float* zeros, float** rows, Vector512<float>* tmp)
+        float* v, float* zeros, float** rows, Vector512<float>* tmp, bool prefetch)
     {
         int c = g.InputChannels;
         for (int r = 0; r < count; r++)
         {
             PatchRows(x, g, 4, 8, t0 + r, tileCols, tilesPerSample, zeros, rows);
+            if (prefetch) PrefetchNextRows(x, g, 4, 8, t0 + r, tileCols, tilesPerSample);
             float* o = v + (nint)r * c;
             for (int cc = 0; cc < c; cc += 16)
             {

@@ -178,7 +178,7 @@ internal static unsafe partial class WinogradCore
                         GradientTransform5(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     case WinogradAlgorithm.F4x4For5x5:
-                        InputTransform8(X, G, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp);
+                        InputTransform8(X, G, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, rows, tmp, PrefetchInput);
                         GradientTransform8(Dz, G, TileCols, tilesPerSample, MPlane, t0, count, dm, zeros, tmp);
                         break;
                     default: throw new InvalidOperationException($"no transforms for {Algorithm}");

@@ -302,7 +302,7 @@ internal static unsafe partial class WinogradCore
                 long t0 = blk * Block;
                 int count = (int)Math.Min(Block, Tiles - t0);
                 if (Algorithm == WinogradAlgorithm.F2x2For3x3) InputTransform(X, G, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, table);
-                else if (Algorithm == WinogradAlgorithm.F4x4For5x5) InputTransform8(X, G, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, table, tmp);
+                else if (Algorithm == WinogradAlgorithm.F4x4For5x5) InputTransform8(X, G, TileCols, tilesPerSample, VPlane, t0, count, v, zeros, table, tmp, PrefetchInput);
                 else InputTransform6(X, G, Algorithm.Tile(), TileCols, tilesPerSample, VPlane, t0, count, v, zeros, table, tmp, PrefetchInput);
                 MultiplyPlanes(planes, count, v, VPlane, u, m, MPlane, c, Kp, zeros, table);
                 bool four = Algorithm.Tile() == 4;

@@ -226,11 +226,12 @@ public class WinogradConv2DTests
     /// padding rows and the last rows of the last sample included.
     /// </summary>
     [Theory]
-    [InlineData(2, 8, 8, 16, 32, true, 3)]
-    [InlineData(3, 7, 9, 16, 16, true, 3)]
-    [InlineData(2, 10, 6, 48, 32, false, 3)]
-    [InlineData(2, 9, 7, 32, 48, true, 5)]
-    public void PrefetchingTheRowsAheadChangesNoBit(int n, int h, int w, int c, int f, bool same, int window)
+    [InlineData(2, 8, 8, 16, 32, true, 3, 4)]
+    [InlineData(3, 7, 9, 16, 16, true, 3, 4)]
+    [InlineData(2, 10, 6, 48, 32, false, 3, 4)]
+    [InlineData(2, 9, 7, 32, 48, true, 5, 2)]
+    [InlineData(2, 11, 9, 32, 48, true, 5, 4)]    // F(4×4, 5×5)'s 8-point input transform
+    public void PrefetchingTheRowsAheadChangesNoBit(int n, int h, int w, int c, int f, bool same, int window, int tile)
     {
         Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, same);
         float[] x = TestData.Random(n * g.InputSize, 61);
@@ -239,7 +240,7 @@ public class WinogradConv2DTests
         float[][] Run(bool prefetch, bool registers, int bits)
         {
             using var _ = new KernelSwitches(bits, 2);
-            using var __ = new TileSwitch(window == 3 ? 4 : 2);
+            using var __ = new TileSwitch(tile);
             long previous = WinogradCore.PrefetchMinBytes;
             bool previousRegisters = WinogradCore.TransformsInRegisters;
             WinogradCore.PrefetchMinBytes = prefetch ? 0 : long.MaxValue;
@@ -266,7 +267,7 @@ public class WinogradConv2DTests
             {
                 float[][] off = Run(false, registers, bits), on = Run(true, registers, bits);
                 for (int i = 0; i < names.Length; i++)
-                    TestData.SameBits(off[i], on[i], $"{window}x{window}, {bits}-bit, registers {registers}: {names[i]}");
+                    TestData.SameBits(off[i], on[i], $"{window}x{window}, tile {tile}, {bits}-bit, registers {registers}: {names[i]}");
             }
     }
 
