@@ -137,9 +137,7 @@ internal static partial class Emitter
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
-                        string learning = program.DerivativeFromInput(step)
-                            ? $"{K}.BatchNorm.BackwardFromInput({z}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});"
-                            : $"{K}.BatchNorm.Backward({z}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)});";
+                        string learning = LearningBatchNormBackward(program, step, bn, z, y, dy, stats, dy);
                         if (program.StatisticsFromPatches(g))
                         {
                             w.Open("if (_batchStatistics)");
@@ -186,9 +184,7 @@ internal static partial class Emitter
                         break;
                     }
                     string x = locals.Use(step.X!), stats = locals.Use(step.Statistics!);
-                    string learning = program.DerivativeFromInput(step)
-                        ? $"{K}.BatchNorm.BackwardFromInput({x}, {dy}, {Weight(program, layer, "gamma", "p")}, {Weight(program, layer, "beta", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});"
-                        : $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, layer, "gamma", "p")}, {stats}, {Weight(program, layer, "gamma", "g")}, {Weight(program, layer, "beta", "g")}, {DX()}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(layer)});";
+                    string learning = LearningBatchNormBackward(program, step, layer, x, y, dy, stats, DX());
                     if (step.OnlyForInputGradient) w.Open("if (inputGradientWanted)");
                     w.Line($"if (_batchStatistics) {learning}");
                     w.Line($"else {frozen}");
@@ -331,6 +327,19 @@ internal static partial class Emitter
         }
         w.Close();
         w.Line();
+    }
+
+    /// <summary>
+    /// A learning BN's backward with batch statistics, from BN's input <paramref name="x"/>: the activation's derivative redone from x where
+    /// <see cref="KernelProgram.DerivativeFromInput"/> says so, else read from the stored output <paramref name="y"/>.
+    /// </summary>
+    private static string LearningBatchNormBackward(KernelProgram program, Step step, LayerNode bn, string x, string y, string dy, string stats, string dx)
+    {
+        var g = step.Group!;
+        string rest = $"{stats}, {Weight(program, bn, "gamma", "g")}, {Weight(program, bn, "beta", "g")}, {dx}, {Rows(step.DY!, g)}, {g.Output.Last}, {Activation(step.Activation, step.Alpha)}{Synchronizer(bn)}";
+        return program.DerivativeFromInput(step)
+            ? $"{K}.BatchNorm.BackwardFromInput({x}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "beta", "p")}, {rest});"
+            : $"{K}.BatchNorm.Backward({x}, {y}, {dy}, {Weight(program, bn, "gamma", "p")}, {rest});";
     }
 
     /// <summary>"relu mask and " when a BN kernel's backward masks its gradient itself, else nothing.</summary>

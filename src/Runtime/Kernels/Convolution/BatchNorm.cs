@@ -211,28 +211,26 @@ public static unsafe partial class BatchNorm
         {
             float* mean = ps, invStd = ps + channels;
             float* partials = ConvScratch.Current.Floats(ConvScratch.PartialsSlot, (long)blocks * 2 * channels);
-            // sums[0..C) = Σ dz, sums[C..2C) = Σ dz·x̂, then k; scale = gamma/σ as the normalizing pass had it (Scale).
-            float* sums = ConvScratch.Current.Floats(ConvScratch.ChannelSlot, 4L * channels);
-            float* scale = sums + 3 * channels;
-            for (int j = 0; j < channels; j++) scale[j] = gamma.IsEmpty ? invStd[j] : pg[j] * invStd[j];
+            // sums[0..C) = Σ dz, sums[C..2C) = Σ dz·x̂, sums[2C..3C) = k = gamma/σ: the normalizing pass's scale, with
+            // which the FromInput passes redo act(BN(x)).
+            float* sums = ConvScratch.Current.Floats(ConvScratch.ChannelSlot, 3L * channels);
+            float* k = Scale(gamma.IsEmpty ? null : pg, invStd, channels, sums + 2 * channels);
             float* shift = beta.IsEmpty ? null : pb;
-            Run(Phase.BackwardSums, px, py, mean, invStd, pdy, partials, rows, channels, blocks, activation, fromInput: fromInput, scale: scale, shift: shift);
+            Run(Phase.BackwardSums, px, py, mean, invStd, pdy, partials, rows, channels, blocks, activation, fromInput: fromInput, scale: k, shift: shift);
             ChannelSums.Reduce(partials, blocks, 2 * channels, sums);
             if (!dBeta.IsEmpty) new Span<float>(sums, channels).CopyTo(dBeta);
             if (!dGamma.IsEmpty) new Span<float>(sums + channels, channels).CopyTo(dGamma);
             if (dx.IsEmpty) return;
             // The global batch's Σ dz and Σ dz·x̂, in this rank's scale (its dz is the gradient of its own mean loss).
             if (synchronizer is not null) synchronizer.Sum(partials, blocks, channels, 2, sums, weighted: true);
-            // dx = k·(dz − a − x̂·b) with k = gamma/σ, a = mean dz, b = mean dz·x̂.
-            float* k = sums + 2 * channels;
+            // dx = k·(dz − a − x̂·b) with a = mean dz, b = mean dz·x̂.
             for (int j = 0; j < channels; j++)
             {
-                k[j] = (gamma.IsEmpty ? 1f : pg[j]) * invStd[j];
                 sums[j] /= rows;
                 sums[channels + j] /= rows;
             }
             // The y-based pass left dz in dy; from the input, dz is dy·act' again.
-            if (fromInput) Run(Phase.BackwardDx, px, pdx, mean, invStd, pdy, sums, rows, channels, blocks, activation, fromInput: true, scale: scale, shift: shift);
+            if (fromInput) Run(Phase.BackwardDx, px, pdx, mean, invStd, pdy, sums, rows, channels, blocks, activation, fromInput: true, scale: k, shift: shift);
             else Run(Phase.BackwardDx, px, pdx, mean, invStd, pdy, sums, rows, channels, blocks, default(Identity));
         }
     }
@@ -306,11 +304,14 @@ public static unsafe partial class BatchNorm
         }
     }
 
-    private static float* Scale(float* gamma, float* invStd, int channels)
+    private static float* Scale(float* gamma, float* invStd, int channels) =>
+        Scale(gamma, invStd, channels, ConvScratch.Current.Floats(ConvScratch.ChannelSlot, channels));
+
+    /// <summary>into[j] = gamma[j]/σ[j] (1/σ without gamma): the normalizing pass's scale, and the backward's k.</summary>
+    private static float* Scale(float* gamma, float* invStd, int channels, float* into)
     {
-        float* scale = ConvScratch.Current.Floats(ConvScratch.ChannelSlot, channels);
-        for (int j = 0; j < channels; j++) scale[j] = gamma == null ? invStd[j] : gamma[j] * invStd[j];
-        return scale;
+        for (int j = 0; j < channels; j++) into[j] = gamma == null ? invStd[j] : gamma[j] * invStd[j];
+        return into;
     }
 
     private static void Run<TAct>(Phase phase, float* x, float* y, float* p0, float* p1, float* p2, float* partials, int rows, int channels, int blocks, TAct act,

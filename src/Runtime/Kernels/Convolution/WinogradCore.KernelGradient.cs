@@ -129,7 +129,7 @@ internal static unsafe partial class WinogradCore
         public int TileRows, TileCols, Block, Groups;
         public long Tiles, Blocks, VPlane, MPlane;
         public WinogradAlgorithm Algorithm;
-        /// <summary>The 6-point input transform prefetches the image rows ahead (<see cref="PrefetchesInput"/>).</summary>
+        /// <summary>The 6- and 8-point input transforms prefetch the image rows ahead (<see cref="PrefetchesInput"/>).</summary>
         public bool PrefetchInput;
 
         /// <summary>Drops the call's pointers once it is done.</summary>

@@ -267,7 +267,7 @@ internal static unsafe partial class WinogradCore
         public WinogradAlgorithm Algorithm;
         public int Kp, TileRows, TileCols, Block;
         public long Tiles, Blocks, VPlane, MPlane;
-        /// <summary>The 6-point input transform prefetches the image rows ahead (<see cref="PrefetchesInput"/>).</summary>
+        /// <summary>The 6- and 8-point input transforms prefetch the image rows ahead (<see cref="PrefetchesInput"/>).</summary>
         public bool PrefetchInput;
 
         /// <summary>Drops the call's pointers once it is done.</summary>
@@ -488,9 +488,9 @@ internal static unsafe partial class WinogradCore
     /// <summary>
     /// Prefetches into L2 tile t's share of the image rows that the next row of tiles adds: rows <paramref name="patch"/> to
     /// <paramref name="patch"/> + <paramref name="tile"/> − 1 below the tile's first, under its own columns. The tiles of a row
-    /// then stream those rows in order, a row of tiles ahead. The transform's own loads jump between six rows and across each
-    /// pixel's lines, a pattern the hardware prefetcher does not follow: from memory, they waited on every line. Rows past the
-    /// sample are left alone.
+    /// then stream those rows in order, a row of tiles ahead. The transform's own loads jump between the patch's six or eight rows
+    /// and across each pixel's lines, a pattern the hardware prefetcher does not follow: from memory, they waited on every line.
+    /// Rows past the sample are left alone.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchNextRows(float* x, in Conv2DGeometry g, int tile, int patch, long t, int tileCols, long tilesPerSample)
