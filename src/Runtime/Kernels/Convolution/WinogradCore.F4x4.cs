@@ -45,16 +45,21 @@ internal static unsafe partial class WinogradCore
     private static void Kernel6(Vector512<float> p, Vector512<float> q, Vector512<float> r,
         out Vector512<float> u0, out Vector512<float> u1, out Vector512<float> u2, out Vector512<float> u3, out Vector512<float> u4, out Vector512<float> u5)
     {
-        var pr = p + r;
-        u0 = p * Vector512.Create(0.25f);
-        u1 = (pr + q) * Vector512.Create(-1f / 6);
-        u2 = (pr - q) * Vector512.Create(-1f / 6);
-        var even = p * Vector512.Create(1f / 24) + r * Vector512.Create(1f / 6);
-        var odd = q * Vector512.Create(1f / 12);
-        u3 = even + odd;
-        u4 = even - odd;
-        u5 = r;
+        u0 = Kernel6At(0, p, q, r); u1 = Kernel6At(1, p, q, r); u2 = Kernel6At(2, p, q, r);
+        u3 = Kernel6At(3, p, q, r); u4 = Kernel6At(4, p, q, r); u5 = Kernel6At(5, p, q, r);
     }
+
+    /// <summary>(G·(p, q, r))[<paramref name="i"/>] alone (<see cref="Kernel6"/>, which takes all six with the shared sums computed once).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Kernel6At(int i, Vector512<float> p, Vector512<float> q, Vector512<float> r) => i switch
+    {
+        0 => p * Vector512.Create(0.25f),
+        1 => (p + r + q) * Vector512.Create(-1f / 6),
+        2 => (p + r - q) * Vector512.Create(-1f / 6),
+        3 => p * Vector512.Create(1f / 24) + r * Vector512.Create(1f / 6) + q * Vector512.Create(1f / 12),
+        4 => p * Vector512.Create(1f / 24) + r * Vector512.Create(1f / 6) - q * Vector512.Create(1f / 12),
+        _ => r,
+    };
 
     /// <summary>Six transformed values of one row, <paramref name="plane"/> floats apart (consecutive ξ).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -350,55 +355,48 @@ internal static unsafe partial class WinogradCore
         /// <summary>r.</summary>
         int Taps { get; }
 
-        /// <summary>u[i·<paramref name="uStride"/>] = (G·g)[i], i &lt; 6, for the r taps g[t·<paramref name="gStride"/>].</summary>
-        void Transform(Vector512<float>* g, int gStride, Vector512<float>* u, int uStride);
-
         /// <summary>t[q·<paramref name="stride"/>] = (Gᵀ·u)[q], q &lt; r.</summary>
         void Adjoint(Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3, Vector512<float> u4, Vector512<float> u5,
             Vector512<float>* t, int stride);
     }
 
-    /// <summary>F(4×4, 3×3)'s G: <see cref="Kernel6"/> and <see cref="KernelAdjoint3"/>.</summary>
+    /// <summary>F(4×4, 3×3)'s Gᵀ: <see cref="KernelAdjoint3"/>.</summary>
     private readonly struct ThreeTaps : ISixPointWindow
     {
         public int Taps => 3;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Transform(Vector512<float>* g, int gStride, Vector512<float>* u, int uStride) =>
-            Kernel6(g[0], g[gStride], g[2 * gStride], out u[0], out u[uStride], out u[2 * uStride], out u[3 * uStride], out u[4 * uStride], out u[5 * uStride]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Adjoint(Vector512<float> u0, Vector512<float> u1, Vector512<float> u2, Vector512<float> u3, Vector512<float> u4, Vector512<float> u5,
             Vector512<float>* t, int stride) => KernelAdjoint3(u0, u1, u2, u3, u4, u5, out t[0], out t[stride], out t[2 * stride]);
     }
 
-    /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the r × r kernel g of input channels c0 ≤ c &lt; c1 and filter j, 36 planes; columns ≥ K are zero.</summary>
-    private static void TransformKernel6<TWindow>(float* w, float* u, int c, int k, int kp, int c0, int c1) where TWindow : struct, ISixPointWindow
+    /// <summary>
+    /// u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3 × 3 kernel g of input channels c0 ≤ c &lt; c1 and filter j, 36 planes; columns ≥ K are zero.
+    /// One row of the 6 × 6 transform per pass over the channels (<see cref="TransformKernelFor"/>).
+    /// </summary>
+    private static void TransformKernel6(float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
-        int r = default(TWindow).Taps;
         long plane = (long)c * kp;
         nint tapStride = (nint)c * k;
-        Vector512<float>* taps = stackalloc Vector512<float>[25];
-        Vector512<float>* half = stackalloc Vector512<float>[30];
-        Vector512<float>* row = stackalloc Vector512<float>[6];
-        for (int cc = c0; cc < c1; cc++)
+        for (int i = 0; i < 6; i++)
         {
-            for (int j = 0; j < kp; j += 16)
+            for (int cc = c0; cc < c1; cc++)
             {
-                float* o = u + (nint)cc * kp + j;
-                if (j >= k)
+                for (int j = 0; j < kp; j += 16)
                 {
-                    for (int xi = 0; xi < 36; xi++) Vector512.Store(Vector512<float>.Zero, o + xi * plane);
-                    continue;
-                }
-                // g[t] for 16 filters; G·g down each tap column (half[i·r + t]), then each row of that times Gᵀ.
-                float* at = w + (nint)cc * k + j;
-                for (int t = 0; t < r * r; t++) taps[t] = Vector512.Load(at + t * tapStride);
-                for (int t = 0; t < r; t++) default(TWindow).Transform(taps + t, r, half + t, r);
-                for (int i = 0; i < 6; i++)
-                {
-                    default(TWindow).Transform(half + r * i, 1, row, 1);
-                    Store6(o + 6 * i * plane, plane, row[0], row[1], row[2], row[3], row[4], row[5]);
+                    float* o = u + (nint)cc * kp + j + 6 * i * plane;
+                    if (j >= k)
+                    {
+                        Store6(o, plane, default, default, default, default, default, default);
+                        continue;
+                    }
+                    // Row i of G·g (G times each tap column), then that row times Gᵀ.
+                    float* at = w + (nint)cc * k + j;
+                    var h0 = Kernel6At(i, Vector512.Load(at), Vector512.Load(at + 3 * tapStride), Vector512.Load(at + 6 * tapStride));
+                    var h1 = Kernel6At(i, Vector512.Load(at + tapStride), Vector512.Load(at + 4 * tapStride), Vector512.Load(at + 7 * tapStride));
+                    var h2 = Kernel6At(i, Vector512.Load(at + 2 * tapStride), Vector512.Load(at + 5 * tapStride), Vector512.Load(at + 8 * tapStride));
+                    Kernel6(h0, h1, h2, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+                    Store6(o, plane, u0, u1, u2, u3, u4, u5);
                 }
             }
         }

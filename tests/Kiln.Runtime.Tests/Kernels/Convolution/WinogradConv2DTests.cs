@@ -439,6 +439,72 @@ public class WinogradConv2DTests
     public void KernelGradientBlocksBalanceTheSumsTraffic(int c, int k, int planes, int expected) =>
         Assert.Equal(expected, WinogradCore.KernelTilesPerBlock(c, k, planes));
 
+    // G of each algorithm (rows: transformed points; columns: taps), from Lavin and Gray's points 0, ±1, ±2, (±½), ∞.
+    private static double[,] GOf(WinogradAlgorithm algorithm) => algorithm switch
+    {
+        WinogradAlgorithm.F2x2For3x3 => new double[,] { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } },
+        WinogradAlgorithm.F4x4For3x3 => new double[,]
+        {
+            { 1 / 4.0, 0, 0 }, { -1 / 6.0, -1 / 6.0, -1 / 6.0 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0 },
+            { 1 / 24.0, 1 / 12.0, 1 / 6.0 }, { 1 / 24.0, -1 / 12.0, 1 / 6.0 }, { 0, 0, 1 },
+        },
+        WinogradAlgorithm.F2x2For5x5 => new double[,]
+        {
+            { 1 / 4.0, 0, 0, 0, 0 }, { -1 / 6.0, -1 / 6.0, -1 / 6.0, -1 / 6.0, -1 / 6.0 }, { -1 / 6.0, 1 / 6.0, -1 / 6.0, 1 / 6.0, -1 / 6.0 },
+            { 1 / 24.0, 2 / 24.0, 4 / 24.0, 8 / 24.0, 16 / 24.0 }, { 1 / 24.0, -2 / 24.0, 4 / 24.0, -8 / 24.0, 16 / 24.0 }, { 0, 0, 0, 0, 1 },
+        },
+        _ => new double[,]
+        {
+            { 1, 0, 0, 0, 0 }, { -2 / 9.0, -2 / 9.0, -2 / 9.0, -2 / 9.0, -2 / 9.0 }, { -2 / 9.0, 2 / 9.0, -2 / 9.0, 2 / 9.0, -2 / 9.0 },
+            { 1 / 90.0, 2 / 90.0, 4 / 90.0, 8 / 90.0, 16 / 90.0 }, { 1 / 90.0, -2 / 90.0, 4 / 90.0, -8 / 90.0, 16 / 90.0 },
+            { 32 / 45.0, 16 / 45.0, 8 / 45.0, 4 / 45.0, 2 / 45.0 }, { 32 / 45.0, -16 / 45.0, 8 / 45.0, -4 / 45.0, 2 / 45.0 }, { 0, 0, 0, 0, 1 },
+        },
+    };
+
+    [Theory]
+    [InlineData("F2x2For3x3")]
+    [InlineData("F4x4For3x3")]
+    [InlineData("F2x2For5x5")]
+    [InlineData("F4x4For5x5")]
+    public unsafe void KernelTransformIsGTimesTheKernelTimesGTransposedForItsChannelsOnly(string name)
+    {
+        var algorithm = Enum.Parse<WinogradAlgorithm>(name);
+        // The transform writes a row of planes at a time over its channel range: a range must write all of its own
+        // channels' planes, and no other channel's, whatever the pieces the pool cuts it into.
+        double[,] gm = GOf(algorithm);
+        int points = gm.GetLength(0), r = gm.GetLength(1), c = 5, k = 32;
+        Assert.Equal(algorithm.Planes(), points * points);
+        float[] w = TestData.Random(r * r * c * k, 7);
+        var u = new float[points * points * c * k];
+        Array.Fill(u, float.NaN);
+        fixed (float* pw = w, pu = u)
+        {
+            WinogradCore.TransformKernelFor(algorithm, pw, pu, c, k, k, 1, 3);
+            WinogradCore.TransformKernelFor(algorithm, pw, pu, c, k, k, 3, 4);
+        }
+        for (int cc = 0; cc < c; cc++)
+        for (int j = 0; j < k; j++)
+        for (int a = 0; a < points; a++)
+        for (int b = 0; b < points; b++)
+        {
+            float got = u[((a * points + b) * c + cc) * k + j];
+            if (cc is 0 or 4)
+            {
+                Assert.True(float.IsNaN(got), $"{algorithm}: channel {cc} is outside the range, yet plane ({a}, {b}) was written");
+                continue;
+            }
+            double want = 0, scale = 0;
+            for (int s = 0; s < r; s++)
+            for (int t = 0; t < r; t++)
+            {
+                double term = gm[a, s] * w[((s * r + t) * c + cc) * k + j] * gm[b, t];
+                want += term;
+                scale += Math.Abs(term);
+            }
+            Assert.True(Math.Abs(got - want) <= 1e-6 * scale + 1e-30, $"{algorithm}: plane ({a}, {b}), channel {cc}, filter {j}: {got} against {want}");
+        }
+    }
+
     [Fact]
     public void TheTileVariableTakesTwoOrFour()
     {
