@@ -38,6 +38,20 @@ internal readonly struct KernelSwitches : IDisposable
     }
 }
 
+/// <summary>Forces the kernel gradient's most pixel groups (one per core, by default), and restores it when disposed.</summary>
+internal readonly struct GroupsSwitch : IDisposable
+{
+    private readonly int _groups;
+
+    public GroupsSwitch(int groups)
+    {
+        _groups = ConvCore.KernelGradGroups;
+        ConvCore.KernelGradGroups = groups;
+    }
+
+    public void Dispose() => ConvCore.KernelGradGroups = _groups;
+}
+
 internal static class TestData
 {
     public static float[] Random(int length, ulong seed, float lo = -1f, float hi = 1f)

@@ -89,6 +89,37 @@ public class Conv2DTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 24, 24, 20, 64, 3)]   // the packed GEMM kernel gradient
+    [InlineData(16, 64, 64, 1, 32, 3)]   // K below 16: the outer-product kernel gradient
+    [InlineData(4, 24, 24, 128, 64, 1)]  // the pointwise path
+    public void TheKernelGradientMatchesTheReferenceWithAnyNumberOfGroups(int n, int h, int w, int c, int f, int window)
+    {
+        // One group per core: a machine with 1, 3 or 8 cores sums that many partials.
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, true);
+        float[] x = TestData.Random(n * g.InputSize, 41);
+        float[] kernel = TestData.Random(g.PatchSize * f, 42);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 43);
+        var (dkRef, _) = ConvReference.Backward(x, kernel, Array.ConvertAll(dyIn, v => (double)v), n, g);
+        double bwdScale = Math.Sqrt(n * g.OutputHeight * g.OutputWidth);
+        using var _ = new KernelSwitches(512, 2);
+        var results = new System.Collections.Generic.List<float[]>();
+        foreach (int groups in new[] { 1, 3, 8 })
+        {
+            using var __ = new GroupsSwitch(groups);
+            var y = new float[n * g.OutputSize];
+            var dk = new float[kernel.Length];
+            var db = new float[f];
+            var dx = new float[x.Length];
+            Conv2D.Backward(x, kernel, y, (float[])dyIn.Clone(), dk, db, dx, n, g, new Identity());
+            ConvReference.Close(dkRef, dk, bwdScale, 1e-5, $"{groups} groups: dKernel");
+            results.Add(dk);
+        }
+        // Each count adds the partials in its own order: the bits differ, so each took its own groups.
+        Assert.False(results[0].AsSpan().SequenceEqual(results[1]));
+        Assert.False(results[1].AsSpan().SequenceEqual(results[2]));
+    }
+
     [Fact]
     public void BackwardSkipsDxAndBiasWhenEmpty()
     {

@@ -89,6 +89,40 @@ public class WinogradConv2DTests
         }
     }
 
+    [Theory]
+    [InlineData(3, 2)]
+    [InlineData(3, 4)]
+    [InlineData(5, 2)]
+    [InlineData(5, 4)]
+    public void TheKernelGradientMatchesTheReferenceWithAnyNumberOfGroups(int window, int tile)
+    {
+        // One group per core: a machine with 1, 3 or 8 cores sums that many partials (512 tiles of 4×4 in blocks of 56: room for 8).
+        const int n = 2, f = 32;
+        Conv2DGeometry g = ConvReference.Keras(64, 64, 32, f, window, window, 1, 1, true);
+        float[] x = TestData.Random(n * g.InputSize, 31);
+        float[] kernel = TestData.Random(g.PatchSize * f, 32);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 33);
+        var (dkRef, _) = ConvReference.Backward(x, kernel, Array.ConvertAll(dyIn, v => (double)v), n, g);
+        double bwdScale = 4 * Math.Sqrt(n * g.OutputHeight * g.OutputWidth);
+        using var _ = new KernelSwitches(512, 2);
+        using var __ = new TileSwitch(tile);
+        var results = new System.Collections.Generic.List<float[]>();
+        foreach (int groups in new[] { 1, 3, 8 })
+        {
+            using var ___ = new GroupsSwitch(groups);
+            var y = new float[n * g.OutputSize];
+            var dk = new float[kernel.Length];
+            var db = new float[f];
+            var dx = new float[x.Length];
+            WinogradConv2D.Backward(x, kernel, y, (float[])dyIn.Clone(), dk, db, dx, n, g, new Identity());
+            ConvReference.Close(dkRef, dk, bwdScale, 1e-5, $"F({tile}x{tile}, {window}x{window}), {groups} groups: dKernel");
+            results.Add(dk);
+        }
+        // Each count adds the partials in its own order: the bits differ, so each took its own groups.
+        Assert.False(results[0].AsSpan().SequenceEqual(results[1]));
+        Assert.False(results[1].AsSpan().SequenceEqual(results[2]));
+    }
+
     private static bool MaskDiffers(float[] y, double[] z)
     {
         for (int i = 0; i < z.Length; i++)
