@@ -449,14 +449,16 @@ internal static unsafe partial class WinogradCore
                 int rowsIn = Math.Min(4, oh - oy), colsIn = Math.Min(4, ow - ox);
                 float* ys = Y + sample * g.OutputSize + ((nint)oy * ow + ox) * k;
                 float* src = m + (nint)r * kp;
-                bool whole = rowsIn == 4 && colsIn == 4, inRegisters = whole && registers;
+                bool whole = rowsIn == 4 && colsIn == 4;
                 nint row = (nint)ow * k;
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    if (inRegisters)
+                    if (registers)
                     {
-                        WholeTile4(src + j, plane, bias, ys + j, k, row);
+                        // Constant counts for a whole tile: its stores' conditions compile away.
+                        if (whole) Tile4InRegisters(src + j, plane, bias, ys + j, k, row, 4, 4);
+                        else Tile4InRegisters(src + j, plane, bias, ys + j, k, row, rowsIn, colsIn);
                         continue;
                     }
                     FourByFourTile(src + j, plane, bias, half, outs);
@@ -475,29 +477,33 @@ internal static unsafe partial class WinogradCore
         }
 
         /// <summary>
-        /// act(Aᵀ·M·A + bias) of a whole F(4×4, 3×3) tile for 16 channels, stored straight to y (pixels
-        /// <paramref name="k"/> floats apart, rows <paramref name="row"/>). Like <see cref="InputTransform6"/>,
-        /// Aᵀ·M is made a pair of rows at a time from M and never parked in scratch: 16 stores instead of 56,
-        /// the same operations as <see cref="TileOutputs4"/>, so the same bits.
+        /// act(Aᵀ·M·A + bias) of an F(4×4, 3×3) tile for 16 channels, stored straight to y (pixels
+        /// <paramref name="k"/> floats apart, rows <paramref name="row"/>): its <paramref name="rowsIn"/> ×
+        /// <paramref name="colsIn"/> outputs inside the image (a tile the edge clips: a 14 × 14 image has 7 of
+        /// its 16). Like <see cref="InputTransform6"/>, Aᵀ·M is made a pair of rows at a time from M and never
+        /// parked in scratch: 16 stores instead of 56, the same operations as <see cref="TileOutputs4"/>, so
+        /// the same bits. Clipped tiles took the scratch path before: the Fashion CNN's step 2–3 % slower (stop 51).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void WholeTile4(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row)
+        private void Tile4InRegisters(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row, int rowsIn, int colsIn)
         {
             RowPair(p, plane, bias, false, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
-            StoreRow4(y, k, y00, y01, y02, y03);
-            StoreRow4(y + row, k, y10, y11, y12, y13);
+            StoreRow4(y, k, colsIn, y00, y01, y02, y03);
+            if (rowsIn > 1) StoreRow4(y + row, k, colsIn, y10, y11, y12, y13);
+            if (rowsIn < 3) return;
             RowPair(p, plane, bias, true, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
-            StoreRow4(y + 2 * row, k, y00, y01, y02, y03);
-            StoreRow4(y + 3 * row, k, y10, y11, y12, y13);
+            StoreRow4(y + 2 * row, k, colsIn, y00, y01, y02, y03);
+            if (rowsIn > 3) StoreRow4(y + 3 * row, k, colsIn, y10, y11, y12, y13);
         }
 
+        /// <summary>act of a tile row's first <paramref name="colsIn"/> outputs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreRow4(float* y, nint k, Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3)
+        private void StoreRow4(float* y, nint k, int colsIn, Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3)
         {
             Vector512.Store(Act.Apply(y0), y);
-            Vector512.Store(Act.Apply(y1), y + k);
-            Vector512.Store(Act.Apply(y2), y + 2 * k);
-            Vector512.Store(Act.Apply(y3), y + 3 * k);
+            if (colsIn > 1) Vector512.Store(Act.Apply(y1), y + k);
+            if (colsIn > 2) Vector512.Store(Act.Apply(y2), y + 2 * k);
+            if (colsIn > 3) Vector512.Store(Act.Apply(y3), y + 3 * k);
         }
 
         /// <summary>
@@ -559,12 +565,12 @@ internal static unsafe partial class WinogradCore
         /// <summary>
         /// act of a whole F(4×4, 5×5) tile's 16 outputs, pixels <paramref name="k"/> floats apart and rows <paramref name="row"/>:
         /// four stores a row where the edge tiles' loops test both bounds for each (the CIFAR net's step 1–2.6 %
-        /// faster in five paired measurements on Zen 5, stop 45, before 3×3 tiles took <see cref="WholeTile4"/>).
+        /// faster in five paired measurements on Zen 5, stop 45, before 3×3 tiles took <see cref="Tile4InRegisters"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void StoreTile4(float* y, nint k, nint row, Vector512<float>* outs)
         {
-            for (int i = 0; i < 4; i++, y += row, outs += 4) StoreRow4(y, k, outs[0], outs[1], outs[2], outs[3]);
+            for (int i = 0; i < 4; i++, y += row, outs += 4) StoreRow4(y, k, 4, outs[0], outs[1], outs[2], outs[3]);
         }
 
         /// <summary>
@@ -585,13 +591,14 @@ internal static unsafe partial class WinogradCore
                 int rowsIn = Math.Min(2, ph - py), colsIn = Math.Min(2, pw - px);
                 float* ys = Y + ((sample * ph + py) * pw + px) * k;
                 float* src = m + (nint)r * kp;
-                bool whole = rowsIn == 2 && colsIn == 2 && registers;
+                bool whole = rowsIn == 2 && colsIn == 2;
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    if (whole)
+                    if (registers)
                     {
-                        PooledWholeTile4(src + j, plane, bias, ys + j, k, (nint)pw * k);
+                        if (whole) PooledTile4InRegisters(src + j, plane, bias, ys + j, k, (nint)pw * k, 2, 2);
+                        else PooledTile4InRegisters(src + j, plane, bias, ys + j, k, (nint)pw * k, rowsIn, colsIn);
                         continue;
                     }
                     FourByFourTile(src + j, plane, bias, half, outs);
@@ -607,16 +614,17 @@ internal static unsafe partial class WinogradCore
             }
         }
 
-        /// <summary><see cref="WholeTile4"/> pooled: the four windows of a whole F(4×4, 3×3) tile, each compared as <see cref="PooledOutputTransform4"/> does.</summary>
+        /// <summary><see cref="Tile4InRegisters"/> pooled: the tile's <paramref name="rowsIn"/> × <paramref name="colsIn"/> windows inside, each compared as <see cref="PooledOutputTransform4"/> does.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void PooledWholeTile4(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row)
+        private void PooledTile4InRegisters(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row, int rowsIn, int colsIn)
         {
             RowPair(p, plane, bias, false, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
             Vector512.Store(Pooling.WindowMax(Act, y00, y01, y10, y11), y);
-            Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + k);
+            if (colsIn > 1) Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + k);
+            if (rowsIn < 2) return;
             RowPair(p, plane, bias, true, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
             Vector512.Store(Pooling.WindowMax(Act, y00, y01, y10, y11), y + row);
-            Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + row + k);
+            if (colsIn > 1) Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + row + k);
         }
 
         /// <summary>A 4×4 tile's outputs + bias for 16 channels, from F(4×4, 3×3)'s 36 planes or F(4×4, 5×5)'s 64.</summary>
