@@ -103,25 +103,23 @@ internal static unsafe partial class WinogradCore
         out Vector512<float> u0, out Vector512<float> u1, out Vector512<float> u2, out Vector512<float> u3,
         out Vector512<float> u4, out Vector512<float> u5, out Vector512<float> u6, out Vector512<float> u7)
     {
-        u0 = Kernel8Of5At(0, g0, g1, g2, g3, g4); u1 = Kernel8Of5At(1, g0, g1, g2, g3, g4);
-        u2 = Kernel8Of5At(2, g0, g1, g2, g3, g4); u3 = Kernel8Of5At(3, g0, g1, g2, g3, g4);
-        u4 = Kernel8Of5At(4, g0, g1, g2, g3, g4); u5 = Kernel8Of5At(5, g0, g1, g2, g3, g4);
-        u6 = Kernel8Of5At(6, g0, g1, g2, g3, g4); u7 = Kernel8Of5At(7, g0, g1, g2, g3, g4);
+        var ninths = Vector512.Create(-2f / 9);
+        var ninetieth = Vector512.Create(1f / 90);
+        var fortyFifths = Vector512.Create(2f / 45);
+        var even = g0 + g2 + g4; var odd = g1 + g3;
+        var even2 = (g0 + Vector512.Create(4f) * g2 + Vector512.Create(16f) * g4) * ninetieth;
+        var odd2 = (Vector512.Create(2f) * g1 + Vector512.Create(8f) * g3) * ninetieth;
+        var even3 = (Vector512.Create(16f) * g0 + Vector512.Create(4f) * g2 + g4) * fortyFifths;
+        var odd3 = (Vector512.Create(8f) * g1 + Vector512.Create(2f) * g3) * fortyFifths;
+        u0 = g0;
+        u1 = (even + odd) * ninths;
+        u2 = (even - odd) * ninths;
+        u3 = even2 + odd2;
+        u4 = even2 - odd2;
+        u5 = even3 + odd3;
+        u6 = even3 - odd3;
+        u7 = g4;
     }
-
-    /// <summary>(G·(g0 … g4))[<paramref name="i"/>] alone (<see cref="Kernel8Of5"/>, which takes all eight with the shared sums computed once).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Kernel8Of5At(int i, Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float> g3, Vector512<float> g4) => i switch
-    {
-        0 => g0,
-        1 => (g0 + g2 + g4 + (g1 + g3)) * Vector512.Create(-2f / 9),
-        2 => (g0 + g2 + g4 - (g1 + g3)) * Vector512.Create(-2f / 9),
-        3 => (g0 + Vector512.Create(4f) * g2 + Vector512.Create(16f) * g4) * Vector512.Create(1f / 90) + (Vector512.Create(2f) * g1 + Vector512.Create(8f) * g3) * Vector512.Create(1f / 90),
-        4 => (g0 + Vector512.Create(4f) * g2 + Vector512.Create(16f) * g4) * Vector512.Create(1f / 90) - (Vector512.Create(2f) * g1 + Vector512.Create(8f) * g3) * Vector512.Create(1f / 90),
-        5 => (Vector512.Create(16f) * g0 + Vector512.Create(4f) * g2 + g4) * Vector512.Create(2f / 45) + (Vector512.Create(8f) * g1 + Vector512.Create(2f) * g3) * Vector512.Create(2f / 45),
-        6 => (Vector512.Create(16f) * g0 + Vector512.Create(4f) * g2 + g4) * Vector512.Create(2f / 45) - (Vector512.Create(8f) * g1 + Vector512.Create(2f) * g3) * Vector512.Create(2f / 45),
-        _ => g4,
-    };
 
     /// <summary>
     /// Gᵀ·(u0 … u7) for five taps, with s, d = u1 ± u2, S, D = u3 ± u4, s', d' = u5 ± u6:
@@ -181,36 +179,34 @@ internal static unsafe partial class WinogradCore
     {
         long plane = (long)c * kp;
         nint tap = (nint)c * k;
-        for (int i = 0; i < 8; i++)
+        Vector512<float>* half = stackalloc Vector512<float>[40];
+        for (int cc = c0; cc < c1; cc++)
         {
-            for (int cc = c0; cc < c1; cc++)
+            for (int j = 0; j < kp; j += 16)
             {
-                for (int j = 0; j < kp; j += 16)
+                float* o = u + (nint)cc * kp + j;
+                if (j >= k)
                 {
-                    float* o = u + (nint)cc * kp + j + 8 * i * plane;
-                    if (j >= k)
-                    {
-                        Store8(o, plane, default, default, default, default, default, default, default, default);
-                        continue;
-                    }
-                    // Row i of G·g (G times each tap column), then that row times Gᵀ.
-                    float* at = w + (nint)cc * k + j;
-                    var h0 = Kernel8ColumnRow(i, at, tap);
-                    var h1 = Kernel8ColumnRow(i, at + tap, tap);
-                    var h2 = Kernel8ColumnRow(i, at + 2 * tap, tap);
-                    var h3 = Kernel8ColumnRow(i, at + 3 * tap, tap);
-                    var h4 = Kernel8ColumnRow(i, at + 4 * tap, tap);
-                    Kernel8Of5(h0, h1, h2, h3, h4, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5, out var e6, out var e7);
-                    Store8(o, plane, e0, e1, e2, e3, e4, e5, e6, e7);
+                    for (int xi = 0; xi < 64; xi++) Vector512.Store(Vector512<float>.Zero, o + xi * plane);
+                    continue;
+                }
+                // G·g down each tap column (half[5i + t]), then each row of that times Gᵀ.
+                float* at = w + (nint)cc * k + j;
+                for (int t = 0; t < 5; t++)
+                {
+                    Kernel8Of5(Vector512.Load(at + t * tap), Vector512.Load(at + (5 + t) * tap), Vector512.Load(at + (10 + t) * tap),
+                        Vector512.Load(at + (15 + t) * tap), Vector512.Load(at + (20 + t) * tap),
+                        out half[t], out half[5 + t], out half[10 + t], out half[15 + t], out half[20 + t], out half[25 + t], out half[30 + t], out half[35 + t]);
+                }
+                for (int i = 0; i < 8; i++)
+                {
+                    Vector512<float>* row = half + 5 * i;
+                    Kernel8Of5(row[0], row[1], row[2], row[3], row[4], out var e0, out var e1, out var e2, out var e3, out var e4, out var e5, out var e6, out var e7);
+                    Store8(o + 8 * i * plane, plane, e0, e1, e2, e3, e4, e5, e6, e7);
                 }
             }
         }
     }
-
-    /// <summary>(G·g)[i] of the 8-point transform for the tap column at <paramref name="at"/> (its rows 5·<paramref name="tap"/> apart).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Kernel8ColumnRow(int i, float* at, nint tap) =>
-        Kernel8Of5At(i, Vector512.Load(at), Vector512.Load(at + 5 * tap), Vector512.Load(at + 10 * tap), Vector512.Load(at + 15 * tap), Vector512.Load(at + 20 * tap));
 
     /// <summary>dW = Gᵀ·dU·G for the 64 planes of dU (C × K each), into the (5, 5, C, K) kernel gradient's input channels c0 ≤ c &lt; c1.</summary>
     private static void KernelFromTransformed8(float* du, float* dKernel, int c, int k, int c0, int c1)
