@@ -107,6 +107,24 @@ internal static class ConvReference
         return r;
     }
 
+    /// <summary>
+    /// dKernel from <paramref name="backward"/> with 1, 3 and 8 kernel-gradient groups (the counts of machines with that many
+    /// cores), each against <paramref name="reference"/>. The counts must give different bits: each added its own partials.
+    /// </summary>
+    public static void KernelGradientAtEveryGroupCount(double[] reference, double scale, Func<float[]> backward, string path)
+    {
+        var results = new System.Collections.Generic.List<float[]>();
+        foreach (int groups in new[] { 1, 3, 8 })
+        {
+            using var _ = new GroupsSwitch(groups);
+            float[] dk = backward();
+            Close(reference, dk, scale, 1e-5, $"{path}, {groups} groups: dKernel");
+            results.Add(dk);
+        }
+        Assert.False(results[0].AsSpan().SequenceEqual(results[1]), $"{path}: 1 and 3 groups gave the same bits");
+        Assert.False(results[1].AsSpan().SequenceEqual(results[2]), $"{path}: 3 and 8 groups gave the same bits");
+    }
+
     /// <summary>Asserts |a − e| ≤ tol·(scale + |e|): scale is the size of the terms summed, so long sums get the tolerance they deserve.</summary>
     public static void Close(double[] expected, ReadOnlySpan<float> actual, double scale, double tol, string what)
     {
