@@ -35,7 +35,7 @@ internal static class Paired
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
         ["tight-await"] = v => WorkerPool.TightAwaitLooks = (int)v,
         ["winograd-prefetch-min-bytes"] = v => WinogradCore.PrefetchMinBytes = v,
-        ["kernel-gradient-groups"] = v => ConvCore.KernelGradGroups = (int)v,
+        ["kernel-gradient-groups"] = v => WinogradCore.GroupsBesideDataGradient = (int)v,
     };
 
     public static int Run(string spec)

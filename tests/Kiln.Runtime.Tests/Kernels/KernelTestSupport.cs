@@ -38,18 +38,26 @@ internal readonly struct KernelSwitches : IDisposable
     }
 }
 
-/// <summary>Forces the kernel gradient's most pixel groups (one per core, by default), and restores it when disposed.</summary>
+/// <summary>
+/// Forces the kernel gradients' most pixel groups, alone and beside a data gradient (8 and one per core, by default),
+/// and restores both when disposed.
+/// </summary>
 internal readonly struct GroupsSwitch : IDisposable
 {
-    private readonly int _groups;
+    private readonly int _alone, _beside;
 
     public GroupsSwitch(int groups)
     {
-        _groups = ConvCore.KernelGradGroups;
-        ConvCore.KernelGradGroups = groups;
+        _alone = ConvCore.KernelGradGroups;
+        _beside = WinogradCore.GroupsBesideDataGradient;
+        ConvCore.KernelGradGroups = WinogradCore.GroupsBesideDataGradient = groups;
     }
 
-    public void Dispose() => ConvCore.KernelGradGroups = _groups;
+    public void Dispose()
+    {
+        ConvCore.KernelGradGroups = _alone;
+        WinogradCore.GroupsBesideDataGradient = _beside;
+    }
 }
 
 internal static class TestData

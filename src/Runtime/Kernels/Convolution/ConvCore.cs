@@ -498,14 +498,12 @@ internal static unsafe partial class ConvCore
     // ---------------------------------------------------------------- kernel gradient
 
     /// <summary>
-    /// The most pixel groups of a kernel gradient: a function of the machine and the problem only (never of the
-    /// thread setting), so the partial sums, and the order they are added in, are the same at any thread count.
-    /// One per core, up to 8: every group's partial (for F(4×4, 3×3) 36·C·K floats) is summed after the products,
-    /// and with 8 on 2 cores those sums cost the CIFAR net's step 2.4 % and the Fashion CNN's 1.7 % against 2
-    /// (paired, Zen 5, stop 51). Where there are more threads than groups, the data gradient's parts, run in the
-    /// same pool call, keep the rest busy. Tests set it to take the paths of other machines.
+    /// The most pixel groups of a kernel gradient: a function of the problem only (never of the thread count),
+    /// so the partial sums, and the order they are added in, are always the same. Tests set it to take the paths
+    /// of other counts; a Winograd kernel gradient beside its data gradient takes fewer
+    /// (<see cref="WinogradCore.GroupsBesideDataGradient"/>).
     /// </summary>
-    internal static int KernelGradGroups { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
+    internal static int KernelGradGroups { get; set; } = 8;
 
     /// <summary>The kernel gradient's groups for <paramref name="flops"/> of products over <paramref name="units"/> blocks of pixels: about 4 MFLOP each, at most <see cref="KernelGradGroups"/>, at most one per unit.</summary>
     internal static int KernelGradientGroups(long flops, long units) =>

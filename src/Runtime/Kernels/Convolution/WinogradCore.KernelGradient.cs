@@ -42,7 +42,7 @@ internal static unsafe partial class WinogradCore
     /// <summary>dKernel (r, r, C, K) = ∂/∂w of Σ dz·conv(x, w) for the stride-1 geometry <paramref name="g"/>, overwritten.</summary>
     public static void KernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
     {
-        var job = PrepareKernelGradient(x, dz, dKernel, n, g, out int parts);
+        var job = PrepareKernelGradient(x, dz, dKernel, n, g, false, out int parts);
         if (job is null) return;
         try
         {
@@ -53,11 +53,22 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>
+    /// The most groups of a kernel gradient run in one pool call beside its data gradient (<see cref="Backward"/>): one
+    /// per core, up to 8. It depends on the machine, never on the thread setting, so any thread count gives the same
+    /// bits. Every group's partial (36·C·K floats in F(4×4, 3×3)) is summed after the products; the data gradient's
+    /// parts keep busy any thread the groups leave. On 2 cores 8 groups cost the CIFAR net's step 3.1 % and the
+    /// Fashion CNN's 1.0 % against 2 (paired, Zen 5, stop 51). A kernel gradient alone, and the im2col paths, keep
+    /// <see cref="ConvCore.KernelGradGroups"/>: there the groups are the only parts, and at 2 the narrow GAN's step ran
+    /// 4.6 % slower. Tests set it to take the paths of other machines.
+    /// </summary>
+    internal static int GroupsBesideDataGradient { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    /// <summary>
     /// <see cref="KernelGradient"/>'s job over its groups of tiles, set up for <paramref name="parts"/> parts (one per group); the
     /// caller runs it on the pool, then sums the groups (KernelEndsJob.Adjoint) and clears it. Null, with dKernel cleared, when
     /// there is no tile.
     /// </summary>
-    private static KernelJob? PrepareKernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g, out int parts)
+    private static KernelJob? PrepareKernelGradient(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g, bool besideData, out int parts)
     {
         parts = 0;
         int c = g.InputChannels, k = g.OutputChannels;
@@ -77,6 +88,7 @@ internal static unsafe partial class WinogradCore
         // 64 MiB of partial sums for wide layers (512 × 512 channels: 4 groups in F(2×2)).
         long byMemory = Math.Max(2, (16L << 20) / size);
         int groups = (int)Math.Min(ConvCore.KernelGradientGroups(2L * planes * tiles * c * k, blocks), byMemory);
+        if (besideData) groups = Math.Min(groups, GroupsBesideDataGradient);
         var job = KernelJob.ForCurrentThread;
         job.X = x; job.Dz = dz; job.G = g; job.TileRows = th; job.TileCols = tw; job.Tiles = tiles;
         job.Block = block; job.Blocks = blocks; job.Groups = groups; job.Algorithm = algorithm;

@@ -159,7 +159,7 @@ internal static unsafe partial class WinogradCore
     /// </summary>
     public static void Backward(float* x, float* kernel, float* dz, float* dKernel, float* dx, int n, in Conv2DGeometry g, in Conv2DGeometry back)
     {
-        var gradient = PrepareKernelGradient(x, dz, dKernel, n, g, out int groups);
+        var gradient = PrepareKernelGradient(x, dz, dKernel, n, g, true, out int groups);
         if (gradient is null)
         {
             Run(dz, kernel, true, null, dx, n, back, default(Identity));

@@ -95,7 +95,7 @@ public class Conv2DTests
     [InlineData(4, 24, 24, 128, 64, 1)]  // the pointwise path
     public void TheKernelGradientMatchesTheReferenceWithAnyNumberOfGroups(int n, int h, int w, int c, int f, int window)
     {
-        // One group per core: a machine with 1, 3 or 8 cores sums that many partials.
+        // The most groups (8 here, fewer if set): 1, 3 and 8 each sum their own partials in their own order.
         Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, true);
         float[] x = TestData.Random(n * g.InputSize, 41);
         float[] kernel = TestData.Random(g.PatchSize * f, 42);

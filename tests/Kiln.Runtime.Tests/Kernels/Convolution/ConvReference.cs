@@ -108,8 +108,8 @@ internal static class ConvReference
     }
 
     /// <summary>
-    /// dKernel from <paramref name="backward"/> with 1, 3 and 8 kernel-gradient groups (the counts of machines with that many
-    /// cores), each against <paramref name="reference"/>. The counts must give different bits: each added its own partials.
+    /// dKernel from <paramref name="backward"/> with at most 1, 3 and 8 kernel-gradient groups (<see cref="GroupsSwitch"/>), each
+    /// against <paramref name="reference"/>. The counts must give different bits: each added its own partials.
     /// </summary>
     public static void KernelGradientAtEveryGroupCount(double[] reference, double scale, Func<float[]> backward, string path)
     {

@@ -96,7 +96,7 @@ public class WinogradConv2DTests
     [InlineData(5, 4)]
     public void TheKernelGradientMatchesTheReferenceWithAnyNumberOfGroups(int window, int tile)
     {
-        // One group per core: a machine with 1, 3 or 8 cores sums that many partials (512 tiles of 4×4 in blocks of 56: room for 8).
+        // Beside the data gradient, one group per core: a machine with 1, 3 or 8 cores sums that many partials (512 tiles of 4×4 in blocks of 56: room for 8).
         const int n = 2, f = 32;
         Conv2DGeometry g = ConvReference.Keras(64, 64, 32, f, window, window, 1, 1, true);
         float[] x = TestData.Random(n * g.InputSize, 31);
