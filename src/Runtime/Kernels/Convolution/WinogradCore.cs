@@ -190,7 +190,7 @@ internal static unsafe partial class WinogradCore
     /// The kernel transform of <paramref name="algorithm"/>: u = the planes of G·w·Gᵀ, for input channels c0 ≤ c &lt; c1.
     /// The 3 × 3 transforms write one row of their planes per pass over the channels: 4 or 6 store streams, each
     /// running along its plane. Writing all 36 planes per block of filters sent each store to a line 16–64 KiB from
-    /// the last, all in one L1 set: F(4×4, 3×3)'s ran at 10–13 GB/s, a row at a time at 25–34 (1 thread, Zen 5,
+    /// the last, all in one L1 set: F(4×4, 3×3)'s ran at 11–14 GB/s, a row at a time at 28–45 (1 thread, Zen 5,
     /// stop 51; 3× faster at 256 bits too), the columns of G·w redone per row for it. The values are the same: each
     /// is computed as before. The 5 × 5 ones keep the whole kernel per block of filters: redoing five columns per row
     /// cost F(2×2, 5×5) 40 % more, and F(4×4, 5×5) 60 % more at 256 bits (its 1.4× gain at 512 bits not worth two forms).
