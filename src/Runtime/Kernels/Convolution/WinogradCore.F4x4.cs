@@ -49,7 +49,7 @@ internal static unsafe partial class WinogradCore
         u3 = Kernel6At(3, p, q, r); u4 = Kernel6At(4, p, q, r); u5 = Kernel6At(5, p, q, r);
     }
 
-    /// <summary>(G·(p, q, r))[<paramref name="i"/>] alone (<see cref="Kernel6"/>, which takes all six with the shared sums computed once).</summary>
+    /// <summary>(G·(p, q, r))[<paramref name="i"/>] alone: the kernel transform's row passes take one row of G·g per column with it; <see cref="Kernel6"/> is all six.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Kernel6At(int i, Vector512<float> p, Vector512<float> q, Vector512<float> r) => i switch
     {
@@ -462,16 +462,8 @@ internal static unsafe partial class WinogradCore
                         continue;
                     }
                     FourByFourTile(src + j, plane, bias, half, outs);
-                    if (whole)
-                    {
-                        StoreTile4(ys + j, k, row, outs);
-                        continue;
-                    }
-                    for (int i = 0; i < rowsIn; i++)
-                    {
-                        float* yr = ys + j + i * row;
-                        for (int q = 0; q < colsIn; q++) Vector512.Store(Act.Apply(outs[4 * i + q]), yr + (nint)q * k);
-                    }
+                    if (whole) StoreTile4(ys + j, k, row, outs, 4, 4);
+                    else StoreTile4(ys + j, k, row, outs, rowsIn, colsIn);
                 }
             }
         }
@@ -563,14 +555,15 @@ internal static unsafe partial class WinogradCore
         }
 
         /// <summary>
-        /// act of a whole F(4×4, 5×5) tile's 16 outputs, pixels <paramref name="k"/> floats apart and rows <paramref name="row"/>:
-        /// four stores a row where the edge tiles' loops test both bounds for each (the CIFAR net's step 1–2.6 %
-        /// faster in five paired measurements on Zen 5, stop 45, before 3×3 tiles took <see cref="Tile4InRegisters"/>).
+        /// act of a tile's <paramref name="rowsIn"/> × <paramref name="colsIn"/> outputs inside the image from <paramref name="outs"/>,
+        /// pixels <paramref name="k"/> floats apart and rows <paramref name="row"/>. A whole tile passes constant counts: four stores a
+        /// row where loops testing both bounds for each had been (the CIFAR net's step 1–2.6 % faster in five paired measurements on
+        /// Zen 5, stop 45, before 3×3 tiles took <see cref="Tile4InRegisters"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreTile4(float* y, nint k, nint row, Vector512<float>* outs)
+        private void StoreTile4(float* y, nint k, nint row, Vector512<float>* outs, int rowsIn, int colsIn)
         {
-            for (int i = 0; i < 4; i++, y += row, outs += 4) StoreRow4(y, k, 4, outs[0], outs[1], outs[2], outs[3]);
+            for (int i = 0; i < rowsIn; i++, y += row, outs += 4) StoreRow4(y, k, colsIn, outs[0], outs[1], outs[2], outs[3]);
         }
 
         /// <summary>

@@ -494,8 +494,8 @@ public class WinogradConv2DTests
     public unsafe void KernelTransformIsGTimesTheKernelTimesGTransposedForItsChannelsOnly(string name)
     {
         var algorithm = Enum.Parse<WinogradAlgorithm>(name);
-        // The transform writes a row of planes at a time over its channel range: a range must write all of its own
-        // channels' planes, and no other channel's, whatever the pieces the pool cuts it into.
+        // The pool cuts the transform into channel ranges (the 3 × 3 ones then write a row of planes at a time over each):
+        // a range must write all of its own channels' planes, and no other channel's.
         double[,] gm = GOf(algorithm);
         int points = gm.GetLength(0), r = gm.GetLength(1), c = 5, k = 32;
         Assert.Equal(algorithm.Planes(), points * points);
