@@ -5,6 +5,7 @@ using System.Globalization;
 using Kiln.Kernels;
 using Kiln.Samples.FashionMnist;
 using Kiln.Samples.FashionMnistCnn;
+using Kiln.Samples.FashionMnistResNet;
 using Kiln.Threading;
 
 namespace Kiln.Benchmarks;
@@ -15,7 +16,7 @@ namespace Kiln.Benchmarks;
 /// first alternating too), and reports the median and quartiles of the per-pair B/A throughput ratios.
 /// With A = B it reads 1.00 ± 0.01 at 60 pairs on a 2-vCPU VM whose separate runs vary by ±25 %.
 /// It also reports A's median steps per second, so two builds can be compared run by run (with A = B).
-/// usage: --only paired --paired MODEL,SETTING,A,B[,SECONDS]; MODEL mlp32, mlp256, cnn or cifar.
+/// usage: --only paired --paired MODEL,SETTING,A,B[,SECONDS]; MODEL mlp32, mlp256, cnn, cifar or resnet.
 /// </summary>
 internal static class Paired
 {
@@ -54,11 +55,12 @@ internal static class Paired
             "mlp256" => (new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256),
             "cnn" => (new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
             "cifar" => (new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
+            "resnet" => (new FashionResNet(batchSize: 128, seed: 1), new Adam(1e-3f), 128),
             _ => (null!, null!, 0),
         };
         if (model is null)
         {
-            Console.Error.WriteLine($"--paired: unknown model '{p[0]}' (mlp32, mlp256, cnn, cifar)");
+            Console.Error.WriteLine($"--paired: unknown model '{p[0]}' (mlp32, mlp256, cnn, cifar, resnet)");
             return 2;
         }
         // The first of the benchmark's random batches, every step.

@@ -16,8 +16,8 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,calls,wake,phases,mlpops,exp,coherence] [--paired MODEL,SETTING,A,B[,SECONDS]]
-//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, layers, calls, wake, exp and coherence are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,layers,calls,wake,phases,mlpops,exp,coherence] [--paired MODEL,SETTING,A,B[,SECONDS]]
+//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, gemmpasses, layers, calls, wake, exp and coherence are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
 //   kernelloop times the GEMM micro-kernels (256-bit, and 512-bit where the CPU runs it) on L1-resident panels against the same FMAs without A's broadcasts;
 //   phases times the MLP train step's forward, loss, backward and SGD update inside whole steps (StepPhases.cs), batch 32 and 256;
@@ -165,6 +165,12 @@ if (groups.Contains("winofive"))
     foreach (var (batch, size, c, f) in new[] { (8, 16, 128, 256), (8, 32, 256, 256), (32, 16, 32, 64), (32, 32, 64, 64) })
         foreach (int tile in new[] { 0, 2, 4, 2, 4 })
             Bench.FiveByFive(batch, size, c, f, runs, tile);
+}
+if (groups.Contains("gemmpasses"))
+{
+    // run.sh's Conv2D implicit GEMM layer (32×32, 64 → 64, 3×3 same, batch 64) with its forward, data and
+    // kernel gradients timed apart, twice: where the backward row's time goes.
+    for (int i = 0; i < 2; i++) Bench.GemmPasses(batch: 64, size: 32, inChannels: 64, filters: 64, runs);
 }
 if (groups.Contains("calls"))
 {
@@ -442,6 +448,11 @@ internal static class Bench
         try { LayerPasses($"winotile{size}_{inChannels}to{filters}_b{batch}_f{tile}", g, batch, runs, winograd: true); }
         finally { WinogradConv2D.ForcedTile = forced; }
     }
+
+    /// <summary>A 3×3 same layer by the implicit GEMM (<see cref="Conv2D"/>), its three products timed apart.</summary>
+    public static void GemmPasses(int batch, int size, int inChannels, int filters, int runs) =>
+        LayerPasses($"gemmpasses{size}_{inChannels}to{filters}_b{batch}", new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1),
+            batch, runs, winograd: false);
 
     /// <summary>A 5×5 layer by the implicit GEMM (<paramref name="tile"/> 0) or by Winograd F(2×2, 5×5) or F(4×4, 5×5) (2 or 4).</summary>
     public static void FiveByFive(int batch, int size, int inChannels, int filters, int runs, int tile)

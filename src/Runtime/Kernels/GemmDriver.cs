@@ -26,7 +26,7 @@ internal static unsafe class GemmDriver
         // kBlock: the k blocks' depth, GemmScratch.KBlock(k) unless this is a slice of a deeper product
         // (Gemm.RunWithSharedA), whose blocks must fall where the whole product's do for the same bits.
         // packedA: op(A) already packed by the caller (shared by the threads that split this product's
-        // columns, GemmJob; or a convolution's patches gathered straight into panels, ConvCore.PatchPanels):
+        // columns, GemmJob):
         // its k blocks one after the other, block pc at rows·pc with rows (all m of them) rounded up to
         // whole panels, so the band of rows from i0 starts i0·kc into its block.
         int mr = TK.MR, nr = TK.NR;

@@ -223,7 +223,11 @@ internal static unsafe partial class ConvCore
     }
 
     /// <summary>table[tap·8 + r] = start of the C input values that tap reads for pixel q0+r, or zeros.</summary>
-    private static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table)
+    private static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table) =>
+        BuildTable(x, g, q0, valid, zeros, table, MR);
+
+    /// <summary>table[tap·<paramref name="stride"/> + r] = start of the C input values that tap reads for pixel q0+r, or zeros (r ≥ <paramref name="valid"/> too).</summary>
+    private static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table, int stride)
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth;
@@ -231,11 +235,11 @@ internal static unsafe partial class ConvCore
         long b = q0 / perSample;
         int rem = (int)(q0 - b * perSample);
         int py = rem / ow, px = rem - py * ow;
-        for (int r = 0; r < MR; r++)
+        for (int r = 0; r < stride; r++)
         {
             if (r >= valid)
             {
-                for (int tap = 0; tap < kh * kw; tap++) table[tap * MR + r] = zeros;
+                for (int tap = 0; tap < kh * kw; tap++) table[tap * stride + r] = zeros;
                 continue;
             }
             float* xs = x + b * g.InputSize;
@@ -247,7 +251,7 @@ internal static unsafe partial class ConvCore
                 for (int j = 0; j < kw; j++)
                 {
                     int iw = iw0 + j;
-                    table[(i * kw + j) * MR + r] = rowIn && (uint)iw < (uint)w ? xs + ((nint)ih * w + iw) * c : zeros;
+                    table[(i * kw + j) * stride + r] = rowIn && (uint)iw < (uint)w ? xs + ((nint)ih * w + iw) * c : zeros;
                 }
             }
             if (++px == ow)
@@ -524,7 +528,9 @@ internal static unsafe partial class ConvCore
             BackwardKernelFewFilters(x, dz, dKernel, pixels, g);
             return;
         }
-        // Chunk rows: the im2col block (rows × K) stays within about 256 KiB of L2. Summing outer products
+        // Chunk rows: the im2col block (rows × K) stays within about 256 KiB of L2. Patches read in place
+        // (PatchGradientGroup) write no block but keep these chunks: on a 3×3, 64 → 64 layer they ran level
+        // from 32 to 128 pixels and lost 13 % at 192 and 256 (dz's rows past L1). Summing outer products
         // over few patch values re-reads the chunk's dz once per tap, so there dz's rows (F wide) stay
         // within half of L1 (at 336 rows the Fashion CNN's first layer read 43 KiB of dz nine times from L2).
         int chunk = Math.Clamp((65536 / k) & ~7, 32, KernelGradChunk);
@@ -569,10 +575,13 @@ internal static unsafe partial class ConvCore
             long c0 = grp * Chunks / Groups, c1 = (grp + 1) * Chunks / Groups;
             float* target = grp == 0 ? DKernel : Partials + (long)(grp - 1) * k * f;
             bool pointwise = G.IsPointwise;
-            // With whole 8-channel blocks the 512-bit micro-kernel's A panels are gathered straight from
-            // x: each panel row is 8 consecutive channels of one tap. Writing im2col and then transposing
-            // it into panels moved every patch value twice (20% of this job on a 3×3, 64 → 64 layer).
-            bool panels = !pointwise && Simd.Use512 && c % MicroKernel512.MR == 0;
+            // With whole 8-channel blocks the 512-bit path reads the patches where they lie: 8 consecutive
+            // channels of one tap are a row of the micro-kernel's A panel.
+            if (!pointwise && Simd.Use512 && c % MR == 0 && !UsesFewPatchValues(G))
+            {
+                PatchGradientGroup(X, G, Pixels, Chunk, c0, c1, Dz, target);
+                return;
+            }
             bool fewPatchValues = UsesFewPatchValues(G);
             float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)Chunk * k);
             for (long ch = c0; ch < c1; ch++)
@@ -588,13 +597,6 @@ internal static unsafe partial class ConvCore
                         GatherTaps(X, G, q0, rows, col);
                         AccumulateFewPatchValues(col, 1, rows, k, rows, Dz + q0 * f, f, target, first: ch == c0);
                     }
-                    continue;
-                }
-                if (panels)
-                {
-                    PatchPanels(X, G, q0, rows, col);
-                    GemmDriver.Serial<MicroKernel512, Identity>(true, false, k, f, rows, col, k, Dz + q0 * f, f, target, f, ch > c0, null, false,
-                        default, packedA: col);
                     continue;
                 }
                 float* a = X + q0 * c;
@@ -812,52 +814,6 @@ internal static unsafe partial class ConvCore
             {
                 px = 0;
                 if (++py == oh) { py = 0; xs += inputSize; }
-            }
-        }
-    }
-
-    /// <summary>
-    /// im2col(x)ᵀ for pixels q0 .. q0 + rows, in the 512-bit micro-kernel's packed A layout (as
-    /// GemmPacking.PackA with transA lays out the im2col block): panel i holds patch columns 8i .. 8i + 7,
-    /// pixel-major (dst[i][p·8 + r] = im2col[q0 + p][8i + r]). C must be a multiple of 8, so those are 8
-    /// consecutive channels of one tap: one 32-byte copy from x, or zeros in the padding.
-    /// </summary>
-    internal static void PatchPanels(float* x, in Conv2DGeometry g, long q0, int rows, float* dst)
-    {
-        int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
-        int kh = g.KernelHeight, kw = g.KernelWidth;
-        nint panel = (nint)rows * 8;
-        long perSample = (long)oh * ow;
-        long b = q0 / perSample;
-        int rem = (int)(q0 - b * perSample);
-        int py = rem / ow, px = rem - py * ow;
-        for (int p = 0; p < rows; p++)
-        {
-            float* xs = x + b * g.InputSize;
-            // Panels follow the patch columns in order: tap by tap, 8 channels at a time.
-            float* o = dst + (nint)p * 8;
-            int ih0 = py * g.StrideHeight - g.PadTop, iw0 = px * g.StrideWidth - g.PadLeft;
-            for (int i = 0; i < kh; i++)
-            {
-                int ih = ih0 + i;
-                for (int j = 0; j < kw; j++)
-                {
-                    int iw = iw0 + j;
-                    if ((uint)ih < (uint)h && (uint)iw < (uint)w)
-                    {
-                        float* src = xs + ((nint)ih * w + iw) * c;
-                        for (int ch = 0; ch < c; ch += 8, o += panel) Vector256.Store(Vector256.Load(src + ch), o);
-                    }
-                    else
-                    {
-                        for (int ch = 0; ch < c; ch += 8, o += panel) Vector256.Store(Vector256<float>.Zero, o);
-                    }
-                }
-            }
-            if (++px == ow)
-            {
-                px = 0;
-                if (++py == oh) { py = 0; b++; }
             }
         }
     }

@@ -22,7 +22,7 @@ public class Conv2DTests
         { 3, 5, 7, 19, 40, 1, 1, 1, false },  // pointwise fast path
         { 2, 7, 7, 6, 10, 1, 1, 2, true },    // 1×1 but strided: not pointwise
         { 2, 10, 10, 20, 64, 3, 3, 1, true },
-        { 2, 9, 7, 24, 40, 3, 3, 1, true },   // whole 8-channel blocks: the kernel gradient packs its panels straight from x
+        { 2, 9, 7, 24, 40, 3, 3, 1, true },   // whole 8-channel blocks: the kernel gradient reads its patches in place
         { 2, 9, 8, 1, 32, 3, 3, 1, true },    // K = 9 below 16 and whole 32-filter blocks: the kernel gradient sums outer products itself
         { 3, 7, 9, 1, 64, 3, 3, 2, false },   // the same, strided and valid, two filter blocks, an odd last pixel count
         { 2, 7, 8, 3, 32, 2, 2, 2, true },    // the same with three channels (K = 12): taps gathered at a stride of 6 floats
@@ -91,6 +91,7 @@ public class Conv2DTests
 
     [Theory]
     [InlineData(4, 24, 24, 20, 64, 3)]   // the packed GEMM kernel gradient
+    [InlineData(4, 24, 24, 24, 40, 3)]   // whole 8-channel blocks: patches read in place, a last tile of 8 filters
     [InlineData(16, 64, 64, 1, 32, 3)]   // K below 16: the outer-product kernel gradient
     [InlineData(4, 24, 24, 128, 64, 1)]  // the pointwise path
     public void TheKernelGradientMatchesTheReferenceWithAnyNumberOfGroups(int n, int h, int w, int c, int f, int window)
