@@ -16,8 +16,8 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,layers,calls,wake,phases,mlpops,exp,coherence] [--paired MODEL,SETTING,A,B[,SECONDS]]
-//   (--quick: 3 runs; peak, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, gemmpasses, layers, calls, wake, exp and coherence are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,layers,calls,wake,phases,mlpops,exp,coherence] [--paired MODEL,SETTING,A,B[,SECONDS]]
+//   (--quick: 3 runs; peak, conv2d, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, gemmpasses, layers, calls, wake, exp and coherence are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
 //   kernelloop times the GEMM micro-kernels (256-bit, and 512-bit where the CPU runs it) on L1-resident panels against the same FMAs without A's broadcasts;
 //   phases times the MLP train step's forward, loss, backward and SGD update inside whole steps (StepPhases.cs), batch 32 and 256;
@@ -43,7 +43,7 @@ for (int i = 0; i < args.Length; i++)
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         case "--paired" when i + 1 < args.Length: paired = args[++i]; only = "paired"; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,resnet,convlayers,firstconv,convpool,winotile,winofive,layers,calls,wake,phases,mlpops,exp,coherence] [--paired MODEL,SETTING,A,B[,SECONDS]]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,layers,calls,wake,phases,mlpops,exp,coherence] [--paired MODEL,SETTING,A,B[,SECONDS]]");
             return 2;
     }
 }
@@ -105,6 +105,11 @@ if (groups.Contains("conv"))
     // Winograd F(2×2, 3×3) variant the generator picks for this layer.
     Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd: false);
     Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd: true);
+}
+if (groups.Contains("conv2d"))
+{
+    // The conv group's implicit-GEMM layer rows alone (benchmarks/conv2d-rounds.sh interleaves them with PyTorch's).
+    Bench.Conv(batch: 64, size: 32, inChannels: 64, filters: 64, runs, winograd: false);
 }
 if (groups.Contains("resnet"))
 {

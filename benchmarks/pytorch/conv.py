@@ -19,7 +19,8 @@ Rows (one JSON object per line on stdout):
 Every row runs in both memory formats (contiguous NCHW and channels_last); the faster is the row's
 figure ("memory_format" says which; the other is kept as "other_format_*").
 
-usage: conv.py [--threads N] [--runs N] [--quick] [--only conv,resnet]   (--quick: 3 runs)
+usage: conv.py [--threads N] [--runs N] [--quick] [--only conv,resnet,conv2d]   (--quick: 3 runs; conv2d: the
+Conv2D layer rows alone, without the train steps)
 """
 import argparse
 import os
@@ -185,7 +186,7 @@ def main():
         train("fashion_resnet_b128", resnet, (1, 28, 28), 128, args.runs, 2)
         train("fashion_resnet_modern_b128", lambda: resnet(2), (1, 28, 28), 128, args.runs, 1,
               augment=augment, label_smoothing=0.1)
-    if "conv" in groups:
+    if "conv" in groups or "conv2d" in groups:
         conv_layer(64, 32, 64, 64, args.runs)
 
 
