@@ -38,7 +38,7 @@ internal static unsafe partial class ConvCore
             float* dzc = dz + q0 * f;
             // The next chunk's dz and the x of its last kernel row (all it reads that this chunk has not)
             // come from L3 or memory; fetched into L2 a slice per step of this chunk, they are there when it
-            // starts (4–6 % on a 3×3, 64 → 64 layer, Zen 5, paired). The last chunk of a group fetches nothing.
+            // starts (3–6 % on a 3×3, 64 → 64 layer, Zen 5, paired). The last chunk of a group fetches nothing.
             var ahead = default(PatchPrefetch);
             if (ch + 1 < c1)
             {
