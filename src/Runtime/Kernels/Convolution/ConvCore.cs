@@ -528,13 +528,14 @@ internal static unsafe partial class ConvCore
             BackwardKernelFewFilters(x, dz, dKernel, pixels, g);
             return;
         }
-        // Chunk rows: the im2col block (rows × K) stays within about 256 KiB of L2. Patches read in place
-        // (PatchGradientGroup) write no block but keep these chunks: on a 3×3, 64 → 64 layer they ran level
-        // from 32 to 128 pixels and lost 13 % at 192 and 256 (dz's rows past L1). Summing outer products
-        // over few patch values re-reads the chunk's dz once per tap, so there dz's rows (F wide) stay
-        // within half of L1 (at 336 rows the Fashion CNN's first layer read 43 KiB of dz nine times from L2).
+        // Chunk rows: the im2col block (rows × K) stays within about 256 KiB of L2. Summing outer products
+        // over few patch values, or reading the patches in place, re-reads the chunk's dz once per tap (and
+        // block of channels), so there dz's rows (F wide) stay within half of L1: at 336 rows the Fashion
+        // CNN's first layer read 43 KiB of dz nine times from L2; in place, with the im2col chunks, a 1×1
+        // stride-2 128 → 128 layer (256 rows) ran at 0.90 of the packed GEMM's speed, at 48 rows 0.96.
         int chunk = Math.Clamp((65536 / k) & ~7, 32, KernelGradChunk);
-        if (UsesFewPatchValues(g)) chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / 2 / (f * sizeof(float))) & ~7, 32, chunk);
+        if (UsesFewPatchValues(g) || ReadsPatchesInPlace(g))
+            chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / 2 / (f * sizeof(float))) & ~7, 32, chunk);
         long chunks = (pixels + chunk - 1) / chunk;
         // Splitting the pixels (not the rows of dW) gives each thread its own slice of x and dz to
         // read once; each group sums into its own buffer, and the groups are added in order.
@@ -575,9 +576,7 @@ internal static unsafe partial class ConvCore
             long c0 = grp * Chunks / Groups, c1 = (grp + 1) * Chunks / Groups;
             float* target = grp == 0 ? DKernel : Partials + (long)(grp - 1) * k * f;
             bool pointwise = G.IsPointwise;
-            // With whole 8-channel blocks the 512-bit path reads the patches where they lie: 8 consecutive
-            // channels of one tap are a row of the micro-kernel's A panel.
-            if (!pointwise && Simd.Use512 && c % MR == 0 && !UsesFewPatchValues(G))
+            if (ReadsPatchesInPlace(G))
             {
                 PatchGradientGroup(X, G, Pixels, Chunk, c0, c1, Dz, target);
                 return;
@@ -609,6 +608,14 @@ internal static unsafe partial class ConvCore
             }
         }
     }
+
+    /// <summary>
+    /// True where the kernel gradient reads its patches where they lie (<see cref="PatchGradientGroup"/>): the
+    /// 512-bit path, whole 8-channel blocks (8 consecutive channels of one tap are a row of the micro-kernel's
+    /// A panel), not pointwise (x's rows are the patches there) and not few patch values.
+    /// </summary>
+    internal static bool ReadsPatchesInPlace(in Conv2DGeometry g) =>
+        Simd.Use512 && g.InputChannels % MR == 0 && !g.IsPointwise && !UsesFewPatchValues(g);
 
     /// <summary>Patch sizes below which the kernel gradient sums outer products itself (<see cref="AccumulateFewPatchValues"/>).</summary>
     internal const int FewPatchValues = 16;
