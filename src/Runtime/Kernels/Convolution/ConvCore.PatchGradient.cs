@@ -47,14 +47,7 @@ internal static unsafe partial class ConvCore
                 BuildTable(x, g, q0 + rows, nextRows, zeros, next, chunk);
                 ahead = new PatchPrefetch(dzc + (nint)rows * f, (long)nextRows * f, next + (nint)lastTapRow * chunk, nextRows, c, steps);
             }
-            if (edgeDz != null)
-                for (int p = 0; p < rows; p++)
-                {
-                    float* from = dzc + (nint)p * f + whole, to = edgeDz + (nint)p * NR;
-                    int j = 0;
-                    for (; j < f - whole; j++) to[j] = from[j];
-                    for (; j < NR; j++) to[j] = 0f;
-                }
+            if (edgeDz != null) GemmPacking.PackB(false, dzc + whole, f, rows, f - whole, edgeDz, NR);
             bool accumulate = ch > c0;
             for (int tap = 0; tap < taps; tap++)
             {
@@ -164,7 +157,6 @@ internal static unsafe partial class ConvCore
         AddStore(dw, c60, c61, accumulate); dw += ldw;
         AddStore(dw, c70, c71, accumulate);
     }
-
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddStore(float* dw, Vector512<float> v0, Vector512<float> v1, bool accumulate)
