@@ -10,9 +10,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/rounds-setup.sh" "${1:-4}"
 rows='"work": "conv32_64to64_b64_(fwd|bwd)"'
 for r in $(seq 1 "$rounds"); do
   dotnet benchmarks/Kiln.Benchmarks/bin/Release/net10.0/Kiln.Benchmarks.dll --threads 2 --quick --only conv2d \
-    | grep -E "$rows" | sed "s/^{/{\"round\": $r, \"side\": \"kiln_t2\", /"
+    | tagged "$r" kiln_t2
   env "${malloc[@]}" OPENBLAS_CORETYPE="$coretype" OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 "$python" benchmarks/pytorch/conv.py --threads 2 --quick --only conv2d \
-    | grep -E "$rows" | sed "s/^{/{\"round\": $r, \"side\": \"pytorch_t2\", /"
+    | tagged "$r" pytorch_t2
 done | tee "$out" | "$python" -c '
 import json, statistics, sys
 rates = {}

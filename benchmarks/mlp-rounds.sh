@@ -12,11 +12,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/rounds-setup.sh" "${1:-4}"
 kiln=benchmarks/Kiln.Benchmarks/bin/Release/net10.0/Kiln.Benchmarks.dll
 rows='"work": "train_b(32|256)"'
 for r in $(seq 1 "$rounds"); do
-  dotnet "$kiln" --threads 2 --quick --only mlp | grep -E "$rows" | sed "s/^{/{\"round\": $r, \"side\": \"kiln_t2\", /"
+  dotnet "$kiln" --threads 2 --quick --only mlp | tagged "$r" kiln_t2
   env "${malloc[@]}" OPENBLAS_CORETYPE="$coretype" OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" benchmarks/pytorch/mlp.py --threads 1 --quick \
-    | grep -E "$rows" | sed "s/^{/{\"round\": $r, \"side\": \"pytorch_t1_named\", /"
+    | tagged "$r" pytorch_t1_named
   env "${malloc[@]}" OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$python" benchmarks/pytorch/mlp.py --threads 1 --quick \
-    | grep -E "$rows" | sed "s/^{/{\"round\": $r, \"side\": \"pytorch_t1_auto\", /"
+    | tagged "$r" pytorch_t1_auto
   dotnet "$kiln" --only coherence --quick | grep '"coherence_rewrite_1mib"' | sed "s/^{/{\"round\": $r, \"side\": \"host\", /"
 done | tee "$out" | "$python" -c '
 import json, statistics, sys

@@ -1,6 +1,6 @@
-# Sourced by conv-rounds.sh and mlp-rounds.sh with the rounds argument: checks it, finds PyTorch, builds the
-# benchmark harness (unless KILN_BENCH_NO_BUILD), and sets rounds, python, coretype, malloc and out (the
-# JSON lines file, named by the caller's NAME) in the repository root.
+# Sourced by conv-rounds.sh, conv2d-rounds.sh and mlp-rounds.sh with the rounds argument: checks it, finds
+# PyTorch, builds the benchmark harness (unless KILN_BENCH_NO_BUILD), and sets rounds, python, coretype,
+# malloc and out (the JSON lines file, named by the caller's NAME) in the repository root; defines tagged.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -15,3 +15,6 @@ malloc=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296)   # a
 mkdir -p benchmarks/results
 out="benchmarks/results/${NAME}-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 echo "# $(date -u '+%Y-%m-%d %H:%M:%S') UTC, $(lscpu | sed -n 's/^Model name: *//p' | head -1), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# tagged ROUND SIDE: the rows of stdin that match the caller's $rows, each tagged with its round and side.
+tagged() { grep -E "$rows" | sed "s/^{/{\"round\": $1, \"side\": \"$2\", /"; }
