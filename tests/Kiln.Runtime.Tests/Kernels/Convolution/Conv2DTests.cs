@@ -225,6 +225,33 @@ public class Conv2DTests
         }
     }
 
+    /// <summary>
+    /// The forward's vector table builder gives every tile, partial last tiles and tiles across rows and samples
+    /// included, the pointers the scalar builder gives: same address, or the zero row, for every tap and row.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public unsafe void TileTableMatchesTheScalarTable(int n, int h, int w, int c, int f, int kh, int kw, int s, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, kh, kw, s, s, same);
+        long pixels = (long)n * g.OutputHeight * g.OutputWidth;
+        int taps = kh * kw;
+        float* x = (float*)0x10000, zeros = (float*)0x8;   // never read: the builders only compute addresses
+        float** vector = stackalloc float*[taps * ConvCore.MR];
+        float** scalar = stackalloc float*[taps * ConvCore.MR];
+        for (long q0 = 0; q0 < pixels; q0 += ConvCore.MR)
+        {
+            // A full tile, the last tile as it is, and every shorter count of rows at this position.
+            for (int valid = (int)Math.Min(ConvCore.MR, pixels - q0); valid >= 1; valid--)
+            {
+                ConvCore.BuildTileTable(x, g, q0, valid, zeros, vector);
+                ConvCore.BuildTable(x, g, q0, valid, zeros, scalar, ConvCore.MR);
+                for (int i = 0; i < taps * ConvCore.MR; i++)
+                    Assert.True(vector[i] == scalar[i], $"{g}, tile at pixel {q0}, {valid} rows: slot {i} (tap {i / ConvCore.MR}, row {i % ConvCore.MR})");
+            }
+        }
+    }
+
     [Fact]
     public void GeometryValidatesAndReportsImpliedPadding()
     {
