@@ -222,6 +222,16 @@ internal static unsafe partial class ConvCore
         }
     }
 
+    /// <summary>Output pixel <paramref name="q"/> of the batch (samples' pixels in row order) as its sample, row and column.</summary>
+    private static void OutputPixel(in Conv2DGeometry g, long q, out long sample, out int row, out int column)
+    {
+        long perSample = (long)g.OutputHeight * g.OutputWidth;
+        sample = q / perSample;
+        int rem = (int)(q - sample * perSample);
+        row = rem / g.OutputWidth;
+        column = rem - row * g.OutputWidth;
+    }
+
     /// <summary>
     /// table[tap·8 + r] = start of the C input values that tap reads for pixel q0+r, or zeros. On the 512-bit
     /// path each tap's eight pointers are built side by side (<see cref="BuildTileTable"/>): the scalar loop,
@@ -245,10 +255,7 @@ internal static unsafe partial class ConvCore
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth;
-        long perSample = (long)oh * ow;
-        long b = q0 / perSample;
-        int rem = (int)(q0 - b * perSample);
-        int py = rem / ow, px = rem - py * ow;
+        OutputPixel(g, q0, out long b, out int py, out int px);
         long* origin = stackalloc long[MR], inRow = stackalloc long[MR], inCol = stackalloc long[MR];
         for (int r = 0; r < MR; r++)
         {
@@ -283,10 +290,7 @@ internal static unsafe partial class ConvCore
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth;
-        long perSample = (long)oh * ow;
-        long b = q0 / perSample;
-        int rem = (int)(q0 - b * perSample);
-        int py = rem / ow, px = rem - py * ow;
+        OutputPixel(g, q0, out long b, out int py, out int px);
         for (int r = 0; r < stride; r++)
         {
             if (r >= valid)
@@ -730,10 +734,7 @@ internal static unsafe partial class ConvCore
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth, sh = g.StrideHeight, sw = g.StrideWidth, top = g.PadTop, left = g.PadLeft;
-        long perSample = (long)oh * ow;
-        long b = q0 / perSample;
-        int rem = (int)(q0 - b * perSample);
-        int oy = rem / ow, ox = rem - oy * ow;
+        OutputPixel(g, q0, out long b, out int oy, out int ox);
         nint step = (nint)sw * c;
         for (int p = 0; p < rows;)
         {
@@ -799,10 +800,7 @@ internal static unsafe partial class ConvCore
             return;
         }
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels, kw = g.KernelWidth;
-        long perSample = (long)oh * ow;
-        long b = q0 / perSample;
-        int rem = (int)(q0 - b * perSample);
-        int py = rem / ow, px = rem - py * ow;
+        OutputPixel(g, q0, out long b, out int py, out int px);
         int firstTap = k0 / c, lastTap = (k1 - 1) / c;
         int firstRow = firstTap / kw, firstColumn = firstTap - firstRow * kw;
         for (int r = 0; r < rows; r++)
@@ -843,10 +841,8 @@ internal static unsafe partial class ConvCore
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth, sh = g.StrideHeight, sw = g.StrideWidth, top = g.PadTop, left = g.PadLeft;
-        long inputSize = g.InputSize, perSample = (long)oh * ow;
-        long b = q0 / perSample;
-        int rem = (int)(q0 - b * perSample);
-        int py = rem / ow, px = rem - py * ow;
+        long inputSize = g.InputSize;
+        OutputPixel(g, q0, out long b, out int py, out int px);
         float* xs = x + b * inputSize;
         for (int r = 0; r < rows; r++)
         {
