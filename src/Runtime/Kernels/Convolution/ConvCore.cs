@@ -233,60 +233,65 @@ internal static unsafe partial class ConvCore
     }
 
     /// <summary>
-    /// table[tap·8 + r] = start of the C input values that tap reads for pixel q0+r, or zeros. On the 512-bit
-    /// path each tap's eight pointers are built side by side (<see cref="BuildTileTable"/>): the scalar loop,
-    /// one bounds test and address per tap and row, took 4 % of the 32×32, 64 → 64 layer's forward and 2 % of
-    /// its backward on Zen 5 (alternated in one process; benchmarks/README.md, stop 53). At 256 bits, where the
-    /// tile has 6 rows and 16 filters a call, the two measured level.
+    /// table[tap·<paramref name="stride"/> + r] = start of the C input values that tap reads for pixel q0+r, or zeros
+    /// (r ≥ <paramref name="valid"/> too). On the 512-bit path each tap's pointers are built eight rows at a time
+    /// (<see cref="BuildTileTable"/>): the scalar loop, one bounds test and address per tap and row, took 4 % of the
+    /// 32×32, 64 → 64 layer's forward and 2 % of its backward on Zen 5 (alternated in one process;
+    /// benchmarks/README.md, stop 53). At 256 bits, where the tile has 6 rows and 16 filters a call, the two
+    /// measured level.
     /// </summary>
-    private static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table)
+    private static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table, int stride = MR)
     {
-        if (Simd.Use512) BuildTileTable(x, g, q0, valid, zeros, table);
-        else BuildTable(x, g, q0, valid, zeros, table, MR);
+        if (Simd.Use512 && stride % MR == 0) BuildTileTable(x, g, q0, valid, zeros, table, stride);
+        else BuildTableScalar(x, g, q0, valid, zeros, table, stride);
     }
 
     /// <summary>
-    /// <see cref="BuildTable(float*, in Conv2DGeometry, long, int, float*, float**, int)"/> for one tile's 8 rows,
-    /// each tap's eight pointers side by side in one vector: a tap's pointer is the row's tap-(0, 0) address plus
-    /// a constant, kept where the tap's input row and column lie inside the image. Rows past
-    /// <paramref name="valid"/> get an input row no tap reaches, so zeros.
+    /// <see cref="BuildTableScalar"/> eight rows at a time, each tap's eight pointers side by side in one vector: a
+    /// tap's pointer is the row's tap-(0, 0) address plus a constant, kept where the tap's input row and column lie
+    /// inside the image. Rows past <paramref name="valid"/> get an input row no tap reaches, so zeros.
+    /// <paramref name="stride"/> is a multiple of 8.
     /// </summary>
-    internal static void BuildTileTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table)
+    internal static void BuildTileTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table, int stride)
     {
+        Debug.Assert(stride % MR == 0);
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth;
         OutputPixel(g, q0, out long b, out int py, out int px);
         long* origin = stackalloc long[MR], inRow = stackalloc long[MR], inCol = stackalloc long[MR];
-        for (int r = 0; r < MR; r++)
-        {
-            long ih0 = (long)py * g.StrideHeight - g.PadTop, iw0 = (long)px * g.StrideWidth - g.PadLeft;
-            inRow[r] = r < valid ? ih0 : long.MinValue / 2;
-            inCol[r] = iw0;
-            // Tap (0, 0)'s address, outside the image where the padding is: only ever offset, never read.
-            origin[r] = (long)x + ((b * g.InputSize) + (ih0 * w + iw0) * c) * sizeof(float);
-            if (++px == ow)
-            {
-                px = 0;
-                if (++py == oh) { py = 0; b++; }
-            }
-        }
-        Vector512<long> rows = Vector512.Load(inRow), cols = Vector512.Load(inCol), at = Vector512.Load(origin);
         Vector512<long> none = Vector512.Create((long)zeros);
         Vector512<ulong> height = Vector512.Create((ulong)h), width = Vector512.Create((ulong)w);
-        for (int i = 0; i < kh; i++)
+        for (int r0 = 0; r0 < stride; r0 += MR)
         {
-            Vector512<long> rowIn = Vector512.LessThan((rows + Vector512.Create((long)i)).AsUInt64(), height).AsInt64();
-            for (int j = 0; j < kw; j++)
+            for (int r = 0; r < MR; r++)
             {
-                Vector512<long> inside = rowIn & Vector512.LessThan((cols + Vector512.Create((long)j)).AsUInt64(), width).AsInt64();
-                Vector512<long> tap = at + Vector512.Create(((long)i * w + j) * c * sizeof(float));
-                Vector512.ConditionalSelect(inside, tap, none).Store((long*)(table + (i * kw + j) * MR));
+                long ih0 = (long)py * g.StrideHeight - g.PadTop, iw0 = (long)px * g.StrideWidth - g.PadLeft;
+                inRow[r] = r0 + r < valid ? ih0 : long.MinValue / 2;
+                inCol[r] = iw0;
+                // Tap (0, 0)'s address, outside the image where the padding is: only ever offset, never read.
+                origin[r] = (long)x + ((b * g.InputSize) + (ih0 * w + iw0) * c) * sizeof(float);
+                if (++px == ow)
+                {
+                    px = 0;
+                    if (++py == oh) { py = 0; b++; }
+                }
+            }
+            Vector512<long> rows = Vector512.Load(inRow), cols = Vector512.Load(inCol), at = Vector512.Load(origin);
+            for (int i = 0; i < kh; i++)
+            {
+                Vector512<long> rowIn = Vector512.LessThan((rows + Vector512.Create((long)i)).AsUInt64(), height).AsInt64();
+                for (int j = 0; j < kw; j++)
+                {
+                    Vector512<long> inside = rowIn & Vector512.LessThan((cols + Vector512.Create((long)j)).AsUInt64(), width).AsInt64();
+                    Vector512<long> tap = at + Vector512.Create(((long)i * w + j) * c * sizeof(float));
+                    Vector512.ConditionalSelect(inside, tap, none).Store((long*)(table + (nint)(i * kw + j) * stride + r0));
+                }
             }
         }
     }
 
-    /// <summary>table[tap·<paramref name="stride"/> + r] = start of the C input values that tap reads for pixel q0+r, or zeros (r ≥ <paramref name="valid"/> too).</summary>
-    internal static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table, int stride)
+    /// <summary>The pointer table of <see cref="BuildTable"/>, one row and tap at a time.</summary>
+    internal static void BuildTableScalar(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table, int stride)
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth;

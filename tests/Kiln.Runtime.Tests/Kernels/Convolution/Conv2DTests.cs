@@ -226,8 +226,9 @@ public class Conv2DTests
     }
 
     /// <summary>
-    /// The forward's vector table builder gives every tile, partial last tiles and tiles across rows and samples
-    /// included, the pointers the scalar builder gives: same address, or the zero row, for every tap and row.
+    /// The vector table builder gives every tile (8 rows, as the forward builds them) and every chunk (32 rows, as
+    /// the kernel gradient builds them), partial ones and ones across rows and samples included, the pointers the
+    /// scalar builder gives: same address, or the zero row, for every tap and row.
     /// </summary>
     [Theory]
     [MemberData(nameof(Shapes))]
@@ -237,17 +238,23 @@ public class Conv2DTests
         long pixels = (long)n * g.OutputHeight * g.OutputWidth;
         int taps = kh * kw;
         float* x = (float*)0x10000, zeros = (float*)0x8;   // never read: the builders only compute addresses
-        float** vector = stackalloc float*[taps * ConvCore.MR];
-        float** scalar = stackalloc float*[taps * ConvCore.MR];
-        for (long q0 = 0; q0 < pixels; q0 += ConvCore.MR)
+        foreach (int stride in new[] { ConvCore.MR, 4 * ConvCore.MR })
         {
-            // A full tile, the last tile as it is, and every shorter count of rows at this position.
-            for (int valid = (int)Math.Min(ConvCore.MR, pixels - q0); valid >= 1; valid--)
+            var vector = new nint[taps * stride];
+            var scalar = new nint[taps * stride];
+            fixed (nint* pv = vector, ps = scalar)
             {
-                ConvCore.BuildTileTable(x, g, q0, valid, zeros, vector);
-                ConvCore.BuildTable(x, g, q0, valid, zeros, scalar, ConvCore.MR);
-                for (int i = 0; i < taps * ConvCore.MR; i++)
-                    Assert.True(vector[i] == scalar[i], $"{g}, tile at pixel {q0}, {valid} rows: slot {i} (tap {i / ConvCore.MR}, row {i % ConvCore.MR})");
+                for (long q0 = 0; q0 < pixels; q0 += stride)
+                {
+                    // A whole table, the last one as it is, and shorter counts of rows at this position.
+                    for (int valid = (int)Math.Min(stride, pixels - q0); valid >= 1; valid -= stride == ConvCore.MR ? 1 : 7)
+                    {
+                        ConvCore.BuildTileTable(x, g, q0, valid, zeros, (float**)pv, stride);
+                        ConvCore.BuildTableScalar(x, g, q0, valid, zeros, (float**)ps, stride);
+                        for (int i = 0; i < taps * stride; i++)
+                            Assert.True(vector[i] == scalar[i], $"{g}, {stride}-row table at pixel {q0}, {valid} rows: slot {i} (tap {i / stride}, row {i % stride})");
+                    }
+                }
             }
         }
     }
