@@ -234,15 +234,15 @@ internal static unsafe partial class ConvCore
 
     /// <summary>
     /// table[tap·<paramref name="stride"/> + r] = start of the C input values that tap reads for pixel q0+r, or zeros
-    /// (r ≥ <paramref name="valid"/> too). On the 512-bit path each tap's pointers are built eight rows at a time
-    /// (<see cref="BuildTileTable"/>): the scalar loop, one bounds test and address per tap and row, took 4 % of the
-    /// 32×32, 64 → 64 layer's forward and 2 % of its backward on Zen 5 (alternated in one process;
-    /// benchmarks/README.md, stop 53). At 256 bits, where the tile has 6 rows and 16 filters a call, the two
-    /// measured level.
+    /// (r ≥ <paramref name="valid"/> too). Where 16-lane vectors run (<see cref="Simd.Use16Lanes"/>), each tap's
+    /// pointers are built eight rows at a time (<see cref="BuildTileTable"/>): the scalar loop, one bounds test and
+    /// address per tap and row, took 4 % of the 32×32, 64 → 64 layer's forward and 2 % of its backward on Zen 5,
+    /// and a quarter of the few-filter forward of a GAN's 7×7 RGB layer (1.33×; at 256 bits 1.015× and 1.19×;
+    /// alternated in one process, benchmarks/README.md, stop 53).
     /// </summary>
     private static void BuildTable(float* x, in Conv2DGeometry g, long q0, int valid, float* zeros, float** table, int stride = MR)
     {
-        if (Simd.Use512 && stride % MR == 0) BuildTileTable(x, g, q0, valid, zeros, table, stride);
+        if (Simd.Use16Lanes && stride % MR == 0) BuildTileTable(x, g, q0, valid, zeros, table, stride);
         else BuildTableScalar(x, g, q0, valid, zeros, table, stride);
     }
 
