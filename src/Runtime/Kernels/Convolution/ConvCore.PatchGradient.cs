@@ -60,13 +60,9 @@ internal static unsafe partial class ConvCore
                         PatchGradientTile(patches, cb, rows, dzc + j0, f, dw + j0, f, accumulate);
                     if (edgeDz != null)
                     {
-                        int cols = f - whole;
-                        if (accumulate)
-                            for (int r = 0; r < MR; r++)
-                                for (int j = 0; j < cols; j++) tile[r * NR + j] = dw[(nint)r * f + whole + j];
+                        if (accumulate) CopyColumns(dw + whole, f, tile, NR, MR, f - whole);
                         PatchGradientTile(patches, cb, rows, edgeDz, NR, tile, NR, accumulate);
-                        for (int r = 0; r < MR; r++)
-                            for (int j = 0; j < cols; j++) dw[(nint)r * f + whole + j] = tile[r * NR + j];
+                        CopyColumns(tile, NR, dw + whole, f, MR, f - whole);
                     }
                 }
             }

@@ -159,7 +159,7 @@ internal static unsafe class DirectCore
                 if (j0 < f)
                 {
                     TTile.Run(at, Offsets, k, EdgeKernel, nr, tile, nr, valid, EdgeBias, Act);
-                    CopyColumns(tile, nr, yq + j0, f, valid, f - j0);
+                    ConvCore.CopyColumns(tile, nr, yq + j0, f, valid, f - j0);
                 }
             }
         }
@@ -191,7 +191,7 @@ internal static unsafe class DirectCore
                         if (j0 < f)
                         {
                             TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, default);
-                            CopyColumns(tile, nr, y + j0, f, 1, f - j0);
+                            ConvCore.CopyColumns(tile, nr, y + j0, f, 1, f - j0);
                         }
                         continue;
                     }
@@ -203,7 +203,7 @@ internal static unsafe class DirectCore
                     if (j0 < f)
                     {
                         TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, indices.At(tileIndices, j0));
-                        CopyColumns(tile, nr, y + j0, f, 1, f - j0);
+                        ConvCore.CopyColumns(tile, nr, y + j0, f, 1, f - j0);
                         for (int j = 0; j < f - j0; j++) winners[j0 + j] = tileIndices[j];
                     }
                 }
@@ -268,12 +268,6 @@ internal static unsafe class DirectCore
             ConvCore.Copy(xs + (nint)ih * w * c, d + left * c, copied * c);
             new Span<float>(d + (left + copied) * c, right * c).Clear();
         }
-    }
-
-    private static void CopyColumns(float* tile, int ldt, float* y, int ldy, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++) y[(nint)r * ldy + j] = tile[r * ldt + j];
     }
 
     /// <summary>A register tile of MR consecutive pixels × NR filters: y = act(Σ_p at[r][offsets[p]]·w[p, :] + bias) for the first <c>valid</c> pixels.</summary>
