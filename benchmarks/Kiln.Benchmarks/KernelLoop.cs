@@ -57,7 +57,7 @@ internal static unsafe class KernelLoop
                 for (int r = 0; r < ConvCore.MR; r++)
                     table[tap * ConvCore.MR + r] = x + ((tap / 3) * width + r + tap % 3) * c;
             double flops = 2.0 * ConvCore.MR * ConvCore.NR * taps * c * tiles;
-            Tiles(table, w, y, tiles);
+            Tiles(table, taps, c, w, y, tiles);
             int samples = 3 * runs;
             var tile = new double[samples];
             var peak = new double[samples];
@@ -65,7 +65,7 @@ internal static unsafe class KernelLoop
             {
                 peak[s] = FmaPeak.CpuTimeGflops(512);
                 double t0 = CpuClock.Thread();
-                Tiles(table, w, y, tiles);
+                Tiles(table, taps, c, w, y, tiles);
                 tile[s] = flops / (CpuClock.Thread() - t0) / 1e9;
             }
             Array.Sort(tile);
@@ -92,11 +92,11 @@ internal static unsafe class KernelLoop
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Tiles(float** table, float* w, float* y, int tiles)
+    private static void Tiles(float** table, int taps, int channels, float* w, float* y, int tiles)
     {
-        int panel = 9 * 64 * ConvCore.NR;
+        int panel = taps * channels * ConvCore.NR;
         for (int i = 0; i < tiles; i++)
-            ConvCore.IndirectTile(table, 9, 64, w + (i & 1) * panel, ConvCore.NR, y, ConvCore.NR, ConvCore.MR, null, default(Identity));
+            ConvCore.IndirectTile(table, taps, channels, w + (i & 1) * panel, ConvCore.NR, y, ConvCore.NR, ConvCore.MR, null, default(Identity));
     }
 
     private static void Run(int bits, int runs)
