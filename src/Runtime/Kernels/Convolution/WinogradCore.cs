@@ -486,12 +486,21 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>
-    /// Inputs of at least this many bytes, the L3, come from memory: their input transforms prefetch ahead. In cache the
-    /// prefetches cost more than they save (6 % on a 1 MB input); from memory they saved 5 % of a 32×32 64 → 64 forward
-    /// at batch 64 (16.8 MB) and 2.6 % of a 16×16 128 → 128 one (8.4 MB) on Zen 5, and 4–5 % of the CIFAR net's step
-    /// (1.8 % on the 256-bit path, AVX-512 off; benchmarks/README.md, stop 50).
+    /// Inputs of at least this many bytes come from memory: their input transforms prefetch ahead (<see cref="PrefetchThreshold"/>).
+    /// In cache the prefetches cost more than they save (6 % on a 1 MB input); from memory they saved 5 % of a 32×32 64 → 64
+    /// forward at batch 64 (16.8 MB) and 2.6 % of a 16×16 128 → 128 one (8.4 MB) on Zen 5, and 4–5 % of the CIFAR net's step
+    /// (1.8 % on the 256-bit path, AVX-512 off; benchmarks/README.md, stops 50 and 54).
     /// </summary>
-    internal static long PrefetchMinBytes = CacheHierarchy.Current.L3;
+    internal static long PrefetchMinBytes = PrefetchThreshold(CacheHierarchy.Current);
+
+    /// <summary>
+    /// The L3, but at most 8 MiB: a larger L3 is shared by more cores than a job's (a Zen 4 CCD's 32 MiB by eight) and
+    /// holds the step's other tensors too. With the whole 32 MiB as the threshold no layer of the CIFAR net prefetched on
+    /// Zen 4, and its step ran 5–6 % slower than with 8 MiB (4 MiB: level with 8; alternated in one process, stop 54).
+    /// </summary>
+    internal static long PrefetchThreshold(CacheHierarchy caches) => Math.Min(caches.L3, PrefetchMaxThreshold);
+
+    private const long PrefetchMaxThreshold = 8L << 20;
 
     /// <summary>Whether the input transforms of <paramref name="n"/> samples of <paramref name="g"/>'s input prefetch (<see cref="PrefetchMinBytes"/>).</summary>
     private static bool PrefetchesInput(in Conv2DGeometry g, int n) => Sse.IsSupported && (long)n * g.InputSize * sizeof(float) >= PrefetchMinBytes;
