@@ -249,7 +249,8 @@ public class GemmTests
 
     // Split by k blocks (the weights outweigh the output): each later block's product kept apart and added in block
     // order with the epilogue after, so 2 and 3 threads give one thread's bits; odd sizes, A transposed or not,
-    // accumulating or not, the epilogue with and without a bias.
+    // accumulating or not, the epilogue with and without a bias, and block counts the threads do not divide (a part
+    // then ends inside a block, whose columns two parts share).
     [Theory]
     [InlineData(512)]
     [InlineData(256)]
@@ -261,7 +262,7 @@ public class GemmTests
         {
             // At least three k blocks at any KC (the 256-bit path's blocking has a deeper KC than the 512-bit one's).
             int kc = GemmScratch.KC;
-            foreach (var (m, n, k) in new[] { (7, 17, 3 * kc + 5), (33, 300, 3 * kc + 1), (256, 300, 4 * kc - 8), (5, 70, 4 * kc), (2, 9, 8 * kc + 1) })
+            foreach (var (m, n, k) in new[] { (7, 17, 3 * kc + 5), (33, 300, 3 * kc + 1), (256, 300, 4 * kc - 8), (5, 70, 4 * kc), (2, 9, 8 * kc + 1), (64, 300, 5 * kc - 3) })
                 foreach (bool transA in new[] { false, true })
                     foreach (bool accumulate in new[] { false, true })
                         foreach (int epilogue in new[] { 0, 1, 2 })
