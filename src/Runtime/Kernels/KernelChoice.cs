@@ -112,7 +112,7 @@ public readonly record struct KernelChoice(int VectorBits, GemmBlocking Blocking
     /// </summary>
     internal static bool LowersClockUnder512BitCode(CpuProfile cpu) => cpu.Vendor == CpuVendor.Intel && cpu.Family == 6 && cpu.Model == 85;
 
-    /// <summary>Parts with AVX-512 that were looked at (not all measured): Ice Lake-SP, Sapphire, Emerald and Granite Rapids, Zen 4, Zen 5.</summary>
+    /// <summary>Parts with AVX-512 that were looked at (measured: Emerald Rapids, Zen 4, Zen 5): Ice Lake-SP, Sapphire, Emerald and Granite Rapids, Zen 4, Zen 5.</summary>
     internal static bool IsKnown512(CpuProfile cpu) => cpu.Vendor switch
     {
         CpuVendor.Intel => cpu.Family == 6 && cpu.Model is 106 or 108 or 143 or 207 or 173 or 174,

@@ -13,7 +13,7 @@ public class KernelChoiceTests
     // Parts as CPUID and the .NET runtime describe them (Vector512Accelerated is what the runtime reports
     // by default: false on Skylake-SP, which it knows to lower its clock).
     private static CpuProfile Zen5 => new(CpuVendor.Amd, 26, 2, true, true, true, true, Zen5Caches);
-    private static CpuProfile Zen4 => new(CpuVendor.Amd, 25, 17, true, true, true, true, Zen5Caches);
+    private static CpuProfile Zen4 => new(CpuVendor.Amd, 25, 17, true, true, true, true, new CacheHierarchy(32 << 10, 1 << 20, 32 << 20));
     private static CpuProfile SapphireRapids => new(CpuVendor.Intel, 6, 143, true, true, true, true, XeonCaches);
     private static CpuProfile EmeraldRapids => new(CpuVendor.Intel, 6, 207, true, true, true, true, XeonCaches);
     private static CpuProfile SkylakeSp => new(CpuVendor.Intel, 6, 85, true, false, true, true, new CacheHierarchy(32 << 10, 1 << 20, 38 << 20));
@@ -76,6 +76,8 @@ public class KernelChoiceTests
     public void BlockingFollowsTheCaches()
     {
         Assert.Equal(new GemmBlocking(256, 192, 2048), KernelChoice.For(Zen5).Blocking);
+        // Zen 4 (Genoa, as its VM reports it): the 32 KiB L1d holds a shallower B panel (stop 54's run header).
+        Assert.Equal(new GemmBlocking(168, 288, 3104), KernelChoice.For(Zen4).Blocking);
         // Emerald Rapids' 2 MiB L2 holds an A block twice as tall.
         Assert.Equal(new GemmBlocking(256, 384, 8192), KernelChoice.For(EmeraldRapids).Blocking);
         // The 256-bit paths' panels of B are half as wide, so their k blocks go twice as deep: Zen 3,
