@@ -138,8 +138,9 @@ public sealed class CacheHierarchy
 /// for B's panels and C's tiles beside it), a KC × NC block of B about 1/16 of L3 (shared by the cores).
 /// On this project's Zen 5 machines (48 KiB, 1 MiB, 32 MiB) with the 512-bit kernel (NR 32) that is
 /// KC 256, MC 192, NC 2048; on Zen 4 (32 KiB, 1 MiB, 32 MiB) KC 168, MC 288, NC 3104; on Zen 3
-/// (32 KiB, 512 KiB, 32 MiB) with the 256-bit one (NR 16), KC 336, MC 72, NC 1536. A deeper KC is fewer passes over C and fewer kernel calls per FLOP: sized for NR 32
-/// on the 256-bit path (KC 168), sgemm 1024³ and 2048³ ran 4–10% slower on Zen 3.
+/// (32 KiB, 512 KiB, 32 MiB) with the 256-bit one (NR 16), KC 336, MC 72, NC 1536. A deeper KC is fewer
+/// passes over C and fewer kernel calls per FLOP: sized for NR 32 on the 256-bit path (KC 168), sgemm
+/// 1024³ and 2048³ ran 4–10% slower on Zen 3.
 /// </summary>
 public readonly record struct GemmBlocking(int KC, int MC, int NC)
 {
