@@ -103,9 +103,7 @@ internal static unsafe class GemmDriver
     {
         int nr = TK.NR;
         float* t = s.Tile;
-        if (loadC)
-            for (int r = 0; r < rows; r++)
-                for (int j = 0; j < cols; j++) t[r * nr + j] = cp[r * ldc + j];
+        if (loadC) CopyColumns(cp, ldc, t, nr, rows, cols);
         float* bt = null;
         if (applyEpilogue && bias != null)
         {
@@ -115,8 +113,17 @@ internal static unsafe class GemmDriver
             for (; j < nr; j++) bt[j] = 0f;
         }
         TK.Run(kc, ap, bp, bStride, t, nr, loadC, bt, applyEpilogue, act);
+        CopyColumns(t, nr, cp, ldc, rows, cols);
+    }
+
+    /// <summary>
+    /// dst[r, j] = src[r, j] for the first <paramref name="rows"/> × <paramref name="cols"/> of two row-major blocks: a
+    /// full-width tile's valid corner, in or out (here and in the convolutions' edge tiles).
+    /// </summary>
+    internal static void CopyColumns(float* src, nint lds, float* dst, nint ldd, int rows, int cols)
+    {
         for (int r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++) cp[r * ldc + j] = t[r * nr + j];
+            for (int j = 0; j < cols; j++) dst[r * ldd + j] = src[r * lds + j];
     }
 }
 

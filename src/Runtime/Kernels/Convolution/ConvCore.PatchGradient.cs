@@ -60,9 +60,9 @@ internal static unsafe partial class ConvCore
                         PatchGradientTile(patches, cb, rows, dzc + j0, f, dw + j0, f, accumulate);
                     if (edgeDz != null)
                     {
-                        if (accumulate) CopyColumns(dw + whole, f, tile, NR, MR, f - whole);
+                        if (accumulate) GemmDriver.CopyColumns(dw + whole, f, tile, NR, MR, f - whole);
                         PatchGradientTile(patches, cb, rows, edgeDz, NR, tile, NR, accumulate);
-                        CopyColumns(tile, NR, dw + whole, f, MR, f - whole);
+                        GemmDriver.CopyColumns(tile, NR, dw + whole, f, MR, f - whole);
                     }
                 }
             }

@@ -184,7 +184,7 @@ internal static unsafe partial class ConvCore
                     else
                     {
                         IndirectTile(table, tapCount, perTap, panel, NR, tile, NR, valid, EdgeBias, Act);
-                        CopyColumns(tile, NR, yTile, f, valid, f - j0);
+                        GemmDriver.CopyColumns(tile, NR, yTile, f, valid, f - j0);
                     }
                 }
             }
@@ -874,13 +874,6 @@ internal static unsafe partial class ConvCore
                 if (++py == oh) { py = 0; xs += inputSize; }
             }
         }
-    }
-
-    /// <summary>dst[r, j] = src[r, j] for the first <paramref name="rows"/> × <paramref name="cols"/> of two row-major blocks: a full-width tile's valid corner, in or out.</summary>
-    internal static void CopyColumns(float* src, nint lds, float* dst, nint ldd, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++) dst[r * ldd + j] = src[r * lds + j];
     }
 
     /// <summary>Adds rows [0, rows) of the column matrix (pixels q0.. of one sample) back into that sample's dx.</summary>

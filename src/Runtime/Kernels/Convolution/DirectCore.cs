@@ -159,7 +159,7 @@ internal static unsafe class DirectCore
                 if (j0 < f)
                 {
                     TTile.Run(at, Offsets, k, EdgeKernel, nr, tile, nr, valid, EdgeBias, Act);
-                    ConvCore.CopyColumns(tile, nr, yq + j0, f, valid, f - j0);
+                    GemmDriver.CopyColumns(tile, nr, yq + j0, f, valid, f - j0);
                 }
             }
         }
@@ -191,7 +191,7 @@ internal static unsafe class DirectCore
                         if (j0 < f)
                         {
                             TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, default);
-                            ConvCore.CopyColumns(tile, nr, y + j0, f, 1, f - j0);
+                            GemmDriver.CopyColumns(tile, nr, y + j0, f, 1, f - j0);
                         }
                         continue;
                     }
@@ -203,7 +203,7 @@ internal static unsafe class DirectCore
                     if (j0 < f)
                     {
                         TTile.Run<TAct, TWinners>(corner, right, down, Offsets, k, EdgeKernel, nr, tile, EdgeBias, Act, indices.At(tileIndices, j0));
-                        ConvCore.CopyColumns(tile, nr, y + j0, f, 1, f - j0);
+                        GemmDriver.CopyColumns(tile, nr, y + j0, f, 1, f - j0);
                         for (int j = 0; j < f - j0; j++) winners[j0 + j] = tileIndices[j];
                     }
                 }
