@@ -168,14 +168,11 @@ internal sealed unsafe class RowVectorJob<TAct> : ParallelJob where TAct : struc
                 GemmRowVector.LeadingBlocks(first * _kb, _n, _k, _a, _aStride, _b, _ldb, _c, _accumulate, null, false, _act);
                 u = (long)first * slices;
             }
-            while (u < end)
+            while (GemmSplitK<TAct>.NextRun(ref u, end, slices, out int blk, out int s0, out int s1))
             {
-                int blk = (int)(u / slices), s0 = (int)(u % slices);
-                int s1 = (int)Math.Min(slices, end - (long)blk * slices);
                 int pc = blk * _kb, from = s0 * 16, to = Math.Min(_n, s1 * 16);
                 GemmRowVector.KBlockProduct(to - from, Math.Min(_kb, _k - pc), _a + pc * _aStride, _aStride, _b + pc * _ldb + from, _ldb,
                     _partials + (long)(blk - first) * _n + from, false, null, false, _act);
-                u = (long)blk * slices + s1;
             }
             return;
         }

@@ -90,14 +90,26 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
             Product(0, Math.Min(_k, first * _kb), 0, _n, _c, _ldc, _accumulate);
             u = (long)first * tiles;
         }
-        while (u < end)
+        while (NextRun(ref u, end, tiles, out int blk, out int t0, out int t1))
         {
-            int blk = (int)(u / tiles), t0 = (int)(u % tiles);
-            int t1 = (int)Math.Min(tiles, end - (long)blk * tiles);
             int pc = blk * _kb, j0 = t0 * nr, j1 = Math.Min(_n, t1 * nr);
             Product(pc, Math.Min(_kb, _k - pc), j0, j1 - j0, _partials + (long)(blk - first) * _m * _n + j0, _n, false);
-            u = (long)blk * tiles + t1;
         }
+    }
+
+    /// <summary>
+    /// The next run of a part's units [<paramref name="unit"/>, <paramref name="end"/>), each unit one column slice of one
+    /// k block (<paramref name="slices"/> a block): the block and its slices [first, last), and the units advanced past
+    /// them; false when none are left. <see cref="RowVectorJob{TAct}"/> cuts its ranges the same way.
+    /// </summary>
+    internal static bool NextRun(ref long unit, long end, int slices, out int block, out int first, out int last)
+    {
+        block = (int)(unit / slices);
+        first = (int)(unit % slices);
+        last = (int)Math.Min(slices, end - (long)block * slices);
+        if (unit >= end) return false;
+        unit = (long)block * slices + last;
+        return true;
     }
 
     /// <summary>Columns [<paramref name="j0"/>, j0 + <paramref name="cols"/>) of k rows [<paramref name="pc"/>, pc + <paramref name="kc"/>)'s product into <paramref name="c"/>.</summary>
