@@ -22,6 +22,8 @@ public class Conv2DTests
         { 3, 5, 7, 19, 40, 1, 1, 1, false },  // pointwise fast path
         { 2, 7, 7, 6, 10, 1, 1, 2, true },    // 1×1 but strided: not pointwise
         { 2, 10, 10, 20, 64, 3, 3, 1, true },
+        { 1, 5, 21, 3, 8, 3, 3, 1, true },    // 21 columns: tiles inside one output row (padded, then not), then across two
+        { 2, 9, 19, 4, 8, 3, 3, 2, true },    // the same at stride 2: 10 output columns
         { 2, 9, 7, 24, 40, 3, 3, 1, true },   // whole 8-channel blocks: the kernel gradient reads its patches in place
         { 2, 9, 8, 1, 32, 3, 3, 1, true },    // K = 9 below 16 and whole 32-filter blocks: the kernel gradient sums outer products itself
         { 3, 7, 9, 1, 64, 3, 3, 2, false },   // the same, strided and valid, two filter blocks, an odd last pixel count
