@@ -259,15 +259,19 @@ internal static unsafe partial class ConvCore
         for (int r0 = 0; r0 < stride; r0 += MR)
         {
             float** slots = table + r0;
-            if (px + MR <= ow && r0 + MR <= valid)
+            int rows = Math.Min(MR, valid - r0);
+            if (rows > 0 && px + rows <= ow)
             {
-                // Eight pixels of one output row (most tiles): one input row, and columns and addresses a stride
-                // apart, set up side by side. Gathered a row at a time through memory, as mixed rows are, the
-                // 32×32, 64 → 64 layer's tables took 3 % of its forward on Zen 5 (benchmarks/README.md, stop 55).
+                // Pixels of one output row (most tiles; the 256-bit path's six-pixel tiles too): one input row, and
+                // columns and addresses a stride apart, set up side by side; rows past the valid ones read none.
+                // Gathered a row at a time through memory, as mixed rows are, the 32×32, 64 → 64 layer's tables took
+                // 3 % of its forward on Zen 5 (benchmarks/README.md, stop 55).
                 long ih0 = (long)py * g.StrideHeight - g.PadTop, iw0 = px * sw - g.PadLeft;
                 Vector512<long> lanes = Vector512.Create(0L, 1, 2, 3, 4, 5, 6, 7);
+                Vector512<long> inputRow = Vector512.ConditionalSelect(Vector512.LessThan(lanes, Vector512.Create((long)rows)),
+                    Vector512.Create(ih0), Vector512.Create(long.MinValue / 2));
                 long origin = (long)x + (b * g.InputSize + (ih0 * g.InputWidth + iw0) * c) * sizeof(float);
-                TapPointers(Vector512.Create(ih0), Vector512.Create(iw0) + lanes * sw,
+                TapPointers(inputRow, Vector512.Create(iw0) + lanes * sw,
                     Vector512.Create(origin) + lanes * (sw * c * sizeof(float)), g, zeros, slots, stride);
             }
             else
