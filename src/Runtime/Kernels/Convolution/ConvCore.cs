@@ -556,12 +556,23 @@ internal static unsafe partial class ConvCore
     /// </summary>
     internal static void FlipKernel(float* src, float* dst, int c, int k, int taps, int c0, int c1)
     {
+        const int block = 16;
         for (int tap = 0; tap < taps; tap++)
         {
             float* from = src + (nint)(taps - 1 - tap) * k * c;
             float* to = dst + (nint)tap * c * k;
-            for (int kk = 0; kk < k; kk++)
-                for (int cc = c0; cc < c1; cc++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
+            // A transpose in 16 × 16 blocks: each block's reads and writes stay within 16 lines each, where whole rows
+            // wrote one float per line of a k-float stride.
+            for (int k0 = 0; k0 < k; k0 += block)
+            {
+                int k1 = Math.Min(k, k0 + block);
+                for (int b0 = c0; b0 < c1; b0 += block)
+                {
+                    int b1 = Math.Min(c1, b0 + block);
+                    for (int cc = b0; cc < b1; cc++)
+                        for (int kk = k0; kk < k1; kk++) to[(nint)cc * k + kk] = from[(nint)kk * c + cc];
+                }
+            }
         }
     }
 

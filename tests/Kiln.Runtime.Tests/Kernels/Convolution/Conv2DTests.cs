@@ -261,6 +261,31 @@ public class Conv2DTests
         }
     }
 
+    /// <summary>
+    /// The flipped kernel (taps reversed, the two channel axes swapped) against the definition, for sizes off the
+    /// 16 × 16 blocks and for the channel ranges that threads flip for themselves.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 5, 9, 0, 3)]
+    [InlineData(37, 21, 4, 0, 37)]
+    [InlineData(37, 21, 4, 5, 23)]
+    [InlineData(64, 128, 9, 16, 48)]
+    [InlineData(1, 1, 25, 0, 1)]
+    public unsafe void FlipKernelRotatesTapsAndSwapsChannels(int c, int k, int taps, int c0, int c1)
+    {
+        var src = new float[taps * k * c];
+        for (int i = 0; i < src.Length; i++) src[i] = i + 1;
+        var dst = new float[taps * c * k];
+        fixed (float* ps = src, pd = dst) ConvCore.FlipKernel(ps, pd, c, k, taps, c0, c1);
+        for (int tap = 0; tap < taps; tap++)
+            for (int cc = 0; cc < c; cc++)
+                for (int kk = 0; kk < k; kk++)
+                {
+                    float expected = cc >= c0 && cc < c1 ? src[((taps - 1 - tap) * k + kk) * c + cc] : 0f;
+                    Assert.True(expected == dst[(tap * c + cc) * k + kk], $"tap {tap}, channel {cc}, filter {kk}");
+                }
+    }
+
     [Fact]
     public void GeometryValidatesAndReportsImpliedPadding()
     {
