@@ -56,8 +56,11 @@ internal static unsafe class GemmDriver
                     int nc = n - jc < GemmScratch.NC ? n - jc : GemmScratch.NC;
                     int fullCols = nc - nc % nr;
                     float* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
+                    // B's last columns are read in place too when the narrow kernel takes them (it reads under a mask):
+                    // packing them for every call made the MLP's batch-32 step 4–5 % slower on Zen 5 (benchmarks/README.md, stop 55).
+                    bool narrowInPlace = directB && nc - fullCols <= TK.NarrowCols;
                     if (!directB) GemmPacking.PackB(transB, bBlock, ldb, kc, nc, s.B, nr);
-                    else if (fullCols < nc) GemmPacking.PackB(false, bBlock + fullCols, ldb, kc, nc - fullCols, s.B, nr);
+                    else if (!narrowInPlace) GemmPacking.PackB(false, bBlock + fullCols, ldb, kc, nc - fullCols, s.B, nr);
 
                     for (int ic = 0; ic < rowsHere; ic += GemmScratch.MC)
                     {
@@ -69,7 +72,7 @@ internal static unsafe class GemmDriver
                             float* bp;
                             nint bStride;
                             if (!directB) { bp = s.B + (nint)jr * kc; bStride = nr; }
-                            else if (cols == nr) { bp = bBlock + jr; bStride = ldb; }
+                            else if (cols == nr || narrowInPlace) { bp = bBlock + jr; bStride = ldb; }
                             else { bp = s.B; bStride = nr; }
                             float* biasTile = bias == null ? null : bias + jc + jr;
 

@@ -36,9 +36,9 @@ internal unsafe interface IMicroKernel
 
     /// <summary>
     /// The first <paramref name="rows"/> (1 to MR) rows and <paramref name="cols"/> (1 to <see cref="NarrowCols"/>) columns of a
-    /// tile: one accumulator a row instead of two, read and written under a lane mask. An MLP's 10-class output or a 300-wide
-    /// layer's last 12 columns no longer pay a full tile's FMAs and its scratch copy; each element is the same FMA chain, so the
-    /// same bits as <see cref="Run"/>.
+    /// tile: one accumulator a row instead of two, read and written under a lane mask, B as well as C (so B's last columns may
+    /// be read in place where a row ends). An MLP's 10-class output or a 300-wide layer's last 12 columns no longer pay a full
+    /// tile's FMAs and its scratch copy; each element is the same FMA chain, so the same bits as <see cref="Run"/>.
     /// </summary>
     static abstract void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
         where TAct : struct, IActivation;

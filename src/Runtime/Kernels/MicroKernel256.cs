@@ -108,10 +108,12 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
         where TAct : struct, IActivation
     {
+        // Lanes past cols are neither read nor written: the row may end there, in B (read in place, GemmDriver) as in C.
+        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle();
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b0 = Avx.MaskLoad(b, mask);
             c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
             c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
             c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
@@ -122,8 +124,6 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             b += ldb;
         }
 
-        // Lanes past cols are neither read nor written: the row may end there.
-        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle();
         Vector256<float> bias0 = epilogue && bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
         StoreNarrow(c, c0, mask, loadC, epilogue, bias0, act);
         if (rows > 1) StoreNarrow(c + ldc, c1, mask, loadC, epilogue, bias0, act);

@@ -135,11 +135,13 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             }
         }
 
+        // Lanes past cols are neither read nor written: the row may end there, in B (read in place, GemmDriver) as in C.
+        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle();
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> b0 = Avx512F.MaskLoad(b, mask, Vector512<float>.Zero);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
             c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
             c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
@@ -152,8 +154,6 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             b += ldb;
         }
 
-        // Lanes past cols are neither read nor written: the row may end there.
-        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle();
         Vector512<float> bias0 = epilogue && bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
         StoreNarrow(c, c0, mask, loadC, epilogue, bias0, act);
         if (rows > 1) StoreNarrow(c + ldc, c1, mask, loadC, epilogue, bias0, act);
