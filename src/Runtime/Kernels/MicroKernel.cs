@@ -29,8 +29,8 @@ internal unsafe interface IMicroKernel
         where TAct : struct, IActivation;
 
     /// <summary>
-    /// The most columns <see cref="RunNarrow"/> takes (half a tile), or 0 where the processor lacks the masked loads and stores it
-    /// needs; a narrower last column panel then runs the full tile on a scratch copy.
+    /// The most columns <see cref="RunNarrow"/> takes (half a tile at 512 bits, all but a whole tile at 256), or 0 where the
+    /// processor lacks the masked loads and stores it needs; a narrower last column panel then runs the full tile on a scratch copy.
     /// </summary>
     static abstract int NarrowCols { get; }
 

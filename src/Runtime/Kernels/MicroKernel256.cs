@@ -101,13 +101,21 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         if (rows > 3) Store(c + 3 * ldc, c30, c31, loadC, epilogue, bias0, bias1, act);
     }
 
-    public static int NarrowCols => Avx.IsSupported ? 8 : 0;
+    public static int NarrowCols => Avx.IsSupported ? NR - 1 : 0;
 
-    /// <summary>Up to 6 rows × 8 columns in six accumulators: fewer chains than FMA latency covers, yet half the full tile's FMAs and no scratch copy.</summary>
+    /// <summary>
+    /// Up to 6 rows × 8 columns in six accumulators: fewer chains than FMA latency covers, yet half the full tile's FMAs
+    /// and no scratch copy; 9 to 15 columns take the full tile's twelve (<see cref="RunNarrowWide"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
         where TAct : struct, IActivation
     {
+        if (cols > 8)
+        {
+            RunNarrowWide(rows, cols, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act);
+            return;
+        }
         // Lanes past cols are neither read nor written: the row may end there, in B (read in place, GemmDriver) as in C.
         Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle();
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
@@ -131,6 +139,61 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         if (rows > 3) StoreNarrow(c + 3 * ldc, c3, mask, loadC, epilogue, bias0, act);
         if (rows > 4) StoreNarrow(c + 4 * ldc, c4, mask, loadC, epilogue, bias0, act);
         if (rows > 5) StoreNarrow(c + 5 * ldc, c5, mask, loadC, epilogue, bias0, act);
+    }
+
+    /// <summary>
+    /// 9 to 15 columns of up to 6 rows: <see cref="Run"/>'s twelve accumulators with the second vector read and written
+    /// under a lane mask, so a 300-wide layer's last 12 columns are read in place (GemmDriver) instead of packed and
+    /// multiplied on a scratch tile. Each element is the same FMA chain as in <see cref="Run"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunNarrowWide<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - 8)).AsSingle();
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Avx.MaskLoad(b + 8, mask);
+            Vector256<float> ai = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+            a += 6;
+            b += ldb;
+        }
+
+        bool withBias = epilogue && bias != null;
+        Vector256<float> bias0 = withBias ? Vector256.Load(bias) : Vector256<float>.Zero;
+        Vector256<float> bias1 = withBias ? Avx.MaskLoad(bias + 8, mask) : Vector256<float>.Zero;
+        StoreWide(c, c00, c01, mask, loadC, epilogue, bias0, bias1, act);
+        if (rows > 1) StoreWide(c + ldc, c10, c11, mask, loadC, epilogue, bias0, bias1, act);
+        if (rows > 2) StoreWide(c + 2 * ldc, c20, c21, mask, loadC, epilogue, bias0, bias1, act);
+        if (rows > 3) StoreWide(c + 3 * ldc, c30, c31, mask, loadC, epilogue, bias0, bias1, act);
+        if (rows > 4) StoreWide(c + 4 * ldc, c40, c41, mask, loadC, epilogue, bias0, bias1, act);
+        if (rows > 5) StoreWide(c + 5 * ldc, c50, c51, mask, loadC, epilogue, bias0, bias1, act);
+    }
+
+    /// <summary><see cref="Store"/> with the second vector under <paramref name="mask"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreWide<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> mask, bool loadC, bool epilogue,
+        Vector256<float> bias0, Vector256<float> bias1, TAct act) where TAct : struct, IActivation
+    {
+        if (loadC) v0 = Vector256.Load(c) + v0;
+        if (epilogue) v0 = act.Apply(v0 + bias0);
+        Vector256.Store(v0, c);
+        StoreNarrow(c + 8, v1, mask, loadC, epilogue, bias1, act);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
