@@ -18,13 +18,23 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
-        where TAct : struct, IActivation
+        where TAct : struct, IActivation =>
+        Tile<WholeUpper, TAct>(MR, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act, default);
+
+    /// <summary>
+    /// The 6 × 16 tile in twelve accumulators, its upper eight columns read and written whole (<see cref="Run"/>) or under
+    /// <paramref name="upper"/>'s lanes (<see cref="RunNarrowWide"/>); the first <paramref name="rows"/> rows stored. Each
+    /// element is one FMA chain over k either way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<TUpper, TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue,
+        TAct act, Vector256<float> upper) where TUpper : struct, IUpperHalf where TAct : struct, IActivation
     {
         // C's six rows are fetched while the FMAs run, not missed at the stores (see MicroKernel512).
         if (Sse.IsSupported)
         {
             float* cr = c;
-            for (int r = 0; r < 6; r++, cr += ldc)
+            for (int r = 0; r < rows; r++, cr += ldc)
             {
                 Sse.Prefetch0(cr);
                 Sse.Prefetch0(cr + 15);
@@ -39,7 +49,7 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         {
             if (Sse.IsSupported) Sse.Prefetch0(a + APrefetch);
             Vector256<float> b0 = Vector256.Load(b);
-            Vector256<float> b1 = Vector256.Load(b + 8);
+            Vector256<float> b1 = TUpper.Load(b + 8, upper);
             Vector256<float> ai = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
             ai = Vector256.Create(a[1]);
@@ -56,13 +66,15 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             b += ldb;
         }
 
-        LoadBias(bias, epilogue, out var bias0, out var bias1);
-        Store(c, c00, c01, loadC, epilogue, bias0, bias1, act); c += ldc;
-        Store(c, c10, c11, loadC, epilogue, bias0, bias1, act); c += ldc;
-        Store(c, c20, c21, loadC, epilogue, bias0, bias1, act); c += ldc;
-        Store(c, c30, c31, loadC, epilogue, bias0, bias1, act); c += ldc;
-        Store(c, c40, c41, loadC, epilogue, bias0, bias1, act); c += ldc;
-        Store(c, c50, c51, loadC, epilogue, bias0, bias1, act);
+        bool withBias = epilogue && bias != null;
+        Vector256<float> bias0 = withBias ? Vector256.Load(bias) : Vector256<float>.Zero;
+        Vector256<float> bias1 = withBias ? TUpper.Load(bias + 8, upper) : Vector256<float>.Zero;
+        Store<TUpper, TAct>(c, c00, c01, upper, loadC, epilogue, bias0, bias1, act);
+        if (rows > 1) Store<TUpper, TAct>(c + ldc, c10, c11, upper, loadC, epilogue, bias0, bias1, act);
+        if (rows > 2) Store<TUpper, TAct>(c + 2 * ldc, c20, c21, upper, loadC, epilogue, bias0, bias1, act);
+        if (rows > 3) Store<TUpper, TAct>(c + 3 * ldc, c30, c31, upper, loadC, epilogue, bias0, bias1, act);
+        if (rows > 4) Store<TUpper, TAct>(c + 4 * ldc, c40, c41, upper, loadC, epilogue, bias0, bias1, act);
+        if (rows > 5) Store<TUpper, TAct>(c + 5 * ldc, c50, c51, upper, loadC, epilogue, bias0, bias1, act);
     }
 
     public static int TailRows => 4;
@@ -95,10 +107,10 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         }
 
         LoadBias(bias, epilogue, out var bias0, out var bias1);
-        Store(c, c00, c01, loadC, epilogue, bias0, bias1, act);
-        if (rows > 1) Store(c + ldc, c10, c11, loadC, epilogue, bias0, bias1, act);
-        if (rows > 2) Store(c + 2 * ldc, c20, c21, loadC, epilogue, bias0, bias1, act);
-        if (rows > 3) Store(c + 3 * ldc, c30, c31, loadC, epilogue, bias0, bias1, act);
+        Store<WholeUpper, TAct>(c, c00, c01, default, loadC, epilogue, bias0, bias1, act);
+        if (rows > 1) Store<WholeUpper, TAct>(c + ldc, c10, c11, default, loadC, epilogue, bias0, bias1, act);
+        if (rows > 2) Store<WholeUpper, TAct>(c + 2 * ldc, c20, c21, default, loadC, epilogue, bias0, bias1, act);
+        if (rows > 3) Store<WholeUpper, TAct>(c + 3 * ldc, c30, c31, default, loadC, epilogue, bias0, bias1, act);
     }
 
     public static int NarrowCols => Avx.IsSupported ? NR - 1 : 0;
@@ -148,52 +160,27 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunNarrowWide<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
-        where TAct : struct, IActivation
-    {
-        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - 8)).AsSingle();
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector256<float> b0 = Vector256.Load(b);
-            Vector256<float> b1 = Avx.MaskLoad(b + 8, mask);
-            Vector256<float> ai = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector256.Create(a[1]);
-            c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector256.Create(a[2]);
-            c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector256.Create(a[3]);
-            c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector256.Create(a[4]);
-            c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector256.Create(a[5]);
-            c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
-            a += 6;
-            b += ldb;
-        }
+        where TAct : struct, IActivation =>
+        Tile<MaskedUpper, TAct>(rows, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act,
+            Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - 8)).AsSingle());
 
-        bool withBias = epilogue && bias != null;
-        Vector256<float> bias0 = withBias ? Vector256.Load(bias) : Vector256<float>.Zero;
-        Vector256<float> bias1 = withBias ? Avx.MaskLoad(bias + 8, mask) : Vector256<float>.Zero;
-        StoreWide(c, c00, c01, mask, loadC, epilogue, bias0, bias1, act);
-        if (rows > 1) StoreWide(c + ldc, c10, c11, mask, loadC, epilogue, bias0, bias1, act);
-        if (rows > 2) StoreWide(c + 2 * ldc, c20, c21, mask, loadC, epilogue, bias0, bias1, act);
-        if (rows > 3) StoreWide(c + 3 * ldc, c30, c31, mask, loadC, epilogue, bias0, bias1, act);
-        if (rows > 4) StoreWide(c + 4 * ldc, c40, c41, mask, loadC, epilogue, bias0, bias1, act);
-        if (rows > 5) StoreWide(c + 5 * ldc, c50, c51, mask, loadC, epilogue, bias0, bias1, act);
+    /// <summary>How <see cref="Tile"/> reads a tile's upper eight columns of B and of the bias: whole, or under a lane mask.</summary>
+    private interface IUpperHalf
+    {
+        static abstract bool Masked { get; }
+        static abstract Vector256<float> Load(float* p, Vector256<float> mask);
     }
 
-    /// <summary><see cref="Store"/> with the second vector under <paramref name="mask"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreWide<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> mask, bool loadC, bool epilogue,
-        Vector256<float> bias0, Vector256<float> bias1, TAct act) where TAct : struct, IActivation
+    private readonly struct WholeUpper : IUpperHalf
     {
-        if (loadC) v0 = Vector256.Load(c) + v0;
-        if (epilogue) v0 = act.Apply(v0 + bias0);
-        Vector256.Store(v0, c);
-        StoreNarrow(c + 8, v1, mask, loadC, epilogue, bias1, act);
+        public static bool Masked => false;
+        public static Vector256<float> Load(float* p, Vector256<float> mask) => Vector256.Load(p);
+    }
+
+    private readonly struct MaskedUpper : IUpperHalf
+    {
+        public static bool Masked => true;
+        public static Vector256<float> Load(float* p, Vector256<float> mask) => Avx.MaskLoad(p, mask);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -214,21 +201,21 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
         bias1 = load ? Vector256.Load(bias + 8) : Vector256<float>.Zero;
     }
 
+    /// <summary>One row of a tile: (C +) v (+ bias, activation), the upper half under <paramref name="upper"/>'s lanes where <typeparamref name="TUpper"/> masks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, bool loadC, bool epilogue,
-        Vector256<float> bias0, Vector256<float> bias1, TAct act) where TAct : struct, IActivation
+    private static void Store<TUpper, TAct>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> upper, bool loadC, bool epilogue,
+        Vector256<float> bias0, Vector256<float> bias1, TAct act) where TUpper : struct, IUpperHalf where TAct : struct, IActivation
     {
-        if (loadC)
-        {
-            v0 = Vector256.Load(c) + v0;
-            v1 = Vector256.Load(c + 8) + v1;
-        }
-        if (epilogue)
-        {
-            v0 = act.Apply(v0 + bias0);
-            v1 = act.Apply(v1 + bias1);
-        }
+        if (loadC) v0 = Vector256.Load(c) + v0;
+        if (epilogue) v0 = act.Apply(v0 + bias0);
         Vector256.Store(v0, c);
+        if (TUpper.Masked)
+        {
+            StoreNarrow(c + 8, v1, upper, loadC, epilogue, bias1, act);
+            return;
+        }
+        if (loadC) v1 = Vector256.Load(c + 8) + v1;
+        if (epilogue) v1 = act.Apply(v1 + bias1);
         Vector256.Store(v1, c + 8);
     }
 }
