@@ -170,8 +170,14 @@ public static unsafe class Gemm
     /// </summary>
     internal static long SharedPackMinFloats = 1L << 18;
 
-    /// <summary>From this many floats of B (k·n) a product whose B outweighs its C is split by k blocks (<see cref="GemmSplitK{TAct}"/>).</summary>
-    internal static long SplitKMinWeights = 1L << 17;
+    /// <summary>
+    /// From this many floats of B (k·n) a product whose B outweighs its C is split by k blocks (<see cref="GemmSplitK{TAct}"/>).
+    /// 16 Ki (64 KiB) takes in the Fashion MLP's 300 → 100 layer at batch 32 (30,000 weights), whose column split had
+    /// both cores read every row that the optimizer then rewrote on one of them: its step ran 1.057–1.072× faster in
+    /// the host's slow minutes and 1.016× in fast ones, against the former 128 Ki (paired, stop 56); the products under
+    /// <see cref="ParallelMinFlops"/> stay on one thread whatever their B.
+    /// </summary>
+    internal static long SplitKMinWeights = 1L << 14;
 
     // Per band of rows: the parts pack a slice of A's k blocks together into the calling thread's buffer
     // (as many blocks as it holds: all of a short A's, so two pool runs in all), then each multiplies its
