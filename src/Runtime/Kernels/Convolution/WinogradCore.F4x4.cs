@@ -101,6 +101,22 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>Aᵀ·(m0 … m5), the output transform along one axis: with s, d = m1 ± m2 and S, D = m3 ± m4, (m0 + s + S, d + 2D, s + 4S, d + 8D + m5).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Output6<TV>(TV m0, TV m1, TV m2, TV m3, TV m4, TV m5, out TV y0, out TV y1, out TV y2, out TV y3)
+        where TV : struct, ILanes<TV>
+    {
+        var s = m1 + m2; var d = m1 - m2;
+        var bigS = m3 + m4; var bigD = m3 - m4;
+        y0 = m0 + s + bigS;
+        y1 = TV.MultiplyAdd(2f, bigD, d);
+        y2 = TV.MultiplyAdd(4f, bigS, s);
+        y3 = TV.MultiplyAdd(8f, bigD, d) + m5;
+    }
+
+    /// <summary>
+    /// <see cref="Output6{TV}"/> on Vector512 itself, for the scratch forms (TileOutputs4): they run where the runtime
+    /// carries Vector512 out through memory, so they stay off <see cref="Lanes16"/>'s wrapper.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Output6(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3, Vector512<float> m4, Vector512<float> m5,
         out Vector512<float> y0, out Vector512<float> y1, out Vector512<float> y2, out Vector512<float> y3)
     {
@@ -442,6 +458,7 @@ internal static unsafe partial class WinogradCore
             int k = g.OutputChannels, oh = g.OutputHeight, ow = g.OutputWidth, kp = Kp;
             long plane = MPlane;
             bool registers = TransformsInRegisters && Algorithm == WinogradAlgorithm.F4x4For3x3;
+            bool eightLanes = !registers && Simd.Use256 && Algorithm == WinogradAlgorithm.F4x4For3x3;
             for (int r = 0; r < count; r++)
             {
                 TileOrigin(t0 + r, out long sample, out int ty, out int tx);
@@ -451,16 +468,20 @@ internal static unsafe partial class WinogradCore
                 float* src = m + (nint)r * kp;
                 bool whole = rowsIn == 4 && colsIn == 4;
                 nint row = (nint)ow * k;
+                if (registers)
+                {
+                    TileChannelsInRegisters<Lanes16>(src, plane, ys, k, row, rowsIn, colsIn);
+                    continue;
+                }
+                if (eightLanes)
+                {
+                    // 8 channels at a time in ymm registers, where 16-lane code would go through memory.
+                    TileChannelsInRegisters<Lanes8>(src, plane, ys, k, row, rowsIn, colsIn);
+                    continue;
+                }
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    if (registers)
-                    {
-                        // Constant counts for a whole tile: its stores' conditions compile away.
-                        if (whole) Tile4InRegisters(src + j, plane, bias, ys + j, k, row, 4, 4);
-                        else Tile4InRegisters(src + j, plane, bias, ys + j, k, row, rowsIn, colsIn);
-                        continue;
-                    }
                     FourByFourTile(src + j, plane, bias, half, outs);
                     if (whole) StoreTile4(ys + j, k, row, outs, 4, 4);
                     else StoreTile4(ys + j, k, row, outs, rowsIn, colsIn);
@@ -475,9 +496,11 @@ internal static unsafe partial class WinogradCore
         /// its 16). Like <see cref="InputTransform6"/>, Aᵀ·M is made a pair of rows at a time from M and never
         /// parked in scratch: 16 stores instead of 56, the same operations as <see cref="TileOutputs4"/>, so
         /// the same bits. Clipped tiles took the scratch path before: the Fashion CNN's step 2–3 % slower (stop 51).
+        /// 16 lanes in zmm registers, or 8 in ymm on the 256-bit path (<see cref="ILanes{TSelf}"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Tile4InRegisters(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row, int rowsIn, int colsIn)
+        private void Tile4InRegisters<TV>(float* p, long plane, TV bias, float* y, nint k, nint row, int rowsIn, int colsIn)
+            where TV : struct, ILanes<TV>
         {
             RowPair(p, plane, bias, false, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
             StoreRow4(y, k, colsIn, y00, y01, y02, y03);
@@ -488,14 +511,41 @@ internal static unsafe partial class WinogradCore
             if (rowsIn > 3) StoreRow4(y + 3 * row, k, colsIn, y10, y11, y12, y13);
         }
 
+        /// <summary>
+        /// One tile's outputs for every channel, <typeparamref name="TV"/>'s lanes at a time (<see cref="Tile4InRegisters{TV}"/>).
+        /// Whole and clipped tiles are methods of their own: inlined into <see cref="OutputTransform4"/> at both widths, the
+        /// transform outgrew the JIT's inlining budget there and its vector helpers became calls.
+        /// </summary>
+        private void TileChannelsInRegisters<TV>(float* src, long plane, float* ys, nint k, nint row, int rowsIn, int colsIn)
+            where TV : struct, ILanes<TV>
+        {
+            // Constant counts for a whole tile: its stores' conditions compile away.
+            if (rowsIn == 4 && colsIn == 4) WholeTileChannels<TV>(src, plane, ys, k, row);
+            else ClippedTileChannels<TV>(src, plane, ys, k, row, rowsIn, colsIn);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private void WholeTileChannels<TV>(float* src, long plane, float* ys, nint k, nint row) where TV : struct, ILanes<TV>
+        {
+            for (int j = 0; j < k; j += TV.Count)
+                Tile4InRegisters(src + j, plane, Bias == null ? default : TV.Load(Bias + j), ys + j, k, row, 4, 4);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private void ClippedTileChannels<TV>(float* src, long plane, float* ys, nint k, nint row, int rowsIn, int colsIn) where TV : struct, ILanes<TV>
+        {
+            for (int j = 0; j < k; j += TV.Count)
+                Tile4InRegisters(src + j, plane, Bias == null ? default : TV.Load(Bias + j), ys + j, k, row, rowsIn, colsIn);
+        }
+
         /// <summary>act of a tile row's first <paramref name="colsIn"/> outputs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void StoreRow4(float* y, nint k, int colsIn, Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3)
+        private void StoreRow4<TV>(float* y, nint k, int colsIn, TV y0, TV y1, TV y2, TV y3) where TV : struct, ILanes<TV>
         {
-            Vector512.Store(Act.Apply(y0), y);
-            if (colsIn > 1) Vector512.Store(Act.Apply(y1), y + k);
-            if (colsIn > 2) Vector512.Store(Act.Apply(y2), y + 2 * k);
-            if (colsIn > 3) Vector512.Store(Act.Apply(y3), y + 3 * k);
+            TV.Store(y0.Apply(Act), y);
+            if (colsIn > 1) TV.Store(y1.Apply(Act), y + k);
+            if (colsIn > 2) TV.Store(y2.Apply(Act), y + 2 * k);
+            if (colsIn > 3) TV.Store(y3.Apply(Act), y + 3 * k);
         }
 
         /// <summary>
@@ -503,19 +553,18 @@ internal static unsafe partial class WinogradCore
         /// rows 2 and 3, each from M's rows 1 to 5 (a constant at every call, so one branch compiles away).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void RowPair(float* p, long plane, Vector512<float> bias, bool lower,
-            out Vector512<float> y00, out Vector512<float> y01, out Vector512<float> y02, out Vector512<float> y03,
-            out Vector512<float> y10, out Vector512<float> y11, out Vector512<float> y12, out Vector512<float> y13)
+        private static void RowPair<TV>(float* p, long plane, TV bias, bool lower, out TV y00, out TV y01, out TV y02, out TV y03,
+            out TV y10, out TV y11, out TV y12, out TV y13) where TV : struct, ILanes<TV>
         {
-            RowPairTerms(p, plane, lower, out var a0, out var b0); RowPairTerms(p + plane, plane, lower, out var a1, out var b1);
-            RowPairTerms(p + 2 * plane, plane, lower, out var a2, out var b2); RowPairTerms(p + 3 * plane, plane, lower, out var a3, out var b3);
-            RowPairTerms(p + 4 * plane, plane, lower, out var a4, out var b4); RowPairTerms(p + 5 * plane, plane, lower, out var a5, out var b5);
+            RowPairTerms<TV>(p, plane, lower, out var a0, out var b0); RowPairTerms<TV>(p + plane, plane, lower, out var a1, out var b1);
+            RowPairTerms<TV>(p + 2 * plane, plane, lower, out var a2, out var b2); RowPairTerms<TV>(p + 3 * plane, plane, lower, out var a3, out var b3);
+            RowPairTerms<TV>(p + 4 * plane, plane, lower, out var a4, out var b4); RowPairTerms<TV>(p + 5 * plane, plane, lower, out var a5, out var b5);
             RowOutputs(bias, a0, a1, a2, a3, a4, a5, out y00, out y01, out y02, out y03);
             RowOutputs(bias, b0, b1, b2, b3, b4, b5, out y10, out y11, out y12, out y13);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void RowPairTerms(float* col, long plane, bool lower, out Vector512<float> first, out Vector512<float> second)
+        private static void RowPairTerms<TV>(float* col, long plane, bool lower, out TV first, out TV second) where TV : struct, ILanes<TV>
         {
             if (lower) LowerTerms(col, plane, out first, out second);
             else UpperTerms(col, plane, out first, out second);
@@ -523,32 +572,32 @@ internal static unsafe partial class WinogradCore
 
         /// <summary><see cref="Output6"/>'s y0 and y1 down M's column at <paramref name="col"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void UpperTerms(float* col, long plane, out Vector512<float> y0, out Vector512<float> y1)
+        private static void UpperTerms<TV>(float* col, long plane, out TV y0, out TV y1) where TV : struct, ILanes<TV>
         {
-            var m0 = Vector512.Load(col); var m1 = Vector512.Load(col + 6 * plane); var m2 = Vector512.Load(col + 12 * plane);
-            var m3 = Vector512.Load(col + 18 * plane); var m4 = Vector512.Load(col + 24 * plane);
+            var m0 = TV.Load(col); var m1 = TV.Load(col + 6 * plane); var m2 = TV.Load(col + 12 * plane);
+            var m3 = TV.Load(col + 18 * plane); var m4 = TV.Load(col + 24 * plane);
             var s = m1 + m2; var d = m1 - m2;
             var bigS = m3 + m4; var bigD = m3 - m4;
             y0 = m0 + s + bigS;
-            y1 = Vector512.FusedMultiplyAdd(Vector512.Create(2f), bigD, d);
+            y1 = TV.MultiplyAdd(2f, bigD, d);
         }
 
         /// <summary><see cref="Output6"/>'s y2 and y3 down M's column at <paramref name="col"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void LowerTerms(float* col, long plane, out Vector512<float> y2, out Vector512<float> y3)
+        private static void LowerTerms<TV>(float* col, long plane, out TV y2, out TV y3) where TV : struct, ILanes<TV>
         {
-            var m1 = Vector512.Load(col + 6 * plane); var m2 = Vector512.Load(col + 12 * plane);
-            var m3 = Vector512.Load(col + 18 * plane); var m4 = Vector512.Load(col + 24 * plane); var m5 = Vector512.Load(col + 30 * plane);
+            var m1 = TV.Load(col + 6 * plane); var m2 = TV.Load(col + 12 * plane);
+            var m3 = TV.Load(col + 18 * plane); var m4 = TV.Load(col + 24 * plane); var m5 = TV.Load(col + 30 * plane);
             var s = m1 + m2; var d = m1 - m2;
             var bigS = m3 + m4; var bigD = m3 - m4;
-            y2 = Vector512.FusedMultiplyAdd(Vector512.Create(4f), bigS, s);
-            y3 = Vector512.FusedMultiplyAdd(Vector512.Create(8f), bigD, d) + m5;
+            y2 = TV.MultiplyAdd(4f, bigS, s);
+            y3 = TV.MultiplyAdd(8f, bigD, d) + m5;
         }
 
         /// <summary>One row of Aᵀ·M times A, + bias.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void RowOutputs(Vector512<float> bias, Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3, Vector512<float> r4, Vector512<float> r5,
-            out Vector512<float> y0, out Vector512<float> y1, out Vector512<float> y2, out Vector512<float> y3)
+        private static void RowOutputs<TV>(TV bias, TV r0, TV r1, TV r2, TV r3, TV r4, TV r5, out TV y0, out TV y1, out TV y2, out TV y3)
+            where TV : struct, ILanes<TV>
         {
             Output6(r0, r1, r2, r3, r4, r5, out y0, out y1, out y2, out y3);
             y0 += bias; y1 += bias; y2 += bias; y3 += bias;
@@ -563,7 +612,13 @@ internal static unsafe partial class WinogradCore
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void StoreTile4(float* y, nint k, nint row, Vector512<float>* outs, int rowsIn, int colsIn)
         {
-            for (int i = 0; i < rowsIn; i++, y += row, outs += 4) StoreRow4(y, k, colsIn, outs[0], outs[1], outs[2], outs[3]);
+            for (int i = 0; i < rowsIn; i++, y += row, outs += 4)
+            {
+                Vector512.Store(Act.Apply(outs[0]), y);
+                if (colsIn > 1) Vector512.Store(Act.Apply(outs[1]), y + k);
+                if (colsIn > 2) Vector512.Store(Act.Apply(outs[2]), y + 2 * k);
+                if (colsIn > 3) Vector512.Store(Act.Apply(outs[3]), y + 3 * k);
+            }
         }
 
         /// <summary>
@@ -611,13 +666,13 @@ internal static unsafe partial class WinogradCore
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void PooledTile4InRegisters(float* p, long plane, Vector512<float> bias, float* y, nint k, nint row, int rowsIn, int colsIn)
         {
-            RowPair(p, plane, bias, false, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
-            Vector512.Store(Pooling.WindowMax(Act, y00, y01, y10, y11), y);
-            if (colsIn > 1) Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + k);
+            RowPair(p, plane, new Lanes16(bias), false, out var y00, out var y01, out var y02, out var y03, out var y10, out var y11, out var y12, out var y13);
+            Vector512.Store(Pooling.WindowMax(Act, y00.V, y01.V, y10.V, y11.V), y);
+            if (colsIn > 1) Vector512.Store(Pooling.WindowMax(Act, y02.V, y03.V, y12.V, y13.V), y + k);
             if (rowsIn < 2) return;
-            RowPair(p, plane, bias, true, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
-            Vector512.Store(Pooling.WindowMax(Act, y00, y01, y10, y11), y + row);
-            if (colsIn > 1) Vector512.Store(Pooling.WindowMax(Act, y02, y03, y12, y13), y + row + k);
+            RowPair(p, plane, new Lanes16(bias), true, out y00, out y01, out y02, out y03, out y10, out y11, out y12, out y13);
+            Vector512.Store(Pooling.WindowMax(Act, y00.V, y01.V, y10.V, y11.V), y + row);
+            if (colsIn > 1) Vector512.Store(Pooling.WindowMax(Act, y02.V, y03.V, y12.V, y13.V), y + row + k);
         }
 
         /// <summary>A 4×4 tile's outputs + bias for 16 channels, from F(4×4, 3×3)'s 36 planes or F(4×4, 5×5)'s 64.</summary>
@@ -642,8 +697,9 @@ internal static unsafe partial class WinogradCore
             }
             for (int i = 0; i < 4; i++)
             {
-                Vector512<float>* row = half + 6 * i;
-                RowOutputs(bias, row[0], row[1], row[2], row[3], row[4], row[5], out outs[4 * i], out outs[4 * i + 1], out outs[4 * i + 2], out outs[4 * i + 3]);
+                Vector512<float>* row = half + 6 * i, o = outs + 4 * i;
+                Output6(row[0], row[1], row[2], row[3], row[4], row[5], out o[0], out o[1], out o[2], out o[3]);
+                o[0] += bias; o[1] += bias; o[2] += bias; o[3] += bias;
             }
         }
     }

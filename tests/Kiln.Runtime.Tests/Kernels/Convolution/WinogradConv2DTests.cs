@@ -201,6 +201,10 @@ public class WinogradConv2DTests
         }
     }
 
+    /// <summary>
+    /// Every form of the transforms gives the same bits: in 16-lane registers, in scratch, and (the 256-bit path's output
+    /// transform without registers) in 8-lane registers.
+    /// </summary>
     [Theory]
     [InlineData(2, 8, 8, 16, 32, true, 3)]      // whole 4×4 tiles
     [InlineData(3, 7, 9, 16, 16, true, 3)]      // clipped edge tiles beside whole ones
