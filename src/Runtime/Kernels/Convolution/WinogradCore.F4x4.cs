@@ -639,16 +639,16 @@ internal static unsafe partial class WinogradCore
                 int rowsIn = Math.Min(2, ph - py), colsIn = Math.Min(2, pw - px);
                 float* ys = Y + ((sample * ph + py) * pw + px) * k;
                 float* src = m + (nint)r * kp;
-                bool whole = rowsIn == 2 && colsIn == 2;
+                if (registers)
+                {
+                    // Whole and clipped tiles apart, as in OutputTransform4 (TileChannelsInRegisters).
+                    if (rowsIn == 2 && colsIn == 2) WholePooledTileChannels(src, plane, ys, k, (nint)pw * k);
+                    else ClippedPooledTileChannels(src, plane, ys, k, (nint)pw * k, rowsIn, colsIn);
+                    continue;
+                }
                 for (int j = 0; j < k; j += 16)
                 {
                     var bias = Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j);
-                    if (registers)
-                    {
-                        if (whole) PooledTile4InRegisters(src + j, plane, bias, ys + j, k, (nint)pw * k, 2, 2);
-                        else PooledTile4InRegisters(src + j, plane, bias, ys + j, k, (nint)pw * k, rowsIn, colsIn);
-                        continue;
-                    }
                     FourByFourTile(src + j, plane, bias, half, outs);
                     for (int wy = 0; wy < rowsIn; wy++)
                     {
@@ -660,6 +660,20 @@ internal static unsafe partial class WinogradCore
                     }
                 }
             }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private void WholePooledTileChannels(float* src, long plane, float* ys, nint k, nint row)
+        {
+            for (int j = 0; j < k; j += 16)
+                PooledTile4InRegisters(src + j, plane, Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j), ys + j, k, row, 2, 2);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        private void ClippedPooledTileChannels(float* src, long plane, float* ys, nint k, nint row, int rowsIn, int colsIn)
+        {
+            for (int j = 0; j < k; j += 16)
+                PooledTile4InRegisters(src + j, plane, Bias == null ? Vector512<float>.Zero : Vector512.Load(Bias + j), ys + j, k, row, rowsIn, colsIn);
         }
 
         /// <summary><see cref="Tile4InRegisters"/> pooled: the tile's <paramref name="rowsIn"/> × <paramref name="colsIn"/> windows inside, each compared as <see cref="PooledOutputTransform4"/> does.</summary>
