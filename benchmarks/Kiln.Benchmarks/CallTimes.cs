@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Kiln.Benchmarks;
 
@@ -14,6 +15,10 @@ namespace Kiln.Benchmarks;
 internal static class CallTimes
 {
     /// <summary>Prints one JSON line for <paramref name="calls"/> timed calls of <paramref name="op"/>, after 100 untimed ones.</summary>
+    // Fully optimized from the start: at Tier 0 the timed loop was compiled again by on-stack replacement
+    // partway through the calls, and that compile, on this thread, allocated 6,192 bytes that were reported
+    // as Predict's (seen on a busy host; never with DOTNET_TC_OnStackReplacement=0).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Measure(string work, int threads, Action op, int calls)
     {
         for (int i = 0; i < 100; i++) op();

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Kiln;
 using Kiln.Samples.FashionMnist;
@@ -636,7 +637,9 @@ internal static class Bench
     /// Then a fixed count per run, chosen so a run takes about 0.25 s (same rule as pytorch/mlp.py), for
     /// <paramref name="runs"/> runs. Allocations: this thread plus the Kiln worker pool's threads
     /// (<see cref="WorkerPool.AllocatedBytesOnWorkers"/>), and the whole process as a cross-check.
+    /// Fully optimized from the start, as CallTimes.Measure is: no on-stack replacement compile inside a timed run.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Timing Measure(Action<int> op, int runs, int minOps, int maxOps)
     {
         const double TargetRunSeconds = 0.25;
