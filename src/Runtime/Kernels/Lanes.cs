@@ -30,6 +30,9 @@ internal unsafe interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     /// <summary>act(v) at this width.</summary>
     TSelf Apply<TAct>(TAct act) where TAct : struct, IActivation;
+
+    /// <summary>Max pooling's comparison at this width (<see cref="Pooling.KeepGreater(System.Runtime.Intrinsics.Vector512{float}, System.Runtime.Intrinsics.Vector512{float})"/>).</summary>
+    static abstract TSelf KeepGreater(TSelf v, TSelf best);
 }
 
 /// <summary>16 float lanes: a zmm register where the JIT has AVX-512.</summary>
@@ -51,6 +54,8 @@ internal readonly unsafe struct Lanes16(Vector512<float> v) : ILanes<Lanes16>
     public static Lanes16 MultiplyAdd(float a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(Vector512.Create(a), b.V, c.V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Lanes16 Apply<TAct>(TAct act) where TAct : struct, IActivation => new(act.Apply(V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 KeepGreater(Lanes16 v, Lanes16 best) => new(Pooling.KeepGreater(v.V, best.V));
 }
 
 /// <summary>8 float lanes: a ymm register.</summary>
@@ -72,4 +77,6 @@ internal readonly unsafe struct Lanes8(Vector256<float> v) : ILanes<Lanes8>
     public static Lanes8 MultiplyAdd(float a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(Vector256.Create(a), b.V, c.V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Lanes8 Apply<TAct>(TAct act) where TAct : struct, IActivation => new(act.Apply(V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 KeepGreater(Lanes8 v, Lanes8 best) => new(Pooling.KeepGreater(v.V, best.V));
 }

@@ -471,6 +471,15 @@ public static unsafe class Pooling
         return KeepGreater(act.Apply(fourth), KeepGreater(act.Apply(third), KeepGreater(act.Apply(second), act.Apply(first))));
     }
 
+    /// <summary><see cref="WindowMax{TAct}(TAct, Vector512{float}, Vector512{float}, Vector512{float}, Vector512{float})"/> at <typeparamref name="TV"/>'s width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TV WindowMax<TV, TAct>(TAct act, TV first, TV second, TV third, TV fourth)
+        where TV : struct, ILanes<TV> where TAct : struct, IActivation
+    {
+        if (TAct.CommutesWithMax) return TV.KeepGreater(fourth, TV.KeepGreater(third, TV.KeepGreater(second, first))).Apply(act);
+        return TV.KeepGreater(fourth.Apply(act), TV.KeepGreater(third.Apply(act), TV.KeepGreater(second.Apply(act), first.Apply(act))));
+    }
+
     /// <summary>The same comparison, 16 lanes, keeping the winner's index too: where v replaces best, <paramref name="at"/> replaces <paramref name="winner"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void KeepGreater(Vector512<float> v, Vector512<int> at, ref Vector512<float> best, ref Vector512<int> winner)
