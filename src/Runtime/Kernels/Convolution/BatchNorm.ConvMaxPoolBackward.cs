@@ -134,8 +134,10 @@ public static unsafe partial class BatchNorm
 
         /// <summary>
         /// sums[t·C + c] = Σ patch_t·g over each window's winner, then [taps·C + c] = Σ g, g = dy·act'(pooled).
-        /// Sixteen channels at a time, each window's four pixels masked by the winner's index.
+        /// Sixteen channels at a time, each window's four pixels masked by the winner's index. A method of its own (once per
+        /// sample): inlined into <see cref="Execute"/> with the patch moments it met the JIT's limit of locals anyway.
         /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         private void Winners(int b, float* patches, float* sums)
         {
             var pool = Pool;

@@ -108,6 +108,7 @@ internal static unsafe partial class WinogradCore
     /// All 36 planes per block of filters: written a row at a time (<see cref="TransformKernelFor"/>), the five columns of G·g
     /// redone for each row cost more than the stores save (128 → 120 channels 201 → 288 µs, 1 thread, Zen 5, stop 51).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void TransformKernel6Of5(float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
         long plane = (long)c * kp;

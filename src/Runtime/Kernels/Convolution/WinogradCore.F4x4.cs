@@ -388,6 +388,7 @@ internal static unsafe partial class WinogradCore
     /// u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3 × 3 kernel g of input channels c0 ≤ c &lt; c1 and filter j, 36 planes; columns ≥ K are zero.
     /// One row of the 6 × 6 transform per pass over the channels (<see cref="TransformKernelFor"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void TransformKernel6(float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
         long plane = (long)c * kp;
@@ -417,6 +418,7 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>dW = Gᵀ·dU·G for the 36 planes of dU (C × K each), into the (r, r, C, K) kernel gradient's input channels c0 ≤ c &lt; c1.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void KernelFromTransformed6<TWindow>(float* du, float* dKernel, int c, int k, int c0, int c1) where TWindow : struct, ISixPointWindow
     {
         int r = default(TWindow).Taps;

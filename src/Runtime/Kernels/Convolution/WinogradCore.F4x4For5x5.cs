@@ -175,6 +175,7 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 5×5 kernel g of input channels c0 ≤ c &lt; c1 and filter j, 64 planes; columns ≥ K are zero.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void TransformKernel8(float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
         long plane = (long)c * kp;
@@ -209,6 +210,7 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>dW = Gᵀ·dU·G for the 64 planes of dU (C × K each), into the (5, 5, C, K) kernel gradient's input channels c0 ≤ c &lt; c1.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void KernelFromTransformed8(float* du, float* dKernel, int c, int k, int c0, int c1)
     {
         long plane = (long)c * k;

@@ -100,6 +100,7 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>dW = Gᵀ·dU·G: rows u0 + (u1 + u2)/2, (u1 − u2)/2, (u1 + u2)/2 + u3, then the same on columns.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void KernelFromTransformed(float* du, float* dKernel, int c, int k, int c0, int c1)
     {
         long plane = (long)c * k;

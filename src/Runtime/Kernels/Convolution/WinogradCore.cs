@@ -194,6 +194,9 @@ internal static unsafe partial class WinogradCore
     /// stop 51; 3× faster at 256 bits too), the columns of G·w redone per row for it. The values are the same: each
     /// is computed as before. The 5 × 5 ones keep the whole kernel per block of filters: redoing five columns per row
     /// cost F(2×2, 5×5) 40 % more, and F(4×4, 5×5) 60 % more at 256 bits (its 1.4× gain at 512 bits not worth two forms).
+    /// Each transform, and each adjoint of <see cref="KernelFromTransformedFor"/>, is a fully optimized method of its own:
+    /// inlined here at tier 1, their Vector512 helpers went over the JIT's inlining budget where the runtime carries
+    /// Vector512 in two halves (`Kiln.Benchmarks --only inlining` with AVX-512 off), and they ran at tier 0 for the first calls.
     /// </summary>
     internal static void TransformKernelFor(WinogradAlgorithm algorithm, float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
@@ -221,6 +224,7 @@ internal static unsafe partial class WinogradCore
     }
 
     /// <summary>u[ξ][c][j] = (G·g·Gᵀ)[ξ] for the 3×3 kernel g of input channels c0 ≤ c &lt; c1 and filter j; columns ≥ K are zero.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void TransformKernel(float* w, float* u, int c, int k, int kp, int c0, int c1)
     {
         long plane = (long)c * kp;

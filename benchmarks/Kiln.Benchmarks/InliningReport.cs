@@ -1,0 +1,80 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics.Tracing;
+using Kiln.Samples.FashionMnist;
+using Kiln.Samples.FashionMnistCnn;
+
+namespace Kiln.Benchmarks;
+
+/// <summary>
+/// Which calls in Kiln's kernels the JIT declined to inline because of a limit of the method being compiled ("too many
+/// locals": 512 at most; "inline exceeds budget"), from the runtime's inlining-failure events while the benchmark models
+/// train and predict. A vector helper left a call passes its operands through memory, and nothing in the output shows it:
+/// the 8-lane pooled Winograd output transform ran 1.19× faster once its helpers were inlined (benchmarks/README.md, stop 57).
+/// Run the group alone (`--only inlining`): methods another group already compiled are not compiled again. Run it with
+/// DOTNET_EnableAVX512=0 as well for the 256-bit path.
+/// </summary>
+internal static class InliningReport
+{
+    public static void Run()
+    {
+        using var listener = new Listener();
+        var mlp = new FashionMlp(batchSize: 32, seed: 1);
+        var cnn = new FashionCnn(batchSize: 64, seed: 1);
+        var cifar = new BenchCifarNet(batchSize: 64, seed: 1);
+        foreach (var (model, batch, steps) in new (Model, int, int)[] { (mlp, 32, 60), (cnn, 64, 40), (cifar, 64, 12) })
+        {
+            var (inputs, targets) = Bench.MakeData(batch, model.InputSize, seed: 3);
+            var optimizer = new Adam(1e-3f);
+            for (int s = 0; s < steps; s++)
+                model.TrainOnBatch(inputs.AsSpan(0, batch * model.InputSize), targets.AsSpan(0, batch), batch, optimizer);
+            var output = new float[batch * model.OutputSize];
+            for (int s = 0; s < steps; s++) model.Predict(inputs.AsSpan(0, batch * model.InputSize), batch, output);
+        }
+        var single = new FashionMlp(batchSize: 1, seed: 1);
+        var x = new float[single.InputSize];
+        var y = new float[single.OutputSize];
+        for (int s = 0; s < 200; s++) single.Predict(x, 1, y);
+        listener.Report();
+    }
+
+    private sealed class Listener : EventListener
+    {
+        private readonly HashSet<string> _seen = new();
+        private readonly object _gate = new();
+
+        protected override void OnEventSourceCreated(EventSource source)
+        {
+            // Keyword 0x1000: the JIT's tracing events (MethodJitInliningFailed among them).
+            if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x1000);
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs e)
+        {
+            if (e.EventName is null || !e.EventName.StartsWith("MethodJitInliningFailed", StringComparison.Ordinal) || e.Payload is null) return;
+            string Get(string name) => e.PayloadNames!.IndexOf(name) is int i and >= 0 ? e.Payload[i]?.ToString() ?? "" : "";
+            string reason = Get("FailReason");
+            if (!reason.Contains("locals", StringComparison.Ordinal) && !reason.Contains("budget", StringComparison.Ordinal)) return;
+            string root = Get("MethodBeingCompiledNamespace") + "." + Get("MethodBeingCompiledName");
+            string inlinee = Get("InlineeNamespace") + "." + Get("InlineeName");
+            if (!root.StartsWith("Kiln.Kernels", StringComparison.Ordinal)) return;
+            lock (_gate) _seen.Add($"{root}\t{inlinee}\t{reason}");
+        }
+
+        public void Report()
+        {
+            // Events arrive on the runtime's dispatch thread a little after the compile.
+            System.Threading.Thread.Sleep(1500);
+            List<string> lines;
+            lock (_gate) lines = new List<string>(_seen);
+            lines.Sort(StringComparer.Ordinal);
+            foreach (string line in lines)
+            {
+                string[] f = line.Split('\t');
+                Bench.Emit(new Bench.Json().Str("impl", "kiln").Str("work", "inlining_failure").Str("method", f[0])
+                    .Str("callee", f[1]).Str("reason", f[2]));
+            }
+            Bench.Emit(new Bench.Json().Str("impl", "kiln").Str("work", "inlining_failures").Num("count", lines.Count));
+        }
+    }
+}
