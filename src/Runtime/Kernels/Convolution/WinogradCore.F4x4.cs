@@ -79,24 +79,14 @@ internal static unsafe partial class WinogradCore
         layout.Store(e5, at + 5 * plane);
     }
 
-    /// <summary>Bᵀ·(d0 … d5), the input transform along one axis.</summary>
+    /// <summary>Bᵀ·(d0 … d5), the input transform along one axis: <see cref="Input6{TV}"/> on 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Input6(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3, Vector512<float> d4, Vector512<float> d5,
         out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2, out Vector512<float> t3, out Vector512<float> t4, out Vector512<float> t5)
     {
-        var minusFour = Vector512.Create(-4f);
-        var a = Vector512.FusedMultiplyAdd(minusFour, d2, d4);
-        var b = Vector512.FusedMultiplyAdd(minusFour, d1, d3);
-        var e = d4 - d2;
-        var f = d3 - d1;
-        f += f;
-        // 4d0 − 5d2 + d4 = 4d0 + (a − d2) and 4d1 − 5d3 + d5 = (d5 − b) − 4d3: two operations each.
-        t0 = Vector512.FusedMultiplyAdd(Vector512.Create(4f), d0, a - d2);
-        t1 = a + b;
-        t2 = a - b;
-        t3 = e + f;
-        t4 = e - f;
-        t5 = Vector512.FusedMultiplyAdd(minusFour, d3, d5 - b);
+        Input6(new Lanes16(d0), new Lanes16(d1), new Lanes16(d2), new Lanes16(d3), new Lanes16(d4), new Lanes16(d5),
+            out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+        t0 = u0.V; t1 = u1.V; t2 = u2.V; t3 = u3.V; t4 = u4.V; t5 = u5.V;
     }
 
     /// <summary>Aᵀ·(m0 … m5), the output transform along one axis: with s, d = m1 ± m2 and S, D = m3 ± m4, (m0 + s + S, d + 2D, s + 4S, d + 8D + m5).</summary>
@@ -134,7 +124,9 @@ internal static unsafe partial class WinogradCore
     /// (72 per 16 channels, against 1 store and 2 loads a cycle). Instead Bᵀ·d is made a pair of rows
     /// at a time from the patch, which is reread (loads are the cheap side): 36 stores, the same
     /// operations in the same order, so the same bits. The CIFAR net's step 3 % faster (paired, Zen 5, stop 46).
-    /// Without 32 vector registers the scratch form is faster (<see cref="TransformsInRegisters"/>); <paramref name="tmp"/> holds its 36 vectors.
+    /// Without 32 vector registers (<see cref="TransformsInRegisters"/>) the 256-bit path makes two rows at a time in 8-lane
+    /// registers (<see cref="InputTransform6InRows{TV}"/>); the scratch form, <paramref name="tmp"/> holding its 36 vectors, is left
+    /// for 16 lanes outside registers.
     /// Both forms prefetch the rows ahead with <paramref name="prefetch"/> (<see cref="PrefetchNextRows"/>).
     /// </summary>
     private static void InputTransform6(float* x, in Conv2DGeometry g, int tile, int tileCols, long tilesPerSample, long plane, long t0, int count,
@@ -142,7 +134,9 @@ internal static unsafe partial class WinogradCore
     {
         if (!TransformsInRegisters)
         {
-            InputTransform6Scratch(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, tmp, prefetch);
+            // 8 channels at a time in ymm registers, two rows of the transform at a time, where 16-lane code would go through memory.
+            if (Simd.Use256) InputTransform6InRows<Lanes8>(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, prefetch);
+            else InputTransform6Scratch(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, tmp, prefetch);
             return;
         }
         InputTransform6(x, g, tile, tileCols, tilesPerSample, plane, t0, count, v, zeros, rows, default(ChannelRows), prefetch);

@@ -202,8 +202,8 @@ public class WinogradConv2DTests
     }
 
     /// <summary>
-    /// Every form of the transforms gives the same bits: in 16-lane registers, in scratch, and (the 256-bit path's output
-    /// transform without registers) in 8-lane registers.
+    /// Every form of the transforms gives the same bits: in 16-lane registers, in scratch, and (the 256-bit path without
+    /// 16-lane registers: the input transform's row pairs, the output transform, pooled or not) in 8-lane registers.
     /// </summary>
     [Theory]
     [InlineData(2, 8, 8, 16, 32, true, 3)]      // whole 4×4 tiles
