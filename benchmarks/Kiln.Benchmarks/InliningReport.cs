@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using Kiln.Samples.FashionMnist;
 using Kiln.Samples.FashionMnistCnn;
@@ -7,9 +8,9 @@ using Kiln.Samples.FashionMnistCnn;
 namespace Kiln.Benchmarks;
 
 /// <summary>
-/// Which calls in Kiln's kernels the JIT declined to inline because of a limit of the method being compiled ("too many
+/// Which vector helpers in Kiln's kernels the JIT declined to inline because of a limit of the method being compiled ("too many
 /// locals": 512 at most; "inline exceeds budget"), from the runtime's inlining-failure events while the benchmark models
-/// train and predict. A vector helper left a call passes its operands through memory, and nothing in the output shows it:
+/// train and predict for a few seconds each. A vector helper left a call passes its operands through memory, and nothing in the output shows it:
 /// the 8-lane pooled Winograd output transform ran 1.19× faster once its helpers were inlined (benchmarks/README.md, stop 57).
 /// Run the group alone (`--only inlining`): methods another group already compiled are not compiled again. Run it with
 /// DOTNET_EnableAVX512=0 as well for the 256-bit path.
@@ -22,19 +23,22 @@ internal static class InliningReport
         var mlp = new FashionMlp(batchSize: 32, seed: 1);
         var cnn = new FashionCnn(batchSize: 64, seed: 1);
         var cifar = new BenchCifarNet(batchSize: 64, seed: 1);
-        foreach (var (model, batch, steps) in new (Model, int, int)[] { (mlp, 32, 60), (cnn, 64, 40), (cifar, 64, 12) })
+        // Long enough for the tiered methods to reach tier 1 (30 calls, then a 100 ms delay): tier 0 inlines nothing.
+        foreach (var (model, batch) in new (Model, int)[] { (mlp, 32), (cnn, 64), (cifar, 64) })
         {
             var (inputs, targets) = Bench.MakeData(batch, model.InputSize, seed: 3);
             var optimizer = new Adam(1e-3f);
-            for (int s = 0; s < steps; s++)
-                model.TrainOnBatch(inputs.AsSpan(0, batch * model.InputSize), targets.AsSpan(0, batch), batch, optimizer);
             var output = new float[batch * model.OutputSize];
-            for (int s = 0; s < steps; s++) model.Predict(inputs.AsSpan(0, batch * model.InputSize), batch, output);
+            for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < 2;)
+            {
+                model.TrainOnBatch(inputs.AsSpan(0, batch * model.InputSize), targets.AsSpan(0, batch), batch, optimizer);
+                model.Predict(inputs.AsSpan(0, batch * model.InputSize), batch, output);
+            }
         }
         var single = new FashionMlp(batchSize: 1, seed: 1);
         var x = new float[single.InputSize];
         var y = new float[single.OutputSize];
-        for (int s = 0; s < 200; s++) single.Predict(x, 1, y);
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < 1;) single.Predict(x, 1, y);
         listener.Report();
     }
 
@@ -57,7 +61,11 @@ internal static class InliningReport
             if (!reason.Contains("locals", StringComparison.Ordinal) && !reason.Contains("budget", StringComparison.Ordinal)) return;
             string root = Get("MethodBeingCompiledNamespace") + "." + Get("MethodBeingCompiledName");
             string inlinee = Get("InlineeNamespace") + "." + Get("InlineeName");
-            if (!root.StartsWith("Kiln.Kernels", StringComparison.Ordinal)) return;
+            // Vector helpers only (their signatures pass vectors or lanes): a cold check or a pool call left uninlined costs nothing.
+            string signature = Get("InlineeNameSignature");
+            bool vectors = inlinee.StartsWith("System.Runtime.Intrinsics", StringComparison.Ordinal)
+                || signature.Contains("Vector", StringComparison.Ordinal) || signature.Contains("Lanes", StringComparison.Ordinal);
+            if (!root.StartsWith("Kiln.Kernels", StringComparison.Ordinal) || !vectors) return;
             lock (_gate) _seen.Add($"{root}\t{inlinee}\t{reason}");
         }
 
