@@ -9,11 +9,13 @@ namespace Kiln.Benchmarks;
 
 /// <summary>
 /// Which vector helpers in Kiln's kernels the JIT declined to inline because of a limit of the method being compiled ("too many
-/// locals": 512 at most; "inline exceeds budget"), from the runtime's inlining-failure events while the benchmark models
-/// train and predict for a few seconds each. A vector helper left a call passes its operands through memory, and nothing in the output shows it:
-/// the 8-lane pooled Winograd output transform ran 1.19× faster once its helpers were inlined (benchmarks/README.md, stop 57).
+/// locals": 512 at most; "inline exceeds budget"), from the runtime's inlining-failure events while the MLP, the Fashion CNN,
+/// the CIFAR net and the ResNet train and predict for a few seconds each, and the GAN's 5×5 convolutions run. A vector
+/// helper left a call passes its operands through memory, and nothing in the output shows it: the 8-lane pooled Winograd
+/// output transform ran 1.19× faster once its helpers were inlined (benchmarks/README.md, stop 57).
 /// Run the group alone (`--only inlining`): methods another group already compiled are not compiled again. Run it with
-/// DOTNET_EnableAVX512=0 as well for the 256-bit path.
+/// DOTNET_EnableAVX512=0 as well for the 256-bit path. A listed call may sit in a branch the width never takes (Merge's
+/// Vector512 loop when the runtime has no AVX-512): the JIT compiles such branches all the same.
 /// </summary>
 internal static class InliningReport
 {
@@ -23,8 +25,9 @@ internal static class InliningReport
         var mlp = new FashionMlp(batchSize: 32, seed: 1);
         var cnn = new FashionCnn(batchSize: 64, seed: 1);
         var cifar = new BenchCifarNet(batchSize: 64, seed: 1);
+        var resnet = new Kiln.Samples.FashionMnistResNet.FashionResNet(batchSize: 32, seed: 1);
         // Long enough for the tiered methods to reach tier 1 (30 calls, then a 100 ms delay): tier 0 inlines nothing.
-        foreach (var (model, batch) in new (Model, int)[] { (mlp, 32), (cnn, 64), (cifar, 64) })
+        foreach (var (model, batch) in new (Model, int)[] { (mlp, 32), (cnn, 64), (cifar, 64), (resnet, 32) })
         {
             var (inputs, targets) = Bench.MakeData(batch, model.InputSize, seed: 3);
             var optimizer = new Adam(1e-3f);
@@ -39,6 +42,8 @@ internal static class InliningReport
         var x = new float[single.InputSize];
         var y = new float[single.OutputSize];
         for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < 1;) single.Predict(x, 1, y);
+        // The GAN's 5×5 layers, by both Winograd tiles (their timing lines print too).
+        foreach (int tile in new[] { 2, 4 }) Bench.FiveByFive(batch: 8, size: 16, inChannels: 32, filters: 64, runs: 1, tile);
         listener.Report();
     }
 
