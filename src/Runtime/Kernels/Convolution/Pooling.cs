@@ -465,11 +465,8 @@ public static unsafe class Pooling
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> WindowMax<TAct>(TAct act, Vector512<float> first, Vector512<float> second, Vector512<float> third, Vector512<float> fourth)
-        where TAct : struct, IActivation
-    {
-        if (TAct.CommutesWithMax) return act.Apply(KeepGreater(fourth, KeepGreater(third, KeepGreater(second, first))));
-        return KeepGreater(act.Apply(fourth), KeepGreater(act.Apply(third), KeepGreater(act.Apply(second), act.Apply(first))));
-    }
+        where TAct : struct, IActivation =>
+        WindowMax(act, new Lanes16(first), new Lanes16(second), new Lanes16(third), new Lanes16(fourth)).V;
 
     /// <summary><see cref="WindowMax{TAct}(TAct, Vector512{float}, Vector512{float}, Vector512{float}, Vector512{float})"/> at <typeparamref name="TV"/>'s width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

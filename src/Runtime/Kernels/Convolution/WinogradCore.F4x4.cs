@@ -79,6 +79,27 @@ internal static unsafe partial class WinogradCore
         layout.Store(e5, at + 5 * plane);
     }
 
+    /// <summary>
+    /// Bᵀ·(d0 … d5), the input transform along one axis, at <typeparamref name="TV"/>'s width. 4d0 − 5d2 + d4 = 4d0 + (a − d2)
+    /// and 4d1 − 5d3 + d5 = (d5 − b) − 4d3: two operations each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Input6<TV>(TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, out TV t0, out TV t1, out TV t2, out TV t3, out TV t4, out TV t5)
+        where TV : struct, ILanes<TV>
+    {
+        var a = TV.MultiplyAdd(-4f, d2, d4);
+        var b = TV.MultiplyAdd(-4f, d1, d3);
+        var e = d4 - d2;
+        var f = d3 - d1;
+        f += f;
+        t0 = TV.MultiplyAdd(4f, d0, a - d2);
+        t1 = a + b;
+        t2 = a - b;
+        t3 = e + f;
+        t4 = e - f;
+        t5 = TV.MultiplyAdd(-4f, d3, d5 - b);
+    }
+
     /// <summary>Bᵀ·(d0 … d5), the input transform along one axis: <see cref="Input6{TV}"/> on 16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Input6(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3, Vector512<float> d4, Vector512<float> d5,
@@ -508,7 +529,8 @@ internal static unsafe partial class WinogradCore
         /// <summary>
         /// One tile's outputs for every channel, <typeparamref name="TV"/>'s lanes at a time (<see cref="Tile4InRegisters{TV}"/>).
         /// Whole and clipped tiles are methods of their own: inlined into <see cref="OutputTransform4"/> at both widths, the
-        /// transform outgrew the JIT's inlining budget there and its vector helpers became calls.
+        /// transform passed the JIT's limit of locals (512) there and its vector helpers became calls (`Kiln.Benchmarks
+        /// --only inlining` lists them, "too many locals", when they are put back).
         /// </summary>
         private void TileChannelsInRegisters<TV>(float* src, long plane, float* ys, nint k, nint row, int rowsIn, int colsIn)
             where TV : struct, ILanes<TV>

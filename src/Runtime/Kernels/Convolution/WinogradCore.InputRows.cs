@@ -67,27 +67,6 @@ internal static unsafe partial class WinogradCore
         TV.Store(e5, at + 5 * plane);
     }
 
-    /// <summary>
-    /// Bᵀ·(d0 … d5), the input transform along one axis, at <typeparamref name="TV"/>'s width. 4d0 − 5d2 + d4 = 4d0 + (a − d2)
-    /// and 4d1 − 5d3 + d5 = (d5 − b) − 4d3: two operations each.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Input6<TV>(TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, out TV t0, out TV t1, out TV t2, out TV t3, out TV t4, out TV t5)
-        where TV : struct, ILanes<TV>
-    {
-        var a = TV.MultiplyAdd(-4f, d2, d4);
-        var b = TV.MultiplyAdd(-4f, d1, d3);
-        var e = d4 - d2;
-        var f = d3 - d1;
-        f += f;
-        t0 = TV.MultiplyAdd(4f, d0, a - d2);
-        t1 = a + b;
-        t2 = a - b;
-        t3 = e + f;
-        t4 = e - f;
-        t5 = TV.MultiplyAdd(-4f, d3, d5 - b);
-    }
-
     /// <summary>Which two rows of Bᵀ·d an <see cref="InputRowPair{TV, TPair}"/> makes, and their terms down patch column j.</summary>
     private interface IInputRowPair
     {
