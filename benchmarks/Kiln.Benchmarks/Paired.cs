@@ -35,6 +35,7 @@ internal static class Paired
         ["split-k-min-weights"] = v => Gemm.SplitKMinWeights = v,
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
         ["tight-await"] = v => WorkerPool.TightAwaitLooks = (int)v,
+        ["winograd-filter-multiple"] = v => WinogradCore.FilterMultiple = (int)v,
         ["winograd-prefetch-min-bytes"] = v => WinogradCore.PrefetchMinBytes = v,
         ["kernel-gradient-groups"] = v => WinogradCore.GroupsBesideDataGradient = (int)v,
     };

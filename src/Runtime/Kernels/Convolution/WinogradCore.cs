@@ -12,10 +12,10 @@ namespace Kiln.Kernels;
 /// computed from the 4×4 input patch under it with 16 products per channel pair instead of 36.
 /// <list type="bullet">
 /// <item>Kernel: U = G·g·Gᵀ per (input channel, filter), stored as 16 C × K' matrices (K' = K rounded
-/// up to the micro-kernel's 32 columns, zero-filled).</item>
+/// up to a whole 16-lane vector, zero-filled).</item>
 /// <item>Input: V = Bᵀ·d·B per tile and channel, 16 vectors at once over the channels.</item>
 /// <item>16 independent GEMMs M[ξ] = V[ξ]·U[ξ] (tiles × C times C × K'), run by the same 8 × 32
-/// broadcast micro-kernel as the direct convolution.</item>
+/// broadcast micro-kernel as the direct convolution, and a 16-wide form for a last 16 filters.</item>
 /// <item>Output: y = act(Aᵀ·M·A + bias), 2×2 per tile, clipped at odd edges; or, fused with a 2×2 max
 /// pooling, the max of the four (a tile is exactly one pooling window).</item>
 /// </list>
@@ -30,6 +30,13 @@ namespace Kiln.Kernels;
 internal static unsafe partial class WinogradCore
 {
     private const int MR = ConvCore.MR, NR = ConvCore.NR;
+
+    /// <summary>
+    /// K' rounds the filters up to a multiple of this: 16, a whole vector, so a plane's last 16 filters take the
+    /// 16-wide products (<see cref="ConvCore.NarrowRows512"/>) where a 16-filter layer's planes were half zero columns
+    /// in the 32-wide tile. 32 restores those tiles (the same bits), for tests and measuring it (--paired MODEL,winograd-filter-multiple,32,16).
+    /// </summary>
+    internal static int FilterMultiple = 16;
 
     // Per-thread scratch slots: V and M on every thread that takes a part; U on the caller, or on every
     // such thread when the transformed kernel is small enough for each to make its own (Run).
@@ -111,7 +118,7 @@ internal static unsafe partial class WinogradCore
     {
         parts = 0;
         int c = g.InputChannels, k = g.OutputChannels;
-        int kp = (k + NR - 1) / NR * NR;
+        int kp = (k + FilterMultiple - 1) / FilterMultiple * FilterMultiple;
         WinogradAlgorithm algorithm = ForwardAlgorithm(g);
         int tile = algorithm.Tile(), planes = algorithm.Planes(), taps = g.KernelHeight * g.KernelWidth;
         int th = (g.OutputHeight + tile - 1) / tile, tw = (g.OutputWidth + tile - 1) / tile;
@@ -439,7 +446,8 @@ internal static unsafe partial class WinogradCore
 
     /// <summary>
     /// m[ξ] = v[ξ]·u[ξ] for ξ &lt; <paramref name="planes"/> over a block's <paramref name="count"/> tiles,
-    /// by the implicit GEMM's tile: 8 × 32 at a time, 6 × 32 on the 256-bit path.
+    /// by the implicit GEMM's tile: 8 × 32 at a time, 6 × 32 on the 256-bit path, and for a last 16 filters
+    /// <see cref="ConvCore.NarrowRows512"/> (the 256-bit path: the 6 × 16 half tile).
     /// </summary>
     private static void MultiplyPlanes(int planes, int count, float* v, long vPlane, float* u, float* m, long mPlane, int c, int kp, float* zeros, float** table)
     {
@@ -452,11 +460,19 @@ internal static unsafe partial class WinogradCore
             float* ux = u + (long)xi * c * kp;
             for (int jt = 0; jt < kp; jt += NR)
             {
+                bool narrow = kp - jt < NR;
+                if (narrow && Simd.Use512)
+                {
+                    ConvCore.NarrowRows512(vx, c, ux + jt, kp, mx + jt, kp, count);
+                    continue;
+                }
                 for (int rt = 0; rt < rowTiles; rt++)
                 {
                     int r0 = rt * tileRows, valid = Math.Min(tileRows, count - r0);
                     for (int r = 0; r < tileRows; r++) table[r] = r < valid ? vx + (nint)(r0 + r) * c : zeros;
-                    ConvCore.IndirectTile(table, 1, c, ux + jt, kp, mx + (nint)r0 * kp + jt, kp, valid, null, default(Identity));
+                    float* mt = mx + (nint)r0 * kp + jt;
+                    if (narrow) ConvCore.IndirectHalf256(table, 1, c, ux + jt, kp, mt, kp, valid, null, default(Identity));
+                    else ConvCore.IndirectTile(table, 1, c, ux + jt, kp, mt, kp, valid, null, default(Identity));
                 }
             }
         }

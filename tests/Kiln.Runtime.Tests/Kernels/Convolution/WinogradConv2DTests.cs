@@ -10,7 +10,7 @@ public class WinogradConv2DTests
     public static readonly TheoryData<int, int, int, int, int, bool, int> Shapes = new()
     {
         { 2, 8, 8, 16, 32, true, 3 },     // whole 2×2 tiles
-        { 3, 7, 9, 16, 16, true, 3 },     // odd sizes: clipped edge tiles; F = 16 pads the GEMM to 32 columns
+        { 3, 7, 9, 16, 16, true, 3 },     // odd sizes: clipped edge tiles; F = 16: the 16-wide products
         { 2, 9, 6, 32, 48, false, 3 },    // valid: the data gradient needs a full (pad 2) correlation
         { 1, 3, 3, 48, 16, false, 3 },    // one output pixel
         { 1, 1, 1, 16, 16, true, 3 },     // a 1×1 image: one tile, three quarters of it outside the image
@@ -246,6 +246,48 @@ public class WinogradConv2DTests
             float[][] inRegisters = Run(true, bits), inScratch = Run(false, bits);
             for (int i = 0; i < names.Length; i++)
                 TestData.SameBits(inScratch[i], inRegisters[i], $"{window}x{window}, {bits}-bit {names[i]}");
+        }
+    }
+
+    /// <summary>
+    /// The 16-wide products of a last 16 filters (the rows in place, and at a depth of 16 the kernel plane in registers;
+    /// the 256-bit path's half tile) give the bits of the 32-wide tile over zero-filled columns (FilterMultiple 32).
+    /// </summary>
+    [Theory]
+    [InlineData(3, 7, 9, 16, 16, 3)]     // depth 16 both ways: the kernel plane in registers; a last block of rows not a multiple of 8
+    [InlineData(2, 9, 6, 48, 16, 3)]     // 16 filters at depth 48; the data gradient 48 filters: a wide tile, then a narrow one
+    [InlineData(2, 6, 10, 32, 48, 5)]    // F(2×2, 5×5) and F(4×4, 5×5) planes
+    public void SixteenWideProductsGiveTheBitsOfTheWideTile(int n, int h, int w, int c, int f, int window)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, true);
+        float[] x = TestData.Random(n * g.InputSize, 61);
+        float[] kernel = TestData.Random(g.PatchSize * f, 62);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 64);
+        float[][] Run(int multiple, int bits, int tile)
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            using var __ = new TileSwitch(tile);
+            int previous = WinogradCore.FilterMultiple;
+            WinogradCore.FilterMultiple = multiple;
+            try
+            {
+                var y = new float[n * g.OutputSize];
+                WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, n, g, new Relu());
+                float[] dy = (float[])dyIn.Clone();
+                var dk = new float[kernel.Length];
+                var dx = new float[x.Length];
+                WinogradConv2D.Backward(x, kernel, y, dy, dk, Span<float>.Empty, dx, n, g, new Relu());
+                return new[] { y, dk, dx };
+            }
+            finally { WinogradCore.FilterMultiple = previous; }
+        }
+        string[] names = { "forward", "dKernel", "dx" };
+        foreach (int tile in Tiles)
+        foreach (int bits in new[] { 512, 256 })
+        {
+            float[][] wide = Run(32, bits, tile), narrow = Run(16, bits, tile);
+            for (int i = 0; i < names.Length; i++)
+                TestData.SameBits(wide[i], narrow[i], $"F({tile}x{tile}, {window}x{window}), {bits}-bit {names[i]}");
         }
     }
 
