@@ -514,13 +514,16 @@ internal static unsafe partial class WinogradCore
     internal static long PrefetchMinBytes = PrefetchThreshold(CacheHierarchy.Current);
 
     /// <summary>
-    /// The L3, but at most 8 MiB: a larger L3 is shared by more cores than a job's (a Zen 4 CCD's 32 MiB by eight) and
-    /// holds the step's other tensors too. With the whole 32 MiB as the threshold no layer of the CIFAR net prefetched on
-    /// Zen 4, and its step ran 5–6 % slower than with 8 MiB (4 MiB: level with 8; alternated in one process, stop 54).
+    /// Half the L3, but at most 4 MiB: the input shares the L3 with the step's other tensors (the layer's own output, the
+    /// batch norm's around it), and a larger L3 is shared by more cores than a job's (a Zen 4 CCD's 32 MiB by eight).
+    /// With the whole 32 MiB as the threshold no layer of the CIFAR net prefetched on Zen 4, and its step ran 5–6 % slower
+    /// than with 8 MiB (4 MiB: level with 8; stop 54). On Zen 5's 8 MiB L3 the whole L3 left the Fashion ResNet's 6.4 MB
+    /// 16-channel inputs (28×28 at batch 128) unprefetched: 4 MiB took its step 1.03–1.04× faster at 1 and 2 threads and
+    /// with AVX-512 off, the CIFAR net and Fashion CNN level, 2 MiB level with 4 (alternated in one process, stop 58).
     /// </summary>
-    internal static long PrefetchThreshold(CacheHierarchy caches) => Math.Min(caches.L3, PrefetchMaxThreshold);
+    internal static long PrefetchThreshold(CacheHierarchy caches) => Math.Min(caches.L3 / 2, PrefetchMaxThreshold);
 
-    private const long PrefetchMaxThreshold = 8L << 20;
+    private const long PrefetchMaxThreshold = 4L << 20;
 
     /// <summary>Whether the input transforms of <paramref name="n"/> samples of <paramref name="g"/>'s input prefetch (<see cref="PrefetchMinBytes"/>).</summary>
     private static bool PrefetchesInput(in Conv2DGeometry g, int n) => Sse.IsSupported && (long)n * g.InputSize * sizeof(float) >= PrefetchMinBytes;
