@@ -36,6 +36,7 @@ internal static class Paired
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
         ["tight-await"] = v => WorkerPool.TightAwaitLooks = (int)v,
         ["winograd-filter-multiple"] = v => WinogradCore.FilterMultiple = (int)v,
+        ["streams-parallel-min"] = v => Streams.ParallelMinElements = v,
         ["winograd-prefetch-min-bytes"] = v => WinogradCore.PrefetchMinBytes = v,
         ["kernel-gradient-groups"] = v => WinogradCore.GroupsBesideDataGradient = (int)v,
     };

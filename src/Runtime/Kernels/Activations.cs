@@ -43,18 +43,24 @@ public static unsafe class Activations
     {
         CheckLength(dy.Length, y.Length, nameof(dy));
         CheckLength(dx.Length, y.Length, nameof(dx));
-        int len = y.Length;
         fixed (float* py = y, pdy = dy, pdx = dx)
+            Streams.Run(new DerivativePass<TAct>(py, pdy, pdx, activation), y.Length);
+    }
+
+    private readonly struct DerivativePass<TAct>(float* y, float* dy, float* dx, TAct activation) : Streams.IPass where TAct : struct, IActivation
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(long start, long end)
         {
-            int i = 0;
+            long i = start;
             if (Simd.Use512)
-                for (; i + 16 <= len; i += 16)
-                    Vector512.Store(Vector512.Load(pdy + i) * activation.DerivativeFromOutput(Vector512.Load(py + i)), pdx + i);
+                for (; i + 16 <= end; i += 16)
+                    Vector512.Store(Vector512.Load(dy + i) * activation.DerivativeFromOutput(Vector512.Load(y + i)), dx + i);
             else if (Simd.Use256)
-                for (; i + 8 <= len; i += 8)
-                    Vector256.Store(Vector256.Load(pdy + i) * activation.DerivativeFromOutput(Vector256.Load(py + i)), pdx + i);
+                for (; i + 8 <= end; i += 8)
+                    Vector256.Store(Vector256.Load(dy + i) * activation.DerivativeFromOutput(Vector256.Load(y + i)), dx + i);
             // The derivatives are exact polynomials or selections, so scalar and vector agree bitwise.
-            for (; i < len; i++) pdx[i] = pdy[i] * activation.DerivativeFromOutput(py[i]);
+            for (; i < end; i++) dx[i] = dy[i] * activation.DerivativeFromOutput(y[i]);
         }
     }
 

@@ -75,27 +75,34 @@ public static unsafe class Merge
     {
         Activations.CheckLength(dx.Length, dy.Length, nameof(dx));
         fixed (float* pd = dy, px = dx)
+            Streams.Run(new GradientPass(pd, px, scale, accumulate), dy.Length);
+    }
+
+    private readonly struct GradientPass(float* dy, float* dx, float scale, bool accumulate) : Streams.IPass
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(long start, long end)
         {
-            int len = dy.Length, i = 0;
+            long i = start;
             if (Simd.Use512)
             {
                 var s = Vector512.Create(scale);
-                for (; i + 16 <= len; i += 16)
+                for (; i + 16 <= end; i += 16)
                 {
-                    var v = Vector512.Load(pd + i) * s;
-                    Vector512.Store(accumulate ? Vector512.Load(px + i) + v : v, px + i);
+                    var v = Vector512.Load(dy + i) * s;
+                    Vector512.Store(accumulate ? Vector512.Load(dx + i) + v : v, dx + i);
                 }
             }
             else if (Simd.Use256)
             {
                 var s = Vector256.Create(scale);
-                for (; i + 8 <= len; i += 8)
+                for (; i + 8 <= end; i += 8)
                 {
-                    var v = Vector256.Load(pd + i) * s;
-                    Vector256.Store(accumulate ? Vector256.Load(px + i) + v : v, px + i);
+                    var v = Vector256.Load(dy + i) * s;
+                    Vector256.Store(accumulate ? Vector256.Load(dx + i) + v : v, dx + i);
                 }
             }
-            for (; i < len; i++) px[i] = accumulate ? px[i] + scale * pd[i] : scale * pd[i];
+            for (; i < end; i++) dx[i] = accumulate ? dx[i] + scale * dy[i] : scale * dy[i];
         }
     }
 

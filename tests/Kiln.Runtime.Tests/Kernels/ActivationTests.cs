@@ -134,6 +134,41 @@ public class ActivationTests
         GradCheck.Check(x, dx, () => { Activations.Forward(x, scratch, act); return GradCheck.Project(scratch, r); }, typeof(TAct).Name);
     }
 
+    /// <summary>
+    /// A long backward pass runs over the pool in line-aligned ranges (Streams): at 2 and 3 threads every element has the
+    /// bits of dy·f'(y) computed alone, at lengths past the threshold with odd tails, in place and not.
+    /// </summary>
+    [Theory]
+    [InlineData(512, 2)]
+    [InlineData(512, 3)]
+    [InlineData(256, 2)]
+    [InlineData(0, 3)]
+    public void BackwardOverThePoolGivesEachElementItsOwnBits(int bits, int threads)
+    {
+        using var _ = new KernelSwitches(bits, threads);
+        foreach (int len in new[] { 65_535, 65_536 + 17, 200_003 })
+        {
+            CheckPooledBackward(new Relu(), len);
+            CheckPooledBackward(new LeakyRelu(0.3f), len);
+            CheckPooledBackward(new Tanh(), len);
+        }
+    }
+
+    private static void CheckPooledBackward<TAct>(TAct act, int len) where TAct : struct, IActivation
+    {
+        float[] y = TestData.Random(len, 41, -2f, 2f), dy = TestData.Random(len, 42);
+        var dx = new float[len];
+        Activations.Backward(y, dy, dx, act);
+        for (int i = 0; i < len; i++)
+        {
+            float expected = dy[i] * act.DerivativeFromOutput(y[i]);
+            if (BitConverter.SingleToInt32Bits(expected) != BitConverter.SingleToInt32Bits(dx[i]))
+                Assert.Fail($"{typeof(TAct).Name} length {len}: element {i} is {dx[i]:R}, expected {expected:R}");
+        }
+        Activations.Backward(y, dy, dy, act); // in place
+        Assert.Equal(dx, dy);
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void SoftmaxIsStableAndRowsSumToOne(int bits)

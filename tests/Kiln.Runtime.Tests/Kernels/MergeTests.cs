@@ -297,6 +297,30 @@ public class MergeTests
         }
     }
 
+    /// <summary>A long gradient pass runs over the pool in line-aligned ranges (Streams): the reference's bits, nothing written outside the span.</summary>
+    [Theory]
+    [InlineData(512, 2)]
+    [InlineData(512, 3)]
+    [InlineData(256, 2)]
+    [InlineData(0, 3)]
+    public void GradientOverThePoolMatchesTheReference(int bits, int threads)
+    {
+        using var _ = new KernelSwitches(bits, threads);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            foreach (int len in new[] { 65_535, 65_536 + 17, 200_003 })
+            {
+                float[] dy = Guarded(len, 71), dx = Guarded(len, 72);
+                var expected = new float[len];
+                for (int i = 0; i < len; i++) expected[i] = accumulate ? Inner(dx)[i] + 0.5f * Inner(dy)[i] : 0.5f * Inner(dy)[i];
+                Merge.Gradient(Inner(dy), Inner(dx), 0.5f, accumulate);
+                string what = $"Gradient accumulate {accumulate}, {bits}-bit, {threads} threads, len {len}";
+                Exact(expected, Inner(dx), what);
+                AssertGuards(dx, what);
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void MultiplyGradientMatchesTheReference(int bits)
