@@ -269,26 +269,30 @@ public class WinogradConv2DTests
             using var __ = new TileSwitch(tile);
             int previous = WinogradCore.FilterMultiple;
             WinogradCore.FilterMultiple = multiple;
-            try
-            {
-                var y = new float[n * g.OutputSize];
-                WinogradConv2D.Forward(x, kernel, ReadOnlySpan<float>.Empty, y, n, g, new Relu());
-                float[] dy = (float[])dyIn.Clone();
-                var dk = new float[kernel.Length];
-                var dx = new float[x.Length];
-                WinogradConv2D.Backward(x, kernel, y, dy, dk, Span<float>.Empty, dx, n, g, new Relu());
-                return new[] { y, dk, dx };
-            }
+            try { return ForwardAndBackward(g, n, x, kernel, dyIn); }
             finally { WinogradCore.FilterMultiple = previous; }
         }
-        string[] names = { "forward", "dKernel", "dx" };
         foreach (int tile in Tiles)
         foreach (int bits in new[] { 512, 256 })
         {
             float[][] wide = Run(32, bits, tile), narrow = Run(16, bits, tile);
-            for (int i = 0; i < names.Length; i++)
-                TestData.SameBits(wide[i], narrow[i], $"F({tile}x{tile}, {window}x{window}), {bits}-bit {names[i]}");
+            for (int i = 0; i < Products.Length; i++)
+                TestData.SameBits(wide[i], narrow[i], $"F({tile}x{tile}, {window}x{window}), {bits}-bit {Products[i]}");
         }
+    }
+
+    private static readonly string[] Products = { "forward", "dKernel", "dx" };
+
+    /// <summary>The forward pass (no bias, no activation), then the kernel and data gradients of <paramref name="dyIn"/>.</summary>
+    private static float[][] ForwardAndBackward(in Conv2DGeometry g, int n, float[] x, float[] kernel, float[] dyIn)
+    {
+        var y = new float[n * g.OutputSize];
+        WinogradConv2D.Forward(x, kernel, default, y, n, g, new Identity());
+        float[] dy = (float[])dyIn.Clone();
+        var dk = new float[kernel.Length];
+        var dx = new float[x.Length];
+        WinogradConv2D.Backward(x, kernel, default, dy, dk, default, dx, n, g, new Identity());
+        return new[] { y, dk, dx };
     }
 
     /// <summary>The input transforms prefetch from half the L3's size, or 4 MiB where the L3 is larger (a Zen 4 CCD's 32 MiB).</summary>
@@ -327,29 +331,19 @@ public class WinogradConv2DTests
             bool previousRegisters = WinogradCore.TransformsInRegisters;
             WinogradCore.PrefetchMinBytes = prefetch ? 0 : long.MaxValue;
             WinogradCore.TransformsInRegisters = registers;
-            try
-            {
-                var y = new float[n * g.OutputSize];
-                WinogradConv2D.Forward(x, kernel, default, y, n, g, new Identity());
-                float[] dy = (float[])dyIn.Clone();
-                var dk = new float[kernel.Length];
-                var dx = new float[x.Length];
-                WinogradConv2D.Backward(x, kernel, default, dy, dk, default, dx, n, g, new Identity());
-                return new[] { y, dk, dx };
-            }
+            try { return ForwardAndBackward(g, n, x, kernel, dyIn); }
             finally
             {
                 WinogradCore.PrefetchMinBytes = previous;
                 WinogradCore.TransformsInRegisters = previousRegisters;
             }
         }
-        string[] names = { "forward", "dKernel", "dx" };
         foreach (int bits in new[] { 512, 256 })
             foreach (bool registers in new[] { true, false })
             {
                 float[][] off = Run(false, registers, bits), on = Run(true, registers, bits);
-                for (int i = 0; i < names.Length; i++)
-                    TestData.SameBits(off[i], on[i], $"{window}x{window}, tile {tile}, {bits}-bit, registers {registers}: {names[i]}");
+                for (int i = 0; i < Products.Length; i++)
+                    TestData.SameBits(off[i], on[i], $"{window}x{window}, tile {tile}, {bits}-bit, registers {registers}: {Products[i]}");
             }
     }
 
