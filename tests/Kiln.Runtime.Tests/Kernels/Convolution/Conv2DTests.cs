@@ -28,6 +28,9 @@ public class Conv2DTests
         { 2, 9, 8, 1, 32, 3, 3, 1, true },    // K = 9 below 16 and whole 32-filter blocks: the kernel gradient sums outer products itself
         { 3, 7, 9, 1, 64, 3, 3, 2, false },   // the same, strided and valid, two filter blocks, an odd last pixel count
         { 2, 7, 8, 3, 32, 2, 2, 2, true },    // the same with three channels (K = 12): taps gathered at a stride of 6 floats
+        { 2, 9, 8, 1, 16, 3, 3, 1, true },    // 16 filters (the Fashion ResNet's stem): taps two at a time, the ninth alone
+        { 3, 7, 7, 2, 48, 2, 2, 2, false },   // a 32-filter block and a last 16, K = 8: taps in pairs only, 27 pixels (an odd last one)
+        { 2, 5, 6, 7, 16, 1, 1, 1, false },   // 16 filters through the pointwise path (K = C = 7)
         { 1, 6, 5, 2, 32, 1, 3, 1, true },    // two channels under a 1×3 window (K = 6), padded left and right
         { 2, 5, 6, 5, 32, 1, 1, 1, false },   // the same through the pointwise path (K = C = 5)
         { 2, 8, 9, 16, 33, 3, 2, 2, false },  // the same, strided and valid, with an even kernel width
