@@ -560,6 +560,11 @@ internal static unsafe partial class WinogradCore
         TileOrigin(t, tileCols, tilesPerSample, out long sample, out int ty, out int tx);
         float* xs = x + sample * g.InputSize;
         int iy0 = tile * ty - g.PadTop, ix0 = tile * tx - g.PadLeft;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            PatchRowsInVectors(xs, iy0, ix0, h, w, c, patch, zeros, rows);
+            return;
+        }
         for (int i = 0; i < patch; i++)
         {
             int iy = iy0 + i;
@@ -569,6 +574,43 @@ internal static unsafe partial class WinogradCore
                 rows[i * patch + j] = (uint)iy < (uint)h && (uint)ix < (uint)w ? xs + ((nint)iy * w + ix) * c : zeros;
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="PatchRows"/>' pointers four at a time (a patch has 16, 36 or 64). One by one they took a quarter of a
+    /// 16 → 16 F(4×4, 3×3) forward at 28×28, where each tile's 36 pointers serve a single vector of channels. In 256-bit
+    /// vectors for both paths: eight at a time in zmm measured level with them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PatchRowsInVectors(float* xs, int iy0, int ix0, int h, int w, int c, int patch, float* zeros, float** rows)
+    {
+        long[] rowOf = patch == 8 ? s_rowOf8 : patch == 6 ? s_rowOf6 : s_rowOf4;
+        long[] columnOf = patch == 8 ? s_columnOf8 : patch == 6 ? s_columnOf6 : s_columnOf4;
+        Vector256<long> top = Vector256.Create((long)iy0), left = Vector256.Create((long)ix0), width = Vector256.Create((long)w);
+        Vector256<long> pixelBytes = Vector256.Create((long)c * sizeof(float)), origin = Vector256.Create((long)xs), outside = Vector256.Create((long)zeros);
+        Vector256<ulong> heightU = Vector256.Create((ulong)h), widthU = Vector256.Create((ulong)w);
+        fixed (long* pr = rowOf, pc = columnOf)
+        {
+            for (int k = 0; k < rowOf.Length; k += 4)
+            {
+                Vector256<long> iy = top + Vector256.Load(pr + k), ix = left + Vector256.Load(pc + k);
+                Vector256<long> inside = (Vector256.LessThan(iy.AsUInt64(), heightU) & Vector256.LessThan(ix.AsUInt64(), widthU)).AsInt64();
+                Vector256<long> at = origin + (iy * width + ix) * pixelBytes;
+                Vector256.ConditionalSelect(inside, at, outside).Store((long*)rows + k);
+            }
+        }
+    }
+
+    // The row and column of each patch entry i·patch + j.
+    private static readonly long[] s_rowOf4 = PatchEntries(4, row: true), s_columnOf4 = PatchEntries(4, row: false);
+    private static readonly long[] s_rowOf6 = PatchEntries(6, row: true), s_columnOf6 = PatchEntries(6, row: false);
+    private static readonly long[] s_rowOf8 = PatchEntries(8, row: true), s_columnOf8 = PatchEntries(8, row: false);
+
+    private static long[] PatchEntries(int patch, bool row)
+    {
+        var entries = new long[patch * patch];
+        for (int e = 0; e < entries.Length; e++) entries[e] = row ? e / patch : e % patch;
+        return entries;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
