@@ -10,7 +10,7 @@ public class DirectConv2DTests
     public static readonly TheoryData<int, int, int, int, int, int, int, int, bool> Shapes = new()
     {
         { 3, 28, 28, 1, 32, 3, 3, 1, true },    // the Fashion CNN's first layer (bands of 4 rows, 14 tiles of 8 each)
-        { 2, 9, 7, 1, 16, 3, 3, 1, true },      // odd sizes; F = 16: one 256-bit tile, a padded 512-bit one
+        { 2, 9, 7, 1, 16, 3, 3, 1, true },      // odd sizes; F = 16: one 256-bit tile, the 512-bit 16-wide one
         { 2, 11, 13, 3, 48, 3, 3, 2, true },    // RGB, strided 'same' (pad only bottom/right); F = 48: a full and a padded 512-bit tile
         { 1, 17, 15, 3, 24, 7, 7, 2, true },    // a ResNet-style stem: pad 3 top/left
         { 2, 10, 9, 2, 8, 5, 5, 1, false },     // valid 5×5; F = 8 is narrower than any tile
@@ -66,6 +66,32 @@ public class DirectConv2DTests
             DirectConv2D.Forward(x, kernel, bias, direct, n, g, new Relu());
             Conv2D.Forward(x, kernel, bias, gemm, n, g, new Relu());
             TestData.Close(gemm, direct, 1e-5, 1e-6, $"{bits}-bit");
+        }
+    }
+
+    /// <summary>
+    /// A filter's outputs do not depend on how many filters the layer has: a 16-filter layer (the 512-bit path's 16-wide
+    /// tile, straight into y) gives the bits of the first 16 filters of a 32-filter one (the 32-wide tile), at every width.
+    /// </summary>
+    [Fact]
+    public void SixteenFiltersGiveTheBitsOfTheSameFiltersInAWiderLayer()
+    {
+        Conv2DGeometry wide = ConvReference.Keras(11, 9, 1, 32, 3, 3, 1, 1, true), narrow = ConvReference.Keras(11, 9, 1, 16, 3, 3, 1, 1, true);
+        const int n = 3;
+        float[] x = TestData.Random(n * wide.InputSize, 41);
+        float[] kernel = TestData.Random(wide.PatchSize * 32, 42), bias = TestData.Random(32, 43);
+        var kernel16 = new float[wide.PatchSize * 16];
+        for (int p = 0; p < wide.PatchSize; p++) Array.Copy(kernel, p * 32, kernel16, p * 16, 16);
+        foreach (int bits in new[] { 512, 256, 0 })
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            var y32 = new float[n * wide.OutputSize];
+            var y16 = new float[n * narrow.OutputSize];
+            DirectConv2D.Forward(x, kernel, bias, y32, n, wide, new Relu());
+            DirectConv2D.Forward(x, kernel16, bias.AsSpan(0, 16), y16, n, narrow, new Relu());
+            var first16 = new float[y16.Length];
+            for (int q = 0; q < y16.Length / 16; q++) Array.Copy(y32, q * 32, first16, q * 16, 16);
+            TestData.SameBits(first16, y16, $"{bits}-bit");
         }
     }
 
