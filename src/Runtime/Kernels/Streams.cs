@@ -13,10 +13,17 @@ namespace Kiln.Kernels;
 internal static unsafe class Streams
 {
     /// <summary>
-    /// Elements from which a pass takes the pool, as <see cref="ChannelSums"/>' streaming passes do; settable for
-    /// measuring it (Kiln.Benchmarks --paired MODEL,streams-parallel-min,A,B).
+    /// Elements from which a streaming pass takes the pool: these passes, <see cref="ChannelSums"/>' (batch norm's) and the
+    /// pooling passes' (<see cref="PartsFor"/>); settable for measuring it (Kiln.Benchmarks --paired MODEL,streams-parallel-min,A,B).
     /// </summary>
     internal static long ParallelMinElements = 1 << 16;
+
+    /// <summary>
+    /// Parts for a streaming pass over <paramref name="elements"/> elements in <paramref name="units"/> units: one below
+    /// <see cref="ParallelMinElements"/>, else a convolution-family job's (<see cref="ConvCore.PartsFor"/>).
+    /// </summary>
+    internal static int PartsFor(long elements, long units) =>
+        elements < ParallelMinElements ? 1 : ConvCore.PartsFor(long.MaxValue, (int)Math.Min(units, int.MaxValue));
 
     private const int LineFloats = 16;
 
@@ -30,7 +37,7 @@ internal static unsafe class Streams
     public static void Run<TPass>(in TPass pass, long length) where TPass : struct, IPass
     {
         long lines = (length + LineFloats - 1) / LineFloats;
-        int parts = length < ParallelMinElements ? 1 : ConvCore.PartsFor(long.MaxValue, (int)Math.Min(lines, int.MaxValue));
+        int parts = PartsFor(length, lines);
         if (parts <= 1)
         {
             pass.Run(0, length);

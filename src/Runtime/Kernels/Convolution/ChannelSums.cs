@@ -19,12 +19,8 @@ internal static unsafe class ChannelSums
     /// <summary>The rows in block <paramref name="block"/>: <see cref="BlockRows"/>, fewer in the last.</summary>
     internal static int RowsIn(int block, long rows) => (int)Math.Min(BlockRows, rows - (long)block * BlockRows);
 
-    internal static int PartsFor(long rows, int channels, int blocks)
-    {
-        // Streaming passes: worth a second thread from about 64 K elements.
-        if (rows * channels < (1 << 16)) return 1;
-        return ConvCore.PartsFor(long.MaxValue, blocks);
-    }
+    /// <summary>Streaming passes: worth a second thread from about 64 K elements (<see cref="Streams.PartsFor"/>).</summary>
+    internal static int PartsFor(long rows, int channels, int blocks) => Streams.PartsFor(rows * channels, blocks);
 
     /// <summary>dy = dy·act'(y) in place (skipped for Identity); then, when <paramref name="sums"/> is not null, sums[j] = Σ_r dy[r, j].</summary>
     public static void ActivationBackwardAndSums<TAct>(float* y, float* dy, float* sums, long rows, int channels, TAct act)

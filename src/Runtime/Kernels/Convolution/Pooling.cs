@@ -189,12 +189,8 @@ public static unsafe class Pooling
         finally { job.X = job.Y = null; job.Argmax = null; }
     }
 
-    /// <summary>Samples split over the workers once a pass visits about 64 K window elements.</summary>
-    internal static int PartsFor(int n, in Conv2DGeometry g)
-    {
-        long work = (long)n * g.OutputSize * g.KernelHeight * g.KernelWidth;
-        return work < (1 << 16) ? 1 : ConvCore.PartsFor(long.MaxValue, n);
-    }
+    /// <summary>Samples split over the workers once a pass visits about 64 K window elements (<see cref="Streams.PartsFor"/>).</summary>
+    internal static int PartsFor(int n, in Conv2DGeometry g) => Streams.PartsFor((long)n * g.OutputSize * g.KernelHeight * g.KernelWidth, n);
 
     private sealed class PoolJob : ParallelJob
     {
