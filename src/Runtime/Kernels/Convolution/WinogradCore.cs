@@ -584,8 +584,13 @@ internal static unsafe partial class WinogradCore
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PatchRowsInVectors(float* xs, int iy0, int ix0, int h, int w, int c, int patch, float* zeros, float** rows)
     {
-        long[] rowOf = patch == 8 ? s_rowOf8 : patch == 6 ? s_rowOf6 : s_rowOf4;
-        long[] columnOf = patch == 8 ? s_columnOf8 : patch == 6 ? s_columnOf6 : s_columnOf4;
+        (long[] rowOf, long[] columnOf) = patch switch
+        {
+            4 => (s_rowOf4, s_columnOf4),
+            6 => (s_rowOf6, s_columnOf6),
+            8 => (s_rowOf8, s_columnOf8),
+            _ => throw new ArgumentOutOfRangeException(nameof(patch), patch, "Winograd patches are 4, 6 or 8 pixels a side"),
+        };
         Vector256<long> top = Vector256.Create((long)iy0), left = Vector256.Create((long)ix0), width = Vector256.Create((long)w);
         Vector256<long> pixelBytes = Vector256.Create((long)c * sizeof(float)), origin = Vector256.Create((long)xs), outside = Vector256.Create((long)zeros);
         Vector256<ulong> heightU = Vector256.Create((ulong)h), widthU = Vector256.Create((ulong)w);

@@ -260,16 +260,13 @@ public class WinogradConv2DTests
     public void SixteenWideProductsGiveTheBitsOfTheWideTile(int n, int h, int w, int c, int f, int window)
     {
         Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, true);
-        float[] x = TestData.Random(n * g.InputSize, 61);
-        float[] kernel = TestData.Random(g.PatchSize * f, 62);
-        float[] dyIn = TestData.Random(n * g.OutputSize, 64);
         float[][] Run(int multiple, int bits, int tile)
         {
             using var _ = new KernelSwitches(bits, 2);
             using var __ = new TileSwitch(tile);
             int previous = WinogradCore.FilterMultiple;
             WinogradCore.FilterMultiple = multiple;
-            try { return ForwardAndBackward(g, n, x, kernel, dyIn); }
+            try { return ForwardAndBackward(g, n); }
             finally { WinogradCore.FilterMultiple = previous; }
         }
         foreach (int tile in Tiles)
@@ -283,9 +280,12 @@ public class WinogradConv2DTests
 
     private static readonly string[] Products = { "forward", "dKernel", "dx" };
 
-    /// <summary>The forward pass (no bias, no activation), then the kernel and data gradients of <paramref name="dyIn"/>.</summary>
-    private static float[][] ForwardAndBackward(in Conv2DGeometry g, int n, float[] x, float[] kernel, float[] dyIn)
+    /// <summary>The forward pass (no bias, no activation) of fixed random data, then the kernel and data gradients of a fixed random dy.</summary>
+    private static float[][] ForwardAndBackward(in Conv2DGeometry g, int n)
     {
+        float[] x = TestData.Random(n * g.InputSize, 61);
+        float[] kernel = TestData.Random(g.PatchSize * g.OutputChannels, 62);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 64);
         var y = new float[n * g.OutputSize];
         WinogradConv2D.Forward(x, kernel, default, y, n, g, new Identity());
         float[] dy = (float[])dyIn.Clone();
@@ -320,9 +320,6 @@ public class WinogradConv2DTests
     public void PrefetchingTheRowsAheadChangesNoBit(int n, int h, int w, int c, int f, bool same, int window, int tile)
     {
         Conv2DGeometry g = ConvReference.Keras(h, w, c, f, window, window, 1, 1, same);
-        float[] x = TestData.Random(n * g.InputSize, 61);
-        float[] kernel = TestData.Random(g.PatchSize * f, 62);
-        float[] dyIn = TestData.Random(n * g.OutputSize, 64);
         float[][] Run(bool prefetch, bool registers, int bits)
         {
             using var _ = new KernelSwitches(bits, 2);
@@ -331,7 +328,7 @@ public class WinogradConv2DTests
             bool previousRegisters = WinogradCore.TransformsInRegisters;
             WinogradCore.PrefetchMinBytes = prefetch ? 0 : long.MaxValue;
             WinogradCore.TransformsInRegisters = registers;
-            try { return ForwardAndBackward(g, n, x, kernel, dyIn); }
+            try { return ForwardAndBackward(g, n); }
             finally
             {
                 WinogradCore.PrefetchMinBytes = previous;
