@@ -108,7 +108,9 @@ internal static partial class Emitter
             string DX() => step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient"
                 : step.DxOnlyForInputGradient ? $"inputGradientWanted ? {locals.Use(step.DX!)} : default" : locals.Use(step.DX!);
             string Guard(string call) => step.OnlyForInputGradient ? $"if (inputGradientWanted) {call}" : call;
-            string into = step.DX!.Root.Role == BufferRole.InputGradient ? ", and the input gradient when asked" : step.DxOnlyForInputGradient ? $", and {step.DX!.Name} when the input gradient is asked" : $" and {step.DX!.Name}";
+            string into = step.DX!.Root.Role == BufferRole.InputGradient ? ", and the input gradient when asked"
+                : step.Accumulate ? $", and its part of {step.DX!.Name} added in{(step.DxOnlyForInputGradient ? " when the input gradient is asked" : "")}"
+                : step.DxOnlyForInputGradient ? $", and {step.DX!.Name} when the input gradient is asked" : $" and {step.DX!.Name}";
             switch (step.Kind)
             {
                 case StepKind.LinearBackward when g.BatchNorm is not null:
@@ -155,7 +157,7 @@ internal static partial class Emitter
                         w.Line(frozen);
                     }
                     w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), "default", dy, Activation(ActivationKind.Linear, 0),
-                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
+                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}", step.Accumulate)));
                     if (fused is not null)
                     {
                         w.Close();
@@ -170,7 +172,7 @@ internal static partial class Emitter
                     GroupComment(w, g, $"backward: {what}{(layer.Weights.Count > 1 ? "kernel and bias" : "kernel")} gradients{into}{DerivativeAtPool(program, g)}");
                     string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
                     w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), y, dy, Activation(step.Activation, step.Alpha),
-                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}")));
+                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}", step.Accumulate)));
                     break;
                 }
                 case StepKind.BatchNormBackward:

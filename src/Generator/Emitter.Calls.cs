@@ -15,7 +15,7 @@ internal static partial class Emitter
     }
 
     /// <summary>The Dense, Conv2D or Conv2DTranspose call; <paramref name="gradients"/> adds the backward-only arguments.</summary>
-    private static string LinearCall(KernelProgram program, KernelGroup g, string method, string x, string kernel, string biasOrY, string y, string activation, string? gradients = null)
+    private static string LinearCall(KernelProgram program, KernelGroup g, string method, string x, string kernel, string biasOrY, string y, string activation, string? gradients = null, bool accumulate = false)
     {
         var layer = g.First;
         string cls = layer.Spec switch
@@ -36,7 +36,7 @@ internal static partial class Emitter
         // Forward: (x, kernel, bias, y, ...); Backward: (x, kernel, y, dy, dKernel, dBias, dx, ...).
         return gradients is null
             ? $"{K}.{cls}.{method}({x}, {kernel}, {biasOrY}, {y}, {shape}, {activation});"
-            : $"{K}.{cls}.{method}({x}, {kernel}, {biasOrY}, {y}, {gradients}, {shape}, {activation});";
+            : $"{K}.{cls}.{method}({x}, {kernel}, {biasOrY}, {y}, {gradients}, {shape}, {activation}{(accumulate ? ", accumulate: true" : "")});";
     }
 
     private static string ResampleCall(LayerNode layer, string suffix, string x, string y)

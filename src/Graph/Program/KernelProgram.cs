@@ -142,7 +142,7 @@ public sealed class Step
     /// <summary>For a merge's backward step: which input it computes the gradient of.</summary>
     public int Input { get; init; }
 
-    /// <summary>For a merge's backward step: add to DX instead of writing it (DX already holds another reader's part).</summary>
+    /// <summary>For a merge's or a linear kernel's backward step: add to DX instead of writing it (DX already holds another reader's part).</summary>
     public bool Accumulate { get; init; }
 
     public ActivationKind Activation { get; init; }
@@ -177,6 +177,7 @@ public sealed class Step
         foreach (var b in reads)
             if (b is not null) yield return b;
         foreach (var b in Operands) yield return b;
+        if (Accumulate && DX is not null) yield return DX;
     }
 
     public IEnumerable<Buffer> Writes()

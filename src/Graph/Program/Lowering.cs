@@ -409,7 +409,10 @@ public static class Lowering
                             });
                             AddPart(dr, shortcutSum, g, shortcutOnlyInput);
                         }
-                        var dx = Into(x, dy, inPlace: false, out var sum);
+                        // A kernel that adds its input gradient as it computes it takes the gradient x already has (no part, no sum pass).
+                        bool adds = AddsIntoInputGradient(g) && _gradientOf.TryGetValue(Key(x), out var held) && held.Root.Role == BufferRole.Gradient;
+                        Buffer? sum = null;
+                        var dx = adds ? _gradientOf[Key(x)] : Into(x, dy, inPlace: false, out sum);
                         bool atPool = _p.Fusion.PoolTakingDerivativeOf(g) is not null;
                         var act = fused || g.KeepsLogits || atPool ? ActivationKind.Linear : g.Epilogue;
                         if (g.KeepsLogits && !fused)
@@ -425,7 +428,7 @@ public static class Lowering
                         {
                             X = Readable(x, g), Y = act == ActivationKind.Linear && (g.BatchNorm is null || atPool) ? null : y, Z = _preNormOf.TryGetValue(g, out var z) ? z : null,
                             DY = dy, DX = dx, Statistics = _statisticsOf.TryGetValue(g, out var s) ? s : null,
-                            Activation = act, Alpha = g.Alpha,
+                            Activation = act, Alpha = g.Alpha, Accumulate = adds,
                             DxOnlyForInputGradient = onlyInput,
                             OnlyForInputGradient = onlyInput && !hasWeights,
                         });
@@ -582,6 +585,19 @@ public static class Lowering
                 });
             }
         }
+
+        /// <summary>
+        /// Whether the group's backward kernel adds its input gradient into memory as it computes it: Dense (the
+        /// product accumulates) and a strided or 1 × 1 Conv2D (col2im adds into dx as it is). A stride-1 Conv2D
+        /// runs its data gradient as a faster forward convolution that overwrites, and Winograd overwrites too.
+        /// </summary>
+        private static bool AddsIntoInputGradient(KernelGroup g) => g.First.Spec switch
+        {
+            DenseSpec => true,
+            ConvolutionSpec { Transposed: false } c => g.Convolution is ConvolutionAlgorithm.ImplicitGemm or ConvolutionAlgorithm.Direct
+                && (c.StrideHeight > 1 || c.StrideWidth > 1 || c.KernelHeight == 1 && c.KernelWidth == 1),
+            _ => false,
+        };
 
         /// <summary>Tensors rooted in the model's input share one gradient: the caller's input gradient.</summary>
         private Buffer Key(Buffer x) => x.Root.Role == BufferRole.Input ? _p.Input : x;

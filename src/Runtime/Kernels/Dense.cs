@@ -18,11 +18,12 @@ public static unsafe class Dense
 
     /// <summary>
     /// dy (w.r.t. the activation output) becomes dz = dy·act'(y) in place; then dKernel = xᵀ·dz (skipped when empty: frozen weights),
-    /// dBias = column sums of dz (skipped when empty), dx = dz·kernelᵀ (skipped when empty).
+    /// dBias = column sums of dz (skipped when empty), dx = dz·kernelᵀ (skipped when empty), or dx += with
+    /// <paramref name="accumulate"/> (dx holds another reader's part), in the product itself.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
-        Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, int inputs, int units, TAct activation) where TAct : struct, IActivation
+        Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, int inputs, int units, TAct activation, bool accumulate = false) where TAct : struct, IActivation
     {
         CheckBias(dBias.Length, units, nameof(dBias));
         int outputs = n * units;
@@ -38,7 +39,7 @@ public static unsafe class Dense
         // An empty dKernel means the weights are frozen: only dx is wanted.
         if (!dKernel.IsEmpty) Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel, units);
         if (!dBias.IsEmpty) ColumnSums(dz, dBias, n, units);
-        if (!dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs);
+        if (!dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
     }
 
     /// <summary>

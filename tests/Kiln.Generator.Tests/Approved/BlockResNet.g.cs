@@ -50,28 +50,27 @@
 // Memory: parameters 576 floats, gradients the same, state 224 floats;
 // arena 448 floats per sample (57,344 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                                             offset    size   live in steps
-//   re_lu                                                   0      32   1-24
-//   conv2d_z                                               32      32   1-24
-//   projection_block_re_lu                                 64      32   2-22
-//   projection_block_conv2d_z                              96      32   2-22
-//   projection_block_main                                 128      32   3-21
-//   d_re_lu_part1                                         128      32   22-23
-//   projection_block_conv2d_1_z                           160      32   3-21
-//   projection_block_re_lu_1                              192      32   4-20
-//   d_projection_block_re_lu                              192      32   21-22
-//   projection_block_conv2d_2_z                           224      32   4-20
+//   re_lu                                                   0      32   1-23
+//   conv2d_z                                               32      32   1-23
+//   projection_block_re_lu                                 64      32   2-21
+//   projection_block_conv2d_z                              96      32   2-21
+//   projection_block_main                                 128      32   3-20
+//   d_re_lu_part1                                         128      32   21-22
+//   projection_block_conv2d_1_z                           160      32   3-20
+//   projection_block_re_lu_1                              192      32   4-19
+//   d_projection_block_re_lu                              192      32   20-21
+//   projection_block_conv2d_2_z                           224      32   4-19
 //   global_average_pooling2d                              256       3   8-12
-//   d_projection_block_re_lu_1                            256      32   15-20
+//   d_projection_block_re_lu_1                            256      32   15-19
 //   dense_logits                                          272       3   9-11
 //   d_global_average_pooling2d                            272       3   12-13
-//   stage2_main                                           288      12   6-16
-//   d_projection_block_re_lu_1_part1                      288      32   17-18
-//   d_projection_block_main                               288      32   19-21
-//   stage2_conv2d_1_z                                     304      12   6-16
-//   stage2_re_lu                                          320      12   5-17
-//   d_re_lu                                               320      32   20-24
-//   stage2_conv2d_z                                       336      12   5-17
-//   savedInput                                            352      16   0-24
+//   stage2_re_lu                                          288      12   5-17
+//   d_projection_block_main                               288      32   18-20
+//   stage2_conv2d_z                                       304      12   5-17
+//   stage2_main                                           320      12   6-16
+//   d_re_lu                                               320      32   19-23
+//   stage2_conv2d_1_z                                     336      12   6-16
+//   savedInput                                            352      16   0-23
 //   stage2_re_lu_1                                        368      12   7-15
 //   d_stage2_re_lu                                        368      12   16-17
 //   stage2_conv2d_2_z                                     384      12   7-15
@@ -79,7 +78,7 @@
 //   d_stage2_re_lu_1                                      400      12   13-15
 //   d_dense_logits                                        416       3   11-12
 //   d_stage2_main                                         416      12   14-16
-//   dense                                                 432       3   10-25
+//   dense                                                 432       3   10-24
 // then a fixed tail of 432 floats (not per sample):
 //   batch_normalization_statistics                          0       4
 //   conv2d_folded                                          16      20
@@ -95,7 +94,7 @@
 //   stage2_conv2d_1_folded                                304      84
 //   stage2_shortcut_statistics                            400       6
 //   stage2_conv2d_2_folded                                416       9
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k8 forward, 10 k8 forward, 11 loss/output gradient, 12 k8 backward, 13 k7 backward, 14 k6 backward, 15 k6 backward, 16 k5 backward, 17 k4 backward, 18 k4 backward, 19 k3 backward, 20 k3 backward, 21 k2 backward, 22 k1 backward, 23 k1 backward, 24 k0 backward
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k8 forward, 10 k8 forward, 11 loss/output gradient, 12 k8 backward, 13 k7 backward, 14 k6 backward, 15 k6 backward, 16 k5 backward, 17 k4 backward, 18 k3 backward, 19 k3 backward, 20 k2 backward, 21 k1 backward, 22 k1 backward, 23 k0 backward
 
 #nullable enable
 using System;
@@ -199,10 +198,10 @@ ________________________________________________________________________________
         private const int ProjectionBlockConv2d1ZAt = 160;
         private const int ProjectionBlockReLu1At = 192;
         private const int ProjectionBlockConv2d2ZAt = 224;
-        private const int Stage2ReLuAt = 320;
-        private const int Stage2Conv2dZAt = 336;
-        private const int Stage2MainAt = 288;
-        private const int Stage2Conv2d1ZAt = 304;
+        private const int Stage2ReLuAt = 288;
+        private const int Stage2Conv2dZAt = 304;
+        private const int Stage2MainAt = 320;
+        private const int Stage2Conv2d1ZAt = 336;
         private const int Stage2ReLu1At = 368;
         private const int Stage2Conv2d2ZAt = 384;
         private const int GlobalAveragePooling2dAt = 256;
@@ -215,7 +214,6 @@ ________________________________________________________________________________
         private const int DStage2MainAt = 416;
         private const int DProjectionBlockReLu1At = 256;
         private const int DStage2ReLuAt = 368;
-        private const int DProjectionBlockReLu1Part1At = 288;
         private const int DProjectionBlockMainAt = 288;
         private const int DReLuAt = 320;
         private const int DProjectionBlockReLuAt = 192;
@@ -550,15 +548,12 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage2_main, d_stage2_main, p.Slice(Stage2MainGamma, 3), s.Slice(Stage2MainMovingVariance, 3), d_stage2_main, n * 4, 3, 0.001f, new Kernels.Identity());
             Span<float> d_stage2_re_lu = ArenaSlice(DStage2ReLuAt, n, 12);
             Kernels.Conv2D.Backward(stage2_re_lu, p.Slice(Stage2Conv2d1Kernel, 81), default, d_stage2_main, WeightGradient(Stage2Conv2d1Kernel, 81), default, d_stage2_re_lu, n, Stage2Conv2d1Window, new Kernels.Identity());
-            // k4 · stage2.conv2d (Conv2D(3, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [GraphModels.cs:127]: (4, 4, 2) -> (2, 2, 3), backward: relu mask (redone from stage2_conv2d_z with batch statistics, not read from stage2_re_lu) and batch-norm backward in one pass, then the weight gradients and d_projection_block_re_lu_1_part1.
+            // k4 · stage2.conv2d (Conv2D(3, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [GraphModels.cs:127]: (4, 4, 2) -> (2, 2, 3), backward: relu mask (redone from stage2_conv2d_z with batch statistics, not read from stage2_re_lu) and batch-norm backward in one pass, then the weight gradients, and its part of d_projection_block_re_lu_1 added in.
             Span<float> stage2_conv2d_z = ArenaSlice(Stage2Conv2dZAt, n, 12);
             Span<float> stage2_batch_normalization_statistics = ArenaFixed(Stage2BatchNormalizationStatisticsAt, 6);
             if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(stage2_conv2d_z, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 3), p.Slice(Stage2BatchNormalizationBeta, 3), stage2_batch_normalization_statistics, WeightGradient(Stage2BatchNormalizationGamma, 3), WeightGradient(Stage2BatchNormalizationBeta, 3), d_stage2_re_lu, n * 4, 3, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(stage2_re_lu, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 3), s.Slice(Stage2BatchNormalizationMovingVariance, 3), d_stage2_re_lu, n * 4, 3, 0.001f, new Kernels.Relu());
-            Span<float> d_projection_block_re_lu_1_part1 = ArenaSlice(DProjectionBlockReLu1Part1At, n, 32);
-            Kernels.Conv2D.Backward(projection_block_re_lu_1, p.Slice(Stage2Conv2dKernel, 54), default, d_stage2_re_lu, WeightGradient(Stage2Conv2dKernel, 54), default, d_projection_block_re_lu_1_part1, n, Stage2Conv2dWindow, new Kernels.Identity());
-            // k4 backward: d_projection_block_re_lu_1 is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_projection_block_re_lu_1, d_projection_block_re_lu_1_part1);
+            Kernels.Conv2D.Backward(projection_block_re_lu_1, p.Slice(Stage2Conv2dKernel, 54), default, d_stage2_re_lu, WeightGradient(Stage2Conv2dKernel, 54), default, d_projection_block_re_lu_1, n, Stage2Conv2dWindow, new Kernels.Identity(), accumulate: true);
             Span<float> d_projection_block_main = ArenaSlice(DProjectionBlockMainAt, n, 32);
             // k3 backward: the gradient of the shortcut 'projection_block.main' (relu derivative of the output gradient), before BN's backward overwrites it.
             Kernels.Activations.Backward(projection_block_re_lu_1, d_projection_block_re_lu_1, d_projection_block_main, new Kernels.Relu());

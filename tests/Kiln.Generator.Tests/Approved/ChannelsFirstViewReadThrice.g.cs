@@ -29,17 +29,16 @@
 // arena 128 floats per sample (16,384 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
 //   concatenate                      0      28   2-5
-//   d_flat                           0      12   6-12
+//   d_flat                           0      12   6-11
 //   d_again                         16      12   8-9
-//   d_flat_part1                    16      12   10-11
 //   d_concatenate                   32      28   5-8
 //   channelsLastInput               64      12   0-10
 //   branch                          80       4   1-10
 //   d_dense                         96       2   4-5
 //   d_branch                        96       4   7-10
-//   dense                          112       2   3-13
+//   dense                          112       2   3-12
 //   shared in place: flat = channelsLastInput, reshape = channelsLastInput, again = channelsLastInput
-// Steps: 0 input to channels last, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 loss, 5 k2 backward, 6 k1 backward, 7 k1 backward, 8 k1 backward, 9 reshape backward, 10 k0 backward, 11 k0 backward, 12 input gradient to channels first
+// Steps: 0 input to channels last, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 loss, 5 k2 backward, 6 k1 backward, 7 k1 backward, 8 k1 backward, 9 reshape backward, 10 k0 backward, 11 input gradient to channels first
 
 #nullable enable
 using System;
@@ -94,7 +93,6 @@ ________________________________________________________________________________
         private const int DFlatAt = 0;
         private const int DBranchAt = 96;
         private const int DAgainAt = 16;
-        private const int DFlatPart1At = 16;
 
         /// <summary>Shapes, loss and layout, shared by every instance.</summary>
         public static readonly global::Kiln.ModelDescription Definition = new global::Kiln.ModelDescription(
@@ -195,13 +193,10 @@ ________________________________________________________________________________
             if (inputGradientWanted) Kernels.Merge.CopyOut(d_concatenate, d_again, n, 12, 16, 28, accumulate: false);
             // reshape (Reshape) backward: d_flat is read by more than one layer; add this reader's part.
             if (inputGradientWanted) Kernels.Merge.Accumulate(d_flat, d_again);
-            // k0 · branch (Dense(4, tanh)) [ChannelsFirstModels.cs:61]: (12) -> (4), backward: tanh mask, then kernel and bias gradients, and d_flat_part1 when the input gradient is asked.
+            // k0 · branch (Dense(4, tanh)) [ChannelsFirstModels.cs:61]: (12) -> (4), backward: tanh mask, then kernel and bias gradients, and its part of d_flat added in when the input gradient is asked.
             Span<float> channelsLastInput = ArenaSlice(ChannelsLastInputAt, n, 12);
             Span<float> branch = ArenaSlice(BranchAt, n, 4);
-            Span<float> d_flat_part1 = ArenaSlice(DFlatPart1At, n, 12);
-            Kernels.Dense.Backward(channelsLastInput, p.Slice(BranchKernel, 48), branch, d_branch, WeightGradient(BranchKernel, 48), WeightGradient(BranchBias, 4), inputGradientWanted ? d_flat_part1 : default, n, 12, 4, new Kernels.Tanh());
-            // k0 backward: d_flat is read by more than one layer; add this reader's part.
-            if (inputGradientWanted) Kernels.Merge.Accumulate(d_flat, d_flat_part1);
+            Kernels.Dense.Backward(channelsLastInput, p.Slice(BranchKernel, 48), branch, d_branch, WeightGradient(BranchKernel, 48), WeightGradient(BranchBias, 4), inputGradientWanted ? d_flat : default, n, 12, 4, new Kernels.Tanh(), accumulate: true);
             // The input gradient, channels last, transposed back into the caller's channels-first layout (2, 3, 2).
             if (inputGradientWanted) Kernels.Layout.ToChannelsFirst(d_flat, inputGradient, n, 2, 3, 2, 0, 12);
         }

@@ -59,43 +59,41 @@
 // Memory: parameters 77,760 floats, gradients the same, state 672 floats;
 // arena 145,056 floats per sample (18,567,168 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                                   offset    size   live in steps
-//   stem                                          0   12544   1-30
-//   conv2d_z                                  12544   12544   1-30
-//   re_lu                                     25088   12544   2-28
-//   conv2d_1_z                                37632   12544   2-28
-//   stage1                                    50176   12544   3-27
-//   d_stem_part1                              50176   12544   28-29
-//   conv2d_2_z                                62720   12544   3-27
-//   stage3_main                               75264    3136   8-18
-//   d_stage2_re_lu_1_part1                    75264    6272   19-20
-//   d_stage1                                  75264   12544   22-27
-//   stage3_conv2d_1_z                         78400    3136   8-18
-//   stage3_re_lu                              81536    3136   7-19
-//   stage3_conv2d_z                           84672    3136   7-19
-//   stage2_main                               87808    6272   5-23
-//   d_stage1_part1                            87808   12544   24-25
-//   d_stem                                    87808   12544   26-30
-//   stage2_conv2d_1_z                         94080    6272   5-23
-//   stage2_re_lu                             100352    6272   4-24
-//   d_re_lu                                  100352   12544   27-28
-//   stage2_conv2d_z                          106624    6272   4-24
-//   stage2_re_lu_1                           112896    6272   6-22
-//   d_stage2_re_lu                           112896    6272   23-24
-//   stage2_conv2d_2_z                        119168    6272   6-22
+//   stem                                          0   12544   1-28
+//   conv2d_z                                  12544   12544   1-28
+//   re_lu                                     25088   12544   2-26
+//   conv2d_1_z                                37632   12544   2-26
+//   stage1                                    50176   12544   3-25
+//   d_stem_part1                              50176   12544   26-27
+//   conv2d_2_z                                62720   12544   3-25
+//   stage3_re_lu                              75264    3136   7-19
+//   d_stage1                                  75264   12544   21-25
+//   stage3_conv2d_z                           78400    3136   7-19
+//   stage3_main                               81536    3136   8-18
+//   stage3_conv2d_1_z                         84672    3136   8-18
+//   stage2_re_lu                              87808    6272   4-23
+//   d_stem                                    87808   12544   24-28
+//   stage2_conv2d_z                           94080    6272   4-23
+//   stage2_main                              100352    6272   5-22
+//   d_re_lu                                  100352   12544   25-26
+//   stage2_conv2d_1_z                        106624    6272   5-22
+//   stage2_re_lu_1                           112896    6272   6-21
+//   d_stage2_re_lu                           112896    6272   22-23
+//   stage2_conv2d_2_z                        119168    6272   6-21
 //   global_average_pooling2d                 125440      64   10-14
-//   d_stage2_re_lu_1                         125440    6272   17-22
+//   d_stage2_re_lu_1                         125440    6272   17-21
 //   dense_logits                             125504      10   11-13
 //   d_global_average_pooling2d               125504      64   14-15
 //   d_dense                                  125520      10   13-13
 //   d_dense_logits                           125568      10   13-14
 //   stage3_re_lu_1                           131712    3136   9-17
 //   d_stage3_re_lu                           131712    3136   18-19
-//   d_stage2_main                            131712    6272   21-23
+//   d_stage2_main                            131712    6272   20-22
 //   stage3_conv2d_2_z                        134848    3136   9-17
 //   d_stage3_re_lu_1                         137984    3136   15-17
 //   d_stage3_main                            141120    3136   16-18
-//   savedInput                               144256     784   0-30
-//   dense                                    145040      10   12-31
+//   savedInput                               144256     784   0-28
+//   dense                                    145040      10   12-29
 // then a fixed tail of 77,440 floats (not per sample):
 //   batch_normalization_statistics                0      32
 //   conv2d_folded                                32     160
@@ -115,7 +113,7 @@
 //   stage3_conv2d_1_folded                    38272   36928
 //   stage3_shortcut_statistics                75200     128
 //   stage3_conv2d_2_folded                    75328    2112
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k8 forward, 10 k9 forward, 11 k10 forward, 12 k10 forward, 13 loss/output gradient, 14 k10 backward, 15 k9 backward, 16 k8 backward, 17 k8 backward, 18 k7 backward, 19 k6 backward, 20 k6 backward, 21 k5 backward, 22 k5 backward, 23 k4 backward, 24 k3 backward, 25 k3 backward, 26 k2 backward, 27 k2 backward, 28 k1 backward, 29 k1 backward, 30 k0 backward
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k8 forward, 10 k9 forward, 11 k10 forward, 12 k10 forward, 13 loss/output gradient, 14 k10 backward, 15 k9 backward, 16 k8 backward, 17 k8 backward, 18 k7 backward, 19 k6 backward, 20 k5 backward, 21 k5 backward, 22 k4 backward, 23 k3 backward, 24 k2 backward, 25 k2 backward, 26 k1 backward, 27 k1 backward, 28 k0 backward
 
 #nullable enable
 using System;
@@ -234,16 +232,16 @@ ________________________________________________________________________________
         private const int Conv2d1ZAt = 37632;
         private const int Stage1At = 50176;
         private const int Conv2d2ZAt = 62720;
-        private const int Stage2ReLuAt = 100352;
-        private const int Stage2Conv2dZAt = 106624;
-        private const int Stage2MainAt = 87808;
-        private const int Stage2Conv2d1ZAt = 94080;
+        private const int Stage2ReLuAt = 87808;
+        private const int Stage2Conv2dZAt = 94080;
+        private const int Stage2MainAt = 100352;
+        private const int Stage2Conv2d1ZAt = 106624;
         private const int Stage2ReLu1At = 112896;
         private const int Stage2Conv2d2ZAt = 119168;
-        private const int Stage3ReLuAt = 81536;
-        private const int Stage3Conv2dZAt = 84672;
-        private const int Stage3MainAt = 75264;
-        private const int Stage3Conv2d1ZAt = 78400;
+        private const int Stage3ReLuAt = 75264;
+        private const int Stage3Conv2dZAt = 78400;
+        private const int Stage3MainAt = 81536;
+        private const int Stage3Conv2d1ZAt = 84672;
         private const int Stage3ReLu1At = 131712;
         private const int Stage3Conv2d2ZAt = 134848;
         private const int GlobalAveragePooling2dAt = 125440;
@@ -256,11 +254,9 @@ ________________________________________________________________________________
         private const int DStage3MainAt = 141120;
         private const int DStage2ReLu1At = 125440;
         private const int DStage3ReLuAt = 131712;
-        private const int DStage2ReLu1Part1At = 75264;
         private const int DStage2MainAt = 131712;
         private const int DStage1At = 75264;
         private const int DStage2ReLuAt = 112896;
-        private const int DStage1Part1At = 87808;
         private const int DStemAt = 87808;
         private const int DReLuAt = 100352;
         private const int DStemPart1At = 50176;
@@ -658,15 +654,12 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage3_main, d_stage3_main, p.Slice(Stage3MainGamma, 64), s.Slice(Stage3MainMovingVariance, 64), d_stage3_main, n * 49, 64, 0.001f, new Kernels.Identity());
             Span<float> d_stage3_re_lu = ArenaSlice(DStage3ReLuAt, n, 3136);
             Kernels.WinogradConv2D.Backward(stage3_re_lu, p.Slice(Stage3Conv2d1Kernel, 36864), default, d_stage3_main, WeightGradient(Stage3Conv2d1Kernel, 36864), default, d_stage3_re_lu, n, Stage3Conv2d1Window, new Kernels.Identity());
-            // k6 · stage3.conv2d (Conv2D(64, 3x3, strides 2x2, same)) + stage3.batch_normalization (BatchNormalization) + stage3.re_lu (Relu) [FashionResNet.cs:29]: (14, 14, 32) -> (7, 7, 64), backward: relu mask (redone from stage3_conv2d_z with batch statistics, not read from stage3_re_lu) and batch-norm backward in one pass, then the weight gradients and d_stage2_re_lu_1_part1.
+            // k6 · stage3.conv2d (Conv2D(64, 3x3, strides 2x2, same)) + stage3.batch_normalization (BatchNormalization) + stage3.re_lu (Relu) [FashionResNet.cs:29]: (14, 14, 32) -> (7, 7, 64), backward: relu mask (redone from stage3_conv2d_z with batch statistics, not read from stage3_re_lu) and batch-norm backward in one pass, then the weight gradients, and its part of d_stage2_re_lu_1 added in.
             Span<float> stage3_conv2d_z = ArenaSlice(Stage3Conv2dZAt, n, 3136);
             Span<float> stage3_batch_normalization_statistics = ArenaFixed(Stage3BatchNormalizationStatisticsAt, 128);
             if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(stage3_conv2d_z, d_stage3_re_lu, p.Slice(Stage3BatchNormalizationGamma, 64), p.Slice(Stage3BatchNormalizationBeta, 64), stage3_batch_normalization_statistics, WeightGradient(Stage3BatchNormalizationGamma, 64), WeightGradient(Stage3BatchNormalizationBeta, 64), d_stage3_re_lu, n * 49, 64, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(stage3_re_lu, d_stage3_re_lu, p.Slice(Stage3BatchNormalizationGamma, 64), s.Slice(Stage3BatchNormalizationMovingVariance, 64), d_stage3_re_lu, n * 49, 64, 0.001f, new Kernels.Relu());
-            Span<float> d_stage2_re_lu_1_part1 = ArenaSlice(DStage2ReLu1Part1At, n, 6272);
-            Kernels.Conv2D.Backward(stage2_re_lu_1, p.Slice(Stage3Conv2dKernel, 18432), default, d_stage3_re_lu, WeightGradient(Stage3Conv2dKernel, 18432), default, d_stage2_re_lu_1_part1, n, Stage3Conv2dWindow, new Kernels.Identity());
-            // k6 backward: d_stage2_re_lu_1 is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_stage2_re_lu_1, d_stage2_re_lu_1_part1);
+            Kernels.Conv2D.Backward(stage2_re_lu_1, p.Slice(Stage3Conv2dKernel, 18432), default, d_stage3_re_lu, WeightGradient(Stage3Conv2dKernel, 18432), default, d_stage2_re_lu_1, n, Stage3Conv2dWindow, new Kernels.Identity(), accumulate: true);
             Span<float> d_stage2_main = ArenaSlice(DStage2MainAt, n, 6272);
             // k5 backward: the gradient of the shortcut 'stage2.main' (relu derivative of the output gradient), before BN's backward overwrites it.
             Kernels.Activations.Backward(stage2_re_lu_1, d_stage2_re_lu_1, d_stage2_main, new Kernels.Relu());
@@ -687,15 +680,12 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage2_main, d_stage2_main, p.Slice(Stage2MainGamma, 32), s.Slice(Stage2MainMovingVariance, 32), d_stage2_main, n * 196, 32, 0.001f, new Kernels.Identity());
             Span<float> d_stage2_re_lu = ArenaSlice(DStage2ReLuAt, n, 6272);
             Kernels.WinogradConv2D.Backward(stage2_re_lu, p.Slice(Stage2Conv2d1Kernel, 9216), default, d_stage2_main, WeightGradient(Stage2Conv2d1Kernel, 9216), default, d_stage2_re_lu, n, Stage2Conv2d1Window, new Kernels.Identity());
-            // k3 · stage2.conv2d (Conv2D(32, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [FashionResNet.cs:29]: (28, 28, 16) -> (14, 14, 32), backward: relu mask (redone from stage2_conv2d_z with batch statistics, not read from stage2_re_lu) and batch-norm backward in one pass, then the weight gradients and d_stage1_part1.
+            // k3 · stage2.conv2d (Conv2D(32, 3x3, strides 2x2, same)) + stage2.batch_normalization (BatchNormalization) + stage2.re_lu (Relu) [FashionResNet.cs:29]: (28, 28, 16) -> (14, 14, 32), backward: relu mask (redone from stage2_conv2d_z with batch statistics, not read from stage2_re_lu) and batch-norm backward in one pass, then the weight gradients, and its part of d_stage1 added in.
             Span<float> stage2_conv2d_z = ArenaSlice(Stage2Conv2dZAt, n, 6272);
             Span<float> stage2_batch_normalization_statistics = ArenaFixed(Stage2BatchNormalizationStatisticsAt, 64);
             if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(stage2_conv2d_z, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 32), p.Slice(Stage2BatchNormalizationBeta, 32), stage2_batch_normalization_statistics, WeightGradient(Stage2BatchNormalizationGamma, 32), WeightGradient(Stage2BatchNormalizationBeta, 32), d_stage2_re_lu, n * 196, 32, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(stage2_re_lu, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 32), s.Slice(Stage2BatchNormalizationMovingVariance, 32), d_stage2_re_lu, n * 196, 32, 0.001f, new Kernels.Relu());
-            Span<float> d_stage1_part1 = ArenaSlice(DStage1Part1At, n, 12544);
-            Kernels.Conv2D.Backward(stage1, p.Slice(Stage2Conv2dKernel, 4608), default, d_stage2_re_lu, WeightGradient(Stage2Conv2dKernel, 4608), default, d_stage1_part1, n, Stage2Conv2dWindow, new Kernels.Identity());
-            // k3 backward: d_stage1 is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_stage1, d_stage1_part1);
+            Kernels.Conv2D.Backward(stage1, p.Slice(Stage2Conv2dKernel, 4608), default, d_stage2_re_lu, WeightGradient(Stage2Conv2dKernel, 4608), default, d_stage1, n, Stage2Conv2dWindow, new Kernels.Identity(), accumulate: true);
             Span<float> d_stem = ArenaSlice(DStemAt, n, 12544);
             // k2 backward: the gradient of the shortcut 'stem' (relu derivative of the output gradient), before BN's backward overwrites it.
             Kernels.Activations.Backward(stage1, d_stage1, d_stem, new Kernels.Relu());

@@ -39,38 +39,35 @@
 //   loss: sigmoid + binary_crossentropy fused: the loss reads the logits and backward starts at (p - y) / (n * units), skipping the sigmoid derivative
 // 
 // Memory: parameters 384 floats, gradients the same, state 0 floats;
-// arena 592 floats per sample (75,776 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 528 floats per sample (67,584 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
 //   mixed                            0     112   6-17
-//   d_b3                             0      48   20-24
-//   d_in_2_part1                     0      48   25-26
-//   d_in_2_part2                     0      48   27-28
-//   d_average_pooling2d             48      48   22-23
-//   d_conv2d                        48      32   24-25
-//   d_in_2                          96      48   23-29
+//   d_b3                             0      48   19-23
+//   d_average_pooling2d             48      48   21-22
+//   d_conv2d                        48      32   23-24
+//   d_in_2                          96      48   22-26
 //   b3                             112      48   3-6
 //   concatenate                    112      64   9-13
-//   d_mixed                        112     112   16-21
+//   d_mixed                        112     112   16-20
 //   bp                             160      32   5-6
 //   top                            176      32   7-9
 //   dense_logits                   176       2   10-12
 //   d_concatenate                  176      64   13-15
 //   d_dense                        192       2   12-12
 //   bottom                         208      32   8-9
-//   d_mixed_part1                  224     112   17-18
-//   d_b1                           224      32   19-27
-//   d_dense_logits                 240       2   12-13
-//   d_bottom                       240      32   15-16
-//   d_bp                           256      32   21-22
-//   in_2                           336      48   0-27
-//   in_2_argmax                    384      48   0-29
-//   average_pooling2d              432      48   4-22
-//   b1                             480      32   1-27
-//   conv2d                         512      32   2-25
-//   d_top                          544      32   14-17
-//   dense                          576       2   11-30
+//   in_2                           240      48   0-25
+//   in_2_argmax                    288      48   0-26
+//   average_pooling2d              336      48   4-21
+//   b1                             384      32   1-25
+//   conv2d                         416      32   2-24
+//   d_dense_logits                 448       2   12-13
+//   d_top                          448      32   14-17
+//   d_b1                           448      32   18-25
+//   d_bottom                       480      32   15-16
+//   d_bp                           480      32   20-21
+//   dense                          512       2   11-27
 //   shared in place: flatten = concatenate
-// Steps: 0 k0 forward, 1 k1 forward, 2 k2 forward, 3 k3 forward, 4 k4 forward, 5 k5 forward, 6 k6 forward, 7 k7 forward, 8 k8 forward, 9 k9 forward, 10 k10 forward, 11 k10 forward, 12 loss/output gradient, 13 k10 backward, 14 k9 backward, 15 k9 backward, 16 k8 backward, 17 k7 backward, 18 k7 backward, 19 k6 backward, 20 k6 backward, 21 k6 backward, 22 k5 backward, 23 k4 backward, 24 k3 backward, 25 k2 backward, 26 k2 backward, 27 k1 backward, 28 k1 backward, 29 k0 backward
+// Steps: 0 k0 forward, 1 k1 forward, 2 k2 forward, 3 k3 forward, 4 k4 forward, 5 k5 forward, 6 k6 forward, 7 k7 forward, 8 k8 forward, 9 k9 forward, 10 k10 forward, 11 k10 forward, 12 loss/output gradient, 13 k10 backward, 14 k9 backward, 15 k9 backward, 16 k8 backward, 17 k7 backward, 18 k6 backward, 19 k6 backward, 20 k6 backward, 21 k5 backward, 22 k4 backward, 23 k3 backward, 24 k2 backward, 25 k1 backward, 26 k0 backward
 
 #nullable enable
 using System;
@@ -109,7 +106,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 4362;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 592;
+        public const int ArenaFloatsPerSample = 528;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * ArenaFloatsPerSample * batchSize;
@@ -131,34 +128,31 @@ ________________________________________________________________________________
         private const int DenseBias = 368; // dense/bias (2)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int In2At = 336;
-        private const int In2ArgmaxAt = 384;
-        private const int B1At = 480;
-        private const int Conv2dAt = 512;
+        private const int In2At = 240;
+        private const int In2ArgmaxAt = 288;
+        private const int B1At = 384;
+        private const int Conv2dAt = 416;
         private const int B3At = 112;
-        private const int AveragePooling2dAt = 432;
+        private const int AveragePooling2dAt = 336;
         private const int BpAt = 160;
         private const int MixedAt = 0;
         private const int TopAt = 176;
         private const int BottomAt = 208;
         private const int ConcatenateAt = 112;
-        private const int DenseAt = 576;
+        private const int DenseAt = 512;
         private const int DenseLogitsAt = 176;
         private const int DDenseAt = 192;
-        private const int DDenseLogitsAt = 240;
+        private const int DDenseLogitsAt = 448;
         private const int DConcatenateAt = 176;
-        private const int DTopAt = 544;
-        private const int DBottomAt = 240;
+        private const int DTopAt = 448;
+        private const int DBottomAt = 480;
         private const int DMixedAt = 112;
-        private const int DMixedPart1At = 224;
-        private const int DB1At = 224;
+        private const int DB1At = 448;
         private const int DB3At = 0;
-        private const int DBpAt = 256;
+        private const int DBpAt = 480;
         private const int DAveragePooling2dAt = 48;
         private const int DIn2At = 96;
         private const int DConv2dAt = 48;
-        private const int DIn2Part1At = 0;
-        private const int DIn2Part2At = 0;
 
         // Windows: input (h, w, c), output (h, w, c), kernel, strides, top/left padding (bottom/right follow from the sizes).
         private static readonly Kernels.Conv2DGeometry In2Window = new(4, 4, 3, 4, 4, 3, 2, 2, 1, 1, 0, 0);
@@ -325,11 +319,8 @@ ________________________________________________________________________________
             Span<float> mixed = ArenaSlice(MixedAt, n, 112);
             Span<float> d_mixed = ArenaSlice(DMixedAt, n, 112);
             Kernels.Conv2D.Backward(mixed, p.Slice(BottomKernel, 14), default, d_bottom, WeightGradient(BottomKernel, 14), WeightGradient(BottomBias, 2), d_mixed, n, BottomWindow, new Kernels.Identity());
-            // k7 · top (Conv2D(2, 1x1)) [GraphModels.cs:70]: (4, 4, 7) -> (4, 4, 2), backward: kernel and bias gradients and d_mixed_part1.
-            Span<float> d_mixed_part1 = ArenaSlice(DMixedPart1At, n, 112);
-            Kernels.Conv2D.Backward(mixed, p.Slice(TopKernel, 14), default, d_top, WeightGradient(TopKernel, 14), WeightGradient(TopBias, 2), d_mixed_part1, n, TopWindow, new Kernels.Identity());
-            // k7 backward: d_mixed is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_mixed, d_mixed_part1);
+            // k7 · top (Conv2D(2, 1x1)) [GraphModels.cs:70]: (4, 4, 7) -> (4, 4, 2), backward: kernel and bias gradients, and its part of d_mixed added in.
+            Kernels.Conv2D.Backward(mixed, p.Slice(TopKernel, 14), default, d_top, WeightGradient(TopKernel, 14), WeightGradient(TopBias, 2), d_mixed, n, TopWindow, new Kernels.Identity(), accumulate: true);
             Span<float> d_b1 = ArenaSlice(DB1At, n, 32);
             // k6 · mixed (Concatenate(b1, b3, bp)) [GraphModels.cs:69]: (4, 4, 2) -> (4, 4, 7), backward: the gradient of input 0 ('b1'), into d_b1.
             Kernels.Merge.CopyOut(d_mixed, d_b1, n * 16, 2, 0, 7, accumulate: false);
@@ -350,18 +341,12 @@ ________________________________________________________________________________
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 32);
             Kernels.Conv2D.Backward(conv2d, p.Slice(B3Kernel, 54), default, d_b3, WeightGradient(B3Kernel, 54), WeightGradient(B3Bias, 3), d_conv2d, n, B3Window, new Kernels.Identity());
-            // k2 · conv2d (Conv2D(2, 1x1, relu)) [GraphModels.cs:67]: (4, 4, 3) -> (4, 4, 2), backward: relu mask, then kernel and bias gradients, and d_in_2_part1 when the input gradient is asked.
+            // k2 · conv2d (Conv2D(2, 1x1, relu)) [GraphModels.cs:67]: (4, 4, 3) -> (4, 4, 2), backward: relu mask, then kernel and bias gradients, and its part of d_in_2 added in when the input gradient is asked.
             Span<float> in_2 = ArenaSlice(In2At, n, 48);
-            Span<float> d_in_2_part1 = ArenaSlice(DIn2Part1At, n, 48);
-            Kernels.Conv2D.Backward(in_2, p.Slice(Conv2dKernel, 6), conv2d, d_conv2d, WeightGradient(Conv2dKernel, 6), WeightGradient(Conv2dBias, 2), inputGradientWanted ? d_in_2_part1 : default, n, Conv2dWindow, new Kernels.Relu());
-            // k2 backward: d_in_2 is read by more than one layer; add this reader's part.
-            if (inputGradientWanted) Kernels.Merge.Accumulate(d_in_2, d_in_2_part1);
-            // k1 · b1 (Conv2D(2, 1x1, relu)) [GraphModels.cs:66]: (4, 4, 3) -> (4, 4, 2), backward: relu mask, then kernel and bias gradients, and d_in_2_part2 when the input gradient is asked.
+            Kernels.Conv2D.Backward(in_2, p.Slice(Conv2dKernel, 6), conv2d, d_conv2d, WeightGradient(Conv2dKernel, 6), WeightGradient(Conv2dBias, 2), inputGradientWanted ? d_in_2 : default, n, Conv2dWindow, new Kernels.Relu(), accumulate: true);
+            // k1 · b1 (Conv2D(2, 1x1, relu)) [GraphModels.cs:66]: (4, 4, 3) -> (4, 4, 2), backward: relu mask, then kernel and bias gradients, and its part of d_in_2 added in when the input gradient is asked.
             Span<float> b1 = ArenaSlice(B1At, n, 32);
-            Span<float> d_in_2_part2 = ArenaSlice(DIn2Part2At, n, 48);
-            Kernels.Conv2D.Backward(in_2, p.Slice(B1Kernel, 6), b1, d_b1, WeightGradient(B1Kernel, 6), WeightGradient(B1Bias, 2), inputGradientWanted ? d_in_2_part2 : default, n, B1Window, new Kernels.Relu());
-            // k1 backward: d_in_2 is read by more than one layer; add this reader's part.
-            if (inputGradientWanted) Kernels.Merge.Accumulate(d_in_2, d_in_2_part2);
+            Kernels.Conv2D.Backward(in_2, p.Slice(B1Kernel, 6), b1, d_b1, WeightGradient(B1Kernel, 6), WeightGradient(B1Bias, 2), inputGradientWanted ? d_in_2 : default, n, B1Window, new Kernels.Relu(), accumulate: true);
             // k0 · in (MaxPooling2D(2x2, strides 1x1, same)) [GraphModels.cs:65]: (4, 4, 3) -> (4, 4, 3), backward: each gradient to the input that won.
             Span<int> in_2_argmax = ArenaIndices(In2ArgmaxAt, n, 48);
             if (inputGradientWanted) Kernels.Pooling.MaxBackward(d_in_2, in_2_argmax, inputGradient, n, In2Window);

@@ -29,21 +29,20 @@
 // Memory: parameters 272 floats, gradients the same, state 0 floats;
 // arena 128 floats per sample (16,384 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
-//   stem                             0       8   1-14
+//   stem                             0       8   1-13
 //   dense                           16       8   2-12
 //   main                            32       8   3-4
 //   dense_1_logits                  32       3   5-7
 //   d_re_lu                         32       8   8-11
-//   d_stem_part1                    32       8   12-13
 //   re_lu                           48       8   4-9
-//   d_stem                          48       8   10-14
+//   d_stem                          48       8   10-13
 //   d_dense_1                       64       3   7-7
 //   d_dense                         64       8   11-12
-//   savedInput                      80       6   0-14
-//   dense_1                         96       3   6-15
+//   savedInput                      80       6   0-13
+//   dense_1                         96       3   6-14
 //   d_dense_1_logits               112       3   7-8
 //   shared in place: d_add_2 = d_re_lu, d_main = d_re_lu
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k4 forward, 7 loss/output gradient, 8 k4 backward, 9 k3 backward, 10 k3 backward, 11 k2 backward, 12 k1 backward, 13 k1 backward, 14 k0 backward
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k4 forward, 7 loss/output gradient, 8 k4 backward, 9 k3 backward, 10 k3 backward, 11 k2 backward, 12 k1 backward, 13 k0 backward
 
 #nullable enable
 using System;
@@ -104,7 +103,6 @@ ________________________________________________________________________________
         private const int DReLuAt = 32;
         private const int DStemAt = 48;
         private const int DDenseAt = 64;
-        private const int DStemPart1At = 32;
 
         /// <summary>Shapes, loss and layout, shared by every instance.</summary>
         public static readonly global::Kiln.ModelDescription Definition = new global::Kiln.ModelDescription(
@@ -218,12 +216,9 @@ ________________________________________________________________________________
             Span<float> dense = ArenaSlice(DenseAt, n, 8);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 8);
             Kernels.Dense.Backward(dense, p.Slice(MainKernel, 64), default, d_re_lu, WeightGradient(MainKernel, 64), WeightGradient(MainBias, 8), d_dense, n, 8, 8, new Kernels.Identity());
-            // k1 · dense (Dense(8, tanh)) [GraphModels.cs:11]: (8) -> (8), backward: tanh mask, then kernel and bias gradients and d_stem_part1.
+            // k1 · dense (Dense(8, tanh)) [GraphModels.cs:11]: (8) -> (8), backward: tanh mask, then kernel and bias gradients, and its part of d_stem added in.
             Span<float> stem = ArenaSlice(StemAt, n, 8);
-            Span<float> d_stem_part1 = ArenaSlice(DStemPart1At, n, 8);
-            Kernels.Dense.Backward(stem, p.Slice(DenseKernel, 64), dense, d_dense, WeightGradient(DenseKernel, 64), WeightGradient(DenseBias, 8), d_stem_part1, n, 8, 8, new Kernels.Tanh());
-            // k1 backward: d_stem is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_stem, d_stem_part1);
+            Kernels.Dense.Backward(stem, p.Slice(DenseKernel, 64), dense, d_dense, WeightGradient(DenseKernel, 64), WeightGradient(DenseBias, 8), d_stem, n, 8, 8, new Kernels.Tanh(), accumulate: true);
             // k0 · stem (Dense(8, relu)) [GraphModels.cs:10]: (6) -> (8), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
             Kernels.Dense.Backward(savedInput, p.Slice(StemKernel, 48), stem, d_stem, WeightGradient(StemKernel, 48), WeightGradient(StemBias, 8), inputGradient, n, 6, 8, new Kernels.Relu());

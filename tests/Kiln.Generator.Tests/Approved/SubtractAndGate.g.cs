@@ -32,24 +32,22 @@
 // Memory: parameters 272 floats, gradients the same, state 0 floats;
 // arena 128 floats per sample (16,384 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
-//   h                                0       6   1-19
+//   h                                0       6   1-17
 //   a                               16       6   2-4
 //   gate                            16       6   5-12
-//   d_a                             16       6   13-17
+//   d_a                             16       6   13-16
 //   b                               32       6   3-4
 //   multiply                        32       6   6-9
 //   d_diff                          32       6   10-14
-//   d_h_part1                       32       6   15-16
-//   d_h_part2                       32       6   17-18
 //   diff                            48       6   4-11
-//   d_h                             48       6   12-19
+//   d_h                             48       6   12-17
 //   d_multiply                      64       6   9-11
 //   d_b                             64       6   14-15
 //   d_dense                         80       2   8-9
 //   d_gate                          80       6   11-12
-//   savedInput                      96       5   0-19
-//   dense                          112       2   7-20
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 loss, 9 k6 backward, 10 k5 backward, 11 k5 backward, 12 k4 backward, 13 k3 backward, 14 k3 backward, 15 k2 backward, 16 k2 backward, 17 k1 backward, 18 k1 backward, 19 k0 backward
+//   savedInput                      96       5   0-17
+//   dense                          112       2   7-18
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 loss, 9 k6 backward, 10 k5 backward, 11 k5 backward, 12 k4 backward, 13 k3 backward, 14 k3 backward, 15 k2 backward, 16 k1 backward, 17 k0 backward
 
 #nullable enable
 using System;
@@ -116,8 +114,6 @@ ________________________________________________________________________________
         private const int DHAt = 48;
         private const int DAAt = 16;
         private const int DBAt = 64;
-        private const int DHPart1At = 32;
-        private const int DHPart2At = 32;
 
         /// <summary>Shapes, loss and layout, shared by every instance.</summary>
         public static readonly global::Kiln.ModelDescription Definition = new global::Kiln.ModelDescription(
@@ -242,16 +238,10 @@ ________________________________________________________________________________
             Span<float> d_b = ArenaSlice(DBAt, n, 6);
             // k3 · diff (Subtract(a, b)) [GraphModels.cs:41]: (6) -> (6), backward: the gradient of input 1 ('b'), into d_b.
             Kernels.Merge.Gradient(d_diff, d_b, -1f, accumulate: false);
-            // k2 · b (Dense(6)) [GraphModels.cs:40]: (6) -> (6), backward: kernel and bias gradients and d_h_part1.
-            Span<float> d_h_part1 = ArenaSlice(DHPart1At, n, 6);
-            Kernels.Dense.Backward(h, p.Slice(BKernel, 36), default, d_b, WeightGradient(BKernel, 36), WeightGradient(BBias, 6), d_h_part1, n, 6, 6, new Kernels.Identity());
-            // k2 backward: d_h is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_h, d_h_part1);
-            // k1 · a (Dense(6)) [GraphModels.cs:39]: (6) -> (6), backward: kernel and bias gradients and d_h_part2.
-            Span<float> d_h_part2 = ArenaSlice(DHPart2At, n, 6);
-            Kernels.Dense.Backward(h, p.Slice(AKernel, 36), default, d_a, WeightGradient(AKernel, 36), WeightGradient(ABias, 6), d_h_part2, n, 6, 6, new Kernels.Identity());
-            // k1 backward: d_h is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_h, d_h_part2);
+            // k2 · b (Dense(6)) [GraphModels.cs:40]: (6) -> (6), backward: kernel and bias gradients, and its part of d_h added in.
+            Kernels.Dense.Backward(h, p.Slice(BKernel, 36), default, d_b, WeightGradient(BKernel, 36), WeightGradient(BBias, 6), d_h, n, 6, 6, new Kernels.Identity(), accumulate: true);
+            // k1 · a (Dense(6)) [GraphModels.cs:39]: (6) -> (6), backward: kernel and bias gradients, and its part of d_h added in.
+            Kernels.Dense.Backward(h, p.Slice(AKernel, 36), default, d_a, WeightGradient(AKernel, 36), WeightGradient(ABias, 6), d_h, n, 6, 6, new Kernels.Identity(), accumulate: true);
             // k0 · h (Dense(6, tanh)) [GraphModels.cs:38]: (5) -> (6), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 5));
             Kernels.Dense.Backward(savedInput, p.Slice(HKernel, 30), h, d_h, WeightGradient(HKernel, 30), WeightGradient(HBias, 6), inputGradient, n, 5, 6, new Kernels.Tanh());

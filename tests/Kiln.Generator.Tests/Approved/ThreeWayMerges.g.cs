@@ -36,13 +36,11 @@
 //   buffer                      offset    size   live in steps
 //   concatenate                      0      15   7-10
 //   d_product                        0       5   11-22
-//   d_p_2_part1                      0       5   23-24
-//   d_p_2_part2                      0       5   25-26
 //   product                         16       5   4-7
 //   d_concatenate                   16      15   10-13
-//   d_p_2                           16       5   14-27
-//   p_2                             32       5   1-27
-//   q                               48       5   2-25
+//   d_p_2                           16       5   14-25
+//   p_2                             32       5   1-25
+//   q                               48       5   2-24
 //   r                               64       5   3-23
 //   mean                            80       5   5-7
 //   d_dense                         80       3   9-10
@@ -51,11 +49,11 @@
 //   largest                         96       5   6-7
 //   d_largest                       96       5   13-16
 //   largest_winner                 112       5   6-16
-//   d_q                            128       5   15-25
+//   d_q                            128       5   15-24
 //   d_r                            144       5   16-23
-//   savedInput                     160       4   0-27
-//   dense                          176       3   8-28
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 loss, 10 k7 backward, 11 k6 backward, 12 k6 backward, 13 k6 backward, 14 k5 backward, 15 k5 backward, 16 k5 backward, 17 k4 backward, 18 k4 backward, 19 k4 backward, 20 k3 backward, 21 k3 backward, 22 k3 backward, 23 k2 backward, 24 k2 backward, 25 k1 backward, 26 k1 backward, 27 k0 backward
+//   savedInput                     160       4   0-25
+//   dense                          176       3   8-26
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 loss, 10 k7 backward, 11 k6 backward, 12 k6 backward, 13 k6 backward, 14 k5 backward, 15 k5 backward, 16 k5 backward, 17 k4 backward, 18 k4 backward, 19 k4 backward, 20 k3 backward, 21 k3 backward, 22 k3 backward, 23 k2 backward, 24 k1 backward, 25 k0 backward
 
 #nullable enable
 using System;
@@ -125,8 +123,6 @@ ________________________________________________________________________________
         private const int DQAt = 128;
         private const int DRAt = 144;
         private const int ProductProductAt = 80;
-        private const int DP2Part1At = 0;
-        private const int DP2Part2At = 0;
 
         /// <summary>Shapes, loss and layout, shared by every instance.</summary>
         public static readonly global::Kiln.ModelDescription Definition = new global::Kiln.ModelDescription(
@@ -280,16 +276,10 @@ ________________________________________________________________________________
             // k3 · product (Multiply(p, q, r)) [GraphModels.cs:54]: (5) -> (5), backward: the gradient of input 2 ('r'), added to d_r.
             Kernels.Merge.Multiply(d_product, p_2, product_product);
             Kernels.Merge.MultiplyGradient(product_product, q, d_r, accumulate: true);
-            // k2 · r (Dense(5, tanh)) [GraphModels.cs:53]: (5) -> (5), backward: tanh mask, then kernel and bias gradients and d_p_2_part1.
-            Span<float> d_p_2_part1 = ArenaSlice(DP2Part1At, n, 5);
-            Kernels.Dense.Backward(p_2, p.Slice(RKernel, 25), r, d_r, WeightGradient(RKernel, 25), WeightGradient(RBias, 5), d_p_2_part1, n, 5, 5, new Kernels.Tanh());
-            // k2 backward: d_p_2 is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_p_2, d_p_2_part1);
-            // k1 · q (Dense(5, tanh)) [GraphModels.cs:52]: (5) -> (5), backward: tanh mask, then kernel and bias gradients and d_p_2_part2.
-            Span<float> d_p_2_part2 = ArenaSlice(DP2Part2At, n, 5);
-            Kernels.Dense.Backward(p_2, p.Slice(QKernel, 25), q, d_q, WeightGradient(QKernel, 25), WeightGradient(QBias, 5), d_p_2_part2, n, 5, 5, new Kernels.Tanh());
-            // k1 backward: d_p_2 is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_p_2, d_p_2_part2);
+            // k2 · r (Dense(5, tanh)) [GraphModels.cs:53]: (5) -> (5), backward: tanh mask, then kernel and bias gradients, and its part of d_p_2 added in.
+            Kernels.Dense.Backward(p_2, p.Slice(RKernel, 25), r, d_r, WeightGradient(RKernel, 25), WeightGradient(RBias, 5), d_p_2, n, 5, 5, new Kernels.Tanh(), accumulate: true);
+            // k1 · q (Dense(5, tanh)) [GraphModels.cs:52]: (5) -> (5), backward: tanh mask, then kernel and bias gradients, and its part of d_p_2 added in.
+            Kernels.Dense.Backward(p_2, p.Slice(QKernel, 25), q, d_q, WeightGradient(QKernel, 25), WeightGradient(QBias, 5), d_p_2, n, 5, 5, new Kernels.Tanh(), accumulate: true);
             // k0 · p (Dense(5, tanh)) [GraphModels.cs:51]: (4) -> (5), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 4));
             Kernels.Dense.Backward(savedInput, p.Slice(P2Kernel, 20), p_2, d_p_2, WeightGradient(P2Kernel, 20), WeightGradient(P2Bias, 5), inputGradient, n, 4, 5, new Kernels.Tanh());

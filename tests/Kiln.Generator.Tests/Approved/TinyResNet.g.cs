@@ -47,25 +47,24 @@
 // Memory: parameters 528 floats, gradients the same, state 192 floats;
 // arena 384 floats per sample (49,152 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                              offset    size   live in steps
-//   stem                                     0      32   1-22
-//   conv2d_z                                32      32   1-22
-//   re_lu                                   64      32   2-20
-//   conv2d_1_z                              96      32   2-20
-//   block1                                 128      32   3-19
-//   d_stem_part1                           128      32   20-21
-//   conv2d_2_z                             160      32   3-19
+//   stem                                     0      32   1-21
+//   conv2d_z                                32      32   1-21
+//   re_lu                                   64      32   2-19
+//   conv2d_1_z                              96      32   2-19
+//   block1                                 128      32   3-18
+//   d_stem_part1                           128      32   19-20
+//   conv2d_2_z                             160      32   3-18
 //   global_average_pooling2d               192       3   7-11
-//   d_block1                               192      32   14-19
+//   d_block1                               192      32   14-18
 //   dense_logits                           208       3   8-10
 //   d_global_average_pooling2d             208       3   11-12
-//   main                                   224      12   5-15
-//   d_block1_part1                         224      32   16-17
-//   d_stem                                 224      32   18-22
-//   conv2d_4_z                             240      12   5-15
-//   re_lu_1                                256      12   4-16
-//   d_re_lu                                256      32   19-20
-//   conv2d_3_z                             272      12   4-16
-//   savedInput                             288      16   0-22
+//   re_lu_1                                224      12   4-16
+//   d_stem                                 224      32   17-21
+//   conv2d_3_z                             240      12   4-16
+//   main                                   256      12   5-15
+//   d_re_lu                                256      32   18-19
+//   conv2d_4_z                             272      12   5-15
+//   savedInput                             288      16   0-21
 //   re_lu_2                                304      12   6-14
 //   d_re_lu_1                              304      12   15-16
 //   conv2d_5_z                             320      12   6-14
@@ -73,7 +72,7 @@
 //   d_re_lu_2                              336      12   12-14
 //   d_dense_logits                         352       3   10-11
 //   d_main                                 352      12   13-15
-//   dense                                  368       3   9-23
+//   dense                                  368       3   9-22
 // then a fixed tail of 400 floats (not per sample):
 //   batch_normalization_statistics           0       4
 //   conv2d_folded                           16      20
@@ -87,7 +86,7 @@
 //   conv2d_4_folded                        272      84
 //   shortcut_statistics                    368       6
 //   conv2d_5_folded                        384       9
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k7 forward, 10 loss/output gradient, 11 k7 backward, 12 k6 backward, 13 k5 backward, 14 k5 backward, 15 k4 backward, 16 k3 backward, 17 k3 backward, 18 k2 backward, 19 k2 backward, 20 k1 backward, 21 k1 backward, 22 k0 backward
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k3 forward, 5 k4 forward, 6 k5 forward, 7 k6 forward, 8 k7 forward, 9 k7 forward, 10 loss/output gradient, 11 k7 backward, 12 k6 backward, 13 k5 backward, 14 k5 backward, 15 k4 backward, 16 k3 backward, 17 k2 backward, 18 k2 backward, 19 k1 backward, 20 k1 backward, 21 k0 backward
 
 #nullable enable
 using System;
@@ -182,10 +181,10 @@ ________________________________________________________________________________
         private const int Conv2d1ZAt = 96;
         private const int Block1At = 128;
         private const int Conv2d2ZAt = 160;
-        private const int ReLu1At = 256;
-        private const int Conv2d3ZAt = 272;
-        private const int MainAt = 224;
-        private const int Conv2d4ZAt = 240;
+        private const int ReLu1At = 224;
+        private const int Conv2d3ZAt = 240;
+        private const int MainAt = 256;
+        private const int Conv2d4ZAt = 272;
         private const int ReLu2At = 304;
         private const int Conv2d5ZAt = 320;
         private const int GlobalAveragePooling2dAt = 192;
@@ -198,7 +197,6 @@ ________________________________________________________________________________
         private const int DMainAt = 352;
         private const int DBlock1At = 192;
         private const int DReLu1At = 304;
-        private const int DBlock1Part1At = 224;
         private const int DStemAt = 224;
         private const int DReLuAt = 256;
         private const int DStemPart1At = 128;
@@ -502,15 +500,12 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(main, d_main, p.Slice(MainGamma, 3), s.Slice(MainMovingVariance, 3), d_main, n * 4, 3, 0.001f, new Kernels.Identity());
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 12);
             Kernels.Conv2D.Backward(re_lu_1, p.Slice(Conv2d4Kernel, 81), default, d_main, WeightGradient(Conv2d4Kernel, 81), default, d_re_lu_1, n, Conv2d4Window, new Kernels.Identity());
-            // k3 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), backward: relu mask (redone from conv2d_3_z with batch statistics, not read from re_lu_1) and batch-norm backward in one pass, then the weight gradients and d_block1_part1.
+            // k3 · conv2d_3 (Conv2D(3, 3x3, strides 2x2, same)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [GraphModels.cs:27]: (4, 4, 2) -> (2, 2, 3), backward: relu mask (redone from conv2d_3_z with batch statistics, not read from re_lu_1) and batch-norm backward in one pass, then the weight gradients, and its part of d_block1 added in.
             Span<float> conv2d_3_z = ArenaSlice(Conv2d3ZAt, n, 12);
             Span<float> batch_normalization_2_statistics = ArenaFixed(BatchNormalization2StatisticsAt, 6);
             if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(conv2d_3_z, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), p.Slice(BatchNormalization2Beta, 3), batch_normalization_2_statistics, WeightGradient(BatchNormalization2Gamma, 3), WeightGradient(BatchNormalization2Beta, 3), d_re_lu_1, n * 4, 3, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), s.Slice(BatchNormalization2MovingVariance, 3), d_re_lu_1, n * 4, 3, 0.001f, new Kernels.Relu());
-            Span<float> d_block1_part1 = ArenaSlice(DBlock1Part1At, n, 32);
-            Kernels.Conv2D.Backward(block1, p.Slice(Conv2d3Kernel, 54), default, d_re_lu_1, WeightGradient(Conv2d3Kernel, 54), default, d_block1_part1, n, Conv2d3Window, new Kernels.Identity());
-            // k3 backward: d_block1 is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_block1, d_block1_part1);
+            Kernels.Conv2D.Backward(block1, p.Slice(Conv2d3Kernel, 54), default, d_re_lu_1, WeightGradient(Conv2d3Kernel, 54), default, d_block1, n, Conv2d3Window, new Kernels.Identity(), accumulate: true);
             Span<float> d_stem = ArenaSlice(DStemAt, n, 32);
             // k2 backward: the gradient of the shortcut 'stem' (relu derivative of the output gradient), before BN's backward overwrites it.
             Kernels.Activations.Backward(block1, d_block1, d_stem, new Kernels.Relu());

@@ -27,23 +27,22 @@
 // Memory: parameters 112 floats, gradients the same, state 0 floats;
 // arena 240 floats per sample (30,720 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                      offset    size   live in steps
-//   conv2d                           0      48   1-13
+//   conv2d                           0      48   1-12
 //   d_outputs                       48       4   8-8
-//   d_features_part1                48       3   10-11
-//   d_conv2d                        48      48   12-13
+//   d_conv2d                        48      48   11-12
 //   features                        64       3   2-10
 //   class_2_logits                  80       3   3-8
-//   savedInput                      96      16   0-13
-//   outputs                        112       4   6-14
+//   savedInput                      96      16   0-12
+//   outputs                        112       4   6-13
 //   class_2                        128       3   4-8
-//   d_features                     128       3   9-12
+//   d_features                     128       3   9-11
 //   d_class_2                      144       3   8-8
 //   d_class_2_logits               160       3   8-10
 //   size                           176       1   5-8
 //   class_2_targets                192       1   8-8
 //   d_size                         208       1   8-9
 //   size_targets                   224       1   8-8
-// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k2 forward, 5 k3 forward, 6 k2 forward, 7 k3 forward, 8 loss/loss/k2 backward/output gradient/k3 backward, 9 k3 backward, 10 k2 backward, 11 k2 backward, 12 k1 backward, 13 k0 backward
+// Steps: 0 save input, 1 k0 forward, 2 k1 forward, 3 k2 forward, 4 k2 forward, 5 k3 forward, 6 k2 forward, 7 k3 forward, 8 loss/loss/k2 backward/output gradient/k3 backward, 9 k3 backward, 10 k2 backward, 11 k1 backward, 12 k0 backward
 
 #nullable enable
 using System;
@@ -102,7 +101,6 @@ ________________________________________________________________________________
         private const int DSizeAt = 208;
         private const int SizeTargetsAt = 224;
         private const int DFeaturesAt = 128;
-        private const int DFeaturesPart1At = 48;
         private const int DConv2dAt = 48;
 
         // Windows: input (h, w, c), output (h, w, c), kernel, strides, top/left padding (bottom/right follow from the sizes).
@@ -236,11 +234,8 @@ ________________________________________________________________________________
             Span<float> features = ArenaSlice(FeaturesAt, n, 3);
             Span<float> d_features = ArenaSlice(DFeaturesAt, n, 3);
             Kernels.Dense.Backward(features, p.Slice(SizeKernel, 3), default, d_size, WeightGradient(SizeKernel, 3), WeightGradient(SizeBias, 1), d_features, n, 3, 1, new Kernels.Identity());
-            // k2 · class (Dense(3, softmax)) [GraphModels.cs:118]: (3) -> (3), backward: kernel and bias gradients and d_features_part1.
-            Span<float> d_features_part1 = ArenaSlice(DFeaturesPart1At, n, 3);
-            Kernels.Dense.Backward(features, p.Slice(Class2Kernel, 9), default, d_class_2_logits, WeightGradient(Class2Kernel, 9), WeightGradient(Class2Bias, 3), d_features_part1, n, 3, 3, new Kernels.Identity());
-            // k2 backward: d_features is read by more than one layer; add this reader's part.
-            Kernels.Merge.Accumulate(d_features, d_features_part1);
+            // k2 · class (Dense(3, softmax)) [GraphModels.cs:118]: (3) -> (3), backward: kernel and bias gradients, and its part of d_features added in.
+            Kernels.Dense.Backward(features, p.Slice(Class2Kernel, 9), default, d_class_2_logits, WeightGradient(Class2Kernel, 9), WeightGradient(Class2Bias, 3), d_features, n, 3, 3, new Kernels.Identity(), accumulate: true);
             // k1 · features (GlobalAveragePooling2D) [GraphModels.cs:117]: (4, 4, 3) -> (3), backward: each gradient shared over its window.
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 48);
             Kernels.Pooling.GlobalAverageBackward(d_features, d_conv2d, n, 16, 3);

@@ -105,6 +105,13 @@ public class DenseTests
         TestData.Close(eK, dKernel, 1e-4, 1e-4, "dKernel");
         TestData.Close(eB, dBias, 1e-4, 1e-4, "dBias");
         TestData.Close(eX, dx, 1e-4, 1e-4, "dx");
+
+        // With accumulate, dx gains dz·kernelᵀ on top of what it held (another reader's part).
+        float[] held = TestData.Random(n * inputs, 85);
+        var added = (float[])held.Clone();
+        Dense.Backward(x, kernel, ReadOnlySpan<float>.Empty, dz, new float[inputs * units], new float[units], added, n, inputs, units, new Identity(), accumulate: true);
+        for (int i = 0; i < eX.Length; i++) eX[i] += held[i];
+        TestData.Close(eX, added, 1e-4, 1e-4, "dx added to");
     }
 
     // The bias gradient's column sums add each column's rows in order, one float chain a column, whichever way the

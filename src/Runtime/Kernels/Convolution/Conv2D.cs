@@ -19,10 +19,12 @@ public static unsafe class Conv2D
 
     /// <summary>
     /// dy (w.r.t. y) becomes dz = dy·act'(y) in place (y may be empty for Identity); dKernel and dBias
-    /// are overwritten (empty dBias = no bias); dx is overwritten unless empty.
+    /// are overwritten (empty dBias = no bias); dx is overwritten unless empty, or with
+    /// <paramref name="accumulate"/> added to (it holds another reader's part), which a strided or 1 × 1
+    /// layer does as it computes it, with no pass of its own.
     /// </summary>
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
-        Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, in Conv2DGeometry g, TAct activation) where TAct : struct, IActivation
+        Span<float> dKernel, Span<float> dBias, Span<float> dx, int n, in Conv2DGeometry g, TAct activation, bool accumulate = false) where TAct : struct, IActivation
     {
         CheckBackward(x.Length, kernel.Length, y.Length, dy.Length, dKernel.Length, dBias.Length, dx.Length, n, g, typeof(TAct) != typeof(Identity));
         long pixels = (long)n * g.OutputHeight * g.OutputWidth;
@@ -30,7 +32,7 @@ public static unsafe class Conv2D
         {
             ChannelSums.ActivationBackwardAndSums(py, pdy, dBias.IsEmpty ? null : pdb, pixels, g.OutputChannels, activation);
             if (!dKernel.IsEmpty) ConvCore.BackwardKernel(px, pdy, pdk, n, g);
-            if (!dx.IsEmpty) ConvCore.BackwardData(pdy, pk, pdx, n, g);
+            if (!dx.IsEmpty) ConvCore.BackwardData(pdy, pk, pdx, n, g, accumulate);
         }
     }
 

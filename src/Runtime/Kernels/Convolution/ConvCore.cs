@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Kiln.Threading;
 
 namespace Kiln.Kernels;
@@ -584,11 +585,14 @@ internal static unsafe partial class ConvCore
     /// the direct kernel, built for so few input channels (the GEMM's depth would be F); with more, on the
     /// vector paths, through the implicit GEMM, whose one FMA chain per output beats the GEMM into im2col
     /// columns and their col2im sum (208 against 175 GFLOP/s on a 3×3, 64 → 64 layer, 1 thread, Zen 5).
+    /// With <paramref name="accumulate"/>, dx += that instead: col2im adds into dx as it is (the clear it
+    /// skips and the separate sum of a second reader's part are two and three full-size streams), and the
+    /// pointwise product accumulates in the GEMM; a stride-1 layer then takes col2im too.
     /// </summary>
-    public static void BackwardData(float* dz, float* kernel, float* dx, int n, in Conv2DGeometry g)
+    public static void BackwardData(float* dz, float* kernel, float* dx, int n, in Conv2DGeometry g, bool accumulate = false)
     {
         if (n == 0) return;
-        if (g.StrideHeight == 1 && g.StrideWidth == 1 && !g.IsPointwise && (g.OutputChannels <= DirectDataMaxFilters || Simd.Use512 || Simd.Use256)
+        if (!accumulate && g.StrideHeight == 1 && g.StrideWidth == 1 && !g.IsPointwise && (g.OutputChannels <= DirectDataMaxFilters || Simd.Use512 || Simd.Use256)
             && DataGeometry(g) is { } back)
         {
             int taps = g.KernelHeight * g.KernelWidth;
@@ -599,7 +603,7 @@ internal static unsafe partial class ConvCore
             return;
         }
         var job = DataJob.ForCurrentThread;
-        job.Dz = dz; job.Kernel = kernel; job.Dx = dx; job.G = g; job.N = n;
+        job.Dz = dz; job.Kernel = kernel; job.Dx = dx; job.G = g; job.N = n; job.Accumulate = accumulate;
         long flops = 2L * n * g.OutputHeight * g.OutputWidth * g.PatchSize * g.OutputChannels;
         try { WorkerPool.Shared.Run(job, PartsFor(flops, n)); }
         finally { job.Dz = job.Kernel = job.Dx = null; }
@@ -656,6 +660,7 @@ internal static unsafe partial class ConvCore
         public float* Dz, Kernel, Dx;
         public Conv2DGeometry G;
         public int N;
+        public bool Accumulate;
 
         public override void Execute(int part, int parts)
         {
@@ -671,10 +676,17 @@ internal static unsafe partial class ConvCore
                 if (pointwise)
                 {
                     // The input is the im2col matrix: the product lands in dx directly.
-                    GemmSerial(false, true, perSample, c, f, dzs, f, Kernel, f, dxs, c, false, null, false, default(Identity));
+                    GemmSerial(false, true, perSample, c, f, dzs, f, Kernel, f, dxs, c, Accumulate, null, false, default(Identity));
                     continue;
                 }
-                new Span<float>(dxs, G.InputSize).Clear();
+                if (!Accumulate) new Span<float>(dxs, G.InputSize).Clear();
+                else if (Sse.IsSupported)
+                {
+                    // The sample's dx (50 KB in the Fashion ResNet) comes from memory under col2im's scattered
+                    // adds: asked for in L2 now (its first 256 KB at most), it arrives during the first chunk's
+                    // product (the ResNet step 1.4 % faster than without, paired; benchmarks/README.md, stop 59).
+                    for (long i = 0, end = Math.Min(G.InputSize, 1L << 16); i < end; i += 16) Sse.Prefetch1(dxs + i);
+                }
                 for (int q0 = 0; q0 < perSample; q0 += PixelChunk)
                 {
                     int rows = Math.Min(PixelChunk, perSample - q0);

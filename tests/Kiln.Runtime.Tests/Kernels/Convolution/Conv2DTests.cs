@@ -94,6 +94,30 @@ public class Conv2DTests
         }
     }
 
+    /// <summary>
+    /// With accumulate, dx gains the input gradient on top of what it held (another reader's part): col2im adds
+    /// into it as it is, the pointwise product accumulates, and a stride-1 layer leaves its overwriting path.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void AccumulatingBackwardAddsTheInputGradientToWhatDxHeld(int n, int h, int w, int c, int f, int kh, int kw, int s, bool same)
+    {
+        Conv2DGeometry g = ConvReference.Keras(h, w, c, f, kh, kw, s, s, same);
+        float[] x = TestData.Random(n * g.InputSize, 51);
+        float[] kernel = TestData.Random(g.PatchSize * f, 52);
+        float[] dyIn = TestData.Random(n * g.OutputSize, 53);
+        float[] held = TestData.Random(x.Length, 54);
+        var (_, dxRef) = ConvReference.Backward(x, kernel, Array.ConvertAll(dyIn, v => (double)v), n, g);
+        for (int i = 0; i < dxRef.Length; i++) dxRef[i] += held[i];
+        foreach (int bits in new[] { 512, 256, 0 })
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            var dx = (float[])held.Clone();
+            Conv2D.Backward(x, kernel, ReadOnlySpan<float>.Empty, (float[])dyIn.Clone(), new float[kernel.Length], new float[f], dx, n, g, new Identity(), accumulate: true);
+            ConvReference.Close(dxRef, dx, Math.Sqrt(g.PatchSize) + 1, 1e-5, $"{bits}-bit dx added to");
+        }
+    }
+
     [Theory]
     [InlineData(4, 24, 24, 20, 64, 3)]   // the packed GEMM kernel gradient
     [InlineData(4, 24, 24, 24, 40, 3)]   // whole 8-channel blocks: patches read in place, a last tile of 8 filters
