@@ -119,9 +119,12 @@ internal static partial class Emitter
                     var pooledGradients = program.PooledGradientsOf(step);
                     string fromPool = pooledGradients is null ? ""
                         : $"with batch statistics{OverNoRanks(bn)}, one pass over {pooledGradients.Group!.Label}'s gradients gives the kernel, gamma and beta gradients (the patches' covariance stands in for the full-size tensors); without them, or for the input gradient, ";
-                    GroupComment(w, g, $"backward: {fromPool}{Mask(program, step)}batch-norm backward in one pass{DerivativeAtPool(program, g)}, then the weight gradients{into}");
-                    string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
-                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dy}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
+                    string fromShortcut = step.DZ is null ? "" : $" from {step.DY!.Name} (the shortcut's gradient, through the {Names.Activation(g.Epilogue)} already) into {step.DZ.Name}";
+                    GroupComment(w, g, $"backward: {fromPool}{Mask(program, step)}batch-norm backward in one pass{fromShortcut}{DerivativeAtPool(program, g)}, then the weight gradients{into}");
+                    // BN's backward reads dyIn and leaves its input's gradient in dy, which the layer's backward reads: the same buffer unless DZ says otherwise.
+                    string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dyIn = locals.Use(step.DY!);
+                    string dy = step.DZ is null ? dyIn : locals.Use(step.DZ);
+                    string frozen = $"{K}.FrozenBatchNorm.Backward({y}, {dyIn}, {Weight(program, bn, "gamma", "p")}, {Weight(program, bn, "moving_variance", "s")}, {dy}, {Rows(step.DY!, g)}, {g.Output.Last}, {Float(bn.As<BatchNormalizationSpec>().Epsilon)}, {Activation(step.Activation, step.Alpha)});";
                     string? fused = null;
                     if (pooledGradients is not null)
                     {
@@ -139,7 +142,7 @@ internal static partial class Emitter
                     if (bn.IsTrainable)
                     {
                         string z = locals.Use(step.Z!), stats = locals.Use(step.Statistics!);
-                        string learning = LearningBatchNormBackward(program, step, bn, z, y, dy, stats, dy);
+                        string learning = LearningBatchNormBackward(program, step, bn, z, y, dyIn, stats, dy);
                         if (program.StatisticsFromPatches(g))
                         {
                             w.Open("if (_batchStatistics)");
@@ -276,7 +279,9 @@ internal static partial class Emitter
                 case StepKind.ResidualBackward:
                 {
                     string target = locals.Use(step.DX!);
-                    w.Comment($"{g.Label} backward: the gradient of the shortcut '{g.Residual?.Name ?? program.Graph.DeclaredInputName}' ({Names.Activation(step.Activation)} derivative of the output gradient), before BN's backward overwrites it.");
+                    bool readByBn = program.Backward.Any(s => s.Group == g && s.DZ is not null);
+                    w.Comment($"{g.Label} backward: the gradient of the shortcut '{g.Residual?.Name ?? program.Graph.DeclaredInputName}' ({Names.Activation(step.Activation)} derivative of the output gradient), "
+                        + (readByBn ? "which BN's backward reads too." : "before BN's backward overwrites it."));
                     w.Line(Guard($"{K}.Activations.Backward({locals.Use(step.Y!)}, {locals.Use(step.DY!)}, {target}, {Activation(step.Activation, step.Alpha)});"));
                     break;
                 }

@@ -119,6 +119,7 @@ public sealed class GradientCheckTests
         ["FirstLayerTwoReadersViewFirst"] = new(s => new FirstLayerTwoReadersViewFirst(BatchSize, s), Targets.Binary),
         ["InputViewReadThrice"] = new(s => new InputViewReadThrice(BatchSize, s), Targets.Regression),
         ["DropoutAndFrozenBranches"] = new(s => new DropoutAndFrozenBranches(BatchSize, s), Targets.OneHot),
+        ["FrozenResidualBatchNorm"] = new(s => WithStatistics(new FrozenResidualBatchNorm(BatchSize, s), s), Targets.Sparse),
         // Channels-first inputs, transposed as they enter (ChannelsFirstModels.cs).
         ["ChannelsFirstCnn"] = new(s => new ChannelsFirstCnn(BatchSize, s), Targets.Sparse),
         ["ChannelsFirstFlatten"] = new(s => new ChannelsFirstFlatten(BatchSize, s), Targets.Regression),

@@ -84,3 +84,14 @@ public partial class InputViewReadThrice { }
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.CategoricalCrossentropy)]
 public partial class DropoutAndFrozenBranches { }
+
+// A residual block whose BatchNormalization is frozen, as when fine-tuning: its backward reads the shortcut's gradient,
+// already through the ReLU, like a learning BN's (FrozenBatchNorm.Backward from the shortcut's buffer into the block's).
+[Sequential(4, 4, 2)]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu(Name = "stem")]
+[Conv2D(2, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization(Trainable = false, Name = "frozen_bn")]
+[Add("frozen_bn", "stem")] [Relu]
+[GlobalAveragePooling2D]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class FrozenResidualBatchNorm { }

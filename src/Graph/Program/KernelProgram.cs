@@ -121,6 +121,11 @@ public sealed class Step
     public Buffer? Z { get; init; }
     public Buffer? DY { get; init; }
     public Buffer? DX { get; init; }
+    /// <summary>
+    /// For a residual block's linear backward: where BN's backward writes the gradient of its input (the buffer of
+    /// the block's output gradient, dead by then), while DY, the shortcut's gradient already through the activation, is only read.
+    /// </summary>
+    public Buffer? DZ { get; init; }
     public Buffer? Mask { get; init; }
     /// <summary>BatchNormalization's per-channel batch mean and 1/σ, saved for backward (fixed size).</summary>
     public Buffer? Statistics { get; init; }
@@ -184,7 +189,7 @@ public sealed class Step
     {
         var writes = Kind == StepKind.Loss ? new[] { DY, Z }
             : Kind == StepKind.MergeBackward ? new[] { DX, Z }
-            : IsBackward ? new[] { DX, DY }
+            : IsBackward ? new[] { DX, DY, DZ }
             : new[] { Y, Z, Mask, Pooled, PooledArgmax };
         foreach (var b in writes)
             if (b is not null) yield return b;

@@ -397,6 +397,8 @@ public static class Lowering
 
                     case KernelKind.Linear:
                     {
+                        // The gradient through the activation, when the shortcut's step below computed it where BN's backward can read it.
+                        Buffer? throughActivation = null;
                         if (g.ResidualAdd is not null)
                         {
                             // The shortcut's gradient is the output gradient through the activation, taken before BN's backward overwrites it.
@@ -408,6 +410,8 @@ public static class Lowering
                                 OnlyForInputGradient = shortcutOnlyInput, DxOnlyForInputGradient = shortcutOnlyInput,
                             });
                             AddPart(dr, shortcutSum, g, shortcutOnlyInput);
+                            if (g.Epilogue != ActivationKind.Linear && !shortcutOnlyInput && dr.Root.Role == BufferRole.Gradient && !fused && !g.KeepsLogits)
+                                throughActivation = dr;
                         }
                         // A kernel that adds its input gradient as it computes it takes the gradient x already has (no part, no sum pass).
                         bool adds = AddsIntoInputGradient(g) && _gradientOf.TryGetValue(Key(x), out var held) && held.Root.Role == BufferRole.Gradient;
@@ -424,10 +428,16 @@ public static class Lowering
                                 : new Step(StepKind.ActivationBackward, g) { Y = y, DY = dy, DX = dLogits, Activation = g.Epilogue, Alpha = g.Alpha });
                             dy = dLogits;
                         }
+                        // BN's backward then reads that gradient as it is (an Identity pass, not reading y) and writes its
+                        // input's gradient over dy, which nothing reads after the shortcut's step: two full-size streams fewer.
+                        if (throughActivation is not null && !atPool) act = ActivationKind.Linear;
+                        else throughActivation = null;
                         _p.Backward.Add(new Step(StepKind.LinearBackward, g)
                         {
-                            X = Readable(x, g), Y = act == ActivationKind.Linear && (g.BatchNorm is null || atPool) ? null : y, Z = _preNormOf.TryGetValue(g, out var z) ? z : null,
-                            DY = dy, DX = dx, Statistics = _statisticsOf.TryGetValue(g, out var s) ? s : null,
+                            X = Readable(x, g), Y = throughActivation is not null || act == ActivationKind.Linear && (g.BatchNorm is null || atPool) ? null : y,
+                            Z = _preNormOf.TryGetValue(g, out var z) ? z : null,
+                            DY = throughActivation ?? dy, DZ = throughActivation is null ? null : dy, DX = dx,
+                            Statistics = _statisticsOf.TryGetValue(g, out var s) ? s : null,
                             Activation = act, Alpha = g.Alpha, Accumulate = adds,
                             DxOnlyForInputGradient = onlyInput,
                             OnlyForInputGradient = onlyInput && !hasWeights,

@@ -57,28 +57,28 @@
 //   projection_block_main                                 128      32   3-20
 //   d_re_lu_part1                                         128      32   21-22
 //   projection_block_conv2d_1_z                           160      32   3-20
-//   projection_block_re_lu_1                              192      32   4-19
-//   d_projection_block_re_lu                              192      32   20-21
+//   projection_block_re_lu_1                              192      32   4-18
+//   d_re_lu                                               192      32   19-23
 //   projection_block_conv2d_2_z                           224      32   4-19
-//   global_average_pooling2d                              256       3   8-12
+//   d_projection_block_re_lu                              224      32   20-21
+//   stage2_re_lu_1                                        256      12   7-14
 //   d_projection_block_re_lu_1                            256      32   15-19
-//   dense_logits                                          272       3   9-11
-//   d_global_average_pooling2d                            272       3   12-13
+//   global_average_pooling2d                              272       3   8-12
 //   stage2_re_lu                                          288      12   5-17
 //   d_projection_block_main                               288      32   18-20
 //   stage2_conv2d_z                                       304      12   5-17
-//   stage2_main                                           320      12   6-16
-//   d_re_lu                                               320      32   19-23
-//   stage2_conv2d_1_z                                     336      12   6-16
-//   savedInput                                            352      16   0-23
-//   stage2_re_lu_1                                        368      12   7-15
+//   savedInput                                            320      16   0-23
+//   stage2_main                                           336      12   6-16
+//   stage2_conv2d_1_z                                     352      12   6-16
+//   stage2_conv2d_2_z                                     368      12   7-15
 //   d_stage2_re_lu                                        368      12   16-17
-//   stage2_conv2d_2_z                                     384      12   7-15
+//   dense_logits                                          384       3   9-11
+//   d_stage2_re_lu_1                                      384      12   13-15
 //   d_dense                                               400       3   11-11
-//   d_stage2_re_lu_1                                      400      12   13-15
-//   d_dense_logits                                        416       3   11-12
-//   d_stage2_main                                         416      12   14-16
-//   dense                                                 432       3   10-24
+//   d_global_average_pooling2d                            400       3   12-13
+//   d_stage2_main                                         400      12   14-16
+//   dense                                                 416       3   10-24
+//   d_dense_logits                                        432       3   11-12
 // then a fixed tail of 432 floats (not per sample):
 //   batch_normalization_statistics                          0       4
 //   conv2d_folded                                          16      20
@@ -189,7 +189,7 @@ ________________________________________________________________________________
         private const int Stage2ShortcutMovingVariance = 208; // stage2.shortcut/moving_variance (3)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int SavedInputAt = 352;
+        private const int SavedInputAt = 320;
         private const int ReLuAt = 0;
         private const int Conv2dZAt = 32;
         private const int ProjectionBlockReLuAt = 64;
@@ -200,23 +200,23 @@ ________________________________________________________________________________
         private const int ProjectionBlockConv2d2ZAt = 224;
         private const int Stage2ReLuAt = 288;
         private const int Stage2Conv2dZAt = 304;
-        private const int Stage2MainAt = 320;
-        private const int Stage2Conv2d1ZAt = 336;
-        private const int Stage2ReLu1At = 368;
-        private const int Stage2Conv2d2ZAt = 384;
-        private const int GlobalAveragePooling2dAt = 256;
-        private const int DenseAt = 432;
-        private const int DenseLogitsAt = 272;
+        private const int Stage2MainAt = 336;
+        private const int Stage2Conv2d1ZAt = 352;
+        private const int Stage2ReLu1At = 256;
+        private const int Stage2Conv2d2ZAt = 368;
+        private const int GlobalAveragePooling2dAt = 272;
+        private const int DenseAt = 416;
+        private const int DenseLogitsAt = 384;
         private const int DDenseAt = 400;
-        private const int DDenseLogitsAt = 416;
-        private const int DGlobalAveragePooling2dAt = 272;
-        private const int DStage2ReLu1At = 400;
-        private const int DStage2MainAt = 416;
+        private const int DDenseLogitsAt = 432;
+        private const int DGlobalAveragePooling2dAt = 400;
+        private const int DStage2ReLu1At = 384;
+        private const int DStage2MainAt = 400;
         private const int DProjectionBlockReLu1At = 256;
         private const int DStage2ReLuAt = 368;
         private const int DProjectionBlockMainAt = 288;
-        private const int DReLuAt = 320;
-        private const int DProjectionBlockReLuAt = 192;
+        private const int DReLuAt = 192;
+        private const int DProjectionBlockReLuAt = 224;
         private const int DReLuPart1At = 128;
         // Offsets in the arena's fixed tail, in floats.
         private const int BatchNormalizationStatisticsAt = 0;
@@ -528,15 +528,15 @@ ________________________________________________________________________________
             Span<float> d_stage2_re_lu_1 = ArenaSlice(DStage2ReLu1At, n, 12);
             Kernels.Pooling.GlobalAverageBackward(d_global_average_pooling2d, d_stage2_re_lu_1, n, 4, 3);
             Span<float> d_stage2_main = ArenaSlice(DStage2MainAt, n, 12);
-            // k6 backward: the gradient of the shortcut 'stage2.main' (relu derivative of the output gradient), before BN's backward overwrites it.
+            // k6 backward: the gradient of the shortcut 'stage2.main' (relu derivative of the output gradient), which BN's backward reads too.
             Span<float> stage2_re_lu_1 = ArenaSlice(Stage2ReLu1At, n, 12);
             Kernels.Activations.Backward(stage2_re_lu_1, d_stage2_re_lu_1, d_stage2_main, new Kernels.Relu());
-            // k6 · stage2.conv2d_2 (Conv2D(3, 1x1, strides 2x2)) + stage2.shortcut (BatchNormalization) + stage2.add (Add(stage2.main, stage2.shortcut)) + stage2.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (2, 2, 3), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_projection_block_re_lu_1.
+            // k6 · stage2.conv2d_2 (Conv2D(3, 1x1, strides 2x2)) + stage2.shortcut (BatchNormalization) + stage2.add (Add(stage2.main, stage2.shortcut)) + stage2.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (2, 2, 3), backward: batch-norm backward in one pass from d_stage2_main (the shortcut's gradient, through the relu already) into d_stage2_re_lu_1, then the weight gradients and d_projection_block_re_lu_1.
             Span<float> projection_block_re_lu_1 = ArenaSlice(ProjectionBlockReLu1At, n, 32);
             Span<float> stage2_conv2d_2_z = ArenaSlice(Stage2Conv2d2ZAt, n, 12);
             Span<float> stage2_shortcut_statistics = ArenaFixed(Stage2ShortcutStatisticsAt, 6);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(stage2_conv2d_2_z, stage2_re_lu_1, d_stage2_re_lu_1, p.Slice(Stage2ShortcutGamma, 3), stage2_shortcut_statistics, WeightGradient(Stage2ShortcutGamma, 3), WeightGradient(Stage2ShortcutBeta, 3), d_stage2_re_lu_1, n * 4, 3, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(stage2_re_lu_1, d_stage2_re_lu_1, p.Slice(Stage2ShortcutGamma, 3), s.Slice(Stage2ShortcutMovingVariance, 3), d_stage2_re_lu_1, n * 4, 3, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(stage2_conv2d_2_z, default, d_stage2_main, p.Slice(Stage2ShortcutGamma, 3), stage2_shortcut_statistics, WeightGradient(Stage2ShortcutGamma, 3), WeightGradient(Stage2ShortcutBeta, 3), d_stage2_re_lu_1, n * 4, 3, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_stage2_main, p.Slice(Stage2ShortcutGamma, 3), s.Slice(Stage2ShortcutMovingVariance, 3), d_stage2_re_lu_1, n * 4, 3, 0.001f, new Kernels.Identity());
             Span<float> d_projection_block_re_lu_1 = ArenaSlice(DProjectionBlockReLu1At, n, 32);
             Kernels.Conv2D.Backward(projection_block_re_lu_1, p.Slice(Stage2Conv2d2Kernel, 6), default, d_stage2_re_lu_1, WeightGradient(Stage2Conv2d2Kernel, 6), default, d_projection_block_re_lu_1, n, Stage2Conv2d2Window, new Kernels.Identity());
             // k5 · stage2.conv2d_1 (Conv2D(3, 3x3, same)) + stage2.main (BatchNormalization) [GraphModels.cs:128]: (2, 2, 3) -> (2, 2, 3), backward: batch-norm backward in one pass, then the weight gradients and d_stage2_re_lu.
@@ -555,14 +555,14 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage2_re_lu, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 3), s.Slice(Stage2BatchNormalizationMovingVariance, 3), d_stage2_re_lu, n * 4, 3, 0.001f, new Kernels.Relu());
             Kernels.Conv2D.Backward(projection_block_re_lu_1, p.Slice(Stage2Conv2dKernel, 54), default, d_stage2_re_lu, WeightGradient(Stage2Conv2dKernel, 54), default, d_projection_block_re_lu_1, n, Stage2Conv2dWindow, new Kernels.Identity(), accumulate: true);
             Span<float> d_projection_block_main = ArenaSlice(DProjectionBlockMainAt, n, 32);
-            // k3 backward: the gradient of the shortcut 'projection_block.main' (relu derivative of the output gradient), before BN's backward overwrites it.
+            // k3 backward: the gradient of the shortcut 'projection_block.main' (relu derivative of the output gradient), which BN's backward reads too.
             Kernels.Activations.Backward(projection_block_re_lu_1, d_projection_block_re_lu_1, d_projection_block_main, new Kernels.Relu());
-            // k3 · projection_block.conv2d_2 (Conv2D(2, 1x1)) + projection_block.shortcut (BatchNormalization) + projection_block.add (Add(projection_block.main, projection_block.shortcut)) + projection_block.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (4, 4, 2), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_re_lu.
+            // k3 · projection_block.conv2d_2 (Conv2D(2, 1x1)) + projection_block.shortcut (BatchNormalization) + projection_block.add (Add(projection_block.main, projection_block.shortcut)) + projection_block.re_lu_1 (Relu) [GraphModels.cs:129]: (4, 4, 2) -> (4, 4, 2), backward: batch-norm backward in one pass from d_projection_block_main (the shortcut's gradient, through the relu already) into d_projection_block_re_lu_1, then the weight gradients and d_re_lu.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 32);
             Span<float> projection_block_conv2d_2_z = ArenaSlice(ProjectionBlockConv2d2ZAt, n, 32);
             Span<float> projection_block_shortcut_statistics = ArenaFixed(ProjectionBlockShortcutStatisticsAt, 4);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(projection_block_conv2d_2_z, projection_block_re_lu_1, d_projection_block_re_lu_1, p.Slice(ProjectionBlockShortcutGamma, 2), projection_block_shortcut_statistics, WeightGradient(ProjectionBlockShortcutGamma, 2), WeightGradient(ProjectionBlockShortcutBeta, 2), d_projection_block_re_lu_1, n * 16, 2, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(projection_block_re_lu_1, d_projection_block_re_lu_1, p.Slice(ProjectionBlockShortcutGamma, 2), s.Slice(ProjectionBlockShortcutMovingVariance, 2), d_projection_block_re_lu_1, n * 16, 2, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(projection_block_conv2d_2_z, default, d_projection_block_main, p.Slice(ProjectionBlockShortcutGamma, 2), projection_block_shortcut_statistics, WeightGradient(ProjectionBlockShortcutGamma, 2), WeightGradient(ProjectionBlockShortcutBeta, 2), d_projection_block_re_lu_1, n * 16, 2, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_projection_block_main, p.Slice(ProjectionBlockShortcutGamma, 2), s.Slice(ProjectionBlockShortcutMovingVariance, 2), d_projection_block_re_lu_1, n * 16, 2, 0.001f, new Kernels.Identity());
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 32);
             Kernels.Conv2D.Backward(re_lu, p.Slice(ProjectionBlockConv2d2Kernel, 4), default, d_projection_block_re_lu_1, WeightGradient(ProjectionBlockConv2d2Kernel, 4), default, d_re_lu, n, ProjectionBlockConv2d2Window, new Kernels.Identity());
             // k2 · projection_block.conv2d_1 (Conv2D(2, 3x3, same)) + projection_block.main (BatchNormalization) [GraphModels.cs:128]: (4, 4, 2) -> (4, 4, 2), backward: batch-norm backward in one pass, then the weight gradients and d_projection_block_re_lu.

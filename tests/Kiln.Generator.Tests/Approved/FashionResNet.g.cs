@@ -57,43 +57,43 @@
 //   loss: softmax + sparse_categorical_crossentropy fused: the loss reads the logits and backward starts at (p - y) / n, skipping the softmax Jacobian
 // 
 // Memory: parameters 77,760 floats, gradients the same, state 672 floats;
-// arena 145,056 floats per sample (18,567,168 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
+// arena 141,920 floats per sample (18,165,760 bytes at batch 32). Arena buffers (floats per sample; x batch at run time):
 //   buffer                                   offset    size   live in steps
 //   stem                                          0   12544   1-28
 //   conv2d_z                                  12544   12544   1-28
 //   re_lu                                     25088   12544   2-26
 //   conv2d_1_z                                37632   12544   2-26
-//   stage1                                    50176   12544   3-25
-//   d_stem_part1                              50176   12544   26-27
+//   stage1                                    50176   12544   3-24
+//   d_re_lu                                   50176   12544   25-26
 //   conv2d_2_z                                62720   12544   3-25
-//   stage3_re_lu                              75264    3136   7-19
+//   d_stem_part1                              62720   12544   26-27
+//   stage2_re_lu_1                            75264    6272   6-20
 //   d_stage1                                  75264   12544   21-25
-//   stage3_conv2d_z                           78400    3136   7-19
-//   stage3_main                               81536    3136   8-18
-//   stage3_conv2d_1_z                         84672    3136   8-18
+//   stage3_re_lu                              81536    3136   7-19
+//   stage3_conv2d_z                           84672    3136   7-19
 //   stage2_re_lu                              87808    6272   4-23
 //   d_stem                                    87808   12544   24-28
 //   stage2_conv2d_z                           94080    6272   4-23
 //   stage2_main                              100352    6272   5-22
-//   d_re_lu                                  100352   12544   25-26
 //   stage2_conv2d_1_z                        106624    6272   5-22
-//   stage2_re_lu_1                           112896    6272   6-21
+//   stage2_conv2d_2_z                        112896    6272   6-21
 //   d_stage2_re_lu                           112896    6272   22-23
-//   stage2_conv2d_2_z                        119168    6272   6-21
-//   global_average_pooling2d                 125440      64   10-14
-//   d_stage2_re_lu_1                         125440    6272   17-21
-//   dense_logits                             125504      10   11-13
-//   d_global_average_pooling2d               125504      64   14-15
-//   d_dense                                  125520      10   13-13
-//   d_dense_logits                           125568      10   13-14
-//   stage3_re_lu_1                           131712    3136   9-17
+//   stage3_re_lu_1                           119168    3136   9-16
+//   d_stage2_re_lu_1                         119168    6272   17-21
+//   global_average_pooling2d                 122304      64   10-14
+//   dense_logits                             122368      10   11-13
+//   d_global_average_pooling2d               122368      64   14-15
+//   d_dense                                  122384      10   13-13
+//   d_dense_logits                           122432      10   13-14
+//   stage3_main                              125440    3136   8-18
+//   d_stage2_main                            125440    6272   20-22
+//   stage3_conv2d_1_z                        128576    3136   8-18
+//   stage3_conv2d_2_z                        131712    3136   9-17
 //   d_stage3_re_lu                           131712    3136   18-19
-//   d_stage2_main                            131712    6272   20-22
-//   stage3_conv2d_2_z                        134848    3136   9-17
-//   d_stage3_re_lu_1                         137984    3136   15-17
-//   d_stage3_main                            141120    3136   16-18
-//   savedInput                               144256     784   0-28
-//   dense                                    145040      10   12-29
+//   d_stage3_re_lu_1                         134848    3136   15-17
+//   d_stage3_main                            137984    3136   16-18
+//   savedInput                               141120     784   0-28
+//   dense                                    141904      10   12-29
 // then a fixed tail of 77,440 floats (not per sample):
 //   batch_normalization_statistics                0      32
 //   conv2d_folded                                32     160
@@ -170,7 +170,7 @@ ________________________________________________________________________________
         public const long FlopsPerSample = 19036850;
 
         /// <summary>Activation arena floats per sample of the batch size.</summary>
-        public const int ArenaFloatsPerSample = 145056;
+        public const int ArenaFloatsPerSample = 141920;
 
         /// <summary>Bytes of activation arena a model constructed with <paramref name="batchSize"/> allocates.</summary>
         public static long ArenaBytes(int batchSize) => 4L * (ArenaFloatsPerSample * (long)batchSize + 77440);
@@ -225,7 +225,7 @@ ________________________________________________________________________________
         private const int Stage3ShortcutMovingVariance = 608; // stage3.shortcut/moving_variance (64)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int SavedInputAt = 144256;
+        private const int SavedInputAt = 141120;
         private const int StemAt = 0;
         private const int Conv2dZAt = 12544;
         private const int ReLuAt = 25088;
@@ -236,30 +236,30 @@ ________________________________________________________________________________
         private const int Stage2Conv2dZAt = 94080;
         private const int Stage2MainAt = 100352;
         private const int Stage2Conv2d1ZAt = 106624;
-        private const int Stage2ReLu1At = 112896;
-        private const int Stage2Conv2d2ZAt = 119168;
-        private const int Stage3ReLuAt = 75264;
-        private const int Stage3Conv2dZAt = 78400;
-        private const int Stage3MainAt = 81536;
-        private const int Stage3Conv2d1ZAt = 84672;
-        private const int Stage3ReLu1At = 131712;
-        private const int Stage3Conv2d2ZAt = 134848;
-        private const int GlobalAveragePooling2dAt = 125440;
-        private const int DenseAt = 145040;
-        private const int DenseLogitsAt = 125504;
-        private const int DDenseAt = 125520;
-        private const int DDenseLogitsAt = 125568;
-        private const int DGlobalAveragePooling2dAt = 125504;
-        private const int DStage3ReLu1At = 137984;
-        private const int DStage3MainAt = 141120;
-        private const int DStage2ReLu1At = 125440;
+        private const int Stage2ReLu1At = 75264;
+        private const int Stage2Conv2d2ZAt = 112896;
+        private const int Stage3ReLuAt = 81536;
+        private const int Stage3Conv2dZAt = 84672;
+        private const int Stage3MainAt = 125440;
+        private const int Stage3Conv2d1ZAt = 128576;
+        private const int Stage3ReLu1At = 119168;
+        private const int Stage3Conv2d2ZAt = 131712;
+        private const int GlobalAveragePooling2dAt = 122304;
+        private const int DenseAt = 141904;
+        private const int DenseLogitsAt = 122368;
+        private const int DDenseAt = 122384;
+        private const int DDenseLogitsAt = 122432;
+        private const int DGlobalAveragePooling2dAt = 122368;
+        private const int DStage3ReLu1At = 134848;
+        private const int DStage3MainAt = 137984;
+        private const int DStage2ReLu1At = 119168;
         private const int DStage3ReLuAt = 131712;
-        private const int DStage2MainAt = 131712;
+        private const int DStage2MainAt = 125440;
         private const int DStage1At = 75264;
         private const int DStage2ReLuAt = 112896;
         private const int DStemAt = 87808;
-        private const int DReLuAt = 100352;
-        private const int DStemPart1At = 50176;
+        private const int DReLuAt = 50176;
+        private const int DStemPart1At = 62720;
         // Offsets in the arena's fixed tail, in floats.
         private const int BatchNormalizationStatisticsAt = 0;
         private const int Conv2dFoldedAt = 32;
@@ -634,15 +634,15 @@ ________________________________________________________________________________
             Span<float> d_stage3_re_lu_1 = ArenaSlice(DStage3ReLu1At, n, 3136);
             Kernels.Pooling.GlobalAverageBackward(d_global_average_pooling2d, d_stage3_re_lu_1, n, 49, 64);
             Span<float> d_stage3_main = ArenaSlice(DStage3MainAt, n, 3136);
-            // k8 backward: the gradient of the shortcut 'stage3.main' (relu derivative of the output gradient), before BN's backward overwrites it.
+            // k8 backward: the gradient of the shortcut 'stage3.main' (relu derivative of the output gradient), which BN's backward reads too.
             Span<float> stage3_re_lu_1 = ArenaSlice(Stage3ReLu1At, n, 3136);
             Kernels.Activations.Backward(stage3_re_lu_1, d_stage3_re_lu_1, d_stage3_main, new Kernels.Relu());
-            // k8 · stage3.conv2d_2 (Conv2D(64, 1x1, strides 2x2)) + stage3.shortcut (BatchNormalization) + stage3.add (Add(stage3.main, stage3.shortcut)) + stage3.re_lu_1 (Relu) [FashionResNet.cs:31]: (14, 14, 32) -> (7, 7, 64), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_stage2_re_lu_1.
+            // k8 · stage3.conv2d_2 (Conv2D(64, 1x1, strides 2x2)) + stage3.shortcut (BatchNormalization) + stage3.add (Add(stage3.main, stage3.shortcut)) + stage3.re_lu_1 (Relu) [FashionResNet.cs:31]: (14, 14, 32) -> (7, 7, 64), backward: batch-norm backward in one pass from d_stage3_main (the shortcut's gradient, through the relu already) into d_stage3_re_lu_1, then the weight gradients and d_stage2_re_lu_1.
             Span<float> stage2_re_lu_1 = ArenaSlice(Stage2ReLu1At, n, 6272);
             Span<float> stage3_conv2d_2_z = ArenaSlice(Stage3Conv2d2ZAt, n, 3136);
             Span<float> stage3_shortcut_statistics = ArenaFixed(Stage3ShortcutStatisticsAt, 128);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(stage3_conv2d_2_z, stage3_re_lu_1, d_stage3_re_lu_1, p.Slice(Stage3ShortcutGamma, 64), stage3_shortcut_statistics, WeightGradient(Stage3ShortcutGamma, 64), WeightGradient(Stage3ShortcutBeta, 64), d_stage3_re_lu_1, n * 49, 64, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(stage3_re_lu_1, d_stage3_re_lu_1, p.Slice(Stage3ShortcutGamma, 64), s.Slice(Stage3ShortcutMovingVariance, 64), d_stage3_re_lu_1, n * 49, 64, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(stage3_conv2d_2_z, default, d_stage3_main, p.Slice(Stage3ShortcutGamma, 64), stage3_shortcut_statistics, WeightGradient(Stage3ShortcutGamma, 64), WeightGradient(Stage3ShortcutBeta, 64), d_stage3_re_lu_1, n * 49, 64, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_stage3_main, p.Slice(Stage3ShortcutGamma, 64), s.Slice(Stage3ShortcutMovingVariance, 64), d_stage3_re_lu_1, n * 49, 64, 0.001f, new Kernels.Identity());
             Span<float> d_stage2_re_lu_1 = ArenaSlice(DStage2ReLu1At, n, 6272);
             Kernels.Conv2D.Backward(stage2_re_lu_1, p.Slice(Stage3Conv2d2Kernel, 2048), default, d_stage3_re_lu_1, WeightGradient(Stage3Conv2d2Kernel, 2048), default, d_stage2_re_lu_1, n, Stage3Conv2d2Window, new Kernels.Identity());
             // k7 · stage3.conv2d_1 (Conv2D(64, 3x3, same)) + stage3.main (BatchNormalization) [FashionResNet.cs:30]: (7, 7, 64) -> (7, 7, 64), backward: batch-norm backward in one pass, then the weight gradients and d_stage3_re_lu.
@@ -661,14 +661,14 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage3_re_lu, d_stage3_re_lu, p.Slice(Stage3BatchNormalizationGamma, 64), s.Slice(Stage3BatchNormalizationMovingVariance, 64), d_stage3_re_lu, n * 49, 64, 0.001f, new Kernels.Relu());
             Kernels.Conv2D.Backward(stage2_re_lu_1, p.Slice(Stage3Conv2dKernel, 18432), default, d_stage3_re_lu, WeightGradient(Stage3Conv2dKernel, 18432), default, d_stage2_re_lu_1, n, Stage3Conv2dWindow, new Kernels.Identity(), accumulate: true);
             Span<float> d_stage2_main = ArenaSlice(DStage2MainAt, n, 6272);
-            // k5 backward: the gradient of the shortcut 'stage2.main' (relu derivative of the output gradient), before BN's backward overwrites it.
+            // k5 backward: the gradient of the shortcut 'stage2.main' (relu derivative of the output gradient), which BN's backward reads too.
             Kernels.Activations.Backward(stage2_re_lu_1, d_stage2_re_lu_1, d_stage2_main, new Kernels.Relu());
-            // k5 · stage2.conv2d_2 (Conv2D(32, 1x1, strides 2x2)) + stage2.shortcut (BatchNormalization) + stage2.add (Add(stage2.main, stage2.shortcut)) + stage2.re_lu_1 (Relu) [FashionResNet.cs:31]: (28, 28, 16) -> (14, 14, 32), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_stage1.
+            // k5 · stage2.conv2d_2 (Conv2D(32, 1x1, strides 2x2)) + stage2.shortcut (BatchNormalization) + stage2.add (Add(stage2.main, stage2.shortcut)) + stage2.re_lu_1 (Relu) [FashionResNet.cs:31]: (28, 28, 16) -> (14, 14, 32), backward: batch-norm backward in one pass from d_stage2_main (the shortcut's gradient, through the relu already) into d_stage2_re_lu_1, then the weight gradients and d_stage1.
             Span<float> stage1 = ArenaSlice(Stage1At, n, 12544);
             Span<float> stage2_conv2d_2_z = ArenaSlice(Stage2Conv2d2ZAt, n, 6272);
             Span<float> stage2_shortcut_statistics = ArenaFixed(Stage2ShortcutStatisticsAt, 64);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(stage2_conv2d_2_z, stage2_re_lu_1, d_stage2_re_lu_1, p.Slice(Stage2ShortcutGamma, 32), stage2_shortcut_statistics, WeightGradient(Stage2ShortcutGamma, 32), WeightGradient(Stage2ShortcutBeta, 32), d_stage2_re_lu_1, n * 196, 32, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(stage2_re_lu_1, d_stage2_re_lu_1, p.Slice(Stage2ShortcutGamma, 32), s.Slice(Stage2ShortcutMovingVariance, 32), d_stage2_re_lu_1, n * 196, 32, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(stage2_conv2d_2_z, default, d_stage2_main, p.Slice(Stage2ShortcutGamma, 32), stage2_shortcut_statistics, WeightGradient(Stage2ShortcutGamma, 32), WeightGradient(Stage2ShortcutBeta, 32), d_stage2_re_lu_1, n * 196, 32, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_stage2_main, p.Slice(Stage2ShortcutGamma, 32), s.Slice(Stage2ShortcutMovingVariance, 32), d_stage2_re_lu_1, n * 196, 32, 0.001f, new Kernels.Identity());
             Span<float> d_stage1 = ArenaSlice(DStage1At, n, 12544);
             Kernels.Conv2D.Backward(stage1, p.Slice(Stage2Conv2d2Kernel, 512), default, d_stage2_re_lu_1, WeightGradient(Stage2Conv2d2Kernel, 512), default, d_stage1, n, Stage2Conv2d2Window, new Kernels.Identity());
             // k4 · stage2.conv2d_1 (Conv2D(32, 3x3, same)) + stage2.main (BatchNormalization) [FashionResNet.cs:30]: (14, 14, 32) -> (14, 14, 32), backward: batch-norm backward in one pass, then the weight gradients and d_stage2_re_lu.
@@ -687,14 +687,14 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(stage2_re_lu, d_stage2_re_lu, p.Slice(Stage2BatchNormalizationGamma, 32), s.Slice(Stage2BatchNormalizationMovingVariance, 32), d_stage2_re_lu, n * 196, 32, 0.001f, new Kernels.Relu());
             Kernels.Conv2D.Backward(stage1, p.Slice(Stage2Conv2dKernel, 4608), default, d_stage2_re_lu, WeightGradient(Stage2Conv2dKernel, 4608), default, d_stage1, n, Stage2Conv2dWindow, new Kernels.Identity(), accumulate: true);
             Span<float> d_stem = ArenaSlice(DStemAt, n, 12544);
-            // k2 backward: the gradient of the shortcut 'stem' (relu derivative of the output gradient), before BN's backward overwrites it.
+            // k2 backward: the gradient of the shortcut 'stem' (relu derivative of the output gradient), which BN's backward reads too.
             Kernels.Activations.Backward(stage1, d_stage1, d_stem, new Kernels.Relu());
-            // k2 · conv2d_2 (Conv2D(16, 3x3, same)) + stage1_main (BatchNormalization) + add (Add(stage1_main, stem)) + stage1 (Relu) [FashionResNet.cs:17]: (28, 28, 16) -> (28, 28, 16), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_re_lu.
+            // k2 · conv2d_2 (Conv2D(16, 3x3, same)) + stage1_main (BatchNormalization) + add (Add(stage1_main, stem)) + stage1 (Relu) [FashionResNet.cs:17]: (28, 28, 16) -> (28, 28, 16), backward: batch-norm backward in one pass from d_stem (the shortcut's gradient, through the relu already) into d_stage1, then the weight gradients and d_re_lu.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 12544);
             Span<float> conv2d_2_z = ArenaSlice(Conv2d2ZAt, n, 12544);
             Span<float> stage1_main_statistics = ArenaFixed(Stage1MainStatisticsAt, 32);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_2_z, stage1, d_stage1, p.Slice(Stage1MainGamma, 16), stage1_main_statistics, WeightGradient(Stage1MainGamma, 16), WeightGradient(Stage1MainBeta, 16), d_stage1, n * 784, 16, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(stage1, d_stage1, p.Slice(Stage1MainGamma, 16), s.Slice(Stage1MainMovingVariance, 16), d_stage1, n * 784, 16, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_2_z, default, d_stem, p.Slice(Stage1MainGamma, 16), stage1_main_statistics, WeightGradient(Stage1MainGamma, 16), WeightGradient(Stage1MainBeta, 16), d_stage1, n * 784, 16, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_stem, p.Slice(Stage1MainGamma, 16), s.Slice(Stage1MainMovingVariance, 16), d_stage1, n * 784, 16, 0.001f, new Kernels.Identity());
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 12544);
             Kernels.WinogradConv2D.Backward(re_lu, p.Slice(Conv2d2Kernel, 2304), default, d_stage1, WeightGradient(Conv2d2Kernel, 2304), default, d_re_lu, n, Conv2d2Window, new Kernels.Identity());
             // k1 · conv2d_1 (Conv2D(16, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [FashionResNet.cs:16]: (28, 28, 16) -> (28, 28, 16), backward: relu mask (redone from conv2d_1_z with batch statistics, not read from re_lu) and batch-norm backward in one pass, then the weight gradients and d_stem_part1.

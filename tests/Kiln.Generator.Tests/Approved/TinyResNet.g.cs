@@ -51,28 +51,28 @@
 //   conv2d_z                                32      32   1-21
 //   re_lu                                   64      32   2-19
 //   conv2d_1_z                              96      32   2-19
-//   block1                                 128      32   3-18
-//   d_stem_part1                           128      32   19-20
+//   block1                                 128      32   3-17
+//   d_re_lu                                128      32   18-19
 //   conv2d_2_z                             160      32   3-18
-//   global_average_pooling2d               192       3   7-11
+//   d_stem_part1                           160      32   19-20
+//   re_lu_2                                192      12   6-13
 //   d_block1                               192      32   14-18
-//   dense_logits                           208       3   8-10
-//   d_global_average_pooling2d             208       3   11-12
+//   global_average_pooling2d               208       3   7-11
 //   re_lu_1                                224      12   4-16
 //   d_stem                                 224      32   17-21
 //   conv2d_3_z                             240      12   4-16
-//   main                                   256      12   5-15
-//   d_re_lu                                256      32   18-19
-//   conv2d_4_z                             272      12   5-15
-//   savedInput                             288      16   0-21
-//   re_lu_2                                304      12   6-14
+//   savedInput                             256      16   0-21
+//   main                                   272      12   5-15
+//   conv2d_4_z                             288      12   5-15
+//   conv2d_5_z                             304      12   6-14
 //   d_re_lu_1                              304      12   15-16
-//   conv2d_5_z                             320      12   6-14
+//   dense_logits                           320       3   8-10
+//   d_re_lu_2                              320      12   12-14
 //   d_dense                                336       3   10-10
-//   d_re_lu_2                              336      12   12-14
-//   d_dense_logits                         352       3   10-11
-//   d_main                                 352      12   13-15
-//   dense                                  368       3   9-22
+//   d_global_average_pooling2d             336       3   11-12
+//   d_main                                 336      12   13-15
+//   dense                                  352       3   9-22
+//   d_dense_logits                         368       3   10-11
 // then a fixed tail of 400 floats (not per sample):
 //   batch_normalization_statistics           0       4
 //   conv2d_folded                           16      20
@@ -174,7 +174,7 @@ ________________________________________________________________________________
         private const int ShortcutMovingVariance = 176; // shortcut/moving_variance (3)
 
         // Offsets of arena buffers, in floats per sample (times BatchSize at run time).
-        private const int SavedInputAt = 288;
+        private const int SavedInputAt = 256;
         private const int StemAt = 0;
         private const int Conv2dZAt = 32;
         private const int ReLuAt = 64;
@@ -183,23 +183,23 @@ ________________________________________________________________________________
         private const int Conv2d2ZAt = 160;
         private const int ReLu1At = 224;
         private const int Conv2d3ZAt = 240;
-        private const int MainAt = 256;
-        private const int Conv2d4ZAt = 272;
-        private const int ReLu2At = 304;
-        private const int Conv2d5ZAt = 320;
-        private const int GlobalAveragePooling2dAt = 192;
-        private const int DenseAt = 368;
-        private const int DenseLogitsAt = 208;
+        private const int MainAt = 272;
+        private const int Conv2d4ZAt = 288;
+        private const int ReLu2At = 192;
+        private const int Conv2d5ZAt = 304;
+        private const int GlobalAveragePooling2dAt = 208;
+        private const int DenseAt = 352;
+        private const int DenseLogitsAt = 320;
         private const int DDenseAt = 336;
-        private const int DDenseLogitsAt = 352;
-        private const int DGlobalAveragePooling2dAt = 208;
-        private const int DReLu2At = 336;
-        private const int DMainAt = 352;
+        private const int DDenseLogitsAt = 368;
+        private const int DGlobalAveragePooling2dAt = 336;
+        private const int DReLu2At = 320;
+        private const int DMainAt = 336;
         private const int DBlock1At = 192;
         private const int DReLu1At = 304;
         private const int DStemAt = 224;
-        private const int DReLuAt = 256;
-        private const int DStemPart1At = 128;
+        private const int DReLuAt = 128;
+        private const int DStemPart1At = 160;
         // Offsets in the arena's fixed tail, in floats.
         private const int BatchNormalizationStatisticsAt = 0;
         private const int Conv2dFoldedAt = 16;
@@ -480,15 +480,15 @@ ________________________________________________________________________________
             Span<float> d_re_lu_2 = ArenaSlice(DReLu2At, n, 12);
             Kernels.Pooling.GlobalAverageBackward(d_global_average_pooling2d, d_re_lu_2, n, 4, 3);
             Span<float> d_main = ArenaSlice(DMainAt, n, 12);
-            // k5 backward: the gradient of the shortcut 'main' (relu derivative of the output gradient), before BN's backward overwrites it.
+            // k5 backward: the gradient of the shortcut 'main' (relu derivative of the output gradient), which BN's backward reads too.
             Span<float> re_lu_2 = ArenaSlice(ReLu2At, n, 12);
             Kernels.Activations.Backward(re_lu_2, d_re_lu_2, d_main, new Kernels.Relu());
-            // k5 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) + add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_block1.
+            // k5 · conv2d_5 (Conv2D(3, 1x1, strides 2x2)) + shortcut (BatchNormalization) + add_1 (Add(main, shortcut)) + re_lu_2 (Relu) [GraphModels.cs:29]: (4, 4, 2) -> (2, 2, 3), backward: batch-norm backward in one pass from d_main (the shortcut's gradient, through the relu already) into d_re_lu_2, then the weight gradients and d_block1.
             Span<float> block1 = ArenaSlice(Block1At, n, 32);
             Span<float> conv2d_5_z = ArenaSlice(Conv2d5ZAt, n, 12);
             Span<float> shortcut_statistics = ArenaFixed(ShortcutStatisticsAt, 6);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_5_z, re_lu_2, d_re_lu_2, p.Slice(ShortcutGamma, 3), shortcut_statistics, WeightGradient(ShortcutGamma, 3), WeightGradient(ShortcutBeta, 3), d_re_lu_2, n * 4, 3, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(re_lu_2, d_re_lu_2, p.Slice(ShortcutGamma, 3), s.Slice(ShortcutMovingVariance, 3), d_re_lu_2, n * 4, 3, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_5_z, default, d_main, p.Slice(ShortcutGamma, 3), shortcut_statistics, WeightGradient(ShortcutGamma, 3), WeightGradient(ShortcutBeta, 3), d_re_lu_2, n * 4, 3, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_main, p.Slice(ShortcutGamma, 3), s.Slice(ShortcutMovingVariance, 3), d_re_lu_2, n * 4, 3, 0.001f, new Kernels.Identity());
             Span<float> d_block1 = ArenaSlice(DBlock1At, n, 32);
             Kernels.Conv2D.Backward(block1, p.Slice(Conv2d5Kernel, 6), default, d_re_lu_2, WeightGradient(Conv2d5Kernel, 6), default, d_block1, n, Conv2d5Window, new Kernels.Identity());
             // k4 · conv2d_4 (Conv2D(3, 3x3, same)) + main (BatchNormalization) [GraphModels.cs:28]: (2, 2, 3) -> (2, 2, 3), backward: batch-norm backward in one pass, then the weight gradients and d_re_lu_1.
@@ -507,14 +507,14 @@ ________________________________________________________________________________
             else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 3), s.Slice(BatchNormalization2MovingVariance, 3), d_re_lu_1, n * 4, 3, 0.001f, new Kernels.Relu());
             Kernels.Conv2D.Backward(block1, p.Slice(Conv2d3Kernel, 54), default, d_re_lu_1, WeightGradient(Conv2d3Kernel, 54), default, d_block1, n, Conv2d3Window, new Kernels.Identity(), accumulate: true);
             Span<float> d_stem = ArenaSlice(DStemAt, n, 32);
-            // k2 backward: the gradient of the shortcut 'stem' (relu derivative of the output gradient), before BN's backward overwrites it.
+            // k2 backward: the gradient of the shortcut 'stem' (relu derivative of the output gradient), which BN's backward reads too.
             Kernels.Activations.Backward(block1, d_block1, d_stem, new Kernels.Relu());
-            // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) + add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), backward: relu mask and batch-norm backward in one pass, then the weight gradients and d_re_lu.
+            // k2 · conv2d_2 (Conv2D(2, 3x3, same)) + b1 (BatchNormalization) + add (Add(b1, stem)) + block1 (Relu) [GraphModels.cs:25]: (4, 4, 2) -> (4, 4, 2), backward: batch-norm backward in one pass from d_stem (the shortcut's gradient, through the relu already) into d_block1, then the weight gradients and d_re_lu.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 32);
             Span<float> conv2d_2_z = ArenaSlice(Conv2d2ZAt, n, 32);
             Span<float> b1_statistics = ArenaFixed(B1StatisticsAt, 4);
-            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_2_z, block1, d_block1, p.Slice(B1Gamma, 2), b1_statistics, WeightGradient(B1Gamma, 2), WeightGradient(B1Beta, 2), d_block1, n * 16, 2, new Kernels.Relu());
-            else Kernels.FrozenBatchNorm.Backward(block1, d_block1, p.Slice(B1Gamma, 2), s.Slice(B1MovingVariance, 2), d_block1, n * 16, 2, 0.001f, new Kernels.Relu());
+            if (_batchStatistics) Kernels.BatchNorm.Backward(conv2d_2_z, default, d_stem, p.Slice(B1Gamma, 2), b1_statistics, WeightGradient(B1Gamma, 2), WeightGradient(B1Beta, 2), d_block1, n * 16, 2, new Kernels.Identity());
+            else Kernels.FrozenBatchNorm.Backward(default, d_stem, p.Slice(B1Gamma, 2), s.Slice(B1MovingVariance, 2), d_block1, n * 16, 2, 0.001f, new Kernels.Identity());
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 32);
             Kernels.Conv2D.Backward(re_lu, p.Slice(Conv2d2Kernel, 36), default, d_block1, WeightGradient(Conv2d2Kernel, 36), default, d_re_lu, n, Conv2d2Window, new Kernels.Identity());
             // k1 · conv2d_1 (Conv2D(2, 3x3, same)) + batch_normalization_1 (BatchNormalization) + re_lu (Relu) [GraphModels.cs:24]: (4, 4, 2) -> (4, 4, 2), backward: relu mask (redone from conv2d_1_z with batch statistics, not read from re_lu) and batch-norm backward in one pass, then the weight gradients and d_stem_part1.
