@@ -120,6 +120,7 @@ public sealed class GradientCheckTests
         ["InputViewReadThrice"] = new(s => new InputViewReadThrice(BatchSize, s), Targets.Regression),
         ["DropoutAndFrozenBranches"] = new(s => new DropoutAndFrozenBranches(BatchSize, s), Targets.OneHot),
         ["FrozenResidualBatchNorm"] = new(s => WithStatistics(new FrozenResidualBatchNorm(BatchSize, s), s), Targets.Sparse),
+        ["PointwiseBlockOnItsInput"] = new(s => new PointwiseBlockOnItsInput(BatchSize, s), Targets.Sparse),
         // Channels-first inputs, transposed as they enter (ChannelsFirstModels.cs).
         ["ChannelsFirstCnn"] = new(s => new ChannelsFirstCnn(BatchSize, s), Targets.Sparse),
         ["ChannelsFirstFlatten"] = new(s => new ChannelsFirstFlatten(BatchSize, s), Targets.Regression),

@@ -95,3 +95,14 @@ public partial class DropoutAndFrozenBranches { }
 [Dense(3, Activation.Softmax)]
 [Loss(Loss.SparseCategoricalCrossentropy)]
 public partial class FrozenResidualBatchNorm { }
+
+// A 1 × 1 convolution under BN added to the convolution's own input: the block's input gradient is the shortcut's part,
+// which BN's backward reads, and the convolution's, which it then adds into that same buffer (Conv2D's accumulate).
+[Sequential(4, 4, 2)]
+[Conv2D(3, 3, Padding = Padding.Same, UseBias = false)] [BatchNormalization] [Relu(Name = "stem")]
+[Conv2D(3, 1, UseBias = false)] [BatchNormalization(Name = "mixed")]
+[Add("mixed", "stem")] [Relu]
+[GlobalAveragePooling2D]
+[Dense(3, Activation.Softmax)]
+[Loss(Loss.SparseCategoricalCrossentropy)]
+public partial class PointwiseBlockOnItsInput { }
