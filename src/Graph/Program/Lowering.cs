@@ -397,7 +397,10 @@ public static class Lowering
 
                     case KernelKind.Linear:
                     {
-                        // The gradient through the activation, when the shortcut's step below computed it where BN's backward can read it.
+                        bool atPool = _p.Fusion.PoolTakingDerivativeOf(g) is not null;
+                        // The gradient through the activation, when the shortcut's step below computed it where BN's backward can
+                        // read it as it is (an Identity pass, not reading y) and write its input's gradient over dy, which nothing
+                        // reads after the shortcut's step: two full-size streams fewer.
                         Buffer? throughActivation = null;
                         if (g.ResidualAdd is not null)
                         {
@@ -410,15 +413,14 @@ public static class Lowering
                                 OnlyForInputGradient = shortcutOnlyInput, DxOnlyForInputGradient = shortcutOnlyInput,
                             });
                             AddPart(dr, shortcutSum, g, shortcutOnlyInput);
-                            if (g.Epilogue != ActivationKind.Linear && !shortcutOnlyInput && dr.Root.Role == BufferRole.Gradient && !fused && !g.KeepsLogits)
+                            if (g.Epilogue != ActivationKind.Linear && !shortcutOnlyInput && dr.Root.Role == BufferRole.Gradient && !fused && !g.KeepsLogits && !atPool)
                                 throughActivation = dr;
                         }
                         // A kernel that adds its input gradient as it computes it takes the gradient x already has (no part, no sum pass).
-                        bool adds = AddsIntoInputGradient(g) && _gradientOf.TryGetValue(Key(x), out var held) && held.Root.Role == BufferRole.Gradient;
                         Buffer? sum = null;
-                        var dx = adds ? _gradientOf[Key(x)] : Into(x, dy, inPlace: false, out sum);
-                        bool atPool = _p.Fusion.PoolTakingDerivativeOf(g) is not null;
-                        var act = fused || g.KeepsLogits || atPool ? ActivationKind.Linear : g.Epilogue;
+                        var held = AddsIntoInputGradient(g) && _gradientOf.TryGetValue(Key(x), out var existing) && existing.Root.Role == BufferRole.Gradient ? existing : null;
+                        var dx = held ?? Into(x, dy, inPlace: false, out sum);
+                        var act = throughActivation is not null || fused || g.KeepsLogits || atPool ? ActivationKind.Linear : g.Epilogue;
                         if (g.KeepsLogits && !fused)
                         {
                             // The activation pass was not absorbed by the loss: back through it into the logits' gradient first.
@@ -428,17 +430,13 @@ public static class Lowering
                                 : new Step(StepKind.ActivationBackward, g) { Y = y, DY = dy, DX = dLogits, Activation = g.Epilogue, Alpha = g.Alpha });
                             dy = dLogits;
                         }
-                        // BN's backward then reads that gradient as it is (an Identity pass, not reading y) and writes its
-                        // input's gradient over dy, which nothing reads after the shortcut's step: two full-size streams fewer.
-                        if (throughActivation is not null && !atPool) act = ActivationKind.Linear;
-                        else throughActivation = null;
                         _p.Backward.Add(new Step(StepKind.LinearBackward, g)
                         {
                             X = Readable(x, g), Y = throughActivation is not null || act == ActivationKind.Linear && (g.BatchNorm is null || atPool) ? null : y,
                             Z = _preNormOf.TryGetValue(g, out var z) ? z : null,
                             DY = throughActivation ?? dy, DZ = throughActivation is null ? null : dy, DX = dx,
                             Statistics = _statisticsOf.TryGetValue(g, out var s) ? s : null,
-                            Activation = act, Alpha = g.Alpha, Accumulate = adds,
+                            Activation = act, Alpha = g.Alpha, Accumulate = held is not null,
                             DxOnlyForInputGradient = onlyInput,
                             OnlyForInputGradient = onlyInput && !hasWeights,
                         });
