@@ -14,7 +14,8 @@ namespace Kiln.Kernels;
 /// <item>Forward: y[P×F] = act(im2col(x)·W + bias) — an indirect micro-kernel that
 /// broadcasts straight from the image (no im2col copy, no A packing: with F as small as 32–128
 /// packing A would cost as much as the arithmetic).</item>
-/// <item>Data gradient: dx = col2im(dz·Wᵀ), per sample so the scatter-add never races.</item>
+/// <item>Data gradient: dx = col2im(dz·Wᵀ), per sample so the scatter-add never races; on the 512-bit
+/// path with 16-channel runs, each tile of the product is added into dx where it lands, with no column block.</item>
 /// <item>Kernel gradient: dW = im2col(x)ᵀ·dz over a fixed number of pixel groups (a function of the
 /// problem size only), each summed into its own buffer, the buffers added in group order.</item>
 /// </list>
@@ -587,7 +588,9 @@ internal static unsafe partial class ConvCore
     /// columns and their col2im sum (208 against 175 GFLOP/s on a 3×3, 64 → 64 layer, 1 thread, Zen 5).
     /// With <paramref name="accumulate"/>, dx += that instead: col2im adds into dx as it is (the clear it
     /// skips and the separate sum of a second reader's part are two and three full-size streams), and the
-    /// pointwise product accumulates in the GEMM; a stride-1 layer then takes col2im too.
+    /// pointwise product accumulates in the GEMM; a stride-1 layer then takes col2im too. Where
+    /// <see cref="ScattersInPlace"/>, col2im takes no column block: Wᵀ is packed once per call and each tile of
+    /// the product is added into dx as it leaves the registers (<see cref="ScatterSample"/>).
     /// </summary>
     public static void BackwardData(float* dz, float* kernel, float* dx, int n, in Conv2DGeometry g, bool accumulate = false)
     {
@@ -604,9 +607,15 @@ internal static unsafe partial class ConvCore
         }
         var job = DataJob.ForCurrentThread;
         job.Dz = dz; job.Kernel = kernel; job.Dx = dx; job.G = g; job.N = n; job.Accumulate = accumulate;
+        job.Packed = null;
+        if (ScattersInPlace(g))
+        {
+            job.Packed = ConvScratch.Current.Floats(ConvScratch.FlippedKernelSlot, PackedTransposedKernelFloats(g));
+            PackTransposedKernel(kernel, g, job.Packed);
+        }
         long flops = 2L * n * g.OutputHeight * g.OutputWidth * g.PatchSize * g.OutputChannels;
         try { WorkerPool.Shared.Run(job, PartsFor(flops, n)); }
-        finally { job.Dz = job.Kernel = job.Dx = null; }
+        finally { job.Dz = job.Kernel = job.Dx = job.Packed = null; }
     }
 
     /// <summary>Filters up to which a stride-1 data gradient runs as a direct forward convolution (the direct kernel's own limit on input channels).</summary>
@@ -658,6 +667,9 @@ internal static unsafe partial class ConvCore
         public static DataJob ForCurrentThread => t_instance ??= new DataJob();
 
         public float* Dz, Kernel, Dx;
+
+        /// <summary>Wᵀ packed for <see cref="ScatterSample"/>, or null for the im2col block and col2im.</summary>
+        public float* Packed;
         public Conv2DGeometry G;
         public int N;
         public bool Accumulate;
@@ -668,7 +680,13 @@ internal static unsafe partial class ConvCore
             int f = G.OutputChannels, k = G.PatchSize, c = G.InputChannels;
             int perSample = G.OutputHeight * G.OutputWidth;
             bool pointwise = G.IsPointwise;
-            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)PixelChunk * k);
+            ConvScratch s = ConvScratch.Current;
+            float* col = pointwise || Packed != null ? null : s.Floats(0, (long)PixelChunk * k);
+            // The scattering path's sink for taps in the padding (written, never read), its zero dz row
+            // for a last tile's missing pixels, and its per-tile targets.
+            float* sink = Packed != null ? s.Floats(0, c) : null;
+            float* zeros = Packed != null ? s.Zeros(f) : null;
+            float** targets = Packed != null ? s.Pointers((MR + 1L) * G.KernelHeight * G.KernelWidth + MR) : null;
             for (int b = b0; b < b1; b++)
             {
                 float* dzs = Dz + (long)b * perSample * f;
@@ -686,6 +704,11 @@ internal static unsafe partial class ConvCore
                     // adds: asked for in L2 now (its first 256 KB at most), it arrives during the first chunk's
                     // product (the ResNet step 1.4 % faster than without, paired; benchmarks/README.md, stop 59).
                     for (long i = 0, end = Math.Min(G.InputSize, 1L << 16); i < end; i += 16) Sse.Prefetch1(dxs + i);
+                }
+                if (Packed != null)
+                {
+                    ScatterSample(dzs, Packed, dxs, G, zeros, sink, targets);
+                    continue;
                 }
                 for (int q0 = 0; q0 < perSample; q0 += PixelChunk)
                 {

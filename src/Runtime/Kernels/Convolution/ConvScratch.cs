@@ -14,7 +14,7 @@ internal sealed unsafe class ConvScratch
     // 0: im2col chunks (or the in-place kernel gradient's zero-padded last dz columns), 1: gathered rows, 2: the forward kernel packed in panels or rows (caller; the direct convolution's patch offsets too), 3: edge tile,
     // 4: per-block partial sums (caller), 5: per-channel parameters (caller),
     // 6-8: Winograd transformed inputs, products (workers), transformed kernels (caller, or each worker for a small one),
-    // 9: a kernel rotated for a data gradient run as a forward convolution (caller: Winograd, direct),
+    // 9: a kernel rotated for a data gradient run as a forward convolution (caller: Winograd, direct), or Wᵀ packed for the scattering data gradient (caller),
     // 10: the direct convolution's zero-padded input band (workers),
     // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; scalar path),
     // 12: the direct convolution's output band before its 2×2 max pooling (workers),

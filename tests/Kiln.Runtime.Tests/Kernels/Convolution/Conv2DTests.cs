@@ -44,6 +44,8 @@ public class Conv2DTests
         { 2, 6, 7, 10, 72, 3, 3, 1, true },   // 72 filters: two whole 32-filter tiles and a rest of 8, channels not in 8-blocks
         { 2, 4, 5, 12, 72, 1, 1, 1, false },  // the same through the pointwise path
         { 1, 3, 4, 520, 8, 3, 3, 1, true },   // K = 4,680 rows of the kernel gradient: more than one packed band of A
+        { 2, 9, 9, 16, 32, 3, 3, 2, true },   // the Fashion ResNet's strided 3×3 on 16 channels: the data gradient adds its 16-channel runs into dx, K = 144 ending in half a tile
+        { 3, 8, 8, 32, 24, 1, 1, 2, true },   // its strided 1×1 shortcut on 32 channels: one tap, whole 32-column tiles, 48 pixels (no partial tile)
     };
 
     [Theory]
