@@ -39,6 +39,7 @@ internal static class Paired
         ["streams-parallel-min"] = v => Streams.ParallelMinElements = v,
         ["winograd-prefetch-min-bytes"] = v => WinogradCore.PrefetchMinBytes = v,
         ["kernel-gradient-groups"] = v => WinogradCore.GroupsBesideDataGradient = (int)v,
+        ["bn-slice-max-channels"] = v => BatchNorm.SliceMaxChannels = (int)v,
     };
 
     public static int Run(string spec)

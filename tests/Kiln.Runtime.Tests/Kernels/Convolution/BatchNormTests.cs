@@ -200,6 +200,46 @@ public class BatchNormTests
         }
     }
 
+    /// <summary>
+    /// Rows of one or two whole vectors (16 and 32 channels) take the passes slice by slice, with each slice's
+    /// values in registers: their outputs, sums and in-place masked gradient have the bits of the row-by-row
+    /// passes (whose values the tests above check), forward with a residual and every backward form, at both widths.
+    /// </summary>
+    [Theory]
+    [InlineData(512, 16)]
+    [InlineData(512, 32)]
+    [InlineData(256, 16)]
+    [InlineData(256, 32)]
+    public void SliceBySlicePassesGiveTheBitsOfRowByRowPasses(int bits, int channels)
+    {
+        using var _ = new KernelSwitches(bits, 2);
+        const int rows = 601; // three row blocks, the last one ending inside a slice's run of rows
+        float[] x = TestData.Random(rows * channels, 81, -2f, 3f);
+        float[] residual = TestData.Random(rows * channels, 82);
+        float[] gamma = TestData.Random(channels, 83, 0.5f, 1.5f);
+        float[] beta = TestData.Random(channels, 84);
+        float[] dyIn = TestData.Random(rows * channels, 85);
+        float[][] Run(int sliceMaxChannels)
+        {
+            int before = BatchNorm.SliceMaxChannels;
+            BatchNorm.SliceMaxChannels = sliceMaxChannels;
+            try
+            {
+                var y = new float[x.Length];
+                var saved = new float[2 * channels];
+                BatchNorm.ForwardTraining(x, y, gamma, beta, new float[channels], new float[channels], saved, rows, channels, 0.9f, 1e-3f, residual, new Relu());
+                float[] dzStored = (float[])dyIn.Clone(), dxStored = new float[x.Length], dGammaStored = new float[channels], dBetaStored = new float[channels];
+                BatchNorm.Backward(x, y, dzStored, gamma, saved, dGammaStored, dBetaStored, dxStored, rows, channels, new Relu());
+                float[] dy = (float[])dyIn.Clone(), dxInput = new float[x.Length], dGammaInput = new float[channels], dBetaInput = new float[channels];
+                BatchNorm.BackwardFromInput(x, dy, gamma, beta, saved, dGammaInput, dBetaInput, dxInput, rows, channels, new Relu());
+                return new[] { y, saved, dzStored, dxStored, dGammaStored, dBetaStored, dxInput, dGammaInput, dBetaInput };
+            }
+            finally { BatchNorm.SliceMaxChannels = before; }
+        }
+        float[][] rowByRow = Run(0), slices = Run(32);
+        for (int i = 0; i < rowByRow.Length; i++) Assert.Equal(rowByRow[i], slices[i]);
+    }
+
     [Fact]
     public void InferenceUsesMovingStatisticsAndFoldingIntoConvMatches()
     {
