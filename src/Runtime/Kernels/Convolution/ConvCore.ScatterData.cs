@@ -1,7 +1,3 @@
-using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-
 namespace Kiln.Kernels;
 
 internal static unsafe partial class ConvCore
@@ -39,10 +35,9 @@ internal static unsafe partial class ConvCore
     /// One sample's dx += col2im(dz·Wᵀ) with no column block: for each tile of pixels (8, or 6 at 256 bits), the
     /// product runs a panel of two vectors' columns at a time (<see cref="ScatterTile512"/>,
     /// <see cref="ScatterTile256"/>) and each row's two runs are added into the dx pixels their taps read, or into
-    /// a sink row where a tap lies in the padding. The im2col block and its
-    /// col2im pass were half of this layer's time, with packing dz and Wᵀ per chunk (1 thread, the Fashion
-    /// ResNet's 28 × 28 × 16 → 32 stride-2 layer, Zen 5). One thread's own sample, its pixels in order:
-    /// the same bits at any thread count.
+    /// a sink row where a tap lies in the padding. The im2col block and its col2im pass were half of this layer's
+    /// time, with packing dz and Wᵀ per chunk (1 thread, the Fashion ResNet's 28 × 28 × 16 → 32 stride-2 layer,
+    /// Zen 5). One thread's own sample, its pixels in order: the same bits at any thread count.
     /// </summary>
     private static void ScatterSample(float* dzs, float* packed, float* dxs, in Conv2DGeometry g, float* zeros, float* sink, float** targets)
     {
