@@ -32,28 +32,48 @@ internal static unsafe partial class ConvCore
     }
 
     /// <summary>
+    /// A thread's buffers for <see cref="ScatterSample"/>, set up once per job part: the sink row that taps in the
+    /// padding add into (written, never read), a zero dz row for a last tile's missing pixels, the tile's table
+    /// (MR·taps targets, then MR dz rows) and each tap's offset from its window's first pixel in dx.
+    /// </summary>
+    private readonly struct ScatterBuffers
+    {
+        public readonly float* Sink, Zeros;
+        public readonly float** Targets;
+        public readonly nint* Offsets;
+
+        public ScatterBuffers(in Conv2DGeometry g)
+        {
+            int c = g.InputChannels, kw = g.KernelWidth, taps = g.KernelHeight * kw;
+            ConvScratch s = ConvScratch.Current;
+            Sink = s.Floats(0, c);
+            Zeros = s.Zeros(g.OutputChannels);
+            Targets = s.Pointers((MR + 1L) * taps + MR);
+            Offsets = (nint*)(Targets + MR * taps + MR);
+            for (int t = 0; t < taps; t++) Offsets[t] = ((nint)(t / kw) * g.InputWidth + t % kw) * c;
+        }
+    }
+
+    /// <summary>
     /// One sample's dx += col2im(dz·Wᵀ) with no column block: for each tile of pixels (8, or 6 at 256 bits), the
     /// product runs a panel of two vectors' columns at a time (<see cref="ScatterTile512"/>,
     /// <see cref="ScatterTile256"/>) and each row's two runs are added into the dx pixels their taps read, or into
     /// a sink row where a tap lies in the padding. The im2col block and its col2im pass were half of this layer's
     /// time, with packing dz and Wᵀ per chunk (1 thread, the Fashion ResNet's 28 × 28 × 16 → 32 stride-2 layer,
-    /// Zen 5). One thread's own sample, its pixels in order: the same bits at any thread count.
+    /// Zen 5). One thread's own sample, its pixels in order: the same bits at any thread count. (Building the next
+    /// tile's table ahead and fetching its lines of dx into L1 was 2–10 % slower, Zen 5.)
     /// </summary>
-    private static void ScatterSample(float* dzs, float* packed, float* dxs, in Conv2DGeometry g, float* zeros, float* sink, float** targets)
+    private static void ScatterSample(float* dzs, float* packed, float* dxs, in Conv2DGeometry g, in ScatterBuffers buffers)
     {
-        int f = g.OutputChannels, c = g.InputChannels, k = g.PatchSize, kw = g.KernelWidth, taps = g.KernelHeight * kw;
+        int f = g.OutputChannels, c = g.InputChannels, k = g.PatchSize, taps = g.KernelHeight * g.KernelWidth;
         int perSample = g.OutputHeight * g.OutputWidth;
-        // The tile's MR·taps targets and MR dz rows, then each tap's offset in a window. (Building the next
-        // tile's table ahead and fetching its lines of dx into L1 was 2–10 % slower, Zen 5.)
-        float** rows = targets + MR * taps;
-        nint* offsets = (nint*)(rows + MR);
-        for (int t = 0; t < taps; t++) offsets[t] = ((nint)(t / kw) * g.InputWidth + t % kw) * c;
+        float** targets = buffers.Targets, rows = targets + MR * taps;
         var cursor = new Cursor();
         bool wide = Simd.Use512;
         int tileRows = ScatterRows, run = ScatterRun, panel = 2 * run;
         for (int p0 = 0; p0 < perSample; p0 += tileRows)
         {
-            FillTargets(dzs, dxs, g, p0, tileRows, ref cursor, zeros, sink, offsets, targets);
+            FillTargets(dzs, dxs, g, p0, tileRows, ref cursor, buffers);
             // Column j is channel o of tap t: a run further on, o + run wraps past C into the next tap.
             for (int j = 0, t = 0, o = 0; j < k; j += panel)
             {
@@ -77,11 +97,14 @@ internal static unsafe partial class ConvCore
 
     /// <summary>
     /// The tile of <paramref name="tileRows"/> at pixel <paramref name="p0"/>: the dx pixel under each tap of each row
-    /// (the sink outside the image) into <paramref name="table"/>, then each row's dz after <see cref="MR"/>·taps of
+    /// (the sink outside the image) into the buffers' table, then each row's dz after <see cref="MR"/>·taps of
     /// them; rows past the sample's last pixel read zeros into the sink.
     /// </summary>
-    private static void FillTargets(float* dzs, float* dxs, in Conv2DGeometry g, int p0, int tileRows, ref Cursor at, float* zeros, float* sink, nint* offsets, float** table)
+    private static void FillTargets(float* dzs, float* dxs, in Conv2DGeometry g, int p0, int tileRows, ref Cursor at, in ScatterBuffers buffers)
     {
+        float* zeros = buffers.Zeros, sink = buffers.Sink;
+        float** table = buffers.Targets;
+        nint* offsets = buffers.Offsets;
         int f = g.OutputChannels, c = g.InputChannels, kh = g.KernelHeight, kw = g.KernelWidth, taps = kh * kw;
         int h = g.InputHeight, w = g.InputWidth, ow = g.OutputWidth, perSample = g.OutputHeight * ow;
         float** rows = table + MR * taps;

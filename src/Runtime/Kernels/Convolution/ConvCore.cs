@@ -14,8 +14,9 @@ namespace Kiln.Kernels;
 /// <item>Forward: y[P×F] = act(im2col(x)·W + bias) — an indirect micro-kernel that
 /// broadcasts straight from the image (no im2col copy, no A packing: with F as small as 32–128
 /// packing A would cost as much as the arithmetic).</item>
-/// <item>Data gradient: dx = col2im(dz·Wᵀ), per sample so the scatter-add never races; on the 512-bit
-/// path with 16-channel runs, each tile of the product is added into dx where it lands, with no column block.</item>
+/// <item>Data gradient: dx = col2im(dz·Wᵀ), per sample so the scatter-add never races; on the vector paths,
+/// with the input's channels in whole vectors, each tile of the product is added into dx where it lands, with no
+/// column block.</item>
 /// <item>Kernel gradient: dW = im2col(x)ᵀ·dz over a fixed number of pixel groups (a function of the
 /// problem size only), each summed into its own buffer, the buffers added in group order.</item>
 /// </list>
@@ -680,13 +681,8 @@ internal static unsafe partial class ConvCore
             int f = G.OutputChannels, k = G.PatchSize, c = G.InputChannels;
             int perSample = G.OutputHeight * G.OutputWidth;
             bool pointwise = G.IsPointwise;
-            ConvScratch s = ConvScratch.Current;
-            float* col = pointwise || Packed != null ? null : s.Floats(0, (long)PixelChunk * k);
-            // The scattering path's sink for taps in the padding (written, never read), its zero dz row
-            // for a last tile's missing pixels, and its per-tile targets.
-            float* sink = Packed != null ? s.Floats(0, c) : null;
-            float* zeros = Packed != null ? s.Zeros(f) : null;
-            float** targets = Packed != null ? s.Pointers((MR + 1L) * G.KernelHeight * G.KernelWidth + MR) : null;
+            float* col = pointwise || Packed != null ? null : ConvScratch.Current.Floats(0, (long)PixelChunk * k);
+            var scatter = Packed != null ? new ScatterBuffers(G) : default;
             for (int b = b0; b < b1; b++)
             {
                 float* dzs = Dz + (long)b * perSample * f;
@@ -707,7 +703,7 @@ internal static unsafe partial class ConvCore
                 }
                 if (Packed != null)
                 {
-                    ScatterSample(dzs, Packed, dxs, G, zeros, sink, targets);
+                    ScatterSample(dzs, Packed, dxs, G, scatter);
                     continue;
                 }
                 for (int q0 = 0; q0 < perSample; q0 += PixelChunk)
