@@ -75,6 +75,30 @@ public class BatchNormTests
         }
     }
 
+    /// <summary>
+    /// The block deviations moved to the batch mean, eight channels at a time in double vectors, against the scalar
+    /// formula term by term: the same bits, whole groups and the channels after them.
+    /// </summary>
+    [Theory]
+    [InlineData(256, 16)]
+    [InlineData(97, 21)]
+    [InlineData(1, 3)]
+    public unsafe void BlockDeviationsMoveToTheBatchMeanWithTheScalarFormulasBits(int n, int channels)
+    {
+        float[] sums = TestData.Random(channels, 81, -50f, 300f), residuals = TestData.Random(channels, 82, -1e-3f, 1e-3f);
+        float[] squares = TestData.Random(channels, 83, 0f, 40f), mean = TestData.Random(channels, 84, -0.5f, 1.5f);
+        var expected = new float[channels];
+        float inv = 1f / n;
+        for (int j = 0; j < channels; j++)
+        {
+            double d = sums[j] * inv - (double)mean[j];
+            expected[j] = (float)(squares[j] + 2 * d * residuals[j] + n * d * d);
+        }
+        fixed (float* s = sums, r = residuals, q = squares, m = mean)
+            BatchNorm.AboutMean(s, r, q, m, 0, n, channels);
+        TestData.SameBits(expected, squares, "squares about the batch mean");
+    }
+
     /// <summary>The residual form adds the shortcut before the activation: y = relu(BN(x) + r), against the double reference.</summary>
     [Theory]
     [InlineData(512)]
