@@ -28,6 +28,11 @@ internal unsafe interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>a·b + c, fused (one rounding).</summary>
     static abstract TSelf MultiplyAdd(float a, TSelf b, TSelf c);
 
+    /// <summary>a·b + c lane by lane, fused (one rounding).</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
+
+    static abstract TSelf operator *(TSelf a, float b);
+
     /// <summary>act(v) at this width.</summary>
     TSelf Apply<TAct>(TAct act) where TAct : struct, IActivation;
 
@@ -53,6 +58,11 @@ internal readonly unsafe struct Lanes16(Vector512<float> v) : ILanes<Lanes16>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16 MultiplyAdd(float a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(Vector512.Create(a), b.V, c.V));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes16 MultiplyAdd(Lanes16 a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(a.V, b.V, c.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 operator *(Lanes16 a, float b) => new(a.V * b);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Lanes16 Apply<TAct>(TAct act) where TAct : struct, IActivation => new(act.Apply(V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 KeepGreater(Lanes16 v, Lanes16 best) => new(Pooling.KeepGreater(v.V, best.V));
@@ -75,6 +85,11 @@ internal readonly unsafe struct Lanes8(Vector256<float> v) : ILanes<Lanes8>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes8 MultiplyAdd(float a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(Vector256.Create(a), b.V, c.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes8 MultiplyAdd(Lanes8 a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(a.V, b.V, c.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 operator *(Lanes8 a, float b) => new(a.V * b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Lanes8 Apply<TAct>(TAct act) where TAct : struct, IActivation => new(act.Apply(V));
 
