@@ -31,10 +31,12 @@ public enum ConvolutionAlgorithm
 /// The runtime kernel still falls back to the implicit GEMM on a CPU without AVX-512.
 /// Any other window reading at most 16 channels (an image model's first layer: 1 or 3) runs the
 /// direct convolution forward, which skips the implicit GEMM's gathering of patches only a few floats
-/// deep: 1.2–12× (512-bit) and 1.3–5.9× (256-bit) faster forward at batch 64 for 1–16 channels,
-/// 1×1, 3×3, 5×5 and 7×7 stride 2 (--only firstconv; the 1×1 and 16-channel layers at the low
-/// end). Backward keeps the implicit-GEMM gradients (a first layer needs only the kernel gradient;
-/// no direct variant of it has been measured).
+/// deep: 1.7–7.5× (512-bit) and 1.4–4.9× (256-bit) faster forward at batch 64 for 1–8 channels, 3×3,
+/// 5×5 and 7×7 stride 2, 1.0–1.3× on a 1×1 layer of 3 (--only firstconv, stop 61). At 16 channels the
+/// implicit GEMM has since overtaken it alone (the direct form 0.74–0.94 of its speed), but in the
+/// Fashion ResNet's step, whose two stage-2 layers read 16 channels, the GEMM ran 0.98–0.99 paired at
+/// 512 bits and 1.01 at 256 (benchmarks/README.md, stop 61), so 16 stays. Backward keeps the implicit-GEMM gradients (a first
+/// layer needs only the kernel gradient; no direct variant of it has been measured).
 /// </summary>
 public static class KernelSelection
 {
