@@ -403,7 +403,7 @@ public static unsafe partial class BatchNorm
         /// <summary>The channels the 16-lane vectors cover: whole multiples of 16 on the vector paths, none on the scalar one.</summary>
         private int VectorChannels => Simd.Use16Lanes ? Channels / 16 * 16 : 0;
 
-        /// <summary>Rows a pass takes down one 16-channel slice before the next: 32 rows of 128 channels are 16 KiB, in L1.</summary>
+        /// <summary>Rows a pass takes down one vector of channels (16, or 8 for the statistics at 256 bits) before the next: 32 rows of 128 channels are 16 KiB, in L1.</summary>
         private const int SliceRows = 32;
 
         /// <summary>
