@@ -40,6 +40,7 @@ internal static class Paired
         ["winograd-prefetch-min-bytes"] = v => WinogradCore.PrefetchMinBytes = v,
         ["kernel-gradient-groups"] = v => WinogradCore.GroupsBesideDataGradient = (int)v,
         ["bn-slice-max-channels"] = v => BatchNorm.SliceMaxChannels = (int)v,
+        ["patch-prefetch-min-macs"] = v => ConvCore.PatchPrefetchMinMultiplyAdds = (int)v,
     };
 
     public static int Run(string spec)

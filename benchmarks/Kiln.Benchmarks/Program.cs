@@ -17,7 +17,7 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,layers,calls,wake,phases,mlpops,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]
 //   (--quick: 3 runs; peak, conv2d, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, gemmpasses, layers, calls, wake, bnpasses, exp, coherence and inlining are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
 //   kernelloop times the GEMM micro-kernels (256-bit, and 512-bit where the CPU runs it) on L1-resident panels against the same FMAs without A's broadcasts;
@@ -47,7 +47,7 @@ for (int i = 0; i < args.Length; i++)
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         case "--paired" when i + 1 < args.Length: paired = args[++i]; only = "paired"; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,layers,calls,wake,phases,mlpops,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]");
             return 2;
     }
 }
@@ -182,6 +182,15 @@ if (groups.Contains("gemmpasses"))
     // run.sh's Conv2D implicit GEMM layer (32×32, 64 → 64, 3×3 same, batch 64) with its forward, data and
     // kernel gradients timed apart, twice: where the backward row's time goes.
     for (int i = 0; i < 2; i++) Bench.GemmPasses(batch: 64, size: 32, inChannels: 64, filters: 64, runs);
+}
+if (groups.Contains("strided"))
+{
+    // The Fashion ResNet's strided layers (stage 2 and 3: 3×3 stride 2 'same' and the 1×1 stride-2 shortcut) at its
+    // batch 128, forward (bias + relu), data and kernel gradients timed apart by the implicit GEMM, as its step runs
+    // their gradients; twice each, so the first pair's JIT tiers settle.
+    for (int i = 0; i < 2; i++)
+        foreach (var (size, c, f, k) in new[] { (28, 16, 32, 3), (28, 16, 32, 1), (14, 32, 64, 3), (14, 32, 64, 1) })
+            Bench.Strided(batch: 128, size, c, f, k, runs);
 }
 if (groups.Contains("calls"))
 {
@@ -464,6 +473,14 @@ internal static class Bench
     public static void GemmPasses(int batch, int size, int inChannels, int filters, int runs) =>
         LayerPasses($"gemmpasses{size}_{inChannels}to{filters}_b{batch}", new Conv2DGeometry(size, size, inChannels, size, size, filters, 3, 3, 1, 1, 1, 1),
             batch, runs, winograd: false);
+
+    /// <summary>A k×k stride-2 'same' layer (Keras pads the extra row and column at the bottom and right) by the implicit GEMM, its three products timed apart.</summary>
+    public static void Strided(int batch, int size, int inChannels, int filters, int kernelSize, int runs)
+    {
+        int outSize = (size + 1) / 2, pad = Math.Max((outSize - 1) * 2 + kernelSize - size, 0) / 2;
+        var g = new Conv2DGeometry(size, size, inChannels, outSize, outSize, filters, kernelSize, kernelSize, 2, 2, pad, pad);
+        LayerPasses($"strided{size}_{inChannels}to{filters}_k{kernelSize}_b{batch}", g, batch, runs, winograd: false);
+    }
 
     /// <summary>A 5×5 layer by the implicit GEMM (<paramref name="tile"/> 0) or by Winograd F(2×2, 5×5) or F(4×4, 5×5) (2 or 4).</summary>
     public static void FiveByFive(int batch, int size, int inChannels, int filters, int runs, int tile)

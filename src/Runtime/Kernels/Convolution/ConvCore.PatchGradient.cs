@@ -29,6 +29,7 @@ internal static unsafe partial class ConvCore
         float* tile = whole < f ? s.Floats(3, MR * NR) : null;
         int lastTapRow = (g.KernelHeight - 1) * g.KernelWidth;
         int steps = taps * (c / MR);
+        bool prefetches = PatchPrefetch.Pays(c, f, steps);
         BuildTable(x, g, c0 * chunk, (int)Math.Min(chunk, pixels - c0 * chunk), zeros, tables, chunk);
         for (long ch = c0; ch < c1; ch++)
         {
@@ -38,14 +39,15 @@ internal static unsafe partial class ConvCore
             float* dzc = dz + q0 * f;
             // The next chunk's dz and the x of its last kernel row (all it reads that this chunk has not)
             // come from L3 or memory; fetched into L2 a slice per step of this chunk, they are there when it
-            // starts (3–6 % on a 3×3, 64 → 64 layer, Zen 5, paired). The last chunk of a group fetches nothing.
+            // starts, where the products are dense enough to hide the fetching (see PatchPrefetch.Pays).
+            // The last chunk of a group fetches nothing.
             var ahead = default(PatchPrefetch);
             if (ch + 1 < c1)
             {
                 float** next = tables + ((ch + 1 - c0) & 1) * (nint)taps * chunk;
                 int nextRows = (int)Math.Min(chunk, pixels - q0 - rows);
                 BuildTable(x, g, q0 + rows, nextRows, zeros, next, chunk);
-                ahead = new PatchPrefetch(dzc + (nint)rows * f, (long)nextRows * f, next + (nint)lastTapRow * chunk, nextRows, c, steps);
+                if (prefetches) ahead = new PatchPrefetch(dzc + (nint)rows * f, (long)nextRows * f, next + (nint)lastTapRow * chunk, nextRows, c, steps);
             }
             if (edgeDz != null) GemmPacking.PackB(false, dzc + whole, f, rows, f - whole, edgeDz, NR);
             bool accumulate = ch > c0;
@@ -70,8 +72,20 @@ internal static unsafe partial class ConvCore
     }
 
     /// <summary>
+    /// Multiply-adds a step of a chunk does per line it fetches: below this, fetching costs more than it
+    /// saves (the losses below come to about two cycles a fetched line). Kernel gradients alone, fetching
+    /// against none alternated in one process (Zen 5, 1 and 2 threads): 3×3 64 → 64 at 4,608 a line gained
+    /// 4 %; 64 → 128 (6,144) and the GAN's 4×4 stride-2 128 → 128 (16,384) were level; the Fashion ResNet's
+    /// 3×3 stride-2 layers lost 4–5 % at 1,536 (16 → 32) and 3,072 (32 → 64), a 16 × 16 32 → 64 stride-1
+    /// layer 1–2 % at 3,072, and the 1×1 stride-2 shortcuts 17–35 % at a few hundred. Settable for measuring it
+    /// (Kiln.Benchmarks --paired MODEL,patch-prefetch-min-macs,A,B).
+    /// </summary>
+    internal static int PatchPrefetchMinMultiplyAdds = 4096;
+
+    /// <summary>
     /// The next chunk's new lines, fetched into L2 an equal share per step of this chunk: its dz block, then
     /// the c floats each pointer of its table's last kernel row names (the rows of x no earlier chunk read).
+    /// The walk keeps its place as a patch and a line in it, with no division per line.
     /// </summary>
     private struct PatchPrefetch
     {
@@ -80,6 +94,7 @@ internal static unsafe partial class ConvCore
         private readonly long _dzLines, _lines;
         private readonly int _linesPerPatch, _perStep;
         private long _next;
+        private int _patch, _line;
 
         public PatchPrefetch(float* dz, long dzFloats, float** patches, int count, int channels, int steps)
         {
@@ -91,18 +106,26 @@ internal static unsafe partial class ConvCore
             _perStep = (int)((_lines + steps - 1) / steps);
         }
 
+        /// <summary>
+        /// Whether a layer's kernel gradient fetches ahead: each step of a chunk (a tap and 8 channels) does
+        /// 8·F multiply-adds a pixel, and the chunk fetches ⌈F/16⌉ + ⌈C/16⌉ lines a pixel over its steps.
+        /// </summary>
+        public static bool Pays(int channels, int filters, int steps) =>
+            (long)MR * filters * steps >= (long)PatchPrefetchMinMultiplyAdds * ((filters + 15) / 16 + (channels + 15) / 16);
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Step()
         {
-            for (long end = Math.Min(_lines, _next + _perStep); _next < end; _next++)
+            long end = Math.Min(_lines, _next + _perStep);
+            for (; _next < end && _next < _dzLines; _next++) Sse.Prefetch1(_dz + _next * 16);
+            for (; _next < end; _next++)
             {
-                if (_next < _dzLines)
+                Sse.Prefetch1(_patches[_patch] + (nint)_line * 16);
+                if (++_line == _linesPerPatch)
                 {
-                    Sse.Prefetch1(_dz + _next * 16);
-                    continue;
+                    _line = 0;
+                    _patch++;
                 }
-                long line = _next - _dzLines, patch = line / _linesPerPatch;
-                Sse.Prefetch1(_patches[patch] + (line - patch * _linesPerPatch) * 16);
             }
         }
     }
