@@ -75,10 +75,10 @@ internal static unsafe partial class ConvCore
     /// Multiply-adds a step of a chunk does per line it fetches: below this, fetching costs more than it
     /// saves (the losses below come to about two cycles a fetched line). Kernel gradients alone, fetching
     /// against none alternated in one process (Zen 5, 1 and 2 threads): 3×3 64 → 64 at 4,608 a line gained
-    /// 4 %; 64 → 128 (6,144) and the GAN's 4×4 stride-2 128 → 128 (16,384) were level; the Fashion ResNet's
-    /// 3×3 stride-2 layers lost 4–5 % at 1,536 (16 → 32) and 3,072 (32 → 64), a 16 × 16 32 → 64 stride-1
-    /// layer 1–2 % at 3,072, and the 1×1 stride-2 shortcuts 17–35 % at a few hundred. Settable for measuring it
-    /// (Kiln.Benchmarks --paired MODEL,patch-prefetch-min-macs,A,B).
+    /// 3–5 %; 64 → 128 (6,144) and the GAN's 4×4 stride-2 128 → 128 (16,384) were level; the Fashion ResNet's
+    /// 3×3 stride-2 layers lost 6–9 % at 1,536 (16 → 32) and 4 % at 3,072 (32 → 64), a 16 × 16 32 → 64 stride-1
+    /// layer 1–2 % at 3,072, and the 1×1 stride-2 shortcuts 16–35 % at a few hundred (benchmarks/README.md,
+    /// stop 62). Settable for measuring it (Kiln.Benchmarks --paired MODEL,patch-prefetch-min-macs,A,B).
     /// </summary>
     internal static int PatchPrefetchMinMultiplyAdds = 4096;
 
