@@ -41,6 +41,7 @@ internal static class Paired
         ["kernel-gradient-groups"] = v => WinogradCore.GroupsBesideDataGradient = (int)v,
         ["bn-slice-max-channels"] = v => BatchNorm.SliceMaxChannels = (int)v,
         ["patch-prefetch-min-macs"] = v => ConvCore.PatchPrefetchMinMultiplyAdds = (int)v,
+        ["patch-chunk-l1-share"] = v => ConvCore.PatchChunkL1Share = (int)v,
     };
 
     public static int Run(string spec)

@@ -730,6 +730,16 @@ internal static unsafe partial class ConvCore
     internal static int KernelGradientGroups(long flops, long units) =>
         (int)Math.Min(Math.Min(KernelGradGroups, Math.Max(1, flops / (4L << 20))), units);
 
+    /// <summary>
+    /// The share of L1 a chunk's dz rows take where the kernel gradient reads its patches in place (1 / this). A third
+    /// against a half, kernel gradients alone alternated in one process (Zen 5, 1 / 2 threads): 32×32 64 → 64 3×3
+    /// 1.05–1.09 / 1.05–1.07, the Fashion ResNet's 3×3 stride-2 layers 1.03–1.07 / 1.04–1.05 (16 → 32) and
+    /// 0.99–1.06 / 1.01–1.03 (32 → 64), 64 → 128 1.01, the GAN's 4×4 stride-2 layers level; a quarter lost 2.5 % on the
+    /// 32 → 64 stride-2 layer at 1 thread (benchmarks/README.md, stop 62). Settable for measuring it
+    /// (Kiln.Benchmarks --paired MODEL,patch-chunk-l1-share,A,B).
+    /// </summary>
+    internal static int PatchChunkL1Share = 3;
+
     /// <summary>dW[K×F] = im2col(x)ᵀ·dz, overwritten.</summary>
     public static void BackwardKernel(float* x, float* dz, float* dKernel, int n, in Conv2DGeometry g)
     {
@@ -747,12 +757,15 @@ internal static unsafe partial class ConvCore
         }
         // Chunk rows: the im2col block (rows × K) stays within about 256 KiB of L2. Summing outer products
         // over few patch values, or reading the patches in place, re-reads the chunk's dz once per tap (and
-        // block of channels), so there dz's rows (F wide) stay within half of L1: at 336 rows the Fashion
+        // block of channels), so there dz's rows (F wide) stay within a share of L1: at 336 rows the Fashion
         // CNN's first layer read 43 KiB of dz nine times from L2; in place, with the im2col chunks, a 1×1
-        // stride-2 128 → 128 layer (256 rows) ran at 0.90 of the packed GEMM's speed, at 48 rows 0.96.
+        // stride-2 128 → 128 layer (256 rows) ran at 0.90 of the packed GEMM's speed, at 48 rows 0.96. Half of
+        // L1 for few patch values; a third where the patches are read in place, whose lines of x share L1 with dz.
         int chunk = Math.Clamp((65536 / k) & ~7, 32, KernelGradChunk);
-        if (UsesFewPatchValues(g) || ReadsPatchesInPlace(g))
+        if (UsesFewPatchValues(g))
             chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / 2 / (f * sizeof(float))) & ~7, 32, chunk);
+        else if (ReadsPatchesInPlace(g))
+            chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / PatchChunkL1Share / (f * sizeof(float))) & ~7, 32, chunk);
         long chunks = (pixels + chunk - 1) / chunk;
         // Splitting the pixels (not the rows of dW) gives each thread its own slice of x and dz to
         // read once; each group sums into its own buffer, and the groups are added in order.
