@@ -762,10 +762,8 @@ internal static unsafe partial class ConvCore
         // stride-2 128 → 128 layer (256 rows) ran at 0.90 of the packed GEMM's speed, at 48 rows 0.96. Half of
         // L1 for few patch values; a third where the patches are read in place, whose lines of x share L1 with dz.
         int chunk = Math.Clamp((65536 / k) & ~7, 32, KernelGradChunk);
-        if (UsesFewPatchValues(g))
-            chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / 2 / (f * sizeof(float))) & ~7, 32, chunk);
-        else if (ReadsPatchesInPlace(g))
-            chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / PatchChunkL1Share / (f * sizeof(float))) & ~7, 32, chunk);
+        int l1Share = UsesFewPatchValues(g) ? 2 : ReadsPatchesInPlace(g) ? PatchChunkL1Share : 0;
+        if (l1Share > 0) chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / l1Share / (f * sizeof(float))) & ~7, 32, chunk);
         long chunks = (pixels + chunk - 1) / chunk;
         // Splitting the pixels (not the rows of dW) gives each thread its own slice of x and dz to
         // read once; each group sums into its own buffer, and the groups are added in order.
