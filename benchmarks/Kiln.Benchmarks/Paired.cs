@@ -42,7 +42,11 @@ internal static class Paired
         ["bn-slice-max-channels"] = v => BatchNorm.SliceMaxChannels = (int)v,
         ["patch-prefetch-min-macs"] = v => ConvCore.PatchPrefetchMinMultiplyAdds = (int)v,
         ["patch-chunk-l1-share"] = v => ConvCore.PatchChunkL1Share = (int)v,
+        ["sgd-in-backward"] = v => s_sgdInBackward = v != 0,
     };
+
+    // Sgd.FuseIntoBackward belongs to the optimizer, which the step below is given: set on it each step.
+    private static bool s_sgdInBackward = true;
 
     public static int Run(string spec)
     {
@@ -70,7 +74,11 @@ internal static class Paired
         }
         // The first of the benchmark's random batches, every step.
         var (x, y) = Bench.MakeData(batch, model.InputSize, seed: 1234);
-        void Step() => model.TrainOnBatch(x.AsSpan(0, batch * model.InputSize), y.AsSpan(0, batch), batch, optimizer);
+        void Step()
+        {
+            if (optimizer is Sgd sgd) sgd.FuseIntoBackward = s_sgdInBackward;
+            model.TrainOnBatch(x.AsSpan(0, batch * model.InputSize), y.AsSpan(0, batch), batch, optimizer);
+        }
         foreach (long v in new[] { a, b }) { set(v); for (int i = 0; i < 20; i++) Step(); }
 
         double Window(long v)

@@ -105,6 +105,8 @@ internal static partial class Emitter
         {
             var g = step.Group!;
             var layer = g.First;
+            // Dense kernels can take a fused SGD step's update in place of their gradients; the convolutions write gradients.
+            string gradients = layer.Spec is DenseSpec ? "u" : "g";
             string DX() => step.DX!.Root.Role == BufferRole.InputGradient ? "inputGradient"
                 : step.DxOnlyForInputGradient ? $"inputGradientWanted ? {locals.Use(step.DX!)} : default" : locals.Use(step.DX!);
             string Guard(string call) => step.OnlyForInputGradient ? $"if (inputGradientWanted) {call}" : call;
@@ -160,7 +162,7 @@ internal static partial class Emitter
                         w.Line(frozen);
                     }
                     w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), "default", dy, Activation(ActivationKind.Linear, 0),
-                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}", step.Accumulate)));
+                        $"{Weight(program, layer, "kernel", gradients)}, {Weight(program, layer, "bias", gradients)}, {DX()}", step.Accumulate)));
                     if (fused is not null)
                     {
                         w.Close();
@@ -175,7 +177,7 @@ internal static partial class Emitter
                     GroupComment(w, g, $"backward: {what}{(layer.Weights.Count > 1 ? "kernel and bias" : "kernel")} gradients{into}{DerivativeAtPool(program, g)}");
                     string x = locals.Use(step.X!), y = step.Y is null ? "default" : locals.Use(step.Y), dy = locals.Use(step.DY!);
                     w.Line(Guard(LinearCall(program, g, "Backward", x, Weight(program, layer, "kernel", "p"), y, dy, Activation(step.Activation, step.Alpha),
-                        $"{Weight(program, layer, "kernel", "g")}, {Weight(program, layer, "bias", "g")}, {DX()}", step.Accumulate)));
+                        $"{Weight(program, layer, "kernel", gradients)}, {Weight(program, layer, "bias", gradients)}, {DX()}", step.Accumulate)));
                     break;
                 }
                 case StepKind.BatchNormBackward:

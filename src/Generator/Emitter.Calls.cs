@@ -96,10 +96,12 @@ internal static partial class Emitter
             };
             return optedOut ? "default" : throw new System.InvalidOperationException($"layer '{layer.Name}' has no weight '{suffix}'");
         }
-        if (buffer == "g")
+        if (buffer is "g" or "u")
         {
             // Frozen weights get no gradient; trainable ones get none either while the model is frozen (WeightGradient is then empty).
-            return slot.Weight.Trainable ? $"WeightGradient({SlotName(slot)}, {slot.Weight.Size})" : "default";
+            // "u": a kernel that can also take the step's SGD update in place of the gradient (Model.GradientOrUpdate).
+            string method = buffer == "u" ? "GradientOrUpdate" : "WeightGradient";
+            return slot.Weight.Trainable ? $"{method}({SlotName(slot)}, {slot.Weight.Size})" : "default";
         }
         // Non-trainable tensors (BN moving statistics, frozen layers) live in State.
         if (!slot.Weight.Trainable) buffer = "s";

@@ -209,8 +209,7 @@ public abstract partial class Model
                         $"{Description.Name}: TrainOnBatch's loss is {RestoreState(loss)} on this batch of {n}, so the step was not applied and the weights are unchanged. " +
                         "Check the batch for NaN or infinite inputs and labels out of range, or lower the learning rate " +
                         $"(this step would have used {optimizer.CurrentLearningRate:G4}).", 0, 0, loss);
-                Backward(n);
-                optimizer.Step(this);
+                BackwardAndStep(n, optimizer);
                 return loss;
             }
             finally { EndLending(); }

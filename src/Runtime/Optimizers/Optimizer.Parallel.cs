@@ -22,13 +22,14 @@ public abstract partial class Optimizer
     private unsafe void UpdateInParts(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         // A small buffer or one thread never touches the pool, so a lone optimizer starts no workers.
-        if (KilnSettings.Threads <= 1 || parameters.Length < ParallelMinParameters)
+        bool serial = KilnSettings.Threads <= 1 || parameters.Length < ParallelMinParameters;
+        if (serial && !_anyApplied)
         {
             Update(parameters, gradients, 0);
             return;
         }
-        WorkerPool pool = WorkerPool.Shared;
-        int parts = Math.Min(KilnSettings.Threads, pool.MaxParts);
+        WorkerPool? pool = serial ? null : WorkerPool.Shared;
+        int parts = pool is null ? 1 : Math.Min(KilnSettings.Threads, pool.MaxParts);
 
         UpdateJob job = _updateJob ??= new UpdateJob(this);
         fixed (float* w = parameters, g = gradients)
@@ -36,7 +37,12 @@ public abstract partial class Optimizer
             job.Parameters = w;
             job.Gradients = g;
             job.Length = parameters.Length;
-            try { pool.Run(job, parts); }
+            try
+            {
+                // Serial with variables to skip: the job's walk over the variables, as one part.
+                if (pool is null) job.Execute(0, 1);
+                else pool.Run(job, parts);
+            }
             finally { job.Parameters = job.Gradients = null; }
         }
     }
@@ -60,11 +66,13 @@ public abstract partial class Optimizer
             // Each variable split the same way, so a thread updates the rows of every weight matrix that its
             // part of the products read and wrote (GemmSplitK, the gradients' row splits) and the other core
             // never held; then the gaps between variables and the buffer's tail.
+            // Variables a fused backward already updated are skipped (Optimizer.InBackward.cs).
+            bool[] applied = optimizer._applied;
             int end = 0;
             for (int v = 0; v < starts.Length; v++)
             {
                 if (starts[v] > end) Range(end, starts[v], part, parts);
-                Range(starts[v], starts[v] + lengths[v], part, parts);
+                if (!applied[v]) Range(starts[v], starts[v] + lengths[v], part, parts);
                 end = starts[v] + lengths[v];
             }
             if (Length > end) Range(end, Length, part, parts);

@@ -47,6 +47,7 @@ public abstract partial class Optimizer
         _starts = new int[trainable.Count];
         _lengths = new int[trainable.Count];
         for (int i = 0; i < trainable.Count; i++) (_starts[i], _lengths[i]) = (trainable[i].Offset, trainable[i].Length);
+        _applied = new bool[trainable.Count];
         _tensors = trainable;
         _boundLength = end;
         _builtFor = null;

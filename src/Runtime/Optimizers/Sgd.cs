@@ -30,6 +30,23 @@ public sealed class Sgd : Optimizer
     public float Momentum { get; private set; }
     public bool Nesterov { get; private set; }
 
+    /// <summary>
+    /// Whether <c>Fit</c> and <c>TrainOnBatch</c> may fuse this update into backward where it is plain
+    /// <c>w −= lr·g</c> (no momentum, clipping or weight decay): a Dense layer's kernel gradient is then a
+    /// product that adds −lr·g straight into the weights, and its bias gets the same update from the bias
+    /// gradient's sums, so neither gradient is written to <see cref="Model.Gradients"/> nor read back by a
+    /// separate pass (10–16 µs of the Fashion MLP's 784 × 300 layer at batch 32). Those slices of
+    /// <see cref="Model.Gradients"/> are then not this step's gradients; regularized weights and
+    /// <see cref="Model.Backward"/> called directly are never fused. Set false to keep every gradient.
+    /// </summary>
+    public bool FuseIntoBackward { get; set; } = true;
+
+    internal override bool TryFuseIntoBackward(out float scale)
+    {
+        scale = -CurrentLearningRate;
+        return FuseIntoBackward && Momentum == 0f && ClipValue is null && ClipNorm is null && GlobalClipNorm is null && WeightDecay == 0f;
+    }
+
     // Keras creates no momentum variable when momentum is 0; neither do we.
     protected override int StateCount => Momentum == 0f ? 0 : 1;
 

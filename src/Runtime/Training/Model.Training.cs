@@ -402,8 +402,7 @@ public abstract partial class Model
                 for (int i = 0; i < metrics.Length; i++) metricSums[i] += metrics[i].WeightedSum(outputs, y, weights, n, OutputSize, TargetSize);
                 float loss = ComputeLoss(y, n, gradient: true, weights);
                 if (!float.IsFinite(loss)) return RestoreState(loss);
-                Backward(n);
-                optimizer.Step(this);
+                BackwardAndStep(n, optimizer);
                 return loss;
             }
             finally { EndLending(); }

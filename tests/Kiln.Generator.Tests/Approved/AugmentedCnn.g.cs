@@ -273,7 +273,7 @@ ________________________________________________________________________________
             // k10 · dense (Dense(3, softmax)) [AugmentedCnnModel.cs:18]: (64) -> (3), backward: kernel and bias gradients and d_dropout.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 64);
             Span<float> d_dropout = ArenaSlice(DDropoutAt, n, 64);
-            Kernels.Dense.Backward(dropout, p.Slice(DenseKernel, 192), default, d_dense_logits, WeightGradient(DenseKernel, 192), WeightGradient(DenseBias, 3), d_dropout, n, 64, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(dropout, p.Slice(DenseKernel, 192), default, d_dense_logits, GradientOrUpdate(DenseKernel, 192), GradientOrUpdate(DenseBias, 3), d_dropout, n, 64, 3, new Kernels.Identity());
             // k9 · dropout (Dropout(0.2)) [AugmentedCnnModel.cs:17]: (64) -> (64), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 64);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);

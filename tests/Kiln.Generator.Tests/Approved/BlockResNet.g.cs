@@ -523,7 +523,7 @@ ________________________________________________________________________________
             // k8 · dense (Dense(3, softmax)) [GraphModels.cs:138]: (3) -> (3), backward: kernel and bias gradients and d_global_average_pooling2d.
             Span<float> global_average_pooling2d = ArenaSlice(GlobalAveragePooling2dAt, n, 3);
             Span<float> d_global_average_pooling2d = ArenaSlice(DGlobalAveragePooling2dAt, n, 3);
-            Kernels.Dense.Backward(global_average_pooling2d, p.Slice(DenseKernel, 9), default, d_dense_logits, WeightGradient(DenseKernel, 9), WeightGradient(DenseBias, 3), d_global_average_pooling2d, n, 3, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(global_average_pooling2d, p.Slice(DenseKernel, 9), default, d_dense_logits, GradientOrUpdate(DenseKernel, 9), GradientOrUpdate(DenseBias, 3), d_global_average_pooling2d, n, 3, 3, new Kernels.Identity());
             // k7 · global_average_pooling2d (GlobalAveragePooling2D) [GraphModels.cs:137]: (2, 2, 3) -> (3), backward: each gradient shared over its window.
             Span<float> d_stage2_re_lu_1 = ArenaSlice(DStage2ReLu1At, n, 12);
             Kernels.Pooling.GlobalAverageBackward(d_global_average_pooling2d, d_stage2_re_lu_1, n, 4, 3);

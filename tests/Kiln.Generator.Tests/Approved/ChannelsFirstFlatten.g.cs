@@ -141,7 +141,7 @@ ________________________________________________________________________________
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 3);
             Span<float> d_flatten = ArenaSlice(DFlattenAt, n, 24);
-            Kernels.Dense.Backward(channelsLastInput, p.Slice(DenseKernel, 72), dense, d_dense, WeightGradient(DenseKernel, 72), WeightGradient(DenseBias, 3), inputGradientWanted ? d_flatten : default, n, 24, 3, new Kernels.Tanh());
+            Kernels.Dense.Backward(channelsLastInput, p.Slice(DenseKernel, 72), dense, d_dense, GradientOrUpdate(DenseKernel, 72), GradientOrUpdate(DenseBias, 3), inputGradientWanted ? d_flatten : default, n, 24, 3, new Kernels.Tanh());
             // The input gradient, channels last, transposed back into the caller's channels-first layout (2, 3, 4).
             if (inputGradientWanted) Kernels.Layout.ToChannelsFirst(d_flatten, inputGradient, n, 2, 3, 4, 0, 24);
         }

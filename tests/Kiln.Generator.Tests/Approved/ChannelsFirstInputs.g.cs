@@ -229,7 +229,7 @@ ________________________________________________________________________________
             // k6 · dense (Dense(3, softmax)) [ChannelsFirstModels.cs:44]: (4) -> (3), backward: kernel and bias gradients and d_concatenate.
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 4);
             Span<float> d_concatenate = ArenaSlice(DConcatenateAt, n, 4);
-            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 12), default, d_dense_logits, WeightGradient(DenseKernel, 12), WeightGradient(DenseBias, 3), d_concatenate, n, 4, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 12), default, d_dense_logits, GradientOrUpdate(DenseKernel, 12), GradientOrUpdate(DenseBias, 3), d_concatenate, n, 4, 3, new Kernels.Identity());
             Span<float> d_image_features = ArenaSlice(DImageFeaturesAt, n, 2);
             // k5 · concatenate (Concatenate(image_features, tabular_features)) [ChannelsFirstModels.cs:43]: (2) -> (4), backward: the gradient of input 0 ('image_features'), into d_image_features.
             Kernels.Merge.CopyOut(d_concatenate, d_image_features, n, 2, 0, 4, accumulate: false);
@@ -240,7 +240,7 @@ ________________________________________________________________________________
             Span<float> tabular = ArenaSlice(TabularAt, n, 3);
             Span<float> tabular_features = ArenaSlice(TabularFeaturesAt, n, 2);
             Span<float> d_tabular = ArenaSlice(DTabularAt, n, 3);
-            Kernels.Dense.Backward(tabular, p.Slice(TabularFeaturesKernel, 6), tabular_features, d_tabular_features, WeightGradient(TabularFeaturesKernel, 6), WeightGradient(TabularFeaturesBias, 2), inputGradientWanted ? d_tabular : default, n, 3, 2, new Kernels.Tanh());
+            Kernels.Dense.Backward(tabular, p.Slice(TabularFeaturesKernel, 6), tabular_features, d_tabular_features, GradientOrUpdate(TabularFeaturesKernel, 6), GradientOrUpdate(TabularFeaturesBias, 2), inputGradientWanted ? d_tabular : default, n, 3, 2, new Kernels.Tanh());
             // tabular (InputLayer): its gradient into columns 32 to 35 of the input gradient.
             if (inputGradientWanted) Kernels.Merge.CopyInto(d_tabular, inputGradient, n, 3, 32, 35);
             // k2 · image_features (GlobalAveragePooling2D) [ChannelsFirstModels.cs:40]: (4, 4, 2) -> (2), backward: each gradient shared over its window.

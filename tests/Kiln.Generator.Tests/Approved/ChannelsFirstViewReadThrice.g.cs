@@ -181,7 +181,7 @@ ________________________________________________________________________________
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 28);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 2);
             Span<float> d_concatenate = ArenaSlice(DConcatenateAt, n, 28);
-            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 56), default, d_dense, WeightGradient(DenseKernel, 56), WeightGradient(DenseBias, 2), d_concatenate, n, 28, 2, new Kernels.Identity());
+            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 56), default, d_dense, GradientOrUpdate(DenseKernel, 56), GradientOrUpdate(DenseBias, 2), d_concatenate, n, 28, 2, new Kernels.Identity());
             Span<float> d_flat = ArenaSlice(DFlatAt, n, 12);
             // k1 · concatenate (Concatenate(flat, branch, again)) [ChannelsFirstModels.cs:64]: (12) -> (28), backward: the gradient of input 0 ('flat'), into d_flat.
             if (inputGradientWanted) Kernels.Merge.CopyOut(d_concatenate, d_flat, n, 12, 0, 28, accumulate: false);
@@ -196,7 +196,7 @@ ________________________________________________________________________________
             // k0 · branch (Dense(4, tanh)) [ChannelsFirstModels.cs:61]: (12) -> (4), backward: tanh mask, then kernel and bias gradients, and its part of d_flat added in when the input gradient is asked.
             Span<float> channelsLastInput = ArenaSlice(ChannelsLastInputAt, n, 12);
             Span<float> branch = ArenaSlice(BranchAt, n, 4);
-            Kernels.Dense.Backward(channelsLastInput, p.Slice(BranchKernel, 48), branch, d_branch, WeightGradient(BranchKernel, 48), WeightGradient(BranchBias, 4), inputGradientWanted ? d_flat : default, n, 12, 4, new Kernels.Tanh(), accumulate: true);
+            Kernels.Dense.Backward(channelsLastInput, p.Slice(BranchKernel, 48), branch, d_branch, GradientOrUpdate(BranchKernel, 48), GradientOrUpdate(BranchBias, 4), inputGradientWanted ? d_flat : default, n, 12, 4, new Kernels.Tanh(), accumulate: true);
             // The input gradient, channels last, transposed back into the caller's channels-first layout (2, 3, 2).
             if (inputGradientWanted) Kernels.Layout.ToChannelsFirst(d_flat, inputGradient, n, 2, 3, 2, 0, 12);
         }

@@ -186,7 +186,7 @@ ________________________________________________________________________________
             // k2 · dense (Dense(3, softmax)) [ChannelsFirstModels.cs:20]: (24) -> (3), backward: kernel and bias gradients and d_max_pooling2d.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 24);
             Span<float> d_max_pooling2d = ArenaSlice(DMaxPooling2dAt, n, 24);
-            Kernels.Dense.Backward(max_pooling2d, p.Slice(DenseKernel, 72), default, d_dense_logits, WeightGradient(DenseKernel, 72), WeightGradient(DenseBias, 3), d_max_pooling2d, n, 24, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(max_pooling2d, p.Slice(DenseKernel, 72), default, d_dense_logits, GradientOrUpdate(DenseKernel, 72), GradientOrUpdate(DenseBias, 3), d_max_pooling2d, n, 24, 3, new Kernels.Identity());
             // k1 · max_pooling2d (MaxPooling2D(2x2)) [ChannelsFirstModels.cs:18]: (4, 6, 4) -> (2, 3, 4), backward: each gradient times the tanh derivative at the pooled value (for k0) to the input that won.
             Span<int> max_pooling2d_argmax = ArenaIndices(MaxPooling2dArgmaxAt, n, 24);
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 96);

@@ -131,7 +131,7 @@ ________________________________________________________________________________
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 24));
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 3);
-            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 72), dense, d_dense, WeightGradient(DenseKernel, 72), WeightGradient(DenseBias, 3), inputGradient, n, 24, 3, new Kernels.Tanh());
+            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 72), dense, d_dense, GradientOrUpdate(DenseKernel, 72), GradientOrUpdate(DenseBias, 3), inputGradient, n, 24, 3, new Kernels.Tanh());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(DenseAt, n, 3);

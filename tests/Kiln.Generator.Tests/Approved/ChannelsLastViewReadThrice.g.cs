@@ -172,7 +172,7 @@ ________________________________________________________________________________
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 28);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 2);
             Span<float> d_concatenate = ArenaSlice(DConcatenateAt, n, 28);
-            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 56), default, d_dense, WeightGradient(DenseKernel, 56), WeightGradient(DenseBias, 2), d_concatenate, n, 28, 2, new Kernels.Identity());
+            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 56), default, d_dense, GradientOrUpdate(DenseKernel, 56), GradientOrUpdate(DenseBias, 2), d_concatenate, n, 28, 2, new Kernels.Identity());
             // k1 · concatenate (Concatenate(flat, branch, again)) [ChannelsFirstModels.cs:74]: (12) -> (28), backward: the gradient of input 0 ('flat'), into inputGradient.
             if (inputGradientWanted) Kernels.Merge.CopyOut(d_concatenate, inputGradient, n, 12, 0, 28, accumulate: false);
             Span<float> d_branch = ArenaSlice(DBranchAt, n, 4);
@@ -184,7 +184,7 @@ ________________________________________________________________________________
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 12));
             Span<float> branch = ArenaSlice(BranchAt, n, 4);
             Span<float> inputGradient_part1 = ArenaSlice(InputGradientPart1At, n, 12);
-            Kernels.Dense.Backward(savedInput, p.Slice(BranchKernel, 48), branch, d_branch, WeightGradient(BranchKernel, 48), WeightGradient(BranchBias, 4), inputGradientWanted ? inputGradient_part1 : default, n, 12, 4, new Kernels.Tanh());
+            Kernels.Dense.Backward(savedInput, p.Slice(BranchKernel, 48), branch, d_branch, GradientOrUpdate(BranchKernel, 48), GradientOrUpdate(BranchBias, 4), inputGradientWanted ? inputGradient_part1 : default, n, 12, 4, new Kernels.Tanh());
             // k0 backward: inputGradient is read by more than one layer; add this reader's part.
             if (inputGradientWanted) Kernels.Merge.Accumulate(inputGradient, inputGradient_part1);
         }

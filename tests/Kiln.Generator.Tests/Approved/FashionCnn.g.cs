@@ -332,7 +332,7 @@ ________________________________________________________________________________
             // k6 · dense_1 (Dense(10, softmax)) [FashionCnn.cs:18]: (128) -> (10), backward: kernel and bias gradients and d_dropout.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 128);
             Span<float> d_dropout = ArenaSlice(DDropoutAt, n, 128);
-            Kernels.Dense.Backward(dropout, p.Slice(Dense1Kernel, 1280), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 1280), WeightGradient(Dense1Bias, 10), d_dropout, n, 128, 10, new Kernels.Identity());
+            Kernels.Dense.Backward(dropout, p.Slice(Dense1Kernel, 1280), default, d_dense_1_logits, GradientOrUpdate(Dense1Kernel, 1280), GradientOrUpdate(Dense1Bias, 10), d_dropout, n, 128, 10, new Kernels.Identity());
             // k5 · dropout (Dropout(0.3)) [FashionCnn.cs:17]: (128) -> (128), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 128);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);
@@ -340,7 +340,7 @@ ________________________________________________________________________________
             Span<float> max_pooling2d_1 = ArenaSlice(MaxPooling2d1At, n, 3136);
             Span<float> dense = ArenaSlice(DenseAt, n, 128);
             Span<float> d_max_pooling2d_1 = ArenaSlice(DMaxPooling2d1At, n, 3136);
-            Kernels.Dense.Backward(max_pooling2d_1, p.Slice(DenseKernel, 401408), dense, d_dropout, WeightGradient(DenseKernel, 401408), WeightGradient(DenseBias, 128), d_max_pooling2d_1, n, 3136, 128, new Kernels.Relu());
+            Kernels.Dense.Backward(max_pooling2d_1, p.Slice(DenseKernel, 401408), dense, d_dropout, GradientOrUpdate(DenseKernel, 401408), GradientOrUpdate(DenseBias, 128), d_max_pooling2d_1, n, 3136, 128, new Kernels.Relu());
             // k3 · max_pooling2d_1 (MaxPooling2D(2x2)) [FashionCnn.cs:14]: (14, 14, 64) -> (7, 7, 64), backward: each gradient times the relu derivative at the pooled value (for k2) to the input that won.
             Span<int> max_pooling2d_1_argmax = ArenaIndices(MaxPooling2d1ArgmaxAt, n, 3136);
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 12544);

@@ -179,14 +179,14 @@ ________________________________________________________________________________
             // k2 · dense_2 (Dense(10, softmax)) [FashionMlp.cs:12]: (100) -> (10), backward: kernel and bias gradients and d_dense_1.
             Span<float> dense_1 = ArenaSlice(Dense1At, n, 100);
             Span<float> d_dense_1 = ArenaSlice(DDense1At, n, 100);
-            Kernels.Dense.Backward(dense_1, p.Slice(Dense2Kernel, 1000), default, d_dense_2_logits, WeightGradient(Dense2Kernel, 1000), WeightGradient(Dense2Bias, 10), d_dense_1, n, 100, 10, new Kernels.Identity());
+            Kernels.Dense.Backward(dense_1, p.Slice(Dense2Kernel, 1000), default, d_dense_2_logits, GradientOrUpdate(Dense2Kernel, 1000), GradientOrUpdate(Dense2Bias, 10), d_dense_1, n, 100, 10, new Kernels.Identity());
             // k1 · dense_1 (Dense(100, relu)) [FashionMlp.cs:11]: (300) -> (100), backward: relu mask, then kernel and bias gradients and d_dense.
             Span<float> dense = ArenaSlice(DenseAt, n, 300);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 300);
-            Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 30000), dense_1, d_dense_1, WeightGradient(Dense1Kernel, 30000), WeightGradient(Dense1Bias, 100), d_dense, n, 300, 100, new Kernels.Relu());
+            Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 30000), dense_1, d_dense_1, GradientOrUpdate(Dense1Kernel, 30000), GradientOrUpdate(Dense1Bias, 100), d_dense, n, 300, 100, new Kernels.Relu());
             // k0 · dense (Dense(300, relu)) [FashionMlp.cs:10]: (784) -> (300), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 784));
-            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 235200), dense, d_dense, WeightGradient(DenseKernel, 235200), WeightGradient(DenseBias, 300), inputGradient, n, 784, 300, new Kernels.Relu());
+            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 235200), dense, d_dense, GradientOrUpdate(DenseKernel, 235200), GradientOrUpdate(DenseBias, 300), inputGradient, n, 784, 300, new Kernels.Relu());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(Dense2At, n, 10);

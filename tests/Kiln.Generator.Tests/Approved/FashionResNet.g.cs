@@ -629,7 +629,7 @@ ________________________________________________________________________________
             // k10 · dense (Dense(10, softmax)) [FashionResNet.cs:23]: (64) -> (10), backward: kernel and bias gradients and d_global_average_pooling2d.
             Span<float> global_average_pooling2d = ArenaSlice(GlobalAveragePooling2dAt, n, 64);
             Span<float> d_global_average_pooling2d = ArenaSlice(DGlobalAveragePooling2dAt, n, 64);
-            Kernels.Dense.Backward(global_average_pooling2d, p.Slice(DenseKernel, 640), default, d_dense_logits, WeightGradient(DenseKernel, 640), WeightGradient(DenseBias, 10), d_global_average_pooling2d, n, 64, 10, new Kernels.Identity());
+            Kernels.Dense.Backward(global_average_pooling2d, p.Slice(DenseKernel, 640), default, d_dense_logits, GradientOrUpdate(DenseKernel, 640), GradientOrUpdate(DenseBias, 10), d_global_average_pooling2d, n, 64, 10, new Kernels.Identity());
             // k9 · global_average_pooling2d (GlobalAveragePooling2D) [FashionResNet.cs:22]: (7, 7, 64) -> (64), backward: each gradient shared over its window.
             Span<float> d_stage3_re_lu_1 = ArenaSlice(DStage3ReLu1At, n, 3136);
             Kernels.Pooling.GlobalAverageBackward(d_global_average_pooling2d, d_stage3_re_lu_1, n, 49, 64);

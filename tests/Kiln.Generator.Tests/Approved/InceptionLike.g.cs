@@ -308,7 +308,7 @@ ________________________________________________________________________________
             // k10 · dense (Dense(2, sigmoid)) [GraphModels.cs:74]: (64) -> (2), backward: kernel and bias gradients and d_concatenate.
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 64);
             Span<float> d_concatenate = ArenaSlice(DConcatenateAt, n, 64);
-            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 128), default, d_dense_logits, WeightGradient(DenseKernel, 128), WeightGradient(DenseBias, 2), d_concatenate, n, 64, 2, new Kernels.Identity());
+            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 128), default, d_dense_logits, GradientOrUpdate(DenseKernel, 128), GradientOrUpdate(DenseBias, 2), d_concatenate, n, 64, 2, new Kernels.Identity());
             Span<float> d_top = ArenaSlice(DTopAt, n, 32);
             // k9 · concatenate (Concatenate(top, bottom, axis 1)) [GraphModels.cs:72]: (4, 4, 2) -> (8, 4, 2), backward: the gradient of input 0 ('top'), into d_top.
             Kernels.Merge.CopyOut(d_concatenate, d_top, n, 32, 0, 64, accumulate: false);

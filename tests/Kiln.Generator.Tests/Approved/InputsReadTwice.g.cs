@@ -192,7 +192,7 @@ ________________________________________________________________________________
             Span<float> add_2 = ArenaSlice(Add2At, n, 3);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 2);
             Span<float> d_add_2 = ArenaSlice(DAdd2At, n, 3);
-            Kernels.Dense.Backward(add_2, p.Slice(DenseKernel, 6), default, d_dense, WeightGradient(DenseKernel, 6), WeightGradient(DenseBias, 2), d_add_2, n, 3, 2, new Kernels.Identity());
+            Kernels.Dense.Backward(add_2, p.Slice(DenseKernel, 6), default, d_dense, GradientOrUpdate(DenseKernel, 6), GradientOrUpdate(DenseBias, 2), d_add_2, n, 3, 2, new Kernels.Identity());
             Span<float> d_da = ArenaSlice(DDaAt, n, 3);
             // k4 · add (Add(ab, da, b)) [GraphModels.cs:107]: (3) -> (3), backward: the gradient of input 1 ('da'), into d_da.
             Kernels.Merge.Gradient(d_add_2, d_da, 1f, accumulate: false);
@@ -203,7 +203,7 @@ ________________________________________________________________________________
             Span<float> a = ArenaSlice(AAt, n, 3);
             Span<float> da = ArenaSlice(DaAt, n, 3);
             Span<float> d_a = ArenaSlice(DAAt, n, 3);
-            Kernels.Dense.Backward(a, p.Slice(DaKernel, 9), da, d_da, WeightGradient(DaKernel, 9), WeightGradient(DaBias, 3), inputGradientWanted ? d_a : default, n, 3, 3, new Kernels.Tanh());
+            Kernels.Dense.Backward(a, p.Slice(DaKernel, 9), da, d_da, GradientOrUpdate(DaKernel, 9), GradientOrUpdate(DaBias, 3), inputGradientWanted ? d_a : default, n, 3, 3, new Kernels.Tanh());
             // k2 · ab (Multiply(a, b)) [GraphModels.cs:105]: (3) -> (3), backward: the gradient of input 0 ('a'), added to d_a.
             Span<float> b = ArenaSlice(BAt, n, 3);
             if (inputGradientWanted) Kernels.Merge.MultiplyGradient(d_add_2, b, d_a, accumulate: true);

@@ -179,7 +179,7 @@ ________________________________________________________________________________
             Span<float> add_2 = ArenaSlice(Add2At, n, 6);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 2);
             Span<float> d_add_2 = ArenaSlice(DAdd2At, n, 6);
-            Kernels.Dense.Backward(add_2, p.Slice(DenseKernel, 12), default, d_dense, WeightGradient(DenseKernel, 12), WeightGradient(DenseBias, 2), d_add_2, n, 6, 2, new Kernels.Identity());
+            Kernels.Dense.Backward(add_2, p.Slice(DenseKernel, 12), default, d_dense, GradientOrUpdate(DenseKernel, 12), GradientOrUpdate(DenseBias, 2), d_add_2, n, 6, 2, new Kernels.Identity());
             Span<float> d_positive = ArenaSlice(DPositiveAt, n, 6);
             // k2 · add (Add(flat, positive, h, h)) [GraphModels.cs:85]: (6) -> (6), backward: the gradient of input 1 ('positive'), into d_positive.
             Kernels.Merge.Gradient(d_add_2, d_positive, 1f, accumulate: false);
@@ -197,7 +197,7 @@ ________________________________________________________________________________
             Kernels.Merge.Accumulate(d_h, d_add_2);
             // k0 · h (Dense(6)) [GraphModels.cs:81]: (6) -> (6), backward: kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
-            Kernels.Dense.Backward(savedInput, p.Slice(HKernel, 36), default, d_h, WeightGradient(HKernel, 36), WeightGradient(HBias, 6), inputGradient, n, 6, 6, new Kernels.Identity());
+            Kernels.Dense.Backward(savedInput, p.Slice(HKernel, 36), default, d_h, GradientOrUpdate(HKernel, 36), GradientOrUpdate(HBias, 6), inputGradient, n, 6, 6, new Kernels.Identity());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(DenseAt, n, 2);

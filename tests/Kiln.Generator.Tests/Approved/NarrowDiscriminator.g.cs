@@ -246,7 +246,7 @@ ________________________________________________________________________________
             // k5 · dense (Dense(1, sigmoid)) [GanModels.cs:51]: (1024) -> (1), backward: kernel and bias gradients and d_dropout.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 1024);
             Span<float> d_dropout = ArenaSlice(DDropoutAt, n, 1024);
-            Kernels.Dense.Backward(dropout, p.Slice(DenseKernel, 1024), default, d_dense_logits, WeightGradient(DenseKernel, 1024), WeightGradient(DenseBias, 1), d_dropout, n, 1024, 1, new Kernels.Identity());
+            Kernels.Dense.Backward(dropout, p.Slice(DenseKernel, 1024), default, d_dense_logits, GradientOrUpdate(DenseKernel, 1024), GradientOrUpdate(DenseBias, 1), d_dropout, n, 1024, 1, new Kernels.Identity());
             // k4 · dropout (Dropout(0.4)) [GanModels.cs:50]: (1024) -> (1024), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 1024);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);

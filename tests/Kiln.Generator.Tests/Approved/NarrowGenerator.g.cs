@@ -256,7 +256,7 @@ ________________________________________________________________________________
             Kernels.WinogradConv2D.Backward(re_lu, p.Slice(Conv2dKernel, 9216), re_lu_1, d_re_lu_1, WeightGradient(Conv2dKernel, 9216), WeightGradient(Conv2dBias, 32), d_re_lu, n, Conv2dWindow, new Kernels.Relu());
             // k0 · dense (Dense(8192)) + re_lu (Relu) [GanModels.cs:35]: (32) -> (8192), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 32));
-            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 262144), re_lu, d_re_lu, WeightGradient(DenseKernel, 262144), WeightGradient(DenseBias, 8192), inputGradient, n, 32, 8192, new Kernels.Relu());
+            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 262144), re_lu, d_re_lu, GradientOrUpdate(DenseKernel, 262144), GradientOrUpdate(DenseBias, 8192), inputGradient, n, 32, 8192, new Kernels.Relu());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(ActivationAt, n, 3072);

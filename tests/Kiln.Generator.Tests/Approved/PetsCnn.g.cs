@@ -394,7 +394,7 @@ ________________________________________________________________________________
             // k13 · dense (Dense(2, softmax)) [PetsCnn.cs:18]: (20) -> (2), backward: kernel and bias gradients and d_max_pooling2d_5.
             Span<float> max_pooling2d_5 = ArenaSlice(MaxPooling2d5At, n, 20);
             Span<float> d_max_pooling2d_5 = ArenaSlice(DMaxPooling2d5At, n, 20);
-            Kernels.Dense.Backward(max_pooling2d_5, p.Slice(DenseKernel, 40), default, d_dense_logits, WeightGradient(DenseKernel, 40), WeightGradient(DenseBias, 2), d_max_pooling2d_5, n, 20, 2, new Kernels.Identity());
+            Kernels.Dense.Backward(max_pooling2d_5, p.Slice(DenseKernel, 40), default, d_dense_logits, GradientOrUpdate(DenseKernel, 40), GradientOrUpdate(DenseBias, 2), d_max_pooling2d_5, n, 20, 2, new Kernels.Identity());
             // k12 · max_pooling2d_5 (MaxPooling2D(2x2)) [PetsCnn.cs:16]: (2, 2, 20) -> (1, 1, 20), backward: each gradient times the relu derivative at the pooled value (for k11) to the input that won.
             Span<int> max_pooling2d_5_argmax = ArenaIndices(MaxPooling2d5ArgmaxAt, n, 20);
             Span<float> d_conv2d_5 = ArenaSlice(DConv2d5At, n, 80);

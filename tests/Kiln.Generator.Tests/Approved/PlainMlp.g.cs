@@ -158,10 +158,10 @@ ________________________________________________________________________________
             // k1 · dense_1 (Dense(3, softmax)) [RegularizerModels.cs:27]: (5) -> (3), backward: kernel and bias gradients and d_dense.
             Span<float> dense = ArenaSlice(DenseAt, n, 5);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 5);
-            Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 15), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 15), WeightGradient(Dense1Bias, 3), d_dense, n, 5, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 15), default, d_dense_1_logits, GradientOrUpdate(Dense1Kernel, 15), GradientOrUpdate(Dense1Bias, 3), d_dense, n, 5, 3, new Kernels.Identity());
             // k0 · dense (Dense(5, tanh)) [RegularizerModels.cs:26]: (6) -> (5), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
-            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 30), dense, d_dense, WeightGradient(DenseKernel, 30), WeightGradient(DenseBias, 5), inputGradient, n, 6, 5, new Kernels.Tanh());
+            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 30), dense, d_dense, GradientOrUpdate(DenseKernel, 30), GradientOrUpdate(DenseBias, 5), inputGradient, n, 6, 5, new Kernels.Tanh());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(Dense1At, n, 3);

@@ -253,7 +253,7 @@ ________________________________________________________________________________
             // k3 · dense_1 (Dense(3, softmax)) [RegularizerModels.cs:40]: (3) -> (3), backward: kernel and bias gradients and d_batch_normalization_1.
             Span<float> batch_normalization_1 = ArenaSlice(BatchNormalization1At, n, 3);
             Span<float> d_batch_normalization_1 = ArenaSlice(DBatchNormalization1At, n, 3);
-            Kernels.Dense.Backward(batch_normalization_1, p.Slice(Dense1Kernel, 9), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 9), WeightGradient(Dense1Bias, 3), d_batch_normalization_1, n, 3, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(batch_normalization_1, p.Slice(Dense1Kernel, 9), default, d_dense_1_logits, GradientOrUpdate(Dense1Kernel, 9), GradientOrUpdate(Dense1Bias, 3), d_batch_normalization_1, n, 3, 3, new Kernels.Identity());
             // k2 · batch_normalization_1 (BatchNormalization) [RegularizerModels.cs:39]: (3) -> (3), backward: batch-norm backward in one pass and d_dense.
             Span<float> dense = ArenaSlice(DenseAt, n, 3);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 6);
@@ -262,7 +262,7 @@ ________________________________________________________________________________
             // k1 · dense (Dense(3, tanh)) [RegularizerModels.cs:38]: (32) -> (3), backward: tanh mask, then kernel and bias gradients and d_activation.
             Span<float> activation = ArenaSlice(ActivationAt, n, 32);
             Span<float> d_activation = ArenaSlice(DActivationAt, n, 32);
-            Kernels.Dense.Backward(activation, p.Slice(DenseKernel, 96), dense, d_batch_normalization_1, WeightGradient(DenseKernel, 96), WeightGradient(DenseBias, 3), d_activation, n, 32, 3, new Kernels.Tanh());
+            Kernels.Dense.Backward(activation, p.Slice(DenseKernel, 96), dense, d_batch_normalization_1, GradientOrUpdate(DenseKernel, 96), GradientOrUpdate(DenseBias, 3), d_activation, n, 32, 3, new Kernels.Tanh());
             // k0 · conv2d (Conv2D(2, 3x3, same)) + batch_normalization (BatchNormalization) + activation (Tanh) [RegularizerModels.cs:34]: (4, 4, 1) -> (4, 4, 2), backward: tanh mask and batch-norm backward in one pass, then the weight gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 16));
             Span<float> conv2d_z = ArenaSlice(Conv2dZAt, n, 32);

@@ -190,7 +190,7 @@ ________________________________________________________________________________
             // k2 · dense (Dense(3, softmax)) [RegularizerModels.cs:13]: (128) -> (3), backward: kernel and bias gradients and d_conv2d_transpose.
             Span<float> conv2d_transpose = ArenaSlice(Conv2dTransposeAt, n, 128);
             Span<float> d_conv2d_transpose = ArenaSlice(DConv2dTransposeAt, n, 128);
-            Kernels.Dense.Backward(conv2d_transpose, p.Slice(DenseKernel, 384), default, d_dense_logits, WeightGradient(DenseKernel, 384), WeightGradient(DenseBias, 3), d_conv2d_transpose, n, 128, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(conv2d_transpose, p.Slice(DenseKernel, 384), default, d_dense_logits, GradientOrUpdate(DenseKernel, 384), GradientOrUpdate(DenseBias, 3), d_conv2d_transpose, n, 128, 3, new Kernels.Identity());
             // k1 · conv2d_transpose (Conv2DTranspose(2, 2x2, strides 2x2, tanh)) [RegularizerModels.cs:11]: (4, 4, 2) -> (8, 8, 2), backward: tanh mask, then kernel and bias gradients and d_conv2d.
             Span<float> conv2d = ArenaSlice(Conv2dAt, n, 32);
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 32);

@@ -213,7 +213,7 @@ ________________________________________________________________________________
             // k2 · dense_1 (Dense(3, softmax)) [ReplicaModels.cs:19]: (16) -> (3), backward: kernel and bias gradients and d_dropout.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 16);
             Span<float> d_dropout = ArenaSlice(DDropoutAt, n, 16);
-            Kernels.Dense.Backward(dropout, p.Slice(Dense1Kernel, 48), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 48), WeightGradient(Dense1Bias, 3), d_dropout, n, 16, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(dropout, p.Slice(Dense1Kernel, 48), default, d_dense_1_logits, GradientOrUpdate(Dense1Kernel, 48), GradientOrUpdate(Dense1Bias, 3), d_dropout, n, 16, 3, new Kernels.Identity());
             // k1 · dropout (Dropout(0.2)) [ReplicaModels.cs:18]: (16) -> (16), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 16);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);
@@ -224,7 +224,7 @@ ________________________________________________________________________________
             Span<float> batch_normalization_statistics = ArenaFixed(BatchNormalizationStatisticsAt, 32);
             if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(dense_z, d_dropout, p.Slice(BatchNormalizationGamma, 16), p.Slice(BatchNormalizationBeta, 16), batch_normalization_statistics, WeightGradient(BatchNormalizationGamma, 16), WeightGradient(BatchNormalizationBeta, 16), d_dropout, n, 16, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu, d_dropout, p.Slice(BatchNormalizationGamma, 16), s.Slice(BatchNormalizationMovingVariance, 16), d_dropout, n, 16, 0.001f, new Kernels.Relu());
-            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 96), default, d_dropout, WeightGradient(DenseKernel, 96), default, inputGradient, n, 6, 16, new Kernels.Identity());
+            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 96), default, d_dropout, GradientOrUpdate(DenseKernel, 96), default, inputGradient, n, 6, 16, new Kernels.Identity());
         }
 
         /// <summary>Whether the last forward pass normalized with batch statistics; its backward must match.</summary>

@@ -175,14 +175,14 @@ ________________________________________________________________________________
             // k2 · dense_2 (Dense(3, softmax)) [ReplicaModels.cs:9]: (8) -> (3), backward: kernel and bias gradients and d_dense_1.
             Span<float> dense_1 = ArenaSlice(Dense1At, n, 8);
             Span<float> d_dense_1 = ArenaSlice(DDense1At, n, 8);
-            Kernels.Dense.Backward(dense_1, p.Slice(Dense2Kernel, 24), default, d_dense_2_logits, WeightGradient(Dense2Kernel, 24), WeightGradient(Dense2Bias, 3), d_dense_1, n, 8, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(dense_1, p.Slice(Dense2Kernel, 24), default, d_dense_2_logits, GradientOrUpdate(Dense2Kernel, 24), GradientOrUpdate(Dense2Bias, 3), d_dense_1, n, 8, 3, new Kernels.Identity());
             // k1 · dense_1 (Dense(8, relu)) [ReplicaModels.cs:8]: (16) -> (8), backward: relu mask, then kernel and bias gradients and d_dense.
             Span<float> dense = ArenaSlice(DenseAt, n, 16);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 16);
-            Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 128), dense_1, d_dense_1, WeightGradient(Dense1Kernel, 128), WeightGradient(Dense1Bias, 8), d_dense, n, 16, 8, new Kernels.Relu());
+            Kernels.Dense.Backward(dense, p.Slice(Dense1Kernel, 128), dense_1, d_dense_1, GradientOrUpdate(Dense1Kernel, 128), GradientOrUpdate(Dense1Bias, 8), d_dense, n, 16, 8, new Kernels.Relu());
             // k0 · dense (Dense(16, tanh)) [ReplicaModels.cs:7]: (6) -> (16), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
-            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 96), dense, d_dense, WeightGradient(DenseKernel, 96), WeightGradient(DenseBias, 16), inputGradient, n, 6, 16, new Kernels.Tanh());
+            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 96), dense, d_dense, GradientOrUpdate(DenseKernel, 96), GradientOrUpdate(DenseBias, 16), inputGradient, n, 6, 16, new Kernels.Tanh());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(Dense2At, n, 3);

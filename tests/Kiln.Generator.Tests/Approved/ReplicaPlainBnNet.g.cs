@@ -302,7 +302,7 @@ ________________________________________________________________________________
             // k4 · dense_1 (Dense(3, softmax)) [ReplicaModels.cs:51]: (8) -> (3), backward: kernel and bias gradients and d_re_lu_1.
             Span<float> re_lu_1 = ArenaSlice(ReLu1At, n, 8);
             Span<float> d_re_lu_1 = ArenaSlice(DReLu1At, n, 8);
-            Kernels.Dense.Backward(re_lu_1, p.Slice(Dense1Kernel, 24), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 24), WeightGradient(Dense1Bias, 3), d_re_lu_1, n, 8, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(re_lu_1, p.Slice(Dense1Kernel, 24), default, d_dense_1_logits, GradientOrUpdate(Dense1Kernel, 24), GradientOrUpdate(Dense1Bias, 3), d_re_lu_1, n, 8, 3, new Kernels.Identity());
             // k3 · dense (Dense(8)) + batch_normalization_2 (BatchNormalization) + re_lu_1 (Relu) [ReplicaModels.cs:48]: (36) -> (8), backward: relu mask (redone from dense_z with batch statistics, not read from re_lu_1) and batch-norm backward in one pass, then the weight gradients and d_batch_normalization_1.
             Span<float> batch_normalization_1 = ArenaSlice(BatchNormalization1At, n, 36);
             Span<float> dense_z = ArenaSlice(DenseZAt, n, 8);
@@ -310,7 +310,7 @@ ________________________________________________________________________________
             if (_batchStatistics) Kernels.BatchNorm.BackwardFromInput(dense_z, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 8), p.Slice(BatchNormalization2Beta, 8), batch_normalization_2_statistics, WeightGradient(BatchNormalization2Gamma, 8), WeightGradient(BatchNormalization2Beta, 8), d_re_lu_1, n, 8, new Kernels.Relu());
             else Kernels.FrozenBatchNorm.Backward(re_lu_1, d_re_lu_1, p.Slice(BatchNormalization2Gamma, 8), s.Slice(BatchNormalization2MovingVariance, 8), d_re_lu_1, n, 8, 0.001f, new Kernels.Relu());
             Span<float> d_batch_normalization_1 = ArenaSlice(DBatchNormalization1At, n, 36);
-            Kernels.Dense.Backward(batch_normalization_1, p.Slice(DenseKernel, 288), default, d_re_lu_1, WeightGradient(DenseKernel, 288), default, d_batch_normalization_1, n, 36, 8, new Kernels.Identity());
+            Kernels.Dense.Backward(batch_normalization_1, p.Slice(DenseKernel, 288), default, d_re_lu_1, GradientOrUpdate(DenseKernel, 288), default, d_batch_normalization_1, n, 36, 8, new Kernels.Identity());
             // k2 · batch_normalization_1 (BatchNormalization) [ReplicaModels.cs:46]: (3, 3, 4) -> (3, 3, 4), backward: batch-norm backward in one pass and d_max_pooling2d.
             Span<float> max_pooling2d = ArenaSlice(MaxPooling2dAt, n, 36);
             Span<float> batch_normalization_1_statistics = ArenaFixed(BatchNormalization1StatisticsAt, 8);

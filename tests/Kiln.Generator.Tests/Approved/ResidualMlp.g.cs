@@ -206,7 +206,7 @@ ________________________________________________________________________________
             // k4 · dense_1 (Dense(3, softmax)) [GraphModels.cs:15]: (8) -> (3), backward: kernel and bias gradients and d_re_lu.
             Span<float> re_lu = ArenaSlice(ReLuAt, n, 8);
             Span<float> d_re_lu = ArenaSlice(DReLuAt, n, 8);
-            Kernels.Dense.Backward(re_lu, p.Slice(Dense1Kernel, 24), default, d_dense_1_logits, WeightGradient(Dense1Kernel, 24), WeightGradient(Dense1Bias, 3), d_re_lu, n, 8, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(re_lu, p.Slice(Dense1Kernel, 24), default, d_dense_1_logits, GradientOrUpdate(Dense1Kernel, 24), GradientOrUpdate(Dense1Bias, 3), d_re_lu, n, 8, 3, new Kernels.Identity());
             // k3 · add (Add(main, stem)) + re_lu (Relu) [GraphModels.cs:13]: (8) -> (8), backward: relu derivative, in place.
             Kernels.Activations.Backward(re_lu, d_re_lu, d_re_lu, new Kernels.Relu());
             Span<float> d_stem = ArenaSlice(DStemAt, n, 8);
@@ -215,13 +215,13 @@ ________________________________________________________________________________
             // k2 · main (Dense(8)) [GraphModels.cs:12]: (8) -> (8), backward: kernel and bias gradients and d_dense.
             Span<float> dense = ArenaSlice(DenseAt, n, 8);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 8);
-            Kernels.Dense.Backward(dense, p.Slice(MainKernel, 64), default, d_re_lu, WeightGradient(MainKernel, 64), WeightGradient(MainBias, 8), d_dense, n, 8, 8, new Kernels.Identity());
+            Kernels.Dense.Backward(dense, p.Slice(MainKernel, 64), default, d_re_lu, GradientOrUpdate(MainKernel, 64), GradientOrUpdate(MainBias, 8), d_dense, n, 8, 8, new Kernels.Identity());
             // k1 · dense (Dense(8, tanh)) [GraphModels.cs:11]: (8) -> (8), backward: tanh mask, then kernel and bias gradients, and its part of d_stem added in.
             Span<float> stem = ArenaSlice(StemAt, n, 8);
-            Kernels.Dense.Backward(stem, p.Slice(DenseKernel, 64), dense, d_dense, WeightGradient(DenseKernel, 64), WeightGradient(DenseBias, 8), d_stem, n, 8, 8, new Kernels.Tanh(), accumulate: true);
+            Kernels.Dense.Backward(stem, p.Slice(DenseKernel, 64), dense, d_dense, GradientOrUpdate(DenseKernel, 64), GradientOrUpdate(DenseBias, 8), d_stem, n, 8, 8, new Kernels.Tanh(), accumulate: true);
             // k0 · stem (Dense(8, relu)) [GraphModels.cs:10]: (6) -> (8), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 6));
-            Kernels.Dense.Backward(savedInput, p.Slice(StemKernel, 48), stem, d_stem, WeightGradient(StemKernel, 48), WeightGradient(StemBias, 8), inputGradient, n, 6, 8, new Kernels.Relu());
+            Kernels.Dense.Backward(savedInput, p.Slice(StemKernel, 48), stem, d_stem, GradientOrUpdate(StemKernel, 48), GradientOrUpdate(StemBias, 8), inputGradient, n, 6, 8, new Kernels.Relu());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(Dense1At, n, 3);

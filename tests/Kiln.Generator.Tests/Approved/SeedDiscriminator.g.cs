@@ -246,7 +246,7 @@ ________________________________________________________________________________
             // k5 · dense (Dense(1, sigmoid)) [GanModels.cs:26]: (2048) -> (1), backward: kernel and bias gradients and d_dropout.
             Span<float> dropout = ArenaSlice(DropoutAt, n, 2048);
             Span<float> d_dropout = ArenaSlice(DDropoutAt, n, 2048);
-            Kernels.Dense.Backward(dropout, p.Slice(DenseKernel, 2048), default, d_dense_logits, WeightGradient(DenseKernel, 2048), WeightGradient(DenseBias, 1), d_dropout, n, 2048, 1, new Kernels.Identity());
+            Kernels.Dense.Backward(dropout, p.Slice(DenseKernel, 2048), default, d_dense_logits, GradientOrUpdate(DenseKernel, 2048), GradientOrUpdate(DenseBias, 1), d_dropout, n, 2048, 1, new Kernels.Identity());
             // k4 · dropout (Dropout(0.4)) [GanModels.cs:25]: (2048) -> (2048), backward: the saved mask, in place.
             Span<float> dropout_mask = ArenaSlice(DropoutMaskAt, n, 2048);
             Kernels.Dropout.Backward(d_dropout, dropout_mask, d_dropout);

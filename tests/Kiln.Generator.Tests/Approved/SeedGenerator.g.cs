@@ -256,7 +256,7 @@ ________________________________________________________________________________
             Kernels.WinogradConv2D.Backward(re_lu, p.Slice(Conv2dKernel, 147456), re_lu_1, d_re_lu_1, WeightGradient(Conv2dKernel, 147456), WeightGradient(Conv2dBias, 128), d_re_lu, n, Conv2dWindow, new Kernels.Relu());
             // k0 · dense (Dense(32768)) + re_lu (Relu) [GanModels.cs:10]: (32) -> (32768), backward: relu mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 32));
-            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 1048576), re_lu, d_re_lu, WeightGradient(DenseKernel, 1048576), WeightGradient(DenseBias, 32768), inputGradient, n, 32, 32768, new Kernels.Relu());
+            Kernels.Dense.Backward(savedInput, p.Slice(DenseKernel, 1048576), re_lu, d_re_lu, GradientOrUpdate(DenseKernel, 1048576), GradientOrUpdate(DenseBias, 32768), inputGradient, n, 32, 32768, new Kernels.Relu());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(ActivationAt, n, 3072);

@@ -219,7 +219,7 @@ ________________________________________________________________________________
             Span<float> multiply = ArenaSlice(MultiplyAt, n, 6);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 2);
             Span<float> d_multiply = ArenaSlice(DMultiplyAt, n, 6);
-            Kernels.Dense.Backward(multiply, p.Slice(DenseKernel, 12), default, d_dense, WeightGradient(DenseKernel, 12), WeightGradient(DenseBias, 2), d_multiply, n, 6, 2, new Kernels.Identity());
+            Kernels.Dense.Backward(multiply, p.Slice(DenseKernel, 12), default, d_dense, GradientOrUpdate(DenseKernel, 12), GradientOrUpdate(DenseBias, 2), d_multiply, n, 6, 2, new Kernels.Identity());
             Span<float> d_diff = ArenaSlice(DDiffAt, n, 6);
             // k5 · multiply (Multiply(diff, gate)) [GraphModels.cs:43]: (6) -> (6), backward: the gradient of input 0 ('diff'), into d_diff.
             Span<float> gate = ArenaSlice(GateAt, n, 6);
@@ -231,7 +231,7 @@ ________________________________________________________________________________
             // k4 · gate (Dense(6, sigmoid)) [GraphModels.cs:42]: (6) -> (6), backward: sigmoid mask, then kernel and bias gradients and d_h.
             Span<float> h = ArenaSlice(HAt, n, 6);
             Span<float> d_h = ArenaSlice(DHAt, n, 6);
-            Kernels.Dense.Backward(h, p.Slice(GateKernel, 36), gate, d_gate, WeightGradient(GateKernel, 36), WeightGradient(GateBias, 6), d_h, n, 6, 6, new Kernels.Sigmoid());
+            Kernels.Dense.Backward(h, p.Slice(GateKernel, 36), gate, d_gate, GradientOrUpdate(GateKernel, 36), GradientOrUpdate(GateBias, 6), d_h, n, 6, 6, new Kernels.Sigmoid());
             Span<float> d_a = ArenaSlice(DAAt, n, 6);
             // k3 · diff (Subtract(a, b)) [GraphModels.cs:41]: (6) -> (6), backward: the gradient of input 0 ('a'), into d_a.
             Kernels.Merge.Gradient(d_diff, d_a, 1f, accumulate: false);
@@ -239,12 +239,12 @@ ________________________________________________________________________________
             // k3 · diff (Subtract(a, b)) [GraphModels.cs:41]: (6) -> (6), backward: the gradient of input 1 ('b'), into d_b.
             Kernels.Merge.Gradient(d_diff, d_b, -1f, accumulate: false);
             // k2 · b (Dense(6)) [GraphModels.cs:40]: (6) -> (6), backward: kernel and bias gradients, and its part of d_h added in.
-            Kernels.Dense.Backward(h, p.Slice(BKernel, 36), default, d_b, WeightGradient(BKernel, 36), WeightGradient(BBias, 6), d_h, n, 6, 6, new Kernels.Identity(), accumulate: true);
+            Kernels.Dense.Backward(h, p.Slice(BKernel, 36), default, d_b, GradientOrUpdate(BKernel, 36), GradientOrUpdate(BBias, 6), d_h, n, 6, 6, new Kernels.Identity(), accumulate: true);
             // k1 · a (Dense(6)) [GraphModels.cs:39]: (6) -> (6), backward: kernel and bias gradients, and its part of d_h added in.
-            Kernels.Dense.Backward(h, p.Slice(AKernel, 36), default, d_a, WeightGradient(AKernel, 36), WeightGradient(ABias, 6), d_h, n, 6, 6, new Kernels.Identity(), accumulate: true);
+            Kernels.Dense.Backward(h, p.Slice(AKernel, 36), default, d_a, GradientOrUpdate(AKernel, 36), GradientOrUpdate(ABias, 6), d_h, n, 6, 6, new Kernels.Identity(), accumulate: true);
             // k0 · h (Dense(6, tanh)) [GraphModels.cs:38]: (5) -> (6), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 5));
-            Kernels.Dense.Backward(savedInput, p.Slice(HKernel, 30), h, d_h, WeightGradient(HKernel, 30), WeightGradient(HBias, 6), inputGradient, n, 5, 6, new Kernels.Tanh());
+            Kernels.Dense.Backward(savedInput, p.Slice(HKernel, 30), h, d_h, GradientOrUpdate(HKernel, 30), GradientOrUpdate(HBias, 6), inputGradient, n, 5, 6, new Kernels.Tanh());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(DenseAt, n, 2);

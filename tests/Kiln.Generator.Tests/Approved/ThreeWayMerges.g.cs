@@ -237,7 +237,7 @@ ________________________________________________________________________________
             Span<float> concatenate = ArenaSlice(ConcatenateAt, n, 15);
             Span<float> d_dense = ArenaSlice(DDenseAt, n, 3);
             Span<float> d_concatenate = ArenaSlice(DConcatenateAt, n, 15);
-            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 45), default, d_dense, WeightGradient(DenseKernel, 45), WeightGradient(DenseBias, 3), d_concatenate, n, 15, 3, new Kernels.Identity());
+            Kernels.Dense.Backward(concatenate, p.Slice(DenseKernel, 45), default, d_dense, GradientOrUpdate(DenseKernel, 45), GradientOrUpdate(DenseBias, 3), d_concatenate, n, 15, 3, new Kernels.Identity());
             Span<float> d_product = ArenaSlice(DProductAt, n, 5);
             // k6 · concatenate (Concatenate(product, mean, largest)) [GraphModels.cs:57]: (5) -> (15), backward: the gradient of input 0 ('product'), into d_product.
             Kernels.Merge.CopyOut(d_concatenate, d_product, n, 5, 0, 15, accumulate: false);
@@ -277,12 +277,12 @@ ________________________________________________________________________________
             Kernels.Merge.Multiply(d_product, p_2, product_product);
             Kernels.Merge.MultiplyGradient(product_product, q, d_r, accumulate: true);
             // k2 · r (Dense(5, tanh)) [GraphModels.cs:53]: (5) -> (5), backward: tanh mask, then kernel and bias gradients, and its part of d_p_2 added in.
-            Kernels.Dense.Backward(p_2, p.Slice(RKernel, 25), r, d_r, WeightGradient(RKernel, 25), WeightGradient(RBias, 5), d_p_2, n, 5, 5, new Kernels.Tanh(), accumulate: true);
+            Kernels.Dense.Backward(p_2, p.Slice(RKernel, 25), r, d_r, GradientOrUpdate(RKernel, 25), GradientOrUpdate(RBias, 5), d_p_2, n, 5, 5, new Kernels.Tanh(), accumulate: true);
             // k1 · q (Dense(5, tanh)) [GraphModels.cs:52]: (5) -> (5), backward: tanh mask, then kernel and bias gradients, and its part of d_p_2 added in.
-            Kernels.Dense.Backward(p_2, p.Slice(QKernel, 25), q, d_q, WeightGradient(QKernel, 25), WeightGradient(QBias, 5), d_p_2, n, 5, 5, new Kernels.Tanh(), accumulate: true);
+            Kernels.Dense.Backward(p_2, p.Slice(QKernel, 25), q, d_q, GradientOrUpdate(QKernel, 25), GradientOrUpdate(QBias, 5), d_p_2, n, 5, 5, new Kernels.Tanh(), accumulate: true);
             // k0 · p (Dense(5, tanh)) [GraphModels.cs:51]: (4) -> (5), backward: tanh mask, then kernel and bias gradients, and the input gradient when asked.
             ReadOnlySpan<float> savedInput = SavedInput(ArenaSlice(SavedInputAt, n, 4));
-            Kernels.Dense.Backward(savedInput, p.Slice(P2Kernel, 20), p_2, d_p_2, WeightGradient(P2Kernel, 20), WeightGradient(P2Bias, 5), inputGradient, n, 4, 5, new Kernels.Tanh());
+            Kernels.Dense.Backward(savedInput, p.Slice(P2Kernel, 20), p_2, d_p_2, GradientOrUpdate(P2Kernel, 20), GradientOrUpdate(P2Bias, 5), inputGradient, n, 4, 5, new Kernels.Tanh());
         }
 
         protected override Span<float> OutputBuffer(int n) => ArenaSlice(DenseAt, n, 3);

@@ -233,9 +233,9 @@ ________________________________________________________________________________
             // k3 · size (Dense(1)) [GraphModels.cs:119]: (3) -> (1), backward: kernel and bias gradients and d_features.
             Span<float> features = ArenaSlice(FeaturesAt, n, 3);
             Span<float> d_features = ArenaSlice(DFeaturesAt, n, 3);
-            Kernels.Dense.Backward(features, p.Slice(SizeKernel, 3), default, d_size, WeightGradient(SizeKernel, 3), WeightGradient(SizeBias, 1), d_features, n, 3, 1, new Kernels.Identity());
+            Kernels.Dense.Backward(features, p.Slice(SizeKernel, 3), default, d_size, GradientOrUpdate(SizeKernel, 3), GradientOrUpdate(SizeBias, 1), d_features, n, 3, 1, new Kernels.Identity());
             // k2 · class (Dense(3, softmax)) [GraphModels.cs:118]: (3) -> (3), backward: kernel and bias gradients, and its part of d_features added in.
-            Kernels.Dense.Backward(features, p.Slice(Class2Kernel, 9), default, d_class_2_logits, WeightGradient(Class2Kernel, 9), WeightGradient(Class2Bias, 3), d_features, n, 3, 3, new Kernels.Identity(), accumulate: true);
+            Kernels.Dense.Backward(features, p.Slice(Class2Kernel, 9), default, d_class_2_logits, GradientOrUpdate(Class2Kernel, 9), GradientOrUpdate(Class2Bias, 3), d_features, n, 3, 3, new Kernels.Identity(), accumulate: true);
             // k1 · features (GlobalAveragePooling2D) [GraphModels.cs:117]: (4, 4, 3) -> (3), backward: each gradient shared over its window.
             Span<float> d_conv2d = ArenaSlice(DConv2dAt, n, 48);
             Kernels.Pooling.GlobalAverageBackward(d_features, d_conv2d, n, 16, 3);

@@ -138,7 +138,55 @@ public class DenseTests
                     expected[j] = acc;
                 }
                 TestData.SameBits(expected, sums, $"bits={bits} {rows}x{cols}");
+
+                // The scaled form adds scale·(that chain) to what sums held: a bias's SGD step.
+                float[] held = TestData.Random(cols, (ulong)(rows * 1000 + cols + 7));
+                sums = (float[])held.Clone();
+                Dense.ColumnSums(m, sums, rows, cols, -0.03f);
+                for (int j = 0; j < cols; j++) expected[j] = held[j] + expected[j] * -0.03f;
+                TestData.SameBits(expected, sums, $"bits={bits} {rows}x{cols} scaled into");
             }
+    }
+
+    // Fused SGD (GradientTarget.AddInto): dx comes from the weights before the update, bit for bit as with gradients; the
+    // bias takes b − lr·Σdz in SGD's own arithmetic (same bits as Sgd's step on the written gradient); the kernel takes
+    // W + xᵀ·(−lr·dz), which rounds the product once per term and so may differ from W − lr·dW in the last bits. Odd
+    // sizes on one thread, the MLP's first layer on two (the parallel product), at every vector width, and each
+    // target alone beside a written gradient (a regularized kernel or bias is never fused).
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public void BackwardAddingIntoWeightsIsGradientThenSgd(int bits)
+    {
+        foreach (var (n, inputs, units, threads) in new[] { (5, 37, 19, 1), (3, 16, 33, 2), (32, 784, 300, 2) })
+        {
+            using var _ = new KernelSwitches(bits, threads);
+            const float lr = 0.05f;
+            float[] x = TestData.Random(n * inputs, 91), kernel = TestData.Random(inputs * units, 92, -0.2f, 0.2f);
+            float[] bias = TestData.Random(units, 93), y = new float[n * units], dy = TestData.Random(n * units, 94);
+            Dense.Forward(x, kernel, bias, y, n, inputs, units, new Relu());
+            var (dK, dB, dX) = (new float[kernel.Length], new float[units], new float[n * inputs]);
+            Dense.Backward(x, kernel, y, (float[])dy.Clone(), dK, dB, dX, n, inputs, units, new Relu());
+            var (eK, eB) = ((float[])kernel.Clone(), (float[])bias.Clone());
+            for (int i = 0; i < eK.Length; i++) eK[i] -= dK[i] * lr;
+            for (int j = 0; j < units; j++) eB[j] -= dB[j] * lr;
+            string at = $"bits={bits} {n}×{inputs}→{units} on {threads}";
+
+            foreach (var (kernelAdds, biasAdds) in new[] { (true, true), (true, false), (false, true) })
+            {
+                var (k, b, dx) = ((float[])kernel.Clone(), (float[])bias.Clone(), new float[n * inputs]);
+                var (gK, gB) = (new float[kernel.Length], new float[units]);
+                Dense.Backward(x, k, y, (float[])dy.Clone(), kernelAdds ? GradientTarget.AddInto(k, -lr) : gK,
+                    biasAdds ? GradientTarget.AddInto(b, -lr) : gB, dx, n, inputs, units, new Relu());
+                string how = $"{at}, kernel {(kernelAdds ? "adds" : "written")}, bias {(biasAdds ? "adds" : "written")}";
+                TestData.SameBits(dX, dx, how + ": dx from the weights before the update");
+                if (kernelAdds) TestData.Close(eK, k, 1e-6, 1e-6, how + ": kernel");
+                else { TestData.SameBits(dK, gK, how + ": kernel gradient"); TestData.SameBits(kernel, k, how + ": kernel untouched"); }
+                if (biasAdds) TestData.SameBits(eB, b, how + ": bias");
+                else { TestData.SameBits(dB, gB, how + ": bias gradient"); TestData.SameBits(bias, b, how + ": bias untouched"); }
+            }
+        }
     }
 
     [Fact]
