@@ -43,6 +43,7 @@ public class SgdInBackwardTests
         var (separate, _) = Train(new PlainMlp(N, seed: 3), new Sgd(0.1) { FuseIntoBackward = false });
         Close(separate, fused, "parameters");
         Assert.Equal(written, stale);
+        Assert.Equal(5, sgd.Iterations);   // a step that backward applied in full still counts (schedules and decay read it)
     }
 
     [Fact]

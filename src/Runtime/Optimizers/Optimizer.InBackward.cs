@@ -4,11 +4,12 @@ namespace Kiln;
 
 // A step whose update a backward pass already applied to some variables (Sgd.FuseIntoBackward): the
 // optimizer then updates the rest of the buffer and leaves those variables, whose gradient slices were
-// never written, alone.
+// never written, alone; when that is all of them, it only counts the step (the Fashion MLP's pass over
+// nothing but padding still cost a hand-off to the pool).
 public abstract partial class Optimizer
 {
     private bool[] _applied = [];
-    private bool _anyApplied;
+    private bool _anyApplied, _allApplied;
 
     /// <summary>
     /// When this step's update is <c>w += scale·g</c> alone, elementwise with no state, clipping or decay,
@@ -43,11 +44,12 @@ public abstract partial class Optimizer
             _applied[v] = true;
         }
         _anyApplied = true;
+        _allApplied = Array.IndexOf(_applied, false) < 0;
         try { Step(model.Parameters.Span, model.Gradients.Span); }
         finally
         {
             Array.Clear(_applied);
-            _anyApplied = false;
+            _anyApplied = _allApplied = false;
         }
     }
 }

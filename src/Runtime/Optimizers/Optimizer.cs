@@ -143,7 +143,8 @@ public abstract partial class Optimizer
         // Keras 3's BaseOptimizer.apply: clip the gradients, decay the weights, then the update, all at one rate.
         ReadOnlySpan<float> g = ClipGradients(gradients);
         if (WeightDecay > 0) ApplyWeightDecay(parameters, CurrentLearningRate);
-        UpdateInParts(parameters, g);
+        // When backward applied the update to every variable, what is left (the padding between them) has no gradient.
+        if (!_allApplied) UpdateInParts(parameters, g);
         Iterations++;
     }
 
