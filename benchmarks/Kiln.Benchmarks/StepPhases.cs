@@ -6,7 +6,8 @@ namespace Kiln.Benchmarks;
 
 /// <summary>
 /// The Fashion MLP's train step phase by phase, as <see cref="Model.TrainOnBatch(System.ReadOnlySpan{float}, System.ReadOnlySpan{float}, int, Optimizer)"/>
-/// runs them (forward, loss and its gradient, backward, SGD update), each timed inside whole steps; through
+/// ran them before it fused plain SGD into backward (forward, loss and its gradient, backward, SGD update: what
+/// <see cref="Sgd.FuseIntoBackward"/> = false still runs), each timed inside whole steps; through
 /// the public calls, so the forward also copies the input, which TrainOnBatch lends instead (Model.LentInput.cs):
 /// the fastest and the median per phase over the timed steps, beside the whole step's. A phase that takes
 /// longer here than its kernels alone (`--only mlp` in scratch harnesses, benchmarks/README.md) pays for
