@@ -75,7 +75,11 @@ public abstract partial class Model
     /// <summary>All trainable weights, contiguous and 64-byte aligned.</summary>
     public AlignedBuffer Parameters { get; }
 
-    /// <summary>Gradients of <see cref="Parameters"/>, same layout.</summary>
+    /// <summary>
+    /// Gradients of <see cref="Parameters"/>, same layout, as the last backward wrote them. A <c>Fit</c> or <c>TrainOnBatch</c>
+    /// step with plain SGD adds its Dense layers' gradients straight into the weights and leaves their slices here as they
+    /// were (<see cref="Sgd.FuseIntoBackward"/>).
+    /// </summary>
     public AlignedBuffer Gradients { get; }
 
     /// <summary>Non-trainable tensors (BatchNormalization moving statistics).</summary>
