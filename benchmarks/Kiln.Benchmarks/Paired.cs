@@ -43,6 +43,7 @@ internal static class Paired
         ["patch-prefetch-min-macs"] = v => ConvCore.PatchPrefetchMinMultiplyAdds = (int)v,
         ["patch-chunk-l1-share"] = v => ConvCore.PatchChunkL1Share = (int)v,
         ["sgd-in-backward"] = v => s_sgdInBackward = v != 0,
+        ["worker-spin"] = v => WorkerPool.WorkerSpinIterations = (int)v,
     };
 
     // Sgd.FuseIntoBackward belongs to the optimizer, which the step below is given: set on it each step.
