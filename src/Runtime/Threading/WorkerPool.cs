@@ -290,10 +290,9 @@ public sealed class WorkerPool
     /// <summary>
     /// The normalized pauses a spinning worker waits between looks at the generation: one, so a new job is picked up
     /// tens of nanoseconds after it is published (the worker's side of what <see cref="TightAwaitLooks"/> does for the
-    /// caller). Sixteen, as
-    /// before, paired against one (stop 63, 2 vCPUs): batch-1 inference 5.6 → 5.4 µs (1.038 and, the other order
-    /// first, 1.016); MLP b32, MLP b256, the Fashion CNN, the CIFAR net and the ResNet level (1.004, 0.999, 1.004, 1.012,
-    /// 0.999). Settable for measuring it (--paired MODEL,worker-spin,A,B).
+    /// caller). Sixteen, as before, paired against one (stop 63, 2 vCPUs): batch-1 inference 5.6 → 5.4 µs (1.038 and,
+    /// the other order first, 1.016); MLP b32, MLP b256, the Fashion CNN, the CIFAR net and the ResNet level (1.004,
+    /// 0.999, 1.004, 1.012, 0.999). Settable for measuring it (--paired MODEL,worker-spin,A,B).
     /// </summary>
     internal static int WorkerSpinIterations = 1;
 
