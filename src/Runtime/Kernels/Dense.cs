@@ -17,11 +17,15 @@ public static unsafe class Dense
     }
 
     /// <summary>
-    /// dy (w.r.t. the activation output) becomes dz = dy·act'(y) in place; then dKernel = xᵀ·dz (skipped when empty: frozen weights),
-    /// dBias = column sums of dz (skipped when empty), dx = dz·kernelᵀ (skipped when empty), or dx += with
+    /// dy (w.r.t. the activation output) becomes dz = dy·act'(y) in place; then dBias = column sums of dz (skipped when
+    /// empty), dKernel = xᵀ·dz (skipped when empty: frozen weights) and dx = dz·kernelᵀ (skipped when empty), or dx += with
     /// <paramref name="accumulate"/> (dx holds another reader's part), in the product itself. A target that
-    /// <see cref="GradientTarget.AddsToWeights"/> takes its gradient into the weights instead (fused SGD): dx is then
-    /// computed first, from the weights before the update, and dz is left scaled.
+    /// <see cref="GradientTarget.AddsToWeights"/> takes SGD's step instead (fused SGD): b += s·Σdz, the bits of SGD's own
+    /// w − lr·g, and W += xᵀ·(s·dz), a product that accumulates into the weights, with dx computed first, from the weights
+    /// as they were, and dz left scaled. Against the gradient written and then read back by the optimizer, that saves a
+    /// pass over the kernel's gradient: the Fashion MLP's 784 × 300 layer at batch 32 took 99–118 µs forward, backward and
+    /// update where it took 118–142, and its step runs 1.13× as fast (benchmarks/README.md, stop 63). The kernel's update
+    /// rounds once per product instead of twice, so it may differ from the separate update in the last bit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
@@ -40,56 +44,23 @@ public static unsafe class Dense
             Activations.Backward(y.Slice(0, outputs), dz, dz, activation);
         }
 
-        if (dKernel.AddsToWeights || dBias.AddsToWeights)
-        {
-            UpdateInPlace(x, kernel, dz, dKernel, dBias, dx, n, inputs, units, accumulate);
-            return;
-        }
-        // An empty dKernel means the weights are frozen: only dx is wanted.
-        if (!dKernel.IsEmpty) Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units);
-        if (!dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units);
-        if (!dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
-    }
-
-    /// <summary>
-    /// Backward with SGD fused in: dx from the weights as they were, then b += s·Σdz (the bits of SGD's own
-    /// w − lr·g) and W += xᵀ·(s·dz), a product that accumulates into the weights. Against the gradient written
-    /// and then read back by the optimizer, this saves a pass over the kernel's gradient: the Fashion MLP's 784 × 300
-    /// layer at batch 32 took 99–118 µs forward, backward and update where it took 118–142, and its step runs 1.13× as
-    /// fast (benchmarks/README.md, stop 63). The kernel's update rounds once per
-    /// product instead of twice, so it may differ from the separate update in the last bit.
-    /// </summary>
-    private static void UpdateInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, Span<float> dz, GradientTarget dKernel,
-        GradientTarget dBias, Span<float> dx, int n, int inputs, int units, bool accumulate)
-    {
-        if (!dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
+        // dx reads the weights: before a fused step changes them, otherwise last.
+        bool updatesWeights = dKernel.AddsToWeights || dBias.AddsToWeights;
+        if (updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
+        // The bias before the kernel: a fused kernel step scales dz.
         if (dBias.AddsToWeights) ColumnSums(dz, dBias.Values, n, units, dBias.Scale);
         else if (!dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units);
+        // An empty dKernel means the weights are frozen: only dx is wanted.
         if (dKernel.AddsToWeights)
         {
-            Scale(dz, dKernel.Scale);
+            fixed (float* pz = dz) Activations.Scale(pz, dKernel.Scale, outputs);
             Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units, accumulate: true);
         }
         else if (!dKernel.IsEmpty)
         {
             Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units);
         }
-    }
-
-    /// <summary>v *= s, in place.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scale(Span<float> v, float s)
-    {
-        fixed (float* p = v)
-        {
-            int i = 0, length = v.Length;
-            if (Simd.Use16Lanes)
-            {
-                var vs = Vector512.Create(s);
-                for (; i + 16 <= length; i += 16) (Vector512.Load(p + i) * vs).Store(p + i);
-            }
-            for (; i < length; i++) p[i] *= s;
-        }
+        if (!updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
     }
 
     /// <summary>
