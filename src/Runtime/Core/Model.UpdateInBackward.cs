@@ -32,16 +32,9 @@ public abstract partial class Model
     /// <summary>Backward, then the optimizer's step; fused where the optimizer allows it.</summary>
     private void BackwardAndStep(int n, Optimizer optimizer)
     {
-        if (!optimizer.TryFuseIntoBackward(out float scale))
-        {
-            Backward(n);
-            optimizer.Step(this);
-            return;
-        }
-        if (_updatedOffsets.Length < Description.Tensors.Count) _updatedOffsets = new int[Description.Tensors.Count];
         _updatedCount = 0;
-        _updateScale = scale;
-        _updatingInBackward = true;
+        _updatingInBackward = optimizer.TryFuseIntoBackward(out _updateScale);
+        if (_updatingInBackward && _updatedOffsets.Length < Description.Tensors.Count) _updatedOffsets = new int[Description.Tensors.Count];
         try { Backward(n); }
         finally { _updatingInBackward = false; }
         optimizer.Step(this, _updatedOffsets.AsSpan(0, _updatedCount));

@@ -22,18 +22,9 @@ public abstract partial class Optimizer
         return false;
     }
 
-    /// <summary>
-    /// <see cref="Step(Model)"/> after a backward pass that applied this step's update to the variables starting
-    /// at <paramref name="appliedOffsets"/> (from <see cref="TryFuseIntoBackward"/>): those are skipped.
-    /// </summary>
-    internal void Step(Model model, ReadOnlySpan<int> appliedOffsets)
+    /// <summary>Marks the variables starting at <paramref name="appliedOffsets"/> as updated by backward, for this step to skip.</summary>
+    private void MarkApplied(Model model, ReadOnlySpan<int> appliedOffsets)
     {
-        if (appliedOffsets.IsEmpty)
-        {
-            Step(model);
-            return;
-        }
-        if (!ReferenceEquals(_builtFor, model.Description)) Build(model.Description);
         if (!TryFuseIntoBackward(out _))
             throw new InvalidOperationException($"{GetType().Name}: a backward pass applied its update, but this step's update cannot be fused (its settings changed mid-step).");
         foreach (int offset in appliedOffsets)
@@ -45,11 +36,11 @@ public abstract partial class Optimizer
         }
         _anyApplied = true;
         _allApplied = Array.IndexOf(_applied, false) < 0;
-        try { Step(model.Parameters.Span, model.Gradients.Span); }
-        finally
-        {
-            Array.Clear(_applied);
-            _anyApplied = _allApplied = false;
-        }
+    }
+
+    private void ClearApplied()
+    {
+        Array.Clear(_applied);
+        _anyApplied = _allApplied = false;
     }
 }

@@ -148,11 +148,22 @@ public abstract partial class Optimizer
         Iterations++;
     }
 
-    /// <summary>A model's step: binds the optimizer to the model's variables on first use (for <see cref="ClipNorm"/> and exclusions), then steps.</summary>
-    internal void Step(Model model)
+    /// <summary>
+    /// A model's step: binds the optimizer to the model's variables on first use (for <see cref="ClipNorm"/> and exclusions), then
+    /// steps, skipping the variables starting at <paramref name="appliedOffsets"/>, whose update backward already applied
+    /// (<see cref="TryFuseIntoBackward"/>).
+    /// </summary>
+    internal void Step(Model model, ReadOnlySpan<int> appliedOffsets = default)
     {
         if (!ReferenceEquals(_builtFor, model.Description)) Build(model.Description);
-        Step(model.Parameters.Span, model.Gradients.Span);
+        if (appliedOffsets.IsEmpty)
+        {
+            Step(model.Parameters.Span, model.Gradients.Span);
+            return;
+        }
+        MarkApplied(model, appliedOffsets);
+        try { Step(model.Parameters.Span, model.Gradients.Span); }
+        finally { ClearApplied(); }
     }
 
     /// <summary>
