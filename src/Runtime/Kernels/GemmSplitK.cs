@@ -130,6 +130,7 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     /// c[0..n) plus <paramref name="slices"/> partial rows <paramref name="slice"/> floats apart, in order, then act(v + bias)
     /// as the micro-kernels' stores do (a zero bias without one), at their vector width; the last columns under a mask.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CombineRow512(float* c, float* p, long slice, int slices, int n, float* bias, bool epilogue, TAct act)
     {
         for (int j = 0; j < n; j += 16)
@@ -143,6 +144,7 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     }
 
     /// <summary><see cref="CombineRow512"/> in 256-bit registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CombineRow256(float* c, float* p, long slice, int slices, int n, float* bias, bool epilogue, TAct act)
     {
         for (int j = 0; j < n; j += 8)
