@@ -17,13 +17,14 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]
-//   (--quick: 3 runs; peak, conv2d, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, gemmpasses, layers, calls, wake, bnpasses, exp, coherence and inlining are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,steptimeline,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]
+//   (--quick: 3 runs; peak, conv2d, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, gemmpasses, layers, calls, wake, steptimeline, bnpasses, exp, coherence and inlining are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
 //   kernelloop times the GEMM micro-kernels (256-bit, and 512-bit where the CPU runs it) on L1-resident panels against the same FMAs without A's broadcasts;
 //     and, at 512 bits, the implicit GEMM forward tile with its kernel panels in L2 (indirecttile512_l2_panels);
 //   phases times the MLP train step's forward, loss, backward and SGD update inside whole steps (StepPhases.cs), batch 32 and 256;
 //   mlpops times its dense calls one at a time (MlpOps.cs), batch 32 and 256;
+//   steptimeline lists the worker pool's runs in the MLP's (batch 32, 256) and the Fashion CNN's train steps: the serial stretch before each, each thread's time in it (StepTimeline.cs);
 //   bnpasses times batch normalization's calls alone at the Fashion ResNet's three shapes (BatchNormTimes.cs);
 //   wake times a two-part job of the worker pool after serial gaps, i.e. how soon its threads start, then back-to-back jobs' handoffs;
 //   exp times the exponential under softmax, sigmoid and tanh (Kiln's, the BCL's vector ones, MathF's) per element (ExpTimes.cs);
@@ -47,7 +48,7 @@ for (int i = 0; i < args.Length; i++)
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         case "--paired" when i + 1 < args.Length: paired = args[++i]; only = "paired"; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,steptimeline,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]");
             return 2;
     }
 }
@@ -95,6 +96,7 @@ if (groups.Contains("mlpops"))
     MlpOps.Run(batch: 32, threads, quick);
     MlpOps.Run(batch: 256, threads, quick);
 }
+if (groups.Contains("steptimeline")) StepTimeline.Run(threads, quick);
 if (groups.Contains("wake")) PoolWake.Run(secondsPerGap: quick ? 1 : 2);
 if (groups.Contains("exp")) ExpTimes.Run(runs);
 if (groups.Contains("coherence")) Coherence.Run(seconds: quick ? 2 : 6);

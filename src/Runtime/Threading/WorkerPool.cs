@@ -153,6 +153,8 @@ public sealed class WorkerPool
         {
             int threads = Math.Min(parts, ThreadLimit);
             int generation = Begin(first, firstParts, helpers: threads - 1);
+            PoolTimeline? timeline = PoolTimeline.Current;
+            timeline?.RunStart(first, generation);
             _second = second;
             _secondParts = secondParts;
             _shareThreads = threads;
@@ -168,6 +170,7 @@ public sealed class WorkerPool
             finally { t_insideJob = false; }
 
             AwaitParts(parts);
+            timeline?.RunEnd(generation);
             _second = null;
             End();
         }
@@ -223,6 +226,8 @@ public sealed class WorkerPool
         lock (_runGate)
         {
             int generation = Begin(job, parts, helpers: parts - 1);
+            PoolTimeline? timeline = PoolTimeline.Current;
+            timeline?.RunStart(job, generation);
             // Part i is open while _claims[i] is 2·generation and taken at 2·generation + 1: a worker
             // that wakes late for an earlier job finds neither value it expects and takes nothing.
             for (int i = 0; i < parts; i++) _claims[i] = 2 * generation;
@@ -233,11 +238,12 @@ public sealed class WorkerPool
             try
             {
                 for (int part = 0; part < parts; part++)
-                    RunClaimed(job, part, parts, generation);
+                    RunClaimed(job, part, parts, generation, thread: 0);
             }
             finally { t_insideJob = false; }
 
             AwaitParts(parts);
+            timeline?.RunEnd(generation);
             End();
         }
     }
@@ -248,8 +254,11 @@ public sealed class WorkerPool
     private bool RanInline(ParallelJob first, int firstParts, ParallelJob? second, int secondParts)
     {
         if (firstParts + secondParts > 1 && !t_insideJob && ThreadLimit > 1) return false;
+        PoolTimeline? timeline = t_insideJob ? null : PoolTimeline.Current;
+        long started = timeline is null ? 0 : Stopwatch.GetTimestamp();
         for (int p = 0; p < firstParts; p++) first.Execute(p, firstParts);
         for (int p = 0; p < secondParts; p++) second!.Execute(p, secondParts);
+        timeline?.Inline(first, started);
         return true;
     }
 
@@ -303,11 +312,14 @@ public sealed class WorkerPool
         if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
     }
 
-    private void RunClaimed(ParallelJob job, int part, int parts, int generation)
+    private void RunClaimed(ParallelJob job, int part, int parts, int generation, int thread)
     {
         if (Interlocked.CompareExchange(ref _claims[part], 2 * generation + 1, 2 * generation) != 2 * generation) return;
+        PoolTimeline? timeline = PoolTimeline.Current;
+        long started = timeline is null ? 0 : Stopwatch.GetTimestamp();
         try { job.Execute(part, parts); }
         catch (Exception e) { _failure = e; }
+        timeline?.Part(thread, generation, part, started);
         Interlocked.Increment(ref _done);
     }
 
@@ -339,6 +351,7 @@ public sealed class WorkerPool
         int threads = _shareThreads;
         ParallelJob? second = _second;
         int secondParts = _secondParts;
+        PoolTimeline? timeline = PoolTimeline.Current;
         for (int i = 0; i < threads; i++)
         {
             int owner = slot + i < threads ? slot + i : slot + i - threads;
@@ -347,12 +360,14 @@ public sealed class WorkerPool
             int start = first + SliceStart(owner, secondParts, threads), part;
             while ((part = Take(ref _shares[owner * ShareStride], generation, fromFront: i == 0)) >= 0)
             {
+                long started = timeline is null ? 0 : Stopwatch.GetTimestamp();
                 try
                 {
                     if (part - start < count) job.Execute(first + part - start, parts);
                     else second!.Execute(part - count - first, secondParts);
                 }
                 catch (Exception e) { _failure = e; }
+                timeline?.Part(slot, generation, part, started);
                 Interlocked.Increment(ref _done);
             }
         }
@@ -417,7 +432,7 @@ public sealed class WorkerPool
                 if (index < parts)
                 {
                     long allocated = GC.GetAllocatedBytesForCurrentThread();
-                    RunClaimed(job, index, parts, generation);
+                    RunClaimed(job, index, parts, generation, thread: index);
                     _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - allocated;
                 }
             }

@@ -222,6 +222,71 @@ public class WorkerPoolTests
         Assert.Equal(2001, counting.Counts[2]);
     }
 
+    // The benchmarks' step timeline: each run's start and end around its parts, each part once with the thread that ran
+    // it (0 the caller, i worker i), a run the caller did alone as one inline event, marks in place; nothing once the
+    // recording is taken away, and events past its capacity dropped rather than thrown.
+    [Fact]
+    public void ATimelineRecordsEachRunsPartsAndTheThreadsThatRanThem()
+    {
+        var pool = new WorkerPool(1);
+        var timeline = new PoolTimeline(capacity: 64);
+        // Each part waits for the other to start, so the worker runs one of each run's two.
+        var shared = new RendezvousJob();
+        var owned = new RendezvousJob();
+        PoolTimeline.Current = timeline;
+        try
+        {
+            timeline.Mark(7);
+            pool.Run(shared, 2);
+            pool.Run(new CountingJob(), 1);
+            pool.RunOnOwnThreads(owned, 2);
+        }
+        finally { PoolTimeline.Current = null; }
+        Assert.True(shared.Met && owned.Met, "the worker never took a part");
+        var events = timeline.Events.ToArray();
+        pool.Run(new CountingJob(), 4);
+        Assert.Equal(events.Length, timeline.Events.Length);
+
+        Assert.Equal(PoolTimeline.Kind.Mark, events[0].Kind);
+        Assert.Equal(7, events[0].Part);
+        int at = 1;
+        void ExpectRun(Type job, int[] threadOfPart, int caller)
+        {
+            var start = events[at++];
+            Assert.Equal(PoolTimeline.Kind.RunStart, start.Kind);
+            Assert.Equal(job, start.Job);
+            var seen = new bool[threadOfPart.Length];
+            for (int p = 0; p < threadOfPart.Length; p++, at++)
+            {
+                var part = events[at];
+                Assert.Equal(PoolTimeline.Kind.Part, part.Kind);
+                Assert.Equal(start.Generation, part.Generation);
+                Assert.False(seen[part.Part], $"part {part.Part} recorded twice");
+                seen[part.Part] = true;
+                Assert.Equal(threadOfPart[part.Part] == caller ? 0 : 1, part.Thread);
+                Assert.InRange(part.Start, start.Start, part.End);
+            }
+            var end = events[at++];
+            Assert.Equal(PoolTimeline.Kind.RunEnd, end.Kind);
+            Assert.Equal(start.Generation, end.Generation);
+            Assert.True(end.End >= events[at - 2].End);
+        }
+        int caller = Environment.CurrentManagedThreadId;
+        ExpectRun(typeof(RendezvousJob), shared.Threads, caller);
+        var inline = events[at++];
+        Assert.Equal(PoolTimeline.Kind.Inline, inline.Kind);
+        Assert.Equal(typeof(CountingJob), inline.Job);
+        Assert.InRange(inline.Start, events[at - 2].End, inline.End);
+        ExpectRun(typeof(RendezvousJob), owned.Threads, caller);
+        Assert.Equal(events.Length, at);
+
+        var full = new PoolTimeline(capacity: 2);
+        PoolTimeline.Current = full;
+        try { pool.Run(new CountingJob(), 4); }
+        finally { PoolTimeline.Current = null; }
+        Assert.Equal(2, full.Events.Length);
+    }
+
     // Records which thread ran each part, in the order each thread ran them; optionally, the first part run off
     // the caller's thread stalls.
     private sealed class OrderJob(int parts, int stallOffCaller = 0) : ParallelJob
