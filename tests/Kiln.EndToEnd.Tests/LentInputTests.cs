@@ -38,8 +38,8 @@ public class LentInputTests
     public void TrainOnBatchHasTheBitsOfTheSeparateCalls(string name)
     {
         Model lent = Make(name, 3), copied = Make(name, 3);
-        // Not fused into backward (SgdInBackwardTests covers that), so both take the same separate update.
-        var lentOptimizer = new Sgd(0.05f) { FuseIntoBackward = false };
+        // TrainOnBatch fuses the step into backward, which gives the separate update's bits (SgdInBackwardTests).
+        var lentOptimizer = new Sgd(0.05f);
         var copiedOptimizer = new Sgd(0.05f);
         int n = 6;
         for (int step = 0; step < 3; step++)

@@ -20,12 +20,12 @@ public static unsafe class Dense
     /// dy (w.r.t. the activation output) becomes dz = dy·act'(y) in place; then dBias = column sums of dz (skipped when
     /// empty), dKernel = xᵀ·dz (skipped when empty: frozen weights) and dx = dz·kernelᵀ (skipped when empty), or dx += with
     /// <paramref name="accumulate"/> (dx holds another reader's part), in the product itself. A target that
-    /// <see cref="GradientTarget.AddsToWeights"/> takes SGD's step instead (fused SGD): b += s·Σdz, the bits of SGD's own
-    /// w − lr·g, and W += xᵀ·(s·dz), a product that accumulates into the weights, with dx computed first, from the weights
-    /// as they were, and dz left scaled. Against the gradient written and then read back by the optimizer, that saves a
-    /// pass over the kernel's gradient: the Fashion MLP's 784 × 300 layer at batch 32 took 99–118 µs forward, backward and
-    /// update where it took 118–142, and its step runs 1.13× as fast (benchmarks/README.md, stop 63). The kernel's update
-    /// rounds once per product instead of twice, so it may differ from the separate update in the last bit.
+    /// <see cref="GradientTarget.AddsToWeights"/> takes SGD's step instead (fused SGD): b += s·Σdz and W += s·(xᵀ·dz), a
+    /// product whose tiles are scaled as they are added into the weights (Gemm's alpha), with dx computed first, from the
+    /// weights as they were. Both are SGD's own w − lr·g on the same sums, so the same bits while the batch is one k block
+    /// deep (GemmScratch.KC). Against the gradient written and then read back by the optimizer, that saves a pass over the
+    /// kernel's gradient, and scaling in the product rather than in dz saves a write to dz after the other thread has
+    /// read it: the Fashion MLP's step runs 1.16× as fast at batch 32 and 1.02× at batch 256 (benchmarks/README.md, stops 63–64).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
@@ -47,15 +47,11 @@ public static unsafe class Dense
         // dx reads the weights: before a fused step changes them, otherwise last.
         bool updatesWeights = dKernel.AddsToWeights || dBias.AddsToWeights;
         if (updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
-        // The bias before the kernel: a fused kernel step scales dz.
         if (dBias.AddsToWeights) ColumnSums(dz, dBias.Values, n, units, dBias.Scale);
         else if (!dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units);
         // An empty dKernel means the weights are frozen: only dx is wanted.
         if (dKernel.AddsToWeights)
-        {
-            fixed (float* pz = dz) Activations.Scale(pz, dKernel.Scale, outputs);
-            Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units, accumulate: true);
-        }
+            Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units, accumulate: true, alpha: dKernel.Scale);
         else if (!dKernel.IsEmpty)
         {
             Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units);

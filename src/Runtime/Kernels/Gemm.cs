@@ -33,20 +33,24 @@ public static unsafe class Gemm
     /// </summary>
     internal static long OnePartPerThreadMaxFlops = 1L << 25;
 
-    /// <summary>C[m×n] = A[m×k]·B[k×n], or C += when <paramref name="accumulate"/>.</summary>
+    /// <summary>
+    /// C[m×n] = alpha·A[m×k]·B[k×n], or C += when <paramref name="accumulate"/>, as BLAS's sgemm with beta 0 or 1: each k
+    /// block's product is rounded, then scaled (unless alpha is 1), then added, so one block deep, C + alpha·(A·B) has the
+    /// bits of the product written out, scaled and added in two passes.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
-        => Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
+    public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false, float alpha = 1f)
+        => Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity), alpha);
 
-    /// <summary>C = Aᵀ·B with A stored k×m.</summary>
+    /// <summary>C = alpha·Aᵀ·B with A stored k×m (alpha and accumulate as in <see cref="Nn"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
-        => Multiply(true, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
+    public static void Tn(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false, float alpha = 1f)
+        => Multiply(true, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity), alpha);
 
-    /// <summary>C = A·Bᵀ with B stored n×k.</summary>
+    /// <summary>C = alpha·A·Bᵀ with B stored n×k (alpha and accumulate as in <see cref="Nn"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Nt(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false)
-        => Multiply(false, true, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity));
+    public static void Nt(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate = false, float alpha = 1f)
+        => Multiply(false, true, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false, default(Identity), alpha);
 
     /// <summary>C = act(A·B + bias[j]), the bias and activation applied as each tile is stored; empty bias = none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -58,10 +62,10 @@ public static unsafe class Gemm
         Multiply(false, false, m, n, k, a, lda, b, ldb, c, ldc, false, bias, true, activation);
     }
 
-    /// <summary>The general entry: op(A)·op(B) (+C) with an optional bias+activation epilogue.</summary>
+    /// <summary>The general entry: alpha·op(A)·op(B) (+C) with an optional bias+activation epilogue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Multiply<TAct>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, ReadOnlySpan<float> bias, bool epilogue, TAct act)
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, ReadOnlySpan<float> bias, bool epilogue, TAct act, float alpha = 1f)
         where TAct : struct, IActivation
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM sizes must not be negative (m={m}, n={n}, k={k})");
@@ -78,23 +82,24 @@ public static unsafe class Gemm
                 EmptyProduct(m, n, pc, ldc, accumulate, biasPtr, epilogue, act);
                 return;
             }
-            Dispatch(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, biasPtr, epilogue, act);
+            Dispatch(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, biasPtr, epilogue, act, alpha);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dispatch<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
     {
         bool use512 = Simd.Use512;
         bool use256 = Simd.Use256;
         if (!use512 && !use256)
         {
-            Scalar(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+            Scalar(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
             return;
         }
 
-        if (m == 1 && !transB)
+        // A scaled single row (a fused update of a one-input layer's weights) takes the blocked path below, which scales.
+        if (m == 1 && !transB && alpha == 1f)
         {
             // One row streams all of B: memory-bound, so a large B is split over the cores (by k blocks or
             // by columns, RowVectorJob), each thread taking the same share every call (when it is ready) so
@@ -116,7 +121,7 @@ public static unsafe class Gemm
         if (threads > 1 && GemmSplitK<TAct>.Applies(use512, transB, m, n, k, threads))
         {
             WorkerPool splitPool = WarmedPool();
-            GemmSplitK<TAct>.Run(use512, transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, splitPool, Math.Min(threads, splitPool.MaxParts));
+            GemmSplitK<TAct>.Run(use512, transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, splitPool, Math.Min(threads, splitPool.MaxParts), alpha);
             return;
         }
         // Column tiles keep each part's B block private; rows only when C is too narrow to share.
@@ -141,9 +146,9 @@ public static unsafe class Gemm
         if (parts <= 1)
         {
             if (use512)
-                GemmDriver.Serial<MicroKernel512, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+                GemmDriver.Serial<MicroKernel512, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha: alpha);
             else
-                GemmDriver.Serial<MicroKernel256, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act);
+                GemmDriver.Serial<MicroKernel256, TAct>(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha: alpha);
             return;
         }
 
@@ -152,7 +157,7 @@ public static unsafe class Gemm
         job.M = m; job.N = n; job.K = k; job.KBlock = 0;
         job.A = a; job.B = b; job.C = c; job.Bias = bias;
         job.Lda = lda; job.Ldb = ldb; job.Ldc = ldc;
-        job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act;
+        job.Accumulate = accumulate; job.Epilogue = epilogue; job.Act = act; job.Alpha = alpha;
         job.SplitColumns = splitColumns;
         job.PackedA = null;
         WorkerPool pool = WarmedPool();
@@ -248,7 +253,7 @@ public static unsafe class Gemm
     /// <summary>The reference-grade fallback when no vector unit is usable.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scalar<TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act) where TAct : struct, IActivation
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
     {
         nint aRow = transA ? 1 : lda, aCol = transA ? lda : 1;
         nint bRow = transB ? 1 : ldb, bCol = transB ? ldb : 1;
@@ -260,6 +265,7 @@ public static unsafe class Gemm
                 float* pa = a + i * aRow;
                 float* pb = b + j * bCol;
                 for (int p = 0; p < k; p++) acc = MathF.FusedMultiplyAdd(pa[p * aCol], pb[p * bRow], acc);
+                if (alpha != 1f) acc *= alpha;
                 float v = accumulate ? c[i * ldc + j] + acc : acc;
                 if (epilogue) v = act.Apply(v + (bias == null ? 0f : bias[j]));
                 c[i * ldc + j] = v;

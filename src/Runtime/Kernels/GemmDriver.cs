@@ -20,9 +20,10 @@ internal static unsafe class GemmDriver
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Serial<TK, TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float* packedA = null, int kBlock = 0)
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float* packedA = null, int kBlock = 0, float alpha = 1f)
         where TK : struct, IMicroKernel where TAct : struct, IActivation
     {
+        // alpha: each k block's product scaled before it is added to C, as BLAS's sgemm does (a fused SGD step's −lr).
         // kBlock: the k blocks' depth, GemmScratch.KBlock(k) unless this is a slice of a deeper product
         // (Gemm.RunWithSharedA), whose blocks must fall where the whole product's do for the same bits.
         // packedA: op(A) already packed by the caller (shared by the threads that split this product's
@@ -82,13 +83,13 @@ internal static unsafe class GemmDriver
                                 float* cp = c + (i0 + ic + ir) * ldc + jc + jr;
                                 float* ap = aBlock + (nint)ir * kc;
                                 if (rows == mr && cols == nr)
-                                    TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
+                                    TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                 else if (cols == nr && rows <= TK.TailRows)
-                                    TK.RunTail(rows, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
+                                    TK.RunTail(rows, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                 else if (cols <= TK.NarrowCols)
-                                    TK.RunNarrow(rows, cols, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act);
+                                    TK.RunNarrow(rows, cols, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                 else
-                                    EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act);
+                                    EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act, alpha);
                             }
                         }
                     }
@@ -101,7 +102,7 @@ internal static unsafe class GemmDriver
     // elements get exactly the arithmetic of interior ones.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile<TK, TAct>(GemmScratch s, int kc, float* ap, float* bp, nint bStride, float* cp, nint ldc,
-        int rows, int cols, bool loadC, float* bias, bool applyEpilogue, TAct act)
+        int rows, int cols, bool loadC, float* bias, bool applyEpilogue, TAct act, float alpha)
         where TK : struct, IMicroKernel where TAct : struct, IActivation
     {
         int nr = TK.NR;
@@ -115,7 +116,7 @@ internal static unsafe class GemmDriver
             for (; j < cols; j++) bt[j] = bias[j];
             for (; j < nr; j++) bt[j] = 0f;
         }
-        TK.Run(kc, ap, bp, bStride, t, nr, loadC, bt, applyEpilogue, act);
+        TK.Run(kc, ap, bp, bStride, t, nr, loadC, bt, applyEpilogue, act, alpha);
         CopyColumns(t, nr, cp, ldc, rows, cols);
     }
 
@@ -142,6 +143,9 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
 
     public bool Use512, TransA, TransB, Accumulate, Epilogue, SplitColumns;
     public int M, N, K;
+
+    /// <summary>The product's scale before it is added to C (<see cref="GemmDriver.Serial"/>'s alpha).</summary>
+    public float Alpha = 1f;
 
     /// <summary>The k blocks' depth when K is a slice of a deeper product (<see cref="Gemm"/>'s shared-A path); 0: GemmScratch.KBlock(K).</summary>
     public int KBlock;
@@ -182,9 +186,9 @@ internal sealed unsafe class GemmJob<TAct> : ParallelJob where TAct : struct, IA
     private void Run(int m, int n, float* a, float* b, float* c, float* bias)
     {
         if (Use512)
-            GemmDriver.Serial<MicroKernel512, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA, KBlock);
+            GemmDriver.Serial<MicroKernel512, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA, KBlock, Alpha);
         else
-            GemmDriver.Serial<MicroKernel256, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA, KBlock);
+            GemmDriver.Serial<MicroKernel256, TAct>(TransA, TransB, m, n, K, a, Lda, b, Ldb, c, Ldc, Accumulate, bias, Epilogue, Act, PackedA, KBlock, Alpha);
     }
 }
 

@@ -21,6 +21,7 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     [ThreadStatic] private static GemmSplitK<TAct>? t_instance;
 
     private bool _use512, _transA, _accumulate, _epilogue, _combine;
+    private float _alpha;
     private int _m, _n, _k, _kb, _blocks;
     private float* _a, _b, _c, _bias, _partials;
     private nint _lda, _ldb, _ldc;
@@ -41,13 +42,13 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     }
 
     public static void Run(bool use512, bool transA, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, WorkerPool pool, int threads)
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, WorkerPool pool, int threads, float alpha = 1f)
     {
         int kb = GemmScratch.KBlock(k);
         int blocks = (k + kb - 1) / kb;
         float* partials = ConvScratch.Current.Floats(ConvScratch.SplitKPartialsSlot, (long)(blocks - blocks / threads) * m * n);
         var job = t_instance ??= new GemmSplitK<TAct>();
-        job._use512 = use512; job._transA = transA; job._accumulate = accumulate; job._epilogue = epilogue; job._act = act;
+        job._use512 = use512; job._transA = transA; job._accumulate = accumulate; job._epilogue = epilogue; job._act = act; job._alpha = alpha;
         job._m = m; job._n = n; job._k = k; job._kb = kb; job._blocks = blocks;
         job._a = a; job._b = b; job._c = c; job._bias = bias; job._partials = partials;
         job._lda = lda; job._ldb = ldb; job._ldc = ldc;
@@ -118,9 +119,9 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
         float* a = _transA ? _a + pc * _lda : _a + pc;
         float* b = _b + pc * _ldb + j0;
         if (_use512)
-            GemmDriver.Serial<MicroKernel512, Identity>(_transA, false, _m, cols, kc, a, _lda, b, _ldb, c, ldc, accumulate, null, false, default, null, _kb);
+            GemmDriver.Serial<MicroKernel512, Identity>(_transA, false, _m, cols, kc, a, _lda, b, _ldb, c, ldc, accumulate, null, false, default, null, _kb, _alpha);
         else
-            GemmDriver.Serial<MicroKernel256, Identity>(_transA, false, _m, cols, kc, a, _lda, b, _ldb, c, ldc, accumulate, null, false, default, null, _kb);
+            GemmDriver.Serial<MicroKernel256, Identity>(_transA, false, _m, cols, kc, a, _lda, b, _ldb, c, ldc, accumulate, null, false, default, null, _kb, _alpha);
     }
 
     /// <summary>Whether the combining pass has the masked loads and stores it needs at this width.</summary>

@@ -11,10 +11,10 @@ internal unsafe interface IMicroKernel
     static abstract int NR { get; }
 
     /// <summary>
-    /// Full tile: C = acc (or C += acc when <paramref name="loadC"/>); then, when <paramref name="epilogue"/>,
-    /// C = act(C + bias) with bias null meaning none.
+    /// Full tile: C = alpha·acc (or C += alpha·acc when <paramref name="loadC"/>), the product rounded, then scaled (unless
+    /// <paramref name="alpha"/> is 1), then added; then, when <paramref name="epilogue"/>, C = act(C + bias) with bias null meaning none.
     /// </summary>
-    static abstract void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    static abstract void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation;
 
     /// <summary>The most rows <see cref="RunTail"/> takes: a product's last, partial row panel of at most this many rows.</summary>
@@ -25,7 +25,7 @@ internal unsafe interface IMicroKernel
     /// <see cref="Run"/>: fewer FMAs a k step than the full tile and no scratch tile to copy back, with each element the same FMA chain,
     /// so the same bits as <see cref="Run"/> on a scratch tile.
     /// </summary>
-    static abstract void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    static abstract void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation;
 
     /// <summary>
@@ -40,6 +40,6 @@ internal unsafe interface IMicroKernel
     /// be read in place where a row ends). An MLP's 10-class output or a 300-wide layer's last 12 columns no longer pay a full
     /// tile's FMAs and its scratch copy; each element is the same FMA chain, so the same bits as <see cref="Run"/>.
     /// </summary>
-    static abstract void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    static abstract void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation;
 }

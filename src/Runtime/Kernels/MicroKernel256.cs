@@ -17,9 +17,9 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     private const int APrefetch = 192;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    public static void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation =>
-        Tile<WholeUpper, TAct>(MR, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act, default);
+        Tile<WholeUpper, TAct>(MR, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act, alpha, default);
 
     /// <summary>
     /// The 6 × 16 tile in twelve accumulators, its upper eight columns read and written whole (<see cref="Run"/>) or under
@@ -28,7 +28,7 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Tile<TUpper, TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue,
-        TAct act, Vector256<float> upper) where TUpper : struct, IUpperHalf where TAct : struct, IActivation
+        TAct act, float alpha, Vector256<float> upper) where TUpper : struct, IUpperHalf where TAct : struct, IActivation
     {
         // C's six rows are fetched while the FMAs run, not missed at the stores (see MicroKernel512).
         if (Sse.IsSupported)
@@ -66,6 +66,12 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             b += ldb;
         }
 
+        if (alpha != 1f)
+        {
+            var s = Vector256.Create(alpha);
+            c00 *= s; c01 *= s; c10 *= s; c11 *= s; c20 *= s; c21 *= s;
+            c30 *= s; c31 *= s; c40 *= s; c41 *= s; c50 *= s; c51 *= s;
+        }
         bool withBias = epilogue && bias != null;
         Vector256<float> bias0 = withBias ? Vector256.Load(bias) : Vector256<float>.Zero;
         Vector256<float> bias1 = withBias ? TUpper.Load(bias + 8, upper) : Vector256<float>.Zero;
@@ -85,7 +91,7 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     /// has 6 floats a k step, the rows past <paramref name="rows"/> padding) and the first <paramref name="rows"/> stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    public static void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -106,6 +112,11 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             b += ldb;
         }
 
+        if (alpha != 1f)
+        {
+            var s = Vector256.Create(alpha);
+            c00 *= s; c01 *= s; c10 *= s; c11 *= s; c20 *= s; c21 *= s; c30 *= s; c31 *= s;
+        }
         LoadBias(bias, epilogue, out var bias0, out var bias1);
         Store<WholeUpper, TAct>(c, c00, c01, default, loadC, epilogue, bias0, bias1, act);
         if (rows > 1) Store<WholeUpper, TAct>(c + ldc, c10, c11, default, loadC, epilogue, bias0, bias1, act);
@@ -120,12 +131,12 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     /// and no scratch copy; 9 to 15 columns take the full tile's twelve (<see cref="RunNarrowWide"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation
     {
         if (cols > 8)
         {
-            RunNarrowWide(rows, cols, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act);
+            RunNarrowWide(rows, cols, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act, alpha);
             return;
         }
         // Lanes past cols are neither read nor written: the row may end there, in B (read in place, GemmDriver) as in C.
@@ -144,6 +155,11 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             b += ldb;
         }
 
+        if (alpha != 1f)
+        {
+            var s = Vector256.Create(alpha);
+            c0 *= s; c1 *= s; c2 *= s; c3 *= s; c4 *= s; c5 *= s;
+        }
         Vector256<float> bias0 = epilogue && bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
         StoreNarrow(c, c0, mask, loadC, epilogue, bias0, act);
         if (rows > 1) StoreNarrow(c + ldc, c1, mask, loadC, epilogue, bias0, act);
@@ -159,9 +175,9 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     /// multiplied on a scratch tile. Each element is the same FMA chain as in <see cref="Run"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunNarrowWide<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    private static void RunNarrowWide<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation =>
-        Tile<MaskedUpper, TAct>(rows, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act,
+        Tile<MaskedUpper, TAct>(rows, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act, alpha,
             Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - 8)).AsSingle());
 
     /// <summary>How <see cref="Tile"/> reads a tile's upper eight columns of B and of the bias: whole, or under a lane mask.</summary>

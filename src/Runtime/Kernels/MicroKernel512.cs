@@ -24,7 +24,7 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
     private const int APrefetch = 256;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    public static void Run<TAct>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation
     {
         // Eight rows of C lie a leading dimension apart (often 4 KiB: the same L1 set), usually in L3
@@ -71,6 +71,12 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             b += ldb;
         }
 
+        if (alpha != 1f)
+        {
+            var s = Vector512.Create(alpha);
+            c00 *= s; c01 *= s; c10 *= s; c11 *= s; c20 *= s; c21 *= s; c30 *= s; c31 *= s;
+            c40 *= s; c41 *= s; c50 *= s; c51 *= s; c60 *= s; c61 *= s; c70 *= s; c71 *= s;
+        }
         LoadBias(bias, epilogue, out var bias0, out var bias1);
         Store(c, c00, c01, loadC, epilogue, bias0, bias1, act); c += ldc;
         Store(c, c10, c11, loadC, epilogue, bias0, bias1, act); c += ldc;
@@ -90,7 +96,7 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
     /// has 8 floats a k step, the rows past <paramref name="rows"/> padding) and the first <paramref name="rows"/> stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    public static void RunTail<TAct>(int rows, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -111,6 +117,11 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             b += ldb;
         }
 
+        if (alpha != 1f)
+        {
+            var s = Vector512.Create(alpha);
+            c00 *= s; c01 *= s; c10 *= s; c11 *= s; c20 *= s; c21 *= s; c30 *= s; c31 *= s;
+        }
         LoadBias(bias, epilogue, out var bias0, out var bias1);
         Store(c, c00, c01, loadC, epilogue, bias0, bias1, act);
         if (rows > 1) Store(c + ldc, c10, c11, loadC, epilogue, bias0, bias1, act);
@@ -122,7 +133,7 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
 
     /// <summary>Up to 8 rows × 16 columns in eight accumulators: eight FMA chains, as <see cref="RunTail"/>, at half a tile's FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act)
+    public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation
     {
         if (Sse.IsSupported)
@@ -154,6 +165,11 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
             b += ldb;
         }
 
+        if (alpha != 1f)
+        {
+            var s = Vector512.Create(alpha);
+            c0 *= s; c1 *= s; c2 *= s; c3 *= s; c4 *= s; c5 *= s; c6 *= s; c7 *= s;
+        }
         Vector512<float> bias0 = epilogue && bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
         StoreNarrow(c, c0, mask, loadC, epilogue, bias0, act);
         if (rows > 1) StoreNarrow(c + ldc, c1, mask, loadC, epilogue, bias0, act);

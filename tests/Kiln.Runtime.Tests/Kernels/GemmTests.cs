@@ -247,6 +247,61 @@ public class GemmTests
             }
     }
 
+    // alpha (BLAS's, with beta 0 or 1): each k block's product rounded, then scaled, then added, so a product one k block
+    // deep gives C + alpha·P in float arithmetic on the product P that alpha = 1 writes, bit for bit (a fused SGD step is
+    // then SGD's own w − lr·g); deeper, each block's product is scaled (within 1e-5). Every path: both vector widths and
+    // the scalar one, one to three threads, the sizes above (tail rows, narrow and edge columns, single rows, shared
+    // packing, split by rows), and the split by k blocks forced.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    [InlineData(0)]
+    public void AlphaScalesEachBlocksRoundedProductBeforeItIsAdded(int bits)
+    {
+        const float alpha = -0.037f;
+        long savedSplitK = Gemm.SplitKMinWeights;
+        try
+        {
+            foreach (bool splitK in new[] { false, true })
+                foreach (int threads in new[] { 1, 2, 3 })
+                    foreach (Op op in Enum.GetValues<Op>())
+                        foreach (var (m, n, k) in Sizes)
+                        {
+                            if ((long)m * n * k > (bits == 0 ? 300_000 : 3_000_000) || (splitK && threads == 1)) continue;
+                            Gemm.SplitKMinWeights = splitK ? 1 : savedSplitK;
+                            using var _ = new KernelSwitches(bits, threads);
+                            int lda = op == Op.Tn ? m : k, ldb = op == Op.Nt ? k : n;
+                            float[] a = TestData.Random(m * k, 61), b = TestData.Random(k * n, 62), start = TestData.Random(m * n, 63);
+                            void Product(float[] c, bool accumulate, float scale)
+                            {
+                                switch (op)
+                                {
+                                    case Op.Nn: Gemm.Nn(m, n, k, a, lda, b, ldb, c, n, accumulate, scale); break;
+                                    case Op.Tn: Gemm.Tn(m, n, k, a, lda, b, ldb, c, n, accumulate, scale); break;
+                                    default: Gemm.Nt(m, n, k, a, lda, b, ldb, c, n, accumulate, scale); break;
+                                }
+                            }
+                            var p = new float[m * n];
+                            Product(p, false, 1f);
+                            foreach (bool accumulate in new[] { false, true })
+                            {
+                                var c = (float[])start.Clone();
+                                Product(c, accumulate, alpha);
+                                var expected = new float[m * n];
+                                for (int i = 0; i < expected.Length; i++)
+                                {
+                                    float scaled = alpha * p[i];
+                                    expected[i] = accumulate ? start[i] + scaled : scaled;
+                                }
+                                string what = $"{op} {m}x{n}x{k} bits={bits} threads={threads} splitK={splitK} acc={accumulate}";
+                                if (k <= GemmScratch.KC || bits == 0) TestData.SameBits(expected, c, what);
+                                else TestData.Close(expected, c, 1e-5, 1e-5, what);
+                            }
+                        }
+        }
+        finally { Gemm.SplitKMinWeights = savedSplitK; }
+    }
+
     // Split by k blocks (the weights outweigh the output): each later block's product kept apart and added in block
     // order with the epilogue after, so 2 and 3 threads give one thread's bits; odd sizes, A transposed or not,
     // accumulating or not, the epilogue with and without a bias, and block counts the threads do not divide (a part
