@@ -42,7 +42,7 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     }
 
     public static void Run(bool use512, bool transA, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
-        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, WorkerPool pool, int threads, float alpha = 1f)
+        float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, WorkerPool pool, int threads, float alpha)
     {
         int kb = GemmScratch.KBlock(k);
         int blocks = (k + kb - 1) / kb;
