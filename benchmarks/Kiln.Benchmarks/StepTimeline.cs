@@ -12,7 +12,7 @@ namespace Kiln.Benchmarks;
 /// Where a train step's time goes between the threads: the pool's runs in step order (PoolTimeline), each with the
 /// serial stretch before it on the caller, its wall time, each thread's time in its parts and how soon the worker
 /// started; runs the caller did alone are listed as inline. Medians over the steps whose runs came in the usual
-/// order, after 3 s of steps (tiered compilation done). A thread that finishes its part early and waits, and the
+/// order, after 3 s of steps (tiered compilation done). The MLP at batch 32 and 256, the Fashion CNN and the CIFAR net. A thread that finishes its part early and waits, and the
 /// serial stretches, are what a faster step must take out. Run it beside `--only coherence`: on a host that moves
 /// the vCPUs between cores that share a cache and cores that do not, every handoff swings with it.
 /// </summary>
@@ -21,9 +21,11 @@ internal static class StepTimeline
     public static void Run(int threads, bool quick)
     {
         int steps = quick ? 300 : 1000;
-        Trace("mlp32", new FashionMlp(batchSize: 32, seed: 1), new Sgd(0.01f), 32, threads, steps);
-        Trace("mlp256", new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256, threads, steps / 4);
-        Trace("cnn", new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64, threads, steps / 10);
+        // Events a step: a few per run and one per part (the convolutions' jobs have many parts).
+        Trace("mlp32", new FashionMlp(batchSize: 32, seed: 1), new Sgd(0.01f), 32, threads, steps, eventsPerStep: 256);
+        Trace("mlp256", new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256, threads, steps / 4, eventsPerStep: 256);
+        Trace("cnn", new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64, threads, steps / 10, eventsPerStep: 8192);
+        Trace("cifar", new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64, threads, Math.Max(10, steps / 50), eventsPerStep: 32768);
     }
 
     private sealed class Ran
@@ -34,14 +36,14 @@ internal static class StepTimeline
         public readonly Dictionary<int, (long First, long Busy)> Threads = new();
     }
 
-    private static void Trace(string name, Model model, Optimizer optimizer, int batch, int threads, int steps)
+    private static void Trace(string name, Model model, Optimizer optimizer, int batch, int threads, int steps, int eventsPerStep)
     {
         var (x, y) = Bench.MakeData(batch, model.InputSize, seed: 1234);
         void Step() => model.TrainOnBatch(x.AsSpan(0, batch * model.InputSize), y.AsSpan(0, batch), batch, optimizer);
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < 3) Step();
 
-        var timeline = new PoolTimeline(capacity: steps * 512);
+        var timeline = new PoolTimeline(capacity: steps * eventsPerStep);
         PoolTimeline.Current = timeline;
         try
         {
@@ -123,7 +125,7 @@ internal static class StepTimeline
         }
         double tail = Median(kept.Select(i => Us(stepBounds[i].End - stepRuns[i][count - 1].End)));
         Bench.Emit(new Bench.Json().Str("impl", "kiln").Str("work", "step_timeline_summary").Str("model", name).Num("threads", threads)
-            .Num("steps", stepRuns.Count).Num("steps_in_usual_order", kept.Count)
+            .Num("steps", stepRuns.Count).Num("steps_in_usual_order", kept.Count).Num("events_dropped", timeline.Dropped)
             .Num("step_median_us", Median(kept.Select(i => Us(stepBounds[i].End - stepBounds[i].Start))))
             .Num("caller_alone_us", serial + tail)
             .Num("threads_waiting_in_runs_us", idle));

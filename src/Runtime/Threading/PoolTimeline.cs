@@ -35,6 +35,9 @@ internal sealed class PoolTimeline
     /// <summary>The events recorded so far, in the order their recording began (a part's event is written when it ends).</summary>
     public ReadOnlySpan<Event> Events => _events.AsSpan(0, Math.Min(Volatile.Read(ref _count), _events.Length));
 
+    /// <summary>Events that found the recording full and were dropped.</summary>
+    public int Dropped => Math.Max(0, Volatile.Read(ref _count) - _events.Length);
+
     /// <summary>Marks a point on the caller's thread, e.g. the start of a step (<paramref name="tag"/> is kept as its Part).</summary>
     public void Mark(int tag) => Add(new Event { Kind = Kind.Mark, Part = tag, Start = Stopwatch.GetTimestamp() });
 

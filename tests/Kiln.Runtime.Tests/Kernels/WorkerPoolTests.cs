@@ -285,6 +285,7 @@ public class WorkerPoolTests
         try { pool.Run(new CountingJob(), 4); }
         finally { PoolTimeline.Current = null; }
         Assert.Equal(2, full.Events.Length);
+        Assert.Equal(4, full.Dropped);   // three of the four parts and the run's end
     }
 
     // Records which thread ran each part, in the order each thread ran them; optionally, the first part run off
