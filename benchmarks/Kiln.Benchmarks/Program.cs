@@ -24,7 +24,7 @@ using Kiln.Threading;
 //     and, at 512 bits, the implicit GEMM forward tile with its kernel panels in L2 (indirecttile512_l2_panels);
 //   phases times the MLP train step's forward, loss, backward and SGD update inside whole steps (StepPhases.cs), batch 32 and 256;
 //   mlpops times its dense calls one at a time (MlpOps.cs), batch 32 and 256;
-//   steptimeline lists the worker pool's runs in the MLP's (batch 32, 256), the Fashion CNN's and the CIFAR net's train steps: the serial stretch before each, each thread's time in it (StepTimeline.cs);
+//   steptimeline lists the worker pool's runs in the MLP's (batch 32, 256), the Fashion CNN's and the CIFAR net's train steps and the MLP's batch-1 Predict: the serial stretch before each, each thread's time in it (StepTimeline.cs);
 //   bnpasses times batch normalization's calls alone at the Fashion ResNet's three shapes (BatchNormTimes.cs);
 //   wake times a two-part job of the worker pool after serial gaps, i.e. how soon its threads start, then back-to-back jobs' handoffs;
 //   exp times the exponential under softmax, sigmoid and tanh (Kiln's, the BCL's vector ones, MathF's) per element (ExpTimes.cs);

@@ -12,7 +12,8 @@ namespace Kiln.Benchmarks;
 /// Where a train step's time goes between the threads: the pool's runs in step order (PoolTimeline), each with the
 /// serial stretch before it on the caller, its wall time, each thread's time in its parts and how soon the worker
 /// started; runs the caller did alone are listed as inline. Medians over the steps whose runs came in the usual
-/// order, after 3 s of steps (tiered compilation done). The MLP at batch 32 and 256, the Fashion CNN and the CIFAR net. A thread that finishes its part early and waits, and the
+/// order, after 3 s of steps (tiered compilation done). The MLP at batch 32 and 256, the Fashion CNN and the CIFAR net, and
+/// the MLP's batch-1 inference (a forward pass). A thread that finishes its part early and waits, and the
 /// serial stretches, are what a faster step must take out. Run it beside `--only coherence`: on a host that moves
 /// the vCPUs between cores that share a cache and cores that do not, every handoff swings with it.
 /// </summary>
@@ -26,6 +27,10 @@ internal static class StepTimeline
         Trace("mlp256", new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256, threads, steps / 4, eventsPerStep: 256);
         Trace("cnn", new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64, threads, steps / 10, eventsPerStep: 8192);
         Trace("cifar", new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64, threads, Math.Max(10, steps / 50), eventsPerStep: 32768);
+        // Batch-1 inference: a forward pass, not a train step.
+        var mlp1 = new FashionMlp(batchSize: 1, seed: 1);
+        var (x1, _) = Bench.MakeData(1, mlp1.InputSize, seed: 99);
+        Trace("mlp1_predict", () => mlp1.Forward(x1.AsSpan(0, mlp1.InputSize), 1, training: false), threads, steps * 10, eventsPerStep: 64);
     }
 
     private sealed class Ran
@@ -39,7 +44,12 @@ internal static class StepTimeline
     private static void Trace(string name, Model model, Optimizer optimizer, int batch, int threads, int steps, int eventsPerStep)
     {
         var (x, y) = Bench.MakeData(batch, model.InputSize, seed: 1234);
-        void Step() => model.TrainOnBatch(x.AsSpan(0, batch * model.InputSize), y.AsSpan(0, batch), batch, optimizer);
+        Trace(name, () => model.TrainOnBatch(x.AsSpan(0, batch * model.InputSize), y.AsSpan(0, batch), batch, optimizer), threads, steps, eventsPerStep);
+    }
+
+    private static void Trace(string name, Action step, int threads, int steps, int eventsPerStep)
+    {
+        void Step() => step();
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed.TotalSeconds < 3) Step();
 
