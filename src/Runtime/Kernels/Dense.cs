@@ -49,13 +49,9 @@ public static unsafe class Dense
         if (updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
         if (dBias.AddsToWeights) ColumnSums(dz, dBias.Values, n, units, dBias.Scale);
         else if (!dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units);
-        // An empty dKernel means the weights are frozen: only dx is wanted.
-        if (dKernel.AddsToWeights)
-            Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units, accumulate: true, alpha: dKernel.Scale);
-        else if (!dKernel.IsEmpty)
-        {
-            Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units);
-        }
+        // An empty dKernel means the weights are frozen: only dx is wanted. A gradient buffer's Scale is 1.
+        if (!dKernel.IsEmpty)
+            Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units, accumulate: dKernel.AddsToWeights, alpha: dKernel.Scale);
         if (!updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
     }
 
