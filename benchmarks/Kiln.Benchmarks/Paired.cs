@@ -49,6 +49,17 @@ internal static class Paired
     // Sgd.FuseIntoBackward belongs to the optimizer, which the step below is given: set on it each step.
     private static bool s_sgdInBackward = true;
 
+    /// <summary>A named model with its benchmark recipe (optimizer and batch), fresh; a null model for an unknown name.</summary>
+    internal static (Model Model, Optimizer Optimizer, int Batch) Setup(string name) => name switch
+    {
+        "mlp32" => (new FashionMlp(batchSize: 32, seed: 1), new Sgd(0.01f), 32),
+        "mlp256" => (new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256),
+        "cnn" => (new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
+        "cifar" => (new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
+        "resnet" => (new FashionResNet(batchSize: 128, seed: 1), new Adam(1e-3f), 128),
+        _ => (null!, null!, 0),
+    };
+
     public static int Run(string spec)
     {
         string[] p = spec.Split(',');
@@ -59,15 +70,7 @@ internal static class Paired
             return 2;
         }
         double seconds = p.Length == 5 ? double.Parse(p[4], CultureInfo.InvariantCulture) : 30;
-        (Model model, Optimizer optimizer, int batch) = p[0] switch
-        {
-            "mlp32" => ((Model)new FashionMlp(batchSize: 32, seed: 1), (Optimizer)new Sgd(0.01f), 32),
-            "mlp256" => (new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256),
-            "cnn" => (new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
-            "cifar" => (new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64),
-            "resnet" => (new FashionResNet(batchSize: 128, seed: 1), new Adam(1e-3f), 128),
-            _ => (null!, null!, 0),
-        };
+        (Model model, Optimizer optimizer, int batch) = Setup(p[0]);
         if (model is null)
         {
             Console.Error.WriteLine($"--paired: unknown model '{p[0]}' (mlp32, mlp256, cnn, cifar, resnet)");

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using Kiln.Samples.FashionMnist;
-using Kiln.Samples.FashionMnistCnn;
 using Kiln.Threading;
 
 namespace Kiln.Benchmarks;
@@ -23,10 +22,11 @@ internal static class StepTimeline
     {
         int steps = quick ? 300 : 1000;
         // Events a step: a few per run and one per part (the convolutions' jobs have many parts).
-        Trace("mlp32", new FashionMlp(batchSize: 32, seed: 1), new Sgd(0.01f), 32, threads, steps, eventsPerStep: 256);
-        Trace("mlp256", new FashionMlp(batchSize: 256, seed: 1), new Sgd(0.01f), 256, threads, steps / 4, eventsPerStep: 256);
-        Trace("cnn", new FashionCnn(batchSize: 64, seed: 1), new Adam(1e-3f), 64, threads, steps / 10, eventsPerStep: 8192);
-        Trace("cifar", new BenchCifarNet(batchSize: 64, seed: 1), new Adam(1e-3f), 64, threads, Math.Max(10, steps / 50), eventsPerStep: 32768);
+        // The models and recipes of Paired's windows.
+        Trace("mlp32", threads, steps, eventsPerStep: 256);
+        Trace("mlp256", threads, steps / 4, eventsPerStep: 256);
+        Trace("cnn", threads, steps / 10, eventsPerStep: 8192);
+        Trace("cifar", threads, Math.Max(10, steps / 50), eventsPerStep: 32768);
         // Batch-1 inference: a forward pass, not a train step.
         var mlp1 = new FashionMlp(batchSize: 1, seed: 1);
         var (x1, _) = Bench.MakeData(1, mlp1.InputSize, seed: 99);
@@ -41,8 +41,9 @@ internal static class StepTimeline
         public readonly Dictionary<int, (long First, long Busy)> Threads = new();
     }
 
-    private static void Trace(string name, Model model, Optimizer optimizer, int batch, int threads, int steps, int eventsPerStep)
+    private static void Trace(string name, int threads, int steps, int eventsPerStep)
     {
+        var (model, optimizer, batch) = Paired.Setup(name);
         var (x, y) = Bench.MakeData(batch, model.InputSize, seed: 1234);
         Trace(name, () => model.TrainOnBatch(x.AsSpan(0, batch * model.InputSize), y.AsSpan(0, batch), batch, optimizer), threads, steps, eventsPerStep);
     }
