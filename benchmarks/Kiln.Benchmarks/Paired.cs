@@ -44,6 +44,7 @@ internal static class Paired
         ["patch-chunk-l1-share"] = v => ConvCore.PatchChunkL1Share = (int)v,
         ["sgd-in-backward"] = v => s_sgdInBackward = v != 0,
         ["worker-spin"] = v => WorkerPool.WorkerSpinIterations = (int)v,
+        ["tap-blocks"] = v => ConvCore.TapBlocks = v != 0,
     };
 
     // Sgd.FuseIntoBackward belongs to the optimizer, which the step below is given: set on it each step.

@@ -17,8 +17,8 @@ using Kiln.Threading;
 // code), then RUNS timed runs of a fixed number of operations, each timed with Stopwatch; the
 // reported figure is the MEDIAN run (see Bench.Measure for the warm-up and run-length rule). Prints one JSON object per line (read by benchmarks/report.py).
 //
-// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,steptimeline,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]
-//   (--quick: 3 runs; peak, conv2d, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, convpool, winotile, winofive, gemmpasses, layers, calls, wake, steptimeline, bnpasses, exp, coherence and inlining are not in the default set; peak measures 1 and 2 threads whatever --threads says;
+// usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,firstgrad,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,steptimeline,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]
+//   (--quick: 3 runs; peak, conv2d, sgemmcpu, kernelloop, phases, mlpops, convlayers, firstconv, firstgrad, convpool, winotile, winofive, gemmpasses, layers, calls, wake, steptimeline, bnpasses, exp, coherence and inlining are not in the default set; peak measures 1 and 2 threads whatever --threads says;
 //   sgemmcpu times sgemm by CPU time against the FMA loop timed the same way, interleaved, for A/B comparisons on a busy machine;
 //   kernelloop times the GEMM micro-kernels (256-bit, and 512-bit where the CPU runs it) on L1-resident panels against the same FMAs without A's broadcasts;
 //     and, at 512 bits, the implicit GEMM forward tile with its kernel panels in L2 (indirecttile512_l2_panels);
@@ -48,7 +48,7 @@ for (int i = 0; i < args.Length; i++)
         case "--only" when i + 1 < args.Length: only = args[++i]; break;
         case "--paired" when i + 1 < args.Length: paired = args[++i]; only = "paired"; break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,steptimeline,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'. usage: Kiln.Benchmarks [--threads N] [--runs N] [--quick] [--only peak,mlp,sgemm,sgemmcpu,kernelloop,conv,conv2d,resnet,convlayers,firstconv,firstgrad,convpool,winotile,winofive,gemmpasses,strided,layers,calls,wake,phases,mlpops,steptimeline,bnpasses,exp,coherence,inlining] [--paired MODEL,SETTING,A,B[,SECONDS]]");
             return 2;
     }
 }
@@ -150,6 +150,7 @@ if (groups.Contains("firstconv"))
         foreach (bool direct in new[] { false, true })
             Bench.FirstConv(batch: 64, size, c, f, k, s, runs, direct);
 }
+if (groups.Contains("firstgrad")) FirstLayerGradient.Run(seconds: quick ? 4 : 10);
 if (groups.Contains("convpool"))
 {
     // Inference's convolution + bias + relu followed by a 2×2 max pooling: two kernels (the unpooled
@@ -428,7 +429,7 @@ internal static class Bench
     /// that for backward.
     /// </summary>
     /// <summary>length floats uniform in [−1, 1).</summary>
-    private static float[] Uniform(Random rng, int length)
+    internal static float[] Uniform(Random rng, int length)
     {
         var a = new float[length];
         for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);

@@ -762,8 +762,10 @@ internal static unsafe partial class ConvCore
         // stride-2 128 → 128 layer (256 rows) ran at 0.90 of the packed GEMM's speed, at 48 rows 0.96. Half of
         // L1 for few patch values; a third where the patches are read in place, whose lines of x share L1 with dz.
         int chunk = Math.Clamp((65536 / k) & ~7, 32, KernelGradChunk);
-        int l1Share = UsesFewPatchValues(g) ? 2 : ReadsPatchesInPlace(g) ? PatchChunkL1Share : 0;
+        bool tapBlocks = UsesTapBlocks(g);
+        int l1Share = UsesFewPatchValues(g) || tapBlocks ? 2 : ReadsPatchesInPlace(g) ? PatchChunkL1Share : 0;
         if (l1Share > 0) chunk = (int)Math.Clamp((CacheHierarchy.Current.L1Data / l1Share / (f * sizeof(float))) & ~7, 32, chunk);
+        if (tapBlocks) chunk = Math.Min(chunk, TapBlockRows);
         long chunks = (pixels + chunk - 1) / chunk;
         // Splitting the pixels (not the rows of dW) gives each thread its own slice of x and dz to
         // read once; each group sums into its own buffer, and the groups are added in order.
@@ -809,12 +811,18 @@ internal static unsafe partial class ConvCore
                 PatchGradientGroup(X, G, Pixels, Chunk, c0, c1, Dz, target);
                 return;
             }
-            bool fewPatchValues = UsesFewPatchValues(G);
-            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)Chunk * k);
+            bool fewPatchValues = UsesFewPatchValues(G), tapBlocks = UsesTapBlocks(G);
+            float* col = pointwise ? null : ConvScratch.Current.Floats(0, (long)(tapBlocks ? TapStride : Chunk) * k);
             for (long ch = c0; ch < c1; ch++)
             {
                 long q0 = ch * Chunk;
                 int rows = (int)Math.Min(Chunk, Pixels - q0);
+                if (tapBlocks)
+                {
+                    GatherTapRows(X, G, q0, rows, col);
+                    AccumulateTapBlocks(col, k, rows, Dz + q0 * f, f, target, first: ch == c0);
+                    continue;
+                }
                 if (fewPatchValues)
                 {
                     // A pointwise layer's patches are x's rows; others are gathered tap by tap.
@@ -856,7 +864,7 @@ internal static unsafe partial class ConvCore
     /// im2col block and the narrow micro-kernel at about 3 % of its step.
     /// </summary>
     internal static bool UsesFewPatchValues(in Conv2DGeometry g) =>
-        Simd.Use16Lanes && g.PatchSize < FewPatchValues && g.OutputChannels % 16 == 0;
+        Simd.Use16Lanes && g.PatchSize < FewPatchValues && g.OutputChannels % 16 == 0 && !UsesTapBlocks(g);
 
     /// <summary>
     /// target[t, j] = (target +) Σ over the chunk's pixels p of patches[p, t]·dz[p, j], for a layer with
@@ -942,6 +950,7 @@ internal static unsafe partial class ConvCore
     /// channel at stride 1, copied as vectors), with zeros where the window leaves the image. Pixel-major,
     /// a one-channel layer's patches were stored value by value (half of its kernel gradient on Zen 3).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GatherTaps(float* x, in Conv2DGeometry g, long q0, int rows, float* dst)
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;

@@ -46,6 +46,12 @@ public class Conv2DTests
         { 1, 3, 4, 520, 8, 3, 3, 1, true },   // K = 4,680 rows of the kernel gradient: more than one packed band of A
         { 2, 9, 9, 16, 32, 3, 3, 2, true },   // the Fashion ResNet's strided 3×3 on 16 channels: the data gradient adds its 16-channel runs into dx, K = 144 ending in half a tile
         { 3, 8, 8, 32, 24, 1, 1, 2, true },   // its strided 1×1 shortcut on 32 channels: one tap, whole 32-column tiles, 48 pixels (no partial tile)
+        { 2, 9, 10, 3, 64, 3, 3, 1, true },   // the CIFAR net's first layer (K = 27): the kernel gradient's tap blocks of 14 and 13, four 16-filter slices
+        { 2, 11, 13, 3, 16, 5, 5, 2, true },  // K = 75 in four tap blocks, stride 2: the gathered rows split by column phase
+        { 1, 13, 12, 3, 32, 7, 7, 2, true },  // K = 147 (a 7 × 7 stem on RGB) in seven blocks of 21
+        { 1, 7, 9, 1, 16, 5, 5, 1, false },   // K = 25 on one channel, valid: two blocks, no padding
+        { 2, 6, 7, 7, 16, 3, 3, 1, true },    // seven channels (K = 63), the most below whole 8-channel blocks
+        { 1, 9, 9, 6, 16, 7, 4, 1, true },    // K = 168, past the tap blocks' 160: the packed GEMM
     };
 
     [Theory]
@@ -123,7 +129,8 @@ public class Conv2DTests
     [Theory]
     [InlineData(4, 24, 24, 20, 64, 3)]   // the packed GEMM kernel gradient
     [InlineData(4, 24, 24, 24, 40, 3)]   // whole 8-channel blocks: patches read in place, a last tile of 8 filters
-    [InlineData(16, 64, 64, 1, 32, 3)]   // K below 16: the outer-product kernel gradient
+    [InlineData(16, 64, 64, 1, 32, 3)]   // K below 16: the outer-product kernel gradient in tap blocks
+    [InlineData(8, 32, 32, 3, 64, 3)]    // K = 27 in two tap blocks, chunks of 96 pixels ending inside output rows
     [InlineData(4, 24, 24, 128, 64, 1)]  // the pointwise path
     public void TheKernelGradientMatchesTheReferenceWithAnyNumberOfGroups(int n, int h, int w, int c, int f, int window)
     {
