@@ -48,17 +48,9 @@ internal static unsafe class FirstLayerGradient
                     return times[times.Count / 2];
                 }
                 for (int i = 0; i < 3; i++) { Window(false); Window(true); }
-                var off = new List<double>();
-                var on = new List<double>();
+                var (off, on) = Paired.Alternate(() => Window(false), () => Window(true), seconds);
                 var ratios = new List<double>();
-                var total = Stopwatch.StartNew();
-                for (bool onFirst = false; total.Elapsed.TotalSeconds < seconds; onFirst = !onFirst)
-                {
-                    double a, b;
-                    if (onFirst) { b = Window(true); a = Window(false); }
-                    else { a = Window(false); b = Window(true); }
-                    off.Add(a); on.Add(b); ratios.Add(a / b);
-                }
+                for (int i = 0; i < off.Count; i++) ratios.Add(off[i] / on[i]);
                 ConvCore.TapBlocks = true;
                 double difference = 0;
                 for (int i = 0; i < before.Length; i++) difference = Math.Max(difference, Math.Abs(before[i] - after[i]) / (1e-2 + Math.Abs(before[i])));

@@ -61,6 +61,26 @@ internal static class Paired
         _ => (null!, null!, 0),
     };
 
+    /// <summary>
+    /// Window a, then b, then b, then a, and so on for <paramref name="seconds"/> (alternating which goes first, so neither always
+    /// follows the other): each pair's two figures, in pair order.
+    /// </summary>
+    internal static (List<double> A, List<double> B) Alternate(Func<double> a, Func<double> b, double seconds)
+    {
+        var first = new List<double>();
+        var second = new List<double>();
+        var clock = Stopwatch.StartNew();
+        for (bool bFirst = false; clock.Elapsed.TotalSeconds < seconds; bFirst = !bFirst)
+        {
+            double ra, rb;
+            if (bFirst) { rb = b(); ra = a(); }
+            else { ra = a(); rb = b(); }
+            first.Add(ra);
+            second.Add(rb);
+        }
+        return (first, second);
+    }
+
     public static int Run(string spec)
     {
         string[] p = spec.Split(',');
@@ -95,17 +115,9 @@ internal static class Paired
             while (w.Elapsed.TotalSeconds < 0.25) { Step(); steps++; }
             return steps / w.Elapsed.TotalSeconds;
         }
+        var (rates, ratesB) = Alternate(() => Window(a), () => Window(b), seconds);
         var ratios = new List<double>();
-        var rates = new List<double>();
-        var clock = Stopwatch.StartNew();
-        for (bool bFirst = false; clock.Elapsed.TotalSeconds < seconds; bFirst = !bFirst)
-        {
-            double ra, rb;
-            if (bFirst) { rb = Window(b); ra = Window(a); }
-            else { ra = Window(a); rb = Window(b); }
-            ratios.Add(rb / ra);
-            rates.Add(ra);
-        }
+        for (int i = 0; i < rates.Count; i++) ratios.Add(ratesB[i] / rates[i]);
         ratios.Sort();
         rates.Sort();
         Bench.Emit(new Bench.Json()
