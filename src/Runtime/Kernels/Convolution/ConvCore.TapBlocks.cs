@@ -8,13 +8,13 @@ internal static unsafe partial class ConvCore
 {
     /// <summary>
     /// True where the kernel gradient sums outer products in blocks of taps held in registers
-    /// (<see cref="AccumulateTapBlocks"/>): the 512-bit path, a window on fewer than 8 input channels (a first
-    /// layer's: the patches cannot be read in place, and K = 9, 25 or 27 fills the GEMM's 8-row tiles badly behind
-    /// a transposing pack), 8 to <see cref="TapBlockMaxPatch"/> patch values, whole 16-filter vectors.
+    /// (<see cref="AccumulateTapBlocks"/>): a window on fewer than 8 input channels (a first layer's: the patches cannot
+    /// be read in place, and K = 9, 25 or 27 fills the GEMM's 8-row tiles badly behind a transposing pack), 8 to
+    /// <see cref="TapBlockMaxPatch"/> patch values, whole vectors of filters (16 on the 512-bit path, 8 on the 256-bit one).
     /// </summary>
     internal static bool UsesTapBlocks(in Conv2DGeometry g) =>
-        TapBlocks && Simd.Use512 && !g.IsPointwise && g.InputChannels < MR && g.PatchSize >= MinTapBlock && g.PatchSize <= TapBlockMaxPatch
-        && g.OutputChannels % 16 == 0;
+        TapBlocks && !g.IsPointwise && g.InputChannels < MR && g.PatchSize >= MinTapBlock && g.PatchSize <= TapBlockMaxPatch
+        && (Simd.Use512 ? g.OutputChannels % 16 == 0 : Simd.Use256 && g.OutputChannels % 8 == 0);
 
     /// <summary>Fewer taps than this keep too few FMA chains to cover the latency; those layers take <see cref="AccumulateFewPatchValues"/>.</summary>
     private const int MinTapBlock = 8;
@@ -27,6 +27,9 @@ internal static unsafe partial class ConvCore
 
     /// <summary>The most taps one block holds: 24 accumulators, with dz's vector and a broadcast, within AVX-512's 32 registers.</summary>
     private const int MaxTapBlock = 24;
+
+    /// <summary>The same on the 256-bit path: 12 accumulators, dz's vector and a broadcast within AVX2's 16 registers.</summary>
+    private const int MaxTapBlock256 = 12;
 
     /// <summary>The largest patch this path takes (a 7 × 7 window on 3 channels is 147).</summary>
     internal const int TapBlockMaxPatch = 160;
@@ -121,20 +124,25 @@ internal static unsafe partial class ConvCore
 
     /// <summary>
     /// target[t, j] = (target +) Σ over the chunk's pixels p of col[t·<see cref="TapStride"/> + p]·dz[p, j] for every tap t
-    /// and filter j: for each block of up to 24 taps and each 16 filters, one accumulator per tap over the chunk's pixels in
-    /// order, so one pixel's vector of dz feeds as many FMAs as the block has taps. The element's chain is a function of
-    /// the chunk only, so the same bits at any thread count.
+    /// and filter j: for each block of up to 24 taps and each 16 filters (12 and 8 at 256 bits), one accumulator per tap
+    /// over the chunk's pixels in order, so one pixel's vector of dz feeds as many FMAs as the block has taps. The
+    /// element's chain is a function of the chunk only, so the same bits at any thread count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateTapBlocks(float* col, int k, int rows, float* dz, int f, float* target, bool first)
     {
-        int blocks = (k + MaxTapBlock - 1) / MaxTapBlock;
+        bool wide = Simd.Use512;
+        int most = wide ? MaxTapBlock : MaxTapBlock256, lanes = wide ? 16 : 8;
+        int blocks = (k + most - 1) / most;
         int size = (k + blocks - 1) / blocks;
         for (int t0 = 0; t0 < k; t0 += size)
         {
             int taps = Math.Min(size, k - t0);
-            for (int j = 0; j < f; j += 16)
-                TapBlock(taps, col + (nint)t0 * TapStride, rows, dz + j, f, target + (nint)t0 * f + j, first);
+            for (int j = 0; j < f; j += lanes)
+            {
+                if (wide) TapBlock(taps, col + (nint)t0 * TapStride, rows, dz + j, f, target + (nint)t0 * f + j, first);
+                else TapBlock256(taps, col + (nint)t0 * TapStride, rows, dz + j, f, target + (nint)t0 * f + j, first);
+            }
         }
     }
 
