@@ -1,6 +1,5 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Kiln.Kernels;
 
@@ -131,98 +130,102 @@ internal static unsafe partial class ConvCore
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateTapBlocks(float* col, int k, int rows, float* dz, int f, float* target, bool first)
     {
-        bool wide = Simd.Use512;
-        int most = wide ? MaxTapBlock : MaxTapBlock256, lanes = wide ? 16 : 8;
+        if (Simd.Use512) AccumulateTapBlocks<Lanes16>(MaxTapBlock, col, k, rows, dz, f, target, first);
+        else AccumulateTapBlocks<Lanes8>(MaxTapBlock256, col, k, rows, dz, f, target, first);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AccumulateTapBlocks<TV>(int most, float* col, int k, int rows, float* dz, int f, float* target, bool first)
+        where TV : struct, ILanes<TV>
+    {
         int blocks = (k + most - 1) / most;
         int size = (k + blocks - 1) / blocks;
         for (int t0 = 0; t0 < k; t0 += size)
         {
             int taps = Math.Min(size, k - t0);
-            for (int j = 0; j < f; j += lanes)
-            {
-                if (wide) TapBlock(taps, col + (nint)t0 * TapStride, rows, dz + j, f, target + (nint)t0 * f + j, first);
-                else TapBlock256(taps, col + (nint)t0 * TapStride, rows, dz + j, f, target + (nint)t0 * f + j, first);
-            }
+            for (int j = 0; j < f; j += TV.Count)
+                TapBlock<TV>(taps, col + (nint)t0 * TapStride, rows, dz + j, f, target + (nint)t0 * f + j, first);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TapBlock(int taps, float* col, int rows, float* dz, int f, float* target, bool first)
+    private static void TapBlock<TV>(int taps, float* col, int rows, float* dz, int f, float* target, bool first) where TV : struct, ILanes<TV>
     {
         switch (taps)
         {
-            case 1: TapBlock<Vectors1>(col, rows, dz, f, target, first); break;
-            case 2: TapBlock<Vectors2>(col, rows, dz, f, target, first); break;
-            case 3: TapBlock<Vectors3>(col, rows, dz, f, target, first); break;
-            case 4: TapBlock<Vectors4>(col, rows, dz, f, target, first); break;
-            case 5: TapBlock<Vectors5>(col, rows, dz, f, target, first); break;
-            case 6: TapBlock<Vectors6>(col, rows, dz, f, target, first); break;
-            case 7: TapBlock<Vectors7>(col, rows, dz, f, target, first); break;
-            case 8: TapBlock<Vectors8>(col, rows, dz, f, target, first); break;
-            case 9: TapBlock<Vectors9>(col, rows, dz, f, target, first); break;
-            case 10: TapBlock<Vectors10>(col, rows, dz, f, target, first); break;
-            case 11: TapBlock<Vectors11>(col, rows, dz, f, target, first); break;
-            case 12: TapBlock<Vectors12>(col, rows, dz, f, target, first); break;
-            case 13: TapBlock<Vectors13>(col, rows, dz, f, target, first); break;
-            case 14: TapBlock<Vectors14>(col, rows, dz, f, target, first); break;
-            case 15: TapBlock<Vectors15>(col, rows, dz, f, target, first); break;
-            case 16: TapBlock<Vectors16>(col, rows, dz, f, target, first); break;
-            case 17: TapBlock<Vectors17>(col, rows, dz, f, target, first); break;
-            case 18: TapBlock<Vectors18>(col, rows, dz, f, target, first); break;
-            case 19: TapBlock<Vectors19>(col, rows, dz, f, target, first); break;
-            case 20: TapBlock<Vectors20>(col, rows, dz, f, target, first); break;
-            case 21: TapBlock<Vectors21>(col, rows, dz, f, target, first); break;
-            case 22: TapBlock<Vectors22>(col, rows, dz, f, target, first); break;
-            case 23: TapBlock<Vectors23>(col, rows, dz, f, target, first); break;
-            case 24: TapBlock<Vectors24>(col, rows, dz, f, target, first); break;
+            case 1: TapBlock<Vectors1, TV>(col, rows, dz, f, target, first); break;
+            case 2: TapBlock<Vectors2, TV>(col, rows, dz, f, target, first); break;
+            case 3: TapBlock<Vectors3, TV>(col, rows, dz, f, target, first); break;
+            case 4: TapBlock<Vectors4, TV>(col, rows, dz, f, target, first); break;
+            case 5: TapBlock<Vectors5, TV>(col, rows, dz, f, target, first); break;
+            case 6: TapBlock<Vectors6, TV>(col, rows, dz, f, target, first); break;
+            case 7: TapBlock<Vectors7, TV>(col, rows, dz, f, target, first); break;
+            case 8: TapBlock<Vectors8, TV>(col, rows, dz, f, target, first); break;
+            case 9: TapBlock<Vectors9, TV>(col, rows, dz, f, target, first); break;
+            case 10: TapBlock<Vectors10, TV>(col, rows, dz, f, target, first); break;
+            case 11: TapBlock<Vectors11, TV>(col, rows, dz, f, target, first); break;
+            case 12: TapBlock<Vectors12, TV>(col, rows, dz, f, target, first); break;
+            case 13: TapBlock<Vectors13, TV>(col, rows, dz, f, target, first); break;
+            case 14: TapBlock<Vectors14, TV>(col, rows, dz, f, target, first); break;
+            case 15: TapBlock<Vectors15, TV>(col, rows, dz, f, target, first); break;
+            case 16: TapBlock<Vectors16, TV>(col, rows, dz, f, target, first); break;
+            case 17: TapBlock<Vectors17, TV>(col, rows, dz, f, target, first); break;
+            case 18: TapBlock<Vectors18, TV>(col, rows, dz, f, target, first); break;
+            case 19: TapBlock<Vectors19, TV>(col, rows, dz, f, target, first); break;
+            case 20: TapBlock<Vectors20, TV>(col, rows, dz, f, target, first); break;
+            case 21: TapBlock<Vectors21, TV>(col, rows, dz, f, target, first); break;
+            case 22: TapBlock<Vectors22, TV>(col, rows, dz, f, target, first); break;
+            case 23: TapBlock<Vectors23, TV>(col, rows, dz, f, target, first); break;
+            case 24: TapBlock<Vectors24, TV>(col, rows, dz, f, target, first); break;
             default: throw new ArgumentOutOfRangeException(nameof(taps), taps, $"a tap block holds 1 to {MaxTapBlock} taps");
         }
     }
 
     /// <summary>
-    /// <typeparamref name="TT"/> taps (target rows f apart) × 16 filters; the unused accumulators and every branch on
-    /// <typeparamref name="TT"/> compile away.
+    /// <typeparamref name="TT"/> taps (target rows f apart) × one vector of filters; the unused accumulators and every
+    /// branch on <typeparamref name="TT"/> compile away (at 8 lanes the blocks stop at 12 taps, within AVX2's registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TapBlock<TT>(float* col, int rows, float* dz, int f, float* target, bool first) where TT : struct, IVectorCount
+    private static void TapBlock<TT, TV>(float* col, int rows, float* dz, int f, float* target, bool first)
+        where TT : struct, IVectorCount where TV : struct, ILanes<TV>
     {
-        Vector512<float> a0 = Start<TT>(0, target, f, first), a1 = Start<TT>(1, target, f, first), a2 = Start<TT>(2, target, f, first);
-        Vector512<float> a3 = Start<TT>(3, target, f, first), a4 = Start<TT>(4, target, f, first), a5 = Start<TT>(5, target, f, first);
-        Vector512<float> a6 = Start<TT>(6, target, f, first), a7 = Start<TT>(7, target, f, first), a8 = Start<TT>(8, target, f, first);
-        Vector512<float> a9 = Start<TT>(9, target, f, first), a10 = Start<TT>(10, target, f, first), a11 = Start<TT>(11, target, f, first);
-        Vector512<float> a12 = Start<TT>(12, target, f, first), a13 = Start<TT>(13, target, f, first), a14 = Start<TT>(14, target, f, first);
-        Vector512<float> a15 = Start<TT>(15, target, f, first), a16 = Start<TT>(16, target, f, first), a17 = Start<TT>(17, target, f, first);
-        Vector512<float> a18 = Start<TT>(18, target, f, first), a19 = Start<TT>(19, target, f, first), a20 = Start<TT>(20, target, f, first);
-        Vector512<float> a21 = Start<TT>(21, target, f, first), a22 = Start<TT>(22, target, f, first), a23 = Start<TT>(23, target, f, first);
+        TV a0 = Start<TT, TV>(0, target, f, first), a1 = Start<TT, TV>(1, target, f, first), a2 = Start<TT, TV>(2, target, f, first);
+        TV a3 = Start<TT, TV>(3, target, f, first), a4 = Start<TT, TV>(4, target, f, first), a5 = Start<TT, TV>(5, target, f, first);
+        TV a6 = Start<TT, TV>(6, target, f, first), a7 = Start<TT, TV>(7, target, f, first), a8 = Start<TT, TV>(8, target, f, first);
+        TV a9 = Start<TT, TV>(9, target, f, first), a10 = Start<TT, TV>(10, target, f, first), a11 = Start<TT, TV>(11, target, f, first);
+        TV a12 = Start<TT, TV>(12, target, f, first), a13 = Start<TT, TV>(13, target, f, first), a14 = Start<TT, TV>(14, target, f, first);
+        TV a15 = Start<TT, TV>(15, target, f, first), a16 = Start<TT, TV>(16, target, f, first), a17 = Start<TT, TV>(17, target, f, first);
+        TV a18 = Start<TT, TV>(18, target, f, first), a19 = Start<TT, TV>(19, target, f, first), a20 = Start<TT, TV>(20, target, f, first);
+        TV a21 = Start<TT, TV>(21, target, f, first), a22 = Start<TT, TV>(22, target, f, first), a23 = Start<TT, TV>(23, target, f, first);
         for (int p = 0; p < rows; p++, col++, dz += f)
         {
-            Vector512<float> d = Vector512.Load(dz);
-            a0 = Step<TT>(0, col, d, a0); a1 = Step<TT>(1, col, d, a1); a2 = Step<TT>(2, col, d, a2); a3 = Step<TT>(3, col, d, a3);
-            a4 = Step<TT>(4, col, d, a4); a5 = Step<TT>(5, col, d, a5); a6 = Step<TT>(6, col, d, a6); a7 = Step<TT>(7, col, d, a7);
-            a8 = Step<TT>(8, col, d, a8); a9 = Step<TT>(9, col, d, a9); a10 = Step<TT>(10, col, d, a10); a11 = Step<TT>(11, col, d, a11);
-            a12 = Step<TT>(12, col, d, a12); a13 = Step<TT>(13, col, d, a13); a14 = Step<TT>(14, col, d, a14); a15 = Step<TT>(15, col, d, a15);
-            a16 = Step<TT>(16, col, d, a16); a17 = Step<TT>(17, col, d, a17); a18 = Step<TT>(18, col, d, a18); a19 = Step<TT>(19, col, d, a19);
-            a20 = Step<TT>(20, col, d, a20); a21 = Step<TT>(21, col, d, a21); a22 = Step<TT>(22, col, d, a22); a23 = Step<TT>(23, col, d, a23);
+            TV d = TV.Load(dz);
+            a0 = Step<TT, TV>(0, col, d, a0); a1 = Step<TT, TV>(1, col, d, a1); a2 = Step<TT, TV>(2, col, d, a2); a3 = Step<TT, TV>(3, col, d, a3);
+            a4 = Step<TT, TV>(4, col, d, a4); a5 = Step<TT, TV>(5, col, d, a5); a6 = Step<TT, TV>(6, col, d, a6); a7 = Step<TT, TV>(7, col, d, a7);
+            a8 = Step<TT, TV>(8, col, d, a8); a9 = Step<TT, TV>(9, col, d, a9); a10 = Step<TT, TV>(10, col, d, a10); a11 = Step<TT, TV>(11, col, d, a11);
+            a12 = Step<TT, TV>(12, col, d, a12); a13 = Step<TT, TV>(13, col, d, a13); a14 = Step<TT, TV>(14, col, d, a14); a15 = Step<TT, TV>(15, col, d, a15);
+            a16 = Step<TT, TV>(16, col, d, a16); a17 = Step<TT, TV>(17, col, d, a17); a18 = Step<TT, TV>(18, col, d, a18); a19 = Step<TT, TV>(19, col, d, a19);
+            a20 = Step<TT, TV>(20, col, d, a20); a21 = Step<TT, TV>(21, col, d, a21); a22 = Step<TT, TV>(22, col, d, a22); a23 = Step<TT, TV>(23, col, d, a23);
         }
-        Finish<TT>(0, target, f, a0); Finish<TT>(1, target, f, a1); Finish<TT>(2, target, f, a2); Finish<TT>(3, target, f, a3);
-        Finish<TT>(4, target, f, a4); Finish<TT>(5, target, f, a5); Finish<TT>(6, target, f, a6); Finish<TT>(7, target, f, a7);
-        Finish<TT>(8, target, f, a8); Finish<TT>(9, target, f, a9); Finish<TT>(10, target, f, a10); Finish<TT>(11, target, f, a11);
-        Finish<TT>(12, target, f, a12); Finish<TT>(13, target, f, a13); Finish<TT>(14, target, f, a14); Finish<TT>(15, target, f, a15);
-        Finish<TT>(16, target, f, a16); Finish<TT>(17, target, f, a17); Finish<TT>(18, target, f, a18); Finish<TT>(19, target, f, a19);
-        Finish<TT>(20, target, f, a20); Finish<TT>(21, target, f, a21); Finish<TT>(22, target, f, a22); Finish<TT>(23, target, f, a23);
+        Finish<TT, TV>(0, target, f, a0); Finish<TT, TV>(1, target, f, a1); Finish<TT, TV>(2, target, f, a2); Finish<TT, TV>(3, target, f, a3);
+        Finish<TT, TV>(4, target, f, a4); Finish<TT, TV>(5, target, f, a5); Finish<TT, TV>(6, target, f, a6); Finish<TT, TV>(7, target, f, a7);
+        Finish<TT, TV>(8, target, f, a8); Finish<TT, TV>(9, target, f, a9); Finish<TT, TV>(10, target, f, a10); Finish<TT, TV>(11, target, f, a11);
+        Finish<TT, TV>(12, target, f, a12); Finish<TT, TV>(13, target, f, a13); Finish<TT, TV>(14, target, f, a14); Finish<TT, TV>(15, target, f, a15);
+        Finish<TT, TV>(16, target, f, a16); Finish<TT, TV>(17, target, f, a17); Finish<TT, TV>(18, target, f, a18); Finish<TT, TV>(19, target, f, a19);
+        Finish<TT, TV>(20, target, f, a20); Finish<TT, TV>(21, target, f, a21); Finish<TT, TV>(22, target, f, a22); Finish<TT, TV>(23, target, f, a23);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Start<TT>(int t, float* target, int f, bool first) where TT : struct, IVectorCount =>
-        t >= TT.Value || first ? default : Vector512.Load(target + (nint)t * f);
+    private static TV Start<TT, TV>(int t, float* target, int f, bool first) where TT : struct, IVectorCount where TV : struct, ILanes<TV> =>
+        t >= TT.Value || first ? default : TV.Load(target + (nint)t * f);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Step<TT>(int t, float* col, Vector512<float> d, Vector512<float> acc) where TT : struct, IVectorCount =>
-        t >= TT.Value ? acc : Vector512.FusedMultiplyAdd(Vector512.Create(col[t * TapStride]), d, acc);
+    private static TV Step<TT, TV>(int t, float* col, TV d, TV acc) where TT : struct, IVectorCount where TV : struct, ILanes<TV> =>
+        t >= TT.Value ? acc : TV.MultiplyAdd(col[t * TapStride], d, acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish<TT>(int t, float* target, int f, Vector512<float> acc) where TT : struct, IVectorCount
+    private static void Finish<TT, TV>(int t, float* target, int f, TV acc) where TT : struct, IVectorCount where TV : struct, ILanes<TV>
     {
-        if (t < TT.Value) Vector512.Store(acc, target + (nint)t * f);
+        if (t < TT.Value) TV.Store(acc, target + (nint)t * f);
     }
 }
