@@ -11,7 +11,7 @@ namespace Kiln.Kernels;
 /// </summary>
 internal sealed unsafe class ConvScratch
 {
-    // 0: im2col chunks (or the in-place kernel gradient's zero-padded last dz columns), 1: gathered rows, 2: the forward kernel packed in panels or rows (caller; the direct convolution's patch offsets too), 3: edge tile,
+    // 0: im2col chunks (or the in-place kernel gradient's zero-padded last dz columns), 1: gathered rows (or the tap blocks' input rows split by channel and stride phase), 2: the forward kernel packed in panels or rows (caller; the direct convolution's patch offsets too), 3: edge tile,
     // 4: per-block partial sums (caller), 5: per-channel parameters (caller),
     // 6-8: Winograd transformed inputs, products (workers), transformed kernels (caller, or each worker for a small one),
     // 9: a kernel rotated for a data gradient run as a forward convolution (caller: Winograd, direct), or Wᵀ packed for the scattering data gradient (caller),
