@@ -19,7 +19,8 @@ internal static unsafe class FirstLayerGradient
         // (size, channels, filters, window, stride): the Fashion ResNet's stem, the Fashion CNN's first layer (which its
         // pooled backward replaces while BatchNorm and pooling follow it), the CIFAR net's, a discriminator's 5 × 5
         // stride-2 layer, two channels, a 7 × 7 stride-2 stem on RGB.
-        foreach (var (size, c, f, k, s) in new[] { (28, 1, 16, 3, 1), (28, 1, 32, 3, 1), (32, 3, 64, 3, 1), (28, 1, 64, 5, 2), (28, 2, 32, 3, 1), (64, 3, 64, 7, 2) })
+        var layers = new[] { (28, 1, 16, 3, 1), (28, 1, 32, 3, 1), (32, 3, 64, 3, 1), (28, 1, 64, 5, 2), (28, 2, 32, 3, 1), (64, 3, 64, 7, 2) };
+        foreach (var (size, c, f, k, s) in layers)
         {
             const int n = 64;
             int pad = k / 2, o = (size + 2 * pad - k) / s + 1;
@@ -53,7 +54,8 @@ internal static unsafe class FirstLayerGradient
                 for (int i = 0; i < off.Count; i++) ratios.Add(off[i] / on[i]);
                 ConvCore.TapBlocks = true;
                 double difference = 0;
-                for (int i = 0; i < before.Length; i++) difference = Math.Max(difference, Math.Abs(before[i] - after[i]) / (1e-2 + Math.Abs(before[i])));
+                for (int i = 0; i < before.Length; i++)
+                    difference = Math.Max(difference, Math.Abs(before[i] - after[i]) / (1e-2 + Math.Abs(before[i])));
                 off.Sort(); on.Sort(); ratios.Sort();
                 Bench.Emit(new Bench.Json()
                     .Str("impl", "kiln")
