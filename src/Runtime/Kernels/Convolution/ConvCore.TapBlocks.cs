@@ -20,7 +20,8 @@ internal static unsafe partial class ConvCore
 
     /// <summary>
     /// Whether the layers <see cref="UsesTapBlocks"/> describes take this path; off, they take the packed GEMM (or, K below 16,
-    /// <see cref="AccumulateFewPatchValues"/>) as before stop 65. Settable for measuring it (Kiln.Benchmarks --paired MODEL,tap-blocks,0,1).
+    /// <see cref="AccumulateFewPatchValues"/> over the same gather) as before stop 65. Settable for measuring it
+    /// (Kiln.Benchmarks --paired MODEL,tap-blocks,0,1, and --only firstgrad).
     /// </summary>
     internal static bool TapBlocks = true;
 
@@ -44,14 +45,17 @@ internal static unsafe partial class ConvCore
     internal const int TapBlockRows = 256;
 
     /// <summary>
-    /// The chunk's patches tap-major, dst[t·<see cref="TapStride"/> + p] = im2col[q0 + p][t], for the tap blocks. Along each
-    /// run of output pixels in one output row, a kernel row's input row is first split by channel and by column phase of the
-    /// stride into contiguous rows, zero where the window leaves the image; each of that kernel row's taps is then one
-    /// contiguous copy out of them. Tap by tap (<see cref="GatherTaps"/>), a 3-channel layer was copied value by value with
-    /// two divisions per tap and run, and the gather took longer than the products (stop 65).
+    /// The chunk's patches tap-major, dst[t·<paramref name="tapStride"/> + p] = im2col[q0 + p][t], for the outer-product
+    /// kernel gradients (<see cref="TapStride"/> for the tap blocks, the chunk's rows for <see cref="AccumulateFewPatchValues"/>).
+    /// Along each run of output pixels in one output row, a kernel row's input row is first split by channel and by column
+    /// phase of the stride into contiguous rows, zero where the window leaves the image; each of that kernel row's taps is
+    /// then one contiguous copy out of them (one channel at stride 1 copies straight from the input row). Gathered tap by
+    /// tap, a 3-channel layer was copied value by value with two divisions per tap and run, and took longer than the
+    /// products (stop 65); pixel-major, a one-channel layer's patches were stored value by value (half of its kernel
+    /// gradient on Zen 3).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GatherTapRows(float* x, in Conv2DGeometry g, long q0, int rows, float* dst)
+    private static void GatherTaps(float* x, in Conv2DGeometry g, long q0, int rows, float* dst, nint tapStride)
     {
         int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
         int kh = g.KernelHeight, kw = g.KernelWidth, sh = g.StrideHeight, sw = g.StrideWidth, top = g.PadTop, left = g.PadLeft;
@@ -71,7 +75,7 @@ internal static unsafe partial class ConvCore
                 int ih = oy * sh - top + i;
                 if ((uint)ih >= (uint)h)
                 {
-                    for (int t = i * kw * c; t < (i + 1) * kw * c; t++) new Span<float>(dst + (nint)t * TapStride + p, run).Clear();
+                    for (int t = i * kw * c; t < (i + 1) * kw * c; t++) new Span<float>(dst + t * tapStride + p, run).Clear();
                     continue;
                 }
                 float* xr = xs + (nint)ih * w * c;
@@ -80,7 +84,7 @@ internal static unsafe partial class ConvCore
                     // One channel at stride 1: each tap is a stretch of the input row itself, zero past its ends.
                     for (int j = 0; j < kw; j++)
                     {
-                        float* d = dst + (nint)(i * kw + j) * TapStride + p;
+                        float* d = dst + (i * kw + j) * tapStride + p;
                         int lo = Math.Clamp(-c0 - j, 0, run), hi = Math.Clamp(w - c0 - j, lo, run);
                         for (int q = 0; q < lo; q++) d[q] = 0f;
                         Copy(xr + c0 + j + lo, d + lo, hi - lo);
@@ -107,7 +111,7 @@ internal static unsafe partial class ConvCore
                 for (int j = 0, ph = 0, first = 0; j < kw; j++)
                 {
                     for (int ch = 0; ch < c; ch++)
-                        Copy(split + ch * phaseRows + (nint)ph * span + first, dst + (nint)((i * kw + j) * c + ch) * TapStride + p, run);
+                        Copy(split + ch * phaseRows + (nint)ph * span + first, dst + ((i * kw + j) * c + ch) * tapStride + p, run);
                     if (++ph == sw) { ph = 0; first++; }
                 }
             }

@@ -819,7 +819,7 @@ internal static unsafe partial class ConvCore
                 int rows = (int)Math.Min(Chunk, Pixels - q0);
                 if (tapBlocks)
                 {
-                    GatherTapRows(X, G, q0, rows, col);
+                    GatherTaps(X, G, q0, rows, col, TapStride);
                     AccumulateTapBlocks(col, k, rows, Dz + q0 * f, f, target, first: ch == c0);
                     continue;
                 }
@@ -829,7 +829,7 @@ internal static unsafe partial class ConvCore
                     if (pointwise) AccumulateFewPatchValues(X + q0 * c, k, 1, k, rows, Dz + q0 * f, f, target, first: ch == c0);
                     else
                     {
-                        GatherTaps(X, G, q0, rows, col);
+                        GatherTaps(X, G, q0, rows, col, rows);
                         AccumulateFewPatchValues(col, 1, rows, k, rows, Dz + q0 * f, f, target, first: ch == c0);
                     }
                     continue;
@@ -942,60 +942,6 @@ internal static unsafe partial class ConvCore
         }
         Vector512.Store(even + odd, o);
         if (pair) Vector512.Store(even1 + odd1, o1);
-    }
-
-    /// <summary>
-    /// The chunk's patches tap-major, dst[t·rows + p] = im2col[q0 + p][t], for the outer-product kernel
-    /// gradient: along a row of output pixels each tap reads x at a fixed stride (contiguously for one
-    /// channel at stride 1, copied as vectors), with zeros where the window leaves the image. Pixel-major,
-    /// a one-channel layer's patches were stored value by value (half of its kernel gradient on Zen 3).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GatherTaps(float* x, in Conv2DGeometry g, long q0, int rows, float* dst)
-    {
-        int oh = g.OutputHeight, ow = g.OutputWidth, h = g.InputHeight, w = g.InputWidth, c = g.InputChannels;
-        int kh = g.KernelHeight, kw = g.KernelWidth, sh = g.StrideHeight, sw = g.StrideWidth, top = g.PadTop, left = g.PadLeft;
-        OutputPixel(g, q0, out long b, out int oy, out int ox);
-        nint step = (nint)sw * c;
-        for (int p = 0; p < rows;)
-        {
-            // A run: the chunk's pixels left in this output row.
-            int run = Math.Min(rows - p, ow - ox);
-            float* xs = x + b * g.InputSize;
-            for (int i = 0; i < kh; i++)
-            {
-                int ih = oy * sh - top + i;
-                for (int j = 0; j < kw; j++)
-                {
-                    // Output columns o whose input column o·sw − left + j is inside the image: [first, end).
-                    int lo = 0, hi = 0;
-                    if ((uint)ih < (uint)h)
-                    {
-                        lo = Math.Clamp(CeilDiv(left - j, sw) - ox, 0, run);
-                        hi = Math.Clamp(CeilDiv(w + left - j, sw) - ox, lo, run);
-                    }
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        float* d = dst + (nint)((i * kw + j) * c + ch) * rows + p;
-                        for (int q = 0; q < lo; q++) d[q] = 0f;
-                        if (hi > lo)
-                        {
-                            float* src = xs + ((nint)ih * w + (nint)(ox + lo) * sw - left + j) * c + ch;
-                            if (step == 1) Copy(src, d + lo, hi - lo);
-                            else for (int q = lo; q < hi; q++, src += step) d[q] = *src;
-                        }
-                        for (int q = hi; q < run; q++) d[q] = 0f;
-                    }
-                }
-            }
-            p += run;
-            ox += run;
-            if (ox == ow)
-            {
-                ox = 0;
-                if (++oy == oh) { oy = 0; b++; }
-            }
-        }
     }
 
     /// <summary>⌈a / s⌉ for s &gt; 0 and a of either sign.</summary>
