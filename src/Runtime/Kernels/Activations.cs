@@ -1,11 +1,12 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Kernels;
 
 /// <summary>Elementwise activations and row-wise softmax, forward and backward.</summary>
-public static unsafe class Activations
+public static unsafe partial class Activations
 {
     /// <summary>y = f(x) over x.Length elements.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -64,34 +65,6 @@ public static unsafe class Activations
         }
     }
 
-    /// <summary>
-    /// Row-wise softmax, stable: exp(x − row max) / Σ. The exponentials run over the whole batch as one flat
-    /// array rather than row by row: a 10-class row fills 10 of a vector's 16 lanes and paid a tail load and
-    /// store of its own (the 256 × 10 softmax of the Fashion MLP took 20 µs that way, 13 µs now).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
-    {
-        CheckShape(x.Length, rows, cols, nameof(x));
-        CheckShape(y.Length, rows, cols, nameof(y));
-        if (cols == 0) return;
-        fixed (float* px = x, py = y)
-        {
-            // y = x − row max (exact, so every path shifts alike; y may be x), e^y in one pass, then each row over its sum.
-            for (int r = 0; r < rows; r++)
-            {
-                float* xr = px + (nint)r * cols, yr = py + (nint)r * cols;
-                Subtract(xr, Max(xr, cols), yr, cols);
-            }
-            ExpInPlace(py, (long)rows * cols);
-            for (int r = 0; r < rows; r++)
-            {
-                float* yr = py + (nint)r * cols;
-                Scale(yr, 1f / Sum(yr, cols), cols);
-            }
-        }
-    }
-
     /// <summary>dx = y⊙(dy − Σ dy⊙y) per row; dx may be the same memory as dy.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int rows, int cols)
@@ -113,43 +86,6 @@ public static unsafe class Activations
                 }
                 for (; j < cols; j++) dxr[j] = yr[j] * (dyr[j] - dot);
             }
-        }
-    }
-
-    /// <summary>y = x − c over len elements.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Subtract(float* x, float c, float* y, int len)
-    {
-        int j = 0;
-        if (Simd.Use16Lanes)
-        {
-            var vc = Vector512.Create(c);
-            for (; j + 16 <= len; j += 16) Vector512.Store(Vector512.Load(x + j) - vc, y + j);
-        }
-        for (; j < len; j++) y[j] = x[j] - c;
-    }
-
-    /// <summary>
-    /// y = exp(y) over len elements. On the vector paths every element, the last partial vector's too, goes
-    /// through the vector exponential, so a value's result does not depend on where it falls in the array.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ExpInPlace(float* y, long len)
-    {
-        long i = 0;
-        if (Simd.Use512)
-        {
-            for (; i + 16 <= len; i += 16) Vector512.Store(VectorMath.Exp(Vector512.Load(y + i)), y + i);
-            if (i < len) StoreTail(VectorMath.Exp(LoadTail512(y + i, (int)(len - i), 0f)), y + i, (int)(len - i));
-        }
-        else if (Simd.Use256)
-        {
-            for (; i + 8 <= len; i += 8) Vector256.Store(VectorMath.Exp(Vector256.Load(y + i)), y + i);
-            if (i < len) StoreTail(VectorMath.Exp(LoadTail256(y + i, (int)(len - i), 0f)), y + i, (int)(len - i));
-        }
-        else
-        {
-            for (; i < len; i++) y[i] = MathF.Exp(y[i]);
         }
     }
 
@@ -183,21 +119,6 @@ public static unsafe class Activations
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static float Max(float* x, int len)
-    {
-        int j = 0;
-        float max = float.NegativeInfinity;
-        if (Simd.Use16Lanes && len >= 16)
-        {
-            var m = Vector512.Load(x);
-            for (j = 16; j + 16 <= len; j += 16) m = Vector512.Max(m, Vector512.Load(x + j));
-            for (int l = 0; l < 16; l++) max = MathF.Max(max, m[l]);
-        }
-        for (; j < len; j++) max = MathF.Max(max, x[j]);
-        return max;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float Dot(float* a, float* b, int len)
     {
         int j = 0;
@@ -217,33 +138,63 @@ public static unsafe class Activations
         return sum;
     }
 
+    /// <summary>
+    /// The first <paramref name="count"/> (below 16) floats at <paramref name="src"/>, <paramref name="pad"/> in the other
+    /// lanes, which are never read (no fault past a buffer's end): one masked load where the hardware has them, where a
+    /// copy through the stack cost a 10-class softmax row more than its arithmetic.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> LoadTail512(float* src, int count, float pad)
     {
+        if (Avx512F.IsSupported)
+            return Avx512F.MaskLoad(src, FirstLanes512(count), Vector512.Create(pad));
+        if (Avx.IsSupported)
+            return Vector512.Create(LoadTail256(src, Math.Min(count, 8), pad), LoadTail256(src + 8, Math.Max(count - 8, 0), pad));
         float* t = stackalloc float[16];
         for (int l = 0; l < 16; l++) t[l] = l < count ? src[l] : pad;
         return Vector512.Load(t);
     }
 
+    /// <summary>The 8-lane <see cref="LoadTail512"/> (count below 8).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> LoadTail256(float* src, int count, float pad)
     {
+        if (Avx.IsSupported)
+        {
+            Vector256<float> mask = FirstLanes256(count);
+            return Vector256.ConditionalSelect(mask, Avx.MaskLoad(src, mask), Vector256.Create(pad));
+        }
         float* t = stackalloc float[8];
         for (int l = 0; l < 8; l++) t[l] = l < count ? src[l] : pad;
         return Vector256.Load(t);
     }
 
+    /// <summary>Stores the first <paramref name="count"/> (below 16) lanes; the floats past them are not touched.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreTail(Vector512<float> v, float* dst, int count)
     {
-        for (int l = 0; l < count; l++) dst[l] = v[l];
+        if (Avx512F.IsSupported) Avx512F.MaskStore(dst, FirstLanes512(count), v);
+        else if (Avx.IsSupported)
+        {
+            StoreTail(v.GetLower(), dst, Math.Min(count, 8));
+            StoreTail(v.GetUpper(), dst + 8, Math.Max(count - 8, 0));
+        }
+        else for (int l = 0; l < count; l++) dst[l] = v[l];
     }
 
+    /// <summary>The 8-lane <see cref="StoreTail(Vector512{float}, float*, int)"/> (count below 8).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreTail(Vector256<float> v, float* dst, int count)
     {
-        for (int l = 0; l < count; l++) dst[l] = v[l];
+        if (Avx.IsSupported) Avx.MaskStore(dst, FirstLanes256(count), v);
+        else for (int l = 0; l < count; l++) dst[l] = v[l];
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> FirstLanes512(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FirstLanes256(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
 
     internal static void CheckLength(int actual, int needed, string name)
     {

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Kiln.Threading;
 
 namespace Kiln.Kernels;
@@ -71,47 +72,74 @@ public static partial class Losses
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Rows(int r0, int r1)
         {
-            int classes = _classes;
-            double[]? rented = null;
-            Span<double> exps = classes <= MaxStackClasses ? stackalloc double[classes] : (rented = ArrayPool<double>.Shared.Rent(classes)).AsSpan(0, classes);
+            int classes = _classes, full = classes & ~15;
+            bool vector = Simd.Use16Lanes;
+            float[]? rented = null;
+            // Without a gradient to write, the exponentials go to scratch.
+            Span<float> scratch = _dLogits != null ? default
+                : classes <= MaxStackClasses ? stackalloc float[classes] : (rented = ArrayPool<float>.Shared.Rent(classes)).AsSpan(0, classes);
             double keep = _keep, add = _add, invN = 1.0 / _n;
-            for (int i = r0; i < r1; i++)
+            fixed (float* pScratch = scratch)
             {
-                var z = new ReadOnlySpan<float>(_logits + (nint)i * classes, classes);
-                double w = _weights == null ? 1.0 : _weights[i];
-                double lse = LogSumExp(z, exps, out double sum);
-                Span<float> g = _dLogits == null ? default : new Span<float>(_dLogits + (nint)i * classes, classes);
-                double scale = w * invN;
-                if (_sparse)
+                for (int i = r0; i < r1; i++)
                 {
-                    int label = (int)_targets[i];
-                    _terms[2 * i] = w * (lse - z[label]);
-                    if (add != 0)
+                    float* z = _logits + (nint)i * classes;
+                    float* e = _dLogits != null ? _dLogits + (nint)i * classes : pScratch;
+                    Vector512<float> tail = default;
+                    float max;
+                    float sum = vector ? Activations.SoftmaxRow(z, e, classes, out max, out tail) : Activations.SoftmaxRowScalar(z, e, classes, out max);
+                    double lse = max + Math.Log(sum);
+                    double w = _weights == null ? 1.0 : _weights[i];
+                    float scale = (float)(w * invN);
+                    if (_sparse)
                     {
-                        // −Σ t'·(z − lse) with t' = onehot·keep + add and Σt' = 1: lse − keep·z[label] − add·Σz.
-                        double zSum = 0;
-                        for (int j = 0; j < classes; j++) zSum += z[j];
-                        _terms[2 * i + 1] = w * ((1 - keep) * z[label] - add * zSum);
+                        int label = (int)_targets[i];
+                        _terms[2 * i] = w * (lse - z[label]);
+                        if (add != 0)
+                        {
+                            // −Σ t'·(z − lse) with t' = onehot·keep + add and Σt' = 1: lse − keep·z[label] − add·Σz.
+                            double zSum = 0;
+                            for (int j = 0; j < classes; j++) zSum += z[j];
+                            _terms[2 * i + 1] = w * ((1 - keep) * z[label] - add * zSum);
+                        }
+                        if (_dLogits == null) continue;
+                        // g = (e/Σ − t)·scale, t = keep at the label and add everywhere (keep + add at the label, in float).
+                        float inverse = 1f / sum, other = (float)add, hit = (float)keep + other;
+                        if (!vector)
+                        {
+                            for (int j = 0; j < classes; j++) e[j] = (e[j] * inverse - (j == label ? hit : other)) * scale;
+                            continue;
+                        }
+                        Vector512<float> inv = Vector512.Create(inverse), s = Vector512.Create(scale);
+                        for (int j = 0; j < full; j += 16)
+                            Vector512.Store((Vector512.Load(e + j) * inv - Target(label - j, hit, other)) * s, e + j);
+                        if (full < classes) Activations.StoreTail((tail * inv - Target(label - full, hit, other)) * s, e + full, classes - full);
                     }
-                    for (int j = 0; j < g.Length; j++)
-                        g[j] = (float)((exps[j] / sum - ((j == label ? keep : 0.0) + add)) * scale);
-                }
-                else
-                {
-                    var t = new ReadOnlySpan<float>(_targets + (nint)i * classes, classes);
-                    double tSum = 0, row = 0;
-                    for (int j = 0; j < classes; j++)
+                    else
                     {
-                        double tj = t[j] * keep + add;
-                        tSum += tj;
-                        row -= tj * (z[j] - lse);
+                        float* t = _targets + (nint)i * classes;
+                        double tSum = 0, row = 0;
+                        for (int j = 0; j < classes; j++)
+                        {
+                            double tj = t[j] * keep + add;
+                            tSum += tj;
+                            row -= tj * (z[j] - lse);
+                        }
+                        _terms[2 * i] = w * row;
+                        if (_dLogits == null) continue;
+                        // g = (e/Σ·Σt − t)·scale.
+                        float pScale = (float)tSum / sum;
+                        if (vector && full < classes) Activations.StoreTail(tail, e + full, classes - full);
+                        for (int j = 0; j < classes; j++) e[j] = (e[j] * pScale - (float)(t[j] * keep + add)) * scale;
                     }
-                    _terms[2 * i] = w * row;
-                    for (int j = 0; j < g.Length; j++)
-                        g[j] = (float)((exps[j] / sum * tSum - (t[j] * keep + add)) * scale);
                 }
             }
-            if (rented != null) ArrayPool<double>.Shared.Return(rented);
+            if (rented != null) ArrayPool<float>.Shared.Return(rented);
         }
+
+        /// <summary>Sixteen lanes of a sparse target: <paramref name="hit"/> in lane <paramref name="lane"/> (if it is one of them), <paramref name="other"/> elsewhere.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> Target(int lane, float hit, float other) =>
+            Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), Vector512.Create(hit), Vector512.Create(other));
     }
 }

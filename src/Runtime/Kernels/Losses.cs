@@ -307,18 +307,6 @@ public static partial class Losses
     // Rows up to this many classes keep their exponentials on the stack; wider ones rent a buffer.
     private const int MaxStackClasses = 512;
 
-    // Leaves e^(z − max) in exps so that the gradient reuses them: the exponentials were half of
-    // the loss's time (45 µs of a b256 MLP step computed them twice).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double LogSumExp(ReadOnlySpan<float> z, Span<double> exps, out double sum)
-    {
-        double max = double.NegativeInfinity;
-        for (int j = 0; j < z.Length; j++) max = Math.Max(max, z[j]);
-        sum = 0;
-        for (int j = 0; j < z.Length; j++) sum += exps[j] = Math.Exp(z[j] - max);
-        return max + Math.Log(sum);
-    }
-
     // Keras takes any weights; Kiln refuses the ones that make no sense as a weighting (Fit and
     // Evaluate check whole datasets up front; this guards direct callers of the kernels).
     private static void CheckWeights(ReadOnlySpan<float> sampleWeights, int n)
