@@ -113,11 +113,17 @@ public static unsafe class Gemm
             return;
         }
 
+        long flops = 2L * m * n * k;
+        int threads = flops >= ParallelMinFlops ? KilnSettings.Threads : 1;
+        if (GemmNarrow.Applies(n, transB))
+        {
+            GemmNarrow.Run(transA, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha, threads);
+            return;
+        }
+
         int mr = use512 ? MicroKernel512.MR : MicroKernel256.MR;
         int nr = use512 ? MicroKernel512.NR : MicroKernel256.NR;
         int colTiles = (n + nr - 1) / nr, rowTiles = (m + mr - 1) / mr;
-        long flops = 2L * m * n * k;
-        int threads = flops >= ParallelMinFlops ? KilnSettings.Threads : 1;
         if (threads > 1 && GemmSplitK<TAct>.Applies(use512, transB, m, n, k, threads))
         {
             WorkerPool splitPool = WarmedPool();

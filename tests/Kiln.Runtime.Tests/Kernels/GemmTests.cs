@@ -37,6 +37,9 @@ public class GemmTests
         // Short and deep with few columns: split by rows, one part per thread, rather than packing A in
         // every column part (the Fashion CNN's Dense is 64 × 3136 → 128); an even and an odd case.
         (64, 40, 1000), (57, 45, 1500),
+        // At most 16 columns with A read in place (GemmNarrow on the 512-bit path), split by rows over the threads,
+        // the last group of rows short.
+        (1001, 13, 300),
     };
 
     public static IEnumerable<object[]> Cases()
@@ -213,7 +216,9 @@ public class GemmTests
 
     // A product's last column panel, whether a full tile, the narrow half tile under a mask or the full tile on a scratch
     // copy, gives each element the bits it has as an interior column of a wider product: every width from 1 to 2·NR + 1,
-    // over two k blocks (C read back between them), with a partial row panel, with and without the epilogue.
+    // over two k blocks (C read back between them), with a partial row panel, with and without the epilogue, A stored
+    // as it is multiplied and transposed. Up to 16 columns the 512-bit path reads A in place (GemmNarrow), where the
+    // wider products pack it.
     [Theory]
     [InlineData(512)]
     [InlineData(256)]
@@ -222,6 +227,7 @@ public class GemmTests
         using var _ = new KernelSwitches(bits, 1);
         const int m = 13, k = 2 * 301, widest = 80;
         float[] a = TestData.Random(m * k, 41), b = TestData.Random(k * widest, 42), bias = TestData.Random(widest, 43), start = TestData.Random(m * widest, 44);
+        foreach (bool transA in new[] { false, true })
         foreach (bool accumulate in new[] { false, true })
             foreach (bool epilogue in new[] { false, true })
             {
@@ -229,7 +235,7 @@ public class GemmTests
                 {
                     // C keeps the widest row stride, so a narrow product's masked stores must leave the columns past n alone.
                     var c = (float[])start.Clone();
-                    Gemm.Multiply(false, false, m, n, k, a, k, b, widest, c, widest, accumulate, epilogue ? bias.AsSpan(0, n) : default, epilogue, new Relu());
+                    Gemm.Multiply(transA, false, m, n, k, a, transA ? m : k, b, widest, c, widest, accumulate, epilogue ? bias.AsSpan(0, n) : default, epilogue, new Relu());
                     return c;
                 }
                 float[] all = Product(widest);
@@ -241,7 +247,7 @@ public class GemmTests
                         {
                             float want = j < n ? all[i * widest + j] : start[i * widest + j];
                             if (BitConverter.SingleToInt32Bits(part[i * widest + j]) != BitConverter.SingleToInt32Bits(want))
-                                Assert.Fail($"bits={bits} acc={accumulate} epilogue={epilogue}: C[{i},{j}] of a {n}-column product is {part[i * widest + j]:R}, expected {want:R}");
+                                Assert.Fail($"bits={bits} transA={transA} acc={accumulate} epilogue={epilogue}: C[{i},{j}] of a {n}-column product is {part[i * widest + j]:R}, expected {want:R}");
                         }
                 }
             }
@@ -376,7 +382,7 @@ public class GemmTests
     [InlineData(256)]
     public void SameBitsWithOneAndTwoThreads(int bits)
     {
-        foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200),
+        foreach (var (op, m, n, k) in new[] { (Op.Nn, 256, 300, 784), (Op.Tn, 784, 300, 32), (Op.Nt, 32, 784, 300), (Op.Nn, 512, 10, 300), (Op.Tn, 1001, 13, 300), (Op.Nn, 33, 1000, 513), (Op.Nn, 1, 300, 784), (Op.Nn, 1, 1000, 200),
             (Op.Nn, 601, 70, 517), (Op.Tn, 2300, 41, 130), (Op.Nt, 601, 70, 517), (Op.Nn, 1, 385, 300), (Op.Nn, 64, 128, 3136), (Op.Nn, 57, 45, 1500),
             // Shared A over several slices of even k blocks (the slices must cut where one thread's blocks do).
             (Op.Nn, 601, 70, 1024), (Op.Tn, 1100, 40, 2000) })
