@@ -8,22 +8,27 @@ namespace Kiln.Kernels;
 
 /// <summary>
 /// A product whose C is at most 16 columns wide (a classifier's last Dense layer: its forward, A·W with 10 units, and
-/// its kernel gradient, xᵀ·dz): one 16-lane vector a row of C, eight rows at a time, with A read in place. The packed
-/// GEMM ran these shapes through the same 8 × 16 narrow tiles after copying all of A into panels, which cost as much
-/// as the multiply-adds: the Fashion MLP's 256 × 100 → 10 forward took 6.7 µs and its 100 × 10 kernel gradient 9 µs.
-/// Each element is the packed GEMM's arithmetic: one FMA chain a k block (<see cref="GemmScratch.KBlock"/>), the block
-/// scaled by alpha and added to C in k order, then the bias and activation; so the same bits as
-/// <see cref="GemmDriver"/> for any split of the rows.
+/// its kernel gradient, xᵀ·dz): one 16-lane vector a row of C (two 8-lane ones at 256 bits), a group of rows at a time,
+/// with A read in place. The packed GEMM ran these shapes through the same narrow tiles after copying all of A into
+/// panels, which cost as much as the multiply-adds: the Fashion MLP's 256 × 100 → 10 forward took 6.7 µs and its
+/// 100 × 10 kernel gradient 8.4 µs (5.5 and 5.4 µs here, 512-bit). Each element is the packed GEMM's arithmetic: one
+/// FMA chain a k block (<see cref="GemmScratch.KBlock"/>), the block scaled by alpha and added to C in k order, then
+/// the bias and activation; so the same bits as <see cref="GemmDriver"/> for any split of the rows.
 /// </summary>
 internal static unsafe class GemmNarrow
 {
-    public const int Rows = 8;
-
     /// <summary>Off: these products take the packed GEMM (a switch for benchmarks' paired windows).</summary>
     internal static bool Enabled = true;
 
-    /// <summary>C up to 16 columns wide, B not transposed, on the 512-bit path with masked loads.</summary>
-    public static bool Applies(int n, bool transB) => Enabled && !transB && n <= 16 && Simd.Use512 && Avx512F.IsSupported;
+    /// <summary>C up to 16 columns wide and B not transposed, on a vector path with masked loads.</summary>
+    public static bool Applies(int n, bool transB) =>
+        Enabled && !transB && n <= 16 && (Simd.Use512 ? Avx512F.IsSupported : Simd.Use256 && Avx.IsSupported);
+
+    /// <summary>
+    /// Rows of C a group computes: eight one-vector rows (16 accumulators would not fit AVX2's 16 registers beside B's
+    /// two vectors, so two-vector rows go six at a time, as the 256-bit micro-kernel's tiles).
+    /// </summary>
+    private static int GroupRows(int n) => Simd.Use512 || n <= 8 ? 8 : 6;
 
     /// <summary>
     /// C[m×n] = alpha·op(A)·B, or C += with <paramref name="accumulate"/>, then act(C + bias) with the epilogue. A element
@@ -33,13 +38,8 @@ internal static unsafe class GemmNarrow
     public static void Run<TAct>(bool transA, int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
         bool accumulate, float* bias, bool epilogue, TAct act, float alpha, int threads) where TAct : struct, IActivation
     {
-        int groups = (m + Rows - 1) / Rows;
-        int parts = Math.Min(groups, threads);
-        if (parts > 1)
-        {
-            WorkerPool pool = WorkerPool.Shared;
-            parts = Math.Min(parts, pool.MaxParts);
-        }
+        int groups = (m + GroupRows(n) - 1) / GroupRows(n);
+        int parts = Math.Min(Math.Min(groups, threads), WorkerPool.Shared.MaxParts);
         if (parts <= 1)
         {
             RunRows(transA, 0, m, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
@@ -52,24 +52,38 @@ internal static unsafe class GemmNarrow
         finally { job.A = job.B = job.C = job.Bias = null; }
     }
 
-    /// <summary>Rows [i0, i1) of C, eight at a time; a last group of fewer rows repeats its last row's reads and stores only its own.</summary>
+    /// <summary>Rows [i0, i1) of C (i0 a multiple of the group's rows) at this path's width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunRows<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
         bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
     {
+        if (Simd.Use512) Rows512(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
+        else if (n <= 8) Rows256(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
+        else Rows256Wide(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
+    }
+
+    /// <summary>
+    /// Row r of a group starting at row i: a group of fewer rows (the last) repeats its last row's reads, and stores
+    /// only its own rows. A row's elements lie a k step apart: one float (A row-major) or a row of A (transposed).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Row(float* a, int i, int r, int rows, nint rowStride) => a + (i + Math.Min(r, rows - 1)) * rowStride;
+
+    /// <summary>Eight rows of one 16-lane vector each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows512<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
+        bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
+    {
         Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle();
         Vector512<float> biasRow = epilogue && bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
-        // Row i's elements a k step apart: one float (A row-major) or a row of A (transposed).
         nint rowStride = transA ? 1 : lda, kStride = transA ? lda : 1;
         int kb = GemmScratch.KBlock(k);
-        for (int i = i0; i < i1; i += Rows)
+        for (int i = i0; i < i1; i += 8)
         {
-            int rows = Math.Min(Rows, i1 - i);
-            float* a0 = a + i * rowStride;
-            float* a1 = a0 + Math.Min(1, rows - 1) * rowStride, a2 = a0 + Math.Min(2, rows - 1) * rowStride;
-            float* a3 = a0 + Math.Min(3, rows - 1) * rowStride, a4 = a0 + Math.Min(4, rows - 1) * rowStride;
-            float* a5 = a0 + Math.Min(5, rows - 1) * rowStride, a6 = a0 + Math.Min(6, rows - 1) * rowStride;
-            float* a7 = a0 + Math.Min(7, rows - 1) * rowStride;
+            int rows = Math.Min(8, i1 - i);
+            float* a0 = Row(a, i, 0, rows, rowStride), a1 = Row(a, i, 1, rows, rowStride), a2 = Row(a, i, 2, rows, rowStride);
+            float* a3 = Row(a, i, 3, rows, rowStride), a4 = Row(a, i, 4, rows, rowStride), a5 = Row(a, i, 5, rows, rowStride);
+            float* a6 = Row(a, i, 6, rows, rowStride), a7 = Row(a, i, 7, rows, rowStride);
             float* ci = c + i * ldc;
             for (int pc = 0; pc < k; pc += kb)
             {
@@ -117,7 +131,145 @@ internal static unsafe class GemmNarrow
         Avx512F.MaskStore(c, mask, v);
     }
 
-    /// <summary>The rows split over the pool in whole groups of eight, one part per thread.</summary>
+    /// <summary>Eight rows of one 8-lane vector each (C at most 8 columns wide).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows256<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
+        bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
+    {
+        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n)).AsSingle();
+        Vector256<float> biasRow = epilogue && bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
+        nint rowStride = transA ? 1 : lda, kStride = transA ? lda : 1;
+        int kb = GemmScratch.KBlock(k);
+        for (int i = i0; i < i1; i += 8)
+        {
+            int rows = Math.Min(8, i1 - i);
+            float* a0 = Row(a, i, 0, rows, rowStride), a1 = Row(a, i, 1, rows, rowStride), a2 = Row(a, i, 2, rows, rowStride);
+            float* a3 = Row(a, i, 3, rows, rowStride), a4 = Row(a, i, 4, rows, rowStride), a5 = Row(a, i, 5, rows, rowStride);
+            float* a6 = Row(a, i, 6, rows, rowStride), a7 = Row(a, i, 7, rows, rowStride);
+            float* ci = c + i * ldc;
+            for (int pc = 0; pc < k; pc += kb)
+            {
+                int kc = Math.Min(kb, k - pc);
+                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+                Vector256<float> c4 = default, c5 = default, c6 = default, c7 = default;
+                float* bp = b + pc * ldb;
+                nint off = pc * kStride;
+                for (int p = 0; p < kc; p++, off += kStride, bp += ldb)
+                {
+                    Vector256<float> bk = Avx.MaskLoad(bp, mask);
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a0[off]), bk, c0);
+                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a1[off]), bk, c1);
+                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a2[off]), bk, c2);
+                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a3[off]), bk, c3);
+                    c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a4[off]), bk, c4);
+                    c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a5[off]), bk, c5);
+                    c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a6[off]), bk, c6);
+                    c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a7[off]), bk, c7);
+                }
+                if (alpha != 1f)
+                {
+                    var s = Vector256.Create(alpha);
+                    c0 *= s; c1 *= s; c2 *= s; c3 *= s; c4 *= s; c5 *= s; c6 *= s; c7 *= s;
+                }
+                bool loadC = accumulate || pc > 0, last = epilogue && pc + kc >= k;
+                Store(ci, c0, mask, loadC, last, biasRow, act);
+                if (rows > 1) Store(ci + ldc, c1, mask, loadC, last, biasRow, act);
+                if (rows > 2) Store(ci + 2 * ldc, c2, mask, loadC, last, biasRow, act);
+                if (rows > 3) Store(ci + 3 * ldc, c3, mask, loadC, last, biasRow, act);
+                if (rows > 4) Store(ci + 4 * ldc, c4, mask, loadC, last, biasRow, act);
+                if (rows > 5) Store(ci + 5 * ldc, c5, mask, loadC, last, biasRow, act);
+                if (rows > 6) Store(ci + 6 * ldc, c6, mask, loadC, last, biasRow, act);
+                if (rows > 7) Store(ci + 7 * ldc, c7, mask, loadC, last, biasRow, act);
+            }
+        }
+    }
+
+    /// <summary>Six rows of two 8-lane vectors each (C 9 to 16 columns wide).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows256Wide<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
+        bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
+    {
+        Vector256<float> high = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n - 8)).AsSingle();
+        bool withBias = epilogue && bias != null;
+        Vector256<float> bias0 = withBias ? Vector256.Load(bias) : Vector256<float>.Zero;
+        Vector256<float> bias1 = withBias ? Avx.MaskLoad(bias + 8, high) : Vector256<float>.Zero;
+        nint rowStride = transA ? 1 : lda, kStride = transA ? lda : 1;
+        int kb = GemmScratch.KBlock(k);
+        for (int i = i0; i < i1; i += 6)
+        {
+            int rows = Math.Min(6, i1 - i);
+            float* a0 = Row(a, i, 0, rows, rowStride), a1 = Row(a, i, 1, rows, rowStride), a2 = Row(a, i, 2, rows, rowStride);
+            float* a3 = Row(a, i, 3, rows, rowStride), a4 = Row(a, i, 4, rows, rowStride), a5 = Row(a, i, 5, rows, rowStride);
+            float* ci = c + i * ldc;
+            for (int pc = 0; pc < k; pc += kb)
+            {
+                int kc = Math.Min(kb, k - pc);
+                Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+                Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+                float* bp = b + pc * ldb;
+                nint off = pc * kStride;
+                for (int p = 0; p < kc; p++, off += kStride, bp += ldb)
+                {
+                    Vector256<float> b0 = Vector256.Load(bp), b1 = Avx.MaskLoad(bp + 8, high);
+                    Vector256<float> ai = Vector256.Create(a0[off]);
+                    c00 = Vector256.FusedMultiplyAdd(ai, b0, c00); c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
+                    ai = Vector256.Create(a1[off]);
+                    c10 = Vector256.FusedMultiplyAdd(ai, b0, c10); c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
+                    ai = Vector256.Create(a2[off]);
+                    c20 = Vector256.FusedMultiplyAdd(ai, b0, c20); c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
+                    ai = Vector256.Create(a3[off]);
+                    c30 = Vector256.FusedMultiplyAdd(ai, b0, c30); c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
+                    ai = Vector256.Create(a4[off]);
+                    c40 = Vector256.FusedMultiplyAdd(ai, b0, c40); c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
+                    ai = Vector256.Create(a5[off]);
+                    c50 = Vector256.FusedMultiplyAdd(ai, b0, c50); c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
+                }
+                if (alpha != 1f)
+                {
+                    var s = Vector256.Create(alpha);
+                    c00 *= s; c01 *= s; c10 *= s; c11 *= s; c20 *= s; c21 *= s;
+                    c30 *= s; c31 *= s; c40 *= s; c41 *= s; c50 *= s; c51 *= s;
+                }
+                bool loadC = accumulate || pc > 0, last = epilogue && pc + kc >= k;
+                Store(ci, c00, c01, high, loadC, last, bias0, bias1, act);
+                if (rows > 1) Store(ci + ldc, c10, c11, high, loadC, last, bias0, bias1, act);
+                if (rows > 2) Store(ci + 2 * ldc, c20, c21, high, loadC, last, bias0, bias1, act);
+                if (rows > 3) Store(ci + 3 * ldc, c30, c31, high, loadC, last, bias0, bias1, act);
+                if (rows > 4) Store(ci + 4 * ldc, c40, c41, high, loadC, last, bias0, bias1, act);
+                if (rows > 5) Store(ci + 5 * ldc, c50, c51, high, loadC, last, bias0, bias1, act);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TAct>(float* c, Vector256<float> v, Vector256<float> mask, bool loadC, bool epilogue, Vector256<float> bias, TAct act)
+        where TAct : struct, IActivation
+    {
+        if (loadC) v = Avx.MaskLoad(c, mask) + v;
+        if (epilogue) v = act.Apply(v + bias);
+        Avx.MaskStore(c, mask, v);
+    }
+
+    /// <summary>A two-vector row: the first 8 columns whole, the rest under <paramref name="high"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> high, bool loadC, bool epilogue,
+        Vector256<float> bias0, Vector256<float> bias1, TAct act) where TAct : struct, IActivation
+    {
+        if (loadC)
+        {
+            v0 = Vector256.Load(c) + v0;
+            v1 = Avx.MaskLoad(c + 8, high) + v1;
+        }
+        if (epilogue)
+        {
+            v0 = act.Apply(v0 + bias0);
+            v1 = act.Apply(v1 + bias1);
+        }
+        Vector256.Store(v0, c);
+        Avx.MaskStore(c + 8, high, v1);
+    }
+
+    /// <summary>The rows split over the pool in whole groups, one part per thread.</summary>
     private sealed class Job<TAct> : ParallelJob where TAct : struct, IActivation
     {
         [ThreadStatic] private static Job<TAct>? t_instance;
@@ -134,9 +286,9 @@ internal static unsafe class GemmNarrow
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Execute(int part, int parts)
         {
-            int groups = (M + Rows - 1) / Rows;
-            int i0 = (int)((long)part * groups / parts) * Rows;
-            int i1 = Math.Min(M, (int)((long)(part + 1) * groups / parts) * Rows);
+            int rows = GroupRows(N), groups = (M + rows - 1) / rows;
+            int i0 = (int)((long)part * groups / parts) * rows;
+            int i1 = Math.Min(M, (int)((long)(part + 1) * groups / parts) * rows);
             if (i1 > i0) RunRows(TransA, i0, i1, N, K, A, Lda, B, Ldb, C, Ldc, Accumulate, Bias, Epilogue, Act, Alpha);
         }
     }
