@@ -159,9 +159,25 @@ public class LossTests
         var grad = new float[3];
         Losses.SparseCategoricalCrossentropyFromLogits(logits, new float[] { 1 }, grad, 1, 3);
         double s = Math.Exp(1) + Math.Exp(2) + Math.Exp(3);
-        Assert.Equal(Math.Exp(1) / s, grad[0], 6);
-        Assert.Equal(Math.Exp(2) / s - 1, grad[1], 6);
-        Assert.Equal(Math.Exp(3) / s, grad[2], 6);
+        Assert.Equal(Math.Exp(1) / s, grad[0], 1e-7);
+        Assert.Equal(Math.Exp(2) / s - 1, grad[1], 1e-7);
+        Assert.Equal(Math.Exp(3) / s, grad[2], 1e-7);
+    }
+
+    // A confident row's label gradient p − 1 keeps its digits: p rounds to within 6·10⁻⁸ of 1 in float, so the
+    // difference is taken as −Σ of the other classes' probabilities.
+    [Theory]
+    [MemberData(nameof(ActivationTests.Paths), MemberType = typeof(ActivationTests))]
+    public void ConfidentLabelGradientKeepsItsDigits(int bits)
+    {
+        using var _ = new KernelSwitches(bits, 1);
+        float[] logits = { 0, 20, -3, 1 };
+        var grad = new float[4];
+        Losses.SparseCategoricalCrossentropyFromLogits(logits, new float[] { 1 }, grad, 1, 4);
+        double s = 0;
+        foreach (float z in logits) s += Math.Exp(z - 20);
+        double want = 1 / s - 1; // −2.2·10⁻⁹
+        Assert.True(Math.Abs(grad[1] - want) <= 1e-6 * Math.Abs(want), $"label gradient {grad[1]:E6}, expected {want:E6}");
     }
 
     public static TheoryData<int, int> ClassCountsAndPaths()
@@ -300,13 +316,14 @@ public class LossTests
         var grad = new float[3];
         Losses.CategoricalCrossentropyFromLogits(z, new float[] { 0, 1, 0 }, grad, 1, 3, 0.3f);
         double s = Math.Exp(1) + Math.Exp(2) + Math.Exp(3);
-        Assert.Equal(Math.Exp(1) / s - 0.1, grad[0], 6);
-        Assert.Equal(Math.Exp(2) / s - 0.8, grad[1], 6);
-        Assert.Equal(Math.Exp(3) / s - 0.1, grad[2], 6);
+        Assert.Equal(Math.Exp(1) / s - 0.1, grad[0], 1e-7);
+        Assert.Equal(Math.Exp(2) / s - 0.8, grad[1], 1e-7);
+        Assert.Equal(Math.Exp(3) / s - 0.1, grad[2], 1e-7);
 
+        // The sparse form takes the label's p − 1 as −Σ of the other p, so it agrees to float rounding, not bit for bit.
         var sparse = new float[3];
         Losses.SparseCategoricalCrossentropyFromLogits(z, new float[] { 1 }, sparse, 1, 3, 0.3f);
-        Assert.Equal(grad, sparse);
+        for (int j = 0; j < 3; j++) Assert.Equal(grad[j], sparse[j], 2e-7);
 
         var g = new float[1];
         Losses.BinaryCrossentropyFromLogits(new float[] { 0 }, new float[] { 1 }, g, 1, 1, 0.3f);
