@@ -57,8 +57,8 @@ internal static unsafe class GemmNarrow
     private static void RunRows<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
         bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
     {
-        if (Simd.Use512) Rows512(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
-        else if (n <= 8) Rows256(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
+        if (Simd.Use512) RowsOfOneVector<Lanes16, TAct>(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
+        else if (n <= 8) RowsOfOneVector<Lanes8, TAct>(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
         else Rows256Wide(transA, i0, i1, n, k, a, lda, b, ldb, c, ldc, accumulate, bias, epilogue, act, alpha);
     }
 
@@ -69,13 +69,13 @@ internal static unsafe class GemmNarrow
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float* Row(float* a, int i, int r, int rows, nint rowStride) => a + (i + Math.Min(r, rows - 1)) * rowStride;
 
-    /// <summary>Eight rows of one 16-lane vector each.</summary>
+    /// <summary>Eight rows of one vector each: 16 lanes at 512 bits, 8 at 256 (C at most 8 columns wide there).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows512<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
-        bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
+    private static void RowsOfOneVector<TL, TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
+        bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TL : struct, ILanes<TL> where TAct : struct, IActivation
     {
-        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n)).AsSingle();
-        Vector512<float> biasRow = epilogue && bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+        TL mask = TL.FirstLanes(n);
+        TL biasRow = epilogue && bias != null ? TL.LoadMasked(bias, mask) : default;
         nint rowStride = transA ? 1 : lda, kStride = transA ? lda : 1;
         int kb = GemmScratch.KBlock(k);
         for (int i = i0; i < i1; i += 8)
@@ -88,26 +88,24 @@ internal static unsafe class GemmNarrow
             for (int pc = 0; pc < k; pc += kb)
             {
                 int kc = Math.Min(kb, k - pc);
-                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-                Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+                TL c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
                 float* bp = b + pc * ldb;
                 nint off = pc * kStride;
                 for (int p = 0; p < kc; p++, off += kStride, bp += ldb)
                 {
-                    Vector512<float> bk = Avx512F.MaskLoad(bp, mask, Vector512<float>.Zero);
-                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[off]), bk, c0);
-                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[off]), bk, c1);
-                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[off]), bk, c2);
-                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[off]), bk, c3);
-                    c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[off]), bk, c4);
-                    c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[off]), bk, c5);
-                    c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[off]), bk, c6);
-                    c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[off]), bk, c7);
+                    TL bk = TL.LoadMasked(bp, mask);
+                    c0 = TL.MultiplyAdd(a0[off], bk, c0);
+                    c1 = TL.MultiplyAdd(a1[off], bk, c1);
+                    c2 = TL.MultiplyAdd(a2[off], bk, c2);
+                    c3 = TL.MultiplyAdd(a3[off], bk, c3);
+                    c4 = TL.MultiplyAdd(a4[off], bk, c4);
+                    c5 = TL.MultiplyAdd(a5[off], bk, c5);
+                    c6 = TL.MultiplyAdd(a6[off], bk, c6);
+                    c7 = TL.MultiplyAdd(a7[off], bk, c7);
                 }
                 if (alpha != 1f)
                 {
-                    var s = Vector512.Create(alpha);
-                    c0 *= s; c1 *= s; c2 *= s; c3 *= s; c4 *= s; c5 *= s; c6 *= s; c7 *= s;
+                    c0 *= alpha; c1 *= alpha; c2 *= alpha; c3 *= alpha; c4 *= alpha; c5 *= alpha; c6 *= alpha; c7 *= alpha;
                 }
                 bool loadC = accumulate || pc > 0, last = epilogue && pc + kc >= k;
                 Store(ci, c0, mask, loadC, last, biasRow, act);
@@ -123,65 +121,12 @@ internal static unsafe class GemmNarrow
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TAct>(float* c, Vector512<float> v, Vector512<float> mask, bool loadC, bool epilogue, Vector512<float> bias, TAct act)
-        where TAct : struct, IActivation
+    private static void Store<TL, TAct>(float* c, TL v, TL mask, bool loadC, bool epilogue, TL bias, TAct act)
+        where TL : struct, ILanes<TL> where TAct : struct, IActivation
     {
-        if (loadC) v = Avx512F.MaskLoad(c, mask, Vector512<float>.Zero) + v;
-        if (epilogue) v = act.Apply(v + bias);
-        Avx512F.MaskStore(c, mask, v);
-    }
-
-    /// <summary>Eight rows of one 8-lane vector each (C at most 8 columns wide).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows256<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
-        bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
-    {
-        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n)).AsSingle();
-        Vector256<float> biasRow = epilogue && bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
-        nint rowStride = transA ? 1 : lda, kStride = transA ? lda : 1;
-        int kb = GemmScratch.KBlock(k);
-        for (int i = i0; i < i1; i += 8)
-        {
-            int rows = Math.Min(8, i1 - i);
-            float* a0 = Row(a, i, 0, rows, rowStride), a1 = Row(a, i, 1, rows, rowStride), a2 = Row(a, i, 2, rows, rowStride);
-            float* a3 = Row(a, i, 3, rows, rowStride), a4 = Row(a, i, 4, rows, rowStride), a5 = Row(a, i, 5, rows, rowStride);
-            float* a6 = Row(a, i, 6, rows, rowStride), a7 = Row(a, i, 7, rows, rowStride);
-            float* ci = c + i * ldc;
-            for (int pc = 0; pc < k; pc += kb)
-            {
-                int kc = Math.Min(kb, k - pc);
-                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-                Vector256<float> c4 = default, c5 = default, c6 = default, c7 = default;
-                float* bp = b + pc * ldb;
-                nint off = pc * kStride;
-                for (int p = 0; p < kc; p++, off += kStride, bp += ldb)
-                {
-                    Vector256<float> bk = Avx.MaskLoad(bp, mask);
-                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a0[off]), bk, c0);
-                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a1[off]), bk, c1);
-                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a2[off]), bk, c2);
-                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a3[off]), bk, c3);
-                    c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a4[off]), bk, c4);
-                    c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a5[off]), bk, c5);
-                    c6 = Vector256.FusedMultiplyAdd(Vector256.Create(a6[off]), bk, c6);
-                    c7 = Vector256.FusedMultiplyAdd(Vector256.Create(a7[off]), bk, c7);
-                }
-                if (alpha != 1f)
-                {
-                    var s = Vector256.Create(alpha);
-                    c0 *= s; c1 *= s; c2 *= s; c3 *= s; c4 *= s; c5 *= s; c6 *= s; c7 *= s;
-                }
-                bool loadC = accumulate || pc > 0, last = epilogue && pc + kc >= k;
-                Store(ci, c0, mask, loadC, last, biasRow, act);
-                if (rows > 1) Store(ci + ldc, c1, mask, loadC, last, biasRow, act);
-                if (rows > 2) Store(ci + 2 * ldc, c2, mask, loadC, last, biasRow, act);
-                if (rows > 3) Store(ci + 3 * ldc, c3, mask, loadC, last, biasRow, act);
-                if (rows > 4) Store(ci + 4 * ldc, c4, mask, loadC, last, biasRow, act);
-                if (rows > 5) Store(ci + 5 * ldc, c5, mask, loadC, last, biasRow, act);
-                if (rows > 6) Store(ci + 6 * ldc, c6, mask, loadC, last, biasRow, act);
-                if (rows > 7) Store(ci + 7 * ldc, c7, mask, loadC, last, biasRow, act);
-            }
-        }
+        if (loadC) v = TL.LoadMasked(c, mask) + v;
+        if (epilogue) v = (v + bias).Apply(act);
+        TL.StoreMasked(v, c, mask);
     }
 
     /// <summary>Six rows of two 8-lane vectors each (C 9 to 16 columns wide).</summary>
@@ -239,15 +184,6 @@ internal static unsafe class GemmNarrow
                 if (rows > 5) Store(ci + 5 * ldc, c50, c51, high, loadC, last, bias0, bias1, act);
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TAct>(float* c, Vector256<float> v, Vector256<float> mask, bool loadC, bool epilogue, Vector256<float> bias, TAct act)
-        where TAct : struct, IActivation
-    {
-        if (loadC) v = Avx.MaskLoad(c, mask) + v;
-        if (epilogue) v = act.Apply(v + bias);
-        Avx.MaskStore(c, mask, v);
     }
 
     /// <summary>A two-vector row: the first 8 columns whole, the rest under <paramref name="high"/>.</summary>

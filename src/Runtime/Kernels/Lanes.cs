@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Kernels;
 
@@ -38,6 +39,15 @@ internal unsafe interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     /// <summary>Max pooling's comparison at this width (<see cref="Pooling.KeepGreater(System.Runtime.Intrinsics.Vector512{float}, System.Runtime.Intrinsics.Vector512{float})"/>).</summary>
     static abstract TSelf KeepGreater(TSelf v, TSelf best);
+
+    /// <summary>A mask of the first <paramref name="count"/> lanes, for <see cref="LoadMasked"/> and <see cref="StoreMasked"/>.</summary>
+    static abstract TSelf FirstLanes(int count);
+
+    /// <summary>The lanes under <paramref name="mask"/>, 0 in the others, which are not read (no fault past a buffer's end): a masked load (AVX-512, or AVX's at 8 lanes).</summary>
+    static abstract TSelf LoadMasked(float* p, TSelf mask);
+
+    /// <summary>Stores the lanes under <paramref name="mask"/>; the floats of the others are not touched.</summary>
+    static abstract void StoreMasked(TSelf v, float* p, TSelf mask);
 }
 
 /// <summary>16 float lanes: a zmm register where the JIT has AVX-512.</summary>
@@ -66,6 +76,13 @@ internal readonly unsafe struct Lanes16(Vector512<float> v) : ILanes<Lanes16>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Lanes16 Apply<TAct>(TAct act) where TAct : struct, IActivation => new(act.Apply(V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 KeepGreater(Lanes16 v, Lanes16 best) => new(Pooling.KeepGreater(v.V, best.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes16 FirstLanes(int count) => new(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 LoadMasked(float* p, Lanes16 mask) => new(Avx512F.MaskLoad(p, mask.V, Vector512<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreMasked(Lanes16 v, float* p, Lanes16 mask) => Avx512F.MaskStore(p, mask.V, v.V);
 }
 
 /// <summary>8 float lanes: a ymm register.</summary>
@@ -94,4 +111,11 @@ internal readonly unsafe struct Lanes8(Vector256<float> v) : ILanes<Lanes8>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public Lanes8 Apply<TAct>(TAct act) where TAct : struct, IActivation => new(act.Apply(V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 KeepGreater(Lanes8 v, Lanes8 best) => new(Pooling.KeepGreater(v.V, best.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes8 FirstLanes(int count) => new(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 LoadMasked(float* p, Lanes8 mask) => new(Avx.MaskLoad(p, mask.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreMasked(Lanes8 v, float* p, Lanes8 mask) => Avx.MaskStore(p, mask.V, v.V);
 }
