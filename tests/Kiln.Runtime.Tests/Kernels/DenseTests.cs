@@ -115,7 +115,8 @@ public class DenseTests
     }
 
     // The bias gradient's column sums add each column's rows in order, one float chain a column, whichever way the
-    // columns are grouped (four, two or one vector at a time, then up to 16 side by side): the bits of that chain,
+    // columns are grouped (four, two or one vector at a time, then the last up to 15 in a masked vector, or up to 16 side
+    // by side without vectors): the bits of that chain,
     // at every width, for column counts across each group's edges and for one row and many.
     [Theory]
     [InlineData(512)]
