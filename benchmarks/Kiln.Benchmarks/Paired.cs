@@ -46,6 +46,7 @@ internal static class Paired
         ["worker-spin"] = v => WorkerPool.WorkerSpinIterations = (int)v,
         ["tap-blocks"] = v => ConvCore.TapBlocks = v != 0,
         ["narrow-gemm"] = v => GemmNarrow.Enabled = v != 0,
+        ["few-columns"] = v => GemmDriver.FewColumns = v != 0,
     };
 
     // Sgd.FuseIntoBackward belongs to the optimizer, which the step below is given: set on it each step.

@@ -18,6 +18,9 @@ internal static unsafe class GemmDriver
     /// </summary>
     internal static int DirectBMaxRows = 64;
 
+    /// <summary>Off: a last panel of few columns takes the narrow tile (a switch for benchmarks' paired windows).</summary>
+    internal static bool FewColumns = true;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Serial<TK, TAct>(bool transA, bool transB, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
         float* c, nint ldc, bool accumulate, float* bias, bool epilogue, TAct act, float* packedA = null, int kBlock = 0, float alpha = 1f)
@@ -82,7 +85,13 @@ internal static unsafe class GemmDriver
                                 int rows = mc - ir < mr ? mc - ir : mr;
                                 float* cp = c + (i0 + ic + ir) * ldc + jc + jr;
                                 float* ap = aBlock + (nint)ir * kc;
-                                if (rows == mr && cols == nr)
+                                if (cols <= TK.FewCols && mc - ir > mr && FewColumns)
+                                {
+                                    // Two row panels at once over the last few columns (the next panel's rows are this call's).
+                                    TK.RunFewColumns(Math.Min(2 * mr, mc - ir), cols, kc, ap, (nint)mr * kc, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
+                                    ir += mr;
+                                }
+                                else if (rows == mr && cols == nr)
                                     TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                 else if (cols == nr && rows <= TK.TailRows)
                                     TK.RunTail(rows, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);

@@ -42,4 +42,16 @@ internal unsafe interface IMicroKernel
     /// </summary>
     static abstract void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation;
+
+    /// <summary>The most columns <see cref="RunFewColumns"/> takes; 0 where it is not used.</summary>
+    static abstract int FewCols { get; }
+
+    /// <summary>
+    /// The first <paramref name="rows"/> (MR + 1 to 2·MR) rows and <paramref name="cols"/> (1 to <see cref="FewCols"/>) columns of
+    /// a tile, A as two packed panels <paramref name="panelStride"/> floats apart, with the rows in the vector lanes: one FMA a
+    /// column and panel per k step, where <see cref="RunNarrow"/> spends one a row on a vector whose lanes past
+    /// <paramref name="cols"/> are discarded. Each element is the same FMA chain, so the same bits.
+    /// </summary>
+    static abstract void RunFewColumns<TAct>(int rows, int cols, int kc, float* a, nint panelStride, float* b, nint ldb, float* c, nint ldc,
+        bool loadC, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation;
 }

@@ -126,6 +126,13 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
 
     public static int NarrowCols => Avx.IsSupported ? NR - 1 : 0;
 
+    /// <summary>None: a 6-row panel fills six of a ymm register's eight lanes, and the narrow tile serves these columns.</summary>
+    public static int FewCols => 0;
+
+    public static void RunFewColumns<TAct>(int rows, int cols, int kc, float* a, nint panelStride, float* b, nint ldb, float* c, nint ldc,
+        bool loadC, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation =>
+        throw new System.NotSupportedException("the 256-bit micro-kernel takes no columns in its few-column form (FewCols is 0)");
+
     /// <summary>
     /// Up to 6 rows × 8 columns in six accumulators: fewer chains than FMA latency covers, yet half the full tile's FMAs
     /// and no scratch copy; 9 to 15 columns take the full tile's twelve (<see cref="RunNarrowWide"/>).

@@ -131,6 +131,64 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
 
     public static int NarrowCols => Avx512F.IsSupported ? 16 : 0;
 
+    /// <summary>
+    /// Up to 4 columns: a 100-wide product's last 4 (100 = 3·32 + 4), where the narrow tile computes 16 lanes a row to keep 4.
+    /// Sixteen rows (two 8-row panels, one ymm register each) over 4 columns are eight FMA chains, as many as the narrow
+    /// tile's, at half its FMAs.
+    /// </summary>
+    public static int FewCols => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunFewColumns<TAct>(int rows, int cols, int kc, float* a, nint panelStride, float* b, nint ldb, float* c, nint ldc,
+        bool loadC, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        float* a1 = a + panelStride;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<float> top = Vector256.Load(a), bottom = Vector256.Load(a1);
+            Vector256<float> bj = Vector256.Create(b[0]);
+            c00 = Vector256.FusedMultiplyAdd(top, bj, c00); c01 = Vector256.FusedMultiplyAdd(bottom, bj, c01);
+            if (cols > 1)
+            {
+                bj = Vector256.Create(b[1]);
+                c10 = Vector256.FusedMultiplyAdd(top, bj, c10); c11 = Vector256.FusedMultiplyAdd(bottom, bj, c11);
+            }
+            if (cols > 2)
+            {
+                bj = Vector256.Create(b[2]);
+                c20 = Vector256.FusedMultiplyAdd(top, bj, c20); c21 = Vector256.FusedMultiplyAdd(bottom, bj, c21);
+            }
+            if (cols > 3)
+            {
+                bj = Vector256.Create(b[3]);
+                c30 = Vector256.FusedMultiplyAdd(top, bj, c30); c31 = Vector256.FusedMultiplyAdd(bottom, bj, c31);
+            }
+            a += 8;
+            a1 += 8;
+            b += ldb;
+        }
+
+        // Each element's epilogue in scalar arithmetic, the same bits as the tiles' lanes (ActivationTests checks Apply at every width).
+        float* t = stackalloc float[64];
+        Vector256.Store(c00, t); Vector256.Store(c01, t + 8); Vector256.Store(c10, t + 16); Vector256.Store(c11, t + 24);
+        Vector256.Store(c20, t + 32); Vector256.Store(c21, t + 40); Vector256.Store(c30, t + 48); Vector256.Store(c31, t + 56);
+        for (int j = 0; j < cols; j++)
+        {
+            float biasJ = epilogue && bias != null ? bias[j] : 0f;
+            for (int r = 0; r < rows; r++)
+            {
+                float v = t[16 * j + r];
+                if (alpha != 1f) v *= alpha;
+                float* at = c + r * ldc + j;
+                if (loadC) v = *at + v;
+                if (epilogue) v = act.Apply(v + biasJ);
+                *at = v;
+            }
+        }
+    }
+
     /// <summary>Up to 8 rows × 16 columns in eight accumulators: eight FMA chains, as <see cref="RunTail"/>, at half a tile's FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunNarrow<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
