@@ -222,7 +222,6 @@ public sealed class TrainingTests
         Assert.InRange(before, 0f, 0.3f); // untrained: about chance
         Assert.True(result.Accuracy > 0.75f, $"test accuracy {result.Accuracy} after 10 epochs on 2,000 images (history: {history})");
         Assert.True(result.Loss < 0.8f, $"test loss {result.Loss}");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
         Console.WriteLine($"Fashion-MNIST 2,000/1,000: before {before:F4}, after {result} in {watch.Elapsed.TotalSeconds:F1} s");
     }
 }
