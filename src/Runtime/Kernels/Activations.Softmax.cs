@@ -29,6 +29,7 @@ public static unsafe partial class Activations
                     for (int j = 0; j < cols; j++) yr[j] *= inverse;
                     continue;
                 }
+                // Scaled here rather than by Activations.Scale, whose vector-path test per call would run once per row.
                 var scale = Vector512.Create(1f / SoftmaxRow(xr, yr, cols, out _, out Vector512<float> tail));
                 for (int j = 0; j < full; j += 16) Vector512.Store(Vector512.Load(yr + j) * scale, yr + j);
                 if (full < cols) StoreTail(tail * scale, yr + full, cols - full);
@@ -67,7 +68,7 @@ public static unsafe partial class Activations
         {
             // The padding goes through the exponential as 0 and comes out as 0: e^−∞ would be computed by way of a
             // denormal, and a denormal result costs ~50 cycles (a microcode assist on Zen 5), more than the whole row.
-            Vector512<float> inRow = FirstLanes512(rest);
+            Vector512<float> inRow = Lanes16.FirstLanes(rest).V;
             tail = Vector512.ConditionalSelect(inRow, VectorMath.Exp(Vector512.ConditionalSelect(inRow, last - shift, Vector512<float>.Zero)), Vector512<float>.Zero);
         }
         return HorizontalSum(sum + tail);

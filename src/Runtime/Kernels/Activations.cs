@@ -147,7 +147,7 @@ public static unsafe partial class Activations
     internal static Vector512<float> LoadTail512(float* src, int count, float pad)
     {
         if (Avx512F.IsSupported)
-            return Avx512F.MaskLoad(src, FirstLanes512(count), Vector512.Create(pad));
+            return Avx512F.MaskLoad(src, Lanes16.FirstLanes(count).V, Vector512.Create(pad));
         if (Avx.IsSupported)
             return Vector512.Create(LoadTail256(src, Math.Min(count, 8), pad), LoadTail256(src + 8, Math.Max(count - 8, 0), pad));
         float* t = stackalloc float[16];
@@ -161,7 +161,7 @@ public static unsafe partial class Activations
     {
         if (Avx.IsSupported)
         {
-            Vector256<float> mask = FirstLanes256(count);
+            Vector256<float> mask = Lanes8.FirstLanes(count).V;
             return Vector256.ConditionalSelect(mask, Avx.MaskLoad(src, mask), Vector256.Create(pad));
         }
         float* t = stackalloc float[8];
@@ -173,7 +173,7 @@ public static unsafe partial class Activations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreTail(Vector512<float> v, float* dst, int count)
     {
-        if (Avx512F.IsSupported) Avx512F.MaskStore(dst, FirstLanes512(count), v);
+        if (Avx512F.IsSupported) Avx512F.MaskStore(dst, Lanes16.FirstLanes(count).V, v);
         else if (Avx.IsSupported)
         {
             StoreTail(v.GetLower(), dst, Math.Min(count, 8));
@@ -186,15 +186,9 @@ public static unsafe partial class Activations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreTail(Vector256<float> v, float* dst, int count)
     {
-        if (Avx.IsSupported) Avx.MaskStore(dst, FirstLanes256(count), v);
+        if (Avx.IsSupported) Avx.MaskStore(dst, Lanes8.FirstLanes(count).V, v);
         else for (int l = 0; l < count; l++) dst[l] = v[l];
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> FirstLanes512(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> FirstLanes256(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
 
     internal static void CheckLength(int actual, int needed, string name)
     {

@@ -38,7 +38,7 @@ internal static unsafe class GemmNarrow
     public static void Run<TAct>(bool transA, int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
         bool accumulate, float* bias, bool epilogue, TAct act, float alpha, int threads) where TAct : struct, IActivation
     {
-        int groups = (m + GroupRows(n) - 1) / GroupRows(n);
+        int rowsPerGroup = GroupRows(n), groups = (m + rowsPerGroup - 1) / rowsPerGroup;
         int parts = Math.Min(Math.Min(groups, threads), WorkerPool.Shared.MaxParts);
         if (parts <= 1)
         {
@@ -134,7 +134,7 @@ internal static unsafe class GemmNarrow
     private static void Rows256Wide<TAct>(bool transA, int i0, int i1, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc,
         bool accumulate, float* bias, bool epilogue, TAct act, float alpha) where TAct : struct, IActivation
     {
-        Vector256<float> high = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n - 8)).AsSingle();
+        Vector256<float> high = Lanes8.FirstLanes(n - 8).V;
         bool withBias = epilogue && bias != null;
         Vector256<float> bias0 = withBias ? Vector256.Load(bias) : Vector256<float>.Zero;
         Vector256<float> bias1 = withBias ? Avx.MaskLoad(bias + 8, high) : Vector256<float>.Zero;

@@ -44,7 +44,7 @@ internal static unsafe class GemmRowVector256
     private static void Block<TV, TAct>(int n, int k, float* a, nint aStride, float* b, nint ldb, float* c, bool accumulate, float* bias, bool epilogue, TAct act)
         where TV : struct, IVectorCount where TAct : struct, IActivation
     {
-        Vector256<float> last = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n - 8 * (TV.Value - 1))).AsSingle();
+        Vector256<float> last = Lanes8.FirstLanes(n - 8 * (TV.Value - 1)).V;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector256<float> c8 = default, c9 = default, c10 = default, c11 = default;
         for (int p = 0; p < k; p++)

@@ -59,7 +59,7 @@ internal static unsafe class GemmRowVector512
     private static void Block<TV, TAct>(int n, int k, float* a, nint aStride, float* b, nint ldb, float* c, bool accumulate, float* bias, bool epilogue, TAct act)
         where TV : struct, IVectorCount where TAct : struct, IActivation
     {
-        Vector512<float> last = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n - 16 * (TV.Value - 1))).AsSingle();
+        Vector512<float> last = Lanes16.FirstLanes(n - 16 * (TV.Value - 1)).V;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector512<float> c8 = default, c9 = default, c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default;
         Vector512<float> c16 = default, c17 = default, c18 = default, c19 = default, c20 = default, c21 = default, c22 = default, c23 = default;

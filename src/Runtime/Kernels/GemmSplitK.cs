@@ -136,7 +136,7 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     {
         for (int j = 0; j < n; j += 16)
         {
-            var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n - j)).AsSingle();
+            var mask = Lanes16.FirstLanes(n - j).V;
             var v = Avx512F.MaskLoad(c + j, mask, Vector512<float>.Zero);
             for (int s = 0; s < slices; s++) v += Avx512F.MaskLoad(p + s * slice + j, mask, Vector512<float>.Zero);
             if (epilogue) v = act.Apply(v + (bias == null ? Vector512<float>.Zero : Avx512F.MaskLoad(bias + j, mask, Vector512<float>.Zero)));
@@ -150,7 +150,7 @@ internal sealed unsafe class GemmSplitK<TAct> : ParallelJob where TAct : struct,
     {
         for (int j = 0; j < n; j += 8)
         {
-            var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(n - j)).AsSingle();
+            var mask = Lanes8.FirstLanes(n - j).V;
             var v = Avx.MaskLoad(c + j, mask);
             for (int s = 0; s < slices; s++) v += Avx.MaskLoad(p + s * slice + j, mask);
             if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Avx.MaskLoad(bias + j, mask)));

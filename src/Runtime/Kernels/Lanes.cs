@@ -40,7 +40,10 @@ internal unsafe interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>Max pooling's comparison at this width (<see cref="Pooling.KeepGreater(System.Runtime.Intrinsics.Vector512{float}, System.Runtime.Intrinsics.Vector512{float})"/>).</summary>
     static abstract TSelf KeepGreater(TSelf v, TSelf best);
 
-    /// <summary>A mask of the first <paramref name="count"/> lanes, for <see cref="LoadMasked"/> and <see cref="StoreMasked"/>.</summary>
+    /// <summary>
+    /// A mask of the first <paramref name="count"/> lanes, for <see cref="LoadMasked"/> and <see cref="StoreMasked"/>; the
+    /// kernels that mask a row's last partial vector take theirs from here (<c>Lanes16.FirstLanes(n).V</c>).
+    /// </summary>
     static abstract TSelf FirstLanes(int count);
 
     /// <summary>The lanes under <paramref name="mask"/>, 0 in the others, which are not read (no fault past a buffer's end): a masked load (AVX-512, or AVX's at 8 lanes).</summary>

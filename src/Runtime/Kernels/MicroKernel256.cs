@@ -147,7 +147,7 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
             return;
         }
         // Lanes past cols are neither read nor written: the row may end there, in B (read in place, GemmDriver) as in C.
-        Vector256<float> mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle();
+        Vector256<float> mask = Lanes8.FirstLanes(cols).V;
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
         for (int p = 0; p < kc; p++)
         {
@@ -185,7 +185,7 @@ internal readonly unsafe struct MicroKernel256 : IMicroKernel
     private static void RunNarrowWide<TAct>(int rows, int cols, int kc, float* a, float* b, nint ldb, float* c, nint ldc, bool loadC, float* bias, bool epilogue, TAct act, float alpha)
         where TAct : struct, IActivation =>
         Tile<MaskedUpper, TAct>(rows, kc, a, b, ldb, c, ldc, loadC, bias, epilogue, act, alpha,
-            Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - 8)).AsSingle());
+            Lanes8.FirstLanes(cols - 8).V);
 
     /// <summary>How <see cref="Tile"/> reads a tile's upper eight columns of B and of the bias: whole, or under a lane mask.</summary>
     private interface IUpperHalf

@@ -205,7 +205,7 @@ internal readonly unsafe struct MicroKernel512 : IMicroKernel
         }
 
         // Lanes past cols are neither read nor written: the row may end there, in B (read in place, GemmDriver) as in C.
-        Vector512<float> mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(cols)).AsSingle();
+        Vector512<float> mask = Lanes16.FirstLanes(cols).V;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
         for (int p = 0; p < kc; p++)
