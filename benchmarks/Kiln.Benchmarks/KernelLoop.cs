@@ -168,14 +168,14 @@ internal static unsafe class KernelLoop
     private static void Kernel256(float* a, float* b, float* c)
     {
         for (int i = 0; i < Calls; i++)
-            MicroKernel256.Run(Kc, a, b, MicroKernel256.NR, c, MicroKernel256.NR, loadC: false, bias: null, epilogue: false, default(Identity), alpha: 1f);
+            MicroKernel256.Run(Kc, a, MicroKernel256.MR, b, MicroKernel256.NR, c, MicroKernel256.NR, loadC: false, bias: null, epilogue: false, default(Identity), alpha: 1f);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512(float* a, float* b, float* c)
     {
         for (int i = 0; i < Calls; i++)
-            MicroKernel512.Run(Kc, a, b, MicroKernel512.NR, c, MicroKernel512.NR, loadC: false, bias: null, epilogue: false, default(Identity), alpha: 1f);
+            MicroKernel512.Run(Kc, a, MicroKernel512.MR, b, MicroKernel512.NR, c, MicroKernel512.NR, loadC: false, bias: null, epilogue: false, default(Identity), alpha: 1f);
     }
 
     // MicroKernel256's loop with its six broadcasts of A replaced by two values held in registers.

@@ -18,6 +18,24 @@ internal static unsafe class GemmDriver
     /// </summary>
     internal static int DirectBMaxRows = 64;
 
+    /// <summary>
+    /// Up to this many floats (k·n), B (when not transposed) is read in place at any height of C too: a B this small
+    /// stays in the core's L2, and a layer's kernel gradient (xᵀ·dz, k the batch) spent a pass over dz per part packing it.
+    /// </summary>
+    internal static long DirectBMaxFloats = 1L << 15;
+
+    /// <summary>
+    /// Whether rows <paramref name="ld"/> floats apart fall in a sixteenth of L1's sets or fewer (a multiple of 64 floats, 256
+    /// bytes): read in place, a panel's rows then evict one another; the Fashion CNN's 64 × 128 dz ran its kernel gradient 11 % slower.
+    /// </summary>
+    private static bool RowsShareSets(nint ld) => (ld & 63) == 0;
+
+    /// <summary>
+    /// Up to this depth (k), a transposed A (a layer's input in its kernel gradient xᵀ·dz, stored k×m) is read in place:
+    /// each k step's MR floats of a panel already lie side by side, so packing it only copied them.
+    /// </summary>
+    internal static int DirectAMaxDepth = 64;
+
     /// <summary>Off: a last panel of few columns takes the narrow tile (a switch for benchmarks' paired windows).</summary>
     internal static bool FewColumns = true;
 
@@ -36,7 +54,10 @@ internal static unsafe class GemmDriver
         int mr = TK.MR, nr = TK.NR;
         GemmScratch s = GemmScratch.Current;
         nint packedRows = (m + mr - 1) / mr * mr;
-        bool directB = !transB && m <= DirectBMaxRows;
+        bool directB = !transB && (m <= DirectBMaxRows || ((long)k * n <= DirectBMaxFloats && !RowsShareSets(ldb)));
+        // Whole panels of A in place, a row of A between k steps; a band's last, partial panel is packed (read in
+        // place, its rows past m would run off A's end).
+        bool directA = transA && packedA == null && k <= DirectAMaxDepth;
 
         // k blocks outside the column blocks: each k block of A (up to PackedRows rows) is packed once
         // and serves every column block, where packing it per column block re-read and re-transposed
@@ -53,7 +74,12 @@ internal static unsafe class GemmDriver
                 bool applyEpilogue = pc + kc >= k && epilogue;
                 float* aSlice = transA ? a + pc * lda + i0 : a + i0 * lda + pc;
                 float* aPacked = packedA != null ? packedA + packedRows * pc + (nint)i0 * kc : s.A;
-                if (packedA == null) GemmPacking.PackA(transA, aSlice, lda, rowsHere, kc, s.A, mr);
+                int wholePanelRows = rowsHere - rowsHere % mr;
+                if (directA)
+                {
+                    if (wholePanelRows < rowsHere) GemmPacking.PackA(true, aSlice + wholePanelRows, lda, rowsHere - wholePanelRows, kc, s.A, mr);
+                }
+                else if (packedA == null) GemmPacking.PackA(transA, aSlice, lda, rowsHere, kc, s.A, mr);
 
                 for (int jc = 0; jc < n; jc += GemmScratch.NC)
                 {
@@ -84,21 +110,25 @@ internal static unsafe class GemmDriver
                             {
                                 int rows = mc - ir < mr ? mc - ir : mr;
                                 float* cp = c + (i0 + ic + ir) * ldc + jc + jr;
-                                float* ap = aBlock + (nint)ir * kc;
-                                if (cols <= TK.FewCols && mc - ir > mr && FewColumns)
+                                int row = ic + ir;
+                                bool inPlace = directA && row < wholePanelRows;
+                                float* ap = inPlace ? aSlice + row : directA ? s.A : aBlock + (nint)ir * kc;
+                                nint aStride = inPlace ? lda : mr;
+                                // In place, the second panel must be whole and in place too: both step by aStride.
+                                if (cols <= TK.FewCols && mc - ir > mr && FewColumns && (!directA || row + 2 * mr <= wholePanelRows))
                                 {
                                     // Two row panels at once over the last few columns (the next panel's rows are this call's).
-                                    TK.RunFewColumns(Math.Min(2 * mr, mc - ir), cols, kc, ap, (nint)mr * kc, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
+                                    TK.RunFewColumns(Math.Min(2 * mr, mc - ir), cols, kc, ap, aStride, inPlace ? mr : (nint)mr * kc, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                     ir += mr;
                                 }
                                 else if (rows == mr && cols == nr)
-                                    TK.Run(kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
+                                    TK.Run(kc, ap, aStride, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                 else if (cols == nr && rows <= TK.TailRows)
-                                    TK.RunTail(rows, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
+                                    TK.RunTail(rows, kc, ap, aStride, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                 else if (cols <= TK.NarrowCols)
-                                    TK.RunNarrow(rows, cols, kc, ap, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
+                                    TK.RunNarrow(rows, cols, kc, ap, aStride, bp, bStride, cp, ldc, loadC, biasTile, applyEpilogue, act, alpha);
                                 else
-                                    EdgeTile<TK, TAct>(s, kc, ap, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act, alpha);
+                                    EdgeTile<TK, TAct>(s, kc, ap, aStride, bp, bStride, cp, ldc, rows, cols, loadC, biasTile, applyEpilogue, act, alpha);
                             }
                         }
                     }
@@ -110,7 +140,7 @@ internal static unsafe class GemmDriver
     // Runs the full-width kernel on a scratch tile and copies back the valid part, so edge
     // elements get exactly the arithmetic of interior ones.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EdgeTile<TK, TAct>(GemmScratch s, int kc, float* ap, float* bp, nint bStride, float* cp, nint ldc,
+    private static void EdgeTile<TK, TAct>(GemmScratch s, int kc, float* ap, nint aStride, float* bp, nint bStride, float* cp, nint ldc,
         int rows, int cols, bool loadC, float* bias, bool applyEpilogue, TAct act, float alpha)
         where TK : struct, IMicroKernel where TAct : struct, IActivation
     {
@@ -125,7 +155,7 @@ internal static unsafe class GemmDriver
             for (; j < cols; j++) bt[j] = bias[j];
             for (; j < nr; j++) bt[j] = 0f;
         }
-        TK.Run(kc, ap, bp, bStride, t, nr, loadC, bt, applyEpilogue, act, alpha);
+        TK.Run(kc, ap, aStride, bp, bStride, t, nr, loadC, bt, applyEpilogue, act, alpha);
         CopyColumns(t, nr, cp, ldc, rows, cols);
     }
 

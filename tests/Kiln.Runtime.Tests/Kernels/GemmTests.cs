@@ -308,6 +308,43 @@ public class GemmTests
         finally { Gemm.SplitKMinWeights = savedSplitK; }
     }
 
+    // A transposed A up to GemmDriver.DirectAMaxDepth deep, and a small B at any height of C, are read where they lie
+    // instead of packed: the same FMA chains, so the bits of the packed product. Whole panels of A in place and the
+    // band's partial last panel packed (m not a multiple of 8 or 6), the few-column tile with two panels in place and
+    // with its second panel the packed one, alpha with accumulation (a fused SGD step), one and two threads.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void ReadingOperandsInPlaceGivesThePackedBits(int bits)
+    {
+        int savedDepth = GemmDriver.DirectAMaxDepth;
+        long savedFloats = GemmDriver.DirectBMaxFloats;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+                foreach (var (transA, m, n, k) in new[] { (true, 300, 100, 32), (true, 785, 300, 64), (true, 37, 33, 40), (true, 27, 66, 9),
+                    (true, 9, 4, 7), (true, 70, 17, 1), (false, 100, 70, 20), (false, 131, 36, 64) })
+                {
+                    using var _ = new KernelSwitches(bits, threads);
+                    float[] a = TestData.Random(m * k, 71), b = TestData.Random(k * n, 72), start = TestData.Random(m * n, 73);
+                    float[] Product(bool inPlace)
+                    {
+                        GemmDriver.DirectAMaxDepth = inPlace ? savedDepth : 0;
+                        GemmDriver.DirectBMaxFloats = inPlace ? savedFloats : 0;
+                        var c = (float[])start.Clone();
+                        Gemm.Multiply(transA, false, m, n, k, a, transA ? m : k, b, n, c, n, accumulate: true, default, false, default(Identity), alpha: -0.03f);
+                        return c;
+                    }
+                    TestData.SameBits(Product(inPlace: false), Product(inPlace: true), $"transA={transA} {m}x{n}x{k} bits={bits} threads={threads}");
+                }
+        }
+        finally
+        {
+            GemmDriver.DirectAMaxDepth = savedDepth;
+            GemmDriver.DirectBMaxFloats = savedFloats;
+        }
+    }
+
     // Split by k blocks (the weights outweigh the output): each later block's product kept apart and added in block
     // order with the epilogue after, so 2 and 3 threads give one thread's bits; odd sizes, A transposed or not,
     // accumulating or not, the epilogue with and without a bias, and block counts the threads do not divide (a part
