@@ -107,24 +107,37 @@ internal static unsafe class GemmNarrow
                 {
                     c0 *= alpha; c1 *= alpha; c2 *= alpha; c3 *= alpha; c4 *= alpha; c5 *= alpha; c6 *= alpha; c7 *= alpha;
                 }
-                bool loadC = accumulate || pc > 0, last = epilogue && pc + kc >= k;
-                Store(ci, c0, mask, loadC, last, biasRow, act);
-                if (rows > 1) Store(ci + ldc, c1, mask, loadC, last, biasRow, act);
-                if (rows > 2) Store(ci + 2 * ldc, c2, mask, loadC, last, biasRow, act);
-                if (rows > 3) Store(ci + 3 * ldc, c3, mask, loadC, last, biasRow, act);
-                if (rows > 4) Store(ci + 4 * ldc, c4, mask, loadC, last, biasRow, act);
-                if (rows > 5) Store(ci + 5 * ldc, c5, mask, loadC, last, biasRow, act);
-                if (rows > 6) Store(ci + 6 * ldc, c6, mask, loadC, last, biasRow, act);
-                if (rows > 7) Store(ci + 7 * ldc, c7, mask, loadC, last, biasRow, act);
+                bool last = epilogue && pc + kc >= k;
+                if (accumulate || pc > 0)
+                {
+                    // All of the group's rows of C are read before any is written: a narrow C's rows share cache lines, and
+                    // a masked load after a masked store to the line waited for the store (the MLP's 100 × 10 fused
+                    // kernel update took 1.3 µs instead of 0.9).
+                    c0 += TL.LoadMasked(ci, mask);
+                    if (rows > 1) c1 += TL.LoadMasked(ci + ldc, mask);
+                    if (rows > 2) c2 += TL.LoadMasked(ci + 2 * ldc, mask);
+                    if (rows > 3) c3 += TL.LoadMasked(ci + 3 * ldc, mask);
+                    if (rows > 4) c4 += TL.LoadMasked(ci + 4 * ldc, mask);
+                    if (rows > 5) c5 += TL.LoadMasked(ci + 5 * ldc, mask);
+                    if (rows > 6) c6 += TL.LoadMasked(ci + 6 * ldc, mask);
+                    if (rows > 7) c7 += TL.LoadMasked(ci + 7 * ldc, mask);
+                }
+                Store(ci, c0, mask, last, biasRow, act);
+                if (rows > 1) Store(ci + ldc, c1, mask, last, biasRow, act);
+                if (rows > 2) Store(ci + 2 * ldc, c2, mask, last, biasRow, act);
+                if (rows > 3) Store(ci + 3 * ldc, c3, mask, last, biasRow, act);
+                if (rows > 4) Store(ci + 4 * ldc, c4, mask, last, biasRow, act);
+                if (rows > 5) Store(ci + 5 * ldc, c5, mask, last, biasRow, act);
+                if (rows > 6) Store(ci + 6 * ldc, c6, mask, last, biasRow, act);
+                if (rows > 7) Store(ci + 7 * ldc, c7, mask, last, biasRow, act);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TL, TAct>(float* c, TL v, TL mask, bool loadC, bool epilogue, TL bias, TAct act)
+    private static void Store<TL, TAct>(float* c, TL v, TL mask, bool epilogue, TL bias, TAct act)
         where TL : struct, ILanes<TL> where TAct : struct, IActivation
     {
-        if (loadC) v = TL.LoadMasked(c, mask) + v;
         if (epilogue) v = (v + bias).Apply(act);
         TL.StoreMasked(v, c, mask);
     }
@@ -175,27 +188,40 @@ internal static unsafe class GemmNarrow
                     c00 *= s; c01 *= s; c10 *= s; c11 *= s; c20 *= s; c21 *= s;
                     c30 *= s; c31 *= s; c40 *= s; c41 *= s; c50 *= s; c51 *= s;
                 }
-                bool loadC = accumulate || pc > 0, last = epilogue && pc + kc >= k;
-                Store(ci, c00, c01, high, loadC, last, bias0, bias1, act);
-                if (rows > 1) Store(ci + ldc, c10, c11, high, loadC, last, bias0, bias1, act);
-                if (rows > 2) Store(ci + 2 * ldc, c20, c21, high, loadC, last, bias0, bias1, act);
-                if (rows > 3) Store(ci + 3 * ldc, c30, c31, high, loadC, last, bias0, bias1, act);
-                if (rows > 4) Store(ci + 4 * ldc, c40, c41, high, loadC, last, bias0, bias1, act);
-                if (rows > 5) Store(ci + 5 * ldc, c50, c51, high, loadC, last, bias0, bias1, act);
+                bool last = epilogue && pc + kc >= k;
+                if (accumulate || pc > 0)
+                {
+                    // Every row read before any is written, as in RowsOfOneVector.
+                    AddC(ci, ref c00, ref c01, high);
+                    if (rows > 1) AddC(ci + ldc, ref c10, ref c11, high);
+                    if (rows > 2) AddC(ci + 2 * ldc, ref c20, ref c21, high);
+                    if (rows > 3) AddC(ci + 3 * ldc, ref c30, ref c31, high);
+                    if (rows > 4) AddC(ci + 4 * ldc, ref c40, ref c41, high);
+                    if (rows > 5) AddC(ci + 5 * ldc, ref c50, ref c51, high);
+                }
+                Store(ci, c00, c01, high, last, bias0, bias1, act);
+                if (rows > 1) Store(ci + ldc, c10, c11, high, last, bias0, bias1, act);
+                if (rows > 2) Store(ci + 2 * ldc, c20, c21, high, last, bias0, bias1, act);
+                if (rows > 3) Store(ci + 3 * ldc, c30, c31, high, last, bias0, bias1, act);
+                if (rows > 4) Store(ci + 4 * ldc, c40, c41, high, last, bias0, bias1, act);
+                if (rows > 5) Store(ci + 5 * ldc, c50, c51, high, last, bias0, bias1, act);
             }
         }
     }
 
+    /// <summary>A two-vector row of C added to the sums: the first 8 columns whole, the rest under <paramref name="high"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddC(float* c, ref Vector256<float> v0, ref Vector256<float> v1, Vector256<float> high)
+    {
+        v0 = Vector256.Load(c) + v0;
+        v1 = Avx.MaskLoad(c + 8, high) + v1;
+    }
+
     /// <summary>A two-vector row: the first 8 columns whole, the rest under <paramref name="high"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> high, bool loadC, bool epilogue,
+    private static void Store<TAct>(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> high, bool epilogue,
         Vector256<float> bias0, Vector256<float> bias1, TAct act) where TAct : struct, IActivation
     {
-        if (loadC)
-        {
-            v0 = Vector256.Load(c) + v0;
-            v1 = Avx.MaskLoad(c + 8, high) + v1;
-        }
         if (epilogue)
         {
             v0 = act.Apply(v0 + bias0);
