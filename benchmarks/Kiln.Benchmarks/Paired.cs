@@ -47,6 +47,9 @@ internal static class Paired
         ["tap-blocks"] = v => ConvCore.TapBlocks = v != 0,
         ["narrow-gemm"] = v => GemmNarrow.Enabled = v != 0,
         ["few-columns"] = v => GemmDriver.FewColumns = v != 0,
+        ["direct-a-max-depth"] = v => GemmDriver.DirectAMaxDepth = (int)v,
+        ["direct-b-max-floats"] = v => GemmDriver.DirectBMaxFloats = v,
+        ["dense-gradient-pair"] = v => DenseGradientPair.Enabled = v != 0,
     };
 
     // Sgd.FuseIntoBackward belongs to the optimizer, which the step below is given: set on it each step.

@@ -26,6 +26,8 @@ public static unsafe class Dense
     /// deep (GemmScratch.KC). Against the gradient written and then read back by the optimizer, that saves a pass over the
     /// kernel's gradient, and scaling in the product rather than in dz saves a write to dz after the other thread has
     /// read it: the Fashion MLP's step runs 1.16× as fast at batch 32 and 1.02× at batch 256 (benchmarks/README.md, stops 63–64).
+    /// Products too small to split over the threads run side by side instead, dx on this thread and dKernel on a worker
+    /// (<see cref="DenseGradientPair"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TAct>(ReadOnlySpan<float> x, ReadOnlySpan<float> kernel, ReadOnlySpan<float> y, Span<float> dy,
@@ -44,8 +46,13 @@ public static unsafe class Dense
             Activations.Backward(y.Slice(0, outputs), dz, dz, activation);
         }
 
-        // dx reads the weights: before a fused step changes them, otherwise last.
         bool updatesWeights = dKernel.AddsToWeights || dBias.AddsToWeights;
+        if (!dx.IsEmpty && !dKernel.IsEmpty && DenseGradientPair.Applies(n, inputs, units, dKernel.AddsToWeights))
+        {
+            DenseGradientPair.Run(x, kernel, dz, dKernel, dBias, dx, n, inputs, units, accumulate);
+            return;
+        }
+        // dx reads the weights: before a fused step changes them, otherwise last.
         if (updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
         if (dBias.AddsToWeights) ColumnSums(dz, dBias.Values, n, units, dBias.Scale);
         else if (!dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units);

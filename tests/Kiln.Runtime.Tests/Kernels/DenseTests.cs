@@ -193,6 +193,47 @@ public class DenseTests
         }
     }
 
+    // Products too small to split over the threads run side by side (DenseGradientPair: dx on the calling thread, the
+    // bias and kernel gradients or their fused step on a worker): the bits of the two one after the other, dx from the
+    // weights before a fused step (it reads a copy of them), for every pairing of written and fused targets, with dx
+    // written or added to, the MLP's 100 → 10 layer at batch 32 and an odd shape two k blocks deep.
+    [Theory]
+    [InlineData(512)]
+    [InlineData(256)]
+    public void SideBySideProductsGiveTheBitsOfOneAfterTheOther(int bits)
+    {
+        foreach (var (n, inputs, units) in new[] { (32, 100, 10), (GemmScratch.KC + 9, 21, 40), (45, 33, 17) })
+        {
+            using var _ = new KernelSwitches(bits, 2);
+            Assert.True(DenseGradientPair.Applies(n, inputs, units, updatesWeights: true), $"{n}×{inputs}→{units} should run side by side");
+            float[] x = TestData.Random(n * inputs, 95), kernel = TestData.Random(inputs * units, 96, -0.2f, 0.2f);
+            float[] bias = TestData.Random(units, 97), y = new float[n * units], dy = TestData.Random(n * units, 98), dxStart = TestData.Random(n * inputs, 99);
+            Dense.Forward(x, kernel, bias, y, n, inputs, units, new Relu());
+            foreach (var (kernelAdds, biasAdds, accumulate) in new[] { (true, true, false), (true, false, true), (false, true, false), (false, false, true) })
+            {
+                (float[] K, float[] B, float[] GK, float[] GB, float[] Dx) Step(bool sideBySide)
+                {
+                    DenseGradientPair.Enabled = sideBySide;
+                    try
+                    {
+                        var (k, b, gK, gB, dx) = ((float[])kernel.Clone(), (float[])bias.Clone(), new float[kernel.Length], new float[units], (float[])dxStart.Clone());
+                        Dense.Backward(x, k, y, (float[])dy.Clone(), kernelAdds ? GradientTarget.AddInto(k, -0.05f) : gK,
+                            biasAdds ? GradientTarget.AddInto(b, -0.05f) : gB, dx, n, inputs, units, new Relu(), accumulate);
+                        return (k, b, gK, gB, dx);
+                    }
+                    finally { DenseGradientPair.Enabled = true; }
+                }
+                var (one, both) = (Step(false), Step(true));
+                string how = $"bits={bits} {n}×{inputs}→{units}, kernel {(kernelAdds ? "adds" : "written")}, bias {(biasAdds ? "adds" : "written")}, dx {(accumulate ? "added to" : "written")}";
+                TestData.SameBits(one.Dx, both.Dx, how + ": dx");
+                TestData.SameBits(one.K, both.K, how + ": kernel");
+                TestData.SameBits(one.B, both.B, how + ": bias");
+                TestData.SameBits(one.GK, both.GK, how + ": kernel gradient");
+                TestData.SameBits(one.GB, both.GB, how + ": bias gradient");
+            }
+        }
+    }
+
     [Fact]
     public void EmptyBiasAndEmptyDxAreSkipped()
     {

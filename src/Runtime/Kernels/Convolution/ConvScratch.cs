@@ -18,8 +18,9 @@ internal sealed unsafe class ConvScratch
     // 10: the direct convolution's zero-padded input band (workers),
     // 11: the unpooled output of a convolution + max pooling run as two kernels (caller; scalar path),
     // 12: the direct convolution's output band before its 2×2 max pooling (workers),
-    // 13: a GEMM split by k blocks: its later blocks' partial products (caller; GemmSplitK).
-    public const int Slots = 14;
+    // 13: a GEMM split by k blocks: its later blocks' partial products (caller; GemmSplitK),
+    // 14: a Dense kernel as it was before a fused SGD step, read by the data gradient beside it (caller; DenseGradientPair).
+    public const int Slots = 15;
     public const int PartialsSlot = 4;
     public const int ChannelSlot = 5;
     public const int FlippedKernelSlot = 9;
@@ -27,6 +28,7 @@ internal sealed unsafe class ConvScratch
     public const int PoolSourceSlot = 11;
     public const int DirectPooledBandSlot = 12;
     public const int SplitKPartialsSlot = 13;
+    public const int DenseKernelCopySlot = 14;
 
     [ThreadStatic] private static ConvScratch? t_current;
 
