@@ -29,6 +29,9 @@ internal unsafe interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>a·b + c, fused (one rounding).</summary>
     static abstract TSelf MultiplyAdd(float a, TSelf b, TSelf c);
 
+    /// <summary>*a·b + c, fused: the broadcast read from memory (a float passed by value went through a register first).</summary>
+    static abstract TSelf MultiplyAdd(float* a, TSelf b, TSelf c);
+
     /// <summary>a·b + c lane by lane, fused (one rounding).</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
@@ -72,6 +75,9 @@ internal readonly unsafe struct Lanes16(Vector512<float> v) : ILanes<Lanes16>
     public static Lanes16 MultiplyAdd(float a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(Vector512.Create(a), b.V, c.V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes16 MultiplyAdd(float* a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(Vector512.Create(*a), b.V, c.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes16 MultiplyAdd(Lanes16 a, Lanes16 b, Lanes16 c) => new(Vector512.FusedMultiplyAdd(a.V, b.V, c.V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes16 operator *(Lanes16 a, float b) => new(a.V * b);
@@ -105,6 +111,9 @@ internal readonly unsafe struct Lanes8(Vector256<float> v) : ILanes<Lanes8>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes8 MultiplyAdd(float a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(Vector256.Create(a), b.V, c.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes8 MultiplyAdd(float* a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(Vector256.Create(*a), b.V, c.V));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes8 MultiplyAdd(Lanes8 a, Lanes8 b, Lanes8 c) => new(Vector256.FusedMultiplyAdd(a.V, b.V, c.V));
