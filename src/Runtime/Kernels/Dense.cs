@@ -54,8 +54,7 @@ public static unsafe class Dense
         }
         // dx reads the weights: before a fused step changes them, otherwise last.
         if (updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
-        if (dBias.AddsToWeights) ColumnSums(dz, dBias.Values, n, units, dBias.Scale);
-        else if (!dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units);
+        if (dBias.AddsToWeights || !dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units, dBias.AddsToWeights, dBias.Scale);
         // An empty dKernel means the weights are frozen: only dx is wanted. A gradient buffer's Scale is 1.
         if (!dKernel.IsEmpty)
             Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units, accumulate: dKernel.AddsToWeights, alpha: dKernel.Scale);
@@ -72,8 +71,9 @@ public static unsafe class Dense
     /// <summary>sums[j] += scale · Σ_i m[i, j]: a bias's SGD update from its gradient's rows, in SGD's arithmetic.</summary>
     internal static void ColumnSums(ReadOnlySpan<float> m, Span<float> sums, int rows, int cols, float scale) => ColumnSums(m, sums, rows, cols, add: true, scale);
 
+    /// <summary>The bias's gradient, or with <paramref name="add"/> its SGD step (<paramref name="scale"/> the −learning rate): a target's two forms.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ColumnSums(ReadOnlySpan<float> m, Span<float> sums, int rows, int cols, bool add, float scale)
+    internal static void ColumnSums(ReadOnlySpan<float> m, Span<float> sums, int rows, int cols, bool add, float scale)
     {
         Activations.CheckShape(m.Length, rows, cols, nameof(m));
         Activations.CheckLength(sums.Length, cols, nameof(sums));

@@ -71,12 +71,7 @@ internal sealed unsafe class DenseGradientPair : ParallelJob
             Gemm.Nt(n, inputs, units, dz, units, new ReadOnlySpan<float>(_kernel, inputs * units), units, new Span<float>(_dx, n * inputs), inputs, _accumulate);
             return;
         }
-        if (_dBias != null)
-        {
-            var bias = new Span<float>(_dBias, units);
-            if (_biasAdds) Dense.ColumnSums(dz, bias, n, units, _biasScale);
-            else Dense.ColumnSums(dz, bias, n, units);
-        }
+        if (_dBias != null) Dense.ColumnSums(dz, new Span<float>(_dBias, units), n, units, _biasAdds, _biasScale);
         Gemm.Tn(inputs, units, n, new ReadOnlySpan<float>(_x, n * inputs), inputs, dz, units, new Span<float>(_dKernel, inputs * units), units,
             accumulate: _kernelAdds, alpha: _kernelScale);
     }
