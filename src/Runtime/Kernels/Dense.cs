@@ -36,6 +36,8 @@ public static unsafe class Dense
         CheckBias(dBias.Values.Length, units, nameof(dBias));
         if (dKernel.AddsToWeights && dKernel.Values.Length != inputs * units)
             throw new ArgumentException($"dKernel adds into {dKernel.Values.Length} weights but the layer has {inputs} × {units}", nameof(dKernel));
+        if (dBias.AddsToWeights && dBias.Values.Length != units)
+            throw new ArgumentException($"dBias adds into {dBias.Values.Length} weights but the layer has {units} units", nameof(dBias));
         int outputs = n * units;
         Activations.CheckLength(dy.Length, outputs, nameof(dy));
         Span<float> dz = dy.Slice(0, outputs);
@@ -54,7 +56,7 @@ public static unsafe class Dense
         }
         // dx reads the weights: before a fused step changes them, otherwise last.
         if (updatesWeights && !dx.IsEmpty) Gemm.Nt(n, inputs, units, dz, units, kernel, units, dx, inputs, accumulate);
-        if (dBias.AddsToWeights || !dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units, dBias.AddsToWeights, dBias.Scale);
+        if (!dBias.IsEmpty) ColumnSums(dz, dBias.Values, n, units, dBias.AddsToWeights, dBias.Scale);
         // An empty dKernel means the weights are frozen: only dx is wanted. A gradient buffer's Scale is 1.
         if (!dKernel.IsEmpty)
             Gemm.Tn(inputs, units, n, x, inputs, dz, units, dKernel.Values, units, accumulate: dKernel.AddsToWeights, alpha: dKernel.Scale);

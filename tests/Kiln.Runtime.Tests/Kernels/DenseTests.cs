@@ -252,4 +252,19 @@ public class DenseTests
         var ex = Assert.Throws<ArgumentException>(() => Dense.Forward(x, kernel, new float[3], y, n, inputs, units, new Identity()));
         Assert.Contains("2 units", ex.Message);
     }
+
+    // An empty bias means none, but a fused SGD step into no bias weights is a caller's mistake: refused alike whether
+    // the products run one after the other or side by side (DenseGradientPair, which once skipped it).
+    [Theory]
+    [InlineData(2, 3, 2)]
+    [InlineData(32, 100, 10)]
+    public void AFusedStepIntoNoBiasWeightsIsRefused(int n, int inputs, int units)
+    {
+        using var _ = new KernelSwitches(Simd.MaxBits, 2);
+        float[] x = TestData.Random(n * inputs, 71), kernel = TestData.Random(inputs * units, 72), dy = TestData.Random(n * units, 73);
+        var dx = new float[n * inputs];
+        var ex = Assert.Throws<ArgumentException>(() => Dense.Backward(x, kernel, ReadOnlySpan<float>.Empty, dy, GradientTarget.AddInto(kernel, -0.1f),
+            GradientTarget.AddInto(Span<float>.Empty, -0.1f), dx, n, inputs, units, new Identity()));
+        Assert.Contains($"{units} units", ex.Message);
+    }
 }
