@@ -50,6 +50,8 @@ internal static class Paired
         ["direct-a-max-depth"] = v => GemmDriver.DirectAMaxDepth = (int)v,
         ["direct-b-max-floats"] = v => GemmDriver.DirectBMaxFloats = v,
         ["dense-gradient-pair"] = v => DenseGradientPair.Enabled = v != 0,
+        ["even-k-blocks"] = v => GemmScratch.EvenBlocks = v != 0,
+        ["two-k-blocks-from-depth"] = v => GemmScratch.TwoBlocksFromDepth = (int)v,
     };
 
     // Sgd.FuseIntoBackward belongs to the optimizer, which the step below is given: set on it each step.

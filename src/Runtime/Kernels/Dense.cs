@@ -23,9 +23,10 @@ public static unsafe class Dense
     /// <see cref="GradientTarget.AddsToWeights"/> takes SGD's step instead (fused SGD): b += s·Σdz and W += s·(xᵀ·dz), a
     /// product whose tiles are scaled as they are added into the weights (Gemm's alpha), with dx computed first, from the
     /// weights as they were. Both are SGD's own w − lr·g on the same sums, so the same bits while the batch is one k block
-    /// deep (GemmScratch.KC). Against the gradient written and then read back by the optimizer, that saves a pass over the
-    /// kernel's gradient, and scaling in the product rather than in dz saves a write to dz after the other thread has
-    /// read it: the Fashion MLP's step runs 1.16× as fast at batch 32 and 1.02× at batch 256 (benchmarks/README.md, stops 63–64).
+    /// deep (GemmScratch.KBlock: up to 256, or KC where less). Against the gradient written and then read back by the
+    /// optimizer, that saves a pass over the kernel's gradient, and scaling in the product rather than in dz saves a write
+    /// to dz after the other thread has read it: the Fashion MLP's step runs 1.16× as fast at batch 32 and 1.02× at batch
+    /// 256 (benchmarks/README.md, stops 63–64).
     /// Products too small to split over the threads run side by side instead, dx on this thread and dKernel on a worker
     /// (<see cref="DenseGradientPair"/>).
     /// </summary>

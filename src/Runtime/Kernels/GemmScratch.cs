@@ -20,16 +20,34 @@ internal sealed unsafe class GemmScratch
 
     /// <summary>
     /// The depth of the k blocks of a product <paramref name="k"/> deep: all of it up to KC, else as many
-    /// KC-or-shallower blocks as needed, made even (a multiple of 8, the last one shorter). Cut at KC
+    /// KC-or-shallower blocks as needed, all of one depth (a multiple of 8; the last one shorter). Cut at KC
     /// instead, k = 1024 at KC 336 left a 16-deep last block: a sixty-fourth of the FLOPs for a quarter
     /// of the kernel calls, each loading and storing its C tile.
+    /// A product deeper than <see cref="TwoBlocksFromDepth"/> takes at least two blocks, and an even number of them
+    /// (<see cref="EvenBlocks"/>), so that two threads splitting it by k (<see cref="GemmSplitK{TAct}"/>) each take
+    /// whole blocks: the rows of a layer's weights that its forward reads on a core are then the rows its update
+    /// rewrites there. With Zen 3's blocks (KC 336) the Fashion MLP's 784 → 300 layer was cut in 3 blocks, one of
+    /// them shared by columns between the cores, and its 300 → 100 layer in one, not split by k at all: its batch-32
+    /// step ran 1.11–1.13× as fast cut in 4 and 2 (paired, benchmarks/README.md, stop 69). The same cut for any
+    /// thread count, so the same bits for any.
     /// </summary>
     public static int KBlock(int k)
     {
-        if (k <= KC) return Math.Max(k, 1);
         int blocks = (k + KC - 1) / KC;
+        if (EvenBlocks)
+        {
+            if (k > TwoBlocksFromDepth) blocks = Math.Max(blocks, 2);
+            if (blocks > 1) blocks += blocks & 1;
+        }
+        if (blocks <= 1) return Math.Max(k, 1);
         return Math.Min(KC, ((k + blocks - 1) / blocks + 7) & ~7);
     }
+
+    /// <summary>Products deeper than this are cut in two k blocks or more (<see cref="KBlock"/>): the 512-bit path's KC on Zen 5.</summary>
+    internal static int TwoBlocksFromDepth = 256;
+
+    /// <summary>Off: k blocks only as deep as KC asks, however many (a switch for benchmarks' paired windows; new bits).</summary>
+    internal static bool EvenBlocks = true;
 
     /// <summary>
     /// Rows of A packed at once (a multiple of MC, 2,048 or more unless that would pass 4 MiB): a KC-deep

@@ -36,7 +36,7 @@ public sealed class Sgd : Optimizer
     /// product that adds −lr·g straight into the weights, and its bias gets the same update from the bias
     /// gradient's sums, so neither gradient is written to <see cref="Model.Gradients"/> nor read back by a
     /// separate pass (the Fashion MLP's step runs 1.16× as fast at batch 32, 1.02× at batch 256), with the separate
-    /// update's bits while the batch is one GEMM k block deep (KC: 256 with a 48 KiB L1d). Those slices of
+    /// update's bits while the batch is one GEMM k block deep (up to 256, or KC where less: GemmScratch.KBlock). Those slices of
     /// <see cref="Model.Gradients"/> are then not this step's gradients; regularized weights, data-parallel steps
     /// and <see cref="Model.Backward"/> called directly are never fused (docs/optimizers.md). Set false to keep every gradient.
     /// </summary>

@@ -157,20 +157,32 @@ public class GemmTests
             }
     }
 
+    // Up to KC one block, unless deeper than TwoBlocksFromDepth; else an even number of blocks of one depth (a multiple of
+    // 8, no deeper than KC, the last shorter by the rounding alone), the fewest even count that KC allows; and with the
+    // switch off, ceil(k / KC) blocks as before.
     [Fact]
-    public void KBlocksAreEvenAndNoMoreThanKCCutsWouldMake()
+    public void KBlocksAreEvenInCountAndEvenInDepth()
     {
-        int kc = GemmScratch.KC;
+        int kc = GemmScratch.KC, two = GemmScratch.TwoBlocksFromDepth;
         for (int k = 1; k <= 6 * kc + 50; k++)
         {
             int kb = GemmScratch.KBlock(k);
-            if (k <= kc) { Assert.Equal(k, kb); continue; }
+            int cuts = (k + kc - 1) / kc;
+            if (cuts == 1 && k <= two) { Assert.Equal(k, kb); continue; }
             int blocks = (k + kb - 1) / kb, last = k - (blocks - 1) * kb;
             Assert.True(kb <= kc && kb % 8 == 0, $"k {k}: block {kb} (KC {kc})");
-            Assert.Equal((k + kc - 1) / kc, blocks);
+            Assert.Equal(Math.Max(2, cuts + (cuts & 1)), blocks);
             // The last block falls short of the others by the rounding to 8 alone: at most 8 per block.
             Assert.True(last >= kb - 8 * blocks && last <= kb, $"k {k}: blocks of {kb}, the last {last}");
         }
+        Assert.Equal(2, (300 + GemmScratch.KBlock(300) - 1) / GemmScratch.KBlock(300));
+        GemmScratch.EvenBlocks = false;
+        try
+        {
+            for (int k = 1; k <= 3 * kc; k++)
+                Assert.Equal((k + kc - 1) / kc, (k + GemmScratch.KBlock(k) - 1) / GemmScratch.KBlock(k));
+        }
+        finally { GemmScratch.EvenBlocks = true; }
     }
 
     /// <summary>
@@ -300,7 +312,7 @@ public class GemmTests
                                     expected[i] = accumulate ? start[i] + scaled : scaled;
                                 }
                                 string what = $"{op} {m}x{n}x{k} bits={bits} threads={threads} splitK={splitK} acc={accumulate}";
-                                if (k <= GemmScratch.KC || bits == 0) TestData.SameBits(expected, c, what);
+                                if (GemmScratch.KBlock(k) >= k || bits == 0) TestData.SameBits(expected, c, what);
                                 else TestData.Close(expected, c, 1e-5, 1e-5, what);
                             }
                         }
@@ -403,7 +415,7 @@ public class GemmTests
                     {
                         using var _ = new KernelSwitches(bits, threads);
                         bool hardware = bits == 512 ? System.Runtime.Intrinsics.X86.Avx512F.IsSupported : System.Runtime.Intrinsics.X86.Avx.IsSupported;
-                        Assert.Equal(k > kc && n <= GemmRowVector.BlockColumns(bits == 512) && hardware, RowVectorJob<Tanh>.SplitsK(bits == 512, n, k));
+                        Assert.Equal(GemmScratch.KBlock(k) < k && n <= GemmRowVector.BlockColumns(bits == 512) && hardware, RowVectorJob<Tanh>.SplitsK(bits == 512, n, k));
                         var c = (float[])start.Clone();
                         Gemm.Multiply(false, false, 1, n, k, a, k, b, n, c, n, accumulate, epilogue == 2 ? bias : default, epilogue > 0, new Tanh());
                         return c;

@@ -167,8 +167,9 @@ internal static unsafe partial class WinogradCore
             float** rows = s.Pointers(64);
             Vector512<float>* tmp = stackalloc Vector512<float>[64];
             long tilesPerSample = (long)TileRows * TileCols;
-            // The 6-point input transforms in registers write V as the 512-bit GEMM's packed A, in one k block: no PackA.
-            bool panels = TransformsInRegisters && Simd.Use512 && MicroKernel512.MR == 8 && Block <= GemmScratch.KC
+            // The 6-point input transforms in registers write V as the 512-bit GEMM's packed A, in one k block (so a block of
+            // tiles no deeper than GemmScratch.KBlock cuts): no PackA.
+            bool panels = TransformsInRegisters && Simd.Use512 && MicroKernel512.MR == 8 && GemmScratch.KBlock(Block) >= Block
                 && Algorithm is WinogradAlgorithm.F4x4For3x3 or WinogradAlgorithm.F2x2For5x5;
             for (long blk = b0; blk < b1; blk++)
             {
