@@ -95,6 +95,84 @@ internal static unsafe class GemmRowVector256
         Avx.MaskStore(c, last, v);
     }
 
+    /// <summary>
+    /// C[0..n) = a·B[:, 0..n) (+C, then the epilogue) for one k block and a row of any width: whole rows of B four at a time,
+    /// the row's sums kept in memory (C itself for the first block, else a scratch row) instead of in registers, so each
+    /// row of B is read once, front to back, where the register blocks (<see cref="Block{TAct}"/>) read a 96-column slice of every
+    /// row per pass. Each element is the same FMA chain in k order, so the same bits as <see cref="Block{TAct}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Stream<TAct>(int n, int k, float* a, nint aStride, float* b, nint ldb, float* c, bool addC, float* bias, bool epilogue, TAct act, float* scratch)
+        where TAct : struct, IActivation
+    {
+        float* sums = addC ? scratch : c;
+        int whole = n & ~7;
+        Vector256<float> last = Lanes8.FirstLanes(n - whole).V;
+        // Four rows ahead are fetched while these four are multiplied: the rows stream from L2 at about 90 B/ns without
+        // (the probe in benchmarks/README.md, stop 69).
+        nint ahead = 4 * ldb;
+        int p = 0;
+        for (; p + 4 <= k; p += 4)
+        {
+            Vector256<float> a0 = Vector256.Create(a[p * aStride]), a1 = Vector256.Create(a[(p + 1) * aStride]);
+            Vector256<float> a2 = Vector256.Create(a[(p + 2) * aStride]), a3 = Vector256.Create(a[(p + 3) * aStride]);
+            float* b0 = b + p * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+            bool first = p == 0;
+            int j = 0;
+            for (; j < whole; j += 8)
+            {
+                if ((j & 8) == 0 && Sse.IsSupported)
+                {
+                    Sse.Prefetch0(b0 + ahead + j); Sse.Prefetch0(b1 + ahead + j);
+                    Sse.Prefetch0(b2 + ahead + j); Sse.Prefetch0(b3 + ahead + j);
+                }
+                Vector256<float> v = first ? Vector256<float>.Zero : Vector256.Load(sums + j);
+                v = Vector256.FusedMultiplyAdd(a0, Vector256.Load(b0 + j), v);
+                v = Vector256.FusedMultiplyAdd(a1, Vector256.Load(b1 + j), v);
+                v = Vector256.FusedMultiplyAdd(a2, Vector256.Load(b2 + j), v);
+                v = Vector256.FusedMultiplyAdd(a3, Vector256.Load(b3 + j), v);
+                Vector256.Store(v, sums + j);
+            }
+            if (j < n)
+            {
+                Vector256<float> v = first ? Vector256<float>.Zero : Load(sums + j, last);
+                v = Vector256.FusedMultiplyAdd(a0, Load(b0 + j, last), v);
+                v = Vector256.FusedMultiplyAdd(a1, Load(b1 + j, last), v);
+                v = Vector256.FusedMultiplyAdd(a2, Load(b2 + j, last), v);
+                v = Vector256.FusedMultiplyAdd(a3, Load(b3 + j, last), v);
+                Avx.MaskStore(sums + j, last, v);
+            }
+        }
+        for (; p < k; p++)
+        {
+            Vector256<float> ap = Vector256.Create(a[p * aStride]);
+            float* bp = b + p * ldb;
+            bool first = p == 0;
+            int j = 0;
+            for (; j < whole; j += 8)
+                Vector256.Store(Vector256.FusedMultiplyAdd(ap, Vector256.Load(bp + j), first ? Vector256<float>.Zero : Vector256.Load(sums + j)), sums + j);
+            if (j < n)
+                Avx.MaskStore(sums + j, last, Vector256.FusedMultiplyAdd(ap, Load(bp + j, last), first ? Vector256<float>.Zero : Load(sums + j, last)));
+        }
+        if (!addC && !epilogue) return;
+        // C (+ this block's sums), then act(v + bias): Store's arithmetic.
+        int i = 0;
+        for (; i < whole; i += 8)
+        {
+            Vector256<float> v = Vector256.Load(sums + i);
+            if (addC) v += Vector256.Load(c + i);
+            if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Vector256.Load(bias + i)));
+            Vector256.Store(v, c + i);
+        }
+        if (i < n)
+        {
+            Vector256<float> v = Load(sums + i, last);
+            if (addC) v += Load(c + i, last);
+            if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Load(bias + i, last)));
+            Avx.MaskStore(c + i, last, v);
+        }
+    }
+
     /// <summary>The lanes under <paramref name="mask"/>, zero elsewhere; masked-off lanes are never read (no fault past the end).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Load(float* p, Vector256<float> mask) => Avx.MaskLoad(p, mask);

@@ -415,7 +415,7 @@ public class GemmTests
                     {
                         using var _ = new KernelSwitches(bits, threads);
                         bool hardware = bits == 512 ? System.Runtime.Intrinsics.X86.Avx512F.IsSupported : System.Runtime.Intrinsics.X86.Avx.IsSupported;
-                        Assert.Equal(GemmScratch.KBlock(k) < k && n <= GemmRowVector.BlockColumns(bits == 512) && hardware, RowVectorJob<Tanh>.SplitsK(bits == 512, n, k));
+                        Assert.Equal(GemmScratch.KBlock(k) < k && (n <= GemmRowVector.BlockColumns(bits == 512) || bits == 256) && hardware, RowVectorJob<Tanh>.SplitsK(bits == 512, n, k));
                         var c = (float[])start.Clone();
                         Gemm.Multiply(false, false, 1, n, k, a, k, b, n, c, n, accumulate, epilogue == 2 ? bias : default, epilogue > 0, new Tanh());
                         return c;
@@ -423,6 +423,45 @@ public class GemmTests
                     float[] one = Product(1);
                     foreach (int threads in new[] { 2, 3 })
                         TestData.SameBits(one, Product(threads), $"1x{n}x{k} acc={accumulate} epilogue={epilogue} bits={bits} threads={threads}");
+                }
+    }
+
+    // A 256-bit row wider than a register block streams whole rows of B four at a time (GemmRowVector256.Stream): the
+    // bits of the column blocks, for rows of 1 to 3 remainder k steps, a masked last vector, C added to and a bias + Tanh,
+    // one k block and several; and close to a double-precision reference.
+    [Fact]
+    public void A256BitRowStreamedByWholeRowsHasTheBitsOfColumnBlocks()
+    {
+        int kc = GemmScratch.KC;
+        foreach (var (n, k) in new[] { (97, 1), (97, 7), (104, 4), (300, 5), (300, 784), (805, kc + 9), (131, 2 * kc + 3) })
+            foreach (bool accumulate in new[] { false, true })
+                foreach (bool epilogue in new[] { false, true })
+                {
+                    float[] a = TestData.Random(k, 71), b = TestData.Random(k * n, 72), bias = TestData.Random(n, 73), start = TestData.Random(n, 74);
+                    float[] Product(bool stream)
+                    {
+                        using var _ = new KernelSwitches(256, 1);
+                        bool saved = GemmRowVector.Stream256;
+                        GemmRowVector.Stream256 = stream;
+                        try
+                        {
+                            var c = (float[])start.Clone();
+                            Gemm.Multiply(false, false, 1, n, k, a, k, b, n, c, n, accumulate, epilogue ? bias : default, epilogue, new Tanh());
+                            return c;
+                        }
+                        finally { GemmRowVector.Stream256 = saved; }
+                    }
+                    float[] streamed = Product(true);
+                    string what = $"1x{n}x{k} acc={accumulate} epilogue={epilogue}";
+                    TestData.SameBits(Product(false), streamed, what);
+                    var expected = new float[n];
+                    for (int j = 0; j < n; j++)
+                    {
+                        double sum = accumulate ? start[j] : 0;
+                        for (int p = 0; p < k; p++) sum += (double)a[p] * b[p * n + j];
+                        expected[j] = epilogue ? (float)Math.Tanh(sum + bias[j]) : (float)sum;
+                    }
+                    TestData.Close(expected, streamed, 1e-4, 1e-5, what);
                 }
     }
 
