@@ -26,30 +26,33 @@ public sealed class WorkerPool
     private readonly Thread[] _threads;
     private readonly long[] _allocatedBytes;
     private readonly AutoResetEvent[] _wake;
-    private readonly int[] _sleeping;
-    private readonly int[] _claims;
     private readonly object _runGate = new();
     private readonly long _spinTicks;
     private readonly bool _followsThreadsSetting;
 
     /// <summary>How long a worker yields after its spin before it sleeps (Stopwatch ticks); settable for measuring it.</summary>
     internal long YieldTicks;
+    // Written by the caller only when the job changes, so a worker running the same job call after call
+    // (batch-1 inference) finds it in its own cache.
     private ParallelJob? _job;
-    private int _parts;
-    private int _helpers;
-    private int _generation;
+    /// <summary>
+    /// The signals, each group on its own lines (<see cref="CacheLineGroups"/>): the job's description and its
+    /// generation, which the caller writes back to back and a worker reads together; the count of parts done;
+    /// each thread's claim; each worker's sleeping flag. Nothing else the caller writes per job is on a line a worker reads.
+    /// </summary>
+    private readonly CacheLineGroups _signals;
+    private const int JobGroup = 0, DoneGroup = 1, FirstClaimGroup = 2;
+    // Slots of the job group.
+    private const int GenerationSlot = 0, PartsSlot = 1, HelpersSlot = 2, OwnedSlot = 3, BroadcastSlot = 4, ShareThreadsSlot = 5, SecondPartsSlot = 6;
+    /// <summary>The parts done since the pool began, never reset (a reset is one more write to a line the other core holds): a job is over at <see cref="_doneTarget"/>.</summary>
+    private long _doneTarget;
     /// <summary>One <see cref="Share"/> per engaged thread, <see cref="ShareStride"/> longs (two cache lines) apart so that taking parts of one never contends with another's.</summary>
     private readonly long[] _shares;
-    private int _shareThreads;
     private ParallelJob? _second;
-    private int _secondParts;
     private const int ShareStride = 16;
     /// <summary>The most parts of one job: a share's front and back are 16 bits.</summary>
     private const int MaxShareParts = 0xFFFF;
-    private int _done;
     private Exception? _failure;
-    private volatile int _broadcastGeneration;
-    private volatile int _ownedGeneration;
 
     public WorkerPool(int workerThreads) : this(workerThreads, followsThreadsSetting: false) { }
 
@@ -72,8 +75,8 @@ public sealed class WorkerPool
         YieldTicks = Stopwatch.Frequency / 500;
         _threads = new Thread[workerThreads];
         _wake = new AutoResetEvent[workerThreads + 1];
-        _sleeping = new int[workerThreads + 1];
-        _claims = new int[workerThreads + 1];
+        // The job, the done count, then a claim per thread and a sleeping flag per worker.
+        _signals = new CacheLineGroups(FirstClaimGroup + 2 * (workerThreads + 1));
         _shares = new long[(workerThreads + 1) * ShareStride];
         for (int i = 1; i <= workerThreads; i++) _wake[i] = new AutoResetEvent(false);
         _allocatedBytes = new long[workerThreads + 1];
@@ -106,7 +109,21 @@ public sealed class WorkerPool
     public int MaxParts => _threads.Length + 1;
 
     /// <summary>Whether worker <paramref name="index"/> (1-based) is asleep on its event; for tests.</summary>
-    internal bool IsAsleep(int index) => Volatile.Read(ref _sleeping[index]) == 1;
+    internal bool IsAsleep(int index) => Volatile.Read(ref Sleeping(index)) == 1;
+
+    private ref long Signal(int slot) => ref _signals[JobGroup, slot];
+    private ref long Generation => ref _signals[JobGroup, GenerationSlot];
+    private ref long Done => ref _signals[DoneGroup, 0];
+    /// <summary>Part i of generation g is taken when its claim is 2g + 1; claims only grow, so no claim is opened by a write.</summary>
+    private ref long Claim(int part) => ref _signals[FirstClaimGroup + part, 0];
+    private ref long Sleeping(int index) => ref _signals[FirstClaimGroup + MaxParts + index, 0];
+
+    /// <summary>Writes a slot of the job's line only when its value changes: the same job call after call writes only its generation there.</summary>
+    private void Set(int slot, long value)
+    {
+        ref long at = ref Signal(slot);
+        if (at != value) at = value;
+    }
 
     /// <summary>The most threads, the caller included, that <see cref="Run(ParallelJob, int)"/> engages for one job.</summary>
     private int ThreadLimit => _followsThreadsSetting ? Math.Min(KilnSettings.Threads, MaxParts) : MaxParts;
@@ -152,26 +169,25 @@ public sealed class WorkerPool
         lock (_runGate)
         {
             int threads = Math.Min(parts, ThreadLimit);
-            int generation = Begin(first, firstParts, helpers: threads - 1);
+            if (_second != second) _second = second;
+            long generation = Begin(first, firstParts, helpers: threads - 1);
             PoolTimeline? timeline = PoolTimeline.Current;
-            timeline?.RunStart(first, generation);
-            _second = second;
-            _secondParts = secondParts;
-            _shareThreads = threads;
+            timeline?.RunStart(first, (int)generation);
+            Set(SecondPartsSlot, secondParts);
+            Set(ShareThreadsSlot, threads);
             // Share t holds the call's parts from SliceStart(t) of both jobs to SliceStart(t + 1) of both (see RunShares).
             for (int t = 0; t < threads; t++)
-                Volatile.Write(ref _shares[t * ShareStride], Share(generation,
+                Volatile.Write(ref _shares[t * ShareStride], Share((int)generation,
                     SliceStart(t, firstParts, threads) + SliceStart(t, secondParts, threads),
                     SliceStart(t + 1, firstParts, threads) + SliceStart(t + 1, secondParts, threads)));
-            Publish(generation);
+            Publish(generation, parts);
 
             t_insideJob = true;
-            try { RunShares(0, generation, first, firstParts); }
+            try { RunShares(0, (int)generation, first, firstParts); }
             finally { t_insideJob = false; }
 
-            AwaitParts(parts);
-            timeline?.RunEnd(generation);
-            _second = null;
+            AwaitParts();
+            timeline?.RunEnd((int)generation);
             End();
         }
     }
@@ -194,17 +210,17 @@ public sealed class WorkerPool
 
         lock (_runGate)
         {
-            int generation = Begin(job, parts, helpers: parts - 1);
-            _broadcastGeneration = generation;
-            Publish(generation);
+            long generation = Begin(job, parts, helpers: parts - 1);
+            Signal(BroadcastSlot) = generation;
+            Publish(generation, parts);
 
             t_insideJob = true;
             try { job.Execute(0, parts); }
             catch (Exception e) { _failure = e; }
             finally { t_insideJob = false; }
-            Interlocked.Increment(ref _done);
+            Interlocked.Increment(ref Done);
 
-            AwaitParts(parts);
+            AwaitParts();
             End();
         }
     }
@@ -225,14 +241,11 @@ public sealed class WorkerPool
 
         lock (_runGate)
         {
-            int generation = Begin(job, parts, helpers: parts - 1);
+            long generation = Begin(job, parts, helpers: parts - 1);
             PoolTimeline? timeline = PoolTimeline.Current;
-            timeline?.RunStart(job, generation);
-            // Part i is open while _claims[i] is 2·generation and taken at 2·generation + 1: a worker
-            // that wakes late for an earlier job finds neither value it expects and takes nothing.
-            for (int i = 0; i < parts; i++) _claims[i] = 2 * generation;
-            _ownedGeneration = generation;
-            Publish(generation);
+            timeline?.RunStart(job, (int)generation);
+            Signal(OwnedSlot) = generation;
+            Publish(generation, parts);
 
             t_insideJob = true;
             try
@@ -242,8 +255,8 @@ public sealed class WorkerPool
             }
             finally { t_insideJob = false; }
 
-            AwaitParts(parts);
-            timeline?.RunEnd(generation);
+            AwaitParts();
+            timeline?.RunEnd((int)generation);
             End();
         }
     }
@@ -266,25 +279,25 @@ public sealed class WorkerPool
     /// Under the run gate: sets up <paramref name="job"/>'s fields and returns the generation to publish it
     /// under. Workers 1..<paramref name="helpers"/> are engaged: woken if asleep, and the only ones that look for parts.
     /// </summary>
-    private int Begin(ParallelJob job, int parts, int helpers)
+    private long Begin(ParallelJob job, int jobParts, int helpers)
     {
-        _job = job;
-        _parts = parts;
-        _helpers = helpers;
-        _failure = null;
-        Volatile.Write(ref _done, 0);
-        return Volatile.Read(ref _generation) + 1;
+        if (_job != job) _job = job;
+        if (_failure is not null) _failure = null;
+        Set(PartsSlot, jobParts);
+        Set(HelpersSlot, helpers);
+        return Generation + 1;
     }
 
     // Fully optimized at first call like the other loops here: at Tier 0 its wait loop would be compiled again
     // by on-stack replacement on the calling thread in the middle of a step (perf showed it still [QuickJitted]
     // after 1,500 Fashion CNN steps).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AwaitParts(int parts)
+    private void AwaitParts()
     {
-        for (int look = 0; look < TightAwaitLooks && Volatile.Read(ref _done) != parts; look++) Thread.SpinWait(1);
+        long target = _doneTarget;
+        for (int look = 0; look < TightAwaitLooks && Volatile.Read(ref Done) != target; look++) Thread.SpinWait(1);
         var spin = new SpinWait();
-        while (Volatile.Read(ref _done) != parts) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref Done) != target) spin.SpinOnce(sleep1Threshold: -1);
     }
 
     /// <summary>
@@ -305,31 +318,39 @@ public sealed class WorkerPool
     /// </summary>
     internal static int WorkerSpinIterations = 1;
 
-    /// <summary>Under the run gate, after every part: forgets the job and rethrows the first part's failure.</summary>
+    /// <summary>
+    /// Under the run gate, after every part: rethrows the first part's failure. The job stays referenced until the next
+    /// one (a late worker is kept off it by the generation tags), so that calling the same job again writes nothing a worker reads.
+    /// </summary>
     private void End()
     {
-        _job = null;
         if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
     }
 
-    private void RunClaimed(ParallelJob job, int part, int parts, int generation, int thread)
+    private void RunClaimed(ParallelJob job, int part, int parts, long generation, int thread)
     {
-        if (Interlocked.CompareExchange(ref _claims[part], 2 * generation + 1, 2 * generation) != 2 * generation) return;
+        // Claims only grow: a claim below 2·generation + 1 is open, and a worker that wakes late for an earlier
+        // job (whose parts were all taken) finds its own claim at or past the value it would write, and takes nothing.
+        ref long claim = ref Claim(part);
+        long taken = 2 * generation + 1, open = Volatile.Read(ref claim);
+        if (open >= taken || Interlocked.CompareExchange(ref claim, taken, open) != open) return;
         PoolTimeline? timeline = PoolTimeline.Current;
         long started = timeline is null ? 0 : Stopwatch.GetTimestamp();
         try { job.Execute(part, parts); }
         catch (Exception e) { _failure = e; }
-        timeline?.Part(thread, generation, part, started);
-        Interlocked.Increment(ref _done);
+        timeline?.Part(thread, (int)generation, part, started);
+        Interlocked.Increment(ref Done);
     }
 
     // A kernel event rather than Monitor.Wait/Pulse: a contended monitor allocates on the thread
     // that meets the contention, which would break "no allocation per step" at random.
-    private void Publish(int generation)
+    private void Publish(long generation, int parts)
     {
-        Interlocked.Exchange(ref _generation, generation);
-        for (int i = 1; i <= _helpers; i++)
-            if (Volatile.Read(ref _sleeping[i]) == 1 && Interlocked.Exchange(ref _sleeping[i], 0) == 1)
+        _doneTarget += parts;
+        Interlocked.Exchange(ref Generation, generation);
+        int helpers = (int)Signal(HelpersSlot);
+        for (int i = 1; i <= helpers; i++)
+            if (Volatile.Read(ref Sleeping(i)) == 1 && Interlocked.Exchange(ref Sleeping(i), 0) == 1)
                 _wake[i].Set();
     }
 
@@ -348,9 +369,9 @@ public sealed class WorkerPool
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunShares(int slot, int generation, ParallelJob job, int parts)
     {
-        int threads = _shareThreads;
+        int threads = (int)Signal(ShareThreadsSlot);
         ParallelJob? second = _second;
-        int secondParts = _secondParts;
+        int secondParts = (int)Signal(SecondPartsSlot);
         PoolTimeline? timeline = PoolTimeline.Current;
         for (int i = 0; i < threads; i++)
         {
@@ -368,7 +389,7 @@ public sealed class WorkerPool
                 }
                 catch (Exception e) { _failure = e; }
                 timeline?.Part(slot, generation, part, started);
-                Interlocked.Increment(ref _done);
+                Interlocked.Increment(ref Done);
             }
         }
     }
@@ -394,14 +415,14 @@ public sealed class WorkerPool
     private void WorkerLoop(int index)
     {
         t_insideJob = true;
-        int seen = 0;
+        long seen = 0;
         // The spin and yield windows restart when this worker runs a part or wakes, not when it sees a job
         // it is not engaged for: a worker beyond the thread limit then goes to sleep as an idle one would.
         long spinUntil = Stopwatch.GetTimestamp() + _spinTicks, yieldUntil = spinUntil + YieldTicks;
         while (true)
         {
-            int generation;
-            while ((generation = Volatile.Read(ref _generation)) == seen)
+            long generation;
+            while ((generation = Volatile.Read(ref Generation)) == seen)
             {
                 long now = Stopwatch.GetTimestamp();
                 if (now < spinUntil)
@@ -416,18 +437,18 @@ public sealed class WorkerPool
                 }
                 // Announce the sleep, then look once more: either Publish sees the flag and signals,
                 // or this thread sees the new generation (full fences on both sides).
-                Interlocked.Exchange(ref _sleeping[index], 1);
-                if (Volatile.Read(ref _generation) == seen) _wake[index].WaitOne();
-                Interlocked.Exchange(ref _sleeping[index], 0);
+                Interlocked.Exchange(ref Sleeping(index), 1);
+                if (Volatile.Read(ref Generation) == seen) _wake[index].WaitOne();
+                Interlocked.Exchange(ref Sleeping(index), 0);
                 spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
                 yieldUntil = spinUntil + YieldTicks;
             }
             seen = generation;
             ParallelJob? job = _job;
-            int parts = _parts;
-            if (job is null || index > _helpers) continue;
+            int parts = (int)Signal(PartsSlot);
+            if (job is null || index > Signal(HelpersSlot)) continue;
 
-            if (_ownedGeneration == generation)
+            if (Signal(OwnedSlot) == generation)
             {
                 if (index < parts)
                 {
@@ -436,18 +457,18 @@ public sealed class WorkerPool
                     _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - allocated;
                 }
             }
-            else if (_broadcastGeneration == generation)
+            else if (Signal(BroadcastSlot) == generation)
             {
                 // Tagged with the generation, so a worker that wakes late for an earlier job can
                 // never run a broadcast twice; the caller waits for every worker before moving on.
                 try { job.Execute(index, parts); }
                 catch (Exception e) { _failure = e; }
-                Interlocked.Increment(ref _done);
+                Interlocked.Increment(ref Done);
             }
             else
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
-                RunShares(index, generation, job, parts);
+                RunShares(index, (int)generation, job, parts);
                 _allocatedBytes[index] += GC.GetAllocatedBytesForCurrentThread() - before;
             }
             spinUntil = Stopwatch.GetTimestamp() + _spinTicks;
