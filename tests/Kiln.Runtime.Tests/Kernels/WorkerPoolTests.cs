@@ -19,6 +19,7 @@ public class WorkerPoolTests
     [InlineData("RunOnEachThread")]
     [InlineData("RunOnOwnThreads")]
     [InlineData("AwaitParts")]
+    [InlineData("PartsDoneWithin")]
     [InlineData("RunShares")]
     [InlineData("WorkerLoop")]
     public void ThePoolsLoopsAreCompiledFullyOptimized(string method)
@@ -220,6 +221,36 @@ public class WorkerPoolTests
         Assert.Throws<ArgumentOutOfRangeException>(() => pool.Run(counting, 65536));
         pool.RunOnOwnThreads(counting, 3); // still usable after a failure
         Assert.Equal(2001, counting.Counts[2]);
+    }
+
+    // Calls from several threads take turns at the run gate: every call's parts run exactly once, whichever way it runs them.
+    [Fact]
+    public void CallsFromSeveralThreadsTakeTurnsAndRunEveryPartOnce()
+    {
+        var pool = new WorkerPool(2);
+        var jobs = new[] { new CountingJob(), new CountingJob(), new CountingJob() };
+        const int calls = 1500;
+        var callers = new Thread[jobs.Length];
+        for (int t = 0; t < callers.Length; t++)
+        {
+            var job = jobs[t];
+            int kind = t;
+            callers[t] = new Thread(() =>
+            {
+                for (int call = 0; call < calls; call++)
+                {
+                    if (kind == 0) pool.Run(job, 5);
+                    else if (kind == 1) pool.RunOnOwnThreads(job, 3);
+                    else pool.Run(job, 2, job, 3);
+                }
+            });
+            callers[t].Start();
+        }
+        foreach (var caller in callers) Assert.True(caller.Join(TimeSpan.FromMinutes(2)), "a call never returned");
+        Assert.Equal(new[] { calls, calls, calls, calls, calls, 0, 0 }, jobs[0].Counts);
+        Assert.Equal(new[] { calls, calls, calls, 0, 0, 0, 0 }, jobs[1].Counts);
+        // The two-job form runs the same job's parts 0–1 and 0–2: parts 0 and 1 twice per call, part 2 once.
+        Assert.Equal(new[] { 2 * calls, 2 * calls, calls, 0, 0, 0, 0 }, jobs[2].Counts);
     }
 
     // The benchmarks' step timeline: each run's start and end around its parts, each part once with the thread that ran
