@@ -35,6 +35,7 @@ internal static class Paired
         ["split-k-min-weights"] = v => Gemm.SplitKMinWeights = v,
         ["parts-per-thread"] = v => ConvCore.PartsPerThread = (int)v,
         ["tight-await"] = v => WorkerPool.TightAwaitLooks = (int)v,
+        ["steal-after-looks"] = v => WorkerPool.StealAfterLooks = (int)v,
         ["winograd-filter-multiple"] = v => WinogradCore.FilterMultiple = (int)v,
         ["streams-parallel-min"] = v => Streams.ParallelMinElements = v,
         ["winograd-prefetch-min-bytes"] = v => WinogradCore.PrefetchMinBytes = v,
