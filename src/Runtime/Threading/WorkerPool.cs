@@ -38,7 +38,9 @@ public sealed class WorkerPool
     /// <summary>
     /// The signals, each group on its own lines (<see cref="CacheLineGroups"/>): the job's description and its
     /// generation, which the caller writes back to back and a worker reads together; the count of parts done;
-    /// each thread's claim; each worker's sleeping flag. Nothing else the caller writes per job is on a line a worker reads.
+    /// each thread's claim; each worker's sleeping flag. The caller's own per-job writes (<see cref="_doneTarget"/>, the run
+    /// gate's lock) stay in the pool object, beside fields a worker reads after each job: moved into a group of their own
+    /// they measured no faster (the MLP's batch-32 step 0.93–0.99× across builds, stop 70).
     /// </summary>
     private readonly CacheLineGroups _signals;
     private const int JobGroup = 0, DoneGroup = 1, FirstClaimGroup = 2;
