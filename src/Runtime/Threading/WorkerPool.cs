@@ -120,7 +120,7 @@ public sealed class WorkerPool
     private ref long Claim(int part) => ref _signals[FirstClaimGroup + part, 0];
     private ref long Sleeping(int index) => ref _signals[FirstClaimGroup + MaxParts + index, 0];
 
-    /// <summary>Writes a slot of the job's line only when its value changes: the same job call after call writes only its generation there.</summary>
+    /// <summary>Writes a slot of the job's line only when its value changes: the same job call after call writes there only its generation and the mode's generation tag.</summary>
     private void Set(int slot, long value)
     {
         ref long at = ref Signal(slot);
