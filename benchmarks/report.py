@@ -321,3 +321,61 @@ conv_alloc = [r for r in conv_alloc if r]
 if conv_alloc:
     worst = max(max(r["alloc_bytes_per_step"], r["alloc_bytes_per_step_process"]) for r in conv_alloc)
     bar(f"0 bytes allocated per conv train step, both thread counts, thread + workers and whole process (is {worst:,.0f})", worst == 0)
+
+print()
+print("Issue 15 bars (the faster thread count on each side: Kiln's against PyTorch or ONNX Runtime at its best; "
+      "the GAN row is `benchmarks/GanBenchmark/run.sh`'s):")
+
+
+def fastest(impl, work, metric, higher):
+    """The faster of a side's 1- and 2-thread rows for a work, with its thread count."""
+    found = [(r, t) for t in (1, 2) for r in [get(impl, f"t{t}", work)] if r is not None]
+    if not found:
+        return None, None
+    return (max if higher else min)(found, key=lambda rt: rt[0][metric])
+
+
+def pct(v):
+    return f"{100 * v:.0f}%"
+
+
+for work, name in (("sgemm_1024", "sgemm 1024³"), ("sgemm_2048", "sgemm 2048³")):
+    for t in (1, 2):
+        k, p, pk = get("kiln", f"t{t}", work), get("pytorch", f"t{t}", work), peak(t)
+        if not (k and p and pk):
+            continue
+        share, ratio = k["gflops"] / pk, k["gflops"] / p["gflops"]
+        bar(f"{name} at {t} thr ≥ 85% of the FMA peak and ≥ 1.1× OpenBLAS at its best (is {pct(share)} and {ratio:.2f}×; "
+            f"OpenBLAS at {pct(p['gflops'] / pk)} of the same peak, so 1.1× needs Kiln at {pct(1.1 * p['gflops'] / pk)})",
+            share >= 0.85 and ratio >= 1.1)
+for work, name, need in (("conv32_64to64_b64_fwd", "Conv2D implicit GEMM forward", 1.0), ("conv32_64to64_b64_bwd", "Conv2D implicit GEMM backward", 1.0),
+                         ("fashion_cnn_b64", "Fashion CNN train step", 3.0), ("cifar_b64", "CIFAR net train step", 2.5)):
+    rb = ratios[work][1]
+    if rb is not None:
+        bar(f"{name} ≥ {need:g}× PyTorch at its best (is {rb:.2f}×)", rb >= need)
+for work, name, need in (("train_b32", "MLP train step, batch 32", 4.0), ("train_b256", "MLP train step, batch 256", 2.0)):
+    (k, kt), (p, pt) = fastest("kiln", work, "samples_per_s", True), fastest("pytorch", work, "samples_per_s", True)
+    if not (k and p):
+        continue
+    rb = k["samples_per_s"] / p["samples_per_s"]
+    text = f"{name} ≥ {need:g}× PyTorch at its best (is {rb:.2f}×)"
+    flops, pk2 = k.get("product_flops_per_sample"), peak(2)
+    if flops and pk2 and peak(kt) and peak(pt):
+        kg, pg = k["samples_per_s"] * flops / 1e9, p["samples_per_s"] * flops / 1e9
+        # What the bar asks of the hardware: its rate of the products alone, against the most Kiln's threads can do.
+        text += (f"; the products ({flops * k['batch'] / 1e6:.1f} MFLOP a step) run at {kg:,.0f} GFLOP/s in Kiln ({pct(kg / peak(kt))} "
+                 f"of its {kt}-thread peak) and {pg:,.0f} in PyTorch ({pct(pg / peak(pt))} of its {pt}-thread peak), so {need:g}× "
+                 f"needs {need * pg:,.0f} GFLOP/s, {pct(need * pg / pk2)} of the 2-thread peak, with the rest of the step free")
+    bar(text, rb >= need)
+kb, kbt = fastest("kiln", "infer_b1", "us_per_call", False)
+if kb:
+    bar(f"MLP inference, batch 1 ≤ 6 µs (is {kb['us_per_call']:.1f} µs at {kbt} thr)", kb["us_per_call"] <= 6)
+for work, name, need in (("infer_mlp_b1", "MLP inference, batch 1", 3.0), ("infer_fashion_cnn_b64", "Fashion CNN inference, batch 64", 1.5)):
+    pair = get("pair", "alternated", work)
+    if pair and pair["ort_over_kiln_median"].get("best") is not None:
+        r = pair["ort_over_kiln_median"]["best"]
+        bar(f"{name} ≥ {need:g}× ONNX Runtime at its best thread count (is {r:.2f}×, the median of the alternated rounds)", r >= need)
+train_rows = [r for c in ("t2", "t1") for w in TRAIN for r in [get("kiln", c, w)] if r]
+if train_rows:
+    worst = max(max(r["alloc_bytes_per_step"], r["alloc_bytes_per_step_process"]) for r in train_rows)
+    bar(f"0 bytes allocated per train step, every model and thread count, threads and whole process (is {worst:,.0f})", worst == 0)

@@ -232,8 +232,32 @@ internal static class Bench
     }
 
     /// <summary>MLP SGD(0.01) train step (forward, loss, backward, update) at one batch size.</summary>
-    public static void Train(int batch, int runs) =>
-        TrainModel($"train_b{batch}", new FashionMlp(batchSize: batch, seed: 1), new Sgd(0.01f), batch, runs, minOps: 5, maxOps: 5000);
+    public static void Train(int batch, int runs)
+    {
+        var model = new FashionMlp(batchSize: batch, seed: 1);
+        TrainModel($"train_b{batch}", model, new Sgd(0.01f), batch, runs, minOps: 5, maxOps: 5000, productFlops: DenseProductFlops(model));
+    }
+
+    /// <summary>
+    /// The multiply-add flops (2 per multiply-add) of one sample's train step in a model of Dense layers alone: each
+    /// kernel (inputs × units) in the forward product and in its gradient's, and in the input gradient's for every layer
+    /// but the first (nothing reads the input's gradient). The bias, activation, softmax and loss work is left out: it is
+    /// not what the FMA peak measures. So samples/s × this ÷ the peak is the share of the peak a step runs at (report.py).
+    /// </summary>
+    private static long DenseProductFlops(Model model)
+    {
+        long flops = 0;
+        bool first = true;
+        foreach (var t in model.Description.Tensors)
+        {
+            if (!t.Name.EndsWith("/kernel", StringComparison.Ordinal)) continue;
+            if (t.Shape.Length != 2) throw new ArgumentException($"{t.Name} is not a Dense kernel: DenseProductFlops counts Dense layers only");
+            long macs = (long)t.Shape[0] * t.Shape[1];
+            flops += 2 * macs * (first ? 2 : 3);
+            first = false;
+        }
+        return flops;
+    }
 
     /// <summary>
     /// One train step (<see cref="Model.TrainOnBatch"/>: forward, loss, backward, optimizer update) of
@@ -242,7 +266,7 @@ internal static class Bench
     /// <see cref="FixedBatchSteps"/> steps on one fixed batch (untimed, after the timing).
     /// </summary>
     public static void TrainModel(string work, Model model, Optimizer optimizer, int batch, int runs, int minOps, int maxOps,
-        Func<Model>? fixedBatchModel = null)
+        Func<Model>? fixedBatchModel = null, long productFlops = 0)
     {
         var (inputs, targets) = MakeData(batch, model.InputSize, seed: 1234);
         int inSize = batch * model.InputSize;
@@ -271,6 +295,7 @@ internal static class Bench
             .Num("loss_first", firstLoss)
             .Num("loss_last", lastLoss)
             .Num("loss_batch0_after", lossNow);
+        if (productFlops > 0) json.Num("product_flops_per_sample", productFlops);
         if (fixedBatchModel is not null)
         {
             // A fresh model and optimizer trained on batch 0 only: the loss must fall step after step.
