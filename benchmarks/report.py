@@ -136,7 +136,12 @@ else:
     print(f"PyTorch's OpenBLAS core types tried (requested:loaded): {meta.get('coretypes', '?')}; each PyTorch cell is the fastest "
           "of them, its core type and memory format in brackets  ")
 print(f"Env: KILN_SIMD={meta.get('KILN_SIMD', '?')}, OPENBLAS_L2_SIZE={meta['OPENBLAS_L2_SIZE']}, "
-      f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}; PyTorch runs with {meta.get('pytorch_malloc', 'glibc malloc defaults')}  ")
+      f"OMP_WAIT_POLICY={meta['OMP_WAIT_POLICY']}, DOTNET_EnableAVX512={meta.get('DOTNET_EnableAVX512', '?')}, "
+      f"ATEN_CPU_CAPABILITY={meta.get('ATEN_CPU_CAPABILITY', '?')}, ONEDNN_MAX_CPU_ISA={meta.get('ONEDNN_MAX_CPU_ISA', '?')}; "
+      f"PyTorch runs with {meta.get('pytorch_malloc', 'glibc malloc defaults')}  ")
+if meta.get("DOTNET_EnableAVX512") == "0" and meta.get("ONEDNN_MAX_CPU_ISA", "<unset>") == "<unset>":
+    print("**Kiln runs without AVX-512 here, but PyTorch's convolutions (oneDNN) still use it: set ONEDNN_MAX_CPU_ISA=AVX2 "
+          "to hold both sides to AVX2 (ONNX Runtime has no such switch).**  ")
 peaks = []
 for t in (1, 2):
     for bits in (512, 256):
