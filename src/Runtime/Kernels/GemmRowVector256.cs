@@ -82,16 +82,28 @@ internal static unsafe class GemmRowVector256
         where TV : struct, IVectorCount where TAct : struct, IActivation
     {
         if (i >= TV.Value) return;
-        c += 8 * i;
-        if (i < TV.Value - 1)
-        {
-            if (accumulate) v += Vector256.Load(c);
-            if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Vector256.Load(bias + 8 * i)));
-            Vector256.Store(v, c);
-            return;
-        }
+        float* at = bias == null ? null : bias + 8 * i;
+        if (i < TV.Value - 1) StoreVector(c + 8 * i, at, v, accumulate, epilogue, act);
+        else StoreMasked(c + 8 * i, at, v, last, accumulate, epilogue, act);
+    }
+
+    /// <summary>One vector of sums into C: + C with <paramref name="accumulate"/>, then act(v + bias) with <paramref name="epilogue"/> (no bias adds zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreVector<TAct>(float* c, float* bias, Vector256<float> v, bool accumulate, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
+        if (accumulate) v += Vector256.Load(c);
+        if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Vector256.Load(bias)));
+        Vector256.Store(v, c);
+    }
+
+    /// <summary><see cref="StoreVector{TAct}"/> for the lanes under <paramref name="last"/> alone: the row's last, partial vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreMasked<TAct>(float* c, float* bias, Vector256<float> v, Vector256<float> last, bool accumulate, bool epilogue, TAct act)
+        where TAct : struct, IActivation
+    {
         if (accumulate) v += Load(c, last);
-        if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Load(bias + 8 * i, last)));
+        if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Load(bias, last)));
         Avx.MaskStore(c, last, v);
     }
 
@@ -155,22 +167,10 @@ internal static unsafe class GemmRowVector256
                 Avx.MaskStore(sums + j, last, Vector256.FusedMultiplyAdd(ap, Load(bp + j, last), first ? Vector256<float>.Zero : Load(sums + j, last)));
         }
         if (!addC && !epilogue) return;
-        // C (+ this block's sums), then act(v + bias): Store's arithmetic.
+        // This block's sums into C as the register blocks store theirs.
         int i = 0;
-        for (; i < whole; i += 8)
-        {
-            Vector256<float> v = Vector256.Load(sums + i);
-            if (addC) v += Vector256.Load(c + i);
-            if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Vector256.Load(bias + i)));
-            Vector256.Store(v, c + i);
-        }
-        if (i < n)
-        {
-            Vector256<float> v = Load(sums + i, last);
-            if (addC) v += Load(c + i, last);
-            if (epilogue) v = act.Apply(v + (bias == null ? Vector256<float>.Zero : Load(bias + i, last)));
-            Avx.MaskStore(c + i, last, v);
-        }
+        for (; i < whole; i += 8) StoreVector(c + i, bias == null ? null : bias + i, Vector256.Load(sums + i), addC, epilogue, act);
+        if (i < n) StoreMasked(c + i, bias == null ? null : bias + i, Load(sums + i, last), last, addC, epilogue, act);
     }
 
     /// <summary>The lanes under <paramref name="mask"/>, zero elsewhere; masked-off lanes are never read (no fault past the end).</summary>
