@@ -166,6 +166,7 @@ print()
 print("| work | Kiln (2 thr) | PyTorch (2 thr) | speedup | Kiln (1 thr) | PyTorch (1 thr) | best Kiln vs best PyTorch (either thread count) | Kiln bytes allocated per step |")
 print("|---|---|---|---|---|---|---|---|")
 ratios = {}
+best = {}  # work -> (Kiln's faster row, PyTorch's faster row); a row's "config" ("t1"/"t2") names its thread count
 for work, label, metric, unit, higher in WORK:
     pwork = PYTORCH_WORK.get(work, work)
     k2, p2, k1, p1 = (get(i, c, w) for i, c, w in (("kiln", "t2", work), ("pytorch", "t2", pwork), ("kiln", "t1", work), ("pytorch", "t1", pwork)))
@@ -173,8 +174,11 @@ for work, label, metric, unit, higher in WORK:
     pick = max if higher else min
     pts = [p for p in (p1, p2) if p is not None]
     kls = [k for k in (k1, k2) if k is not None]
-    rb = speedup(pick(kls, key=lambda r: r[metric]), pick(pts, key=lambda r: r[metric]), metric, higher) if pts and kls else None
+    kb = pick(kls, key=lambda r: r[metric]) if kls else None
+    pb = pick(pts, key=lambda r: r[metric]) if pts else None
+    rb = speedup(kb, pb, metric, higher)
     ratios[work] = (r2, rb, k2)
+    best[work] = (kb, pb)
     alloc = "—"
     if k2 is not None:
         key = "alloc_bytes_per_step" if "alloc_bytes_per_step" in k2 else "alloc_bytes_per_call" if "alloc_bytes_per_call" in k2 else None
@@ -332,12 +336,9 @@ print("Issue 15 bars (the faster thread count on each side: Kiln's against PyTor
       "the GAN row is `benchmarks/GanBenchmark/run.sh`'s):")
 
 
-def fastest(impl, work, metric, higher):
-    """The faster of a side's 1- and 2-thread rows for a work, with its thread count."""
-    found = [(r, t) for t in (1, 2) for r in [get(impl, f"t{t}", work)] if r is not None]
-    if not found:
-        return None, None
-    return (max if higher else min)(found, key=lambda rt: rt[0][metric])
+def threads_of(row):
+    """The thread count a row ran at, from run.sh's tag ("t1" or "t2")."""
+    return int(row["config"][1:])
 
 
 def pct(v):
@@ -359,10 +360,10 @@ for work, name, need in (("conv32_64to64_b64_fwd", "Conv2D implicit GEMM forward
     if rb is not None:
         bar(f"{name} ≥ {need:g}× PyTorch at its best (is {rb:.2f}×)", rb >= need)
 for work, name, need in (("train_b32", "MLP train step, batch 32", 4.0), ("train_b256", "MLP train step, batch 256", 2.0)):
-    (k, kt), (p, pt) = fastest("kiln", work, "samples_per_s", True), fastest("pytorch", work, "samples_per_s", True)
-    if not (k and p):
+    (k, p), rb = best[work], ratios[work][1]
+    if rb is None:
         continue
-    rb = k["samples_per_s"] / p["samples_per_s"]
+    kt, pt = threads_of(k), threads_of(p)
     text = f"{name} ≥ {need:g}× PyTorch at its best (is {rb:.2f}×)"
     flops, pk2 = k.get("product_flops_per_sample"), peak(2)
     if flops and pk2 and peak(kt) and peak(pt):
@@ -372,9 +373,9 @@ for work, name, need in (("train_b32", "MLP train step, batch 32", 4.0), ("train
                  f"of its {kt}-thread peak) and {pg:,.0f} in PyTorch ({pct(pg / peak(pt))} of its {pt}-thread peak), so {need:g}× "
                  f"needs {need * pg:,.0f} GFLOP/s, {pct(need * pg / pk2)} of the 2-thread peak, with the rest of the step free")
     bar(text, rb >= need)
-kb, kbt = fastest("kiln", "infer_b1", "us_per_call", False)
+kb = best["infer_b1"][0]
 if kb:
-    bar(f"MLP inference, batch 1 ≤ 6 µs (is {kb['us_per_call']:.1f} µs at {kbt} thr)", kb["us_per_call"] <= 6)
+    bar(f"MLP inference, batch 1 ≤ 6 µs (is {kb['us_per_call']:.1f} µs at {threads_of(kb)} thr)", kb["us_per_call"] <= 6)
 for work, name, need in (("infer_mlp_b1", "MLP inference, batch 1", 3.0), ("infer_fashion_cnn_b64", "Fashion CNN inference, batch 64", 1.5)):
     pair = get("pair", "alternated", work)
     if pair and pair["ort_over_kiln_median"].get("best") is not None:
